@@ -1,0 +1,28 @@
+import 'reflect-metadata';
+import { type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { type AppConfig, productVersion } from '@app/config';
+import { createValidationPipe, ErrorFilter } from '@app/http';
+import { ApiModule } from './app.module';
+import { setupOpenApi } from './openapi';
+
+/** Builds the API application (not listening): used by main, the demo and the tests. */
+export async function createApiApplication(config: AppConfig, options: { silent?: boolean } = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
+    bufferLogs: true,
+    logger: options.silent ? false : undefined,
+  });
+  if (!options.silent) app.useLogger(app.get(Logger));
+  app.set('query parser', 'simple');
+  app.set('x-powered-by', false);
+  // Safety net: a bigint that reaches the JSON writer becomes a decimal string, never a throw.
+  app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  app.useBodyParser('json', { limit: `${config.api.bodyLimitMb}mb` });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ErrorFilter());
+  app.enableShutdownHooks();
+  setupOpenApi(app, productVersion());
+  return app;
+}

@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { loadConfig } from '@app/config';
+import { redactDatabaseUrl, resolveDatabase } from '@app/db';
+import { createLogger } from '@app/http';
+import { createApiApplication } from './bootstrap';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('api', config.log.level);
+  const db = await resolveDatabase(config, (m) => log.debug({ pg: m }, 'embedded postgres'));
+  log.info({ database: redactDatabaseUrl(db.url), embedded: db.embedded }, 'database resolved');
+  const app = await createApiApplication({ ...config, database: { ...config.database, url: db.url } });
+  await app.listen(config.api.port, config.api.host);
+  log.info({ url: await app.getUrl(), docs: `${await app.getUrl()}/docs` }, 'clearing-ops API listening');
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await app.close();
+    await db.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  // ConfigError messages name the variables; nothing secret is in them.
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

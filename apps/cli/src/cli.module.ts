@@ -1,0 +1,15 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from '@app/audit';
+import { UsersModule } from '@app/auth';
+import { type AppConfig, ConfigModule } from '@app/config';
+import { DbModule } from '@app/db';
+
+@Module({})
+export class CliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [ConfigModule.forRoot(config), DbModule.forRoot({ applicationName: 'klear-cli' }), AuditModule, UsersModule],
+    };
+  }
+}

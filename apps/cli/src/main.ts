@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Command } from 'commander';
+import { AuditService } from '@app/audit';
+import { parseRoles, UsersService } from '@app/auth';
+import { type AppConfig, loadConfig } from '@app/config';
+import { createDataSource, resolveDatabase, runMigrationsLocked } from '@app/db';
+import { CliModule } from './cli.module';
+import { generateMigration } from './migration-generator';
+
+/**
+ * The command-line entry for administrators and scripts. It reads the same configuration as the
+ * API (DATABASE_URL included). Commands that create a token print it alone on the last line.
+ */
+async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditService }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await resolveDatabase(config);
+  const resolved: AppConfig = { ...config, database: { ...config.database, url: db.url } };
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(resolved), { logger: false });
+  try {
+    return await fn({ users: app.get(UsersService), audit: app.get(AuditService) });
+  } finally {
+    await app.close();
+    await db.stop();
+  }
+}
+
+const program = new Command('klear-cli').description('Klear SCM back office: administration').showHelpAfterError();
+
+program
+  .command('users:create')
+  .description('create a user and a first API token (printed alone on the last line)')
+  .requiredOption('--name <name>', 'user name')
+  .requiredOption('--roles <roles>', 'comma-separated: viewer, operator, approver, admin')
+  .option('--label <label>', 'token label', 'cli')
+  .action(async (opts: { name: string; roles: string; label: string }) => {
+    const roles = parseRoles(opts.roles);
+    await withContext(async ({ users }) => {
+      const user = await users.createUser(opts.name, roles, 'cli');
+      const issued = await users.issueToken(user.id, opts.label, 'cli');
+      process.stdout.write(`created user ${user.name} (${user.id}) with roles ${roles.join(',')}\n`);
+      process.stdout.write(`token ${issued.record.id} (${issued.record.tokenPrefix}...): shown once, store it now\n`);
+      process.stdout.write(`${issued.token}\n`);
+    });
+  });
+
+program
+  .command('tokens:create')
+  .description('issue another API token for a user (printed alone on the last line)')
+  .requiredOption('--name <name>', 'user name')
+  .option('--label <label>', 'token label', 'cli')
+  .action(async (opts: { name: string; label: string }) => {
+    await withContext(async ({ users }) => {
+      const user = await users.findUserByName(opts.name);
+      if (!user) throw new Error(`no active user named ${opts.name}`);
+      const issued = await users.issueToken(user.id, opts.label, 'cli');
+      process.stdout.write(`token ${issued.record.id} for ${user.name}: shown once, store it now\n${issued.token}\n`);
+    });
+  });
+
+program
+  .command('tokens:revoke')
+  .description('revoke an API token by id')
+  .requiredOption('--id <id>', 'token id')
+  .action(async (opts: { id: string }) => {
+    await withContext(async ({ users }) => {
+      const t = await users.revokeToken(opts.id, 'cli');
+      process.stdout.write(`revoked token ${t.id} at ${t.revokedAt?.toISOString()}\n`);
+    });
+  });
+
+program
+  .command('audit:verify')
+  .description('verify the audit log hash chain; exit 1 when broken')
+  .action(async () => {
+    await withContext(async ({ audit }) => {
+      const result = await audit.verify();
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (!result.ok) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('db:migrate')
+  .description('apply pending migrations (under the advisory lock)')
+  .action(async () => {
+    const config = loadConfig();
+    const db = await resolveDatabase(config);
+    const ds = createDataSource({ url: db.url, poolSize: 2 });
+    await ds.initialize();
+    try {
+      const applied = await runMigrationsLocked(ds);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema up to date\n');
+    } finally {
+      await ds.destroy();
+      await db.stop();
+    }
+  });
+
+program
+  .command('db:migration:generate')
+  .description('write a migration for the difference between the entities and the migrations (developers)')
+  .argument('<Name>', 'PascalCase name')
+  .option('--dir <dir>', 'migrations directory', 'migrations')
+  .action(async (name: string, opts: { dir: string }) => {
+    const config = loadConfig();
+    const db = await resolveDatabase(config);
+    try {
+      const file = await generateMigration(db.url, name, opts.dir);
+      process.stdout.write(file ? `wrote ${opts.dir}/${file}.ts\n` : 'no schema changes: nothing to generate\n');
+    } finally {
+      await db.stop();
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

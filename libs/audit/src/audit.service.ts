@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AuditLogEntry } from '@app/db';
+import { DataSource, EntityManager } from 'typeorm';
+import { auditRowHash, ChainVerification, GENESIS_HASH, verifyChainRows } from './audit-chain';
+import { canonicalJson } from './canonical-json';
+
+/** Transaction-scoped advisory lock serialising appends to the chain ("klear-audit"). */
+const AUDIT_CHAIN_LOCK = '1801676132';
+
+export interface AuditEvent {
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  fromState?: string | null;
+  toState?: string | null;
+  reason?: string | null;
+  details?: Record<string, unknown> | null;
+  /** The request body this transition came from; only its SHA-256 is kept. */
+  requestBody?: unknown;
+}
+
+export function requestBodyHash(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
+}
+
+@Injectable()
+export class AuditService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Appends one event. Pass the EntityManager of the transaction that makes the state change so
+   * the change and its audit row commit (or roll back) together.
+   */
+  async record(event: AuditEvent, manager?: EntityManager): Promise<AuditLogEntry> {
+    if (manager) return this.append(manager, event);
+    return this.dataSource.transaction((m) => this.append(m, event));
+  }
+
+  private async append(manager: EntityManager, event: AuditEvent): Promise<AuditLogEntry> {
+    if (!manager.queryRunner?.isTransactionActive) {
+      return manager.transaction((m) => this.append(m, event));
+    }
+    await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
+    const last = (await manager.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string; hash: string }>;
+    const seq = last.length ? (BigInt(last[0].seq) + 1n).toString() : '1';
+    const details = event.details ? (JSON.parse(canonicalJson(event.details)) as Record<string, unknown>) : null;
+    const row: Omit<AuditLogEntry, 'hash'> = {
+      seq,
+      occurredAt: new Date(),
+      actor: event.actor,
+      action: event.action,
+      entityType: event.entityType,
+      entityId: event.entityId,
+      fromState: event.fromState ?? null,
+      toState: event.toState ?? null,
+      reason: event.reason ?? null,
+      details,
+      requestHash: event.requestBody === undefined ? null : requestBodyHash(event.requestBody),
+      prevHash: last.length ? last[0].hash : GENESIS_HASH,
+    };
+    const entry = manager.create(AuditLogEntry, { ...row, hash: auditRowHash(row) });
+    // jsonb details make TypeORM's deep-partial type balk; the entity is complete.
+    await manager.insert(AuditLogEntry, entry as unknown as Parameters<EntityManager['insert']>[1]);
+    return entry;
+  }
+
+  /** Verifies the whole chain, reading it in pages. */
+  async verify(pageSize = 5000): Promise<ChainVerification> {
+    let prev = GENESIS_HASH;
+    let next = 1n;
+    let checked = 0;
+    for (;;) {
+      const rows = await this.dataSource
+        .getRepository(AuditLogEntry)
+        .createQueryBuilder('a')
+        .where('a.seq >= :from', { from: next.toString() })
+        .orderBy('a.seq', 'ASC')
+        .limit(pageSize)
+        .getMany();
+      if (rows.length === 0) return { ok: true, checked, firstBrokenSeq: null, problem: null };
+      const result = verifyChainRows(rows, prev, next);
+      checked += result.checked;
+      if (!result.ok) return { ...result, checked };
+      prev = rows[rows.length - 1].hash;
+      next += BigInt(rows.length);
+    }
+  }
+
+  async list(filter: { entityType?: string; entityId?: string; afterSeq?: string; limit: number }): Promise<AuditLogEntry[]> {
+    const qb = this.dataSource.getRepository(AuditLogEntry).createQueryBuilder('a').orderBy('a.seq', 'ASC').limit(filter.limit);
+    if (filter.entityType) qb.andWhere('a.entity_type = :t', { t: filter.entityType });
+    if (filter.entityId) qb.andWhere('a.entity_id = :i', { i: filter.entityId });
+    if (filter.afterSeq) qb.andWhere('a.seq > :s', { s: filter.afterSeq });
+    return qb.getMany();
+  }
+}

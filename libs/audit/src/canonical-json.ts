@@ -1,0 +1,22 @@
+/**
+ * Deterministic JSON: object keys sorted at every depth, bigint written as a decimal string.
+ * PostgreSQL's jsonb reorders keys, so hashes are computed over this form, never over raw text.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(normalize(value));
+}
+
+function normalize(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = normalize(v);
+    }
+    return out;
+  }
+  return value;
+}

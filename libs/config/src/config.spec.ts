@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('builds defaults from an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.api.port).toBe(3000);
+    expect(c.klear.tier).toBe('basic');
+    expect(c.database.url).toBeUndefined();
+    expect(c.withdrawals.defaultCapCenticents).toBe(10_000_000_000_000n);
+  });
+
+  it('names every invalid variable and what it expects, without echoing values', () => {
+    let error: unknown;
+    try {
+      loadConfig({ API_PORT: 'eighty', KLEAR_TIER: 'gold', SECRETS_KEY: 'hunter2', DATABASE_URL: 'mysql://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('API_PORT: expected a whole number');
+    expect(message).toContain('KLEAR_TIER: expected basic, advanced, premier or prime');
+    expect(message).toContain('SECRETS_KEY: expected 64 hex characters');
+    expect(message).toContain('DATABASE_URL: expected a postgres or postgresql URL');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('requires session credentials in session mode and a secrets key in production', () => {
+    expect(() => loadConfig({ KLEAR_AUTH_MODE: 'session' })).toThrow(/KLEAR_EMAIL, KLEAR_PASSWORD: required/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SECRETS_KEY: required in production/);
+  });
+
+  it('parses money limits as bigint centicents', () => {
+    const c = loadConfig({ WITHDRAWAL_DEFAULT_CAP_CENTICENTS: '900719925474099312' });
+    expect(c.withdrawals.defaultCapCenticents).toBe(900719925474099312n);
+  });
+});

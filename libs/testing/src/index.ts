@@ -1,0 +1,2 @@
+export * from './route-inventory';
+export * from './test-database';

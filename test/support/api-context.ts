@@ -1,0 +1,63 @@
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { UsersService } from '@app/auth';
+import { type AppConfig, loadConfig } from '@app/config';
+import type { Role } from '@app/db';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createApiApplication } from '../../apps/api/src/bootstrap';
+
+export interface ApiTestContext {
+  db: TestDatabase;
+  app: INestApplication;
+  config: AppConfig;
+  http: () => ReturnType<typeof request>;
+  /** One user per role, plus a second approver, each with a token. */
+  tokens: Record<Role | 'approver2', string>;
+  userIds: Record<Role | 'approver2', string>;
+  newUser(name: string, roles: Role[]): Promise<{ id: string; token: string }>;
+  close(): Promise<void>;
+}
+
+export function testConfig(overrides: Record<string, string> = {}): AppConfig {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1', ...overrides });
+}
+
+/** A real API on a fresh database, with users for every role (factories, not fixtures). */
+export async function createApiTestContext(env: Record<string, string> = {}): Promise<ApiTestContext> {
+  const db = await createTestDatabase();
+  const config = testConfig({ DATABASE_URL: db.url, ...env });
+  const app = await createApiApplication(config, { silent: true });
+  await app.init();
+  const users = app.get(UsersService);
+  const newUser = async (name: string, roles: Role[]) => {
+    const user = await users.createUser(name, roles, 'test');
+    const issued = await users.issueToken(user.id, 'test', 'test');
+    return { id: user.id, token: issued.token };
+  };
+  const tokens = {} as ApiTestContext['tokens'];
+  const userIds = {} as ApiTestContext['userIds'];
+  for (const [key, roles] of [
+    ['viewer', ['viewer']],
+    ['operator', ['operator']],
+    ['approver', ['approver']],
+    ['approver2', ['approver']],
+    ['admin', ['admin']],
+  ] as const) {
+    const u = await newUser(`test-${key}`, [...roles]);
+    tokens[key] = u.token;
+    userIds[key] = u.id;
+  }
+  return {
+    db,
+    app,
+    config,
+    http: () => request(app.getHttpServer()),
+    tokens,
+    userIds,
+    newUser,
+    close: async () => {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
