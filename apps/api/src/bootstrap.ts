@@ -12,6 +12,7 @@ import { setupOpenApi } from './openapi';
 export async function createApiApplication(config: AppConfig, options: { silent?: boolean } = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
     bufferLogs: true,
+    abortOnError: false,
     logger: options.silent ? false : undefined,
   });
   if (!options.silent) app.useLogger(app.get(Logger));

@@ -2,16 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { ApiToken, AppUser } from '@app/db';
+import { Conflict, NotFound } from '@app/http';
 import { DataSource, IsNull } from 'typeorm';
 import type { Principal } from './principal';
 import type { Role } from './roles';
 import { generateApiToken, hashApiToken, looksLikeApiToken } from './token-hash';
 
-export class UserNameTakenError extends Error {
-  readonly code = 'USER_NAME_TAKEN';
-}
-export class NotFoundError extends Error {
-  readonly code = 'NOT_FOUND';
+export class UserNameTakenError extends Conflict {
+  constructor(name: string) {
+    super('USER_NAME_TAKEN', `a user named '${name}' already exists`);
+  }
 }
 
 export interface IssuedToken {
@@ -30,7 +30,7 @@ export class UsersService {
   async createUser(name: string, roles: Role[], actor: string): Promise<AppUser> {
     return this.dataSource.transaction(async (m) => {
       const existing = await m.findOneBy(AppUser, { name });
-      if (existing) throw new UserNameTakenError(`a user named '${name}' already exists`);
+      if (existing) throw new UserNameTakenError(name);
       const user = await m.save(m.create(AppUser, { name, roles, disabledAt: null }));
       await this.audit.record(
         { actor, action: 'user.create', entityType: 'user', entityId: user.id, toState: 'active', details: { name, roles } },
@@ -43,7 +43,7 @@ export class UsersService {
   async issueToken(userId: string, label: string, actor: string): Promise<IssuedToken> {
     return this.dataSource.transaction(async (m) => {
       const user = await m.findOneBy(AppUser, { id: userId });
-      if (!user) throw new NotFoundError(`no user ${userId}`);
+      if (!user) throw new NotFound('user', userId);
       const token = generateApiToken();
       const record = await m.save(
         m.create(ApiToken, { userId, label, tokenPrefix: token.slice(0, 8), tokenHash: hashApiToken(token), lastUsedAt: null, revokedAt: null }),
@@ -59,7 +59,7 @@ export class UsersService {
   async revokeToken(tokenId: string, actor: string): Promise<ApiToken> {
     return this.dataSource.transaction(async (m) => {
       const record = await m.findOne(ApiToken, { where: { id: tokenId }, lock: { mode: 'pessimistic_write' } });
-      if (!record) throw new NotFoundError(`no token ${tokenId}`);
+      if (!record) throw new NotFound('token', tokenId);
       if (record.revokedAt) return record;
       record.revokedAt = new Date();
       await m.save(record);

@@ -50,6 +50,10 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      const cause = exception.cause as { type?: string } | undefined;
+      if (status === 400 && (cause?.type === 'entity.parse.failed' || cause instanceof SyntaxError)) {
+        return { status, body: { code: 'MALFORMED_JSON', message: 'the request body is not valid JSON' } };
+      }
       const response = exception.getResponse();
       if (typeof response === 'object' && response && 'code' in response && 'message' in response) {
         const r = response as { code: string; message: string; details?: unknown };

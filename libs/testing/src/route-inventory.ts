@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { PUBLIC_KEY, ROLES_KEY, type Role } from '@app/auth';
@@ -18,8 +18,8 @@ function joinPath(a: string, b: string): string {
 
 /** Routes as Nest registered them, with their role metadata. */
 export function nestRoutes(app: INestApplication): RouteInfo[] {
-  const discovery = app.get(DiscoveryService);
-  const scanner = app.get(MetadataScanner);
+  const discovery = new DiscoveryService(app.get(ModulesContainer));
+  const scanner = new MetadataScanner();
   const reflector = app.get(Reflector);
   const out: RouteInfo[] = [];
   for (const wrapper of discovery.getControllers()) {
@@ -50,7 +50,8 @@ export function routerRoutes(app: INestApplication): Array<{ method: string; pat
   const stack = (instance.router ?? instance._router)?.stack ?? [];
   const out: Array<{ method: string; path: string }> = [];
   for (const layer of stack as Array<{ route?: { path: string; methods: Record<string, boolean> } }>) {
-    if (!layer.route) continue;
+    // Middleware mounted for every path (e.g. request logging) shows up as a catch-all route.
+    if (!layer.route || layer.route.path.includes('*splat')) continue;
     for (const [m, on] of Object.entries(layer.route.methods)) {
       if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: layer.route.path });
     }
