@@ -1,0 +1,86 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsersService } from '@app/auth';
+import { type AppConfig, loadConfig } from '@app/config';
+import { redactDatabaseUrl, resolveDatabase } from '@app/db';
+import { startKlearSimulator } from '../../klear-sim/src/index';
+import { createApiApplication } from '../../api/src/bootstrap';
+import { ensureDemoUsers } from './demo-users';
+import { printSummary } from './summary';
+
+/**
+ * `npm run demo`: the whole product on embedded defaults, in one process: PostgreSQL (kept in
+ * .data/pg), the Klear simulator, the API and the worker. Ctrl-C stops everything cleanly.
+ */
+async function main(): Promise<void> {
+  const env: Record<string, string | undefined> = { LOG_LEVEL: 'warn', ...process.env };
+  const base = loadConfig(env);
+  const dataRoot = resolve(base.database.embedded.dataDir, '..');
+  mkdirSync(dataRoot, { recursive: true });
+  const step = (text: string) => process.stdout.write(`  - ${text}\n`);
+  process.stdout.write('Klear SCM back office: demo\n');
+
+  const db = await resolveDatabase(base);
+  step(`PostgreSQL: ${db.embedded ? `embedded, data in ${resolve(base.database.embedded.dataDir)}` : redactDatabaseUrl(db.url)}`);
+
+  const secretsKey = env.SECRETS_KEY ?? demoSecretsKey(dataRoot);
+  const klearCredentials = { adminUserId: 'demo-member-admin', accessToken: randomBytes(18).toString('base64url') };
+  const sim = await startKlearSimulator({
+    port: Number(env.KLEAR_SIM_PORT ?? 4010),
+    host: '127.0.0.1',
+    seed: 7,
+    subtraders: 8,
+    markets: 6,
+    days: 10,
+    ...klearCredentials,
+  });
+  step(`Klear simulator: ${sim.url}`);
+
+  const config: AppConfig = loadConfig({
+    ...env,
+    DATABASE_URL: db.url,
+    SECRETS_KEY: secretsKey,
+    KLEAR_BASE_URL: sim.url,
+    KLEAR_ADMIN_USER_ID: klearCredentials.adminUserId,
+    KLEAR_ACCESS_TOKEN: klearCredentials.accessToken,
+  });
+  const api = await createApiApplication(config, { silent: config.log.level === 'silent' });
+  await api.listen(config.api.port, config.api.host);
+  const apiUrl = (await api.getUrl()).replace('[::1]', 'localhost');
+  step(`API: ${apiUrl} (migrations applied)`);
+
+  const users = await ensureDemoUsers(api.get(UsersService));
+  step(`demo users: ${users.map((u) => u.name).join(', ')}`);
+
+  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the API, the simulator and PostgreSQL...\n`);
+    await api.close().catch(() => undefined);
+    await sim.close().catch(() => undefined);
+    await db.stop().catch(() => undefined);
+    process.stdout.write('stopped cleanly.\n');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** A per-installation AES key for the demo, kept beside the data (0600), so stored secrets survive restarts. */
+function demoSecretsKey(dataRoot: string): string {
+  const file = resolve(dataRoot, 'demo-secrets.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
