@@ -1,0 +1,31 @@
+/**
+ * The simulated clock. In daily cadence it stands still until the admin path moves it (tests replay
+ * exactly); in seconds cadence it also follows real time (the demo watches cycles settle).
+ */
+export class SimClock {
+  private advancedMs = 0;
+  private readonly realStart = Date.now();
+
+  constructor(
+    private readonly startMs: number,
+    private readonly followsRealTime: boolean,
+  ) {}
+
+  now(): number {
+    return this.startMs + this.advancedMs + (this.followsRealTime ? Date.now() - this.realStart : 0);
+  }
+
+  advanceBy(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError('the simulated clock only moves forward');
+    this.advancedMs += ms;
+  }
+
+  advanceTo(targetMs: number): void {
+    this.advanceBy(Math.max(0, targetMs - this.now()));
+  }
+}
+
+/** RFC 3339 in UTC; milliseconds only when not zero. */
+export function formatTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,156 @@
+import { formatTimestamp } from './clock';
+import { balanceEvents } from './buffer';
+import { etDayEndExclusive } from './schedule';
+import type { SimulatorState } from './state';
+
+export interface Posting {
+  account: string;
+  market_ticker?: string;
+  amount_centicents: bigint;
+}
+
+/** A journal entry in the format of docs/ledger-and-breaks.md. */
+export interface JournalEntry {
+  external_id: string;
+  entry_type: 'trade_settlement' | 'margin_requirement' | 'buffer_movement' | 'adjustment' | 'reversal';
+  effective_at: string;
+  cycle?: string;
+  subtrader_id?: string;
+  business_reference?: string;
+  description: string;
+  reverses_external_id?: string;
+  postings: Posting[];
+}
+
+/** Recomputes the balancing `klear_settlement` leg so the entry sums to zero again. */
+export function rebalanceTradeEntry(entry: JournalEntry): void {
+  entry.postings = entry.postings.filter((posting) => posting.account !== 'klear_settlement');
+  const sum = entry.postings.reduce((total, posting) => total + posting.amount_centicents, 0n);
+  entry.postings.push({ account: 'klear_settlement', amount_centicents: -sum });
+}
+
+/** What the SCM's books hold for one cycle when they agree with Klear at `now`. */
+export function cycleEntries(state: SimulatorState, cycle: number, now: number): JournalEntry[] {
+  const { world } = state;
+  const view = state.obligation(cycle, now);
+  const cycleText = formatTimestamp(view.executionMs);
+  const prices = world.prices(cycle);
+  const previousPrices = world.prices(cycle - 1);
+  const entries: JournalEntry[] = [];
+  for (let s = 0; s < world.subtraderCount; s++) {
+    const subtraderId = world.subtraderIds[s];
+    const postings: Posting[] = [];
+    for (let m = 0; m < world.marketCount; m++) {
+      const cell = world.cell(s, m, cycle, prices, previousPrices);
+      const fee = BigInt(cell.fee) + (view.feeAdjustments.get(s * world.marketCount + m) ?? 0n);
+      postings.push({ account: 'trading_pnl', market_ticker: world.tickers[m], amount_centicents: BigInt(cell.pnl) });
+      postings.push({ account: 'trading_fees', market_ticker: world.tickers[m], amount_centicents: -fee });
+    }
+    const trade: JournalEntry = {
+      external_id: `trade/${cycleText}/${subtraderId}`,
+      entry_type: 'trade_settlement',
+      effective_at: cycleText,
+      cycle: cycleText,
+      subtrader_id: subtraderId,
+      description: 'trading desk settlement',
+      postings,
+    };
+    rebalanceTradeEntry(trade);
+    entries.push(trade);
+    const margin = world.subtraderMargin(s, cycle);
+    entries.push({
+      external_id: `margin/${cycleText}/${subtraderId}`,
+      entry_type: 'margin_requirement',
+      effective_at: cycleText,
+      cycle: cycleText,
+      subtrader_id: subtraderId,
+      description: 'maintenance margin requirement',
+      postings: [
+        { account: 'maintenance_margin', amount_centicents: margin },
+        { account: 'maintenance_margin_contra', amount_centicents: -margin },
+      ],
+    });
+  }
+  return entries;
+}
+
+/**
+ * Treasury's buffer movements up to `untilMs` (exclusive): one entry per Klear movement, referenced
+ * by Klear's business transaction id. A processed withdrawal's lock release moves no cash and has
+ * no entry; a failed withdrawal's return does.
+ */
+export function bufferEntries(state: SimulatorState, untilMs: number, now: number): JournalEntry[] {
+  const entries: JournalEntry[] = [];
+  for (const event of balanceEvents(state, now)) {
+    if (event.atMs >= untilMs || event.balanceDelta === 0n) continue;
+    const counterAccount = event.reason.startsWith('withdrawal') || event.reason === 'deposit' ? 'bank' : 'klear_settlement';
+    const suffix = event.reason === 'withdrawal_failed' ? '/returned' : '';
+    entries.push({
+      external_id: `buffer/${event.businessTransactionId}${suffix}`,
+      entry_type: 'buffer_movement',
+      effective_at: formatTimestamp(event.atMs),
+      business_reference: event.businessTransactionId,
+      description: event.reason.replaceAll('_', ' '),
+      postings: [
+        { account: 'settlement_buffer', amount_centicents: event.balanceDelta },
+        { account: counterAccount, amount_centicents: -event.balanceDelta },
+      ],
+    });
+  }
+  return entries;
+}
+
+/** Exclusive end of the ET day of a cycle: buffer movements are matched per ET day. */
+export function cycleDayEnd(state: SimulatorState, cycle: number): number {
+  return etDayEndExclusive(state.schedule.timeOf(cycle));
+}
+
+const CSV_COLUMNS = [
+  'external_id',
+  'entry_type',
+  'effective_at',
+  'cycle',
+  'subtrader_id',
+  'business_reference',
+  'description',
+  'reverses_external_id',
+  'account',
+  'market_ticker',
+  'amount_centicents',
+] as const;
+
+function csvCell(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** One CSV row per posting, header first (the ledger import format). */
+export function entriesToCsv(entries: JournalEntry[]): string {
+  const lines: string[] = [CSV_COLUMNS.join(',')];
+  for (const entry of entries) {
+    for (const posting of entry.postings) {
+      const row: Record<(typeof CSV_COLUMNS)[number], string> = {
+        external_id: entry.external_id,
+        entry_type: entry.entry_type,
+        effective_at: entry.effective_at,
+        cycle: entry.cycle ?? '',
+        subtrader_id: entry.subtrader_id ?? '',
+        business_reference: entry.business_reference ?? '',
+        description: entry.description,
+        reverses_external_id: entry.reverses_external_id ?? '',
+        account: posting.account,
+        market_ticker: posting.market_ticker ?? '',
+        amount_centicents: posting.amount_centicents.toString(),
+      };
+      lines.push(CSV_COLUMNS.map((column) => csvCell(row[column])).join(','));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** JSON form of an entry: amounts as decimal strings, as the ledger import expects. */
+export function entryToJson(entry: JournalEntry): Record<string, unknown> {
+  return {
+    ...entry,
+    postings: entry.postings.map((posting) => ({ ...posting, amount_centicents: posting.amount_centicents.toString() })),
+  };
+}

@@ -1,0 +1,42 @@
+import { pathToFileURL } from 'node:url';
+import { Command, Option } from 'commander';
+import type { SimulatorOptions } from './options';
+import { DEFAULT_OPTIONS, OPTION_SPECS } from './options';
+import { startKlearSimulator } from './simulator';
+
+export { startKlearSimulator } from './simulator';
+export type { RunningKlearSimulator } from './simulator';
+
+/** Parses argv (each option also read from its KLEAR_SIM_* environment twin). */
+export function parseCommandLine(argv: string[]): Partial<SimulatorOptions> {
+  const program = new Command('klear-sim').description('A deterministic, fault-injecting Klear API simulator');
+  for (const spec of Object.values(OPTION_SPECS)) {
+    const fallback = DEFAULT_OPTIONS[spec.key];
+    const shown = Array.isArray(fallback) ? fallback.join(',') : String(fallback);
+    program.addOption(
+      new Option(`${spec.flag} <value>`, `${spec.description} (default: ${spec.key === 'rateLimit' ? (fallback ? 'on' : 'off') : JSON.stringify(shown)})`)
+        .env(spec.env)
+        .argParser((raw: string) => spec.parse(raw)),
+    );
+  }
+  program.parse(argv);
+  const parsed = program.opts() as Partial<SimulatorOptions>;
+  return Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)) as Partial<SimulatorOptions>;
+}
+
+async function main(): Promise<void> {
+  const options = parseCommandLine(process.argv);
+  const simulator = await startKlearSimulator(options);
+  // Credentials are secrets: only the address is printed.
+  process.stdout.write(`klear-sim listening: ${simulator.url} (admin: ${simulator.adminUrl})\n`);
+  const stop = () => void simulator.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`klear-sim: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,183 @@
+import type { RateLimitTier } from '@app/klear-contract';
+import { RATE_LIMIT_TIERS } from '@app/klear-contract';
+import { parseEtTime } from './schedule';
+
+export type Cadence = 'daily' | 'seconds';
+
+export interface SimulatorOptions {
+  port: number;
+  host: string;
+  seed: number;
+  adminUserId: string;
+  accessToken: string;
+  email: string;
+  password: string;
+  /** Empty: no MFA code is required at /log_in. */
+  mfaCode: string;
+  nonMemberUserId: string;
+  nonMemberAccessToken: string;
+  sessionTtlSeconds: number;
+  tier: RateLimitTier;
+  rateLimit: boolean;
+  subtraders: number;
+  markets: number;
+  days: number;
+  cadence: Cadence;
+  cadenceSeconds: number;
+  settlementTimeEt: string;
+  startAt: string;
+  paymentDelaySeconds: number;
+  withdrawalDelays: [number, number];
+  withdrawalFailureRate: number;
+  initialDepositCenticents: bigint;
+  largeTraderThreshold: number;
+  reportSigningKey: string;
+  reportUrlTtlSeconds: number;
+  /** Origin put in report URLs; empty: taken from the request's Host header. */
+  filesBaseUrl: string;
+  adminToken: string;
+  faultSeed: number;
+}
+
+interface OptionSpec<K extends keyof SimulatorOptions> {
+  key: K;
+  flag: string;
+  env: string;
+  description: string;
+  parse: (raw: string) => SimulatorOptions[K];
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (raw: string): number => {
+    if (!/^-?[0-9]+$/.test(raw)) throw new Error(`expected an integer, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`expected an integer in [${min}, ${max}], got ${raw}`);
+    return value;
+  };
+}
+
+function rate(raw: string): number {
+  const value = Number(raw);
+  if (!/^[0-9.]+$/.test(raw) || !(value >= 0 && value <= 1)) throw new Error(`expected a rate in [0, 1], got "${raw}"`);
+  return value;
+}
+
+const text = (raw: string): string => raw;
+
+export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
+  port: { key: 'port', flag: '--port', env: 'KLEAR_SIM_PORT', description: 'TCP port (0 = any free port)', parse: integer(0, 65535) },
+  host: { key: 'host', flag: '--host', env: 'KLEAR_SIM_HOST', description: 'interface to listen on', parse: text },
+  seed: { key: 'seed', flag: '--seed', env: 'KLEAR_SIM_SEED', description: 'world seed (uint32)', parse: integer(0, 0xffffffff) },
+  adminUserId: { key: 'adminUserId', flag: '--admin-user-id', env: 'KLEAR_SIM_ADMIN_USER_ID', description: 'the clearing member admin user id (also the user_id in answers)', parse: text },
+  accessToken: { key: 'accessToken', flag: '--access-token', env: 'KLEAR_SIM_ACCESS_TOKEN', description: 'bearer access token of the member admin', parse: text },
+  email: { key: 'email', flag: '--email', env: 'KLEAR_SIM_EMAIL', description: 'login email of the member admin', parse: text },
+  password: { key: 'password', flag: '--password', env: 'KLEAR_SIM_PASSWORD', description: 'login password of the member admin', parse: text },
+  mfaCode: { key: 'mfaCode', flag: '--mfa-code', env: 'KLEAR_SIM_MFA_CODE', description: 'MFA code required at /log_in (empty: none required)', parse: text },
+  nonMemberUserId: { key: 'nonMemberUserId', flag: '--non-member-user-id', env: 'KLEAR_SIM_NON_MEMBER_USER_ID', description: 'a valid user that is not a clearing member (answers 403)', parse: text },
+  nonMemberAccessToken: { key: 'nonMemberAccessToken', flag: '--non-member-access-token', env: 'KLEAR_SIM_NON_MEMBER_ACCESS_TOKEN', description: 'access token of that non-member user', parse: text },
+  sessionTtlSeconds: { key: 'sessionTtlSeconds', flag: '--session-ttl-seconds', env: 'KLEAR_SIM_SESSION_TTL_SECONDS', description: 'life of a /log_in session cookie, in real seconds', parse: integer(1) },
+  tier: {
+    key: 'tier', flag: '--tier', env: 'KLEAR_SIM_TIER', description: 'rate-limit tier: basic | advanced | premier | prime',
+    parse: (raw) => {
+      if (!(raw in RATE_LIMIT_TIERS)) throw new Error(`unknown tier "${raw}"`);
+      return raw as RateLimitTier;
+    },
+  },
+  rateLimit: {
+    key: 'rateLimit', flag: '--rate-limit', env: 'KLEAR_SIM_RATE_LIMIT', description: 'enforce the tier limits: on | off',
+    parse: (raw) => {
+      if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
+      return raw === 'on';
+    },
+  },
+  subtraders: { key: 'subtraders', flag: '--subtraders', env: 'KLEAR_SIM_SUBTRADERS', description: 'number of subtraders', parse: integer(1, 100_000) },
+  markets: { key: 'markets', flag: '--markets', env: 'KLEAR_SIM_MARKETS', description: 'number of markets', parse: integer(1, 1_000) },
+  days: { key: 'days', flag: '--days', env: 'KLEAR_SIM_DAYS', description: 'settled cycles of history at start', parse: integer(1, 10_000) },
+  cadence: {
+    key: 'cadence', flag: '--cadence', env: 'KLEAR_SIM_CADENCE', description: 'daily (clock moves only by the admin path) | seconds (clock follows real time)',
+    parse: (raw) => {
+      if (raw !== 'daily' && raw !== 'seconds') throw new Error(`expected daily or seconds, got "${raw}"`);
+      return raw;
+    },
+  },
+  cadenceSeconds: { key: 'cadenceSeconds', flag: '--cadence-seconds', env: 'KLEAR_SIM_CADENCE_SECONDS', description: 'cycle length in seconds cadence', parse: integer(1) },
+  settlementTimeEt: {
+    key: 'settlementTimeEt', flag: '--settlement-time-et', env: 'KLEAR_SIM_SETTLEMENT_TIME_ET', description: 'daily settlement time, HH:MM America/New_York',
+    parse: (raw) => (parseEtTime(raw), raw),
+  },
+  startAt: {
+    key: 'startAt', flag: '--start-at', env: 'KLEAR_SIM_START_AT', description: 'simulated instant at start (RFC 3339)',
+    parse: (raw) => {
+      if (Number.isNaN(Date.parse(raw))) throw new Error(`expected an RFC 3339 instant, got "${raw}"`);
+      return raw;
+    },
+  },
+  paymentDelaySeconds: { key: 'paymentDelaySeconds', flag: '--payment-delay-seconds', env: 'KLEAR_SIM_PAYMENT_DELAY_SECONDS', description: 'simulated seconds between a cycle and its buffer payment (the obligation is active meanwhile)', parse: integer(0) },
+  withdrawalDelays: {
+    key: 'withdrawalDelays', flag: '--withdrawal-delays', env: 'KLEAR_SIM_WITHDRAWAL_DELAYS', description: 'simulated seconds "pending,processing" before the next status',
+    parse: (raw) => {
+      const parts = raw.split(',').map(integer(0));
+      if (parts.length !== 2) throw new Error(`expected two integers "pending,processing", got "${raw}"`);
+      return [parts[0], parts[1]];
+    },
+  },
+  withdrawalFailureRate: { key: 'withdrawalFailureRate', flag: '--withdrawal-failure-rate', env: 'KLEAR_SIM_WITHDRAWAL_FAILURE_RATE', description: 'share of withdrawals that fail, in [0, 1] (deterministic per withdrawal)', parse: rate },
+  initialDepositCenticents: {
+    key: 'initialDepositCenticents', flag: '--initial-deposit-centicents', env: 'KLEAR_SIM_INITIAL_DEPOSIT_CENTICENTS', description: 'buffer deposit before the first cycle, in centicents',
+    parse: (raw) => {
+      if (!/^[0-9]+$/.test(raw)) throw new Error(`expected non-negative integer centicents, got "${raw}"`);
+      return BigInt(raw);
+    },
+  },
+  largeTraderThreshold: { key: 'largeTraderThreshold', flag: '--large-trader-threshold', env: 'KLEAR_SIM_LARGE_TRADER_THRESHOLD', description: 'contracts (absolute, per market, summed over subtraders) from which a position is reportable', parse: integer(1) },
+  reportSigningKey: { key: 'reportSigningKey', flag: '--report-signing-key', env: 'KLEAR_SIM_REPORT_SIGNING_KEY', description: 'HMAC key of the presigned report URLs', parse: text },
+  reportUrlTtlSeconds: { key: 'reportUrlTtlSeconds', flag: '--report-url-ttl-seconds', env: 'KLEAR_SIM_REPORT_URL_TTL_SECONDS', description: 'validity of a report URL, simulated seconds after listing', parse: integer(1) },
+  filesBaseUrl: { key: 'filesBaseUrl', flag: '--files-base-url', env: 'KLEAR_SIM_FILES_BASE_URL', description: 'origin written into report URLs (empty: from the Host header)', parse: text },
+  adminToken: { key: 'adminToken', flag: '--admin-token', env: 'KLEAR_SIM_ADMIN_TOKEN', description: 'token of the /__sim admin path (header x-sim-admin-token)', parse: text },
+  faultSeed: { key: 'faultSeed', flag: '--fault-seed', env: 'KLEAR_SIM_FAULT_SEED', description: 'seed of fault decisions (uint32)', parse: integer(0, 0xffffffff) },
+};
+
+export const DEFAULT_OPTIONS: SimulatorOptions = {
+  port: 4010,
+  host: '127.0.0.1',
+  seed: 1,
+  adminUserId: 'sim-admin-user',
+  accessToken: 'sim-access-token',
+  email: 'clearing@example.test',
+  password: 'sim-password',
+  mfaCode: '',
+  nonMemberUserId: 'sim-non-member-user',
+  nonMemberAccessToken: 'sim-non-member-token',
+  sessionTtlSeconds: 3600,
+  tier: 'basic',
+  rateLimit: true,
+  subtraders: 25,
+  markets: 40,
+  days: 30,
+  cadence: 'daily',
+  cadenceSeconds: 60,
+  settlementTimeEt: '17:00',
+  startAt: '2026-11-20T21:00:00Z',
+  paymentDelaySeconds: 3600,
+  withdrawalDelays: [60, 300],
+  withdrawalFailureRate: 0.1,
+  initialDepositCenticents: 100_000_000_000n,
+  largeTraderThreshold: 1_000,
+  reportSigningKey: 'klear-sim-report-signing-key',
+  reportUrlTtlSeconds: 900,
+  filesBaseUrl: '',
+  adminToken: 'klear-sim-admin',
+  faultSeed: 1,
+};
+
+export function resolveOptions(partial: Partial<SimulatorOptions> = {}): SimulatorOptions {
+  const options = { ...DEFAULT_OPTIONS, ...partial };
+  if (partial.paymentDelaySeconds === undefined && options.cadence === 'seconds') {
+    // Default for the demo cadence: pay a quarter of a cycle after it settles.
+    options.paymentDelaySeconds = Math.floor(options.cadenceSeconds / 4);
+  }
+  if (options.paymentDelaySeconds * 1000 >= (options.cadence === 'daily' ? 86_400_000 : options.cadenceSeconds * 1000)) {
+    throw new Error('payment delay must be shorter than one cycle');
+  }
+  return options;
+}

@@ -1,0 +1,222 @@
+import { SimClock } from './clock';
+import type { SimulatorOptions } from './options';
+import { Salt, hashInts, hashString, hex8, unitInterval } from './prng';
+import type { CycleSchedule } from './schedule';
+import { dailySchedule, etDate, secondsSchedule } from './schedule';
+import type { CycleTotals } from './world';
+import { TradingWorld } from './world';
+
+/** A late change to one settlement-detail cell's fees: a deterministic correction or an injected fault. */
+export interface FeeAdjustment {
+  cycle: number;
+  subtrader: number;
+  market: number;
+  feeDelta: bigint;
+  atMs: number;
+  businessTransactionId: string;
+}
+
+export interface ObligationView {
+  cycle: number;
+  id: string;
+  executionMs: number;
+  paymentMs: number;
+  totals: CycleTotals;
+  amount: bigint;
+  /** Amount debited or credited to the buffer at payment time (before late changes). */
+  paidAmount: bigint;
+  lastUpdatedMs: number;
+  /** Fee changes per cell (`subtrader * markets + market`). */
+  feeAdjustments: Map<number, bigint>;
+  receive?: { id: string; amount: bigint; externalReference: string; createdMs: number };
+}
+
+export interface DepositRecord {
+  seq: number;
+  amount: bigint;
+  atMs: number;
+  businessTransactionId: string;
+}
+
+export interface WithdrawalRecord {
+  seq: number;
+  id: string;
+  amount: bigint;
+  createdMs: number;
+  finalMs: number;
+  processingMs: number;
+  fails: boolean;
+}
+
+export type WithdrawalStatusName = 'pending' | 'processing' | 'processed' | 'failed';
+
+/**
+ * Everything the simulator knows: the seed-derived world and schedule, plus the state that cannot
+ * be derived (deposits, withdrawals, injected obligation changes).
+ */
+export class SimulatorState {
+  readonly world: TradingWorld;
+  readonly schedule: CycleSchedule;
+  readonly clock: SimClock;
+  readonly deposits: DepositRecord[] = [];
+  readonly withdrawals: WithdrawalRecord[] = [];
+  readonly withdrawalsById = new Map<string, WithdrawalRecord>();
+  readonly injectedAdjustments: FeeAdjustment[] = [];
+
+  constructor(readonly options: SimulatorOptions) {
+    const startMs = Date.parse(options.startAt);
+    this.world = new TradingWorld(options.seed, options.subtraders, options.markets);
+    this.schedule =
+      options.cadence === 'daily'
+        ? dailySchedule(startMs, options.days, options.settlementTimeEt)
+        : secondsSchedule(startMs, options.days, options.cadenceSeconds);
+    this.clock = new SimClock(startMs, options.cadence === 'seconds');
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Index of the last settled cycle (its obligation exists) at `now`. */
+  lastSettledCycle(now = this.now()): number {
+    return this.schedule.lastIndexAtOrBefore(now);
+  }
+
+  openCycle(now = this.now()): number {
+    return this.lastSettledCycle(now) + 1;
+  }
+
+  paymentMs(cycle: number): number {
+    return this.schedule.timeOf(cycle) + this.options.paymentDelaySeconds * 1000;
+  }
+
+  initialDepositMs(): number {
+    return this.schedule.timeOf(0) - Math.floor(this.schedule.periodMs / 2);
+  }
+
+  paymentTransactionId(cycle: number): string {
+    return `bt-settle-${cycle}-${hex8(hashInts(this.options.seed, Salt.obligationId, cycle, 1))}`;
+  }
+
+  /** The deterministic late fee correction of a cycle (exactly one cycle in three), visible 1.25 periods later. */
+  correction(cycle: number): FeeAdjustment | undefined {
+    const seed = this.options.seed;
+    if ((cycle + (hashInts(seed, Salt.correction) % 3)) % 3 !== 0) return undefined;
+    return {
+      cycle,
+      subtrader: hashInts(seed, Salt.correction, cycle, 1) % this.world.subtraderCount,
+      market: hashInts(seed, Salt.correction, cycle, 2) % this.world.marketCount,
+      feeDelta: BigInt(100 + (hashInts(seed, Salt.correction, cycle, 3) % 9_900)),
+      atMs: this.schedule.timeOf(cycle) + Math.round(this.schedule.periodMs * 1.25),
+      businessTransactionId: `bt-adjust-${cycle}-${hex8(hashInts(seed, Salt.correction, cycle, 4))}`,
+    };
+  }
+
+  visibleAdjustments(cycle: number, now: number): FeeAdjustment[] {
+    const adjustments: FeeAdjustment[] = [];
+    const correction = this.correction(cycle);
+    if (correction !== undefined && correction.atMs <= now) adjustments.push(correction);
+    for (const injected of this.injectedAdjustments) {
+      if (injected.cycle === cycle && injected.atMs <= now) adjustments.push(injected);
+    }
+    return adjustments;
+  }
+
+  /** The obligation of a settled cycle as Klear shows it at `now`. */
+  obligation(cycle: number, now = this.now()): ObligationView {
+    const executionMs = this.schedule.timeOf(cycle);
+    const paymentMs = this.paymentMs(cycle);
+    const base = this.world.cycleTotals(cycle);
+    const paidAmount = base.pnl - base.fees - base.maintenanceMarginDelta;
+    const feeAdjustments = new Map<number, bigint>();
+    let feeChange = 0n;
+    let lastUpdatedMs = executionMs;
+    for (const adjustment of this.visibleAdjustments(cycle, now)) {
+      const key = adjustment.subtrader * this.world.marketCount + adjustment.market;
+      feeAdjustments.set(key, (feeAdjustments.get(key) ?? 0n) + adjustment.feeDelta);
+      feeChange += adjustment.feeDelta;
+      lastUpdatedMs = Math.max(lastUpdatedMs, adjustment.atMs);
+    }
+    const totals = { ...base, fees: base.fees + feeChange };
+    const view: ObligationView = {
+      cycle,
+      id: this.world.obligationId(cycle, etDate(executionMs)),
+      executionMs,
+      paymentMs,
+      totals,
+      amount: totals.pnl - totals.fees - totals.maintenanceMarginDelta,
+      paidAmount,
+      lastUpdatedMs,
+      feeAdjustments,
+    };
+    if (paidAmount > 0n && paymentMs <= now) {
+      view.receive = {
+        id: `rcv-${cycle}`,
+        amount: paidAmount,
+        externalReference: this.paymentTransactionId(cycle),
+        createdMs: paymentMs,
+      };
+      view.lastUpdatedMs = Math.max(view.lastUpdatedMs, paymentMs);
+    }
+    return view;
+  }
+
+  /** The obligation between its cycle and its payment (Klear's "active obligation"), if any. */
+  activeObligationCycle(now = this.now()): number | undefined {
+    const last = this.lastSettledCycle(now);
+    if (last < 0) return undefined;
+    return this.paymentMs(last) > now ? last : undefined;
+  }
+
+  addDeposit(amount: bigint, businessTransactionId?: string): DepositRecord {
+    const seq = this.deposits.length + 1;
+    const deposit = {
+      seq,
+      amount,
+      atMs: this.now(),
+      businessTransactionId: businessTransactionId ?? `bt-deposit-${seq}-${hex8(hashInts(this.options.seed, Salt.feed, seq, 7))}`,
+    };
+    this.deposits.push(deposit);
+    return deposit;
+  }
+
+  addWithdrawal(amount: bigint): WithdrawalRecord {
+    const seq = this.withdrawals.length + 1;
+    const id = `wd-${hex8(hashInts(this.options.seed, Salt.withdrawalId, seq))}-${String(seq).padStart(6, '0')}`;
+    const createdMs = this.now();
+    const [pendingSeconds, processingSeconds] = this.options.withdrawalDelays;
+    const record: WithdrawalRecord = {
+      seq,
+      id,
+      amount,
+      createdMs,
+      processingMs: createdMs + pendingSeconds * 1000,
+      finalMs: createdMs + (pendingSeconds + processingSeconds) * 1000,
+      fails: unitInterval(hashInts(this.options.seed, Salt.withdrawalFailure, hashString(id))) < this.options.withdrawalFailureRate,
+    };
+    this.withdrawals.push(record);
+    this.withdrawalsById.set(id, record);
+    return record;
+  }
+
+  withdrawalStatus(record: WithdrawalRecord, now = this.now()): WithdrawalStatusName {
+    if (now < record.processingMs) return 'pending';
+    if (now < record.finalMs) return 'processing';
+    return record.fails ? 'failed' : 'processed';
+  }
+
+  /** Injects a fee change on an already published obligation (the "changed between page reads" fault). */
+  injectObligationChange(cycle: number, nonce: number): FeeAdjustment {
+    const seed = this.options.seed;
+    const adjustment: FeeAdjustment = {
+      cycle,
+      subtrader: hashInts(seed, Salt.fault, cycle, nonce) % this.world.subtraderCount,
+      market: hashInts(seed, Salt.fault, cycle, nonce, 1) % this.world.marketCount,
+      feeDelta: BigInt(1 + (hashInts(seed, Salt.fault, cycle, nonce, 2) % 5_000)),
+      atMs: this.now(),
+      businessTransactionId: `bt-change-${cycle}-${nonce}`,
+    };
+    this.injectedAdjustments.push(adjustment);
+    return adjustment;
+  }
+}

@@ -1,0 +1,11 @@
+export * from './schemas';
+export { ENDPOINTS, KLEAR_API_BASE_PATH, RATE_LIMIT_TIERS, findEndpoint } from './endpoints';
+export type { KlearEndpoint, KlearEndpointKind, KlearEndpointName, RateLimitTier } from './endpoints';
+export { parseKlearJson, stringifyKlearJson } from './json';
+export {
+  CENTICENTS_PER_USD,
+  USD_AMOUNT_WIRE,
+  UsdAmountError,
+  centicentsToUsdAmount,
+  usdAmountToCenticents,
+} from './usd-amount';
