@@ -1,0 +1,5 @@
+import { StoredSecret } from './stored-secret.entity';
+
+export * from './stored-secret.entity';
+
+export const SECRETS_ENTITIES = [StoredSecret];

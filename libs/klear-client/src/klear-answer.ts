@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { ENDPOINTS, type KlearEndpointName, parseKlearJson } from '@app/klear-contract';
+import { KlearSchemaError, type SchemaIssue } from './klear-errors';
+
+/** The answer as it came, for the archive, before interpretation. */
+export interface KlearRawAnswer<Body = string> {
+  body: Body;
+  status: number;
+  /** `GET /margin/obligation_history` (a report download: its path, never its signed query). */
+  endpoint: string;
+  /** Query parameters, or the JSON body's fields for a POST. */
+  params: Record<string, string>;
+  receivedAt: Date;
+  /** SHA-256 (hex) of the body bytes. */
+  sha256: string;
+}
+
+export interface KlearResponse<Data, Body = string> {
+  data: Data;
+  raw: KlearRawAnswer<Body>;
+}
+
+export type KlearAnswerData<N extends KlearEndpointName> = z.output<(typeof ENDPOINTS)[N]['responseSchema']>;
+
+export function sha256Hex(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Interprets a body of endpoint `name` against the contract: lossless JSON (integers become bigint),
+ * then the endpoint's schema. Used on live answers and to re-parse archived ones.
+ * Throws KlearSchemaError (endpoint named, raw body kept) on malformed JSON or a contract mismatch.
+ */
+export function parseKlearAnswer<N extends KlearEndpointName>(name: N, body: string, status = 200): KlearAnswerData<N> {
+  const endpoint = `${ENDPOINTS[name].method} ${ENDPOINTS[name].path}`;
+  let json: unknown;
+  try {
+    json = parseKlearJson(body);
+  } catch (error) {
+    throw new KlearSchemaError(endpoint, status, [{ path: '', message: `not JSON (${(error as Error).message.slice(0, 80)})` }], body);
+  }
+  const parsed = (ENDPOINTS[name].responseSchema as z.ZodType).safeParse(json);
+  if (!parsed.success) {
+    const issues: SchemaIssue[] = parsed.error.issues.map((issue) => ({
+      path: issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '['),
+      message: issue.message,
+    }));
+    throw new KlearSchemaError(endpoint, status, issues, body);
+  }
+  return parsed.data as KlearAnswerData<N>;
+}

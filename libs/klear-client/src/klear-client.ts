@@ -1,0 +1,200 @@
+import {
+  ENDPOINTS,
+  type KlearEndpointName,
+  type Withdrawal,
+  centicentsToUsdAmount,
+  stringifyKlearJson,
+  usdAmountToCenticents,
+} from '@app/klear-contract';
+import { type KlearAnswerData, type KlearResponse, parseKlearAnswer, sha256Hex } from './klear-answer';
+import {
+  KlearClientError,
+  KlearHttpError,
+  KlearNetworkError,
+  KlearOutcomeUnknownError,
+  KlearTimeoutError,
+} from './klear-errors';
+import { type KlearCall, type KlearClientOptions, KlearHttpPipeline } from './klear-http-pipeline';
+import type { KlearExchange } from './klear-transport';
+
+export interface PageRequest {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface DownloadedReport {
+  bytes: Buffer;
+  sha256: string;
+  size: number;
+}
+
+export type WithdrawalWithCenticents = Withdrawal & { amount_centicents: bigint };
+
+/**
+ * A typed client of the Klear SCM API (`/work/shared/klear-api.md`). Every method answers
+ * `{ data, raw }`: the contract-validated data (money as bigint) and the body as it came.
+ *
+ * Rate limits are Klear's per member: each instance limits itself to its configured share of the
+ * tier. Several processes calling Klear for the same member must split the tier with `rateShare`.
+ */
+export class KlearClient {
+  private readonly pipeline: KlearHttpPipeline;
+  private readonly baseUrl: string;
+
+  constructor(options: KlearClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.pipeline = new KlearHttpPipeline({ ...options, baseUrl: this.baseUrl });
+  }
+
+  get circuitState(): 'closed' | 'open' | 'half_open' | 'isolated' {
+    return this.pipeline.circuitState;
+  }
+
+  /** Removes this client's secrets (and generic secret patterns) from a text, for callers' logs. */
+  redact(text: string): string {
+    return this.pipeline.redactor.redact(text);
+  }
+
+  getMarginReports(startDate: string, endDate: string): Promise<KlearResponse<KlearAnswerData<'marginReports'>>> {
+    return this.read('marginReports', { start_date: startDate, end_date: endDate });
+  }
+
+  getActiveObligation(): Promise<KlearResponse<KlearAnswerData<'activeObligation'>>> {
+    return this.read('activeObligation', {});
+  }
+
+  /** Most recent first; pass the answer's `cursor` for the next page (none: last page). */
+  getObligationHistory(page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationHistory'>>> {
+    return this.read('obligationHistory', pageParams(page));
+  }
+
+  getSettlementEstimate(): Promise<KlearResponse<KlearAnswerData<'settlementEstimate'>>> {
+    return this.read('settlementEstimate', {});
+  }
+
+  getSettlementEstimateByAssetClass(): Promise<KlearResponse<KlearAnswerData<'settlementEstimateByAssetClass'>>> {
+    return this.read('settlementEstimateByAssetClass', {});
+  }
+
+  getSettlementBalance(): Promise<KlearResponse<KlearAnswerData<'settlementBalance'>>> {
+    return this.read('settlementBalance', {});
+  }
+
+  getSettlementBalanceHistory(page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'settlementBalanceHistory'>>> {
+    return this.read('settlementBalanceHistory', pageParams(page));
+  }
+
+  async getWithdrawal(id: string): Promise<KlearResponse<WithdrawalWithCenticents>> {
+    const answer = await this.read('settlementBalanceWithdrawal', { id });
+    return { data: { ...answer.data, amount_centicents: usdAmountToCenticents(answer.data.amount) }, raw: answer.raw };
+  }
+
+  getGuarantyFundBalance(): Promise<KlearResponse<KlearAnswerData<'guarantyFundBalance'>>> {
+    return this.read('guarantyFundBalance', {});
+  }
+
+  getLargeTraderPositions(reportDate?: string): Promise<KlearResponse<KlearAnswerData<'largeTraderPositions'>>> {
+    return this.read('largeTraderPositions', reportDate === undefined ? {} : { report_date: reportDate });
+  }
+
+  /**
+   * Asks Klear to wire `amountCenticents` (whole cents) out of the settlement buffer. Sent exactly
+   * once: Klear has no idempotency key, so a timeout, a reset after sending, a 5xx or an unreadable
+   * 2xx answer throws KlearOutcomeUnknownError and the caller must find out before trying again.
+   */
+  async withdrawSettlementBalance(amountCenticents: bigint): Promise<KlearResponse<KlearAnswerData<'withdrawSettlementBalance'>>> {
+    if (amountCenticents <= 0n) throw new RangeError('a withdrawal amount must be positive');
+    const amount = centicentsToUsdAmount(amountCenticents);
+    const params = { amount };
+    const call = this.callFor('withdrawSettlementBalance', {}, stringifyKlearJson(params));
+    let answer: KlearExchange;
+    try {
+      answer = await this.pipeline.sendOnce(call);
+    } catch (error) {
+      throw outcomeOf(call.endpoint, amount, error);
+    }
+    try {
+      return this.interpret('withdrawSettlementBalance', call, params, answer);
+    } catch (error) {
+      throw new KlearOutcomeUnknownError(call.endpoint, 'unreadable_answer', `${amount} USD, answer ${answer.status} not readable`, { cause: error });
+    }
+  }
+
+  /**
+   * Downloads a report file from its presigned URL: no Klear credentials are sent to it and it does
+   * not count against the API rate limit. Errors and `raw.endpoint` name only the URL's path.
+   */
+  async downloadReport(url: string): Promise<KlearResponse<DownloadedReport, Buffer>> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      // The TypeError of URL keeps the input (a signed URL) on a property: do not pass it on.
+      throw new RangeError('a report URL is not a valid URL');
+    }
+    if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new RangeError('a report URL must be http or https');
+    const call: KlearCall = { kind: undefined, method: 'GET', url: target.toString(), endpoint: `GET ${target.pathname}`, authenticated: false };
+    const answer = await this.pipeline.sendIdempotent(call);
+    const sha256 = sha256Hex(answer.body);
+    return {
+      data: { bytes: answer.body, sha256, size: answer.body.length },
+      raw: { body: answer.body, status: answer.status, endpoint: call.endpoint, params: {}, receivedAt: answer.receivedAt, sha256 },
+    };
+  }
+
+  private async read<N extends KlearEndpointName>(name: N, params: Record<string, string>): Promise<KlearResponse<KlearAnswerData<N>>> {
+    const call = this.callFor(name, params);
+    const answer = await this.pipeline.sendIdempotent(call);
+    return this.interpret(name, call, params, answer);
+  }
+
+  private callFor(name: KlearEndpointName, query: Record<string, string>, body?: string): KlearCall {
+    const { method, path, kind } = ENDPOINTS[name];
+    const search = new URLSearchParams(query).toString();
+    return {
+      kind,
+      method,
+      url: `${this.baseUrl}${path}${search ? `?${search}` : ''}`,
+      endpoint: `${method} ${path}`,
+      body,
+      authenticated: true,
+    };
+  }
+
+  private interpret<N extends KlearEndpointName>(
+    name: N,
+    call: KlearCall,
+    params: Record<string, string>,
+    answer: KlearExchange,
+  ): KlearResponse<KlearAnswerData<N>> {
+    const body = answer.body.toString('utf8');
+    const raw = { body, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: sha256Hex(answer.body) };
+    return { data: parseKlearAnswer(name, body, answer.status), raw };
+  }
+}
+
+function pageParams(page: PageRequest): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (page.limit !== undefined) {
+    if (!Number.isInteger(page.limit) || page.limit < 1) throw new RangeError('limit must be a positive integer');
+    params.limit = String(page.limit);
+  }
+  if (page.cursor !== undefined) params.cursor = page.cursor;
+  return params;
+}
+
+/** What a failed withdrawal POST means: not sent, refused, or unknown. */
+function outcomeOf(endpoint: string, amount: string, error: unknown): unknown {
+  // A failure of another call (the session login) means the POST itself never left.
+  if (!(error instanceof KlearClientError) || error.endpoint !== endpoint) return error;
+  if (error instanceof KlearTimeoutError) {
+    return new KlearOutcomeUnknownError(endpoint, 'timeout', `${amount} USD, no answer within ${error.timeoutMs} ms`, { cause: error });
+  }
+  if (error instanceof KlearNetworkError && error.requestSent) {
+    return new KlearOutcomeUnknownError(endpoint, 'network', `${amount} USD, connection failed (${error.networkCode})`, { cause: error });
+  }
+  if (error instanceof KlearHttpError && error.status >= 500) {
+    return new KlearOutcomeUnknownError(endpoint, 'server_error', `${amount} USD, answered ${error.status}`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,119 @@
+/**
+ * Typed failures of the Klear client. Messages name the endpoint (method and path, never a query
+ * string of a presigned URL), the status and Klear's error code; they never carry tokens, passwords,
+ * MFA codes, cookies or signatures: the client scrubs every foreign text before it builds one.
+ */
+export abstract class KlearClientError extends Error {
+  /** A stable code for callers and logs. */
+  abstract readonly code: string;
+  /** `GET /margin/obligation_history` */
+  readonly endpoint: string;
+
+  constructor(endpoint: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.endpoint = endpoint;
+    this.name = new.target.name;
+  }
+}
+
+/** Klear (or its gateway) answered with an error status. */
+export class KlearHttpError extends KlearClientError {
+  readonly code: string = 'klear_http_error';
+  constructor(
+    endpoint: string,
+    readonly status: number,
+    /** Klear's error `code`, when the body was Klear's error shape. */
+    readonly klearCode: string | undefined,
+    /** Klear's error `message` (scrubbed). */
+    readonly klearMessage: string | undefined,
+    /** Delay asked by `Retry-After`, when present and readable. */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(endpoint, `Klear ${endpoint} answered ${status}${klearCode ? ` ${klearCode}` : ''}${klearMessage ? `: ${klearMessage}` : ''}`);
+  }
+}
+
+/** 401/403, or a rejected login: the credentials are missing, wrong, expired or not permitted. */
+export class KlearAuthError extends KlearHttpError {
+  override readonly code = 'klear_auth_error';
+}
+
+/** No complete answer within the per-request timeout. */
+export class KlearTimeoutError extends KlearClientError {
+  readonly code = 'klear_timeout';
+  constructor(endpoint: string, readonly timeoutMs: number) {
+    super(endpoint, `Klear ${endpoint} did not answer within ${timeoutMs} ms`);
+  }
+}
+
+/** The connection failed or was reset. `requestSent` is false only when no connection was made. */
+export class KlearNetworkError extends KlearClientError {
+  readonly code = 'klear_network_error';
+  constructor(endpoint: string, readonly networkCode: string, readonly requestSent: boolean) {
+    super(endpoint, `Klear ${endpoint} failed on the network (${networkCode})`);
+  }
+}
+
+/** The circuit breaker is open after consecutive failures: the request was not sent. */
+export class KlearCircuitOpenError extends KlearClientError {
+  readonly code = 'klear_circuit_open';
+  constructor(endpoint: string) {
+    super(endpoint, `Klear ${endpoint} not sent: the circuit is open after consecutive Klear failures`);
+  }
+}
+
+export interface SchemaIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * The answer does not match the contract (a field missing or mistyped, or not JSON at all).
+ * `rawBody` is kept for diagnosis but is not enumerable, so loggers that dump an error's own
+ * properties do not print it (it may hold presigned report URLs).
+ */
+export class KlearSchemaError extends KlearClientError {
+  readonly code = 'klear_schema_error';
+  declare readonly rawBody: string;
+  constructor(endpoint: string, readonly status: number, readonly issues: SchemaIssue[], rawBody: string) {
+    super(
+      endpoint,
+      `Klear ${endpoint} answered ${status} with a body that does not match the contract: ${issues
+        .slice(0, 5)
+        .map((i) => `${i.path || '(body)'}: ${i.message}`)
+        .join('; ')}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ''}`,
+    );
+    Object.defineProperty(this, 'rawBody', { value: rawBody, enumerable: false });
+  }
+}
+
+export type OutcomeUnknownReason = 'timeout' | 'network' | 'server_error' | 'unreadable_answer';
+
+/**
+ * A write whose effect cannot be known: Klear may or may not have acted on it (there is no
+ * idempotency key). Never resend blindly: look at balance history, the locked balance and the
+ * withdrawals already held first.
+ */
+export class KlearOutcomeUnknownError extends KlearClientError {
+  readonly code = 'klear_outcome_unknown';
+  constructor(endpoint: string, readonly reason: OutcomeUnknownReason, detail: string, options?: { cause?: unknown }) {
+    super(
+      endpoint,
+      `Klear ${endpoint}: outcome unknown (${detail}); it may or may not have been applied, check before sending it again`,
+      options,
+    );
+  }
+}
+
+/** Transient failures worth another attempt of an idempotent read. */
+export function isRetryableKlearError(error: unknown): boolean {
+  if (error instanceof KlearTimeoutError || error instanceof KlearNetworkError) return true;
+  if (error instanceof KlearAuthError) return false;
+  return error instanceof KlearHttpError && (error.status === 429 || error.status >= 500);
+}
+
+/** Failures that mean Klear is unwell: they count towards opening the circuit (429 and 4xx do not). */
+export function isKlearOutageError(error: unknown): boolean {
+  if (error instanceof KlearTimeoutError || error instanceof KlearNetworkError) return true;
+  return error instanceof KlearHttpError && error.status >= 500;
+}

@@ -1,0 +1,53 @@
+import { RATE_LIMIT_TIERS, type KlearEndpointKind, type RateLimitTier } from '@app/klear-contract';
+import { type LimiterClock, systemClock, TokenBucket } from './token-bucket';
+
+export interface KlearRateLimiterOptions {
+  tier: RateLimitTier;
+  /**
+   * Share of the tier this process may use, in (0, 1]. Klear counts limits per member, not per
+   * connection: when the API and the worker both call Klear, give each a share that sums to at most 1.
+   */
+  share?: number;
+  /**
+   * Fraction of the (shared) limit actually used, leaving room for network jitter bunching
+   * requests at Klear's side. Default 0.95.
+   */
+  headroom?: number;
+  clock?: LimiterClock;
+}
+
+/**
+ * The client-side limit of one KlearClient: a read bucket and a write bucket, as Klear counts them.
+ * Burst is one token: requests leave evenly spaced, so no one-second window at Klear ever holds
+ * more than the limit, whatever window Klear uses.
+ */
+export class KlearRateLimiter {
+  private readonly buckets: Record<KlearEndpointKind, TokenBucket>;
+
+  constructor(options: KlearRateLimiterOptions) {
+    const share = options.share ?? 1;
+    const headroom = options.headroom ?? 0.95;
+    if (!(share > 0 && share <= 1)) throw new RangeError('rate share must be in (0, 1]');
+    if (!(headroom > 0 && headroom <= 1)) throw new RangeError('rate headroom must be in (0, 1]');
+    const limits = RATE_LIMIT_TIERS[options.tier];
+    const clock = options.clock ?? systemClock;
+    this.buckets = {
+      read: new TokenBucket(limits.read * share * headroom, 1, clock),
+      write: new TokenBucket(limits.write * share * headroom, 1, clock),
+    };
+  }
+
+  /** Resolves when one request of this kind may leave. */
+  take(kind: KlearEndpointKind): Promise<void> {
+    return this.buckets[kind].take();
+  }
+
+  /** Klear asked to wait (429 + Retry-After): hold every request of that kind until then. */
+  pause(kind: KlearEndpointKind, untilMs: number): void {
+    this.buckets[kind].pauseUntil(untilMs);
+  }
+
+  ratePerSecond(kind: KlearEndpointKind): number {
+    return this.buckets[kind].ratePerSecond;
+  }
+}

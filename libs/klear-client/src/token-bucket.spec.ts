@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { FakeClock } from './fake-clock.spec-helper';
+import { KlearRateLimiter } from './klear-rate-limiter';
+import { TokenBucket } from './token-bucket';
+
+async function releaseTimes(clock: FakeClock, takes: Array<Promise<void>>, advanceMs: number): Promise<number[]> {
+  const times: number[] = new Array(takes.length).fill(-1);
+  takes.forEach((take, index) => void take.then(() => (times[index] = clock.now())));
+  await clock.advance(advanceMs);
+  return times;
+}
+
+describe('TokenBucket', () => {
+  it('spaces queued requests evenly at the configured rate, in arrival order', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(20, 1, clock);
+    const takes = Array.from({ length: 6 }, () => bucket.take());
+    expect(await releaseTimes(clock, takes, 1000)).toEqual([0, 50, 100, 150, 200, 250]);
+  });
+
+  it('lets a burst of up to its capacity through after an idle period, then refills at the rate', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(10, 3, clock);
+    await clock.advance(5000);
+    const takes = Array.from({ length: 5 }, () => bucket.take());
+    expect(await releaseTimes(clock, takes, 1000)).toEqual([5000, 5000, 5000, 5100, 5200]);
+  });
+
+  it('holds every request, including one already waiting, until a pause ends', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(10, 1, clock);
+    const first = bucket.take();
+    const second = bucket.take();
+    const times = releaseTimes(clock, [first, second], 0);
+    expect(await times).toEqual([0, -1]);
+    bucket.pauseUntil(2000);
+    const later = releaseTimes(clock, [second, bucket.take()], 5000);
+    expect(await later).toEqual([2000, 2100]);
+  });
+});
+
+describe('KlearRateLimiter', () => {
+  it('never lets more than the basic tier read limit into any one-second window, yet uses over 90% of it', async () => {
+    const clock = new FakeClock();
+    const limiter = new KlearRateLimiter({ tier: 'basic', clock });
+    const sent: number[] = [];
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        await limiter.take('read');
+        sent.push(clock.now());
+      }
+    })();
+    await clock.advance(10_000);
+    stop = true;
+    await clock.advance(1000);
+    await loop;
+    const within10s = sent.filter((t) => t < 10_000);
+    expect(within10s.length).toBeGreaterThanOrEqual(0.9 * 20 * 10);
+    for (const start of sent) expect(sent.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(20);
+  });
+
+  it('counts reads and writes in separate buckets with the tier limits', async () => {
+    const clock = new FakeClock();
+    const limiter = new KlearRateLimiter({ tier: 'basic', headroom: 1, clock });
+    expect(limiter.ratePerSecond('read')).toBe(20);
+    expect(limiter.ratePerSecond('write')).toBe(10);
+    const reads = Array.from({ length: 4 }, () => limiter.take('read'));
+    const write = limiter.take('write');
+    expect(await releaseTimes(clock, [...reads, write], 1000)).toEqual([0, 50, 100, 150, 0]);
+  });
+
+  it('gives a process only its configured share of the member limit', () => {
+    const limiter = new KlearRateLimiter({ tier: 'prime', share: 0.25, headroom: 1 });
+    expect(limiter.ratePerSecond('read')).toBe(100);
+    expect(() => new KlearRateLimiter({ tier: 'basic', share: 0 })).toThrow(RangeError);
+  });
+});
