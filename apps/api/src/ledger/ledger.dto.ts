@@ -1,0 +1,176 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsRFC3339, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { PageQuery } from '@app/http';
+import {
+  ACCOUNTS,
+  ENTRY_TYPES,
+  LEDGER_ID_PATTERN,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_ENTRIES_PER_BATCH,
+  MAX_POSTINGS_PER_ENTRY,
+  MAX_REFERENCE_LENGTH,
+  SUBTRADER_ID_PATTERN,
+  type LedgerEntryInput,
+  type LedgerImportReport,
+  type LedgerPostingInput,
+  type PostedBatch,
+  type StoredJournalEntry,
+} from '@app/ledger';
+import { centicentsToDecimalString, formatUsdExact, IsCenticentsString } from '@app/money';
+
+const ID_MESSAGE = '1-128 characters (letters, digits, . _ : / -) starting with a letter or digit';
+
+export class LedgerPostingBody implements LedgerPostingInput {
+  @ApiProperty({ enum: ACCOUNTS, example: 'trading_pnl' })
+  @IsIn(ACCOUNTS)
+  account: string;
+
+  @ApiPropertyOptional({ example: 'BTC-PERP-001', description: 'required on trading_pnl and trading_fees, absent on other accounts' })
+  @IsOptional()
+  @IsString()
+  @Matches(LEDGER_ID_PATTERN, { message: `market_ticker must be ${ID_MESSAGE}` })
+  market_ticker?: string | null;
+
+  @ApiProperty({ example: '-1250000', description: 'integer centicents as a decimal string (a JSON number is refused)' })
+  @IsCenticentsString()
+  amount_centicents: string;
+}
+
+export class LedgerEntryBody implements LedgerEntryInput {
+  @ApiProperty({ example: 'TS-2026-11-03-ST-00001', description: `idempotency key and business id: ${ID_MESSAGE}` })
+  @IsString()
+  @Matches(LEDGER_ID_PATTERN, { message: `external_id must be ${ID_MESSAGE}` })
+  external_id: string;
+
+  @ApiProperty({ enum: ENTRY_TYPES })
+  @IsIn(ENTRY_TYPES)
+  entry_type: string;
+
+  @ApiProperty({ example: '2026-11-03T21:00:00Z', description: 'RFC 3339 date-time with offset' })
+  @IsString()
+  @IsRFC3339()
+  effective_at: string;
+
+  @ApiPropertyOptional({ example: '2026-11-03T21:00:00Z', description: 'the settlement cycle (Klear execution_time)' })
+  @IsOptional()
+  @IsString()
+  @IsRFC3339()
+  cycle?: string | null;
+
+  @ApiPropertyOptional({ example: 'ST-00001' })
+  @IsOptional()
+  @IsString()
+  @Matches(SUBTRADER_ID_PATTERN, { message: 'subtrader_id must be 1-128 characters (letters, digits, . _ : / - @) starting with a letter or digit' })
+  subtrader_id?: string | null;
+
+  @ApiPropertyOptional({ description: "buffer movements: the reference the SCM knows (Klear's business_transaction_id when known)" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_REFERENCE_LENGTH)
+  business_reference?: string | null;
+
+  @ApiPropertyOptional({ description: 'free text, never interpreted' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_DESCRIPTION_LENGTH)
+  description?: string | null;
+
+  @ApiPropertyOptional({ description: 'reversal only: the external_id of the entry it reverses' })
+  @IsOptional()
+  @IsString()
+  @Matches(LEDGER_ID_PATTERN, { message: `reverses_external_id must be ${ID_MESSAGE}` })
+  reverses_external_id?: string | null;
+
+  @ApiProperty({ type: [LedgerPostingBody], description: 'at least two, summing to zero' })
+  @IsArray()
+  @ArrayMinSize(2, { message: 'an entry needs at least two postings (double entry)' })
+  @ArrayMaxSize(MAX_POSTINGS_PER_ENTRY)
+  @ValidateNested({ each: true })
+  @Type(() => LedgerPostingBody)
+  postings: LedgerPostingBody[];
+}
+
+export class PostLedgerEntriesBody {
+  @ApiProperty({ type: [LedgerEntryBody], description: `1 to ${MAX_ENTRIES_PER_BATCH} entries, posted in one transaction (all or nothing)` })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_ENTRIES_PER_BATCH)
+  @ValidateNested({ each: true })
+  @Type(() => LedgerEntryBody)
+  entries: LedgerEntryBody[];
+}
+
+export class LedgerEntriesQuery extends PageQuery {
+  @ApiPropertyOptional({ example: 'ST-00001' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  subtrader?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-03T21:00:00Z' })
+  @IsOptional()
+  @IsRFC3339()
+  cycle?: string;
+
+  @ApiPropertyOptional({ enum: ENTRY_TYPES })
+  @IsOptional()
+  @IsIn(ENTRY_TYPES)
+  entry_type?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  external_id?: string;
+}
+
+export class LedgerImportQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'import the valid entries; reject only entries having an invalid row' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  partial?: string;
+}
+
+export class PostedLedgerBatchView {
+  @ApiProperty({ example: 3 }) created: number;
+  @ApiProperty({ example: 0 }) unchanged: number;
+  @ApiProperty({ description: '[{ index, external_id, ledger_seq, status: created | unchanged }]' })
+  entries: PostedBatch['entries'];
+}
+
+export class LedgerImportView {
+  @ApiProperty() import_id: string;
+  @ApiProperty({ enum: ['imported', 'partially_imported', 'rejected'] }) status: string;
+  @ApiProperty() rows: number;
+  @ApiProperty() entries: number;
+  @ApiProperty() created: number;
+  @ApiProperty() unchanged: number;
+  @ApiProperty() rejected_entries: number;
+  @ApiProperty() rejected_row_count: number;
+  @ApiProperty({ description: '[{ line (header = 1), external_id, code, reason }]' }) rejected_rows: LedgerImportReport['rejected_rows'];
+}
+
+export function journalEntryView(e: StoredJournalEntry) {
+  return {
+    ledger_seq: e.ledgerSeq,
+    external_id: e.externalId,
+    entry_type: e.entryType,
+    effective_at: e.effectiveAt,
+    cycle: e.cycle,
+    subtrader_id: e.subtraderId,
+    business_reference: e.businessReference,
+    description: e.description,
+    reverses_external_id: e.reversesExternalId,
+    reversed_by_external_id: e.reversedBy,
+    import_id: e.importId,
+    created_by: e.createdBy,
+    created_at: e.createdAt,
+    postings: e.postings.map((p) => ({
+      account: p.account,
+      market_ticker: p.marketTicker,
+      amount_centicents: centicentsToDecimalString(p.amount),
+      amount_usd: formatUsdExact(p.amount),
+    })),
+  };
+}

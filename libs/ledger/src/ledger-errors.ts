@@ -1,0 +1,46 @@
+import { Conflict, DomainError, type FieldProblem, InvalidInput } from '@app/http';
+
+/** 400: entries of a batch break the format or the ledger rules; every problem named with its index. */
+export class LedgerValidationFailed extends InvalidInput {
+  constructor(details: FieldProblem[]) {
+    super(
+      `${details.length} problem(s) in the batch; nothing was posted: ${details
+        .slice(0, 5)
+        .map((d) => `${d.field}: ${d.problems.join('; ')}`)
+        .join(' | ')}`.slice(0, 2000),
+      details,
+    );
+  }
+}
+
+/** 409: an external_id is already booked with different content. */
+export class LedgerEntryConflict extends Conflict {
+  constructor(conflicts: Array<{ field: string; externalId: string }>) {
+    super(
+      'LEDGER_ENTRY_CONFLICT',
+      `external_id ${conflicts.map((c) => c.externalId).slice(0, 10).join(', ')} already booked with different content; nothing was posted (book a reversal to correct an entry)`,
+      conflicts.map((c) => ({ field: c.field, external_id: c.externalId, problems: ['already booked with different content'] })),
+    );
+  }
+}
+
+/** 400: an import with rejected rows and no `partial=true`: nothing imported; details is the import report. */
+export class LedgerImportRejected extends DomainError {
+  constructor(message: string, report: unknown) {
+    super('LEDGER_IMPORT_REJECTED', 400, message, report);
+  }
+}
+
+/** 400: not a CSV or XLSX file. */
+export class LedgerImportUnsupported extends DomainError {
+  constructor(message: string) {
+    super('LEDGER_IMPORT_UNSUPPORTED_FILE', 400, message);
+  }
+}
+
+/** 413: the upload is larger than LEDGER_IMPORT_MAX_BYTES. */
+export class LedgerImportTooLarge extends DomainError {
+  constructor(maxBytes: number) {
+    super('LEDGER_IMPORT_TOO_LARGE', 413, `the file exceeds the import limit of ${maxBytes} bytes (LEDGER_IMPORT_MAX_BYTES); split it`, { max_bytes: maxBytes });
+  }
+}

@@ -1,0 +1,249 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { LedgerImportStatus } from '@app/db';
+import type { Account } from './chart-of-accounts';
+import type { ExistingJournalEntry, PlannedEntry } from './ledger-batch-plan';
+import type { JournalPostingDraft } from './journal-entry-input';
+import { canonicalFromDatabase } from './ledger-text';
+
+/** Serialises ledger writers, which makes `ledger_seq` commit-ordered (see JournalEntry.ledgerSeq). */
+const LEDGER_WRITE_LOCK = '7243116520';
+/** Rows per INSERT statement: keeps parameter arrays a few MB while staying set-based. */
+const ENTRIES_PER_STATEMENT = 5000;
+
+/** A timestamptz column as canonical RFC 3339 UTC text (microseconds kept; node Date would drop them). */
+export const utcText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export interface NewLedgerImport {
+  id: string;
+  fileName: string;
+  sha256: string;
+  sizeBytes: number;
+  format: 'csv' | 'xlsx';
+  partial: boolean;
+  status: LedgerImportStatus;
+  rowCount: number;
+  entryCount: number;
+  createdCount: number;
+  unchangedCount: number;
+  rejectedEntryCount: number;
+  rejectedRowCount: number;
+  rejections: unknown[] | null;
+  createdBy: string;
+}
+
+export interface JournalEntryFilter {
+  subtraderId?: string;
+  cycle?: string;
+  entryType?: string;
+  externalId?: string;
+  afterSeq?: string;
+  limit: number;
+}
+
+export interface StoredJournalEntry {
+  ledgerSeq: string;
+  externalId: string;
+  entryType: string;
+  effectiveAt: string;
+  cycle: string | null;
+  subtraderId: string | null;
+  businessReference: string | null;
+  description: string | null;
+  reversesExternalId: string | null;
+  reversedBy: string | null;
+  importId: string | null;
+  createdBy: string;
+  createdAt: string;
+  postings: Array<{ account: string; marketTicker: string | null; amount: bigint }>;
+}
+
+/** The writes of one ledger transaction, under the ledger lock. `manager` is for the audit row. */
+export class LedgerWriteTransaction {
+  constructor(readonly manager: EntityManager) {}
+
+  async loadExisting(externalIds: string[], reversalTargets: string[]): Promise<Map<string, ExistingJournalEntry>> {
+    const rows = (await this.manager.query(
+      `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.content_hash,
+              r.external_id AS reversed_by
+         FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
+        WHERE e.external_id = ANY($1::text[])`,
+      [[...new Set([...externalIds, ...reversalTargets])]],
+    )) as Array<Record<string, string | null>>;
+    const found = new Map<string, ExistingJournalEntry>();
+    for (const r of rows) {
+      found.set(r.external_id as string, {
+        ledgerSeq: r.ledger_seq as string,
+        externalId: r.external_id as string,
+        entryType: r.entry_type as string,
+        cycle: canonicalFromDatabase(r.cycle),
+        subtraderId: r.subtrader_id,
+        contentHash: r.content_hash as string,
+        reversedBy: r.reversed_by,
+        postings: null,
+      });
+    }
+    const targets = reversalTargets.filter((id) => found.has(id));
+    if (targets.length > 0) {
+      const postings = (await this.manager.query(
+        `SELECT e.external_id, p.account, p.market_ticker, p.amount_centicents::text AS amount
+           FROM journal_entry e JOIN journal_posting p ON p.entry_seq = e.ledger_seq
+          WHERE e.external_id = ANY($1::text[])`,
+        [targets],
+      )) as Array<{ external_id: string; account: Account; market_ticker: string | null; amount: string }>;
+      for (const p of postings) {
+        const entry = found.get(p.external_id) as ExistingJournalEntry;
+        (entry.postings ??= []).push({ account: p.account, marketTicker: p.market_ticker, amount: BigInt(p.amount) });
+      }
+    }
+    return found;
+  }
+
+  async recordImport(i: NewLedgerImport): Promise<void> {
+    await this.manager.query(
+      `INSERT INTO ledger_import (id, file_name, sha256, size_bytes, format, partial, status, row_count, entry_count, created_count,
+                                  unchanged_count, rejected_entry_count, rejected_row_count, rejections, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [i.id, i.fileName, i.sha256, String(i.sizeBytes), i.format, i.partial, i.status, i.rowCount, i.entryCount, i.createdCount,
+        i.unchangedCount, i.rejectedEntryCount, i.rejectedRowCount, i.rejections === null ? null : JSON.stringify(i.rejections), i.createdBy],
+    );
+  }
+
+  /** Inserts entries and postings with a few multi-row statements; returns external_id -> ledger_seq. */
+  async insertEntries(entries: PlannedEntry[], createdBy: string, importId: string | null): Promise<Map<string, string>> {
+    const seqs = new Map<string, string>();
+    if (entries.length === 0) return seqs;
+    const subtraders = [...new Set(entries.map((e) => e.draft.subtraderId).filter((s): s is string => s !== null))];
+    if (subtraders.length > 0) {
+      // Ingestion sets first_seen_in_klear_at on the same rows; each side fills only its own column.
+      await this.manager.query(
+        `INSERT INTO subtrader (subtrader_id, first_seen_in_ledger_at) SELECT s, now() FROM unnest($1::text[]) AS s
+         ON CONFLICT (subtrader_id) DO UPDATE SET first_seen_in_ledger_at = now() WHERE subtrader.first_seen_in_ledger_at IS NULL`,
+        [subtraders],
+      );
+    }
+    for (let start = 0; start < entries.length; start += ENTRIES_PER_STATEMENT) {
+      const chunk = entries.slice(start, start + ENTRIES_PER_STATEMENT).map((e) => e.draft);
+      const column = <T>(pick: (d: (typeof chunk)[number]) => T) => chunk.map(pick);
+      const inserted = (await this.manager.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description,
+                                    reverses_external_id, content_hash, created_by, import_id)
+         SELECT u.external_id, u.entry_type, u.effective_at, u.cycle, u.subtrader_id, u.business_reference, u.description,
+                u.reverses_external_id, u.content_hash, $10, $11
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                WITH ORDINALITY AS u(external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description,
+                                     reverses_external_id, content_hash, ord)
+          ORDER BY u.ord
+         RETURNING ledger_seq::text AS ledger_seq, external_id`,
+        [
+          column((d) => d.externalId),
+          column((d) => d.entryType),
+          column((d) => d.effectiveAt),
+          column((d) => d.cycle),
+          column((d) => d.subtraderId),
+          column((d) => d.businessReference),
+          column((d) => d.description),
+          column((d) => d.reversesExternalId),
+          entries.slice(start, start + ENTRIES_PER_STATEMENT).map((e) => e.contentHash),
+          createdBy,
+          importId,
+        ],
+      )) as Array<{ ledger_seq: string; external_id: string }>;
+      for (const r of inserted) seqs.set(r.external_id, r.ledger_seq);
+      await this.insertPostings(chunk.map((d) => ({ seq: seqs.get(d.externalId) as string, cycle: d.cycle, subtraderId: d.subtraderId, postings: d.postings })));
+    }
+    return seqs;
+  }
+
+  private async insertPostings(entries: Array<{ seq: string; cycle: string | null; subtraderId: string | null; postings: JournalPostingDraft[] }>): Promise<void> {
+    const seq: string[] = [];
+    const lineNo: number[] = [];
+    const account: string[] = [];
+    const market: Array<string | null> = [];
+    const amount: string[] = [];
+    const cycle: Array<string | null> = [];
+    const subtrader: Array<string | null> = [];
+    for (const e of entries) {
+      e.postings.forEach((p, i) => {
+        seq.push(e.seq);
+        lineNo.push(i + 1);
+        account.push(p.account);
+        market.push(p.marketTicker);
+        amount.push(p.amount.toString());
+        cycle.push(e.cycle);
+        subtrader.push(e.subtraderId);
+      });
+    }
+    await this.manager.query(
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
+       SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[])`,
+      [seq, lineNo, account, market, amount, cycle, subtrader],
+    );
+  }
+}
+
+/** All SQL of the internal ledger. */
+@Injectable()
+export class LedgerRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one transaction holding the ledger write lock: all of it commits, or none. */
+  async write<T>(work: (tx: LedgerWriteTransaction) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_WRITE_LOCK]);
+      return work(new LedgerWriteTransaction(manager));
+    });
+  }
+
+  async listEntries(f: JournalEntryFilter): Promise<StoredJournalEntry[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.effective_at')} AS effective_at,
+              ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.business_reference, e.description, e.reverses_external_id,
+              r.external_id AS reversed_by, e.import_id, e.created_by, ${utcText('e.created_at')} AS created_at
+         FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
+        WHERE ($1::text IS NULL OR e.subtrader_id = $1)
+          AND ($2::timestamptz IS NULL OR e.cycle = $2)
+          AND ($3::text IS NULL OR e.entry_type = $3)
+          AND ($4::text IS NULL OR e.external_id = $4)
+          AND e.ledger_seq > $5::bigint
+        ORDER BY e.ledger_seq
+        LIMIT $6`,
+      [f.subtraderId ?? null, f.cycle ?? null, f.entryType ?? null, f.externalId ?? null, f.afterSeq ?? '0', f.limit],
+    )) as Array<Record<string, string | null>>;
+    if (rows.length === 0) return [];
+    const postings = (await this.dataSource.query(
+      `SELECT entry_seq::text AS entry_seq, account, market_ticker, amount_centicents::text AS amount
+         FROM journal_posting WHERE entry_seq = ANY($1::bigint[]) ORDER BY entry_seq, line_no`,
+      [rows.map((r) => r.ledger_seq)],
+    )) as Array<{ entry_seq: string; account: string; market_ticker: string | null; amount: string }>;
+    const bySeq = new Map<string, StoredJournalEntry['postings']>();
+    for (const p of postings) {
+      const list = bySeq.get(p.entry_seq) ?? [];
+      list.push({ account: p.account, marketTicker: p.market_ticker, amount: BigInt(p.amount) });
+      bySeq.set(p.entry_seq, list);
+    }
+    return rows.map((r) => ({
+      ledgerSeq: r.ledger_seq as string,
+      externalId: r.external_id as string,
+      entryType: r.entry_type as string,
+      effectiveAt: canonicalFromDatabase(r.effective_at) as string,
+      cycle: canonicalFromDatabase(r.cycle),
+      subtraderId: r.subtrader_id,
+      businessReference: r.business_reference,
+      description: r.description,
+      reversesExternalId: r.reverses_external_id,
+      reversedBy: r.reversed_by,
+      importId: r.import_id,
+      createdBy: r.created_by as string,
+      createdAt: canonicalFromDatabase(r.created_at) as string,
+      postings: bySeq.get(r.ledger_seq as string) ?? [],
+    }));
+  }
+
+  /** The latest ledger_seq (0 when empty): every entry at or below it is committed and final. */
+  async highWaterMark(): Promise<string> {
+    const rows = (await this.dataSource.query('SELECT coalesce(max(ledger_seq), 0)::text AS seq FROM journal_entry')) as Array<{ seq: string }>;
+    return rows[0].seq;
+  }
+}

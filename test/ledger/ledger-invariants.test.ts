@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { AuditService } from '@app/audit';
+import { LedgerEntryConflict, type LedgerEntryInput, LedgerFiguresRepository, LedgerRepository, LedgerService, LedgerValidationFailed } from '@app/ledger';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { bufferMovement, marginRequirement, reversalOf, tradeSettlement } from './ledger-factories';
+
+type NewEntry =
+  | { kind: 'trade'; subtrader: number; markets: Array<{ m: number; pnl: bigint; fee: bigint }> }
+  | { kind: 'margin'; subtrader: number; requirement: bigint }
+  | { kind: 'buffer'; amount: bigint };
+type Operation =
+  | { op: 'post'; entries: NewEntry[] }
+  | { op: 'repost'; pick: number }
+  | { op: 'conflict'; pick: number }
+  | { op: 'reverse'; pick: number }
+  | { op: 'invalid'; entry: NewEntry; flaw: 'unbalanced' | 'unknown_target' | 'conflict_in_batch' };
+
+const subtrader = fc.integer({ min: 1, max: 3 });
+const newEntry: fc.Arbitrary<NewEntry> = fc.oneof(
+  fc.record({
+    kind: fc.constant('trade' as const),
+    subtrader,
+    markets: fc.uniqueArray(fc.record({ m: fc.integer({ min: 1, max: 3 }), pnl: fc.bigInt({ min: -10_000_000n, max: 10_000_000n }), fee: fc.bigInt({ min: 0n, max: 50_000n }) }), {
+      minLength: 1,
+      maxLength: 3,
+      selector: (x) => x.m,
+    }),
+  }),
+  fc.record({ kind: fc.constant('margin' as const), subtrader, requirement: fc.bigInt({ min: 0n, max: 10n ** 12n }) }),
+  fc.record({ kind: fc.constant('buffer' as const), amount: fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }) }),
+);
+const operation: fc.Arbitrary<Operation> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant('post' as const), entries: fc.array(newEntry, { minLength: 1, maxLength: 3 }) }), weight: 4 },
+  fc.record({ op: fc.constant('repost' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('conflict' as const), pick: fc.nat() }),
+  { arbitrary: fc.record({ op: fc.constant('reverse' as const), pick: fc.nat() }), weight: 2 },
+  fc.record({ op: fc.constant('invalid' as const), entry: newEntry, flaw: fc.constantFrom('unbalanced' as const, 'unknown_target' as const, 'conflict_in_batch' as const) }),
+);
+
+/** What the ledger must hold: every accepted entry, and which ones are reversed. */
+interface Model {
+  entries: Map<string, LedgerEntryInput>;
+  reversed: Set<string>;
+}
+
+describe('ledger invariants under random operation sequences', () => {
+  let db: TestDatabase;
+  let ledger: LedgerService;
+  let figures: LedgerFiguresRepository;
+  const model: Model = { entries: new Map(), reversed: new Set() };
+  let run = 0;
+  let serial = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ledger = new LedgerService(new LedgerRepository(db.dataSource), new AuditService(db.dataSource));
+    figures = new LedgerFiguresRepository(db.dataSource);
+  });
+  afterAll(async () => db.drop());
+
+  const snapshot = async () =>
+    (await db.dataSource.query(
+      `SELECT (SELECT count(*) FROM journal_entry)::int AS entries, (SELECT count(*) FROM journal_posting)::int AS postings,
+              (SELECT coalesce(sum(abs(amount_centicents)), 0)::text FROM journal_posting) AS volume,
+              (SELECT count(*) FROM subtrader)::int AS subtraders, (SELECT count(*) FROM audit_log)::int AS audit_rows`,
+    )) as unknown[];
+  const fingerprint = async (upTo: string) =>
+    (await db.dataSource.query(
+      `SELECT (SELECT md5(coalesce(string_agg(concat_ws('|', ledger_seq, external_id, entry_type, effective_at, cycle, subtrader_id, description, reverses_external_id, content_hash, created_at), ',' ORDER BY ledger_seq), ''))
+                 FROM journal_entry WHERE ledger_seq <= $1) AS entries,
+              (SELECT md5(coalesce(string_agg(concat_ws('|', entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id), ',' ORDER BY entry_seq, line_no), ''))
+                 FROM journal_posting WHERE entry_seq <= $1) AS postings`,
+      [upTo],
+    )) as unknown[];
+
+  function build(e: NewEntry, cycle: string): LedgerEntryInput {
+    const id = `R${run}-E${++serial}`;
+    if (e.kind === 'trade') return tradeSettlement(id, `ST-${e.subtrader}`, e.markets.map((m) => ({ ticker: `M-${m.m}`, pnl: m.pnl, fee: m.fee })), cycle);
+    if (e.kind === 'margin') return marginRequirement(id, `ST-${e.subtrader}`, e.requirement, cycle);
+    return bufferMovement(id, e.amount, `REF-${serial}`);
+  }
+
+  /** Figures per (cycle, subtrader, market) as the model says: pnl, fees (= -fee postings), posting count. */
+  function expectedMarketFigures(cycle: string) {
+    const out = new Map<string, { pnl: bigint; fees: bigint; count: number }>();
+    for (const entry of model.entries.values()) {
+      const original = entry.reverses_external_id ? model.entries.get(entry.reverses_external_id) : entry;
+      if (original?.cycle !== cycle) continue;
+      for (const p of entry.postings) {
+        if (p.account !== 'trading_pnl' && p.account !== 'trading_fees') continue;
+        const key = `${original.subtrader_id}/${p.market_ticker}`;
+        const f = out.get(key) ?? { pnl: 0n, fees: 0n, count: 0 };
+        if (p.account === 'trading_pnl') f.pnl += BigInt(p.amount_centicents);
+        else f.fees -= BigInt(p.amount_centicents);
+        f.count += 1;
+        out.set(key, f);
+      }
+    }
+    return out;
+  }
+
+  async function expectRejectedChangesNothing(attempt: () => Promise<unknown>, error: new (...args: never[]) => Error) {
+    const before = await snapshot();
+    await expect(attempt()).rejects.toBeInstanceOf(error);
+    expect(await snapshot()).toEqual(before);
+  }
+
+  it('keeps money conserved, balances equal to their postings, rejections without effect and history immutable', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 10 }), async (operations) => {
+        run += 1;
+        const cycle = new Date(Date.UTC(2027, 0, 1, 21) + run * 86_400_000).toISOString();
+        const touchedCycles = new Set<string>([cycle]);
+        const highWaterBefore = await ledger.highWaterMark();
+        const historyBefore = await fingerprint(highWaterBefore);
+        const existing = () => [...model.entries.values()];
+
+        for (const o of operations) {
+          if (o.op === 'post') {
+            const entries = o.entries.map((e) => build(e, cycle));
+            const result = await ledger.post(entries, 'property-test');
+            expect(result).toMatchObject({ created: entries.length, unchanged: 0 });
+            for (const e of entries) model.entries.set(e.external_id, e);
+          } else if (o.op === 'repost' && model.entries.size > 0) {
+            const entry = existing()[o.pick % model.entries.size];
+            const before = await snapshot();
+            expect(await ledger.post([entry], 'property-test')).toMatchObject({ created: 0, unchanged: 1 });
+            const after = (await snapshot()) as Array<Record<string, unknown>>;
+            // A no-op batch is still audited (one row), and nothing else moves.
+            expect({ ...after[0], audit_rows: (after[0].audit_rows as number) - 1 }).toEqual((before as Array<Record<string, unknown>>)[0]);
+          } else if (o.op === 'conflict' && model.entries.size > 0) {
+            const entry = existing()[o.pick % model.entries.size];
+            const changed = { ...entry, description: `changed ${serial}` };
+            await expectRejectedChangesNothing(() => ledger.post([changed], 'property-test'), LedgerEntryConflict);
+          } else if (o.op === 'reverse' && model.entries.size > 0) {
+            const target = existing()[o.pick % model.entries.size];
+            const reversal = reversalOf(target, `R${run}-REV${++serial}`);
+            if (target.entry_type === 'reversal' || model.reversed.has(target.external_id)) {
+              await expectRejectedChangesNothing(() => ledger.post([reversal], 'property-test'), LedgerValidationFailed);
+            } else {
+              await ledger.post([reversal], 'property-test');
+              model.entries.set(reversal.external_id, reversal);
+              model.reversed.add(target.external_id);
+              if (target.cycle) touchedCycles.add(new Date(target.cycle).toISOString());
+            }
+          } else if (o.op === 'invalid') {
+            const valid = build(o.entry, cycle);
+            const flawed = build(o.entry, cycle);
+            if (o.flaw === 'unbalanced') flawed.postings[0] = { ...flawed.postings[0], amount_centicents: (BigInt(flawed.postings[0].amount_centicents) + 1n).toString() };
+            if (o.flaw === 'unknown_target') Object.assign(flawed, reversalOf(valid, flawed.external_id), { reverses_external_id: `R${run}-MISSING` });
+            if (o.flaw === 'conflict_in_batch') Object.assign(flawed, { external_id: valid.external_id, description: 'other content' });
+            await expectRejectedChangesNothing(() => ledger.post([valid, flawed], 'property-test'), LedgerValidationFailed);
+          }
+        }
+
+        const highWater = await ledger.highWaterMark();
+        // Money is conserved: every entry balances, so the whole ledger sums to zero.
+        const totals = (await db.dataSource.query(
+          `SELECT (SELECT coalesce(sum(amount_centicents), 0)::text FROM journal_posting) AS total,
+                  (SELECT count(*)::int FROM (SELECT entry_seq FROM journal_posting GROUP BY entry_seq HAVING sum(amount_centicents) <> 0) u) AS unbalanced,
+                  (SELECT count(*)::int FROM journal_entry) AS entries`,
+        )) as Array<{ total: string; unbalanced: number; entries: number }>;
+        expect(totals[0]).toEqual({ total: '0', unbalanced: 0, entries: model.entries.size });
+        // Balances equal the sum of their postings, account by account and per (cycle, subtrader, market).
+        const expectedAccounts = new Map<string, bigint>();
+        for (const e of model.entries.values()) for (const p of e.postings) expectedAccounts.set(p.account, (expectedAccounts.get(p.account) ?? 0n) + BigInt(p.amount_centicents));
+        expect(await figures.accountBalances(highWater)).toEqual(expectedAccounts);
+        for (const c of touchedCycles) {
+          const actual = await figures.marketFigures(c, highWater);
+          const expected = expectedMarketFigures(c);
+          expect(new Map(actual.map((f) => [`${f.subtraderId}/${f.marketTicker}`, { pnl: f.pnlCenticents, fees: f.feesCenticents, count: f.postingCount }]))).toEqual(expected);
+          for (const f of actual) expect(f.totalCenticents).toBe(f.pnlCenticents - f.feesCenticents);
+        }
+        // No entry or posting booked before this run changed, and the database refuses to change one.
+        expect(await fingerprint(highWaterBefore)).toEqual(historyBefore);
+        if (highWater !== '0') {
+          await expect(db.dataSource.query(`UPDATE journal_entry SET description = 'edited' WHERE ledger_seq = $1`, [highWater])).rejects.toThrow(/immutable: UPDATE refused/);
+          await expect(db.dataSource.query(`DELETE FROM journal_posting WHERE entry_seq = $1`, [highWater])).rejects.toThrow(/immutable: DELETE refused/);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('refuses, in the database itself, unbalanced entries, postings added to a committed entry, and TRUNCATE', async () => {
+    await ledger.post([marginRequirement('DB-1', 'ST-1', 10n)], 'property-test');
+    const seq = ((await db.dataSource.query(`SELECT ledger_seq::text AS s FROM journal_entry WHERE external_id = 'DB-1'`)) as Array<{ s: string }>)[0].s;
+    const before = await snapshot();
+    await expect(
+      db.dataSource.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'bank', 5), ($1, 4, 'bank', -5)`, [seq]),
+    ).rejects.toThrow(/only be added in the transaction that creates their entry/);
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        const [row] = (await m.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ('DB-2', 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
+        )) as Array<{ ledger_seq: string }>;
+        await m.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -4)`, [row.ledger_seq]);
+      }),
+    ).rejects.toThrow(/DB-2 is not balanced double entry/);
+    await expect(db.dataSource.query('TRUNCATE journal_posting')).rejects.toThrow(/immutable: TRUNCATE refused/);
+    expect(await snapshot()).toEqual(before);
+  });
+});
