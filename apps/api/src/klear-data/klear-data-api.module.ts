@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { IngestionModule } from '@app/ingestion';
+import { ObligationsController } from './obligations.controller';
+import { SettlementController } from './settlement.controller';
+
+/** Read routes over what ingestion pulled from Klear. */
+@Module({
+  imports: [IngestionModule],
+  controllers: [ObligationsController, SettlementController],
+})
+export class KlearDataApiModule {}

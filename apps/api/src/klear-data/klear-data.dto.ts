@@ -1,0 +1,112 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { centicentsToDecimalString, formatUsdExact } from '@app/money';
+import { PageQuery } from '@app/http';
+import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow } from '@app/ingestion';
+
+export class ObligationListQuery extends PageQuery {
+  @ApiPropertyOptional({ example: '2026-11-01', description: 'first settlement day (America/New_York), inclusive' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'from must be a date YYYY-MM-DD' })
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-30', description: 'last settlement day (America/New_York), inclusive' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'to must be a date YYYY-MM-DD' })
+  to?: string;
+}
+
+export class DetailsQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'only this subtrader' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  subtrader?: string;
+}
+
+/** `<name>_centicents` as a decimal string with `<name>_usd` beside it (4 decimals: Klear figures carry sub-cent amounts). */
+export function money(name: string, value: string | null | undefined): Record<string, string | null> {
+  if (value === null || value === undefined) return { [`${name}_centicents`]: null, [`${name}_usd`]: null };
+  const amount = BigInt(value);
+  return { [`${name}_centicents`]: centicentsToDecimalString(amount), [`${name}_usd`]: formatUsdExact(amount) };
+}
+
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+
+export function obligationView(o: ObligationRow) {
+  return {
+    id: o.id,
+    user_id: o.user_id,
+    execution_time: iso(o.execution_time),
+    last_updated_ts: iso(o.last_updated_ts),
+    ...money('amount', o.amount_centicents),
+    ...money('pnl', o.pnl_centicents),
+    ...money('fees', o.fees_centicents),
+    ...money('maintenance_margin', o.maintenance_margin_centicents),
+    settlement_detail_count: o.settlement_detail_count,
+    version_count: o.version_count,
+    first_pulled_at: iso(o.first_pulled_at),
+    pulled_at: iso(o.pulled_at),
+  };
+}
+
+export function settlementDetailView(d: SettlementDetailRow) {
+  return {
+    id: d.id,
+    market_ticker: d.market_ticker,
+    subtrader_id: d.subtrader_id,
+    ...money('pnl', d.pnl_centicents),
+    ...money('fees', d.fees_centicents),
+    ...money('total', d.total_centicents),
+  };
+}
+
+export function estimateLineView(l: EstimateLineRow) {
+  return {
+    ...(l.asset_class ? { asset_class: l.asset_class } : {}),
+    scope: l.scope,
+    ...(l.scope === 'subtrader' ? { subtrader_id: l.key } : l.scope === 'group' ? { group: l.key } : {}),
+    ...money('variation_margin', l.variation_margin_centicents),
+    ...money('total_fees', l.total_fees_centicents),
+    ...money('maintenance_margin_delta', l.maintenance_margin_delta_centicents),
+    ...money('maintenance_margin_required', l.maintenance_margin_required_centicents),
+    ...money('total_amount', l.total_amount_centicents),
+    ...(l.omitted_subtrader_count !== null ? { omitted_subtrader_count: l.omitted_subtrader_count, omitted_group_count: l.omitted_group_count } : {}),
+  };
+}
+
+export function reportView(r: MarginReportRow) {
+  return {
+    id: r.id,
+    report_type: r.report_type,
+    date: r.report_date,
+    created_ts: iso(r.created_ts),
+    is_end_of_day: r.is_end_of_day,
+    pulled_at: iso(r.pulled_at),
+    file: r.file_sha256 ? { size_bytes: Number(r.file_size), sha256: r.file_sha256, downloaded_at: iso(r.downloaded_at) } : null,
+  };
+}
+
+export function subtraderView(r: Record<string, string | Date | null>) {
+  const s = (k: string) => r[k] as string | null;
+  return {
+    subtrader_id: r.subtrader_id,
+    seen_in_klear_at: iso(r.first_seen_in_klear_at as Date | null),
+    seen_in_ledger_at: iso(r.first_seen_in_ledger_at as Date | null),
+    latest_obligation: r.obligation_id
+      ? {
+          obligation_id: r.obligation_id,
+          execution_time: iso(r.execution_time as Date),
+          pulled_at: iso(r.obligation_pulled_at as Date),
+          ...money('pnl', s('pnl_centicents') ?? '0'),
+          ...money('fees', s('fees_centicents') ?? '0'),
+          ...money('total', s('total_centicents') ?? '0'),
+          ...money('maintenance_margin', s('maintenance_margin_centicents')),
+          ...money('maintenance_margin_delta', s('maintenance_margin_delta_centicents')),
+        }
+      : null,
+    latest_estimate: r.estimate_pulled_at ? { pulled_at: iso(r.estimate_pulled_at as Date), ...money('total_amount', s('estimate_total_amount_centicents')) } : null,
+  };
+}

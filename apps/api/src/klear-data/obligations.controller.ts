@@ -1,0 +1,81 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '@app/auth';
+import { decodeCursor, NotFound, toPage } from '@app/http';
+import { ObligationQueries } from '@app/ingestion';
+import { ApiErrors } from '../openapi';
+import { DetailsQuery, money, ObligationListQuery, obligationView, settlementDetailView } from './klear-data.dto';
+
+/** Details inlined in GET /obligations/{id}; the rest page through GET /obligations/{id}/details. */
+const INLINE_DETAILS = 500;
+
+@ApiTags('obligations')
+@ApiBearerAuth()
+@ApiErrors()
+@Controller('obligations')
+export class ObligationsController {
+  constructor(private readonly obligations: ObligationQueries) {}
+
+  @Get('active')
+  @Roles('viewer')
+  @ApiOperation({ summary: "The current cycle's obligation as last pulled from Klear (null when none is pending), with the pull time" })
+  async active() {
+    const active = await this.obligations.active();
+    return { pulled_at: active?.pulledAt.toISOString() ?? null, obligation: active?.obligation ? obligationView(active.obligation) : null };
+  }
+
+  @Get()
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Obligation history, newest cycle first (`from`/`to`: settlement days, America/New_York)' })
+  async list(@Query() q: ObligationListQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 2);
+    const rows = await this.obligations.list({ from: q.from, to: q.to, limit: limit + 1, after: after ? { executionTime: after[0], id: after[1] } : undefined });
+    return toPage(rows, limit, (o) => [o.execution_time.toISOString(), o.id], obligationView);
+  }
+
+  @Get(':id')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'One obligation: receives, maintenance margin details, versions, and the first page of settlement details' })
+  async get(@Param('id') id: string) {
+    const obligation = await this.obligations.get(id);
+    if (!obligation) throw new NotFound('obligation', id);
+    const [receives, margins, versions, details] = await Promise.all([
+      this.obligations.receives(id),
+      this.obligations.marginDetails(id),
+      this.obligations.versions(id),
+      this.obligations.details(id, { limit: INLINE_DETAILS + 1 }),
+    ]);
+    const page = toPage(details, INLINE_DETAILS, (d) => [d.subtrader_id, d.id], settlementDetailView);
+    return {
+      ...obligationView(obligation),
+      receives: receives.map((r) => ({ id: r.id, type: r.type, ...money('amount', r.amount_centicents), external_reference: r.external_reference, created_ts: r.created_ts.toISOString() })),
+      maintenance_margin_details: margins.map((m) => ({
+        id: m.id,
+        subtrader_id: m.subtrader_id,
+        ...money('maintenance_margin', m.maintenance_margin_centicents),
+        ...money('maintenance_margin_delta', m.maintenance_margin_delta_centicents),
+      })),
+      versions: versions.map((v) => ({
+        last_updated_ts: v.last_updated_ts.toISOString(),
+        content_sha256: v.content_sha256,
+        ...money('amount', v.amount_centicents),
+        ...money('fees', v.fees_centicents),
+        first_pulled_at: v.first_pulled_at.toISOString(),
+      })),
+      settlement_details: page.data,
+      settlement_details_next_cursor: page.next_cursor,
+    };
+  }
+
+  @Get(':id/details')
+  @Roles('viewer')
+  @ApiOperation({ summary: "The obligation's settlement details, a page at a time, ordered by subtrader then id (`?subtrader=`)" })
+  async details(@Param('id') id: string, @Query() q: DetailsQuery) {
+    if (!(await this.obligations.get(id))) throw new NotFound('obligation', id);
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 2);
+    const rows = await this.obligations.details(id, { subtrader: q.subtrader, limit: limit + 1, after: after ? { subtraderId: after[0], id: after[1] } : undefined });
+    return toPage(rows, limit, (d) => [d.subtrader_id, d.id], settlementDetailView);
+  }
+}

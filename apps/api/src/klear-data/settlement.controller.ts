@@ -1,0 +1,109 @@
+import { Controller, Get, Inject, Param, Query, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { createReadStream } from 'node:fs';
+import { Roles } from '@app/auth';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { decodeCursor, DomainError, NotFound, PageQuery, toPage } from '@app/http';
+import { MarginReportFiles, SettlementQueries } from '@app/ingestion';
+import { ApiErrors } from '../openapi';
+import { estimateLineView, money, reportView, subtraderView } from './klear-data.dto';
+
+@ApiTags('settlement')
+@ApiBearerAuth()
+@ApiErrors()
+@Controller()
+export class SettlementController {
+  private readonly files: MarginReportFiles;
+
+  constructor(
+    private readonly settlement: SettlementQueries,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.files = new MarginReportFiles(config.reports.dir);
+  }
+
+  @Get('settlement/estimate')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Latest settlement estimate snapshot, per subtrader, and the latest by-asset-class snapshot, with pull times' })
+  async estimate() {
+    const [total, byAssetClass] = await Promise.all([this.settlement.latestEstimate('settlement_estimate'), this.settlement.latestEstimate('settlement_estimate_by_asset_class')]);
+    const user = total?.lines.find((l) => l.scope === 'user');
+    return {
+      pulled_at: total?.pulled_at.toISOString() ?? null,
+      ...money('settlement_balance', total?.settlement_balance_centicents),
+      user_breakdown: user ? estimateLineView(user) : null,
+      subtrader_breakdowns: total?.lines.filter((l) => l.scope === 'subtrader').map(estimateLineView) ?? [],
+      by_asset_class: byAssetClass ? { pulled_at: byAssetClass.pulled_at.toISOString(), lines: byAssetClass.lines.map(estimateLineView) } : null,
+    };
+  }
+
+  @Get('settlement/balance')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Latest settlement buffer balance (available, locked) with its pull time' })
+  async balance() {
+    const b = await this.settlement.latestBalance();
+    return { pulled_at: b?.pulled_at.toISOString() ?? null, ...money('available', b?.available_centicents), ...money('locked', b?.locked_centicents) };
+  }
+
+  @Get('settlement/balance/history')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Settlement buffer movements as pulled from Klear, most recent first' })
+  async history(@Query() q: PageQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 2);
+    const rows = await this.settlement.balanceHistory(limit + 1, after ? { createdTs: after[0], id: after[1] } : undefined);
+    return toPage(rows, limit, (r) => [r.created_ts.toISOString(), r.id], (r) => ({
+      business_transaction_id: r.business_transaction_id,
+      created_ts: r.created_ts.toISOString(),
+      reason: r.reason,
+      ...money('balance_delta', r.balance_delta_centicents),
+      ...money('locked_balance_delta', r.locked_balance_delta_centicents),
+      pulled_at: r.first_pulled_at.toISOString(),
+    }));
+  }
+
+  @Get('reports')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Margin reports pulled from Klear, newest day first, with their stored file (size, SHA-256)' })
+  async reports(@Query() q: PageQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 2);
+    const rows = await this.settlement.reports(limit + 1, after ? { reportDate: after[0], id: after[1] } : undefined);
+    return toPage(rows, limit, (r) => [r.report_date, r.id], reportView);
+  }
+
+  @Get('reports/:id/file')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'The stored report file, byte for byte as Klear served it (checked against its SHA-256 header)' })
+  async file(@Param('id') id: string) {
+    const report = await this.settlement.report(id);
+    if (!report) throw new NotFound('report', id);
+    if (!report.file_path || !(await this.files.intact(report.file_path, report.file_size, report.file_sha256))) {
+      throw new DomainError('REPORT_FILE_UNAVAILABLE', 503, `the file of report ${id} is not stored yet or failed its checksum; the margin_reports job fetches it again`);
+    }
+    return new StreamableFile(createReadStream(this.files.absolute(report.file_path)), {
+      type: report.file_path.endsWith('.csv') ? 'text/csv' : 'application/octet-stream',
+      disposition: `attachment; filename="${report.report_date}-${report.report_type}${report.file_path.slice(report.file_path.lastIndexOf('.'))}"`,
+      length: Number(report.file_size),
+    });
+  }
+
+  @Get('subtraders')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Subtraders known from Klear and from the ledger, with the latest Klear figures and their pull times' })
+  async subtraders(@Query() q: PageQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 1)?.[0];
+    const rows = await this.settlement.subtraders({ limit: limit + 1, after });
+    return toPage(rows, limit, (r) => [r.subtrader_id as string], subtraderView);
+  }
+
+  @Get('subtraders/:id')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'One subtrader with its latest Klear figures' })
+  async subtrader(@Param('id') id: string) {
+    const [row] = await this.settlement.subtraders({ id, limit: 1 });
+    if (!row) throw new NotFound('subtrader', id);
+    return subtraderView(row);
+  }
+}

@@ -1,0 +1,71 @@
+import { bigintColumnTransformer } from '@app/money';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+
+/** Current settlement details of each obligation: one row per market per subtrader. */
+@Entity({ name: 'klear_settlement_detail' })
+@Index(['obligationId', 'subtraderId'])
+export class KlearSettlementDetail {
+  @PrimaryColumn({ type: 'text', name: 'obligation_id' })
+  obligationId: string;
+
+  @PrimaryColumn({ type: 'text' })
+  id: string;
+
+  @Column({ type: 'text', name: 'market_ticker' })
+  marketTicker: string;
+
+  @Column({ type: 'text', name: 'subtrader_id' })
+  subtraderId: string;
+
+  @Column({ ...money, name: 'pnl_centicents' })
+  pnlCenticents: bigint;
+
+  @Column({ ...money, name: 'fees_centicents' })
+  feesCenticents: bigint;
+
+  @Column({ ...money, name: 'total_centicents' })
+  totalCenticents: bigint;
+}
+
+/** Current maintenance margin details: one row per subtrader (`subtrader_id` may be empty). */
+@Entity({ name: 'klear_margin_detail' })
+export class KlearMarginDetail {
+  @PrimaryColumn({ type: 'text', name: 'obligation_id' })
+  obligationId: string;
+
+  @PrimaryColumn({ type: 'text' })
+  id: string;
+
+  @Column({ type: 'text', name: 'subtrader_id' })
+  subtraderId: string;
+
+  @Column({ ...money, name: 'maintenance_margin_centicents' })
+  maintenanceMarginCenticents: bigint;
+
+  @Column({ ...money, name: 'maintenance_margin_delta_centicents' })
+  maintenanceMarginDeltaCenticents: bigint;
+}
+
+/** Money received against an obligation. */
+@Entity({ name: 'klear_receive' })
+export class KlearReceive {
+  @PrimaryColumn({ type: 'text', name: 'obligation_id' })
+  obligationId: string;
+
+  @PrimaryColumn({ type: 'text' })
+  id: string;
+
+  @Column({ type: 'text' })
+  type: string;
+
+  @Column({ ...money, name: 'amount_centicents' })
+  amountCenticents: bigint;
+
+  @Column({ type: 'text', name: 'external_reference' })
+  externalReference: string;
+
+  @Column({ type: 'timestamptz', name: 'created_ts' })
+  createdTs: Date;
+}

@@ -1,0 +1,105 @@
+import { bigintColumnTransformer } from '@app/money';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+
+/** The current version of each Klear obligation, upserted by Klear id. */
+@Entity({ name: 'klear_obligation' })
+@Index(['executionTime'])
+export class KlearObligation {
+  @PrimaryColumn({ type: 'text' })
+  id: string;
+
+  @Column({ type: 'text', name: 'user_id' })
+  userId: string;
+
+  @Column({ ...money, name: 'amount_centicents' })
+  amountCenticents: bigint;
+
+  @Column({ ...money, name: 'fees_centicents' })
+  feesCenticents: bigint;
+
+  @Column({ ...money, name: 'maintenance_margin_centicents' })
+  maintenanceMarginCenticents: bigint;
+
+  @Column({ ...money, name: 'pnl_centicents' })
+  pnlCenticents: bigint;
+
+  @Column({ type: 'timestamptz', name: 'execution_time' })
+  executionTime: Date;
+
+  @Column({ type: 'timestamptz', name: 'last_updated_ts' })
+  lastUpdatedTs: Date;
+
+  /** SHA-256 of the whole entry (info, receives, details) in canonical form: a change is a new version. */
+  @Column({ type: 'text', name: 'content_sha256' })
+  contentSha256: string;
+
+  @Column({ type: 'integer', name: 'settlement_detail_count' })
+  settlementDetailCount: number;
+
+  @Column({ type: 'timestamptz', name: 'first_pulled_at' })
+  firstPulledAt: Date;
+
+  /** When Klear last answered with this obligation (any version). */
+  @Column({ type: 'timestamptz', name: 'pulled_at' })
+  pulledAt: Date;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}
+
+/**
+ * Every distinct version of an obligation ever seen. The full content of a version (its details) is
+ * in the archived answer it came from (`archive_id`).
+ */
+@Entity({ name: 'klear_obligation_version' })
+@Index(['obligationId', 'lastUpdatedTs', 'contentSha256'], { unique: true })
+export class KlearObligationVersion {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'text', name: 'obligation_id' })
+  obligationId: string;
+
+  @Column({ type: 'timestamptz', name: 'last_updated_ts' })
+  lastUpdatedTs: Date;
+
+  @Column({ type: 'text', name: 'content_sha256' })
+  contentSha256: string;
+
+  @Column({ ...money, name: 'amount_centicents' })
+  amountCenticents: bigint;
+
+  @Column({ ...money, name: 'fees_centicents' })
+  feesCenticents: bigint;
+
+  @Column({ ...money, name: 'maintenance_margin_centicents' })
+  maintenanceMarginCenticents: bigint;
+
+  @Column({ ...money, name: 'pnl_centicents' })
+  pnlCenticents: bigint;
+
+  @Column({ type: 'timestamptz', name: 'first_pulled_at' })
+  firstPulledAt: Date;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}
+
+/** Each pull of `GET /margin/active_obligation`: which obligation was active (or none). */
+@Entity({ name: 'klear_active_obligation_pull' })
+@Index(['pulledAt'])
+export class KlearActiveObligationPull {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'timestamptz', name: 'pulled_at' })
+  pulledAt: Date;
+
+  @Column({ type: 'text', name: 'obligation_id', nullable: true })
+  obligationId: string | null;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}

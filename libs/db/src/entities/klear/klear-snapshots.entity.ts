@@ -1,0 +1,144 @@
+import { bigintColumnTransformer } from '@app/money';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+
+export type EstimateSource = 'settlement_estimate' | 'settlement_estimate_by_asset_class';
+
+/** One pull of the (moving) settlement estimate. */
+@Entity({ name: 'klear_estimate_snapshot' })
+@Index(['source', 'pulledAt'])
+export class KlearEstimateSnapshot {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'text' })
+  source: EstimateSource;
+
+  @Column({ type: 'timestamptz', name: 'pulled_at' })
+  pulledAt: Date;
+
+  @Column({ ...money, name: 'settlement_balance_centicents' })
+  settlementBalanceCenticents: bigint;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}
+
+/**
+ * The figures of one estimate snapshot: scope `user` (key ''), `subtrader` or `group`; `asset_class`
+ * is '' for the plain estimate.
+ */
+@Entity({ name: 'klear_estimate_line' })
+export class KlearEstimateLine {
+  @PrimaryColumn({ type: 'bigint', name: 'snapshot_id' })
+  snapshotId: string;
+
+  @PrimaryColumn({ type: 'text', name: 'asset_class' })
+  assetClass: string;
+
+  @PrimaryColumn({ type: 'text' })
+  scope: 'user' | 'subtrader' | 'group';
+
+  @PrimaryColumn({ type: 'text' })
+  key: string;
+
+  @Column({ ...money, name: 'variation_margin_centicents' })
+  variationMarginCenticents: bigint;
+
+  @Column({ ...money, name: 'total_fees_centicents' })
+  totalFeesCenticents: bigint;
+
+  @Column({ ...money, name: 'maintenance_margin_delta_centicents' })
+  maintenanceMarginDeltaCenticents: bigint;
+
+  @Column({ ...money, name: 'maintenance_margin_required_centicents' })
+  maintenanceMarginRequiredCenticents: bigint;
+
+  @Column({ ...money, name: 'total_amount_centicents' })
+  totalAmountCenticents: bigint;
+
+  /** On the `user` line of an asset class: breakdown entries Klear left out. */
+  @Column({ type: 'integer', name: 'omitted_subtrader_count', nullable: true })
+  omittedSubtraderCount: number | null;
+
+  @Column({ type: 'integer', name: 'omitted_group_count', nullable: true })
+  omittedGroupCount: number | null;
+}
+
+/** One pull of the settlement buffer balance. */
+@Entity({ name: 'klear_balance_snapshot' })
+@Index(['pulledAt'])
+export class KlearBalanceSnapshot {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'timestamptz', name: 'pulled_at' })
+  pulledAt: Date;
+
+  @Column({ type: 'text', name: 'user_id' })
+  userId: string;
+
+  @Column({ ...money, name: 'available_centicents' })
+  availableCenticents: bigint;
+
+  @Column({ ...money, name: 'locked_centicents', nullable: true })
+  lockedCenticents: bigint | null;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}
+
+@Entity({ name: 'klear_guaranty_fund_snapshot' })
+@Index(['pulledAt'])
+export class KlearGuarantyFundSnapshot {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'timestamptz', name: 'pulled_at' })
+  pulledAt: Date;
+
+  @Column({ type: 'text', name: 'user_id' })
+  userId: string;
+
+  @Column({ ...money, name: 'amount_centicents' })
+  amountCenticents: bigint;
+
+  @Column({ type: 'timestamptz', name: 'updated_ts' })
+  updatedTs: Date;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}
+
+@Entity({ name: 'klear_large_trader_snapshot' })
+@Index(['reportDate', 'pulledAt'])
+export class KlearLargeTraderSnapshot {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'timestamptz', name: 'pulled_at' })
+  pulledAt: Date;
+
+  @Column({ type: 'text', name: 'user_id' })
+  userId: string;
+
+  @Column({ type: 'date', name: 'report_date' })
+  reportDate: string;
+
+  @Column({ type: 'bigint', name: 'archive_id' })
+  archiveId: string;
+}
+
+/** Signed contract counts (not money). */
+@Entity({ name: 'klear_large_trader_position' })
+export class KlearLargeTraderPosition {
+  @PrimaryColumn({ type: 'bigint', name: 'snapshot_id' })
+  snapshotId: string;
+
+  @PrimaryColumn({ type: 'text', name: 'market_ticker' })
+  marketTicker: string;
+
+  @Column({ type: 'bigint', transformer: bigintColumnTransformer })
+  position: bigint;
+}

@@ -1,0 +1,115 @@
+import { findEndpoint, type KlearEndpointName, usdAmountToCenticents } from '@app/klear-contract';
+import { type KlearAnswerData, parseKlearAnswer } from '@app/klear-client';
+import { upsertObligation } from './obligation-store';
+import {
+  insertActiveObligationPull,
+  insertBalanceHistory,
+  insertBalanceSnapshot,
+  insertEstimateSnapshot,
+  insertGuarantyFundSnapshot,
+  insertLargeTraderSnapshot,
+} from './snapshot-store';
+import type { SqlTransaction } from './sql-transaction';
+
+export interface Interpretation {
+  /** Rows inserted or changed in the derived tables. */
+  written: number;
+  /** Items the answer held (obligations, entries, reports, ...). */
+  read: number;
+  /** Obligation history: every obligation on the page was already held unchanged. */
+  allKnown: boolean;
+  /** Margin reports: the listed reports with their row ids (the job downloads their files). */
+  reports?: Array<{ id: string; url: string; reportType: string; date: string; createdTs: string }>;
+}
+
+export type InterpretableName = Exclude<KlearEndpointName, 'logIn' | 'withdrawSettlementBalance'>;
+
+/** The endpoint name of an archived `GET /margin/...` answer. */
+export function endpointNameOf(endpoint: string): InterpretableName | undefined {
+  const [method, path] = endpoint.split(' ');
+  const found = findEndpoint(method, path);
+  if (!found || found.name === 'logIn' || found.name === 'withdrawSettlementBalance') return undefined;
+  return found.name as InterpretableName;
+}
+
+/** Interprets an archived body: the same code path as a live answer, from the stored bytes. */
+export function interpretArchivedBody(tx: SqlTransaction, name: InterpretableName, body: string, archiveId: string, receivedAt: Date): Promise<Interpretation> {
+  return interpretAnswer(tx, name, parseKlearAnswer(name, body), archiveId, receivedAt);
+}
+
+/** Writes what one Klear answer says into the derived tables (inside the caller's transaction). */
+export async function interpretAnswer<N extends InterpretableName>(tx: SqlTransaction, name: N, data: KlearAnswerData<N>, archiveId: string, pulledAt: Date): Promise<Interpretation> {
+  const none = { written: 0, read: 1, allKnown: false };
+  switch (name) {
+    case 'obligationHistory': {
+      const page = data as KlearAnswerData<'obligationHistory'>;
+      let written = 0;
+      let allKnown = true;
+      for (const entry of page.obligations) {
+        const result = await upsertObligation(tx, entry, archiveId, pulledAt);
+        written += result.rowsWritten;
+        if (result.outcome !== 'unchanged') allKnown = false;
+      }
+      return { written, read: page.obligations.length, allKnown };
+    }
+    case 'activeObligation': {
+      const answer = data as KlearAnswerData<'activeObligation'>;
+      const written = answer.obligation ? (await upsertObligation(tx, answer.obligation, archiveId, pulledAt)).rowsWritten : 0;
+      await insertActiveObligationPull(tx, answer.obligation?.id ?? null, archiveId, pulledAt);
+      return { ...none, written: written + 1 };
+    }
+    case 'settlementEstimate':
+      return { ...none, written: await insertEstimateSnapshot(tx, 'settlement_estimate', data as KlearAnswerData<'settlementEstimate'>, archiveId, pulledAt) };
+    case 'settlementEstimateByAssetClass':
+      return { ...none, written: await insertEstimateSnapshot(tx, 'settlement_estimate_by_asset_class', data as KlearAnswerData<'settlementEstimateByAssetClass'>, archiveId, pulledAt) };
+    case 'settlementBalance':
+      return { ...none, written: await insertBalanceSnapshot(tx, data as KlearAnswerData<'settlementBalance'>, archiveId, pulledAt) };
+    case 'settlementBalanceHistory': {
+      const page = data as KlearAnswerData<'settlementBalanceHistory'>;
+      const written = await insertBalanceHistory(tx, page.entries, archiveId, pulledAt);
+      return { written, read: page.entries.length, allKnown: written === 0 };
+    }
+    case 'guarantyFundBalance':
+      return { ...none, written: await insertGuarantyFundSnapshot(tx, data as KlearAnswerData<'guarantyFundBalance'>, archiveId, pulledAt) };
+    case 'largeTraderPositions':
+      return { ...none, written: await insertLargeTraderSnapshot(tx, data as KlearAnswerData<'largeTraderPositions'>, archiveId, pulledAt) };
+    case 'marginReports':
+      return upsertMarginReports(tx, data as KlearAnswerData<'marginReports'>, archiveId, pulledAt);
+    case 'settlementBalanceWithdrawal':
+      return { ...none, written: await recordWithdrawalStatus(tx, data as KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId, pulledAt) };
+    default:
+      throw new Error(`no interpretation for ${String(name)}`);
+  }
+}
+
+async function upsertMarginReports(tx: SqlTransaction, answer: KlearAnswerData<'marginReports'>, archiveId: string, pulledAt: Date): Promise<Interpretation> {
+  const reports: NonNullable<Interpretation['reports']> = [];
+  let written = 0;
+  for (const report of answer.reports) {
+    const [row] = await tx.query<{ id: string; inserted: boolean }>(
+      `INSERT INTO klear_margin_report (report_type, report_date, created_ts, is_end_of_day, first_pulled_at, pulled_at, archive_id)
+       VALUES ($1, $2, $3, $4, $5, $5, $6)
+       ON CONFLICT (report_type, report_date, created_ts) DO UPDATE SET is_end_of_day = EXCLUDED.is_end_of_day,
+         pulled_at = GREATEST(klear_margin_report.pulled_at, EXCLUDED.pulled_at), archive_id = EXCLUDED.archive_id
+       RETURNING id, (xmax = 0) AS inserted`,
+      [report.report_type, report.date, new Date(report.created_ts), report.is_end_of_day, pulledAt, archiveId],
+    );
+    if (row.inserted) written++;
+    reports.push({ id: row.id, url: report.url, reportType: report.report_type, date: report.date, createdTs: report.created_ts });
+  }
+  return { written, read: answer.reports.length, allKnown: written === 0, reports };
+}
+
+async function recordWithdrawalStatus(tx: SqlTransaction, w: KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId: string, pulledAt: Date): Promise<number> {
+  await tx.query(
+    `INSERT INTO klear_withdrawal (id, amount_centicents, status, klear_created_ts, registered_at, last_polled_at)
+     VALUES ($1, $2, $3, $4, $5, $5)
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, klear_created_ts = EXCLUDED.klear_created_ts, last_polled_at = EXCLUDED.last_polled_at`,
+    [w.id, usdAmountToCenticents(w.amount).toString(), w.status, new Date(w.created_ts), pulledAt],
+  );
+  const rows = await tx.query(
+    `INSERT INTO klear_withdrawal_status (withdrawal_id, status, observed_at, archive_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+    [w.id, w.status, pulledAt, archiveId],
+  );
+  return 1 + rows.length;
+}

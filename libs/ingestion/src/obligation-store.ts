@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { type ObligationEntry, stringifyKlearJson } from '@app/klear-contract';
+import { bigints, copyText, type SqlTransaction } from './sql-transaction';
+import { recordSubtradersSeenInKlear } from './subtrader-registry';
+
+/** Above this many settlement details, rows go through COPY instead of one unnest() insert. */
+const COPY_THRESHOLD = 5_000;
+
+export type ObligationOutcome = 'new' | 'changed' | 'unchanged' | 'older_version';
+
+const byId = <T extends { id: string }>(rows: readonly T[]): T[] => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+/**
+ * SHA-256 of an obligation's whole content in a canonical form (lists sorted by id), so the same
+ * obligation re-read, or served with its lists in another order, hashes the same.
+ */
+export function obligationContentHash(entry: ObligationEntry): string {
+  const { receives, settlement_details, maintenance_margin_details, ...info } = entry;
+  const hash = createHash('sha256').update(stringifyKlearJson(info));
+  for (const r of byId(receives)) hash.update(`\nR${stringifyKlearJson(r)}`);
+  for (const d of byId(settlement_details)) hash.update(`\nD${stringifyKlearJson(d)}`);
+  for (const m of byId(maintenance_margin_details)) hash.update(`\nM${stringifyKlearJson(m)}`);
+  return hash.digest('hex');
+}
+
+/**
+ * Upserts one obligation by Klear id. A content change keeps the earlier version in
+ * klear_obligation_version and replaces the current details; an unchanged obligation only has its
+ * pull time moved. A version older than the current one (a stale page) is kept as a version only.
+ */
+export async function upsertObligation(tx: SqlTransaction, entry: ObligationEntry, archiveId: string, pulledAt: Date): Promise<{ outcome: ObligationOutcome; rowsWritten: number }> {
+  const sha = obligationContentHash(entry);
+  const lastUpdated = new Date(entry.last_updated_ts);
+  const [current] = await tx.query<{ content_sha256: string; last_updated_ts: Date }>(
+    `SELECT content_sha256, last_updated_ts FROM klear_obligation WHERE id = $1 FOR UPDATE`,
+    [entry.id],
+  );
+  if (current?.content_sha256 === sha) {
+    await tx.query(`UPDATE klear_obligation SET pulled_at = GREATEST(pulled_at, $2) WHERE id = $1`, [entry.id, pulledAt]);
+    return { outcome: 'unchanged', rowsWritten: 0 };
+  }
+  const versionRows = await tx.query(
+    `INSERT INTO klear_obligation_version (obligation_id, last_updated_ts, content_sha256, amount_centicents, fees_centicents,
+       maintenance_margin_centicents, pnl_centicents, first_pulled_at, archive_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id`,
+    [entry.id, lastUpdated, sha, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(), entry.pnl_centicents.toString(), pulledAt, archiveId],
+  );
+  if (current && current.last_updated_ts.getTime() > lastUpdated.getTime()) {
+    return { outcome: 'older_version', rowsWritten: versionRows.length };
+  }
+  await tx.query(
+    `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents,
+       execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+     ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, amount_centicents = EXCLUDED.amount_centicents,
+       fees_centicents = EXCLUDED.fees_centicents, maintenance_margin_centicents = EXCLUDED.maintenance_margin_centicents,
+       pnl_centicents = EXCLUDED.pnl_centicents, execution_time = EXCLUDED.execution_time, last_updated_ts = EXCLUDED.last_updated_ts,
+       content_sha256 = EXCLUDED.content_sha256, settlement_detail_count = EXCLUDED.settlement_detail_count,
+       pulled_at = EXCLUDED.pulled_at, archive_id = EXCLUDED.archive_id`,
+    [entry.id, entry.user_id, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(), entry.pnl_centicents.toString(), new Date(entry.execution_time), lastUpdated, sha, entry.settlement_details.length, pulledAt, archiveId],
+  );
+  const details = await replaceSettlementDetails(tx, entry, current !== undefined);
+  const others = await replaceMarginDetailsAndReceives(tx, entry);
+  await recordSubtradersSeenInKlear(tx, [...entry.settlement_details.map((d) => d.subtrader_id), ...entry.maintenance_margin_details.map((m) => m.subtrader_id)], pulledAt);
+  return { outcome: current ? 'changed' : 'new', rowsWritten: 1 + versionRows.length + details + others };
+}
+
+async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean): Promise<number> {
+  const rows = [...dedupeById(entry.settlement_details)];
+  const columns = 'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents';
+  if (!existed && rows.length >= COPY_THRESHOLD) {
+    // A new obligation: nothing to merge with, COPY straight into the table.
+    await tx.copyIn(`COPY klear_settlement_detail (${columns}) FROM STDIN`, detailLines(entry));
+    return rows.length;
+  }
+  if (rows.length >= COPY_THRESHOLD) {
+    await tx.query(`CREATE TEMP TABLE tmp_settlement_detail (LIKE klear_settlement_detail INCLUDING DEFAULTS) ON COMMIT DROP`);
+    await tx.copyIn(`COPY tmp_settlement_detail (${columns}) FROM STDIN`, detailLines(entry));
+    await tx.query(`DELETE FROM klear_settlement_detail d WHERE d.obligation_id = $1 AND NOT EXISTS (SELECT 1 FROM tmp_settlement_detail t WHERE t.id = d.id)`, [entry.id]);
+    const changed = await tx.query(
+      `INSERT INTO klear_settlement_detail (${columns}) SELECT ${columns} FROM tmp_settlement_detail
+       ON CONFLICT (obligation_id, id) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
+         pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents
+       WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
+              klear_settlement_detail.fees_centicents, klear_settlement_detail.total_centicents)
+          IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents)
+       RETURNING 1`,
+    );
+    await tx.query(`DROP TABLE tmp_settlement_detail`);
+    return changed.length;
+  }
+  const ids = rows.map((d) => d.id);
+  await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND NOT (id = ANY($2::text[]))`, [entry.id, ids]);
+  if (rows.length === 0) return 0;
+  const changed = await tx.query(
+    `INSERT INTO klear_settlement_detail (${columns})
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
+     ON CONFLICT (obligation_id, id) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
+       pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents
+     WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
+            klear_settlement_detail.fees_centicents, klear_settlement_detail.total_centicents)
+        IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents)
+     RETURNING 1`,
+    [
+      entry.id,
+      ids,
+      rows.map((d) => d.market_ticker),
+      rows.map((d) => d.subtrader_id),
+      bigints(rows.map((d) => d.pnl_centicents)),
+      bigints(rows.map((d) => d.total_fees_centicents)),
+      bigints(rows.map((d) => d.total_amount_centicents)),
+    ],
+  );
+  return changed.length;
+}
+
+function* detailLines(entry: ObligationEntry): Generator<string> {
+  const obligation = copyText(entry.id);
+  for (const d of dedupeById(entry.settlement_details)) {
+    yield `${obligation}\t${copyText(d.id)}\t${copyText(d.market_ticker)}\t${copyText(d.subtrader_id)}\t${d.pnl_centicents}\t${d.total_fees_centicents}\t${d.total_amount_centicents}\n`;
+  }
+}
+
+/** Klear repeating a detail id inside one obligation would break COPY's primary key: the last one wins. */
+function dedupeById<T extends { id: string }>(rows: readonly T[]): Iterable<T> {
+  const seen = new Map<string, T>();
+  for (const r of rows) seen.set(r.id, r);
+  return seen.size === rows.length ? rows : seen.values();
+}
+
+async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: ObligationEntry): Promise<number> {
+  const margin = [...dedupeById(entry.maintenance_margin_details)];
+  const receives = [...dedupeById(entry.receives)];
+  await tx.query(`DELETE FROM klear_margin_detail WHERE obligation_id = $1`, [entry.id]);
+  await tx.query(`DELETE FROM klear_receive WHERE obligation_id = $1`, [entry.id]);
+  if (margin.length) {
+    await tx.query(
+      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])`,
+      [entry.id, margin.map((m) => m.id), margin.map((m) => m.subtrader_id), bigints(margin.map((m) => m.maintenance_margin_centicents)), bigints(margin.map((m) => m.maintenance_margin_delta_centicents))],
+    );
+  }
+  if (receives.length) {
+    await tx.query(
+      `INSERT INTO klear_receive (obligation_id, id, type, amount_centicents, external_reference, created_ts)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])`,
+      [entry.id, receives.map((r) => r.id), receives.map((r) => r.type), bigints(receives.map((r) => r.amount_centicents)), receives.map((r) => r.external_reference), receives.map((r) => r.created_ts)],
+    );
+  }
+  return margin.length + receives.length;
+}

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface ObligationRow {
+  id: string;
+  user_id: string;
+  amount_centicents: string;
+  fees_centicents: string;
+  maintenance_margin_centicents: string;
+  pnl_centicents: string;
+  execution_time: Date;
+  last_updated_ts: Date;
+  settlement_detail_count: number;
+  first_pulled_at: Date;
+  pulled_at: Date;
+  version_count: number;
+}
+
+export interface SettlementDetailRow {
+  id: string;
+  market_ticker: string;
+  subtrader_id: string;
+  pnl_centicents: string;
+  fees_centicents: string;
+  total_centicents: string;
+}
+
+const OBLIGATION_COLUMNS = `o.id, o.user_id, o.amount_centicents, o.fees_centicents, o.maintenance_margin_centicents, o.pnl_centicents,
+  o.execution_time, o.last_updated_ts, o.settlement_detail_count, o.first_pulled_at, o.pulled_at,
+  (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS version_count`;
+
+/** Read side of ingested obligations (money stays decimal strings from PostgreSQL to the API). */
+@Injectable()
+export class ObligationQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async active(): Promise<{ pulledAt: Date; obligation: ObligationRow | null } | null> {
+    const [pull] = (await this.dataSource.query(`SELECT pulled_at, obligation_id FROM klear_active_obligation_pull ORDER BY pulled_at DESC, id DESC LIMIT 1`)) as Array<{ pulled_at: Date; obligation_id: string | null }>;
+    if (!pull) return null;
+    return { pulledAt: pull.pulled_at, obligation: pull.obligation_id ? await this.get(pull.obligation_id) : null };
+  }
+
+  /** Newest cycle first; `from`/`to` are ET dates bounding the execution time (inclusive). */
+  list(filter: { from?: string; to?: string; limit: number; after?: { executionTime: string; id: string } }): Promise<ObligationRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.from) where.push(`o.execution_time >= ($${params.push(filter.from)}::date::timestamp AT TIME ZONE 'America/New_York')`);
+    if (filter.to) where.push(`o.execution_time < (($${params.push(filter.to)}::date + 1)::timestamp AT TIME ZONE 'America/New_York')`);
+    if (filter.after) where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);
+    return this.dataSource.query(
+      `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY o.execution_time DESC, o.id DESC LIMIT $${params.push(filter.limit)}`,
+      params,
+    ) as Promise<ObligationRow[]>;
+  }
+
+  async get(id: string): Promise<ObligationRow | null> {
+    const [row] = (await this.dataSource.query(`SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o WHERE o.id = $1`, [id])) as ObligationRow[];
+    return row ?? null;
+  }
+
+  receives(id: string) {
+    return this.dataSource.query(`SELECT id, type, amount_centicents, external_reference, created_ts FROM klear_receive WHERE obligation_id = $1 ORDER BY created_ts, id`, [id]) as Promise<
+      Array<{ id: string; type: string; amount_centicents: string; external_reference: string; created_ts: Date }>
+    >;
+  }
+
+  marginDetails(id: string) {
+    return this.dataSource.query(
+      `SELECT id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents FROM klear_margin_detail WHERE obligation_id = $1 ORDER BY subtrader_id, id`,
+      [id],
+    ) as Promise<Array<{ id: string; subtrader_id: string; maintenance_margin_centicents: string; maintenance_margin_delta_centicents: string }>>;
+  }
+
+  versions(id: string) {
+    return this.dataSource.query(
+      `SELECT id, last_updated_ts, content_sha256, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, first_pulled_at
+         FROM klear_obligation_version WHERE obligation_id = $1 ORDER BY last_updated_ts, id`,
+      [id],
+    ) as Promise<Array<{ id: string; last_updated_ts: Date; content_sha256: string; amount_centicents: string; fees_centicents: string; maintenance_margin_centicents: string; pnl_centicents: string; first_pulled_at: Date }>>;
+  }
+
+  /** Settlement details a page at a time, ordered by (subtrader, id); optionally one subtrader's. */
+  details(id: string, filter: { subtrader?: string; limit: number; after?: { subtraderId: string; id: string } }): Promise<SettlementDetailRow[]> {
+    const params: unknown[] = [id];
+    const where = ['obligation_id = $1'];
+    if (filter.subtrader !== undefined) where.push(`subtrader_id = $${params.push(filter.subtrader)}`);
+    if (filter.after) where.push(`(subtrader_id, id) > ($${params.push(filter.after.subtraderId)}, $${params.push(filter.after.id)})`);
+    return this.dataSource.query(
+      `SELECT id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents FROM klear_settlement_detail
+        WHERE ${where.join(' AND ')} ORDER BY subtrader_id, id LIMIT $${params.push(filter.limit)}`,
+      params,
+    ) as Promise<SettlementDetailRow[]>;
+  }
+}

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+export interface EstimateLineRow {
+  asset_class: string;
+  scope: 'user' | 'subtrader' | 'group';
+  key: string;
+  variation_margin_centicents: string;
+  total_fees_centicents: string;
+  maintenance_margin_delta_centicents: string;
+  maintenance_margin_required_centicents: string;
+  total_amount_centicents: string;
+  omitted_subtrader_count: number | null;
+  omitted_group_count: number | null;
+}
+
+export interface MarginReportRow {
+  id: string;
+  report_type: string;
+  report_date: string;
+  created_ts: Date;
+  is_end_of_day: boolean;
+  pulled_at: Date;
+  file_path: string | null;
+  file_size: string | null;
+  file_sha256: string | null;
+  downloaded_at: Date | null;
+}
+
+/** Read side of estimates, balances, buffer movements, reports and subtraders. */
+@Injectable()
+export class SettlementQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async latestEstimate(source: 'settlement_estimate' | 'settlement_estimate_by_asset_class') {
+    const [snapshot] = (await this.dataSource.query(
+      `SELECT id, pulled_at, settlement_balance_centicents FROM klear_estimate_snapshot WHERE source = $1 ORDER BY pulled_at DESC, id DESC LIMIT 1`,
+      [source],
+    )) as Array<{ id: string; pulled_at: Date; settlement_balance_centicents: string }>;
+    if (!snapshot) return null;
+    const lines = (await this.dataSource.query(
+      `SELECT asset_class, scope, key, variation_margin_centicents, total_fees_centicents, maintenance_margin_delta_centicents,
+              maintenance_margin_required_centicents, total_amount_centicents, omitted_subtrader_count, omitted_group_count
+         FROM klear_estimate_line WHERE snapshot_id = $1 ORDER BY asset_class, scope DESC, key`,
+      [snapshot.id],
+    )) as EstimateLineRow[];
+    return { ...snapshot, lines };
+  }
+
+  async latestBalance() {
+    const [row] = (await this.dataSource.query(
+      `SELECT pulled_at, user_id, available_centicents, locked_centicents FROM klear_balance_snapshot ORDER BY pulled_at DESC, id DESC LIMIT 1`,
+    )) as Array<{ pulled_at: Date; user_id: string; available_centicents: string; locked_centicents: string | null }>;
+    return row ?? null;
+  }
+
+  /** Most recent first, like Klear. */
+  balanceHistory(limit: number, after?: { createdTs: string; id: string }) {
+    const params: unknown[] = [];
+    const where = after ? `WHERE (created_ts, id) < ($${params.push(after.createdTs)}::timestamptz, $${params.push(after.id)}::bigint)` : '';
+    return this.dataSource.query(
+      `SELECT id, business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, first_pulled_at
+         FROM klear_balance_history ${where} ORDER BY created_ts DESC, id DESC LIMIT $${params.push(limit)}`,
+      params,
+    ) as Promise<Array<{ id: string; business_transaction_id: string; created_ts: Date; balance_delta_centicents: string; locked_balance_delta_centicents: string; reason: string; first_pulled_at: Date }>>;
+  }
+
+  reports(limit: number, after?: { reportDate: string; id: string }): Promise<MarginReportRow[]> {
+    const params: unknown[] = [];
+    const where = after ? `WHERE (report_date, id) < ($${params.push(after.reportDate)}::date, $${params.push(after.id)}::bigint)` : '';
+    return this.dataSource.query(
+      `SELECT id, report_type, report_date::text AS report_date, created_ts, is_end_of_day, pulled_at, file_path, file_size, file_sha256, downloaded_at
+         FROM klear_margin_report ${where} ORDER BY report_date DESC, id DESC LIMIT $${params.push(limit)}`,
+      params,
+    ) as Promise<MarginReportRow[]>;
+  }
+
+  async report(id: string): Promise<MarginReportRow | null> {
+    if (!/^[0-9]{1,18}$/.test(id)) return null;
+    const [row] = (await this.dataSource.query(
+      `SELECT id, report_type, report_date::text AS report_date, created_ts, is_end_of_day, pulled_at, file_path, file_size, file_sha256, downloaded_at
+         FROM klear_margin_report WHERE id = $1`,
+      [id],
+    )) as MarginReportRow[];
+    return row ?? null;
+  }
+
+  /**
+   * Subtraders with their latest Klear figures: totals of the latest obligation's details, its
+   * maintenance margin, and the latest estimate line.
+   */
+  subtraders(filter: { id?: string; limit: number; after?: string }) {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (filter.id !== undefined) where.push(`s.subtrader_id = $${params.push(filter.id)}`);
+    if (filter.after !== undefined) where.push(`s.subtrader_id > $${params.push(filter.after)}`);
+    return this.dataSource.query(
+      `WITH latest AS (SELECT id, execution_time, pulled_at FROM klear_obligation ORDER BY execution_time DESC LIMIT 1),
+            est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate' ORDER BY pulled_at DESC, id DESC LIMIT 1)
+       SELECT s.subtrader_id, s.first_seen_in_klear_at, s.first_seen_in_ledger_at,
+              (SELECT id FROM latest) AS obligation_id, (SELECT execution_time FROM latest) AS execution_time, (SELECT pulled_at FROM latest) AS obligation_pulled_at,
+              d.pnl_centicents, d.fees_centicents, d.total_centicents,
+              m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
+              (SELECT pulled_at FROM est) AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
+         FROM subtrader s
+         LEFT JOIN LATERAL (SELECT sum(pnl_centicents)::text AS pnl_centicents, sum(fees_centicents)::text AS fees_centicents, sum(total_centicents)::text AS total_centicents
+                              FROM klear_settlement_detail WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) d ON true
+         LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
+                              FROM klear_margin_detail WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) m ON true
+         LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY s.subtrader_id LIMIT $${params.push(filter.limit)}`,
+      params,
+    ) as Promise<Array<Record<string, string | Date | null>>>;
+  }
+}

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+
+/** A signed 64-bit advisory lock key derived from the job name (namespace "klear-job:"). */
+export function jobLockKey(job: string): string {
+  return createHash('sha256').update(`klear-job:${job}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * A session-level `pg_try_advisory_lock` on its own connection, held for the whole run: when the
+ * process dies the connection drops and PostgreSQL releases the lock by itself.
+ */
+export class JobAdvisoryLock {
+  private client: pg.Client | undefined;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly job: string,
+  ) {}
+
+  async tryAcquire(): Promise<boolean> {
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: `klear-job-lock:${this.job}`, connectionTimeoutMillis: 5000 });
+    // A dropped connection must not crash the process: the run notices on its own queries.
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const rows = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [jobLockKey(this.job)]);
+      if (rows.rows[0].locked) {
+        this.client = client;
+        return true;
+      }
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    await client.end().catch(() => undefined);
+    return false;
+  }
+
+  async release(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    // Ending the session releases the lock even when the unlock query cannot run.
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [jobLockKey(this.job)]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}

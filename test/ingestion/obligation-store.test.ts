@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { inTransaction, obligationContentHash, upsertObligation } from '@app/ingestion';
+import type { ObligationEntry } from '@app/klear-contract';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+
+/** A synthetic obligation of `subtraders x markets` details (ids like Klear's: unique per cell). */
+function obligation(id: string, subtraders: number, markets: number, feeBump = 0n, lastUpdated = '2026-11-20T22:00:00Z'): ObligationEntry {
+  const details = [];
+  for (let s = 0; s < subtraders; s++) {
+    for (let m = 0; m < markets; m++) {
+      const pnl = BigInt((s * 7919 + m * 104729) % 2_000_001) - 1_000_000n;
+      const fees = BigInt((s + m) % 97) + (s === 0 && m === 0 ? feeBump : 0n);
+      details.push({ id: `sd-${s}-${m}`, market_ticker: `MKT-${m}`, subtrader_id: `ST-${s}`, pnl_centicents: pnl, total_fees_centicents: fees, total_amount_centicents: pnl - fees });
+    }
+  }
+  const pnl = details.reduce((a, d) => a + d.pnl_centicents, 0n);
+  const fees = details.reduce((a, d) => a + d.total_fees_centicents, 0n);
+  return {
+    id, user_id: 'member', amount_centicents: pnl - fees, fees_centicents: fees, maintenance_margin_centicents: 0n, pnl_centicents: pnl,
+    execution_time: '2026-11-20T22:00:00Z', last_updated_ts: lastUpdated,
+    receives: [], settlement_details: details,
+    maintenance_margin_details: [{ id: 'mm-x', subtrader_id: '', maintenance_margin_centicents: 5n, maintenance_margin_delta_centicents: 5n }],
+  };
+}
+
+describe('Obligation upsert', () => {
+  let db: TestDatabase;
+  let archiveId: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    [{ id: archiveId }] = await db.dataSource.query(
+      `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body) VALUES ('GET /margin/obligation_history', '{}', now(), 200, 'x', '\\x00') RETURNING id`,
+    );
+  });
+  afterAll(() => db?.drop());
+
+  const upsert = (entry: ObligationEntry) => inTransaction(db.dataSource, (tx) => upsertObligation(tx, entry, archiveId, new Date()));
+  const detailSums = async (id: string) =>
+    (await db.dataSource.query(`SELECT count(*)::int AS n, sum(fees_centicents)::text AS fees, sum(total_centicents)::text AS total FROM klear_settlement_detail WHERE obligation_id = $1`, [id]))[0];
+
+  it('hashes the same content the same whatever the order of its lists', () => {
+    const a = obligation('o-1', 3, 3);
+    const b = { ...a, settlement_details: [...a.settlement_details].reverse() };
+    expect(obligationContentHash(b)).toBe(obligationContentHash(a));
+    expect(obligationContentHash(obligation('o-1', 3, 3, 1n))).not.toBe(obligationContentHash(a));
+  });
+
+  it('writes 20,000 details of a new obligation through COPY, and an unchanged re-read writes nothing', async () => {
+    const entry = obligation('big-1', 200, 100);
+    expect(await upsert(entry)).toEqual({ outcome: 'new', rowsWritten: 1 + 1 + 20_000 + 1 });
+    expect(await detailSums('big-1')).toEqual({ n: 20_000, fees: entry.fees_centicents.toString(), total: entry.amount_centicents.toString() });
+    expect(await upsert({ ...entry, settlement_details: [...entry.settlement_details].reverse() })).toEqual({ outcome: 'unchanged', rowsWritten: 0 });
+    const [sub] = await db.dataSource.query(`SELECT count(*)::int AS n FROM subtrader WHERE subtrader_id LIKE 'ST-%' AND first_seen_in_klear_at IS NOT NULL`);
+    expect(sub.n).toBe(200);
+  });
+
+  it('keeps the earlier version when the obligation changes, and merges only the changed detail rows', async () => {
+    const changed = obligation('big-1', 200, 100, 250n, '2026-11-21T02:00:00Z');
+    // One detail disappears in the new version.
+    changed.settlement_details = changed.settlement_details.filter((d) => d.id !== 'sd-199-99');
+    const result = await upsert(changed);
+    expect(result.outcome).toBe('changed');
+    expect(result.rowsWritten).toBe(1 + 1 + 1 + 1); // obligation, version, one changed detail, margin row
+    const sums = await detailSums('big-1');
+    expect(sums.n).toBe(19_999);
+    expect(sums.fees).toBe(changed.settlement_details.reduce((a, d) => a + d.total_fees_centicents, 0n).toString());
+    const versions = await db.dataSource.query(`SELECT last_updated_ts, fees_centicents FROM klear_obligation_version WHERE obligation_id = 'big-1' ORDER BY last_updated_ts`);
+    expect(versions.map((v: { fees_centicents: string }) => v.fees_centicents)).toEqual([obligation('big-1', 200, 100).fees_centicents.toString(), changed.fees_centicents.toString()]);
+  });
+
+  it('keeps a stale version read late as a version only, never overwriting the newer current one', async () => {
+    const stale = obligation('big-1', 200, 100, 7n, '2026-11-20T23:00:00Z');
+    expect((await upsert(stale)).outcome).toBe('older_version');
+    const [current] = await db.dataSource.query(`SELECT last_updated_ts FROM klear_obligation WHERE id = 'big-1'`);
+    expect(current.last_updated_ts.toISOString()).toBe('2026-11-21T02:00:00.000Z');
+    const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM klear_obligation_version WHERE obligation_id = 'big-1'`);
+    expect(n).toBe(3);
+  });
+});

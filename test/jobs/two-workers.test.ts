@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplicationContext } from '@nestjs/common';
+import { JobScheduler } from '@app/jobs';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { FAST_CLIENT, INGESTION_JOB_NAMES, smallWorld, workerConfig } from '../ingestion/ingestion-harness';
+
+describe('Two workers on one database', () => {
+  let sim: RunningKlearSimulator;
+  let db: TestDatabase;
+  let reportsDir: string;
+  let workers: INestApplicationContext[] = [];
+  beforeAll(async () => {
+    sim = await startKlearSimulator(smallWorld({ seed: 3 }));
+    db = await createTestDatabase();
+    reportsDir = mkdtempSync(join(tmpdir(), 'klear-two-workers-'));
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await sim?.close();
+    await db?.drop();
+    rmSync(reportsDir, { recursive: true, force: true });
+  });
+
+  it('run each scheduled tick once: one worker runs it, the other records a skip', async () => {
+    // settlement_balance every second; every other job off (their start-up catch-up too).
+    const env: Record<string, string> = { WORKER_JOBS_ENABLED: 'true', JOB_SETTLEMENT_BALANCE_CRON: '* * * * * *' };
+    for (const name of INGESTION_JOB_NAMES) if (name !== 'settlement_balance') env[`JOB_${name.toUpperCase()}_ENABLED`] = 'false';
+    const config = (instance: string) => workerConfig(sim, db.url, reportsDir, { ...env, WORKER_INSTANCE_ID: instance });
+    workers = await Promise.all(['worker-a', 'worker-b'].map((id) => createWorkerApplication(config(id), { silent: true, klearClient: FAST_CLIENT })));
+    await Promise.all(workers.map((w) => w.get(JobScheduler).catchUp));
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    await Promise.all(workers.map((w) => w.close()));
+    workers = [];
+    const ticks = (await db.dataSource.query(
+      `SELECT scheduled_for, count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS ran, count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+              count(DISTINCT worker_instance)::int AS instances
+         FROM job_run WHERE job = 'settlement_balance' AND trigger = 'schedule' GROUP BY scheduled_for ORDER BY scheduled_for`,
+    )) as Array<{ scheduled_for: Date; ran: number; skipped: number; instances: number }>;
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    // A tick is executed (succeeded or failed) exactly once, whichever worker got it.
+    for (const tick of ticks) expect(tick.ran).toBe(1);
+    // Ticks both workers reached: one ran, the other skipped.
+    const contested = ticks.filter((t) => t.instances === 2);
+    expect(contested.length).toBeGreaterThanOrEqual(1);
+    for (const tick of contested) expect({ ran: tick.ran, skipped: tick.skipped }).toEqual({ ran: 1, skipped: 1 });
+    const [{ snapshots }] = (await db.dataSource.query(
+      `SELECT count(*)::int AS snapshots FROM klear_balance_snapshot s JOIN klear_response_archive a ON a.id = s.archive_id JOIN job_run r ON r.id = a.job_run_id WHERE r.trigger = 'schedule'`,
+    )) as Array<{ snapshots: number }>;
+    const [{ succeeded }] = (await db.dataSource.query(
+      `SELECT count(*)::int AS succeeded FROM job_run WHERE job = 'settlement_balance' AND trigger = 'schedule' AND status = 'succeeded'`,
+    )) as Array<{ succeeded: number }>;
+    expect(snapshots).toBe(succeeded);
+    const instances = (await db.dataSource.query(`SELECT DISTINCT worker_instance FROM job_run ORDER BY 1`)) as Array<{ worker_instance: string }>;
+    expect(instances.map((i) => i.worker_instance)).toEqual(['worker-a', 'worker-b']);
+  });
+});
