@@ -1,0 +1,83 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
+import { decodeCursor, toPage } from '@app/http';
+import { BreakWorkflowService, ReconciliationQueries } from '@app/reconciliation';
+import { ApiErrors } from '../openapi';
+import { idParam } from './reconciliations.controller';
+import { AssignBody, BreakNoteBody, breakDetailView, BreaksQuery, breakView, CommentBody, ResolveBreakBody } from './reconciliation.dto';
+
+@ApiTags('reconciliation')
+@ApiBearerAuth()
+@ApiErrors()
+@Controller('breaks')
+export class BreaksController {
+  constructor(
+    private readonly queries: ReconciliationQueries,
+    private readonly workflow: BreakWorkflowService,
+  ) {}
+
+  @Get()
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Breaks across runs (?status=open&check=&subtrader=&assignee=)' })
+  async list(@Query() q: BreaksQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, 1)?.[0];
+    const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, afterId: after && /^\d{1,18}$/.test(after) ? after : undefined, limit: limit + 1 });
+    return toPage(rows, limit, (r) => [r.id], breakView);
+  }
+
+  @Get(':id')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'One break with what each run observed and its comments' })
+  async get(@Param('id') id: string) {
+    return breakDetailView(await this.queries.getBreak(idParam(id, 'break')));
+  }
+
+  @Post(':id/acknowledge')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({ summary: 'open -> acknowledged' })
+  async acknowledge(@Param('id') id: string, @Body() body: BreakNoteBody, @CurrentPrincipal() who: Principal) {
+    await this.workflow.acknowledge(idParam(id, 'break'), { userId: who.userId, name: who.name }, body.note);
+    return this.get(id);
+  }
+
+  @Post(':id/assign')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Assign the break to someone' })
+  async assign(@Param('id') id: string, @Body() body: AssignBody, @CurrentPrincipal() who: Principal) {
+    await this.workflow.assign(idParam(id, 'break'), body.assignee, { userId: who.userId, name: who.name });
+    return this.get(id);
+  }
+
+  @Post(':id/comments')
+  @HttpCode(201)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Add a comment' })
+  async comment(@Param('id') id: string, @Body() body: CommentBody, @CurrentPrincipal() who: Principal) {
+    await this.workflow.comment(idParam(id, 'break'), body.body, { userId: who.userId, name: who.name });
+    return this.get(id);
+  }
+
+  @Post(':id/resolve')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({
+    summary: 'Resolve with a reason: timing; adjustment_booked (reference = ledger external_id); klear_error (reference = ticket); write_off (then needs an approver co-sign)',
+  })
+  async resolve(@Param('id') id: string, @Body() body: ResolveBreakBody, @CurrentPrincipal() who: Principal) {
+    await this.workflow.resolve(idParam(id, 'break'), { reason: body.reason, reference: body.reference, note: body.note }, { userId: who.userId, name: who.name });
+    return this.get(id);
+  }
+
+  @Post(':id/cosign')
+  @HttpCode(200)
+  @Roles('approver')
+  @ApiOperation({ summary: 'Co-sign a proposed write-off (an approver other than the proposer): pending_write_off -> resolved' })
+  async cosign(@Param('id') id: string, @Body() body: BreakNoteBody, @CurrentPrincipal() who: Principal) {
+    await this.workflow.cosign(idParam(id, 'break'), { userId: who.userId, name: who.name }, body.note);
+    return this.get(id);
+  }
+}

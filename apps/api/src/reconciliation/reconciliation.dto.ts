@@ -1,0 +1,194 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS, type ResolutionReason } from '@app/db';
+import { PageQuery } from '@app/http';
+import { centicentsToDecimalString, formatUsdExact } from '@app/money';
+import type { BreakRow, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
+
+export class StartReconciliationBody {
+  @ApiPropertyOptional({ example: '2026-11-03T21:00:00Z', description: 'the cycle (Klear execution_time) to reconcile' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  cycle?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-03', description: 'reconcile the cycle of this ET date' })
+  @IsOptional()
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'date must be YYYY-MM-DD' })
+  date?: string;
+
+  @ApiPropertyOptional({ description: 'projected breaks from the latest settlement estimate' })
+  @IsOptional()
+  @IsBoolean()
+  projected?: boolean;
+}
+
+export class RunsQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: ['cycle', 'projected'] })
+  @IsOptional()
+  @IsIn(['cycle', 'projected'])
+  scope?: string;
+
+  @ApiPropertyOptional({ enum: ['running', 'succeeded', 'failed'] })
+  @IsOptional()
+  @IsIn(['running', 'succeeded', 'failed'])
+  status?: string;
+}
+
+export class RunBreaksQuery extends PageQuery {
+  @ApiPropertyOptional({ example: 'ST-00042' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  subtrader?: string;
+
+  @ApiPropertyOptional({ enum: RECON_CHECKS })
+  @IsOptional()
+  @IsIn(RECON_CHECKS)
+  check?: string;
+
+  @ApiPropertyOptional({ enum: BREAK_STATUSES })
+  @IsOptional()
+  @IsIn(BREAK_STATUSES)
+  status?: string;
+}
+
+export class BreaksQuery extends RunBreaksQuery {
+  @ApiPropertyOptional({ description: 'name of the person the break is assigned to' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  assignee?: string;
+}
+
+export class BreakNoteBody {
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  note?: string;
+}
+
+export class ResolveBreakBody {
+  @ApiProperty({ enum: RESOLUTION_REASONS })
+  @IsIn(RESOLUTION_REASONS)
+  reason: ResolutionReason;
+
+  @ApiPropertyOptional({ description: 'adjustment_booked: the ledger entry external_id; klear_error: the Klear ticket', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  reference?: string;
+
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  note?: string;
+}
+
+export class CommentBody {
+  @ApiProperty({ minLength: 1, maxLength: 4000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4000)
+  body: string;
+}
+
+export class AssignBody {
+  @ApiProperty({ description: 'who works the break', maxLength: 200 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  assignee: string;
+}
+
+/** `<name>_centicents` as a decimal string with `<name>_usd` beside it (null stays null). */
+function money(name: string, value: string | null): Record<string, string | null> {
+  return {
+    [`${name}_centicents`]: value === null ? null : centicentsToDecimalString(BigInt(value)),
+    [`${name}_usd`]: value === null ? null : formatUsdExact(BigInt(value)),
+  };
+}
+
+export function runView(r: RunRow) {
+  return {
+    id: r.id,
+    scope: r.scope,
+    cycle: r.cycle?.toISOString() ?? null,
+    status: r.status,
+    inputs: r.inputs,
+    inputs_sha256: r.inputs_sha256,
+    break_count: r.break_count,
+    summary: r.summary,
+    error: r.error,
+    started_at: r.started_at.toISOString(),
+    finished_at: r.finished_at?.toISOString() ?? null,
+    created_by: r.created_by,
+  };
+}
+
+export function observationView(o: ObservationRow) {
+  return {
+    break_id: o.break_id,
+    run_id: o.run_id,
+    ordinal: o.ordinal,
+    key: o.break_key,
+    check: o.check,
+    subtrader_id: o.subtrader_id,
+    reason_code: o.reason_code,
+    ...money('klear_value', o.klear_value_centicents),
+    ...money('internal_value', o.internal_value_centicents),
+    ...money('difference', o.difference_centicents),
+    ...money('pnl_difference', o.pnl_difference_centicents),
+    ...money('fees_difference', o.fees_difference_centicents),
+    klear_rows: o.klear_rows,
+    internal_rows: o.internal_rows,
+    status: o.status,
+  };
+}
+
+export function breakView(b: BreakRow) {
+  return {
+    id: b.id,
+    key: b.break_key,
+    check: b.check,
+    cycle: b.cycle?.toISOString() ?? null,
+    subtrader_id: b.subtrader_id,
+    market_ticker: b.market_ticker,
+    reference: b.reference,
+    reason_code: b.reason_code,
+    ...money('klear_value', b.klear_value_centicents),
+    ...money('internal_value', b.internal_value_centicents),
+    ...money('difference', b.difference_centicents),
+    ...money('pnl_difference', b.pnl_difference_centicents),
+    ...money('fees_difference', b.fees_difference_centicents),
+    status: b.status,
+    first_seen_run: b.first_seen_run,
+    last_seen_run: b.last_seen_run,
+    closed_by_run: b.closed_by_run,
+    assignee: b.assignee,
+    resolution: b.resolution_reason
+      ? { reason: b.resolution_reason, reference: b.resolution_reference, note: b.resolution_note, resolved_by: b.resolved_by, cosigned_by: b.cosigned_by, resolved_at: b.resolved_at?.toISOString() ?? null }
+      : null,
+  };
+}
+
+export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[] }) {
+  return {
+    ...breakView(detail.row),
+    observations: detail.observations.map(observationView),
+    comments: detail.comments.map((c) => ({ id: c.id, author: c.author, body: c.body, created_at: c.created_at.toISOString() })),
+  };
+}
+
+export function comparisonView(c: RunComparison) {
+  return {
+    run_id: c.run_id,
+    other_run_id: c.other_run_id,
+    same_inputs: c.same_inputs,
+    only_in_run: c.only_in_run.map(observationView),
+    only_in_other: c.only_in_other.map(observationView),
+    changed: c.changed.map((x) => ({ key: x.break_key, run: observationView(x.run), other: observationView(x.other) })),
+    unchanged_count: c.unchanged_count,
+  };
+}

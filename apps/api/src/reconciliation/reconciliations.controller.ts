@@ -1,0 +1,80 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
+import { decodeCursor, InvalidInput, NotFound, toPage } from '@app/http';
+import { ReconciliationQueries, ReconciliationService, type RunTarget } from '@app/reconciliation';
+import { ApiErrors } from '../openapi';
+import { comparisonView, observationView, RunBreaksQuery, RunsQuery, runView, StartReconciliationBody } from './reconciliation.dto';
+
+/** Path ids are bigint identities: anything else is simply not found. */
+export function idParam(id: string, what: string): string {
+  if (!/^\d{1,18}$/.test(id)) throw new NotFound(what, id);
+  return id;
+}
+
+function numericCursor(cursor: string | undefined): string | undefined {
+  const value = decodeCursor(cursor, 1)?.[0];
+  if (value !== undefined && !/^\d{1,18}$/.test(value)) throw new InvalidInput('cursor: not a cursor returned by this API', [{ field: 'cursor', problems: ['not a cursor returned by this API'] }]);
+  return value;
+}
+
+@ApiTags('reconciliation')
+@ApiBearerAuth()
+@ApiErrors()
+@Controller('reconciliations')
+export class ReconciliationsController {
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly queries: ReconciliationQueries,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles('operator')
+  @ApiOperation({ summary: 'Run a reconciliation: { cycle } or { date } or { projected: true }; answers with the stored run' })
+  async start(@Body() body: StartReconciliationBody, @CurrentPrincipal() who: Principal) {
+    const chosen = [body.cycle !== undefined, body.date !== undefined, body.projected === true].filter(Boolean).length;
+    if (chosen !== 1) throw new InvalidInput('give exactly one of cycle, date or projected: true', [{ field: 'cycle', problems: ['exactly one of cycle, date, projected'] }]);
+    const target: RunTarget = body.cycle ? { cycle: new Date(body.cycle) } : body.date ? { date: body.date } : { projected: true };
+    return runView(await this.reconciliation.run(target, who.name));
+  }
+
+  @Get()
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Runs, newest first, with summary counts and totals' })
+  async list(@Query() q: RunsQuery) {
+    const limit = q.limit ?? 50;
+    const rows = await this.queries.listRuns({ scope: q.scope, status: q.status, beforeId: numericCursor(q.cursor), limit: limit + 1 });
+    return toPage(rows, limit, (r) => [r.id], runView);
+  }
+
+  @Get(':id')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'One run with its inputs (snapshots, high-water marks, tolerances) and summary' })
+  async get(@Param('id') id: string) {
+    return runView(await this.queries.getRun(idParam(id, 'reconciliation run')));
+  }
+
+  @Get(':id/breaks')
+  @Roles('viewer')
+  @ApiOperation({ summary: "The run's breaks in its deterministic order (by key), with the rows behind each side" })
+  async breaks(@Param('id') id: string, @Query() q: RunBreaksQuery) {
+    const limit = q.limit ?? 50;
+    const after = numericCursor(q.cursor);
+    const rows = await this.queries.runBreaks(idParam(id, 'reconciliation run'), {
+      subtrader: q.subtrader,
+      check: q.check,
+      status: q.status,
+      afterOrdinal: after === undefined ? undefined : Number(after),
+      limit: limit + 1,
+    });
+    return toPage(rows, limit, (r) => [r.ordinal], observationView);
+  }
+
+  @Get(':id/compare/:otherId')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Compare two runs: breaks only in one of them, and breaks whose reason or figures changed' })
+  async compare(@Param('id') id: string, @Param('otherId') otherId: string) {
+    return comparisonView(await this.queries.compare(idParam(id, 'reconciliation run'), idParam(otherId, 'reconciliation run')));
+  }
+}

@@ -1,0 +1,7 @@
+import { ReconBreak, ReconBreakComment, ReconBreakObservation } from './recon-break.entity';
+import { ReconRun, ReconSubtraderRollup } from './recon-run.entity';
+
+export * from './recon-break.entity';
+export * from './recon-run.entity';
+
+export const RECONCILIATION_ENTITIES = [ReconRun, ReconSubtraderRollup, ReconBreak, ReconBreakObservation, ReconBreakComment];

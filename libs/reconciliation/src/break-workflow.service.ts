@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AuditService } from '@app/audit';
+import type { BreakStatus, ResolutionReason } from '@app/db';
+import { NotFound } from '@app/http';
+import { DataSource, type EntityManager } from 'typeorm';
+import { type BreakAction, actionAllowed, requiredReference, statusAfter } from './break-transitions';
+import { BreakTransitionNotAllowed, CosignerMustDiffer, ResolutionReferenceRequired, UnknownLedgerEntry } from './reconciliation-errors';
+
+export interface BreakActor {
+  userId: string;
+  name: string;
+}
+
+export interface Resolution {
+  reason: ResolutionReason;
+  reference?: string;
+  note?: string;
+}
+
+interface LockedBreak {
+  id: string;
+  status: BreakStatus;
+  assignee: string | null;
+  resolved_by_user_id: string | null;
+  resolution_reason: string | null;
+}
+
+/** People working breaks: every change under a row lock, with its audit row in the same transaction. */
+@Injectable()
+export class BreakWorkflowService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  acknowledge(breakId: string, actor: BreakActor, note?: string): Promise<void> {
+    return this.transition(breakId, 'acknowledge', actor, async (tx, current) => {
+      await tx.query(`UPDATE recon_break SET status = 'acknowledged', updated_at = now() WHERE id = $1`, [breakId]);
+      return { toState: 'acknowledged', reason: note ?? null };
+    });
+  }
+
+  assign(breakId: string, assignee: string, actor: BreakActor): Promise<void> {
+    return this.transition(breakId, 'assign', actor, async (tx, current) => {
+      await tx.query(`UPDATE recon_break SET assignee = $2, updated_at = now() WHERE id = $1`, [breakId, assignee]);
+      return { toState: current.status, details: { from_assignee: current.assignee, assignee } };
+    });
+  }
+
+  comment(breakId: string, body: string, actor: BreakActor): Promise<void> {
+    return this.transition(breakId, 'comment', actor, async (tx, current) => {
+      const [row] = (await tx.query(`INSERT INTO recon_break_comment (break_id, author, body) VALUES ($1, $2, $3) RETURNING id::text`, [breakId, actor.name, body])) as Array<{ id: string }>;
+      return { toState: current.status, details: { comment_id: row.id } };
+    });
+  }
+
+  resolve(breakId: string, resolution: Resolution, actor: BreakActor): Promise<void> {
+    const needed = requiredReference(resolution.reason);
+    const reference = resolution.reference?.trim() || null;
+    if (needed && !reference) throw new ResolutionReferenceRequired(resolution.reason, needed);
+    return this.transition(breakId, 'resolve', actor, async (tx) => {
+      if (resolution.reason === 'adjustment_booked') {
+        const found = (await tx.query(`SELECT 1 FROM journal_entry WHERE external_id = $1`, [reference])) as unknown[];
+        if (found.length === 0) throw new UnknownLedgerEntry(reference!);
+      }
+      const to = statusAfter('resolve', 'open', resolution.reason);
+      await tx.query(
+        `UPDATE recon_break SET status = $2, resolution_reason = $3, resolution_reference = $4, resolution_note = $5,
+                resolved_by = $6, resolved_by_user_id = $7, cosigned_by = NULL, resolved_at = CASE WHEN $2 = 'resolved' THEN now() END,
+                updated_at = now()
+          WHERE id = $1`,
+        [breakId, to, resolution.reason, reference, resolution.note ?? null, actor.name, actor.userId],
+      );
+      return { toState: to, reason: resolution.reason, details: { reference, note: resolution.note ?? null } };
+    });
+  }
+
+  /** An approver other than the proposer co-signs a write-off, which resolves it. */
+  cosign(breakId: string, actor: BreakActor, note?: string): Promise<void> {
+    return this.transition(breakId, 'cosign', actor, async (tx, current) => {
+      if (current.resolved_by_user_id === actor.userId) throw new CosignerMustDiffer();
+      await tx.query(`UPDATE recon_break SET status = 'resolved', cosigned_by = $2, resolved_at = now(), updated_at = now() WHERE id = $1`, [breakId, actor.name]);
+      return { toState: 'resolved', reason: 'write_off', details: { note: note ?? null } };
+    });
+  }
+
+  private async transition(
+    breakId: string,
+    action: BreakAction,
+    actor: BreakActor,
+    apply: (tx: EntityManager, current: LockedBreak) => Promise<{ toState: string; reason?: string | null; details?: Record<string, unknown> }>,
+  ): Promise<void> {
+    if (!/^\d{1,18}$/.test(breakId)) throw new NotFound('break', breakId);
+    await this.dataSource.transaction(async (tx) => {
+      const [current] = (await tx.query(
+        `SELECT id::text, status, assignee, resolved_by_user_id, resolution_reason FROM recon_break WHERE id = $1 FOR UPDATE`,
+        [breakId],
+      )) as LockedBreak[];
+      if (!current) throw new NotFound('break', breakId);
+      if (!actionAllowed(action, current.status)) throw new BreakTransitionNotAllowed(action, current.status);
+      const change = await apply(tx, current);
+      await this.audit.record(
+        {
+          actor: actor.name,
+          action: `break.${action}`,
+          entityType: 'recon_break',
+          entityId: breakId,
+          fromState: current.status,
+          toState: change.toState,
+          reason: change.reason ?? null,
+          details: change.details ?? null,
+        },
+        tx,
+      );
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+
+/** Tolerances per check, absolute, in centicents (docs/ledger-and-breaks.md; default zero). */
+export interface ReconTolerances {
+  settlementDetails: bigint;
+  maintenanceMargin: bigint;
+  klearConsistency: bigint;
+  settlementBuffer: bigint;
+  projected: bigint;
+}
+
+export interface ReconSettings {
+  tolerances: ReconTolerances;
+  bufferMatchWindowHours: number;
+}
+
+/** A cycle as written in break keys: the Klear/simulator form, whole seconds without `.000`. */
+export function cycleKeyText(cycle: Date): string {
+  return cycle.toISOString().replace('.000Z', 'Z');
+}
+
+export function cycleScopeKey(cycle: Date): string {
+  return `cycle/${cycleKeyText(cycle)}`;
+}
+
+export const PROJECTED_SCOPE_KEY = 'projected';
+
+/** Canonical JSON (sorted keys, bigints as strings) for hashing inputs. */
+export function canonicalInputs(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalInputs).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalInputs(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function inputsSha256(fingerprint: unknown): string {
+  return createHash('sha256').update(canonicalInputs(fingerprint)).digest('hex');
+}
+
+export function tolerancesJson(t: ReconTolerances): Record<string, string> {
+  return {
+    settlement_details: t.settlementDetails.toString(),
+    maintenance_margin: t.maintenanceMargin.toString(),
+    klear_consistency: t.klearConsistency.toString(),
+    settlement_buffer: t.settlementBuffer.toString(),
+    projected: t.projected.toString(),
+  };
+}

@@ -1,0 +1,48 @@
+import { BusinessRuleViolation, Conflict, DomainError, InvalidInput } from '@app/http';
+
+export class CycleNotIngested extends BusinessRuleViolation {
+  constructor(cycle: string) {
+    super('CYCLE_NOT_INGESTED', `no Klear obligation with execution_time ${cycle} has been ingested`, { cycle });
+  }
+}
+
+export class NoEstimateSnapshot extends BusinessRuleViolation {
+  constructor() {
+    super('NO_ESTIMATE_SNAPSHOT', 'no settlement estimate has been ingested yet: nothing to project');
+  }
+}
+
+/**
+ * The run's breaks do not add up to the totals' difference for some subtrader: a defect in the
+ * reconciliation itself. The run is recorded as failed and nothing it found is kept.
+ */
+export class ExplainabilityViolated extends Error {
+  constructor(readonly violations: Array<Record<string, string>>) {
+    super(`explainability violated for ${violations.length} subtrader(s): ${JSON.stringify(violations.slice(0, 5))}`);
+    this.name = 'ExplainabilityViolated';
+  }
+}
+
+export class BreakTransitionNotAllowed extends Conflict {
+  constructor(action: string, status: string) {
+    super('BREAK_TRANSITION_NOT_ALLOWED', `cannot ${action} a break that is ${status}`, { action, status });
+  }
+}
+
+export class ResolutionReferenceRequired extends InvalidInput {
+  constructor(reason: string, what: string) {
+    super(`reference: a ${reason} resolution needs ${what}`, [{ field: 'reference', problems: [`required for ${reason}: ${what}`] }]);
+  }
+}
+
+export class UnknownLedgerEntry extends BusinessRuleViolation {
+  constructor(externalId: string) {
+    super('UNKNOWN_LEDGER_ENTRY', `no ledger entry with external_id ${externalId}: book the adjustment first`, { external_id: externalId });
+  }
+}
+
+export class CosignerMustDiffer extends DomainError {
+  constructor() {
+    super('COSIGN_BY_PROPOSER', 403, 'a write-off is co-signed by an approver other than the person who proposed it');
+  }
+}

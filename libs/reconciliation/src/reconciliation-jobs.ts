@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
+import { cycleKeyText } from './recon-inputs';
+import { ReconciliationQueries } from './reconciliation.queries';
+import { ReconciliationService } from './reconciliation.service';
+
+const JOB_ACTOR = 'job';
+
+/** Reconciles every ingested cycle whose inputs changed since its last successful run (new ones included). */
+@Injectable()
+@ScheduledJob({ name: 'reconcile_cycles', description: 'Reconcile each ingested cycle not yet reconciled at its current inputs', defaultCron: '*/10 * * * *', runAtStartup: true })
+export class ReconcileCyclesJob implements JobHandler {
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly queries: ReconciliationQueries,
+  ) {}
+
+  async run(context: JobContext): Promise<void> {
+    const reconciled: string[] = [];
+    for (const cycle of await this.queries.ingestedCycles()) {
+      if (context.signal.aborted) break;
+      context.read();
+      const outcome = await this.reconciliation.runCycleIfStale(cycle, JOB_ACTOR);
+      if (!outcome) continue;
+      reconciled.push(cycleKeyText(cycle));
+      context.wrote(outcome.breakCount);
+      context.progress('reconciled cycle', { cycle: cycleKeyText(cycle), run_id: outcome.runId, breaks: outcome.breakCount });
+    }
+    context.setDetails({ reconciled });
+  }
+}
+
+/** Projected breaks from the latest settlement estimate, intraday. */
+@Injectable()
+@ScheduledJob({ name: 'reconcile_projected', description: 'Projected breaks: latest settlement estimate vs the open cycle in the ledger', defaultCron: '*/15 * * * *' })
+export class ReconcileProjectedJob implements JobHandler {
+  constructor(private readonly reconciliation: ReconciliationService) {}
+
+  async run(context: JobContext): Promise<void> {
+    const outcome = await this.reconciliation.runProjectedIfStale(JOB_ACTOR);
+    context.setDetails(outcome ? { run_id: outcome.runId, breaks: outcome.breakCount } : { skipped: 'inputs unchanged or no estimate yet' });
+    if (outcome) context.wrote(outcome.breakCount);
+  }
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { BreakWorkflowService } from './break-workflow.service';
+import { ReconcileCyclesJob, ReconcileProjectedJob } from './reconciliation-jobs';
+import { ReconciliationQueries } from './reconciliation.queries';
+import { ReconciliationRunRepository } from './reconciliation-run.repository';
+import { ReconciliationService } from './reconciliation.service';
+
+export const RECONCILIATION_JOBS = [ReconcileCyclesJob, ReconcileProjectedJob];
+
+/**
+ * Reconciliation runs, breaks and their lifecycle. Needs the database, the global AuditModule and
+ * the config. The jobs register with libs/jobs wherever JobsModule is present (worker or API).
+ */
+@Module({
+  providers: [ReconciliationRunRepository, ReconciliationQueries, ReconciliationService, BreakWorkflowService, ...RECONCILIATION_JOBS],
+  exports: [ReconciliationQueries, ReconciliationService, BreakWorkflowService],
+})
+export class ReconciliationModule {}

@@ -1,0 +1,195 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { NotFound } from '@app/http';
+import { DataSource } from 'typeorm';
+
+export interface RunRow {
+  id: string;
+  scope: string;
+  scope_key: string;
+  cycle: Date | null;
+  inputs: Record<string, unknown>;
+  inputs_sha256: string;
+  status: string;
+  started_at: Date;
+  finished_at: Date | null;
+  break_count: number;
+  summary: Record<string, unknown> | null;
+  error: string | null;
+  created_by: string;
+}
+
+export interface BreakRow {
+  id: string;
+  break_key: string;
+  check: string;
+  cycle: Date | null;
+  subtrader_id: string | null;
+  market_ticker: string | null;
+  reference: string | null;
+  reason_code: string;
+  klear_value_centicents: string | null;
+  internal_value_centicents: string | null;
+  difference_centicents: string;
+  pnl_difference_centicents: string | null;
+  fees_difference_centicents: string | null;
+  status: string;
+  first_seen_run: string;
+  last_seen_run: string;
+  closed_by_run: string | null;
+  assignee: string | null;
+  resolution_reason: string | null;
+  resolution_reference: string | null;
+  resolution_note: string | null;
+  resolved_by: string | null;
+  resolved_by_user_id: string | null;
+  cosigned_by: string | null;
+  resolved_at: Date | null;
+}
+
+export interface ObservationRow {
+  run_id: string;
+  ordinal: number;
+  break_id: string;
+  break_key: string;
+  check: string;
+  subtrader_id: string | null;
+  reason_code: string;
+  klear_value_centicents: string | null;
+  internal_value_centicents: string | null;
+  difference_centicents: string;
+  pnl_difference_centicents: string | null;
+  fees_difference_centicents: string | null;
+  klear_rows: unknown[];
+  internal_rows: unknown[];
+  status: string;
+}
+
+export interface CommentRow {
+  id: string;
+  author: string;
+  body: string;
+  created_at: Date;
+}
+
+export interface RunComparison {
+  run_id: string;
+  other_run_id: string;
+  same_inputs: boolean;
+  only_in_run: ObservationRow[];
+  only_in_other: ObservationRow[];
+  changed: Array<{ break_key: string; run: ObservationRow; other: ObservationRow }>;
+  unchanged_count: number;
+}
+
+const RUN_COLUMNS = `id::text, scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
+const BREAK_COLUMNS = `id::text, break_key, "check", cycle, subtrader_id, market_ticker, reference, reason_code,
+  klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
+  fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
+  resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at`;
+const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.break_key, o."check", o.subtrader_id, o.reason_code,
+  o.klear_value_centicents::text, o.internal_value_centicents::text, o.difference_centicents::text,
+  o.pnl_difference_centicents::text, o.fees_difference_centicents::text, o.klear_rows, o.internal_rows, b.status`;
+
+/** Read side of reconciliation: runs, their breaks, breaks across runs, comparisons. */
+@Injectable()
+export class ReconciliationQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async listRuns(filter: { scope?: string; status?: string; beforeId?: string; limit: number }): Promise<RunRow[]> {
+    return this.dataSource.query(
+      `SELECT ${RUN_COLUMNS} FROM recon_run
+        WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR id < $3)
+        ORDER BY id DESC LIMIT $4`,
+      [filter.scope ?? null, filter.status ?? null, filter.beforeId ?? null, filter.limit],
+    );
+  }
+
+  async getRun(id: string): Promise<RunRow> {
+    const [row] = (await this.dataSource.query(`SELECT ${RUN_COLUMNS} FROM recon_run WHERE id = $1`, [id])) as RunRow[];
+    if (!row) throw new NotFound('reconciliation run', id);
+    return row;
+  }
+
+  /** A run's breaks in the run's order; `?subtrader=` uses the (run_id, subtrader_id, ordinal) index. */
+  async runBreaks(runId: string, filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number }): Promise<ObservationRow[]> {
+    await this.getRun(runId);
+    return this.dataSource.query(
+      `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
+        WHERE o.run_id = $1 AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
+          AND ($4::text IS NULL OR b.status = $4) AND o.ordinal > $5
+        ORDER BY o.ordinal LIMIT $6`,
+      [runId, filter.subtrader ?? null, filter.check ?? null, filter.status ?? null, filter.afterOrdinal ?? 0, filter.limit],
+    );
+  }
+
+  async listBreaks(filter: { status?: string; check?: string; subtrader?: string; assignee?: string; afterId?: string; limit: number }): Promise<BreakRow[]> {
+    return this.dataSource.query(
+      `SELECT ${BREAK_COLUMNS} FROM recon_break
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR "check" = $2) AND ($3::text IS NULL OR subtrader_id = $3)
+          AND ($4::text IS NULL OR assignee = $4) AND id > $5
+        ORDER BY id LIMIT $6`,
+      [filter.status ?? null, filter.check ?? null, filter.subtrader ?? null, filter.assignee ?? null, filter.afterId ?? '0', filter.limit],
+    );
+  }
+
+  async getBreak(id: string): Promise<{ row: BreakRow; observations: ObservationRow[]; comments: CommentRow[] }> {
+    const [row] = (await this.dataSource.query(`SELECT ${BREAK_COLUMNS} FROM recon_break WHERE id = $1`, [id])) as BreakRow[];
+    if (!row) throw new NotFound('break', id);
+    const observations = (await this.dataSource.query(
+      `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
+        WHERE o.break_id = $1 ORDER BY o.run_id DESC LIMIT 50`,
+      [id],
+    )) as ObservationRow[];
+    const comments = (await this.dataSource.query(
+      `SELECT id::text, author, body, created_at FROM recon_break_comment WHERE break_id = $1 ORDER BY id`,
+      [id],
+    )) as CommentRow[];
+    return { row, observations, comments };
+  }
+
+  /** What one run found that the other did not, and the breaks whose figures or reason changed. */
+  async compare(runId: string, otherId: string): Promise<RunComparison> {
+    const [run, other] = [await this.getRun(runId), await this.getRun(otherId)];
+    const rows = (await this.dataSource.query(
+      `WITH a AS (SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id WHERE o.run_id = $1),
+            z AS (SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id WHERE o.run_id = $2)
+       SELECT to_jsonb(a) AS a, to_jsonb(z) AS z
+         FROM a FULL OUTER JOIN z ON z.break_key = a.break_key
+        ORDER BY coalesce(a.break_key, z.break_key) COLLATE "C"`,
+      [runId, otherId],
+    )) as Array<{ a: ObservationRow | null; z: ObservationRow | null }>;
+    const same = (x: ObservationRow, y: ObservationRow) =>
+      x.reason_code === y.reason_code && x.klear_value_centicents === y.klear_value_centicents && x.internal_value_centicents === y.internal_value_centicents && x.difference_centicents === y.difference_centicents;
+    const result: RunComparison = { run_id: run.id, other_run_id: other.id, same_inputs: run.inputs_sha256 === other.inputs_sha256, only_in_run: [], only_in_other: [], changed: [], unchanged_count: 0 };
+    for (const { a, z } of rows) {
+      if (a && !z) result.only_in_run.push(a);
+      else if (!a && z) result.only_in_other.push(z);
+      else if (a && z && same(a, z)) result.unchanged_count++;
+      else if (a && z) result.changed.push({ break_key: a.break_key, run: a, other: z });
+    }
+    return result;
+  }
+
+  /** Ingested cycles (execution times) with the fingerprint of their latest successful run, oldest first. */
+  async ingestedCycles(): Promise<Date[]> {
+    const rows = (await this.dataSource.query(`SELECT DISTINCT execution_time FROM klear_obligation ORDER BY execution_time`)) as Array<{ execution_time: Date }>;
+    return rows.map((r) => r.execution_time);
+  }
+
+  async latestSucceededSha(scopeKey: string): Promise<string | undefined> {
+    const [row] = (await this.dataSource.query(
+      `SELECT inputs_sha256 FROM recon_run WHERE scope_key = $1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1`,
+      [scopeKey],
+    )) as Array<{ inputs_sha256: string }>;
+    return row?.inputs_sha256;
+  }
+
+  async cyclesOnEtDate(date: string): Promise<Date[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT DISTINCT execution_time FROM klear_obligation WHERE (execution_time AT TIME ZONE 'America/New_York')::date = $1::date ORDER BY execution_time`,
+      [date],
+    )) as Array<{ execution_time: Date }>;
+    return rows.map((r) => r.execution_time);
+  }
+}

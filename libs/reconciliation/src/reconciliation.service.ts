@@ -1,0 +1,60 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { BusinessRuleViolation } from '@app/http';
+import { CycleNotIngested, NoEstimateSnapshot } from './reconciliation-errors';
+import { ReconciliationQueries, type RunRow } from './reconciliation.queries';
+import { ReconciliationRunRepository, type RunOutcome } from './reconciliation-run.repository';
+import { cycleKeyText, cycleScopeKey, PROJECTED_SCOPE_KEY, type ReconSettings } from './recon-inputs';
+
+export type RunTarget = { cycle: Date } | { date: string } | { projected: true };
+
+/** Starting runs (on request or from the jobs) with the configured tolerances. */
+@Injectable()
+export class ReconciliationService {
+  constructor(
+    private readonly runs: ReconciliationRunRepository,
+    private readonly queries: ReconciliationQueries,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  get settings(): ReconSettings {
+    return this.config.reconciliation;
+  }
+
+  async run(target: RunTarget, actor: string): Promise<RunRow> {
+    const outcome = await this.start(target, actor);
+    return this.queries.getRun(outcome.runId);
+  }
+
+  async start(target: RunTarget, actor: string): Promise<RunOutcome> {
+    if ('projected' in target) {
+      return this.runs.run({ scope: 'projected', actor, settings: this.settings }, () => new NoEstimateSnapshot());
+    }
+    const cycle = 'cycle' in target ? target.cycle : await this.cycleOfDate(target.date);
+    return this.runs.run({ scope: 'cycle', cycle, actor, settings: this.settings }, () => new CycleNotIngested(cycleKeyText(cycle)));
+  }
+
+  /** Runs a cycle only when its inputs changed since its last successful run; undefined when skipped. */
+  async runCycleIfStale(cycle: Date, actor: string): Promise<RunOutcome | undefined> {
+    const sha = await this.runs.currentInputsSha({ scope: 'cycle', cycle, settings: this.settings });
+    if (sha === undefined || sha === (await this.queries.latestSucceededSha(cycleScopeKey(cycle)))) return undefined;
+    return this.start({ cycle }, actor);
+  }
+
+  async runProjectedIfStale(actor: string): Promise<RunOutcome | undefined> {
+    const sha = await this.runs.currentInputsSha({ scope: 'projected', settings: this.settings });
+    if (sha === undefined || sha === (await this.queries.latestSucceededSha(PROJECTED_SCOPE_KEY))) return undefined;
+    return this.start({ projected: true }, actor);
+  }
+
+  private async cycleOfDate(date: string): Promise<Date> {
+    const cycles = await this.queries.cyclesOnEtDate(date);
+    if (cycles.length === 0) throw new CycleNotIngested(date);
+    if (cycles.length > 1) {
+      throw new BusinessRuleViolation('SEVERAL_CYCLES_ON_DATE', `${date} has ${cycles.length} cycles: reconcile one by its execution time`, {
+        cycles: cycles.map(cycleKeyText),
+      });
+    }
+    return cycles[0];
+  }
+}

@@ -1,0 +1,133 @@
+import { inTransaction, interpretAnswer } from '@app/ingestion';
+import { parseKlearAnswer } from '@app/klear-client';
+import { ReconciliationQueries, ReconciliationService } from '@app/reconciliation';
+import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { SimHarness } from '../klear-sim/sim-harness';
+import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
+
+export interface FeedEntry {
+  external_id: string;
+  entry_type: string;
+  effective_at: string;
+  cycle?: string;
+  subtrader_id?: string;
+  business_reference?: string;
+  description?: string;
+  reverses_external_id?: string;
+  postings: Array<{ account: string; market_ticker?: string; amount_centicents: string }>;
+}
+
+export interface ExpectedBreak {
+  key: string;
+  check: string;
+  cycle: string;
+  reason_code: string;
+  klear_value: string | null;
+  internal_value: string | null;
+  difference: string;
+  pnl_difference?: string;
+  fees_difference?: string;
+}
+
+export interface LedgerFeed {
+  cycles: string[];
+  entries: FeedEntry[];
+  answer_key: { discrepancies: Array<Record<string, string>>; breaks: ExpectedBreak[] };
+}
+
+/**
+ * An in-process simulator and a real API on a fresh database. Klear data goes in through the
+ * ingestion library's own interpretation (the code path of the ingestion jobs) from the
+ * simulator's HTTP answers; the ledger goes in through `POST /ledger/entries`.
+ */
+export class ReconFixture {
+  private constructor(
+    readonly sim: SimHarness,
+    readonly api: ApiTestContext,
+  ) {}
+
+  static async start(options: Partial<SimulatorOptions>): Promise<ReconFixture> {
+    const [sim, api] = await Promise.all([SimHarness.start(options), createApiTestContext()]);
+    return new ReconFixture(sim, api);
+  }
+
+  get reconciliation(): ReconciliationService {
+    return this.api.app.get(ReconciliationService);
+  }
+
+  get queries(): ReconciliationQueries {
+    return this.api.app.get(ReconciliationQueries);
+  }
+
+  /** Every obligation page and balance-history page the simulator serves now, as ingestion stores them. */
+  async ingestKlear(): Promise<void> {
+    await this.walk('/margin/obligation_history', 100, 'obligationHistory');
+    await this.walk('/margin/settlement_balance_history', 500, 'settlementBalanceHistory');
+  }
+
+  async ingestEstimate(): Promise<void> {
+    const answer = await this.sim.get('/margin/settlement_estimate');
+    if (answer.status !== 200) throw new Error(`settlement_estimate: ${answer.status} ${answer.text}`);
+    await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, 'settlementEstimate', parseKlearAnswer('settlementEstimate', answer.text), '0', new Date()));
+  }
+
+  private async walk(path: string, limit: number, name: 'obligationHistory' | 'settlementBalanceHistory'): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const answer = await this.sim.get(`${path}?limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      if (answer.status !== 200) throw new Error(`${path}: ${answer.status} ${answer.text}`);
+      const data = parseKlearAnswer(name, answer.text);
+      await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, name, data as never, '0', new Date()));
+      cursor = (data as { cursor?: string }).cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  feed(body: Record<string, unknown>): Promise<LedgerFeed> {
+    return this.sim.admin('POST', '/ledger-feed', body);
+  }
+
+  async postLedger(entries: FeedEntry[]): Promise<{ created: number; unchanged: number }> {
+    let created = 0;
+    let unchanged = 0;
+    for (let i = 0; i < entries.length; i += 5_000) {
+      const res = await this.api
+        .http()
+        .post('/ledger/entries')
+        .set('authorization', `Bearer ${this.api.tokens.operator}`)
+        .send({ entries: entries.slice(i, i + 5_000) });
+      if (res.status !== 200) throw new Error(`POST /ledger/entries: ${res.status} ${JSON.stringify(res.body).slice(0, 2000)}`);
+      created += res.body.created;
+      unchanged += res.body.unchanged;
+    }
+    return { created, unchanged };
+  }
+
+  /** The run's breaks in the answer key's shape and order. */
+  async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'settlement_buffer']): Promise<ExpectedBreak[]> {
+    const rows = await this.queries.runBreaks(runId, { limit: 100_000 });
+    const cycle = (await this.queries.getRun(runId)).cycle!.toISOString().replace('.000Z', 'Z');
+    return rows
+      .filter((r) => checks.includes(r.check))
+      .map((r) => ({
+        key: r.break_key,
+        check: r.check,
+        cycle,
+        reason_code: r.reason_code,
+        klear_value: r.klear_value_centicents,
+        internal_value: r.internal_value_centicents,
+        difference: r.difference_centicents,
+        ...(r.check === 'settlement_details' ? { pnl_difference: r.pnl_difference_centicents!, fees_difference: r.fees_difference_centicents! } : {}),
+      }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.sim.close(), this.api.close()]);
+  }
+}
+
+/** The answer key's breaks of one cycle, without fields it leaves undefined. */
+export function expectedFor(feed: LedgerFeed, cycle: string): ExpectedBreak[] {
+  return feed.answer_key.breaks
+    .filter((b) => b.cycle === cycle)
+    .map((b) => JSON.parse(JSON.stringify(b)) as ExpectedBreak);
+}
