@@ -1,0 +1,167 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { PageQuery } from '@app/http';
+import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
+import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, parseCenticents } from '@app/money';
+import { type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
+
+export class CreateWithdrawalBody {
+  @ApiProperty({ example: '250000.00', description: 'USD as a string: positive, at most 2 decimals, no separators or exponent (a JSON number is refused)' })
+  @IsUsdAmount()
+  amount: string;
+
+  @ApiProperty({ example: 'monthly sweep to the operating account', description: '1-500 characters' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  purpose: string;
+}
+
+export class ApproveWithdrawalBody {
+  @ApiPropertyOptional({ description: 'optional note kept in the audit log', maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  comment?: string;
+}
+
+export class RejectWithdrawalBody {
+  @ApiProperty({ example: 'purpose does not match the treasury plan', description: 'required, 1-500 characters' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason: string;
+}
+
+export class CancelWithdrawalBody {
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason?: string;
+}
+
+export class WithdrawalListQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: WITHDRAWAL_STATES })
+  @IsOptional()
+  @IsIn(WITHDRAWAL_STATES)
+  state?: WithdrawalState;
+}
+
+export class PolicyTierBody {
+  @ApiProperty({ example: '1000000000', description: 'the tier applies from this amount (centicents, decimal string); the first tier starts at "0"' })
+  @IsCenticentsString()
+  min_amount_centicents: string;
+
+  @ApiProperty({ example: 2, minimum: 1, maximum: 10 })
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  approvals_required: number;
+
+  @ApiProperty({ enum: ROLES, isArray: true, example: ['admin'], description: 'each role must be held by at least one of the approvers' })
+  @IsArray()
+  @ArrayMaxSize(4)
+  @ArrayUnique()
+  @IsIn(ROLES, { each: true })
+  roles_required: Role[];
+}
+
+export class WithdrawalPolicyBody {
+  @ApiProperty({ type: [PolicyTierBody] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => PolicyTierBody)
+  tiers: PolicyTierBody[];
+
+  @ApiProperty({ example: 86400, minimum: 60, maximum: 2592000 })
+  @IsInt()
+  @Min(60)
+  @Max(2_592_000)
+  expiry_seconds: number;
+
+  @ApiProperty({ example: '0', description: 'kept in the buffer on top of payable obligations (centicents)' })
+  @IsCenticentsString()
+  reserve_floor_centicents: string;
+
+  @ApiProperty({ example: '10000000000000', description: 'largest single withdrawal (centicents)' })
+  @IsCenticentsString()
+  cap_centicents: string;
+}
+
+export function policyTermsOf(body: WithdrawalPolicyBody): WithdrawalPolicyTerms {
+  return {
+    tiers: body.tiers.map((t) => ({ minAmountCenticents: parseCenticents(t.min_amount_centicents), approvalsRequired: t.approvals_required, rolesRequired: t.roles_required })),
+    expirySeconds: body.expiry_seconds,
+    reserveFloorCenticents: parseCenticents(body.reserve_floor_centicents),
+    capCenticents: parseCenticents(body.cap_centicents),
+  };
+}
+
+const money = (name: string, value: bigint) => ({ [`${name}_centicents`]: centicentsToDecimalString(value), [`${name}_usd`]: formatUsdExact(value) });
+
+export function policyView(p: StoredPolicy) {
+  return {
+    version: p.version,
+    tiers: p.tiers.map((t) => ({ ...money('min_amount', t.minAmountCenticents), approvals_required: t.approvalsRequired, roles_required: t.rolesRequired })),
+    expiry_seconds: p.expirySeconds,
+    ...money('reserve_floor', p.reserveFloorCenticents),
+    ...money('cap', p.capCenticents),
+    created_at: p.createdAt.toISOString(),
+    created_by: p.createdBy,
+  };
+}
+
+export function withdrawalView(r: WithdrawalRequest) {
+  return {
+    id: r.id,
+    state: r.state,
+    ...money('amount', r.amountCenticents),
+    purpose: r.purpose,
+    requester: { id: r.requesterId, name: r.requesterName },
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+    expires_at: r.expiresAt.toISOString(),
+    policy_version: r.policyVersion,
+    policy_snapshot: r.policySnapshot,
+    approvals_required: r.approvalsRequired,
+    roles_required: r.rolesRequired,
+    approval_round: r.approvalRound,
+    klear_withdrawal_id: r.klearWithdrawalId,
+    klear_status: r.klearStatus,
+    submitted_at: r.submittedAt?.toISOString() ?? null,
+    headroom_at_request: r.headroomAtRequest,
+    execution_hold: r.executionHold,
+    version: r.version,
+  };
+}
+
+export function approvalView(a: WithdrawalApproval) {
+  return { round: a.round, approver: { id: a.approverId, name: a.approverName }, approver_roles: a.approverRoles, decision: a.decision, reason: a.reason, decided_at: a.decidedAt.toISOString() };
+}
+
+export function attemptView(a: WithdrawalAttempt) {
+  return {
+    attempt_no: a.attemptNo,
+    state: a.state,
+    started_at: a.startedAt.toISOString(),
+    finished_at: a.finishedAt?.toISOString() ?? null,
+    klear_withdrawal_id: a.klearWithdrawalId,
+    error: a.error,
+    available_before_centicents: centicentsToDecimalString(a.availableBeforeCenticents),
+    locked_before_centicents: centicentsToDecimalString(a.lockedBeforeCenticents),
+    resolution: a.resolution,
+  };
+}
+
+export function historyView(h: WithdrawalStateChange) {
+  return { from: h.fromState, to: h.toState, actor: h.actor, reason: h.reason, details: h.details, at: h.at.toISOString(), audit_seq: h.auditSeq };
+}
+
+export function headroomView(h: HeadroomResult | null) {
+  return h ? { headroom_centicents: centicentsToDecimalString(h.headroom), headroom_usd: formatUsdExact(h.headroom), figures: h.figures } : null;
+}

@@ -1,0 +1,45 @@
+import { JoinColumn, ManyToOne, Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { AppUser } from '../app-user.entity';
+import { WithdrawalRequest } from './withdrawal-request.entity';
+
+/** One approver's decision on one approval round of a withdrawal request. */
+@Entity({ name: 'withdrawal_approval' })
+@Index(['requestId', 'round', 'approverId'], { unique: true })
+@Check('withdrawal_approval_decision_known', `"decision" IN ('approve','reject')`)
+export class WithdrawalApproval {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  id: string;
+
+  @Column({ type: 'uuid', name: 'request_id' })
+  requestId: string;
+
+  @ManyToOne(() => WithdrawalRequest, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'request_id' })
+  request?: WithdrawalRequest;
+
+  @Column({ type: 'integer' })
+  round: number;
+
+  @Column({ type: 'uuid', name: 'approver_id' })
+  approverId: string;
+
+  @ManyToOne(() => AppUser, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'approver_id' })
+  approver?: AppUser;
+
+  @Column({ type: 'text', name: 'approver_name' })
+  approverName: string;
+
+  /** The roles the approver held when deciding (the executor re-checks current roles). */
+  @Column({ type: 'text', array: true, name: 'approver_roles' })
+  approverRoles: string[];
+
+  @Column({ type: 'text' })
+  decision: 'approve' | 'reject';
+
+  @Column({ type: 'text', nullable: true })
+  reason: string | null;
+
+  @Column({ type: 'timestamptz', name: 'decided_at' })
+  decidedAt: Date;
+}

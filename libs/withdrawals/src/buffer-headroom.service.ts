@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { checkHeadroom, payableOf, type HeadroomResult } from './headroom-check';
+import { BufferBalanceUnavailable } from './withdrawal-errors';
+import { BUFFER_POSITION_SOURCE, type BufferBalanceReading, type BufferPositionSource } from './withdrawal-ports';
+import { WithdrawalRepository } from './withdrawal.repository';
+
+export interface HeadroomOptions {
+  /** The request about to be submitted: it is not "another" withdrawal, and approved ones queued behind it do not count. */
+  executing?: { id: string; createdAt: Date };
+  /** Read Klear even when the snapshot is fresh (the executor, right before submitting). */
+  forceRefresh?: boolean;
+}
+
+/** `available - not yet locked - reserve >= amount`, on a balance no older than the configured age. */
+@Injectable()
+export class BufferHeadroomService {
+  constructor(
+    @Inject(BUFFER_POSITION_SOURCE) private readonly position: BufferPositionSource,
+    private readonly repository: WithdrawalRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async freshBalance(forceRefresh = false): Promise<{ reading: BufferBalanceReading; source: 'klear' | 'snapshot' }> {
+    const maxAgeMs = this.config.withdrawals.balanceMaxAgeSeconds * 1000;
+    if (!forceRefresh) {
+      const latest = await this.position.latestBalance();
+      if (latest && Date.now() - latest.pulledAt.getTime() <= maxAgeMs) return { reading: latest, source: 'snapshot' };
+    }
+    try {
+      return { reading: await this.position.refreshBalance(), source: 'klear' };
+    } catch (error) {
+      throw new BufferBalanceUnavailable(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async assess(amount: bigint, reserveFloor: bigint, options: HeadroomOptions = {}): Promise<HeadroomResult> {
+    const { reading, source } = await this.freshBalance(options.forceRefresh);
+    let obligation;
+    let estimate;
+    try {
+      [obligation, estimate] = await Promise.all([this.position.activeObligation(), this.position.latestEstimate()]);
+    } catch (error) {
+      throw new BufferBalanceUnavailable(`reserve figures: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const pending = await this.repository.notYetLocked(reading.pulledAt, options.executing);
+    return checkHeadroom({
+      amount,
+      available: reading.available,
+      locked: reading.locked,
+      balancePulledAt: reading.pulledAt,
+      balanceSource: source,
+      notYetLocked: pending.total,
+      notYetLockedRequestIds: pending.ids,
+      activeObligationPayable: payableOf(obligation?.amountCenticents),
+      activeObligationId: obligation?.id ?? null,
+      estimatePayable: payableOf(estimate?.totalAmountCenticents),
+      estimatePulledAt: estimate?.pulledAt ?? null,
+      reserveFloor,
+    });
+  }
+}

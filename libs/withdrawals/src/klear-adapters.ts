@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { ObligationQueries, ResponseArchiveRepository, SettlementQueries, inTransaction, interpretAnswer, type InterpretableName } from '@app/ingestion';
+import {
+  type KlearAnswerData,
+  KlearCircuitOpenError,
+  KlearClient,
+  KlearClientError,
+  KlearHttpError,
+  KlearNetworkError,
+  KlearOutcomeUnknownError,
+  type KlearResponse,
+} from '@app/klear-client';
+import { parseCenticents } from '@app/money';
+import { DataSource } from 'typeorm';
+import type {
+  BufferBalanceReading,
+  BufferPositionSource,
+  EstimateReading,
+  KlearBalanceMovement,
+  KlearWithdrawalView,
+  ObligationReading,
+  SubmissionOutcome,
+  WithdrawalAlertSink,
+  WithdrawalKlearPort,
+} from './withdrawal-ports';
+
+const WITHDRAW_ENDPOINT = 'POST /margin/withdraw_settlement_balance';
+
+/** Classifies a failed POST: only a proven "not applied" is refused/not_sent; anything else is unknown. */
+export function classifySubmissionError(error: unknown): SubmissionOutcome {
+  if (error instanceof KlearOutcomeUnknownError) return { kind: 'unknown', message: error.message };
+  if (error instanceof KlearCircuitOpenError) return { kind: 'not_sent', message: error.message };
+  if (error instanceof KlearNetworkError && !error.requestSent) return { kind: 'not_sent', message: error.message };
+  if (error instanceof KlearHttpError && error.status < 500) {
+    return { kind: 'refused', status: error.status, code: error.klearCode ?? null, message: error.klearMessage ?? error.message };
+  }
+  // A failure of another call (the session login) means the POST never left.
+  if (error instanceof KlearClientError && error.endpoint !== WITHDRAW_ENDPOINT) return { kind: 'not_sent', message: error.message };
+  return { kind: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+}
+
+/** The withdrawal workflow's view of Klear, through the product's one KlearClient. */
+@Injectable()
+export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
+  constructor(@Inject(KlearClient) private readonly client: KlearClient) {}
+
+  async readBalance(): Promise<BufferBalanceReading> {
+    const answer = await this.client.getSettlementBalance();
+    return { available: answer.data.balance_available_centicents, locked: answer.data.locked_balance_centicents ?? 0n, pulledAt: answer.raw.receivedAt };
+  }
+
+  async submitWithdrawal(amount: bigint): Promise<SubmissionOutcome> {
+    try {
+      const answer = await this.client.withdrawSettlementBalance(amount);
+      return { kind: 'created', klearId: answer.data.id };
+    } catch (error) {
+      return classifySubmissionError(error);
+    }
+  }
+
+  async getWithdrawal(id: string): Promise<KlearWithdrawalView> {
+    const answer = await this.client.getWithdrawal(id);
+    return { id: answer.data.id, amount: answer.data.amount_centicents, status: answer.data.status, createdTs: answer.data.created_ts };
+  }
+
+  async balanceHistoryPage(cursor?: string): Promise<{ entries: KlearBalanceMovement[]; cursor?: string }> {
+    const answer = await this.client.getSettlementBalanceHistory({ limit: 500, cursor });
+    return {
+      entries: answer.data.entries.map((e) => ({
+        balanceDelta: e.balance_delta_centicents,
+        lockedDelta: e.locked_balance_delta_centicents,
+        reason: e.reason,
+        businessTransactionId: e.business_transaction_id,
+        createdTs: e.created_ts,
+      })),
+      cursor: answer.data.cursor ?? undefined,
+    };
+  }
+}
+
+/**
+ * Buffer figures from the ingestion tables; a figure older than WITHDRAWAL_BALANCE_MAX_AGE_SECONDS
+ * (or never pulled) is read from Klear first and kept the way ingestion keeps it (archived, then
+ * interpreted into its snapshot table).
+ */
+@Injectable()
+export class IngestedBufferPosition implements BufferPositionSource {
+  private readonly settlement: SettlementQueries;
+  private readonly obligations: ObligationQueries;
+  private readonly archive: ResponseArchiveRepository;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(KlearClient) private readonly client: KlearClient,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.settlement = new SettlementQueries(dataSource);
+    this.obligations = new ObligationQueries(dataSource);
+    this.archive = new ResponseArchiveRepository(dataSource);
+  }
+
+  async latestBalance(): Promise<BufferBalanceReading | null> {
+    const row = await this.settlement.latestBalance();
+    if (!row) return null;
+    return { available: parseCenticents(row.available_centicents), locked: row.locked_centicents === null ? 0n : parseCenticents(row.locked_centicents), pulledAt: row.pulled_at };
+  }
+
+  async refreshBalance(): Promise<BufferBalanceReading> {
+    const answer = await this.client.getSettlementBalance();
+    await this.keep('settlementBalance', answer);
+    return { available: answer.data.balance_available_centicents, locked: answer.data.locked_balance_centicents ?? 0n, pulledAt: answer.raw.receivedAt };
+  }
+
+  async activeObligation(): Promise<ObligationReading | null> {
+    let active = await this.obligations.active();
+    if (!active || this.stale(active.pulledAt)) {
+      await this.keep('activeObligation', await this.client.getActiveObligation());
+      active = await this.obligations.active();
+    }
+    const o = active?.obligation;
+    return o ? { id: o.id, amountCenticents: parseCenticents(o.amount_centicents) } : null;
+  }
+
+  async latestEstimate(): Promise<EstimateReading | null> {
+    let latest = await this.settlement.latestEstimate('settlement_estimate');
+    if (!latest || this.stale(latest.pulled_at)) {
+      await this.keep('settlementEstimate', await this.client.getSettlementEstimate());
+      latest = await this.settlement.latestEstimate('settlement_estimate');
+    }
+    const user = latest?.lines.find((l) => l.scope === 'user' && l.asset_class === '');
+    return latest && user ? { totalAmountCenticents: parseCenticents(user.total_amount_centicents), pulledAt: latest.pulled_at } : null;
+  }
+
+  private stale(pulledAt: Date): boolean {
+    return Date.now() - pulledAt.getTime() > this.config.withdrawals.balanceMaxAgeSeconds * 1000;
+  }
+
+  private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
+    const archiveId = await this.archive.append(answer.raw, null);
+    await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
+  }
+}
+
+/** POSTs a failure to WITHDRAWAL_WEBHOOK_URL: ids, amount and reason only, never a secret. */
+@Injectable()
+export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
+  private readonly logger = new Logger('WithdrawalAlerts');
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async send(alert: Parameters<WithdrawalAlertSink['send']>[0]): Promise<void> {
+    const url = this.config.withdrawals.webhookUrl;
+    if (!url) {
+      this.logger.error(`withdrawal ${alert.withdrawal_id} failed at Klear (no WITHDRAWAL_WEBHOOK_URL configured; raised in the audit log only)`);
+      return;
+    }
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(alert),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new Error(`the withdrawal webhook answered ${response.status}`);
+  }
+}

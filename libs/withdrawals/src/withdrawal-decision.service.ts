@@ -1,0 +1,139 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@app/auth';
+import type { WithdrawalRequest } from '@app/db';
+import { NotFound } from '@app/http';
+import type { EntityManager } from 'typeorm';
+import { BufferHeadroomService } from './buffer-headroom.service';
+import type { HeadroomResult } from './headroom-check';
+import { CancelForbidden, SelfApprovalForbidden, WithdrawalExpired, WithdrawalNotPending } from './withdrawal-errors';
+import { approvalProgress, policyFromSnapshot, tierFor, type ApprovalProgress, type PolicySnapshotJson } from './withdrawal-policy';
+import type { WithdrawalState } from './withdrawal-states';
+import { WithdrawalTransitions } from './withdrawal-transitions';
+import { type ApprovalWithCurrentRoles, WithdrawalRepository } from './withdrawal.repository';
+
+export interface DecisionOutcome {
+  request: WithdrawalRequest;
+  /** false: this approver had already approved this round; nothing changed (counted once). */
+  changed: boolean;
+  progress: ApprovalProgress;
+}
+
+export interface QueueItem {
+  request: WithdrawalRequest;
+  approvalsSoFar: number;
+}
+
+export function progressOf(request: WithdrawalRequest, approvals: ApprovalWithCurrentRoles[]): ApprovalProgress {
+  const tier = tierFor(policyFromSnapshot(request.policySnapshot as unknown as PolicySnapshotJson), request.amountCenticents);
+  return approvalProgress(
+    tier,
+    approvals.filter((a) => a.decision === 'approve').map((a) => ({ approverId: a.approverId, roles: a.currentRoles })),
+  );
+}
+
+/** Approve, reject, cancel, and the approver's queue. Each decision runs under the request's row lock. */
+@Injectable()
+export class WithdrawalDecisionService {
+  constructor(
+    private readonly repository: WithdrawalRepository,
+    private readonly transitions: WithdrawalTransitions,
+    private readonly headroom: BufferHeadroomService,
+  ) {}
+
+  async approve(id: string, who: Principal, requestBody: unknown): Promise<DecisionOutcome> {
+    return this.decide(id, who, async (m, request, decisions) => {
+      const mine = decisions.find((d) => d.approverId === who.userId);
+      if (mine?.decision === 'approve') return { request, changed: false, progress: progressOf(request, decisions) };
+      this.assertPending(request);
+      await this.repository.insertDecision(m, {
+        requestId: id,
+        round: request.approvalRound,
+        approverId: who.userId,
+        approverName: who.name,
+        approverRoles: who.roles,
+        decision: 'approve',
+        reason: null,
+        decidedAt: new Date(),
+      });
+      const all = [...decisions, { approverId: who.userId, approverName: who.name, decision: 'approve' as const, currentRoles: who.roles }];
+      const progress = progressOf(request, all);
+      const details = { round: request.approvalRound, approvals: progress.approvals, required: progress.required, roles_missing: progress.rolesMissing, approver: who.name };
+      if (progress.satisfied) {
+        await this.transitions.apply(m, request, 'approved', { actor: who.name, reason: 'approvals complete', details, requestBody });
+      } else {
+        await this.transitions.note(m, request, 'approval', { actor: who.name, reason: 'approved; more approvals needed', details, requestBody });
+      }
+      return { request, changed: true, progress };
+    });
+  }
+
+  async reject(id: string, who: Principal, reason: string, requestBody: unknown): Promise<DecisionOutcome> {
+    return this.decide(id, who, async (m, request, decisions) => {
+      this.assertPending(request);
+      await this.repository.insertDecision(m, {
+        requestId: id,
+        round: request.approvalRound,
+        approverId: who.userId,
+        approverName: who.name,
+        approverRoles: who.roles,
+        decision: 'reject',
+        reason,
+        decidedAt: new Date(),
+      });
+      await this.transitions.apply(m, request, 'rejected', { actor: who.name, reason, details: { round: request.approvalRound }, requestBody });
+      return { request, changed: true, progress: progressOf(request, decisions) };
+    });
+  }
+
+  /** The requester or an admin, before anything was sent to Klear. */
+  async cancel(id: string, who: Principal, reason: string | undefined, requestBody: unknown): Promise<WithdrawalRequest> {
+    return this.repository.transaction(async (m) => {
+      const request = await this.repository.lockRequest(m, id);
+      if (!request) throw new NotFound('withdrawal', id);
+      if (request.requesterId !== who.userId && !who.roles.includes('admin')) throw new CancelForbidden(id);
+      return this.transitions.apply(m, request, 'cancelled', { actor: who.name, reason: reason ?? 'cancelled', requestBody });
+    });
+  }
+
+  /** Ends a request whose time ran out (the expiry job, and deciders who come too late). */
+  async expireIfDue(m: EntityManager, request: WithdrawalRequest, actor: string): Promise<boolean> {
+    const state = request.state as WithdrawalState;
+    if ((state !== 'pending_approval' && state !== 'approved') || request.expiresAt.getTime() > Date.now()) return false;
+    await this.transitions.apply(m, request, 'expired', { actor, reason: `not executed by ${request.expiresAt.toISOString()}`, details: { expires_at: request.expiresAt.toISOString() } });
+    return true;
+  }
+
+  async queue(who: Principal): Promise<{ items: QueueItem[]; headroom: HeadroomResult | null; headroomError: string | null }> {
+    const rows = await this.repository.queueFor(who.userId, new Date());
+    let headroom: HeadroomResult | null = null;
+    let headroomError: string | null = null;
+    try {
+      // Headroom before any of these is approved: what the buffer could still fund now.
+      headroom = await this.headroom.assess(0n, 0n);
+    } catch (error) {
+      headroomError = error instanceof Error ? error.message : String(error);
+    }
+    return { items: rows.map((r) => ({ request: r, approvalsSoFar: r.approvalsSoFar })), headroom, headroomError };
+  }
+
+  private assertPending(request: WithdrawalRequest): void {
+    if (request.state !== 'pending_approval') throw new WithdrawalNotPending(request.id, request.state as WithdrawalState);
+  }
+
+  private async decide(
+    id: string,
+    who: Principal,
+    work: (m: EntityManager, request: WithdrawalRequest, decisions: ApprovalWithCurrentRoles[]) => Promise<DecisionOutcome>,
+  ): Promise<DecisionOutcome> {
+    const result = await this.repository.transaction(async (m) => {
+      const request = await this.repository.lockRequest(m, id);
+      if (!request) throw new NotFound('withdrawal', id);
+      if (request.requesterId === who.userId) throw new SelfApprovalForbidden(id);
+      // The expiry commits even though the decision is refused: the request is over either way.
+      if (await this.expireIfDue(m, request, 'system')) return 'expired' as const;
+      return work(m, request, await this.repository.approvalsOfRound(m, id, request.approvalRound));
+    });
+    if (result === 'expired') throw new WithdrawalExpired(id);
+    return result;
+  }
+}

@@ -1,0 +1,71 @@
+import { BusinessRuleViolation, Conflict, DomainError, InvalidInput } from '@app/http';
+import type { WithdrawalState } from './withdrawal-states';
+
+export class TransitionNotAllowed extends Conflict {
+  constructor(id: string, from: WithdrawalState, to: WithdrawalState) {
+    super('WITHDRAWAL_TRANSITION_NOT_ALLOWED', `withdrawal ${id} is ${from}; it cannot become ${to}`, { id, state: from, requested: to });
+  }
+}
+
+export class WithdrawalNotPending extends Conflict {
+  constructor(id: string, state: WithdrawalState) {
+    super('WITHDRAWAL_NOT_PENDING', `withdrawal ${id} is ${state}, not pending_approval: it takes no more decisions`, { id, state });
+  }
+}
+
+export class SelfApprovalForbidden extends DomainError {
+  constructor(id: string) {
+    super('WITHDRAWAL_SELF_APPROVAL', 403, `the requester of withdrawal ${id} can never approve or reject it`, { id });
+  }
+}
+
+export class CancelForbidden extends DomainError {
+  constructor(id: string) {
+    super('WITHDRAWAL_CANCEL_FORBIDDEN', 403, `only the requester of withdrawal ${id} or an admin may cancel it`, { id });
+  }
+}
+
+export class IdempotencyKeyReused extends Conflict {
+  constructor(key: string, existingId: string) {
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      `Idempotency-Key '${key}' was already used for withdrawal ${existingId} with another body`,
+      { idempotency_key: key, withdrawal_id: existingId },
+    );
+  }
+}
+
+export class IdempotencyKeyMissing extends InvalidInput {
+  constructor(problem: string) {
+    super(`Idempotency-Key: ${problem}`, [{ field: 'Idempotency-Key', problems: [problem] }]);
+  }
+}
+
+export class AmountAboveCap extends BusinessRuleViolation {
+  constructor(details: { amount_centicents: string; cap_centicents: string; policy_version: number }) {
+    super('WITHDRAWAL_ABOVE_CAP', `the amount exceeds the cap of the withdrawal policy (version ${details.policy_version})`, details);
+  }
+}
+
+export class InsufficientHeadroom extends BusinessRuleViolation {
+  constructor(details: Record<string, unknown>) {
+    super(
+      'WITHDRAWAL_INSUFFICIENT_HEADROOM',
+      'the settlement buffer cannot cover this withdrawal: available - not yet locked withdrawals - reserve must be at least the amount',
+      details,
+    );
+  }
+}
+
+export class WithdrawalExpired extends Conflict {
+  constructor(id: string) {
+    super('WITHDRAWAL_EXPIRED', `withdrawal ${id} expired before this decision`, { id, state: 'expired' });
+  }
+}
+
+/** Klear could not be read, so a figure the decision needs is missing: refuse rather than guess. */
+export class BufferBalanceUnavailable extends DomainError {
+  constructor(cause: string) {
+    super('KLEAR_UNAVAILABLE', 503, `the settlement buffer balance could not be refreshed from Klear (${cause}); try again`);
+  }
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AuditService } from '@app/audit';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { WithdrawalPolicy } from '@app/db';
+import { InvalidInput } from '@app/http';
+import { DataSource, type EntityManager } from 'typeorm';
+import {
+  defaultPolicyTerms,
+  policyFromSnapshot,
+  policyProblems,
+  policyToSnapshot,
+  type WithdrawalPolicyTerms,
+  type WithdrawalPolicyVersion,
+} from './withdrawal-policy';
+
+/** Serialises policy writers (and the first-read seed) so that versions are gapless ("klear-wdpol"). */
+const POLICY_LOCK = '1801676133';
+
+export interface StoredPolicy extends WithdrawalPolicyVersion {
+  createdAt: Date;
+  createdBy: string;
+}
+
+function fromRow(row: WithdrawalPolicy): StoredPolicy {
+  const terms = policyFromSnapshot({
+    version: row.version,
+    tiers: row.tiers as never,
+    expiry_seconds: row.expirySeconds,
+    reserve_floor_centicents: row.reserveFloorCenticents.toString(),
+    cap_centicents: row.capCenticents.toString(),
+  });
+  return { ...terms, createdAt: row.createdAt, createdBy: row.createdBy };
+}
+
+/** The versioned withdrawal policy. The highest version is in force; each request keeps a snapshot. */
+@Injectable()
+export class WithdrawalPolicyService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The policy in force; the default one is created (and audited) at the first read. */
+  async current(m?: EntityManager): Promise<StoredPolicy> {
+    const manager = m ?? this.dataSource.manager;
+    const row = await manager.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+    if (row) return fromRow(row);
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [POLICY_LOCK]);
+      const again = await tx.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+      if (again) return fromRow(again);
+      return this.insertVersion(tx, 1, defaultPolicyTerms(this.config.withdrawals.defaultCapCenticents), 'system', 'default policy seeded at first use', undefined);
+    });
+  }
+
+  /** A new version from an admin; audited with the request body's hash. */
+  async replace(terms: WithdrawalPolicyTerms, actor: string, requestBody: unknown): Promise<StoredPolicy> {
+    const problems = policyProblems(terms);
+    if (problems.length > 0) {
+      throw new InvalidInput(problems.join(' | '), problems.map((p) => ({ field: p.split(':')[0], problems: [p.slice(p.indexOf(':') + 2)] })));
+    }
+    await this.current();
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [POLICY_LOCK]);
+      const last = await tx.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+      return this.insertVersion(tx, (last?.version ?? 0) + 1, terms, actor, 'policy changed', requestBody, last ? fromRow(last) : undefined);
+    });
+  }
+
+  private async insertVersion(
+    m: EntityManager,
+    version: number,
+    terms: WithdrawalPolicyTerms,
+    actor: string,
+    reason: string,
+    requestBody: unknown,
+    previous?: StoredPolicy,
+  ): Promise<StoredPolicy> {
+    const snapshot = policyToSnapshot({ ...terms, version });
+    const row = m.create(WithdrawalPolicy, {
+      version,
+      tiers: snapshot.tiers,
+      expirySeconds: terms.expirySeconds,
+      reserveFloorCenticents: terms.reserveFloorCenticents,
+      capCenticents: terms.capCenticents,
+      createdAt: new Date(),
+      createdBy: actor,
+    });
+    await m.insert(WithdrawalPolicy, row as never);
+    await this.audit.record(
+      {
+        actor,
+        action: 'withdrawal_policy.version',
+        entityType: 'withdrawal_policy',
+        entityId: String(version),
+        fromState: previous ? `v${previous.version}` : null,
+        toState: `v${version}`,
+        reason,
+        details: { policy: snapshot, previous: previous ? policyToSnapshot(previous) : null },
+        requestBody,
+      },
+      m,
+    );
+    return fromRow(row);
+  }
+}

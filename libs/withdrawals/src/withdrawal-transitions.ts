@@ -1,0 +1,113 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '@app/audit';
+import { WithdrawalRequest, WithdrawalStateChange } from '@app/db';
+import type { EntityManager } from 'typeorm';
+import { TransitionNotAllowed } from './withdrawal-errors';
+import { canTransition, type WithdrawalState } from './withdrawal-states';
+
+export const WITHDRAWAL_ENTITY = 'withdrawal';
+
+export interface TransitionEvent {
+  actor: string;
+  reason?: string | null;
+  details?: Record<string, unknown> | null;
+  /** The API body behind the transition (its SHA-256 goes to the audit row). */
+  requestBody?: unknown;
+  /** Other columns that change with the state (klear id, expiry of a new round, ...). */
+  set?: Partial<Pick<WithdrawalRequest, 'klearWithdrawalId' | 'submittedAt' | 'klearStatus' | 'approvalRound' | 'expiresAt' | 'executionHold' | 'failureNotifiedAt'>>;
+}
+
+/**
+ * The one place a withdrawal changes state. The caller holds the row lock (lockRequest) in `m`'s
+ * transaction; this checks the transition table, writes the state with an optimistic version check,
+ * appends the hash-chained audit row and the local history row, all in that transaction.
+ */
+@Injectable()
+export class WithdrawalTransitions {
+  constructor(private readonly audit: AuditService) {}
+
+  async apply(m: EntityManager, request: WithdrawalRequest, to: WithdrawalState, event: TransitionEvent): Promise<WithdrawalRequest> {
+    const from = request.state as WithdrawalState;
+    if (!canTransition(from, to)) throw new TransitionNotAllowed(request.id, from, to);
+    const result = await m
+      .createQueryBuilder()
+      .update(WithdrawalRequest)
+      .set({ ...(event.set ?? {}), state: to, version: () => 'version + 1', updatedAt: () => 'now()' } as never)
+      .where('id = :id AND version = :version AND state = :from', { id: request.id, version: request.version, from })
+      .execute();
+    // The row lock makes this impossible unless a caller forgot to lock: fail loudly, change nothing.
+    if (result.affected !== 1) throw new Error(`withdrawal ${request.id}: lost an update race (state ${from}, version ${request.version}); was the row locked?`);
+    const entry = await this.audit.record(
+      {
+        actor: event.actor,
+        action: `withdrawal.${to}`,
+        entityType: WITHDRAWAL_ENTITY,
+        entityId: request.id,
+        fromState: from,
+        toState: to,
+        reason: event.reason ?? null,
+        details: event.details ?? null,
+        requestBody: event.requestBody,
+      },
+      m,
+    );
+    await m.insert(WithdrawalStateChange, {
+      requestId: request.id,
+      fromState: from,
+      toState: to,
+      actor: event.actor,
+      reason: event.reason ?? null,
+      details: event.details ?? null,
+      at: entry.occurredAt,
+      auditSeq: entry.seq,
+    } as never);
+    Object.assign(request, event.set ?? {}, { state: to, version: request.version + 1 });
+    return request;
+  }
+
+  /** The creation row of the history (no from-state). */
+  async created(m: EntityManager, request: WithdrawalRequest, event: TransitionEvent): Promise<void> {
+    const entry = await this.audit.record(
+      {
+        actor: event.actor,
+        action: 'withdrawal.requested',
+        entityType: WITHDRAWAL_ENTITY,
+        entityId: request.id,
+        fromState: null,
+        toState: request.state,
+        reason: event.reason ?? null,
+        details: event.details ?? null,
+        requestBody: event.requestBody,
+      },
+      m,
+    );
+    await m.insert(WithdrawalStateChange, {
+      requestId: request.id,
+      fromState: null,
+      toState: request.state,
+      actor: event.actor,
+      reason: event.reason ?? null,
+      details: event.details ?? null,
+      at: entry.occurredAt,
+      auditSeq: entry.seq,
+    } as never);
+  }
+
+  /** An audited event that is not a state change (an approval that does not complete the set, a hold). */
+  async note(m: EntityManager, request: WithdrawalRequest, action: string, event: Omit<TransitionEvent, 'set'>): Promise<void> {
+    await this.audit.record(
+      {
+        actor: event.actor,
+        action: `withdrawal.${action}`,
+        entityType: WITHDRAWAL_ENTITY,
+        entityId: request.id,
+        fromState: request.state,
+        toState: request.state,
+        reason: event.reason ?? null,
+        details: event.details ?? null,
+        requestBody: event.requestBody,
+      },
+      m,
+    );
+  }
+}

@@ -1,0 +1,192 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { WithdrawalApproval, WithdrawalAttempt, WithdrawalRequest, WithdrawalStateChange, type Role } from '@app/db';
+import { parseCenticents } from '@app/money';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { LOCKED_AT_KLEAR_STATES, type WithdrawalState } from './withdrawal-states';
+
+export interface ApprovalWithCurrentRoles {
+  approverId: string;
+  approverName: string;
+  decision: 'approve' | 'reject';
+  /** Roles held now; empty when the user is disabled (a disabled approver no longer counts). */
+  currentRoles: Role[];
+}
+
+export interface WithdrawalDetail {
+  request: WithdrawalRequest;
+  approvals: WithdrawalApproval[];
+  attempts: WithdrawalAttempt[];
+  history: WithdrawalStateChange[];
+}
+
+export interface ListFilter {
+  state?: WithdrawalState;
+  limit: number;
+  after?: { createdAt: string; id: string };
+}
+
+/** Every query of the withdrawal workflow. Row locks are taken inside the caller's transaction. */
+@Injectable()
+export class WithdrawalRepository {
+  constructor(@InjectDataSource() readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction('READ COMMITTED', work);
+  }
+
+  /** SELECT ... FOR UPDATE: concurrent deciders and executors queue here, one at a time. */
+  lockRequest(m: EntityManager, id: string): Promise<WithdrawalRequest | null> {
+    return m.findOne(WithdrawalRequest, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  findRequest(id: string): Promise<WithdrawalRequest | null> {
+    return this.dataSource.getRepository(WithdrawalRequest).findOneBy({ id });
+  }
+
+  findByIdempotencyKey(requesterId: string, key: string, m?: EntityManager): Promise<WithdrawalRequest | null> {
+    return (m ?? this.dataSource.manager).findOneBy(WithdrawalRequest, { requesterId, idempotencyKey: key });
+  }
+
+  async insertRequest(m: EntityManager, fields: Omit<WithdrawalRequest, 'id' | 'createdAt' | 'updatedAt' | 'version'>): Promise<WithdrawalRequest> {
+    return m.save(m.create(WithdrawalRequest, fields));
+  }
+
+  async approvalsOfRound(m: EntityManager, requestId: string, round: number): Promise<ApprovalWithCurrentRoles[]> {
+    const rows = (await m.query(
+      `SELECT a.approver_id, a.approver_name, a.decision,
+              CASE WHEN u.disabled_at IS NULL THEN u.roles ELSE '{}'::text[] END AS roles
+         FROM withdrawal_approval a JOIN app_user u ON u.id = a.approver_id
+        WHERE a.request_id = $1 AND a.round = $2
+        ORDER BY a.id`,
+      [requestId, round],
+    )) as Array<{ approver_id: string; approver_name: string; decision: 'approve' | 'reject'; roles: Role[] }>;
+    return rows.map((r) => ({ approverId: r.approver_id, approverName: r.approver_name, decision: r.decision, currentRoles: r.roles }));
+  }
+
+  async insertDecision(m: EntityManager, fields: Omit<WithdrawalApproval, 'id' | 'request' | 'approver'>): Promise<void> {
+    await m.insert(WithdrawalApproval, fields);
+  }
+
+  async nextAttemptNo(m: EntityManager, requestId: string): Promise<number> {
+    const rows = (await m.query('SELECT COALESCE(MAX(attempt_no), 0) + 1 AS n FROM withdrawal_attempt WHERE request_id = $1', [requestId])) as Array<{ n: number }>;
+    return Number(rows[0].n);
+  }
+
+  async insertAttempt(m: EntityManager, fields: Omit<WithdrawalAttempt, 'id' | 'request'>): Promise<WithdrawalAttempt> {
+    return m.save(m.create(WithdrawalAttempt, fields));
+  }
+
+  async updateAttempt(m: EntityManager, id: string, fields: Partial<Pick<WithdrawalAttempt, 'state' | 'finishedAt' | 'klearWithdrawalId' | 'error' | 'resolution'>>): Promise<void> {
+    await m.update(WithdrawalAttempt, { id }, fields as never);
+  }
+
+  /** Not a state change: why an approved request waits (kept for people reading the request). */
+  async setExecutionHold(m: EntityManager, id: string, hold: Record<string, unknown> | null): Promise<void> {
+    await m.update(WithdrawalRequest, { id }, { executionHold: hold } as never);
+  }
+
+  /** The attempt still open for a request (submitting or outcome_unknown), if any. */
+  openAttempt(m: EntityManager, requestId: string): Promise<WithdrawalAttempt | null> {
+    return m.findOne(WithdrawalAttempt, { where: { requestId, state: In(['submitting', 'outcome_unknown']) }, order: { attemptNo: 'DESC' } });
+  }
+
+  /**
+   * Other requests that will leave the buffer but that the balance read at `balancePulledAt` does
+   * not show as locked yet: submitting / outcome_unknown, those submitted after that read, and
+   * approved ones. At execution (`queuedBehind` given) only approved requests ahead of this one in
+   * the executor's oldest-first queue count: those behind it wait for it, not the other way round.
+   */
+  async notYetLocked(balancePulledAt: Date, queuedBehind?: { id: string; createdAt: Date }): Promise<{ total: bigint; ids: string[] }> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, amount_centicents::text AS amount FROM withdrawal_request
+        WHERE id <> COALESCE($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+          AND (state IN ('submitting', 'outcome_unknown')
+               OR (state IN ('submitted', 'processing') AND submitted_at > $1)
+               OR (state = 'approved' AND ($2::uuid IS NULL OR (created_at, id) < ($3::timestamptz, $2::uuid))))
+        ORDER BY created_at, id`,
+      [balancePulledAt, queuedBehind?.id ?? null, queuedBehind?.createdAt ?? null],
+    )) as Array<{ id: string; amount: string }>;
+    let total = 0n;
+    for (const r of rows) total += parseCenticents(r.amount);
+    return { total, ids: rows.map((r) => r.id) };
+  }
+
+  /** Requests waiting for this person's decision: not theirs, not decided by them this round. */
+  async queueFor(userId: string, now: Date): Promise<Array<WithdrawalRequest & { approvalsSoFar: number }>> {
+    const rows = await this.dataSource
+      .getRepository(WithdrawalRequest)
+      .createQueryBuilder('r')
+      .addSelect(
+        `(SELECT count(*) FROM withdrawal_approval a WHERE a.request_id = r.id AND a.round = r.approval_round AND a.decision = 'approve')`,
+        'approvals_so_far',
+      )
+      .where(`r.state = 'pending_approval'`)
+      .andWhere('r.expires_at > :now', { now })
+      .andWhere('r.requester_id <> :me', { me: userId })
+      .andWhere(`NOT EXISTS (SELECT 1 FROM withdrawal_approval d WHERE d.request_id = r.id AND d.round = r.approval_round AND d.approver_id = :me)`)
+      .orderBy('r.created_at', 'ASC')
+      .addOrderBy('r.id', 'ASC')
+      .getRawAndEntities();
+    return rows.entities.map((e, i) => Object.assign(e, { approvalsSoFar: Number((rows.raw[i] as { approvals_so_far: string }).approvals_so_far) }));
+  }
+
+  list(filter: ListFilter): Promise<WithdrawalRequest[]> {
+    const qb = this.dataSource.getRepository(WithdrawalRequest).createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(filter.limit);
+    if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (filter.after) qb.andWhere('(r.created_at, r.id) < (:at::timestamptz, :id::uuid)', { at: filter.after.createdAt, id: filter.after.id });
+    return qb.getMany();
+  }
+
+  async detail(id: string): Promise<WithdrawalDetail | null> {
+    const request = await this.findRequest(id);
+    if (!request) return null;
+    const m = this.dataSource.manager;
+    const [approvals, attempts, history] = await Promise.all([
+      m.find(WithdrawalApproval, { where: { requestId: id }, order: { id: 'ASC' } }),
+      m.find(WithdrawalAttempt, { where: { requestId: id }, order: { attemptNo: 'ASC' } }),
+      m.find(WithdrawalStateChange, { where: { requestId: id }, order: { id: 'ASC' } }),
+    ]);
+    return { request, approvals, attempts, history };
+  }
+
+  async idsInStates(states: readonly WithdrawalState[], extraWhere = 'TRUE', params: unknown[] = []): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id FROM withdrawal_request WHERE state = ANY($1::text[]) AND ${extraWhere} ORDER BY created_at, id`,
+      [states, ...params],
+    )) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  /** Klear withdrawal ids (and history references) already claimed by an attempt of this product. */
+  async claimedKlearReferences(m: EntityManager): Promise<Set<string>> {
+    const rows = (await m.query(
+      `SELECT klear_withdrawal_id AS ref FROM withdrawal_attempt WHERE klear_withdrawal_id IS NOT NULL
+       UNION SELECT resolution->>'business_transaction_id' FROM withdrawal_attempt WHERE resolution->>'business_transaction_id' IS NOT NULL
+       UNION SELECT klear_withdrawal_id FROM withdrawal_request WHERE klear_withdrawal_id IS NOT NULL`,
+    )) as Array<{ ref: string }>;
+    return new Set(rows.map((r) => r.ref));
+  }
+
+  /** Tells ingestion's withdrawal tracking about an id Klear gave us (it polls the row from then on). */
+  async registerKlearWithdrawal(m: EntityManager, klearId: string, amount: bigint): Promise<void> {
+    await m.query(
+      `INSERT INTO klear_withdrawal (id, amount_centicents, status, klear_created_ts, registered_at, last_polled_at)
+       VALUES ($1, $2, NULL, NULL, now(), NULL) ON CONFLICT (id) DO NOTHING`,
+      [klearId, amount.toString()],
+    );
+  }
+
+  /** Reconciliation's view of what Klear should hold locked for this product: submitted, not final. */
+  async inFlightAtKlear(): Promise<{ count: number; totalCenticents: bigint; unknownCount: number; unknownCenticents: bigint }> {
+    const rows = (await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE state = ANY($1::text[]))::int AS n,
+              COALESCE(SUM(amount_centicents) FILTER (WHERE state = ANY($1::text[])), 0)::text AS total,
+              count(*) FILTER (WHERE state IN ('submitting','outcome_unknown'))::int AS u,
+              COALESCE(SUM(amount_centicents) FILTER (WHERE state IN ('submitting','outcome_unknown')), 0)::text AS utotal
+         FROM withdrawal_request`,
+      [LOCKED_AT_KLEAR_STATES],
+    )) as Array<{ n: number; total: string; u: number; utotal: string }>;
+    return { count: rows[0].n, totalCenticents: parseCenticents(rows[0].total), unknownCount: rows[0].u, unknownCenticents: parseCenticents(rows[0].utotal) };
+  }
+}

@@ -1,0 +1,43 @@
+import { Module } from '@nestjs/common';
+import { BufferHeadroomService } from './buffer-headroom.service';
+import { IngestedBufferPosition, KlearClientWithdrawalPort, WebhookWithdrawalAlerts } from './klear-adapters';
+import { WithdrawalDecisionService } from './withdrawal-decision.service';
+import { WithdrawalExecutor } from './withdrawal-executor';
+import { WithdrawalExecutorJob, WithdrawalExpiryJob, WithdrawalPollerJob } from './withdrawal-jobs';
+import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
+import { WithdrawalPolicyService } from './withdrawal-policy.service';
+import { BUFFER_POSITION_SOURCE, WITHDRAWAL_ALERT_SINK, WITHDRAWAL_KLEAR_PORT } from './withdrawal-ports';
+import { WithdrawalRequestService } from './withdrawal-request.service';
+import { WithdrawalExpiry, WithdrawalTracking } from './withdrawal-tracking';
+import { WithdrawalTransitions } from './withdrawal-transitions';
+import { WithdrawalRepository } from './withdrawal.repository';
+
+const WORKFLOW = [
+  WithdrawalRepository,
+  WithdrawalTransitions,
+  WithdrawalPolicyService,
+  BufferHeadroomService,
+  WithdrawalRequestService,
+  WithdrawalDecisionService,
+  WithdrawalOutcomeResolver,
+  WithdrawalExecutor,
+  WithdrawalTracking,
+  WithdrawalExpiry,
+  { provide: WITHDRAWAL_KLEAR_PORT, useClass: KlearClientWithdrawalPort },
+  { provide: BUFFER_POSITION_SOURCE, useClass: IngestedBufferPosition },
+  { provide: WITHDRAWAL_ALERT_SINK, useClass: WebhookWithdrawalAlerts },
+];
+
+/**
+ * The withdrawal workflow (request, policy, decisions, execution, tracking). Needs the database,
+ * AuditModule, APP_CONFIG and KlearClientModule.forRoot() in the importing application.
+ */
+@Module({ providers: WORKFLOW, exports: WORKFLOW })
+export class WithdrawalsModule {}
+
+/** The worker's withdrawal jobs: withdrawal_executor, withdrawal_poller, withdrawal_expiry (needs JobsModule too). */
+@Module({
+  imports: [WithdrawalsModule],
+  providers: [WithdrawalExecutorJob, WithdrawalPollerJob, WithdrawalExpiryJob],
+})
+export class WithdrawalJobsModule {}

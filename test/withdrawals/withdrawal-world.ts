@@ -1,0 +1,93 @@
+import type { INestApplication } from '@nestjs/common';
+import { type Role } from '@app/db';
+import { WithdrawalExecutor, WithdrawalExpiry, WithdrawalTracking } from '@app/withdrawals';
+import type { Test } from 'supertest';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+
+/** The real API on a fresh database, talking over HTTP to an in-process Klear simulator. */
+export interface WithdrawalWorld {
+  api: ApiTestContext;
+  sim: RunningKlearSimulator;
+  /** Extra people: a second operator, an approver who is also an admin, a third approver. */
+  people: { operator2: string; adminApprover: string; approver3: string };
+  env: Record<string, string>;
+  app: INestApplication;
+  request(amount: unknown, options?: { key?: string; token?: string; purpose?: unknown }): Test;
+  approve(id: string, token: string): Test;
+  reject(id: string, token: string, reason?: unknown): Test;
+  cancel(id: string, token: string): Test;
+  get(id: string): Promise<Record<string, any>>;
+  executor(): WithdrawalExecutor;
+  tracking(): WithdrawalTracking;
+  expiry(): WithdrawalExpiry;
+  simAdmin(method: string, path: string, body?: unknown): Promise<any>;
+  /** POSTs to /margin/withdraw_settlement_balance the simulator received (all outcomes). */
+  postCount(): Promise<number>;
+  /** Withdrawals the simulator holds (created). */
+  simWithdrawals(): Array<{ id: string; amount: bigint }>;
+  close(): Promise<void>;
+}
+
+let keySeq = 0;
+export const newKey = (label = 'k') => `${label}-${process.pid}-${Date.now()}-${++keySeq}`;
+
+export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string> } = {}): Promise<WithdrawalWorld> {
+  const sim = await startKlearSimulator({ port: 0, rateLimit: false, withdrawalFailureRate: 0, ...options.sim });
+  const env = {
+    KLEAR_BASE_URL: sim.url,
+    KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
+    KLEAR_ACCESS_TOKEN: sim.options.accessToken,
+    KLEAR_TIMEOUT_MS: '2000',
+    KLEAR_TIER: 'prime',
+    ...options.env,
+  };
+  const api = await createApiTestContext(env);
+  const mk = async (name: string, roles: Role[]) => (await api.newUser(`${name}-${keySeq++}`, roles)).token;
+  const people = { operator2: await mk('operator2', ['operator']), adminApprover: await mk('admin-approver', ['approver', 'admin']), approver3: await mk('approver3', ['approver']) };
+  const http = () => api.http();
+  const auth = (t: Test, token: string) => t.set('Authorization', `Bearer ${token}`);
+  const world: WithdrawalWorld = {
+    api,
+    sim,
+    people,
+    env: { ...env, DATABASE_URL: api.db.url },
+    app: api.app,
+    request: (amount, o = {}) => {
+      const t = auth(http().post('/withdrawals'), o.token ?? api.tokens.operator);
+      if (o.key !== '') t.set('Idempotency-Key', o.key ?? newKey());
+      return t.send({ amount, purpose: o.purpose ?? 'sweep to operating account' });
+    },
+    approve: (id, token) => auth(http().post(`/withdrawals/${id}/approve`), token).send({}),
+    reject: (id, token, reason = 'not in the treasury plan') => auth(http().post(`/withdrawals/${id}/reject`), token).send({ reason }),
+    cancel: (id, token) => auth(http().post(`/withdrawals/${id}/cancel`), token).send({}),
+    get: async (id) => (await auth(http().get(`/withdrawals/${id}`), api.tokens.viewer)).body,
+    executor: () => api.app.get(WithdrawalExecutor, { strict: false }),
+    tracking: () => api.app.get(WithdrawalTracking, { strict: false }),
+    expiry: () => api.app.get(WithdrawalExpiry, { strict: false }),
+    simAdmin: async (method, path, body) => {
+      const response = await fetch(`${sim.adminUrl}${path}`, {
+        method,
+        headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return response.json();
+    },
+    postCount: async () => Number((await world.simAdmin('GET', '/counters')).withdrawal_post_count),
+    simWithdrawals: () => sim.context.state.withdrawals.map((w) => ({ id: w.id, amount: w.amount })),
+    close: async () => {
+      await api.close();
+      await sim.close();
+    },
+  };
+  return world;
+}
+
+/** Sets the policy through the API (admin) and returns the new version's body. */
+export async function putPolicy(world: WithdrawalWorld, policy: Record<string, unknown>): Promise<Record<string, any>> {
+  const res = await world.api.http().put('/withdrawal-policy').set('Authorization', `Bearer ${world.api.tokens.admin}`).send(policy);
+  if (res.status !== 200) throw new Error(`policy not accepted: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export const USD = 10_000n;
