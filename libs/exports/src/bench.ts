@@ -1,0 +1,162 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import type { DataSource } from 'typeorm';
+import { ExportsRepository } from './exports.repository';
+import { settlementDay } from './settlement-day';
+import { SETTLEMENT_DETAIL_COLUMNS, writeSettlementDetailsSheet } from './sheets/settlement-details-sheet';
+import { TableSheet } from './sheet-layout';
+import { STREAMING_WRITER_OPTIONS } from './workbook-builder';
+import { centicentsCell, etDateTimeCell, usdCell } from './workbook-cells';
+
+/** What `npm run bench` hands a capability's helper (apps/bench/src/helper-bench.ts), structurally. */
+export interface WorkbookBenchContext {
+  dataSource: DataSource;
+  subtraders: number;
+  markets: number;
+  quick?: boolean;
+}
+
+interface Measurement {
+  name: string;
+  value: number;
+  unit: string;
+  floor: number | null;
+  ratio: number | null;
+  target: { on: 'ratio' | 'value'; op: '<=' | '<' | '>=' | '>'; limit: number };
+}
+
+/** A day of its own, far from the simulator's, so the bench never mixes with other data. */
+const BENCH_DATE = '2031-03-04';
+const BENCH_CYCLE = '2031-03-04T21:00:00.000Z';
+const sid = (s: number) => `BS-${String(s).padStart(5, '0')}`;
+const mid = (m: number) => `BM-${String(m).padStart(3, '0')}`;
+// The same deterministic figures in SQL (seed) and JS (bare writer). 0.5% of subtraders carry a 1-centicent pnl break on market 0.
+const pnlOf = (i: number) => ((i * 7919) % 2_000_001) - 1_000_000;
+const feesOf = (i: number) => (i * 31) % 5000;
+const brokenOf = (s: number, m: number) => (s % 200 === 0 && m === 0 ? 1 : 0);
+
+/**
+ * Builds the Settlement details sheet of an N-row day (N = subtraders x markets, Klear details
+ * against the ledger's per-market postings) and, in the same run, has bare exceljs stream the same
+ * rows with the same columns and formats to a file. Answers both wall times (ratio, target <= 1.3)
+ * and the peak RSS of the build (sampled every 50 ms, target < 300 MB).
+ */
+export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise<Measurement[]> {
+  const { dataSource, subtraders, markets } = context;
+  await seedBenchDay(dataSource, subtraders, markets);
+  const repository = new ExportsRepository(dataSource);
+  const day = settlementDay(BENCH_DATE);
+  const ours = join(tmpdir(), `klear-bench-workbook-${process.pid}.xlsx`);
+  const bare = join(tmpdir(), `klear-bench-bare-${process.pid}.xlsx`);
+  try {
+    // Warm both paths (JIT, exceljs modules) on a small slice so neither pays start-up alone.
+    await bareWrite(bare, Math.min(20_000, subtraders * markets), markets);
+    const built = await measure(async () => {
+      const cycles = await repository.cyclesOf(day);
+      const scope = repository.scopeOf(cycles, await repository.latestRunsFor(cycles.map((c) => c.executionTime)));
+      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: ours, ...STREAMING_WRITER_OPTIONS });
+      const rows = await writeSettlementDetailsSheet(workbook, repository.settlementDetails(scope));
+      await workbook.commit();
+      return rows;
+    });
+    if (built.result !== subtraders * markets) throw new Error(`built ${built.result} rows, expected ${subtraders * markets}`);
+    const floor = await measure(() => bareWrite(bare, subtraders * markets, markets));
+    const n = subtraders * markets;
+    return [
+      { name: `workbook: settlement details sheet, ${n} rows, vs bare exceljs`, value: built.seconds, unit: 's', floor: floor.seconds, ratio: built.seconds / floor.seconds, target: { on: 'ratio', op: '<=', limit: 1.3 } },
+      { name: `workbook: peak RSS building ${n} rows`, value: built.peakRssMb, unit: 'MB', floor: null, ratio: null, target: { on: 'value', op: '<', limit: 300 } },
+    ];
+  } finally {
+    rmSync(ours, { force: true });
+    rmSync(bare, { force: true });
+  }
+}
+
+async function measure<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const started = process.hrtime.bigint();
+  try {
+    const result = await work();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, seconds, peakRssMb: peak / 1_048_576 };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** The floor: exceljs alone streaming the same cell values, columns, formats, frozen header and filter. */
+async function bareWrite(path: string, rows: number, markets: number): Promise<number> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, ...STREAMING_WRITER_OPTIONS });
+  const sheet = TableSheet.open(workbook, 'Settlement details', SETTLEMENT_DETAIL_COLUMNS);
+  const cycle = etDateTimeCell(new Date(BENCH_CYCLE));
+  for (let i = 0; i < rows; i++) {
+    const s = Math.floor(i / markets);
+    const m = i % markets;
+    const pnl = pnlOf(i);
+    const fees = feesOf(i);
+    const internalPnl = pnl + brokenOf(s, m);
+    const difference = pnl - internalPnl;
+    sheet.add([
+      cycle, sid(s), mid(m), `bd-${i}`,
+      pnl / 10000, pnl, fees / 10000, fees, (pnl - fees) / 10000, pnl - fees,
+      internalPnl / 10000, internalPnl, fees / 10000, fees, (internalPnl - fees) / 10000, internalPnl - fees,
+      difference / 10000, difference, difference === 0 ? 'matched' : 'mismatch',
+    ]);
+  }
+  await sheet.close();
+  await workbook.commit();
+  return rows;
+}
+
+/** Seeds the bench day once per database: one obligation with N details, one trade_settlement entry per subtrader. */
+async function seedBenchDay(dataSource: DataSource, subtraders: number, markets: number): Promise<void> {
+  const obligation = `bench-workbook-${subtraders}x${markets}`;
+  const existing = (await dataSource.query(`SELECT 1 FROM klear_obligation WHERE id = $1`, [obligation])) as unknown[];
+  if (existing.length) return;
+  const n = subtraders * markets;
+  await dataSource.transaction(async (m) => {
+    await m.query(`DELETE FROM klear_settlement_detail WHERE obligation_id IN (SELECT id FROM klear_obligation WHERE execution_time = $1)`, [BENCH_CYCLE]);
+    await m.query(`DELETE FROM klear_obligation WHERE execution_time = $1`, [BENCH_CYCLE]);
+    await m.query(
+      `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, execution_time, last_updated_ts,
+                                     content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id)
+       VALUES ($1, 'bench', 0, 0, 0, 0, $2, $2, 'bench', $3, now(), now(), 0)`,
+      [obligation, BENCH_CYCLE, n],
+    );
+    await m.query(
+      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
+       SELECT $1, 'bd-' || i, 'BM-' || lpad((i % $3)::text, 3, '0'), 'BS-' || lpad((i / $3)::text, 5, '0'), v.pnl, v.fees, v.pnl - v.fees
+         FROM generate_series(0::bigint, $2::bigint - 1) i, LATERAL (SELECT ((i * 7919) % 2000001) - 1000000 AS pnl, (i * 31) % 5000 AS fees) v`,
+      [obligation, n, markets],
+    );
+    const ledgered = (await m.query(`SELECT 1 FROM journal_entry WHERE cycle = $1 LIMIT 1`, [BENCH_CYCLE])) as unknown[];
+    if (ledgered.length) return;
+    await m.query(
+      `INSERT INTO subtrader (subtrader_id, first_seen_in_ledger_at) SELECT 'BS-' || lpad(s::text, 5, '0'), now() FROM generate_series(0, $1 - 1) s ON CONFLICT DO NOTHING`,
+      [subtraders],
+    );
+    await m.query(
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
+       SELECT 'bench-wb-ts-' || s, 'trade_settlement', $1, $1, 'BS-' || lpad(s::text, 5, '0'), md5(s::text), 'bench' FROM generate_series(0, $2 - 1) s`,
+      [BENCH_CYCLE, subtraders],
+    );
+    await m.query(
+      `WITH r AS (SELECT i, i / $2 AS s, i % $2 AS mk, ((i * 7919) % 2000001) - 1000000 + CASE WHEN (i / $2) % 200 = 0 AND i % $2 = 0 THEN 1 ELSE 0 END AS pnl, (i * 31) % 5000 AS fees
+                    FROM generate_series(0::bigint, $3::bigint - 1) i),
+            e AS (SELECT ledger_seq, subtrader_id FROM journal_entry WHERE cycle = $1 AND external_id LIKE 'bench-wb-ts-%')
+       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
+       SELECT e.ledger_seq, x.line_no, x.account, x.market, x.amount, $1, e.subtrader_id
+         FROM (SELECT s, 2 * mk + 1 AS line_no, 'trading_pnl' AS account, 'BM-' || lpad(mk::text, 3, '0') AS market, pnl AS amount FROM r
+               UNION ALL SELECT s, 2 * mk + 2, 'trading_fees', 'BM-' || lpad(mk::text, 3, '0'), -fees FROM r
+               UNION ALL SELECT s, 2 * $2 + 1, 'klear_settlement', NULL, -sum(pnl - fees) FROM r GROUP BY s) x
+         JOIN e ON e.subtrader_id = 'BS-' || lpad(x.s::text, 5, '0')`,
+      [BENCH_CYCLE, markets, n],
+    );
+  });
+  await dataSource.query('ANALYZE klear_settlement_detail, journal_posting, journal_entry, klear_obligation');
+}

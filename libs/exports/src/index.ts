@@ -1,0 +1,12 @@
+export * from './daily-workbook.job';
+export * from './exports.module';
+export * from './exports.repository';
+export * from './exports.service';
+export * from './settlement-day';
+export * from './sheet-layout';
+export * from './sheets/settlement-details-sheet';
+export * from './sheets/summary-sheet';
+export * from './sheets/table-sheets';
+export * from './workbook-builder';
+export * from './workbook-cells';
+export type * from './workbook-rows';

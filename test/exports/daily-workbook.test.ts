@@ -1,0 +1,295 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import ExcelJS from 'exceljs';
+import { AuditService } from '@app/audit';
+import { loadConfig, productVersion } from '@app/config';
+import type { ExportFile } from '@app/db';
+import { DAILY_WORKBOOK_JOB, DailyWorkbookJob, ExportsRepository, ExportsService, WorkbookBuilder } from '@app/exports';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { CYCLE_1, CYCLE_2, DAY, HUGE_PNL, INJECTION_COMMENT, INJECTION_DESCRIPTION, INJECTION_PURPOSE, INJECTION_SUBTRADER, seedReconciledDay, type SeededDay } from './reconciled-day-factory';
+import { centicents, readWorkbook, records, type SheetRecord } from './workbook-reader';
+
+let db: TestDatabase;
+let dir: string;
+let service: ExportsService;
+let seeded: SeededDay;
+let first: ExportFile;
+let workbook: ExcelJS.Workbook;
+
+const money = (r: SheetRecord, name: string) => centicents(r[`${name} (centicents)`]);
+const q = async <T>(sql: string, params: unknown[] = []) => (await db.dataSource.query(sql, params)) as T[];
+
+/** The day's cycles as PostgreSQL itself dates them in ET, and each one's run bound (independent of the exporter's luxon bounds). */
+const DAY_SCOPE = `
+  WITH scope AS (SELECT o.id, o.execution_time AS cycle, (r.inputs->>'ledger_seq')::bigint AS hwm
+                   FROM klear_obligation o JOIN recon_run r ON r.cycle = o.execution_time AND r.scope = 'cycle'
+                  WHERE (o.execution_time AT TIME ZONE 'America/New_York')::date = '${DAY}')`;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'klear-exports-'));
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: dir });
+  const repository = new ExportsRepository(db.dataSource);
+  service = new ExportsService(repository, new WorkbookBuilder(repository), new AuditService(db.dataSource), config);
+  seeded = await seedReconciledDay(db.dataSource);
+  first = await service.build(DAY, 'alice');
+  workbook = await readWorkbook((await service.fileOf(first.id)).path);
+});
+
+afterAll(async () => {
+  await db?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the daily workbook read back', () => {
+  it('has the six sheets in order, each with a frozen, filterable header row', () => {
+    expect(workbook.worksheets.map((s) => s.name)).toEqual(['Summary', 'Subtraders', 'Breaks', 'Settlement details', 'Buffer movements', 'Withdrawals']);
+    for (const sheet of workbook.worksheets) {
+      expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
+      expect(sheet.autoFilter).toMatch(/^A1:[A-Z]+1$/);
+      expect(sheet.getRow(1).getCell(1).font?.bold).toBe(true);
+      expect(sheet.getColumn(1).width).toBeGreaterThan(8);
+    }
+  });
+
+  it('carries title, settlement day and product version in its document properties', () => {
+    expect(workbook.title).toBe(`Klear reconciliation ${DAY}`);
+    expect(workbook.subject).toContain(DAY);
+    expect(workbook.description).toContain(`product version ${productVersion()}`);
+    expect(workbook.description).toContain(seeded.runIds.cycle1);
+    expect(workbook.creator).toBe('Klear SCM back office');
+  });
+
+  it('writes money as dollars with a 4-decimal currency format and the exact centicents beside them', () => {
+    const row = records(workbook, 'Settlement details').find((r) => r.Subtrader === 'ST-A' && r.Market === 'MKT-X' && r['Klear pnl (centicents)'] === 1_250_000)!;
+    expect(row['Klear pnl (USD)']).toBe(125);
+    expect(row['Klear fees (USD)']).toBe(0.05);
+    const cell = row.__row.getCell(5);
+    expect(cell.numFmt).toBe('"$"#,##0.0000;[Red]-"$"#,##0.0000');
+  });
+
+  it('writes an amount beyond 2^53 centicents as its exact decimal text, never a rounded number', () => {
+    const row = records(workbook, 'Settlement details').find((r) => r.Subtrader === 'ST-H')!;
+    expect(row['Klear pnl (USD)']).toBe('900719925474.0993');
+    expect(money(row, 'Klear pnl')).toBe(HUGE_PNL);
+    expect(money(row, 'Internal pnl')).toBe(HUGE_PNL);
+    expect(money(row, 'Total difference')).toBe(0n);
+  });
+});
+
+describe('workbook totals against the database, to the centicent', () => {
+  it('states the Klear vs internal totals of the day as the database sums them under the runs\' ledger bounds', async () => {
+    const [k] = await q<Record<string, string>>(`${DAY_SCOPE}
+      SELECT sum(d.pnl_centicents)::text AS pnl, sum(d.fees_centicents)::text AS fees, sum(d.total_centicents)::text AS total
+        FROM scope s JOIN klear_settlement_detail d ON d.obligation_id = s.id`);
+    const [mm] = await q<Record<string, string>>(`${DAY_SCOPE} SELECT sum(m.maintenance_margin_centicents)::text AS mm FROM scope s JOIN klear_margin_detail m ON m.obligation_id = s.id`);
+    const [i] = await q<Record<string, string>>(`${DAY_SCOPE}
+      SELECT sum(p.amount_centicents) FILTER (WHERE account = 'trading_pnl')::text AS pnl, (-sum(p.amount_centicents) FILTER (WHERE account = 'trading_fees'))::text AS fees,
+             sum(p.amount_centicents) FILTER (WHERE account IN ('trading_pnl', 'trading_fees'))::text AS total,
+             sum(p.amount_centicents) FILTER (WHERE account = 'maintenance_margin')::text AS mm
+        FROM scope s JOIN journal_posting p ON p.cycle = s.cycle AND p.entry_seq <= s.hwm`);
+    const summary = records(workbook, 'Summary').filter((r) => r.Section === 'Klear vs internal');
+    const figure = (item: string) => summary.find((r) => r.Item === item)!;
+    for (const [item, klear, internal] of [['day pnl', k.pnl, i.pnl], ['day fees', k.fees, i.fees], ['day total', k.total, i.total], ['day maintenance margin', mm.mm, i.mm]]) {
+      const row = figure(item);
+      expect([item, money(row, 'Klear / amount'), money(row, 'Internal'), money(row, 'Difference')]).toEqual([item, BigInt(klear), BigInt(internal), BigInt(klear) - BigInt(internal)]);
+    }
+    // The previous ET day's cycle (same UTC date as cycle 1's morning) is not part of the day.
+    expect(summary.filter((r) => String(r.Item).endsWith(' pnl')).map((r) => r.Item)).toEqual(['2026-03-10 16:00:00 ET pnl', '2026-03-10 23:30:00 ET pnl', 'day pnl']);
+  });
+
+  it('lists every Klear detail row and every ledger-only market of the day, and its columns add up to the database totals', async () => {
+    const rows = records(workbook, 'Settlement details');
+    const [k] = await q<{ n: number; total: string }>(`${DAY_SCOPE} SELECT count(*)::int AS n, sum(d.total_centicents)::text AS total FROM scope s JOIN klear_settlement_detail d ON d.obligation_id = s.id`);
+    const [i] = await q<{ groups: number; total: string }>(`${DAY_SCOPE}
+      SELECT count(DISTINCT (p.cycle, p.subtrader_id, p.market_ticker))::int AS groups, sum(p.amount_centicents)::text AS total
+        FROM scope s JOIN journal_posting p ON p.cycle = s.cycle AND p.entry_seq <= s.hwm WHERE p.account IN ('trading_pnl', 'trading_fees')`);
+    const sum = (name: string) => rows.reduce((t, r) => t + (money(r, name) ?? 0n), 0n);
+    expect(rows.filter((r) => r['Klear detail id'] !== null)).toHaveLength(k.n);
+    expect(sum('Klear total')).toBe(BigInt(k.total));
+    expect(sum('Internal total')).toBe(BigInt(i.total));
+    expect(rows.filter((r) => r['Internal total (centicents)'] !== null)).toHaveLength(i.groups);
+    expect(sum('Total difference')).toBe(BigInt(k.total) - BigInt(i.total));
+    const match = (s: string, m: string) => rows.filter((r) => r.Subtrader === s && r.Market === m).map((r) => [r['Cycle (ET)'] instanceof Date, r.Match, money(r, 'Total difference')]);
+    expect(match('ST-B', 'MKT-X')).toEqual([[true, 'mismatch', 1n]]);
+    expect(match('ST-C', 'MKT-X')).toEqual([[true, 'missing_klear', -40n]]);
+    // Booked after the run's high-water mark: left out, as the run left it out.
+    expect(match('ST-A', 'MKT-X').map((m) => m[1])).toEqual(['matched', 'missing_internal']);
+  });
+
+  it('shows every open or newly closed break exactly as the database holds it', async () => {
+    const expected = await q<Record<string, string | null>>(
+      `SELECT id::text, break_key, "check", reason_code, klear_value_centicents::text AS klear, internal_value_centicents::text AS internal,
+              difference_centicents::text AS difference, status, assignee
+         FROM recon_break WHERE id = ANY($1::bigint[]) ORDER BY "check", break_key`,
+      [[seeded.breakIds.carriedOver, seeded.breakIds.closedToday, seeded.breakIds.new]],
+    );
+    const rows = records(workbook, 'Breaks');
+    expect(rows.map((r) => [r['Break id'], r.Key, r.Check, r.Reason, money(r, 'Klear'), money(r, 'Internal'), money(r, 'Difference'), r.Status, r.Assignee])).toEqual(
+      expected.map((b) => [b.id, b.break_key, b.check, b.reason_code, b.klear === null ? null : BigInt(b.klear), b.internal === null ? null : BigInt(b.internal), BigInt(b.difference!), b.status, b.assignee]),
+    );
+    const today = Object.fromEntries(rows.map((r) => [r['Break id'], [r.Today, r['Age (days)']]]));
+    expect(today).toEqual({ [seeded.breakIds.new]: ['new', 0], [seeded.breakIds.carriedOver]: ['carried_over', 1], [seeded.breakIds.closedToday]: ['closed', 1] });
+    expect(rows.find((r) => r['Break id'] === seeded.breakIds.new)!['Last comment']).toBe(INJECTION_COMMENT);
+  });
+
+  it('counts breaks by check and day status on the Summary from the same rows', () => {
+    const breaks = records(workbook, 'Summary').filter((r) => r.Section === 'Breaks');
+    expect(breaks.map((r) => [r.Item, r.Count, money(r, 'Difference')])).toEqual([
+      ['maintenance_margin closed', 1, 10n],
+      ['settlement_buffer carried_over', 1, -2_500n],
+      ['settlement_details new', 1, 1n],
+      ['all', 3, null],
+    ]);
+  });
+
+  it('reports per subtrader the Klear and internal figures, differences and break counts', async () => {
+    const rows = records(workbook, 'Subtraders');
+    const b = rows.find((r) => r.Subtrader === 'ST-B')!;
+    expect([money(b, 'Klear total'), money(b, 'Internal total'), money(b, 'Total difference'), money(b, 'Pnl difference'), b.Breaks, b['Open breaks'], b.Status]).toEqual([77_783n, 77_782n, 1n, 1n, 1, 1, 'break']);
+    const a = rows.find((r) => r.Subtrader === 'ST-A')!;
+    expect([money(a, 'Maintenance margin difference'), a['Known to']]).toEqual([0n, 'both']);
+    expect(rows.find((r) => r.Subtrader === 'ST-C')!['Known to']).toBe('ledger only');
+    expect(rows.find((r) => r.Subtrader === '(empty)')).toBeDefined();
+    const total = rows.reduce((t, r) => t + money(r, 'Total difference')!, 0n);
+    const day = records(workbook, 'Summary').find((r) => r.Item === 'day total')!;
+    expect(total).toBe(money(day, 'Difference'));
+  });
+
+  it('matches the day\'s buffer movements by reference and shows balances at the start and end of the day', () => {
+    const rows = records(workbook, 'Buffer movements');
+    expect(rows.map((r) => [r['Business transaction id'], r['Ledger entry'], money(r, 'Difference')])).toEqual([
+      ['btx-dep-1', 'dep-1', 0n],
+      [null, 'dep-2', -20_000n],
+      ['btx-pay-1', null, -1_234_567n],
+    ]);
+    const buffer = records(workbook, 'Summary').filter((r) => r.Section === 'Buffer');
+    expect(buffer.map((r) => [r.Item, money(r, 'Klear / amount')])).toEqual([
+      ['available at start of day', 10_000_000n],
+      ['locked at start of day', 0n],
+      ['available at end of day', 13_765_433n],
+      ['locked at end of day', 250_000n],
+      ['movements of the day (Klear history vs ledger)', 3_765_433n],
+    ]);
+    expect(money(buffer[4], 'Internal')).toBe(5_020_000n);
+  });
+
+  it('lists the day\'s withdrawals with approvals, Klear id and status history, and the jobs\' last successful pulls', () => {
+    const [w] = records(workbook, 'Withdrawals');
+    expect([w['Request id'], money(w, 'Amount'), w.State, w['Klear withdrawal id']]).toEqual([seeded.withdrawalId, 2_500_000n, 'submitted', 'kw-77']);
+    expect(w.Approvals).toBe('approve by factory-approver at 2026-03-10 11:05:00 ET');
+    expect(String(w['Status history']).split('; ')).toHaveLength(4);
+    const jobs = records(workbook, 'Summary').filter((r) => r.Section === 'Jobs');
+    expect(jobs.map((r) => [r.Item, r.Note])).toEqual([
+      ['balance_history', 'last success 2026-03-10 17:00:02 ET; last run failed at 2026-03-10 17:10:00 ET'],
+      ['obligation_history', 'last success 2026-03-10 17:15:09 ET; last run succeeded at 2026-03-10 17:15:00 ET'],
+    ]);
+  });
+});
+
+describe('untrusted text in the workbook', () => {
+  it('stays text: formula-like subtrader ids, comments, descriptions and purposes are string cells, and no sheet holds a formula', () => {
+    const cells = [
+      records(workbook, 'Settlement details').find((r) => r.Subtrader === INJECTION_SUBTRADER)!.__row.getCell(2),
+      records(workbook, 'Breaks').find((r) => r['Last comment'] === INJECTION_COMMENT)!.__row.getCell(17),
+      records(workbook, 'Buffer movements').find((r) => r['Ledger description'] === INJECTION_DESCRIPTION)!.__row.getCell(10),
+      records(workbook, 'Withdrawals')[0].__row.getCell(6),
+    ];
+    expect(cells.map((c) => [c.type, c.value])).toEqual([
+      [ExcelJS.ValueType.String, INJECTION_SUBTRADER],
+      [ExcelJS.ValueType.String, INJECTION_COMMENT],
+      [ExcelJS.ValueType.String, INJECTION_DESCRIPTION],
+      [ExcelJS.ValueType.String, INJECTION_PURPOSE],
+    ]);
+    for (const sheet of workbook.worksheets) sheet.eachRow((row) => row.eachCell((cell) => expect(cell.type).not.toBe(ExcelJS.ValueType.Formula)));
+  });
+
+  it('has no <f> element in any sheet\'s XML: nothing Excel would evaluate', async () => {
+    const { default: JSZip } = (await import('jszip')) as { default: { loadAsync(b: Buffer): Promise<{ file(re: RegExp): Array<{ async(t: 'string'): Promise<string> }> }> } };
+    const zip = await JSZip.loadAsync(readFileSync(join(dir, first.filePath)));
+    const sheets = zip.file(/^xl\/worksheets\/sheet\d+\.xml$/);
+    expect(sheets).toHaveLength(6);
+    for (const sheet of sheets) {
+      const xml = await sheet.async('string');
+      expect(xml).not.toMatch(/<f[ >]/);
+    }
+    const summaryXml = await sheets[0].async('string');
+    expect(summaryXml).toContain('conditionalFormatting');
+  });
+
+  it('highlights non-zero differences with conditional formatting built from cell references only', () => {
+    const sheet = workbook.getWorksheet('Settlement details')!;
+    const rules = (sheet as unknown as { conditionalFormattings: Array<{ ref: string; rules: Array<{ formulae: string[] }> }> }).conditionalFormattings;
+    expect(rules.map((r) => [r.ref, r.rules[0].formulae[0]])).toEqual([
+      ['Q2:Q9', 'AND(Q2<>"",Q2<>0)'],
+      ['R2:R9', 'AND(R2<>"",R2<>0)'],
+    ]);
+  });
+});
+
+describe('export files', () => {
+  it('records the file with its size, SHA-256, run ids and creator, and audits the creation', async () => {
+    const bytes = readFileSync(join(dir, first.filePath));
+    expect([first.version, first.fileName, first.sizeBytes, first.sha256, first.createdBy]).toEqual([1, `klear-recon-${DAY}.xlsx`, String(bytes.length), createHash('sha256').update(bytes).digest('hex'), 'alice']);
+    expect([...first.reconciliationRunIds].sort()).toEqual([seeded.runIds.cycle1, seeded.runIds.cycle2].sort());
+    expect(first.rowCounts['Settlement details']).toBe(8);
+    const audit = await q<{ actor: string; action: string }>(`SELECT actor, action FROM audit_log WHERE entity_type = 'export_file' AND entity_id = $1`, [first.id]);
+    expect(audit).toEqual([{ actor: 'alice', action: 'export.created' }]);
+  });
+
+  it('makes a rebuild a new version with its own file, leaving the first untouched', async () => {
+    const before = readFileSync(join(dir, first.filePath));
+    const second = await service.build(DAY, 'bob');
+    expect([second.version, second.fileName]).toEqual([2, `klear-recon-${DAY}-v2.xlsx`]);
+    expect(second.filePath).not.toBe(first.filePath);
+    expect(readFileSync(join(dir, first.filePath)).equals(before)).toBe(true);
+    const rows = await q<{ version: number }>(`SELECT version FROM export_file WHERE settlement_date = $1 ORDER BY version`, [DAY]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+  });
+
+  it('gives concurrent builds of one day distinct versions', async () => {
+    const built = await Promise.all([service.build(DAY, 'carol'), service.build(DAY, 'dave')]);
+    expect(built.map((b) => b.version).sort()).toEqual([3, 4]);
+  });
+
+  it('refuses to rewrite an export row in the database', async () => {
+    await expect(db.dataSource.query(`UPDATE export_file SET sha256 = 'x' WHERE id = $1`, [first.id])).rejects.toThrow(/append-only/);
+    await expect(db.dataSource.query(`DELETE FROM export_file WHERE id = $1`, [first.id])).rejects.toThrow(/append-only/);
+  });
+
+  it('lists the days the scheduled job still has to build: reconciled, without a workbook, today only after the configured ET time', async () => {
+    const now = new Date('2026-03-11T20:00:00Z'); // 16:00 ET
+    // The previous day is reconciled and has no workbook yet; DAY has one.
+    expect(await service.daysToBuild(now, 7, '17:30')).toEqual(['2026-03-09']);
+    await db.dataSource.query(`INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id)
+      VALUES ('ob-3', 'scm', 0, 0, 0, 0, '2026-03-11T19:00:00Z', now(), 'x', 0, now(), now(), 1)`);
+    expect(await service.daysToBuild(now, 7, '15:59')).toEqual(['2026-03-09']);
+    await db.dataSource.query(`INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, created_by)
+      VALUES ('cycle', 'cycle/x', '2026-03-11T19:00:00Z', '{}', 'x', 'succeeded', now(), now(), 'test')`);
+    expect(await service.daysToBuild(now, 7, '17:30')).toEqual(['2026-03-09']);
+    expect(await service.daysToBuild(now, 7, '15:59')).toEqual(['2026-03-09', '2026-03-11']);
+    expect(await service.daysToBuild(now, 0, '15:59')).toEqual(['2026-03-11']);
+  });
+
+  it('has the daily_workbook job build each reconciled day without a workbook once, and nothing on its next run', async () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: dir, EXPORTS_WORKBOOK_LOOKBACK_DAYS: '3650' });
+    const job = new DailyWorkbookJob(service, config);
+    const run = async () => {
+      const details: Record<string, unknown>[] = [];
+      let written = 0;
+      await job.run({ runId: '1', job: DAILY_WORKBOOK_JOB, trigger: 'manual', signal: new AbortController().signal, read: () => undefined, wrote: (n = 1) => void (written += n), setDetails: (d) => void details.push(d), progress: () => undefined });
+      return { written, details };
+    };
+    const firstRun = await run();
+    expect(firstRun.written).toBe(2);
+    const rows = await q<{ settlement_date: string; version: number; created_by: string }>(`SELECT to_char(settlement_date, 'YYYY-MM-DD') AS settlement_date, version, created_by FROM export_file WHERE created_by LIKE 'job:%' ORDER BY 1`);
+    expect(rows).toEqual([
+      { settlement_date: '2026-03-09', version: 1, created_by: 'job:daily_workbook' },
+      { settlement_date: '2026-03-11', version: 1, created_by: 'job:daily_workbook' },
+    ]);
+    expect((await run()).written).toBe(0);
+  });
+});
