@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { type AppConfig, productVersion } from '@app/config';
-import { createValidationPipe, ErrorFilter } from '@app/http';
+import { createValidationPipe, ErrorFilter, rejectUnsafeBodies } from '@app/http';
 import { ApiModule } from './app.module';
 import { setupOpenApi } from './openapi';
 
@@ -21,6 +21,7 @@ export async function createApiApplication(config: AppConfig, options: { silent?
   // Safety net: a bigint that reaches the JSON writer becomes a decimal string, never a throw.
   app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
   app.useBodyParser('json', { limit: `${config.api.bodyLimitMb}mb` });
+  app.use(rejectUnsafeBodies);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();

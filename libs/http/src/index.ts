@@ -5,3 +5,4 @@ export * from './logging';
 export * from './pagination';
 export * from './redaction';
 export * from './validation';
+export * from './body-shape';

@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { UsersService } from '@app/auth';
+import { loadConfig } from '@app/config';
+import { createApiApplication } from '../../api/src/bootstrap';
+import type { Measurement } from './results';
+
+/** Main read routes, tried in this order; those the API does not answer with 200 are left out. */
+const CANDIDATE_ROUTES = [
+  '/obligations',
+  '/settlement/balance',
+  '/settlement/balance-history',
+  '/subtraders',
+  '/reconciliations',
+  '/ledger/entries',
+  '/withdrawals',
+  '/withdrawals/queue',
+  '/audit',
+];
+
+const P99_TARGET_MS = 50;
+
+/**
+ * p99 latency of each main read route under the same fixed load as `GET /health/live` (the floor:
+ * the framework, auth-free and database-free), the API running in-process on the bench database.
+ */
+export async function benchApiLatency(databaseUrl: string, options: { connections: number; durationSeconds: number }): Promise<{ rows: Measurement[]; absent: string[] }> {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1' });
+  const app = await createApiApplication(config, { silent: true });
+  await app.listen(0, '127.0.0.1');
+  try {
+    const users = app.get(UsersService);
+    const user = await users.createUser(`bench-viewer-${Date.now()}`, ['viewer', 'operator'], 'bench');
+    const { token } = await users.issueToken(user.id, 'bench', 'bench');
+    const origin = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    const headers = { authorization: `Bearer ${token}` };
+
+    const routes: string[] = [];
+    const absent: string[] = [];
+    for (const path of CANDIDATE_ROUTES) {
+      const response = await fetch(origin + path, { headers });
+      await response.arrayBuffer();
+      (response.status === 200 ? routes : absent).push(path);
+    }
+    const breaks = await breaksRoute(origin, headers);
+    if (breaks) routes.push(breaks);
+    else absent.push('/reconciliations/{id}/breaks');
+
+    const load = async (path: string) => {
+      const result = await loadInChildProcess({ url: origin + path, connections: options.connections, duration: options.durationSeconds, headers });
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`GET ${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors under load`);
+      return result.latency.p99;
+    };
+    await load('/health/live'); // warm-up: JIT and connection pool
+    const floor = await load('/health/live');
+    const rows: Measurement[] = [];
+    for (const path of routes) {
+      const p99 = await load(path);
+      rows.push({
+        name: `api p99: GET ${path.replace(/\?.*$/, '').replace(/\/reconciliations\/[^/]+\//, '/reconciliations/{id}/')} (${options.connections} conn)`,
+        value: p99,
+        unit: 'ms',
+        floor,
+        ratio: p99 / Math.max(floor, 1),
+        target: { on: 'value', op: '<', limit: P99_TARGET_MS },
+      });
+    }
+    return { rows, absent };
+  } finally {
+    await app.close();
+  }
+}
+
+/** The break list of the first reconciliation with breaks, for one subtrader, when the API has them. */
+async function breaksRoute(origin: string, headers: Record<string, string>): Promise<string | undefined> {
+  const list = await fetch(`${origin}/reconciliations`, { headers });
+  if (list.status !== 200) return undefined;
+  const body = (await list.json()) as { data?: Array<{ id?: string }> };
+  const id = body.data?.[0]?.id;
+  if (!id) return undefined;
+  const breaks = await fetch(`${origin}/reconciliations/${id}/breaks`, { headers });
+  if (breaks.status !== 200) return undefined;
+  const first = ((await breaks.json()) as { data?: Array<{ subtrader_id?: string }> }).data?.[0]?.subtrader_id;
+  return first ? `/reconciliations/${id}/breaks?subtrader=${encodeURIComponent(first)}` : `/reconciliations/${id}/breaks`;
+}
+
+interface LoadResult {
+  latency: { p99: number };
+  non2xx: number;
+  errors: number;
+}
+
+// autocannon runs in its own process: on the API's event loop it would slow the very thing it
+// measures, and inside a worker thread it switches to its own worker protocol.
+const LOAD_SCRIPT = `
+const { module, options } = JSON.parse(process.argv[1]);
+require(module)(options, (e, r) => process.stdout.write(JSON.stringify(
+  e ? { error: String((e && e.message) || e) } : { latency: { p99: r.latency.p99 }, non2xx: r.non2xx, errors: r.errors },
+)));
+`;
+
+function loadInChildProcess(options: { url: string; connections: number; duration: number; headers: Record<string, string> }): Promise<LoadResult> {
+  const module = createRequire(import.meta.url).resolve('autocannon');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', LOAD_SCRIPT, JSON.stringify({ module, options })], { timeout: (options.duration + 30) * 1000 }, (error, stdout) => {
+      if (error) return reject(error);
+      const message = JSON.parse(stdout) as LoadResult & { error?: string };
+      if (message.error) reject(new Error(message.error));
+      else if (typeof message.latency?.p99 !== 'number') reject(new Error('autocannon answered no p99'));
+      else resolve(message);
+    });
+  });
+}

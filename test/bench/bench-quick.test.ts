@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { testAdminUrl } from '@app/testing';
+import { runBench } from '../../apps/bench/src/run-bench';
+import type { BenchRow } from '../../apps/bench/src/results';
+
+describe('npm run bench --quick', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'klear-bench-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('measures every benchmark beside its floor and writes the same rows to results.json', async () => {
+    const output = join(dir, 'results.json');
+    const rows = await runBench({ quick: true, output, databaseUrl: testAdminUrl() });
+    const written = JSON.parse(readFileSync(output, 'utf8')) as BenchRow[];
+    expect(written).toEqual(rows);
+
+    for (const row of rows) {
+      expect(row).toMatchObject({ mode: 'quick', machine: { cpus: expect.any(Number), node: process.version } });
+      expect(Number.isNaN(Date.parse(row.date))).toBe(false);
+      expect(typeof row.name).toBe('string');
+      expect(typeof row.unit).toBe('string');
+      expect(row.target).toMatch(/^(ratio|value) (<=|<|>=|>) [0-9.]+$|;/);
+      if (row.status === 'measured') {
+        expect(Number.isFinite(row.value)).toBe(true);
+        expect(typeof row.pass).toBe('boolean');
+        if (row.floor !== null) expect(Number.isFinite(row.floor) && Number.isFinite(row.ratio)).toBe(true);
+      } else {
+        // Only a capability that has no bench helper yet may be skipped, never a failure.
+        expect(row.reason).toMatch(/^no bench helper in libs\/(reconciliation|exports)\/src/);
+        expect(row.value).toBeNull();
+      }
+    }
+
+    const measured = (prefix: string) => rows.filter((r) => r.status === 'measured' && r.name.startsWith(prefix));
+    const [ingestion] = measured('ingestion:');
+    expect(ingestion.name).toContain('(10000 rows)');
+    expect(ingestion.value! > 0 && ingestion.floor! > 0).toBe(true);
+    expect(measured('api p99: GET ').length).toBeGreaterThan(0);
+    const [use, rejected] = measured('klear rate-limit');
+    expect(use.floor).toBe(20);
+    expect(use.ratio!).toBeGreaterThan(0);
+    expect(rejected.unit).toBe('responses');
+  }, 90_000);
+});
