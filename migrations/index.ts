@@ -1,6 +1,18 @@
 import { Foundation1795255369247 } from './1795255369247-Foundation';
+import { Ledger1795255604916 } from './1795255604916-Ledger';
+import { Secrets1795255642352 } from './1795255642352-Secrets';
+import { JobsAndKlearIngestion1795255857738 } from './1795255857738-JobsAndKlearIngestion';
+import { Reconciliation1795255967925 } from './1795255967925-Reconciliation';
+import { Withdrawals1795255984087 } from './1795255984087-Withdrawals';
+import { ExportFiles1795256148671 } from './1795256148671-ExportFiles';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
   Foundation1795255369247,
+  Ledger1795255604916,
+  Secrets1795255642352,
+  JobsAndKlearIngestion1795255857738,
+  Reconciliation1795255967925,
+  Withdrawals1795255984087,
+  ExportFiles1795256148671,
 ];

@@ -6,9 +6,15 @@ import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { httpLoggerParams } from '@app/http';
 import { AuditController } from './audit/audit.controller';
+import { ExportsApiModule } from './exports/exports-api.module';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
+import { JobsApiModule } from './jobs/jobs-api.module';
+import { KlearDataApiModule } from './klear-data/klear-data-api.module';
+import { LedgerApiModule } from './ledger/ledger-api.module';
+import { ReconciliationApiModule } from './reconciliation/reconciliation-api.module';
 import { UsersController } from './users/users.controller';
+import { WithdrawalsApiModule } from './withdrawals/withdrawals-api.module';
 
 @Module({})
 export class ApiModule {
@@ -21,6 +27,12 @@ export class ApiModule {
         DbModule.forRoot({ applicationName: 'klear-api' }),
         AuditModule,
         AuthModule,
+        JobsApiModule,
+        ExportsApiModule,
+        KlearDataApiModule,
+        LedgerApiModule,
+        ReconciliationApiModule,
+        WithdrawalsApiModule,
       ],
       controllers: [HealthController, UsersController, AuditController],
       providers: [HealthService],

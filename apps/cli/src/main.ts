@@ -5,6 +5,9 @@ import { AuditService } from '@app/audit';
 import { parseRoles, UsersService } from '@app/auth';
 import { type AppConfig, loadConfig } from '@app/config';
 import { createDataSource, resolveDatabase, runMigrationsLocked } from '@app/db';
+import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
+import { SecretBox, StoredSecretRepository } from '@app/secrets';
+import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
 import { generateMigration } from './migration-generator';
 
@@ -12,13 +15,13 @@ import { generateMigration } from './migration-generator';
  * The command-line entry for administrators and scripts. It reads the same configuration as the
  * API (DATABASE_URL included). Commands that create a token print it alone on the last line.
  */
-async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditService }) => Promise<T>): Promise<T> {
+async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditService; dataSource: DataSource }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
   const resolved: AppConfig = { ...config, database: { ...config.database, url: db.url } };
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(resolved), { logger: false });
   try {
-    return await fn({ users: app.get(UsersService), audit: app.get(AuditService) });
+    return await fn({ users: app.get(UsersService), audit: app.get(AuditService), dataSource: app.get(DataSource) });
   } finally {
     await app.close();
     await db.stop();
@@ -77,6 +80,36 @@ program
       const result = await audit.verify();
       process.stdout.write(`${JSON.stringify(result)}\n`);
       if (!result.ok) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('klear:credentials:set')
+  .description('store Klear credentials encrypted (AES-256-GCM, SECRETS_KEY) from a JSON object on stdin')
+  .addHelpText(
+    'after',
+    '\nstdin: {"mode":"bearer","adminUserId":"...","accessToken":"..."} or {"mode":"session","email":"...","password":"...","mfaCode":"..."}\n(secrets are read from stdin, never from arguments, so they stay out of shell history and ps)',
+  )
+  .action(async () => {
+    const config = loadConfig();
+    if (!config.secretsKey) throw new Error('SECRETS_KEY is required to store secrets');
+    const input = await new Promise<string>((resolveInput) => {
+      let text = '';
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (chunk) => (text += chunk));
+      process.stdin.on('end', () => resolveInput(text));
+    });
+    let credentials: KlearCredentials;
+    try {
+      credentials = JSON.parse(input) as KlearCredentials;
+    } catch {
+      throw new Error('stdin is not a JSON object');
+    }
+    const key = config.secretsKey;
+    await withContext(async ({ audit, dataSource }) => {
+      const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(key)), audit);
+      await store.save(credentials, 'cli');
+      process.stdout.write(`stored Klear ${credentials.mode} credentials (encrypted)\n`);
     });
   });
 

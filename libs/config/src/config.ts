@@ -18,6 +18,7 @@ const schema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: envInt(3000, 0, 65535),
   API_BODY_LIMIT_MB: envInt(50, 1, 2048),
+  LEDGER_IMPORT_MAX_BYTES: envInt(100 * 1024 * 1024, 1024, 2 ** 31 - 1),
 
   SECRETS_KEY: envOptionalString().pipe(
     z.union([z.undefined(), z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex characters (a 256-bit AES key)')]),
@@ -33,15 +34,34 @@ const schema = z.object({
   KLEAR_TIER: z.enum(['basic', 'advanced', 'premier', 'prime'], { error: 'expected basic, advanced, premier or prime' }).default('basic'),
   KLEAR_TIMEOUT_MS: envInt(15000, 100, 600000),
   KLEAR_MAX_RETRIES: envInt(5, 0, 20),
+  KLEAR_RATE_SHARE: z
+    .string()
+    .regex(/^(0(\.[0-9]+)?|1(\.0+)?)$/, 'expected a fraction in (0, 1]')
+    .default('1')
+    .transform((s) => Number(s))
+    .pipe(z.number().gt(0, 'expected a fraction in (0, 1]')),
 
   WORKER_JOBS_ENABLED: envBool(true),
   WORKER_BACKFILL_DAYS: envInt(30, 0, 3650),
+  WORKER_INSTANCE_ID: envOptionalString(),
+  INGEST_OBLIGATION_FULL_REWALK_HOURS: envInt(24, 0, 8760),
+  INGEST_REPORTS_LOOKBACK_DAYS: envInt(2, 0, 3650),
 
   WITHDRAWAL_BALANCE_MAX_AGE_SECONDS: envInt(60, 0, 86400),
   WITHDRAWAL_WEBHOOK_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['http', 'https'])])),
   WITHDRAWAL_DEFAULT_CAP_CENTICENTS: envCenticents(10_000_000_000_000n),
+  WITHDRAWAL_OUTCOME_GRACE_SECONDS: envInt(300, 1, 86400),
+
+  RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS: envCenticents(0n),
+  RECON_TOLERANCE_MAINTENANCE_MARGIN_CENTICENTS: envCenticents(0n),
+  RECON_TOLERANCE_KLEAR_CONSISTENCY_CENTICENTS: envCenticents(0n),
+  RECON_TOLERANCE_SETTLEMENT_BUFFER_CENTICENTS: envCenticents(0n),
+  RECON_TOLERANCE_PROJECTED_CENTICENTS: envCenticents(0n),
+  RECON_BUFFER_MATCH_WINDOW_HOURS: envInt(24, 0, 24 * 31),
 
   EXPORTS_DIR: z.string().min(1).default('.data/exports'),
+  EXPORTS_WORKBOOK_NOT_BEFORE_ET: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'expected HH:MM (24h, America/New_York)').default('17:30'),
+  EXPORTS_WORKBOOK_LOOKBACK_DAYS: envInt(7, 0, 3650),
   REPORTS_DIR: z.string().min(1).default('.data/reports'),
 });
 
@@ -53,6 +73,8 @@ export interface AppConfig {
   log: { level: Raw['LOG_LEVEL']; pretty: boolean };
   database: { url: string | undefined; poolSize: number; embedded: { dataDir: string; port: number } };
   api: { host: string; port: number; bodyLimitMb: number };
+  /** Ledger file imports: uploads above importMaxBytes are refused with 413 while streaming. */
+  ledger: { importMaxBytes: number };
   secretsKey: Buffer | undefined;
   klear: {
     baseUrl: string;
@@ -65,11 +87,28 @@ export interface AppConfig {
     tier: Raw['KLEAR_TIER'];
     timeoutMs: number;
     maxRetries: number;
+    /** Share of the member's Klear rate limit this process may use (processes split the tier). */
+    rateShare: number;
   };
-  worker: { jobsEnabled: boolean; backfillDays: number };
-  withdrawals: { balanceMaxAgeSeconds: number; webhookUrl: string | undefined; defaultCapCenticents: bigint };
-  exports: { dir: string };
+  worker: { jobsEnabled: boolean; backfillDays: number; instanceId: string | undefined };
+  /** Per-job overrides from `JOB_<NAME>_CRON` / `JOB_<NAME>_ENABLED` (name upper-cased); defaults live with each job. */
+  jobs: Record<string, { cron?: string; enabled?: boolean }>;
+  ingestion: { obligationFullRewalkHours: number; reportsLookbackDays: number };
+  withdrawals: {
+    balanceMaxAgeSeconds: number;
+    webhookUrl: string | undefined;
+    defaultCapCenticents: bigint;
+    /** An unanswered POST is declared not submitted (absent from Klear's records) only after this long. */
+    outcomeGraceSeconds: number;
+  };
+  /** notBeforeEt: HH:MM (ET) before which the daily job does not build today's workbook. */
+  exports: { dir: string; notBeforeEt: string; lookbackDays: number };
   reports: { dir: string };
+  /** Absolute tolerances per check (centicents, >= 0) and the amount-matching window of buffer movements. */
+  reconciliation: {
+    tolerances: { settlementDetails: bigint; maintenanceMargin: bigint; klearConsistency: bigint; settlementBuffer: bigint; projected: bigint };
+    bufferMatchWindowHours: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -92,8 +131,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const c = parsed.data;
   const problems: string[] = [];
-  if (c.KLEAR_AUTH_MODE === 'session' && (!c.KLEAR_EMAIL || !c.KLEAR_PASSWORD)) {
-    problems.push('KLEAR_EMAIL, KLEAR_PASSWORD: required when KLEAR_AUTH_MODE=session');
+  const jobOverrides = readJobOverrides(env, problems);
+  // Session credentials may instead be stored encrypted in the database (needs SECRETS_KEY).
+  if (c.KLEAR_AUTH_MODE === 'session' && (!c.KLEAR_EMAIL || !c.KLEAR_PASSWORD) && !c.SECRETS_KEY) {
+    problems.push('KLEAR_EMAIL, KLEAR_PASSWORD: required when KLEAR_AUTH_MODE=session (or store them encrypted: SECRETS_KEY + cli klear:credentials:set)');
+  }
+  // An unanswered withdrawal POST may still land at Klear until well after our timeout.
+  if (c.WITHDRAWAL_OUTCOME_GRACE_SECONDS * 1000 <= c.KLEAR_TIMEOUT_MS) {
+    problems.push('WITHDRAWAL_OUTCOME_GRACE_SECONDS: must exceed KLEAR_TIMEOUT_MS (a POST still in flight must not be declared not submitted)');
   }
   if (c.NODE_ENV === 'production' && !c.SECRETS_KEY) {
     problems.push('SECRETS_KEY: required in production (64 hex characters)');
@@ -108,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       embedded: { dataDir: c.EMBEDDED_PG_DATA_DIR, port: c.EMBEDDED_PG_PORT },
     },
     api: { host: c.API_HOST, port: c.API_PORT, bodyLimitMb: c.API_BODY_LIMIT_MB },
+    ledger: { importMaxBytes: c.LEDGER_IMPORT_MAX_BYTES },
     secretsKey: c.SECRETS_KEY ? Buffer.from(c.SECRETS_KEY, 'hex') : undefined,
     klear: {
       baseUrl: c.KLEAR_BASE_URL.replace(/\/+$/, ''),
@@ -120,14 +166,55 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tier: c.KLEAR_TIER,
       timeoutMs: c.KLEAR_TIMEOUT_MS,
       maxRetries: c.KLEAR_MAX_RETRIES,
+      rateShare: c.KLEAR_RATE_SHARE,
     },
-    worker: { jobsEnabled: c.WORKER_JOBS_ENABLED, backfillDays: c.WORKER_BACKFILL_DAYS },
+    worker: { jobsEnabled: c.WORKER_JOBS_ENABLED, backfillDays: c.WORKER_BACKFILL_DAYS, instanceId: c.WORKER_INSTANCE_ID },
+    jobs: jobOverrides,
+    ingestion: {
+      obligationFullRewalkHours: c.INGEST_OBLIGATION_FULL_REWALK_HOURS,
+      reportsLookbackDays: c.INGEST_REPORTS_LOOKBACK_DAYS,
+    },
     withdrawals: {
       balanceMaxAgeSeconds: c.WITHDRAWAL_BALANCE_MAX_AGE_SECONDS,
       webhookUrl: c.WITHDRAWAL_WEBHOOK_URL,
       defaultCapCenticents: c.WITHDRAWAL_DEFAULT_CAP_CENTICENTS,
+      outcomeGraceSeconds: c.WITHDRAWAL_OUTCOME_GRACE_SECONDS,
     },
-    exports: { dir: c.EXPORTS_DIR },
+    exports: { dir: c.EXPORTS_DIR, notBeforeEt: c.EXPORTS_WORKBOOK_NOT_BEFORE_ET, lookbackDays: c.EXPORTS_WORKBOOK_LOOKBACK_DAYS },
     reports: { dir: c.REPORTS_DIR },
+    reconciliation: {
+      tolerances: {
+        settlementDetails: c.RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS,
+        maintenanceMargin: c.RECON_TOLERANCE_MAINTENANCE_MARGIN_CENTICENTS,
+        klearConsistency: c.RECON_TOLERANCE_KLEAR_CONSISTENCY_CENTICENTS,
+        settlementBuffer: c.RECON_TOLERANCE_SETTLEMENT_BUFFER_CENTICENTS,
+        projected: c.RECON_TOLERANCE_PROJECTED_CENTICENTS,
+      },
+      bufferMatchWindowHours: c.RECON_BUFFER_MATCH_WINDOW_HOURS,
+    },
   };
+}
+
+/**
+ * `JOB_<NAME>_CRON` (a cron expression, 5 or 6 fields) and `JOB_<NAME>_ENABLED` for any job name, so
+ * that a new job is configurable without a new schema entry. The cron syntax is checked again by the
+ * scheduler, which names the variable.
+ */
+function readJobOverrides(env: Record<string, string | undefined>, problems: string[]): AppConfig['jobs'] {
+  const jobs: AppConfig['jobs'] = {};
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^JOB_([A-Z0-9_]+)_(CRON|ENABLED)$/.exec(key);
+    if (!m || value === undefined || value === '') continue;
+    const name = m[1].toLowerCase();
+    const entry = (jobs[name] ??= {});
+    if (m[2] === 'CRON') {
+      if (value.trim().split(/\s+/).length < 5 || value.trim().split(/\s+/).length > 6) problems.push(`${key}: expected a cron expression of 5 or 6 fields`);
+      else entry.cron = value.trim();
+    } else if (['true', '1', 'yes', 'false', '0', 'no'].includes(value)) {
+      entry.enabled = value === 'true' || value === '1' || value === 'yes';
+    } else {
+      problems.push(`${key}: expected true or false`);
+    }
+  }
+  return jobs;
 }
