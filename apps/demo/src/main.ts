@@ -7,7 +7,11 @@ import { type AppConfig, loadConfig } from '@app/config';
 import { redactDatabaseUrl, resolveDatabase } from '@app/db';
 import { startKlearSimulator } from '../../klear-sim/src/index';
 import { createApiApplication } from '../../api/src/bootstrap';
+import { DataSource } from 'typeorm';
+import { startWorkerProcess } from './worker-process';
+import { ApiCaller } from './api-caller';
 import { ensureDemoUsers } from './demo-users';
+import { runDemoStory } from './story';
 import { printSummary } from './summary';
 
 /**
@@ -53,14 +57,23 @@ async function main(): Promise<void> {
 
   const users = await ensureDemoUsers(api.get(UsersService));
   step(`demo users: ${users.map((u) => u.name).join(', ')}`);
+  const tokenOf = (name: string) => users.find((u) => u.name === name)!.token;
 
-  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users });
+  const story = await runDemoStory(new ApiCaller(apiUrl), sim, { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') }, api.get(DataSource), step);
+
+  const workerLog = resolve(dataRoot, 'worker.log');
+  const worker = await startWorkerProcess(config, env, workerLog);
+  step(`worker: scheduled jobs running (pid ${worker.pid}, log ${workerLog})`);
+
+  if (story.workbook) story.workbook.path = resolve(config.exports.dir, story.workbook.path);
+  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`\n${signal}: stopping the API, the simulator and PostgreSQL...\n`);
+    process.stdout.write(`\n${signal}: stopping the worker, the API, the simulator and PostgreSQL...\n`);
+    await worker.stop().catch(() => undefined);
     await api.close().catch(() => undefined);
     await sim.close().catch(() => undefined);
     await db.stop().catch(() => undefined);

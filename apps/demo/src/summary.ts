@@ -1,15 +1,21 @@
 import type { DemoUser } from './demo-users';
+import type { StoryOutcome } from './story';
 
 export interface DemoSummary {
   apiUrl: string;
   simUrl: string;
   dataDir: string;
   users: DemoUser[];
+  story: StoryOutcome;
 }
 
 /** The short, readable summary a newcomer reads first. Tokens are demo-only, printed on purpose. */
 export function printSummary(s: DemoSummary): void {
   const token = (name: string) => s.users.find((u) => u.name === name)?.token ?? '';
+  const checks = Object.entries(s.story.breaksByCheck)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([check, n]) => `${check} ${n}`)
+    .join(', ');
   const lines = [
     '',
     '================ Klear SCM back office is running ================',
@@ -21,9 +27,19 @@ export function printSummary(s: DemoSummary): void {
     'Demo users (tokens are new on every run):',
     ...s.users.map((u) => `  ${u.name.padEnd(16)} ${u.roles.join(',').padEnd(16)} ${u.token}`),
     '',
+    `Obligations ingested   ${s.story.obligations} (${s.story.cycles} cycles reconciled)`,
+    `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
+    `Open breaks            ${s.story.openBreaks}${checks ? ` (${checks})` : ''}`,
+    `Workbook               ${s.story.workbook ? `${s.story.workbook.path} (${s.story.workbook.date}, version ${s.story.workbook.version})` : 'none (no settled cycle yet)'}`,
+    `Withdrawal waiting     $${s.story.withdrawal.amount}, ${s.story.withdrawal.state}, needs ${s.story.withdrawal.approvalsRequired} approvers (${s.story.withdrawal.id})`,
+    '',
     'Try:',
-    `  curl -s ${s.apiUrl}/health/ready`,
-    `  curl -s -H "Authorization: Bearer ${token('demo-viewer')}" ${s.apiUrl}/audit`,
+    '  # the open breaks',
+    `  curl -s -H "Authorization: Bearer ${token('demo-viewer')}" "${s.apiUrl}/breaks?status=open"`,
+    '  # the approval queue of the first approver',
+    `  curl -s -H "Authorization: Bearer ${token('demo-approver-1')}" ${s.apiUrl}/withdrawals/queue`,
+    '  # approve as the first approver (the second approval is demo-approver-2)',
+    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d '{}' ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
     '',
     'Ctrl-C stops everything cleanly.',
     '',

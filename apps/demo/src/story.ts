@@ -1,0 +1,126 @@
+import type { DataSource } from 'typeorm';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator } from '../../klear-sim/src/index';
+import type { ApiCaller } from './api-caller';
+
+/** The ingestion jobs, in the order a first pull needs them. */
+const INGESTION_JOBS = [
+  'obligation_history',
+  'active_obligation',
+  'settlement_estimate',
+  'settlement_balance',
+  'balance_history',
+  'margin_reports',
+  'guaranty_fund',
+  'large_trader_positions',
+  'withdrawal_status',
+];
+
+/** The discrepancies the demo's ledger feed carries: the breaks a newcomer should find. */
+const DEMO_DISCREPANCIES = ['missing_fee', 'pnl_off_by_one', 'unknown_subtrader', 'missing_buffer_movement', 'wrong_margin'];
+
+export interface StoryTokens {
+  operator: string;
+  viewer: string;
+}
+
+export interface StoryOutcome {
+  obligations: number;
+  ledger: { entries: number; created: number; unchanged: number };
+  cycles: number;
+  breaksByCheck: Record<string, number>;
+  openBreaks: number;
+  workbook: { date: string; path: string; version: number } | null;
+  withdrawal: { id: string; amount: string; state: string; approvalsRequired: number };
+}
+
+interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+async function readAll<T>(api: ApiCaller, token: string, path: string): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api.expectOk<Page<T>>(token, 'GET', `${path}${sep}limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    out.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * The whole daily routine, through the product's own API: pull everything from Klear, import the
+ * firm's ledger (with a few discrepancies), reconcile every cycle, build the latest day's workbook,
+ * and leave a withdrawal waiting for two approvers. Safe to run again on the same data directory.
+ */
+export async function runDemoStory(
+  api: ApiCaller,
+  sim: RunningKlearSimulator,
+  tokens: StoryTokens,
+  dataSource: DataSource,
+  step: (text: string) => void,
+): Promise<StoryOutcome> {
+  for (const job of INGESTION_JOBS) {
+    const run = await api.expectOk<{ outcome?: string; run?: { status?: string; items_written?: number } }>(tokens.operator, 'POST', `/jobs/${job}/run?wait=true`);
+    step(`ingested ${job}: ${run.run?.status ?? run.outcome ?? 'done'}`);
+  }
+  const obligations = await readAll<{ id: string; execution_time: string }>(api, tokens.viewer, '/obligations');
+  step(`obligations held: ${obligations.length}`);
+
+  const feed = await fetch(`${sim.adminUrl}/ledger-feed`, {
+    method: 'POST',
+    headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ format: 'csv', discrepancies: DEMO_DISCREPANCIES.map((kind) => ({ kind })) }),
+  });
+  if (!feed.ok) throw new Error(`the simulator's ledger feed answered ${feed.status}`);
+  const csv = await feed.text();
+  const form = new FormData();
+  form.append('file', new Blob([csv], { type: 'text/csv' }), 'demo-ledger.csv');
+  const imported = await api.expectOk<{ counts?: { entries?: number; created?: number; unchanged?: number }; created?: number; unchanged?: number; entries?: number }>(
+    tokens.operator,
+    'POST',
+    '/ledger/imports',
+    form,
+  );
+  const counts = imported.counts ?? imported;
+  const ledger = { entries: Number(counts.entries ?? 0), created: Number(counts.created ?? 0), unchanged: Number(counts.unchanged ?? 0) };
+  step(`ledger imported: ${ledger.created} new entries, ${ledger.unchanged} already held`);
+
+  const cycles = [...new Set(obligations.map((o) => o.execution_time))].sort();
+  for (const cycle of cycles) await api.expectOk(tokens.operator, 'POST', '/reconciliations', { cycle });
+  const open = await readAll<{ check: string }>(api, tokens.viewer, '/breaks?status=open');
+  const breaksByCheck: Record<string, number> = {};
+  for (const b of open) breaksByCheck[b.check] = (breaksByCheck[b.check] ?? 0) + 1;
+  step(`reconciled ${cycles.length} cycles: ${open.length} open breaks`);
+
+  let workbook: StoryOutcome['workbook'] = null;
+  const latest = cycles[cycles.length - 1];
+  if (latest) {
+    const date = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(latest));
+    const built = await api.expectOk<{ id: string; version: number }>(tokens.operator, 'POST', '/exports', { date });
+    const [row] = (await dataSource.query('SELECT file_path FROM export_file WHERE id = $1', [built.id])) as Array<{ file_path: string }>;
+    workbook = { date, path: row.file_path, version: built.version };
+    step(`workbook for ${date}: version ${built.version}`);
+  }
+
+  const amount = '250000.00';
+  const request = await api.expectOk<{ id: string; state: string; approvals_required?: number; required_approvals?: number }>(
+    tokens.operator,
+    'POST',
+    '/withdrawals',
+    { amount, purpose: 'Demo: sweep excess settlement buffer to the operating account' },
+    { 'Idempotency-Key': `demo-sweep-${latest ?? 'none'}` },
+  );
+  step(`withdrawal of $${amount} requested: ${request.state}`);
+  return {
+    obligations: obligations.length,
+    ledger,
+    cycles: cycles.length,
+    breaksByCheck,
+    openBreaks: open.length,
+    workbook,
+    withdrawal: { id: request.id, amount, state: request.state, approvalsRequired: Number(request.approvals_required ?? request.required_approvals ?? 2) },
+  };
+}
