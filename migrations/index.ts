@@ -5,6 +5,7 @@ import { JobsAndKlearIngestion1795255857738 } from './1795255857738-JobsAndKlear
 import { Reconciliation1795255967925 } from './1795255967925-Reconciliation';
 import { Withdrawals1795255984087 } from './1795255984087-Withdrawals';
 import { ExportFiles1795256148671 } from './1795256148671-ExportFiles';
+import { LedgerPostingAccountIndex1795258653861 } from './1795258653861-LedgerPostingAccountIndex';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -15,4 +16,5 @@ export const ALL_MIGRATIONS: Function[] = [
   Reconciliation1795255967925,
   Withdrawals1795255984087,
   ExportFiles1795256148671,
+  LedgerPostingAccountIndex1795258653861,
 ];

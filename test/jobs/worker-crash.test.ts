@@ -117,7 +117,8 @@ describe('The worker process killed mid-run', () => {
     expect(logs).toMatch(/catch-up \d+\/\d+/);
     expect(logs).toContain('abandoned');
     const databasePassword = new URL(db.url).password;
-    for (const secret of [sim.options.accessToken, sim.options.password, sim.options.reportSigningKey, databasePassword]) {
+    // A trust-auth server (DATABASE_URL without a password) has no database password to leak.
+    for (const secret of [sim.options.accessToken, sim.options.password, sim.options.reportSigningKey, ...(databasePassword ? [databasePassword] : [])]) {
       expect(secret.length).toBeGreaterThan(3);
       expect(logs).not.toContain(secret);
     }

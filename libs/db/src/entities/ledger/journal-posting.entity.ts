@@ -9,6 +9,8 @@ import { JournalEntry } from './journal-entry.entity';
  */
 @Entity({ name: 'journal_posting' })
 @Index(['cycle', 'subtraderId', 'account', 'marketTicker'])
+// Buffer movements (no cycle) and margin requirements are found by account first.
+@Index(['account', 'cycle'])
 export class JournalPosting {
   @PrimaryColumn({ type: 'bigint', name: 'entry_seq' })
   entrySeq: string;
