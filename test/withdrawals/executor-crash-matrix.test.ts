@@ -1,68 +1,21 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { buildExecutorDrill, type DrillRun, postRequestsReceived, runExecutorDrill, waitOutGrace as waitOutGraceOf, WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DRILL = 'dist/libs/withdrawals/src/executor-drill.main.js';
-const POST_PATH = '/margin/withdraw_settlement_balance';
 const GRACE_SECONDS = 6;
-
-interface DrillRun {
-  lines: string[];
-  signal: NodeJS.Signals | null;
-  code: number | null;
-  summary: Record<string, any> | null;
-}
 
 let w: WithdrawalWorld;
 beforeAll(async () => {
-  // The executor runs in a separate `node` process built from dist/, so that it can really be killed.
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
+  buildExecutorDrill();
   w = await startWithdrawalWorld({ env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: String(GRACE_SECONDS), KLEAR_TIMEOUT_MS: '2500' } });
 }, 120_000);
 afterAll(async () => w?.close());
 
-/** One executor run in a child process; `onLine` may kill it (SIGKILL) at a moment of its choosing. */
-function drill(options: { crashAt?: string; onLine?: (line: string, kill: () => void) => void } = {}): Promise<DrillRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DRILL], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, ...w.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let stderr = '';
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        lines.push(line);
-        options.onLine?.(line, () => child.kill('SIGKILL'));
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (code !== 0 && signal === null) return reject(new Error(`drill exited ${code}: ${stderr}`));
-      const summaryLine = lines.find((l) => l.startsWith('SUMMARY '));
-      resolve({ lines, signal, code, summary: summaryLine ? JSON.parse(summaryLine.slice(8)) : null });
-    });
-  });
-}
-
-const postsReceived = async () => Number((await w.simAdmin('GET', '/counters')).requests_by_endpoint[POST_PATH] ?? 0);
+const drill = (options: Parameters<typeof runExecutorDrill>[1] = {}): Promise<DrillRun> => runExecutorDrill(w, options);
+const postsReceived = () => postRequestsReceived(w);
 const atKlear = (amount: bigint) => w.simWithdrawals().filter((x) => x.amount === amount);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until the grace period of the request's open attempt is over (counted from its start). */
-async function waitOutGrace(id: string): Promise<void> {
-  const started = Date.parse((await w.get(id)).attempts.at(-1).started_at);
-  await sleep(Math.max(0, started + GRACE_SECONDS * 1000 + 300 - Date.now()));
-}
+const waitOutGrace = (id: string) => waitOutGraceOf(w, id, GRACE_SECONDS);
 
 async function approvedRequest(amount: string): Promise<string> {
   const res = await w.request(amount);

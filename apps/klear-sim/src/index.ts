@@ -7,3 +7,4 @@ export { DISCREPANCY_KINDS } from './ledger-feed';
 export type { DiscrepancyKind } from './ledger-feed';
 export { FAULT_KINDS } from './faults';
 export type { FaultKind, FaultRule } from './faults';
+export { mix32 } from './prng';
