@@ -6,6 +6,7 @@ import { Reconciliation1795255967925 } from './1795255967925-Reconciliation';
 import { Withdrawals1795255984087 } from './1795255984087-Withdrawals';
 import { ExportFiles1795256148671 } from './1795256148671-ExportFiles';
 import { LedgerPostingAccountIndex1795258653861 } from './1795258653861-LedgerPostingAccountIndex';
+import { MarginDetailSubtraderIndex1795259502495 } from './1795259502495-MarginDetailSubtraderIndex';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -17,4 +18,5 @@ export const ALL_MIGRATIONS: Function[] = [
   Withdrawals1795255984087,
   ExportFiles1795256148671,
   LedgerPostingAccountIndex1795258653861,
+  MarginDetailSubtraderIndex1795259502495,
 ];

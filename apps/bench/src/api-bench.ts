@@ -10,12 +10,11 @@ import type { Measurement } from './results';
 const CANDIDATE_ROUTES = [
   '/obligations',
   '/settlement/balance',
-  '/settlement/balance-history',
+  '/settlement/balance/history',
   '/subtraders',
   '/reconciliations',
   '/ledger/entries',
   '/withdrawals',
-  '/withdrawals/queue',
   '/audit',
 ];
 

@@ -17,6 +17,8 @@ export interface ReconciliationBenchResult {
   loadMs: number;
   floorMs: number;
   floorMismatchingGroups: number;
+  marketFloorMs: number;
+  marketFloorMismatches: number;
   runMs: number;
   runBreaks: number;
   ratio: number;
@@ -33,6 +35,21 @@ export const RECONCILIATION_FLOOR_SQL = `
   SELECT coalesce(k.subtrader_id, i.subtrader_id) AS subtrader_id, k.total::text AS klear_total, i.total::text AS internal_total
     FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id
    WHERE k.total IS DISTINCT FROM i.total`;
+
+/**
+ * A second, stricter reference: the same bare join at the granularity the settlement-details check
+ * must work at, per (subtrader, market), comparing PnL and fees. $1 cycle, $2 obligation id.
+ */
+export const RECONCILIATION_MARKET_FLOOR_SQL = `
+  WITH k AS (SELECT subtrader_id, market_ticker, sum(pnl_centicents) AS pnl, sum(fees_centicents) AS fees
+               FROM klear_settlement_detail WHERE obligation_id = $2 GROUP BY subtrader_id, market_ticker),
+       i AS (SELECT subtrader_id, market_ticker,
+                    coalesce(sum(amount_centicents) FILTER (WHERE account = 'trading_pnl'), 0) AS pnl,
+                    -coalesce(sum(amount_centicents) FILTER (WHERE account = 'trading_fees'), 0) AS fees
+               FROM journal_posting WHERE cycle = $1 AND account IN ('trading_pnl', 'trading_fees') GROUP BY subtrader_id, market_ticker)
+  SELECT coalesce(k.subtrader_id, i.subtrader_id) AS subtrader_id, coalesce(k.market_ticker, i.market_ticker) AS market_ticker
+    FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker
+   WHERE k.pnl IS DISTINCT FROM i.pnl OR k.fees IS DISTINCT FROM i.fees`;
 
 /**
  * Loads one cycle of `subtraders x markets` Klear details and as many ledger PnL postings (one
@@ -99,6 +116,10 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
   let started = performance.now();
   const mismatching = (await dataSource.query(RECONCILIATION_FLOOR_SQL, [shape.cycle, obligationId])) as unknown[];
   const floorMs = performance.now() - started;
+  await dataSource.query(RECONCILIATION_MARKET_FLOOR_SQL, [shape.cycle, obligationId]); // warm-up
+  started = performance.now();
+  const marketMismatches = (await dataSource.query(RECONCILIATION_MARKET_FLOOR_SQL, [shape.cycle, obligationId])) as unknown[];
+  const marketFloorMs = performance.now() - started;
   const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource));
   started = performance.now();
   const outcome = await runs.run({ scope: 'cycle', cycle: shape.cycle, actor: 'bench', settings }, () => new Error('bench cycle missing'));
@@ -109,6 +130,8 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
     loadMs,
     floorMs,
     floorMismatchingGroups: mismatching.length,
+    marketFloorMs,
+    marketFloorMismatches: marketMismatches.length,
     runMs,
     runBreaks: outcome.breakCount,
     ratio: runMs / floorMs,
@@ -132,6 +155,14 @@ export async function runBench(context: { dataSource: DataSource; subtraders: nu
       unit: 's',
       floor: result.floorMs / 1000,
       ratio: result.ratio,
+      target: { on: 'ratio', op: '<=', limit: 1.5 },
+    },
+    {
+      name: `reconciliation run vs bare per-(subtrader, market) join (the granularity the check needs)`,
+      value: result.runMs / 1000,
+      unit: 's',
+      floor: result.marketFloorMs / 1000,
+      ratio: result.runMs / result.marketFloorMs,
       target: { on: 'ratio', op: '<=', limit: 1.5 },
     },
   ];

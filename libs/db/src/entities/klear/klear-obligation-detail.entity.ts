@@ -31,6 +31,8 @@ export class KlearSettlementDetail {
 
 /** Current maintenance margin details: one row per subtrader (`subtrader_id` may be empty). */
 @Entity({ name: 'klear_margin_detail' })
+// Per-subtrader reads (GET /subtraders, reconciliation) must not scan a whole obligation's rows.
+@Index(['obligationId', 'subtraderId'])
 export class KlearMarginDetail {
   @PrimaryColumn({ type: 'text', name: 'obligation_id' })
   obligationId: string;
