@@ -147,4 +147,26 @@ describe('POST /ledger/entries and GET /ledger/entries', () => {
     const sums = (await ctx.db.dataSource.query(`SELECT sum(amount_centicents)::text AS s FROM journal_posting`)) as Array<{ s: string }>;
     expect(sums[0].s).toBe('0');
   });
+
+  it('bounds a page by postings as well as entries, and the cursor walks every entry once', async () => {
+    const markets = Array.from({ length: 300 }, (_, m) => ({ ticker: `WIDE-${m}`, pnl: BigInt(m + 1), fee: 1n }));
+    const entries = Array.from({ length: 6 }, (_, i) => tradeSettlement(`WIDE-${i}`, `ST-W${i}`, markets, '2026-11-05T21:00:00Z'));
+    expect((await ctx.http().post('/ledger/entries').set(auth(ctx.tokens.operator)).send({ entries })).status).toBe(200);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await ctx.http().get('/ledger/entries').query({ cycle: '2026-11-05T21:00:00Z', limit: 50, ...(cursor ? { cursor } : {}) }).set(auth(ctx.tokens.viewer));
+      expect(page.status).toBe(200);
+      const postings = page.body.data.reduce((n: number, e: { postings: unknown[] }) => n + e.postings.length, 0);
+      // 601 postings per entry, over the 400-posting page budget: each page holds exactly one entry.
+      expect(page.body.data).toHaveLength(1);
+      expect(postings).toBe(601);
+      seen.push(...page.body.data.map((e: { external_id: string }) => e.external_id));
+      cursor = page.body.next_cursor ?? undefined;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(6);
+    expect(seen).toEqual(['WIDE-0', 'WIDE-1', 'WIDE-2', 'WIDE-3', 'WIDE-4', 'WIDE-5']);
+  });
 });

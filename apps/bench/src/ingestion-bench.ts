@@ -15,22 +15,24 @@ import type { Measurement } from './results';
  * The Klear fetch is outside both timings: this measures what we do with an answer.
  */
 export async function benchIngestionVsCopy(client: KlearClient, dataSource: DataSource, databaseUrl: string): Promise<Measurement> {
-  // Two cycles: the older one warms both paths up (JIT, connections), the newer one is measured.
-  const answer = await client.getObligationHistory({ limit: 2 });
-  const [obligation, warmUp] = answer.data.obligations;
+  // Two cycles, one answer each (as the job pages them): the older one warms both paths up (JIT,
+  // connections), the newer one is measured; each ingestion archives exactly its own answer body.
+  const measuredAnswer = await client.getObligationHistory({ limit: 1 });
+  const warmUpAnswer = await client.getObligationHistory({ limit: 1, cursor: measuredAnswer.data.cursor ?? undefined });
+  const [obligation] = measuredAnswer.data.obligations;
+  const [warmUp] = warmUpAnswer.data.obligations;
   if (!obligation || !warmUp) throw new Error('the simulator returned fewer than two settled obligations');
   const rows = obligation.settlement_details.length;
 
   const archive = new ResponseArchiveRepository(dataSource);
-  const ingest = async (entry: ObligationEntry) => {
+  const ingest = async (answer: typeof measuredAnswer) => {
     const archiveId = await archive.append(answer.raw, null);
-    const page = { ...answer.data, obligations: [entry] };
-    return inTransaction(dataSource, (tx) => interpretAnswer(tx, 'obligationHistory', page, archiveId, answer.raw.receivedAt));
+    return inTransaction(dataSource, (tx) => interpretAnswer(tx, 'obligationHistory', answer.data, archiveId, answer.raw.receivedAt));
   };
-  await ingest(warmUp);
+  await ingest(warmUpAnswer);
   await plainCopy(databaseUrl, warmUp);
   const ingestStart = process.hrtime.bigint();
-  const result = await ingest(obligation);
+  const result = await ingest(measuredAnswer);
   const ingestSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;
   if (result.written < rows) throw new Error(`ingestion wrote ${result.written} rows for ${rows} details`);
 

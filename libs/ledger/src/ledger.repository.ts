@@ -40,6 +40,8 @@ export interface JournalEntryFilter {
   externalId?: string;
   afterSeq?: string;
   limit: number;
+  /** Fetch postings only for the leading entries that fit this many postings (at least one entry). */
+  maxPostings?: number;
 }
 
 export interface StoredJournalEntry {
@@ -57,6 +59,8 @@ export interface StoredJournalEntry {
   createdBy: string;
   createdAt: string;
   postings: Array<{ account: string; marketTicker: string | null; amount: bigint }>;
+  /** How many postings the entry has (its postings may be left unfetched past a page's posting budget). */
+  postingCount: number;
 }
 
 /** The writes of one ledger transaction, under the ledger lock. `manager` is for the audit row. */
@@ -200,7 +204,8 @@ export class LedgerRepository {
     const rows = (await this.dataSource.query(
       `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.effective_at')} AS effective_at,
               ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.business_reference, e.description, e.reverses_external_id,
-              r.external_id AS reversed_by, e.import_id, e.created_by, ${utcText('e.created_at')} AS created_at
+              r.external_id AS reversed_by, e.import_id, e.created_by, ${utcText('e.created_at')} AS created_at,
+              (SELECT count(*) FROM journal_posting p WHERE p.entry_seq = e.ledger_seq)::int AS posting_count
          FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
         WHERE ($1::text IS NULL OR e.subtrader_id = $1)
           AND ($2::timestamptz IS NULL OR e.cycle = $2)
@@ -210,12 +215,23 @@ export class LedgerRepository {
         ORDER BY e.ledger_seq
         LIMIT $6`,
       [f.subtraderId ?? null, f.cycle ?? null, f.entryType ?? null, f.externalId ?? null, f.afterSeq ?? '0', f.limit],
-    )) as Array<Record<string, string | null>>;
+    )) as Array<Record<string, string | null> & { posting_count: number }>;
     if (rows.length === 0) return [];
+    let withPostings = rows.length;
+    if (f.maxPostings !== undefined) {
+      let total = 0;
+      for (let i = 0; i < rows.length; i++) {
+        total += rows[i].posting_count;
+        if (total > f.maxPostings && i > 0) {
+          withPostings = i;
+          break;
+        }
+      }
+    }
     const postings = (await this.dataSource.query(
       `SELECT entry_seq::text AS entry_seq, account, market_ticker, amount_centicents::text AS amount
          FROM journal_posting WHERE entry_seq = ANY($1::bigint[]) ORDER BY entry_seq, line_no`,
-      [rows.map((r) => r.ledger_seq)],
+      [rows.slice(0, withPostings).map((r) => r.ledger_seq)],
     )) as Array<{ entry_seq: string; account: string; market_ticker: string | null; amount: string }>;
     const bySeq = new Map<string, StoredJournalEntry['postings']>();
     for (const p of postings) {
@@ -238,6 +254,7 @@ export class LedgerRepository {
       createdBy: r.created_by as string,
       createdAt: canonicalFromDatabase(r.created_at) as string,
       postings: bySeq.get(r.ledger_seq as string) ?? [],
+      postingCount: r.posting_count,
     }));
   }
 

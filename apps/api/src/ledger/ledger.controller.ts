@@ -7,6 +7,10 @@ import { ApiErrors } from '../openapi';
 import { journalEntryView, LedgerEntriesQuery, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
 import { LedgerUploadInterceptor } from './ledger-upload.interceptor';
 
+
+/** Entries are as large as their postings (a trade settlement has two per market): pages are bounded by both. */
+export const MAX_PAGE_POSTINGS = 400;
+
 @ApiTags('ledger')
 @ApiBearerAuth()
 @ApiErrors()
@@ -28,13 +32,16 @@ export class LedgerController {
 
   @Get('entries')
   @Roles('viewer')
-  @ApiOperation({ summary: 'Journal entries with their postings, in ledger order; filter by subtrader, cycle, entry_type, external_id' })
+  @ApiOperation({
+    summary: 'Journal entries with their postings, in ledger order; filter by subtrader, cycle, entry_type, external_id',
+    description: `A page holds at most \`limit\` entries and stops early once it holds ${MAX_PAGE_POSTINGS} postings (always at least one entry); follow next_cursor.`,
+  })
   async list(@Query() q: LedgerEntriesQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, 1)?.[0];
     if (after !== undefined && !/^\d{1,19}$/.test(after)) throw new InvalidInput('cursor: not a cursor returned by this API', [{ field: 'cursor', problems: ['not a cursor returned by this API'] }]);
-    const rows = await this.ledger.list({ subtraderId: q.subtrader, cycle: q.cycle, entryType: q.entry_type, externalId: q.external_id, afterSeq: after, limit: limit + 1 });
-    return toPage(rows, limit, (r) => [r.ledgerSeq], journalEntryView);
+    const rows = await this.ledger.list({ subtraderId: q.subtrader, cycle: q.cycle, entryType: q.entry_type, externalId: q.external_id, afterSeq: after, limit: limit + 1, maxPostings: MAX_PAGE_POSTINGS });
+    return toPage(rows, entriesWithinPostingBudget(rows, limit), (r) => [r.ledgerSeq], journalEntryView);
   }
 
   @Post('imports')
@@ -54,4 +61,13 @@ export class LedgerController {
     if (!file) throw new InvalidInput('file: send the CSV or XLSX in the multipart field "file"', [{ field: 'file', problems: ['is required'] }]);
     return this.ledger.importFile({ path: file.path, fileName: file.originalname, partial: q.partial === 'true', actor: who.name });
   }
+}
+
+function entriesWithinPostingBudget(rows: Array<{ postingCount: number }>, limit: number): number {
+  let postings = 0;
+  for (let i = 0; i < Math.min(rows.length, limit); i++) {
+    postings += rows[i].postingCount;
+    if (postings > MAX_PAGE_POSTINGS && i > 0) return i;
+  }
+  return Math.min(rows.length, limit);
 }
