@@ -37,10 +37,35 @@ export class WithdrawalTransitions {
       .execute();
     // The row lock makes this impossible unless a caller forgot to lock: fail loudly, change nothing.
     if (result.affected !== 1) throw new Error(`withdrawal ${request.id}: lost an update race (state ${from}, version ${request.version}); was the row locked?`);
+    await this.record(m, request, `withdrawal.${to}`, from, to, event, true);
+    Object.assign(request, event.set ?? {}, { state: to, version: request.version + 1 });
+    return request;
+  }
+
+  /** The creation row of the history (no from-state). */
+  async created(m: EntityManager, request: WithdrawalRequest, event: TransitionEvent): Promise<void> {
+    await this.record(m, request, 'withdrawal.requested', null, request.state, event, true);
+  }
+
+  /** An audited event that is not a state change (an approval that does not complete the set, a hold). */
+  async note(m: EntityManager, request: WithdrawalRequest, action: string, event: Omit<TransitionEvent, 'set'>): Promise<void> {
+    await this.record(m, request, `withdrawal.${action}`, request.state, request.state, event, false);
+  }
+
+  /** The hash-chained audit row, and for state changes the local history row pointing at it. */
+  private async record(
+    m: EntityManager,
+    request: WithdrawalRequest,
+    action: string,
+    from: string | null,
+    to: string,
+    event: Omit<TransitionEvent, 'set'>,
+    history: boolean,
+  ): Promise<void> {
     const entry = await this.audit.record(
       {
         actor: event.actor,
-        action: `withdrawal.${to}`,
+        action,
         entityType: WITHDRAWAL_ENTITY,
         entityId: request.id,
         fromState: from,
@@ -51,6 +76,7 @@ export class WithdrawalTransitions {
       },
       m,
     );
+    if (!history) return;
     await m.insert(WithdrawalStateChange, {
       requestId: request.id,
       fromState: from,
@@ -61,53 +87,5 @@ export class WithdrawalTransitions {
       at: entry.occurredAt,
       auditSeq: entry.seq,
     } as never);
-    Object.assign(request, event.set ?? {}, { state: to, version: request.version + 1 });
-    return request;
-  }
-
-  /** The creation row of the history (no from-state). */
-  async created(m: EntityManager, request: WithdrawalRequest, event: TransitionEvent): Promise<void> {
-    const entry = await this.audit.record(
-      {
-        actor: event.actor,
-        action: 'withdrawal.requested',
-        entityType: WITHDRAWAL_ENTITY,
-        entityId: request.id,
-        fromState: null,
-        toState: request.state,
-        reason: event.reason ?? null,
-        details: event.details ?? null,
-        requestBody: event.requestBody,
-      },
-      m,
-    );
-    await m.insert(WithdrawalStateChange, {
-      requestId: request.id,
-      fromState: null,
-      toState: request.state,
-      actor: event.actor,
-      reason: event.reason ?? null,
-      details: event.details ?? null,
-      at: entry.occurredAt,
-      auditSeq: entry.seq,
-    } as never);
-  }
-
-  /** An audited event that is not a state change (an approval that does not complete the set, a hold). */
-  async note(m: EntityManager, request: WithdrawalRequest, action: string, event: Omit<TransitionEvent, 'set'>): Promise<void> {
-    await this.audit.record(
-      {
-        actor: event.actor,
-        action: `withdrawal.${action}`,
-        entityType: WITHDRAWAL_ENTITY,
-        entityId: request.id,
-        fromState: request.state,
-        toState: request.state,
-        reason: event.reason ?? null,
-        details: event.details ?? null,
-        requestBody: event.requestBody,
-      },
-      m,
-    );
   }
 }
