@@ -7,6 +7,7 @@ import { Withdrawals1795255984087 } from './1795255984087-Withdrawals';
 import { ExportFiles1795256148671 } from './1795256148671-ExportFiles';
 import { LedgerPostingAccountIndex1795258653861 } from './1795258653861-LedgerPostingAccountIndex';
 import { MarginDetailSubtraderIndex1795259502495 } from './1795259502495-MarginDetailSubtraderIndex';
+import { ReconciliationSummaries1795262514328 } from './1795262514328-ReconciliationSummaries';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -19,4 +20,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ExportFiles1795256148671,
   LedgerPostingAccountIndex1795258653861,
   MarginDetailSubtraderIndex1795259502495,
+  ReconciliationSummaries1795262514328,
 ];

@@ -6,6 +6,7 @@ import { parseRoles, UsersService } from '@app/auth';
 import { type AppConfig, loadConfig } from '@app/config';
 import { createDataSource, resolveDatabase, runMigrationsLocked } from '@app/db';
 import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
+import { ReconciliationSummaries } from '@app/reconciliation';
 import { SecretBox, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
@@ -80,6 +81,28 @@ program
       const result = await audit.verify();
       process.stdout.write(`${JSON.stringify(result)}\n`);
       if (!result.ok) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('recon:verify-summaries')
+  .description('check the per-subtrader summaries reconciliation reads against the source rows; exit 1 on a difference')
+  .action(async () => {
+    await withContext(async ({ audit, dataSource }) => {
+      const differences = await new ReconciliationSummaries(dataSource, audit).verify();
+      for (const d of differences) process.stdout.write(`${JSON.stringify(d)}\n`);
+      process.stdout.write(differences.length === 0 ? 'summaries agree with the source rows\n' : `${differences.length} summary rows differ: run recon:rebuild-summaries\n`);
+      if (differences.length > 0) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('recon:rebuild-summaries')
+  .description('recompute the per-subtrader summaries from the source rows (audited; holds off ledger and Klear writers meanwhile)')
+  .action(async () => {
+    await withContext(async ({ audit, dataSource }) => {
+      const outcome = await new ReconciliationSummaries(dataSource, audit).rebuild('cli');
+      process.stdout.write(`${JSON.stringify(outcome)}\n`);
     });
   });
 

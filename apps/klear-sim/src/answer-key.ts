@@ -81,7 +81,8 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     const [subtrader] = key.split('/');
     const klear = klearRows.get(key);
     const internal = internalRows.get(key);
-    if (klear !== undefined && internal !== undefined && klear.pnl === internal.pnl && klear.fees === internal.fees) continue;
+    // A market missing on one side counts as zero PnL and zero fees (docs/ledger-and-breaks.md).
+    if ((klear?.pnl ?? 0n) === (internal?.pnl ?? 0n) && (klear?.fees ?? 0n) === (internal?.fees ?? 0n)) continue;
     const reason = oneSided(subtrader)
       ? 'unknown_subtrader'
       : (tradeEntriesPerSubtrader.get(subtrader) ?? 0) > 1

@@ -7,4 +7,5 @@ export * from './reconciliation.module';
 export * from './reconciliation.queries';
 export * from './reconciliation-run.repository';
 export * from './reconciliation.service';
+export * from './reconciliation-summaries';
 export * from './bench';

@@ -6,7 +6,7 @@ import { ExplainabilityViolated } from './reconciliation-errors';
 import { cycleKeyText, cycleScopeKey, inputsSha256, PROJECTED_SCOPE_KEY, type ReconSettings, tolerancesJson } from './recon-inputs';
 import { BUFFER_BALANCES_SQL, BUFFER_MOVEMENTS_SQL } from './sql/buffer-checks.sql';
 import { CLOSE_UNSEEN_BREAKS_SQL, INSERT_OBSERVATIONS_SQL, PREVIOUSLY_INACTIVE_SQL, UPSERT_BREAKS_SQL } from './sql/break-lifecycle.sql';
-import { CREATE_FOUND_TABLE_SQL, FOUND_SUMMARY_SQL } from './sql/found-table.sql';
+import { CREATE_FOUND_TABLE_SQL, CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL, FOUND_SUMMARY_SQL } from './sql/found-table.sql';
 import { PROJECTED_SQL } from './sql/projected-check.sql';
 import {
   KLEAR_CONSISTENCY_SQL,
@@ -15,6 +15,7 @@ import {
   SETTLEMENT_DETAILS_REASONS_SQL,
   SETTLEMENT_DETAILS_SQL,
   SETTLEMENT_EXPLAINABILITY_SQL,
+  SETTLEMENT_SUBTRADERS_SQL,
 } from './sql/settlement-checks.sql';
 
 export interface RunRequest {
@@ -63,6 +64,8 @@ export class ReconciliationRunRepository {
         const scopeKey = request.scope === 'cycle' ? cycleScopeKey(request.cycle!) : PROJECTED_SCOPE_KEY;
         await tx.query(SCOPE_LOCK_SQL, [scopeKey]);
         await tx.query(`SET LOCAL work_mem = '128MB'`);
+        // The statements here are short; JIT compilation would cost more than it saves.
+        await tx.query(`SET LOCAL jit = off`);
         prepared = request.scope === 'cycle' ? await this.prepareCycle(tx, request.cycle!, request.settings) : await this.prepareProjected(tx, request.settings);
         if (!prepared) throw onMissingInputs();
         const [run] = (await tx.query(
@@ -162,6 +165,8 @@ export class ReconciliationRunRepository {
       sha: inputsSha256(fingerprint),
       execute: async (q, runId) => {
         const base = [cycle, marks.ledger_seq, ids];
+        await q.query(CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL);
+        await q.query(SETTLEMENT_SUBTRADERS_SQL, base);
         await q.query(SETTLEMENT_DETAILS_SQL, [...base, keyText, t.settlementDetails.toString()]);
         await q.query(SETTLEMENT_DETAILS_REASONS_SQL, base);
         await q.query(MAINTENANCE_MARGIN_SQL, [...base, keyText, t.maintenanceMargin.toString()]);
@@ -170,7 +175,7 @@ export class ReconciliationRunRepository {
         const bufferBase = [cycle, marks.ledger_seq, marks.balance_history_id];
         await q.query(BUFFER_MOVEMENTS_SQL, [...bufferBase, t.settlementBuffer.toString(), windowSeconds]);
         await q.query(BUFFER_BALANCES_SQL, [...bufferBase, marks.withdrawal_state_change_id, keyText, t.settlementBuffer.toString()]);
-        const rows = (await q.query(SETTLEMENT_EXPLAINABILITY_SQL, [...base, runId])) as Array<Record<string, string | null>>;
+        const rows = (await q.query(SETTLEMENT_EXPLAINABILITY_SQL, [runId])) as Array<Record<string, string | null>>;
         const cycleTotals = rows.find((r) => r.subtrader_id === null)!;
         const violations = rows.filter((r) => r.subtrader_id !== null) as Array<Record<string, string>>;
         if (violations.length > 0) throw new ExplainabilityViolated(violations);

@@ -4,6 +4,7 @@ import { ReconcileCyclesJob, ReconcileProjectedJob } from './reconciliation-jobs
 import { ReconciliationQueries } from './reconciliation.queries';
 import { ReconciliationRunRepository } from './reconciliation-run.repository';
 import { ReconciliationService } from './reconciliation.service';
+import { ReconciliationSummaries } from './reconciliation-summaries';
 
 export const RECONCILIATION_JOBS = [ReconcileCyclesJob, ReconcileProjectedJob];
 
@@ -12,7 +13,7 @@ export const RECONCILIATION_JOBS = [ReconcileCyclesJob, ReconcileProjectedJob];
  * the config. The jobs register with libs/jobs wherever JobsModule is present (worker or API).
  */
 @Module({
-  providers: [ReconciliationRunRepository, ReconciliationQueries, ReconciliationService, BreakWorkflowService, ...RECONCILIATION_JOBS],
-  exports: [ReconciliationQueries, ReconciliationService, BreakWorkflowService],
+  providers: [ReconciliationRunRepository, ReconciliationQueries, ReconciliationService, ReconciliationSummaries, BreakWorkflowService, ...RECONCILIATION_JOBS],
+  exports: [ReconciliationQueries, ReconciliationService, ReconciliationSummaries, BreakWorkflowService],
 })
 export class ReconciliationModule {}

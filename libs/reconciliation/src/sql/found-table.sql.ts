@@ -20,6 +20,18 @@ export const CREATE_FOUND_TABLE_SQL = `
     internal_rows jsonb NOT NULL DEFAULT '[]'
   ) ON COMMIT DROP`;
 
+/**
+ * Per subtrader of the cycle: both sides' totals (pnl - fees) from the maintained summaries, and
+ * whether its markets must be examined one by one (see SETTLEMENT_SUBTRADERS_SQL).
+ */
+export const CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL = `
+  CREATE TEMPORARY TABLE recon_settlement_subtrader (
+    subtrader_id text PRIMARY KEY,
+    klear_total numeric NOT NULL,
+    internal_total numeric NOT NULL,
+    examined boolean NOT NULL
+  ) ON COMMIT DROP`;
+
 /** Rows found so far, per check and reason (NULL reason = tolerated), for the run's summary. */
 export const FOUND_SUMMARY_SQL = `
   SELECT "check", reason_code, count(*)::int AS n, sum(difference)::text AS difference,

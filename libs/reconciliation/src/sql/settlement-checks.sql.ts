@@ -6,14 +6,41 @@
  */
 
 /**
- * Per (subtrader, market): Klear details FULL OUTER JOIN the ledger's sums; only rows that differ
- * are kept. Reasons come in a second step, for those few rows only ('pending').
+ * Per subtrader, from the summaries the source tables' triggers maintain (klear_settlement_summary,
+ * ledger_trading_summary: 10,000 rows where the details are 1,000,000): both totals, and whether
+ * the subtrader's markets must be examined. They must when it is on one side only, when its PnL or
+ * fees sums differ, or when either fingerprint of its per-market figures differs. A per-market
+ * difference that leaves the sums equal (+1 on one market, -1 on another) changes a fingerprint
+ * unless sum(delta_m * w(m)) = 0 mod p for both primes: about 2^-62 for weights that behave as
+ * random (docs/ledger-and-breaks.md). The ledger summary holds every posting this transaction's
+ * snapshot sees, which is exactly the postings up to the high-water mark $2 read in that snapshot.
+ */
+export const SETTLEMENT_SUBTRADERS_SQL = `
+  WITH k AS (
+    SELECT s.subtrader_id, sum(s.pnl_centicents) AS pnl, sum(s.fees_centicents) AS fees,
+           mod(sum(s.fingerprint_1), 2147483647) AS fp1, mod(sum(s.fingerprint_2), 2147483629) AS fp2
+      FROM klear_settlement_summary s WHERE s.obligation_id = ANY($3::text[]) GROUP BY s.subtrader_id),
+  i AS (
+    SELECT l.subtrader_id, l.pnl_centicents AS pnl, l.fees_centicents AS fees, l.fingerprint_1 AS fp1, l.fingerprint_2 AS fp2
+      FROM ledger_trading_summary l WHERE l.cycle = $1 AND $2::bigint IS NOT NULL)
+  INSERT INTO recon_settlement_subtrader (subtrader_id, klear_total, internal_total, examined)
+  SELECT coalesce(k.subtrader_id, i.subtrader_id), coalesce(k.pnl - k.fees, 0), coalesce(i.pnl - i.fees, 0),
+         k.subtrader_id IS NULL OR i.subtrader_id IS NULL OR k.pnl <> i.pnl OR k.fees <> i.fees OR k.fp1 <> i.fp1 OR k.fp2 <> i.fp2
+    FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id`;
+
+/** The subtraders to examine market by market, as an array (an init plan: index lookups on both sides). */
+const EXAMINED = `ARRAY(SELECT t.subtrader_id FROM recon_settlement_subtrader t WHERE t.examined)`;
+
+/**
+ * Per (subtrader, market) of the examined subtraders: Klear details FULL OUTER JOIN the ledger's
+ * sums, exactly; a market missing on one side counts as zero PnL and zero fees. Only rows that
+ * differ are kept. Reasons come in a second step, for those few rows only ('pending').
  */
 export const SETTLEMENT_DETAILS_SQL = `
   WITH k AS (
     SELECT d.subtrader_id, d.market_ticker, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees
       FROM klear_settlement_detail d
-     WHERE d.obligation_id = ANY($3::text[])
+     WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = ANY(${EXAMINED})
      GROUP BY d.subtrader_id, d.market_ticker),
   i AS (
     SELECT coalesce(p.subtrader_id, '') AS subtrader_id, p.market_ticker,
@@ -21,21 +48,20 @@ export const SETTLEMENT_DETAILS_SQL = `
            -coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_fees'), 0) AS fees
       FROM journal_posting p
      WHERE p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
-     GROUP BY 1, 2)
+       AND (p.subtrader_id = ANY(${EXAMINED}) OR p.subtrader_id IS NULL AND '' = ANY(${EXAMINED}))
+     GROUP BY 1, 2),
+  j AS (
+    SELECT coalesce(k.subtrader_id, i.subtrader_id) AS subtrader_id, coalesce(k.market_ticker, i.market_ticker) AS market_ticker,
+           k.pnl - k.fees AS klear_value, i.pnl - i.fees AS internal_value,
+           coalesce(k.pnl, 0) - coalesce(i.pnl, 0) AS pnl_difference, coalesce(k.fees, 0) - coalesce(i.fees, 0) AS fees_difference
+      FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker)
   INSERT INTO recon_found ("check", break_key, subtrader_id, market_ticker, reason_code, klear_value, internal_value,
                            difference, pnl_difference, fees_difference)
-  SELECT 'settlement_details',
-         'settlement_details/' || $4::text || '/' || coalesce(k.subtrader_id, i.subtrader_id) || '/' || coalesce(k.market_ticker, i.market_ticker),
-         coalesce(k.subtrader_id, i.subtrader_id),
-         coalesce(k.market_ticker, i.market_ticker),
-         CASE WHEN k.pnl IS NULL OR i.pnl IS NULL OR abs(k.pnl - i.pnl) > $5::bigint OR abs(k.fees - i.fees) > $5::bigint THEN 'pending' END,
-         k.pnl - k.fees,
-         i.pnl - i.fees,
-         coalesce(k.pnl - k.fees, 0) - coalesce(i.pnl - i.fees, 0),
-         coalesce(k.pnl, 0) - coalesce(i.pnl, 0),
-         coalesce(k.fees, 0) - coalesce(i.fees, 0)
-    FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker
-   WHERE k.pnl IS NULL OR i.pnl IS NULL OR k.pnl <> i.pnl OR k.fees <> i.fees`;
+  SELECT 'settlement_details', 'settlement_details/' || $4::text || '/' || j.subtrader_id || '/' || j.market_ticker,
+         j.subtrader_id, j.market_ticker,
+         CASE WHEN abs(j.pnl_difference) > $5::bigint OR abs(j.fees_difference) > $5::bigint THEN 'pending' END,
+         j.klear_value, j.internal_value, j.pnl_difference - j.fees_difference, j.pnl_difference, j.fees_difference
+    FROM j WHERE j.pnl_difference <> 0 OR j.fees_difference <> 0`;
 
 /** The subtrader is on one side only in the whole cycle (no Klear row, or no ledger entry at all). */
 const ONE_SIDED = `(
@@ -64,36 +90,27 @@ export const SETTLEMENT_DETAILS_REASONS_SQL = `
    WHERE f."check" = 'settlement_details' AND f.reason_code = 'pending'`;
 
 /**
- * Explainability, computed afresh from the source tables: per subtrader, klear_total -
- * internal_total must equal the sum of its settlement_details breaks plus tolerated differences.
- * Also stores the per-subtrader rollup of the subtraders with breaks. Parameters $1-$3 as above,
- * $4 the run id. Returns the
+ * Explainability: per subtrader, klear_total - internal_total (from the summaries) must equal the
+ * sum of its settlement_details breaks plus tolerated differences (from the market-by-market join).
+ * Also stores the per-subtrader rollup of the subtraders with breaks. $1 the run id. Returns the
  * violations (none in a correct run) and, as a last row with subtrader NULL, the cycle totals.
  */
 export const SETTLEMENT_EXPLAINABILITY_SQL = `
-  WITH kt AS (
-    SELECT d.subtrader_id, sum(d.pnl_centicents - d.fees_centicents) AS total
-      FROM klear_settlement_detail d WHERE d.obligation_id = ANY($3::text[]) GROUP BY d.subtrader_id),
-  it AS (
-    SELECT coalesce(p.subtrader_id, '') AS subtrader_id, sum(p.amount_centicents) AS total
-      FROM journal_posting p
-     WHERE p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2 GROUP BY 1),
-  bt AS (
+  WITH bt AS (
     SELECT f.subtrader_id,
            coalesce(sum(f.difference) FILTER (WHERE f.reason_code IS NOT NULL), 0) AS breaks,
            coalesce(sum(f.difference) FILTER (WHERE f.reason_code IS NULL), 0) AS tolerated,
            count(*) FILTER (WHERE f.reason_code IS NOT NULL) AS n
       FROM recon_found f WHERE f."check" = 'settlement_details' GROUP BY f.subtrader_id),
   totals AS MATERIALIZED (
-    SELECT coalesce(kt.subtrader_id, it.subtrader_id, bt.subtrader_id) AS subtrader_id,
-           coalesce(kt.total, 0) AS klear_total, coalesce(it.total, 0) AS internal_total,
+    SELECT coalesce(t.subtrader_id, bt.subtrader_id) AS subtrader_id,
+           coalesce(t.klear_total, 0) AS klear_total, coalesce(t.internal_total, 0) AS internal_total,
            coalesce(bt.breaks, 0) AS breaks, coalesce(bt.tolerated, 0) AS tolerated, coalesce(bt.n, 0) AS n
-      FROM kt FULL OUTER JOIN it ON it.subtrader_id = kt.subtrader_id
-              FULL OUTER JOIN bt ON bt.subtrader_id = coalesce(kt.subtrader_id, it.subtrader_id)),
+      FROM recon_settlement_subtrader t FULL OUTER JOIN bt ON bt.subtrader_id = t.subtrader_id),
   stored_rollup AS (
     INSERT INTO recon_subtrader_rollup (run_id, subtrader_id, klear_total_centicents, internal_total_centicents,
                                         break_difference_centicents, tolerated_difference_centicents, break_count)
-    SELECT $4::bigint, subtrader_id, klear_total, internal_total, breaks, tolerated, n FROM totals WHERE n > 0
+    SELECT $1::bigint, subtrader_id, klear_total, internal_total, breaks, tolerated, n FROM totals WHERE n > 0
     RETURNING 1)
   SELECT subtrader_id, klear_total::text, internal_total::text, breaks::text, tolerated::text
     FROM totals WHERE klear_total - internal_total <> breaks + tolerated
@@ -136,10 +153,9 @@ export const MAINTENANCE_MARGIN_REASONS_SQL = `
                                  AND p.entry_seq <= $2), '[]')
    WHERE f."check" = 'maintenance_margin' AND f.reason_code = 'pending'`;
 
-/** The obligation's own totals against the sums of its details (a difference is Klear's). */
 /**
- * The obligation's own totals against the sums of its details (a difference is Klear's).
- * Parameters: $1 obligation ids, $2 cycle as in keys, $3 tolerance.
+ * The obligation's own totals against the sums of its details (a difference is Klear's), the
+ * sums read from the maintained per-subtrader summaries. Parameters: $1 obligation ids, $2 cycle as in keys, $3 tolerance.
  */
 export const KLEAR_CONSISTENCY_SQL = `
   WITH o AS (
@@ -148,7 +164,7 @@ export const KLEAR_CONSISTENCY_SQL = `
       FROM klear_obligation WHERE id = ANY($1::text[])),
   d AS (
     SELECT coalesce(sum(pnl_centicents), 0) AS pnl, coalesce(sum(fees_centicents), 0) AS fees, coalesce(sum(total_centicents), 0) AS total
-      FROM klear_settlement_detail WHERE obligation_id = ANY($1::text[])),
+      FROM klear_settlement_summary WHERE obligation_id = ANY($1::text[])),
   m AS (
     SELECT coalesce(sum(maintenance_margin_centicents), 0) AS mm, coalesce(sum(maintenance_margin_delta_centicents), 0) AS delta
       FROM klear_margin_detail WHERE obligation_id = ANY($1::text[])),
