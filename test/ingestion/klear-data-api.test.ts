@@ -116,6 +116,13 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
     const one = await get(`/subtraders/${list.body.data[0].subtrader_id}`);
     expect(one.body.seen_in_klear_at).toEqual(expect.any(String));
     expect(one.body.latest_obligation.total_centicents).toMatch(/^-?\d+$/);
+    // The figures are the sums of the latest obligation's detail rows, to the centicent.
+    const [sums] = await ctx.db.dataSource.query(
+      `SELECT sum(pnl_centicents)::text AS pnl, sum(fees_centicents)::text AS fees, sum(total_centicents)::text AS total FROM klear_settlement_detail
+        WHERE subtrader_id = $1 AND obligation_id = (SELECT id FROM klear_obligation ORDER BY execution_time DESC LIMIT 1)`,
+      [one.body.subtrader_id],
+    );
+    expect(one.body.latest_obligation).toMatchObject({ pnl_centicents: sums.pnl, fees_centicents: sums.fees, total_centicents: sums.total });
     expect((await get('/subtraders/nobody')).status).toBe(404);
   });
 });

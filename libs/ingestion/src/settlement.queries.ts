@@ -87,8 +87,9 @@ export class SettlementQueries {
   }
 
   /**
-   * Subtraders with their latest Klear figures: totals of the latest obligation's details, its
-   * maintenance margin, and the latest estimate line.
+   * Subtraders with their latest Klear figures: totals of the latest obligation's details (from the
+   * per-subtrader summary the details' triggers maintain), its maintenance margin, and the latest
+   * estimate line.
    */
   subtraders(filter: { id?: string; limit: number; after?: string }) {
     const params: unknown[] = [];
@@ -104,8 +105,8 @@ export class SettlementQueries {
               m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
               (SELECT pulled_at FROM est) AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
          FROM subtrader s
-         LEFT JOIN LATERAL (SELECT sum(pnl_centicents)::text AS pnl_centicents, sum(fees_centicents)::text AS fees_centicents, sum(total_centicents)::text AS total_centicents
-                              FROM klear_settlement_detail WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) d ON true
+         LEFT JOIN LATERAL (SELECT pnl_centicents::text AS pnl_centicents, fees_centicents::text AS fees_centicents, total_centicents::text AS total_centicents
+                              FROM klear_settlement_summary WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) d ON true
          LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
                               FROM klear_margin_detail WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) m ON true
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
