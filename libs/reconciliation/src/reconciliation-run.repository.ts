@@ -167,6 +167,8 @@ export class ReconciliationRunRepository {
         const base = [cycle, marks.ledger_seq, ids];
         await q.query(CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL);
         await q.query(SETTLEMENT_SUBTRADERS_SQL, base);
+        // Temporary tables are never auto-analysed: the planner needs to know how many to examine.
+        await q.query('ANALYZE recon_settlement_subtrader');
         await q.query(SETTLEMENT_DETAILS_SQL, [...base, keyText, t.settlementDetails.toString()]);
         await q.query(SETTLEMENT_DETAILS_REASONS_SQL, base);
         await q.query(MAINTENANCE_MARGIN_SQL, [...base, keyText, t.maintenanceMargin.toString()]);

@@ -28,28 +28,34 @@ export const SETTLEMENT_SUBTRADERS_SQL = `
          k.subtrader_id IS NULL OR i.subtrader_id IS NULL OR k.pnl <> i.pnl OR k.fees <> i.fees OR k.fp1 <> i.fp1 OR k.fp2 <> i.fp2
     FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id`;
 
-/** The subtraders to examine market by market, as an array (an init plan: index lookups on both sides). */
-const EXAMINED = `ARRAY(SELECT t.subtrader_id FROM recon_settlement_subtrader t WHERE t.examined)`;
-
 /**
  * Per (subtrader, market) of the examined subtraders: Klear details FULL OUTER JOIN the ledger's
  * sums, exactly; a market missing on one side counts as zero PnL and zero fees. Only rows that
- * differ are kept. Reasons come in a second step, for those few rows only ('pending').
+ * differ are kept. Reasons come in a second step, for those few rows only ('pending'). The
+ * examined subtraders are joined (recon_settlement_subtrader is analysed first), so the planner
+ * probes the indexes for a few of them and hashes whole tables when a systematic error makes
+ * every subtrader differ.
  */
 export const SETTLEMENT_DETAILS_SQL = `
   WITH k AS (
     SELECT d.subtrader_id, d.market_ticker, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees
-      FROM klear_settlement_detail d
-     WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = ANY(${EXAMINED})
+      FROM recon_settlement_subtrader t JOIN klear_settlement_detail d ON d.subtrader_id = t.subtrader_id
+     WHERE t.examined AND d.obligation_id = ANY($3::text[])
      GROUP BY d.subtrader_id, d.market_ticker),
-  i AS (
-    SELECT coalesce(p.subtrader_id, '') AS subtrader_id, p.market_ticker,
-           coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_pnl'), 0) AS pnl,
-           -coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_fees'), 0) AS fees
+  i_rows AS (
+    SELECT p.subtrader_id, p.market_ticker, p.account, p.amount_centicents
+      FROM recon_settlement_subtrader t JOIN journal_posting p ON p.subtrader_id = t.subtrader_id
+     WHERE t.examined AND p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+    UNION ALL
+    SELECT '', p.market_ticker, p.account, p.amount_centicents
       FROM journal_posting p
-     WHERE p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
-       AND (p.subtrader_id = ANY(${EXAMINED}) OR p.subtrader_id IS NULL AND '' = ANY(${EXAMINED}))
-     GROUP BY 1, 2),
+     WHERE p.subtrader_id IS NULL AND p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+       AND EXISTS (SELECT 1 FROM recon_settlement_subtrader t WHERE t.examined AND t.subtrader_id = '')),
+  i AS (
+    SELECT r.subtrader_id, r.market_ticker,
+           coalesce(sum(r.amount_centicents) FILTER (WHERE r.account = 'trading_pnl'), 0) AS pnl,
+           -coalesce(sum(r.amount_centicents) FILTER (WHERE r.account = 'trading_fees'), 0) AS fees
+      FROM i_rows r GROUP BY r.subtrader_id, r.market_ticker),
   j AS (
     SELECT coalesce(k.subtrader_id, i.subtrader_id) AS subtrader_id, coalesce(k.market_ticker, i.market_ticker) AS market_ticker,
            k.pnl - k.fees AS klear_value, i.pnl - i.fees AS internal_value,
