@@ -29,6 +29,37 @@ export function rebalanceTradeEntry(entry: JournalEntry): void {
   entry.postings.push({ account: 'klear_settlement', amount_centicents: -sum });
 }
 
+/** The trading desk's settlement of one subtrader's cycle, balanced on `klear_settlement`. */
+export function tradeSettlementEntry(cycleText: string, subtraderId: string, postings: Posting[]): JournalEntry {
+  const trade: JournalEntry = {
+    external_id: `trade/${cycleText}/${subtraderId}`,
+    entry_type: 'trade_settlement',
+    effective_at: cycleText,
+    cycle: cycleText,
+    subtrader_id: subtraderId,
+    description: 'trading desk settlement',
+    postings,
+  };
+  rebalanceTradeEntry(trade);
+  return trade;
+}
+
+/** One subtrader's maintenance margin requirement after a cycle. */
+export function marginRequirementEntry(cycleText: string, subtraderId: string, margin: bigint): JournalEntry {
+  return {
+    external_id: `margin/${cycleText}/${subtraderId}`,
+    entry_type: 'margin_requirement',
+    effective_at: cycleText,
+    cycle: cycleText,
+    subtrader_id: subtraderId,
+    description: 'maintenance margin requirement',
+    postings: [
+      { account: 'maintenance_margin', amount_centicents: margin },
+      { account: 'maintenance_margin_contra', amount_centicents: -margin },
+    ],
+  };
+}
+
 /** What the SCM's books hold for one cycle when they agree with Klear at `now`. */
 export function cycleEntries(state: SimulatorState, cycle: number, now: number): JournalEntry[] {
   const { world } = state;
@@ -46,30 +77,8 @@ export function cycleEntries(state: SimulatorState, cycle: number, now: number):
       postings.push({ account: 'trading_pnl', market_ticker: world.tickers[m], amount_centicents: BigInt(cell.pnl) });
       postings.push({ account: 'trading_fees', market_ticker: world.tickers[m], amount_centicents: -fee });
     }
-    const trade: JournalEntry = {
-      external_id: `trade/${cycleText}/${subtraderId}`,
-      entry_type: 'trade_settlement',
-      effective_at: cycleText,
-      cycle: cycleText,
-      subtrader_id: subtraderId,
-      description: 'trading desk settlement',
-      postings,
-    };
-    rebalanceTradeEntry(trade);
-    entries.push(trade);
-    const margin = world.subtraderMargin(s, cycle);
-    entries.push({
-      external_id: `margin/${cycleText}/${subtraderId}`,
-      entry_type: 'margin_requirement',
-      effective_at: cycleText,
-      cycle: cycleText,
-      subtrader_id: subtraderId,
-      description: 'maintenance margin requirement',
-      postings: [
-        { account: 'maintenance_margin', amount_centicents: margin },
-        { account: 'maintenance_margin_contra', amount_centicents: -margin },
-      ],
-    });
+    entries.push(tradeSettlementEntry(cycleText, subtraderId, postings));
+    entries.push(marginRequirementEntry(cycleText, subtraderId, world.subtraderMargin(s, cycle)));
   }
   return entries;
 }

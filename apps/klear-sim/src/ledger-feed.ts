@@ -4,7 +4,7 @@ import { expectedBreaksForCycle } from './answer-key';
 import { formatTimestamp } from './clock';
 import { BadRequest } from './http-io';
 import type { JournalEntry } from './ledger-entries';
-import { bufferEntries, cycleDayEnd, cycleEntries, rebalanceTradeEntry } from './ledger-entries';
+import { bufferEntries, cycleDayEnd, cycleEntries, marginRequirementEntry, rebalanceTradeEntry, tradeSettlementEntry } from './ledger-entries';
 import type { SimulatorState } from './state';
 
 export const DISCREPANCY_KINDS = [
@@ -180,31 +180,11 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
     case 'unknown_subtrader': {
       const subtraderId = target.subtraderId;
       if (world.subtraderIds.includes(subtraderId)) throw new BadRequest('invalid_parameter', `${subtraderId} is known to Klear`);
-      const trade: JournalEntry = {
-        external_id: `trade/${cycleText}/${subtraderId}`,
-        entry_type: 'trade_settlement',
-        effective_at: cycleText,
-        cycle: cycleText,
-        subtrader_id: subtraderId,
-        description: 'trading desk settlement',
-        postings: world.tickers.slice(0, 2).flatMap((ticker, i) => [
-          { account: 'trading_pnl', market_ticker: ticker, amount_centicents: 12_345n * BigInt(i + 1) },
-          { account: 'trading_fees', market_ticker: ticker, amount_centicents: -100n },
-        ]),
-      };
-      rebalanceTradeEntry(trade);
-      entries.push(trade, {
-        external_id: `margin/${cycleText}/${subtraderId}`,
-        entry_type: 'margin_requirement',
-        effective_at: cycleText,
-        cycle: cycleText,
-        subtrader_id: subtraderId,
-        description: 'maintenance margin requirement',
-        postings: [
-          { account: 'maintenance_margin', amount_centicents: 50_000n },
-          { account: 'maintenance_margin_contra', amount_centicents: -50_000n },
-        ],
-      });
+      const postings = world.tickers.slice(0, 2).flatMap((ticker, i) => [
+        { account: 'trading_pnl', market_ticker: ticker, amount_centicents: 12_345n * BigInt(i + 1) },
+        { account: 'trading_fees', market_ticker: ticker, amount_centicents: -100n },
+      ]);
+      entries.push(tradeSettlementEntry(cycleText, subtraderId, postings), marginRequirementEntry(cycleText, subtraderId, 50_000n));
       break;
     }
     case 'missing_buffer_movement': {
