@@ -101,12 +101,11 @@ export class SettlementQueries {
             est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate' ORDER BY pulled_at DESC, id DESC LIMIT 1)
        SELECT s.subtrader_id, s.first_seen_in_klear_at, s.first_seen_in_ledger_at,
               (SELECT id FROM latest) AS obligation_id, (SELECT execution_time FROM latest) AS execution_time, (SELECT pulled_at FROM latest) AS obligation_pulled_at,
-              d.pnl_centicents, d.fees_centicents, d.total_centicents,
+              d.pnl_centicents::text AS pnl_centicents, d.fees_centicents::text AS fees_centicents, d.total_centicents::text AS total_centicents,
               m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
               (SELECT pulled_at FROM est) AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
          FROM subtrader s
-         LEFT JOIN LATERAL (SELECT pnl_centicents::text AS pnl_centicents, fees_centicents::text AS fees_centicents, total_centicents::text AS total_centicents
-                              FROM klear_settlement_summary WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) d ON true
+         LEFT JOIN klear_settlement_summary d ON d.obligation_id = (SELECT id FROM latest) AND d.subtrader_id = s.subtrader_id
          LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
                               FROM klear_margin_detail WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) m ON true
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
