@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
+import { type Clock, ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { httpLoggerParams } from '@app/http';
@@ -18,11 +19,13 @@ import { WithdrawalsApiModule } from './withdrawals/withdrawals-api.module';
 
 @Module({})
 export class ApiModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `clock`: the product's time source (tests choose it; production uses the system clock). */
+  static forRoot(config: AppConfig, options: { clock?: Clock } = {}): DynamicModule {
     return {
       module: ApiModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule.forRoot(options.clock),
         LoggerModule.forRoot(httpLoggerParams('api', config.log.level)),
         DbModule.forRoot({ applicationName: 'klear-api' }),
         AuditModule,

@@ -3,14 +3,15 @@ import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import type { Clock } from '@app/clock';
 import { type AppConfig, productVersion } from '@app/config';
 import { createValidationPipe, ErrorFilter, rejectUnsafeBodies } from '@app/http';
 import { ApiModule } from './app.module';
 import { setupOpenApi } from './openapi';
 
 /** Builds the API application (not listening): used by main, the demo and the tests. */
-export async function createApiApplication(config: AppConfig, options: { silent?: boolean } = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
+export async function createApiApplication(config: AppConfig, options: { silent?: boolean; clock?: Clock } = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, { clock: options.clock }), {
     bufferLogs: true,
     abortOnError: false,
     logger: options.silent ? false : undefined,

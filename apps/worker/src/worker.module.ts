@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@app/audit';
+import { type Clock, ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { httpLoggerParams } from '@app/http';
@@ -16,7 +17,7 @@ import { DataSource } from 'typeorm';
 @Module({})
 export class WorkerModule {
   /** `klearClient`: client settings beyond configuration (tests shorten backoff and breaker pauses). */
-  static forRoot(config: AppConfig, options: { klearClient?: Partial<KlearClientOptions> } = {}): DynamicModule {
+  static forRoot(config: AppConfig, options: { klearClient?: Partial<KlearClientOptions>; clock?: Clock } = {}): DynamicModule {
     const klear = options.klearClient
       ? {
           module: KlearClientModule,
@@ -29,6 +30,7 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule.forRoot(options.clock),
         LoggerModule.forRoot(httpLoggerParams('worker', config.log.level)),
         DbModule.forRoot({ applicationName: 'klear-worker' }),
         AuditModule,
