@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ExcelJS from 'exceljs';
 import { AuditService } from '@app/audit';
+import { ManualClock } from '@app/clock';
 import { loadConfig, productVersion } from '@app/config';
 import type { ExportFile } from '@app/db';
-import { DAILY_WORKBOOK_JOB, DailyWorkbookJob, ExportsRepository, ExportsService, WorkbookBuilder } from '@app/exports';
+import { DAILY_WORKBOOK_JOB, DailyWorkbookJob, ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { CYCLE_1, CYCLE_2, DAY, HUGE_PNL, INJECTION_COMMENT, INJECTION_DESCRIPTION, INJECTION_PURPOSE, INJECTION_SUBTRADER, seedReconciledDay, type SeededDay } from './reconciled-day-factory';
-import { centicents, readWorkbook, records, type SheetRecord } from './workbook-reader';
+import { centicents, columnOf, readWorkbook, records, type SheetRecord } from './workbook-reader';
 
 let db: TestDatabase;
 let dir: string;
@@ -18,6 +19,8 @@ let service: ExportsService;
 let seeded: SeededDay;
 let first: ExportFile;
 let workbook: ExcelJS.Workbook;
+/** The product's clock: the day after DAY, 15:00 ET. */
+const clock = new ManualClock('2026-03-11T19:00:00Z');
 
 const money = (r: SheetRecord, name: string) => centicents(r[`${name} (centicents)`]);
 const q = async <T>(sql: string, params: unknown[] = []) => (await db.dataSource.query(sql, params)) as T[];
@@ -32,8 +35,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   dir = mkdtempSync(join(tmpdir(), 'klear-exports-'));
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: dir });
-  const repository = new ExportsRepository(db.dataSource);
-  service = new ExportsService(repository, new WorkbookBuilder(repository), new AuditService(db.dataSource), config);
+  service = new ExportsService(new ExportFileRepository(db.dataSource), new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)), new AuditService(db.dataSource), config, clock);
   seeded = await seedReconciledDay(db.dataSource);
   first = await service.build(DAY, 'alice');
   workbook = await readWorkbook((await service.fileOf(first.id)).path);
@@ -120,36 +122,43 @@ describe('workbook totals against the database, to the centicent', () => {
     expect(match('ST-A', 'MKT-X').map((m) => m[1])).toEqual(['matched', 'missing_internal']);
   });
 
-  it('shows every open or newly closed break exactly as the database holds it', async () => {
+  it('shows the breaks the day\'s runs found and those closed during the day, exactly as the database holds them', async () => {
     const expected = await q<Record<string, string | null>>(
       `SELECT id::text, break_key, "check", reason_code, klear_value_centicents::text AS klear, internal_value_centicents::text AS internal,
               difference_centicents::text AS difference, status, assignee
-         FROM recon_break WHERE id = ANY($1::bigint[]) ORDER BY "check", break_key`,
-      [[seeded.breakIds.carriedOver, seeded.breakIds.closedToday, seeded.breakIds.new]],
+         FROM recon_break WHERE id = ANY($1::bigint[]) ORDER BY array_position($1::bigint[], id)`,
+      [[seeded.breakIds.new, seeded.breakIds.closedToday]],
     );
     const rows = records(workbook, 'Breaks');
     expect(rows.map((r) => [r['Break id'], r.Key, r.Check, r.Reason, money(r, 'Klear'), money(r, 'Internal'), money(r, 'Difference'), r.Status, r.Assignee])).toEqual(
       expected.map((b) => [b.id, b.break_key, b.check, b.reason_code, b.klear === null ? null : BigInt(b.klear), b.internal === null ? null : BigInt(b.internal), BigInt(b.difference!), b.status, b.assignee]),
     );
-    const today = Object.fromEntries(rows.map((r) => [r['Break id'], [r.Today, r['Age (days)']]]));
-    expect(today).toEqual({ [seeded.breakIds.new]: ['new', 0], [seeded.breakIds.carriedOver]: ['carried_over', 1], [seeded.breakIds.closedToday]: ['closed', 1] });
+    // The previous day's break still open is that day's (and its workbook's), not this one's; nor is one closed before the day.
+    const listed = Object.fromEntries(rows.map((r) => [r['Break id'], [r['Listed because'], r['Found by run'], r['Age (days)'], r['Closed by']]]));
+    expect(listed).toEqual({
+      [seeded.breakIds.new]: ['found', seeded.runIds.cycle1, 0, null],
+      [seeded.breakIds.closedToday]: ['closed on the day', null, 1, `run ${seeded.runIds.cycle1}`],
+    });
     expect(rows.find((r) => r['Break id'] === seeded.breakIds.new)!['Last comment']).toBe(INJECTION_COMMENT);
   });
 
-  it('counts breaks by check and day status on the Summary from the same rows', () => {
-    const breaks = records(workbook, 'Summary').filter((r) => r.Section === 'Breaks');
-    expect(breaks.map((r) => [r.Item, r.Count, money(r, 'Difference')])).toEqual([
-      ['maintenance_margin closed', 1, 10n],
-      ['settlement_buffer carried_over', 1, -2_500n],
-      ['settlement_details new', 1, 1n],
-      ['all', 3, null],
+  it('counts breaks by check and status on the Summary from the same rows', () => {
+    const breaks = records(workbook, 'Summary').filter((r) => r.Section === 'Breaks' || r.Section === 'Closed on the day');
+    expect(breaks.map((r) => [r.Section, r.Item, r.Count, money(r, "Breaks' difference")])).toEqual([
+      ['Breaks', 'settlement_details acknowledged', 1, 1n],
+      ['Closed on the day', 'maintenance_margin closed', 1, 10n],
+      ['Breaks', 'to work on (open, acknowledged, pending_write_off)', 1, null],
+      ['Breaks', "all found by the day's runs", 1, null],
+      ['Closed on the day', 'all closed on the day', 1, null],
     ]);
   });
 
   it('reports per subtrader the Klear and internal figures, differences and break counts', async () => {
     const rows = records(workbook, 'Subtraders');
     const b = rows.find((r) => r.Subtrader === 'ST-B')!;
-    expect([money(b, 'Klear total'), money(b, 'Internal total'), money(b, 'Total difference'), money(b, 'Pnl difference'), b.Breaks, b['Open breaks'], b.Status]).toEqual([77_783n, 77_782n, 1n, 1n, 1, 1, 'break']);
+    expect([money(b, 'Klear total'), money(b, 'Internal total'), money(b, 'Total difference'), money(b, 'Pnl difference'), b.Breaks, b['Open breaks'], b.Status]).toEqual([77_783n, 77_782n, 1n, 1n, 1, 1, 'open breaks']);
+    // A difference no run's break explains (a ledger-only subtrader this factory's run did not report) says so.
+    expect(rows.find((r) => r.Subtrader === 'ST-C')!.Status).toBe('difference, no break');
     const a = rows.find((r) => r.Subtrader === 'ST-A')!;
     expect([money(a, 'Maintenance margin difference'), a['Known to']]).toEqual([0n, 'both']);
     expect(rows.find((r) => r.Subtrader === 'ST-C')!['Known to']).toBe('ledger only');
@@ -159,7 +168,7 @@ describe('workbook totals against the database, to the centicent', () => {
     expect(total).toBe(money(day, 'Difference'));
   });
 
-  it('matches the day\'s buffer movements by reference and shows balances at the start and end of the day', () => {
+  it('matches the day\'s buffer movements by reference and derives the balances at the start and end of the day from Klear\'s history', () => {
     const rows = records(workbook, 'Buffer movements');
     expect(rows.map((r) => [r['Business transaction id'], r['Ledger entry'], money(r, 'Difference')])).toEqual([
       ['btx-dep-1', 'dep-1', 0n],
@@ -167,14 +176,16 @@ describe('workbook totals against the database, to the centicent', () => {
       ['btx-pay-1', null, -1_234_567n],
     ]);
     const buffer = records(workbook, 'Summary').filter((r) => r.Section === 'Buffer');
+    // History before the day: btx-old (+1); during it: +5,000,000 and -1,234,567. Snapshots are not used.
     expect(buffer.map((r) => [r.Item, money(r, 'Klear / amount')])).toEqual([
-      ['available at start of day', 10_000_000n],
+      ['available at start of day', 1n],
       ['locked at start of day', 0n],
-      ['available at end of day', 13_765_433n],
-      ['locked at end of day', 250_000n],
       ['movements of the day (Klear history vs ledger)', 3_765_433n],
+      ['available at end of day', 3_765_434n],
+      ['locked at end of day', 0n],
     ]);
-    expect(money(buffer[4], 'Internal')).toBe(5_020_000n);
+    expect(money(buffer[2], 'Internal')).toBe(5_020_000n);
+    expect(buffer[0].Note).toBe("derived from Klear's balance history: the sum of its 1 movement(s) before 2026-03-10 00:00:00 ET");
   });
 
   it('lists the day\'s withdrawals with approvals, Klear id and status history, and the jobs\' last successful pulls', () => {
@@ -193,10 +204,10 @@ describe('workbook totals against the database, to the centicent', () => {
 describe('untrusted text in the workbook', () => {
   it('stays text: formula-like subtrader ids, comments, descriptions and purposes are string cells, and no sheet holds a formula', () => {
     const cells = [
-      records(workbook, 'Settlement details').find((r) => r.Subtrader === INJECTION_SUBTRADER)!.__row.getCell(2),
-      records(workbook, 'Breaks').find((r) => r['Last comment'] === INJECTION_COMMENT)!.__row.getCell(17),
-      records(workbook, 'Buffer movements').find((r) => r['Ledger description'] === INJECTION_DESCRIPTION)!.__row.getCell(10),
-      records(workbook, 'Withdrawals')[0].__row.getCell(6),
+      records(workbook, 'Settlement details').find((r) => r.Subtrader === INJECTION_SUBTRADER)!.__row.getCell(columnOf(workbook, 'Settlement details', 'Subtrader')),
+      records(workbook, 'Breaks').find((r) => r['Last comment'] === INJECTION_COMMENT)!.__row.getCell(columnOf(workbook, 'Breaks', 'Last comment')),
+      records(workbook, 'Buffer movements').find((r) => r['Ledger description'] === INJECTION_DESCRIPTION)!.__row.getCell(columnOf(workbook, 'Buffer movements', 'Ledger description')),
+      records(workbook, 'Withdrawals')[0].__row.getCell(columnOf(workbook, 'Withdrawals', 'Purpose')),
     ];
     expect(cells.map((c) => [c.type, c.value])).toEqual([
       [ExcelJS.ValueType.String, INJECTION_SUBTRADER],
@@ -260,18 +271,17 @@ describe('export files', () => {
     await expect(db.dataSource.query(`DELETE FROM export_file WHERE id = $1`, [first.id])).rejects.toThrow(/append-only/);
   });
 
-  it('lists the days the scheduled job still has to build: reconciled, without a workbook, today only after the configured ET time', async () => {
-    const now = new Date('2026-03-11T20:00:00Z'); // 16:00 ET
+  it('lists the days the scheduled job still has to build: reconciled, without a workbook covering every cycle, today as soon as its cycle is reconciled', async () => {
+    clock.set('2026-03-11T20:00:00Z'); // 16:00 ET
     // The previous day is reconciled and has no workbook yet; DAY has one.
-    expect(await service.daysToBuild(now, 7, '17:30')).toEqual(['2026-03-09']);
+    expect(await service.daysToBuild(7)).toEqual(['2026-03-09']);
     await db.dataSource.query(`INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id)
       VALUES ('ob-3', 'scm', 0, 0, 0, 0, '2026-03-11T19:00:00Z', now(), 'x', 0, now(), now(), 1)`);
-    expect(await service.daysToBuild(now, 7, '15:59')).toEqual(['2026-03-09']);
+    expect(await service.daysToBuild(7)).toEqual(['2026-03-09']);
     await db.dataSource.query(`INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, created_by)
       VALUES ('cycle', 'cycle/x', '2026-03-11T19:00:00Z', '{}', 'x', 'succeeded', now(), now(), 'test')`);
-    expect(await service.daysToBuild(now, 7, '17:30')).toEqual(['2026-03-09']);
-    expect(await service.daysToBuild(now, 7, '15:59')).toEqual(['2026-03-09', '2026-03-11']);
-    expect(await service.daysToBuild(now, 0, '15:59')).toEqual(['2026-03-11']);
+    expect(await service.daysToBuild(7)).toEqual(['2026-03-09', '2026-03-11']);
+    expect(await service.daysToBuild(0)).toEqual(['2026-03-11']);
   });
 
   it('has the daily_workbook job build each reconciled day without a workbook once, and nothing on its next run', async () => {

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { postJournalEntry, settlementPostings } from './settlement-world';
 
 /**
  * Seeds one reconciled ET settlement day with plain SQL that follows the entities of ingestion, the
@@ -18,35 +19,6 @@ export const INJECTION_PURPOSE = '-2+3 treasury sweep';
 export const INJECTION_DESCRIPTION = '+cmd|/C calc!A0';
 /** 2^53 + 1 centicents: not exactly representable as a double. */
 export const HUGE_PNL = 9_007_199_254_740_993n;
-
-type Posting = [account: string, market: string | null, amount: bigint];
-
-async function postEntry(m: EntityManager, e: { id: string; type: string; at: string; cycle?: string; subtrader?: string; reference?: string; description?: string; postings: Posting[] }): Promise<string> {
-  const [{ seq }] = (await m.query(
-    `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description, content_hash, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, md5($1), 'factory') RETURNING ledger_seq::text AS seq`,
-    [e.id, e.type, e.at, e.cycle ?? null, e.subtrader ?? null, e.reference ?? null, e.description ?? null],
-  )) as Array<{ seq: string }>;
-  for (const [i, [account, market, amount]] of e.postings.entries()) {
-    await m.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [seq, i + 1, account, market, amount.toString(), e.cycle ?? null, e.subtrader ?? null],
-    );
-  }
-  return seq;
-}
-
-/** A trade_settlement: per market pnl and -fees, balanced against klear_settlement. */
-function settlement(markets: Array<[string, bigint, bigint]>): Posting[] {
-  const postings: Posting[] = [];
-  let balance = 0n;
-  for (const [market, pnl, fees] of markets) {
-    postings.push(['trading_pnl', market, pnl], ['trading_fees', market, -fees]);
-    balance -= pnl - fees;
-  }
-  postings.push(['klear_settlement', null, balance]);
-  return postings;
-}
 
 async function klearCycle(m: EntityManager, id: string, cycle: string, details: Array<[string, string, bigint, bigint]>, margins: Array<[string, bigint]>): Promise<void> {
   const pnl = details.reduce((s, d) => s + d[2], 0n);
@@ -96,17 +68,17 @@ export async function seedReconciledDay(dataSource: DataSource): Promise<SeededD
     // The previous ET day's cycle: must not appear.
     await klearCycle(m, 'ob-0', CYCLE_PREVIOUS_DAY, [['ST-A', 'MKT-OLD', 123_456n, 6n]], []);
 
-    await postEntry(m, { id: 'ts-a-1', type: 'trade_settlement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-A', postings: settlement([['MKT-X', 1_250_000n, 500n], ['MKT-Y', -30_000n, 25n]]) });
-    await postEntry(m, { id: 'ts-b-1', type: 'trade_settlement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-B', description: INJECTION_DESCRIPTION, postings: settlement([['MKT-X', 77_776n, 3n], ['MKT-Z', 10n, 1n]]) });
-    await postEntry(m, { id: 'ts-c-1', type: 'trade_settlement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-C', postings: settlement([['MKT-X', 42n, 2n]]) });
-    await postEntry(m, { id: 'mm-a-1', type: 'margin_requirement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-A', postings: [['maintenance_margin', null, 400_000n], ['maintenance_margin_contra', null, -400_000n]] });
-    const hwm1 = await postEntry(m, { id: 'ts-h-2', type: 'trade_settlement', at: CYCLE_2, cycle: CYCLE_2, subtrader: 'ST-H', postings: settlement([['MKT-BIG', HUGE_PNL, 1n]]) });
+    await postJournalEntry(m, { id: 'ts-a-1', type: 'trade_settlement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-A', postings: settlementPostings([['MKT-X', 1_250_000n, 500n], ['MKT-Y', -30_000n, 25n]]) });
+    await postJournalEntry(m, { id: 'ts-b-1', type: 'trade_settlement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-B', description: INJECTION_DESCRIPTION, postings: settlementPostings([['MKT-X', 77_776n, 3n], ['MKT-Z', 10n, 1n]]) });
+    await postJournalEntry(m, { id: 'ts-c-1', type: 'trade_settlement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-C', postings: settlementPostings([['MKT-X', 42n, 2n]]) });
+    await postJournalEntry(m, { id: 'mm-a-1', type: 'margin_requirement', at: CYCLE_1, cycle: CYCLE_1, subtrader: 'ST-A', postings: [['maintenance_margin', null, 400_000n], ['maintenance_margin_contra', null, -400_000n]] });
+    const hwm1 = await postJournalEntry(m, { id: 'ts-h-2', type: 'trade_settlement', at: CYCLE_2, cycle: CYCLE_2, subtrader: 'ST-H', postings: settlementPostings([['MKT-BIG', HUGE_PNL, 1n]]) });
     // Booked after the runs: beyond their high-water mark, so the workbook leaves it out like the runs did.
-    await postEntry(m, { id: 'ts-a-2', type: 'trade_settlement', at: CYCLE_2, cycle: CYCLE_2, subtrader: 'ST-A', postings: settlement([['MKT-X', -99n, 1n]]) });
+    await postJournalEntry(m, { id: 'ts-a-2', type: 'trade_settlement', at: CYCLE_2, cycle: CYCLE_2, subtrader: 'ST-A', postings: settlementPostings([['MKT-X', -99n, 1n]]) });
 
     // Buffer: a deposit matched by reference, a Klear-only payment, a ledger-only movement.
-    await postEntry(m, { id: 'dep-1', type: 'buffer_movement', at: '2026-03-10T14:00:00Z', reference: 'btx-dep-1', description: INJECTION_DESCRIPTION, postings: [['settlement_buffer', null, 5_000_000n], ['bank', null, -5_000_000n]] });
-    await postEntry(m, { id: 'dep-2', type: 'buffer_movement', at: '2026-03-10T15:00:00Z', reference: 'btx-ledger-only', postings: [['settlement_buffer', null, 20_000n], ['bank', null, -20_000n]] });
+    await postJournalEntry(m, { id: 'dep-1', type: 'buffer_movement', at: '2026-03-10T14:00:00Z', reference: 'btx-dep-1', description: INJECTION_DESCRIPTION, postings: [['settlement_buffer', null, 5_000_000n], ['bank', null, -5_000_000n]] });
+    await postJournalEntry(m, { id: 'dep-2', type: 'buffer_movement', at: '2026-03-10T15:00:00Z', reference: 'btx-ledger-only', postings: [['settlement_buffer', null, 20_000n], ['bank', null, -20_000n]] });
     for (const [btx, at, delta] of [['btx-dep-1', '2026-03-10T14:00:05Z', 5_000_000n], ['btx-pay-1', '2026-03-10T21:00:00Z', -1_234_567n], ['btx-old', '2026-03-09T14:00:00Z', 1n]] as const) {
       await m.query(
         `INSERT INTO klear_balance_history (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, first_pulled_at, archive_id)
@@ -143,6 +115,15 @@ export async function seedReconciledDay(dataSource: DataSource): Promise<SeededD
       closedLongAgo: await brk({ key: 'settlement_buffer/btx-ancient', check: 'settlement_buffer', cycle: null, reason: 'missing_klear', klear: null, internal: 3n, status: 'closed', created: '2026-03-01T04:00:00Z', firstRun: previous, closedBy: previous }),
       projected: await brk({ key: 'projected/9/ST-A', check: 'projected', cycle: null, subtrader: 'ST-A', reason: 'projected_mismatch', klear: 5n, internal: 4n, status: 'open', created: '2026-03-10T12:00:00Z', firstRun: previous }),
     };
+    // What the run of cycle 1 found (runs record an observation per break they find): the 'new' break.
+    await m.query(
+      `INSERT INTO recon_break_observation (run_id, ordinal, break_id, break_key, "check", subtrader_id, reason_code, klear_value_centicents, internal_value_centicents,
+                                            difference_centicents, pnl_difference_centicents, fees_difference_centicents, klear_rows, internal_rows)
+       SELECT $1, 1, b.id, b.break_key, b."check", b.subtrader_id, b.reason_code, b.klear_value_centicents, b.internal_value_centicents, b.difference_centicents,
+              b.difference_centicents, 0, '[]', '[]'
+         FROM recon_break b WHERE b.id = $2`,
+      [cycle1, breakIds.new],
+    );
     await m.query(`INSERT INTO recon_break_comment (break_id, author, body, created_at) VALUES ($1, 'alice', 'first look', '2026-03-10T22:10:00Z'), ($1, 'bob', $2, '2026-03-10T22:20:00Z')`, [breakIds.new, INJECTION_COMMENT]);
 
     const [{ id: userId }] = (await m.query(`INSERT INTO app_user (name, roles) VALUES ('factory-requester', '{operator}') RETURNING id`)) as Array<{ id: string }>;

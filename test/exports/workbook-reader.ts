@@ -34,3 +34,11 @@ export function centicents(value: ExcelJS.CellValue): bigint | null {
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
   throw new Error(`centicents cell ${String(value)} is neither an integer nor digits`);
 }
+
+/** The 1-based column of a header of a table sheet. */
+export function columnOf(workbook: ExcelJS.Workbook, sheetName: string, header: string): number {
+  const headers = (workbook.getWorksheet(sheetName)!.getRow(1).values as ExcelJS.CellValue[]).slice(1).map(String);
+  const index = headers.indexOf(header);
+  if (index < 0) throw new Error(`no column ${header} on ${sheetName}`);
+  return index + 1;
+}

@@ -60,7 +60,6 @@ const schema = z.object({
   RECON_BUFFER_MATCH_WINDOW_HOURS: envInt(24, 0, 24 * 31),
 
   EXPORTS_DIR: z.string().min(1).default('.data/exports'),
-  EXPORTS_WORKBOOK_NOT_BEFORE_ET: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'expected HH:MM (24h, America/New_York)').default('17:30'),
   EXPORTS_WORKBOOK_LOOKBACK_DAYS: envInt(7, 0, 3650),
   REPORTS_DIR: z.string().min(1).default('.data/reports'),
 });
@@ -101,8 +100,8 @@ export interface AppConfig {
     /** An unanswered POST is declared not submitted (absent from Klear's records) only after this long. */
     outcomeGraceSeconds: number;
   };
-  /** notBeforeEt: HH:MM (ET) before which the daily job does not build today's workbook. */
-  exports: { dir: string; notBeforeEt: string; lookbackDays: number };
+  /** lookbackDays: how far back the daily job builds reconciled days that lack a (complete) workbook. */
+  exports: { dir: string; lookbackDays: number };
   reports: { dir: string };
   /** Absolute tolerances per check (centicents, >= 0) and the amount-matching window of buffer movements. */
   reconciliation: {
@@ -180,7 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultCapCenticents: c.WITHDRAWAL_DEFAULT_CAP_CENTICENTS,
       outcomeGraceSeconds: c.WITHDRAWAL_OUTCOME_GRACE_SECONDS,
     },
-    exports: { dir: c.EXPORTS_DIR, notBeforeEt: c.EXPORTS_WORKBOOK_NOT_BEFORE_ET, lookbackDays: c.EXPORTS_WORKBOOK_LOOKBACK_DAYS },
+    exports: { dir: c.EXPORTS_DIR, lookbackDays: c.EXPORTS_WORKBOOK_LOOKBACK_DAYS },
     reports: { dir: c.REPORTS_DIR },
     reconciliation: {
       tolerances: {

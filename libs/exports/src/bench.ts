@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { DataSource } from 'typeorm';
-import { ExportsRepository } from './exports.repository';
 import { settlementDay } from './settlement-day';
 import { SETTLEMENT_DETAIL_COLUMNS, writeSettlementDetailsSheet } from './sheets/settlement-details-sheet';
 import { TableSheet } from './sheet-layout';
 import { STREAMING_WRITER_OPTIONS } from './workbook-builder';
-import { centicentsCell, etDateTimeCell, usdCell } from './workbook-cells';
+import { etDateTimeCell } from './workbook-cells';
+import { cycleScope, WorkbookReadRepository } from './workbook-read.repository';
 
 /** What `npm run bench` hands a capability's helper (apps/bench/src/helper-bench.ts), structurally. */
 export interface WorkbookBenchContext {
@@ -46,21 +46,23 @@ const brokenOf = (s: number, m: number) => (s % 200 === 0 && m === 0 ? 1 : 0);
 export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise<Measurement[]> {
   const { dataSource, subtraders, markets } = context;
   await seedBenchDay(dataSource, subtraders, markets);
-  const repository = new ExportsRepository(dataSource);
+  const read = new WorkbookReadRepository(dataSource);
   const day = settlementDay(BENCH_DATE);
   const ours = join(tmpdir(), `klear-bench-workbook-${process.pid}.xlsx`);
   const bare = join(tmpdir(), `klear-bench-bare-${process.pid}.xlsx`);
   try {
     // Warm both paths (JIT, exceljs modules) on a small slice so neither pays start-up alone.
     await bareWrite(bare, Math.min(20_000, subtraders * markets), markets);
-    const built = await measure(async () => {
-      const cycles = await repository.cyclesOf(day);
-      const scope = repository.scopeOf(cycles, await repository.latestRunsFor(cycles.map((c) => c.executionTime)));
-      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: ours, ...STREAMING_WRITER_OPTIONS });
-      const rows = await writeSettlementDetailsSheet(workbook, repository.settlementDetails(scope));
-      await workbook.commit();
-      return rows;
-    });
+    const built = await measure(() =>
+      read.snapshot(async (r) => {
+        const cycles = await r.cyclesOf(day);
+        const scope = cycleScope(cycles, await r.latestRuns(cycles.map((c) => c.executionTime)));
+        const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: ours, ...STREAMING_WRITER_OPTIONS });
+        const rows = await writeSettlementDetailsSheet(workbook, r.settlementDetails(scope));
+        await workbook.commit();
+        return rows;
+      }),
+    );
     if (built.result !== subtraders * markets) throw new Error(`built ${built.result} rows, expected ${subtraders * markets}`);
     const floor = await measure(() => bareWrite(bare, subtraders * markets, markets));
     const n = subtraders * markets;

@@ -6,10 +6,10 @@ import { ExportsService } from './exports.service';
 export const DAILY_WORKBOOK_JOB = 'daily_workbook';
 
 /**
- * Builds each settlement day's workbook once all the day's cycles are reconciled (and, for today,
- * after EXPORTS_WORKBOOK_NOT_BEFORE_ET). It polls (default every 15 minutes, JOB_DAILY_WORKBOOK_CRON)
- * rather than firing once, so a late reconciliation still gets its workbook; a day that has one is
- * never rebuilt by the job (rebuilds are `POST /exports`).
+ * Builds each settlement day's workbook as soon as all the day's cycles are reconciled, today's
+ * included. It polls (default every 15 minutes, JOB_DAILY_WORKBOOK_CRON) rather than firing once, so
+ * a late reconciliation still gets its workbook. A day whose latest workbook covers all its cycles is
+ * not rebuilt by the job (rebuilds are `POST /exports`); one that gained a cycle since gets a new version.
  */
 @Injectable()
 @ScheduledJob({ name: DAILY_WORKBOOK_JOB, description: 'Daily reconciliation workbook, once the day is reconciled', defaultCron: '*/15 * * * *', runAtStartup: true })
@@ -20,7 +20,7 @@ export class DailyWorkbookJob implements JobHandler {
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const days = await this.exports.daysToBuild(new Date(), this.config.exports.lookbackDays, this.config.exports.notBeforeEt);
+    const days = await this.exports.daysToBuild(this.config.exports.lookbackDays);
     context.read(days.length);
     const built: Array<{ date: string; id: string; version: number }> = [];
     for (const date of days) {

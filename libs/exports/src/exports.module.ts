@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { DailyWorkbookJob } from './daily-workbook.job';
-import { ExportsRepository } from './exports.repository';
+import { ExportFileRepository } from './export-file.repository';
 import { ExportsService } from './exports.service';
 import { WorkbookBuilder } from './workbook-builder';
+import { WorkbookReadRepository } from './workbook-read.repository';
 
-/** Daily workbooks. Needs DbModule, the global AuditModule and APP_CONFIG; the job runs where JobsModule schedules. */
+/** Daily workbooks. Needs DbModule, the global AuditModule and ClockModule, and APP_CONFIG; the job runs where JobsModule schedules. */
 @Module({
-  providers: [ExportsRepository, WorkbookBuilder, ExportsService, DailyWorkbookJob],
-  exports: [ExportsService, WorkbookBuilder, ExportsRepository],
+  providers: [WorkbookReadRepository, ExportFileRepository, WorkbookBuilder, ExportsService, DailyWorkbookJob],
+  exports: [ExportsService, WorkbookBuilder, WorkbookReadRepository, ExportFileRepository],
 })
 export class ExportsModule {}

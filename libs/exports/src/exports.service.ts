@@ -4,11 +4,12 @@ import { link, mkdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '@app/audit';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { ExportFile } from '@app/db';
 import { BusinessRuleViolation, DomainError, InvalidInput, NotFound } from '@app/http';
 import { DateTime } from 'luxon';
-import { ExportsRepository } from './exports.repository';
+import { ExportFileRepository } from './export-file.repository';
 import { InvalidSettlementDate, SETTLEMENT_ZONE, settlementDay, workbookFileName } from './settlement-day';
 import { WorkbookBuilder } from './workbook-builder';
 
@@ -24,10 +25,11 @@ export class ExportsService {
   private readonly logger = new Logger('Exports');
 
   constructor(
-    private readonly repository: ExportsRepository,
+    private readonly repository: ExportFileRepository,
     private readonly builder: WorkbookBuilder,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   get directory(): string {
@@ -47,15 +49,16 @@ export class ExportsService {
       if (error instanceof InvalidSettlementDate) throw new InvalidInput(`date: ${error.message}`, [{ field: 'date', problems: [error.message] }]);
       throw error;
     }
-    const today = DateTime.now().setZone(SETTLEMENT_ZONE).toISODate()!;
+    const madeAt = this.clock.now();
+    const today = DateTime.fromJSDate(madeAt, { zone: SETTLEMENT_ZONE }).toISODate()!;
     if (date > today) throw new BusinessRuleViolation('EXPORT_DATE_IN_FUTURE', `${date} is after today (${today}, America/New_York): there is nothing to reconcile yet`);
 
     const dir = this.directory;
     await mkdir(join(dir, date), { recursive: true });
     const temporary = join(dir, `.building-${date}-${randomBytes(6).toString('hex')}.xlsx`);
     try {
-      const started = Date.now();
-      const built = await this.builder.build({ day, filePath: temporary, madeBy: createdBy });
+      const started = performance.now();
+      const built = await this.builder.build({ day, filePath: temporary, madeBy: createdBy, madeAt });
       const { size, sha256 } = await fileDigest(temporary);
       const row = await this.repository.withNextVersion(date, async (version, manager) => {
         const fileName = workbookFileName(date, version);
@@ -73,6 +76,7 @@ export class ExportsService {
             sha256,
             rowCounts: built.rowCounts,
             createdBy,
+            createdAt: madeAt,
           });
           await this.audit.record(
             {
@@ -91,7 +95,7 @@ export class ExportsService {
           throw error;
         }
       });
-      this.logger.log(`workbook ${row.fileName} (${size} bytes, ${built.rowCounts['Settlement details'] ?? 0} detail rows) in ${Date.now() - started} ms`);
+      this.logger.log(`workbook ${row.fileName} (${size} bytes, ${built.rowCounts['Settlement details'] ?? 0} detail rows) in ${Math.round(performance.now() - started)} ms`);
       return row;
     } finally {
       await rm(temporary, { force: true });
@@ -119,14 +123,16 @@ export class ExportsService {
     return { file, path, size: info.size };
   }
 
-  /** Days since the lookback whose cycles are all reconciled and that have no workbook yet (the scheduled job's work list). */
-  async daysToBuild(now: Date, lookbackDays: number, notBeforeEt: string): Promise<string[]> {
-    const etNow = DateTime.fromJSDate(now, { zone: SETTLEMENT_ZONE });
-    const from = etNow.startOf('day').minus({ days: lookbackDays }).toJSDate();
-    const days = await this.repository.reconciledDaysWithoutWorkbook(from, now);
-    const today = etNow.toISODate()!;
-    // Today's workbook waits for the configured ET time, so a day with several cycles is exported once, after the last.
-    return days.filter((d) => d < today || etNow.toFormat('HH:mm') >= notBeforeEt);
+  /**
+   * The scheduled job's work list: days since the lookback (today included) whose cycles are all
+   * reconciled and whose latest workbook is missing or leaves one of those cycles out. Today's is
+   * built as soon as today's cycle is reconciled; a cycle added to a day later gets the day a new
+   * version. A re-run of a cycle already covered does not (rebuilds on request: `POST /exports`).
+   */
+  async daysToBuild(lookbackDays: number): Promise<string[]> {
+    const now = this.clock.now();
+    const from = DateTime.fromJSDate(now, { zone: SETTLEMENT_ZONE }).startOf('day').minus({ days: lookbackDays }).toJSDate();
+    return this.repository.daysToBuild(from, now);
   }
 }
 

@@ -1,6 +1,6 @@
 export * from './daily-workbook.job';
 export * from './exports.module';
-export * from './exports.repository';
+export * from './export-file.repository';
 export * from './exports.service';
 export * from './settlement-day';
 export * from './sheet-layout';
@@ -9,4 +9,6 @@ export * from './sheets/summary-sheet';
 export * from './sheets/table-sheets';
 export * from './workbook-builder';
 export * from './workbook-cells';
-export type * from './workbook-rows';
+export * from './workbook-day';
+export * from './workbook-read.repository';
+export * from './workbook-rows';

@@ -1,5 +1,5 @@
 import type ExcelJS from 'exceljs';
-import { COUNT_FORMAT, ET_DATETIME_FORMAT, USD_FORMAT } from './workbook-cells';
+import { centicentsCell, COUNT_FORMAT, ET_DATETIME_FORMAT, USD_FORMAT, usdCell } from './workbook-cells';
 
 export type ColumnKind = 'text' | 'usd' | 'centicents' | 'datetime' | 'count';
 
@@ -21,6 +21,34 @@ export const moneyColumns = (name: string, difference = false): SheetColumn[] =>
   { header: `${name} (USD)`, kind: 'usd', difference },
   { header: `${name} (centicents)`, kind: 'centicents', difference },
 ];
+
+export type CellValue = string | number | Date | null;
+
+/**
+ * A column of a table sheet together with how a row fills it. A sheet is a list of these, so a new
+ * column (an asset class, a group) is one more entry, and its header, format and value stay together.
+ */
+export interface Column<Row> extends SheetColumn {
+  value: (row: Row) => CellValue;
+}
+
+/** The USD / exact centicents pair of one money figure of a row. */
+export function moneyPair<Row>(name: string, get: (row: Row) => bigint | null, difference = false): Column<Row>[] {
+  const [usd, centicents] = moneyColumns(name, difference);
+  return [
+    { ...usd, value: (r) => usdCell(get(r)) },
+    { ...centicents, value: (r) => centicentsCell(get(r)) },
+  ];
+}
+
+/** Writes a whole table sheet from its column specs; returns the number of rows written. */
+export async function writeTable<Row>(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: string, columns: Column<Row>[], rows: Iterable<Row>): Promise<number> {
+  const table = TableSheet.open(workbook, name, columns);
+  for (const row of rows) table.add(columns.map((c) => c.value(row)));
+  const count = table.rowCount;
+  await table.close();
+  return count;
+}
 
 /** A1-style column letters of a 1-based index. */
 export function columnLetter(index: number): string {
@@ -72,7 +100,7 @@ export class TableSheet {
   }
 
   /** Values in column order; strings are always written as string cells (see textCell). */
-  add(values: Array<string | number | Date | null>): void {
+  add(values: CellValue[]): void {
     this.sheet.addRow(values).commit();
     this.rows++;
   }

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import ExcelJS from 'exceljs';
 import { productVersion } from '@app/config';
-import { ExportsRepository } from './exports.repository';
-import type { SettlementDay } from './settlement-day';
+import { settlementDay, type SettlementDay } from './settlement-day';
 import { writeSettlementDetailsSheet, SETTLEMENT_DETAILS_SHEET } from './sheets/settlement-details-sheet';
 import { SUMMARY_SHEET, writeSummarySheet } from './sheets/summary-sheet';
 import {
@@ -16,6 +15,8 @@ import {
   writeWithdrawalsSheet,
 } from './sheets/table-sheets';
 import { etDateTimeText } from './workbook-cells';
+import { nextSettlementDate, withBreakCounts } from './workbook-day';
+import { cycleScope, WorkbookReadRepository } from './workbook-read.repository';
 import type { FigureComparison } from './workbook-rows';
 
 export interface BuiltWorkbook {
@@ -28,7 +29,8 @@ export interface WorkbookRequest {
   day: SettlementDay;
   filePath: string;
   madeBy: string;
-  madeAt?: Date;
+  /** The build's instant (from the Clock): "made at", the ages of breaks, and whether the day had ended. */
+  madeAt: Date;
 }
 
 /** Streaming options shared with the benchmark's bare writer, so the two write the same kind of file. */
@@ -37,70 +39,67 @@ export const STREAMING_WRITER_OPTIONS = { useStyles: true, useSharedStrings: fal
 /**
  * Writes the daily reconciliation workbook with exceljs' streaming writer: each sheet is committed as
  * soon as it is written, and the settlement details stream from a database cursor, so memory stays
- * flat whatever the day's size.
+ * flat whatever the day's size. Everything is read in one database snapshot (WorkbookReadRepository),
+ * and every sheet takes its breaks from the same list: the day's meaning is in docs/daily-workbook.md.
  */
 @Injectable()
 export class WorkbookBuilder {
-  constructor(private readonly repository: ExportsRepository) {}
+  constructor(private readonly read: WorkbookReadRepository) {}
 
-  async build(request: WorkbookRequest): Promise<BuiltWorkbook> {
-    const { day, filePath, madeBy } = request;
-    const madeAt = request.madeAt ?? new Date();
-    const cycles = await this.repository.cyclesOf(day);
-    const runs = await this.repository.latestRunsFor(cycles.map((c) => c.executionTime));
-    const scope = this.repository.scopeOf(cycles, runs);
-    const [cycleTotals, subtraders, balanceAtStart, balanceAtEnd, buffer, breaks, withdrawalTotals, jobs, bufferMovements, withdrawals] = await Promise.all([
-      this.repository.cycleTotals(scope),
-      this.repository.subtraders(scope),
-      this.repository.balanceAt(day.start),
-      this.repository.balanceAt(new Date(Math.min(day.end.getTime(), madeAt.getTime()))),
-      this.repository.bufferTotals(day),
-      this.repository.breaks(day),
-      this.repository.withdrawalTotals(day),
-      this.repository.jobHealth(),
-      this.repository.bufferMovements(day),
-      this.repository.withdrawals(day),
-    ]);
+  build(request: WorkbookRequest): Promise<BuiltWorkbook> {
+    const { day, filePath, madeBy, madeAt } = request;
+    return this.read.snapshot(async (r) => {
+      const cycles = await r.cyclesOf(day);
+      const runs = await r.latestRuns([...new Set(cycles.map((c) => c.executionTime.getTime()))].map((t) => new Date(t)));
+      const scope = cycleScope(cycles, runs);
+      const found = await r.foundBreaks(runs.map((run) => run.runId));
+      const closed = await r.breaksClosedDuring(day, found.map((b) => b.breakId));
+      const breaks = [...found, ...closed];
+      const withBreaks = [...new Set(found.map((b) => b.subtraderId).filter((s): s is string => s !== null))];
+      const subtraders = withBreakCounts(await r.subtraders(scope, withBreaks), found);
+      const cycleTotals = await r.cycleTotals(scope);
 
-    const version = productVersion();
-    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: filePath, ...STREAMING_WRITER_OPTIONS });
-    Object.assign(workbook, {
-      creator: 'Klear SCM back office',
-      lastModifiedBy: madeBy,
-      title: `Klear reconciliation ${day.date}`,
-      subject: `Settlement day ${day.date} (America/New_York)`,
-      description: `Made ${etDateTimeText(madeAt)} by ${madeBy} from reconciliation run(s) ${runs.map((r) => r.runId).join(', ') || 'none'}; product version ${version}`,
-      keywords: `klear reconciliation ${day.date}`,
-      category: 'reconciliation',
-      version,
-      created: madeAt,
-      modified: madeAt,
+      const version = productVersion();
+      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: filePath, ...STREAMING_WRITER_OPTIONS });
+      Object.assign(workbook, {
+        creator: 'Klear SCM back office',
+        lastModifiedBy: madeBy,
+        title: `Klear reconciliation ${day.date}`,
+        subject: `Settlement day ${day.date} (America/New_York)`,
+        description: `Made ${etDateTimeText(madeAt)} by ${madeBy} from reconciliation run(s) ${runs.map((run) => run.runId).join(', ') || 'none'}; product version ${version}`,
+        keywords: `klear reconciliation ${day.date}`,
+        category: 'reconciliation',
+        version,
+        created: madeAt,
+        modified: madeAt,
+      });
+
+      const rowCounts: Record<string, number> = {};
+      rowCounts[SUMMARY_SHEET] = await writeSummarySheet(workbook, {
+        day,
+        madeAt,
+        madeBy,
+        productVersion: version,
+        cycles,
+        runs,
+        cycleTotals,
+        dayTotals: sumComparisons(cycleTotals),
+        breaks,
+        bufferAtStart: await r.bufferAt(day.start),
+        bufferAtEnd: await r.bufferAt(day.end),
+        buffer: await r.bufferTotals(day),
+        withdrawals: await r.withdrawalTotals(day),
+        jobs: await r.jobHealth(),
+        next: await r.nextDay(settlementDay(nextSettlementDate(day))),
+      });
+      rowCounts[SUBTRADERS_SHEET] = await writeSubtradersSheet(workbook, subtraders);
+      rowCounts[BREAKS_SHEET] = await writeBreaksSheet(workbook, breaks, madeAt);
+      rowCounts[SETTLEMENT_DETAILS_SHEET] = await writeSettlementDetailsSheet(workbook, r.settlementDetails(scope));
+      rowCounts[BUFFER_SHEET] = await writeBufferMovementsSheet(workbook, await r.bufferMovements(day));
+      rowCounts[WITHDRAWALS_SHEET] = await writeWithdrawalsSheet(workbook, await r.withdrawals(day));
+      await workbook.commit();
+      return { rowCounts, runIds: runs.map((run) => run.runId) };
     });
-
-    const rowCounts: Record<string, number> = {};
-    rowCounts[SUMMARY_SHEET] = await writeSummarySheet(workbook, {
-      date: day.date,
-      madeAt,
-      madeBy,
-      productVersion: version,
-      cycles,
-      runs,
-      cycleTotals,
-      dayTotals: sumComparisons(cycleTotals),
-      balanceAtStart,
-      balanceAtEnd,
-      buffer,
-      breakCounts: this.repository.countBreaks(breaks),
-      withdrawals: withdrawalTotals,
-      jobs,
-    });
-    rowCounts[SUBTRADERS_SHEET] = await writeSubtradersSheet(workbook, subtraders);
-    rowCounts[BREAKS_SHEET] = await writeBreaksSheet(workbook, breaks, new Date(Math.min(day.end.getTime(), madeAt.getTime())));
-    rowCounts[SETTLEMENT_DETAILS_SHEET] = await writeSettlementDetailsSheet(workbook, this.repository.settlementDetails(scope));
-    rowCounts[BUFFER_SHEET] = await writeBufferMovementsSheet(workbook, bufferMovements);
-    rowCounts[WITHDRAWALS_SHEET] = await writeWithdrawalsSheet(workbook, withdrawals);
-    await workbook.commit();
-    return { rowCounts, runIds: runs.map((r) => r.runId) };
   }
 }
 

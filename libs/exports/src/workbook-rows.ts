@@ -1,5 +1,6 @@
-/** What each sheet of the daily workbook reads, as the ExportsRepository returns it. Money is bigint centicents. */
+/** What each sheet of the daily workbook reads, as the WorkbookReadRepository returns it. Money is bigint centicents. */
 
+/** One Klear obligation of the day (a cycle may hold several, one per asset class). */
 export interface CycleRow {
   obligationId: string;
   executionTime: Date;
@@ -8,6 +9,10 @@ export interface CycleRow {
   feesCenticents: bigint;
   maintenanceMarginCenticents: bigint;
   lastUpdatedTs: Date;
+  /** Sum of the obligation's settlement details' total (pnl - fees). */
+  detailsTotalCenticents: bigint;
+  /** Sum of its maintenance margin details' delta (an increase is money the member pays). */
+  marginDeltaCenticents: bigint;
 }
 
 /** The reconciliation run a workbook takes a cycle's breaks (and ledger high-water mark) from. */
@@ -17,6 +22,12 @@ export interface RunRow {
   /** journal_entry.ledger_seq the run read up to; null = the whole ledger. */
   ledgerHighWaterMark: string | null;
   finishedAt: Date | null;
+  /** The run's tolerances per check (centicents), as its inputs recorded them. */
+  tolerances: Record<string, string>;
+  /** Entries of this cycle booked after the run: not in the run's (nor the workbook's) figures. */
+  laterLedgerEntries: number;
+  /** Klear's obligation of the cycle changed (or appeared) after the run read it. */
+  klearChangedSince: boolean;
 }
 
 /** Klear (sum of details) vs internal (ledger) figures for a scope: a cycle, a subtrader, the day. */
@@ -35,18 +46,25 @@ export interface CycleTotals extends FigureComparison {
   cycle: Date;
 }
 
-export interface SubtraderRow extends FigureComparison {
+export interface SubtraderFigures extends FigureComparison {
   subtraderId: string;
   knownToKlear: boolean;
   knownToLedger: boolean;
-  breakCount: number;
-  openBreakCount: number;
 }
 
-export interface BalancePoint {
-  pulledAt: Date;
+export interface SubtraderRow extends SubtraderFigures {
+  /** Breaks the day's runs found for this subtrader, and those of them still being worked. */
+  breakCount: number;
+  openBreakCount: number;
+  resolvedBreakCount: number;
+}
+
+/** The settlement buffer at an instant, derived from Klear's balance history (the sum of every movement before it). */
+export interface BufferPoint {
+  at: Date;
   availableCenticents: bigint;
-  lockedCenticents: bigint | null;
+  lockedCenticents: bigint;
+  movementCount: number;
 }
 
 export interface BufferTotals {
@@ -56,15 +74,15 @@ export interface BufferTotals {
   internalMovementsCenticents: bigint;
 }
 
-/** new = first found by a run of this day; carried_over = found before and still open; closed = closed this day. */
-export type BreakDayStatus = 'new' | 'carried_over' | 'closed';
+/**
+ * Why a break is on the day's Breaks sheet: `found` by the run a cycle of the day is read from
+ * (whatever its status now), or `closed on the day` (closed by a run or resolved during the day,
+ * whichever cycle it belongs to, and not found by those runs).
+ */
+export type BreakListing = 'found' | 'closed on the day';
 
-export interface BreakCount {
-  check: string;
-  dayStatus: BreakDayStatus;
-  count: number;
-  differenceCenticents: bigint;
-}
+/** Statuses of a break still being worked. */
+export const OPEN_BREAK_STATUSES: readonly string[] = ['open', 'acknowledged', 'pending_write_off'];
 
 export interface BreakRow {
   breakId: string;
@@ -72,17 +90,34 @@ export interface BreakRow {
   check: string;
   reasonCode: string;
   cycle: Date | null;
+  /** '' for Klear's margin rows without a subtrader id, as on the Subtraders sheet. */
   subtraderId: string | null;
   marketTicker: string | null;
+  reference: string | null;
   klearCenticents: bigint | null;
   internalCenticents: bigint | null;
   differenceCenticents: bigint;
+  pnlDifferenceCenticents: bigint | null;
+  feesDifferenceCenticents: bigint | null;
+  /** The break's status when the workbook was built. */
   status: string;
-  dayStatus: BreakDayStatus;
+  listing: BreakListing;
+  /** The run whose findings list it (`found`), null for `closed on the day`. */
+  foundByRun: string | null;
   firstSeenAt: Date;
   closedAt: Date | null;
+  closedBy: string | null;
   assignee: string | null;
   lastComment: string | null;
+  resolution: string | null;
+}
+
+export interface BreakCount {
+  listing: BreakListing;
+  check: string;
+  status: string;
+  count: number;
+  differenceCenticents: bigint;
 }
 
 export interface WithdrawalDayTotal {
@@ -96,6 +131,18 @@ export interface JobHealthRow {
   lastSuccessAt: Date | null;
   lastRunStatus: string | null;
   lastRunAt: Date | null;
+}
+
+/** What is known, when the workbook is built, about the next settlement day's workbook. */
+export interface NextDayStatus {
+  date: string;
+  /** Cycles of that day already ingested, and how many of them have a successful run. */
+  cycles: Date[];
+  reconciledCycles: number;
+  /** Its latest workbook, if one was built. */
+  latestWorkbook: { version: number; createdAt: Date } | null;
+  /** The latest cycle before that day (for the expected time of its cycle). */
+  previousCycle: Date | null;
 }
 
 /** Exact centicents as PostgreSQL prints a bigint: canonical decimal digits, never a float. */

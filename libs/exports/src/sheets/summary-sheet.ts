@@ -1,26 +1,55 @@
 import type ExcelJS from 'exceljs';
-import { moneyColumns, TableSheet, type SheetColumn } from '../sheet-layout';
-import { centicentsCell, etDateTimeText, textCell, usdCell } from '../workbook-cells';
-import type { BalancePoint, BreakCount, BufferTotals, CycleRow, CycleTotals, FigureComparison, JobHealthRow, RunRow, WithdrawalDayTotal } from '../workbook-rows';
+import { type Column, moneyPair, writeTable } from '../sheet-layout';
+import type { SettlementDay } from '../settlement-day';
+import { etDateTimeText, textCell } from '../workbook-cells';
+import {
+  breaksBehind,
+  builtRelativeToDay,
+  countBreaks,
+  type Figure,
+  isOpen,
+  nextWorkbookNote,
+  obligationBridge,
+  runNote,
+  unexplainedNote,
+} from '../workbook-day';
+import type { BreakRow, BufferPoint, BufferTotals, CycleRow, CycleTotals, FigureComparison, JobHealthRow, NextDayStatus, RunRow, WithdrawalDayTotal } from '../workbook-rows';
 
 export const SUMMARY_SHEET = 'Summary';
 
 /**
  * One labelled row per figure (Section, Item), so that people filter it and tests find a figure by
- * its label. "Klear / amount" holds Klear's figure in comparisons and the amount elsewhere.
+ * its label. "Klear / amount" holds Klear's figure in comparisons and the amount elsewhere;
+ * "Breaks' difference" is the sum of the differences of the breaks behind a figure (klear - internal),
+ * so a reader sees on each line whether the breaks on the Breaks sheet explain it.
  */
-export const SUMMARY_COLUMNS: SheetColumn[] = [
-  { header: 'Section', kind: 'text', width: 20 },
-  { header: 'Item', kind: 'text', width: 42 },
-  ...moneyColumns('Klear / amount'),
-  ...moneyColumns('Internal'),
-  ...moneyColumns('Difference', true),
-  { header: 'Count', kind: 'count' },
-  { header: 'Note', kind: 'text', width: 60 },
+export interface SummaryLine {
+  section: string;
+  item: string;
+  amount?: bigint | null;
+  internal?: bigint | null;
+  /** Defaults to amount - internal when both are given. */
+  difference?: bigint | null;
+  breaks?: bigint | null;
+  count?: number | null;
+  note?: string | null;
+}
+
+const differenceOf = (l: SummaryLine) => (l.difference !== undefined ? l.difference : l.amount != null && l.internal != null ? l.amount - l.internal : null);
+
+export const SUMMARY_COLUMNS: Column<SummaryLine>[] = [
+  { header: 'Section', kind: 'text', width: 20, value: (l) => l.section },
+  { header: 'Item', kind: 'text', width: 46, value: (l) => textCell(l.item) },
+  ...moneyPair<SummaryLine>('Klear / amount', (l) => l.amount ?? null),
+  ...moneyPair<SummaryLine>('Internal', (l) => l.internal ?? null),
+  ...moneyPair<SummaryLine>('Difference', (l) => differenceOf(l), true),
+  ...moneyPair<SummaryLine>("Breaks' difference", (l) => l.breaks ?? null),
+  { header: 'Count', kind: 'count', value: (l) => l.count ?? null },
+  { header: 'Note', kind: 'text', width: 80, value: (l) => textCell(l.note ?? null) },
 ];
 
 export interface SummaryData {
-  date: string;
+  day: SettlementDay;
   madeAt: Date;
   madeBy: string;
   productVersion: string;
@@ -28,70 +57,131 @@ export interface SummaryData {
   runs: RunRow[];
   cycleTotals: CycleTotals[];
   dayTotals: FigureComparison;
-  balanceAtStart: BalancePoint | null;
-  balanceAtEnd: BalancePoint | null;
+  /** Every break on the Breaks sheet (found by the runs, and closed on the day). */
+  breaks: BreakRow[];
+  bufferAtStart: BufferPoint;
+  bufferAtEnd: BufferPoint;
   buffer: BufferTotals;
-  breakCounts: BreakCount[];
   withdrawals: WithdrawalDayTotal[];
   jobs: JobHealthRow[];
+  next: NextDayStatus;
 }
 
-type Money = bigint | null;
+interface FigureSpec {
+  figure: Figure;
+  check: 'settlement_details' | 'maintenance_margin';
+  klear: keyof FigureComparison;
+  internal: keyof FigureComparison;
+}
 
-export async function writeSummarySheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, d: SummaryData): Promise<number> {
-  const t = TableSheet.open(workbook, SUMMARY_SHEET, SUMMARY_COLUMNS);
-  const row = (section: string, item: string, amount: Money, internal: Money = null, count: number | null = null, note: string | null = null, explicitDifference: Money = null) => {
-    const difference = amount !== null && internal !== null ? amount - internal : explicitDifference;
-    t.add([section, textCell(item), usdCell(amount), centicentsCell(amount), usdCell(internal), centicentsCell(internal), usdCell(difference), centicentsCell(difference), count, textCell(note)]);
-  };
-  const compare = (section: string, scope: string, f: FigureComparison) => {
-    row(section, `${scope} pnl`, f.klearPnl, f.internalPnl);
-    row(section, `${scope} fees`, f.klearFees, f.internalFees);
-    row(section, `${scope} total`, f.klearTotal, f.internalTotal);
-    row(section, `${scope} maintenance margin`, f.klearMaintenanceMargin, f.internalMaintenanceMargin);
-  };
+const FIGURES: FigureSpec[] = [
+  { figure: 'pnl', check: 'settlement_details', klear: 'klearPnl', internal: 'internalPnl' },
+  { figure: 'fees', check: 'settlement_details', klear: 'klearFees', internal: 'internalFees' },
+  { figure: 'total', check: 'settlement_details', klear: 'klearTotal', internal: 'internalTotal' },
+  { figure: 'maintenance margin', check: 'maintenance_margin', klear: 'klearMaintenanceMargin', internal: 'internalMaintenanceMargin' },
+];
 
-  row('Workbook', 'settlement day (America/New_York)', null, null, null, d.date);
-  row('Workbook', 'made at', null, null, null, etDateTimeText(d.madeAt));
-  row('Workbook', 'made by', null, null, null, d.madeBy);
-  row('Workbook', 'product version', null, null, null, d.productVersion);
+export function summaryLines(d: SummaryData): SummaryLine[] {
+  const lines: SummaryLine[] = [];
+  const add = (l: SummaryLine) => void lines.push(l);
   const runs = new Map(d.runs.map((r) => [r.cycle.getTime(), r]));
-  row('Workbook', 'cycles', null, null, d.cycles.length, d.cycles.length ? null : 'no Klear obligation executed on this day');
+  const found = d.breaks.filter((b) => b.listing === 'found');
+
+  add({ section: 'Workbook', item: 'settlement day (America/New_York)', note: d.day.date });
+  add({ section: 'Workbook', item: 'made at', note: etDateTimeText(d.madeAt) });
+  add({ section: 'Workbook', item: 'built', note: builtRelativeToDay(d.day, d.madeAt) });
+  add({ section: 'Workbook', item: 'made by', note: d.madeBy });
+  add({ section: 'Workbook', item: 'product version', note: d.productVersion });
+  add({
+    section: 'Workbook',
+    item: 'what the sheets hold',
+    note: "each cycle's figures and breaks come from its run below; the Breaks sheet lists the breaks those runs found (status as of the build) and the breaks closed during the day (docs/daily-workbook.md)",
+  });
+  add({ section: 'Workbook', item: 'cycles', count: new Set(d.cycles.map((c) => c.executionTime.getTime())).size, note: d.cycles.length ? null : 'no Klear obligation executed on this day' });
+  add({ section: 'Workbook', item: 'next workbook', note: nextWorkbookNote(d.next) });
 
   for (const c of d.cycles) {
     const at = etDateTimeText(c.executionTime);
     const run = runs.get(c.executionTime.getTime());
-    row('Cycle', `${at} obligation`, null, null, null, `obligation ${c.obligationId}, last updated ${etDateTimeText(c.lastUpdatedTs)}`);
-    row('Cycle', `${at} reconciliation run`, null, null, null, run ? `run ${run.runId}, ledger up to ${run.ledgerHighWaterMark ?? 'all'}, finished ${etDateTimeText(run.finishedAt)}` : 'not reconciled');
-    row('Cycle', `${at} amount (${c.amountCenticents < 0n ? 'payable' : 'receivable'})`, c.amountCenticents);
-    row('Cycle', `${at} pnl`, c.pnlCenticents);
-    row('Cycle', `${at} fees`, c.feesCenticents);
-    row('Cycle', `${at} maintenance margin`, c.maintenanceMarginCenticents);
+    const foundHere = found.filter((b) => b.cycle?.getTime() === c.executionTime.getTime()).length;
+    add({ section: 'Cycle', item: `${at} obligation`, note: `obligation ${c.obligationId}, last updated ${etDateTimeText(c.lastUpdatedTs)}` });
+    add({ section: 'Cycle', item: `${at} reconciliation run`, note: runNote(run, foundHere) });
+    add({ section: 'Cycle', item: `${at} amount (${c.amountCenticents < 0n ? 'payable' : 'receivable'})`, amount: c.amountCenticents });
+    add({ section: 'Cycle', item: `${at} pnl`, amount: c.pnlCenticents });
+    add({ section: 'Cycle', item: `${at} fees`, amount: c.feesCenticents });
+    add({ section: 'Cycle', item: `${at} maintenance margin`, amount: c.maintenanceMarginCenticents });
   }
-  for (const c of d.cycleTotals) compare('Klear vs internal', etDateTimeText(c.cycle) ?? '', c);
-  compare('Klear vs internal', 'day', d.dayTotals);
 
-  const balance = (when: string, b: BalancePoint | null) => {
-    const note = b ? `pulled ${etDateTimeText(b.pulledAt)}` : 'no balance pulled by then';
-    row('Buffer', `available at ${when} of day`, b?.availableCenticents ?? null, null, null, note);
-    row('Buffer', `locked at ${when} of day`, b?.lockedCenticents ?? null, null, null, note);
+  // The obligation amount rebuilt from Klear's own details, line by line (sign conventions in docs/ledger-and-breaks.md).
+  for (const c of d.cycles) {
+    const at = etDateTimeText(c.executionTime);
+    const terms = obligationBridge(c);
+    for (const t of terms) add({ section: 'Obligation bridge', item: `${at} ${t.label}`, amount: t.amountCenticents, note: t.source });
+    const computed = terms.reduce((s, t) => s + t.amountCenticents, 0n);
+    add({ section: 'Obligation bridge', item: `${at} amount from the details`, amount: computed, note: terms.map((t) => t.label).join(' + ') });
+    const consistency = found.filter((b) => b.check === 'klear_consistency' && b.key.endsWith('/amount') && b.cycle?.getTime() === c.executionTime.getTime());
+    add({
+      section: 'Obligation bridge',
+      item: `${at} obligation amount (Klear)`,
+      amount: c.amountCenticents,
+      difference: c.amountCenticents - computed,
+      breaks: consistency.length ? consistency.reduce((s, b) => s + b.differenceCenticents, 0n) : null,
+      count: consistency.length,
+      note: c.amountCenticents === computed ? 'equals the amount from the details' : "Klear's amount differs from its own details: a klear_consistency break",
+    });
+  }
+
+  // Per cycle, why a difference is not fully explained by the run's breaks (none when it is).
+  const cycleNote = (c: CycleTotals, spec: FigureSpec) =>
+    unexplainedNote(runs.get(c.cycle.getTime()), spec.check, c[spec.klear] - c[spec.internal] - breaksBehind(found, spec.figure, c.cycle).differenceCenticents);
+  const compare = (scope: string, cycle: Date | null, f: FigureComparison, note: (spec: FigureSpec) => string | null) => {
+    for (const spec of FIGURES) {
+      const behind = breaksBehind(found, spec.figure, cycle);
+      add({ section: 'Klear vs internal', item: `${scope} ${spec.figure}`, amount: f[spec.klear], internal: f[spec.internal], breaks: behind.differenceCenticents, count: behind.count, note: note(spec) });
+    }
   };
-  balance('start', d.balanceAtStart);
-  balance('end', d.balanceAtEnd);
-  row('Buffer', 'movements of the day (Klear history vs ledger)', d.buffer.klearMovementsCenticents, d.buffer.internalMovementsCenticents, d.buffer.klearMovementCount, `${d.buffer.internalMovementCount} ledger movement(s)`);
+  for (const c of d.cycleTotals) compare(etDateTimeText(c.cycle) ?? '', c.cycle, c, (spec) => cycleNote(c, spec));
+  compare('day', null, d.dayTotals, (spec) =>
+    d.cycleTotals.map((c) => { const n = cycleNote(c, spec); return n && `${etDateTimeText(c.cycle)}: ${n}`; }).filter((n) => n !== null).join('; ') || null);
 
-  // A break count's Difference is the sum of its breaks' differences (klear - internal).
-  for (const b of d.breakCounts) row('Breaks', `${b.check} ${b.dayStatus}`, null, null, b.count, null, b.differenceCenticents);
-  row('Breaks', 'all', null, null, d.breakCounts.reduce((n, b) => n + b.count, 0));
+  const history = (p: BufferPoint) =>
+    `derived from Klear's balance history: the sum of its ${p.movementCount} movement(s) before ${etDateTimeText(p.at)}`;
+  add({ section: 'Buffer', item: 'available at start of day', amount: d.bufferAtStart.availableCenticents, note: history(d.bufferAtStart) });
+  add({ section: 'Buffer', item: 'locked at start of day', amount: d.bufferAtStart.lockedCenticents, note: history(d.bufferAtStart) });
+  add({
+    section: 'Buffer',
+    item: 'movements of the day (Klear history vs ledger)',
+    amount: d.buffer.klearMovementsCenticents,
+    internal: d.buffer.internalMovementsCenticents,
+    count: d.buffer.klearMovementCount,
+    note: `${d.buffer.internalMovementCount} ledger movement(s); matches and breaks on the Buffer movements and Breaks sheets`,
+  });
+  const endNote = history(d.bufferAtEnd) + (d.madeAt < d.day.end ? ` (built before the day ended: movements up to ${etDateTimeText(d.madeAt)})` : '');
+  add({ section: 'Buffer', item: 'available at end of day', amount: d.bufferAtEnd.availableCenticents, note: endNote });
+  add({ section: 'Buffer', item: 'locked at end of day', amount: d.bufferAtEnd.lockedCenticents, note: endNote });
 
-  for (const w of d.withdrawals) row('Withdrawals', `requested today, now ${w.state}`, w.amountCenticents, null, w.count);
-  row('Withdrawals', 'requested today', d.withdrawals.reduce((s, w) => s + w.amountCenticents, 0n), null, d.withdrawals.reduce((n, w) => n + w.count, 0));
+  // A break count's "Breaks' difference" is the sum of its breaks' differences (klear - internal).
+  for (const b of countBreaks(d.breaks)) {
+    add({ section: b.listing === 'found' ? 'Breaks' : 'Closed on the day', item: `${b.check} ${b.status}`, breaks: b.differenceCenticents, count: b.count });
+  }
+  add({ section: 'Breaks', item: 'to work on (open, acknowledged, pending_write_off)', count: found.filter(isOpen).length });
+  add({ section: 'Breaks', item: "all found by the day's runs", count: found.length });
+  add({ section: 'Closed on the day', item: 'all closed on the day', count: d.breaks.length - found.length, note: 'closed by a run or resolved during the day, any cycle; not found by the runs above' });
+
+  for (const w of d.withdrawals) add({ section: 'Withdrawals', item: `requested on the day, now ${w.state}`, amount: w.amountCenticents, count: w.count });
+  add({
+    section: 'Withdrawals',
+    item: 'requested on the day',
+    amount: d.withdrawals.reduce((s, w) => s + w.amountCenticents, 0n),
+    count: d.withdrawals.reduce((n, w) => n + w.count, 0),
+  });
 
   for (const j of d.jobs) {
-    row('Jobs', j.job, null, null, null, `last success ${etDateTimeText(j.lastSuccessAt) ?? 'never'}; last run ${j.lastRunStatus ?? '-'} at ${etDateTimeText(j.lastRunAt) ?? '-'}`);
+    add({ section: 'Jobs', item: j.job, note: `last success ${etDateTimeText(j.lastSuccessAt) ?? 'never'}; last run ${j.lastRunStatus ?? '-'} at ${etDateTimeText(j.lastRunAt) ?? '-'}` });
   }
-  const count = t.rowCount;
-  await t.close();
-  return count;
+  return lines;
 }
 
+export async function writeSummarySheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, d: SummaryData): Promise<number> {
+  return writeTable(workbook, SUMMARY_SHEET, SUMMARY_COLUMNS, summaryLines(d));
+}

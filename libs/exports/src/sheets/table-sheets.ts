@@ -1,146 +1,108 @@
 import type ExcelJS from 'exceljs';
-import { moneyColumns, TableSheet, type SheetColumn } from '../sheet-layout';
-import { centicentsCell, etDateTimeCell, textCell, usdCell } from '../workbook-cells';
+import { type Column, moneyPair, writeTable } from '../sheet-layout';
+import { etDateTimeCell, textCell } from '../workbook-cells';
+import { breakAgeDays, subtraderStatus } from '../workbook-day';
 import type { BreakRow, BufferMovementRow, SubtraderRow, WithdrawalRow } from '../workbook-rows';
 
 type Workbook = ExcelJS.stream.xlsx.WorkbookWriter;
-const money = (c: bigint | null) => [usdCell(c), centicentsCell(c)];
-const DAY_MS = 86_400_000;
 
 export const SUBTRADERS_SHEET = 'Subtraders';
-export const SUBTRADER_COLUMNS: SheetColumn[] = [
-  { header: 'Subtrader', kind: 'text', width: 24 },
-  { header: 'Known to', kind: 'text', width: 14 },
-  ...moneyColumns('Klear pnl'),
-  ...moneyColumns('Internal pnl'),
-  ...moneyColumns('Pnl difference', true),
-  ...moneyColumns('Klear fees'),
-  ...moneyColumns('Internal fees'),
-  ...moneyColumns('Fees difference', true),
-  ...moneyColumns('Klear total'),
-  ...moneyColumns('Internal total'),
-  ...moneyColumns('Total difference', true),
-  ...moneyColumns('Klear maintenance margin'),
-  ...moneyColumns('Internal maintenance margin'),
-  ...moneyColumns('Maintenance margin difference', true),
-  { header: 'Breaks', kind: 'count' },
-  { header: 'Open breaks', kind: 'count' },
-  { header: 'Status', kind: 'text', width: 12 },
+export const SUBTRADER_COLUMNS: Column<SubtraderRow>[] = [
+  { header: 'Subtrader', kind: 'text', width: 24, value: (r) => textCell(r.subtraderId === '' ? '(empty)' : r.subtraderId) },
+  { header: 'Known to', kind: 'text', width: 14, value: (r) => (r.knownToKlear && r.knownToLedger ? 'both' : r.knownToKlear ? 'Klear only' : r.knownToLedger ? 'ledger only' : 'breaks only') },
+  ...moneyPair<SubtraderRow>('Klear pnl', (r) => r.klearPnl),
+  ...moneyPair<SubtraderRow>('Internal pnl', (r) => r.internalPnl),
+  ...moneyPair<SubtraderRow>('Pnl difference', (r) => r.klearPnl - r.internalPnl, true),
+  ...moneyPair<SubtraderRow>('Klear fees', (r) => r.klearFees),
+  ...moneyPair<SubtraderRow>('Internal fees', (r) => r.internalFees),
+  ...moneyPair<SubtraderRow>('Fees difference', (r) => r.klearFees - r.internalFees, true),
+  ...moneyPair<SubtraderRow>('Klear total', (r) => r.klearTotal),
+  ...moneyPair<SubtraderRow>('Internal total', (r) => r.internalTotal),
+  ...moneyPair<SubtraderRow>('Total difference', (r) => r.klearTotal - r.internalTotal, true),
+  ...moneyPair<SubtraderRow>('Klear maintenance margin', (r) => r.klearMaintenanceMargin),
+  ...moneyPair<SubtraderRow>('Internal maintenance margin', (r) => r.internalMaintenanceMargin),
+  ...moneyPair<SubtraderRow>('Maintenance margin difference', (r) => r.klearMaintenanceMargin - r.internalMaintenanceMargin, true),
+  { header: 'Breaks', kind: 'count', value: (r) => r.breakCount },
+  { header: 'Open breaks', kind: 'count', value: (r) => r.openBreakCount },
+  { header: 'Resolved breaks', kind: 'count', value: (r) => r.resolvedBreakCount },
+  { header: 'Status', kind: 'text', width: 20, value: (r) => subtraderStatus(r) },
 ];
 
-export async function writeSubtradersSheet(workbook: Workbook, rows: SubtraderRow[]): Promise<number> {
-  const t = TableSheet.open(workbook, SUBTRADERS_SHEET, SUBTRADER_COLUMNS);
-  for (const r of rows) {
-    const known = r.knownToKlear && r.knownToLedger ? 'both' : r.knownToKlear ? 'Klear only' : 'ledger only';
-    const differs = r.klearTotal !== r.internalTotal || r.klearPnl !== r.internalPnl || r.klearFees !== r.internalFees || r.klearMaintenanceMargin !== r.internalMaintenanceMargin;
-    t.add([
-      textCell(r.subtraderId === '' ? '(empty)' : r.subtraderId),
-      known,
-      ...money(r.klearPnl), ...money(r.internalPnl), ...money(r.klearPnl - r.internalPnl),
-      ...money(r.klearFees), ...money(r.internalFees), ...money(r.klearFees - r.internalFees),
-      ...money(r.klearTotal), ...money(r.internalTotal), ...money(r.klearTotal - r.internalTotal),
-      ...money(r.klearMaintenanceMargin), ...money(r.internalMaintenanceMargin), ...money(r.klearMaintenanceMargin - r.internalMaintenanceMargin),
-      r.breakCount,
-      r.openBreakCount,
-      r.openBreakCount > 0 || differs ? 'break' : 'ok',
-    ]);
-  }
-  await t.close();
-  return rows.length;
+export function writeSubtradersSheet(workbook: Workbook, rows: SubtraderRow[]): Promise<number> {
+  return writeTable(workbook, SUBTRADERS_SHEET, SUBTRADER_COLUMNS, rows);
 }
 
 export const BREAKS_SHEET = 'Breaks';
-export const BREAK_COLUMNS: SheetColumn[] = [
-  { header: 'Key', kind: 'text', width: 48 },
-  { header: 'Check', kind: 'text', width: 20 },
-  { header: 'Reason', kind: 'text', width: 20 },
-  { header: 'Cycle (ET)', kind: 'datetime' },
-  { header: 'Subtrader', kind: 'text', width: 20 },
-  { header: 'Market', kind: 'text', width: 20 },
-  ...moneyColumns('Klear'),
-  ...moneyColumns('Internal'),
-  ...moneyColumns('Difference', true),
-  { header: 'Age (days)', kind: 'count' },
-  { header: 'Status', kind: 'text', width: 14 },
-  { header: 'Today', kind: 'text', width: 14 },
-  { header: 'Assignee', kind: 'text', width: 16 },
-  { header: 'Last comment', kind: 'text', width: 50 },
-  { header: 'First seen (ET)', kind: 'datetime' },
-  { header: 'Closed (ET)', kind: 'datetime' },
-  { header: 'Break id', kind: 'text', width: 38 },
-];
 
-/** Age: whole days from first seen to its close, or to `asOf` (the end of the day, or now for today). */
-export async function writeBreaksSheet(workbook: Workbook, rows: BreakRow[], asOf: Date): Promise<number> {
-  const t = TableSheet.open(workbook, BREAKS_SHEET, BREAK_COLUMNS);
-  for (const b of rows) {
-    const until = b.closedAt ?? asOf;
-    t.add([
-      textCell(b.key), b.check, b.reasonCode, etDateTimeCell(b.cycle), textCell(b.subtraderId), textCell(b.marketTicker),
-      ...money(b.klearCenticents), ...money(b.internalCenticents), ...money(b.differenceCenticents),
-      Math.max(0, Math.floor((until.getTime() - b.firstSeenAt.getTime()) / DAY_MS)),
-      b.status, b.dayStatus, textCell(b.assignee), textCell(b.lastComment), etDateTimeCell(b.firstSeenAt), etDateTimeCell(b.closedAt), b.breakId,
-    ]);
-  }
-  await t.close();
-  return rows.length;
+/** The Breaks sheet's columns; ages count whole days from first seen to the close, or to the build. */
+export function breakColumns(madeAt: Date): Column<BreakRow>[] {
+  return [
+    { header: 'Key', kind: 'text', width: 48, value: (b) => textCell(b.key) },
+    { header: 'Check', kind: 'text', width: 20, value: (b) => b.check },
+    { header: 'Reason', kind: 'text', width: 20, value: (b) => b.reasonCode },
+    { header: 'Cycle (ET)', kind: 'datetime', value: (b) => etDateTimeCell(b.cycle) },
+    { header: 'Subtrader', kind: 'text', width: 20, value: (b) => textCell(b.subtraderId === '' ? '(empty)' : b.subtraderId) },
+    { header: 'Market', kind: 'text', width: 20, value: (b) => textCell(b.marketTicker) },
+    { header: 'Reference', kind: 'text', width: 24, value: (b) => textCell(b.reference) },
+    ...moneyPair<BreakRow>('Klear', (b) => b.klearCenticents),
+    ...moneyPair<BreakRow>('Internal', (b) => b.internalCenticents),
+    ...moneyPair<BreakRow>('Difference', (b) => b.differenceCenticents, true),
+    ...moneyPair<BreakRow>('Pnl difference', (b) => b.pnlDifferenceCenticents, true),
+    ...moneyPair<BreakRow>('Fees difference', (b) => b.feesDifferenceCenticents, true),
+    { header: 'Status', kind: 'text', width: 18, value: (b) => b.status },
+    { header: 'Listed because', kind: 'text', width: 18, value: (b) => b.listing },
+    { header: 'Found by run', kind: 'text', width: 12, value: (b) => b.foundByRun },
+    { header: 'Age (days)', kind: 'count', value: (b) => breakAgeDays(b, madeAt) },
+    { header: 'Assignee', kind: 'text', width: 16, value: (b) => textCell(b.assignee) },
+    { header: 'Last comment', kind: 'text', width: 50, value: (b) => textCell(b.lastComment) },
+    { header: 'Resolution', kind: 'text', width: 40, value: (b) => textCell(b.resolution) },
+    { header: 'First seen (ET)', kind: 'datetime', value: (b) => etDateTimeCell(b.firstSeenAt) },
+    { header: 'Closed (ET)', kind: 'datetime', value: (b) => etDateTimeCell(b.closedAt) },
+    { header: 'Closed by', kind: 'text', width: 24, value: (b) => textCell(b.closedBy) },
+    { header: 'Break id', kind: 'text', width: 14, value: (b) => b.breakId },
+  ];
+}
+
+export function writeBreaksSheet(workbook: Workbook, rows: BreakRow[], madeAt: Date): Promise<number> {
+  return writeTable(workbook, BREAKS_SHEET, breakColumns(madeAt), rows);
 }
 
 export const BUFFER_SHEET = 'Buffer movements';
-export const BUFFER_COLUMNS: SheetColumn[] = [
-  { header: 'Klear time (ET)', kind: 'datetime' },
-  { header: 'Business transaction id', kind: 'text', width: 30 },
-  { header: 'Klear reason', kind: 'text', width: 18 },
-  ...moneyColumns('Klear balance delta'),
-  ...moneyColumns('Klear locked delta'),
-  { header: 'Ledger entry', kind: 'text', width: 30 },
-  { header: 'Ledger effective (ET)', kind: 'datetime' },
-  { header: 'Ledger description', kind: 'text', width: 40 },
-  ...moneyColumns('Ledger amount'),
-  ...moneyColumns('Difference', true),
-  { header: 'Break key', kind: 'text', width: 40 },
-  { header: 'Break reason', kind: 'text', width: 18 },
-  { header: 'Break status', kind: 'text', width: 14 },
+export const BUFFER_COLUMNS: Column<BufferMovementRow>[] = [
+  { header: 'Klear time (ET)', kind: 'datetime', value: (m) => etDateTimeCell(m.createdTs) },
+  { header: 'Business transaction id', kind: 'text', width: 30, value: (m) => textCell(m.businessTransactionId) },
+  { header: 'Klear reason', kind: 'text', width: 18, value: (m) => textCell(m.reason) },
+  ...moneyPair<BufferMovementRow>('Klear balance delta', (m) => m.klearDeltaCenticents),
+  ...moneyPair<BufferMovementRow>('Klear locked delta', (m) => m.klearLockedDeltaCenticents),
+  { header: 'Ledger entry', kind: 'text', width: 30, value: (m) => textCell(m.internalExternalId) },
+  { header: 'Ledger effective (ET)', kind: 'datetime', value: (m) => etDateTimeCell(m.internalEffectiveAt) },
+  { header: 'Ledger description', kind: 'text', width: 40, value: (m) => textCell(m.internalDescription) },
+  ...moneyPair<BufferMovementRow>('Ledger amount', (m) => m.internalAmountCenticents),
+  ...moneyPair<BufferMovementRow>('Difference', (m) => (m.klearDeltaCenticents ?? 0n) - (m.internalAmountCenticents ?? 0n), true),
+  { header: 'Break key', kind: 'text', width: 40, value: (m) => textCell(m.breakKey) },
+  { header: 'Break reason', kind: 'text', width: 18, value: (m) => textCell(m.breakReason) },
+  { header: 'Break status', kind: 'text', width: 14, value: (m) => textCell(m.breakStatus) },
 ];
 
-export async function writeBufferMovementsSheet(workbook: Workbook, rows: BufferMovementRow[]): Promise<number> {
-  const t = TableSheet.open(workbook, BUFFER_SHEET, BUFFER_COLUMNS);
-  for (const m of rows) {
-    const difference = (m.klearDeltaCenticents ?? 0n) - (m.internalAmountCenticents ?? 0n);
-    t.add([
-      etDateTimeCell(m.createdTs), textCell(m.businessTransactionId), textCell(m.reason),
-      ...money(m.klearDeltaCenticents), ...money(m.klearLockedDeltaCenticents),
-      textCell(m.internalExternalId), etDateTimeCell(m.internalEffectiveAt), textCell(m.internalDescription), ...money(m.internalAmountCenticents),
-      ...money(difference), textCell(m.breakKey), textCell(m.breakReason), textCell(m.breakStatus),
-    ]);
-  }
-  await t.close();
-  return rows.length;
+export function writeBufferMovementsSheet(workbook: Workbook, rows: BufferMovementRow[]): Promise<number> {
+  return writeTable(workbook, BUFFER_SHEET, BUFFER_COLUMNS, rows);
 }
 
 export const WITHDRAWALS_SHEET = 'Withdrawals';
-export const WITHDRAWAL_COLUMNS: SheetColumn[] = [
-  { header: 'Request id', kind: 'text', width: 38 },
-  { header: 'Requested (ET)', kind: 'datetime' },
-  { header: 'Requester', kind: 'text', width: 16 },
-  ...moneyColumns('Amount'),
-  { header: 'Purpose', kind: 'text', width: 40 },
-  { header: 'State', kind: 'text', width: 16 },
-  { header: 'Approvals', kind: 'text', width: 60 },
-  { header: 'Klear withdrawal id', kind: 'text', width: 24 },
-  { header: 'Klear status', kind: 'text', width: 14 },
-  { header: 'Submitted (ET)', kind: 'datetime' },
-  { header: 'Status history', kind: 'text', width: 90 },
+export const WITHDRAWAL_COLUMNS: Column<WithdrawalRow>[] = [
+  { header: 'Request id', kind: 'text', width: 38, value: (w) => w.requestId },
+  { header: 'Requested (ET)', kind: 'datetime', value: (w) => etDateTimeCell(w.createdAt) },
+  { header: 'Requester', kind: 'text', width: 16, value: (w) => textCell(w.requesterName) },
+  ...moneyPair<WithdrawalRow>('Amount', (w) => w.amountCenticents),
+  { header: 'Purpose', kind: 'text', width: 40, value: (w) => textCell(w.purpose) },
+  { header: 'State', kind: 'text', width: 16, value: (w) => w.state },
+  { header: 'Approvals', kind: 'text', width: 60, value: (w) => textCell(w.approvals) },
+  { header: 'Klear withdrawal id', kind: 'text', width: 24, value: (w) => textCell(w.klearWithdrawalId) },
+  { header: 'Klear status', kind: 'text', width: 14, value: (w) => textCell(w.klearStatus) },
+  { header: 'Submitted (ET)', kind: 'datetime', value: (w) => etDateTimeCell(w.submittedAt) },
+  { header: 'Status history', kind: 'text', width: 90, value: (w) => textCell(w.history) },
 ];
 
-export async function writeWithdrawalsSheet(workbook: Workbook, rows: WithdrawalRow[]): Promise<number> {
-  const t = TableSheet.open(workbook, WITHDRAWALS_SHEET, WITHDRAWAL_COLUMNS);
-  for (const w of rows) {
-    t.add([
-      w.requestId, etDateTimeCell(w.createdAt), textCell(w.requesterName), ...money(w.amountCenticents), textCell(w.purpose), w.state,
-      textCell(w.approvals), textCell(w.klearWithdrawalId), textCell(w.klearStatus), etDateTimeCell(w.submittedAt), textCell(w.history),
-    ]);
-  }
-  await t.close();
-  return rows.length;
+export function writeWithdrawalsSheet(workbook: Workbook, rows: WithdrawalRow[]): Promise<number> {
+  return writeTable(workbook, WITHDRAWALS_SHEET, WITHDRAWAL_COLUMNS, rows);
 }

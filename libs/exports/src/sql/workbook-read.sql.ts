@@ -1,0 +1,217 @@
+/*
+ * What the daily workbook reads from ingestion, the ledger, reconciliation, withdrawals and jobs
+ * (docs/daily-workbook.md). Table and column names of the other capabilities appear only here and in
+ * export-file.repository.ts, so a rename there is an edit here.
+ *
+ * Per-cycle statements take `$1` cycles and `$2` ledger high-water marks (one per cycle, the run's):
+ * `unnest($1, $2)` is the scope every ledger sum is bounded by.
+ */
+
+const SCOPE = `scope AS (SELECT * FROM unnest($1::timestamptz[], $2::bigint[]) AS s(cycle, hwm))`;
+
+/** The day's obligations, with the two sums that bridge Klear's settlement total to the obligation amount. */
+export const CYCLES_SQL = `
+  SELECT o.id, o.execution_time, o.amount_centicents::text AS amount, o.pnl_centicents::text AS pnl, o.fees_centicents::text AS fees,
+         o.maintenance_margin_centicents::text AS mm, o.last_updated_ts,
+         (SELECT coalesce(sum(d.total_centicents), 0) FROM klear_settlement_detail d WHERE d.obligation_id = o.id)::text AS details_total,
+         (SELECT coalesce(sum(m.maintenance_margin_delta_centicents), 0) FROM klear_margin_detail m WHERE m.obligation_id = o.id)::text AS margin_delta
+    FROM klear_obligation o
+   WHERE o.execution_time >= $1 AND o.execution_time < $2
+   ORDER BY o.execution_time, o.id`;
+
+/**
+ * Per cycle, its latest successful run, with what happened since: ledger entries of the cycle booked
+ * after its high-water mark, and whether Klear's obligation is no longer the one the run read.
+ */
+export const LATEST_RUNS_SQL = `
+  WITH latest AS (
+    SELECT DISTINCT ON (r.cycle) r.id, r.cycle, r.inputs, r.finished_at
+      FROM recon_run r
+     WHERE r.scope = 'cycle' AND r.cycle = ANY($1::timestamptz[]) AND r.status = 'succeeded'
+     ORDER BY r.cycle, r.id DESC)
+  SELECT l.id::text AS id, l.cycle, l.inputs->>'ledger_seq' AS hwm, l.finished_at, coalesce(l.inputs->'tolerances', '{}'::jsonb) AS tolerances,
+         (SELECT count(*) FROM journal_entry e WHERE e.cycle = l.cycle AND e.ledger_seq > (l.inputs->>'ledger_seq')::bigint)::int AS later_entries,
+         coalesce(l.inputs ? 'obligations' AND EXISTS (
+           SELECT 1 FROM klear_obligation o
+            WHERE o.execution_time = l.cycle
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.inputs->'obligations') x
+                               WHERE x->>'id' = o.id AND x->>'content_sha256' = o.content_sha256)), false) AS klear_changed
+    FROM latest l
+   ORDER BY l.cycle`;
+
+/** Ledger figures per `groupBy` over the scope's cycles, bounded per cycle by the run's high-water mark. */
+const INTERNAL_SUMS = (groupBy: string) => `
+  SELECT ${groupBy} AS ${groupBy.split('.')[1]},
+         coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_pnl'), 0) AS pnl,
+         -coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_fees'), 0) AS fees,
+         coalesce(sum(p.amount_centicents) FILTER (WHERE p.account IN ('trading_pnl', 'trading_fees')), 0) AS total,
+         coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'maintenance_margin'), 0) AS mm
+    FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm
+   WHERE p.account IN ('trading_pnl', 'trading_fees', 'maintenance_margin')
+   GROUP BY 1`;
+
+/** Klear (sum of details) vs ledger per cycle. */
+export const CYCLE_TOTALS_SQL = `
+  WITH ${SCOPE},
+  k AS (SELECT o.execution_time AS cycle, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.total_centicents) AS total
+          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
+         WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
+  km AS (SELECT o.execution_time AS cycle, sum(m.maintenance_margin_centicents) AS mm
+           FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id
+          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
+  i AS (${INTERNAL_SUMS('p.cycle')})
+  SELECT s.cycle, k.pnl::text AS k_pnl, k.fees::text AS k_fees, k.total::text AS k_total, km.mm::text AS k_mm,
+         i.pnl::text AS i_pnl, i.fees::text AS i_fees, i.total::text AS i_total, i.mm::text AS i_mm
+    FROM scope s LEFT JOIN k ON k.cycle = s.cycle LEFT JOIN km ON km.cycle = s.cycle LEFT JOIN i ON i.cycle = s.cycle
+   ORDER BY s.cycle`;
+
+/** One row per subtrader over the day's cycles; `$3` adds subtraders that only have breaks. */
+export const SUBTRADERS_SQL = `
+  WITH ${SCOPE},
+  k AS (SELECT d.subtrader_id, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.total_centicents) AS total
+          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
+         WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
+  km AS (SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS mm
+           FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id
+          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
+  i AS (${INTERNAL_SUMS('p.subtrader_id')}),
+  ids AS (SELECT subtrader_id FROM k UNION SELECT subtrader_id FROM km UNION SELECT subtrader_id FROM i WHERE subtrader_id IS NOT NULL
+          UNION SELECT unnest($3::text[]))
+  SELECT ids.subtrader_id, (k.subtrader_id IS NOT NULL OR km.subtrader_id IS NOT NULL) AS in_klear, (i.subtrader_id IS NOT NULL) AS in_ledger,
+         k.pnl::text AS k_pnl, k.fees::text AS k_fees, k.total::text AS k_total, km.mm::text AS k_mm,
+         i.pnl::text AS i_pnl, i.fees::text AS i_fees, i.total::text AS i_total, i.mm::text AS i_mm
+    FROM ids LEFT JOIN k USING (subtrader_id) LEFT JOIN km USING (subtrader_id) LEFT JOIN i USING (subtrader_id)
+   ORDER BY ids.subtrader_id`;
+
+/**
+ * A break's dates and who closed it: first seen = the row's creation by the run that found it;
+ * closed = the closing run's end, or the resolution time.
+ */
+const BREAK_TIMES = `
+  SELECT b.*,
+         CASE WHEN b.status = 'closed' THEN coalesce(cr.finished_at, b.updated_at)
+              WHEN b.status = 'resolved' THEN coalesce(b.resolved_at, b.updated_at) END AS closed_at,
+         CASE WHEN b.status = 'closed' THEN 'run ' || b.closed_by_run
+              WHEN b.status = 'resolved' THEN b.resolved_by || coalesce(', co-signed by ' || b.cosigned_by, '') END AS closed_by
+    FROM recon_break b LEFT JOIN recon_run cr ON cr.id = b.closed_by_run`;
+
+const BREAK_COLUMNS = `
+  b.id::text AS id, b.cycle, b.market_ticker, b.reference, b.status, b.created_at AS first_seen_at, b.closed_at, b.closed_by, b.assignee,
+  CASE WHEN b.resolution_reason IS NOT NULL
+       THEN b.resolution_reason || coalesce(' ' || b.resolution_reference, '') || coalesce(': ' || b.resolution_note, '') END AS resolution,
+  (SELECT c.body FROM recon_break_comment c WHERE c.break_id = b.id ORDER BY c.created_at DESC, c.id DESC LIMIT 1) AS last_comment`;
+
+/**
+ * The breaks the given runs found, with the figures each run observed and the break's state now.
+ * Klear's margin rows without a subtrader id are listed under '' as on the Subtraders sheet.
+ */
+export const FOUND_BREAKS_SQL = `
+  WITH b AS (${BREAK_TIMES} WHERE b.id IN (SELECT break_id FROM recon_break_observation WHERE run_id = ANY($1::bigint[])))
+  SELECT ${BREAK_COLUMNS}, o.break_key AS key, o."check", o.reason_code, o.run_id::text AS found_by_run,
+         CASE WHEN o.reason_code = 'missing_subtrader_id' THEN coalesce(o.subtrader_id, '') ELSE o.subtrader_id END AS subtrader_id,
+         o.klear_value_centicents::text AS klear, o.internal_value_centicents::text AS internal, o.difference_centicents::text AS difference,
+         o.pnl_difference_centicents::text AS pnl_difference, o.fees_difference_centicents::text AS fees_difference
+    FROM recon_break_observation o JOIN b ON b.id = o.break_id
+   WHERE o.run_id = ANY($1::bigint[]) AND o."check" <> 'projected'
+   ORDER BY o."check", o.break_key, b.id`;
+
+/** Breaks closed (by a run) or resolved in [$1, $2), except those in $3 (already listed as found). */
+export const BREAKS_CLOSED_DURING_SQL = `
+  WITH b AS (${BREAK_TIMES} WHERE b.status IN ('closed', 'resolved') AND b."check" <> 'projected')
+  SELECT ${BREAK_COLUMNS}, b.break_key AS key, b."check", b.reason_code, NULL AS found_by_run,
+         CASE WHEN b.reason_code = 'missing_subtrader_id' THEN coalesce(b.subtrader_id, '') ELSE b.subtrader_id END AS subtrader_id,
+         b.klear_value_centicents::text AS klear, b.internal_value_centicents::text AS internal, b.difference_centicents::text AS difference,
+         b.pnl_difference_centicents::text AS pnl_difference, b.fees_difference_centicents::text AS fees_difference
+    FROM b
+   WHERE b.closed_at >= $1 AND b.closed_at < $2 AND b.id <> ALL($3::bigint[])
+   ORDER BY b."check", b.break_key, b.id`;
+
+/** Klear's buffer at an instant: the sum of every balance-history movement before it. */
+export const BUFFER_AT_SQL = `
+  SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS available,
+         coalesce(sum(locked_balance_delta_centicents), 0)::text AS locked
+    FROM klear_balance_history WHERE created_ts < $1`;
+
+/** Klear's buffer movements of the day vs the ledger's settlement_buffer postings effective that day. */
+export const BUFFER_TOTALS_SQL = `
+  SELECT (SELECT count(*) FROM klear_balance_history WHERE created_ts >= $1 AND created_ts < $2)::int AS k_n,
+         (SELECT coalesce(sum(balance_delta_centicents), 0) FROM klear_balance_history WHERE created_ts >= $1 AND created_ts < $2)::text AS k_sum,
+         (SELECT count(*) FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
+           WHERE p.account = 'settlement_buffer' AND e.effective_at >= $1 AND e.effective_at < $2)::int AS i_n,
+         (SELECT coalesce(sum(p.amount_centicents), 0) FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
+           WHERE p.account = 'settlement_buffer' AND e.effective_at >= $1 AND e.effective_at < $2)::text AS i_sum`;
+
+/** The day's Klear buffer movements with the ledger movement of the same reference, and ledger-only movements. */
+export const BUFFER_MOVEMENTS_SQL = `
+  WITH k AS (SELECT * FROM klear_balance_history WHERE created_ts >= $1 AND created_ts < $2),
+  i AS (SELECT e.external_id, e.effective_at, e.description, e.business_reference, sum(p.amount_centicents) AS amount
+          FROM journal_entry e JOIN journal_posting p ON p.entry_seq = e.ledger_seq AND p.account = 'settlement_buffer'
+         WHERE e.effective_at >= $1 AND e.effective_at < $2 GROUP BY e.ledger_seq),
+  m AS (SELECT k.id AS k_id, k.created_ts, k.business_transaction_id, k.reason, k.balance_delta_centicents, k.locked_balance_delta_centicents,
+               i.external_id, i.effective_at, i.description, i.amount
+          FROM k FULL JOIN i ON i.business_reference = k.business_transaction_id)
+  SELECT m.created_ts, m.business_transaction_id, m.reason, m.balance_delta_centicents::text AS k_delta,
+         m.locked_balance_delta_centicents::text AS k_locked, m.external_id, m.effective_at, m.description, m.amount::text AS i_amount,
+         b.key AS break_key, b.reason_code AS break_reason, b.status AS break_status
+    FROM m LEFT JOIN LATERAL (
+           SELECT break_key AS key, reason_code, status FROM recon_break b
+            WHERE b.break_key IN ('settlement_buffer/' || m.business_transaction_id, 'settlement_buffer/internal/' || m.external_id)
+            ORDER BY b.id DESC LIMIT 1) b ON true
+   ORDER BY coalesce(m.created_ts, m.effective_at), m.business_transaction_id, m.external_id`;
+
+export const WITHDRAWAL_TOTALS_SQL = `
+  SELECT state, count(*)::int AS n, sum(amount_centicents)::text AS amount FROM withdrawal_request
+   WHERE created_at >= $1 AND created_at < $2 GROUP BY state ORDER BY state`;
+
+/** Requests made or moved during the day, with approvals and state history flattened for a sheet. */
+export const WITHDRAWALS_SQL = `
+  SELECT w.id::text AS id, w.created_at, w.requester_name, w.amount_centicents::text AS amount, w.purpose, w.state,
+         w.klear_withdrawal_id, w.klear_status, w.submitted_at,
+         coalesce((SELECT string_agg(a.decision || ' by ' || a.approver_name || ' at ' || to_char(a.decided_at AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI:SS') || ' ET',
+                                     '; ' ORDER BY a.decided_at, a.id) FROM withdrawal_approval a WHERE a.request_id = w.id), '') AS approvals,
+         coalesce((SELECT string_agg(coalesce(s.from_state, '(new)') || ' -> ' || s.to_state || ' by ' || s.actor || ' at '
+                                     || to_char(s.at AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI:SS') || ' ET', '; ' ORDER BY s.at, s.id)
+                     FROM withdrawal_state_change s WHERE s.request_id = w.id), '') AS history
+    FROM withdrawal_request w
+   WHERE (w.created_at >= $1 AND w.created_at < $2)
+      OR EXISTS (SELECT 1 FROM withdrawal_state_change s WHERE s.request_id = w.id AND s.at >= $1 AND s.at < $2)
+   ORDER BY w.created_at, w.id`;
+
+export const JOB_HEALTH_SQL = `
+  SELECT job, max(finished_at) FILTER (WHERE status = 'succeeded') AS last_success,
+         (array_agg(status ORDER BY started_at DESC, id DESC))[1] AS last_status, max(started_at) AS last_run
+    FROM job_run WHERE status <> 'skipped' GROUP BY job ORDER BY job`;
+
+/** The next day's cycles ($1, $2 its bounds) and whether each has a successful run. */
+export const NEXT_DAY_CYCLES_SQL = `
+  SELECT o.execution_time AS cycle,
+         EXISTS (SELECT 1 FROM recon_run r WHERE r.scope = 'cycle' AND r.cycle = o.execution_time AND r.status = 'succeeded') AS reconciled
+    FROM klear_obligation o WHERE o.execution_time >= $1 AND o.execution_time < $2
+   GROUP BY o.execution_time ORDER BY o.execution_time`;
+
+/** The next day's ($2) latest workbook and the latest cycle before it ($1 its start). */
+export const NEXT_DAY_WORKBOOK_SQL = `
+  SELECT (SELECT max(execution_time) FROM klear_obligation WHERE execution_time < $1) AS previous_cycle, f.version, f.created_at
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT version, created_at FROM export_file WHERE settlement_date = $2::date ORDER BY version DESC LIMIT 1) f ON true`;
+
+/** Detail rows (Klear) full-joined with the ledger's per-market figures; ordered so the sheet reads cycle by cycle. */
+export const SETTLEMENT_DETAILS_SQL = `
+  WITH ${SCOPE},
+  k AS (SELECT o.execution_time AS cycle, d.subtrader_id, d.market_ticker, d.id, d.pnl_centicents, d.fees_centicents, d.total_centicents
+          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
+         WHERE o.execution_time IN (SELECT cycle FROM scope)),
+  i AS (SELECT p.cycle, p.subtrader_id, p.market_ticker,
+               coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_pnl'), 0) AS pnl,
+               -coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_fees'), 0) AS fees,
+               sum(p.amount_centicents) AS total
+          FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm
+         WHERE p.account IN ('trading_pnl', 'trading_fees')
+         GROUP BY 1, 2, 3)
+  SELECT (extract(epoch FROM coalesce(k.cycle, i.cycle)) * 1000)::bigint::text, coalesce(k.subtrader_id, i.subtrader_id), coalesce(k.market_ticker, i.market_ticker), k.id,
+         k.pnl_centicents::text, k.fees_centicents::text, k.total_centicents::text, i.pnl::text, i.fees::text, i.total::text,
+         (coalesce(k.total_centicents, 0) - coalesce(i.total, 0))::text,
+         CASE WHEN k.id IS NULL THEN 'missing_klear' WHEN i.total IS NULL THEN 'missing_internal'
+              WHEN k.pnl_centicents = i.pnl AND k.fees_centicents = i.fees THEN 'matched' ELSE 'mismatch' END
+    FROM k FULL JOIN i ON i.cycle = k.cycle AND i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker
+   ORDER BY coalesce(k.cycle, i.cycle), 2, 3, 4`;
