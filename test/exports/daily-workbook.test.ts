@@ -151,6 +151,9 @@ describe('workbook totals against the database, to the centicent', () => {
       ['Breaks', "all found by the day's runs", 1, null],
       ['Closed on the day', 'all closed on the day', 1, null],
     ]);
+    // The previous day's break still open is counted (not listed): it is on that day's workbook.
+    const earlier = records(workbook, 'Summary').find((r) => r.Section === 'Earlier days')!;
+    expect([earlier.Count, money(earlier, "Breaks' difference")]).toEqual([1, -2_500n]);
   });
 
   it('reports per subtrader the Klear and internal figures, differences and break counts', async () => {

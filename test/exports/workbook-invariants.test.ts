@@ -170,6 +170,12 @@ describe('03-19, a day with a withdrawal and no break of its own', () => {
     expect(summaryNote(day, 'Buffer', 'available at start of day')).toBe("derived from Klear's balance history: the sum of its 3 movement(s) before 2026-03-19 00:00:00 ET");
   });
 
+  it('counts on its Summary the breaks of earlier days still being worked, which are on their own days\' workbooks', () => {
+    const earlier = records(day.workbook, 'Summary').find((r) => r.Section === 'Earlier days')!;
+    // 03-16's seven breaks are open (one acknowledged); 03-18's are resolved or closed; 03-17 is not reconciled yet.
+    expect([earlier.Item, earlier.Count]).toEqual(['breaks of earlier cycles still being worked', 7]);
+  });
+
   it('lists the breaks of the previous day that were closed or resolved during it', () => {
     expect(breaksOf(day).map((b) => [b.Key, b.Status, b['Listed because'], b['Closed by']])).toEqual([
       ['settlement_details/2026-03-18T21:00:00Z/ST-1/MKT-A', 'closed', 'closed on the day', `run ${runs.d3rerun}`],

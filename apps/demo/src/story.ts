@@ -29,7 +29,9 @@ export interface StoryOutcome {
   cycles: number;
   breaksByCheck: Record<string, number>;
   openBreaks: number;
+  /** The latest day's workbook (the one printed), and every day's Breaks-sheet row count. */
   workbook: { date: string; path: string; version: number } | null;
+  workbooks: Array<{ date: string; version: number; breakRows: number }>;
   withdrawal: { id: string; amount: string; state: string; approvalsRequired: number };
 }
 
@@ -52,8 +54,10 @@ async function readAll<T>(api: ApiCaller, token: string, path: string): Promise<
 
 /**
  * The whole daily routine, through the product's own API: pull everything from Klear, import the
- * firm's ledger (with a few discrepancies), reconcile every cycle, build the latest day's workbook,
- * and leave a withdrawal waiting for two approvers. Safe to run again on the same data directory.
+ * firm's ledger (with a few discrepancies), reconcile every cycle, build each reconciled day's
+ * workbook (the discrepancies fall on different days), and leave a withdrawal waiting for two
+ * approvers. Safe to run again on the same data directory: days that have a workbook keep it, the
+ * latest day gets a new version.
  */
 export async function runDemoStory(
   api: ApiCaller,
@@ -96,14 +100,21 @@ export async function runDemoStory(
   step(`reconciled ${cycles.length} cycles: ${open.length} open breaks`);
 
   let workbook: StoryOutcome['workbook'] = null;
+  const workbooks: StoryOutcome['workbooks'] = [];
   const latest = cycles[cycles.length - 1];
-  if (latest) {
-    const date = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(latest));
-    const built = await api.expectOk<{ id: string; version: number }>(tokens.operator, 'POST', '/exports', { date });
-    const [row] = (await dataSource.query('SELECT file_path FROM export_file WHERE id = $1', [built.id])) as Array<{ file_path: string }>;
-    workbook = { date, path: row.file_path, version: built.version };
-    step(`workbook for ${date}: version ${built.version}`);
+  const etDate = (cycle: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(cycle));
+  const dates = [...new Set(cycles.map(etDate))];
+  const held = new Set((await readAll<{ date: string }>(api, tokens.viewer, '/exports')).map((e) => e.date));
+  for (const date of dates) {
+    if (held.has(date) && date !== dates[dates.length - 1]) continue;
+    const built = await api.expectOk<{ id: string; version: number; row_counts: Record<string, number> }>(tokens.operator, 'POST', '/exports', { date });
+    workbooks.push({ date, version: built.version, breakRows: built.row_counts.Breaks ?? 0 });
+    if (date === dates[dates.length - 1]) {
+      const [row] = (await dataSource.query('SELECT file_path FROM export_file WHERE id = $1', [built.id])) as Array<{ file_path: string }>;
+      workbook = { date, path: row.file_path, version: built.version };
+    }
   }
+  if (workbooks.length) step(`workbooks built: ${workbooks.map((w) => `${w.date} v${w.version} (${w.breakRows} breaks)`).join(', ')}`);
 
   const amount = '250000.00';
   const request = await api.expectOk<{ id: string; state: string; approvals_required?: number; required_approvals?: number }>(
@@ -121,6 +132,7 @@ export async function runDemoStory(
     breaksByCheck,
     openBreaks: open.length,
     workbook,
+    workbooks,
     withdrawal: { id: request.id, amount, state: request.state, approvalsRequired: Number(request.approvals_required ?? request.required_approvals ?? 2) },
   };
 }

@@ -31,6 +31,9 @@ export function printSummary(s: DemoSummary): void {
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
     `Open breaks            ${s.story.openBreaks}${checks ? ` (${checks})` : ''}`,
     `Workbook               ${s.story.workbook ? `${s.story.workbook.path} (${s.story.workbook.date}, version ${s.story.workbook.version})` : 'none (no settled cycle yet)'}`,
+    ...(s.story.workbooks.length
+      ? [`Workbooks built now    ${s.story.workbooks.map((w) => `${w.date} (${w.breakRows} on its Breaks sheet)`).join(', ')}; all: GET /exports`]
+      : []),
     `Withdrawal waiting     $${s.story.withdrawal.amount}, ${s.story.withdrawal.state}, needs ${s.story.withdrawal.approvalsRequired} approvers (${s.story.withdrawal.id})`,
     '',
     'Try:',

@@ -85,6 +85,7 @@ export class WorkbookBuilder {
         cycleTotals,
         dayTotals: sumComparisons(cycleTotals),
         breaks,
+        earlierOpen: await r.openBreaksBefore(day.start),
         bufferAtStart: await r.bufferAt(day.start),
         bufferAtEnd: await r.bufferAt(day.end),
         buffer: await r.bufferTotals(day),

@@ -15,6 +15,7 @@ import {
   LATEST_RUNS_SQL,
   NEXT_DAY_CYCLES_SQL,
   NEXT_DAY_WORKBOOK_SQL,
+  OPEN_BREAKS_BEFORE_SQL,
   SETTLEMENT_DETAILS_SQL,
   SUBTRADERS_SQL,
   WITHDRAWAL_TOTALS_SQL,
@@ -147,6 +148,11 @@ export class WorkbookReader {
   /** Breaks closed or resolved during the day, except `listed` (break ids already on the sheet). */
   async breaksClosedDuring(day: SettlementDay, listed: string[]): Promise<BreakRow[]> {
     return (await this.rows<BreakSqlRow>(BREAKS_CLOSED_DURING_SQL, [day.start, day.end, listed])).map((r) => breakRow(r, 'closed on the day'));
+  }
+
+  async openBreaksBefore(at: Date): Promise<{ count: number; differenceCenticents: bigint }> {
+    const [r] = await this.rows<{ n: number; difference: string }>(OPEN_BREAKS_BEFORE_SQL, [at]);
+    return { count: r.n, differenceCenticents: BigInt(r.difference) };
   }
 
   async bufferAt(at: Date): Promise<BufferPoint> {

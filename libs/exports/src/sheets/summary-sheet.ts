@@ -59,6 +59,8 @@ export interface SummaryData {
   dayTotals: FigureComparison;
   /** Every break on the Breaks sheet (found by the runs, and closed on the day). */
   breaks: BreakRow[];
+  /** Breaks of earlier days' cycles still being worked at the build (not on this Breaks sheet). */
+  earlierOpen: { count: number; differenceCenticents: bigint };
   bufferAtStart: BufferPoint;
   bufferAtEnd: BufferPoint;
   buffer: BufferTotals;
@@ -167,6 +169,13 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
   add({ section: 'Breaks', item: 'to work on (open, acknowledged, pending_write_off)', count: found.filter(isOpen).length });
   add({ section: 'Breaks', item: "all found by the day's runs", count: found.length });
   add({ section: 'Closed on the day', item: 'all closed on the day', count: d.breaks.length - found.length, note: 'closed by a run or resolved during the day, any cycle; not found by the runs above' });
+  add({
+    section: 'Earlier days',
+    item: 'breaks of earlier cycles still being worked',
+    breaks: d.earlierOpen.differenceCenticents,
+    count: d.earlierOpen.count,
+    note: "at the build; each is on its own day's workbook, all of them on GET /breaks?status=open",
+  });
 
   for (const w of d.withdrawals) add({ section: 'Withdrawals', item: `requested on the day, now ${w.state}`, amount: w.amountCenticents, count: w.count });
   add({

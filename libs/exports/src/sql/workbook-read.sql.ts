@@ -126,6 +126,11 @@ export const BREAKS_CLOSED_DURING_SQL = `
    WHERE b.closed_at >= $1 AND b.closed_at < $2 AND b.id <> ALL($3::bigint[])
    ORDER BY b."check", b.break_key, b.id`;
 
+/** Breaks of cycles before $1 still being worked: on their own days' workbooks, counted on this Summary. */
+export const OPEN_BREAKS_BEFORE_SQL = `
+  SELECT count(*)::int AS n, coalesce(sum(difference_centicents), 0)::text AS difference
+    FROM recon_break WHERE status IN ('open', 'acknowledged', 'pending_write_off') AND "check" <> 'projected' AND cycle < $1`;
+
 /** Klear's buffer at an instant: the sum of every balance-history movement before it. */
 export const BUFFER_AT_SQL = `
   SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS available,
