@@ -116,14 +116,15 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     ]);
     expect(total).toBe(money(line('Klear vs internal', `${at} total`), 'Klear / amount'));
     expect(computed).toBe(total + margin);
-    const consistency = found.filter((b) => b.Check === 'klear_consistency' && String(b.Key).endsWith('/amount') && cycleMs(b) === sheetTimeOfCycle(c.cycle));
+    const consistency = found.filter((b) => b.Check === 'klear_consistency' && b.Reference === 'amount' && cycleMs(b) === sheetTimeOfCycle(c.cycle));
     expect(money(terms[3], 'Difference')).toBe(amount - computed);
     expect(amount - computed).toBe(sum(consistency, 'Difference'));
   }
 
   // 4. Totals against the database, to the centicent.
   const [k] = await q<Record<string, string>>(`${DAY_SCOPE}
-    SELECT coalesce(sum(d.pnl_centicents), 0)::text AS pnl, coalesce(sum(d.fees_centicents), 0)::text AS fees, coalesce(sum(d.total_centicents), 0)::text AS total,
+    SELECT coalesce(sum(d.pnl_centicents), 0)::text AS pnl, coalesce(sum(d.fees_centicents), 0)::text AS fees, coalesce(sum(d.total_centicents), 0)::text AS reported_total,
+           coalesce(sum(d.pnl_centicents - d.fees_centicents), 0)::text AS total,
            (SELECT coalesce(sum(m.maintenance_margin_centicents), 0) FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id WHERE o.execution_time IN (SELECT cycle FROM scope))::text AS mm
       FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id WHERE o.execution_time IN (SELECT cycle FROM scope)`, [date]);
   const [i] = await q<Record<string, string>>(`${DAY_SCOPE}
@@ -137,7 +138,8 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     expect([figure, money(row, 'Klear / amount'), money(row, 'Internal')]).toEqual([figure, BigInt(k[key]), BigInt(i[key])]);
   }
   const details = records(workbook, 'Settlement details');
-  expect([sum(details, 'Klear total'), sum(details, 'Internal total'), sum(details, 'Total difference')]).toEqual([BigInt(k.total), BigInt(i.total), BigInt(k.total) - BigInt(i.total)]);
+  // The detail sheet shows Klear's totals as reported; the Summary compares pnl - fees (equal when Klear is consistent, as here).
+  expect([sum(details, 'Klear total'), sum(details, 'Internal total'), sum(details, 'Total difference')]).toEqual([BigInt(k.reported_total), BigInt(i.total), BigInt(k.reported_total) - BigInt(i.total)]);
   expect([sum(subtraders, 'Klear pnl'), sum(subtraders, 'Internal fees'), sum(subtraders, 'Klear maintenance margin'), sum(subtraders, 'Internal maintenance margin')]).toEqual([
     BigInt(k.pnl),
     BigInt(i.fees),

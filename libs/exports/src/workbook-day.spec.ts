@@ -65,11 +65,19 @@ describe('the Summary\'s explanations', () => {
   it('rebuild the obligation amount from the settlement total and the margin delta (an increase is paid)', () => {
     const cycle: CycleRow = {
       obligationId: 'o', executionTime: C1, amountCenticents: -2_166_323n, pnlCenticents: 0n, feesCenticents: 0n, maintenanceMarginCenticents: 0n, lastUpdatedTs: C1,
-      detailsTotalCenticents: -2_317_158n, marginDeltaCenticents: -150_835n,
+      detailsTotalCenticents: -2_317_158n, detailsPnlLessFeesCenticents: -2_317_158n, marginDeltaCenticents: -150_835n,
     };
     const terms = obligationBridge(cycle);
     expect(terms.map((t) => t.amountCenticents)).toEqual([-2_317_158n, 150_835n]);
     expect(terms.reduce((s, t) => s + t.amountCenticents, 0n)).toBe(cycle.amountCenticents);
+    // A detail reporting a total other than its pnl - fees: the bridge shows Klear's own gap as a line.
+    const inconsistent = obligationBridge({ ...cycle, detailsTotalCenticents: -2_317_108n, amountCenticents: -2_166_273n });
+    expect(inconsistent.map((t) => [t.label, t.amountCenticents])).toEqual([
+      ['settlement total (details: pnl - fees)', -2_317_158n],
+      ["details' own totals beyond pnl - fees", 50n],
+      ['maintenance margin delta (paid when it rises)', 150_835n],
+    ]);
+    expect(inconsistent.reduce((s, t) => s + t.amountCenticents, 0n)).toBe(-2_166_273n);
   });
 
   it('say when the workbook was built relative to its day, counting ET calendar days across a DST change', () => {
@@ -99,6 +107,9 @@ describe('the Summary\'s explanations', () => {
     expect(nextWorkbookNote(next)).toBe('2026-03-17: due by the daily_workbook job as soon as its cycle (expected 17:00 ET, the time of the last cycle) is ingested and reconciled');
     const cycle = new Date('2026-03-17T21:00:00Z');
     expect(nextWorkbookNote({ ...next, cycles: [cycle] })).toBe('2026-03-17: due by the daily_workbook job as soon as its cycle (17:00 ET) is reconciled');
+    expect(nextWorkbookNote({ ...next, cycles: [cycle, new Date('2026-03-18T00:00:00Z')], reconciledCycles: 1 })).toBe(
+      '2026-03-17: due by the daily_workbook job as soon as its cycles (17:00, 20:00 ET) are reconciled',
+    );
     expect(nextWorkbookNote({ ...next, cycles: [cycle], reconciledCycles: 1 })).toBe('2026-03-17: due now, its cycle (17:00 ET) is reconciled; built by the daily_workbook job as soon as it runs next');
     expect(nextWorkbookNote({ ...next, latestWorkbook: { version: 2, createdAt: new Date('2026-03-18T14:00:00Z') } })).toBe('2026-03-17: already built (version 2, 2026-03-18 10:00:00 ET)');
   });

@@ -97,13 +97,18 @@ export interface BridgeTerm {
 
 /**
  * amount = sum(details.total_amount) - sum(margin details' delta) (docs/ledger-and-breaks.md, sign
- * conventions). Funding payments (the live API) will be one more term here.
+ * conventions). It starts from pnl - fees, the total the Klear-vs-internal lines compare; a detail
+ * whose own total differs from its pnl - fees adds a line (Klear's inconsistency, not the ledger's).
+ * Funding payments (the live API) will be one more term here.
  */
 export function obligationBridge(c: CycleRow): BridgeTerm[] {
-  return [
-    { label: 'settlement total (details: pnl - fees)', amountCenticents: c.detailsTotalCenticents, source: 'sum of the settlement details' },
-    { label: 'maintenance margin delta (paid when it rises)', amountCenticents: -c.marginDeltaCenticents, source: 'minus the sum of the margin details\' delta' },
-  ];
+  const terms: BridgeTerm[] = [{ label: 'settlement total (details: pnl - fees)', amountCenticents: c.detailsPnlLessFeesCenticents, source: 'sum of the settlement details\' pnl - fees' }];
+  const reported = c.detailsTotalCenticents - c.detailsPnlLessFeesCenticents;
+  if (reported !== 0n) {
+    terms.push({ label: "details' own totals beyond pnl - fees", amountCenticents: reported, source: "sum of the details' total_amount minus their pnl - fees: Klear's inconsistency" });
+  }
+  terms.push({ label: 'maintenance margin delta (paid when it rises)', amountCenticents: -c.marginDeltaCenticents, source: "minus the sum of the margin details' delta" });
+  return terms;
 }
 
 const etDate = (at: Date) => DateTime.fromJSDate(at, { zone: SETTLEMENT_ZONE }).startOf('day');
@@ -152,8 +157,9 @@ export function nextWorkbookNote(next: NextDayStatus): string {
   const job = 'by the daily_workbook job as soon as';
   if (next.cycles.length > 0) {
     const at = next.cycles.map((c) => DateTime.fromJSDate(c, { zone: SETTLEMENT_ZONE }).toFormat('HH:mm')).join(', ');
-    if (next.reconciledCycles === next.cycles.length) return `${next.date}: due now, its cycle (${at} ET) is reconciled; built ${job} it runs next`;
-    return `${next.date}: due ${job} its cycle (${at} ET) is reconciled`;
+    const cycles = next.cycles.length === 1 ? `its cycle (${at} ET) is` : `its cycles (${at} ET) are`;
+    if (next.reconciledCycles === next.cycles.length) return `${next.date}: due now, ${cycles} reconciled; built ${job} it runs next`;
+    return `${next.date}: due ${job} ${cycles} reconciled`;
   }
   const expected = next.previousCycle ? ` (expected ${DateTime.fromJSDate(next.previousCycle, { zone: SETTLEMENT_ZONE }).toFormat('HH:mm')} ET, the time of the last cycle)` : '';
   return `${next.date}: due ${job} its cycle${expected} is ingested and reconciled`;

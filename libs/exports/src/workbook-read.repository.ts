@@ -106,6 +106,7 @@ export class WorkbookReader {
       maintenanceMarginCenticents: big(r.mm),
       lastUpdatedTs: r.last_updated_ts,
       detailsTotalCenticents: big(r.details_total),
+      detailsPnlLessFeesCenticents: big(r.details_pnl_less_fees),
       marginDeltaCenticents: big(r.margin_delta),
     }));
   }

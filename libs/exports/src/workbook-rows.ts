@@ -9,8 +9,10 @@ export interface CycleRow {
   feesCenticents: bigint;
   maintenanceMarginCenticents: bigint;
   lastUpdatedTs: Date;
-  /** Sum of the obligation's settlement details' total (pnl - fees). */
+  /** Sum of the obligation's settlement details' total as Klear reports it (`total_amount_centicents`). */
   detailsTotalCenticents: bigint;
+  /** Sum of its details' pnl - fees: what reconciliation compares with the ledger (equal to the above when Klear is consistent). */
+  detailsPnlLessFeesCenticents: bigint;
   /** Sum of its maintenance margin details' delta (an increase is money the member pays). */
   marginDeltaCenticents: bigint;
 }

@@ -121,7 +121,7 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     for (const t of terms) add({ section: 'Obligation bridge', item: `${at} ${t.label}`, amount: t.amountCenticents, note: t.source });
     const computed = terms.reduce((s, t) => s + t.amountCenticents, 0n);
     add({ section: 'Obligation bridge', item: `${at} amount from the details`, amount: computed, note: terms.map((t) => t.label).join(' + ') });
-    const consistency = found.filter((b) => b.check === 'klear_consistency' && b.key.endsWith('/amount') && b.cycle?.getTime() === c.executionTime.getTime());
+    const consistency = found.filter((b) => b.check === 'klear_consistency' && b.reference === 'amount' && b.cycle?.getTime() === c.executionTime.getTime());
     add({
       section: 'Obligation bridge',
       item: `${at} obligation amount (Klear)`,
@@ -143,8 +143,11 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     }
   };
   for (const c of d.cycleTotals) compare(etDateTimeText(c.cycle) ?? '', c.cycle, c, (spec) => cycleNote(c, spec));
-  compare('day', null, d.dayTotals, (spec) =>
-    d.cycleTotals.map((c) => { const n = cycleNote(c, spec); return n && `${etDateTimeText(c.cycle)}: ${n}`; }).filter((n) => n !== null).join('; ') || null);
+  const dayNote = (spec: FigureSpec) => {
+    const notes = d.cycleTotals.map((c) => [c, cycleNote(c, spec)] as const).filter(([, n]) => n !== null);
+    return notes.map(([c, n]) => `${etDateTimeText(c.cycle)}: ${n}`).join('; ') || null;
+  };
+  compare('day', null, d.dayTotals, dayNote);
 
   const history = (p: BufferPoint) =>
     `derived from Klear's balance history: the sum of its ${p.movementCount} movement(s) before ${etDateTimeText(p.at)}`;

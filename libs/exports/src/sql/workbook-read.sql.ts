@@ -13,9 +13,11 @@ const SCOPE = `scope AS (SELECT * FROM unnest($1::timestamptz[], $2::bigint[]) A
 export const CYCLES_SQL = `
   SELECT o.id, o.execution_time, o.amount_centicents::text AS amount, o.pnl_centicents::text AS pnl, o.fees_centicents::text AS fees,
          o.maintenance_margin_centicents::text AS mm, o.last_updated_ts,
-         (SELECT coalesce(sum(d.total_centicents), 0) FROM klear_settlement_detail d WHERE d.obligation_id = o.id)::text AS details_total,
+         d.total::text AS details_total, d.pnl_less_fees::text AS details_pnl_less_fees,
          (SELECT coalesce(sum(m.maintenance_margin_delta_centicents), 0) FROM klear_margin_detail m WHERE m.obligation_id = o.id)::text AS margin_delta
-    FROM klear_obligation o
+    FROM klear_obligation o,
+         LATERAL (SELECT coalesce(sum(total_centicents), 0) AS total, coalesce(sum(pnl_centicents - fees_centicents), 0) AS pnl_less_fees
+                    FROM klear_settlement_detail WHERE obligation_id = o.id) d
    WHERE o.execution_time >= $1 AND o.execution_time < $2
    ORDER BY o.execution_time, o.id`;
 
@@ -50,10 +52,10 @@ const INTERNAL_SUMS = (groupBy: string) => `
    WHERE p.account IN ('trading_pnl', 'trading_fees', 'maintenance_margin')
    GROUP BY 1`;
 
-/** Klear (sum of details) vs ledger per cycle. */
+/** Klear (sum of details; its total is pnl - fees, the figure reconciliation compares) vs ledger per cycle. */
 export const CYCLE_TOTALS_SQL = `
   WITH ${SCOPE},
-  k AS (SELECT o.execution_time AS cycle, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.total_centicents) AS total
+  k AS (SELECT o.execution_time AS cycle, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.pnl_centicents - d.fees_centicents) AS total
           FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
   km AS (SELECT o.execution_time AS cycle, sum(m.maintenance_margin_centicents) AS mm
@@ -68,7 +70,7 @@ export const CYCLE_TOTALS_SQL = `
 /** One row per subtrader over the day's cycles; `$3` adds subtraders that only have breaks. */
 export const SUBTRADERS_SQL = `
   WITH ${SCOPE},
-  k AS (SELECT d.subtrader_id, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.total_centicents) AS total
+  k AS (SELECT d.subtrader_id, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.pnl_centicents - d.fees_centicents) AS total
           FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
   km AS (SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS mm
