@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '@app/config';
-import { DAILY_WORKBOOK_JOB, DailyWorkbookJob } from '@app/exports';
+import { DAILY_WORKBOOK_JOB, DailyWorkbookJob, settlementDay, WorkbookBuilder, WorkbookReadRepository, type WorkbookReader } from '@app/exports';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { type BuiltDay, type Detail, et, type Margin, SettlementWorld } from './settlement-world';
 import { expectWorkbookInvariants, money } from './workbook-invariants';
@@ -261,5 +261,45 @@ describe('03-20, a day with no breaks, built by the daily job as soon as its cyc
       ['2026-03-17', 1],
       ['2026-03-16', 1],
     ]);
+  });
+});
+
+describe('a workbook written while the database changes', () => {
+  /** A read model that lets `interfere` commit, on another connection, just before the settlement details stream. */
+  class InterferedRead extends WorkbookReadRepository {
+    constructor(private readonly interfere: () => Promise<void>) {
+      super(db.dataSource);
+    }
+
+    override snapshot<T>(read: (reader: WorkbookReader) => Promise<T>): Promise<T> {
+      return super.snapshot((reader) => {
+        const stream = reader.settlementDetails.bind(reader);
+        const interfere = this.interfere;
+        reader.settlementDetails = async function* (scope, fetchSize) {
+          await interfere();
+          yield* stream(scope, fetchSize);
+        };
+        return read(reader);
+      });
+    }
+  }
+
+  it('describes one instant: a Klear detail re-ingested after the Summary was written does not reach the detail sheet', async () => {
+    const path = join(dir, 'interfered.xlsx');
+    const before = await q<{ pnl: string }>(`SELECT pnl_centicents::text AS pnl FROM klear_settlement_detail WHERE obligation_id = 'ob-4'`);
+    const builder = new WorkbookBuilder(
+      new InterferedRead(async () => {
+        await q(`UPDATE klear_settlement_detail SET pnl_centicents = pnl_centicents + 1000, total_centicents = total_centicents + 1000 WHERE obligation_id = 'ob-4'`);
+      }),
+    );
+    await builder.build({ day: settlementDay('2026-03-19'), filePath: path, madeBy: 'attack', madeAt: et('2026-03-21 09:00') });
+    const after = await q<{ pnl: string }>(`SELECT pnl_centicents::text AS pnl FROM klear_settlement_detail WHERE obligation_id = 'ob-4'`);
+    expect(BigInt(after[0].pnl) - BigInt(before[0].pnl)).toBe(1_000n);
+
+    const workbook = await readWorkbook(path);
+    const dayPnl = records(workbook, 'Summary').find((r) => r.Item === 'day pnl')!;
+    const details = records(workbook, 'Settlement details');
+    expect(money(dayPnl, 'Klear / amount')).toBe(BigInt(before[0].pnl));
+    expect(details.reduce((s, r) => s + money(r, 'Klear pnl')!, 0n)).toBe(BigInt(before[0].pnl));
   });
 });
