@@ -8,6 +8,7 @@ import { ExportFiles1795256148671 } from './1795256148671-ExportFiles';
 import { LedgerPostingAccountIndex1795258653861 } from './1795258653861-LedgerPostingAccountIndex';
 import { MarginDetailSubtraderIndex1795259502495 } from './1795259502495-MarginDetailSubtraderIndex';
 import { ReconciliationSummaries1795262514328 } from './1795262514328-ReconciliationSummaries';
+import { WithdrawalFencingAndAnswers1796190290653 } from './1796190290653-WithdrawalFencingAndAnswers';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -21,4 +22,5 @@ export const ALL_MIGRATIONS: Function[] = [
   LedgerPostingAccountIndex1795258653861,
   MarginDetailSubtraderIndex1795259502495,
   ReconciliationSummaries1795262514328,
+  WithdrawalFencingAndAnswers1796190290653,
 ];

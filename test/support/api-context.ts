@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
+import type { Clock } from '@app/clock';
+import type { KlearClientOptions } from '@app/klear-client';
 import { type AppConfig, loadConfig } from '@app/config';
 import type { Role } from '@app/db';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
@@ -22,11 +24,14 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1', ...overrides });
 }
 
-/** A real API on a fresh database, with users for every role (factories, not fixtures). */
-export async function createApiTestContext(env: Record<string, string> = {}): Promise<ApiTestContext> {
+/**
+ * A real API on a fresh database, with users for every role (factories, not fixtures). `clock` and
+ * `klearClient` (a limiter clock, say) reach the application as in production wiring.
+ */
+export async function createApiTestContext(env: Record<string, string> = {}, options: { clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {}): Promise<ApiTestContext> {
   const db = await createTestDatabase();
   const config = testConfig({ DATABASE_URL: db.url, ...env });
-  const app = await createApiApplication(config, { silent: true });
+  const app = await createApiApplication(config, { silent: true, ...options });
   await app.init();
   const users = app.get(UsersService);
   const newUser = async (name: string, roles: Role[]) => {

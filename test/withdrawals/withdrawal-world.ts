@@ -32,7 +32,7 @@ export interface WithdrawalWorld {
 let keySeq = 0;
 export const newKey = (label = 'k') => `${label}-${process.pid}-${Date.now()}-${++keySeq}`;
 
-export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string> } = {}): Promise<WithdrawalWorld> {
+export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {}): Promise<WithdrawalWorld> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: false, withdrawalFailureRate: 0, ...options.sim });
   const env = {
     KLEAR_BASE_URL: sim.url,
@@ -42,7 +42,7 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
     KLEAR_TIER: 'prime',
     ...options.env,
   };
-  const api = await createApiTestContext(env);
+  const api = await createApiTestContext(env, options.app);
   const mk = async (name: string, roles: Role[]) => (await api.newUser(`${name}-${keySeq++}`, roles)).token;
   const people = { operator2: await mk('operator2', ['operator']), adminApprover: await mk('admin-approver', ['approver', 'admin']), approver3: await mk('approver3', ['approver']) };
   const http = () => api.http();

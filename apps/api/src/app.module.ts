@@ -5,6 +5,7 @@ import { AuthModule } from '@app/auth';
 import { type Clock, ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
+import { type KlearClientOptions, KlearClientModule } from '@app/klear-client';
 import { httpLoggerParams } from '@app/http';
 import { AuditController } from './audit/audit.controller';
 import { ExportsApiModule } from './exports/exports-api.module';
@@ -19,8 +20,11 @@ import { WithdrawalsApiModule } from './withdrawals/withdrawals-api.module';
 
 @Module({})
 export class ApiModule {
-  /** `clock`: the product's time source (tests choose it; production uses the system clock). */
-  static forRoot(config: AppConfig, options: { clock?: Clock } = {}): DynamicModule {
+  /**
+   * `clock`: the product's time source (tests choose it; production uses the system clock);
+   * `klearClient`: client settings beyond configuration (tests).
+   */
+  static forRoot(config: AppConfig, options: { clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {}): DynamicModule {
     return {
       module: ApiModule,
       imports: [
@@ -29,6 +33,7 @@ export class ApiModule {
         LoggerModule.forRoot(httpLoggerParams('api', config.log.level)),
         DbModule.forRoot({ applicationName: 'klear-api' }),
         AuditModule,
+        KlearClientModule.forRoot(options.klearClient),
         AuthModule,
         JobsApiModule,
         ExportsApiModule,

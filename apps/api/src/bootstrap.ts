@@ -5,13 +5,14 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import type { Clock } from '@app/clock';
 import { type AppConfig, productVersion } from '@app/config';
+import type { KlearClientOptions } from '@app/klear-client';
 import { createValidationPipe, ErrorFilter, rejectUnsafeBodies } from '@app/http';
 import { ApiModule } from './app.module';
 import { setupOpenApi } from './openapi';
 
 /** Builds the API application (not listening): used by main, the demo and the tests. */
-export async function createApiApplication(config: AppConfig, options: { silent?: boolean; clock?: Clock } = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, { clock: options.clock }), {
+export async function createApiApplication(config: AppConfig, options: { silent?: boolean; clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, { clock: options.clock, klearClient: options.klearClient }), {
     bufferLogs: true,
     abortOnError: false,
     logger: options.silent ? false : undefined,

@@ -23,6 +23,11 @@ const depositSchema = z.object({
   business_transaction_id: z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/).optional(),
 });
 
+const portalWithdrawalSchema = z.object({
+  amount_centicents: z.union([z.bigint(), z.string().regex(/^[0-9]{1,19}$/).transform(BigInt)]).refine((v) => v > 0n && v % 100n === 0n, 'must be a positive number of whole cents'),
+});
+const releaseSchema = z.object({ count: z.number().int().min(1).optional() });
+
 function parseWith<T extends z.ZodType>(schema: T, body: string, lossless = false): z.infer<T> {
   let raw: unknown;
   try {
@@ -95,6 +100,20 @@ export async function handleAdminRequest(ctx: SimulatorContext, req: IncomingMes
           amount_centicents: deposit.amount.toString(),
           created_ts: formatTimestamp(deposit.atMs),
         });
+      }
+      case 'POST /withdrawals': {
+        // A withdrawal made by a person in the Klear portal: Klear holds it like any other, but it
+        // never came through the API (not counted in withdrawal_posts).
+        const request = parseWith(portalWithdrawalSchema, body, true);
+        if (request.amount_centicents > bufferBalance(state).available) throw new BadRequest('insufficient_balance', 'amount exceeds the available settlement balance');
+        const withdrawal = state.addWithdrawal(request.amount_centicents, 'portal');
+        return jsonResponse(200, { id: withdrawal.id, amount_centicents: withdrawal.amount.toString(), source: withdrawal.source, created_ts: formatTimestamp(withdrawal.createdMs) });
+      }
+      case 'GET /holds':
+        return jsonResponse(200, { held: ctx.holds.list() });
+      case 'POST /holds/release': {
+        const { count } = parseWith(releaseSchema, body);
+        return jsonResponse(200, { released: ctx.holds.release(count) });
       }
       case 'GET /faults':
         return jsonResponse(200, { ...ctx.faults.describe(), fired: ctx.faults.firedLog });

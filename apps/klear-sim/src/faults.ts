@@ -10,6 +10,7 @@ export const FAULT_KINDS = [
   'duplicate_items',
   'reorder_items',
   'obligation_changed',
+  'hold',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -29,7 +30,7 @@ export const faultRuleSchema = z.object({
   retry_after_seconds: z.number().int().min(0).default(1),
   /** For `latency`. */
   latency_ms: z.number().int().min(0).default(500),
-  /** `before`: the request has no effect; `after`: the handler ran (a withdrawal was created) and then the fault hit. */
+  /** `before`: the request has no effect (a `hold` keeps it before the handler); `after`: the handler ran (a withdrawal was created) and then the fault hit (a `hold` keeps the answer). */
   phase: z.enum(['before', 'after']).default('before'),
 });
 export type FaultRule = z.infer<typeof faultRuleSchema>;
@@ -48,6 +49,8 @@ export interface FaultDecision {
   latencyMs: number;
   /** The first terminal fault that fires (status, 429, timeout, reset), if any. */
   terminal?: FaultRule;
+  /** A `hold` rule that fires: the request (or its answer) waits until released by the admin path. */
+  hold?: FaultRule;
   /** Pagination faults that fire on this request. */
   paging: Set<'duplicate_items' | 'reorder_items' | 'obligation_changed'>;
 }
@@ -89,6 +92,7 @@ export class FaultInjector {
       counters.fired++;
       this.firedLog.push({ request, endpoint, kind: rule.kind });
       if (rule.kind === 'latency') decision.latencyMs += rule.latency_ms;
+      else if (rule.kind === 'hold') decision.hold ??= rule;
       else if (terminal) decision.terminal = rule;
       else decision.paging.add(rule.kind as 'duplicate_items' | 'reorder_items' | 'obligation_changed');
     });

@@ -12,12 +12,41 @@ export interface WithdrawalPostRecord {
   id: string | undefined;
 }
 
+export interface HeldRequest {
+  seq: number;
+  endpoint: string;
+  phase: 'before' | 'after';
+  held_at: string;
+}
+
+/** Requests a `hold` fault keeps waiting until the admin path releases them (oldest first). */
+export class HeldRequests {
+  private seq = 0;
+  private readonly waiting: Array<HeldRequest & { release: () => void }> = [];
+
+  hold(endpoint: string, phase: 'before' | 'after'): Promise<void> {
+    return new Promise((resolve) => this.waiting.push({ seq: ++this.seq, endpoint, phase, held_at: new Date().toISOString(), release: resolve }));
+  }
+
+  list(): HeldRequest[] {
+    return this.waiting.map(({ release: _release, ...held }) => held);
+  }
+
+  /** Releases the `count` oldest held requests (all when absent); answers how many. */
+  release(count?: number): number {
+    const released = this.waiting.splice(0, count ?? this.waiting.length);
+    for (const held of released) held.release();
+    return released.length;
+  }
+}
+
 /** Everything a request handler may touch. */
 export class SimulatorContext {
   readonly state: SimulatorState;
   readonly auth: KlearAuthenticator;
   readonly faults: FaultInjector;
   readonly rateLimiter: RateLimiter;
+  readonly holds = new HeldRequests();
   readonly counters = {
     withdrawalPosts: [] as WithdrawalPostRecord[],
     requestsByEndpoint: {} as Record<string, number>,

@@ -41,6 +41,7 @@ async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: Ser
   ctx.counters.requestsByEndpoint[path] = (ctx.counters.requestsByEndpoint[path] ?? 0) + 1;
   const decision = ctx.faults.decide(path, url.searchParams.has('cursor'));
   if (decision.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.latencyMs));
+  if (decision.hold?.phase === 'before') await ctx.holds.hold(path, 'before');
   const terminal = decision.terminal;
   const faultResponse = (): SimResponse | 'timeout' | undefined => {
     if (terminal === undefined || terminal.kind === 'connection_reset') return undefined;
@@ -66,6 +67,7 @@ async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: Ser
     if (!(error instanceof BadRequest)) throw error;
     response = errorResponse(error.status, error.code, error.message);
   }
+  if (decision.hold?.phase === 'after') await ctx.holds.hold(path, 'after');
   if (terminal !== undefined && terminal.phase === 'after') {
     const late = faultResponse();
     if (late === 'timeout') return;
@@ -158,6 +160,7 @@ export async function startKlearSimulator(partial: Partial<SimulatorOptions> = {
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        ctx.holds.release();
         server.closeAllConnections(); // also the requests a timeout fault never answers
       }),
   };

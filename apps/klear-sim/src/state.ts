@@ -46,6 +46,8 @@ export interface WithdrawalRecord {
   finalMs: number;
   processingMs: number;
   fails: boolean;
+  /** `api`: a POST of the Klear API; `portal`: made by a person in the Klear portal (admin path). */
+  source: 'api' | 'portal';
 }
 
 export type WithdrawalStatusName = 'pending' | 'processing' | 'processed' | 'failed';
@@ -180,7 +182,7 @@ export class SimulatorState {
     return deposit;
   }
 
-  addWithdrawal(amount: bigint): WithdrawalRecord {
+  addWithdrawal(amount: bigint, source: WithdrawalRecord['source'] = 'api'): WithdrawalRecord {
     const seq = this.withdrawals.length + 1;
     const id = `wd-${hex8(hashInts(this.options.seed, Salt.withdrawalId, seq))}-${String(seq).padStart(6, '0')}`;
     const createdMs = this.now();
@@ -193,6 +195,7 @@ export class SimulatorState {
       processingMs: createdMs + pendingSeconds * 1000,
       finalMs: createdMs + (pendingSeconds + processingSeconds) * 1000,
       fails: unitInterval(hashInts(this.options.seed, Salt.withdrawalFailure, hashString(id))) < this.options.withdrawalFailureRate,
+      source,
     };
     this.withdrawals.push(record);
     this.withdrawalsById.set(id, record);

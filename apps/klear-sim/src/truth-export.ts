@@ -54,6 +54,7 @@ export function* truthExportChunks(ctx: SimulatorContext, from: number, to: numb
       status: state.withdrawalStatus(withdrawal, now),
       created_ts: formatTimestamp(withdrawal.createdMs),
       final_ts: formatTimestamp(withdrawal.finalMs),
+      source: withdrawal.source,
     })),
   )},`;
   yield `"withdrawal_posts":${stringifyKlearJson(ctx.counters.withdrawalPosts)},`;

@@ -8,24 +8,15 @@ import { httpLoggerParams } from '@app/http';
 import { ExportsModule } from '@app/exports';
 import { IngestionModule } from '@app/ingestion';
 import { JobsModule } from '@app/jobs';
-import { KlearClient, type KlearClientOptions, KlearClientModule, createKlearClient } from '@app/klear-client';
+import { type KlearClientOptions, KlearClientModule } from '@app/klear-client';
 import { ReconciliationModule } from '@app/reconciliation';
 import { WithdrawalJobsModule } from '@app/withdrawals';
-import { DataSource } from 'typeorm';
 
 /** The worker: schedules only. Each capability's jobs come with its module. */
 @Module({})
 export class WorkerModule {
   /** `klearClient`: client settings beyond configuration (tests shorten backoff and breaker pauses). */
   static forRoot(config: AppConfig, options: { klearClient?: Partial<KlearClientOptions>; clock?: Clock } = {}): DynamicModule {
-    const klear = options.klearClient
-      ? {
-          module: KlearClientModule,
-          global: true,
-          providers: [{ provide: KlearClient, inject: [DataSource], useFactory: (ds: DataSource) => createKlearClient(config, { dataSource: ds, ...options.klearClient }) }],
-          exports: [KlearClient],
-        }
-      : KlearClientModule.forRoot();
     return {
       module: WorkerModule,
       imports: [
@@ -34,7 +25,7 @@ export class WorkerModule {
         LoggerModule.forRoot(httpLoggerParams('worker', config.log.level)),
         DbModule.forRoot({ applicationName: 'klear-worker' }),
         AuditModule,
-        klear,
+        KlearClientModule.forRoot(options.klearClient),
         JobsModule.forRoot({ schedule: true }),
         IngestionModule,
         ReconciliationModule,

@@ -51,6 +51,7 @@ const schema = z.object({
   WITHDRAWAL_WEBHOOK_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['http', 'https'])])),
   WITHDRAWAL_DEFAULT_CAP_CENTICENTS: envCenticents(10_000_000_000_000n),
   WITHDRAWAL_OUTCOME_GRACE_SECONDS: envInt(300, 1, 86400),
+  WITHDRAWAL_POST_MAX_WAIT_SECONDS: envInt(60, 0, 3600),
 
   RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS: envCenticents(0n),
   RECON_TOLERANCE_MAINTENANCE_MARGIN_CENTICENTS: envCenticents(0n),
@@ -99,6 +100,8 @@ export interface AppConfig {
     defaultCapCenticents: bigint;
     /** An unanswered POST is declared not submitted (absent from Klear's records) only after this long. */
     outcomeGraceSeconds: number;
+    /** The longest the executor waits for the rate limit before a POST; a longer wait abandons the attempt unsent. */
+    postMaxWaitSeconds: number;
   };
   /** lookbackDays: how far back the daily job builds reconciled days that lack a (complete) workbook. */
   exports: { dir: string; lookbackDays: number };
@@ -178,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookUrl: c.WITHDRAWAL_WEBHOOK_URL,
       defaultCapCenticents: c.WITHDRAWAL_DEFAULT_CAP_CENTICENTS,
       outcomeGraceSeconds: c.WITHDRAWAL_OUTCOME_GRACE_SECONDS,
+      postMaxWaitSeconds: c.WITHDRAWAL_POST_MAX_WAIT_SECONDS,
     },
     exports: { dir: c.EXPORTS_DIR, lookbackDays: c.EXPORTS_WORKBOOK_LOOKBACK_DAYS },
     reports: { dir: c.REPORTS_DIR },

@@ -2,7 +2,7 @@ export { KlearClient } from './klear-client';
 export type { DownloadedReport, PageRequest, WithdrawalWithCenticents } from './klear-client';
 export { parseKlearAnswer, sha256Hex } from './klear-answer';
 export type { KlearAnswerData, KlearRawAnswer, KlearResponse } from './klear-answer';
-export type { KlearCall, KlearClientLogger, KlearClientOptions } from './klear-http-pipeline';
+export type { KlearCall, KlearClientLogger, KlearClientOptions, SendGuard } from './klear-http-pipeline';
 export type { KlearCredentials, KlearCredentialsSource } from './klear-credentials';
 export { KLEAR_CREDENTIALS_SECRET, KlearCredentialsStore } from './klear-credentials.store';
 export type { AuditRecorder } from './klear-credentials.store';
@@ -16,12 +16,13 @@ export {
   KlearOutcomeUnknownError,
   KlearSchemaError,
   KlearTimeoutError,
+  KlearWriteNotSentError,
   isKlearOutageError,
   isRetryableKlearError,
 } from './klear-errors';
 export type { OutcomeUnknownReason, SchemaIssue } from './klear-errors';
 export { KlearRateLimiter } from './klear-rate-limiter';
 export type { KlearRateLimiterOptions } from './klear-rate-limiter';
-export { TokenBucket, systemClock } from './token-bucket';
-export type { LimiterClock } from './token-bucket';
+export { RateLimitWaitExceeded, TokenBucket, systemClock } from './token-bucket';
+export type { LimiterClock, TakeOptions } from './token-bucket';
 export { parseRetryAfterMs } from './retry-after';

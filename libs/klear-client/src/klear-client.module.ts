@@ -47,10 +47,13 @@ export function createKlearClient(
   });
 }
 
-/** Provides one KlearClient per process (the rate limiter lives in it), built from APP_CONFIG. */
+/**
+ * Provides one KlearClient per process (the rate limiter lives in it), built from APP_CONFIG;
+ * `overrides`: client settings beyond configuration (tests: shorter backoff, a limiter clock).
+ */
 @Module({})
 export class KlearClientModule {
-  static forRoot(): DynamicModule {
+  static forRoot(overrides: Partial<KlearClientOptions> = {}): DynamicModule {
     return {
       module: KlearClientModule,
       global: true,
@@ -58,7 +61,7 @@ export class KlearClientModule {
         {
           provide: KlearClient,
           inject: [APP_CONFIG, { token: DataSource, optional: true }],
-          useFactory: (config: AppConfig, dataSource?: DataSource) => createKlearClient(config, { dataSource }),
+          useFactory: (config: AppConfig, dataSource?: DataSource) => createKlearClient(config, { dataSource, ...overrides }),
         },
       ],
       exports: [KlearClient],

@@ -14,7 +14,7 @@ import {
   KlearOutcomeUnknownError,
   KlearTimeoutError,
 } from './klear-errors';
-import { type KlearCall, type KlearClientOptions, KlearHttpPipeline } from './klear-http-pipeline';
+import { type KlearCall, type KlearClientOptions, KlearHttpPipeline, type SendGuard } from './klear-http-pipeline';
 import type { KlearExchange } from './klear-transport';
 
 export interface PageRequest {
@@ -40,9 +40,11 @@ export type WithdrawalWithCenticents = Withdrawal & { amount_centicents: bigint 
 export class KlearClient {
   private readonly pipeline: KlearHttpPipeline;
   private readonly baseUrl: string;
+  private readonly maxWriteWaitMs: number;
 
   constructor(options: KlearClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.maxWriteWaitMs = options.maxRetryAfterMs ?? 60_000;
     this.pipeline = new KlearHttpPipeline({ ...options, baseUrl: this.baseUrl });
   }
 
@@ -101,15 +103,18 @@ export class KlearClient {
    * Asks Klear to wire `amountCenticents` (whole cents) out of the settlement buffer. Sent exactly
    * once: Klear has no idempotency key, so a timeout, a reset after sending, a 5xx or an unreadable
    * 2xx answer throws KlearOutcomeUnknownError and the caller must find out before trying again.
+   * Every wait (login, rate limit: at most `guard.maxWaitMs`) happens before `guard.beforeSend`;
+   * once that has run the POST leaves at once (SendGuard). A wait longer than accepted, or a
+   * refusing `beforeSend`, throws KlearWriteNotSentError: nothing was sent.
    */
-  async withdrawSettlementBalance(amountCenticents: bigint): Promise<KlearResponse<KlearAnswerData<'withdrawSettlementBalance'>>> {
+  async withdrawSettlementBalance(amountCenticents: bigint, guard?: SendGuard): Promise<KlearResponse<KlearAnswerData<'withdrawSettlementBalance'>>> {
     if (amountCenticents <= 0n) throw new RangeError('a withdrawal amount must be positive');
     const amount = centicentsToUsdAmount(amountCenticents);
     const params = { amount };
     const call = this.callFor('withdrawSettlementBalance', {}, stringifyKlearJson(params));
     let answer: KlearExchange;
     try {
-      answer = await this.pipeline.sendOnce(call);
+      answer = await this.pipeline.sendGuarded(call, guard ?? { maxWaitMs: this.maxWriteWaitMs, beforeSend: async () => undefined });
     } catch (error) {
       throw outcomeOf(call.endpoint, amount, error);
     }

@@ -62,6 +62,18 @@ export class KlearCircuitOpenError extends KlearClientError {
   }
 }
 
+/**
+ * A write that provably never left this process after its caller asked for it: the rate limit asked
+ * for a longer wait than the caller accepts, or the caller's own check right before sending (its
+ * fencing record) refused. Nothing reached Klear.
+ */
+export class KlearWriteNotSentError extends KlearClientError {
+  readonly code = 'klear_write_not_sent';
+  constructor(endpoint: string, readonly reason: 'rate_limit_wait' | 'before_send_refused', detail: string, options?: { cause?: unknown }) {
+    super(endpoint, `Klear ${endpoint} not sent (${reason}): ${detail}`, options);
+  }
+}
+
 export interface SchemaIssue {
   path: string;
   message: string;

@@ -19,6 +19,7 @@ import {
   KlearAuthError,
   KlearCircuitOpenError,
   KlearHttpError,
+  KlearWriteNotSentError,
   isKlearOutageError,
   isRetryableKlearError,
 } from './klear-errors';
@@ -27,7 +28,7 @@ import { KlearSession, cookieHeaderFrom } from './klear-session';
 import { type KlearExchange, exchange } from './klear-transport';
 import { parseRetryAfterMs } from './retry-after';
 import { SecretRedactor } from './secret-redactor';
-import type { LimiterClock } from './token-bucket';
+import { type LimiterClock, RateLimitWaitExceeded } from './token-bucket';
 
 /** The subset of a pino logger the client uses. */
 export interface KlearClientLogger {
@@ -71,6 +72,19 @@ export interface KlearCall {
   body?: string;
   /** Report files are presigned: Klear's credentials are not sent to them. */
   authenticated: boolean;
+}
+
+/**
+ * What a caller that must not send late (the withdrawal POST) asks of the pipeline: every wait
+ * (credentials, login, the rate limit, bounded by `maxWaitMs`) happens first; then `beforeSend` runs
+ * (the caller records "posting now", fenced); then the request leaves at once, never retried, never
+ * re-sent after a 401. If `beforeSend` throws, nothing is sent (KlearWriteNotSentError).
+ */
+export interface SendGuard {
+  maxWaitMs: number;
+  beforeSend(): Promise<void>;
+  /** Told when the rate limit makes the call wait (before beforeSend), with the wait in ms. */
+  onWait?(waitMs: number): void;
 }
 
 const silentLogger: KlearClientLogger = { info: () => undefined, warn: () => undefined };
@@ -150,6 +164,38 @@ export class KlearHttpPipeline {
     }
   }
 
+  /** One guarded write (see SendGuard): nothing may delay it once `beforeSend` has recorded it. */
+  async sendGuarded(call: KlearCall, guard: SendGuard): Promise<KlearExchange> {
+    if (this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated) throw new KlearCircuitOpenError(call.endpoint);
+    const headers = call.authenticated ? await this.authHeaders() : {};
+    if (call.kind) {
+      try {
+        await this.limiter.take(call.kind, { maxWaitMs: guard.maxWaitMs, onWait: guard.onWait });
+      } catch (error) {
+        if (error instanceof RateLimitWaitExceeded) throw new KlearWriteNotSentError(call.endpoint, 'rate_limit_wait', error.message);
+        throw error;
+      }
+    }
+    try {
+      await guard.beforeSend();
+    } catch (error) {
+      throw new KlearWriteNotSentError(call.endpoint, 'before_send_refused', error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    try {
+      return await this.breaker.execute(async () => this.checkStatus(call, await this.exchangeOnce(call, headers, false)));
+    } catch (error) {
+      if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw new KlearCircuitOpenError(call.endpoint);
+      throw error;
+    }
+  }
+
+  /** The authentication headers of a call, logging in first in session mode (no request is sent). */
+  private async authHeaders(): Promise<Record<string, string>> {
+    const credentials = await this.resolveCredentials();
+    if (credentials.mode === 'bearer') return { authorization: `Bearer ${credentials.adminUserId}:${credentials.accessToken}` };
+    return { cookie: await this.sessionFor(credentials).current() };
+  }
+
   private async attempt(call: KlearCall): Promise<KlearExchange> {
     if (!call.authenticated) return this.checkStatus(call, await this.exchangeOnce(call, {}));
     const credentials = await this.resolveCredentials();
@@ -167,8 +213,8 @@ export class KlearHttpPipeline {
     return this.checkStatus(call, answer);
   }
 
-  private async exchangeOnce(call: KlearCall, headers: Record<string, string>): Promise<KlearExchange> {
-    if (call.kind) await this.limiter.take(call.kind);
+  private async exchangeOnce(call: KlearCall, headers: Record<string, string>, limited = true): Promise<KlearExchange> {
+    if (call.kind && limited) await this.limiter.take(call.kind);
     const answer = await exchange(
       {
         method: call.method,

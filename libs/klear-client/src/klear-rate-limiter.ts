@@ -1,5 +1,5 @@
 import { RATE_LIMIT_TIERS, type KlearEndpointKind, type RateLimitTier } from '@app/klear-contract';
-import { type LimiterClock, systemClock, TokenBucket } from './token-bucket';
+import { type LimiterClock, systemClock, type TakeOptions, TokenBucket } from './token-bucket';
 
 export interface KlearRateLimiterOptions {
   tier: RateLimitTier;
@@ -38,8 +38,8 @@ export class KlearRateLimiter {
   }
 
   /** Resolves when one request of this kind may leave. */
-  take(kind: KlearEndpointKind): Promise<void> {
-    return this.buckets[kind].take();
+  take(kind: KlearEndpointKind, options?: TakeOptions): Promise<void> {
+    return this.buckets[kind].take(options);
   }
 
   /** Klear asked to wait (429 + Retry-After): hold every request of that kind until then. */

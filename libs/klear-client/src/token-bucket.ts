@@ -12,6 +12,22 @@ export const systemClock: LimiterClock = {
 // Float refills (0.05 * 20) can land a hair under one whole token.
 const EPSILON = 1e-9;
 
+/** How long a caller accepts to wait for its token, and who wants to know that it waits. */
+export interface TakeOptions {
+  /** From the call to take(): a token not available by then is refused (RateLimitWaitExceeded), none consumed. */
+  maxWaitMs?: number;
+  /** Told before each sleep, with its length in ms. */
+  onWait?: (waitMs: number) => void;
+}
+
+/** The token would come later than the caller accepted to wait: nothing was consumed. */
+export class RateLimitWaitExceeded extends Error {
+  constructor(readonly neededMs: number, readonly maxWaitMs: number) {
+    super(`the rate limit asks to wait ${Math.ceil(neededMs)} ms, more than the ${maxWaitMs} ms accepted`);
+    this.name = 'RateLimitWaitExceeded';
+  }
+}
+
 /**
  * A token bucket: `ratePerSecond` tokens flow in, at most `burst` are held. Callers are served one
  * at a time in arrival order, so a queue of waiters never overtakes itself; a pause (after a 429)
@@ -34,9 +50,10 @@ export class TokenBucket {
     this.refilledAt = clock.now();
   }
 
-  /** Resolves when the caller may send one request. */
-  take(): Promise<void> {
-    const turn = this.queue.then(() => this.waitForToken());
+  /** Resolves when the caller may send one request (rejects with RateLimitWaitExceeded past `maxWaitMs`). */
+  take(options: TakeOptions = {}): Promise<void> {
+    const deadline = options.maxWaitMs === undefined ? Number.POSITIVE_INFINITY : this.clock.now() + options.maxWaitMs;
+    const turn = this.queue.then(() => this.waitForToken(deadline, options));
     this.queue = turn.catch(() => undefined);
     return turn;
   }
@@ -46,19 +63,19 @@ export class TokenBucket {
     this.pausedUntil = Math.max(this.pausedUntil, untilMs);
   }
 
-  private async waitForToken(): Promise<void> {
+  private async waitForToken(deadline: number, options: TakeOptions): Promise<void> {
     for (;;) {
       const now = this.clock.now();
       this.refill(now);
-      if (now < this.pausedUntil) {
-        await this.clock.sleep(this.pausedUntil - now);
-        continue;
-      }
-      if (this.tokens >= 1 - EPSILON) {
+      let waitMs: number;
+      if (now < this.pausedUntil) waitMs = this.pausedUntil - now;
+      else if (this.tokens >= 1 - EPSILON) {
         this.tokens = Math.max(0, this.tokens - 1);
         return;
-      }
-      await this.clock.sleep(((1 - this.tokens) / this.ratePerSecond) * 1000);
+      } else waitMs = ((1 - this.tokens) / this.ratePerSecond) * 1000;
+      if (now + waitMs > deadline) throw new RateLimitWaitExceeded(now + waitMs - (deadline - (options.maxWaitMs ?? 0)), options.maxWaitMs ?? 0);
+      options.onWait?.(waitMs);
+      await this.clock.sleep(waitMs);
     }
   }
 

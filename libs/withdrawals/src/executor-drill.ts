@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuditModule } from '@app/audit';
+import { ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
 import { KlearClientModule } from '@app/klear-client';
@@ -31,7 +32,7 @@ class DrillModule {
     class DrillHooksModule {}
     return {
       module: DrillModule,
-      imports: [ConfigModule.forRoot(config), DbModule.forRoot({ applicationName: 'withdrawal-drill', migrate: false }), AuditModule, KlearClientModule.forRoot(), DrillHooksModule, WithdrawalsModule],
+      imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'withdrawal-drill', migrate: false }), AuditModule, KlearClientModule.forRoot(), DrillHooksModule, WithdrawalsModule],
     };
   }
 }

@@ -11,6 +11,7 @@ import {
   KlearNetworkError,
   KlearOutcomeUnknownError,
   type KlearResponse,
+  KlearWriteNotSentError,
 } from '@app/klear-client';
 import { parseCenticents } from '@app/money';
 import { DataSource } from 'typeorm';
@@ -21,24 +22,29 @@ import type {
   KlearBalanceMovement,
   KlearWithdrawalView,
   ObligationReading,
+  SubmissionGuard,
   SubmissionOutcome,
   WithdrawalAlertSink,
   WithdrawalKlearPort,
+  WithdrawalLookup,
 } from './withdrawal-ports';
 
 const WITHDRAW_ENDPOINT = 'POST /margin/withdraw_settlement_balance';
 
 /** Classifies a failed POST: only a proven "not applied" is refused/not_sent; anything else is unknown. */
 export function classifySubmissionError(error: unknown): SubmissionOutcome {
-  if (error instanceof KlearOutcomeUnknownError) return { kind: 'unknown', message: error.message };
-  if (error instanceof KlearCircuitOpenError) return { kind: 'not_sent', message: error.message };
+  if (error instanceof KlearOutcomeUnknownError) {
+    const cause = (error as { cause?: unknown }).cause;
+    return { kind: 'unknown', message: error.message, status: cause instanceof KlearHttpError ? cause.status : null };
+  }
+  if (error instanceof KlearCircuitOpenError || error instanceof KlearWriteNotSentError) return { kind: 'not_sent', message: error.message };
   if (error instanceof KlearNetworkError && !error.requestSent) return { kind: 'not_sent', message: error.message };
   if (error instanceof KlearHttpError && error.status < 500) {
     return { kind: 'refused', status: error.status, code: error.klearCode ?? null, message: error.klearMessage ?? error.message };
   }
   // A failure of another call (the session login) means the POST never left.
   if (error instanceof KlearClientError && error.endpoint !== WITHDRAW_ENDPOINT) return { kind: 'not_sent', message: error.message };
-  return { kind: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  return { kind: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error), status: null };
 }
 
 /** The withdrawal workflow's view of Klear, through the product's one KlearClient. */
@@ -51,12 +57,24 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
     return { available: answer.data.balance_available_centicents, locked: answer.data.locked_balance_centicents ?? 0n, pulledAt: answer.raw.receivedAt };
   }
 
-  async submitWithdrawal(amount: bigint): Promise<SubmissionOutcome> {
+  async submitWithdrawal(amount: bigint, guard: SubmissionGuard): Promise<SubmissionOutcome> {
     try {
-      const answer = await this.client.withdrawSettlementBalance(amount);
-      return { kind: 'created', klearId: answer.data.id };
+      const answer = await this.client.withdrawSettlementBalance(amount, guard);
+      return { kind: 'created', klearId: answer.data.id, status: answer.raw.status, body: answer.raw.body };
     } catch (error) {
       return classifySubmissionError(error);
+    }
+  }
+
+  async lookupWithdrawal(id: string): Promise<WithdrawalLookup> {
+    try {
+      return { found: true, view: await this.getWithdrawal(id) };
+    } catch (error) {
+      // Klear answers a 4xx for an id it does not know as a withdrawal (400 today, 404 would mean the same).
+      if (error instanceof KlearHttpError && error.status >= 400 && error.status < 500 && error.status !== 429 && error.status !== 401 && error.status !== 403) {
+        return { found: false, status: error.status, message: error.klearMessage ?? error.message };
+      }
+      throw error;
     }
   }
 
@@ -153,7 +171,7 @@ export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
   async send(alert: Parameters<WithdrawalAlertSink['send']>[0]): Promise<void> {
     const url = this.config.withdrawals.webhookUrl;
     if (!url) {
-      this.logger.error(`withdrawal ${alert.withdrawal_id} failed at Klear (no WITHDRAWAL_WEBHOOK_URL configured; raised in the audit log only)`);
+      this.logger.error(`withdrawal ${alert.withdrawal_id} needs attention (${alert.event}: ${alert.reason}); no WITHDRAWAL_WEBHOOK_URL configured: raised in the API and the audit log only`);
       return;
     }
     const response = await fetch(url, {

@@ -69,3 +69,27 @@ export class BufferBalanceUnavailable extends DomainError {
     super('KLEAR_UNAVAILABLE', 503, `the settlement buffer balance could not be refreshed from Klear (${cause}); try again`);
   }
 }
+
+/**
+ * The executor no longer owns the withdrawals: its lock connection is gone, or another executor
+ * took a newer fencing token. It stops at once; whatever it had not recorded, it did not send.
+ */
+export class ExecutorFenced extends Error {
+  readonly code = 'WITHDRAWAL_EXECUTOR_FENCED';
+  constructor(readonly token: string, readonly why: string) {
+    super(`withdrawal executor (fencing token ${token}) stopped: ${why}`);
+    this.name = 'ExecutorFenced';
+  }
+}
+
+/** The executor's lock is not held by the session that took it: a transaction-mode pooler is in the way. */
+export class ExecutorNeedsSessionPooling extends Error {
+  readonly code = 'WITHDRAWAL_EXECUTOR_NEEDS_SESSION_POOLING';
+  constructor() {
+    super(
+      'the withdrawal executor refuses to start: its advisory lock is not held by the database session that took it, ' +
+        'as happens behind a transaction-mode connection pooler; point DATABASE_URL at PostgreSQL or at a session-mode pooler',
+    );
+    this.name = 'ExecutorNeedsSessionPooling';
+  }
+}

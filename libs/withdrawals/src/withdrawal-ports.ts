@@ -30,20 +30,35 @@ export interface KlearWithdrawalView {
 
 /** The outcome of the one POST, classified so that nothing is ever re-sent on a guess. */
 export type SubmissionOutcome =
-  | { kind: 'created'; klearId: string }
+  | { kind: 'created'; klearId: string; status: number; body: string }
   /** Klear answered with a 4xx: it did not act on the request. */
   | { kind: 'refused'; status: number; code: string | null; message: string }
-  /** The request never left this process (circuit open, no connection made). */
+  /** The request never left this process (circuit open, no connection made, rate-limit wait refused, fence refused). */
   | { kind: 'not_sent'; message: string }
   /** Timeout, reset after sending, 5xx, unreadable answer: Klear may or may not have acted. */
-  | { kind: 'unknown'; message: string };
+  | { kind: 'unknown'; message: string; status: number | null };
+
+/**
+ * How the executor sends: every wait happens before `beforeSend` (which records "posting now",
+ * fenced); after it the POST leaves at once. A wait longer than `maxWaitMs` is refused (not_sent).
+ */
+export interface SubmissionGuard {
+  maxWaitMs: number;
+  beforeSend(): Promise<void>;
+  onWait?(waitMs: number): void;
+}
+
+/** What the status endpoint says about an id: a withdrawal, no withdrawal at all (Klear does not know it), or nothing readable. */
+export type WithdrawalLookup = { found: true; view: KlearWithdrawalView } | { found: false; status: number; message: string };
 
 export interface WithdrawalKlearPort {
   readBalance(): Promise<BufferBalanceReading>;
   /** Never retried; never throws for a Klear outcome (see SubmissionOutcome). */
-  submitWithdrawal(amount: bigint): Promise<SubmissionOutcome>;
+  submitWithdrawal(amount: bigint, guard: SubmissionGuard): Promise<SubmissionOutcome>;
   /** Throws when Klear does not know the id or cannot be read. */
   getWithdrawal(id: string): Promise<KlearWithdrawalView>;
+  /** The status endpoint: a 4xx answer means Klear knows no withdrawal of that id; anything else unreadable throws. */
+  lookupWithdrawal(id: string): Promise<WithdrawalLookup>;
   /** One page of balance history, most recent first; no cursor in the answer = last page. */
   balanceHistoryPage(cursor?: string): Promise<{ entries: KlearBalanceMovement[]; cursor?: string }>;
 }
@@ -74,18 +89,53 @@ export interface BufferPositionSource {
 
 export const BUFFER_POSITION_SOURCE = Symbol('BUFFER_POSITION_SOURCE');
 
-/** Raises a failed withdrawal to operators (the webhook). Must never carry secrets. */
+/** A withdrawal a person must look at, as the webhook carries it. Never a secret. */
+export interface WithdrawalAlert {
+  event: string;
+  withdrawal_id: string;
+  amount_centicents: string;
+  amount_usd: string;
+  klear_withdrawal_id: string | null;
+  reason: string;
+  attention_reason?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Raises a withdrawal that needs a person to operators (the webhook). Must never carry secrets. */
 export interface WithdrawalAlertSink {
-  send(alert: { event: string; withdrawal_id: string; amount_centicents: string; amount_usd: string; klear_withdrawal_id: string | null; reason: string }): Promise<void>;
+  send(alert: WithdrawalAlert): Promise<void>;
 }
 
 export const WITHDRAWAL_ALERT_SINK = Symbol('WITHDRAWAL_ALERT_SINK');
 
-/** Points in the executor where a drill can kill the process (crash-matrix tests). */
-export type ExecutorCrashPoint = 'after_submitting_committed' | 'after_klear_answered';
+/**
+ * Every step of the executor, in order, where a drill can kill the process (crash-matrix tests) or an
+ * interleaving test can hold it at a barrier, lose its lock, or let another executor run.
+ */
+export const EXECUTOR_STEPS = [
+  'lease_acquired',
+  'recovered',
+  'resolved',
+  'after_submitting_committed',
+  'rate_limit_wait',
+  'before_posting_record',
+  'after_posting_record',
+  'after_klear_answered',
+  'after_answer_recorded',
+  'after_outcome_committed',
+] as const;
+export type ExecutorCrashPoint = (typeof EXECUTOR_STEPS)[number];
+
+export interface ExecutorStepContext {
+  /** The executor's fencing token and the backend pid of its lock connection. */
+  token: string;
+  lockBackendPid: number;
+  requestId?: string;
+  attemptId?: string;
+}
 
 export interface ExecutorHooks {
-  at?(point: ExecutorCrashPoint): Promise<void> | void;
+  at?(point: ExecutorCrashPoint, context: ExecutorStepContext): Promise<void> | void;
 }
 
 export const EXECUTOR_HOOKS = Symbol('EXECUTOR_HOOKS');

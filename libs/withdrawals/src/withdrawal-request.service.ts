@@ -71,7 +71,10 @@ export class WithdrawalRequestService {
           klearWithdrawalId: null,
           submittedAt: null,
           klearStatus: null,
-          failureNotifiedAt: null,
+          attentionReason: null,
+          attentionDetails: null,
+          attentionRaisedAt: null,
+          attentionNotifiedAt: null,
         });
         await this.transitions.created(m, request, {
           actor: who.name,

@@ -24,8 +24,9 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<WithdrawalState, readonly With
   pending_approval: ['approved', 'rejected', 'cancelled', 'expired'],
   // Back to pending_approval when the approvals on record no longer satisfy the policy at execution.
   approved: ['submitting', 'pending_approval', 'cancelled', 'expired'],
-  // The POST's outcome: an id (submitted), a definite refusal (not_submitted), or nothing known.
-  submitting: ['submitted', 'not_submitted', 'outcome_unknown'],
+  // The POST's outcome: an id (submitted), a definite refusal (not_submitted), or nothing known; back
+  // to approved when the POST provably never left (no fenced "posting now" record: abandoned attempt).
+  submitting: ['submitted', 'not_submitted', 'outcome_unknown', 'approved'],
   // Resolved only from Klear's own records.
   outcome_unknown: ['submitted', 'not_submitted'],
   // Proven not sent: another POST needs a fresh approval round.

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { formatUsdExact } from '@app/money';
-import { WITHDRAWAL_ALERT_SINK, WITHDRAWAL_KLEAR_PORT, type WithdrawalAlertSink, type WithdrawalKlearPort, type KlearWithdrawalView } from './withdrawal-ports';
+import { WithdrawalAttention } from './withdrawal-attention.service';
+import { WITHDRAWAL_KLEAR_PORT, type WithdrawalKlearPort, type KlearWithdrawalView } from './withdrawal-ports';
 import { WithdrawalTransitions } from './withdrawal-transitions';
 import { WithdrawalRepository } from './withdrawal.repository';
 import { WithdrawalDecisionService } from './withdrawal-decision.service';
@@ -12,13 +12,16 @@ export interface PollSummary {
   moved: number;
   failed: number;
   unreadable: number;
+  /** Submitted requests without a Klear id whose id Klear's status endpoint confirmed. */
+  idsConfirmed: number;
   alertsSent: number;
   alertsPending: number;
 }
 
 /**
- * Follows submitted withdrawals at Klear to processed or failed; a failure is raised to operators
- * (webhook and audit) until the webhook has accepted it once.
+ * Follows submitted withdrawals at Klear to processed or failed. A failed wire, and a submitted
+ * request whose Klear id is missing and cannot be confirmed, are flagged for a person
+ * (WithdrawalAttention), whose alerts this job delivers until the webhook accepts them.
  */
 @Injectable()
 export class WithdrawalTracking {
@@ -27,12 +30,20 @@ export class WithdrawalTracking {
   constructor(
     private readonly repository: WithdrawalRepository,
     private readonly transitions: WithdrawalTransitions,
+    private readonly attention: WithdrawalAttention,
     @Inject(WITHDRAWAL_KLEAR_PORT) private readonly klear: WithdrawalKlearPort,
-    @Inject(WITHDRAWAL_ALERT_SINK) private readonly alerts: WithdrawalAlertSink,
   ) {}
 
   async pollOnce(): Promise<PollSummary> {
-    const summary: PollSummary = { polled: 0, moved: 0, failed: 0, unreadable: 0, alertsSent: 0, alertsPending: 0 };
+    const summary: PollSummary = { polled: 0, moved: 0, failed: 0, unreadable: 0, idsConfirmed: 0, alertsSent: 0, alertsPending: 0 };
+    for (const id of await this.repository.idsInStates(['submitted', 'processing'], 'klear_withdrawal_id IS NULL')) {
+      try {
+        if (await this.confirmMissingId(id)) summary.idsConfirmed += 1;
+      } catch (error) {
+        summary.unreadable += 1;
+        this.logger.warn(`withdrawal ${id}: Klear id not confirmable now: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     for (const id of await this.repository.idsInStates(['submitted', 'processing'], 'klear_withdrawal_id IS NOT NULL')) {
       const request = await this.repository.findRequest(id);
       if (!request?.klearWithdrawalId) continue;
@@ -49,11 +60,44 @@ export class WithdrawalTracking {
       if (moved) summary.moved += 1;
       if (moved === 'failed') summary.failed += 1;
     }
-    for (const id of await this.repository.idsInStates(['failed'], 'failure_notified_at IS NULL')) {
-      if (await this.raiseFailure(id)) summary.alertsSent += 1;
-      else summary.alertsPending += 1;
-    }
+    const delivered = await this.attention.deliverPending(POLLER_ACTOR);
+    summary.alertsSent = delivered.sent;
+    summary.alertsPending = delivered.pending;
     return summary;
+  }
+
+  /**
+   * A request submitted without a Klear id (recorded before ids were required) is never left alone:
+   * the reference its resolution found is confirmed on Klear's status endpoint and becomes its id, or
+   * the request is flagged for a person. Answers whether the id was confirmed.
+   */
+  private async confirmMissingId(id: string): Promise<boolean> {
+    const detail = await this.repository.detail(id);
+    if (!detail) return false;
+    const attempt = detail.attempts.filter((a) => a.state === 'submitted').at(-1);
+    const answered = detail.klearAnswers.filter((a) => a.attemptId === attempt?.id && a.klearWithdrawalId).map((a) => a.klearWithdrawalId as string);
+    const reference = answered[0] ?? (attempt?.resolution?.business_transaction_id as string | undefined) ?? null;
+    const lookup = reference ? await this.klear.lookupWithdrawal(reference) : null;
+    const confirmed = lookup?.found && lookup.view.amount === detail.request.amountCenticents ? lookup.view : null;
+    return this.repository.transaction(async (m) => {
+      const request = await this.repository.lockRequest(m, id);
+      if (!request || request.klearWithdrawalId !== null || (request.state !== 'submitted' && request.state !== 'processing')) return false;
+      const holder = confirmed ? await this.repository.requestHoldingKlearId(m, confirmed.id, id) : null;
+      if (!confirmed || holder !== null) {
+        await this.attention.raise(m, request, holder !== null ? 'klear_id_conflict' : 'klear_id_unconfirmed', POLLER_ACTOR, {
+          reference,
+          status_endpoint: lookup === null ? 'no reference to look up' : lookup.found ? { id: lookup.view.id, amount_centicents: lookup.view.amount.toString() } : { not_found: lookup.status },
+          ...(holder !== null ? { held_by: holder } : {}),
+        });
+        return false;
+      }
+      await m.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2, klear_status = $3 WHERE id = $1', [id, confirmed.id, confirmed.status]);
+      if (attempt) await this.repository.updateAttempt(m, attempt.id, { klearWithdrawalId: confirmed.id });
+      await this.repository.registerKlearWithdrawal(m, confirmed.id, request.amountCenticents);
+      await this.transitions.note(m, request, 'klear_id_confirmed', { actor: POLLER_ACTOR, reason: 'Klear\'s status endpoint confirms the withdrawal id', details: { klear_withdrawal_id: confirmed.id, reference } });
+      await this.attention.clear(m, request, POLLER_ACTOR, `Klear withdrawal ${confirmed.id} confirmed`);
+      return true;
+    });
   }
 
   private async apply(id: string, view: KlearWithdrawalView): Promise<string | null> {
@@ -75,35 +119,9 @@ export class WithdrawalTracking {
         return 'processed';
       }
       await this.transitions.apply(m, request, 'failed', { actor: POLLER_ACTOR, reason: 'Klear reports the wire failed; the amount returns to the buffer', details, set: { klearStatus: 'failed' } });
+      await this.attention.raise(m, request, 'wire_failed', POLLER_ACTOR, details);
       return 'failed';
     });
-  }
-
-  /** Sends the alert, then records that it went out (audited). A webhook that is down is tried again next run. */
-  private async raiseFailure(id: string): Promise<boolean> {
-    const request = await this.repository.findRequest(id);
-    if (!request) return false;
-    const alert = {
-      event: 'withdrawal.failed',
-      withdrawal_id: request.id,
-      amount_centicents: request.amountCenticents.toString(),
-      amount_usd: formatUsdExact(request.amountCenticents),
-      klear_withdrawal_id: request.klearWithdrawalId,
-      reason: 'Klear reports the withdrawal wire failed',
-    };
-    try {
-      await this.alerts.send(alert);
-    } catch (error) {
-      this.logger.error(`withdrawal ${id}: failure alert not delivered: ${error instanceof Error ? error.message : String(error)}`);
-      return false;
-    }
-    await this.repository.transaction(async (m) => {
-      const locked = await this.repository.lockRequest(m, id);
-      if (!locked || locked.failureNotifiedAt) return;
-      await m.query('UPDATE withdrawal_request SET failure_notified_at = now() WHERE id = $1', [id]);
-      await this.transitions.note(m, locked, 'failure_raised', { actor: POLLER_ACTOR, reason: 'failure raised to operators', details: alert });
-    });
-    return true;
   }
 }
 

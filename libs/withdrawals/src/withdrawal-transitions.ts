@@ -14,7 +14,7 @@ export interface TransitionEvent {
   /** The API body behind the transition (its SHA-256 goes to the audit row). */
   requestBody?: unknown;
   /** Other columns that change with the state (klear id, expiry of a new round, ...). */
-  set?: Partial<Pick<WithdrawalRequest, 'klearWithdrawalId' | 'submittedAt' | 'klearStatus' | 'approvalRound' | 'expiresAt' | 'executionHold' | 'failureNotifiedAt'>>;
+  set?: Partial<Pick<WithdrawalRequest, 'klearWithdrawalId' | 'submittedAt' | 'klearStatus' | 'approvalRound' | 'expiresAt' | 'executionHold'>>;
 }
 
 /**

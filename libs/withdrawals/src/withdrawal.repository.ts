@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { WithdrawalApproval, WithdrawalAttempt, WithdrawalRequest, WithdrawalStateChange, type Role } from '@app/db';
+import { WithdrawalApproval, WithdrawalAttempt, WithdrawalKlearAnswer, WithdrawalRequest, WithdrawalStateChange, type Role } from '@app/db';
 import { parseCenticents } from '@app/money';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import type { ExecutorLease } from './executor-lease.repository';
+import { ExecutorFenced } from './withdrawal-errors';
 import { LOCKED_AT_KLEAR_STATES, type WithdrawalState } from './withdrawal-states';
 
 export interface ApprovalWithCurrentRoles {
@@ -18,10 +20,14 @@ export interface WithdrawalDetail {
   approvals: WithdrawalApproval[];
   attempts: WithdrawalAttempt[];
   history: WithdrawalStateChange[];
+  /** Every answer Klear gave to this request's POSTs, as recorded first. */
+  klearAnswers: WithdrawalKlearAnswer[];
 }
 
 export interface ListFilter {
   state?: WithdrawalState;
+  /** true: only requests a person must look at (attention_reason set); false: only the others. */
+  needsAttention?: boolean;
   limit: number;
   after?: { createdAt: string; id: string };
 }
@@ -33,6 +39,63 @@ export class WithdrawalRepository {
 
   transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction('READ COMMITTED', work);
+  }
+
+  /**
+   * A transaction of the executor that commits only while `lease` is the newest fencing token: the
+   * fence row is read FOR SHARE first, so a takeover (which updates it) waits for this transaction to
+   * end, and this transaction fails (ExecutorFenced) when a takeover came first.
+   */
+  fencedTransaction<T>(lease: ExecutorLease, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    lease.assertHeld();
+    return this.transaction(async (m) => {
+      const rows = (await m.query('SELECT token::text AS token FROM withdrawal_executor_fence WHERE id = 1 FOR SHARE')) as Array<{ token: string }>;
+      if (rows[0]?.token !== lease.token) throw new ExecutorFenced(lease.token, `another executor holds fencing token ${rows[0]?.token ?? '(none)'}`);
+      return work(m);
+    });
+  }
+
+  /** Klear's answer to a POST, appended before anything else is written about it (never updated). */
+  async appendKlearAnswer(fields: Omit<WithdrawalKlearAnswer, 'id'>): Promise<void> {
+    await this.dataSource.manager.insert(WithdrawalKlearAnswer, fields as never);
+  }
+
+  answersOfAttempt(attemptId: string): Promise<WithdrawalKlearAnswer[]> {
+    return this.dataSource.manager.find(WithdrawalKlearAnswer, { where: { attemptId }, order: { id: 'ASC' } });
+  }
+
+  answersOfRequest(requestId: string): Promise<WithdrawalKlearAnswer[]> {
+    return this.dataSource.manager.find(WithdrawalKlearAnswer, { where: { requestId }, order: { id: 'ASC' } });
+  }
+
+  /** Another request that already holds this Klear withdrawal id (its own, or an attempt's), if any. */
+  async requestHoldingKlearId(m: EntityManager, klearId: string, exceptRequestId: string): Promise<string | null> {
+    const rows = (await m.query(
+      `SELECT id FROM withdrawal_request WHERE klear_withdrawal_id = $1 AND id <> $2
+       UNION SELECT request_id FROM withdrawal_attempt WHERE klear_withdrawal_id = $1 AND request_id <> $2
+       LIMIT 1`,
+      [klearId, exceptRequestId],
+    )) as Array<{ id: string }>;
+    return rows[0]?.id ?? null;
+  }
+
+  /** Other attempts whose POST may have created a withdrawal of this amount and that are not resolved yet. */
+  async competingUnresolvedAttempts(m: EntityManager, amount: bigint, exceptAttemptId: string): Promise<number> {
+    const rows = (await m.query(
+      `SELECT count(*)::int AS n FROM withdrawal_attempt a JOIN withdrawal_request r ON r.id = a.request_id
+        WHERE a.id <> $2 AND r.amount_centicents = $1 AND a.state IN ('submitting', 'outcome_unknown') AND a.posted_at IS NOT NULL`,
+      [amount.toString(), exceptAttemptId],
+    )) as Array<{ n: number }>;
+    return rows[0].n;
+  }
+
+  /** Sets or clears why a person must look at a request (WithdrawalAttention is the only caller). */
+  async setAttention(m: EntityManager, id: string, fields: Pick<WithdrawalRequest, 'attentionReason' | 'attentionDetails' | 'attentionRaisedAt' | 'attentionNotifiedAt'>): Promise<void> {
+    await m.update(WithdrawalRequest, { id }, fields as never);
+  }
+
+  async markAttentionNotified(m: EntityManager, id: string, at: Date): Promise<void> {
+    await m.update(WithdrawalRequest, { id }, { attentionNotifiedAt: at } as never);
   }
 
   /** SELECT ... FOR UPDATE: concurrent deciders and executors queue here, one at a time. */
@@ -77,7 +140,7 @@ export class WithdrawalRepository {
     return m.save(m.create(WithdrawalAttempt, fields));
   }
 
-  async updateAttempt(m: EntityManager, id: string, fields: Partial<Pick<WithdrawalAttempt, 'state' | 'finishedAt' | 'klearWithdrawalId' | 'error' | 'resolution'>>): Promise<void> {
+  async updateAttempt(m: EntityManager, id: string, fields: Partial<Pick<WithdrawalAttempt, 'state' | 'finishedAt' | 'klearWithdrawalId' | 'error' | 'resolution' | 'postedAt'>>): Promise<void> {
     await m.update(WithdrawalAttempt, { id }, fields as never);
   }
 
@@ -134,6 +197,8 @@ export class WithdrawalRepository {
   list(filter: ListFilter): Promise<WithdrawalRequest[]> {
     const qb = this.dataSource.getRepository(WithdrawalRequest).createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(filter.limit);
     if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
+    if (filter.needsAttention === true) qb.andWhere('r.attention_reason IS NOT NULL');
+    if (filter.needsAttention === false) qb.andWhere('r.attention_reason IS NULL');
     if (filter.after) qb.andWhere('(r.created_at, r.id) < (:at::timestamptz, :id::uuid)', { at: filter.after.createdAt, id: filter.after.id });
     return qb.getMany();
   }
@@ -142,12 +207,13 @@ export class WithdrawalRepository {
     const request = await this.findRequest(id);
     if (!request) return null;
     const m = this.dataSource.manager;
-    const [approvals, attempts, history] = await Promise.all([
+    const [approvals, attempts, history, klearAnswers] = await Promise.all([
       m.find(WithdrawalApproval, { where: { requestId: id }, order: { id: 'ASC' } }),
       m.find(WithdrawalAttempt, { where: { requestId: id }, order: { attemptNo: 'ASC' } }),
       m.find(WithdrawalStateChange, { where: { requestId: id }, order: { id: 'ASC' } }),
+      m.find(WithdrawalKlearAnswer, { where: { requestId: id }, order: { id: 'ASC' } }),
     ]);
-    return { request, approvals, attempts, history };
+    return { request, approvals, attempts, history, klearAnswers };
   }
 
   async idsInStates(states: readonly WithdrawalState[], extraWhere = 'TRUE', params: unknown[] = []): Promise<string[]> {

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import { IngestedBufferPosition, KlearClientWithdrawalPort, WebhookWithdrawalAlerts } from './klear-adapters';
+import { ExecutorLeaseRepository } from './executor-lease.repository';
+import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WithdrawalDecisionService } from './withdrawal-decision.service';
 import { WithdrawalExecutor } from './withdrawal-executor';
 import { WithdrawalExecutorJob, WithdrawalExpiryJob, WithdrawalPollerJob } from './withdrawal-jobs';
@@ -14,7 +16,9 @@ import { WithdrawalRepository } from './withdrawal.repository';
 
 const WORKFLOW = [
   WithdrawalRepository,
+  ExecutorLeaseRepository,
   WithdrawalTransitions,
+  WithdrawalAttention,
   WithdrawalPolicyService,
   BufferHeadroomService,
   WithdrawalRequestService,

@@ -13,6 +13,7 @@ import {
   CreateWithdrawalBody,
   headroomView,
   historyView,
+  klearAnswerView,
   policyTermsOf,
   policyView,
   RejectWithdrawalBody,
@@ -47,11 +48,11 @@ export class WithdrawalsController {
 
   @Get()
   @Roles('viewer')
-  @ApiOperation({ summary: 'Withdrawal requests, newest first (?state=)' })
+  @ApiOperation({ summary: 'Withdrawal requests, newest first (?state=, ?needs_attention=true for those a person must look at)' })
   async list(@Query() q: WithdrawalListQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, 2);
-    const rows = await this.repository.list({ state: q.state, limit: limit + 1, after: after ? { createdAt: after[0], id: after[1] } : undefined });
+    const rows = await this.repository.list({ state: q.state, needsAttention: q.needs_attention, limit: limit + 1, after: after ? { createdAt: after[0], id: after[1] } : undefined });
     return toPage(rows, limit, (r) => [r.createdAt.toISOString(), r.id], withdrawalView);
   }
 
@@ -76,7 +77,7 @@ export class WithdrawalsController {
 
   @Get(':id')
   @Roles('viewer')
-  @ApiOperation({ summary: 'One request with its approvals, Klear id, attempts and full state history' })
+  @ApiOperation({ summary: 'One request with its approvals, Klear id, attempts, every answer Klear gave to its POSTs, and full state history' })
   async get(@Param('id', uuid) id: string) {
     const detail = await this.repository.detail(id);
     if (!detail) throw new NotFound('withdrawal', id);
@@ -85,6 +86,7 @@ export class WithdrawalsController {
       approvals: detail.approvals.map(approvalView),
       attempts: detail.attempts.map(attemptView),
       history: detail.history.map(historyView),
+      klear_answers: detail.klearAnswers.map(klearAnswerView),
     };
   }
 

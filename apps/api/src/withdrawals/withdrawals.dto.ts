@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '@app/http';
-import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
+import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, parseCenticents } from '@app/money';
 import { type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
 
@@ -48,6 +48,12 @@ export class WithdrawalListQuery extends PageQuery {
   @IsOptional()
   @IsIn(WITHDRAWAL_STATES)
   state?: WithdrawalState;
+
+  @ApiPropertyOptional({ type: Boolean, description: 'true: only requests a person must look at (failed wire, unconfirmed or conflicting Klear id, ambiguous outcome); false: only the others' })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  needs_attention?: boolean;
 }
 
 export class PolicyTierBody {
@@ -136,6 +142,10 @@ export function withdrawalView(r: WithdrawalRequest) {
     submitted_at: r.submittedAt?.toISOString() ?? null,
     headroom_at_request: r.headroomAtRequest,
     execution_hold: r.executionHold,
+    needs_attention: r.attentionReason !== null,
+    attention: r.attentionReason === null
+      ? null
+      : { reason: r.attentionReason, details: r.attentionDetails, raised_at: r.attentionRaisedAt?.toISOString() ?? null, notified_at: r.attentionNotifiedAt?.toISOString() ?? null },
     version: r.version,
   };
 }
@@ -149,12 +159,27 @@ export function attemptView(a: WithdrawalAttempt) {
     attempt_no: a.attemptNo,
     state: a.state,
     started_at: a.startedAt.toISOString(),
+    posted_at: a.postedAt?.toISOString() ?? null,
+    fencing_token: a.fencingToken,
     finished_at: a.finishedAt?.toISOString() ?? null,
     klear_withdrawal_id: a.klearWithdrawalId,
     error: a.error,
     available_before_centicents: centicentsToDecimalString(a.availableBeforeCenticents),
     locked_before_centicents: centicentsToDecimalString(a.lockedBeforeCenticents),
     resolution: a.resolution,
+  };
+}
+
+export function klearAnswerView(a: WithdrawalKlearAnswer) {
+  return {
+    attempt_id: a.attemptId,
+    received_at: a.receivedAt.toISOString(),
+    outcome: a.outcome,
+    http_status: a.httpStatus,
+    klear_withdrawal_id: a.klearWithdrawalId,
+    klear_code: a.klearCode,
+    message: a.message,
+    body: a.body,
   };
 }
 

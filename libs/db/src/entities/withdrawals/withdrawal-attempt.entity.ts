@@ -5,12 +5,13 @@ import { bigintColumnTransformer } from '@app/money';
 /**
  * One submission of a withdrawal to Klear. Committed as `submitting` BEFORE the POST, with what
  * the buffer looked like just before, so that an unknown outcome can be resolved from Klear's own
- * records afterwards.
+ * records afterwards. `abandoned`: the POST provably never left (no posted_at, and its executor can
+ * no longer record one).
  */
 @Entity({ name: 'withdrawal_attempt' })
 @Index(['requestId', 'attemptNo'], { unique: true })
 @Index(['state'])
-@Check('withdrawal_attempt_state_known', `"state" IN ('submitting','submitted','outcome_unknown','not_submitted')`)
+@Check('withdrawal_attempt_state_known', `"state" IN ('submitting','submitted','outcome_unknown','not_submitted','abandoned')`)
 export class WithdrawalAttempt {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -30,6 +31,18 @@ export class WithdrawalAttempt {
 
   @Column({ type: 'timestamptz', name: 'started_at' })
   startedAt: Date;
+
+  /**
+   * When the executor recorded "posting now" (fenced: only the holder of the current fencing token
+   * can write it). Null = the POST never left, and never will: the attempt can be abandoned. The
+   * outcome grace period counts from here.
+   */
+  @Column({ type: 'timestamptz', name: 'posted_at', nullable: true })
+  postedAt: Date | null;
+
+  /** The executor's fencing token that recorded posted_at. */
+  @Column({ type: 'bigint', name: 'fencing_token', nullable: true })
+  fencingToken: string | null;
 
   @Column({ type: 'timestamptz', name: 'finished_at', nullable: true })
   finishedAt: Date | null;

@@ -83,8 +83,24 @@ export class WithdrawalRequest {
   @Column({ type: 'text', name: 'klear_status', nullable: true })
   klearStatus: string | null;
 
-  @Column({ type: 'timestamptz', name: 'failure_notified_at', nullable: true })
-  failureNotifiedAt: Date | null;
+  /**
+   * Why a person must look at this request (a failed wire, a Klear id that could not be confirmed or
+   * is held by another request, ambiguous evidence at Klear); null when nothing is asked of anyone.
+   * Raised and delivered only by WithdrawalAttention.
+   */
+  @Index({ where: '"attention_reason" IS NOT NULL' })
+  @Column({ type: 'text', name: 'attention_reason', nullable: true })
+  attentionReason: string | null;
+
+  @Column({ type: 'jsonb', name: 'attention_details', nullable: true })
+  attentionDetails: Record<string, unknown> | null;
+
+  @Column({ type: 'timestamptz', name: 'attention_raised_at', nullable: true })
+  attentionRaisedAt: Date | null;
+
+  /** When the webhook accepted the alert (null: not yet; retried by the poller). */
+  @Column({ type: 'timestamptz', name: 'attention_notified_at', nullable: true })
+  attentionNotifiedAt: Date | null;
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt: Date;
