@@ -223,14 +223,19 @@ describe('tracking failures', () => {
     expect(await failing.tracking().pollOnce()).toMatchObject({ alertsSent: 0, alertsPending: 0 });
     expect(received).toHaveLength(2);
     const alert = JSON.parse(received[1].body);
+    const klearId = (await failing.get(id)).klear_withdrawal_id;
     expect(alert).toEqual({
       event: 'withdrawal.failed',
       withdrawal_id: id,
       amount_centicents: '6000000',
       amount_usd: '$600.0000',
-      klear_withdrawal_id: (await failing.get(id)).klear_withdrawal_id,
+      klear_withdrawal_id: klearId,
       reason: 'Klear reports the withdrawal wire failed',
+      attention_reason: 'wire_failed',
+      details: { klear_withdrawal_id: klearId, klear_status: 'failed' },
     });
+    const flagged = await failing.api.http().get('/withdrawals?needs_attention=true').set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
+    expect(flagged.body.data.map((r: { id: string; attention: { reason: string } }) => [r.id, r.attention.reason])).toEqual([[id, 'wire_failed']]);
     expect(received[1].body).not.toContain(failing.sim.options.accessToken);
     const audit = await failing.api.http().get(`/audit?entity=withdrawal&entity_id=${id}`).set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
     expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual([
@@ -239,7 +244,8 @@ describe('tracking failures', () => {
       'withdrawal.submitting',
       'withdrawal.submitted',
       'withdrawal.failed',
-      'withdrawal.failure_raised',
+      'withdrawal.attention_raised',
+      'withdrawal.attention_notified',
     ]);
     expect(audit.body.chain.ok).toBe(true);
   });

@@ -36,12 +36,12 @@ export function buildPrivateExecutorDrill(parentDir: string): { script: string; 
 /** One executor run in a child process; `onLine` may kill it (SIGKILL) at a moment of its choosing. */
 export function runExecutorDrill(
   world: WithdrawalWorld,
-  options: { crashAt?: string; onLine?: (line: string, kill: () => void) => void; script?: string } = {},
+  options: { crashAt?: string; onLine?: (line: string, kill: () => void) => void; script?: string; clockOffsetMs?: number } = {},
 ): Promise<DrillRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [options.script ?? DRILL], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, ...world.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}) },
+      env: { PATH: process.env.PATH, ...world.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}), ...(options.clockOffsetMs ? { WITHDRAWAL_DRILL_CLOCK_OFFSET_MS: String(options.clockOffsetMs) } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];

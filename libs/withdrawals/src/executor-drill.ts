@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuditModule } from '@app/audit';
-import { ClockModule } from '@app/clock';
+import { ClockModule, OffsetClock } from '@app/clock';
 import { type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
 import { KlearClientModule } from '@app/klear-client';
@@ -24,6 +24,13 @@ export function drillHooks(crashAt: string | undefined, write: (line: string) =>
   };
 }
 
+/** WITHDRAWAL_DRILL_CLOCK_OFFSET_MS: the drill's clock runs that far ahead of the machine's (a restart after a long outage, without waiting for it). */
+function drillClock(offsetMs: string | undefined): OffsetClock | undefined {
+  if (offsetMs === undefined || offsetMs === '') return undefined;
+  if (!/^[0-9]{1,12}$/.test(offsetMs)) throw new Error('WITHDRAWAL_DRILL_CLOCK_OFFSET_MS must be a whole number of milliseconds');
+  return new OffsetClock(Number(offsetMs));
+}
+
 @Module({})
 class DrillModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -32,7 +39,7 @@ class DrillModule {
     class DrillHooksModule {}
     return {
       module: DrillModule,
-      imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'withdrawal-drill', migrate: false }), AuditModule, KlearClientModule.forRoot(), DrillHooksModule, WithdrawalsModule],
+      imports: [ConfigModule.forRoot(config), ClockModule.forRoot(drillClock(process.env.WITHDRAWAL_DRILL_CLOCK_OFFSET_MS)), DbModule.forRoot({ applicationName: 'withdrawal-drill', migrate: false }), AuditModule, KlearClientModule.forRoot(), DrillHooksModule, WithdrawalsModule],
     };
   }
 }
