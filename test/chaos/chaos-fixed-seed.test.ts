@@ -3,7 +3,7 @@ import { ISSUE4_FAULT_MIX } from '../ingestion/fault-scenario';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
 import { chaosSeedsFromEnv, FIXED_CHAOS_SEED, replayCommand, seedAt } from './chaos-seeds';
 import { ingestionChaosPlan, runIngestionChaos } from './ingestion-chaos';
-import { CRASH_POINTS, expectedAttempts, POST_FAULTS, runWithdrawalChaos, withdrawalChaosPlan } from './withdrawal-chaos';
+import { CRASH_POINTS, expectedAttempts, LOCK_LOSS_POINTS, POST_FAULTS, runWithdrawalChaos, withdrawalChaosPlan } from './withdrawal-chaos';
 
 // `npm test` runs the chaos scenarios once with a fixed seed, so that the randomized mode cannot rot.
 const SEEDS = Array.from({ length: 400 }, (_, i) => seedAt(FIXED_CHAOS_SEED, i));
@@ -31,17 +31,19 @@ describe('chaos plans derived from a seed', () => {
     expect(plans.some((p) => p.days > 20 && p.mix.obligationChanges > 0)).toBe(true);
   });
 
-  it('cover every crash point and POST fault, with a kill while the POST is held by Klear', () => {
+  it('cover every crash point, lock-loss step and POST fault, with a kill while the POST is held by Klear', () => {
     const plans = SEEDS.map(withdrawalChaosPlan);
     expect(new Set(plans.map((p) => p.crash))).toEqual(new Set(CRASH_POINTS));
     expect(new Set(plans.filter((p) => p.crash === 'none').map((p) => p.postFault))).toEqual(new Set(POST_FAULTS));
+    expect(new Set(plans.filter((p) => p.crash === 'none').map((p) => p.lockLossAt))).toEqual(new Set(LOCK_LOSS_POINTS));
     for (const p of plans) {
       expect(p.killAfterMs > 0 && p.killAfterMs < p.postLatencyMs).toBe(true);
       expect(p.concurrentApprovals >= 2 && p.racingExecutors >= 1 && p.recoveryProcesses >= 1).toBe(true);
-      if (p.crash !== 'none') expect(p.postFault).toBe('none');
+      if (p.crash !== 'none') expect([p.postFault, p.lockLossAt]).toEqual(['none', 'none']);
     }
-    expect(expectedAttempts({ ...plans[0], crash: 'after_submitting_committed' })).toEqual({ min: 2, max: 2 });
-    expect(expectedAttempts({ ...plans[0], crash: 'none', postFault: 'status_503_after' })).toEqual({ min: 1, max: 1 });
+    expect(expectedAttempts({ ...plans[0], crash: 'after_submitting_committed', lockLossAt: 'none' })).toEqual({ min: 2, max: 2 });
+    expect(expectedAttempts({ ...plans[0], crash: 'none', postFault: 'none', lockLossAt: 'after_posting_record' })).toEqual({ min: 1, max: 1 });
+    expect(expectedAttempts({ ...plans[0], crash: 'none', postFault: 'status_503_after', lockLossAt: 'none' })).toEqual({ min: 1, max: 1 });
   });
 
   it('read the seeds from the environment: one to replay, or a count from a base seed', () => {

@@ -1,13 +1,17 @@
 import { expect } from '@jest/globals';
-import { WithdrawalRepository } from '@app/withdrawals';
+import { EXECUTOR_STEPS, type ExecutorCrashPoint, type ExecutorHooks, WithdrawalRepository } from '@app/withdrawals';
 import { postRequestsReceived, runExecutorDrill, waitOutGrace, WITHDRAWAL_POST_PATH } from '../withdrawals/executor-drill-process';
 import { startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 import { ChaosRandom } from './chaos-seeds';
 
-/** Where the first executor dies (SIGKILL), if it does: the drill's crash points, or while the POST is in flight. */
-export const CRASH_POINTS = ['none', 'after_submitting_committed', 'during_post', 'after_klear_answered'] as const;
-/** A one-shot fault on the first POST when nothing crashes: before Klear acts, or after it created the withdrawal. */
-export const POST_FAULTS = ['none', 'status_503_before', 'status_503_after', 'timeout_after', 'connection_reset_after'] as const;
+/** Every step of the executor where a drill can be killed or an in-process executor can lose its lock (the rate-limit wait needs a 429 first: rate_limit_429). */
+const STEPS = EXECUTOR_STEPS.filter((s): s is Exclude<ExecutorCrashPoint, 'rate_limit_wait'> => s !== 'rate_limit_wait');
+/** Where the first executor dies (SIGKILL), if it does: every step of the drill, or while the POST is in flight. */
+export const CRASH_POINTS = ['none', ...STEPS, 'during_post'] as const;
+/** Where the first (in-process) executor loses its lock (its backend terminated) while a second one runs, when nothing crashes. */
+export const LOCK_LOSS_POINTS = ['none', ...STEPS] as const;
+/** A one-shot fault on the first POST when nothing crashes: before Klear acts, or after it created the withdrawal; or a 429 with a Retry-After. */
+export const POST_FAULTS = ['none', 'status_503_before', 'status_503_after', 'timeout_after', 'connection_reset_after', 'rate_limit_429'] as const;
 
 /** Everything random about one withdrawal run, derived from its seed. */
 export interface WithdrawalChaosPlan {
@@ -15,6 +19,10 @@ export interface WithdrawalChaosPlan {
   /** The amount as a share of the headroom, in basis points. */
   amountShareBp: number;
   crash: (typeof CRASH_POINTS)[number];
+  /** When nothing crashes: the step where the first executor loses its lock while another runs. */
+  lockLossAt: (typeof LOCK_LOSS_POINTS)[number];
+  /** Retry-After of a `rate_limit_429` fault, seconds. */
+  retryAfterSeconds: number;
   /** For `during_post`: how long Klear holds the POST, and when the executor is killed after committing submitting. */
   postLatencyMs: number;
   killAfterMs: number;
@@ -43,6 +51,8 @@ export function withdrawalChaosPlan(seed: number): WithdrawalChaosPlan {
     postLatencyMs,
     killAfterMs: r.int(50, postLatencyMs - 150),
     postFault: crash === 'none' ? r.pick(POST_FAULTS) : 'none',
+    lockLossAt: crash === 'none' ? r.pick(LOCK_LOSS_POINTS) : 'none',
+    retryAfterSeconds: r.int(0, 2),
     concurrentApprovals: r.int(2, 24),
     racingExecutors: r.int(1, 3),
     recoveryProcesses: r.int(1, 3),
@@ -52,9 +62,15 @@ export function withdrawalChaosPlan(seed: number): WithdrawalChaosPlan {
 
 /** How many attempts the request must end with, and how many POSTs must reach Klear's door, for a plan. */
 export function expectedAttempts(plan: WithdrawalChaosPlan): { min: number; max: number } {
-  if (plan.crash === 'after_submitting_committed' || plan.postFault === 'status_503_before') return { min: 2, max: 2 };
+  // Stopped before its POST was recorded as leaving: abandoned, then sent on the same approvals.
+  if (plan.crash === 'after_submitting_committed' || plan.crash === 'before_posting_record') return { min: 2, max: 2 };
+  // Recorded as leaving, never left; or refused by Klear: not submitted, then a fresh approval round.
+  if (plan.crash === 'after_posting_record' || plan.postFault === 'status_503_before' || plan.postFault === 'rate_limit_429') {
+    return { min: 2, max: plan.lockLossAt === 'after_submitting_committed' || plan.lockLossAt === 'before_posting_record' ? 3 : 2 };
+  }
   // Killed while Klear holds the POST: Klear may finish it (one attempt) or drop it with the connection (two).
   if (plan.crash === 'during_post') return { min: 1, max: 2 };
+  if (plan.lockLossAt === 'after_submitting_committed' || plan.lockLossAt === 'before_posting_record') return { min: 2, max: 2 };
   return { min: 1, max: 1 };
 }
 
@@ -64,7 +80,32 @@ const POST_FAULT_RULES: Record<WithdrawalChaosPlan['postFault'], Array<Record<st
   status_503_after: [{ kind: 'status', status: 503, phase: 'after' }],
   timeout_after: [{ kind: 'timeout', phase: 'after' }],
   connection_reset_after: [{ kind: 'connection_reset', phase: 'after' }],
+  rate_limit_429: [{ kind: 'rate_limit_burst', phase: 'before' }],
 };
+
+/** Terminates a backend (what a PostgreSQL restart or a network blip does to the lock's connection) and waits until it is gone. */
+async function loseLock(w: WithdrawalWorld, pid: number): Promise<void> {
+  const ds = w.api.db.dataSource;
+  await ds.query('SELECT pg_terminate_backend($1)', [pid]);
+  for (let i = 0; i < 800; i++) {
+    if (((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`backend ${pid} did not go away`);
+}
+
+/** The first executor loses its lock at `step` (for this request); a second executor runs to its end meanwhile. */
+function lockLossHooks(w: WithdrawalWorld, step: ExecutorCrashPoint, requestId: string): ExecutorHooks {
+  let done = false;
+  return {
+    at: async (reached, context) => {
+      if (done || reached !== step || (context.requestId !== undefined && context.requestId !== requestId)) return;
+      done = true;
+      await loseLock(w, context.lockBackendPid);
+      await w.executor().runOnce();
+    },
+  };
+}
 
 const usd = (centicents: bigint) => `${centicents / 10_000n}.${((centicents % 10_000n) / 100n).toString().padStart(2, '0')}`;
 
@@ -79,16 +120,24 @@ async function approveAtOnce(w: WithdrawalWorld, id: string, count: number): Pro
 /** The first execution: the executor process killed at the plan's crash point, or in-process executors racing the approvals. */
 async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalChaosPlan, script: string): Promise<void> {
   if (plan.crash === 'none') {
-    await w.simAdmin('PUT', '/faults', { rules: POST_FAULT_RULES[plan.postFault].map((rule) => ({ ...rule, endpoint: WITHDRAWAL_POST_PATH, times: 1 })) });
-    let approvalsAnswered = false;
-    const approvals = approveAtOnce(w, id, plan.concurrentApprovals).finally(() => (approvalsAnswered = true));
-    // Executors keep racing until every approval is answered, then run once more: the POST (and its fault) happens here.
-    const executors = Array.from({ length: plan.racingExecutors }, async () => {
-      do await w.executor().runOnce();
-      while (!approvalsAnswered);
-      await w.executor().runOnce();
+    await w.simAdmin('PUT', '/faults', {
+      rules: POST_FAULT_RULES[plan.postFault].map((rule) => ({ ...rule, endpoint: WITHDRAWAL_POST_PATH, times: 1, retry_after_seconds: plan.retryAfterSeconds })),
     });
-    await Promise.all([approvals, ...executors]);
+    if (plan.lockLossAt !== 'none') {
+      // Approved first, so that the executor that loses its lock is the one that executes the request.
+      await approveAtOnce(w, id, plan.concurrentApprovals);
+      await w.executor().runOnce({ hooks: lockLossHooks(w, plan.lockLossAt, id) });
+    } else {
+      let approvalsAnswered = false;
+      const approvals = approveAtOnce(w, id, plan.concurrentApprovals).finally(() => (approvalsAnswered = true));
+      // Executors keep racing until every approval is answered, then run once more: the POST (and its fault) happens here.
+      const executors = Array.from({ length: plan.racingExecutors }, async () => {
+        do await w.executor().runOnce();
+        while (!approvalsAnswered);
+        await w.executor().runOnce();
+      });
+      await Promise.all([approvals, ...executors]);
+    }
     const fired = (await w.simAdmin('GET', '/faults')).fired as unknown[];
     expect(fired).toHaveLength(plan.postFault === 'none' ? 0 : 1);
     return;
@@ -100,7 +149,7 @@ async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalCh
     const crashed = await runExecutorDrill(w, {
       script,
       onLine: (line, kill) => {
-        if (line === 'REACHED after_submitting_committed') setTimeout(kill, plan.killAfterMs);
+        if (line === 'REACHED after_posting_record') setTimeout(kill, plan.killAfterMs);
       },
     });
     expect(crashed.signal).toBe('SIGKILL');
@@ -109,7 +158,8 @@ async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalCh
     expect(crashed.signal).toBe('SIGKILL');
     expect(crashed.lines.at(-1)).toBe(`REACHED ${plan.crash}`);
   }
-  expect((await w.get(id)).state).toBe('submitting');
+  const early = ['lease_acquired', 'recovered', 'resolved'].includes(plan.crash);
+  expect((await w.get(id)).state).toBe(early ? 'approved' : plan.crash === 'after_outcome_committed' ? 'submitted' : 'submitting');
 }
 
 /**
@@ -160,10 +210,12 @@ export async function runWithdrawalChaos(plan: WithdrawalChaosPlan, drillScript:
     const attempts = (detail.attempts as Array<{ state: string }>).map((a) => a.state);
     const { min, max } = expectedAttempts(plan);
     expect(attempts.length >= min && attempts.length <= max ? 'ok' : `attempts ${attempts.join(',')}, expected ${min}-${max}`).toBe('ok');
-    expect(attempts).toEqual([...attempts.slice(0, -1).map(() => 'not_submitted'), 'submitted']);
-    // Each attempt knocked on Klear's door at most once (a crash before the POST knocks not at all).
+    expect(attempts.at(-1)).toBe('submitted');
+    expect(attempts.slice(0, -1).every((a) => a === 'not_submitted' || a === 'abandoned') ? 'ok' : `attempts ${attempts.join(',')}`).toBe('ok');
+    // Each attempt knocked on Klear's door at most once; an abandoned one (never recorded as leaving) not at all.
     const knocks = await postRequestsReceived(w);
-    expect(knocks >= 1 && knocks <= attempts.length ? 'ok' : `${knocks} POST requests for ${attempts.length} attempts`).toBe('ok');
+    const mayKnock = attempts.filter((a) => a !== 'abandoned').length;
+    expect(knocks >= 1 && knocks <= mayKnock ? 'ok' : `${knocks} POST requests for ${attempts.join(',')}`).toBe('ok');
     const inFlight = await w.app.get(WithdrawalRepository, { strict: false }).inFlightAtKlear();
     expect({ total: inFlight.totalCenticents.toString(), unknown: inFlight.unknownCount }).toEqual({ total: (await w.simAdmin('GET', '/state')).locked_balance_centicents, unknown: 0 });
 

@@ -73,8 +73,9 @@ export const postRequestsReceived = async (world: WithdrawalWorld) =>
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until the grace period of the request's open attempt is over (counted from its start). */
+/** Waits until the grace period of the request's open attempt is over (counted from the record that its POST was leaving). */
 export async function waitOutGrace(world: WithdrawalWorld, id: string, graceSeconds: number): Promise<void> {
-  const started = Date.parse((await world.get(id)).attempts.at(-1).started_at);
+  const attempt = (await world.get(id)).attempts.at(-1);
+  const started = Date.parse(attempt.posted_at ?? attempt.started_at);
   await sleep(Math.max(0, started + graceSeconds * 1000 + 300 - Date.now()));
 }
