@@ -2,6 +2,7 @@ import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditModule } from '@app/audit';
+import { ClockModule } from '@app/clock';
 import { ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { JobRegistry, JobRunner, JobsModule } from '@app/jobs';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   w = await startWithdrawalWorld();
   const config = testConfig(w.env);
   // What the worker needs to run these jobs: the job framework (unscheduled here) and WithdrawalJobsModule.
-  @Module({ imports: [ConfigModule.forRoot(config), DbModule.forRoot({ applicationName: 'withdrawal-jobs-test', migrate: false }), AuditModule, KlearClientModule.forRoot(), JobsModule.forRoot({ schedule: false }), WithdrawalJobsModule] })
+  @Module({ imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'withdrawal-jobs-test', migrate: false }), AuditModule, KlearClientModule.forRoot(), JobsModule.forRoot({ schedule: false }), WithdrawalJobsModule] })
   class WorkerLike {}
   worker = await NestFactory.createApplicationContext(WorkerLike, { logger: false });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from './fake-clock.spec-helper';
 import { KlearRateLimiter } from './klear-rate-limiter';
-import { TokenBucket } from './token-bucket';
+import { RateLimitWaitExceeded, TokenBucket } from './token-bucket';
 
 async function releaseTimes(clock: FakeClock, takes: Array<Promise<void>>, advanceMs: number): Promise<number[]> {
   const times: number[] = new Array(takes.length).fill(-1);
@@ -74,5 +74,18 @@ describe('KlearRateLimiter', () => {
     const limiter = new KlearRateLimiter({ tier: 'prime', share: 0.25, headroom: 1 });
     expect(limiter.ratePerSecond('read')).toBe(100);
     expect(() => new KlearRateLimiter({ tier: 'basic', share: 0 })).toThrow(RangeError);
+  });
+
+  it('refuses at once, consuming nothing, a take whose wait would pass the accepted maximum; tells a waiter before it sleeps', async () => {
+    const clock = new FakeClock();
+    const bucket = new TokenBucket(10, 1, clock);
+    bucket.pauseUntil(8000);
+    await expect(bucket.take({ maxWaitMs: 5000 })).rejects.toBeInstanceOf(RateLimitWaitExceeded);
+    const waits: number[] = [];
+    const accepted = bucket.take({ maxWaitMs: 9000, onWait: (ms) => waits.push(ms) });
+    expect(await releaseTimes(clock, [accepted], 8000)).toEqual([8000]);
+    expect(waits).toEqual([8000]);
+    // The refused take left its token: the next one goes 100 ms after the accepted one, not 200.
+    expect(await releaseTimes(clock, [bucket.take()], 1000)).toEqual([8100]);
   });
 });

@@ -34,7 +34,7 @@ const WORKFLOW = [
 
 /**
  * The withdrawal workflow (request, policy, decisions, execution, tracking). Needs the database,
- * AuditModule, APP_CONFIG and KlearClientModule.forRoot() in the importing application.
+ * AuditModule, APP_CONFIG, ClockModule and KlearClientModule.forRoot() in the importing application.
  */
 @Module({ providers: WORKFLOW, exports: WORKFLOW })
 export class WithdrawalsModule {}
