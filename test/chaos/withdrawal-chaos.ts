@@ -1,7 +1,7 @@
 import { expect } from '@jest/globals';
 import { EXECUTOR_STEPS, type ExecutorCrashPoint, type ExecutorHooks, WithdrawalRepository } from '@app/withdrawals';
 import { postRequestsReceived, runExecutorDrill, waitOutGrace, WITHDRAWAL_POST_PATH } from '../withdrawals/executor-drill-process';
-import { startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
+import { startWithdrawalWorld, usdOf as usd, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 import { ChaosRandom } from './chaos-seeds';
 
 /** Every step of the executor where a drill can be killed or an in-process executor can lose its lock (the rate-limit wait needs a 429 first: rate_limit_429). */
@@ -83,17 +83,6 @@ const POST_FAULT_RULES: Record<WithdrawalChaosPlan['postFault'], Array<Record<st
   rate_limit_429: [{ kind: 'rate_limit_burst', phase: 'before' }],
 };
 
-/** Terminates a backend (what a PostgreSQL restart or a network blip does to the lock's connection) and waits until it is gone. */
-async function loseLock(w: WithdrawalWorld, pid: number): Promise<void> {
-  const ds = w.api.db.dataSource;
-  await ds.query('SELECT pg_terminate_backend($1)', [pid]);
-  for (let i = 0; i < 800; i++) {
-    if (((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`backend ${pid} did not go away`);
-}
-
 /** The first executor loses its lock at `step` (for this request); a second executor runs to its end meanwhile. */
 function lockLossHooks(w: WithdrawalWorld, step: ExecutorCrashPoint, requestId: string): ExecutorHooks {
   let done = false;
@@ -101,13 +90,12 @@ function lockLossHooks(w: WithdrawalWorld, step: ExecutorCrashPoint, requestId: 
     at: async (reached, context) => {
       if (done || reached !== step || (context.requestId !== undefined && context.requestId !== requestId)) return;
       done = true;
-      await loseLock(w, context.lockBackendPid);
+      await w.terminateBackend(context.lockBackendPid);
       await w.executor().runOnce();
     },
   };
 }
 
-const usd = (centicents: bigint) => `${centicents / 10_000n}.${((centicents % 10_000n) / 100n).toString().padStart(2, '0')}`;
 
 async function approveAtOnce(w: WithdrawalWorld, id: string, count: number): Promise<void> {
   // The admin first: from $1,000,000 the policy needs an admin among two approvers.

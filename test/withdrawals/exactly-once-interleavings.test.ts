@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EXECUTOR_STEPS, type ExecutorCrashPoint, type ExecutorHooks, type ExecutorRunSummary, type ExecutorStepContext } from '@app/withdrawals';
 import { SteppedClock } from '../support/stepped-clock';
 import { WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
-import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
+import { startWithdrawalWorld, usdOf as usd, type WithdrawalWorld } from './withdrawal-world';
 
 // Deterministic interleavings of in-process executors: explicit barriers (hooks at each executor step),
 // a lock lost by terminating its backend, Klear answers held until released, and time moved by a
@@ -22,23 +22,13 @@ afterAll(async () => w?.close());
 let amountSeq = 0;
 /** A fresh amount per request, so that Klear's counters can be read per request. */
 const nextAmount = () => 5_000_000n + BigInt(++amountSeq) * 100n;
-const usd = (c: bigint) => `${c / 10_000n}.${((c % 10_000n) / 100n).toString().padStart(2, '0')}`;
-
-/** POSTs Klear handled (its handler ran) for this amount. */
-const postsFor = async (amount: bigint) =>
-  ((await w.simAdmin('GET', '/counters')).withdrawal_posts as Array<{ amount: string }>).filter((p) => p.amount === usd(amount)).length;
+const postsFor = (amount: bigint) => w.klearPostsFor(amount);
 /** Requests that reached Klear's POST endpoint at all (faulted ones too). */
 const postRequests = async () => Number((await w.simAdmin('GET', '/counters')).requests_by_endpoint[POST_PATH] ?? 0);
 const atKlear = (amount: bigint) => w.simWithdrawals().filter((x) => x.amount === amount);
 const faults = (rules: unknown[]) => w.simAdmin('PUT', '/faults', { rules });
 
-async function approvedRequest(amount: bigint): Promise<string> {
-  const res = await w.request(usd(amount));
-  expect(res.status).toBe(201);
-  await w.approve(res.body.id, w.api.tokens.approver);
-  expect((await w.get(res.body.id)).state).toBe('approved');
-  return res.body.id as string;
-}
+const approvedRequest = (amount: bigint) => w.approvedRequest(amount);
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -58,16 +48,7 @@ function onceAt(point: ExecutorCrashPoint, action: (context: ExecutorStepContext
   };
 }
 
-/** What a PostgreSQL restart or a network blip does to the executor's lock: its backend is terminated. */
-async function loseLock(pid: number): Promise<void> {
-  const ds = w.api.db.dataSource;
-  await ds.query('SELECT pg_terminate_backend($1)', [pid]);
-  for (let i = 0; i < 800; i++) {
-    if (((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`backend ${pid} did not go away`);
-}
+const loseLock = (pid: number) => w.terminateBackend(pid);
 
 const run = (hooks?: ExecutorHooks): Promise<ExecutorRunSummary> => w.executor().runOnce({ hooks });
 

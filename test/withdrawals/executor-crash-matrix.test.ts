@@ -17,18 +17,9 @@ afterAll(async () => w?.close());
 const drill = (options: Parameters<typeof runExecutorDrill>[1] = {}): Promise<DrillRun> => runExecutorDrill(w, options);
 const postsReceived = () => postRequestsReceived(w);
 const atKlear = (amount: bigint) => w.simWithdrawals().filter((x) => x.amount === amount);
-/** POSTs Klear handled for this amount (its own counter). */
-const postsFor = async (amount: bigint) =>
-  ((await w.simAdmin('GET', '/counters')).withdrawal_posts as Array<{ amount: string }>).filter((p) => p.amount === usd(amount)).length;
-const usd = (c: bigint) => `${c / 10_000n}.${((c % 10_000n) / 100n).toString().padStart(2, '0')}`;
+const postsFor = (amount: bigint) => w.klearPostsFor(amount);
 
-async function approvedRequest(amount: bigint): Promise<string> {
-  const res = await w.request(usd(amount));
-  expect(res.status).toBe(201);
-  await w.approve(res.body.id, w.api.tokens.approver);
-  expect((await w.get(res.body.id)).state).toBe('approved');
-  return res.body.id as string;
-}
+const approvedRequest = (amount: bigint) => w.approvedRequest(amount);
 
 /** Restarted executors (and re-approval when a fresh round is asked for) until the request is submitted. */
 async function settle(id: string): Promise<void> {

@@ -26,6 +26,12 @@ export interface WithdrawalWorld {
   postCount(): Promise<number>;
   /** Withdrawals the simulator holds (created). */
   simWithdrawals(): Array<{ id: string; amount: bigint }>;
+  /** A request of this amount, approved by one approver (below the two-approver tier); throws when it is not approved. */
+  approvedRequest(amount: bigint): Promise<string>;
+  /** POSTs Klear handled (its handler ran) for this amount. */
+  klearPostsFor(amount: bigint): Promise<number>;
+  /** What a PostgreSQL restart or a network blip does to a connection (an executor's lock): its backend is terminated; waits until it is gone. */
+  terminateBackend(pid: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +81,24 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
     },
     postCount: async () => Number((await world.simAdmin('GET', '/counters')).withdrawal_post_count),
     simWithdrawals: () => sim.context.state.withdrawals.map((w) => ({ id: w.id, amount: w.amount })),
+    approvedRequest: async (amount) => {
+      const res = await world.request(usdOf(amount));
+      if (res.status !== 201) throw new Error(`request not created: ${res.status} ${JSON.stringify(res.body)}`);
+      await world.approve(res.body.id, api.tokens.approver);
+      const state = (await world.get(res.body.id)).state;
+      if (state !== 'approved') throw new Error(`request ${res.body.id} is ${state}, not approved`);
+      return res.body.id as string;
+    },
+    klearPostsFor: async (amount) => ((await world.simAdmin('GET', '/counters')).withdrawal_posts as Array<{ amount: string }>).filter((p) => p.amount === usdOf(amount)).length,
+    terminateBackend: async (pid) => {
+      const ds = api.db.dataSource;
+      await ds.query('SELECT pg_terminate_backend($1)', [pid]);
+      for (let i = 0; i < 800; i++) {
+        if (((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error(`backend ${pid} did not go away`);
+    },
     close: async () => {
       await api.close();
       await sim.close();
@@ -91,3 +115,6 @@ export async function putPolicy(world: WithdrawalWorld, policy: Record<string, u
 }
 
 export const USD = 10_000n;
+
+/** Centicents (whole cents) as the USD string the API and Klear take: 12345600n -> "1234.56". */
+export const usdOf = (centicents: bigint) => `${centicents / 10_000n}.${((centicents % 10_000n) / 100n).toString().padStart(2, '0')}`;
