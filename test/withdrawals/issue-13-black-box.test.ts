@@ -29,7 +29,7 @@ it('issue 13: a 429 with Retry-After, the lock lost during the wait, a second ex
   const ds = w.api.db.dataSource;
   await approved('1111.00');
   const r2 = await approved('2222.00');
-  await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'rate_limit_burst', endpoint: POST_PATH, phase: 'before', times: 1, retry_after_seconds: 4 }] });
+  await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'rate_limit_burst', endpoint: POST_PATH, phase: 'before', times: 1, retry_after_seconds: 8 }] });
   const runA = w.executor().runOnce();
   // A is waiting for the Retry-After with R2 in submitting.
   for (let i = 0; i < 400 && (await w.get(r2)).state !== 'submitting'; i++) await sleep(25);
