@@ -10,8 +10,11 @@ import { ALLOWED_TRANSITIONS, canTransition, isTerminal, WITHDRAWAL_STATES } fro
 describe('the transition table', () => {
   it('never lets a submission-started request be cancelled, expired or sent back without proof', () => {
     for (const from of ['submitting', 'outcome_unknown', 'submitted', 'processing'] as const) {
-      expect([from, canTransition(from, 'cancelled'), canTransition(from, 'expired'), canTransition(from, 'approved')]).toEqual([from, false, false, false]);
+      expect([from, canTransition(from, 'cancelled'), canTransition(from, 'expired')]).toEqual([from, false, false]);
     }
+    // Back to approved only from submitting, which the executor takes only when the attempt has no
+    // fenced posting record (it provably never left); never once the outcome may be at Klear.
+    expect(['submitting', 'outcome_unknown', 'submitted', 'processing'].map((from) => canTransition(from as 'submitting', 'approved'))).toEqual([true, false, false, false]);
     expect(ALLOWED_TRANSITIONS.outcome_unknown).toEqual(['submitted', 'not_submitted']);
     expect(ALLOWED_TRANSITIONS.not_submitted).toEqual(['pending_approval']);
     expect(canTransition('approved', 'submitting')).toBe(true);
