@@ -142,3 +142,56 @@ describe('a clean ledger feed', () => {
     ]);
   });
 });
+
+describe('reconciliation against the answer key: reversals, windows, Klear errors, keys with /, two cycles a day', () => {
+  let fixture: ReconFixture;
+  let feed: LedgerFeed;
+  let runs: Map<string, string>;
+
+  beforeAll(async () => {
+    // Two cycles a day (12:00 and 17:00 ET): six cycles over four ET days.
+    fixture = await ReconFixture.start({ seed: 20, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
+    const { cycles } = await fixture.feed({});
+    const evenings = cycles.filter((c) => new Date(c).getUTCHours() === 22); // 17:00 EST
+    await fixture.klearErrors([
+      { kind: 'wrong_margin_delta', cycle: cycles[3] },
+      { kind: 'wrong_detail_total', cycle: cycles[1] },
+    ]);
+    await fixture.ingestKlear();
+    feed = await fixture.feed({
+      discrepancies: [
+        ...ALL_KINDS.filter((kind) => kind !== 'missing_buffer_movement').map((kind) => ({ kind })),
+        { kind: 'missing_buffer_movement', cycle: cycles[3] },
+        // The 17:00 payment booked without its reference at 01:00 the next ET day: matched by amount.
+        { kind: 'late_buffer_booking', cycle: evenings[1] },
+        { kind: 'split_buffer_booking', cycle: cycles[4] },
+        { kind: 'reversed_buffer_movement', cycle: cycles[5] },
+        { kind: 'slashed_ids', cycle: cycles[5] },
+      ],
+    });
+    await fixture.postLedger(feed.entries);
+    runs = await reconcileEveryCycle(fixture, feed);
+  });
+  afterAll(() => fixture.close());
+
+  it('reports exactly the answer key breaks of every cycle, Klear consistency included', async () => {
+    const kinds = new Set(feed.answer_key.breaks.map((b) => b.check));
+    expect(kinds).toEqual(new Set(['settlement_details', 'maintenance_margin', 'settlement_buffer', 'klear_consistency']));
+    expect(feed.answer_key.breaks.some((b) => b.key.includes('%2F'))).toBe(true);
+    for (const cycle of feed.cycles) {
+      expect({ cycle, breaks: await fixture.breaksOf(runs.get(cycle)!) }).toEqual({ cycle, breaks: expectedFor(feed, cycle) });
+    }
+  });
+
+  it('reports buffer breaks only in the scope of the first cycle of each ET day', async () => {
+    const days = new Map<string, string[]>();
+    for (const cycle of feed.cycles) {
+      const day = new Date(new Date(cycle).getTime() - 5 * 3600_000).toISOString().slice(0, 10);
+      days.set(day, [...(days.get(day) ?? []), cycle]);
+    }
+    for (const cycles of days.values()) {
+      for (const later of cycles.slice(1)) expect({ later, buffer: await fixture.breaksOf(runs.get(later)!, ['settlement_buffer']) }).toEqual({ later, buffer: [] });
+    }
+    expect(feed.answer_key.breaks.filter((b) => b.check === 'settlement_buffer').length).toBeGreaterThan(0);
+  });
+});

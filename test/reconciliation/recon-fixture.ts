@@ -86,6 +86,11 @@ export class ReconFixture {
     return this.sim.admin('POST', '/ledger-feed', body);
   }
 
+  /** Makes Klear publish figures inconsistent with themselves (before ingestion); the answer key then expects them. */
+  klearErrors(errors: Array<Record<string, string>>): Promise<{ errors: Array<Record<string, string>> }> {
+    return this.sim.admin('POST', '/klear-errors', { errors });
+  }
+
   async postLedger(entries: FeedEntry[]): Promise<{ created: number; unchanged: number }> {
     let created = 0;
     let unchanged = 0;
@@ -103,7 +108,7 @@ export class ReconFixture {
   }
 
   /** The run's breaks in the answer key's shape and order. */
-  async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'settlement_buffer']): Promise<ExpectedBreak[]> {
+  async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'settlement_buffer', 'klear_consistency']): Promise<ExpectedBreak[]> {
     const rows = await this.queries.runBreaks(runId, { limit: 100_000 });
     const cycle = (await this.queries.getRun(runId)).cycle!.toISOString().replace('.000Z', 'Z');
     return rows
