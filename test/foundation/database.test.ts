@@ -72,6 +72,14 @@ describe('audit log', () => {
     expect(result.checked).toBe(25);
   });
 
+  it('refuses to append inside a repeatable-read transaction, whose snapshot may not hold the latest row of the chain', async () => {
+    const before = await db.count('audit_log');
+    await expect(
+      db.dataSource.transaction('REPEATABLE READ', (tx) => audit.record({ actor: 'carol', action: 'x', entityType: 'thing', entityId: 'rr' }, tx)),
+    ).rejects.toThrow(/READ COMMITTED/);
+    expect(await db.count('audit_log')).toBe(before);
+  });
+
   it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
     await expect(db.dataSource.query(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`)).rejects.toThrow(/append-only: UPDATE refused/);
     await expect(db.dataSource.query(`DELETE FROM audit_log WHERE seq = 2`)).rejects.toThrow(/append-only: DELETE refused/);

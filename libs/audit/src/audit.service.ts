@@ -32,7 +32,9 @@ export class AuditService {
 
   /**
    * Appends one event. Pass the EntityManager of the transaction that makes the state change so
-   * the change and its audit row commit (or roll back) together.
+   * the change and its audit row commit (or roll back) together. That transaction must be READ
+   * COMMITTED: the chain's last row is read after its lock is taken, which a REPEATABLE READ
+   * snapshot taken earlier would not see (the append is refused rather than colliding on seq).
    */
   async record(event: AuditEvent, manager?: EntityManager): Promise<AuditLogEntry> {
     if (manager) return this.append(manager, event);
@@ -43,7 +45,13 @@ export class AuditService {
     if (!manager.queryRunner?.isTransactionActive) {
       return manager.transaction((m) => this.append(m, event));
     }
-    await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
+    const [{ isolation }] = (await manager.query(`SELECT pg_advisory_xact_lock($1), current_setting('transaction_isolation') AS isolation`, [AUDIT_CHAIN_LOCK])) as Array<{
+      isolation: string;
+    }>;
+    // A snapshot taken before the lock may not see the chain's latest row: the append would collide on seq.
+    if (isolation !== 'read committed') {
+      throw new Error(`audit rows are appended in READ COMMITTED transactions (this one is ${isolation}): record the audit row after the snapshot work`);
+    }
     const last = (await manager.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string; hash: string }>;
     const seq = last.length ? (BigInt(last[0].seq) + 1n).toString() : '1';
     const details = event.details ? (JSON.parse(canonicalJson(event.details)) as Record<string, unknown>) : null;
