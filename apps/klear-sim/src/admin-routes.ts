@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { bufferBalance } from './buffer';
 import { formatTimestamp } from './clock';
 import { faultConfigSchema } from './faults';
+import { applyKlearErrors, klearErrorsRequestSchema } from './klear-errors';
 import type { SimResponse } from './http-io';
 import { BadRequest, errorResponse, jsonResponse, readBody } from './http-io';
 import { entriesToCsv, entryToJson } from './ledger-entries';
@@ -140,6 +141,8 @@ export async function handleAdminRequest(ctx: SimulatorContext, req: IncomingMes
         const to = cycleBound(ctx, url.searchParams.get('to'), last);
         return { status: 200, body: truthExportChunks(ctx, from, to) };
       }
+      case 'POST /klear-errors':
+        return jsonResponse(200, { errors: applyKlearErrors(state, parseWith(klearErrorsRequestSchema, body)) });
       case 'POST /ledger-feed': {
         const request = parseWith(ledgerFeedRequestSchema, body);
         const feed = buildLedgerFeed(state, request, state.now());

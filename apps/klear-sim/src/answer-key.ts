@@ -1,14 +1,13 @@
 import { balanceEvents } from './buffer';
 import { formatTimestamp } from './clock';
 import type { JournalEntry } from './ledger-entries';
-import { cycleDayEnd } from './ledger-entries';
-import { etDayEndExclusive } from './schedule';
+import { etDate, etDayEndExclusive } from './schedule';
 import type { SimulatorState } from './state';
 
 /** One break a correct reconciliation must report. Values are centicents; null = absent on that side. */
 export interface ExpectedBreak {
   key: string;
-  check: 'settlement_details' | 'maintenance_margin' | 'settlement_buffer';
+  check: 'settlement_details' | 'maintenance_margin' | 'settlement_buffer' | 'klear_consistency';
   cycle: string;
   reason_code: string;
   klear_value: bigint | null;
@@ -16,6 +15,11 @@ export interface ExpectedBreak {
   difference: bigint;
   pnl_difference?: bigint;
   fees_difference?: bigint;
+}
+
+export interface AnswerKeyOptions {
+  /** Buffer movements left over by reference matching pair by amount within this window. */
+  bufferMatchWindowMs: number;
 }
 
 interface Figures {
@@ -27,12 +31,20 @@ function add(map: Map<string, bigint>, key: string, amount: bigint): void {
   map.set(key, (map.get(key) ?? 0n) + amount);
 }
 
+/** A break key: its parts percent-encoded (`%` -> %25, `/` -> %2F), joined by `/` (docs/ledger-and-breaks.md). */
+export function breakKey(...parts: string[]): string {
+  return parts.map((part) => part.replaceAll('%', '%25').replaceAll('/', '%2F')).join('/');
+}
+
+/** Separator of composite map keys (never in an id). */
+const SEP = '\u0000';
+
 /**
  * The reference reconciliation of one cycle: Klear as the simulator shows it at `now` against the
- * feed's entries, following the break table and reason rules of docs/ledger-and-breaks.md
- * (tolerance zero). Breaks are sorted by key.
+ * feed's entries, following the break table and rules of docs/ledger-and-breaks.md (tolerance zero).
+ * Breaks are sorted by key.
  */
-export function expectedBreaksForCycle(state: SimulatorState, cycle: number, entries: JournalEntry[], now: number): ExpectedBreak[] {
+export function expectedBreaksForCycle(state: SimulatorState, cycle: number, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ExpectedBreak[] {
   const { world } = state;
   const view = state.obligation(cycle, now);
   const cycleText = formatTimestamp(view.executionMs);
@@ -47,7 +59,7 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     for (let m = 0; m < world.marketCount; m++) {
       const cell = world.cell(s, m, cycle, prices, previousPrices);
       const fees = BigInt(cell.fee) + (view.feeAdjustments.get(s * world.marketCount + m) ?? 0n);
-      klearRows.set(`${world.subtraderIds[s]}/${world.tickers[m]}`, { pnl: BigInt(cell.pnl), fees });
+      klearRows.set(`${world.subtraderIds[s]}${SEP}${world.tickers[m]}`, { pnl: BigInt(cell.pnl), fees });
     }
     klearMargins.set(world.subtraderIds[s], world.subtraderMargin(s, cycle));
   }
@@ -68,7 +80,7 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     for (const posting of entry.postings) {
       if (posting.account === 'maintenance_margin') add(internalMargins, entry.subtrader_id, posting.amount_centicents);
       if (posting.account !== 'trading_pnl' && posting.account !== 'trading_fees') continue;
-      const key = `${entry.subtrader_id}/${posting.market_ticker}`;
+      const key = `${entry.subtrader_id}${SEP}${posting.market_ticker}`;
       const row = internalRows.get(key) ?? { pnl: 0n, fees: 0n };
       if (posting.account === 'trading_pnl') row.pnl += posting.amount_centicents;
       else row.fees -= posting.amount_centicents;
@@ -78,7 +90,7 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
 
   const oneSided = (subtrader: string) => !klearSubtraders.has(subtrader) || !internalSubtraders.has(subtrader);
   for (const key of new Set([...klearRows.keys(), ...internalRows.keys()])) {
-    const [subtrader] = key.split('/');
+    const [subtrader, market] = key.split(SEP);
     const klear = klearRows.get(key);
     const internal = internalRows.get(key);
     // A market missing on one side counts as zero PnL and zero fees (docs/ledger-and-breaks.md).
@@ -95,7 +107,7 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     const klearTotal = klear === undefined ? null : klear.pnl - klear.fees;
     const internalTotal = internal === undefined ? null : internal.pnl - internal.fees;
     breaks.push({
-      key: `settlement_details/${cycleText}/${key}`,
+      key: breakKey('settlement_details', cycleText, subtrader, market),
       check: 'settlement_details',
       cycle: cycleText,
       reason_code: reason,
@@ -110,7 +122,8 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
   for (const subtrader of new Set([...klearMargins.keys(), ...internalMargins.keys()])) {
     const klear = klearMargins.get(subtrader);
     const internal = internalMargins.get(subtrader);
-    if (klear === internal) continue;
+    // A side without a requirement counts as zero.
+    if ((klear ?? 0n) === (internal ?? 0n)) continue;
     const reason = oneSided(subtrader)
       ? 'unknown_subtrader'
       : internal === undefined
@@ -119,7 +132,7 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
           ? 'missing_klear'
           : 'amount_mismatch';
     breaks.push({
-      key: `maintenance_margin/${cycleText}/${subtrader}`,
+      key: breakKey('maintenance_margin', cycleText, subtrader),
       check: 'maintenance_margin',
       cycle: cycleText,
       reason_code: reason,
@@ -129,64 +142,149 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     });
   }
 
-  breaks.push(...bufferBreaks(state, cycle, cycleText, entries, now));
+  breaks.push(...klearConsistencyBreaks(state, cycle, cycleText, now));
+  breaks.push(...bufferBreaks(state, cycle, cycleText, entries, now, options));
   return breaks.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** Movements of the cycle's ET day matched by reference, then the running balance at the day's end. */
-function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, entries: JournalEntry[], now: number): ExpectedBreak[] {
-  const dayEnd = cycleDayEnd(state, cycle);
-  const events = balanceEvents(state, now).filter((event) => event.atMs < dayEnd);
-  const sameDay = (ms: number) => etDayEndExclusive(ms) === dayEnd;
-  const klearByReference = new Map<string, bigint>();
-  let klearBalance = 0n;
-  for (const event of events) {
-    klearBalance += event.balanceDelta;
-    if (sameDay(event.atMs)) add(klearByReference, event.businessTransactionId, event.balanceDelta);
-  }
-  const internalByReference = new Map<string, { amount: bigint; externalId: string }>();
-  let internalBalance = 0n;
-  for (const entry of entries) {
-    if (entry.entry_type !== 'buffer_movement') continue;
-    const atMs = Date.parse(entry.effective_at);
-    if (atMs >= dayEnd) continue;
-    const amount = entry.postings.filter((p) => p.account === 'settlement_buffer').reduce((sum, p) => sum + p.amount_centicents, 0n);
-    internalBalance += amount;
-    if (!sameDay(atMs)) continue;
-    const reference = entry.business_reference ?? `internal/${entry.external_id}`;
-    const previous = internalByReference.get(reference);
-    internalByReference.set(reference, { amount: (previous?.amount ?? 0n) + amount, externalId: entry.external_id });
-  }
+/** Klear's published figures that contradict its others (injected errors; the simulator is otherwise consistent). */
+function klearConsistencyBreaks(state: SimulatorState, cycle: number, cycleText: string, now: number): ExpectedBreak[] {
+  const { world } = state;
+  const view = state.obligation(cycle, now);
   const breaks: ExpectedBreak[] = [];
-  for (const [reference, klear] of klearByReference) {
-    const internal = internalByReference.get(reference);
-    if (internal !== undefined && internal.amount === klear) continue;
-    if (internal === undefined && klear === 0n) continue; // a lock release moves no available cash
+  const prices = world.prices(cycle);
+  const previousPrices = world.prices(cycle - 1);
+  for (const [cellKey, error] of view.detailTotalErrors) {
+    if (error === 0n) continue;
+    const s = Math.floor(cellKey / world.marketCount);
+    const m = cellKey % world.marketCount;
+    const cell = world.cell(s, m, cycle, prices, previousPrices);
+    const fees = BigInt(cell.fee) + (view.feeAdjustments.get(cellKey) ?? 0n);
+    const total = BigInt(cell.pnl) - fees;
     breaks.push({
-      key: `settlement_buffer/${reference}`,
-      check: 'settlement_buffer',
+      key: breakKey('klear_consistency', cycleText, 'detail_total', world.settlementDetailId(cycle, s, m)),
+      check: 'klear_consistency',
       cycle: cycleText,
-      reason_code: internal === undefined ? 'missing_internal' : 'amount_mismatch',
-      klear_value: klear,
-      internal_value: internal?.amount ?? null,
-      difference: klear - (internal?.amount ?? 0n),
+      reason_code: 'klear_inconsistent',
+      klear_value: total + error,
+      internal_value: total,
+      difference: error,
     });
   }
-  for (const [reference, internal] of internalByReference) {
-    if (klearByReference.has(reference)) continue;
+  // The first cycle has no previous requirement to compare a delta with.
+  if (cycle > 0) {
+    for (const [s, error] of view.marginDeltaErrors) {
+      if (error === 0n) continue;
+      const delta = world.subtraderMargin(s, cycle) - world.subtraderMargin(s, cycle - 1);
+      breaks.push({
+        key: breakKey('klear_consistency', cycleText, 'margin_delta', world.subtraderIds[s]),
+        check: 'klear_consistency',
+        cycle: cycleText,
+        reason_code: 'klear_inconsistent',
+        klear_value: delta + error,
+        internal_value: delta,
+        difference: error,
+      });
+    }
+  }
+  return breaks;
+}
+
+/** The buffer period of a cycle: from the end of the previous settlement day to the end of its own; owned by the day's first cycle. */
+function bufferPeriod(state: SimulatorState, cycle: number, now: number): { start: number; end: number } | undefined {
+  const time = state.schedule.timeOf(cycle);
+  const day = etDate(time);
+  if (cycle > 0 && etDate(state.schedule.timeOf(cycle - 1)) === day) return undefined;
+  if (cycle > state.lastSettledCycle(now)) return undefined;
+  return { start: cycle === 0 ? -Infinity : etDayEndExclusive(state.schedule.timeOf(cycle - 1)), end: etDayEndExclusive(time) };
+}
+
+interface Movement {
+  side: 'klear' | 'ledger';
+  /** Business reference (Klear's business transaction id), or null for a ledger entry without one. */
+  ref: string | null;
+  /** The ledger entry the movement belongs to (the reversed one for a reversal). */
+  root: string;
+  atMs: number;
+  amount: bigint;
+}
+
+interface Group {
+  internalOnly: boolean;
+  ident: string;
+  atMs: number;
+  klear?: bigint;
+  ledger?: bigint;
+}
+
+/**
+ * Settlement buffer of the cycle's period (docs/ledger-and-breaks.md): movement groups by reference
+ * on both sides (a ledger entry without one, with its reversal, on its own), a group's time its
+ * first movement's; groups on one side only are paired by equal amount within the window by a sweep
+ * through time; the period's unpaired groups and reference groups with other nets are breaks; then
+ * the running balance at the period's end.
+ */
+function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ExpectedBreak[] {
+  const period = bufferPeriod(state, cycle, now);
+  if (period === undefined) return [];
+  const movements: Movement[] = balanceEvents(state, now).map((e) => ({ side: 'klear', ref: e.businessTransactionId, root: '', atMs: e.atMs, amount: e.balanceDelta }));
+  const byId = new Map(entries.map((entry) => [entry.external_id, entry]));
+  for (const entry of entries) {
+    const buffer = entry.postings.filter((p) => p.account === 'settlement_buffer');
+    if (buffer.length === 0) continue;
+    const root = entry.reverses_external_id ? byId.get(entry.reverses_external_id)! : entry;
+    movements.push({ side: 'ledger', ref: root.business_reference ?? null, root: root.external_id, atMs: Date.parse(entry.effective_at), amount: buffer.reduce((s, p) => s + p.amount_centicents, 0n) });
+  }
+  const groups = new Map<string, Group>();
+  for (const m of movements) {
+    const internalOnly = m.ref === null;
+    const ident = m.ref ?? m.root;
+    const key = `${internalOnly}${SEP}${ident}`;
+    const group = groups.get(key) ?? { internalOnly, ident, atMs: m.atMs };
+    group.atMs = Math.min(group.atMs, m.atMs);
+    group[m.side === 'klear' ? 'klear' : 'ledger'] = ((m.side === 'klear' ? group.klear : group.ledger) ?? 0n) + m.amount;
+    groups.set(key, group);
+  }
+  const horizon = period.end + options.bufferMatchWindowMs;
+  const inHorizon = [...groups.values()].filter((g) => g.atMs < horizon);
+
+  // Leftovers: one side only, non-zero net; the sweep pairs each with the closest earlier one of the other side and the same amount.
+  const leftovers = inHorizon
+    .filter((g) => (g.klear === undefined) !== (g.ledger === undefined) && (g.klear ?? g.ledger) !== 0n)
+    .map((g) => ({ group: g, side: g.klear === undefined ? 'ledger' : 'klear', amount: (g.klear ?? g.ledger)! }))
+    .sort((a, b) => a.group.atMs - b.group.atMs || cmp(a.side, b.side) || Number(a.group.internalOnly) - Number(b.group.internalOnly) || cmp(a.group.ident, b.group.ident));
+  const matched = new Set<Group>();
+  const waiting = new Map<string, Array<(typeof leftovers)[number]>>();
+  for (const item of leftovers) {
+    const others = waiting.get(`${item.side === 'klear' ? 'ledger' : 'klear'}${SEP}${item.amount}`);
+    const candidate = others?.[others.length - 1];
+    if (candidate !== undefined && item.group.atMs - candidate.group.atMs <= options.bufferMatchWindowMs) {
+      others!.pop();
+      matched.add(item.group).add(candidate.group);
+      continue;
+    }
+    const key = `${item.side}${SEP}${item.amount}`;
+    waiting.set(key, [...(waiting.get(key) ?? []), item]);
+  }
+
+  const breaks: ExpectedBreak[] = [];
+  for (const g of inHorizon) {
+    if (g.atMs < period.start || g.atMs >= period.end || matched.has(g) || (g.klear ?? 0n) === (g.ledger ?? 0n)) continue;
     breaks.push({
-      key: `settlement_buffer/internal/${internal.externalId}`,
+      key: g.internalOnly ? breakKey('settlement_buffer', 'internal', g.ident) : breakKey('settlement_buffer', g.ident),
       check: 'settlement_buffer',
       cycle: cycleText,
-      reason_code: 'missing_klear',
-      klear_value: null,
-      internal_value: internal.amount,
-      difference: -internal.amount,
+      reason_code: g.klear === undefined ? 'missing_klear' : g.ledger === undefined ? 'missing_internal' : 'amount_mismatch',
+      klear_value: g.klear ?? null,
+      internal_value: g.ledger ?? null,
+      difference: (g.klear ?? 0n) - (g.ledger ?? 0n),
     });
   }
+  const balance = (side: Movement['side']) => movements.filter((m) => m.side === side && m.atMs < period.end).reduce((s, m) => s + m.amount, 0n);
+  const [klearBalance, internalBalance] = [balance('klear'), balance('ledger')];
   if (klearBalance !== internalBalance) {
     breaks.push({
-      key: `settlement_buffer/${cycleText}/running_balance`,
+      key: breakKey('settlement_buffer', cycleText, 'running_balance'),
       check: 'settlement_buffer',
       cycle: cycleText,
       reason_code: 'balance_mismatch',
@@ -196,4 +294,8 @@ function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, e
     });
   }
   return breaks;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

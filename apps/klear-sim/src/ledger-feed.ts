@@ -16,11 +16,17 @@ export const DISCREPANCY_KINDS = [
   'wrong_margin',
   'missing_market_row',
   'extra_market_row',
+  'late_buffer_booking',
+  'split_buffer_booking',
+  'reversed_buffer_movement',
+  'slashed_ids',
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
 /** Extra requirement booked by `wrong_margin`: one USD. */
 const WRONG_MARGIN_EXCESS = 10_000n;
+/** How much later than Klear `late_buffer_booking` books the payment: past midnight ET for a 17:00 cycle. */
+const LATE_BOOKING_MS = 7 * 3_600_000;
 /** Largest feed the simulator builds in memory (settlement-detail rows). */
 const MAX_FEED_ROWS = 2_000_000;
 
@@ -39,6 +45,8 @@ export const ledgerFeedRequestSchema = z.object({
     )
     .default([]),
   format: z.enum(['json', 'csv']).default('json'),
+  /** The product's RECON_BUFFER_MATCH_WINDOW_HOURS the answer key assumes (default 24, as the product's). */
+  buffer_match_window_hours: z.number().int().min(0).max(24 * 31).default(24),
 });
 export type LedgerFeedRequest = z.infer<typeof ledgerFeedRequestSchema>;
 
@@ -103,7 +111,7 @@ export function buildLedgerFeed(state: SimulatorState, request: LedgerFeedReques
     cycles: cycles.map((cycle) => formatTimestamp(state.schedule.timeOf(cycle))),
     entries,
     discrepancies,
-    breaks: cycles.flatMap((cycle) => expectedBreaksForCycle(state, cycle, entries, now)),
+    breaks: cycles.flatMap((cycle) => expectedBreaksForCycle(state, cycle, entries, now, { bufferMatchWindowMs: request.buffer_match_window_hours * 3_600_000 })),
   };
 }
 
@@ -187,18 +195,88 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
       entries.push(tradeSettlementEntry(cycleText, subtraderId, postings), marginRequirementEntry(cycleText, subtraderId, 50_000n));
       break;
     }
-    case 'missing_buffer_movement': {
+    case 'missing_buffer_movement':
+    case 'late_buffer_booking':
+    case 'split_buffer_booking': {
       const reference = state.paymentTransactionId(target.cycle);
       const index = entries.findIndex((entry) => entry.entry_type === 'buffer_movement' && entry.business_reference === reference);
       if (index < 0 || state.paymentMs(target.cycle) > now) {
         throw new BadRequest('invalid_parameter', `cycle ${cycleText} has no paid settlement movement yet`);
       }
-      applied.external_id = entries[index].external_id;
+      const payment = entries[index];
+      applied.external_id = payment.external_id;
       applied.business_reference = reference;
       delete applied.subtrader_id;
-      entries.splice(index, 1);
+      if (target.kind === 'missing_buffer_movement') entries.splice(index, 1);
+      else if (target.kind === 'late_buffer_booking') {
+        // Booked 7 hours later without Klear's reference: only amount matching within the window can pair it.
+        delete payment.business_reference;
+        payment.effective_at = formatTimestamp(Date.parse(payment.effective_at) + LATE_BOOKING_MS);
+      } else entries.splice(index, 1, ...splitMovement(payment));
+      break;
+    }
+    case 'reversed_buffer_movement': {
+      // Movements Klear never saw, each reversed: with a reference and without one. Nothing to report.
+      const at = state.schedule.timeOf(target.cycle) + 2 * 3_600_000;
+      const reference = `bt-phantom-${target.cycle}-${target.index}`;
+      const referenced = bufferMovement(`buffer/phantom-${target.cycle}-${target.index}`, at, 12_345n, reference);
+      const bare = bufferMovement(`buffer/bare-${target.cycle}-${target.index}`, at + 60_000, 6_789n);
+      entries.push(referenced, reversalOf(referenced, at + 120_000), bare, reversalOf(bare, at + 180_000));
+      applied.business_reference = reference;
+      delete applied.subtrader_id;
+      break;
+    }
+    case 'slashed_ids': {
+      // Subtrader X/A with market M and subtrader X with market A/M: keys that collide unless their parts are encoded.
+      const base = `ST-SLASH-${String(target.index + 1).padStart(3, '0')}`;
+      const trade = (subtraderId: string, ticker: string, pnl: bigint) =>
+        tradeSettlementEntry(cycleText, subtraderId, [
+          { account: 'trading_pnl', market_ticker: ticker, amount_centicents: pnl },
+          { account: 'trading_fees', market_ticker: ticker, amount_centicents: -10n },
+        ]);
+      entries.push(trade(`${base}/A`, 'M', 1_000n), trade(base, 'A/M', 2_000n));
+      applied.subtrader_id = base;
       break;
     }
   }
   return applied;
+}
+
+/** A buffer movement booked as two entries under the same reference (a third, then the rest, a minute later). */
+function splitMovement(payment: JournalEntry): JournalEntry[] {
+  const amount = payment.postings.find((p) => p.account === 'settlement_buffer')!.amount_centicents;
+  const first = amount / 3n;
+  const part = (n: number, share: bigint, atMs: number): JournalEntry => ({
+    ...payment,
+    external_id: `${payment.external_id}/part-${n}`,
+    effective_at: formatTimestamp(atMs),
+    postings: payment.postings.map((p) => ({ ...p, amount_centicents: p.account === 'settlement_buffer' ? share : -share })),
+  });
+  const at = Date.parse(payment.effective_at);
+  return [part(1, first, at), part(2, amount - first, at + 60_000)];
+}
+
+function bufferMovement(externalId: string, atMs: number, amount: bigint, reference?: string): JournalEntry {
+  return {
+    external_id: externalId,
+    entry_type: 'buffer_movement',
+    effective_at: formatTimestamp(atMs),
+    ...(reference === undefined ? {} : { business_reference: reference }),
+    description: 'deposit',
+    postings: [
+      { account: 'settlement_buffer', amount_centicents: amount },
+      { account: 'bank', amount_centicents: -amount },
+    ],
+  };
+}
+
+function reversalOf(entry: JournalEntry, atMs: number): JournalEntry {
+  return {
+    external_id: `${entry.external_id}/reversal`,
+    entry_type: 'reversal',
+    effective_at: formatTimestamp(atMs),
+    reverses_external_id: entry.external_id,
+    description: 'booked in error',
+    postings: entry.postings.map((p) => ({ ...p, amount_centicents: -p.amount_centicents })),
+  };
 }

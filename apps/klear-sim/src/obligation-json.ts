@@ -33,7 +33,7 @@ export function* obligationEntryChunks(state: SimulatorState, view: ObligationVi
       rows.push(
         `${first ? '' : ','}{"id":"${world.settlementDetailId(view.cycle, s, m)}","market_ticker":"${world.tickers[m]}",` +
           `"subtrader_id":"${subtraderId}","pnl_centicents":${pnl},"total_fees_centicents":${fees},` +
-          `"total_amount_centicents":${pnl - fees}}`,
+          `"total_amount_centicents":${pnl - fees + (view.detailTotalErrors.get(s * world.marketCount + m) ?? 0n)}}`,
       );
       first = false;
       if (rows.length >= DETAIL_ROWS_PER_CHUNK) {
@@ -50,7 +50,7 @@ export function* obligationEntryChunks(state: SimulatorState, view: ObligationVi
     const previousMargin = world.subtraderMargin(s, view.cycle - 1);
     rows.push(
       `${s === 0 ? '' : ','}{"id":"${world.marginDetailId(view.cycle, s)}","subtrader_id":"${world.subtraderIds[s]}",` +
-        `"maintenance_margin_centicents":${margin},"maintenance_margin_delta_centicents":${margin - previousMargin}}`,
+        `"maintenance_margin_centicents":${margin},"maintenance_margin_delta_centicents":${margin - previousMargin + (view.marginDeltaErrors.get(s) ?? 0n)}}`,
     );
     if (rows.length >= DETAIL_ROWS_PER_CHUNK) {
       yield rows.join('');

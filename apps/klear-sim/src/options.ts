@@ -1,6 +1,6 @@
 import type { RateLimitTier } from '@app/klear-contract';
 import { RATE_LIMIT_TIERS } from '@app/klear-contract';
-import { parseEtTime } from './schedule';
+import { parseEtTimes } from './schedule';
 
 export type Cadence = 'daily' | 'seconds';
 
@@ -102,8 +102,8 @@ export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
   },
   cadenceSeconds: { key: 'cadenceSeconds', flag: '--cadence-seconds', env: 'KLEAR_SIM_CADENCE_SECONDS', description: 'cycle length in seconds cadence', parse: integer(1) },
   settlementTimeEt: {
-    key: 'settlementTimeEt', flag: '--settlement-time-et', env: 'KLEAR_SIM_SETTLEMENT_TIME_ET', description: 'daily settlement time, HH:MM America/New_York',
-    parse: (raw) => (parseEtTime(raw), raw),
+    key: 'settlementTimeEt', flag: '--settlement-time-et', env: 'KLEAR_SIM_SETTLEMENT_TIME_ET', description: 'daily settlement time(s), HH:MM America/New_York, comma-separated for several cycles a day',
+    parse: (raw) => (parseEtTimes(raw), raw),
   },
   startAt: {
     key: 'startAt', flag: '--start-at', env: 'KLEAR_SIM_START_AT', description: 'simulated instant at start (RFC 3339)',
@@ -176,8 +176,14 @@ export function resolveOptions(partial: Partial<SimulatorOptions> = {}): Simulat
     // Default for the demo cadence: pay a quarter of a cycle after it settles.
     options.paymentDelaySeconds = Math.floor(options.cadenceSeconds / 4);
   }
-  if (options.paymentDelaySeconds * 1000 >= (options.cadence === 'daily' ? 86_400_000 : options.cadenceSeconds * 1000)) {
+  if (options.paymentDelaySeconds * 1000 >= (options.cadence === 'daily' ? shortestDailyGapMs(options.settlementTimeEt) : options.cadenceSeconds * 1000)) {
     throw new Error('payment delay must be shorter than one cycle');
   }
   return options;
+}
+
+/** The shortest time between two consecutive daily settlement times (a whole day for one time). */
+function shortestDailyGapMs(settlementTimesEt: string): number {
+  const minutes = parseEtTimes(settlementTimesEt).map((t) => t.hour * 60 + t.minute);
+  return Math.min(...minutes.map((m, i) => ((i + 1 < minutes.length ? minutes[i + 1] : minutes[0] + 1440) - m) * 60_000));
 }

@@ -23,6 +23,23 @@ describe('settlement cycle schedule', () => {
     expect(etDate(schedule.timeOf(29))).toBe('2026-11-19');
   });
 
+  it('puts several cycles on one ET day when given several settlement times, in order', () => {
+    const start = Date.parse('2026-11-20T21:00:00Z'); // 16:00 ET: after the 12:00 cycle, before the 17:00 one
+    const schedule = dailySchedule(start, 4, '17:00,12:00');
+    expect([0, 1, 2, 3, 4].map((i) => new Date(schedule.timeOf(i)).toISOString())).toEqual([
+      '2026-11-18T22:00:00.000Z',
+      '2026-11-19T17:00:00.000Z',
+      '2026-11-19T22:00:00.000Z',
+      '2026-11-20T17:00:00.000Z',
+      '2026-11-20T22:00:00.000Z',
+    ]);
+    expect(schedule.lastIndexAtOrBefore(start)).toBe(3);
+    for (let i = -3; i < 10; i++) {
+      expect(schedule.lastIndexAtOrBefore(schedule.timeOf(i))).toBe(i);
+      expect(schedule.lastIndexAtOrBefore(schedule.timeOf(i) - 1)).toBe(i - 1);
+    }
+  });
+
   it('spaces seconds-cadence cycles evenly', () => {
     const schedule = secondsSchedule(Date.parse('2026-11-20T21:00:05Z'), 10, 30);
     expect(new Date(schedule.timeOf(9)).toISOString()).toBe('2026-11-20T21:00:00.000Z');

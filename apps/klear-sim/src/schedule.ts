@@ -34,28 +34,45 @@ export function parseEtTime(text: string): { hour: number; minute: number } {
   return { hour: Number(match[1]), minute: Number(match[2]) };
 }
 
-export function dailySchedule(startMs: number, historyCycles: number, settlementTimeEt: string): CycleSchedule {
-  const { hour, minute } = parseEtTime(settlementTimeEt);
-  const settlementOnDay = (day: DateTime) => day.set({ hour, minute, second: 0, millisecond: 0 });
-  const lastSettlementDay = (ms: number): DateTime => {
-    const now = DateTime.fromMillis(ms, { zone: ET_ZONE });
-    const today = now.startOf('day');
-    return settlementOnDay(today).toMillis() <= ms ? today : today.minus({ days: 1 });
+/** One or more daily settlement times, `HH:MM` comma-separated (e.g. `12:00,17:00`), sorted and distinct. */
+export function parseEtTimes(text: string): Array<{ hour: number; minute: number }> {
+  const times = text.split(',').map((part) => parseEtTime(part.trim()));
+  const minutes = times.map((t) => t.hour * 60 + t.minute);
+  if (new Set(minutes).size !== minutes.length) throw new Error(`settlement times must be distinct, got "${text}"`);
+  return times.sort((a, b) => a.hour * 60 + a.minute - (b.hour * 60 + b.minute));
+}
+
+/**
+ * Cycles at the given ET times of every day (one or more per day). Index `historyCycles - 1` is the
+ * last cycle at or before `startMs`; consecutive indexes walk the times of a day, then the next day.
+ */
+export function dailySchedule(startMs: number, historyCycles: number, settlementTimesEt: string): CycleSchedule {
+  const times = parseEtTimes(settlementTimesEt);
+  const perDay = times.length;
+  const epoch = DateTime.fromMillis(startMs, { zone: ET_ZONE }).startOf('day');
+  const settlementOn = (dayOffset: number, slot: number) => epoch.plus({ days: dayOffset }).set({ ...times[slot], second: 0, millisecond: 0 }).toMillis();
+  /** Absolute number (days from the start's ET day x times per day + slot) of the last cycle at or before `ms`. */
+  const lastAbsolute = (ms: number): number => {
+    const day = Math.round(DateTime.fromMillis(ms, { zone: ET_ZONE }).startOf('day').diff(epoch, 'days').days);
+    for (let slot = perDay - 1; slot >= 0; slot--) if (settlementOn(day, slot) <= ms) return day * perDay + slot;
+    return day * perDay - 1;
   };
-  const day0 = lastSettlementDay(startMs).minus({ days: historyCycles - 1 });
+  const first = lastAbsolute(startMs) - (historyCycles - 1);
   const cache = new Map<number, number>();
   return {
-    periodMs: DAY_MS,
+    periodMs: Math.floor(DAY_MS / perDay),
     timeOf(index) {
       let time = cache.get(index);
       if (time === undefined) {
-        time = settlementOnDay(day0.plus({ days: index })).toMillis();
+        const absolute = first + index;
+        const slot = ((absolute % perDay) + perDay) % perDay;
+        time = settlementOn((absolute - slot) / perDay, slot);
         cache.set(index, time);
       }
       return time;
     },
     lastIndexAtOrBefore(ms) {
-      return Math.round(lastSettlementDay(ms).diff(day0, 'days').days);
+      return lastAbsolute(ms) - first;
     },
   };
 }

@@ -16,6 +16,18 @@ export interface FeeAdjustment {
   businessTransactionId: string;
 }
 
+/** A figure Klear publishes inconsistent with its own other figures (injected through /__sim/klear-errors). */
+export interface KlearError {
+  kind: 'wrong_detail_total' | 'wrong_margin_delta';
+  cycle: number;
+  subtrader: number;
+  /** wrong_detail_total only. */
+  market: number;
+  /** Added to the detail's total_amount (or to the subtrader's margin delta); the obligation amount follows it. */
+  error: bigint;
+  atMs: number;
+}
+
 export interface ObligationView {
   cycle: number;
   id: string;
@@ -28,6 +40,10 @@ export interface ObligationView {
   lastUpdatedMs: number;
   /** Fee changes per cell (`subtrader * markets + market`). */
   feeAdjustments: Map<number, bigint>;
+  /** Published totals that are not pnl - fees, per cell: the error added. */
+  detailTotalErrors: Map<number, bigint>;
+  /** Published margin deltas that are not requirement - previous requirement, per subtrader: the error added. */
+  marginDeltaErrors: Map<number, bigint>;
   receive?: { id: string; amount: bigint; externalReference: string; createdMs: number };
 }
 
@@ -64,6 +80,7 @@ export class SimulatorState {
   readonly withdrawals: WithdrawalRecord[] = [];
   readonly withdrawalsById = new Map<string, WithdrawalRecord>();
   readonly injectedAdjustments: FeeAdjustment[] = [];
+  readonly klearErrors: KlearError[] = [];
 
   constructor(readonly options: SimulatorOptions) {
     const startMs = Date.parse(options.startAt);
@@ -140,16 +157,34 @@ export class SimulatorState {
       lastUpdatedMs = Math.max(lastUpdatedMs, adjustment.atMs);
     }
     const totals = { ...base, fees: base.fees + feeChange };
+    // Klear's own inconsistencies: the amount follows the published (wrong) totals and deltas.
+    const detailTotalErrors = new Map<number, bigint>();
+    const marginDeltaErrors = new Map<number, bigint>();
+    let amountError = 0n;
+    for (const error of this.klearErrors) {
+      if (error.cycle !== cycle || error.atMs > now) continue;
+      if (error.kind === 'wrong_detail_total') {
+        const key = error.subtrader * this.world.marketCount + error.market;
+        detailTotalErrors.set(key, (detailTotalErrors.get(key) ?? 0n) + error.error);
+        amountError += error.error;
+      } else {
+        marginDeltaErrors.set(error.subtrader, (marginDeltaErrors.get(error.subtrader) ?? 0n) + error.error);
+        amountError -= error.error;
+      }
+      lastUpdatedMs = Math.max(lastUpdatedMs, error.atMs);
+    }
     const view: ObligationView = {
       cycle,
       id: this.world.obligationId(cycle, etDate(executionMs)),
       executionMs,
       paymentMs,
       totals,
-      amount: totals.pnl - totals.fees - totals.maintenanceMarginDelta,
+      amount: totals.pnl - totals.fees - totals.maintenanceMarginDelta + amountError,
       paidAmount,
       lastUpdatedMs,
       feeAdjustments,
+      detailTotalErrors,
+      marginDeltaErrors,
     };
     if (paidAmount > 0n && paymentMs <= now) {
       view.receive = {
@@ -206,6 +241,13 @@ export class SimulatorState {
     if (now < record.processingMs) return 'pending';
     if (now < record.finalMs) return 'processing';
     return record.fails ? 'failed' : 'processed';
+  }
+
+  /** Makes Klear publish a figure inconsistent with its others, from now on (the obligation's last_updated_ts moves). */
+  addKlearError(error: Omit<KlearError, 'atMs'>): KlearError {
+    const recorded = { ...error, atMs: this.now() };
+    this.klearErrors.push(recorded);
+    return recorded;
   }
 
   /** Injects a fee change on an already published obligation (the "changed between page reads" fault). */
