@@ -9,6 +9,7 @@ import { LedgerPostingAccountIndex1795258653861 } from './1795258653861-LedgerPo
 import { MarginDetailSubtraderIndex1795259502495 } from './1795259502495-MarginDetailSubtraderIndex';
 import { ReconciliationSummaries1795262514328 } from './1795262514328-ReconciliationSummaries';
 import { WithdrawalFencingAndAnswers1796190290653 } from './1796190290653-WithdrawalFencingAndAnswers';
+import { ReconciliationCorrectness1796191177160 } from './1796191177160-ReconciliationCorrectness';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -23,4 +24,5 @@ export const ALL_MIGRATIONS: Function[] = [
   MarginDetailSubtraderIndex1795259502495,
   ReconciliationSummaries1795262514328,
   WithdrawalFencingAndAnswers1796190290653,
+  ReconciliationCorrectness1796191177160,
 ];

@@ -79,13 +79,14 @@ describe('working breaks through the API', () => {
     const dual = await fixture.api.newUser('dual-role', ['operator', 'approver']);
     const target = await breakByKey(keyOf('extra_market_row'));
     const path = `/breaks/${target.break_id}`;
-    const proposed = await http().post(`${path}/resolve`).set('authorization', `Bearer ${dual.token}`).send({ reason: 'write_off', note: 'immaterial' });
-    expect(proposed.body).toMatchObject({ status: 'pending_write_off', resolution: { reason: 'write_off', cosigned_by: null } });
-    const self = await http().post(`${path}/cosign`).set('authorization', `Bearer ${dual.token}`).send({});
+    const amount = { difference_centicents: target.difference_centicents };
+    const proposed = await http().post(`${path}/resolve`).set('authorization', `Bearer ${dual.token}`).send({ reason: 'write_off', note: 'immaterial', ...amount });
+    expect(proposed.body).toMatchObject({ status: 'pending_write_off', resolution: { reason: 'write_off', cosigned_by: null, write_off_difference_centicents: target.difference_centicents } });
+    const self = await http().post(`${path}/cosign`).set('authorization', `Bearer ${dual.token}`).send(amount);
     expect(self.status).toBe(403);
     expect(self.body.code).toBe('COSIGN_BY_PROPOSER');
-    expect((await http().post(`${path}/cosign`).set('authorization', as('operator')).send({})).status).toBe(403);
-    const cosigned = await http().post(`${path}/cosign`).set('authorization', as('approver')).send({});
+    expect((await http().post(`${path}/cosign`).set('authorization', as('operator')).send(amount)).status).toBe(403);
+    const cosigned = await http().post(`${path}/cosign`).set('authorization', as('approver')).send(amount);
     expect(cosigned.body).toMatchObject({ status: 'resolved', resolution: { reason: 'write_off', resolved_by: 'dual-role', cosigned_by: 'test-approver' } });
   });
 

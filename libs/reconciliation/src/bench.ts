@@ -1,4 +1,5 @@
 import { AuditService } from '@app/audit';
+import { systemClock } from '@app/clock';
 import type { DataSource } from 'typeorm';
 import { ReconciliationRunRepository } from './reconciliation-run.repository';
 import type { ReconSettings } from './recon-inputs';
@@ -121,7 +122,7 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
   started = performance.now();
   const marketMismatches = (await dataSource.query(RECONCILIATION_MARKET_FLOOR_SQL, [shape.cycle, obligationId])) as unknown[];
   const marketFloorMs = performance.now() - started;
-  const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource));
+  const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource), systemClock);
   started = performance.now();
   const outcome = await runs.run({ scope: 'cycle', cycle: shape.cycle, actor: 'bench', settings }, () => new Error('bench cycle missing'));
   const runMs = performance.now() - started;

@@ -9,3 +9,7 @@ export * from './reconciliation-run.repository';
 export * from './reconciliation.service';
 export * from './reconciliation-summaries';
 export * from './bench';
+export { breakKey, breakKeySql } from './sql/keys';
+export { CYCLE_CHECKS, PROJECTED_CHECKS } from './checks';
+export type { CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './checks';
+export { matchLeftoversByAmount, type BufferLeftover } from './checks/buffer-matching';

@@ -46,3 +46,20 @@ export class CosignerMustDiffer extends DomainError {
     super('COSIGN_BY_PROPOSER', 403, 'a write-off is co-signed by an approver other than the person who proposed it');
   }
 }
+
+/** The difference a write-off proposal or co-sign names is not the break's figure (it changed, or it was misread). */
+export class BreakFiguresChanged extends Conflict {
+  constructor(named: string, current: string, proposed: string | null) {
+    super(
+      'BREAK_FIGURES_CHANGED',
+      `the break's difference is ${current}${proposed !== null && proposed !== current ? ` (proposed for write-off: ${proposed})` : ''}, not ${named}: look at its figures again`,
+      { named_difference_centicents: named, difference_centicents: current, write_off_difference_centicents: proposed },
+    );
+  }
+}
+
+export class DifferenceRequired extends InvalidInput {
+  constructor(what: string) {
+    super(`difference_centicents: ${what} names the difference it signs for`, [{ field: 'difference_centicents', problems: [`required to ${what}`] }]);
+  }
+}

@@ -9,34 +9,36 @@ export interface SummaryDifference {
   /** obligation id, or the cycle as an ISO timestamp. */
   scope: string;
   subtrader_id: string;
-  /** [rows, pnl, fees, fingerprint_1, fingerprint_2] as decimal strings; null when the row is absent. */
+  /** [rows, pnl, fees, fingerprint_1, fingerprint_2, inconsistent rows (Klear only)] as decimal strings; null when the row is absent. */
   stored: string[] | null;
   recomputed: string[] | null;
 }
 
-const FIGURES = (t: string, rows: string) =>
-  `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.${rows}, ${t}.pnl_centicents, ${t}.fees_centicents, ${t}.fingerprint_1, ${t}.fingerprint_2]::text[] END`;
+const FIGURES = (t: string, rows: string, extra = '') =>
+  `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.${rows}, ${t}.pnl_centicents, ${t}.fees_centicents, ${t}.fingerprint_1, ${t}.fingerprint_2${extra ? `, ${t}.${extra}` : ''}]::text[] END`;
 
 const DIFFERENCES_SQL = `
   SELECT 'klear_settlement_summary' AS "table", coalesce(s.obligation_id, r.obligation_id) AS scope, coalesce(s.subtrader_id, r.subtrader_id) AS subtrader_id,
-         ${FIGURES('s', 'detail_rows')} AS stored, ${FIGURES('r', 'detail_rows')} AS recomputed
+         ${FIGURES('s', 'detail_rows', 'inconsistent_rows')} AS stored, ${FIGURES('r', 'detail_rows', 'inconsistent_rows')} AS recomputed
     FROM klear_settlement_summary s
-    FULL OUTER JOIN klear_settlement_summary_recomputed r ON r.obligation_id = s.obligation_id AND r.subtrader_id = s.subtrader_id
-   WHERE (s.detail_rows, s.pnl_centicents, s.fees_centicents, s.total_centicents, s.fingerprint_1, s.fingerprint_2)
-         IS DISTINCT FROM (r.detail_rows, r.pnl_centicents, r.fees_centicents, r.total_centicents, r.fingerprint_1, r.fingerprint_2)
+    FULL OUTER JOIN recon_klear_settlement_summary_recomputed() r ON r.obligation_id = s.obligation_id AND r.subtrader_id = s.subtrader_id
+   WHERE (s.detail_rows, s.pnl_centicents, s.fees_centicents, s.total_centicents, s.fingerprint_1, s.fingerprint_2, s.inconsistent_rows)
+         IS DISTINCT FROM (r.detail_rows, r.pnl_centicents, r.fees_centicents, r.total_centicents, r.fingerprint_1, r.fingerprint_2, r.inconsistent_rows)
   UNION ALL
   SELECT 'ledger_trading_summary', to_char(coalesce(s.cycle, r.cycle) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), coalesce(s.subtrader_id, r.subtrader_id),
          ${FIGURES('s', 'posting_count')}, ${FIGURES('r', 'posting_count')}
     FROM ledger_trading_summary s
-    FULL OUTER JOIN ledger_trading_summary_recomputed r ON r.cycle = s.cycle AND r.subtrader_id = s.subtrader_id
+    FULL OUTER JOIN recon_ledger_trading_summary_recomputed() r ON r.cycle = s.cycle AND r.subtrader_id = s.subtrader_id
    WHERE (s.posting_count, s.pnl_centicents, s.fees_centicents, s.fingerprint_1, s.fingerprint_2)
          IS DISTINCT FROM (r.posting_count, r.pnl_centicents, r.fees_centicents, r.fingerprint_1, r.fingerprint_2)
   ORDER BY 1, 2, 3`;
 
 /**
  * The per-(cycle, subtrader) summaries reconciliation reads are maintained by triggers on the
- * source tables (migration ReconciliationSummaries). This checks them against the source rows and
- * rebuilds them; both read every detail and posting, so they are operator commands
+ * source tables (migrations ReconciliationSummaries, ReconciliationCorrectness). This checks them
+ * against the source rows, recomputed by security-definer functions that hold the fingerprint key
+ * (the application never reads it), and rebuilds them; both read every detail and posting, so they
+ * are operator commands
  * (`npm run cli -- recon:verify-summaries`, `recon:rebuild-summaries`), not part of a run.
  */
 @Injectable()
@@ -62,10 +64,10 @@ export class ReconciliationSummaries {
       await tx.query('DELETE FROM klear_settlement_summary');
       await tx.query('DELETE FROM ledger_trading_summary');
       const [{ n: klearRows }] = (await tx.query(
-        'WITH w AS (INSERT INTO klear_settlement_summary SELECT * FROM klear_settlement_summary_recomputed RETURNING 1) SELECT count(*)::int AS n FROM w',
+        'WITH w AS (INSERT INTO klear_settlement_summary SELECT * FROM recon_klear_settlement_summary_recomputed() RETURNING 1) SELECT count(*)::int AS n FROM w',
       )) as Array<{ n: number }>;
       const [{ n: ledgerRows }] = (await tx.query(
-        'WITH w AS (INSERT INTO ledger_trading_summary SELECT * FROM ledger_trading_summary_recomputed RETURNING 1) SELECT count(*)::int AS n FROM w',
+        'WITH w AS (INSERT INTO ledger_trading_summary SELECT * FROM recon_ledger_trading_summary_recomputed() RETURNING 1) SELECT count(*)::int AS n FROM w',
       )) as Array<{ n: number }>;
       const outcome = { klear_rows: klearRows, ledger_rows: ledgerRows, differences_before: before };
       await this.audit.record({ actor, action: 'reconciliation.summaries_rebuilt', entityType: 'recon_summary', entityId: 'all', details: outcome }, tx);

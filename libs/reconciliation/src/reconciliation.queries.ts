@@ -45,6 +45,7 @@ export interface BreakRow {
   resolved_by_user_id: string | null;
   cosigned_by: string | null;
   resolved_at: Date | null;
+  write_off_difference_centicents: string | null;
 }
 
 export interface ObservationRow {
@@ -86,7 +87,8 @@ const RUN_COLUMNS = `id::text, scope, scope_key, cycle, inputs, inputs_sha256, s
 const BREAK_COLUMNS = `id::text, break_key, "check", cycle, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
   fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
-  resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at`;
+  resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at,
+  write_off_difference_centicents::text`;
 const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.break_key, o."check", o.subtrader_id, o.reason_code,
   o.klear_value_centicents::text, o.internal_value_centicents::text, o.difference_centicents::text,
   o.pnl_difference_centicents::text, o.fees_difference_centicents::text, o.klear_rows, o.internal_rows, b.status`;

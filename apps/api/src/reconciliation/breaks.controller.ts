@@ -5,7 +5,7 @@ import { decodeCursor, toPage } from '@app/http';
 import { BreakWorkflowService, ReconciliationQueries } from '@app/reconciliation';
 import { ApiErrors } from '../openapi';
 import { idParam } from './reconciliations.controller';
-import { AssignBody, BreakNoteBody, breakDetailView, BreaksQuery, breakView, CommentBody, ResolveBreakBody } from './reconciliation.dto';
+import { AssignBody, BreakNoteBody, breakDetailView, BreaksQuery, breakView, CommentBody, CosignBody, ResolveBreakBody } from './reconciliation.dto';
 
 @ApiTags('reconciliation')
 @ApiBearerAuth()
@@ -65,19 +65,21 @@ export class BreaksController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOperation({
-    summary: 'Resolve with a reason: timing; adjustment_booked (reference = ledger external_id); klear_error (reference = ticket); write_off (then needs an approver co-sign)',
+    summary:
+      'Resolve with a reason: timing; adjustment_booked (reference = ledger external_id); klear_error (reference = ticket); write_off (names difference_centicents, then needs an approver co-sign)',
   })
   async resolve(@Param('id') id: string, @Body() body: ResolveBreakBody, @CurrentPrincipal() who: Principal) {
-    await this.workflow.resolve(idParam(id, 'break'), { reason: body.reason, reference: body.reference, note: body.note }, { userId: who.userId, name: who.name });
+    const difference = body.difference_centicents === undefined ? undefined : BigInt(body.difference_centicents);
+    await this.workflow.resolve(idParam(id, 'break'), { reason: body.reason, reference: body.reference, note: body.note, differenceCenticents: difference }, { userId: who.userId, name: who.name });
     return this.get(id);
   }
 
   @Post(':id/cosign')
   @HttpCode(200)
   @Roles('approver')
-  @ApiOperation({ summary: 'Co-sign a proposed write-off (an approver other than the proposer): pending_write_off -> resolved' })
-  async cosign(@Param('id') id: string, @Body() body: BreakNoteBody, @CurrentPrincipal() who: Principal) {
-    await this.workflow.cosign(idParam(id, 'break'), { userId: who.userId, name: who.name }, body.note);
+  @ApiOperation({ summary: 'Co-sign a proposed write-off, naming the difference it approves (an approver other than the proposer): pending_write_off -> resolved' })
+  async cosign(@Param('id') id: string, @Body() body: CosignBody, @CurrentPrincipal() who: Principal) {
+    await this.workflow.cosign(idParam(id, 'break'), { userId: who.userId, name: who.name }, BigInt(body.difference_centicents), body.note);
     return this.get(id);
   }
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS, type ResolutionReason } from '@app/db';
 import { PageQuery } from '@app/http';
-import { centicentsToDecimalString, formatUsdExact } from '@app/money';
+import { centicentsToDecimalString, formatUsdExact, IsCenticentsString } from '@app/money';
 import type { BreakRow, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
 
 export class StartReconciliationBody {
@@ -68,6 +68,12 @@ export class BreakNoteBody {
   note?: string;
 }
 
+export class CosignBody extends BreakNoteBody {
+  @ApiProperty({ example: '-1250', description: "the break's difference (klear - internal, centicents) this co-sign approves: must be the one proposed, and still the break's" })
+  @IsCenticentsString()
+  difference_centicents: string;
+}
+
 export class ResolveBreakBody {
   @ApiProperty({ enum: RESOLUTION_REASONS })
   @IsIn(RESOLUTION_REASONS)
@@ -84,6 +90,11 @@ export class ResolveBreakBody {
   @IsString()
   @MaxLength(2000)
   note?: string;
+
+  @ApiPropertyOptional({ example: '-1250', description: "the break's difference as you saw it (centicents); required for write_off, checked when given" })
+  @IsOptional()
+  @IsCenticentsString()
+  difference_centicents?: string;
 }
 
 export class CommentBody {
@@ -168,7 +179,15 @@ export function breakView(b: BreakRow) {
     closed_by_run: b.closed_by_run,
     assignee: b.assignee,
     resolution: b.resolution_reason
-      ? { reason: b.resolution_reason, reference: b.resolution_reference, note: b.resolution_note, resolved_by: b.resolved_by, cosigned_by: b.cosigned_by, resolved_at: b.resolved_at?.toISOString() ?? null }
+      ? {
+          reason: b.resolution_reason,
+          reference: b.resolution_reference,
+          note: b.resolution_note,
+          resolved_by: b.resolved_by,
+          cosigned_by: b.cosigned_by,
+          resolved_at: b.resolved_at?.toISOString() ?? null,
+          ...money('write_off_difference', b.write_off_difference_centicents),
+        }
       : null,
   };
 }

@@ -151,18 +151,23 @@ export const BUFFER_TOTALS_SQL = `
 /** The day's Klear buffer movements with the ledger movement of the same reference, and ledger-only movements. */
 export const BUFFER_MOVEMENTS_SQL = `
   WITH k AS (SELECT * FROM klear_balance_history WHERE created_ts >= $1 AND created_ts < $2),
-  i AS (SELECT e.external_id, e.effective_at, e.description, e.business_reference, sum(p.amount_centicents) AS amount
+  i AS (SELECT e.external_id, e.effective_at, e.description, e.business_reference, sum(p.amount_centicents) AS amount,
+               -- The break key of its movement group (docs/ledger-and-breaks.md): its reference (a reversal's is the reversed entry's), else its root entry.
+               CASE WHEN (CASE WHEN e.reverses_external_id IS NULL THEN e.business_reference ELSE r.business_reference END) IS NOT NULL
+                    THEN 'settlement_buffer/' || recon_key_part(CASE WHEN e.reverses_external_id IS NULL THEN e.business_reference ELSE r.business_reference END)
+                    ELSE 'settlement_buffer/internal/' || recon_key_part(coalesce(r.external_id, e.external_id)) END AS break_key
           FROM journal_entry e JOIN journal_posting p ON p.entry_seq = e.ledger_seq AND p.account = 'settlement_buffer'
-         WHERE e.effective_at >= $1 AND e.effective_at < $2 GROUP BY e.ledger_seq),
+          LEFT JOIN journal_entry r ON r.external_id = e.reverses_external_id
+         WHERE e.effective_at >= $1 AND e.effective_at < $2 GROUP BY e.ledger_seq, r.external_id, r.business_reference),
   m AS (SELECT k.id AS k_id, k.created_ts, k.business_transaction_id, k.reason, k.balance_delta_centicents, k.locked_balance_delta_centicents,
-               i.external_id, i.effective_at, i.description, i.amount
+               i.external_id, i.effective_at, i.description, i.amount, i.break_key AS i_break_key
           FROM k FULL JOIN i ON i.business_reference = k.business_transaction_id)
   SELECT m.created_ts, m.business_transaction_id, m.reason, m.balance_delta_centicents::text AS k_delta,
          m.locked_balance_delta_centicents::text AS k_locked, m.external_id, m.effective_at, m.description, m.amount::text AS i_amount,
          b.key AS break_key, b.reason_code AS break_reason, b.status AS break_status
     FROM m LEFT JOIN LATERAL (
            SELECT break_key AS key, reason_code, status FROM recon_break b
-            WHERE b.break_key IN ('settlement_buffer/' || m.business_transaction_id, 'settlement_buffer/internal/' || m.external_id)
+            WHERE b.break_key IN ('settlement_buffer/' || recon_key_part(m.business_transaction_id), m.i_break_key)
             ORDER BY b.id DESC LIMIT 1) b ON true
    ORDER BY coalesce(m.created_ts, m.effective_at), m.business_transaction_id, m.external_id`;
 

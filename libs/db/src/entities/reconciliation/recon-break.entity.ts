@@ -100,6 +100,13 @@ export class ReconBreak {
   @Column({ type: 'text', name: 'cosigned_by', nullable: true })
   cosignedBy: string | null;
 
+  /**
+   * The difference a write-off proposal names (and its co-sign must name again). Any change of the
+   * break's figures voids the proposal: a run reopens the break and clears it.
+   */
+  @Column({ ...optionalMoney, name: 'write_off_difference_centicents' })
+  writeOffDifferenceCenticents: bigint | null;
+
   @Column({ type: 'timestamptz', name: 'resolved_at', nullable: true })
   resolvedAt: Date | null;
 

@@ -59,8 +59,9 @@ export class ReconRun {
 }
 
 /**
- * settlement_details rolled up per (run, subtrader), for the subtraders that have breaks: the two
- * totals and the sum of the breaks' differences (which the run asserts equal, see explainability).
+ * settlement_details rolled up per (run, subtrader), for the subtraders that have breaks or
+ * tolerated differences: the two totals, the sum of the breaks' differences and of the tolerated
+ * ones (which together the run asserts equal to the totals' difference, see explainability).
  */
 @Entity({ name: 'recon_subtrader_rollup' })
 export class ReconSubtraderRollup {
@@ -85,4 +86,7 @@ export class ReconSubtraderRollup {
 
   @Column({ type: 'integer', name: 'break_count' })
   breakCount: number;
+
+  @Column({ type: 'integer', name: 'tolerated_count', default: 0 })
+  toleratedCount: number;
 }

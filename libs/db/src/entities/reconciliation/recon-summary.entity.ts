@@ -9,8 +9,10 @@ import { Column, Entity } from 'typeorm';
  * summaries differ. `npm run cli -- recon:verify-summaries` recomputes them from the source rows.
  *
  * Fingerprints: sum over rows of (pnl mod p) * w_pnl(market) + (fees mod p) * w_fees(market),
- * mod p, with the weights taken from hashtextextended(market_ticker, seed); fingerprint_1 uses
- * p = 2147483647 and seed 1, fingerprint_2 p = 2147483629 and seed 2 (see docs/ledger-and-breaks.md).
+ * mod p, with the weights taken from hashtextextended(market_ticker, key); fingerprint_1 uses
+ * p = 2147483647, fingerprint_2 p = 2147483629, each with a 64-bit key generated per installation
+ * (table recon_fingerprint_key, read only by the security-definer trigger functions; see
+ * docs/ledger-and-breaks.md, "How the settlement-details check runs").
  */
 
 /** Klear's settlement details of one obligation, per subtrader. */
@@ -39,6 +41,10 @@ export class KlearSettlementSummary {
 
   @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
   fingerprint2: bigint;
+
+  /** Details whose total_amount is not pnl - fees (Klear inconsistent with itself): examined one by one. */
+  @Column({ type: 'bigint', name: 'inconsistent_rows', default: 0, transformer: bigintColumnTransformer })
+  inconsistentRows: bigint;
 }
 
 /**

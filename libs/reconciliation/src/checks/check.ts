@@ -1,0 +1,48 @@
+import type { EntityManager } from 'typeorm';
+import type { ReconSettings } from '../recon-inputs';
+
+/** What every check of one cycle's run starts from, read in the run's snapshot. */
+export interface CycleContext {
+  cycle: Date;
+  /** The cycle as written in break keys. */
+  keyText: string;
+  obligationIds: string[];
+  /** High-water marks: journal_entry.ledger_seq, klear_balance_history.id, withdrawal_state_change.id. */
+  ledgerSeq: string;
+  balanceHistoryId: string;
+  withdrawalStateChangeId: string;
+  settings: ReconSettings;
+}
+
+/** What the projected check starts from. */
+export interface ProjectedContext {
+  snapshotId: string;
+  pulledAt: Date;
+  /** The last settled cycle (NULL when none): the estimate projects the one after it. */
+  lastSettled: Date | null;
+  ledgerSeq: string;
+  settings: ReconSettings;
+}
+
+export interface PreparedCheck {
+  /** Exactly what the check reads beyond the run's shared inputs: part of the run's inputs fingerprint. */
+  inputs: Record<string, unknown>;
+  /** Writes the findings into recon_found (row tolerance applied); may answer a part of the run summary. */
+  execute(q: EntityManager): Promise<Record<string, unknown> | void>;
+  /** After the aggregate tolerances: reason codes, rows behind each side, assertions. */
+  finish?(q: EntityManager): Promise<Record<string, unknown> | void>;
+  /** In the transaction that records the run (outside the snapshot): anything kept besides the breaks. */
+  store?(q: EntityManager, runId: string): Promise<void>;
+}
+
+/**
+ * One reconciliation check: its own SQL in its own file (libs/reconciliation/src/checks), its break
+ * keys built with breakKeySql, its rule documented in docs/ledger-and-breaks.md. Adding a check is
+ * adding one of these to CYCLE_CHECKS (or PROJECTED_CHECKS).
+ */
+export interface ReconCheck<C> {
+  readonly name: string;
+  tolerance(settings: ReconSettings): bigint;
+  /** Read-only, in the run's snapshot (also used to decide whether a cycle is stale). */
+  prepare(q: EntityManager, context: C): Promise<PreparedCheck>;
+}

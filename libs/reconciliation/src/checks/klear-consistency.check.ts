@@ -1,0 +1,94 @@
+import { breakKeySql } from '../sql/keys';
+import type { CycleContext, ReconCheck } from './check';
+
+/*
+ * Klear's figures against each other (docs/ledger-and-breaks.md, "Klear consistency"): a difference
+ * here is Klear's. $1 obligation ids, $2 cycle as in keys, $3 tolerance.
+ */
+
+/** The obligation's own totals against the sums of its details (read from the maintained summaries). */
+const FIELDS_SQL = `
+  WITH o AS (
+    SELECT sum(pnl_centicents) AS pnl, sum(fees_centicents) AS fees, sum(maintenance_margin_centicents) AS mm,
+           sum(amount_centicents) AS amount, jsonb_agg(id ORDER BY id) AS ids
+      FROM klear_obligation WHERE id = ANY($1::text[])),
+  d AS (
+    SELECT coalesce(sum(pnl_centicents), 0) AS pnl, coalesce(sum(fees_centicents), 0) AS fees, coalesce(sum(total_centicents), 0) AS total
+      FROM klear_settlement_summary WHERE obligation_id = ANY($1::text[])),
+  m AS (
+    SELECT coalesce(sum(maintenance_margin_centicents), 0) AS mm, coalesce(sum(maintenance_margin_delta_centicents), 0) AS delta
+      FROM klear_margin_detail WHERE obligation_id = ANY($1::text[])),
+  fields AS (
+    SELECT x.field, x.own, x.from_details, o.ids
+      FROM o, d, m,
+           LATERAL (VALUES ('pnl', o.pnl, d.pnl), ('fees', o.fees, d.fees), ('maintenance_margin', o.mm, m.mm),
+                           ('amount', o.amount, d.total - m.delta)) AS x(field, own, from_details)
+     WHERE o.ids IS NOT NULL)
+  INSERT INTO recon_found ("check", break_key, reference, reason_code, tolerated, klear_value, internal_value, difference, klear_rows)
+  SELECT 'klear_consistency', ${breakKeySql(`'klear_consistency'`, '$2::text', 'field')}, field, 'klear_inconsistent',
+         abs(own - from_details) <= $3::bigint, own, from_details, own - from_details, ids
+    FROM fields WHERE own <> from_details`;
+
+/**
+ * Each settlement detail whose total is not its pnl minus its fees. The summaries count such
+ * details per subtrader (inconsistent_rows, maintained by the triggers), so only those subtraders'
+ * details are read.
+ */
+const DETAIL_TOTALS_SQL = `
+  INSERT INTO recon_found ("check", break_key, subtrader_id, market_ticker, reference, reason_code, tolerated, rollup,
+                           klear_value, internal_value, difference, klear_rows)
+  SELECT 'klear_consistency', ${breakKeySql(`'klear_consistency'`, '$2::text', `'detail_total'`, 'd.id')}, d.subtrader_id, d.market_ticker, 'detail_total',
+         'klear_inconsistent', abs(d.total_centicents - (d.pnl_centicents - d.fees_centicents)) <= $3::bigint, 'detail_total',
+         d.total_centicents, d.pnl_centicents - d.fees_centicents, d.total_centicents - (d.pnl_centicents - d.fees_centicents), jsonb_build_array(d.id)
+    FROM klear_settlement_summary s
+    JOIN klear_settlement_detail d ON d.obligation_id = s.obligation_id AND d.subtrader_id = s.subtrader_id
+   WHERE s.obligation_id = ANY($1::text[]) AND s.inconsistent_rows <> 0 AND d.total_centicents <> d.pnl_centicents - d.fees_centicents`;
+
+/**
+ * Per subtrader, Klear's margin delta against its requirement minus its requirement in the previous
+ * cycle ($4: that cycle's obligation ids); a subtrader the previous cycle had and this one lacks
+ * released its requirement without a delta row. Only when a previous cycle is ingested.
+ */
+const MARGIN_DELTAS_SQL = `
+  WITH cur AS (
+    SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, sum(m.maintenance_margin_delta_centicents) AS delta,
+           jsonb_agg(m.id ORDER BY m.id) AS ids
+      FROM klear_margin_detail m WHERE m.obligation_id = ANY($1::text[]) GROUP BY m.subtrader_id),
+  prev AS (
+    SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, jsonb_agg(m.id ORDER BY m.id) AS ids
+      FROM klear_margin_detail m WHERE m.obligation_id = ANY($4::text[]) GROUP BY m.subtrader_id),
+  j AS (
+    SELECT coalesce(cur.subtrader_id, prev.subtrader_id) AS subtrader_id, cur.delta,
+           coalesce(cur.requirement, 0) - coalesce(prev.requirement, 0) AS from_requirements,
+           coalesce(cur.ids, '[]') || coalesce(prev.ids, '[]') AS ids
+      FROM cur FULL OUTER JOIN prev ON prev.subtrader_id = cur.subtrader_id)
+  INSERT INTO recon_found ("check", break_key, subtrader_id, reference, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
+  SELECT 'klear_consistency', ${breakKeySql(`'klear_consistency'`, '$2::text', `'margin_delta'`, 'j.subtrader_id')}, j.subtrader_id, 'margin_delta',
+         'klear_inconsistent', abs(coalesce(j.delta, 0) - j.from_requirements) <= $3::bigint, 'margin_delta',
+         j.delta, j.from_requirements, coalesce(j.delta, 0) - j.from_requirements, j.ids
+    FROM j WHERE coalesce(j.delta, 0) <> j.from_requirements AND cardinality($4::text[]) > 0`;
+
+const PREVIOUS_CYCLE_SQL = `
+  SELECT id, execution_time, last_updated_ts, content_sha256 FROM klear_obligation
+   WHERE execution_time = (SELECT max(execution_time) FROM klear_obligation WHERE execution_time < $1) ORDER BY id`;
+
+export const klearConsistencyCheck: ReconCheck<CycleContext> = {
+  name: 'klear_consistency',
+  tolerance: (settings) => settings.tolerances.klearConsistency,
+  async prepare(q, c) {
+    const previous = (await q.query(PREVIOUS_CYCLE_SQL, [c.cycle])) as Array<{ id: string; execution_time: Date; last_updated_ts: Date; content_sha256: string }>;
+    const tolerance = c.settings.tolerances.klearConsistency.toString();
+    const previousIds = previous.map((o) => o.id);
+    return {
+      inputs: {
+        previous_cycle: previous[0]?.execution_time.toISOString() ?? null,
+        previous_obligations: previous.map((o) => ({ id: o.id, last_updated_ts: o.last_updated_ts.toISOString(), content_sha256: o.content_sha256 })),
+      },
+      async execute(tx) {
+        await tx.query(FIELDS_SQL, [c.obligationIds, c.keyText, tolerance]);
+        await tx.query(DETAIL_TOTALS_SQL, [c.obligationIds, c.keyText, tolerance]);
+        await tx.query(MARGIN_DELTAS_SQL, [c.obligationIds, c.keyText, tolerance, previousIds]);
+      },
+    };
+  },
+};
