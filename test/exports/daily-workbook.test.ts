@@ -156,6 +156,11 @@ describe('workbook totals against the database, to the centicent', () => {
     expect([earlier.Count, money(earlier, "Breaks' difference")]).toEqual([1, -2_500n]);
   });
 
+  it("reports on the Summary what each cycle's run tolerated, per check", () => {
+    const tolerated = records(workbook, 'Summary').filter((r) => r.Section === 'Tolerated');
+    expect(tolerated.map((r) => [r.Item, r.Count, money(r, 'Difference')])).toEqual([['2026-03-10 16:00:00 ET settlement_details', 2, -3n]]);
+  });
+
   it('reports per subtrader the Klear and internal figures, differences and break counts', async () => {
     const rows = records(workbook, 'Subtraders');
     const b = rows.find((r) => r.Subtrader === 'ST-B')!;

@@ -90,14 +90,20 @@ export async function seedReconciledDay(dataSource: DataSource): Promise<SeededD
       await m.query(`INSERT INTO klear_balance_snapshot (pulled_at, user_id, available_centicents, locked_centicents, archive_id) VALUES ($1, 'scm', $2, $3, 1)`, [at, available.toString(), locked.toString()]);
     }
 
-    const run = async (cycle: string, hwm: string, finished: string) =>
+    const run = async (cycle: string, hwm: string, finished: string, summary: unknown = null) =>
       ((await m.query(
-        `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, break_count, created_by)
-         VALUES ('cycle', 'cycle/' || $1, $1::timestamptz, jsonb_build_object('ledger_seq', $2::text), md5($2), 'succeeded', $3::timestamptz - interval '1 minute', $3, 0, 'factory') RETURNING id::text AS id`,
-        [cycle, hwm, finished],
+        `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, break_count, summary, created_by)
+         VALUES ('cycle', 'cycle/' || $1, $1::timestamptz, jsonb_build_object('ledger_seq', $2::text), md5($2), 'succeeded', $3::timestamptz - interval '1 minute', $3, 0, $4, 'factory') RETURNING id::text AS id`,
+        [cycle, hwm, finished, summary],
       )) as Array<{ id: string }>)[0].id;
     const previous = await run(CYCLE_PREVIOUS_DAY, hwm1, '2026-03-10T03:30:00Z');
-    const cycle1 = await run(CYCLE_1, hwm1, '2026-03-10T22:00:00Z');
+    // What a run reports it tolerated (within RECON_TOLERANCE_*): per check, a count and the net difference.
+    const cycle1 = await run(CYCLE_1, hwm1, '2026-03-10T22:00:00Z', {
+      checks: {
+        settlement_details: { breaks: 1, tolerated: 2, tolerated_difference: '-3' },
+        maintenance_margin: { breaks: 1, tolerated: 0, tolerated_difference: '0' },
+      },
+    });
     const cycle2 = await run(CYCLE_2, hwm1, '2026-03-11T04:00:00Z');
 
     const brk = async (b: { key: string; check: string; cycle: string | null; subtrader?: string; market?: string; reason: string; klear: bigint | null; internal: bigint | null; status: string; created: string; firstRun: string; closedBy?: string; assignee?: string }) =>

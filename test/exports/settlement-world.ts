@@ -93,8 +93,8 @@ export class SettlementWorld {
     const audit = new AuditService(ds);
     this.clock = new ManualClock(start);
     this.exports = new ExportsService(new ExportFileRepository(ds), new WorkbookBuilder(new WorkbookReadRepository(ds)), audit, config, this.clock);
-    this.runs = new ReconciliationRunRepository(ds, audit);
-    this.workflow = new BreakWorkflowService(ds, audit);
+    this.runs = new ReconciliationRunRepository(ds, audit, this.clock);
+    this.workflow = new BreakWorkflowService(ds, audit, this.clock);
   }
 
   query<T>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -16,7 +16,7 @@ function brk(over: Partial<BreakRow>): BreakRow {
 }
 
 const run = (over: Partial<RunRow> = {}): RunRow => ({
-  runId: '12', cycle: C1, ledgerHighWaterMark: '340', finishedAt: new Date('2026-03-16T21:30:00Z'), tolerances: {}, laterLedgerEntries: 0, klearChangedSince: false, ...over,
+  runId: '12', cycle: C1, ledgerHighWaterMark: '340', finishedAt: new Date('2026-03-16T21:30:00Z'), tolerances: {}, tolerated: [], laterLedgerEntries: 0, klearChangedSince: false, ...over,
 });
 
 describe('the day\'s breaks as the sheets count them', () => {

@@ -114,7 +114,7 @@ export class WorkbookReader {
   /** Per cycle, the latest successful (non-projected) reconciliation run. */
   async latestRuns(cycles: Date[]): Promise<RunRow[]> {
     if (cycles.length === 0) return [];
-    const rows = await this.rows<{ id: string; cycle: Date; hwm: string | null; finished_at: Date | null; tolerances: Record<string, string>; later_entries: number; klear_changed: boolean }>(
+    const rows = await this.rows<{ id: string; cycle: Date; hwm: string | null; finished_at: Date | null; tolerances: Record<string, string>; tolerated: Array<{ check: string; count: number; difference: string }>; later_entries: number; klear_changed: boolean }>(
       LATEST_RUNS_SQL,
       [cycles],
     );
@@ -124,6 +124,7 @@ export class WorkbookReader {
       ledgerHighWaterMark: r.hwm,
       finishedAt: r.finished_at,
       tolerances: r.tolerances,
+      tolerated: r.tolerated.map((t) => ({ check: t.check, count: t.count, differenceCenticents: BigInt(t.difference) })),
       laterLedgerEntries: r.later_entries,
       klearChangedSince: r.klear_changed,
     }));

@@ -26,6 +26,8 @@ export interface RunRow {
   finishedAt: Date | null;
   /** The run's tolerances per check (centicents), as its inputs recorded them. */
   tolerances: Record<string, string>;
+  /** What the run tolerated (differences within a check's tolerance, not breaks), per check with any: count and net sum. */
+  tolerated: Array<{ check: string; count: number; differenceCenticents: bigint }>;
   /** Entries of this cycle booked after the run: not in the run's (nor the workbook's) figures. */
   laterLedgerEntries: number;
   /** Klear's obligation of the cycle changed (or appeared) after the run read it. */

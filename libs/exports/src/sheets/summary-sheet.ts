@@ -165,7 +165,16 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
   add({ section: 'Buffer', item: 'available at end of day', amount: d.bufferAtEnd.availableCenticents, note: endNote });
   add({ section: 'Buffer', item: 'locked at end of day', amount: d.bufferAtEnd.lockedCenticents, note: endNote });
 
-  // A break count's "Breaks' difference" is the sum of its breaks' differences (klear - internal).
+  // Differences within a check's tolerance are not breaks; each run says how many it tolerated and their net sum.
+  for (const c of d.cycles) {
+    const run = runs.get(c.executionTime.getTime());
+    for (const t of run?.tolerated ?? []) {
+      const tolerance = run!.tolerances[t.check] ?? '0';
+      add({ section: 'Tolerated', item: `${etDateTimeText(c.executionTime)} ${t.check}`, difference: t.differenceCenticents, count: t.count, note: `within the ${t.check} tolerance (${tolerance} centicents) of run ${run!.runId}` });
+    }
+  }
+
+    // A break count's "Breaks' difference" is the sum of its breaks' differences (klear - internal).
   for (const b of countBreaks(d.breaks)) {
     add({ section: b.listing === 'found' ? 'Breaks' : 'Closed on the day', item: `${b.check} ${b.status}`, breaks: b.differenceCenticents, count: b.count });
   }

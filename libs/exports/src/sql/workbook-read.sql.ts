@@ -27,11 +27,13 @@ export const CYCLES_SQL = `
  */
 export const LATEST_RUNS_SQL = `
   WITH latest AS (
-    SELECT DISTINCT ON (r.cycle) r.id, r.cycle, r.inputs, r.finished_at
+    SELECT DISTINCT ON (r.cycle) r.id, r.cycle, r.inputs, r.summary, r.finished_at
       FROM recon_run r
      WHERE r.scope = 'cycle' AND r.cycle = ANY($1::timestamptz[]) AND r.status = 'succeeded'
      ORDER BY r.cycle, r.id DESC)
   SELECT l.id::text AS id, l.cycle, l.inputs->>'ledger_seq' AS hwm, l.finished_at, coalesce(l.inputs->'tolerances', '{}'::jsonb) AS tolerances,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('check', c.key, 'count', (c.value->>'tolerated')::int, 'difference', c.value->>'tolerated_difference') ORDER BY c.key)
+                     FROM jsonb_each(l.summary->'checks') c WHERE (c.value->>'tolerated')::int > 0), '[]') AS tolerated,
          (SELECT count(*) FROM journal_entry e WHERE e.cycle = l.cycle AND e.ledger_seq > (l.inputs->>'ledger_seq')::bigint)::int AS later_entries,
          coalesce(l.inputs ? 'obligations' AND EXISTS (
            SELECT 1 FROM klear_obligation o
