@@ -45,9 +45,10 @@ const DETAIL_TOTALS_SQL = `
    WHERE s.obligation_id = ANY($1::text[]) AND s.inconsistent_rows <> 0 AND d.total_centicents <> d.pnl_centicents - d.fees_centicents`;
 
 /**
- * Per subtrader, Klear's margin delta against its requirement minus its requirement in the previous
- * cycle ($4: that cycle's obligation ids); a subtrader the previous cycle had and this one lacks
- * released its requirement without a delta row. Only when a previous cycle is ingested.
+ * Per subtrader the cycle lists, Klear's margin delta against its requirement minus its requirement
+ * in the previous cycle ($4: that cycle's obligation ids; a subtrader it did not list had none).
+ * Only when a previous cycle is ingested. A subtrader the previous cycle listed and this one does not
+ * has no published delta to check (what its release did to the amount is not a figure Klear states).
  */
 const MARGIN_DELTAS_SQL = `
   WITH cur AS (
@@ -58,15 +59,13 @@ const MARGIN_DELTAS_SQL = `
     SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, jsonb_agg(m.id ORDER BY m.id) AS ids
       FROM klear_margin_detail m WHERE m.obligation_id = ANY($4::text[]) GROUP BY m.subtrader_id),
   j AS (
-    SELECT coalesce(cur.subtrader_id, prev.subtrader_id) AS subtrader_id, cur.delta,
-           coalesce(cur.requirement, 0) - coalesce(prev.requirement, 0) AS from_requirements,
-           coalesce(cur.ids, '[]') || coalesce(prev.ids, '[]') AS ids
-      FROM cur FULL OUTER JOIN prev ON prev.subtrader_id = cur.subtrader_id)
+    SELECT cur.subtrader_id, cur.delta, cur.requirement - coalesce(prev.requirement, 0) AS from_requirements, cur.ids || coalesce(prev.ids, '[]') AS ids
+      FROM cur LEFT JOIN prev ON prev.subtrader_id = cur.subtrader_id)
   INSERT INTO recon_found ("check", break_key, subtrader_id, reference, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
   SELECT 'klear_consistency', ${breakKeySql(`'klear_consistency'`, '$2::text', `'margin_delta'`, 'j.subtrader_id')}, j.subtrader_id, 'margin_delta',
-         'klear_inconsistent', abs(coalesce(j.delta, 0) - j.from_requirements) <= $3::bigint, 'margin_delta',
-         j.delta, j.from_requirements, coalesce(j.delta, 0) - j.from_requirements, j.ids
-    FROM j WHERE coalesce(j.delta, 0) <> j.from_requirements AND cardinality($4::text[]) > 0`;
+         'klear_inconsistent', abs(j.delta - j.from_requirements) <= $3::bigint, 'margin_delta',
+         j.delta, j.from_requirements, j.delta - j.from_requirements, j.ids
+    FROM j WHERE j.delta <> j.from_requirements AND cardinality($4::text[]) > 0`;
 
 const PREVIOUS_CYCLE_SQL = `
   SELECT id, execution_time, last_updated_ts, content_sha256 FROM klear_obligation
