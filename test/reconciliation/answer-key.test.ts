@@ -143,14 +143,14 @@ describe('a clean ledger feed', () => {
   });
 });
 
-describe('reconciliation against the answer key: reversals, windows, Klear errors, keys with /, two cycles a day', () => {
+describe.each([{ seed: 20 }, { seed: 2027 }])('reconciliation against the answer key: reversals, windows, Klear errors, keys with /, two cycles a day (seed $seed)', ({ seed }) => {
   let fixture: ReconFixture;
   let feed: LedgerFeed;
   let runs: Map<string, string>;
 
   beforeAll(async () => {
     // Two cycles a day (12:00 and 17:00 ET): six cycles over four ET days.
-    fixture = await ReconFixture.start({ seed: 20, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
+    fixture = await ReconFixture.start({ seed, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
     const { cycles } = await fixture.feed({});
     const evenings = cycles.filter((c) => new Date(c).getUTCHours() === 22); // 17:00 EST
     await fixture.klearErrors([
