@@ -9,6 +9,10 @@ const FINGERPRINTS = (sign: string, k1: string, k2: string, d = 'd') => `
   recon_fingerprint_1_mod(sum(${sign}recon_fingerprint_1(${k1}, ${d}.market_ticker, ${d}.pnl_centicents, ${d}.fees_centicents))),
   recon_fingerprint_2_mod(sum(${sign}recon_fingerprint_2(${k2}, ${d}.market_ticker, ${d}.pnl_centicents, ${d}.fees_centicents)))`;
 
+/** The ON CONFLICT assignments that add a statement's per-subtrader sums to a summary row `s`. */
+const ADD_UP = (sums: string[]) =>
+  [...sums.map((c) => `${c} = s.${c} + excluded.${c}`), ...['1', '2'].map((n) => `fingerprint_${n} = recon_fingerprint_${n}_mod(s.fingerprint_${n} + excluded.fingerprint_${n})`)].join(',\n            ');
+
 /** A ledger posting's figures with Klear's sign for fees ('' for postings without a subtrader or market). */
 const LEDGER_TRADING_ROWS = (source: string) => `
   SELECT p.cycle, coalesce(p.subtrader_id, '') AS subtrader_id,
@@ -86,13 +90,7 @@ export class ReconciliationCorrectness1796191177160 implements MigrationInterfac
            GROUP BY d.obligation_id, d.subtrader_id
            ORDER BY d.obligation_id, d.subtrader_id
           ON CONFLICT (obligation_id, subtrader_id) DO UPDATE SET
-            detail_rows = s.detail_rows + excluded.detail_rows,
-            pnl_centicents = s.pnl_centicents + excluded.pnl_centicents,
-            fees_centicents = s.fees_centicents + excluded.fees_centicents,
-            total_centicents = s.total_centicents + excluded.total_centicents,
-            fingerprint_1 = recon_fingerprint_1_mod(s.fingerprint_1 + excluded.fingerprint_1),
-            fingerprint_2 = recon_fingerprint_2_mod(s.fingerprint_2 + excluded.fingerprint_2),
-            inconsistent_rows = s.inconsistent_rows + excluded.inconsistent_rows$sql$, source) USING k1, k2;
+            ${ADD_UP(['detail_rows', 'pnl_centicents', 'fees_centicents', 'total_centicents', 'inconsistent_rows'])}$sql$, source) USING k1, k2;
         IF TG_OP <> 'INSERT' THEN
           DELETE FROM klear_settlement_summary s USING (SELECT DISTINCT obligation_id, subtrader_id FROM old_details) o
            WHERE s.obligation_id = o.obligation_id AND s.subtrader_id = o.subtrader_id AND s.detail_rows = 0;
@@ -112,11 +110,7 @@ export class ReconciliationCorrectness1796191177160 implements MigrationInterfac
          GROUP BY t.cycle, t.subtrader_id
          ORDER BY t.cycle, t.subtrader_id
         ON CONFLICT (cycle, subtrader_id) DO UPDATE SET
-          posting_count = s.posting_count + excluded.posting_count,
-          pnl_centicents = s.pnl_centicents + excluded.pnl_centicents,
-          fees_centicents = s.fees_centicents + excluded.fees_centicents,
-          fingerprint_1 = recon_fingerprint_1_mod(s.fingerprint_1 + excluded.fingerprint_1),
-          fingerprint_2 = recon_fingerprint_2_mod(s.fingerprint_2 + excluded.fingerprint_2);
+          ${ADD_UP(['posting_count', 'pnl_centicents', 'fees_centicents'])};
         RETURN NULL;
       END $fn$`);
     for (const f of ['recon_klear_settlement_summary_recomputed()', 'recon_ledger_trading_summary_recomputed()', 'klear_settlement_summary_apply()', 'klear_settlement_summary_truncate()', 'ledger_trading_summary_apply()']) {
