@@ -15,6 +15,7 @@ import { JobsApiModule } from './jobs/jobs-api.module';
 import { KlearDataApiModule } from './klear-data/klear-data-api.module';
 import { LedgerApiModule } from './ledger/ledger-api.module';
 import { ReconciliationApiModule } from './reconciliation/reconciliation-api.module';
+import { ApiSecurityModule } from './security/api-security.module';
 import { UsersController } from './users/users.controller';
 import { WithdrawalsApiModule } from './withdrawals/withdrawals-api.module';
 
@@ -32,6 +33,7 @@ export class ApiModule {
         ClockModule.forRoot(options.clock),
         LoggerModule.forRoot(httpLoggerParams('api', config.log.level)),
         DbModule.forRoot({ applicationName: 'klear-api' }),
+        ApiSecurityModule.forRoot(config),
         AuditModule,
         KlearClientModule.forRoot(options.klearClient),
         AuthModule,

@@ -6,13 +6,15 @@ import { Logger } from 'nestjs-pino';
 import type { Clock } from '@app/clock';
 import { type AppConfig, productVersion } from '@app/config';
 import type { KlearClientOptions } from '@app/klear-client';
-import { createValidationPipe, ErrorFilter, rejectUnsafeBodies } from '@app/http';
+import { createValidationPipe, ErrorFilter, securityHeaders } from '@app/http';
 import { ApiModule } from './app.module';
 import { setupOpenApi } from './openapi';
 
 /** Builds the API application (not listening): used by main, the demo and the tests. */
 export async function createApiApplication(config: AppConfig, options: { silent?: boolean; clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, { clock: options.clock, klearClient: options.klearClient }), {
+    // Bodies are read after authentication, with each route's limit (JsonBodyInterceptor).
+    bodyParser: false,
     bufferLogs: true,
     abortOnError: false,
     logger: options.silent ? false : undefined,
@@ -20,13 +22,15 @@ export async function createApiApplication(config: AppConfig, options: { silent?
   if (!options.silent) app.useLogger(app.get(Logger));
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);
+  // The client address that failed-authentication limits count by: X-Forwarded-For only from trusted proxies.
+  app.set('trust proxy', config.api.trustProxy);
+  app.use(securityHeaders('/docs'));
   // Safety net: a bigint that reaches the JSON writer becomes a decimal string, never a throw.
   app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  app.useBodyParser('json', { limit: `${config.api.bodyLimitMb}mb` });
-  app.use(rejectUnsafeBodies);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
-  setupOpenApi(app, productVersion());
+  // Off by default in production (API_DOCS_ENABLED): the document maps every route for an attacker.
+  if (config.api.docsEnabled) setupOpenApi(app, productVersion());
   return app;
 }

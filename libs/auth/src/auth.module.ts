@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthGuard } from './auth.guard';
 import { UsersService } from './users.service';
 
 @Module({
-  providers: [UsersService, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [UsersService, AuthFailureLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [UsersService],
 })
 export class AuthModule {}

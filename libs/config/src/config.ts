@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { envBool, envCenticents, envInt, envOptionalString, envUrl } from './env-schema';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { envBool, envCenticents, envHostList, envInt, envOptionalString, envUrl } from './env-schema';
 
 /**
  * The one configuration object, built from environment variables at start-up.
@@ -11,6 +13,8 @@ const schema = z.object({
   LOG_PRETTY: envBool(false),
 
   DATABASE_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['postgres', 'postgresql'])])),
+  DATABASE_MIGRATION_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['postgres', 'postgresql'])])),
+  DATABASE_MIGRATE_ON_START: envBool(true),
   DATABASE_POOL_SIZE: envInt(10, 1, 200),
   EMBEDDED_PG_DATA_DIR: z.string().min(1).default('.data/pg'),
   EMBEDDED_PG_PORT: envInt(54329, 1024, 65535),
@@ -18,10 +22,27 @@ const schema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: envInt(3000, 0, 65535),
   API_BODY_LIMIT_MB: envInt(50, 1, 2048),
+  API_DEFAULT_BODY_LIMIT_KB: envInt(256, 1, 1024 * 1024),
+  API_TRUST_PROXY: z
+    .string()
+    .regex(/^(false|true|\d{1,2}|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or comma-separated proxy addresses/subnets')
+    .default('false'),
+  API_DOCS_ENABLED: envOptionalString().pipe(z.union([z.undefined(), z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })])),
+  API_AUTH_FAILURE_LIMIT: envInt(10, 1, 100000),
+  API_AUTH_FAILURE_WINDOW_SECONDS: envInt(300, 1, 86400),
+  API_AUTH_FAILURE_BLOCK_SECONDS: envInt(900, 1, 86400),
+  API_EXPENSIVE_ROUTE_LIMIT: envInt(30, 1, 100000),
+  API_EXPENSIVE_ROUTE_WINDOW_SECONDS: envInt(60, 1, 86400),
   LEDGER_IMPORT_MAX_BYTES: envInt(100 * 1024 * 1024, 1024, 2 ** 31 - 1),
+  LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),
+  LEDGER_IMPORT_MAX_ROWS: envInt(200_000, 1, 10_000_000),
+  UPLOADS_DIR: envOptionalString(),
 
   SECRETS_KEY: envOptionalString().pipe(
     z.union([z.undefined(), z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex characters (a 256-bit AES key)')]),
+  ),
+  SECRETS_KEY_PREVIOUS: envOptionalString().pipe(
+    z.union([z.undefined(), z.string().regex(/^[0-9a-fA-F]{64}(\s*,\s*[0-9a-fA-F]{64})*$/, 'expected comma-separated keys of 64 hex characters')]),
   ),
 
   KLEAR_BASE_URL: envUrl(['http', 'https']).default('http://127.0.0.1:4010/klear-api/v1'),
@@ -34,6 +55,9 @@ const schema = z.object({
   KLEAR_TIER: z.enum(['basic', 'advanced', 'premier', 'prime'], { error: 'expected basic, advanced, premier or prime' }).default('basic'),
   KLEAR_TIMEOUT_MS: envInt(15000, 100, 600000),
   KLEAR_MAX_RETRIES: envInt(5, 0, 20),
+  KLEAR_REPORT_HOSTS: envHostList(),
+  KLEAR_REPORT_MAX_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),
+  ALLOW_PLAIN_HTTP_HOSTS: envHostList(),
   KLEAR_RATE_SHARE: z
     .string()
     .regex(/^(0(\.[0-9]+)?|1(\.0+)?)$/, 'expected a fraction in (0, 1]')
@@ -49,6 +73,8 @@ const schema = z.object({
 
   WITHDRAWAL_BALANCE_MAX_AGE_SECONDS: envInt(60, 0, 86400),
   WITHDRAWAL_WEBHOOK_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['http', 'https'])])),
+  WITHDRAWAL_WEBHOOK_SECRET: envOptionalString().pipe(z.union([z.undefined(), z.string().min(32, 'expected at least 32 characters')])),
+  WITHDRAWAL_WEBHOOK_MAX_ATTEMPTS: envInt(3, 1, 10),
   WITHDRAWAL_DEFAULT_CAP_CENTICENTS: envCenticents(10_000_000_000_000n),
   WITHDRAWAL_OUTCOME_GRACE_SECONDS: envInt(300, 1, 86400),
   WITHDRAWAL_POST_MAX_WAIT_SECONDS: envInt(60, 0, 3600),
@@ -71,11 +97,43 @@ type Raw = z.output<typeof schema>;
 export interface AppConfig {
   env: Raw['NODE_ENV'];
   log: { level: Raw['LOG_LEVEL']; pretty: boolean };
-  database: { url: string | undefined; poolSize: number; embedded: { dataDir: string; port: number } };
-  api: { host: string; port: number; bodyLimitMb: number };
-  /** Ledger file imports: uploads above importMaxBytes are refused with 413 while streaming. */
-  ledger: { importMaxBytes: number };
+  /**
+   * `url`: the application's connection (a role that owns nothing: docs/security.md, "Database roles");
+   * `migrationUrl`: the schema owner's, used only to migrate (unset: `url` migrates too).
+   */
+  database: {
+    url: string | undefined;
+    migrationUrl: string | undefined;
+    migrateOnStart: boolean;
+    poolSize: number;
+    embedded: { dataDir: string; port: number };
+  };
+  api: {
+    host: string;
+    port: number;
+    /** Ledger batch routes only (`@LargeJsonBody()`). */
+    bodyLimitMb: number;
+    /** Every other route. */
+    defaultBodyLimitKb: number;
+    /** Express `trust proxy`: which hops may set X-Forwarded-For (the client address rate limits count by). */
+    trustProxy: boolean | number | string;
+    docsEnabled: boolean;
+    /** Failed authentications per client address: over `limit` within the window, the client is blocked. */
+    authFailures: { limit: number; windowSeconds: number; blockSeconds: number };
+    /** Calls per user (per client address before authentication) to each expensive route. */
+    expensiveRoutes: { limit: number; windowSeconds: number };
+  };
+  /**
+   * Ledger file imports: uploads above importMaxBytes are refused with 413 while streaming; XLSX
+   * files are refused as soon as their unpacked parts pass importMaxUncompressedBytes, any file as
+   * soon as it passes importMaxRows. Uploads are kept (mode 0600) in uploadsDir while imported.
+   */
+  ledger: { importMaxBytes: number; importMaxUncompressedBytes: number; importMaxRows: number; uploadsDir: string };
+  /** SECRETS_KEY (seals, signs) and SECRETS_KEY_PREVIOUS (still opened and verified): the keyring. */
   secretsKey: Buffer | undefined;
+  secretsKeysPrevious: Buffer[];
+  /** Hosts that may be reached over plain http even in production (the bundled simulator in compose). */
+  allowPlainHttpHosts: string[];
   klear: {
     baseUrl: string;
     authMode: Raw['KLEAR_AUTH_MODE'];
@@ -89,6 +147,9 @@ export interface AppConfig {
     maxRetries: number;
     /** Share of the member's Klear rate limit this process may use (processes split the tier). */
     rateShare: number;
+    /** Hosts report files may be downloaded from (KLEAR_BASE_URL's host is always allowed). */
+    reportHosts: string[];
+    reportMaxBytes: number;
   };
   worker: { jobsEnabled: boolean; backfillDays: number; instanceId: string | undefined };
   /** Per-job overrides from `JOB_<NAME>_CRON` / `JOB_<NAME>_ENABLED` (name upper-cased); defaults live with each job. */
@@ -97,6 +158,9 @@ export interface AppConfig {
   withdrawals: {
     balanceMaxAgeSeconds: number;
     webhookUrl: string | undefined;
+    /** HMAC-SHA256 key of the webhook's signature (docs/security.md, "Withdrawal webhook"). */
+    webhookSecret: string | undefined;
+    webhookMaxAttempts: number;
     defaultCapCenticents: bigint;
     /** An unanswered POST is declared not submitted (absent from Klear's records) only after this long. */
     outcomeGraceSeconds: number;
@@ -145,18 +209,48 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.NODE_ENV === 'production' && !c.SECRETS_KEY) {
     problems.push('SECRETS_KEY: required in production (64 hex characters)');
   }
+  if (c.SECRETS_KEY_PREVIOUS && !c.SECRETS_KEY) problems.push('SECRETS_KEY_PREVIOUS: needs SECRETS_KEY (the current key)');
+  if (c.NODE_ENV === 'production') {
+    // Credentials and presigned URLs travel to Klear, alerts to the webhook: never in clear text.
+    for (const [name, url] of [['KLEAR_BASE_URL', c.KLEAR_BASE_URL], ['WITHDRAWAL_WEBHOOK_URL', c.WITHDRAWAL_WEBHOOK_URL]] as const) {
+      if (url && plainHttpRefused(url, c.ALLOW_PLAIN_HTTP_HOSTS)) problems.push(`${name}: must be https in production (plain http only to a host named in ALLOW_PLAIN_HTTP_HOSTS)`);
+    }
+    if (c.WITHDRAWAL_WEBHOOK_URL && !c.WITHDRAWAL_WEBHOOK_SECRET) problems.push('WITHDRAWAL_WEBHOOK_SECRET: required in production when WITHDRAWAL_WEBHOOK_URL is set (the webhook is signed)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: c.NODE_ENV,
     log: { level: c.LOG_LEVEL, pretty: c.LOG_PRETTY },
     database: {
       url: c.DATABASE_URL,
+      migrationUrl: c.DATABASE_MIGRATION_URL,
+      migrateOnStart: c.DATABASE_MIGRATE_ON_START,
       poolSize: c.DATABASE_POOL_SIZE,
       embedded: { dataDir: c.EMBEDDED_PG_DATA_DIR, port: c.EMBEDDED_PG_PORT },
     },
-    api: { host: c.API_HOST, port: c.API_PORT, bodyLimitMb: c.API_BODY_LIMIT_MB },
-    ledger: { importMaxBytes: c.LEDGER_IMPORT_MAX_BYTES },
+    api: {
+      host: c.API_HOST,
+      port: c.API_PORT,
+      bodyLimitMb: c.API_BODY_LIMIT_MB,
+      defaultBodyLimitKb: c.API_DEFAULT_BODY_LIMIT_KB,
+      trustProxy: trustProxyValue(c.API_TRUST_PROXY),
+      docsEnabled: c.API_DOCS_ENABLED === undefined ? c.NODE_ENV !== 'production' : ['true', '1', 'yes'].includes(c.API_DOCS_ENABLED),
+      authFailures: { limit: c.API_AUTH_FAILURE_LIMIT, windowSeconds: c.API_AUTH_FAILURE_WINDOW_SECONDS, blockSeconds: c.API_AUTH_FAILURE_BLOCK_SECONDS },
+      expensiveRoutes: { limit: c.API_EXPENSIVE_ROUTE_LIMIT, windowSeconds: c.API_EXPENSIVE_ROUTE_WINDOW_SECONDS },
+    },
+    ledger: {
+      importMaxBytes: c.LEDGER_IMPORT_MAX_BYTES,
+      importMaxUncompressedBytes: c.LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES,
+      importMaxRows: c.LEDGER_IMPORT_MAX_ROWS,
+      uploadsDir: c.UPLOADS_DIR ?? join(tmpdir(), 'klear-uploads'),
+    },
     secretsKey: c.SECRETS_KEY ? Buffer.from(c.SECRETS_KEY, 'hex') : undefined,
+    secretsKeysPrevious: (c.SECRETS_KEY_PREVIOUS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean)
+      .map((k) => Buffer.from(k, 'hex')),
+    allowPlainHttpHosts: c.ALLOW_PLAIN_HTTP_HOSTS,
     klear: {
       baseUrl: c.KLEAR_BASE_URL.replace(/\/+$/, ''),
       authMode: c.KLEAR_AUTH_MODE,
@@ -169,6 +263,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: c.KLEAR_TIMEOUT_MS,
       maxRetries: c.KLEAR_MAX_RETRIES,
       rateShare: c.KLEAR_RATE_SHARE,
+      reportHosts: c.KLEAR_REPORT_HOSTS,
+      reportMaxBytes: c.KLEAR_REPORT_MAX_BYTES,
     },
     worker: { jobsEnabled: c.WORKER_JOBS_ENABLED, backfillDays: c.WORKER_BACKFILL_DAYS, instanceId: c.WORKER_INSTANCE_ID },
     jobs: jobOverrides,
@@ -179,6 +275,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     withdrawals: {
       balanceMaxAgeSeconds: c.WITHDRAWAL_BALANCE_MAX_AGE_SECONDS,
       webhookUrl: c.WITHDRAWAL_WEBHOOK_URL,
+      webhookSecret: c.WITHDRAWAL_WEBHOOK_SECRET,
+      webhookMaxAttempts: c.WITHDRAWAL_WEBHOOK_MAX_ATTEMPTS,
       defaultCapCenticents: c.WITHDRAWAL_DEFAULT_CAP_CENTICENTS,
       outcomeGraceSeconds: c.WITHDRAWAL_OUTCOME_GRACE_SECONDS,
       postMaxWaitSeconds: c.WITHDRAWAL_POST_MAX_WAIT_SECONDS,
@@ -196,6 +294,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bufferMatchWindowHours: c.RECON_BUFFER_MATCH_WINDOW_HOURS,
     },
   };
+}
+
+function plainHttpRefused(url: string, allowed: string[]): boolean {
+  const u = new URL(url);
+  return u.protocol === 'http:' && !allowed.includes(u.hostname.toLowerCase());
+}
+
+function trustProxyValue(text: string): boolean | number | string {
+  if (text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  return text;
 }
 
 /**

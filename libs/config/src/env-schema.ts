@@ -40,3 +40,16 @@ export const envOptionalString = () =>
     .string()
     .optional()
     .transform((s) => (s === undefined || s === '' ? undefined : s));
+
+/** A comma-separated list of host names (lower-cased; empty when unset). */
+export const envHostList = () =>
+  z
+    .string()
+    .regex(/^\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(\s*,\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]))*\s*$|^$/, 'expected comma-separated host names')
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    );

@@ -1,5 +1,3 @@
-import type { NextFunction, Request, Response } from 'express';
-
 export const MAX_BODY_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -20,14 +18,4 @@ export function unsafeBodyProblem(body: unknown): string | null {
     }
   }
   return null;
-}
-
-/** Express middleware answering 400 in the API's error shape before validation runs. */
-export function rejectUnsafeBodies(req: Request, res: Response, next: NextFunction): void {
-  const problem = unsafeBodyProblem(req.body);
-  if (problem) {
-    res.status(400).json({ code: 'VALIDATION_FAILED', message: problem });
-    return;
-  }
-  next();
 }

@@ -5,7 +5,7 @@
 export class DomainError extends Error {
   constructor(
     readonly code: string,
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503,
     message: string,
     readonly details?: unknown,
   ) {
@@ -35,5 +35,16 @@ export class BusinessRuleViolation extends DomainError {
 export class InvalidInput extends DomainError {
   constructor(message: string, details?: unknown, code = 'VALIDATION_FAILED') {
     super(code, 400, message, details);
+  }
+}
+
+/** 429: the caller is throttled; `retryAfterSeconds` goes into the Retry-After header. */
+export class TooManyRequests extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    code = 'TOO_MANY_REQUESTS',
+  ) {
+    super(code, 429, message, { retry_after_seconds: retryAfterSeconds });
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
-import { DomainError } from './domain-error';
+import type { Request, Response } from 'express';
+import { DomainError, TooManyRequests } from './domain-error';
 import type { ErrorBody } from './error-body';
 import { scrubSecrets } from './redaction';
 
@@ -29,6 +29,10 @@ const STATUS_CODES: Record<number, string> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
+function requestHasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
 /** Turns every error into the ops-api error shape. 500s get an error_id and a log line with the stack. */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
@@ -36,11 +40,16 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<Request | undefined>();
     const { status, body } = this.toBody(exception);
     if (res.headersSent) {
       res.end();
       return;
     }
+    if (exception instanceof TooManyRequests) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    // A refused request whose body was never read (401 before the body, 413, 429): close the
+    // connection instead of letting Node drain megabytes nobody will look at.
+    if (req && req.complete === false && requestHasBody(req)) res.setHeader('Connection', 'close');
     res.status(status).json(body);
   }
 

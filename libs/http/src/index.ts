@@ -6,3 +6,6 @@ export * from './pagination';
 export * from './redaction';
 export * from './validation';
 export * from './body-shape';
+export * from './json-body';
+export * from './rate-limit';
+export * from './security-headers';

@@ -35,8 +35,30 @@ export function scrubSecrets(text: string): string {
   return out;
 }
 
-/** A URL safe to log: path only, no query string (presigned URLs carry their signature there). */
-export function loggableUrl(url: string): string {
+/** Query parameters whose values are secrets (tokens, presigned URL signatures, one-time codes). */
+const SECRET_QUERY_KEY = /^(?:token|access_token|id_token|refresh_token|api_key|apikey|key|secret|password|passwd|code|mfa_code|otp|signature|sig|credential|session|x-amz-[a-z-]+|x-goog-[a-z-]+)$/i;
+
+/**
+ * A request target safe to log: the path as is, the query with the values of secret-looking
+ * parameters replaced (presigned URLs carry their signature there; a client may misplace a token).
+ */
+export function loggableTarget(url: string): { path: string; query?: string } {
   const q = url.indexOf('?');
-  return q === -1 ? url : `${url.slice(0, q)}?[REDACTED]`;
+  if (q === -1) return { path: url };
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name);
+      } catch {
+        // keep the raw name
+      }
+      return eq !== -1 && SECRET_QUERY_KEY.test(decoded) ? `${name}=[REDACTED]` : pair;
+    })
+    .join('&');
+  return { path: url.slice(0, q), query: scrubSecrets(query) };
 }

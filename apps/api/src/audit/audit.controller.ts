@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nest
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { AuditService } from '@app/audit';
 import { Roles } from '@app/auth';
-import { decodeCursor, PageQuery, toPage } from '@app/http';
+import { decodeCursor, Expensive, PageQuery, toPage } from '@app/http';
 import { ApiErrors } from '../openapi';
 
 export class AuditQuery extends PageQuery {
@@ -29,10 +29,11 @@ export class AuditController {
 
   @Get()
   @Roles('viewer')
+  @Expensive()
   @ApiOperation({ summary: 'The audit log, oldest first, with the verification of the whole hash chain' })
   async list(@Query() q: AuditQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 1)?.[0];
+    const after = decodeCursor(q.cursor, ['int'])?.[0];
     const rows = await this.audit.list({ entityType: q.entity, entityId: q.entity_id, afterSeq: after, limit: limit + 1 });
     const page = toPage(rows, limit, (r) => [r.seq], (r) => ({
       seq: r.seq,

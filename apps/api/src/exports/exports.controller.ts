@@ -3,7 +3,7 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Str
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { ExportsService } from '@app/exports';
-import { decodeCursor, InvalidInput, PageQuery, toPage } from '@app/http';
+import { decodeCursor, Expensive, PageQuery, toPage } from '@app/http';
 import { ApiErrors } from '../openapi';
 import { CreateExportBody, exportFileView, ExportFileView } from './exports.dto';
 
@@ -21,10 +21,7 @@ export class ExportsController {
   @ApiOperation({ summary: 'Daily reconciliation workbooks, newest day and version first' })
   async list(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
-    if (after && !(/^\d{4}-\d{2}-\d{2}$/.test(after[0]) && /^\d{1,9}$/.test(after[1]))) {
-      throw new InvalidInput('cursor: not a cursor returned by this API', [{ field: 'cursor', problems: ['not a cursor returned by this API'] }]);
-    }
+    const after = decodeCursor(q.cursor, ['date', 'int']);
     const rows = await this.exports.list(limit + 1, after ? { date: after[0], version: Number(after[1]) } : undefined);
     return toPage(rows, limit, (r) => [r.settlementDate, r.version], exportFileView);
   }
@@ -32,6 +29,7 @@ export class ExportsController {
   @Post()
   @HttpCode(201)
   @Roles('operator')
+  @Expensive()
   @ApiOperation({ summary: 'Build the workbook of a settlement day now (a rebuild is a new version)' })
   @ApiOkResponse({ type: ExportFileView })
   async create(@Body() body: CreateExportBody, @CurrentPrincipal() principal: Principal): Promise<ExportFileView> {

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, PageQuery, toPage } from '@app/http';
+import { decodeCursor, Expensive, PageQuery, toPage } from '@app/http';
 import { JobsService } from '@app/jobs';
 import { ApiErrors } from '../openapi';
 import { jobRunView, jobView, RunJobQuery } from './jobs.dto';
@@ -26,13 +26,14 @@ export class JobsController {
   @ApiOperation({ summary: 'Runs of one job, newest first (running, succeeded, failed, skipped, abandoned)' })
   async runs(@Param('name') name: string, @Query() q: PageQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, ['timestamp', 'int']);
     const rows = await this.jobs.listRuns(name, limit + 1, after ? { startedAt: after[0], id: after[1] } : undefined);
     return toPage(rows, limit, (r) => [r.startedAt.toISOString(), r.id], jobRunView);
   }
 
   @Post(':name/run')
   @Roles('operator')
+  @Expensive()
   @ApiOperation({
     summary: 'Run a job now',
     description:

@@ -29,7 +29,7 @@ export class ObligationsController {
   @ApiOperation({ summary: 'Obligation history, newest cycle first (`from`/`to`: settlement days, America/New_York)' })
   async list(@Query() q: ObligationListQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, ['timestamp', 'text']);
     const rows = await this.obligations.list({ from: q.from, to: q.to, limit: limit + 1, after: after ? { executionTime: after[0], id: after[1] } : undefined });
     return toPage(rows, limit, (o) => [o.execution_time.toISOString(), o.id], obligationView);
   }
@@ -74,7 +74,7 @@ export class ObligationsController {
   async details(@Param('id') id: string, @Query() q: DetailsQuery) {
     if (!(await this.obligations.get(id))) throw new NotFound('obligation', id);
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, ['text', 'text']);
     const rows = await this.obligations.details(id, { subtrader: q.subtrader, limit: limit + 1, after: after ? { subtraderId: after[0], id: after[1] } : undefined });
     return toPage(rows, limit, (d) => [d.subtrader_id, d.id], settlementDetailView);
   }

@@ -50,7 +50,7 @@ export class SettlementController {
   @ApiOperation({ summary: 'Settlement buffer movements as pulled from Klear, most recent first' })
   async history(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, ['timestamp', 'int']);
     const rows = await this.settlement.balanceHistory(limit + 1, after ? { createdTs: after[0], id: after[1] } : undefined);
     return toPage(rows, limit, (r) => [r.created_ts.toISOString(), r.id], (r) => ({
       business_transaction_id: r.business_transaction_id,
@@ -67,7 +67,7 @@ export class SettlementController {
   @ApiOperation({ summary: 'Margin reports pulled from Klear, newest day first, with their stored file (size, SHA-256)' })
   async reports(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, ['date', 'int']);
     const rows = await this.settlement.reports(limit + 1, after ? { reportDate: after[0], id: after[1] } : undefined);
     return toPage(rows, limit, (r) => [r.report_date, r.id], reportView);
   }
@@ -93,7 +93,7 @@ export class SettlementController {
   @ApiOperation({ summary: 'Subtraders known from Klear and from the ledger, with the latest Klear figures and their pull times' })
   async subtraders(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 1)?.[0];
+    const after = decodeCursor(q.cursor, ['text'])?.[0];
     const rows = await this.settlement.subtraders({ limit: limit + 1, after });
     return toPage(rows, limit, (r) => [r.subtrader_id as string], subtraderView);
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, InvalidInput, toPage } from '@app/http';
+import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
 import { ApiErrors } from '../openapi';
 import { journalEntryView, LedgerEntriesQuery, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
@@ -21,6 +21,8 @@ export class LedgerController {
   @Post('entries')
   @HttpCode(200)
   @Roles('operator')
+  @LargeJsonBody()
+  @Expensive()
   @ApiOperation({
     summary: 'Post journal entries: up to 10,000 in one transaction, idempotent by external_id',
     description: 'Same external_id and content: unchanged. Different content: 409 LEDGER_ENTRY_CONFLICT. Any invalid entry: 400 naming each field; nothing is written.',
@@ -38,8 +40,7 @@ export class LedgerController {
   })
   async list(@Query() q: LedgerEntriesQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 1)?.[0];
-    if (after !== undefined && !/^\d{1,19}$/.test(after)) throw new InvalidInput('cursor: not a cursor returned by this API', [{ field: 'cursor', problems: ['not a cursor returned by this API'] }]);
+    const after = decodeCursor(q.cursor, ['int'])?.[0];
     const rows = await this.ledger.list({ subtraderId: q.subtrader, cycle: q.cycle, entryType: q.entry_type, externalId: q.external_id, afterSeq: after, limit: limit + 1, maxPostings: MAX_PAGE_POSTINGS });
     return toPage(rows, entriesWithinPostingBudget(rows, limit), (r) => [r.ledgerSeq], journalEntryView);
   }
@@ -47,6 +48,7 @@ export class LedgerController {
   @Post('imports')
   @HttpCode(200)
   @Roles('operator')
+  @Expensive()
   @UseInterceptors(LedgerUploadInterceptor)
   @ApiOperation({
     summary: 'Import a CSV or XLSX file of journal entries (one row per posting, docs/ledger-and-breaks.md)',

@@ -22,8 +22,8 @@ export class BreaksController {
   @ApiOperation({ summary: 'Breaks across runs (?status=open&check=&subtrader=&assignee=)' })
   async list(@Query() q: BreaksQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 1)?.[0];
-    const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, afterId: after && /^\d{1,18}$/.test(after) ? after : undefined, limit: limit + 1 });
+    const after = decodeCursor(q.cursor, ['int'])?.[0];
+    const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, afterId: after, limit: limit + 1 });
     return toPage(rows, limit, (r) => [r.id], breakView);
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, InvalidInput, NotFound, toPage } from '@app/http';
+import { decodeCursor, Expensive, InvalidInput, NotFound, toPage } from '@app/http';
 import { ReconciliationQueries, ReconciliationService, type RunTarget } from '@app/reconciliation';
 import { ApiErrors } from '../openapi';
 import { comparisonView, observationView, RunBreaksQuery, RunsQuery, runView, StartReconciliationBody } from './reconciliation.dto';
@@ -13,9 +13,7 @@ export function idParam(id: string, what: string): string {
 }
 
 function numericCursor(cursor: string | undefined): string | undefined {
-  const value = decodeCursor(cursor, 1)?.[0];
-  if (value !== undefined && !/^\d{1,18}$/.test(value)) throw new InvalidInput('cursor: not a cursor returned by this API', [{ field: 'cursor', problems: ['not a cursor returned by this API'] }]);
-  return value;
+  return decodeCursor(cursor, ['int'])?.[0];
 }
 
 @ApiTags('reconciliation')
@@ -31,6 +29,7 @@ export class ReconciliationsController {
   @Post()
   @HttpCode(201)
   @Roles('operator')
+  @Expensive()
   @ApiOperation({ summary: 'Run a reconciliation: { cycle } or { date } or { projected: true }; answers with the stored run' })
   async start(@Body() body: StartReconciliationBody, @CurrentPrincipal() who: Principal) {
     const chosen = [body.cycle !== undefined, body.date !== undefined, body.projected === true].filter(Boolean).length;

@@ -51,7 +51,7 @@ export class WithdrawalsController {
   @ApiOperation({ summary: 'Withdrawal requests, newest first (?state=, ?needs_attention=true for those a person must look at)' })
   async list(@Query() q: WithdrawalListQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, ['timestamp', 'uuid']);
     const rows = await this.repository.list({ state: q.state, needsAttention: q.needs_attention, limit: limit + 1, after: after ? { createdAt: after[0], id: after[1] } : undefined });
     return toPage(rows, limit, (r) => [r.createdAt.toISOString(), r.id], withdrawalView);
   }

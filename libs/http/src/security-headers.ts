@@ -1,0 +1,43 @@
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+
+/**
+ * Security headers on every response (helmet: HSTS, nosniff, frame and referrer policies, ...), a
+ * Content-Security-Policy that allows nothing for the JSON API and just what Swagger UI needs on the
+ * docs pages, and `Cache-Control: no-store` on every answer: authenticated data, and above all a
+ * newly issued token, must never be kept by a browser or a proxy cache.
+ */
+export function securityHeaders(docsPrefix = '/docs'): (req: Request, res: Response, next: NextFunction) => void {
+  const common = {
+    crossOriginResourcePolicy: { policy: 'same-origin' as const },
+    referrerPolicy: { policy: 'no-referrer' as const },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  };
+  const api = helmet({
+    ...common,
+    contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], 'base-uri': ["'none'"], 'form-action': ["'none'"] } },
+  });
+  const docs = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        'default-src': ["'none'"],
+        'script-src': ["'self'"],
+        // Swagger UI sets style attributes and inline <style>.
+        'style-src': ["'self'", "'unsafe-inline'"],
+        'img-src': ["'self'", 'data:'],
+        'font-src': ["'self'", 'data:'],
+        'connect-src': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        'base-uri': ["'none'"],
+        'form-action': ["'none'"],
+      },
+    },
+  });
+  return (req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const path = req.path;
+    (path === docsPrefix || path.startsWith(`${docsPrefix}/`) || path.startsWith(`${docsPrefix}-`) ? docs : api)(req, res, next);
+  };
+}
