@@ -20,8 +20,19 @@ export interface ApiTestContext {
   close(): Promise<void>;
 }
 
+/**
+ * Test configuration. Rate limits are lifted (every request of a test comes from 127.0.0.1 and one
+ * user); test/security/hostile-clients.test.ts sets them low to prove them.
+ */
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1', ...overrides });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1',
+    API_EXPENSIVE_ROUTE_LIMIT: '100000',
+    API_AUTH_FAILURE_LIMIT: '100000',
+    ...overrides,
+  });
 }
 
 /**

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@app/config';
-import { ClockThrottlerStorage, TooManyRequests } from '@app/http';
+import { Injectable } from '@nestjs/common';
+import { ApiRateLimits, TooManyRequests } from '@app/http';
 
 /**
  * Counts failed authentications per client address, whatever the credential type (API token today,
@@ -12,30 +11,20 @@ import { ClockThrottlerStorage, TooManyRequests } from '@app/http';
  */
 @Injectable()
 export class AuthFailureLimiter {
-  private readonly settings: AppConfig['api']['authFailures'];
-
-  constructor(
-    private readonly storage: ClockThrottlerStorage,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
-    this.settings = config.api.authFailures;
-  }
+  constructor(private readonly limits: ApiRateLimits) {}
 
   /** Throws 429 while the client is blocked. */
-  assertNotBlocked(client: string): void {
-    const seconds = this.storage.blockedForSeconds(key(client));
+  async assertNotBlocked(client: string): Promise<void> {
+    const seconds = await this.limits.authFailures.blockedForSeconds(client);
     if (seconds > 0) throw throttled(seconds);
   }
 
   /** Counts a failure; throws 429 when it is one too many. */
-  recordFailure(client: string): void {
-    const { limit, windowSeconds, blockSeconds } = this.settings;
-    const record = this.storage.hit(key(client), windowSeconds * 1000, limit, blockSeconds * 1000);
-    if (record.isBlocked) throw throttled(record.timeToBlockExpire);
+  async recordFailure(client: string): Promise<void> {
+    const seconds = await this.limits.authFailures.hit(client);
+    if (seconds > 0) throw throttled(seconds);
   }
 }
-
-const key = (client: string) => `auth-failure:${client}`;
 
 const throttled = (seconds: number) =>
   new TooManyRequests(`too many failed authentications from this address; retry after ${seconds} s`, seconds, 'AUTHENTICATION_THROTTLED');

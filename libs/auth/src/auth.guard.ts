@@ -26,7 +26,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<GuardedRequest>();
     const client = request.ip ?? 'unknown';
-    this.failures.assertNotBlocked(client);
+    await this.failures.assertNotBlocked(client);
     const principal = await this.principalOf(request, client);
     request.principal = principal;
     const required = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
@@ -46,7 +46,7 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new UnauthorizedException({ code: 'UNAUTHENTICATED', message: 'an API token is required (Authorization: Bearer <token>)' });
     const principal = await this.users.authenticate(match[1]);
     if (!principal) {
-      this.failures.recordFailure(client);
+      await this.failures.recordFailure(client);
       throw new UnauthorizedException({ code: 'UNAUTHENTICATED', message: 'the API token is unknown or revoked' });
     }
     return principal;

@@ -1,101 +1,90 @@
-import { applyDecorators, Injectable, UseGuards } from '@nestjs/common';
-import { ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerStorage } from '@nestjs/throttler';
-import type { ExecutionContext } from '@nestjs/common';
+import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
+import rateLimiterFlexible from 'rate-limiter-flexible';
 import { TooManyRequests } from './domain-error';
 
-/** What @nestjs/throttler expects back from a storage (its record type is not exported). */
-export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+const { RateLimiterMemory, RateLimiterRes } = rateLimiterFlexible;
 
-interface Counter {
-  hits: number;
-  windowEndsAt: number;
-  blockedUntil: number;
+export interface RateLimitSettings {
+  /** Hits allowed per window. */
+  limit: number;
+  windowSeconds: number;
+  /** How long a key that went over the limit stays refused. */
+  blockSeconds: number;
 }
 
-/** Keys kept at most; past it, expired counters are dropped, then the oldest (a flood of addresses cannot grow memory). */
-const MAX_KEYS = 100_000;
-
 /**
- * Fixed-window counters with a block, read on the injectable clock (so tests move time instead of
- * waiting), for @nestjs/throttler and for the failed-authentication limiter. In-process: each API
- * instance counts its own callers (docs/security.md, "Rate limits").
+ * One rate limit (rate-limiter-flexible's in-memory limiter: fixed windows, a block once over the
+ * limit; the counters expire with their window, so a flood of keys does not stay in memory).
+ * In-process: each API instance counts its own callers (docs/security.md, "Rate limits").
  */
-export class ClockThrottlerStorage implements ThrottlerStorage {
-  private readonly counters = new Map<string, Counter>();
+export class RateLimit {
+  private readonly limiter: InstanceType<typeof RateLimiterMemory>;
 
-  constructor(private readonly nowMs: () => number) {}
-
-  async increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
-    return this.hit(key, ttl, limit, blockDuration);
+  constructor(
+    name: string,
+    private readonly settings: RateLimitSettings,
+  ) {
+    this.limiter = new RateLimiterMemory({ keyPrefix: name, points: settings.limit, duration: settings.windowSeconds, blockDuration: settings.blockSeconds });
   }
 
-  /** Counts one hit; over `limit` within `ttlMs`, the key is blocked for `blockMs`. */
-  hit(key: string, ttlMs: number, limit: number, blockMs: number): ThrottlerStorageRecord {
-    const now = this.nowMs();
-    let counter = this.counters.get(key);
-    if (counter && counter.blockedUntil > now) return this.record(counter, now);
-    if (!counter || counter.windowEndsAt <= now) {
-      if (this.counters.size >= MAX_KEYS) this.makeRoom(now);
-      counter = { hits: 0, windowEndsAt: now + ttlMs, blockedUntil: 0 };
-      this.counters.delete(key);
-      this.counters.set(key, counter);
-    }
-    counter.hits += 1;
-    if (counter.hits > limit) counter.blockedUntil = now + blockMs;
-    return this.record(counter, now);
+  /** Seconds the key stays refused (0 when it is not), without counting a hit. */
+  async blockedForSeconds(key: string): Promise<number> {
+    const state = await this.limiter.get(key);
+    return state && state.consumedPoints > this.settings.limit ? retryAfterSeconds(state.msBeforeNext) : 0;
   }
 
-  /** Seconds the key stays blocked (0 when it is not), without counting a hit. */
-  blockedForSeconds(key: string): number {
-    const counter = this.counters.get(key);
-    const now = this.nowMs();
-    return counter && counter.blockedUntil > now ? Math.ceil((counter.blockedUntil - now) / 1000) : 0;
-  }
-
-  private record(counter: Counter, now: number): ThrottlerStorageRecord {
-    const isBlocked = counter.blockedUntil > now;
-    return {
-      totalHits: counter.hits,
-      timeToExpire: Math.max(0, Math.ceil((counter.windowEndsAt - now) / 1000)),
-      isBlocked,
-      timeToBlockExpire: isBlocked ? Math.ceil((counter.blockedUntil - now) / 1000) : 0,
-    };
-  }
-
-  private makeRoom(now: number): void {
-    for (const [key, c] of this.counters) if (c.windowEndsAt <= now && c.blockedUntil <= now) this.counters.delete(key);
-    for (const key of this.counters.keys()) {
-      if (this.counters.size < MAX_KEYS) break;
-      this.counters.delete(key);
+  /** Counts one hit: 0 when allowed, else the seconds the key is refused for. */
+  async hit(key: string): Promise<number> {
+    try {
+      await this.limiter.consume(key);
+      return 0;
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) return retryAfterSeconds(outcome.msBeforeNext);
+      throw outcome;
     }
   }
 }
 
-/** The name of the throttler that limits expensive routes (configured in the API module). */
-export const EXPENSIVE_THROTTLER = 'expensive';
+const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** The API's rate limits (configured from API_AUTH_FAILURE_* and API_EXPENSIVE_ROUTE_*). */
+export class ApiRateLimits {
+  readonly authFailures: RateLimit;
+  readonly expensiveRoutes: RateLimit;
+
+  constructor(settings: { authFailures: RateLimitSettings; expensiveRoutes: RateLimitSettings }) {
+    this.authFailures = new RateLimit('auth-failure', settings.authFailures);
+    this.expensiveRoutes = new RateLimit('expensive', settings.expensiveRoutes);
+    this.expensiveLimit = settings.expensiveRoutes;
+  }
+
+  readonly expensiveLimit: RateLimitSettings;
+}
 
 /**
- * Counts calls per user (per client address when no principal is known), and answers 429 with
- * Retry-After in the API's error shape. Runs after the authentication guard (route-level guards
- * run after global ones), so the principal is known.
+ * Counts calls to an expensive route per user (per client address when no principal is known) and
+ * answers 429 with Retry-After in the API's error shape. A route-level guard, so it runs after the
+ * global authentication guard: the principal is known and unauthenticated calls never count.
  */
 @Injectable()
-export class ExpensiveRouteGuard extends ThrottlerGuard {
-  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
-    const principal = req.principal as { userId?: string } | undefined;
-    return principal?.userId ? `user:${principal.userId}` : `client:${String(req.ip)}`;
-  }
+export class ExpensiveRouteGuard implements CanActivate {
+  constructor(private readonly limits: ApiRateLimits) {}
 
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    throw new TooManyRequests(
-      `this route is limited to ${detail.limit} calls per ${Math.round(detail.ttl / 1000)} s per user; retry after ${detail.timeToBlockExpire} s`,
-      detail.timeToBlockExpire,
-    );
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<{ ip?: string; principal?: { userId: string } }>();
+    const who = req.principal ? `user:${req.principal.userId}` : `client:${req.ip ?? 'unknown'}`;
+    const seconds = await this.limits.expensiveRoutes.hit(`${context.getClass().name}.${context.getHandler().name}:${who}`);
+    if (seconds > 0) {
+      const { limit, windowSeconds } = this.limits.expensiveLimit;
+      throw new TooManyRequests(`this route is limited to ${limit} calls per ${windowSeconds} s per user; retry after ${seconds} s`, seconds);
+    }
+    return true;
   }
 }
 
 /**
- * An expensive route (big uploads, reconciliation runs, workbook builds, job runs, chain
- * verification): limited per user by API_EXPENSIVE_ROUTE_LIMIT per API_EXPENSIVE_ROUTE_WINDOW_SECONDS.
+ * An expensive route (uploads and ledger batches, reconciliation runs, workbook builds, job runs,
+ * the audit log with its chain verification): API_EXPENSIVE_ROUTE_LIMIT calls per
+ * API_EXPENSIVE_ROUTE_WINDOW_SECONDS per user, then 429 until the window ends.
  */
 export const Expensive = () => applyDecorators(UseGuards(ExpensiveRouteGuard));
