@@ -71,9 +71,13 @@ describe('access control over every registered route', () => {
 });
 
 describe('health and docs', () => {
-  it('reports liveness and readiness without a token', async () => {
+  it('reports liveness and bare readiness without a token, and the checks only with one', async () => {
     expect((await ctx.http().get('/health/live')).body).toEqual({ status: 'ok' });
-    const ready = await ctx.http().get('/health/ready');
+    const bare = await ctx.http().get('/health/ready');
+    expect(bare.status).toBe(200);
+    expect(bare.body).toEqual({ status: 'ready' });
+    expect((await ctx.http().get('/health/details')).status).toBe(401);
+    const ready = await ctx.http().get('/health/details').set('Authorization', `Bearer ${ctx.tokens.viewer}`);
     expect(ready.status).toBe(200);
     expect(ready.body.checks.database.status).toBe('up');
     expect(ready.body.checks.migrations.status).toBe('up');

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { pendingMigrations } from '@app/db';
 import { DataSource } from 'typeorm';
@@ -20,7 +21,14 @@ export class HealthService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
+
+  /** Public readiness: database up and migrations applied; never calls Klear, never says why. */
+  async ready(): Promise<boolean> {
+    const database = await this.database();
+    return database.status === 'up' && (await this.migrations()).status === 'up';
+  }
 
   async readiness(): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, Check> }> {
     const database = await this.database();
@@ -51,7 +59,7 @@ export class HealthService {
 
   /** Reported, not required: the API serves what was ingested even while Klear is away. */
   private async klear(): Promise<Check> {
-    const now = Date.now();
+    const now = this.clock.nowMs();
     if (this.klearCache && now - this.klearCache.at < 10_000) return this.klearCache.check;
     let check: Check;
     try {
