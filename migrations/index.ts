@@ -10,6 +10,7 @@ import { MarginDetailSubtraderIndex1795259502495 } from './1795259502495-MarginD
 import { ReconciliationSummaries1795262514328 } from './1795262514328-ReconciliationSummaries';
 import { WithdrawalFencingAndAnswers1796190290653 } from './1796190290653-WithdrawalFencingAndAnswers';
 import { ReconciliationCorrectness1796191177160 } from './1796191177160-ReconciliationCorrectness';
+import { SecurityHardening1796190827244 } from './1796190827244-SecurityHardening';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -24,5 +25,6 @@ export const ALL_MIGRATIONS: Function[] = [
   MarginDetailSubtraderIndex1795259502495,
   ReconciliationSummaries1795262514328,
   WithdrawalFencingAndAnswers1796190290653,
+  SecurityHardening1796190827244,
   ReconciliationCorrectness1796191177160,
 ];

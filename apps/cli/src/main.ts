@@ -7,7 +7,7 @@ import { type AppConfig, loadConfig } from '@app/config';
 import { createDataSource, resolveDatabase, runMigrationsLocked } from '@app/db';
 import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
 import { ReconciliationSummaries } from '@app/reconciliation';
-import { SecretBox, StoredSecretRepository } from '@app/secrets';
+import { Keyring, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
 import { generateMigration } from './migration-generator';
@@ -75,12 +75,44 @@ program
 
 program
   .command('audit:verify')
-  .description('verify the audit log hash chain; exit 1 when broken')
-  .action(async () => {
+  .description('verify the audit log: hash chain, and the keyed MAC of every row when SECRETS_KEY is set; exit 1 when broken')
+  .option('--anchor <seq:hash>', 'an anchor printed by an earlier verification: that row must still be in the chain, unchanged')
+  .addHelpText('after', '\nThe JSON answer ends with `anchor` (last seq, hash, MAC): keep it outside the database (a ticket, the ops log) and pass it back with --anchor.')
+  .action(async (opts: { anchor?: string }) => {
+    let anchor: { seq: string; hash: string } | undefined;
+    if (opts.anchor) {
+      const m = /^(\d{1,18}):([0-9a-f]{64})$/.exec(opts.anchor);
+      if (!m) throw new Error('--anchor expects <seq>:<64 hex characters of hash>');
+      anchor = { seq: m[1], hash: m[2] };
+    }
     await withContext(async ({ audit }) => {
-      const result = await audit.verify();
+      const result = await audit.verify({ anchor });
       process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (!result.macs.checked) process.stderr.write('warning: SECRETS_KEY is not set: the rows\' MACs were not checked (hash chain only)\n');
       if (!result.ok) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('secrets:rotate')
+  .description('re-seal every stored secret with the current SECRETS_KEY (run after moving the old key to SECRETS_KEY_PREVIOUS); audited')
+  .action(async () => {
+    const config = loadConfig();
+    const keyring = Keyring.fromConfig(config);
+    if (!keyring) throw new Error('SECRETS_KEY is required');
+    await withContext(async ({ audit, dataSource }) => {
+      const resealed = await new StoredSecretRepository(dataSource, keyring.secretBox()).resealWithCurrentKey();
+      await audit.record({ actor: 'cli', action: 'secrets.rotate', entityType: 'keyring', entityId: keyring.currentKeyId, details: { resealed, key_ids: keyring.keyIds } });
+      const stillNeeded = (await dataSource.query(
+        `SELECT DISTINCT mac_key_id AS id FROM audit_log WHERE mac_key_id IS NOT NULL AND mac_key_id <> $1`,
+        [keyring.currentKeyId],
+      )) as Array<{ id: string }>;
+      process.stdout.write(`re-sealed ${resealed} stored secret(s) with key ${keyring.currentKeyId}\n`);
+      process.stdout.write(
+        stillNeeded.length
+          ? `audit rows are signed with older key(s) ${stillNeeded.map((r) => r.id).join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs (the chain stays verifiable through the latest rows either way)\n`
+          : 'no stored secret or audit MAC needs an older key: SECRETS_KEY_PREVIOUS may be emptied\n',
+      );
     });
   });
 
@@ -128,9 +160,9 @@ program
     } catch {
       throw new Error('stdin is not a JSON object');
     }
-    const key = config.secretsKey;
+    const keyring = Keyring.fromConfig(config)!;
     await withContext(async ({ audit, dataSource }) => {
-      const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(key)), audit);
+      const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, keyring.secretBox()), audit);
       await store.save(credentials, 'cli');
       process.stdout.write(`stored Klear ${credentials.mode} credentials (encrypted)\n`);
     });

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { Keyring } from '@app/secrets';
 import { canonicalJson } from './canonical-json';
+
+/** The MAC purpose of audit rows (docs/security.md, "Audit trail"). */
+export const AUDIT_ROW_MAC = 'audit-row';
+
+/** What a row's MAC covers: its position and its hash (which covers its content and the chain before it). */
+export const auditMacData = (seq: string, hash: string) => `${seq}.${hash}`;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -40,29 +47,94 @@ export function auditRowHash(row: AuditRowContent): string {
 export interface ChainVerification {
   ok: boolean;
   checked: number;
-  /** First row whose link or content does not verify. */
+  /** First row whose link, content or MAC does not verify. */
   firstBrokenSeq: string | null;
   problem: string | null;
+  /** The keyed MACs: checked only when a keyring (SECRETS_KEY) is configured. */
+  macs: MacSummary;
+  /** The last row verified: record it outside the database and check it later with `audit:verify --anchor`. */
+  anchor: { seq: string; hash: string; mac: string | null } | null;
 }
 
-/** Walks rows in seq order and finds the first broken link. */
-export function verifyChainRows(rows: Iterable<AuditRowContent & { hash: string }>, startPrevHash = GENESIS_HASH, startSeq = 1n): ChainVerification {
-  let prev = startPrevHash;
-  let expectedSeq = startSeq;
-  let checked = 0;
-  for (const row of rows) {
-    if (BigInt(row.seq) !== expectedSeq) {
-      return { ok: false, checked, firstBrokenSeq: row.seq, problem: `expected seq ${expectedSeq}, found ${row.seq} (a row is missing)` };
-    }
-    if (row.prevHash !== prev) {
-      return { ok: false, checked, firstBrokenSeq: row.seq, problem: 'prev_hash does not match the previous row' };
-    }
-    if (auditRowHash(row) !== row.hash) {
-      return { ok: false, checked, firstBrokenSeq: row.seq, problem: 'row content does not match its hash (edited)' };
-    }
-    prev = row.hash;
-    expectedSeq += 1n;
-    checked += 1;
+export interface MacSummary {
+  checked: boolean;
+  /** Rows whose MAC verified with a key of the ring. */
+  valid: number;
+  /** Rows written before any signed row (before the MAC existed, or without a keyring): covered by the first signed row after them. */
+  unsignedPrefix: number;
+  /** Rows signed with a key no longer in the ring: covered by a later row signed with a key of the ring. */
+  retiredKey: number;
+}
+
+export type AuditChainRow = AuditRowContent & { hash: string; mac?: string | null; macKeyId?: string | null };
+
+/** The state of a verification walk, carried from page to page. */
+export class ChainWalk {
+  prev = GENESIS_HASH;
+  expectedSeq = 1n;
+  checked = 0;
+  macs: MacSummary;
+  private signedSeen = false;
+  private pendingRetired = 0;
+  anchor: ChainVerification['anchor'] = null;
+
+  constructor(private readonly keyring: Keyring | null) {
+    this.macs = { checked: keyring !== null, valid: 0, unsignedPrefix: 0, retiredKey: 0 };
   }
-  return { ok: true, checked, firstBrokenSeq: null, problem: null };
+
+  /** Checks the next row; returns the problem, or null. */
+  step(row: AuditChainRow): string | null {
+    if (BigInt(row.seq) !== this.expectedSeq) return `expected seq ${this.expectedSeq}, found ${row.seq} (a row is missing)`;
+    if (row.prevHash !== this.prev) return 'prev_hash does not match the previous row';
+    if (auditRowHash(row) !== row.hash) return 'row content does not match its hash (edited)';
+    if (this.keyring) {
+      const problem = this.checkMac(this.keyring, row);
+      if (problem) return problem;
+    }
+    this.prev = row.hash;
+    this.expectedSeq += 1n;
+    this.checked += 1;
+    this.anchor = { seq: row.seq, hash: row.hash, mac: row.mac ?? null };
+    return null;
+  }
+
+  /** The end of the chain: rows signed only with retired keys and not covered by a later MAC fail. */
+  finish(): string | null {
+    if (this.pendingRetired > 0) return `the last ${this.pendingRetired} row(s) are signed with a key the keyring no longer holds: put it back in SECRETS_KEY_PREVIOUS`;
+    return null;
+  }
+
+  private checkMac(keyring: Keyring, row: AuditChainRow): string | null {
+    if (!row.mac || !row.macKeyId) {
+      if (this.signedSeen) return 'row has no MAC after signed rows (written without the key: a rewrite)';
+      this.macs.unsignedPrefix += 1;
+      return null;
+    }
+    const check = keyring.verify(AUDIT_ROW_MAC, row.macKeyId, auditMacData(row.seq, row.hash), row.mac);
+    if (check === 'invalid') return 'row MAC does not verify (rewritten without the key)';
+    this.signedSeen = true;
+    if (check === 'unknown_key') {
+      this.macs.retiredKey += 1;
+      this.pendingRetired += 1;
+    } else {
+      this.macs.valid += 1;
+      this.pendingRetired = 0;
+    }
+    return null;
+  }
+}
+
+/** Walks rows in seq order (one page) and finds the first broken link. */
+export function verifyChainRows(rows: Iterable<AuditChainRow>, keyring: Keyring | null = null): ChainVerification {
+  const walk = new ChainWalk(keyring);
+  for (const row of rows) {
+    const problem = walk.step(row);
+    if (problem) return walkResult(walk, row.seq, problem);
+  }
+  const problem = walk.finish();
+  return walkResult(walk, problem ? walk.anchor?.seq ?? null : null, problem);
+}
+
+export function walkResult(walk: ChainWalk, firstBrokenSeq: string | null, problem: string | null): ChainVerification {
+  return { ok: problem === null, checked: walk.checked, firstBrokenSeq, problem, macs: walk.macs, anchor: walk.anchor };
 }

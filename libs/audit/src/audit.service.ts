@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditLogEntry } from '@app/db';
+import type { Keyring } from '@app/secrets';
 import { DataSource, EntityManager } from 'typeorm';
-import { auditRowHash, ChainVerification, GENESIS_HASH, verifyChainRows } from './audit-chain';
+import { AUDIT_ROW_MAC, auditMacData, auditRowHash, ChainVerification, ChainWalk, GENESIS_HASH, walkResult } from './audit-chain';
 import { canonicalJson } from './canonical-json';
 
 /** Transaction-scoped advisory lock serialising appends to the chain ("klear-audit"). */
@@ -26,9 +27,15 @@ export function requestBodyHash(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
 }
 
+/** The keyring that signs audit rows (null without SECRETS_KEY): provided by AuditModule from the configuration. */
+export const AUDIT_KEYRING = Symbol('AUDIT_KEYRING');
+
 @Injectable()
 export class AuditService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() @Inject(AUDIT_KEYRING) private readonly keyring: Keyring | null = null,
+  ) {}
 
   /**
    * Appends one event. Pass the EntityManager of the transaction that makes the state change so
@@ -55,7 +62,7 @@ export class AuditService {
     const last = (await manager.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string; hash: string }>;
     const seq = last.length ? (BigInt(last[0].seq) + 1n).toString() : '1';
     const details = event.details ? (JSON.parse(canonicalJson(event.details)) as Record<string, unknown>) : null;
-    const row: Omit<AuditLogEntry, 'hash'> = {
+    const row: Omit<AuditLogEntry, 'hash' | 'mac' | 'macKeyId'> = {
       seq,
       occurredAt: new Date(),
       actor: event.actor,
@@ -69,32 +76,45 @@ export class AuditService {
       requestHash: event.requestBody === undefined ? null : requestBodyHash(event.requestBody),
       prevHash: last.length ? last[0].hash : GENESIS_HASH,
     };
-    const entry = manager.create(AuditLogEntry, { ...row, hash: auditRowHash(row) });
+    const hash = auditRowHash(row);
+    // The MAC's key is outside the database: whoever can rewrite rows cannot re-sign them.
+    const signed = this.keyring ? this.keyring.sign(AUDIT_ROW_MAC, auditMacData(seq, hash)) : null;
+    const entry = manager.create(AuditLogEntry, { ...row, hash, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null });
     // jsonb details make TypeORM's deep-partial type balk; the entity is complete.
     await manager.insert(AuditLogEntry, entry as unknown as Parameters<EntityManager['insert']>[1]);
     return entry;
   }
 
-  /** Verifies the whole chain, reading it in pages. */
-  async verify(pageSize = 5000): Promise<ChainVerification> {
-    let prev = GENESIS_HASH;
-    let next = 1n;
-    let checked = 0;
+  /**
+   * Verifies the whole chain, reading it in pages: every link and hash, and with a keyring every
+   * MAC (docs/security.md, "Audit trail"). `anchor` (a seq and the hash recorded for it outside the
+   * database, from an earlier verification) must still be in the chain, unchanged.
+   */
+  async verify(options: { pageSize?: number; anchor?: { seq: string; hash: string } } = {}): Promise<ChainVerification> {
+    const pageSize = options.pageSize ?? 5000;
+    const walk = new ChainWalk(this.keyring);
+    let anchorSeen = false;
     for (;;) {
       const rows = await this.dataSource
         .getRepository(AuditLogEntry)
         .createQueryBuilder('a')
-        .where('a.seq >= :from', { from: next.toString() })
+        .where('a.seq >= :from', { from: walk.expectedSeq.toString() })
         .orderBy('a.seq', 'ASC')
         .limit(pageSize)
         .getMany();
-      if (rows.length === 0) return { ok: true, checked, firstBrokenSeq: null, problem: null };
-      const result = verifyChainRows(rows, prev, next);
-      checked += result.checked;
-      if (!result.ok) return { ...result, checked };
-      prev = rows[rows.length - 1].hash;
-      next += BigInt(rows.length);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const problem = walk.step(row);
+        if (problem) return walkResult(walk, row.seq, problem);
+        if (options.anchor && row.seq === options.anchor.seq) {
+          if (row.hash !== options.anchor.hash) return walkResult(walk, row.seq, 'the row does not match the anchor recorded for it (the chain was rewritten)');
+          anchorSeen = true;
+        }
+      }
     }
+    if (options.anchor && !anchorSeen) return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)');
+    const problem = walk.finish();
+    return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem);
   }
 
   async list(filter: { entityType?: string; entityId?: string; afterSeq?: string; limit: number }): Promise<AuditLogEntry[]> {

@@ -21,7 +21,7 @@ export function klearCredentialsFromConfig(config: AppConfig, dataSource?: DataS
     if (!dataSource || !config.secretsKey) {
       throw new Error('no Klear credentials: set KLEAR_ADMIN_USER_ID and KLEAR_ACCESS_TOKEN (or session credentials), or store them encrypted (needs SECRETS_KEY)');
     }
-    const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(config.secretsKey)));
+    const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(config.secretsKey, config.secretsKeysPrevious)));
     const stored = await store.load();
     if (!stored) throw new Error('no Klear credentials in configuration or in the database');
     if (stored.mode !== k.authMode) throw new Error(`stored Klear credentials are for ${stored.mode} mode, KLEAR_AUTH_MODE is ${k.authMode}`);

@@ -44,3 +44,20 @@ export class LedgerImportTooLarge extends DomainError {
     super('LEDGER_IMPORT_TOO_LARGE', 413, `the file exceeds the import limit of ${maxBytes} bytes (LEDGER_IMPORT_MAX_BYTES); split it`, { max_bytes: maxBytes });
   }
 }
+
+/** 413: the file passes LEDGER_IMPORT_MAX_ROWS or (XLSX) LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES; reading stopped there. */
+export class LedgerImportLimitExceeded extends DomainError {
+  constructor(
+    readonly limit: 'rows' | 'uncompressed_bytes',
+    readonly max: number,
+  ) {
+    super(
+      limit === 'rows' ? 'LEDGER_IMPORT_TOO_MANY_ROWS' : 'LEDGER_IMPORT_UNCOMPRESSED_TOO_LARGE',
+      413,
+      limit === 'rows'
+        ? `the file has more than ${max} rows (LEDGER_IMPORT_MAX_ROWS); split it`
+        : `the workbook unpacks to more than ${max} bytes (LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES); split it or save it as CSV`,
+      { limit: limit === 'rows' ? 'LEDGER_IMPORT_MAX_ROWS' : 'LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES', max },
+    );
+  }
+}

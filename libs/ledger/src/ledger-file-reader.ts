@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
-import ExcelJS from 'exceljs';
-import { LedgerImportUnsupported } from './ledger-errors';
+import { LedgerImportLimitExceeded, LedgerImportUnsupported } from './ledger-errors';
+import { readXlsxRows, type XlsxCell, XlsxLimitExceeded, XlsxUnreadable } from './xlsx-row-reader';
 
 /** A cell as read from a file: text, empty, or refused with the reason (formula, date, ...). */
 export type LedgerFileCell = string | null | { refused: string; code: 'FORMULA_INJECTION' | 'INVALID_VALUE' };
@@ -42,12 +42,36 @@ export async function fingerprintLedgerFile(path: string): Promise<{ sha256: str
   return { sha256: hash.digest('hex'), format: 'csv', sizeBytes: size };
 }
 
-export function readLedgerFile(path: string, format: LedgerFileFormat): AsyncGenerator<LedgerFileRow> {
-  return format === 'csv' ? readCsv(path) : readXlsx(path);
+/** What a file may hold at most (LEDGER_IMPORT_MAX_ROWS, LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES). */
+export interface LedgerFileLimits {
+  maxRows: number;
+  maxUncompressedBytes: number;
+}
+
+/** Columns of a row kept at most (the format has 11; more is refused row by row, not stored). */
+const MAX_CELLS_PER_ROW = 64;
+/** A CSV record larger than this is refused as unreadable (a 100 MB one-cell file stays out of memory). */
+const MAX_CSV_RECORD_BYTES = 1024 * 1024;
+
+/**
+ * The rows of a stored upload, one at a time. Reading stops as soon as the file passes a limit
+ * (LedgerImportLimitExceeded: 413 naming the limit), so memory is bounded by the limits.
+ */
+export async function* readLedgerFile(path: string, format: LedgerFileFormat, limits: LedgerFileLimits): AsyncGenerator<LedgerFileRow> {
+  let rows = 0;
+  const source =
+    format === 'csv'
+      ? readCsv(path)
+      : readXlsx(path, { maxUncompressedBytes: limits.maxUncompressedBytes, maxSharedStrings: (limits.maxRows + 1) * MAX_CELLS_PER_ROW });
+  for await (const row of source) {
+    // The header does not count.
+    if (rows++ > limits.maxRows) throw new LedgerImportLimitExceeded('rows', limits.maxRows);
+    yield row.cells.length > MAX_CELLS_PER_ROW ? { line: row.line, cells: [...row.cells.slice(0, MAX_CELLS_PER_ROW), 'beyond the last column'] } : row;
+  }
 }
 
 async function* readCsv(path: string): AsyncGenerator<LedgerFileRow> {
-  const parser = createReadStream(path).pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }));
+  const parser = createReadStream(path).pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, max_record_size: MAX_CSV_RECORD_BYTES }));
   let lastLine = 0;
   let lastEmpty = 0;
   try {
@@ -65,44 +89,38 @@ async function* readCsv(path: string): AsyncGenerator<LedgerFileRow> {
   }
 }
 
-async function* readXlsx(path: string): AsyncGenerator<LedgerFileRow> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
-    entries: 'emit',
-    sharedStrings: 'cache',
-    worksheets: 'emit',
-    hyperlinks: 'ignore',
-    styles: 'ignore',
-  });
+async function* readXlsx(path: string, limits: { maxUncompressedBytes: number; maxSharedStrings: number }): AsyncGenerator<LedgerFileRow> {
   try {
-    for await (const sheet of reader) {
-      for await (const row of sheet) {
-        const values = (row.values as unknown[]).slice(1);
-        yield { line: row.number, cells: Array.from({ length: values.length }, (_, i) => xlsxCell(values[i])) };
-      }
-      return; // the first worksheet holds the entries
+    for await (const row of readXlsxRows(path, limits)) {
+      yield { line: row.number, cells: Array.from({ length: row.cells.length }, (_, i) => xlsxCell(row.cells[i] ?? null)) };
     }
   } catch (error) {
-    if (error instanceof LedgerFileUnreadable) throw error;
-    throw new LedgerFileUnreadable(null, `not readable as an XLSX workbook: ${(error as Error).message}`);
+    if (error instanceof XlsxLimitExceeded) throw new LedgerImportLimitExceeded('uncompressed_bytes', limits.maxUncompressedBytes);
+    if (error instanceof XlsxUnreadable) throw new LedgerFileUnreadable(null, `not readable as an XLSX workbook: ${error.message}`);
+    throw error;
   }
 }
 
 /** Cell values as text; anything a spreadsheet computes or reinterprets is refused. */
-function xlsxCell(value: unknown): LedgerFileCell {
-  if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') {
-    // Doubles are exact only up to 2^53: larger amounts must be text cells.
-    if (Number.isSafeInteger(value)) return String(value);
-    return { refused: `the number ${value} is not a whole number within +/-2^53; write it as a text cell`, code: 'INVALID_VALUE' };
+function xlsxCell(cell: XlsxCell): LedgerFileCell {
+  if (cell === null) return null;
+  switch (cell.kind) {
+    case 'text':
+      return cell.text === '' ? null : cell.text;
+    case 'formula':
+      return { refused: 'formula cells are refused (possible formula injection)', code: 'FORMULA_INJECTION' };
+    case 'date':
+      return { refused: 'date cells carry no time zone; write an RFC 3339 text like 2026-11-03T21:00:00Z', code: 'INVALID_VALUE' };
+    case 'boolean':
+      return { refused: 'a boolean cell is not accepted; write text', code: 'INVALID_VALUE' };
+    case 'error':
+      return { refused: `the cell holds the spreadsheet error ${cell.text}`, code: 'INVALID_VALUE' };
+    case 'number': {
+      if (cell.dateFormatted) return { refused: 'date cells carry no time zone; write an RFC 3339 text like 2026-11-03T21:00:00Z', code: 'INVALID_VALUE' };
+      const value = Number(cell.text);
+      // Doubles are exact only up to 2^53: larger amounts must be text cells.
+      if (Number.isSafeInteger(value)) return String(value);
+      return { refused: `the number ${Number.isFinite(value) ? value : cell.text} is not a whole number within +/-2^53; write it as a text cell`, code: 'INVALID_VALUE' };
+    }
   }
-  if (value instanceof Date) return { refused: 'date cells carry no time zone; write an RFC 3339 text like 2026-11-03T21:00:00Z', code: 'INVALID_VALUE' };
-  if (typeof value === 'object') {
-    const v = value as Record<string, unknown>;
-    if ('formula' in v || 'sharedFormula' in v) return { refused: 'formula cells are refused (possible formula injection)', code: 'FORMULA_INJECTION' };
-    if (Array.isArray(v.richText)) return (v.richText as Array<{ text: string }>).map((t) => t.text).join('') || null;
-    if ('error' in v) return { refused: `the cell holds the spreadsheet error ${String(v.error)}`, code: 'INVALID_VALUE' };
-    if (typeof v.text === 'string') return v.text;
-  }
-  return { refused: `a ${typeof value} cell is not accepted; write text`, code: 'INVALID_VALUE' };
 }

@@ -2,9 +2,9 @@ import type { AuditService } from '@app/audit';
 import type { EntryProblem, JournalEntryDraft } from './journal-entry-input';
 import { validateJournalEntry } from './journal-entry-rules';
 import { planJournalBatch, seqRange } from './ledger-batch-plan';
-import { LedgerImportRejected } from './ledger-errors';
+import { LedgerImportLimitExceeded, LedgerImportRejected, LedgerImportUnsupported } from './ledger-errors';
 import { LedgerFileAssembler, problemLine, type RejectedRow } from './ledger-file-entries';
-import { fingerprintLedgerFile, LedgerFileUnreadable, readLedgerFile, type LedgerFileFormat } from './ledger-file-reader';
+import { fingerprintLedgerFile, type LedgerFileLimits, LedgerFileUnreadable, readLedgerFile, type LedgerFileFormat } from './ledger-file-reader';
 import type { LedgerRepository, NewLedgerImport } from './ledger.repository';
 
 export interface LedgerImportRequest {
@@ -14,6 +14,20 @@ export interface LedgerImportRequest {
   /** Import the valid entries and reject only entries having an invalid row. */
   partial: boolean;
   actor: string;
+  limits: LedgerFileLimits;
+}
+
+/** An attempt refused before (or while) its file was read: recorded and audited all the same. */
+export interface RefusedLedgerImport {
+  fileName: string;
+  sizeBytes: number;
+  partial: boolean;
+  actor: string;
+  /** The error answered: its code and message are recorded. */
+  error: { code: string; message: string };
+  sha256?: string | null;
+  format?: LedgerFileFormat | null;
+  rows?: number;
 }
 
 export interface LedgerImportReport {
@@ -30,12 +44,16 @@ export interface LedgerImportReport {
   unchanged: number;
   rejected_entries: number;
   rejected_row_count: number;
-  /** Every rejected row: line (header = 1), external_id, code, reason; sorted by line. */
+  /** The first REPORTED_REJECTIONS rejected rows: line (header = 1), external_id, code, reason; sorted by line. */
   rejected_rows: RejectedRow[];
+  /** True when there are more rejected rows than the answer carries: all of them are in `rejections_report`. */
+  rejected_rows_truncated: boolean;
+  /** Where the complete list of rejected rows is downloaded (CSV), or null when none was rejected. */
+  rejections_report: string | null;
 }
 
-/** Rejections kept on the ledger_import row (the answer carries them all). */
-const STORED_REJECTIONS = 1000;
+/** Rejected rows carried in an answer (and kept on the ledger_import row); the complete list is in the report. */
+export const REPORTED_REJECTIONS = 1000;
 
 /**
  * Reads, validates and books one file in a single transaction. Without `partial`, any rejected
@@ -43,7 +61,15 @@ const STORED_REJECTIONS = 1000;
  * The import itself is recorded (and audited) either way.
  */
 export async function importLedgerFile(request: LedgerImportRequest, repository: LedgerRepository, audit: AuditService, importId: string): Promise<LedgerImportReport> {
-  const file = await fingerprintLedgerFile(request.path);
+  let file: Awaited<ReturnType<typeof fingerprintLedgerFile>>;
+  try {
+    file = await fingerprintLedgerFile(request.path);
+  } catch (error) {
+    if (error instanceof LedgerImportUnsupported) {
+      await recordRefusedImport({ ...request, sizeBytes: 0, error }, repository, audit, importId);
+    }
+    throw error;
+  }
   const rejected: RejectedRow[] = [];
   const broken = new Set<string>();
   const drafts: Array<{ position: number; draft: JournalEntryDraft }> = [];
@@ -53,13 +79,14 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
   let entryCount = 0;
   try {
     let assembler: LedgerFileAssembler | null = null;
-    for await (const row of readLedgerFile(request.path, file.format)) {
+    for await (const row of readLedgerFile(request.path, file.format, request.limits)) {
       if (assembler === null) assembler = LedgerFileAssembler.fromHeader(row);
       else assembler.addRow(row);
     }
     if (assembler === null) throw new LedgerFileUnreadable(1, 'the file has no header row');
     rows = assembler.rowCount;
-    rejected.push(...assembler.rejected);
+    // One by one: a spread of 200,000 rejections overflows the call stack.
+    for (const r of assembler.rejected) rejected.push(r);
     for (const id of assembler.brokenEntries) broken.add(id);
     for (const { externalId, entry, lines } of assembler.entries()) {
       const position = entryCount++;
@@ -71,6 +98,10 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
       else reject(externalId, lines, result.problems);
     }
   } catch (error) {
+    if (error instanceof LedgerImportLimitExceeded) {
+      await recordRefusedImport({ ...request, sizeBytes: file.sizeBytes, sha256: file.sha256, format: file.format, error }, repository, audit, importId);
+      throw error;
+    }
     if (!(error instanceof LedgerFileUnreadable) && !(error instanceof Error && error.message.startsWith('header'))) throw error;
     const line = error instanceof LedgerFileUnreadable ? (error.line ?? 1) : 1;
     rejected.push({ line, external_id: null, code: error instanceof LedgerFileUnreadable ? 'UNREADABLE_FILE' : 'INVALID_HEADER', reason: error.message });
@@ -107,7 +138,9 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
       unchanged: status === 'rejected' ? 0 : plan.outcomes.filter((o) => o.status === 'unchanged').length,
       rejected_entries: status === 'rejected' ? entryCount : broken.size,
       rejected_row_count: new Set(rejected.map((r) => r.line)).size,
-      rejected_rows: rejected,
+      rejected_rows: rejected.length > REPORTED_REJECTIONS ? rejected.slice(0, REPORTED_REJECTIONS) : rejected,
+      rejected_rows_truncated: rejected.length > REPORTED_REJECTIONS,
+      rejections_report: rejected.length > 0 ? rejectionsReportPath(importId) : null,
     };
     await tx.recordImport({
       id: importId,
@@ -123,9 +156,11 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
       unchangedCount: report.unchanged,
       rejectedEntryCount: report.rejected_entries,
       rejectedRowCount: report.rejected_row_count,
-      rejections: rejected.length ? rejected.slice(0, STORED_REJECTIONS) : null,
+      rejections: rejected.length ? rejected.slice(0, REPORTED_REJECTIONS) : null,
+      refusalCode: null,
       createdBy: request.actor,
     });
+    await tx.recordRejections(importId, rejected);
     const seqs = await tx.insertEntries(toCreate, request.actor, importId);
     await audit.record(
       {
@@ -175,4 +210,43 @@ function rejectRestOfBrokenEntries(rejected: RejectedRow[], broken: Set<string>,
       if (!reported.has(line)) rejected.push({ line, external_id: id, code: 'ENTRY_REJECTED', reason: `rejected with its entry ${id} (see line ${firstReported.get(id)})` });
     }
   }
+}
+
+export const rejectionsReportPath = (importId: string) => `/ledger/imports/${importId}/rejections`;
+
+/** Records (and audits) an import attempt that was refused: nothing of it is booked. */
+export async function recordRefusedImport(refused: RefusedLedgerImport, repository: LedgerRepository, audit: AuditService, importId: string): Promise<void> {
+  await repository.write(async (tx) => {
+    await tx.recordImport({
+      id: importId,
+      fileName: refused.fileName,
+      sha256: refused.sha256 ?? null,
+      sizeBytes: refused.sizeBytes,
+      format: refused.format ?? null,
+      partial: refused.partial,
+      status: 'refused',
+      rowCount: refused.rows ?? 0,
+      entryCount: 0,
+      createdCount: 0,
+      unchangedCount: 0,
+      rejectedEntryCount: 0,
+      rejectedRowCount: 0,
+      rejections: null,
+      refusalCode: refused.error.code,
+      createdBy: refused.actor,
+    });
+    await audit.record(
+      {
+        actor: refused.actor,
+        action: 'ledger.import.refused',
+        entityType: 'ledger_import',
+        entityId: importId,
+        toState: 'refused',
+        reason: refused.error.message.slice(0, 500),
+        details: { file_name: refused.fileName, size_bytes: refused.sizeBytes, format: refused.format ?? null, partial: refused.partial, code: refused.error.code },
+        requestBody: { sha256: refused.sha256 ?? null, file_name: refused.fileName, partial: refused.partial },
+      },
+      tx.manager,
+    );
+  });
 }

@@ -59,3 +59,16 @@ export function canonicalFromDatabase(text: string | null): string | null {
   if (text === null) return null;
   return text.endsWith('000Z') ? `${text.slice(0, -4)}Z` : text;
 }
+
+/**
+ * One CSV line (RFC 4180 quoting) whose cells a spreadsheet will not execute: a cell that starts
+ * like a formula gets a leading apostrophe (the OWASP CSV-injection advice).
+ */
+export function csvLine(cells: string[]): string {
+  return `${cells
+    .map((cell) => {
+      const safe = FORMULA_LEAD.test(cell) ? `'${cell}` : cell;
+      return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+    })
+    .join(',')}\r\n`;
+}

@@ -18,9 +18,9 @@ export const utcText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC'
 export interface NewLedgerImport {
   id: string;
   fileName: string;
-  sha256: string;
+  sha256: string | null;
   sizeBytes: number;
-  format: 'csv' | 'xlsx';
+  format: 'csv' | 'xlsx' | null;
   partial: boolean;
   status: LedgerImportStatus;
   rowCount: number;
@@ -30,7 +30,28 @@ export interface NewLedgerImport {
   rejectedEntryCount: number;
   rejectedRowCount: number;
   rejections: unknown[] | null;
+  refusalCode: string | null;
   createdBy: string;
+}
+
+export interface LedgerImportRow {
+  id: string;
+  file_name: string;
+  sha256: string | null;
+  size_bytes: string;
+  format: 'csv' | 'xlsx' | null;
+  partial: boolean;
+  status: LedgerImportStatus;
+  row_count: number;
+  entry_count: number;
+  created_count: number;
+  unchanged_count: number;
+  rejected_entry_count: number;
+  rejected_row_count: number;
+  refusal_code: string | null;
+  created_by: string;
+  created_at: Date;
+  rejection_count: number;
 }
 
 export interface JournalEntryFilter {
@@ -107,11 +128,23 @@ export class LedgerWriteTransaction {
   async recordImport(i: NewLedgerImport): Promise<void> {
     await this.manager.query(
       `INSERT INTO ledger_import (id, file_name, sha256, size_bytes, format, partial, status, row_count, entry_count, created_count,
-                                  unchanged_count, rejected_entry_count, rejected_row_count, rejections, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+                                  unchanged_count, rejected_entry_count, rejected_row_count, rejections, refusal_code, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
       [i.id, i.fileName, i.sha256, String(i.sizeBytes), i.format, i.partial, i.status, i.rowCount, i.entryCount, i.createdCount,
-        i.unchangedCount, i.rejectedEntryCount, i.rejectedRowCount, i.rejections === null ? null : JSON.stringify(i.rejections), i.createdBy],
+        i.unchangedCount, i.rejectedEntryCount, i.rejectedRowCount, i.rejections === null ? null : JSON.stringify(i.rejections), i.refusalCode, i.createdBy],
     );
+  }
+
+  /** Every rejected row of an import, in order (the downloadable report), in chunks of 5,000. */
+  async recordRejections(importId: string, rejected: Array<{ line: number; external_id: string | null; code: string; reason: string }>): Promise<void> {
+    for (let start = 0; start < rejected.length; start += 5000) {
+      const chunk = rejected.slice(start, start + 5000);
+      await this.manager.query(
+        `INSERT INTO ledger_import_rejection (import_id, ordinal, line, external_id, code, reason)
+         SELECT $1, o, l, e, c, r FROM unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[]) AS t(o, l, e, c, r)`,
+        [importId, chunk.map((_, i) => start + i + 1), chunk.map((r) => r.line), chunk.map((r) => r.external_id), chunk.map((r) => r.code), chunk.map((r) => r.reason)],
+      );
+    }
   }
 
   /** Inserts entries and postings with a few multi-row statements; returns external_id -> ledger_seq. */
@@ -259,6 +292,25 @@ export class LedgerRepository {
   }
 
   /** The latest ledger_seq (0 when empty): every entry at or below it is committed and final. */
+  async findImport(id: string): Promise<LedgerImportRow | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, file_name, sha256, size_bytes::text AS size_bytes, format, partial, status, row_count, entry_count, created_count, unchanged_count,
+              rejected_entry_count, rejected_row_count, refusal_code, created_by, created_at,
+              (SELECT count(*)::int FROM ledger_import_rejection r WHERE r.import_id = i.id) AS rejection_count
+         FROM ledger_import i WHERE id = $1`,
+      [id],
+    )) as LedgerImportRow[];
+    return rows[0] ?? null;
+  }
+
+  /** A page of an import's rejected rows after `afterOrdinal`, in order. */
+  async rejectionsPage(importId: string, afterOrdinal: number, limit: number): Promise<Array<{ ordinal: number; line: number; external_id: string | null; code: string; reason: string }>> {
+    return (await this.dataSource.query(
+      `SELECT ordinal, line, external_id, code, reason FROM ledger_import_rejection WHERE import_id = $1 AND ordinal > $2 ORDER BY ordinal LIMIT $3`,
+      [importId, afterOrdinal, limit],
+    )) as Array<{ ordinal: number; line: number; external_id: string | null; code: string; reason: string }>;
+  }
+
   async highWaterMark(): Promise<string> {
     const rows = (await this.dataSource.query('SELECT coalesce(max(ledger_seq), 0)::text AS seq FROM journal_entry')) as Array<{ seq: string }>;
     return rows[0].seq;

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '@app/audit';
-import type { FieldProblem } from '@app/http';
+import { type FieldProblem, NotFound } from '@app/http';
 import { MAX_ENTRIES_PER_BATCH } from './chart-of-accounts';
 import type { EntryProblem, JournalEntryDraft, LedgerEntryInput } from './journal-entry-input';
 import { validateJournalEntry } from './journal-entry-rules';
 import { planJournalBatch, seqRange, type EntryOutcome } from './ledger-batch-plan';
 import { LedgerEntryConflict, LedgerValidationFailed } from './ledger-errors';
-import { type JournalEntryFilter, LedgerRepository, type StoredJournalEntry } from './ledger.repository';
-import { importLedgerFile, type LedgerImportReport, type LedgerImportRequest } from './ledger-import';
+import { type JournalEntryFilter, LedgerRepository, type LedgerImportRow, type StoredJournalEntry } from './ledger.repository';
+import { importLedgerFile, type LedgerImportReport, type LedgerImportRequest, recordRefusedImport, type RefusedLedgerImport } from './ledger-import';
+import { csvLine } from './ledger-text';
 
 export interface PostedBatch {
   created: number;
@@ -72,6 +74,40 @@ export class LedgerService {
   /** Imports an uploaded CSV/XLSX file (already stored on disk by the HTTP layer). */
   async importFile(request: LedgerImportRequest): Promise<LedgerImportReport> {
     return importLedgerFile(request, this.repository, this.audit, randomUUID());
+  }
+
+  /** Records an import attempt refused before its file could be read (too large, no file); returns its id. */
+  async recordRefusedImport(refused: RefusedLedgerImport): Promise<string> {
+    const id = randomUUID();
+    await recordRefusedImport(refused, this.repository, this.audit, id);
+    return id;
+  }
+
+  async getImport(id: string): Promise<LedgerImportRow> {
+    const row = await this.repository.findImport(id);
+    if (!row) throw new NotFound('ledger import', id);
+    return row;
+  }
+
+  /**
+   * The complete list of an import's rejected rows as CSV (line, external_id, code, reason), read
+   * from the database a page at a time while it is sent. Cells are neutralised against formula
+   * injection: the report is meant to be opened in a spreadsheet.
+   */
+  async rejectionsCsv(id: string): Promise<{ file: LedgerImportRow; stream: Readable }> {
+    const file = await this.getImport(id);
+    const repository = this.repository;
+    async function* lines(): AsyncGenerator<string> {
+      yield csvLine(['line', 'external_id', 'code', 'reason']);
+      let after = 0;
+      for (;;) {
+        const page = await repository.rejectionsPage(id, after, 5000);
+        if (page.length === 0) return;
+        yield page.map((r) => csvLine([String(r.line), r.external_id ?? '', r.code, r.reason])).join('');
+        after = page[page.length - 1].ordinal;
+      }
+    }
+    return { file, stream: Readable.from(lines()) };
   }
 
   list(filter: JournalEntryFilter): Promise<StoredJournalEntry[]> {

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UploadedFile, UseInterceptors } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, StreamableFile, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
 import { ApiErrors } from '../openapi';
-import { journalEntryView, LedgerEntriesQuery, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
+import { journalEntryView, LedgerEntriesQuery, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
 import { LedgerUploadInterceptor } from './ledger-upload.interceptor';
 
 
@@ -16,7 +17,10 @@ export const MAX_PAGE_POSTINGS = 400;
 @ApiErrors()
 @Controller('ledger')
 export class LedgerController {
-  constructor(private readonly ledger: LedgerService) {}
+  constructor(
+    private readonly ledger: LedgerService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post('entries')
   @HttpCode(200)
@@ -53,15 +57,38 @@ export class LedgerController {
   @ApiOperation({
     summary: 'Import a CSV or XLSX file of journal entries (one row per posting, docs/ledger-and-breaks.md)',
     description:
-      'Answers with counts and every rejected row (line number, header = 1, and reason). Any rejected row: 400 LEDGER_IMPORT_REJECTED and nothing imported, unless ?partial=true (then entries having an invalid row are rejected whole). Over LEDGER_IMPORT_MAX_BYTES: 413.',
+      'Answers with counts and the first 1,000 rejected rows (line number, header = 1, and reason); all of them are in `rejections_report` (CSV). Any rejected row: 400 LEDGER_IMPORT_REJECTED and nothing imported, unless ?partial=true (then entries having an invalid row are rejected whole). 413 over LEDGER_IMPORT_MAX_BYTES, LEDGER_IMPORT_MAX_ROWS or (XLSX) LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES, naming the limit. Every attempt, refused ones included, is recorded (GET /ledger/imports/{id}) and audited.',
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
   @ApiOkResponse({ type: LedgerImportView })
-  @ApiResponse({ status: 413, description: 'the file is larger than LEDGER_IMPORT_MAX_BYTES' })
+  @ApiResponse({ status: 413, description: 'the file passes LEDGER_IMPORT_MAX_BYTES, LEDGER_IMPORT_MAX_ROWS or LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES (details.limit names it)' })
   async import(@UploadedFile() file: { path: string; originalname: string } | undefined, @Query() q: LedgerImportQuery, @CurrentPrincipal() who: Principal) {
     if (!file) throw new InvalidInput('file: send the CSV or XLSX in the multipart field "file"', [{ field: 'file', problems: ['is required'] }]);
-    return this.ledger.importFile({ path: file.path, fileName: file.originalname, partial: q.partial === 'true', actor: who.name });
+    const { importMaxRows, importMaxUncompressedBytes } = this.config.ledger;
+    return this.ledger.importFile({
+      path: file.path,
+      fileName: file.originalname,
+      partial: q.partial === 'true',
+      actor: who.name,
+      limits: { maxRows: importMaxRows, maxUncompressedBytes: importMaxUncompressedBytes },
+    });
+  }
+
+  @Get('imports/:id')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'One import attempt as recorded: file, SHA-256, status (imported, partially_imported, rejected, refused), counts, refusal code' })
+  async importRecord(@Param('id', new ParseUUIDPipe()) id: string) {
+    return ledgerImportRecordView(await this.ledger.getImport(id));
+  }
+
+  @Get('imports/:id/rejections')
+  @Roles('viewer')
+  @ApiProduces('text/csv')
+  @ApiOperation({ summary: "Every rejected row of an import as CSV (line, external_id, code, reason), however many; cells that start like a formula are prefixed with '" })
+  async rejections(@Param('id', new ParseUUIDPipe()) id: string): Promise<StreamableFile> {
+    const { stream } = await this.ledger.rejectionsCsv(id);
+    return new StreamableFile(stream, { type: 'text/csv; charset=utf-8', disposition: `attachment; filename="ledger-import-${id}-rejections.csv"` });
   }
 }
 

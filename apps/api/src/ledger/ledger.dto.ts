@@ -13,6 +13,8 @@ import {
   SUBTRADER_ID_PATTERN,
   type LedgerEntryInput,
   type LedgerImportReport,
+  type LedgerImportRow,
+  rejectionsReportPath,
   type LedgerPostingInput,
   type PostedBatch,
   type StoredJournalEntry,
@@ -148,7 +150,31 @@ export class LedgerImportView {
   @ApiProperty() unchanged: number;
   @ApiProperty() rejected_entries: number;
   @ApiProperty() rejected_row_count: number;
-  @ApiProperty({ description: '[{ line (header = 1), external_id, code, reason }]' }) rejected_rows: LedgerImportReport['rejected_rows'];
+  @ApiProperty({ description: 'the first 1,000 rejected rows [{ line (header = 1), external_id, code, reason }]' }) rejected_rows: LedgerImportReport['rejected_rows'];
+  @ApiProperty({ description: 'true when rejected_rows holds only the first 1,000: the report has them all' }) rejected_rows_truncated: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'GET this path for every rejected row as CSV' }) rejections_report: string | null;
+}
+
+export function ledgerImportRecordView(r: LedgerImportRow) {
+  return {
+    import_id: r.id,
+    file_name: r.file_name,
+    sha256: r.sha256,
+    size_bytes: Number(r.size_bytes),
+    format: r.format,
+    partial: r.partial,
+    status: r.status,
+    refusal_code: r.refusal_code,
+    rows: r.row_count,
+    entries: r.entry_count,
+    created: r.created_count,
+    unchanged: r.unchanged_count,
+    rejected_entries: r.rejected_entry_count,
+    rejected_row_count: r.rejected_row_count,
+    rejections_report: r.rejection_count > 0 ? rejectionsReportPath(r.id) : null,
+    created_by: r.created_by,
+    created_at: r.created_at.toISOString(),
+  };
 }
 
 export function journalEntryView(e: StoredJournalEntry) {

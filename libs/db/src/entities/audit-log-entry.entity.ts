@@ -47,4 +47,16 @@ export class AuditLogEntry {
 
   @Column({ type: 'text' })
   hash: string;
+
+  /**
+   * HMAC-SHA256 of `seq` and `hash` under the audit key derived from SECRETS_KEY (outside the
+   * database), so a consistent rewrite of the chain by someone who can write rows is still found.
+   * Null for rows written without a keyring (development) or before the MAC existed.
+   */
+  @Column({ type: 'text', nullable: true })
+  mac: string | null;
+
+  /** The keyring key that made `mac` (its public id). */
+  @Column({ type: 'text', name: 'mac_key_id', nullable: true })
+  macKeyId: string | null;
 }

@@ -1,6 +1,6 @@
 import { JournalEntry } from './journal-entry.entity';
 import { JournalPosting } from './journal-posting.entity';
-import { LedgerImport } from './ledger-import.entity';
+import { LedgerImport, LedgerImportRejection } from './ledger-import.entity';
 import { Subtrader } from './subtrader.entity';
 
 export * from './journal-entry.entity';
@@ -8,4 +8,4 @@ export * from './journal-posting.entity';
 export * from './ledger-import.entity';
 export * from './subtrader.entity';
 
-export const LEDGER_ENTITIES = [Subtrader, LedgerImport, JournalEntry, JournalPosting];
+export const LEDGER_ENTITIES = [Subtrader, LedgerImport, LedgerImportRejection, JournalEntry, JournalPosting];

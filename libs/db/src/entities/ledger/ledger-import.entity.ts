@@ -1,6 +1,7 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
-export const LEDGER_IMPORT_STATUSES = ['imported', 'partially_imported', 'rejected'] as const;
+/** `refused`: the file was not read to the end (over a size or row limit, not CSV/XLSX, no file): nothing imported. */
+export const LEDGER_IMPORT_STATUSES = ['imported', 'partially_imported', 'rejected', 'refused'] as const;
 export type LedgerImportStatus = (typeof LEDGER_IMPORT_STATUSES)[number];
 
 /** One uploaded CSV/XLSX file of journal entries and what became of it (kept also when rejected). */
@@ -12,16 +13,21 @@ export class LedgerImport {
   @Column({ type: 'text', name: 'file_name' })
   fileName: string;
 
+  /** Null when the upload was refused before it was complete (over LEDGER_IMPORT_MAX_BYTES). */
   @Index()
-  @Column({ type: 'text' })
-  sha256: string;
+  @Column({ type: 'text', nullable: true })
+  sha256: string | null;
 
   /** Bytes, not money: a decimal string like every int8 the driver returns. */
   @Column({ type: 'bigint', name: 'size_bytes' })
   sizeBytes: string;
 
-  @Column({ type: 'text' })
-  format: 'csv' | 'xlsx';
+  @Column({ type: 'text', nullable: true })
+  format: 'csv' | 'xlsx' | null;
+
+  /** Why a `refused` import was refused: the error code answered (LEDGER_IMPORT_TOO_MANY_ROWS, ...). */
+  @Column({ type: 'text', name: 'refusal_code', nullable: true })
+  refusalCode: string | null;
 
   @Column({ type: 'boolean' })
   partial: boolean;
@@ -56,4 +62,26 @@ export class LedgerImport {
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt: Date;
+}
+
+/** Every rejected row of an import, in order: the downloadable report (GET /ledger/imports/{id}/rejections). */
+@Entity({ name: 'ledger_import_rejection' })
+export class LedgerImportRejection {
+  @PrimaryColumn({ type: 'uuid', name: 'import_id' })
+  importId: string;
+
+  @PrimaryColumn({ type: 'integer' })
+  ordinal: number;
+
+  @Column({ type: 'integer' })
+  line: number;
+
+  @Column({ type: 'text', name: 'external_id', nullable: true })
+  externalId: string | null;
+
+  @Column({ type: 'text' })
+  code: string;
+
+  @Column({ type: 'text' })
+  reason: string;
 }
