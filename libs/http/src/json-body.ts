@@ -52,6 +52,9 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const res = context.switchToHttp().getResponse<ServerResponse>();
     const size = this.reflector.getAllAndOverride<'large' | undefined>(BODY_LIMIT_KEY, [context.getHandler(), context.getClass()]) ?? 'default';
     const { parse, limit } = this.parsers[size];
+    // body-parser would read (and discard) a whole oversized body before answering: refuse a
+    // declared one at once, unread (the error filter then closes the connection).
+    if (Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(limit);
     await new Promise<void>((resolve, reject) => {
       parse(req, res, (error?: unknown) => {
         if (!error) return resolve();
