@@ -203,7 +203,7 @@ describe('tracking failures', () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const port = (hook.address() as AddressInfo).port;
-    failing = await startWithdrawalWorld({ sim: { withdrawalFailureRate: 1 }, env: { WITHDRAWAL_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts` } });
+    failing = await startWithdrawalWorld({ sim: { withdrawalFailureRate: 1 }, env: { WITHDRAWAL_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts`, WITHDRAWAL_WEBHOOK_MAX_ATTEMPTS: '1' } });
   });
   afterAll(async () => {
     await failing?.close();

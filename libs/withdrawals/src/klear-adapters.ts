@@ -1,4 +1,6 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { ObligationQueries, ResponseArchiveRepository, SettlementQueries, inTransaction, interpretAnswer, type InterpretableName } from '@app/ingestion';
@@ -161,25 +163,59 @@ export class IngestedBufferPosition implements BufferPositionSource {
   }
 }
 
-/** POSTs a failure to WITHDRAWAL_WEBHOOK_URL: ids, amount and reason only, never a secret. */
+/**
+ * POSTs a failure to WITHDRAWAL_WEBHOOK_URL: ids, amount and reason only, never a secret. Signed
+ * (HMAC-SHA256 over `<timestamp>.<body>` with WITHDRAWAL_WEBHOOK_SECRET, docs/security.md
+ * "Withdrawal webhook"), never redirected, and tried at most WITHDRAWAL_WEBHOOK_MAX_ATTEMPTS times
+ * per delivery (network errors, timeouts, 429 and 5xx are retried with backoff; other answers are
+ * not). The poller delivers again on its next run until one delivery is accepted.
+ */
 @Injectable()
 export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
   private readonly logger = new Logger('WithdrawalAlerts');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
 
   async send(alert: Parameters<WithdrawalAlertSink['send']>[0]): Promise<void> {
-    const url = this.config.withdrawals.webhookUrl;
+    const { webhookUrl: url, webhookSecret, webhookMaxAttempts } = this.config.withdrawals;
     if (!url) {
       this.logger.error(`withdrawal ${alert.withdrawal_id} needs attention (${alert.event}: ${alert.reason}); no WITHDRAWAL_WEBHOOK_URL configured: raised in the API and the audit log only`);
       return;
     }
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alert),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) throw new Error(`the withdrawal webhook answered ${response.status}`);
+    const body = JSON.stringify(alert);
+    const deliveryId = randomUUID();
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= webhookMaxAttempts; attempt++) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-klear-webhook-id': deliveryId, ...signWebhook(webhookSecret, body, this.clock.nowMs()) };
+      let retryable = true;
+      try {
+        const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+        await response.body?.cancel();
+        if (response.ok) return;
+        lastProblem = response.status >= 300 && response.status < 400 ? `answered a redirect (${response.status}), which is not followed` : `answered ${response.status}`;
+        retryable = response.status === 429 || response.status >= 500;
+      } catch (error) {
+        lastProblem = (error as Error).name === 'TimeoutError' ? 'did not answer within 10 s' : 'could not be reached';
+      }
+      if (!retryable || attempt === webhookMaxAttempts) break;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+    }
+    throw new Error(`the withdrawal webhook ${lastProblem}`);
   }
+}
+
+/**
+ * The signature headers of a webhook body: `X-Klear-Webhook-Timestamp` (Unix seconds) and
+ * `X-Klear-Webhook-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. A receiver
+ * recomputes it over the raw body, compares in constant time and refuses timestamps older than a
+ * few minutes (replays). No secret configured (development only): no signature headers.
+ */
+export function signWebhook(secret: string | undefined, body: string, nowMs: number): Record<string, string> {
+  if (!secret) return {};
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex');
+  return { 'x-klear-webhook-timestamp': timestamp, 'x-klear-webhook-signature': `v1=${signature}` };
 }
