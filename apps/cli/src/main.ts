@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { AuditService } from '@app/audit';
 import { parseRoles, UsersService } from '@app/auth';
 import { type AppConfig, loadConfig } from '@app/config';
-import { createDataSource, resolveDatabase, runMigrationsLocked } from '@app/db';
+import { migrateAs, resolveDatabase } from '@app/db';
 import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
 import { ReconciliationSummaries } from '@app/reconciliation';
 import { Keyring, StoredSecretRepository } from '@app/secrets';
@@ -170,17 +170,14 @@ program
 
 program
   .command('db:migrate')
-  .description('apply pending migrations (under the advisory lock)')
+  .description('apply pending migrations (under the advisory lock) as DATABASE_MIGRATION_URL (else DATABASE_URL), then grant DATABASE_URL\'s role its rights')
   .action(async () => {
     const config = loadConfig();
     const db = await resolveDatabase(config);
-    const ds = createDataSource({ url: db.url, poolSize: 2 });
-    await ds.initialize();
     try {
-      const applied = await runMigrationsLocked(ds);
+      const applied = await migrateAs(config.database.migrationUrl ?? db.url, db.url);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema up to date\n');
     } finally {
-      await ds.destroy();
       await db.stop();
     }
   });

@@ -3,14 +3,28 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source';
-import { runMigrationsLocked } from './migrate';
+import { migrateAs, pendingMigrations, runMigrationsLocked } from './migrate';
 
+/**
+ * At start-up: with DATABASE_MIGRATE_ON_START (the default), applies pending migrations, as the
+ * schema owner (DATABASE_MIGRATION_URL) when it is set, granting the application role its rights;
+ * otherwise only reports pending migrations (readiness stays not ready until `db:migrate` runs).
+ */
 class MigrationsOnStart implements OnModuleInit {
   private readonly logger = new Logger('Migrations');
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    const applied = await runMigrationsLocked(this.dataSource);
+    const { url, migrationUrl, migrateOnStart } = this.config.database;
+    if (!migrateOnStart) {
+      const pending = await pendingMigrations(this.dataSource);
+      if (pending.length) this.logger.error(`${pending.length} migration(s) pending (${pending.join(', ')}): run db:migrate as the schema owner`);
+      return;
+    }
+    const applied = migrationUrl ? await migrateAs(migrationUrl, url) : await runMigrationsLocked(this.dataSource);
     this.logger.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'schema up to date');
   }
 }

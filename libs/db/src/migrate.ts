@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { createDataSource } from './data-source';
 
 /** Advisory lock key shared by every instance that migrates this database ("klear-migrate"). */
 export const MIGRATION_LOCK_KEY = 0x6b6c6d69n;
@@ -8,13 +9,14 @@ export const MIGRATION_LOCK_KEY = 0x6b6c6d69n;
  * worker instances starting together migrate once and the others wait, then find nothing to do.
  * Returns the names of the migrations this call applied.
  */
-export async function runMigrationsLocked(dataSource: DataSource): Promise<string[]> {
+export async function runMigrationsLocked(dataSource: DataSource, options: { appRole?: string } = {}): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
+      if (options.appRole) await grantApplicationRole(dataSource, options.appRole);
       return applied.map((m) => m.name);
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
@@ -44,4 +46,46 @@ export async function schemaDrift(dataSource: DataSource): Promise<{ up: string[
     up: sql.upQueries.map((q) => q.query),
     down: sql.downQueries.map((q) => q.query),
   };
+}
+
+/** Tables that are append-only (triggers refuse UPDATE/DELETE): the application role is not even granted them. */
+export const APPEND_ONLY_TABLES = ['audit_log', 'klear_response_archive', 'export_file', 'ledger_import_rejection'];
+
+/**
+ * Gives the application role (DATABASE_URL's user when migrations run as another, the schema
+ * owner) exactly what the API, the worker and the CLI need: read and write rows, use sequences and
+ * functions; never UPDATE or DELETE on append-only tables. It owns nothing, so it cannot ALTER,
+ * DROP, TRUNCATE or DISABLE TRIGGER, and as a non-superuser it cannot SET session_replication_role
+ * (docs/security.md, "Database roles"). Run by the owner after every migration run.
+ */
+export async function grantApplicationRole(dataSource: DataSource, appRole: string): Promise<void> {
+  const [{ role }] = (await dataSource.query('SELECT quote_ident($1) AS role', [appRole])) as Array<{ role: string }>;
+  await dataSource.transaction(async (m) => {
+    await m.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+    await m.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
+    await m.query(`REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM ${role}`);
+    await m.query(`REVOKE UPDATE, DELETE ON ${APPEND_ONLY_TABLES.join(', ')} FROM ${role}`);
+    await m.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    await m.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${role}`);
+  });
+}
+
+/** The role a connection URL logs in as. */
+export function roleOfUrl(url: string): string {
+  return decodeURIComponent(new URL(url).username);
+}
+
+/**
+ * Migrates through a separate connection as the schema owner (`migrationUrl`), then grants the
+ * application role (the user of `appUrl`) its rights when it is another role.
+ */
+export async function migrateAs(migrationUrl: string, appUrl: string | undefined): Promise<string[]> {
+  const owner = createDataSource({ url: migrationUrl, poolSize: 2, applicationName: 'klear-migrate' });
+  await owner.initialize();
+  try {
+    const appRole = appUrl ? roleOfUrl(appUrl) : undefined;
+    return await runMigrationsLocked(owner, { appRole: appRole && appRole !== roleOfUrl(migrationUrl) ? appRole : undefined });
+  } finally {
+    await owner.destroy();
+  }
 }

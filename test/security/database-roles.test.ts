@@ -1,0 +1,139 @@
+// Database roles (docs/security.md): migrations run as a schema owner, the API as an application role
+// that owns nothing. The application role's limits are proven against the real PostgreSQL server.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import pg from 'pg';
+import request from 'supertest';
+import { UsersService } from '@app/auth';
+import { testAdminUrl } from '@app/testing';
+import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { testConfig } from '../support/api-context';
+
+const suffix = randomBytes(4).toString('hex');
+const owner = { name: `klear_owner_${suffix}`, password: randomBytes(12).toString('hex') };
+const app = { name: `klear_app_${suffix}`, password: randomBytes(12).toString('hex') };
+const database = `klear_roles_${suffix}`;
+
+const urlAs = (role: { name: string; password: string }) => {
+  const u = new URL(testAdminUrl());
+  u.username = role.name;
+  u.password = role.password;
+  u.pathname = `/${database}`;
+  return u.toString();
+};
+
+async function asAdmin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: testAdminUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+let api: INestApplication;
+let appClient: pg.Client;
+let adminToken: string;
+
+beforeAll(async () => {
+  await asAdmin(`CREATE ROLE ${owner.name} LOGIN PASSWORD '${owner.password}' NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+  await asAdmin(`CREATE ROLE ${app.name} LOGIN PASSWORD '${app.password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT`);
+  await asAdmin(`CREATE DATABASE ${database} OWNER ${owner.name}`);
+  // The API connects as the application role and migrates through the owner's URL.
+  api = await createApiApplication(testConfig({ DATABASE_URL: urlAs(app), DATABASE_MIGRATION_URL: urlAs(owner) }), { silent: true });
+  await api.init();
+  const users = api.get(UsersService);
+  const admin = await users.createUser('roles-admin', ['admin', 'operator'], 'test');
+  adminToken = (await users.issueToken(admin.id, 'test', 'test')).token;
+  appClient = new pg.Client({ connectionString: urlAs(app) });
+  await appClient.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await appClient?.end().catch(() => undefined);
+  await api?.close().catch(() => undefined);
+  await asAdmin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await asAdmin(`DROP ROLE IF EXISTS ${app.name}`);
+  await asAdmin(`DROP ROLE IF EXISTS ${owner.name}`);
+});
+
+async function refusal(sql: string): Promise<string | null> {
+  try {
+    await appClient.query(sql);
+    return null;
+  } catch (error) {
+    return (error as { code?: string }).code ?? 'error';
+  }
+}
+
+describe('the application role', () => {
+  it('runs the product: the API migrated through the owner and works as the application role', async () => {
+    const http = () => request(api.getHttpServer());
+    const created = await http().post('/users').set('Authorization', `Bearer ${adminToken}`).send({ name: 'roles-viewer', roles: ['viewer'] });
+    expect(created.status).toBe(201);
+    const posted = await http()
+      .post('/ledger/entries')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({
+        entries: [
+          {
+            external_id: 'ROLES-1',
+            entry_type: 'margin_requirement',
+            effective_at: '2026-11-05T21:00:00Z',
+            cycle: '2026-11-05T21:00:00Z',
+            subtrader_id: 'ST-1',
+            postings: [
+              { account: 'maintenance_margin', amount_centicents: '100' },
+              { account: 'maintenance_margin_contra', amount_centicents: '-100' },
+            ],
+          },
+        ],
+      });
+    expect(posted.status).toBe(200);
+    const audit = await http().get('/audit').set('Authorization', `Bearer ${adminToken}`);
+    expect(audit.body.chain.ok).toBe(true);
+    const [{ current_user }] = (await appClient.query('SELECT current_user')).rows as Array<{ current_user: string }>;
+    expect(current_user).toBe(app.name);
+  });
+
+  it('owns no table, sequence, function or schema', async () => {
+    const { rows } = await appClient.query(
+      `SELECT (SELECT count(*) FROM pg_class WHERE relowner = r.oid AND relpersistence <> 't')::int AS relations,
+              (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)::int AS functions,
+              (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid AND nspname NOT LIKE 'pg_temp%' AND nspname NOT LIKE 'pg_toast_temp%')::int AS schemas
+         FROM pg_roles r WHERE r.rolname = current_user`,
+    );
+    expect(rows[0]).toEqual({ relations: 0, functions: 0, schemas: 0 });
+  });
+
+  it('cannot ALTER, DROP, TRUNCATE, DISABLE TRIGGER, SET session_replication_role, nor UPDATE or DELETE the audit log', async () => {
+    const attempts = {
+      disableTrigger: 'ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete',
+      disableAllTriggers: 'ALTER TABLE journal_posting DISABLE TRIGGER ALL',
+      alterTable: 'ALTER TABLE journal_entry ADD COLUMN sneaky text',
+      dropTable: 'DROP TABLE ledger_import',
+      truncateAudit: 'TRUNCATE audit_log',
+      truncateLedger: 'TRUNCATE journal_posting CASCADE',
+      replicationRole: 'SET session_replication_role = replica',
+      updateAudit: `UPDATE audit_log SET actor = 'mallory'`,
+      deleteAudit: 'DELETE FROM audit_log',
+      updateArchive: `UPDATE klear_response_archive SET body = ''`,
+      createTable: 'CREATE TABLE public.backdoor (x int)',
+      createFunction: `CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1'`,
+    };
+    // A role cannot grant itself what it was not given: PostgreSQL only warns, and nothing changes.
+    await appClient.query(`GRANT TRUNCATE, UPDATE, DELETE ON audit_log TO ${app.name}`);
+    const outcomes: Record<string, string | null> = {};
+    for (const [name, sql] of Object.entries(attempts)) outcomes[name] = await refusal(sql);
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(attempts).map((k) => [k, '42501'])));
+  });
+
+  it('still reads and inserts where the product needs it, temporary tables included', async () => {
+    expect((await appClient.query('SELECT count(*)::int AS n FROM journal_entry')).rows[0].n).toBe(1);
+    await appClient.query('BEGIN');
+    await appClient.query('CREATE TEMP TABLE scratch (x int) ON COMMIT DROP');
+    await appClient.query('COMMIT');
+  });
+});
