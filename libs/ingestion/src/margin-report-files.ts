@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import type { KlearBodySink } from '@app/klear-client';
 import { dirname, extname, join, resolve } from 'node:path';
 
 /**
@@ -31,23 +33,39 @@ export class MarginReportFiles {
     try {
       const path = this.absolute(relativePath);
       if (BigInt((await stat(path)).size) !== BigInt(size)) return false;
-      return createHash('sha256').update(await readFile(path)).digest('hex') === sha256;
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+      return hash.digest('hex') === sha256;
     } catch {
       return false;
     }
   }
 
-  async write(relativePath: string, bytes: Buffer): Promise<void> {
+  /**
+   * Streams a download into `relativePath`: written (mode 0600) to a temporary name, synced, then
+   * renamed; a failed or oversized download leaves nothing behind. `fetch` receives the sink opener.
+   */
+  async download<T>(relativePath: string, fetch: (open: () => Promise<KlearBodySink>) => Promise<T>): Promise<T> {
     const path = this.absolute(relativePath);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const temporary = `${path}.partial-${process.pid}`;
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    const result = await fetch(async () => {
+      const handle = await open(temporary, 'w', 0o600);
+      return {
+        write: async (chunk: Buffer) => {
+          await handle.write(chunk);
+        },
+        close: async () => {
+          await handle.sync();
+          await handle.close();
+        },
+        discard: async () => {
+          await handle.close().catch(() => undefined);
+          await rm(temporary, { force: true });
+        },
+      };
+    });
     await rename(temporary, path);
+    return result;
   }
 }

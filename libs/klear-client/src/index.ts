@@ -1,4 +1,5 @@
-export { KlearClient } from './klear-client';
+export { DEFAULT_REPORT_MAX_BYTES, KlearClient } from './klear-client';
+export type { KlearBodySink } from './klear-transport';
 export type { DownloadedReport, PageRequest, WithdrawalWithCenticents } from './klear-client';
 export { parseKlearAnswer, sha256Hex } from './klear-answer';
 export type { KlearAnswerData, KlearRawAnswer, KlearResponse } from './klear-answer';
@@ -8,6 +9,7 @@ export { KLEAR_CREDENTIALS_SECRET, KlearCredentialsStore } from './klear-credent
 export type { AuditRecorder } from './klear-credentials.store';
 export { KlearClientModule, createKlearClient, klearCredentialsFromConfig } from './klear-client.module';
 export {
+  KlearBodyTooLargeError,
   KlearAuthError,
   KlearCircuitOpenError,
   KlearClientError,

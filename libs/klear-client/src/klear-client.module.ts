@@ -41,6 +41,8 @@ export function createKlearClient(
     tier: config.klear.tier,
     rateShare: config.klear.rateShare,
     timeoutMs: config.klear.timeoutMs,
+    reportHosts: config.klear.reportHosts,
+    reportMaxBytes: config.klear.reportMaxBytes,
     maxRetries: config.klear.maxRetries,
     logger: createLogger('klear-client', config.log.level),
     ...overrides,

@@ -15,7 +15,7 @@ import {
   KlearTimeoutError,
 } from './klear-errors';
 import { type KlearCall, type KlearClientOptions, KlearHttpPipeline, type SendGuard } from './klear-http-pipeline';
-import type { KlearExchange } from './klear-transport';
+import type { KlearBodySink, KlearExchange } from './klear-transport';
 
 export interface PageRequest {
   limit?: number;
@@ -37,12 +37,15 @@ export type WithdrawalWithCenticents = Withdrawal & { amount_centicents: bigint 
  * Rate limits are Klear's per member: each instance limits itself to its configured share of the
  * tier. Several processes calling Klear for the same member must split the tier with `rateShare`.
  */
+/** Report files are refused past this size unless the client is told otherwise (KLEAR_REPORT_MAX_BYTES). */
+export const DEFAULT_REPORT_MAX_BYTES = 256 * 1024 * 1024;
+
 export class KlearClient {
   private readonly pipeline: KlearHttpPipeline;
   private readonly baseUrl: string;
   private readonly maxWriteWaitMs: number;
 
-  constructor(options: KlearClientOptions) {
+  constructor(private readonly options: KlearClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.maxWriteWaitMs = options.maxRetryAfterMs ?? 60_000;
     this.pipeline = new KlearHttpPipeline({ ...options, baseUrl: this.baseUrl });
@@ -126,10 +129,34 @@ export class KlearClient {
   }
 
   /**
-   * Downloads a report file from its presigned URL: no Klear credentials are sent to it and it does
-   * not count against the API rate limit. Errors and `raw.endpoint` name only the URL's path.
+   * Downloads a report file from its presigned URL into memory, at most KLEAR_REPORT_MAX_BYTES: no
+   * Klear credentials are sent to it, it does not count against the API rate limit, and it must
+   * point at an allowed host (reportUrl). Errors and `raw.endpoint` name only the URL's path.
    */
   async downloadReport(url: string): Promise<KlearResponse<DownloadedReport, Buffer>> {
+    const call = this.reportCall(url);
+    const answer = await this.pipeline.sendIdempotent(call);
+    return {
+      data: { bytes: answer.body, sha256: answer.sha256, size: answer.size },
+      raw: { body: answer.body, status: answer.status, endpoint: call.endpoint, params: {}, receivedAt: answer.receivedAt, sha256: answer.sha256 },
+    };
+  }
+
+  /**
+   * Streams a report file into the sink `open` gives (a file), never holding it in memory, and
+   * stops past KLEAR_REPORT_MAX_BYTES; a failed attempt discards its sink before a retry.
+   */
+  async downloadReportTo(url: string, open: () => Promise<KlearBodySink>): Promise<{ size: number; sha256: string; receivedAt: Date }> {
+    const answer = await this.pipeline.sendIdempotent({ ...this.reportCall(url), openSink: open });
+    return { size: answer.size, sha256: answer.sha256, receivedAt: answer.receivedAt };
+  }
+
+  /**
+   * The call for a presigned report URL, refused unless it points at KLEAR_BASE_URL's host or one of
+   * KLEAR_REPORT_HOSTS, over https (plain http only when KLEAR_BASE_URL itself is http: the
+   * simulator). A URL elsewhere could make the worker fetch from, or probe, any host.
+   */
+  private reportCall(url: string): KlearCall {
     let target: URL;
     try {
       target = new URL(url);
@@ -137,13 +164,17 @@ export class KlearClient {
       // The TypeError of URL keeps the input (a signed URL) on a property: do not pass it on.
       throw new RangeError('a report URL is not a valid URL');
     }
-    if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new RangeError('a report URL must be http or https');
-    const call: KlearCall = { kind: undefined, method: 'GET', url: target.toString(), endpoint: `GET ${target.pathname}`, authenticated: false };
-    const answer = await this.pipeline.sendIdempotent(call);
-    const sha256 = sha256Hex(answer.body);
+    const base = new URL(this.baseUrl);
+    if (target.protocol !== 'https:' && !(target.protocol === 'http:' && base.protocol === 'http:')) throw new RangeError('a report URL must be https');
+    const allowed = new Set([base.hostname.toLowerCase(), ...(this.options.reportHosts ?? []).map((h) => h.toLowerCase())]);
+    if (!allowed.has(target.hostname.toLowerCase())) throw new RangeError(`a report URL must point at an allowed host (KLEAR_REPORT_HOSTS), not ${target.hostname}`);
     return {
-      data: { bytes: answer.body, sha256, size: answer.body.length },
-      raw: { body: answer.body, status: answer.status, endpoint: call.endpoint, params: {}, receivedAt: answer.receivedAt, sha256 },
+      kind: undefined,
+      method: 'GET',
+      url: target.toString(),
+      endpoint: `GET ${target.pathname}`,
+      authenticated: false,
+      maxBodyBytes: this.options.reportMaxBytes ?? DEFAULT_REPORT_MAX_BYTES,
     };
   }
 

@@ -39,6 +39,14 @@ export class KlearAuthError extends KlearHttpError {
 }
 
 /** No complete answer within the per-request timeout. */
+/** An answer larger than the caller allows (report files: KLEAR_REPORT_MAX_BYTES); reading stopped there. */
+export class KlearBodyTooLargeError extends KlearClientError {
+  readonly code = 'klear_body_too_large';
+  constructor(endpoint: string, readonly maxBytes: number) {
+    super(endpoint, `Klear ${endpoint} answered more than ${maxBytes} bytes; reading stopped`);
+  }
+}
+
 export class KlearTimeoutError extends KlearClientError {
   readonly code = 'klear_timeout';
   constructor(endpoint: string, readonly timeoutMs: number) {

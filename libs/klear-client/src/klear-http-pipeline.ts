@@ -25,7 +25,7 @@ import {
 } from './klear-errors';
 import { KlearRateLimiter } from './klear-rate-limiter';
 import { KlearSession, cookieHeaderFrom } from './klear-session';
-import { type KlearExchange, exchange } from './klear-transport';
+import { type KlearExchange, type KlearExchangeRequest, exchange } from './klear-transport';
 import { parseRetryAfterMs } from './retry-after';
 import { SecretRedactor } from './secret-redactor';
 import { type LimiterClock, RateLimitWaitExceeded } from './token-bucket';
@@ -59,6 +59,10 @@ export interface KlearClientOptions {
   breakerHalfOpenAfterMs?: number;
   clock?: LimiterClock;
   logger?: KlearClientLogger;
+  /** Hosts presigned report URLs may point at besides KLEAR_BASE_URL's (KLEAR_REPORT_HOSTS). */
+  reportHosts?: string[];
+  /** Report files larger than this are refused (KLEAR_REPORT_MAX_BYTES). */
+  reportMaxBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -72,6 +76,9 @@ export interface KlearCall {
   body?: string;
   /** Report files are presigned: Klear's credentials are not sent to them. */
   authenticated: boolean;
+  /** Report files: the size cap, and the file the body streams to. */
+  maxBodyBytes?: number;
+  openSink?: KlearExchangeRequest['openSink'];
 }
 
 /**
@@ -222,6 +229,8 @@ export class KlearHttpPipeline {
         endpoint: call.endpoint,
         timeoutMs: this.options.timeoutMs,
         body: call.body,
+        maxBodyBytes: call.maxBodyBytes,
+        openSink: call.openSink,
         headers: { accept: 'application/json', ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       },
       this.options.fetch,

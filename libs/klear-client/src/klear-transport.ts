@@ -1,4 +1,12 @@
-import { KlearNetworkError, KlearTimeoutError } from './klear-errors';
+import { createHash } from 'node:crypto';
+import { KlearBodyTooLargeError, KlearClientError, KlearNetworkError, KlearTimeoutError } from './klear-errors';
+
+/** Where a streamed answer goes (a file): opened per attempt, discarded when the attempt fails. */
+export interface KlearBodySink {
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<void>;
+  discard(): Promise<void>;
+}
 
 export interface KlearExchangeRequest {
   method: 'GET' | 'POST';
@@ -8,6 +16,10 @@ export interface KlearExchangeRequest {
   /** `GET /margin/reports`: what errors name (never the URL's query). */
   endpoint: string;
   timeoutMs: number;
+  /** Bytes of body read at most (declared or streamed); more: KlearBodyTooLargeError. */
+  maxBodyBytes?: number;
+  /** A 2xx body goes here as it arrives instead of into memory (`body` is then empty). */
+  openSink?: () => Promise<KlearBodySink>;
 }
 
 export interface KlearExchange {
@@ -15,7 +27,13 @@ export interface KlearExchange {
   headers: Headers;
   body: Buffer;
   receivedAt: Date;
+  /** Size and SHA-256 of the body as received (streamed or not). */
+  size: number;
+  sha256: string;
 }
+
+/** Error bodies are read for their message only: never more than this. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 // Connection never established: the request cannot have reached Klear.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -39,9 +57,37 @@ export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof 
       signal: controller.signal,
       redirect: 'error',
     });
-    const body = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, headers: response.headers, body, receivedAt: new Date() };
+    const limit = response.ok ? (request.maxBodyBytes ?? Number.MAX_SAFE_INTEGER) : Math.min(request.maxBodyBytes ?? MAX_ERROR_BODY_BYTES, MAX_ERROR_BODY_BYTES);
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (response.ok && Number.isFinite(declared) && declared > limit) {
+      controller.abort();
+      throw new KlearBodyTooLargeError(request.endpoint, limit);
+    }
+    const sink = response.ok && request.openSink ? await request.openSink() : null;
+    const hash = createHash('sha256');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const part of response.body ?? []) {
+        const chunk = Buffer.from(part as Uint8Array);
+        size += chunk.length;
+        if (size > limit) {
+          if (!response.ok) break; // an error body is only read for its message
+          controller.abort();
+          throw new KlearBodyTooLargeError(request.endpoint, limit);
+        }
+        hash.update(chunk);
+        if (sink) await sink.write(chunk);
+        else chunks.push(chunk);
+      }
+      await sink?.close();
+    } catch (error) {
+      await sink?.discard();
+      throw error;
+    }
+    return { status: response.status, headers: response.headers, body: Buffer.concat(chunks), receivedAt: new Date(), size, sha256: hash.digest('hex') };
   } catch (error) {
+    if (error instanceof KlearClientError) throw error;
     if (timedOut) throw new KlearTimeoutError(request.endpoint, request.timeoutMs);
     const code = networkCode(error);
     throw new KlearNetworkError(request.endpoint, code, !NOT_SENT_CODES.has(code));

@@ -47,11 +47,11 @@ export class MarginReportsJob implements JobHandler {
       if (row && (await this.files.intact(row.file_path, row.file_size, row.file_sha256))) continue;
       const path = this.files.relativePath(report);
       try {
-        const file = await this.klear.downloadReport(report.url);
-        await this.files.write(path, file.data.bytes);
+        // Streamed to disk with its SHA-256, capped at KLEAR_REPORT_MAX_BYTES, from an allowed host only.
+        const file = await this.files.download(path, (open) => this.klear.downloadReportTo(report.url, open));
         await this.ingestion.query(
           `UPDATE klear_margin_report SET file_path = $2, file_size = $3, file_sha256 = $4, downloaded_at = $5, last_download_error = NULL WHERE id = $1`,
-          [report.id, path, file.data.size, file.data.sha256, file.raw.receivedAt],
+          [report.id, path, file.size, file.sha256, file.receivedAt],
         );
         downloaded++;
         context.wrote();
