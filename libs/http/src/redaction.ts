@@ -57,8 +57,8 @@ export function loggableTarget(url: string): { path: string; query?: string } {
       } catch {
         // keep the raw name
       }
-      return eq !== -1 && SECRET_QUERY_KEY.test(decoded) ? `${name}=[REDACTED]` : pair;
+      return eq !== -1 && SECRET_QUERY_KEY.test(decoded) ? `${name}=[REDACTED]` : scrubSecrets(pair);
     })
     .join('&');
-  return { path: url.slice(0, q), query: scrubSecrets(query) };
+  return { path: url.slice(0, q), query };
 }
