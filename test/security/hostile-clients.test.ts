@@ -76,6 +76,14 @@ describe('bodies are read only after authentication, up to the route limit', () 
       .send({ entries: [{ external_id: 'X', description: 'y'.repeat(200 * 1024) }] });
     expect(batch.status).toBe(400);
     expect(batch.body.code).toBe('VALIDATION_FAILED');
+    // A multipart upload with a declared length far above the JSON limit is the import route's business.
+    const header = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+    const rows = Array.from({ length: 3000 }, (_, i) => `UP-${i},margin_requirement,2026-11-05T21:00:00Z,2026-11-05T21:00:00Z,ST-1,,,,maintenance_margin,,${i % 2 ? -1 : 1}`);
+    const form = new FormData();
+    form.append('file', new Blob([`${header}\n${rows.join('\n')}\n`]), 'declared.csv');
+    const upload = await fetch(`http://127.0.0.1:${port}/ledger/imports`, { method: 'POST', headers: bearer(ctx.tokens.operator), body: form });
+    expect(upload.status).toBe(400);
+    expect(((await upload.json()) as { code: string }).code).toBe('LEDGER_IMPORT_REJECTED');
   });
 });
 

@@ -19,6 +19,9 @@ export interface JsonBodyLimits {
   largeBytes: number;
 }
 
+/** What the parser reads (others, such as the multipart upload of an import, are left to their route). */
+const JSON_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
 type Parser = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 /** The 413 of a JSON body over its route's limit, naming the limit. */
@@ -54,7 +57,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const { parse, limit } = this.parsers[size];
     // body-parser would read (and discard) a whole oversized body before answering: refuse a
     // declared one at once, unread (the error filter then closes the connection).
-    if (Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(limit);
+    if (JSON_TYPE.test(req.headers['content-type'] ?? '') && Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(limit);
     await new Promise<void>((resolve, reject) => {
       parse(req, res, (error?: unknown) => {
         if (!error) return resolve();

@@ -1,2 +1,3 @@
 export * from './route-inventory';
 export * from './test-database';
+export * from './xlsx-bomb';
