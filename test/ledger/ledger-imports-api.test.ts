@@ -174,14 +174,14 @@ describe('POST /ledger/imports with a small size limit', () => {
 
   const bigCsv = (rows: number) => csv(...Array.from({ length: rows }, (_, i) => margin(`MM-BIG-${i}`, 'ST-1', String(i + 1))).flat());
 
-  it('answers 413 for a file over the limit, while streaming it, and writes nothing', async () => {
+  it('answers 413 for a file over the limit, while streaming it, books nothing and records the refusal', async () => {
     const file = bigCsv(100); // ~18 KB: under the Content-Length shortcut, caught by the streaming limit
     expect(file.length).toBeGreaterThan(4096);
     const res = await ctx.http().post('/ledger/imports').set(auth(ctx.tokens.operator)).attach('file', file, 'big.csv');
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'LEDGER_IMPORT_TOO_LARGE', details: { max_bytes: 4096 } });
     expect(await ctx.db.count('journal_entry')).toBe(0);
-    expect(await ctx.db.count('ledger_import')).toBe(0);
+    expect(await ctx.db.count(`ledger_import WHERE status = 'refused' AND refusal_code = 'LEDGER_IMPORT_TOO_LARGE'`)).toBe(1);
   });
 
   it('answers 413 from the declared Content-Length without reading the body', async () => {

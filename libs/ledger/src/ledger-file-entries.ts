@@ -34,7 +34,8 @@ export interface LedgerFileEntry {
 }
 
 interface Group {
-  first: Map<Column, string | null>;
+  /** The entry columns of its first row, in ENTRY_COLUMNS order (an array: a file may hold 200,000 entries). */
+  first: Array<string | null>;
   lines: number[];
   postings: LedgerEntryInput['postings'];
 }
@@ -96,11 +97,11 @@ export class LedgerFileAssembler {
     const id = externalId as string;
     let group = this.groups.get(id);
     if (!group) {
-      group = { first: new Map(ENTRY_COLUMNS.map((c) => [c, values.get(c) ?? null])), lines: [], postings: [] };
+      group = { first: ENTRY_COLUMNS.map((c) => values.get(c) ?? null), lines: [], postings: [] };
       this.groups.set(id, group);
     } else {
-      for (const column of ENTRY_COLUMNS) {
-        if ((values.get(column) ?? null) !== group.first.get(column)) {
+      for (const [i, column] of ENTRY_COLUMNS.entries()) {
+        if ((values.get(column) ?? null) !== group.first[i]) {
           problems.push({ code: 'INCONSISTENT_ROWS', reason: `${column}: differs from line ${group.lines[0]} of the same entry (entry columns must be equal on every row)` });
         }
       }
@@ -124,7 +125,7 @@ export class LedgerFileAssembler {
         yield { externalId, entry: null, lines: g.lines };
         continue;
       }
-      const f = (c: Column) => g.first.get(c) ?? null;
+      const f = (c: Column) => g.first[ENTRY_COLUMNS.indexOf(c)] ?? null;
       const input: LedgerEntryInput = {
         external_id: externalId,
         entry_type: f('entry_type') ?? '',
