@@ -121,7 +121,7 @@ describe('no secret reaches a log line during a demo-sized run', () => {
     expect((await http().get('/audit').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(200);
     expect((await http().get('/users').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(403);
     expect((await http().get('/withdrawals/not-a-uuid').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(400);
-    expect((await http().post('/withdrawals').set('Authorization', `Bearer ${adminToken}`).set('content-type', 'application/json').send(`{"token":"${viewerToken}",`)).status).toBe(400);
+    expect((await http().post('/users').set('Authorization', `Bearer ${adminToken}`).set('content-type', 'application/json').send(`{"token":"${viewerToken}",`)).status).toBe(400);
     const wrong = `kso_${'Z'.repeat(43)}`;
     apiTokens.push(wrong);
     expect((await http().get('/audit').set('Authorization', `Bearer ${wrong}`)).status).toBe(401);

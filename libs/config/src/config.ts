@@ -28,10 +28,10 @@ const schema = z.object({
     .regex(/^(false|true|\d{1,2}|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or comma-separated proxy addresses/subnets')
     .default('false'),
   API_DOCS_ENABLED: envOptionalString().pipe(z.union([z.undefined(), z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })])),
-  API_AUTH_FAILURE_LIMIT: envInt(10, 1, 100000),
+  API_AUTH_FAILURE_LIMIT: envInt(10, 1, 1_000_000_000),
   API_AUTH_FAILURE_WINDOW_SECONDS: envInt(300, 1, 86400),
   API_AUTH_FAILURE_BLOCK_SECONDS: envInt(900, 1, 86400),
-  API_EXPENSIVE_ROUTE_LIMIT: envInt(30, 1, 100000),
+  API_EXPENSIVE_ROUTE_LIMIT: envInt(30, 1, 1_000_000_000),
   API_EXPENSIVE_ROUTE_WINDOW_SECONDS: envInt(60, 1, 86400),
   LEDGER_IMPORT_MAX_BYTES: envInt(100 * 1024 * 1024, 1024, 2 ** 31 - 1),
   LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock } from '@app/clock';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Clock, systemClock } from '@app/clock';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { ObligationQueries, ResponseArchiveRepository, SettlementQueries, inTransaction, interpretAnswer, type InterpretableName } from '@app/ingestion';
@@ -174,10 +174,12 @@ export class IngestedBufferPosition implements BufferPositionSource {
 export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
   private readonly logger = new Logger('WithdrawalAlerts');
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly clock: Clock,
-  ) {}
+  private readonly clock: Clock;
+
+  // Optional until every context that builds WithdrawalsModule provides ClockModule (issue #12).
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Optional() clock?: Clock) {
+    this.clock = clock ?? systemClock;
+  }
 
   async send(alert: Parameters<WithdrawalAlertSink['send']>[0]): Promise<void> {
     const { webhookUrl: url, webhookSecret, webhookMaxAttempts } = this.config.withdrawals;
