@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from '@jest/globals';
-import { requestIdOf } from './logging';
+import { httpLoggerParams, requestIdOf } from './logging';
 import { loggableTarget } from './redaction';
 
 describe('request logs', () => {
@@ -21,5 +21,12 @@ describe('request logs', () => {
     for (const bad of ['short', 'has space in it', 'x'.repeat(65), 'inject\nline', undefined, ['a-valid-id-1', 'a-valid-id-2']]) {
       expect(requestIdOf(req(bad))).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
     }
+  });
+
+  it('carry who called once authenticated: user id and token id, never the token', () => {
+    const options = httpLoggerParams('api', 'info').pinoHttp as { customProps: (req: unknown, res: unknown) => Record<string, string> };
+    const req = { headers: {}, principal: { userId: 'u-1', tokenId: 't-1', name: 'alice', roles: ['viewer'] } };
+    expect(options.customProps(req, {})).toEqual({ user_id: 'u-1', token_id: 't-1' });
+    expect(options.customProps({ headers: {} }, {})).toEqual({});
   });
 });
