@@ -50,11 +50,16 @@ async function snapshot(): Promise<{ counts: Record<string, number>; auditMax: s
   const tables = (await ctx.db.dataSource.query(
     `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
   )) as Array<{ table_name: string }>;
-  const sql = tables.map((t) => `SELECT '${t.table_name}' AS t, count(*)::int AS n FROM "${t.table_name}"`).join(' UNION ALL ');
+  const sql = [
+    ...tables.map((t) => `SELECT '${t.table_name}' AS t, count(*)::int AS n FROM "${t.table_name}"`),
+    `SELECT ' refused_imports', count(*)::int FROM ledger_import WHERE status IN ('refused', 'rejected')`,
+  ].join(' UNION ALL ');
   const rows = (await ctx.db.dataSource.query(sql)) as Array<{ t: string; n: number }>;
   const audit = (await ctx.db.dataSource.query(`SELECT coalesce(max(seq), 0)::text AS m FROM audit_log`)) as Array<{ m: string }>;
-  const refused = (await ctx.db.dataSource.query(`SELECT count(*)::int AS n FROM ledger_import WHERE status IN ('refused', 'rejected')`)) as Array<{ n: number }>;
-  return { counts: Object.fromEntries(rows.map((r) => [r.t, r.n])), auditMax: audit[0].m, refusedImports: refused[0].n };
+  const counts = Object.fromEntries(rows.map((r) => [r.t, r.n]));
+  const refusedImports = counts[' refused_imports'];
+  delete counts[' refused_imports'];
+  return { counts, auditMax: audit[0].m, refusedImports };
 }
 
 /**
