@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
+import { ManualClock } from '@app/clock';
 import { createLogger } from '@app/http';
 import { JobRunner } from '@app/jobs';
 import { KlearClient } from '@app/klear-client';
@@ -50,6 +51,11 @@ function stopCapture(): void {
   process.stderr.write = originals.err;
 }
 
+// The test owns its time on both sides: the simulator's world and the product's clock start at the same
+// fixed instant, so the reports' lookback window finds the simulated reports on any day the test runs.
+const WORLD_START = '2026-11-20T21:00:00Z';
+const clock = new ManualClock(WORLD_START);
+
 const KLEAR = { email: 'treasury@member.test', password: 'Correct-Horse-Battery-7', mfaCode: '864209', accessToken: 'klear-at-9f8e7d6c5b4a39281706' };
 
 let db: TestDatabase;
@@ -63,14 +69,14 @@ const signatures: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   startCapture();
-  sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 7, subtraders: 5, markets: 4, days: 12, withdrawalFailureRate: 0, ...KLEAR });
+  sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 7, startAt: WORLD_START, subtraders: 5, markets: 4, days: 12, withdrawalFailureRate: 0, ...KLEAR });
   const base = { DATABASE_URL: db.url, LOG_LEVEL: 'debug', KLEAR_BASE_URL: sim.url, KLEAR_ADMIN_USER_ID: sim.options.adminUserId, KLEAR_TIER: 'prime', WORKER_JOBS_ENABLED: 'false' };
-  api = await createApiApplication(testConfig({ ...base, KLEAR_ACCESS_TOKEN: KLEAR.accessToken }));
+  api = await createApiApplication(testConfig({ ...base, KLEAR_ACCESS_TOKEN: KLEAR.accessToken }), { clock });
   await api.init();
   // The worker logs in with a session (email, password, MFA): its jobs download presigned reports.
   worker = await createWorkerApplication(
     testConfig({ ...base, KLEAR_AUTH_MODE: 'session', KLEAR_EMAIL: KLEAR.email, KLEAR_PASSWORD: KLEAR.password, KLEAR_MFA_CODE: KLEAR.mfaCode }),
-    { klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 50 } },
+    { klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 50 }, clock },
   );
 }, 120_000);
 

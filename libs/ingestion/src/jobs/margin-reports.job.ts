@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { KlearClient } from '@app/klear-client';
 import { describeError, type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
@@ -20,12 +21,13 @@ export class MarginReportsJob implements JobHandler {
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {
     this.files = new MarginReportFiles(config.reports.dir);
   }
 
   async run(context: JobContext): Promise<void> {
-    const today = etDate(new Date());
+    const today = etDate(this.clock.now());
     const days = context.trigger === 'startup' ? this.config.worker.backfillDays : this.config.ingestion.reportsLookbackDays;
     let start = etDateDaysBefore(today, days);
     const [oldestMissing] = await this.ingestion.query<{ d: string | null }>(
