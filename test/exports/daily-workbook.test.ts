@@ -1,14 +1,16 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import ExcelJS from 'exceljs';
 import { AuditService } from '@app/audit';
 import { ManualClock } from '@app/clock';
 import { loadConfig, productVersion } from '@app/config';
 import type { ExportFile } from '@app/db';
 import { DAILY_WORKBOOK_JOB, DailyWorkbookJob, ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
+import { Keyring } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { CYCLE_1, CYCLE_2, DAY, HUGE_PNL, INJECTION_COMMENT, INJECTION_DESCRIPTION, INJECTION_PURPOSE, INJECTION_SUBTRADER, seedReconciledDay, type SeededDay } from './reconciled-day-factory';
 import { centicents, columnOf, readWorkbook, records, type SheetRecord } from './workbook-reader';
@@ -309,5 +311,54 @@ describe('export files', () => {
       { settlement_date: '2026-03-11', version: 1, created_by: 'job:daily_workbook' },
     ]);
     expect((await run()).written).toBe(0);
+  });
+});
+
+// Issue #14: an anchor of the audit chain published outside the database (in the workbook and the
+// log), so that a chain cut back or rebuilt by someone who can write rows is still caught later.
+describe('the audit-trail anchor on the Summary', () => {
+  const anchorOf = (book: ExcelJS.Workbook) => {
+    const line = records(book, 'Summary').find((r) => r.Section === 'Audit trail' && r.Item === 'anchor (latest audit row at the build)');
+    const m = /^(\d+):([0-9a-f]{64})$/.exec(String(line?.Note ?? ''));
+    if (!m) throw new Error(`no anchor on the Summary: ${String(line?.Note)}`);
+    return { seq: m[1], hash: m[2] };
+  };
+
+  it('is the latest audit row at the build, signed, printed in the log, and audit:verify accepts it', async () => {
+    const keyring = new Keyring(randomBytes(32));
+    const audit = new AuditService(db.dataSource, keyring);
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: dir });
+    const signing = new ExportsService(new ExportFileRepository(db.dataSource), new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)), audit, config, clock);
+    await audit.record({ actor: 'alice', action: 'test.signed', entityType: 'test', entityId: 'anchor' });
+    const [last] = await q<{ seq: string; hash: string; mac: string }>(`SELECT seq::text, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1`);
+    const logged: string[] = [];
+    const spy = jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void logged.push(String(message)));
+    let built: ExportFile;
+    try {
+      built = await signing.build(DAY, 'alice');
+    } finally {
+      spy.mockRestore();
+    }
+    const book = await readWorkbook((await signing.fileOf(built.id)).path);
+    expect(anchorOf(book)).toEqual({ seq: last.seq, hash: last.hash });
+    const mac = records(book, 'Summary').find((r) => r.Section === 'Audit trail' && r.Item === 'anchor MAC');
+    expect(mac?.Note).toBe(`${last.mac} (key ${keyring.currentKeyId})`);
+    expect(logged.filter((l) => l.includes(`audit anchor ${last.seq}:${last.hash}`))).toHaveLength(1);
+    const verified = await audit.verify({ anchor: anchorOf(book) });
+    expect([verified.ok, verified.problem]).toEqual([true, null]);
+  });
+
+  it('catches the chain cut back below it, which the chain and the MACs alone no longer show', async () => {
+    const latest = await service.build(DAY, 'alice');
+    const anchor = anchorOf(await readWorkbook((await service.fileOf(latest.id)).path));
+    const audit = new AuditService(db.dataSource);
+    // Someone with superuser rights deletes the anchored row and everything after it.
+    await db.dataSource.transaction(async (m) => {
+      await m.query(`SET LOCAL session_replication_role = replica`);
+      await m.query(`DELETE FROM audit_log WHERE seq >= $1`, [anchor.seq]);
+    });
+    expect((await audit.verify()).ok).toBe(true);
+    const withAnchor = await audit.verify({ anchor });
+    expect([withAnchor.ok, withAnchor.firstBrokenSeq, withAnchor.problem]).toEqual([false, anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)']);
   });
 });

@@ -95,7 +95,8 @@ export class ExportsService {
           throw error;
         }
       });
-      this.logger.log(`workbook ${row.fileName} (${size} bytes, ${built.rowCounts['Settlement details'] ?? 0} detail rows) in ${Math.round(performance.now() - started)} ms`);
+      const anchor = built.auditAnchor ? `audit anchor ${built.auditAnchor.seq}:${built.auditAnchor.hash}` : 'audit log empty';
+      this.logger.log(`workbook ${row.fileName} (${size} bytes, ${built.rowCounts['Settlement details'] ?? 0} detail rows) in ${Math.round(performance.now() - started)} ms; ${anchor}`);
       return row;
     } finally {
       await rm(temporary, { force: true });

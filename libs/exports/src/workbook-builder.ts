@@ -17,12 +17,14 @@ import {
 import { etDateTimeText } from './workbook-cells';
 import { nextSettlementDate, withBreakCounts } from './workbook-day';
 import { cycleScope, WorkbookReadRepository } from './workbook-read.repository';
-import type { FigureComparison } from './workbook-rows';
+import type { AuditAnchor, FigureComparison } from './workbook-rows';
 
 export interface BuiltWorkbook {
   rowCounts: Record<string, number>;
   /** The reconciliation runs the breaks and ledger bounds came from, one per reconciled cycle. */
   runIds: string[];
+  /** The audit chain's last row in the build's snapshot, printed on the Summary (and logged by the caller). */
+  auditAnchor: AuditAnchor | null;
 }
 
 export interface WorkbookRequest {
@@ -58,6 +60,7 @@ export class WorkbookBuilder {
       const withBreaks = [...new Set(found.map((b) => b.subtraderId).filter((s): s is string => s !== null))];
       const subtraders = withBreakCounts(await r.subtraders(scope, withBreaks), found);
       const cycleTotals = await r.cycleTotals(scope);
+      const auditAnchor = await r.auditAnchor();
 
       const version = productVersion();
       const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: filePath, ...STREAMING_WRITER_OPTIONS });
@@ -92,6 +95,7 @@ export class WorkbookBuilder {
         withdrawals: await r.withdrawalTotals(day),
         jobs: await r.jobHealth(),
         next: await r.nextDay(settlementDay(nextSettlementDate(day))),
+        auditAnchor,
       });
       rowCounts[SUBTRADERS_SHEET] = await writeSubtradersSheet(workbook, subtraders);
       rowCounts[BREAKS_SHEET] = await writeBreaksSheet(workbook, breaks, madeAt);
@@ -99,7 +103,7 @@ export class WorkbookBuilder {
       rowCounts[BUFFER_SHEET] = await writeBufferMovementsSheet(workbook, await r.bufferMovements(day));
       rowCounts[WITHDRAWALS_SHEET] = await writeWithdrawalsSheet(workbook, await r.withdrawals(day));
       await workbook.commit();
-      return { rowCounts, runIds: runs.map((run) => run.runId) };
+      return { rowCounts, runIds: runs.map((run) => run.runId), auditAnchor };
     });
   }
 }

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { SettlementDay } from './settlement-day';
 import {
+  AUDIT_ANCHOR_SQL,
   BREAKS_CLOSED_DURING_SQL,
   BUFFER_AT_SQL,
   BUFFER_MOVEMENTS_SQL,
@@ -22,6 +23,7 @@ import {
   WITHDRAWALS_SQL,
 } from './sql/workbook-read.sql';
 import type {
+  AuditAnchor,
   BreakListing,
   BreakRow,
   BufferMovementRow,
@@ -210,6 +212,11 @@ export class WorkbookReader {
   async jobHealth(): Promise<JobHealthRow[]> {
     const rows = await this.rows<{ job: string; last_success: Date | null; last_status: string | null; last_run: Date | null }>(JOB_HEALTH_SQL);
     return rows.map((r) => ({ job: r.job, lastSuccessAt: r.last_success, lastRunStatus: r.last_status, lastRunAt: r.last_run }));
+  }
+
+  async auditAnchor(): Promise<AuditAnchor | null> {
+    const [r] = await this.rows<{ seq: string; hash: string; mac: string | null; mac_key_id: string | null }>(AUDIT_ANCHOR_SQL);
+    return r ? { seq: r.seq, hash: r.hash, mac: r.mac, macKeyId: r.mac_key_id } : null;
   }
 
   async nextDay(next: SettlementDay): Promise<NextDayStatus> {

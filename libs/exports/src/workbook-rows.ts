@@ -137,6 +137,14 @@ export interface JobHealthRow {
   lastRunAt: Date | null;
 }
 
+/** The audit chain's last row when the workbook was built: kept outside the database, it catches a chain cut back or rebuilt. */
+export interface AuditAnchor {
+  seq: string;
+  hash: string;
+  mac: string | null;
+  macKeyId: string | null;
+}
+
 /** What is known, when the workbook is built, about the next settlement day's workbook. */
 export interface NextDayStatus {
   date: string;

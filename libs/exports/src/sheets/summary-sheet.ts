@@ -13,7 +13,7 @@ import {
   runNote,
   unexplainedNote,
 } from '../workbook-day';
-import type { BreakRow, BufferPoint, BufferTotals, CycleRow, CycleTotals, FigureComparison, JobHealthRow, NextDayStatus, RunRow, WithdrawalDayTotal } from '../workbook-rows';
+import type { AuditAnchor, BreakRow, BufferPoint, BufferTotals, CycleRow, CycleTotals, FigureComparison, JobHealthRow, NextDayStatus, RunRow, WithdrawalDayTotal } from '../workbook-rows';
 
 export const SUMMARY_SHEET = 'Summary';
 
@@ -67,6 +67,8 @@ export interface SummaryData {
   withdrawals: WithdrawalDayTotal[];
   jobs: JobHealthRow[];
   next: NextDayStatus;
+  /** The audit chain's last row in the build's snapshot (null: the chain is empty). */
+  auditAnchor: AuditAnchor | null;
 }
 
 interface FigureSpec {
@@ -199,6 +201,21 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
 
   for (const j of d.jobs) {
     add({ section: 'Jobs', item: j.job, note: `last success ${etDateTimeText(j.lastSuccessAt) ?? 'never'}; last run ${j.lastRunStatus ?? '-'} at ${etDateTimeText(j.lastRunAt) ?? '-'}` });
+  }
+  // Published outside the database: whoever keeps this file can later catch the chain cut back or rebuilt.
+  const a = d.auditAnchor;
+  add({
+    section: 'Audit trail',
+    item: 'anchor (latest audit row at the build)',
+    note: a ? `${a.seq}:${a.hash}` : 'the audit log is empty',
+  });
+  if (a) {
+    add({ section: 'Audit trail', item: 'anchor MAC', note: a.mac ? `${a.mac} (key ${a.macKeyId})` : 'unsigned (SECRETS_KEY not set when the row was written)' });
+    add({
+      section: 'Audit trail',
+      item: 'check it',
+      note: `npm run cli -- audit:verify --anchor ${a.seq}:${a.hash} (fails when that row was rewritten or the chain cut back below it; docs/security.md)`,
+    });
   }
   return lines;
 }

@@ -196,6 +196,9 @@ export const JOB_HEALTH_SQL = `
          (array_agg(status ORDER BY started_at DESC, id DESC))[1] AS last_status, max(started_at) AS last_run
     FROM job_run WHERE status <> 'skipped' GROUP BY job ORDER BY job`;
 
+/** The audit chain's last row in the snapshot: the anchor the Summary publishes (docs/security.md, "Audit trail"). */
+export const AUDIT_ANCHOR_SQL = `SELECT seq::text AS seq, hash, mac, mac_key_id FROM audit_log ORDER BY seq DESC LIMIT 1`;
+
 /** The next day's cycles ($1, $2 its bounds) and whether each has a successful run. */
 export const NEXT_DAY_CYCLES_SQL = `
   SELECT o.execution_time AS cycle,
