@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { runBench } from './run-bench';
+import { BENCHMARKS, runBench, selectBenchmarks } from './run-bench';
 import { formatTable } from './results';
 
 const program = new Command()
@@ -8,12 +8,14 @@ const program = new Command()
   .description('Runs every benchmark beside its floor and writes bench/results.json')
   .option('--quick', 'a world 100x smaller (100 subtraders x 100 markets), within a minute', false)
   .option('--output <file>', 'results file', 'bench/results.json')
+  .option('--only <names>', `run only these benchmarks, comma-separated: ${BENCHMARKS.join(', ')}`)
   .parse();
 
-const options = program.opts<{ quick: boolean; output: string }>();
+const options = program.opts<{ quick: boolean; output: string; only?: string }>();
 const output = resolve(process.cwd(), options.output);
 const rows = await runBench({
   quick: options.quick,
+  only: selectBenchmarks(options.only),
   output,
   databaseUrl: process.env.DATABASE_URL || undefined,
   log: (line) => process.stdout.write(`${line}\n`),

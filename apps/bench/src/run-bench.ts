@@ -9,8 +9,23 @@ import { benchIngestionVsCopy } from './ingestion-bench';
 import { benchRateLimitUse } from './rate-limit-bench';
 import { type BenchMode, type BenchRow, machineFacts, type Measurement, measuredRow, type Skip, skippedRow } from './results';
 
+/** The benchmarks, in the order they run (`npm run bench -- --only <names>` picks some). */
+export const BENCHMARKS = ['workbook', 'reconciliation', 'ingestion', 'api', 'rate-limit'] as const;
+export type BenchmarkName = (typeof BENCHMARKS)[number];
+
+/** `--only` as given (comma-separated names) to the benchmarks it selects; every one when absent. */
+export function selectBenchmarks(only: string | undefined): Set<BenchmarkName> {
+  if (only === undefined) return new Set(BENCHMARKS);
+  const names = only.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(BENCHMARKS as readonly string[]).includes(n));
+  if (unknown.length || names.length === 0) throw new Error(`--only takes a comma-separated list of ${BENCHMARKS.join(', ')} (got "${only}")`);
+  return new Set(names as BenchmarkName[]);
+}
+
 export interface BenchOptions {
   quick: boolean;
+  /** The benchmarks to run (default: all of them). */
+  only?: Set<BenchmarkName>;
   /** Where results.json goes; none: not written. */
   output?: string;
   /** PostgreSQL server to create the bench database on; none: a throwaway embedded one. */
@@ -36,6 +51,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const mode: BenchMode = options.quick ? 'quick' : 'full';
   const plan = benchPlan(mode);
   const log = options.log ?? (() => undefined);
+  const selected = options.only ?? new Set(BENCHMARKS);
   const shared = { machine: machineFacts(), date: new Date().toISOString(), mode };
   const rows: BenchRow[] = [];
   const measured = (list: Measurement[]) => list.forEach((m) => rows.push(measuredRow(m, shared)));
@@ -66,10 +82,11 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     const helperContext = { dataSource: database.dataSource, databaseUrl: database.url, subtraders: plan.subtraders, markets: plan.markets, quick: options.quick };
     // The workbook goes first: its peak RSS is read from this process, which must not yet hold the
     // million parsed rows of the ingestion benchmark (V8 keeps freed heap pages for a while).
-    for (const [lib, skip] of [
-      ['exports', { name: 'workbook vs bare exceljs (+ peak RSS)', unit: 's', target: 'ratio <= 1.3; peak RSS < 300 MB' }],
-      ['reconciliation', { name: 'reconciliation vs bare SQL join', unit: 's', target: 'ratio <= 1.5' }],
+    for (const [lib, benchmark, skip] of [
+      ['exports', 'workbook', { name: 'workbook vs bare exceljs (+ peak RSS)', unit: 's', target: 'ratio <= 1.3; peak RSS < 300 MB' }],
+      ['reconciliation', 'reconciliation', { name: 'reconciliation vs bare SQL join', unit: 's', target: 'ratio <= 1.5' }],
     ] as const) {
+      if (!selected.has(benchmark)) continue;
       await guarded(skip, async () => {
         const outcome = await runCapabilityHelper(lib, helperContext);
         if ('skipped' in outcome) skipped({ ...skip, reason: outcome.skipped });
@@ -77,18 +94,18 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       });
     }
 
-    await guarded({ name: 'ingestion: settlement details', unit: 'rows/s', target: 'ratio <= 3' }, async () => {
+    if (selected.has('ingestion')) await guarded({ name: 'ingestion: settlement details', unit: 'rows/s', target: 'ratio <= 3' }, async () => {
       measured([await benchIngestionVsCopy(client, database.dataSource, database.url)]);
     });
 
-    await guarded({ name: 'api p99', unit: 'ms', target: 'value < 50' }, async () => {
+    if (selected.has('api')) await guarded({ name: 'api p99', unit: 'ms', target: 'value < 50' }, async () => {
       const { rows: latency, absent } = await benchApiLatency(database.url, plan.api);
       if (absent.length) log(`  routes not (yet) answering 200, left out: ${absent.join(', ')}`);
       if (latency.length === 0) skipped({ name: 'api p99', unit: 'ms', target: 'value < 50', reason: 'no main read route answered 200' });
       measured(latency);
     });
 
-    await guarded({ name: 'klear rate-limit use', unit: 'reads/s', target: 'ratio >= 0.9' }, async () => {
+    if (selected.has('rate-limit')) await guarded({ name: 'klear rate-limit use', unit: 'reads/s', target: 'ratio >= 0.9' }, async () => {
       measured(await benchRateLimitUse(plan.rateLimitPages));
     });
   } finally {
