@@ -7,6 +7,7 @@ import { adjustment, buffer, margin, ReconWorld, reversal, trade } from './recon
  */
 const C1 = '2026-11-03T22:00:00Z';
 const C2 = '2026-11-04T22:00:00Z';
+const C3 = '2026-11-05T22:00:00Z';
 /** An instant of an ET day given as UTC (EST = UTC-5). */
 const et = (date: string, hhmm: string) => new Date(`${date}T${hhmm}:00-05:00`).toISOString();
 
@@ -96,11 +97,15 @@ describe("Klear's own cash figures", () => {
     await world.obligation({ cycle: C1, details: [{ subtrader: 'S1', market: 'M1', pnl: 1_000n, fees: 100n, total: 950n, id: 'sd-c1-1' }], margins: [{ subtrader: 'S1', requirement: 1_000n }] });
     // C2: requirement 1,000 -> 1,500 but Klear's delta says 900; the obligation amount agrees with 900.
     await world.obligation({ cycle: C2, details: [{ subtrader: 'S1', market: 'M1', pnl: 200n }], margins: [{ subtrader: 'S1', requirement: 1_500n, delta: 900n }] });
+    // C3: details and deltas consistent (300 - 0), but the obligation's amount is 370.
+    await world.obligation({ cycle: C3, details: [{ subtrader: 'S1', market: 'M1', pnl: 300n }], margins: [{ subtrader: 'S1', requirement: 1_500n, delta: 0n }], amount: 370n });
     await world.post([
       trade('t/c1/S1', C1, 'S1', [{ market: 'M1', pnl: 1_000n, fees: 100n }]),
       margin('m/c1/S1', C1, 'S1', 1_000n),
       trade('t/c2/S1', C2, 'S1', [{ market: 'M1', pnl: 200n }]),
       margin('m/c2/S1', C2, 'S1', 1_500n),
+      trade('t/c3/S1', C3, 'S1', [{ market: 'M1', pnl: 300n }]),
+      margin('m/c3/S1', C3, 'S1', 1_500n),
     ]);
   });
   afterAll(() => world.close());
@@ -113,6 +118,11 @@ describe("Klear's own cash figures", () => {
   it("reports a subtrader's margin delta that is not its requirement minus the previous cycle's", async () => {
     const run = await world.run(C2);
     expect(await world.brief(run.runId)).toEqual([[`klear_consistency/${C2}/margin_delta/S1`, 'klear_inconsistent', '900', '500', '400']]);
+  });
+
+  it("reports an obligation amount that is not the sum of its details' totals minus the sum of its margin deltas", async () => {
+    const run = await world.run(C3);
+    expect(await world.brief(run.runId)).toEqual([[`klear_consistency/${C3}/amount`, 'klear_inconsistent', '370', '300', '70']]);
   });
 });
 
