@@ -329,8 +329,10 @@ describe('the audit-trail anchor on the Summary', () => {
     const audit = new AuditService(db.dataSource, keyring);
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: dir });
     const signing = new ExportsService(new ExportFileRepository(db.dataSource), new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)), audit, config, clock);
-    await audit.record({ actor: 'alice', action: 'test.signed', entityType: 'test', entityId: 'anchor' });
-    const [last] = await q<{ seq: string; hash: string; mac: string }>(`SELECT seq::text, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1`);
+    // Ten more rows: the chain crosses from one-digit to two-digit seqs (the latest row is the largest number, not the largest text).
+    for (let i = 0; i < 10; i++) await audit.record({ actor: 'alice', action: 'test.signed', entityType: 'test', entityId: `anchor-${i}` });
+    const [last] = await q<{ seq: string; hash: string; mac: string }>(`SELECT seq::text AS seq, hash, mac FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)`);
+    expect(BigInt(last.seq)).toBeGreaterThanOrEqual(10n);
     const logged: string[] = [];
     const spy = jest.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void logged.push(String(message)));
     let built: ExportFile;

@@ -197,7 +197,7 @@ export const JOB_HEALTH_SQL = `
     FROM job_run WHERE status <> 'skipped' GROUP BY job ORDER BY job`;
 
 /** The audit chain's last row in the snapshot: the anchor the Summary publishes (docs/security.md, "Audit trail"). */
-export const AUDIT_ANCHOR_SQL = `SELECT seq::text AS seq, hash, mac, mac_key_id FROM audit_log ORDER BY seq DESC LIMIT 1`;
+export const AUDIT_ANCHOR_SQL = `SELECT a.seq::text AS seq, a.hash, a.mac, a.mac_key_id FROM audit_log a ORDER BY a.seq DESC LIMIT 1`;
 
 /** The next day's cycles ($1, $2 its bounds) and whether each has a successful run. */
 export const NEXT_DAY_CYCLES_SQL = `
