@@ -11,6 +11,7 @@ import { ReconciliationSummaries1795262514328 } from './1795262514328-Reconcilia
 import { WithdrawalFencingAndAnswers1796190290653 } from './1796190290653-WithdrawalFencingAndAnswers';
 import { ReconciliationCorrectness1796191177160 } from './1796191177160-ReconciliationCorrectness';
 import { SecurityHardening1796190827244 } from './1796190827244-SecurityHardening';
+import { Notifications1796203304065 } from './1796203304065-Notifications';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -27,4 +28,5 @@ export const ALL_MIGRATIONS: Function[] = [
   WithdrawalFencingAndAnswers1796190290653,
   SecurityHardening1796190827244,
   ReconciliationCorrectness1796191177160,
+  Notifications1796203304065,
 ];

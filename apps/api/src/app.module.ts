@@ -14,6 +14,7 @@ import { HealthService } from './health/health.service';
 import { JobsApiModule } from './jobs/jobs-api.module';
 import { KlearDataApiModule } from './klear-data/klear-data-api.module';
 import { LedgerApiModule } from './ledger/ledger-api.module';
+import { NotificationsApiModule } from './notifications/notifications-api.module';
 import { ReconciliationApiModule } from './reconciliation/reconciliation-api.module';
 import { ApiSecurityModule } from './security/api-security.module';
 import { UsersController } from './users/users.controller';
@@ -43,6 +44,7 @@ export class ApiModule {
         LedgerApiModule,
         ReconciliationApiModule,
         WithdrawalsApiModule,
+        NotificationsApiModule,
       ],
       controllers: [HealthController, UsersController, AuditController],
       providers: [HealthService],

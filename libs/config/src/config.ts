@@ -89,6 +89,18 @@ const schema = z.object({
   EXPORTS_DIR: z.string().min(1).default('.data/exports'),
   EXPORTS_WORKBOOK_LOOKBACK_DAYS: envInt(7, 0, 3650),
   REPORTS_DIR: z.string().min(1).default('.data/reports'),
+
+  NOTIFY_SMTP_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['smtp', 'smtps'])])),
+  NOTIFY_EMAIL_FROM: z.string().min(3).default('Klear SCM back office <klear-ops@localhost>'),
+  NOTIFY_SLACK_WEBHOOK_URL: envOptionalString().pipe(z.union([z.undefined(), envUrl(['http', 'https'])])),
+  NOTIFY_SLACK_WEBHOOK_SECRET: envOptionalString().pipe(z.union([z.undefined(), z.string().min(32, 'expected at least 32 characters')])),
+  NOTIFY_CONSOLE_URL: envUrl(['http', 'https']).default('http://127.0.0.1:3000/console'),
+  NOTIFY_MAX_ATTEMPTS: envInt(8, 1, 100),
+  NOTIFY_RETRY_BASE_SECONDS: envInt(30, 1, 86400),
+  NOTIFY_BATCH_SIZE: envInt(100, 1, 10000),
+  NOTIFY_BREAK_MIN_CENTICENTS: envCenticents(1_000_000n),
+  NOTIFY_BREAK_DIGEST_AGE_HOURS: envInt(48, 1, 24 * 365),
+  NOTIFY_EXPIRY_WARNING_MINUTES: envInt(60, 1, 24 * 60 * 30),
 });
 
 export type ConfigInput = z.input<typeof schema>;
@@ -171,6 +183,24 @@ export interface AppConfig {
   exports: { dir: string; lookbackDays: number };
   reports: { dir: string };
   /** Absolute tolerances per check (centicents, >= 0) and the amount-matching window of buffer movements. */
+  /**
+   * Operations notifications (docs/notifications.md): SMTP and the Slack-compatible webhook (either
+   * may be unset: its deliveries wait, recorded as failed attempts), links to `consoleUrl`, retries
+   * with exponential backoff from `retryBaseSeconds`, thresholds of the break and expiry events.
+   */
+  notifications: {
+    smtpUrl: string | undefined;
+    emailFrom: string;
+    slackWebhookUrl: string | undefined;
+    slackWebhookSecret: string | undefined;
+    consoleUrl: string;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    batchSize: number;
+    breakMinCenticents: bigint;
+    breakDigestAgeHours: number;
+    expiryWarningMinutes: number;
+  };
   reconciliation: {
     tolerances: { settlementDetails: bigint; maintenanceMargin: bigint; klearConsistency: bigint; settlementBuffer: bigint; projected: bigint };
     bufferMatchWindowHours: number;
@@ -212,9 +242,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.SECRETS_KEY_PREVIOUS && !c.SECRETS_KEY) problems.push('SECRETS_KEY_PREVIOUS: needs SECRETS_KEY (the current key)');
   if (c.NODE_ENV === 'production') {
     // Credentials and presigned URLs travel to Klear, alerts to the webhook: never in clear text.
-    for (const [name, url] of [['KLEAR_BASE_URL', c.KLEAR_BASE_URL], ['WITHDRAWAL_WEBHOOK_URL', c.WITHDRAWAL_WEBHOOK_URL]] as const) {
+    for (const [name, url] of [['KLEAR_BASE_URL', c.KLEAR_BASE_URL], ['WITHDRAWAL_WEBHOOK_URL', c.WITHDRAWAL_WEBHOOK_URL], ['NOTIFY_SLACK_WEBHOOK_URL', c.NOTIFY_SLACK_WEBHOOK_URL]] as const) {
       if (url && plainHttpRefused(url, c.ALLOW_PLAIN_HTTP_HOSTS)) problems.push(`${name}: must be https in production (plain http only to a host named in ALLOW_PLAIN_HTTP_HOSTS)`);
     }
+    if (c.NOTIFY_SLACK_WEBHOOK_URL && !c.NOTIFY_SLACK_WEBHOOK_SECRET) problems.push('NOTIFY_SLACK_WEBHOOK_SECRET: required in production when NOTIFY_SLACK_WEBHOOK_URL is set (the webhook is signed)');
     if (c.WITHDRAWAL_WEBHOOK_URL && !c.WITHDRAWAL_WEBHOOK_SECRET) problems.push('WITHDRAWAL_WEBHOOK_SECRET: required in production when WITHDRAWAL_WEBHOOK_URL is set (the webhook is signed)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -283,6 +314,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     exports: { dir: c.EXPORTS_DIR, lookbackDays: c.EXPORTS_WORKBOOK_LOOKBACK_DAYS },
     reports: { dir: c.REPORTS_DIR },
+    notifications: {
+      smtpUrl: c.NOTIFY_SMTP_URL,
+      emailFrom: c.NOTIFY_EMAIL_FROM,
+      slackWebhookUrl: c.NOTIFY_SLACK_WEBHOOK_URL,
+      slackWebhookSecret: c.NOTIFY_SLACK_WEBHOOK_SECRET,
+      consoleUrl: c.NOTIFY_CONSOLE_URL.replace(/\/+$/, ''),
+      maxAttempts: c.NOTIFY_MAX_ATTEMPTS,
+      retryBaseSeconds: c.NOTIFY_RETRY_BASE_SECONDS,
+      batchSize: c.NOTIFY_BATCH_SIZE,
+      breakMinCenticents: c.NOTIFY_BREAK_MIN_CENTICENTS,
+      breakDigestAgeHours: c.NOTIFY_BREAK_DIGEST_AGE_HOURS,
+      expiryWarningMinutes: c.NOTIFY_EXPIRY_WARNING_MINUTES,
+    },
     reconciliation: {
       tolerances: {
         settlementDetails: c.RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS,

@@ -6,6 +6,7 @@ export * from './klear-adapters';
 export * from './withdrawal-attention.service';
 export * from './withdrawal-decision.service';
 export * from './withdrawal-errors';
+export * from './withdrawal-notifications';
 export * from './withdrawal-executor';
 export * from './withdrawal-jobs';
 export * from './withdrawal-outcome-resolver';

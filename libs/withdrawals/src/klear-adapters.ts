@@ -1,8 +1,9 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock, systemClock } from '@app/clock';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { postSignedWebhook } from '@app/notifications';
 import { ObligationQueries, ResponseArchiveRepository, SettlementQueries, inTransaction, interpretAnswer, type InterpretableName } from '@app/ingestion';
 import {
   type KlearAnswerData,
@@ -191,33 +192,12 @@ export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
     const deliveryId = randomUUID();
     let lastProblem = '';
     for (let attempt = 1; attempt <= webhookMaxAttempts; attempt++) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-klear-webhook-id': deliveryId, ...signWebhook(webhookSecret, body, this.clock.nowMs()) };
-      let retryable = true;
-      try {
-        const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
-        await response.body?.cancel();
-        if (response.ok) return;
-        lastProblem = response.status >= 300 && response.status < 400 ? `answered a redirect (${response.status}), which is not followed` : `answered ${response.status}`;
-        retryable = response.status === 429 || response.status >= 500;
-      } catch (error) {
-        lastProblem = (error as Error).name === 'TimeoutError' ? 'did not answer within 10 s' : 'could not be reached';
-      }
-      if (!retryable || attempt === webhookMaxAttempts) break;
+      const result = await postSignedWebhook({ url, secret: webhookSecret, body, deliveryId, nowMs: this.clock.nowMs() });
+      if (result.ok) return;
+      lastProblem = result.problem;
+      if (!result.retryable || attempt === webhookMaxAttempts) break;
       await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
     }
     throw new Error(`the withdrawal webhook ${lastProblem}`);
   }
-}
-
-/**
- * The signature headers of a webhook body: `X-Klear-Webhook-Timestamp` (Unix seconds) and
- * `X-Klear-Webhook-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. A receiver
- * recomputes it over the raw body, compares in constant time and refuses timestamps older than a
- * few minutes (replays). No secret configured (development only): no signature headers.
- */
-export function signWebhook(secret: string | undefined, body: string, nowMs: number): Record<string, string> {
-  if (!secret) return {};
-  const timestamp = String(Math.floor(nowMs / 1000));
-  const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex');
-  return { 'x-klear-webhook-timestamp': timestamp, 'x-klear-webhook-signature': `v1=${signature}` };
 }

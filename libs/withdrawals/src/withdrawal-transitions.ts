@@ -3,6 +3,7 @@ import { AuditService } from '@app/audit';
 import { WithdrawalRequest, WithdrawalStateChange } from '@app/db';
 import type { EntityManager } from 'typeorm';
 import { TransitionNotAllowed } from './withdrawal-errors';
+import { WithdrawalNotifications } from './withdrawal-notifications';
 import { canTransition, type WithdrawalState } from './withdrawal-states';
 
 export const WITHDRAWAL_ENTITY = 'withdrawal';
@@ -20,11 +21,15 @@ export interface TransitionEvent {
 /**
  * The one place a withdrawal changes state. The caller holds the row lock (lockRequest) in `m`'s
  * transaction; this checks the transition table, writes the state with an optimistic version check,
- * appends the hash-chained audit row and the local history row, all in that transaction.
+ * appends the hash-chained audit row, the local history row and the notification (outbox), all in
+ * that transaction.
  */
 @Injectable()
 export class WithdrawalTransitions {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly notifications: WithdrawalNotifications,
+  ) {}
 
   async apply(m: EntityManager, request: WithdrawalRequest, to: WithdrawalState, event: TransitionEvent): Promise<WithdrawalRequest> {
     const from = request.state as WithdrawalState;
@@ -39,12 +44,14 @@ export class WithdrawalTransitions {
     if (result.affected !== 1) throw new Error(`withdrawal ${request.id}: lost an update race (state ${from}, version ${request.version}); was the row locked?`);
     await this.record(m, request, `withdrawal.${to}`, from, to, event, true);
     Object.assign(request, event.set ?? {}, { state: to, version: request.version + 1 });
+    await this.notifications.stateReached(m, request);
     return request;
   }
 
   /** The creation row of the history (no from-state). */
   async created(m: EntityManager, request: WithdrawalRequest, event: TransitionEvent): Promise<void> {
     await this.record(m, request, 'withdrawal.requested', null, request.state, event, true);
+    await this.notifications.stateReached(m, request);
   }
 
   /** An audited event that is not a state change (an approval that does not complete the set, a hold). */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { NotificationOutbox } from '@app/notifications';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import { IngestedBufferPosition, KlearClientWithdrawalPort, WebhookWithdrawalAlerts } from './klear-adapters';
 import { ExecutorLeaseRepository } from './executor-lease.repository';
@@ -11,12 +12,15 @@ import { WithdrawalPolicyService } from './withdrawal-policy.service';
 import { BUFFER_POSITION_SOURCE, WITHDRAWAL_ALERT_SINK, WITHDRAWAL_KLEAR_PORT } from './withdrawal-ports';
 import { WithdrawalRequestService } from './withdrawal-request.service';
 import { WithdrawalExpiry, WithdrawalTracking } from './withdrawal-tracking';
+import { WithdrawalNotifications } from './withdrawal-notifications';
 import { WithdrawalTransitions } from './withdrawal-transitions';
 import { WithdrawalRepository } from './withdrawal.repository';
 
 const WORKFLOW = [
   WithdrawalRepository,
   ExecutorLeaseRepository,
+  NotificationOutbox,
+  WithdrawalNotifications,
   WithdrawalTransitions,
   WithdrawalAttention,
   WithdrawalPolicyService,

@@ -1,0 +1,82 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
+import { CHANNELS, NOTIFICATION_KIND_NAMES, NotificationDeliveryLog, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
+import { ApiErrors } from '../openapi';
+
+export class PreferencesBody {
+  @ApiPropertyOptional({ example: 'alice@example.com', nullable: true, description: 'null removes the address (no email is sent then)' })
+  @ValidateIf((_, v) => v !== null && v !== undefined)
+  @IsString()
+  @MaxLength(320)
+  email?: string | null;
+
+  @ApiPropertyOptional({
+    description: `Per kind, the channels (${CHANNELS.join(', ')}); [] switches a kind off. Kinds not named are kept. Kinds: ${NOTIFICATION_KIND_NAMES.join(', ')}`,
+    example: { 'withdrawal.approval_requested': ['email', 'slack'], 'breaks.digest': [] },
+  })
+  @IsOptional()
+  @IsObject()
+  events?: Record<string, unknown>;
+}
+
+export class DeliveriesQuery {
+  @ApiPropertyOptional({ enum: ['pending', 'sending', 'delivered', 'failed'] })
+  @IsOptional()
+  @IsIn(['pending', 'sending', 'delivered', 'failed'])
+  status?: string;
+
+  @ApiProperty({ required: false, description: 'Deliveries with an id below this (paging back), newest first' })
+  @IsOptional()
+  @IsString()
+  before?: string;
+}
+
+const view = (p: NotificationPreferences) => ({ user_id: p.userId, email: p.email, events: p.events, updated_at: p.updatedAt, updated_by: p.updatedBy });
+
+@ApiTags('notifications')
+@ApiBearerAuth()
+@ApiErrors()
+@Controller('notifications')
+export class NotificationsController {
+  constructor(
+    private readonly preferences: NotificationPreferencesService,
+    private readonly log: NotificationDeliveryLog,
+  ) {}
+
+  @Get('preferences/me')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'My notification preferences: address, and per kind the channels (default: email)' })
+  async mine(@CurrentPrincipal() who: Principal) {
+    return view(await this.preferences.get(who.userId));
+  }
+
+  @Put('preferences/me')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Set my notification address and which kinds reach me on which channel' })
+  async setMine(@CurrentPrincipal() who: Principal, @Body() body: PreferencesBody) {
+    return view(await this.preferences.set(who.userId, body, who.name));
+  }
+
+  @Get('preferences/:userId')
+  @Roles('admin')
+  @ApiOperation({ summary: "A person's notification preferences (admin)" })
+  async of(@Param('userId', new ParseUUIDPipe()) userId: string) {
+    return view(await this.preferences.get(userId));
+  }
+
+  @Put('preferences/:userId')
+  @Roles('admin')
+  @ApiOperation({ summary: "Set a person's notification preferences (admin; audited)" })
+  async setOf(@Param('userId', new ParseUUIDPipe()) userId: string, @Body() body: PreferencesBody, @CurrentPrincipal() who: Principal) {
+    return view(await this.preferences.set(userId, body, who.name));
+  }
+
+  @Get('deliveries')
+  @Roles('admin')
+  @ApiOperation({ summary: 'The delivery log (admin): every notification delivery with its attempts, newest first' })
+  async deliveries(@Query() q: DeliveriesQuery) {
+    return this.log.list({ status: q.status, before: q.before, limit: 100 });
+  }
+}

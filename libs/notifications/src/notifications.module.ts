@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { EmailChannel, SlackChannel } from './channels';
+import { NotificationDeliveryLog } from './notification-delivery-log';
+import { NotificationSenderJob } from './notification-jobs';
+import { NotificationOutbox } from './notification-outbox';
+import { NotificationPreferencesService } from './notification-preferences';
+import { NotificationSender } from './notification-sender';
+
+const SERVICES = [NotificationOutbox, NotificationPreferencesService, NotificationSender, NotificationDeliveryLog, EmailChannel, SlackChannel];
+
+/** Outbox, preferences and the sender. Needs the database, AuditModule, APP_CONFIG and ClockModule in the importing application. */
+@Module({ providers: SERVICES, exports: SERVICES })
+export class NotificationsModule {}
+
+/** The worker's notification jobs (needs JobsModule too). */
+@Module({ imports: [NotificationsModule], providers: [NotificationSenderJob] })
+export class NotificationJobsModule {}
