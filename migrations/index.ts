@@ -12,6 +12,7 @@ import { WithdrawalFencingAndAnswers1796190290653 } from './1796190290653-Withdr
 import { ReconciliationCorrectness1796191177160 } from './1796191177160-ReconciliationCorrectness';
 import { SecurityHardening1796190827244 } from './1796190827244-SecurityHardening';
 import { Notifications1796203304065 } from './1796203304065-Notifications';
+import { ConsoleSignIn1796205560008 } from './1796205560008-ConsoleSignIn';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -29,4 +30,5 @@ export const ALL_MIGRATIONS: Function[] = [
   SecurityHardening1796190827244,
   ReconciliationCorrectness1796191177160,
   Notifications1796203304065,
+  ConsoleSignIn1796205560008,
 ];

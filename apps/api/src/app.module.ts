@@ -17,6 +17,7 @@ import { LedgerApiModule } from './ledger/ledger-api.module';
 import { NotificationsApiModule } from './notifications/notifications-api.module';
 import { ReconciliationApiModule } from './reconciliation/reconciliation-api.module';
 import { ApiSecurityModule } from './security/api-security.module';
+import { SessionController } from './console/session.controller';
 import { UsersController } from './users/users.controller';
 import { WithdrawalsApiModule } from './withdrawals/withdrawals-api.module';
 
@@ -46,7 +47,7 @@ export class ApiModule {
         WithdrawalsApiModule,
         NotificationsApiModule,
       ],
-      controllers: [HealthController, UsersController, AuditController],
+      controllers: [HealthController, UsersController, AuditController, SessionController],
       providers: [HealthService],
     };
   }

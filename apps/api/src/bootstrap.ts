@@ -8,6 +8,7 @@ import { type AppConfig, productVersion } from '@app/config';
 import type { KlearClientOptions } from '@app/klear-client';
 import { createValidationPipe, ErrorFilter, securityHeaders } from '@app/http';
 import { ApiModule } from './app.module';
+import { serveConsole } from './console-static';
 import { setupOpenApi } from './openapi';
 
 /** Builds the API application (not listening): used by main, the demo and the tests. */
@@ -27,6 +28,7 @@ export async function createApiApplication(config: AppConfig, options: { silent?
   app.use(securityHeaders('/docs'));
   // Safety net: a bigint that reaches the JSON writer becomes a decimal string, never a throw.
   app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  serveConsole(app, config.console.dir);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();

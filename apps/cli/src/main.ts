@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
 import { AuditService } from '@app/audit';
-import { parseRoles, UsersService } from '@app/auth';
+import { ConsoleAuthService, parseRoles, totpCode, UsersService } from '@app/auth';
+import { systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
 import { migrateAs, resolveDatabase } from '@app/db';
 import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
@@ -16,13 +17,13 @@ import { generateMigration } from './migration-generator';
  * The command-line entry for administrators and scripts. It reads the same configuration as the
  * API (DATABASE_URL included). Commands that create a token print it alone on the last line.
  */
-async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditService; dataSource: DataSource }) => Promise<T>): Promise<T> {
+async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditService; dataSource: DataSource; app: { get: <S>(type: new (...args: never[]) => S) => S } }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
   const resolved: AppConfig = { ...config, database: { ...config.database, url: db.url } };
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(resolved), { logger: false });
   try {
-    return await fn({ users: app.get(UsersService), audit: app.get(AuditService), dataSource: app.get(DataSource) });
+    return await fn({ users: app.get(UsersService), audit: app.get(AuditService), dataSource: app.get(DataSource), app });
   } finally {
     await app.close();
     await db.stop();
@@ -59,6 +60,39 @@ program
       if (!user) throw new Error(`no active user named ${opts.name}`);
       const issued = await users.issueToken(user.id, opts.label, 'cli');
       process.stdout.write(`token ${issued.record.id} for ${user.name}: shown once, store it now\n${issued.token}\n`);
+    });
+  });
+
+/** The whole of standard input (a password piped in: never an argument, which `ps` would show). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+program
+  .command('console:credentials')
+  .description('set a person\'s console password (read from standard input) and enrol a new TOTP secret (printed once: add it to an authenticator app)')
+  .requiredOption('--name <name>', 'user name')
+  .action(async (opts: { name: string }) => {
+    const password = await readStdin();
+    await withContext(async ({ users, app }) => {
+      const user = await users.findUserByName(opts.name);
+      if (!user) throw new Error(`no active user named ${opts.name}`);
+      const enrolled = await app.get(ConsoleAuthService).setCredentials(user.id, password, 'cli');
+      process.stdout.write(`console credentials set for ${user.name}; open sessions ended.\nTOTP secret (shown once): ${enrolled.secret}\n${enrolled.uri}\n`);
+    });
+  });
+
+program
+  .command('totp:code')
+  .description('print the current TOTP code of a person (demo and development: it reads the stored secret; an operator never needs it)')
+  .requiredOption('--user <name>', 'user name')
+  .action(async (opts: { user: string }) => {
+    await withContext(async ({ dataSource }) => {
+      const rows = (await dataSource.query(`SELECT c.totp_secret FROM console_credential c JOIN app_user u ON u.id = c.user_id WHERE u.name = $1`, [opts.user])) as Array<{ totp_secret: string }>;
+      if (rows.length === 0) throw new Error(`${opts.user} has no console credentials (console:credentials)`);
+      process.stdout.write(`${totpCode(rows[0].totp_secret, systemClock.nowMs())}\n`);
     });
   });
 

@@ -5,3 +5,5 @@ export * from './principal';
 export * from './roles';
 export * from './token-hash';
 export * from './users.service';
+export * from './console-auth.service';
+export * from './passkeys.service';

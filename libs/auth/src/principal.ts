@@ -6,7 +6,10 @@ export interface Principal {
   userId: string;
   name: string;
   roles: Role[];
-  tokenId: string;
+  /** The API token used (scripts), or null for a console session. */
+  tokenId: string | null;
+  /** The console session used, when the caller signed in through the console. */
+  sessionId?: string;
 }
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {

@@ -33,6 +33,12 @@ const schema = z.object({
   API_AUTH_FAILURE_BLOCK_SECONDS: envInt(900, 1, 86400),
   API_EXPENSIVE_ROUTE_LIMIT: envInt(30, 1, 1_000_000_000),
   API_EXPENSIVE_ROUTE_WINDOW_SECONDS: envInt(60, 1, 86400),
+  CONSOLE_DIR: z.string().min(1).default('dist/console'),
+  CONSOLE_ORIGIN: envOptionalString(),
+  CONSOLE_SESSION_IDLE_SECONDS: envInt(900, 30, 86400),
+  CONSOLE_SESSION_ABSOLUTE_SECONDS: envInt(43200, 60, 7 * 86400),
+  CONSOLE_SIGNIN_MAX_FAILURES: envInt(5, 1, 100),
+  CONSOLE_SIGNIN_LOCKOUT_SECONDS: envInt(900, 1, 7 * 86400),
   LEDGER_IMPORT_MAX_BYTES: envInt(100 * 1024 * 1024, 1024, 2 ** 31 - 1),
   LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),
   LEDGER_IMPORT_MAX_ROWS: envInt(200_000, 1, 10_000_000),
@@ -134,6 +140,19 @@ export interface AppConfig {
     authFailures: { limit: number; windowSeconds: number; blockSeconds: number };
     /** Calls per user (per client address before authentication) to each expensive route. */
     expensiveRoutes: { limit: number; windowSeconds: number };
+  };
+  /**
+   * The ops console: its built files (`npm run build`), the origin people open it at (WebAuthn's
+   * expected origin and relying-party id; unset: the request's own Host, for loopback use), session
+   * idle and absolute timeouts, and the sign-in lockout.
+   */
+  console: {
+    dir: string;
+    origin: string | undefined;
+    idleSeconds: number;
+    absoluteSeconds: number;
+    maxFailures: number;
+    lockoutSeconds: number;
   };
   /**
    * Ledger file imports: uploads above importMaxBytes are refused with 413 while streaming; XLSX
@@ -268,6 +287,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       docsEnabled: c.API_DOCS_ENABLED === undefined ? c.NODE_ENV !== 'production' : ['true', '1', 'yes'].includes(c.API_DOCS_ENABLED),
       authFailures: { limit: c.API_AUTH_FAILURE_LIMIT, windowSeconds: c.API_AUTH_FAILURE_WINDOW_SECONDS, blockSeconds: c.API_AUTH_FAILURE_BLOCK_SECONDS },
       expensiveRoutes: { limit: c.API_EXPENSIVE_ROUTE_LIMIT, windowSeconds: c.API_EXPENSIVE_ROUTE_WINDOW_SECONDS },
+    },
+    console: {
+      dir: c.CONSOLE_DIR,
+      origin: c.CONSOLE_ORIGIN,
+      idleSeconds: c.CONSOLE_SESSION_IDLE_SECONDS,
+      absoluteSeconds: c.CONSOLE_SESSION_ABSOLUTE_SECONDS,
+      maxFailures: c.CONSOLE_SIGNIN_MAX_FAILURES,
+      lockoutSeconds: c.CONSOLE_SIGNIN_LOCKOUT_SECONDS,
     },
     ledger: {
       importMaxBytes: c.LEDGER_IMPORT_MAX_BYTES,

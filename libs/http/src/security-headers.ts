@@ -35,9 +35,34 @@ export function securityHeaders(docsPrefix = '/docs'): (req: Request, res: Respo
       },
     },
   });
+  // The ops console (index.html at `/`, hashed bundles under /assets/): its own scripts, styles and
+  // same-origin API calls only; no inline script, no framing, forms post only to this origin.
+  const consolePolicy = helmet({
+    ...common,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        'default-src': ["'none'"],
+        'script-src': ["'self'"],
+        'style-src': ["'self'"],
+        'img-src': ["'self'", 'data:'],
+        'connect-src': ["'self'"],
+        'frame-ancestors': ["'none'"],
+        'base-uri': ["'none'"],
+        'form-action': ["'self'"],
+      },
+    },
+  });
   return (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     const path = req.path;
-    (path === docsPrefix || path.startsWith(`${docsPrefix}/`) || path.startsWith(`${docsPrefix}-`) ? docs : api)(req, res, next);
+    if (path === docsPrefix || path.startsWith(`${docsPrefix}/`) || path.startsWith(`${docsPrefix}-`)) return docs(req, res, next);
+    if (isConsolePath(path)) return consolePolicy(req, res, next);
+    api(req, res, next);
   };
+}
+
+/** The console's static paths: the page itself and its hashed bundles. */
+export function isConsolePath(path: string): boolean {
+  return path === '/' || path === '/index.html' || path.startsWith('/assets/');
 }

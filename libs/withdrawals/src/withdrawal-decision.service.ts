@@ -18,6 +18,13 @@ export interface DecisionOutcome {
   progress: ApprovalProgress;
 }
 
+/**
+ * Runs inside a decision's transaction with the request row locked and known to be pending, before
+ * the decision is written: the console's step-up (a second factor bound to this request) checks and
+ * records its evidence here, so that a refused step-up writes nothing.
+ */
+export type DecisionBinding = (m: EntityManager, request: WithdrawalRequest) => Promise<void>;
+
 export interface QueueItem {
   request: WithdrawalRequest;
   approvalsSoFar: number;
@@ -40,11 +47,12 @@ export class WithdrawalDecisionService {
     private readonly headroom: BufferHeadroomService,
   ) {}
 
-  async approve(id: string, who: Principal, requestBody: unknown): Promise<DecisionOutcome> {
+  async approve(id: string, who: Principal, requestBody: unknown, bind?: DecisionBinding): Promise<DecisionOutcome> {
     return this.decide(id, who, async (m, request, decisions) => {
       const mine = decisions.find((d) => d.approverId === who.userId);
       if (mine?.decision === 'approve') return { request, changed: false, progress: progressOf(request, decisions) };
       this.assertPending(request);
+      await bind?.(m, request);
       await this.repository.insertDecision(m, {
         requestId: id,
         round: request.approvalRound,
@@ -67,9 +75,10 @@ export class WithdrawalDecisionService {
     });
   }
 
-  async reject(id: string, who: Principal, reason: string, requestBody: unknown): Promise<DecisionOutcome> {
+  async reject(id: string, who: Principal, reason: string, requestBody: unknown, bind?: DecisionBinding): Promise<DecisionOutcome> {
     return this.decide(id, who, async (m, request, decisions) => {
       this.assertPending(request);
+      await bind?.(m, request);
       await this.repository.insertDecision(m, {
         requestId: id,
         round: request.approvalRound,

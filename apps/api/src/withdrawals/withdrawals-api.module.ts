@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
 import { WithdrawalsModule } from '@app/withdrawals';
+import { PendingWithdrawals } from './pending-withdrawals';
+import { WithdrawalStepUpService } from './step-up.service';
 import { WithdrawalPolicyController, WithdrawalsController } from './withdrawals.controller';
 
 /** Withdrawal routes (the KlearClient comes from ApiModule). The request path reads the buffer balance from Klear when the snapshot is stale. */
 @Module({
-  imports: [WithdrawalsModule],
+  imports: [WithdrawalsModule, AuthModule],
   controllers: [WithdrawalsController, WithdrawalPolicyController],
+  providers: [WithdrawalStepUpService, PendingWithdrawals],
 })
 export class WithdrawalsApiModule {}

@@ -1,9 +1,14 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { Clock } from '@app/clock';
+import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, NotFound, toPage } from '@app/http';
-import { WithdrawalDecisionService, WithdrawalPolicyService, WithdrawalRepository, WithdrawalRequestService } from '@app/withdrawals';
+import { BufferHeadroomService, WithdrawalDecisionService, WithdrawalPolicyService, WithdrawalRepository, WithdrawalRequestService } from '@app/withdrawals';
+import { relyingPartyOf } from '../console/relying-party';
+import { PendingWithdrawals } from './pending-withdrawals';
+import { WithdrawalStepUpService } from './step-up.service';
 import { ApiErrors } from '../openapi';
 import {
   ApproveWithdrawalBody,
@@ -17,6 +22,7 @@ import {
   policyTermsOf,
   policyView,
   RejectWithdrawalBody,
+  StepUpChallengeBody,
   WithdrawalListQuery,
   WithdrawalPolicyBody,
   withdrawalView,
@@ -33,6 +39,11 @@ export class WithdrawalsController {
     private readonly requests: WithdrawalRequestService,
     private readonly decisions: WithdrawalDecisionService,
     private readonly repository: WithdrawalRepository,
+    private readonly stepUp: WithdrawalStepUpService,
+    private readonly pendingList: PendingWithdrawals,
+    private readonly headroom: BufferHeadroomService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post()
@@ -75,6 +86,56 @@ export class WithdrawalsController {
     };
   }
 
+  @Get('pending')
+  @Roles('viewer')
+  @ApiOperation({
+    summary: 'Every request waiting for approval (the console\'s queue), oldest first: approvals so far and by whom, the tier, the headroom now, and whether the caller may decide (and why not)',
+  })
+  async pending(@CurrentPrincipal() who: Principal) {
+    const now = this.clock.now();
+    let headroom = null;
+    let headroomError: string | null = null;
+    try {
+      headroom = await this.headroom.assess(0n, 0n);
+    } catch (error) {
+      headroomError = error instanceof Error ? error.message : String(error);
+    }
+    const items = await this.pendingList.list(who, now);
+    return {
+      now: now.toISOString(),
+      data: items.map((item) => ({
+        ...withdrawalView(item.request),
+        amount_centicents: item.request.amountCenticents.toString(),
+        age_seconds: Math.floor((now.getTime() - item.request.createdAt.getTime()) / 1000),
+        tier: { approvals_required: item.request.approvalsRequired, roles_required: item.request.rolesRequired },
+        approvals: item.approvals,
+        headroom_at_request_centicents: (item.request.headroomAtRequest as { headroom_centicents?: string } | null)?.headroom_centicents ?? null,
+        fits_current_headroom: headroom ? headroom.headroom >= item.request.amountCenticents : null,
+        you: item.you,
+      })),
+      headroom: headroomView(headroom),
+      headroom_error: headroomError,
+    };
+  }
+
+  @Post(':id/step-up')
+  @Roles('approver')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'A single-use WebAuthn challenge for deciding on this request: derived from its id, amount, purpose and version (and a nonce); answer with the passkey assertion in step_up of approve / reject',
+  })
+  async stepUpChallenge(@Param('id', uuid) id: string, @Body() body: StepUpChallengeBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    return this.stepUp.challenge(id, body.action, who, relyingPartyOf(this.config, req));
+  }
+
+  @Get(':id/step-ups')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'The second factor given with each decision; passkey assertions are verified again from the stored public key and binding alone' })
+  async stepUps(@Param('id', uuid) id: string) {
+    return { data: await this.stepUp.evidence(id) };
+  }
+
   @Get(':id')
   @Roles('viewer')
   @ApiOperation({ summary: 'One request with its approvals, Klear id, attempts, every answer Klear gave to its POSTs, and full state history' })
@@ -94,8 +155,9 @@ export class WithdrawalsController {
   @Roles('approver')
   @HttpCode(200)
   @ApiOperation({ summary: 'Approve (never one\'s own request; a second approval by the same person is a no-op answered 200 with the unchanged request)' })
-  async approve(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal) {
-    const outcome = await this.decisions.approve(id, who, body);
+  async approve(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    const bind = await this.stepUp.hook(who, 'approve', body.step_up, relyingPartyOf(this.config, req));
+    const outcome = await this.decisions.approve(id, who, redactStepUp(body), bind);
     return {
       ...withdrawalView(outcome.request),
       counted: outcome.changed,
@@ -108,8 +170,9 @@ export class WithdrawalsController {
   @Roles('approver')
   @HttpCode(200)
   @ApiOperation({ summary: 'Reject with a reason: ends the request' })
-  async reject(@Param('id', uuid) id: string, @Body() body: RejectWithdrawalBody, @CurrentPrincipal() who: Principal) {
-    return withdrawalView((await this.decisions.reject(id, who, body.reason, body)).request);
+  async reject(@Param('id', uuid) id: string, @Body() body: RejectWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+    const bind = await this.stepUp.hook(who, 'reject', body.step_up, relyingPartyOf(this.config, req));
+    return withdrawalView((await this.decisions.reject(id, who, body.reason, redactStepUp(body), bind)).request);
   }
 
   @Post(':id/cancel')
@@ -119,6 +182,11 @@ export class WithdrawalsController {
   async cancel(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal) {
     return withdrawalView(await this.decisions.cancel(id, who, body.reason, body));
   }
+}
+
+/** The body as audited: a TOTP code is never kept (the step-up table holds what proves the decision). */
+function redactStepUp<T extends { step_up?: { code?: string } }>(body: T): T {
+  return body.step_up?.code ? { ...body, step_up: { ...body.step_up, code: '[redacted]' } } : body;
 }
 
 @ApiTags('withdrawals')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '@app/http';
 import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, parseCenticents } from '@app/money';
@@ -18,12 +18,53 @@ export class CreateWithdrawalBody {
   purpose: string;
 }
 
+/** A fresh second factor bound to one decision (the console's approve / reject dialog). */
+export class StepUpBody {
+  @ApiProperty({ enum: ['totp', 'passkey'] })
+  @IsIn(['totp', 'passkey'])
+  method: 'totp' | 'passkey';
+
+  @ApiPropertyOptional({ example: '123456', description: 'totp: the current authenticator code (each code works once)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{6}$/, { message: 'six digits' })
+  code?: string;
+
+  @ApiPropertyOptional({ description: 'passkey: the nonce of POST /withdrawals/{id}/step-up' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  nonce?: string;
+
+  @ApiPropertyOptional({ description: 'passkey: navigator.credentials.get() answer as JSON (AuthenticationResponseJSON)' })
+  @IsOptional()
+  @IsObject()
+  assertion?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'the request version the person looked at: a request changed since is refused' })
+  @IsOptional()
+  @IsInt()
+  version?: number;
+}
+
 export class ApproveWithdrawalBody {
   @ApiPropertyOptional({ description: 'optional note kept in the audit log', maxLength: 500 })
   @IsOptional()
   @IsString()
   @MaxLength(500)
   comment?: string;
+
+  @ApiPropertyOptional({ type: StepUpBody, description: 'required for console sessions and for anyone with console credentials' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => StepUpBody)
+  step_up?: StepUpBody;
+}
+
+export class StepUpChallengeBody {
+  @ApiProperty({ enum: ['approve', 'reject'] })
+  @IsIn(['approve', 'reject'])
+  action: 'approve' | 'reject';
 }
 
 export class RejectWithdrawalBody {
@@ -32,6 +73,12 @@ export class RejectWithdrawalBody {
   @MinLength(1)
   @MaxLength(500)
   reason: string;
+
+  @ApiPropertyOptional({ type: StepUpBody, description: 'required for console sessions and for anyone with console credentials' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => StepUpBody)
+  step_up?: StepUpBody;
 }
 
 export class CancelWithdrawalBody {

@@ -1,0 +1,155 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ConsoleAuthService, type DecisionBinding, PasskeysService, type Principal, type RelyingParty, StepUpRefused, verifyStoredDecision } from '@app/auth';
+import { Clock } from '@app/clock';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import type { WithdrawalRequest } from '@app/db';
+import { DomainError, NotFound } from '@app/http';
+import type { DecisionBinding as DecisionHook } from '@app/withdrawals';
+
+export interface StepUpInput {
+  method: 'totp' | 'passkey';
+  code?: string;
+  nonce?: string;
+  assertion?: Record<string, unknown>;
+  version?: number;
+}
+
+export class StepUpRequired extends DomainError {
+  constructor() {
+    super('STEP_UP_REQUIRED', 403, 'deciding on a withdrawal needs a fresh second factor bound to this request: step_up with your authenticator code or a passkey assertion');
+  }
+}
+
+/**
+ * Step-up for withdrawal decisions. Who must give it: everyone deciding through a console session, and
+ * anyone with console credentials whatever the channel (an API token alone cannot approve money for a
+ * person who has a second factor). Legacy script users without console credentials keep token-only
+ * decisions (docs/console.md says so and how to close it).
+ */
+@Injectable()
+export class WithdrawalStepUpService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly auth: ConsoleAuthService,
+    private readonly passkeys: PasskeysService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async required(who: Principal): Promise<boolean> {
+    return Boolean(who.sessionId) || (await this.auth.hasSecondFactor(who.userId));
+  }
+
+  async challenge(id: string, action: 'approve' | 'reject', who: Principal, rp: RelyingParty) {
+    const [row] = (await this.dataSource.query(`SELECT id, amount_centicents, purpose, version, state FROM withdrawal_request WHERE id = $1`, [id])) as Array<{
+      id: string;
+      amount_centicents: string;
+      purpose: string;
+      version: number;
+    }>;
+    if (!row) throw new NotFound('withdrawal', id);
+    const out = await this.passkeys.decisionOptions(who, { action, requestId: row.id, amountCenticents: String(row.amount_centicents), purpose: row.purpose, version: row.version }, rp);
+    return { nonce: out.nonce, options: out.options, binding: bindingView(out.binding), challenge: out.challenge };
+  }
+
+  /** The hook run inside the decision's transaction: checks the second factor against the locked request and stores the evidence. */
+  async hook(who: Principal, action: 'approve' | 'reject', input: StepUpInput | undefined, rp: RelyingParty): Promise<DecisionHook | undefined> {
+    if (!input) {
+      if (await this.required(who)) throw new StepUpRequired();
+      return undefined;
+    }
+    return async (m: EntityManager, request: WithdrawalRequest) => {
+      if (input.version !== undefined && input.version !== request.version) {
+        throw new StepUpRefused(`the request changed since you looked at it (version ${input.version}, now ${request.version}): look at it again and decide again`);
+      }
+      const base = { requestId: request.id, amountCenticents: request.amountCenticents.toString(), purpose: request.purpose, version: request.version };
+      const now = this.clock.now();
+      if (input.method === 'totp') {
+        const step = await this.auth.verifyStepUpTotp(who.userId, input.code ?? '', m);
+        await m.query(
+          `INSERT INTO withdrawal_decision_step_up (request_id, round, approver_id, decision, method, request_version, amount_centicents, purpose, totp_step, created_at)
+           VALUES ($1, $2, $3, $4, 'totp', $5, $6, $7, $8, $9)`,
+          [request.id, request.approvalRound, who.userId, action, request.version, base.amountCenticents, request.purpose, step, now],
+        );
+        return;
+      }
+      const binding: DecisionBinding = { action, ...base, nonce: input.nonce ?? '' };
+      const verified = await this.passkeys.verifyDecision(m, who, binding, input.assertion as unknown as AuthenticationResponseJSON, rp);
+      await m.query(
+        `INSERT INTO withdrawal_decision_step_up (request_id, round, approver_id, decision, method, request_version, amount_centicents, purpose, nonce, challenge, credential_id, public_key, assertion, created_at)
+         VALUES ($1, $2, $3, $4, 'passkey', $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          request.id,
+          request.approvalRound,
+          who.userId,
+          action,
+          request.version,
+          base.amountCenticents,
+          request.purpose,
+          binding.nonce,
+          verified.challenge,
+          verified.credentialId,
+          verified.publicKey,
+          JSON.stringify({ response: input.assertion, origin: rp.origin, rp_id: rp.rpId }),
+          now,
+        ],
+      );
+    };
+  }
+
+  /** Every second factor given on this request, each passkey assertion verified again from the stored fields alone. */
+  async evidence(id: string) {
+    const rows = (await this.dataSource.query(
+      `SELECT s.*, u.name AS approver_name FROM withdrawal_decision_step_up s JOIN app_user u ON u.id = s.approver_id WHERE s.request_id = $1 ORDER BY s.id`,
+      [id],
+    )) as Array<{
+      round: number;
+      approver_id: string;
+      approver_name: string;
+      decision: 'approve' | 'reject';
+      method: 'totp' | 'passkey';
+      request_version: number;
+      amount_centicents: string;
+      purpose: string;
+      nonce: string | null;
+      challenge: string | null;
+      credential_id: string | null;
+      public_key: Buffer | null;
+      totp_step: string | null;
+      assertion: { response: AuthenticationResponseJSON; origin: string; rp_id: string } | null;
+      created_at: Date;
+    }>;
+    const out = [];
+    for (const r of rows) {
+      const binding: DecisionBinding = { action: r.decision, requestId: id, amountCenticents: String(r.amount_centicents), purpose: r.purpose, version: r.request_version, nonce: r.nonce ?? '' };
+      const verified =
+        r.method === 'passkey' && r.assertion && r.public_key && r.credential_id
+          ? await verifyStoredDecision({ binding, credentialId: r.credential_id, publicKey: new Uint8Array(r.public_key), assertion: r.assertion.response, origin: r.assertion.origin, rpId: r.assertion.rp_id })
+          : null;
+      out.push({
+        round: r.round,
+        approver: { id: r.approver_id, name: r.approver_name },
+        decision: r.decision,
+        method: r.method,
+        decided_at: r.created_at.toISOString(),
+        binding: bindingView(binding),
+        challenge: r.challenge,
+        totp_step: r.totp_step,
+        credential_id: r.credential_id,
+        public_key_cose_base64url: r.public_key ? r.public_key.toString('base64url') : null,
+        origin: r.assertion?.origin ?? null,
+        rp_id: r.assertion?.rp_id ?? null,
+        assertion: r.assertion?.response ?? null,
+        signature_verified: verified,
+      });
+    }
+    return out;
+  }
+}
+
+function bindingView(b: DecisionBinding) {
+  return { action: b.action, request_id: b.requestId, amount_centicents: b.amountCenticents, purpose: b.purpose, version: b.version, nonce: b.nonce };
+}

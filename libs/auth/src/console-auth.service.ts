@@ -1,0 +1,247 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { Secret, TOTP } from 'otpauth';
+import type { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '@app/audit';
+import { Clock } from '@app/clock';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { DomainError, InvalidInput, NotFound, TooManyRequests } from '@app/http';
+import type { Principal } from './principal';
+import type { Role } from './roles';
+
+/** argon2id (RFC 9106 second recommended profile, OWASP minimum: 19 MiB, 2 passes, 1 lane). `2` is Algorithm.Argon2id. */
+const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+export const TOTP_PERIOD = 30;
+const TOTP_ISSUER = 'Klear ops';
+export const SESSION_COOKIE = 'klear_session';
+const MIN_PASSWORD_LENGTH = 12;
+
+export class SignInRefused extends DomainError {
+  constructor() {
+    super('SIGN_IN_REFUSED', 401, 'wrong username, password or authenticator code');
+  }
+}
+
+export class StepUpRefused extends DomainError {
+  constructor(message: string) {
+    super('STEP_UP_REFUSED', 403, message);
+  }
+}
+
+export interface ConsoleSession {
+  id: string;
+  userId: string;
+  csrfToken: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  absoluteExpiresAt: Date;
+  idleExpiresAt: Date;
+}
+
+export interface SignedIn {
+  token: string;
+  session: ConsoleSession;
+  principal: Principal;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function totpOf(secretBase32: string, label: string): TOTP {
+  return new TOTP({ issuer: TOTP_ISSUER, label, secret: Secret.fromBase32(secretBase32), algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD });
+}
+
+/** The code an authenticator app shows at `atMs` (the CLI's totp:code, the demo and tests). */
+export function totpCode(secretBase32: string, atMs: number): string {
+  return TOTP.generate({ secret: Secret.fromBase32(secretBase32), algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, timestamp: atMs });
+}
+
+/**
+ * People's sign-in to the ops console: username + argon2id password + a TOTP code (RFC 6238, SHA-1,
+ * 6 digits, 30 s, one step either side), sessions kept server-side (only the SHA-256 of the cookie
+ * value is stored) with idle and absolute timeouts, failed sign-ins counted per person with a lockout.
+ * A TOTP code is accepted once: a step at or before the last one used is refused (replay).
+ * Every time reading goes through the Clock.
+ */
+@Injectable()
+export class ConsoleAuthService {
+  private readonly dummyHash: Promise<string>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    // Unknown usernames cost one argon2 verification too: timing does not tell who exists.
+    this.dummyHash = argon2Hash(randomBytes(16).toString('hex'), ARGON2);
+  }
+
+  /** Sets (or replaces) a person's password and a new TOTP secret; returns the secret and its otpauth:// URI. */
+  async setCredentials(userId: string, password: string, actor: string): Promise<{ secret: string; uri: string }> {
+    if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidInput(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    const users = (await this.dataSource.query(`SELECT name FROM app_user WHERE id = $1 AND disabled_at IS NULL`, [userId])) as Array<{ name: string }>;
+    if (users.length === 0) throw new NotFound('user', userId);
+    const secret = new Secret({ size: 20 }).base32;
+    const passwordHash = await argon2Hash(password, ARGON2);
+    const now = this.clock.now();
+    await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO console_credential (user_id, password_hash, totp_secret, totp_enrolled_at, last_totp_step, failed_count, locked_until, updated_at)
+         VALUES ($1, $2, $3, $4, NULL, 0, NULL, $4)
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, totp_secret = excluded.totp_secret,
+           totp_enrolled_at = excluded.totp_enrolled_at, last_totp_step = NULL, failed_count = 0, locked_until = NULL, updated_at = excluded.updated_at`,
+        [userId, passwordHash, secret, now],
+      );
+      // New credentials end every open session of that person.
+      await m.query(`UPDATE console_session SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, now]);
+      await this.audit.record({ actor, action: 'console.credentials_set', entityType: 'user', entityId: userId, details: { totp: 'enrolled' } }, m);
+    });
+    return { secret, uri: totpOf(secret, users[0].name).toString() };
+  }
+
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(`SELECT 1 FROM console_credential WHERE user_id = $1`, [userId])) as unknown[];
+    return rows.length > 0;
+  }
+
+  async signIn(username: string, password: string, code: string, client: string | null): Promise<SignedIn> {
+    const rows = (await this.dataSource.query(
+      `SELECT u.id, u.name, u.roles, c.password_hash, c.totp_secret, c.locked_until
+         FROM app_user u JOIN console_credential c ON c.user_id = u.id
+        WHERE u.name = $1 AND u.disabled_at IS NULL`,
+      [username],
+    )) as Array<{ id: string; name: string; roles: Role[]; password_hash: string; totp_secret: string; locked_until: Date | null }>;
+    const now = this.clock.now();
+    const row = rows[0];
+    if (!row) {
+      await argon2Verify(await this.dummyHash, password).catch(() => false);
+      throw new SignInRefused();
+    }
+    if (row.locked_until && row.locked_until.getTime() > now.getTime()) {
+      const seconds = Math.ceil((row.locked_until.getTime() - now.getTime()) / 1000);
+      throw new TooManyRequests(`too many failed sign-ins: this account is locked for ${seconds} s more`, seconds, 'SIGN_IN_LOCKED');
+    }
+    const passwordOk = await argon2Verify(row.password_hash, password).catch(() => false);
+    const step = passwordOk ? await this.consumeTotp(row.id, row.totp_secret, code) : null;
+    if (!passwordOk || step === null) {
+      await this.recordFailure(row.id, row.name, now);
+      throw new SignInRefused();
+    }
+    const token = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(32).toString('base64url');
+    const absolute = new Date(now.getTime() + this.config.console.absoluteSeconds * 1000);
+    const session = await this.dataSource.transaction(async (m) => {
+      await m.query(`UPDATE console_credential SET failed_count = 0, locked_until = NULL WHERE user_id = $1`, [row.id]);
+      const [s] = (await m.query(
+        `INSERT INTO console_session (token_hash, user_id, csrf_token, created_at, last_seen_at, absolute_expires_at, client)
+         VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING id`,
+        [sha256(token), row.id, csrfToken, now, absolute, client],
+      )) as Array<{ id: string }>;
+      await this.audit.record({ actor: row.name, action: 'console.sign_in', entityType: 'console_session', entityId: s.id, toState: 'active', details: { client } }, m);
+      return s;
+    });
+    return {
+      token,
+      session: this.sessionOf({ id: session.id, user_id: row.id, csrf_token: csrfToken, created_at: now, last_seen_at: now, absolute_expires_at: absolute }),
+      principal: { userId: row.id, name: row.name, roles: row.roles, tokenId: null, sessionId: session.id },
+    };
+  }
+
+  /** The session behind a cookie value, or null (unknown, revoked, idle too long, past its absolute end). Touches it. */
+  async authenticate(token: string): Promise<{ principal: Principal; session: ConsoleSession } | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const rows = (await this.dataSource.query(
+      `SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.absolute_expires_at, u.name, u.roles
+         FROM console_session s JOIN app_user u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.disabled_at IS NULL`,
+      [sha256(token)],
+    )) as Array<{ id: string; user_id: string; csrf_token: string; created_at: Date; last_seen_at: Date; absolute_expires_at: Date; name: string; roles: Role[] }>;
+    const row = rows[0];
+    if (!row) return null;
+    const now = this.clock.now();
+    const session = this.sessionOf(row);
+    if (now.getTime() >= session.idleExpiresAt.getTime() || now.getTime() >= session.absoluteExpiresAt.getTime()) return null;
+    // Idle timer: touched at most every 10 s (one write per burst of requests).
+    if (now.getTime() - row.last_seen_at.getTime() >= 10_000) {
+      await this.dataSource.query(`UPDATE console_session SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`, [row.id, now]);
+      session.lastSeenAt = now;
+      session.idleExpiresAt = new Date(now.getTime() + this.config.console.idleSeconds * 1000);
+    }
+    return { principal: { userId: row.user_id, name: row.name, roles: row.roles, tokenId: null, sessionId: row.id }, session };
+  }
+
+  async signOut(sessionId: string, actor: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`UPDATE console_session SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, [sessionId, this.clock.now()]);
+      await this.audit.record({ actor, action: 'console.sign_out', entityType: 'console_session', entityId: sessionId, toState: 'revoked' }, m);
+    });
+  }
+
+  /**
+   * Checks a TOTP code of this person and consumes its time step (a code works once). Returns the
+   * step, or null when wrong or already used. `m`: inside the caller's transaction.
+   */
+  async consumeTotp(userId: string, secret: string, code: string, m?: EntityManager): Promise<number | null> {
+    if (!/^\d{6}$/.test(code)) return null;
+    const nowMs = this.clock.nowMs();
+    const delta = TOTP.validate({ token: code, secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, timestamp: nowMs, window: 1 });
+    if (delta === null) return null;
+    const step = Math.floor(nowMs / 1000 / TOTP_PERIOD) + delta;
+    const updated = (await (m ?? this.dataSource).query(
+      `UPDATE console_credential SET last_totp_step = $2 WHERE user_id = $1 AND (last_totp_step IS NULL OR last_totp_step < $2) RETURNING user_id`,
+      [userId, step],
+    )) as [unknown[], number] | unknown[];
+    const count = Array.isArray(updated[0]) ? (updated as [unknown[], number])[1] : updated.length;
+    return count > 0 ? step : null;
+  }
+
+  /** A step-up TOTP check (approval dialogs): the person's own secret, one use per code. Counts failures like sign-in. */
+  async verifyStepUpTotp(userId: string, code: string, m?: EntityManager): Promise<number> {
+    const rows = (await (m ?? this.dataSource).query(`SELECT totp_secret, locked_until FROM console_credential WHERE user_id = $1`, [userId])) as Array<{ totp_secret: string; locked_until: Date | null }>;
+    if (rows.length === 0) throw new StepUpRefused('no authenticator is enrolled for you: set one up (npm run cli -- console:credentials) before deciding');
+    const now = this.clock.now();
+    if (rows[0].locked_until && rows[0].locked_until.getTime() > now.getTime()) throw new StepUpRefused('too many wrong codes: your account is locked for now');
+    const step = await this.consumeTotp(userId, rows[0].totp_secret, code, m);
+    if (step === null) {
+      await this.recordFailure(userId, userId, now);
+      throw new StepUpRefused('the authenticator code is wrong or was already used');
+    }
+    return step;
+  }
+
+  private async recordFailure(userId: string, name: string, now: Date): Promise<void> {
+    const { maxFailures, lockoutSeconds } = this.config.console;
+    const until = new Date(now.getTime() + lockoutSeconds * 1000);
+    await this.dataSource.transaction(async (m) => {
+      const [row] = (await m.query(
+        `UPDATE console_credential
+            SET failed_count = CASE WHEN failed_count + 1 >= $2 THEN 0 ELSE failed_count + 1 END,
+                locked_until = CASE WHEN failed_count + 1 >= $2 THEN $3::timestamptz ELSE locked_until END
+          WHERE user_id = $1 RETURNING failed_count, locked_until`,
+        [userId, maxFailures, until],
+      )) as [Array<{ failed_count: number; locked_until: Date | null }>, number];
+      const locked = row?.[0]?.locked_until?.getTime() === until.getTime();
+      await this.audit.record({ actor: name, action: locked ? 'console.locked_out' : 'console.sign_in_failed', entityType: 'user', entityId: userId, details: locked ? { locked_until: until.toISOString() } : {} }, m);
+    });
+  }
+
+  private sessionOf(row: { id: string; user_id: string; csrf_token: string; created_at: Date; last_seen_at: Date; absolute_expires_at: Date }): ConsoleSession {
+    return {
+      id: row.id,
+      userId: row.user_id,
+      csrfToken: row.csrf_token,
+      createdAt: row.created_at,
+      lastSeenAt: row.last_seen_at,
+      absoluteExpiresAt: row.absolute_expires_at,
+      idleExpiresAt: new Date(row.last_seen_at.getTime() + this.config.console.idleSeconds * 1000),
+    };
+  }
+}
