@@ -16,7 +16,7 @@ export function serveConsole(app: NestExpressApplication, dir: string): boolean 
   app.useStaticAssets(resolve(root, 'assets'), { prefix: '/assets/', index: false, fallthrough: false, dotfiles: 'deny' });
   app.use((req: Request, res: Response, next: NextFunction) => {
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.path === '/' || req.path === '/index.html')) {
-      res.type('html').sendFile(index);
+      res.type('html').sendFile('index.html', { root, dotfiles: 'deny' });
       return;
     }
     next();

@@ -14,15 +14,6 @@ export function formatCenticents(value: string | null | undefined): string {
   return `${negative ? '-' : ''}$${grouped}.${fraction}`;
 }
 
-/** "250000.00" (dollars, as the withdrawal routes take them) -> "$250,000.00". */
-export function formatDollars(value: string | null | undefined): string {
-  if (value === null || value === undefined || value === '') return '—';
-  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(value);
-  if (!m) return value;
-  const grouped = m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${m[1]}$${grouped}.${(m[3] ?? '').padEnd(2, '0')}`;
-}
-
 /** Sign of a decimal string without converting it to a number. */
 export function isNegative(value: string | null | undefined): boolean {
   return typeof value === 'string' && value.startsWith('-') && /[1-9]/.test(value);

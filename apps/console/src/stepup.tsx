@@ -1,10 +1,11 @@
 import { startAuthentication } from '@simplewebauthn/browser';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError, post } from './api';
-import { formatDollars } from './money';
+import { formatCenticents } from './money';
 
 export interface StepUpTarget {
   id: string;
+  /** centicents, decimal string */
   amount: string;
   purpose: string;
   version: number;
@@ -39,7 +40,8 @@ export function DecisionDialog({
   }, []);
 
   const decide = async (stepUp: StepUp, reason: string) => {
-    const body = action === 'approve' ? { step_up: stepUp } : { step_up: stepUp, reason };
+    const step_up = { ...stepUp, version: target.version };
+    const body = action === 'approve' ? { step_up } : { step_up, reason };
     await post(`/withdrawals/${target.id}/${action}`, body);
   };
   const run = async (work: () => Promise<void>) => {
@@ -67,7 +69,7 @@ export function DecisionDialog({
       const assertion = await startAuthentication({ optionsJSON: challenge.options });
       await decide({ method: 'passkey', nonce: challenge.nonce, assertion }, form ? reasonOf(form) : '');
     });
-  const title = `${action === 'approve' ? 'Approve' : 'Reject'} ${formatDollars(target.amount)}`;
+  const title = `${action === 'approve' ? 'Approve' : 'Reject'} ${formatCenticents(target.amount)}`;
   return (
     <dialog ref={ref} aria-labelledby="decision-title" onClose={onClose} className="dialog">
       <h2 id="decision-title">{title}</h2>

@@ -105,7 +105,6 @@ export class WithdrawalsController {
       now: now.toISOString(),
       data: items.map((item) => ({
         ...withdrawalView(item.request),
-        amount_centicents: item.request.amountCenticents.toString(),
         age_seconds: Math.floor((now.getTime() - item.request.createdAt.getTime()) / 1000),
         tier: { approvals_required: item.request.approvalsRequired, roles_required: item.request.rolesRequired },
         approvals: item.approvals,

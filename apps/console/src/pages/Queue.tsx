@@ -2,13 +2,12 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { get } from '../api';
 import { age, countdown, ErrorNote, Page } from '../components';
-import { formatCenticents, formatDollars } from '../money';
+import { formatCenticents } from '../money';
 import { useSession } from '../session';
 import { DecisionDialog, type StepUpTarget } from '../stepup';
 
 export interface PendingItem {
   id: string;
-  amount: string;
   amount_centicents: string;
   purpose: string;
   requester: { id: string; name: string };
@@ -53,7 +52,7 @@ export default function QueuePage() {
           <li key={w.id} className="card" aria-labelledby={`w-${w.id}`}>
             <div className="card-head">
               <h2 id={`w-${w.id}`}>
-                <a href={`#/withdrawals/${w.id}`}>{formatDollars(w.amount)}</a>
+                <a href={`#/withdrawals/${w.id}`}>{formatCenticents(w.amount_centicents)}</a>
               </h2>
               <span className="badge">
                 {w.approvals.length} of {w.tier.approvals_required} approvals
@@ -94,10 +93,10 @@ export default function QueuePage() {
             </dl>
             {w.you.can_decide ? (
               <div className="buttons">
-                <button type="button" className="primary" onClick={() => setDialog({ target: { id: w.id, amount: w.amount, purpose: w.purpose, version: w.version }, action: 'approve' })}>
+                <button type="button" className="primary" onClick={() => setDialog({ target: { id: w.id, amount: w.amount_centicents, purpose: w.purpose, version: w.version }, action: 'approve' })}>
                   Approve…
                 </button>
-                <button type="button" className="danger" onClick={() => setDialog({ target: { id: w.id, amount: w.amount, purpose: w.purpose, version: w.version }, action: 'reject' })}>
+                <button type="button" className="danger" onClick={() => setDialog({ target: { id: w.id, amount: w.amount_centicents, purpose: w.purpose, version: w.version }, action: 'reject' })}>
                   Reject…
                 </button>
               </div>
@@ -114,7 +113,7 @@ export default function QueuePage() {
           passkeys={session.passkeys}
           onClose={() => setDialog(null)}
           onDone={() => {
-            setNotice(`${dialog.action === 'approve' ? 'Approved' : 'Rejected'} ${formatDollars(dialog.target.amount)}.`);
+            setNotice(`${dialog.action === 'approve' ? 'Approved' : 'Rejected'} ${formatCenticents(dialog.target.amount)}.`);
             setDialog(null);
             void client.invalidateQueries({ queryKey: ['pending'] });
           }}

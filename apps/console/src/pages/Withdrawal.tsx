@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { get, qs } from '../api';
 import { CursorTable, ErrorNote, Field, Page, Time } from '../components';
-import { formatDollars } from '../money';
+import { formatCenticents } from '../money';
 
 interface Approval {
   round: number;
@@ -15,7 +15,7 @@ interface Approval {
 interface Detail {
   id: string;
   state: string;
-  amount: string;
+  amount_centicents: string;
   purpose: string;
   requester: { name: string };
   created_at: string;
@@ -40,7 +40,7 @@ interface AuditRow {
 interface WithdrawalRow {
   id: string;
   state: string;
-  amount: string;
+  amount_centicents: string;
   purpose: string;
   requester: { name: string };
   created_at: string;
@@ -60,7 +60,7 @@ function WithdrawalList() {
         path={(cursor) => `/withdrawals${qs({ cursor, limit: 100 })}`}
         rowKey={(r) => r.id}
         columns={[
-          { key: 'amount', header: 'Amount', width: '9rem', numeric: true, cell: (r) => <a href={`#/withdrawals/${r.id}`}>{formatDollars(r.amount)}</a> },
+          { key: 'amount', header: 'Amount', width: '9rem', numeric: true, cell: (r) => <a href={`#/withdrawals/${r.id}`}>{formatCenticents(r.amount_centicents)}</a> },
           { key: 'state', header: 'State', width: '9rem', cell: (r) => r.state },
           { key: 'purpose', header: 'Purpose', width: 'minmax(8rem, 1fr)', cell: (r) => r.purpose },
           { key: 'requester', header: 'Requester', width: '9rem', cell: (r) => r.requester.name },
@@ -76,7 +76,7 @@ function WithdrawalDetail({ id }: { id: string }) {
   const audit = useQuery({ queryKey: ['withdrawal-audit', id], queryFn: () => get<{ data: AuditRow[] }>(`/audit${qs({ entity: 'withdrawal', entity_id: id, limit: 200 })}`) });
   const w = q.data;
   return (
-    <Page title={w ? `Withdrawal ${formatDollars(w.amount)}` : 'Withdrawal'}>
+    <Page title={w ? `Withdrawal ${formatCenticents(w.amount_centicents)}` : 'Withdrawal'}>
       <ErrorNote error={q.error} />
       {w && (
         <>
