@@ -11,7 +11,7 @@ import { PasskeyRegistrationBody, SignInBody } from './session.dto';
 
 class ConsoleSessionOnly extends DomainError {
   constructor() {
-    super('CONSOLE_SESSION_REQUIRED', 403, 'this route is for people signed in to the console (not API tokens)');
+    super('CONSOLE_SESSION_REQUIRED', 400, 'this route is for people signed in to the console (not API tokens)');
   }
 }
 
@@ -59,9 +59,12 @@ export class SessionController {
 
   @Get()
   @Roles('viewer')
-  @ApiOperation({ summary: 'Who is signed in, the CSRF token and when the session ends (idle and absolute)' })
+  @ApiOperation({ summary: 'Who is signed in, the CSRF token and when the session ends (idle and absolute); with an API token: whose it is' })
   async current(@CurrentPrincipal() who: Principal, @Req() req: SessionRequest) {
-    if (!req.consoleSession) throw new ConsoleSessionOnly();
+    if (!req.consoleSession) {
+      // An API token: who it belongs to; there is no session, so no CSRF token or expiry.
+      return { user: { id: who.userId, name: who.name, roles: who.roles }, csrf_token: null, idle_expires_at: null, absolute_expires_at: null, passkeys: await this.passkeys.count(who.userId) };
+    }
     return this.view(who, req.consoleSession);
   }
 
