@@ -17,42 +17,30 @@ export function securityHeaders(docsPrefix = '/docs'): (req: Request, res: Respo
     ...common,
     contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], 'base-uri': ["'none'"], 'form-action': ["'none'"] } },
   });
-  const docs = helmet({
-    ...common,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'none'"],
-        'script-src': ["'self'"],
-        // Swagger UI sets style attributes and inline <style>.
-        'style-src': ["'self'", "'unsafe-inline'"],
-        'img-src': ["'self'", 'data:'],
-        'font-src': ["'self'", 'data:'],
-        'connect-src': ["'self'"],
-        'frame-ancestors': ["'none'"],
-        'base-uri': ["'none'"],
-        'form-action': ["'none'"],
+  // A page served from this origin: its own scripts and same-origin calls, never framed.
+  const page = (extra: Record<string, string[]>) =>
+    helmet({
+      ...common,
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'none'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'base-uri': ["'none'"],
+          'form-action': ["'none'"],
+          ...extra,
+        },
       },
-    },
-  });
-  // The ops console (index.html at `/`, hashed bundles under /assets/): its own scripts, styles and
-  // same-origin API calls only; no inline script, no framing, forms post only to this origin.
-  const consolePolicy = helmet({
-    ...common,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'none'"],
-        'script-src': ["'self'"],
-        'style-src': ["'self'"],
-        'img-src': ["'self'", 'data:'],
-        'connect-src': ["'self'"],
-        'frame-ancestors': ["'none'"],
-        'base-uri': ["'none'"],
-        'form-action': ["'self'"],
-      },
-    },
-  });
+    });
+  // Swagger UI sets style attributes and inline <style>.
+  const docs = page({ 'style-src': ["'self'", "'unsafe-inline'"], 'font-src': ["'self'", 'data:'] });
+  // The ops console (index.html at `/`, hashed bundles under /assets/): no inline script or style,
+  // forms post only to this origin.
+  const consolePolicy = page({ 'form-action': ["'self'"] });
   return (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     const path = req.path;
