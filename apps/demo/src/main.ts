@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsersService } from '@app/auth';
+import { ConsoleAuthService, UsersService } from '@app/auth';
+import { systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
 import { redactDatabaseUrl, resolveDatabase } from '@app/db';
 import { startKlearSimulator } from '../../klear-sim/src/index';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   const apiUrl = (await api.getUrl()).replace('[::1]', 'localhost');
   step(`API: ${apiUrl} (migrations applied)`);
 
-  const users = await ensureDemoUsers(api.get(UsersService));
+  const users = await ensureDemoUsers(api.get(UsersService), api.get(ConsoleAuthService), api.get(DataSource), systemClock.now().toISOString());
   step(`demo users: ${users.map((u) => u.name).join(', ')}`);
   const tokenOf = (name: string) => users.find((u) => u.name === name)!.token;
 

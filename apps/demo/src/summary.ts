@@ -9,6 +9,11 @@ export interface DemoSummary {
   story: StoryOutcome;
 }
 
+/** The console's address: WebAuthn (passkeys) needs a host name, so loopback is shown as localhost. */
+function consoleUrl(apiUrl: string): string {
+  return `${apiUrl.replace('127.0.0.1', 'localhost')}/`;
+}
+
 /** The short, readable summary a newcomer reads first. Tokens are demo-only, printed on purpose. */
 export function printSummary(s: DemoSummary): void {
   const token = (name: string) => s.users.find((u) => u.name === name)?.token ?? '';
@@ -20,12 +25,17 @@ export function printSummary(s: DemoSummary): void {
     '',
     '================ Klear SCM back office is running ================',
     `API        ${s.apiUrl}`,
+    `Console    ${consoleUrl(s.apiUrl)}   (open it in two browser windows, one per approver)`,
     `API docs   ${s.apiUrl}/docs`,
     `Klear sim  ${s.simUrl}`,
     `Data       ${s.dataDir}`,
     '',
     'Demo users (tokens are new on every run):',
     ...s.users.map((u) => `  ${u.name.padEnd(16)} ${u.roles.join(',').padEnd(16)} ${u.token}`),
+    '',
+    'Console sign-ins (password, then the authenticator code: add the TOTP secret to an app, or ask the CLI):',
+    ...s.users.map((u) => `  ${u.name.padEnd(16)} password ${u.password.padEnd(26)} TOTP secret ${u.totpSecret}`),
+    '  current code:  npm run -s cli -- totp:code --user demo-approver-1',
     '',
     `Obligations ingested   ${s.story.obligations} (${s.story.cycles} cycles reconciled)`,
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
@@ -41,8 +51,8 @@ export function printSummary(s: DemoSummary): void {
     `  curl -s -H "Authorization: Bearer ${token('demo-viewer')}" "${s.apiUrl}/breaks?status=open"`,
     '  # the approval queue of the first approver',
     `  curl -s -H "Authorization: Bearer ${token('demo-approver-1')}" ${s.apiUrl}/withdrawals/queue`,
-    '  # approve as the first approver (the second approval is demo-approver-2)',
-    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d '{}' ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
+    '  # approve as the first approver with a fresh authenticator code (the second approval is demo-approver-2)',
+    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d "{\\"step_up\\":{\\"method\\":\\"totp\\",\\"code\\":\\"$(npm run -s cli -- totp:code --user demo-approver-1)\\"}}" ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
     '',
     'Ctrl-C stops everything cleanly.',
     '',
