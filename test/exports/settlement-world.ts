@@ -90,8 +90,8 @@ export class SettlementWorld {
     start: Date,
   ) {
     const ds = db.dataSource;
-    const audit = new AuditService(ds);
     this.clock = new ManualClock(start);
+    const audit = new AuditService(ds, null, this.clock);
     this.exports = new ExportsService(new ExportFileRepository(ds), new WorkbookBuilder(new WorkbookReadRepository(ds)), audit, config, this.clock);
     this.runs = new ReconciliationRunRepository(ds, audit, this.clock);
     this.workflow = new BreakWorkflowService(ds, audit, this.clock);

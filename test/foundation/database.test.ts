@@ -1,3 +1,4 @@
+import { systemClock } from '@app/clock';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService, verifyChainRows } from '@app/audit';
 import { AuditLogEntry, createDataSource, runMigrationsLocked, schemaDrift } from '@app/db';
@@ -49,7 +50,7 @@ describe('audit log', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    audit = new AuditService(db.dataSource);
+    audit = new AuditService(db.dataSource, null, systemClock);
     for (let i = 0; i < 5; i++) {
       await audit.record({ actor: 'alice', action: 'thing.move', entityType: 'thing', entityId: `t${i}`, fromState: 'a', toState: 'b', details: { amount_centicents: 10n ** 15n + BigInt(i), z: 1, a: [1, 2] }, requestBody: { i } });
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ClockModule } from '@app/clock';
 import { AuditModule } from '@app/audit';
 import { APP_CONFIG, type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
@@ -43,7 +44,7 @@ describe('Job runner', () => {
     const context = await NestFactory.createApplicationContext(
       {
         module: class TestRoot {},
-        imports: [ConfigModule.forRoot(config), DbModule.forRoot({ applicationName: 'jobs-test', migrate: false }), AuditModule, JobsModule.forRoot({ schedule: false }), TestJobsModule],
+        imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'jobs-test', migrate: false }), AuditModule, JobsModule.forRoot({ schedule: false }), TestJobsModule],
       },
       { logger: false, abortOnError: false },
     );

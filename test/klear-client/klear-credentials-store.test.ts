@@ -1,3 +1,4 @@
+import { systemClock } from '@app/clock';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService } from '@app/audit';
@@ -22,7 +23,7 @@ describe('Klear credentials stored encrypted in the database', () => {
   });
 
   const storeWith = (secretBox: SecretBox) =>
-    new KlearCredentialsStore(db.dataSource, new StoredSecretRepository(db.dataSource, secretBox), new AuditService(db.dataSource));
+    new KlearCredentialsStore(db.dataSource, new StoredSecretRepository(db.dataSource, secretBox), new AuditService(db.dataSource, null, systemClock));
 
   it('saves credentials sealed, audits the change without the secret, and loads them back', async () => {
     const credentials = { mode: 'bearer' as const, adminUserId: sim.options.adminUserId, accessToken: 'tok-stored-7f3a9c' };

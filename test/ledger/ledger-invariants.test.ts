@@ -1,3 +1,4 @@
+import { systemClock } from '@app/clock';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { AuditService } from '@app/audit';
@@ -54,7 +55,7 @@ describe('ledger invariants under random operation sequences', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ledger = new LedgerService(new LedgerRepository(db.dataSource), new AuditService(db.dataSource));
+    ledger = new LedgerService(new LedgerRepository(db.dataSource), new AuditService(db.dataSource, null, systemClock));
     figures = new LedgerFiguresRepository(db.dataSource);
   });
   afterAll(async () => db.drop());

@@ -1,6 +1,7 @@
 // The audit trail resists a consistent rewrite by someone who can write rows: each row carries a MAC
 // keyed outside the database (SECRETS_KEY's keyring), `audit:verify` checks the hash chain and the
 // MACs, and anchors recorded outside the database catch a chain cut back or rebuilt unsigned.
+import { systemClock } from '@app/clock';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +59,7 @@ async function rewriteConsistently(fromSeq: string, edit: (row: AuditLogEntry) =
 
 describe('audit rows signed with the keyring', () => {
   it('verify the chain and every MAC, and name an anchor to keep outside the database', async () => {
-    const audit = new AuditService(db.dataSource, new Keyring(keyA));
+    const audit = new AuditService(db.dataSource, new Keyring(keyA), systemClock);
     for (let i = 0; i < 6; i++) await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
     const result = await audit.verify();
     expect(result).toMatchObject({ ok: true, checked: 6, macs: { checked: true, valid: 6, unsignedPrefix: 0, retiredKey: 0 } });
@@ -69,8 +70,8 @@ describe('audit rows signed with the keyring', () => {
 
   it('a consistent rewrite passes the bare hash chain but fails the MAC at the rewritten row', async () => {
     await rewriteConsistently('3', (row) => (row.actor = 'mallory'));
-    expect(await new AuditService(db.dataSource).verify()).toMatchObject({ ok: true, macs: { checked: false } });
-    expect(await new AuditService(db.dataSource, new Keyring(keyA)).verify()).toMatchObject({
+    expect(await new AuditService(db.dataSource, null, systemClock).verify()).toMatchObject({ ok: true, macs: { checked: false } });
+    expect(await new AuditService(db.dataSource, new Keyring(keyA), systemClock).verify()).toMatchObject({
       ok: false,
       firstBrokenSeq: '3',
       problem: expect.stringContaining('MAC does not verify'),
@@ -82,7 +83,7 @@ describe('audit rows signed with the keyring', () => {
     const previous = db;
     db = fresh;
     try {
-      const audit = new AuditService(fresh.dataSource, new Keyring(keyA));
+      const audit = new AuditService(fresh.dataSource, new Keyring(keyA), systemClock);
       for (let i = 0; i < 4; i++) await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
       await rewriteConsistently('3', (row) => (row.reason = 'backdated'), { stripMacs: true });
       expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '3', problem: expect.stringContaining('no MAC after signed rows') });
@@ -95,7 +96,7 @@ describe('audit rows signed with the keyring', () => {
   it('a chain rebuilt entirely unsigned, or cut back, is caught by an anchor recorded earlier', async () => {
     const fresh = await createTestDatabase();
     try {
-      const audit = new AuditService(fresh.dataSource, new Keyring(keyA));
+      const audit = new AuditService(fresh.dataSource, new Keyring(keyA), systemClock);
       for (let i = 0; i < 4; i++) await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
       const anchor = (await audit.verify()).anchor!;
       expect(await audit.verify({ anchor })).toMatchObject({ ok: true });
@@ -112,13 +113,13 @@ describe('audit rows signed with the keyring', () => {
   it('survive a key rotation: old MACs verify with the previous key, and are covered by newer rows once the old key is retired', async () => {
     const fresh = await createTestDatabase();
     try {
-      await new AuditService(fresh.dataSource, new Keyring(keyA)).record({ actor: 'a', action: 'x', entityType: 't', entityId: '1' });
-      const rotated = new AuditService(fresh.dataSource, new Keyring(keyB, [keyA]));
+      await new AuditService(fresh.dataSource, new Keyring(keyA), systemClock).record({ actor: 'a', action: 'x', entityType: 't', entityId: '1' });
+      const rotated = new AuditService(fresh.dataSource, new Keyring(keyB, [keyA]), systemClock);
       expect(await rotated.verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 0 } });
       // Only the old key's rows and no newer signed row: the retired key is still needed.
-      expect(await new AuditService(fresh.dataSource, new Keyring(keyB)).verify()).toMatchObject({ ok: false, problem: expect.stringContaining('SECRETS_KEY_PREVIOUS') });
+      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({ ok: false, problem: expect.stringContaining('SECRETS_KEY_PREVIOUS') });
       await rotated.record({ actor: 'a', action: 'secrets.rotate', entityType: 'keyring', entityId: 'k' });
-      expect(await new AuditService(fresh.dataSource, new Keyring(keyB)).verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 1 } });
+      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 1 } });
     } finally {
       await fresh.drop();
     }
@@ -142,7 +143,7 @@ describe('the CLI', () => {
   afterAll(async () => fresh?.drop());
 
   it('audit:verify checks the MACs with SECRETS_KEY (exit 1 on a rewrite) and checks an anchor', async () => {
-    const audit = new AuditService(fresh.dataSource, new Keyring(keyA));
+    const audit = new AuditService(fresh.dataSource, new Keyring(keyA), systemClock);
     for (let i = 0; i < 3; i++) await audit.record({ actor: 'alice', action: 'x', entityType: 't', entityId: `${i}` });
     const ok = cli(['audit:verify'], { SECRETS_KEY: keyA.toString('hex') });
     expect(ok.status).toBe(0);

@@ -5,6 +5,7 @@ import { UsersService } from '@app/auth';
 import { loadConfig } from '@app/config';
 import { createApiApplication } from '../../api/src/bootstrap';
 import type { Measurement } from './results';
+import { systemClock } from '@app/clock';
 
 /** Main read routes, tried in this order; those the API does not answer with 200 are left out. */
 const CANDIDATE_ROUTES = [
@@ -31,7 +32,7 @@ export async function benchApiLatency(databaseUrl: string, options: { connection
   await app.listen(0, '127.0.0.1');
   try {
     const users = app.get(UsersService);
-    const user = await users.createUser(`bench-viewer-${Date.now()}`, ['viewer', 'operator'], 'bench');
+    const user = await users.createUser(`bench-viewer-${systemClock.nowMs()}`, ['viewer', 'operator'], 'bench');
     const { token } = await users.issueToken(user.id, 'bench', 'bench');
     const origin = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     const headers = { authorization: `Bearer ${token}` };

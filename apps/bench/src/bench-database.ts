@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { createDataSource, runMigrationsLocked, startThrowawayPostgres } from '@app/db';
 import type { DataSource } from 'typeorm';
+import { systemClock } from '@app/clock';
 
 export interface BenchDatabase {
   url: string;
@@ -17,7 +18,7 @@ export interface BenchDatabase {
 export async function openBenchDatabase(adminUrl: string | undefined): Promise<BenchDatabase> {
   const embedded = adminUrl ? undefined : await startThrowawayPostgres({ prefix: 'klear-bench-pg' });
   const serverUrl = adminUrl ?? embedded!.adminUrl;
-  const name = `klear_bench_${process.pid}_${Date.now()}`;
+  const name = `klear_bench_${process.pid}_${systemClock.nowMs()}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);

@@ -8,6 +8,7 @@ import { runCapabilityHelper } from './helper-bench';
 import { benchIngestionVsCopy } from './ingestion-bench';
 import { benchRateLimitUse } from './rate-limit-bench';
 import { type BenchMode, type BenchRow, machineFacts, type Measurement, measuredRow, type Skip, skippedRow } from './results';
+import { systemClock } from '@app/clock';
 
 /** The benchmarks, in the order they run (`npm run bench -- --only <names>` picks some). */
 export const BENCHMARKS = ['workbook', 'reconciliation', 'ingestion', 'api', 'rate-limit'] as const;
@@ -52,19 +53,19 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const plan = benchPlan(mode);
   const log = options.log ?? (() => undefined);
   const selected = options.only ?? new Set(BENCHMARKS);
-  const shared = { machine: machineFacts(), date: new Date().toISOString(), mode };
+  const shared = { machine: machineFacts(), date: systemClock.now().toISOString(), mode };
   const rows: BenchRow[] = [];
   const measured = (list: Measurement[]) => list.forEach((m) => rows.push(measuredRow(m, shared)));
   const skipped = (s: Skip) => rows.push(skippedRow(s, shared));
   const guarded = async (skip: Omit<Skip, 'reason'>, work: () => Promise<void>) => {
-    const started = Date.now();
+    const started = performance.now();
     log(`- ${skip.name} ...`);
     try {
       await work();
     } catch (error) {
       skipped({ ...skip, reason: `failed: ${(error as Error).message}` });
     }
-    log(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   };
 
   log(`bench (${mode}): world ${plan.subtraders} subtraders x ${plan.markets} markets = ${plan.subtraders * plan.markets} detail rows per cycle`);

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, ensureDatabase, runMigrationsLocked, schemaDrift } from '@app/db';
 import pg from 'pg';
+import { systemClock } from '@app/clock';
 
 function escapeTemplate(sql: string): string {
   return sql.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${');
@@ -27,7 +28,7 @@ export async function generateMigration(serverUrl: string, name: string, migrati
     await runMigrationsLocked(ds);
     const drift = await schemaDrift(ds);
     if (drift.up.length === 0) return null;
-    const timestamp = Date.now();
+    const timestamp = systemClock.nowMs();
     const className = `${name}${timestamp}`;
     const file = `${timestamp}-${name}`;
     const up = drift.up.map((q) => `    await queryRunner.query(\`${escapeTemplate(q)}\`);`).join('\n');

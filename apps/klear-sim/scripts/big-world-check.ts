@@ -11,7 +11,7 @@ const headers = { authorization: `Bearer ${sim.options.adminUserId}:${sim.option
 await fetch(`${sim.adminUrl}/clock/settle-open-cycle`, { method: 'POST', headers: { 'x-sim-admin-token': sim.options.adminToken } });
 
 async function streamed(path: string): Promise<void> {
-  const started = Date.now();
+  const started = performance.now();
   const response = await fetch(`${sim.url}${path}`, { headers });
   let bytes = 0;
   let detailRows = 0;
@@ -24,16 +24,16 @@ async function streamed(path: string): Promise<void> {
     carry = text.slice(-12);
     if (carry.includes('"id":"sd-')) carry = '';
   }
-  console.log(`${path}: status ${response.status}, ${mb(bytes)}, ${detailRows} settlement-detail rows, ${Date.now() - started} ms`);
+  console.log(`${path}: status ${response.status}, ${mb(bytes)}, ${detailRows} settlement-detail rows, ${Math.round(performance.now() - started)} ms`);
 }
 
 await streamed('/margin/active_obligation');
 await streamed('/margin/obligation_history?limit=2');
 for (const path of ['/margin/settlement_balance_history', '/margin/settlement_estimate_by_asset_class', '/margin/large_trader_positions']) {
-  const started = Date.now();
+  const started = performance.now();
   const response = await fetch(`${sim.url}${path}`, { headers });
   const body = await response.text();
-  console.log(`${path}: status ${response.status}, ${mb(body.length)}, ${Date.now() - started} ms`);
+  console.log(`${path}: status ${response.status}, ${mb(body.length)}, ${Math.round(performance.now() - started)} ms`);
 }
 clearInterval(sampler);
 console.log(`peak RSS: ${mb(peakRss)} (heap used now ${mb(process.memoryUsage().heapUsed)})`);

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { SimulatorOptions } from './options';
+import { systemClock } from '@app/clock';
 
 export const SESSION_COOKIE = 'klear_session';
 
@@ -41,7 +42,7 @@ export class KlearAuthenticator {
     const sessionId = readCookie(req, SESSION_COOKIE);
     if (sessionId === undefined) return { ok: false, status: 401, message: 'authentication required' };
     const session = this.sessions.get(sessionId);
-    if (session === undefined || session.expiresAt <= Date.now()) {
+    if (session === undefined || session.expiresAt <= systemClock.nowMs()) {
       this.sessions.delete(sessionId);
       return { ok: false, status: 401, message: 'session expired or unknown' };
     }
@@ -54,7 +55,7 @@ export class KlearAuthenticator {
     if (!sameSecret(email, this.options.email) || !sameSecret(password, this.options.password) || !mfaOk) return undefined;
     const sessionId = randomBytes(24).toString('base64url');
     const ttl = this.options.sessionTtlSeconds;
-    this.sessions.set(sessionId, { userId: this.options.adminUserId, expiresAt: Date.now() + ttl * 1000 });
+    this.sessions.set(sessionId, { userId: this.options.adminUserId, expiresAt: systemClock.nowMs() + ttl * 1000 });
     return `${SESSION_COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ttl}`;
   }
 
@@ -72,7 +73,7 @@ export class RateLimiter {
 
   /** Returns the seconds to wait when over the limit, or 0 when the request may pass. */
   take(kind: 'read' | 'write'): number {
-    const now = Date.now();
+    const now = systemClock.nowMs();
     const window = Math.floor(now / 1000);
     if (window !== this.window) {
       this.window = window;

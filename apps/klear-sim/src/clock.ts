@@ -1,10 +1,12 @@
+import { systemClock } from '@app/clock';
+
 /**
  * The simulated clock. In daily cadence it stands still until the admin path moves it (tests replay
  * exactly); in seconds cadence it also follows real time (the demo watches cycles settle).
  */
 export class SimClock {
   private advancedMs = 0;
-  private readonly realStart = Date.now();
+  private readonly realStart = systemClock.nowMs();
 
   constructor(
     private readonly startMs: number,
@@ -12,7 +14,7 @@ export class SimClock {
   ) {}
 
   now(): number {
-    return this.startMs + this.advancedMs + (this.followsRealTime ? Date.now() - this.realStart : 0);
+    return this.startMs + this.advancedMs + (this.followsRealTime ? systemClock.nowMs() - this.realStart : 0);
   }
 
   advanceBy(ms: number): void {

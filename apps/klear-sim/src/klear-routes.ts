@@ -20,6 +20,7 @@ import {
   requiredDate,
 } from './request-params';
 import type { SimulatorContext } from './simulator-context';
+import { systemClock } from '@app/clock';
 
 const MAX_REPORT_RANGE_DAYS = 366;
 
@@ -115,7 +116,7 @@ function settlementBalanceHistory(ctx: SimulatorContext, { query, faults }: Klea
 }
 
 function withdrawSettlementBalance(ctx: SimulatorContext, { body }: KlearRequest): SimResponse {
-  const received = { received_at: new Date().toISOString(), simulated_at: formatTimestamp(ctx.state.now()) };
+  const received = { received_at: systemClock.now().toISOString(), simulated_at: formatTimestamp(ctx.state.now()) };
   let amountText: unknown;
   try {
     amountText = (parseKlearJson(body) as { amount?: unknown } | null)?.amount;

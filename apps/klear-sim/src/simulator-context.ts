@@ -3,6 +3,7 @@ import { KlearAuthenticator, RateLimiter } from './auth';
 import { FaultInjector } from './faults';
 import type { SimulatorOptions } from './options';
 import { SimulatorState } from './state';
+import { systemClock } from '@app/clock';
 
 export interface WithdrawalPostRecord {
   received_at: string;
@@ -25,7 +26,7 @@ export class HeldRequests {
   private readonly waiting: Array<HeldRequest & { release: () => void }> = [];
 
   hold(endpoint: string, phase: 'before' | 'after'): Promise<void> {
-    return new Promise((resolve) => this.waiting.push({ seq: ++this.seq, endpoint, phase, held_at: new Date().toISOString(), release: resolve }));
+    return new Promise((resolve) => this.waiting.push({ seq: ++this.seq, endpoint, phase, held_at: systemClock.now().toISOString(), release: resolve }));
   }
 
   list(): HeldRequest[] {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock } from '@app/clock';
 import { AuditLogEntry } from '@app/db';
 import type { Keyring } from '@app/secrets';
 import { DataSource, EntityManager } from 'typeorm';
@@ -34,7 +35,8 @@ export const AUDIT_KEYRING = Symbol('AUDIT_KEYRING');
 export class AuditService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Optional() @Inject(AUDIT_KEYRING) private readonly keyring: Keyring | null = null,
+    @Optional() @Inject(AUDIT_KEYRING) private readonly keyring: Keyring | null,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -64,7 +66,7 @@ export class AuditService {
     const details = event.details ? (JSON.parse(canonicalJson(event.details)) as Record<string, unknown>) : null;
     const row: Omit<AuditLogEntry, 'hash' | 'mac' | 'macKeyId'> = {
       seq,
-      occurredAt: new Date(),
+      occurredAt: this.clock.now(),
       actor: event.actor,
       action: event.action,
       entityType: event.entityType,

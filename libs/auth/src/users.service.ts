@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
+import { Clock } from '@app/clock';
 import { ApiToken, AppUser } from '@app/db';
 import { Conflict, NotFound } from '@app/http';
 import { DataSource, IsNull } from 'typeorm';
@@ -25,6 +26,7 @@ export class UsersService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {}
 
   async createUser(name: string, roles: Role[], actor: string): Promise<AppUser> {
@@ -61,7 +63,7 @@ export class UsersService {
       const record = await m.findOne(ApiToken, { where: { id: tokenId }, lock: { mode: 'pessimistic_write' } });
       if (!record) throw new NotFound('token', tokenId);
       if (record.revokedAt) return record;
-      record.revokedAt = new Date();
+      record.revokedAt = this.clock.now();
       await m.save(record);
       await this.audit.record({ actor, action: 'token.revoke', entityType: 'api_token', entityId: tokenId, fromState: 'active', toState: 'revoked' }, m);
       return record;
@@ -87,8 +89,9 @@ export class UsersService {
     const row = rows[0];
     // Last-used is kept to the minute: one write per token per minute, not one per request.
     void this.dataSource
-      .query(`UPDATE api_token SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [
+      .query(`UPDATE api_token SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`, [
         row.token_id,
+        this.clock.now(),
       ])
       .catch(() => undefined);
     return { userId: row.user_id, name: row.name, roles: row.roles, tokenId: row.token_id };

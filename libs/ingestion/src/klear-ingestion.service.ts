@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock } from '@app/clock';
 import { type KlearAnswerData, KlearSchemaError, type KlearResponse, sha256Hex } from '@app/klear-client';
 import type { JobContext } from '@app/jobs';
 import { DataSource } from 'typeorm';
@@ -16,6 +17,7 @@ export class KlearIngestion {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly archive: ResponseArchiveRepository,
+    private readonly clock: Clock,
   ) {}
 
   async ingest<N extends InterpretableName>(context: JobContext, name: N, fetch: () => Promise<KlearResponse<KlearAnswerData<N>>>): Promise<Interpretation> {
@@ -26,7 +28,7 @@ export class KlearIngestion {
       // A body that breaks the contract is still archived: it is what Klear said.
       if (error instanceof KlearSchemaError) {
         await this.archive.append(
-          { body: error.rawBody, status: error.status, endpoint: error.endpoint, params: {}, receivedAt: new Date(), sha256: sha256Hex(error.rawBody) },
+          { body: error.rawBody, status: error.status, endpoint: error.endpoint, params: {}, receivedAt: this.clock.now(), sha256: sha256Hex(error.rawBody) },
           context.runId,
         );
       }

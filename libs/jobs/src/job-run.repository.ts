@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Clock } from '@app/clock';
 import { JobRun, type JobRunStatus, type JobTrigger } from '@app/db';
 import { DataSource } from 'typeorm';
 
@@ -14,7 +15,10 @@ export interface NewRun {
 /** SQL for job_run. */
 @Injectable()
 export class JobRunRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Inserts the `running` row. For a scheduled tick another worker may already have run it: the
@@ -23,9 +27,9 @@ export class JobRunRepository {
   async insertRunning(run: NewRun): Promise<JobRun | null> {
     const rows = (await this.dataSource.query(
       `INSERT INTO job_run (job, trigger, status, started_at, worker_instance, requested_by, scheduled_for)
-       VALUES ($1, $2, 'running', now(), $3, $4, $5)
+       VALUES ($1, $2, 'running', $6, $3, $4, $5)
        ON CONFLICT DO NOTHING RETURNING id`,
-      [run.job, run.trigger, run.workerInstance, run.requestedBy ?? null, run.scheduledFor ?? null],
+      [run.job, run.trigger, run.workerInstance, run.requestedBy ?? null, run.scheduledFor ?? null, this.clock.now()],
     )) as Array<{ id: string }>;
     return rows.length ? this.get(rows[0].id) : null;
   }
@@ -33,16 +37,16 @@ export class JobRunRepository {
   async insertFinished(run: NewRun & { status: JobRunStatus; error?: string | null }): Promise<JobRun> {
     const rows = (await this.dataSource.query(
       `INSERT INTO job_run (job, trigger, status, started_at, finished_at, worker_instance, requested_by, scheduled_for, error)
-       VALUES ($1, $2, $3, now(), now(), $4, $5, $6, $7) RETURNING id`,
-      [run.job, run.trigger, run.status, run.workerInstance, run.requestedBy ?? null, run.scheduledFor ?? null, run.error ?? null],
+       VALUES ($1, $2, $3, $8, $8, $4, $5, $6, $7) RETURNING id`,
+      [run.job, run.trigger, run.status, run.workerInstance, run.requestedBy ?? null, run.scheduledFor ?? null, run.error ?? null, this.clock.now()],
     )) as Array<{ id: string }>;
     return (await this.get(rows[0].id))!;
   }
 
   async finish(id: string, outcome: { status: JobRunStatus; itemsRead: number; itemsWritten: number; error: string | null; details: Record<string, unknown> | null }): Promise<JobRun> {
     await this.dataSource.query(
-      `UPDATE job_run SET status = $2, finished_at = now(), items_read = $3, items_written = $4, error = $5, details = $6 WHERE id = $1`,
-      [id, outcome.status, outcome.itemsRead, outcome.itemsWritten, outcome.error, outcome.details === null ? null : JSON.stringify(outcome.details)],
+      `UPDATE job_run SET status = $2, finished_at = $7, items_read = $3, items_written = $4, error = $5, details = $6 WHERE id = $1`,
+      [id, outcome.status, outcome.itemsRead, outcome.itemsWritten, outcome.error, outcome.details === null ? null : JSON.stringify(outcome.details), this.clock.now()],
     );
     return (await this.get(id))!;
   }
@@ -50,9 +54,9 @@ export class JobRunRepository {
   /** Called while holding the job's lock: any `running` row of the job belongs to a process that died. */
   async abandonRunning(job: string): Promise<number> {
     const rows = (await this.dataSource.query(
-      `UPDATE job_run SET status = 'abandoned', finished_at = now(), error = 'the process running it ended before it finished'
+      `UPDATE job_run SET status = 'abandoned', finished_at = $2, error = 'the process running it ended before it finished'
        WHERE job = $1 AND status = 'running' RETURNING id`,
-      [job],
+      [job, this.clock.now()],
     )) as [unknown[], number] | unknown[];
     return Array.isArray(rows[0]) ? (rows as [unknown[], number])[1] : rows.length;
   }

@@ -129,7 +129,7 @@ export class JobRunner implements OnApplicationShutdown {
     let itemsRead = 0;
     let itemsWritten = 0;
     let details: Record<string, unknown> | null = null;
-    const started = Date.now();
+    const started = performance.now();
     const context: JobContext = {
       runId: run.id,
       job: run.job,
@@ -151,7 +151,7 @@ export class JobRunner implements OnApplicationShutdown {
     }
     try {
       const finished = await this.runs.finish(run.id, { status, itemsRead, itemsWritten, error, details });
-      const line = `${run.job} #${run.id}: ${status} in ${Date.now() - started} ms (read ${itemsRead}, written ${itemsWritten})${error ? `: ${error}` : ''}`;
+      const line = `${run.job} #${run.id}: ${status} in ${Math.round(performance.now() - started)} ms (read ${itemsRead}, written ${itemsWritten})${error ? `: ${error}` : ''}`;
       if (status === 'failed') this.logger.error(line);
       else this.logger.log(line);
       return finished;

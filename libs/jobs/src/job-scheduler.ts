@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CronJob } from 'cron';
 import { JobRegistry } from './job-registry';
@@ -21,6 +22,7 @@ export class JobScheduler implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly runner: JobRunner,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,7 +59,7 @@ export class JobScheduler implements OnApplicationBootstrap, OnApplicationShutdo
         waitForCompletion: true,
         onTick: async () => {
           // The tick this run belongs to: cron fires on the second, a few ms late.
-          const scheduledFor = new Date(Math.floor(Date.now() / 1000) * 1000);
+          const scheduledFor = new Date(Math.floor(this.clock.nowMs() / 1000) * 1000);
           try {
             await this.runner.runToEnd(name, { trigger: 'schedule', scheduledFor });
           } catch (error) {

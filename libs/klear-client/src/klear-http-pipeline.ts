@@ -28,7 +28,7 @@ import { KlearSession, cookieHeaderFrom } from './klear-session';
 import { type KlearExchange, type KlearExchangeRequest, exchange } from './klear-transport';
 import { parseRetryAfterMs } from './retry-after';
 import { SecretRedactor } from './secret-redactor';
-import { type LimiterClock, RateLimitWaitExceeded } from './token-bucket';
+import { type LimiterClock, RateLimitWaitExceeded, systemClock as limiterSystemClock } from './token-bucket';
 
 /** The subset of a pino logger the client uses. */
 export interface KlearClientLogger {
@@ -107,10 +107,13 @@ export class KlearHttpPipeline {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly readRetry: RetryPolicy;
   private credentials: Promise<KlearCredentials> | undefined;
+  /** Retry-After dates and the time an answer was received are read from the client's clock. */
+  private readonly clock: LimiterClock;
   private session: KlearSession | undefined;
 
   constructor(private readonly options: KlearClientOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? limiterSystemClock;
     this.limiter = new KlearRateLimiter({
       tier: options.tier,
       share: options.rateShare,
@@ -234,10 +237,11 @@ export class KlearHttpPipeline {
         headers: { accept: 'application/json', ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       },
       this.options.fetch,
+      () => this.clock.now(),
     );
     if (answer.status === 429) {
-      const waitMs = parseRetryAfterMs(answer.headers.get('retry-after'), Date.now());
-      if (waitMs !== undefined && call.kind) this.limiter.pause(call.kind, (this.options.clock?.now() ?? Date.now()) + waitMs);
+      const waitMs = parseRetryAfterMs(answer.headers.get('retry-after'), this.clock.now());
+      if (waitMs !== undefined && call.kind) this.limiter.pause(call.kind, this.clock.now() + waitMs);
     }
     return answer;
   }
@@ -256,7 +260,7 @@ export class KlearHttpPipeline {
     } catch {
       // A gateway's HTML error page: the status alone says enough.
     }
-    const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), Date.now());
+    const retryAfterMs = parseRetryAfterMs(answer.headers.get('retry-after'), this.clock.now());
     const ErrorType = answer.status === 401 || answer.status === 403 ? KlearAuthError : KlearHttpError;
     throw new ErrorType(call.endpoint, answer.status, klearCode, klearMessage, retryAfterMs);
   }

@@ -1,3 +1,4 @@
+import { systemClock } from '@app/clock';
 import { createHash } from 'node:crypto';
 import { KlearBodyTooLargeError, KlearClientError, KlearNetworkError, KlearTimeoutError } from './klear-errors';
 
@@ -42,7 +43,7 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  * One HTTP exchange with a deadline covering the whole answer (headers and body). Maps failures to
  * KlearTimeoutError / KlearNetworkError without quoting the URL or headers.
  */
-export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof fetch = fetch): Promise<KlearExchange> {
+export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof fetch = fetch, nowMs: () => number = () => systemClock.nowMs()): Promise<KlearExchange> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -85,7 +86,7 @@ export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof 
       await sink?.discard();
       throw error;
     }
-    return { status: response.status, headers: response.headers, body: Buffer.concat(chunks), receivedAt: new Date(), size, sha256: hash.digest('hex') };
+    return { status: response.status, headers: response.headers, body: Buffer.concat(chunks), receivedAt: new Date(nowMs()), size, sha256: hash.digest('hex') };
   } catch (error) {
     if (error instanceof KlearClientError) throw error;
     if (timedOut) throw new KlearTimeoutError(request.endpoint, request.timeoutMs);

@@ -1,3 +1,5 @@
+import { systemClock as productSystemClock } from '@app/clock';
+
 /** Time source of the limiter, replaceable by a fake clock in tests. */
 export interface LimiterClock {
   now(): number;
@@ -5,7 +7,7 @@ export interface LimiterClock {
 }
 
 export const systemClock: LimiterClock = {
-  now: () => Date.now(),
+  now: () => productSystemClock.nowMs(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(ms)))),
 };
 

@@ -122,7 +122,7 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
   started = performance.now();
   const marketMismatches = (await dataSource.query(RECONCILIATION_MARKET_FLOOR_SQL, [shape.cycle, obligationId])) as unknown[];
   const marketFloorMs = performance.now() - started;
-  const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource), systemClock);
+  const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource, null, systemClock), systemClock);
   started = performance.now();
   const outcome = await runs.run({ scope: 'cycle', cycle: shape.cycle, actor: 'bench', settings }, () => new Error('bench cycle missing'));
   const runMs = performance.now() - started;

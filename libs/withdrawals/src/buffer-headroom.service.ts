@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { checkHeadroom, payableOf, type HeadroomResult } from './headroom-check';
 import { BufferBalanceUnavailable } from './withdrawal-errors';
@@ -19,13 +20,14 @@ export class BufferHeadroomService {
     @Inject(BUFFER_POSITION_SOURCE) private readonly position: BufferPositionSource,
     private readonly repository: WithdrawalRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   async freshBalance(forceRefresh = false): Promise<{ reading: BufferBalanceReading; source: 'klear' | 'snapshot' }> {
     const maxAgeMs = this.config.withdrawals.balanceMaxAgeSeconds * 1000;
     if (!forceRefresh) {
       const latest = await this.position.latestBalance();
-      if (latest && Date.now() - latest.pulledAt.getTime() <= maxAgeMs) return { reading: latest, source: 'snapshot' };
+      if (latest && this.clock.nowMs() - latest.pulledAt.getTime() <= maxAgeMs) return { reading: latest, source: 'snapshot' };
     }
     try {
       return { reading: await this.position.refreshBalance(), source: 'klear' };

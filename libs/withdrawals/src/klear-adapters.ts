@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { Clock, systemClock } from '@app/clock';
+import { Clock } from '@app/clock';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { postSignedWebhook } from '@app/notifications';
@@ -116,6 +116,7 @@ export class IngestedBufferPosition implements BufferPositionSource {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(KlearClient) private readonly client: KlearClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {
     this.settlement = new SettlementQueries(dataSource);
     this.obligations = new ObligationQueries(dataSource);
@@ -155,7 +156,7 @@ export class IngestedBufferPosition implements BufferPositionSource {
   }
 
   private stale(pulledAt: Date): boolean {
-    return Date.now() - pulledAt.getTime() > this.config.withdrawals.balanceMaxAgeSeconds * 1000;
+    return this.clock.nowMs() - pulledAt.getTime() > this.config.withdrawals.balanceMaxAgeSeconds * 1000;
   }
 
   private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
@@ -175,12 +176,10 @@ export class IngestedBufferPosition implements BufferPositionSource {
 export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
   private readonly logger = new Logger('WithdrawalAlerts');
 
-  private readonly clock: Clock;
-
-  // Optional until every context that builds WithdrawalsModule provides ClockModule (issue #12).
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Optional() clock?: Clock) {
-    this.clock = clock ?? systemClock;
-  }
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
 
   async send(alert: Parameters<WithdrawalAlertSink['send']>[0]): Promise<void> {
     const { webhookUrl: url, webhookSecret, webhookMaxAttempts } = this.config.withdrawals;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@app/auth';
+import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { NotFound } from '@app/http';
 import type { EntityManager } from 'typeorm';
@@ -45,6 +46,7 @@ export class WithdrawalDecisionService {
     private readonly repository: WithdrawalRepository,
     private readonly transitions: WithdrawalTransitions,
     private readonly headroom: BufferHeadroomService,
+    private readonly clock: Clock,
   ) {}
 
   async approve(id: string, who: Principal, requestBody: unknown, bind?: DecisionBinding): Promise<DecisionOutcome> {
@@ -61,7 +63,7 @@ export class WithdrawalDecisionService {
         approverRoles: who.roles,
         decision: 'approve',
         reason: null,
-        decidedAt: new Date(),
+        decidedAt: this.clock.now(),
       });
       const all = [...decisions, { approverId: who.userId, approverName: who.name, decision: 'approve' as const, currentRoles: who.roles }];
       const progress = progressOf(request, all);
@@ -87,7 +89,7 @@ export class WithdrawalDecisionService {
         approverRoles: who.roles,
         decision: 'reject',
         reason,
-        decidedAt: new Date(),
+        decidedAt: this.clock.now(),
       });
       await this.transitions.apply(m, request, 'rejected', { actor: who.name, reason, details: { round: request.approvalRound }, requestBody });
       return { request, changed: true, progress: progressOf(request, decisions) };
@@ -107,13 +109,13 @@ export class WithdrawalDecisionService {
   /** Ends a request whose time ran out (the expiry job, and deciders who come too late). */
   async expireIfDue(m: EntityManager, request: WithdrawalRequest, actor: string): Promise<boolean> {
     const state = request.state as WithdrawalState;
-    if ((state !== 'pending_approval' && state !== 'approved') || request.expiresAt.getTime() > Date.now()) return false;
+    if ((state !== 'pending_approval' && state !== 'approved') || request.expiresAt.getTime() > this.clock.nowMs()) return false;
     await this.transitions.apply(m, request, 'expired', { actor, reason: `not executed by ${request.expiresAt.toISOString()}`, details: { expires_at: request.expiresAt.toISOString() } });
     return true;
   }
 
   async queue(who: Principal): Promise<{ items: QueueItem[]; headroom: HeadroomResult | null; headroomError: string | null }> {
-    const rows = await this.repository.queueFor(who.userId, new Date());
+    const rows = await this.repository.queueFor(who.userId, this.clock.now());
     let headroom: HeadroomResult | null = null;
     let headroomError: string | null = null;
     try {

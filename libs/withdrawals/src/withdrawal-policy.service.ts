@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { WithdrawalPolicy } from '@app/db';
 import { InvalidInput } from '@app/http';
@@ -40,6 +41,7 @@ export class WithdrawalPolicyService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   /** The policy in force; the default one is created (and audited) at the first read. */
@@ -85,7 +87,7 @@ export class WithdrawalPolicyService {
       expirySeconds: terms.expirySeconds,
       reserveFloorCenticents: terms.reserveFloorCenticents,
       capCenticents: terms.capCenticents,
-      createdAt: new Date(),
+      createdAt: this.clock.now(),
       createdBy: actor,
     });
     await m.insert(WithdrawalPolicy, row as never);

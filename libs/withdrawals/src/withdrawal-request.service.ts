@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { requestBodyHash } from '@app/audit';
 import type { Principal } from '@app/auth';
+import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { centicentsToDecimalString, parseUsd } from '@app/money';
 import { QueryFailedError } from 'typeorm';
@@ -32,6 +33,7 @@ export class WithdrawalRequestService {
     private readonly policies: WithdrawalPolicyService,
     private readonly headroom: BufferHeadroomService,
     private readonly transitions: WithdrawalTransitions,
+    private readonly clock: Clock,
   ) {}
 
   async request(who: Principal, idempotencyKey: string | undefined, body: NewWithdrawal): Promise<RequestOutcome> {
@@ -65,7 +67,7 @@ export class WithdrawalRequestService {
           approvalsRequired: tier.approvalsRequired,
           rolesRequired: tier.rolesRequired,
           approvalRound: 1,
-          expiresAt: new Date(Date.now() + policy.expirySeconds * 1000),
+          expiresAt: new Date(this.clock.nowMs() + policy.expirySeconds * 1000),
           headroomAtRequest: check.figures,
           executionHold: null,
           klearWithdrawalId: null,

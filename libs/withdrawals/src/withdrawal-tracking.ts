@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WITHDRAWAL_KLEAR_PORT, type WithdrawalKlearPort, type KlearWithdrawalView } from './withdrawal-ports';
 import { WithdrawalTransitions } from './withdrawal-transitions';
@@ -131,11 +132,12 @@ export class WithdrawalExpiry {
   constructor(
     private readonly repository: WithdrawalRepository,
     private readonly decisions: WithdrawalDecisionService,
+    private readonly clock: Clock,
   ) {}
 
   async expireDue(): Promise<number> {
     let expired = 0;
-    for (const id of await this.repository.idsInStates(['pending_approval', 'approved'], 'expires_at <= now()')) {
+    for (const id of await this.repository.idsInStates(['pending_approval', 'approved'], 'expires_at <= $2', [this.clock.now()])) {
       const done = await this.repository.transaction(async (m) => {
         const request = await this.repository.lockRequest(m, id);
         return request ? this.decisions.expireIfDue(m, request, 'withdrawal_expiry') : false;

@@ -72,7 +72,7 @@ export class WithdrawalsController {
   @ApiOperation({ summary: 'Requests waiting for the caller\'s decision, oldest first, with the current headroom' })
   async queue(@CurrentPrincipal() who: Principal) {
     const { items, headroom, headroomError } = await this.decisions.queue(who);
-    const now = Date.now();
+    const now = this.clock.nowMs();
     return {
       data: items.map(({ request, approvalsSoFar }) => ({
         ...withdrawalView(request),

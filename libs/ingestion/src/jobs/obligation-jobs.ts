@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { KlearClient } from '@app/klear-client';
 import { type JobContext, type JobHandler, JobRunRepository, ScheduledJob } from '@app/jobs';
@@ -33,6 +34,7 @@ export class ObligationHistoryJob implements JobHandler {
     private readonly ingestion: KlearIngestion,
     private readonly runs: JobRunRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   async run(context: JobContext): Promise<void> {
@@ -68,6 +70,6 @@ export class ObligationHistoryJob implements JobHandler {
     const hours = this.config.ingestion.obligationFullRewalkHours;
     if (hours === 0) return true;
     const last = await this.runs.lastSuccessWith('obligation_history', { mode: 'full' });
-    return !last || Date.now() - last.startedAt.getTime() >= hours * 3_600_000;
+    return !last || this.clock.nowMs() - last.startedAt.getTime() >= hours * 3_600_000;
   }
 }
