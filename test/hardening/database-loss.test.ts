@@ -1,14 +1,18 @@
 // PostgreSQL stopped under a running API (and worker), then started again: the process answers 503
-// while the database is away and resumes on its own when it returns.
+// while the database is away and resumes on its own when it returns. Then every connection of both
+// processes terminated in the middle of a run (pg_terminate_backend, 57P01): nothing crashes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { UsersService } from '@app/auth';
-import { createDataSource, runMigrationsLocked, startThrowawayPostgres, type ThrowawayPostgres } from '@app/db';
+import { createDataSource, dedicatedPgClient, runMigrationsLocked, startThrowawayPostgres, type ThrowawayPostgres } from '@app/db';
 import { JobRunner } from '@app/jobs';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { simAdmin } from '../klear-client/klear-client-support';
+import { until } from '../support/poll';
 import { testConfig } from '../support/api-context';
 
 let server: ThrowawayPostgres;
@@ -16,6 +20,7 @@ let api: INestApplication;
 let worker: INestApplicationContext | undefined;
 let sim: RunningKlearSimulator;
 let viewerToken: string;
+let operatorToken: string;
 let databaseUrl: string;
 const http = () => request(api.getHttpServer());
 
@@ -31,14 +36,8 @@ async function details(): Promise<{ status: number; body: { status: string; chec
 }
 
 /** Polls until the readiness answer matches: the pool needs a moment to notice the server is back. */
-async function waitForReadiness(status: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await ready();
-    if (r.status === status) return;
-    if (Date.now() > deadline) throw new Error(`readiness stayed ${r.status} ${JSON.stringify(r.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+async function waitForReadiness(status: number): Promise<void> {
+  await until('readiness', ready, (r) => r.status === status, 120_000, 250);
 }
 
 beforeAll(async () => {
@@ -67,6 +66,8 @@ beforeAll(async () => {
   const users = api.get(UsersService);
   const viewer = await users.createUser('dbloss-viewer', ['viewer'], 'test');
   viewerToken = (await users.issueToken(viewer.id, 'test', 'test')).token;
+  const operator = await users.createUser('dbloss-operator', ['operator', 'viewer'], 'test');
+  operatorToken = (await users.issueToken(operator.id, 'test', 'test')).token;
   try {
     worker = await createWorkerApplication(config, { silent: true, klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 20, maxRetries: 0 } });
   } catch (error) {
@@ -135,4 +136,67 @@ describe('losing PostgreSQL while the API and the worker run', () => {
     expect(run?.status).toBe('succeeded');
     expect(run?.job).toBe('settlement_balance');
   }, 60_000);
+
+  it('survives every connection of the API and the worker terminated mid-run: 503 meanwhile, the run in flight recorded failed, all resumes', async () => {
+    if (!worker) throw new Error('the worker application did not start: see stderr');
+    const admin = dedicatedPgClient({ connectionString: databaseUrl.replace(/\/postgres(\?|$)/, '/template1$1') }, 'test admin');
+    await admin.connect();
+    try {
+      // A withdrawal waiting for approval: nothing in the outage may move it.
+      const created = await http().post('/withdrawals').set('Authorization', `Bearer ${operatorToken}`).set('Idempotency-Key', 'dbloss-1').send({ amount: '12.34', purpose: 'outage check' });
+      expect(created.status).toBe(201);
+      const before = (await http().get(`/withdrawals/${created.body.id}`).set('Authorization', `Bearer ${viewerToken}`)).body;
+      expect(before.state).toBe('pending_approval');
+
+      // A job in the middle of its run: its lock connection open, Klear's answer held.
+      await simAdmin(sim, 'PUT', '/faults', { rules: [{ kind: 'hold', endpoint: '/margin/settlement_balance', times: 1 }] });
+      const inFlight = worker.get(JobRunner).runToEnd('settlement_balance', { trigger: 'manual', requestedBy: 'database-loss-test' });
+      await until('held Klear call', async () => (await simAdmin(sim, 'GET', '/holds')).held.length, (n) => n === 1);
+      // A pooled connection checked out mid-transaction in each process (a request or a job in the middle of its work).
+      const busy = await Promise.all([api.get(DataSource), worker.get(DataSource)].map(async (ds) => {
+        const runner = ds.createQueryRunner();
+        await runner.startTransaction();
+        await runner.query('SELECT 1');
+        return runner;
+      }));
+
+      // Nobody may connect meanwhile; then every backend of both processes is terminated.
+      await admin.query('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS false');
+      const terminated = (await admin.query(
+        `SELECT application_name AS app, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = 'postgres' AND pid <> pg_backend_pid() ORDER BY 1`,
+      )).rows as Array<{ app: string; ok: boolean }>;
+      const apps = new Set(terminated.filter((t) => t.ok).map((t) => t.app));
+      expect([...apps].sort()).toEqual(expect.arrayContaining(['klear-api', 'klear-job-lock:settlement_balance', 'klear-worker']));
+      await until('backends gone', async () => Number((await admin.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = 'postgres'`)).rows[0].n), (n) => n === 0);
+
+      // Both processes are up: the API answers, routes say the database is unavailable.
+      for (const path of ['/audit', '/withdrawals', '/jobs']) {
+        const res = await http().get(path).set('Authorization', `Bearer ${viewerToken}`);
+        expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status: 503, code: 'DATABASE_UNAVAILABLE' });
+      }
+      expect((await http().get('/health/live')).status).toBe(200);
+      for (const runner of busy) {
+        await expect(runner.query('SELECT 1')).rejects.toThrow();
+        await runner.release().catch(() => undefined);
+      }
+
+      // Klear answers now: the run finds its lock gone and the database away; it is recorded once the database is back.
+      expect((await simAdmin(sim, 'POST', '/holds/release', {})).released).toBe(1);
+      await simAdmin(sim, 'DELETE', '/faults');
+      await admin.query('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true');
+      const run = await inFlight;
+      expect({ status: run?.status, error: run?.error }).toEqual({ status: 'failed', error: expect.stringMatching(/lock/) });
+
+      // Everything resumes by itself.
+      await waitForReadiness(200);
+      expect((await http().get('/audit').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(200);
+      const again = await worker.get(JobRunner).runToEnd('settlement_balance', { trigger: 'manual', requestedBy: 'database-loss-test' });
+      expect({ status: again?.status, error: again?.error ?? null }).toEqual({ status: 'succeeded', error: null });
+      const after = (await http().get(`/withdrawals/${created.body.id}`).set('Authorization', `Bearer ${viewerToken}`)).body;
+      expect({ state: after.state, updated_at: after.updated_at }).toEqual({ state: 'pending_approval', updated_at: before.updated_at });
+    } finally {
+      await admin.query('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS true').catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
+  }, 180_000);
 });

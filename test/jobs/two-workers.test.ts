@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
 import { FAST_CLIENT, INGESTION_JOB_NAMES, smallWorld, workerConfig } from '../ingestion/ingestion-harness';
+import { until } from '../support/poll';
 
 describe('Two workers on one database', () => {
   let sim: RunningKlearSimulator;
@@ -33,14 +34,20 @@ describe('Two workers on one database', () => {
     const config = (instance: string) => workerConfig(sim, db.url, reportsDir, { ...env, WORKER_INSTANCE_ID: instance });
     workers = await Promise.all(['worker-a', 'worker-b'].map((id) => createWorkerApplication(config(id), { silent: true, klearClient: FAST_CLIENT })));
     await Promise.all(workers.map((w) => w.get(JobScheduler).catchUp));
-    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    // No fixed wait: poll until three ticks finished and both workers reached one of them, however
+    // slow the machine is (a generous deadline, not a speed target).
+    const tickRows = async () =>
+      (await db.dataSource.query(
+        `SELECT scheduled_for, count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS ran, count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+                count(*) FILTER (WHERE status = 'running')::int AS running, count(DISTINCT worker_instance)::int AS instances
+           FROM job_run WHERE job = 'settlement_balance' AND trigger = 'schedule' GROUP BY scheduled_for ORDER BY scheduled_for`,
+      )) as Array<{ scheduled_for: Date; ran: number; skipped: number; running: number; instances: number }>;
+    await until('three finished ticks, one reached by both workers', tickRows, (rows) => rows.filter((t) => t.ran > 0).length >= 3 && rows.some((t) => t.instances === 2 && t.ran === 1), 120_000, 200);
     await Promise.all(workers.map((w) => w.close()));
     workers = [];
-    const ticks = (await db.dataSource.query(
-      `SELECT scheduled_for, count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS ran, count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
-              count(DISTINCT worker_instance)::int AS instances
-         FROM job_run WHERE job = 'settlement_balance' AND trigger = 'schedule' GROUP BY scheduled_for ORDER BY scheduled_for`,
-    )) as Array<{ scheduled_for: Date; ran: number; skipped: number; instances: number }>;
+    // Closing waits for runs in flight: every recorded tick is finished now.
+    const ticks = await tickRows();
+    expect(ticks.every((t) => t.running === 0)).toBe(true);
     expect(ticks.length).toBeGreaterThanOrEqual(3);
     // A tick is executed (succeeded or failed) exactly once, whichever worker got it.
     for (const tick of ticks) expect(tick.ran).toBe(1);
@@ -57,5 +64,5 @@ describe('Two workers on one database', () => {
     expect(snapshots).toBe(succeeded);
     const instances = (await db.dataSource.query(`SELECT DISTINCT worker_instance FROM job_run ORDER BY 1`)) as Array<{ worker_instance: string }>;
     expect(instances.map((i) => i.worker_instance)).toEqual(['worker-a', 'worker-b']);
-  });
+  }, 180_000);
 });

@@ -14,7 +14,8 @@ describe('KlearClient keeps secrets out of errors and logs', () => {
     sim = await startSmallSimulator({ mfaCode: '864209', email: 'treasury@member.test', password: 'correct horse battery', accessToken: 'tok-unused-secret' });
     client = sessionClient(sim, {
       logger: logs.logger,
-      timeoutMs: 300,
+      // Generous: only the injected timeout may hit it, never a slow answer on a busy machine.
+      timeoutMs: 5_000,
       fetch: async (input, init) => {
         const response = await fetch(input, init);
         cookies.push(...response.headers.getSetCookie().map((line) => line.split(';')[0].split('=')[1]));

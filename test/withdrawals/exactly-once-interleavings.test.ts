@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EXECUTOR_STEPS, type ExecutorCrashPoint, type ExecutorHooks, type ExecutorRunSummary, type ExecutorStepContext } from '@app/withdrawals';
+import { until } from '../support/poll';
 import { SteppedClock } from '../support/stepped-clock';
 import { WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
 import { startWithdrawalWorld, usdOf as usd, type WithdrawalWorld } from './withdrawal-world';
@@ -114,7 +115,7 @@ describe('the issue\'s scenario: a 429 with Retry-After, a lock lost during the 
     const runA = run({ at: (point, context) => void (point === 'rate_limit_wait' && context.requestId === id && aWaits.resolve(context)) });
     const waiting = await aWaits.promise;
     clock.jump((GRACE_SECONDS + 6) * 1000); // the long client-side wait
-    for (let i = 0; i < 400 && (await w.simAdmin('GET', '/holds')).held.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    await until('Klear holding the POST', async () => (await w.simAdmin('GET', '/holds')).held.length, (n) => n > 0, 120_000, 25);
     expect((await w.simAdmin('GET', '/holds')).held).toHaveLength(1);
 
     // The POST is at Klear, unanswered; A loses its lock; B finds R posted moments ago (the grace period

@@ -2,14 +2,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WithdrawalRepository } from '@app/withdrawals';
+import { SteppedClock } from '../support/stepped-clock';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
 const POST_PATH = '/margin/withdraw_settlement_balance';
 
+/**
+ * The grace period is long (nothing on a busy machine outlives it by accident) and passed by jumping
+ * the product's clock, never waited for.
+ */
+const GRACE_SECONDS = 600;
+const clock = new SteppedClock();
 let w: WithdrawalWorld;
 beforeAll(async () => {
-  w = await startWithdrawalWorld({ env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: '3' } });
-});
+  w = await startWithdrawalWorld({ env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: String(GRACE_SECONDS) }, app: { clock, klearClient: { clock: clock.limiter } } });
+}, 120_000);
 afterAll(async () => w?.close());
 
 /** HTTP requests to the POST endpoint that reached the simulator (answered or not). */
@@ -121,7 +128,7 @@ describe('unknown outcomes are resolved from Klear records, never by sending aga
     await faults([]);
     expect(await w.executor().runOnce()).toMatchObject({ resolved: { still_unknown: 1 }, submitted: 0 });
     expect((await w.get(id)).state).toBe('outcome_unknown');
-    await new Promise((resolve) => setTimeout(resolve, 3100));
+    clock.jump((GRACE_SECONDS + 1) * 1000);
     expect(await w.executor().runOnce()).toMatchObject({ resolved: { not_submitted: 1 }, submitted: 0 });
     const back = await w.get(id);
     expect(back).toMatchObject({ state: 'pending_approval', approval_round: 2, klear_withdrawal_id: null });

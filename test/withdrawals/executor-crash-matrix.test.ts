@@ -1,17 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EXECUTOR_STEPS } from '@app/withdrawals';
 import { buildExecutorDrill, type DrillRun, postRequestsReceived, runExecutorDrill, WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
+import { until } from '../support/poll';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
-const GRACE_SECONDS = 6;
+/**
+ * Long enough that no drill on a busy machine outlives it by accident (a crashed attempt is resolved
+ * inside the grace period unless the test says otherwise); a restart after it is simulated through the
+ * drill's clock, never waited for.
+ */
+const GRACE_SECONDS = 600;
 /** A restarted drill whose clock runs past the grace period: a restart after a long outage, without waiting for it. */
 const AFTER_GRACE_MS = (GRACE_SECONDS + 1) * 1000;
+/** A deadline for a test that restarts executor processes: each boots a Nest context (seconds at load 20+). */
+const DRILL_TEST_MS = 600_000;
 
 let w: WithdrawalWorld;
 beforeAll(async () => {
   buildExecutorDrill();
   w = await startWithdrawalWorld({ env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: String(GRACE_SECONDS), KLEAR_TIMEOUT_MS: '2500' } });
-}, 120_000);
+}, DRILL_TEST_MS);
 afterAll(async () => w?.close());
 
 const drill = (options: Parameters<typeof runExecutorDrill>[1] = {}): Promise<DrillRun> => runExecutorDrill(w, options);
@@ -69,7 +77,7 @@ describe('the executor killed with SIGKILL at every step, then restarted', () =>
     expect(await postsFor(amount)).toBe(1);
     expect((await drill()).summary).toMatchObject({ submitted: 0, resolved: { submitted: 0, not_submitted: 0 } });
     expect(await postsFor(amount)).toBe(1);
-  }, 60_000);
+  }, DRILL_TEST_MS);
 
   it('killed while Klear holds its answer (Klear acted, the answer never arrives): resolved from Klear records, one withdrawal', async () => {
     const amount = 2_222_200n;
@@ -80,7 +88,7 @@ describe('the executor killed with SIGKILL at every step, then restarted', () =>
         if (line !== 'REACHED after_posting_record') return;
         // Kill once Klear has acted and holds its answer.
         void (async () => {
-          for (let i = 0; i < 400 && (await w.simAdmin('GET', '/holds')).held.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+          await until('Klear holding its answer', async () => (await w.simAdmin('GET', '/holds')).held.length, (n) => n > 0, 120_000, 25);
           kill();
         })();
       },
@@ -94,7 +102,7 @@ describe('the executor killed with SIGKILL at every step, then restarted', () =>
     expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
     expect(final.attempts).toEqual([expect.objectContaining({ state: 'submitted', resolution: expect.objectContaining({ source: 'klear_records', klear_id_confirmed: true, history_lock: true }) })]);
     expect(await postsFor(amount)).toBe(1);
-  }, 60_000);
+  }, DRILL_TEST_MS);
 });
 
 describe('executors in separate processes', () => {
@@ -110,7 +118,7 @@ describe('executors in separate processes', () => {
       expect(atKlear(amount)).toHaveLength(1);
       expect(await postsReceived()).toBe(postsBefore + 1);
     }
-  }, 120_000);
+  }, DRILL_TEST_MS);
 
   it('leaves a verifiable audit chain after the crashes', async () => {
     const res = await w.api.http().get('/audit?limit=1').set('Authorization', `Bearer ${w.api.tokens.viewer}`);

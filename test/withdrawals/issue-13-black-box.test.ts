@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { until } from '../support/poll';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
 // Black-box reproductions of issue 13, written only against what the code before the fix already
@@ -32,11 +33,11 @@ it('issue 13: a 429 with Retry-After, the lock lost during the wait, a second ex
   await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'rate_limit_burst', endpoint: POST_PATH, phase: 'before', times: 1, retry_after_seconds: 8 }] });
   const runA = w.executor().runOnce();
   // A is waiting for the Retry-After with R2 in submitting.
-  for (let i = 0; i < 400 && (await w.get(r2)).state !== 'submitting'; i++) await sleep(25);
+  await until('R2 submitting', async () => (await w.get(r2)).state, (s) => s === 'submitting', 120_000, 25);
   expect((await w.get(r2)).state).toBe('submitting');
   const [lock] = (await ds.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = 1801676134 AND granted`)) as Array<{ pid: number }>;
   await ds.query('SELECT pg_terminate_backend($1)', [lock.pid]);
-  for (let i = 0; i < 400 && ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [lock.pid])) as unknown[]).length > 0; i++) await sleep(25);
+  await until('the lock backend gone', async () => ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [lock.pid])) as unknown[]).length, (n) => n === 0, 120_000, 25);
   // Second executor(s) until R2 is submitted, re-approving when asked, waiting out the grace period when unknown.
   for (let round = 0; round < 8 && (await w.get(r2)).state !== 'submitted'; round++) {
     const state = (await w.get(r2)).state;

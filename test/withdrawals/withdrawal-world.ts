@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { until } from '../support/poll';
 import { type Role } from '@app/db';
 import { WithdrawalExecutor, WithdrawalExpiry, WithdrawalTracking } from '@app/withdrawals';
 import type { Test } from 'supertest';
@@ -93,11 +94,7 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
     terminateBackend: async (pid) => {
       const ds = api.db.dataSource;
       await ds.query('SELECT pg_terminate_backend($1)', [pid]);
-      for (let i = 0; i < 800; i++) {
-        if (((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length === 0) return;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      throw new Error(`backend ${pid} did not go away`);
+      await until(`backend ${pid} gone`, async () => ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length, (n) => n === 0, 120_000, 25);
     },
     close: async () => {
       await api.close();

@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { createDataSource, runMigrationsLocked, startThrowawayPostgres } from '@app/db';
+import { createDataSource, runMigrationsLocked, startThrowawayPostgres, dedicatedPgClient } from '@app/db';
 import type { DataSource } from 'typeorm';
 import { systemClock } from '@app/clock';
 
@@ -19,7 +18,7 @@ export async function openBenchDatabase(adminUrl: string | undefined): Promise<B
   const embedded = adminUrl ? undefined : await startThrowawayPostgres({ prefix: 'klear-bench-pg' });
   const serverUrl = adminUrl ?? embedded!.adminUrl;
   const name = `klear_bench_${process.pid}_${systemClock.nowMs()}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
+  const admin = dedicatedPgClient({ connectionString: serverUrl }, 'bench database admin');
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
@@ -34,7 +33,7 @@ export async function openBenchDatabase(adminUrl: string | undefined): Promise<B
     origin: embedded ? 'embedded PostgreSQL (temp dir, fsync off)' : 'DATABASE_URL server (fresh database)',
     close: async () => {
       await dataSource.destroy();
-      const dropper = new pg.Client({ connectionString: serverUrl });
+      const dropper = dedicatedPgClient({ connectionString: serverUrl }, 'bench database admin');
       await dropper.connect();
       await dropper.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await dropper.end();

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import { dedicatedPgClient } from '@app/db';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyText, inTransaction, interpretAnswer, ResponseArchiveRepository } from '@app/ingestion';
 import type { KlearClient } from '@app/klear-client';
@@ -50,7 +50,7 @@ export async function benchIngestionVsCopy(client: KlearClient, dataSource: Data
 }
 
 async function plainCopy(databaseUrl: string, obligation: ObligationEntry): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = dedicatedPgClient({ connectionString: databaseUrl }, 'bench COPY floor');
   await client.connect();
   try {
     await client.query(`CREATE TABLE bench_copy_floor (LIKE klear_settlement_detail INCLUDING ALL)`);

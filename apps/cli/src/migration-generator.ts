@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDataSource, ensureDatabase, runMigrationsLocked, schemaDrift } from '@app/db';
-import pg from 'pg';
+import { createDataSource, ensureDatabase, runMigrationsLocked, schemaDrift, dedicatedPgClient } from '@app/db';
 import { systemClock } from '@app/clock';
 
 function escapeTemplate(sql: string): string {
@@ -56,7 +55,7 @@ export async function generateMigration(serverUrl: string, name: string, migrati
     return file;
   } finally {
     if (ds.isInitialized) await ds.destroy();
-    const c = new pg.Client({ connectionString: admin.toString() });
+    const c = dedicatedPgClient({ connectionString: admin.toString() }, 'migration generator admin');
     await c.connect();
     await c.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
     await c.end();

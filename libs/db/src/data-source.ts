@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../../migrations/index';
 import { ALL_ENTITIES } from './entities/index';
+import { poolErrorHandler } from './pg-connection';
 
 export interface DataSourceSettings {
   url: string;
@@ -23,6 +24,7 @@ export function dataSourceOptions(settings: DataSourceSettings): DataSourceOptio
     installExtensions: false,
     migrationsRun: false,
     logging: false,
+    poolErrorHandler: poolErrorHandler(settings.applicationName ?? 'klear-backoffice'),
     extra: {
       max: settings.poolSize ?? 10,
       application_name: settings.applicationName ?? 'klear-backoffice',

@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source';
 import { migrateAs, pendingMigrations, runMigrationsLocked } from './migrate';
+import { guardDataSourcePool } from './pg-connection';
 
 /**
  * At start-up: with DATABASE_MIGRATE_ON_START (the default), applies pending migrations, as the
@@ -29,6 +30,15 @@ class MigrationsOnStart implements OnModuleInit {
   }
 }
 
+/** Every pooled connection keeps an 'error' listener for its whole life (see guardDataSourcePool). */
+class PoolGuard implements OnModuleInit {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  onModuleInit(): void {
+    guardDataSourcePool(this.dataSource, 'pool');
+  }
+}
+
 @Module({})
 export class DbModule {
   /**
@@ -51,7 +61,7 @@ export class DbModule {
           },
         }),
       ],
-      providers: options.migrate === false ? [] : [MigrationsOnStart],
+      providers: options.migrate === false ? [PoolGuard] : [PoolGuard, MigrationsOnStart],
     };
   }
 }

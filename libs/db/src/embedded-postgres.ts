@@ -3,7 +3,6 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -18,6 +17,7 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   onLog?: (message: string) => void;
 }
+import { dedicatedPgClient } from './pg-connection';
 
 /**
  * Starts (or joins) a persistent embedded PostgreSQL for the demo and for running without
@@ -64,7 +64,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 }
 
 async function canConnect(connectionString: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 1000 });
+  const client = dedicatedPgClient({ connectionString, connectionTimeoutMillis: 1000 }, 'embedded server probe');
   try {
     await client.connect();
     return true;
@@ -76,7 +76,7 @@ async function canConnect(connectionString: string): Promise<boolean> {
 }
 
 export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = dedicatedPgClient({ connectionString: adminUrl }, 'embedded server admin');
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

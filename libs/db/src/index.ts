@@ -4,3 +4,4 @@ export * from './db.module';
 export * from './embedded-postgres';
 export * from './entities/index';
 export * from './migrate';
+export * from './pg-connection';

@@ -12,7 +12,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!e) return false;
   const code = e.code ?? e.driverError?.code;
   if (code && DB_DOWN_CODES.has(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(e.message ?? '');
+  // 55000 with this text: the database refuses connections for now (ALLOW_CONNECTIONS false, maintenance).
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(e.message ?? '');
 }
 
 const STATUS_CODES: Record<number, string> = {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { dedicatedPgClient } from '@app/db';
 
 /** A signed 64-bit advisory lock key derived from the job name (namespace "klear-job:"). */
 export function jobLockKey(job: string): string {
@@ -12,6 +13,7 @@ export function jobLockKey(job: string): string {
  */
 export class JobAdvisoryLock {
   private client: pg.Client | undefined;
+  private lostReason: string | null = null;
 
   constructor(
     private readonly databaseUrl: string,
@@ -19,9 +21,13 @@ export class JobAdvisoryLock {
   ) {}
 
   async tryAcquire(): Promise<boolean> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: `klear-job-lock:${this.job}`, connectionTimeoutMillis: 5000 });
-    // A dropped connection must not crash the process: the run notices on its own queries.
-    client.on('error', () => undefined);
+    // A dropped connection must not crash the process: the lock is then lost, and the run with it.
+    const client = dedicatedPgClient(
+      { connectionString: this.databaseUrl, application_name: `klear-job-lock:${this.job}`, connectionTimeoutMillis: 5000 },
+      `job lock ${this.job}`,
+      (error) => void (this.lostReason ??= `the job lock's connection was lost (${error.message})`),
+    );
+    client.on('end', () => void (this.client && (this.lostReason ??= "the job lock's connection closed")));
     await client.connect();
     try {
       const rows = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [jobLockKey(this.job)]);
@@ -35,6 +41,14 @@ export class JobAdvisoryLock {
     }
     await client.end().catch(() => undefined);
     return false;
+  }
+
+  /**
+   * Why the lock is no longer held while the run goes on (its connection died: PostgreSQL released the
+   * lock and another worker may take it), or null while it is held.
+   */
+  get lost(): string | null {
+    return this.lostReason;
   }
 
   async release(): Promise<void> {

@@ -36,6 +36,9 @@ export function describeError(error: unknown): string {
  * (Klear down, database down, a bug) becomes a `failed` row when the database can still take it,
  * and a log line in any case.
  */
+/** How many times a run's outcome is offered to the database before it is left to the next run. */
+const FINISH_ATTEMPTS = 30;
+
 @Injectable()
 export class JobRunner implements OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
@@ -149,8 +152,13 @@ export class JobRunner implements OnApplicationShutdown {
       status = 'failed';
       error = describeError(caught);
     }
+    if (lock.lost) {
+      // The database dropped the lock's connection mid-run: another worker may have run the job meanwhile.
+      status = 'failed';
+      error = error ? `${error}; ${lock.lost}` : lock.lost;
+    }
     try {
-      const finished = await this.runs.finish(run.id, { status, itemsRead, itemsWritten, error, details });
+      const finished = await this.recordFinish(run, { status, itemsRead, itemsWritten, error, details });
       const line = `${run.job} #${run.id}: ${status} in ${Math.round(performance.now() - started)} ms (read ${itemsRead}, written ${itemsWritten})${error ? `: ${error}` : ''}`;
       if (status === 'failed') this.logger.error(line);
       else this.logger.log(line);
@@ -160,6 +168,23 @@ export class JobRunner implements OnApplicationShutdown {
       return null;
     } finally {
       await lock.release();
+    }
+  }
+
+  /**
+   * Records the outcome; while the database is away it tries again (once a second, up to
+   * FINISH_ATTEMPTS times, not past shutdown), so a run in flight during an outage ends recorded as it
+   * ended, not `running`. What still cannot be recorded is marked abandoned by the job's next run.
+   */
+  private async recordFinish(run: JobRun, outcome: Parameters<JobRunRepository['finish']>[1]): Promise<JobRun> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runs.finish(run.id, outcome);
+      } catch (error) {
+        if (attempt >= FINISH_ATTEMPTS || this.shutdown.signal.aborted) throw error;
+        this.logger.warn(`${run.job} #${run.id}: could not record the outcome yet (${describeError(error)}); trying again`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     }
   }
 

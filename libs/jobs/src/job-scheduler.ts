@@ -1,26 +1,25 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { CronJob } from 'cron';
+import { CronTime } from 'cron';
 import { JobRegistry } from './job-registry';
 import { describeError, JobRunner } from './job-runner';
 
 /**
  * Puts every enabled job on its cron schedule (worker only), after the start-up catch-up.
- * Ticks are UTC. `waitForCompletion` keeps one process from overlapping itself; the advisory lock
- * and the per-tick unique index keep several processes from running one tick twice.
+ * Ticks are UTC. A job's runs follow one another in a process (no overlap); the advisory lock and
+ * the per-tick unique index keep several processes from running one tick twice.
  */
 @Injectable()
 export class JobScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('JobScheduler');
   private stopped = false;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   catchUp: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly registry: JobRegistry,
     private readonly runner: JobRunner,
-    private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -53,30 +52,41 @@ export class JobScheduler implements OnApplicationBootstrap, OnApplicationShutdo
         continue;
       }
       const name = job.definition.name;
-      const cron = CronJob.from({
-        cronTime: job.cron,
-        timeZone: 'UTC',
-        waitForCompletion: true,
-        onTick: async () => {
-          // The tick this run belongs to: cron fires on the second, a few ms late.
-          const scheduledFor = new Date(Math.floor(this.clock.nowMs() / 1000) * 1000);
-          try {
-            await this.runner.runToEnd(name, { trigger: 'schedule', scheduledFor });
-          } catch (error) {
-            this.logger.error(`${name}: tick failed: ${describeError(error)}`);
-          }
-        },
-      });
-      this.scheduler.addCronJob(name, cron as unknown as Parameters<SchedulerRegistry['addCronJob']>[1]);
-      cron.start();
+      this.schedule(name, new CronTime(job.cron, 'UTC'));
       this.logger.log(`${name}: scheduled "${job.cron}" (UTC)`);
     }
   }
 
+  /**
+   * One job's ticks, one after the other: each run is recorded with the tick it belongs to (the
+   * scheduled instant, not the moment a busy event loop got to it), so that two workers agree on the
+   * tick whatever their lag. Ticks that pass while a run is still going are skipped, not queued.
+   * The next tick is read from the product's Clock.
+   */
+  private schedule(name: string, cron: CronTime): void {
+    let tick = cron.getNextDateFrom(this.clock.now()).toJSDate();
+    const arm = () => {
+      if (this.stopped) return;
+      this.timers.set(
+        name,
+        setTimeout(() => void fire(), Math.max(0, tick.getTime() - this.clock.nowMs())),
+      );
+    };
+    const fire = async () => {
+      try {
+        await this.runner.runToEnd(name, { trigger: 'schedule', scheduledFor: tick });
+      } catch (error) {
+        this.logger.error(`${name}: tick failed: ${describeError(error)}`);
+      }
+      tick = cron.getNextDateFrom(new Date(Math.max(tick.getTime(), this.clock.nowMs()))).toJSDate();
+      arm();
+    };
+    arm();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    for (const [name, cron] of this.scheduler.getCronJobs()) {
-      if (this.registry.find(name)) void cron.stop();
-    }
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
   }
 }

@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
 import { JobRegistry } from './job-registry';
 import { JobRunRepository } from './job-run.repository';
 import { JobRunner } from './job-runner';
@@ -17,7 +16,7 @@ export class JobsModule {
     return {
       module: JobsModule,
       global: true,
-      imports: [DiscoveryModule, ...(options.schedule ? [ScheduleModule.forRoot()] : [])],
+      imports: [DiscoveryModule],
       providers: [JobRegistry, JobRunRepository, JobRunner, JobsService, ...(options.schedule ? [JobScheduler] : [])],
       exports: [JobRegistry, JobRunRepository, JobRunner, JobsService, ...(options.schedule ? [JobScheduler] : [])],
     };

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { createDataSource, runMigrationsLocked } from '@app/db';
+import { createDataSource, runMigrationsLocked, dedicatedPgClient } from '@app/db';
 
 export interface TestDatabase {
   /** Connection URL of this test's own database. */
@@ -28,7 +27,7 @@ function withDatabase(url: string, database: string): string {
 export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = testAdminUrl();
   const name = `klear_t_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: admin });
+  const client = dedicatedPgClient({ connectionString: admin }, 'test database admin');
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);
@@ -38,7 +37,7 @@ export async function createEmptyDatabase(): Promise<{ url: string; drop(): Prom
   return {
     url: withDatabase(admin, name),
     drop: async () => {
-      const c = new pg.Client({ connectionString: admin });
+      const c = dedicatedPgClient({ connectionString: admin }, 'test database admin');
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

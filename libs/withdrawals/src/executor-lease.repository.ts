@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import pg from 'pg';
+import { dedicatedPgClient } from '@app/db';
+import type pg from 'pg';
 import { ExecutorFenced, ExecutorNeedsSessionPooling } from './withdrawal-errors';
 
 /** Session advisory lock of the withdrawal executor ("klear-wdexec"): one executor at a time. */
@@ -93,9 +94,8 @@ export class ExecutorLeaseRepository {
    */
   async acquire(holder: string, at: Date): Promise<ExecutorLease | null> {
     if (!this.config.database.url) throw new Error('database url not resolved before bootstrap');
-    const client = new pg.Client({ connectionString: this.config.database.url, application_name: 'klear-withdrawal-executor', connectionTimeoutMillis: 10_000 });
     // A dropped connection must not crash the process: the lease notices (see ExecutorLease).
-    client.on('error', () => undefined);
+    const client = dedicatedPgClient({ connectionString: this.config.database.url, application_name: 'klear-withdrawal-executor', connectionTimeoutMillis: 10_000 }, 'withdrawal executor lock');
     await client.connect();
     try {
       const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [EXECUTOR_LOCK_KEY.toString()]);

@@ -1,0 +1,47 @@
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
+import type { DataSource } from 'typeorm';
+
+const logger = new Logger('Database');
+
+interface ErrorEmitter {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * A lost database connection must never kill a process (README, "Database outages"): node-postgres
+ * emits 'error' on a client or pool whose connection dies (a restart, `pg_terminate_backend`, a
+ * network cut) and an 'error' event without a listener crashes Node. Every client and pool the product
+ * creates goes through here: the error is logged and handed to `onError` (a lock or a lease marks
+ * itself lost); the next query on that client fails and its caller answers as for any database error
+ * (503 DATABASE_UNAVAILABLE in the API, a failed job run in the worker).
+ */
+export function survivesConnectionLoss<T extends ErrorEmitter>(target: T, what: string, onError?: (error: Error) => void): T {
+  target.on('error', (error: Error) => {
+    logger.warn(`${what}: connection lost: ${error.message}`);
+    onError?.(error);
+  });
+  return target;
+}
+
+/** A dedicated connection (an advisory lock, an admin task) that survives the loss of its server. */
+export function dedicatedPgClient(config: pg.ClientConfig, what: string, onError?: (error: Error) => void): pg.Client {
+  return survivesConnectionLoss(new pg.Client(config), what, onError);
+}
+
+/**
+ * Guards every connection of a TypeORM DataSource's pool, idle or checked out: TypeORM listens only
+ * while a query runner holds a connection and pg-pool only while it is idle; this listener stays for
+ * the connection's whole life.
+ */
+export function guardDataSourcePool(dataSource: DataSource, what: string): void {
+  const pool = (dataSource.driver as unknown as { master?: pg.Pool & { _clients?: pg.PoolClient[] } }).master;
+  if (!pool) return;
+  pool.on('connect', (client) => void survivesConnectionLoss(client, what));
+  for (const client of pool._clients ?? []) survivesConnectionLoss(client, what);
+}
+
+/** The pool-level handler TypeORM installs on its pool (idle connections that die). */
+export function poolErrorHandler(what: string): (error: Error) => void {
+  return (error) => logger.warn(`${what}: idle pool connection lost: ${error.message}`);
+}
