@@ -7,6 +7,7 @@ import { systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
 import { redactDatabaseUrl, resolveDatabase } from '@app/db';
 import { startKlearSimulator } from '../../klear-sim/src/index';
+import { START_NOW } from '../../klear-sim/src/options';
 import { createApiApplication } from '../../api/src/bootstrap';
 import { DataSource } from 'typeorm';
 import { startWorkerProcess } from './worker-process';
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
     subtraders: 8,
     markets: 6,
     days: 10,
+    // Klear's world follows real time: today's active obligation, this week's reports.
+    startAt: START_NOW,
     ...klearCredentials,
   });
   step(`Klear simulator: ${sim.url}`);

@@ -1,8 +1,9 @@
 import { systemClock } from '@app/clock';
 
 /**
- * The simulated clock. In daily cadence it stands still until the admin path moves it (tests replay
- * exactly); in seconds cadence it also follows real time (the demo watches cycles settle).
+ * The simulated clock. With a fixed --start-at in daily cadence it stands still until the admin path
+ * moves it (tests replay exactly); started at "now", or in seconds cadence, it also follows real time
+ * (the demo shows today; cycles settle as the wall clock passes them).
  */
 export class SimClock {
   private advancedMs = 0;

@@ -4,6 +4,14 @@ import { parseEtTimes } from './schedule';
 
 export type Cadence = 'daily' | 'seconds';
 
+/**
+ * `startAt` value of a world that follows real time: its newest settled cycle is the latest one
+ * before now on the real schedule, its open cycle today's (or the next one), and its clock advances
+ * with the wall clock. The command line uses it when no --start-at is given; a fixed instant keeps a
+ * reproducible world (the library default below, for tests).
+ */
+export const START_NOW = 'now';
+
 export interface SimulatorOptions {
   port: number;
   host: string;
@@ -106,9 +114,10 @@ export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
     parse: (raw) => (parseEtTimes(raw), raw),
   },
   startAt: {
-    key: 'startAt', flag: '--start-at', env: 'KLEAR_SIM_START_AT', description: 'simulated instant at start (RFC 3339)',
+    key: 'startAt', flag: '--start-at', env: 'KLEAR_SIM_START_AT',
+    description: 'simulated instant at start (RFC 3339): a fixed world whose clock moves only by the admin path; "now": the real time, and the clock follows the wall clock',
     parse: (raw) => {
-      if (Number.isNaN(Date.parse(raw))) throw new Error(`expected an RFC 3339 instant, got "${raw}"`);
+      if (raw !== START_NOW && Number.isNaN(Date.parse(raw))) throw new Error(`expected an RFC 3339 instant or "now", got "${raw}"`);
       return raw;
     },
   },

@@ -1,4 +1,6 @@
+import { systemClock } from '@app/clock';
 import { SimClock } from './clock';
+import { START_NOW } from './options';
 import type { SimulatorOptions } from './options';
 import { Salt, hashInts, hashString, hex8, unitInterval } from './prng';
 import type { CycleSchedule } from './schedule';
@@ -83,13 +85,14 @@ export class SimulatorState {
   readonly klearErrors: KlearError[] = [];
 
   constructor(readonly options: SimulatorOptions) {
-    const startMs = Date.parse(options.startAt);
+    const followsRealTime = options.startAt === START_NOW || options.cadence === 'seconds';
+    const startMs = options.startAt === START_NOW ? systemClock.nowMs() : Date.parse(options.startAt);
     this.world = new TradingWorld(options.seed, options.subtraders, options.markets);
     this.schedule =
       options.cadence === 'daily'
         ? dailySchedule(startMs, options.days, options.settlementTimeEt)
         : secondsSchedule(startMs, options.days, options.cadenceSeconds);
-    this.clock = new SimClock(startMs, options.cadence === 'seconds');
+    this.clock = new SimClock(startMs, followsRealTime);
   }
 
   now(): number {
