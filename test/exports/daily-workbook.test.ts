@@ -326,7 +326,7 @@ describe('the audit-trail anchor on the Summary', () => {
 
   it('is the latest audit row at the build, signed, printed in the log, and audit:verify accepts it', async () => {
     const keyring = new Keyring(randomBytes(32));
-    const audit = new AuditService(db.dataSource, keyring);
+    const audit = new AuditService(db.dataSource, keyring, clock);
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: dir });
     const signing = new ExportsService(new ExportFileRepository(db.dataSource), new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)), audit, config, clock);
     // Ten more rows: the chain crosses from one-digit to two-digit seqs (the latest row is the largest number, not the largest text).
@@ -353,7 +353,7 @@ describe('the audit-trail anchor on the Summary', () => {
   it('catches the chain cut back below it, which the chain and the MACs alone no longer show', async () => {
     const latest = await service.build(DAY, 'alice');
     const anchor = anchorOf(await readWorkbook((await service.fileOf(latest.id)).path));
-    const audit = new AuditService(db.dataSource);
+    const audit = new AuditService(db.dataSource, null, clock);
     // Someone with superuser rights deletes the anchored row and everything after it.
     await db.dataSource.transaction(async (m) => {
       await m.query(`SET LOCAL session_replication_role = replica`);
