@@ -49,12 +49,15 @@ describe('Two workers on one database', () => {
     const ticks = await tickRows();
     expect(ticks.every((t) => t.running === 0)).toBe(true);
     expect(ticks.length).toBeGreaterThanOrEqual(3);
-    // A tick is executed (succeeded or failed) exactly once, whichever worker got it.
-    for (const tick of ticks) expect(tick.ran).toBe(1);
-    // Ticks both workers reached: one ran, the other skipped.
+    // A tick is executed (succeeded or failed) at most once, whichever worker got it. On a busy machine
+    // a run can outlast the next tick: that tick is then skipped by the worker that finds the job's lock
+    // held (and passed over by the one still running), never run twice.
+    for (const tick of ticks) expect({ tick: tick.scheduled_for, atMostOnce: tick.ran <= 1, recorded: tick.ran + tick.skipped >= 1 }).toEqual({ tick: tick.scheduled_for, atMostOnce: true, recorded: true });
+    // Ticks both workers reached: one row each, at most one of them a run; at least one was run by one and skipped by the other.
     const contested = ticks.filter((t) => t.instances === 2);
-    expect(contested.length).toBeGreaterThanOrEqual(1);
-    for (const tick of contested) expect({ ran: tick.ran, skipped: tick.skipped }).toEqual({ ran: 1, skipped: 1 });
+    for (const tick of contested) expect({ rows: tick.ran + tick.skipped, ranAtMostOnce: tick.ran <= 1 }).toEqual({ rows: 2, ranAtMostOnce: true });
+    expect(contested.filter((t) => t.ran === 1 && t.skipped === 1).length).toBeGreaterThanOrEqual(1);
+    expect(ticks.filter((t) => t.ran === 1).length).toBeGreaterThanOrEqual(3);
     const [{ snapshots }] = (await db.dataSource.query(
       `SELECT count(*)::int AS snapshots FROM klear_balance_snapshot s JOIN klear_response_archive a ON a.id = s.archive_id JOIN job_run r ON r.id = a.job_run_id WHERE r.trigger = 'schedule'`,
     )) as Array<{ snapshots: number }>;
