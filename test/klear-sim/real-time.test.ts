@@ -1,6 +1,9 @@
 // Issue 12: without --start-at the simulator's world follows real time (the demo shows today), while a
 // fixed --start-at keeps a reproducible world. Nothing here assumes a date: every expectation is
 // computed from the machine's clock at the moment of the check.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DateTime } from 'luxon';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
@@ -56,6 +59,38 @@ describe('the simulator with --start-at keeps a fixed world', () => {
       expect((await simAdmin(sim, 'GET', '/state')).now).toBe('2026-11-20T21:01:00Z');
     } finally {
       await sim.close();
+    }
+  });
+});
+
+describe('the simulator with a state file keeps Klear\'s memory across restarts', () => {
+  it('restores the anchor, the deposits and the withdrawals: ids carry on, none is reused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'klear-sim-state-'));
+    const stateFile = join(dir, 'klear-sim-state.json');
+    const options = { port: 0, rateLimit: false, days: 5, startAt: 'now', stateFile };
+    try {
+      const first = await startKlearSimulator(options);
+      const w1 = await simAdmin(first, 'POST', '/withdrawals', { amount_centicents: '1230000' });
+      await simAdmin(first, 'POST', '/deposits', { amount_centicents: '4560000' });
+      const before = await simAdmin(first, 'GET', '/state');
+      await first.close();
+
+      const second = await startKlearSimulator(options);
+      try {
+        expect(second.context.state.anchorMs).toBe(first.context.state.anchorMs);
+        expect(second.context.state.withdrawalsById.get(w1.id)).toMatchObject({ id: w1.id, amount: 1_230_000n });
+        expect(second.context.state.deposits.map((d) => d.amount)).toEqual([4_560_000n]);
+        const w2 = await simAdmin(second, 'POST', '/withdrawals', { amount_centicents: '1000' });
+        expect(w2.id).not.toBe(w1.id);
+        expect(w2.id).toMatch(/-000002$/);
+        const after = await simAdmin(second, 'GET', '/state');
+        // Same cycle numbering: the obligation of the same cycle has the same id.
+        if (after.last_settled_cycle === before.last_settled_cycle) expect(after.active_obligation_id ?? null).toBe(before.active_obligation_id ?? null);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { ConsoleAuthService, UsersService } from '@app/auth';
 import { systemClock } from '@app/clock';
@@ -28,13 +29,26 @@ async function main(): Promise<void> {
   const step = (text: string) => process.stdout.write(`  - ${text}\n`);
   process.stdout.write('Klear SCM back office: demo\n');
 
+  // A second demo must not touch the first one's data or ports: check both before starting anything.
+  const simPort = Number(env.KLEAR_SIM_PORT ?? 4010);
+  const claim = claimDataDirectory(dataRoot);
+  if (!claim.ok) return refuse(`another demo (pid ${claim.pid}) is running on the data directory ${dataRoot}: stop it first (Ctrl-C in its terminal), or give this one its own EMBEDDED_PG_DATA_DIR`);
+  const busy = await busyPorts([
+    [base.api.port, base.api.host, 'API (API_PORT)'],
+    [simPort, '127.0.0.1', 'Klear simulator (KLEAR_SIM_PORT)'],
+  ]);
+  if (busy.length) {
+    claim.release();
+    return refuse(`port${busy.length > 1 ? 's' : ''} in use: ${busy.join(', ')}; another demo or program is listening there: stop it or choose other ports`);
+  }
+
   const db = await resolveDatabase(base);
   step(`PostgreSQL: ${db.embedded ? `embedded, data in ${resolve(base.database.embedded.dataDir)}` : redactDatabaseUrl(db.url)}`);
 
   const secretsKey = env.SECRETS_KEY ?? demoSecretsKey(dataRoot);
   const klearCredentials = { adminUserId: 'demo-member-admin', accessToken: randomBytes(18).toString('base64url') };
   const sim = await startKlearSimulator({
-    port: Number(env.KLEAR_SIM_PORT ?? 4010),
+    port: simPort,
     host: '127.0.0.1',
     seed: 7,
     subtraders: 8,
@@ -42,6 +56,9 @@ async function main(): Promise<void> {
     days: 10,
     // Klear's world follows real time: today's active obligation, this week's reports.
     startAt: START_NOW,
+    // Klear's memory (its withdrawals, deposits and the world's anchor) lives beside the product's
+    // database: on the next run both still agree (ids known to the product are known to Klear).
+    stateFile: resolve(dataRoot, 'klear-sim-state.json'),
     ...klearCredentials,
   });
   step(`Klear simulator: ${sim.url}`);
@@ -63,7 +80,7 @@ async function main(): Promise<void> {
   step(`demo users: ${users.map((u) => u.name).join(', ')}`);
   const tokenOf = (name: string) => users.find((u) => u.name === name)!.token;
 
-  const story = await runDemoStory(new ApiCaller(apiUrl), sim, { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') }, api.get(DataSource), step);
+  const story = await runDemoStory(new ApiCaller(apiUrl), sim, { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') }, api.get(DataSource), step, randomBytes(6).toString('hex'));
 
   const workerLog = resolve(dataRoot, 'worker.log');
   const worker = await startWorkerProcess(config, env, workerLog);
@@ -81,11 +98,61 @@ async function main(): Promise<void> {
     await api.close().catch(() => undefined);
     await sim.close().catch(() => undefined);
     await db.stop().catch(() => undefined);
+    claim.release();
     process.stdout.write('stopped cleanly.\n');
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+function refuse(message: string): void {
+  process.stderr.write(`demo not started: ${message}\n`);
+  process.exitCode = 2;
+}
+
+/**
+ * The data directory belongs to one running demo: `demo.pid` is created exclusively and holds its pid.
+ * A file left by a demo that died (its pid is gone) is taken over.
+ */
+function claimDataDirectory(dataRoot: string): { ok: true; release(): void } | { ok: false; pid: number } {
+  const file = resolve(dataRoot, 'demo.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return { ok: true, release: () => rmSync(file, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) return { ok: false, pid };
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not claim ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only asks whether the process exists
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The ports among these that something already listens on (checked by binding them for a moment). */
+async function busyPorts(ports: Array<[number, string, string]>): Promise<string[]> {
+  const busy: string[] = [];
+  for (const [port, host, what] of ports) {
+    if (port === 0) continue;
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen(port, host, () => probe.close(() => done(true)));
+    });
+    if (!free) busy.push(`${port} (${what})`);
+  }
+  return busy;
 }
 
 /** A per-installation AES key for the demo, kept beside the data (0600), so stored secrets survive restarts. */

@@ -65,6 +65,7 @@ export async function runDemoStory(
   tokens: StoryTokens,
   dataSource: DataSource,
   step: (text: string) => void,
+  runId: string,
 ): Promise<StoryOutcome> {
   for (const job of INGESTION_JOBS) {
     const run = await api.expectOk<{ outcome?: string; run?: { status?: string; items_written?: number } }>(tokens.operator, 'POST', `/jobs/${job}/run?wait=true`);
@@ -122,7 +123,8 @@ export async function runDemoStory(
     'POST',
     '/withdrawals',
     { amount, purpose: 'Demo: sweep excess settlement buffer to the operating account' },
-    { 'Idempotency-Key': `demo-sweep-${latest ?? 'none'}` },
+    // One new request per demo run (the key names the run): each run has a withdrawal to approve.
+    { 'Idempotency-Key': `demo-sweep-${runId}` },
   );
   step(`withdrawal of $${amount} requested: ${request.state}`);
   return {

@@ -45,6 +45,8 @@ export interface SimulatorOptions {
   filesBaseUrl: string;
   adminToken: string;
   faultSeed: number;
+  /** File keeping the world's anchor, deposits and withdrawals across restarts (empty: nothing kept). */
+  stateFile: string;
 }
 
 interface OptionSpec<K extends keyof SimulatorOptions> {
@@ -144,6 +146,7 @@ export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
   filesBaseUrl: { key: 'filesBaseUrl', flag: '--files-base-url', env: 'KLEAR_SIM_FILES_BASE_URL', description: 'origin written into report URLs (empty: from the Host header)', parse: text },
   adminToken: { key: 'adminToken', flag: '--admin-token', env: 'KLEAR_SIM_ADMIN_TOKEN', description: 'token of the /__sim admin path (header x-sim-admin-token)', parse: text },
   faultSeed: { key: 'faultSeed', flag: '--fault-seed', env: 'KLEAR_SIM_FAULT_SEED', description: 'seed of fault decisions (uint32)', parse: integer(0, 0xffffffff) },
+  stateFile: { key: 'stateFile', flag: '--state-file', env: 'KLEAR_SIM_STATE_FILE', description: 'JSON file keeping the world anchor, deposits and withdrawals across restarts (empty: none)', parse: text },
 };
 
 export const DEFAULT_OPTIONS: SimulatorOptions = {
@@ -177,6 +180,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   filesBaseUrl: '',
   adminToken: 'klear-sim-admin',
   faultSeed: 1,
+  stateFile: '',
 };
 
 export function resolveOptions(partial: Partial<SimulatorOptions> = {}): SimulatorOptions {

@@ -1,6 +1,7 @@
 import { systemClock } from '@app/clock';
 import { SimClock } from './clock';
 import { START_NOW } from './options';
+import { loadSimState, saveSimState } from './persistence';
 import type { SimulatorOptions } from './options';
 import { Salt, hashInts, hashString, hex8, unitInterval } from './prng';
 import type { CycleSchedule } from './schedule';
@@ -83,16 +84,28 @@ export class SimulatorState {
   readonly withdrawalsById = new Map<string, WithdrawalRecord>();
   readonly injectedAdjustments: FeeAdjustment[] = [];
   readonly klearErrors: KlearError[] = [];
+  /** The instant the cycle numbering is anchored to (the start of the first run when the state is kept). */
+  readonly anchorMs: number;
 
   constructor(readonly options: SimulatorOptions) {
     const followsRealTime = options.startAt === START_NOW || options.cadence === 'seconds';
     const startMs = options.startAt === START_NOW ? systemClock.nowMs() : Date.parse(options.startAt);
+    // A kept state restores the world's anchor (same cycle numbering, same ids) and what happened in it;
+    // a world that follows real time then carries on from now.
+    const restored = options.stateFile ? loadSimState(options.stateFile) : null;
+    this.anchorMs = restored && followsRealTime ? Math.min(restored.anchorMs, startMs) : startMs;
     this.world = new TradingWorld(options.seed, options.subtraders, options.markets);
     this.schedule =
       options.cadence === 'daily'
-        ? dailySchedule(startMs, options.days, options.settlementTimeEt)
-        : secondsSchedule(startMs, options.days, options.cadenceSeconds);
+        ? dailySchedule(this.anchorMs, options.days, options.settlementTimeEt)
+        : secondsSchedule(this.anchorMs, options.days, options.cadenceSeconds);
     this.clock = new SimClock(startMs, followsRealTime);
+    for (const deposit of restored?.deposits ?? []) this.deposits.push(deposit);
+    for (const withdrawal of restored?.withdrawals ?? []) {
+      this.withdrawals.push(withdrawal);
+      this.withdrawalsById.set(withdrawal.id, withdrawal);
+    }
+    this.persist();
   }
 
   now(): number {
@@ -217,6 +230,7 @@ export class SimulatorState {
       businessTransactionId: businessTransactionId ?? `bt-deposit-${seq}-${hex8(hashInts(this.options.seed, Salt.feed, seq, 7))}`,
     };
     this.deposits.push(deposit);
+    this.persist();
     return deposit;
   }
 
@@ -237,7 +251,13 @@ export class SimulatorState {
     };
     this.withdrawals.push(record);
     this.withdrawalsById.set(id, record);
+    this.persist();
     return record;
+  }
+
+  /** Writes the kept state (`stateFile`), when there is one. */
+  private persist(): void {
+    if (this.options.stateFile) saveSimState(this.options.stateFile, this);
   }
 
   withdrawalStatus(record: WithdrawalRecord, now = this.now()): WithdrawalStatusName {
