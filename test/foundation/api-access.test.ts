@@ -76,13 +76,15 @@ describe('health and docs', () => {
     expect((await ctx.http().get('/health/live')).body).toEqual({ status: 'ok' });
     const bare = await ctx.http().get('/health/ready');
     expect(bare.status).toBe(200);
-    expect(bare.body).toEqual({ status: 'ready' });
+    // Nothing was ever pulled from Klear here: serving, but degraded (which pulls: /health/details).
+    expect(bare.body).toEqual({ status: 'degraded' });
     expect((await ctx.http().get('/health/details')).status).toBe(401);
     const ready = await ctx.http().get('/health/details').set('Authorization', `Bearer ${ctx.tokens.viewer}`);
     expect(ready.status).toBe(200);
     expect(ready.body.checks.database.status).toBe('up');
     expect(ready.body.checks.migrations.status).toBe('up');
     expect(ready.body.checks.klear.status).toBe('down');
+    expect(ready.body.stale).toEqual(['balance', 'active_obligations', 'estimate']);
   });
 
   it('serves an OpenAPI document listing bearer auth and the error shape', async () => {

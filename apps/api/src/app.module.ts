@@ -6,6 +6,7 @@ import { type Clock, ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { type KlearClientOptions, KlearClientModule } from '@app/klear-client';
+import { MetricsModule } from '@app/metrics';
 import { httpLoggerParams } from '@app/http';
 import { AuditController } from './audit/audit.controller';
 import { ExportsApiModule } from './exports/exports-api.module';
@@ -46,6 +47,7 @@ export class ApiModule {
         ReconciliationApiModule,
         WithdrawalsApiModule,
         NotificationsApiModule,
+        MetricsModule.forRoot('api'),
       ],
       controllers: [HealthController, UsersController, AuditController, SessionController],
       providers: [HealthService],

@@ -9,6 +9,7 @@ import { ExportsModule } from '@app/exports';
 import { IngestionModule } from '@app/ingestion';
 import { JobsModule } from '@app/jobs';
 import { type KlearClientOptions, KlearClientModule } from '@app/klear-client';
+import { MetricsModule } from '@app/metrics';
 import { NotificationJobsModule } from '@app/notifications';
 import { ReconciliationModule } from '@app/reconciliation';
 import { WithdrawalJobsModule } from '@app/withdrawals';
@@ -33,6 +34,7 @@ export class WorkerModule {
         WithdrawalJobsModule,
         ExportsModule,
         NotificationJobsModule,
+        MetricsModule.forRoot('worker'),
       ],
     };
   }

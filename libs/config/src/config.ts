@@ -107,6 +107,14 @@ const schema = z.object({
   NOTIFY_BREAK_MIN_CENTICENTS: envCenticents(1_000_000n),
   NOTIFY_BREAK_DIGEST_AGE_HOURS: envInt(48, 1, 24 * 365),
   NOTIFY_EXPIRY_WARNING_MINUTES: envInt(60, 1, 24 * 60 * 30),
+
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: envInt(0, 0, 65535),
+  METRICS_WORKER_PORT: envInt(0, 0, 65535),
+  METRICS_TOKEN: envOptionalString().pipe(z.union([z.undefined(), z.string().min(16, 'expected at least 16 characters')])),
+  HEALTH_STALE_BALANCE_SECONDS: envInt(900, 1, 7 * 86400),
+  HEALTH_STALE_OBLIGATIONS_SECONDS: envInt(900, 1, 7 * 86400),
+  HEALTH_STALE_ESTIMATE_SECONDS: envInt(900, 1, 7 * 86400),
 });
 
 export type ConfigInput = z.input<typeof schema>;
@@ -183,8 +191,11 @@ export interface AppConfig {
     reportMaxBytes: number;
   };
   worker: { jobsEnabled: boolean; backfillDays: number; instanceId: string | undefined };
-  /** Per-job overrides from `JOB_<NAME>_CRON` / `JOB_<NAME>_ENABLED` (name upper-cased); defaults live with each job. */
-  jobs: Record<string, { cron?: string; enabled?: boolean }>;
+  /**
+   * Per-job overrides from `JOB_<NAME>_CRON` / `JOB_<NAME>_ENABLED` / `JOB_<NAME>_STALE_SECONDS`
+   * (name upper-cased); schedules default with each job, staleness with DEFAULT_JOB_STALE_SECONDS.
+   */
+  jobs: Record<string, { cron?: string; enabled?: boolean; staleSeconds?: number }>;
   ingestion: { obligationFullRewalkHours: number; reportsLookbackDays: number };
   withdrawals: {
     balanceMaxAgeSeconds: number;
@@ -220,10 +231,41 @@ export interface AppConfig {
     breakDigestAgeHours: number;
     expiryWarningMinutes: number;
   };
+  /**
+   * Prometheus metrics: the API serves them on `apiPort`, the worker on `workerPort` (0 = not
+   * served), bound to `host`; with `token`, a scrape must send `Authorization: Bearer <token>`.
+   */
+  metrics: { host: string; apiPort: number; workerPort: number; token: string | undefined };
+  /** Readiness is `degraded` (not failing) when a key pull is older than this (seconds). */
+  health: { staleSeconds: { balance: number; obligations: number; estimate: number } };
   reconciliation: {
     tolerances: { settlementDetails: bigint; maintenanceMargin: bigint; klearConsistency: bigint; settlementBuffer: bigint; projected: bigint };
     bufferMatchWindowHours: number;
   };
+}
+
+/**
+ * How long after its last success a job is stale (a `job.stale` notification, the
+ * `klear_job_stale_after_seconds` metric and its alert), unless JOB_<NAME>_STALE_SECONDS says
+ * otherwise. Jobs not listed have no staleness unless configured.
+ */
+export const DEFAULT_JOB_STALE_SECONDS: Readonly<Record<string, number>> = {
+  settlement_balance: 900,
+  active_obligation: 900,
+  settlement_estimate: 900,
+  balance_history: 1800,
+  obligation_history: 2700,
+  reconcile_cycles: 1800,
+  withdrawal_executor: 300,
+  withdrawal_poller: 600,
+  notification_sender: 300,
+};
+
+/** Every job with a staleness: the defaults, overridden by configuration. */
+export function jobStaleness(config: Pick<AppConfig, 'jobs'>): Record<string, number> {
+  const out: Record<string, number> = { ...DEFAULT_JOB_STALE_SECONDS };
+  for (const [name, o] of Object.entries(config.jobs)) if (o.staleSeconds !== undefined) out[name] = o.staleSeconds;
+  return out;
 }
 
 export class ConfigError extends Error {
@@ -354,6 +396,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       breakDigestAgeHours: c.NOTIFY_BREAK_DIGEST_AGE_HOURS,
       expiryWarningMinutes: c.NOTIFY_EXPIRY_WARNING_MINUTES,
     },
+    metrics: { host: c.METRICS_HOST, apiPort: c.METRICS_PORT, workerPort: c.METRICS_WORKER_PORT, token: c.METRICS_TOKEN },
+    health: { staleSeconds: { balance: c.HEALTH_STALE_BALANCE_SECONDS, obligations: c.HEALTH_STALE_OBLIGATIONS_SECONDS, estimate: c.HEALTH_STALE_ESTIMATE_SECONDS } },
     reconciliation: {
       tolerances: {
         settlementDetails: c.RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS,
@@ -387,11 +431,14 @@ function trustProxyValue(text: string): boolean | number | string {
 function readJobOverrides(env: Record<string, string | undefined>, problems: string[]): AppConfig['jobs'] {
   const jobs: AppConfig['jobs'] = {};
   for (const [key, value] of Object.entries(env)) {
-    const m = /^JOB_([A-Z0-9_]+)_(CRON|ENABLED)$/.exec(key);
+    const m = /^JOB_([A-Z0-9_]+?)_(CRON|ENABLED|STALE_SECONDS)$/.exec(key);
     if (!m || value === undefined || value === '') continue;
     const name = m[1].toLowerCase();
     const entry = (jobs[name] ??= {});
-    if (m[2] === 'CRON') {
+    if (m[2] === 'STALE_SECONDS') {
+      if (/^[1-9]\d{0,8}$/.test(value)) entry.staleSeconds = Number(value);
+      else problems.push(`${key}: expected a whole number of seconds`);
+    } else if (m[2] === 'CRON') {
       if (value.trim().split(/\s+/).length < 5 || value.trim().split(/\s+/).length > 6) problems.push(`${key}: expected a cron expression of 5 or 6 fields`);
       else entry.cron = value.trim();
     } else if (['true', '1', 'yes', 'false', '0', 'no'].includes(value)) {

@@ -28,3 +28,4 @@ export type { KlearRateLimiterOptions } from './klear-rate-limiter';
 export { RateLimitWaitExceeded, TokenBucket, systemClock } from './token-bucket';
 export type { LimiterClock, TakeOptions } from './token-bucket';
 export { parseRetryAfterMs } from './retry-after';
+export * from './klear-request-observers';

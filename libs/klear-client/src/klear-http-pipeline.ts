@@ -1,3 +1,4 @@
+import { observeKlearRequest } from './klear-request-observers';
 import {
   BrokenCircuitError,
   CircuitBreakerPolicy,
@@ -93,6 +94,9 @@ export interface SendGuard {
   /** Told when the rate limit makes the call wait (before beforeSend), with the wait in ms. */
   onWait?(waitMs: number): void;
 }
+
+/** A report file's presigned path would make one series per file: metrics name them all alike. */
+const metricEndpoint = (call: KlearCall) => (!call.authenticated && call.method === 'GET' ? 'GET (margin report file)' : call.endpoint);
 
 const silentLogger: KlearClientLogger = { info: () => undefined, warn: () => undefined };
 
@@ -225,6 +229,7 @@ export class KlearHttpPipeline {
 
   private async exchangeOnce(call: KlearCall, headers: Record<string, string>, limited = true): Promise<KlearExchange> {
     if (call.kind && limited) await this.limiter.take(call.kind);
+    const started = performance.now();
     const answer = await exchange(
       {
         method: call.method,
@@ -238,7 +243,11 @@ export class KlearHttpPipeline {
       },
       this.options.fetch,
       () => this.clock.now(),
-    );
+    ).catch((error: unknown) => {
+      observeKlearRequest({ endpoint: metricEndpoint(call), method: call.method, status: 'error', seconds: (performance.now() - started) / 1000 });
+      throw error;
+    });
+    observeKlearRequest({ endpoint: metricEndpoint(call), method: call.method, status: answer.status, seconds: (performance.now() - started) / 1000 });
     if (answer.status === 429) {
       const waitMs = parseRetryAfterMs(answer.headers.get('retry-after'), this.clock.now());
       if (waitMs !== undefined && call.kind) this.limiter.pause(call.kind, this.clock.now() + waitMs);

@@ -7,3 +7,4 @@ export * from './notification-preferences';
 export * from './notification-sender';
 export * from './notifications.module';
 export * from './signed-webhook';
+export * from './operations-watch';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { NotificationSender } from './notification-sender';
+import { OperationsWatch } from './operations-watch';
 
 @ScheduledJob({
   name: 'notification_sender',
@@ -17,5 +18,51 @@ export class NotificationSenderJob implements JobHandler {
     context.read(summary.fannedOut);
     context.wrote(summary.delivered);
     context.setDetails({ ...summary });
+  }
+}
+
+@ScheduledJob({
+  name: 'operations_watch',
+  description: 'announces withdrawals about to expire and jobs whose last success is older than their staleness',
+  defaultCron: '30 * * * * *',
+})
+@Injectable()
+export class OperationsWatchJob implements JobHandler {
+  constructor(private readonly watch: OperationsWatch) {}
+
+  async run(context: JobContext): Promise<void> {
+    const expiring = await this.watch.expiringWithdrawals();
+    const stale = await this.watch.staleJobs();
+    context.wrote(expiring);
+    context.setDetails({ expiring_notified: expiring, stale_jobs: stale });
+  }
+}
+
+@ScheduledJob({
+  name: 'audit_chain_check',
+  description: 'verifies the audit chain (links, hashes, MACs); a failure fails the run and notifies admins',
+  defaultCron: '0 5 * * * *',
+})
+@Injectable()
+export class AuditChainCheckJob implements JobHandler {
+  constructor(private readonly watch: OperationsWatch) {}
+
+  async run(context: JobContext): Promise<void> {
+    const result = await this.watch.auditChain();
+    context.read(result.checked);
+  }
+}
+
+@ScheduledJob({
+  name: 'breaks_digest',
+  description: 'daily digest of reconciliation breaks open longer than NOTIFY_BREAK_DIGEST_AGE_HOURS',
+  defaultCron: '0 0 7 * * *',
+})
+@Injectable()
+export class BreaksDigestJob implements JobHandler {
+  constructor(private readonly watch: OperationsWatch) {}
+
+  async run(context: JobContext): Promise<void> {
+    context.read(await this.watch.breaksDigest());
   }
 }

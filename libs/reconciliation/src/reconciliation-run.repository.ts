@@ -1,12 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
+import { APP_CONFIG, type AppConfig } from '@app/config';
+import { BREAKS_OPENED_OUTBOX_SQL } from '@app/notifications';
+
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { CYCLE_CHECKS, type CycleContext, type PreparedCheck, PROJECTED_CHECKS, type ProjectedContext, type ReconCheck } from './checks';
 import { cycleKeyText, cycleScopeKey, inputsSha256, PROJECTED_SCOPE_KEY, type ReconSettings, tolerancesJson } from './recon-inputs';
 import { CLOSE_UNSEEN_BREAKS_SQL, INSERT_OBSERVATIONS_SQL, LOCK_AND_READ_DISCARDED_SQL, TO_REOPEN_SQL, UPSERT_BREAKS_SQL } from './sql/break-lifecycle.sql';
 import { CREATE_FOUND_TABLE_SQL, FOUND_SUMMARY_SQL, TOLERANCE_AGGREGATES_SQL } from './sql/found-table.sql';
+
+/** NOTIFY_BREAK_MIN_CENTICENTS's default ($100). */
+const DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS = 1_000_000n;
 
 export interface RunRequest {
   scope: 'cycle' | 'projected';
@@ -71,6 +77,8 @@ export class ReconciliationRunRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    // Optional for contexts built by hand (benchmarks, test worlds): the default threshold applies.
+    @Optional() @Inject(APP_CONFIG) private readonly config?: AppConfig,
   ) {}
 
   async run(request: RunRequest, onMissingInputs: () => Error): Promise<RunOutcome> {
@@ -227,6 +235,7 @@ export class ReconciliationRunRepository {
     const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null, now])) as Array<{ opened: number; found: number }>;
     const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [run.id, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
     await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey]);
+    await tx.query(BREAKS_OPENED_OUTBOX_SQL, [run.id, (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(), now, reopened]);
     const outcome = { breakCount: upserted.found, opened: upserted.opened, reopened, closed };
     await tx.query(`UPDATE recon_run SET status = 'succeeded', finished_at = $2, break_count = $3, summary = $4 WHERE id = $1`, [run.id, this.clock.now(), outcome.breakCount, summary]);
     for (const d of discarded) await this.auditDiscarded(tx, request.actor, run.id, d);

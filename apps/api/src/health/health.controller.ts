@@ -20,21 +20,24 @@ export class HealthController {
 
   @Public()
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: `ready` (200) when the database answers and every migration is applied, else `not_ready` (503); nothing more without a token' })
+  @ApiOperation({
+    summary:
+      'Readiness: `ready` (200) when the database answers and every migration is applied; `degraded` (200, still serving) when a key Klear pull (balance, active obligations, estimate) is stale; `not_ready` (503) otherwise. Which pull: /health/details',
+  })
   async ready(@Res({ passthrough: true }) res: Response) {
-    const ready = await this.health.ready();
-    res.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready' };
+    const status = await this.health.ready();
+    res.status(status === 'not_ready' ? 503 : 200);
+    return { status };
   }
 
   @Get('details')
   @Roles('viewer')
   @ApiBearerAuth()
   @ApiErrors()
-  @ApiOperation({ summary: 'Readiness with each check (database, migrations with pending names, Klear reachability); 503 when not ready' })
+  @ApiOperation({ summary: 'Readiness with each check (database, migrations with pending names, Klear reachability) and each key pull\'s age; `degraded` names the stale pulls; 503 when not ready' })
   async details(@Res({ passthrough: true }) res: Response) {
     const report = await this.health.readiness();
-    res.status(report.status === 'ok' ? 200 : 503);
+    res.status(report.status === 'unavailable' ? 503 : 200);
     return report;
   }
 }

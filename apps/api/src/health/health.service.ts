@@ -3,11 +3,20 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { pendingMigrations } from '@app/db';
+import { KEY_PULLS, type KeyPull } from '@app/metrics';
 import { DataSource } from 'typeorm';
 
 interface Check {
   status: 'up' | 'down';
   detail?: string;
+}
+
+/** A key Klear pull and how old it is: stale when older than HEALTH_STALE_<PULL>_SECONDS or never made. */
+export interface PullCheck {
+  status: 'fresh' | 'stale';
+  pulled_at: string | null;
+  age_seconds: number | null;
+  max_age_seconds: number;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -24,19 +33,40 @@ export class HealthService {
     private readonly clock: Clock,
   ) {}
 
-  /** Public readiness: database up and migrations applied; never calls Klear, never says why. */
-  async ready(): Promise<boolean> {
+  /**
+   * Public readiness: `not_ready` unless the database answers and migrations are applied; `degraded`
+   * (still serving) when a key pull is stale; never calls Klear, never says which.
+   */
+  async ready(): Promise<'ready' | 'degraded' | 'not_ready'> {
     const database = await this.database();
-    return database.status === 'up' && (await this.migrations()).status === 'up';
+    if (database.status !== 'up' || (await this.migrations()).status !== 'up') return 'not_ready';
+    const pulls = await this.pulls().catch(() => null);
+    return pulls && Object.values(pulls).some((p) => p.status === 'stale') ? 'degraded' : 'ready';
   }
 
-  async readiness(): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, Check> }> {
+  async readiness(): Promise<{ status: 'ok' | 'degraded' | 'unavailable'; stale: string[]; checks: Record<string, Check>; pulls: Record<string, PullCheck> | null }> {
     const database = await this.database();
     const migrations: Check =
       database.status === 'up' ? await this.migrations() : { status: 'down', detail: 'database unavailable' };
     const klear = await this.klear();
     const ready = database.status === 'up' && migrations.status === 'up';
-    return { status: ready ? 'ok' : 'unavailable', checks: { database, migrations, klear } };
+    const pulls = ready ? await this.pulls().catch(() => null) : null;
+    const stale = Object.entries(pulls ?? {}).filter(([, p]) => p.status === 'stale').map(([name]) => name);
+    return { status: !ready ? 'unavailable' : stale.length ? 'degraded' : 'ok', stale, checks: { database, migrations, klear }, pulls };
+  }
+
+  /** The key pulls (balance, active obligations, estimate) against their configured maximum age. */
+  private async pulls(): Promise<Record<KeyPull, PullCheck>> {
+    const now = this.clock.nowMs();
+    const limits: Record<KeyPull, number> = { balance: this.config.health.staleSeconds.balance, active_obligations: this.config.health.staleSeconds.obligations, estimate: this.config.health.staleSeconds.estimate };
+    const out = {} as Record<KeyPull, PullCheck>;
+    for (const [pull, sql] of Object.entries(KEY_PULLS) as Array<[KeyPull, string]>) {
+      const [row] = (await withTimeout(this.dataSource.query(sql), 2000)) as Array<{ at: Date | null }>;
+      const at = row?.at ? new Date(row.at) : null;
+      const age = at ? Math.max(0, Math.round((now - at.getTime()) / 1000)) : null;
+      out[pull] = { status: age !== null && age <= limits[pull] ? 'fresh' : 'stale', pulled_at: at?.toISOString() ?? null, age_seconds: age, max_age_seconds: limits[pull] };
+    }
+    return out;
   }
 
   private async database(): Promise<Check> {

@@ -1,0 +1,3 @@
+export * from './metrics-server';
+export * from './metrics.module';
+export * from './metrics.service';
