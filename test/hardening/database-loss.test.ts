@@ -85,7 +85,10 @@ afterAll(async () => {
 
 describe('losing PostgreSQL while the API and the worker run', () => {
   it('serves readiness and routes normally before the outage', async () => {
-    expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } });
+    // Serving (200): `degraded` only says a key Klear pull is stale (never made yet here), not the database.
+    const before = await ready();
+    expect(before.status).toBe(200);
+    expect(['ready', 'degraded']).toContain(before.body.status);
     const r = await details();
     expect(r.status).toBe(200);
     expect(r.body.checks.database.status).toBe('up');
