@@ -12,6 +12,8 @@ import { START_NOW } from '../../klear-sim/src/options';
 import { createApiApplication } from '../../api/src/bootstrap';
 import { DataSource } from 'typeorm';
 import { startWorkerProcess } from './worker-process';
+import { startMailbox } from './mailbox';
+import { NotificationPreferencesService, NotificationSender } from '@app/notifications';
 import { ApiCaller } from './api-caller';
 import { ensureDemoUsers } from './demo-users';
 import { runDemoStory } from './story';
@@ -31,11 +33,19 @@ async function main(): Promise<void> {
 
   // A second demo must not touch the first one's data or ports: check both before starting anything.
   const simPort = Number(env.KLEAR_SIM_PORT ?? 4010);
+  // The mailbox of the notifications (SMTP + its web page) and /metrics of the API and the worker.
+  const mailPorts = { smtp: Number(env.DEMO_MAILBOX_SMTP_PORT ?? 1025), web: Number(env.DEMO_MAILBOX_WEB_PORT ?? 1080) };
+  env.METRICS_PORT ??= '9464';
+  env.METRICS_WORKER_PORT ??= '9465';
   const claim = claimDataDirectory(dataRoot);
   if (!claim.ok) return refuse(`another demo (pid ${claim.pid}) is running on the data directory ${dataRoot}: stop it first (Ctrl-C in its terminal), or give this one its own EMBEDDED_PG_DATA_DIR`);
   const busy = await busyPorts([
     [base.api.port, base.api.host, 'API (API_PORT)'],
     [simPort, '127.0.0.1', 'Klear simulator (KLEAR_SIM_PORT)'],
+    [mailPorts.smtp, '127.0.0.1', 'demo mailbox SMTP (DEMO_MAILBOX_SMTP_PORT)'],
+    [mailPorts.web, '127.0.0.1', 'demo mailbox web page (DEMO_MAILBOX_WEB_PORT)'],
+    [Number(env.METRICS_PORT), base.metrics.host, 'API metrics (METRICS_PORT)'],
+    [Number(env.METRICS_WORKER_PORT), base.metrics.host, 'worker metrics (METRICS_WORKER_PORT)'],
   ]);
   if (busy.length) {
     claim.release();
@@ -63,6 +73,12 @@ async function main(): Promise<void> {
   });
   step(`Klear simulator: ${sim.url}`);
 
+  // A local mailbox for the notifications; put into `env` so that the worker process uses it too.
+  const mailbox = await startMailbox({ smtpPort: mailPorts.smtp, webPort: mailPorts.web });
+  step(`mailbox: ${mailbox.webUrl} (SMTP ${mailbox.smtpUrl})`);
+  env.NOTIFY_SMTP_URL ??= mailbox.smtpUrl;
+  env.NOTIFY_CONSOLE_URL ??= `http://localhost:${base.api.port}`;
+
   const config: AppConfig = loadConfig({
     ...env,
     DATABASE_URL: db.url,
@@ -80,14 +96,21 @@ async function main(): Promise<void> {
   step(`demo users: ${users.map((u) => u.name).join(', ')}`);
   const tokenOf = (name: string) => users.find((u) => u.name === name)!.token;
 
+  await setDemoAddresses(api.get(NotificationPreferencesService), users);
+
   const story = await runDemoStory(new ApiCaller(apiUrl), sim, { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') }, api.get(DataSource), step, randomBytes(6).toString('hex'));
 
   const workerLog = resolve(dataRoot, 'worker.log');
   const worker = await startWorkerProcess(config, env, workerLog);
   step(`worker: scheduled jobs running (pid ${worker.pid}, log ${workerLog})`);
 
+  // The API process delivers the outbox once now (the worker's notification_sender does it every 10 s).
+  await api.get(NotificationSender).runOnce();
+  const approvalMail = mailbox.messages.filter((m) => m.subject.includes('Approval needed') && m.text.includes(story.withdrawal.id)).flatMap((m) => m.to);
+  step(`approval email for the withdrawal delivered to: ${approvalMail.sort().join(', ') || 'nobody'} (the requester, demo-operator, gets none)`);
+
   if (story.workbook) story.workbook.path = resolve(config.exports.dir, story.workbook.path);
-  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story });
+  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story, mailboxUrl: mailbox.webUrl, approvalMail, metricsUrls: [`http://${config.metrics.host}:${config.metrics.apiPort}/metrics`, `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`] });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -97,6 +120,7 @@ async function main(): Promise<void> {
     await worker.stop().catch(() => undefined);
     await api.close().catch(() => undefined);
     await sim.close().catch(() => undefined);
+    await mailbox.close().catch(() => undefined);
     await db.stop().catch(() => undefined);
     claim.release();
     process.stdout.write('stopped cleanly.\n');
@@ -153,6 +177,14 @@ async function busyPorts(ports: Array<[number, string, string]>): Promise<string
     if (!free) busy.push(`${port} (${what})`);
   }
   return busy;
+}
+
+/** Each demo user's address in the demo mailbox: `<name>@klear-demo.test`. */
+async function setDemoAddresses(preferences: NotificationPreferencesService, users: Array<{ name: string }>): Promise<void> {
+  for (const u of users) {
+    const id = await preferences.userIdByName(u.name);
+    if (id) await preferences.set(id, { email: `${u.name}@klear-demo.test` }, 'demo');
+  }
 }
 
 /** A per-installation AES key for the demo, kept beside the data (0600), so stored secrets survive restarts. */

@@ -7,6 +7,10 @@ export interface DemoSummary {
   dataDir: string;
   users: DemoUser[];
   story: StoryOutcome;
+  mailboxUrl: string;
+  /** Who received the "please approve" email of the waiting withdrawal. */
+  approvalMail: string[];
+  metricsUrls: string[];
 }
 
 /** The console's address: WebAuthn (passkeys) needs a host name, so loopback is shown as localhost. */
@@ -28,6 +32,8 @@ export function printSummary(s: DemoSummary): void {
     `Console    ${consoleUrl(s.apiUrl)}   (open it in two browser windows, one per approver)`,
     `API docs   ${s.apiUrl}/docs`,
     `Klear sim  ${s.simUrl}`,
+    `Mailbox    ${s.mailboxUrl}   (notification emails: approval requests, failures, stale jobs)`,
+    `Metrics    ${s.metricsUrls.join('  ')}`,
     `Data       ${s.dataDir}`,
     '',
     'Demo users (tokens are new on every run):',
@@ -45,8 +51,11 @@ export function printSummary(s: DemoSummary): void {
       ? [`Workbooks built now    ${s.story.workbooks.map((w) => `${w.date} (${w.breakRows} on its Breaks sheet)`).join(', ')}; all: GET /exports`]
       : []),
     `Withdrawal waiting     $${s.story.withdrawal.amount}, ${s.story.withdrawal.state}, needs ${s.story.withdrawal.approvalsRequired} approvers (${s.story.withdrawal.id})`,
+    `Approval email         sent to ${s.approvalMail.join(', ') || 'nobody'} (see the mailbox; never to the requester)`,
     '',
     'Try:',
+    '  # the pending withdrawal and the jobs\' last-success ages in the metrics',
+    `  curl -s ${s.metricsUrls[0]} | grep -E "^klear_(withdrawals|withdrawal_oldest|job_last_success_age)"`,
     '  # the open breaks',
     `  curl -s -H "Authorization: Bearer ${token('demo-viewer')}" "${s.apiUrl}/breaks?status=open"`,
     '  # the approval queue of the first approver',

@@ -68,6 +68,12 @@ export class NotificationPreferencesService {
     return this.get(userId);
   }
 
+  /** An active user's id by name (the demo and scripts address people by name). */
+  async userIdByName(name: string): Promise<string | null> {
+    const [row] = (await this.dataSource.query(`SELECT id FROM app_user WHERE name = $1 AND disabled_at IS NULL`, [name])) as Array<{ id: string }>;
+    return row?.id ?? null;
+  }
+
   private async requireUser(userId: string, query: (sql: string, params: unknown[]) => Promise<unknown> = (s, p) => this.dataSource.query(s, p)): Promise<void> {
     const rows = (await query(`SELECT 1 FROM app_user WHERE id = $1`, [userId])) as unknown[];
     if (rows.length === 0) throw new NotFound('user', userId);
