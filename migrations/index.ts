@@ -13,6 +13,7 @@ import { ReconciliationCorrectness1796191177160 } from './1796191177160-Reconcil
 import { SecurityHardening1796190827244 } from './1796190827244-SecurityHardening';
 import { Notifications1796203304065 } from './1796203304065-Notifications';
 import { ConsoleSignIn1796205560008 } from './1796205560008-ConsoleSignIn';
+import { DualControl1796207911839 } from './1796207911839-DualControl';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -31,4 +32,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ReconciliationCorrectness1796191177160,
   Notifications1796203304065,
   ConsoleSignIn1796205560008,
+  DualControl1796207911839,
 ];

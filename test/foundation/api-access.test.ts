@@ -30,8 +30,9 @@ describe('access control over every registered route', () => {
       expect(route.public || route.roles.length > 0).toBe(true);
     }
     const publicRoutes = nestRoutes(ctx.app).filter((r) => r.public).map((r) => r.path).sort();
-    // POST /session is the console's sign-in (password + TOTP, throttled): public by nature.
-    expect(publicRoutes).toEqual(['/health/live', '/health/ready', '/session']);
+    // POST /session is the console's sign-in (password + TOTP, throttled): public by nature. Redeeming an
+    // invitation: the person has no token yet; the code is the credential (counted by the failed-authentication limiter).
+    expect(publicRoutes).toEqual(['/health/live', '/health/ready', '/invitations/redeem', '/session']);
   });
 
   it('answers 401 without a token on every protected route', async () => {
@@ -118,8 +119,8 @@ describe('validation and errors', () => {
     expect(res.body).toEqual({ code: 'MALFORMED_JSON', message: 'the request body is not valid JSON' });
   });
 
-  it('creates a user and shows a new token once, audited in the hash chain', async () => {
-    const created = await call('POST', '/users', ctx.tokens.admin).send({ name: 'carol', roles: ['operator', 'viewer'] });
+  it('creates a service account and shows a new token once, audited in the hash chain', async () => {
+    const created = await call('POST', '/users', ctx.tokens.admin).send({ name: 'carol', roles: ['operator', 'viewer'], kind: 'service' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'carol', roles: ['operator', 'viewer'] });
     const issued = await ctx.http().post(`/users/${created.body.id}/tokens`).set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ label: 'script' });

@@ -116,9 +116,13 @@ describe('no secret reaches a log line during a demo-sized run', () => {
     const adminToken = (await users.issueToken(admin.id, 'test', 'test')).token;
     apiTokens.push(adminToken);
     const http = () => request(api.getHttpServer());
+    // A person arrives with a one-time invitation and makes their own token: neither may reach a log.
     const created = await http().post('/users').set('Authorization', `Bearer ${adminToken}`).send({ name: 'secrets-viewer', roles: ['viewer'] });
     expect(created.status).toBe(201);
-    const issued = await http().post(`/users/${created.body.id}/tokens`).set('Authorization', `Bearer ${adminToken}`).send({ label: 'laptop' });
+    const code = created.body.invitation.code as string;
+    expect(code).toMatch(/^ksi_/);
+    apiTokens.push(code);
+    const issued = await http().post('/invitations/redeem').send({ code, label: 'laptop' });
     expect(issued.status).toBe(201);
     const viewerToken = (issued.body.token ?? issued.body.api_token) as string;
     expect(viewerToken).toMatch(/^kso_/);

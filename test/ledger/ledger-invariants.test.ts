@@ -202,4 +202,20 @@ describe('ledger invariants under random operation sequences', () => {
     await expect(db.dataSource.query('TRUNCATE journal_posting')).rejects.toThrow(/immutable: TRUNCATE refused/);
     expect(await snapshot()).toEqual(before);
   });
+
+  it('refuses a posting added to a balanced entry later in its transaction, after SET CONSTRAINTS ALL IMMEDIATE ran the entry\'s check (issue #13)', async () => {
+    const before = await snapshot();
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        const [row] = (await m.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ('DB-3', 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
+        )) as Array<{ ledger_seq: string }>;
+        await m.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -5)`, [row.ledger_seq]);
+        await m.query('SET CONSTRAINTS ALL IMMEDIATE');
+        await m.query('SET CONSTRAINTS ALL DEFERRED');
+        await m.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'klear_settlement', 7)`, [row.ledger_seq]);
+      }),
+    ).rejects.toThrow(/DB-3 is not balanced double entry \(3 postings, sum 7/);
+    expect(await snapshot()).toEqual(before);
+  });
 });

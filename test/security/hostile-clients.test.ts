@@ -170,7 +170,7 @@ describe('expensive routes', () => {
 
 describe('response headers', () => {
   it('sends helmet headers, a deny-all CSP and Cache-Control: no-store, above all on the answer that shows a new token', async () => {
-    const created = await ctx.http().post('/users').set(bearer(ctx.tokens.admin)).send({ name: 'header-check', roles: ['viewer'] });
+    const created = await ctx.http().post('/users').set(bearer(ctx.tokens.admin)).send({ name: 'header-check', roles: ['viewer'], kind: 'service' });
     const issued = await ctx.http().post(`/users/${created.body.id}/tokens`).set(bearer(ctx.tokens.admin)).send({ label: 'x' });
     expect(issued.status).toBe(201);
     expect(issued.headers['cache-control']).toBe('no-store');

@@ -104,11 +104,13 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
   return world;
 }
 
-/** Sets the policy through the API (admin) and returns the new version's body. */
+/** Sets the policy through the API: proposed by the admin, approved by a second admin; returns the version in force. */
 export async function putPolicy(world: WithdrawalWorld, policy: Record<string, unknown>): Promise<Record<string, any>> {
   const res = await world.api.http().put('/withdrawal-policy').set('Authorization', `Bearer ${world.api.tokens.admin}`).send(policy);
-  if (res.status !== 200) throw new Error(`policy not accepted: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+  if (res.status !== 202) throw new Error(`policy not proposed: ${res.status} ${JSON.stringify(res.body)}`);
+  const approved = await world.api.http().post(`/admin-proposals/${res.body.id}/approve`).set('Authorization', `Bearer ${world.people.adminApprover}`).send({});
+  if (approved.status !== 200) throw new Error(`policy proposal not approved: ${approved.status} ${JSON.stringify(approved.body)}`);
+  return (await world.api.http().get('/withdrawal-policy').set('Authorization', `Bearer ${world.api.tokens.viewer}`)).body;
 }
 
 export const USD = 10_000n;

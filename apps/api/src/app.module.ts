@@ -8,6 +8,7 @@ import { DbModule } from '@app/db';
 import { type KlearClientOptions, KlearClientModule } from '@app/klear-client';
 import { MetricsModule } from '@app/metrics';
 import { httpLoggerParams } from '@app/http';
+import { AdminApiModule } from './admin/admin-api.module';
 import { AuditController } from './audit/audit.controller';
 import { ExportsApiModule } from './exports/exports-api.module';
 import { HealthController } from './health/health.controller';
@@ -19,7 +20,6 @@ import { NotificationsApiModule } from './notifications/notifications-api.module
 import { ReconciliationApiModule } from './reconciliation/reconciliation-api.module';
 import { ApiSecurityModule } from './security/api-security.module';
 import { SessionController } from './console/session.controller';
-import { UsersController } from './users/users.controller';
 import { WithdrawalsApiModule } from './withdrawals/withdrawals-api.module';
 
 @Module({})
@@ -40,6 +40,7 @@ export class ApiModule {
         AuditModule,
         KlearClientModule.forRoot(options.klearClient),
         AuthModule,
+        AdminApiModule,
         JobsApiModule,
         ExportsApiModule,
         KlearDataApiModule,
@@ -49,7 +50,7 @@ export class ApiModule {
         NotificationsApiModule,
         MetricsModule.forRoot('api'),
       ],
-      controllers: [HealthController, UsersController, AuditController, SessionController],
+      controllers: [HealthController, AuditController, SessionController],
       providers: [HealthService],
     };
   }

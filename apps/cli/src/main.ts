@@ -33,31 +33,47 @@ async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditServi
 const program = new Command('klear-cli').description('Klear SCM back office: administration').showHelpAfterError();
 
 program
+  .command('admins:bootstrap')
+  .description('create the first two admins (each gets a one-time invitation, printed one per line); refused once two active admins exist')
+  .requiredOption('--names <names>', 'comma-separated user names (two on a fresh installation; one to replace a missing second admin)')
+  .action(async (opts: { names: string }) => {
+    const names = [...new Set(opts.names.split(',').map((n) => n.trim()).filter(Boolean))];
+    await withContext(async ({ users }) => {
+      const created = await users.bootstrapAdmins(names);
+      for (const { user, invitation } of created) {
+        process.stdout.write(`admin ${user.name} (${user.id}): invitation expires ${invitation.record.expiresAt.toISOString()}; hand this code to ${user.name} only:\n${invitation.code}\n`);
+      }
+      process.stdout.write('each admin redeems their code: POST /invitations/redeem {"code": "...", "label": "..."} (answers their own token, shown once)\n');
+    });
+  });
+
+program
   .command('users:create')
-  .description('create a user and a first API token (printed alone on the last line)')
+  .description('create a service account (a script: no approver, no admin) and its first API token (printed alone on the last line); people arrive by invitation')
   .requiredOption('--name <name>', 'user name')
-  .requiredOption('--roles <roles>', 'comma-separated: viewer, operator, approver, admin')
+  .requiredOption('--roles <roles>', 'comma-separated: viewer, operator')
   .option('--label <label>', 'token label', 'cli')
   .action(async (opts: { name: string; roles: string; label: string }) => {
     const roles = parseRoles(opts.roles);
     await withContext(async ({ users }) => {
-      const user = await users.createUser(opts.name, roles, 'cli');
+      const user = await users.createUser(opts.name, roles, 'cli', 'service');
       const issued = await users.issueToken(user.id, opts.label, 'cli');
-      process.stdout.write(`created user ${user.name} (${user.id}) with roles ${roles.join(',')}\n`);
-      process.stdout.write(`token ${issued.record.id} (${issued.record.tokenPrefix}...): shown once, store it now\n`);
+      process.stdout.write(`created service account ${user.name} (${user.id}) with roles ${roles.join(',')}\n`);
+      process.stdout.write(`token ${issued.record.id} (${issued.record.tokenPrefix}...), expires ${issued.record.expiresAt.toISOString()}: shown once, store it now\n`);
       process.stdout.write(`${issued.token}\n`);
     });
   });
 
 program
   .command('tokens:create')
-  .description('issue another API token for a user (printed alone on the last line)')
+  .description('issue another API token for a service account (printed alone on the last line); people make their own (POST /me/tokens)')
   .requiredOption('--name <name>', 'user name')
   .option('--label <label>', 'token label', 'cli')
   .action(async (opts: { name: string; label: string }) => {
     await withContext(async ({ users }) => {
       const user = await users.findUserByName(opts.name);
       if (!user) throw new Error(`no active user named ${opts.name}`);
+      if (user.kind !== 'service') throw new Error(`${opts.name} is a person: nobody makes a token for another person (they use POST /me/tokens)`);
       const issued = await users.issueToken(user.id, opts.label, 'cli');
       process.stdout.write(`token ${issued.record.id} for ${user.name}: shown once, store it now\n${issued.token}\n`);
     });

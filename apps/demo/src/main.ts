@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const apiUrl = (await api.getUrl()).replace('[::1]', 'localhost');
   step(`API: ${apiUrl} (migrations applied)`);
 
-  const users = await ensureDemoUsers(api.get(UsersService), api.get(ConsoleAuthService), api.get(DataSource), systemClock.now().toISOString());
+  const users = await ensureDemoUsers(api.get(UsersService), api.get(ConsoleAuthService), api.get(DataSource), new ApiCaller(apiUrl), dataRoot);
   step(`demo users: ${users.map((u) => u.name).join(', ')}`);
   const tokenOf = (name: string) => users.find((u) => u.name === name)!.token;
 

@@ -36,7 +36,7 @@ export function printSummary(s: DemoSummary): void {
     `Metrics    ${s.metricsUrls.join('  ')}`,
     `Data       ${s.dataDir}`,
     '',
-    'Demo users (tokens are new on every run):',
+    'Demo users (each redeemed their own invitation; tokens kept in .data/demo-users.json, 0600, reused while valid):',
     ...s.users.map((u) => `  ${u.name.padEnd(16)} ${u.roles.join(',').padEnd(16)} ${u.token}`),
     '',
     'Console sign-ins (password, then the authenticator code: add the TOTP secret to an app, or ask the CLI):',

@@ -14,3 +14,14 @@ export function hashApiToken(token: string): string {
 export function looksLikeApiToken(token: string): boolean {
   return /^kso_[A-Za-z0-9_-]{43}$/.test(token);
 }
+
+const INVITATION_PREFIX = 'ksi_';
+
+/** A one-time invitation code: 256 random bits; stored as its SHA-256 like a token. */
+export function generateInvitationCode(): string {
+  return INVITATION_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function looksLikeInvitationCode(code: string): boolean {
+  return /^ksi_[A-Za-z0-9_-]{43}$/.test(code);
+}

@@ -39,6 +39,9 @@ const schema = z.object({
   CONSOLE_SESSION_ABSOLUTE_SECONDS: envInt(43200, 60, 7 * 86400),
   CONSOLE_SIGNIN_MAX_FAILURES: envInt(5, 1, 100),
   CONSOLE_SIGNIN_LOCKOUT_SECONDS: envInt(900, 1, 7 * 86400),
+  API_TOKEN_TTL_DAYS: envInt(90, 1, 3650),
+  INVITATION_TTL_HOURS: envInt(72, 1, 24 * 30),
+  ADMIN_PROPOSAL_TTL_HOURS: envInt(168, 1, 24 * 90),
   LEDGER_IMPORT_MAX_BYTES: envInt(100 * 1024 * 1024, 1024, 2 ** 31 - 1),
   LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),
   LEDGER_IMPORT_MAX_ROWS: envInt(200_000, 1, 10_000_000),
@@ -149,6 +152,8 @@ export interface AppConfig {
     /** Calls per user (per client address before authentication) to each expensive route. */
     expensiveRoutes: { limit: number; windowSeconds: number };
   };
+  /** Credentials and dual control: token lifetime, invitation lifetime, how long a proposal waits for its second admin. */
+  auth: { tokenTtlDays: number; invitationTtlHours: number; proposalTtlHours: number };
   /**
    * The ops console: its built files (`npm run build`), the origin people open it at (WebAuthn's
    * expected origin and relying-party id; unset: the request's own Host, for loopback use), session
@@ -338,6 +343,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailures: c.CONSOLE_SIGNIN_MAX_FAILURES,
       lockoutSeconds: c.CONSOLE_SIGNIN_LOCKOUT_SECONDS,
     },
+    auth: { tokenTtlDays: c.API_TOKEN_TTL_DAYS, invitationTtlHours: c.INVITATION_TTL_HOURS, proposalTtlHours: c.ADMIN_PROPOSAL_TTL_HOURS },
     ledger: {
       importMaxBytes: c.LEDGER_IMPORT_MAX_BYTES,
       importMaxUncompressedBytes: c.LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES,

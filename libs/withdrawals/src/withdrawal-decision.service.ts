@@ -6,7 +6,7 @@ import { NotFound } from '@app/http';
 import type { EntityManager } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import type { HeadroomResult } from './headroom-check';
-import { CancelForbidden, SelfApprovalForbidden, WithdrawalExpired, WithdrawalNotPending } from './withdrawal-errors';
+import { ApproverGrantedByRequester, CancelForbidden, NothingToRevoke, SelfApprovalForbidden, WithdrawalExpired, WithdrawalNotPending } from './withdrawal-errors';
 import { approvalProgress, policyFromSnapshot, tierFor, type ApprovalProgress, type PolicySnapshotJson } from './withdrawal-policy';
 import type { WithdrawalState } from './withdrawal-states';
 import { WithdrawalTransitions } from './withdrawal-transitions';
@@ -35,7 +35,7 @@ export function progressOf(request: WithdrawalRequest, approvals: ApprovalWithCu
   const tier = tierFor(policyFromSnapshot(request.policySnapshot as unknown as PolicySnapshotJson), request.amountCenticents);
   return approvalProgress(
     tier,
-    approvals.filter((a) => a.decision === 'approve').map((a) => ({ approverId: a.approverId, roles: a.currentRoles })),
+    approvals.filter((a) => a.decision === 'approve' && !a.grantedByRequester).map((a) => ({ approverId: a.approverId, roles: a.currentRoles })),
   );
 }
 
@@ -55,6 +55,7 @@ export class WithdrawalDecisionService {
       if (mine?.decision === 'approve') return { request, changed: false, progress: progressOf(request, decisions) };
       this.assertPending(request);
       await bind?.(m, request);
+      if (await this.repository.approverGrantedBy(m, who.userId, request.requesterId)) throw new ApproverGrantedByRequester(id);
       await this.repository.insertDecision(m, {
         requestId: id,
         round: request.approvalRound,
@@ -77,23 +78,54 @@ export class WithdrawalDecisionService {
     });
   }
 
+  /** Ends the request, before execution (pending_approval or approved), even after this approver approved it. */
   async reject(id: string, who: Principal, reason: string, requestBody: unknown, bind?: DecisionBinding): Promise<DecisionOutcome> {
     return this.decide(id, who, async (m, request, decisions) => {
-      this.assertPending(request);
+      this.assertBeforeExecution(request);
       await bind?.(m, request);
-      await this.repository.insertDecision(m, {
-        requestId: id,
-        round: request.approvalRound,
-        approverId: who.userId,
-        approverName: who.name,
-        approverRoles: who.roles,
-        decision: 'reject',
-        reason,
-        decidedAt: this.clock.now(),
-      });
+      await this.repository.insertDecision(m, this.decisionRow(request, who, 'reject', reason));
       await this.transitions.apply(m, request, 'rejected', { actor: who.name, reason, details: { round: request.approvalRound }, requestBody });
       return { request, changed: true, progress: progressOf(request, decisions) };
     });
+  }
+
+  /**
+   * Withdraws this approver's approval before execution. An approved request whose approvals no
+   * longer satisfy its policy goes back to pending_approval (the executor locks the same row, so it
+   * either sees the revocation or has already recorded its POST, after which revoking is refused).
+   */
+  async revoke(id: string, who: Principal, reason: string | undefined, requestBody: unknown): Promise<DecisionOutcome> {
+    return this.decide(id, who, async (m, request, decisions) => {
+      this.assertBeforeExecution(request);
+      const mine = decisions.find((d) => d.approverId === who.userId);
+      if (mine?.decision !== 'approve') throw new NothingToRevoke(id);
+      await this.repository.insertDecision(m, this.decisionRow(request, who, 'revoke', reason ?? null));
+      const progress = progressOf(request, decisions.filter((d) => d.approverId !== who.userId));
+      const details = { round: request.approvalRound, approvals: progress.approvals, required: progress.required, approver: who.name };
+      if (request.state === 'approved' && !progress.satisfied) {
+        await this.transitions.apply(m, request, 'pending_approval', { actor: who.name, reason: reason ?? 'approval revoked', details, requestBody });
+      } else {
+        await this.transitions.note(m, request, 'approval_revoked', { actor: who.name, reason: reason ?? 'approval revoked', details, requestBody });
+      }
+      return { request, changed: true, progress };
+    });
+  }
+
+  private decisionRow(request: WithdrawalRequest, who: Principal, decision: 'approve' | 'reject' | 'revoke', reason: string | null) {
+    return {
+      requestId: request.id,
+      round: request.approvalRound,
+      approverId: who.userId,
+      approverName: who.name,
+      approverRoles: who.roles,
+      decision,
+      reason,
+      decidedAt: this.clock.now(),
+    };
+  }
+
+  private assertBeforeExecution(request: WithdrawalRequest): void {
+    if (request.state !== 'pending_approval' && request.state !== 'approved') throw new WithdrawalNotPending(request.id, request.state as WithdrawalState);
   }
 
   /** The requester or an admin, before anything was sent to Klear. */

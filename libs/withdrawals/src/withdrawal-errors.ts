@@ -19,6 +19,23 @@ export class SelfApprovalForbidden extends DomainError {
   }
 }
 
+export class ApproverGrantedByRequester extends DomainError {
+  constructor(id: string) {
+    super(
+      'WITHDRAWAL_APPROVER_GRANTED_BY_REQUESTER',
+      403,
+      `your approval of withdrawal ${id} never counts: you hold the approver role through a proposal its requester made or approved, or you were handed its requester's credential (you invited them or minted their token)`,
+      { id },
+    );
+  }
+}
+
+export class NothingToRevoke extends Conflict {
+  constructor(id: string) {
+    super('WITHDRAWAL_NOTHING_TO_REVOKE', `you have no approval of withdrawal ${id} in force to revoke`, { id });
+  }
+}
+
 export class CancelForbidden extends DomainError {
   constructor(id: string) {
     super('WITHDRAWAL_CANCEL_FORBIDDEN', 403, `only the requester of withdrawal ${id} or an admin may cancel it`, { id });

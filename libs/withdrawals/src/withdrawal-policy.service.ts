@@ -4,7 +4,7 @@ import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { WithdrawalPolicy } from '@app/db';
-import { InvalidInput } from '@app/http';
+import { Conflict, InvalidInput } from '@app/http';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
   defaultPolicyTerms,
@@ -57,18 +57,30 @@ export class WithdrawalPolicyService {
     });
   }
 
-  /** A new version from an admin; audited with the request body's hash. */
-  async replace(terms: WithdrawalPolicyTerms, actor: string, requestBody: unknown): Promise<StoredPolicy> {
+  /** Refuses terms that break a rule of the policy (400 naming each field). */
+  validate(terms: WithdrawalPolicyTerms): void {
     const problems = policyProblems(terms);
     if (problems.length > 0) {
       throw new InvalidInput(problems.join(' | '), problems.map((p) => ({ field: p.split(':')[0], problems: [p.slice(p.indexOf(':') + 2)] })));
     }
-    await this.current();
-    return this.dataSource.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [POLICY_LOCK]);
-      const last = await tx.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
-      return this.insertVersion(tx, (last?.version ?? 0) + 1, terms, actor, 'policy changed', requestBody, last ? fromRow(last) : undefined);
-    });
+  }
+
+  /**
+   * A new version, inside the caller's transaction: only ever from an approved dual-control proposal
+   * (AdminProposals). `basedOnVersion`: the version the proposal was made against; a policy changed
+   * since then refuses it (the approver approved a change to what they saw).
+   */
+  async replaceWithin(m: EntityManager, terms: WithdrawalPolicyTerms, actor: string, reason: string, requestBody: unknown, basedOnVersion: number): Promise<StoredPolicy> {
+    this.validate(terms);
+    await m.query('SELECT pg_advisory_xact_lock($1)', [POLICY_LOCK]);
+    const last = await m.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+    if ((last?.version ?? 0) !== basedOnVersion) {
+      throw new Conflict('POLICY_CHANGED_SINCE_PROPOSAL', `the policy is at version ${last?.version ?? 0}, the proposal was made against version ${basedOnVersion}: propose again`, {
+        current_version: last?.version ?? 0,
+        based_on_version: basedOnVersion,
+      });
+    }
+    return this.insertVersion(m, (last?.version ?? 0) + 1, terms, actor, reason, requestBody, last ? fromRow(last) : undefined);
   }
 
   private async insertVersion(

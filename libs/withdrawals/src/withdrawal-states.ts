@@ -23,7 +23,8 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<WithdrawalState, readonly With
   // pending_approval -> pending_approval never happens; a new approval round starts from not_submitted.
   pending_approval: ['approved', 'rejected', 'cancelled', 'expired'],
   // Back to pending_approval when the approvals on record no longer satisfy the policy at execution.
-  approved: ['submitting', 'pending_approval', 'cancelled', 'expired'],
+  // An approver may still reject (or revoke: back to pending_approval) until the executor takes it.
+  approved: ['submitting', 'pending_approval', 'rejected', 'cancelled', 'expired'],
   // The POST's outcome: an id (submitted), a definite refusal (not_submitted), or nothing known; back
   // to approved when the POST provably never left (no fenced "posting now" record: abandoned attempt).
   submitting: ['submitted', 'not_submitted', 'outcome_unknown', 'approved'],

@@ -10,10 +10,23 @@ import { LOCKED_AT_KLEAR_STATES, type WithdrawalState } from './withdrawal-state
 export interface ApprovalWithCurrentRoles {
   approverId: string;
   approverName: string;
-  decision: 'approve' | 'reject';
+  decision: 'approve' | 'reject' | 'revoke';
   /** Roles held now; empty when the user is disabled (a disabled approver no longer counts). */
   currentRoles: Role[];
+  /** Holds the approver role through a proposal the requester made or approved: never counts. */
+  grantedByRequester?: boolean;
 }
+
+/**
+ * The approver is not independent of the requester: an applied proposal that gave `approver` the
+ * approver role (created, granted or re-enabled with it) was made or approved by `requester`; or the
+ * approver was handed the requester's credential (an invitation for the requester issued to them, a
+ * service-account token they minted for the requester), so they may be acting as the requester.
+ */
+const GRANTED_BY_REQUESTER_SQL = (approver: string, requester: string) =>
+  `(EXISTS (SELECT 1 FROM admin_proposal p WHERE p.state = 'applied' AND 'approver' = ANY(p.grants) AND p.target_user_id = ${approver} AND ${requester} IN (p.proposed_by, p.decided_by))
+    OR EXISTS (SELECT 1 FROM user_invitation i WHERE i.user_id = ${requester} AND i.issued_to_user_id = ${approver})
+    OR EXISTS (SELECT 1 FROM api_token t WHERE t.user_id = ${requester} AND t.issued_by = 'admin:' || ${approver}::text))`;
 
 export interface WithdrawalDetail {
   request: WithdrawalRequest;
@@ -115,16 +128,30 @@ export class WithdrawalRepository {
     return m.save(m.create(WithdrawalRequest, fields));
   }
 
+  /**
+   * Each approver's decision this round: their latest row ('revoke' withdraws an earlier approval).
+   * `grantedByRequester`: the approver holds the role through a proposal the requester made or
+   * approved (such an approval never counts).
+   */
   async approvalsOfRound(m: EntityManager, requestId: string, round: number): Promise<ApprovalWithCurrentRoles[]> {
     const rows = (await m.query(
-      `SELECT a.approver_id, a.approver_name, a.decision,
-              CASE WHEN u.disabled_at IS NULL THEN u.roles ELSE '{}'::text[] END AS roles
-         FROM withdrawal_approval a JOIN app_user u ON u.id = a.approver_id
-        WHERE a.request_id = $1 AND a.round = $2
-        ORDER BY a.id`,
+      `SELECT * FROM (
+         SELECT DISTINCT ON (a.approver_id) a.id, a.approver_id, a.approver_name, a.decision,
+                CASE WHEN u.disabled_at IS NULL THEN u.roles ELSE '{}'::text[] END AS roles,
+                ${GRANTED_BY_REQUESTER_SQL('a.approver_id', 'r.requester_id')} AS granted_by_requester
+           FROM withdrawal_approval a JOIN app_user u ON u.id = a.approver_id JOIN withdrawal_request r ON r.id = a.request_id
+          WHERE a.request_id = $1 AND a.round = $2
+          ORDER BY a.approver_id, a.id DESC) latest
+        ORDER BY id`,
       [requestId, round],
-    )) as Array<{ approver_id: string; approver_name: string; decision: 'approve' | 'reject'; roles: Role[] }>;
-    return rows.map((r) => ({ approverId: r.approver_id, approverName: r.approver_name, decision: r.decision, currentRoles: r.roles }));
+    )) as Array<{ approver_id: string; approver_name: string; decision: 'approve' | 'reject' | 'revoke'; roles: Role[]; granted_by_requester: boolean }>;
+    return rows.map((r) => ({ approverId: r.approver_id, approverName: r.approver_name, decision: r.decision, currentRoles: r.roles, grantedByRequester: r.granted_by_requester }));
+  }
+
+  /** Was `approverId` given the approver role by a proposal `requesterId` made or approved? */
+  async approverGrantedBy(m: EntityManager, approverId: string, requesterId: string): Promise<boolean> {
+    const rows = (await m.query(`SELECT ${GRANTED_BY_REQUESTER_SQL('$1::uuid', '$2::uuid')} AS tainted`, [approverId, requesterId])) as Array<{ tainted: boolean }>;
+    return rows[0].tainted;
   }
 
   async insertDecision(m: EntityManager, fields: Omit<WithdrawalApproval, 'id' | 'request' | 'approver'>): Promise<void> {
@@ -181,13 +208,15 @@ export class WithdrawalRepository {
       .getRepository(WithdrawalRequest)
       .createQueryBuilder('r')
       .addSelect(
-        `(SELECT count(*) FROM withdrawal_approval a WHERE a.request_id = r.id AND a.round = r.approval_round AND a.decision = 'approve')`,
+        `(SELECT count(*) FROM (SELECT DISTINCT ON (a.approver_id) a.decision FROM withdrawal_approval a WHERE a.request_id = r.id AND a.round = r.approval_round ORDER BY a.approver_id, a.id DESC) latest WHERE latest.decision = 'approve')`,
         'approvals_so_far',
       )
       .where(`r.state = 'pending_approval'`)
       .andWhere('r.expires_at > :now', { now })
       .andWhere('r.requester_id <> :me', { me: userId })
-      .andWhere(`NOT EXISTS (SELECT 1 FROM withdrawal_approval d WHERE d.request_id = r.id AND d.round = r.approval_round AND d.approver_id = :me)`)
+      .andWhere(
+        `NOT EXISTS (SELECT 1 FROM (SELECT DISTINCT ON (d.approver_id) d.decision FROM withdrawal_approval d WHERE d.request_id = r.id AND d.round = r.approval_round AND d.approver_id = :me ORDER BY d.approver_id, d.id DESC) mine WHERE mine.decision <> 'revoke')`,
+      )
       .orderBy('r.created_at', 'ASC')
       .addOrderBy('r.id', 'ASC')
       .getRawAndEntities();

@@ -1,15 +1,35 @@
-import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, type Principal, Roles, UsersService } from '@app/auth';
+import type { Response } from 'express';
+import { AuthFailureLimiter, CurrentPrincipal, InvitationRefused, type Principal, Public, Roles, UsersService } from '@app/auth';
+import { decodeCursor, NotFound, toPage } from '@app/http';
+import { AdminProposals } from '../admin/admin-proposals.service';
 import { ApiErrors } from '../openapi';
-import { CreateUserBody, IssueTokenBody, tokenView, userView } from './users.dto';
+import {
+  CreateUserBody,
+  invitationView,
+  IssueTokenBody,
+  PatchUserBody,
+  ProposalApproveBody,
+  ProposalListQuery,
+  ProposalRejectBody,
+  proposalView,
+  RedeemInvitationBody,
+  tokenView,
+  userView,
+} from './users.dto';
+
+const uuid = new ParseUUIDPipe();
 
 @ApiTags('users')
 @ApiBearerAuth()
 @ApiErrors()
 @Controller()
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly proposals: AdminProposals,
+  ) {}
 
   @Get('users')
   @Roles('admin')
@@ -20,23 +40,144 @@ export class UsersController {
 
   @Post('users')
   @Roles('admin')
-  @ApiOperation({ summary: 'Create a user' })
-  async create(@Body() body: CreateUserBody, @CurrentPrincipal() who: Principal) {
-    return userView(await this.users.createUser(body.name, body.roles, who.name));
+  @ApiOperation({
+    summary:
+      'Create a user. A person gets a one-time invitation (in this answer only); with approver or admin the creation is a proposal a second admin approves (202), and the invitation works once it is approved. A service account (no approver/admin) is created at once, without invitation.',
+  })
+  async create(@Body() body: CreateUserBody, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response) {
+    const result = await this.proposals.createUser({ name: body.name, roles: body.roles, kind: body.kind ?? 'person' }, who);
+    res.status(result.user ? 201 : 202);
+    return {
+      ...(result.user ? userView(result.user) : { id: null, name: body.name, kind: 'person', roles: body.roles }),
+      proposals: result.proposals.map(proposalView),
+      invitation: result.invitation ? invitationView(result.invitation) : null,
+    };
+  }
+
+  @Patch('users/:id')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Change roles or disable: removing roles and disabling take effect at once (tokens revoked); granting approver/admin and re-enabling become proposals' })
+  async patch(@Param('id', uuid) id: string, @Body() body: PatchUserBody, @CurrentPrincipal() who: Principal) {
+    const result = await this.proposals.patchUser(id, body, who);
+    return { ...userView(result.user!), proposals: result.proposals.map(proposalView) };
+  }
+
+  @Post('users/:id/invitations')
+  @Roles('admin')
+  @ApiOperation({ summary: 'A new one-time invitation for a person who never redeemed one (the earlier one expired); refused once they made their own credential' })
+  async reinvite(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
+    return invitationView(await this.users.reinvite(id, who));
   }
 
   @Post('users/:id/tokens')
   @Roles('admin')
-  @ApiOperation({ summary: 'Issue an API token: shown once in this answer, stored as a hash' })
-  async issue(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: IssueTokenBody, @CurrentPrincipal() who: Principal) {
-    const issued = await this.users.issueToken(id, body.label, who.name);
+  @ApiOperation({ summary: 'Issue a token for a service account (no approver/admin role): shown once. Refused (403) for a person: people make their own (POST /me/tokens)' })
+  async issue(@Param('id', uuid) id: string, @Body() body: IssueTokenBody, @CurrentPrincipal() who: Principal) {
+    const issued = await this.users.issueServiceToken(id, body.label, who);
     return { ...tokenView(issued.record), token: issued.token };
   }
 
   @Delete('tokens/:id')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Revoke a token, effective at once: one of the caller\'s own, or any token for an admin' })
+  async revoke(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
+    return tokenView(await this.users.revokeToken(id, who.name, who));
+  }
+
+  @Get('me')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Who the caller is' })
+  async me(@CurrentPrincipal() who: Principal) {
+    const user = await this.users.findUser(who.userId);
+    if (!user) throw new NotFound('user', who.userId);
+    return { ...userView(user), token_id: who.tokenId };
+  }
+
+  @Get('me/tokens')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'The caller\'s own tokens (never the token itself), with their expiry' })
+  async myTokens(@CurrentPrincipal() who: Principal) {
+    return { data: (await this.users.listOwnTokens(who.userId)).map(tokenView), next_cursor: null };
+  }
+
+  @Post('me/tokens')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'A new token for the caller: shown once in this answer, stored as a hash, expires after API_TOKEN_TTL_DAYS' })
+  async newToken(@Body() body: IssueTokenBody, @CurrentPrincipal() who: Principal) {
+    const issued = await this.users.issueOwnToken(who, body.label);
+    return { ...tokenView(issued.record), token: issued.token };
+  }
+}
+
+/** Redeeming an invitation needs no token (the person has none yet): the code is the credential, counted like one. */
+@ApiTags('users')
+@ApiErrors()
+@Controller('invitations')
+export class InvitationsController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly failures: AuthFailureLimiter,
+  ) {}
+
+  @Post('redeem')
+  @Public()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Redeem a one-time invitation: makes the person\'s own first token (shown once) and says when and by whom the invitation was issued' })
+  async redeem(@Body() body: RedeemInvitationBody, @Ip() ip: string) {
+    await this.failures.assertNotBlocked(ip ?? 'unknown');
+    try {
+      const r = await this.users.redeemInvitation(body.code, body.label);
+      return {
+        user: userView(r.user),
+        invitation: { id: r.invitation.id, issued_at: r.invitation.issuedAt.toISOString(), issued_by: r.invitation.issuedBy, redeemed_at: r.invitation.redeemedAt!.toISOString() },
+        ...tokenView(r.issued.record),
+        token: r.issued.token,
+      };
+    } catch (error) {
+      if (error instanceof InvitationRefused && error.code === 'INVITATION_UNKNOWN') await this.failures.recordFailure(ip ?? 'unknown');
+      throw error;
+    }
+  }
+}
+
+@ApiTags('users')
+@ApiBearerAuth()
+@ApiErrors()
+@Controller('admin-proposals')
+export class AdminProposalsController {
+  constructor(private readonly proposals: AdminProposals) {}
+
+  @Get()
   @Roles('admin')
-  @ApiOperation({ summary: 'Revoke a token (effective at once)' })
-  async revoke(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() who: Principal) {
-    return tokenView(await this.users.revokeToken(id, who.name));
+  @ApiOperation({ summary: 'Dual-control proposals, newest first (?state=pending for those waiting for a second admin)' })
+  async list(@Query() q: ProposalListQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, ['timestamp', 'uuid']);
+    const rows = await this.proposals.list(q.state, limit + 1, after ? { at: after[0], id: after[1] } : undefined);
+    return toPage(rows, limit, (p) => [p.proposedAt.toISOString(), p.id], proposalView);
+  }
+
+  @Get(':id')
+  @Roles('admin')
+  @ApiOperation({ summary: 'One proposal' })
+  async get(@Param('id', uuid) id: string) {
+    return proposalView(await this.proposals.get(id));
+  }
+
+  @Post(':id/approve')
+  @Roles('admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Approve: the change takes effect now. Never the proposer, never the user the change concerns (403)' })
+  async approve(@Param('id', uuid) id: string, @Body() body: ProposalApproveBody, @CurrentPrincipal() who: Principal) {
+    const outcome = await this.proposals.approve(id, who, body.comment, body);
+    return { ...proposalView(outcome.proposal), effect: outcome.effect };
+  }
+
+  @Post(':id/reject')
+  @Roles('admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Reject (or, by the proposer, withdraw) a pending proposal' })
+  async reject(@Param('id', uuid) id: string, @Body() body: ProposalRejectBody, @CurrentPrincipal() who: Principal) {
+    return proposalView(await this.proposals.reject(id, who, body.reason, body));
   }
 }

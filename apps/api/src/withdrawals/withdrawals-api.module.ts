@@ -3,11 +3,12 @@ import { AuthModule } from '@app/auth';
 import { WithdrawalsModule } from '@app/withdrawals';
 import { PendingWithdrawals } from './pending-withdrawals';
 import { WithdrawalStepUpService } from './step-up.service';
+import { AdminApiModule } from '../admin/admin-api.module';
 import { WithdrawalPolicyController, WithdrawalsController } from './withdrawals.controller';
 
 /** Withdrawal routes (the KlearClient comes from ApiModule). The request path reads the buffer balance from Klear when the snapshot is stale. */
 @Module({
-  imports: [WithdrawalsModule, AuthModule],
+  imports: [WithdrawalsModule, AuthModule, AdminApiModule],
   controllers: [WithdrawalsController, WithdrawalPolicyController],
   providers: [WithdrawalStepUpService, PendingWithdrawals],
 })

@@ -9,7 +9,9 @@ import { BufferHeadroomService, WithdrawalDecisionService, WithdrawalPolicyServi
 import { relyingPartyOf } from '../console/relying-party';
 import { PendingWithdrawals } from './pending-withdrawals';
 import { WithdrawalStepUpService } from './step-up.service';
+import { AdminProposals } from '../admin/admin-proposals.service';
 import { ApiErrors } from '../openapi';
+import { proposalView } from '../users/users.dto';
 import {
   ApproveWithdrawalBody,
   approvalView,
@@ -168,10 +170,19 @@ export class WithdrawalsController {
   @Post(':id/reject')
   @Roles('approver')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Reject with a reason: ends the request' })
+  @ApiOperation({ summary: 'Reject with a reason: ends the request (before execution, also after approving it)' })
   async reject(@Param('id', uuid) id: string, @Body() body: RejectWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const bind = await this.stepUp.hook(who, 'reject', body.step_up, relyingPartyOf(this.config, req));
     return withdrawalView((await this.decisions.reject(id, who, body.reason, redactStepUp(body), bind)).request);
+  }
+
+  @Post(':id/revoke-approval')
+  @Roles('approver')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Withdraw one\'s own approval before execution (an approved request whose approvals no longer suffice goes back to pending_approval)' })
+  async revokeApproval(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal) {
+    const outcome = await this.decisions.revoke(id, who, body.reason, body);
+    return { ...withdrawalView(outcome.request), approvals_so_far: outcome.progress.approvals, roles_missing: outcome.progress.rolesMissing };
   }
 
   @Post(':id/cancel')
@@ -193,7 +204,10 @@ function redactStepUp<T extends { step_up?: { code?: string } }>(body: T): T {
 @ApiErrors()
 @Controller('withdrawal-policy')
 export class WithdrawalPolicyController {
-  constructor(private readonly policies: WithdrawalPolicyService) {}
+  constructor(
+    private readonly policies: WithdrawalPolicyService,
+    private readonly proposals: AdminProposals,
+  ) {}
 
   @Get()
   @Roles('viewer')
@@ -204,8 +218,12 @@ export class WithdrawalPolicyController {
 
   @Put()
   @Roles('admin')
-  @ApiOperation({ summary: 'Replace the policy (a new version, audited); pending requests keep the version they were made under' })
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Propose a new policy (validated now, 400 naming each problem): answered 202 with the proposal; it is in force (a new version, audited) when a second admin approves it (POST /admin-proposals/{id}/approve). Pending requests keep the version they were made under',
+  })
   async put(@Body() body: WithdrawalPolicyBody, @CurrentPrincipal() who: Principal) {
-    return policyView(await this.policies.replace(policyTermsOf(body), who.name, body));
+    return proposalView(await this.proposals.proposePolicy(policyTermsOf(body), who, body));
   }
 }

@@ -37,4 +37,12 @@ export class ApiToken {
 
   @Column({ type: 'timestamptz', name: 'revoked_at', nullable: true })
   revokedAt: Date | null;
+
+  /** After this instant the token authenticates no more (API_TOKEN_TTL_DAYS after its creation). */
+  @Column({ type: 'timestamptz', name: 'expires_at' })
+  expiresAt: Date;
+
+  /** How it was made: 'self' (its owner), 'invitation' (its owner, redeeming), 'admin:<user id>' (a service account's), 'cli'. */
+  @Column({ type: 'text', name: 'issued_by', default: 'legacy' })
+  issuedBy: string;
 }

@@ -2,10 +2,13 @@ import { JoinColumn, ManyToOne, Check, Column, Entity, Index, PrimaryGeneratedCo
 import { AppUser } from '../app-user.entity';
 import { WithdrawalRequest } from './withdrawal-request.entity';
 
-/** One approver's decision on one approval round of a withdrawal request. */
+/**
+ * One approver's decision on one approval round of a withdrawal request (append-only). An approver's
+ * latest row in a round is their decision: 'revoke' withdraws an earlier approval (before execution).
+ */
 @Entity({ name: 'withdrawal_approval' })
-@Index(['requestId', 'round', 'approverId'], { unique: true })
-@Check('withdrawal_approval_decision_known', `"decision" IN ('approve','reject')`)
+@Index(['requestId', 'round', 'approverId'])
+@Check('withdrawal_approval_decision_known', `"decision" IN ('approve','reject','revoke')`)
 export class WithdrawalApproval {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
@@ -35,7 +38,7 @@ export class WithdrawalApproval {
   approverRoles: string[];
 
   @Column({ type: 'text' })
-  decision: 'approve' | 'reject';
+  decision: 'approve' | 'reject' | 'revoke';
 
   @Column({ type: 'text', nullable: true })
   reason: string | null;

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
+import { WithdrawalsModule } from '@app/withdrawals';
+import { AdminProposalsController, InvitationsController, UsersController } from '../users/users.controller';
+import { AdminProposals } from './admin-proposals.service';
+
+/** Users, tokens, invitations and the dual-control proposals (the withdrawal policy's too). */
+@Module({
+  imports: [AuthModule, WithdrawalsModule],
+  providers: [AdminProposals],
+  controllers: [UsersController, InvitationsController, AdminProposalsController],
+  exports: [AdminProposals],
+})
+export class AdminApiModule {}
