@@ -58,5 +58,5 @@ describe('admins:bootstrap', () => {
     expect(approved.status).toBe(200);
     const alan = await http().post('/invitations/redeem').send({ code: approver.body.invitation.code, label: 'laptop' });
     expect(alan.body.user).toMatchObject({ name: 'alan', roles: ['approver'] });
-  });
+  }, 300_000); // three CLI processes: a deadline that catches a hang, not a speed target
 });

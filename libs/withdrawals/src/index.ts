@@ -19,3 +19,4 @@ export * from './withdrawal-tracking';
 export * from './withdrawal-transitions';
 export * from './withdrawal.repository';
 export * from './withdrawals.module';
+export * from './withdrawal-manual-resolution.service';

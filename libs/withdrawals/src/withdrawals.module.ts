@@ -7,6 +7,7 @@ import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WithdrawalDecisionService } from './withdrawal-decision.service';
 import { WithdrawalExecutor } from './withdrawal-executor';
 import { WithdrawalExecutorJob, WithdrawalExpiryJob, WithdrawalPollerJob } from './withdrawal-jobs';
+import { WithdrawalManualResolutions } from './withdrawal-manual-resolution.service';
 import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
 import { WithdrawalPolicyService } from './withdrawal-policy.service';
 import { BUFFER_POSITION_SOURCE, WITHDRAWAL_ALERT_SINK, WITHDRAWAL_KLEAR_PORT } from './withdrawal-ports';
@@ -28,6 +29,7 @@ const WORKFLOW = [
   WithdrawalRequestService,
   WithdrawalDecisionService,
   WithdrawalOutcomeResolver,
+  WithdrawalManualResolutions,
   WithdrawalExecutor,
   WithdrawalTracking,
   WithdrawalExpiry,

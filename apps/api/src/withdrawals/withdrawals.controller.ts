@@ -4,8 +4,8 @@ import type { Request, Response } from 'express';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, NotFound, toPage } from '@app/http';
-import { BufferHeadroomService, WithdrawalDecisionService, WithdrawalPolicyService, WithdrawalRepository, WithdrawalRequestService } from '@app/withdrawals';
+import { decodeCursor, InvalidInput, NotFound, toPage } from '@app/http';
+import { BufferHeadroomService, WithdrawalDecisionService, WithdrawalManualResolutions, WithdrawalPolicyService, WithdrawalRepository, WithdrawalRequestService } from '@app/withdrawals';
 import { relyingPartyOf } from '../console/relying-party';
 import { PendingWithdrawals } from './pending-withdrawals';
 import { WithdrawalStepUpService } from './step-up.service';
@@ -23,8 +23,10 @@ import {
   klearAnswerView,
   policyTermsOf,
   policyView,
+  ProposeResolutionBody,
   RejectWithdrawalBody,
   StepUpChallengeBody,
+  resolutionView,
   WithdrawalListQuery,
   WithdrawalPolicyBody,
   withdrawalView,
@@ -46,6 +48,7 @@ export class WithdrawalsController {
     private readonly headroom: BufferHeadroomService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly manual: WithdrawalManualResolutions,
   ) {}
 
   @Post()
@@ -183,6 +186,45 @@ export class WithdrawalsController {
   async revokeApproval(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal) {
     const outcome = await this.decisions.revoke(id, who, body.reason, body);
     return { ...withdrawalView(outcome.request), approvals_so_far: outcome.progress.approvals, roles_missing: outcome.progress.rolesMissing };
+  }
+
+  @Get(':id/resolutions')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Manual resolutions of a request whose outcome was unknown: proposed, confirmed or rejected, by whom' })
+  async resolutions(@Param('id', uuid) id: string) {
+    return { data: (await this.manual.list(id)).map(resolutionView), next_cursor: null };
+  }
+
+  @Post(':id/resolutions')
+  @Roles('approver', 'admin')
+  @ApiOperation({
+    summary:
+      "Propose how an outcome_unknown request ended, after reading Klear's records: submitted with Klear id X, or never arrived (then a fresh approval round decides). Another approver or admin confirms; never the requester. An id another request holds is refused (409 KLEAR_ID_HELD)",
+  })
+  async proposeResolution(@Param('id', uuid) id: string, @Body() body: ProposeResolutionBody, @CurrentPrincipal() who: Principal) {
+    if ((body.conclusion === 'submitted') !== (body.klear_withdrawal_id !== undefined)) {
+      throw new InvalidInput('klear_withdrawal_id: required with conclusion submitted, refused with not_submitted', [
+        { field: 'klear_withdrawal_id', problems: ['required with conclusion submitted, refused with not_submitted'] },
+      ]);
+    }
+    return resolutionView(await this.manual.propose(id, who, { conclusion: body.conclusion, klearWithdrawalId: body.klear_withdrawal_id, reason: body.reason }, body));
+  }
+
+  @Post(':id/resolutions/confirm')
+  @Roles('approver', 'admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Confirm the pending resolution (a second person: never its proposer, never the requester); it takes effect now' })
+  async confirmResolution(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal) {
+    const outcome = await this.manual.confirm(id, who, body);
+    return { ...withdrawalView(outcome.request), resolution: resolutionView(outcome.resolution) };
+  }
+
+  @Post(':id/resolutions/reject')
+  @Roles('approver', 'admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Turn the pending resolution down (a reason is required); the request stays outcome_unknown' })
+  async rejectResolution(@Param('id', uuid) id: string, @Body() body: RejectWithdrawalBody, @CurrentPrincipal() who: Principal) {
+    return resolutionView(await this.manual.reject(id, who, body.reason, body));
   }
 
   @Post(':id/cancel')

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '@app/http';
-import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
+import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalManualResolution, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, parseCenticents } from '@app/money';
 import { type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
 
@@ -79,6 +79,42 @@ export class RejectWithdrawalBody {
   @ValidateNested()
   @Type(() => StepUpBody)
   step_up?: StepUpBody;
+}
+
+export class ProposeResolutionBody {
+  @ApiProperty({ enum: ['submitted', 'not_submitted'], description: "what Klear's records show: the POST created Klear withdrawal `klear_withdrawal_id`, or it never arrived" })
+  @IsIn(['submitted', 'not_submitted'])
+  conclusion: 'submitted' | 'not_submitted';
+
+  @ApiPropertyOptional({ description: 'the Klear withdrawal id (required with submitted, refused with not_submitted)', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  klear_withdrawal_id?: string;
+
+  @ApiProperty({ description: "what in Klear's records shows it, 1-500 characters" })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason: string;
+}
+
+export function resolutionView(r: WithdrawalManualResolution) {
+  return {
+    id: r.id,
+    request_id: r.requestId,
+    attempt_id: r.attemptId,
+    conclusion: r.conclusion,
+    klear_withdrawal_id: r.klearWithdrawalId,
+    reason: r.reason,
+    state: r.state,
+    proposed_by: r.proposedByName,
+    proposed_at: r.proposedAt.toISOString(),
+    decided_by: r.decidedByName,
+    decided_at: r.decidedAt?.toISOString() ?? null,
+    decision_reason: r.decisionReason,
+  };
 }
 
 export class CancelWithdrawalBody {
