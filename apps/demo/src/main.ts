@@ -182,7 +182,7 @@ async function busyPorts(ports: Array<[number, string, string]>): Promise<string
 /** Each demo user's address in the demo mailbox: `<name>@klear-demo.test`. */
 async function setDemoAddresses(preferences: NotificationPreferencesService, users: Array<{ name: string }>): Promise<void> {
   for (const u of users) {
-    const id = await preferences.userIdByName(u.userName);
+    const id = await preferences.userIdByName(u.name);
     if (id) await preferences.set(id, { email: `${u.name}@klear-demo.test` }, 'demo');
   }
 }
