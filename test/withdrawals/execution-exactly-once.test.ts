@@ -88,7 +88,7 @@ describe('submission', () => {
       expect(w.simWithdrawals().length).toBe(simBefore + 1);
       expect(w.simWithdrawals().at(-1)).toEqual({ id: detail.klear_withdrawal_id, amount: 1_500_000_000n });
     }
-  });
+  }, 600_000); // a deadline that only catches a hang: at load 25 plus two busy loops this took over 60 s
 });
 
 describe('unknown outcomes are resolved from Klear records, never by sending again', () => {
