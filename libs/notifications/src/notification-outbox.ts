@@ -47,3 +47,18 @@ export const BREAKS_OPENED_OUTBOX_SQL = `
     FROM recon_break b
    WHERE (b.first_seen_run = $1::bigint OR b.id = ANY($4::bigint[])) AND b.status = 'open' AND abs(b.difference_centicents) >= $2::bigint
   ON CONFLICT (dedupe_key) DO NOTHING`;
+
+/**
+ * Hook point for dual control (issue #13): AdminProposalsService.open() is to call this in the
+ * transaction that creates a proposal, so every other admin is told it waits for a second admin.
+ */
+export function proposalWaitingEvent(proposal: { id: string; action: string; proposerId: string; proposerName: string }): NotificationEvent {
+  return {
+    kind: 'admin.proposal_waiting',
+    subjectType: 'admin_proposal',
+    subjectId: proposal.id,
+    dedupeKey: `admin.proposal_waiting:${proposal.id}`,
+    payload: { summary: `${proposal.action} proposed by ${proposal.proposerName} waits for a second admin`, facts: [['Proposal', proposal.id], ['Action', proposal.action], ['Proposed by', proposal.proposerName]], link: `/admin/proposals/${proposal.id}` },
+    audience: { roles: ['admin'], exclude: [proposal.proposerId] },
+  };
+}
