@@ -2,23 +2,9 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-/** The command that installs the browser the console tests drive (Debian's Chromium). */
-export const CHROMIUM_INSTALL = 'apt-get update && apt-get install -y chromium';
-
-const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-
-/** Debian's Chromium (or CHROMIUM_PATH); without one, an error that says exactly how to install it. */
-export function chromiumPath(): string {
-  const found = CANDIDATES.find((p): p is string => Boolean(p) && existsSync(p as string));
-  if (!found) throw new Error(`No Chromium for the console tests. Install it with:\n  ${CHROMIUM_INSTALL}\n(or set CHROMIUM_PATH to a Chromium/Chrome binary)`);
-  return found;
-}
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'], headless: true });
-}
+export { CHROMIUM_INSTALL, chromiumPath, launchChromium } from '@app/testing';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 

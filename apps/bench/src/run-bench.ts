@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { startKlearSimulator } from '../../klear-sim/src/index';
 import { KlearClient } from '@app/klear-client';
 import { benchApiLatency } from './api-bench';
+import { benchConsole } from './console-bench';
 import { openBenchDatabase } from './bench-database';
 import { runCapabilityHelper } from './helper-bench';
 import { benchIngestionVsCopy } from './ingestion-bench';
@@ -11,7 +12,7 @@ import { type BenchMode, type BenchRow, machineFacts, type Measurement, measured
 import { systemClock } from '@app/clock';
 
 /** The benchmarks, in the order they run (`npm run bench -- --only <names>` picks some). */
-export const BENCHMARKS = ['workbook', 'reconciliation', 'ingestion', 'api', 'rate-limit'] as const;
+export const BENCHMARKS = ['workbook', 'reconciliation', 'ingestion', 'api', 'console', 'rate-limit'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 /** `--only` as given (comma-separated names) to the benchmarks it selects; every one when absent. */
@@ -104,6 +105,18 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       if (absent.length) log(`  routes not (yet) answering 200, left out: ${absent.join(', ')}`);
       if (latency.length === 0) skipped({ name: 'api p99', unit: 'ms', target: 'value < 50', reason: 'no main read route answered 200' });
       measured(latency);
+    });
+
+    if (selected.has('console')) await guarded({ name: 'console TTI and bundle', unit: 'ms', target: 'value < 1500; bundle < 350 kB gzip' }, async () => {
+      measured(
+        await benchConsole({
+          dataSource: database.dataSource,
+          databaseUrl: database.url,
+          consoleDir: process.env.CONSOLE_DIR ?? 'dist/console',
+          klear: { baseUrl: sim.url, adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
+          log,
+        }),
+      );
     });
 
     if (selected.has('rate-limit')) await guarded({ name: 'klear rate-limit use', unit: 'reads/s', target: 'ratio >= 0.9' }, async () => {

@@ -1,14 +1,17 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { type QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect } from 'react';
 import { ApiError, api, get, setCsrfToken } from './api';
 import { navigate, useRoute } from './router';
 import { SessionContext, type SessionInfo } from './session';
+import { cursorPageQuery } from './components';
+import BreaksPage, { breakFilters, breaksPath } from './pages/Breaks';
+import QueuePage, { pendingQuery } from './pages/Queue';
 import { SignIn } from './pages/SignIn';
 
-const QueuePage = lazy(() => import('./pages/Queue'));
+// The two pages people open first are in the main bundle (no second round trip); the rest load on demand.
+
 const WithdrawalPage = lazy(() => import('./pages/Withdrawal'));
 const TodayPage = lazy(() => import('./pages/Today'));
-const BreaksPage = lazy(() => import('./pages/Breaks'));
 const BreakPage = lazy(() => import('./pages/Break'));
 const SubtraderPage = lazy(() => import('./pages/Subtrader'));
 const RunsPage = lazy(() => import('./pages/Runs'));
@@ -30,8 +33,25 @@ const NAV: Array<[string, string]> = [
   ['/admin', 'Administration'],
 ];
 
+/**
+ * Starts the opening page's data request at once, beside GET /session (a GET needs no CSRF token; a
+ * signed-out person gets a 401 that is simply dropped): the page renders without a second round trip.
+ */
+function prefetchOpeningPage(client: QueryClient): void {
+  const raw = window.location.hash.replace(/^#/, '') || '/queue';
+  const [path, search = ''] = raw.split('?');
+  if (path === '/queue' || path === '/') void client.prefetchQuery(pendingQuery);
+  if (path === '/breaks') void client.prefetchInfiniteQuery(cursorPageQuery(['breaks', breakFilters(new URLSearchParams(search))], breaksPath(breakFilters(new URLSearchParams(search)))));
+}
+
+let prefetched = false;
+
 export function App() {
   const client = useQueryClient();
+  if (!prefetched) {
+    prefetched = true;
+    prefetchOpeningPage(client);
+  }
   const session = useQuery<SessionInfo | null>({
     queryKey: ['session'],
     queryFn: async () => {

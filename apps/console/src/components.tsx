@@ -61,6 +61,16 @@ interface CursorPage<T> {
   next_cursor: string | null;
 }
 
+/** The infinite query of a cursor-paged list (shared with the opening-page prefetch). */
+export function cursorPageQuery<T>(queryKey: unknown[], path: (cursor: string | null) => string) {
+  return {
+    queryKey,
+    queryFn: ({ pageParam }: { pageParam: string | null }) => get<CursorPage<T>>(path(pageParam)),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: CursorPage<T>) => last.next_cursor,
+  };
+}
+
 /**
  * A server-paged, virtualised table: only the visible rows are in the DOM, the next page is fetched
  * as the reader scrolls near the end (10,000 rows stay smooth). ARIA table roles keep it readable by
@@ -85,12 +95,7 @@ export function CursorTable<T>({
   height?: number;
   selection?: { selected: Set<string>; toggle: (id: string) => void };
 }) {
-  const query = useInfiniteQuery({
-    queryKey,
-    queryFn: ({ pageParam }) => get<CursorPage<T>>(path(pageParam)),
-    initialPageParam: null as string | null,
-    getNextPageParam: (last) => last.next_cursor,
-  });
+  const query = useInfiniteQuery(cursorPageQuery<T>(queryKey, path));
   const rows = query.data?.pages.flatMap((p) => p.data) ?? [];
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 10 });

@@ -1,3 +1,4 @@
 export * from './route-inventory';
 export * from './test-database';
 export * from './xlsx-bomb';
+export * from './chromium';

@@ -10,7 +10,7 @@ interface BreakDetail extends BreakRow {
   key: string;
   reference: string | null;
   resolution: { reason: string; reference: string | null; note: string | null; resolved_by: string | null; cosigned_by: string | null } | null;
-  observations: Array<{ run_id: string; ordinal: number; klear_value_centicents?: string | null; internal_value_centicents?: string | null; difference_centicents?: string | null; rows?: unknown }>;
+  observations: Array<{ run_id: string; ordinal: number; status: string; klear_value_centicents: string | null; internal_value_centicents: string | null; difference_centicents: string | null; klear_rows: unknown; internal_rows: unknown }>;
   comments: Array<{ id: string; author: string; body: string; created_at: string }>;
 }
 
@@ -28,8 +28,8 @@ export default function BreakPage({ id }: { id: string }) {
   });
   const form = (path: string, build: (f: FormData) => unknown) => (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    act.mutate({ path, body: build(f) });
+    const target = e.currentTarget;
+    act.mutate({ path, body: build(new FormData(target)) }, { onSuccess: () => target.reset() });
   };
   const b = q.data;
   const operator = hasRole(session, 'operator');
@@ -121,7 +121,12 @@ export default function BreakPage({ id }: { id: string }) {
           <ol className="timeline">
             {b.observations.map((o) => (
               <li key={`${o.run_id}-${o.ordinal}`}>
-                run <a href={`#/runs?run=${o.run_id}`}>{o.run_id}</a>: Klear {formatCenticents(o.klear_value_centicents)}, internal {formatCenticents(o.internal_value_centicents)}, difference {formatCenticents(o.difference_centicents)}
+                run #{o.run_id} ({o.status}): Klear {formatCenticents(o.klear_value_centicents)}, internal {formatCenticents(o.internal_value_centicents)}, difference{' '}
+                {formatCenticents(o.difference_centicents)}
+                <details>
+                  <summary>Rows behind it</summary>
+                  <pre className="rows">{JSON.stringify({ klear: o.klear_rows, internal: o.internal_rows }, null, 2)}</pre>
+                </details>
               </li>
             ))}
           </ol>

@@ -21,15 +21,21 @@ export interface BreakRow {
   first_seen_run: string;
 }
 
-const CHECKS = ['', 'SETTLEMENT_DETAILS', 'MAINTENANCE_MARGIN', 'KLEAR_CONSISTENCY', 'SETTLEMENT_BUFFER', 'PROJECTED'];
+const CHECKS = ['', 'settlement_details', 'maintenance_margin', 'klear_consistency', 'settlement_buffer', 'projected'];
 const STATUSES = ['', 'open', 'acknowledged', 'pending_write_off', 'resolved', 'closed'];
 
 /** The breaks worklist: filters live in the URL (#/breaks?status=open&check=...), paging is server-side. */
+export function breakFilters(query: URLSearchParams) {
+  return { status: query.get('status') ?? 'open', check: query.get('check') ?? '', subtrader: query.get('subtrader') ?? '', assignee: query.get('assignee') ?? '' };
+}
+
+export const breaksPath = (filters: ReturnType<typeof breakFilters>) => (cursor: string | null) => `/breaks${qs({ ...filters, cursor, limit: 200 })}`;
+
 export default function BreaksPage() {
   const { query } = useRoute();
   const { session } = useSession();
   const client = useQueryClient();
-  const filters = { status: query.get('status') ?? 'open', check: query.get('check') ?? '', subtrader: query.get('subtrader') ?? '', assignee: query.get('assignee') ?? '' };
+  const filters = breakFilters(query);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const toggle = (id: string) =>
     setSelected((s) => {
@@ -107,7 +113,7 @@ export default function BreaksPage() {
       <CursorTable<BreakRow>
         label="Breaks"
         queryKey={['breaks', filters]}
-        path={(cursor) => `/breaks${qs({ ...filters, cursor, limit: 200 })}`}
+        path={breaksPath(filters)}
         rowKey={(r) => r.id}
         selection={hasRole(session, 'operator') ? { selected, toggle } : undefined}
         columns={[

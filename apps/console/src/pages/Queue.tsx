@@ -29,13 +29,15 @@ interface PendingPage {
   headroom_error: string | null;
 }
 
+export const pendingQuery = { queryKey: ['pending'], queryFn: () => get<PendingPage>('/withdrawals/pending') };
+
 /** The approval queue: every pending request, live (polled every 5 s), with the step-up dialog. */
 export default function QueuePage() {
   const { session } = useSession();
   const client = useQueryClient();
   const [dialog, setDialog] = useState<{ target: StepUpTarget; action: 'approve' | 'reject' } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const q = useQuery({ queryKey: ['pending'], queryFn: () => get<PendingPage>('/withdrawals/pending'), refetchInterval: 5_000 });
+  const q = useQuery({ ...pendingQuery, refetchInterval: 5_000 });
   const nowMs = q.data ? Date.parse(q.data.now) : 0;
   return (
     <Page title="Approval queue">
