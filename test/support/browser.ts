@@ -29,7 +29,7 @@ export function builtConsole(): string {
   if (existsSync(join(dir, 'index.html'))) return dir;
   mkdirSync(cache, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(ROOT, 'apps/console/vite.config.ts')], {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--bypass-lock', '--config', join(ROOT, 'apps/console/vite.config.ts')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', CONSOLE_OUT_DIR: tmp },
     stdio: 'pipe',
