@@ -102,7 +102,7 @@ describe('console in the browser', () => {
     expect((await w.get(id)).approvals).toEqual([]);
     await dialog.getByLabel('Authenticator code for this decision').fill(code('ops-approver-a'));
     await dialog.getByRole('button', { name: 'Approve with code' }).click();
-    await a.getByText('Approved $250,000.00.').waitFor();
+    // The queue shows the decision (the request stays, waiting for another approver).
     await cardA.getByText(/You approved it at/).waitFor();
     expect((await w.get(id)).state).toBe('pending_approval');
 
@@ -114,7 +114,7 @@ describe('console in the browser', () => {
     const dialogB = b.getByRole('dialog', { name: 'Approve $250,000.00' });
     await dialogB.getByLabel('Authenticator code for this decision').fill(code('ops-approver-b'));
     await dialogB.getByRole('button', { name: 'Approve with code' }).click();
-    await b.getByText('Approved $250,000.00.').waitFor();
+    await cardB.waitFor({ state: 'detached' }); // approved: no longer pending
     expect((await w.get(id)).state).toBe('approved');
     // The first approver's queue updates by itself (polling): the request leaves it.
     await cardA.waitFor({ state: 'detached', timeout: 20_000 });
@@ -149,7 +149,7 @@ describe('console in the browser', () => {
     const card = page.getByRole('listitem').filter({ hasText: 'passkey approved transfer' });
     await card.getByRole('button', { name: 'Approve…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Approve with passkey' }).click();
-    await page.getByText('Approved $50,000.00.').waitFor();
+    await card.waitFor({ state: 'detached' }); // approved: no longer pending
     expect((await w.get(id)).state).toBe('approved');
     const [evidence] = (await w.api.http().get(`/withdrawals/${id}/step-ups`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body.data as Array<Record<string, any>>;
     expect(evidence.method).toBe('passkey');
