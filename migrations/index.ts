@@ -14,6 +14,7 @@ import { SecurityHardening1796190827244 } from './1796190827244-SecurityHardenin
 import { Notifications1796203304065 } from './1796203304065-Notifications';
 import { ConsoleSignIn1796205560008 } from './1796205560008-ConsoleSignIn';
 import { DualControl1796207911839 } from './1796207911839-DualControl';
+import { KlearLiveApi1796209289599 } from './1796209289599-KlearLiveApi';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -33,4 +34,5 @@ export const ALL_MIGRATIONS: Function[] = [
   Notifications1796203304065,
   ConsoleSignIn1796205560008,
   DualControl1796207911839,
+  KlearLiveApi1796209289599,
 ];

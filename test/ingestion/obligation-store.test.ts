@@ -10,15 +10,15 @@ function obligation(id: string, subtraders: number, markets: number, feeBump = 0
     for (let m = 0; m < markets; m++) {
       const pnl = BigInt((s * 7919 + m * 104729) % 2_000_001) - 1_000_000n;
       const fees = BigInt((s + m) % 97) + (s === 0 && m === 0 ? feeBump : 0n);
-      details.push({ id: `sd-${s}-${m}`, market_ticker: `MKT-${m}`, subtrader_id: `ST-${s}`, pnl_centicents: pnl, total_fees_centicents: fees, total_amount_centicents: pnl - fees });
+      details.push({ id: `sd-${s}-${m}`, market_ticker: `MKT-${m}`, subtrader_id: `ST-${s}`, position_quantity_fp: `${s - m}.5`, pnl_centicents: pnl, total_fees_centicents: fees, total_amount_centicents: pnl - fees });
     }
   }
   const pnl = details.reduce((a, d) => a + d.pnl_centicents, 0n);
   const fees = details.reduce((a, d) => a + d.total_fees_centicents, 0n);
   return {
     id, user_id: 'member', amount_centicents: pnl - fees, fees_centicents: fees, maintenance_margin_centicents: 0n, pnl_centicents: pnl,
-    execution_time: '2026-11-20T22:00:00Z', last_updated_ts: lastUpdated,
-    receives: [], settlement_details: details,
+    execution_time: '2026-11-20T22:00:00Z', last_updated_ts: lastUpdated, asset_class: 'Crypto',
+    receives: [], settlement_details: details, funding_payments: [],
     maintenance_margin_details: [{ id: 'mm-x', subtrader_id: '', maintenance_margin_centicents: 5n, maintenance_margin_delta_centicents: 5n }],
   };
 }

@@ -34,6 +34,7 @@ describe('KlearClient against the simulator', () => {
         expect(obligation.settlement_details).toHaveLength(5 * 4);
         const total = obligation.settlement_details.reduce((sum, d) => sum + d.total_amount_centicents, 0n);
         const delta = obligation.maintenance_margin_details.reduce((sum, d) => sum + d.maintenance_margin_delta_centicents, 0n);
+        expect(obligation.asset_class).toBe('Crypto');
         expect(obligation.amount_centicents).toBe(total - delta);
         ids.push(obligation.id);
       }
@@ -56,19 +57,25 @@ describe('KlearClient against the simulator', () => {
     expect(deposit).toBeDefined();
   });
 
-  it('reads the active obligation, the estimates, the guaranty fund and the large-trader positions', async () => {
-    const active = await client.getActiveObligation();
-    expect(active.raw.endpoint).toBe('GET /margin/active_obligation');
-    expect(active.data.obligation === null || typeof active.data.obligation.amount_centicents === 'bigint').toBe(true);
-
-    const estimate = await client.getSettlementEstimate();
-    const subtraders = Object.values(estimate.data.subtrader_breakdowns ?? {});
-    expect(subtraders).toHaveLength(5);
-    expect(estimate.data.user_breakdown.total_amount_centicents).toBe(subtraders.reduce((sum, s) => sum + s.total_amount_centicents, 0n));
+  it('reads the active obligations, the estimates, the guaranty fund and the large-trader positions', async () => {
+    await simAdmin(sim, 'POST', '/clock/settle-open-cycle');
+    const active = await client.getActiveObligations();
+    expect(active.raw.endpoint).toBe('GET /margin/active_obligations');
+    expect(active.data.obligations.map((o) => o.asset_class)).toEqual(['Crypto']);
+    expect(typeof active.data.obligations[0].amount_centicents).toBe('bigint');
 
     const byClass = await client.getSettlementEstimateByAssetClass();
-    expect(Object.keys(byClass.data.asset_classes).length).toBeGreaterThan(0);
-    expect(byClass.data.settlement_balance_centicents).toBe(estimate.data.settlement_balance_centicents);
+    const crypto = byClass.data.estimates.Crypto;
+    const subtraders = Object.values(crypto.subtrader_breakdowns ?? {});
+    expect(subtraders).toHaveLength(5);
+    expect(crypto.user_breakdown?.total_amount_centicents).toBe(subtraders.reduce((sum, s) => sum + s.total_amount_centicents, 0n));
+    expect(Date.parse(crypto.next_runtime)).toBeGreaterThan(Date.parse(active.data.obligations[0].execution_time));
+    expect(byClass.data.settlement_balance_centicents).toBe((await client.getSettlementBalance()).data.balance_available_centicents);
+
+    const prices = await client.getSettlementPrices('Crypto', active.data.obligations[0].execution_time);
+    expect(Object.keys(prices.data.settlement_prices)).toHaveLength(4);
+    expect(prices.raw.params).toEqual({ asset_class: 'Crypto', settlement_time: active.data.obligations[0].execution_time });
+    expect((await client.getSettlementPrices('Crypto', '2020-01-01T00:00:00Z')).data.settlement_prices).toEqual({});
 
     const fund = await client.getGuarantyFundBalance();
     expect(fund.data.user_id).toBe(sim.options.adminUserId);
@@ -124,15 +131,15 @@ describe('KlearClient against the simulator', () => {
     expect(await requestCount(sim, '/margin/withdraw_settlement_balance')).toBe(posts);
   });
 
-  it('logs in with email, password and MFA code, and logs in again once when the session expires', async () => {
-    const mfaSim = await startSmallSimulator({ mfaCode: '246810' });
+  it('LEGACY session mode (off by default): logs in with email, password and MFA code, and logs in again once when the session expires', async () => {
+    const mfaSim = await startSmallSimulator({ mfaCode: '246810', legacySessionLogin: true });
     try {
       const session = sessionClient(mfaSim);
       await session.getSettlementBalance();
       await session.getGuarantyFundBalance();
       expect(await requestCount(mfaSim, '/log_in')).toBe(1);
       await simAdmin(mfaSim, 'POST', '/sessions/expire');
-      const [a, b] = await Promise.all([session.getSettlementBalance(), session.getActiveObligation()]);
+      const [a, b] = await Promise.all([session.getSettlementBalance(), session.getActiveObligations()]);
       expect(a.raw.status).toBe(200);
       expect(b.raw.status).toBe(200);
       expect(await requestCount(mfaSim, '/log_in')).toBe(2);

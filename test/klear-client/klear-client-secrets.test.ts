@@ -11,7 +11,7 @@ describe('KlearClient keeps secrets out of errors and logs', () => {
   let client: KlearClient;
 
   beforeAll(async () => {
-    sim = await startSmallSimulator({ mfaCode: '864209', email: 'treasury@member.test', password: 'correct horse battery', accessToken: 'tok-unused-secret' });
+    sim = await startSmallSimulator({ mfaCode: '864209', email: 'treasury@member.test', password: 'correct horse battery', accessToken: 'tok-unused-secret', legacySessionLogin: true });
     client = sessionClient(sim, {
       logger: logs.logger,
       // Generous: only the injected timeout may hit it, never a slow answer on a busy machine.
@@ -37,7 +37,7 @@ describe('KlearClient keeps secrets out of errors and logs', () => {
     await client.getGuarantyFundBalance();
     errors.push(await rejectionOf(client.withdrawSettlementBalance(10_000n)));
     await simAdmin(sim, 'POST', '/sessions/expire');
-    await client.getActiveObligation();
+    await client.getActiveObligations();
 
     const { data } = await client.getMarginReports('2026-11-10', '2026-11-19');
     const signed = new URL(data.reports[0].url);

@@ -66,9 +66,11 @@ export class ReconFixture {
   }
 
   async ingestEstimate(): Promise<void> {
-    const answer = await this.sim.get('/margin/settlement_estimate');
-    if (answer.status !== 200) throw new Error(`settlement_estimate: ${answer.status} ${answer.text}`);
-    await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, 'settlementEstimate', parseKlearAnswer('settlementEstimate', answer.text), '0', new Date()));
+    const answer = await this.sim.get('/margin/settlement_estimate_by_asset_class');
+    if (answer.status !== 200) throw new Error(`settlement_estimate_by_asset_class: ${answer.status} ${answer.text}`);
+    await inTransaction(this.api.db.dataSource, (tx) =>
+      interpretAnswer(tx, 'settlementEstimateByAssetClass', parseKlearAnswer('settlementEstimateByAssetClass', answer.text), '0', new Date()),
+    );
   }
 
   private async walk(path: string, limit: number, name: 'obligationHistory' | 'settlementBalanceHistory'): Promise<void> {

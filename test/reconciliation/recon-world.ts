@@ -128,7 +128,7 @@ export class ReconWorld {
   /** A settlement-estimate snapshot: the user line and the listed subtraders. */
   async estimate(pulledAt: string, user: EstimateLineSpec, subtraders: Record<string, EstimateLineSpec>): Promise<string> {
     const [snapshot] = await this.sql<{ id: string }>(
-      `INSERT INTO klear_estimate_snapshot (source, pulled_at, settlement_balance_centicents, archive_id) VALUES ('settlement_estimate', $1, 0, 0) RETURNING id::text`,
+      `INSERT INTO klear_estimate_snapshot (source, pulled_at, settlement_balance_centicents, archive_id) VALUES ('settlement_estimate_by_asset_class', $1, 0, 0) RETURNING id::text`,
       [pulledAt],
     );
     const lines = [['user', '', user] as const, ...Object.entries(subtraders).map(([key, line]) => ['subtrader', key, line] as const)];

@@ -19,6 +19,12 @@ function freePort() {
 }
 
 export default async function globalSetup() {
+  // Every answer a simulator gives in this run is validated against the OpenAPI contract
+  // (apps/klear-sim/src/conformance.ts); the teardown fails the run on any violation.
+  if (!process.env.KLEAR_SIM_CONFORMANCE_DIR) {
+    process.env.KLEAR_SIM_CONFORMANCE_DIR = mkdtempSync(join(tmpdir(), 'klear-conformance-'));
+    globalThis.__KLEAR_CONFORMANCE_DIR__ = process.env.KLEAR_SIM_CONFORMANCE_DIR;
+  }
   if (process.env.DATABASE_URL) {
     process.env.KLEAR_TEST_ADMIN_URL = process.env.DATABASE_URL;
     return;

@@ -39,15 +39,15 @@ export function balanceEvents(state: SimulatorState, now = state.now()): Balance
   for (let cycle = 0; cycle <= lastSettled; cycle++) {
     const paymentMs = state.paymentMs(cycle);
     if (paymentMs <= now) {
-      const view = state.obligation(cycle, paymentMs);
-      if (view.paidAmount !== 0n) {
+      for (const view of state.obligations(cycle, paymentMs)) {
+        if (view.paidAmount === 0n) continue;
         events.push({
           atMs: paymentMs,
-          sortKey: sortKey(paymentMs, 'settlement', cycle),
+          sortKey: sortKey(paymentMs, 'settlement', state.world.assetClasses.length === 1 ? cycle : cycle * 16 + view.classIndex),
           balanceDelta: view.paidAmount,
           lockedDelta: 0n,
           reason: view.paidAmount < 0n ? 'settlement_payment' : 'settlement_receipt',
-          businessTransactionId: state.paymentTransactionId(cycle),
+          businessTransactionId: state.paymentTransactionId(cycle, view.classIndex),
         });
       }
     }

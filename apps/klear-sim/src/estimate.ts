@@ -1,7 +1,7 @@
 import type { SettlementEstimate } from '@app/klear-contract';
 import type { SimulatorState } from './state';
+import { formatTimestamp } from './clock';
 import type { AssetClass } from './world';
-import { ASSET_CLASSES } from './world';
 
 /** Klear keeps at most this many subtrader + group entries per asset class. */
 export const ESTIMATE_BREAKDOWN_CAP = 1_000;
@@ -58,69 +58,50 @@ function sumEstimates(estimates: Iterable<SettlementEstimate>): SettlementEstima
   return total;
 }
 
-/** Per subtrader and asset class accumulators of the open cycle's final figures. */
-function accumulate(state: SimulatorState, open: number): Accumulator[][] {
+/**
+ * The open cycle's final figures per margin row of one asset class: each ungrouped subtrader, each
+ * netted group (pnl and fees summed over its members, margin of the netted portfolio).
+ */
+function accumulate(state: SimulatorState, open: number, classIndex: number): { subtraders: Map<number, Accumulator>; groups: Map<number, Accumulator> } {
   const { world } = state;
   const prices = world.prices(open);
   const previousPrices = world.prices(open - 1);
-  const classIndex = new Map(ASSET_CLASSES.map((assetClass, index) => [assetClass, index]));
-  const result: Accumulator[][] = [];
+  const subtraders = new Map<number, Accumulator>();
+  const groups = new Map<number, Accumulator>();
+  for (const row of world.marginRows(open, classIndex)) {
+    const acc = { ...zero(), margin: row.margin, previousMargin: row.previousMargin };
+    if (row.group >= 0) groups.set(row.group, acc);
+    else subtraders.set(row.subtrader, acc);
+  }
   for (let s = 0; s < world.subtraderCount; s++) {
-    const perClass = ASSET_CLASSES.map(zero);
-    for (let m = 0; m < world.marketCount; m++) {
+    const group = world.groupOfSubtrader[s];
+    const acc = (group >= 0 ? groups.get(group) : subtraders.get(s)) as Accumulator;
+    for (const m of world.marketsOfClass[classIndex]) {
       const cell = world.cell(s, m, open, prices, previousPrices);
-      const acc = perClass[classIndex.get(world.assetClassOfMarket[m]) as number];
       acc.pnl += BigInt(cell.pnl);
       acc.fees += BigInt(cell.fee);
-      acc.margin += BigInt(world.positionMargin(m, cell.position));
-      acc.previousMargin += BigInt(world.positionMargin(m, cell.previousPosition));
     }
-    result.push(perClass);
   }
-  return result;
+  return { subtraders, groups };
 }
 
-function merge(accumulators: Accumulator[]): Accumulator {
-  const total = zero();
-  for (const acc of accumulators) {
-    total.pnl += acc.pnl;
-    total.fees += acc.fees;
-    total.margin += acc.margin;
-    total.previousMargin += acc.previousMargin;
-  }
-  return total;
-}
-
-export function settlementEstimate(state: SimulatorState, now: number, balance: bigint) {
-  const { open, elapsed, period } = progress(state, now);
-  // A subtrader's estimate is the sum of its per-asset-class estimates, so both endpoints add up alike.
-  const perSubtrader = accumulate(state, open).map((perClass) => sumEstimates(perClass.map((acc) => toEstimate(acc, elapsed, period))));
-  const breakdowns: Record<string, SettlementEstimate> = {};
-  perSubtrader.forEach((estimate, s) => (breakdowns[state.world.subtraderIds[s]] = estimate));
-  return {
-    user_breakdown: sumEstimates(perSubtrader),
-    subtrader_breakdowns: breakdowns,
-    settlement_balance_centicents: balance,
-  };
-}
-
+/**
+ * `GET /margin/settlement_estimate_by_asset_class`: per asset class with activity, the aggregate,
+ * the largest ESTIMATE_BREAKDOWN_CAP subtrader and group entries (by maintenance margin
+ * requirement), how many were omitted, the previous settlement prices and the next runtime.
+ */
 export function settlementEstimateByAssetClass(state: SimulatorState, now: number, balance: bigint) {
   const { world } = state;
   const { open, elapsed, period } = progress(state, now);
-  const accumulators = accumulate(state, open);
-  const assetClasses: Record<string, unknown> = {};
-  ASSET_CLASSES.forEach((assetClass: AssetClass, classIndex) => {
-    if (!world.assetClassOfMarket.includes(assetClass)) return; // no activity in this class
-    const subtraderEstimates = accumulators.map((perClass) => toEstimate(perClass[classIndex], elapsed, period));
-    const groupAccumulators = world.groupIds.map(zero);
-    accumulators.forEach((perClass, s) => {
-      groupAccumulators[world.groupOfSubtrader[s]] = merge([groupAccumulators[world.groupOfSubtrader[s]], perClass[classIndex]]);
-    });
-    const groupEstimates = groupAccumulators.map((acc) => toEstimate(acc, elapsed, period));
+  const estimates: Record<string, unknown> = {};
+  world.assetClasses.forEach((assetClass: AssetClass, classIndex) => {
+    if (world.marketsOfClass[classIndex].length === 0) return; // no activity in this class
+    const { subtraders, groups } = accumulate(state, open, classIndex);
     const candidates = [
-      ...subtraderEstimates.map((estimate, s) => ({ kind: 0, id: world.subtraderIds[s], estimate })),
-      ...groupEstimates.map((estimate, g) => ({ kind: 1, id: world.groupIds[g], estimate })),
+      ...[...subtraders].map(([s, acc]) => ({ kind: 0, id: world.subtraderIds[s], estimate: toEstimate(acc, elapsed, period) })),
+      ...[...groups].map(([g, acc]) => ({ kind: 1, id: world.groupIds[g], estimate: toEstimate(acc, elapsed, period) })),
     ];
+    const total = sumEstimates(candidates.map((c) => c.estimate));
     candidates.sort((a, b) => {
       const diff = b.estimate.maintenance_margin_required_centicents - a.estimate.maintenance_margin_required_centicents;
       if (diff !== 0n) return diff > 0n ? 1 : -1;
@@ -130,13 +111,18 @@ export function settlementEstimateByAssetClass(state: SimulatorState, now: numbe
     const subtraderBreakdowns: Record<string, SettlementEstimate> = {};
     const groupBreakdowns: Record<string, SettlementEstimate> = {};
     for (const entry of kept) (entry.kind === 0 ? subtraderBreakdowns : groupBreakdowns)[entry.id] = entry.estimate;
-    assetClasses[assetClass] = {
-      user_breakdown: sumEstimates(subtraderEstimates),
+    const previousPrices = world.prices(open - 1);
+    const prevSettlementPrices: Record<string, bigint> = {};
+    for (const m of world.marketsOfClass[classIndex]) prevSettlementPrices[world.tickers[m]] = BigInt(previousPrices[m]);
+    estimates[assetClass] = {
+      next_runtime: formatTimestamp(state.schedule.timeOf(open)),
+      user_breakdown: total,
       subtrader_breakdowns: subtraderBreakdowns,
-      group_breakdowns: groupBreakdowns,
-      omitted_subtrader_count: world.subtraderCount - Object.keys(subtraderBreakdowns).length,
-      omitted_group_count: world.groupIds.length - Object.keys(groupBreakdowns).length,
+      ...(groups.size > 0 ? { group_breakdowns: groupBreakdowns } : {}),
+      prev_settlement_prices: prevSettlementPrices,
+      omitted_subtrader_count: subtraders.size - Object.keys(subtraderBreakdowns).length,
+      omitted_group_count: groups.size - Object.keys(groupBreakdowns).length,
     };
   });
-  return { asset_classes: assetClasses, settlement_balance_centicents: balance };
+  return { estimates, settlement_balance_centicents: balance };
 }

@@ -1,16 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { KlearEndpointName } from '@app/klear-contract';
-import { centicentsToUsdAmount, parseKlearJson, usdAmountToCenticents } from '@app/klear-contract';
-import { etDayStart } from './schedule';
+import { centicentsToUsdAmount, estimateMaintenanceMarginRequestSchema, parseKlearJson, usdAmountToCenticents } from '@app/klear-contract';
+import { etDate, etDayStart } from './schedule';
 import { balanceEvents, bufferBalance } from './buffer';
 import { formatTimestamp } from './clock';
-import { settlementEstimate, settlementEstimateByAssetClass } from './estimate';
+import { settlementEstimateByAssetClass } from './estimate';
 import type { FaultDecision } from './faults';
 import type { SimResponse } from './http-io';
 import { BadRequest, jsonResponse } from './http-io';
-import { obligationEntryChunks, obligationPageChunks } from './obligation-json';
+import { type DetailList, decodeSlotCursor, detailPageChunks, obligationPageChunks, quirk } from './obligation-json';
 import { guarantyFundBalance, largeTraderPositions } from './positions';
 import { listMarginReports } from './reports';
+import { encodeSlotCursor } from './obligation-json';
 import {
   dateTimeCursor,
   decodeEventCursor,
@@ -27,6 +28,7 @@ const MAX_REPORT_RANGE_DAYS = 366;
 export interface KlearRequest {
   req: IncomingMessage;
   query: URLSearchParams;
+  pathParams: Record<string, string>;
   body: string;
   faults: FaultDecision;
 }
@@ -44,16 +46,12 @@ function marginReports(ctx: SimulatorContext, { req, query }: KlearRequest): Sim
   return jsonResponse(200, { reports: listMarginReports(ctx.state, start, end, origin, ctx.state.now()) });
 }
 
-function activeObligation(ctx: SimulatorContext): SimResponse {
+/** Every active obligation: one per asset class between its cycle and its payment (none: an empty list, or null). */
+function activeObligations(ctx: SimulatorContext): SimResponse {
   const now = ctx.state.now();
   const cycle = ctx.state.activeObligationCycle(now);
-  if (cycle === undefined) return jsonResponse(200, { obligation: null });
-  const view = ctx.state.obligation(cycle, now);
-  return { status: 200, body: (function* () {
-    yield '{"obligation":';
-    yield* obligationEntryChunks(ctx.state, view);
-    yield '}';
-  })() };
+  if (cycle === undefined) return jsonResponse(200, { obligations: quirk(ctx.state, ctx.state.lastSettledCycle(now), 4) ? null : [] });
+  return { status: 200, body: obligationPageChunks(ctx.state, ctx.state.obligations(cycle, now), undefined) };
 }
 
 function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearRequest): SimResponse {
@@ -77,7 +75,172 @@ function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearReques
     cycles.push(cycles[0]);
   }
   if (faults.paging.has('reorder_items')) cycles.reverse();
-  return { status: 200, body: obligationPageChunks(ctx.state, cycles, cursor, ctx.state.now()) };
+  // One obligation per asset class and cycle; a page holds `limit` cycles' obligations.
+  return { status: 200, body: obligationPageChunks(ctx.state, cycles.flatMap((cycle) => ctx.state.obligations(cycle, now)), cursor) };
+}
+
+/** The settled obligation with this id (any asset class), or a 404 as Klear answers an unknown id. */
+function obligationById(ctx: SimulatorContext, id: string) {
+  const now = ctx.state.now();
+  const match = /^obl-[0-9]{8}-[0-9a-f]{8}/.exec(id);
+  if (match !== null) {
+    for (let cycle = ctx.state.lastSettledCycle(now); cycle >= 0; cycle--) {
+      const executionId = ctx.state.world.obligationId(cycle, etDate(ctx.state.schedule.timeOf(cycle)));
+      if (executionId !== match[0]) continue;
+      const view = ctx.state.obligations(cycle, now).find((candidate) => candidate.id === id);
+      if (view !== undefined) return view;
+      break;
+    }
+  }
+  throw new BadRequest('not_found', 'no obligation with that id', 404);
+}
+
+function obligationDetails(list: DetailList): Handler {
+  return (ctx, { query, pathParams }) => {
+    const view = obligationById(ctx, pathParams.obligation_id);
+    const limit = pageLimit(query, 1_000, 1_000);
+    const rawCursor = query.get('cursor');
+    const start = rawCursor === null || rawCursor === '' ? 0 : decodeSlotCursor(rawCursor);
+    if (start === undefined) throw new BadRequest('invalid_parameter', 'cursor is malformed');
+    return { status: 200, body: detailPageChunks(ctx.state, view, list, start, limit) };
+  };
+}
+
+/** Mark prices of an asset class's markets at one settlement time (empty when none ran then). */
+function settlementPrices(ctx: SimulatorContext, { query }: KlearRequest): SimResponse {
+  const assetClass = query.get('asset_class');
+  if (assetClass === null || assetClass === '') throw new BadRequest('invalid_parameter', 'asset_class is required');
+  const rawTime = query.get('settlement_time');
+  if (rawTime === null) throw new BadRequest('invalid_parameter', 'settlement_time is required');
+  const atMs = dateTimeCursor(rawTime);
+  const { state } = ctx;
+  const classIndex = state.world.assetClasses.indexOf(assetClass);
+  const cycle = state.schedule.lastIndexAtOrBefore(atMs);
+  const prices: Record<string, number> = {};
+  if (classIndex >= 0 && cycle >= 0 && cycle <= state.lastSettledCycle() && state.schedule.timeOf(cycle) === atMs) {
+    const cyclePrices = state.world.prices(cycle);
+    for (const m of state.world.marketsOfClass[classIndex]) prices[state.world.tickers[m]] = cyclePrices[m];
+  }
+  return jsonResponse(200, { settlement_prices: prices });
+}
+
+/** The member's funding payments at one funding time (every subtrader and market), paged by slot. */
+function memberFundingPayments(ctx: SimulatorContext, { query }: KlearRequest): SimResponse {
+  const rawTime = query.get('funding_time');
+  if (rawTime === null) throw new BadRequest('invalid_parameter', 'funding_time is required');
+  const atMs = dateTimeCursor(rawTime);
+  const limit = pageLimit(query, 1_000, 10_000);
+  const ticker = query.get('market_ticker');
+  const rawCursor = query.get('cursor');
+  const start = rawCursor === null || rawCursor === '' ? 0 : decodeSlotCursor(rawCursor);
+  if (start === undefined) throw new BadRequest('invalid_parameter', 'cursor is malformed');
+  const { state } = ctx;
+  const { world } = state;
+  const now = state.now();
+  // The funding time belongs to the cycle that closes at or after it.
+  const cycle = state.schedule.lastIndexAtOrBefore(atMs - 1) + 1;
+  const k = cycle >= 1 && cycle <= state.lastSettledCycle(now)
+    ? world.fundingTimes(state.schedule.timeOf(cycle - 1), state.schedule.timeOf(cycle)).indexOf(atMs)
+    : -1;
+  const payments: unknown[] = [];
+  let next: number | undefined;
+  if (k >= 0) {
+    const previousPrices = world.prices(cycle - 1);
+    const total = world.subtraderCount * world.marketCount;
+    for (let slot = start; slot < total; slot++) {
+      const s = Math.floor(slot / world.marketCount);
+      const m = slot % world.marketCount;
+      if (ticker !== null && world.tickers[m] !== ticker) continue;
+      const cell = world.fundingCell(s, m, cycle, k, previousPrices);
+      if (cell.position === 0) continue;
+      if (payments.length === limit) {
+        next = slot;
+        break;
+      }
+      payments.push({
+        market_ticker: world.tickers[m],
+        subtrader_id: world.subtraderIds[s],
+        funding_time: formatTimestamp(atMs),
+        position_quantity_fp: `${cell.position}.00`,
+        notional_value_centicents: BigInt(cell.notional),
+        funding_amount_centicents: BigInt(cell.amount),
+      });
+    }
+  }
+  return jsonResponse(200, {
+    payments: payments.length === 0 && quirk(state, cycle, 5) ? null : payments,
+    cursor: next === undefined ? undefined : encodeSlotCursor(next),
+  });
+}
+
+function subtraderGroups(ctx: SimulatorContext): SimResponse {
+  return jsonResponse(200, { groups: ctx.state.groupList() });
+}
+
+function groupIds(body: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = parseKlearJson(body);
+  } catch {
+    throw new BadRequest('invalid_parameter', 'body must be JSON');
+  }
+  const ids = (parsed as { subtrader_ids?: unknown } | null)?.subtrader_ids;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.some((id) => typeof id !== 'string' || id === '')) {
+    throw new BadRequest('invalid_parameter', 'subtrader_ids must be a non-empty list of subtrader ids');
+  }
+  return ids as string[];
+}
+
+/** A refused group change answers 400 (unknown or already grouped subtrader) or 404 (unknown group). */
+function groupChange<T>(change: () => T): T {
+  try {
+    return change();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new BadRequest(error.message.startsWith('unknown group') ? 'not_found' : 'invalid_parameter', error.message, error.message.startsWith('unknown group') ? 404 : 400);
+  }
+}
+
+function createSubtraderGroup(ctx: SimulatorContext, { body }: KlearRequest): SimResponse {
+  const members = groupIds(body);
+  return jsonResponse(200, { group_id: groupChange(() => ctx.state.createGroup(members)) });
+}
+
+function updateSubtraderGroup(ctx: SimulatorContext, { body, pathParams }: KlearRequest): SimResponse {
+  const members = groupIds(body);
+  groupChange(() => ctx.state.updateGroup(pathParams.group_id, members));
+  return jsonResponse(200, {});
+}
+
+function deleteSubtraderGroup(ctx: SimulatorContext, { pathParams }: KlearRequest): SimResponse {
+  groupChange(() => ctx.state.deleteGroup(pathParams.group_id));
+  return jsonResponse(200, {});
+}
+
+/**
+ * A what-if maintenance margin of a portfolio: |quantity| times the market's margin rate, as a USD
+ * fixed-point string. No side effects.
+ */
+function estimateMaintenanceMargin(ctx: SimulatorContext, { body }: KlearRequest): SimResponse {
+  let parsed: unknown;
+  try {
+    parsed = parseKlearJson(body);
+  } catch {
+    throw new BadRequest('invalid_parameter', 'body must be JSON');
+  }
+  const request = estimateMaintenanceMarginRequestSchema.safeParse(parsed);
+  if (!request.success) throw new BadRequest('invalid_parameter', 'asset_class and positions[{ market_ticker, quantity, price }] are required');
+  const { world } = ctx.state;
+  let margin = 0n;
+  for (const position of request.data.positions) {
+    const m = world.tickers.indexOf(position.market_ticker);
+    if (m < 0 || world.assetClassOfMarket[m] !== request.data.asset_class) throw new BadRequest('invalid_parameter', `unknown market ${position.market_ticker} in ${request.data.asset_class}`);
+    const quantity = position.quantity < 0n ? -position.quantity : position.quantity;
+    margin += BigInt(world.positionMargin(m, 1)) * quantity;
+  }
+  const whole = margin / 10_000n;
+  const fraction = String(margin % 10_000n).padStart(4, '0');
+  return jsonResponse(200, { maintenance_margin_fp: `${whole}.${fraction}` });
 }
 
 function settlementBalance(ctx: SimulatorContext): SimResponse {
@@ -155,9 +318,18 @@ function settlementBalanceWithdrawal(ctx: SimulatorContext, { query }: KlearRequ
 
 export const KLEAR_HANDLERS: Record<Exclude<KlearEndpointName, 'logIn'>, Handler> = {
   marginReports,
-  activeObligation,
+  activeObligations,
   obligationHistory,
-  settlementEstimate: (ctx) => jsonResponse(200, settlementEstimate(ctx.state, ctx.state.now(), bufferBalance(ctx.state).available)),
+  obligationSettlementDetails: obligationDetails('settlement_details'),
+  obligationMaintenanceMarginDetails: obligationDetails('maintenance_margin_details'),
+  obligationFundingPayments: obligationDetails('funding_payments'),
+  settlementPrices,
+  memberFundingPayments,
+  subtraderGroups,
+  createSubtraderGroup,
+  updateSubtraderGroup,
+  deleteSubtraderGroup,
+  estimateMaintenanceMargin,
   settlementEstimateByAssetClass: (ctx) =>
     jsonResponse(200, settlementEstimateByAssetClass(ctx.state, ctx.state.now(), bufferBalance(ctx.state).available)),
   settlementBalance,

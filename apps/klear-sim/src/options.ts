@@ -47,6 +47,16 @@ export interface SimulatorOptions {
   faultSeed: number;
   /** File keeping the world's anchor, deposits and withdrawals across restarts (empty: nothing kept). */
   stateFile: string;
+  /** Asset classes of the world, comma-separated ("Crypto" alone by default); markets are dealt round-robin. */
+  assetClasses: string;
+  /** Funding times per settlement cycle (0: no funding payments). */
+  fundingPerCycle: number;
+  /** Netted subtrader groups (every third subtrader, four to a group) margined as one portfolio. */
+  marginGroups: boolean;
+  /** Seeded wire quirks of the live API: `""` last cursors and `null` empty lists in some answers. */
+  wireQuirks: boolean;
+  /** LEGACY: serve the removed `POST /log_in` session login (off: 404, as the live API answers). */
+  legacySessionLogin: boolean;
 }
 
 interface OptionSpec<K extends keyof SimulatorOptions> {
@@ -147,6 +157,29 @@ export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
   adminToken: { key: 'adminToken', flag: '--admin-token', env: 'KLEAR_SIM_ADMIN_TOKEN', description: 'token of the /__sim admin path (header x-sim-admin-token)', parse: text },
   faultSeed: { key: 'faultSeed', flag: '--fault-seed', env: 'KLEAR_SIM_FAULT_SEED', description: 'seed of fault decisions (uint32)', parse: integer(0, 0xffffffff) },
   stateFile: { key: 'stateFile', flag: '--state-file', env: 'KLEAR_SIM_STATE_FILE', description: 'JSON file keeping the world anchor, deposits and withdrawals across restarts (empty: none)', parse: text },
+  assetClasses: {
+    key: 'assetClasses', flag: '--asset-classes', env: 'KLEAR_SIM_ASSET_CLASSES', description: 'asset classes, comma-separated (default Crypto; e.g. Crypto,Equity)',
+    parse: (raw) => {
+      const names = raw.split(',').map((name) => name.trim());
+      if (names.length === 0 || names.length > 8 || names.some((name) => !/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(name)) || new Set(names).size !== names.length) {
+        throw new Error(`expected distinct asset class names, got "${raw}"`);
+      }
+      return names.join(',');
+    },
+  },
+  fundingPerCycle: { key: 'fundingPerCycle', flag: '--funding-per-cycle', env: 'KLEAR_SIM_FUNDING_PER_CYCLE', description: 'funding times per settlement cycle (0: none; 3: every 8 hours daily)', parse: integer(0, 24) },
+  marginGroups: { key: 'marginGroups', flag: '--margin-groups', env: 'KLEAR_SIM_MARGIN_GROUPS', description: 'netted subtrader groups: on | off', parse: (raw) => {
+      if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
+      return raw === 'on';
+    } },
+  wireQuirks: { key: 'wireQuirks', flag: '--wire-quirks', env: 'KLEAR_SIM_WIRE_QUIRKS', description: 'seeded "" last cursors and null empty lists: on | off', parse: (raw) => {
+      if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
+      return raw === 'on';
+    } },
+  legacySessionLogin: { key: 'legacySessionLogin', flag: '--legacy-session-login', env: 'KLEAR_SIM_LEGACY_SESSION_LOGIN', description: 'LEGACY: serve the removed POST /log_in: on | off', parse: (raw) => {
+      if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
+      return raw === 'on';
+    } },
 };
 
 export const DEFAULT_OPTIONS: SimulatorOptions = {
@@ -181,6 +214,11 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   adminToken: 'klear-sim-admin',
   faultSeed: 1,
   stateFile: '',
+  assetClasses: 'Crypto',
+  fundingPerCycle: 0,
+  marginGroups: false,
+  wireQuirks: true,
+  legacySessionLogin: false,
 };
 
 export function resolveOptions(partial: Partial<SimulatorOptions> = {}): SimulatorOptions {

@@ -1,5 +1,6 @@
 import { RATE_LIMIT_TIERS } from '@app/klear-contract';
 import { KlearAuthenticator, RateLimiter } from './auth';
+import { ConformanceRecorder } from './conformance';
 import { FaultInjector } from './faults';
 import type { SimulatorOptions } from './options';
 import { SimulatorState } from './state';
@@ -48,6 +49,8 @@ export class SimulatorContext {
   readonly faults: FaultInjector;
   readonly rateLimiter: RateLimiter;
   readonly holds = new HeldRequests();
+  /** Set in the test suite: every answer is validated against the OpenAPI contract. */
+  readonly conformance = ConformanceRecorder.fromEnvironment();
   readonly counters = {
     withdrawalPosts: [] as WithdrawalPostRecord[],
     requestsByEndpoint: {} as Record<string, number>,

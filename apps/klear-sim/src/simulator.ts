@@ -34,7 +34,8 @@ const TERMINAL_STATUS_CODES: Record<number, string> = {
 async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const path = url.pathname.slice(KLEAR_API_BASE_PATH.length);
   const found = findEndpoint(req.method ?? 'GET', path);
-  if (found === undefined) {
+  // The session login was removed upstream: 404 unless the legacy mode is switched on.
+  if (found === undefined || (found.endpoint.legacy && !ctx.options.legacySessionLogin)) {
     await sendResponse(res, errorResponse(404, 'not_found', 'no such endpoint'));
     return;
   }
@@ -62,7 +63,7 @@ async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: Ser
   let response: SimResponse;
   try {
     const body = req.method === 'POST' ? await readBody(req) : '';
-    response = answerKlear(ctx, req, url, found.name, found.endpoint.kind, body, decision);
+    response = answerKlear(ctx, req, url, found.name, found.endpoint.kind, found.pathParams, body, decision);
   } catch (error) {
     if (!(error instanceof BadRequest)) throw error;
     response = errorResponse(error.status, error.code, error.message);
@@ -73,7 +74,16 @@ async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: Ser
     if (late === 'timeout') return;
     if (late !== undefined) response = late;
   }
-  await sendResponse(res, response, terminal?.kind === 'connection_reset');
+  // The answer as the API gives it (a reset mid-body is the network's doing, not the API's).
+  const recorder = found.endpoint.legacy ? undefined : ctx.conformance;
+  if (recorder === undefined) {
+    await sendResponse(res, response, terminal?.kind === 'connection_reset');
+    return;
+  }
+  const teed = recorder.tee(response.body);
+  await sendResponse(res, { ...response, body: teed.body }, terminal?.kind === 'connection_reset');
+  // Validated after the answer is out, so that a large body's check never delays the client.
+  if (terminal?.kind !== 'connection_reset' && res.writableFinished) setImmediate(() => recorder.check(req.method ?? 'GET', path, response.status, teed.text()));
 }
 
 function answerKlear(
@@ -82,6 +92,7 @@ function answerKlear(
   url: URL,
   name: KlearEndpointName,
   kind: KlearEndpointKind,
+  pathParams: Record<string, string>,
   body: string,
   faults: FaultDecision,
 ): SimResponse {
@@ -103,7 +114,7 @@ function answerKlear(
   }
   const auth = ctx.auth.authenticate(req);
   if (!auth.ok) return errorResponse(auth.status, auth.status === 401 ? 'unauthorized' : 'forbidden', auth.message);
-  return KLEAR_HANDLERS[name](ctx, { req, query: url.searchParams, body, faults });
+  return KLEAR_HANDLERS[name](ctx, { req, query: url.searchParams, pathParams, body, faults });
 }
 
 async function handleReportFile(ctx: SimulatorContext, res: ServerResponse, url: URL): Promise<void> {
@@ -159,6 +170,7 @@ export async function startKlearSimulator(partial: Partial<SimulatorOptions> = {
     context: ctx,
     close: () =>
       new Promise<void>((resolve) => {
+        ctx.conformance?.flush();
         server.close(() => resolve());
         ctx.holds.release();
         server.closeAllConnections(); // also the requests a timeout fault never answers

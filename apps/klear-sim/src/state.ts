@@ -33,6 +33,9 @@ export interface KlearError {
 
 export interface ObligationView {
   cycle: number;
+  /** Index into world.assetClasses. */
+  classIndex: number;
+  assetClass: string;
   id: string;
   executionMs: number;
   paymentMs: number;
@@ -86,6 +89,11 @@ export class SimulatorState {
   readonly klearErrors: KlearError[] = [];
   /** The instant the cycle numbering is anchored to (the start of the first run when the state is kept). */
   readonly anchorMs: number;
+  /** Subtrader groups as GET /fcm/margin/subtrader_groups lists them (the world's, then API changes). */
+  readonly groups = new Map<string, string[]>();
+  /** Every membership change made through the API, oldest first (history for the admin path). */
+  readonly groupChanges: Array<{ atMs: number; groupId: string; members: string[] | null }> = [];
+  private groupSeq = 0;
 
   constructor(readonly options: SimulatorOptions) {
     const followsRealTime = options.startAt === START_NOW || options.cadence === 'seconds';
@@ -94,7 +102,7 @@ export class SimulatorState {
     // a world that follows real time then carries on from now.
     const restored = options.stateFile ? loadSimState(options.stateFile) : null;
     this.anchorMs = restored && followsRealTime ? Math.min(restored.anchorMs, startMs) : startMs;
-    this.world = new TradingWorld(options.seed, options.subtraders, options.markets);
+    this.world = new TradingWorld(options.seed, options.subtraders, options.markets, options.assetClasses.split(','), options.marginGroups, options.fundingPerCycle);
     this.schedule =
       options.cadence === 'daily'
         ? dailySchedule(this.anchorMs, options.days, options.settlementTimeEt)
@@ -106,6 +114,43 @@ export class SimulatorState {
       this.withdrawalsById.set(withdrawal.id, withdrawal);
     }
     this.persist();
+    this.world.groupIds.forEach((groupId, g) => this.groups.set(groupId, this.world.groupMembers[g].map((s) => this.world.subtraderIds[s])));
+  }
+
+  groupList(): Array<{ group_id: string; member_subtrader_ids: string[] }> {
+    return [...this.groups].map(([groupId, members]) => ({ group_id: groupId, member_subtrader_ids: members }));
+  }
+
+  private checkMembers(members: string[], except?: string): void {
+    const known = new Set(this.world.subtraderIds);
+    for (const id of members) {
+      if (!known.has(id)) throw new RangeError(`unknown subtrader ${id}`);
+      for (const [groupId, others] of this.groups) if (groupId !== except && others.includes(id)) throw new RangeError(`${id} already belongs to ${groupId}`);
+    }
+  }
+
+  /**
+   * Creates a group (POST /fcm/margin/subtrader_groups). Membership changes are listed and kept as
+   * history; the seeded world's margins keep the seeded groups (a simulator simplification).
+   */
+  createGroup(members: string[]): string {
+    this.checkMembers(members);
+    const groupId = `GRP-API-${String(++this.groupSeq).padStart(4, '0')}`;
+    this.groups.set(groupId, [...members]);
+    this.groupChanges.push({ atMs: this.now(), groupId, members: [...members] });
+    return groupId;
+  }
+
+  updateGroup(groupId: string, members: string[]): void {
+    if (!this.groups.has(groupId)) throw new RangeError(`unknown group ${groupId}`);
+    this.checkMembers(members, groupId);
+    this.groups.set(groupId, [...members]);
+    this.groupChanges.push({ atMs: this.now(), groupId, members: [...members] });
+  }
+
+  deleteGroup(groupId: string): void {
+    if (!this.groups.delete(groupId)) throw new RangeError(`unknown group ${groupId}`);
+    this.groupChanges.push({ atMs: this.now(), groupId, members: null });
   }
 
   now(): number {
@@ -129,8 +174,9 @@ export class SimulatorState {
     return this.schedule.timeOf(0) - Math.floor(this.schedule.periodMs / 2);
   }
 
-  paymentTransactionId(cycle: number): string {
-    return `bt-settle-${cycle}-${hex8(hashInts(this.options.seed, Salt.obligationId, cycle, 1))}`;
+  paymentTransactionId(cycle: number, classIndex = 0): string {
+    const id = `bt-settle-${cycle}-${hex8(hashInts(this.options.seed, Salt.obligationId, cycle, 1))}`;
+    return classIndex === 0 ? id : `${id}-${classIndex}`;
   }
 
   /** The deterministic late fee correction of a cycle (exactly one cycle in three), visible 1.25 periods later. */
@@ -157,16 +203,27 @@ export class SimulatorState {
     return adjustments;
   }
 
-  /** The obligation of a settled cycle as Klear shows it at `now`. */
-  obligation(cycle: number, now = this.now()): ObligationView {
+  /** Index of the asset class a market belongs to. */
+  classOfMarket(market: number): number {
+    return market % this.world.assetClasses.length;
+  }
+
+  /** Every asset class's obligation of a settled cycle, as Klear shows them at `now`. */
+  obligations(cycle: number, now = this.now()): ObligationView[] {
+    return this.world.assetClasses.map((_, classIndex) => this.obligation(cycle, now, classIndex));
+  }
+
+  /** The obligation of a settled cycle and asset class as Klear shows it at `now`. */
+  obligation(cycle: number, now = this.now(), classIndex = 0): ObligationView {
     const executionMs = this.schedule.timeOf(cycle);
     const paymentMs = this.paymentMs(cycle);
-    const base = this.world.cycleTotals(cycle);
-    const paidAmount = base.pnl - base.fees - base.maintenanceMarginDelta;
+    const base = this.world.cycleTotals(cycle, classIndex);
+    const paidAmount = base.pnl - base.fees - base.maintenanceMarginDelta + base.funding;
     const feeAdjustments = new Map<number, bigint>();
     let feeChange = 0n;
     let lastUpdatedMs = executionMs;
     for (const adjustment of this.visibleAdjustments(cycle, now)) {
+      if (this.classOfMarket(adjustment.market) !== classIndex) continue;
       const key = adjustment.subtrader * this.world.marketCount + adjustment.market;
       feeAdjustments.set(key, (feeAdjustments.get(key) ?? 0n) + adjustment.feeDelta);
       feeChange += adjustment.feeDelta;
@@ -179,6 +236,7 @@ export class SimulatorState {
     let amountError = 0n;
     for (const error of this.klearErrors) {
       if (error.cycle !== cycle || error.atMs > now) continue;
+      if (error.kind === 'wrong_detail_total' ? this.classOfMarket(error.market) !== classIndex : classIndex !== 0) continue;
       if (error.kind === 'wrong_detail_total') {
         const key = error.subtrader * this.world.marketCount + error.market;
         detailTotalErrors.set(key, (detailTotalErrors.get(key) ?? 0n) + error.error);
@@ -191,11 +249,13 @@ export class SimulatorState {
     }
     const view: ObligationView = {
       cycle,
-      id: this.world.obligationId(cycle, etDate(executionMs)),
+      classIndex,
+      assetClass: this.world.assetClasses[classIndex],
+      id: this.world.obligationId(cycle, etDate(executionMs), classIndex),
       executionMs,
       paymentMs,
       totals,
-      amount: totals.pnl - totals.fees - totals.maintenanceMarginDelta + amountError,
+      amount: totals.pnl - totals.fees - totals.maintenanceMarginDelta + totals.funding + amountError,
       paidAmount,
       lastUpdatedMs,
       feeAdjustments,
@@ -204,9 +264,9 @@ export class SimulatorState {
     };
     if (paidAmount > 0n && paymentMs <= now) {
       view.receive = {
-        id: `rcv-${cycle}`,
+        id: classIndex === 0 ? `rcv-${cycle}` : `rcv-${cycle}-${classIndex}`,
         amount: paidAmount,
-        externalReference: this.paymentTransactionId(cycle),
+        externalReference: this.paymentTransactionId(cycle, classIndex),
         createdMs: paymentMs,
       };
       view.lastUpdatedMs = Math.max(view.lastUpdatedMs, paymentMs);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { MARGIN_REPORT_TYPES, centicentsToUsdAmount, stringifyKlearJson } from '@app/klear-contract';
 import { balanceEvents, bufferBalance } from './buffer';
 import { formatTimestamp } from './clock';
-import { obligationEntryChunks } from './obligation-json';
+import { WHOLE, obligationEntryChunks } from './obligation-json';
 import { guarantyFundBalance, largeTraderPositions } from './positions';
 import { reportCsvChunks, reportCycle } from './reports';
 import { etDate } from './schedule';
@@ -30,9 +30,14 @@ export function* truthExportChunks(ctx: SimulatorContext, from: number, to: numb
     })(),
   })},`;
   yield '"obligations":[';
+  // Every asset class's obligation, with its lists whole (never cut at 1,000: the truth is complete).
+  let firstEntry = true;
   for (let cycle = Math.min(to, last); cycle >= Math.max(from, 0); cycle--) {
-    if (cycle !== Math.min(to, last)) yield ',';
-    yield* obligationEntryChunks(state, state.obligation(cycle, now));
+    for (const view of state.obligations(cycle, now)) {
+      if (!firstEntry) yield ',';
+      firstEntry = false;
+      yield* obligationEntryChunks(state, view, WHOLE);
+    }
   }
   yield '],';
   const history = balanceEvents(state, now)

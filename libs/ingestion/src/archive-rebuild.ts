@@ -1,9 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { parseKlearAnswer } from '@app/klear-client';
+import { ENDPOINTS, type ObligationEntry } from '@app/klear-contract';
 import { endpointNameOf, interpretArchivedBody } from './klear-answer-interpreter';
-import { ResponseArchiveRepository } from './response-archive.repository';
+import { type DetailListName, type ObligationCompletion, completeObligations } from './obligation-completion';
+import { heldComplete } from './obligation-store';
+import { type ArchivedAnswer, ResponseArchiveRepository } from './response-archive.repository';
 import { inTransaction } from './sql-transaction';
+
+const PAGED_ENDPOINT: Record<DetailListName, 'obligationSettlementDetails' | 'obligationMaintenanceMarginDetails' | 'obligationFundingPayments'> = {
+  settlement_details: 'obligationSettlementDetails',
+  maintenance_margin_details: 'obligationMaintenanceMarginDetails',
+  funding_payments: 'obligationFundingPayments',
+};
 
 /** Derived tables rebuilt from the archive. Report files and withdrawals registered by the workflow stay. */
 const DERIVED_TABLES = [
@@ -21,6 +31,10 @@ const DERIVED_TABLES = [
   'klear_large_trader_snapshot',
   'klear_large_trader_position',
   'klear_withdrawal_status',
+  'klear_funding_payment',
+  'klear_settlement_price',
+  'klear_member_funding_payment',
+  'klear_subtrader_group_membership',
 ];
 
 export interface RebuildResult {
@@ -57,7 +71,8 @@ export class ArchiveRebuild {
         continue;
       }
       try {
-        const done = await inTransaction(this.dataSource, (tx) => interpretArchivedBody(tx, name, answer.body, answer.id, answer.receivedAt));
+        const completion = name === 'obligationHistory' || name === 'activeObligations' ? await this.completeFromArchive(name, answer) : undefined;
+        const done = await inTransaction(this.dataSource, (tx) => interpretArchivedBody(tx, name, answer.body, answer.id, answer.receivedAt, completion, answer.params));
         result.answers++;
         result.written += done.written;
       } catch (error) {
@@ -75,5 +90,30 @@ export class ArchiveRebuild {
     }
     this.logger.log(`rebuilt from ${result.answers} archived answers (${result.skipped} skipped)`);
     return result;
+  }
+
+  /**
+   * Completes an archived answer's truncated obligations from the detail pages the same job run
+   * archived after it (the cursor chain from the first page to the last), as live ingestion did.
+   */
+  private async completeFromArchive(name: 'obligationHistory' | 'activeObligations', answer: ArchivedAnswer): Promise<ObligationCompletion> {
+    const entries = (parseKlearAnswer(name, answer.body) as { obligations: ObligationEntry[] }).obligations;
+    return completeObligations(
+      entries,
+      async (obligationId, list, cursor) => {
+        const endpoint = PAGED_ENDPOINT[list];
+        const [page] = (await this.dataSource.query(
+          `SELECT convert_from(body, 'UTF8') AS body FROM klear_response_archive
+            WHERE endpoint = $1 AND id > $2 AND job_run_id IS NOT DISTINCT FROM $3 AND params->>'obligation_id' = $4
+              AND (params->>'cursor') IS NOT DISTINCT FROM $5::text
+            ORDER BY id LIMIT 1`,
+          [`${ENDPOINTS[endpoint].method} ${ENDPOINTS[endpoint].path}`, answer.id, answer.jobRunId, obligationId, cursor ?? null],
+        )) as Array<{ body: string }>;
+        if (page === undefined) throw new Error(`obligation ${obligationId}: no archived ${list} page${cursor ? ' for its cursor' : ''}`);
+        const data = parseKlearAnswer(endpoint, page.body) as unknown as Record<DetailListName, ObligationEntry[DetailListName]> & { cursor?: string };
+        return { rows: data[list], cursor: data.cursor };
+      },
+      (entry) => heldComplete({ query: (sql, params) => this.dataSource.query(sql, params) }, entry),
+    );
   }
 }

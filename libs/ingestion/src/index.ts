@@ -9,6 +9,7 @@ export * from './klear-answer-interpreter';
 export * from './klear-ingestion.service';
 export * from './klear-withdrawal.repository';
 export * from './margin-report-files';
+export * from './obligation-completion';
 export * from './obligation-store';
 export * from './obligation.queries';
 export * from './response-archive.repository';

@@ -1,8 +1,13 @@
 import { findEndpoint, type KlearEndpointName, usdAmountToCenticents } from '@app/klear-contract';
 import { type KlearAnswerData, parseKlearAnswer } from '@app/klear-client';
+import type { ObligationEntry } from '@app/klear-contract';
+import type { ObligationCompletion } from './obligation-completion';
 import { upsertObligation } from './obligation-store';
 import {
   insertActiveObligationPull,
+  insertMemberFundingPayments,
+  storeSettlementPrices,
+  recordSubtraderGroups,
   insertBalanceHistory,
   insertBalanceSnapshot,
   insertEstimateSnapshot,
@@ -22,44 +27,88 @@ export interface Interpretation {
   reports?: Array<{ id: string; url: string; reportType: string; date: string; createdTs: string }>;
 }
 
-export type InterpretableName = Exclude<KlearEndpointName, 'logIn' | 'withdrawSettlementBalance'>;
+export type InterpretableName = Exclude<
+  KlearEndpointName,
+  'logIn' | 'withdrawSettlementBalance' | 'estimateMaintenanceMargin' | 'createSubtraderGroup' | 'updateSubtraderGroup' | 'deleteSubtraderGroup'
+>;
+
+const NOT_INTERPRETED = new Set<KlearEndpointName>(['logIn', 'withdrawSettlementBalance', 'estimateMaintenanceMargin', 'createSubtraderGroup', 'updateSubtraderGroup', 'deleteSubtraderGroup']);
 
 /** The endpoint name of an archived `GET /margin/...` answer. */
 export function endpointNameOf(endpoint: string): InterpretableName | undefined {
   const [method, path] = endpoint.split(' ');
   const found = findEndpoint(method, path);
-  if (!found || found.name === 'logIn' || found.name === 'withdrawSettlementBalance') return undefined;
+  if (!found || NOT_INTERPRETED.has(found.name)) return undefined;
   return found.name as InterpretableName;
 }
 
 /** Interprets an archived body: the same code path as a live answer, from the stored bytes. */
-export function interpretArchivedBody(tx: SqlTransaction, name: InterpretableName, body: string, archiveId: string, receivedAt: Date): Promise<Interpretation> {
-  return interpretAnswer(tx, name, parseKlearAnswer(name, body), archiveId, receivedAt);
+export function interpretArchivedBody(
+  tx: SqlTransaction,
+  name: InterpretableName,
+  body: string,
+  archiveId: string,
+  receivedAt: Date,
+  completion?: ObligationCompletion,
+  params: Record<string, string> = {},
+): Promise<Interpretation> {
+  return interpretAnswer(tx, name, parseKlearAnswer(name, body), archiveId, receivedAt, completion, params);
+}
+
+/** Upserts the obligations of an answer, each in its completed form when its lists were cut. */
+async function upsertObligations(tx: SqlTransaction, entries: ObligationEntry[], archiveId: string, pulledAt: Date, completion: ObligationCompletion | undefined) {
+  let written = 0;
+  let allKnown = true;
+  for (const entry of entries) {
+    const complete = completion?.entries.get(entry.id) ?? entry;
+    const result = await upsertObligation(tx, complete, archiveId, pulledAt, completion?.completed.get(entry.id) ?? []);
+    written += result.rowsWritten;
+    if (result.outcome !== 'unchanged') allKnown = false;
+  }
+  return { written, allKnown };
 }
 
 /** Writes what one Klear answer says into the derived tables (inside the caller's transaction). */
-export async function interpretAnswer<N extends InterpretableName>(tx: SqlTransaction, name: N, data: KlearAnswerData<N>, archiveId: string, pulledAt: Date): Promise<Interpretation> {
+export async function interpretAnswer<N extends InterpretableName>(
+  tx: SqlTransaction,
+  name: N,
+  data: KlearAnswerData<N>,
+  archiveId: string,
+  pulledAt: Date,
+  completion?: ObligationCompletion,
+  /** The request's parameters (the settlement prices answer names neither asset class nor time). */
+  params: Record<string, string> = {},
+): Promise<Interpretation> {
   const none = { written: 0, read: 1, allKnown: false };
   switch (name) {
     case 'obligationHistory': {
       const page = data as KlearAnswerData<'obligationHistory'>;
-      let written = 0;
-      let allKnown = true;
-      for (const entry of page.obligations) {
-        const result = await upsertObligation(tx, entry, archiveId, pulledAt);
-        written += result.rowsWritten;
-        if (result.outcome !== 'unchanged') allKnown = false;
-      }
+      const { written, allKnown } = await upsertObligations(tx, page.obligations, archiveId, pulledAt, completion);
       return { written, read: page.obligations.length, allKnown };
     }
-    case 'activeObligation': {
-      const answer = data as KlearAnswerData<'activeObligation'>;
-      const written = answer.obligation ? (await upsertObligation(tx, answer.obligation, archiveId, pulledAt)).rowsWritten : 0;
-      await insertActiveObligationPull(tx, answer.obligation?.id ?? null, archiveId, pulledAt);
-      return { ...none, written: written + 1 };
+    case 'activeObligations': {
+      const answer = data as KlearAnswerData<'activeObligations'>;
+      const { written } = await upsertObligations(tx, answer.obligations, archiveId, pulledAt, completion);
+      await insertActiveObligationPull(tx, answer.obligations.map((o) => o.id), archiveId, pulledAt);
+      return { written: written + 1, read: answer.obligations.length, allKnown: false };
     }
-    case 'settlementEstimate':
-      return { ...none, written: await insertEstimateSnapshot(tx, 'settlement_estimate', data as KlearAnswerData<'settlementEstimate'>, archiveId, pulledAt) };
+    case 'obligationSettlementDetails':
+    case 'obligationMaintenanceMarginDetails':
+    case 'obligationFundingPayments':
+      // A page of a complete list: stored with its obligation, once every page is read.
+      return { written: 0, read: 1, allKnown: false };
+    case 'settlementPrices': {
+      const prices = (data as KlearAnswerData<'settlementPrices'>).settlement_prices;
+      if (!params.asset_class || !params.settlement_time) return none;
+      return { ...none, written: await storeSettlementPrices(tx, params.asset_class, params.settlement_time, prices, archiveId, pulledAt) };
+    }
+    case 'memberFundingPayments': {
+      const page = data as KlearAnswerData<'memberFundingPayments'>;
+      const written = await insertMemberFundingPayments(tx, page.payments, archiveId, pulledAt);
+      return { written, read: page.payments.length, allKnown: written === 0 };
+    }
+    case 'subtraderGroups':
+      return { ...none, written: await recordSubtraderGroups(tx, data as KlearAnswerData<'subtraderGroups'>, archiveId, pulledAt) };
     case 'settlementEstimateByAssetClass':
       return { ...none, written: await insertEstimateSnapshot(tx, 'settlement_estimate_by_asset_class', data as KlearAnswerData<'settlementEstimateByAssetClass'>, archiveId, pulledAt) };
     case 'settlementBalance':

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
-import { type KlearAnswerData, KlearSchemaError, type KlearResponse, sha256Hex } from '@app/klear-client';
+import { type KlearAnswerData, type KlearClient, KlearSchemaError, type KlearResponse, sha256Hex } from '@app/klear-client';
+import type { ObligationEntry } from '@app/klear-contract';
 import type { JobContext } from '@app/jobs';
 import { DataSource } from 'typeorm';
 import { type InterpretableName, type Interpretation, interpretAnswer } from './klear-answer-interpreter';
+import { type DetailPageFetcher, type ObligationCompletion, completeObligations, klearDetailPager } from './obligation-completion';
+import { heldComplete } from './obligation-store';
 import { ResponseArchiveRepository } from './response-archive.repository';
 import { inTransaction } from './sql-transaction';
 
@@ -20,7 +23,11 @@ export class KlearIngestion {
     private readonly clock: Clock,
   ) {}
 
-  async ingest<N extends InterpretableName>(context: JobContext, name: N, fetch: () => Promise<KlearResponse<KlearAnswerData<N>>>): Promise<Interpretation> {
+  /**
+   * `klear`: for obligation answers, the client that completes truncated inline lists from the paged
+   * endpoints (each page archived) before anything is stored.
+   */
+  async ingest<N extends InterpretableName>(context: JobContext, name: N, fetch: () => Promise<KlearResponse<KlearAnswerData<N>>>, klear?: KlearClient): Promise<Interpretation> {
     let answer: KlearResponse<KlearAnswerData<N>>;
     try {
       answer = await fetch();
@@ -35,10 +42,44 @@ export class KlearIngestion {
       throw error;
     }
     const archiveId = await this.archive.append(answer.raw, context.runId);
-    const result = await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
+    this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
+    let completion: ObligationCompletion | undefined;
+    if (name === 'obligationHistory' || name === 'activeObligations') {
+      const entries = (answer.data as { obligations: ObligationEntry[] }).obligations;
+      if (klear === undefined && entries.some((e) => e.settlement_details_truncated || e.maintenance_margin_details_truncated || e.funding_payments_truncated)) {
+        throw new Error('a truncated obligation needs the client to complete it from the paged endpoints');
+      }
+      if (klear !== undefined) {
+        completion = await completeObligations(entries, this.livePager(context, klear), (entry) => heldComplete({ query: (sql, params) => this.query(sql, params) }, entry));
+        if (completion.pages > 0) context.setDetails({ completed_obligations: completion.entries.size, detail_pages: completion.pages, detail_rows: completion.rows });
+      }
+    }
+    const result = await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt, completion, answer.raw.params));
     context.read(result.read);
     context.wrote(result.written);
     return result;
+  }
+
+  /** Fields Klear sent that the contract does not name: recorded on the job run (the archive keeps them). */
+  private readonly unmappedByRun = new Map<string, Set<string>>();
+
+  private noteUnmapped(context: JobContext, endpoint: string, unmapped: string[] | undefined): void {
+    if (!unmapped?.length) return;
+    const seen = this.unmappedByRun.get(context.runId) ?? new Set<string>();
+    for (const field of unmapped) seen.add(`${endpoint}: ${field}`);
+    if (this.unmappedByRun.size > 100) this.unmappedByRun.clear();
+    this.unmappedByRun.set(context.runId, seen);
+    context.setDetails({ unmapped_fields: [...seen].sort() });
+  }
+
+  /** Reads pages of detail lists from Klear, each archived (and its unmapped fields noted) before use. */
+  private livePager(context: JobContext, klear: KlearClient): DetailPageFetcher {
+    return klearDetailPager(klear, async (answer, rows) => {
+      if (context.signal.aborted) throw new Error('stopped by shutdown');
+      await this.archive.append(answer.raw, context.runId);
+      this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
+      context.read(rows);
+    });
   }
 
   transaction<T>(work: Parameters<typeof inTransaction<T>>[1]): Promise<T> {

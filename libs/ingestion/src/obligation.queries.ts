@@ -5,7 +5,13 @@ import { DataSource } from 'typeorm';
 export interface ObligationRow {
   id: string;
   user_id: string;
+  asset_class: string;
   amount_centicents: string;
+  /** Sum of the obligation's funding payments (signed). */
+  funding_centicents: string;
+  funding_payment_count: number;
+  /** Lists read in full from the paged endpoints (Klear cut them inline at 1,000 rows). */
+  completed_lists: string[];
   fees_centicents: string;
   maintenance_margin_centicents: string;
   pnl_centicents: string;
@@ -26,7 +32,8 @@ export interface SettlementDetailRow {
   total_centicents: string;
 }
 
-const OBLIGATION_COLUMNS = `o.id, o.user_id, o.amount_centicents, o.fees_centicents, o.maintenance_margin_centicents, o.pnl_centicents,
+const OBLIGATION_COLUMNS = `o.id, o.user_id, o.asset_class, o.amount_centicents, o.fees_centicents, o.maintenance_margin_centicents, o.pnl_centicents,
+  o.funding_centicents, o.funding_payment_count, o.completed_lists,
   o.execution_time, o.last_updated_ts, o.settlement_detail_count, o.first_pulled_at, o.pulled_at,
   (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS version_count`;
 
@@ -35,16 +42,24 @@ const OBLIGATION_COLUMNS = `o.id, o.user_id, o.amount_centicents, o.fees_centice
 export class ObligationQueries {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async active(): Promise<{ pulledAt: Date; obligation: ObligationRow | null } | null> {
-    const [pull] = (await this.dataSource.query(`SELECT pulled_at, obligation_id FROM klear_active_obligation_pull ORDER BY pulled_at DESC, id DESC LIMIT 1`)) as Array<{ pulled_at: Date; obligation_id: string | null }>;
+  /** The latest pull of the active obligations: every obligation it listed (one per asset class). */
+  async active(): Promise<{ pulledAt: Date; obligations: ObligationRow[] } | null> {
+    const [pull] = (await this.dataSource.query(`SELECT pulled_at, archive_id FROM klear_active_obligation_pull ORDER BY pulled_at DESC, id DESC LIMIT 1`)) as Array<{ pulled_at: Date; archive_id: string }>;
     if (!pull) return null;
-    return { pulledAt: pull.pulled_at, obligation: pull.obligation_id ? await this.get(pull.obligation_id) : null };
+    const obligations = (await this.dataSource.query(
+      `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o
+        WHERE o.id IN (SELECT obligation_id FROM klear_active_obligation_pull WHERE archive_id = $1 AND pulled_at = $2)
+        ORDER BY o.asset_class, o.id`,
+      [pull.archive_id, pull.pulled_at],
+    )) as ObligationRow[];
+    return { pulledAt: pull.pulled_at, obligations };
   }
 
   /** Newest cycle first; `from`/`to` are ET dates bounding the execution time (inclusive). */
-  list(filter: { from?: string; to?: string; limit: number; after?: { executionTime: string; id: string } }): Promise<ObligationRow[]> {
+  list(filter: { from?: string; to?: string; assetClass?: string; limit: number; after?: { executionTime: string; id: string } }): Promise<ObligationRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    if (filter.assetClass) where.push(`o.asset_class = $${params.push(filter.assetClass)}`);
     if (filter.from) where.push(`o.execution_time >= ($${params.push(filter.from)}::date::timestamp AT TIME ZONE 'America/New_York')`);
     if (filter.to) where.push(`o.execution_time < (($${params.push(filter.to)}::date + 1)::timestamp AT TIME ZONE 'America/New_York')`);
     if (filter.after) where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);

@@ -10,6 +10,7 @@ export interface ArchivedAnswer {
   params: Record<string, string>;
   receivedAt: Date;
   body: string;
+  jobRunId: string | null;
 }
 
 /** Query parameters that must never be stored (secrets, presigned URL parts). */
@@ -45,12 +46,12 @@ export class ResponseArchiveRepository {
     let after = '0';
     for (;;) {
       const rows = (await this.dataSource.query(
-        `SELECT id, endpoint, params, received_at, convert_from(body, 'UTF8') AS body
+        `SELECT id, endpoint, params, received_at, convert_from(body, 'UTF8') AS body, job_run_id
            FROM klear_response_archive WHERE id > $1 ORDER BY id LIMIT $2`,
         [after, batchSize],
-      )) as Array<{ id: string; endpoint: string; params: Record<string, string>; received_at: Date; body: string }>;
+      )) as Array<{ id: string; endpoint: string; params: Record<string, string>; received_at: Date; body: string; job_run_id: string | null }>;
       if (rows.length === 0) return;
-      for (const r of rows) yield { id: r.id, endpoint: r.endpoint, params: r.params, receivedAt: r.received_at, body: r.body };
+      for (const r of rows) yield { id: r.id, endpoint: r.endpoint, params: r.params, receivedAt: r.received_at, body: r.body, jobRunId: r.job_run_id };
       after = rows[rows.length - 1].id;
     }
   }

@@ -13,6 +13,8 @@ export interface EstimateLineRow {
   total_amount_centicents: string;
   omitted_subtrader_count: number | null;
   omitted_group_count: number | null;
+  /** The asset class's next settlement cycle (its user line only). */
+  next_runtime: Date | null;
 }
 
 export interface MarginReportRow {
@@ -41,7 +43,7 @@ export class SettlementQueries {
     if (!snapshot) return null;
     const lines = (await this.dataSource.query(
       `SELECT asset_class, scope, key, variation_margin_centicents, total_fees_centicents, maintenance_margin_delta_centicents,
-              maintenance_margin_required_centicents, total_amount_centicents, omitted_subtrader_count, omitted_group_count
+              maintenance_margin_required_centicents, total_amount_centicents, omitted_subtrader_count, omitted_group_count, next_runtime
          FROM klear_estimate_line WHERE snapshot_id = $1 ORDER BY asset_class, scope DESC, key`,
       [snapshot.id],
     )) as EstimateLineRow[];
@@ -98,7 +100,7 @@ export class SettlementQueries {
     if (filter.after !== undefined) where.push(`s.subtrader_id > $${params.push(filter.after)}`);
     return this.dataSource.query(
       `WITH latest AS (SELECT id, execution_time, pulled_at FROM klear_obligation ORDER BY execution_time DESC LIMIT 1),
-            est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate' ORDER BY pulled_at DESC, id DESC LIMIT 1)
+            est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1)
        SELECT s.subtrader_id, s.first_seen_in_klear_at, s.first_seen_in_ledger_at,
               (SELECT id FROM latest) AS obligation_id, (SELECT execution_time FROM latest) AS execution_time, (SELECT pulled_at FROM latest) AS obligation_pulled_at,
               d.pnl_centicents::text AS pnl_centicents, d.fees_centicents::text AS fees_centicents, d.total_centicents::text AS total_centicents,

@@ -1,7 +1,7 @@
 export { DEFAULT_REPORT_MAX_BYTES, KlearClient } from './klear-client';
 export type { KlearBodySink } from './klear-transport';
 export type { DownloadedReport, PageRequest, WithdrawalWithCenticents } from './klear-client';
-export { parseKlearAnswer, sha256Hex } from './klear-answer';
+export { parseKlearAnswer, parseKlearAnswerWithUnmapped, sha256Hex } from './klear-answer';
 export type { KlearAnswerData, KlearRawAnswer, KlearResponse } from './klear-answer';
 export type { KlearCall, KlearClientLogger, KlearClientOptions, SendGuard } from './klear-http-pipeline';
 export type { KlearCredentials, KlearCredentialsSource } from './klear-credentials';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { ENDPOINTS, type KlearEndpointName, parseKlearJson } from '@app/klear-contract';
+import { ENDPOINTS, type KlearEndpointName, parseKlearJson, responseSchemaOf, unmappedFields } from '@app/klear-contract';
 import { KlearSchemaError, type SchemaIssue } from './klear-errors';
 
 /** The answer as it came, for the archive, before interpretation. */
@@ -19,6 +19,11 @@ export interface KlearRawAnswer<Body = string> {
 export interface KlearResponse<Data, Body = string> {
   data: Data;
   raw: KlearRawAnswer<Body>;
+  /**
+   * Fields the contract does not name (Klear added them), as generalised paths such as
+   * `obligations[].new_field`: never a failure; kept in the raw body, reported on the job run.
+   */
+  unmapped?: string[];
 }
 
 export type KlearAnswerData<N extends KlearEndpointName> = z.output<(typeof ENDPOINTS)[N]['responseSchema']>;
@@ -33,6 +38,11 @@ export function sha256Hex(bytes: Buffer | string): string {
  * Throws KlearSchemaError (endpoint named, raw body kept) on malformed JSON or a contract mismatch.
  */
 export function parseKlearAnswer<N extends KlearEndpointName>(name: N, body: string, status = 200): KlearAnswerData<N> {
+  return parseKlearAnswerWithUnmapped(name, body, status).data;
+}
+
+/** parseKlearAnswer, plus the fields of the body the contract does not name. */
+export function parseKlearAnswerWithUnmapped<N extends KlearEndpointName>(name: N, body: string, status = 200): { data: KlearAnswerData<N>; unmapped: string[] } {
   const endpoint = `${ENDPOINTS[name].method} ${ENDPOINTS[name].path}`;
   let json: unknown;
   try {
@@ -48,5 +58,7 @@ export function parseKlearAnswer<N extends KlearEndpointName>(name: N, body: str
     }));
     throw new KlearSchemaError(endpoint, status, issues, body);
   }
-  return parsed.data as KlearAnswerData<N>;
+  const schema = responseSchemaOf(ENDPOINTS[name].method, ENDPOINTS[name].path, 200);
+  const unmapped = schema === undefined ? [] : [...unmappedFields(schema, json)].sort();
+  return { data: parsed.data as KlearAnswerData<N>, unmapped };
 }

@@ -1,12 +1,14 @@
 import {
   ENDPOINTS,
+  type EstimateMaintenanceMarginRequest,
   type KlearEndpointName,
   type Withdrawal,
+  endpointPath,
   centicentsToUsdAmount,
   stringifyKlearJson,
   usdAmountToCenticents,
 } from '@app/klear-contract';
-import { type KlearAnswerData, type KlearResponse, parseKlearAnswer, sha256Hex } from './klear-answer';
+import { type KlearAnswerData, type KlearResponse, parseKlearAnswerWithUnmapped, sha256Hex } from './klear-answer';
 import {
   KlearClientError,
   KlearHttpError,
@@ -64,8 +66,9 @@ export class KlearClient {
     return this.read('marginReports', { start_date: startDate, end_date: endDate });
   }
 
-  getActiveObligation(): Promise<KlearResponse<KlearAnswerData<'activeObligation'>>> {
-    return this.read('activeObligation', {});
+  /** Every active obligation, one per asset class (`null` reads as an empty list). */
+  getActiveObligations(): Promise<KlearResponse<KlearAnswerData<'activeObligations'>>> {
+    return this.read('activeObligations', {});
   }
 
   /** Most recent first; pass the answer's `cursor` for the next page (none: last page). */
@@ -73,8 +76,60 @@ export class KlearClient {
     return this.read('obligationHistory', pageParams(page));
   }
 
-  getSettlementEstimate(): Promise<KlearResponse<KlearAnswerData<'settlementEstimate'>>> {
-    return this.read('settlementEstimate', {});
+  /** One page (at most 1,000) of an obligation's complete settlement details. */
+  getObligationSettlementDetails(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationSettlementDetails'>>> {
+    return this.read('obligationSettlementDetails', pageParams(page), { obligation_id: obligationId });
+  }
+
+  /** One page (at most 1,000) of an obligation's complete maintenance margin details. */
+  getObligationMaintenanceMarginDetails(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationMaintenanceMarginDetails'>>> {
+    return this.read('obligationMaintenanceMarginDetails', pageParams(page), { obligation_id: obligationId });
+  }
+
+  /** One page (at most 1,000) of an obligation's complete funding payments. */
+  getObligationFundingPayments(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationFundingPayments'>>> {
+    return this.read('obligationFundingPayments', pageParams(page), { obligation_id: obligationId });
+  }
+
+  /** Mark prices of an asset class's markets at one settlement time (empty when none ran then). */
+  getSettlementPrices(assetClass: string, settlementTime: string): Promise<KlearResponse<KlearAnswerData<'settlementPrices'>>> {
+    return this.read('settlementPrices', { asset_class: assetClass, settlement_time: settlementTime });
+  }
+
+  /** The member's funding payments at one funding time (limit at most 10,000). */
+  getMemberFundingPayments(fundingTime: string, page: PageRequest & { marketTicker?: string } = {}): Promise<KlearResponse<KlearAnswerData<'memberFundingPayments'>>> {
+    const params = { funding_time: fundingTime, ...pageParams(page) };
+    return this.read('memberFundingPayments', page.marketTicker === undefined ? params : { ...params, market_ticker: page.marketTicker });
+  }
+
+  getSubtraderGroups(): Promise<KlearResponse<KlearAnswerData<'subtraderGroups'>>> {
+    return this.read('subtraderGroups', {});
+  }
+
+  /** Creates a netted subtrader group. A write: sent once, never retried. */
+  createSubtraderGroup(subtraderIds: string[]): Promise<KlearResponse<KlearAnswerData<'createSubtraderGroup'>>> {
+    return this.writeOnce('createSubtraderGroup', { subtrader_ids: groupMembers(subtraderIds) });
+  }
+
+  /** Replaces a group's membership. A write: sent once, never retried. */
+  updateSubtraderGroup(groupId: string, subtraderIds: string[]): Promise<KlearResponse<KlearAnswerData<'updateSubtraderGroup'>>> {
+    return this.writeOnce('updateSubtraderGroup', { subtrader_ids: groupMembers(subtraderIds) }, { group_id: groupId });
+  }
+
+  deleteSubtraderGroup(groupId: string): Promise<KlearResponse<KlearAnswerData<'deleteSubtraderGroup'>>> {
+    return this.writeOnce('deleteSubtraderGroup', undefined, { group_id: groupId });
+  }
+
+  /**
+   * A what-if maintenance margin. Without side effects, but a POST: sent once unless the caller
+   * explicitly allows retries (`{ retry: true }`), then retried like a read.
+   */
+  async estimateMaintenanceMargin(request: EstimateMaintenanceMarginRequest, options: { retry?: boolean } = {}): Promise<KlearResponse<KlearAnswerData<'estimateMaintenanceMargin'>>> {
+    if (request.positions.some((p) => p.quantity === 0n)) throw new RangeError('a position quantity must not be zero');
+    const body = stringifyKlearJson(request);
+    const call = this.callFor('estimateMaintenanceMargin', {}, body);
+    const answer = options.retry === true ? await this.pipeline.sendIdempotent(call) : await this.pipeline.sendOnce(call);
+    return this.interpret('estimateMaintenanceMargin', call, { asset_class: request.asset_class }, answer);
   }
 
   getSettlementEstimateByAssetClass(): Promise<KlearResponse<KlearAnswerData<'settlementEstimateByAssetClass'>>> {
@@ -178,19 +233,26 @@ export class KlearClient {
     };
   }
 
-  private async read<N extends KlearEndpointName>(name: N, params: Record<string, string>): Promise<KlearResponse<KlearAnswerData<N>>> {
-    const call = this.callFor(name, params);
+  private async read<N extends KlearEndpointName>(name: N, params: Record<string, string>, pathParams: Record<string, string> = {}): Promise<KlearResponse<KlearAnswerData<N>>> {
+    const call = this.callFor(name, params, undefined, pathParams);
     const answer = await this.pipeline.sendIdempotent(call);
-    return this.interpret(name, call, params, answer);
+    return this.interpret(name, call, { ...pathParams, ...params }, answer);
   }
 
-  private callFor(name: KlearEndpointName, query: Record<string, string>, body?: string): KlearCall {
+  private async writeOnce<N extends KlearEndpointName>(name: N, body: object | undefined, pathParams: Record<string, string> = {}): Promise<KlearResponse<KlearAnswerData<N>>> {
+    const call = this.callFor(name, {}, body === undefined ? undefined : stringifyKlearJson(body), pathParams);
+    const answer = await this.pipeline.sendOnce(call);
+    return this.interpret(name, call, pathParams, answer);
+  }
+
+  private callFor(name: KlearEndpointName, query: Record<string, string>, body?: string, pathParams: Record<string, string> = {}): KlearCall {
     const { method, path, kind } = ENDPOINTS[name];
     const search = new URLSearchParams(query).toString();
     return {
       kind,
       method,
-      url: `${this.baseUrl}${path}${search ? `?${search}` : ''}`,
+      url: `${this.baseUrl}${endpointPath(name, pathParams)}${search ? `?${search}` : ''}`,
+      // Logs and errors name the path template, never an id in it.
       endpoint: `${method} ${path}`,
       body,
       authenticated: true,
@@ -205,8 +267,14 @@ export class KlearClient {
   ): KlearResponse<KlearAnswerData<N>> {
     const body = answer.body.toString('utf8');
     const raw = { body, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: sha256Hex(answer.body) };
-    return { data: parseKlearAnswer(name, body, answer.status), raw };
+    const { data, unmapped } = parseKlearAnswerWithUnmapped(name, body, answer.status);
+    return { data, raw, unmapped };
   }
+}
+
+function groupMembers(ids: string[]): string[] {
+  if (ids.length === 0 || ids.some((id) => id === '')) throw new RangeError('a subtrader group needs at least one subtrader id');
+  return ids;
 }
 
 function pageParams(page: PageRequest): Record<string, string> {

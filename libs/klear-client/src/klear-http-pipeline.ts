@@ -70,7 +70,7 @@ export interface KlearClientOptions {
 export interface KlearCall {
   /** The rate-limit bucket; none for report files (presigned storage, not the Klear API). */
   kind: KlearEndpointKind | undefined;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   /** `GET /margin/reports`: what logs and errors may show. */
   endpoint: string;

@@ -10,7 +10,7 @@ export interface KlearBodySink {
 }
 
 export interface KlearExchangeRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers: Record<string, string>;
   body?: string;

@@ -1,15 +1,23 @@
 import type { z } from 'zod';
 import {
-  activeObligationResponseSchema,
+  activeObligationsResponseSchema,
+  createMarginSubtraderGroupResponseSchema,
+  emptyResponseSchema,
+  estimateMaintenanceMarginResponseSchema,
   guarantyFundBalanceResponseSchema,
   largeTraderPositionsResponseSchema,
   logInResponseSchema,
   marginReportsResponseSchema,
+  marginSubtraderGroupsResponseSchema,
+  memberFundingPaymentsResponseSchema,
+  obligationFundingPaymentsResponseSchema,
   obligationHistoryResponseSchema,
+  obligationMaintenanceMarginDetailsResponseSchema,
+  obligationSettlementDetailsResponseSchema,
   settlementBalanceHistoryResponseSchema,
   settlementBalanceResponseSchema,
   settlementEstimateByAssetClassResponseSchema,
-  settlementEstimateResponseSchema,
+  settlementPricesResponseSchema,
   withdrawalCreatedResponseSchema,
   withdrawalSchema,
 } from './schemas';
@@ -18,33 +26,41 @@ import {
 export type KlearEndpointKind = 'read' | 'write';
 
 export interface KlearEndpoint {
-  method: 'GET' | 'POST';
-  /** Relative to the base URL (`.../klear-api/v1`). */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Relative to the base URL (`.../klear-api/v1`); `{name}` marks a path parameter. */
   path: string;
   kind: KlearEndpointKind;
   responseSchema: z.ZodType;
+  /** Removed upstream; kept only behind an explicit legacy switch (not in the OpenAPI document). */
+  legacy?: true;
 }
 
+/**
+ * Every endpoint of the live API (revision 2), plus the legacy session login. The OpenAPI document
+ * (./openapi.ts) is the contract; openapi-agreement.spec.ts fails when these schemas disagree with it.
+ */
 export const ENDPOINTS = {
-  logIn: { method: 'POST', path: '/log_in', kind: 'write', responseSchema: logInResponseSchema },
+  logIn: { method: 'POST', path: '/log_in', kind: 'write', responseSchema: logInResponseSchema, legacy: true },
   marginReports: { method: 'GET', path: '/margin/reports', kind: 'read', responseSchema: marginReportsResponseSchema },
-  activeObligation: {
+  activeObligations: { method: 'GET', path: '/margin/active_obligations', kind: 'read', responseSchema: activeObligationsResponseSchema },
+  obligationHistory: { method: 'GET', path: '/margin/obligation_history', kind: 'read', responseSchema: obligationHistoryResponseSchema },
+  obligationSettlementDetails: {
     method: 'GET',
-    path: '/margin/active_obligation',
+    path: '/margin/obligations/{obligation_id}/settlement_details',
     kind: 'read',
-    responseSchema: activeObligationResponseSchema,
+    responseSchema: obligationSettlementDetailsResponseSchema,
   },
-  obligationHistory: {
+  obligationMaintenanceMarginDetails: {
     method: 'GET',
-    path: '/margin/obligation_history',
+    path: '/margin/obligations/{obligation_id}/maintenance_margin_details',
     kind: 'read',
-    responseSchema: obligationHistoryResponseSchema,
+    responseSchema: obligationMaintenanceMarginDetailsResponseSchema,
   },
-  settlementEstimate: {
+  obligationFundingPayments: {
     method: 'GET',
-    path: '/margin/settlement_estimate',
+    path: '/margin/obligations/{obligation_id}/funding_payments',
     kind: 'read',
-    responseSchema: settlementEstimateResponseSchema,
+    responseSchema: obligationFundingPaymentsResponseSchema,
   },
   settlementEstimateByAssetClass: {
     method: 'GET',
@@ -52,12 +68,9 @@ export const ENDPOINTS = {
     kind: 'read',
     responseSchema: settlementEstimateByAssetClassResponseSchema,
   },
-  settlementBalance: {
-    method: 'GET',
-    path: '/margin/settlement_balance',
-    kind: 'read',
-    responseSchema: settlementBalanceResponseSchema,
-  },
+  settlementPrices: { method: 'GET', path: '/margin/settlement_prices', kind: 'read', responseSchema: settlementPricesResponseSchema },
+  memberFundingPayments: { method: 'GET', path: '/margin/funding_payments', kind: 'read', responseSchema: memberFundingPaymentsResponseSchema },
+  settlementBalance: { method: 'GET', path: '/margin/settlement_balance', kind: 'read', responseSchema: settlementBalanceResponseSchema },
   settlementBalanceHistory: {
     method: 'GET',
     path: '/margin/settlement_balance_history',
@@ -70,24 +83,20 @@ export const ENDPOINTS = {
     kind: 'write',
     responseSchema: withdrawalCreatedResponseSchema,
   },
-  settlementBalanceWithdrawal: {
-    method: 'GET',
-    path: '/margin/settlement_balance_withdrawal',
-    kind: 'read',
-    responseSchema: withdrawalSchema,
+  settlementBalanceWithdrawal: { method: 'GET', path: '/margin/settlement_balance_withdrawal', kind: 'read', responseSchema: withdrawalSchema },
+  guarantyFundBalance: { method: 'GET', path: '/margin/guaranty_fund_balance', kind: 'read', responseSchema: guarantyFundBalanceResponseSchema },
+  largeTraderPositions: { method: 'GET', path: '/margin/large_trader_positions', kind: 'read', responseSchema: largeTraderPositionsResponseSchema },
+  estimateMaintenanceMargin: {
+    method: 'POST',
+    path: '/margin/estimate_maintenance_margin',
+    // A read in effect, but a POST: counted as a write and never retried unless the caller says so.
+    kind: 'write',
+    responseSchema: estimateMaintenanceMarginResponseSchema,
   },
-  guarantyFundBalance: {
-    method: 'GET',
-    path: '/margin/guaranty_fund_balance',
-    kind: 'read',
-    responseSchema: guarantyFundBalanceResponseSchema,
-  },
-  largeTraderPositions: {
-    method: 'GET',
-    path: '/margin/large_trader_positions',
-    kind: 'read',
-    responseSchema: largeTraderPositionsResponseSchema,
-  },
+  subtraderGroups: { method: 'GET', path: '/fcm/margin/subtrader_groups', kind: 'read', responseSchema: marginSubtraderGroupsResponseSchema },
+  createSubtraderGroup: { method: 'POST', path: '/fcm/margin/subtrader_groups', kind: 'write', responseSchema: createMarginSubtraderGroupResponseSchema },
+  updateSubtraderGroup: { method: 'PUT', path: '/fcm/margin/subtrader_groups/{group_id}', kind: 'write', responseSchema: emptyResponseSchema },
+  deleteSubtraderGroup: { method: 'DELETE', path: '/fcm/margin/subtrader_groups/{group_id}', kind: 'write', responseSchema: emptyResponseSchema },
 } as const satisfies Record<string, KlearEndpoint>;
 
 export type KlearEndpointName = keyof typeof ENDPOINTS;
@@ -104,10 +113,39 @@ export type RateLimitTier = keyof typeof RATE_LIMIT_TIERS;
 
 export const KLEAR_API_BASE_PATH = '/klear-api/v1';
 
-/** Finds the endpoint a method and path (relative to the base URL) belong to. */
-export function findEndpoint(method: string, path: string): { name: KlearEndpointName; endpoint: KlearEndpoint } | undefined {
+const PATH_PARAM = /\{([a-z_]+)\}/g;
+
+/** The concrete path of an endpoint: each `{name}` replaced by its URI-encoded value. */
+export function endpointPath(name: KlearEndpointName, pathParams: Record<string, string> = {}): string {
+  return ENDPOINTS[name].path.replace(PATH_PARAM, (_, param: string) => {
+    const value = pathParams[param];
+    if (value === undefined || value === '') throw new RangeError(`${name}: path parameter ${param} is required`);
+    return encodeURIComponent(value);
+  });
+}
+
+/**
+ * Finds the endpoint a method and concrete path (relative to the base URL) belong to, with its
+ * path parameters decoded.
+ */
+export function findEndpoint(method: string, path: string): { name: KlearEndpointName; endpoint: KlearEndpoint; pathParams: Record<string, string> } | undefined {
   for (const [name, endpoint] of Object.entries(ENDPOINTS) as [KlearEndpointName, KlearEndpoint][]) {
-    if (endpoint.method === method && endpoint.path === path) return { name, endpoint };
+    if (endpoint.method !== method) continue;
+    if (!endpoint.path.includes('{')) {
+      if (endpoint.path === path) return { name, endpoint, pathParams: {} };
+      continue;
+    }
+    const names: string[] = [];
+    const pattern = new RegExp(`^${endpoint.path.replace(PATH_PARAM, (_, param: string) => (names.push(param), '([^/]+)'))}$`);
+    const match = pattern.exec(path);
+    if (match === null) continue;
+    const pathParams: Record<string, string> = {};
+    try {
+      names.forEach((param, i) => (pathParams[param] = decodeURIComponent(match[i + 1])));
+    } catch {
+      return undefined;
+    }
+    return { name, endpoint, pathParams };
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseKlearJson } from './json';
-import { obligationEntrySchema, settlementEstimateByAssetClassResponseSchema, withdrawalSchema } from './schemas';
+import { obligationEntrySchema, obligationHistoryResponseSchema, settlementEstimateByAssetClassResponseSchema, withdrawalSchema } from './schemas';
 
 const obligation = {
   id: 'obl-1',
@@ -11,11 +11,13 @@ const obligation = {
   pnl_centicents: 0n,
   execution_time: '2026-11-19T22:00:00Z',
   last_updated_ts: '2026-11-19T23:00:00.123Z',
+  asset_class: 'Crypto',
   receives: [],
   settlement_details: [
-    { id: 'sd', market_ticker: 'M', subtrader_id: 'S', pnl_centicents: 0n, total_fees_centicents: 5n, total_amount_centicents: -5n },
+    { id: 'sd', market_ticker: 'M', subtrader_id: 'S', position_quantity_fp: '-1.25', pnl_centicents: 0n, total_fees_centicents: 5n, total_amount_centicents: -5n },
   ],
   maintenance_margin_details: [{ id: 'mm', subtrader_id: '', maintenance_margin_centicents: 10n, maintenance_margin_delta_centicents: 1n }],
+  funding_payments: null,
 };
 
 describe('Klear contract schemas', () => {
@@ -38,10 +40,32 @@ describe('Klear contract schemas', () => {
     }
   });
 
-  it('exposes the omitted counts of the by-asset-class estimate as numbers', () => {
+  it('exposes the omitted counts of the by-asset-class estimate as numbers, with next_runtime required', () => {
     const estimate = '{"variation_margin_centicents":1,"total_fees_centicents":0,"maintenance_margin_delta_centicents":0,"maintenance_margin_required_centicents":3,"total_amount_centicents":1}';
-    const body = `{"asset_classes":{"crypto":{"user_breakdown":${estimate},"omitted_subtrader_count":7,"omitted_group_count":0}},"settlement_balance_centicents":10}`;
+    const body = `{"estimates":{"Crypto":{"next_runtime":"2026-12-02T22:00:00Z","user_breakdown":${estimate},"omitted_subtrader_count":7,"omitted_group_count":0}},"settlement_balance_centicents":10}`;
     const parsed = settlementEstimateByAssetClassResponseSchema.parse(parseKlearJson(body));
-    expect(parsed.asset_classes.crypto.omitted_subtrader_count).toBe(7);
+    expect(parsed.estimates.Crypto.omitted_subtrader_count).toBe(7);
+    expect(parsed.estimates.Crypto.next_runtime).toBe('2026-12-02T22:00:00Z');
+    // Only next_runtime is required; the counts and breakdowns may be left out.
+    expect(settlementEstimateByAssetClassResponseSchema.parse(parseKlearJson('{"estimates":{"Crypto":{"next_runtime":"2026-12-02T22:00:00Z"}},"settlement_balance_centicents":0}')).estimates.Crypto.omitted_subtrader_count).toBeUndefined();
+    expect(settlementEstimateByAssetClassResponseSchema.safeParse(parseKlearJson(`{"estimates":{"Crypto":{"user_breakdown":${estimate}}},"settlement_balance_centicents":0}`)).success).toBe(false);
+  });
+
+  it('reads null lists as empty and an empty last cursor as absent', () => {
+    const parsed = obligationEntrySchema.parse({ ...obligation, receives: null, maintenance_margin_details: null });
+    expect(parsed.receives).toEqual([]);
+    expect(parsed.maintenance_margin_details).toEqual([]);
+    expect(parsed.funding_payments).toEqual([]);
+    expect(obligationHistoryResponseSchema.parse({ obligations: null, cursor: '' })).toEqual({ obligations: [], cursor: undefined });
+    expect(obligationHistoryResponseSchema.parse({ obligations: [], cursor: null }).cursor).toBeUndefined();
+    expect(obligationHistoryResponseSchema.parse({ obligations: [], cursor: '2026-11-19T22:00:00Z' }).cursor).toBe('2026-11-19T22:00:00Z');
+  });
+
+  it('requires asset_class on an obligation and keeps position quantities exact as text', () => {
+    const { asset_class: _dropped, ...withoutClass } = obligation;
+    expect(obligationEntrySchema.safeParse(withoutClass).success).toBe(false);
+    expect(obligationEntrySchema.parse(obligation).settlement_details[0].position_quantity_fp).toBe('-1.25');
+    const floatQuantity = { ...obligation, settlement_details: [{ ...obligation.settlement_details[0], position_quantity_fp: 1.25 }] };
+    expect(obligationEntrySchema.safeParse(floatQuantity).success).toBe(false);
   });
 });

@@ -16,6 +16,18 @@ export const klearCountSchema = z
   .max(BigInt(Number.MAX_SAFE_INTEGER))
   .transform((count) => Number(count));
 export const dateTimeSchema = z.iso.datetime({ offset: true });
+/** A fixed-point count string (`"1.25"`, may be negative): kept exact as text, never a float. */
+export const fixedPointCountSchema = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/);
+/** Klear may send a list as `null`: treated as empty everywhere. */
+export const nullableList = <T extends z.ZodType>(item: T) => z.array(item).nullable().transform((list): z.output<T>[] => list ?? []);
+/** The last page has no cursor, a `null` one or `""`: all three read as absent. */
+export const pageCursorSchema = z
+  .string()
+  .nullable()
+  .optional()
+  .transform((cursor) => (cursor ? cursor : undefined));
+/** `"Crypto"` is the only asset class today; more will come, so any non-empty name is accepted. */
+export const assetClassSchema = z.string().min(1);
 export const reportDateSchema = z.iso.date();
 /** Withdrawal amount as Klear answers it: a positive USD string with exactly two decimals. */
 export const usdAmountWireSchema = z.string().regex(USD_AMOUNT_WIRE).refine((text) => /[1-9]/.test(text), 'must be positive');
@@ -43,7 +55,7 @@ export const marginReportSchema = z.object({
   created_ts: dateTimeSchema,
   is_end_of_day: z.boolean(),
 });
-export const marginReportsResponseSchema = z.object({ reports: z.array(marginReportSchema) });
+export const marginReportsResponseSchema = z.object({ reports: nullableList(marginReportSchema) });
 
 export const obligationInfoSchema = z.object({
   id: z.string().min(1),
@@ -54,6 +66,7 @@ export const obligationInfoSchema = z.object({
   pnl_centicents: centicentsSchema,
   execution_time: dateTimeSchema,
   last_updated_ts: dateTimeSchema,
+  asset_class: assetClassSchema,
 });
 
 export const obligationReceiveSchema = z.object({
@@ -68,6 +81,7 @@ export const settlementDetailSchema = z.object({
   id: z.string().min(1),
   market_ticker: z.string(),
   subtrader_id: z.string(),
+  position_quantity_fp: fixedPointCountSchema,
   pnl_centicents: centicentsSchema,
   total_fees_centicents: centicentsSchema,
   total_amount_centicents: centicentsSchema,
@@ -79,19 +93,51 @@ export const maintenanceMarginDetailSchema = z.object({
   subtrader_id: z.string(),
   maintenance_margin_centicents: centicentsSchema,
   maintenance_margin_delta_centicents: centicentsSchema,
+  /** Set when the margin belongs to a netted subtrader group, not to one subtrader. */
+  margin_group_id: z.string().optional(),
 });
+
+export const fundingPaymentDetailSchema = z.object({
+  id: z.string().min(1),
+  market_ticker: z.string(),
+  subtrader_id: z.string(),
+  funding_time: dateTimeSchema,
+  position_quantity_fp: fixedPointCountSchema,
+  notional_value_centicents: centicentsSchema,
+  funding_amount_centicents: centicentsSchema,
+});
+
+/** Inline lists hold at most this many rows; a `*_truncated` flag sends the reader to the paged endpoint. */
+export const INLINE_DETAIL_CAP = 1_000;
 
 export const obligationEntrySchema = obligationInfoSchema.extend({
-  receives: z.array(obligationReceiveSchema),
-  settlement_details: z.array(settlementDetailSchema),
-  maintenance_margin_details: z.array(maintenanceMarginDetailSchema),
+  receives: nullableList(obligationReceiveSchema),
+  settlement_details: nullableList(settlementDetailSchema),
+  maintenance_margin_details: nullableList(maintenanceMarginDetailSchema),
+  funding_payments: nullableList(fundingPaymentDetailSchema),
+  settlement_details_truncated: z.boolean().optional(),
+  maintenance_margin_details_truncated: z.boolean().optional(),
+  funding_payments_truncated: z.boolean().optional(),
 });
 
-export const activeObligationResponseSchema = z.object({ obligation: obligationEntrySchema.nullable() });
+export const activeObligationsResponseSchema = z.object({ obligations: nullableList(obligationEntrySchema) });
 
 export const obligationHistoryResponseSchema = z.object({
-  obligations: z.array(obligationEntrySchema),
-  cursor: z.string().min(1).optional(),
+  obligations: nullableList(obligationEntrySchema),
+  cursor: pageCursorSchema,
+});
+
+export const obligationSettlementDetailsResponseSchema = z.object({
+  settlement_details: nullableList(settlementDetailSchema),
+  cursor: pageCursorSchema,
+});
+export const obligationMaintenanceMarginDetailsResponseSchema = z.object({
+  maintenance_margin_details: nullableList(maintenanceMarginDetailSchema),
+  cursor: pageCursorSchema,
+});
+export const obligationFundingPaymentsResponseSchema = z.object({
+  funding_payments: nullableList(fundingPaymentDetailSchema),
+  cursor: pageCursorSchema,
 });
 
 export const settlementEstimateSchema = z.object({
@@ -100,31 +146,65 @@ export const settlementEstimateSchema = z.object({
   maintenance_margin_delta_centicents: centicentsSchema,
   maintenance_margin_required_centicents: centicentsSchema,
   total_amount_centicents: centicentsSchema,
-});
-
-export const settlementEstimateResponseSchema = z.object({
-  user_breakdown: settlementEstimateSchema,
-  subtrader_breakdowns: z.record(z.string(), settlementEstimateSchema).optional(),
-  settlement_balance_centicents: centicentsSchema,
+  positions: z
+    .record(
+      z.string(),
+      z.object({ quantity_centicount: z.bigint(), variation_margin_centicents: centicentsSchema, notional_value_centicents: centicentsSchema }),
+    )
+    .optional(),
 });
 
 /**
- * One asset class of the by-asset-class estimate. The project's reading of Klear's description:
- * per asset class, `subtrader_breakdowns` and `group_breakdowns` together hold at most the 1,000
- * entries with the largest maintenance margin requirement; the omitted counts say how many were cut.
+ * One asset class of the by-asset-class estimate: only `next_runtime` is required. Per asset class,
+ * `subtrader_breakdowns` and `group_breakdowns` together hold at most the 1,000 entries with the
+ * largest maintenance margin requirement; the omitted counts say how many were left out (their
+ * amounts stay in `user_breakdown`, always the aggregate of every subtrader).
  */
 export const assetClassSettlementEstimateSchema = z.object({
-  user_breakdown: settlementEstimateSchema,
+  next_runtime: dateTimeSchema,
+  user_breakdown: settlementEstimateSchema.optional(),
   subtrader_breakdowns: z.record(z.string(), settlementEstimateSchema).optional(),
   group_breakdowns: z.record(z.string(), settlementEstimateSchema).optional(),
-  omitted_subtrader_count: klearCountSchema,
-  omitted_group_count: klearCountSchema,
+  prev_settlement_prices: z.record(z.string(), centicentsSchema).optional(),
+  omitted_subtrader_count: klearCountSchema.optional(),
+  omitted_group_count: klearCountSchema.optional(),
 });
 
 export const settlementEstimateByAssetClassResponseSchema = z.object({
-  asset_classes: z.record(z.string(), assetClassSettlementEstimateSchema),
+  estimates: z.record(z.string(), assetClassSettlementEstimateSchema),
   settlement_balance_centicents: centicentsSchema,
 });
+
+export const settlementPricesResponseSchema = z.object({ settlement_prices: z.record(z.string(), centicentsSchema) });
+
+export const memberFundingPaymentSchema = z.object({
+  market_ticker: z.string(),
+  subtrader_id: z.string(),
+  funding_time: dateTimeSchema,
+  position_quantity_fp: fixedPointCountSchema,
+  notional_value_centicents: centicentsSchema,
+  funding_amount_centicents: centicentsSchema,
+});
+export const memberFundingPaymentsResponseSchema = z.object({ payments: nullableList(memberFundingPaymentSchema), cursor: pageCursorSchema });
+
+export const marginSubtraderGroupSchema = z.object({ group_id: z.string().min(1), member_subtrader_ids: nullableList(z.string()) });
+export const marginSubtraderGroupsResponseSchema = z.object({ groups: nullableList(marginSubtraderGroupSchema) });
+export const marginSubtraderGroupRequestSchema = z.object({ subtrader_ids: z.array(z.string().min(1)).min(1) });
+export const createMarginSubtraderGroupResponseSchema = z.object({ group_id: z.string().min(1) });
+export const emptyResponseSchema = z.object({});
+
+export const estimateMaintenanceMarginPositionSchema = z.object({
+  market_ticker: z.string().min(1),
+  quantity: z.bigint(),
+  price: z.string().regex(/^[0-9]+(\.[0-9]+)?$/),
+});
+export const estimateMaintenanceMarginRequestSchema = z.object({
+  asset_class: assetClassSchema,
+  positions: z.array(estimateMaintenanceMarginPositionSchema),
+  date: reportDateSchema.optional(),
+  clearing_type: z.string().optional(),
+});
+export const estimateMaintenanceMarginResponseSchema = z.object({ maintenance_margin_fp: z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).optional() });
 
 export const settlementBalanceResponseSchema = z.object({
   user_id: z.string(),
@@ -141,8 +221,8 @@ export const settlementBalanceHistoryEntrySchema = z.object({
 });
 
 export const settlementBalanceHistoryResponseSchema = z.object({
-  entries: z.array(settlementBalanceHistoryEntrySchema),
-  cursor: z.string().min(1).optional(),
+  entries: nullableList(settlementBalanceHistoryEntrySchema),
+  cursor: pageCursorSchema,
 });
 
 export const withdrawalRequestSchema = z.object({ amount: z.string() });
@@ -171,9 +251,10 @@ export const largeTraderPositionSchema = z.object({
 export const largeTraderPositionsResponseSchema = z.object({
   user_id: z.string(),
   report_date: reportDateSchema,
-  positions: z.array(largeTraderPositionSchema),
+  positions: nullableList(largeTraderPositionSchema),
 });
 
+/** LEGACY: `POST /log_in` was removed upstream; kept only for the labelled legacy session mode (off by default). */
 export const logInRequestSchema = z.object({
   email: z.string(),
   password: z.string(),
@@ -191,10 +272,15 @@ export type ObligationReceive = z.infer<typeof obligationReceiveSchema>;
 export type SettlementDetail = z.infer<typeof settlementDetailSchema>;
 export type MaintenanceMarginDetail = z.infer<typeof maintenanceMarginDetailSchema>;
 export type ObligationEntry = z.infer<typeof obligationEntrySchema>;
-export type ActiveObligationResponse = z.infer<typeof activeObligationResponseSchema>;
+export type FundingPaymentDetail = z.infer<typeof fundingPaymentDetailSchema>;
+export type ActiveObligationsResponse = z.infer<typeof activeObligationsResponseSchema>;
+export type SettlementPricesResponse = z.infer<typeof settlementPricesResponseSchema>;
+export type MemberFundingPayment = z.infer<typeof memberFundingPaymentSchema>;
+export type MemberFundingPaymentsResponse = z.infer<typeof memberFundingPaymentsResponseSchema>;
+export type MarginSubtraderGroup = z.infer<typeof marginSubtraderGroupSchema>;
+export type EstimateMaintenanceMarginRequest = z.infer<typeof estimateMaintenanceMarginRequestSchema>;
 export type ObligationHistoryResponse = z.infer<typeof obligationHistoryResponseSchema>;
 export type SettlementEstimate = z.infer<typeof settlementEstimateSchema>;
-export type SettlementEstimateResponse = z.infer<typeof settlementEstimateResponseSchema>;
 export type AssetClassSettlementEstimate = z.infer<typeof assetClassSettlementEstimateSchema>;
 export type SettlementEstimateByAssetClassResponse = z.infer<typeof settlementEstimateByAssetClassResponseSchema>;
 export type SettlementBalanceResponse = z.infer<typeof settlementBalanceResponseSchema>;

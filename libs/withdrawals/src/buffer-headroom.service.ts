@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { sumCenticents } from '@app/money';
 import { checkHeadroom, payableOf, type HeadroomResult } from './headroom-check';
 import { BufferBalanceUnavailable } from './withdrawal-errors';
 import { BUFFER_POSITION_SOURCE, type BufferBalanceReading, type BufferPositionSource } from './withdrawal-ports';
@@ -38,10 +39,10 @@ export class BufferHeadroomService {
 
   async assess(amount: bigint, reserveFloor: bigint, options: HeadroomOptions = {}): Promise<HeadroomResult> {
     const { reading, source } = await this.freshBalance(options.forceRefresh);
-    let obligation;
+    let obligations;
     let estimate;
     try {
-      [obligation, estimate] = await Promise.all([this.position.activeObligation(), this.position.latestEstimate()]);
+      [obligations, estimate] = await Promise.all([this.position.activeObligations(), this.position.latestEstimate()]);
     } catch (error) {
       throw new BufferBalanceUnavailable(`reserve figures: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -54,9 +55,13 @@ export class BufferHeadroomService {
       balanceSource: source,
       notYetLocked: pending.total,
       notYetLockedRequestIds: pending.ids,
-      activeObligationPayable: payableOf(obligation?.amountCenticents),
-      activeObligationId: obligation?.id ?? null,
-      estimatePayable: payableOf(estimate?.totalAmountCenticents),
+      // Several obligations can be active at once (one per asset class): each payable one is reserved,
+      // a receivable one never offsets another class's payment. The same for each class's estimate.
+      activeObligationPayable: sumCenticents(obligations.map((o) => payableOf(o.amountCenticents))),
+      activeObligationId: obligations.map((o) => o.id).join(',') || null,
+      activeObligations: obligations.map((o) => ({ assetClass: o.assetClass, id: o.id, amount: o.amountCenticents, payable: payableOf(o.amountCenticents) })),
+      estimatePayable: sumCenticents((estimate?.byAssetClass ?? []).map((e) => payableOf(e.totalAmountCenticents))),
+      estimates: (estimate?.byAssetClass ?? []).map((e) => ({ assetClass: e.assetClass, amount: e.totalAmountCenticents, payable: payableOf(e.totalAmountCenticents) })),
       estimatePulledAt: estimate?.pulledAt ?? null,
       reserveFloor,
     });

@@ -12,12 +12,16 @@ export interface HeadroomInputs {
   /** Other requests of this product that will leave the buffer but are not locked at Klear yet. */
   notYetLocked: bigint;
   notYetLockedRequestIds: string[];
-  /** What the member pays Klear for the active cycle (0 when none or receivable). */
+  /** What the member pays Klear for the active cycle: the sum over asset classes of each payable obligation. */
   activeObligationPayable: bigint;
   activeObligationId: string | null;
-  /** What the latest intraday estimate says the member will pay (0 when receivable or unknown). */
+  /** Each active obligation: its asset class, id, signed amount and what it reserves. */
+  activeObligations?: Array<{ assetClass: string; id: string; amount: bigint; payable: bigint }>;
+  /** What the latest intraday estimate says the member will pay: the sum of each asset class's payable estimate. */
   estimatePayable: bigint;
   estimatePulledAt: Date | null;
+  /** Each asset class's estimate: its signed total and what it reserves. */
+  estimates?: Array<{ assetClass: string; amount: bigint; payable: bigint }>;
   reserveFloor: bigint;
 }
 
@@ -58,6 +62,13 @@ export function checkHeadroom(input: HeadroomInputs): HeadroomResult {
       shortfall_centicents: s(ok ? 0n : input.amount - headroom),
       locked_centicents: s(input.locked),
       active_obligation_id: input.activeObligationId,
+      active_obligations: (input.activeObligations ?? []).map((o) => ({
+        asset_class: o.assetClass,
+        id: o.id,
+        amount_centicents: s(o.amount),
+        payable_centicents: s(o.payable),
+      })),
+      estimates_by_asset_class: (input.estimates ?? []).map((e) => ({ asset_class: e.assetClass, total_amount_centicents: s(e.amount), payable_centicents: s(e.payable) })),
       balance_pulled_at: input.balancePulledAt.toISOString(),
       balance_source: input.balanceSource,
       estimate_pulled_at: input.estimatePulledAt?.toISOString() ?? null,

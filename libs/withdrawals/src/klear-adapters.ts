@@ -4,7 +4,17 @@ import { Clock } from '@app/clock';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { postSignedWebhook } from '@app/notifications';
-import { ObligationQueries, ResponseArchiveRepository, SettlementQueries, inTransaction, interpretAnswer, type InterpretableName } from '@app/ingestion';
+import {
+  ObligationQueries,
+  ResponseArchiveRepository,
+  SettlementQueries,
+  completeObligations,
+  heldComplete,
+  inTransaction,
+  interpretAnswer,
+  type InterpretableName,
+  klearDetailPager,
+} from '@app/ingestion';
 import {
   type KlearAnswerData,
   KlearCircuitOpenError,
@@ -135,24 +145,37 @@ export class IngestedBufferPosition implements BufferPositionSource {
     return { available: answer.data.balance_available_centicents, locked: answer.data.locked_balance_centicents ?? 0n, pulledAt: answer.raw.receivedAt };
   }
 
-  async activeObligation(): Promise<ObligationReading | null> {
+  async activeObligations(): Promise<ObligationReading[]> {
     let active = await this.obligations.active();
     if (!active || this.stale(active.pulledAt)) {
-      await this.keep('activeObligation', await this.client.getActiveObligation());
+      await this.keepObligations(await this.client.getActiveObligations());
       active = await this.obligations.active();
     }
-    const o = active?.obligation;
-    return o ? { id: o.id, amountCenticents: parseCenticents(o.amount_centicents) } : null;
+    return (active?.obligations ?? []).map((o) => ({ id: o.id, assetClass: o.asset_class, amountCenticents: parseCenticents(o.amount_centicents) }));
   }
 
   async latestEstimate(): Promise<EstimateReading | null> {
-    let latest = await this.settlement.latestEstimate('settlement_estimate');
+    let latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
     if (!latest || this.stale(latest.pulled_at)) {
-      await this.keep('settlementEstimate', await this.client.getSettlementEstimate());
-      latest = await this.settlement.latestEstimate('settlement_estimate');
+      await this.keep('settlementEstimateByAssetClass', await this.client.getSettlementEstimateByAssetClass());
+      latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
     }
-    const user = latest?.lines.find((l) => l.scope === 'user' && l.asset_class === '');
-    return latest && user ? { totalAmountCenticents: parseCenticents(user.total_amount_centicents), pulledAt: latest.pulled_at } : null;
+    if (!latest) return null;
+    const byAssetClass = latest.lines
+      .filter((l) => l.scope === 'user' && l.asset_class !== '')
+      .map((l) => ({ assetClass: l.asset_class, totalAmountCenticents: parseCenticents(l.total_amount_centicents) }));
+    return { byAssetClass, pulledAt: latest.pulled_at };
+  }
+
+  /** Active obligations with truncated lists are completed from the paged endpoints before they are kept. */
+  private async keepObligations(answer: KlearResponse<KlearAnswerData<'activeObligations'>>): Promise<void> {
+    const archiveId = await this.archive.append(answer.raw, null);
+    const completion = await completeObligations(
+      answer.data.obligations,
+      klearDetailPager(this.client, async (page) => void (await this.archive.append(page.raw, null))),
+      (entry) => heldComplete({ query: (sql, params) => this.dataSource.query(sql, params) }, entry),
+    );
+    await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, 'activeObligations', answer.data, archiveId, answer.raw.receivedAt, completion));
   }
 
   private stale(pulledAt: Date): boolean {

@@ -67,13 +67,14 @@ export const WITHDRAWAL_KLEAR_PORT = Symbol('WITHDRAWAL_KLEAR_PORT');
 
 export interface ObligationReading {
   id: string;
+  assetClass: string;
   /** Signed: negative = the member pays Klear. */
   amountCenticents: bigint;
 }
 
 export interface EstimateReading {
-  /** Signed total of the member's (user_breakdown) estimate: negative = the member will pay. */
-  totalAmountCenticents: bigint;
+  /** Per asset class, the signed total of its user_breakdown: negative = the member will pay. */
+  byAssetClass: Array<{ assetClass: string; totalAmountCenticents: bigint }>;
   pulledAt: Date;
 }
 
@@ -83,7 +84,8 @@ export interface BufferPositionSource {
   /** Reads the balance from Klear now and keeps it as a snapshot. */
   refreshBalance(): Promise<BufferBalanceReading>;
   /** The active obligation, or null when none is pending. */
-  activeObligation(): Promise<ObligationReading | null>;
+  /** Every active obligation (one per asset class; none when nothing is pending). */
+  activeObligations(): Promise<ObligationReading[]>;
   latestEstimate(): Promise<EstimateReading | null>;
 }
 

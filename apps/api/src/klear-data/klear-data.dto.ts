@@ -16,6 +16,11 @@ export class ObligationListQuery extends PageQuery {
   @IsISO8601({ strict: true })
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'to must be a date YYYY-MM-DD' })
   to?: string;
+
+  @ApiPropertyOptional({ example: 'Crypto', description: "Klear's asset class (Crypto today)" })
+  @IsOptional()
+  @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
+  asset_class?: string;
 }
 
 export class DetailsQuery extends PageQuery {
@@ -39,12 +44,16 @@ export function obligationView(o: ObligationRow) {
   return {
     id: o.id,
     user_id: o.user_id,
+    asset_class: o.asset_class,
     execution_time: iso(o.execution_time),
     last_updated_ts: iso(o.last_updated_ts),
     ...money('amount', o.amount_centicents),
     ...money('pnl', o.pnl_centicents),
     ...money('fees', o.fees_centicents),
     ...money('maintenance_margin', o.maintenance_margin_centicents),
+    ...money('funding', o.funding_centicents),
+    funding_payment_count: o.funding_payment_count,
+    completed_from_paged_endpoints: o.completed_lists,
     settlement_detail_count: o.settlement_detail_count,
     version_count: o.version_count,
     first_pulled_at: iso(o.first_pulled_at),
@@ -74,6 +83,7 @@ export function estimateLineView(l: EstimateLineRow) {
     ...money('maintenance_margin_required', l.maintenance_margin_required_centicents),
     ...money('total_amount', l.total_amount_centicents),
     ...(l.omitted_subtrader_count !== null ? { omitted_subtrader_count: l.omitted_subtrader_count, omitted_group_count: l.omitted_group_count } : {}),
+    ...(l.next_runtime ? { next_runtime: iso(l.next_runtime) } : {}),
   };
 }
 

@@ -18,10 +18,12 @@ export class ObligationsController {
 
   @Get('active')
   @Roles('viewer')
-  @ApiOperation({ summary: "The current cycle's obligation as last pulled from Klear (null when none is pending), with the pull time" })
+  @ApiOperation({ summary: "The current cycle's obligations as last pulled from Klear, one per asset class (empty when none is pending), with the pull time" })
   async active() {
     const active = await this.obligations.active();
-    return { pulled_at: active?.pulledAt.toISOString() ?? null, obligation: active?.obligation ? obligationView(active.obligation) : null };
+    const obligations = (active?.obligations ?? []).map(obligationView);
+    // `obligation`: the first one, for clients written before asset classes (null when none).
+    return { pulled_at: active?.pulledAt.toISOString() ?? null, obligations, obligation: obligations[0] ?? null };
   }
 
   @Get()
@@ -30,7 +32,7 @@ export class ObligationsController {
   async list(@Query() q: ObligationListQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['timestamp', 'text']);
-    const rows = await this.obligations.list({ from: q.from, to: q.to, limit: limit + 1, after: after ? { executionTime: after[0], id: after[1] } : undefined });
+    const rows = await this.obligations.list({ from: q.from, to: q.to, assetClass: q.asset_class, limit: limit + 1, after: after ? { executionTime: after[0], id: after[1] } : undefined });
     return toPage(rows, limit, (o) => [o.execution_time.toISOString(), o.id], obligationView);
   }
 

@@ -24,16 +24,19 @@ export class SettlementController {
 
   @Get('settlement/estimate')
   @Roles('viewer')
-  @ApiOperation({ summary: 'Latest settlement estimate snapshot, per subtrader, and the latest by-asset-class snapshot, with pull times' })
+  @ApiOperation({
+    summary: "Latest settlement estimate snapshot: all asset classes added up (user and each listed subtrader), and each asset class's lines with its next runtime",
+  })
   async estimate() {
-    const [total, byAssetClass] = await Promise.all([this.settlement.latestEstimate('settlement_estimate'), this.settlement.latestEstimate('settlement_estimate_by_asset_class')]);
-    const user = total?.lines.find((l) => l.scope === 'user');
+    const latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
+    const all = latest?.lines.filter((l) => l.asset_class === '') ?? [];
+    const user = all.find((l) => l.scope === 'user');
     return {
-      pulled_at: total?.pulled_at.toISOString() ?? null,
-      ...money('settlement_balance', total?.settlement_balance_centicents),
+      pulled_at: latest?.pulled_at.toISOString() ?? null,
+      ...money('settlement_balance', latest?.settlement_balance_centicents),
       user_breakdown: user ? estimateLineView(user) : null,
-      subtrader_breakdowns: total?.lines.filter((l) => l.scope === 'subtrader').map(estimateLineView) ?? [],
-      by_asset_class: byAssetClass ? { pulled_at: byAssetClass.pulled_at.toISOString(), lines: byAssetClass.lines.map(estimateLineView) } : null,
+      subtrader_breakdowns: all.filter((l) => l.scope === 'subtrader').map(estimateLineView),
+      by_asset_class: latest ? { pulled_at: latest.pulled_at.toISOString(), lines: latest.lines.filter((l) => l.asset_class !== '').map(estimateLineView) } : null,
     };
   }
 

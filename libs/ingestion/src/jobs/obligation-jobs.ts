@@ -8,7 +8,7 @@ import { KlearIngestion } from '../klear-ingestion.service';
 export const OBLIGATION_PAGE_SIZE = 20;
 
 @Injectable()
-@ScheduledJob({ name: 'active_obligation', description: "The current cycle's outstanding obligation", defaultCron: '*/5 * * * *', runAtStartup: true })
+@ScheduledJob({ name: 'active_obligation', description: "The current cycle's outstanding obligations, one per asset class", defaultCron: '*/5 * * * *', runAtStartup: true })
 export class ActiveObligationJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -16,7 +16,8 @@ export class ActiveObligationJob implements JobHandler {
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    await this.ingestion.ingest(context, 'activeObligation', () => this.klear.getActiveObligation());
+    // Truncated lists are completed from the paged endpoints before an obligation is stored.
+    await this.ingestion.ingest(context, 'activeObligations', () => this.klear.getActiveObligations(), this.klear);
   }
 }
 
@@ -54,7 +55,7 @@ export class ObligationHistoryJob implements JobHandler {
         oldestOnPage = times.length ? Math.min(...times) : undefined;
         nextCursor = answer.data.cursor;
         return answer;
-      });
+      }, this.klear);
       pages++;
       if (pages % 10 === 0) context.progress(`${mode} walk: ${pages} pages`);
       if (!nextCursor) break;

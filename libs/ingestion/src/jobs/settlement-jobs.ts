@@ -7,7 +7,7 @@ import { KlearIngestion } from '../klear-ingestion.service';
 export const BALANCE_HISTORY_PAGE_SIZE = 500;
 
 @Injectable()
-@ScheduledJob({ name: 'settlement_estimate', description: 'Intraday settlement estimate, total and by asset class, as snapshots', defaultCron: '*/5 * * * *', runAtStartup: true })
+@ScheduledJob({ name: 'settlement_estimate', description: 'Intraday settlement estimate by asset class (with next runtime), as snapshots', defaultCron: '*/5 * * * *', runAtStartup: true })
 export class SettlementEstimateJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -15,7 +15,7 @@ export class SettlementEstimateJob implements JobHandler {
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    await this.ingestion.ingest(context, 'settlementEstimate', () => this.klear.getSettlementEstimate());
+    // The live API has only the by-asset-class estimate (GET /margin/settlement_estimate was removed).
     await this.ingestion.ingest(context, 'settlementEstimateByAssetClass', () => this.klear.getSettlementEstimateByAssetClass());
   }
 }

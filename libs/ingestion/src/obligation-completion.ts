@@ -1,0 +1,84 @@
+import type { KlearClient, KlearResponse } from '@app/klear-client';
+import type { ObligationEntry } from '@app/klear-contract';
+import { truncatedLists } from './obligation-store';
+
+export type DetailListName = 'settlement_details' | 'maintenance_margin_details' | 'funding_payments';
+
+/** One page of a paged detail endpoint, as the completion needs it. */
+export interface DetailPage {
+  rows: ObligationEntry[DetailListName];
+  cursor: string | undefined;
+}
+
+export type DetailPageFetcher = (obligationId: string, list: DetailListName, cursor: string | undefined) => Promise<DetailPage>;
+
+/**
+ * Reads pages of an obligation's detail lists from Klear (1,000 rows a page, the maximum); `keep`
+ * archives each answer before its rows are used.
+ */
+export function klearDetailPager(klear: KlearClient, keep: (answer: KlearResponse<unknown>, rows: number) => Promise<void>): DetailPageFetcher {
+  return async (obligationId, list, cursor) => {
+    const page = { limit: 1_000, cursor };
+    const answer =
+      list === 'settlement_details'
+        ? await klear.getObligationSettlementDetails(obligationId, page)
+        : list === 'maintenance_margin_details'
+          ? await klear.getObligationMaintenanceMarginDetails(obligationId, page)
+          : await klear.getObligationFundingPayments(obligationId, page);
+    const rows = (answer.data as unknown as Record<DetailListName, ObligationEntry[DetailListName]>)[list];
+    await keep(answer, rows.length);
+    return { rows, cursor: answer.data.cursor };
+  };
+}
+
+/** Obligations whose truncated lists were read in full, and which lists that was for each. */
+export interface ObligationCompletion {
+  entries: Map<string, ObligationEntry>;
+  completed: Map<string, DetailListName[]>;
+  pages: number;
+  rows: number;
+}
+
+/** A page walk that does not end (a cursor seen twice): the list is refused rather than looped on. */
+const MAX_PAGES_PER_LIST = 100_000;
+
+/**
+ * Completes every truncated inline list from its paged endpoint, page after page until the last
+ * (no cursor, or ""). An obligation already held complete at the same version is not paged again
+ * (`heldComplete`). Throws when a walk cannot finish: the obligation is then not stored at all.
+ */
+export async function completeObligations(
+  entries: readonly ObligationEntry[],
+  fetchPage: DetailPageFetcher,
+  heldComplete: (entry: ObligationEntry) => Promise<boolean>,
+): Promise<ObligationCompletion> {
+  const completion: ObligationCompletion = { entries: new Map(), completed: new Map(), pages: 0, rows: 0 };
+  for (const entry of entries) {
+    const lists = truncatedLists(entry);
+    if (lists.length === 0 || completion.entries.has(entry.id) || (await heldComplete(entry))) continue;
+    const complete: ObligationEntry = { ...entry };
+    for (const list of lists) {
+      const rows: Array<ObligationEntry[DetailListName][number]> = [];
+      const seen = new Set<string>();
+      let cursor: string | undefined;
+      for (let pages = 0; ; pages++) {
+        if (pages >= MAX_PAGES_PER_LIST) throw new Error(`obligation ${entry.id}: ${list} paging did not end after ${pages} pages`);
+        const page = await fetchPage(entry.id, list, cursor);
+        completion.pages++;
+        for (const row of page.rows) rows.push(row);
+        if (!page.cursor) break;
+        if (seen.has(page.cursor)) throw new Error(`obligation ${entry.id}: ${list} paging repeated a cursor`);
+        seen.add(page.cursor);
+        cursor = page.cursor;
+      }
+      if (rows.length < entry[list].length) {
+        throw new Error(`obligation ${entry.id}: the paged ${list} hold ${rows.length} rows, fewer than the ${entry[list].length} inline`);
+      }
+      completion.rows += rows.length;
+      (complete as Record<DetailListName, unknown>)[list] = rows;
+    }
+    completion.entries.set(entry.id, complete);
+    completion.completed.set(entry.id, lists);
+  }
+  return completion;
+}
