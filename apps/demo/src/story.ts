@@ -12,6 +12,9 @@ const INGESTION_JOBS = [
   'margin_reports',
   'guaranty_fund',
   'large_trader_positions',
+  'subtrader_groups',
+  'settlement_prices',
+  'member_funding',
   'withdrawal_status',
 ];
 

@@ -139,7 +139,7 @@ function memberFundingPayments(ctx: SimulatorContext, { query }: KlearRequest): 
   const now = state.now();
   // The funding time belongs to the cycle that closes at or after it.
   const cycle = state.schedule.lastIndexAtOrBefore(atMs - 1) + 1;
-  const k = cycle >= 1 && cycle <= state.lastSettledCycle(now)
+  const k = cycle >= 0 && cycle <= state.lastSettledCycle(now)
     ? world.fundingTimes(state.schedule.timeOf(cycle - 1), state.schedule.timeOf(cycle)).indexOf(atMs)
     : -1;
   const payments: unknown[] = [];

@@ -62,7 +62,7 @@ async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: Ser
   }
   let response: SimResponse;
   try {
-    const body = req.method === 'POST' ? await readBody(req) : '';
+    const body = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : '';
     response = answerKlear(ctx, req, url, found.name, found.endpoint.kind, found.pathParams, body, decision);
   } catch (error) {
     if (!(error instanceof BadRequest)) throw error;

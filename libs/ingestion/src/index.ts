@@ -1,6 +1,7 @@
 export * from './archive-rebuild';
 export * from './et-date';
 export * from './ingestion.module';
+export * from './jobs/live-api-jobs';
 export * from './jobs/margin-reports.job';
 export * from './jobs/obligation-jobs';
 export * from './jobs/position-jobs';

@@ -1,3 +1,4 @@
+import { MemberFundingJob, SettlementPricesJob, SubtraderGroupsJob } from './jobs/live-api-jobs';
 import { Module } from '@nestjs/common';
 import { ArchiveRebuild } from './archive-rebuild';
 import { ActiveObligationJob, ObligationHistoryJob } from './jobs/obligation-jobs';
@@ -19,6 +20,9 @@ export const INGESTION_JOBS = [
   WithdrawalStatusJob,
   GuarantyFundJob,
   LargeTraderPositionsJob,
+  SubtraderGroupsJob,
+  SettlementPricesJob,
+  MemberFundingJob,
 ];
 
 /**

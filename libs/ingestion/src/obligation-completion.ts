@@ -63,7 +63,13 @@ export async function completeObligations(
       let cursor: string | undefined;
       for (let pages = 0; ; pages++) {
         if (pages >= MAX_PAGES_PER_LIST) throw new Error(`obligation ${entry.id}: ${list} paging did not end after ${pages} pages`);
-        const page = await fetchPage(entry.id, list, cursor);
+        let page: DetailPage;
+        try {
+          page = await fetchPage(entry.id, list, cursor);
+        } catch (error) {
+          // The obligation is not stored from its cut inline list: the run fails saying which one waits.
+          throw new Error(`obligation ${entry.id} not stored: its ${list} (cut at 1,000 inline) could not be read in full: ${(error as Error).message}`, { cause: error });
+        }
         completion.pages++;
         for (const row of page.rows) rows.push(row);
         if (!page.cursor) break;
