@@ -31,6 +31,7 @@ describe('The Klear response archive', () => {
     expect(new Set(rows.map((r) => r.endpoint))).toEqual(
       new Set([
         'GET /margin/active_obligations', 'GET /margin/obligation_history', 'GET /margin/settlement_estimate_by_asset_class',
+        'GET /fcm/margin/subtrader_groups', 'GET /margin/settlement_prices',
         'GET /margin/settlement_balance', 'GET /margin/settlement_balance_history', 'GET /margin/reports', 'GET /margin/guaranty_fund_balance', 'GET /margin/large_trader_positions',
       ]),
     );

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { parseKlearJson } from '@app/klear-contract';
 import { IngestionWorld } from './ingestion-harness';
 
@@ -13,6 +13,9 @@ type Row = Record<string, unknown>;
  * membership history, settlement prices per cycle and member funding per funding time.
  */
 describe('Ingestion of the live Klear API', () => {
+  // Obligations of 1,200 details and 2,700 funding rows each, walked and completed several times:
+  // a generous deadline on a loaded machine (not a speed target).
+  jest.setTimeout(300_000);
   let world: IngestionWorld;
   // 60 subtraders x 20 markets per asset class = 1,200 settlement details per obligation (cut inline
   // at 1,000); funding three times a cycle; every third subtrader in a netted group of four.

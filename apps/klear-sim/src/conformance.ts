@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseKlearJson, validateAnswer } from '@app/klear-contract';
 
 /** Bodies larger than this are not validated (counted as skipped): parsing them losslessly would stall the in-process tests. */
-const MAX_VALIDATED_BYTES = 4 * 1024 * 1024;
+const MAX_VALIDATED_BYTES = 1024 * 1024;
 
 /**
  * Validates every answer the simulator gives against the OpenAPI document when

@@ -154,7 +154,8 @@ export async function startKlearSimulator(partial: Partial<SimulatorOptions> = {
       process.emitWarning(`klear-sim: ${(error as Error).stack ?? String(error)}`);
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than any client's idle keep-alive (undici: 4 s), so a client never reuses a socket the simulator is closing.
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
