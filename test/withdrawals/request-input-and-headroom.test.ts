@@ -138,7 +138,8 @@ describe('headroom', () => {
     await putPolicy(w, policy(0n));
     const probe = await w.request('900000000.00');
     const headroom = BigInt(probe.body.details.headroom_centicents);
-    const half = (headroom / 2n / 100n) * 100n;
+    // Half the headroom rounded UP to whole cents: two halves (plus a cent) always exceed it, whatever its last digits.
+    const half = ((headroom / 2n + 99n) / 100n) * 100n;
     const first = await w.request(usdOf(half));
     expect(first.status).toBe(201);
     const alsoHalf = await w.request(usdOf(half));
