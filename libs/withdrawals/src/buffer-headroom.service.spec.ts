@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { ManualClock } from '@app/clock';
 import type { AppConfig } from '@app/config';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import type { BufferPositionSource } from './withdrawal-ports';
@@ -29,7 +30,7 @@ describe('withdrawal headroom across asset classes', () => {
   const config = { withdrawals: { balanceMaxAgeSeconds: 1e9 } } as unknown as AppConfig;
 
   it('reserves every payable obligation and estimate; a receivable class never offsets another class, and each is shown', async () => {
-    const service = new BufferHeadroomService(position(), repository, config);
+    const service = new BufferHeadroomService(position(), repository, config, new ManualClock(Date.parse('2026-12-02T10:00:05Z')));
     const result = await service.assess(1n, 100n);
     // 10,000,000 - (3,000,000 Crypto obligation + 1,000,000 Equity estimate + 100 floor).
     expect(result.reserve).toBe(4_000_100n);
