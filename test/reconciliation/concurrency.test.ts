@@ -26,7 +26,7 @@ describe('reconciliation runs beside other writers', () => {
     await world.post([trade('t/S1', C1, 'S1', [{ market: 'M1', pnl: 999n }]), trade('t/S2', C1, 'S2', [{ market: 'M1', pnl: 2_000n }])]);
     blocker = new pg.Client({ connectionString: world.api.db.url });
     await blocker.connect();
-  });
+  }, 300_000); // a database and an API app: the deadline only catches a hang (60 s was passed at load 25)
   afterAll(async () => {
     await blocker.end();
     await world.close();
