@@ -132,4 +132,23 @@ describe('operations signals: /metrics, readiness, stale jobs, expiring withdraw
     await ds.query(`INSERT INTO job_run (job, trigger, status, started_at, finished_at, worker_instance) VALUES ('audit_chain_check', 'schedule', 'failed', $1, $1, 'test')`, [clock.now()]);
     expect(metric(await (await scrape()).text(), 'klear_audit_chain_ok')).toBe(0);
   });
+
+  it('a dual-control proposal is announced to the other admin, never to its proposer', async () => {
+    const second = await world.api.http().put('/notifications/preferences/me').set('Authorization', `Bearer ${world.people.adminApprover}`).send({ email: 'admin2@ops.test' });
+    expect(second.status).toBe(200);
+    const proposed = await world.api.http().put('/withdrawal-policy').set('Authorization', `Bearer ${world.api.tokens.admin}`).send({
+      tiers: [{ min_amount_centicents: '0', approvals_required: 2, roles_required: [] }],
+      expiry_seconds: 7200,
+      reserve_floor_centicents: '0',
+      cap_centicents: '10000000000000',
+    });
+    expect(proposed.status).toBe(202);
+    const before = mailbox.messages.length;
+    await send();
+    const waiting = mailbox.messages.slice(before).filter((m) => m.subject.includes('Proposal waiting for a second admin'));
+    expect(waiting.map((m) => m.to[0])).toEqual(['admin2@ops.test']);
+    expect(waiting[0].text).toContain(`/admin/proposals/${proposed.body.id}`);
+    await send(); // delivered once
+    expect(mailbox.messages.slice(before).filter((m) => m.subject.includes('Proposal waiting')).length).toBe(1);
+  });
 });

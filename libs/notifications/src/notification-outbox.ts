@@ -49,8 +49,8 @@ export const BREAKS_OPENED_OUTBOX_SQL = `
   ON CONFLICT (dedupe_key) DO NOTHING`;
 
 /**
- * Hook point for dual control (issue #13): AdminProposalsService.open() is to call this in the
- * transaction that creates a proposal, so every other admin is told it waits for a second admin.
+ * A dual-control proposal waits for a second admin: AdminProposals writes it in the transaction that
+ * opens the proposal, for every admin but the proposer.
  */
 export function proposalWaitingEvent(proposal: { id: string; action: string; proposerId: string; proposerName: string }): NotificationEvent {
   return {

@@ -6,6 +6,7 @@ import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdminProposal, type AdminProposalKind, AppUser, PRIVILEGED_ROLES, type UserKind } from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/http';
+import { enqueueNotification, proposalWaitingEvent } from '@app/notifications';
 import { policyFromSnapshot, policyToSnapshot, type PolicySnapshotJson, WithdrawalPolicyService, type WithdrawalPolicyTerms } from '@app/withdrawals';
 import { DataSource, type EntityManager } from 'typeorm';
 
@@ -176,6 +177,8 @@ export class AdminProposals {
       { actor: who.name, action: 'admin_proposal.open', entityType: 'admin_proposal', entityId: p.id, toState: 'pending', details: { kind, target_user_id: target, payload, grants }, requestBody },
       m,
     );
+    // Every other admin is told it waits for them, in the transaction that opens it (the outbox).
+    await enqueueNotification(m, now, proposalWaitingEvent({ id: p.id, action: kind, proposerId: who.userId, proposerName: who.name }));
     return p;
   }
 
