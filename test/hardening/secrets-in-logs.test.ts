@@ -69,11 +69,12 @@ const signatures: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   startCapture();
-  sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 7, startAt: WORLD_START, subtraders: 5, markets: 4, days: 12, withdrawalFailureRate: 0, ...KLEAR });
+  sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 7, startAt: WORLD_START, subtraders: 5, markets: 4, days: 12, withdrawalFailureRate: 0, ...KLEAR, legacySessionLogin: true });
   const base = { DATABASE_URL: db.url, LOG_LEVEL: 'debug', KLEAR_BASE_URL: sim.url, KLEAR_ADMIN_USER_ID: sim.options.adminUserId, KLEAR_TIER: 'prime', WORKER_JOBS_ENABLED: 'false' };
   api = await createApiApplication(testConfig({ ...base, KLEAR_ACCESS_TOKEN: KLEAR.accessToken }), { clock });
   await api.init();
-  // The worker logs in with a session (email, password, MFA): its jobs download presigned reports.
+  // The worker logs in with a session (email, password, MFA; the legacy mode the simulator serves only when
+  // asked, as the live API removed it): its jobs download presigned reports.
   worker = await createWorkerApplication(
     testConfig({ ...base, KLEAR_AUTH_MODE: 'session', KLEAR_EMAIL: KLEAR.email, KLEAR_PASSWORD: KLEAR.password, KLEAR_MFA_CODE: KLEAR.mfaCode }),
     { klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 50 }, clock },
