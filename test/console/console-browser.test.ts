@@ -4,15 +4,17 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { verifyStoredDecision } from '@app/auth';
 import type { Role } from '@app/db';
+import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { newKey, startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 import { enrol, PASSWORD, totpCode } from './console-people';
 
 // The console in Chromium against the real stack: PostgreSQL, the Klear simulator, the API serving the
-// built console. People sign in with password + TOTP; each TOTP code works once, so `code()` hands out
-// the current step's code, or the next step's (accepted: one step either side) when the current one
-// was used already. No waiting on time: every wait is for something on the page.
+// built console. People sign in with password + TOTP; each TOTP code works once, so `code()` moves the
+// product's clock (a SteppedClock: real time plus jumps) to a step after the person's last one, whatever
+// the machine's speed. No waiting on time: every wait is for something on the page.
 let w: WithdrawalWorld;
+const clock = new SteppedClock();
 let browser: Browser;
 let base: string;
 const people: Record<string, { id: string; token: string; secret: string; lastStep: number }> = {};
@@ -24,10 +26,13 @@ async function person(name: string, roles: Role[]) {
 
 function code(name: string): string {
   const p = people[name];
-  const now = Date.now();
-  const step = Math.max(Math.floor(now / 30_000), p.lastStep + 1);
+  // A person's next code needs a step after the last one used: the product's clock jumps to it
+  // (the browser and the database keep real time; nothing here waits for 30 s to pass).
+  const next = (p.lastStep + 1) * 30_000;
+  if (clock.nowMs() < next) clock.jump(next - clock.nowMs());
+  const step = Math.floor(clock.nowMs() / 30_000);
   p.lastStep = step;
-  return totpCode(p.secret, step * 30_000);
+  return totpCode(p.secret, clock.nowMs());
 }
 
 async function signIn(context: BrowserContext, name: string): Promise<Page> {
@@ -48,7 +53,7 @@ async function requestWithdrawal(amount: string, purpose: string): Promise<strin
 }
 
 beforeAll(async () => {
-  w = await startWithdrawalWorld({ env: { CONSOLE_DIR: builtConsole() } });
+  w = await startWithdrawalWorld({ env: { CONSOLE_DIR: builtConsole() }, app: { clock } });
   await w.app.listen(0, '127.0.0.1');
   base = `http://localhost:${(w.app.getHttpServer().address() as AddressInfo).port}`;
   await person('ops-operator', ['operator']);
