@@ -27,6 +27,10 @@ export class KlearSettlementDetail {
 
   @Column({ ...money, name: 'total_centicents' })
   totalCenticents: bigint;
+
+  /** The live API's position quantity (fixed point, exact). */
+  @Column({ type: 'numeric', name: 'position_quantity_fp', nullable: true })
+  positionQuantityFp: string | null;
 }
 
 /** Current maintenance margin details: one row per subtrader (`subtrader_id` may be empty). */
@@ -48,6 +52,10 @@ export class KlearMarginDetail {
 
   @Column({ ...money, name: 'maintenance_margin_delta_centicents' })
   maintenanceMarginDeltaCenticents: bigint;
+
+  /** The netted margin group the subtrader belonged to, when Klear says. */
+  @Column({ type: 'text', name: 'margin_group_id', nullable: true })
+  marginGroupId: string | null;
 }
 
 /** Money received against an obligation. */

@@ -6,6 +6,7 @@ const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
 /** The current version of each Klear obligation, upserted by Klear id. */
 @Entity({ name: 'klear_obligation' })
 @Index(['executionTime'])
+@Index('IDX_klear_obligation_asset_class', ['assetClass', 'executionTime'])
 export class KlearObligation {
   @PrimaryColumn({ type: 'text' })
   id: string;
@@ -47,6 +48,20 @@ export class KlearObligation {
 
   @Column({ type: 'bigint', name: 'archive_id' })
   archiveId: string;
+
+  /** The live API's asset class of the obligation (rows from before it are Crypto). */
+  @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
+  assetClass: string;
+
+  @Column({ ...money, name: 'funding_centicents', default: '0' })
+  fundingCenticents: bigint;
+
+  @Column({ type: 'integer', name: 'funding_payment_count', default: 0 })
+  fundingPaymentCount: number;
+
+  /** The truncated inline lists this obligation's stored rows were completed from their pages. */
+  @Column({ type: 'text', array: true, name: 'completed_lists', default: () => "'{}'" })
+  completedLists: string[];
 }
 
 /**
@@ -85,6 +100,9 @@ export class KlearObligationVersion {
 
   @Column({ type: 'bigint', name: 'archive_id' })
   archiveId: string;
+
+  @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
+  assetClass: string;
 }
 
 /** Each pull of `GET /margin/active_obligation`: which obligation was active (or none). */

@@ -64,6 +64,10 @@ export class KlearEstimateLine {
 
   @Column({ type: 'integer', name: 'omitted_group_count', nullable: true })
   omittedGroupCount: number | null;
+
+  /** When Klear will next compute the estimate: the cycle this line is for. */
+  @Column({ type: 'timestamptz', name: 'next_runtime', nullable: true })
+  nextRuntime: Date | null;
 }
 
 /** One pull of the settlement buffer balance. */
