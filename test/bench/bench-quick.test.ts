@@ -35,7 +35,7 @@ describe('npm run bench --quick', () => {
 
     const measured = (prefix: string) => rows.filter((r) => r.status === 'measured' && r.name.startsWith(prefix));
     const [ingestion] = measured('ingestion:');
-    expect(ingestion.name).toContain('(10000 rows)');
+    expect(ingestion.name).toContain('(10000 rows from');
     expect(ingestion.value! > 0 && ingestion.floor! > 0).toBe(true);
     expect(measured('api p99: GET ').length).toBeGreaterThan(0);
     const [use, rejected] = measured('klear rate-limit');

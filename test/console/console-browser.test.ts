@@ -7,7 +7,7 @@ import type { Role } from '@app/db';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { newKey, startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
-import { enrol, PASSWORD, totpCode } from './console-people';
+import { enrol, nextTotpCode, PASSWORD } from './console-people';
 
 // The console in Chromium against the real stack: PostgreSQL, the Klear simulator, the API serving the
 // built console. People sign in with password + TOTP; each TOTP code works once, so `code()` moves the
@@ -25,14 +25,7 @@ async function person(name: string, roles: Role[]) {
 }
 
 function code(name: string): string {
-  const p = people[name];
-  // A person's next code needs a step after the last one used: the product's clock jumps to it
-  // (the browser and the database keep real time; nothing here waits for 30 s to pass).
-  const next = (p.lastStep + 1) * 30_000;
-  if (clock.nowMs() < next) clock.jump(next - clock.nowMs());
-  const step = Math.floor(clock.nowMs() / 30_000);
-  p.lastStep = step;
-  return totpCode(p.secret, clock.nowMs());
+  return nextTotpCode(clock, people[name]);
 }
 
 async function signIn(context: BrowserContext, name: string): Promise<Page> {

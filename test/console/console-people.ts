@@ -1,5 +1,6 @@
 import { ConsoleAuthService, totpCode } from '@app/auth';
 import type { INestApplication } from '@nestjs/common';
+import type { SteppedClock } from '../support/stepped-clock';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -9,6 +10,17 @@ export async function enrol(app: INestApplication, userId: string, password = PA
 }
 
 export { totpCode };
+
+/**
+ * A person's next TOTP code: each code works once, so the product's clock (real time plus jumps) jumps
+ * to a step after the last one this person used; the test never waits 30 s, whatever the machine's speed.
+ */
+export function nextTotpCode(clock: SteppedClock, person: { secret: string; lastStep: number }): string {
+  const next = (person.lastStep + 1) * 30_000;
+  if (clock.nowMs() < next) clock.jump(next - clock.nowMs());
+  person.lastStep = Math.floor(clock.nowMs() / 30_000);
+  return totpCode(person.secret, clock.nowMs());
+}
 
 /** The session cookie pair (`klear_session=...`) out of a Set-Cookie answer. */
 export function sessionCookie(setCookie: string[] | string | undefined): string {

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { DAY, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
-import { enrol, PASSWORD, totpCode } from './console-people';
+import { enrol, nextTotpCode, PASSWORD } from './console-people';
 
 // The breaks worklist and the workbooks page in Chromium, on a seeded reconciled day (runs and breaks
 // as rows, the real workbook builder): a break worked to resolution, a workbook built and downloaded.
@@ -15,14 +16,16 @@ let ctx: ApiTestContext;
 let browser: Browser;
 let base: string;
 let seeded: SeededDay;
-let secret: string;
+// The product's clock: real time, jumped by nextTotpCode so each sign-in has a fresh TOTP step.
+const clock = new SteppedClock();
+const operator = { secret: '', lastStep: 0 };
 
 beforeAll(async () => {
-  ctx = await createApiTestContext({ EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() });
+  ctx = await createApiTestContext({ EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() }, { clock });
   seeded = await seedReconciledDay(ctx.db.dataSource);
   await ctx.app.listen(0, '127.0.0.1');
   base = `http://localhost:${(ctx.app.getHttpServer().address() as AddressInfo).port}`;
-  secret = await enrol(ctx.app, ctx.userIds.operator);
+  operator.secret = await enrol(ctx.app, ctx.userIds.operator);
   browser = await launchChromium();
 }, 180_000);
 
@@ -36,7 +39,7 @@ async function signedInOperator(): Promise<Page> {
   await page.goto(`${base}/`);
   await page.getByLabel('Username').fill('test-operator');
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Authenticator code').fill(totpCode(secret, Date.now()));
+  await page.getByLabel('Authenticator code').fill(nextTotpCode(clock, operator));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Approval queue' }).waitFor();
   return page;
