@@ -7,6 +7,7 @@ import { completeObligations, copyText, inTransaction, interpretAnswer, klearDet
 import { KlearClient, type KlearRawAnswer } from '@app/klear-client';
 import { type ObligationEntry, RATE_LIMIT_TIERS } from '@app/klear-contract';
 import type { DataSource } from 'typeorm';
+import { basicTierClient } from './rate-limit-bench';
 import type { Measurement } from './results';
 
 /**
@@ -72,23 +73,9 @@ async function fetchWhole(client: KlearClient, cursor: string | undefined): Prom
  */
 export async function benchPagingAtBasic(world: { subtraders: number; markets: number }, pageLimit: number): Promise<Measurement[]> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: true, tier: 'basic', seed: 8, ...world, days: 2, withdrawalFailureRate: 0 });
-  let rejected = 0;
-  let sent = 0;
-  const countingFetch: typeof fetch = async (input, init) => {
-    sent++;
-    const response = await fetch(input, init);
-    if (response.status === 429) rejected++;
-    return response;
-  };
+  const wire = { sent: 0, rejected: 0 };
   try {
-    const client = new KlearClient({
-      baseUrl: sim.url,
-      credentials: { mode: 'bearer', adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
-      tier: 'basic',
-      timeoutMs: 60_000,
-      maxRetries: 5,
-      fetch: countingFetch,
-    });
+    const client = basicTierClient(sim, 60_000, wire);
     const [entry] = (await client.getObligationHistory({ limit: 1 })).data.obligations;
     let cursor: string | undefined;
     let pages = 0;
@@ -111,7 +98,7 @@ export async function benchPagingAtBasic(world: { subtraders: number; markets: n
         ratio: pages / seconds / limit,
         target: { on: 'ratio', op: '>=', limit: 0.9 },
       },
-      { name: `ingestion paging: 429 answers in ${sent} requests`, value: rejected, unit: 'responses', floor: null, ratio: null, target: { on: 'value', op: '<=', limit: 0 } },
+      { name: `ingestion paging: 429 answers in ${wire.sent} requests`, value: wire.rejected, unit: 'responses', floor: null, ratio: null, target: { on: 'value', op: '<=', limit: 0 } },
     ];
   } finally {
     await sim.close();

@@ -1,7 +1,28 @@
-import { startKlearSimulator } from '../../klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator } from '../../klear-sim/src/index';
 import { KlearClient } from '@app/klear-client';
 import { RATE_LIMIT_TIERS } from '@app/klear-contract';
 import type { Measurement } from './results';
+
+/**
+ * The real client at tier basic against a simulator, counting on the wire what it sent and the 429s
+ * it got back (in `wire`).
+ */
+export function basicTierClient(sim: RunningKlearSimulator, timeoutMs: number, wire: { sent: number; rejected: number }): KlearClient {
+  const countingFetch: typeof fetch = async (input, init) => {
+    wire.sent++;
+    const response = await fetch(input, init);
+    if (response.status === 429) wire.rejected++;
+    return response;
+  };
+  return new KlearClient({
+    baseUrl: sim.url,
+    credentials: { mode: 'bearer', adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
+    tier: 'basic',
+    timeoutMs,
+    maxRetries: 5,
+    fetch: countingFetch,
+  });
+}
 
 /**
  * Walks `pages` pages of balance history and obligation history (alternately, limit 1, starting
@@ -10,23 +31,9 @@ import type { Measurement } from './results';
  */
 export async function benchRateLimitUse(pages: number): Promise<Measurement[]> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: true, tier: 'basic', seed: 11, subtraders: 3, markets: 2, days: 20, withdrawalFailureRate: 0 });
-  let rejected = 0;
-  let sent = 0;
-  const countingFetch: typeof fetch = async (input, init) => {
-    sent++;
-    const response = await fetch(input, init);
-    if (response.status === 429) rejected++;
-    return response;
-  };
+  const wire = { sent: 0, rejected: 0 };
   try {
-    const client = new KlearClient({
-      baseUrl: sim.url,
-      credentials: { mode: 'bearer', adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
-      tier: 'basic',
-      timeoutMs: 10_000,
-      maxRetries: 5,
-      fetch: countingFetch,
-    });
+    const client = basicTierClient(sim, 10_000, wire);
     let balanceCursor: string | undefined;
     let obligationCursor: string | undefined;
     const start = process.hrtime.bigint();
@@ -52,8 +59,8 @@ export async function benchRateLimitUse(pages: number): Promise<Measurement[]> {
         target: { on: 'ratio', op: '>=', limit: 0.9 },
       },
       {
-        name: `klear rate-limit: 429 answers in ${sent} requests`,
-        value: rejected,
+        name: `klear rate-limit: 429 answers in ${wire.sent} requests`,
+        value: wire.rejected,
         unit: 'responses',
         floor: null,
         ratio: null,
