@@ -1,12 +1,11 @@
 // Issue 12: every reading of "now" in the product goes through the injected Clock (libs/clock), so a
 // test chooses the instant on both sides and nothing depends on the day the code runs. This greps the
 // product's sources so that no direct reading of the machine's clock comes back.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
+import { productSources as sources, ROOT } from '../support/product-sources';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The product: the API, the worker, the CLI, the demo, the simulator's server and every library. */
 const SCOPE = ['apps/api', 'apps/worker', 'apps/cli', 'apps/demo', 'apps/klear-sim/src', 'apps/bench', 'libs'];
 /** The clock provider itself is the one place allowed to read the machine's clock. */
@@ -20,17 +19,6 @@ const READINGS: Array<[string, RegExp]> = [
   ['luxon DateTime.now/local/utc()', /\bDateTime\.(now|local|utc)\(\s*\)/],
   ['luxon Settings.now', /\bSettings\.now\b/],
 ];
-
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (name === 'node_modules' || name === 'dist') continue;
-    if (statSync(path).isDirectory()) out.push(...sources(path));
-    else if (/\.(ts|mts|js|mjs)$/.test(name) && !/\.spec\.ts$/.test(name)) out.push(path);
-  }
-  return out;
-}
 
 /** Drops comments so that prose may name what the code must not do. */
 function code(text: string): string {

@@ -52,8 +52,8 @@ describe('working breaks through the API', () => {
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('BREAK_TRANSITION_NOT_ALLOWED');
     await http().post(`${path}/comments`).set('authorization', as('operator')).send({ body: 'fee missing on the desk side' }).expect(201);
-    const assigned = await http().post(`${path}/assign`).set('authorization', as('operator')).send({ assignee: 'alice' });
-    expect(assigned.body).toMatchObject({ assignee: 'alice', comments: [{ body: 'fee missing on the desk side', author: 'test-operator' }] });
+    const assigned = await http().post(`${path}/assign`).set('authorization', as('operator')).send({ assignee: 'test-approver' });
+    expect(assigned.body).toMatchObject({ assignee: 'test-approver', comments: [{ body: 'fee missing on the desk side', author: 'test-operator' }] });
     expect((await http().post(`${path}/acknowledge`).set('authorization', as('viewer')).send({})).status).toBe(403);
     const audit = (await fixture.api.db.dataSource.query(`SELECT action, from_state, to_state FROM audit_log WHERE entity_type = 'recon_break' AND entity_id = $1 ORDER BY seq`, [target.break_id])) as unknown[];
     expect(audit).toEqual([

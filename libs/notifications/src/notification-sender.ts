@@ -108,7 +108,7 @@ export class NotificationSender {
     const now = this.clock.now();
     await this.dataSource.transaction(async (m) => {
       const pending = (await m.query(
-        `SELECT id::text, kind, audience FROM notification_outbox WHERE fanned_out_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT id::text, kind, audience FROM notification_outbox WHERE fanned_out_at IS NULL ORDER BY notification_outbox.id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.config.notifications.batchSize],
       )) as Array<{ id: string; kind: NotificationKind; audience: Audience }>;
       for (const row of pending) {

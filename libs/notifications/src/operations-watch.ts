@@ -30,7 +30,7 @@ export class OperationsWatch {
     const until = new Date(now.getTime() + this.config.notifications.expiryWarningMinutes * 60_000);
     const rows = (await this.dataSource.query(
       `SELECT id::text, amount_centicents::text AS amount, requester_id::text, requester_name, state, approval_round, expires_at FROM withdrawal_request
-        WHERE state IN ('pending_approval', 'approved') AND expires_at > $1 AND expires_at <= $2 ORDER BY id`,
+        WHERE state IN ('pending_approval', 'approved') AND expires_at > $1 AND expires_at <= $2 ORDER BY withdrawal_request.id`,
       [now, until],
     )) as Array<{ id: string; amount: string; requester_id: string; requester_name: string; state: string; approval_round: number; expires_at: Date }>;
     let written = 0;
@@ -56,7 +56,7 @@ export class OperationsWatch {
     const now = this.clock.now();
     const stale: string[] = [];
     const last = (await this.dataSource.query(
-      `SELECT DISTINCT ON (job) job, id::text, finished_at FROM job_run WHERE status = 'succeeded' ORDER BY job, finished_at DESC, id DESC`,
+      `SELECT DISTINCT ON (job) job, id::text, finished_at FROM job_run WHERE status = 'succeeded' ORDER BY job, finished_at DESC, job_run.id DESC`,
     )) as Array<{ job: string; id: string; finished_at: Date }>;
     const byJob = new Map(last.map((r) => [r.job, r]));
     for (const [job, seconds] of Object.entries(jobStaleness(this.config))) {

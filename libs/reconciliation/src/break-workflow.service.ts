@@ -12,6 +12,7 @@ import {
   CosignerMustDiffer,
   DifferenceRequired,
   ResolutionReferenceRequired,
+  UnknownAssignee,
   UnknownLedgerEntry,
 } from './reconciliation-errors';
 
@@ -59,17 +60,20 @@ export class BreakWorkflowService {
     });
   }
 
+  /** `assignee` names an enabled user by id or name; the break keeps the user's name (what `?assignee=` filters on). */
   assign(breakId: string, assignee: string, actor: BreakActor): Promise<void> {
     return this.transition(breakId, 'assign', actor, async (tx, current) => {
-      await tx.query(`UPDATE recon_break SET assignee = $2, updated_at = $3 WHERE id = $1`, [breakId, assignee, this.clock.now()]);
-      return { toState: current.status, details: { from_assignee: current.assignee, assignee } };
+      const [user] = (await tx.query(`SELECT id::text, name FROM app_user WHERE (id::text = $1 OR name = $1) AND disabled_at IS NULL`, [assignee.trim()])) as Array<{ id: string; name: string }>;
+      if (!user) throw new UnknownAssignee(assignee);
+      await tx.query(`UPDATE recon_break SET assignee = $2, updated_at = $3 WHERE id = $1`, [breakId, user.name, this.clock.now()]);
+      return { toState: current.status, details: { from_assignee: current.assignee, assignee: user.name, assignee_user_id: user.id } };
     });
   }
 
   comment(breakId: string, body: string, actor: BreakActor): Promise<void> {
     return this.transition(breakId, 'comment', actor, async (tx, current) => {
       const [row] = (await tx.query(`INSERT INTO recon_break_comment (break_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id::text`, [breakId, actor.name, body, this.clock.now()])) as Array<{ id: string }>;
-      return { toState: current.status, details: { comment_id: row.id } };
+      return { toState: current.status, details: { comment_id: row.id, body } };
     });
   }
 

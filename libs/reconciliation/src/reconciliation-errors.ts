@@ -63,3 +63,10 @@ export class DifferenceRequired extends InvalidInput {
     super(`difference_centicents: ${what} names the difference it signs for`, [{ field: 'difference_centicents', problems: [`required to ${what}`] }]);
   }
 }
+
+/** An assignee must be a real, enabled user, named by id or name: free text ("me") would be lost work. */
+export class UnknownAssignee extends InvalidInput {
+  constructor(assignee: string) {
+    super(`assignee: no enabled user has the id or name ${JSON.stringify(assignee)}`, [{ field: 'assignee', problems: ['must be the id or name of an enabled user (GET /users)'] }], 'UNKNOWN_ASSIGNEE');
+  }
+}

@@ -190,7 +190,7 @@ export class ReconciliationRunRepository {
 
   private async prepareProjected(tx: EntityManager, settings: ReconSettings): Promise<PreparedRun | undefined> {
     const [snapshot] = (await tx.query(
-      `SELECT id::text, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1`,
+      `SELECT id::text, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, klear_estimate_snapshot.id DESC LIMIT 1`,
     )) as Array<{ id: string; pulled_at: Date }>;
     if (!snapshot) return undefined;
     const [marks] = (await tx.query(

@@ -66,6 +66,27 @@ export interface ObservationRow {
   status: string;
 }
 
+/** `unresolved`: every status a person still has to work (open, acknowledged, pending_write_off), assigned or not. */
+export const UNRESOLVED_BREAK_STATUSES = ['open', 'acknowledged', 'pending_write_off'] as const;
+
+/** A status filter as SQL: one status, or the unresolved ones. */
+function statusList(status: string | undefined): string[] | null {
+  if (status === undefined) return null;
+  return status === 'unresolved' ? [...UNRESOLVED_BREAK_STATUSES] : [status];
+}
+
+/**
+ * Orders of `GET /breaks`: `age` (default) oldest first, by first sighting (the numeric id);
+ * `difference`: largest absolute difference first (numeric, not as text), ties oldest first.
+ */
+export type BreakOrder = 'age' | 'difference';
+
+export interface AcknowledgementRow {
+  acknowledged_by: string;
+  acknowledged_at: Date;
+  note: string | null;
+}
+
 export interface CommentRow {
   id: string;
   author: string;
@@ -83,6 +104,8 @@ export interface RunComparison {
   unchanged_count: number;
 }
 
+// Ids are answered as text; ORDER BY names the table's column (`recon_run.id`), since a bare `id` would be
+// this text output column and sort 1, 10, 11, 2.
 const RUN_COLUMNS = `id::text, scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
 const BREAK_COLUMNS = `id::text, break_key, "check", cycle, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
@@ -102,7 +125,7 @@ export class ReconciliationQueries {
     return this.dataSource.query(
       `SELECT ${RUN_COLUMNS} FROM recon_run
         WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR id < $3)
-        ORDER BY id DESC LIMIT $4`,
+        ORDER BY recon_run.id DESC LIMIT $4`,
       [filter.scope ?? null, filter.status ?? null, filter.beforeId ?? null, filter.limit],
     );
   }
@@ -119,23 +142,36 @@ export class ReconciliationQueries {
     return this.dataSource.query(
       `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
         WHERE o.run_id = $1 AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
-          AND ($4::text IS NULL OR b.status = $4) AND o.ordinal > $5
+          AND ($4::text[] IS NULL OR b.status = ANY($4)) AND o.ordinal > $5
         ORDER BY o.ordinal LIMIT $6`,
-      [runId, filter.subtrader ?? null, filter.check ?? null, filter.status ?? null, filter.afterOrdinal ?? 0, filter.limit],
+      [runId, filter.subtrader ?? null, filter.check ?? null, statusList(filter.status), filter.afterOrdinal ?? 0, filter.limit],
     );
   }
 
-  async listBreaks(filter: { status?: string; check?: string; subtrader?: string; assignee?: string; afterId?: string; limit: number }): Promise<BreakRow[]> {
+  /** `after` is the cursor: the last row's id (`age`), or its absolute difference and id (`difference`). */
+  async listBreaks(filter: {
+    status?: string;
+    check?: string;
+    subtrader?: string;
+    assignee?: string;
+    order?: BreakOrder;
+    after?: { id: string; absDifference?: string };
+    limit: number;
+  }): Promise<Array<BreakRow & { abs_difference_centicents: string }>> {
+    const byDifference = filter.order === 'difference';
+    const page = byDifference
+      ? `($5::bigint IS NULL OR (abs(difference_centicents), -id) < ($6::bigint, -$5::bigint))`
+      : `($5::bigint IS NULL OR id > $5::bigint) AND $6::bigint IS NULL`;
     return this.dataSource.query(
-      `SELECT ${BREAK_COLUMNS} FROM recon_break
-        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR "check" = $2) AND ($3::text IS NULL OR subtrader_id = $3)
-          AND ($4::text IS NULL OR assignee = $4) AND id > $5
-        ORDER BY id LIMIT $6`,
-      [filter.status ?? null, filter.check ?? null, filter.subtrader ?? null, filter.assignee ?? null, filter.afterId ?? '0', filter.limit],
+      `SELECT ${BREAK_COLUMNS}, abs(difference_centicents)::text AS abs_difference_centicents FROM recon_break
+        WHERE ($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR "check" = $2) AND ($3::text IS NULL OR subtrader_id = $3)
+          AND ($4::text IS NULL OR assignee = $4) AND ${page}
+        ORDER BY ${byDifference ? 'abs(difference_centicents) DESC, recon_break.id' : 'recon_break.id'} LIMIT $7`,
+      [statusList(filter.status), filter.check ?? null, filter.subtrader ?? null, filter.assignee ?? null, filter.after?.id ?? null, filter.after?.absDifference ?? null, filter.limit],
     );
   }
 
-  async getBreak(id: string): Promise<{ row: BreakRow; observations: ObservationRow[]; comments: CommentRow[] }> {
+  async getBreak(id: string): Promise<{ row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null }> {
     const [row] = (await this.dataSource.query(`SELECT ${BREAK_COLUMNS} FROM recon_break WHERE id = $1`, [id])) as BreakRow[];
     if (!row) throw new NotFound('break', id);
     const observations = (await this.dataSource.query(
@@ -144,10 +180,16 @@ export class ReconciliationQueries {
       [id],
     )) as ObservationRow[];
     const comments = (await this.dataSource.query(
-      `SELECT id::text, author, body, created_at FROM recon_break_comment WHERE break_id = $1 ORDER BY id`,
+      `SELECT id::text, author, body, created_at FROM recon_break_comment WHERE break_id = $1 ORDER BY recon_break_comment.id`,
       [id],
     )) as CommentRow[];
-    return { row, observations, comments };
+    // The acknowledgement (who, when, the note) is the latest break.acknowledge audit row: one record, shown on the break.
+    const [acknowledgement] = (await this.dataSource.query(
+      `SELECT actor AS acknowledged_by, occurred_at AS acknowledged_at, reason AS note FROM audit_log
+        WHERE entity_type = 'recon_break' AND entity_id = $1 AND action = 'break.acknowledge' ORDER BY seq DESC LIMIT 1`,
+      [id],
+    )) as AcknowledgementRow[];
+    return { row, observations, comments, acknowledgement: acknowledgement ?? null };
   }
 
   /** What one run found that the other did not, and the breaks whose figures or reason changed. */

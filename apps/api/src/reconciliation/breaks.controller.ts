@@ -19,12 +19,17 @@ export class BreaksController {
 
   @Get()
   @Roles('viewer')
-  @ApiOperation({ summary: 'Breaks across runs (?status=open&check=&subtrader=&assignee=)' })
+  @ApiOperation({
+    summary: 'Breaks across runs (?status=open|unresolved|...&check=&subtrader=&assignee=&sort=age|difference)',
+    description: 'Default order `age`: oldest first (numeric id). `sort=difference`: largest absolute difference first. `status=unresolved`: open, acknowledged and pending_write_off.',
+  })
   async list(@Query() q: BreaksQuery) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor(q.cursor, ['int'])?.[0];
-    const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, afterId: after, limit: limit + 1 });
-    return toPage(rows, limit, (r) => [r.id], breakView);
+    const order = q.sort ?? 'age';
+    const cursor = order === 'difference' ? decodeCursor(q.cursor, ['int', 'int']) : decodeCursor(q.cursor, ['int']);
+    const after = cursor ? (order === 'difference' ? { absDifference: cursor[0], id: cursor[1] } : { id: cursor[0] }) : undefined;
+    const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, order, after, limit: limit + 1 });
+    return toPage(rows, limit, (r) => (order === 'difference' ? [r.abs_difference_centicents, r.id] : [r.id]), breakView);
   }
 
   @Get(':id')
@@ -37,7 +42,7 @@ export class BreaksController {
   @Post(':id/acknowledge')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'open -> acknowledged' })
+  @ApiOperation({ summary: 'open -> acknowledged; the note is kept and shown on the break (`acknowledgement`)' })
   async acknowledge(@Param('id') id: string, @Body() body: BreakNoteBody, @CurrentPrincipal() who: Principal) {
     await this.workflow.acknowledge(idParam(id, 'break'), { userId: who.userId, name: who.name }, body.note);
     return this.get(id);

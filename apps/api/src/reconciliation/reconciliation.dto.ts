@@ -3,7 +3,7 @@ import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, M
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS, type ResolutionReason } from '@app/db';
 import { PageQuery } from '@app/http';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString } from '@app/money';
-import type { BreakRow, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
+import type { AcknowledgementRow, BreakRow, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
 
 export class StartReconciliationBody {
   @ApiPropertyOptional({ example: '2026-11-03T21:00:00Z', description: 'the cycle (Klear execution_time) to reconcile' })
@@ -34,6 +34,9 @@ export class RunsQuery extends PageQuery {
   status?: string;
 }
 
+/** A break status, or `unresolved`: open, acknowledged or pending_write_off (assigned or not). */
+export const BREAK_STATUS_FILTERS = [...BREAK_STATUSES, 'unresolved'] as const;
+
 export class RunBreaksQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'ST-00042' })
   @IsOptional()
@@ -46,9 +49,9 @@ export class RunBreaksQuery extends PageQuery {
   @IsIn(RECON_CHECKS)
   check?: string;
 
-  @ApiPropertyOptional({ enum: BREAK_STATUSES })
+  @ApiPropertyOptional({ enum: BREAK_STATUS_FILTERS, description: '`unresolved`: open, acknowledged and pending_write_off together (what is still to work)' })
   @IsOptional()
-  @IsIn(BREAK_STATUSES)
+  @IsIn(BREAK_STATUS_FILTERS)
   status?: string;
 }
 
@@ -58,6 +61,15 @@ export class BreaksQuery extends RunBreaksQuery {
   @IsString()
   @MaxLength(200)
   assignee?: string;
+
+  @ApiPropertyOptional({
+    enum: ['age', 'difference'],
+    default: 'age',
+    description: '`age` (default): oldest first (first seen, numeric id order); `difference`: largest absolute difference first, ties oldest first',
+  })
+  @IsOptional()
+  @IsIn(['age', 'difference'])
+  sort?: 'age' | 'difference';
 }
 
 export class BreakNoteBody {
@@ -106,7 +118,7 @@ export class CommentBody {
 }
 
 export class AssignBody {
-  @ApiProperty({ description: 'who works the break', maxLength: 200 })
+  @ApiProperty({ description: 'who works the break: the id or name of an enabled user (GET /users); the break shows the name', maxLength: 200 })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -192,9 +204,11 @@ export function breakView(b: BreakRow) {
   };
 }
 
-export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[] }) {
+export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null }) {
+  const ack = detail.acknowledgement;
   return {
     ...breakView(detail.row),
+    acknowledgement: ack ? { acknowledged_by: ack.acknowledged_by, acknowledged_at: ack.acknowledged_at.toISOString(), note: ack.note } : null,
     observations: detail.observations.map(observationView),
     comments: detail.comments.map((c) => ({ id: c.id, author: c.author, body: c.body, created_at: c.created_at.toISOString() })),
   };

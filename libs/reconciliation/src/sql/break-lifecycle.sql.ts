@@ -76,7 +76,7 @@ export const CLOSE_UNSEEN_BREAKS_SQL = `
     UPDATE recon_break SET status = 'closed', closed_by_run = $1::bigint, updated_at = $3
      WHERE scope_key = $2::text AND status <> 'closed' AND last_seen_run <> $1::bigint
     RETURNING id)
-  SELECT id::text FROM closed ORDER BY id`;
+  SELECT id::text FROM closed ORDER BY closed.id`;
 
 /** One observation per break found, numbered in key order (byte order, as the answer key sorts). */
 export const INSERT_OBSERVATIONS_SQL = `
