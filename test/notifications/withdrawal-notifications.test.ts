@@ -3,9 +3,12 @@ import { createHmac } from 'node:crypto';
 import { NotificationSender } from '@app/notifications';
 import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
 import { startHttpReceiver } from '../support/http-receiver';
-import { startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
+import { startWithdrawalWorld, USD, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 
 const SLACK_SECRET = 's'.repeat(40);
+const CONSOLE = 'https://console.example.test/ops';
+/** Who hears how a withdrawal ends: operators and approvers (and the requester, here an operator); admins without those roles do not. */
+const OUTCOME_AUDIENCE = ['approver1@ops.test', 'approver2@ops.test', 'op-approver@ops.test', 'operator@ops.test'];
 
 /**
  * Withdrawal notifications end to end: the real API writes the outbox with the transition, the
@@ -25,7 +28,7 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     mailbox = await startMailbox();
     slack = await startHttpReceiver(() => slackStatus);
     world = await startWithdrawalWorld({
-      env: { NOTIFY_SMTP_URL: mailbox.smtpUrl, NOTIFY_SLACK_WEBHOOK_URL: slack.url, NOTIFY_SLACK_WEBHOOK_SECRET: SLACK_SECRET, NOTIFY_CONSOLE_URL: 'https://console.example.test/ops' },
+      env: { NOTIFY_SMTP_URL: mailbox.smtpUrl, NOTIFY_SLACK_WEBHOOK_URL: slack.url, NOTIFY_SLACK_WEBHOOK_SECRET: SLACK_SECRET, NOTIFY_CONSOLE_URL: CONSOLE },
     });
     const http = world.api.http;
     const t = world.api.tokens;
@@ -134,5 +137,93 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     slackStatus = 200;
     expect((await send()).delivered).toBe(0);
     expect(slack.posts.length).toBe(postsBefore);
+  });
+
+  /** The mails of one kind (by its title) about one withdrawal that arrived after `since`. */
+  const mailsAbout = (since: number, title: string, id: string) => mailbox.messages.slice(since).filter((m) => m.subject.startsWith(`[Klear SCM] ${title}: `) && m.text.includes(`Withdrawal: ${id}`));
+  const recipients = (mails: Array<{ to: string[] }>) => mails.map((m) => m.to.join(',')).sort();
+  const expectPlainMessage = (text: string, id: string) => {
+    expect(text).toContain(`Open in the console: ${CONSOLE}/withdrawals/${id}`);
+    expect(text).not.toContain(world.sim.options.accessToken);
+    expect(text).not.toMatch(/klear_[a-z0-9]{20,}|Bearer|token/i);
+  };
+
+  it('sent to Klear, then processed: operators, approvers and the requester are told once each, with the Klear id and the console link', async () => {
+    const id = await world.approvedRequest(700n * USD);
+    await send();
+    const before = mailbox.messages.length;
+    // (The request the earlier test approved is sent in the same run.)
+    await world.executor().runOnce();
+    expect((await world.get(id)).state).toBe('submitted');
+    await send();
+    const klearId = (await world.get(id)).klear_withdrawal_id as string;
+    expect(klearId).toMatch(/^wd-/);
+    const sent = mailsAbout(before, 'Withdrawal sent to Klear', id);
+    expect(recipients(sent)).toEqual(OUTCOME_AUDIENCE);
+    expect(sent[0].subject).toBe('[Klear SCM] Withdrawal sent to Klear: Sent to Klear: $700.00 (requested by test-operator)');
+    expect(sent[0].text).toContain(`Klear withdrawal id: ${klearId}`);
+    expect(sent[0].text).toContain('State: submitted');
+    expectPlainMessage(sent[0].text, id);
+    // Klear takes it in (processing: nobody is told), then processes it.
+    await world.simAdmin('POST', '/clock/advance', { seconds: 60 });
+    await world.tracking().pollOnce();
+    expect((await world.get(id)).state).toBe('processing');
+    const afterSent = mailbox.messages.length;
+    await send();
+    expect(mailbox.messages.length).toBe(afterSent);
+    await world.simAdmin('POST', '/clock/advance', { seconds: 300 });
+    await world.tracking().pollOnce();
+    expect((await world.get(id)).state).toBe('processed');
+    await send();
+    const processed = mailsAbout(afterSent, 'Withdrawal processed', id);
+    expect(recipients(processed)).toEqual(OUTCOME_AUDIENCE);
+    expect(processed[0].subject).toBe('[Klear SCM] Withdrawal processed: Processed by Klear: $700.00 (requested by test-operator)');
+    expect(processed[0].text).toContain(`Klear withdrawal id: ${klearId}`);
+    expectPlainMessage(processed[0].text, id);
+    // Exactly the sent and the processed notices about it, nothing to the admin-only person.
+    expect(mailbox.messages.slice(before).filter((m) => m.text.includes(`Withdrawal: ${id}`))).toHaveLength(8);
+    expect(mailbox.for('admin@ops.test').filter((m) => m.text.includes(id))).toHaveLength(0);
+    expect((await send()).delivered).toBe(0);
+  });
+
+  it('a wire Klear reports failed is announced as FAILED to operators, approvers and the requester; never as processed', async () => {
+    const id = await world.approvedRequest(800n * USD);
+    expect(await world.executor().runOnce()).toMatchObject({ submitted: 1 });
+    const klearId = (await world.get(id)).klear_withdrawal_id as string;
+    // Klear decides this wire fails (the simulator's record of it).
+    world.sim.context.state.withdrawalsById.get(klearId)!.fails = true;
+    await send();
+    const before = mailbox.messages.length;
+    await world.simAdmin('POST', '/clock/advance', { seconds: 400 });
+    await world.tracking().pollOnce();
+    expect((await world.get(id)).state).toBe('failed');
+    await send();
+    const failed = mailsAbout(before, 'Withdrawal FAILED', id);
+    expect(recipients(failed)).toEqual(OUTCOME_AUDIENCE);
+    expect(failed[0].subject).toBe('[Klear SCM] Withdrawal FAILED: FAILED at Klear: $800.00 (requested by test-operator)');
+    expect(failed[0].text).toContain(`Klear withdrawal id: ${klearId}`);
+    expect(failed[0].text).toContain('State: failed');
+    expectPlainMessage(failed[0].text, id);
+    expect(mailsAbout(before, 'Withdrawal processed', id)).toHaveLength(0);
+    expect(mailbox.messages.slice(before).filter((m) => m.text.includes(`Withdrawal: ${id}`))).toHaveLength(4);
+  });
+
+  it('a POST whose answer was lost (outcome_unknown) is announced to operators, approvers and the requester, saying nothing is re-sent', async () => {
+    const id = await world.approvedRequest(900n * USD);
+    await send();
+    const before = mailbox.messages.length;
+    // Klear acts on the POST but answers 503: the executor cannot know whether the wire exists.
+    await world.simAdmin('PUT', '/faults', { rules: [{ kind: 'status', endpoint: '/margin/withdraw_settlement_balance', status: 503, phase: 'after', times: 1 }] });
+    expect(await world.executor().runOnce()).toMatchObject({ outcomeUnknown: 1 });
+    await world.simAdmin('PUT', '/faults', { rules: [] });
+    expect((await world.get(id)).state).toBe('outcome_unknown');
+    await send();
+    const unknown = mailsAbout(before, 'Withdrawal outcome UNKNOWN', id);
+    expect(recipients(unknown)).toEqual(OUTCOME_AUDIENCE);
+    expect(unknown[0].subject).toBe('[Klear SCM] Withdrawal outcome UNKNOWN: Outcome UNKNOWN (nothing is re-sent until resolved): $900.00 (requested by test-operator)');
+    expect(unknown[0].text).toContain('State: outcome_unknown');
+    expectPlainMessage(unknown[0].text, id);
+    expect(mailbox.messages.slice(before).filter((m) => m.text.includes(`Withdrawal: ${id}`))).toHaveLength(4);
+    expect((await send()).delivered).toBe(0);
   });
 });

@@ -46,9 +46,10 @@ export class ReconFixture {
     readonly api: ApiTestContext,
   ) {}
 
-  static async start(options: Partial<SimulatorOptions>): Promise<ReconFixture> {
-    const [sim, api] = await Promise.all([SimHarness.start(options), createApiTestContext()]);
-    return new ReconFixture(sim, api);
+  /** `api`: the API's environment and wiring (a clock, say), as createApiTestContext takes them. */
+  static async start(options: Partial<SimulatorOptions>, api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {}): Promise<ReconFixture> {
+    const [sim, context] = await Promise.all([SimHarness.start(options), createApiTestContext(api.env, api.app)]);
+    return new ReconFixture(sim, context);
   }
 
   get reconciliation(): ReconciliationService {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type ConsoleAuthService, type Principal, UsersService } from '@app/auth';
 import type { Role } from '@app/db';
 import type { DataSource } from 'typeorm';
+import type { NotificationPreferencesService } from '@app/notifications';
 import type { ApiCaller } from './api-caller';
 
 export interface DemoUser {
@@ -89,4 +90,17 @@ async function ensureDemoPeople(users: UsersService, api: ApiCaller, dataRoot: s
   writeFileSync(file, JSON.stringify(out, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
   return out;
+}
+
+/**
+ * Each demo user's address in the demo mailbox: `<name>@klear-demo.test` (the demo's name, the same
+ * in every generation), set on the user of this generation: after a reset the users are
+ * `demo-approver-1-g2` and so on, and the retired ones (disabled) keep the bare names.
+ */
+export async function setDemoAddresses(preferences: NotificationPreferencesService, users: Array<Pick<DemoUser, 'name' | 'userName'>>): Promise<void> {
+  for (const u of users) {
+    const id = await preferences.userIdByName(u.userName);
+    if (!id) throw new Error(`demo user ${u.userName} (${u.name}) not found among the enabled users`);
+    await preferences.set(id, { email: `${u.name}@klear-demo.test` }, 'demo');
+  }
 }

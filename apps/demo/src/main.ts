@@ -15,7 +15,7 @@ import { startWorkerProcess } from './worker-process';
 import { startMailbox } from './mailbox';
 import { NotificationPreferencesService, NotificationSender } from '@app/notifications';
 import { ApiCaller } from './api-caller';
-import { ensureDemoUsers } from './demo-users';
+import { ensureDemoUsers, setDemoAddresses } from './demo-users';
 import { runDemoStory } from './story';
 import { printSummary } from './summary';
 
@@ -177,14 +177,6 @@ async function busyPorts(ports: Array<[number, string, string]>): Promise<string
     if (!free) busy.push(`${port} (${what})`);
   }
   return busy;
-}
-
-/** Each demo user's address in the demo mailbox: `<name>@klear-demo.test`. */
-async function setDemoAddresses(preferences: NotificationPreferencesService, users: Array<{ name: string }>): Promise<void> {
-  for (const u of users) {
-    const id = await preferences.userIdByName(u.name);
-    if (id) await preferences.set(id, { email: `${u.name}@klear-demo.test` }, 'demo');
-  }
 }
 
 /** A per-installation AES key for the demo, kept beside the data (0600), so stored secrets survive restarts. */

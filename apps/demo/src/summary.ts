@@ -21,6 +21,8 @@ function consoleUrl(apiUrl: string): string {
 /** The short, readable summary a newcomer reads first. Tokens are demo-only, printed on purpose. */
 export function printSummary(s: DemoSummary): void {
   const token = (name: string) => s.users.find((u) => u.name === name)?.token ?? '';
+  // The user's name in the product (after a reset: `demo-approver-1-g2`), which the CLI takes.
+  const userName = (name: string) => s.users.find((u) => u.name === name)?.userName ?? name;
   const checks = Object.entries(s.story.breaksByCheck)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([check, n]) => `${check} ${n}`)
@@ -41,7 +43,7 @@ export function printSummary(s: DemoSummary): void {
     '',
     'Console sign-ins (password, then the authenticator code: add the TOTP secret to an app, or ask the CLI):',
     ...s.users.map((u) => `  ${u.name.padEnd(16)} password ${u.password.padEnd(26)} TOTP secret ${u.totpSecret}`),
-    '  current code:  npm run -s cli -- totp:code --user demo-approver-1',
+    `  current code:  npm run -s cli -- totp:code --user ${userName('demo-approver-1')}`,
     '',
     `Obligations ingested   ${s.story.obligations} (${s.story.cycles} cycles reconciled)`,
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
@@ -61,7 +63,7 @@ export function printSummary(s: DemoSummary): void {
     '  # the approval queue of the first approver',
     `  curl -s -H "Authorization: Bearer ${token('demo-approver-1')}" ${s.apiUrl}/withdrawals/queue`,
     '  # approve as the first approver with a fresh authenticator code (the second approval is demo-approver-2)',
-    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d "{\\"step_up\\":{\\"method\\":\\"totp\\",\\"code\\":\\"$(npm run -s cli -- totp:code --user demo-approver-1)\\"}}" ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
+    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d "{\\"step_up\\":{\\"method\\":\\"totp\\",\\"code\\":\\"$(npm run -s cli -- totp:code --user ${userName('demo-approver-1')})\\"}}" ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
     '',
     'Ctrl-C stops everything cleanly.',
     '',

@@ -31,16 +31,17 @@ export class NotificationOutbox {
 /**
  * The `break.opened` notifications of a reconciliation run, written in the run's transaction: one
  * per break this run opened or reopened whose difference is at least $2 centicents (absolute).
+ * Amounts with every centicent (as formatUsdExact): a sub-cent break is never shown as "$0.00".
  * Parameters: $1 run id, $2 minimum, $3 the run's time, $4 the break ids reopened by this run.
  */
 export const BREAKS_OPENED_OUTBOX_SQL = `
   INSERT INTO notification_outbox (kind, subject_type, subject_id, dedupe_key, payload, audience, created_at)
   SELECT 'break.opened', 'break', b.id::text, 'break.opened:' || b.id || ':' || $1::text,
          jsonb_build_object(
-           'summary', b."check" || ' break of ' || '$' || to_char(abs(b.difference_centicents) / 10000.0, 'FM999,999,999,999,990.00') || coalesce(' (' || b.subtrader_id || ')', ''),
+           'summary', b."check" || ' break of ' || '$' || to_char(abs(b.difference_centicents) / 10000.0, 'FM999,999,999,999,990.0000') || coalesce(' (' || b.subtrader_id || ')', ''),
            'facts', jsonb_build_array(
              jsonb_build_array('Break', b.id::text), jsonb_build_array('Check', b."check"), jsonb_build_array('Reason', b.reason_code),
-             jsonb_build_array('Difference', '$' || to_char(b.difference_centicents / 10000.0, 'FM999,999,999,999,990.0000')),
+             jsonb_build_array('Difference', CASE WHEN b.difference_centicents < 0 THEN '-' ELSE '' END || '$' || to_char(abs(b.difference_centicents) / 10000.0, 'FM999,999,999,999,990.0000')),
              jsonb_build_array('Subtrader', coalesce(b.subtrader_id, '-')), jsonb_build_array('Cycle', coalesce(to_char(b.cycle AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI"Z"'), 'projected'))),
            'link', '/breaks/' || b.id),
          '{"roles":["operator","admin"]}'::jsonb, $3

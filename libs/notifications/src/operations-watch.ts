@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig, jobStaleness } from '@app/config';
-import { formatUsd } from '@app/money';
+import { formatUsd, formatUsdExact } from '@app/money';
 import { DataSource } from 'typeorm';
 import { enqueueNotification } from './notification-outbox';
 import type { NotificationEvent } from './notification-kinds';
@@ -108,7 +108,7 @@ export class OperationsWatch {
       dedupeKey: `breaks.digest:${day}`,
       payload: {
         summary: `${count} break(s) open for more than ${this.config.notifications.breakDigestAgeHours} h`,
-        facts: rows.map((r) => [r.check, `${r.n} open, oldest since ${new Date(r.oldest).toISOString()}, ${formatUsd(BigInt(r.total))} in absolute differences`]),
+        facts: rows.map((r) => [r.check, `${r.n} open, oldest since ${new Date(r.oldest).toISOString()}, ${formatUsdExact(BigInt(r.total))} in absolute differences`]),
         link: '/breaks?status=open',
       },
     });
