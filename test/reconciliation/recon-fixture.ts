@@ -1,4 +1,5 @@
-import { inTransaction, interpretAnswer } from '@app/ingestion';
+import { completeObligations, type DetailPageFetcher, inTransaction, interpretAnswer } from '@app/ingestion';
+import type { ObligationEntry } from '@app/klear-contract';
 import { parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationQueries, ReconciliationService } from '@app/reconciliation';
 import { createApiTestContext, type ApiTestContext } from '../support/api-context';
@@ -60,11 +61,30 @@ export class ReconFixture {
     return this.api.app.get(ReconciliationQueries);
   }
 
-  /** Every obligation page and balance-history page the simulator serves now, as ingestion stores them. */
+  /**
+   * Every obligation page and balance-history page the simulator serves now, as ingestion stores
+   * them (truncated inline lists completed from the paged endpoints first), and the subtrader groups.
+   */
   async ingestKlear(): Promise<void> {
     await this.walk('/margin/obligation_history', 100, 'obligationHistory');
     await this.walk('/margin/settlement_balance_history', 500, 'settlementBalanceHistory');
+    const groups = await this.sim.get('/fcm/margin/subtrader_groups');
+    if (groups.status !== 200) throw new Error(`subtrader_groups: ${groups.status} ${groups.text}`);
+    await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, 'subtraderGroups', parseKlearAnswer('subtraderGroups', groups.text), '0', new Date()));
   }
+
+  /** Obligation detail pages read from the simulator over HTTP, 1,000 rows a page (the ingestion's page size). */
+  private readonly detailPages: DetailPageFetcher = async (obligationId, list, cursor) => {
+    const name = list === 'settlement_details' ? 'obligationSettlementDetails' : list === 'maintenance_margin_details' ? 'obligationMaintenanceMarginDetails' : 'obligationFundingPayments';
+    const answer = await this.sim.get(`/margin/obligations/${encodeURIComponent(obligationId)}/${list}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (answer.status !== 200) throw new Error(`${list} of ${obligationId}: ${answer.status} ${answer.text}`);
+    const data = parseKlearAnswer(name, answer.text) as unknown as Record<string, unknown> & { cursor?: string | null };
+    this.pagesRead += 1;
+    return { rows: (data[list] ?? []) as ObligationEntry[typeof list], cursor: data.cursor || undefined };
+  };
+
+  /** Detail pages read to complete truncated obligations. */
+  pagesRead = 0;
 
   async ingestEstimate(): Promise<void> {
     const answer = await this.sim.get('/margin/settlement_estimate_by_asset_class');
@@ -80,7 +100,9 @@ export class ReconFixture {
       const answer = await this.sim.get(`${path}?limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
       if (answer.status !== 200) throw new Error(`${path}: ${answer.status} ${answer.text}`);
       const data = parseKlearAnswer(name, answer.text);
-      await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, name, data as never, '0', new Date()));
+      const completion =
+        name === 'obligationHistory' ? await completeObligations((data as { obligations: ObligationEntry[] }).obligations, this.detailPages, async () => false) : undefined;
+      await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, name, data as never, '0', new Date(), completion));
       cursor = (data as { cursor?: string }).cursor ?? undefined;
     } while (cursor !== undefined);
   }
@@ -111,7 +133,7 @@ export class ReconFixture {
   }
 
   /** The run's breaks in the answer key's shape and order. */
-  async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'settlement_buffer', 'klear_consistency']): Promise<ExpectedBreak[]> {
+  async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'funding', 'settlement_buffer', 'klear_consistency']): Promise<ExpectedBreak[]> {
     const rows = await this.queries.runBreaks(runId, { limit: 100_000 });
     const cycle = (await this.queries.getRun(runId)).cycle!.toISOString().replace('.000Z', 'Z');
     return rows

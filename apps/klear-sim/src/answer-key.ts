@@ -1,13 +1,14 @@
 import { balanceEvents } from './buffer';
 import { formatTimestamp } from './clock';
 import type { JournalEntry } from './ledger-entries';
+import { cellFunding, cycleCellChanges } from './ledger-entries';
 import { etDate, etDayEndExclusive } from './schedule';
 import type { SimulatorState } from './state';
 
 /** One break a correct reconciliation must report. Values are centicents; null = absent on that side. */
 export interface ExpectedBreak {
   key: string;
-  check: 'settlement_details' | 'maintenance_margin' | 'settlement_buffer' | 'klear_consistency';
+  check: 'settlement_details' | 'maintenance_margin' | 'funding' | 'settlement_buffer' | 'klear_consistency';
   cycle: string;
   reason_code: string;
   klear_value: bigint | null;
@@ -41,33 +42,45 @@ const SEP = '\u0000';
 
 /**
  * The reference reconciliation of one cycle: Klear as the simulator shows it at `now` against the
- * feed's entries, following the break table and rules of docs/ledger-and-breaks.md (tolerance zero).
- * Breaks are sorted by key.
+ * feed's entries, following the break table and rules of docs/ledger-and-breaks.md (tolerance zero):
+ * every asset class's obligation of the cycle, funding per (subtrader, market), netted groups' margin
+ * against the sum of their members'. Breaks are sorted by key.
  */
 export function expectedBreaksForCycle(state: SimulatorState, cycle: number, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ExpectedBreak[] {
   const { world } = state;
-  const view = state.obligation(cycle, now);
-  const cycleText = formatTimestamp(view.executionMs);
+  const cycleText = formatTimestamp(state.schedule.timeOf(cycle));
+  const { feeAdjustments } = cycleCellChanges(state, cycle, now);
   const breaks: ExpectedBreak[] = [];
 
   // Klear side.
   const klearRows = new Map<string, Figures>();
   const klearMargins = new Map<string, bigint>();
+  const klearFunding = new Map<string, bigint>();
   const prices = world.prices(cycle);
   const previousPrices = world.prices(cycle - 1);
   for (let s = 0; s < world.subtraderCount; s++) {
     for (let m = 0; m < world.marketCount; m++) {
       const cell = world.cell(s, m, cycle, prices, previousPrices);
-      const fees = BigInt(cell.fee) + (view.feeAdjustments.get(s * world.marketCount + m) ?? 0n);
+      const fees = BigInt(cell.fee) + (feeAdjustments.get(s * world.marketCount + m) ?? 0n);
       klearRows.set(`${world.subtraderIds[s]}${SEP}${world.tickers[m]}`, { pnl: BigInt(cell.pnl), fees });
+      const funding = cellFunding(state, s, m, cycle, previousPrices);
+      if (funding !== undefined) klearFunding.set(`${world.subtraderIds[s]}${SEP}${world.tickers[m]}`, funding);
     }
-    klearMargins.set(world.subtraderIds[s], world.subtraderMargin(s, cycle));
+    if (world.groupOfSubtrader[s] < 0) klearMargins.set(world.subtraderIds[s], world.subtraderMargin(s, cycle));
   }
   const klearSubtraders = new Set(world.subtraderIds);
+  // A netted group's margin over every asset class: its rows, not its members'.
+  const groupMargins = world.groupIds.map(() => 0n);
+  world.assetClasses.forEach((_, classIndex) => {
+    for (const row of world.marginRows(cycle, classIndex)) if (row.group >= 0) groupMargins[row.group] += row.margin;
+  });
+  const groupOf = new Map(world.subtraderIds.map((id, s) => [id, world.groupOfSubtrader[s]]));
 
   // Internal side.
   const internalRows = new Map<string, Figures>();
   const internalMargins = new Map<string, bigint>();
+  const internalGroupMargins = new Map<number, bigint>();
+  const internalFunding = new Map<string, bigint>();
   const internalSubtraders = new Set<string>();
   const tradeEntriesPerSubtrader = new Map<string, number>();
   const reversed = new Set(entries.filter((entry) => entry.reverses_external_id).map((entry) => entry.reverses_external_id));
@@ -78,7 +91,12 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
       tradeEntriesPerSubtrader.set(entry.subtrader_id, (tradeEntriesPerSubtrader.get(entry.subtrader_id) ?? 0) + 1);
     }
     for (const posting of entry.postings) {
-      if (posting.account === 'maintenance_margin') add(internalMargins, entry.subtrader_id, posting.amount_centicents);
+      if (posting.account === 'maintenance_margin') {
+        const group = groupOf.get(entry.subtrader_id) ?? -1;
+        if (group >= 0) internalGroupMargins.set(group, (internalGroupMargins.get(group) ?? 0n) + posting.amount_centicents);
+        else add(internalMargins, entry.subtrader_id, posting.amount_centicents);
+      }
+      if (posting.account === 'funding') add(internalFunding, `${entry.subtrader_id}${SEP}${posting.market_ticker}`, posting.amount_centicents);
       if (posting.account !== 'trading_pnl' && posting.account !== 'trading_fees') continue;
       const key = `${entry.subtrader_id}${SEP}${posting.market_ticker}`;
       const row = internalRows.get(key) ?? { pnl: 0n, fees: 0n };
@@ -142,6 +160,38 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     });
   }
 
+  // A group's margin against the sum its members' entries hold (every member booked, or none: missing_internal).
+  world.groupIds.forEach((groupId, g) => {
+    const klear = groupMargins[g];
+    const internal = internalGroupMargins.get(g);
+    if (klear === (internal ?? 0n)) return;
+    breaks.push({
+      key: breakKey('maintenance_margin', cycleText, 'group', groupId),
+      check: 'maintenance_margin',
+      cycle: cycleText,
+      reason_code: internal === undefined ? 'missing_internal' : 'amount_mismatch',
+      klear_value: klear,
+      internal_value: internal ?? null,
+      difference: klear - (internal ?? 0n),
+    });
+  });
+
+  for (const key of new Set([...klearFunding.keys(), ...internalFunding.keys()])) {
+    const [subtrader, market] = key.split(SEP);
+    const klear = klearFunding.get(key);
+    const internal = internalFunding.get(key);
+    if ((klear ?? 0n) === (internal ?? 0n)) continue;
+    breaks.push({
+      key: breakKey('funding', cycleText, subtrader, market),
+      check: 'funding',
+      cycle: cycleText,
+      reason_code: oneSided(subtrader) ? 'unknown_subtrader' : internal === undefined ? 'missing_internal' : klear === undefined ? 'missing_klear' : 'amount_mismatch',
+      klear_value: klear ?? null,
+      internal_value: internal ?? null,
+      difference: (klear ?? 0n) - (internal ?? 0n),
+    });
+  }
+
   breaks.push(...klearConsistencyBreaks(state, cycle, cycleText, now));
   breaks.push(...bufferBreaks(state, cycle, cycleText, entries, now, options));
   return breaks.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -151,15 +201,16 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
 function klearConsistencyBreaks(state: SimulatorState, cycle: number, cycleText: string, now: number): ExpectedBreak[] {
   const { world } = state;
   const view = state.obligation(cycle, now);
+  const { feeAdjustments, detailTotalErrors } = cycleCellChanges(state, cycle, now);
   const breaks: ExpectedBreak[] = [];
   const prices = world.prices(cycle);
   const previousPrices = world.prices(cycle - 1);
-  for (const [cellKey, error] of view.detailTotalErrors) {
+  for (const [cellKey, error] of detailTotalErrors) {
     if (error === 0n) continue;
     const s = Math.floor(cellKey / world.marketCount);
     const m = cellKey % world.marketCount;
     const cell = world.cell(s, m, cycle, prices, previousPrices);
-    const fees = BigInt(cell.fee) + (view.feeAdjustments.get(cellKey) ?? 0n);
+    const fees = BigInt(cell.fee) + (feeAdjustments.get(cellKey) ?? 0n);
     const total = BigInt(cell.pnl) - fees;
     breaks.push({
       key: breakKey('klear_consistency', cycleText, 'detail_total', world.settlementDetailId(cycle, s, m)),

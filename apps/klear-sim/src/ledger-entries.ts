@@ -12,7 +12,7 @@ export interface Posting {
 /** A journal entry in the format of docs/ledger-and-breaks.md. */
 export interface JournalEntry {
   external_id: string;
-  entry_type: 'trade_settlement' | 'margin_requirement' | 'buffer_movement' | 'adjustment' | 'reversal';
+  entry_type: 'trade_settlement' | 'margin_requirement' | 'buffer_movement' | 'funding_payment' | 'adjustment' | 'reversal';
   effective_at: string;
   cycle?: string;
   subtrader_id?: string;
@@ -44,6 +44,54 @@ export function tradeSettlementEntry(cycleText: string, subtraderId: string, pos
   return trade;
 }
 
+/** The funding payments of one subtrader's cycle, per market (Klear's sign), balanced on `klear_settlement`. */
+export function fundingPaymentEntry(cycleText: string, subtraderId: string, postings: Posting[]): JournalEntry {
+  const balanced = tradeSettlementEntry(cycleText, subtraderId, postings);
+  return { ...balanced, external_id: `funding/${cycleText}/${subtraderId}`, entry_type: 'funding_payment', description: 'funding payments' };
+}
+
+/**
+ * The requirement the books hold per subtrader after a cycle, over every asset class. A netted
+ * group's margin (Klear's one row per group and class) is booked on its members: split evenly, the
+ * remainder on the first, so the members add up to the group's margin.
+ */
+export function bookedMargins(state: SimulatorState, cycle: number): bigint[] {
+  const { world } = state;
+  const margins = Array.from({ length: world.subtraderCount }, () => 0n);
+  world.assetClasses.forEach((_, classIndex) => {
+    for (const row of world.marginRows(cycle, classIndex)) {
+      if (row.group < 0) {
+        margins[row.subtrader] += row.margin;
+        continue;
+      }
+      const members = world.groupMembers[row.group];
+      const share = row.margin / BigInt(members.length);
+      members.forEach((s, i) => (margins[s] += share + (i === 0 ? row.margin - share * BigInt(members.length) : 0n)));
+    }
+  });
+  return margins;
+}
+
+/** Klear's funding of a (subtrader, market) over a cycle's funding times; undefined when it lists none (flat position). */
+export function cellFunding(state: SimulatorState, s: number, m: number, cycle: number, previousPrices: Int32Array): bigint | undefined {
+  const { world } = state;
+  if (world.fundingPerCycle === 0 || world.position(s, m, cycle - 1) === 0) return undefined;
+  let amount = 0;
+  for (let k = 0; k < world.fundingPerCycle; k++) amount += world.fundingCell(s, m, cycle, k, previousPrices).amount;
+  return BigInt(amount);
+}
+
+/** Fee corrections and Klear's published inconsistencies of a cycle over every asset class's obligation, per cell. */
+export function cycleCellChanges(state: SimulatorState, cycle: number, now: number): { feeAdjustments: Map<number, bigint>; detailTotalErrors: Map<number, bigint> } {
+  const feeAdjustments = new Map<number, bigint>();
+  const detailTotalErrors = new Map<number, bigint>();
+  for (const view of state.obligations(cycle, now)) {
+    for (const [key, value] of view.feeAdjustments) feeAdjustments.set(key, (feeAdjustments.get(key) ?? 0n) + value);
+    for (const [key, value] of view.detailTotalErrors) detailTotalErrors.set(key, (detailTotalErrors.get(key) ?? 0n) + value);
+  }
+  return { feeAdjustments, detailTotalErrors };
+}
+
 /** One subtrader's maintenance margin requirement after a cycle. */
 export function marginRequirementEntry(cycleText: string, subtraderId: string, margin: bigint): JournalEntry {
   return {
@@ -63,22 +111,27 @@ export function marginRequirementEntry(cycleText: string, subtraderId: string, m
 /** What the SCM's books hold for one cycle when they agree with Klear at `now`. */
 export function cycleEntries(state: SimulatorState, cycle: number, now: number): JournalEntry[] {
   const { world } = state;
-  const view = state.obligation(cycle, now);
-  const cycleText = formatTimestamp(view.executionMs);
+  const cycleText = formatTimestamp(state.schedule.timeOf(cycle));
+  const { feeAdjustments } = cycleCellChanges(state, cycle, now);
+  const margins = bookedMargins(state, cycle);
   const prices = world.prices(cycle);
   const previousPrices = world.prices(cycle - 1);
   const entries: JournalEntry[] = [];
   for (let s = 0; s < world.subtraderCount; s++) {
     const subtraderId = world.subtraderIds[s];
     const postings: Posting[] = [];
+    const funding: Posting[] = [];
     for (let m = 0; m < world.marketCount; m++) {
       const cell = world.cell(s, m, cycle, prices, previousPrices);
-      const fee = BigInt(cell.fee) + (view.feeAdjustments.get(s * world.marketCount + m) ?? 0n);
+      const fee = BigInt(cell.fee) + (feeAdjustments.get(s * world.marketCount + m) ?? 0n);
       postings.push({ account: 'trading_pnl', market_ticker: world.tickers[m], amount_centicents: BigInt(cell.pnl) });
       postings.push({ account: 'trading_fees', market_ticker: world.tickers[m], amount_centicents: -fee });
+      const paid = cellFunding(state, s, m, cycle, previousPrices);
+      if (paid !== undefined) funding.push({ account: 'funding', market_ticker: world.tickers[m], amount_centicents: paid });
     }
     entries.push(tradeSettlementEntry(cycleText, subtraderId, postings));
-    entries.push(marginRequirementEntry(cycleText, subtraderId, world.subtraderMargin(s, cycle)));
+    entries.push(marginRequirementEntry(cycleText, subtraderId, margins[s]));
+    if (funding.length > 0) entries.push(fundingPaymentEntry(cycleText, subtraderId, funding));
   }
   return entries;
 }

@@ -20,6 +20,8 @@ export const DISCREPANCY_KINDS = [
   'split_buffer_booking',
   'reversed_buffer_movement',
   'slashed_ids',
+  'missing_funding',
+  'wrong_funding',
 ] as const;
 export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 
@@ -176,6 +178,18 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
       const copy: JournalEntry = { ...trade, external_id: `${trade.external_id}/rebooked`, postings: trade.postings.map((p) => ({ ...p })) };
       entries.splice(entries.indexOf(trade) + 1, 0, copy);
       applied.external_id = copy.external_id;
+      break;
+    }
+    case 'missing_funding':
+    case 'wrong_funding': {
+      // One market's funding left out of the subtrader's funding entry, or booked one centicent off.
+      const funding = find('funding');
+      const posting = funding.postings.find((p) => p.account === 'funding' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker);
+      if (posting === undefined) throw new BadRequest('invalid_parameter', 'no non-zero funding payment for that subtrader');
+      if (target.kind === 'missing_funding') funding.postings = funding.postings.filter((p) => p !== posting);
+      else posting.amount_centicents += 1n;
+      rebalanceTradeEntry(funding);
+      applied.market_ticker = posting.market_ticker;
       break;
     }
     case 'wrong_margin': {

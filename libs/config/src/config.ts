@@ -90,6 +90,7 @@ const schema = z.object({
 
   RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS: envCenticents(0n),
   RECON_TOLERANCE_MAINTENANCE_MARGIN_CENTICENTS: envCenticents(0n),
+  RECON_TOLERANCE_FUNDING_CENTICENTS: envCenticents(0n),
   RECON_TOLERANCE_KLEAR_CONSISTENCY_CENTICENTS: envCenticents(0n),
   RECON_TOLERANCE_SETTLEMENT_BUFFER_CENTICENTS: envCenticents(0n),
   RECON_TOLERANCE_PROJECTED_CENTICENTS: envCenticents(0n),
@@ -244,7 +245,7 @@ export interface AppConfig {
   /** Readiness is `degraded` (not failing) when a key pull is older than this (seconds). */
   health: { staleSeconds: { balance: number; obligations: number; estimate: number } };
   reconciliation: {
-    tolerances: { settlementDetails: bigint; maintenanceMargin: bigint; klearConsistency: bigint; settlementBuffer: bigint; projected: bigint };
+    tolerances: { settlementDetails: bigint; maintenanceMargin: bigint; funding: bigint; klearConsistency: bigint; settlementBuffer: bigint; projected: bigint };
     bufferMatchWindowHours: number;
   };
 }
@@ -408,6 +409,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tolerances: {
         settlementDetails: c.RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS,
         maintenanceMargin: c.RECON_TOLERANCE_MAINTENANCE_MARGIN_CENTICENTS,
+        funding: c.RECON_TOLERANCE_FUNDING_CENTICENTS,
         klearConsistency: c.RECON_TOLERANCE_KLEAR_CONSISTENCY_CENTICENTS,
         settlementBuffer: c.RECON_TOLERANCE_SETTLEMENT_BUFFER_CENTICENTS,
         projected: c.RECON_TOLERANCE_PROJECTED_CENTICENTS,

@@ -1,5 +1,5 @@
 /** Entry types and the chart of accounts of docs/ledger-and-breaks.md ("Journal entries"). */
-export const ENTRY_TYPES = ['trade_settlement', 'margin_requirement', 'buffer_movement', 'adjustment', 'reversal'] as const;
+export const ENTRY_TYPES = ['trade_settlement', 'margin_requirement', 'buffer_movement', 'funding_payment', 'adjustment', 'reversal'] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 export const ACCOUNTS = [
@@ -10,18 +10,23 @@ export const ACCOUNTS = [
   'maintenance_margin_contra',
   'settlement_buffer',
   'bank',
+  'funding',
 ] as const;
 export type Account = (typeof ACCOUNTS)[number];
 
-/** Per-market accounts: their postings carry a market_ticker, and only theirs do. */
-export const TRADING_ACCOUNTS: readonly Account[] = ['trading_pnl', 'trading_fees'];
+/**
+ * Per-market accounts: their postings carry a market_ticker, and only theirs do. Each counts in a
+ * per-(cycle, subtrader, market) figure of reconciliation: trading PnL and fees, and funding.
+ */
+export const TRADING_ACCOUNTS: readonly Account[] = ['trading_pnl', 'trading_fees', 'funding'];
 
 /** Accounts each entry type may post to; a reversal posts to whatever its original did. */
 export const ACCOUNTS_BY_ENTRY_TYPE: Record<Exclude<EntryType, 'reversal'>, readonly Account[]> = {
   trade_settlement: ['trading_pnl', 'trading_fees', 'klear_settlement'],
   margin_requirement: ['maintenance_margin', 'maintenance_margin_contra'],
   buffer_movement: ['settlement_buffer', 'bank', 'klear_settlement'],
-  adjustment: ['trading_pnl', 'trading_fees', 'klear_settlement'],
+  funding_payment: ['funding', 'klear_settlement'],
+  adjustment: ['trading_pnl', 'trading_fees', 'funding', 'klear_settlement'],
 };
 
 export function isEntryType(value: unknown): value is EntryType {

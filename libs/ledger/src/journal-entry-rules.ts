@@ -77,7 +77,7 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
     else add('INVALID_VALUE', 'entry_type', `must be one of ${ENTRY_TYPES.join(', ')}`);
   }
   const effectiveAt = timestamp('effective_at', true);
-  const perSubtraderCycle = entryType === 'trade_settlement' || entryType === 'margin_requirement';
+  const perSubtraderCycle = entryType === 'trade_settlement' || entryType === 'margin_requirement' || entryType === 'funding_payment';
   const cycle = timestamp('cycle', perSubtraderCycle);
   const subtraderId = text('subtrader_id', SUBTRADER_ID_PATTERN, 128, perSubtraderCycle);
   const businessReference = text('business_reference', null, MAX_REFERENCE_LENGTH, false);
@@ -94,7 +94,7 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
   if (entryType === 'adjustment' && postings.some((p) => TRADING_ACCOUNTS.includes(p.account)) && (cycle === null || subtraderId === null)) {
     for (const field of ['cycle', 'subtrader_id'] as const) {
       if ((field === 'cycle' ? cycle : subtraderId) === null && !problems.some((p) => p.field === field)) {
-        add('MISSING_FIELD', field, 'is required for an adjustment that posts to trading_pnl or trading_fees');
+        add('MISSING_FIELD', field, 'is required for an adjustment that posts to trading_pnl, trading_fees or funding');
       }
     }
   }
@@ -149,7 +149,7 @@ function validatePostings(
       add('INVALID_VALUE', 'market_ticker', 'must be 1-128 characters (letters, digits, . _ : / -) starting with a letter or digit', i);
       ok = false;
     } else if (isAccount(account) && !trading) {
-      add('NOT_ALLOWED', 'market_ticker', `only trading_pnl and trading_fees postings carry a market_ticker, not ${account}`, i);
+      add('NOT_ALLOWED', 'market_ticker', `only trading_pnl, trading_fees and funding postings carry a market_ticker, not ${account}`, i);
       ok = false;
     }
     let amount: bigint | null = null;
@@ -178,15 +178,16 @@ function shapeRules(
   add: (code: EntryProblem['code'], field: string, message: string, posting?: number) => void,
 ): void {
   const count = (account: Account) => postings.filter((p) => p.account === account).length;
-  if (entryType === 'trade_settlement') {
+  if (entryType === 'trade_settlement' || entryType === 'funding_payment') {
+    const what = entryType === 'trade_settlement' ? 'trade settlement' : 'funding payment';
     const seen = new Set<string>();
     postings.forEach((p, i) => {
       if (!TRADING_ACCOUNTS.includes(p.account)) return;
       const key = `${p.account}/${p.marketTicker}`;
-      if (seen.has(key)) add('NOT_ALLOWED', 'market_ticker', `a trade settlement has one ${p.account} posting per market; ${p.marketTicker} repeats`, i);
+      if (seen.has(key)) add('NOT_ALLOWED', 'market_ticker', `a ${what} has one ${p.account} posting per market; ${p.marketTicker} repeats`, i);
       seen.add(key);
     });
-    if (count('klear_settlement') !== 1) add('NOT_ALLOWED', 'postings', 'a trade settlement has exactly one klear_settlement posting (the balancing leg)');
+    if (count('klear_settlement') !== 1) add('NOT_ALLOWED', 'postings', `a ${what} has exactly one klear_settlement posting (the balancing leg)`);
   }
   if (entryType === 'margin_requirement' && (count('maintenance_margin') !== 1 || count('maintenance_margin_contra') !== 1)) {
     add('NOT_ALLOWED', 'postings', 'a margin requirement has exactly one maintenance_margin and one maintenance_margin_contra posting');

@@ -65,17 +65,49 @@ describe('journal entry rules', () => {
     ]);
   });
 
-  it('requires cycle and subtrader on an adjustment to trading accounts', () => {
+  it.each(['trading_pnl', 'funding'])('requires cycle and subtrader on an adjustment to %s', (account) => {
     const result = validateJournalEntry({
       external_id: 'ADJ-1',
       entry_type: 'adjustment',
       effective_at: '2026-11-03T21:00:00Z',
       postings: [
-        { account: 'trading_pnl', market_ticker: 'BTC-1', amount_centicents: '5' },
+        { account, market_ticker: 'BTC-1', amount_centicents: '5' },
         { account: 'klear_settlement', amount_centicents: '-5' },
       ],
     });
     expect(result.problems.map((p) => p.field)).toEqual(['cycle', 'subtrader_id']);
+  });
+
+  it('books funding payments per market on a funding_payment entry of one (cycle, subtrader), balanced on klear_settlement', () => {
+    const funding = {
+      external_id: 'FUND-1',
+      entry_type: 'funding_payment',
+      effective_at: '2026-11-03T21:00:00Z',
+      cycle: '2026-11-03T21:00:00Z',
+      subtrader_id: 'ST-1',
+      postings: [
+        { account: 'funding', market_ticker: 'BTC-1', amount_centicents: '-120' },
+        { account: 'funding', market_ticker: 'ETH-1', amount_centicents: '45' },
+        { account: 'klear_settlement', amount_centicents: '75' },
+      ],
+    };
+    expect(validateJournalEntry(funding).problems).toEqual([]);
+    const broken = validateJournalEntry({
+      ...funding,
+      cycle: null,
+      postings: [
+        { account: 'funding', amount_centicents: '-120' },
+        { account: 'funding', market_ticker: 'ETH-1', amount_centicents: '45' },
+        { account: 'trading_pnl', market_ticker: 'ETH-1', amount_centicents: '75' },
+      ],
+    });
+    expect(broken.problems.map((p) => [p.code, p.field, p.posting])).toEqual([
+      ['MISSING_FIELD', 'cycle', undefined],
+      ['MISSING_FIELD', 'market_ticker', 0],
+      ['NOT_ALLOWED', 'account', 2],
+    ]);
+    const twice = validateJournalEntry({ ...funding, postings: [...funding.postings, { account: 'funding', market_ticker: 'BTC-1', amount_centicents: '0' }] });
+    expect(twice.problems.map((p) => p.message)).toEqual(['a funding payment has one funding posting per market; BTC-1 repeats']);
   });
 
   it('recognises an exact negation of postings, whatever their order', () => {

@@ -148,7 +148,7 @@ export async function runBench(context: { dataSource: DataSource; subtraders: nu
   Array<{ name: string; value: number; unit: string; floor: number | null; ratio: number | null; target: { on: 'ratio' | 'value'; op: '<=' | '<' | '>=' | '>'; limit: number } }>
 > {
   const shape: BenchShape = { subtraders: context.subtraders, markets: context.markets, brokenShare: 0.005, cycle: new Date('2031-06-10T21:00:00Z') };
-  const zero = { settlementDetails: 0n, maintenanceMargin: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
+  const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
   const result = await benchReconciliationRun(context.dataSource, shape, { tolerances: zero, bufferMatchWindowHours: 24 });
   return [
     {

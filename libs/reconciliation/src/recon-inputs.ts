@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 export interface ReconTolerances {
   settlementDetails: bigint;
   maintenanceMargin: bigint;
+  funding: bigint;
   klearConsistency: bigint;
   settlementBuffer: bigint;
   projected: bigint;
@@ -47,6 +48,7 @@ export function tolerancesJson(t: ReconTolerances): Record<string, string> {
   return {
     settlement_details: t.settlementDetails.toString(),
     maintenance_margin: t.maintenanceMargin.toString(),
+    funding: t.funding.toString(),
     klear_consistency: t.klearConsistency.toString(),
     settlement_buffer: t.settlementBuffer.toString(),
     projected: t.projected.toString(),

@@ -1,4 +1,5 @@
 import type { CycleContext, ProjectedContext, ReconCheck } from './check';
+import { fundingCheck } from './funding.check';
 import { klearConsistencyCheck } from './klear-consistency.check';
 import { maintenanceMarginCheck } from './maintenance-margin.check';
 import { projectedCheck } from './projected.check';
@@ -8,7 +9,13 @@ import { settlementDetailsCheck } from './settlement-details.check';
 export type { CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './check';
 
 /** The checks of a cycle's run, in the order they run (and of docs/ledger-and-breaks.md). */
-export const CYCLE_CHECKS: ReadonlyArray<ReconCheck<CycleContext>> = [settlementDetailsCheck, maintenanceMarginCheck, klearConsistencyCheck, settlementBufferCheck];
+export const CYCLE_CHECKS: ReadonlyArray<ReconCheck<CycleContext>> = [
+  settlementDetailsCheck,
+  maintenanceMarginCheck,
+  fundingCheck,
+  klearConsistencyCheck,
+  settlementBufferCheck,
+];
 
 /** The checks of a projected run. */
 export const PROJECTED_CHECKS: ReadonlyArray<ReconCheck<ProjectedContext>> = [projectedCheck];

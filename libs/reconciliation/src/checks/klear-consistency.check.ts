@@ -6,7 +6,10 @@ import type { CycleContext, ReconCheck } from './check';
  * here is Klear's. $1 obligation ids, $2 cycle as in keys, $3 tolerance.
  */
 
-/** The obligation's own totals against the sums of its details (read from the maintained summaries). */
+/**
+ * The obligation's own totals against the sums of its details (read from the maintained summaries):
+ * its amount is the details' totals, less the margin deltas, plus the funding payments (live API).
+ */
 const FIELDS_SQL = `
   WITH o AS (
     SELECT sum(pnl_centicents) AS pnl, sum(fees_centicents) AS fees, sum(maintenance_margin_centicents) AS mm,
@@ -18,11 +21,13 @@ const FIELDS_SQL = `
   m AS (
     SELECT coalesce(sum(maintenance_margin_centicents), 0) AS mm, coalesce(sum(maintenance_margin_delta_centicents), 0) AS delta
       FROM klear_margin_detail WHERE obligation_id = ANY($1::text[])),
+  fu AS (
+    SELECT coalesce(sum(funding_amount_centicents), 0) AS funding FROM klear_funding_payment WHERE obligation_id = ANY($1::text[])),
   fields AS (
     SELECT x.field, x.own, x.from_details, o.ids
-      FROM o, d, m,
+      FROM o, d, m, fu,
            LATERAL (VALUES ('pnl', o.pnl, d.pnl), ('fees', o.fees, d.fees), ('maintenance_margin', o.mm, m.mm),
-                           ('amount', o.amount, d.total - m.delta)) AS x(field, own, from_details)
+                           ('amount', o.amount, d.total - m.delta + fu.funding)) AS x(field, own, from_details)
      WHERE o.ids IS NOT NULL)
   INSERT INTO recon_found ("check", break_key, reference, reason_code, tolerated, klear_value, internal_value, difference, klear_rows)
   SELECT 'klear_consistency', ${breakKeySql(`'klear_consistency'`, '$2::text', 'field')}, field, 'klear_inconsistent',
@@ -45,19 +50,19 @@ const DETAIL_TOTALS_SQL = `
    WHERE s.obligation_id = ANY($1::text[]) AND s.inconsistent_rows <> 0 AND d.total_centicents <> d.pnl_centicents - d.fees_centicents`;
 
 /**
- * Per subtrader the cycle lists, Klear's margin delta against its requirement minus its requirement
+ * Per subtrader (or netted group: its rows carry margin_group_id) the cycle lists, Klear's margin delta against its requirement minus its requirement
  * in the previous cycle ($4: that cycle's obligation ids; a subtrader it did not list had none).
  * Only when a previous cycle is ingested. A subtrader the previous cycle listed and this one does not
  * has no published delta to check (what its release did to the amount is not a figure Klear states).
  */
 const MARGIN_DELTAS_SQL = `
   WITH cur AS (
-    SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, sum(m.maintenance_margin_delta_centicents) AS delta,
-           jsonb_agg(m.id ORDER BY m.id) AS ids
-      FROM klear_margin_detail m WHERE m.obligation_id = ANY($1::text[]) GROUP BY m.subtrader_id),
+    SELECT coalesce(m.margin_group_id, m.subtrader_id) AS subtrader_id, sum(m.maintenance_margin_centicents) AS requirement,
+           sum(m.maintenance_margin_delta_centicents) AS delta, jsonb_agg(m.id ORDER BY m.id) AS ids
+      FROM klear_margin_detail m WHERE m.obligation_id = ANY($1::text[]) GROUP BY coalesce(m.margin_group_id, m.subtrader_id)),
   prev AS (
-    SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, jsonb_agg(m.id ORDER BY m.id) AS ids
-      FROM klear_margin_detail m WHERE m.obligation_id = ANY($4::text[]) GROUP BY m.subtrader_id),
+    SELECT coalesce(m.margin_group_id, m.subtrader_id) AS subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, jsonb_agg(m.id ORDER BY m.id) AS ids
+      FROM klear_margin_detail m WHERE m.obligation_id = ANY($4::text[]) GROUP BY coalesce(m.margin_group_id, m.subtrader_id)),
   j AS (
     SELECT cur.subtrader_id, cur.delta, cur.requirement - coalesce(prev.requirement, 0) AS from_requirements, cur.ids || coalesce(prev.ids, '[]') AS ids
       FROM cur LEFT JOIN prev ON prev.subtrader_id = cur.subtrader_id)

@@ -78,6 +78,26 @@ export const ONE_SIDED = `(
    AND NOT EXISTS (SELECT 1 FROM klear_margin_detail m WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id = f.subtrader_id)
     OR NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.cycle = $1 AND e.subtrader_id = f.subtrader_id AND e.ledger_seq <= $2))`;
 
+/**
+ * Reasons of a check that compares one ledger account per subtrader (or per subtrader and market):
+ * `unknown_subtrader` (ONE_SIDED), then the side that is missing, else `amount_mismatch`; and the
+ * ledger entries behind the internal side. For the rows still 'pending' that are breaks ($1-$3).
+ */
+export function accountReasonsSql(check: string, account: string, perMarket: boolean): string {
+  return `
+  UPDATE recon_found f SET
+    reason_code = CASE
+      WHEN ${ONE_SIDED} THEN 'unknown_subtrader'
+      WHEN f.internal_value IS NULL THEN 'missing_internal'
+      WHEN f.klear_value IS NULL THEN 'missing_klear'
+      ELSE 'amount_mismatch' END,
+    internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
+                                FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
+                               WHERE p.cycle = $1 AND p.subtrader_id = f.subtrader_id${perMarket ? ' AND p.market_ticker = f.market_ticker' : ''}
+                                 AND p.account = '${account}' AND p.entry_seq <= $2), '[]')
+   WHERE f."check" = '${check}' AND f.reason_code = 'pending' AND NOT f.tolerated`;
+}
+
 /** Reason rules, first that applies, for the rows that are breaks; then the rows behind each side ($1-$3). */
 const REASONS_SQL = `
   UPDATE recon_found f SET
