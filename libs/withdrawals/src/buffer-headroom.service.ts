@@ -7,6 +7,14 @@ import { BufferBalanceUnavailable } from './withdrawal-errors';
 import { BUFFER_POSITION_SOURCE, type BufferBalanceReading, type BufferPositionSource } from './withdrawal-ports';
 import { WithdrawalRepository } from './withdrawal.repository';
 
+/** What could be withdrawn now (every term), and the requests waiting for approval as a separate term. */
+export interface HeadroomNow {
+  check: HeadroomResult;
+  pendingApproval: { total: bigint; ids: string[] };
+  /** headroom - pending approval: what would be left if every waiting request were approved. */
+  afterPendingApproval: bigint;
+}
+
 export interface HeadroomOptions {
   /** The request about to be submitted: it is not "another" withdrawal, and approved ones queued behind it do not count. */
   executing?: { id: string; createdAt: Date };
@@ -35,6 +43,13 @@ export class BufferHeadroomService {
     } catch (error) {
       throw new BufferBalanceUnavailable(error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** Headroom for a withdrawal of zero under `reserveFloor` (the policy's), with the pending-approval term beside it. */
+  async now(reserveFloor: bigint): Promise<HeadroomNow> {
+    const check = await this.assess(0n, reserveFloor);
+    const pendingApproval = await this.repository.pendingApproval();
+    return { check, pendingApproval, afterPendingApproval: check.headroom - pendingApproval.total };
   }
 
   async assess(amount: bigint, reserveFloor: bigint, options: HeadroomOptions = {}): Promise<HeadroomResult> {

@@ -49,7 +49,9 @@ export class WithdrawalDecisionService {
     private readonly clock: Clock,
   ) {}
 
-  async approve(id: string, who: Principal, requestBody: unknown, bind?: DecisionBinding): Promise<DecisionOutcome> {
+  /** `comment` (optional) is kept on the approval (its `reason`) and in the audit row. */
+  async approve(id: string, who: Principal, requestBody: unknown, bind?: DecisionBinding, comment?: string): Promise<DecisionOutcome> {
+    const note = comment?.trim() || null;
     return this.decide(id, who, async (m, request, decisions) => {
       const mine = decisions.find((d) => d.approverId === who.userId);
       if (mine?.decision === 'approve') return { request, changed: false, progress: progressOf(request, decisions) };
@@ -63,12 +65,12 @@ export class WithdrawalDecisionService {
         approverName: who.name,
         approverRoles: who.roles,
         decision: 'approve',
-        reason: null,
+        reason: note,
         decidedAt: this.clock.now(),
       });
       const all = [...decisions, { approverId: who.userId, approverName: who.name, decision: 'approve' as const, currentRoles: who.roles }];
       const progress = progressOf(request, all);
-      const details = { round: request.approvalRound, approvals: progress.approvals, required: progress.required, roles_missing: progress.rolesMissing, approver: who.name };
+      const details = { round: request.approvalRound, approvals: progress.approvals, required: progress.required, roles_missing: progress.rolesMissing, approver: who.name, comment: note };
       if (progress.satisfied) {
         await this.transitions.apply(m, request, 'approved', { actor: who.name, reason: 'approvals complete', details, requestBody });
       } else {

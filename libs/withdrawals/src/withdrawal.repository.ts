@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { WithdrawalApproval, WithdrawalAttempt, WithdrawalKlearAnswer, WithdrawalRequest, WithdrawalStateChange, type Role } from '@app/db';
-import { parseCenticents } from '@app/money';
+import { parseCenticents, sumCenticents } from '@app/money';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type { ExecutorLease } from './executor-lease.repository';
 import { ExecutorFenced } from './withdrawal-errors';
@@ -200,6 +200,14 @@ export class WithdrawalRepository {
     let total = 0n;
     for (const r of rows) total += parseCenticents(r.amount);
     return { total, ids: rows.map((r) => r.id) };
+  }
+
+  /** Requests still waiting for approval: not deducted from headroom (nothing may leave yet), shown beside it. */
+  async pendingApproval(): Promise<{ total: bigint; ids: string[] }> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, amount_centicents::text AS amount FROM withdrawal_request WHERE state = 'pending_approval' ORDER BY created_at, withdrawal_request.id`,
+    )) as Array<{ id: string; amount: string }>;
+    return { total: sumCenticents(rows.map((r) => parseCenticents(r.amount))), ids: rows.map((r) => r.id) };
   }
 
   /** Requests waiting for this person's decision: not theirs, not decided by them this round. */

@@ -6,7 +6,7 @@ import { WithdrawalRequest } from '@app/db';
 
 export interface PendingItem {
   request: WithdrawalRequest;
-  approvals: Array<{ approver_id: string; name: string; decided_at: string }>;
+  approvals: Array<{ approver_id: string; name: string; decided_at: string; comment: string | null }>;
   you: { can_decide: boolean; why_not: string | null };
 }
 
@@ -31,11 +31,11 @@ export class PendingWithdrawals {
       .getMany();
     if (requests.length === 0) return [];
     const approvals = (await this.dataSource.query(
-      `SELECT a.request_id, a.approver_id, a.approver_name, a.decided_at
+      `SELECT a.request_id, a.approver_id, a.approver_name, a.decided_at, a.reason
          FROM withdrawal_approval a JOIN withdrawal_request r ON r.id = a.request_id AND r.approval_round = a.round
         WHERE a.request_id = ANY($1::uuid[]) AND a.decision = 'approve' ORDER BY a.decided_at`,
       [requests.map((r) => r.id)],
-    )) as Array<{ request_id: string; approver_id: string; approver_name: string; decided_at: Date }>;
+    )) as Array<{ request_id: string; approver_id: string; approver_name: string; decided_at: Date; reason: string | null }>;
     return requests.map((request) => {
       const mine = approvals.filter((a) => a.request_id === request.id);
       const approvedByMe = mine.find((a) => a.approver_id === who.userId);
@@ -49,7 +49,7 @@ export class PendingWithdrawals {
               : null;
       return {
         request,
-        approvals: mine.map((a) => ({ approver_id: a.approver_id, name: a.approver_name, decided_at: a.decided_at.toISOString() })),
+        approvals: mine.map((a) => ({ approver_id: a.approver_id, name: a.approver_name, decided_at: a.decided_at.toISOString(), comment: a.reason })),
         you: { can_decide: whyNot === null, why_not: whyNot },
       };
     });

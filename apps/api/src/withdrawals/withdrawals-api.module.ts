@@ -4,12 +4,13 @@ import { WithdrawalsModule } from '@app/withdrawals';
 import { PendingWithdrawals } from './pending-withdrawals';
 import { WithdrawalStepUpService } from './step-up.service';
 import { AdminApiModule } from '../admin/admin-api.module';
+import { HeadroomController } from './headroom.controller';
 import { WithdrawalPolicyController, WithdrawalsController } from './withdrawals.controller';
 
 /** Withdrawal routes (the KlearClient comes from ApiModule). The request path reads the buffer balance from Klear when the snapshot is stale. */
 @Module({
   imports: [WithdrawalsModule, AuthModule, AdminApiModule],
-  controllers: [WithdrawalsController, WithdrawalPolicyController],
+  controllers: [WithdrawalsController, WithdrawalPolicyController, HeadroomController],
   providers: [WithdrawalStepUpService, PendingWithdrawals],
 })
 export class WithdrawalsApiModule {}

@@ -161,7 +161,7 @@ export class WithdrawalsController {
   @ApiOperation({ summary: 'Approve (never one\'s own request; a second approval by the same person is a no-op answered 200 with the unchanged request)' })
   async approve(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const bind = await this.stepUp.hook(who, 'approve', body.step_up, relyingPartyOf(this.config, req));
-    const outcome = await this.decisions.approve(id, who, redactStepUp(body), bind);
+    const outcome = await this.decisions.approve(id, who, redactStepUp(body), bind, body.comment);
     return {
       ...withdrawalView(outcome.request),
       counted: outcome.changed,

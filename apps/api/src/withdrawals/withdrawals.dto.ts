@@ -4,7 +4,7 @@ import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsIn
 import { PageQuery } from '@app/http';
 import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalManualResolution, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, parseCenticents } from '@app/money';
-import { type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
+import { type HeadroomNow, type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
 
 export class CreateWithdrawalBody {
   @ApiProperty({ example: '250000.00', description: 'USD as a string: positive, at most 2 decimals, no separators or exponent (a JSON number is refused)' })
@@ -48,7 +48,7 @@ export class StepUpBody {
 }
 
 export class ApproveWithdrawalBody {
-  @ApiPropertyOptional({ description: 'optional note kept in the audit log', maxLength: 500 })
+  @ApiPropertyOptional({ description: "optional comment: kept on the approval (`approvals[].reason` of GET /withdrawals/{id}, the approver queue) and in the audit row's details", maxLength: 500 })
   @IsOptional()
   @IsString()
   @MaxLength(500)
@@ -272,4 +272,22 @@ export function historyView(h: WithdrawalStateChange) {
 
 export function headroomView(h: HeadroomResult | null) {
   return h ? { headroom_centicents: centicentsToDecimalString(h.headroom), headroom_usd: formatUsdExact(h.headroom), figures: h.figures } : null;
+}
+
+export function headroomNowView(h: HeadroomNow, policyVersion: number, at: Date) {
+  return {
+    as_of: at.toISOString(),
+    policy_version: policyVersion,
+    headroom_centicents: centicentsToDecimalString(h.check.headroom),
+    headroom_usd: formatUsdExact(h.check.headroom),
+    pending_approval: {
+      count: h.pendingApproval.ids.length,
+      total_centicents: centicentsToDecimalString(h.pendingApproval.total),
+      total_usd: formatUsdExact(h.pendingApproval.total),
+      request_ids: h.pendingApproval.ids,
+    },
+    headroom_after_pending_approval_centicents: centicentsToDecimalString(h.afterPendingApproval),
+    headroom_after_pending_approval_usd: formatUsdExact(h.afterPendingApproval),
+    figures: h.check.figures,
+  };
 }
