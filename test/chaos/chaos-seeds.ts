@@ -5,7 +5,7 @@ import { mix32 } from '../../apps/klear-sim/src/index';
 export const CHAOS_SCENARIOS = ['ingestion', 'withdrawals'] as const;
 export type ChaosScenario = (typeof CHAOS_SCENARIOS)[number];
 
-/** The seed `npm test` runs every scenario with (a second obligation page with mid-walk changes; a crash before the POST, then a re-approval round), so that the chaos code cannot rot unnoticed. */
+/** The seed `npm test` runs every scenario with (a second obligation page with mid-walk changes; a POST answered 429 with a Retry-After, then a re-approval round), so that the chaos code cannot rot unnoticed. */
 export const FIXED_CHAOS_SEED = 20_240_810;
 
 function hashText(text: string): number {
