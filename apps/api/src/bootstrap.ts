@@ -12,7 +12,11 @@ import { serveConsole } from './console-static';
 import { setupOpenApi } from './openapi';
 
 /** Builds the API application (not listening): used by main, the demo and the tests. */
-export async function createApiApplication(config: AppConfig, options: { silent?: boolean; clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {}): Promise<INestApplication> {
+export async function createApiApplication(
+  config: AppConfig,
+  /** `shutdownHooks: false`: the caller closes the application on SIGINT/SIGTERM itself (the demo, which stops more than the API). */
+  options: { silent?: boolean; clock?: Clock; klearClient?: Partial<KlearClientOptions>; shutdownHooks?: boolean } = {},
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, { clock: options.clock, klearClient: options.klearClient }), {
     // Bodies are read after authentication, with each route's limit (JsonBodyInterceptor).
     bodyParser: false,
@@ -31,7 +35,8 @@ export async function createApiApplication(config: AppConfig, options: { silent?
   serveConsole(app, config.console.dir);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
-  app.enableShutdownHooks();
+  // Nest's hooks close the application on a signal and then re-raise it, ending the process.
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   // Off by default in production (API_DOCS_ENABLED): the document maps every route for an attacker.
   if (config.api.docsEnabled) setupOpenApi(app, productVersion());
   return app;

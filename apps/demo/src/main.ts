@@ -87,7 +87,8 @@ async function main(): Promise<void> {
     KLEAR_ADMIN_USER_ID: klearCredentials.adminUserId,
     KLEAR_ACCESS_TOKEN: klearCredentials.accessToken,
   });
-  const api = await createApiApplication(config, { silent: config.log.level === 'silent' });
+  // Ctrl-C is the demo's own (below): it stops the worker, the API, the simulator, the mailbox and PostgreSQL in turn.
+  const api = await createApiApplication(config, { silent: config.log.level === 'silent', shutdownHooks: false });
   await api.listen(config.api.port, config.api.host);
   const apiUrl = (await api.getUrl()).replace('[::1]', 'localhost');
   step(`API: ${apiUrl} (migrations applied)`);
