@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { ADMIN_TOKEN_HEADER, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { createApiTestContext, type ApiTestContext } from '../support/api-context';
 
 export const INGESTION_JOB_NAMES = INGESTION_JOBS.map((job) => (Reflect.getMetadata(SCHEDULED_JOB, job) as JobDefinition).name);
 
@@ -28,6 +29,18 @@ export function smallWorld(overrides: Partial<SimulatorOptions> = {}): Partial<S
     adminUserId: 'member-admin-1',
     ...overrides,
   };
+}
+
+/** A real API whose Klear client points at the simulator (tier Prime), its reports stored in `reportsDir`. */
+export function apiOverSimulator(sim: RunningKlearSimulator, reportsDir: string, env: Record<string, string> = {}): Promise<ApiTestContext> {
+  return createApiTestContext({
+    KLEAR_BASE_URL: sim.url,
+    KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
+    KLEAR_ACCESS_TOKEN: sim.options.accessToken,
+    KLEAR_TIER: 'prime',
+    REPORTS_DIR: reportsDir,
+    ...env,
+  });
 }
 
 export function workerConfig(sim: RunningKlearSimulator, databaseUrl: string, reportsDir: string, env: Record<string, string> = {}): AppConfig {

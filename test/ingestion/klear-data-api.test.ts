@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import type { ApiTestContext } from '../support/api-context';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { INGESTION_JOB_NAMES, smallWorld } from './ingestion-harness';
+import { apiOverSimulator, INGESTION_JOB_NAMES, smallWorld } from './ingestion-harness';
 
 describe('Clearing-ops read routes over ingested Klear data', () => {
   let sim: RunningKlearSimulator;
@@ -14,14 +14,7 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
   beforeAll(async () => {
     sim = await startKlearSimulator(smallWorld({ seed: 5 }));
     reportsDir = mkdtempSync(join(tmpdir(), 'klear-api-reports-'));
-    ctx = await createApiTestContext({
-      KLEAR_BASE_URL: sim.url,
-      KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
-      KLEAR_ACCESS_TOKEN: sim.options.accessToken,
-      KLEAR_TIER: 'prime',
-      REPORTS_DIR: reportsDir,
-      WORKER_BACKFILL_DAYS: '30',
-    });
+    ctx = await apiOverSimulator(sim, reportsDir, { WORKER_BACKFILL_DAYS: '30' });
   });
   afterAll(async () => {
     await ctx?.close();

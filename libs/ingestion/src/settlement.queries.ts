@@ -89,9 +89,10 @@ export class SettlementQueries {
   }
 
   /**
-   * Subtraders with their latest Klear figures: totals of the latest obligation's details (from the
-   * per-subtrader summary the details' triggers maintain), its maintenance margin, and the latest
-   * estimate line.
+   * Subtraders with their latest Klear figures: totals of the latest cycle's obligations (every asset
+   * class; from the per-subtrader summary the details' triggers maintain), their maintenance margin
+   * and funding payments, the netted group the subtrader belongs to now (whose margin is the group's),
+   * and the latest estimate line.
    */
   subtraders(filter: { id?: string; limit: number; after?: string }) {
     const params: unknown[] = [];
@@ -99,21 +100,64 @@ export class SettlementQueries {
     if (filter.id !== undefined) where.push(`s.subtrader_id = $${params.push(filter.id)}`);
     if (filter.after !== undefined) where.push(`s.subtrader_id > $${params.push(filter.after)}`);
     return this.dataSource.query(
-      `WITH latest AS (SELECT id, execution_time, pulled_at FROM klear_obligation ORDER BY execution_time DESC LIMIT 1),
+      `WITH latest AS (SELECT min(id) AS id, array_agg(id ORDER BY asset_class, id) AS ids, array_agg(DISTINCT asset_class ORDER BY asset_class) AS asset_classes,
+                              max(execution_time) AS execution_time, max(pulled_at) AS pulled_at
+                         FROM klear_obligation WHERE execution_time = (SELECT max(execution_time) FROM klear_obligation) HAVING count(*) > 0),
             est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1)
        SELECT s.subtrader_id, s.first_seen_in_klear_at, s.first_seen_in_ledger_at,
-              (SELECT id FROM latest) AS obligation_id, (SELECT execution_time FROM latest) AS execution_time, (SELECT pulled_at FROM latest) AS obligation_pulled_at,
+              (SELECT id FROM latest) AS obligation_id, (SELECT ids FROM latest) AS obligation_ids, (SELECT asset_classes FROM latest) AS asset_classes,
+              (SELECT execution_time FROM latest) AS execution_time, (SELECT pulled_at FROM latest) AS obligation_pulled_at,
               d.pnl_centicents::text AS pnl_centicents, d.fees_centicents::text AS fees_centicents, d.total_centicents::text AS total_centicents,
               m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
+              f.funding_centicents, f.funding_payment_count, g.group_id AS margin_group_id, g.valid_from AS margin_group_since,
               (SELECT pulled_at FROM est) AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
          FROM subtrader s
-         LEFT JOIN klear_settlement_summary d ON d.obligation_id = (SELECT id FROM latest) AND d.subtrader_id = s.subtrader_id
+         LEFT JOIN LATERAL (SELECT sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
+                              FROM klear_settlement_summary WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id HAVING count(*) > 0) d ON true
          LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
-                              FROM klear_margin_detail WHERE obligation_id = (SELECT id FROM latest) AND subtrader_id = s.subtrader_id) m ON true
+                              FROM klear_margin_detail WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) m ON true
+         LEFT JOIN LATERAL (SELECT coalesce(sum(funding_amount_centicents), 0)::text AS funding_centicents, count(*)::int AS funding_payment_count
+                              FROM klear_funding_payment WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) f ON true
+         LEFT JOIN LATERAL (SELECT group_id, valid_from FROM klear_subtrader_group_membership
+                             WHERE subtrader_id = s.subtrader_id AND valid_to IS NULL ORDER BY valid_from DESC, group_id LIMIT 1) g ON true
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY s.subtrader_id LIMIT $${params.push(filter.limit)}`,
       params,
     ) as Promise<Array<Record<string, string | Date | null>>>;
   }
+
+  /**
+   * Netted subtrader groups as pulled from Klear, by group id: current members, the membership
+   * history (every join and leave, at the pull that saw it), and the group's requirement in the
+   * latest cycle that lists it (Klear's rows with its margin_group_id, every asset class).
+   */
+  async subtraderGroups(filter: { limit: number; after?: string }): Promise<SubtraderGroupRow[]> {
+    return (await this.dataSource.query(
+      `WITH g AS (SELECT DISTINCT group_id FROM klear_subtrader_group_membership WHERE ($1::text IS NULL OR group_id > $1) ORDER BY group_id LIMIT $2)
+       SELECT g.group_id,
+              coalesce((SELECT jsonb_agg(m.subtrader_id ORDER BY m.subtrader_id) FROM klear_subtrader_group_membership m
+                         WHERE m.group_id = g.group_id AND m.valid_to IS NULL), '[]') AS members,
+              (SELECT jsonb_agg(jsonb_build_object('subtrader_id', m.subtrader_id, 'valid_from', m.valid_from, 'valid_to', m.valid_to) ORDER BY m.valid_from, m.subtrader_id, m.id)
+                 FROM klear_subtrader_group_membership m WHERE m.group_id = g.group_id) AS history,
+              mm.execution_time, mm.maintenance_margin_centicents
+         FROM g
+         LEFT JOIN LATERAL (
+           SELECT o.execution_time, sum(d.maintenance_margin_centicents)::text AS maintenance_margin_centicents
+             FROM klear_margin_detail d JOIN klear_obligation o ON o.id = d.obligation_id
+            WHERE d.margin_group_id = g.group_id
+              AND o.execution_time = (SELECT max(o2.execution_time) FROM klear_margin_detail d2 JOIN klear_obligation o2 ON o2.id = d2.obligation_id WHERE d2.margin_group_id = g.group_id)
+            GROUP BY o.execution_time) mm ON true
+        ORDER BY g.group_id`,
+      [filter.after ?? null, filter.limit],
+    )) as SubtraderGroupRow[];
+  }
+}
+
+export interface SubtraderGroupRow {
+  group_id: string;
+  members: string[];
+  history: Array<{ subtrader_id: string; valid_from: string; valid_to: string | null }>;
+  execution_time: Date | null;
+  maintenance_margin_centicents: string | null;
 }

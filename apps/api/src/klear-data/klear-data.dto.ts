@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { centicentsToDecimalString, formatUsdExact } from '@app/money';
 import { PageQuery } from '@app/http';
-import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow } from '@app/ingestion';
+import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow } from '@app/ingestion';
 
 export class ObligationListQuery extends PageQuery {
   @ApiPropertyOptional({ example: '2026-11-01', description: 'first settlement day (America/New_York), inclusive' })
@@ -99,6 +99,15 @@ export function reportView(r: MarginReportRow) {
   };
 }
 
+export function subtraderGroupView(g: SubtraderGroupRow) {
+  return {
+    group_id: g.group_id,
+    member_subtrader_ids: g.members,
+    membership_history: g.history.map((h) => ({ subtrader_id: h.subtrader_id, valid_from: iso(new Date(h.valid_from)), valid_to: h.valid_to === null ? null : iso(new Date(h.valid_to)) })),
+    latest_margin: g.execution_time ? { execution_time: iso(g.execution_time), ...money('maintenance_margin', g.maintenance_margin_centicents) } : null,
+  };
+}
+
 export function subtraderView(r: Record<string, string | Date | null>) {
   const s = (k: string) => r[k] as string | null;
   return {
@@ -108,6 +117,8 @@ export function subtraderView(r: Record<string, string | Date | null>) {
     latest_obligation: r.obligation_id
       ? {
           obligation_id: r.obligation_id,
+          obligation_ids: r.obligation_ids,
+          asset_classes: r.asset_classes,
           execution_time: iso(r.execution_time as Date),
           pulled_at: iso(r.obligation_pulled_at as Date),
           ...money('pnl', s('pnl_centicents') ?? '0'),
@@ -115,8 +126,11 @@ export function subtraderView(r: Record<string, string | Date | null>) {
           ...money('total', s('total_centicents') ?? '0'),
           ...money('maintenance_margin', s('maintenance_margin_centicents')),
           ...money('maintenance_margin_delta', s('maintenance_margin_delta_centicents')),
+          ...money('funding', s('funding_centicents') ?? '0'),
+          funding_payment_count: r.funding_payment_count ?? 0,
         }
       : null,
+    margin_group: r.margin_group_id ? { group_id: r.margin_group_id, member_since: iso(r.margin_group_since as Date) } : null,
     latest_estimate: r.estimate_pulled_at ? { pulled_at: iso(r.estimate_pulled_at as Date), ...money('total_amount', s('estimate_total_amount_centicents')) } : null,
   };
 }

@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { decodeCursor, DomainError, NotFound, PageQuery, toPage } from '@app/http';
 import { MarginReportFiles, SettlementQueries } from '@app/ingestion';
 import { ApiErrors } from '../openapi';
-import { estimateLineView, money, reportView, subtraderView } from './klear-data.dto';
+import { estimateLineView, money, reportView, subtraderGroupView, subtraderView } from './klear-data.dto';
 
 @ApiTags('settlement')
 @ApiBearerAuth()
@@ -101,9 +101,21 @@ export class SettlementController {
     return toPage(rows, limit, (r) => [r.subtrader_id as string], subtraderView);
   }
 
+  @Get('subtrader-groups')
+  @Roles('viewer')
+  @ApiOperation({
+    summary: "Netted subtrader groups from Klear, by group id: current members, membership history (each join and leave at the pull that saw it), the group's latest requirement",
+  })
+  async subtraderGroups(@Query() q: PageQuery) {
+    const limit = q.limit ?? 50;
+    const after = decodeCursor(q.cursor, ['text'])?.[0];
+    const rows = await this.settlement.subtraderGroups({ limit: limit + 1, after });
+    return toPage(rows, limit, (r) => [r.group_id], subtraderGroupView);
+  }
+
   @Get('subtraders/:id')
   @Roles('viewer')
-  @ApiOperation({ summary: 'One subtrader with its latest Klear figures' })
+  @ApiOperation({ summary: 'One subtrader with its latest Klear figures: the latest cycle over every asset class, its funding payments, its netted group' })
   async subtrader(@Param('id') id: string) {
     const [row] = await this.settlement.subtraders({ id, limit: 1 });
     if (!row) throw new NotFound('subtrader', id);
