@@ -244,7 +244,7 @@ describe('tracking failures', () => {
     const flagged = await failing.api.http().get('/withdrawals?needs_attention=true').set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
     expect(flagged.body.data.map((r: { id: string; attention: { reason: string } }) => [r.id, r.attention.reason])).toEqual([[id, 'wire_failed']]);
     expect(received[1].body).not.toContain(failing.sim.options.accessToken);
-    const audit = await failing.api.http().get(`/audit?entity=withdrawal&entity_id=${id}`).set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
+    const audit = await failing.api.http().get(`/audit?entity=withdrawal&entity_id=${id}&order=asc`).set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
     expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual([
       'withdrawal.requested',
       'withdrawal.approved',

@@ -172,7 +172,7 @@ describe('policy changes', () => {
     expect(approvedBefore.body).toMatchObject({ state: 'pending_approval', policy_version: 1, approvals_required: 2 });
     const approvedAfter = await w.approve(after, tokens.approver);
     expect(approvedAfter.body).toMatchObject({ state: 'approved', policy_version: 2, approvals_required: 1 });
-    const audit = await w.api.http().get('/audit?entity=withdrawal_policy').set('Authorization', `Bearer ${tokens.viewer}`);
+    const audit = await w.api.http().get('/audit?entity=withdrawal_policy&order=asc').set('Authorization', `Bearer ${tokens.viewer}`);
     expect(audit.body.data.map((a: { to: string; actor: string }) => `${a.to}:${a.actor}`)).toEqual(['v1:system', expect.stringMatching(/^v2:test-admin\+admin-approver-\d+$/)]);
   });
 });

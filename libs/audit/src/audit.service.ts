@@ -119,11 +119,39 @@ export class AuditService {
     return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem);
   }
 
-  async list(filter: { entityType?: string; entityId?: string; afterSeq?: string; limit: number }): Promise<AuditLogEntry[]> {
-    const qb = this.dataSource.getRepository(AuditLogEntry).createQueryBuilder('a').orderBy('a.seq', 'ASC').limit(filter.limit);
+  /**
+   * Rows newest first by default (`order: 'asc'`: oldest first); `after` is the last seq of the previous
+   * page in that order. Filters: entity type and id, actor, and a time range (`from` inclusive, `to` exclusive).
+   */
+  async list(filter: {
+    entityType?: string;
+    entityId?: string;
+    actor?: string;
+    from?: Date;
+    to?: Date;
+    order?: 'asc' | 'desc';
+    afterSeq?: string;
+    limit: number;
+  }): Promise<AuditLogEntry[]> {
+    const desc = filter.order !== 'asc';
+    const qb = this.dataSource.getRepository(AuditLogEntry).createQueryBuilder('a').orderBy('a.seq', desc ? 'DESC' : 'ASC').limit(filter.limit);
     if (filter.entityType) qb.andWhere('a.entity_type = :t', { t: filter.entityType });
     if (filter.entityId) qb.andWhere('a.entity_id = :i', { i: filter.entityId });
-    if (filter.afterSeq) qb.andWhere('a.seq > :s', { s: filter.afterSeq });
+    if (filter.actor) qb.andWhere('a.actor = :actor', { actor: filter.actor });
+    if (filter.from) qb.andWhere('a.occurred_at >= :from', { from: filter.from });
+    if (filter.to) qb.andWhere('a.occurred_at < :to', { to: filter.to });
+    if (filter.afterSeq) qb.andWhere(desc ? 'a.seq < :s' : 'a.seq > :s', { s: filter.afterSeq });
     return qb.getMany();
+  }
+
+  /** The entity types the log holds, with their row counts (what `GET /audit?entity=` takes). */
+  async entityTypes(): Promise<Array<{ entity: string; rows: number }>> {
+    const rows = (await this.dataSource.query(`SELECT entity_type AS entity, count(*)::int AS rows FROM audit_log GROUP BY entity_type ORDER BY entity_type`)) as Array<{ entity: string; rows: number }>;
+    return rows;
+  }
+
+  async hasEntityType(entityType: string): Promise<boolean> {
+    const [row] = (await this.dataSource.query(`SELECT EXISTS (SELECT 1 FROM audit_log WHERE entity_type = $1) AS found`, [entityType])) as Array<{ found: boolean }>;
+    return row.found;
   }
 }

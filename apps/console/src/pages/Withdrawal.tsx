@@ -73,7 +73,7 @@ function WithdrawalList() {
 
 function WithdrawalDetail({ id }: { id: string }) {
   const q = useQuery({ queryKey: ['withdrawal', id], queryFn: () => get<Detail>(`/withdrawals/${id}`), refetchInterval: 5_000 });
-  const audit = useQuery({ queryKey: ['withdrawal-audit', id], queryFn: () => get<{ data: AuditRow[] }>(`/audit${qs({ entity: 'withdrawal', entity_id: id, limit: 200 })}`) });
+  const audit = useQuery({ queryKey: ['withdrawal-audit', id], queryFn: () => get<{ data: AuditRow[] }>(`/audit${qs({ entity: 'withdrawal', entity_id: id, limit: 200, order: 'asc' })}`) });
   const w = q.data;
   return (
     <Page title={w ? `Withdrawal ${formatCenticents(w.amount_centicents)}` : 'Withdrawal'}>
