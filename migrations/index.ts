@@ -15,6 +15,7 @@ import { Notifications1796203304065 } from './1796203304065-Notifications';
 import { ConsoleSignIn1796205560008 } from './1796205560008-ConsoleSignIn';
 import { DualControl1796207911839 } from './1796207911839-DualControl';
 import { KlearLiveApi1796209289599 } from './1796209289599-KlearLiveApi';
+import { ConsoleTotpSealed1796215303535 } from './1796215303535-ConsoleTotpSealed';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -35,4 +36,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ConsoleSignIn1796205560008,
   DualControl1796207911839,
   KlearLiveApi1796209289599,
+  ConsoleTotpSealed1796215303535,
 ];

@@ -105,10 +105,12 @@ program
   .description('print the current TOTP code of a person (demo and development: it reads the stored secret; an operator never needs it)')
   .requiredOption('--user <name>', 'user name')
   .action(async (opts: { user: string }) => {
-    await withContext(async ({ dataSource }) => {
-      const rows = (await dataSource.query(`SELECT c.totp_secret FROM console_credential c JOIN app_user u ON u.id = c.user_id WHERE u.name = $1`, [opts.user])) as Array<{ totp_secret: string }>;
-      if (rows.length === 0) throw new Error(`${opts.user} has no console credentials (console:credentials)`);
-      process.stdout.write(`${totpCode(rows[0].totp_secret, systemClock.nowMs())}\n`);
+    await withContext(async ({ users, app }) => {
+      // Sealed at rest: opening it needs the SECRETS_KEY it was sealed with.
+      const user = await users.findUserByName(opts.user);
+      const secret = user ? await app.get(ConsoleAuthService).totpSecretOf(user.id) : null;
+      if (!secret) throw new Error(`${opts.user} has no console credentials (console:credentials)`);
+      process.stdout.write(`${totpCode(secret, systemClock.nowMs())}\n`);
     });
   });
 
@@ -150,14 +152,16 @@ program
     const config = loadConfig();
     const keyring = Keyring.fromConfig(config);
     if (!keyring) throw new Error('SECRETS_KEY is required');
-    await withContext(async ({ audit, dataSource }) => {
+    await withContext(async ({ audit, dataSource, app }) => {
       const resealed = await new StoredSecretRepository(dataSource, keyring.secretBox()).resealWithCurrentKey();
-      await audit.record({ actor: 'cli', action: 'secrets.rotate', entityType: 'keyring', entityId: keyring.currentKeyId, details: { resealed, key_ids: keyring.keyIds } });
+      // TOTP secrets: also re-sealed at every start of the API; here at once.
+      const totp = await app.get(ConsoleAuthService).sealStoredTotpSecrets();
+      await audit.record({ actor: 'cli', action: 'secrets.rotate', entityType: 'keyring', entityId: keyring.currentKeyId, details: { resealed, totp_resealed: totp, key_ids: keyring.keyIds } });
       const stillNeeded = (await dataSource.query(
         `SELECT DISTINCT mac_key_id AS id FROM audit_log WHERE mac_key_id IS NOT NULL AND mac_key_id <> $1`,
         [keyring.currentKeyId],
       )) as Array<{ id: string }>;
-      process.stdout.write(`re-sealed ${resealed} stored secret(s) with key ${keyring.currentKeyId}\n`);
+      process.stdout.write(`re-sealed ${resealed} stored secret(s) and ${totp} TOTP secret(s) with key ${keyring.currentKeyId}\n`);
       process.stdout.write(
         stillNeeded.length
           ? `audit rows are signed with older key(s) ${stillNeeded.map((r) => r.id).join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs (the chain stays verifiable through the latest rows either way)\n`

@@ -48,8 +48,9 @@ export async function ensureDemoUsers(users: UsersService, consoleAuth: ConsoleA
     const user = await users.findUserByName(p.userName);
     if (!user) throw new Error(`demo user ${p.userName} is gone`);
     if (!(await consoleAuth.hasSecondFactor(user.id))) await consoleAuth.setCredentials(user.id, demoPassword(p.userName), 'demo');
-    const [row] = (await dataSource.query(`SELECT totp_secret FROM console_credential WHERE user_id = $1`, [user.id])) as Array<{ totp_secret: string }>;
-    out.push({ ...p, password: demoPassword(p.userName), totpSecret: row.totp_secret });
+    const totpSecret = await consoleAuth.totpSecretOf(user.id);
+    if (!totpSecret) throw new Error(`demo user ${p.userName} has no TOTP secret`);
+    out.push({ ...p, password: demoPassword(p.userName), totpSecret });
   }
   return out;
 }

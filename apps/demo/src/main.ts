@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   step(`approval email for the withdrawal delivered to: ${approvalMail.sort().join(', ') || 'nobody'} (the requester, demo-operator, gets none)`);
 
   if (story.workbook) story.workbook.path = resolve(config.exports.dir, story.workbook.path);
-  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story, mailboxUrl: mailbox.webUrl, approvalMail, metricsUrls: [`http://${config.metrics.host}:${config.metrics.apiPort}/metrics`, `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`] });
+  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story, mailboxUrl: mailbox.webUrl, approvalMail, metricsUrls: [`http://${config.metrics.host}:${config.metrics.apiPort}/metrics`, `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`], cli: env.SECRETS_KEY ? 'npm run -s cli --' : `SECRETS_KEY=$(cat ${resolve(dataRoot, 'demo-secrets.key')}) npm run -s cli --` });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -11,6 +11,8 @@ export interface DemoSummary {
   /** Who received the "please approve" email of the waiting withdrawal. */
   approvalMail: string[];
   metricsUrls: string[];
+  /** How to call the CLI on the demo's data: with the demo's SECRETS_KEY (the TOTP secrets are sealed with it). */
+  cli: string;
 }
 
 /** The console's address: WebAuthn (passkeys) needs a host name, so loopback is shown as localhost. */
@@ -43,7 +45,7 @@ export function printSummary(s: DemoSummary): void {
     '',
     'Console sign-ins (password, then the authenticator code: add the TOTP secret to an app, or ask the CLI):',
     ...s.users.map((u) => `  ${u.name.padEnd(16)} password ${u.password.padEnd(26)} TOTP secret ${u.totpSecret}`),
-    `  current code:  npm run -s cli -- totp:code --user ${userName('demo-approver-1')}`,
+    `  current code:  ${s.cli} totp:code --user ${userName('demo-approver-1')}`,
     '',
     `Obligations ingested   ${s.story.obligations} (${s.story.cycles} cycles reconciled)`,
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
@@ -63,7 +65,7 @@ export function printSummary(s: DemoSummary): void {
     '  # the approval queue of the first approver',
     `  curl -s -H "Authorization: Bearer ${token('demo-approver-1')}" ${s.apiUrl}/withdrawals/queue`,
     '  # approve as the first approver with a fresh authenticator code (the second approval is demo-approver-2)',
-    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d "{\\"step_up\\":{\\"method\\":\\"totp\\",\\"code\\":\\"$(npm run -s cli -- totp:code --user ${userName('demo-approver-1')})\\"}}" ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
+    `  curl -s -X POST -H "Authorization: Bearer ${token('demo-approver-1')}" -H "Content-Type: application/json" -d "{\\"step_up\\":{\\"method\\":\\"totp\\",\\"code\\":\\"$(${s.cli} totp:code --user ${userName('demo-approver-1')})\\"}}" ${s.apiUrl}/withdrawals/${s.story.withdrawal.id}/approve`,
     '',
     'Ctrl-C stops everything cleanly.',
     '',

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { Secret, TOTP } from 'otpauth';
@@ -8,6 +8,7 @@ import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DomainError, InvalidInput, NotFound, TooManyRequests } from '@app/http';
+import { Keyring, SecretBox } from '@app/secrets';
 import type { Principal } from './principal';
 import type { Role } from './roles';
 
@@ -71,8 +72,11 @@ export function totpCode(secretBase32: string, atMs: number): string {
  * Every time reading goes through the Clock.
  */
 @Injectable()
-export class ConsoleAuthService {
+export class ConsoleAuthService implements OnApplicationBootstrap {
   private readonly dummyHash: Promise<string>;
+  /** Seals TOTP secrets at rest (SECRETS_KEY); null without a key (development: kept in clear). */
+  private readonly box: SecretBox | null;
+  private readonly logger = new Logger('ConsoleAuth');
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -82,6 +86,60 @@ export class ConsoleAuthService {
   ) {
     // Unknown usernames cost one argon2 verification too: timing does not tell who exists.
     this.dummyHash = argon2Hash(randomBytes(16).toString('hex'), ARGON2);
+    this.box = Keyring.fromConfig(config)?.secretBox() ?? null;
+  }
+
+  /** At start: secrets still in clear (or under an older key) are sealed with the current key. */
+  async onApplicationBootstrap(): Promise<void> {
+    const sealed = await this.sealStoredTotpSecrets();
+    if (sealed > 0) this.logger.log(`sealed ${sealed} TOTP secret(s) with key ${this.box!.currentKeyId}`);
+  }
+
+  /**
+   * Seals with the current SECRETS_KEY every TOTP secret stored in clear or under an older key (after
+   * a rotation); answers how many. Without SECRETS_KEY nothing changes. Rows are locked while re-sealed.
+   */
+  async sealStoredTotpSecrets(): Promise<number> {
+    const box = this.box;
+    if (!box) return 0;
+    return this.dataSource.transaction(async (m) => {
+      const rows = (await m.query(
+        `SELECT user_id, totp_secret, totp_key_id FROM console_credential WHERE totp_key_id IS DISTINCT FROM $1 FOR UPDATE`,
+        [box.currentKeyId],
+      )) as Array<{ user_id: string; totp_secret: string; totp_key_id: string | null }>;
+      let sealed = 0;
+      for (const row of rows) {
+        let secret: string;
+        try {
+          secret = this.openTotp(row.user_id, row.totp_secret, row.totp_key_id);
+        } catch (error) {
+          // One envelope that does not open (tampered, a key no longer held) must not stop the others or the start.
+          this.logger.error(`the TOTP secret of user ${row.user_id} does not open (${(error as Error).message}): left as it is; that person needs new credentials`);
+          continue;
+        }
+        const stored = this.sealTotp(row.user_id, secret);
+        await m.query(`UPDATE console_credential SET totp_secret = $2, totp_key_id = $3 WHERE user_id = $1`, [row.user_id, stored.secret, stored.keyId]);
+        sealed++;
+      }
+      return sealed;
+    });
+  }
+
+  /** The TOTP secret of a person, in clear (the CLI's totp:code and the demo), or null when none is enrolled. */
+  async totpSecretOf(userId: string): Promise<string | null> {
+    const rows = (await this.dataSource.query(`SELECT totp_secret, totp_key_id FROM console_credential WHERE user_id = $1`, [userId])) as Array<{ totp_secret: string; totp_key_id: string | null }>;
+    return rows[0] ? this.openTotp(userId, rows[0].totp_secret, rows[0].totp_key_id) : null;
+  }
+
+  /** The row's context binds an envelope to its person: a sealed secret copied to another user's row does not open. */
+  private sealTotp(userId: string, secret: string): { secret: string; keyId: string | null } {
+    return this.box ? { secret: this.box.seal(secret, `console_credential.totp_secret:${userId}`), keyId: this.box.currentKeyId } : { secret, keyId: null };
+  }
+
+  private openTotp(userId: string, stored: string, keyId: string | null): string {
+    if (keyId === null) return stored;
+    if (!this.box) throw new Error('TOTP secrets are sealed but SECRETS_KEY is not set: configure the key they were sealed with');
+    return this.box.open(stored, `console_credential.totp_secret:${userId}`);
   }
 
   /** Sets (or replaces) a person's password and a new TOTP secret; returns the secret and its otpauth:// URI. */
@@ -91,14 +149,15 @@ export class ConsoleAuthService {
     if (users.length === 0) throw new NotFound('user', userId);
     const secret = new Secret({ size: 20 }).base32;
     const passwordHash = await argon2Hash(password, ARGON2);
+    const sealed = this.sealTotp(userId, secret);
     const now = this.clock.now();
     await this.dataSource.transaction(async (m) => {
       await m.query(
-        `INSERT INTO console_credential (user_id, password_hash, totp_secret, totp_enrolled_at, last_totp_step, failed_count, locked_until, updated_at)
-         VALUES ($1, $2, $3, $4, NULL, 0, NULL, $4)
-         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, totp_secret = excluded.totp_secret,
+        `INSERT INTO console_credential (user_id, password_hash, totp_secret, totp_key_id, totp_enrolled_at, last_totp_step, failed_count, locked_until, updated_at)
+         VALUES ($1, $2, $3, $5, $4, NULL, 0, NULL, $4)
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, totp_secret = excluded.totp_secret, totp_key_id = excluded.totp_key_id,
            totp_enrolled_at = excluded.totp_enrolled_at, last_totp_step = NULL, failed_count = 0, locked_until = NULL, updated_at = excluded.updated_at`,
-        [userId, passwordHash, secret, now],
+        [userId, passwordHash, sealed.secret, now, sealed.keyId],
       );
       // New credentials end every open session of that person.
       await m.query(`UPDATE console_session SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, now]);
@@ -114,11 +173,11 @@ export class ConsoleAuthService {
 
   async signIn(username: string, password: string, code: string, client: string | null): Promise<SignedIn> {
     const rows = (await this.dataSource.query(
-      `SELECT u.id, u.name, u.roles, c.password_hash, c.totp_secret, c.locked_until
+      `SELECT u.id, u.name, u.roles, c.password_hash, c.totp_secret, c.totp_key_id, c.locked_until
          FROM app_user u JOIN console_credential c ON c.user_id = u.id
         WHERE u.name = $1 AND u.disabled_at IS NULL`,
       [username],
-    )) as Array<{ id: string; name: string; roles: Role[]; password_hash: string; totp_secret: string; locked_until: Date | null }>;
+    )) as Array<{ id: string; name: string; roles: Role[]; password_hash: string; totp_secret: string; totp_key_id: string | null; locked_until: Date | null }>;
     const now = this.clock.now();
     const row = rows[0];
     if (!row) {
@@ -130,7 +189,7 @@ export class ConsoleAuthService {
       throw new TooManyRequests(`too many failed sign-ins: this account is locked for ${seconds} s more`, seconds, 'SIGN_IN_LOCKED');
     }
     const passwordOk = await argon2Verify(row.password_hash, password).catch(() => false);
-    const step = passwordOk ? await this.consumeTotp(row.id, row.totp_secret, code) : null;
+    const step = passwordOk ? await this.consumeTotp(row.id, this.openTotp(row.id, row.totp_secret, row.totp_key_id), code) : null;
     if (!passwordOk || step === null) {
       await this.recordFailure(row.id, row.name, now);
       throw new SignInRefused();
@@ -205,11 +264,11 @@ export class ConsoleAuthService {
 
   /** A step-up TOTP check (approval dialogs): the person's own secret, one use per code. Counts failures like sign-in. */
   async verifyStepUpTotp(userId: string, code: string, m?: EntityManager): Promise<number> {
-    const rows = (await (m ?? this.dataSource).query(`SELECT totp_secret, locked_until FROM console_credential WHERE user_id = $1`, [userId])) as Array<{ totp_secret: string; locked_until: Date | null }>;
+    const rows = (await (m ?? this.dataSource).query(`SELECT totp_secret, totp_key_id, locked_until FROM console_credential WHERE user_id = $1`, [userId])) as Array<{ totp_secret: string; totp_key_id: string | null; locked_until: Date | null }>;
     if (rows.length === 0) throw new StepUpRefused('no authenticator is enrolled for you: set one up (npm run cli -- console:credentials) before deciding');
     const now = this.clock.now();
     if (rows[0].locked_until && rows[0].locked_until.getTime() > now.getTime()) throw new StepUpRefused('too many wrong codes: your account is locked for now');
-    const step = await this.consumeTotp(userId, rows[0].totp_secret, code, m);
+    const step = await this.consumeTotp(userId, this.openTotp(userId, rows[0].totp_secret, rows[0].totp_key_id), code, m);
     if (step === null) {
       await this.recordFailure(userId, userId, now);
       throw new StepUpRefused('the authenticator code is wrong or was already used');
