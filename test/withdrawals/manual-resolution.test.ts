@@ -82,6 +82,23 @@ describe('manual resolution of an unknown outcome', () => {
     expect((await w.get(second.id)).state).toBe('outcome_unknown');
   });
 
+  it('a proposal still waiting when Klear\'s records settle the request is void: no confirmation takes effect, the next proposal is not blocked', async () => {
+    const { id, klearId } = await unknownOutcome();
+    // A person proposes "never arrived" (wrongly: Klear holds it); before anyone confirms, the resolver finds it.
+    const proposed = await propose(id, w.api.tokens.approver, { conclusion: 'not_submitted', reason: 'not seen yet' });
+    expect(proposed.status).toBe(201);
+    expect(await w.executor().runOnce()).toMatchObject({ resolved: { submitted: 1 } });
+    expect(await w.get(id)).toMatchObject({ state: 'submitted', klear_withdrawal_id: klearId });
+    const late = await confirm(id, w.api.tokens.approver2);
+    expect({ status: late.status, code: late.body.code }).toEqual({ status: 409, code: 'WITHDRAWAL_NOT_OUTCOME_UNKNOWN' });
+    const listed = await bearer(w.api.http().get(`/withdrawals/${id}/resolutions`), w.api.tokens.viewer);
+    expect(listed.body.data).toEqual([expect.objectContaining({ id: proposed.body.id, state: 'void', decided_by: 'withdrawal_executor', decision_reason: expect.stringContaining(klearId) })]);
+    const audit = await bearer(w.api.http().get(`/audit?entity=withdrawal&entity_id=${id}`), w.api.tokens.viewer);
+    expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['withdrawal.resolution_proposed', 'withdrawal.resolution_void']));
+    // A later proposal on the request is not blocked by the void one.
+    expect(await w.api.db.dataSource.query(`SELECT state FROM withdrawal_manual_resolution WHERE request_id = $1`, [id])).toEqual([{ state: 'void' }]);
+  });
+
   it('"never arrived" opens a fresh approval round: only approvals then allow another POST', async () => {
     const { id } = await unknownOutcome();
     const postsBefore = await w.postCount();

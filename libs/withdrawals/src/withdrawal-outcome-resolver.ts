@@ -158,6 +158,7 @@ export class WithdrawalOutcomeResolver {
         details: { attempt_no: attempt.attemptNo, evidence },
       });
       await this.startNewRound(m, request, 'not submitted: a fresh approval round is needed to send it');
+      await this.voidOvertakenResolutions(m, request, 'Klear\'s records settled it first: not submitted, a fresh approval round decides');
       return 'not_submitted';
     });
   }
@@ -198,7 +199,28 @@ export class WithdrawalOutcomeResolver {
     });
     await this.repository.registerKlearWithdrawal(m, found.id, request.amountCenticents);
     await this.attention.clear(m, request, EXECUTOR_ACTOR, `resolved: Klear withdrawal ${found.id}`);
+    await this.voidOvertakenResolutions(m, request, `Klear's records settled it first: submitted as Klear withdrawal ${found.id}`);
     return 'submitted';
+  }
+
+  /**
+   * People's proposal still waiting for its confirmation when Klear's records settle the request is
+   * void (never left pending on a request that is no longer outcome_unknown, where it would block the
+   * next proposal); the request's history and the audit log say so.
+   */
+  private async voidOvertakenResolutions(m: EntityManager, request: WithdrawalRequest, why: string): Promise<void> {
+    const voided = (await m.query(
+      `UPDATE withdrawal_manual_resolution SET state = 'void', decided_by_name = $2, decided_at = $3, decision_reason = $4
+        WHERE request_id = $1 AND state = 'pending' RETURNING id, conclusion, klear_withdrawal_id`,
+      [request.id, EXECUTOR_ACTOR, this.clock.now(), why],
+    )) as [Array<{ id: string; conclusion: string; klear_withdrawal_id: string | null }>, number];
+    for (const row of voided[0]) {
+      await this.transitions.note(m, request, 'resolution_void', {
+        actor: EXECUTOR_ACTOR,
+        reason: why,
+        details: { resolution_id: row.id, conclusion: row.conclusion, klear_withdrawal_id: row.klear_withdrawal_id },
+      });
+    }
   }
 }
 
