@@ -50,7 +50,7 @@ afterAll(async () => {
 
 describe('the daily workbook read back', () => {
   it('has the six sheets in order, each with a frozen, filterable header row', () => {
-    expect(workbook.worksheets.map((s) => s.name)).toEqual(['Summary', 'Subtraders', 'Breaks', 'Settlement details', 'Buffer movements', 'Withdrawals']);
+    expect(workbook.worksheets.map((s) => s.name)).toEqual(['Summary', 'Subtraders', 'Breaks', 'Settlement details', 'Funding', 'Buffer movements', 'Withdrawals']);
     for (const sheet of workbook.worksheets) {
       expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
       expect(sheet.autoFilter).toMatch(/^A1:[A-Z]+1$/);
@@ -232,7 +232,7 @@ describe('untrusted text in the workbook', () => {
     const { default: JSZip } = (await import('jszip')) as { default: { loadAsync(b: Buffer): Promise<{ file(re: RegExp): Array<{ async(t: 'string'): Promise<string> }> }> } };
     const zip = await JSZip.loadAsync(readFileSync(join(dir, first.filePath)));
     const sheets = zip.file(/^xl\/worksheets\/sheet\d+\.xml$/);
-    expect(sheets).toHaveLength(6);
+    expect(sheets).toHaveLength(7);
     for (const sheet of sheets) {
       const xml = await sheet.async('string');
       expect(xml).not.toMatch(/<f[ >]/);

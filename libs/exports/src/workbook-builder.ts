@@ -7,10 +7,12 @@ import { SUMMARY_SHEET, writeSummarySheet } from './sheets/summary-sheet';
 import {
   BREAKS_SHEET,
   BUFFER_SHEET,
+  FUNDING_SHEET,
   SUBTRADERS_SHEET,
   WITHDRAWALS_SHEET,
   writeBreaksSheet,
   writeBufferMovementsSheet,
+  writeFundingSheet,
   writeSubtradersSheet,
   writeWithdrawalsSheet,
 } from './sheets/table-sheets';
@@ -100,6 +102,7 @@ export class WorkbookBuilder {
       rowCounts[SUBTRADERS_SHEET] = await writeSubtradersSheet(workbook, subtraders);
       rowCounts[BREAKS_SHEET] = await writeBreaksSheet(workbook, breaks, madeAt);
       rowCounts[SETTLEMENT_DETAILS_SHEET] = await writeSettlementDetailsSheet(workbook, r.settlementDetails(scope));
+      rowCounts[FUNDING_SHEET] = await writeFundingSheet(workbook, await r.funding(scope));
       rowCounts[BUFFER_SHEET] = await writeBufferMovementsSheet(workbook, await r.bufferMovements(day));
       rowCounts[WITHDRAWALS_SHEET] = await writeWithdrawalsSheet(workbook, await r.withdrawals(day));
       await workbook.commit();

@@ -12,12 +12,14 @@ import {
   CYCLE_TOTALS_SQL,
   CYCLES_SQL,
   FOUND_BREAKS_SQL,
+  FUNDING_SQL,
   JOB_HEALTH_SQL,
   LATEST_RUNS_SQL,
   NEXT_DAY_CYCLES_SQL,
   NEXT_DAY_WORKBOOK_SQL,
   OPEN_BREAKS_BEFORE_SQL,
   SETTLEMENT_DETAILS_SQL,
+  SUBTRADER_GROUPS_SQL,
   SUBTRADERS_SQL,
   WITHDRAWAL_TOTALS_SQL,
   WITHDRAWALS_SQL,
@@ -32,6 +34,7 @@ import type {
   CycleRow,
   CycleTotals,
   DetailMatch,
+  FundingRow,
   JobHealthRow,
   NextDayStatus,
   RunRow,
@@ -140,7 +143,26 @@ export class WorkbookReader {
   /** Figures per subtrader over the day's cycles, plus a row for each of `alsoWithBreaks` that has none. */
   async subtraders(scope: CycleScope, alsoWithBreaks: string[]): Promise<SubtraderFigures[]> {
     const rows = await this.rows<Row & { in_klear: boolean; in_ledger: boolean }>(SUBTRADERS_SQL, [scope.cycles, scope.highWaterMarks, alsoWithBreaks]);
-    return rows.map((r) => ({ subtraderId: r.subtrader_id!, knownToKlear: r.in_klear, knownToLedger: r.in_ledger, ...comparison(r) }));
+    const ids = rows.map((r) => r.subtrader_id!);
+    const groups = new Map((await this.rows<Row>(SUBTRADER_GROUPS_SQL, [scope.cycles, ids])).map((g) => [g.subtrader_id!, g.group_id]));
+    return rows.map((r) => ({ subtraderId: r.subtrader_id!, groupId: groups.get(r.subtrader_id!) ?? null, knownToKlear: r.in_klear, knownToLedger: r.in_ledger, ...comparison(r) }));
+  }
+
+  /** Funding per (cycle, subtrader, market) of the day's cycles: Klear's payments vs the ledger's `funding` postings. */
+  async funding(scope: CycleScope): Promise<FundingRow[]> {
+    const rows = await this.rows<Row & { cycle: Date; payments: number }>(FUNDING_SQL, [scope.cycles, scope.highWaterMarks]);
+    return rows.map((r) => ({
+      cycle: r.cycle,
+      assetClass: r.asset_class,
+      subtraderId: r.subtrader_id!,
+      groupId: r.group_id,
+      marketTicker: r.market_ticker!,
+      payments: r.payments,
+      klearCenticents: bigOrNull(r.klear),
+      internalCenticents: bigOrNull(r.internal),
+      differenceCenticents: big(r.difference),
+      match: r.match as DetailMatch,
+    }));
   }
 
   /** The breaks the runs found, as each run observed them, with each break's state now. */
@@ -305,6 +327,7 @@ function detailRow(r: unknown[]): SettlementDetailRow {
     internalTotal: v[9],
     totalDifference: v[10]!,
     match: v[11] as DetailMatch,
+    assetClass: v[12],
   };
 }
 

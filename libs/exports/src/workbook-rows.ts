@@ -52,6 +52,8 @@ export interface CycleTotals extends FigureComparison {
 
 export interface SubtraderFigures extends FigureComparison {
   subtraderId: string;
+  /** The netted subtrader group it belonged to at the day's last cycle (its margin is the group's). */
+  groupId?: string | null;
   knownToKlear: boolean;
   knownToLedger: boolean;
 }
@@ -181,6 +183,8 @@ export interface SettlementDetailRow {
   /** klear total - internal total, an absent side counting as zero. */
   totalDifference: CenticentsText;
   match: DetailMatch;
+  /** The asset class of Klear's obligation (null for a ledger-only market). */
+  assetClass: string | null;
 }
 
 export interface BufferMovementRow {
@@ -210,4 +214,19 @@ export interface WithdrawalRow {
   klearStatus: string | null;
   submittedAt: Date | null;
   history: string;
+}
+
+/** One (cycle, subtrader, market) of the Funding sheet. */
+export interface FundingRow {
+  cycle: Date;
+  assetClass: string | null;
+  subtraderId: string;
+  groupId: string | null;
+  marketTicker: string;
+  /** Klear's funding payments (one per funding time) behind the figure. */
+  payments: number;
+  klearCenticents: bigint | null;
+  internalCenticents: bigint | null;
+  differenceCenticents: bigint;
+  match: DetailMatch;
 }

@@ -17,6 +17,7 @@ export const SETTLEMENT_DETAIL_COLUMNS: SheetColumn[] = [
   ...moneyColumns('Internal total'),
   ...moneyColumns('Total difference', true),
   { header: 'Match', kind: 'text', width: 16 },
+  { header: 'Asset class', kind: 'text', width: 14 },
 ];
 
 /**
@@ -48,6 +49,7 @@ export async function writeSettlementDetailsSheet(workbook: ExcelJS.stream.xlsx.
         usdCellFromDecimal(r.internalTotal), centicentsCellFromDecimal(r.internalTotal),
         usdCellFromDecimal(r.totalDifference), centicentsCellFromDecimal(r.totalDifference),
         r.match,
+        textCell(r.assetClass),
       ]);
     }
     await t.drain();

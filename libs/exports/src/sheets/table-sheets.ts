@@ -2,7 +2,7 @@ import type ExcelJS from 'exceljs';
 import { type Column, moneyPair, writeTable } from '../sheet-layout';
 import { etDateTimeCell, textCell } from '../workbook-cells';
 import { breakAgeDays, subtraderStatus } from '../workbook-day';
-import type { BreakRow, BufferMovementRow, SubtraderRow, WithdrawalRow } from '../workbook-rows';
+import type { BreakRow, BufferMovementRow, FundingRow, SubtraderRow, WithdrawalRow } from '../workbook-rows';
 
 type Workbook = ExcelJS.stream.xlsx.WorkbookWriter;
 
@@ -26,6 +26,7 @@ export const SUBTRADER_COLUMNS: Column<SubtraderRow>[] = [
   { header: 'Open breaks', kind: 'count', value: (r) => r.openBreakCount },
   { header: 'Resolved breaks', kind: 'count', value: (r) => r.resolvedBreakCount },
   { header: 'Status', kind: 'text', width: 20, value: (r) => subtraderStatus(r) },
+  { header: 'Group', kind: 'text', width: 16, value: (r) => textCell(r.groupId ?? null) },
 ];
 
 export function writeSubtradersSheet(workbook: Workbook, rows: SubtraderRow[]): Promise<number> {
@@ -65,6 +66,24 @@ export function breakColumns(madeAt: Date): Column<BreakRow>[] {
 
 export function writeBreaksSheet(workbook: Workbook, rows: BreakRow[], madeAt: Date): Promise<number> {
   return writeTable(workbook, BREAKS_SHEET, breakColumns(madeAt), rows);
+}
+
+export const FUNDING_SHEET = 'Funding';
+export const FUNDING_COLUMNS: Column<FundingRow>[] = [
+  { header: 'Cycle (ET)', kind: 'datetime', value: (f) => etDateTimeCell(f.cycle) },
+  { header: 'Asset class', kind: 'text', width: 14, value: (f) => textCell(f.assetClass) },
+  { header: 'Subtrader', kind: 'text', width: 20, value: (f) => textCell(f.subtraderId) },
+  { header: 'Group', kind: 'text', width: 16, value: (f) => textCell(f.groupId) },
+  { header: 'Market', kind: 'text', width: 24, value: (f) => textCell(f.marketTicker) },
+  { header: 'Funding payments', kind: 'count', value: (f) => f.payments },
+  ...moneyPair<FundingRow>('Klear funding', (f) => f.klearCenticents),
+  ...moneyPair<FundingRow>('Internal funding', (f) => f.internalCenticents),
+  ...moneyPair<FundingRow>('Difference', (f) => f.differenceCenticents, true),
+  { header: 'Match', kind: 'text', width: 16, value: (f) => f.match },
+];
+
+export function writeFundingSheet(workbook: Workbook, rows: FundingRow[]): Promise<number> {
+  return writeTable(workbook, FUNDING_SHEET, FUNDING_COLUMNS, rows);
 }
 
 export const BUFFER_SHEET = 'Buffer movements';

@@ -215,7 +215,7 @@ export const NEXT_DAY_WORKBOOK_SQL = `
 /** Detail rows (Klear) full-joined with the ledger's per-market figures; ordered so the sheet reads cycle by cycle. */
 export const SETTLEMENT_DETAILS_SQL = `
   WITH ${SCOPE},
-  k AS (SELECT o.execution_time AS cycle, d.subtrader_id, d.market_ticker, d.id, d.pnl_centicents, d.fees_centicents, d.total_centicents
+  k AS (SELECT o.execution_time AS cycle, o.asset_class, d.subtrader_id, d.market_ticker, d.id, d.pnl_centicents, d.fees_centicents, d.total_centicents
           FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
          WHERE o.execution_time IN (SELECT cycle FROM scope)),
   i AS (SELECT p.cycle, p.subtrader_id, p.market_ticker,
@@ -229,6 +229,47 @@ export const SETTLEMENT_DETAILS_SQL = `
          k.pnl_centicents::text, k.fees_centicents::text, k.total_centicents::text, i.pnl::text, i.fees::text, i.total::text,
          (coalesce(k.total_centicents, 0) - coalesce(i.total, 0))::text,
          CASE WHEN k.id IS NULL THEN 'missing_klear' WHEN i.total IS NULL THEN 'missing_internal'
-              WHEN k.pnl_centicents = i.pnl AND k.fees_centicents = i.fees THEN 'matched' ELSE 'mismatch' END
+              WHEN k.pnl_centicents = i.pnl AND k.fees_centicents = i.fees THEN 'matched' ELSE 'mismatch' END,
+         k.asset_class
     FROM k FULL JOIN i ON i.cycle = k.cycle AND i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker
    ORDER BY coalesce(k.cycle, i.cycle), 2, 3, 4`;
+
+/**
+ * The netted group a subtrader belonged to at a cycle (the membership valid then; else, for a group
+ * first pulled later, the membership first pulled), as the maintenance-margin check reads it.
+ * `cycle` and `subtrader` are SQL expressions.
+ */
+const GROUP_AT = (cycle: string, subtrader: string) => `
+  (SELECT m.group_id FROM klear_subtrader_group_membership m
+    WHERE m.subtrader_id = ${subtrader}
+      AND ((m.valid_from <= ${cycle} AND (m.valid_to IS NULL OR m.valid_to > ${cycle}))
+           OR (m.valid_from > ${cycle} AND m.valid_from = (SELECT min(x.valid_from) FROM klear_subtrader_group_membership x WHERE x.group_id = m.group_id)))
+    ORDER BY m.valid_from <= ${cycle} DESC, m.group_id LIMIT 1)`;
+
+/**
+ * Funding per (cycle, subtrader, market): Klear's funding payments of the cycle's obligations (summed
+ * over the funding times; its asset class) against the ledger's `funding` postings under the run's
+ * bound, with the subtrader's netted group at the cycle. Ledger-only rows have no asset class.
+ */
+export const FUNDING_SQL = `
+  WITH ${SCOPE},
+  k AS (SELECT o.execution_time AS cycle, o.asset_class, f.subtrader_id, f.market_ticker, count(*)::int AS payments, sum(f.funding_amount_centicents) AS amount
+          FROM klear_obligation o JOIN klear_funding_payment f ON f.obligation_id = o.id
+         WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1, 2, 3, 4),
+  i AS (SELECT p.cycle, p.subtrader_id, p.market_ticker, sum(p.amount_centicents) AS amount
+          FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm
+         WHERE p.account = 'funding' AND p.subtrader_id IS NOT NULL GROUP BY 1, 2, 3),
+  j AS (SELECT coalesce(k.cycle, i.cycle) AS cycle, k.asset_class, coalesce(k.subtrader_id, i.subtrader_id) AS subtrader_id,
+               coalesce(k.market_ticker, i.market_ticker) AS market_ticker, coalesce(k.payments, 0) AS payments, k.amount AS k_amount, i.amount AS i_amount
+          FROM k FULL JOIN i ON i.cycle = k.cycle AND i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker)
+  SELECT j.cycle, j.asset_class, j.subtrader_id, ${GROUP_AT('j.cycle', 'j.subtrader_id')} AS group_id, j.market_ticker, j.payments,
+         j.k_amount::text AS klear, j.i_amount::text AS internal, (coalesce(j.k_amount, 0) - coalesce(j.i_amount, 0))::text AS difference,
+         CASE WHEN j.k_amount IS NULL THEN 'missing_klear' WHEN j.i_amount IS NULL THEN 'missing_internal'
+              WHEN j.k_amount = j.i_amount THEN 'matched' ELSE 'mismatch' END AS match
+    FROM j
+   ORDER BY j.cycle, j.subtrader_id, j.market_ticker`;
+
+/** Each subtrader's netted group at the latest of the given cycles ($1), for the Subtraders sheet. */
+export const SUBTRADER_GROUPS_SQL = `
+  SELECT s.subtrader_id, ${GROUP_AT('(SELECT max(c) FROM unnest($1::timestamptz[]) AS c)', 's.subtrader_id')} AS group_id
+    FROM unnest($2::text[]) AS s(subtrader_id)`;
