@@ -8,6 +8,7 @@ import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { newKey, startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 import { enrol, nextTotpCode, PASSWORD } from './console-people';
+import { formatCenticents } from '../../apps/console/src/money';
 
 // The console in Chromium against the real stack: PostgreSQL, the Klear simulator, the API serving the
 // built console. People sign in with password + TOTP; each TOTP code works once, so `code()` moves the
@@ -180,6 +181,29 @@ describe('console in the browser', () => {
     expect([answer.status, answer.body.code]).toEqual([403, 'CSRF_REFUSED']);
     expect((await w.get(id)).approvals).toEqual([]);
   }, 60_000);
+
+  it('Today shows every term of the headroom formula, the same figures GET /headroom gives, and the requests waiting for approval', async () => {
+    await requestWithdrawal('1234.56', 'headroom term on Today');
+    const context = await browser.newContext();
+    const page = await signIn(context, 'ops-operator');
+    await page.goto(`${base}/#/today`);
+    const table = page.getByRole('table', { name: 'Headroom formula' });
+    await table.waitFor();
+    const api = (await w.api.http().get('/headroom').set('Authorization', `Bearer ${people['ops-operator'].token}`)).body;
+    expect(api.pending_approval.count).toBeGreaterThanOrEqual(1);
+    const cell = async (label: string | RegExp) => (await table.getByRole('row', { name: label }).getByRole('cell').innerText()).trim();
+    const f = api.figures;
+    expect(await cell(/^Buffer available/)).toBe(formatCenticents(f.available_centicents));
+    expect(await cell(/^− Withdrawals not yet locked/)).toBe(formatCenticents(f.not_yet_locked_withdrawals_centicents));
+    expect(await cell(/^− Reserve/)).toBe(formatCenticents(f.reserve_centicents));
+    expect(await cell(/^reserve floor/)).toBe(formatCenticents(f.reserve_floor_centicents));
+    expect(await cell(/^= Headroom now/)).toBe(formatCenticents(api.headroom_centicents));
+    expect(await cell(`− Waiting for approval (${api.pending_approval.count}) ${formatCenticents(api.pending_approval.total_centicents)}`)).toBe(formatCenticents(api.pending_approval.total_centicents));
+    expect(await cell(/^= Headroom after those/)).toBe(formatCenticents(api.headroom_after_pending_approval_centicents));
+    // The terms add up: available − not yet locked − reserve = headroom (in centicents, exactly).
+    expect(BigInt(f.available_centicents) - BigInt(f.not_yet_locked_withdrawals_centicents) - BigInt(f.reserve_centicents)).toBe(BigInt(api.headroom_centicents));
+    await context.close();
+  }, 120_000);
 
   it('every page: no axe-core WCAG 2.1 A/AA violation, at 1280 px and at 390 px; screenshots kept', async () => {
     const pages: Array<[string, string, string]> = [
