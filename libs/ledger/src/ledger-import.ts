@@ -136,7 +136,8 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
       entries: entryCount,
       created: toCreate.length,
       unchanged: status === 'rejected' ? 0 : plan.outcomes.filter((o) => o.status === 'unchanged').length,
-      rejected_entries: status === 'rejected' ? entryCount : broken.size,
+      // Entries with an invalid row; when the whole file is refused the others are not booked either (`created` says 0).
+      rejected_entries: broken.size,
       rejected_row_count: new Set(rejected.map((r) => r.line)).size,
       rejected_rows: rejected.length > REPORTED_REJECTIONS ? rejected.slice(0, REPORTED_REJECTIONS) : rejected,
       rejected_rows_truncated: rejected.length > REPORTED_REJECTIONS,

@@ -13,6 +13,8 @@ export const MAX_DESCRIPTION_LENGTH = 1000;
 // Characters a spreadsheet may execute as the start of a formula (OWASP CSV injection list).
 const FORMULA_LEAD = /^[=+\-@\t\r]/;
 const PLAIN_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+/** A negative decimal such as -12.50: a spreadsheet reads it as a number (a leading + it reads as a formula). */
+const NEGATIVE_NUMBER = /^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // Control characters other than tab are never part of a reference or a description.
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
@@ -22,7 +24,8 @@ const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
  */
 export function formulaInjection(text: string, numeric = false): string | null {
   if (!FORMULA_LEAD.test(text)) return null;
-  if (numeric && PLAIN_INTEGER.test(text)) return null;
+  // A negative number (-12.50) is data, not a formula: the amount's own check says what is wrong with it.
+  if (numeric && (PLAIN_INTEGER.test(text) || NEGATIVE_NUMBER.test(text))) return null;
   const lead = text[0] === '\t' ? 'a tab' : text[0] === '\r' ? 'a carriage return' : `"${text[0]}"`;
   return `starts with ${lead}: refused as a possible spreadsheet formula`;
 }

@@ -51,6 +51,8 @@ export interface LedgerImportRow {
   refusal_code: string | null;
   created_by: string;
   created_at: Date;
+  /** created_at in microseconds since the epoch (the list's cursor). */
+  created_at_us: string;
   rejection_count: number;
 }
 
@@ -221,6 +223,11 @@ export class LedgerWriteTransaction {
 }
 
 /** All SQL of the internal ledger. */
+const IMPORT_COLUMNS = `id, file_name, sha256, size_bytes::text AS size_bytes, format, partial, status, row_count, entry_count, created_count, unchanged_count,
+  rejected_entry_count, rejected_row_count, refusal_code, created_by, created_at,
+  (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_at_us,
+  (SELECT count(*)::int FROM ledger_import_rejection r WHERE r.import_id = i.id) AS rejection_count`;
+
 @Injectable()
 export class LedgerRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -293,14 +300,18 @@ export class LedgerRepository {
 
   /** The latest ledger_seq (0 when empty): every entry at or below it is committed and final. */
   async findImport(id: string): Promise<LedgerImportRow | null> {
-    const rows = (await this.dataSource.query(
-      `SELECT id, file_name, sha256, size_bytes::text AS size_bytes, format, partial, status, row_count, entry_count, created_count, unchanged_count,
-              rejected_entry_count, rejected_row_count, refusal_code, created_by, created_at,
-              (SELECT count(*)::int FROM ledger_import_rejection r WHERE r.import_id = i.id) AS rejection_count
-         FROM ledger_import i WHERE id = $1`,
-      [id],
-    )) as LedgerImportRow[];
+    const rows = (await this.dataSource.query(`SELECT ${IMPORT_COLUMNS} FROM ledger_import i WHERE id = $1`, [id])) as LedgerImportRow[];
     return rows[0] ?? null;
+  }
+
+  /** Import attempts newest first; `before` is the last row of the previous page (created_at in microseconds: the column's precision). */
+  async listImports(limit: number, before?: { createdAtUs: string; id: string }): Promise<LedgerImportRow[]> {
+    return (await this.dataSource.query(
+      `SELECT ${IMPORT_COLUMNS} FROM ledger_import i
+        WHERE ($1::bigint IS NULL OR ((extract(epoch FROM i.created_at) * 1000000)::bigint, i.id) < ($1::bigint, $2::uuid))
+        ORDER BY i.created_at DESC, i.id DESC LIMIT $3`,
+      [before?.createdAtUs ?? null, before?.id ?? null, limit],
+    )) as LedgerImportRow[];
   }
 
   /** A page of an import's rejected rows after `afterOrdinal`, in order. */

@@ -83,6 +83,10 @@ export class LedgerService {
     return id;
   }
 
+  listImports(limit: number, before?: { createdAtUs: string; id: string }): Promise<LedgerImportRow[]> {
+    return this.repository.listImports(limit, before);
+  }
+
   async getImport(id: string): Promise<LedgerImportRow> {
     const row = await this.repository.findImport(id);
     if (!row) throw new NotFound('ledger import', id);

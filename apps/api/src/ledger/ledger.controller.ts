@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Qu
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, toPage } from '@app/http';
+import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, PageQuery, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
 import { ApiErrors } from '../openapi';
 import { journalEntryView, LedgerEntriesQuery, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
@@ -73,6 +73,16 @@ export class LedgerController {
       actor: who.name,
       limits: { maxRows: importMaxRows, maxUncompressedBytes: importMaxUncompressedBytes },
     });
+  }
+
+  @Get('imports')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'Every import attempt, newest first (refused ones included): file, SHA-256, status, counts, who and when' })
+  async imports(@Query() q: PageQuery) {
+    const limit = q.limit ?? 50;
+    const before = decodeCursor(q.cursor, ['int', 'uuid']);
+    const rows = await this.ledger.listImports(limit + 1, before ? { createdAtUs: before[0], id: before[1] } : undefined);
+    return toPage(rows, limit, (r) => [r.created_at_us, r.id], ledgerImportRecordView);
   }
 
   @Get('imports/:id')
