@@ -119,4 +119,27 @@ describe('console sign-in', () => {
     const asAdmin = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ name: 'script-made', roles: ['viewer'] });
     expect(asAdmin.status).toBe(201);
   });
+
+  it('an invitee sets their own console password and gets their TOTP secret once, by redeeming the invitation; a short password spends nothing', async () => {
+    const created = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ name: 'invited-viewer', roles: ['viewer'] });
+    expect(created.status).toBe(201);
+    const invitation = created.body.invitation.code as string;
+    // Too short: refused before the code is spent.
+    const short = await ctx.http().post('/invitations/redeem').send({ code: invitation, label: 'console', password: 'short' });
+    expect(short.status).toBe(400);
+    const credentialsOf = async () => ((await ctx.db.dataSource.query(`SELECT 1 FROM console_credential c JOIN app_user u ON u.id = c.user_id WHERE u.name = 'invited-viewer'`)) as unknown[]).length;
+    expect(await credentialsOf()).toBe(0);
+    const redeemed = await ctx.http().post('/invitations/redeem').send({ code: invitation, label: 'console', password: 'a long enough passphrase' });
+    expect(redeemed.status).toBe(201);
+    expect(redeemed.body.console).toEqual({ username: 'invited-viewer', totp_secret: expect.stringMatching(/^[A-Z2-7]{32}$/), otpauth_uri: expect.stringMatching(/^otpauth:\/\/totp\/Klear%20ops:invited-viewer\?/) });
+    // Their own password and a code of their new secret sign them in.
+    clock.advance(STEP);
+    const session = await signIn({ username: 'invited-viewer', password: 'a long enough passphrase', totp: totpCode(redeemed.body.console.totp_secret, clock.nowMs()) });
+    expect({ status: session.status, name: session.body.user?.name }).toEqual({ status: 200, name: 'invited-viewer' });
+    expect(await credentialsOf()).toBe(1);
+    // The code works once: the secret is never shown again.
+    const again = await ctx.http().post('/invitations/redeem').send({ code: invitation, label: 'console', password: 'another long passphrase' });
+    expect(again.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(again.body)).not.toContain(redeemed.body.console.totp_secret);
+  });
 });

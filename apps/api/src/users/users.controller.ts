@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Ip, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuthFailureLimiter, CurrentPrincipal, InvitationRefused, type Principal, Public, Roles, UsersService } from '@app/auth';
+import { AuthFailureLimiter, ConsoleAuthService, CurrentPrincipal, InvitationRefused, type Principal, Public, Roles, UsersService } from '@app/auth';
 import { decodeCursor, NotFound, toPage } from '@app/http';
 import { AdminProposals } from '../admin/admin-proposals.service';
 import { ApiErrors } from '../openapi';
@@ -117,18 +117,25 @@ export class InvitationsController {
   constructor(
     private readonly users: UsersService,
     private readonly failures: AuthFailureLimiter,
+    private readonly consoleAuth: ConsoleAuthService,
   ) {}
 
   @Post('redeem')
   @Public()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Redeem a one-time invitation: makes the person\'s own first token (shown once) and says when and by whom the invitation was issued' })
+  @ApiOperation({
+    summary:
+      'Redeem a one-time invitation: makes the person\'s own first token (shown once) and says when and by whom the invitation was issued. With `password`, also their console sign-in: the answer\'s `console` carries the new TOTP secret and its otpauth:// URI (shown once)',
+  })
   async redeem(@Body() body: RedeemInvitationBody, @Ip() ip: string) {
     await this.failures.assertNotBlocked(ip ?? 'unknown');
     try {
       const r = await this.users.redeemInvitation(body.code, body.label);
+      // The person sets their own password and enrols TOTP (the console's invitation page); the password's length was checked before the code was spent.
+      const enrolled = body.password === undefined ? null : await this.consoleAuth.setCredentials(r.user.id, body.password, r.user.name);
       return {
         user: userView(r.user),
+        console: enrolled ? { username: r.user.name, totp_secret: enrolled.secret, otpauth_uri: enrolled.uri } : null,
         invitation: { id: r.invitation.id, issued_at: r.invitation.issuedAt.toISOString(), issued_by: r.invitation.issuedBy, redeemed_at: r.invitation.redeemedAt!.toISOString() },
         ...tokenView(r.issued.record),
         token: r.issued.token,

@@ -62,6 +62,16 @@ export class RedeemInvitationBody {
   @MinLength(1)
   @MaxLength(100)
   label: string;
+
+  @ApiPropertyOptional({
+    example: 'correct horse battery staple',
+    description: 'the person\'s own console password (at least 12 characters): the redemption then also enrols them in the console and answers their new TOTP secret (shown once)',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(12)
+  @MaxLength(200)
+  password?: string;
 }
 
 export class ProposalApproveBody {
