@@ -149,6 +149,20 @@ describe('npm run demo: the approval email and /metrics (issue 19 acceptance)', 
     expect(first.text).toContain('totp:code --user demo-approver-1\n');
   }, 900_000);
 
+  it('shows the live API world: two asset classes, funding, a netted group, obligations completed from their pages, a funding break', () => {
+    const text = running!.output();
+    expect(text).toMatch(/^Obligations ingested\s+\d+ \(\d+ cycles reconciled\), asset classes Crypto, Equity$/m);
+    const truncated = /^Truncated obligations\s+(\d+) completed from their pages, e\.g\. (\S+) \((Crypto|Equity)\): 1040 settlement details, (.+) cut at 1,000 inline and read in full$/m.exec(text);
+    expect(truncated).not.toBeNull();
+    expect(Number(truncated![1])).toBeGreaterThan(0);
+    expect(truncated![4]).toContain('settlement_details');
+    const funding = /^Funding payments\s+(\d+) over (\d+) obligations; latest \S+: (\d+) payments, net (-?\$[\d,]+\.\d{4})$/m.exec(text);
+    expect(funding).not.toBeNull();
+    expect(Number(funding![1])).toBeGreaterThan(1_000);
+    expect(text).toMatch(/^Netted group\s+GRP-0001: ST-00001, ST-00004, ST-00007, ST-00010, margin \$[\d,]+\.\d{4} \(GET \/subtrader-groups\)$/m);
+    expect(text).toMatch(/^Open breaks\s+\d+ \(.*funding \d+.*\)$/m);
+  });
+
   it('after the demo users are reset (a new generation of users), the approval email still reaches both approvers', async () => {
     // The kept tokens are lost: the demo retires the earlier users and makes `demo-*-g2`.
     rmSync(join(dataRoot, 'demo-users.json'));

@@ -61,8 +61,14 @@ async function main(): Promise<void> {
     port: simPort,
     host: '127.0.0.1',
     seed: 7,
-    subtraders: 8,
-    markets: 6,
+    // The live API's world: two asset classes (20 markets each), funding three times a cycle, every
+    // third subtrader in a netted group of four; 52 x 20 = 1,040 settlement details per obligation,
+    // so every obligation's inline lists are cut at 1,000 and completed from the paged endpoints.
+    subtraders: 52,
+    markets: 40,
+    assetClasses: 'Crypto,Equity',
+    fundingPerCycle: 3,
+    marginGroups: true,
     days: 10,
     // Klear's world follows real time: today's active obligation, this week's reports.
     startAt: START_NOW,

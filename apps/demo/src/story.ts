@@ -19,7 +19,18 @@ const INGESTION_JOBS = [
 ];
 
 /** The discrepancies the demo's ledger feed carries: the breaks a newcomer should find. */
-const DEMO_DISCREPANCIES = ['missing_fee', 'pnl_off_by_one', 'unknown_subtrader', 'missing_buffer_movement', 'wrong_margin'];
+const DEMO_DISCREPANCIES = ['missing_fee', 'pnl_off_by_one', 'unknown_subtrader', 'missing_buffer_movement', 'wrong_margin', 'missing_funding'];
+
+interface ObligationListed {
+  id: string;
+  execution_time: string;
+  asset_class: string;
+  funding_centicents: string;
+  funding_usd: string;
+  funding_payment_count: number;
+  completed_from_paged_endpoints: string[];
+  settlement_detail_count: number;
+}
 
 export interface StoryTokens {
   operator: string;
@@ -36,6 +47,14 @@ export interface StoryOutcome {
   workbook: { date: string; path: string; version: number } | null;
   workbooks: Array<{ date: string; version: number; breakRows: number }>;
   withdrawal: { id: string; amount: string; state: string; approvalsRequired: number };
+  /** The live API's shapes as held: asset classes, funding, a netted group, an obligation completed from its pages. */
+  live: {
+    assetClasses: string[];
+    funding: { payments: number; obligations: number; latest: { id: string; usd: string; payments: number } | null };
+    group: { id: string; members: string[]; marginUsd: string | null } | null;
+    truncated: { id: string; assetClass: string; details: number; lists: string[] } | null;
+    truncatedCount: number;
+  };
 }
 
 interface Page<T> {
@@ -74,8 +93,9 @@ export async function runDemoStory(
     const run = await api.expectOk<{ outcome?: string; run?: { status?: string; items_written?: number } }>(tokens.operator, 'POST', `/jobs/${job}/run?wait=true`);
     step(`ingested ${job}: ${run.run?.status ?? run.outcome ?? 'done'}`);
   }
-  const obligations = await readAll<{ id: string; execution_time: string }>(api, tokens.viewer, '/obligations');
+  const obligations = await readAll<ObligationListed>(api, tokens.viewer, '/obligations');
   step(`obligations held: ${obligations.length}`);
+  const live = await liveApiFacts(api, tokens.viewer, obligations);
 
   const feed = await fetch(`${sim.adminUrl}/ledger-feed`, {
     method: 'POST',
@@ -139,5 +159,26 @@ export async function runDemoStory(
     workbook,
     workbooks,
     withdrawal: { id: request.id, amount, state: request.state, approvalsRequired: Number(request.approvals_required ?? request.required_approvals ?? 2) },
+    live,
+  };
+}
+
+/** What the demo shows of the live API, read back through the product's own routes. */
+async function liveApiFacts(api: ApiCaller, viewer: string, obligations: ObligationListed[]): Promise<StoryOutcome['live']> {
+  const withFunding = obligations.filter((o) => o.funding_payment_count > 0);
+  const latest = [...withFunding].sort((a, b) => b.execution_time.localeCompare(a.execution_time) || a.id.localeCompare(b.id))[0];
+  const completed = obligations.filter((o) => o.completed_from_paged_endpoints.length > 0);
+  const truncated = [...completed].sort((a, b) => b.execution_time.localeCompare(a.execution_time) || a.id.localeCompare(b.id))[0];
+  const groups = await readAll<{ group_id: string; member_subtrader_ids: string[]; latest_margin: { maintenance_margin_usd?: string } | null }>(api, viewer, '/subtrader-groups');
+  return {
+    assetClasses: [...new Set(obligations.map((o) => o.asset_class))].sort(),
+    funding: {
+      payments: withFunding.reduce((n, o) => n + o.funding_payment_count, 0),
+      obligations: withFunding.length,
+      latest: latest ? { id: latest.id, usd: latest.funding_usd, payments: latest.funding_payment_count } : null,
+    },
+    group: groups[0] ? { id: groups[0].group_id, members: groups[0].member_subtrader_ids, marginUsd: groups[0].latest_margin?.maintenance_margin_usd ?? null } : null,
+    truncated: truncated ? { id: truncated.id, assetClass: truncated.asset_class, details: truncated.settlement_detail_count, lists: truncated.completed_from_paged_endpoints } : null,
+    truncatedCount: completed.length,
   };
 }

@@ -47,7 +47,16 @@ export function printSummary(s: DemoSummary): void {
     ...s.users.map((u) => `  ${u.name.padEnd(16)} password ${u.password.padEnd(26)} TOTP secret ${u.totpSecret}`),
     `  current code:  ${s.cli} totp:code --user ${userName('demo-approver-1')}`,
     '',
-    `Obligations ingested   ${s.story.obligations} (${s.story.cycles} cycles reconciled)`,
+    `Obligations ingested   ${s.story.obligations} (${s.story.cycles} cycles reconciled), asset classes ${s.story.live.assetClasses.join(', ')}`,
+    `Truncated obligations  ${s.story.live.truncatedCount} completed from their pages${
+      s.story.live.truncated
+        ? `, e.g. ${s.story.live.truncated.id} (${s.story.live.truncated.assetClass}): ${s.story.live.truncated.details} settlement details, ${s.story.live.truncated.lists.join(' and ')} cut at 1,000 inline and read in full`
+        : ''
+    }`,
+    `Funding payments       ${s.story.live.funding.payments} over ${s.story.live.funding.obligations} obligations${
+      s.story.live.funding.latest ? `; latest ${s.story.live.funding.latest.id}: ${s.story.live.funding.latest.payments} payments, net ${s.story.live.funding.latest.usd}` : ''
+    }`,
+    `Netted group           ${s.story.live.group ? `${s.story.live.group.id}: ${s.story.live.group.members.join(', ')}${s.story.live.group.marginUsd ? `, margin ${s.story.live.group.marginUsd}` : ''} (GET /subtrader-groups)` : 'none'}`,
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
     `Open breaks            ${s.story.openBreaks}${checks ? ` (${checks})` : ''}`,
     `Workbook               ${s.story.workbook ? `${s.story.workbook.path} (${s.story.workbook.date}, version ${s.story.workbook.version})` : 'none (no settled cycle yet)'}`,
