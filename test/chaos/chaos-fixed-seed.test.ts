@@ -41,8 +41,8 @@ describe('chaos plans derived from a seed', () => {
       expect(p.concurrentApprovals >= 2 && p.racingExecutors >= 1 && p.recoveryProcesses >= 1).toBe(true);
       if (p.crash !== 'none') expect([p.postFault, p.lockLossAt, p.person]).toEqual(['none', 'none', 'none']);
       if (p.person !== 'none') expect([p.crash, p.postFault, p.lockLossAt]).toEqual(['none', 'none', 'none']);
-      // The scenario: the 429 with a Retry-After of at least a second, so that our POST waits.
-      if (p.lockLossAt === 'rate_limit_wait') expect([p.postFault, p.retryAfterSeconds >= 1]).toEqual(['rate_limit_429', true]);
+      // The scenario: the 429 with a Retry-After of 3 to 5 s, so that our POST waits.
+      if (p.lockLossAt === 'rate_limit_wait') expect([p.postFault, p.retryAfterSeconds >= 3 && p.retryAfterSeconds <= 5]).toEqual(['rate_limit_429', true]);
     }
     expect(expectedAttempts({ ...plans[0], crash: 'after_submitting_committed', lockLossAt: 'none', person: 'none' })).toEqual({ min: 2, max: 2 });
     expect(expectedAttempts({ ...plans[0], crash: 'none', postFault: 'none', lockLossAt: 'after_posting_record', person: 'none' })).toEqual({ min: 1, max: 1 });
