@@ -205,6 +205,39 @@ describe('console in the browser', () => {
     await context.close();
   }, 120_000);
 
+  it('an administrator invites a person in the console; the invitee accepts it with their own password, gets their TOTP secret once and signs in with it', async () => {
+    const adminContext = await browser.newContext();
+    const admin = await signIn(adminContext, 'ops-admin');
+    await admin.goto(`${base}/#/admin`);
+    await admin.getByLabel('Name').fill('ops-newcomer');
+    await admin.getByRole('button', { name: 'Invite' }).click();
+    const invitation = (await admin.getByTestId('invitation-code').innerText()).trim();
+    expect(invitation).toMatch(/^ksi_/);
+    await adminContext.close();
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await page.getByRole('button', { name: 'Accept an invitation' }).click();
+    await page.getByLabel('Invitation code').fill(invitation);
+    await page.getByLabel('New password (at least 12 characters)').fill(PASSWORD);
+    await page.getByLabel('New password again').fill(PASSWORD);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await page.getByRole('heading', { name: 'Welcome, ops-newcomer' }).waitFor();
+    const secret = (await page.getByTestId('totp-secret').innerText()).trim();
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    await page.getByRole('button', { name: 'Continue to sign-in' }).click();
+    const newcomer = { id: '', token: '', secret, lastStep: 0 };
+    await page.getByLabel('Username').fill('ops-newcomer');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Authenticator code').fill(nextTotpCode(clock, newcomer));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Approval queue' }).waitFor();
+    expect(await page.getByText('ops-newcomer (viewer)').count()).toBe(1);
+    await context.close();
+  }, 120_000);
+
   it('every page: no axe-core WCAG 2.1 A/AA violation, at 1280 px and at 390 px; screenshots kept', async () => {
     const pages: Array<[string, string, string]> = [
       ['queue', '/#/queue', 'Approval queue'],

@@ -1,5 +1,6 @@
-import { useQuery } from '@tanstack/react-query';
-import { get } from '../api';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { ApiError, get, post } from '../api';
 import { ErrorNote, Page, Time } from '../components';
 import { formatCenticents } from '../money';
 import { PasskeyEnrolment } from '../passkey';
@@ -44,6 +45,8 @@ export default function AdminPage() {
           </ul>
         </>
       )}
+      <h2>Invite a person</h2>
+      {users.error ? <p className="muted">Only administrators invite people.</p> : <InvitePerson />}
       <h2>Users and tokens</h2>
       {users.error ? (
         <p className="muted">Only administrators see users and tokens.</p>
@@ -75,5 +78,66 @@ export default function AdminPage() {
         </table>
       )}
     </Page>
+  );
+}
+
+const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
+
+interface Created {
+  name: string;
+  invitation: { code: string; expires_at: string; redeemable: boolean } | null;
+  proposals: Array<{ id: string; action: string }>;
+}
+
+/**
+ * POST /users: the person gets a one-time invitation code to hand over (they redeem it on the sign-in
+ * page, choosing their own password). With approver or admin the creation waits for a second admin.
+ */
+function InvitePerson() {
+  const client = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  const [created, setCreated] = useState<Created | null>(null);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    setError(null);
+    setCreated(null);
+    try {
+      setCreated(await post<Created>('/users', { name: String(form.get('name') ?? '').trim(), roles: form.getAll('roles').map(String) }));
+      await client.invalidateQueries({ queryKey: ['users'] });
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : 'the invitation could not be made');
+    }
+  };
+  return (
+    <>
+      <form onSubmit={submit} className="inline-form" aria-describedby={error ? 'invite-error' : undefined}>
+        <label>
+          Name
+          <input name="name" autoComplete="off" required maxLength={64} />
+        </label>
+        <fieldset>
+          <legend>Roles</legend>
+          {ROLES.map((r) => (
+            <label key={r}>
+              <input type="checkbox" name="roles" value={r} defaultChecked={r === 'viewer'} /> {r}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit">Invite</button>
+      </form>
+      {error && (
+        <p id="invite-error" role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {created?.invitation && (
+        <p role="status">
+          Invitation for {created.name}: <code data-testid="invitation-code">{created.invitation.code}</code> (one use, until <Time iso={created.invitation.expires_at} />)
+          {created.proposals.length > 0 && <>; it works once a second admin approves the proposal ({created.proposals.map((p) => p.action).join(', ')})</>}. Hand it over; they
+          accept it on the sign-in page.
+        </p>
+      )}
+    </>
   );
 }
