@@ -15,4 +15,5 @@ export * from './obligation-store';
 export * from './obligation.queries';
 export * from './response-archive.repository';
 export * from './settlement.queries';
+export * from './position.queries';
 export * from './sql-transaction';

@@ -8,6 +8,7 @@ import { BalanceHistoryJob, SettlementBalanceJob, SettlementEstimateJob } from '
 import { KlearIngestion } from './klear-ingestion.service';
 import { ObligationQueries } from './obligation.queries';
 import { ResponseArchiveRepository } from './response-archive.repository';
+import { PositionQueries } from './position.queries';
 import { SettlementQueries } from './settlement.queries';
 
 export const INGESTION_JOBS = [
@@ -30,7 +31,7 @@ export const INGESTION_JOBS = [
  * JobsModule and the database in the importing application.
  */
 @Module({
-  providers: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries, ...INGESTION_JOBS],
-  exports: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries],
+  providers: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries, ...INGESTION_JOBS],
+  exports: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries],
 })
 export class IngestionModule {}

@@ -25,14 +25,22 @@ export class SettlementController {
   @Get('settlement/estimate')
   @Roles('viewer')
   @ApiOperation({
-    summary: "Latest settlement estimate snapshot: all asset classes added up (user and each listed subtrader), and each asset class's lines with its next runtime",
+    summary:
+      "Latest settlement estimate snapshot: the cycle it is for (`next_runtime`, the earliest asset class's; `for_cycles` per asset class), all asset classes added up (user and each listed subtrader), and each asset class's lines with its next runtime",
   })
   async estimate() {
     const latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
     const all = latest?.lines.filter((l) => l.asset_class === '') ?? [];
     const user = all.find((l) => l.scope === 'user');
+    // Which cycle the estimate is for: each asset class's next runtime (Klear's next_runtime), the earliest first.
+    const cycles = (latest?.lines ?? [])
+      .filter((l) => l.asset_class !== '' && l.scope === 'user' && l.next_runtime)
+      .map((l) => ({ asset_class: l.asset_class, next_runtime: l.next_runtime!.toISOString() }))
+      .sort((a, b) => (a.next_runtime < b.next_runtime ? -1 : a.next_runtime > b.next_runtime ? 1 : a.asset_class < b.asset_class ? -1 : 1));
     return {
       pulled_at: latest?.pulled_at.toISOString() ?? null,
+      next_runtime: cycles[0]?.next_runtime ?? null,
+      for_cycles: cycles,
       ...money('settlement_balance', latest?.settlement_balance_centicents),
       user_breakdown: user ? estimateLineView(user) : null,
       subtrader_breakdowns: all.filter((l) => l.scope === 'subtrader').map(estimateLineView),
