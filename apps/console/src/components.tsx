@@ -28,6 +28,16 @@ export function ErrorNote({ error }: { error: unknown }) {
   );
 }
 
+/** A form's refusal, read out when it appears; `id` is what the form's aria-describedby names. */
+export function FormAlert({ id, error }: { id: string; error: string | null }) {
+  if (!error) return null;
+  return (
+    <p id={id} role="alert" className="error">
+      {error}
+    </p>
+  );
+}
+
 export function Time({ iso }: { iso: string | null | undefined }) {
   if (!iso) return <>—</>;
   return <time dateTime={iso}>{iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>;

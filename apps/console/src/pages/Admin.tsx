@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ApiError, get, post } from '../api';
-import { ErrorNote, Page, Time } from '../components';
+import { ErrorNote, FormAlert, Page, Time } from '../components';
 import { formatCenticents } from '../money';
 import { PasskeyEnrolment } from '../passkey';
 
@@ -126,11 +126,7 @@ function InvitePerson() {
         </fieldset>
         <button type="submit">Invite</button>
       </form>
-      {error && (
-        <p id="invite-error" role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <FormAlert id="invite-error" error={error} />
       {created?.invitation && (
         <p role="status">
           Invitation for {created.name}: <code data-testid="invitation-code">{created.invitation.code}</code> (one use, until <Time iso={created.invitation.expires_at} />)

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { ApiError, post, setCsrfToken } from '../api';
+import { FormAlert } from '../components';
 import type { SessionInfo } from '../session';
 
 /** Username + password + the TOTP code of the authenticator app: all three in one step. A newcomer accepts their invitation first. */
@@ -47,11 +48,7 @@ function SignInForm({ onSignedIn, onInvitation }: { onSignedIn: (s: SessionInfo)
           Authenticator code
           <input name="totp" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required />
         </label>
-        {error && (
-          <p id="signin-error" role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <FormAlert id="signin-error" error={error} />
         <button type="submit" disabled={busy}>
           Sign in
         </button>
@@ -146,11 +143,7 @@ function AcceptInvitation({ onDone }: { onDone: () => void }) {
           New password again
           <input name="confirm" type="password" autoComplete="new-password" minLength={12} required />
         </label>
-        {error && (
-          <p id="invite-error" role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <FormAlert id="invite-error" error={error} />
         <button type="submit" disabled={busy}>
           Accept invitation
         </button>
