@@ -251,6 +251,16 @@ describe('projected breaks', () => {
     expect(second).toMatchObject({ opened: 0, reopened: [], closed: [] });
     expect((await world.breaks(second.runId)).map((b) => b.break_id)).toEqual((await world.breaks(first.runId)).map((b) => b.break_id));
   });
+
+  it("keys the projection by the estimate's next_runtime and counts only the ledger's cycles up to it", async () => {
+    // A booking for the cycle after the projected one (C3) is not part of what Klear projects.
+    await world.post([trade('t/c3/S3', C3, 'S3', [{ market: 'M1', pnl: 700n }])]);
+    await world.estimate(et('2026-11-04', '10:10'), { variationMargin: 3_505n, fees: 30n }, { S1: { variationMargin: 1_000n, fees: 10n } }, C2);
+    const run = await world.runProjected();
+    expect(await world.brief(run.runId)).toEqual([[`projected/${C2}/omitted`, 'projected_mismatch', '2485', '2480', '5']]);
+    // The break keyed by the last settled cycle (estimates without next_runtime) is closed by this run.
+    expect(run.closed).toHaveLength(1);
+  });
 });
 
 describe('what a run records about the breaks it works', () => {

@@ -126,7 +126,8 @@ export class ReconWorld {
   }
 
   /** A settlement-estimate snapshot: the user line and the listed subtraders. */
-  async estimate(pulledAt: string, user: EstimateLineSpec, subtraders: Record<string, EstimateLineSpec>): Promise<string> {
+  /** An estimate snapshot; with `nextRuntime`, also its asset class's user line naming the cycle it projects (the live API's). */
+  async estimate(pulledAt: string, user: EstimateLineSpec, subtraders: Record<string, EstimateLineSpec>, nextRuntime?: string): Promise<string> {
     const [snapshot] = await this.sql<{ id: string }>(
       `INSERT INTO klear_estimate_snapshot (source, pulled_at, settlement_balance_centicents, archive_id) VALUES ('settlement_estimate_by_asset_class', $1, 0, 0) RETURNING id::text`,
       [pulledAt],
@@ -138,6 +139,14 @@ export class ReconWorld {
                                           maintenance_margin_delta_centicents, maintenance_margin_required_centicents, total_amount_centicents)
          VALUES ($1, '', $2, $3, $4, $5, 0, 0, $6)`,
         [snapshot.id, scope, key, line.variationMargin.toString(), line.fees.toString(), (line.variationMargin - line.fees).toString()],
+      );
+    }
+    if (nextRuntime !== undefined) {
+      await this.sql(
+        `INSERT INTO klear_estimate_line (snapshot_id, asset_class, scope, key, variation_margin_centicents, total_fees_centicents,
+                                          maintenance_margin_delta_centicents, maintenance_margin_required_centicents, total_amount_centicents, next_runtime)
+         VALUES ($1, 'Crypto', 'user', '', $2, $3, 0, 0, $4, $5)`,
+        [snapshot.id, user.variationMargin.toString(), user.fees.toString(), (user.variationMargin - user.fees).toString(), nextRuntime],
       );
     }
     return snapshot.id;

@@ -193,17 +193,31 @@ export class ReconciliationRunRepository {
       `SELECT id::text, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, klear_estimate_snapshot.id DESC LIMIT 1`,
     )) as Array<{ id: string; pulled_at: Date }>;
     if (!snapshot) return undefined;
+    // The cycle(s) the estimate projects: each asset class's next_runtime (the live API's; older snapshots have none).
+    const [runtimes] = (await tx.query(
+      `SELECT min(next_runtime) AS first, max(next_runtime) AS last FROM klear_estimate_line WHERE snapshot_id = $1 AND next_runtime IS NOT NULL`,
+      [snapshot.id],
+    )) as Array<{ first: Date | null; last: Date | null }>;
     const [marks] = (await tx.query(
       `SELECT (SELECT coalesce(max(ledger_seq), 0) FROM journal_entry)::text AS ledger_seq,
               (SELECT max(execution_time) FROM klear_obligation) AS last_settled`,
     )) as Array<{ ledger_seq: string; last_settled: Date | null }>;
-    const context: ProjectedContext = { snapshotId: snapshot.id, pulledAt: snapshot.pulled_at, lastSettled: marks.last_settled, ledgerSeq: marks.ledger_seq, settings };
+    const context: ProjectedContext = {
+      snapshotId: snapshot.id,
+      pulledAt: snapshot.pulled_at,
+      lastSettled: marks.last_settled,
+      nextRuntime: runtimes?.first ?? null,
+      lastNextRuntime: runtimes?.last ?? null,
+      ledgerSeq: marks.ledger_seq,
+      settings,
+    };
     const { prepared, inputs } = await this.prepareChecks(tx, PROJECTED_CHECKS, context);
     const fingerprint = {
       scope: 'projected',
       estimate_snapshot_id: snapshot.id,
       estimate_pulled_at: snapshot.pulled_at.toISOString(),
       last_settled_cycle: marks.last_settled ? cycleKeyText(marks.last_settled) : null,
+      next_runtime: context.nextRuntime ? cycleKeyText(context.nextRuntime) : undefined,
       tolerances: tolerancesJson(settings.tolerances),
       checks: inputs,
     };

@@ -20,6 +20,13 @@ export interface ProjectedContext {
   pulledAt: Date;
   /** The last settled cycle (NULL when none): the estimate projects the one after it. */
   lastSettled: Date | null;
+  /**
+   * The cycle the estimate projects (its asset classes' earliest next_runtime; the latest bounds the
+   * ledger's open cycles). NULL for an estimate without next_runtime: then the cycle after the last
+   * settled one, every open cycle of the ledger counting.
+   */
+  nextRuntime: Date | null;
+  lastNextRuntime: Date | null;
   ledgerSeq: string;
   settings: ReconSettings;
 }

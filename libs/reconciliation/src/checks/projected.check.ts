@@ -11,8 +11,9 @@ import type { ProjectedContext, ReconCheck } from './check';
  * same `pnl - fees` as a settled total).
  *
  * $1 estimate snapshot id, $2 ledger high-water mark, $3 last settled cycle ('-infinity' when none),
- * $4 the open cycle as in keys (the last settled one's key: the estimate projects the cycle after
- * it), $5 tolerance.
+ * $4 the projected cycle as in keys (the estimate's next_runtime; for an estimate without one, the
+ * last settled cycle's key: it projects the cycle after it), $5 tolerance, $6 the last cycle the
+ * estimate projects ('infinity' without next_runtime): the ledger's open cycles up to it count.
  */
 const PROJECTED_SQL = `
   WITH listed AS (
@@ -24,7 +25,7 @@ const PROJECTED_SQL = `
   i AS (
     SELECT p.subtrader_id, sum(p.amount_centicents) AS v, jsonb_agg(DISTINCT e.external_id) AS ids
       FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-     WHERE p.cycle > $3::timestamptz AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
+     WHERE p.cycle > $3::timestamptz AND p.cycle <= $6::timestamptz AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
      GROUP BY p.subtrader_id),
   per_subtrader AS (
     SELECT ${breakKeySql(`'projected'`, '$4::text', `'subtrader'`, 'k.subtrader_id')} AS break_key, k.subtrader_id, k.v AS klear_value, i.v AS internal_value,
@@ -48,13 +49,14 @@ const PROJECTED_SQL = `
 
 /**
  * Explainability of a projection: the differences found (breaks and tolerated) add up to the user
- * line minus everything the ledger books for the open cycles. $1-$3 as above.
+ * line minus everything the ledger books for the projected cycles. $1-$3 as above, $4 as $6 above.
  */
 const EXPLAINABILITY_SQL = `
   SELECT (SELECT l.variation_margin_centicents - l.total_fees_centicents FROM klear_estimate_line l
            WHERE l.snapshot_id = $1 AND l.scope = 'user' AND l.asset_class = '')::text AS klear_total,
          (SELECT coalesce(sum(p.amount_centicents), 0) FROM journal_posting p
-           WHERE p.cycle > $3::timestamptz AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL)::text AS internal_total,
+           WHERE p.cycle > $3::timestamptz AND p.cycle <= $4::timestamptz AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+             AND p.subtrader_id IS NOT NULL)::text AS internal_total,
          (SELECT coalesce(sum(difference), 0) FROM recon_found WHERE "check" = 'projected')::text AS found`;
 
 export const projectedCheck: ReconCheck<ProjectedContext> = {
@@ -62,19 +64,21 @@ export const projectedCheck: ReconCheck<ProjectedContext> = {
   tolerance: (settings) => settings.tolerances.projected,
   async prepare(q, c) {
     const after = c.lastSettled ?? new Date(-8.64e15);
+    const until = c.lastNextRuntime ?? new Date(8.64e15);
     const [open] = (await q.query(
-      `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry WHERE cycle > $1 AND ledger_seq <= $2`,
-      [after, c.ledgerSeq],
+      `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry WHERE cycle > $1 AND cycle <= $3 AND ledger_seq <= $2`,
+      [after, c.ledgerSeq, until],
     )) as Array<Record<string, string>>;
     const tolerance = c.settings.tolerances.projected.toString();
     const params = [c.snapshotId, c.ledgerSeq, after];
+    const keyCycle = c.nextRuntime ?? c.lastSettled;
     return {
       inputs: { open_cycle_ledger: open },
       async execute(tx) {
-        await tx.query(PROJECTED_SQL, [...params, c.lastSettled ? cycleKeyText(c.lastSettled) : 'none', tolerance]);
+        await tx.query(PROJECTED_SQL, [...params, keyCycle ? cycleKeyText(keyCycle) : 'none', tolerance, until]);
       },
       async finish(tx) {
-        const [totals] = (await tx.query(EXPLAINABILITY_SQL, params)) as Array<{ klear_total: string | null; internal_total: string; found: string }>;
+        const [totals] = (await tx.query(EXPLAINABILITY_SQL, [...params, until])) as Array<{ klear_total: string | null; internal_total: string; found: string }>;
         if (totals.klear_total !== null && BigInt(totals.klear_total) - BigInt(totals.internal_total) !== BigInt(totals.found)) {
           throw new ExplainabilityViolated([{ subtrader_id: '(projected)', klear_total: totals.klear_total, internal_total: totals.internal_total, found: totals.found }]);
         }
