@@ -40,11 +40,22 @@ export function money(name: string, value: string | null | undefined): Record<st
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
+/** Who pays whom, in words (negative amount = the member pays Klear). */
+export function obligationDirection(o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time'>) {
+  const amount = BigInt(o.amount_centicents);
+  const direction = amount < 0n ? 'member_pays' : amount > 0n ? 'member_receives' : 'nothing_due';
+  const usd = formatUsdExact(amount < 0n ? -amount : amount);
+  const cycle = `the ${o.asset_class} cycle of ${iso(o.execution_time)}`;
+  const in_words = direction === 'member_pays' ? `the member pays Klear ${usd} for ${cycle}` : direction === 'member_receives' ? `Klear pays the member ${usd} for ${cycle}` : `nothing is due for ${cycle}`;
+  return { direction, in_words };
+}
+
 export function obligationView(o: ObligationRow) {
   return {
     id: o.id,
     user_id: o.user_id,
     asset_class: o.asset_class,
+    ...obligationDirection(o),
     execution_time: iso(o.execution_time),
     last_updated_ts: iso(o.last_updated_ts),
     ...money('amount', o.amount_centicents),

@@ -2,9 +2,9 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@app/auth';
 import { decodeCursor, NotFound, toPage } from '@app/http';
-import { ObligationQueries } from '@app/ingestion';
+import { ObligationQueries, SettlementQueries } from '@app/ingestion';
 import { ApiErrors } from '../openapi';
-import { DetailsQuery, money, ObligationListQuery, obligationView, settlementDetailView } from './klear-data.dto';
+import { DetailsQuery, money, obligationDirection, ObligationListQuery, obligationView, settlementDetailView } from './klear-data.dto';
 
 /** Details inlined in GET /obligations/{id}; the rest page through GET /obligations/{id}/details. */
 const INLINE_DETAILS = 500;
@@ -14,16 +14,45 @@ const INLINE_DETAILS = 500;
 @ApiErrors()
 @Controller('obligations')
 export class ObligationsController {
-  constructor(private readonly obligations: ObligationQueries) {}
+  constructor(
+    private readonly obligations: ObligationQueries,
+    private readonly settlement: SettlementQueries,
+  ) {}
 
   @Get('active')
   @Roles('viewer')
-  @ApiOperation({ summary: "The current cycle's obligations as last pulled from Klear, one per asset class (empty when none is pending), with the pull time" })
+  @ApiOperation({
+    summary:
+      "The current cycle's obligations as last pulled from Klear, one per asset class, with the pull time; `state` (due, between_cycles, never_pulled) and `summary` say it in words, with the last settled cycle and the next cycle's time (from the estimate's next_runtime)",
+  })
   async active() {
     const active = await this.obligations.active();
     const obligations = (active?.obligations ?? []).map(obligationView);
-    // `obligation`: the first one, for clients written before asset classes (null when none).
-    return { pulled_at: active?.pulledAt.toISOString() ?? null, obligations, obligation: obligations[0] ?? null };
+    const activeIds = new Set(obligations.map((o) => o.id));
+    // The newest cycle that is no longer active, and the next one Klear's estimate names.
+    const lastSettled = (await this.obligations.list({ limit: activeIds.size + 1 })).find((o) => !activeIds.has(o.id));
+    const estimate = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
+    const next = (estimate?.lines ?? [])
+      .filter((l) => l.asset_class !== '' && l.scope === 'user' && l.next_runtime)
+      .map((l) => l.next_runtime!.toISOString())
+      .sort()[0];
+    const state = !active ? 'never_pulled' : obligations.length > 0 ? 'due' : 'between_cycles';
+    const words =
+      state === 'never_pulled'
+        ? 'the active obligation has not been pulled from Klear yet'
+        : state === 'due'
+          ? obligations.map((o) => o.in_words).join('; ')
+          : `no obligation is due: between cycles${lastSettled ? `; the last settled cycle: ${obligationDirection(lastSettled).in_words}` : ''}${next ? `; the next cycle runs at ${next}` : ''}`;
+    return {
+      state,
+      summary: words,
+      pulled_at: active?.pulledAt.toISOString() ?? null,
+      obligations,
+      // `obligation`: the first one, for clients written before asset classes (null when none).
+      obligation: obligations[0] ?? null,
+      last_settled: lastSettled ? obligationView(lastSettled) : null,
+      next_cycle: next ?? null,
+    };
   }
 
   @Get()
