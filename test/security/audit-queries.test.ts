@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AUDIT_ENTITIES } from '../../apps/api/src/audit/audit.controller';
+import { productSources, ROOT } from '../support/product-sources';
 import { type ApiTestContext, createApiTestContext } from '../support/api-context';
 import { SteppedClock } from '../support/stepped-clock';
 
@@ -79,5 +83,20 @@ describe('reading the audit log', () => {
     const userRows = await read('entity=user&limit=500');
     expect(users.rows).toBe(userRows.body.data.length);
     expect(entities.body.data.find((e: { entity: string }) => e.entity === 'recon_break')).toEqual({ entity: 'recon_break', rows: 0 });
+  });
+});
+
+describe('the audited entity names', () => {
+  it('lists every entity type the product writes to the audit log (GET /audit/entities cannot drift from the code)', () => {
+    const written = new Set<string>();
+    for (const dir of ['apps/api', 'apps/worker', 'apps/cli', 'libs']) {
+      for (const file of productSources(join(ROOT, dir), /\.ts$/)) {
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/entityType: '([a-z_]+)'/g)) written.add(m[1]);
+        for (const m of text.matchAll(/const \w+_ENTITY = '([a-z_]+)'/g)) written.add(m[1]);
+      }
+    }
+    expect(written.size).toBeGreaterThan(10);
+    expect([...written].sort()).toEqual([...AUDIT_ENTITIES].sort());
   });
 });
