@@ -63,6 +63,20 @@ describe('reconciliation of the live API world against the simulator answer key'
     for (const runId of runs.values()) expect(await fixture.breaksOf(runId, ['klear_consistency'])).toEqual([]);
   });
 
+  it('filters breaks by asset class: those whose market the class lists; a malformed class is a 400', async () => {
+    const get = (query: string) => fixture.api.http().get(`/breaks?limit=500&${query}`).set('authorization', `Bearer ${fixture.api.tokens.viewer}`);
+    for (const [assetClass, prefix] of [['Equity', '/EQU-PERP-'], ['Crypto', '/CRY-PERP-']]) {
+      const answer = await get(`asset_class=${assetClass}`);
+      expect(answer.status).toBe(200);
+      const expected = feed.answer_key.breaks.filter((b) => b.key.includes(prefix)).map((b) => b.key).sort();
+      expect(expected.length).toBeGreaterThan(0);
+      expect(answer.body.data.map((b: { key: string }) => b.key).sort()).toEqual(expected);
+    }
+    const bad = await get('asset_class=Crypto%27%20OR%201=1');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('asset_class');
+  });
+
   it('explains the funding difference of every cycle to the centicent: Klear total minus ledger total is the sum of the funding breaks', async () => {
     for (const [cycle, runId] of runs) {
       const run = await fixture.queries.getRun(runId);

@@ -154,6 +154,8 @@ export class ReconciliationQueries {
     check?: string;
     subtrader?: string;
     assignee?: string;
+    /** The asset class whose obligation of the break's cycle lists the break's (subtrader, market). */
+    assetClass?: string;
     order?: BreakOrder;
     after?: { id: string; absDifference?: string };
     limit: number;
@@ -166,8 +168,24 @@ export class ReconciliationQueries {
       `SELECT ${BREAK_COLUMNS}, abs(difference_centicents)::text AS abs_difference_centicents FROM recon_break
         WHERE ($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR "check" = $2) AND ($3::text IS NULL OR subtrader_id = $3)
           AND ($4::text IS NULL OR assignee = $4) AND ${page}
+          AND ($8::text IS NULL OR EXISTS (
+                SELECT 1 FROM klear_obligation o
+                 WHERE o.execution_time = recon_break.cycle AND o.asset_class = $8
+                   AND (EXISTS (SELECT 1 FROM klear_settlement_detail d
+                                 WHERE d.obligation_id = o.id AND d.subtrader_id = recon_break.subtrader_id AND d.market_ticker = recon_break.market_ticker)
+                        OR EXISTS (SELECT 1 FROM klear_funding_payment f
+                                    WHERE f.obligation_id = o.id AND f.subtrader_id = recon_break.subtrader_id AND f.market_ticker = recon_break.market_ticker))))
         ORDER BY ${byDifference ? 'abs(difference_centicents) DESC, recon_break.id' : 'recon_break.id'} LIMIT $7`,
-      [statusList(filter.status), filter.check ?? null, filter.subtrader ?? null, filter.assignee ?? null, filter.after?.id ?? null, filter.after?.absDifference ?? null, filter.limit],
+      [
+        statusList(filter.status),
+        filter.check ?? null,
+        filter.subtrader ?? null,
+        filter.assignee ?? null,
+        filter.after?.id ?? null,
+        filter.after?.absDifference ?? null,
+        filter.limit,
+        filter.assetClass ?? null,
+      ],
     );
   }
 

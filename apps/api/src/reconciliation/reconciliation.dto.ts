@@ -70,6 +70,14 @@ export class BreaksQuery extends RunBreaksQuery {
   @IsOptional()
   @IsIn(['age', 'difference'])
   sort?: 'age' | 'difference';
+
+  @ApiPropertyOptional({
+    example: 'Crypto',
+    description: "breaks of one asset class: those whose (subtrader, market) the class's obligation of the break's cycle lists; breaks without a market (margin, buffer, obligation totals) belong to no single class and are left out",
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
+  asset_class?: string;
 }
 
 export class BreakNoteBody {
