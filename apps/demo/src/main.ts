@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     days: 10,
     // Klear's world follows real time: today's active obligation, this week's reports.
     startAt: START_NOW,
+    // The open cycle's obligation is active before it executes: there is always one to show (today's or the next cycle's).
+    activeObligations: 'open_cycle',
     // Klear's memory (its withdrawals, deposits and the world's anchor) lives beside the product's
     // database: on the next run both still agree (ids known to the product are known to Klear).
     stateFile: resolve(dataRoot, 'klear-sim-state.json'),

@@ -55,6 +55,8 @@ export interface StoryOutcome {
     truncated: { id: string; assetClass: string; details: number; lists: string[] } | null;
     truncatedCount: number;
   };
+  /** Klear's active obligation(s) as the product holds them, one line. */
+  activeObligation: string;
 }
 
 interface Page<T> {
@@ -72,6 +74,16 @@ async function readAll<T>(api: ApiCaller, token: string, path: string): Promise<
     cursor = page.next_cursor;
   } while (cursor);
   return out;
+}
+
+/** One line naming Klear's active obligations as the product holds them (GET /obligations/active). */
+async function activeObligationsText(api: ApiCaller, token: string, nowMs: number): Promise<string> {
+  const active = await api.expectOk<{ obligations: Array<{ id: string; asset_class: string | null; execution_time: string; amount_usd: string | null }> }>(token, 'GET', '/obligations/active');
+  if (active.obligations.length === 0) return 'none pending';
+  const et = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(iso));
+  return active.obligations
+    .map((o) => `${o.asset_class ?? 'all'} ${o.id}: cycle ${et(o.execution_time)} ET${Date.parse(o.execution_time) > nowMs ? ' (open: executes then)' : ' (executed, payment pending)'}, amount ${o.amount_usd ?? '?'}`)
+    .join('; ');
 }
 
 /**
@@ -96,6 +108,8 @@ export async function runDemoStory(
   const obligations = await readAll<ObligationListed>(api, tokens.viewer, '/obligations');
   step(`obligations held: ${obligations.length}`);
   const live = await liveApiFacts(api, tokens.viewer, obligations);
+  const active = await activeObligationsText(api, tokens.viewer, sim.context.state.now());
+  step(`active obligation: ${active}`);
 
   const feed = await fetch(`${sim.adminUrl}/ledger-feed`, {
     method: 'POST',
@@ -116,7 +130,8 @@ export async function runDemoStory(
   const ledger = { entries: Number(counts.entries ?? 0), created: Number(counts.created ?? 0), unchanged: Number(counts.unchanged ?? 0) };
   step(`ledger imported: ${ledger.created} new entries, ${ledger.unchanged} already held`);
 
-  const cycles = [...new Set(obligations.map((o) => o.execution_time))].sort();
+  // Executed cycles only (by Klear's clock): the open cycle's active obligation is not final yet (the projected run covers it).
+  const cycles = [...new Set(obligations.map((o) => o.execution_time))].filter((cycle) => Date.parse(cycle) <= sim.context.state.now()).sort();
   for (const cycle of cycles) await api.expectOk(tokens.operator, 'POST', '/reconciliations', { cycle });
   const open = await readAll<{ check: string }>(api, tokens.viewer, '/breaks?status=open');
   const breaksByCheck: Record<string, number> = {};
@@ -160,6 +175,7 @@ export async function runDemoStory(
     workbooks,
     withdrawal: { id: request.id, amount, state: request.state, approvalsRequired: Number(request.approvals_required ?? request.required_approvals ?? 2) },
     live,
+    activeObligation: active,
   };
 }
 

@@ -57,6 +57,7 @@ export function printSummary(s: DemoSummary): void {
       s.story.live.funding.latest ? `; latest ${s.story.live.funding.latest.id}: ${s.story.live.funding.latest.payments} payments, net ${s.story.live.funding.latest.usd}` : ''
     }`,
     `Netted group           ${s.story.live.group ? `${s.story.live.group.id}: ${s.story.live.group.members.join(', ')}${s.story.live.group.marginUsd ? `, margin ${s.story.live.group.marginUsd}` : ''} (GET /subtrader-groups)` : 'none'}`,
+    `Active obligation      ${s.story.activeObligation}`,
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
     `Open breaks            ${s.story.openBreaks}${checks ? ` (${checks})` : ''}`,
     `Workbook               ${s.story.workbook ? `${s.story.workbook.path} (${s.story.workbook.date}, version ${s.story.workbook.version})` : 'none (no settled cycle yet)'}`,

@@ -57,7 +57,18 @@ export interface SimulatorOptions {
   wireQuirks: boolean;
   /** LEGACY: serve the removed `POST /log_in` session login (off: 404, as the live API answers). */
   legacySessionLogin: boolean;
+  /**
+   * Which obligation `GET /margin/active_obligations` answers with, one per asset class. The contract says
+   * "every obligation currently active ... empty when none is pending" without saying when an obligation
+   * becomes active; the simulator serves both readings and the product handles both (docs/klear-api.md):
+   * `pending_payment`: a settled cycle's obligation between its execution and its payment (else none);
+   * `open_cycle`: that one while its payment is pending, else the open cycle's obligation as it stands
+   * (its execution_time still ahead: always today's cycle or the next one).
+   */
+  activeObligations: ActiveObligations;
 }
+
+export type ActiveObligations = 'pending_payment' | 'open_cycle';
 
 interface OptionSpec<K extends keyof SimulatorOptions> {
   key: K;
@@ -176,6 +187,10 @@ export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
       if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
       return raw === 'on';
     } },
+  activeObligations: { key: 'activeObligations', flag: '--active-obligations', env: 'KLEAR_SIM_ACTIVE_OBLIGATIONS', description: 'which obligation is active: pending_payment (between execution and payment) | open_cycle (also the open cycle\'s, before it executes)', parse: (raw) => {
+      if (raw !== 'pending_payment' && raw !== 'open_cycle') throw new Error(`expected pending_payment or open_cycle, got "${raw}"`);
+      return raw;
+    } },
   legacySessionLogin: { key: 'legacySessionLogin', flag: '--legacy-session-login', env: 'KLEAR_SIM_LEGACY_SESSION_LOGIN', description: 'LEGACY: serve the removed POST /log_in: on | off', parse: (raw) => {
       if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
       return raw === 'on';
@@ -219,6 +234,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   marginGroups: false,
   wireQuirks: true,
   legacySessionLogin: false,
+  activeObligations: 'pending_payment',
 };
 
 export function resolveOptions(partial: Partial<SimulatorOptions> = {}): SimulatorOptions {

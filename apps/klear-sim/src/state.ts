@@ -247,6 +247,8 @@ export class SimulatorState {
       }
       lastUpdatedMs = Math.max(lastUpdatedMs, error.atMs);
     }
+    // An open cycle's obligation (not executed yet) shows the time it was last computed: now.
+    if (lastUpdatedMs > now) lastUpdatedMs = now;
     const view: ObligationView = {
       cycle,
       classIndex,
@@ -274,11 +276,14 @@ export class SimulatorState {
     return view;
   }
 
-  /** The obligation between its cycle and its payment (Klear's "active obligation"), if any. */
+  /**
+   * The cycle whose obligations are Klear's "active obligations" at `now`, if any: the settled cycle
+   * whose payment is pending, else (option `activeObligations: 'open_cycle'`) the open cycle.
+   */
   activeObligationCycle(now = this.now()): number | undefined {
     const last = this.lastSettledCycle(now);
-    if (last < 0) return undefined;
-    return this.paymentMs(last) > now ? last : undefined;
+    if (last >= 0 && this.paymentMs(last) > now) return last;
+    return this.options.activeObligations === 'open_cycle' ? last + 1 : undefined;
   }
 
   addDeposit(amount: bigint, businessTransactionId?: string): DepositRecord {

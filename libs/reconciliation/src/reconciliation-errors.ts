@@ -6,6 +6,13 @@ export class CycleNotIngested extends BusinessRuleViolation {
   }
 }
 
+/** An active obligation of the open cycle is held, but the cycle has not executed: nothing is final to reconcile yet. */
+export class CycleNotExecuted extends BusinessRuleViolation {
+  constructor(cycle: string) {
+    super('CYCLE_NOT_EXECUTED', `the cycle at ${cycle} has not executed yet: its obligation is still open (the projected run covers it)`, { cycle });
+  }
+}
+
 export class NoEstimateSnapshot extends BusinessRuleViolation {
   constructor() {
     super('NO_ESTIMATE_SNAPSHOT', 'no settlement estimate has been ingested yet: nothing to project');

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { cycleKeyText } from './recon-inputs';
 import { ReconciliationQueries } from './reconciliation.queries';
@@ -13,11 +14,12 @@ export class ReconcileCyclesJob implements JobHandler {
   constructor(
     private readonly reconciliation: ReconciliationService,
     private readonly queries: ReconciliationQueries,
+    private readonly clock: Clock,
   ) {}
 
   async run(context: JobContext): Promise<void> {
     const reconciled: string[] = [];
-    for (const cycle of await this.queries.ingestedCycles()) {
+    for (const cycle of await this.queries.ingestedCycles(this.clock.now())) {
       if (context.signal.aborted) break;
       context.read();
       const outcome = await this.reconciliation.runCycleIfStale(cycle, JOB_ACTOR);

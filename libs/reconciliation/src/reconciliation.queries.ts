@@ -234,8 +234,11 @@ export class ReconciliationQueries {
   }
 
   /** Ingested cycles (execution times) with the fingerprint of their latest successful run, oldest first. */
-  async ingestedCycles(): Promise<Date[]> {
-    const rows = (await this.dataSource.query(`SELECT DISTINCT execution_time FROM klear_obligation ORDER BY execution_time`)) as Array<{ execution_time: Date }>;
+  /** The cycles with an ingested obligation that have executed by `executedBy` (an open cycle's active obligation is left out). */
+  async ingestedCycles(executedBy: Date): Promise<Date[]> {
+    const rows = (await this.dataSource.query(`SELECT DISTINCT execution_time FROM klear_obligation WHERE execution_time <= $1 ORDER BY execution_time`, [
+      executedBy,
+    ])) as Array<{ execution_time: Date }>;
     return rows.map((r) => r.execution_time);
   }
 

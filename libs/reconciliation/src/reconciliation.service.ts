@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { BusinessRuleViolation } from '@app/http';
-import { CycleNotIngested, NoEstimateSnapshot } from './reconciliation-errors';
+import { CycleNotExecuted, CycleNotIngested, NoEstimateSnapshot } from './reconciliation-errors';
 import { ReconciliationQueries, type RunRow } from './reconciliation.queries';
 import { ReconciliationRunRepository, type RunOutcome } from './reconciliation-run.repository';
 import { cycleKeyText, cycleScopeKey, PROJECTED_SCOPE_KEY, type ReconSettings } from './recon-inputs';
@@ -15,6 +16,7 @@ export class ReconciliationService {
     private readonly runs: ReconciliationRunRepository,
     private readonly queries: ReconciliationQueries,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   get settings(): ReconSettings {
@@ -31,6 +33,8 @@ export class ReconciliationService {
       return this.runs.run({ scope: 'projected', actor, settings: this.settings }, () => new NoEstimateSnapshot());
     }
     const cycle = 'cycle' in target ? target.cycle : await this.cycleOfDate(target.date);
+    // Klear can show the open cycle's obligation as active before it executes (docs/klear-api.md).
+    if (cycle.getTime() > this.clock.nowMs()) throw new CycleNotExecuted(cycleKeyText(cycle));
     return this.runs.run({ scope: 'cycle', cycle, actor, settings: this.settings }, () => new CycleNotIngested(cycleKeyText(cycle)));
   }
 
