@@ -163,6 +163,16 @@ describe('npm run demo: the approval email and /metrics (issue 19 acceptance)', 
     expect(text).toMatch(/^Open breaks\s+\d+ \(.*funding \d+.*\)$/m);
   });
 
+  it("names an active obligation per asset class, of today's cycle or the next (America/New_York) (issue 12 acceptance)", () => {
+    const line = /^Active obligation\s+(.+)$/m.exec(running!.output())?.[1] ?? '';
+    const etDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
+    const now = Date.now();
+    const cycles = [...line.matchAll(/(Crypto|Equity) obl-\d{8}-\S+: cycle (\d{4}-\d{2}-\d{2}), 17:00 ET/g)].map((m) => [m[1], m[2]]);
+    expect(cycles.map(([assetClass]) => assetClass)).toEqual(['Crypto', 'Equity']);
+    // Today's or the next cycle: the demo started at most a few minutes ago, so one of these two days.
+    for (const [, day] of cycles) expect([etDay(now), etDay(now + 86_400_000)]).toContain(day);
+  });
+
   it('after the demo users are reset (a new generation of users), the approval email still reaches both approvers', async () => {
     // The kept tokens are lost: the demo retires the earlier users and makes `demo-*-g2`.
     rmSync(join(dataRoot, 'demo-users.json'));

@@ -38,9 +38,23 @@ describe('GET /margin/active_obligations', () => {
     sim = await startSmallSimulator({ startAt: START, assetClasses: 'Crypto,Equity', activeObligations: 'open_cycle' });
     const before = await activeAt(sim, START);
     expect(before.map((o) => [o.asset_class, o.execution_time, o.last_updated_ts])).toEqual([
-      ['Crypto', '2026-11-20T22:00:00Z', '2026-11-20T21:00:00Z'],
-      ['Equity', '2026-11-20T22:00:00Z', '2026-11-20T21:00:00Z'],
+      ['Crypto', '2026-11-20T22:00:00Z', '2026-11-19T22:00:00Z'],
+      ['Equity', '2026-11-20T22:00:00Z', '2026-11-19T22:00:00Z'],
     ]);
+    // Its lists page like any obligation's (they are cut at 1,000 inline in big worlds).
+    const client = bearerClient(sim);
+    for (const o of before) {
+      const details = await client.getObligationSettlementDetails(o.id, { limit: 1000 });
+      expect(details.raw.status).toBe(200);
+      expect(details.data.settlement_details.length).toBeGreaterThan(0);
+    }
+    // An open cycle that is not active (the default reading) is unknown by id.
+    const other = await startSmallSimulator({ startAt: START, assetClasses: 'Crypto,Equity' });
+    try {
+      await expect(bearerClient(other).getObligationSettlementDetails(before[0].id, { limit: 10 })).rejects.toThrow(/404/);
+    } finally {
+      await other.close();
+    }
     // Executed, payment pending: the same obligations, same ids and amounts, stamped at execution.
     const pending = await activeAt(sim, '2026-11-20T22:30:00Z');
     expect(pending.map((o) => [o.id, o.amount, o.last_updated_ts])).toEqual(before.map((o) => [o.id, o.amount, '2026-11-20T22:00:00Z']));

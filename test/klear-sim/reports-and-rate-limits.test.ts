@@ -46,13 +46,18 @@ describe('Klear simulator rate limits', () => {
   it('answers 429 with Retry-After beyond the Basic tier read budget when enforcement is on', async () => {
     const harness = await SimHarness.start({ seed: 2, rateLimit: true, tier: 'basic', days: 2 });
     try {
-      // Align to the start of a one-second window so all requests fall in the same one.
-      await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
+      // The limiter's clock held in one one-second window: the whole burst falls in it, however slow the machine.
+      const limiter = harness.sim.context.rateLimiter;
+      const window = 1_000 * Math.floor(Date.now() / 1_000);
+      limiter.nowMs = () => window + 500;
       const answers = await Promise.all(Array.from({ length: 30 }, () => harness.get('/margin/guaranty_fund_balance')));
       const limited = answers.filter((a) => a.status === 429);
       expect(answers.filter((a) => a.status === 200)).toHaveLength(20);
       expect(limited).toHaveLength(10);
       expect(limited[0].headers.get('retry-after')).toBe('1');
+      // The next window lets reads through again.
+      limiter.nowMs = () => window + 1_500;
+      expect((await harness.get('/margin/guaranty_fund_balance')).status).toBe(200);
     } finally {
       await harness.close();
     }

@@ -79,12 +79,16 @@ function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearReques
   return { status: 200, body: obligationPageChunks(ctx.state, cycles.flatMap((cycle) => ctx.state.obligations(cycle, now)), cursor) };
 }
 
-/** The settled obligation with this id (any asset class), or a 404 as Klear answers an unknown id. */
+/**
+ * The obligation with this id (any asset class): a settled one, or the open cycle's while it is active
+ * (`activeObligations: 'open_cycle'`); else a 404 as Klear answers an unknown id.
+ */
 function obligationById(ctx: SimulatorContext, id: string) {
   const now = ctx.state.now();
   const match = /^obl-[0-9]{8}-[0-9a-f]{8}/.exec(id);
   if (match !== null) {
-    for (let cycle = ctx.state.lastSettledCycle(now); cycle >= 0; cycle--) {
+    const newest = Math.max(ctx.state.lastSettledCycle(now), ctx.state.activeObligationCycle(now) ?? -1);
+    for (let cycle = newest; cycle >= 0; cycle--) {
       const executionId = ctx.state.world.obligationId(cycle, etDate(ctx.state.schedule.timeOf(cycle)));
       if (executionId !== match[0]) continue;
       const view = ctx.state.obligations(cycle, now).find((candidate) => candidate.id === id);

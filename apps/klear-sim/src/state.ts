@@ -247,8 +247,9 @@ export class SimulatorState {
       }
       lastUpdatedMs = Math.max(lastUpdatedMs, error.atMs);
     }
-    // An open cycle's obligation (not executed yet) shows the time it was last computed: now.
-    if (lastUpdatedMs > now) lastUpdatedMs = now;
+    // An open cycle's obligation (not executed yet) is stamped when its cycle opened (the previous
+    // execution): stable from pull to pull, so the product keeps one version of it until it executes.
+    if (lastUpdatedMs > now) lastUpdatedMs = cycle > 0 ? Math.min(now, this.schedule.timeOf(cycle - 1)) : now;
     const view: ObligationView = {
       cycle,
       classIndex,
