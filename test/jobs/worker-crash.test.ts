@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { type RunningKlearSimulator, startKlearSimulator, ADMIN_TOKEN_HEADER } f
 import { INGESTION_JOB_NAMES, smallWorld, type Truth } from '../ingestion/ingestion-harness';
 import { databaseFacts, truthFacts } from '../ingestion/truth-comparison';
 import { parseKlearJson } from '@app/klear-contract';
+import { clockEnvironment } from '../support/child-env';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /**
@@ -35,7 +36,6 @@ describe('The worker process killed mid-run', () => {
   let logs = '';
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
     sim = await startKlearSimulator(smallWorld({ seed: 17, password: 'sim-login-password-9c1e' }));
     db = await createTestDatabase();
     reportsDir = mkdtempSync(join(tmpdir(), 'klear-crash-'));
@@ -55,6 +55,7 @@ describe('The worker process killed mid-run', () => {
     const child = spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
       cwd: ROOT,
       env: {
+        ...clockEnvironment(),
         PATH: process.env.PATH,
         NODE_ENV: 'development',
         LOG_LEVEL: 'debug',

@@ -5,6 +5,7 @@ import { enqueueNotification } from '@app/notifications';
 import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
 import { type ApiTestContext, createApiTestContext } from '../support/api-context';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
+import { clockEnvironment } from '../support/child-env';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,7 +14,7 @@ function runSender(script: string, env: Record<string, string>, crashAt?: string
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env, ...(crashAt ? { NOTIFY_DRILL_CRASH_AT: crashAt } : {}) },
+      env: { ...clockEnvironment(), PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env, ...(crashAt ? { NOTIFY_DRILL_CRASH_AT: crashAt } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

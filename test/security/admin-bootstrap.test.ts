@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
 import { testConfig } from '../support/api-context';
+import { clockEnvironment } from '../support/child-env';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,13 +17,12 @@ describe('admins:bootstrap', () => {
   const cli = (args: string[]) =>
     spawnSync(process.execPath, ['dist/apps/cli/src/main.js', ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: fresh.url },
+      env: { ...clockEnvironment(), PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: fresh.url },
       encoding: 'utf8',
       timeout: 60_000,
     });
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
     fresh = await createTestDatabase();
     app = await createApiApplication(testConfig({ DATABASE_URL: fresh.url }), { silent: true });
     await app.init();

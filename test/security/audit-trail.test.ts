@@ -2,7 +2,7 @@
 // keyed outside the database (SECRETS_KEY's keyring), `audit:verify` checks the hash chain and the
 // MACs, and anchors recorded outside the database catch a chain cut back or rebuilt unsigned.
 import { systemClock } from '@app/clock';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -10,6 +10,7 @@ import { auditRowHash, AuditService, GENESIS_HASH } from '@app/audit';
 import { AuditLogEntry, StoredSecret } from '@app/db';
 import { Keyring, SecretBox, StoredSecretRepository } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { clockEnvironment } from '../support/child-env';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const keyA = randomBytes(32);
@@ -131,13 +132,12 @@ describe('the CLI', () => {
   const cli = (args: string[], env: Record<string, string>) =>
     spawnSync(process.execPath, ['dist/apps/cli/src/main.js', ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: fresh.url, ...env },
+      env: { ...clockEnvironment(), PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: fresh.url, ...env },
       encoding: 'utf8',
       timeout: 60_000,
     });
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
     fresh = await createTestDatabase();
   }, 120_000);
   afterAll(async () => fresh?.drop());

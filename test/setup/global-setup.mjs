@@ -1,5 +1,6 @@
 // Starts one throwaway embedded PostgreSQL for the whole Jest run, unless DATABASE_URL points at a
 // server already. Test files then create their own databases on it (see @app/testing).
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +20,9 @@ function freePort() {
 }
 
 export default async function globalSetup() {
+  // The compiled API, worker and CLI that some tests start as child processes, built once here (a few
+  // seconds): tests building it themselves raced each other on dist/ when run side by side.
+  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: new URL('../..', import.meta.url), stdio: 'inherit' });
   // Every answer a simulator gives in this run is validated against the OpenAPI contract
   // (apps/klear-sim/src/conformance.ts); the teardown fails the run on any violation.
   if (!process.env.KLEAR_SIM_CONFORMANCE_DIR) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EXECUTOR_STEPS } from '@app/withdrawals';
-import { buildExecutorDrill, type DrillRun, postRequestsReceived, runExecutorDrill, WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
+import { type DrillRun, postRequestsReceived, runExecutorDrill, WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
 import { until } from '../support/poll';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
@@ -17,7 +17,6 @@ const DRILL_TEST_MS = 600_000;
 
 let w: WithdrawalWorld;
 beforeAll(async () => {
-  buildExecutorDrill();
   w = await startWithdrawalWorld({ env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: String(GRACE_SECONDS), KLEAR_TIMEOUT_MS: '2500' } });
 }, DRILL_TEST_MS);
 afterAll(async () => w?.close());

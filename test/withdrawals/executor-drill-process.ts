@@ -3,6 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WithdrawalWorld } from './withdrawal-world';
+import { clockEnvironment } from '../support/child-env';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DRILL_FROM_BUILD = 'libs/withdrawals/src/executor-drill.main.js';
@@ -14,11 +15,6 @@ export interface DrillRun {
   signal: NodeJS.Signals | null;
   code: number | null;
   summary: Record<string, any> | null;
-}
-
-/** The drill runs from dist/, in its own `node` process, so that it can really be killed: build first. */
-export function buildExecutorDrill(): void {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
 }
 
 /**
@@ -41,7 +37,7 @@ export function runExecutorDrill(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [options.script ?? DRILL], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, ...world.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}), ...(options.clockOffsetMs ? { WITHDRAWAL_DRILL_CLOCK_OFFSET_MS: String(options.clockOffsetMs) } : {}) },
+      env: { ...clockEnvironment(), PATH: process.env.PATH, ...world.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}), ...(options.clockOffsetMs ? { WITHDRAWAL_DRILL_CLOCK_OFFSET_MS: String(options.clockOffsetMs) } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];
