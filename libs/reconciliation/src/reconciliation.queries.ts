@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { NotFound } from '@app/http';
 import { DataSource } from 'typeorm';
+import { KLEAR_TRANSACTION_IDS_SQL, RUNNING_BALANCE_CAUSES_SQL } from './sql/break-sources.sql';
 
 export interface RunRow {
   id: string;
@@ -92,6 +93,25 @@ export interface CommentRow {
   author: string;
   body: string;
   created_at: Date;
+}
+
+/** A buffer movement break a running-balance break carries. */
+export interface BreakCause {
+  break_id: string;
+  break_key: string;
+  reason_code: string;
+  status: string;
+  reference: string | null;
+  difference_centicents: string;
+  klear_transaction_ids: string[];
+}
+
+/** What a break derives from (docs/ledger-and-breaks.md, "What a break derives from"). */
+export interface BreakSources {
+  /** Klear's own ids of the rows behind the Klear side (for a running balance: those of its causes). */
+  klear_transaction_ids: string[];
+  /** Running-balance breaks only: the movement breaks whose differences it carries; null for the others. */
+  derived_from: BreakCause[] | null;
 }
 
 export interface RunComparison {
@@ -189,7 +209,7 @@ export class ReconciliationQueries {
     );
   }
 
-  async getBreak(id: string): Promise<{ row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null }> {
+  async getBreak(id: string): Promise<{ row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null; sources: BreakSources }> {
     const [row] = (await this.dataSource.query(`SELECT ${BREAK_COLUMNS} FROM recon_break WHERE id = $1`, [id])) as BreakRow[];
     if (!row) throw new NotFound('break', id);
     const observations = (await this.dataSource.query(
@@ -207,7 +227,31 @@ export class ReconciliationQueries {
         WHERE entity_type = 'recon_break' AND entity_id = $1 AND action = 'break.acknowledge' ORDER BY seq DESC LIMIT 1`,
       [id],
     )) as AcknowledgementRow[];
-    return { row, observations, comments, acknowledgement: acknowledgement ?? null };
+    const sources = (await this.sourcesOf([row])).get(row.id)!;
+    return { row, observations, comments, acknowledgement: acknowledgement ?? null, sources };
+  }
+
+  /** For each break id: Klear's ids behind it and, for a running-balance break, the movement breaks it derives from. */
+  async sourcesOf(breaks: Array<Pick<BreakRow, 'id' | 'check' | 'reason_code'>>): Promise<Map<string, BreakSources>> {
+    const sources = new Map<string, BreakSources>();
+    const breakIds = breaks.map((b) => b.id);
+    if (breakIds.length === 0) return sources;
+    const causes = (await this.dataSource.query(RUNNING_BALANCE_CAUSES_SQL, [breakIds])) as Array<Omit<BreakCause, 'klear_transaction_ids'> & { cause_id: string }>;
+    const ids = [...new Set([...breakIds, ...causes.map((c) => c.cause_id)])];
+    const klearIds = new Map(
+      ((await this.dataSource.query(KLEAR_TRANSACTION_IDS_SQL, [ids])) as Array<{ break_id: string; klear_transaction_ids: string[] }>).map((r) => [r.break_id, r.klear_transaction_ids]),
+    );
+    const derived = new Map<string, BreakCause[]>();
+    for (const { break_id, cause_id, ...cause } of causes) {
+      const list = derived.get(break_id) ?? [];
+      list.push({ ...cause, break_id: cause_id, klear_transaction_ids: klearIds.get(cause_id) ?? [] });
+      derived.set(break_id, list);
+    }
+    for (const { id, check, reason_code } of breaks) {
+      const from = check === 'settlement_buffer' && reason_code === 'balance_mismatch' ? (derived.get(id) ?? []) : null;
+      sources.set(id, { klear_transaction_ids: from ? [...new Set(from.flatMap((c) => c.klear_transaction_ids))].sort() : (klearIds.get(id) ?? []), derived_from: from });
+    }
+    return sources;
   }
 
   /** What one run found that the other did not, and the breaks whose figures or reason changed. */

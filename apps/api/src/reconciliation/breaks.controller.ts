@@ -29,7 +29,8 @@ export class BreaksController {
     const cursor = order === 'difference' ? decodeCursor(q.cursor, ['int', 'int']) : decodeCursor(q.cursor, ['int']);
     const after = cursor ? (order === 'difference' ? { absDifference: cursor[0], id: cursor[1] } : { id: cursor[0] }) : undefined;
     const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, assetClass: q.asset_class, order, after, limit: limit + 1 });
-    return toPage(rows, limit, (r) => (order === 'difference' ? [r.abs_difference_centicents, r.id] : [r.id]), breakView);
+    const sources = await this.queries.sourcesOf(rows.slice(0, limit));
+    return toPage(rows, limit, (r) => (order === 'difference' ? [r.abs_difference_centicents, r.id] : [r.id]), (r) => breakView(r, sources.get(r.id)));
   }
 
   @Get(':id')

@@ -3,7 +3,7 @@ import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, M
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS, type ResolutionReason } from '@app/db';
 import { PageQuery } from '@app/http';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString } from '@app/money';
-import type { AcknowledgementRow, BreakRow, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
+import type { AcknowledgementRow, BreakRow, BreakSources, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
 
 export class StartReconciliationBody {
   @ApiPropertyOptional({ example: '2026-11-03T21:00:00Z', description: 'the cycle (Klear execution_time) to reconcile' })
@@ -178,7 +178,37 @@ export function observationView(o: ObservationRow) {
   };
 }
 
-export function breakView(b: BreakRow) {
+/**
+ * What the break derives from: Klear's transaction ids behind it and, for a running balance, the
+ * movement breaks it carries, with the one root cause when a single break explains it to the centicent.
+ */
+function sourcesView(b: BreakRow, sources: BreakSources | undefined) {
+  const from = sources?.derived_from ?? null;
+  const carried = from?.reduce((sum, c) => sum + BigInt(c.difference_centicents), 0n) ?? null;
+  const explains = carried !== null && carried === BigInt(b.difference_centicents);
+  return {
+    klear_transaction_ids: sources?.klear_transaction_ids ?? [],
+    root_cause_break_id: from?.length === 1 && explains ? from[0].break_id : null,
+    derived_from:
+      from === null
+        ? null
+        : {
+            breaks: from.map((c) => ({
+              break_id: c.break_id,
+              key: c.break_key,
+              reason_code: c.reason_code,
+              status: c.status,
+              reference: c.reference,
+              klear_transaction_ids: c.klear_transaction_ids,
+              ...money('difference', c.difference_centicents),
+            })),
+            ...money('difference', carried!.toString()),
+            explains_difference: explains,
+          },
+  };
+}
+
+export function breakView(b: BreakRow, sources?: BreakSources) {
   return {
     id: b.id,
     key: b.break_key,
@@ -193,6 +223,7 @@ export function breakView(b: BreakRow) {
     ...money('difference', b.difference_centicents),
     ...money('pnl_difference', b.pnl_difference_centicents),
     ...money('fees_difference', b.fees_difference_centicents),
+    ...sourcesView(b, sources),
     status: b.status,
     first_seen_run: b.first_seen_run,
     last_seen_run: b.last_seen_run,
@@ -212,10 +243,10 @@ export function breakView(b: BreakRow) {
   };
 }
 
-export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null }) {
+export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null; sources: BreakSources }) {
   const ack = detail.acknowledgement;
   return {
-    ...breakView(detail.row),
+    ...breakView(detail.row, detail.sources),
     acknowledgement: ack ? { acknowledged_by: ack.acknowledged_by, acknowledged_at: ack.acknowledged_at.toISOString(), note: ack.note } : null,
     observations: detail.observations.map(observationView),
     comments: detail.comments.map((c) => ({ id: c.id, author: c.author, body: c.body, created_at: c.created_at.toISOString() })),
