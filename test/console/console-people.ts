@@ -1,5 +1,6 @@
 import { ConsoleAuthService, totpCode } from '@app/auth';
 import type { INestApplication } from '@nestjs/common';
+import type { Page } from 'playwright-core';
 import type { SteppedClock } from '../support/stepped-clock';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -28,4 +29,15 @@ export function sessionCookie(setCookie: string[] | string | undefined): string 
   const found = all.find((c) => c.startsWith('klear_session='));
   if (!found) throw new Error(`no session cookie in ${JSON.stringify(all)}`);
   return found.split(';')[0];
+}
+
+/** Signs `name` in on the console's sign-in page with the password and a code; waits for the queue. */
+export async function signInOnPage(page: Page, base: string, name: string, code: string): Promise<Page> {
+  await page.goto(`${base}/`);
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Authenticator code').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Approval queue' }).waitFor();
+  return page;
 }

@@ -19,6 +19,7 @@ const WorkbooksPage = lazy(() => import('./pages/Workbooks'));
 const JobsPage = lazy(() => import('./pages/Jobs'));
 const AuditPage = lazy(() => import('./pages/Audit'));
 const AdminPage = lazy(() => import('./pages/Admin'));
+const NotificationsPage = lazy(() => import('./pages/Notifications'));
 
 const NAV: Array<[string, string]> = [
   ['/today', 'Today'],
@@ -31,6 +32,7 @@ const NAV: Array<[string, string]> = [
   ['/jobs', 'Jobs'],
   ['/audit', 'Audit'],
   ['/admin', 'Administration'],
+  ['/notifications', 'Notifications'],
 ];
 
 /**
@@ -156,6 +158,8 @@ function page(parts: string[]) {
       return <AuditPage />;
     case 'admin':
       return <AdminPage />;
+    case 'notifications':
+      return <NotificationsPage />;
     default:
       return <QueuePage />;
   }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { CHANNELS, NOTIFICATION_KIND_NAMES, NotificationDeliveryLog, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
+import { CHANNELS, NOTIFICATION_KIND_NAMES, NOTIFICATION_KINDS, NotificationDeliveryLog, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
 import { ApiErrors } from '../openapi';
 
 export class PreferencesBody {
@@ -44,6 +44,16 @@ export class NotificationsController {
     private readonly preferences: NotificationPreferencesService,
     private readonly log: NotificationDeliveryLog,
   ) {}
+
+  @Get('kinds')
+  @Roles('viewer')
+  @ApiOperation({ summary: 'The kinds of notification a person can choose (name, title, default audience by role) and the channels' })
+  kinds() {
+    return {
+      kinds: NOTIFICATION_KIND_NAMES.map((kind) => ({ kind, title: NOTIFICATION_KINDS[kind].title, default_roles: [...NOTIFICATION_KINDS[kind].roles] })),
+      channels: [...CHANNELS],
+    };
+  }
 
   @Get('preferences/me')
   @Roles('viewer')
