@@ -7,10 +7,10 @@ import type { Browser, Page } from 'playwright-core';
 import { createApiTestContext, type ApiTestContext } from '../support/api-context';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
-import { DAY, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
-import { enrol, nextTotpCode, PASSWORD } from './console-people';
+import { CYCLE_1, DAY, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
+import { enrol, nextTotpCode, signInOnPage } from './console-people';
 
-// The breaks worklist and the workbooks page in Chromium, on a seeded reconciled day (runs and breaks
+// The breaks worklist, the runs page and the workbooks page in Chromium, on a seeded reconciled day (runs and breaks
 // as rows, the real workbook builder): a break worked to resolution, a workbook built and downloaded.
 let ctx: ApiTestContext;
 let browser: Browser;
@@ -35,14 +35,7 @@ afterAll(async () => {
 });
 
 async function signedInOperator(): Promise<Page> {
-  const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
-  await page.goto(`${base}/`);
-  await page.getByLabel('Username').fill('test-operator');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Authenticator code').fill(nextTotpCode(clock, operator));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Approval queue' }).waitFor();
-  return page;
+  return signInOnPage(await (await browser.newContext({ acceptDownloads: true })).newPage(), base, 'test-operator', nextTotpCode(clock, operator));
 }
 
 it('works a break to resolution: open it from the worklist, acknowledge, assign, comment, resolve as timing', async () => {
@@ -84,4 +77,46 @@ it('builds the day\'s workbook from the console and downloads it (an .xlsx: a zi
   expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
   const listed = (await ctx.http().get('/exports').set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body.data as Array<{ date: string; size_bytes: number | string }>;
   expect(Number(listed.find((e) => e.date === DAY)!.size_bytes)).toBe(bytes.length);
+}, 120_000);
+
+/**
+ * The Runs page answers every click with something on the page: the run's line in a status, or the
+ * API's refusal in an alert. Each wait is for one of the two (`or`), so a refused run fails at once
+ * with the refusal's text instead of waiting out the test's timeout for a row that never comes.
+ */
+async function runOutcome(page: Page): Promise<string> {
+  const status = page.getByRole('status').filter({ hasText: /^Run #\d+/ });
+  const alert = page.getByRole('alert');
+  await status.or(alert).first().waitFor();
+  if (await alert.count()) throw new Error(`the run was refused: ${await alert.first().innerText()}`);
+  return status.innerText();
+}
+
+it('runs a reconciliation of a chosen day and cycle from the Runs page and sees it at the top of the list; projecting without an estimate says why', async () => {
+  const page = await signedInOperator();
+  await page.getByRole('link', { name: 'Runs' }).click();
+  await page.getByRole('heading', { name: 'Reconciliation runs', level: 1 }).waitFor();
+  await page.getByLabel('Settlement day (ET, optional)').fill(DAY);
+  const cycle = page.getByLabel('Cycle');
+  // DAY has two cycles (16:00 and 23:30 ET): the picker lists both, the first chosen is the newest.
+  await cycle.locator(`option[value="${CYCLE_1}"]`).waitFor({ state: 'attached' });
+  expect(await cycle.locator('option').count()).toBe(2);
+  await cycle.selectOption(CYCLE_1);
+  await page.getByRole('button', { name: 'Run now' }).click();
+  const line = await runOutcome(page);
+  const id = /^Run #(\d+)/.exec(line)![1];
+  expect(line).toContain(`(${CYCLE_1}): succeeded`);
+  const stored = (await ctx.http().get(`/reconciliations/${id}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
+  expect([stored.scope, stored.cycle, stored.status, stored.created_by]).toEqual(['cycle', CYCLE_1, 'succeeded', 'test-operator']);
+  const table = page.getByRole('table', { name: 'Reconciliation runs' });
+  const top = table.getByRole('row').nth(1);
+  await top.getByRole('cell', { name: `#${id}`, exact: true }).waitFor();
+  expect(await top.getByRole('cell').nth(3).innerText()).toBe('succeeded');
+  expect(await axeViolations(page)).toEqual([]);
+  await page.screenshot({ path: join(artefactDir(), 'runs-run-now-1280.png'), fullPage: true });
+
+  // No settlement estimate in this world: the projection is refused and the page says so (no dialog, no hang).
+  await page.getByRole('button', { name: 'Project the open cycle' }).click();
+  await page.getByRole('alert').waitFor();
+  expect(await page.getByRole('alert').innerText()).toMatch(/estimate/i);
 }, 120_000);

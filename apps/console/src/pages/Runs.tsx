@@ -1,9 +1,10 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { post, qs } from '../api';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { get, post, qs } from '../api';
 import { CursorTable, ErrorNote, Page, Time } from '../components';
 import { hasRole, useSession } from '../session';
 
-interface RunRow {
+export interface RunRow {
   id: string;
   scope: string;
   cycle: string | null;
@@ -11,24 +12,14 @@ interface RunRow {
   break_count: number;
   started_at: string;
   created_by: string;
+  error?: unknown;
 }
 
 export default function RunsPage() {
   const { session } = useSession();
-  const client = useQueryClient();
-  const run = useMutation({ mutationFn: () => post('/reconciliations', {}), onSuccess: () => void client.invalidateQueries({ queryKey: ['runs'] }) });
   return (
-    <Page
-      title="Reconciliation runs"
-      actions={
-        hasRole(session, 'operator') && (
-          <button type="button" onClick={() => run.mutate()} disabled={run.isPending}>
-            Run now
-          </button>
-        )
-      }
-    >
-      <ErrorNote error={run.error} />
+    <Page title="Reconciliation runs">
+      {hasRole(session, 'operator') && <RunNow />}
       <CursorTable<RunRow>
         label="Reconciliation runs"
         queryKey={['runs']}
@@ -36,12 +27,82 @@ export default function RunsPage() {
         rowKey={(r) => r.id}
         columns={[
           { key: 'id', header: 'Run', width: '5rem', cell: (r) => `#${r.id}` },
-          { key: 'cycle', header: 'Cycle', width: 'minmax(10rem, 1fr)', cell: (r) => <Time iso={r.cycle} /> },
+          { key: 'scope', header: 'Scope', width: '6rem', cell: (r) => r.scope },
+          { key: 'cycle', header: 'Cycle', width: 'minmax(10rem, 1fr)', cell: (r) => (r.scope === 'projected' ? 'open cycle (projected)' : <Time iso={r.cycle} />) },
           { key: 'status', header: 'Status', width: '7rem', cell: (r) => r.status },
           { key: 'breaks', header: 'Breaks', width: '5rem', numeric: true, cell: (r) => r.break_count },
           { key: 'by', header: 'By', width: '8rem', cell: (r) => r.created_by },
         ]}
       />
     </Page>
+  );
+}
+
+interface ObligationRow {
+  id: string;
+  asset_class: string;
+  execution_time: string;
+}
+
+/** The cycles (Klear execution times) with an ingested obligation, newest first; one entry per cycle. */
+function cyclesOf(rows: ObligationRow[]): Array<{ cycle: string; classes: string[] }> {
+  const byCycle = new Map<string, string[]>();
+  for (const o of rows) byCycle.set(o.execution_time, [...(byCycle.get(o.execution_time) ?? []), o.asset_class]);
+  return [...byCycle].map(([cycle, classes]) => ({ cycle, classes }));
+}
+
+/**
+ * POST /reconciliations takes exactly one of { cycle }, { date } or { projected: true }. The form
+ * picks a cycle (narrowed by an optional settlement day, ET) and posts { cycle }: a day with two
+ * cycles would be refused with { date }. The projection of the open cycle is its own button.
+ */
+function RunNow() {
+  const client = useQueryClient();
+  const [day, setDay] = useState('');
+  const [chosen, setChosen] = useState('');
+  const obligations = useQuery({
+    queryKey: ['obligation-cycles', day],
+    queryFn: () => get<{ data: ObligationRow[] }>(`/obligations${qs({ from: day || undefined, to: day || undefined, limit: 100 })}`),
+  });
+  const cycles = cyclesOf(obligations.data?.data ?? []);
+  const cycle = cycles.some((c) => c.cycle === chosen) ? chosen : (cycles[0]?.cycle ?? '');
+  const run = useMutation({
+    mutationFn: (body: { cycle: string } | { projected: true }) => post<RunRow>('/reconciliations', body),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['runs'] }),
+  });
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    if (cycle) run.mutate({ cycle });
+  };
+  return (
+    <>
+      <form className="filters" aria-label="Run a reconciliation" onSubmit={submit}>
+        <label>
+          Settlement day (ET, optional)
+          <input type="date" value={day} onChange={(e) => setDay(e.target.value)} />
+        </label>
+        <label>
+          Cycle
+          <select value={cycle} onChange={(e) => setChosen(e.target.value)} required>
+            {cycles.length === 0 && <option value="">{obligations.isPending ? 'Loading cycles…' : 'No ingested cycle'}</option>}
+            {cycles.map((c) => (
+              <option key={c.cycle} value={c.cycle}>
+                {c.cycle.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} ({c.classes.join(', ')})
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" className="primary" disabled={run.isPending || !cycle}>
+          Run now
+        </button>
+        <button type="button" disabled={run.isPending} onClick={() => run.mutate({ projected: true })}>
+          Project the open cycle
+        </button>
+      </form>
+      <ErrorNote error={obligations.error ?? run.error} />
+      <p role="status" className="notice">
+        {run.isPending ? 'Running…' : run.data ? `Run #${run.data.id} (${run.data.scope === 'projected' ? 'open cycle, projected' : run.data.cycle}): ${run.data.status}, ${run.data.break_count} breaks.` : ''}
+      </p>
+    </>
   );
 }
