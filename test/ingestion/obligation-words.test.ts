@@ -35,7 +35,7 @@ describe('GET /obligations/active in words', () => {
   });
 
   it('gives who pays whom in words on every obligation, the last settled cycle and the next cycle from the estimate', async () => {
-    for (const job of ['obligation_history', 'active_obligation', 'settlement_estimate']) await run(job);
+    for (const job of ['obligation_history', 'active_obligation', 'settlement_estimate', 'balance_history']) await run(job);
     const history = await get('/obligations?limit=50');
     expect(history.body.data.length).toBeGreaterThan(1);
     for (const o of history.body.data as Array<{ amount_centicents: string; amount_usd: string; direction: string; in_words: string; asset_class: string; execution_time: string }>) {
@@ -47,11 +47,13 @@ describe('GET /obligations/active in words', () => {
           : amount > 0n
             ? ['member_receives', `Klear pays the member ${usd} for the ${o.asset_class} cycle of ${o.execution_time}`]
             : ['nothing_due', `nothing is due for the ${o.asset_class} cycle of ${o.execution_time}`];
-      expect([o.direction, o.in_words]).toEqual(expected);
+      expect(o.direction).toBe(expected[0]);
+      expect(o.in_words.startsWith(expected[1])).toBe(true);
     }
 
     const active = await get('/obligations/active');
     expect(active.status).toBe(200);
+    expect(active.body.obligations.every((o: { paid: boolean }) => !o.paid)).toBe(true);
     const activeIds = active.body.obligations.map((o: { id: string }) => o.id);
     const lastSettled = history.body.data.find((o: { id: string }) => !activeIds.includes(o.id));
     expect(active.body.last_settled).toMatchObject({ id: lastSettled.id, in_words: lastSettled.in_words });
@@ -65,5 +67,49 @@ describe('GET /obligations/active in words', () => {
       expect(active.body.state).toBe('between_cycles');
       expect(active.body.summary).toBe(`no obligation is due: between cycles; the last settled cycle: ${lastSettled.in_words}; the next cycle runs at ${estimate.body.next_runtime}`);
     }
+  });
+
+  it('says on every obligation when it is due and whether it was paid, linked to the buffer movement that settled it', async () => {
+    const movements = new Map<string, { balance_delta_centicents: string; created_ts: string }>();
+    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+      const page = await get(`/settlement/balance/history?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(page.status).toBe(200);
+      for (const m of page.body.data) movements.set(m.business_transaction_id, m);
+      cursor = page.body.next_cursor;
+    }
+    const activeIds = new Set((await get('/obligations/active')).body.obligations.map((o: { id: string }) => o.id));
+    const history = (await get('/obligations?limit=500')).body.data as Array<{
+      id: string;
+      execution_time: string;
+      due_at: string;
+      direction: string;
+      in_words: string;
+      paid: boolean;
+      payment_status: string;
+      buffer_movement: null | { business_transaction_id: string; created_ts: string; balance_delta_centicents: string; matched_by: string };
+    }>;
+    // Every settled cycle with something due was paid from the buffer.
+    const settled = history.filter((o) => !activeIds.has(o.id) && o.direction !== 'nothing_due');
+    expect(settled.length).toBeGreaterThan(1);
+    for (const o of history) expect(o.due_at).toBe(o.execution_time);
+    for (const o of settled) {
+      expect({ id: o.id, paid: o.paid, status: o.payment_status }).toEqual({ id: o.id, paid: true, status: 'paid' });
+      const movement = movements.get(o.buffer_movement!.business_transaction_id);
+      expect(movement).toBeDefined();
+      expect(o.buffer_movement!.created_ts).toBe(movement!.created_ts);
+      expect(Date.parse(o.buffer_movement!.created_ts)).toBeGreaterThanOrEqual(Date.parse(o.due_at));
+      expect(Math.sign(Number(o.buffer_movement!.balance_delta_centicents))).toBe(o.direction === 'member_pays' ? -1 : 1);
+      expect(o.in_words).toContain(`, due at ${o.due_at}; paid: buffer movement ${o.buffer_movement!.business_transaction_id} of `);
+    }
+    // Receipts are linked by Klear's own receive reference.
+    for (const o of settled.filter((x) => x.direction === 'member_receives')) expect(o.buffer_movement!.matched_by).toBe('receive_reference');
+    // The active obligation (executed, its payment pending) is not paid yet, and says so.
+    for (const o of history.filter((x) => activeIds.has(x.id) && x.direction !== 'nothing_due')) {
+      expect({ paid: o.paid, status: o.payment_status, buffer_movement: o.buffer_movement }).toEqual({ paid: false, status: 'awaiting_payment', buffer_movement: null });
+      expect(o.in_words).toContain(`, due at ${o.due_at}; not paid yet (no buffer movement settles it)`);
+    }
+    // Between cycles, the last settled cycle carries its payment and the movement.
+    const active = (await get('/obligations/active')).body;
+    if (active.last_settled && active.last_settled.direction !== 'nothing_due') expect(active.last_settled).toMatchObject({ paid: true, buffer_movement: expect.objectContaining({ business_transaction_id: expect.any(String) }) });
   });
 });

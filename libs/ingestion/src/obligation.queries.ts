@@ -21,6 +21,18 @@ export interface ObligationRow {
   first_pulled_at: Date;
   pulled_at: Date;
   version_count: number;
+  /** The buffer movement that settled it (docs/klear-api.md, "Obligations: due and paid"), or null. */
+  settled_by: SettlingMovement | null;
+}
+
+/** A Klear balance-history entry that settled an obligation, and how it was linked. */
+export interface SettlingMovement {
+  business_transaction_id: string;
+  created_ts: string;
+  balance_delta_centicents: string;
+  reason: string;
+  /** `receive_reference`: its receive names it; `amount`: a settlement entry of its cycle with its amount; `only_settlement_of_its_cycle`: the one in its direction. */
+  matched_by: 'receive_reference' | 'amount' | 'only_settlement_of_its_cycle';
 }
 
 export interface SettlementDetailRow {
@@ -32,10 +44,42 @@ export interface SettlementDetailRow {
   total_centicents: string;
 }
 
+/**
+ * The Klear balance-history entry that settled obligation `o` (docs/klear-api.md, "Obligations: due
+ * and paid"), in this order: the one its receive names (Klear's own link, receipts); a settlement
+ * entry (reason settlement_payment or settlement_receipt) of its cycle's window (from its execution
+ * time to the next cycle of its asset class) whose delta is its amount or the amount of one of its
+ * versions; the window's only settlement entry in its direction (a later fee change alters the
+ * amount, not the payment already made). Entries another obligation's receive names never count.
+ */
+const SETTLED_BY_SQL = `
+  WITH candidates AS (
+    SELECT h.id, h.balance_delta_centicents AS delta, h.created_ts
+      FROM klear_balance_history h
+     WHERE h.reason IN ('settlement_payment', 'settlement_receipt') AND h.created_ts >= o.execution_time
+       AND h.created_ts < coalesce((SELECT min(n.execution_time) FROM klear_obligation n
+                                     WHERE n.asset_class = o.asset_class AND n.execution_time > o.execution_time), 'infinity')
+       AND NOT EXISTS (SELECT 1 FROM klear_receive r WHERE r.external_reference = h.business_transaction_id AND r.obligation_id <> o.id))
+  SELECT jsonb_build_object('business_transaction_id', h.business_transaction_id, 'created_ts', h.created_ts,
+                            'balance_delta_centicents', h.balance_delta_centicents::text, 'reason', h.reason, 'matched_by', m.matched_by)
+    FROM (SELECT h.id, 'receive_reference' AS matched_by, 0 AS rank
+            FROM klear_receive r JOIN klear_balance_history h ON h.business_transaction_id = r.external_reference
+           WHERE r.obligation_id = o.id
+          UNION ALL
+          SELECT c.id, 'amount', 1 FROM candidates c
+           WHERE c.delta = o.amount_centicents OR c.delta IN (SELECT v.amount_centicents FROM klear_obligation_version v WHERE v.obligation_id = o.id)
+          UNION ALL
+          SELECT min(c.id), 'only_settlement_of_its_cycle', 2 FROM candidates c
+           WHERE sign(c.delta) = sign(o.amount_centicents) AND o.amount_centicents <> 0
+          HAVING count(*) = 1) m
+    JOIN klear_balance_history h ON h.id = m.id
+   ORDER BY m.rank, h.created_ts, h.id LIMIT 1`;
+
 const OBLIGATION_COLUMNS = `o.id, o.user_id, o.asset_class, o.amount_centicents, o.fees_centicents, o.maintenance_margin_centicents, o.pnl_centicents,
   o.funding_centicents, o.funding_payment_count, o.completed_lists,
   o.execution_time, o.last_updated_ts, o.settlement_detail_count, o.first_pulled_at, o.pulled_at,
-  (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS version_count`;
+  (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS version_count,
+  (${SETTLED_BY_SQL}) AS settled_by`;
 
 /** Read side of ingested obligations (money stays decimal strings from PostgreSQL to the API). */
 @Injectable()

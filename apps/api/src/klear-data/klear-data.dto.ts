@@ -40,22 +40,50 @@ export function money(name: string, value: string | null | undefined): Record<st
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
-/** Who pays whom, in words (negative amount = the member pays Klear). */
-export function obligationDirection(o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time'>) {
+/**
+ * Who pays whom, in words (negative amount = the member pays Klear), when it is due (the cycle's
+ * execution time) and whether it was paid: the buffer movement that settled it, or why there is none.
+ */
+export function obligationDirection(o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time' | 'settled_by'>, now: Date) {
   const amount = BigInt(o.amount_centicents);
   const direction = amount < 0n ? 'member_pays' : amount > 0n ? 'member_receives' : 'nothing_due';
   const usd = formatUsdExact(amount < 0n ? -amount : amount);
-  const cycle = `the ${o.asset_class} cycle of ${iso(o.execution_time)}`;
-  const in_words = direction === 'member_pays' ? `the member pays Klear ${usd} for ${cycle}` : direction === 'member_receives' ? `Klear pays the member ${usd} for ${cycle}` : `nothing is due for ${cycle}`;
-  return { direction, in_words };
+  const due = iso(o.execution_time);
+  const cycle = `the ${o.asset_class} cycle of ${due}`;
+  const movement = o.settled_by;
+  const payment_status = movement ? 'paid' : direction === 'nothing_due' ? 'nothing_due' : new Date(o.execution_time) > now ? 'not_yet_due' : 'awaiting_payment';
+  const what = direction === 'member_pays' ? `the member pays Klear ${usd} for ${cycle}` : direction === 'member_receives' ? `Klear pays the member ${usd} for ${cycle}` : `nothing is due for ${cycle}`;
+  const paid = movement
+    ? `paid: buffer movement ${movement.business_transaction_id} of ${formatUsdExact(BigInt(movement.balance_delta_centicents))} at ${iso(new Date(movement.created_ts))}`
+    : payment_status === 'not_yet_due'
+      ? 'not due yet'
+      : payment_status === 'awaiting_payment'
+        ? 'not paid yet (no buffer movement settles it)'
+        : null;
+  return {
+    direction,
+    in_words: direction === 'nothing_due' ? what : `${what}, due at ${due}; ${paid}`,
+    due_at: due,
+    payment_status,
+    paid: movement !== null,
+    buffer_movement: movement
+      ? {
+          business_transaction_id: movement.business_transaction_id,
+          created_ts: iso(new Date(movement.created_ts)),
+          ...money('balance_delta', movement.balance_delta_centicents),
+          reason: movement.reason,
+          matched_by: movement.matched_by,
+        }
+      : null,
+  };
 }
 
-export function obligationView(o: ObligationRow) {
+export function obligationView(o: ObligationRow, now: Date) {
   return {
     id: o.id,
     user_id: o.user_id,
     asset_class: o.asset_class,
-    ...obligationDirection(o),
+    ...obligationDirection(o, now),
     execution_time: iso(o.execution_time),
     last_updated_ts: iso(o.last_updated_ts),
     ...money('amount', o.amount_centicents),

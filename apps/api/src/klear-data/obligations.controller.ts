@@ -1,8 +1,9 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@app/auth';
+import { Clock } from '@app/clock';
 import { decodeCursor, NotFound, toPage } from '@app/http';
-import { ObligationQueries, SettlementQueries } from '@app/ingestion';
+import { type ObligationRow, ObligationQueries, SettlementQueries } from '@app/ingestion';
 import { ApiErrors } from '../openapi';
 import { DetailsQuery, money, obligationDirection, ObligationListQuery, obligationView, settlementDetailView } from './klear-data.dto';
 
@@ -17,6 +18,7 @@ export class ObligationsController {
   constructor(
     private readonly obligations: ObligationQueries,
     private readonly settlement: SettlementQueries,
+    private readonly clock: Clock,
   ) {}
 
   @Get('active')
@@ -26,8 +28,10 @@ export class ObligationsController {
       "The current cycle's obligations as last pulled from Klear, one per asset class, with the pull time; `state` (due, between_cycles, never_pulled) and `summary` say it in words, with the last settled cycle and the next cycle's time (from the estimate's next_runtime)",
   })
   async active() {
+    const now = this.clock.now();
+    const view = (o: ObligationRow) => obligationView(o, now);
     const active = await this.obligations.active();
-    const obligations = (active?.obligations ?? []).map(obligationView);
+    const obligations = (active?.obligations ?? []).map(view);
     const activeIds = new Set(obligations.map((o) => o.id));
     // The newest cycle that is no longer active, and the next one Klear's estimate names.
     const lastSettled = (await this.obligations.list({ limit: activeIds.size + 1 })).find((o) => !activeIds.has(o.id));
@@ -42,7 +46,7 @@ export class ObligationsController {
         ? 'the active obligation has not been pulled from Klear yet'
         : state === 'due'
           ? obligations.map((o) => o.in_words).join('; ')
-          : `no obligation is due: between cycles${lastSettled ? `; the last settled cycle: ${obligationDirection(lastSettled).in_words}` : ''}${next ? `; the next cycle runs at ${next}` : ''}`;
+          : `no obligation is due: between cycles${lastSettled ? `; the last settled cycle: ${obligationDirection(lastSettled, now).in_words}` : ''}${next ? `; the next cycle runs at ${next}` : ''}`;
     return {
       state,
       summary: words,
@@ -50,7 +54,7 @@ export class ObligationsController {
       obligations,
       // `obligation`: the first one, for clients written before asset classes (null when none).
       obligation: obligations[0] ?? null,
-      last_settled: lastSettled ? obligationView(lastSettled) : null,
+      last_settled: lastSettled ? view(lastSettled) : null,
       next_cycle: next ?? null,
     };
   }
@@ -62,7 +66,8 @@ export class ObligationsController {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['timestamp', 'text']);
     const rows = await this.obligations.list({ from: q.from, to: q.to, assetClass: q.asset_class, limit: limit + 1, after: after ? { executionTime: after[0], id: after[1] } : undefined });
-    return toPage(rows, limit, (o) => [o.execution_time.toISOString(), o.id], obligationView);
+    const now = this.clock.now();
+    return toPage(rows, limit, (o) => [o.execution_time.toISOString(), o.id], (o) => obligationView(o, now));
   }
 
   @Get(':id')
@@ -79,7 +84,7 @@ export class ObligationsController {
     ]);
     const page = toPage(details, INLINE_DETAILS, (d) => [d.subtrader_id, d.id], settlementDetailView);
     return {
-      ...obligationView(obligation),
+      ...obligationView(obligation, this.clock.now()),
       receives: receives.map((r) => ({ id: r.id, type: r.type, ...money('amount', r.amount_centicents), external_reference: r.external_reference, created_ts: r.created_ts.toISOString() })),
       maintenance_margin_details: margins.map((m) => ({
         id: m.id,
