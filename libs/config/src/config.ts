@@ -78,6 +78,8 @@ const schema = z.object({
   WORKER_BACKFILL_DAYS: envInt(30, 0, 3650),
   WORKER_INSTANCE_ID: envOptionalString(),
   INGEST_OBLIGATION_FULL_REWALK_HOURS: envInt(24, 0, 8760),
+  INGEST_CORRECTION_HORIZON_HOURS: envInt(168, 1, 87600),
+  INGEST_DEEP_REWALK_HOURS: envInt(168, 0, 87600),
   INGEST_REPORTS_LOOKBACK_DAYS: envInt(2, 0, 3650),
 
   WITHDRAWAL_BALANCE_MAX_AGE_SECONDS: envInt(60, 0, 86400),
@@ -202,7 +204,14 @@ export interface AppConfig {
    * (name upper-cased); schedules default with each job, staleness with DEFAULT_JOB_STALE_SECONDS.
    */
   jobs: Record<string, { cron?: string; enabled?: boolean; staleSeconds?: number }>;
-  ingestion: { obligationFullRewalkHours: number; reportsLookbackDays: number };
+  ingestion: {
+    obligationFullRewalkHours: number;
+    reportsLookbackDays: number;
+    /** How far back from its last run a scheduled walk re-reads (Klear's corrections and back-dated entries). */
+    correctionHorizonHours: number;
+    /** Period of the walk back to the oldest record held (0: every run). */
+    deepRewalkHours: number;
+  };
   withdrawals: {
     balanceMaxAgeSeconds: number;
     webhookUrl: string | undefined;
@@ -378,6 +387,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestion: {
       obligationFullRewalkHours: c.INGEST_OBLIGATION_FULL_REWALK_HOURS,
       reportsLookbackDays: c.INGEST_REPORTS_LOOKBACK_DAYS,
+      correctionHorizonHours: c.INGEST_CORRECTION_HORIZON_HOURS,
+      deepRewalkHours: c.INGEST_DEEP_REWALK_HOURS,
     },
     withdrawals: {
       balanceMaxAgeSeconds: c.WITHDRAWAL_BALANCE_MAX_AGE_SECONDS,

@@ -10,6 +10,7 @@ import { ObligationQueries } from './obligation.queries';
 import { ResponseArchiveRepository } from './response-archive.repository';
 import { PositionQueries } from './position.queries';
 import { SettlementQueries } from './settlement.queries';
+import { HistoryWalkDepth } from './walks/walk-depth';
 
 export const INGESTION_JOBS = [
   ActiveObligationJob,
@@ -31,7 +32,7 @@ export const INGESTION_JOBS = [
  * JobsModule and the database in the importing application.
  */
 @Module({
-  providers: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries, ...INGESTION_JOBS],
+  providers: [ResponseArchiveRepository, KlearIngestion, HistoryWalkDepth, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries, ...INGESTION_JOBS],
   exports: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries],
 })
 export class IngestionModule {}

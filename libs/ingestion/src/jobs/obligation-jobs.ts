@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { KlearClient } from '@app/klear-client';
-import { type JobContext, type JobHandler, JobRunRepository, ScheduledJob } from '@app/jobs';
+import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { KlearIngestion } from '../klear-ingestion.service';
+import { type ExecutionTimePage, walkByExecutionTime } from '../walks/execution-time-walk';
+import { HistoryWalkDepth } from '../walks/walk-depth';
 
 export const OBLIGATION_PAGE_SIZE = 20;
+/** The contract's largest page of obligation history. */
+export const OBLIGATION_MAX_PAGE_SIZE = 100;
 
 @Injectable()
 @ScheduledJob({ name: 'active_obligation', description: "The current cycle's outstanding obligations, one per asset class", defaultCron: '*/5 * * * *', runAtStartup: true })
@@ -22,10 +25,11 @@ export class ActiveObligationJob implements JobHandler {
 }
 
 /**
- * Obligation history, most recent first. Incremental runs stop at the first page whose obligations
- * are all held unchanged; a full walk (at start-up, and at most every
- * INGEST_OBLIGATION_FULL_REWALK_HOURS) goes back through the backfill window to catch obligations
- * Klear updated after we first saw them.
+ * Obligation history, most recent first, walked so that nothing is skipped whatever the paging:
+ * ties at a page boundary are re-read (walks/execution-time-walk.ts), and each run reads back as far
+ * as the completeness rule says (walks/walk-depth.ts: incremental back to the last run minus the
+ * correction horizon, full through the backfill window at start-up and every
+ * INGEST_OBLIGATION_FULL_REWALK_HOURS, deep to the oldest obligation held every INGEST_DEEP_REWALK_HOURS).
  */
 @Injectable()
 @ScheduledJob({ name: 'obligation_history', description: 'Settled obligations with their details, versions kept', defaultCron: '*/15 * * * *', runAtStartup: true, startupOrder: 10 })
@@ -33,44 +37,41 @@ export class ObligationHistoryJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
-    private readonly runs: JobRunRepository,
+    private readonly depth: HistoryWalkDepth,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly clock: Clock,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const mode = (await this.fullWalkDue(context)) ? 'full' : 'incremental';
-    let cursor: string | undefined;
-    let pages = 0;
-    let windowStart: number | undefined;
-    let nextCursor: string | undefined;
-    let oldestOnPage: number | undefined;
-    for (;;) {
-      if (context.signal.aborted) throw new Error('stopped by shutdown');
-      const page = await this.ingestion.ingest(context, 'obligationHistory', async () => {
-        const answer = await this.klear.getObligationHistory({ limit: OBLIGATION_PAGE_SIZE, cursor });
-        const times = answer.data.obligations.map((o) => Date.parse(o.execution_time));
-        // The window is counted back from the newest obligation Klear has, not from our clock.
-        if (windowStart === undefined && times.length) windowStart = Math.max(...times) - this.config.worker.backfillDays * 86_400_000;
-        oldestOnPage = times.length ? Math.min(...times) : undefined;
-        nextCursor = answer.data.cursor;
-        return answer;
-      }, this.klear);
-      pages++;
-      if (pages % 10 === 0) context.progress(`${mode} walk: ${pages} pages`);
-      if (!nextCursor) break;
-      if (mode === 'incremental' && page.read > 0 && page.allKnown) break;
-      if (windowStart !== undefined && oldestOnPage !== undefined && oldestOnPage < windowStart) break;
-      cursor = nextCursor;
+    const { mode, stopBefore } = await this.depth.decide(context, this.config.ingestion.obligationFullRewalkHours);
+    const [held] = await this.ingestion.query<{ oldest: Date | null }>(`SELECT min(execution_time) AS oldest FROM klear_obligation`);
+    const walk = await walkByExecutionTime(
+      async ({ limit, cursor }) => {
+        let page: ExecutionTimePage = { executionTimes: [] };
+        await this.ingestion.ingest(context, 'obligationHistory', async () => {
+          const answer = await this.klear.getObligationHistory({ limit, cursor });
+          page = { executionTimes: answer.data.obligations.map((o) => o.execution_time), cursor: answer.data.cursor };
+          return answer;
+        }, this.klear);
+        return page;
+      },
+      {
+        pageSize: OBLIGATION_PAGE_SIZE,
+        maxPageSize: OBLIGATION_MAX_PAGE_SIZE,
+        stopBefore: (newestNs) => {
+          const ms = stopBefore(Number(newestNs / 1_000_000n), held?.oldest?.getTime());
+          return ms === undefined ? undefined : BigInt(ms) * 1_000_000n;
+        },
+        signal: context.signal,
+      },
+    );
+    context.setDetails({ mode, pages: walk.pages });
+    if (walk.unreadableInstants.length > 0) {
+      context.setDetails({ unreadable_instants: walk.unreadableInstants });
+      throw new Error(
+        `more than ${OBLIGATION_MAX_PAGE_SIZE} obligations share the execution_time ${walk.unreadableInstants.join(', ')}: ` +
+          `Klear's date-time cursor cannot page through them, some were not read` +
+          (walk.stoppedAt === undefined ? '' : `; the walk stopped at ${walk.stoppedAt} (nothing older was read)`),
+      );
     }
-    context.setDetails({ mode, pages });
-  }
-
-  private async fullWalkDue(context: JobContext): Promise<boolean> {
-    if (context.trigger === 'startup') return true;
-    const hours = this.config.ingestion.obligationFullRewalkHours;
-    if (hours === 0) return true;
-    const last = await this.runs.lastSuccessWith('obligation_history', { mode: 'full' });
-    return !last || this.clock.nowMs() - last.startedAt.getTime() >= hours * 3_600_000;
   }
 }

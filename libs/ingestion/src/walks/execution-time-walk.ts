@@ -1,0 +1,74 @@
+import { cursorJustAfter, instantNs } from './klear-instant';
+
+/** What the walk needs of a page of obligation history (the page itself is stored by the reader). */
+export interface ExecutionTimePage {
+  executionTimes: string[];
+  /** Klear's cursor: absent (or `""`) on the last page. */
+  cursor?: string;
+}
+
+export interface ExecutionTimeWalkPlan {
+  pageSize: number;
+  /** The contract's largest page: a page whose obligations all share one instant is re-read at this size. */
+  maxPageSize: number;
+  /** Given the newest execution time Klear has (ns), the instant the walk may stop before; undefined: to the end. */
+  stopBefore: (newestNs: bigint) => bigint | undefined;
+  signal: AbortSignal;
+}
+
+export interface ExecutionTimeWalkOutcome {
+  pages: number;
+  /** Instants at which more obligations share the execution_time than the largest page holds. */
+  unreadableInstants: string[];
+  /** The walk could not get past an instant (Klear's cursor is inclusive there): nothing older was read. */
+  stoppedAt?: string;
+}
+
+/**
+ * Walks a history ordered by execution_time, most recent first, with a date-time cursor, so that no
+ * obligation is lost or read forever whatever Klear's tie rule. After each page the next cursor is
+ * the first millisecond after the page's oldest instant (not Klear's cursor, which is that instant):
+ * a strict reading ("before the cursor") and an inclusive one ("at or before") then both answer from
+ * the boundary instant on, re-reading what the page already held of it (upserts by id make that
+ * harmless). A page that makes no progress holds only that instant: it is re-read at the largest page
+ * size; if the instant is still larger than a page, the walk steps past it with the instant itself as
+ * cursor (a strict Klear moves on) and reports it, and stops if Klear answers the same page again.
+ */
+export async function walkByExecutionTime(read: (request: { limit: number; cursor?: string }) => Promise<ExecutionTimePage>, plan: ExecutionTimeWalkPlan): Promise<ExecutionTimeWalkOutcome> {
+  const outcome: ExecutionTimeWalkOutcome = { pages: 0, unreadableInstants: [] };
+  let cursor: string | undefined;
+  let limit = plan.pageSize;
+  let boundary: { ns: bigint; text: string } | undefined;
+  let stepping = false;
+  let stopBefore: bigint | undefined;
+  for (;;) {
+    if (plan.signal.aborted) throw new Error('stopped by shutdown');
+    const page = await read({ limit, cursor });
+    outcome.pages++;
+    if (page.executionTimes.length === 0) return outcome;
+    const times = page.executionTimes.map((text) => ({ ns: instantNs(text), text }));
+    const oldest = times.reduce((a, b) => (b.ns < a.ns ? b : a));
+    if (outcome.pages === 1) stopBefore = plan.stopBefore(times.reduce((a, b) => (b.ns > a.ns ? b : a)).ns);
+    if (!page.cursor) return outcome;
+    if (boundary !== undefined && oldest.ns >= boundary.ns) {
+      // No progress: the page holds only the boundary instant (or Klear repeated a page).
+      if (limit < plan.maxPageSize) {
+        limit = plan.maxPageSize;
+        continue;
+      }
+      if (stepping) {
+        outcome.stoppedAt = boundary.text;
+        return outcome;
+      }
+      outcome.unreadableInstants.push(boundary.text);
+      stepping = true;
+      cursor = boundary.text;
+      continue;
+    }
+    if (stopBefore !== undefined && oldest.ns < stopBefore) return outcome;
+    boundary = oldest;
+    stepping = false;
+    limit = plan.pageSize;
+    cursor = cursorJustAfter(oldest.ns);
+  }
+}
