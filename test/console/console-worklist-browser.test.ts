@@ -9,6 +9,7 @@ import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { CYCLE_1, DAY, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
 import { enrol, nextTotpCode, signInOnPage } from './console-people';
+import { formatCenticents } from '../../apps/console/src/money';
 
 // The breaks worklist, the runs page and the workbooks page in Chromium, on a seeded reconciled day (runs and breaks
 // as rows, the real workbook builder): a break worked to resolution, a workbook built and downloaded.
@@ -119,4 +120,41 @@ it('runs a reconciliation of a chosen day and cycle from the Runs page and sees 
   await page.getByRole('button', { name: 'Project the open cycle' }).click();
   await page.getByRole('alert').waitFor();
   expect(await page.getByRole('alert').innerText()).toMatch(/estimate/i);
+}, 120_000);
+
+it('compares two runs on the Runs page: the breaks new, gone and changed are those of GET /reconciliations/{a}/compare/{b}', async () => {
+  const fresh = await ctx.http().post('/reconciliations').set('Authorization', `Bearer ${ctx.tokens.operator}`).send({ cycle: CYCLE_1 });
+  expect(fresh.status).toBe(201);
+  const [a, b] = [seeded.runIds.cycle1, fresh.body.id as string];
+  const api = (await ctx.http().get(`/reconciliations/${a}/compare/${b}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
+  const page = await signedInOperator();
+  await page.goto(`${base}/#/runs`);
+  await page.getByLabel('Run A (before)').fill(`#${a}`);
+  await page.getByLabel('Run B (after)').fill(b);
+  await page.getByRole('button', { name: 'Compare' }).click();
+  const summary = page.getByRole('status').filter({ hasText: `Run #${a} → run #${b}` });
+  await summary.or(page.getByRole('alert')).first().waitFor();
+  expect(await summary.innerText()).toBe(
+    `Run #${a} → run #${b}: ${api.only_in_other.length} new, ${api.only_in_run.length} gone, ${api.changed.length} changed, ${api.unchanged_count} unchanged${api.same_inputs ? ' (same inputs)' : ''}.`,
+  );
+  expect(api.only_in_other.length + api.only_in_run.length + api.changed.length).toBeGreaterThan(0);
+  const rowsOf = async (caption: RegExp) => (await page.getByRole('table', { name: caption }).getByRole('row').count()) - 1;
+  expect(await rowsOf(/^New in run/)).toBe(api.only_in_other.length);
+  expect(await rowsOf(/^Gone since run/)).toBe(api.only_in_run.length);
+  expect(await rowsOf(/^Changed between/)).toBe(api.changed.length);
+  // Each new break links to it, its difference shown from the decimal string.
+  for (const o of api.only_in_other.slice(0, 3)) {
+    const row = page.getByRole('table', { name: /^New in run/ }).getByRole('row').filter({ has: page.getByRole('link', { name: `#${o.break_id}`, exact: true }) });
+    expect(await row.getByRole('cell').last().innerText()).toBe(formatCenticents(o.difference_centicents));
+  }
+  // The pair is in the URL: a reload shows the same comparison.
+  expect(page.url()).toContain(`#/runs?a=${a}&b=${b}`);
+  await page.reload();
+  await summary.waitFor();
+  expect(await axeViolations(page)).toEqual([]);
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    await page.screenshot({ path: join(artefactDir(), `runs-compare-${width}.png`), fullPage: true });
+  }
+  expect(await axeViolations(page)).toEqual([]);
 }, 120_000);

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { get, post, qs } from '../api';
 import { CursorTable, ErrorNote, Page, Time } from '../components';
 import { hasRole, useSession } from '../session';
+import { RunCompare } from './RunCompare';
 
 export interface RunRow {
   id: string;
@@ -34,6 +35,7 @@ export default function RunsPage() {
           { key: 'by', header: 'By', width: '8rem', cell: (r) => r.created_by },
         ]}
       />
+      <RunCompare />
     </Page>
   );
 }
