@@ -68,6 +68,43 @@ export class SettlementQueries {
     ) as Promise<Array<{ id: string; business_transaction_id: string; created_ts: Date; balance_delta_centicents: string; locked_balance_delta_centicents: string; reason: string; first_pulled_at: Date }>>;
   }
 
+  /**
+   * Per settlement day (America/New_York) from `from` to `to`: the buffer at the day's last balance pull
+   * (none yet: nulls) and the day's obligations, what the member pays and what it receives.
+   */
+  bufferByDay(from: string, to: string) {
+    return this.dataSource.query(
+      `SELECT d::date::text AS date, b.available_centicents::text AS available_centicents, b.locked_centicents::text AS locked_centicents,
+              o.payable_centicents, o.receivable_centicents, coalesce(o.cycles, 0)::int AS cycles
+         FROM generate_series($1::date, $2::date, interval '1 day') d
+         LEFT JOIN LATERAL (SELECT available_centicents, coalesce(locked_centicents, 0) AS locked_centicents FROM klear_balance_snapshot
+                             WHERE pulled_at < ((d + interval '1 day')::timestamp AT TIME ZONE 'America/New_York') ORDER BY pulled_at DESC, id DESC LIMIT 1) b ON true
+         LEFT JOIN LATERAL (SELECT (-sum(least(amount_centicents, 0)))::text AS payable_centicents, sum(greatest(amount_centicents, 0))::text AS receivable_centicents,
+                                   count(DISTINCT execution_time) AS cycles
+                              FROM klear_obligation
+                             WHERE execution_time >= (d::timestamp AT TIME ZONE 'America/New_York')
+                               AND execution_time < ((d + interval '1 day')::timestamp AT TIME ZONE 'America/New_York')) o ON true
+        ORDER BY d`,
+      [from, to],
+    ) as Promise<Array<{ date: string; available_centicents: string | null; locked_centicents: string | null; payable_centicents: string | null; receivable_centicents: string | null; cycles: number }>>;
+  }
+
+  /** One subtrader's Klear figures in the latest `limit` cycles (every asset class added up), oldest first; nulls where it had none. */
+  subtraderCycles(subtraderId: string, limit: number) {
+    return this.dataSource.query(
+      `WITH cycles AS (SELECT execution_time, array_agg(id ORDER BY id) AS ids, array_agg(DISTINCT asset_class ORDER BY asset_class) AS asset_classes
+                         FROM klear_obligation GROUP BY execution_time ORDER BY execution_time DESC LIMIT $2)
+       SELECT c.execution_time, c.asset_classes, d.pnl_centicents, d.fees_centicents, m.maintenance_margin_centicents
+         FROM cycles c
+         LEFT JOIN LATERAL (SELECT sum(pnl_centicents)::text AS pnl_centicents, sum(fees_centicents)::text AS fees_centicents
+                              FROM klear_settlement_summary WHERE obligation_id = ANY(c.ids) AND subtrader_id = $1 HAVING count(*) > 0) d ON true
+         LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents
+                              FROM klear_margin_detail WHERE obligation_id = ANY(c.ids) AND subtrader_id = $1 HAVING count(*) > 0) m ON true
+        ORDER BY c.execution_time`,
+      [subtraderId, limit],
+    ) as Promise<Array<{ execution_time: Date; asset_classes: string[]; pnl_centicents: string | null; fees_centicents: string | null; maintenance_margin_centicents: string | null }>>;
+  }
+
   reports(limit: number, after?: { reportDate: string; id: string }): Promise<MarginReportRow[]> {
     const params: unknown[] = [];
     const where = after ? `WHERE (report_date, id) < ($${params.push(after.reportDate)}::date, $${params.push(after.id)}::bigint)` : '';

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { centicentsToDecimalString, formatUsdExact } from '@app/money';
 import { PageQuery } from '@app/http';
 import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow } from '@app/ingestion';
@@ -21,6 +22,26 @@ export class ObligationListQuery extends PageQuery {
   @IsOptional()
   @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
   asset_class?: string;
+}
+
+export class BufferHistoryQuery {
+  @ApiPropertyOptional({ example: 30, description: 'how many settlement days, ending today (America/New_York); 1-90, default 30' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(90)
+  days?: number;
+}
+
+export class SubtraderCyclesQuery {
+  @ApiPropertyOptional({ example: 30, description: 'how many of the latest cycles; 1-200, default 30' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
 }
 
 export class DetailsQuery extends PageQuery {

@@ -4,9 +4,10 @@ import { createReadStream } from 'node:fs';
 import { Roles } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { decodeCursor, DomainError, NotFound, PageQuery, toPage } from '@app/http';
-import { MarginReportFiles, SettlementQueries } from '@app/ingestion';
+import { Clock } from '@app/clock';
+import { etDate, etDateDaysBefore, MarginReportFiles, SettlementQueries } from '@app/ingestion';
 import { ApiErrors } from '../openapi';
-import { estimateLineView, money, reportView, subtraderGroupView, subtraderView } from './klear-data.dto';
+import { BufferHistoryQuery, estimateLineView, money, reportView, SubtraderCyclesQuery, subtraderGroupView, subtraderView } from './klear-data.dto';
 
 @ApiTags('settlement')
 @ApiBearerAuth()
@@ -17,6 +18,7 @@ export class SettlementController {
 
   constructor(
     private readonly settlement: SettlementQueries,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.files = new MarginReportFiles(config.reports.dir);
@@ -54,6 +56,31 @@ export class SettlementController {
   async balance() {
     const b = await this.settlement.latestBalance();
     return { pulled_at: b?.pulled_at.toISOString() ?? null, ...money('available', b?.available_centicents), ...money('locked', b?.locked_centicents) };
+  }
+
+  @Get('settlement/buffer-by-day')
+  @Roles('viewer')
+  @ApiOperation({
+    summary:
+      "Per settlement day (America/New_York), the last `days` days ending today: the buffer (available, locked, total) at the day's last balance pull, and the day's obligations (what the member pays, what it receives)",
+  })
+  async bufferByDay(@Query() q: BufferHistoryQuery) {
+    const to = etDate(this.clock.now());
+    const from = etDateDaysBefore(to, (q.days ?? 30) - 1);
+    const days = await this.settlement.bufferByDay(from, to);
+    return {
+      from,
+      to,
+      days: days.map((d) => ({
+        date: d.date,
+        ...money('available', d.available_centicents),
+        ...money('locked', d.locked_centicents),
+        ...money('balance', d.available_centicents === null ? null : (BigInt(d.available_centicents) + BigInt(d.locked_centicents ?? '0')).toString()),
+        ...money('payable', d.payable_centicents ?? '0'),
+        ...money('receivable', d.receivable_centicents ?? '0'),
+        cycles: d.cycles,
+      })),
+    };
   }
 
   @Get('settlement/balance/history')
@@ -119,6 +146,25 @@ export class SettlementController {
     const after = decodeCursor(q.cursor, ['text'])?.[0];
     const rows = await this.settlement.subtraderGroups({ limit: limit + 1, after });
     return toPage(rows, limit, (r) => [r.group_id], subtraderGroupView);
+  }
+
+  @Get('subtraders/:id/cycles')
+  @Roles('viewer')
+  @ApiOperation({ summary: "One subtrader's Klear PnL, fees and maintenance margin in each of the latest cycles (every asset class added up), oldest first; null where it had none" })
+  async subtraderCycles(@Param('id') id: string, @Query() q: SubtraderCyclesQuery) {
+    const [known] = await this.settlement.subtraders({ id, limit: 1 });
+    if (!known) throw new NotFound('subtrader', id);
+    const rows = await this.settlement.subtraderCycles(id, q.limit ?? 30);
+    return {
+      subtrader_id: id,
+      cycles: rows.map((r) => ({
+        cycle: r.execution_time.toISOString(),
+        asset_classes: r.asset_classes,
+        ...money('pnl', r.pnl_centicents),
+        ...money('fees', r.fees_centicents),
+        ...money('maintenance_margin', r.maintenance_margin_centicents),
+      })),
+    };
   }
 
   @Get('subtraders/:id')
