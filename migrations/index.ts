@@ -16,6 +16,7 @@ import { ConsoleSignIn1796205560008 } from './1796205560008-ConsoleSignIn';
 import { DualControl1796207911839 } from './1796207911839-DualControl';
 import { KlearLiveApi1796209289599 } from './1796209289599-KlearLiveApi';
 import { ConsoleTotpSealed1796215303535 } from './1796215303535-ConsoleTotpSealed';
+import { BalanceHistoryOccurrence1796220000000 } from './1796220000000-BalanceHistoryOccurrence';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -37,4 +38,5 @@ export const ALL_MIGRATIONS: Function[] = [
   DualControl1796207911839,
   KlearLiveApi1796209289599,
   ConsoleTotpSealed1796215303535,
+  BalanceHistoryOccurrence1796220000000,
 ];

@@ -11,6 +11,7 @@ import type {
 } from '@app/klear-contract';
 import type { EstimateSource } from '@app/db';
 import { bigints, type SqlTransaction } from './sql-transaction';
+import { instantNs } from './walks/klear-instant';
 import { recordSubtradersSeenInKlear } from './subtrader-registry';
 
 interface EstimateLine {
@@ -113,13 +114,31 @@ export async function insertBalanceSnapshot(tx: SqlTransaction, answer: Settleme
   return 1;
 }
 
-/** Inserts the entries not held yet (identity: transaction id, time, deltas, reason); answers how many were new. */
+/**
+ * Klear gives balance-history entries no id, and may really hold two identical ones (same transaction,
+ * time, deltas and reason). Each entry's occurrence is its place in the run of identical entries it
+ * stands in on its page (0, 1, ...): two identical entries side by side are two movements, while an
+ * entry read again (a repeated page, an overlapping or re-ordered page, the next walk) has the same
+ * identity and occurrence and is not stored twice. Identical entries split by a page boundary are
+ * read as one until a walk finds them on one page (the boundaries move as Klear adds entries).
+ */
+export function balanceEntryOccurrences(entries: readonly SettlementBalanceHistoryEntry[]): number[] {
+  const identity = (e: SettlementBalanceHistoryEntry) =>
+    [e.business_transaction_id, instantNs(e.created_ts), e.balance_delta_centicents, e.locked_balance_delta_centicents, e.reason].join('\u0001');
+  const occurrences: number[] = [];
+  entries.forEach((entry, i) => {
+    occurrences.push(i > 0 && identity(entries[i - 1]) === identity(entry) ? occurrences[i - 1] + 1 : 0);
+  });
+  return occurrences;
+}
+
+/** Inserts the entries not held yet (identity: transaction id, time, deltas, reason, occurrence); answers how many were new. */
 export async function insertBalanceHistory(tx: SqlTransaction, entries: SettlementBalanceHistoryEntry[], archiveId: string, pulledAt: Date): Promise<number> {
   if (entries.length === 0) return 0;
   const rows = await tx.query(
-    `INSERT INTO klear_balance_history (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, first_pulled_at, archive_id)
-     SELECT DISTINCT t.*, $6::timestamptz, $7::bigint FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::text[]) AS t
-     ON CONFLICT (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason) DO NOTHING
+    `INSERT INTO klear_balance_history (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, occurrence, first_pulled_at, archive_id)
+     SELECT DISTINCT t.*, $7::timestamptz, $8::bigint FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::text[], $6::int[]) AS t
+     ON CONFLICT (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, occurrence) DO NOTHING
      RETURNING 1`,
     [
       entries.map((e) => e.business_transaction_id),
@@ -127,6 +146,7 @@ export async function insertBalanceHistory(tx: SqlTransaction, entries: Settleme
       bigints(entries.map((e) => e.balance_delta_centicents)),
       bigints(entries.map((e) => e.locked_balance_delta_centicents)),
       entries.map((e) => e.reason),
+      balanceEntryOccurrences(entries),
       pulledAt,
       archiveId,
     ],

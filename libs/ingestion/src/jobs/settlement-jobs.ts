@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@app/config';
+import { Injectable } from '@nestjs/common';
 import { KlearClient } from '@app/klear-client';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { KlearIngestion } from '../klear-ingestion.service';
+import { HistoryWalkDepth } from '../walks/walk-depth';
 
 export const BALANCE_HISTORY_PAGE_SIZE = 500;
 
@@ -34,9 +34,11 @@ export class SettlementBalanceJob implements JobHandler {
 }
 
 /**
- * Buffer movements, most recent first. A scheduled run stops at the first page that brings nothing
- * new; the start-up run walks the whole backfill window. Duplicated or re-ordered items across pages
- * collapse on the entry identity (unique index), so stopping early never loses or doubles one.
+ * Buffer movements, most recent first, read back as far as the completeness rule says
+ * (walks/walk-depth.ts): a scheduled run reads back to its last run minus the correction horizon, so
+ * an entry Klear back-dates is read by the next run; start-up walks the backfill window; a deep re-walk
+ * reaches the oldest entry held. Klear's cursor is opaque: a cursor it hands out twice in one walk
+ * would loop, and fails the run.
  */
 @Injectable()
 @ScheduledJob({ name: 'balance_history', description: 'Settlement buffer movements', defaultCron: '*/10 * * * *', runAtStartup: true })
@@ -44,33 +46,35 @@ export class BalanceHistoryJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly depth: HistoryWalkDepth,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const full = context.trigger === 'startup';
+    const { mode, stopBefore } = await this.depth.decide(context);
+    const [held] = await this.ingestion.query<{ oldest: Date | null }>(`SELECT min(created_ts) AS oldest FROM klear_balance_history`);
+    const followed = new Set<string>();
     let cursor: string | undefined;
     let pages = 0;
-    let windowStart: number | undefined;
-    let nextCursor: string | undefined;
-    let oldestOnPage: number | undefined;
+    let stopMs: number | undefined;
     for (;;) {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
-      const page = await this.ingestion.ingest(context, 'settlementBalanceHistory', async () => {
+      let times: number[] = [];
+      let next: string | undefined;
+      await this.ingestion.ingest(context, 'settlementBalanceHistory', async () => {
         const answer = await this.klear.getSettlementBalanceHistory({ limit: BALANCE_HISTORY_PAGE_SIZE, cursor });
-        const times = answer.data.entries.map((e) => Date.parse(e.created_ts));
-        if (windowStart === undefined && times.length) windowStart = Math.max(...times) - this.config.worker.backfillDays * 86_400_000;
-        oldestOnPage = times.length ? Math.min(...times) : undefined;
-        nextCursor = answer.data.cursor;
+        times = answer.data.entries.map((e) => Date.parse(e.created_ts));
+        next = answer.data.cursor;
         return answer;
       });
       pages++;
-      if (pages % 10 === 0) context.progress(`${pages} pages`);
-      if (!nextCursor) break;
-      if (!full && page.read > 0 && page.allKnown) break;
-      if (windowStart !== undefined && oldestOnPage !== undefined && oldestOnPage < windowStart) break;
-      cursor = nextCursor;
+      if (pages % 10 === 0) context.progress(`${mode} walk: ${pages} pages`);
+      if (times.length === 0 || !next) break;
+      if (pages === 1) stopMs = stopBefore(Math.max(...times), held?.oldest?.getTime());
+      if (stopMs !== undefined && Math.min(...times) < stopMs) break;
+      if (followed.has(next)) throw new Error(`Klear answered the balance history cursor ${next} twice in one walk: stopped rather than loop`);
+      followed.add(next);
+      cursor = next;
     }
-    context.setDetails({ mode: full ? 'full' : 'incremental', pages });
+    context.setDetails({ mode, pages });
   }
 }

@@ -5,11 +5,12 @@ const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
 
 /**
  * Settlement buffer movements as Klear lists them. Klear gives them no id: an entry is identified by
- * (business_transaction_id, created_ts, deltas, reason), so duplicated or re-ordered page items
- * collapse onto one row.
+ * (business_transaction_id, created_ts, deltas, reason) and its occurrence among identical entries
+ * side by side on a page (docs/ingestion.md), so entries Klear really holds twice are two rows while
+ * duplicated or re-ordered page items collapse onto one.
  */
 @Entity({ name: 'klear_balance_history' })
-@Index('UQ_klear_balance_history_identity', ['businessTransactionId', 'createdTs', 'balanceDeltaCenticents', 'lockedBalanceDeltaCenticents', 'reason'], { unique: true })
+@Index('UQ_klear_balance_history_identity', ['businessTransactionId', 'createdTs', 'balanceDeltaCenticents', 'lockedBalanceDeltaCenticents', 'reason', 'occurrence'], { unique: true })
 @Index(['createdTs'])
 export class KlearBalanceHistoryEntry {
   @PrimaryGeneratedColumn({ type: 'bigint' })
@@ -29,6 +30,10 @@ export class KlearBalanceHistoryEntry {
 
   @Column({ type: 'text' })
   reason: string;
+
+  /** 0 for the first of identical entries side by side on a page, 1 for the second, ... */
+  @Column({ type: 'int', default: 0 })
+  occurrence: number;
 
   @Column({ type: 'timestamptz', name: 'first_pulled_at' })
   firstPulledAt: Date;

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { type ContractBalanceEntry, ContractWorld } from './contract-klear';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+const entry = (atMs: number, delta: bigint, btid: string, reason = 'settlement_payment'): ContractBalanceEntry => ({
+  balance_delta_centicents: delta,
+  locked_balance_delta_centicents: 0n,
+  reason,
+  business_transaction_id: btid,
+  created_ts: new Date(atMs).toISOString(),
+});
+
+/** `count` entries one minute apart, the newest `newestAgoMs` before now, in Klear's order of creation. */
+function history(count: number, newestAgoMs: number): ContractBalanceEntry[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) => entry(now - newestAgoMs - (count - 1 - i) * MINUTE, BigInt(1_000 + i), `bt-${i}`));
+}
+
+/**
+ * The balance history walk (pages of 500, an opaque cursor) against a Klear of the test's own, with the
+ * production walk settings: back-dated entries and entries Klear really holds twice.
+ */
+describe('Balance history walk', () => {
+  jest.setTimeout(120_000);
+  let world: ContractWorld | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  const stored = async () =>
+    (await world!.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`))[0];
+  const klearSum = () => String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n));
+
+  it('ingests an entry Klear back-dates 18 h at the next scheduled run: 1,200 held, one back-dated and one fresh entry added -> 1,202', async () => {
+    world = await ContractWorld.start();
+    // One entry a minute over 20 hours: the back-dated entry falls on the third page of 500.
+    world.klear.balanceHistory = history(1_200, 10 * MINUTE);
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect((await stored()).n).toBe(1_200);
+
+    world.klear.balanceHistory.push(entry(Date.now() - 18 * HOUR, -123_456n, 'bt-backdated-adjustment', 'obligation_adjustment'));
+    world.klear.balanceHistory.push(entry(Date.now() - MINUTE, 777n, 'bt-fresh'));
+    const run = await world.run('balance_history');
+    expect(run).toMatchObject({ status: 'succeeded', details: { mode: 'incremental' } });
+    expect(await stored()).toEqual({ n: 1_202, sum: klearSum() });
+    const [adjustment] = await world.query<{ delta: string }>(`SELECT balance_delta_centicents::text AS delta FROM klear_balance_history WHERE business_transaction_id = 'bt-backdated-adjustment'`);
+    expect(adjustment?.delta).toBe('-123456');
+  });
+
+  it('keeps entries Klear holds twice (no id tells them apart) and drops what a repeated walk reads again: stored movements sum to Klear balance change', async () => {
+    world = await ContractWorld.start();
+    const at = Date.now() - 2 * HOUR;
+    // 600 entries (two pages); on the first page three entries of one transaction, two of them identical.
+    world.klear.balanceHistory = [
+      ...history(600, 3 * HOUR),
+      entry(at, -50_000n, 'bt-fee-1', 'fee'),
+      entry(at, -50_000n, 'bt-fee-1', 'fee'),
+      entry(at, -7_000n, 'bt-fee-1', 'fee'),
+    ];
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual({ n: 603, sum: klearSum() });
+    // Read again, whole and incrementally: nothing doubles.
+    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual({ n: 603, sum: klearSum() });
+    const fees = await world.query<{ delta: string; occurrence: number }>(
+      `SELECT balance_delta_centicents::text AS delta, occurrence FROM klear_balance_history WHERE business_transaction_id = 'bt-fee-1' ORDER BY balance_delta_centicents, occurrence`,
+    );
+    expect(fees).toEqual([
+      { delta: '-50000', occurrence: 0 },
+      { delta: '-50000', occurrence: 1 },
+      { delta: '-7000', occurrence: 0 },
+    ]);
+  });
+});
