@@ -18,3 +18,13 @@ export function formatCenticents(value: string | null | undefined): string {
 export function isNegative(value: string | null | undefined): boolean {
   return typeof value === 'string' && value.startsWith('-') && /[1-9]/.test(value);
 }
+
+/**
+ * Dollars as a JS number, for placing a point on a chart only (a double rounds beyond 2^53 centicents
+ * and at sub-cent precision: never use it for a figure a person reads; those come from formatCenticents).
+ */
+export function centicentsForPlot(value: string | null | undefined): number | null {
+  if (value === null || value === undefined || !/^-?\d+$/.test(value)) return null;
+  const c = BigInt(value);
+  return Number(c / 100n) / 100 + Number(c % 100n) / 10_000;
+}

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { get, qs } from '../api';
 import { CursorTable, ErrorNote, Field, Page } from '../components';
 import { formatCenticents } from '../money';
+import { SubtraderCyclesChart } from '../charts/SubtraderCyclesChart';
 
 type Row = Record<string, unknown> & { subtrader_id: string };
 
@@ -44,6 +45,7 @@ function SubtraderDetail({ id }: { id: string }) {
       <p>
         <a href={`#/breaks?status=&subtrader=${encodeURIComponent(id)}`}>Breaks of this subtrader</a>
       </p>
+      <SubtraderCyclesChart id={id} />
     </Page>
   );
 }

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { get } from '../api';
 import { ErrorNote, Field, Page, Time } from '../components';
 import { formatCenticents } from '../money';
+import { BufferChart } from '../charts/BufferChart';
 
 interface JobRow {
   name: string;
@@ -94,6 +95,7 @@ export default function TodayPage() {
           </ul>
         </section>
       </div>
+      <BufferChart />
     </Page>
   );
 }

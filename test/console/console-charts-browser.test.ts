@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { SteppedClock } from '../support/stepped-clock';
+import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
+import { HUGE_PNL, seedReconciledDay } from '../exports/reconciled-day-factory';
+import { enrol, nextTotpCode, signInOnPage } from './console-people';
+import { formatCenticents } from '../../apps/console/src/money';
+
+// The console's charts (ECharts) on a seeded reconciled day: each is an image with a description and
+// the same figures in a table, read here against the API's decimal strings (exact beyond 2^53).
+let ctx: ApiTestContext;
+let browser: Browser;
+let base: string;
+const clock = new SteppedClock();
+const viewer = { secret: '', lastStep: 0 };
+
+beforeAll(async () => {
+  ctx = await createApiTestContext({ CONSOLE_DIR: builtConsole() }, { clock });
+  await seedReconciledDay(ctx.db.dataSource);
+  await ctx.app.listen(0, '127.0.0.1');
+  base = `http://localhost:${(ctx.app.getHttpServer().address() as AddressInfo).port}`;
+  viewer.secret = await enrol(ctx.app, ctx.userIds.viewer);
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await ctx?.close();
+});
+
+const signedIn = async (): Promise<Page> => signInOnPage(await (await browser.newContext()).newPage(), base, 'test-viewer', nextTotpCode(clock, viewer));
+const api = async (path: string) => (await ctx.http().get(path).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
+
+/** The chart's figures table, opened from its "as a table" disclosure, as rows of cell texts. */
+async function figures(chart: Locator): Promise<string[][]> {
+  await chart.getByText('The figures as a table').click();
+  const rows = chart.getByRole('table').getByRole('row');
+  await rows.nth(1).waitFor();
+  const out: string[][] = [];
+  for (let i = 1; i < (await rows.count()); i++) out.push((await rows.nth(i).locator('th, td').allInnerTexts()).map((t) => t.trim()));
+  return out;
+}
+
+async function checkBothWidths(page: Page, name: string): Promise<void> {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(artefactDir(), `${name}-${width}.png`), fullPage: true });
+  }
+}
+
+it('Today: a 30-day chart of the buffer against obligations, drawn (SVG) and described, its table the figures of GET /settlement/buffer-by-day', async () => {
+  const page = await signedIn();
+  await page.goto(`${base}/#/today`);
+  const chart = page.getByRole('figure').filter({ hasText: 'Buffer balance against obligations, last 30 days' });
+  const image = chart.getByRole('img', { name: /^Buffer balance against obligations, last 30 days: the buffer/ });
+  await image.locator('svg path').first().waitFor({ state: 'attached' });
+  const series = await api('/settlement/buffer-by-day?days=30');
+  const rows = await figures(chart);
+  expect(rows).toEqual(series.days.map((d: Record<string, string | null>) => [d.date, formatCenticents(d.balance_centicents), formatCenticents(d.payable_centicents), formatCenticents(d.receivable_centicents)]));
+  await checkBothWidths(page, 'today-chart');
+}, 120_000);
+
+it('Subtrader: PnL and margin over cycles, the table exact to the centicent even beyond 2^53', async () => {
+  const page = await signedIn();
+  await page.goto(`${base}/#/subtraders/ST-H`);
+  const chart = page.getByRole('figure').filter({ hasText: 'PnL and margin over cycles, ST-H' });
+  await chart.getByRole('img').locator('svg path').first().waitFor({ state: 'attached' });
+  const rows = await figures(chart);
+  const cycles = (await api('/subtraders/ST-H/cycles?limit=30')).cycles as Array<Record<string, string | null>>;
+  expect(rows.map((r) => r.slice(1))).toEqual(cycles.map((c) => [formatCenticents(c.pnl_centicents), formatCenticents(c.maintenance_margin_centicents)]));
+  // 2^53 + 1 centicents: a double would show ...0992 or ...0994; the table shows the string's digits.
+  expect(rows.at(-1)![1]).toBe(formatCenticents(HUGE_PNL.toString()));
+  expect(rows.at(-1)![1]).toBe('$900,719,925,474.0993');
+  await checkBothWidths(page, 'subtrader-chart');
+}, 120_000);
