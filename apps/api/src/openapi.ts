@@ -1,5 +1,5 @@
-import { applyDecorators, INestApplication } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, DocumentBuilder, getSchemaPath, SwaggerModule } from '@nestjs/swagger';
+import { applyDecorators, INestApplication, type Type } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiResponse, DocumentBuilder, getSchemaPath, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBody } from '@app/http';
 
 /** The error answers every protected route can give, documented once. */
@@ -35,3 +35,19 @@ export function setupOpenApi(app: INestApplication, version: string): void {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
+
+/** A list answer `{ data: [model], next_cursor }` documented with its model. */
+export const ApiPageResponse = (model: Type<unknown>) =>
+  applyDecorators(
+    ApiExtraModels(model),
+    ApiOkResponse({
+      schema: {
+        type: 'object',
+        required: ['data', 'next_cursor'],
+        properties: {
+          data: { type: 'array', items: { $ref: getSchemaPath(model) } },
+          next_cursor: { type: 'string', nullable: true, description: 'pass as ?cursor= for the next page; null on the last' },
+        },
+      },
+    }),
+  );

@@ -20,3 +20,5 @@ export { toJsonSafe } from './json-safe';
 export type { JsonSafe } from './json-safe';
 export { IsCenticentsString, IsUsdAmount } from './money-validators';
 export type { IsUsdAmountOptions } from './money-validators';
+export { moneyFields } from './money-fields';
+export type { MoneyFields } from './money-fields';

@@ -1,8 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { centicentsToDecimalString, formatUsdExact } from '@app/money';
+import { formatUsdExact, moneyFields } from '@app/money';
 import { PageQuery } from '@app/http';
+import type { ObligationView, SettlementDetailView } from './obligation-responses.dto';
 import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow } from '@app/ingestion';
 
 export class ObligationListQuery extends PageQuery {
@@ -53,11 +54,7 @@ export class DetailsQuery extends PageQuery {
 }
 
 /** `<name>_centicents` as a decimal string with `<name>_usd` beside it (4 decimals: Klear figures carry sub-cent amounts). */
-export function money(name: string, value: string | null | undefined): Record<string, string | null> {
-  if (value === null || value === undefined) return { [`${name}_centicents`]: null, [`${name}_usd`]: null };
-  const amount = BigInt(value);
-  return { [`${name}_centicents`]: centicentsToDecimalString(amount), [`${name}_usd`]: formatUsdExact(amount) };
-}
+export const money = moneyFields;
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
@@ -90,7 +87,7 @@ export function obligationDirection(o: Pick<ObligationRow, 'amount_centicents' |
     buffer_movement: movement
       ? {
           business_transaction_id: movement.business_transaction_id,
-          created_ts: iso(new Date(movement.created_ts)),
+          created_ts: new Date(movement.created_ts).toISOString(),
           ...money('balance_delta', movement.balance_delta_centicents),
           reason: movement.reason,
           matched_by: movement.matched_by,
@@ -99,7 +96,7 @@ export function obligationDirection(o: Pick<ObligationRow, 'amount_centicents' |
   };
 }
 
-export function obligationView(o: ObligationRow, now: Date) {
+export function obligationView(o: ObligationRow, now: Date): ObligationView {
   return {
     id: o.id,
     user_id: o.user_id,
@@ -121,7 +118,7 @@ export function obligationView(o: ObligationRow, now: Date) {
   };
 }
 
-export function settlementDetailView(d: SettlementDetailRow) {
+export function settlementDetailView(d: SettlementDetailRow): SettlementDetailView {
   return {
     id: d.id,
     market_ticker: d.market_ticker,

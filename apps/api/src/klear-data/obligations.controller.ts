@@ -1,10 +1,11 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@app/auth';
 import { Clock } from '@app/clock';
 import { decodeCursor, NotFound, toPage } from '@app/http';
 import { type ObligationRow, ObligationQueries, SettlementQueries } from '@app/ingestion';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { ActiveObligationsView, ObligationDetailView, ObligationView, SettlementDetailView } from './obligation-responses.dto';
 import { DetailsQuery, money, obligationDirection, ObligationListQuery, obligationView, settlementDetailView } from './klear-data.dto';
 
 /** Details inlined in GET /obligations/{id}; the rest page through GET /obligations/{id}/details. */
@@ -23,11 +24,12 @@ export class ObligationsController {
 
   @Get('active')
   @Roles('viewer')
+  @ApiOkResponse({ type: ActiveObligationsView })
   @ApiOperation({
     summary:
       "The current cycle's obligations as last pulled from Klear, one per asset class, with the pull time; `state` (due, between_cycles, never_pulled) and `summary` say it in words, with the last settled cycle and the next cycle's time (from the estimate's next_runtime)",
   })
-  async active() {
+  async active(): Promise<ActiveObligationsView> {
     const now = this.clock.now();
     const view = (o: ObligationRow) => obligationView(o, now);
     const active = await this.obligations.active();
@@ -61,6 +63,7 @@ export class ObligationsController {
 
   @Get()
   @Roles('viewer')
+  @ApiPageResponse(ObligationView)
   @ApiOperation({ summary: 'Obligation history, newest cycle first (`from`/`to`: settlement days, America/New_York)' })
   async list(@Query() q: ObligationListQuery) {
     const limit = q.limit ?? 50;
@@ -72,8 +75,9 @@ export class ObligationsController {
 
   @Get(':id')
   @Roles('viewer')
+  @ApiOkResponse({ type: ObligationDetailView })
   @ApiOperation({ summary: 'One obligation: receives, maintenance margin details, versions, and the first page of settlement details' })
-  async get(@Param('id') id: string) {
+  async get(@Param('id') id: string): Promise<ObligationDetailView> {
     const obligation = await this.obligations.get(id);
     if (!obligation) throw new NotFound('obligation', id);
     const [receives, margins, versions, details] = await Promise.all([
@@ -106,6 +110,7 @@ export class ObligationsController {
 
   @Get(':id/details')
   @Roles('viewer')
+  @ApiPageResponse(SettlementDetailView)
   @ApiOperation({ summary: "The obligation's settlement details, a page at a time, ordered by subtrader then id (`?subtrader=`)" })
   async details(@Param('id') id: string, @Query() q: DetailsQuery) {
     if (!(await this.obligations.get(id))) throw new NotFound('obligation', id);

@@ -134,15 +134,33 @@ export class LedgerImportQuery {
   partial?: string;
 }
 
+export class PostedLedgerEntryView {
+  @ApiProperty({ example: 0, description: "the entry's position in the batch" }) index: number;
+  @ApiProperty({ example: 'buffer/bt-deposit-1' }) external_id: string;
+  @ApiProperty({ example: '1042' }) ledger_seq: string;
+  @ApiProperty({ enum: ['created', 'unchanged'] }) status: 'created' | 'unchanged';
+}
+
 export class PostedLedgerBatchView {
   @ApiProperty({ example: 3 }) created: number;
   @ApiProperty({ example: 0 }) unchanged: number;
-  @ApiProperty({ description: '[{ index, external_id, ledger_seq, status: created | unchanged }]' })
-  entries: PostedBatch['entries'];
+  @ApiProperty({ type: [PostedLedgerEntryView] }) entries: PostedBatch['entries'];
+}
+
+export class RejectedRowView {
+  @ApiProperty({ example: 7, description: 'line number, the header being line 1' }) line: number;
+  @ApiProperty({ type: String, nullable: true, example: 'trade/2026-11-03/ST-00001' }) external_id: string | null;
+  @ApiProperty({ example: 'INVALID_AMOUNT' }) code: string;
+  @ApiProperty({ example: 'amount_centicents is not a whole number of centicents' }) reason: string;
 }
 
 export class LedgerImportView {
   @ApiProperty() import_id: string;
+  @ApiProperty({ example: 'entries-2026-11-03.csv' }) file_name: string;
+  @ApiProperty({ description: "the file's SHA-256 (hex)" }) sha256: string;
+  @ApiProperty({ example: 48213 }) size_bytes: number;
+  @ApiProperty({ enum: ['csv', 'xlsx'] }) format: string;
+  @ApiProperty({ description: 'imported with ?partial=true' }) partial: boolean;
   @ApiProperty({ enum: ['imported', 'partially_imported', 'rejected'] }) status: string;
   @ApiProperty() rows: number;
   @ApiProperty() entries: number;
@@ -150,7 +168,7 @@ export class LedgerImportView {
   @ApiProperty() unchanged: number;
   @ApiProperty() rejected_entries: number;
   @ApiProperty() rejected_row_count: number;
-  @ApiProperty({ description: 'the first 1,000 rejected rows [{ line (header = 1), external_id, code, reason }]' }) rejected_rows: LedgerImportReport['rejected_rows'];
+  @ApiProperty({ type: [RejectedRowView], description: 'the first 1,000 rejected rows' }) rejected_rows: LedgerImportReport['rejected_rows'];
   @ApiProperty({ description: 'true when rejected_rows holds only the first 1,000: the report has them all' }) rejected_rows_truncated: boolean;
   @ApiProperty({ nullable: true, type: String, description: 'GET this path for every rejected row as CSV' }) rejections_report: string | null;
 }

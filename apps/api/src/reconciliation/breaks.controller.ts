@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, toPage } from '@app/http';
 import { BreakWorkflowService, ReconciliationQueries } from '@app/reconciliation';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { BreakDetailView, BreakView } from './reconciliation-responses.dto';
 import { idParam } from './reconciliations.controller';
 import { AssignBody, BreakNoteBody, breakDetailView, BreaksQuery, breakView, CommentBody, CosignBody, ResolveBreakBody } from './reconciliation.dto';
 
@@ -19,6 +20,7 @@ export class BreaksController {
 
   @Get()
   @Roles('viewer')
+  @ApiPageResponse(BreakView)
   @ApiOperation({
     summary: 'Breaks across runs (?status=open|unresolved|...&check=&subtrader=&assignee=&sort=age|difference)',
     description: 'Default order `age`: oldest first (numeric id). `sort=difference`: largest absolute difference first. `status=unresolved`: open, acknowledged and pending_write_off.',
@@ -35,6 +37,7 @@ export class BreaksController {
 
   @Get(':id')
   @Roles('viewer')
+  @ApiOkResponse({ type: BreakDetailView })
   @ApiOperation({ summary: 'One break with what each run observed and its comments' })
   async get(@Param('id') id: string) {
     return breakDetailView(await this.queries.getBreak(idParam(id, 'break')));
@@ -43,6 +46,7 @@ export class BreaksController {
   @Post(':id/acknowledge')
   @HttpCode(200)
   @Roles('operator')
+  @ApiOkResponse({ type: BreakDetailView, description: 'the break in full, after the change' })
   @ApiOperation({ summary: 'open -> acknowledged; the note is kept and shown on the break (`acknowledgement`)' })
   async acknowledge(@Param('id') id: string, @Body() body: BreakNoteBody, @CurrentPrincipal() who: Principal) {
     await this.workflow.acknowledge(idParam(id, 'break'), { userId: who.userId, name: who.name }, body.note);
@@ -52,6 +56,7 @@ export class BreaksController {
   @Post(':id/assign')
   @HttpCode(200)
   @Roles('operator')
+  @ApiOkResponse({ type: BreakDetailView, description: 'the break in full, after the change' })
   @ApiOperation({ summary: 'Assign the break to someone' })
   async assign(@Param('id') id: string, @Body() body: AssignBody, @CurrentPrincipal() who: Principal) {
     await this.workflow.assign(idParam(id, 'break'), body.assignee, { userId: who.userId, name: who.name });
@@ -61,6 +66,7 @@ export class BreaksController {
   @Post(':id/comments')
   @HttpCode(201)
   @Roles('operator')
+  @ApiCreatedResponse({ type: BreakDetailView, description: 'the break in full, with the new comment' })
   @ApiOperation({ summary: 'Add a comment' })
   async comment(@Param('id') id: string, @Body() body: CommentBody, @CurrentPrincipal() who: Principal) {
     await this.workflow.comment(idParam(id, 'break'), body.body, { userId: who.userId, name: who.name });
@@ -70,6 +76,7 @@ export class BreaksController {
   @Post(':id/resolve')
   @HttpCode(200)
   @Roles('operator')
+  @ApiOkResponse({ type: BreakDetailView, description: 'the break in full, after the change' })
   @ApiOperation({
     summary:
       'Resolve with a reason: timing; adjustment_booked (reference = ledger external_id); klear_error (reference = ticket); write_off (names difference_centicents, then needs an approver co-sign)',
@@ -83,6 +90,7 @@ export class BreaksController {
   @Post(':id/cosign')
   @HttpCode(200)
   @Roles('approver')
+  @ApiOkResponse({ type: BreakDetailView, description: 'the break in full, after the co-sign' })
   @ApiOperation({ summary: 'Co-sign a proposed write-off, naming the difference it approves (an approver other than the proposer): pending_write_off -> resolved' })
   async cosign(@Param('id') id: string, @Body() body: CosignBody, @CurrentPrincipal() who: Principal) {
     await this.workflow.cosign(idParam(id, 'break'), { userId: who.userId, name: who.name }, BigInt(body.difference_centicents), body.note);

@@ -2,7 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS, type ResolutionReason } from '@app/db';
 import { PageQuery } from '@app/http';
-import { centicentsToDecimalString, formatUsdExact, IsCenticentsString } from '@app/money';
+import { IsCenticentsString, moneyFields } from '@app/money';
+import type { BreakDetailView, BreakView, ObservationView, RunComparisonView, RunView } from './reconciliation-responses.dto';
 import type { AcknowledgementRow, BreakRow, BreakSources, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
 
 export class StartReconciliationBody {
@@ -133,15 +134,9 @@ export class AssignBody {
   assignee: string;
 }
 
-/** `<name>_centicents` as a decimal string with `<name>_usd` beside it (null stays null). */
-function money(name: string, value: string | null): Record<string, string | null> {
-  return {
-    [`${name}_centicents`]: value === null ? null : centicentsToDecimalString(BigInt(value)),
-    [`${name}_usd`]: value === null ? null : formatUsdExact(BigInt(value)),
-  };
-}
+const money = moneyFields;
 
-export function runView(r: RunRow) {
+export function runView(r: RunRow): RunView {
   return {
     id: r.id,
     scope: r.scope,
@@ -158,7 +153,7 @@ export function runView(r: RunRow) {
   };
 }
 
-export function observationView(o: ObservationRow) {
+export function observationView(o: ObservationRow): ObservationView {
   return {
     break_id: o.break_id,
     run_id: o.run_id,
@@ -182,7 +177,7 @@ export function observationView(o: ObservationRow) {
  * What the break derives from: Klear's transaction ids behind it and, for a running balance, the
  * movement breaks it carries, with the one root cause when a single break explains it to the centicent.
  */
-function sourcesView(b: BreakRow, sources: BreakSources | undefined) {
+function sourcesView(b: BreakRow, sources: BreakSources | undefined): Pick<BreakView, 'klear_transaction_ids' | 'root_cause_break_id' | 'derived_from'> {
   const from = sources?.derived_from ?? null;
   const carried = from?.reduce((sum, c) => sum + BigInt(c.difference_centicents), 0n) ?? null;
   const explains = carried !== null && carried === BigInt(b.difference_centicents);
@@ -208,7 +203,7 @@ function sourcesView(b: BreakRow, sources: BreakSources | undefined) {
   };
 }
 
-export function breakView(b: BreakRow, sources?: BreakSources) {
+export function breakView(b: BreakRow, sources?: BreakSources): BreakView {
   return {
     id: b.id,
     key: b.break_key,
@@ -243,7 +238,7 @@ export function breakView(b: BreakRow, sources?: BreakSources) {
   };
 }
 
-export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null; sources: BreakSources }) {
+export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null; sources: BreakSources }): BreakDetailView {
   const ack = detail.acknowledgement;
   return {
     ...breakView(detail.row, detail.sources),
@@ -253,7 +248,7 @@ export function breakDetailView(detail: { row: BreakRow; observations: Observati
   };
 }
 
-export function comparisonView(c: RunComparison) {
+export function comparisonView(c: RunComparison): RunComparisonView {
   return {
     run_id: c.run_id,
     other_run_id: c.other_run_id,

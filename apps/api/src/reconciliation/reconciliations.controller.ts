@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, Expensive, InvalidInput, NotFound, toPage } from '@app/http';
 import { ReconciliationQueries, ReconciliationService, type RunTarget } from '@app/reconciliation';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { ObservationView, RunComparisonView, RunView } from './reconciliation-responses.dto';
 import { comparisonView, observationView, RunBreaksQuery, RunsQuery, runView, StartReconciliationBody } from './reconciliation.dto';
 
 /** Path ids are bigint identities: anything else is simply not found. */
@@ -30,6 +31,7 @@ export class ReconciliationsController {
   @HttpCode(201)
   @Roles('operator')
   @Expensive()
+  @ApiCreatedResponse({ type: RunView })
   @ApiOperation({ summary: 'Run a reconciliation: { cycle } or { date } or { projected: true }; answers with the stored run' })
   async start(@Body() body: StartReconciliationBody, @CurrentPrincipal() who: Principal) {
     const chosen = [body.cycle !== undefined, body.date !== undefined, body.projected === true].filter(Boolean).length;
@@ -40,6 +42,7 @@ export class ReconciliationsController {
 
   @Get()
   @Roles('viewer')
+  @ApiPageResponse(RunView)
   @ApiOperation({ summary: 'Runs, newest first, with summary counts and totals' })
   async list(@Query() q: RunsQuery) {
     const limit = q.limit ?? 50;
@@ -49,6 +52,7 @@ export class ReconciliationsController {
 
   @Get(':id')
   @Roles('viewer')
+  @ApiOkResponse({ type: RunView })
   @ApiOperation({ summary: 'One run with its inputs (snapshots, high-water marks, tolerances) and summary' })
   async get(@Param('id') id: string) {
     return runView(await this.queries.getRun(idParam(id, 'reconciliation run')));
@@ -56,6 +60,7 @@ export class ReconciliationsController {
 
   @Get(':id/breaks')
   @Roles('viewer')
+  @ApiPageResponse(ObservationView)
   @ApiOperation({ summary: "The run's breaks in its deterministic order (by key), with the rows behind each side" })
   async breaks(@Param('id') id: string, @Query() q: RunBreaksQuery) {
     const limit = q.limit ?? 50;
@@ -72,6 +77,7 @@ export class ReconciliationsController {
 
   @Get(':id/compare/:otherId')
   @Roles('viewer')
+  @ApiOkResponse({ type: RunComparisonView })
   @ApiOperation({ summary: 'Compare two runs: breaks only in one of them, and breaks whose reason or figures changed' })
   async compare(@Param('id') id: string, @Param('otherId') otherId: string) {
     return comparisonView(await this.queries.compare(idParam(id, 'reconciliation run'), idParam(otherId, 'reconciliation run')));
