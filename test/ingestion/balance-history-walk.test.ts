@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { type ContractBalanceEntry, ContractWorld } from './contract-klear';
+import { type ContractBalanceEntry, ContractWorld, obligationsAt } from './contract-klear';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -18,21 +18,23 @@ function history(count: number, newestAgoMs: number): ContractBalanceEntry[] {
   return Array.from({ length: count }, (_, i) => entry(now - newestAgoMs - (count - 1 - i) * MINUTE, BigInt(1_000 + i), `bt-${i}`));
 }
 
+let world: ContractWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const stored = async () =>
+  (await world!.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`))[0];
+const klearSum = () => String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n));
+
 /**
  * The balance history walk (pages of 500, an opaque cursor) against a Klear of the test's own, with the
  * production walk settings: back-dated entries and entries Klear really holds twice.
  */
 describe('Balance history walk', () => {
   jest.setTimeout(120_000);
-  let world: ContractWorld | undefined;
-  afterEach(async () => {
-    await world?.close();
-    world = undefined;
-  });
 
-  const stored = async () =>
-    (await world!.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`))[0];
-  const klearSum = () => String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n));
 
   it('ingests an entry Klear back-dates 18 h at the next scheduled run: 1,200 held, one back-dated and one fresh entry added -> 1,202', async () => {
     world = await ContractWorld.start();
@@ -74,5 +76,29 @@ describe('Balance history walk', () => {
       { delta: '-50000', occurrence: 1 },
       { delta: '-7000', occurrence: 0 },
     ]);
+  });
+});
+
+describe('A NUL character in a string Klear sends', () => {
+  jest.setTimeout(120_000);
+
+  it('never blocks a walk: the string is stored escaped and the run records a contract error', async () => {
+    world = await ContractWorld.start();
+    world.klear.obligations = obligationsAt(Date.now() - 60 * MINUTE, 10, ['Crypto', 'Equity', 'Rates']);
+    world.klear.obligations[0].asset_class = 'Crypto\u0000X';
+    world.klear.balanceHistory = [...history(10, HOUR), entry(Date.now() - 2 * HOUR, -5n, 'bt-nul', 'fee\u0000')];
+
+    const obligations = await world.run('obligation_history', 'startup');
+    expect(obligations?.status).toBe('succeeded');
+    expect((obligations?.details as { contract_errors: string[] }).contract_errors).toEqual([
+      'GET /margin/obligation_history: obligations[0].asset_class held U+0000, stored as \\u0000',
+    ]);
+    expect(await world.query(`SELECT asset_class FROM klear_obligation WHERE id = $1`, [world.klear.obligations[0].id])).toEqual([{ asset_class: 'Crypto\\u0000X' }]);
+    expect((await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation`))[0].n).toBe(30);
+
+    const balance = await world.run('balance_history', 'startup');
+    expect(balance?.status).toBe('succeeded');
+    expect((balance?.details as { contract_errors: string[] }).contract_errors).toEqual(['GET /margin/settlement_balance_history: entries[10].reason held U+0000, stored as \\u0000']);
+    expect(await stored()).toEqual({ n: 11, sum: klearSum() });
   });
 });

@@ -76,4 +76,51 @@ describe('Obligation upsert', () => {
     const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM klear_obligation_version WHERE obligation_id = 'big-1'`);
     expect(n).toBe(3);
   });
+
+  it('keeps the newest version when two transactions insert the same new obligation at once, the newer one committing first', async () => {
+    const newer = { ...obligation('race-1', 2, 2, 9n, '2026-11-21T05:00:00Z') };
+    const older = obligation('race-1', 2, 2, 0n, '2026-11-21T04:00:00Z');
+    let releaseNewer!: () => void;
+    const newerHeld = new Promise<void>((resolve) => (releaseNewer = resolve));
+    let newerInserted!: () => void;
+    const inserted = new Promise<void>((resolve) => (newerInserted = resolve));
+    const newerTx = inTransaction(db.dataSource, async (tx) => {
+      const result = await upsertObligation(tx, newer, archiveId, new Date());
+      newerInserted();
+      await newerHeld;
+      return result;
+    });
+    await inserted;
+    // The older version's transaction starts while the newer row is inserted but not committed: it sees
+    // no row to lock and its insert waits on the newer one's.
+    const olderTx = inTransaction(db.dataSource, (tx) => upsertObligation(tx, older, archiveId, new Date()));
+    await waitUntilBlockedOnALock();
+    releaseNewer();
+    expect((await newerTx).outcome).toBe('new');
+    expect((await olderTx).outcome).toBe('older_version');
+    const [current] = await db.dataSource.query(`SELECT last_updated_ts, fees_centicents::text AS fees FROM klear_obligation WHERE id = 'race-1'`);
+    expect({ at: current.last_updated_ts.toISOString(), fees: current.fees }).toEqual({ at: '2026-11-21T05:00:00.000Z', fees: newer.fees_centicents.toString() });
+    expect(await detailSums('race-1')).toMatchObject({ fees: newer.fees_centicents.toString() });
+  });
+
+  it("keeps Klear's timestamp precision beyond the millisecond", async () => {
+    const entry = { ...obligation('micro-1', 1, 1), execution_time: '2026-11-20T22:00:00.123456Z', last_updated_ts: '2026-11-20T22:05:00.654321Z' };
+    expect((await upsert(entry)).outcome).toBe('new');
+    const [row] = await db.dataSource.query(
+      `SELECT to_char(execution_time AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS executed, to_char(last_updated_ts AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS updated FROM klear_obligation WHERE id = 'micro-1'`,
+    );
+    expect(row).toEqual({ executed: '22:00:00.123456', updated: '22:05:00.654321' });
+    // A version a microsecond newer is newer.
+    expect((await upsert({ ...obligation('micro-1', 1, 1, 3n), execution_time: entry.execution_time, last_updated_ts: '2026-11-20T22:05:00.654322Z' })).outcome).toBe('changed');
+    expect((await upsert({ ...obligation('micro-1', 1, 1, 4n), execution_time: entry.execution_time, last_updated_ts: '2026-11-20T22:05:00.654321Z' })).outcome).toBe('older_version');
+  });
+
+  /** Polls PostgreSQL until a session of this database waits on a lock (a condition, not a sleep). */
+  async function waitUntilBlockedOnALock(): Promise<void> {
+    for (let i = 0; i < 10_000; i++) {
+      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      if (n > 0) return;
+    }
+    throw new Error('no transaction ever waited on the lock');
+  }
 });

@@ -3,6 +3,7 @@ import { type KlearAnswerData, parseKlearAnswer } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
 import type { ObligationCompletion } from './obligation-completion';
 import { upsertObligation } from './obligation-store';
+import { escapeNulCharacters } from './postgres-text';
 import {
   insertActiveObligationPull,
   insertMemberFundingPayments,
@@ -52,7 +53,9 @@ export function interpretArchivedBody(
   completion?: ObligationCompletion,
   params: Record<string, string> = {},
 ): Promise<Interpretation> {
-  return interpretAnswer(tx, name, parseKlearAnswer(name, body), archiveId, receivedAt, completion, params);
+  const data = parseKlearAnswer(name, body);
+  escapeNulCharacters(data);
+  return interpretAnswer(tx, name, data, archiveId, receivedAt, completion, params);
 }
 
 /** Upserts the obligations of an answer, each in its completed form when its lists were cut. */

@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { type InterpretableName, type Interpretation, interpretAnswer } from './klear-answer-interpreter';
 import { type DetailPageFetcher, type ObligationCompletion, completeObligations, klearDetailPager } from './obligation-completion';
 import { heldComplete } from './obligation-store';
+import { ESCAPED_NUL, escapeNulCharacters } from './postgres-text';
 import { ResponseArchiveRepository } from './response-archive.repository';
 import { inTransaction } from './sql-transaction';
 
@@ -43,6 +44,7 @@ export class KlearIngestion {
     }
     const archiveId = await this.archive.append(answer.raw, context.runId);
     this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
+    this.escapeNul(context, answer.raw.endpoint, answer.data);
     let completion: ObligationCompletion | undefined;
     if (name === 'obligationHistory' || name === 'activeObligations') {
       const entries = (answer.data as { obligations: ObligationEntry[] }).obligations;
@@ -60,16 +62,28 @@ export class KlearIngestion {
     return result;
   }
 
-  /** Fields Klear sent that the contract does not name: recorded on the job run (the archive keeps them). */
-  private readonly unmappedByRun = new Map<string, Set<string>>();
+  /** Per run and detail key, the lines recorded so far (a run's details are replaced key by key). */
+  private readonly notesByRun = new Map<string, Set<string>>();
 
+  /** Fields Klear sent that the contract does not name: recorded on the job run (the archive keeps them). */
   private noteUnmapped(context: JobContext, endpoint: string, unmapped: string[] | undefined): void {
-    if (!unmapped?.length) return;
-    const seen = this.unmappedByRun.get(context.runId) ?? new Set<string>();
-    for (const field of unmapped) seen.add(`${endpoint}: ${field}`);
-    if (this.unmappedByRun.size > 100) this.unmappedByRun.clear();
-    this.unmappedByRun.set(context.runId, seen);
-    context.setDetails({ unmapped_fields: [...seen].sort() });
+    this.note(context, 'unmapped_fields', (unmapped ?? []).map((field) => `${endpoint}: ${field}`));
+  }
+
+  /** A NUL character PostgreSQL cannot store is escaped, never failing the page: a contract error on the run. */
+  private escapeNul(context: JobContext, endpoint: string, data: unknown): void {
+    const paths = escapeNulCharacters(data);
+    this.note(context, 'contract_errors', paths.map((path) => `${endpoint}: ${path} held U+0000, stored as ${ESCAPED_NUL}`));
+  }
+
+  private note(context: JobContext, key: 'unmapped_fields' | 'contract_errors', lines: string[]): void {
+    if (lines.length === 0) return;
+    const id = `${context.runId}/${key}`;
+    const seen = this.notesByRun.get(id) ?? new Set<string>();
+    for (const line of lines) if (seen.size < 200) seen.add(line);
+    if (this.notesByRun.size > 200) this.notesByRun.clear();
+    this.notesByRun.set(id, seen);
+    context.setDetails({ [key]: [...seen].sort() });
   }
 
   /** Reads pages of detail lists from Klear, each archived (and its unmapped fields noted) before use. */
@@ -78,6 +92,7 @@ export class KlearIngestion {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       await this.archive.append(answer.raw, context.runId);
       this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
+      this.escapeNul(context, answer.raw.endpoint, answer.data);
       context.read(rows);
     });
   }

@@ -54,7 +54,7 @@ export async function heldComplete(tx: Pick<SqlTransaction, 'query'>, entry: Obl
     `SELECT (last_updated_ts = $2 AND amount_centicents = $3 AND fees_centicents = $4 AND pnl_centicents = $5
              AND maintenance_margin_centicents = $6 AND completed_lists @> $7::text[]) AS ok
        FROM klear_obligation WHERE id = $1`,
-    [entry.id, new Date(entry.last_updated_ts), entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.pnl_centicents.toString(), entry.maintenance_margin_centicents.toString(), lists],
+    [entry.id, entry.last_updated_ts, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.pnl_centicents.toString(), entry.maintenance_margin_centicents.toString(), lists],
   );
   return rows[0]?.ok === true;
 }
@@ -92,10 +92,11 @@ export async function upsertObligation(
     throw new ObligationIncompleteError(entry.id, incomplete);
   }
   const sha = obligationContentHash(entry);
-  const lastUpdated = new Date(entry.last_updated_ts);
-  const [current] = await tx.query<{ content_sha256: string; last_updated_ts: Date }>(
-    `SELECT content_sha256, last_updated_ts FROM klear_obligation WHERE id = $1 FOR UPDATE`,
-    [entry.id],
+  // Klear's timestamps go to PostgreSQL as text: a JS Date would cut them to the millisecond.
+  const lastUpdated = entry.last_updated_ts;
+  const [current] = await tx.query<{ content_sha256: string; newer_held: boolean }>(
+    `SELECT content_sha256, last_updated_ts > $2::timestamptz AS newer_held FROM klear_obligation WHERE id = $1 FOR UPDATE`,
+    [entry.id, lastUpdated],
   );
   if (current?.content_sha256 === sha) {
     await tx.query(`UPDATE klear_obligation SET pulled_at = GREATEST(pulled_at, $2) WHERE id = $1`, [entry.id, pulledAt]);
@@ -107,10 +108,10 @@ export async function upsertObligation(
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id`,
     [entry.id, lastUpdated, sha, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(), entry.pnl_centicents.toString(), pulledAt, archiveId, entry.asset_class],
   );
-  if (current && current.last_updated_ts.getTime() > lastUpdated.getTime()) {
-    return { outcome: 'older_version', rowsWritten: versionRows.length };
-  }
-  await tx.query(
+  if (current?.newer_held) return { outcome: 'older_version', rowsWritten: versionRows.length };
+  // The row may not exist yet for FOR UPDATE to lock while another transaction inserts it: the update
+  // applies only over an older or equal version, so the newest last_updated_ts wins whatever the order.
+  const applied = await tx.query<{ inserted: boolean }>(
     `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents,
        execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id,
        asset_class, funding_centicents, funding_payment_count, completed_lists)
@@ -120,14 +121,19 @@ export async function upsertObligation(
        pnl_centicents = EXCLUDED.pnl_centicents, execution_time = EXCLUDED.execution_time, last_updated_ts = EXCLUDED.last_updated_ts,
        content_sha256 = EXCLUDED.content_sha256, settlement_detail_count = EXCLUDED.settlement_detail_count,
        pulled_at = EXCLUDED.pulled_at, archive_id = EXCLUDED.archive_id, asset_class = EXCLUDED.asset_class,
-       funding_centicents = EXCLUDED.funding_centicents, funding_payment_count = EXCLUDED.funding_payment_count, completed_lists = EXCLUDED.completed_lists`,
+       funding_centicents = EXCLUDED.funding_centicents, funding_payment_count = EXCLUDED.funding_payment_count, completed_lists = EXCLUDED.completed_lists
+     WHERE klear_obligation.last_updated_ts <= EXCLUDED.last_updated_ts
+     RETURNING (xmax = 0) AS inserted`,
     [
       entry.id, entry.user_id, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(),
-      entry.pnl_centicents.toString(), new Date(entry.execution_time), lastUpdated, sha, entry.settlement_details.length, pulledAt, archiveId,
+      entry.pnl_centicents.toString(), entry.execution_time, lastUpdated, sha, entry.settlement_details.length, pulledAt, archiveId,
       entry.asset_class, entry.funding_payments.reduce((sum, f) => sum + f.funding_amount_centicents, 0n).toString(), entry.funding_payments.length, [...completedLists],
     ],
   );
-  const details = await replaceSettlementDetails(tx, entry, current !== undefined);
+  if (applied.length === 0) return { outcome: 'older_version', rowsWritten: versionRows.length };
+  // Another transaction may have inserted the row (and its details) since our FOR UPDATE found none.
+  const existed = !applied[0].inserted;
+  const details = await replaceSettlementDetails(tx, entry, existed);
   const others = await replaceMarginDetailsAndReceives(tx, entry);
   const funding = await replaceFundingPayments(tx, entry);
   await recordSubtradersSeenInKlear(
@@ -135,7 +141,7 @@ export async function upsertObligation(
     [...entry.settlement_details.map((d) => d.subtrader_id), ...entry.maintenance_margin_details.map((m) => m.subtrader_id), ...entry.funding_payments.map((f) => f.subtrader_id)],
     pulledAt,
   );
-  return { outcome: current ? 'changed' : 'new', rowsWritten: 1 + versionRows.length + details + others + funding };
+  return { outcome: existed ? 'changed' : 'new', rowsWritten: 1 + versionRows.length + details + others + funding };
 }
 
 async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry): Promise<number> {
