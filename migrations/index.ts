@@ -17,6 +17,7 @@ import { DualControl1796207911839 } from './1796207911839-DualControl';
 import { KlearLiveApi1796209289599 } from './1796209289599-KlearLiveApi';
 import { ConsoleTotpSealed1796215303535 } from './1796215303535-ConsoleTotpSealed';
 import { BalanceHistoryOccurrence1796220000000 } from './1796220000000-BalanceHistoryOccurrence';
+import { AuditCheckpoint1796227123662 } from './1796227123662-AuditCheckpoint';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -39,4 +40,5 @@ export const ALL_MIGRATIONS: Function[] = [
   KlearLiveApi1796209289599,
   ConsoleTotpSealed1796215303535,
   BalanceHistoryOccurrence1796220000000,
+  AuditCheckpoint1796227123662,
 ];

@@ -5,6 +5,9 @@ import { canonicalJson } from './canonical-json';
 /** The MAC purpose of audit rows (docs/security.md, "Audit trail"). */
 export const AUDIT_ROW_MAC = 'audit-row';
 
+/** The MAC purpose of verification checkpoints: a row's MAC never passes for a checkpoint's. */
+export const AUDIT_CHECKPOINT_MAC = 'audit-checkpoint';
+
 /** What a row's MAC covers: its position and its hash (which covers its content and the chain before it). */
 export const auditMacData = (seq: string, hash: string) => `${seq}.${hash}`;
 
@@ -54,7 +57,32 @@ export interface ChainVerification {
   macs: MacSummary;
   /** The last row verified: record it outside the database and check it later with `audit:verify --anchor`. */
   anchor: { seq: string; hash: string; mac: string | null } | null;
+  /**
+   * The verification checkpoint the walk started after (its rows up to `seq` were verified then and are
+   * not re-read; `checked` counts the rows after it), or null when the walk started at the chain's first row.
+   */
+  checkpoint: CheckpointRef | null;
 }
+
+export interface CheckpointRef {
+  id: string;
+  seq: string;
+  kind: 'full' | 'incremental';
+  verifiedAt: string;
+}
+
+/** The MAC walk's state after a row: what a checkpoint stores so a later walk goes on from it. */
+export interface WalkState {
+  signedSeen: boolean;
+  pendingRetired: number;
+  valid: number;
+  unsignedPrefix: number;
+  retiredKey: number;
+}
+
+/** What a checkpoint's MAC covers: every column but its id. */
+export const checkpointMacData = (c: { seq: string; hash: string; kind: string; verifiedAt: Date; walkState: WalkState }) =>
+  canonicalJson([c.seq, c.hash, c.kind, c.verifiedAt.toISOString(), c.walkState]);
 
 export interface MacSummary {
   checked: boolean;
@@ -80,6 +108,20 @@ export class ChainWalk {
 
   constructor(private readonly keyring: Keyring | null) {
     this.macs = { checked: keyring !== null, valid: 0, unsignedPrefix: 0, retiredKey: 0 };
+  }
+
+  /** Goes on after row `seq` (hash `hash`) verified earlier, in the MAC state recorded then. */
+  resume(seq: string, hash: string, mac: string | null, state: WalkState): void {
+    this.anchor = { seq, hash, mac };
+    this.prev = hash;
+    this.expectedSeq = BigInt(seq) + 1n;
+    this.signedSeen = state.signedSeen;
+    this.pendingRetired = state.pendingRetired;
+    this.macs = { ...this.macs, valid: state.valid, unsignedPrefix: state.unsignedPrefix, retiredKey: state.retiredKey };
+  }
+
+  state(): WalkState {
+    return { signedSeen: this.signedSeen, pendingRetired: this.pendingRetired, valid: this.macs.valid, unsignedPrefix: this.macs.unsignedPrefix, retiredKey: this.macs.retiredKey };
   }
 
   /** Checks the next row; returns the problem, or null. */
@@ -135,6 +177,6 @@ export function verifyChainRows(rows: Iterable<AuditChainRow>, keyring: Keyring 
   return walkResult(walk, problem ? walk.anchor?.seq ?? null : null, problem);
 }
 
-export function walkResult(walk: ChainWalk, firstBrokenSeq: string | null, problem: string | null): ChainVerification {
-  return { ok: problem === null, checked: walk.checked, firstBrokenSeq, problem, macs: walk.macs, anchor: walk.anchor };
+export function walkResult(walk: ChainWalk, firstBrokenSeq: string | null, problem: string | null, checkpoint: CheckpointRef | null = null): ChainVerification {
+  return { ok: problem === null, checked: walk.checked, firstBrokenSeq, problem, macs: walk.macs, anchor: walk.anchor, checkpoint };
 }

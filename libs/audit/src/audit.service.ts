@@ -2,14 +2,31 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
-import { AuditLogEntry } from '@app/db';
+import { AuditCheckpoint, AuditLogEntry } from '@app/db';
 import type { Keyring } from '@app/secrets';
 import { DataSource, EntityManager } from 'typeorm';
-import { AUDIT_ROW_MAC, auditMacData, auditRowHash, ChainVerification, ChainWalk, GENESIS_HASH, walkResult } from './audit-chain';
+import {
+  AUDIT_CHECKPOINT_MAC,
+  AUDIT_ROW_MAC,
+  auditMacData,
+  auditRowHash,
+  ChainVerification,
+  ChainWalk,
+  checkpointMacData,
+  type CheckpointRef,
+  GENESIS_HASH,
+  walkResult,
+} from './audit-chain';
 import { canonicalJson } from './canonical-json';
 
 /** Transaction-scoped advisory lock serialising appends to the chain ("klear-audit"). */
 const AUDIT_CHAIN_LOCK = '1801676132';
+
+/** An incremental verification records a checkpoint once it has walked this many rows past the last one. */
+export const AUDIT_CHECKPOINT_EVERY = 1000;
+
+/** How many of the newest checkpoints are looked at for one that can be trusted before walking from the first row. */
+const CHECKPOINTS_CONSIDERED = 50;
 
 export interface AuditEvent {
   actor: string;
@@ -88,13 +105,62 @@ export class AuditService {
   }
 
   /**
-   * Verifies the whole chain, reading it in pages: every link and hash, and with a keyring every
-   * MAC (docs/security.md, "Audit trail"). `anchor` (a seq and the hash recorded for it outside the
-   * database, from an earlier verification) must still be in the chain, unchanged.
+   * Verifies the whole chain from its first row, reading it in pages: every link and hash, and with a
+   * keyring every MAC (docs/security.md, "Audit trail"). `anchor` (a seq and the hash recorded for it
+   * outside the database, from an earlier verification) must still be in the chain, unchanged. A
+   * chain that verifies leaves a `full` checkpoint that `verifyFromCheckpoint` goes on from.
    */
   async verify(options: { pageSize?: number; anchor?: { seq: string; hash: string } } = {}): Promise<ChainVerification> {
-    const pageSize = options.pageSize ?? 5000;
     const walk = new ChainWalk(this.keyring);
+    const result = await this.walkRows(walk, null, options);
+    if (result.ok) await this.recordCheckpoint(walk, 'full');
+    return result;
+  }
+
+  /**
+   * What `GET /audit` reports in constant time: verifies only the rows after the newest checkpoint it
+   * can trust (its MAC verifies with the keyring; without a keyring, the newest), after checking that
+   * the checkpointed row is still in the chain with the hash recorded. A checkpoint whose MAC does not
+   * verify was written without the key: the answer is a failure, never a silent fallback. Rows before
+   * the checkpoint are re-verified by the hourly `audit_chain_check` job and `npm run cli -- audit:verify`.
+   */
+  async verifyFromCheckpoint(options: { pageSize?: number; checkpointEvery?: number } = {}): Promise<ChainVerification> {
+    const walk = new ChainWalk(this.keyring);
+    const found = await this.trustedCheckpoint();
+    if (found && 'problem' in found) return walkResult(walk, found.seq, found.problem, found.ref);
+    const checkpoint = found?.checkpoint ?? null;
+    const ref: CheckpointRef | null = checkpoint ? { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() } : null;
+    if (checkpoint) {
+      const [row] = (await this.dataSource.query('SELECT hash, mac FROM audit_log WHERE seq = $1', [checkpoint.seq])) as Array<{ hash: string; mac: string | null }>;
+      if (!row) return walkResult(walk, checkpoint.seq, `row ${checkpoint.seq}, verified at checkpoint ${checkpoint.id}, is no longer in the chain (the chain was cut back)`, ref);
+      if (row.hash !== checkpoint.hash) return walkResult(walk, checkpoint.seq, `row ${checkpoint.seq} no longer matches checkpoint ${checkpoint.id} (the chain was rewritten)`, ref);
+      walk.resume(checkpoint.seq, checkpoint.hash, row.mac, checkpoint.walkState);
+    }
+    const result = await this.walkRows(walk, ref, options);
+    if (result.ok && walk.checked >= (options.checkpointEvery ?? AUDIT_CHECKPOINT_EVERY)) await this.recordCheckpoint(walk, 'incremental');
+    return result;
+  }
+
+  /** The newest checkpoint to go on from; a forged one (MAC invalid) is a problem to report. */
+  private async trustedCheckpoint(): Promise<{ checkpoint: AuditCheckpoint } | { problem: string; seq: string; ref: CheckpointRef } | null> {
+    const recent = await this.dataSource.getRepository(AuditCheckpoint).find({ order: { id: 'DESC' }, take: CHECKPOINTS_CONSIDERED });
+    for (const checkpoint of recent) {
+      if (!this.keyring) return { checkpoint };
+      // Written without a keyring (development, before SECRETS_KEY) or with a retired key: not evidence either way.
+      if (!checkpoint.mac || !checkpoint.macKeyId) continue;
+      const check = this.keyring.verify(AUDIT_CHECKPOINT_MAC, checkpoint.macKeyId, checkpointMacData(checkpoint), checkpoint.mac);
+      if (check === 'valid') return { checkpoint };
+      if (check === 'invalid') {
+        const ref: CheckpointRef = { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() };
+        return { problem: `checkpoint ${checkpoint.id} does not verify (written without the key)`, seq: checkpoint.seq, ref };
+      }
+    }
+    return null;
+  }
+
+  /** Walks the rows after the walk's position, in pages, to the end of the chain. */
+  private async walkRows(walk: ChainWalk, checkpoint: CheckpointRef | null, options: { pageSize?: number; anchor?: { seq: string; hash: string } }): Promise<ChainVerification> {
+    const pageSize = options.pageSize ?? 5000;
     let anchorSeen = false;
     for (;;) {
       const rows = await this.dataSource
@@ -107,16 +173,24 @@ export class AuditService {
       if (rows.length === 0) break;
       for (const row of rows) {
         const problem = walk.step(row);
-        if (problem) return walkResult(walk, row.seq, problem);
+        if (problem) return walkResult(walk, row.seq, problem, checkpoint);
         if (options.anchor && row.seq === options.anchor.seq) {
-          if (row.hash !== options.anchor.hash) return walkResult(walk, row.seq, 'the row does not match the anchor recorded for it (the chain was rewritten)');
+          if (row.hash !== options.anchor.hash) return walkResult(walk, row.seq, 'the row does not match the anchor recorded for it (the chain was rewritten)', checkpoint);
           anchorSeen = true;
         }
       }
     }
-    if (options.anchor && !anchorSeen) return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)');
+    if (options.anchor && !anchorSeen) return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)', checkpoint);
     const problem = walk.finish();
-    return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem);
+    return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem, checkpoint);
+  }
+
+  /** Records where a successful walk ended, signed with the keyring when there is one. */
+  private async recordCheckpoint(walk: ChainWalk, kind: 'full' | 'incremental'): Promise<void> {
+    if (!walk.anchor) return;
+    const content = { seq: walk.anchor.seq, hash: walk.anchor.hash, kind, verifiedAt: this.clock.now(), walkState: walk.state() };
+    const signed = this.keyring ? this.keyring.sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(content)) : null;
+    await this.dataSource.getRepository(AuditCheckpoint).insert({ ...content, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null });
   }
 
   /**

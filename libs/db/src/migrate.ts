@@ -49,7 +49,7 @@ export async function schemaDrift(dataSource: DataSource): Promise<{ up: string[
 }
 
 /** Tables that are append-only (triggers refuse UPDATE/DELETE): the application role is not even granted them. */
-export const APPEND_ONLY_TABLES = ['audit_log', 'klear_response_archive', 'export_file', 'ledger_import_rejection'];
+export const APPEND_ONLY_TABLES = ['audit_log', 'audit_checkpoint', 'klear_response_archive', 'export_file', 'ledger_import_rejection'];
 
 /**
  * Gives the application role (DATABASE_URL's user when migrations run as another, the schema

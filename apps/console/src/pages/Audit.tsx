@@ -13,15 +13,51 @@ interface AuditRow {
   to: string | null;
 }
 
+interface ChainStatus {
+  ok: boolean;
+  checked: number;
+  firstBrokenSeq: string | null;
+  problem: string | null;
+  anchor: { seq: string } | null;
+  checkpoint: { id: string; seq: string; kind: string; verifiedAt: string } | null;
+}
+
+/** The chain verification in words: through which row, from which checkpoint, or where it breaks. */
+function ChainVerdict({ chain }: { chain: ChainStatus }) {
+  if (!chain.ok) {
+    return (
+      <strong role="alert">
+        The audit chain does not verify from row {chain.firstBrokenSeq}: {chain.problem}
+      </strong>
+    );
+  }
+  const through = chain.anchor ? `through row ${chain.anchor.seq}` : '(the log is empty)';
+  return (
+    <span>
+      Verified {through}
+      {chain.checkpoint ? (
+        <>
+          {' '}
+          ({chain.checked} row(s) after checkpoint {chain.checkpoint.id}, a {chain.checkpoint.kind} verification up to row {chain.checkpoint.seq} at{' '}
+          <Time iso={chain.checkpoint.verifiedAt} />)
+        </>
+      ) : (
+        <> ({chain.checked} row(s) from the first)</>
+      )}
+      .
+    </span>
+  );
+}
+
 export default function AuditPage() {
   const { query } = useRoute();
   const entity = query.get('entity') ?? '';
-  const chain = useQuery({ queryKey: ['audit-chain'], queryFn: () => get<{ chain: unknown }>(`/audit${qs({ limit: 1 })}`) });
+  const chain = useQuery({ queryKey: ['audit-chain'], queryFn: () => get<{ chain: ChainStatus }>(`/audit${qs({ limit: 1 })}`) });
   return (
     <Page title="Audit">
       <ErrorNote error={chain.error} />
       <p>
-        Chain verification: <code>{chain.data ? JSON.stringify(chain.data.chain) : '…'}</code>
+        Chain verification: {chain.data ? <ChainVerdict chain={chain.data.chain} /> : '…'}
       </p>
       <CursorTable<AuditRow>
         label="Audit log"

@@ -1,0 +1,128 @@
+// GET /audit verifies the chain from a stored, MAC-protected checkpoint instead of re-walking every row on
+// every request (issue 18: audit reads in constant time). The attacks: a checkpoint forged without the key,
+// the checkpointed row rewritten or cut away, a row after the checkpoint edited. Each is reported, never
+// trusted; the full walk (hourly job, `audit:verify`) still reads every row.
+import { systemClock } from '@app/clock';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { AUDIT_CHECKPOINT_MAC, AuditService, checkpointMacData } from '@app/audit';
+import { AuditCheckpoint } from '@app/db';
+import { Keyring } from '@app/secrets';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+
+const key = randomBytes(32);
+let db: TestDatabase;
+
+beforeEach(async () => {
+  db = await createTestDatabase();
+}, 60_000);
+afterEach(async () => db?.drop());
+
+async function recordRows(audit: AuditService, n: number, from = 0): Promise<void> {
+  for (let i = from; i < from + n; i++) await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
+}
+
+/** Edits rows behind the database's back, as someone with superuser rights and no key would. */
+async function tamper(sql: string, params: unknown[]): Promise<void> {
+  await db.dataSource.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete');
+  try {
+    await db.dataSource.query(sql, params);
+  } finally {
+    await db.dataSource.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete');
+  }
+}
+
+describe('verification from a checkpoint', () => {
+  it('walks only the rows after the newest checkpoint, with the MAC counts carried over', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 40);
+    const full = await audit.verify();
+    expect(full).toMatchObject({ ok: true, checked: 40, checkpoint: null, anchor: { seq: '40' } });
+    await recordRows(audit, 3, 40);
+
+    const incremental = await audit.verifyFromCheckpoint();
+    expect(incremental).toMatchObject({
+      ok: true,
+      checked: 3,
+      checkpoint: { seq: '40', kind: 'full' },
+      anchor: { seq: '43' },
+      macs: { checked: true, valid: 43, unsignedPrefix: 0, retiredKey: 0 },
+    });
+    // Nothing new: nothing read, the chain still verified through the checkpointed row.
+    await audit.verify();
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 0, checkpoint: { seq: '43' }, anchor: { seq: '43' } });
+  });
+
+  it('records an incremental checkpoint once it has walked enough rows, so the next read starts after them', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 5);
+    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 5, checkpoint: null });
+    expect(await db.count('audit_checkpoint')).toBe(0);
+    await recordRows(audit, 6, 5);
+    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 11, checkpoint: null });
+    expect(await db.count('audit_checkpoint')).toBe(1);
+    await recordRows(audit, 2, 11);
+    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 2, checkpoint: { seq: '11', kind: 'incremental' }, anchor: { seq: '13' } });
+  });
+
+  it('reports an edit after the checkpoint at the edited row', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 10);
+    await audit.verify();
+    await recordRows(audit, 5, 10);
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 13`, []);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '13', problem: expect.stringContaining('edited'), checkpoint: { seq: '10' } });
+  });
+
+  it('reports the checkpointed row rewritten or cut away instead of going on from it', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 10);
+    await audit.verify();
+    await recordRows(audit, 2, 10);
+    await tamper(`UPDATE audit_log SET hash = repeat('a', 64) WHERE seq = 10`, []);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '10', problem: expect.stringContaining('no longer matches checkpoint') });
+    await tamper(`DELETE FROM audit_log WHERE seq >= 10`, []);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '10', problem: expect.stringContaining('cut back') });
+  });
+});
+
+/**
+ * 12 signed rows, a full verification at row 8, then the attacker edits row 10: the checkpoint content
+ * they would write past the edit (row 12), so a read would start after it.
+ */
+async function rowEditedBehindACheckpoint() {
+  const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+  await recordRows(audit, 8);
+  await audit.verify();
+  await recordRows(audit, 4, 8);
+  await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 10`, []);
+  const [{ hash }] = (await db.dataSource.query('SELECT hash FROM audit_log WHERE seq = 12')) as Array<{ hash: string }>;
+  const forged = { seq: '12', hash, kind: 'full' as const, verifiedAt: new Date(), walkState: { signedSeen: true, pendingRetired: 0, valid: 12, unsignedPrefix: 0, retiredKey: 0 } };
+  return { audit, forged };
+}
+
+describe('a checkpoint written without the key', () => {
+  it('is reported when its MAC does not verify, even when it would skip a rewritten row', async () => {
+    const { audit, forged } = await rowEditedBehindACheckpoint();
+    const otherKey = new Keyring(randomBytes(32)).sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(forged));
+    await db.dataSource.getRepository(AuditCheckpoint).insert({ ...forged, mac: otherKey.mac, macKeyId: new Keyring(key).currentKeyId });
+
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, problem: expect.stringContaining('does not verify (written without the key)'), checkpoint: { seq: '12' } });
+  });
+
+  it('without a MAC is passed over for the newest signed one, from which the edit is found', async () => {
+    const { audit, forged } = await rowEditedBehindACheckpoint();
+    await db.dataSource.getRepository(AuditCheckpoint).insert({ ...forged, mac: null, macKeyId: null });
+
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '10', checkpoint: { seq: '8' } });
+  });
+
+  it('cannot be changed once written: checkpoints are append-only', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 2);
+    await audit.verify();
+    await expect(db.dataSource.query(`UPDATE audit_checkpoint SET seq = 1`)).rejects.toThrow(/append-only: UPDATE refused/);
+    await expect(db.dataSource.query(`DELETE FROM audit_checkpoint`)).rejects.toThrow(/append-only: DELETE refused/);
+    await expect(db.dataSource.query(`TRUNCATE audit_checkpoint`)).rejects.toThrow(/append-only: TRUNCATE refused/);
+  });
+});
