@@ -123,8 +123,17 @@ export async function benchConsole(input: ConsoleBenchInput): Promise<Measuremen
   }
 }
 
-/** Tops the world up to 10,000 open breaks (one per bench subtrader), as rows of one synthetic run. */
+/**
+ * Tops the world up to 10,000 subtraders (known from Klear; `--only console` runs without the
+ * ingestion benchmark that would load them) and 10,000 open breaks (one per subtrader), as rows of one
+ * synthetic run.
+ */
 async function seedBreaks(dataSource: DataSource): Promise<void> {
+  await dataSource.query(
+    `INSERT INTO subtrader (subtrader_id, first_seen_in_klear_at)
+     SELECT 'ST-' || lpad(g::text, 5, '0'), '2030-01-01T20:00:00Z' FROM generate_series(1, $1::int) g ON CONFLICT DO NOTHING`,
+    [BREAKS],
+  );
   const [have] = (await dataSource.query(`SELECT count(*)::int AS n FROM recon_break WHERE status = 'open'`)) as Array<{ n: number }>;
   const missing = BREAKS - have.n;
   if (missing <= 0) return;
