@@ -31,7 +31,6 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /me',
   'GET /me/tokens',
   'GET /notifications/deliveries',
-  'GET /notifications/kinds',
   'GET /notifications/preferences/me',
   'GET /notifications/preferences/{userId}',
   'GET /reports',
@@ -39,12 +38,10 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /session',
   'GET /settlement/balance',
   'GET /settlement/balance/history',
-  'GET /settlement/buffer-by-day',
   'GET /settlement/estimate',
   'GET /subtrader-groups',
   'GET /subtraders',
   'GET /subtraders/{id}',
-  'GET /subtraders/{id}/cycles',
   'GET /users',
   'GET /withdrawal-policy',
   'GET /withdrawals',
@@ -180,6 +177,14 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
     ].join('\n');
     const imported = await answerHolds('POST /ledger/imports', 'UPLOAD', '/ledger/imports?partial=true', Buffer.from(csv));
     expect(imported).toMatchObject({ status: 'partially_imported', created: 1, rejected_entries: 1 });
+  });
+
+  it('the console chart series and the notification kinds answer only fields their schemas declare', async () => {
+    const month = await answerHolds('GET /settlement/buffer-by-day', 'GET', '/settlement/buffer-by-day?days=3');
+    expect(month.days).toHaveLength(3);
+    const cycles = await answerHolds('GET /subtraders/{id}/cycles', 'GET', '/subtraders/S1/cycles');
+    expect((cycles.cycles as unknown[]).length).toBe(CYCLES.length);
+    await answerHolds('GET /notifications/kinds', 'GET', '/notifications/kinds');
   });
 
   it('every route that documents a schema was called and held to it', () => {

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Query, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createReadStream } from 'node:fs';
 import { Roles } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
@@ -7,6 +7,7 @@ import { decodeCursor, DomainError, NotFound, PageQuery, toPage } from '@app/htt
 import { Clock } from '@app/clock';
 import { etDate, etDateDaysBefore, MarginReportFiles, SettlementQueries } from '@app/ingestion';
 import { ApiErrors } from '../openapi';
+import { BufferByDayView, SubtraderCyclesView } from './chart-series-responses.dto';
 import { BufferHistoryQuery, estimateLineView, money, reportView, SubtraderCyclesQuery, subtraderGroupView, subtraderView } from './klear-data.dto';
 
 @ApiTags('settlement')
@@ -60,6 +61,7 @@ export class SettlementController {
 
   @Get('settlement/buffer-by-day')
   @Roles('viewer')
+  @ApiOkResponse({ type: BufferByDayView })
   @ApiOperation({
     summary:
       "Per settlement day (America/New_York), the last `days` days ending today: the buffer (available, locked, total) at the day's last balance pull, and the day's obligations (what the member pays, what it receives)",
@@ -150,6 +152,7 @@ export class SettlementController {
 
   @Get('subtraders/:id/cycles')
   @Roles('viewer')
+  @ApiOkResponse({ type: SubtraderCyclesView })
   @ApiOperation({ summary: "One subtrader's Klear PnL, fees and maintenance margin in each of the latest cycles (every asset class added up), oldest first; null where it had none" })
   async subtraderCycles(@Param('id') id: string, @Query() q: SubtraderCyclesQuery) {
     const [known] = await this.settlement.subtraders({ id, limit: 1 });

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { CHANNELS, NOTIFICATION_KIND_NAMES, NOTIFICATION_KINDS, NotificationDeliveryLog, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
@@ -33,6 +33,17 @@ export class DeliveriesQuery {
   before?: string;
 }
 
+export class NotificationKindView {
+  @ApiProperty({ example: 'withdrawal.approval_requested' }) kind: string;
+  @ApiProperty({ example: 'Approval needed' }) title: string;
+  @ApiProperty({ type: [String], example: ['approver'], description: 'who is told by default, by role (the API decides the audience; a person chooses channels)' }) default_roles: string[];
+}
+
+export class NotificationKindsView {
+  @ApiProperty({ type: [NotificationKindView] }) kinds: NotificationKindView[];
+  @ApiProperty({ type: [String], example: [...CHANNELS] }) channels: string[];
+}
+
 const view = (p: NotificationPreferences) => ({ user_id: p.userId, email: p.email, events: p.events, updated_at: p.updatedAt, updated_by: p.updatedBy });
 
 @ApiTags('notifications')
@@ -47,6 +58,7 @@ export class NotificationsController {
 
   @Get('kinds')
   @Roles('viewer')
+  @ApiOkResponse({ type: NotificationKindsView })
   @ApiOperation({ summary: 'The kinds of notification a person can choose (name, title, default audience by role) and the channels' })
   kinds() {
     return {
