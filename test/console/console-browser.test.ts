@@ -250,6 +250,7 @@ describe('console in the browser', () => {
       ['jobs', '/#/jobs', 'Jobs'],
       ['audit', '/#/audit', 'Audit'],
       ['admin', '/#/admin', 'Administration'],
+      ['notifications', '/#/notifications', 'Notifications'],
     ];
     const context = await browser.newContext();
     const page = await signIn(context, 'ops-admin');
