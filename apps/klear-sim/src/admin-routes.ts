@@ -28,6 +28,7 @@ const portalWithdrawalSchema = z.object({
   amount_centicents: z.union([z.bigint(), z.string().regex(/^[0-9]{1,19}$/).transform(BigInt)]).refine((v) => v > 0n && v % 100n === 0n, 'must be a positive number of whole cents'),
 });
 const releaseSchema = z.object({ count: z.number().int().min(1).optional() });
+const correctionSchema = z.object({ cycle: z.iso.datetime({ offset: true }), entry_back_seconds: z.number().int().min(0).optional() });
 
 function parseWith<T extends z.ZodType>(schema: T, body: string, lossless = false): z.infer<T> {
   let raw: unknown;
@@ -140,6 +141,22 @@ export async function handleAdminRequest(ctx: SimulatorContext, req: IncomingMes
         const from = cycleBound(ctx, url.searchParams.get('from'), 0);
         const to = cycleBound(ctx, url.searchParams.get('to'), last);
         return { status: 200, body: truthExportChunks(ctx, from, to) };
+      }
+      case 'POST /corrections': {
+        // A fee correction to a settled cycle's obligation, published now (however old the cycle); its
+        // balance-history entry dated now, or `entry_back_seconds` earlier (a back-dated entry).
+        const request = parseWith(correctionSchema, body);
+        const cycle = state.schedule.lastIndexAtOrBefore(Date.parse(request.cycle));
+        if (cycle < 0 || cycle > state.lastSettledCycle() || state.schedule.timeOf(cycle) !== Date.parse(request.cycle)) {
+          throw new BadRequest('invalid_parameter', `${request.cycle} is not the execution time of a settled cycle`);
+        }
+        const back = request.entry_back_seconds === undefined ? undefined : request.entry_back_seconds * 1000;
+        const adjustment = state.injectObligationChange(cycle, state.injectedAdjustments.length + 1, back);
+        return jsonResponse(200, {
+          business_transaction_id: adjustment.businessTransactionId,
+          fee_delta_centicents: adjustment.feeDelta.toString(),
+          entry_ts: formatTimestamp(adjustment.entryAtMs ?? adjustment.atMs),
+        });
       }
       case 'POST /klear-errors':
         return jsonResponse(200, { errors: applyKlearErrors(state, parseWith(klearErrorsRequestSchema, body)) });

@@ -53,7 +53,7 @@ export function balanceEvents(state: SimulatorState, now = state.now()): Balance
     }
     // A late fee change is settled against the buffer when it appears (never before the payment).
     for (const adjustment of state.visibleAdjustments(cycle, now)) {
-      const atMs = Math.max(adjustment.atMs, paymentMs);
+      const atMs = adjustment.entryAtMs ?? Math.max(adjustment.atMs, paymentMs);
       if (atMs > now) continue;
       events.push({
         atMs,

@@ -58,6 +58,7 @@ function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearReques
   const limit = pageLimit(query, 20, 100);
   const rawCursor = query.get('cursor');
   const cursorMs = rawCursor === null ? undefined : dateTimeCursor(rawCursor);
+  if (ctx.state.options.obligationPaging !== 'cycles') return obligationHistoryByObligation(ctx, limit, cursorMs, faults);
   const now = ctx.state.now();
   const last = ctx.state.lastSettledCycle(now);
   const newest = cursorMs === undefined ? last : Math.min(last, ctx.state.schedule.lastIndexAtOrBefore(cursorMs - 1));
@@ -77,6 +78,30 @@ function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearReques
   if (faults.paging.has('reorder_items')) cycles.reverse();
   // One obligation per asset class and cycle; a page holds `limit` cycles' obligations.
   return { status: 200, body: obligationPageChunks(ctx.state, cycles.flatMap((cycle) => ctx.state.obligations(cycle, now)), cursor) };
+}
+
+/**
+ * `--obligation-paging strict | inclusive`: a page holds `limit` obligations (a cycle's asset classes
+ * may be split by the page boundary); the cursor is the execution time of the page's last one, and the
+ * next page starts strictly before it or at it (re-serving the tied obligations already sent).
+ */
+function obligationHistoryByObligation(ctx: SimulatorContext, limit: number, cursorMs: number | undefined, faults: FaultDecision): SimResponse {
+  const now = ctx.state.now();
+  const last = ctx.state.lastSettledCycle(now);
+  const inclusive = ctx.state.options.obligationPaging === 'inclusive';
+  const newest = cursorMs === undefined ? last : Math.min(last, ctx.state.schedule.lastIndexAtOrBefore(inclusive ? cursorMs : cursorMs - 1));
+  const views = [];
+  let cycle = newest;
+  for (; cycle >= 0 && views.length <= limit; cycle--) views.push(...ctx.state.obligations(cycle, now));
+  const page = views.slice(0, limit);
+  const more = views.length > limit || cycle >= 0;
+  const cursor = more && page.length > 0 ? formatTimestamp(ctx.state.schedule.timeOf(page[page.length - 1].cycle)) : undefined;
+  if (cursorMs !== undefined && newest + 1 <= last && faults.paging.has('obligation_changed')) {
+    ctx.state.injectObligationChange(newest + 1, ctx.state.injectedAdjustments.length + 1);
+  }
+  if (faults.paging.has('duplicate_items') && page.length > 0) page.push(page[0]);
+  if (faults.paging.has('reorder_items')) page.reverse();
+  return { status: 200, body: obligationPageChunks(ctx.state, page, cursor) };
 }
 
 /**

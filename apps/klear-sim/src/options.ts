@@ -66,9 +66,16 @@ export interface SimulatorOptions {
    * (its execution_time still ahead: always today's cycle or the next one).
    */
   activeObligations: ActiveObligations;
+  /**
+   * How obligation history pages: `cycles` (a page holds `limit` whole cycles, every asset class of
+   * each, so no tie is split), or `limit` obligations with the next page `strict`ly before the
+   * date-time cursor or `inclusive` of it (ties at a page boundary split, as the live API may).
+   */
+  obligationPaging: ObligationPaging;
 }
 
 export type ActiveObligations = 'pending_payment' | 'open_cycle';
+export type ObligationPaging = 'cycles' | 'strict' | 'inclusive';
 
 interface OptionSpec<K extends keyof SimulatorOptions> {
   key: K;
@@ -191,6 +198,10 @@ export const OPTION_SPECS: { [K in keyof SimulatorOptions]: OptionSpec<K> } = {
       if (raw !== 'pending_payment' && raw !== 'open_cycle') throw new Error(`expected pending_payment or open_cycle, got "${raw}"`);
       return raw;
     } },
+  obligationPaging: { key: 'obligationPaging', flag: '--obligation-paging', env: 'KLEAR_SIM_OBLIGATION_PAGING', description: 'obligation history pages: cycles (whole cycles) | strict | inclusive (limit obligations, the next page before / at or before the cursor)', parse: (raw) => {
+      if (raw !== 'cycles' && raw !== 'strict' && raw !== 'inclusive') throw new Error(`expected cycles, strict or inclusive, got "${raw}"`);
+      return raw;
+    } },
   legacySessionLogin: { key: 'legacySessionLogin', flag: '--legacy-session-login', env: 'KLEAR_SIM_LEGACY_SESSION_LOGIN', description: 'LEGACY: serve the removed POST /log_in: on | off', parse: (raw) => {
       if (raw !== 'on' && raw !== 'off') throw new Error(`expected on or off, got "${raw}"`);
       return raw === 'on';
@@ -235,6 +246,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   wireQuirks: true,
   legacySessionLogin: false,
   activeObligations: 'pending_payment',
+  obligationPaging: 'cycles',
 };
 
 export function resolveOptions(partial: Partial<SimulatorOptions> = {}): SimulatorOptions {

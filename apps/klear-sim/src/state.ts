@@ -17,6 +17,8 @@ export interface FeeAdjustment {
   feeDelta: bigint;
   atMs: number;
   businessTransactionId: string;
+  /** When its balance-history entry is dated, if not when it appears: a back-dated entry. */
+  entryAtMs?: number;
 }
 
 /** A figure Klear publishes inconsistent with its own other figures (injected through /__sim/klear-errors). */
@@ -340,7 +342,7 @@ export class SimulatorState {
   }
 
   /** Injects a fee change on an already published obligation (the "changed between page reads" fault). */
-  injectObligationChange(cycle: number, nonce: number): FeeAdjustment {
+  injectObligationChange(cycle: number, nonce: number, entryBackMs?: number): FeeAdjustment {
     const seed = this.options.seed;
     const adjustment: FeeAdjustment = {
       cycle,
@@ -349,6 +351,7 @@ export class SimulatorState {
       feeDelta: BigInt(1 + (hashInts(seed, Salt.fault, cycle, nonce, 2) % 5_000)),
       atMs: this.now(),
       businessTransactionId: `bt-change-${cycle}-${nonce}`,
+      ...(entryBackMs === undefined ? {} : { entryAtMs: this.now() - entryBackMs }),
     };
     this.injectedAdjustments.push(adjustment);
     return adjustment;
