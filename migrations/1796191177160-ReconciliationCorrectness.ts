@@ -5,12 +5,12 @@ const P1 = '2147483647';
 const P2 = '2147483629';
 
 /** One row's share of each fingerprint, and the summary's columns, from rows `d` (sign, pnl, fees, market) and keys k1, k2. */
-const FINGERPRINTS = (sign: string, k1: string, k2: string, d = 'd') => `
+export const FINGERPRINTS = (sign: string, k1: string, k2: string, d = 'd') => `
   recon_fingerprint_1_mod(sum(${sign}recon_fingerprint_1(${k1}, ${d}.market_ticker, ${d}.pnl_centicents, ${d}.fees_centicents))),
   recon_fingerprint_2_mod(sum(${sign}recon_fingerprint_2(${k2}, ${d}.market_ticker, ${d}.pnl_centicents, ${d}.fees_centicents)))`;
 
 /** The ON CONFLICT assignments that add a statement's per-subtrader sums to a summary row `s`. */
-const ADD_UP = (sums: string[]) =>
+export const ADD_UP = (sums: string[]) =>
   [...sums.map((c) => `${c} = s.${c} + excluded.${c}`), ...['1', '2'].map((n) => `fingerprint_${n} = recon_fingerprint_${n}_mod(s.fingerprint_${n} + excluded.fingerprint_${n})`)].join(',\n            ');
 
 /** A ledger posting's figures with Klear's sign for fees ('' for postings without a subtrader or market). */

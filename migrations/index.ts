@@ -18,6 +18,7 @@ import { KlearLiveApi1796209289599 } from './1796209289599-KlearLiveApi';
 import { ConsoleTotpSealed1796215303535 } from './1796215303535-ConsoleTotpSealed';
 import { BalanceHistoryOccurrence1796220000000 } from './1796220000000-BalanceHistoryOccurrence';
 import { AuditCheckpoint1796227123662 } from './1796227123662-AuditCheckpoint';
+import { AssetClassRuns1796228000000 } from './1796228000000-AssetClassRuns';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -41,4 +42,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ConsoleTotpSealed1796215303535,
   BalanceHistoryOccurrence1796220000000,
   AuditCheckpoint1796227123662,
+  AssetClassRuns1796228000000,
 ];

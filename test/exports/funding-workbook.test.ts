@@ -31,7 +31,7 @@ describe('the daily workbook of a day with funding, groups and two asset classes
     cycle = feed.cycles.at(-1)!;
     feed = await fixture.feed({ discrepancies: [{ kind: 'missing_funding', cycle, subtrader_id: 'ST-00002' }, { kind: 'wrong_funding', cycle, subtrader_id: 'ST-00003' }] });
     await fixture.postLedger(feed.entries);
-    await fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test');
+    for (const assetClass of ['Crypto', 'Equity']) await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test');
     const res = await fixture.api.http().post('/exports').set('Authorization', `Bearer ${fixture.api.tokens.operator}`).send({ date: etDate(cycle) });
     expect(res.status).toBe(201);
     rowCounts = res.body.row_counts;

@@ -135,10 +135,10 @@ describe('a clean ledger feed', () => {
       },
     ]);
     await job.run(context);
-    expect(details.at(-1)).toEqual({ reconciled: [cycle] });
+    expect(details.at(-1)).toEqual({ reconciled: [`${cycle}/Crypto`] });
     const [run] = await fixture.queries.listRuns({ limit: 1 });
     expect(await fixture.breaksOf(run.id)).toEqual([
-      { key: `settlement_details/${cycle}/${subtrader}/LATE-FEE`, check: 'settlement_details', cycle, reason_code: 'missing_klear', klear_value: null, internal_value: '-700', difference: '700', pnl_difference: '0', fees_difference: '-700' },
+      { key: `settlement_details/${cycle}/${subtrader}/LATE-FEE`, check: 'settlement_details', cycle, asset_class: 'Crypto', reason_code: 'missing_klear', klear_value: null, internal_value: '-700', difference: '700', pnl_difference: '0', fees_difference: '-700' },
     ]);
   });
 });

@@ -71,7 +71,7 @@ describe('what a break derives from', () => {
 
   it('once the receipt is booked, the reruns close the movement break and the running balances it caused', async () => {
     await world.post([buffer('buf-rcpt-1103', et('2026-11-03', '10:00'), 5_000n, { reference: 'RCPT-20261103-1' })]);
-    for (const cycle of CYCLES) await world.reconciliation.runCycleIfStale(new Date(cycle), 'test');
+    for (const cycle of CYCLES) await world.reconciliation.runCycleIfStale(new Date(cycle), 'Crypto', 'test');
     expect(await list('check=settlement_buffer&status=unresolved')).toEqual([]);
   });
 });

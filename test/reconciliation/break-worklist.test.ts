@@ -32,7 +32,7 @@ describe('the breaks worklist', () => {
     fixture = await ReconFixture.start({ seed: 22, subtraders: 8, markets: 4, days: 1 });
     await fixture.ingestKlear();
     const cycles = await fixture.queries.ingestedCycles(new Date());
-    const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].toISOString() });
+    const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });
     expect(res.status).toBe(201);
     runId = res.body.id;
   });
@@ -62,7 +62,7 @@ describe('the breaks worklist', () => {
   it('lists runs newest first in numeric order (11 and 10 before 2)', async () => {
     const cycles = await fixture.queries.ingestedCycles(new Date());
     for (let i = 0; i < 11; i++) {
-      const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].toISOString() });
+      const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });
       expect(res.status).toBe(201);
     }
     const runs = await http().get('/reconciliations?limit=500').set('authorization', as('viewer'));

@@ -58,7 +58,7 @@ describe('reconciliation runs beside other writers', () => {
   });
 
   it('makes a second run of the same cycle wait for the first instead of failing, and see its breaks', async () => {
-    const [{ key }] = await world.sql<{ key: string }>(`SELECT hashtextextended('reconciliation:' || $1, 0)::text AS key`, [`cycle/${C1}`]);
+    const [{ key }] = await world.sql<{ key: string }>(`SELECT hashtextextended('reconciliation:' || $1, 0)::text AS key`, [`cycle/${C1}/Crypto`]);
     await blocker.query('SELECT pg_advisory_lock($1)', [key]);
     await world.post([trade('t/S4', C1, 'S4', [{ market: 'M1', pnl: 40n }])]);
     const runs = [world.run(C1), world.run(C1)];

@@ -76,10 +76,10 @@ describe('the inputs fingerprint', () => {
 
   it("reruns a cycle when a buffer movement of another cycle's books lands on its day, and records other inputs", async () => {
     const before = await world.run(C2);
-    expect(await world.reconciliation.runCycleIfStale(new Date(C2), 'test')).toBeUndefined();
+    expect(await world.reconciliation.runCycleIfStale(new Date(C2), 'Crypto', 'test')).toBeUndefined();
     // The payment of C1's books, booked the next morning (on C2's day) with C1 as its cycle.
     await world.post([buffer('buf-late', et('2026-11-04', '09:00'), 700n, { cycle: C1 })]);
-    const rerun = await world.reconciliation.runCycleIfStale(new Date(C2), 'test');
+    const rerun = await world.reconciliation.runCycleIfStale(new Date(C2), 'Crypto', 'test');
     expect(rerun).toBeDefined();
     expect(rerun!.inputsSha256).not.toBe(before.inputsSha256);
     expect(await world.brief(rerun!.runId)).toEqual([

@@ -11,7 +11,9 @@ describe('reconciliation of the live API world against the simulator answer key'
   jest.setTimeout(300_000);
   let fixture: ReconFixture;
   let feed: LedgerFeed;
+  /** Run ids by `${cycle} ${asset class}`: every cycle is reconciled once per asset class. */
   const runs = new Map<string, string>();
+  const ASSET_CLASSES = ['Crypto', 'Equity'];
   const discrepancies = [
     { kind: 'missing_funding' },
     { kind: 'wrong_funding', subtrader_id: 'ST-00002' },
@@ -27,7 +29,9 @@ describe('reconciliation of the live API world against the simulator answer key'
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies });
     await fixture.postLedger(feed.entries);
-    for (const cycle of feed.cycles) runs.set(cycle, (await fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test')).runId);
+    for (const cycle of feed.cycles) {
+      for (const assetClass of ASSET_CLASSES) runs.set(`${cycle} ${assetClass}`, (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId);
+    }
   });
   afterAll(() => fixture?.close());
 
@@ -53,8 +57,23 @@ describe('reconciliation of the live API world against the simulator answer key'
     expect(feed.answer_key.breaks.some((b) => b.key.includes('/EQU-PERP-'))).toBe(true);
     expect(feed.answer_key.breaks.some((b) => b.key.includes('/CRY-PERP-'))).toBe(true);
     for (const cycle of feed.cycles) {
-      expect({ cycle, breaks: await fixture.breaksOf(runs.get(cycle)!) }).toEqual({ cycle, breaks: expectedFor(feed, cycle) });
+      for (const assetClass of ASSET_CLASSES) {
+        const breaks = await fixture.breaksOf(runs.get(`${cycle} ${assetClass}`)!);
+        expect({ cycle, assetClass, breaks }).toEqual({ cycle, assetClass, breaks: expectedFor(feed, cycle, assetClass) });
+      }
     }
+    // Each class's run finds its own: the Equity market's break only in Equity's, ST-00005's margin only in Crypto's.
+    const equity = feed.answer_key.breaks.filter((b) => b.asset_class === 'Equity');
+    expect(equity.length).toBeGreaterThan(0);
+    expect(equity.every((b) => !b.key.includes('/CRY-PERP-'))).toBe(true);
+    expect(feed.answer_key.breaks.filter((b) => b.key.includes('/EQU-PERP-')).every((b) => b.asset_class === 'Equity')).toBe(true);
+  });
+
+  it('refuses a run of a two-class cycle that names no asset class, and keeps one scope per class', async () => {
+    await expect(fixture.reconciliation.start({ cycle: new Date(feed.cycles[0]) }, 'test')).rejects.toMatchObject({ code: 'SEVERAL_ASSET_CLASSES' });
+    const scopes = await fixture.api.db.dataSource.query(`SELECT DISTINCT scope_key, asset_class FROM recon_run WHERE scope = 'cycle' ORDER BY 1`);
+    expect(scopes).toHaveLength(feed.cycles.length * 2);
+    for (const s of scopes) expect(s.scope_key.endsWith(`/${s.asset_class}`)).toBe(true);
   });
 
   it('finds Klear consistent with itself: each obligation amount includes its funding payments', async () => {
@@ -63,12 +82,13 @@ describe('reconciliation of the live API world against the simulator answer key'
     for (const runId of runs.values()) expect(await fixture.breaksOf(runId, ['klear_consistency'])).toEqual([]);
   });
 
-  it('filters breaks by asset class: those whose market the class lists; a malformed class is a 400', async () => {
+  it('filters breaks by asset class: those its runs found; a malformed class is a 400', async () => {
     const get = (query: string) => fixture.api.http().get(`/breaks?limit=500&${query}`).set('authorization', `Bearer ${fixture.api.tokens.viewer}`);
     for (const [assetClass, prefix] of [['Equity', '/EQU-PERP-'], ['Crypto', '/CRY-PERP-']]) {
       const answer = await get(`asset_class=${assetClass}`);
       expect(answer.status).toBe(200);
-      const expected = feed.answer_key.breaks.filter((b) => b.key.includes(prefix)).map((b) => b.key).sort();
+      const expected = feed.answer_key.breaks.filter((b) => b.asset_class === assetClass).map((b) => b.key).sort();
+      expect(expected.some((key) => key.includes(prefix))).toBe(true);
       expect(expected.length).toBeGreaterThan(0);
       expect(answer.body.data.map((b: { key: string }) => b.key).sort()).toEqual(expected);
     }
@@ -78,10 +98,11 @@ describe('reconciliation of the live API world against the simulator answer key'
   });
 
   it('explains the funding difference of every cycle to the centicent: Klear total minus ledger total is the sum of the funding breaks', async () => {
-    for (const [cycle, runId] of runs) {
+    for (const [cycleAndClass, runId] of runs) {
+      const [cycle, assetClass] = cycleAndClass.split(' ');
       const run = await fixture.queries.getRun(runId);
       const totals = (run.summary as { funding_totals: Record<string, string> }).funding_totals;
-      const breaks = expectedFor(feed, cycle).filter((b) => b.check === 'funding');
+      const breaks = expectedFor(feed, cycle, assetClass).filter((b) => b.check === 'funding');
       const sum = breaks.reduce((s, b) => s + BigInt(b.difference), 0n);
       expect(BigInt(totals.klear_total) - BigInt(totals.internal_total)).toBe(sum);
       expect(BigInt(totals.difference)).toBe(sum);

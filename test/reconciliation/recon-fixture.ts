@@ -12,6 +12,7 @@ export interface FeedEntry {
   effective_at: string;
   cycle?: string;
   subtrader_id?: string;
+  asset_class?: string;
   business_reference?: string;
   description?: string;
   reverses_external_id?: string;
@@ -22,6 +23,7 @@ export interface ExpectedBreak {
   key: string;
   check: string;
   cycle: string;
+  asset_class: string;
   reason_code: string;
   klear_value: string | null;
   internal_value: string | null;
@@ -135,13 +137,15 @@ export class ReconFixture {
   /** The run's breaks in the answer key's shape and order. */
   async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'funding', 'settlement_buffer', 'klear_consistency']): Promise<ExpectedBreak[]> {
     const rows = await this.queries.runBreaks(runId, { limit: 100_000 });
-    const cycle = (await this.queries.getRun(runId)).cycle!.toISOString().replace('.000Z', 'Z');
+    const run = await this.queries.getRun(runId);
+    const cycle = run.cycle!.toISOString().replace('.000Z', 'Z');
     return rows
       .filter((r) => checks.includes(r.check))
       .map((r) => ({
         key: r.break_key,
         check: r.check,
         cycle,
+        asset_class: run.asset_class!,
         reason_code: r.reason_code,
         klear_value: r.klear_value_centicents,
         internal_value: r.internal_value_centicents,
@@ -155,9 +159,9 @@ export class ReconFixture {
   }
 }
 
-/** The answer key's breaks of one cycle, without fields it leaves undefined. */
-export function expectedFor(feed: LedgerFeed, cycle: string): ExpectedBreak[] {
+/** The answer key's breaks of one cycle (of one asset class when named), without fields it leaves undefined. */
+export function expectedFor(feed: LedgerFeed, cycle: string, assetClass?: string): ExpectedBreak[] {
   return feed.answer_key.breaks
-    .filter((b) => b.cycle === cycle)
+    .filter((b) => b.cycle === cycle && (assetClass === undefined || b.asset_class === assetClass))
     .map((b) => JSON.parse(JSON.stringify(b)) as ExpectedBreak);
 }

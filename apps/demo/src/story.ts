@@ -132,7 +132,12 @@ export async function runDemoStory(
 
   // Executed cycles only (by Klear's clock): the open cycle's active obligation is not final yet (the projected run covers it).
   const cycles = [...new Set(obligations.map((o) => o.execution_time))].filter((cycle) => Date.parse(cycle) <= sim.context.state.now()).sort();
-  for (const cycle of cycles) await api.expectOk(tokens.operator, 'POST', '/reconciliations', { cycle });
+  // One run per asset class of each cycle (each class settles on its own obligation).
+  for (const cycle of cycles) {
+    for (const assetClass of [...new Set(obligations.filter((o) => o.execution_time === cycle).map((o) => o.asset_class))].sort()) {
+      await api.expectOk(tokens.operator, 'POST', '/reconciliations', { cycle, asset_class: assetClass });
+    }
+  }
   const open = await readAll<{ check: string }>(api, tokens.viewer, '/breaks?status=open');
   const breaksByCheck: Record<string, number> = {};
   for (const b of open) breaksByCheck[b.check] = (breaksByCheck[b.check] ?? 0) + 1;

@@ -1,7 +1,7 @@
 import { balanceEvents } from './buffer';
 import { formatTimestamp } from './clock';
 import type { JournalEntry } from './ledger-entries';
-import { cellFunding, cycleCellChanges } from './ledger-entries';
+import { cellFunding, cycleCellChanges, entryAssetClass } from './ledger-entries';
 import { etDate, etDayEndExclusive } from './schedule';
 import type { SimulatorState } from './state';
 
@@ -10,6 +10,8 @@ export interface ExpectedBreak {
   key: string;
   check: 'settlement_details' | 'maintenance_margin' | 'funding' | 'settlement_buffer' | 'klear_consistency';
   cycle: string;
+  /** The asset class whose run finds it (every cycle's run is per asset class). */
+  asset_class: string;
   reason_code: string;
   klear_value: bigint | null;
   internal_value: bigint | null;
@@ -42,15 +44,33 @@ const SEP = '\u0000';
 
 /**
  * The reference reconciliation of one cycle: Klear as the simulator shows it at `now` against the
- * feed's entries, following the break table and rules of docs/ledger-and-breaks.md (tolerance zero):
- * every asset class's obligation of the cycle, funding per (subtrader, market), netted groups' margin
- * against the sum of their members'. Breaks are sorted by key.
+ * feed's entries, following the break table and rules of docs/ledger-and-breaks.md (tolerance zero),
+ * one run per asset class: the class's obligation against the entries of that class, funding per
+ * (subtrader, market), netted groups' margin against the sum of their members'; the buffer in the
+ * run of the first class by name. Breaks are sorted by key, then asset class.
  */
 export function expectedBreaksForCycle(state: SimulatorState, cycle: number, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ExpectedBreak[] {
   const { world } = state;
   const cycleText = formatTimestamp(state.schedule.timeOf(cycle));
+  const bufferClass = [...world.assetClasses].sort()[0];
+  const breaks = world.assetClasses.flatMap((assetClass, classIndex) => {
+    const inClass = entries.filter((entry) => entryAssetClass(entry) === assetClass);
+    const found = [...classBreaks(state, cycle, classIndex, inClass, now), ...klearConsistencyBreaks(state, cycle, classIndex, cycleText, now)];
+    if (assetClass === bufferClass) found.push(...bufferBreaks(state, cycle, cycleText, entries, now, options));
+    return found.map((b) => ({ ...b, asset_class: assetClass }));
+  });
+  return breaks.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.asset_class < b.asset_class ? -1 : a.asset_class > b.asset_class ? 1 : 0));
+}
+
+type ClassFreeBreak = Omit<ExpectedBreak, 'asset_class'>;
+
+/** The findings of one asset class's run on the entries of that class (buffer aside). */
+function classBreaks(state: SimulatorState, cycle: number, classIndex: number, entries: JournalEntry[], now: number): ClassFreeBreak[] {
+  const { world } = state;
+  const cycleText = formatTimestamp(state.schedule.timeOf(cycle));
   const { feeAdjustments } = cycleCellChanges(state, cycle, now);
-  const breaks: ExpectedBreak[] = [];
+  const assetClass = world.assetClasses[classIndex];
+  const breaks: ClassFreeBreak[] = [];
 
   // Klear side.
   const klearRows = new Map<string, Figures>();
@@ -59,21 +79,19 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
   const prices = world.prices(cycle);
   const previousPrices = world.prices(cycle - 1);
   for (let s = 0; s < world.subtraderCount; s++) {
-    for (let m = 0; m < world.marketCount; m++) {
+    for (const m of world.marketsOfClass[classIndex]) {
       const cell = world.cell(s, m, cycle, prices, previousPrices);
       const fees = BigInt(cell.fee) + (feeAdjustments.get(s * world.marketCount + m) ?? 0n);
       klearRows.set(`${world.subtraderIds[s]}${SEP}${world.tickers[m]}`, { pnl: BigInt(cell.pnl), fees });
       const funding = cellFunding(state, s, m, cycle, previousPrices);
       if (funding !== undefined) klearFunding.set(`${world.subtraderIds[s]}${SEP}${world.tickers[m]}`, funding);
     }
-    if (world.groupOfSubtrader[s] < 0) klearMargins.set(world.subtraderIds[s], world.subtraderMargin(s, cycle));
+    if (world.groupOfSubtrader[s] < 0) klearMargins.set(world.subtraderIds[s], world.subtraderMargin(s, cycle, assetClass));
   }
   const klearSubtraders = new Set(world.subtraderIds);
-  // A netted group's margin over every asset class: its rows, not its members'.
+  // A netted group's margin in this asset class: its rows, not its members'.
   const groupMargins = world.groupIds.map(() => 0n);
-  world.assetClasses.forEach((_, classIndex) => {
-    for (const row of world.marginRows(cycle, classIndex)) if (row.group >= 0) groupMargins[row.group] += row.margin;
-  });
+  for (const row of world.marginRows(cycle, classIndex)) if (row.group >= 0) groupMargins[row.group] += row.margin;
   const groupOf = new Map(world.subtraderIds.map((id, s) => [id, world.groupOfSubtrader[s]]));
 
   // Internal side.
@@ -192,17 +210,16 @@ export function expectedBreaksForCycle(state: SimulatorState, cycle: number, ent
     });
   }
 
-  breaks.push(...klearConsistencyBreaks(state, cycle, cycleText, now));
-  breaks.push(...bufferBreaks(state, cycle, cycleText, entries, now, options));
-  return breaks.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return breaks;
 }
 
-/** Klear's published figures that contradict its others (injected errors; the simulator is otherwise consistent). */
-function klearConsistencyBreaks(state: SimulatorState, cycle: number, cycleText: string, now: number): ExpectedBreak[] {
+/** Klear's published figures that contradict its others in one asset class's obligation (injected errors; the simulator is otherwise consistent). */
+function klearConsistencyBreaks(state: SimulatorState, cycle: number, classIndex: number, cycleText: string, now: number): ClassFreeBreak[] {
   const { world } = state;
-  const view = state.obligation(cycle, now);
-  const { feeAdjustments, detailTotalErrors } = cycleCellChanges(state, cycle, now);
-  const breaks: ExpectedBreak[] = [];
+  const view = state.obligation(cycle, now, classIndex);
+  const { feeAdjustments } = cycleCellChanges(state, cycle, now);
+  const { detailTotalErrors } = view;
+  const breaks: ClassFreeBreak[] = [];
   const prices = world.prices(cycle);
   const previousPrices = world.prices(cycle - 1);
   for (const [cellKey, error] of detailTotalErrors) {
@@ -226,7 +243,8 @@ function klearConsistencyBreaks(state: SimulatorState, cycle: number, cycleText:
   if (cycle > 0) {
     for (const [s, error] of view.marginDeltaErrors) {
       if (error === 0n) continue;
-      const delta = world.subtraderMargin(s, cycle) - world.subtraderMargin(s, cycle - 1);
+      const assetClass = world.assetClasses[classIndex];
+      const delta = world.subtraderMargin(s, cycle, assetClass) - world.subtraderMargin(s, cycle - 1, assetClass);
       breaks.push({
         key: breakKey('klear_consistency', cycleText, 'margin_delta', world.subtraderIds[s]),
         check: 'klear_consistency',
@@ -275,7 +293,7 @@ interface Group {
  * through time; the period's unpaired groups and reference groups with other nets are breaks; then
  * the running balance at the period's end.
  */
-function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ExpectedBreak[] {
+function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ClassFreeBreak[] {
   const period = bufferPeriod(state, cycle, now);
   if (period === undefined) return [];
   const movements: Movement[] = balanceEvents(state, now).map((e) => ({ side: 'klear', ref: e.businessTransactionId, root: '', atMs: e.atMs, amount: e.balanceDelta }));
@@ -318,7 +336,7 @@ function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, e
     waiting.set(key, [...(waiting.get(key) ?? []), item]);
   }
 
-  const breaks: ExpectedBreak[] = [];
+  const breaks: ClassFreeBreak[] = [];
   for (const g of inHorizon) {
     if (g.atMs < period.start || g.atMs >= period.end || matched.has(g) || (g.klear ?? 0n) === (g.ledger ?? 0n)) continue;
     breaks.push({

@@ -2,6 +2,7 @@ import { formatTimestamp } from './clock';
 import { balanceEvents } from './buffer';
 import { etDayEndExclusive } from './schedule';
 import type { SimulatorState } from './state';
+import { assetClassCode, DEFAULT_ASSET_CLASS } from './world';
 
 export interface Posting {
   account: string;
@@ -16,6 +17,8 @@ export interface JournalEntry {
   effective_at: string;
   cycle?: string;
   subtrader_id?: string;
+  /** The asset class the entry books; absent for the default class (Crypto), as the product reads it. */
+  asset_class?: string;
   business_reference?: string;
   description: string;
   reverses_external_id?: string;
@@ -51,14 +54,14 @@ export function fundingPaymentEntry(cycleText: string, subtraderId: string, post
 }
 
 /**
- * The requirement the books hold per subtrader after a cycle, over every asset class. A netted
- * group's margin (Klear's one row per group and class) is booked on its members: split evenly, the
+ * The requirement the books hold per subtrader after a cycle in one asset class. A netted group's
+ * margin (Klear's one row per group and class) is booked on its members: split evenly, the
  * remainder on the first, so the members add up to the group's margin.
  */
-export function bookedMargins(state: SimulatorState, cycle: number): bigint[] {
+export function bookedMargins(state: SimulatorState, cycle: number, classIndex: number): bigint[] {
   const { world } = state;
   const margins = Array.from({ length: world.subtraderCount }, () => 0n);
-  world.assetClasses.forEach((_, classIndex) => {
+  {
     for (const row of world.marginRows(cycle, classIndex)) {
       if (row.group < 0) {
         margins[row.subtrader] += row.margin;
@@ -68,8 +71,23 @@ export function bookedMargins(state: SimulatorState, cycle: number): bigint[] {
       const share = row.margin / BigInt(members.length);
       members.forEach((s, i) => (margins[s] += share + (i === 0 ? row.margin - share * BigInt(members.length) : 0n)));
     }
-  });
+  }
   return margins;
+}
+
+/**
+ * The books are kept per asset class, as Klear settles them: Crypto's (the default class) entries
+ * keep their ids and name no class; another class's ids end with its code (`trade/{cycle}/{subtrader}/equ`).
+ */
+export function inAssetClass(state: SimulatorState, classIndex: number, entry: JournalEntry): JournalEntry {
+  const assetClass = state.world.assetClasses[classIndex];
+  if (assetClass === DEFAULT_ASSET_CLASS) return entry;
+  return { ...entry, external_id: `${entry.external_id}/${assetClassCode(assetClass).toLowerCase()}`, asset_class: assetClass };
+}
+
+/** The asset class of an entry as the product reads it (absent: Crypto). */
+export function entryAssetClass(entry: JournalEntry): string {
+  return entry.asset_class ?? DEFAULT_ASSET_CLASS;
 }
 
 /** Klear's funding of a (subtrader, market) over a cycle's funding times; undefined when it lists none (flat position). */
@@ -113,26 +131,29 @@ export function cycleEntries(state: SimulatorState, cycle: number, now: number):
   const { world } = state;
   const cycleText = formatTimestamp(state.schedule.timeOf(cycle));
   const { feeAdjustments } = cycleCellChanges(state, cycle, now);
-  const margins = bookedMargins(state, cycle);
   const prices = world.prices(cycle);
   const previousPrices = world.prices(cycle - 1);
   const entries: JournalEntry[] = [];
-  for (let s = 0; s < world.subtraderCount; s++) {
-    const subtraderId = world.subtraderIds[s];
-    const postings: Posting[] = [];
-    const funding: Posting[] = [];
-    for (let m = 0; m < world.marketCount; m++) {
-      const cell = world.cell(s, m, cycle, prices, previousPrices);
-      const fee = BigInt(cell.fee) + (feeAdjustments.get(s * world.marketCount + m) ?? 0n);
-      postings.push({ account: 'trading_pnl', market_ticker: world.tickers[m], amount_centicents: BigInt(cell.pnl) });
-      postings.push({ account: 'trading_fees', market_ticker: world.tickers[m], amount_centicents: -fee });
-      const paid = cellFunding(state, s, m, cycle, previousPrices);
-      if (paid !== undefined) funding.push({ account: 'funding', market_ticker: world.tickers[m], amount_centicents: paid });
+  world.assetClasses.forEach((_, classIndex) => {
+    const margins = bookedMargins(state, cycle, classIndex);
+    const classed = (entry: JournalEntry) => entries.push(inAssetClass(state, classIndex, entry));
+    for (let s = 0; s < world.subtraderCount; s++) {
+      const subtraderId = world.subtraderIds[s];
+      const postings: Posting[] = [];
+      const funding: Posting[] = [];
+      for (const m of world.marketsOfClass[classIndex]) {
+        const cell = world.cell(s, m, cycle, prices, previousPrices);
+        const fee = BigInt(cell.fee) + (feeAdjustments.get(s * world.marketCount + m) ?? 0n);
+        postings.push({ account: 'trading_pnl', market_ticker: world.tickers[m], amount_centicents: BigInt(cell.pnl) });
+        postings.push({ account: 'trading_fees', market_ticker: world.tickers[m], amount_centicents: -fee });
+        const paid = cellFunding(state, s, m, cycle, previousPrices);
+        if (paid !== undefined) funding.push({ account: 'funding', market_ticker: world.tickers[m], amount_centicents: paid });
+      }
+      classed(tradeSettlementEntry(cycleText, subtraderId, postings));
+      classed(marginRequirementEntry(cycleText, subtraderId, margins[s]));
+      if (funding.length > 0) classed(fundingPaymentEntry(cycleText, subtraderId, funding));
     }
-    entries.push(tradeSettlementEntry(cycleText, subtraderId, postings));
-    entries.push(marginRequirementEntry(cycleText, subtraderId, margins[s]));
-    if (funding.length > 0) entries.push(fundingPaymentEntry(cycleText, subtraderId, funding));
-  }
+  });
   return entries;
 }
 
@@ -185,12 +206,13 @@ function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-/** One CSV row per posting, header first (the ledger import format). */
+/** One CSV row per posting, header first (the ledger import format); an asset_class column when an entry names one. */
 export function entriesToCsv(entries: JournalEntry[]): string {
-  const lines: string[] = [CSV_COLUMNS.join(',')];
+  const columns = entries.some((entry) => entry.asset_class !== undefined) ? [...CSV_COLUMNS, 'asset_class' as const] : CSV_COLUMNS;
+  const lines: string[] = [columns.join(',')];
   for (const entry of entries) {
     for (const posting of entry.postings) {
-      const row: Record<(typeof CSV_COLUMNS)[number], string> = {
+      const row: Record<(typeof columns)[number], string> = {
         external_id: entry.external_id,
         entry_type: entry.entry_type,
         effective_at: entry.effective_at,
@@ -202,8 +224,9 @@ export function entriesToCsv(entries: JournalEntry[]): string {
         account: posting.account,
         market_ticker: posting.market_ticker ?? '',
         amount_centicents: posting.amount_centicents.toString(),
+        asset_class: entry.asset_class ?? '',
       };
-      lines.push(CSV_COLUMNS.map((column) => csvCell(row[column])).join(','));
+      lines.push(columns.map((column) => csvCell(row[column])).join(','));
     }
   }
   return `${lines.join('\n')}\n`;

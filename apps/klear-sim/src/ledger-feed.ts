@@ -4,7 +4,7 @@ import { expectedBreaksForCycle } from './answer-key';
 import { formatTimestamp } from './clock';
 import { BadRequest } from './http-io';
 import type { JournalEntry } from './ledger-entries';
-import { bufferEntries, cycleDayEnd, cycleEntries, marginRequirementEntry, rebalanceTradeEntry, tradeSettlementEntry } from './ledger-entries';
+import { bufferEntries, cycleDayEnd, cycleEntries, inAssetClass, marginRequirementEntry, rebalanceTradeEntry, tradeSettlementEntry } from './ledger-entries';
 import type { SimulatorState } from './state';
 
 export const DISCREPANCY_KINDS = [
@@ -43,6 +43,8 @@ export const ledgerFeedRequestSchema = z.object({
         cycle: z.string().optional(),
         subtrader_id: z.string().optional(),
         market_ticker: z.string().optional(),
+        /** The asset class whose entries it changes (default: the market's, else the world's first). */
+        asset_class: z.string().optional(),
       }),
     )
     .default([]),
@@ -57,6 +59,7 @@ export interface AppliedDiscrepancy {
   cycle: string;
   subtrader_id?: string;
   market_ticker?: string;
+  asset_class?: string;
   business_reference?: string;
   external_id?: string;
 }
@@ -122,6 +125,7 @@ interface Target {
   cycle: number;
   subtraderId: string;
   market_ticker?: string;
+  asset_class?: string;
   index: number;
 }
 
@@ -129,19 +133,35 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
   const { world } = state;
   const cycleText = formatTimestamp(state.schedule.timeOf(target.cycle));
   const applied: AppliedDiscrepancy = { kind: target.kind, cycle: cycleText, subtrader_id: target.subtraderId };
-  const find = (prefix: string) => {
-    const entry = entries.find((candidate) => candidate.external_id === `${prefix}/${cycleText}/${target.subtraderId}`);
-    if (entry === undefined) throw new BadRequest('invalid_parameter', `no ${prefix} entry for ${target.subtraderId} in ${cycleText}`);
-    return entry;
+  // The asset class whose entries change: the market's, the one asked for, else the first (in order) where the kind applies.
+  const market = target.market_ticker === undefined ? -1 : world.tickers.indexOf(target.market_ticker);
+  const asked = market >= 0 ? world.assetClassOfMarket[market] : target.asset_class;
+  if (asked !== undefined && !world.assetClasses.includes(asked)) throw new BadRequest('invalid_parameter', `no asset class ${asked} in this world`);
+  const candidates = asked === undefined ? world.assetClasses.map((_, i) => i) : [world.assetClasses.indexOf(asked)];
+  const entryOf = (prefix: string, classIndex: number) => {
+    const id = inAssetClass(state, classIndex, { external_id: `${prefix}/${cycleText}/${target.subtraderId}` } as JournalEntry).external_id;
+    return entries.find((candidate) => candidate.external_id === id);
+  };
+  const inClass = (classIndex: number) => {
+    if (world.assetClasses.length > 1) applied.asset_class = world.assetClasses[classIndex];
+  };
+  const find = (prefix: string, applies: (entry: JournalEntry) => boolean = () => true) => {
+    for (const classIndex of candidates) {
+      const entry = entryOf(prefix, classIndex);
+      if (entry !== undefined && applies(entry)) {
+        inClass(classIndex);
+        return entry;
+      }
+    }
+    throw new BadRequest('invalid_parameter', `no ${prefix} entry for ${target.subtraderId} in ${cycleText} that this discrepancy applies to`);
   };
   const defaultTicker = world.tickers[target.index % world.marketCount];
   switch (target.kind) {
     case 'missing_fee': {
-      const trade = find('trade');
-      const fee = trade.postings.find(
-        (p) => p.account === 'trading_fees' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker,
-      );
-      if (fee === undefined) throw new BadRequest('invalid_parameter', 'no non-zero fee to remove for that subtrader');
+      const feeOf = (entry: JournalEntry) =>
+        entry.postings.find((p) => p.account === 'trading_fees' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker);
+      const trade = find('trade', (entry) => feeOf(entry) !== undefined);
+      const fee = feeOf(trade)!;
       trade.postings = trade.postings.filter((p) => p !== fee);
       rebalanceTradeEntry(trade);
       applied.market_ticker = fee.market_ticker;
@@ -149,8 +169,8 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
     }
     case 'pnl_off_by_one':
     case 'missing_market_row': {
-      const trade = find('trade');
       const ticker = target.market_ticker ?? defaultTicker;
+      const trade = find('trade', (entry) => entry.postings.some((p) => p.market_ticker === ticker));
       if (target.kind === 'pnl_off_by_one') {
         const pnl = trade.postings.find((p) => p.account === 'trading_pnl' && p.market_ticker === ticker);
         if (pnl === undefined) throw new BadRequest('invalid_parameter', `no ${ticker} row`);
@@ -183,9 +203,10 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
     case 'missing_funding':
     case 'wrong_funding': {
       // One market's funding left out of the subtrader's funding entry, or booked one centicent off.
-      const funding = find('funding');
-      const posting = funding.postings.find((p) => p.account === 'funding' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker);
-      if (posting === undefined) throw new BadRequest('invalid_parameter', 'no non-zero funding payment for that subtrader');
+      const paymentOf = (entry: JournalEntry) =>
+        entry.postings.find((p) => p.account === 'funding' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker);
+      const funding = find('funding', (entry) => paymentOf(entry) !== undefined);
+      const posting = paymentOf(funding)!;
       if (target.kind === 'missing_funding') funding.postings = funding.postings.filter((p) => p !== posting);
       else posting.amount_centicents += 1n;
       rebalanceTradeEntry(funding);

@@ -59,7 +59,13 @@ export interface CycleScope {
 
 /** Each cycle of the day bounded by its run's ledger high-water mark (the whole ledger when not reconciled). */
 export function cycleScope(cycles: CycleRow[], runs: RunRow[]): CycleScope {
-  const hwm = new Map(runs.map((r) => [r.cycle.getTime(), r.ledgerHighWaterMark]));
+  // A cycle's runs (one per asset class) may have read the ledger up to different marks: the figures use the earliest.
+  const hwm = new Map<number, string>();
+  for (const r of runs) {
+    if (r.ledgerHighWaterMark === null) continue;
+    const held = hwm.get(r.cycle.getTime());
+    if (held === undefined || BigInt(r.ledgerHighWaterMark) < BigInt(held)) hwm.set(r.cycle.getTime(), r.ledgerHighWaterMark);
+  }
   const times = [...new Set(cycles.map((c) => c.executionTime.getTime()))];
   return { cycles: times.map((t) => new Date(t)), highWaterMarks: times.map((t) => hwm.get(t) ?? NO_HIGH_WATER_MARK) };
 }

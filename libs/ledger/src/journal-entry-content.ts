@@ -22,6 +22,8 @@ export function journalEntryContentHash(d: JournalEntryDraft): string {
     effective_at: d.effectiveAt,
     cycle: d.cycle,
     subtrader_id: d.subtraderId,
+    // Only when not the default: entries booked before the asset class existed keep their hash.
+    ...(d.assetClass !== 'Crypto' ? { asset_class: d.assetClass } : {}),
     business_reference: d.businessReference,
     description: d.description,
     reverses_external_id: d.reversesExternalId,

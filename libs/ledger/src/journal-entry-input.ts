@@ -14,6 +14,8 @@ export interface LedgerEntryInput {
   effective_at: string;
   cycle?: string | null;
   subtrader_id?: string | null;
+  /** The asset class the entry books (Klear settles each on its own obligation); absent is Crypto. */
+  asset_class?: string | null;
   business_reference?: string | null;
   description?: string | null;
   reverses_external_id?: string | null;
@@ -33,6 +35,7 @@ export interface JournalEntryDraft {
   effectiveAt: string;
   cycle: string | null;
   subtraderId: string | null;
+  assetClass: string;
   businessReference: string | null;
   description: string | null;
   reversesExternalId: string | null;

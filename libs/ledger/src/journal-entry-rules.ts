@@ -20,6 +20,11 @@ import {
   SUBTRADER_ID_PATTERN,
 } from './ledger-text';
 
+/** Klear's asset class names (`Crypto`, `Equity`): what an entry may name in asset_class. */
+const ASSET_CLASS_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** The asset class of an entry that names none: the only one before the live API. */
+export const DEFAULT_ASSET_CLASS = 'Crypto';
+
 type Result = { draft: JournalEntryDraft; problems: [] } | { draft: null; problems: EntryProblem[] };
 
 /**
@@ -80,6 +85,9 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
   const perSubtraderCycle = entryType === 'trade_settlement' || entryType === 'margin_requirement' || entryType === 'funding_payment';
   const cycle = timestamp('cycle', perSubtraderCycle);
   const subtraderId = text('subtrader_id', SUBTRADER_ID_PATTERN, 128, perSubtraderCycle);
+  const assetClassText = text('asset_class', null, 64, false);
+  if (assetClassText !== null && !ASSET_CLASS_PATTERN.test(assetClassText)) add('INVALID_VALUE', 'asset_class', 'must be an asset class name such as Crypto or Equity (a letter, then letters, digits or _; at most 64)');
+  const assetClass = assetClassText ?? DEFAULT_ASSET_CLASS;
   const businessReference = text('business_reference', null, MAX_REFERENCE_LENGTH, false);
   const description = text('description', null, MAX_DESCRIPTION_LENGTH, false);
   const reversesExternalId = text('reverses_external_id', LEDGER_ID_PATTERN, 128, entryType === 'reversal');
@@ -101,7 +109,7 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
 
   if (problems.length > 0 || externalId === null || entryType === null || effectiveAt === null) return { draft: null, problems };
   return {
-    draft: { externalId, entryType, effectiveAt, cycle, subtraderId, businessReference, description, reversesExternalId, postings },
+    draft: { externalId, entryType, effectiveAt, cycle, subtraderId, assetClass, businessReference, description, reversesExternalId, postings },
     problems: [],
   };
 }

@@ -8,6 +8,7 @@ export interface ExistingJournalEntry {
   entryType: string;
   cycle: string | null;
   subtraderId: string | null;
+  assetClass: string;
   contentHash: string;
   reversedBy: string | null;
   /** Loaded for entries the batch reverses. */
@@ -38,6 +39,7 @@ interface BatchTarget {
   entryType: string;
   cycle: string | null;
   subtraderId: string | null;
+  assetClass: string;
   postings: JournalPostingDraft[];
 }
 
@@ -63,14 +65,18 @@ export function planJournalBatch(items: Array<{ position: number; draft: Journal
         fail('UNKNOWN_ENTRY', 'reverses_external_id', `no entry ${draft.reversesExternalId} in the ledger or earlier in this batch`);
         continue;
       }
-      // A reversal belongs to its original's cycle and subtrader, so it counts in the same figures.
+      // A reversal belongs to its original's cycle, subtrader and asset class, so it counts in the same figures.
       const mismatch = (['cycle', 'subtraderId'] as const).find((k) => draft[k] !== null && draft[k] !== target![k]);
       if (mismatch) {
         const field = mismatch === 'cycle' ? 'cycle' : 'subtrader_id';
         fail('REVERSAL_MISMATCH', field, `must be empty or equal to the reversed entry's ${field} (${target[mismatch] ?? 'none'})`);
         continue;
       }
-      draft = { ...draft, cycle: target.cycle, subtraderId: target.subtraderId };
+      if (draft.assetClass !== 'Crypto' && draft.assetClass !== target.assetClass) {
+        fail('REVERSAL_MISMATCH', 'asset_class', `must be empty or equal to the reversed entry's asset_class (${target.assetClass})`);
+        continue;
+      }
+      draft = { ...draft, cycle: target.cycle, subtraderId: target.subtraderId, assetClass: target.assetClass };
     }
     const hash = journalEntryContentHash(draft);
     const earlier = accepted.get(draft.externalId);
@@ -108,7 +114,7 @@ export function planJournalBatch(items: Array<{ position: number; draft: Journal
     accepted.set(draft.externalId, {
       hash,
       position,
-      target: { entryType: draft.entryType, cycle: draft.cycle, subtraderId: draft.subtraderId, postings: draft.postings },
+      target: { entryType: draft.entryType, cycle: draft.cycle, subtraderId: draft.subtraderId, assetClass: draft.assetClass, postings: draft.postings },
       ledgerSeq: null,
     });
     plan.toCreate.push({ position, draft, contentHash: hash });

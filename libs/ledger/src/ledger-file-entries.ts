@@ -15,10 +15,11 @@ export const LEDGER_FILE_COLUMNS = [
   'account',
   'market_ticker',
   'amount_centicents',
+  'asset_class',
 ] as const;
 type Column = (typeof LEDGER_FILE_COLUMNS)[number];
 export const REQUIRED_LEDGER_FILE_COLUMNS: readonly Column[] = ['external_id', 'entry_type', 'effective_at', 'account', 'amount_centicents'];
-const ENTRY_COLUMNS: readonly Column[] = LEDGER_FILE_COLUMNS.slice(0, 8);
+const ENTRY_COLUMNS: readonly Column[] = [...LEDGER_FILE_COLUMNS.slice(0, 8), 'asset_class'];
 
 export interface RejectedRow {
   line: number;
@@ -132,6 +133,7 @@ export class LedgerFileAssembler {
         effective_at: f('effective_at') ?? '',
         cycle: f('cycle'),
         subtrader_id: f('subtrader_id'),
+        asset_class: f('asset_class'),
         business_reference: f('business_reference'),
         description: f('description'),
         reverses_external_id: f('reverses_external_id'),

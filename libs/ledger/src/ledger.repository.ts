@@ -74,6 +74,7 @@ export interface StoredJournalEntry {
   effectiveAt: string;
   cycle: string | null;
   subtraderId: string | null;
+  assetClass: string;
   businessReference: string | null;
   description: string | null;
   reversesExternalId: string | null;
@@ -92,7 +93,7 @@ export class LedgerWriteTransaction {
 
   async loadExisting(externalIds: string[], reversalTargets: string[]): Promise<Map<string, ExistingJournalEntry>> {
     const rows = (await this.manager.query(
-      `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.content_hash,
+      `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.asset_class, e.content_hash,
               r.external_id AS reversed_by
          FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
         WHERE e.external_id = ANY($1::text[])`,
@@ -106,6 +107,7 @@ export class LedgerWriteTransaction {
         entryType: r.entry_type as string,
         cycle: canonicalFromDatabase(r.cycle),
         subtraderId: r.subtrader_id,
+        assetClass: r.asset_class as string,
         contentHash: r.content_hash as string,
         reversedBy: r.reversed_by,
         postings: null,
@@ -167,12 +169,12 @@ export class LedgerWriteTransaction {
       const column = <T>(pick: (d: (typeof chunk)[number]) => T) => chunk.map(pick);
       const inserted = (await this.manager.query(
         `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description,
-                                    reverses_external_id, content_hash, created_by, import_id)
+                                    reverses_external_id, content_hash, created_by, import_id, asset_class)
          SELECT u.external_id, u.entry_type, u.effective_at, u.cycle, u.subtrader_id, u.business_reference, u.description,
-                u.reverses_external_id, u.content_hash, $10, $11
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                u.reverses_external_id, u.content_hash, $10, $11, u.asset_class
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $12::text[])
                 WITH ORDINALITY AS u(external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description,
-                                     reverses_external_id, content_hash, ord)
+                                     reverses_external_id, content_hash, asset_class, ord)
           ORDER BY u.ord
          RETURNING ledger_seq::text AS ledger_seq, external_id`,
         [
@@ -187,15 +189,16 @@ export class LedgerWriteTransaction {
           entries.slice(start, start + ENTRIES_PER_STATEMENT).map((e) => e.contentHash),
           createdBy,
           importId,
+          column((d) => d.assetClass),
         ],
       )) as Array<{ ledger_seq: string; external_id: string }>;
       for (const r of inserted) seqs.set(r.external_id, r.ledger_seq);
-      await this.insertPostings(chunk.map((d) => ({ seq: seqs.get(d.externalId) as string, cycle: d.cycle, subtraderId: d.subtraderId, postings: d.postings })));
+      await this.insertPostings(chunk.map((d) => ({ seq: seqs.get(d.externalId) as string, cycle: d.cycle, subtraderId: d.subtraderId, assetClass: d.assetClass, postings: d.postings })));
     }
     return seqs;
   }
 
-  private async insertPostings(entries: Array<{ seq: string; cycle: string | null; subtraderId: string | null; postings: JournalPostingDraft[] }>): Promise<void> {
+  private async insertPostings(entries: Array<{ seq: string; cycle: string | null; subtraderId: string | null; assetClass: string; postings: JournalPostingDraft[] }>): Promise<void> {
     const seq: string[] = [];
     const lineNo: number[] = [];
     const account: string[] = [];
@@ -203,6 +206,7 @@ export class LedgerWriteTransaction {
     const amount: string[] = [];
     const cycle: Array<string | null> = [];
     const subtrader: Array<string | null> = [];
+    const assetClass: string[] = [];
     for (const e of entries) {
       e.postings.forEach((p, i) => {
         seq.push(e.seq);
@@ -212,12 +216,13 @@ export class LedgerWriteTransaction {
         amount.push(p.amount.toString());
         cycle.push(e.cycle);
         subtrader.push(e.subtraderId);
+        assetClass.push(e.assetClass);
       });
     }
     await this.manager.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
-       SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[])`,
-      [seq, lineNo, account, market, amount, cycle, subtrader],
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class)
+       SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[])`,
+      [seq, lineNo, account, market, amount, cycle, subtrader, assetClass],
     );
   }
 }
@@ -243,7 +248,7 @@ export class LedgerRepository {
   async listEntries(f: JournalEntryFilter): Promise<StoredJournalEntry[]> {
     const rows = (await this.dataSource.query(
       `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.effective_at')} AS effective_at,
-              ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.business_reference, e.description, e.reverses_external_id,
+              ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.asset_class, e.business_reference, e.description, e.reverses_external_id,
               r.external_id AS reversed_by, e.import_id, e.created_by, ${utcText('e.created_at')} AS created_at,
               (SELECT count(*) FROM journal_posting p WHERE p.entry_seq = e.ledger_seq)::int AS posting_count
          FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
@@ -286,6 +291,7 @@ export class LedgerRepository {
       effectiveAt: canonicalFromDatabase(r.effective_at) as string,
       cycle: canonicalFromDatabase(r.cycle),
       subtraderId: r.subtrader_id,
+      assetClass: r.asset_class as string,
       businessReference: r.business_reference,
       description: r.description,
       reversesExternalId: r.reverses_external_id,

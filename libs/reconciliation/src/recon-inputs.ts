@@ -20,9 +20,13 @@ export function cycleKeyText(cycle: Date): string {
   return cycle.toISOString().replace('.000Z', 'Z');
 }
 
-export function cycleScopeKey(cycle: Date): string {
-  return `cycle/${cycleKeyText(cycle)}`;
+/** A cycle's run reconciles one asset class: its scope (the breaks it may open or close) names both. */
+export function cycleScopeKey(cycle: Date, assetClass: string): string {
+  return `cycle/${cycleKeyText(cycle)}/${assetClass}`;
 }
+
+/** The asset class of rows held before asset classes existed, and of ledger entries naming none. */
+export const DEFAULT_ASSET_CLASS = 'Crypto';
 
 export const PROJECTED_SCOPE_KEY = 'projected';
 

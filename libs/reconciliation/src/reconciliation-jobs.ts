@@ -7,7 +7,7 @@ import { ReconciliationService } from './reconciliation.service';
 
 const JOB_ACTOR = 'job';
 
-/** Reconciles every ingested cycle whose inputs changed since its last successful run (new ones included). */
+/** Reconciles every ingested cycle, one run per asset class with an obligation in it, whose inputs changed since its last successful run (new ones included). */
 @Injectable()
 @ScheduledJob({ name: 'reconcile_cycles', description: 'Reconcile each ingested cycle not yet reconciled at its current inputs', defaultCron: '*/10 * * * *', runAtStartup: true })
 export class ReconcileCyclesJob implements JobHandler {
@@ -19,14 +19,14 @@ export class ReconcileCyclesJob implements JobHandler {
 
   async run(context: JobContext): Promise<void> {
     const reconciled: string[] = [];
-    for (const cycle of await this.queries.ingestedCycles(this.clock.now())) {
+    for (const { cycle, assetClass } of await this.queries.ingestedCycles(this.clock.now())) {
       if (context.signal.aborted) break;
       context.read();
-      const outcome = await this.reconciliation.runCycleIfStale(cycle, JOB_ACTOR);
+      const outcome = await this.reconciliation.runCycleIfStale(cycle, assetClass, JOB_ACTOR);
       if (!outcome) continue;
-      reconciled.push(cycleKeyText(cycle));
+      reconciled.push(`${cycleKeyText(cycle)}/${assetClass}`);
       context.wrote(outcome.breakCount);
-      context.progress('reconciled cycle', { cycle: cycleKeyText(cycle), run_id: outcome.runId, breaks: outcome.breakCount });
+      context.progress('reconciled cycle', { cycle: cycleKeyText(cycle), asset_class: assetClass, run_id: outcome.runId, breaks: outcome.breakCount });
     }
     context.setDetails({ reconciled });
   }

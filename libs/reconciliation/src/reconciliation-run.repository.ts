@@ -7,7 +7,7 @@ import { BREAKS_OPENED_OUTBOX_SQL } from '@app/notifications';
 
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { CYCLE_CHECKS, type CycleContext, type PreparedCheck, PROJECTED_CHECKS, type ProjectedContext, type ReconCheck } from './checks';
-import { cycleKeyText, cycleScopeKey, inputsSha256, PROJECTED_SCOPE_KEY, type ReconSettings, tolerancesJson } from './recon-inputs';
+import { cycleKeyText, cycleScopeKey, DEFAULT_ASSET_CLASS, inputsSha256, PROJECTED_SCOPE_KEY, type ReconSettings, tolerancesJson } from './recon-inputs';
 import { CLOSE_UNSEEN_BREAKS_SQL, INSERT_OBSERVATIONS_SQL, LOCK_AND_READ_DISCARDED_SQL, TO_REOPEN_SQL, UPSERT_BREAKS_SQL } from './sql/break-lifecycle.sql';
 import { CREATE_FOUND_TABLE_SQL, FOUND_SUMMARY_SQL, TOLERANCE_AGGREGATES_SQL } from './sql/found-table.sql';
 
@@ -17,6 +17,8 @@ const DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS = 1_000_000n;
 export interface RunRequest {
   scope: 'cycle' | 'projected';
   cycle?: Date;
+  /** A cycle's run reconciles one asset class (default Crypto, the only class before the live API). */
+  assetClass?: string;
   actor: string;
   settings: ReconSettings;
 }
@@ -55,6 +57,11 @@ interface DiscardedDecision {
   found_difference: string;
 }
 
+/** A cycle's run names its asset class: Crypto unless asked otherwise. */
+function withAssetClass<R extends Omit<RunRequest, 'actor'>>(request: R): R {
+  return request.scope === 'cycle' && request.assetClass === undefined ? { ...request, assetClass: DEFAULT_ASSET_CLASS } : request;
+}
+
 /** Serialises runs of one scope, taken before the snapshot so that a second run waits and then sees the first one's breaks. */
 const SCOPE_LOCK_KEY = `hashtextextended('reconciliation:' || $1, 0)`;
 
@@ -81,8 +88,9 @@ export class ReconciliationRunRepository {
     @Optional() @Inject(APP_CONFIG) private readonly config?: AppConfig,
   ) {}
 
-  async run(request: RunRequest, onMissingInputs: () => Error): Promise<RunOutcome> {
-    const scopeKey = request.scope === 'cycle' ? cycleScopeKey(request.cycle!) : PROJECTED_SCOPE_KEY;
+  async run(asked: RunRequest, onMissingInputs: () => Error): Promise<RunOutcome> {
+    const request = withAssetClass(asked);
+    const scopeKey = request.scope === 'cycle' ? cycleScopeKey(request.cycle!, request.assetClass!) : PROJECTED_SCOPE_KEY;
     const startedAt = this.clock.now();
     let prepared: PreparedRun | undefined;
     const runner = this.dataSource.createQueryRunner();
@@ -113,7 +121,7 @@ export class ReconciliationRunRepository {
 
   /** The inputs fingerprint a run would have now (undefined when its Klear inputs are not ingested). */
   async currentInputsSha(request: Omit<RunRequest, 'actor'>): Promise<string | undefined> {
-    return this.dataSource.transaction('REPEATABLE READ', async (tx) => (await this.prepare(tx, request))?.sha);
+    return this.dataSource.transaction('REPEATABLE READ', async (tx) => (await this.prepare(tx, withAssetClass(request)))?.sha);
   }
 
   private async inTransaction<T>(runner: QueryRunner, isolation: 'REPEATABLE READ' | 'READ COMMITTED', work: (tx: EntityManager) => Promise<T>): Promise<T> {
@@ -129,7 +137,7 @@ export class ReconciliationRunRepository {
   }
 
   private prepare(tx: EntityManager, request: Omit<RunRequest, 'actor'>): Promise<PreparedRun | undefined> {
-    return request.scope === 'cycle' ? this.prepareCycle(tx, request.cycle!, request.settings) : this.prepareProjected(tx, request.settings);
+    return request.scope === 'cycle' ? this.prepareCycle(tx, request.cycle!, request.assetClass!, request.settings) : this.prepareProjected(tx, request.settings);
   }
 
   /** Every check's inputs, read in the snapshot; the fingerprint covers exactly what the checks read. */
@@ -144,10 +152,10 @@ export class ReconciliationRunRepository {
     return { prepared, inputs };
   }
 
-  private async prepareCycle(tx: EntityManager, cycle: Date, settings: ReconSettings): Promise<PreparedRun | undefined> {
+  private async prepareCycle(tx: EntityManager, cycle: Date, assetClass: string, settings: ReconSettings): Promise<PreparedRun | undefined> {
     const obligations = (await tx.query(
-      `SELECT id, last_updated_ts, content_sha256 FROM klear_obligation WHERE execution_time = $1 ORDER BY id`,
-      [cycle],
+      `SELECT id, last_updated_ts, content_sha256 FROM klear_obligation WHERE execution_time = $1 AND asset_class = $2 ORDER BY id`,
+      [cycle, assetClass],
     )) as Array<{ id: string; last_updated_ts: Date; content_sha256: string }>;
     if (obligations.length === 0) return undefined;
     const [marks] = (await tx.query(
@@ -158,6 +166,7 @@ export class ReconciliationRunRepository {
     const keyText = cycleKeyText(cycle);
     const context: CycleContext = {
       cycle,
+      assetClass,
       keyText,
       obligationIds: obligations.map((o) => o.id),
       ledgerSeq: marks.ledger_seq,
@@ -170,13 +179,14 @@ export class ReconciliationRunRepository {
     const fingerprint = {
       scope: 'cycle',
       cycle: keyText,
+      asset_class: assetClass,
       obligations: obligations.map((o) => ({ id: o.id, last_updated_ts: o.last_updated_ts.toISOString(), content_sha256: o.content_sha256 })),
       tolerances: tolerancesJson(settings.tolerances),
       buffer_match_window_hours: settings.bufferMatchWindowHours,
       checks: inputs,
     };
     return {
-      scopeKey: cycleScopeKey(cycle),
+      scopeKey: cycleScopeKey(cycle, assetClass),
       inputs: {
         ...fingerprint,
         ledger_seq: marks.ledger_seq,
@@ -238,15 +248,15 @@ export class ReconciliationRunRepository {
 
   private async record(tx: EntityManager, request: RunRequest, prepared: PreparedRun, summary: Record<string, unknown>, startedAt: Date): Promise<RunOutcome> {
     const [run] = (await tx.query(
-      `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, created_by)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING id::text`,
-      [request.scope, prepared.scopeKey, request.cycle ?? null, prepared.inputs, prepared.sha, startedAt, request.actor],
+      `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, created_by, asset_class)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id::text`,
+      [request.scope, prepared.scopeKey, request.cycle ?? null, prepared.inputs, prepared.sha, startedAt, request.actor, request.assetClass ?? null],
     )) as Array<{ id: string }>;
     for (const { prepared: check } of prepared.checks) await check.store?.(tx, run.id);
     const now = this.clock.now();
     const discarded = (await tx.query(LOCK_AND_READ_DISCARDED_SQL, [prepared.scopeKey])) as DiscardedDecision[];
     const reopened = ((await tx.query(TO_REOPEN_SQL, [prepared.scopeKey])) as Array<{ id: string }>).map((r) => r.id);
-    const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null, now])) as Array<{ opened: number; found: number }>;
+    const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null, now, request.assetClass ?? null])) as Array<{ opened: number; found: number }>;
     const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [run.id, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
     await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey]);
     await tx.query(BREAKS_OPENED_OUTBOX_SQL, [run.id, (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(), now, reopened]);
@@ -260,7 +270,7 @@ export class ReconciliationRunRepository {
         entityType: 'recon_run',
         entityId: run.id,
         toState: 'succeeded',
-        details: { scope: prepared.scopeKey, inputs_sha256: prepared.sha, breaks: outcome.breakCount, opened: outcome.opened, reopened, closed },
+        details: { scope: prepared.scopeKey, asset_class: request.assetClass ?? null, inputs_sha256: prepared.sha, breaks: outcome.breakCount, opened: outcome.opened, reopened, closed },
       },
       tx,
     );
@@ -301,9 +311,9 @@ export class ReconciliationRunRepository {
     const message = error instanceof Error ? error.message : String(error);
     await this.dataSource.transaction(async (tx) => {
       const [run] = (await tx.query(
-        `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by)
-         VALUES ($1, $2, $3, $4, $5, 'failed', $6, $7, $8, $9) RETURNING id::text`,
-        [request.scope, prepared.scopeKey, request.cycle ?? null, prepared.inputs, prepared.sha, startedAt, this.clock.now(), message, request.actor],
+        `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by, asset_class)
+         VALUES ($1, $2, $3, $4, $5, 'failed', $6, $7, $8, $9, $10) RETURNING id::text`,
+        [request.scope, prepared.scopeKey, request.cycle ?? null, prepared.inputs, prepared.sha, startedAt, this.clock.now(), message, request.actor, request.assetClass ?? null],
       )) as Array<{ id: string }>;
       await this.audit.record({ actor: request.actor, action: 'reconciliation.run', entityType: 'recon_run', entityId: run.id, toState: 'failed', reason: message.slice(0, 500) }, tx);
     });

@@ -9,6 +9,7 @@ export interface RunRow {
   scope: string;
   scope_key: string;
   cycle: Date | null;
+  asset_class: string | null;
   inputs: Record<string, unknown>;
   inputs_sha256: string;
   status: string;
@@ -25,6 +26,7 @@ export interface BreakRow {
   break_key: string;
   check: string;
   cycle: Date | null;
+  asset_class: string | null;
   subtrader_id: string | null;
   market_ticker: string | null;
   reference: string | null;
@@ -126,8 +128,8 @@ export interface RunComparison {
 
 // Ids are answered as text; ORDER BY names the table's column (`recon_run.id`), since a bare `id` would be
 // this text output column and sort 1, 10, 11, 2.
-const RUN_COLUMNS = `id::text, scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
-const BREAK_COLUMNS = `id::text, break_key, "check", cycle, subtrader_id, market_ticker, reference, reason_code,
+const RUN_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
+const BREAK_COLUMNS = `id::text, break_key, "check", cycle, asset_class, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
   fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
   resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at,
@@ -174,7 +176,7 @@ export class ReconciliationQueries {
     check?: string;
     subtrader?: string;
     assignee?: string;
-    /** The asset class whose obligation of the break's cycle lists the break's (subtrader, market). */
+    /** The asset class of the run that found the break (part of its scope). */
     assetClass?: string;
     order?: BreakOrder;
     after?: { id: string; absDifference?: string };
@@ -188,13 +190,7 @@ export class ReconciliationQueries {
       `SELECT ${BREAK_COLUMNS}, abs(difference_centicents)::text AS abs_difference_centicents FROM recon_break
         WHERE ($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR "check" = $2) AND ($3::text IS NULL OR subtrader_id = $3)
           AND ($4::text IS NULL OR assignee = $4) AND ${page}
-          AND ($8::text IS NULL OR EXISTS (
-                SELECT 1 FROM klear_obligation o
-                 WHERE o.execution_time = recon_break.cycle AND o.asset_class = $8
-                   AND (EXISTS (SELECT 1 FROM klear_settlement_detail d
-                                 WHERE d.obligation_id = o.id AND d.subtrader_id = recon_break.subtrader_id AND d.market_ticker = recon_break.market_ticker)
-                        OR EXISTS (SELECT 1 FROM klear_funding_payment f
-                                    WHERE f.obligation_id = o.id AND f.subtrader_id = recon_break.subtrader_id AND f.market_ticker = recon_break.market_ticker))))
+          AND ($8::text IS NULL OR asset_class = $8)
         ORDER BY ${byDifference ? 'abs(difference_centicents) DESC, recon_break.id' : 'recon_break.id'} LIMIT $7`,
       [
         statusList(filter.status),
@@ -277,13 +273,24 @@ export class ReconciliationQueries {
     return result;
   }
 
-  /** Ingested cycles (execution times) with the fingerprint of their latest successful run, oldest first. */
-  /** The cycles with an ingested obligation that have executed by `executedBy` (an open cycle's active obligation is left out). */
-  async ingestedCycles(executedBy: Date): Promise<Date[]> {
-    const rows = (await this.dataSource.query(`SELECT DISTINCT execution_time FROM klear_obligation WHERE execution_time <= $1 ORDER BY execution_time`, [
-      executedBy,
-    ])) as Array<{ execution_time: Date }>;
-    return rows.map((r) => r.execution_time);
+  /**
+   * The (cycle, asset class) pairs with an ingested obligation that have executed by `executedBy` (an
+   * open cycle's active obligation is left out), oldest first: each is reconciled by its own run.
+   */
+  async ingestedCycles(executedBy: Date): Promise<Array<{ cycle: Date; assetClass: string }>> {
+    const rows = (await this.dataSource.query(
+      `SELECT execution_time, asset_class FROM klear_obligation WHERE execution_time <= $1 GROUP BY 1, 2 ORDER BY execution_time, asset_class COLLATE "C"`,
+      [executedBy],
+    )) as Array<{ execution_time: Date; asset_class: string }>;
+    return rows.map((r) => ({ cycle: r.execution_time, assetClass: r.asset_class }));
+  }
+
+  /** The asset classes with an obligation of the cycle, in name order. */
+  async assetClassesOfCycle(cycle: Date): Promise<string[]> {
+    const rows = (await this.dataSource.query(`SELECT asset_class FROM klear_obligation WHERE execution_time = $1 GROUP BY 1 ORDER BY asset_class COLLATE "C"`, [
+      cycle,
+    ])) as Array<{ asset_class: string }>;
+    return rows.map((r) => r.asset_class);
   }
 
   async latestSucceededSha(scopeKey: string): Promise<string | undefined> {

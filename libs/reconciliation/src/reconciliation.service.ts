@@ -7,7 +7,8 @@ import { ReconciliationQueries, type RunRow } from './reconciliation.queries';
 import { ReconciliationRunRepository, type RunOutcome } from './reconciliation-run.repository';
 import { cycleKeyText, cycleScopeKey, PROJECTED_SCOPE_KEY, type ReconSettings } from './recon-inputs';
 
-export type RunTarget = { cycle: Date } | { date: string } | { projected: true };
+/** A cycle (by its execution time or its ET date) and, when the cycle has several, the asset class; or the projection. */
+export type RunTarget = { cycle: Date; assetClass?: string } | { date: string; assetClass?: string } | { projected: true };
 
 /** Starting runs (on request or from the jobs) with the configured tolerances. */
 @Injectable()
@@ -35,14 +36,28 @@ export class ReconciliationService {
     const cycle = 'cycle' in target ? target.cycle : await this.cycleOfDate(target.date);
     // Klear can show the open cycle's obligation as active before it executes (docs/klear-api.md).
     if (cycle.getTime() > this.clock.nowMs()) throw new CycleNotExecuted(cycleKeyText(cycle));
-    return this.runs.run({ scope: 'cycle', cycle, actor, settings: this.settings }, () => new CycleNotIngested(cycleKeyText(cycle)));
+    const assetClass = await this.assetClassOf(cycle, target.assetClass);
+    return this.runs.run({ scope: 'cycle', cycle, assetClass, actor, settings: this.settings }, () => new CycleNotIngested(`${cycleKeyText(cycle)} (${assetClass})`));
   }
 
-  /** Runs a cycle only when its inputs changed since its last successful run; undefined when skipped. */
-  async runCycleIfStale(cycle: Date, actor: string): Promise<RunOutcome | undefined> {
-    const sha = await this.runs.currentInputsSha({ scope: 'cycle', cycle, settings: this.settings });
-    if (sha === undefined || sha === (await this.queries.latestSucceededSha(cycleScopeKey(cycle)))) return undefined;
-    return this.start({ cycle }, actor);
+  /** Runs a cycle's asset class only when its inputs changed since its last successful run; undefined when skipped. */
+  async runCycleIfStale(cycle: Date, assetClass: string, actor: string): Promise<RunOutcome | undefined> {
+    const sha = await this.runs.currentInputsSha({ scope: 'cycle', cycle, assetClass, settings: this.settings });
+    if (sha === undefined || sha === (await this.queries.latestSucceededSha(cycleScopeKey(cycle, assetClass)))) return undefined;
+    return this.start({ cycle, assetClass }, actor);
+  }
+
+  /** The asset class a cycle's run reconciles: the one asked for, or the cycle's only one (several must be named). */
+  private async assetClassOf(cycle: Date, asked: string | undefined): Promise<string> {
+    if (asked !== undefined) return asked;
+    const classes = await this.queries.assetClassesOfCycle(cycle);
+    if (classes.length === 0) throw new CycleNotIngested(cycleKeyText(cycle));
+    if (classes.length > 1) {
+      throw new BusinessRuleViolation('SEVERAL_ASSET_CLASSES', `${cycleKeyText(cycle)} has obligations in ${classes.join(', ')}: reconcile one asset class at a time`, {
+        asset_classes: classes,
+      });
+    }
+    return classes[0];
   }
 
   async runProjectedIfStale(actor: string): Promise<RunOutcome | undefined> {

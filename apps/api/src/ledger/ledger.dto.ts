@@ -66,6 +66,12 @@ export class LedgerEntryBody implements LedgerEntryInput {
   @Matches(SUBTRADER_ID_PATTERN, { message: 'subtrader_id must be 1-128 characters (letters, digits, . _ : / - @) starting with a letter or digit' })
   subtrader_id?: string | null;
 
+  @ApiPropertyOptional({ example: 'Equity', description: 'the asset class the entry books (each reconciles on its own); absent is Crypto' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
+  asset_class?: string | null;
+
   @ApiPropertyOptional({ description: "buffer movements: the reference the SCM knows (Klear's business_transaction_id when known)" })
   @IsOptional()
   @IsString()
@@ -203,6 +209,7 @@ export function journalEntryView(e: StoredJournalEntry) {
     effective_at: e.effectiveAt,
     cycle: e.cycle,
     subtrader_id: e.subtraderId,
+    asset_class: e.assetClass,
     business_reference: e.businessReference,
     description: e.description,
     reverses_external_id: e.reversesExternalId,

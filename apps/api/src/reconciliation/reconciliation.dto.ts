@@ -17,6 +17,11 @@ export class StartReconciliationBody {
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'date must be YYYY-MM-DD' })
   date?: string;
 
+  @ApiPropertyOptional({ example: 'Equity', description: "with cycle or date: the asset class to reconcile (each runs on its own); required when the cycle has obligations in several" })
+  @IsOptional()
+  @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
+  asset_class?: string;
+
   @ApiPropertyOptional({ description: 'projected breaks from the latest settlement estimate' })
   @IsOptional()
   @IsBoolean()
@@ -74,7 +79,7 @@ export class BreaksQuery extends RunBreaksQuery {
 
   @ApiPropertyOptional({
     example: 'Crypto',
-    description: "breaks of one asset class: those whose (subtrader, market) the class's obligation of the break's cycle lists; breaks without a market (margin, buffer, obligation totals) belong to no single class and are left out",
+    description: 'breaks of one asset class: those its runs found (every check of a cycle runs per asset class; projected breaks have none)',
   })
   @IsOptional()
   @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
@@ -141,6 +146,7 @@ export function runView(r: RunRow): RunView {
     id: r.id,
     scope: r.scope,
     cycle: r.cycle?.toISOString() ?? null,
+    asset_class: r.asset_class,
     status: r.status,
     inputs: r.inputs,
     inputs_sha256: r.inputs_sha256,
@@ -209,6 +215,7 @@ export function breakView(b: BreakRow, sources?: BreakSources): BreakView {
     key: b.break_key,
     check: b.check,
     cycle: b.cycle?.toISOString() ?? null,
+    asset_class: b.asset_class,
     subtrader_id: b.subtrader_id,
     market_ticker: b.market_ticker,
     reference: b.reference,

@@ -22,15 +22,16 @@ export const CYCLES_SQL = `
    ORDER BY o.execution_time, o.id`;
 
 /**
- * Per cycle, its latest successful run, with what happened since: ledger entries of the cycle booked
- * after its high-water mark, and whether Klear's obligation is no longer the one the run read.
+ * Per cycle and asset class (each reconciled by its own run), its latest successful run, with what
+ * happened since: ledger entries of the cycle booked after its high-water mark, and whether Klear's
+ * obligation is no longer the one the run read.
  */
 export const LATEST_RUNS_SQL = `
   WITH latest AS (
-    SELECT DISTINCT ON (r.cycle) r.id, r.cycle, r.inputs, r.summary, r.finished_at
+    SELECT DISTINCT ON (r.cycle, r.asset_class) r.id, r.cycle, r.asset_class, r.inputs, r.summary, r.finished_at
       FROM recon_run r
      WHERE r.scope = 'cycle' AND r.cycle = ANY($1::timestamptz[]) AND r.status = 'succeeded'
-     ORDER BY r.cycle, r.id DESC)
+     ORDER BY r.cycle, r.asset_class, r.id DESC)
   SELECT l.id::text AS id, l.cycle, l.inputs->>'ledger_seq' AS hwm, l.finished_at, coalesce(l.inputs->'tolerances', '{}'::jsonb) AS tolerances,
          coalesce((SELECT jsonb_agg(jsonb_build_object('check', c.key, 'count', (c.value->>'tolerated')::int, 'difference', c.value->>'tolerated_difference') ORDER BY c.key)
                      FROM jsonb_each(l.summary->'checks') c WHERE (c.value->>'tolerated')::int > 0), '[]') AS tolerated,
@@ -41,7 +42,7 @@ export const LATEST_RUNS_SQL = `
               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(l.inputs->'obligations') x
                                WHERE x->>'id' = o.id AND x->>'content_sha256' = o.content_sha256)), false) AS klear_changed
     FROM latest l
-   ORDER BY l.cycle`;
+   ORDER BY l.cycle, l.asset_class COLLATE "C"`;
 
 /** Ledger figures per `groupBy` over the scope's cycles, bounded per cycle by the run's high-water mark. */
 const INTERNAL_SUMS = (groupBy: string) => `

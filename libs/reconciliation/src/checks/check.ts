@@ -4,6 +4,8 @@ import type { ReconSettings } from '../recon-inputs';
 /** What every check of one cycle's run starts from, read in the run's snapshot. */
 export interface CycleContext {
   cycle: Date;
+  /** The asset class the run reconciles: Klear's obligation of that class, the ledger's entries of that class. */
+  assetClass: string;
   /** The cycle as written in break keys. */
   keyText: string;
   obligationIds: string[];

@@ -72,15 +72,16 @@ const MARGIN_DELTAS_SQL = `
          j.delta, j.from_requirements, j.delta - j.from_requirements, j.ids
     FROM j WHERE j.delta <> j.from_requirements AND cardinality($4::text[]) > 0`;
 
+/** The previous ingested cycle's obligation of the same asset class. $1 cycle, $2 asset class. */
 const PREVIOUS_CYCLE_SQL = `
   SELECT id, execution_time, last_updated_ts, content_sha256 FROM klear_obligation
-   WHERE execution_time = (SELECT max(execution_time) FROM klear_obligation WHERE execution_time < $1) ORDER BY id`;
+   WHERE asset_class = $2 AND execution_time = (SELECT max(execution_time) FROM klear_obligation WHERE execution_time < $1 AND asset_class = $2) ORDER BY id`;
 
 export const klearConsistencyCheck: ReconCheck<CycleContext> = {
   name: 'klear_consistency',
   tolerance: (settings) => settings.tolerances.klearConsistency,
   async prepare(q, c) {
-    const previous = (await q.query(PREVIOUS_CYCLE_SQL, [c.cycle])) as Array<{ id: string; execution_time: Date; last_updated_ts: Date; content_sha256: string }>;
+    const previous = (await q.query(PREVIOUS_CYCLE_SQL, [c.cycle, c.assetClass])) as Array<{ id: string; execution_time: Date; last_updated_ts: Date; content_sha256: string }>;
     const tolerance = c.settings.tolerances.klearConsistency.toString();
     const previousIds = previous.map((o) => o.id);
     return {

@@ -6,8 +6,8 @@ import { accountReasonsSql, cycleLedgerInputs } from './settlement-details.check
  * Maintenance margin of one cycle (docs/ledger-and-breaks.md): Klear's requirement per subtrader
  * against the ledger's maintenance_margin postings, and for a netted subtrader group (Klear's rows
  * with margin_group_id) the group's requirement against the sum the ledger holds for its members at
- * that cycle's membership. $1 cycle, $2 ledger high-water mark, $3 obligation ids, $4 cycle as in
- * keys, $5 tolerance. A side without a row counts as zero, so a zero row against nothing is not a
+ * that cycle's membership, within one asset class. $1 cycle, $2 ledger high-water mark, $3 the class's
+ * obligation ids, $4 asset class, $5 cycle as in keys, $6 tolerance. A side without a row counts as zero, so a zero row against nothing is not a
  * break; a Klear row with neither a subtrader id nor a group always is.
  */
 
@@ -40,17 +40,17 @@ const MARGIN_SQL = `
   i AS (
     SELECT p.subtrader_id, sum(p.amount_centicents) AS v
       FROM journal_posting p
-     WHERE p.cycle = $1 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
+     WHERE p.cycle = $1 AND p.asset_class = $4 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.subtrader_id = p.subtrader_id)
      GROUP BY p.subtrader_id)
   INSERT INTO recon_found ("check", break_key, subtrader_id, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
-  SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$4::text', 'coalesce(k.subtrader_id, i.subtrader_id)')},
-         coalesce(k.subtrader_id, i.subtrader_id), 'pending', abs(coalesce(k.v, 0) - coalesce(i.v, 0)) <= $5::bigint, 'subtraders',
+  SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$5::text', 'coalesce(k.subtrader_id, i.subtrader_id)')},
+         coalesce(k.subtrader_id, i.subtrader_id), 'pending', abs(coalesce(k.v, 0) - coalesce(i.v, 0)) <= $6::bigint, 'subtraders',
          k.v, i.v, coalesce(k.v, 0) - coalesce(i.v, 0), coalesce(k.ids, '[]')
     FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id
    WHERE coalesce(k.v, 0) <> coalesce(i.v, 0)
   UNION ALL
-  SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$4::text', `'(empty)'`, 'm.id')}, NULL, 'missing_subtrader_id', false, NULL,
+  SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$5::text', `'(empty)'`, 'm.id')}, NULL, 'missing_subtrader_id', false, NULL,
          m.maintenance_margin_centicents, NULL, m.maintenance_margin_centicents, jsonb_build_array(m.id)
     FROM klear_margin_detail m WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id = '' AND m.margin_group_id IS NULL`;
 
@@ -67,13 +67,13 @@ const GROUP_MARGIN_SQL = `
   i AS (
     SELECT g.group_id, sum(p.amount_centicents) AS v
       FROM recon_margin_member g JOIN journal_posting p ON p.subtrader_id = g.subtrader_id
-     WHERE p.cycle = $1 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2
+     WHERE p.cycle = $1 AND p.asset_class = $4 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2
      GROUP BY g.group_id)
   INSERT INTO recon_found ("check", break_key, reference, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
-  SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$4::text', `'group'`, 'k.group_id')}, k.group_id,
+  SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$5::text', `'group'`, 'k.group_id')}, k.group_id,
          CASE WHEN NOT EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.group_id = k.group_id) THEN 'unknown_group'
               WHEN i.v IS NULL THEN 'missing_internal' ELSE 'amount_mismatch' END,
-         abs(k.v - coalesce(i.v, 0)) <= $5::bigint AND EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.group_id = k.group_id), 'groups',
+         abs(k.v - coalesce(i.v, 0)) <= $6::bigint AND EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.group_id = k.group_id), 'groups',
          k.v, i.v, k.v - coalesce(i.v, 0), k.ids
     FROM k LEFT JOIN i ON i.group_id = k.group_id
    WHERE k.v <> coalesce(i.v, 0) OR NOT EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.group_id = k.group_id)`;
@@ -85,7 +85,7 @@ const GROUP_ROWS_SQL = `
     internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
                                 FROM recon_margin_member g JOIN journal_posting p ON p.subtrader_id = g.subtrader_id
                                 JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-                               WHERE g.group_id = f.reference AND p.cycle = $1 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2), '[]')
+                               WHERE g.group_id = f.reference AND p.cycle = $1 AND p.asset_class = $3 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2), '[]')
    WHERE f."check" = 'maintenance_margin' AND f.rollup = 'groups' AND NOT f.tolerated`;
 
 /** Group memberships the check read: part of the run's inputs (a membership change reruns the cycle). */
@@ -96,7 +96,7 @@ export const maintenanceMarginCheck: ReconCheck<CycleContext> = {
   name: 'maintenance_margin',
   tolerance: (settings) => settings.tolerances.maintenanceMargin,
   async prepare(q, c) {
-    const base = [c.cycle, c.ledgerSeq, c.obligationIds];
+    const base = [c.cycle, c.ledgerSeq, c.obligationIds, c.assetClass];
     const tolerance = c.settings.tolerances.maintenanceMargin.toString();
     const [memberships] = (await q.query(MEMBERSHIP_INPUTS_SQL)) as Array<Record<string, string>>;
     return {
@@ -109,7 +109,7 @@ export const maintenanceMarginCheck: ReconCheck<CycleContext> = {
       },
       async finish(tx) {
         await tx.query(REASONS_SQL, base);
-        await tx.query(GROUP_ROWS_SQL, [c.cycle, c.ledgerSeq]);
+        await tx.query(GROUP_ROWS_SQL, [c.cycle, c.ledgerSeq, c.assetClass]);
       },
     };
   },

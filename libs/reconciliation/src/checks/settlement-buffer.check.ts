@@ -7,15 +7,18 @@ import type { CycleContext, ReconCheck } from './check';
  * Settlement buffer (docs/ledger-and-breaks.md, "Settlement buffer"). Klear's balance history
  * against the ledger's settlement_buffer postings, per buffer period: the ET days from the end of
  * the previous settlement day (a day with an ingested cycle) to the end of this cycle's day. The
- * period belongs to the first cycle of its ET day; the other cycles of that day have no buffer
- * check, so that each movement belongs to exactly one scope.
+ * period belongs to the first cycle of its ET day, and within that cycle to the run of its first
+ * asset class (the buffer is one account for every class); the other runs of that day have no
+ * buffer check, so that each movement belongs to exactly one scope.
  */
 
-/** The buffer period of a cycle and whether the cycle owns it. $1 cycle. */
+/** The buffer period of a cycle, the cycle that owns it and the asset class whose run does. $1 cycle. */
 const SCOPE_SQL = `
   WITH days AS (SELECT DISTINCT execution_time AS t, (execution_time AT TIME ZONE 'America/New_York')::date AS d FROM klear_obligation),
   me AS (SELECT ($1::timestamptz AT TIME ZONE 'America/New_York')::date AS d)
   SELECT (SELECT min(days.t) FROM days WHERE days.d = me.d) AS owner_cycle,
+         (SELECT min(o.asset_class COLLATE "C") FROM klear_obligation o
+           WHERE o.execution_time = (SELECT min(days.t) FROM days WHERE days.d = me.d)) AS owner_asset_class,
          (SELECT ((max(days.d) + 1)::timestamp AT TIME ZONE 'America/New_York') FROM days WHERE days.d < me.d) AS period_start,
          ((me.d + 1)::timestamp AT TIME ZONE 'America/New_York') AS period_end
     FROM me`;
@@ -136,10 +139,11 @@ export const settlementBufferCheck: ReconCheck<CycleContext> = {
   name: 'settlement_buffer',
   tolerance: (settings) => settings.tolerances.settlementBuffer,
   async prepare(q, c) {
-    const [scope] = (await q.query(SCOPE_SQL, [c.cycle])) as Array<{ owner_cycle: Date; period_start: Date | null; period_end: Date }>;
-    if (scope.owner_cycle.getTime() !== c.cycle.getTime()) {
-      // Another cycle of the same ET day came first: the day's movements are reconciled in its scope.
-      return { inputs: { period_owner: iso(scope.owner_cycle) }, execute: async () => ({ settlement_buffer_period: { owner: iso(scope.owner_cycle) } }) };
+    const [scope] = (await q.query(SCOPE_SQL, [c.cycle])) as Array<{ owner_cycle: Date; owner_asset_class: string; period_start: Date | null; period_end: Date }>;
+    if (scope.owner_cycle.getTime() !== c.cycle.getTime() || scope.owner_asset_class !== c.assetClass) {
+      // Another cycle of the same ET day came first, or another asset class of this cycle: the day's movements are reconciled in its scope.
+      const owner = { owner: iso(scope.owner_cycle), owner_asset_class: scope.owner_asset_class };
+      return { inputs: { period_owner: owner }, execute: async () => ({ settlement_buffer_period: owner }) };
     }
     const windowMs = c.settings.bufferMatchWindowHours * 3_600_000;
     const horizon = new Date(scope.period_end.getTime() + windowMs);

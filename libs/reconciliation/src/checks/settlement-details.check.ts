@@ -6,8 +6,8 @@ import type { CycleContext, ReconCheck } from './check';
 
 /*
  * Settlement details of one cycle (docs/ledger-and-breaks.md): Klear's per-(subtrader, market) PnL
- * and fees against the ledger's. Parameters of the statements: $1 cycle, $2 ledger high-water mark,
- * $3 obligation ids, then as stated.
+ * and fees against the ledger's, within one asset class. Parameters of the statements: $1 cycle,
+ * $2 ledger high-water mark, $3 obligation ids (the class's), $4 asset class, then as stated.
  */
 
 /**
@@ -25,7 +25,7 @@ const SUBTRADERS_SQL = `
       FROM klear_settlement_summary s WHERE s.obligation_id = ANY($3::text[]) GROUP BY s.subtrader_id),
   i AS (
     SELECT l.subtrader_id, l.pnl_centicents AS pnl, l.fees_centicents AS fees, l.fingerprint_1 AS fp1, l.fingerprint_2 AS fp2
-      FROM ledger_trading_summary l WHERE l.cycle = $1 AND $2::bigint IS NOT NULL)
+      FROM ledger_trading_summary l WHERE l.cycle = $1 AND l.asset_class = $4 AND $2::bigint IS NOT NULL)
   INSERT INTO recon_settlement_subtrader (subtrader_id, klear_total, internal_total, examined)
   SELECT coalesce(k.subtrader_id, i.subtrader_id), coalesce(k.pnl - k.fees, 0), coalesce(i.pnl - i.fees, 0),
          k.subtrader_id IS NULL OR i.subtrader_id IS NULL OR k.pnl <> i.pnl OR k.fees <> i.fees OR k.fp1 <> i.fp1 OR k.fp2 <> i.fp2
@@ -34,10 +34,10 @@ const SUBTRADERS_SQL = `
 /**
  * Per (subtrader, market) of the examined subtraders: Klear details FULL OUTER JOIN the ledger's
  * sums, exactly; a market missing on one side counts as zero PnL and zero fees. Only rows that
- * differ are kept; a row is tolerated when both its PnL and its fees differences are within $5.
+ * differ are kept; a row is tolerated when both its PnL and its fees differences are within $6.
  * Reasons come later, for the rows that are breaks. The examined subtraders are joined (the table
  * is analysed first), so the planner probes the indexes for a few of them and hashes whole tables
- * when a systematic error makes every subtrader differ. $4 cycle as in keys, $5 tolerance.
+ * when a systematic error makes every subtrader differ. $5 cycle as in keys, $6 tolerance.
  */
 const DETAILS_SQL = `
   WITH k AS (
@@ -48,11 +48,11 @@ const DETAILS_SQL = `
   i_rows AS (
     SELECT p.subtrader_id, p.market_ticker, p.account, p.amount_centicents
       FROM recon_settlement_subtrader t JOIN journal_posting p ON p.subtrader_id = t.subtrader_id
-     WHERE t.examined AND p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+     WHERE t.examined AND p.cycle = $1 AND p.asset_class = $4 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
     UNION ALL
     SELECT '', p.market_ticker, p.account, p.amount_centicents
       FROM journal_posting p
-     WHERE p.subtrader_id IS NULL AND p.cycle = $1 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+     WHERE p.subtrader_id IS NULL AND p.cycle = $1 AND p.asset_class = $4 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
        AND EXISTS (SELECT 1 FROM recon_settlement_subtrader t WHERE t.examined AND t.subtrader_id = '')),
   i AS (
     SELECT r.subtrader_id, r.market_ticker,
@@ -66,9 +66,9 @@ const DETAILS_SQL = `
       FROM k FULL OUTER JOIN i ON i.subtrader_id = k.subtrader_id AND i.market_ticker = k.market_ticker)
   INSERT INTO recon_found ("check", break_key, subtrader_id, market_ticker, reason_code, tolerated, rollup, klear_value, internal_value,
                            difference, pnl_difference, fees_difference)
-  SELECT 'settlement_details', ${breakKeySql(`'settlement_details'`, '$4::text', 'j.subtrader_id', 'j.market_ticker')},
+  SELECT 'settlement_details', ${breakKeySql(`'settlement_details'`, '$5::text', 'j.subtrader_id', 'j.market_ticker')},
          j.subtrader_id, j.market_ticker, 'pending',
-         abs(j.pnl_difference) <= $5::bigint AND abs(j.fees_difference) <= $5::bigint, 'markets',
+         abs(j.pnl_difference) <= $6::bigint AND abs(j.fees_difference) <= $6::bigint, 'markets',
          j.klear_value, j.internal_value, j.pnl_difference - j.fees_difference, j.pnl_difference, j.fees_difference
     FROM j WHERE j.pnl_difference <> 0 OR j.fees_difference <> 0`;
 
@@ -76,12 +76,12 @@ const DETAILS_SQL = `
 export const ONE_SIDED = `(
        NOT EXISTS (SELECT 1 FROM klear_settlement_detail d WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id)
    AND NOT EXISTS (SELECT 1 FROM klear_margin_detail m WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id = f.subtrader_id)
-    OR NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.cycle = $1 AND e.subtrader_id = f.subtrader_id AND e.ledger_seq <= $2))`;
+    OR NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.cycle = $1 AND e.asset_class = $4 AND e.subtrader_id = f.subtrader_id AND e.ledger_seq <= $2))`;
 
 /**
  * Reasons of a check that compares one ledger account per subtrader (or per subtrader and market):
  * `unknown_subtrader` (ONE_SIDED), then the side that is missing, else `amount_mismatch`; and the
- * ledger entries behind the internal side. For the rows still 'pending' that are breaks ($1-$3).
+ * ledger entries behind the internal side. For the rows still 'pending' that are breaks ($1-$4).
  */
 export function accountReasonsSql(check: string, account: string, perMarket: boolean): string {
   return `
@@ -93,18 +93,18 @@ export function accountReasonsSql(check: string, account: string, perMarket: boo
       ELSE 'amount_mismatch' END,
     internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
                                 FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-                               WHERE p.cycle = $1 AND p.subtrader_id = f.subtrader_id${perMarket ? ' AND p.market_ticker = f.market_ticker' : ''}
+                               WHERE p.cycle = $1 AND p.asset_class = $4 AND p.subtrader_id = f.subtrader_id${perMarket ? ' AND p.market_ticker = f.market_ticker' : ''}
                                  AND p.account = '${account}' AND p.entry_seq <= $2), '[]')
    WHERE f."check" = '${check}' AND f.reason_code = 'pending' AND NOT f.tolerated`;
 }
 
-/** Reason rules, first that applies, for the rows that are breaks; then the rows behind each side ($1-$3). */
+/** Reason rules, first that applies, for the rows that are breaks; then the rows behind each side ($1-$4). */
 const REASONS_SQL = `
   UPDATE recon_found f SET
     reason_code = CASE
       WHEN ${ONE_SIDED} THEN 'unknown_subtrader'
       WHEN (SELECT count(*) FROM journal_entry e
-             WHERE e.cycle = $1 AND e.subtrader_id = f.subtrader_id AND e.entry_type = 'trade_settlement' AND e.ledger_seq <= $2
+             WHERE e.cycle = $1 AND e.asset_class = $4 AND e.subtrader_id = f.subtrader_id AND e.entry_type = 'trade_settlement' AND e.ledger_seq <= $2
                AND NOT EXISTS (SELECT 1 FROM journal_entry r WHERE r.reverses_external_id = e.external_id AND r.ledger_seq <= $2)) > 1
         THEN 'duplicate'
       WHEN f.internal_value IS NULL THEN 'missing_internal'
@@ -114,7 +114,7 @@ const REASONS_SQL = `
                             WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id AND d.market_ticker = f.market_ticker), '[]'),
     internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
                                 FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-                               WHERE p.cycle = $1 AND p.subtrader_id = f.subtrader_id AND p.market_ticker = f.market_ticker
+                               WHERE p.cycle = $1 AND p.asset_class = $4 AND p.subtrader_id = f.subtrader_id AND p.market_ticker = f.market_ticker
                                  AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2), '[]')
    WHERE f."check" = 'settlement_details' AND NOT f.tolerated`;
 
@@ -154,11 +154,11 @@ const STORE_ROLLUP_SQL = `
                                       break_difference_centicents, tolerated_difference_centicents, break_count, tolerated_count)
   SELECT $1::bigint, subtrader_id, klear_total, internal_total, breaks, tolerated, n, tn FROM recon_rollup`;
 
-/** The ledger entries of the cycle (trade settlements, adjustments, margins, reversals): what the cycle's checks read of the ledger. */
+/** The ledger entries of the cycle and asset class (trade settlements, adjustments, margins, funding, reversals): what the cycle's checks read of the ledger. */
 export async function cycleLedgerInputs(q: EntityManager, context: CycleContext): Promise<Record<string, string>> {
   const [row] = (await q.query(
-    `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry WHERE cycle = $1 AND ledger_seq <= $2`,
-    [context.cycle, context.ledgerSeq],
+    `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry WHERE cycle = $1 AND asset_class = $3 AND ledger_seq <= $2`,
+    [context.cycle, context.ledgerSeq, context.assetClass],
   )) as Array<Record<string, string>>;
   return row;
 }
@@ -167,7 +167,7 @@ export const settlementDetailsCheck: ReconCheck<CycleContext> = {
   name: 'settlement_details',
   tolerance: (settings) => settings.tolerances.settlementDetails,
   async prepare(q, c) {
-    const base = [c.cycle, c.ledgerSeq, c.obligationIds];
+    const base = [c.cycle, c.ledgerSeq, c.obligationIds, c.assetClass];
     return {
       inputs: { cycle_ledger: await cycleLedgerInputs(q, c) },
       async execute(tx) {

@@ -1,9 +1,9 @@
 /*
  * Turning what a run found into breaks, in the transaction that records the run (READ COMMITTED,
  * after the run's findings were computed in their snapshot). Parameters: $1 run id, $2 scope key,
- * $3 cycle (or NULL), $4 the run's time (from the Clock).
+ * $3 cycle (or NULL), $4 the run's time (from the Clock), $5 asset class (or NULL).
  *
- * Identity is (scope, key). A run updates the breaks it finds and opens new ones. It reopens a
+ * Identity is (scope, key); a cycle's scope names its asset class (`cycle/{cycle}/{asset class}`). A run updates the breaks it finds and opens new ones. It reopens a
  * closed break it finds again, and a resolved or pending_write_off break whose figures changed: a
  * decision (or a write-off proposal) covers the figures it was made on, no others. Reopening clears
  * the resolution (the audit keeps it). A run closes the breaks of its scope it no longer finds.
@@ -47,10 +47,10 @@ export const TO_REOPEN_SQL = `
 
 export const UPSERT_BREAKS_SQL = `
   WITH upserted AS (
-    INSERT INTO recon_break AS b (scope_key, break_key, "check", cycle, subtrader_id, market_ticker, reference, reason_code,
+    INSERT INTO recon_break AS b (scope_key, asset_class, break_key, "check", cycle, subtrader_id, market_ticker, reference, reason_code,
                                   klear_value_centicents, internal_value_centicents, difference_centicents,
                                   pnl_difference_centicents, fees_difference_centicents, status, first_seen_run, last_seen_run, created_at, updated_at)
-    SELECT $2::text, f.break_key, f."check", $3::timestamptz, f.subtrader_id, f.market_ticker, f.reference, f.reason_code,
+    SELECT $2::text, $5::text, f.break_key, f."check", $3::timestamptz, f.subtrader_id, f.market_ticker, f.reference, f.reason_code,
            f.klear_value, f.internal_value, f.difference, f.pnl_difference, f.fees_difference, 'open', $1::bigint, $1::bigint, $4, $4
       FROM recon_found f WHERE NOT f.tolerated
      ORDER BY f.break_key COLLATE "C"

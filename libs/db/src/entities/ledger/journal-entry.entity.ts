@@ -35,6 +35,10 @@ export class JournalEntry {
   @Column({ type: 'text', name: 'subtrader_id', nullable: true })
   subtraderId: string | null;
 
+  /** The asset class the entry books (Klear settles each on its own obligation); Crypto when the entry names none. */
+  @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
+  assetClass: string;
+
   @ManyToOne(() => Subtrader, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'subtrader_id' })
   subtrader?: Subtrader;

@@ -37,4 +37,8 @@ export class JournalPosting {
 
   @Column({ type: 'text', name: 'subtrader_id', nullable: true })
   subtraderId: string | null;
+
+  /** Copied from the entry, like cycle and subtrader_id. */
+  @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
+  assetClass: string;
 }

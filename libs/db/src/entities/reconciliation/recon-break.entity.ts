@@ -12,13 +12,14 @@ export const RESOLUTION_REASONS = ['timing', 'adjustment_booked', 'klear_error',
 export type ResolutionReason = (typeof RESOLUTION_REASONS)[number];
 
 /**
- * A break's stable identity and lifecycle across runs: one row per (scope, key). The figures are
+ * A break's stable identity and lifecycle across runs: one row per (scope, key), the scope of a cycle naming its asset class. The figures are
  * those of the last run that found it; each run's own figures are in recon_break_observation.
  */
 @Entity({ name: 'recon_break' })
 @Index(['scopeKey', 'breakKey'], { unique: true })
 @Index(['status', 'id'])
 @Index(['scopeKey', 'status'])
+@Index('IDX_recon_break_asset_class', ['assetClass', 'status'])
 export class ReconBreak {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
@@ -35,6 +36,10 @@ export class ReconBreak {
 
   @Column({ type: 'timestamptz', nullable: true })
   cycle: Date | null;
+
+  /** The asset class of the cycle's run that found it (part of its scope); NULL for projected breaks. */
+  @Column({ type: 'text', name: 'asset_class', nullable: true })
+  assetClass: string | null;
 
   @Column({ type: 'text', name: 'subtrader_id', nullable: true })
   subtraderId: string | null;

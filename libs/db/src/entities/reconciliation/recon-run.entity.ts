@@ -21,12 +21,16 @@ export class ReconRun {
   @Column({ type: 'text' })
   scope: ReconScope;
 
-  /** `cycle/<execution_time ISO>` or `projected`: the breaks a run may open or close. */
+  /** `cycle/<execution_time ISO>/<asset class>` or `projected`: the breaks a run may open or close. */
   @Column({ type: 'text', name: 'scope_key' })
   scopeKey: string;
 
   @Column({ type: 'timestamptz', nullable: true })
   cycle: Date | null;
+
+  /** The asset class a cycle's run reconciles (NULL for the projection, which covers every class). */
+  @Column({ type: 'text', name: 'asset_class', nullable: true })
+  assetClass: string | null;
 
   @Column({ type: 'jsonb' })
   inputs: Record<string, unknown>;

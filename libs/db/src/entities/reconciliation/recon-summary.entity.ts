@@ -59,6 +59,9 @@ export class LedgerTradingSummary {
   @Column({ type: 'text', name: 'subtrader_id', primary: true })
   subtraderId: string;
 
+  @Column({ type: 'text', name: 'asset_class', primary: true, default: 'Crypto' })
+  assetClass: string;
+
   @Column({ type: 'bigint', name: 'posting_count', transformer: bigintColumnTransformer })
   postingCount: bigint;
 
