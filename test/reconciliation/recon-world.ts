@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { LedgerEntryInput } from '@app/ledger';
 import { LedgerService } from '@app/ledger';
 import { ReconciliationQueries, ReconciliationService, type ObservationRow, type RunOutcome } from '@app/reconciliation';
+import { inTransaction, interpretAnswer } from '@app/ingestion';
+import { parseKlearAnswer } from '@app/klear-client';
 import { marginRequirement, reversalOf, tradeSettlement } from '../ledger/ledger-factories';
 import { createApiTestContext, type ApiTestContext } from '../support/api-context';
 
@@ -22,10 +24,13 @@ export interface DetailRow {
 }
 
 export interface MarginRow {
+  /** '' for a netted group's row (Klear lists the group, not a member). */
   subtrader: string;
   requirement: bigint;
   delta?: bigint;
   id?: string;
+  /** Klear's margin_group_id: the row is a netted subtrader group's requirement. */
+  group?: string;
 }
 
 export interface ObligationSpec {
@@ -105,13 +110,19 @@ export class ReconWorld {
       }
       for (const m of margins) {
         await tx.query(
-          `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents)
-           VALUES ($1, $2, $3, $4, $5)`,
-          [id, m.id, m.subtrader, m.requirement.toString(), m.delta.toString()],
+          `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+          [id, m.id, m.subtrader, m.requirement.toString(), m.delta.toString(), m.group ?? null],
         );
       }
     });
     return id;
+  }
+
+  /** A pull of Klear's subtrader groups at `pulledAt`, through ingestion's interpreter (membership kept with its history). */
+  async groups(pulledAt: string, groups: Record<string, string[]>): Promise<void> {
+    const answer = JSON.stringify({ groups: Object.entries(groups).map(([group_id, member_subtrader_ids]) => ({ group_id, member_subtrader_ids })) });
+    await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, 'subtraderGroups', parseKlearAnswer('subtraderGroups', answer), '0', new Date(pulledAt)));
   }
 
   /** Klear settlement-balance history rows, as ingestion stores them. */
