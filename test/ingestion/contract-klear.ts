@@ -156,7 +156,8 @@ export class ContractWorld {
       KLEAR_ADMIN_USER_ID: 'member-admin-1',
       KLEAR_ACCESS_TOKEN: 'contract-test-access-token',
       KLEAR_TIER: 'prime',
-      KLEAR_TIMEOUT_MS: '5000',
+      // A generous read timeout: a loaded machine is slow, not wrong.
+      KLEAR_TIMEOUT_MS: '20000',
       KLEAR_MAX_RETRIES: '0',
       REPORTS_DIR: reportsDir,
       WORKER_JOBS_ENABLED: 'false',

@@ -55,6 +55,7 @@ describe('A week of corrections, ties and back-dated entries, scheduled incremen
       KLEAR_ACCESS_TOKEN: sim.options.accessToken,
       KLEAR_TIER: 'prime',
       KLEAR_MAX_RETRIES: '0',
+      KLEAR_TIMEOUT_MS: '20000',
       REPORTS_DIR: reportsDir,
       WORKER_JOBS_ENABLED: 'false',
       // Production horizon; the periodic full and deep re-walks pushed beyond the week: incremental runs only.
