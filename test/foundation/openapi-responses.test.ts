@@ -17,12 +17,9 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /exports',
   'GET /exports/{id}/file',
   'GET /guaranty-fund',
-  'GET /headroom',
   'GET /health/details',
   'GET /health/live',
   'GET /health/ready',
-  'GET /jobs',
-  'GET /jobs/{name}/runs',
   'GET /large-trader-positions',
   'GET /ledger/entries',
   'GET /ledger/imports',
@@ -36,9 +33,6 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /reports',
   'GET /reports/{id}/file',
   'GET /session',
-  'GET /settlement/balance',
-  'GET /settlement/balance/history',
-  'GET /settlement/estimate',
   'GET /subtrader-groups',
   'GET /subtraders',
   'GET /subtraders/{id}',
@@ -54,7 +48,6 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'POST /admin-proposals/{id}/approve',
   'POST /admin-proposals/{id}/reject',
   'POST /invitations/redeem',
-  'POST /jobs/{name}/run',
   'POST /me/tokens',
   'POST /session',
   'POST /session/passkeys',
@@ -101,7 +94,7 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
       res = await req.set('authorization', world.as(role));
       if (res.status !== 403) break;
     }
-    expect({ route, path, status: res!.status }).toEqual({ route, path, status: Number(documented!.status) });
+    if (res!.status !== Number(documented!.status)) expect({ route, path, status: res!.status, body: res!.body }).toEqual({ route, path, status: Number(documented!.status) });
     expect({ route, path, findings: schemaFindings(doc, documented!.schema!, res!.body) }).toEqual({ route, path, findings: [] });
     checked.add(route);
     return res!.body as Record<string, unknown>;
@@ -164,6 +157,25 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
       await answerHolds('GET /obligations/{id}', 'GET', `/obligations/${encodeURIComponent(o.id)}`);
       await answerHolds('GET /obligations/{id}/details', 'GET', `/obligations/${encodeURIComponent(o.id)}/details`);
     }
+  });
+
+  it('the settlement, headroom and jobs routes answer only fields their schemas declare', async () => {
+    // A balance, an active obligation and an estimate as fresh as the API's clock, so that GET /headroom needs no Klear.
+    const now = new Date();
+    await world.sql(`INSERT INTO klear_balance_snapshot (pulled_at, user_id, available_centicents, locked_centicents, archive_id) VALUES ($1, 'member', 100000000, 0, 0)`, [now]);
+    await world.sql(`INSERT INTO klear_active_obligation_pull (pulled_at, obligation_id, archive_id) VALUES ($1, $2, 0)`, [now, `obl-${CYCLES[2]}`]);
+    await world.estimate(now.toISOString(), { variationMargin: -1_000n, fees: 10n }, { S1: { variationMargin: -1_000n, fees: 10n } }, '2026-11-06T22:00:00Z');
+    const estimate = await answerHolds('GET /settlement/estimate', 'GET', '/settlement/estimate');
+    expect(estimate.next_runtime).toBe('2026-11-06T22:00:00.000Z');
+    await answerHolds('GET /settlement/balance', 'GET', '/settlement/balance');
+    const movements = (await answerHolds('GET /settlement/balance/history', 'GET', '/settlement/balance/history')).data as unknown[];
+    expect(movements.length).toBe(2);
+    const headroom = await answerHolds('GET /headroom', 'GET', '/headroom');
+    expect(headroom.figures).toMatchObject({ available_centicents: '100000000' });
+    const run = await answerHolds('POST /jobs/{name}/run', 'POST', '/jobs/audit_chain_check/run?wait=true');
+    expect(run).toMatchObject({ outcome: 'finished', run: { status: 'succeeded' } });
+    const jobs = (await answerHolds('GET /jobs', 'GET', '/jobs')).data as Array<{ name: string }>;
+    for (const job of jobs) await answerHolds('GET /jobs/{name}/runs', 'GET', `/jobs/${job.name}/runs`);
   });
 
   it('the ledger routes answer only fields their schemas declare', async () => {

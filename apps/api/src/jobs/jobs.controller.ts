@@ -1,11 +1,11 @@
 import { Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, Expensive, PageQuery, toPage } from '@app/http';
 import { JobsService } from '@app/jobs';
-import { ApiErrors } from '../openapi';
-import { jobRunView, jobView, RunJobQuery } from './jobs.dto';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { JobRunOutcomeView, JobRunView, jobRunView, JobsView, jobView, RunJobQuery } from './jobs.dto';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -16,13 +16,15 @@ export class JobsController {
 
   @Get()
   @Roles('viewer')
+  @ApiOkResponse({ type: JobsView })
   @ApiOperation({ summary: 'Every job with its schedule (UTC cron), enabled flag, last run and last successful run' })
-  async list() {
+  async list(): Promise<JobsView> {
     return { data: (await this.jobs.overview()).map(jobView) };
   }
 
   @Get(':name/runs')
   @Roles('viewer')
+  @ApiPageResponse(JobRunView)
   @ApiOperation({ summary: 'Runs of one job, newest first (running, succeeded, failed, skipped, abandoned)' })
   async runs(@Param('name') name: string, @Query() q: PageQuery) {
     const limit = q.limit ?? 50;
@@ -34,6 +36,8 @@ export class JobsController {
   @Post(':name/run')
   @Roles('operator')
   @Expensive()
+  @ApiOkResponse({ type: JobRunOutcomeView, description: 'finished (?wait=true) or skipped' })
+  @ApiAcceptedResponse({ type: JobRunOutcomeView, description: 'started: the run continues' })
   @ApiOperation({
     summary: 'Run a job now',
     description:
@@ -41,7 +45,7 @@ export class JobsController {
       '`outcome` says what happened: `started` (202, the run continues; poll GET /jobs/{name}/runs), `skipped` ' +
       '(200, another instance is running it; recorded as a skipped run), `finished` (200, with ?wait=true), or `not_started` (503).',
   })
-  async run(@Param('name') name: string, @Query() q: RunJobQuery, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response) {
+  async run(@Param('name') name: string, @Query() q: RunJobQuery, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response): Promise<JobRunOutcomeView> {
     const started = await this.jobs.runNow(name, principal.name);
     if (!started.run || started.run.status === 'failed') {
       res.status(503);

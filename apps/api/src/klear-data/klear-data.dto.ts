@@ -4,6 +4,7 @@ import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } 
 import { formatUsdExact, moneyFields } from '@app/money';
 import { PageQuery } from '@app/http';
 import type { ObligationView, SettlementDetailView } from './obligation-responses.dto';
+import type { EstimateLineView } from './settlement-responses.dto';
 import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow } from '@app/ingestion';
 
 export class ObligationListQuery extends PageQuery {
@@ -129,7 +130,7 @@ export function settlementDetailView(d: SettlementDetailRow): SettlementDetailVi
   };
 }
 
-export function estimateLineView(l: EstimateLineRow) {
+export function estimateLineView(l: EstimateLineRow): EstimateLineView {
   return {
     ...(l.asset_class ? { asset_class: l.asset_class } : {}),
     scope: l.scope,

@@ -6,8 +6,9 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { decodeCursor, DomainError, NotFound, PageQuery, toPage } from '@app/http';
 import { Clock } from '@app/clock';
 import { etDate, etDateDaysBefore, MarginReportFiles, SettlementQueries } from '@app/ingestion';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
 import { BufferByDayView, SubtraderCyclesView } from './chart-series-responses.dto';
+import { BufferMovementView, SettlementBalanceView, SettlementEstimateView } from './settlement-responses.dto';
 import { BufferHistoryQuery, estimateLineView, money, reportView, SubtraderCyclesQuery, subtraderGroupView, subtraderView } from './klear-data.dto';
 
 @ApiTags('settlement')
@@ -27,11 +28,12 @@ export class SettlementController {
 
   @Get('settlement/estimate')
   @Roles('viewer')
+  @ApiOkResponse({ type: SettlementEstimateView })
   @ApiOperation({
     summary:
       "Latest settlement estimate snapshot: the cycle it is for (`next_runtime`, the earliest asset class's; `for_cycles` per asset class), all asset classes added up (user and each listed subtrader), and each asset class's lines with its next runtime",
   })
-  async estimate() {
+  async estimate(): Promise<SettlementEstimateView> {
     const latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
     const all = latest?.lines.filter((l) => l.asset_class === '') ?? [];
     const user = all.find((l) => l.scope === 'user');
@@ -53,8 +55,9 @@ export class SettlementController {
 
   @Get('settlement/balance')
   @Roles('viewer')
+  @ApiOkResponse({ type: SettlementBalanceView })
   @ApiOperation({ summary: 'Latest settlement buffer balance (available, locked) with its pull time' })
-  async balance() {
+  async balance(): Promise<SettlementBalanceView> {
     const b = await this.settlement.latestBalance();
     return { pulled_at: b?.pulled_at.toISOString() ?? null, ...money('available', b?.available_centicents), ...money('locked', b?.locked_centicents) };
   }
@@ -87,12 +90,13 @@ export class SettlementController {
 
   @Get('settlement/balance/history')
   @Roles('viewer')
+  @ApiPageResponse(BufferMovementView)
   @ApiOperation({ summary: 'Settlement buffer movements as pulled from Klear, most recent first' })
   async history(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['timestamp', 'int']);
     const rows = await this.settlement.balanceHistory(limit + 1, after ? { createdTs: after[0], id: after[1] } : undefined);
-    return toPage(rows, limit, (r) => [r.created_ts.toISOString(), r.id], (r) => ({
+    return toPage(rows, limit, (r) => [r.created_ts.toISOString(), r.id], (r): BufferMovementView => ({
       business_transaction_id: r.business_transaction_id,
       created_ts: r.created_ts.toISOString(),
       reason: r.reason,

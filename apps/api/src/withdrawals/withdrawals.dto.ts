@@ -1,3 +1,4 @@
+import type { HeadroomFiguresView, HeadroomNowView } from './headroom-responses.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
@@ -274,7 +275,7 @@ export function headroomView(h: HeadroomResult | null) {
   return h ? { headroom_centicents: centicentsToDecimalString(h.headroom), headroom_usd: formatUsdExact(h.headroom), figures: h.figures } : null;
 }
 
-export function headroomNowView(h: HeadroomNow, policyVersion: number, at: Date) {
+export function headroomNowView(h: HeadroomNow, policyVersion: number, at: Date): HeadroomNowView {
   return {
     as_of: at.toISOString(),
     policy_version: policyVersion,
@@ -288,6 +289,6 @@ export function headroomNowView(h: HeadroomNow, policyVersion: number, at: Date)
     },
     headroom_after_pending_approval_centicents: centicentsToDecimalString(h.afterPendingApproval),
     headroom_after_pending_approval_usd: formatUsdExact(h.afterPendingApproval),
-    figures: h.check.figures,
+    figures: h.check.figures as unknown as HeadroomFiguresView,
   };
 }
