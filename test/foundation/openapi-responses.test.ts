@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buffer, ReconWorld, trade } from '../reconciliation/recon-world';
+import type { ApiTestContext } from '../support/api-context';
 import { type OpenApiDocument, operationsOf, schemaFindings, successSchema } from '../support/openapi-responses';
+import { newKey, startWithdrawalWorld, USD, usdOf, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 
 /**
  * Issue 22: every route documents its answer in /docs-json (a schema from the response DTOs the code
@@ -37,13 +39,6 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /subtraders',
   'GET /subtraders/{id}',
   'GET /users',
-  'GET /withdrawal-policy',
-  'GET /withdrawals',
-  'GET /withdrawals/pending',
-  'GET /withdrawals/queue',
-  'GET /withdrawals/{id}',
-  'GET /withdrawals/{id}/resolutions',
-  'GET /withdrawals/{id}/step-ups',
   'PATCH /users/{id}',
   'POST /admin-proposals/{id}/approve',
   'POST /admin-proposals/{id}/reject',
@@ -55,43 +50,45 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'POST /users',
   'POST /users/{id}/invitations',
   'POST /users/{id}/tokens',
-  'POST /withdrawals',
-  'POST /withdrawals/{id}/approve',
-  'POST /withdrawals/{id}/cancel',
-  'POST /withdrawals/{id}/reject',
-  'POST /withdrawals/{id}/resolutions',
-  'POST /withdrawals/{id}/resolutions/confirm',
-  'POST /withdrawals/{id}/resolutions/reject',
-  'POST /withdrawals/{id}/revoke-approval',
-  'POST /withdrawals/{id}/step-up',
   'PUT /notifications/preferences/me',
   'PUT /notifications/preferences/{userId}',
-  'PUT /withdrawal-policy',
 ];
 
 const CYCLES = ['2026-11-03T22:00:00Z', '2026-11-04T22:00:00Z', '2026-11-05T22:00:00Z'];
 const et = (date: string, hhmm: string) => new Date(`${date}T${hhmm}:00-05:00`).toISOString();
 const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'UPLOAD';
+/** Whose API is called (default: the reconciliation world's), with which bearer tokens tried in order until one is not 403 (default: viewer, operator, approver, admin), and extra headers. */
+interface Call {
+  api?: ApiTestContext;
+  as?: string[];
+  headers?: Record<string, string>;
+}
 
 describe('/docs-json documents every answer, and the answers hold to it', () => {
   let world: ReconWorld;
+  /** The withdrawal routes need Klear: the API beside an in-process simulator. */
+  let wd: WithdrawalWorld;
   let doc: OpenApiDocument;
   const checked = new Set<string>();
 
   /** The answer of `method path` against the schema /docs-json gives `route`; every finding fails. */
-  async function answerHolds(route: string, method: 'GET' | 'POST' | 'UPLOAD', path: string, body?: object | Buffer): Promise<Record<string, unknown>> {
+  async function answerHolds(route: string, method: Method, path: string, body?: object | Buffer, call: Call = {}): Promise<Record<string, unknown>> {
     const op = operationsOf(doc).find((o) => `${o.method} ${o.path}` === route)!;
     const documented = op && successSchema(op);
     expect({ route, documented: documented !== undefined }).toEqual({ route, documented: true });
     let res;
-    for (const role of ROLES) {
+    const api = call.api ?? world.api;
+    for (const token of call.as ?? ROLES.map((role) => api.tokens[role])) {
+      const http = api.http();
       const req =
-        method === 'GET'
-          ? world.api.http().get(path)
+        method === 'GET' || method === 'DELETE'
+          ? http[method === 'GET' ? 'get' : 'delete'](path)
           : method === 'UPLOAD'
-            ? world.api.http().post(path).attach('file', body as Buffer, 'entries.csv')
-            : world.api.http().post(path).send(body ?? {});
-      res = await req.set('authorization', world.as(role));
+            ? http.post(path).attach('file', body as Buffer, 'entries.csv')
+            : http[method.toLowerCase() as 'post' | 'put' | 'patch'](path).send(body ?? {});
+      for (const [name, value] of Object.entries(call.headers ?? {})) req.set(name, value);
+      res = await req.set('authorization', `Bearer ${token}`);
       if (res.status !== 403) break;
     }
     if (res!.status !== Number(documented!.status)) expect({ route, path, status: res!.status, body: res!.body }).toEqual({ route, path, status: Number(documented!.status) });
@@ -113,8 +110,12 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
     ]);
     await world.post([buffer('buf-settle-1', et('2026-11-03', '18:00'), 490n, { reference: 'SETTLE-1' })]);
     for (const cycle of CYCLES) await world.run(cycle);
+    wd = await startWithdrawalWorld();
   });
-  afterAll(() => world?.close());
+  afterAll(async () => {
+    await wd?.close();
+    await world?.close();
+  });
 
   it('every route documents a response schema, except the listed ones still to do', () => {
     const missing = operationsOf(doc)
@@ -197,6 +198,65 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
     const cycles = await answerHolds('GET /subtraders/{id}/cycles', 'GET', '/subtraders/S1/cycles');
     expect((cycles.cycles as unknown[]).length).toBe(CYCLES.length);
     await answerHolds('GET /notifications/kinds', 'GET', '/notifications/kinds');
+  });
+
+  it('the withdrawal and withdrawal-policy routes answer only fields their schemas declare', async () => {
+    const on = { api: wd.api };
+    const token = wd.api.tokens;
+    const policy = await answerHolds('GET /withdrawal-policy', 'GET', '/withdrawal-policy', undefined, on);
+    const tiers = (policy.tiers as Array<{ min_amount_centicents: string; approvals_required: number; roles_required: string[] }>).map((t) => ({ min_amount_centicents: t.min_amount_centicents, approvals_required: t.approvals_required, roles_required: t.roles_required }));
+    const proposal = await answerHolds('PUT /withdrawal-policy', 'PUT', '/withdrawal-policy', { tiers, expiry_seconds: policy.expiry_seconds, reserve_floor_centicents: '0', cap_centicents: policy.cap_centicents }, on);
+    expect(proposal).toMatchObject({ kind: 'withdrawal_policy.change', state: 'pending' });
+    expect((await wd.api.http().post(`/admin-proposals/${proposal.id}/approve`).set('authorization', `Bearer ${wd.people.adminApprover}`).send({})).status).toBe(200);
+
+    const request = (amount: bigint, purpose: string) =>
+      answerHolds('POST /withdrawals', 'POST', '/withdrawals', { amount: usdOf(amount), purpose }, { ...on, headers: { 'Idempotency-Key': newKey('schema') } });
+    const approved = await request(120n * USD, 'monthly sweep to the operating account');
+    expect(approved).toMatchObject({ state: 'pending_approval', amount_centicents: (120n * USD).toString(), amount_usd: '$120.0000' });
+    await answerHolds('GET /withdrawals/pending', 'GET', '/withdrawals/pending', undefined, on);
+    await answerHolds('GET /withdrawals/queue', 'GET', '/withdrawals/queue', undefined, on);
+    // A passkey challenge needs an enrolled passkey: one, as enrolment stores it, for the third approver.
+    await wd.api.db.dataSource.query(
+      `INSERT INTO webauthn_credential (user_id, credential_id, public_key, counter, transports, created_at)
+       SELECT id, 'cred-schema-1', '\\x01'::bytea, 0, '{}', now() FROM app_user WHERE name LIKE 'approver3-%'`,
+    );
+    await answerHolds('POST /withdrawals/{id}/step-up', 'POST', `/withdrawals/${approved.id}/step-up`, { action: 'approve' }, { ...on, as: [wd.people.approver3] });
+    const outcome = await answerHolds('POST /withdrawals/{id}/approve', 'POST', `/withdrawals/${approved.id}/approve`, { comment: 'ok per treasury sweep plan' }, on);
+    expect(outcome).toMatchObject({ counted: true, approvals_so_far: 1 });
+    await answerHolds('POST /withdrawals/{id}/revoke-approval', 'POST', `/withdrawals/${approved.id}/revoke-approval`, { reason: 'amount to be checked again' }, on);
+    // The second factor given with a decision, as the console's TOTP step-up stores it.
+    await wd.api.db.dataSource.query(
+      `INSERT INTO withdrawal_decision_step_up (request_id, round, approver_id, decision, method, request_version, amount_centicents, purpose, totp_step, created_at)
+       SELECT id, approval_round, $2, 'approve', 'totp', version, amount_centicents, purpose, 59123456, created_at FROM withdrawal_request WHERE id = $1`,
+      [approved.id, wd.api.userIds.approver],
+    );
+    const stepUps = await answerHolds('GET /withdrawals/{id}/step-ups', 'GET', `/withdrawals/${approved.id}/step-ups`, undefined, on);
+    expect(stepUps.data).toHaveLength(1);
+
+    const rejected = await request(130n * USD, 'sweep not in the plan');
+    await answerHolds('POST /withdrawals/{id}/reject', 'POST', `/withdrawals/${rejected.id}/reject`, { reason: 'purpose does not match the treasury plan' }, on);
+    const cancelled = await request(140n * USD, 'duplicate of an earlier sweep');
+    await answerHolds('POST /withdrawals/{id}/cancel', 'POST', `/withdrawals/${cancelled.id}/cancel`, { reason: 'asked twice' }, on);
+
+    // An approved request whose POST Klear acted on but answered 503: outcome_unknown, then settled by two people.
+    const unknown = await wd.approvedRequest(150n * USD);
+    await wd.simAdmin('PUT', '/faults', { rules: [{ kind: 'status', endpoint: '/margin/withdraw_settlement_balance', status: 503, phase: 'after', times: 1 }] });
+    expect(await wd.executor().runOnce()).toMatchObject({ outcomeUnknown: 1 });
+    await wd.simAdmin('PUT', '/faults', { rules: [] });
+    const klearId = wd.simWithdrawals().filter((x) => x.amount === 150n * USD).at(-1)!.id;
+    const proposeAs = { ...on, as: [token.approver] };
+    await answerHolds('POST /withdrawals/{id}/resolutions', 'POST', `/withdrawals/${unknown}/resolutions`, { conclusion: 'not_submitted', reason: 'not in Klear history yet' }, proposeAs);
+    await answerHolds('POST /withdrawals/{id}/resolutions/reject', 'POST', `/withdrawals/${unknown}/resolutions/reject`, { reason: 'Klear history shows it locked' }, { ...on, as: [token.approver2] });
+    await answerHolds('POST /withdrawals/{id}/resolutions', 'POST', `/withdrawals/${unknown}/resolutions`, { conclusion: 'submitted', klear_withdrawal_id: klearId, reason: 'in Klear history as locked' }, proposeAs);
+    const resolved = await answerHolds('POST /withdrawals/{id}/resolutions/confirm', 'POST', `/withdrawals/${unknown}/resolutions/confirm`, {}, { ...on, as: [token.approver2] });
+    expect(resolved).toMatchObject({ state: 'submitted', klear_withdrawal_id: klearId, resolution: { state: 'confirmed' } });
+    expect(((await answerHolds('GET /withdrawals/{id}/resolutions', 'GET', `/withdrawals/${unknown}/resolutions`, undefined, on)).data as unknown[]).length).toBe(2);
+
+    const detail = await answerHolds('GET /withdrawals/{id}', 'GET', `/withdrawals/${unknown}`, undefined, on);
+    expect({ attempts: (detail.attempts as unknown[]).length > 0, answers: (detail.klear_answers as unknown[]).length > 0 }).toEqual({ attempts: true, answers: true });
+    await answerHolds('GET /withdrawals/{id}', 'GET', `/withdrawals/${approved.id}`, undefined, on);
+    const list = await answerHolds('GET /withdrawals', 'GET', '/withdrawals', undefined, on);
+    expect((list.data as Array<{ state: string }>).map((r) => r.state).sort()).toEqual(['cancelled', 'pending_approval', 'rejected', 'submitted']);
   });
 
   it('every route that documents a schema was called and held to it', () => {

@@ -8,6 +8,7 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalRequest } from '@app/db';
 import { DomainError, NotFound } from '@app/http';
 import type { DecisionBinding as DecisionHook } from '@app/withdrawals';
+import type { DecisionBindingView, StepUpChallengeView, StepUpEvidenceView } from './withdrawal-responses.dto';
 
 export interface StepUpInput {
   method: 'totp' | 'passkey';
@@ -43,7 +44,7 @@ export class WithdrawalStepUpService {
     return Boolean(who.sessionId) || (await this.auth.hasSecondFactor(who.userId));
   }
 
-  async challenge(id: string, action: 'approve' | 'reject', who: Principal, rp: RelyingParty) {
+  async challenge(id: string, action: 'approve' | 'reject', who: Principal, rp: RelyingParty): Promise<StepUpChallengeView> {
     const [row] = (await this.dataSource.query(`SELECT id, amount_centicents, purpose, version, state FROM withdrawal_request WHERE id = $1`, [id])) as Array<{
       id: string;
       amount_centicents: string;
@@ -101,7 +102,7 @@ export class WithdrawalStepUpService {
   }
 
   /** Every second factor given on this request, each passkey assertion verified again from the stored fields alone. */
-  async evidence(id: string) {
+  async evidence(id: string): Promise<StepUpEvidenceView[]> {
     const rows = (await this.dataSource.query(
       `SELECT s.*, u.name AS approver_name FROM withdrawal_decision_step_up s JOIN app_user u ON u.id = s.approver_id WHERE s.request_id = $1 ORDER BY s.id`,
       [id],
@@ -122,7 +123,7 @@ export class WithdrawalStepUpService {
       assertion: { response: AuthenticationResponseJSON; origin: string; rp_id: string } | null;
       created_at: Date;
     }>;
-    const out = [];
+    const out: StepUpEvidenceView[] = [];
     for (const r of rows) {
       const binding: DecisionBinding = { action: r.decision, requestId: id, amountCenticents: String(r.amount_centicents), purpose: r.purpose, version: r.request_version, nonce: r.nonce ?? '' };
       const verified =
@@ -150,6 +151,6 @@ export class WithdrawalStepUpService {
   }
 }
 
-function bindingView(b: DecisionBinding) {
+function bindingView(b: DecisionBinding): DecisionBindingView {
   return { action: b.action, request_id: b.requestId, amount_centicents: b.amountCenticents, purpose: b.purpose, version: b.version, nonce: b.nonce };
 }

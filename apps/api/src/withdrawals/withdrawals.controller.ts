@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
@@ -10,7 +10,8 @@ import { relyingPartyOf } from '../console/relying-party';
 import { PendingWithdrawals } from './pending-withdrawals';
 import { WithdrawalStepUpService } from './step-up.service';
 import { AdminProposals } from '../admin/admin-proposals.service';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { AdminProposalView } from '../users/user-responses.dto';
 import { proposalView } from '../users/users.dto';
 import {
   ApproveWithdrawalBody,
@@ -31,6 +32,20 @@ import {
   WithdrawalPolicyBody,
   withdrawalView,
 } from './withdrawals.dto';
+import {
+  ApprovalOutcomeView,
+  ManualResolutionsView,
+  ManualResolutionView,
+  PendingWithdrawalsView,
+  ResolvedWithdrawalView,
+  RevocationOutcomeView,
+  StepUpChallengeView,
+  StepUpEvidenceListView,
+  WithdrawalDetailView,
+  WithdrawalPolicyView,
+  WithdrawalQueueView,
+  WithdrawalView,
+} from './withdrawal-responses.dto';
 
 const uuid = new ParseUUIDPipe();
 
@@ -53,6 +68,7 @@ export class WithdrawalsController {
 
   @Post()
   @Roles('operator')
+  @ApiCreatedResponse({ type: WithdrawalView, description: 'the new request (200 with the same answer on a replay of the same key and body)' })
   @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'the same key and body give the same request (200 on a replay); another body is a 409' })
   @ApiOperation({ summary: 'Request a withdrawal from the settlement buffer (201; 422 with every figure when headroom is short)' })
   async create(@Body() body: CreateWithdrawalBody, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response) {
@@ -64,6 +80,7 @@ export class WithdrawalsController {
 
   @Get()
   @Roles('viewer')
+  @ApiPageResponse(WithdrawalView)
   @ApiOperation({ summary: 'Withdrawal requests, newest first (?state=, ?needs_attention=true for those a person must look at)' })
   async list(@Query() q: WithdrawalListQuery) {
     const limit = q.limit ?? 50;
@@ -74,8 +91,9 @@ export class WithdrawalsController {
 
   @Get('queue')
   @Roles('approver')
+  @ApiOkResponse({ type: WithdrawalQueueView })
   @ApiOperation({ summary: 'Requests waiting for the caller\'s decision, oldest first, with the current headroom' })
-  async queue(@CurrentPrincipal() who: Principal) {
+  async queue(@CurrentPrincipal() who: Principal): Promise<WithdrawalQueueView> {
     const { items, headroom, headroomError } = await this.decisions.queue(who);
     const now = this.clock.nowMs();
     return {
@@ -93,10 +111,11 @@ export class WithdrawalsController {
 
   @Get('pending')
   @Roles('viewer')
+  @ApiOkResponse({ type: PendingWithdrawalsView })
   @ApiOperation({
     summary: 'Every request waiting for approval (the console\'s queue), oldest first: approvals so far and by whom, the tier, the headroom now, and whether the caller may decide (and why not)',
   })
-  async pending(@CurrentPrincipal() who: Principal) {
+  async pending(@CurrentPrincipal() who: Principal): Promise<PendingWithdrawalsView> {
     const now = this.clock.now();
     let headroom = null;
     let headroomError: string | null = null;
@@ -125,25 +144,28 @@ export class WithdrawalsController {
   @Post(':id/step-up')
   @Roles('approver')
   @HttpCode(200)
+  @ApiOkResponse({ type: StepUpChallengeView })
   @ApiOperation({
     summary:
       'A single-use WebAuthn challenge for deciding on this request: derived from its id, amount, purpose and version (and a nonce); answer with the passkey assertion in step_up of approve / reject',
   })
-  async stepUpChallenge(@Param('id', uuid) id: string, @Body() body: StepUpChallengeBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+  async stepUpChallenge(@Param('id', uuid) id: string, @Body() body: StepUpChallengeBody, @CurrentPrincipal() who: Principal, @Req() req: Request): Promise<StepUpChallengeView> {
     return this.stepUp.challenge(id, body.action, who, relyingPartyOf(this.config, req));
   }
 
   @Get(':id/step-ups')
   @Roles('viewer')
+  @ApiOkResponse({ type: StepUpEvidenceListView })
   @ApiOperation({ summary: 'The second factor given with each decision; passkey assertions are verified again from the stored public key and binding alone' })
-  async stepUps(@Param('id', uuid) id: string) {
+  async stepUps(@Param('id', uuid) id: string): Promise<StepUpEvidenceListView> {
     return { data: await this.stepUp.evidence(id) };
   }
 
   @Get(':id')
   @Roles('viewer')
+  @ApiOkResponse({ type: WithdrawalDetailView })
   @ApiOperation({ summary: 'One request with its approvals, Klear id, attempts, every answer Klear gave to its POSTs, and full state history' })
-  async get(@Param('id', uuid) id: string) {
+  async get(@Param('id', uuid) id: string): Promise<WithdrawalDetailView> {
     const detail = await this.repository.detail(id);
     if (!detail) throw new NotFound('withdrawal', id);
     return {
@@ -158,8 +180,9 @@ export class WithdrawalsController {
   @Post(':id/approve')
   @Roles('approver')
   @HttpCode(200)
+  @ApiOkResponse({ type: ApprovalOutcomeView, description: 'the request after the approval, with the progress of its round' })
   @ApiOperation({ summary: 'Approve (never one\'s own request; a second approval by the same person is a no-op answered 200 with the unchanged request)' })
-  async approve(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
+  async approve(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request): Promise<ApprovalOutcomeView> {
     const bind = await this.stepUp.hook(who, 'approve', body.step_up, relyingPartyOf(this.config, req));
     const outcome = await this.decisions.approve(id, who, redactStepUp(body), bind, body.comment);
     return {
@@ -173,6 +196,7 @@ export class WithdrawalsController {
   @Post(':id/reject')
   @Roles('approver')
   @HttpCode(200)
+  @ApiOkResponse({ type: WithdrawalView, description: 'the request, rejected' })
   @ApiOperation({ summary: 'Reject with a reason: ends the request (before execution, also after approving it)' })
   async reject(@Param('id', uuid) id: string, @Body() body: RejectWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request) {
     const bind = await this.stepUp.hook(who, 'reject', body.step_up, relyingPartyOf(this.config, req));
@@ -182,21 +206,24 @@ export class WithdrawalsController {
   @Post(':id/revoke-approval')
   @Roles('approver')
   @HttpCode(200)
+  @ApiOkResponse({ type: RevocationOutcomeView, description: 'the request after the revocation, with the progress of its round' })
   @ApiOperation({ summary: 'Withdraw one\'s own approval before execution (an approved request whose approvals no longer suffice goes back to pending_approval)' })
-  async revokeApproval(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal) {
+  async revokeApproval(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal): Promise<RevocationOutcomeView> {
     const outcome = await this.decisions.revoke(id, who, body.reason, body);
     return { ...withdrawalView(outcome.request), approvals_so_far: outcome.progress.approvals, roles_missing: outcome.progress.rolesMissing };
   }
 
   @Get(':id/resolutions')
   @Roles('viewer')
+  @ApiOkResponse({ type: ManualResolutionsView })
   @ApiOperation({ summary: 'Manual resolutions of a request whose outcome was unknown: proposed, confirmed or rejected, by whom' })
-  async resolutions(@Param('id', uuid) id: string) {
+  async resolutions(@Param('id', uuid) id: string): Promise<ManualResolutionsView> {
     return { data: (await this.manual.list(id)).map(resolutionView), next_cursor: null };
   }
 
   @Post(':id/resolutions')
   @Roles('approver', 'admin')
+  @ApiCreatedResponse({ type: ManualResolutionView, description: 'the proposed resolution (state pending)' })
   @ApiOperation({
     summary:
       "Propose how an outcome_unknown request ended, after reading Klear's records: submitted with Klear id X, or never arrived (then a fresh approval round decides). Another approver or admin confirms; never the requester. An id another request holds is refused (409 KLEAR_ID_HELD)",
@@ -213,8 +240,9 @@ export class WithdrawalsController {
   @Post(':id/resolutions/confirm')
   @Roles('approver', 'admin')
   @HttpCode(200)
+  @ApiOkResponse({ type: ResolvedWithdrawalView, description: 'the request after the resolution took effect, with the resolution' })
   @ApiOperation({ summary: 'Confirm the pending resolution (a second person: never its proposer, never the requester); it takes effect now' })
-  async confirmResolution(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal) {
+  async confirmResolution(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal): Promise<ResolvedWithdrawalView> {
     const outcome = await this.manual.confirm(id, who, body);
     return { ...withdrawalView(outcome.request), resolution: resolutionView(outcome.resolution) };
   }
@@ -222,6 +250,7 @@ export class WithdrawalsController {
   @Post(':id/resolutions/reject')
   @Roles('approver', 'admin')
   @HttpCode(200)
+  @ApiOkResponse({ type: ManualResolutionView, description: 'the resolution, rejected' })
   @ApiOperation({ summary: 'Turn the pending resolution down (a reason is required); the request stays outcome_unknown' })
   async rejectResolution(@Param('id', uuid) id: string, @Body() body: RejectWithdrawalBody, @CurrentPrincipal() who: Principal) {
     return resolutionView(await this.manual.reject(id, who, body.reason, body));
@@ -230,6 +259,7 @@ export class WithdrawalsController {
   @Post(':id/cancel')
   @Roles('operator', 'admin')
   @HttpCode(200)
+  @ApiOkResponse({ type: WithdrawalView, description: 'the request, cancelled' })
   @ApiOperation({ summary: 'Cancel before submission (the requester or an admin)' })
   async cancel(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal) {
     return withdrawalView(await this.decisions.cancel(id, who, body.reason, body));
@@ -253,6 +283,7 @@ export class WithdrawalPolicyController {
 
   @Get()
   @Roles('viewer')
+  @ApiOkResponse({ type: WithdrawalPolicyView })
   @ApiOperation({ summary: 'The withdrawal policy in force: approval tiers, expiry, reserve floor, cap' })
   async get() {
     return policyView(await this.policies.current());
@@ -261,6 +292,7 @@ export class WithdrawalPolicyController {
   @Put()
   @Roles('admin')
   @HttpCode(202)
+  @ApiAcceptedResponse({ type: AdminProposalView, description: 'the proposal (kind withdrawal_policy.change, state pending)' })
   @ApiOperation({
     summary:
       'Propose a new policy (validated now, 400 naming each problem): answered 202 with the proposal; it is in force (a new version, audited) when a second admin approves it (POST /admin-proposals/{id}/approve). Pending requests keep the version they were made under',

@@ -4,7 +4,8 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '@app/http';
 import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalManualResolution, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
-import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, parseCenticents } from '@app/money';
+import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, moneyFields, parseCenticents } from '@app/money';
+import type { ApprovalView, AttemptView, HeadroomView, HistoryView, KlearAnswerView, ManualResolutionView, WithdrawalPolicyView, WithdrawalView } from './withdrawal-responses.dto';
 import { type HeadroomNow, type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
 
 export class CreateWithdrawalBody {
@@ -101,7 +102,7 @@ export class ProposeResolutionBody {
   reason: string;
 }
 
-export function resolutionView(r: WithdrawalManualResolution) {
+export function resolutionView(r: WithdrawalManualResolution): ManualResolutionView {
   return {
     id: r.id,
     request_id: r.requestId,
@@ -192,9 +193,9 @@ export function policyTermsOf(body: WithdrawalPolicyBody): WithdrawalPolicyTerms
   };
 }
 
-const money = (name: string, value: bigint) => ({ [`${name}_centicents`]: centicentsToDecimalString(value), [`${name}_usd`]: formatUsdExact(value) });
+const money = moneyFields;
 
-export function policyView(p: StoredPolicy) {
+export function policyView(p: StoredPolicy): WithdrawalPolicyView {
   return {
     version: p.version,
     tiers: p.tiers.map((t) => ({ ...money('min_amount', t.minAmountCenticents), approvals_required: t.approvalsRequired, roles_required: t.rolesRequired })),
@@ -206,7 +207,7 @@ export function policyView(p: StoredPolicy) {
   };
 }
 
-export function withdrawalView(r: WithdrawalRequest) {
+export function withdrawalView(r: WithdrawalRequest): WithdrawalView {
   return {
     id: r.id,
     state: r.state,
@@ -234,11 +235,11 @@ export function withdrawalView(r: WithdrawalRequest) {
   };
 }
 
-export function approvalView(a: WithdrawalApproval) {
+export function approvalView(a: WithdrawalApproval): ApprovalView {
   return { round: a.round, approver: { id: a.approverId, name: a.approverName }, approver_roles: a.approverRoles, decision: a.decision, reason: a.reason, decided_at: a.decidedAt.toISOString() };
 }
 
-export function attemptView(a: WithdrawalAttempt) {
+export function attemptView(a: WithdrawalAttempt): AttemptView {
   return {
     attempt_no: a.attemptNo,
     state: a.state,
@@ -254,7 +255,7 @@ export function attemptView(a: WithdrawalAttempt) {
   };
 }
 
-export function klearAnswerView(a: WithdrawalKlearAnswer) {
+export function klearAnswerView(a: WithdrawalKlearAnswer): KlearAnswerView {
   return {
     attempt_id: a.attemptId,
     received_at: a.receivedAt.toISOString(),
@@ -267,11 +268,11 @@ export function klearAnswerView(a: WithdrawalKlearAnswer) {
   };
 }
 
-export function historyView(h: WithdrawalStateChange) {
+export function historyView(h: WithdrawalStateChange): HistoryView {
   return { from: h.fromState, to: h.toState, actor: h.actor, reason: h.reason, details: h.details, at: h.at.toISOString(), audit_seq: h.auditSeq };
 }
 
-export function headroomView(h: HeadroomResult | null) {
+export function headroomView(h: HeadroomResult | null): HeadroomView | null {
   return h ? { headroom_centicents: centicentsToDecimalString(h.headroom), headroom_usd: formatUsdExact(h.headroom), figures: h.figures } : null;
 }
 
