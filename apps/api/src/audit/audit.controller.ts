@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { AuditEntitiesView, AuditPageView } from './audit.dto';
 import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AuditService } from '@app/audit';
 import { Roles } from '@app/auth';
@@ -88,8 +89,9 @@ export class AuditController {
   @Get()
   @Roles('viewer')
   @Expensive()
+  @ApiOkResponse({ type: AuditPageView })
   @ApiOperation({ summary: 'The audit log, newest first (?order=asc: oldest first), filtered by entity, actor and time range, with the chain verified from the newest trusted checkpoint (`chain.checkpoint`; `chain.checked` counts the rows after it)' })
-  async list(@Query() q: AuditQuery) {
+  async list(@Query() q: AuditQuery): Promise<AuditPageView> {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['int'])?.[0];
     const entityType = q.entity === undefined ? undefined : await this.entityType(q.entity);
@@ -115,8 +117,9 @@ export class AuditController {
 
   @Get('entities')
   @Roles('viewer')
+  @ApiOkResponse({ type: AuditEntitiesView })
   @ApiOperation({ summary: 'The entity types ?entity= takes: those the product audits and those in the log, with row counts, and the aliases' })
-  async entities() {
+  async entities(): Promise<AuditEntitiesView> {
     const inLog = new Map((await this.audit.entityTypes()).map((e) => [e.entity, e.rows]));
     const names = [...new Set([...AUDIT_ENTITIES, ...inLog.keys()])].sort();
     return { data: names.map((entity) => ({ entity, rows: inLog.get(entity) ?? 0 })), aliases: AUDIT_ENTITY_ALIASES };

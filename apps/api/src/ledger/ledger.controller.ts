@@ -4,8 +4,8 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, PageQuery, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
-import { ApiErrors } from '../openapi';
-import { journalEntryView, LedgerEntriesQuery, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { journalEntryView, LedgerEntriesQuery, LedgerImportRecordView, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
 import { LedgerUploadInterceptor } from './ledger-upload.interceptor';
 
 
@@ -77,6 +77,7 @@ export class LedgerController {
 
   @Get('imports')
   @Roles('viewer')
+  @ApiPageResponse(LedgerImportRecordView)
   @ApiOperation({ summary: 'Every import attempt, newest first (refused ones included): file, SHA-256, status, counts, who and when' })
   async imports(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
@@ -87,6 +88,7 @@ export class LedgerController {
 
   @Get('imports/:id')
   @Roles('viewer')
+  @ApiOkResponse({ type: LedgerImportRecordView })
   @ApiOperation({ summary: 'One import attempt as recorded: file, SHA-256, status (imported, partially_imported, rejected, refused), counts, refusal code' })
   async importRecord(@Param('id', new ParseUUIDPipe()) id: string) {
     return ledgerImportRecordView(await this.ledger.getImport(id));
@@ -95,6 +97,7 @@ export class LedgerController {
   @Get('imports/:id/rejections')
   @Roles('viewer')
   @ApiProduces('text/csv')
+  @ApiOkResponse({ description: 'CSV: line, external_id, code, reason', content: { 'text/csv': { schema: { type: 'string', format: 'binary' } } } })
   @ApiOperation({ summary: "Every rejected row of an import as CSV (line, external_id, code, reason), however many; cells that start like a formula are prefixed with '" })
   async rejections(@Param('id', new ParseUUIDPipe()) id: string): Promise<StreamableFile> {
     const { stream } = await this.ledger.rejectionsCsv(id);

@@ -179,7 +179,27 @@ export class LedgerImportView {
   @ApiProperty({ nullable: true, type: String, description: 'GET this path for every rejected row as CSV' }) rejections_report: string | null;
 }
 
-export function ledgerImportRecordView(r: LedgerImportRow) {
+export class LedgerImportRecordView {
+  @ApiProperty({ format: 'uuid' }) import_id: string;
+  @ApiProperty({ example: 'entries-2026-11-03.csv' }) file_name: string;
+  @ApiProperty({ type: String, nullable: true, description: "the file's SHA-256 (null when it was refused before being read)" }) sha256: string | null;
+  @ApiProperty({ example: 48213 }) size_bytes: number;
+  @ApiProperty({ type: String, nullable: true, enum: ['csv', 'xlsx'] }) format: string | null;
+  @ApiProperty() partial: boolean;
+  @ApiProperty({ enum: ['imported', 'partially_imported', 'rejected', 'refused'] }) status: string;
+  @ApiProperty({ type: String, nullable: true, example: 'LEDGER_IMPORT_TOO_LARGE' }) refusal_code: string | null;
+  @ApiProperty({ example: 0 }) rows: number;
+  @ApiProperty({ example: 0 }) entries: number;
+  @ApiProperty({ example: 0 }) created: number;
+  @ApiProperty({ example: 0 }) unchanged: number;
+  @ApiProperty({ example: 0 }) rejected_entries: number;
+  @ApiProperty({ example: 0 }) rejected_row_count: number;
+  @ApiProperty({ type: String, nullable: true, description: 'GET this path for every rejected row as CSV' }) rejections_report: string | null;
+  @ApiProperty({ example: 'demo-operator' }) created_by: string;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export function ledgerImportRecordView(r: LedgerImportRow): LedgerImportRecordView {
   return {
     import_id: r.id,
     file_name: r.file_name,
