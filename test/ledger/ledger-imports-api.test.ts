@@ -36,16 +36,16 @@ describe('POST /ledger/imports', () => {
     const file = readFileSync(new URL('../../docs/ledger-import-example.csv', import.meta.url));
     const res = await upload(file, 'ledger-import-example.csv');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'imported', format: 'csv', rows: 9, entries: 3, created: 3, unchanged: 0, rejected_entries: 0, rejected_rows: [] });
+    expect(res.body).toMatchObject({ status: 'imported', format: 'csv', rows: 12, entries: 4, created: 4, unchanged: 0, rejected_entries: 0, rejected_rows: [] });
     expect(res.body.sha256).toBe(createHash('sha256').update(file).digest('hex'));
-    expect(await written()).toEqual({ entries: 3, postings: 9 });
+    expect(await written()).toEqual({ entries: 4, postings: 12 });
     const again = await upload(file, 'copy.csv');
-    expect(again.body).toMatchObject({ status: 'imported', created: 0, unchanged: 3 });
-    expect(await written()).toEqual({ entries: 3, postings: 9 });
+    expect(again.body).toMatchObject({ status: 'imported', created: 0, unchanged: 4 });
+    expect(await written()).toEqual({ entries: 4, postings: 12 });
     const imports = (await ctx.db.dataSource.query(`SELECT status, created_count, unchanged_count, size_bytes FROM ledger_import ORDER BY created_at`)) as Array<Record<string, unknown>>;
     expect(imports).toEqual([
-      { status: 'imported', created_count: 3, unchanged_count: 0, size_bytes: String(file.length) },
-      { status: 'imported', created_count: 0, unchanged_count: 3, size_bytes: String(file.length) },
+      { status: 'imported', created_count: 4, unchanged_count: 0, size_bytes: String(file.length) },
+      { status: 'imported', created_count: 0, unchanged_count: 4, size_bytes: String(file.length) },
     ]);
     const entry = await ctx.http().get('/ledger/entries').query({ external_id: 'TS-20261103-ST-00001' }).set(auth(ctx.tokens.viewer));
     expect(entry.body.data[0]).toMatchObject({ import_id: res.body.import_id, subtrader_id: 'ST-00001' });

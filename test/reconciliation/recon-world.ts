@@ -33,12 +33,22 @@ export interface MarginRow {
   group?: string;
 }
 
+export interface FundingRow {
+  subtrader: string;
+  market: string;
+  amount: bigint;
+  fundingTime?: string;
+  id?: string;
+}
+
 export interface ObligationSpec {
   cycle: string;
   id?: string;
   details?: DetailRow[];
   margins?: MarginRow[];
-  /** Obligation totals; default: consistent with the details as Klear states them (total, delta). */
+  /** Klear's funding payments of the cycle (one funding time each unless stated). */
+  funding?: FundingRow[];
+  /** Obligation totals; default: consistent with the details as Klear states them (total, delta, funding). */
   amount?: bigint;
 }
 
@@ -86,12 +96,15 @@ export class ReconWorld {
     const totals = details.reduce((s, d) => s + (d.total ?? d.pnl - d.fees), 0n);
     const mm = margins.reduce((s, m) => s + m.requirement, 0n);
     const deltas = margins.reduce((s, m) => s + m.delta, 0n);
-    const amount = spec.amount ?? totals - deltas;
+    const funding = (spec.funding ?? []).map((f, i) => ({ ...f, id: f.id ?? `fp-${i + 1}`, fundingTime: f.fundingTime ?? spec.cycle }));
+    const fundingTotal = funding.reduce((s, f) => s + f.amount, 0n);
+    const amount = spec.amount ?? totals - deltas + fundingTotal;
     this.obligationVersion += 1;
     const sha = createHash('sha256').update(`${id}/${this.obligationVersion}`).digest('hex');
     await this.api.db.dataSource.transaction(async (tx) => {
       await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1`, [id]);
       await tx.query(`DELETE FROM klear_margin_detail WHERE obligation_id = $1`, [id]);
+      await tx.query(`DELETE FROM klear_funding_payment WHERE obligation_id = $1`, [id]);
       await tx.query(
         `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, execution_time,
                                        last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id)
@@ -115,6 +128,14 @@ export class ReconWorld {
           [id, m.id, m.subtrader, m.requirement.toString(), m.delta.toString(), m.group ?? null],
         );
       }
+      for (const f of funding) {
+        await tx.query(
+          `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
+           VALUES ($1, $2, $3, $4, $5, 1, 0, $6)`,
+          [id, f.id, f.market, f.subtrader, f.fundingTime, f.amount.toString()],
+        );
+      }
+      await tx.query(`UPDATE klear_obligation SET funding_centicents = $2, funding_payment_count = $3 WHERE id = $1`, [id, fundingTotal.toString(), funding.length]);
     });
     return id;
   }

@@ -28,7 +28,7 @@ export class LedgerPostingBody implements LedgerPostingInput {
   @IsIn(ACCOUNTS)
   account: string;
 
-  @ApiPropertyOptional({ example: 'BTC-PERP-001', description: 'required on trading_pnl and trading_fees, absent on other accounts' })
+  @ApiPropertyOptional({ example: 'BTC-PERP-001', description: 'required on trading_pnl, trading_fees and funding, absent on other accounts' })
   @IsOptional()
   @IsString()
   @Matches(LEDGER_ID_PATTERN, { message: `market_ticker must be ${ID_MESSAGE}` })

@@ -72,10 +72,11 @@ const DETAILS_SQL = `
          j.klear_value, j.internal_value, j.pnl_difference - j.fees_difference, j.pnl_difference, j.fees_difference
     FROM j WHERE j.pnl_difference <> 0 OR j.fees_difference <> 0`;
 
-/** The subtrader is on one side only in the whole cycle (no Klear row, or no ledger entry at all). */
+/** The subtrader is on one side only in the whole cycle (no Klear row of any list, or no ledger entry at all). */
 export const ONE_SIDED = `(
        NOT EXISTS (SELECT 1 FROM klear_settlement_detail d WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id)
    AND NOT EXISTS (SELECT 1 FROM klear_margin_detail m WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id = f.subtrader_id)
+   AND NOT EXISTS (SELECT 1 FROM klear_funding_payment p WHERE p.obligation_id = ANY($3::text[]) AND p.subtrader_id = f.subtrader_id)
     OR NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.cycle = $1 AND e.asset_class = $4 AND e.subtrader_id = f.subtrader_id AND e.ledger_seq <= $2))`;
 
 /**
