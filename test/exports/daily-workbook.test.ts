@@ -300,7 +300,7 @@ describe('export files', () => {
     const run = async () => {
       const details: Record<string, unknown>[] = [];
       let written = 0;
-      await job.run({ runId: '1', job: DAILY_WORKBOOK_JOB, trigger: 'manual', signal: new AbortController().signal, read: () => undefined, wrote: (n = 1) => void (written += n), setDetails: (d) => void details.push(d), progress: () => undefined });
+      await job.run({ runId: '1', job: DAILY_WORKBOOK_JOB, trigger: 'manual', signal: new AbortController().signal, confirmLockHeld: async () => undefined, read: () => undefined, wrote: (n = 1) => void (written += n), setDetails: (d) => void details.push(d), progress: () => undefined });
       return { written, details };
     };
     const firstRun = await run();

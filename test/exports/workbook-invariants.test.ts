@@ -49,7 +49,7 @@ const job = () => new DailyWorkbookJob(world.exports, loadConfig({ NODE_ENV: 'te
 async function runJob(): Promise<number> {
   let written = 0;
   const signal = new AbortController().signal;
-  await job().run({ runId: '1', job: DAILY_WORKBOOK_JOB, trigger: 'manual', signal, read: () => undefined, wrote: (n = 1) => void (written += n), setDetails: () => undefined, progress: () => undefined });
+  await job().run({ runId: '1', job: DAILY_WORKBOOK_JOB, trigger: 'manual', signal, confirmLockHeld: async () => undefined, read: () => undefined, wrote: (n = 1) => void (written += n), setDetails: () => undefined, progress: () => undefined });
   return written;
 }
 

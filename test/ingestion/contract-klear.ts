@@ -46,6 +46,9 @@ export class ContractKlear {
   readonly requests: string[] = [];
   /** Requests answered before it refuses everything (a walk that loops fails instead of hanging). */
   requestBudget = 500;
+  /** Awaited before answering the n-th request to arrive (1-based), so a test can hold a run at a known point. */
+  beforeAnswer: (request: string, n: number) => Promise<void> | void = () => undefined;
+  private arrived = 0;
 
   private constructor(
     private readonly server: Server,
@@ -55,9 +58,12 @@ export class ContractKlear {
   static async start(): Promise<ContractKlear> {
     let klear: ContractKlear | undefined;
     const server = createServer((req, res) => {
-      const answer = klear!.answer(new URL(req.url ?? '/', 'http://klear'));
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(answer.body);
+      const url = new URL(req.url ?? '/', 'http://klear');
+      void Promise.resolve(klear!.beforeAnswer(`${url.pathname.replace(/^\/klear-api\/v1/, '')}${url.search}`, ++klear!.arrived)).then(() => {
+        const answer = klear!.answer(url);
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(answer.body);
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;

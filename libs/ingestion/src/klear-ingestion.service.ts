@@ -42,6 +42,8 @@ export class KlearIngestion {
       }
       throw error;
     }
+    // Every write batch is fenced by the job lock: a run that lost it stops before writing.
+    await context.confirmLockHeld();
     const archiveId = await this.archive.append(answer.raw, context.runId);
     this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
     this.escapeNul(context, answer.raw.endpoint, answer.data);
@@ -56,7 +58,12 @@ export class KlearIngestion {
         if (completion.pages > 0) context.setDetails({ completed_obligations: completion.entries.size, detail_pages: completion.pages, detail_rows: completion.rows });
       }
     }
-    const result = await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt, completion, answer.raw.params));
+    const result = await inTransaction(this.dataSource, async (tx) => {
+      const interpreted = await interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt, completion, answer.raw.params);
+      // Checked again just before commit: a lock lost while interpreting rolls the page back.
+      await context.confirmLockHeld();
+      return interpreted;
+    });
     context.read(result.read);
     context.wrote(result.written);
     return result;
@@ -90,6 +97,7 @@ export class KlearIngestion {
   private livePager(context: JobContext, klear: KlearClient): DetailPageFetcher {
     return klearDetailPager(klear, async (answer, rows) => {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
+      await context.confirmLockHeld();
       await this.archive.append(answer.raw, context.runId);
       this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
       this.escapeNul(context, answer.raw.endpoint, answer.data);

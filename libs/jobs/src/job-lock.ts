@@ -7,13 +7,21 @@ export function jobLockKey(job: string): string {
   return createHash('sha256').update(`klear-job:${job}`).digest().readBigInt64BE(0).toString();
 }
 
+/** Thrown by a write of a run whose job lock is gone: another run may be writing the same rows. */
+export class JobLockLostError extends Error {
+  override readonly name = 'JobLockLostError';
+}
+
 /**
  * A session-level `pg_try_advisory_lock` on its own connection, held for the whole run: when the
- * process dies the connection drops and PostgreSQL releases the lock by itself.
+ * process dies the connection drops and PostgreSQL releases the lock by itself. When only that
+ * connection dies (terminated, network), the lock is released too while the run goes on: `signal`
+ * aborts and `confirmHeld` throws, so the run stops writing before a second run starts beside it.
  */
 export class JobAdvisoryLock {
   private client: pg.Client | undefined;
   private lostReason: string | null = null;
+  private readonly lostController = new AbortController();
 
   constructor(
     private readonly databaseUrl: string,
@@ -25,9 +33,9 @@ export class JobAdvisoryLock {
     const client = dedicatedPgClient(
       { connectionString: this.databaseUrl, application_name: `klear-job-lock:${this.job}`, connectionTimeoutMillis: 5000 },
       `job lock ${this.job}`,
-      (error) => void (this.lostReason ??= `the job lock's connection was lost (${error.message})`),
+      (error) => this.markLost(`the job lock's connection was lost (${error.message})`),
     );
-    client.on('end', () => void (this.client && (this.lostReason ??= "the job lock's connection closed")));
+    client.on('end', () => void (this.client && this.markLost("the job lock's connection closed")));
     await client.connect();
     try {
       const rows = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [jobLockKey(this.job)]);
@@ -49,6 +57,30 @@ export class JobAdvisoryLock {
    */
   get lost(): string | null {
     return this.lostReason;
+  }
+
+  /** Aborted once the lock is known lost. */
+  get signal(): AbortSignal {
+    return this.lostController.signal;
+  }
+
+  /**
+   * Asks the lock's own session whether it is alive (a session advisory lock lasts as long as its
+   * session): throws JobLockLostError when it is not. Called before each write batch of a run.
+   */
+  async confirmHeld(): Promise<void> {
+    const client = this.client;
+    if (!this.lostReason && client) {
+      await client.query('SELECT 1').catch((error: unknown) => this.markLost(`the job lock's connection was lost (${error instanceof Error ? error.message : String(error)})`));
+    }
+    if (!client && !this.lostReason) throw new JobLockLostError('the job lock is not held');
+    if (this.lostReason) throw new JobLockLostError(this.lostReason);
+  }
+
+  private markLost(reason: string): void {
+    if (this.lostReason) return;
+    this.lostReason = reason;
+    this.lostController.abort(new JobLockLostError(reason));
   }
 
   async release(): Promise<void> {

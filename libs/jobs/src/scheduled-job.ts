@@ -19,8 +19,13 @@ export interface JobContext {
   readonly runId: string;
   readonly job: string;
   readonly trigger: JobTrigger;
-  /** Aborted when the process shuts down: long walks stop between pages. */
+  /** Aborted when the process shuts down or the job lock is lost: long walks stop between pages. */
   readonly signal: AbortSignal;
+  /**
+   * Resolves while the run still holds its job lock, throws JobLockLostError once it does not (its
+   * connection died and another run may be writing): await it before each write batch.
+   */
+  confirmLockHeld(): Promise<void>;
   /** Counts recorded on the run (kept even when the run fails halfway). */
   read(count?: number): void;
   wrote(count?: number): void;
