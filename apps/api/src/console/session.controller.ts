@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthFailureLimiter, type ConsoleSession, ConsoleAuthService, CurrentPrincipal, PasskeysService, type Principal, Public, Roles, SESSION_COOKIE } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DomainError } from '@app/http';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { ApiErrors } from '../openapi';
+import { SessionView } from '../users/user-responses.dto';
 import { isLoopback, relyingPartyOf } from './relying-party';
 import { PasskeyRegistrationBody, SignInBody } from './session.dto';
 
@@ -36,6 +37,7 @@ export class SessionController {
   @Post()
   @Public()
   @HttpCode(200)
+  @ApiOkResponse({ type: SessionView, description: 'the person, the CSRF token and the session\'s ends (the session itself is the HttpOnly cookie, never in the body)' })
   @ApiOperation({ summary: 'Sign in (username, password, TOTP code): sets the session cookie, answers the person and the CSRF token' })
   async signIn(@Body() body: SignInBody, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const client = req.ip ?? 'unknown';
@@ -59,8 +61,9 @@ export class SessionController {
 
   @Get()
   @Roles('viewer')
+  @ApiOkResponse({ type: SessionView })
   @ApiOperation({ summary: 'Who is signed in, the CSRF token and when the session ends (idle and absolute); with an API token: whose it is' })
-  async current(@CurrentPrincipal() who: Principal, @Req() req: SessionRequest) {
+  async current(@CurrentPrincipal() who: Principal, @Req() req: SessionRequest): Promise<SessionView> {
     if (!req.consoleSession) {
       // An API token: who it belongs to; there is no session, so no CSRF token or expiry.
       return { user: { id: who.userId, name: who.name, roles: who.roles }, csrf_token: null, idle_expires_at: null, absolute_expires_at: null, passkeys: await this.passkeys.count(who.userId) };
@@ -81,6 +84,20 @@ export class SessionController {
   @Post('passkeys/options')
   @Roles('viewer')
   @HttpCode(200)
+  @ApiOkResponse({
+    description: "WebAuthn PublicKeyCredentialCreationOptionsJSON, as @simplewebauthn/browser's startRegistration takes it (the standard's fields; open to its additions)",
+    schema: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['challenge', 'rp', 'user', 'pubKeyCredParams'],
+      properties: {
+        challenge: { type: 'string', example: 'Xq3...' },
+        rp: { type: 'object', additionalProperties: true, example: { name: 'Klear back office', id: 'localhost' } },
+        user: { type: 'object', additionalProperties: true, example: { id: 'dXNlcg', name: 'dana.ops', displayName: 'dana.ops' } },
+        pubKeyCredParams: { type: 'array', items: { type: 'object', additionalProperties: true }, example: [{ alg: -7, type: 'public-key' }] },
+      },
+    },
+  })
   @ApiOperation({ summary: 'Options for navigator.credentials.create(): enrol a passkey for the signed-in person' })
   async passkeyOptions(@CurrentPrincipal() who: Principal, @Req() req: SessionRequest) {
     if (!req.consoleSession) throw new ConsoleSessionOnly();
@@ -97,7 +114,7 @@ export class SessionController {
     return { credential_id: credentialId, passkeys: await this.passkeys.count(who.userId) };
   }
 
-  private async view(who: Principal, session: ConsoleSession) {
+  private async view(who: Principal, session: ConsoleSession): Promise<SessionView> {
     return {
       user: { id: who.userId, name: who.name, roles: who.roles },
       csrf_token: session.csrfToken,

@@ -1,3 +1,4 @@
+import type { AdminProposalView, InvitationView, TokenView, UserView, UserWithTokensView } from './user-responses.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { type IssuedInvitation, ROLES, type Role } from '@app/auth';
@@ -97,7 +98,7 @@ export class ProposalListQuery extends PageQuery {
   state?: string;
 }
 
-export function tokenView(t: ApiToken) {
+export function tokenView(t: ApiToken): TokenView {
   return {
     id: t.id,
     user_id: t.userId,
@@ -111,7 +112,7 @@ export function tokenView(t: ApiToken) {
   };
 }
 
-export function userView(u: AppUser & { tokens?: ApiToken[] }) {
+export function userView(u: AppUser & { tokens?: ApiToken[] }): UserView & Partial<Pick<UserWithTokensView, 'tokens'>> {
   return {
     id: u.id,
     name: u.name,
@@ -123,7 +124,7 @@ export function userView(u: AppUser & { tokens?: ApiToken[] }) {
   };
 }
 
-export function proposalView(p: AdminProposal) {
+export function proposalView(p: AdminProposal): AdminProposalView {
   return {
     id: p.id,
     kind: p.kind,
@@ -143,6 +144,6 @@ export function proposalView(p: AdminProposal) {
 }
 
 /** The invitation code is in this answer only (stored as a hash): hand it to the person. */
-export function invitationView(i: IssuedInvitation) {
+export function invitationView(i: IssuedInvitation): InvitationView {
   return { id: i.record.id, code: i.code, issued_at: i.record.issuedAt.toISOString(), expires_at: i.record.expiresAt.toISOString(), redeemable: i.record.userId !== null };
 }
