@@ -120,6 +120,23 @@ describe('review21: an empty page that carries a cursor is not the last page (co
   });
 });
 
+describe('review21: execution_time kept beyond the millisecond (cdc6d61) meets code that reads it through a JS Date', () => {
+  jest.setTimeout(120_000);
+
+  // '' is the control (millisecond execution times: passes); '250' adds microseconds (fails: nothing reconciled).
+  it.each(['', '250'])('reconciles every cycle whose execution_time Klear sends with sub-millisecond digits "%s"', async (micros) => {
+    world = await ContractWorld.start();
+    // Three cycles, one obligation each.
+    world.klear.obligations = obligationsAt(Date.now() - 2 * HOUR, 3, ['Crypto']).map((o) => ({ ...o, execution_time: o.execution_time.replace(/Z$/, `${micros}Z`) }));
+    expect((await world.run('obligation_history', 'startup'))?.status).toBe('succeeded');
+    expect((await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation`))[0].n).toBe(3);
+    const run = await world.run('reconcile_cycles');
+    expect(run?.status).toBe('succeeded');
+    // Every ingested cycle gets a reconciliation run.
+    expect({ reconciled: (run?.details as { reconciled: string[] }).reconciled.length, runs: (await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM recon_run`))[0].n }).toEqual({ reconciled: 3, runs: 3 });
+  });
+});
+
 describe('review21: U+0000 escaping', () => {
   it('is reversible: a NUL and the literal six characters \\u0000 Klear may send are not stored alike', () => {
     const withNul = { reason: 'fee\u0000' };
