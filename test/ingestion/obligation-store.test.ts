@@ -103,13 +103,14 @@ describe('Obligation upsert', () => {
     expect(await detailSums('race-1')).toMatchObject({ fees: newer.fees_centicents.toString() });
   });
 
-  it("keeps Klear's timestamp precision beyond the millisecond", async () => {
+  it("keeps Klear's last_updated_ts beyond the millisecond; execution_time, the cycle key, to the millisecond", async () => {
     const entry = { ...obligation('micro-1', 1, 1), execution_time: '2026-11-20T22:00:00.123456Z', last_updated_ts: '2026-11-20T22:05:00.654321Z' };
     expect((await upsert(entry)).outcome).toBe('new');
     const [row] = await db.dataSource.query(
       `SELECT to_char(execution_time AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS executed, to_char(last_updated_ts AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS updated FROM klear_obligation WHERE id = 'micro-1'`,
     );
-    expect(row).toEqual({ executed: '22:00:00.123456', updated: '22:05:00.654321' });
+    // execution_time is the cycle key every reader carries as a JS Date: truncated to the millisecond.
+    expect(row).toEqual({ executed: '22:00:00.123000', updated: '22:05:00.654321' });
     // A version a microsecond newer is newer.
     expect((await upsert({ ...obligation('micro-1', 1, 1, 3n), execution_time: entry.execution_time, last_updated_ts: '2026-11-20T22:05:00.654322Z' })).outcome).toBe('changed');
     expect((await upsert({ ...obligation('micro-1', 1, 1, 4n), execution_time: entry.execution_time, last_updated_ts: '2026-11-20T22:05:00.654321Z' })).outcome).toBe('older_version');

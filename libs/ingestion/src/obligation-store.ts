@@ -109,13 +109,15 @@ export async function upsertObligation(
     [entry.id, lastUpdated, sha, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(), entry.pnl_centicents.toString(), pulledAt, archiveId, entry.asset_class],
   );
   if (current?.newer_held) return { outcome: 'older_version', rowsWritten: versionRows.length };
+  // execution_time is the cycle key every reader carries as a JS Date and looks up with `=`: it is
+  // stored truncated to the millisecond (Klear's exact text stays in the raw archive; docs/ingestion.md).
   // The row may not exist yet for FOR UPDATE to lock while another transaction inserts it: the update
   // applies only over an older or equal version, so the newest last_updated_ts wins whatever the order.
   const applied = await tx.query<{ inserted: boolean }>(
     `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents,
        execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id,
        asset_class, funding_centicents, funding_payment_count, completed_lists)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)
+     VALUES ($1, $2, $3, $4, $5, $6, date_trunc('milliseconds', $7::timestamptz), $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, amount_centicents = EXCLUDED.amount_centicents,
        fees_centicents = EXCLUDED.fees_centicents, maintenance_margin_centicents = EXCLUDED.maintenance_margin_centicents,
        pnl_centicents = EXCLUDED.pnl_centicents, execution_time = EXCLUDED.execution_time, last_updated_ts = EXCLUDED.last_updated_ts,
