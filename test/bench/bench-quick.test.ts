@@ -42,5 +42,5 @@ describe('npm run bench --quick', () => {
     expect(use.floor).toBe(20);
     expect(use.ratio!).toBeGreaterThan(0);
     expect(rejected.unit).toBe('responses');
-  }, 300_000); // about a minute on a quiet machine; the deadline only catches a hang (a shared machine at load 25 needed more than 90 s)
+  }, 900_000); // about a minute on a quiet machine; the deadline only catches a hang (358 s were needed at load 15 for an hour beside the suite)
 });
