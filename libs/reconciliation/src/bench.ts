@@ -12,7 +12,20 @@ export interface BenchShape {
   cycle: Date;
 }
 
+/** What the funding and margin checks read beside the settlement details (the live API's world). */
+export interface BenchExtras {
+  /** Klear funding payments (three funding times per funded (subtrader, market)). */
+  fundingPayments: number;
+  /** Ledger funding postings (one per funded (subtrader, market)). */
+  fundingPostings: number;
+  /** Netted subtrader groups of four (a tenth of the subtraders), one Klear margin row each. */
+  groups: number;
+  /** Klear margin rows: one per ungrouped subtrader, one per group. */
+  marginRows: number;
+}
+
 export interface ReconciliationBenchResult {
+  extras: BenchExtras;
   detailRows: number;
   ledgerPostings: number;
   loadMs: number;
@@ -59,7 +72,7 @@ export const RECONCILIATION_MARKET_FLOOR_SQL = `
  * `brokenShare` of the subtraders. Set-based, in one transaction (the ledger's commit trigger
  * checks every entry balances).
  */
-export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape): Promise<{ obligationId: string; loadMs: number }> {
+export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape): Promise<{ obligationId: string; loadMs: number; extras: BenchExtras }> {
   const obligationId = `bench-${shape.cycle.toISOString()}`;
   const every = Math.max(1, Math.round(1 / shape.brokenShare));
   const started = performance.now();
@@ -107,13 +120,100 @@ export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape):
       [...params, every],
     );
   });
-  await dataSource.query('ANALYZE klear_settlement_detail; ANALYZE journal_posting; ANALYZE journal_entry');
-  return { obligationId, loadMs: performance.now() - started };
+  const extras = await loadFundingAndGroups(dataSource, shape, obligationId);
+  await dataSource.query(
+    'ANALYZE klear_settlement_detail; ANALYZE journal_posting; ANALYZE journal_entry; ANALYZE klear_funding_payment; ANALYZE klear_margin_detail; ANALYZE klear_subtrader_group_membership',
+  );
+  return { obligationId, loadMs: performance.now() - started, extras };
+}
+
+/**
+ * The live API's world beside the details: funding on a tenth of the (subtrader, market) cells,
+ * three funding times each, booked by one funding_payment entry per subtrader; netted groups of
+ * four over a tenth of the subtraders (one Klear margin row per group, the members' requirements
+ * booked one by one, membership valid from the day before); a margin row per other subtrader. Both
+ * sides agree: the extra checks find nothing, they only cost their reading.
+ */
+async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, obligationId: string): Promise<BenchExtras> {
+  const grouped = Math.floor(shape.subtraders / 40) * 4;
+  const params = [shape.cycle, obligationId, shape.subtraders, shape.markets];
+  const funded = `(s + m) % 10 = 0`;
+  const fundingAmount = `((s * 31 + m * 17 + k * 7) % 2001 - 1000)`;
+  const requirement = `((s * 13) % 100000)`;
+  const subtrader = `'B' || lpad(s::text, 6, '0')`;
+  await dataSource.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
+       SELECT $2, 'f' || s || '-' || m || '-' || k, 'M' || lpad(m::text, 4, '0'), ${subtrader}, $1::timestamptz - make_interval(hours => 8 * k), 1, 0, ${fundingAmount}
+         FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k WHERE ${funded}`,
+      params,
+    );
+    await tx.query(
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
+       SELECT 'bench-f/' || $2 || '/' || s, 'funding_payment', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
+         FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
+      params,
+    );
+    await tx.query(
+      `WITH cell AS (SELECT s, m, sum(${fundingAmount}) AS amount FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k
+                      WHERE ${funded} GROUP BY s, m)
+       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
+       SELECT e.ledger_seq, c.m, 'funding', 'M' || lpad(c.m::text, 4, '0'), c.amount, $1::timestamptz, e.subtrader_id
+         FROM cell c JOIN journal_entry e ON e.external_id = 'bench-f/' || $2 || '/' || c.s
+       UNION ALL
+       SELECT e.ledger_seq, $4::int + 1, 'klear_settlement', NULL, -sum(c.amount), $1::timestamptz, e.subtrader_id
+         FROM cell c JOIN journal_entry e ON e.external_id = 'bench-f/' || $2 || '/' || c.s GROUP BY e.ledger_seq, e.subtrader_id`,
+      params,
+    );
+    await tx.query(
+      `INSERT INTO klear_subtrader_group_membership (group_id, subtrader_id, valid_from, archive_id)
+       SELECT 'BG' || lpad(((s - 1) / 4 + 1)::text, 5, '0'), ${subtrader}, $1::timestamptz - interval '1 day', 0 FROM generate_series(1, $2::int) s`,
+      [shape.cycle, grouped],
+    );
+    await tx.query(
+      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id)
+       SELECT $2, 'mm-' || s, ${subtrader}, ${requirement}, 0, NULL FROM generate_series($4::int + 1, $3::int) s WHERE $1::timestamptz IS NOT NULL
+       UNION ALL
+       SELECT $2, 'mm-g' || ((s - 1) / 4 + 1), '', sum(${requirement}), 0, 'BG' || lpad(((s - 1) / 4 + 1)::text, 5, '0')
+         FROM generate_series(1, $4::int) s GROUP BY (s - 1) / 4 + 1`,
+      [shape.cycle, obligationId, shape.subtraders, grouped],
+    );
+    await tx.query(
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
+       SELECT 'bench-mm/' || $2 || '/' || s, 'margin_requirement', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
+         FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
+      params,
+    );
+    await tx.query(
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
+       SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * ${requirement}, $1::timestamptz, e.subtrader_id
+         FROM generate_series(1, $3::int) s JOIN journal_entry e ON e.external_id = 'bench-mm/' || $2 || '/' || s,
+              (VALUES (1, 'maintenance_margin', 1), (2, 'maintenance_margin_contra', -1)) AS x(line, account, sign)
+        WHERE $4::int > 0`,
+      params,
+    );
+    // Klear's own totals include the funding and the margin (deltas are zero: no previous cycle).
+    await tx.query(
+      `UPDATE klear_obligation o SET amount_centicents = o.pnl_centicents + f.funding, funding_centicents = f.funding, funding_payment_count = f.n,
+              maintenance_margin_centicents = mm.requirement
+         FROM (SELECT coalesce(sum(funding_amount_centicents), 0) AS funding, count(*) AS n FROM klear_funding_payment WHERE obligation_id = $1) f,
+              (SELECT coalesce(sum(maintenance_margin_centicents), 0) AS requirement FROM klear_margin_detail WHERE obligation_id = $1) mm
+        WHERE o.id = $1`,
+      [obligationId],
+    );
+  });
+  const [counts] = (await dataSource.query(
+    `SELECT (SELECT count(*) FROM klear_funding_payment WHERE obligation_id = $1)::int AS payments,
+            (SELECT count(*) FROM journal_posting WHERE cycle = $2 AND account = 'funding')::int AS postings,
+            (SELECT count(*) FROM klear_margin_detail WHERE obligation_id = $1)::int AS margin_rows`,
+    [obligationId, shape.cycle],
+  )) as Array<{ payments: number; postings: number; margin_rows: number }>;
+  return { fundingPayments: counts.payments, fundingPostings: counts.postings, groups: grouped / 4, marginRows: counts.margin_rows };
 }
 
 /** Times the bare SQL floor, then one full reconciliation run of the cycle, on warm caches. */
 export async function benchReconciliationRun(dataSource: DataSource, shape: BenchShape, settings: ReconSettings): Promise<ReconciliationBenchResult> {
-  const { obligationId, loadMs } = await loadBenchCycle(dataSource, shape);
+  const { obligationId, loadMs, extras } = await loadBenchCycle(dataSource, shape);
   await dataSource.query(RECONCILIATION_FLOOR_SQL, [shape.cycle, obligationId]); // warm-up
   let started = performance.now();
   const mismatching = (await dataSource.query(RECONCILIATION_FLOOR_SQL, [shape.cycle, obligationId])) as unknown[];
@@ -127,6 +227,7 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
   const outcome = await runs.run({ scope: 'cycle', cycle: shape.cycle, actor: 'bench', settings }, () => new Error('bench cycle missing'));
   const runMs = performance.now() - started;
   return {
+    extras,
     detailRows: shape.subtraders * shape.markets,
     ledgerPostings: shape.subtraders * shape.markets,
     loadMs,
@@ -152,7 +253,7 @@ export async function runBench(context: { dataSource: DataSource; subtraders: nu
   const result = await benchReconciliationRun(context.dataSource, shape, { tolerances: zero, bufferMatchWindowHours: 24 });
   return [
     {
-      name: `reconciliation run, ${result.detailRows} detail rows vs ${result.ledgerPostings} postings, vs bare SQL join`,
+      name: `reconciliation run (six checks), ${result.detailRows} detail rows vs ${result.ledgerPostings} postings, funding ${result.extras.fundingPayments} payments vs ${result.extras.fundingPostings} postings, ${result.extras.groups} netted groups (${result.runBreaks} breaks), vs bare per-(subtrader, cycle) join`,
       value: result.runMs / 1000,
       unit: 's',
       floor: result.floorMs / 1000,
