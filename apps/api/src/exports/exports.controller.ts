@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { ExportsService } from '@app/exports';
 import { decodeCursor, Expensive, PageQuery, toPage } from '@app/http';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
 import { CreateExportBody, exportFileView, ExportFileView } from './exports.dto';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -18,6 +18,7 @@ export class ExportsController {
 
   @Get()
   @Roles('viewer')
+  @ApiPageResponse(ExportFileView)
   @ApiOperation({ summary: 'Daily reconciliation workbooks, newest day and version first' })
   async list(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
@@ -40,6 +41,7 @@ export class ExportsController {
   @Roles('viewer')
   @ApiOperation({ summary: 'Download a workbook (xlsx), named klear-recon-YYYY-MM-DD.xlsx (-vN for rebuilds)' })
   @ApiProduces(XLSX)
+  @ApiOkResponse({ description: 'the workbook', content: { [XLSX]: { schema: { type: 'string', format: 'binary' } } } })
   async file(@Param('id', new ParseUUIDPipe()) id: string): Promise<StreamableFile> {
     const { file, path, size } = await this.exports.fileOf(id);
     return new StreamableFile(createReadStream(path), {

@@ -1,9 +1,17 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Public, Roles } from '@app/auth';
 import type { Response } from 'express';
 import { ApiErrors } from '../openapi';
 import { HealthService } from './health.service';
+
+class LivenessView {
+  @ApiProperty({ enum: ['ok'] }) status: string;
+}
+
+class ReadinessView {
+  @ApiProperty({ enum: ['ready', 'degraded', 'not_ready'] }) status: string;
+}
 
 @ApiTags('health')
 @Controller('health')
@@ -13,6 +21,7 @@ export class HealthController {
   @Public()
   @Get('live')
   @HttpCode(200)
+  @ApiOkResponse({ type: LivenessView })
   @ApiOperation({ summary: 'Liveness: the process answers' })
   live() {
     return { status: 'ok' };
@@ -20,6 +29,8 @@ export class HealthController {
 
   @Public()
   @Get('ready')
+  @ApiOkResponse({ type: ReadinessView, description: 'ready or degraded' })
+  @ApiServiceUnavailableResponse({ type: ReadinessView, description: 'not_ready' })
   @ApiOperation({
     summary:
       'Readiness: `ready` (200) when the database answers and every migration is applied; `degraded` (200, still serving) when a key Klear pull (balance, active obligations, estimate) is stale; `not_ready` (503) otherwise. Which pull: /health/details',

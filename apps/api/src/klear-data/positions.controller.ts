@@ -1,10 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { Roles } from '@app/auth';
 import { decodeCursor, NotFound, PageQuery, toPage } from '@app/http';
 import { PositionQueries } from '@app/ingestion';
-import { ApiErrors } from '../openapi';
+import { ApiErrors, ApiPageResponse } from '../openapi';
+import { GuarantyFundPullView, LargeTraderReportView } from './positions-responses.dto';
 import { money } from './klear-data.dto';
 
 export class LargeTraderQuery {
@@ -24,12 +25,13 @@ export class PositionsController {
 
   @Get('guaranty-fund')
   @Roles('viewer')
+  @ApiPageResponse(GuarantyFundPullView)
   @ApiOperation({ summary: 'Guaranty fund balance as pulled from Klear (job guaranty_fund), newest pull first: amount, Klear update time, pull time' })
   async guarantyFund(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
     const before = decodeCursor(q.cursor, ['int'])?.[0];
     const rows = await this.positions.guarantyFund(limit + 1, before);
-    return toPage(rows, limit, (r) => [r.id], (r) => ({
+    return toPage(rows, limit, (r) => [r.id], (r): GuarantyFundPullView => ({
       ...money('amount', r.amount_centicents),
       updated_ts: r.updated_ts.toISOString(),
       pulled_at: r.pulled_at.toISOString(),
@@ -39,10 +41,11 @@ export class PositionsController {
 
   @Get('large-trader-positions')
   @Roles('viewer')
+  @ApiOkResponse({ type: LargeTraderReportView })
   @ApiOperation({
     summary: "A settlement day's large-trader (CFTC reportable) positions as last pulled from Klear (job large_trader_positions): signed contract counts, largest absolute position first; the days that have a report",
   })
-  async largeTrader(@Query() q: LargeTraderQuery) {
+  async largeTrader(@Query() q: LargeTraderQuery): Promise<LargeTraderReportView> {
     const report = await this.positions.largeTraderReport(q.report_date);
     if (!report && q.report_date) throw new NotFound('large-trader report of', q.report_date);
     return {

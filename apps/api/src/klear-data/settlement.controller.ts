@@ -118,6 +118,10 @@ export class SettlementController {
 
   @Get('reports/:id/file')
   @Roles('viewer')
+  @ApiOkResponse({
+    description: 'the file as Klear served it (CSV or other bytes)',
+    content: { 'text/csv': { schema: { type: 'string', format: 'binary' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  })
   @ApiOperation({ summary: 'The stored report file, byte for byte as Klear served it (checked against its SHA-256 header)' })
   async file(@Param('id') id: string) {
     const report = await this.settlement.report(id);
