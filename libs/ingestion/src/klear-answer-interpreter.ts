@@ -1,9 +1,10 @@
 import { findEndpoint, type KlearEndpointName, usdAmountToCenticents } from '@app/klear-contract';
-import { type KlearAnswerData, parseKlearAnswer } from '@app/klear-client';
+import { type KlearAnswerData, parseKlearAnswerWithUnmapped } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
 import type { ObligationCompletion } from './obligation-completion';
 import { upsertObligation } from './obligation-store';
 import { escapeNulCharacters } from './postgres-text';
+import { noteUnmappedObligationContent, unmappedContentOf } from './unmapped-content';
 import {
   insertActiveObligationPull,
   insertMemberFundingPayments,
@@ -53,9 +54,16 @@ export function interpretArchivedBody(
   completion?: ObligationCompletion,
   params: Record<string, string> = {},
 ): Promise<Interpretation> {
-  const data = parseKlearAnswer(name, body);
+  const { data, unmapped } = parseKlearAnswerWithUnmapped(name, body);
+  noteUnmappedContent(name, data, unmapped, body);
   escapeNulCharacters(data);
   return interpretAnswer(tx, name, data, archiveId, receivedAt, completion, params);
+}
+
+/** Notes the unmapped fields of an obligation answer's entries (from the body) for their content hash. */
+export function noteUnmappedContent(name: InterpretableName, data: unknown, unmapped: readonly string[] | undefined, body: string): void {
+  if ((name !== 'obligationHistory' && name !== 'activeObligations') || !unmapped?.some((path) => path.startsWith('obligations[]'))) return;
+  noteUnmappedObligationContent((data as { obligations: ObligationEntry[] }).obligations, body);
 }
 
 /** Upserts the obligations of an answer, each in its completed form when its lists were cut. */
@@ -64,7 +72,7 @@ async function upsertObligations(tx: SqlTransaction, entries: ObligationEntry[],
   let allKnown = true;
   for (const entry of entries) {
     const complete = completion?.entries.get(entry.id) ?? entry;
-    const result = await upsertObligation(tx, complete, archiveId, pulledAt, completion?.completed.get(entry.id) ?? []);
+    const result = await upsertObligation(tx, complete, archiveId, pulledAt, completion?.completed.get(entry.id) ?? [], unmappedContentOf(entry));
     written += result.rowsWritten;
     if (result.outcome !== 'unchanged') allKnown = false;
   }

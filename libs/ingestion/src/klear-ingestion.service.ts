@@ -5,7 +5,7 @@ import { type KlearAnswerData, type KlearClient, KlearSchemaError, type KlearRes
 import type { ObligationEntry } from '@app/klear-contract';
 import type { JobContext } from '@app/jobs';
 import { DataSource } from 'typeorm';
-import { type InterpretableName, type Interpretation, interpretAnswer } from './klear-answer-interpreter';
+import { type InterpretableName, type Interpretation, interpretAnswer, noteUnmappedContent } from './klear-answer-interpreter';
 import { type DetailPageFetcher, type ObligationCompletion, completeObligations, klearDetailPager } from './obligation-completion';
 import { heldComplete } from './obligation-store';
 import { ESCAPED_NUL, escapeNulCharacters } from './postgres-text';
@@ -46,6 +46,7 @@ export class KlearIngestion {
     await context.confirmLockHeld();
     const archiveId = await this.archive.append(answer.raw, context.runId);
     this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
+    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body);
     this.escapeNul(context, answer.raw.endpoint, answer.data);
     let completion: ObligationCompletion | undefined;
     if (name === 'obligationHistory' || name === 'activeObligations') {

@@ -14,7 +14,7 @@ const byId = <T extends { id: string }>(rows: readonly T[]): T[] => [...rows].so
  * SHA-256 of an obligation's whole content in a canonical form (lists sorted by id), so the same
  * obligation re-read, or served with its lists in another order, hashes the same.
  */
-export function obligationContentHash(entry: ObligationEntry): string {
+export function obligationContentHash(entry: ObligationEntry, unmapped?: string): string {
   // The *_truncated flags describe the transport, not the content: a completed list hashes alike.
   const {
     receives,
@@ -31,6 +31,8 @@ export function obligationContentHash(entry: ObligationEntry): string {
   for (const d of byId(settlement_details)) hash.update(`\nD${stringifyKlearJson(d)}`);
   for (const m of byId(maintenance_margin_details)) hash.update(`\nM${stringifyKlearJson(m)}`);
   for (const f of byId(funding_payments)) hash.update(`\nF${stringifyKlearJson(f)}`);
+  // Fields the contract does not name (unmapped-content.ts); absent, the hash is as before them.
+  if (unmapped !== undefined) hash.update(`\nU${unmapped}`);
   return hash.digest('hex');
 }
 
@@ -80,6 +82,8 @@ export async function upsertObligation(
   pulledAt: Date,
   /** Lists read in full from the paged endpoints (their inline form was truncated). */
   completedLists: readonly string[] = [],
+  /** The entry's fields the contract does not name, in canonical text: part of its content. */
+  unmapped?: string,
 ): Promise<{ outcome: ObligationOutcome; rowsWritten: number }> {
   const incomplete = truncatedLists(entry).filter((list) => !completedLists.includes(list));
   if (incomplete.length > 0) {
@@ -91,7 +95,7 @@ export async function upsertObligation(
     }
     throw new ObligationIncompleteError(entry.id, incomplete);
   }
-  const sha = obligationContentHash(entry);
+  const sha = obligationContentHash(entry, unmapped);
   // Klear's timestamps go to PostgreSQL as text: a JS Date would cut them to the millisecond.
   const lastUpdated = entry.last_updated_ts;
   const [current] = await tx.query<{ content_sha256: string; newer_held: boolean }>(

@@ -14,6 +14,7 @@ import {
   interpretAnswer,
   type InterpretableName,
   klearDetailPager,
+  noteUnmappedContent,
 } from '@app/ingestion';
 import {
   type KlearAnswerData,
@@ -170,6 +171,8 @@ export class IngestedBufferPosition implements BufferPositionSource {
   /** Active obligations with truncated lists are completed from the paged endpoints before they are kept. */
   private async keepObligations(answer: KlearResponse<KlearAnswerData<'activeObligations'>>): Promise<void> {
     const archiveId = await this.archive.append(answer.raw, null);
+    // Hashed as the ingestion job hashes it (unmapped fields included), so the two never flip versions.
+    noteUnmappedContent('activeObligations', answer.data, answer.unmapped, answer.raw.body);
     const completion = await completeObligations(
       answer.data.obligations,
       klearDetailPager(this.client, async (page) => void (await this.archive.append(page.raw, null))),
@@ -184,6 +187,7 @@ export class IngestedBufferPosition implements BufferPositionSource {
 
   private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
     const archiveId = await this.archive.append(answer.raw, null);
+    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body);
     await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
   }
 }
