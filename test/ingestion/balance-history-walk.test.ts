@@ -1,22 +1,8 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { type ContractBalanceEntry, ContractWorld, obligationsAt } from './contract-klear';
+import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-
-const entry = (atMs: number, delta: bigint, btid: string, reason = 'settlement_payment'): ContractBalanceEntry => ({
-  balance_delta_centicents: delta,
-  locked_balance_delta_centicents: 0n,
-  reason,
-  business_transaction_id: btid,
-  created_ts: new Date(atMs).toISOString(),
-});
-
-/** `count` entries one minute apart, the newest `newestAgoMs` before now, in Klear's order of creation. */
-function history(count: number, newestAgoMs: number): ContractBalanceEntry[] {
-  const now = Date.now();
-  return Array.from({ length: count }, (_, i) => entry(now - newestAgoMs - (count - 1 - i) * MINUTE, BigInt(1_000 + i), `bt-${i}`));
-}
 
 let world: ContractWorld | undefined;
 afterEach(async () => {
@@ -34,7 +20,6 @@ const klearSum = () => String(world!.klear.balanceHistory.reduce((sum, e) => sum
  */
 describe('Balance history walk', () => {
   jest.setTimeout(120_000);
-
 
   it('ingests an entry Klear back-dates 18 h at the next scheduled run: 1,200 held, one back-dated and one fresh entry added -> 1,202', async () => {
     world = await ContractWorld.start();

@@ -141,6 +141,21 @@ export function obligationsAt(newestMs: number, instants: number, classes: strin
   return out;
 }
 
+/** A balance history entry at `atMs` (tests). */
+export const balanceEntry = (atMs: number, delta: bigint, btid: string, reason = 'settlement_payment'): ContractBalanceEntry => ({
+  balance_delta_centicents: delta,
+  locked_balance_delta_centicents: 0n,
+  reason,
+  business_transaction_id: btid,
+  created_ts: new Date(atMs).toISOString(),
+});
+
+/** `count` entries one minute apart, the newest `newestAgoMs` before now, in Klear's order of creation. */
+export function balanceHistory(count: number, newestAgoMs: number): ContractBalanceEntry[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) => balanceEntry(now - newestAgoMs - (count - 1 - i) * 60_000, BigInt(1_000 + i), `bt-${i}`));
+}
+
 /** The worker (jobs run on demand) over a fresh database and a contract Klear, with production walk settings. */
 export class ContractWorld {
   private constructor(

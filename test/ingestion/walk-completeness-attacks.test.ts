@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { ContractWorld, obligationsAt } from './contract-klear';
+import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear';
 
 /**
  * Attacks on the completeness of the walked histories (docs/ingestion.md), written by an adversarial
@@ -8,11 +8,64 @@ import { ContractWorld, obligationsAt } from './contract-klear';
  * test/ingestion/contract-klear.ts.
  */
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+/** The contract Klear's page builders, to bend one answer (they are private in the class, not at run time). */
+interface Pages {
+  balancePage: (limit: number, cursor: string | undefined) => string;
+  obligationPage: (limit: number, cursor: string | undefined) => string;
+}
 
 let world: ContractWorld | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
+});
+
+const stored = async () =>
+  (await world!.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`))[0];
+const klearTruth = () => ({ n: world!.klear.balanceHistory.length, sum: String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n)) });
+
+describe('an empty page that carries a cursor is not the last page (contract: the last page has no cursor)', () => {
+  jest.setTimeout(120_000);
+
+  it('balance history: the walk goes on past an empty page with a cursor, or the run does not succeed', async () => {
+    world = await ContractWorld.start();
+    world.klear.balanceHistory = history(1_200, 10 * MINUTE);
+    const pages = world.klear as unknown as Pages;
+    const real = pages.balancePage.bind(world.klear);
+    let bent = false;
+    pages.balancePage = (limit, cursor) => {
+      if (cursor !== undefined && !bent) {
+        bent = true;
+        // Same position, another opaque token (Klear's cursor is opaque): a walk that follows it reads on.
+        const again = Buffer.from(`${Buffer.from(cursor, 'base64url').toString()}/e`).toString('base64url');
+        return `{"entries":[],"cursor":"${again}"}`;
+      }
+      return real(limit, cursor);
+    };
+    const run = await world.run('balance_history', 'startup');
+    // Either every entry is stored, or the run says it is not complete.
+    expect({ status: run?.status, stored: run?.status === 'succeeded' ? await stored() : klearTruth() }).toEqual({ status: run?.status, stored: klearTruth() });
+  });
+
+  it('obligation history: the walk goes on past an empty page with a cursor, or the run does not succeed', async () => {
+    world = await ContractWorld.start();
+    world.klear.obligations = obligationsAt(Date.now() - HOUR, 10, ['Crypto', 'Equity', 'Rates']);
+    const pages = world.klear as unknown as Pages;
+    const real = pages.obligationPage.bind(world.klear);
+    let bent = false;
+    pages.obligationPage = (limit, cursor) => {
+      if (cursor !== undefined && !bent) {
+        bent = true;
+        return `{"obligations":[],"cursor":${JSON.stringify(cursor)}}`;
+      }
+      return real(limit, cursor);
+    };
+    const run = await world.run('obligation_history', 'startup');
+    const [{ n }] = await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation`);
+    expect({ status: run?.status, stored: run?.status === 'succeeded' ? n : 30 }).toEqual({ status: run?.status, stored: 30 });
+  });
 });
 
 describe('execution_time with sub-millisecond digits meets code that reads it through a JS Date', () => {

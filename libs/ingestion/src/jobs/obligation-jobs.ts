@@ -65,6 +65,13 @@ export class ObligationHistoryJob implements JobHandler {
       },
     );
     context.setDetails({ mode, pages: walk.pages });
+    if (walk.emptyPageCursor !== undefined) {
+      context.setDetails({ empty_page_cursor: walk.emptyPageCursor });
+      throw new Error(
+        `Klear answered an empty obligation history page with the cursor ${walk.emptyPageCursor}, already asked for in this walk: ` +
+          `a page with a cursor is not the last, the walk stopped there and older obligations were not read`,
+      );
+    }
     if (walk.unreadableInstants.length > 0) {
       context.setDetails({ unreadable_instants: walk.unreadableInstants });
       throw new Error(

@@ -37,8 +37,9 @@ export class SettlementBalanceJob implements JobHandler {
  * Buffer movements, most recent first, read back as far as the completeness rule says
  * (walks/walk-depth.ts): a scheduled run reads back to its last run minus the correction horizon, so
  * an entry Klear back-dates is read by the next run; start-up walks the backfill window; a deep re-walk
- * reaches the oldest entry held. Klear's cursor is opaque: a cursor it hands out twice in one walk
- * would loop, and fails the run.
+ * reaches the oldest entry held. Only a page without a cursor is the last (an empty page with a
+ * cursor is followed). Klear's cursor is opaque: a cursor it hands out twice in one walk would loop,
+ * and fails the run.
  */
 @Injectable()
 @ScheduledJob({ name: 'balance_history', description: 'Settlement buffer movements', defaultCron: '*/10 * * * *', runAtStartup: true })
@@ -56,6 +57,7 @@ export class BalanceHistoryJob implements JobHandler {
     let cursor: string | undefined;
     let pages = 0;
     let stopMs: number | undefined;
+    let newestSeen = false;
     for (;;) {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       let times: number[] = [];
@@ -68,9 +70,13 @@ export class BalanceHistoryJob implements JobHandler {
       });
       pages++;
       if (pages % 10 === 0) context.progress(`${mode} walk: ${pages} pages`);
-      if (times.length === 0 || !next) break;
-      if (pages === 1) stopMs = stopBefore(Math.max(...times), held?.oldest?.getTime());
-      if (stopMs !== undefined && Math.min(...times) < stopMs) break;
+      // Only a page without a cursor is the last: an empty page with one is followed like any other.
+      if (!next) break;
+      if (times.length > 0 && !newestSeen) {
+        newestSeen = true;
+        stopMs = stopBefore(Math.max(...times), held?.oldest?.getTime());
+      }
+      if (stopMs !== undefined && times.length > 0 && Math.min(...times) < stopMs) break;
       if (followed.has(next)) throw new Error(`Klear answered the balance history cursor ${next} twice in one walk: stopped rather than loop`);
       followed.add(next);
       cursor = next;

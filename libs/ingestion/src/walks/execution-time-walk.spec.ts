@@ -50,6 +50,26 @@ describe('walk by execution time', () => {
     expect(inclusive.requests.length).toBeLessThan(6);
   });
 
+  it('follows the cursor of an empty page (only a page without a cursor is the last); stops on an empty page whose cursor repeats', async () => {
+    const items = Array.from({ length: 30 }, (_, n) => ({ id: `o-${n}`, at: at(20 - Math.floor(n / 3)) }));
+    // Once, an empty page with a fresh cursor (Klear's, not ours): the walk follows it and reads on.
+    const fresh = pagedHistory(items, 'strict');
+    let bent = false;
+    const followed = await walkByExecutionTime(async (request) => {
+      if (request.cursor !== undefined && !bent) {
+        bent = true;
+        return { executionTimes: [], cursor: request.cursor.replace('Z', '1Z') };
+      }
+      return fresh.read(request);
+    }, plan);
+    expect({ seen: fresh.seen.size, empty: followed.emptyPageCursor }).toEqual({ seen: 30, empty: undefined });
+    // Always an empty page with the cursor just asked for: reported, never looped.
+    const stuck = pagedHistory(items, 'strict');
+    const outcome = await walkByExecutionTime(async (request) => (request.cursor === undefined ? stuck.read(request) : { executionTimes: [], cursor: request.cursor }), plan);
+    expect(outcome.emptyPageCursor).toBeDefined();
+    expect(stuck.requests.length).toBe(1);
+  });
+
   it('stops at the first page reaching before the plan bound', async () => {
     const items = Array.from({ length: 100 }, (_, n) => ({ id: `o-${n}`, at: new Date(Date.UTC(2026, 10, 20) - n * 3_600_000).toISOString() }));
     const history = pagedHistory(items, 'strict');

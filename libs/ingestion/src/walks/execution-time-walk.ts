@@ -22,6 +22,11 @@ export interface ExecutionTimeWalkOutcome {
   unreadableInstants: string[];
   /** The walk could not get past an instant (Klear's cursor is inclusive there): nothing older was read. */
   stoppedAt?: string;
+  /**
+   * Klear answered an empty page whose cursor was already asked for in this walk (a page without
+   * obligations that is not the last, going nowhere): the walk stopped there, older obligations unread.
+   */
+  emptyPageCursor?: string;
 }
 
 /**
@@ -33,6 +38,9 @@ export interface ExecutionTimeWalkOutcome {
  * harmless). A page that makes no progress holds only that instant: it is re-read at the largest page
  * size; if the instant is still larger than a page, the walk steps past it with the instant itself as
  * cursor (a strict Klear moves on) and reports it, and stops if Klear answers the same page again.
+ * Only a page without a cursor (or `""`) is the last: an empty page with a cursor is followed by
+ * Klear's cursor, unless that cursor was already asked for in this walk (it would loop), in which case
+ * the walk stops and reports it (`emptyPageCursor`).
  */
 export async function walkByExecutionTime(read: (request: { limit: number; cursor?: string }) => Promise<ExecutionTimePage>, plan: ExecutionTimeWalkPlan): Promise<ExecutionTimeWalkOutcome> {
   const outcome: ExecutionTimeWalkOutcome = { pages: 0, unreadableInstants: [] };
@@ -41,15 +49,28 @@ export async function walkByExecutionTime(read: (request: { limit: number; curso
   let boundary: { ns: bigint; text: string } | undefined;
   let stepping = false;
   let stopBefore: bigint | undefined;
+  let newestSeen = false;
+  const followedFromEmptyPages = new Set<string>();
   for (;;) {
     if (plan.signal.aborted) throw new Error('stopped by shutdown');
     const page = await read({ limit, cursor });
     outcome.pages++;
-    if (page.executionTimes.length === 0) return outcome;
+    if (!page.cursor) return outcome;
+    if (page.executionTimes.length === 0) {
+      if (page.cursor === cursor || followedFromEmptyPages.has(page.cursor)) {
+        outcome.emptyPageCursor = page.cursor;
+        return outcome;
+      }
+      followedFromEmptyPages.add(page.cursor);
+      cursor = page.cursor;
+      continue;
+    }
     const times = page.executionTimes.map((text) => ({ ns: instantNs(text), text }));
     const oldest = times.reduce((a, b) => (b.ns < a.ns ? b : a));
-    if (outcome.pages === 1) stopBefore = plan.stopBefore(times.reduce((a, b) => (b.ns > a.ns ? b : a)).ns);
-    if (!page.cursor) return outcome;
+    if (!newestSeen) {
+      newestSeen = true;
+      stopBefore = plan.stopBefore(times.reduce((a, b) => (b.ns > a.ns ? b : a)).ns);
+    }
     if (boundary !== undefined && oldest.ns >= boundary.ns) {
       // No progress: the page holds only the boundary instant (or Klear repeated a page).
       if (limit < plan.maxPageSize) {
