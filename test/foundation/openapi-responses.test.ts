@@ -15,16 +15,11 @@ import { newKey, startWithdrawalWorld, USD, usdOf, type WithdrawalWorld } from '
 export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /health/details',
   'GET /ledger/entries',
-  'GET /notifications/deliveries',
-  'GET /notifications/preferences/me',
-  'GET /notifications/preferences/{userId}',
   'GET /reports',
   'GET /subtrader-groups',
   'GET /subtraders',
   'GET /subtraders/{id}',
   'POST /session/passkeys',
-  'PUT /notifications/preferences/me',
-  'PUT /notifications/preferences/{userId}',
 ];
 
 const CYCLES = ['2026-11-03T22:00:00Z', '2026-11-04T22:00:00Z', '2026-11-05T22:00:00Z'];
@@ -298,6 +293,30 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
     expect(await answerHolds('GET /session', 'GET', '/session', undefined, session)).toMatchObject({ user: { name: 'dana.ops' }, passkeys: 0 });
     expect(await answerHolds('GET /session', 'GET', '/session')).toMatchObject({ csrf_token: null });
     await answerHolds('POST /session/passkeys/options', 'POST', '/session/passkeys/options', {}, session);
+  });
+
+  it('the notification preference and delivery-log routes answer only fields their schemas declare', async () => {
+    const approver = world.api.userIds.approver;
+    // One delivery that was tried once and waits for its retry, as the dispatcher leaves it.
+    const [outbox] = await world.sql<{ id: string }>(
+      `INSERT INTO notification_outbox (kind, subject_type, subject_id, payload, audience, created_at, fanned_out_at)
+       VALUES ('withdrawal.approval_requested', 'withdrawal', '6f1c2d4e-0b8a-4d55-9a7e-2f3b5c7d9e01', '{}', '{}', $1, $1) RETURNING id`,
+      ['2026-11-06T14:00:00Z'],
+    );
+    const [delivery] = await world.sql<{ id: string }>(
+      `INSERT INTO notification_delivery (outbox_id, channel, recipient, user_id, address, status, attempts, next_attempt_at, created_at, last_error)
+       VALUES ($1, 'email', 'user:' || $2, $2::uuid, 'approver@example.com', 'pending', 1, $3, $3, 'SMTP 451 try again later') RETURNING id`,
+      [outbox.id, approver, '2026-11-06T14:00:01Z'],
+    );
+    await world.sql(`INSERT INTO notification_attempt (delivery_id, attempt, started_at, finished_at, outcome, detail) VALUES ($1, 1, $2, $2, 'retry', 'SMTP 451 try again later')`, [delivery.id, '2026-11-06T14:00:02Z']);
+    const log = await answerHolds('GET /notifications/deliveries', 'GET', '/notifications/deliveries');
+    expect(log.data).toMatchObject([{ id: delivery.id, kind: 'withdrawal.approval_requested', recipient_name: 'test-approver', attempt_log: [{ attempt: 1, outcome: 'retry' }] }]);
+
+    await answerHolds('GET /notifications/preferences/me', 'GET', '/notifications/preferences/me');
+    const mine = await answerHolds('PUT /notifications/preferences/me', 'PUT', '/notifications/preferences/me', { email: 'viewer@example.com', events: { 'withdrawal.approval_requested': [] } });
+    expect(mine).toMatchObject({ email: 'viewer@example.com', updated_by: 'test-viewer' });
+    await answerHolds('PUT /notifications/preferences/{userId}', 'PUT', `/notifications/preferences/${approver}`, { email: 'approver@example.com', events: { 'withdrawal.approval_requested': ['email', 'slack'] } });
+    expect(await answerHolds('GET /notifications/preferences/{userId}', 'GET', `/notifications/preferences/${approver}`)).toMatchObject({ email: 'approver@example.com', updated_by: 'test-admin' });
   });
 
   it('every route that documents a schema was called and held to it', () => {

@@ -2,8 +2,9 @@ import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { CHANNELS, NOTIFICATION_KIND_NAMES, NOTIFICATION_KINDS, NotificationDeliveryLog, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
+import { CHANNELS, NOTIFICATION_KIND_NAMES, NOTIFICATION_KINDS, NotificationDeliveryLog, type NotificationDeliveryRow, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
 import { ApiErrors } from '../openapi';
+import { NotificationDeliveriesView, NotificationDeliveryView, NotificationPreferencesView } from './notification-responses.dto';
 
 export class PreferencesBody {
   @ApiPropertyOptional({ example: 'alice@example.com', nullable: true, description: 'null removes the address (no email is sent then)' })
@@ -44,7 +45,13 @@ export class NotificationKindsView {
   @ApiProperty({ type: [String], example: [...CHANNELS] }) channels: string[];
 }
 
-const view = (p: NotificationPreferences) => ({ user_id: p.userId, email: p.email, events: p.events, updated_at: p.updatedAt, updated_by: p.updatedBy });
+const view = (p: NotificationPreferences): NotificationPreferencesView => ({
+  user_id: p.userId,
+  email: p.email,
+  events: p.events,
+  updated_at: p.updatedAt?.toISOString() ?? null,
+  updated_by: p.updatedBy,
+});
 
 @ApiTags('notifications')
 @ApiBearerAuth()
@@ -69,6 +76,7 @@ export class NotificationsController {
 
   @Get('preferences/me')
   @Roles('viewer')
+  @ApiOkResponse({ type: NotificationPreferencesView })
   @ApiOperation({ summary: 'My notification preferences: address, and per kind the channels (default: email)' })
   async mine(@CurrentPrincipal() who: Principal) {
     return view(await this.preferences.get(who.userId));
@@ -76,6 +84,7 @@ export class NotificationsController {
 
   @Put('preferences/me')
   @Roles('viewer')
+  @ApiOkResponse({ type: NotificationPreferencesView })
   @ApiOperation({ summary: 'Set my notification address and which kinds reach me on which channel' })
   async setMine(@CurrentPrincipal() who: Principal, @Body() body: PreferencesBody) {
     return view(await this.preferences.set(who.userId, body, who.name));
@@ -83,6 +92,7 @@ export class NotificationsController {
 
   @Get('preferences/:userId')
   @Roles('admin')
+  @ApiOkResponse({ type: NotificationPreferencesView })
   @ApiOperation({ summary: "A person's notification preferences (admin)" })
   async of(@Param('userId', new ParseUUIDPipe()) userId: string) {
     return view(await this.preferences.get(userId));
@@ -90,6 +100,7 @@ export class NotificationsController {
 
   @Put('preferences/:userId')
   @Roles('admin')
+  @ApiOkResponse({ type: NotificationPreferencesView })
   @ApiOperation({ summary: "Set a person's notification preferences (admin; audited)" })
   async setOf(@Param('userId', new ParseUUIDPipe()) userId: string, @Body() body: PreferencesBody, @CurrentPrincipal() who: Principal) {
     return view(await this.preferences.set(userId, body, who.name));
@@ -97,8 +108,31 @@ export class NotificationsController {
 
   @Get('deliveries')
   @Roles('admin')
+  @ApiOkResponse({ type: NotificationDeliveriesView })
   @ApiOperation({ summary: 'The delivery log (admin): every notification delivery with its attempts, newest first' })
-  async deliveries(@Query() q: DeliveriesQuery) {
-    return this.log.list({ status: q.status, before: q.before, limit: 100 });
+  async deliveries(@Query() q: DeliveriesQuery): Promise<NotificationDeliveriesView> {
+    const page = await this.log.list({ status: q.status, before: q.before, limit: 100 });
+    return { data: page.data.map(deliveryView), next_before: page.next_before };
   }
+}
+
+function deliveryView(d: NotificationDeliveryRow): NotificationDeliveryView {
+  return {
+    id: d.id,
+    notification_id: d.notification_id,
+    kind: d.kind,
+    subject_type: d.subject_type,
+    subject_id: d.subject_id,
+    channel: d.channel,
+    recipient: d.recipient,
+    recipient_name: d.recipient_name,
+    address: d.address,
+    status: d.status,
+    attempts: d.attempts,
+    last_error: d.last_error,
+    created_at: d.created_at.toISOString(),
+    next_attempt_at: d.next_attempt_at.toISOString(),
+    delivered_at: d.delivered_at?.toISOString() ?? null,
+    attempt_log: d.attempt_log,
+  };
 }
