@@ -3,6 +3,7 @@ import { buffer, ReconWorld, trade } from '../reconciliation/recon-world';
 import { Clock } from '@app/clock';
 import { totpCode } from '@app/auth';
 import type { ApiTestContext } from '../support/api-context';
+import { softwarePasskeyRegistration } from '../support/software-passkey';
 import { type OpenApiDocument, operationsOf, schemaFindings, successSchema } from '../support/openapi-responses';
 import { newKey, startWithdrawalWorld, USD, usdOf, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 
@@ -19,7 +20,6 @@ export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
   'GET /subtrader-groups',
   'GET /subtraders',
   'GET /subtraders/{id}',
-  'POST /session/passkeys',
 ];
 
 const CYCLES = ['2026-11-03T22:00:00Z', '2026-11-04T22:00:00Z', '2026-11-05T22:00:00Z'];
@@ -292,7 +292,11 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
     const session = { as: [''], headers: { cookie, 'x-csrf-token': signedIn.csrf_token as string } };
     expect(await answerHolds('GET /session', 'GET', '/session', undefined, session)).toMatchObject({ user: { name: 'dana.ops' }, passkeys: 0 });
     expect(await answerHolds('GET /session', 'GET', '/session')).toMatchObject({ csrf_token: null });
-    await answerHolds('POST /session/passkeys/options', 'POST', '/session/passkeys/options', {}, session);
+    // A passkey enrolled through the API (made in software, as the console's browser would make it); the console's origin is its Host.
+    const onHost = { ...session, headers: { ...session.headers, host: 'localhost' } };
+    const options = await answerHolds('POST /session/passkeys/options', 'POST', '/session/passkeys/options', {}, onHost);
+    const registration = softwarePasskeyRegistration(options as { challenge: string; rp: { id?: string } }, 'http://localhost');
+    expect(await answerHolds('POST /session/passkeys', 'POST', '/session/passkeys', { response: registration }, onHost)).toEqual({ credential_id: registration.id, passkeys: 1 });
   });
 
   it('the notification preference and delivery-log routes answer only fields their schemas declare', async () => {

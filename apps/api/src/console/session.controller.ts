@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthFailureLimiter, type ConsoleSession, ConsoleAuthService, CurrentPrincipal, PasskeysService, type Principal, Public, Roles, SESSION_COOKIE } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DomainError } from '@app/http';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { ApiErrors } from '../openapi';
-import { SessionView } from '../users/user-responses.dto';
+import { PasskeyRegisteredView, SessionView } from '../users/user-responses.dto';
 import { isLoopback, relyingPartyOf } from './relying-party';
 import { PasskeyRegistrationBody, SignInBody } from './session.dto';
 
@@ -107,8 +107,9 @@ export class SessionController {
   @Post('passkeys')
   @Roles('viewer')
   @HttpCode(201)
+  @ApiCreatedResponse({ type: PasskeyRegisteredView })
   @ApiOperation({ summary: 'Verify and store the new passkey' })
-  async passkeyRegister(@Body() body: PasskeyRegistrationBody, @CurrentPrincipal() who: Principal, @Req() req: SessionRequest) {
+  async passkeyRegister(@Body() body: PasskeyRegistrationBody, @CurrentPrincipal() who: Principal, @Req() req: SessionRequest): Promise<PasskeyRegisteredView> {
     if (!req.consoleSession) throw new ConsoleSessionOnly();
     const { credentialId } = await this.passkeys.register(who, body.response as unknown as RegistrationResponseJSON, relyingPartyOf(this.config, req));
     return { credential_id: credentialId, passkeys: await this.passkeys.count(who.userId) };

@@ -136,3 +136,8 @@ export class SessionView {
   @ApiProperty(nullableTime('the session ends then, whatever happens; null with an API token')) absolute_expires_at: string | null;
   @ApiProperty({ example: 1, description: 'passkeys the person has enrolled' }) passkeys: number;
 }
+
+export class PasskeyRegisteredView {
+  @ApiProperty({ example: 'AbC1...', description: 'the new credential id (base64url)' }) credential_id: string;
+  @ApiProperty({ example: 1, description: 'passkeys the person has enrolled now' }) passkeys: number;
+}
