@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import ExcelJS from 'exceljs';
 import { ReconWorld } from '../reconciliation/recon-world';
+import { ledgerCsv, ledgerXlsx } from './ledger-factories';
 
 /*
  * Funding entries through the ledger's file imports (docs/ledger-and-breaks.md, "CSV / XLSX import";
@@ -9,18 +9,10 @@ import { ReconWorld } from '../reconciliation/recon-world';
  * funding rows are refused whole, each row named with a reason, nothing booked.
  */
 const CYCLE = '2026-11-05T21:00:00Z';
-const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 const row = (id: string, subtrader: string, account: string, market: string, amount: string, entryType = 'funding_payment') =>
   `${id},${entryType},${CYCLE},${CYCLE},${subtrader},,funding of the cycle,,${account},${market},${amount}`;
-const csv = (...rows: string[]) => Buffer.from([HEADER, ...rows].join('\n') + '\n');
-
-async function xlsx(rows: unknown[][]): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet('entries');
-  ws.addRow(HEADER.split(','));
-  for (const r of rows) ws.addRow(r);
-  return Buffer.from(await wb.xlsx.writeBuffer());
-}
+const csv = ledgerCsv;
+const xlsx = ledgerXlsx;
 
 describe('funding entries imported from CSV and XLSX files', () => {
   let world: ReconWorld;

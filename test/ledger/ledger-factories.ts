@@ -1,4 +1,5 @@
 import type { LedgerEntryInput } from '@app/ledger';
+import ExcelJS from 'exceljs';
 
 /** Small builders of valid entries (docs/ledger-and-breaks.md), amounts as bigint for readable tests. */
 export const CYCLE = '2026-11-03T21:00:00.000Z';
@@ -66,3 +67,18 @@ export function reversalOf(original: LedgerEntryInput, externalId: string): Ledg
 }
 
 export const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** The import format's header (docs/ledger-and-breaks.md, "CSV / XLSX import"), without the optional asset_class. */
+export const LEDGER_FILE_HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+
+/** A CSV import file: the header, then one line per posting. */
+export const ledgerCsv = (...rows: string[]): Buffer => Buffer.from([LEDGER_FILE_HEADER, ...rows].join('\n') + '\n');
+
+/** An XLSX import file: the header row, then the rows' cells as given (numbers stay number cells). */
+export async function ledgerXlsx(rows: unknown[][]): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('entries');
+  ws.addRow(LEDGER_FILE_HEADER.split(','));
+  for (const row of rows) ws.addRow(row);
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}

@@ -1,25 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import ExcelJS from 'exceljs';
 import { type ApiTestContext, createApiTestContext } from '../support/api-context';
-import { auth } from './ledger-factories';
+import { auth, ledgerCsv, ledgerXlsx } from './ledger-factories';
 
-const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 const CYCLE = '2026-11-05T21:00:00Z';
 const margin = (id: string, subtrader: string, amount: string, contra = `-${amount}`, description = '') => [
   `${id},margin_requirement,${CYCLE},${CYCLE},${subtrader},,${description},,maintenance_margin,,${amount}`,
   `${id},margin_requirement,${CYCLE},${CYCLE},${subtrader},,${description},,maintenance_margin_contra,,${contra}`,
 ];
-const csv = (...rows: string[]) => Buffer.from([HEADER, ...rows].join('\n') + '\n');
-
-async function xlsx(rows: unknown[][]): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet('entries');
-  ws.addRow(HEADER.split(','));
-  for (const row of rows) ws.addRow(row);
-  return Buffer.from(await wb.xlsx.writeBuffer());
-}
+const csv = ledgerCsv;
+const xlsx = ledgerXlsx;
 
 describe('POST /ledger/imports', () => {
   let ctx: ApiTestContext;
