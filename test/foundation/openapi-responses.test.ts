@@ -14,12 +14,6 @@ import { newKey, startWithdrawalWorld, USD, usdOf, type WithdrawalWorld } from '
  * come with one).
  */
 export const ROUTES_WITHOUT_RESPONSE_SCHEMA: string[] = [
-  'GET /health/details',
-  'GET /ledger/entries',
-  'GET /reports',
-  'GET /subtrader-groups',
-  'GET /subtraders',
-  'GET /subtraders/{id}',
 ];
 
 const CYCLES = ['2026-11-03T22:00:00Z', '2026-11-04T22:00:00Z', '2026-11-05T22:00:00Z'];
@@ -181,6 +175,23 @@ describe('/docs-json documents every answer, and the answers hold to it', () => 
     expect(((await answerHolds('GET /guaranty-fund', 'GET', '/guaranty-fund')).data as unknown[]).length).toBe(1);
     expect(((await answerHolds('GET /large-trader-positions', 'GET', '/large-trader-positions')).positions as unknown[]).length).toBe(2);
     await answerHolds('GET /exports', 'GET', '/exports');
+  });
+
+  it('the subtrader, group, report, journal and health-details routes answer only fields their schemas declare', async () => {
+    await world.sql(`INSERT INTO klear_subtrader_group_membership (group_id, subtrader_id, valid_from, valid_to, archive_id) VALUES ('G1', 'S1', $1, NULL, 0), ('G1', 'S2', $1, $2, 0)`, [CYCLES[0], CYCLES[1]]);
+    await world.sql(
+      `INSERT INTO klear_margin_report (report_type, report_date, created_ts, is_end_of_day, first_pulled_at, pulled_at, file_path, file_size, file_sha256, downloaded_at, archive_id)
+       VALUES ('margin', '2026-11-03', $1, true, $1, $1, 'reports/2026-11-03-margin.csv', 12, repeat('a', 64), $1, 0), ('margin', '2026-11-04', $2, true, $2, $2, NULL, NULL, NULL, NULL, 0)`,
+      [CYCLES[0], CYCLES[1]],
+    );
+    const subtraders = (await answerHolds('GET /subtraders', 'GET', '/subtraders')).data as Array<{ subtrader_id: string; latest_obligation: unknown }>;
+    expect(subtraders.some((s) => s.latest_obligation !== null)).toBe(true);
+    for (const s of subtraders) await answerHolds('GET /subtraders/{id}', 'GET', `/subtraders/${s.subtrader_id}`);
+    const groups = (await answerHolds('GET /subtrader-groups', 'GET', '/subtrader-groups')).data as Array<{ membership_history: unknown[] }>;
+    expect(groups[0].membership_history).toHaveLength(2);
+    expect(((await answerHolds('GET /reports', 'GET', '/reports')).data as unknown[]).length).toBe(2);
+    expect(((await answerHolds('GET /ledger/entries', 'GET', '/ledger/entries?limit=200')).data as unknown[]).length).toBeGreaterThan(0);
+    expect(await answerHolds('GET /health/details', 'GET', '/health/details')).toMatchObject({ checks: { database: { status: 'up' } } });
   });
 
   it('the audit routes answer only fields their schemas declare', async () => {

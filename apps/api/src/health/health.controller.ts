@@ -13,6 +13,37 @@ class ReadinessView {
   @ApiProperty({ enum: ['ready', 'degraded', 'not_ready'] }) status: string;
 }
 
+class CheckView {
+  @ApiProperty({ enum: ['up', 'down'] }) status: string;
+  @ApiProperty({ required: false, example: 'pending: AuditCheckpoint1796227123662', description: 'why it is down' }) detail?: string;
+}
+
+class ChecksView {
+  @ApiProperty({ type: CheckView }) database: CheckView;
+  @ApiProperty({ type: CheckView, description: 'down while a migration is pending (named)' }) migrations: CheckView;
+  @ApiProperty({ type: CheckView, description: 'reported, not required: the API serves what was ingested while Klear is away' }) klear: CheckView;
+}
+
+class PullCheckView {
+  @ApiProperty({ enum: ['fresh', 'stale'] }) status: string;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) pulled_at: string | null;
+  @ApiProperty({ type: Number, nullable: true, example: 42 }) age_seconds: number | null;
+  @ApiProperty({ example: 900, description: 'HEALTH_STALE_<PULL>_SECONDS' }) max_age_seconds: number;
+}
+
+class PullChecksView {
+  @ApiProperty({ type: PullCheckView }) balance: PullCheckView;
+  @ApiProperty({ type: PullCheckView }) active_obligations: PullCheckView;
+  @ApiProperty({ type: PullCheckView }) estimate: PullCheckView;
+}
+
+class ReadinessDetailsView {
+  @ApiProperty({ enum: ['ok', 'degraded', 'unavailable'] }) status: string;
+  @ApiProperty({ type: [String], example: ['estimate'], description: 'the key pulls older than their limit' }) stale: string[];
+  @ApiProperty({ type: ChecksView }) checks: ChecksView;
+  @ApiProperty({ type: PullChecksView, nullable: true, description: 'null while the database is unavailable' }) pulls: PullChecksView | null;
+}
+
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
@@ -43,6 +74,7 @@ export class HealthController {
 
   @Get('details')
   @Roles('viewer')
+  @ApiOkResponse({ type: ReadinessDetailsView })
   @ApiBearerAuth()
   @ApiErrors()
   @ApiOperation({ summary: 'Readiness with each check (database, migrations with pending names, Klear reachability) and each key pull\'s age; `degraded` names the stale pulls; 503 when not ready' })

@@ -4,7 +4,7 @@ import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } 
 import { formatUsdExact, moneyFields } from '@app/money';
 import { PageQuery } from '@app/http';
 import type { ObligationView, SettlementDetailView } from './obligation-responses.dto';
-import type { EstimateLineView } from './settlement-responses.dto';
+import type { EstimateLineView, MarginReportView, SubtraderGroupView, SubtraderView } from './settlement-responses.dto';
 import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow } from '@app/ingestion';
 
 export class ObligationListQuery extends PageQuery {
@@ -145,7 +145,7 @@ export function estimateLineView(l: EstimateLineRow): EstimateLineView {
   };
 }
 
-export function reportView(r: MarginReportRow) {
+export function reportView(r: MarginReportRow): MarginReportView {
   return {
     id: r.id,
     report_type: r.report_type,
@@ -157,7 +157,7 @@ export function reportView(r: MarginReportRow) {
   };
 }
 
-export function subtraderGroupView(g: SubtraderGroupRow) {
+export function subtraderGroupView(g: SubtraderGroupRow): SubtraderGroupView {
   return {
     group_id: g.group_id,
     member_subtrader_ids: g.members,
@@ -166,17 +166,17 @@ export function subtraderGroupView(g: SubtraderGroupRow) {
   };
 }
 
-export function subtraderView(r: Record<string, string | Date | null>) {
+export function subtraderView(r: Record<string, string | Date | null>): SubtraderView {
   const s = (k: string) => r[k] as string | null;
   return {
-    subtrader_id: r.subtrader_id,
+    subtrader_id: s('subtrader_id') as string,
     seen_in_klear_at: iso(r.first_seen_in_klear_at as Date | null),
     seen_in_ledger_at: iso(r.first_seen_in_ledger_at as Date | null),
     latest_obligation: r.obligation_id
       ? {
-          obligation_id: r.obligation_id,
-          obligation_ids: r.obligation_ids,
-          asset_classes: r.asset_classes,
+          obligation_id: s('obligation_id') as string,
+          obligation_ids: r.obligation_ids as unknown as string[],
+          asset_classes: r.asset_classes as unknown as string[],
           execution_time: iso(r.execution_time as Date),
           pulled_at: iso(r.obligation_pulled_at as Date),
           ...money('pnl', s('pnl_centicents') ?? '0'),
@@ -185,10 +185,10 @@ export function subtraderView(r: Record<string, string | Date | null>) {
           ...money('maintenance_margin', s('maintenance_margin_centicents')),
           ...money('maintenance_margin_delta', s('maintenance_margin_delta_centicents')),
           ...money('funding', s('funding_centicents') ?? '0'),
-          funding_payment_count: r.funding_payment_count ?? 0,
+          funding_payment_count: Number(r.funding_payment_count ?? 0),
         }
       : null,
-    margin_group: r.margin_group_id ? { group_id: r.margin_group_id, member_since: iso(r.margin_group_since as Date) } : null,
+    margin_group: r.margin_group_id ? { group_id: s('margin_group_id') as string, member_since: iso(r.margin_group_since as Date) } : null,
     latest_estimate: r.estimate_pulled_at ? { pulled_at: iso(r.estimate_pulled_at as Date), ...money('total_amount', s('estimate_total_amount_centicents')) } : null,
   };
 }

@@ -8,7 +8,7 @@ import { Clock } from '@app/clock';
 import { etDate, etDateDaysBefore, MarginReportFiles, SettlementQueries } from '@app/ingestion';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { BufferByDayView, SubtraderCyclesView } from './chart-series-responses.dto';
-import { BufferMovementView, SettlementBalanceView, SettlementEstimateView } from './settlement-responses.dto';
+import { BufferMovementView, MarginReportView, SettlementBalanceView, SettlementEstimateView, SubtraderGroupView, SubtraderView } from './settlement-responses.dto';
 import { BufferHistoryQuery, estimateLineView, money, reportView, SubtraderCyclesQuery, subtraderGroupView, subtraderView } from './klear-data.dto';
 
 @ApiTags('settlement')
@@ -108,6 +108,7 @@ export class SettlementController {
 
   @Get('reports')
   @Roles('viewer')
+  @ApiPageResponse(MarginReportView)
   @ApiOperation({ summary: 'Margin reports pulled from Klear, newest day first, with their stored file (size, SHA-256)' })
   async reports(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
@@ -138,6 +139,7 @@ export class SettlementController {
 
   @Get('subtraders')
   @Roles('viewer')
+  @ApiPageResponse(SubtraderView)
   @ApiOperation({ summary: 'Subtraders known from Klear and from the ledger, with the latest Klear figures and their pull times' })
   async subtraders(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
@@ -148,6 +150,7 @@ export class SettlementController {
 
   @Get('subtrader-groups')
   @Roles('viewer')
+  @ApiPageResponse(SubtraderGroupView)
   @ApiOperation({
     summary: "Netted subtrader groups from Klear, by group id: current members, membership history (each join and leave at the pull that saw it), the group's latest requirement",
   })
@@ -180,6 +183,7 @@ export class SettlementController {
 
   @Get('subtraders/:id')
   @Roles('viewer')
+  @ApiOkResponse({ type: SubtraderView })
   @ApiOperation({ summary: 'One subtrader with its latest Klear figures: the latest cycle over every asset class, its funding payments, its netted group' })
   async subtrader(@Param('id') id: string) {
     const [row] = await this.settlement.subtraders({ id, limit: 1 });

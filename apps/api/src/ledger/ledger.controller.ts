@@ -5,7 +5,7 @@ import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, PageQuery, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
 import { ApiErrors, ApiPageResponse } from '../openapi';
-import { journalEntryView, LedgerEntriesQuery, LedgerImportRecordView, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
+import { JournalEntryView, journalEntryView, LedgerEntriesQuery, LedgerImportRecordView, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
 import { LedgerUploadInterceptor } from './ledger-upload.interceptor';
 
 
@@ -38,6 +38,7 @@ export class LedgerController {
 
   @Get('entries')
   @Roles('viewer')
+  @ApiPageResponse(JournalEntryView)
   @ApiOperation({
     summary: 'Journal entries with their postings, in ledger order; filter by subtrader, cycle, entry_type, external_id',
     description: `A page holds at most \`limit\` entries and stops early once it holds ${MAX_PAGE_POSTINGS} postings (always at least one entry); follow next_cursor.`,

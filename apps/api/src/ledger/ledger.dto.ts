@@ -221,7 +221,32 @@ export function ledgerImportRecordView(r: LedgerImportRow): LedgerImportRecordVi
   };
 }
 
-export function journalEntryView(e: StoredJournalEntry) {
+export class JournalPostingView {
+  @ApiProperty({ example: 'subtrader:ST-00001:pnl' }) account: string;
+  @ApiProperty({ type: String, nullable: true, example: 'BTC-PERP' }) market_ticker: string | null;
+  @ApiProperty({ example: '-120000', description: 'centicents, decimal string' }) amount_centicents: string;
+  @ApiProperty({ example: '-$12.0000' }) amount_usd: string;
+}
+
+export class JournalEntryView {
+  @ApiProperty({ example: '1042' }) ledger_seq: string;
+  @ApiProperty({ example: 'trade/2026-11-03/ST-00001' }) external_id: string;
+  @ApiProperty({ example: 'trade' }) entry_type: string;
+  @ApiProperty({ format: 'date-time' }) effective_at: string;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'the settlement cycle it books into' }) cycle: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'ST-00001' }) subtrader_id: string | null;
+  @ApiProperty({ example: 'Crypto' }) asset_class: string;
+  @ApiProperty({ type: String, nullable: true }) business_reference: string | null;
+  @ApiProperty({ type: String, nullable: true }) description: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'the entry this one reverses' }) reverses_external_id: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'the entry that reverses this one' }) reversed_by_external_id: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'the file import it came from' }) import_id: string | null;
+  @ApiProperty({ example: 'demo-operator' }) created_by: string;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+  @ApiProperty({ type: [JournalPostingView] }) postings: JournalPostingView[];
+}
+
+export function journalEntryView(e: StoredJournalEntry): JournalEntryView {
   return {
     ledger_seq: e.ledgerSeq,
     external_id: e.externalId,
