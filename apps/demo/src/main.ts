@@ -17,7 +17,7 @@ import { NotificationPreferencesService, NotificationSender } from '@app/notific
 import { ApiCaller } from './api-caller';
 import { ensureDemoUsers, setDemoAddresses } from './demo-users';
 import { runDemoStory } from './story';
-import { printSummary } from './summary';
+import { demoCliCommand, printSummary } from './summary';
 
 /**
  * `npm run demo`: the whole product on embedded defaults, in one process: PostgreSQL (kept in
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   step(`approval email for the withdrawal delivered to: ${approvalMail.sort().join(', ') || 'nobody'} (the requester, demo-operator, gets none)`);
 
   if (story.workbook) story.workbook.path = resolve(config.exports.dir, story.workbook.path);
-  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story, mailboxUrl: mailbox.webUrl, approvalMail, metricsUrls: [`http://${config.metrics.host}:${config.metrics.apiPort}/metrics`, `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`], cli: env.SECRETS_KEY ? 'npm run -s cli --' : `SECRETS_KEY=$(cat ${resolve(dataRoot, 'demo-secrets.key')}) npm run -s cli --` });
+  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story, mailboxUrl: mailbox.webUrl, approvalMail, metricsUrls: [`http://${config.metrics.host}:${config.metrics.apiPort}/metrics`, `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`], cli: demoCliCommand(env, resolve(dataRoot, 'demo-secrets.key')) });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -201,3 +201,4 @@ main().catch((error: unknown) => {
   process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
+

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { DemoUser } from './demo-users';
 import type { StoryOutcome } from './story';
 
@@ -81,4 +82,18 @@ export function printSummary(s: DemoSummary): void {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The CLI command line that reaches this demo's database and keys: the embedded database's directory
+ * and port when they are not the defaults (the CLI joins the running server), the generated
+ * SECRETS_KEY read from its file. No secret is printed; DATABASE_URL, when set, is the caller's own.
+ */
+export function demoCliCommand(env: NodeJS.ProcessEnv, secretsKeyFile: string): string {
+  const vars = [
+    env.SECRETS_KEY ? null : `SECRETS_KEY=$(cat ${secretsKeyFile})`,
+    env.EMBEDDED_PG_DATA_DIR ? `EMBEDDED_PG_DATA_DIR=${resolve(env.EMBEDDED_PG_DATA_DIR)}` : null,
+    env.EMBEDDED_PG_PORT ? `EMBEDDED_PG_PORT=${env.EMBEDDED_PG_PORT}` : null,
+  ].filter((v): v is string => v !== null);
+  return vars.length ? `env ${vars.join(' ')} npm run -s cli --` : 'npm run -s cli --';
 }
