@@ -98,7 +98,7 @@ describe('GET /obligations/active in words', () => {
       expect(movement).toBeDefined();
       expect(o.buffer_movement!.created_ts).toBe(movement!.created_ts);
       expect(Date.parse(o.buffer_movement!.created_ts)).toBeGreaterThanOrEqual(Date.parse(o.due_at));
-      expect(Math.sign(Number(o.buffer_movement!.balance_delta_centicents))).toBe(o.direction === 'member_pays' ? -1 : 1);
+      expect(BigInt(o.buffer_movement!.balance_delta_centicents) < 0n).toBe(o.direction === 'member_pays');
       expect(o.in_words).toContain(`, due at ${o.due_at}; paid: buffer movement ${o.buffer_movement!.business_transaction_id} of `);
     }
     // Receipts are linked by Klear's own receive reference.
