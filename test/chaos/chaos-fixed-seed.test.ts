@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ISSUE4_FAULT_MIX } from '../ingestion/fault-scenario';
+import { HEAVY_FAULT_MIX } from '../ingestion/fault-scenario';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
 import { chaosSeedsFromEnv, FIXED_CHAOS_SEED, replayCommand, seedAt } from './chaos-seeds';
 import { ingestionChaosPlan, runIngestionChaos } from './ingestion-chaos';
@@ -18,14 +18,14 @@ describe('chaos plans derived from a seed', () => {
     expect(new Set(SEEDS.map((s) => JSON.stringify(ingestionChaosPlan(s)))).size).toBe(SEEDS.length);
   });
 
-  it('keep ingestion fault rates within the issue-4 mix and worlds small', () => {
+  it('keep ingestion fault rates within the heavy fault mix and worlds small', () => {
     const plans = SEEDS.map(ingestionChaosPlan);
     for (const p of plans) {
-      for (const [kind, rate] of Object.entries(p.mix)) expect({ kind, within: rate >= 0 && rate <= ISSUE4_FAULT_MIX[kind as keyof typeof ISSUE4_FAULT_MIX] }).toEqual({ kind, within: true });
+      for (const [kind, rate] of Object.entries(p.mix)) expect({ kind, within: rate >= 0 && rate <= HEAVY_FAULT_MIX[kind as keyof typeof HEAVY_FAULT_MIX] }).toEqual({ kind, within: true });
       expect([p.days >= 4 && p.days <= 26, p.subtraders >= 1 && p.subtraders <= 4, p.markets >= 1 && p.markets <= 4]).toEqual([true, true, true]);
     }
     // Every fault kind is sometimes on, sometimes off, and some worlds are long enough for a mid-walk change.
-    for (const kind of Object.keys(ISSUE4_FAULT_MIX) as Array<keyof typeof ISSUE4_FAULT_MIX>) {
+    for (const kind of Object.keys(HEAVY_FAULT_MIX) as Array<keyof typeof HEAVY_FAULT_MIX>) {
       expect({ kind, on: plans.some((p) => p.mix[kind] > 0), off: plans.some((p) => p.mix[kind] === 0) }).toEqual({ kind, on: true, off: true });
     }
     expect(plans.some((p) => p.days > 20 && p.mix.obligationChanges > 0)).toBe(true);
@@ -51,7 +51,7 @@ describe('chaos plans derived from a seed', () => {
     expect(expectedAttempts({ ...plans[0], crash: 'none', postFault: 'none', lockLossAt: 'none', person: 'reject', decisionAt: 'after_submitting_committed' })).toEqual({ min: 1, max: 1 });
   });
 
-  it('cover the issue-13 interleavings in each run of 50 seeds from the fixed base seed: the lock lost during a 429 wait, revoke and reject at every step, a conflicting Klear id, manual resolution', () => {
+  it('cover the lost-lock and decision interleavings in each run of 50 seeds from the fixed base seed: the lock lost during a 429 wait, revoke and reject at every step, a conflicting Klear id, manual resolution', () => {
     const all = SEEDS.map(withdrawalChaosPlan);
     const unknownOutcome = (p: (typeof all)[number]) =>
       ['after_posting_record', 'after_klear_answered', 'during_post'].includes(p.crash) || ['status_503_before', 'status_503_after', 'timeout_after', 'connection_reset_after'].includes(p.postFault) || p.person === 'klear_id_conflict';

@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import { expectDatabaseEqualsTruth, expectMidWalkChangesVersioned, type FaultMix, faultRules, ingestUntilSettled, ISSUE4_FAULT_MIX as MAX } from '../ingestion/fault-scenario';
+import { expectDatabaseEqualsTruth, expectMidWalkChangesVersioned, type FaultMix, faultRules, ingestUntilSettled, HEAVY_FAULT_MIX as MAX } from '../ingestion/fault-scenario';
 import { IngestionWorld } from '../ingestion/ingestion-harness';
 import { ChaosRandom } from './chaos-seeds';
 
@@ -14,7 +14,7 @@ export interface IngestionChaosPlan {
 }
 
 /**
- * Bounds: at most the rates of the issue-4 mix (a client with 8 retries must be able to get through in
+ * Bounds: at most the rates of the heavy fault mix (a client with 8 retries must be able to get through in
  * a few passes), each kind off now and then; 4 to 26 cycles (above 20 the obligation walk has a second
  * page, where mid-walk changes hit), a world of 1-4 subtraders and markets.
  */

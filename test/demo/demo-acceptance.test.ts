@@ -76,7 +76,7 @@ const metric = (text: string, name: string, labels = '') => {
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 };
 
-describe('npm run demo: the approval email and /metrics (issue 19 acceptance)', () => {
+describe('npm run demo: the approval email and /metrics', () => {
   let dataRoot: string;
   let database: { url: string; drop(): Promise<void> };
   let env: Record<string, string>;
@@ -163,7 +163,7 @@ describe('npm run demo: the approval email and /metrics (issue 19 acceptance)', 
     expect(text).toMatch(/^Open breaks\s+\d+ \(.*funding \d+.*\)$/m);
   });
 
-  it("names an active obligation per asset class, of today's cycle or the next (America/New_York) (issue 12 acceptance)", () => {
+  it("names an active obligation per asset class, of today's cycle or the next (America/New_York)", () => {
     const line = /^Active obligation\s+(.+)$/m.exec(running!.output())?.[1] ?? '';
     const etDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
     const now = Date.now();

@@ -18,8 +18,11 @@ export interface FaultMix {
   obligationChanges: number;
 }
 
-/** The fault mix of issue 4: 5xx, 429 bursts, timeouts, resets, duplicated and re-ordered items, a mid-walk update. */
-export const ISSUE4_FAULT_MIX: FaultMix = {
+/**
+ * The heaviest fault mix ingestion must come through (first set by issue 4): 5xx, 429 bursts, timeouts,
+ * resets, duplicated and re-ordered items, a mid-walk update. Chaos plans draw rates up to these.
+ */
+export const HEAVY_FAULT_MIX: FaultMix = {
   status503: 0.12,
   status500: 0.04,
   status502: 0.04,

@@ -203,7 +203,7 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses a posting added to a balanced entry later in its transaction, after SET CONSTRAINTS ALL IMMEDIATE ran the entry\'s check (issue #13)', async () => {
+  it('refuses a posting added to a balanced entry later in its transaction, after SET CONSTRAINTS ALL IMMEDIATE ran the entry\'s check', async () => {
     const before = await snapshot();
     await expect(
       db.dataSource.transaction(async (m) => {

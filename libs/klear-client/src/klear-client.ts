@@ -33,8 +33,9 @@ export interface DownloadedReport {
 export type WithdrawalWithCenticents = Withdrawal & { amount_centicents: bigint };
 
 /**
- * A typed client of the Klear SCM API (`/work/shared/klear-api.md`). Every method answers
- * `{ data, raw }`: the contract-validated data (money as bigint) and the body as it came.
+ * A typed client of the Klear SCM API (the contract: `docs/klear-api-contract.md`; how the product uses it:
+ * `docs/klear-api.md`). Every method answers `{ data, raw }`: the contract-validated data (money as
+ * bigint) and the body as it came.
  *
  * Rate limits are Klear's per member: each instance limits itself to its configured share of the
  * tier. Several processes calling Klear for the same member must split the tier with `rateShare`.

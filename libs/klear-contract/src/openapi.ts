@@ -1,5 +1,5 @@
 /**
- * The live Klear API (revision 2 of shared/klear-api.md, checked against Kalshi's "Kalshi Clearing
+ * The live Klear API (revision 2 of docs/klear-api-contract.md, checked against Kalshi's "Kalshi Clearing
  * Member API" reference, spec 3.22-3.24) as an OpenAPI 3.1 document: the single source of the
  * contract. The zod schemas of ./schemas are tested against it (openapi-agreement.spec.ts), and the
  * simulator's answers are validated against it in the test suite (conformance).
@@ -67,7 +67,7 @@ export const KLEAR_OPENAPI = {
   info: {
     title: 'Kalshi Clearing Member API (Klear), as the project speaks it',
     version: 'rev-2 (2026-12)',
-    description: 'Revision 2 of shared/klear-api.md. Bearer authentication only: `Authorization: Bearer <admin_user_id>:<access_token>`.',
+    description: 'Revision 2 of docs/klear-api-contract.md. Bearer authentication only: `Authorization: Bearer <admin_user_id>:<access_token>`.',
   },
   servers: [
     { url: 'https://api.klear.kalshi.com/klear-api/v1', description: 'Production' },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { until } from '../support/poll';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
-// Black-box reproductions of issue 13, written only against what the code before the fix already
+// Black-box reproductions of the lost-lock and resolver defects (issue 13), written only against what the code before the fix already
 // offered (executor.runOnce(), the poller, simulator faults and admin path, the database), so that they
 // run unchanged before and after it. Before the fix all three failed (two Klear withdrawals for R2; the
 // same-amount portal withdrawal claimed; submitted with a null Klear id). The deterministic versions,
@@ -26,7 +26,7 @@ async function approved(usd: string): Promise<string> {
   return res.body.id;
 }
 
-it('issue 13: a 429 with Retry-After, the lock lost during the wait, a second executor: R2 reaches Klear once', async () => {
+it('a 429 with Retry-After, the lock lost during the wait, a second executor: R2 reaches Klear once', async () => {
   const ds = w.api.db.dataSource;
   await approved('1111.00');
   const r2 = await approved('2222.00');
