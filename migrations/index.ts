@@ -19,6 +19,7 @@ import { ConsoleTotpSealed1796215303535 } from './1796215303535-ConsoleTotpSeale
 import { BalanceHistoryOccurrence1796220000000 } from './1796220000000-BalanceHistoryOccurrence';
 import { AuditCheckpoint1796227123662 } from './1796227123662-AuditCheckpoint';
 import { AssetClassRuns1796228000000 } from './1796228000000-AssetClassRuns';
+import { ProjectedRunsPerAssetClass1796229000000 } from './1796229000000-ProjectedRunsPerAssetClass';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -43,4 +44,5 @@ export const ALL_MIGRATIONS: Function[] = [
   BalanceHistoryOccurrence1796220000000,
   AuditCheckpoint1796227123662,
   AssetClassRuns1796228000000,
+  ProjectedRunsPerAssetClass1796229000000,
 ];

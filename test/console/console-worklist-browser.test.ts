@@ -106,13 +106,14 @@ it('runs a reconciliation of a chosen day and cycle from the Runs page and sees 
   await page.getByRole('button', { name: 'Run now' }).click();
   const line = await runOutcome(page);
   const id = /^Run #(\d+)/.exec(line)![1];
-  expect(line).toContain(`(${CYCLE_1}): succeeded`);
+  expect(line).toContain(`(${CYCLE_1}, Crypto): succeeded`);
   const stored = (await ctx.http().get(`/reconciliations/${id}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
-  expect([stored.scope, stored.cycle, stored.status, stored.created_by]).toEqual(['cycle', CYCLE_1, 'succeeded', 'test-operator']);
+  expect([stored.scope, stored.cycle, stored.asset_class, stored.status, stored.created_by]).toEqual(['cycle', CYCLE_1, 'Crypto', 'succeeded', 'test-operator']);
   const table = page.getByRole('table', { name: 'Reconciliation runs' });
   const top = table.getByRole('row').nth(1);
   await top.getByRole('cell', { name: `#${id}`, exact: true }).waitFor();
-  expect(await top.getByRole('cell').nth(3).innerText()).toBe('succeeded');
+  expect(await top.getByRole('cell').nth(3).innerText()).toBe('Crypto');
+  expect(await top.getByRole('cell').nth(4).innerText()).toBe('succeeded');
   expect(await axeViolations(page)).toEqual([]);
   await page.screenshot({ path: join(artefactDir(), 'runs-run-now-1280.png'), fullPage: true });
 

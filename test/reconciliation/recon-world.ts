@@ -65,6 +65,13 @@ export interface EstimateLineSpec {
   fees: bigint;
 }
 
+/** One asset class of an estimate snapshot: its user line, listed subtraders and the cycle it projects. */
+export interface EstimateClassSpec {
+  user: EstimateLineSpec;
+  subtraders: Record<string, EstimateLineSpec>;
+  nextRuntime?: string;
+}
+
 export class ReconWorld {
   private obligationVersion = 0;
 
@@ -157,28 +164,39 @@ export class ReconWorld {
     }
   }
 
-  /** A settlement-estimate snapshot: the user line and the listed subtraders. */
-  /** An estimate snapshot; with `nextRuntime`, also its asset class's user line naming the cycle it projects (the live API's). */
-  async estimate(pulledAt: string, user: EstimateLineSpec, subtraders: Record<string, EstimateLineSpec>, nextRuntime?: string): Promise<string> {
+  /**
+   * An estimate snapshot of one asset class (Crypto unless named): its user line (naming the cycle it
+   * projects with `nextRuntime`, the live API's) and its listed subtraders.
+   */
+  estimate(pulledAt: string, user: EstimateLineSpec, subtraders: Record<string, EstimateLineSpec>, nextRuntime?: string, assetClass = 'Crypto'): Promise<string> {
+    return this.estimateByClass(pulledAt, { [assetClass]: { user, subtraders, nextRuntime } });
+  }
+
+  /**
+   * An estimate snapshot as ingestion stores it: per asset class its user line and listed subtraders,
+   * and the derived lines under asset class '' adding every class up.
+   */
+  async estimateByClass(pulledAt: string, classes: Record<string, EstimateClassSpec>): Promise<string> {
     const [snapshot] = await this.sql<{ id: string }>(
       `INSERT INTO klear_estimate_snapshot (source, pulled_at, settlement_balance_centicents, archive_id) VALUES ('settlement_estimate_by_asset_class', $1, 0, 0) RETURNING id::text`,
       [pulledAt],
     );
-    const lines = [['user', '', user] as const, ...Object.entries(subtraders).map(([key, line]) => ['subtrader', key, line] as const)];
-    for (const [scope, key, line] of lines) {
-      await this.sql(
-        `INSERT INTO klear_estimate_line (snapshot_id, asset_class, scope, key, variation_margin_centicents, total_fees_centicents,
-                                          maintenance_margin_delta_centicents, maintenance_margin_required_centicents, total_amount_centicents)
-         VALUES ($1, '', $2, $3, $4, $5, 0, 0, $6)`,
-        [snapshot.id, scope, key, line.variationMargin.toString(), line.fees.toString(), (line.variationMargin - line.fees).toString()],
-      );
+    const all = new Map<string, EstimateLineSpec>();
+    const lines: Array<[string, string, string, EstimateLineSpec, string | null]> = [];
+    for (const [assetClass, spec] of Object.entries(classes)) {
+      for (const [scope, key, line] of [['user', '', spec.user] as const, ...Object.entries(spec.subtraders).map(([k, l]) => ['subtrader', k, l] as const)]) {
+        lines.push([assetClass, scope, key, line, scope === 'user' ? (spec.nextRuntime ?? null) : null]);
+        const sum = all.get(`${scope}/${key}`) ?? { variationMargin: 0n, fees: 0n };
+        all.set(`${scope}/${key}`, { variationMargin: sum.variationMargin + line.variationMargin, fees: sum.fees + line.fees });
+      }
     }
-    if (nextRuntime !== undefined) {
+    for (const [id, line] of all) lines.push(['', id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1), line, null]);
+    for (const [assetClass, scope, key, line, nextRuntime] of lines) {
       await this.sql(
         `INSERT INTO klear_estimate_line (snapshot_id, asset_class, scope, key, variation_margin_centicents, total_fees_centicents,
                                           maintenance_margin_delta_centicents, maintenance_margin_required_centicents, total_amount_centicents, next_runtime)
-         VALUES ($1, 'Crypto', 'user', '', $2, $3, 0, 0, $4, $5)`,
-        [snapshot.id, user.variationMargin.toString(), user.fees.toString(), (user.variationMargin - user.fees).toString(), nextRuntime],
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8)`,
+        [snapshot.id, assetClass, scope, key, line.variationMargin.toString(), line.fees.toString(), (line.variationMargin - line.fees).toString(), nextRuntime],
       );
     }
     return snapshot.id;
@@ -192,8 +210,8 @@ export class ReconWorld {
     return this.reconciliation.start({ cycle: new Date(cycle) }, 'test');
   }
 
-  runProjected(): Promise<RunOutcome> {
-    return this.reconciliation.start({ projected: true }, 'test');
+  runProjected(assetClass?: string): Promise<RunOutcome> {
+    return this.reconciliation.start({ projected: true, assetClass }, 'test');
   }
 
   /** The run's breaks (optionally of some checks), in the run's order, with the break's status and id. */

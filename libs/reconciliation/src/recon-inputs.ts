@@ -28,7 +28,15 @@ export function cycleScopeKey(cycle: Date, assetClass: string): string {
 /** The asset class of rows held before asset classes existed, and of ledger entries naming none. */
 export const DEFAULT_ASSET_CLASS = 'Crypto';
 
-export const PROJECTED_SCOPE_KEY = 'projected';
+/** A projected run reconciles one asset class too: the estimate of that class against the ledger's entries of that class. */
+export function projectedScopeKey(assetClass: string): string {
+  return `projected/${assetClass}`;
+}
+
+/** The latest by-asset-class estimate snapshot (what projected runs reconcile): its id and pull time. */
+export const LATEST_ESTIMATE_SNAPSHOT_SQL = `
+  SELECT s.id::text, s.pulled_at FROM klear_estimate_snapshot s
+   WHERE s.source = 'settlement_estimate_by_asset_class' ORDER BY s.pulled_at DESC, s.id DESC LIMIT 1`;
 
 /** Canonical JSON (sorted keys, bigints as strings) for hashing inputs. */
 export function canonicalInputs(value: unknown): string {

@@ -14,8 +14,14 @@ export class CycleNotExecuted extends BusinessRuleViolation {
 }
 
 export class NoEstimateSnapshot extends BusinessRuleViolation {
-  constructor() {
-    super('NO_ESTIMATE_SNAPSHOT', 'no settlement estimate has been ingested yet: nothing to project');
+  constructor(assetClass?: string) {
+    super(
+      'NO_ESTIMATE_SNAPSHOT',
+      assetClass === undefined
+        ? 'no settlement estimate has been ingested yet: nothing to project'
+        : `the latest settlement estimate has no ${assetClass} estimate: nothing to project for ${assetClass}`,
+      assetClass === undefined ? undefined : { asset_class: assetClass },
+    );
   }
 }
 

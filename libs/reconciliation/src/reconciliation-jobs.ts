@@ -32,15 +32,26 @@ export class ReconcileCyclesJob implements JobHandler {
   }
 }
 
-/** Projected breaks from the latest settlement estimate, intraday. */
+/** Projected breaks from the latest settlement estimate, intraday: one run per asset class it projects, whose inputs changed. */
 @Injectable()
-@ScheduledJob({ name: 'reconcile_projected', description: 'Projected breaks: latest settlement estimate vs the open cycle in the ledger', defaultCron: '*/15 * * * *' })
+@ScheduledJob({ name: 'reconcile_projected', description: 'Projected breaks: latest settlement estimate vs the open cycle in the ledger, per asset class', defaultCron: '*/15 * * * *' })
 export class ReconcileProjectedJob implements JobHandler {
-  constructor(private readonly reconciliation: ReconciliationService) {}
+  constructor(
+    private readonly reconciliation: ReconciliationService,
+    private readonly queries: ReconciliationQueries,
+  ) {}
 
   async run(context: JobContext): Promise<void> {
-    const outcome = await this.reconciliation.runProjectedIfStale(JOB_ACTOR);
-    context.setDetails(outcome ? { run_id: outcome.runId, breaks: outcome.breakCount } : { skipped: 'inputs unchanged or no estimate yet' });
-    if (outcome) context.wrote(outcome.breakCount);
+    const projected: Array<{ asset_class: string; run_id: string; breaks: number }> = [];
+    const classes = await this.queries.assetClassesOfLatestEstimate();
+    for (const assetClass of classes) {
+      if (context.signal.aborted) break;
+      context.read();
+      const outcome = await this.reconciliation.runProjectedIfStale(assetClass, JOB_ACTOR);
+      if (!outcome) continue;
+      projected.push({ asset_class: assetClass, run_id: outcome.runId, breaks: outcome.breakCount });
+      context.wrote(outcome.breakCount);
+    }
+    context.setDetails(projected.length > 0 ? { projected } : { skipped: classes.length > 0 ? 'inputs unchanged' : 'no estimate yet' });
   }
 }

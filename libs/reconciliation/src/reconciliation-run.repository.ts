@@ -7,7 +7,7 @@ import { BREAKS_OPENED_OUTBOX_SQL } from '@app/notifications';
 
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { CYCLE_CHECKS, type CycleContext, type PreparedCheck, PROJECTED_CHECKS, type ProjectedContext, type ReconCheck } from './checks';
-import { cycleKeyText, cycleScopeKey, DEFAULT_ASSET_CLASS, inputsSha256, PROJECTED_SCOPE_KEY, type ReconSettings, tolerancesJson } from './recon-inputs';
+import { cycleKeyText, cycleScopeKey, DEFAULT_ASSET_CLASS, inputsSha256, LATEST_ESTIMATE_SNAPSHOT_SQL, projectedScopeKey, type ReconSettings, tolerancesJson } from './recon-inputs';
 import { CLOSE_UNSEEN_BREAKS_SQL, INSERT_OBSERVATIONS_SQL, LOCK_AND_READ_DISCARDED_SQL, TO_REOPEN_SQL, UPSERT_BREAKS_SQL } from './sql/break-lifecycle.sql';
 import { CREATE_FOUND_TABLE_SQL, FOUND_SUMMARY_SQL, TOLERANCE_AGGREGATES_SQL } from './sql/found-table.sql';
 
@@ -17,7 +17,7 @@ const DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS = 1_000_000n;
 export interface RunRequest {
   scope: 'cycle' | 'projected';
   cycle?: Date;
-  /** A cycle's run reconciles one asset class (default Crypto, the only class before the live API). */
+  /** Every run (a cycle's, a projected one) reconciles one asset class (default Crypto, the only class before the live API). */
   assetClass?: string;
   actor: string;
   settings: ReconSettings;
@@ -57,9 +57,9 @@ interface DiscardedDecision {
   found_difference: string;
 }
 
-/** A cycle's run names its asset class: Crypto unless asked otherwise. */
+/** A run names its asset class: Crypto unless asked otherwise. */
 function withAssetClass<R extends Omit<RunRequest, 'actor'>>(request: R): R {
-  return request.scope === 'cycle' && request.assetClass === undefined ? { ...request, assetClass: DEFAULT_ASSET_CLASS } : request;
+  return request.assetClass === undefined ? { ...request, assetClass: DEFAULT_ASSET_CLASS } : request;
 }
 
 /** Serialises runs of one scope, taken before the snapshot so that a second run waits and then sees the first one's breaks. */
@@ -90,7 +90,7 @@ export class ReconciliationRunRepository {
 
   async run(asked: RunRequest, onMissingInputs: () => Error): Promise<RunOutcome> {
     const request = withAssetClass(asked);
-    const scopeKey = request.scope === 'cycle' ? cycleScopeKey(request.cycle!, request.assetClass!) : PROJECTED_SCOPE_KEY;
+    const scopeKey = request.scope === 'cycle' ? cycleScopeKey(request.cycle!, request.assetClass!) : projectedScopeKey(request.assetClass!);
     const startedAt = this.clock.now();
     let prepared: PreparedRun | undefined;
     const runner = this.dataSource.createQueryRunner();
@@ -137,7 +137,9 @@ export class ReconciliationRunRepository {
   }
 
   private prepare(tx: EntityManager, request: Omit<RunRequest, 'actor'>): Promise<PreparedRun | undefined> {
-    return request.scope === 'cycle' ? this.prepareCycle(tx, request.cycle!, request.assetClass!, request.settings) : this.prepareProjected(tx, request.settings);
+    return request.scope === 'cycle'
+      ? this.prepareCycle(tx, request.cycle!, request.assetClass!, request.settings)
+      : this.prepareProjected(tx, request.assetClass!, request.settings);
   }
 
   /** Every check's inputs, read in the snapshot; the fingerprint covers exactly what the checks read. */
@@ -198,32 +200,36 @@ export class ReconciliationRunRepository {
     };
   }
 
-  private async prepareProjected(tx: EntityManager, settings: ReconSettings): Promise<PreparedRun | undefined> {
+  /**
+   * The latest estimate snapshot's line of one asset class (its user line: undefined when the class is
+   * not in it), the cycle it projects (that line's next_runtime), and the class's last settled cycle.
+   */
+  private async prepareProjected(tx: EntityManager, assetClass: string, settings: ReconSettings): Promise<PreparedRun | undefined> {
     const [snapshot] = (await tx.query(
-      `SELECT id::text, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, klear_estimate_snapshot.id DESC LIMIT 1`,
-    )) as Array<{ id: string; pulled_at: Date }>;
+      `WITH latest AS (${LATEST_ESTIMATE_SNAPSHOT_SQL})
+       SELECT latest.id, latest.pulled_at, l.next_runtime FROM latest
+         JOIN klear_estimate_line l ON l.snapshot_id = latest.id::bigint AND l.asset_class = $1 AND l.scope = 'user' AND l.key = ''`,
+      [assetClass],
+    )) as Array<{ id: string; pulled_at: Date; next_runtime: Date | null }>;
     if (!snapshot) return undefined;
-    // The cycle(s) the estimate projects: each asset class's next_runtime (the live API's; older snapshots have none).
-    const [runtimes] = (await tx.query(
-      `SELECT min(next_runtime) AS first, max(next_runtime) AS last FROM klear_estimate_line WHERE snapshot_id = $1 AND next_runtime IS NOT NULL`,
-      [snapshot.id],
-    )) as Array<{ first: Date | null; last: Date | null }>;
     const [marks] = (await tx.query(
       `SELECT (SELECT coalesce(max(ledger_seq), 0) FROM journal_entry)::text AS ledger_seq,
-              (SELECT max(execution_time) FROM klear_obligation) AS last_settled`,
+              (SELECT max(execution_time) FROM klear_obligation WHERE asset_class = $1) AS last_settled`,
+      [assetClass],
     )) as Array<{ ledger_seq: string; last_settled: Date | null }>;
     const context: ProjectedContext = {
+      assetClass,
       snapshotId: snapshot.id,
       pulledAt: snapshot.pulled_at,
       lastSettled: marks.last_settled,
-      nextRuntime: runtimes?.first ?? null,
-      lastNextRuntime: runtimes?.last ?? null,
+      nextRuntime: snapshot.next_runtime,
       ledgerSeq: marks.ledger_seq,
       settings,
     };
     const { prepared, inputs } = await this.prepareChecks(tx, PROJECTED_CHECKS, context);
     const fingerprint = {
       scope: 'projected',
+      asset_class: assetClass,
       estimate_snapshot_id: snapshot.id,
       estimate_pulled_at: snapshot.pulled_at.toISOString(),
       last_settled_cycle: marks.last_settled ? cycleKeyText(marks.last_settled) : null,
@@ -231,7 +237,7 @@ export class ReconciliationRunRepository {
       tolerances: tolerancesJson(settings.tolerances),
       checks: inputs,
     };
-    return { scopeKey: PROJECTED_SCOPE_KEY, inputs: { ...fingerprint, ledger_seq: marks.ledger_seq }, sha: inputsSha256(fingerprint), checks: prepared };
+    return { scopeKey: projectedScopeKey(assetClass), inputs: { ...fingerprint, ledger_seq: marks.ledger_seq }, sha: inputsSha256(fingerprint), checks: prepared };
   }
 
   /** Runs the checks into recon_found, holds the tolerated differences to the tolerances together, finishes each check. */

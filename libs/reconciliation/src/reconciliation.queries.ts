@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { NotFound } from '@app/http';
 import { DataSource } from 'typeorm';
 import { KLEAR_TRANSACTION_IDS_SQL, RUNNING_BALANCE_CAUSES_SQL } from './sql/break-sources.sql';
+import { LATEST_ESTIMATE_SNAPSHOT_SQL } from './recon-inputs';
 
 export interface RunRow {
   id: string;
@@ -290,6 +291,16 @@ export class ReconciliationQueries {
     const rows = (await this.dataSource.query(`SELECT asset_class FROM klear_obligation WHERE execution_time = $1 GROUP BY 1 ORDER BY asset_class COLLATE "C"`, [
       cycle,
     ])) as Array<{ asset_class: string }>;
+    return rows.map((r) => r.asset_class);
+  }
+
+  /** The asset classes the latest estimate snapshot projects (those with a class line of their own), in name order. */
+  async assetClassesOfLatestEstimate(): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `WITH latest AS (${LATEST_ESTIMATE_SNAPSHOT_SQL})
+       SELECT l.asset_class FROM klear_estimate_line l JOIN latest ON l.snapshot_id = latest.id::bigint
+        WHERE l.asset_class <> '' AND l.scope = 'user' GROUP BY 1 ORDER BY l.asset_class COLLATE "C"`,
+    )) as Array<{ asset_class: string }>;
     return rows.map((r) => r.asset_class);
   }
 

@@ -5,10 +5,13 @@ import { BusinessRuleViolation } from '@app/http';
 import { CycleNotExecuted, CycleNotIngested, NoEstimateSnapshot } from './reconciliation-errors';
 import { ReconciliationQueries, type RunRow } from './reconciliation.queries';
 import { ReconciliationRunRepository, type RunOutcome } from './reconciliation-run.repository';
-import { cycleKeyText, cycleScopeKey, PROJECTED_SCOPE_KEY, type ReconSettings } from './recon-inputs';
+import { cycleKeyText, cycleScopeKey, projectedScopeKey, type ReconSettings } from './recon-inputs';
 
-/** A cycle (by its execution time or its ET date) and, when the cycle has several, the asset class; or the projection. */
-export type RunTarget = { cycle: Date; assetClass?: string } | { date: string; assetClass?: string } | { projected: true };
+/**
+ * A cycle (by its execution time or its ET date) or the projection of the open cycle, and the asset
+ * class (needed when the cycle, or the latest estimate, has several).
+ */
+export type RunTarget = { cycle: Date; assetClass?: string } | { date: string; assetClass?: string } | { projected: true; assetClass?: string };
 
 /** Starting runs (on request or from the jobs) with the configured tolerances. */
 @Injectable()
@@ -31,7 +34,8 @@ export class ReconciliationService {
 
   async start(target: RunTarget, actor: string): Promise<RunOutcome> {
     if ('projected' in target) {
-      return this.runs.run({ scope: 'projected', actor, settings: this.settings }, () => new NoEstimateSnapshot());
+      const assetClass = await this.projectedAssetClassOf(target.assetClass);
+      return this.runs.run({ scope: 'projected', assetClass, actor, settings: this.settings }, () => new NoEstimateSnapshot(assetClass));
     }
     const cycle = 'cycle' in target ? target.cycle : await this.cycleOfDate(target.date);
     // Klear can show the open cycle's obligation as active before it executes (docs/klear-api.md).
@@ -52,18 +56,22 @@ export class ReconciliationService {
     if (asked !== undefined) return asked;
     const classes = await this.queries.assetClassesOfCycle(cycle);
     if (classes.length === 0) throw new CycleNotIngested(cycleKeyText(cycle));
-    if (classes.length > 1) {
-      throw new BusinessRuleViolation('SEVERAL_ASSET_CLASSES', `${cycleKeyText(cycle)} has obligations in ${classes.join(', ')}: reconcile one asset class at a time`, {
-        asset_classes: classes,
-      });
-    }
-    return classes[0];
+    return onlyAssetClass(classes, `${cycleKeyText(cycle)} has obligations in`);
   }
 
-  async runProjectedIfStale(actor: string): Promise<RunOutcome | undefined> {
-    const sha = await this.runs.currentInputsSha({ scope: 'projected', settings: this.settings });
-    if (sha === undefined || sha === (await this.queries.latestSucceededSha(PROJECTED_SCOPE_KEY))) return undefined;
-    return this.start({ projected: true }, actor);
+  /** The asset class a projected run reconciles: the one asked for, or the latest estimate's only one (several must be named). */
+  private async projectedAssetClassOf(asked: string | undefined): Promise<string> {
+    if (asked !== undefined) return asked;
+    const classes = await this.queries.assetClassesOfLatestEstimate();
+    if (classes.length === 0) throw new NoEstimateSnapshot();
+    return onlyAssetClass(classes, 'the latest settlement estimate projects');
+  }
+
+  /** Projects one asset class of the latest estimate only when its inputs changed since its last successful projected run. */
+  async runProjectedIfStale(assetClass: string, actor: string): Promise<RunOutcome | undefined> {
+    const sha = await this.runs.currentInputsSha({ scope: 'projected', assetClass, settings: this.settings });
+    if (sha === undefined || sha === (await this.queries.latestSucceededSha(projectedScopeKey(assetClass)))) return undefined;
+    return this.start({ projected: true, assetClass }, actor);
   }
 
   private async cycleOfDate(date: string): Promise<Date> {
@@ -76,4 +84,12 @@ export class ReconciliationService {
     }
     return cycles[0];
   }
+}
+
+/** The one asset class of a list, or 422 SEVERAL_ASSET_CLASSES naming them. */
+function onlyAssetClass(classes: string[], what: string): string {
+  if (classes.length > 1) {
+    throw new BusinessRuleViolation('SEVERAL_ASSET_CLASSES', `${what} ${classes.join(', ')}: reconcile one asset class at a time`, { asset_classes: classes });
+  }
+  return classes[0];
 }

@@ -18,7 +18,7 @@ export class RunView {
   @ApiProperty({ example: '12' }) id: string;
   @ApiProperty({ enum: ['cycle', 'projected'] }) scope: string;
   @ApiProperty(nullableText('2026-11-03T22:00:00.000Z', 'the cycle (null for a projected run)')) cycle: string | null;
-  @ApiProperty(nullableText('Crypto', "the asset class a cycle's run reconciles (null for a projected run)")) asset_class: string | null;
+  @ApiProperty(nullableText('Crypto', 'the asset class the run reconciles (a cycle\'s or a projected run)')) asset_class: string | null;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'what the run read: snapshots, high-water marks, tolerances, each check’s inputs' }) inputs: Record<string, unknown>;
   @ApiProperty({ example: '9f86d081...' }) inputs_sha256: string;
@@ -91,7 +91,7 @@ export class BreakView extends BreakFiguresView {
   @ApiProperty({ example: 'settlement_buffer/2026-11-06T22:00:00Z/running_balance' }) key: string;
   @ApiProperty({ enum: RECON_CHECKS }) check: string;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) cycle: string | null;
-  @ApiProperty(nullableText('Equity', 'the asset class of the run that found it (null for projected breaks)')) asset_class: string | null;
+  @ApiProperty(nullableText('Equity', 'the asset class of the run that found it')) asset_class: string | null;
   @ApiProperty(nullableText('ST-00001')) subtrader_id: string | null;
   @ApiProperty(nullableText('BTC-PERP')) market_ticker: string | null;
   @ApiProperty(nullableText('running_balance', "buffer: Klear's transaction id or the ledger reference; consistency: the field")) reference: string | null;

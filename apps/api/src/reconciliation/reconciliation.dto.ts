@@ -17,12 +17,12 @@ export class StartReconciliationBody {
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'date must be YYYY-MM-DD' })
   date?: string;
 
-  @ApiPropertyOptional({ example: 'Equity', description: "with cycle or date: the asset class to reconcile (each runs on its own); required when the cycle has obligations in several" })
+  @ApiPropertyOptional({ example: 'Equity', description: 'the asset class to reconcile (each runs on its own); required when the cycle has obligations in several, or, with projected, when the latest estimate projects several' })
   @IsOptional()
   @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
   asset_class?: string;
 
-  @ApiPropertyOptional({ description: 'projected breaks from the latest settlement estimate' })
+  @ApiPropertyOptional({ description: "projected breaks from the latest settlement estimate's lines of one asset class" })
   @IsOptional()
   @IsBoolean()
   projected?: boolean;
@@ -79,7 +79,7 @@ export class BreaksQuery extends RunBreaksQuery {
 
   @ApiPropertyOptional({
     example: 'Crypto',
-    description: 'breaks of one asset class: those its runs found (every check of a cycle runs per asset class; projected breaks have none)',
+    description: 'breaks of one asset class: those its runs found (every run, of a cycle or projected, is per asset class)',
   })
   @IsOptional()
   @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })

@@ -9,6 +9,7 @@ export interface RunRow {
   id: string;
   scope: string;
   cycle: string | null;
+  asset_class: string | null;
   status: string;
   break_count: number;
   started_at: string;
@@ -30,6 +31,7 @@ export default function RunsPage() {
           { key: 'id', header: 'Run', width: '5rem', cell: (r) => `#${r.id}` },
           { key: 'scope', header: 'Scope', width: '6rem', cell: (r) => r.scope },
           { key: 'cycle', header: 'Cycle', width: 'minmax(10rem, 1fr)', cell: (r) => (r.scope === 'projected' ? 'open cycle (projected)' : <Time iso={r.cycle} />) },
+          { key: 'asset_class', header: 'Asset class', width: '7rem', cell: (r) => r.asset_class ?? '' },
           { key: 'status', header: 'Status', width: '7rem', cell: (r) => r.status },
           { key: 'breaks', header: 'Breaks', width: '5rem', numeric: true, cell: (r) => r.break_count },
           { key: 'by', header: 'By', width: '8rem', cell: (r) => r.created_by },
@@ -53,10 +55,17 @@ function cyclesOf(rows: ObligationRow[]): Array<{ cycle: string; classes: string
   return [...byCycle].map(([cycle, classes]) => ({ cycle, classes }));
 }
 
+/** What a run's line says it covered: the cycle (or the projection) and the asset class. */
+function runTarget(r: RunRow): string {
+  const what = r.scope === 'projected' ? 'open cycle, projected' : (r.cycle ?? '');
+  return r.asset_class ? `${what}, ${r.asset_class}` : what;
+}
+
 /**
- * POST /reconciliations takes exactly one of { cycle }, { date } or { projected: true }. The form
- * picks a cycle (narrowed by an optional settlement day, ET) and posts { cycle }: a day with two
- * cycles would be refused with { date }. The projection of the open cycle is its own button.
+ * POST /reconciliations takes exactly one of { cycle }, { date } or { projected: true }, and the asset
+ * class: every run covers one. The form picks a cycle (narrowed by an optional settlement day, ET)
+ * and one of its asset classes and posts { cycle, asset_class }: a day with two cycles would be
+ * refused with { date }. The projection of the open cycle is its own button, for the chosen class.
  */
 function RunNow() {
   const client = useQueryClient();
@@ -67,14 +76,18 @@ function RunNow() {
     queryFn: () => get<{ data: ObligationRow[] }>(`/obligations${qs({ from: day || undefined, to: day || undefined, limit: 100 })}`),
   });
   const cycles = cyclesOf(obligations.data?.data ?? []);
+  const [chosenClass, setChosenClass] = useState('');
   const cycle = cycles.some((c) => c.cycle === chosen) ? chosen : (cycles[0]?.cycle ?? '');
+  const classes = cycles.find((c) => c.cycle === cycle)?.classes ?? [];
+  const assetClass = classes.includes(chosenClass) ? chosenClass : (classes[0] ?? '');
   const run = useMutation({
-    mutationFn: (body: { cycle: string } | { projected: true }) => post<RunRow>('/reconciliations', body),
+    mutationFn: (body: { cycle: string; asset_class?: string } | { projected: true; asset_class?: string }) => post<RunRow>('/reconciliations', body),
     onSuccess: () => void client.invalidateQueries({ queryKey: ['runs'] }),
   });
+  const withClass = assetClass ? { asset_class: assetClass } : {};
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    if (cycle) run.mutate({ cycle });
+    if (cycle) run.mutate({ cycle, ...withClass });
   };
   return (
     <>
@@ -94,16 +107,27 @@ function RunNow() {
             ))}
           </select>
         </label>
+        <label>
+          Asset class
+          <select value={assetClass} onChange={(e) => setChosenClass(e.target.value)}>
+            {classes.length === 0 && <option value="">—</option>}
+            {classes.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit" className="primary" disabled={run.isPending || !cycle}>
           Run now
         </button>
-        <button type="button" disabled={run.isPending} onClick={() => run.mutate({ projected: true })}>
+        <button type="button" disabled={run.isPending} onClick={() => run.mutate({ projected: true, ...withClass })}>
           Project the open cycle
         </button>
       </form>
       <ErrorNote error={obligations.error ?? run.error} />
       <p role="status" className="notice">
-        {run.isPending ? 'Running…' : run.data ? `Run #${run.data.id} (${run.data.scope === 'projected' ? 'open cycle, projected' : run.data.cycle}): ${run.data.status}, ${run.data.break_count} breaks.` : ''}
+        {run.isPending ? 'Running…' : run.data ? `Run #${run.data.id} (${runTarget(run.data)}): ${run.data.status}, ${run.data.break_count} breaks.` : ''}
       </p>
     </>
   );

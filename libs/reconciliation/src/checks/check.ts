@@ -16,19 +16,20 @@ export interface CycleContext {
   settings: ReconSettings;
 }
 
-/** What the projected check starts from. */
+/** What the projected check of one asset class starts from. */
 export interface ProjectedContext {
+  /** The asset class projected: the estimate's lines of that class, the ledger's entries of that class. */
+  assetClass: string;
   snapshotId: string;
   pulledAt: Date;
-  /** The last settled cycle (NULL when none): the estimate projects the one after it. */
+  /** The class's last settled cycle (NULL when none): the estimate projects the one after it. */
   lastSettled: Date | null;
   /**
-   * The cycle the estimate projects (its asset classes' earliest next_runtime; the latest bounds the
-   * ledger's open cycles). NULL for an estimate without next_runtime: then the cycle after the last
-   * settled one, every open cycle of the ledger counting.
+   * The cycle the class's estimate projects (its next_runtime), which also bounds the ledger's open
+   * cycles. NULL for an estimate without next_runtime: then the cycle after the last settled one,
+   * every open cycle of the ledger counting.
    */
   nextRuntime: Date | null;
-  lastNextRuntime: Date | null;
   ledgerSeq: string;
   settings: ReconSettings;
 }

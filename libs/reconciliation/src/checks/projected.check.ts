@@ -4,28 +4,30 @@ import { breakKeySql } from '../sql/keys';
 import type { ProjectedContext, ReconCheck } from './check';
 
 /*
- * Projected breaks (docs/ledger-and-breaks.md, "Projected"): the latest settlement estimate against
- * the ledger's bookings for the cycles Klear has not settled yet. Klear lists only some subtraders;
- * the others are checked together: the estimate's user line minus the listed subtraders against the
- * ledger's figures of every subtrader it does not list. Figures are `variation margin - fees` (the
- * same `pnl - fees` as a settled total).
+ * Projected breaks of one asset class (docs/ledger-and-breaks.md, "Projected"): the latest settlement
+ * estimate's lines of that class against the ledger's bookings of that class for the cycles Klear has
+ * not settled yet in it. Klear lists only some subtraders; the others are checked together: the
+ * class's user line minus its listed subtraders against the ledger's figures of every subtrader it
+ * does not list. Figures are `variation margin - fees` (the same `pnl - fees` as a settled total).
  *
- * $1 estimate snapshot id, $2 ledger high-water mark, $3 last settled cycle ('-infinity' when none),
- * $4 the projected cycle as in keys (the estimate's next_runtime; for an estimate without one, the
- * last settled cycle's key: it projects the cycle after it), $5 tolerance, $6 the last cycle the
- * estimate projects ('infinity' without next_runtime): the ledger's open cycles up to it count.
+ * $1 estimate snapshot id, $2 ledger high-water mark, $3 the class's last settled cycle ('-infinity'
+ * when none), $4 the projected cycle as in keys (the class's next_runtime; for an estimate without
+ * one, the last settled cycle's key: it projects the cycle after it), $5 tolerance, $6 the cycle the
+ * class's estimate projects ('infinity' without next_runtime): the ledger's open cycles up to it
+ * count, $7 asset class.
  */
 const PROJECTED_SQL = `
   WITH listed AS (
     SELECT l.key AS subtrader_id, l.variation_margin_centicents - l.total_fees_centicents AS v
-      FROM klear_estimate_line l WHERE l.snapshot_id = $1 AND l.scope = 'subtrader' AND l.asset_class = ''),
+      FROM klear_estimate_line l WHERE l.snapshot_id = $1 AND l.scope = 'subtrader' AND l.asset_class = $7),
   user_line AS (
     SELECT l.variation_margin_centicents - l.total_fees_centicents AS v
-      FROM klear_estimate_line l WHERE l.snapshot_id = $1 AND l.scope = 'user' AND l.asset_class = ''),
+      FROM klear_estimate_line l WHERE l.snapshot_id = $1 AND l.scope = 'user' AND l.key = '' AND l.asset_class = $7),
   i AS (
     SELECT p.subtrader_id, sum(p.amount_centicents) AS v, jsonb_agg(DISTINCT e.external_id) AS ids
       FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-     WHERE p.cycle > $3::timestamptz AND p.cycle <= $6::timestamptz AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
+     WHERE p.cycle > $3::timestamptz AND p.cycle <= $6::timestamptz AND p.asset_class = $7 AND p.account IN ('trading_pnl', 'trading_fees')
+       AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
      GROUP BY p.subtrader_id),
   per_subtrader AS (
     SELECT ${breakKeySql(`'projected'`, '$4::text', `'subtrader'`, 'k.subtrader_id')} AS break_key, k.subtrader_id, k.v AS klear_value, i.v AS internal_value,
@@ -48,14 +50,15 @@ const PROJECTED_SQL = `
     FROM found f WHERE coalesce(f.klear_value, 0) <> coalesce(f.internal_value, 0)`;
 
 /**
- * Explainability of a projection: the differences found (breaks and tolerated) add up to the user
- * line minus everything the ledger books for the projected cycles. $1-$3 as above, $4 as $6 above.
+ * Explainability of a projection, per asset class: the differences found (breaks and tolerated) add
+ * up to the class's user line minus everything the ledger books in that class for the projected
+ * cycles. $1-$3 as above, $4 as $6 above, $5 asset class.
  */
 const EXPLAINABILITY_SQL = `
   SELECT (SELECT l.variation_margin_centicents - l.total_fees_centicents FROM klear_estimate_line l
-           WHERE l.snapshot_id = $1 AND l.scope = 'user' AND l.asset_class = '')::text AS klear_total,
+           WHERE l.snapshot_id = $1 AND l.scope = 'user' AND l.key = '' AND l.asset_class = $5)::text AS klear_total,
          (SELECT coalesce(sum(p.amount_centicents), 0) FROM journal_posting p
-           WHERE p.cycle > $3::timestamptz AND p.cycle <= $4::timestamptz AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+           WHERE p.cycle > $3::timestamptz AND p.cycle <= $4::timestamptz AND p.asset_class = $5 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
              AND p.subtrader_id IS NOT NULL)::text AS internal_total,
          (SELECT coalesce(sum(difference), 0) FROM recon_found WHERE "check" = 'projected')::text AS found`;
 
@@ -64,10 +67,11 @@ export const projectedCheck: ReconCheck<ProjectedContext> = {
   tolerance: (settings) => settings.tolerances.projected,
   async prepare(q, c) {
     const after = c.lastSettled ?? new Date(-8.64e15);
-    const until = c.lastNextRuntime ?? new Date(8.64e15);
+    const until = c.nextRuntime ?? new Date(8.64e15);
     const [open] = (await q.query(
-      `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry WHERE cycle > $1 AND cycle <= $3 AND ledger_seq <= $2`,
-      [after, c.ledgerSeq, until],
+      `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry
+        WHERE cycle > $1 AND cycle <= $3 AND asset_class = $4 AND ledger_seq <= $2`,
+      [after, c.ledgerSeq, until, c.assetClass],
     )) as Array<Record<string, string>>;
     const tolerance = c.settings.tolerances.projected.toString();
     const params = [c.snapshotId, c.ledgerSeq, after];
@@ -75,12 +79,12 @@ export const projectedCheck: ReconCheck<ProjectedContext> = {
     return {
       inputs: { open_cycle_ledger: open },
       async execute(tx) {
-        await tx.query(PROJECTED_SQL, [...params, keyCycle ? cycleKeyText(keyCycle) : 'none', tolerance, until]);
+        await tx.query(PROJECTED_SQL, [...params, keyCycle ? cycleKeyText(keyCycle) : 'none', tolerance, until, c.assetClass]);
       },
       async finish(tx) {
-        const [totals] = (await tx.query(EXPLAINABILITY_SQL, [...params, until])) as Array<{ klear_total: string | null; internal_total: string; found: string }>;
+        const [totals] = (await tx.query(EXPLAINABILITY_SQL, [...params, until, c.assetClass])) as Array<{ klear_total: string | null; internal_total: string; found: string }>;
         if (totals.klear_total !== null && BigInt(totals.klear_total) - BigInt(totals.internal_total) !== BigInt(totals.found)) {
-          throw new ExplainabilityViolated([{ subtrader_id: '(projected)', klear_total: totals.klear_total, internal_total: totals.internal_total, found: totals.found }]);
+          throw new ExplainabilityViolated([{ subtrader_id: '(projected)', asset_class: c.assetClass, klear_total: totals.klear_total, internal_total: totals.internal_total, found: totals.found }]);
         }
         return { projected_totals: totals };
       },

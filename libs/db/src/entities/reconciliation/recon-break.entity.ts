@@ -12,7 +12,7 @@ export const RESOLUTION_REASONS = ['timing', 'adjustment_booked', 'klear_error',
 export type ResolutionReason = (typeof RESOLUTION_REASONS)[number];
 
 /**
- * A break's stable identity and lifecycle across runs: one row per (scope, key), the scope of a cycle naming its asset class. The figures are
+ * A break's stable identity and lifecycle across runs: one row per (scope, key), the scope naming its asset class. The figures are
  * those of the last run that found it; each run's own figures are in recon_break_observation.
  */
 @Entity({ name: 'recon_break' })
@@ -37,7 +37,7 @@ export class ReconBreak {
   @Column({ type: 'timestamptz', nullable: true })
   cycle: Date | null;
 
-  /** The asset class of the cycle's run that found it (part of its scope); NULL for projected breaks. */
+  /** The asset class of the run (a cycle's or projected) that found it (part of its scope). */
   @Column({ type: 'text', name: 'asset_class', nullable: true })
   assetClass: string | null;
 

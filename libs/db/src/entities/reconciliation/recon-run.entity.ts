@@ -21,14 +21,14 @@ export class ReconRun {
   @Column({ type: 'text' })
   scope: ReconScope;
 
-  /** `cycle/<execution_time ISO>/<asset class>` or `projected`: the breaks a run may open or close. */
+  /** `cycle/<execution_time ISO>/<asset class>` or `projected/<asset class>`: the breaks a run may open or close. */
   @Column({ type: 'text', name: 'scope_key' })
   scopeKey: string;
 
   @Column({ type: 'timestamptz', nullable: true })
   cycle: Date | null;
 
-  /** The asset class a cycle's run reconciles (NULL for the projection, which covers every class). */
+  /** The asset class the run reconciles (every run, of a cycle or projected, is per asset class). */
   @Column({ type: 'text', name: 'asset_class', nullable: true })
   assetClass: string | null;
 
