@@ -64,6 +64,84 @@ describe('Balance history walk', () => {
   });
 });
 
+/**
+ * Identical entries that are not side by side, or that a page boundary splits: an entry's occurrence is
+ * its rank among identical entries within its instant's block, counted over the whole block (re-read
+ * from its start when a page boundary splits it), while what an overlapping page repeats is not stored
+ * twice. Production walk settings.
+ */
+describe('Balance history: identical entries apart or split by a page boundary', () => {
+  jest.setTimeout(180_000);
+
+  const truth = () => ({ n: world!.klear.balanceHistory.length, sum: klearSum() });
+
+  it('keeps two identical entries of one transaction with another entry of it between them at the same instant (A, B, A)', async () => {
+    world = await ContractWorld.start();
+    const at = Date.now() - 2 * HOUR;
+    world.klear.balanceHistory = [...history(20, 3 * HOUR), entry(at, -50_000n, 'bt-fee-1', 'fee'), entry(at, -7_000n, 'bt-fee-1', 'fee'), entry(at, -50_000n, 'bt-fee-1', 'fee')];
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+    // Read again, whole and incrementally, and in another order among the equal times: nothing doubles.
+    world.klear.balanceHistory.reverse();
+    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+  });
+
+  it('keeps two identical entries that a page boundary splits (the 500th and 501st of the walk), run after run', async () => {
+    world = await ContractWorld.start();
+    // 998 distinct entries a minute apart; the identical pair falls between the 499th and 500th newest.
+    const distinct = history(998, 10 * MINUTE);
+    const pairAt = Date.parse(distinct[997 - 499].created_ts) + 30_000;
+    world.klear.balanceHistory = [...distinct, entry(pairAt, -50_000n, 'bt-fee-split', 'fee'), entry(pairAt, -50_000n, 'bt-fee-split', 'fee')];
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+  });
+
+  it('keeps a block of identical entries split by a page boundary when the block also holds other entries (A, B, A | A)', async () => {
+    world = await ContractWorld.start();
+    const distinct = history(997, 10 * MINUTE);
+    const blockAt = Date.parse(distinct[996 - 497].created_ts) + 30_000;
+    // Served newest first, later-created first among equal times: A, B, A on page 1 (498th to 500th), A on page 2.
+    const a = () => entry(blockAt, -50_000n, 'bt-fee-block', 'fee');
+    world.klear.balanceHistory = [...distinct, a(), a(), entry(blockAt, -7_000n, 'bt-fee-block', 'fee'), a()];
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+  });
+
+  it('stores nothing twice from overlapping pages (each repeats the entries before its cursor), identical pairs at the boundaries still kept', async () => {
+    world = await ContractWorld.start();
+    world.klear.balancePageOverlap = 2;
+    const distinct = history(1_300, 10 * MINUTE);
+    // An identical pair split by the first page boundary, and a lone entry repeated by the second page's overlap.
+    const pairAt = Date.parse(distinct[1_299 - 499].created_ts) + 30_000;
+    world.klear.balanceHistory = [...distinct, entry(pairAt, -50_000n, 'bt-fee-split', 'fee'), entry(pairAt, -50_000n, 'bt-fee-split', 'fee')];
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+  });
+
+  it('keeps two entries whose created_ts differ only below the microsecond PostgreSQL keeps', async () => {
+    world = await ContractWorld.start();
+    const second = new Date(Date.now() - 2 * HOUR).toISOString().slice(0, 19);
+    world.klear.balanceHistory = [
+      ...history(5, 3 * HOUR),
+      { ...entry(0, -50_000n, 'bt-ns', 'fee'), created_ts: `${second}.123456100Z` },
+      { ...entry(0, -50_000n, 'bt-ns', 'fee'), created_ts: `${second}.123456400Z` },
+    ];
+    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    expect(await stored()).toEqual(truth());
+  });
+});
+
 describe('A NUL character in a string Klear sends', () => {
   jest.setTimeout(120_000);
 

@@ -42,6 +42,11 @@ export class ContractKlear {
   obligations: ContractObligation[] = [];
   /** In Klear's order of creation; served most recent first (created_ts, then later-created first). */
   balanceHistory: ContractBalanceEntry[] = [];
+  /**
+   * Pages after the first start this many entries before their cursor's position (an overlapping page,
+   * as a retried or sloppy server sends): the entries repeated are ones the walk already read.
+   */
+  balancePageOverlap = 0;
   /** Every request's path and query, in order. */
   readonly requests: string[] = [];
   /** Requests answered before it refuses everything (a walk that loops fails instead of hanging). */
@@ -108,6 +113,7 @@ export class ContractKlear {
       const [ms, seq] = Buffer.from(cursor, 'base64url').toString().split('/').map(Number);
       start = ordered.findIndex((o) => Date.parse(o.entry.created_ts) < ms || (Date.parse(o.entry.created_ts) === ms && o.seq < seq));
       if (start < 0) start = ordered.length;
+      start = Math.max(0, start - this.balancePageOverlap);
     }
     const page = ordered.slice(start, start + limit);
     const last = page[page.length - 1];
