@@ -11,7 +11,7 @@ import type {
 } from '@app/klear-contract';
 import type { EstimateSource } from '@app/db';
 import { bigints, type SqlTransaction } from './sql-transaction';
-import { instantNs } from './walks/klear-instant';
+import { microsecondText, storedInstantUs } from './walks/klear-instant';
 import { recordSubtradersSeenInKlear } from './subtrader-registry';
 
 interface EstimateLine {
@@ -116,18 +116,25 @@ export async function insertBalanceSnapshot(tx: SqlTransaction, answer: Settleme
 
 /**
  * Klear gives balance-history entries no id, and may really hold two identical ones (same transaction,
- * time, deltas and reason). Each entry's occurrence is its place in the run of identical entries it
- * stands in on its page (0, 1, ...): two identical entries side by side are two movements, while an
- * entry read again (a repeated page, an overlapping or re-ordered page, the next walk) has the same
- * identity and occurrence and is not stored twice. Identical entries split by a page boundary are
- * read as one until a walk finds them on one page (the boundaries move as Klear adds entries).
+ * time, deltas and reason). An entry's occurrence is its rank (0, 1, ...) among the identical entries of
+ * its instant's block in the answer: the run of entries side by side that share its created_ts (as
+ * PostgreSQL stores it, to the microsecond). So A, B, A at one instant are A 0, B 0, A 1, in any order
+ * among them; an answer that holds only part of a block (a page boundary cuts it, a page overlaps the
+ * one before) stores a part of the block's identities, never one twice, and the walk reads a block that
+ * a boundary splits again from its start (walks/balance-history-walk.ts). A repeat that stands apart
+ * from its block (a page that appends its first entry again) starts again at 0 and is not stored twice.
  */
 export function balanceEntryOccurrences(entries: readonly SettlementBalanceHistoryEntry[]): number[] {
-  const identity = (e: SettlementBalanceHistoryEntry) =>
-    [e.business_transaction_id, instantNs(e.created_ts), e.balance_delta_centicents, e.locked_balance_delta_centicents, e.reason].join('\u0001');
+  const instants = entries.map((e) => storedInstantUs(e.created_ts));
+  const identity = (e: SettlementBalanceHistoryEntry) => [e.business_transaction_id, e.balance_delta_centicents, e.locked_balance_delta_centicents, e.reason].join('\u0001');
   const occurrences: number[] = [];
+  let seenInBlock = new Map<string, number>();
   entries.forEach((entry, i) => {
-    occurrences.push(i > 0 && identity(entries[i - 1]) === identity(entry) ? occurrences[i - 1] + 1 : 0);
+    if (i > 0 && instants[i - 1] !== instants[i]) seenInBlock = new Map();
+    const key = identity(entry);
+    const rank = seenInBlock.get(key) ?? 0;
+    seenInBlock.set(key, rank + 1);
+    occurrences.push(rank);
   });
   return occurrences;
 }
@@ -142,7 +149,8 @@ export async function insertBalanceHistory(tx: SqlTransaction, entries: Settleme
      RETURNING 1`,
     [
       entries.map((e) => e.business_transaction_id),
-      entries.map((e) => e.created_ts),
+      // The instant as stored, the one the occurrences were counted on.
+      entries.map((e) => microsecondText(storedInstantUs(e.created_ts))),
       bigints(entries.map((e) => e.balance_delta_centicents)),
       bigints(entries.map((e) => e.locked_balance_delta_centicents)),
       entries.map((e) => e.reason),

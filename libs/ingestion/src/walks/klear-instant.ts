@@ -22,3 +22,20 @@ export function cursorJustAfter(ns: bigint): string {
   const ms = ns / 1_000_000n + 1n;
   return new Date(Number(ms)).toISOString();
 }
+
+/**
+ * The microsecond PostgreSQL stores for an RFC 3339 date-time (it rounds half to even below the
+ * microsecond): two times that differ only below it are one stored instant.
+ */
+export function storedInstantUs(text: string): bigint {
+  const ns = instantNs(text);
+  const us = ns / 1_000n;
+  const rest = ns % 1_000n;
+  return rest > 500n || (rest === 500n && us % 2n === 1n) ? us + 1n : us;
+}
+
+/** A stored instant (microseconds since the epoch) as RFC 3339 text at that precision. */
+export function microsecondText(us: bigint): string {
+  const ms = us / 1_000n;
+  return `${new Date(Number(ms)).toISOString().slice(0, 23)}${String(us % 1_000n).padStart(3, '0')}Z`;
+}
