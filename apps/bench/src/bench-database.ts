@@ -1,5 +1,7 @@
 import { createDataSource, runMigrationsLocked, startThrowawayPostgres, dedicatedPgClient } from '@app/db';
+import { KlearClient } from '@app/klear-client';
 import type { DataSource } from 'typeorm';
+import type { RunningKlearSimulator } from '../../klear-sim/src/index';
 import { systemClock } from '@app/clock';
 
 export interface BenchDatabase {
@@ -40,4 +42,15 @@ export async function openBenchDatabase(adminUrl: string | undefined): Promise<B
       await embedded?.destroy();
     },
   };
+}
+
+/** A client of the bench's simulator at tier prime, unlimited: the fetches are not what is timed. */
+export function simulatorClient(sim: RunningKlearSimulator): KlearClient {
+  return new KlearClient({
+    baseUrl: sim.url,
+    credentials: { mode: 'bearer', adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
+    tier: 'prime',
+    timeoutMs: 600_000,
+    maxRetries: 0,
+  });
 }

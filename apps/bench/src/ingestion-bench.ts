@@ -24,18 +24,10 @@ export async function benchIngestionVsCopy(client: KlearClient, dataSource: Data
   const warmUp = await fetchWhole(client, measured.answer.data.cursor ?? undefined);
   const rows = measured.entry.settlement_details.length;
 
-  const archive = new ResponseArchiveRepository(dataSource);
-  const ingest = async (fetched: Fetched) => {
-    const archiveId = await archive.append(fetched.answer.raw, null);
-    for (const page of fetched.pages) await archive.append(page, null);
-    return inTransaction(dataSource, (tx) => interpretAnswer(tx, 'obligationHistory', fetched.answer.data, archiveId, fetched.answer.raw.receivedAt, fetched.completion));
-  };
-  await ingest(warmUp);
+  await ingestFetched(dataSource, warmUp);
   await plainCopy(databaseUrl, warmUp.entry);
-  const ingestStart = process.hrtime.bigint();
-  const result = await ingest(measured);
-  const ingestSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;
-  if (result.written < rows) throw new Error(`ingestion wrote ${result.written} rows for ${rows} details`);
+  const ingested = await ingestFetched(dataSource, measured);
+  const ingestSeconds = ingested.seconds;
 
   const copySeconds = await plainCopy(databaseUrl, measured.entry);
   const value = rows / ingestSeconds;
@@ -50,15 +42,33 @@ export async function benchIngestionVsCopy(client: KlearClient, dataSource: Data
   };
 }
 
-interface Fetched {
+export interface Fetched {
   answer: Awaited<ReturnType<KlearClient['getObligationHistory']>>;
   pages: KlearRawAnswer[];
   completion: ObligationCompletion;
   entry: ObligationEntry;
 }
 
+/**
+ * The timed part of ingestion: archiving every answer body (the obligation page and each detail
+ * page) and interpreting the completed obligation into the derived tables in one transaction.
+ * Answers the wall time and the archive ids written (first and last).
+ */
+export async function ingestFetched(dataSource: DataSource, fetched: Fetched): Promise<{ seconds: number; written: number; firstArchiveId: string; lastArchiveId: string }> {
+  const archive = new ResponseArchiveRepository(dataSource);
+  const started = process.hrtime.bigint();
+  const firstArchiveId = await archive.append(fetched.answer.raw, null);
+  let lastArchiveId = firstArchiveId;
+  for (const page of fetched.pages) lastArchiveId = await archive.append(page, null);
+  const result = await inTransaction(dataSource, (tx) => interpretAnswer(tx, 'obligationHistory', fetched.answer.data, firstArchiveId, fetched.answer.raw.receivedAt, fetched.completion));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rows = fetched.entry.settlement_details.length;
+  if (result.written < rows) throw new Error(`ingestion wrote ${result.written} rows for ${rows} details`);
+  return { seconds, written: result.written, firstArchiveId, lastArchiveId };
+}
+
 /** One obligation of the history with its truncated lists completed from the paged endpoints. */
-async function fetchWhole(client: KlearClient, cursor: string | undefined): Promise<Fetched> {
+export async function fetchWhole(client: KlearClient, cursor: string | undefined): Promise<Fetched> {
   const answer = await client.getObligationHistory({ limit: 1, cursor });
   const [first] = answer.data.obligations;
   if (!first) throw new Error('the simulator returned fewer than two settled obligations');
@@ -105,7 +115,8 @@ export async function benchPagingAtBasic(world: { subtraders: number; markets: n
   }
 }
 
-async function plainCopy(databaseUrl: string, obligation: ObligationEntry): Promise<number> {
+/** The floor: a plain COPY of the obligation's detail rows into a table of the same shape and indexes (dropped after). */
+export async function plainCopy(databaseUrl: string, obligation: ObligationEntry): Promise<number> {
   const client = dedicatedPgClient({ connectionString: databaseUrl }, 'bench COPY floor');
   await client.connect();
   try {

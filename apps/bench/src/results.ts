@@ -1,6 +1,9 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem, arch } from 'node:os';
+import { dirname } from 'node:path';
 
-export type BenchMode = 'full' | 'quick';
+/** `growth` / `growth-quick`: `npm run bench -- --growth [--quick]` (30 cycles of history, apps/bench/src/growth-bench.ts). */
+export type BenchMode = 'full' | 'quick' | 'growth' | 'growth-quick';
 
 export interface MachineFacts {
   os: string;
@@ -34,7 +37,8 @@ export interface Measurement {
   unit: string;
   floor: number | null;
   ratio: number | null;
-  target: { on: 'ratio' | 'value'; op: '<=' | '<' | '>=' | '>'; limit: number };
+  /** null: a figure reported without a target (e.g. the database's size on disk); its row's pass is null. */
+  target: { on: 'ratio' | 'value'; op: '<=' | '<' | '>=' | '>'; limit: number } | null;
 }
 
 export interface Skip {
@@ -58,6 +62,9 @@ export function machineFacts(): MachineFacts {
 const round = (n: number | null): number | null => (n === null ? null : Math.round(n * 1000) / 1000);
 
 export function measuredRow(m: Measurement, shared: Pick<BenchRow, 'machine' | 'date' | 'mode'>): BenchRow {
+  if (m.target === null) {
+    return { name: m.name, status: 'measured', value: round(m.value), unit: m.unit, floor: round(m.floor), ratio: round(m.ratio), target: 'reported', pass: null, ...shared };
+  }
   const subject = m.target.on === 'ratio' ? m.ratio : m.value;
   const { op, limit } = m.target;
   const pass = subject === null || !Number.isFinite(subject) ? false
@@ -82,9 +89,28 @@ export function formatTable(rows: BenchRow[]): string {
     r.floor === null ? '-' : `${fmt(r.floor)} ${r.unit}`,
     fmt(r.ratio),
     r.target,
-    r.status === 'skipped' ? `skipped: ${r.reason ?? ''}` : r.pass ? 'pass' : 'FAIL',
+    r.status === 'skipped' ? `skipped: ${r.reason ?? ''}` : r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+/**
+ * Writes a run's rows to the results file, keeping the rows of other modes already there: the
+ * default run and the growth run (`--growth`) share bench/results.json without erasing each other.
+ */
+export function writeResults(path: string, rows: BenchRow[]): void {
+  const modes = new Set(rows.map((r) => r.mode));
+  let kept: BenchRow[] = [];
+  if (existsSync(path)) {
+    try {
+      const previous = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+      if (Array.isArray(previous)) kept = (previous as BenchRow[]).filter((r) => !modes.has(r.mode));
+    } catch {
+      kept = [];
+    }
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify([...kept, ...rows], null, 2)}\n`);
 }

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { testAdminUrl } from '@app/testing';
+import { GROWTH_CYCLES, MEASURED_DAYS, runGrowthBench } from '../../apps/bench/src/growth-bench';
+import type { BenchRow } from '../../apps/bench/src/results';
+
+// The growth benchmark's quick mode (30 cycles of the 100 x 100 world) so its code cannot rot. It
+// asserts that the run completes and produces every figure, never how fast: speed targets live in
+// `npm run bench -- --growth`, not in a timed test.
+describe('npm run bench -- --growth --quick', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'klear-growth-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('builds 30 settled cycles and reports every day-1, day-10 and day-30 figure, each against day 1', async () => {
+    const output = join(dir, 'results.json');
+    const { rows, days } = await runGrowthBench({ quick: true, output, databaseUrl: testAdminUrl() });
+    expect(JSON.parse(readFileSync(output, 'utf8')) as BenchRow[]).toEqual(rows);
+
+    expect(days.map((d) => d.day)).toEqual([...MEASURED_DAYS]);
+    const cycles = new Set(days.map((d) => d.cycle));
+    expect(cycles.size).toBe(MEASURED_DAYS.length);
+    const routes = Object.keys(days[0].apiP99);
+    expect(routes).toEqual(expect.arrayContaining(['GET /subtraders', 'GET /ledger/entries', 'GET /reconciliations', 'GET /audit', 'GET /obligations']));
+    expect(routes.some((r) => r.startsWith('GET /reconciliations/') && r.includes('/breaks'))).toBe(true);
+    for (const d of days) {
+      expect(d.rows).toBe(10_000);
+      expect(d.workbookDetailRows).toBe(10_000);
+      // 1 subtrader in 200 carries a broken market: 100 subtraders hold no or one such break per check run.
+      expect(d.reconciliationBreaks).toBeGreaterThanOrEqual(0);
+      for (const figure of [d.ingestRowsPerSecond, d.copyRowsPerSecond, d.reconciliationSeconds, d.workbookSeconds, d.healthP99, d.databaseBytes]) {
+        expect(Number.isFinite(figure) && figure > 0).toBe(true);
+      }
+      expect(Object.keys(d.apiP99).sort()).toEqual([...routes].sort());
+      for (const p99 of Object.values(d.apiP99)) expect(Number.isFinite(p99)).toBe(true);
+    }
+    // 27 cycles of history between the measured days: the database holds all 30.
+    expect(days[2].databaseBytes).toBeGreaterThan(days[1].databaseBytes);
+    expect(days[1].databaseBytes).toBeGreaterThan(days[0].databaseBytes);
+
+    for (const row of rows) {
+      expect(row).toMatchObject({ mode: 'growth-quick', status: 'measured', machine: { node: process.version } });
+      expect(Number.isFinite(row.value)).toBe(true);
+      if (row.target === 'reported') expect(row.pass).toBeNull();
+      else expect(typeof row.pass).toBe('boolean');
+    }
+    const names = rows.map((r) => r.name);
+    for (const day of [10, GROWTH_CYCLES]) {
+      for (const figure of ['ingestion rows/s', 'reconciliation run', 'workbook of the day', 'database size on disk', 'api p99 GET /subtraders']) {
+        expect(names.some((n) => n.startsWith(`growth day ${day} vs day 1: ${figure}`))).toBe(true);
+      }
+    }
+    for (const day of MEASURED_DAYS) expect(names.some((n) => n.startsWith(`growth day ${day}: ingestion of the day's cycle`))).toBe(true);
+    const perCycle = rows.find((r) => r.name.startsWith('growth: disk per cycle'));
+    expect(perCycle!.value! > 0).toBe(true);
+  }, 1_200_000); // the deadline only catches a hang
+});
