@@ -13,7 +13,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = e.code ?? e.driverError?.code;
   if (code && DB_DOWN_CODES.has(code)) return true;
   // 55000 with this text: the database refuses connections for now (ALLOW_CONNECTIONS false, maintenance).
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(e.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(e.message ?? '');
 }
 
 const STATUS_CODES: Record<number, string> = {

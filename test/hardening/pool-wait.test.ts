@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { createServer, type Server, type Socket } from 'node:net';
+import pg from 'pg';
+import { CONNECT_TIMEOUT_MS, createDataSource, dataSourceOptions, POOL_WAIT_MS } from '@app/db';
+import { isDatabaseUnavailable } from '@app/http';
+import { createEmptyDatabase } from '@app/testing';
+
+/**
+ * A busy pool is not a missing database. Under load, two dozen approvals of one request serialise on its
+ * row lock and hold every pooled connection for seconds; a request queued behind them must wait, not
+ * answer 503 DATABASE_UNAVAILABLE as it did when one 5 s timeout covered both waits. A server that
+ * never answers a new connection still counts as unavailable after the short connect timeout.
+ * The pool's timers run on Jest's fake clock, so nothing here depends on how fast the machine is.
+ */
+describe('database pool waits', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  const settle = <T>(p: Promise<T>) => {
+    const state: { done: boolean; value?: T; error?: unknown } = { done: false };
+    p.then(
+      (value) => Object.assign(state, { done: true, value }),
+      (error: unknown) => Object.assign(state, { done: true, error }),
+    );
+    return state;
+  };
+  const until = async (condition: () => boolean) => {
+    for (let i = 0; i < 10_000 && !condition(); i++) await new Promise((r) => setImmediate(r));
+    expect(condition()).toBe(true);
+  };
+
+  it('a query queued behind a busy pool outlasts the connect timeout and runs once a connection is free; only past the pool wait is it unavailable', async () => {
+    const empty = await createEmptyDatabase();
+    const ds = createDataSource({ url: empty.url, poolSize: 1 });
+    await ds.initialize();
+    const pool = (ds.driver as unknown as { master: pg.Pool }).master;
+    const holder = ds.createQueryRunner();
+    try {
+      await holder.connect();
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const queued = settle(ds.query('SELECT 1 AS one') as Promise<Array<{ one: number }>>);
+      await until(() => pool.waitingCount === 1);
+      jest.advanceTimersByTime(CONNECT_TIMEOUT_MS * 3);
+      await new Promise((r) => setImmediate(r));
+      expect({ done: queued.done, waiting: pool.waitingCount }).toEqual({ done: false, waiting: 1 });
+      await holder.release();
+      await until(() => queued.done);
+      expect(queued).toEqual({ done: true, value: [{ one: 1 }] });
+
+      // Held again: a waiter still queued when the pool wait ends is refused as unavailable (503).
+      await holder.connect();
+      const starved = settle(ds.query('SELECT 2 AS two'));
+      await until(() => pool.waitingCount === 1);
+      jest.advanceTimersByTime(POOL_WAIT_MS + 1);
+      await until(() => starved.done);
+      expect(isDatabaseUnavailable(starved.error)).toBe(true);
+    } finally {
+      jest.useRealTimers();
+      await holder.release();
+      await ds.destroy();
+      await empty.drop();
+    }
+  });
+
+  it('a server that accepts the connection and never answers counts as unavailable after the connect timeout', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    const { extra } = dataSourceOptions({ url: `postgres://nobody@127.0.0.1:${port}/nothing` }) as { extra: pg.PoolConfig };
+    const pool = new pg.Pool({ ...extra, connectionString: `postgres://nobody@127.0.0.1:${port}/nothing` });
+    pool.on('error', () => undefined);
+    try {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const attempt = settle(pool.connect());
+      await until(() => sockets.length === 1);
+      jest.advanceTimersByTime(CONNECT_TIMEOUT_MS - 1);
+      await new Promise((r) => setImmediate(r));
+      expect(attempt.done).toBe(false);
+      jest.advanceTimersByTime(2);
+      await until(() => attempt.done);
+      expect(isDatabaseUnavailable(attempt.error)).toBe(true);
+    } finally {
+      jest.useRealTimers();
+      for (const s of sockets) s.destroy();
+      await pool.end();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+});
