@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AppConfig } from '@app/config';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { EXECUTOR_LOCK_KEY, ExecutorLeaseRepository, ExecutorNeedsSessionPooling } from '@app/withdrawals';
+import { ADVISORY_LOCK_KEYS } from '@app/db';
+import { ExecutorLeaseRepository, ExecutorNeedsSessionPooling } from '@app/withdrawals';
 import { until } from '../support/poll';
 import { startTestPooler, type TestPooler } from '../support/transaction-pooler';
 
@@ -27,7 +28,7 @@ afterAll(async () => {
 
 const fenceToken = async () => ((await db.dataSource.query('SELECT token::text AS token FROM withdrawal_executor_fence WHERE id = 1')) as Array<{ token: string }>)[0].token;
 const lockHolders = async () =>
-  Number(((await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = $1`, [(EXECUTOR_LOCK_KEY & 0xffff_ffffn).toString()])) as Array<{ n: number }>)[0].n);
+  Number(((await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = $1`, [(ADVISORY_LOCK_KEYS.withdrawalExecutor & 0xffff_ffffn).toString()])) as Array<{ n: number }>)[0].n);
 
 describe('the withdrawal executor and connection poolers', () => {
   it('the test pooler in transaction mode does run consecutive statements on different server sessions', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
-import { AuditCheckpoint, AuditLogEntry } from '@app/db';
+import { advisoryLockCall, AdvisoryLocks, AuditCheckpoint, AuditLogEntry } from '@app/db';
 import type { Keyring } from '@app/secrets';
 import { DataSource, EntityManager } from 'typeorm';
 import {
@@ -19,8 +19,8 @@ import {
 } from './audit-chain';
 import { canonicalJson } from './canonical-json';
 
-/** Transaction-scoped advisory lock serialising appends to the chain ("klear-audit"). */
-const AUDIT_CHAIN_LOCK = '1801676132';
+/** Transaction-scoped advisory lock serialising appends to the chain, taken with the isolation check in one round trip. */
+const AUDIT_CHAIN_LOCK = advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.auditChain);
 
 /** An incremental verification records a checkpoint once it has walked this many rows past the last one. */
 export const AUDIT_CHECKPOINT_EVERY = 1000;
@@ -71,7 +71,7 @@ export class AuditService {
     if (!manager.queryRunner?.isTransactionActive) {
       return manager.transaction((m) => this.append(m, event));
     }
-    const [{ isolation }] = (await manager.query(`SELECT pg_advisory_xact_lock($1), current_setting('transaction_isolation') AS isolation`, [AUDIT_CHAIN_LOCK])) as Array<{
+    const [{ isolation }] = (await manager.query(`SELECT ${AUDIT_CHAIN_LOCK.sql}, current_setting('transaction_isolation') AS isolation`, AUDIT_CHAIN_LOCK.params)) as Array<{
       isolation: string;
     }>;
     // A snapshot taken before the lock may not see the chain's latest row: the append would collide on seq.

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { ApiToken, AppUser, PRIVILEGED_ROLES, UserInvitation, type UserKind } from '@app/db';
+import { AdvisoryLocks, ApiToken, AppUser, lockForTransaction, PRIVILEGED_ROLES, UserInvitation, type UserKind } from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/http';
 import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
 import type { Principal } from './principal';
@@ -321,7 +321,7 @@ export class UsersService {
    */
   async bootstrapAdmins(names: string[]): Promise<Array<{ user: AppUser; invitation: IssuedInvitation }>> {
     return this.dataSource.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('klear-admin-bootstrap'))`);
+      await lockForTransaction(m, AdvisoryLocks.adminBootstrap);
       const active = await this.activeAdmins(m);
       if (active.length + names.length > 2 || names.length === 0) {
         throw new Conflict(

@@ -1,8 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { AdvisoryLocks, lockForSession, unlockSession } from './advisory-locks';
 import { createDataSource } from './data-source';
-
-/** Advisory lock key shared by every instance that migrates this database ("klear-migrate"). */
-export const MIGRATION_LOCK_KEY = 0x6b6c6d69n;
 
 /**
  * Applies pending migrations while holding a session-level advisory lock, so that several API and
@@ -13,13 +11,13 @@ export async function runMigrationsLocked(dataSource: DataSource, options: { app
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    await lockForSession(runner, AdvisoryLocks.migrations);
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       if (options.appRole) await grantApplicationRole(dataSource, options.appRole);
       return applied.map((m) => m.name);
     } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
+      await unlockSession(runner, AdvisoryLocks.migrations);
     }
   } finally {
     await runner.release();

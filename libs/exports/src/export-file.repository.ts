@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ExportFile } from '@app/db';
+import { AdvisoryLocks, ExportFile, lockForTransaction } from '@app/db';
 
 /** The export_file rows (one per built workbook version) and the scheduled job's work list. */
 @Injectable()
@@ -14,7 +14,7 @@ export class ExportFileRepository {
    */
   async withNextVersion<T>(date: string, work: (version: number, manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('export_file:' || $1))`, [date]);
+      await lockForTransaction(manager, AdvisoryLocks.exportFile(date));
       const rows = (await manager.query(`SELECT coalesce(max(version), 0)::int AS v FROM export_file WHERE settlement_date = $1`, [date])) as Array<{ v: number }>;
       return work(rows[0].v + 1, manager);
     });

@@ -1,11 +1,5 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { dedicatedPgClient } from '@app/db';
-
-/** A signed 64-bit advisory lock key derived from the job name (namespace "klear-job:"). */
-export function jobLockKey(job: string): string {
-  return createHash('sha256').update(`klear-job:${job}`).digest().readBigInt64BE(0).toString();
-}
+import { AdvisoryLocks, dedicatedPgClient, tryLockForSession, unlockSession } from '@app/db';
 
 /** Thrown by a write of a run whose job lock is gone: another run may be writing the same rows. */
 export class JobLockLostError extends Error {
@@ -38,8 +32,7 @@ export class JobAdvisoryLock {
     client.on('end', () => void (this.client && this.markLost("the job lock's connection closed")));
     await client.connect();
     try {
-      const rows = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [jobLockKey(this.job)]);
-      if (rows.rows[0].locked) {
+      if (await tryLockForSession(client, AdvisoryLocks.job(this.job))) {
         this.client = client;
         return true;
       }
@@ -88,7 +81,7 @@ export class JobAdvisoryLock {
     this.client = undefined;
     if (!client) return;
     // Ending the session releases the lock even when the unlock query cannot run.
-    await client.query('SELECT pg_advisory_unlock($1::bigint)', [jobLockKey(this.job)]).catch(() => undefined);
+    await unlockSession(client, AdvisoryLocks.job(this.job)).catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 }

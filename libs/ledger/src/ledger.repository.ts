@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { LedgerImportStatus } from '@app/db';
+import { AdvisoryLocks, type LedgerImportStatus, lockForTransaction } from '@app/db';
 import type { Account } from './chart-of-accounts';
 import type { ExistingJournalEntry, PlannedEntry } from './ledger-batch-plan';
 import type { JournalPostingDraft } from './journal-entry-input';
 import { canonicalFromDatabase } from './ledger-text';
 
-/** Serialises ledger writers, which makes `ledger_seq` commit-ordered (see JournalEntry.ledgerSeq). */
-const LEDGER_WRITE_LOCK = '7243116520';
 /** Rows per INSERT statement: keeps parameter arrays a few MB while staying set-based. */
 const ENTRIES_PER_STATEMENT = 5000;
 
@@ -240,7 +238,8 @@ export class LedgerRepository {
   /** Runs `work` in one transaction holding the ledger write lock: all of it commits, or none. */
   async write<T>(work: (tx: LedgerWriteTransaction) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_WRITE_LOCK]);
+      // Serialises ledger writers, which makes `ledger_seq` commit-ordered (see JournalEntry.ledgerSeq).
+      await lockForTransaction(manager, AdvisoryLocks.ledgerWrites);
       return work(new LedgerWriteTransaction(manager));
     });
   }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { AdvisoryLocks, lockForSession, unlockSession } from '@app/db';
 import { BREAKS_OPENED_OUTBOX_SQL } from '@app/notifications';
 
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
@@ -62,9 +63,6 @@ function withAssetClass<R extends Omit<RunRequest, 'actor'>>(request: R): R {
   return request.assetClass === undefined ? { ...request, assetClass: DEFAULT_ASSET_CLASS } : request;
 }
 
-/** Serialises runs of one scope, taken before the snapshot so that a second run waits and then sees the first one's breaks. */
-const SCOPE_LOCK_KEY = `hashtextextended('reconciliation:' || $1, 0)`;
-
 /**
  * Runs one reconciliation on one connection, in two transactions under the scope's session lock:
  *
@@ -96,7 +94,8 @@ export class ReconciliationRunRepository {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query(`SELECT pg_advisory_lock(${SCOPE_LOCK_KEY})`, [scopeKey]);
+      // Serialises runs of one scope, taken before the snapshot so that a second run waits and then sees the first one's breaks.
+      await lockForSession(runner, AdvisoryLocks.reconciliationScope(scopeKey));
       try {
         const summary = await this.inTransaction(runner, 'REPEATABLE READ', async (tx) => {
           await tx.query(`SET LOCAL work_mem = '128MB'`);
@@ -108,7 +107,7 @@ export class ReconciliationRunRepository {
         });
         return await this.inTransaction(runner, 'READ COMMITTED', (tx) => this.record(tx, request, prepared!, summary, startedAt));
       } finally {
-        await runner.query(`SELECT pg_advisory_unlock(${SCOPE_LOCK_KEY})`, [scopeKey]).catch(() => undefined);
+        await unlockSession(runner, AdvisoryLocks.reconciliationScope(scopeKey)).catch(() => undefined);
       }
     } catch (error) {
       if (prepared) await this.recordFailure(request, prepared, error, startedAt);

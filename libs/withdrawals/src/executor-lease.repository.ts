@@ -1,16 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { dedicatedPgClient } from '@app/db';
+import { ADVISORY_LOCK_KEYS, AdvisoryLocks, dedicatedPgClient, heldByThisSessionSql, tryLockForSession, unlockSession } from '@app/db';
 import type pg from 'pg';
 import { ExecutorFenced, ExecutorNeedsSessionPooling } from './withdrawal-errors';
 
-/** Session advisory lock of the withdrawal executor ("klear-wdexec"): one executor at a time. */
-export const EXECUTOR_LOCK_KEY = 1801676134n;
-// pg_locks shows a bigint advisory key as (classid = high 32 bits, objid = low 32 bits, objsubid = 1).
-const LOCK_CLASSID = (EXECUTOR_LOCK_KEY >> 32n).toString();
-const LOCK_OBJID = (EXECUTOR_LOCK_KEY & 0xffff_ffffn).toString();
-const HELD_BY_THIS_SESSION = `EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
-  AND classid::bigint = ${LOCK_CLASSID} AND objid::bigint = ${LOCK_OBJID} AND objsubid = 1)`;
+/** The executor's session lock (one executor at a time) is held by the session this SQL runs in. */
+const HELD_BY_THIS_SESSION = heldByThisSessionSql(ADVISORY_LOCK_KEYS.withdrawalExecutor);
 
 /**
  * The withdrawal executor's ownership for one run: a session advisory lock on a dedicated connection
@@ -75,7 +70,7 @@ export class ExecutorLease {
   }
 
   async release(): Promise<void> {
-    if (!this.lost) await this.client.query('SELECT pg_advisory_unlock($1::bigint)', [EXECUTOR_LOCK_KEY.toString()]).catch(() => undefined);
+    if (!this.lost) await unlockSession(this.client, AdvisoryLocks.withdrawalExecutor).catch(() => undefined);
     this.markLost('released');
     // Ending the session frees the lock even when the unlock could not run.
     await this.client.end().catch(() => undefined);
@@ -98,8 +93,7 @@ export class ExecutorLeaseRepository {
     const client = dedicatedPgClient({ connectionString: this.config.database.url, application_name: 'klear-withdrawal-executor', connectionTimeoutMillis: 10_000 }, 'withdrawal executor lock');
     await client.connect();
     try {
-      const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [EXECUTOR_LOCK_KEY.toString()]);
-      if (!locked.rows[0].locked) {
+      if (!(await tryLockForSession(client, AdvisoryLocks.withdrawalExecutor))) {
         await client.end().catch(() => undefined);
         return null;
       }

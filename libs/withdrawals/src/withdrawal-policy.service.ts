@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { WithdrawalPolicy } from '@app/db';
+import { AdvisoryLocks, lockForTransaction, WithdrawalPolicy } from '@app/db';
 import { Conflict, InvalidInput } from '@app/http';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
@@ -14,9 +14,6 @@ import {
   type WithdrawalPolicyTerms,
   type WithdrawalPolicyVersion,
 } from './withdrawal-policy';
-
-/** Serialises policy writers (and the first-read seed) so that versions are gapless ("klear-wdpol"). */
-const POLICY_LOCK = '1801676133';
 
 export interface StoredPolicy extends WithdrawalPolicyVersion {
   createdAt: Date;
@@ -50,7 +47,7 @@ export class WithdrawalPolicyService {
     const row = await manager.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
     if (row) return fromRow(row);
     return this.dataSource.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [POLICY_LOCK]);
+      await lockForTransaction(tx, AdvisoryLocks.withdrawalPolicy);
       const again = await tx.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
       if (again) return fromRow(again);
       return this.insertVersion(tx, 1, defaultPolicyTerms(this.config.withdrawals.defaultCapCenticents), 'system', 'default policy seeded at first use', undefined);
@@ -72,7 +69,7 @@ export class WithdrawalPolicyService {
    */
   async replaceWithin(m: EntityManager, terms: WithdrawalPolicyTerms, actor: string, reason: string, requestBody: unknown, basedOnVersion: number): Promise<StoredPolicy> {
     this.validate(terms);
-    await m.query('SELECT pg_advisory_xact_lock($1)', [POLICY_LOCK]);
+    await lockForTransaction(m, AdvisoryLocks.withdrawalPolicy);
     const last = await m.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
     if ((last?.version ?? 0) !== basedOnVersion) {
       throw new Conflict('POLICY_CHANGED_SINCE_PROPOSAL', `the policy is at version ${last?.version ?? 0}, the proposal was made against version ${basedOnVersion}: propose again`, {
