@@ -20,6 +20,7 @@ import { BalanceHistoryOccurrence1796220000000 } from './1796220000000-BalanceHi
 import { AuditCheckpoint1796227123662 } from './1796227123662-AuditCheckpoint';
 import { AssetClassRuns1796228000000 } from './1796228000000-AssetClassRuns';
 import { ProjectedRunsPerAssetClass1796229000000 } from './1796229000000-ProjectedRunsPerAssetClass';
+import { FundingSummaries1796230000000 } from './1796230000000-FundingSummaries';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -45,4 +46,5 @@ export const ALL_MIGRATIONS: Function[] = [
   AuditCheckpoint1796227123662,
   AssetClassRuns1796228000000,
   ProjectedRunsPerAssetClass1796229000000,
+  FundingSummaries1796230000000,
 ];

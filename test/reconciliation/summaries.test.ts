@@ -128,7 +128,7 @@ describe('reconciliation summaries', () => {
     expect(failed.status).toBe('failed');
 
     const rebuilt = await summaries.rebuild('test');
-    expect(rebuilt).toEqual({ klear_rows: 6 * 3, ledger_rows: 6 * 3, differences_before: 1 });
+    expect(rebuilt).toEqual({ klear_rows: 6 * 3, ledger_rows: 6 * 3, klear_funding_rows: 0, ledger_funding_rows: 0, differences_before: 1 });
     expect(await summaries.verify()).toEqual([]);
     const [audit] = await sql(`SELECT action, actor FROM audit_log WHERE action = 'reconciliation.summaries_rebuilt'`);
     expect(audit).toEqual({ action: 'reconciliation.summaries_rebuilt', actor: 'test' });

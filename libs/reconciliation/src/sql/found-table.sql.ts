@@ -28,16 +28,22 @@ export const CREATE_FOUND_TABLE_SQL = `
   )`;
 
 /**
- * Per subtrader of the cycle: both sides' totals (pnl - fees) from the maintained summaries, and
- * whether its markets must be examined one by one (see the settlement-details check).
+ * Per subtrader of the cycle: both sides' totals from the maintained summaries, and whether its
+ * markets must be examined one by one (see the settlement-details and funding checks).
  */
-export const CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL = `
-  CREATE TEMPORARY TABLE recon_settlement_subtrader (
+const createSubtraderTableSql = (name: string) => `
+  CREATE TEMPORARY TABLE ${name} (
     subtrader_id text PRIMARY KEY,
     klear_total numeric NOT NULL,
     internal_total numeric NOT NULL,
     examined boolean NOT NULL
   )`;
+
+/** The settlement-details check's subtraders (totals pnl - fees). */
+export const CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL = createSubtraderTableSql('recon_settlement_subtrader');
+
+/** The funding check's subtraders (funding totals). */
+export const CREATE_FUNDING_SUBTRADER_TABLE_SQL = createSubtraderTableSql('recon_funding_subtrader');
 
 /** Rows found, per check, reason and tolerated, for the run's summary. */
 export const FOUND_SUMMARY_SQL = `

@@ -77,3 +77,55 @@ export class LedgerTradingSummary {
   @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
   fingerprint2: bigint;
 }
+
+/*
+ * The funding check's summaries (migration FundingSummaries), kept the same way: counts, sums and the
+ * two keyed fingerprints of the per-market figures (the amount in the PnL place, no fees).
+ */
+
+/** Klear's funding payments of one obligation, per subtrader (every funding time together). */
+@Entity({ name: 'klear_funding_summary' })
+export class KlearFundingSummary {
+  @Column({ type: 'text', name: 'obligation_id', primary: true })
+  obligationId: string;
+
+  @Column({ type: 'text', name: 'subtrader_id', primary: true })
+  subtraderId: string;
+
+  @Column({ type: 'bigint', name: 'payment_count', transformer: bigintColumnTransformer })
+  paymentCount: bigint;
+
+  @Column({ type: 'bigint', name: 'funding_centicents', transformer: bigintColumnTransformer })
+  fundingCenticents: bigint;
+
+  @Column({ type: 'bigint', name: 'fingerprint_1', transformer: bigintColumnTransformer })
+  fingerprint1: bigint;
+
+  @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
+  fingerprint2: bigint;
+}
+
+/** The ledger's funding postings of one cycle and asset class, per subtrader (postings without one are not read). */
+@Entity({ name: 'ledger_funding_summary' })
+export class LedgerFundingSummary {
+  @Column({ type: 'timestamptz', name: 'cycle', primary: true })
+  cycle: Date;
+
+  @Column({ type: 'text', name: 'asset_class', primary: true })
+  assetClass: string;
+
+  @Column({ type: 'text', name: 'subtrader_id', primary: true })
+  subtraderId: string;
+
+  @Column({ type: 'bigint', name: 'posting_count', transformer: bigintColumnTransformer })
+  postingCount: bigint;
+
+  @Column({ type: 'bigint', name: 'funding_centicents', transformer: bigintColumnTransformer })
+  fundingCenticents: bigint;
+
+  @Column({ type: 'bigint', name: 'fingerprint_1', transformer: bigintColumnTransformer })
+  fingerprint1: bigint;
+
+  @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
+  fingerprint2: bigint;
+}
