@@ -33,7 +33,7 @@ function writeValue(value: unknown, out: string[]): void {
       out.push(value.toString());
       return;
     case 'string':
-      out.push(JSON.stringify(value));
+      out.push(quoted(value));
       return;
     case 'boolean':
       out.push(value ? 'true' : 'false');
@@ -71,8 +71,29 @@ function writeObject(record: Record<string, unknown>, out: string[]): void {
     if (item === undefined || typeof item === 'function') continue;
     if (!first) out.push(',');
     first = false;
-    out.push(JSON.stringify(key), ':');
+    out.push(quotedKey(key));
     writeValue(item, out);
   }
   out.push('}');
+}
+
+// Content hashes write every settlement detail of an obligation through this (1,000,000 a cycle):
+// JSON.stringify called per string dominated the cost. A string of printable ASCII without a quote
+// or backslash is written as is (what JSON.stringify would answer); any other goes through it.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function quoted(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+const keyCache = new Map<string, string>();
+
+/** `"key":`, remembered for the few keys the contract has (capped so odd keys cannot grow it). */
+function quotedKey(key: string): string {
+  let text = keyCache.get(key);
+  if (text === undefined) {
+    text = `${quoted(key)}:`;
+    if (keyCache.size < 1_000) keyCache.set(key, text);
+  }
+  return text;
 }
