@@ -66,6 +66,7 @@ const schema = z.object({
   KLEAR_MAX_RETRIES: envInt(5, 0, 20),
   KLEAR_REPORT_HOSTS: envHostList(),
   KLEAR_REPORT_MAX_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),
+  KLEAR_MAX_BUFFER_BYTES: envInt(16 * 1024 * 1024, 1024, 2 ** 31 - 1),
   ALLOW_PLAIN_HTTP_HOSTS: envHostList(),
   KLEAR_RATE_SHARE: z
     .string()
@@ -197,6 +198,8 @@ export interface AppConfig {
     /** Hosts report files may be downloaded from (KLEAR_BASE_URL's host is always allowed). */
     reportHosts: string[];
     reportMaxBytes: number;
+    /** An answer body past this many bytes is spooled to a temporary file and read as a stream. */
+    maxBufferBytes: number;
   };
   worker: { jobsEnabled: boolean; backfillDays: number; instanceId: string | undefined };
   /**
@@ -381,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateShare: c.KLEAR_RATE_SHARE,
       reportHosts: c.KLEAR_REPORT_HOSTS,
       reportMaxBytes: c.KLEAR_REPORT_MAX_BYTES,
+      maxBufferBytes: c.KLEAR_MAX_BUFFER_BYTES,
     },
     worker: { jobsEnabled: c.WORKER_JOBS_ENABLED, backfillDays: c.WORKER_BACKFILL_DAYS, instanceId: c.WORKER_INSTANCE_ID },
     jobs: jobOverrides,

@@ -61,9 +61,12 @@ export function interpretArchivedBody(
 }
 
 /** Notes the unmapped fields of an obligation answer's entries (from the body) for their content hash. */
-export function noteUnmappedContent(name: InterpretableName, data: unknown, unmapped: readonly string[] | undefined, body: string): void {
+export function noteUnmappedContent(name: InterpretableName, data: unknown, unmapped: readonly string[] | undefined, body: string, itemBodies?: ReadonlyMap<number, string>): void {
   if ((name !== 'obligationHistory' && name !== 'activeObligations') || !unmapped?.some((path) => path.startsWith('obligations[]'))) return;
-  noteUnmappedObligationContent((data as { obligations: ObligationEntry[] }).obligations, body);
+  const obligations = (data as { obligations: ObligationEntry[] }).obligations;
+  // A spooled body: each obligation with unmapped fields comes alone in its envelope.
+  if (itemBodies !== undefined) for (const [index, alone] of itemBodies) noteUnmappedObligationContent([obligations[index]], alone);
+  else noteUnmappedObligationContent(obligations, body);
 }
 
 /** Upserts the obligations of an answer, each in its completed form when its lists were cut. */

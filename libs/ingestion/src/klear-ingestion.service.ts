@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
@@ -35,18 +36,28 @@ export class KlearIngestion {
     } catch (error) {
       // A body that breaks the contract is still archived: it is what Klear said.
       if (error instanceof KlearSchemaError) {
+        const spooled = error.rawBodyFile === undefined ? {} : { body: '', bodyFile: error.rawBodyFile, sha256: error.rawBodySha256 ?? '' };
         await this.archive.append(
-          { body: error.rawBody, status: error.status, endpoint: error.endpoint, params: {}, receivedAt: this.clock.now(), sha256: sha256Hex(error.rawBody) },
+          { body: error.rawBody, status: error.status, endpoint: error.endpoint, params: {}, receivedAt: this.clock.now(), sha256: sha256Hex(error.rawBody), ...spooled },
           context.runId,
         );
       }
       throw error;
     }
+    try {
+      return await this.archiveAndStore(context, name, answer, klear);
+    } finally {
+      // A spooled body is removed once archived; still there when the run stopped before archiving it.
+      if (answer.raw.bodyFile !== undefined) await rm(answer.raw.bodyFile, { force: true });
+    }
+  }
+
+  private async archiveAndStore<N extends InterpretableName>(context: JobContext, name: N, answer: KlearResponse<KlearAnswerData<N>>, klear: KlearClient | undefined): Promise<Interpretation> {
     // Every write batch is fenced by the job lock: a run that lost it stops before writing.
     await context.confirmLockHeld();
     const archiveId = await this.archive.append(answer.raw, context.runId);
     this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
-    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body);
+    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     this.escapeNul(context, answer.raw.endpoint, answer.data);
     let completion: ObligationCompletion | undefined;
     if (name === 'obligationHistory' || name === 'activeObligations') {

@@ -1,7 +1,14 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { KlearRawAnswer } from '@app/klear-client';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
+import { copyText } from './sql-transaction';
 
 /** An archived answer, as read back for re-interpretation. */
 export interface ArchivedAnswer {
@@ -31,14 +38,45 @@ export function storableParams(params: Record<string, string>): Record<string, s
 export class ResponseArchiveRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Writes the answer as it came and returns its archive id; committed before interpretation. */
+  /**
+   * Writes the answer as it came and returns its archive id; committed before interpretation. A body
+   * spooled to a file (past KLEAR_MAX_BUFFER_BYTES) streams from it into the row and the file is removed.
+   */
   async append(raw: KlearRawAnswer, jobRunId: string | null): Promise<string> {
+    if (raw.bodyFile !== undefined) return this.appendSpooled(raw, raw.bodyFile, jobRunId);
     const rows = (await this.dataSource.query(
       `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body, job_run_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
       [raw.endpoint.replace(/[?#].*$/, ''), JSON.stringify(storableParams(raw.params)), raw.receivedAt, raw.status, raw.sha256, Buffer.from(raw.body, 'utf8'), jobRunId],
     )) as Array<{ id: string }>;
     return rows[0].id;
+  }
+
+  /**
+   * The same row as `append`, the body fed to COPY from its file in chunks (bytea in hex): this process
+   * never holds it whole. The row, its sha256 (of the bytes as received, hashed while they streamed in)
+   * and what reads it back are as for any answer.
+   */
+  private async appendSpooled(raw: KlearRawAnswer, file: string, jobRunId: string | null): Promise<string> {
+    const runner = this.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as pg.PoolClient;
+    try {
+      const [{ id }] = (await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence('klear_response_archive', 'id'))::text AS id`)).rows;
+      const head = [id, raw.endpoint.replace(/[?#].*$/, ''), JSON.stringify(storableParams(raw.params)), raw.receivedAt.toISOString(), String(raw.status), raw.sha256].map(copyText).join('\t');
+      async function* row() {
+        yield `${head}\t\\\\x`;
+        for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) yield (chunk as Buffer).toString('hex');
+        yield `\t${jobRunId ?? '\\N'}\n`;
+      }
+      await pipeline(
+        Readable.from(row()),
+        client.query(copyFrom(`COPY klear_response_archive (id, endpoint, params, received_at, http_status, sha256, body, job_run_id) FROM STDIN`)),
+      );
+      await rm(file, { force: true });
+      return id;
+    } finally {
+      await runner.release();
+    }
   }
 
   /** Archived answers in the order they were received, a batch at a time (bodies can be large). */

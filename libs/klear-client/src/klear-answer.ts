@@ -14,6 +14,11 @@ export interface KlearRawAnswer<Body = string> {
   receivedAt: Date;
   /** SHA-256 (hex) of the body bytes. */
   sha256: string;
+  /**
+   * A body larger than the client's buffer cap (KLEAR_MAX_BUFFER_BYTES) is in this temporary file
+   * instead (`body` is then empty): the archive streams it from there, then it is removed.
+   */
+  bodyFile?: string;
 }
 
 export interface KlearResponse<Data, Body = string> {
@@ -24,6 +29,11 @@ export interface KlearResponse<Data, Body = string> {
    * `obligations[].new_field`: never a failure; kept in the raw body, reported on the job run.
    */
   unmapped?: string[];
+  /**
+   * A spooled body (`raw.bodyFile`): for each list item with fields the contract does not name, the
+   * item alone in its envelope (what reading those fields' values needs, without the whole body).
+   */
+  itemBodies?: Map<number, string>;
 }
 
 export type KlearAnswerData<N extends KlearEndpointName> = z.output<(typeof ENDPOINTS)[N]['responseSchema']>;

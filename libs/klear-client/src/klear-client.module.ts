@@ -43,6 +43,7 @@ export function createKlearClient(
     timeoutMs: config.klear.timeoutMs,
     reportHosts: config.klear.reportHosts,
     reportMaxBytes: config.klear.reportMaxBytes,
+    maxBufferBytes: config.klear.maxBufferBytes,
     maxRetries: config.klear.maxRetries,
     logger: createLogger('klear-client', config.log.level),
     ...overrides,

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import {
   ENDPOINTS,
   type EstimateMaintenanceMarginRequest,
@@ -14,10 +15,12 @@ import {
   KlearHttpError,
   KlearNetworkError,
   KlearOutcomeUnknownError,
+  KlearSchemaError,
   KlearTimeoutError,
 } from './klear-errors';
 import { type KlearCall, type KlearClientOptions, KlearHttpPipeline, type SendGuard } from './klear-http-pipeline';
 import type { KlearBodySink, KlearExchange } from './klear-transport';
+import { scanSpooledObject } from './spooled-body';
 
 export interface PageRequest {
   limit?: number;
@@ -237,7 +240,56 @@ export class KlearClient {
   private async read<N extends KlearEndpointName>(name: N, params: Record<string, string>, pathParams: Record<string, string> = {}): Promise<KlearResponse<KlearAnswerData<N>>> {
     const call = this.callFor(name, params, undefined, pathParams);
     const answer = await this.pipeline.sendIdempotent(call);
+    if (answer.bodyFile !== undefined) return this.interpretSpooled(name, call, { ...pathParams, ...params }, answer, answer.bodyFile);
     return this.interpret(name, call, { ...pathParams, ...params }, answer);
+  }
+
+  /**
+   * A body spooled past the buffer cap, parsed as a stream: the envelope first, then each list item
+   * validated as it is read, in its envelope (so the contract checks it as in a whole body). Memory:
+   * one item at a time besides the items kept. The file stays for the archive (removed on failure,
+   * except after a contract error, whose body is archived from it: `KlearSchemaError.rawBodyFile`).
+   */
+  private async interpretSpooled<N extends KlearEndpointName>(
+    name: N,
+    call: KlearCall,
+    params: Record<string, string>,
+    answer: KlearExchange,
+    file: string,
+  ): Promise<KlearResponse<KlearAnswerData<N>>> {
+    const raw = { body: '', bodyFile: file, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: answer.sha256 };
+    try {
+      const envelope = await scanSpooledObject(file);
+      const base = parseKlearAnswerWithUnmapped(name, envelope.text, answer.status);
+      const list = envelope.list;
+      if (list === undefined) return { data: base.data, raw, unmapped: base.unmapped };
+      const unmapped = new Set(base.unmapped);
+      const items: unknown[] = [];
+      const itemBodies = new Map<number, string>();
+      await scanSpooledObject(file, (text, index) => {
+        const alone = `${envelope.text.slice(0, list.at + 1)}${text}${envelope.text.slice(list.at + 1)}`;
+        let parsed: ReturnType<typeof parseKlearAnswerWithUnmapped<N>>;
+        try {
+          parsed = parseKlearAnswerWithUnmapped(name, alone, answer.status);
+        } catch (error) {
+          if (!(error instanceof KlearSchemaError)) throw error;
+          const issues = error.issues.map((issue) => ({ ...issue, path: issue.path.replace(`${list.key}[0]`, `${list.key}[${index}]`) }));
+          throw new KlearSchemaError(error.endpoint, error.status, issues, alone);
+        }
+        items.push((parsed.data as Record<string, unknown[]>)[list.key][0]);
+        if (parsed.unmapped.some((path) => path.startsWith(`${list.key}[]`))) itemBodies.set(index, alone);
+        for (const path of parsed.unmapped) unmapped.add(path);
+      });
+      const data = { ...(base.data as object), [list.key]: items } as KlearAnswerData<N>;
+      return { data, raw, unmapped: [...unmapped].sort(), ...(itemBodies.size > 0 ? { itemBodies } : {}) };
+    } catch (error) {
+      if (error instanceof KlearSchemaError) {
+        Object.defineProperty(error, 'rawBodyFile', { value: file, enumerable: false });
+        Object.defineProperty(error, 'rawBodySha256', { value: answer.sha256, enumerable: false });
+      }
+      else await rm(file, { force: true });
+      throw error;
+    }
   }
 
   private async writeOnce<N extends KlearEndpointName>(name: N, body: object | undefined, pathParams: Record<string, string> = {}): Promise<KlearResponse<KlearAnswerData<N>>> {

@@ -95,6 +95,9 @@ export interface SchemaIssue {
 export class KlearSchemaError extends KlearClientError {
   readonly code = 'klear_schema_error';
   declare readonly rawBody: string;
+  /** A body spooled past the buffer cap: the whole body is in this file (`rawBody` holds the failing item). */
+  declare readonly rawBodyFile?: string;
+  declare readonly rawBodySha256?: string;
   constructor(endpoint: string, readonly status: number, readonly issues: SchemaIssue[], rawBody: string) {
     super(
       endpoint,

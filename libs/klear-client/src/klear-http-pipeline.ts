@@ -64,6 +64,11 @@ export interface KlearClientOptions {
   reportHosts?: string[];
   /** Report files larger than this are refused (KLEAR_REPORT_MAX_BYTES). */
   reportMaxBytes?: number;
+  /**
+   * An API answer's body larger than this is spooled to a temporary file instead of memory, and read
+   * from there as a stream (KLEAR_MAX_BUFFER_BYTES). None: every body is held in memory.
+   */
+  maxBufferBytes?: number;
   fetch?: typeof fetch;
 }
 
@@ -239,6 +244,8 @@ export class KlearHttpPipeline {
         body: call.body,
         maxBodyBytes: call.maxBodyBytes,
         openSink: call.openSink,
+        // Report files have their own cap and sink; API reads past the buffer cap go to a spool file.
+        maxBufferBytes: call.authenticated && call.method === 'GET' ? this.options.maxBufferBytes : undefined,
         headers: { accept: 'application/json', ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       },
       this.options.fetch,

@@ -1,5 +1,8 @@
 import { systemClock } from '@app/clock';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KlearBodyTooLargeError, KlearClientError, KlearNetworkError, KlearTimeoutError } from './klear-errors';
 
 /** Where a streamed answer goes (a file): opened per attempt, discarded when the attempt fails. */
@@ -21,6 +24,11 @@ export interface KlearExchangeRequest {
   maxBodyBytes?: number;
   /** A 2xx body goes here as it arrives instead of into memory (`body` is then empty). */
   openSink?: () => Promise<KlearBodySink>;
+  /**
+   * A 2xx body larger than this is not held in memory: past it, the body streams into a spool file
+   * (`bodyFile`), so at most this many bytes of it are ever buffered. None: held in memory.
+   */
+  maxBufferBytes?: number;
 }
 
 export interface KlearExchange {
@@ -31,6 +39,36 @@ export interface KlearExchange {
   /** Size and SHA-256 of the body as received (streamed or not). */
   size: number;
   sha256: string;
+  /** The body spooled to this file (`body` is then empty): the caller reads it and removes it. */
+  bodyFile?: string;
+  /** The most body bytes held in memory at once. */
+  bufferedBytes: number;
+}
+
+/** Writes a body past the in-memory cap to a temporary file, removed if the attempt fails. */
+class SpoolFile {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async open(): Promise<SpoolFile> {
+    const path = join(tmpdir(), `klear-body-${randomUUID()}.json`);
+    return new SpoolFile(path, await open(path, 'wx', 0o600));
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    await this.handle.write(chunk);
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+
+  async discard(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(this.path, { force: true });
+  }
 }
 
 /** Error bodies are read for their message only: never more than this. */
@@ -65,8 +103,12 @@ export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof 
       throw new KlearBodyTooLargeError(request.endpoint, limit);
     }
     const sink = response.ok && request.openSink ? await request.openSink() : null;
+    const cap = response.ok && !sink ? request.maxBufferBytes : undefined;
     const hash = createHash('sha256');
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    let bufferedBytes = 0;
+    let spool: SpoolFile | undefined;
     let size = 0;
     try {
       for await (const part of response.body ?? []) {
@@ -78,15 +120,41 @@ export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof 
           throw new KlearBodyTooLargeError(request.endpoint, limit);
         }
         hash.update(chunk);
-        if (sink) await sink.write(chunk);
-        else chunks.push(chunk);
+        if (sink) {
+          await sink.write(chunk);
+          continue;
+        }
+        if (spool === undefined && cap !== undefined && buffered + chunk.length > cap) {
+          // Past the cap: what was buffered goes to the spool file first, then every chunk as it comes.
+          spool = await SpoolFile.open();
+          for (const held of chunks) await spool.write(held);
+          chunks = [];
+          buffered = 0;
+        }
+        if (spool) await spool.write(chunk);
+        else {
+          chunks.push(chunk);
+          buffered += chunk.length;
+          bufferedBytes = Math.max(bufferedBytes, buffered);
+        }
       }
       await sink?.close();
+      await spool?.close();
     } catch (error) {
       await sink?.discard();
+      await spool?.discard();
       throw error;
     }
-    return { status: response.status, headers: response.headers, body: Buffer.concat(chunks), receivedAt: new Date(nowMs()), size, sha256: hash.digest('hex') };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: Buffer.concat(chunks),
+      receivedAt: new Date(nowMs()),
+      size,
+      sha256: hash.digest('hex'),
+      bufferedBytes,
+      ...(spool ? { bodyFile: spool.path } : {}),
+    };
   } catch (error) {
     if (error instanceof KlearClientError) throw error;
     if (timedOut) throw new KlearTimeoutError(request.endpoint, request.timeoutMs);

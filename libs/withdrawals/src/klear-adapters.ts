@@ -172,7 +172,7 @@ export class IngestedBufferPosition implements BufferPositionSource {
   private async keepObligations(answer: KlearResponse<KlearAnswerData<'activeObligations'>>): Promise<void> {
     const archiveId = await this.archive.append(answer.raw, null);
     // Hashed as the ingestion job hashes it (unmapped fields included), so the two never flip versions.
-    noteUnmappedContent('activeObligations', answer.data, answer.unmapped, answer.raw.body);
+    noteUnmappedContent('activeObligations', answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     const completion = await completeObligations(
       answer.data.obligations,
       klearDetailPager(this.client, async (page) => void (await this.archive.append(page.raw, null))),
@@ -187,7 +187,7 @@ export class IngestedBufferPosition implements BufferPositionSource {
 
   private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
     const archiveId = await this.archive.append(answer.raw, null);
-    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body);
+    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
   }
 }
