@@ -16,10 +16,16 @@ export interface KlearRateLimiterOptions {
   clock?: LimiterClock;
 }
 
+/** The lateness a bucket makes up, as a share of its interval (below 1). */
+const LATE_TOLERANCE_SHARE = 0.5;
+
 /**
  * The client-side limit of one KlearClient: a read bucket and a write bucket, as Klear counts them.
  * Burst is one token: requests leave evenly spaced, so no one-second window at Klear ever holds
- * more than the limit, whatever window Klear uses.
+ * more than the limit, whatever window Klear uses. Each bucket tolerates half an interval of
+ * lateness (LATE_TOLERANCE_SHARE): a timer that fires late, or a caller back a little after its
+ * token was due, is made up by the next request instead of lost on every one, and two requests are
+ * still never closer than half an interval (at the basic tier's 19 reads/s, 20 in a one-second window at most).
  */
 export class KlearRateLimiter {
   private readonly buckets: Record<KlearEndpointKind, TokenBucket>;
@@ -31,9 +37,10 @@ export class KlearRateLimiter {
     if (!(headroom > 0 && headroom <= 1)) throw new RangeError('rate headroom must be in (0, 1]');
     const limits = RATE_LIMIT_TIERS[options.tier];
     const clock = options.clock ?? systemClock;
+    const bucket = (rate: number) => new TokenBucket(rate, 1, clock, { lateToleranceMs: (LATE_TOLERANCE_SHARE * 1000) / rate });
     this.buckets = {
-      read: new TokenBucket(limits.read * share * headroom, 1, clock),
-      write: new TokenBucket(limits.write * share * headroom, 1, clock),
+      read: bucket(limits.read * share * headroom),
+      write: bucket(limits.write * share * headroom),
     };
   }
 

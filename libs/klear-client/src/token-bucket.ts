@@ -34,20 +34,35 @@ export class RateLimitWaitExceeded extends Error {
  * A token bucket: `ratePerSecond` tokens flow in, at most `burst` are held. Callers are served one
  * at a time in arrival order, so a queue of waiters never overtakes itself; a pause (after a 429)
  * holds everyone, including a waiter already asleep, until it ends.
+ *
+ * `lateToleranceMs` (below one interval, `1000 / ratePerSecond`) lets the bucket hold that much time's
+ * worth of a token beyond `burst`. A waiter's timer always fires late (by a millisecond on an idle
+ * machine, several under load), and a caller may come back a little after its token was due; with a
+ * bucket capped at exactly `burst` that lateness is lost on every request, and a stream meant to run
+ * at the rate runs at `1000 / (interval + lateness)`. With the tolerance the next request leaves that
+ * much earlier, so the stream keeps its rate on average, while two requests are still never closer
+ * than `interval - lateToleranceMs` apart: n + 1 requests span at least `n * interval - lateToleranceMs`,
+ * so any window of one second holds at most as many as it does without the tolerance, plus one.
  */
 export class TokenBucket {
   private tokens: number;
   private refilledAt: number;
   private pausedUntil = 0;
   private queue: Promise<void> = Promise.resolve();
+  /** The most tokens held: `burst`, plus the late tolerance's share of one. */
+  private readonly capacity: number;
 
   constructor(
     readonly ratePerSecond: number,
     readonly burst: number,
     private readonly clock: LimiterClock,
+    options: { lateToleranceMs?: number } = {},
   ) {
     if (!(ratePerSecond > 0)) throw new RangeError('ratePerSecond must be positive');
     if (!(burst >= 1)) throw new RangeError('burst must be at least 1');
+    const tolerance = options.lateToleranceMs ?? 0;
+    if (!(tolerance >= 0 && tolerance < 1000 / ratePerSecond)) throw new RangeError('lateToleranceMs must be at least 0 and below one interval');
+    this.capacity = burst + (tolerance * ratePerSecond) / 1000;
     this.tokens = burst;
     this.refilledAt = clock.now();
   }
@@ -83,7 +98,7 @@ export class TokenBucket {
 
   private refill(now: number): void {
     const elapsed = Math.max(0, now - this.refilledAt);
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
     this.refilledAt = now;
   }
 }
