@@ -6,7 +6,7 @@ import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
 import { ManualClock } from '@app/clock';
-import { createLogger } from '@app/http';
+import { createLogger } from '@app/logging';
 import { JobRunner } from '@app/jobs';
 import { KlearClient } from '@app/klear-client';
 import { createTestDatabase, type TestDatabase } from '@app/testing';

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '@app/http';
+import { createLogger } from '@app/logging';
 import { KlearClient, type KlearClientOptions } from '@app/klear-client';
 import type { RunningKlearSimulator, SimulatorOptions } from '../../apps/klear-sim/src/index';
 import { ADMIN_TOKEN_HEADER, startKlearSimulator } from '../../apps/klear-sim/src/index';

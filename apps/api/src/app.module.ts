@@ -7,7 +7,7 @@ import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { type KlearClientOptions, KlearClientModule } from '@app/klear-client';
 import { MetricsModule } from '@app/metrics';
-import { httpLoggerParams } from '@app/http';
+import { httpLoggerParams } from '@app/logging';
 import { AdminApiModule } from './admin/admin-api.module';
 import { AuditController } from './audit/audit.controller';
 import { ExportsApiModule } from './exports/exports-api.module';

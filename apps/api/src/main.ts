@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@app/config';
 import { redactDatabaseUrl, resolveDatabase } from '@app/db';
-import { createLogger } from '@app/http';
+import { createLogger } from '@app/logging';
 import { createApiApplication } from './bootstrap';
 
 async function main(): Promise<void> {

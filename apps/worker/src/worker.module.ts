@@ -4,7 +4,7 @@ import { AuditModule } from '@app/audit';
 import { type Clock, ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
-import { httpLoggerParams } from '@app/http';
+import { httpLoggerParams } from '@app/logging';
 import { ExportsModule } from '@app/exports';
 import { IngestionModule } from '@app/ingestion';
 import { JobsModule } from '@app/jobs';

@@ -1,5 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { ApiRateLimits, TooManyRequests } from '@app/http';
+import { TooManyRequests } from '@app/errors';
+
+/**
+ * Where failed authentications are counted per client (the API provides its rate limit store: libs/http
+ * ApiRateLimits.authFailures), so that this library does not depend on the HTTP layer.
+ */
+export abstract class AuthFailureCounter {
+  /** Seconds the client stays blocked, 0 when it is not. */
+  abstract blockedForSeconds(client: string): Promise<number>;
+  /** Counts one failure; seconds the client is now blocked, 0 when it is not. */
+  abstract hit(client: string): Promise<number>;
+}
 
 /**
  * Counts failed authentications per client address, whatever the credential type (API token today,
@@ -11,17 +22,17 @@ import { ApiRateLimits, TooManyRequests } from '@app/http';
  */
 @Injectable()
 export class AuthFailureLimiter {
-  constructor(private readonly limits: ApiRateLimits) {}
+  constructor(private readonly counter: AuthFailureCounter) {}
 
   /** Throws 429 while the client is blocked. */
   async assertNotBlocked(client: string): Promise<void> {
-    const seconds = await this.limits.authFailures.blockedForSeconds(client);
+    const seconds = await this.counter.blockedForSeconds(client);
     if (seconds > 0) throw throttled(seconds);
   }
 
   /** Counts a failure; throws 429 when it is one too many. */
   async recordFailure(client: string): Promise<void> {
-    const seconds = await this.limits.authFailures.hit(client);
+    const seconds = await this.counter.hit(client);
     if (seconds > 0) throw throttled(seconds);
   }
 }

@@ -7,7 +7,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DomainError, InvalidInput, NotFound, TooManyRequests } from '@app/http';
+import { DomainError, InvalidInput, NotFound, TooManyRequests } from '@app/errors';
 import { Keyring, SecretBox } from '@app/secrets';
 import type { Principal } from './principal';
 import type { Role } from './roles';
@@ -21,13 +21,13 @@ const MIN_PASSWORD_LENGTH = 12;
 
 export class SignInRefused extends DomainError {
   constructor() {
-    super('SIGN_IN_REFUSED', 401, 'wrong username, password or authenticator code');
+    super('SIGN_IN_REFUSED', 'unauthenticated', 'wrong username, password or authenticator code');
   }
 }
 
 export class StepUpRefused extends DomainError {
   constructor(message: string) {
-    super('STEP_UP_REFUSED', 403, message);
+    super('STEP_UP_REFUSED', 'forbidden', message);
   }
 }
 

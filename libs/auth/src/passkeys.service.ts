@@ -12,7 +12,7 @@ import {
 import type { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
-import { InvalidInput } from '@app/http';
+import { InvalidInput } from '@app/errors';
 import { StepUpRefused } from './console-auth.service';
 import type { Principal } from './principal';
 

@@ -4,7 +4,7 @@ import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdvisoryLocks, ApiToken, AppUser, lockForTransaction, PRIVILEGED_ROLES, UserInvitation, type UserKind } from '@app/db';
-import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/http';
+import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
 import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
 import type { Principal } from './principal';
 import type { Role } from './roles';
@@ -20,7 +20,7 @@ export class TokenForAnotherPerson extends DomainError {
   constructor(userId: string) {
     super(
       'TOKEN_FOR_ANOTHER_PERSON',
-      403,
+      'forbidden',
       `user ${userId} is a person (or holds approver/admin): nobody makes a token for another person; they redeem an invitation and make their own (POST /me/tokens)`,
       { user_id: userId },
     );
@@ -34,8 +34,8 @@ export class ServiceAccountPrivileged extends BusinessRuleViolation {
 }
 
 export class InvitationRefused extends DomainError {
-  constructor(code: string, status: 401 | 409, message: string, details?: unknown) {
-    super(code, status, message, details);
+  constructor(code: string, kind: 'unauthenticated' | 'conflict', message: string, details?: unknown) {
+    super(code, kind, message, details);
   }
 }
 
@@ -216,26 +216,26 @@ export class UsersService {
    * concurrent redemptions: one wins). The answer says when and by whom the invitation was issued.
    */
   async redeemInvitation(code: string, label: string): Promise<RedeemedInvitation> {
-    if (!looksLikeInvitationCode(code)) throw new InvitationRefused('INVITATION_UNKNOWN', 401, 'this invitation code is unknown');
+    if (!looksLikeInvitationCode(code)) throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
     const hash = hashApiToken(code);
     return this.dataSource.transaction(async (m) => {
       const invitation = await m.findOne(UserInvitation, { where: { codeHash: hash }, lock: { mode: 'pessimistic_write' } });
-      if (!invitation) throw new InvitationRefused('INVITATION_UNKNOWN', 401, 'this invitation code is unknown');
+      if (!invitation) throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
       const facts = { issued_at: invitation.issuedAt.toISOString(), issued_by: invitation.issuedBy, expires_at: invitation.expiresAt.toISOString() };
       if (invitation.redeemedAt) {
         // Whoever holds the code now learns that someone redeemed it before them: report it.
-        throw new InvitationRefused('INVITATION_ALREADY_REDEEMED', 409, `this invitation was already redeemed at ${invitation.redeemedAt.toISOString()}: if that was not you, tell an admin now`, {
+        throw new InvitationRefused('INVITATION_ALREADY_REDEEMED', 'conflict', `this invitation was already redeemed at ${invitation.redeemedAt.toISOString()}: if that was not you, tell an admin now`, {
           ...facts,
           redeemed_at: invitation.redeemedAt.toISOString(),
         });
       }
-      if (invitation.revokedAt) throw new InvitationRefused('INVITATION_REVOKED', 409, 'this invitation was withdrawn', facts);
-      if (invitation.expiresAt.getTime() <= this.clock.nowMs()) throw new InvitationRefused('INVITATION_EXPIRED', 409, `this invitation expired at ${facts.expires_at}`, facts);
+      if (invitation.revokedAt) throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'this invitation was withdrawn', facts);
+      if (invitation.expiresAt.getTime() <= this.clock.nowMs()) throw new InvitationRefused('INVITATION_EXPIRED', 'conflict', `this invitation expired at ${facts.expires_at}`, facts);
       if (!invitation.userId) {
-        throw new InvitationRefused('INVITATION_AWAITING_APPROVAL', 409, 'the user this invitation is for is a proposal a second admin has not approved yet', { ...facts, proposal_id: invitation.proposalId });
+        throw new InvitationRefused('INVITATION_AWAITING_APPROVAL', 'conflict', 'the user this invitation is for is a proposal a second admin has not approved yet', { ...facts, proposal_id: invitation.proposalId });
       }
       const user = await m.findOneBy(AppUser, { id: invitation.userId });
-      if (!user || user.disabledAt) throw new InvitationRefused('INVITATION_REVOKED', 409, 'the user this invitation is for is disabled', facts);
+      if (!user || user.disabledAt) throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'the user this invitation is for is disabled', facts);
       const issued = await this.issueToken(user.id, label, user.name, 'invitation', m);
       invitation.redeemedAt = this.clock.now();
       invitation.tokenId = issued.record.id;

@@ -7,7 +7,7 @@ import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { ExportFile } from '@app/db';
-import { BusinessRuleViolation, DomainError, InvalidInput, NotFound } from '@app/http';
+import { BusinessRuleViolation, DomainError, InvalidInput, NotFound } from '@app/errors';
 import { DateTime } from 'luxon';
 import { ExportFileRepository } from './export-file.repository';
 import { InvalidSettlementDate, SETTLEMENT_ZONE, settlementDay, workbookFileName } from './settlement-day';
@@ -15,7 +15,7 @@ import { WorkbookBuilder } from './workbook-builder';
 
 export class ExportFileMissing extends DomainError {
   constructor(id: string) {
-    super('EXPORT_FILE_MISSING', 404, `the file of export ${id} is no longer in the exports directory`);
+    super('EXPORT_FILE_MISSING', 'not_found', `the file of export ${id} is no longer in the exports directory`);
   }
 }
 

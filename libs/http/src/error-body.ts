@@ -16,8 +16,3 @@ export class ErrorBody {
   @ApiPropertyOptional({ description: 'for 500: quote this to support; the server log has the stack under it' })
   error_id?: string;
 }
-
-export interface FieldProblem {
-  field: string;
-  problems: string[];
-}

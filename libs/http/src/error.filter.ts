@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError, TooManyRequests } from './domain-error';
+import { DomainError, type ErrorKind, TooManyRequests } from '@app/errors';
+import { scrubSecrets } from '@app/logging';
 import type { ErrorBody } from './error-body';
-import { scrubSecrets } from './redaction';
 
 const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003', '53300']);
 
@@ -15,6 +15,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   // 55000 with this text: the database refuses connections for now (ALLOW_CONNECTIONS false, maintenance).
   return /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(e.message ?? '');
 }
+
+/** The HTTP status of each kind of domain error: the one place a domain failure becomes a status. */
+export const KIND_STATUS: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  rule_violated: 422,
+  throttled: 429,
+  unavailable: 503,
+};
 
 const STATUS_CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -56,7 +69,7 @@ export class ErrorFilter implements ExceptionFilter {
 
   toBody(exception: unknown): { status: number; body: ErrorBody } {
     if (exception instanceof DomainError) {
-      return { status: exception.status, body: { code: exception.code, message: exception.message, details: exception.details } };
+      return { status: KIND_STATUS[exception.kind], body: { code: exception.code, message: exception.message, details: exception.details } };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -4,7 +4,7 @@ import type { Reflector } from '@nestjs/core';
 import bodyParser from 'body-parser';
 import type { Observable } from 'rxjs';
 import { unsafeBodyProblem } from './body-shape';
-import { DomainError, InvalidInput } from './domain-error';
+import { DomainError, InvalidInput } from '@app/errors';
 
 export const BODY_LIMIT_KEY = 'klear:body-limit';
 
@@ -27,7 +27,7 @@ type Parser = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown
 /** The 413 of a JSON body over its route's limit, naming the limit. */
 export class BodyTooLarge extends DomainError {
   constructor(limitBytes: number) {
-    super('PAYLOAD_TOO_LARGE', 413, `the JSON body exceeds this route's limit of ${limitBytes} bytes`, { limit_bytes: limitBytes });
+    super('PAYLOAD_TOO_LARGE', 'too_large', `the JSON body exceeds this route's limit of ${limitBytes} bytes`, { limit_bytes: limitBytes });
   }
 }
 

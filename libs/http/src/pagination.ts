@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { InvalidInput } from './domain-error';
+import { InvalidInput } from '@app/errors';
 
 /** `?limit=&cursor=` of every list route (default 50, max 500). */
 export class PageQuery {

@@ -1,6 +1,6 @@
 import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import rateLimiterFlexible from 'rate-limiter-flexible';
-import { TooManyRequests } from './domain-error';
+import { TooManyRequests } from '@app/errors';
 
 const { RateLimiterMemory, RateLimiterRes } = rateLimiterFlexible;
 

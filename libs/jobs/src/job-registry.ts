@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { NotFound } from '@app/http';
+import { NotFound } from '@app/errors';
 import { validateCronExpression } from 'cron';
 import { SCHEDULED_JOB, type JobDefinition, type JobHandler } from './scheduled-job';
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { JobRun, JobTrigger } from '@app/db';
-import { scrubSecrets } from '@app/http';
+import { scrubSecrets } from '@app/logging';
 import { JobAdvisoryLock } from './job-lock';
 import { JobRegistry } from './job-registry';
 import { JobRunRepository, type NewRun } from './job-run.repository';

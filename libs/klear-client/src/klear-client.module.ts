@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { createLogger } from '@app/http';
+import { createLogger } from '@app/logging';
 import { SecretBox, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { KlearClient } from './klear-client';

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '@app/http';
+import { scrubSecrets } from '@app/logging';
 
 const MIN_SECRET_LENGTH = 4;
 

@@ -1,4 +1,4 @@
-import { Conflict, DomainError, type FieldProblem, InvalidInput } from '@app/http';
+import { Conflict, DomainError, type FieldProblem, InvalidInput } from '@app/errors';
 
 /** 400: entries of a batch break the format or the ledger rules; every problem named with its index. */
 export class LedgerValidationFailed extends InvalidInput {
@@ -27,21 +27,21 @@ export class LedgerEntryConflict extends Conflict {
 /** 400: an import with rejected rows and no `partial=true`: nothing imported; details is the import report. */
 export class LedgerImportRejected extends DomainError {
   constructor(message: string, report: unknown) {
-    super('LEDGER_IMPORT_REJECTED', 400, message, report);
+    super('LEDGER_IMPORT_REJECTED', 'invalid', message, report);
   }
 }
 
 /** 400: not a CSV or XLSX file. */
 export class LedgerImportUnsupported extends DomainError {
   constructor(message: string) {
-    super('LEDGER_IMPORT_UNSUPPORTED_FILE', 400, message);
+    super('LEDGER_IMPORT_UNSUPPORTED_FILE', 'invalid', message);
   }
 }
 
 /** 413: the upload is larger than LEDGER_IMPORT_MAX_BYTES. */
 export class LedgerImportTooLarge extends DomainError {
   constructor(maxBytes: number) {
-    super('LEDGER_IMPORT_TOO_LARGE', 413, `the file exceeds the import limit of ${maxBytes} bytes (LEDGER_IMPORT_MAX_BYTES); split it`, { max_bytes: maxBytes });
+    super('LEDGER_IMPORT_TOO_LARGE', 'too_large', `the file exceeds the import limit of ${maxBytes} bytes (LEDGER_IMPORT_MAX_BYTES); split it`, { max_bytes: maxBytes });
   }
 }
 
@@ -53,7 +53,7 @@ export class LedgerImportLimitExceeded extends DomainError {
   ) {
     super(
       limit === 'rows' ? 'LEDGER_IMPORT_TOO_MANY_ROWS' : 'LEDGER_IMPORT_UNCOMPRESSED_TOO_LARGE',
-      413,
+      'too_large',
       limit === 'rows'
         ? `the file has more than ${max} rows (LEDGER_IMPORT_MAX_ROWS); split it`
         : `the workbook unpacks to more than ${max} bytes (LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES); split it or save it as CSV`,

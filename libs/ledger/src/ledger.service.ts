@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '@app/audit';
-import { type FieldProblem, NotFound } from '@app/http';
+import { type FieldProblem, NotFound } from '@app/errors';
 import { MAX_ENTRIES_PER_BATCH } from './chart-of-accounts';
 import type { EntryProblem, JournalEntryDraft, LedgerEntryInput } from './journal-entry-input';
 import { validateJournalEntry } from './journal-entry-rules';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
-import { InvalidInput, NotFound } from '@app/http';
+import { InvalidInput, NotFound } from '@app/errors';
 import { DataSource } from 'typeorm';
 import { CHANNELS, type Channel, NOTIFICATION_KIND_NAMES, type NotificationKind, isNotificationKind } from './notification-kinds';
 

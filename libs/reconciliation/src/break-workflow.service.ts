@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import type { BreakStatus, ResolutionReason } from '@app/db';
-import { NotFound } from '@app/http';
+import { NotFound } from '@app/errors';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type BreakAction, actionAllowed, requiredReference, statusAfter } from './break-transitions';
 import {

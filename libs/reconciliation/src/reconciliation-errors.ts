@@ -1,4 +1,4 @@
-import { BusinessRuleViolation, Conflict, DomainError, InvalidInput } from '@app/http';
+import { BusinessRuleViolation, Conflict, DomainError, InvalidInput } from '@app/errors';
 
 export class CycleNotIngested extends BusinessRuleViolation {
   constructor(cycle: string) {
@@ -56,7 +56,7 @@ export class UnknownLedgerEntry extends BusinessRuleViolation {
 
 export class CosignerMustDiffer extends DomainError {
   constructor() {
-    super('COSIGN_BY_PROPOSER', 403, 'a write-off is co-signed by an approver other than the person who proposed it');
+    super('COSIGN_BY_PROPOSER', 'forbidden', 'a write-off is co-signed by an approver other than the person who proposed it');
   }
 }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { NotFound } from '@app/http';
+import { NotFound } from '@app/errors';
 import { DataSource } from 'typeorm';
 import { KLEAR_TRANSACTION_IDS_SQL, RUNNING_BALANCE_CAUSES_SQL } from './sql/break-sources.sql';
 import { LATEST_ESTIMATE_SNAPSHOT_SQL } from './recon-inputs';

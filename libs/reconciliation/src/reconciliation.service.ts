@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { BusinessRuleViolation } from '@app/http';
+import { BusinessRuleViolation } from '@app/errors';
 import { CycleNotExecuted, CycleNotIngested, NoEstimateSnapshot } from './reconciliation-errors';
 import { ReconciliationQueries, type RunRow } from './reconciliation.queries';
 import { ReconciliationRunRepository, type RunOutcome } from './reconciliation-run.repository';

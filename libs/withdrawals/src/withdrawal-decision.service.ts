@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '@app/auth';
 import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
-import { NotFound } from '@app/http';
+import { NotFound } from '@app/errors';
 import type { EntityManager } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import type { HeadroomResult } from './headroom-check';

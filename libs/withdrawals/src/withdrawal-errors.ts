@@ -1,4 +1,4 @@
-import { BusinessRuleViolation, Conflict, DomainError, InvalidInput } from '@app/http';
+import { BusinessRuleViolation, Conflict, DomainError, InvalidInput } from '@app/errors';
 import type { WithdrawalState } from './withdrawal-states';
 
 export class TransitionNotAllowed extends Conflict {
@@ -15,7 +15,7 @@ export class WithdrawalNotPending extends Conflict {
 
 export class SelfApprovalForbidden extends DomainError {
   constructor(id: string) {
-    super('WITHDRAWAL_SELF_APPROVAL', 403, `the requester of withdrawal ${id} can never approve or reject it`, { id });
+    super('WITHDRAWAL_SELF_APPROVAL', 'forbidden', `the requester of withdrawal ${id} can never approve or reject it`, { id });
   }
 }
 
@@ -23,7 +23,7 @@ export class ApproverGrantedByRequester extends DomainError {
   constructor(id: string) {
     super(
       'WITHDRAWAL_APPROVER_GRANTED_BY_REQUESTER',
-      403,
+      'forbidden',
       `your approval of withdrawal ${id} never counts: you hold the approver role through a proposal its requester made or approved, or you were handed its requester's credential (you invited them or minted their token)`,
       { id },
     );
@@ -38,7 +38,7 @@ export class NothingToRevoke extends Conflict {
 
 export class CancelForbidden extends DomainError {
   constructor(id: string) {
-    super('WITHDRAWAL_CANCEL_FORBIDDEN', 403, `only the requester of withdrawal ${id} or an admin may cancel it`, { id });
+    super('WITHDRAWAL_CANCEL_FORBIDDEN', 'forbidden', `only the requester of withdrawal ${id} or an admin may cancel it`, { id });
   }
 }
 
@@ -83,7 +83,7 @@ export class WithdrawalExpired extends Conflict {
 /** Klear could not be read, so a figure the decision needs is missing: refuse rather than guess. */
 export class BufferBalanceUnavailable extends DomainError {
   constructor(cause: string) {
-    super('KLEAR_UNAVAILABLE', 503, `the settlement buffer balance could not be refreshed from Klear (${cause}); try again`);
+    super('KLEAR_UNAVAILABLE', 'unavailable', `the settlement buffer balance could not be refreshed from Klear (${cause}); try again`);
   }
 }
 

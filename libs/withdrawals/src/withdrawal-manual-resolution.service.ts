@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@app/auth';
 import { Clock } from '@app/clock';
 import { WithdrawalManualResolution, type WithdrawalRequest } from '@app/db';
-import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/http';
+import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
 import type { EntityManager } from 'typeorm';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
@@ -13,7 +13,7 @@ import { WithdrawalRepository } from './withdrawal.repository';
 
 export class ResolutionNotAllowed extends DomainError {
   constructor(id: string, why: string) {
-    super('WITHDRAWAL_RESOLUTION_FORBIDDEN', 403, `withdrawal ${id}: ${why}`, { id });
+    super('WITHDRAWAL_RESOLUTION_FORBIDDEN', 'forbidden', `withdrawal ${id}: ${why}`, { id });
   }
 }
 
@@ -83,7 +83,7 @@ export class WithdrawalManualResolutions {
       try {
         lookup = await this.klear.lookupWithdrawal(pending.klearWithdrawalId);
       } catch (error) {
-        throw new DomainError('KLEAR_UNAVAILABLE', 503, `Klear's status endpoint could not confirm withdrawal ${pending.klearWithdrawalId} now: ${error instanceof Error ? error.message : String(error)}`);
+        throw new DomainError('KLEAR_UNAVAILABLE', 'unavailable', `Klear's status endpoint could not confirm withdrawal ${pending.klearWithdrawalId} now: ${error instanceof Error ? error.message : String(error)}`);
       }
       const found = lookup.found ? lookup.view : null;
       if (!found || found.amount !== request.amountCenticents) {

@@ -4,7 +4,7 @@ import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdvisoryLocks, lockForTransaction, WithdrawalPolicy } from '@app/db';
-import { Conflict, InvalidInput } from '@app/http';
+import { Conflict, InvalidInput } from '@app/errors';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
   defaultPolicyTerms,

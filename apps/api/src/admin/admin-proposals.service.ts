@@ -5,14 +5,14 @@ import { isPrivileged, type IssuedInvitation, type Principal, type Role, Service
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdminProposal, type AdminProposalKind, AppUser, PRIVILEGED_ROLES, type UserKind } from '@app/db';
-import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/http';
+import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
 import { enqueueNotification, proposalWaitingEvent } from '@app/notifications';
 import { policyFromSnapshot, policyToSnapshot, type PolicySnapshotJson, WithdrawalPolicyService, type WithdrawalPolicyTerms } from '@app/withdrawals';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export class ProposalSelfApproval extends DomainError {
   constructor(id: string, why: string) {
-    super('PROPOSAL_SELF_APPROVAL', 403, `proposal ${id}: ${why}; a second admin must approve it`, { id });
+    super('PROPOSAL_SELF_APPROVAL', 'forbidden', `proposal ${id}: ${why}; a second admin must approve it`, { id });
   }
 }
 

@@ -4,7 +4,8 @@ import { AuditEntitiesView, AuditPageView } from './audit.dto';
 import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AuditService } from '@app/audit';
 import { Roles } from '@app/auth';
-import { decodeCursor, Expensive, InvalidInput, PageQuery, toPage } from '@app/http';
+import { InvalidInput } from '@app/errors';
+import { decodeCursor, Expensive, PageQuery, toPage } from '@app/http';
 import { ApiErrors } from '../openapi';
 
 /** The entity types the product audits (what `?entity=` takes). */

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import type { Request, Response } from 'express';
 import { AuthFailureLimiter, type ConsoleSession, ConsoleAuthService, CurrentPrincipal, PasskeysService, type Principal, Public, Roles, SESSION_COOKIE } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DomainError } from '@app/http';
+import { DomainError } from '@app/errors';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { ApiErrors } from '../openapi';
 import { PasskeyRegisteredView, SessionView } from '../users/user-responses.dto';
@@ -12,7 +12,7 @@ import { PasskeyRegistrationBody, SignInBody } from './session.dto';
 
 class ConsoleSessionOnly extends DomainError {
   constructor() {
-    super('CONSOLE_SESSION_REQUIRED', 400, 'this route is for people signed in to the console (not API tokens)');
+    super('CONSOLE_SESSION_REQUIRED', 'invalid', 'this route is for people signed in to the console (not API tokens)');
   }
 }
 

@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { createReadStream } from 'node:fs';
 import { Roles } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { decodeCursor, DomainError, NotFound, PageQuery, toPage } from '@app/http';
+import { DomainError, NotFound } from '@app/errors';
+import { decodeCursor, PageQuery, toPage } from '@app/http';
 import { Clock } from '@app/clock';
 import { etDate, etDateDaysBefore, MarginReportFiles, SettlementQueries } from '@app/ingestion';
 import { ApiErrors, ApiPageResponse } from '../openapi';
@@ -128,7 +129,7 @@ export class SettlementController {
     const report = await this.settlement.report(id);
     if (!report) throw new NotFound('report', id);
     if (!report.file_path || !(await this.files.intact(report.file_path, report.file_size, report.file_sha256))) {
-      throw new DomainError('REPORT_FILE_UNAVAILABLE', 503, `the file of report ${id} is not stored yet or failed its checksum; the margin_reports job fetches it again`);
+      throw new DomainError('REPORT_FILE_UNAVAILABLE', 'unavailable', `the file of report ${id} is not stored yet or failed its checksum; the margin_reports job fetches it again`);
     }
     return new StreamableFile(createReadStream(this.files.absolute(report.file_path)), {
       type: report.file_path.endsWith('.csv') ? 'text/csv' : 'application/octet-stream',

@@ -6,7 +6,7 @@ import { from, type Observable } from 'rxjs';
 import { finalize, mergeMap } from 'rxjs/operators';
 import type { Principal } from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { DomainError, InvalidInput } from '@app/http';
+import { DomainError, InvalidInput } from '@app/errors';
 import { LedgerImportTooLarge, LedgerService } from '@app/ledger';
 import { UploadsDirectory } from './uploads-directory';
 

@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Qu
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, Expensive, InvalidInput, LargeJsonBody, PageQuery, toPage } from '@app/http';
+import { InvalidInput } from '@app/errors';
+import { decodeCursor, Expensive, LargeJsonBody, PageQuery, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { JournalEntryView, journalEntryView, LedgerEntriesQuery, LedgerImportRecordView, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';

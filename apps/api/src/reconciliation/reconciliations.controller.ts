@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { decodeCursor, Expensive, InvalidInput, NotFound, toPage } from '@app/http';
+import { InvalidInput, NotFound } from '@app/errors';
+import { decodeCursor, Expensive, toPage } from '@app/http';
 import { ReconciliationQueries, ReconciliationService, type RunTarget } from '@app/reconciliation';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { ObservationView, RunComparisonView, RunView } from './reconciliation-responses.dto';

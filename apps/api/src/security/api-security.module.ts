@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import { AuthFailureCounter } from '@app/auth';
 import type { AppConfig } from '@app/config';
 import { ApiRateLimits, ExpensiveRouteGuard, JsonBodyInterceptor } from '@app/http';
 
@@ -23,6 +24,8 @@ export class ApiSecurityModule {
             expensiveRoutes: { limit: expensiveRoutes.limit, windowSeconds: expensiveRoutes.windowSeconds, blockSeconds: expensiveRoutes.windowSeconds },
           }),
         },
+        // The auth library counts failed authentications in the API's rate limit store.
+        { provide: AuthFailureCounter, inject: [ApiRateLimits], useFactory: (limits: ApiRateLimits) => limits.authFailures },
         ExpensiveRouteGuard,
         {
           provide: APP_INTERCEPTOR,
@@ -31,7 +34,7 @@ export class ApiSecurityModule {
             new JsonBodyInterceptor(reflector, { defaultBytes: config.api.defaultBodyLimitKb * 1024, largeBytes: config.api.bodyLimitMb * 1024 * 1024 }),
         },
       ],
-      exports: [ApiRateLimits, ExpensiveRouteGuard],
+      exports: [ApiRateLimits, AuthFailureCounter, ExpensiveRouteGuard],
     };
   }
 }

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Ip, Param, ParseUUIDPipe, Patc
 import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthFailureLimiter, ConsoleAuthService, CurrentPrincipal, InvitationRefused, type Principal, Public, Roles, UsersService } from '@app/auth';
-import { decodeCursor, NotFound, toPage } from '@app/http';
+import { NotFound } from '@app/errors';
+import { decodeCursor, toPage } from '@app/http';
 import { AdminProposals } from '../admin/admin-proposals.service';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import {

@@ -6,7 +6,7 @@ import { ConsoleAuthService, type DecisionBinding, PasskeysService, type Princip
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalRequest } from '@app/db';
-import { DomainError, NotFound } from '@app/http';
+import { DomainError, NotFound } from '@app/errors';
 import type { DecisionBinding as DecisionHook } from '@app/withdrawals';
 import type { DecisionBindingView, StepUpChallengeView, StepUpEvidenceView } from './withdrawal-responses.dto';
 
@@ -20,7 +20,7 @@ export interface StepUpInput {
 
 export class StepUpRequired extends DomainError {
   constructor() {
-    super('STEP_UP_REQUIRED', 403, 'deciding on a withdrawal needs a fresh second factor bound to this request: step_up with your authenticator code or a passkey assertion');
+    super('STEP_UP_REQUIRED', 'forbidden', 'deciding on a withdrawal needs a fresh second factor bound to this request: step_up with your authenticator code or a passkey assertion');
   }
 }
 
