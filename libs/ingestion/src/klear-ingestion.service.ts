@@ -7,8 +7,9 @@ import type { ObligationEntry } from '@app/klear-contract';
 import type { JobContext } from '@app/jobs';
 import { DataSource } from 'typeorm';
 import { type InterpretableName, type Interpretation, interpretAnswer, noteUnmappedContent } from './klear-answer-interpreter';
-import { type DetailPageFetcher, type ObligationCompletion, completeObligations, klearDetailPager } from './obligation-completion';
-import { heldComplete } from './obligation-store';
+import { type DetailPageFetcher, completeObligations, klearDetailPager } from './obligation-completion';
+import { heldComplete, truncatedLists, upsertObligation } from './obligation-store';
+import { unmappedContentOf } from './unmapped-content';
 import { ESCAPED_NUL, escapeNulCharacters } from './postgres-text';
 import { ResponseArchiveRepository } from './response-archive.repository';
 import { inTransaction } from './sql-transaction';
@@ -59,26 +60,51 @@ export class KlearIngestion {
     this.noteUnmapped(context, answer.raw.endpoint, answer.unmapped);
     noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     this.escapeNul(context, answer.raw.endpoint, answer.data);
-    let completion: ObligationCompletion | undefined;
+    let stored = { written: 0, read: 0 };
     if (name === 'obligationHistory' || name === 'activeObligations') {
       const entries = (answer.data as { obligations: ObligationEntry[] }).obligations;
-      if (klear === undefined && entries.some((e) => e.settlement_details_truncated || e.maintenance_margin_details_truncated || e.funding_payments_truncated)) {
+      if (klear === undefined && entries.some((e) => truncatedLists(e).length > 0)) {
         throw new Error('a truncated obligation needs the client to complete it from the paged endpoints');
       }
-      if (klear !== undefined) {
-        completion = await completeObligations(entries, this.livePager(context, klear), (entry) => heldComplete({ query: (sql, params) => this.query(sql, params) }, entry));
-        if (completion.pages > 0) context.setDetails({ completed_obligations: completion.entries.size, detail_pages: completion.pages, detail_rows: completion.rows });
-      }
+      if (klear !== undefined) stored = await this.completeAndStoreEach(context, entries, klear, archiveId, answer.raw.receivedAt);
     }
     const result = await inTransaction(this.dataSource, async (tx) => {
-      const interpreted = await interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt, completion, answer.raw.params);
+      // Obligations completed above are held complete now: seen again here, they are left as stored.
+      const interpreted = await interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt, undefined, answer.raw.params);
       // Checked again just before commit: a lock lost while interpreting rolls the page back.
       await context.confirmLockHeld();
       return interpreted;
     });
     context.read(result.read);
-    context.wrote(result.written);
-    return result;
+    context.wrote(result.written + stored.written);
+    return { ...result, written: result.written + stored.written };
+  }
+
+  /**
+   * Completes each truncated obligation of a page from the paged endpoints and stores it in its own
+   * transaction, one after another: only one obligation's complete lists are in memory at a time
+   * (a page of 1,000,000-row obligations would hold them all). An obligation held complete at the same
+   * version is not paged again. A failure stores nothing more (those stored stay: upserts by id).
+   */
+  private async completeAndStoreEach(context: JobContext, entries: readonly ObligationEntry[], klear: KlearClient, archiveId: string, pulledAt: Date) {
+    const totals = { written: 0, read: 0, completed: 0, pages: 0, rows: 0 };
+    const held = (entry: ObligationEntry) => heldComplete({ query: (sql, params) => this.query(sql, params) }, entry);
+    for (const entry of entries) {
+      if (truncatedLists(entry).length === 0) continue;
+      const completion = await completeObligations([entry], this.livePager(context, klear), held);
+      const complete = completion.entries.get(entry.id);
+      if (complete === undefined) continue;
+      totals.written += await inTransaction(this.dataSource, async (tx) => {
+        const { rowsWritten } = await upsertObligation(tx, complete, archiveId, pulledAt, completion.completed.get(entry.id) ?? [], unmappedContentOf(entry));
+        await context.confirmLockHeld();
+        return rowsWritten;
+      });
+      totals.completed++;
+      totals.pages += completion.pages;
+      totals.rows += completion.rows;
+    }
+    if (totals.pages > 0) context.setDetails({ completed_obligations: totals.completed, detail_pages: totals.pages, detail_rows: totals.rows });
+    return totals;
   }
 
   /** Per run and detail key, the lines recorded so far (a run's details are replaced key by key). */

@@ -19,6 +19,8 @@ export interface KlearRawAnswer<Body = string> {
    * instead (`body` is then empty): the archive streams it from there, then it is removed.
    */
   bodyFile?: string;
+  /** The body's size in bytes (spooled or not). */
+  size?: number;
 }
 
 export interface KlearResponse<Data, Body = string> {

@@ -257,7 +257,7 @@ export class KlearClient {
     answer: KlearExchange,
     file: string,
   ): Promise<KlearResponse<KlearAnswerData<N>>> {
-    const raw = { body: '', bodyFile: file, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: answer.sha256 };
+    const raw = { body: '', bodyFile: file, size: answer.size, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: answer.sha256 };
     try {
       const envelope = await scanSpooledObject(file);
       const base = parseKlearAnswerWithUnmapped(name, envelope.text, answer.status);
@@ -319,7 +319,7 @@ export class KlearClient {
     answer: KlearExchange,
   ): KlearResponse<KlearAnswerData<N>> {
     const body = answer.body.toString('utf8');
-    const raw = { body, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: sha256Hex(answer.body) };
+    const raw = { body, size: answer.size, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: sha256Hex(answer.body) };
     const { data, unmapped } = parseKlearAnswerWithUnmapped(name, body, answer.status);
     return { data, raw, unmapped };
   }

@@ -49,7 +49,7 @@ export class ObligationHistoryJob implements JobHandler {
         let page: ExecutionTimePage = { executionTimes: [] };
         await this.ingestion.ingest(context, 'obligationHistory', async () => {
           const answer = await this.klear.getObligationHistory({ limit, cursor });
-          page = { executionTimes: answer.data.obligations.map((o) => o.execution_time), cursor: answer.data.cursor };
+          page = { executionTimes: answer.data.obligations.map((o) => o.execution_time), cursor: answer.data.cursor, bodyBytes: answer.raw.size };
           return answer;
         }, this.klear);
         return page;
@@ -57,6 +57,8 @@ export class ObligationHistoryJob implements JobHandler {
       {
         pageSize: OBLIGATION_PAGE_SIZE,
         maxPageSize: OBLIGATION_MAX_PAGE_SIZE,
+        // Pages whose bodies outgrow the client's in-memory buffer get smaller, and grow back after.
+        targetPageBytes: this.config.klear.maxBufferBytes,
         stopBefore: (newestNs) => {
           const ms = stopBefore(Number(newestNs / 1_000_000n), held?.oldest?.getTime());
           return ms === undefined ? undefined : BigInt(ms) * 1_000_000n;
@@ -64,7 +66,7 @@ export class ObligationHistoryJob implements JobHandler {
         signal: context.signal,
       },
     );
-    context.setDetails({ mode, pages: walk.pages });
+    context.setDetails({ mode, pages: walk.pages, ...(walk.smallestPageSize !== undefined && walk.smallestPageSize < OBLIGATION_PAGE_SIZE ? { smallest_page_size: walk.smallestPageSize } : {}) });
     if (walk.emptyPageCursor !== undefined) {
       context.setDetails({ empty_page_cursor: walk.emptyPageCursor });
       throw new Error(

@@ -85,4 +85,26 @@ describe('walk by execution time', () => {
     expect(cursorJustAfter(instantNs('2026-11-20T10:00:00.000500Z'))).toBe('2026-11-20T10:00:00.001Z');
     expect(instantNs('2026-11-20T05:00:00.123456789-05:00')).toBe(instantNs('2026-11-20T10:00:00Z') + 123_456_789n);
   });
+
+  it('makes pages smaller when their bodies outgrow the target, and lets them grow back, reading everything under both tie rules', async () => {
+    // 30 instants of 3 obligations: those of the 10 newest are huge (100 KB each), the older ones small (1 KB).
+    const items = Array.from({ length: 90 }, (_, n) => ({ id: `o-${n}`, at: at(10, 900_000 - 10_000 * Math.floor(n / 3)), bytes: n < 30 ? 100_000 : 1_000 }));
+    for (const rule of ['strict', 'inclusive'] as const) {
+      const history = pagedHistory(items, rule);
+      const sized = async (request: { limit: number; cursor?: string }): Promise<ExecutionTimePage> => {
+        const page = await history.read(request);
+        const bytes = page.executionTimes.reduce((sum, t) => sum + (items.find((i) => i.at === t)?.bytes ?? 0), 0);
+        return { ...page, bodyBytes: bytes };
+      };
+      const outcome = await walkByExecutionTime(sized, { ...plan, targetPageBytes: 500_000 });
+      expect({ rule, seen: history.seen.size, unreadable: outcome.unreadableInstants }).toEqual({ rule, seen: 90, unreadable: [] });
+      // 20 huge obligations make 2 MB: the next pages ask for 5; the small ones let it double back to 20.
+      const limits = history.requests.map((r) => r.limit);
+      expect(limits[0]).toBe(20);
+      expect(limits[1]).toBe(5);
+      expect(Math.max(...history.requests.filter((r) => r.cursor !== undefined && instantNs(r.cursor) < instantNs(at(10, 800_000))).map((r) => r.limit))).toBe(20);
+      expect(outcome.smallestPageSize).toBe(5);
+    }
+  });
 });
+

@@ -5,12 +5,19 @@ export interface ExecutionTimePage {
   executionTimes: string[];
   /** Klear's cursor: absent (or `""`) on the last page. */
   cursor?: string;
+  /** The answer's body size in bytes (the page size adapts to it). */
+  bodyBytes?: number;
 }
 
 export interface ExecutionTimeWalkPlan {
   pageSize: number;
   /** The contract's largest page: a page whose obligations all share one instant is re-read at this size. */
   maxPageSize: number;
+  /**
+   * A body past this many bytes makes the next page smaller (in proportion, down to 1); bodies under a
+   * quarter of it let the page grow back (doubling, up to `pageSize`). None: pages stay `pageSize`.
+   */
+  targetPageBytes?: number;
   /** Given the newest execution time Klear has (ns), the instant the walk may stop before; undefined: to the end. */
   stopBefore: (newestNs: bigint) => bigint | undefined;
   signal: AbortSignal;
@@ -18,6 +25,8 @@ export interface ExecutionTimeWalkPlan {
 
 export interface ExecutionTimeWalkOutcome {
   pages: number;
+  /** The smallest page size the body sizes called for (absent: never below `pageSize`). */
+  smallestPageSize?: number;
   /** Instants at which more obligations share the execution_time than the largest page holds. */
   unreadableInstants: string[];
   /** The walk could not get past an instant (Klear's cursor is inclusive there): nothing older was read. */
@@ -46,6 +55,8 @@ export async function walkByExecutionTime(read: (request: { limit: number; curso
   const outcome: ExecutionTimeWalkOutcome = { pages: 0, unreadableInstants: [] };
   let cursor: string | undefined;
   let limit = plan.pageSize;
+  /** The page size the body sizes allow (at most `pageSize`). */
+  let size = plan.pageSize;
   let boundary: { ns: bigint; text: string } | undefined;
   let stepping = false;
   let stopBefore: bigint | undefined;
@@ -55,6 +66,12 @@ export async function walkByExecutionTime(read: (request: { limit: number; curso
     if (plan.signal.aborted) throw new Error('stopped by shutdown');
     const page = await read({ limit, cursor });
     outcome.pages++;
+    if (plan.targetPageBytes !== undefined && page.bodyBytes !== undefined && page.executionTimes.length > 0) {
+      const perItem = page.bodyBytes / page.executionTimes.length;
+      if (page.bodyBytes > plan.targetPageBytes) size = Math.max(1, Math.min(size, Math.floor(plan.targetPageBytes / perItem)));
+      else if (page.bodyBytes < plan.targetPageBytes / 4) size = Math.min(plan.pageSize, size * 2);
+      outcome.smallestPageSize = Math.min(outcome.smallestPageSize ?? plan.pageSize, size);
+    }
     if (!page.cursor) return outcome;
     if (page.executionTimes.length === 0) {
       if (page.cursor === cursor || followedFromEmptyPages.has(page.cursor)) {
@@ -74,7 +91,8 @@ export async function walkByExecutionTime(read: (request: { limit: number; curso
     if (boundary !== undefined && oldest.ns >= boundary.ns) {
       // No progress: the page holds only the boundary instant (or Klear repeated a page).
       if (limit < plan.maxPageSize) {
-        limit = plan.maxPageSize;
+        // Read again larger: at once to the largest page, or doubling while bodies keep pages small.
+        limit = size < plan.pageSize ? Math.min(plan.maxPageSize, Math.max(limit * 2, 2)) : plan.maxPageSize;
         continue;
       }
       if (stepping) {
@@ -89,7 +107,7 @@ export async function walkByExecutionTime(read: (request: { limit: number; curso
     if (stopBefore !== undefined && oldest.ns < stopBefore) return outcome;
     boundary = oldest;
     stepping = false;
-    limit = plan.pageSize;
+    limit = size;
     cursor = cursorJustAfter(oldest.ns);
   }
 }
