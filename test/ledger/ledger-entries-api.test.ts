@@ -169,4 +169,25 @@ describe('POST /ledger/entries and GET /ledger/entries', () => {
     expect(pages).toBe(6);
     expect(seen).toEqual(['WIDE-0', 'WIDE-1', 'WIDE-2', 'WIDE-3', 'WIDE-4', 'WIDE-5']);
   });
+
+  it('fills a page with the whole entries that fit the posting budget, never part of one, and says when none follow', async () => {
+    // 74 markets: 149 postings an entry; two fit in 400 (298), a third would not (447).
+    const markets = Array.from({ length: 74 }, (_, m) => ({ ticker: `MID-${m}`, pnl: BigInt(m + 3), fee: 2n }));
+    const entries = Array.from({ length: 7 }, (_, i) => tradeSettlement(`MID-${i}`, `ST-M${i}`, markets, '2026-11-06T21:00:00Z'));
+    expect((await ctx.http().post('/ledger/entries').set(auth(ctx.tokens.operator)).send({ entries })).status).toBe(200);
+    const walk = async (limit: number) => {
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.http().get('/ledger/entries').query({ cycle: '2026-11-06T21:00:00Z', limit, ...(cursor ? { cursor } : {}) }).set(auth(ctx.tokens.viewer));
+        expect(page.status).toBe(200);
+        for (const e of page.body.data as Array<{ postings: unknown[] }>) expect(e.postings).toHaveLength(149);
+        pages.push(page.body.data.map((e: { external_id: string }) => e.external_id));
+        cursor = page.body.next_cursor ?? undefined;
+      } while (cursor);
+      return pages;
+    };
+    expect(await walk(50)).toEqual([['MID-0', 'MID-1'], ['MID-2', 'MID-3'], ['MID-4', 'MID-5'], ['MID-6']]);
+    expect(await walk(1)).toEqual([['MID-0'], ['MID-1'], ['MID-2'], ['MID-3'], ['MID-4'], ['MID-5'], ['MID-6']]);
+  });
 });

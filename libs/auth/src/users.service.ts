@@ -70,6 +70,9 @@ export const isPrivileged = (roles: readonly string[]) => roles.some((r) => (PRI
  */
 @Injectable()
 export class UsersService {
+  /** Token id -> when this process last wrote its last_used_at (epoch ms). */
+  private readonly lastUsedWritten = new Map<string, number>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
@@ -356,10 +359,17 @@ export class UsersService {
     )) as Array<{ token_id: string; user_id: string; name: string; roles: Role[] }>;
     if (rows.length === 0) return null;
     const row = rows[0];
-    // Last-used is kept to the minute: one write per token per minute, not one per request.
-    void this.dataSource
-      .query(`UPDATE api_token SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`, [row.token_id, now])
-      .catch(() => undefined);
+    // Last-used is kept to the minute: one write per token per minute, not one per request. This
+    // process remembers when it last wrote a token's time, so a request within the minute sends no
+    // statement at all (the UPDATE's own condition still keeps several processes to one write a minute).
+    const written = this.lastUsedWritten.get(row.token_id);
+    if (written === undefined || now.getTime() - written >= 60_000 || now.getTime() < written) {
+      if (this.lastUsedWritten.size >= 10_000) this.lastUsedWritten.clear();
+      this.lastUsedWritten.set(row.token_id, now.getTime());
+      void this.dataSource
+        .query(`UPDATE api_token SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`, [row.token_id, now])
+        .catch(() => this.lastUsedWritten.delete(row.token_id));
+    }
     return { userId: row.user_id, name: row.name, roles: row.roles, tokenId: row.token_id };
   }
 

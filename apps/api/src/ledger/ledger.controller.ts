@@ -107,11 +107,7 @@ export class LedgerController {
   }
 }
 
-function entriesWithinPostingBudget(rows: Array<{ postingCount: number }>, limit: number): number {
-  let postings = 0;
-  for (let i = 0; i < Math.min(rows.length, limit); i++) {
-    postings += rows[i].postingCount;
-    if (postings > MAX_PAGE_POSTINGS && i > 0) return i;
-  }
-  return Math.min(rows.length, limit);
+function entriesWithinPostingBudget(rows: Array<{ pastBudget?: boolean }>, limit: number): number {
+  const past = rows.findIndex((r) => r.pastBudget);
+  return Math.min(past === -1 ? rows.length : past, limit);
 }
