@@ -21,6 +21,7 @@ import { AuditCheckpoint1796227123662 } from './1796227123662-AuditCheckpoint';
 import { AssetClassRuns1796228000000 } from './1796228000000-AssetClassRuns';
 import { ProjectedRunsPerAssetClass1796229000000 } from './1796229000000-ProjectedRunsPerAssetClass';
 import { FundingSummaries1796230000000 } from './1796230000000-FundingSummaries';
+import { ReceiveReferenceIndex1796231000000 } from './1796231000000-ReceiveReferenceIndex';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -47,4 +48,5 @@ export const ALL_MIGRATIONS: Function[] = [
   AssetClassRuns1796228000000,
   ProjectedRunsPerAssetClass1796229000000,
   FundingSummaries1796230000000,
+  ReceiveReferenceIndex1796231000000,
 ];

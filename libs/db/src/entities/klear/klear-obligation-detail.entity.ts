@@ -60,6 +60,8 @@ export class KlearMarginDetail {
 
 /** Money received against an obligation. */
 @Entity({ name: 'klear_receive' })
+// An obligation's settled_by matches balance-history entries to receives by reference (GET /obligations, every row of a page).
+@Index('IDX_klear_receive_external_reference', ['externalReference'])
 export class KlearReceive {
   @PrimaryColumn({ type: 'text', name: 'obligation_id' })
   obligationId: string;
