@@ -37,6 +37,12 @@ describe('npm run bench --quick', () => {
     const [ingestion] = measured('ingestion:');
     expect(ingestion.name).toContain('(10000 rows from');
     expect(ingestion.value! > 0 && ingestion.floor! > 0).toBe(true);
+    // The scheduled job itself ingests the world (start-up walk, completion from the paged endpoints): rows/s and peak RSS.
+    const [job, rss] = measured('ingestion job ');
+    expect(job.name).toMatch(/obligation_history \(start-up walk\): [0-9]+ detail rows of [0-9]+ obligations stored/);
+    expect(job.value!).toBeGreaterThan(0);
+    expect(rss.unit).toBe('MB');
+    expect(rss.value!).toBeGreaterThan(0);
     expect(measured('api p99: GET ').length).toBeGreaterThan(0);
     const [use, rejected] = measured('klear rate-limit');
     expect(use.floor).toBe(20);

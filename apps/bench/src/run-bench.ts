@@ -5,6 +5,7 @@ import { benchConsole } from './console-bench';
 import { openBenchDatabase } from './bench-database';
 import { runCapabilityHelper } from './helper-bench';
 import { benchIngestionVsCopy, benchPagingAtBasic } from './ingestion-bench';
+import { benchIngestionJob } from './ingestion-job-bench';
 import { benchRateLimitUse } from './rate-limit-bench';
 import { type BenchMode, type BenchRow, machineFacts, type Measurement, measuredRow, type Skip, skippedRow, writeResults } from './results';
 import { systemClock } from '@app/clock';
@@ -91,6 +92,10 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     if (selected.has('ingestion')) {
       await guarded({ name: 'ingestion: settlement details', unit: 'rows/s', target: 'ratio <= 3' }, async () => {
         measured([await benchIngestionVsCopy(client, database.dataSource, database.url)]);
+      });
+      // The scheduled job itself on the same world (no shortcut: its walk, completion, archive, store).
+      await guarded({ name: 'ingestion job obligation_history', unit: 'rows/s', target: 'value > 0; peak RSS < 2048 MB' }, async () => {
+        measured(await benchIngestionJob(sim, options.databaseUrl, log));
       });
       // Paging the whole obligation at tier basic: 1,000 pages of 1,000 in full, 40 pages of 250 quick.
       await guarded({ name: 'ingestion paging at tier basic', unit: 'pages/s', target: 'ratio >= 0.9' }, async () => {
