@@ -1,4 +1,4 @@
-import { completeObligations, type DetailPageFetcher, inTransaction, interpretAnswer } from '@app/ingestion';
+import { completeObligations, type DetailPageFetcher, inTransaction, interpretAnswer, pageByPage } from '@app/ingestion';
 import type { ObligationEntry } from '@app/klear-contract';
 import { parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationQueries, ReconciliationService } from '@app/reconciliation';
@@ -103,7 +103,7 @@ export class ReconFixture {
       if (answer.status !== 200) throw new Error(`${path}: ${answer.status} ${answer.text}`);
       const data = parseKlearAnswer(name, answer.text);
       const completion =
-        name === 'obligationHistory' ? await completeObligations((data as { obligations: ObligationEntry[] }).obligations, this.detailPages, async () => false) : undefined;
+        name === 'obligationHistory' ? await completeObligations((data as { obligations: ObligationEntry[] }).obligations, pageByPage(this.detailPages), async () => false) : undefined;
       await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, name, data as never, '0', new Date(), completion));
       cursor = (data as { cursor?: string }).cursor ?? undefined;
     } while (cursor !== undefined);

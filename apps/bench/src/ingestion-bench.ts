@@ -80,6 +80,9 @@ export async function fetchWhole(client: KlearClient, cursor: string | undefined
 /**
  * Paging one large obligation's settlement details through the real client against the simulator
  * enforcing tier basic (20 reads/s): pages per second against the tier's limit, and the 429s seen.
+ * Pages are walked as ingestion walks them (KlearClient.walkObligationDetails, which klearDetailPager
+ * uses): page N+1 is asked for as soon as page N's cursor is read, and each page is kept (its raw
+ * answer held, as the archive gets it) while the next one is on its way.
  */
 export async function benchPagingAtBasic(world: { subtraders: number; markets: number }, pageLimit: number): Promise<Measurement[]> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: true, tier: 'basic', seed: 8, ...world, days: 2, withdrawalFailureRate: 0 });
@@ -87,16 +90,15 @@ export async function benchPagingAtBasic(world: { subtraders: number; markets: n
   try {
     const client = basicTierClient(sim, 60_000, wire);
     const [entry] = (await client.getObligationHistory({ limit: 1 })).data.obligations;
-    let cursor: string | undefined;
+    const kept: KlearRawAnswer[] = [];
     let pages = 0;
     let rows = 0;
     const start = process.hrtime.bigint();
-    do {
-      const page = await client.getObligationSettlementDetails(entry.id, { limit: pageLimit, cursor });
+    for await (const page of client.walkObligationDetails(entry.id, 'settlement_details', { limit: pageLimit })) {
+      kept.push(page.raw);
       rows += page.data.settlement_details.length;
-      cursor = page.data.cursor;
       pages++;
-    } while (cursor);
+    }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const limit = RATE_LIMIT_TIERS.basic.read;
     return [

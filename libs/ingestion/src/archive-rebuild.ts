@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { parseKlearAnswer } from '@app/klear-client';
 import { ENDPOINTS, type ObligationEntry } from '@app/klear-contract';
 import { endpointNameOf, interpretArchivedBody } from './klear-answer-interpreter';
-import { type DetailListName, type ObligationCompletion, completeObligations } from './obligation-completion';
+import { type DetailListName, type ObligationCompletion, completeObligations, pageByPage } from './obligation-completion';
 import { heldComplete } from './obligation-store';
 import { type ArchivedAnswer, ResponseArchiveRepository } from './response-archive.repository';
 import { inTransaction } from './sql-transaction';
@@ -100,7 +100,7 @@ export class ArchiveRebuild {
     const entries = (parseKlearAnswer(name, answer.body) as { obligations: ObligationEntry[] }).obligations;
     return completeObligations(
       entries,
-      async (obligationId, list, cursor) => {
+      pageByPage(async (obligationId, list, cursor) => {
         const endpoint = PAGED_ENDPOINT[list];
         const [page] = (await this.dataSource.query(
           `SELECT convert_from(body, 'UTF8') AS body FROM klear_response_archive
@@ -112,7 +112,7 @@ export class ArchiveRebuild {
         if (page === undefined) throw new Error(`obligation ${obligationId}: no archived ${list} page${cursor ? ' for its cursor' : ''}`);
         const data = parseKlearAnswer(endpoint, page.body) as unknown as Record<DetailListName, ObligationEntry[DetailListName]> & { cursor?: string };
         return { rows: data[list], cursor: data.cursor };
-      },
+      }),
       (entry) => heldComplete({ query: (sql, params) => this.dataSource.query(sql, params) }, entry),
     );
   }

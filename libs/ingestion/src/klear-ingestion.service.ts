@@ -7,7 +7,7 @@ import type { ObligationEntry } from '@app/klear-contract';
 import type { JobContext } from '@app/jobs';
 import { DataSource } from 'typeorm';
 import { type InterpretableName, type Interpretation, interpretAnswer, noteUnmappedContent } from './klear-answer-interpreter';
-import { type DetailPageFetcher, completeObligations, klearDetailPager } from './obligation-completion';
+import { type DetailPageWalker, completeObligations, klearDetailPager } from './obligation-completion';
 import { heldComplete, truncatedLists, upsertObligation } from './obligation-store';
 import { unmappedContentOf } from './unmapped-content';
 import { ESCAPED_NUL, escapeNulCharacters } from './postgres-text';
@@ -132,7 +132,7 @@ export class KlearIngestion {
   }
 
   /** Reads pages of detail lists from Klear, each archived (and its unmapped fields noted) before use. */
-  private livePager(context: JobContext, klear: KlearClient): DetailPageFetcher {
+  private livePager(context: JobContext, klear: KlearClient): DetailPageWalker {
     return klearDetailPager(klear, async (answer, rows) => {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       await context.confirmLockHeld();

@@ -12,22 +12,34 @@ export interface DetailPage {
 
 export type DetailPageFetcher = (obligationId: string, list: DetailListName, cursor: string | undefined) => Promise<DetailPage>;
 
+/** Walks one of an obligation's detail lists, first page to last; a walker may ask for a page before the one before is used. */
+export type DetailPageWalker = (obligationId: string, list: DetailListName) => AsyncIterable<DetailPage>;
+
+/** A walker that asks for one page at a time, each after the one before was used (archived answers, tests). */
+export function pageByPage(fetchPage: DetailPageFetcher): DetailPageWalker {
+  return async function* (obligationId, list) {
+    let cursor: string | undefined;
+    do {
+      const page = await fetchPage(obligationId, list, cursor);
+      yield page;
+      cursor = page.cursor || undefined;
+    } while (cursor !== undefined);
+  };
+}
+
 /**
- * Reads pages of an obligation's detail lists from Klear (1,000 rows a page, the maximum); `keep`
- * archives each answer before its rows are used.
+ * Reads pages of an obligation's detail lists from Klear (1,000 rows a page, the maximum), pipelined
+ * (KlearClient.walkObligationDetails): page N+1 is already asked for while `keep` archives page N, so
+ * at a rate-limited tier the next request leaves as soon as its token is due. `keep` archives each
+ * answer before its rows are used.
  */
-export function klearDetailPager(klear: KlearClient, keep: (answer: KlearResponse<unknown>, rows: number) => Promise<void>): DetailPageFetcher {
-  return async (obligationId, list, cursor) => {
-    const page = { limit: 1_000, cursor };
-    const answer =
-      list === 'settlement_details'
-        ? await klear.getObligationSettlementDetails(obligationId, page)
-        : list === 'maintenance_margin_details'
-          ? await klear.getObligationMaintenanceMarginDetails(obligationId, page)
-          : await klear.getObligationFundingPayments(obligationId, page);
-    const rows = (answer.data as unknown as Record<DetailListName, ObligationEntry[DetailListName]>)[list];
-    await keep(answer, rows.length);
-    return { rows, cursor: answer.data.cursor };
+export function klearDetailPager(klear: KlearClient, keep: (answer: KlearResponse<unknown>, rows: number) => Promise<void>): DetailPageWalker {
+  return async function* (obligationId, list) {
+    for await (const answer of klear.walkObligationDetails(obligationId, list)) {
+      const rows = (answer.data as unknown as Record<DetailListName, ObligationEntry[DetailListName]>)[list];
+      await keep(answer, rows.length);
+      yield { rows, cursor: answer.data.cursor || undefined };
+    }
   };
 }
 
@@ -49,7 +61,7 @@ const MAX_PAGES_PER_LIST = 100_000;
  */
 export async function completeObligations(
   entries: readonly ObligationEntry[],
-  fetchPage: DetailPageFetcher,
+  walk: DetailPageWalker,
   heldComplete: (entry: ObligationEntry) => Promise<boolean>,
 ): Promise<ObligationCompletion> {
   const completion: ObligationCompletion = { entries: new Map(), completed: new Map(), pages: 0, rows: 0 };
@@ -60,22 +72,28 @@ export async function completeObligations(
     for (const list of lists) {
       const rows: Array<ObligationEntry[DetailListName][number]> = [];
       const seen = new Set<string>();
-      let cursor: string | undefined;
-      for (let pages = 0; ; pages++) {
-        if (pages >= MAX_PAGES_PER_LIST) throw new Error(`obligation ${entry.id}: ${list} paging did not end after ${pages} pages`);
-        let page: DetailPage;
-        try {
-          page = await fetchPage(entry.id, list, cursor);
-        } catch (error) {
-          // The obligation is not stored from its cut inline list: the run fails saying which one waits.
-          throw new Error(`obligation ${entry.id} not stored: its ${list} (cut at 1,000 inline) could not be read in full: ${(error as Error).message}`, { cause: error });
+      const pages = walk(entry.id, list)[Symbol.asyncIterator]();
+      try {
+        for (let count = 0; ; count++) {
+          if (count >= MAX_PAGES_PER_LIST) throw new Error(`obligation ${entry.id}: ${list} paging did not end after ${count} pages`);
+          let step: IteratorResult<DetailPage>;
+          try {
+            step = await pages.next();
+          } catch (error) {
+            // The obligation is not stored from its cut inline list: the run fails saying which one waits.
+            throw new Error(`obligation ${entry.id} not stored: its ${list} (cut at 1,000 inline) could not be read in full: ${(error as Error).message}`, { cause: error });
+          }
+          if (step.done) break;
+          const page = step.value;
+          completion.pages++;
+          for (const row of page.rows) rows.push(row);
+          if (!page.cursor) break;
+          if (seen.has(page.cursor)) throw new Error(`obligation ${entry.id}: ${list} paging repeated a cursor`);
+          seen.add(page.cursor);
         }
-        completion.pages++;
-        for (const row of page.rows) rows.push(row);
-        if (!page.cursor) break;
-        if (seen.has(page.cursor)) throw new Error(`obligation ${entry.id}: ${list} paging repeated a cursor`);
-        seen.add(page.cursor);
-        cursor = page.cursor;
+      } finally {
+        // A walk left early (an error, a repeated cursor) stops asking for pages.
+        await pages.return?.(undefined);
       }
       if (rows.length < entry[list].length) {
         throw new Error(`obligation ${entry.id}: the paged ${list} hold ${rows.length} rows, fewer than the ${entry[list].length} inline`);

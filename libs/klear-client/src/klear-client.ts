@@ -27,6 +27,17 @@ export interface PageRequest {
   cursor?: string;
 }
 
+/** An obligation's paged detail lists and their endpoints. */
+const DETAIL_LIST_ENDPOINTS = {
+  settlement_details: 'obligationSettlementDetails',
+  maintenance_margin_details: 'obligationMaintenanceMarginDetails',
+  funding_payments: 'obligationFundingPayments',
+} as const;
+
+export type ObligationDetailList = keyof typeof DETAIL_LIST_ENDPOINTS;
+
+type DetailListEndpoint = (typeof DETAIL_LIST_ENDPOINTS)[ObligationDetailList];
+
 export interface DownloadedReport {
   bytes: Buffer;
   sha256: string;
@@ -93,6 +104,43 @@ export class KlearClient {
   /** One page (at most 1,000) of an obligation's complete funding payments. */
   getObligationFundingPayments(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationFundingPayments'>>> {
     return this.read('obligationFundingPayments', pageParams(page), { obligation_id: obligationId });
+  }
+
+  /**
+   * Every page of one of an obligation's detail lists (1,000 rows a page unless told), first to last,
+   * **pipelined**: page N+1 is asked for as soon as page N's cursor is read from its body, before page
+   * N is interpreted and handed over, so the next request waits only for the rate limiter, never for
+   * the interpretation of the page before nor for what the caller does with it (archiving, storing)
+   * while this generator is suspended. At most one request is ahead. Each page is checked against the
+   * contract as any answer is (its cursor too: the one followed must be the one interpreted).
+   */
+  async *walkObligationDetails<L extends ObligationDetailList>(
+    obligationId: string,
+    list: L,
+    page: { limit?: number; cursor?: string } = {},
+  ): AsyncGenerator<KlearResponse<KlearAnswerData<(typeof DETAIL_LIST_ENDPOINTS)[L]>>> {
+    const name: DetailListEndpoint = DETAIL_LIST_ENDPOINTS[list];
+    const pathParams = { obligation_id: obligationId };
+    const ask = (cursor: string | undefined) => {
+      const params = pageParams({ limit: page.limit ?? 1_000, cursor });
+      const call = this.callFor(name, params, undefined, pathParams);
+      const answer = this.pipeline.sendIdempotent(call);
+      // Awaited on the next turn; a failure meanwhile must not be an unhandled rejection.
+      answer.catch(() => undefined);
+      return { call, params, answer };
+    };
+    let next: ReturnType<typeof ask> | undefined = ask(page.cursor);
+    while (next) {
+      const { call, params, answer } = next;
+      const exchange = await answer;
+      const cursor = peekCursor(exchange.body);
+      next = cursor === undefined ? undefined : ask(cursor);
+      const response = this.interpret(name, call, { ...pathParams, ...params }, exchange);
+      if ((response.data.cursor || undefined) !== cursor) {
+        throw new KlearSchemaError(call.endpoint, exchange.status, [{ path: 'cursor', message: 'the cursor read ahead is not the one interpreted' }], response.raw.body);
+      }
+      yield response as KlearResponse<KlearAnswerData<(typeof DETAIL_LIST_ENDPOINTS)[L]>>;
+    }
   }
 
   /** Mark prices of an asset class's markets at one settlement time (empty when none ran then). */
@@ -322,6 +370,20 @@ export class KlearClient {
     const raw = { body, size: answer.size, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: sha256Hex(answer.body) };
     const { data, unmapped } = parseKlearAnswerWithUnmapped(name, body, answer.status);
     return { data, raw, unmapped };
+  }
+}
+
+/**
+ * A page's next cursor, read from its body before the page is interpreted (native JSON.parse: only
+ * the top-level `cursor` string is used, so no number's precision matters); undefined for the last
+ * page (no cursor, `""` or `null`) or a body that is not a JSON object (interpretation will say why).
+ */
+function peekCursor(body: Buffer): string | undefined {
+  try {
+    const cursor = (JSON.parse(body.toString('utf8')) as { cursor?: unknown } | null)?.cursor;
+    return typeof cursor === 'string' && cursor !== '' ? cursor : undefined;
+  } catch {
+    return undefined;
   }
 }
 
