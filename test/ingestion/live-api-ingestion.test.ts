@@ -59,6 +59,22 @@ describe('Ingestion of the live Klear API', () => {
     // Every page read was archived with the run, as it came.
     expect(await count(`SELECT count(*)::int AS n FROM klear_response_archive WHERE endpoint = $1 AND job_run_id = $2`, [PAGED, run?.id])).toBe(6 * 2);
     expect(await count(`SELECT count(*)::int AS n FROM klear_response_archive WHERE endpoint = $1`, [FUNDING_PAGED])).toBeGreaterThanOrEqual(6 * 2);
+
+    // One obligation completed and stored at a time (only its complete lists in memory): its details are
+    // written (transaction ids, xmin) after its own pages were read and before the next one's first page.
+    const spans = (await world.db.dataSource.query(
+      `SELECT o.id,
+              (SELECT min(a.xmin::text::bigint) FROM klear_response_archive a WHERE a.job_run_id = $1 AND a.params->>'obligation_id' = o.id)::text AS first_page,
+              (SELECT max(a.xmin::text::bigint) FROM klear_response_archive a WHERE a.job_run_id = $1 AND a.params->>'obligation_id' = o.id)::text AS last_page,
+              (SELECT min(d.xmin::text::bigint) FROM klear_settlement_detail d WHERE d.obligation_id = o.id)::text AS stored
+         FROM klear_obligation o ORDER BY stored`,
+      [run?.id],
+    )) as Array<{ id: string; first_page: string; last_page: string; stored: string }>;
+    expect(spans).toHaveLength(6);
+    spans.forEach((span, i) => {
+      expect({ id: span.id, storedAfterItsPages: BigInt(span.stored) > BigInt(span.last_page) }).toEqual({ id: span.id, storedAfterItsPages: true });
+      if (i > 0) expect({ id: span.id, pagedAfterThePreviousWasStored: BigInt(span.first_page) > BigInt(spans[i - 1].stored) }).toEqual({ id: span.id, pagedAfterThePreviousWasStored: true });
+    });
   });
 
   it('does not page again for an obligation already held whole at the same version', async () => {
