@@ -22,6 +22,7 @@ import { AssetClassRuns1796228000000 } from './1796228000000-AssetClassRuns';
 import { ProjectedRunsPerAssetClass1796229000000 } from './1796229000000-ProjectedRunsPerAssetClass';
 import { FundingSummaries1796230000000 } from './1796230000000-FundingSummaries';
 import { ReceiveReferenceIndex1796231000000 } from './1796231000000-ReceiveReferenceIndex';
+import { CyclePartitions1796232000000 } from './1796232000000-CyclePartitions';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -49,4 +50,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ProjectedRunsPerAssetClass1796229000000,
   FundingSummaries1796230000000,
   ReceiveReferenceIndex1796231000000,
+  CyclePartitions1796232000000,
 ];

@@ -44,8 +44,8 @@ async function seedMonth(): Promise<void> {
        VALUES ($2, 'scm', $3, 0, $4, $3, ${at('16:00').sql}, ${at('16:00').sql}, md5($2), 1, now(), now(), 1)`,
       [date, id, pnl.toString(), margin.toString()],
     );
-    await ctx.db.dataSource.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents) VALUES ($1, $2, 'MKT-X', 'ST-A', $3, 0, $3)`, [id, `${id}-d`, pnl.toString()]);
-    await ctx.db.dataSource.query(`INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents) VALUES ($1, $2, 'ST-A', $3, 0)`, [id, `${id}-m`, margin.toString()]);
+    await ctx.db.dataSource.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $2, 'MKT-X', 'ST-A', $3, 0, $3, (SELECT execution_time FROM klear_obligation WHERE id = $1))`, [id, `${id}-d`, pnl.toString()]);
+    await ctx.db.dataSource.query(`INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $2, 'ST-A', $3, 0, (SELECT execution_time FROM klear_obligation WHERE id = $1))`, [id, `${id}-m`, margin.toString()]);
   }
 }
 

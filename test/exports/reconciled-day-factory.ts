@@ -32,13 +32,13 @@ async function klearCycle(m: EntityManager, id: string, cycle: string, details: 
   );
   for (const [i, [subtrader, market, p, f]] of details.entries()) {
     await m.query(
-      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
       [id, `${id}-d${i}`, market, subtrader, p.toString(), f.toString(), (p - f).toString()],
     );
   }
   for (const [i, [subtrader, margin]] of margins.entries()) {
     await m.query(
-      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents) VALUES ($1, $2, $3, $4, 0)`,
+      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $2, $3, $4, 0, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
       [id, `${id}-m${i}`, subtrader, margin.toString()],
     );
   }
@@ -124,9 +124,9 @@ export async function seedReconciledDay(dataSource: DataSource): Promise<SeededD
     // What the run of cycle 1 found (runs record an observation per break they find): the 'new' break.
     await m.query(
       `INSERT INTO recon_break_observation (run_id, ordinal, break_id, break_key, "check", subtrader_id, reason_code, klear_value_centicents, internal_value_centicents,
-                                            difference_centicents, pnl_difference_centicents, fees_difference_centicents, klear_rows, internal_rows)
+                                            difference_centicents, pnl_difference_centicents, fees_difference_centicents, klear_rows, internal_rows, cycle_key)
        SELECT $1, 1, b.id, b.break_key, b."check", b.subtrader_id, b.reason_code, b.klear_value_centicents, b.internal_value_centicents, b.difference_centicents,
-              b.difference_centicents, 0, '[]', '[]'
+              b.difference_centicents, 0, '[]', '[]', coalesce((SELECT r.cycle FROM recon_run r WHERE r.id = $1), '-infinity')
          FROM recon_break b WHERE b.id = $2`,
       [cycle1, breakIds.new],
     );

@@ -54,7 +54,7 @@ export async function postJournalEntry(m: EntityManager, e: JournalEntryRow): Pr
   )) as Array<{ seq: string }>;
   for (const [i, [account, market, amount]] of e.postings.entries()) {
     await m.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key) VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, coalesce($6::timestamptz, '-infinity'))`,
       [seq, i + 1, account, market, amount.toString(), e.cycle ?? null, e.subtrader ?? null],
     );
   }
@@ -116,13 +116,13 @@ export class SettlementWorld {
       );
       for (const [i, [subtrader, market, p, f]] of details.entries()) {
         await m.query(
-          `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
           [id, `${id}-d${i}`, market, subtrader, p.toString(), f.toString(), (p - f).toString()],
         );
       }
       for (const [i, [subtrader, requirement, d]] of margins.entries()) {
         await m.query(
-          `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents) VALUES ($1, $2, $3, $4, $5)`,
+          `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $2, $3, $4, $5, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
           [id, `${id}-m${i}`, subtrader, requirement.toString(), d.toString()],
         );
       }

@@ -65,8 +65,8 @@ describe('the reconciliation fingerprint key', () => {
     afterAll(() => other.drop());
 
     it('is generated per installation: the same detail gets other fingerprints', async () => {
-      const insert = `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
-                      VALUES ('probe', 'probe-1', 'PROBE-MKT', 'PROBE', 12345, 67, 12278)`;
+      const insert = `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+                      VALUES ('probe', 'probe-1', 'PROBE-MKT', 'PROBE', 12345, 67, 12278, now())`;
       const read = `SELECT fingerprint_1::text AS f1, fingerprint_2::text AS f2 FROM klear_settlement_summary WHERE obligation_id = 'probe'`;
       await world.sql(insert);
       await other.dataSource.query(insert);
@@ -87,8 +87,8 @@ describe('the reconciliation fingerprint key', () => {
       await runner.query(`GRANT INSERT, SELECT, DELETE ON klear_settlement_detail TO ${role}`);
       await runner.query('BEGIN');
       await runner.query(`SET LOCAL ROLE ${role}`);
-      await runner.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
-                          VALUES ('role-probe', 'r-1', 'PROBE-MKT', 'PROBE', 5, 1, 4)`);
+      await runner.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+                          VALUES ('role-probe', 'r-1', 'PROBE-MKT', 'PROBE', 5, 1, 4, now())`);
       await runner.query('SAVEPOINT before_read');
       await expect(runner.query(`SELECT * FROM recon_fingerprint_key`)).rejects.toThrow(/permission denied/);
       await runner.query('ROLLBACK TO SAVEPOINT before_read');

@@ -123,15 +123,15 @@ export class ReconWorld {
       );
       for (const d of details) {
         await tx.query(
-          `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
           [id, d.id, d.market, d.subtrader, d.pnl.toString(), d.fees.toString(), (d.total ?? d.pnl - d.fees).toString()],
         );
       }
       for (const m of margins) {
         await tx.query(
-          `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id)
-           VALUES ($1, $2, $3, $4, $5, $6)`,
+          `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id, cycle)
+           VALUES ($1, $2, $3, $4, $5, $6, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
           [id, m.id, m.subtrader, m.requirement.toString(), m.delta.toString(), m.group ?? null],
         );
       }

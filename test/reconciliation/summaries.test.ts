@@ -50,8 +50,8 @@ describe('reconciliation summaries', () => {
       await tx.query(`UPDATE klear_settlement_detail SET pnl_centicents = pnl_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_settlement_detail WHERE obligation_id = $1 ORDER BY id LIMIT 2)`, [id]);
       await tx.query(`UPDATE klear_settlement_detail SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_settlement_detail WHERE obligation_id = $1)`, [id]);
       await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_settlement_detail WHERE obligation_id = $1)`, [id]);
-      await tx.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
-                      VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', -5, 3, -8)`, [id]);
+      await tx.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+                      VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', -5, 3, -8, (SELECT execution_time FROM klear_obligation WHERE id = $1))`, [id]);
     });
     expect(await summaries.verify()).toEqual([]);
     const [moved] = await sql(`SELECT detail_rows::text, pnl_centicents::text, fees_centicents::text FROM klear_settlement_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);

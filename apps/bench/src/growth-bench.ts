@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
+import { ensureCyclePartitionsAhead } from '@app/db';
 import { settlementDateOf, settlementDay, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
 import type { KlearClient } from '@app/klear-client';
 import { ReconciliationRunRepository, type ReconSettings } from '@app/reconciliation';
@@ -272,6 +273,8 @@ class GrowthWorld {
    * answers, then books its ledger. One transaction; the summary triggers run as on any insert.
    */
   async copyCycle(template: { obligationId: string; executionTime: Date; archive: [string, string] }, target: Listed, day: number): Promise<void> {
+    // The cycle's month (and the next, where its copied answers may fall) are partitions before its rows arrive.
+    await ensureCyclePartitionsAhead(this.dataSource, target.executionTime);
     await this.dataSource.transaction(async (tx) => {
       const shift = target.executionTime.getTime() - template.executionTime.getTime();
       const archive = await this.copySql(tx, 'klear_response_archive', { id: null, received_at: 'received_at + make_interval(secs => $3::double precision / 1000)' }, 'id BETWEEN $1::bigint AND $2::bigint');
@@ -328,12 +331,12 @@ class GrowthWorld {
                     FROM (SELECT d.*, row_number() OVER (PARTITION BY d.subtrader_id ORDER BY d.market_ticker, d.id) AS n
                             FROM klear_settlement_detail d WHERE d.obligation_id = $1) d),
             e AS (SELECT ledger_seq, subtrader_id, asset_class FROM journal_entry WHERE cycle = $2 AND external_id LIKE 'growth/' || $1 || '/%')
-       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class)
-       SELECT e.ledger_seq, 2 * d.n - 1, 'trading_pnl', d.market_ticker, d.pnl, $2, e.subtrader_id, e.asset_class FROM d JOIN e USING (subtrader_id)
+       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class, cycle_key)
+       SELECT e.ledger_seq, 2 * d.n - 1, 'trading_pnl', d.market_ticker, d.pnl, $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id)
        UNION ALL
-       SELECT e.ledger_seq, 2 * d.n, 'trading_fees', d.market_ticker, -d.fees, $2, e.subtrader_id, e.asset_class FROM d JOIN e USING (subtrader_id) WHERE d.fees <> 0
+       SELECT e.ledger_seq, 2 * d.n, 'trading_fees', d.market_ticker, -d.fees, $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id) WHERE d.fees <> 0
        UNION ALL
-       SELECT e.ledger_seq, 2 * max(d.n) + 1, 'klear_settlement', NULL, -sum(d.pnl - d.fees), $2, e.subtrader_id, e.asset_class FROM d JOIN e USING (subtrader_id)
+       SELECT e.ledger_seq, 2 * max(d.n) + 1, 'klear_settlement', NULL, -sum(d.pnl - d.fees), $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id)
         GROUP BY e.ledger_seq, e.subtrader_id, e.asset_class`,
       [obligationId, cycle],
     );
@@ -346,8 +349,8 @@ class GrowthWorld {
       [obligationId],
     );
     await tx.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class)
-       SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * m.v, $2, e.subtrader_id, e.asset_class
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class, cycle_key)
+       SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * m.v, $2, e.subtrader_id, e.asset_class, $2
          FROM journal_entry e JOIN ${requirement} m ON m.subtrader_id = e.subtrader_id,
               (VALUES (1, 'maintenance_margin', 1), (2, 'maintenance_margin_contra', -1)) AS x(line, account, sign)
         WHERE e.cycle = $2 AND e.external_id LIKE 'growth-mm/' || $1 || '/%'`,

@@ -125,7 +125,7 @@ export async function plainCopy(databaseUrl: string, obligation: ObligationEntry
     await client.query(`CREATE TABLE bench_copy_floor (LIKE klear_settlement_detail INCLUDING ALL)`);
     const start = process.hrtime.bigint();
     await client.query('BEGIN');
-    const stream = client.query(copyFrom(`COPY bench_copy_floor (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents) FROM STDIN`));
+    const stream = client.query(copyFrom(`COPY bench_copy_floor (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) FROM STDIN`));
     await pipeline(Readable.from(copyChunks(obligation)), stream);
     await client.query('COMMIT');
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -140,9 +140,10 @@ export async function plainCopy(databaseUrl: string, obligation: ObligationEntry
 
 function* copyChunks(obligation: ObligationEntry): Generator<string> {
   const id = copyText(obligation.id);
+  const cycle = copyText(obligation.execution_time);
   let buffer = '';
   for (const d of obligation.settlement_details) {
-    buffer += `${id}\t${copyText(d.id)}\t${copyText(d.market_ticker)}\t${copyText(d.subtrader_id)}\t${d.pnl_centicents}\t${d.total_fees_centicents}\t${d.total_amount_centicents}\n`;
+    buffer += `${id}\t${copyText(d.id)}\t${copyText(d.market_ticker)}\t${copyText(d.subtrader_id)}\t${d.pnl_centicents}\t${d.total_fees_centicents}\t${d.total_amount_centicents}\t${cycle}\n`;
     if (buffer.length >= 65_536) {
       yield buffer;
       buffer = '';

@@ -6,3 +6,4 @@ export * from './embedded-postgres';
 export * from './entities/index';
 export * from './migrate';
 export * from './pg-connection';
+export * from './partitions';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { DataSource } from 'typeorm';
+import { ensureCyclePartitions } from '@app/db';
 import { settlementDay } from './settlement-day';
 import { SETTLEMENT_DETAIL_COLUMNS, writeSettlementDetailsSheet } from './sheets/settlement-details-sheet';
 import { TableSheet } from './sheet-layout';
@@ -117,6 +118,7 @@ async function bareWrite(path: string, rows: number, markets: number): Promise<n
 
 /** Seeds the bench day once per database: one obligation with N details, one trade_settlement entry per subtrader. */
 async function seedBenchDay(dataSource: DataSource, subtraders: number, markets: number): Promise<void> {
+  await ensureCyclePartitions(dataSource, [BENCH_CYCLE]);
   const obligation = `bench-workbook-${subtraders}x${markets}`;
   const existing = (await dataSource.query(`SELECT 1 FROM klear_obligation WHERE id = $1`, [obligation])) as unknown[];
   if (existing.length) return;
@@ -131,10 +133,10 @@ async function seedBenchDay(dataSource: DataSource, subtraders: number, markets:
       [obligation, BENCH_CYCLE, n],
     );
     await m.query(
-      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
-       SELECT $1, 'bd-' || i, 'BM-' || lpad((i % $3)::text, 3, '0'), 'BS-' || lpad((i / $3)::text, 5, '0'), v.pnl, v.fees, v.pnl - v.fees
+      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+       SELECT $1, 'bd-' || i, 'BM-' || lpad((i % $3)::text, 3, '0'), 'BS-' || lpad((i / $3)::text, 5, '0'), v.pnl, v.fees, v.pnl - v.fees, $4::timestamptz
          FROM generate_series(0::bigint, $2::bigint - 1) i, LATERAL (SELECT ((i * 7919) % 2000001) - 1000000 AS pnl, (i * 31) % 5000 AS fees) v`,
-      [obligation, n, markets],
+      [obligation, n, markets, BENCH_CYCLE],
     );
     const ledgered = (await m.query(`SELECT 1 FROM journal_entry WHERE cycle = $1 LIMIT 1`, [BENCH_CYCLE])) as unknown[];
     if (ledgered.length) return;
@@ -151,8 +153,8 @@ async function seedBenchDay(dataSource: DataSource, subtraders: number, markets:
       `WITH r AS (SELECT i, i / $2 AS s, i % $2 AS mk, ((i * 7919) % 2000001) - 1000000 + CASE WHEN (i / $2) % 200 = 0 AND i % $2 = 0 THEN 1 ELSE 0 END AS pnl, (i * 31) % 5000 AS fees
                     FROM generate_series(0::bigint, $3::bigint - 1) i),
             e AS (SELECT ledger_seq, subtrader_id FROM journal_entry WHERE cycle = $1 AND external_id LIKE 'bench-wb-ts-%')
-       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
-       SELECT e.ledger_seq, x.line_no, x.account, x.market, x.amount, $1, e.subtrader_id
+       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
+       SELECT e.ledger_seq, x.line_no, x.account, x.market, x.amount, $1, e.subtrader_id, $1
          FROM (SELECT s, 2 * mk + 1 AS line_no, 'trading_pnl' AS account, 'BM-' || lpad(mk::text, 3, '0') AS market, pnl AS amount FROM r
                UNION ALL SELECT s, 2 * mk + 2, 'trading_fees', 'BM-' || lpad(mk::text, 3, '0'), -fees FROM r
                UNION ALL SELECT s, 2 * $2 + 1, 'klear_settlement', NULL, -sum(pnl - fees) FROM r GROUP BY s) x

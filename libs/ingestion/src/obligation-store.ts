@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type ObligationEntry, stringifyKlearJson } from '@app/klear-contract';
 import { bigints, copyText, type SqlTransaction } from './sql-transaction';
+import { ensureCyclePartition } from './cycle-partitions';
 import { recordSubtradersSeenInKlear } from './subtrader-registry';
 
 /** Above this many settlement details, rows go through COPY instead of one unnest() insert. */
@@ -117,7 +118,7 @@ export async function upsertObligation(
   // stored truncated to the millisecond (Klear's exact text stays in the raw archive; docs/ingestion.md).
   // The row may not exist yet for FOR UPDATE to lock while another transaction inserts it: the update
   // applies only over an older or equal version, so the newest last_updated_ts wins whatever the order.
-  const applied = await tx.query<{ inserted: boolean }>(
+  const applied = await tx.query<{ inserted: boolean; cycle: string }>(
     `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents,
        execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id,
        asset_class, funding_centicents, funding_payment_count, completed_lists)
@@ -129,7 +130,7 @@ export async function upsertObligation(
        pulled_at = EXCLUDED.pulled_at, archive_id = EXCLUDED.archive_id, asset_class = EXCLUDED.asset_class,
        funding_centicents = EXCLUDED.funding_centicents, funding_payment_count = EXCLUDED.funding_payment_count, completed_lists = EXCLUDED.completed_lists
      WHERE klear_obligation.last_updated_ts <= EXCLUDED.last_updated_ts
-     RETURNING (xmax = 0) AS inserted`,
+     RETURNING (xmax = 0) AS inserted, to_json(execution_time) #>> '{}' AS cycle`,
     [
       entry.id, entry.user_id, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(),
       entry.pnl_centicents.toString(), entry.execution_time, lastUpdated, sha, entry.settlement_details.length, pulledAt, archiveId,
@@ -139,8 +140,15 @@ export async function upsertObligation(
   if (applied.length === 0) return { outcome: 'older_version', rowsWritten: versionRows.length };
   // Another transaction may have inserted the row (and its details) since our FOR UPDATE found none.
   const existed = !applied[0].inserted;
-  const details = await replaceSettlementDetails(tx, entry, existed);
-  const others = await replaceMarginDetailsAndReceives(tx, entry);
+  // Details are partitioned by their obligation's cycle (month): its partition exists before they go in,
+  // and rows filed under an earlier execution_time of this obligation leave.
+  const cycle = applied[0].cycle;
+  await ensureCyclePartition(tx, cycle);
+  if (existed) {
+    await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND cycle <> $2`, [entry.id, cycle]);
+  }
+  const details = await replaceSettlementDetails(tx, entry, existed, cycle);
+  const others = await replaceMarginDetailsAndReceives(tx, entry, cycle);
   const funding = await replaceFundingPayments(tx, entry);
   await recordSubtradersSeenInKlear(
     tx,
@@ -184,21 +192,21 @@ async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry
   return rows.length;
 }
 
-async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean): Promise<number> {
+async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean, cycle: string): Promise<number> {
   const rows = dedupeById(entry.settlement_details);
-  const columns = 'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp';
+  const columns = 'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp, cycle';
   if (!existed && rows.length >= COPY_THRESHOLD) {
     // A new obligation: nothing to merge with, COPY straight into the table.
-    await tx.copyIn(`COPY klear_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows));
+    await tx.copyIn(`COPY klear_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows, cycle));
     return rows.length;
   }
   if (rows.length >= COPY_THRESHOLD) {
     await tx.query(`CREATE TEMP TABLE tmp_settlement_detail (LIKE klear_settlement_detail INCLUDING DEFAULTS) ON COMMIT DROP`);
-    await tx.copyIn(`COPY tmp_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows));
+    await tx.copyIn(`COPY tmp_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows, cycle));
     await tx.query(`DELETE FROM klear_settlement_detail d WHERE d.obligation_id = $1 AND NOT EXISTS (SELECT 1 FROM tmp_settlement_detail t WHERE t.id = d.id)`, [entry.id]);
     const changed = await tx.query(
       `INSERT INTO klear_settlement_detail (${columns}) SELECT ${columns} FROM tmp_settlement_detail
-       ON CONFLICT (obligation_id, id) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
+       ON CONFLICT (obligation_id, id, cycle) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
          pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents,
          position_quantity_fp = EXCLUDED.position_quantity_fp
        WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
@@ -214,8 +222,8 @@ async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEnt
   if (rows.length === 0) return 0;
   const changed = await tx.query(
     `INSERT INTO klear_settlement_detail (${columns})
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::numeric[])
-     ON CONFLICT (obligation_id, id) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
+     SELECT $1, *, $9::timestamptz FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::numeric[])
+     ON CONFLICT (obligation_id, id, cycle) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
        pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents,
        position_quantity_fp = EXCLUDED.position_quantity_fp
      WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
@@ -231,16 +239,17 @@ async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEnt
       bigints(rows.map((d) => d.total_fees_centicents)),
       bigints(rows.map((d) => d.total_amount_centicents)),
       rows.map((d) => d.position_quantity_fp),
+      cycle,
     ],
   );
   return changed.length;
 }
 
 /** COPY lines of already de-duplicated details (de-duplicating 1,000,000 rows a second time cost a second). */
-function* detailLines(obligationId: string, rows: readonly ObligationEntry['settlement_details'][number][]): Generator<string> {
+function* detailLines(obligationId: string, rows: readonly ObligationEntry['settlement_details'][number][], cycle: string): Generator<string> {
   const obligation = copyText(obligationId);
   for (const d of rows) {
-    yield `${obligation}\t${copyText(d.id)}\t${copyText(d.market_ticker)}\t${copyText(d.subtrader_id)}\t${d.pnl_centicents}\t${d.total_fees_centicents}\t${d.total_amount_centicents}\t${d.position_quantity_fp}\n`;
+    yield `${obligation}\t${copyText(d.id)}\t${copyText(d.market_ticker)}\t${copyText(d.subtrader_id)}\t${d.pnl_centicents}\t${d.total_fees_centicents}\t${d.total_amount_centicents}\t${d.position_quantity_fp}\t${cycle}\n`;
   }
 }
 
@@ -251,15 +260,15 @@ function dedupeById<T extends { id: string }>(rows: readonly T[]): readonly T[] 
   return seen.size === rows.length ? rows : [...seen.values()];
 }
 
-async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: ObligationEntry): Promise<number> {
+async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: ObligationEntry, cycle: string): Promise<number> {
   const margin = dedupeById(entry.maintenance_margin_details);
   const receives = dedupeById(entry.receives);
   await tx.query(`DELETE FROM klear_margin_detail WHERE obligation_id = $1`, [entry.id]);
   await tx.query(`DELETE FROM klear_receive WHERE obligation_id = $1`, [entry.id]);
   if (margin.length) {
     await tx.query(
-      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])`,
+      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id, cycle)
+       SELECT $1, *, $7::timestamptz FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])`,
       [
         entry.id,
         margin.map((m) => m.id),
@@ -267,6 +276,7 @@ async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: Obliga
         bigints(margin.map((m) => m.maintenance_margin_centicents)),
         bigints(margin.map((m) => m.maintenance_margin_delta_centicents)),
         margin.map((m) => m.margin_group_id ?? null),
+        cycle,
       ],
     );
   }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ensureCyclePartitionsAhead } from '@app/db';
 import type { KlearRawAnswer } from '@app/klear-client';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -43,6 +44,9 @@ export class ResponseArchiveRepository {
    * spooled to a file (past KLEAR_MAX_BUFFER_BYTES) streams from it into the row and the file is removed.
    */
   async append(raw: KlearRawAnswer, jobRunId: string | null): Promise<string> {
+    // The archive is partitioned by month received: this month and the next exist before the row
+    // (and before any cycle of this month reaches the other partitioned tables), in a short statement of its own.
+    await ensureCyclePartitionsAhead(this.dataSource, raw.receivedAt);
     if (raw.bodyFile !== undefined) return this.appendSpooled(raw, raw.bodyFile, jobRunId);
     const rows = (await this.dataSource.query(
       `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body, job_run_id)

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AdvisoryLocks, type LedgerImportStatus, lockForTransaction } from '@app/db';
+import { AdvisoryLocks, ensureCyclePartitions, type LedgerImportStatus, lockForTransaction } from '@app/db';
 import type { Account } from './chart-of-accounts';
 import type { ExistingJournalEntry, PlannedEntry } from './ledger-batch-plan';
 import type { JournalPostingDraft } from './journal-entry-input';
@@ -220,9 +220,13 @@ export class LedgerWriteTransaction {
         assetClass.push(e.assetClass);
       });
     }
+    // Postings are partitioned by month of their cycle (cycle_key; '-infinity' without one): the
+    // months exist first (usually made ahead, a no-op).
+    await ensureCyclePartitions(this.manager, cycle);
     await this.manager.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class)
-       SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[])`,
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class, cycle_key)
+       SELECT u.*, coalesce(u.cycle, '-infinity') FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[])
+         AS u(entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class)`,
       [seq, lineNo, account, market, amount, cycle, subtrader, assetClass],
     );
   }

@@ -1,6 +1,7 @@
 import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
 import type { DataSource } from 'typeorm';
+import { ensureCyclePartitions } from '@app/db';
 import { ReconciliationRunRepository } from './reconciliation-run.repository';
 import type { ReconSettings } from './recon-inputs';
 
@@ -73,6 +74,7 @@ export const RECONCILIATION_MARKET_FLOOR_SQL = `
  * checks every entry balances).
  */
 export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape): Promise<{ obligationId: string; loadMs: number; extras: BenchExtras }> {
+  await ensureCyclePartitions(dataSource, [shape.cycle]);
   const obligationId = `bench-${shape.cycle.toISOString()}`;
   const every = Math.max(1, Math.round(1 / shape.brokenShare));
   const started = performance.now();
@@ -90,9 +92,9 @@ export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape):
       [shape.subtraders],
     );
     await tx.query(
-      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents)
+      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
        SELECT $2, s || '-' || m, 'M' || lpad(m::text, 4, '0'), 'B' || lpad(s::text, 6, '0'), (s * 7919 + m * 104729) % 2000003 - 1000000, 0,
-              (s * 7919 + m * 104729) % 2000003 - 1000000
+              (s * 7919 + m * 104729) % 2000003 - 1000000, $1::timestamptz
          FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m WHERE $1::timestamptz IS NOT NULL`,
       params,
     );
@@ -109,12 +111,12 @@ export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape):
       params,
     );
     await tx.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
        SELECT e.ledger_seq, m, 'trading_pnl', 'M' || lpad(m::text, 4, '0'),
-              (s * 7919 + m * 104729) % 2000003 - 1000000 + CASE WHEN s % $5::int = 0 AND m = 1 THEN 1 ELSE 0 END, $1::timestamptz, e.subtrader_id
+              (s * 7919 + m * 104729) % 2000003 - 1000000 + CASE WHEN s % $5::int = 0 AND m = 1 THEN 1 ELSE 0 END, $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM generate_series(1, $3::int) s JOIN journal_entry e ON e.external_id = 'bench/' || $2 || '/' || s, generate_series(1, $4::int) m
        UNION ALL
-       SELECT e.ledger_seq, $4::int + 1, 'klear_settlement', NULL, -sum((s * 7919 + m * 104729) % 2000003 - 1000000 + CASE WHEN s % $5::int = 0 AND m = 1 THEN 1 ELSE 0 END), $1::timestamptz, e.subtrader_id
+       SELECT e.ledger_seq, $4::int + 1, 'klear_settlement', NULL, -sum((s * 7919 + m * 104729) % 2000003 - 1000000 + CASE WHEN s % $5::int = 0 AND m = 1 THEN 1 ELSE 0 END), $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM generate_series(1, $3::int) s JOIN journal_entry e ON e.external_id = 'bench/' || $2 || '/' || s, generate_series(1, $4::int) m
         GROUP BY e.ledger_seq, e.subtrader_id`,
       [...params, every],
@@ -157,11 +159,11 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
     await tx.query(
       `WITH cell AS (SELECT s, m, sum(${fundingAmount}) AS amount FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k
                       WHERE ${funded} GROUP BY s, m)
-       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
-       SELECT e.ledger_seq, c.m, 'funding', 'M' || lpad(c.m::text, 4, '0'), c.amount, $1::timestamptz, e.subtrader_id
+       INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
+       SELECT e.ledger_seq, c.m, 'funding', 'M' || lpad(c.m::text, 4, '0'), c.amount, $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM cell c JOIN journal_entry e ON e.external_id = 'bench-f/' || $2 || '/' || c.s
        UNION ALL
-       SELECT e.ledger_seq, $4::int + 1, 'klear_settlement', NULL, -sum(c.amount), $1::timestamptz, e.subtrader_id
+       SELECT e.ledger_seq, $4::int + 1, 'klear_settlement', NULL, -sum(c.amount), $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM cell c JOIN journal_entry e ON e.external_id = 'bench-f/' || $2 || '/' || c.s GROUP BY e.ledger_seq, e.subtrader_id`,
       params,
     );
@@ -171,10 +173,10 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
       [shape.cycle, grouped],
     );
     await tx.query(
-      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id)
-       SELECT $2, 'mm-' || s, ${subtrader}, ${requirement}, 0, NULL FROM generate_series($4::int + 1, $3::int) s WHERE $1::timestamptz IS NOT NULL
+      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, margin_group_id, cycle)
+       SELECT $2, 'mm-' || s, ${subtrader}, ${requirement}, 0, NULL, $1::timestamptz FROM generate_series($4::int + 1, $3::int) s WHERE $1::timestamptz IS NOT NULL
        UNION ALL
-       SELECT $2, 'mm-g' || ((s - 1) / 4 + 1), '', sum(${requirement}), 0, 'BG' || lpad(((s - 1) / 4 + 1)::text, 5, '0')
+       SELECT $2, 'mm-g' || ((s - 1) / 4 + 1), '', sum(${requirement}), 0, 'BG' || lpad(((s - 1) / 4 + 1)::text, 5, '0'), $1::timestamptz
          FROM generate_series(1, $4::int) s GROUP BY (s - 1) / 4 + 1`,
       [shape.cycle, obligationId, shape.subtraders, grouped],
     );
@@ -185,8 +187,8 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
       params,
     );
     await tx.query(
-      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id)
-       SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * ${requirement}, $1::timestamptz, e.subtrader_id
+      `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
+       SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * ${requirement}, $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM generate_series(1, $3::int) s JOIN journal_entry e ON e.external_id = 'bench-mm/' || $2 || '/' || s,
               (VALUES (1, 'maintenance_margin', 1), (2, 'maintenance_margin_contra', -1)) AS x(line, account, sign)
         WHERE $4::int > 0`,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
+import { ensureCyclePartitions } from '@app/db';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdvisoryLocks, lockForSession, unlockSession } from '@app/db';
 import { BREAKS_OPENED_OUTBOX_SQL } from '@app/notifications';
@@ -263,7 +264,8 @@ export class ReconciliationRunRepository {
     const reopened = ((await tx.query(TO_REOPEN_SQL, [prepared.scopeKey])) as Array<{ id: string }>).map((r) => r.id);
     const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null, now, request.assetClass ?? null])) as Array<{ opened: number; found: number }>;
     const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [run.id, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
-    await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey]);
+    await ensureCyclePartitions(tx, [request.cycle ?? null]);
+    await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null]);
     await tx.query(BREAKS_OPENED_OUTBOX_SQL, [run.id, (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(), now, reopened]);
     const outcome = { breakCount: upserted.found, opened: upserted.opened, reopened, closed };
     await tx.query(`UPDATE recon_run SET status = 'succeeded', finished_at = $2, break_count = $3, summary = $4 WHERE id = $1`, [run.id, this.clock.now(), outcome.breakCount, summary]);

@@ -78,12 +78,16 @@ export const CLOSE_UNSEEN_BREAKS_SQL = `
     RETURNING id)
   SELECT id::text FROM closed ORDER BY closed.id`;
 
-/** One observation per break found, numbered in key order (byte order, as the answer key sorts). */
+/**
+ * One observation per break found, numbered in key order (byte order, as the answer key sorts),
+ * filed under the run's cycle ($3; '-infinity' for a run without one): the partition key.
+ */
 export const INSERT_OBSERVATIONS_SQL = `
   INSERT INTO recon_break_observation (run_id, ordinal, break_id, break_key, "check", subtrader_id, reason_code,
                                        klear_value_centicents, internal_value_centicents, difference_centicents,
-                                       pnl_difference_centicents, fees_difference_centicents, klear_rows, internal_rows)
+                                       pnl_difference_centicents, fees_difference_centicents, klear_rows, internal_rows, cycle_key)
   SELECT $1::bigint, row_number() OVER (ORDER BY f.break_key COLLATE "C"), b.id, f.break_key, f."check", f.subtrader_id, f.reason_code,
-         f.klear_value, f.internal_value, f.difference, f.pnl_difference, f.fees_difference, f.klear_rows, f.internal_rows
+         f.klear_value, f.internal_value, f.difference, f.pnl_difference, f.fees_difference, f.klear_rows, f.internal_rows,
+         coalesce($3::timestamptz, '-infinity')
     FROM recon_found f JOIN recon_break b ON b.scope_key = $2::text AND b.break_key = f.break_key
    WHERE NOT f.tolerated`;

@@ -6,6 +6,7 @@ const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
 /** Current settlement details of each obligation: one row per market per subtrader. */
 @Entity({ name: 'klear_settlement_detail' })
 @Index(['obligationId', 'subtraderId'])
+@Index('IDX_klear_settlement_detail_cycle', ['cycle', 'subtraderId'])
 export class KlearSettlementDetail {
   @PrimaryColumn({ type: 'text', name: 'obligation_id' })
   obligationId: string;
@@ -31,12 +32,17 @@ export class KlearSettlementDetail {
   /** The live API's position quantity (fixed point, exact). */
   @Column({ type: 'numeric', name: 'position_quantity_fp', nullable: true })
   positionQuantityFp: string | null;
+
+  /** The obligation's execution_time: the partition key (monthly partitions, docs/partitioning-and-retention.md). */
+  @PrimaryColumn({ type: 'timestamptz' })
+  cycle: Date;
 }
 
 /** Current maintenance margin details: one row per subtrader (`subtrader_id` may be empty). */
 @Entity({ name: 'klear_margin_detail' })
 // Per-subtrader reads (GET /subtraders, reconciliation) must not scan a whole obligation's rows.
 @Index(['obligationId', 'subtraderId'])
+@Index('IDX_klear_margin_detail_cycle', ['cycle', 'subtraderId'])
 export class KlearMarginDetail {
   @PrimaryColumn({ type: 'text', name: 'obligation_id' })
   obligationId: string;
@@ -56,6 +62,10 @@ export class KlearMarginDetail {
   /** The netted margin group the subtrader belonged to, when Klear says. */
   @Column({ type: 'text', name: 'margin_group_id', nullable: true })
   marginGroupId: string | null;
+
+  /** The obligation's execution_time: the partition key (monthly partitions, docs/partitioning-and-retention.md). */
+  @PrimaryColumn({ type: 'timestamptz' })
+  cycle: Date;
 }
 
 /** Money received against an obligation. */

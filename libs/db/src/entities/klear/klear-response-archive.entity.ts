@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
  * Every Klear answer a job received, byte for byte, written before it is interpreted. Immutable
@@ -18,7 +18,8 @@ export class KlearResponseArchive {
   @Column({ type: 'jsonb' })
   params: Record<string, string>;
 
-  @Column({ type: 'timestamptz', name: 'received_at' })
+  /** Part of the key: the partition key (monthly partitions, docs/partitioning-and-retention.md). */
+  @PrimaryColumn({ type: 'timestamptz', name: 'received_at' })
   receivedAt: Date;
 
   @Column({ type: 'integer', name: 'http_status' })

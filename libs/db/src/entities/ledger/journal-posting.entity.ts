@@ -1,5 +1,5 @@
 import { bigintColumnTransformer } from '@app/money';
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { JournalEntry } from './journal-entry.entity';
 
 /**
@@ -8,6 +8,7 @@ import { JournalEntry } from './journal-entry.entity';
  * GROUP BY over the (cycle, subtrader, account, market) index instead of a join.
  */
 @Entity({ name: 'journal_posting' })
+@Check('journal_posting_cycle_key', `"cycle_key" = coalesce("cycle", '-infinity')`)
 @Index(['cycle', 'subtraderId', 'account', 'marketTicker'])
 // Buffer movements (no cycle) and margin requirements are found by account first.
 @Index(['account', 'cycle'])
@@ -41,4 +42,11 @@ export class JournalPosting {
   /** Copied from the entry, like cycle and subtrader_id. */
   @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
   assetClass: string;
+
+  /**
+   * The partition key: `cycle`, or '-infinity' for postings without one (a CHECK holds it so).
+   * Monthly partitions; docs/partitioning-and-retention.md.
+   */
+  @PrimaryColumn({ type: 'timestamptz', name: 'cycle_key', default: () => "'-infinity'" })
+  cycleKey: Date;
 }

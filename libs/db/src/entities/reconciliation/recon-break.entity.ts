@@ -172,6 +172,10 @@ export class ReconBreakObservation {
   /** Ledger rows behind the internal value (journal entry external ids, withdrawal request ids). */
   @Column({ type: 'jsonb', name: 'internal_rows' })
   internalRows: unknown[];
+
+  /** The run's cycle, '-infinity' for runs without one: the partition key (docs/partitioning-and-retention.md). */
+  @Column({ type: 'timestamptz', name: 'cycle_key', primary: true, default: () => "'-infinity'" })
+  cycleKey: Date;
 }
 
 @Entity({ name: 'recon_break_comment' })
