@@ -3,15 +3,16 @@ import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
 import { AuditService } from '@app/audit';
 import { ConsoleAuthService, parseRoles, totpCode, UsersService } from '@app/auth';
-import { systemClock } from '@app/clock';
+import { Clock, systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
-import { migrateAs, resolveDatabase } from '@app/db';
+import { defaultPartitionRows, ensureCyclePartitions, ensureCyclePartitionsAhead, migrateAs, resolveDatabase } from '@app/db';
 import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
 import { ReconciliationSummaries } from '@app/reconciliation';
 import { Keyring, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
 import { generateMigration } from './migration-generator';
+import { RetentionService } from '@app/retention';
 
 /**
  * The command-line entry for administrators and scripts. It reads the same configuration as the
@@ -167,6 +168,70 @@ program
           ? `audit rows are signed with older key(s) ${stillNeeded.map((r) => r.id).join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs (the chain stays verifiable through the latest rows either way)\n`
           : 'no stored secret or audit MAC needs an older key: SECRETS_KEY_PREVIOUS may be emptied\n',
       );
+    });
+  });
+
+program
+  .command('retention:run')
+  .description('move the months whose every cycle is older than N days out of the hot tables: detach into the archive schema, export (gzip COPY + SHA-256 manifest), audited; months an open break, an unresolved withdrawal or the buffer balance needs are refused with the reason')
+  .option('--older-than-days <n>', 'the configured age (default: RETENTION_OLDER_THAN_DAYS)', process.env.RETENTION_OLDER_THAN_DAYS)
+  .option('--out <dir>', 'export directory, one folder per month (default: RETENTION_ARCHIVE_DIR or ./retention-archive)', process.env.RETENTION_ARCHIVE_DIR ?? './retention-archive')
+  .option('--dry-run', 'say what would move and what is refused; change nothing', false)
+  .option('--drop-after-export', 'drop the archived tables once their export is verified (default: keep them readable in the archive schema)', false)
+  .action(async (opts: { olderThanDays?: string; out: string; dryRun: boolean; dropAfterExport: boolean }) => {
+    if (!opts.olderThanDays || !/^\d+$/.test(opts.olderThanDays)) throw new Error('--older-than-days <n> (or RETENTION_OLDER_THAN_DAYS) is required: a whole number of days');
+    await withContext(async ({ audit, dataSource, app }) => {
+      const outcome = await new RetentionService(dataSource, audit, app.get(Clock as unknown as new () => Clock)).run({
+        olderThanDays: Number(opts.olderThanDays),
+        dryRun: opts.dryRun,
+        outDir: opts.out,
+        dropAfterExport: opts.dropAfterExport,
+        actor: 'cli',
+      });
+      process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+    });
+  });
+
+program
+  .command('retention:restore')
+  .description('put a month still held in the archive schema back into the hot tables (audited)')
+  .requiredOption('--month <YYYY-MM>', 'the month')
+  .action(async (opts: { month: string }) => {
+    if (!/^\d{4}-\d{2}$/.test(opts.month)) throw new Error('--month expects YYYY-MM');
+    await withContext(async ({ audit, dataSource, app }) => {
+      const n = await new RetentionService(dataSource, audit, app.get(Clock as unknown as new () => Clock)).restore(opts.month, 'cli');
+      process.stdout.write(`restored ${n} partition(s) of ${opts.month}\n`);
+    });
+  });
+
+program
+  .command('partitions:check')
+  .description('rows in the safety-net default partitions (none in a healthy database; exit 1 otherwise) and the months held')
+  .action(async () => {
+    await withContext(async ({ audit, dataSource, app }) => {
+      const strays = (await defaultPartitionRows(dataSource)).filter((r) => r.rows > 0);
+      const months = await new RetentionService(dataSource, audit, app.get(Clock as unknown as new () => Clock)).heldMonths();
+      process.stdout.write(`${JSON.stringify({ months, default_partition_rows: strays })}\n`);
+      if (strays.length > 0) {
+        process.stderr.write('rows landed in a default partition: run partitions:ensure for their month (it moves them)\n');
+        process.exitCode = 1;
+      }
+    });
+  });
+
+program
+  .command('partitions:ensure')
+  .description('create the partitions of a month (default: this month and the next), moving any of its rows out of the default partitions')
+  .option('--month <YYYY-MM>', 'the month')
+  .action(async (opts: { month?: string }) => {
+    await withContext(async ({ dataSource, app }) => {
+      if (opts.month) {
+        if (!/^\d{4}-\d{2}$/.test(opts.month)) throw new Error('--month expects YYYY-MM');
+        await ensureCyclePartitions(dataSource, [`${opts.month}-01T00:00:00Z`]);
+      } else {
+        await ensureCyclePartitionsAhead(dataSource, app.get(Clock as unknown as new () => Clock).now());
+      }
+      process.stdout.write('partitions ensured\n');
     });
   });
 

@@ -1,0 +1,2 @@
+export * from './retention.repository';
+export * from './retention.service';
