@@ -12,7 +12,7 @@ import type { ExportFile } from '@app/db';
 import { DAILY_WORKBOOK_JOB, DailyWorkbookJob, ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
 import { Keyring } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { CYCLE_1, CYCLE_2, DAY, HUGE_PNL, INJECTION_COMMENT, INJECTION_DESCRIPTION, INJECTION_PURPOSE, INJECTION_SUBTRADER, seedReconciledDay, type SeededDay } from './reconciled-day-factory';
+import { DAY, HUGE_PNL, INJECTION_COMMENT, INJECTION_DESCRIPTION, INJECTION_PURPOSE, INJECTION_SUBTRADER, seedReconciledDay, type SeededDay } from './reconciled-day-factory';
 import { centicents, columnOf, readWorkbook, records, type SheetRecord } from './workbook-reader';
 
 let db: TestDatabase;

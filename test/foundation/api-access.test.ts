@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ROLES, type Role } from '@app/auth';
 import { nestRoutes, routerRoutes } from '@app/testing';
 import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import type { Test as SupertestCall } from 'supertest';
 
 let ctx: ApiTestContext;
 beforeAll(async () => {
@@ -12,7 +13,7 @@ afterAll(async () => ctx?.close());
 const toExpressPath = (path: string) => path.replace(/:(\w+)/g, (_m, name: string) => (name === 'name' ? 'settlement_balance' : '00000000-0000-4000-8000-000000000000'));
 
 function call(method: string, path: string, token?: string) {
-  const req = (ctx.http() as unknown as Record<string, (p: string) => import('supertest').Test>)[method.toLowerCase()](toExpressPath(path));
+  const req = (ctx.http() as unknown as Record<string, (p: string) => SupertestCall>)[method.toLowerCase()](toExpressPath(path));
   if (token) req.set('Authorization', `Bearer ${token}`);
   return req.send({});
 }

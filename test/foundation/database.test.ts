@@ -17,7 +17,7 @@ describe('migrations', () => {
       const rows = (await sources[0].query('SELECT count(*)::int AS n FROM schema_migrations')) as Array<{ n: number }>;
       expect(rows[0].n).toBe(sources[0].migrations.length);
     } finally {
-      await Promise.all(sources.map((s) => (s.isInitialized ? s.destroy() : undefined)));
+      await Promise.all(sources.filter((s) => s.isInitialized).map((s) => s.destroy()));
       await empty.drop();
     }
   });

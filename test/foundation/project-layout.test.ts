@@ -12,15 +12,24 @@ interface NestProject {
 }
 
 const projects = (JSON.parse(readFileSync(join(ROOT, 'nest-cli.json'), 'utf8')) as { projects: Record<string, NestProject> }).projects;
-const folders = (dir: string) => readdirSync(join(ROOT, dir), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const folders = (dir: string) =>
+  readdirSync(join(ROOT, dir), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
 
 describe('nest-cli.json', () => {
   it('lists every app but the console (a Vite app), and every library, each at its own folder', () => {
     const expected = [
-      ...folders('apps').filter((a) => a !== 'console').map((a) => [a, 'application', `apps/${a}`]),
+      ...folders('apps')
+        .filter((a) => a !== 'console')
+        .map((a) => [a, 'application', `apps/${a}`]),
       ...folders('libs').map((l) => [l, 'library', `libs/${l}`]),
     ].sort();
-    expect(Object.entries(projects).map(([name, p]) => [name, p.type, p.root]).sort()).toEqual(expected);
+    expect(
+      Object.entries(projects)
+        .map(([name, p]) => [name, p.type, p.root])
+        .sort(),
+    ).toEqual(expected);
   });
 
   it('points each project at an entry file that exists', () => {

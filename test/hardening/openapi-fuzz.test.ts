@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { type ApiTestContext, createApiTestContext } from '../support/api-context';
 import { MAX_FUZZ_DEPTH, bodyFor, hostilePathParam, hostileQueryValue, type OpenApiSchema, schemaResolver, type SchemaResolver, toJsonText } from './hostile-values';
+import type { Test as SupertestCall } from 'supertest';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261119);
 const BODY_RUNS = Number(process.env.FUZZ_BODY_RUNS ?? 40);
@@ -96,7 +97,7 @@ function queryString(query: Record<string, string | string[]>): string {
 }
 
 async function call(method: string, url: string, token: string, body?: string): Promise<CallResult> {
-  const agent = ctx.http() as unknown as Record<string, (u: string) => import('supertest').Test>;
+  const agent = ctx.http() as unknown as Record<string, (u: string) => SupertestCall>;
   let req = agent[method.toLowerCase()](url).set('Authorization', `Bearer ${token}`);
   if (body !== undefined) req = req.set('Content-Type', 'application/json').send(body);
   const res = await req;

@@ -15,10 +15,11 @@ import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klea
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
 import { simAdmin } from '../klear-client/klear-client-support';
 import { testConfig } from '../support/api-context';
+import type * as NodeFs from 'node:fs';
 
 // pino writes through sonic-boom straight to fd 1 (fs.write/fs.writeSync), not process.stdout.write:
 // capture at the fs level, for stdout and stderr, plus the stream methods for anything else.
-const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+const fs = createRequire(import.meta.url)('node:fs') as typeof NodeFs;
 const captured: string[] = [];
 const originals = { write: fs.write, writeSync: fs.writeSync, out: process.stdout.write, err: process.stderr.write };
 const text = (data: unknown) => (typeof data === 'string' ? data : Buffer.isBuffer(data) || data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : String(data));

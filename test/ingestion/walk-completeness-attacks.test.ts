@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear';
+import { balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear';
 
 /**
  * Attacks on the completeness of the walked histories (docs/ingestion.md), written by an adversarial

@@ -3,7 +3,7 @@ import { EXECUTOR_STEPS, type ExecutorCrashPoint, type ExecutorHooks, type Execu
 import { until } from '../support/poll';
 import { SteppedClock } from '../support/stepped-clock';
 import { WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
-import { startWithdrawalWorld, usdOf as usd, type WithdrawalWorld } from './withdrawal-world';
+import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
 // Deterministic interleavings of in-process executors: explicit barriers (hooks at each executor step),
 // a lock lost by terminating its backend, Klear answers held until released, and time moved by a

@@ -1,4 +1,4 @@
-import { applyDecorators, INestApplication, type Type } from '@nestjs/common';
+import { applyDecorators, type INestApplication, type Type } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiResponse, DocumentBuilder, getSchemaPath, SwaggerModule } from '@nestjs/swagger';
 import { ErrorBody } from '@app/http';
 

@@ -4,7 +4,7 @@ import { dedicatedPgClient } from '@app/db';
 import { from as copyFrom } from 'pg-copy-streams';
 import { startKlearSimulator } from '../../klear-sim/src/index';
 import { completeObligations, copyText, inTransaction, interpretAnswer, klearDetailPager, type ObligationCompletion, ResponseArchiveRepository } from '@app/ingestion';
-import { KlearClient, type KlearRawAnswer } from '@app/klear-client';
+import type { KlearClient, KlearRawAnswer } from '@app/klear-client';
 import { type ObligationEntry, RATE_LIMIT_TIERS } from '@app/klear-contract';
 import type { DataSource } from 'typeorm';
 import { basicTierClient } from './rate-limit-bench';

@@ -1,8 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type ConsoleAuthService, type Principal, UsersService } from '@app/auth';
+import type { ConsoleAuthService, Principal, UsersService } from '@app/auth';
 import type { Role } from '@app/db';
-import type { DataSource } from 'typeorm';
 import type { NotificationPreferencesService } from '@app/notifications';
 import type { ApiCaller } from './api-caller';
 
@@ -40,7 +39,7 @@ const DEMO_ACTOR: Principal = { userId: '00000000-0000-0000-0000-000000000000', 
  * `<data>/demo-users.json` and reused while they work. When they do not (file lost, tokens expired),
  * the earlier demo users are disabled and a new generation is made.
  */
-export async function ensureDemoUsers(users: UsersService, consoleAuth: ConsoleAuthService, dataSource: DataSource, api: ApiCaller, dataRoot: string): Promise<DemoUser[]> {
+export async function ensureDemoUsers(users: UsersService, consoleAuth: ConsoleAuthService, api: ApiCaller, dataRoot: string): Promise<DemoUser[]> {
   const people = await ensureDemoPeople(users, api, dataRoot);
   // Console credentials are set once (password `<name>-password`, a TOTP secret) and kept across runs.
   const out: DemoUser[] = [];

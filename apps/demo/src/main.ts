@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { ConsoleAuthService, UsersService } from '@app/auth';
-import { systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
 import { redactDatabaseUrl, resolveDatabase } from '@app/db';
 import { startKlearSimulator } from '../../klear-sim/src/index';
@@ -101,7 +100,7 @@ async function main(): Promise<void> {
   const apiUrl = (await api.getUrl()).replace('[::1]', 'localhost');
   step(`API: ${apiUrl} (migrations applied)`);
 
-  const users = await ensureDemoUsers(api.get(UsersService), api.get(ConsoleAuthService), api.get(DataSource), new ApiCaller(apiUrl), dataRoot);
+  const users = await ensureDemoUsers(api.get(UsersService), api.get(ConsoleAuthService), new ApiCaller(apiUrl), dataRoot);
   step(`demo users: ${users.map((u) => u.name).join(', ')}`);
   const tokenOf = (name: string) => users.find((u) => u.name === name)!.token;
 

@@ -145,7 +145,6 @@ export async function runDemoStory(
 
   let workbook: StoryOutcome['workbook'] = null;
   const workbooks: StoryOutcome['workbooks'] = [];
-  const latest = cycles[cycles.length - 1];
   const etDate = (cycle: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(cycle));
   const dates = [...new Set(cycles.map(etDate))];
   const held = new Set((await readAll<{ date: string }>(api, tokens.viewer, '/exports')).map((e) => e.date));

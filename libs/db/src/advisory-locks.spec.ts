@@ -21,7 +21,10 @@ describe('advisory lock keys', () => {
   });
 
   it('let PostgreSQL derive the keys of the admin bootstrap, an export day and a reconciliation scope, as before', () => {
-    expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.adminBootstrap)).toEqual({ sql: `pg_advisory_xact_lock(hashtext('klear-admin-bootstrap'))`, params: [] });
+    expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.adminBootstrap)).toEqual({
+      sql: `pg_advisory_xact_lock(hashtext('klear-admin-bootstrap'))`,
+      params: [],
+    });
     expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.exportFile('2026-03-16'))).toEqual({
       sql: `pg_advisory_xact_lock(hashtext('export_file:' || $1))`,
       params: ['2026-03-16'],
@@ -33,8 +36,13 @@ describe('advisory lock keys', () => {
   });
 
   it('pass a fixed key as a bigint parameter, and find it in pg_locks by its two 32-bit halves', () => {
-    expect(advisoryLockCall('pg_try_advisory_lock', AdvisoryLocks.withdrawalExecutor)).toEqual({ sql: 'pg_try_advisory_lock($1::bigint)', params: ['1801676134'] });
-    expect(heldByThisSessionSql(ADVISORY_LOCK_KEYS.ledgerWrites)).toContain('classid::bigint = 1 AND objid::bigint = 2948149224 AND objsubid = 1');
+    expect(advisoryLockCall('pg_try_advisory_lock', AdvisoryLocks.withdrawalExecutor)).toEqual({
+      sql: 'pg_try_advisory_lock($1::bigint)',
+      params: ['1801676134'],
+    });
+    expect(heldByThisSessionSql(ADVISORY_LOCK_KEYS.ledgerWrites)).toContain(
+      'classid::bigint = 1 AND objid::bigint = 2948149224 AND objsubid = 1',
+    );
   });
 });
 

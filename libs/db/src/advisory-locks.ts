@@ -64,9 +64,11 @@ export const AdvisoryLocks = {
   /** One scheduled job (or the notification sender's batch): one run at a time across processes (session). */
   job: (name: string) => AdvisoryLock.fixed(`job ${name}`, jobLockKey(name)),
   /** One day's export files: concurrent builds get distinct versions (transaction). */
-  exportFile: (settlementDate: string) => AdvisoryLock.derived(`export file ${settlementDate}`, `hashtext('export_file:' || $1)`, [settlementDate]),
+  exportFile: (settlementDate: string) =>
+    AdvisoryLock.derived(`export file ${settlementDate}`, `hashtext('export_file:' || $1)`, [settlementDate]),
   /** One reconciliation scope: a second run waits for the first and sees its breaks (session). */
-  reconciliationScope: (scopeKey: string) => AdvisoryLock.derived(`reconciliation ${scopeKey}`, `hashtextextended('reconciliation:' || $1, 0)`, [scopeKey]),
+  reconciliationScope: (scopeKey: string) =>
+    AdvisoryLock.derived(`reconciliation ${scopeKey}`, `hashtextextended('reconciliation:' || $1, 0)`, [scopeKey]),
 } as const;
 
 /** Anything that runs SQL with parameters: a TypeORM EntityManager or QueryRunner, a pg Client. */
@@ -84,7 +86,10 @@ function firstRow<T>(answer: unknown): T {
  * The call taking the lock, for a statement that does more in the same round trip:
  * `SELECT ${call.sql}, ...` with `call.params` (the lock's parameters come first).
  */
-export function advisoryLockCall(fn: 'pg_advisory_xact_lock' | 'pg_advisory_lock' | 'pg_try_advisory_lock' | 'pg_advisory_unlock', lock: AdvisoryLock): { sql: string; params: string[] } {
+export function advisoryLockCall(
+  fn: 'pg_advisory_xact_lock' | 'pg_advisory_lock' | 'pg_try_advisory_lock' | 'pg_advisory_unlock',
+  lock: AdvisoryLock,
+): { sql: string; params: string[] } {
   return { sql: `${fn}(${lock.keySql})`, params: [...lock.params] };
 }
 

@@ -22,7 +22,17 @@ export type ErrorKind =
   /** Something the operation depends on is not available now (503). */
   | 'unavailable';
 
-export const ERROR_KINDS: readonly ErrorKind[] = ['invalid', 'unauthenticated', 'forbidden', 'not_found', 'conflict', 'too_large', 'rule_violated', 'throttled', 'unavailable'];
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  'invalid',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'too_large',
+  'rule_violated',
+  'throttled',
+  'unavailable',
+];
 
 /**
  * A business error with a stable code (SNAKE_CASE, part of the API) and a kind. Domain code throws

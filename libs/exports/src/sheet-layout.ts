@@ -138,6 +138,7 @@ export class TableSheet {
         });
       });
     }
-    await this.sheet.commit();
+    // exceljs's streaming worksheet commits synchronously.
+    this.sheet.commit();
   }
 }

@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, type ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FieldProblem } from '@app/errors';
 
 function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {

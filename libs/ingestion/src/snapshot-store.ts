@@ -7,7 +7,6 @@ import type {
   SettlementEstimateByAssetClassResponse,
   MarginSubtraderGroup,
   MemberFundingPayment,
-  SettlementPricesResponse,
 } from '@app/klear-contract';
 import type { EstimateSource } from '@app/db';
 import { bigints, type SqlTransaction } from './sql-transaction';

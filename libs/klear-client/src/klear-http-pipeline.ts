@@ -1,7 +1,7 @@
 import { observeKlearRequest } from './klear-request-observers';
 import {
   BrokenCircuitError,
-  CircuitBreakerPolicy,
+  type CircuitBreakerPolicy,
   CircuitState,
   ConsecutiveBreaker,
   DelegateBackoff,
@@ -9,7 +9,7 @@ import {
   type IBackoff,
   type IRetryBackoffContext,
   IsolatedCircuitError,
-  RetryPolicy,
+  type RetryPolicy,
   circuitBreaker,
   handleWhen,
   retry,

@@ -16,6 +16,7 @@ const PLAIN_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 /** A negative decimal such as -12.50: a spreadsheet reads it as a number (a leading + it reads as a formula). */
 const NEGATIVE_NUMBER = /^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 // Control characters other than tab are never part of a reference or a description.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { SecretBox, SecretBoxError, secretKeyId } from './secret-box';
+import { SecretBox, type SecretBoxError, secretKeyId } from './secret-box';
 
 const key = Buffer.alloc(32, 7);
 const otherKey = Buffer.alloc(32, 9);

@@ -1,6 +1,6 @@
 import { StoredSecret } from '@app/db';
 import type { DataSource, EntityManager } from 'typeorm';
-import { SecretBox } from './secret-box';
+import type { SecretBox } from './secret-box';
 
 /** Secrets at rest: sealed by a SecretBox on the way in, opened on the way out. */
 export class StoredSecretRepository {

@@ -59,12 +59,14 @@ export class LedgerUploadInterceptor implements NestInterceptor {
         if (error instanceof multer.MulterError) {
           if (error.code === 'LIMIT_FILE_SIZE') {
             res.setHeader('Connection', 'close');
-            return refuse(new LedgerImportTooLarge(this.maxBytes), this.maxBytes).catch(reject);
+            void refuse(new LedgerImportTooLarge(this.maxBytes), this.maxBytes).catch(reject);
+            return;
           }
-          return refuse(
+          void refuse(
             new InvalidInput(`upload: ${error.message}; send one file in the multipart field "file"`, [{ field: error.field ?? 'file', problems: [error.message] }]),
             0,
           ).catch(reject);
+          return;
         }
         reject(error);
       });

@@ -1,10 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ConsoleAuthService, type DecisionBinding, PasskeysService, type Principal, type RelyingParty, StepUpRefused, verifyStoredDecision } from '@app/auth';
 import { Clock } from '@app/clock';
-import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalRequest } from '@app/db';
 import { DomainError, NotFound } from '@app/errors';
 import type { DecisionBinding as DecisionHook } from '@app/withdrawals';
@@ -37,7 +36,6 @@ export class WithdrawalStepUpService {
     private readonly auth: ConsoleAuthService,
     private readonly passkeys: PasskeysService,
     private readonly clock: Clock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async required(who: Principal): Promise<boolean> {

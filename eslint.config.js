@@ -1,0 +1,123 @@
+// ESLint: type-checked rules that catch what tsc does not (a promise nobody awaits), and the
+// architecture's arrows as import rules, so that a wrong import fails `npm run lint` instead of
+// waiting for a review (README, "Architecture", lists each boundary and why).
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+/** A relative import that climbs into apps/: libraries never depend on an app. */
+const INTO_APPS = { regex: '^(\\.\\./)+apps/', message: 'A library never imports from apps/: dependencies point from apps to libraries.' };
+
+/** TypeORM's query APIs: only repositories (`*.repository.ts`) and the database library use them. */
+const TYPEORM_QUERY_APIS = [
+  'DataSource',
+  'EntityManager',
+  'Repository',
+  'QueryRunner',
+  'SelectQueryBuilder',
+  'QueryBuilder',
+  'Brackets',
+  'In',
+  'IsNull',
+  'Not',
+  'Any',
+  'Between',
+  'LessThan',
+  'LessThanOrEqual',
+  'MoreThan',
+  'MoreThanOrEqual',
+  'Like',
+  'ILike',
+  'Raw',
+  'QueryFailedError',
+];
+
+export default defineConfig(
+  { ignores: ['dist/**', 'node_modules/**', 'apps/console/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  {
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'test/**/*.ts', 'migrations/**/*.ts'],
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // A promise nobody awaits loses its error and its ordering (a write after the lock is gone).
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      // The rule leaves files with decorators alone: with emitDecoratorMetadata an import used only in
+      // a constructor's types is still a runtime value (Nest's injection reads it).
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      // Control characters in a pattern are meant (stripping them from text), and say so where they are.
+      'no-control-regex': 'error',
+    },
+  },
+  {
+    // Libraries: never an app; never the HTTP layer (domain errors carry a kind, the API maps it).
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/http/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@app/http',
+              message: 'Only apps use @app/http. Throw a DomainError of @app/errors (a code and a kind); the API maps kinds to statuses.',
+            },
+          ],
+          patterns: [INTO_APPS],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/http/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [INTO_APPS] }] },
+  },
+  {
+    // The simulator speaks the Klear contract, never the back office's domain or database. It also
+    // takes @app/clock, the one place allowed to read the machine's clock (test/foundation/one-clock).
+    files: ['apps/klear-sim/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@app/(?!klear-contract$|clock$)',
+              message: 'The simulator imports only @app/klear-contract (and the generic @app/clock) among the libraries.',
+            },
+            { regex: '^(\\.\\./)+(libs|apps)/', message: 'The simulator never reaches into the back office by relative path.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only repositories touch TypeORM. A warning until the services and the *.queries.ts / *-store.ts
+    // files still using it move into repositories (issue 17, items 1 and 2); then an error.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['**/*.repository.ts', 'libs/db/**', '**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'warn',
+        {
+          paths: [
+            {
+              name: 'typeorm',
+              importNames: TYPEORM_QUERY_APIS,
+              message: 'Only repositories (*.repository.ts) use TypeORM query APIs: move the query into one.',
+            },
+            {
+              name: '@nestjs/typeorm',
+              importNames: ['InjectDataSource', 'InjectRepository', 'InjectEntityManager'],
+              message: 'Only repositories (*.repository.ts) are given the DataSource.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
