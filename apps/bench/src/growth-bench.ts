@@ -69,6 +69,8 @@ export interface DayFigures {
   workbookSeconds: number;
   workbookDetailRows: number;
   databaseBytes: number;
+  /** Size on disk (heap, TOAST and indexes) of each table over 1 MB, by table name (a partitioned table: its partitions summed). */
+  tableBytes: Record<string, number>;
 }
 
 interface Listed {
@@ -162,7 +164,14 @@ async function measureDay(
   const workbook = await buildWorkbook(dataSource, cycle.executionTime);
   log(`  workbook: ${workbook.seconds.toFixed(2)} s, ${workbook.detailRows} detail rows`);
   const [{ bytes }] = (await dataSource.query(`SELECT pg_database_size(current_database())::text AS bytes`)) as Array<{ bytes: string }>;
-  log(`  database: ${(Number(bytes) / 1_048_576).toFixed(0)} MB`);
+  const tables = (await dataSource.query(
+    `SELECT coalesce(pg_partition_root(c.oid), c.oid)::regclass::text AS name, sum(pg_total_relation_size(c.oid))::text AS bytes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = current_schema() AND c.relkind = 'r'
+      GROUP BY 1 HAVING sum(pg_total_relation_size(c.oid)) > 1048576 ORDER BY sum(pg_total_relation_size(c.oid)) DESC`,
+  )) as Array<{ name: string; bytes: string }>;
+  const tableBytes = Object.fromEntries(tables.map((t) => [t.name, Number(t.bytes)]));
+  log(`  database: ${(Number(bytes) / 1_048_576).toFixed(0)} MB (${tables.map((t) => `${t.name} ${(Number(t.bytes) / 1_048_576).toFixed(0)} MB`).join(', ')})`);
   return {
     day: {
       day,
@@ -177,6 +186,7 @@ async function measureDay(
       workbookSeconds: workbook.seconds,
       workbookDetailRows: workbook.detailRows,
       databaseBytes: Number(bytes),
+      tableBytes,
     },
     archive: [ingested.firstArchiveId, ingested.lastArchiveId],
   };
@@ -244,6 +254,12 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
     // Between day 10 and day 30: 20 whole cycles, free of the fixed cost of an empty database.
     const perCycleMb = (last.databaseBytes - tenth.databaseBytes) / (last.day - tenth.day) / 1_048_576;
     out.push({ name: `growth: disk per cycle of ${perCycle} detail rows (days 10 to 30)`, value: perCycleMb, unit: 'MB', floor: null, ratio: null, target: null });
+    // Where it goes: each table's growth per cycle over the same 20 cycles (partitions count under their parent's name).
+    const grown = Object.entries(last.tableBytes)
+      .map(([table, size]) => [table, (size - (tenth.tableBytes[table] ?? 0)) / (last.day - tenth.day) / 1_048_576] as const)
+      .filter(([, mb]) => mb >= 0.01 * perCycleMb)
+      .sort((a, b) => b[1] - a[1]);
+    for (const [table, mb] of grown) out.push({ name: `growth: disk per cycle, ${table}`, value: mb, unit: 'MB', floor: null, ratio: null, target: null });
   }
   return out;
 }

@@ -136,8 +136,14 @@ export class SettlementQueries {
     const where: string[] = [];
     if (filter.id !== undefined) where.push(`s.subtrader_id = $${params.push(filter.id)}`);
     if (filter.after !== undefined) where.push(`s.subtrader_id > $${params.push(filter.after)}`);
+    // The page of subtraders is chosen first (keyset, by id) and only its rows are looked up: whatever
+    // plan the statistics of a fresh or freshly grown database suggest, the latest figures are read
+    // for `limit` subtraders, never for the whole registry before sorting.
+    const limit = `$${params.push(filter.limit)}`;
     return this.dataSource.query(
-      `WITH latest AS (SELECT min(id) AS id, array_agg(id ORDER BY asset_class, id) AS ids, array_agg(DISTINCT asset_class ORDER BY asset_class) AS asset_classes,
+      `WITH page AS MATERIALIZED (SELECT s.subtrader_id, s.first_seen_in_klear_at, s.first_seen_in_ledger_at FROM subtrader s
+                                   ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.subtrader_id LIMIT ${limit}),
+            latest AS (SELECT min(id) AS id, array_agg(id ORDER BY asset_class, id) AS ids, array_agg(DISTINCT asset_class ORDER BY asset_class) AS asset_classes,
                               max(execution_time) AS execution_time, max(pulled_at) AS pulled_at
                          FROM klear_obligation WHERE execution_time = (SELECT max(execution_time) FROM klear_obligation) HAVING count(*) > 0),
             est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1)
@@ -148,7 +154,7 @@ export class SettlementQueries {
               m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
               f.funding_centicents, f.funding_payment_count, g.group_id AS margin_group_id, g.valid_from AS margin_group_since,
               (SELECT pulled_at FROM est) AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
-         FROM subtrader s
+         FROM page s
          LEFT JOIN LATERAL (SELECT sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
                               FROM klear_settlement_summary WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id HAVING count(*) > 0) d ON true
          LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
@@ -158,8 +164,7 @@ export class SettlementQueries {
          LEFT JOIN LATERAL (SELECT group_id, valid_from FROM klear_subtrader_group_membership
                              WHERE subtrader_id = s.subtrader_id AND valid_to IS NULL ORDER BY valid_from DESC, group_id LIMIT 1) g ON true
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY s.subtrader_id LIMIT $${params.push(filter.limit)}`,
+        ORDER BY s.subtrader_id`,
       params,
     ) as Promise<Array<Record<string, string | Date | null>>>;
   }
