@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
+import { ensureCyclePartitions } from '@app/db';
 import { MetricsService, startMetricsServer } from '@app/metrics';
 import { NotificationSender, OperationsWatch } from '@app/notifications';
 import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
@@ -150,5 +151,21 @@ describe('operations signals: /metrics, readiness, stale jobs, expiring withdraw
     expect(waiting[0].text).toContain(`/admin/proposals/${proposed.body.id}`);
     await send(); // delivered once
     expect(mailbox.messages.slice(before).filter((m) => m.subject.includes('Proposal waiting')).length).toBe(1);
+  });
+
+  it('/health/details names rows that fell into a default partition (reported, not required), and is up again once their month is made', async () => {
+    const details = async () => (await world.api.http().get('/health/details').set('Authorization', `Bearer ${world.api.tokens.viewer}`)).body;
+    const ds = world.api.db.dataSource;
+    expect((await details()).checks.partitions).toEqual({ status: 'up' });
+    // A month nothing has made yet: the answer lands in the archive's default partition.
+    await ds.query(`INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body) VALUES ('GET /test', '{}', '2041-05-02T00:00:00Z', 200, 'x', '\\x00')`);
+    const strayed = await details();
+    expect(strayed.checks.partitions.status).toBe('down');
+    expect(strayed.checks.partitions.detail).toContain('klear_response_archive: 1 row(s), 2041-05-02T00:00:00.000Z to 2041-05-02T00:00:00.000Z');
+    expect(strayed.status).not.toBe('unavailable');
+    await ensureCyclePartitions(ds, ['2041-05-01T00:00:00Z']);
+    expect((await details()).checks.partitions).toEqual({ status: 'up' });
+    const [{ part }] = await ds.query(`SELECT tableoid::regclass::text AS part FROM klear_response_archive WHERE endpoint = 'GET /test'`);
+    expect(part).toBe('klear_response_archive_p204105');
   });
 });

@@ -22,6 +22,7 @@ class ChecksView {
   @ApiProperty({ type: CheckView }) database: CheckView;
   @ApiProperty({ type: CheckView, description: 'down while a migration is pending (named)' }) migrations: CheckView;
   @ApiProperty({ type: CheckView, description: 'reported, not required: the API serves what was ingested while Klear is away' }) klear: CheckView;
+  @ApiProperty({ type: CheckView, description: 'reported, not required: down while rows sit in a default (safety-net) partition, naming the tables and key range' }) partitions: CheckView;
 }
 
 class PullCheckView {
@@ -77,7 +78,7 @@ export class HealthController {
   @ApiOkResponse({ type: ReadinessDetailsView })
   @ApiBearerAuth()
   @ApiErrors()
-  @ApiOperation({ summary: 'Readiness with each check (database, migrations with pending names, Klear reachability) and each key pull\'s age; `degraded` names the stale pulls; 503 when not ready' })
+  @ApiOperation({ summary: 'Readiness with each check (database, migrations with pending names, Klear reachability, rows in default partitions) and each key pull\'s age; `degraded` names the stale pulls; 503 when not ready' })
   async details(@Res({ passthrough: true }) res: Response) {
     const report = await this.health.readiness();
     res.status(report.status === 'unavailable' ? 503 : 200);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { pendingMigrations } from '@app/db';
+import { defaultPartitionRows, pendingMigrations } from '@app/db';
 import { KEY_PULLS, type KeyPull } from '@app/metrics';
 import { DataSource } from 'typeorm';
 
@@ -50,9 +50,10 @@ export class HealthService {
       database.status === 'up' ? await this.migrations() : { status: 'down', detail: 'database unavailable' };
     const klear = await this.klear();
     const ready = database.status === 'up' && migrations.status === 'up';
+    const partitions: Check = ready ? await this.partitions() : { status: 'down', detail: 'database unavailable' };
     const pulls = ready ? await this.pulls().catch(() => null) : null;
     const stale = Object.entries(pulls ?? {}).filter(([, p]) => p.status === 'stale').map(([name]) => name);
-    return { status: !ready ? 'unavailable' : stale.length ? 'degraded' : 'ok', stale, checks: { database, migrations, klear }, pulls };
+    return { status: !ready ? 'unavailable' : stale.length ? 'degraded' : 'ok', stale, checks: { database, migrations, klear, partitions }, pulls };
   }
 
   /** The key pulls (balance, active obligations, estimate) against their configured maximum age. */
@@ -67,6 +68,21 @@ export class HealthService {
       out[pull] = { status: age !== null && age <= limits[pull] ? 'fresh' : 'stale', pulled_at: at?.toISOString() ?? null, age_seconds: age, max_age_seconds: limits[pull] };
     }
     return out;
+  }
+
+  /**
+   * Reported, not required: rows that fell into a default (safety-net) partition because their month had
+   * none. They are served as any other; `partitions:ensure --month` files them (docs/partitioning-and-retention.md).
+   */
+  private async partitions(): Promise<Check> {
+    try {
+      const strays = (await withTimeout(defaultPartitionRows(this.dataSource), 2000)).filter((r) => r.rows > 0);
+      if (strays.length === 0) return { status: 'up' };
+      const named = strays.map((r) => `${r.table}: ${r.rows} row(s), ${r.firstKey?.toISOString() ?? '?'} to ${r.lastKey?.toISOString() ?? '?'}`);
+      return { status: 'down', detail: `rows in default partitions (npm run cli -- partitions:ensure --month YYYY-MM files them): ${named.join('; ')}` };
+    } catch (e) {
+      return { status: 'down', detail: (e as Error).message.slice(0, 200) };
+    }
   }
 
   private async database(): Promise<Check> {
