@@ -13,7 +13,7 @@ import { ReconciliationRunRepository, ReconciliationSummaries } from '@app/recon
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type ExcelJS from 'exceljs';
 import type { EntityManager } from 'typeorm';
-import { RetentionService } from '@app/retention';
+import { RetentionRepository, RetentionService } from '@app/retention';
 import { CYCLE_1, DAY, seedReconciledDay } from '../exports/reconciled-day-factory';
 import { postJournalEntry, settlementPostings } from '../exports/settlement-world';
 import { readWorkbook } from '../exports/workbook-reader';
@@ -96,7 +96,7 @@ beforeAll(async () => {
   audit = new AuditService(db.dataSource, null, clock);
   exportsService = new ExportsService(new ExportFileRepository(db.dataSource), new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)), audit, config, clock);
   runs = new ReconciliationRunRepository(db.dataSource, audit, clock);
-  retention = new RetentionService(db.dataSource, audit, clock);
+  retention = new RetentionService(new RetentionRepository(db.dataSource), audit, clock);
   await ensureCyclePartitions(db.dataSource, [NOVEMBER_CYCLE, JANUARY_CYCLE, FEBRUARY_CYCLE, CYCLE_1]);
   await seedReconciledDay(db.dataSource);
   await db.dataSource.transaction(async (m) => {

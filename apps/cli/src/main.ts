@@ -12,7 +12,7 @@ import { Keyring, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
 import { generateMigration } from './migration-generator';
-import { RetentionService } from '@app/retention';
+import { RetentionRepository, RetentionService } from '@app/retention';
 
 /**
  * The command-line entry for administrators and scripts. It reads the same configuration as the
@@ -181,7 +181,7 @@ program
   .action(async (opts: { olderThanDays?: string; out: string; dryRun: boolean; dropAfterExport: boolean }) => {
     if (!opts.olderThanDays || !/^\d+$/.test(opts.olderThanDays)) throw new Error('--older-than-days <n> (or RETENTION_OLDER_THAN_DAYS) is required: a whole number of days');
     await withContext(async ({ audit, dataSource, app }) => {
-      const outcome = await new RetentionService(dataSource, audit, app.get(Clock as unknown as new () => Clock)).run({
+      const outcome = await new RetentionService(new RetentionRepository(dataSource), audit, app.get(Clock as unknown as new () => Clock)).run({
         olderThanDays: Number(opts.olderThanDays),
         dryRun: opts.dryRun,
         outDir: opts.out,
@@ -199,7 +199,7 @@ program
   .action(async (opts: { month: string }) => {
     if (!/^\d{4}-\d{2}$/.test(opts.month)) throw new Error('--month expects YYYY-MM');
     await withContext(async ({ audit, dataSource, app }) => {
-      const n = await new RetentionService(dataSource, audit, app.get(Clock as unknown as new () => Clock)).restore(opts.month, 'cli');
+      const n = await new RetentionService(new RetentionRepository(dataSource), audit, app.get(Clock as unknown as new () => Clock)).restore(opts.month, 'cli');
       process.stdout.write(`restored ${n} partition(s) of ${opts.month}\n`);
     });
   });
@@ -210,7 +210,7 @@ program
   .action(async () => {
     await withContext(async ({ audit, dataSource, app }) => {
       const strays = (await defaultPartitionRows(dataSource)).filter((r) => r.rows > 0);
-      const months = await new RetentionService(dataSource, audit, app.get(Clock as unknown as new () => Clock)).heldMonths();
+      const months = await new RetentionService(new RetentionRepository(dataSource), audit, app.get(Clock as unknown as new () => Clock)).heldMonths();
       process.stdout.write(`${JSON.stringify({ months, default_partition_rows: strays })}\n`);
       if (strays.length > 0) {
         process.stderr.write('rows landed in a default partition: run partitions:ensure for their month (it moves them)\n');

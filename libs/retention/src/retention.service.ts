@@ -6,8 +6,7 @@ import { createGunzip } from 'node:zlib';
 import type { AuditService } from '@app/audit';
 import type { Clock } from '@app/clock';
 import { InvalidInput, NotFound } from '@app/errors';
-import type { DataSource } from 'typeorm';
-import { monthStart, nextMonth, RetentionRepository } from './retention.repository';
+import { monthStart, nextMonth, type RetentionRepository } from './retention.repository';
 
 /**
  * Retention (docs/partitioning-and-retention.md): the months of the partitioned tables whose every
@@ -54,15 +53,11 @@ export interface RetentionOutcome {
 const DAY_MS = 86_400_000;
 
 export class RetentionService {
-  private readonly repository: RetentionRepository;
-
   constructor(
-    dataSource: DataSource,
+    private readonly repository: RetentionRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-  ) {
-    this.repository = new RetentionRepository(dataSource);
-  }
+  ) {}
 
   heldMonths(): Promise<string[]> {
     return this.repository.heldMonths();
