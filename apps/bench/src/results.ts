@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, totalmem, arch } from 'node:os';
+import { cpus, platform, release, totalmem, arch, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 
 /** `growth` / `growth-quick`: `npm run bench -- --growth [--quick]` (30 cycles of history, apps/bench/src/growth-bench.ts). */
@@ -11,6 +11,8 @@ export interface MachineFacts {
   cpus: number;
   node: string;
   total_memory_mb: number;
+  /** The machine's load average (1, 5, 15 min) when the run started: figures on a loaded machine read accordingly. */
+  load_average?: number[];
 }
 
 /** One line of bench/results.json. `ratio` is figure/floor oriented so that higher is worse. */
@@ -56,6 +58,7 @@ export function machineFacts(): MachineFacts {
     cpus: list.length,
     node: process.version,
     total_memory_mb: Math.round(totalmem() / 1_048_576),
+    load_average: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 
