@@ -48,7 +48,7 @@ export class RetentionRepository {
     const hi = nextMonth(month);
     const reasons: string[] = [];
     const breaks = (await m.query(
-      `SELECT id::text, break_key, cycle FROM recon_break WHERE status = ANY($3) AND cycle >= $1 AND cycle < $2 ORDER BY id LIMIT 5`,
+      `SELECT id::text, break_key, cycle FROM recon_break WHERE status = ANY($3) AND cycle >= $1 AND cycle < $2 ORDER BY recon_break.id LIMIT 5`,
       [lo, hi, OPEN_BREAK_STATUSES],
     )) as Array<{ id: string; break_key: string; cycle: Date }>;
     for (const b of breaks) reasons.push(`open break ${b.id} (${b.break_key}) of cycle ${b.cycle.toISOString()} needs its rows`);

@@ -19,6 +19,7 @@ export const AUDIT_ENTITIES = [
   'keyring',
   'ledger_batch',
   'ledger_import',
+  'partition_month',
   'recon_break',
   'recon_run',
   'recon_summary',
