@@ -1,15 +1,19 @@
-import { MemberFundingJob, SettlementPricesJob, SubtraderGroupsJob } from './jobs/live-api-jobs';
 import { Module } from '@nestjs/common';
 import { ArchiveRebuild } from './archive-rebuild';
-import { ActiveObligationJob, ObligationHistoryJob } from './jobs/obligation-jobs';
+import { DerivedTablesRepository } from './derived-tables.repository';
+import { IngestionTransactionRepository } from './ingestion-transaction.repository';
+import { MemberFundingJob, SettlementPricesJob, SubtraderGroupsJob } from './jobs/live-api.job';
 import { MarginReportsJob } from './jobs/margin-reports.job';
-import { GuarantyFundJob, LargeTraderPositionsJob, WithdrawalStatusJob } from './jobs/position-jobs';
-import { BalanceHistoryJob, SettlementBalanceJob, SettlementEstimateJob } from './jobs/settlement-jobs';
+import { ActiveObligationJob, ObligationHistoryJob } from './jobs/obligation.job';
+import { GuarantyFundJob, LargeTraderPositionsJob, WithdrawalStatusJob } from './jobs/position.job';
+import { BalanceHistoryJob, SettlementBalanceJob, SettlementEstimateJob } from './jobs/settlement.job';
 import { KlearIngestion } from './klear-ingestion.service';
-import { ObligationQueries } from './obligation.queries';
+import { KlearWithdrawalRepository } from './klear-withdrawal.repository';
+import { ObligationRepository } from './obligation.repository';
+import { PositionRepository } from './position.repository';
 import { ResponseArchiveRepository } from './response-archive.repository';
-import { PositionQueries } from './position.queries';
-import { SettlementQueries } from './settlement.queries';
+import { SettlementRepository } from './settlement.repository';
+import { SubtraderRepository } from './subtrader.repository';
 import { HistoryWalkDepth } from './walks/walk-depth';
 
 export const INGESTION_JOBS = [
@@ -27,12 +31,24 @@ export const INGESTION_JOBS = [
   MemberFundingJob,
 ];
 
+/** Ingestion's repositories (its data access), provided and exported together. */
+const INGESTION_REPOSITORIES = [
+  ResponseArchiveRepository,
+  IngestionTransactionRepository,
+  ObligationRepository,
+  SettlementRepository,
+  PositionRepository,
+  SubtraderRepository,
+  KlearWithdrawalRepository,
+  DerivedTablesRepository,
+];
+
 /**
- * One job per Klear resource, the archive, the rebuild and the read queries. Needs KlearClientModule,
+ * One job per Klear resource, the archive, the rebuild and the repositories. Needs KlearClientModule,
  * JobsModule and the database in the importing application.
  */
 @Module({
-  providers: [ResponseArchiveRepository, KlearIngestion, HistoryWalkDepth, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries, ...INGESTION_JOBS],
-  exports: [ResponseArchiveRepository, KlearIngestion, ArchiveRebuild, ObligationQueries, SettlementQueries, PositionQueries],
+  providers: [...INGESTION_REPOSITORIES, KlearIngestion, HistoryWalkDepth, ArchiveRebuild, ...INGESTION_JOBS],
+  exports: [...INGESTION_REPOSITORIES, KlearIngestion, ArchiveRebuild],
 })
 export class IngestionModule {}

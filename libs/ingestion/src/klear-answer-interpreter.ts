@@ -1,22 +1,23 @@
-import { findEndpoint, type KlearEndpointName, usdAmountToCenticents } from '@app/klear-contract';
+import { findEndpoint, type KlearEndpointName } from '@app/klear-contract';
 import { type KlearAnswerData, parseKlearAnswerWithUnmapped } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
+import type { SqlTransaction } from './ingestion-transaction.repository';
+import { recordWithdrawalStatus } from './klear-withdrawal.repository';
 import type { ObligationCompletion } from './obligation-completion';
-import { upsertObligation } from './obligation-store';
+import { insertActiveObligationPull, upsertObligation } from './obligation.repository';
+import { insertGuarantyFundSnapshot, insertLargeTraderSnapshot } from './position.repository';
 import { escapeNulCharacters } from './postgres-text';
-import { noteUnmappedObligationContent, unmappedContentOf } from './unmapped-content';
 import {
-  insertActiveObligationPull,
-  insertMemberFundingPayments,
-  storeSettlementPrices,
-  recordSubtraderGroups,
   insertBalanceHistory,
   insertBalanceSnapshot,
   insertEstimateSnapshot,
-  insertGuarantyFundSnapshot,
-  insertLargeTraderSnapshot,
-} from './snapshot-store';
-import type { SqlTransaction } from './sql-transaction';
+  insertMemberFundingPayments,
+  type ListedMarginReport,
+  storeSettlementPrices,
+  upsertMarginReports,
+} from './settlement.repository';
+import { recordSubtraderGroups } from './subtrader.repository';
+import { noteUnmappedObligationContent, unmappedContentOf } from './unmapped-content';
 
 export interface Interpretation {
   /** Rows inserted or changed in the derived tables. */
@@ -26,7 +27,7 @@ export interface Interpretation {
   /** Obligation history: every obligation on the page was already held unchanged. */
   allKnown: boolean;
   /** Margin reports: the listed reports with their row ids (the job downloads their files). */
-  reports?: Array<{ id: string; url: string; reportType: string; date: string; createdTs: string }>;
+  reports?: ListedMarginReport[];
 }
 
 export type InterpretableName = Exclude<
@@ -143,36 +144,4 @@ export async function interpretAnswer<N extends InterpretableName>(
     default:
       throw new Error(`no interpretation for ${String(name)}`);
   }
-}
-
-async function upsertMarginReports(tx: SqlTransaction, answer: KlearAnswerData<'marginReports'>, archiveId: string, pulledAt: Date): Promise<Interpretation> {
-  const reports: NonNullable<Interpretation['reports']> = [];
-  let written = 0;
-  for (const report of answer.reports) {
-    const [row] = await tx.query<{ id: string; inserted: boolean }>(
-      `INSERT INTO klear_margin_report (report_type, report_date, created_ts, is_end_of_day, first_pulled_at, pulled_at, archive_id)
-       VALUES ($1, $2, $3, $4, $5, $5, $6)
-       ON CONFLICT (report_type, report_date, created_ts) DO UPDATE SET is_end_of_day = EXCLUDED.is_end_of_day,
-         pulled_at = GREATEST(klear_margin_report.pulled_at, EXCLUDED.pulled_at), archive_id = EXCLUDED.archive_id
-       RETURNING id, (xmax = 0) AS inserted`,
-      [report.report_type, report.date, new Date(report.created_ts), report.is_end_of_day, pulledAt, archiveId],
-    );
-    if (row.inserted) written++;
-    reports.push({ id: row.id, url: report.url, reportType: report.report_type, date: report.date, createdTs: report.created_ts });
-  }
-  return { written, read: answer.reports.length, allKnown: written === 0, reports };
-}
-
-async function recordWithdrawalStatus(tx: SqlTransaction, w: KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId: string, pulledAt: Date): Promise<number> {
-  await tx.query(
-    `INSERT INTO klear_withdrawal (id, amount_centicents, status, klear_created_ts, registered_at, last_polled_at)
-     VALUES ($1, $2, $3, $4, $5, $5)
-     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, klear_created_ts = EXCLUDED.klear_created_ts, last_polled_at = EXCLUDED.last_polled_at`,
-    [w.id, usdAmountToCenticents(w.amount).toString(), w.status, new Date(w.created_ts), pulledAt],
-  );
-  const rows = await tx.query(
-    `INSERT INTO klear_withdrawal_status (withdrawal_id, status, observed_at, archive_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
-    [w.id, w.status, pulledAt, archiveId],
-  );
-  return 1 + rows.length;
 }

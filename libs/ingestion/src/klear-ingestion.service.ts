@@ -1,18 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
 import { type KlearAnswerData, type KlearClient, KlearSchemaError, type KlearResponse, sha256Hex } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
 import type { JobContext } from '@app/jobs';
-import { DataSource } from 'typeorm';
 import { type InterpretableName, type Interpretation, interpretAnswer, noteUnmappedContent } from './klear-answer-interpreter';
 import { type DetailPageWalker, completeObligations, klearDetailPager } from './obligation-completion';
-import { heldComplete, truncatedLists, upsertObligation } from './obligation-store';
+import { IngestionTransactionRepository } from './ingestion-transaction.repository';
+import { truncatedLists } from './obligation-content';
+import { ObligationRepository, upsertObligation } from './obligation.repository';
 import { unmappedContentOf } from './unmapped-content';
 import { ESCAPED_NUL, escapeNulCharacters } from './postgres-text';
 import { ResponseArchiveRepository } from './response-archive.repository';
-import { inTransaction } from './sql-transaction';
 
 /**
  * The one path every Klear read of a job takes: fetch (the client retries and rate-limits), archive
@@ -21,8 +20,9 @@ import { inTransaction } from './sql-transaction';
 @Injectable()
 export class KlearIngestion {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: IngestionTransactionRepository,
     private readonly archive: ResponseArchiveRepository,
+    private readonly obligations: ObligationRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -68,7 +68,7 @@ export class KlearIngestion {
       }
       if (klear !== undefined) stored = await this.completeAndStoreEach(context, entries, klear, archiveId, answer.raw.receivedAt);
     }
-    const result = await inTransaction(this.dataSource, async (tx) => {
+    const result = await this.transactions.run(async (tx) => {
       // Obligations completed above are held complete now: seen again here, they are left as stored.
       const interpreted = await interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt, undefined, answer.raw.params);
       // Checked again just before commit: a lock lost while interpreting rolls the page back.
@@ -88,13 +88,13 @@ export class KlearIngestion {
    */
   private async completeAndStoreEach(context: JobContext, entries: readonly ObligationEntry[], klear: KlearClient, archiveId: string, pulledAt: Date) {
     const totals = { written: 0, read: 0, completed: 0, pages: 0, rows: 0 };
-    const held = (entry: ObligationEntry) => heldComplete({ query: (sql, params) => this.query(sql, params) }, entry);
+    const held = (entry: ObligationEntry) => this.obligations.isHeldComplete(entry);
     for (const entry of entries) {
       if (truncatedLists(entry).length === 0) continue;
       const completion = await completeObligations([entry], this.livePager(context, klear), held);
       const complete = completion.entries.get(entry.id);
       if (complete === undefined) continue;
-      totals.written += await inTransaction(this.dataSource, async (tx) => {
+      totals.written += await this.transactions.run(async (tx) => {
         const { rowsWritten } = await upsertObligation(tx, complete, archiveId, pulledAt, completion.completed.get(entry.id) ?? [], unmappedContentOf(entry));
         await context.confirmLockHeld();
         return rowsWritten;
@@ -141,13 +141,5 @@ export class KlearIngestion {
       this.escapeNul(context, answer.raw.endpoint, answer.data);
       context.read(rows);
     });
-  }
-
-  transaction<T>(work: Parameters<typeof inTransaction<T>>[1]): Promise<T> {
-    return inTransaction(this.dataSource, work);
-  }
-
-  query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.dataSource.query(sql, params) as Promise<T[]>;
   }
 }

@@ -1,4 +1,9 @@
-import type { EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { KlearAnswerData } from '@app/klear-client';
+import { usdAmountToCenticents } from '@app/klear-contract';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { SqlTransaction } from './ingestion-transaction.repository';
 
 /**
  * For the withdrawal workflow: record a withdrawal Klear accepted (its id), in the workflow's own
@@ -14,4 +19,33 @@ export async function registerKlearWithdrawal(manager: EntityManager, withdrawal
 /** Status history of a Klear withdrawal, oldest first. */
 export function klearWithdrawalStatuses(manager: EntityManager, id: string): Promise<Array<{ status: string; observed_at: Date }>> {
   return manager.query(`SELECT status, observed_at FROM klear_withdrawal_status WHERE withdrawal_id = $1 ORDER BY observed_at, id`, [id]);
+}
+
+/** A polled withdrawal: its current status, and the status history (one row per status seen). */
+export async function recordWithdrawalStatus(tx: SqlTransaction, w: KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId: string, pulledAt: Date): Promise<number> {
+  await tx.query(
+    `INSERT INTO klear_withdrawal (id, amount_centicents, status, klear_created_ts, registered_at, last_polled_at)
+     VALUES ($1, $2, $3, $4, $5, $5)
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, klear_created_ts = EXCLUDED.klear_created_ts, last_polled_at = EXCLUDED.last_polled_at`,
+    [w.id, usdAmountToCenticents(w.amount).toString(), w.status, new Date(w.created_ts), pulledAt],
+  );
+  const rows = await tx.query(
+    `INSERT INTO klear_withdrawal_status (withdrawal_id, status, observed_at, archive_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+    [w.id, w.status, pulledAt, archiveId],
+  );
+  return 1 + rows.length;
+}
+
+/** Withdrawals this product submitted to Klear, as the status poll reads them. */
+@Injectable()
+export class KlearWithdrawalRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Ids of the withdrawals not final yet (neither processed nor failed), oldest registration first. */
+  async awaitingFinalStatus(): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id FROM klear_withdrawal WHERE status IS NULL OR status NOT IN ('processed', 'failed') ORDER BY registered_at`,
+    )) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
 }

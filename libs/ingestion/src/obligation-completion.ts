@@ -1,6 +1,6 @@
 import type { KlearClient, KlearResponse } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
-import { truncatedLists } from './obligation-store';
+import { truncatedLists } from './obligation-content';
 
 export type DetailListName = 'settlement_details' | 'maintenance_margin_details' | 'funding_payments';
 

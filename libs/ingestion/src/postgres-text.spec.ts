@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { escapeNulCharacters } from './postgres-text';
-import { balanceEntryOccurrences } from './snapshot-store';
+import { balanceEntryOccurrences } from './settlement.repository';
 
 describe('text PostgreSQL can hold', () => {
   it('escapes every NUL character in place and names where it was', () => {

@@ -9,7 +9,7 @@ import type { KlearRawAnswer } from '@app/klear-client';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
-import { copyText } from './sql-transaction';
+import { copyText } from './ingestion-transaction.repository';
 
 /** An archived answer, as read back for re-interpretation. */
 export interface ArchivedAnswer {
@@ -81,6 +81,21 @@ export class ResponseArchiveRepository {
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * The body of the archived detail page `endpoint` that the same job run archived after `answer`, for
+   * one obligation and the cursor it was asked with (none: the first page); undefined when not archived.
+   */
+  async detailPageAfter(answer: ArchivedAnswer, endpoint: string, obligationId: string, cursor: string | undefined): Promise<string | undefined> {
+    const [page] = (await this.dataSource.query(
+      `SELECT convert_from(body, 'UTF8') AS body FROM klear_response_archive
+        WHERE endpoint = $1 AND id > $2 AND job_run_id IS NOT DISTINCT FROM $3 AND params->>'obligation_id' = $4
+          AND (params->>'cursor') IS NOT DISTINCT FROM $5::text
+        ORDER BY id LIMIT 1`,
+      [endpoint, answer.id, answer.jobRunId, obligationId, cursor ?? null],
+    )) as Array<{ body: string }>;
+    return page?.body;
   }
 
   /** Archived answers in the order they were received, a batch at a time (bodies can be large). */

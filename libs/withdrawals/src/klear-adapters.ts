@@ -5,9 +5,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { postSignedWebhook } from '@app/notifications';
 import {
-  ObligationQueries,
+  ObligationRepository,
   ResponseArchiveRepository,
-  SettlementQueries,
+  SettlementRepository,
   completeObligations,
   heldComplete,
   inTransaction,
@@ -119,8 +119,8 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
  */
 @Injectable()
 export class IngestedBufferPosition implements BufferPositionSource {
-  private readonly settlement: SettlementQueries;
-  private readonly obligations: ObligationQueries;
+  private readonly settlement: SettlementRepository;
+  private readonly obligations: ObligationRepository;
   private readonly archive: ResponseArchiveRepository;
 
   constructor(
@@ -129,8 +129,8 @@ export class IngestedBufferPosition implements BufferPositionSource {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {
-    this.settlement = new SettlementQueries(dataSource);
-    this.obligations = new ObligationQueries(dataSource);
+    this.settlement = new SettlementRepository(dataSource);
+    this.obligations = new ObligationRepository(dataSource);
     this.archive = new ResponseArchiveRepository(dataSource);
   }
 

@@ -4,7 +4,7 @@ import { Roles } from '@app/auth';
 import { Clock } from '@app/clock';
 import { NotFound } from '@app/errors';
 import { decodeCursor, toPage } from '@app/http';
-import { type ObligationRow, ObligationQueries, SettlementQueries } from '@app/ingestion';
+import { type ObligationRow, ObligationRepository, SettlementRepository } from '@app/ingestion';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { ActiveObligationsView, ObligationDetailView, ObligationView, SettlementDetailView } from './obligation-responses.dto';
 import { DetailsQuery, money, obligationDirection, ObligationListQuery, obligationView, settlementDetailView } from './klear-data.dto';
@@ -18,8 +18,8 @@ const INLINE_DETAILS = 500;
 @Controller('obligations')
 export class ObligationsController {
   constructor(
-    private readonly obligations: ObligationQueries,
-    private readonly settlement: SettlementQueries,
+    private readonly obligations: ObligationRepository,
+    private readonly settlement: SettlementRepository,
     private readonly clock: Clock,
   ) {}
 

@@ -4,7 +4,7 @@ import { IsOptional, Matches } from 'class-validator';
 import { Roles } from '@app/auth';
 import { NotFound } from '@app/errors';
 import { decodeCursor, PageQuery, toPage } from '@app/http';
-import { PositionQueries } from '@app/ingestion';
+import { PositionRepository } from '@app/ingestion';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { GuarantyFundPullView, LargeTraderReportView } from './positions-responses.dto';
 import { money } from './klear-data.dto';
@@ -22,7 +22,7 @@ export class LargeTraderQuery {
 @ApiErrors()
 @Controller()
 export class PositionsController {
-  constructor(private readonly positions: PositionQueries) {}
+  constructor(private readonly positions: PositionRepository) {}
 
   @Get('guaranty-fund')
   @Roles('viewer')

@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DomainError, NotFound } from '@app/errors';
 import { decodeCursor, PageQuery, toPage } from '@app/http';
 import { Clock } from '@app/clock';
-import { etDate, etDateDaysBefore, MarginReportFiles, SettlementQueries } from '@app/ingestion';
+import { etDate, etDateDaysBefore, MarginReportFiles, SettlementRepository, SubtraderRepository } from '@app/ingestion';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { BufferByDayView, SubtraderCyclesView } from './chart-series-responses.dto';
 import { BufferMovementView, MarginReportView, SettlementBalanceView, SettlementEstimateView, SubtraderGroupView, SubtraderView } from './settlement-responses.dto';
@@ -20,7 +20,8 @@ export class SettlementController {
   private readonly files: MarginReportFiles;
 
   constructor(
-    private readonly settlement: SettlementQueries,
+    private readonly settlement: SettlementRepository,
+    private readonly subtraderRecords: SubtraderRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -145,7 +146,7 @@ export class SettlementController {
   async subtraders(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['text'])?.[0];
-    const rows = await this.settlement.subtraders({ limit: limit + 1, after });
+    const rows = await this.subtraderRecords.page({ limit: limit + 1, after });
     return toPage(rows, limit, (r) => [r.subtrader_id as string], subtraderView);
   }
 
@@ -158,7 +159,7 @@ export class SettlementController {
   async subtraderGroups(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['text'])?.[0];
-    const rows = await this.settlement.subtraderGroups({ limit: limit + 1, after });
+    const rows = await this.subtraderRecords.groups({ limit: limit + 1, after });
     return toPage(rows, limit, (r) => [r.group_id], subtraderGroupView);
   }
 
@@ -167,9 +168,9 @@ export class SettlementController {
   @ApiOkResponse({ type: SubtraderCyclesView })
   @ApiOperation({ summary: "One subtrader's Klear PnL, fees and maintenance margin in each of the latest cycles (every asset class added up), oldest first; null where it had none" })
   async subtraderCycles(@Param('id') id: string, @Query() q: SubtraderCyclesQuery) {
-    const [known] = await this.settlement.subtraders({ id, limit: 1 });
+    const [known] = await this.subtraderRecords.page({ id, limit: 1 });
     if (!known) throw new NotFound('subtrader', id);
-    const rows = await this.settlement.subtraderCycles(id, q.limit ?? 30);
+    const rows = await this.subtraderRecords.cycles(id, q.limit ?? 30);
     return {
       subtrader_id: id,
       cycles: rows.map((r) => ({
@@ -187,7 +188,7 @@ export class SettlementController {
   @ApiOkResponse({ type: SubtraderView })
   @ApiOperation({ summary: 'One subtrader with its latest Klear figures: the latest cycle over every asset class, its funding payments, its netted group' })
   async subtrader(@Param('id') id: string) {
-    const [row] = await this.settlement.subtraders({ id, limit: 1 });
+    const [row] = await this.subtraderRecords.page({ id, limit: 1 });
     if (!row) throw new NotFound('subtrader', id);
     return subtraderView(row);
   }

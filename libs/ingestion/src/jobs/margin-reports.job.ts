@@ -6,6 +6,7 @@ import { describeError, type JobContext, type JobHandler, ScheduledJob } from '@
 import { etDate, etDateDaysBefore } from '../et-date';
 import { KlearIngestion } from '../klear-ingestion.service';
 import { MarginReportFiles } from '../margin-report-files';
+import { SettlementRepository } from '../settlement.repository';
 
 /**
  * Lists margin reports for a date range (the backfill window at start-up, INGEST_REPORTS_LOOKBACK_DAYS
@@ -20,6 +21,7 @@ export class MarginReportsJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
+    private readonly settlement: SettlementRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {
@@ -30,17 +32,10 @@ export class MarginReportsJob implements JobHandler {
     const today = etDate(this.clock.now());
     const days = context.trigger === 'startup' ? this.config.worker.backfillDays : this.config.ingestion.reportsLookbackDays;
     let start = etDateDaysBefore(today, days);
-    const [oldestMissing] = await this.ingestion.query<{ d: string | null }>(
-      `SELECT min(report_date)::text AS d FROM klear_margin_report WHERE file_sha256 IS NULL OR last_download_error IS NOT NULL`,
-    );
-    if (oldestMissing?.d && oldestMissing.d < start) start = oldestMissing.d;
+    const oldestMissing = await this.settlement.oldestReportDateWithoutFile();
+    if (oldestMissing && oldestMissing < start) start = oldestMissing;
     const listing = await this.ingestion.ingest(context, 'marginReports', () => this.klear.getMarginReports(start, today));
-    const stored = new Map(
-      (await this.ingestion.query<{ id: string; file_path: string | null; file_size: string | null; file_sha256: string | null }>(
-        `SELECT id, file_path, file_size, file_sha256 FROM klear_margin_report WHERE id = ANY($1::bigint[])`,
-        [(listing.reports ?? []).map((r) => r.id)],
-      )).map((r) => [r.id, r]),
-    );
+    const stored = new Map((await this.settlement.reportFiles((listing.reports ?? []).map((r) => r.id))).map((r) => [r.id, r]));
     let downloaded = 0;
     const failures: string[] = [];
     for (const report of listing.reports ?? []) {
@@ -51,16 +46,13 @@ export class MarginReportsJob implements JobHandler {
       try {
         // Streamed to disk with its SHA-256, capped at KLEAR_REPORT_MAX_BYTES, from an allowed host only.
         const file = await this.files.download(path, (open) => this.klear.downloadReportTo(report.url, open));
-        await this.ingestion.query(
-          `UPDATE klear_margin_report SET file_path = $2, file_size = $3, file_sha256 = $4, downloaded_at = $5, last_download_error = NULL WHERE id = $1`,
-          [report.id, path, file.size, file.sha256, file.receivedAt],
-        );
+        await this.settlement.recordReportFile(report.id, { path, size: file.size, sha256: file.sha256, receivedAt: file.receivedAt });
         downloaded++;
         context.wrote();
       } catch (error) {
         const message = this.klear.redact(describeError(error));
         failures.push(`${report.date} ${report.reportType}: ${message}`);
-        await this.ingestion.query(`UPDATE klear_margin_report SET last_download_error = $2 WHERE id = $1`, [report.id, message]);
+        await this.settlement.recordReportDownloadError(report.id, message);
       }
     }
     context.setDetails({ start_date: start, end_date: today, downloaded, failed: failures.length });

@@ -34,7 +34,7 @@ interface BlockStart {
 
 /**
  * Walks the balance history, most recent first (an opaque cursor), so that identical entries are
- * counted over their whole instant block (snapshot-store.ts, `balanceEntryOccurrences`): every answer
+ * counted over their whole instant block (settlement.repository.ts, `balanceEntryOccurrences`): every answer
  * is stored with occurrences counted within it, which for a part of a block is a part of its
  * identities; when a page holds entries at the previous page's oldest instant (a block the boundary
  * split, or a page overlapping the one before), the block is read again from its start in one answer

@@ -3,7 +3,9 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { KlearClient } from '@app/klear-client';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { KlearIngestion } from '../klear-ingestion.service';
+import { ObligationRepository } from '../obligation.repository';
 import { type ExecutionTimePage, walkByExecutionTime } from '../walks/execution-time-walk';
+import { walkNewestFirst } from '../walks/newest-first-walk';
 import { HistoryWalkDepth } from '../walks/walk-depth';
 
 export const OBLIGATION_PAGE_SIZE = 20;
@@ -38,34 +40,31 @@ export class ObligationHistoryJob implements JobHandler {
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
     private readonly depth: HistoryWalkDepth,
+    private readonly obligations: ObligationRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const { mode, stopBefore } = await this.depth.decide(context, this.config.ingestion.obligationFullRewalkHours);
-    const [held] = await this.ingestion.query<{ oldest: Date | null }>(`SELECT min(execution_time) AS oldest FROM klear_obligation`);
-    const walk = await walkByExecutionTime(
-      async ({ limit, cursor }) => {
-        let page: ExecutionTimePage = { executionTimes: [] };
-        await this.ingestion.ingest(context, 'obligationHistory', async () => {
-          const answer = await this.klear.getObligationHistory({ limit, cursor });
-          page = { executionTimes: answer.data.obligations.map((o) => o.execution_time), cursor: answer.data.cursor, bodyBytes: answer.raw.size };
-          return answer;
-        }, this.klear);
-        return page;
-      },
-      {
-        pageSize: OBLIGATION_PAGE_SIZE,
-        maxPageSize: OBLIGATION_MAX_PAGE_SIZE,
-        // Pages whose bodies outgrow the client's in-memory buffer get smaller, and grow back after.
-        targetPageBytes: this.config.klear.maxBufferBytes,
-        stopBefore: (newestNs) => {
-          const ms = stopBefore(Number(newestNs / 1_000_000n), held?.oldest?.getTime());
-          return ms === undefined ? undefined : BigInt(ms) * 1_000_000n;
-        },
-        signal: context.signal,
-      },
-    );
+    const { mode, outcome: walk } = await walkNewestFirst(context, { ingestion: this.ingestion, depth: this.depth }, {
+      name: 'obligationHistory',
+      fetch: (request) => this.klear.getObligationHistory(request),
+      page: (answer): ExecutionTimePage => ({ executionTimes: answer.data.obligations.map((o) => o.execution_time), cursor: answer.data.cursor, bodyBytes: answer.raw.size }),
+      klear: this.klear,
+      oldestHeld: () => this.obligations.oldestExecutionTime(),
+      fullEveryHours: this.config.ingestion.obligationFullRewalkHours,
+      walk: (read, stopBefore) =>
+        walkByExecutionTime(read, {
+          pageSize: OBLIGATION_PAGE_SIZE,
+          maxPageSize: OBLIGATION_MAX_PAGE_SIZE,
+          // Pages whose bodies outgrow the client's in-memory buffer get smaller, and grow back after.
+          targetPageBytes: this.config.klear.maxBufferBytes,
+          stopBefore: (newestNs) => {
+            const ms = stopBefore(Number(newestNs / 1_000_000n));
+            return ms === undefined ? undefined : BigInt(ms) * 1_000_000n;
+          },
+          signal: context.signal,
+        }),
+    });
     context.setDetails({ mode, pages: walk.pages, ...(walk.smallestPageSize !== undefined && walk.smallestPageSize < OBLIGATION_PAGE_SIZE ? { smallest_page_size: walk.smallestPageSize } : {}) });
     if (walk.emptyPageCursor !== undefined) {
       context.setDetails({ empty_page_cursor: walk.emptyPageCursor });

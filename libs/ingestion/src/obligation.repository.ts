@@ -1,51 +1,16 @@
-import { createHash } from 'node:crypto';
-import { type ObligationEntry, stringifyKlearJson } from '@app/klear-contract';
-import { bigints, copyText, type SqlTransaction } from './sql-transaction';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { ObligationEntry } from '@app/klear-contract';
+import { DataSource } from 'typeorm';
+import { bigints, copyText, type SqlTransaction } from './ingestion-transaction.repository';
 import { ensureCyclePartition } from './cycle-partitions';
-import { recordSubtradersSeenInKlear } from './subtrader-registry';
+import { ObligationIncompleteError, obligationContentHash, truncatedLists } from './obligation-content';
+import { recordSubtradersSeenInKlear } from './subtrader.repository';
 
 /** Above this many settlement details, rows go through COPY instead of one unnest() insert. */
 const COPY_THRESHOLD = 5_000;
 
 export type ObligationOutcome = 'new' | 'changed' | 'unchanged' | 'older_version';
-
-const byId = <T extends { id: string }>(rows: readonly T[]): T[] => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-
-/**
- * SHA-256 of an obligation's whole content in a canonical form (lists sorted by id), so the same
- * obligation re-read, or served with its lists in another order, hashes the same.
- */
-export function obligationContentHash(entry: ObligationEntry, unmapped?: string): string {
-  // The *_truncated flags describe the transport, not the content: a completed list hashes alike.
-  const {
-    receives,
-    settlement_details,
-    maintenance_margin_details,
-    funding_payments,
-    settlement_details_truncated: _s,
-    maintenance_margin_details_truncated: _m,
-    funding_payments_truncated: _f,
-    ...info
-  } = entry;
-  const hash = createHash('sha256').update(stringifyKlearJson(info));
-  for (const r of byId(receives)) hash.update(`\nR${stringifyKlearJson(r)}`);
-  for (const d of byId(settlement_details)) hash.update(`\nD${stringifyKlearJson(d)}`);
-  for (const m of byId(maintenance_margin_details)) hash.update(`\nM${stringifyKlearJson(m)}`);
-  for (const f of byId(funding_payments)) hash.update(`\nF${stringifyKlearJson(f)}`);
-  // Fields the contract does not name (unmapped-content.ts); absent, the hash is as before them.
-  if (unmapped !== undefined) hash.update(`\nU${unmapped}`);
-  return hash.digest('hex');
-}
-
-/** An obligation whose inline lists were cut and not completed: never stored, the pull fails saying so. */
-export class ObligationIncompleteError extends Error {
-  constructor(
-    readonly obligationId: string,
-    readonly lists: string[],
-  ) {
-    super(`obligation ${obligationId}: ${lists.join(', ')} truncated at 1,000 rows and not completed from the paged endpoint; not stored`);
-  }
-}
 
 /**
  * The same version (last_updated_ts, amount, header figures) is already held with every truncated
@@ -60,15 +25,6 @@ export async function heldComplete(tx: Pick<SqlTransaction, 'query'>, entry: Obl
     [entry.id, entry.last_updated_ts, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.pnl_centicents.toString(), entry.maintenance_margin_centicents.toString(), lists],
   );
   return rows[0]?.ok === true;
-}
-
-/** The lists of an entry Klear cut at 1,000 rows (their complete form is on the paged endpoints). */
-export function truncatedLists(entry: ObligationEntry): Array<'settlement_details' | 'maintenance_margin_details' | 'funding_payments'> {
-  const lists: Array<'settlement_details' | 'maintenance_margin_details' | 'funding_payments'> = [];
-  if (entry.settlement_details_truncated) lists.push('settlement_details');
-  if (entry.maintenance_margin_details_truncated) lists.push('maintenance_margin_details');
-  if (entry.funding_payments_truncated) lists.push('funding_payments');
-  return lists;
 }
 
 /**
@@ -192,6 +148,15 @@ async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry
   return rows.length;
 }
 
+/** The merge of incoming settlement details: a held detail is rewritten only when a figure changed (each row returned is one written). */
+const UPDATE_CHANGED_DETAILS = `ON CONFLICT (obligation_id, id, cycle) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
+       pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents,
+       position_quantity_fp = EXCLUDED.position_quantity_fp
+     WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
+            klear_settlement_detail.fees_centicents, klear_settlement_detail.total_centicents, klear_settlement_detail.position_quantity_fp)
+        IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents, EXCLUDED.position_quantity_fp)
+     RETURNING 1`;
+
 async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean, cycle: string): Promise<number> {
   const rows = dedupeById(entry.settlement_details);
   const columns = 'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp, cycle';
@@ -205,14 +170,7 @@ async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEnt
     await tx.copyIn(`COPY tmp_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows, cycle));
     await tx.query(`DELETE FROM klear_settlement_detail d WHERE d.obligation_id = $1 AND NOT EXISTS (SELECT 1 FROM tmp_settlement_detail t WHERE t.id = d.id)`, [entry.id]);
     const changed = await tx.query(
-      `INSERT INTO klear_settlement_detail (${columns}) SELECT ${columns} FROM tmp_settlement_detail
-       ON CONFLICT (obligation_id, id, cycle) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
-         pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents,
-         position_quantity_fp = EXCLUDED.position_quantity_fp
-       WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
-              klear_settlement_detail.fees_centicents, klear_settlement_detail.total_centicents, klear_settlement_detail.position_quantity_fp)
-          IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents, EXCLUDED.position_quantity_fp)
-       RETURNING 1`,
+      `INSERT INTO klear_settlement_detail (${columns}) SELECT ${columns} FROM tmp_settlement_detail ${UPDATE_CHANGED_DETAILS}`,
     );
     await tx.query(`DROP TABLE tmp_settlement_detail`);
     return changed.length;
@@ -223,13 +181,7 @@ async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEnt
   const changed = await tx.query(
     `INSERT INTO klear_settlement_detail (${columns})
      SELECT $1, *, $9::timestamptz FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::numeric[])
-     ON CONFLICT (obligation_id, id, cycle) DO UPDATE SET market_ticker = EXCLUDED.market_ticker, subtrader_id = EXCLUDED.subtrader_id,
-       pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents,
-       position_quantity_fp = EXCLUDED.position_quantity_fp
-     WHERE (klear_settlement_detail.market_ticker, klear_settlement_detail.subtrader_id, klear_settlement_detail.pnl_centicents,
-            klear_settlement_detail.fees_centicents, klear_settlement_detail.total_centicents, klear_settlement_detail.position_quantity_fp)
-        IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents, EXCLUDED.position_quantity_fp)
-     RETURNING 1`,
+     ${UPDATE_CHANGED_DETAILS}`,
     [
       entry.id,
       ids,
@@ -288,4 +240,188 @@ async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: Obliga
     );
   }
   return margin.length + receives.length;
+}
+
+/** One row per active obligation of a pull (one row with no obligation when none is active). */
+export async function insertActiveObligationPull(tx: SqlTransaction, obligationIds: string[], archiveId: string, pulledAt: Date): Promise<void> {
+  const ids = obligationIds.length > 0 ? obligationIds : [null];
+  await tx.query(`INSERT INTO klear_active_obligation_pull (pulled_at, obligation_id, archive_id) SELECT $1, id, $3 FROM unnest($2::text[]) AS id`, [pulledAt, ids, archiveId]);
+}
+
+export interface ObligationRow {
+  id: string;
+  user_id: string;
+  asset_class: string;
+  amount_centicents: string;
+  /** Sum of the obligation's funding payments (signed). */
+  funding_centicents: string;
+  funding_payment_count: number;
+  /** Lists read in full from the paged endpoints (Klear cut them inline at 1,000 rows). */
+  completed_lists: string[];
+  fees_centicents: string;
+  maintenance_margin_centicents: string;
+  pnl_centicents: string;
+  execution_time: Date;
+  last_updated_ts: Date;
+  settlement_detail_count: number;
+  first_pulled_at: Date;
+  pulled_at: Date;
+  version_count: number;
+  /** The buffer movement that settled it (docs/klear-api.md, "Obligations: due and paid"), or null. */
+  settled_by: SettlingMovement | null;
+}
+
+/** A Klear balance-history entry that settled an obligation, and how it was linked. */
+export interface SettlingMovement {
+  business_transaction_id: string;
+  created_ts: string;
+  balance_delta_centicents: string;
+  reason: string;
+  /** `receive_reference`: its receive names it; `amount`: a settlement entry of its cycle with its amount; `only_settlement_of_its_cycle`: the one in its direction. */
+  matched_by: 'receive_reference' | 'amount' | 'only_settlement_of_its_cycle';
+}
+
+export interface SettlementDetailRow {
+  id: string;
+  market_ticker: string;
+  subtrader_id: string;
+  pnl_centicents: string;
+  fees_centicents: string;
+  total_centicents: string;
+}
+
+/**
+ * The Klear balance-history entry that settled obligation `o` (docs/klear-api.md, "Obligations: due
+ * and paid"), in this order: the one its receive names (Klear's own link, receipts); a settlement
+ * entry (reason settlement_payment or settlement_receipt) of its cycle's window (from its execution
+ * time to the next cycle of its asset class) whose delta is its amount or the amount of one of its
+ * versions; the window's only settlement entry in its direction (a later fee change alters the
+ * amount, not the payment already made). Entries another obligation's receive names never count.
+ */
+const SETTLED_BY_SQL = `
+  WITH candidates AS (
+    SELECT h.id, h.balance_delta_centicents AS delta, h.created_ts
+      FROM klear_balance_history h
+     WHERE h.reason IN ('settlement_payment', 'settlement_receipt') AND h.created_ts >= o.execution_time
+       AND h.created_ts < coalesce((SELECT min(n.execution_time) FROM klear_obligation n
+                                     WHERE n.asset_class = o.asset_class AND n.execution_time > o.execution_time), 'infinity')
+       AND NOT EXISTS (SELECT 1 FROM klear_receive r WHERE r.external_reference = h.business_transaction_id AND r.obligation_id <> o.id))
+  SELECT jsonb_build_object('business_transaction_id', h.business_transaction_id, 'created_ts', h.created_ts,
+                            'balance_delta_centicents', h.balance_delta_centicents::text, 'reason', h.reason, 'matched_by', m.matched_by)
+    FROM (SELECT h.id, 'receive_reference' AS matched_by, 0 AS rank
+            FROM klear_receive r JOIN klear_balance_history h ON h.business_transaction_id = r.external_reference
+           WHERE r.obligation_id = o.id
+          UNION ALL
+          SELECT c.id, 'amount', 1 FROM candidates c
+           WHERE c.delta = o.amount_centicents OR c.delta IN (SELECT v.amount_centicents FROM klear_obligation_version v WHERE v.obligation_id = o.id)
+          UNION ALL
+          SELECT min(c.id), 'only_settlement_of_its_cycle', 2 FROM candidates c
+           WHERE sign(c.delta) = sign(o.amount_centicents) AND o.amount_centicents <> 0
+          HAVING count(*) = 1) m
+    JOIN klear_balance_history h ON h.id = m.id
+   ORDER BY m.rank, h.created_ts, h.id LIMIT 1`;
+
+const OBLIGATION_COLUMNS = `o.id, o.user_id, o.asset_class, o.amount_centicents, o.fees_centicents, o.maintenance_margin_centicents, o.pnl_centicents,
+  o.funding_centicents, o.funding_payment_count, o.completed_lists,
+  o.execution_time, o.last_updated_ts, o.settlement_detail_count, o.first_pulled_at, o.pulled_at,
+  (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS version_count,
+  (${SETTLED_BY_SQL}) AS settled_by`;
+
+/**
+ * Ingested obligations as the API and the jobs read them (money stays decimal strings from
+ * PostgreSQL to the API). Writes are the transaction-scoped functions above, called while an answer
+ * is interpreted.
+ */
+@Injectable()
+export class ObligationRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** `heldComplete` outside a transaction: whether a truncated obligation needs paging at all. */
+  isHeldComplete(entry: ObligationEntry): Promise<boolean> {
+    return heldComplete({ query: (sql, params) => this.dataSource.query(sql, params) }, entry);
+  }
+
+  /** The oldest execution time held (where a deep walk of the obligation history may stop). */
+  async oldestExecutionTime(): Promise<Date | null> {
+    const [held] = (await this.dataSource.query(`SELECT min(execution_time) AS oldest FROM klear_obligation`)) as Array<{ oldest: Date | null }>;
+    return held?.oldest ?? null;
+  }
+
+  /** Execution times of the obligations held within `days` of the newest one, newest first. */
+  async executionTimesWithinDays(days: number): Promise<Date[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT execution_time FROM klear_obligation
+        WHERE execution_time >= (SELECT max(execution_time) FROM klear_obligation) - make_interval(days => $1)
+        ORDER BY execution_time DESC`,
+      [days],
+    )) as Array<{ execution_time: Date }>;
+    return rows.map((r) => r.execution_time);
+  }
+
+  /** The latest pull of the active obligations: every obligation it listed (one per asset class). */
+  async active(): Promise<{ pulledAt: Date; obligations: ObligationRow[] } | null> {
+    const [pull] = (await this.dataSource.query(`SELECT pulled_at, archive_id FROM klear_active_obligation_pull ORDER BY pulled_at DESC, id DESC LIMIT 1`)) as Array<{ pulled_at: Date; archive_id: string }>;
+    if (!pull) return null;
+    const obligations = (await this.dataSource.query(
+      `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o
+        WHERE o.id IN (SELECT obligation_id FROM klear_active_obligation_pull WHERE archive_id = $1 AND pulled_at = $2)
+        ORDER BY o.asset_class, o.id`,
+      [pull.archive_id, pull.pulled_at],
+    )) as ObligationRow[];
+    return { pulledAt: pull.pulled_at, obligations };
+  }
+
+  /** Newest cycle first; `from`/`to` are ET dates bounding the execution time (inclusive). */
+  list(filter: { from?: string; to?: string; assetClass?: string; limit: number; after?: { executionTime: string; id: string } }): Promise<ObligationRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.assetClass) where.push(`o.asset_class = $${params.push(filter.assetClass)}`);
+    if (filter.from) where.push(`o.execution_time >= ($${params.push(filter.from)}::date::timestamp AT TIME ZONE 'America/New_York')`);
+    if (filter.to) where.push(`o.execution_time < (($${params.push(filter.to)}::date + 1)::timestamp AT TIME ZONE 'America/New_York')`);
+    if (filter.after) where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);
+    return this.dataSource.query(
+      `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY o.execution_time DESC, o.id DESC LIMIT $${params.push(filter.limit)}`,
+      params,
+    ) as Promise<ObligationRow[]>;
+  }
+
+  async get(id: string): Promise<ObligationRow | null> {
+    const [row] = (await this.dataSource.query(`SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o WHERE o.id = $1`, [id])) as ObligationRow[];
+    return row ?? null;
+  }
+
+  receives(id: string) {
+    return this.dataSource.query(`SELECT id, type, amount_centicents, external_reference, created_ts FROM klear_receive WHERE obligation_id = $1 ORDER BY created_ts, id`, [id]) as Promise<
+      Array<{ id: string; type: string; amount_centicents: string; external_reference: string; created_ts: Date }>
+    >;
+  }
+
+  marginDetails(id: string) {
+    return this.dataSource.query(
+      `SELECT id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents FROM klear_margin_detail WHERE obligation_id = $1 ORDER BY subtrader_id, id`,
+      [id],
+    ) as Promise<Array<{ id: string; subtrader_id: string; maintenance_margin_centicents: string; maintenance_margin_delta_centicents: string }>>;
+  }
+
+  versions(id: string) {
+    return this.dataSource.query(
+      `SELECT id, last_updated_ts, content_sha256, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, first_pulled_at
+         FROM klear_obligation_version WHERE obligation_id = $1 ORDER BY last_updated_ts, id`,
+      [id],
+    ) as Promise<Array<{ id: string; last_updated_ts: Date; content_sha256: string; amount_centicents: string; fees_centicents: string; maintenance_margin_centicents: string; pnl_centicents: string; first_pulled_at: Date }>>;
+  }
+
+  /** Settlement details a page at a time, ordered by (subtrader, id); optionally one subtrader's. */
+  details(id: string, filter: { subtrader?: string; limit: number; after?: { subtraderId: string; id: string } }): Promise<SettlementDetailRow[]> {
+    const params: unknown[] = [id];
+    const where = ['obligation_id = $1'];
+    if (filter.subtrader !== undefined) where.push(`subtrader_id = $${params.push(filter.subtrader)}`);
+    if (filter.after) where.push(`(subtrader_id, id) > ($${params.push(filter.after.subtraderId)}, $${params.push(filter.after.id)})`);
+    return this.dataSource.query(
+      `SELECT id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents FROM klear_settlement_detail
+        WHERE ${where.join(' AND ')} ORDER BY subtrader_id, id LIMIT $${params.push(filter.limit)}`,
+      params,
+    ) as Promise<SettlementDetailRow[]>;
+  }
 }

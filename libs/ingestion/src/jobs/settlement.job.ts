@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { KlearClient } from '@app/klear-client';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { KlearIngestion } from '../klear-ingestion.service';
+import { SettlementRepository } from '../settlement.repository';
 import { type BalanceHistoryPage, walkBalanceHistory } from '../walks/balance-history-walk';
+import { walkNewestFirst } from '../walks/newest-first-walk';
 import { HistoryWalkDepth } from '../walks/walk-depth';
 
 export const BALANCE_HISTORY_PAGE_SIZE = 500;
@@ -50,23 +52,17 @@ export class BalanceHistoryJob implements JobHandler {
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
     private readonly depth: HistoryWalkDepth,
+    private readonly settlement: SettlementRepository,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const { mode, stopBefore } = await this.depth.decide(context);
-    const [held] = await this.ingestion.query<{ oldest: Date | null }>(`SELECT min(created_ts) AS oldest FROM klear_balance_history`);
-    const walk = await walkBalanceHistory(
-      async ({ limit, cursor }) => {
-        let page: BalanceHistoryPage = { createdTs: [] };
-        await this.ingestion.ingest(context, 'settlementBalanceHistory', async () => {
-          const answer = await this.klear.getSettlementBalanceHistory({ limit, cursor });
-          page = { createdTs: answer.data.entries.map((e) => e.created_ts), cursor: answer.data.cursor };
-          return answer;
-        });
-        return page;
-      },
-      { pageSize: BALANCE_HISTORY_PAGE_SIZE, stopBefore: (newestMs) => stopBefore(newestMs, held?.oldest?.getTime()), signal: context.signal },
-    );
+    const { mode, outcome: walk } = await walkNewestFirst(context, { ingestion: this.ingestion, depth: this.depth }, {
+      name: 'settlementBalanceHistory',
+      fetch: (request) => this.klear.getSettlementBalanceHistory(request),
+      page: (answer): BalanceHistoryPage => ({ createdTs: answer.data.entries.map((e) => e.created_ts), cursor: answer.data.cursor }),
+      oldestHeld: () => this.settlement.oldestBalanceHistoryEntry(),
+      walk: (read, stopBefore) => walkBalanceHistory(read, { pageSize: BALANCE_HISTORY_PAGE_SIZE, stopBefore, signal: context.signal }),
+    });
     context.setDetails({ mode, pages: walk.pages, ...(walk.rereads > 0 ? { block_rereads: walk.rereads } : {}) });
     if (walk.unreadableInstants.length > 0) {
       context.setDetails({ unreadable_instants: walk.unreadableInstants });

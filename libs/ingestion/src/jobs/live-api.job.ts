@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { KlearClient } from '@app/klear-client';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { KlearIngestion } from '../klear-ingestion.service';
+import { SettlementRepository } from '../settlement.repository';
 
 /** Settlement times (or funding times) fetched per run: a backlog is spread over runs. */
 const TIMES_PER_RUN = 50;
@@ -32,15 +33,11 @@ export class SettlementPricesJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
+    private readonly settlement: SettlementRepository,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const missing = await this.ingestion.query<{ asset_class: string; execution_time: Date }>(
-      `SELECT DISTINCT o.asset_class, o.execution_time FROM klear_obligation o
-        WHERE NOT EXISTS (SELECT 1 FROM klear_settlement_price p WHERE p.asset_class = o.asset_class AND p.settlement_time = o.execution_time)
-        ORDER BY o.execution_time DESC, o.asset_class LIMIT $1`,
-      [TIMES_PER_RUN],
-    );
+    const missing = await this.settlement.cyclesWithoutSettlementPrices(TIMES_PER_RUN);
     for (const { asset_class: assetClass, execution_time: at } of missing) {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       await this.ingestion.ingest(context, 'settlementPrices', () => this.klear.getSettlementPrices(assetClass, at.toISOString()));
@@ -59,17 +56,13 @@ export class MemberFundingJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
+    private readonly settlement: SettlementRepository,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const times = await this.ingestion.query<{ funding_time: Date }>(
-      `SELECT DISTINCT f.funding_time FROM klear_funding_payment f
-        WHERE NOT EXISTS (SELECT 1 FROM klear_member_funding_payment m WHERE m.funding_time = f.funding_time)
-        ORDER BY f.funding_time DESC LIMIT $1`,
-      [TIMES_PER_RUN],
-    );
+    const times = await this.settlement.fundingTimesWithoutMemberPayments(TIMES_PER_RUN);
     let pages = 0;
-    for (const { funding_time: at } of times) {
+    for (const at of times) {
       let cursor: string | undefined;
       do {
         if (context.signal.aborted) throw new Error('stopped by shutdown');

@@ -4,6 +4,9 @@ import { KlearClient } from '@app/klear-client';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { etDate } from '../et-date';
 import { KlearIngestion } from '../klear-ingestion.service';
+import { KlearWithdrawalRepository } from '../klear-withdrawal.repository';
+import { ObligationRepository } from '../obligation.repository';
+import { PositionRepository } from '../position.repository';
 
 /** Dates of large-trader reports fetched per run besides the latest: catch-up is spread over runs. */
 const LARGE_TRADER_DATES_PER_RUN = 31;
@@ -31,19 +34,16 @@ export class LargeTraderPositionsJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
+    private readonly obligations: ObligationRepository,
+    private readonly positions: PositionRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async run(context: JobContext): Promise<void> {
     await this.ingestion.ingest(context, 'largeTraderPositions', () => this.klear.getLargeTraderPositions());
-    const held = await this.ingestion.query<{ execution_time: Date }>(
-      `SELECT execution_time FROM klear_obligation
-        WHERE execution_time >= (SELECT max(execution_time) FROM klear_obligation) - make_interval(days => $1)
-        ORDER BY execution_time DESC`,
-      [this.config.worker.backfillDays],
-    );
-    const known = new Set((await this.ingestion.query<{ d: string }>(`SELECT DISTINCT report_date::text AS d FROM klear_large_trader_snapshot`)).map((r) => r.d));
-    const missing = [...new Set(held.map((r) => etDate(r.execution_time)))].filter((d) => !known.has(d)).slice(0, LARGE_TRADER_DATES_PER_RUN);
+    const held = await this.obligations.executionTimesWithinDays(this.config.worker.backfillDays);
+    const known = new Set(await this.positions.largeTraderDates());
+    const missing = [...new Set(held.map((executionTime) => etDate(executionTime)))].filter((d) => !known.has(d)).slice(0, LARGE_TRADER_DATES_PER_RUN);
     for (const date of missing) {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       await this.ingestion.ingest(context, 'largeTraderPositions', () => this.klear.getLargeTraderPositions(date));
@@ -59,13 +59,11 @@ export class WithdrawalStatusJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
+    private readonly withdrawals: KlearWithdrawalRepository,
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const open = await this.ingestion.query<{ id: string }>(
-      `SELECT id FROM klear_withdrawal WHERE status IS NULL OR status NOT IN ('processed', 'failed') ORDER BY registered_at`,
-    );
-    for (const { id } of open) {
+    for (const id of await this.withdrawals.awaitingFinalStatus()) {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       await this.ingestion.ingest(context, 'settlementBalanceWithdrawal', () => this.klear.getWithdrawal(id));
     }

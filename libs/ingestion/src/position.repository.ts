@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { GuarantyFundBalanceResponse, LargeTraderPositionsResponse } from '@app/klear-contract';
 import { DataSource } from 'typeorm';
+import { bigints, type SqlTransaction } from './ingestion-transaction.repository';
 
 export interface GuarantyFundRow {
   id: string;
@@ -19,9 +21,32 @@ export interface LargeTraderReport {
   positions: Array<{ market_ticker: string; position: string }>;
 }
 
-/** Read side of the guaranty fund and large-trader snapshots (quantities and money stay decimal strings). */
+export async function insertGuarantyFundSnapshot(tx: SqlTransaction, answer: GuarantyFundBalanceResponse, archiveId: string, pulledAt: Date): Promise<number> {
+  await tx.query(
+    `INSERT INTO klear_guaranty_fund_snapshot (pulled_at, user_id, amount_centicents, updated_ts, archive_id) VALUES ($1, $2, $3, $4, $5)`,
+    [pulledAt, answer.user_id, answer.amount_centicents.toString(), new Date(answer.updated_ts), archiveId],
+  );
+  return 1;
+}
+
+export async function insertLargeTraderSnapshot(tx: SqlTransaction, answer: LargeTraderPositionsResponse, archiveId: string, pulledAt: Date): Promise<number> {
+  const [snapshot] = await tx.query<{ id: string }>(
+    `INSERT INTO klear_large_trader_snapshot (pulled_at, user_id, report_date, archive_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [pulledAt, answer.user_id, answer.report_date, archiveId],
+  );
+  const positions = new Map(answer.positions.map((p) => [p.market_ticker, p.position]));
+  if (positions.size) {
+    await tx.query(
+      `INSERT INTO klear_large_trader_position (snapshot_id, market_ticker, position) SELECT $1, * FROM unnest($2::text[], $3::bigint[])`,
+      [snapshot.id, [...positions.keys()], bigints([...positions.values()])],
+    );
+  }
+  return 1 + positions.size;
+}
+
+/** The guaranty fund and large-trader snapshots as the API and the jobs read them (quantities and money stay decimal strings). */
 @Injectable()
-export class PositionQueries {
+export class PositionRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Guaranty fund snapshots, newest pull first; `before` is the previous page's last id. */

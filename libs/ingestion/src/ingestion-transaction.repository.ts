@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 /** One transaction on one connection: plain queries plus COPY for bulk rows. */
 export interface SqlTransaction {
@@ -31,6 +33,19 @@ export async function inTransaction<T>(dataSource: DataSource, work: (tx: SqlTra
     throw error;
   } finally {
     await runner.release();
+  }
+}
+
+/**
+ * The transactions ingestion writes in: the one way a service runs repository writes together
+ * (services are not given the DataSource).
+ */
+@Injectable()
+export class IngestionTransactionRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  run<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    return inTransaction(this.dataSource, work);
   }
 }
 
