@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type ObligationEntry, stringifyKlearJson } from '@app/klear-contract';
 
+// What an obligation's content is, apart from how it is stored (obligation.repository.ts): its hash, and the lists Klear cut.
+
 const byId = <T extends { id: string }>(rows: readonly T[]): T[] => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
 /**

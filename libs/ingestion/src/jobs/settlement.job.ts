@@ -8,6 +8,10 @@ import { walkNewestFirst } from '../walks/newest-first-walk';
 import { HistoryWalkDepth } from '../walks/walk-depth';
 
 export const BALANCE_HISTORY_PAGE_SIZE = 500;
+/** Settlement times (or funding times) fetched per run: a backlog is spread over runs. */
+const TIMES_PER_RUN = 50;
+/** The member funding endpoint's largest page. */
+const MEMBER_FUNDING_PAGE = 10_000;
 
 @Injectable()
 @ScheduledJob({ name: 'settlement_estimate', description: 'Intraday settlement estimate by asset class (with next runtime), as snapshots', defaultCron: '*/5 * * * *', runAtStartup: true })
@@ -71,5 +75,59 @@ export class BalanceHistoryJob implements JobHandler {
           `no one answer holds them, identical entries among them may be stored fewer times than Klear holds them`,
       );
     }
+  }
+}
+
+/** The settlement (mark) prices of each settled cycle and asset class held, once each. */
+@Injectable()
+@ScheduledJob({ name: 'settlement_prices', description: 'Settlement prices per asset class and cycle', defaultCron: '20 * * * *', runAtStartup: true, startupOrder: 150 })
+export class SettlementPricesJob implements JobHandler {
+  constructor(
+    private readonly klear: KlearClient,
+    private readonly ingestion: KlearIngestion,
+    private readonly settlement: SettlementRepository,
+  ) {}
+
+  async run(context: JobContext): Promise<void> {
+    const missing = await this.settlement.cyclesWithoutSettlementPrices(TIMES_PER_RUN);
+    for (const { asset_class: assetClass, execution_time: at } of missing) {
+      if (context.signal.aborted) throw new Error('stopped by shutdown');
+      await this.ingestion.ingest(context, 'settlementPrices', () => this.klear.getSettlementPrices(assetClass, at.toISOString()));
+    }
+    context.setDetails({ settlement_times: missing.length });
+  }
+}
+
+/**
+ * The member's funding payments per funding time (every subtrader and market), for each funding
+ * time the obligations held carry and the member-level table does not have yet.
+ */
+@Injectable()
+@ScheduledJob({ name: 'member_funding', description: "The member's funding payments per funding time", defaultCron: '25 * * * *', runAtStartup: true, startupOrder: 160 })
+export class MemberFundingJob implements JobHandler {
+  constructor(
+    private readonly klear: KlearClient,
+    private readonly ingestion: KlearIngestion,
+    private readonly settlement: SettlementRepository,
+  ) {}
+
+  async run(context: JobContext): Promise<void> {
+    const times = await this.settlement.fundingTimesWithoutMemberPayments(TIMES_PER_RUN);
+    let pages = 0;
+    for (const at of times) {
+      let cursor: string | undefined;
+      do {
+        if (context.signal.aborted) throw new Error('stopped by shutdown');
+        let next: string | undefined;
+        await this.ingestion.ingest(context, 'memberFundingPayments', async () => {
+          const answer = await this.klear.getMemberFundingPayments(at.toISOString(), { limit: MEMBER_FUNDING_PAGE, cursor });
+          next = answer.data.cursor;
+          return answer;
+        });
+        pages++;
+        cursor = next;
+      } while (cursor);
+    }
+    context.setDetails({ funding_times: times.length, pages });
   }
 }
