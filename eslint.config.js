@@ -6,6 +6,8 @@ import tseslint from 'typescript-eslint';
 
 /** A relative import that climbs into apps/: libraries never depend on an app. */
 const INTO_APPS = { regex: '^(\\.\\./)+apps/', message: 'A library never imports from apps/: dependencies point from apps to libraries.' };
+/** An app through its alias (`@apps/<app>`, for the demo that starts the others in-process): never from a library. */
+const APP_ALIAS = { regex: '^@apps/', message: 'A library never imports an app: dependencies point from apps to libraries.' };
 
 /** TypeORM's query APIs: only repositories (`*.repository.ts`) and the database library use them. */
 const TYPEORM_QUERY_APIS = [
@@ -83,14 +85,14 @@ export default defineConfig(
               message: 'Only apps use @app/http. Throw a DomainError of @app/errors (a code and a kind); the API maps kinds to statuses.',
             },
           ],
-          patterns: [INTO_APPS],
+          patterns: [INTO_APPS, APP_ALIAS],
         },
       ],
     },
   },
   {
     files: ['libs/http/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [INTO_APPS] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [INTO_APPS, APP_ALIAS] }] },
   },
   {
     // The simulator speaks the Klear contract, never the back office's domain or database. It also
@@ -106,6 +108,7 @@ export default defineConfig(
               message: 'The simulator imports only @app/klear-contract (and the generic @app/clock) among the libraries.',
             },
             { regex: '^(\\.\\./)+(libs|apps)/', message: 'The simulator never reaches into the back office by relative path.' },
+            { regex: '^@apps/', message: 'The simulator never imports another app.' },
           ],
         },
       ],

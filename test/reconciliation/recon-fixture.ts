@@ -1,7 +1,7 @@
 import { completeObligations, type DetailPageFetcher, inTransaction, interpretAnswer, pageByPage } from '@app/ingestion';
 import type { ObligationEntry } from '@app/klear-contract';
 import { parseKlearAnswer } from '@app/klear-client';
-import { ReconciliationQueries, ReconciliationService } from '@app/reconciliation';
+import { ReconciliationRepository, ReconciliationService } from '@app/reconciliation';
 import { createApiTestContext, type ApiTestContext } from '../support/api-context';
 import { SimHarness } from '../klear-sim/sim-harness';
 import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
@@ -59,8 +59,8 @@ export class ReconFixture {
     return this.api.app.get(ReconciliationService);
   }
 
-  get queries(): ReconciliationQueries {
-    return this.api.app.get(ReconciliationQueries);
+  get queries(): ReconciliationRepository {
+    return this.api.app.get(ReconciliationRepository);
   }
 
   /**

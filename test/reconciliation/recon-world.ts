@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LedgerEntryInput } from '@app/ledger';
 import { LedgerService } from '@app/ledger';
-import { ReconciliationQueries, ReconciliationService, type ObservationRow, type RunOutcome } from '@app/reconciliation';
+import { ReconciliationRepository, ReconciliationService, type ObservationRow, type RunOutcome } from '@app/reconciliation';
 import { inTransaction, interpretAnswer } from '@app/ingestion';
 import { parseKlearAnswer } from '@app/klear-client';
 import { marginRequirement, reversalOf, tradeSettlement } from '../ledger/ledger-factories';
@@ -85,8 +85,8 @@ export class ReconWorld {
     return this.api.app.get(ReconciliationService);
   }
 
-  get queries(): ReconciliationQueries {
-    return this.api.app.get(ReconciliationQueries);
+  get queries(): ReconciliationRepository {
+    return this.api.app.get(ReconciliationRepository);
   }
 
   sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {

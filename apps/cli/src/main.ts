@@ -6,7 +6,7 @@ import { ConsoleAuthService, parseRoles, totpCode, UsersService } from '@app/aut
 import { Clock, systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
 import { defaultPartitionRows, ensureCyclePartitions, ensureCyclePartitionsAhead, migrateAs, resolveDatabase } from '@app/db';
-import { KlearCredentialsStore, type KlearCredentials } from '@app/klear-client';
+import { KlearCredentialsRepository, type KlearCredentials } from '@app/klear-client';
 import { ReconciliationSummaries } from '@app/reconciliation';
 import { Keyring, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
@@ -281,8 +281,8 @@ program
     }
     const keyring = Keyring.fromConfig(config)!;
     await withContext(async ({ audit, dataSource }) => {
-      const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, keyring.secretBox()), audit);
-      await store.save(credentials, 'cli');
+      const repository = new KlearCredentialsRepository(dataSource, new StoredSecretRepository(dataSource, keyring.secretBox()), audit);
+      await repository.save(credentials, 'cli');
       process.stdout.write(`stored Klear ${credentials.mode} credentials (encrypted)\n`);
     });
   });

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator } from '../../klear-sim/src/index';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator } from '@apps/klear-sim';
 import type { ApiCaller } from './api-caller';
 
 /** The ingestion jobs, in the order a first pull needs them. */

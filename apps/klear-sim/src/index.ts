@@ -1,6 +1,6 @@
 export { startKlearSimulator } from './simulator';
 export type { RunningKlearSimulator } from './simulator';
-export { DEFAULT_OPTIONS, OPTION_SPECS, resolveOptions } from './options';
+export { DEFAULT_OPTIONS, OPTION_SPECS, resolveOptions, START_NOW } from './options';
 export type { Cadence, SimulatorOptions } from './options';
 export { ADMIN_TOKEN_HEADER } from './admin-routes';
 export { DISCREPANCY_KINDS } from './ledger-feed';

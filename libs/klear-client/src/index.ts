@@ -5,8 +5,8 @@ export { parseKlearAnswer, parseKlearAnswerWithUnmapped, sha256Hex } from './kle
 export type { KlearAnswerData, KlearRawAnswer, KlearResponse } from './klear-answer';
 export type { KlearCall, KlearClientLogger, KlearClientOptions, SendGuard } from './klear-http-pipeline';
 export type { KlearCredentials, KlearCredentialsSource } from './klear-credentials';
-export { KLEAR_CREDENTIALS_SECRET, KlearCredentialsStore } from './klear-credentials.store';
-export type { AuditRecorder } from './klear-credentials.store';
+export { KLEAR_CREDENTIALS_SECRET, KlearCredentialsRepository } from './klear-credentials.repository';
+export type { AuditRecorder } from './klear-credentials.repository';
 export { KlearClientModule, createKlearClient, klearCredentialsFromConfig } from './klear-client.module';
 export {
   KlearBodyTooLargeError,

@@ -5,7 +5,7 @@ import { SecretBox, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { KlearClient } from './klear-client';
 import type { KlearCredentials, KlearCredentialsSource } from './klear-credentials';
-import { KlearCredentialsStore } from './klear-credentials.store';
+import { KlearCredentialsRepository } from './klear-credentials.repository';
 import type { KlearClientLogger, KlearClientOptions } from './klear-http-pipeline';
 
 /** Credentials from configuration when complete there, else from the encrypted `stored_secret` row. */
@@ -21,8 +21,8 @@ export function klearCredentialsFromConfig(config: AppConfig, dataSource?: DataS
     if (!dataSource || !config.secretsKey) {
       throw new Error('no Klear credentials: set KLEAR_ADMIN_USER_ID and KLEAR_ACCESS_TOKEN (or session credentials), or store them encrypted (needs SECRETS_KEY)');
     }
-    const store = new KlearCredentialsStore(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(config.secretsKey, config.secretsKeysPrevious)));
-    const stored = await store.load();
+    const repository = new KlearCredentialsRepository(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(config.secretsKey, config.secretsKeysPrevious)));
+    const stored = await repository.load();
     if (!stored) throw new Error('no Klear credentials in configuration or in the database');
     if (stored.mode !== k.authMode) throw new Error(`stored Klear credentials are for ${stored.mode} mode, KLEAR_AUTH_MODE is ${k.authMode}`);
     return stored;

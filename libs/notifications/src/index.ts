@@ -1,6 +1,6 @@
 export * from './channels';
 export * from './notification-delivery-log';
-export * from './notification-jobs';
+export * from './notification.job';
 export * from './notification-kinds';
 export * from './notification-outbox';
 export * from './notification-preferences';

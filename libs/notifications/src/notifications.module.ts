@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EmailChannel, SlackChannel } from './channels';
 import { NotificationDeliveryLog } from './notification-delivery-log';
-import { AuditChainCheckJob, BreaksDigestJob, NotificationSenderJob, OperationsWatchJob } from './notification-jobs';
+import { AuditChainCheckJob, BreaksDigestJob, NotificationSenderJob, OperationsWatchJob } from './notification.job';
 import { NotificationOutbox } from './notification-outbox';
 import { NotificationPreferencesService } from './notification-preferences';
 import { NotificationSender } from './notification-sender';

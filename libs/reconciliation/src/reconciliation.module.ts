@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BreakWorkflowService } from './break-workflow.service';
-import { ReconcileCyclesJob, ReconcileProjectedJob } from './reconciliation-jobs';
-import { ReconciliationQueries } from './reconciliation.queries';
+import { ReconcileCyclesJob, ReconcileProjectedJob } from './reconciliation.job';
+import { ReconciliationRepository } from './reconciliation.repository';
 import { ReconciliationRunRepository } from './reconciliation-run.repository';
 import { ReconciliationService } from './reconciliation.service';
 import { ReconciliationSummaries } from './reconciliation-summaries';
@@ -13,7 +13,7 @@ export const RECONCILIATION_JOBS = [ReconcileCyclesJob, ReconcileProjectedJob];
  * the config. The jobs register with libs/jobs wherever JobsModule is present (worker or API).
  */
 @Module({
-  providers: [ReconciliationRunRepository, ReconciliationQueries, ReconciliationService, ReconciliationSummaries, BreakWorkflowService, ...RECONCILIATION_JOBS],
-  exports: [ReconciliationQueries, ReconciliationService, ReconciliationSummaries, BreakWorkflowService],
+  providers: [ReconciliationRunRepository, ReconciliationRepository, ReconciliationService, ReconciliationSummaries, BreakWorkflowService, ...RECONCILIATION_JOBS],
+  exports: [ReconciliationRepository, ReconciliationService, ReconciliationSummaries, BreakWorkflowService],
 })
 export class ReconciliationModule {}

@@ -3,7 +3,7 @@ import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { BusinessRuleViolation } from '@app/errors';
 import { CycleNotExecuted, CycleNotIngested, NoEstimateSnapshot } from './reconciliation-errors';
-import { ReconciliationQueries, type RunRow } from './reconciliation.queries';
+import { ReconciliationRepository, type RunRow } from './reconciliation.repository';
 import { ReconciliationRunRepository, type RunOutcome } from './reconciliation-run.repository';
 import { cycleKeyText, cycleScopeKey, projectedScopeKey, type ReconSettings } from './recon-inputs';
 
@@ -18,7 +18,7 @@ export type RunTarget = { cycle: Date; assetClass?: string } | { date: string; a
 export class ReconciliationService {
   constructor(
     private readonly runs: ReconciliationRunRepository,
-    private readonly queries: ReconciliationQueries,
+    private readonly repository: ReconciliationRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -29,7 +29,7 @@ export class ReconciliationService {
 
   async run(target: RunTarget, actor: string): Promise<RunRow> {
     const outcome = await this.start(target, actor);
-    return this.queries.getRun(outcome.runId);
+    return this.repository.getRun(outcome.runId);
   }
 
   async start(target: RunTarget, actor: string): Promise<RunOutcome> {
@@ -47,14 +47,14 @@ export class ReconciliationService {
   /** Runs a cycle's asset class only when its inputs changed since its last successful run; undefined when skipped. */
   async runCycleIfStale(cycle: Date, assetClass: string, actor: string): Promise<RunOutcome | undefined> {
     const sha = await this.runs.currentInputsSha({ scope: 'cycle', cycle, assetClass, settings: this.settings });
-    if (sha === undefined || sha === (await this.queries.latestSucceededSha(cycleScopeKey(cycle, assetClass)))) return undefined;
+    if (sha === undefined || sha === (await this.repository.latestSucceededSha(cycleScopeKey(cycle, assetClass)))) return undefined;
     return this.start({ cycle, assetClass }, actor);
   }
 
   /** The asset class a cycle's run reconciles: the one asked for, or the cycle's only one (several must be named). */
   private async assetClassOf(cycle: Date, asked: string | undefined): Promise<string> {
     if (asked !== undefined) return asked;
-    const classes = await this.queries.assetClassesOfCycle(cycle);
+    const classes = await this.repository.assetClassesOfCycle(cycle);
     if (classes.length === 0) throw new CycleNotIngested(cycleKeyText(cycle));
     return onlyAssetClass(classes, `${cycleKeyText(cycle)} has obligations in`);
   }
@@ -62,7 +62,7 @@ export class ReconciliationService {
   /** The asset class a projected run reconciles: the one asked for, or the latest estimate's only one (several must be named). */
   private async projectedAssetClassOf(asked: string | undefined): Promise<string> {
     if (asked !== undefined) return asked;
-    const classes = await this.queries.assetClassesOfLatestEstimate();
+    const classes = await this.repository.assetClassesOfLatestEstimate();
     if (classes.length === 0) throw new NoEstimateSnapshot();
     return onlyAssetClass(classes, 'the latest settlement estimate projects');
   }
@@ -70,12 +70,12 @@ export class ReconciliationService {
   /** Projects one asset class of the latest estimate only when its inputs changed since its last successful projected run. */
   async runProjectedIfStale(assetClass: string, actor: string): Promise<RunOutcome | undefined> {
     const sha = await this.runs.currentInputsSha({ scope: 'projected', assetClass, settings: this.settings });
-    if (sha === undefined || sha === (await this.queries.latestSucceededSha(projectedScopeKey(assetClass)))) return undefined;
+    if (sha === undefined || sha === (await this.repository.latestSucceededSha(projectedScopeKey(assetClass)))) return undefined;
     return this.start({ projected: true, assetClass }, actor);
   }
 
   private async cycleOfDate(date: string): Promise<Date> {
-    const cycles = await this.queries.cyclesOnEtDate(date);
+    const cycles = await this.repository.cyclesOnEtDate(date);
     if (cycles.length === 0) throw new CycleNotIngested(date);
     if (cycles.length > 1) {
       throw new BusinessRuleViolation('SEVERAL_CYCLES_ON_DATE', `${date} has ${cycles.length} cycles: reconcile one by its execution time`, {

@@ -8,7 +8,7 @@ export * from './withdrawal-decision.service';
 export * from './withdrawal-errors';
 export * from './withdrawal-notifications';
 export * from './withdrawal-executor';
-export * from './withdrawal-jobs';
+export * from './withdrawal.job';
 export * from './withdrawal-outcome-resolver';
 export * from './withdrawal-policy';
 export * from './withdrawal-policy.service';

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalAttempt } from '@app/db';
+import { registerKlearWithdrawal } from '@app/ingestion';
 import { type EntityManager, QueryFailedError } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import { readHistoryHead } from './balance-history-walk';
@@ -327,7 +328,7 @@ export class WithdrawalExecutor {
         details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: outcome.klearId },
         set: { klearWithdrawalId: outcome.klearId, submittedAt: finishedAt, klearStatus: 'pending' },
       });
-      await this.repository.registerKlearWithdrawal(m, outcome.klearId, request.amountCenticents);
+      await registerKlearWithdrawal(m, { id: outcome.klearId, amountCenticents: request.amountCenticents });
       return 'submitted';
     }
     if (outcome.kind === 'unknown') {

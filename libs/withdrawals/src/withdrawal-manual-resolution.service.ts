@@ -3,6 +3,7 @@ import type { Principal } from '@app/auth';
 import { Clock } from '@app/clock';
 import { WithdrawalManualResolution, type WithdrawalRequest } from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
+import { registerKlearWithdrawal } from '@app/ingestion';
 import type { EntityManager } from 'typeorm';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
@@ -125,7 +126,7 @@ export class WithdrawalManualResolutions {
           set: { klearWithdrawalId: klearId, submittedAt: now, klearStatus: null },
         });
         // From now on the poller follows it at Klear (an id Klear does not know is flagged by tracking).
-        await this.repository.registerKlearWithdrawal(m, klearId, request.amountCenticents);
+        await registerKlearWithdrawal(m, { id: klearId, amountCenticents: request.amountCenticents });
       } else {
         const resolution = { conclusion: 'not_submitted', source: 'manual', ...details };
         await this.repository.updateAttempt(m, attemptId, { state: 'not_submitted', finishedAt: now, resolution });

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalAttempt, WithdrawalRequest } from '@app/db';
+import { registerKlearWithdrawal } from '@app/ingestion';
 import type { EntityManager } from 'typeorm';
 import { type HistoryHead, movementsSince } from './balance-history-walk';
 import type { ExecutorLease } from './executor-lease.repository';
@@ -197,7 +198,7 @@ export class WithdrawalOutcomeResolver {
       details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: found.id, evidence: resolution },
       set: { klearWithdrawalId: found.id, submittedAt: at, klearStatus: null },
     });
-    await this.repository.registerKlearWithdrawal(m, found.id, request.amountCenticents);
+    await registerKlearWithdrawal(m, { id: found.id, amountCenticents: request.amountCenticents });
     await this.attention.clear(m, request, EXECUTOR_ACTOR, `resolved: Klear withdrawal ${found.id}`);
     await this.voidOvertakenResolutions(m, request, `Klear's records settled it first: submitted as Klear withdrawal ${found.id}`);
     return 'submitted';

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@app/clock';
+import { registerKlearWithdrawal } from '@app/ingestion';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WITHDRAWAL_KLEAR_PORT, type WithdrawalKlearPort, type KlearWithdrawalView } from './withdrawal-ports';
 import { WithdrawalTransitions } from './withdrawal-transitions';
@@ -94,7 +95,7 @@ export class WithdrawalTracking {
       }
       await m.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2, klear_status = $3 WHERE id = $1', [id, confirmed.id, confirmed.status]);
       if (attempt) await this.repository.updateAttempt(m, attempt.id, { klearWithdrawalId: confirmed.id });
-      await this.repository.registerKlearWithdrawal(m, confirmed.id, request.amountCenticents);
+      await registerKlearWithdrawal(m, { id: confirmed.id, amountCenticents: request.amountCenticents });
       await this.transitions.note(m, request, 'klear_id_confirmed', { actor: POLLER_ACTOR, reason: 'Klear\'s status endpoint confirms the withdrawal id', details: { klear_withdrawal_id: confirmed.id, reference } });
       await this.attention.clear(m, request, POLLER_ACTOR, `Klear withdrawal ${confirmed.id} confirmed`);
       return true;

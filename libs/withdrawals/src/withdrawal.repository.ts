@@ -271,15 +271,6 @@ export class WithdrawalRepository {
     return new Set(rows.map((r) => r.ref));
   }
 
-  /** Tells ingestion's withdrawal tracking about an id Klear gave us (it polls the row from then on). */
-  async registerKlearWithdrawal(m: EntityManager, klearId: string, amount: bigint): Promise<void> {
-    await m.query(
-      `INSERT INTO klear_withdrawal (id, amount_centicents, status, klear_created_ts, registered_at, last_polled_at)
-       VALUES ($1, $2, NULL, NULL, now(), NULL) ON CONFLICT (id) DO NOTHING`,
-      [klearId, amount.toString()],
-    );
-  }
-
   /** Reconciliation's view of what Klear should hold locked for this product: submitted, not final. */
   async inFlightAtKlear(): Promise<{ count: number; totalCenticents: bigint; unknownCount: number; unknownCenticents: bigint }> {
     const rows = (await this.dataSource.query(

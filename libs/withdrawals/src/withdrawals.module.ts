@@ -6,7 +6,7 @@ import { ExecutorLeaseRepository } from './executor-lease.repository';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WithdrawalDecisionService } from './withdrawal-decision.service';
 import { WithdrawalExecutor } from './withdrawal-executor';
-import { WithdrawalExecutorJob, WithdrawalExpiryJob, WithdrawalPollerJob } from './withdrawal-jobs';
+import { WithdrawalExecutorJob, WithdrawalExpiryJob, WithdrawalPollerJob } from './withdrawal.job';
 import { WithdrawalManualResolutions } from './withdrawal-manual-resolution.service';
 import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
 import { WithdrawalPolicyService } from './withdrawal-policy.service';

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { decodeCursor, toPage } from '@app/http';
-import { BreakWorkflowService, ReconciliationQueries } from '@app/reconciliation';
+import { BreakWorkflowService, ReconciliationRepository } from '@app/reconciliation';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { BreakDetailView, BreakView } from './reconciliation-responses.dto';
 import { idParam } from './reconciliations.controller';
@@ -14,7 +14,7 @@ import { AssignBody, BreakNoteBody, breakDetailView, BreaksQuery, breakView, Com
 @Controller('breaks')
 export class BreaksController {
   constructor(
-    private readonly queries: ReconciliationQueries,
+    private readonly repository: ReconciliationRepository,
     private readonly workflow: BreakWorkflowService,
   ) {}
 
@@ -30,8 +30,8 @@ export class BreaksController {
     const order = q.sort ?? 'age';
     const cursor = order === 'difference' ? decodeCursor(q.cursor, ['int', 'int']) : decodeCursor(q.cursor, ['int']);
     const after = cursor ? (order === 'difference' ? { absDifference: cursor[0], id: cursor[1] } : { id: cursor[0] }) : undefined;
-    const rows = await this.queries.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, assetClass: q.asset_class, order, after, limit: limit + 1 });
-    const sources = await this.queries.sourcesOf(rows.slice(0, limit));
+    const rows = await this.repository.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, assetClass: q.asset_class, order, after, limit: limit + 1 });
+    const sources = await this.repository.sourcesOf(rows.slice(0, limit));
     return toPage(rows, limit, (r) => (order === 'difference' ? [r.abs_difference_centicents, r.id] : [r.id]), (r) => breakView(r, sources.get(r.id)));
   }
 
@@ -40,7 +40,7 @@ export class BreaksController {
   @ApiOkResponse({ type: BreakDetailView })
   @ApiOperation({ summary: 'One break with what each run observed and its comments' })
   async get(@Param('id') id: string) {
-    return breakDetailView(await this.queries.getBreak(idParam(id, 'break')));
+    return breakDetailView(await this.repository.getBreak(idParam(id, 'break')));
   }
 
   @Post(':id/acknowledge')

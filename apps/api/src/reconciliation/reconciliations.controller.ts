@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { InvalidInput, NotFound } from '@app/errors';
 import { decodeCursor, Expensive, toPage } from '@app/http';
-import { ReconciliationQueries, ReconciliationService, type RunTarget } from '@app/reconciliation';
+import { ReconciliationRepository, ReconciliationService, type RunTarget } from '@app/reconciliation';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { ObservationView, RunComparisonView, RunView } from './reconciliation-responses.dto';
 import { comparisonView, observationView, RunBreaksQuery, RunsQuery, runView, StartReconciliationBody } from './reconciliation.dto';
@@ -25,7 +25,7 @@ function numericCursor(cursor: string | undefined): string | undefined {
 export class ReconciliationsController {
   constructor(
     private readonly reconciliation: ReconciliationService,
-    private readonly queries: ReconciliationQueries,
+    private readonly repository: ReconciliationRepository,
   ) {}
 
   @Post()
@@ -50,7 +50,7 @@ export class ReconciliationsController {
   @ApiOperation({ summary: 'Runs, newest first, with summary counts and totals' })
   async list(@Query() q: RunsQuery) {
     const limit = q.limit ?? 50;
-    const rows = await this.queries.listRuns({ scope: q.scope, status: q.status, beforeId: numericCursor(q.cursor), limit: limit + 1 });
+    const rows = await this.repository.listRuns({ scope: q.scope, status: q.status, beforeId: numericCursor(q.cursor), limit: limit + 1 });
     return toPage(rows, limit, (r) => [r.id], runView);
   }
 
@@ -59,7 +59,7 @@ export class ReconciliationsController {
   @ApiOkResponse({ type: RunView })
   @ApiOperation({ summary: 'One run with its inputs (snapshots, high-water marks, tolerances) and summary' })
   async get(@Param('id') id: string) {
-    return runView(await this.queries.getRun(idParam(id, 'reconciliation run')));
+    return runView(await this.repository.getRun(idParam(id, 'reconciliation run')));
   }
 
   @Get(':id/breaks')
@@ -69,7 +69,7 @@ export class ReconciliationsController {
   async breaks(@Param('id') id: string, @Query() q: RunBreaksQuery) {
     const limit = q.limit ?? 50;
     const after = numericCursor(q.cursor);
-    const rows = await this.queries.runBreaks(idParam(id, 'reconciliation run'), {
+    const rows = await this.repository.runBreaks(idParam(id, 'reconciliation run'), {
       subtrader: q.subtrader,
       check: q.check,
       status: q.status,
@@ -84,6 +84,6 @@ export class ReconciliationsController {
   @ApiOkResponse({ type: RunComparisonView })
   @ApiOperation({ summary: 'Compare two runs: breaks only in one of them, and breaks whose reason or figures changed' })
   async compare(@Param('id') id: string, @Param('otherId') otherId: string) {
-    return comparisonView(await this.queries.compare(idParam(id, 'reconciliation run'), idParam(otherId, 'reconciliation run')));
+    return comparisonView(await this.repository.compare(idParam(id, 'reconciliation run'), idParam(otherId, 'reconciliation run')));
   }
 }

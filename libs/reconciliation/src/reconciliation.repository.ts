@@ -139,9 +139,13 @@ const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.brea
   o.klear_value_centicents::text, o.internal_value_centicents::text, o.difference_centicents::text,
   o.pnl_difference_centicents::text, o.fees_difference_centicents::text, o.klear_rows, o.internal_rows, b.status`;
 
-/** Read side of reconciliation: runs, their breaks, breaks across runs, comparisons. */
+/**
+ * Read side of reconciliation: runs, their breaks, breaks across runs, comparisons, and the inputs the
+ * jobs pick runs from. Writing a run is ReconciliationRunRepository's (its two transactions under the
+ * scope's lock); the two stay apart because one file would be ~670 lines of two roles.
+ */
 @Injectable()
-export class ReconciliationQueries {
+export class ReconciliationRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async listRuns(filter: { scope?: string; status?: string; beforeId?: string; limit: number }): Promise<RunRow[]> {

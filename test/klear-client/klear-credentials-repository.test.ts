@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService } from '@app/audit';
 import { loadConfig } from '@app/config';
-import { KLEAR_CREDENTIALS_SECRET, KlearCredentialsStore, createKlearClient } from '@app/klear-client';
+import { KLEAR_CREDENTIALS_SECRET, KlearCredentialsRepository, createKlearClient } from '@app/klear-client';
 import { SecretBox, SecretBoxError, StoredSecretRepository } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
@@ -23,7 +23,7 @@ describe('Klear credentials stored encrypted in the database', () => {
   });
 
   const storeWith = (secretBox: SecretBox) =>
-    new KlearCredentialsStore(db.dataSource, new StoredSecretRepository(db.dataSource, secretBox), new AuditService(db.dataSource, null, systemClock));
+    new KlearCredentialsRepository(db.dataSource, new StoredSecretRepository(db.dataSource, secretBox), new AuditService(db.dataSource, null, systemClock));
 
   it('saves credentials sealed, audits the change without the secret, and loads them back', async () => {
     const credentials = { mode: 'bearer' as const, adminUserId: sim.options.adminUserId, accessToken: 'tok-stored-7f3a9c' };

@@ -17,7 +17,7 @@ export interface AuditRecorder {
 }
 
 /** Klear credentials kept encrypted in the database (AES-256-GCM through StoredSecretRepository). */
-export class KlearCredentialsStore {
+export class KlearCredentialsRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly secrets: StoredSecretRepository,

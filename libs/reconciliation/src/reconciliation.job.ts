@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
 import { cycleKeyText } from './recon-inputs';
-import { ReconciliationQueries } from './reconciliation.queries';
+import { ReconciliationRepository } from './reconciliation.repository';
 import { ReconciliationService } from './reconciliation.service';
 
 const JOB_ACTOR = 'job';
@@ -13,13 +13,13 @@ const JOB_ACTOR = 'job';
 export class ReconcileCyclesJob implements JobHandler {
   constructor(
     private readonly reconciliation: ReconciliationService,
-    private readonly queries: ReconciliationQueries,
+    private readonly repository: ReconciliationRepository,
     private readonly clock: Clock,
   ) {}
 
   async run(context: JobContext): Promise<void> {
     const reconciled: string[] = [];
-    for (const { cycle, assetClass } of await this.queries.ingestedCycles(this.clock.now())) {
+    for (const { cycle, assetClass } of await this.repository.ingestedCycles(this.clock.now())) {
       if (context.signal.aborted) break;
       context.read();
       const outcome = await this.reconciliation.runCycleIfStale(cycle, assetClass, JOB_ACTOR);
@@ -38,12 +38,12 @@ export class ReconcileCyclesJob implements JobHandler {
 export class ReconcileProjectedJob implements JobHandler {
   constructor(
     private readonly reconciliation: ReconciliationService,
-    private readonly queries: ReconciliationQueries,
+    private readonly repository: ReconciliationRepository,
   ) {}
 
   async run(context: JobContext): Promise<void> {
     const projected: Array<{ asset_class: string; run_id: string; breaks: number }> = [];
-    const classes = await this.queries.assetClassesOfLatestEstimate();
+    const classes = await this.repository.assetClassesOfLatestEstimate();
     for (const assetClass of classes) {
       if (context.signal.aborted) break;
       context.read();
