@@ -39,7 +39,7 @@ describe('notification sender killed mid-batch', () => {
 
   beforeAll(async () => {
     const build = buildPrivateExecutorDrill('test/chaos/.drill-dist');
-    drill = { script: build.script.replace('libs/withdrawals/src/executor-drill.main.js', 'libs/notifications/src/sender-drill.main.js'), remove: build.remove };
+    drill = { script: build.script.replace('executor-drill.main.js', 'sender-drill.main.js'), remove: build.remove };
     mailbox = await startMailbox();
     api = await createApiTestContext();
     env = { DATABASE_URL: api.db.url, NOTIFY_SMTP_URL: mailbox.smtpUrl };
