@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { enqueueNotification } from '@app/notifications';
 import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
 import { clockEnvironment } from '../support/child-env';
 
