@@ -1,6 +1,6 @@
 import { expect } from '@jest/globals';
 import { expectDatabaseEqualsTruth, expectMidWalkChangesVersioned, type FaultMix, faultRules, ingestUntilSettled, HEAVY_FAULT_MIX as MAX } from '../ingestion/fault-scenario';
-import { IngestionWorld } from '../ingestion/ingestion-harness';
+import { IngestionWorld } from '../ingestion/ingestion-world';
 import { ChaosRandom } from './chaos-seeds';
 
 /** Everything random about one ingestion run, derived from its seed. */

@@ -7,7 +7,7 @@ import type { Role } from '@app/db';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { newKey, startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
-import { enrol, nextTotpCode, PASSWORD } from './console-people';
+import { enrol, nextTotpCode, PASSWORD } from './console-people-factory';
 import { formatCenticents } from '../../apps/console/src/money';
 
 // The console in Chromium against the real stack: PostgreSQL, the Klear simulator, the API serving the

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { HUGE_PNL, seedReconciledDay } from '../exports/reconciled-day-factory';
-import { enrol, nextTotpCode, signInOnPage } from './console-people';
+import { enrol, nextTotpCode, signInOnPage } from './console-people-factory';
 import { formatCenticents } from '../../apps/console/src/money';
 import { etDate, etDateDaysBefore } from '@app/ingestion';
 

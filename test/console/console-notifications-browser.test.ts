@@ -2,10 +2,10 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
-import { enrol, nextTotpCode, signInOnPage } from './console-people';
+import { enrol, nextTotpCode, signInOnPage } from './console-people-factory';
 
 // A person sets their own notification preferences in the console (keyboard only), and the API stored
 // exactly that; the page is axe-clean at 1280 px and 390 px.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
-import { enrol, PASSWORD, sessionCookie, totpCode } from './console-people';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { enrol, PASSWORD, sessionCookie, totpCode } from './console-people-factory';
 
 // Console sign-in against a real API and PostgreSQL, on a manual clock: TOTP steps, idle and
 // absolute timeouts and the lockout all move only when the test moves the clock.

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { CYCLE_1, DAY, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
-import { enrol, nextTotpCode, signInOnPage } from './console-people';
+import { enrol, nextTotpCode, signInOnPage } from './console-people-factory';
 import { formatCenticents } from '../../apps/console/src/money';
 
 // The breaks worklist, the runs page and the workbooks page in Chromium, on a seeded reconciled day (runs and breaks

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ApiTestContext } from '../support/api-context';
+import type { ApiTestContext } from '../support/api-world';
 import { clockEnvironment } from '../support/child-env';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { apiOverSimulator, smallWorld } from '../ingestion/ingestion-harness';
+import { apiOverSimulator, smallWorld } from '../ingestion/ingestion-world';
 
 /**
  * Issue 22's acceptance: the README's operator walk ("The morning, command by command") runs as

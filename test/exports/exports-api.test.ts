@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ExcelJS from 'exceljs';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 import { DAY, seedReconciledDay } from './reconciled-day-factory';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';

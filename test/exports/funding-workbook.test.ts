@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type ExcelJS from 'exceljs';
-import { ReconFixture, type LedgerFeed } from '../reconciliation/recon-fixture';
+import { SimulatedReconWorld, type LedgerFeed } from '../reconciliation/simulated-recon-world';
 import { centicents, readWorkbook, records } from './workbook-reader';
 
 const etDate = (iso: string) => new Date(iso).toLocaleDateString('en-CA', { timeZone: 'America/New_York' });
@@ -16,7 +16,7 @@ const etDate = (iso: string) => new Date(iso).toLocaleDateString('en-CA', { time
  */
 describe('the daily workbook of a day with funding, groups and two asset classes', () => {
   jest.setTimeout(300_000);
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let dir: string;
   let workbook: ExcelJS.Workbook;
@@ -25,7 +25,7 @@ describe('the daily workbook of a day with funding, groups and two asset classes
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'klear-funding-workbook-'));
-    fixture = await ReconFixture.start({ seed: 17, subtraders: 9, markets: 6, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' }, { env: { EXPORTS_DIR: dir } });
+    fixture = await SimulatedReconWorld.start({ seed: 17, subtraders: 9, markets: 6, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' }, { env: { EXPORTS_DIR: dir } });
     await fixture.ingestKlear();
     feed = await fixture.feed({});
     cycle = feed.cycles.at(-1)!;

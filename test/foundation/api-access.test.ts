@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ROLES, type Role } from '@app/auth';
 import { nestRoutes, routerRoutes } from '@app/testing';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 import type { Test as SupertestCall } from 'supertest';
 
 let ctx: ApiTestContext;

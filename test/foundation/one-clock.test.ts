@@ -6,8 +6,8 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { productSources as sources, ROOT } from '../support/product-sources';
 
-/** The product: the API, the worker, the CLI, the demo, the simulator's server and every library. */
-const SCOPE = ['apps/api', 'apps/worker', 'apps/cli', 'apps/demo', 'apps/klear-sim/src', 'apps/bench', 'libs'];
+/** The product: the API, the worker, the CLI, the demo, the simulator's server, the bench, the fault drills and every library. */
+const SCOPE = ['apps/api', 'apps/worker', 'apps/cli', 'apps/demo', 'apps/klear-sim/src', 'apps/bench', 'apps/drills', 'libs'];
 /** The clock provider itself is the one place allowed to read the machine's clock. */
 const ALLOWED = ['libs/clock/'];
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buffer, ReconWorld, trade } from '../reconciliation/recon-world';
 import { Clock } from '@app/clock';
 import { totpCode } from '@app/auth';
-import type { ApiTestContext } from '../support/api-context';
+import type { ApiTestContext } from '../support/api-world';
 import { softwarePasskeyRegistration } from '../support/software-passkey';
 import { type OpenApiDocument, operationsOf, schemaFindings, successSchema } from '../support/openapi-responses';
 import { newKey, startWithdrawalWorld, USD, usdOf, type WithdrawalWorld } from '../withdrawals/withdrawal-world';

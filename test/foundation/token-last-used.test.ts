@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 
 // A token's last_used_at is kept to the minute (docs/security.md): one write per token per minute
 // however many requests it makes, and none at all from this process within the minute (a hot read

@@ -11,9 +11,9 @@ import { JobRunner } from '@app/jobs';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { simAdmin } from '../klear-client/klear-client-support';
+import { simAdmin } from '../klear-client/klear-client-world';
 import { until } from '../support/poll';
-import { testConfig } from '../support/api-context';
+import { testConfig } from '../support/api-world';
 
 let server: ThrowawayPostgres;
 let api: INestApplication;

@@ -1,8 +1,8 @@
 // Fuzzes every POST/PUT body and every query parameter the running API documents in /docs-json.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
-import { MAX_FUZZ_DEPTH, bodyFor, hostilePathParam, hostileQueryValue, type OpenApiSchema, schemaResolver, type SchemaResolver, toJsonText } from './hostile-values';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { MAX_FUZZ_DEPTH, bodyFor, hostilePathParam, hostileQueryValue, type OpenApiSchema, schemaResolver, type SchemaResolver, toJsonText } from './hostile-value-factory';
 import type { Test as SupertestCall } from 'supertest';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261119);

@@ -13,8 +13,8 @@ import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { simAdmin } from '../klear-client/klear-client-support';
-import { testConfig } from '../support/api-context';
+import { simAdmin } from '../klear-client/klear-client-world';
+import { testConfig } from '../support/api-world';
 import type * as NodeFs from 'node:fs';
 
 // pino writes through sonic-boom straight to fd 1 (fs.write/fs.writeSync), not process.stdout.write:

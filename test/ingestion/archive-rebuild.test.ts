@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ArchiveRebuild } from '@app/ingestion';
-import { IngestionWorld } from './ingestion-harness';
+import { IngestionWorld } from './ingestion-world';
 import { databaseFacts, truthFacts } from './truth-comparison';
 
 const DERIVED_COUNTS = `SELECT

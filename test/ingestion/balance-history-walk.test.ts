@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear';
+import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear-world';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 import { CYCLE_1, CYCLE_2, CYCLE_PREVIOUS_DAY, HUGE_PNL, seedReconciledDay } from '../exports/reconciled-day-factory';
 
 // The series behind the console's charts, on the seeded day (2026-03-10 ET: two cycles, three balance

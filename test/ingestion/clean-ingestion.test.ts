@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { IngestionWorld, INGESTION_JOB_NAMES } from './ingestion-harness';
+import { IngestionWorld, INGESTION_JOB_NAMES } from './ingestion-world';
 import { databaseFacts, truthFacts } from './truth-comparison';
 
 describe('Ingestion of a clean simulated world', () => {

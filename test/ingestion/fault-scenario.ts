@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import type { IngestionWorld, Truth } from './ingestion-harness';
+import type { IngestionWorld, Truth } from './ingestion-world';
 import { databaseFacts, truthFacts } from './truth-comparison';
 
 /** The paged Klear endpoints, where duplicated and re-ordered items are injected. */

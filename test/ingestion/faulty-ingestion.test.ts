@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { expectDatabaseEqualsTruth, expectMidWalkChangesVersioned, faultRules, firedFaults, ingestUntilSettled, HEAVY_FAULT_MIX } from './fault-scenario';
-import { IngestionWorld } from './ingestion-harness';
+import { IngestionWorld } from './ingestion-world';
 
 describe('Ingestion under faults', () => {
   let world: IngestionWorld | undefined;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { JobRunner } from '@app/jobs';
-import { ContractWorld, obligationsAt } from './contract-klear';
+import { ContractWorld, obligationsAt } from './contract-klear-world';
 
 const HOUR = 3_600_000;
 

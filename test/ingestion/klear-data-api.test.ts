@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ApiTestContext } from '../support/api-context';
+import type { ApiTestContext } from '../support/api-world';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { apiOverSimulator, INGESTION_JOB_NAMES, smallWorld } from './ingestion-harness';
+import { apiOverSimulator, INGESTION_JOB_NAMES, smallWorld } from './ingestion-world';
 
 describe('Clearing-ops read routes over ingested Klear data', () => {
   let sim: RunningKlearSimulator;

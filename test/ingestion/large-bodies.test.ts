@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { balanceHistory, ContractWorld, obligationsAt } from './contract-klear';
+import { balanceHistory, ContractWorld, obligationsAt } from './contract-klear-world';
 
 const HOUR = 3_600_000;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { parseKlearJson } from '@app/klear-contract';
-import { IngestionWorld } from './ingestion-harness';
+import { IngestionWorld } from './ingestion-world';
 
 const PAGED = 'GET /margin/obligations/{obligation_id}/settlement_details';
 const FUNDING_PAGED = 'GET /margin/obligations/{obligation_id}/funding_payments';

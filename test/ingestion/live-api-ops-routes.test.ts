@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseKlearJson } from '@app/klear-contract';
-import type { ApiTestContext } from '../support/api-context';
+import type { ApiTestContext } from '../support/api-world';
 import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { apiOverSimulator, smallWorld } from './ingestion-harness';
+import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 type Json = Record<string, unknown>;
 type Truth = { obligations: Array<Json & { execution_time: string; asset_class: string; maintenance_margin_details: Json[]; funding_payments: Json[] }> };

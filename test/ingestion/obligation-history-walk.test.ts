@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ReconciliationRunRepository, ReconciliationService } from '@app/reconciliation';
-import { ContractWorld, obligationsAt, type TieRule } from './contract-klear';
+import { ContractWorld, obligationsAt, type TieRule } from './contract-klear-world';
 
 const HOUR = 3_600_000;
 const CLASSES = ['Crypto', 'Equity', 'Rates'];

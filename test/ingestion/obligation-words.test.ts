@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ApiTestContext } from '../support/api-context';
+import type { ApiTestContext } from '../support/api-world';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { apiOverSimulator, smallWorld } from './ingestion-harness';
+import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 /** Issue 22: the active obligation in words, with the last settled cycle and the next cycle's time. */
 describe('GET /obligations/active in words', () => {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Truth } from './ingestion-harness';
+import type { Truth } from './ingestion-world';
 
 /** Each Klear fact as one line, per category, sorted: two worlds are equal when their line sets are. */
 export type FactLines = Record<string, string[]>;

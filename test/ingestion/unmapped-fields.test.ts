@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { ContractWorld, obligationsAt } from './contract-klear';
+import { ContractWorld, obligationsAt } from './contract-klear-world';
 
 const HOUR = 3_600_000;
 

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear';
+import { balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear-world';
 
 /**
  * Attacks on the completeness of the walked histories (docs/ingestion.md), written by an adversarial
  * review of issue 21: each is a case in which Klear publishes something that must be stored (or the
  * run must not succeed). Production walk settings, the contract-speaking Klear of
- * test/ingestion/contract-klear.ts.
+ * test/ingestion/contract-klear-world.ts.
  */
 const HOUR = 3_600_000;
 const MINUTE = 60_000;

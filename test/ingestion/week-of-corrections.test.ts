@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { FAST_CLIENT, smallWorld, type Truth } from './ingestion-harness';
+import { FAST_CLIENT, smallWorld, type Truth } from './ingestion-world';
 import { databaseFacts, truthFacts } from './truth-comparison';
 import { parseKlearJson } from '@app/klear-contract';
 

@@ -4,7 +4,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobRegistry } from '@app/jobs';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-world';
 import { ROOT } from '../support/product-sources';
 
 /** Issue 22: the jobs the worker schedules, `GET /jobs` and the README's list are one list. */

@@ -7,7 +7,7 @@ import { JobScheduler } from '@app/jobs';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { FAST_CLIENT, INGESTION_JOB_NAMES, smallWorld, workerConfig } from '../ingestion/ingestion-harness';
+import { FAST_CLIENT, INGESTION_JOB_NAMES, smallWorld, workerConfig } from '../ingestion/ingestion-world';
 import { until } from '../support/poll';
 
 describe('Two workers on one database', () => {

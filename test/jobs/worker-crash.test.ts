@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { type RunningKlearSimulator, startKlearSimulator, ADMIN_TOKEN_HEADER } from '../../apps/klear-sim/src/index';
-import { INGESTION_JOB_NAMES, smallWorld, type Truth } from '../ingestion/ingestion-harness';
+import { INGESTION_JOB_NAMES, smallWorld, type Truth } from '../ingestion/ingestion-world';
 import { databaseFacts, truthFacts } from '../ingestion/truth-comparison';
 import { parseKlearJson } from '@app/klear-contract';
 import { clockEnvironment } from '../support/child-env';

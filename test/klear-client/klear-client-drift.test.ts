@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { KlearHttpError, KlearOutcomeUnknownError, KlearSchemaError } from '@app/klear-client';
-import { bearerClient, rejectionOf } from './klear-client-support';
+import { bearerClient, rejectionOf } from './klear-client-world';
 
 type Answer = { status: number; body: string; headers?: Record<string, string> };
 

@@ -6,7 +6,7 @@ import {
   KlearTimeoutError,
 } from '@app/klear-client';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
-import { bearerClient, injectFaults, rejectionOf, requestCount, simAdmin, startSmallSimulator } from './klear-client-support';
+import { bearerClient, injectFaults, rejectionOf, requestCount, simAdmin, startSmallSimulator } from './klear-client-world';
 
 const BALANCE = '/margin/settlement_balance';
 const WITHDRAW = '/margin/withdraw_settlement_balance';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { completeObligations, klearDetailPager } from '@app/ingestion';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
-import { bearerClient, startSmallSimulator } from './klear-client-support';
+import { bearerClient, startSmallSimulator } from './klear-client-world';
 
 /*
  * Paging an obligation's detail lists is pipelined (docs/ingestion.md, "Paging"): page N+1 is asked

@@ -7,7 +7,7 @@ import { KLEAR_CREDENTIALS_SECRET, KlearCredentialsRepository, createKlearClient
 import { SecretBox, SecretBoxError, StoredSecretRepository } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
-import { rejectionOf, startSmallSimulator } from './klear-client-support';
+import { rejectionOf, startSmallSimulator } from './klear-client-world';
 
 describe('Klear credentials stored encrypted in the database', () => {
   let db: TestDatabase;

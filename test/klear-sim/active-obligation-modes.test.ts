@@ -3,7 +3,7 @@
 // uses `open_cycle`, so that it always shows an active obligation of today's cycle or the next one.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
-import { bearerClient, simAdmin, startSmallSimulator } from '../klear-client/klear-client-support';
+import { bearerClient, simAdmin, startSmallSimulator } from '../klear-client/klear-client-world';
 
 // 2026-11-20T21:00Z is 16:00 in New York: one hour before that day's 17:00 ET cycle (22:00Z), paid at 23:00Z.
 const START = '2026-11-20T21:00:00Z';

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { klearErrorSchema } from '@app/klear-contract';
-import { SimHarness } from './sim-harness';
+import { SimulatorWorld } from './simulator-world';
 
 describe('Klear simulator authentication', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   beforeAll(async () => {
-    harness = await SimHarness.start({
+    harness = await SimulatorWorld.start({
       adminUserId: 'member-7',
       accessToken: 'tok-7',
       email: 'ops@member.test',
@@ -53,9 +53,9 @@ describe('Klear simulator authentication', () => {
 });
 
 describe('Klear simulator parameter validation', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   beforeAll(async () => {
-    harness = await SimHarness.start({ seed: 5 });
+    harness = await SimulatorWorld.start({ seed: 5 });
   });
   afterAll(() => harness.close());
 

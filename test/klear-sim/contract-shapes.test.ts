@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ObligationEntry } from '@app/klear-contract';
 import { ENDPOINTS } from '@app/klear-contract';
-import { SimHarness } from './sim-harness';
+import { SimulatorWorld } from './simulator-world';
 
 function expectConsistent(obligation: ObligationEntry): void {
   let pnl = 0n;
@@ -24,7 +24,7 @@ function expectConsistent(obligation: ObligationEntry): void {
 }
 
 /** Reads a detail list in full through its paged endpoint. */
-async function pagedList<T>(harness: SimHarness, obligationId: string, list: 'settlement_details' | 'maintenance_margin_details' | 'funding_payments', limit: number): Promise<{ rows: T[]; pages: number }> {
+async function pagedList<T>(harness: SimulatorWorld, obligationId: string, list: 'settlement_details' | 'maintenance_margin_details' | 'funding_payments', limit: number): Promise<{ rows: T[]; pages: number }> {
   const name = list === 'settlement_details' ? 'obligationSettlementDetails' : list === 'maintenance_margin_details' ? 'obligationMaintenanceMarginDetails' : 'obligationFundingPayments';
   const rows: T[] = [];
   let cursor: string | undefined;
@@ -41,9 +41,9 @@ async function pagedList<T>(harness: SimHarness, obligationId: string, list: 'se
 }
 
 describe('Klear simulator answers match the contract', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   beforeAll(async () => {
-    harness = await SimHarness.start({ seed: 11, subtraders: 12, markets: 9, days: 10, withdrawalFailureRate: 0 });
+    harness = await SimulatorWorld.start({ seed: 11, subtraders: 12, markets: 9, days: 10, withdrawalFailureRate: 0 });
   });
   afterAll(() => harness.close());
 
@@ -143,7 +143,7 @@ describe('Klear simulator answers match the contract', () => {
   });
 
   it('caps the by-asset-class breakdowns at 1,000 subtraders and groups together and counts what it left out', async () => {
-    const big = await SimHarness.start({ seed: 3, subtraders: 1_500, markets: 4, days: 2, marginGroups: true });
+    const big = await SimulatorWorld.start({ seed: 3, subtraders: 1_500, markets: 4, days: 2, marginGroups: true });
     try {
       const parsed = ENDPOINTS.settlementEstimateByAssetClass.responseSchema.parse((await big.get('/margin/settlement_estimate_by_asset_class')).json);
       expect(Object.keys(parsed.estimates)).toEqual(['Crypto']);
@@ -163,7 +163,7 @@ describe('Klear simulator answers match the contract', () => {
 
   it('cuts inline lists at 1,000 rows with the flags set, and serves the complete lists on the paged endpoints', async () => {
     // 60 subtraders x 25 markets = 1,500 settlement details; funding 3 times a cycle.
-    const big = await SimHarness.start({ seed: 5, subtraders: 60, markets: 25, days: 3, fundingPerCycle: 3, marginGroups: true });
+    const big = await SimulatorWorld.start({ seed: 5, subtraders: 60, markets: 25, days: 3, fundingPerCycle: 3, marginGroups: true });
     try {
       const [entry] = ENDPOINTS.obligationHistory.responseSchema.parse((await big.get('/margin/obligation_history?limit=1')).json).obligations;
       expect(entry.settlement_details).toHaveLength(1_000);
@@ -200,7 +200,7 @@ describe('Klear simulator answers match the contract', () => {
   });
 
   it('serves one obligation per asset class when the world has two', async () => {
-    const two = await SimHarness.start({ seed: 9, subtraders: 6, markets: 8, days: 3, assetClasses: 'Crypto,Equity' });
+    const two = await SimulatorWorld.start({ seed: 9, subtraders: 6, markets: 8, days: 3, assetClasses: 'Crypto,Equity' });
     try {
       await two.admin('POST', '/clock/settle-open-cycle');
       const active = ENDPOINTS.activeObligations.responseSchema.parse((await two.get('/margin/active_obligations')).json).obligations;

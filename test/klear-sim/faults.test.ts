@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ObligationEntry } from '@app/klear-contract';
 import { ENDPOINTS } from '@app/klear-contract';
-import { SimHarness, walkPages } from './sim-harness';
+import { SimulatorWorld, walkPages } from './simulator-world';
 
 const BALANCE = '/margin/settlement_balance';
 const HISTORY = '/margin/obligation_history';
 
 describe('Klear simulator fault injection, as a plain client sees it', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   beforeAll(async () => {
-    harness = await SimHarness.start({ seed: 31, subtraders: 4, markets: 5, days: 12, withdrawalFailureRate: 0 });
+    harness = await SimulatorWorld.start({ seed: 31, subtraders: 4, markets: 5, days: 12, withdrawalFailureRate: 0 });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.admin('DELETE', '/faults'));
@@ -97,13 +97,13 @@ describe('Klear simulator fault injection, as a plain client sees it', () => {
   });
 
   it('replays the same fault decisions for the same fault seed', async () => {
-    const sequence = async (target: SimHarness) => {
+    const sequence = async (target: SimulatorWorld) => {
       await target.admin('PUT', '/faults', { seed: 77, rules: [{ kind: 'status', status: 503, rate: 0.5 }] });
       const statuses = [];
       for (let i = 0; i < 16; i++) statuses.push((await target.get(BALANCE)).status);
       return statuses;
     };
-    const twin = await SimHarness.start({ seed: 31, subtraders: 4, markets: 5, days: 12 });
+    const twin = await SimulatorWorld.start({ seed: 31, subtraders: 4, markets: 5, days: 12 });
     try {
       const [a, b] = [await sequence(harness), await sequence(twin)];
       expect(a).toEqual(b);

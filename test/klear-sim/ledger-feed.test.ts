@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ObligationEntry, SettlementBalanceHistoryEntry } from '@app/klear-contract';
-import { SimHarness, walkPages } from './sim-harness';
+import { SimulatorWorld, walkPages } from './simulator-world';
 
 interface FeedEntry {
   external_id: string;
@@ -53,10 +53,10 @@ function internalTotals(entries: FeedEntry[]): Map<string, bigint> {
 }
 
 describe('Klear simulator ledger feed and answer key', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   let obligations: ObligationEntry[];
   beforeAll(async () => {
-    harness = await SimHarness.start({ seed: 61, subtraders: 10, markets: 6, days: 6 });
+    harness = await SimulatorWorld.start({ seed: 61, subtraders: 10, markets: 6, days: 6 });
     obligations = (await walkPages<ObligationEntry>(harness, '/margin/obligation_history', 'obligations', 100)).items;
   });
   afterAll(() => harness.close());

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ObligationEntry, SettlementBalanceHistoryEntry } from '@app/klear-contract';
-import { SimHarness, walkPages } from './sim-harness';
+import { SimulatorWorld, walkPages } from './simulator-world';
 
 describe('Klear simulator pagination', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   beforeAll(async () => {
-    harness = await SimHarness.start({ seed: 21, subtraders: 5, markets: 6, days: 23 });
+    harness = await SimulatorWorld.start({ seed: 21, subtraders: 5, markets: 6, days: 23 });
     // State that is not derived from the seed shows up in the history too.
     await harness.admin('POST', '/deposits', { amount_centicents: '5000000' });
     await harness.post('/margin/withdraw_settlement_balance', { amount: '100.00' });
@@ -55,14 +55,14 @@ describe('Klear simulator determinism', () => {
     '/margin/reports?start_date=2026-11-01&end_date=2026-11-30',
   ];
   const options = { subtraders: 30, markets: 12, days: 20, filesBaseUrl: 'https://files.klear.test' };
-  let first: SimHarness;
-  let second: SimHarness;
-  let other: SimHarness;
+  let first: SimulatorWorld;
+  let second: SimulatorWorld;
+  let other: SimulatorWorld;
   beforeAll(async () => {
     [first, second, other] = await Promise.all([
-      SimHarness.start({ ...options, seed: 99 }),
-      SimHarness.start({ ...options, seed: 99 }),
-      SimHarness.start({ ...options, seed: 100 }),
+      SimulatorWorld.start({ ...options, seed: 99 }),
+      SimulatorWorld.start({ ...options, seed: 99 }),
+      SimulatorWorld.start({ ...options, seed: 100 }),
     ]);
   });
   afterAll(() => Promise.all([first.close(), second.close(), other.close()]));

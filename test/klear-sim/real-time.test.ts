@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DateTime } from 'luxon';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { parseCommandLine } from '../../apps/klear-sim/src/main';
-import { simAdmin } from '../klear-client/klear-client-support';
+import { simAdmin } from '../klear-client/klear-client-world';
 import { until } from '../support/poll';
 
 const ET = 'America/New_York';

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ENDPOINTS } from '@app/klear-contract';
-import { SimHarness } from './sim-harness';
+import { SimulatorWorld } from './simulator-world';
 
 describe('Klear simulator margin reports', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   beforeAll(async () => {
-    harness = await SimHarness.start({ seed: 41, subtraders: 6, markets: 8, days: 5, reportUrlTtlSeconds: 900 });
+    harness = await SimulatorWorld.start({ seed: 41, subtraders: 6, markets: 8, days: 5, reportUrlTtlSeconds: 900 });
   });
   afterAll(() => harness.close());
 
@@ -44,7 +44,7 @@ describe('Klear simulator margin reports', () => {
 
 describe('Klear simulator rate limits', () => {
   it('answers 429 with Retry-After beyond the Basic tier read budget when enforcement is on', async () => {
-    const harness = await SimHarness.start({ seed: 2, rateLimit: true, tier: 'basic', days: 2 });
+    const harness = await SimulatorWorld.start({ seed: 2, rateLimit: true, tier: 'basic', days: 2 });
     try {
       // The limiter's clock held in one one-second window: the whole burst falls in it, however slow the machine.
       const limiter = harness.sim.context.rateLimiter;
@@ -64,7 +64,7 @@ describe('Klear simulator rate limits', () => {
   });
 
   it('lets the same burst through when enforcement is off', async () => {
-    const harness = await SimHarness.start({ seed: 2, rateLimit: false, days: 2 });
+    const harness = await SimulatorWorld.start({ seed: 2, rateLimit: false, days: 2 });
     try {
       const answers = await Promise.all(Array.from({ length: 30 }, () => harness.get('/margin/guaranty_fund_balance')));
       expect(answers.every((a) => a.status === 200)).toBe(true);

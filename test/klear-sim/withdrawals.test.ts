@@ -1,23 +1,23 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ENDPOINTS, centicentsToUsdAmount } from '@app/klear-contract';
-import { SimHarness } from './sim-harness';
+import { SimulatorWorld } from './simulator-world';
 
-const balanceOf = async (harness: SimHarness) =>
+const balanceOf = async (harness: SimulatorWorld) =>
   ENDPOINTS.settlementBalance.responseSchema.parse((await harness.get('/margin/settlement_balance')).json);
-const statusOf = async (harness: SimHarness, id: string) =>
+const statusOf = async (harness: SimulatorWorld, id: string) =>
   ENDPOINTS.settlementBalanceWithdrawal.responseSchema.parse((await harness.get(`/margin/settlement_balance_withdrawal?id=${id}`)).json).status;
-const historyOf = async (harness: SimHarness, id: string) =>
+const historyOf = async (harness: SimulatorWorld, id: string) =>
   ENDPOINTS.settlementBalanceHistory.responseSchema
     .parse((await harness.get('/margin/settlement_balance_history?limit=500')).json)
     .entries.filter((entry) => entry.business_transaction_id === id)
     .reverse();
 
 describe('Klear simulator withdrawals', () => {
-  let harness: SimHarness;
+  let harness: SimulatorWorld;
   afterEach(() => harness.close());
 
   it('locks the amount at once, then moves pending -> processing -> processed and releases the lock as the balance drops', async () => {
-    harness = await SimHarness.start({ seed: 8, withdrawalFailureRate: 0, withdrawalDelays: [60, 300] });
+    harness = await SimulatorWorld.start({ seed: 8, withdrawalFailureRate: 0, withdrawalDelays: [60, 300] });
     const before = await balanceOf(harness);
     const { id } = ENDPOINTS.withdrawSettlementBalance.responseSchema.parse(
       (await harness.post('/margin/withdraw_settlement_balance', { amount: '500.00' })).json,
@@ -43,7 +43,7 @@ describe('Klear simulator withdrawals', () => {
   });
 
   it('returns the funds of a failed withdrawal', async () => {
-    harness = await SimHarness.start({ seed: 8, withdrawalFailureRate: 1, withdrawalDelays: [10, 10] });
+    harness = await SimulatorWorld.start({ seed: 8, withdrawalFailureRate: 1, withdrawalDelays: [10, 10] });
     const before = await balanceOf(harness);
     const { id } = (await harness.post('/margin/withdraw_settlement_balance', { amount: '75.25' })).json as { id: string };
     await harness.admin('POST', '/clock/advance', { seconds: 20 });
@@ -56,7 +56,7 @@ describe('Klear simulator withdrawals', () => {
   });
 
   it('refuses more than the available balance, counting the locked funds as unavailable', async () => {
-    harness = await SimHarness.start({ seed: 8, initialDepositCenticents: 2_000_000_000n, days: 1, withdrawalFailureRate: 0 });
+    harness = await SimulatorWorld.start({ seed: 8, initialDepositCenticents: 2_000_000_000n, days: 1, withdrawalFailureRate: 0 });
     const available = (await balanceOf(harness)).balance_available_centicents;
     const whole = centicentsToUsdAmount(available - (available % 100n));
     expect((await harness.post('/margin/withdraw_settlement_balance', { amount: whole })).status).toBe(200);
@@ -65,7 +65,7 @@ describe('Klear simulator withdrawals', () => {
   });
 
   it('counts every withdrawal POST it received with its amount, time and outcome', async () => {
-    harness = await SimHarness.start({ seed: 8 });
+    harness = await SimulatorWorld.start({ seed: 8 });
     await harness.post('/margin/withdraw_settlement_balance', { amount: '1.00' });
     await harness.post('/margin/withdraw_settlement_balance', { amount: '-1.00' });
     await harness.post('/margin/withdraw_settlement_balance', { amount: '2.50' });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ReconWorld } from '../reconciliation/recon-world';
-import { ledgerCsv, ledgerXlsx } from './ledger-factories';
+import { ledgerCsv, ledgerXlsx } from './ledger-factory';
 
 /*
  * Funding entries through the ledger's file imports (docs/ledger-and-breaks.md, "CSV / XLSX import";

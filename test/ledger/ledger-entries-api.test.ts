@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LedgerFiguresRepository } from '@app/ledger';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
-import { auth, bufferMovement, CYCLE, marginRequirement, reversalOf, tradeSettlement } from './ledger-factories';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { auth, bufferMovement, CYCLE, marginRequirement, reversalOf, tradeSettlement } from './ledger-factory';
 
 describe('POST /ledger/entries and GET /ledger/entries', () => {
   let ctx: ApiTestContext;

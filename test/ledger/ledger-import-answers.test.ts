@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
-import { auth } from './ledger-factories';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { auth } from './ledger-factory';
 
 /** Issue 22: what an import answers about a bad file, and the list of past imports. */
 const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
-import { auth, ledgerCsv, ledgerXlsx } from './ledger-factories';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { auth, ledgerCsv, ledgerXlsx } from './ledger-factory';
 
 const CYCLE = '2026-11-05T21:00:00Z';
 const margin = (id: string, subtrader: string, amount: string, contra = `-${amount}`, description = '') => [

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { AuditService } from '@app/audit';
 import { LedgerEntryConflict, type LedgerEntryInput, LedgerFiguresRepository, LedgerRepository, LedgerService, LedgerValidationFailed } from '@app/ledger';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { bufferMovement, marginRequirement, reversalOf, tradeSettlement } from './ledger-factories';
+import { bufferMovement, marginRequirement, reversalOf, tradeSettlement } from './ledger-factory';
 
 type NewEntry =
   | { kind: 'trade'; subtrader: number; markets: Array<{ m: number; pnl: bigint; fee: bigint }> }

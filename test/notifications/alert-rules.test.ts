@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MetricsService } from '@app/metrics';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RULES = `${ROOT}docker/prometheus/alerts.yml`;

@@ -3,7 +3,7 @@ import { ManualClock } from '@app/clock';
 import { formatUsdExact } from '@app/money';
 import { NotificationSender, OperationsWatch } from '@app/notifications';
 import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
-import { ReconFixture, type LedgerFeed } from '../reconciliation/recon-fixture';
+import { SimulatedReconWorld, type LedgerFeed } from '../reconciliation/simulated-recon-world';
 
 const CONSOLE = 'https://console.example.test/ops';
 const MIN_CENTICENTS = 2n; // a break of one centicent is below it
@@ -29,7 +29,7 @@ const abs = (v: bigint) => (v < 0n ? -v : v);
  * the product's clock moves only when the test says.
  */
 describe('break notifications: new breaks above the amount, the daily digest of old ones', () => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let mailbox: Mailbox;
   let feed: LedgerFeed;
   let cycle: string;
@@ -43,7 +43,7 @@ describe('break notifications: new breaks above the amount, the daily digest of 
 
   beforeAll(async () => {
     mailbox = await startMailbox();
-    fixture = await ReconFixture.start(
+    fixture = await SimulatedReconWorld.start(
       { seed: 31, subtraders: 6, markets: 4, days: 1 },
       { env: { NOTIFY_SMTP_URL: mailbox.smtpUrl, NOTIFY_CONSOLE_URL: CONSOLE, NOTIFY_BREAK_MIN_CENTICENTS: MIN_CENTICENTS.toString(), NOTIFY_BREAK_DIGEST_AGE_HOURS: String(DIGEST_AGE_HOURS) }, app: { clock } },
     );

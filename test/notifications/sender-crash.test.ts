@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { enqueueNotification } from '@app/notifications';
 import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
 import { clockEnvironment } from '../support/child-env';
 
@@ -39,7 +39,7 @@ describe('notification sender killed mid-batch', () => {
 
   beforeAll(async () => {
     const build = buildPrivateExecutorDrill('test/chaos/.drill-dist');
-    drill = { script: build.script.replace('libs/withdrawals/src/executor-drill.main.js', 'libs/notifications/src/sender-drill.main.js'), remove: build.remove };
+    drill = { script: build.script.replace('executor-drill.main.js', 'sender-drill.main.js'), remove: build.remove };
     mailbox = await startMailbox();
     api = await createApiTestContext();
     env = { DATABASE_URL: api.db.url, NOTIFY_SMTP_URL: mailbox.smtpUrl };

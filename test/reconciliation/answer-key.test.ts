@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobContext } from '@app/jobs';
 import { ReconcileCyclesJob } from '@app/reconciliation';
-import { expectedFor, ReconFixture, type LedgerFeed } from './recon-fixture';
+import { expectedFor, SimulatedReconWorld, type LedgerFeed } from './simulated-recon-world';
 
 const ALL_KINDS = ['missing_fee', 'pnl_off_by_one', 'unknown_subtrader', 'duplicated_entry', 'missing_buffer_movement', 'wrong_margin', 'missing_market_row', 'extra_market_row'];
 
-async function reconcileEveryCycle(fixture: ReconFixture, feed: LedgerFeed): Promise<Map<string, string>> {
+async function reconcileEveryCycle(fixture: SimulatedReconWorld, feed: LedgerFeed): Promise<Map<string, string>> {
   const runs = new Map<string, string>();
   for (const cycle of feed.cycles) {
     const outcome = await fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test');
@@ -32,12 +32,12 @@ describe.each([
     ],
   },
 ])('reconciliation against the simulator answer key (seed $seed)', ({ discrepancies, ...world }) => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let runs: Map<string, string>;
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start(world);
+    fixture = await SimulatedReconWorld.start(world);
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies });
     await fixture.postLedger(feed.entries);
@@ -89,9 +89,9 @@ describe.each([
 });
 
 describe('a clean ledger feed', () => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 99, subtraders: 10, markets: 6, days: 3 });
+    fixture = await SimulatedReconWorld.start({ seed: 99, subtraders: 10, markets: 6, days: 3 });
   });
   afterAll(() => fixture.close());
 
@@ -144,13 +144,13 @@ describe('a clean ledger feed', () => {
 });
 
 describe.each([{ seed: 20 }, { seed: 2027 }])('reconciliation against the answer key: reversals, windows, Klear errors, keys with /, two cycles a day (seed $seed)', ({ seed }) => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let runs: Map<string, string>;
 
   beforeAll(async () => {
     // Two cycles a day (12:00 and 17:00 ET): six cycles over four ET days.
-    fixture = await ReconFixture.start({ seed, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
+    fixture = await SimulatedReconWorld.start({ seed, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
     const { cycles } = await fixture.feed({});
     const evenings = cycles.filter((c) => new Date(c).getUTCHours() === 22); // 17:00 EST
     await fixture.klearErrors([

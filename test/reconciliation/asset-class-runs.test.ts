@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { expectedFor, ReconFixture, type FeedEntry, type LedgerFeed } from './recon-fixture';
+import { expectedFor, SimulatedReconWorld, type FeedEntry, type LedgerFeed } from './simulated-recon-world';
 
 /*
  * Every reconciliation run is per asset class (docs/ledger-and-breaks.md, "A run, its inputs and its
@@ -9,14 +9,14 @@ import { expectedFor, ReconFixture, type FeedEntry, type LedgerFeed } from './re
  */
 describe('reconciliation runs per asset class', () => {
   jest.setTimeout(300_000);
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   const CLASSES = ['Crypto', 'Equity'];
   const SUBTRADER = 'ST-00002';
   const CRYPTO_MARKET = 'CRY-PERP-001';
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 57, subtraders: 6, markets: 4, days: 1, assetClasses: 'Crypto,Equity' });
+    fixture = await SimulatedReconWorld.start({ seed: 57, subtraders: 6, markets: 4, days: 1, assetClasses: 'Crypto,Equity' });
     await fixture.ingestKlear();
     feed = await fixture.feed({
       discrepancies: [

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ReconFixture, type LedgerFeed } from './recon-fixture';
+import { SimulatedReconWorld, type LedgerFeed } from './simulated-recon-world';
 
 describe('working breaks through the API', () => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let cycle: string;
   let runId: string;
@@ -10,7 +10,7 @@ describe('working breaks through the API', () => {
   const http = () => fixture.api.http();
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 31, subtraders: 6, markets: 4, days: 1 });
+    fixture = await SimulatedReconWorld.start({ seed: 31, subtraders: 6, markets: 4, days: 1 });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies: [{ kind: 'pnl_off_by_one' }, { kind: 'missing_fee' }, { kind: 'wrong_margin' }, { kind: 'extra_market_row' }] });
     cycle = feed.answer_key.discrepancies[0].cycle;

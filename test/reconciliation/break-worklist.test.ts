@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ReconFixture } from './recon-fixture';
+import { SimulatedReconWorld } from './simulated-recon-world';
 
 /**
  * The breaks worklist as an analyst reads it (issue 22): numeric orders, the unresolved filter,
@@ -7,7 +7,7 @@ import { ReconFixture } from './recon-fixture';
  * No ledger is posted for the cycle, so every Klear row is a break (well over ten of them).
  */
 describe('the breaks worklist', () => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let runId: string;
   const as = (role: 'operator' | 'approver' | 'viewer') => `Bearer ${fixture.api.tokens[role]}`;
   const http = () => fixture.api.http();
@@ -29,7 +29,7 @@ describe('the breaks worklist', () => {
   const abs = (x: string) => (BigInt(x) < 0n ? -BigInt(x) : BigInt(x));
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 22, subtraders: 8, markets: 4, days: 1 });
+    fixture = await SimulatedReconWorld.start({ seed: 22, subtraders: 8, markets: 4, days: 1 });
     await fixture.ingestKlear();
     const cycles = await fixture.queries.ingestedCycles(new Date());
     const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });

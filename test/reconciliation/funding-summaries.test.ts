@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ReconciliationSummaries } from '@app/reconciliation';
-import { expectedFor, ReconFixture, type FeedEntry, type LedgerFeed } from './recon-fixture';
+import { expectedFor, SimulatedReconWorld, type FeedEntry, type LedgerFeed } from './simulated-recon-world';
 
 /*
  * The funding check reads per-(obligation, subtrader) and per-(cycle, asset class, subtrader)
@@ -11,7 +11,7 @@ import { expectedFor, ReconFixture, type FeedEntry, type LedgerFeed } from './re
  */
 describe('funding summaries', () => {
   jest.setTimeout(300_000);
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let summaries: ReconciliationSummaries;
   const sql = (text: string, params: unknown[] = []) => fixture.api.db.dataSource.query(text, params) as Promise<Array<Record<string, string>>>;
@@ -19,7 +19,7 @@ describe('funding summaries', () => {
     fixture.breaksOf((await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId, ['funding']);
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 23, subtraders: 8, markets: 6, days: 2, fundingPerCycle: 3, assetClasses: 'Crypto,Equity' });
+    fixture = await SimulatedReconWorld.start({ seed: 23, subtraders: 8, markets: 6, days: 2, fundingPerCycle: 3, assetClasses: 'Crypto,Equity' });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies: [{ kind: 'wrong_funding', subtrader_id: 'ST-00003' }] });
     await fixture.postLedger(feed.entries);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { expectedFor, ReconFixture, type LedgerFeed } from './recon-fixture';
+import { expectedFor, SimulatedReconWorld, type LedgerFeed } from './simulated-recon-world';
 
 /*
  * Answer-key equality on the live API's world: two asset classes, inline lists cut at 1,000 rows
@@ -9,7 +9,7 @@ import { expectedFor, ReconFixture, type LedgerFeed } from './recon-fixture';
 describe('reconciliation of the live API world against the simulator answer key', () => {
   // Obligations of 1,200 details and ~2,700 funding rows each: a deadline for a hang, not a speed target.
   jest.setTimeout(300_000);
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   /** Run ids by `${cycle} ${asset class}`: every cycle is reconciled once per asset class. */
   const runs = new Map<string, string>();
@@ -25,7 +25,7 @@ describe('reconciliation of the live API world against the simulator answer key'
   ];
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 31, subtraders: 60, markets: 40, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' });
+    fixture = await SimulatedReconWorld.start({ seed: 31, subtraders: 60, markets: 40, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies });
     await fixture.postLedger(feed.entries);

@@ -12,8 +12,8 @@ import { ReconciliationService } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { FAST_CLIENT, smallWorld, workerConfig } from '../ingestion/ingestion-harness';
-import { simAdmin } from '../klear-client/klear-client-support';
+import { FAST_CLIENT, smallWorld, workerConfig } from '../ingestion/ingestion-world';
+import { simAdmin } from '../klear-client/klear-client-world';
 
 // 16:00 in New York: the day's 17:00 ET cycle (22:00Z) is still open.
 const START = '2026-11-20T21:00:00Z';

@@ -4,8 +4,8 @@ import { LedgerService } from '@app/ledger';
 import { ReconciliationRepository, ReconciliationService, type ObservationRow, type RunOutcome } from '@app/reconciliation';
 import { inTransaction, interpretAnswer } from '@app/ingestion';
 import { parseKlearAnswer } from '@app/klear-client';
-import { marginRequirement, reversalOf, tradeSettlement } from '../ledger/ledger-factories';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { marginRequirement, reversalOf, tradeSettlement } from '../ledger/ledger-factory';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 
 /*
  * A hand-written world for one reconciliation rule at a time: Klear rows written into the ingestion

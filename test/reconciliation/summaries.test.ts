@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ReconciliationSummaries } from '@app/reconciliation';
-import { ReconFixture, type FeedEntry, type LedgerFeed } from './recon-fixture';
+import { SimulatedReconWorld, type FeedEntry, type LedgerFeed } from './simulated-recon-world';
 
 /*
  * A run reads per-(cycle, subtrader) summaries maintained by triggers and examines market by market
@@ -8,13 +8,13 @@ import { ReconFixture, type FeedEntry, type LedgerFeed } from './recon-fixture';
  * and show that errors the totals cannot see are still found, exactly.
  */
 describe('reconciliation summaries', () => {
-  let fixture: ReconFixture;
+  let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let summaries: ReconciliationSummaries;
   const sql = (text: string, params: unknown[] = []) => fixture.api.db.dataSource.query(text, params) as Promise<Array<Record<string, string>>>;
 
   beforeAll(async () => {
-    fixture = await ReconFixture.start({ seed: 31, subtraders: 6, markets: 5, days: 3 });
+    fixture = await SimulatedReconWorld.start({ seed: 31, subtraders: 6, markets: 5, days: 3 });
     await fixture.ingestKlear();
     feed = await fixture.feed({});
     await fixture.postLedger(feed.entries);

@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
-import { testConfig } from '../support/api-context';
+import { testConfig } from '../support/api-world';
 import { clockEnvironment } from '../support/child-env';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

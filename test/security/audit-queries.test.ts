@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AUDIT_ENTITIES } from '../../apps/api/src/audit/audit.controller';
 import { productSources, ROOT } from '../support/product-sources';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 
 /** Issue 22: the audit log newest first, by actor and time range, entity names that answer (no silent empty page). */

@@ -8,7 +8,7 @@ import request from 'supertest';
 import { UsersService } from '@app/auth';
 import { testAdminUrl } from '@app/testing';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
-import { testConfig } from '../support/api-context';
+import { testConfig } from '../support/api-world';
 
 const suffix = randomBytes(4).toString('hex');
 const owner = { name: `klear_owner_${suffix}`, password: randomBytes(12).toString('hex') };

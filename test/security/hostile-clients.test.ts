@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { encodeCursor } from '@app/http';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 
 let ctx: ApiTestContext;
 let port: number;

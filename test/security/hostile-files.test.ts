@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UploadsDirectory } from '../../apps/api/src/ledger/uploads-directory';
-import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-context';
-import { auth } from '../ledger/ledger-factories';
+import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-world';
+import { auth } from '../ledger/ledger-factory';
 import { writeXlsxBomb } from '@app/testing';
 
 const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';

@@ -4,7 +4,7 @@ import { ConsoleAuthService, totpCode, TOTP_PERIOD } from '@app/auth';
 import { ManualClock } from '@app/clock';
 import { secretKeyId } from '@app/secrets';
 import { createApiApplication } from '../../apps/api/src/bootstrap';
-import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-world';
 
 const KEY = 'a1'.repeat(32);
 const NEW_KEY = 'b2'.repeat(32);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
 import { loadConfig } from '@app/config';
 import { WebhookWithdrawalAlerts } from '@app/withdrawals';
-import { testConfig } from '../support/api-context';
+import { testConfig } from '../support/api-world';
 
 const SECRET = 'whsec-7c2f9a41d3b84e6f9a0b1c2d3e4f5a6b';
 const alert = { event: 'withdrawal.failed', withdrawal_id: 'w-1', amount_centicents: '6000000', amount_usd: '$600.0000', klear_withdrawal_id: 'k-1', reason: 'failed' };

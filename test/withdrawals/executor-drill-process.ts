@@ -6,7 +6,7 @@ import type { WithdrawalWorld } from './withdrawal-world';
 import { clockEnvironment } from '../support/child-env';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DRILL_FROM_BUILD = 'libs/withdrawals/src/executor-drill.main.js';
+const DRILL_FROM_BUILD = 'apps/drills/src/executor-drill.main.js';
 const DRILL = `dist/${DRILL_FROM_BUILD}`;
 export const WITHDRAWAL_POST_PATH = '/margin/withdraw_settlement_balance';
 
@@ -18,14 +18,14 @@ export interface DrillRun {
 }
 
 /**
- * A build of the libraries (what the drill needs) into a fresh directory under `parentDir` of the repo
+ * A build of the drills app and the libraries (what the drill needs) into a fresh directory under `parentDir` of the repo
  * (so that node_modules resolve): unlike dist/, no other test rebuilds it while a drill loads it.
  * Answers the drill script's path and a way to remove the build.
  */
 export function buildPrivateExecutorDrill(parentDir: string): { script: string; remove: () => void } {
   const outDir = join(ROOT, parentDir, `${process.pid}-${Date.now()}`);
   mkdirSync(outDir, { recursive: true });
-  execFileSync(join(ROOT, 'node_modules/.bin/swc'), ['libs', 'migrations', '-d', outDir, '--quiet'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(join(ROOT, 'node_modules/.bin/swc'), ['apps/drills', 'libs', 'migrations', '-d', outDir, '--quiet'], { cwd: ROOT, stdio: 'ignore' });
   return { script: join(outDir, DRILL_FROM_BUILD), remove: () => rmSync(outDir, { recursive: true, force: true }) };
 }
 

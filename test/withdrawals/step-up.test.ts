@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { enrol, nextTotpCode } from '../console/console-people';
+import { enrol, nextTotpCode } from '../console/console-people-factory';
 import { SteppedClock } from '../support/stepped-clock';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 

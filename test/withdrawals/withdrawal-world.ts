@@ -4,7 +4,7 @@ import { type Role } from '@app/db';
 import { WithdrawalExecutor, WithdrawalExpiry, WithdrawalTracking } from '@app/withdrawals';
 import type { Test } from 'supertest';
 import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { type ApiTestContext, createApiTestContext } from '../support/api-context';
+import { type ApiTestContext, createApiTestContext } from '../support/api-world';
 
 /** The real API on a fresh database, talking over HTTP to an in-process Klear simulator. */
 export interface WithdrawalWorld {

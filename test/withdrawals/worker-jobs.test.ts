@@ -8,7 +8,7 @@ import { DbModule } from '@app/db';
 import { JobRegistry, JobRunner, JobsModule } from '@app/jobs';
 import { KlearClientModule } from '@app/klear-client';
 import { WithdrawalJobsModule } from '@app/withdrawals';
-import { testConfig } from '../support/api-context';
+import { testConfig } from '../support/api-world';
 import { startWithdrawalWorld, type WithdrawalWorld } from './withdrawal-world';
 
 let w: WithdrawalWorld;

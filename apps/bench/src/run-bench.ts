@@ -3,11 +3,12 @@ import { benchApiLatency } from './api-bench';
 import { simulatorClient } from './bench-database';
 import { benchConsole } from './console-bench';
 import { openBenchDatabase } from './bench-database';
-import { runCapabilityHelper } from './helper-bench';
 import { benchIngestionVsCopy, benchPagingAtBasic } from './ingestion-bench';
 import { benchIngestionJob } from './ingestion-job-bench';
 import { benchRateLimitUse } from './rate-limit-bench';
+import { benchReconciliation } from './reconciliation-bench';
 import { type BenchMode, type BenchRow, machineFacts, type Measurement, measuredRow, type Skip, skippedRow, writeResults } from './results';
+import { benchDailyWorkbook } from './workbook-bench';
 import { systemClock } from '@app/clock';
 
 /** The benchmarks, in the order they run (`npm run bench -- --only <names>` picks some). */
@@ -74,20 +75,15 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 8, subtraders: plan.subtraders, markets: plan.markets, days: 2, withdrawalFailureRate: 0 });
   try {
     const client = simulatorClient(sim);
-    const helperContext = { dataSource: database.dataSource, databaseUrl: database.url, subtraders: plan.subtraders, markets: plan.markets, quick: options.quick };
+    const world = { dataSource: database.dataSource, subtraders: plan.subtraders, markets: plan.markets, quick: options.quick };
     // The workbook goes first: its peak RSS is read from this process, which must not yet hold the
     // million parsed rows of the ingestion benchmark (V8 keeps freed heap pages for a while).
-    for (const [lib, benchmark, skip] of [
-      ['exports', 'workbook', { name: 'workbook vs bare exceljs (+ peak RSS)', unit: 's', target: 'ratio <= 1.3; peak RSS < 300 MB' }],
-      ['reconciliation', 'reconciliation', { name: 'reconciliation vs bare SQL join', unit: 's', target: 'ratio <= 1.5' }],
-    ] as const) {
-      if (!selected.has(benchmark)) continue;
-      await guarded(skip, async () => {
-        const outcome = await runCapabilityHelper(lib, helperContext);
-        if ('skipped' in outcome) skipped({ ...skip, reason: outcome.skipped });
-        else measured(outcome.measurements);
-      });
-    }
+    if (selected.has('workbook')) await guarded({ name: 'workbook vs bare exceljs (+ peak RSS)', unit: 's', target: 'ratio <= 1.3; peak RSS < 300 MB' }, async () => {
+      measured(await benchDailyWorkbook(world));
+    });
+    if (selected.has('reconciliation')) await guarded({ name: 'reconciliation vs bare SQL join', unit: 's', target: 'ratio <= 1.5' }, async () => {
+      measured(await benchReconciliation(world));
+    });
 
     if (selected.has('ingestion')) {
       await guarded({ name: 'ingestion: settlement details', unit: 'rows/s', target: 'ratio <= 3' }, async () => {

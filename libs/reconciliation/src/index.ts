@@ -8,7 +8,6 @@ export * from './reconciliation.repository';
 export * from './reconciliation-run.repository';
 export * from './reconciliation.service';
 export * from './reconciliation-summaries';
-export * from './bench';
 export { breakKey, breakKeySql } from './sql/keys';
 export { CYCLE_CHECKS, PROJECTED_CHECKS } from './checks';
 export type { CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './checks';

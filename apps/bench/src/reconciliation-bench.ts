@@ -2,8 +2,8 @@ import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
 import type { DataSource } from 'typeorm';
 import { ensureCyclePartitions } from '@app/db';
-import { ReconciliationRunRepository } from './reconciliation-run.repository';
-import type { ReconSettings } from './recon-inputs';
+import { ReconciliationRunRepository, type ReconSettings } from '@app/reconciliation';
+import type { Measurement } from './results';
 
 export interface BenchShape {
   subtraders: number;
@@ -244,12 +244,10 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
 }
 
 /**
- * The `npm run bench` entry point (apps/bench calls `runBench` of each capability): one cycle of
- * `subtraders x markets` with 0.5% of subtraders broken, the run against the bare SQL floor.
+ * The `npm run bench` reconciliation benchmark: one cycle of `subtraders x markets` with 0.5% of
+ * subtraders broken, the run against the bare SQL floor.
  */
-export async function runBench(context: { dataSource: DataSource; subtraders: number; markets: number }): Promise<
-  Array<{ name: string; value: number; unit: string; floor: number | null; ratio: number | null; target: { on: 'ratio' | 'value'; op: '<=' | '<' | '>=' | '>'; limit: number } }>
-> {
+export async function benchReconciliation(context: { dataSource: DataSource; subtraders: number; markets: number }): Promise<Measurement[]> {
   const shape: BenchShape = { subtraders: context.subtraders, markets: context.markets, brokenShare: 0.005, cycle: new Date('2031-06-10T21:00:00Z') };
   const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
   const result = await benchReconciliationRun(context.dataSource, shape, { tolerances: zero, bufferMatchWindowHours: 24 });

@@ -6,9 +6,7 @@ import { ClockModule, OffsetClock } from '@app/clock';
 import { type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
 import { KlearClientModule } from '@app/klear-client';
-import { WithdrawalExecutor, type ExecutorRunSummary } from './withdrawal-executor';
-import { EXECUTOR_HOOKS, type ExecutorCrashPoint, type ExecutorHooks } from './withdrawal-ports';
-import { WithdrawalsModule } from './withdrawals.module';
+import { EXECUTOR_HOOKS, type ExecutorCrashPoint, type ExecutorHooks, type ExecutorRunSummary, WithdrawalExecutor, WithdrawalsModule } from '@app/withdrawals';
 
 /**
  * A fault drill: one executor run in this process, which announces each crash point on stdout and,

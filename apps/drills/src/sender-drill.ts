@@ -5,9 +5,7 @@ import { AuditModule } from '@app/audit';
 import { ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
-import { EmailChannel } from './channels';
-import { NOTIFICATION_SENDER_HOOKS, NotificationSender, type SenderHooks, type SenderStep, type SenderSummary } from './notification-sender';
-import { NotificationsModule } from './notifications.module';
+import { EmailChannel, NOTIFICATION_SENDER_HOOKS, NotificationSender, NotificationsModule, type SenderHooks, type SenderStep, type SenderSummary } from '@app/notifications';
 
 /**
  * A fault drill: one sender run in this process that kills itself with SIGKILL (no cleanup, the

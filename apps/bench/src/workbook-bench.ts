@@ -4,28 +4,24 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { DataSource } from 'typeorm';
 import { ensureCyclePartitions } from '@app/db';
-import { settlementDay } from './settlement-day';
-import { SETTLEMENT_DETAIL_COLUMNS, writeSettlementDetailsSheet } from './sheets/settlement-details-sheet';
-import { TableSheet } from './sheet-layout';
-import { STREAMING_WRITER_OPTIONS } from './workbook-builder';
-import { etDateTimeCell } from './workbook-cells';
-import { cycleScope, WorkbookReadRepository } from './workbook-read.repository';
+import {
+  cycleScope,
+  etDateTimeCell,
+  SETTLEMENT_DETAIL_COLUMNS,
+  settlementDay,
+  STREAMING_WRITER_OPTIONS,
+  TableSheet,
+  WorkbookReadRepository,
+  writeSettlementDetailsSheet,
+} from '@app/exports';
+import type { Measurement } from './results';
 
-/** What `npm run bench` hands a capability's helper (apps/bench/src/helper-bench.ts), structurally. */
+/** What the workbook benchmark needs of the bench world. */
 export interface WorkbookBenchContext {
   dataSource: DataSource;
   subtraders: number;
   markets: number;
   quick?: boolean;
-}
-
-interface Measurement {
-  name: string;
-  value: number;
-  unit: string;
-  floor: number | null;
-  ratio: number | null;
-  target: { on: 'ratio' | 'value'; op: '<=' | '<' | '>=' | '>'; limit: number };
 }
 
 /** A day of its own, far from the simulator's, so the bench never mixes with other data. */

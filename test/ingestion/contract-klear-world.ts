@@ -8,7 +8,7 @@ import { loadConfig } from '@app/config';
 import { JobRunner } from '@app/jobs';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { FAST_CLIENT } from './ingestion-harness';
+import { FAST_CLIENT } from './ingestion-world';
 
 /**
  * A small Klear of the test's own, speaking the contract for the two walked histories, where the

@@ -1,6 +1,6 @@
 import { runExecutorDrill } from './executor-drill';
 
-// node dist/libs/withdrawals/src/executor-drill.main.js  (DATABASE_URL, KLEAR_* and optionally WITHDRAWAL_DRILL_CRASH_AT)
+// node dist/apps/drills/src/executor-drill.main.js  (DATABASE_URL, KLEAR_* and optionally WITHDRAWAL_DRILL_CRASH_AT)
 runExecutorDrill().then(
   (summary) => process.stdout.write(`SUMMARY ${JSON.stringify(summary)}\n`),
   (error: unknown) => {

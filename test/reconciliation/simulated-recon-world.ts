@@ -2,8 +2,8 @@ import { completeObligations, type DetailPageFetcher, inTransaction, interpretAn
 import type { ObligationEntry } from '@app/klear-contract';
 import { parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationRepository, ReconciliationService } from '@app/reconciliation';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
-import { SimHarness } from '../klear-sim/sim-harness';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { SimulatorWorld } from '../klear-sim/simulator-world';
 import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
 
 export interface FeedEntry {
@@ -43,16 +43,16 @@ export interface LedgerFeed {
  * ingestion library's own interpretation (the code path of the ingestion jobs) from the
  * simulator's HTTP answers; the ledger goes in through `POST /ledger/entries`.
  */
-export class ReconFixture {
+export class SimulatedReconWorld {
   private constructor(
-    readonly sim: SimHarness,
+    readonly sim: SimulatorWorld,
     readonly api: ApiTestContext,
   ) {}
 
   /** `api`: the API's environment and wiring (a clock, say), as createApiTestContext takes them. */
-  static async start(options: Partial<SimulatorOptions>, api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {}): Promise<ReconFixture> {
-    const [sim, context] = await Promise.all([SimHarness.start(options), createApiTestContext(api.env, api.app)]);
-    return new ReconFixture(sim, context);
+  static async start(options: Partial<SimulatorOptions>, api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {}): Promise<SimulatedReconWorld> {
+    const [sim, context] = await Promise.all([SimulatorWorld.start(options), createApiTestContext(api.env, api.app)]);
+    return new SimulatedReconWorld(sim, context);
   }
 
   get reconciliation(): ReconciliationService {

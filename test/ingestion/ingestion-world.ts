@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { ADMIN_TOKEN_HEADER, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
 import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { createApiTestContext, type ApiTestContext } from '../support/api-context';
+import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 
 export const INGESTION_JOB_NAMES = INGESTION_JOBS.map((job) => (Reflect.getMetadata(SCHEDULED_JOB, job) as JobDefinition).name);
 

@@ -11,11 +11,11 @@ export interface SimAnswer {
 }
 
 /** A plain HTTP client of an in-process simulator, authenticated with the bearer token by default. */
-export class SimHarness {
+export class SimulatorWorld {
   private constructor(readonly sim: RunningKlearSimulator) {}
 
-  static async start(options: Partial<SimulatorOptions> = {}): Promise<SimHarness> {
-    return new SimHarness(await startKlearSimulator({ port: 0, rateLimit: false, ...options }));
+  static async start(options: Partial<SimulatorOptions> = {}): Promise<SimulatorWorld> {
+    return new SimulatorWorld(await startKlearSimulator({ port: 0, rateLimit: false, ...options }));
   }
 
   get bearer(): string {
@@ -61,7 +61,7 @@ export class SimHarness {
   }
 }
 
-export async function walkPages<T>(harness: SimHarness, path: string, listKey: string, limit: number): Promise<{ items: T[]; pages: number }> {
+export async function walkPages<T>(harness: SimulatorWorld, path: string, listKey: string, limit: number): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
   let cursor: string | undefined;
   let pages = 0;
