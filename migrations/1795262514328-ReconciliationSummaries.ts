@@ -4,12 +4,20 @@ export class ReconciliationSummaries1795262514328 implements MigrationInterface 
   name = 'ReconciliationSummaries1795262514328';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE TABLE "klear_settlement_summary" ("obligation_id" text NOT NULL, "subtrader_id" text NOT NULL, "detail_rows" bigint NOT NULL, "pnl_centicents" bigint NOT NULL, "fees_centicents" bigint NOT NULL, "total_centicents" bigint NOT NULL, "fingerprint_1" bigint NOT NULL, "fingerprint_2" bigint NOT NULL, CONSTRAINT "PK_7ca13c4a6b1b3e1319b2535be99" PRIMARY KEY ("obligation_id", "subtrader_id"))`);
-    await queryRunner.query(`CREATE TABLE "ledger_trading_summary" ("cycle" TIMESTAMP WITH TIME ZONE NOT NULL, "subtrader_id" text NOT NULL, "posting_count" bigint NOT NULL, "pnl_centicents" bigint NOT NULL, "fees_centicents" bigint NOT NULL, "fingerprint_1" bigint NOT NULL, "fingerprint_2" bigint NOT NULL, CONSTRAINT "PK_fbcd16161b5fb160c547e5cfb83" PRIMARY KEY ("cycle", "subtrader_id"))`);
+    await queryRunner.query(
+      `CREATE TABLE "klear_settlement_summary" ("obligation_id" text NOT NULL, "subtrader_id" text NOT NULL, "detail_rows" bigint NOT NULL, "pnl_centicents" bigint NOT NULL, "fees_centicents" bigint NOT NULL, "total_centicents" bigint NOT NULL, "fingerprint_1" bigint NOT NULL, "fingerprint_2" bigint NOT NULL, CONSTRAINT "PK_7ca13c4a6b1b3e1319b2535be99" PRIMARY KEY ("obligation_id", "subtrader_id"))`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "ledger_trading_summary" ("cycle" TIMESTAMP WITH TIME ZONE NOT NULL, "subtrader_id" text NOT NULL, "posting_count" bigint NOT NULL, "pnl_centicents" bigint NOT NULL, "fees_centicents" bigint NOT NULL, "fingerprint_1" bigint NOT NULL, "fingerprint_2" bigint NOT NULL, CONSTRAINT "PK_fbcd16161b5fb160c547e5cfb83" PRIMARY KEY ("cycle", "subtrader_id"))`,
+    );
     // One row's term of a fingerprint: (pnl mod p) * w_pnl + (fees mod p) * w_fees, the weights being
     // two 31-bit halves of a hash of the market ticker. Below 2^63 by construction; inlined by the planner.
-    await queryRunner.query(`CREATE FUNCTION recon_fingerprint_term(h bigint, pnl bigint, fees bigint, p bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (pnl % p) * ((h & 2147483647) % p) + (fees % p) * (((h >> 32) & 2147483647) % p) $$`);
-    await queryRunner.query(`CREATE FUNCTION recon_fingerprint_reduce(x numeric, p bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT mod(mod(x, p) + p, p)::bigint $$`);
+    await queryRunner.query(
+      `CREATE FUNCTION recon_fingerprint_term(h bigint, pnl bigint, fees bigint, p bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (pnl % p) * ((h & 2147483647) % p) + (fees % p) * (((h >> 32) & 2147483647) % p) $$`,
+    );
+    await queryRunner.query(
+      `CREATE FUNCTION recon_fingerprint_reduce(x numeric, p bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT mod(mod(x, p) + p, p)::bigint $$`,
+    );
     // What the summaries must hold, computed from the source rows (backfill, recon:verify-summaries).
     await queryRunner.query(`CREATE VIEW klear_settlement_summary_recomputed AS
       SELECT d.obligation_id, d.subtrader_id, count(*)::bigint AS detail_rows,
@@ -57,11 +65,21 @@ export class ReconciliationSummaries1795262514328 implements MigrationInterface 
         END IF;
         RETURN NULL;
       END $fn$`);
-    await queryRunner.query(`CREATE TRIGGER klear_settlement_detail_summary_insert AFTER INSERT ON "klear_settlement_detail" REFERENCING NEW TABLE AS new_details FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_apply()`);
-    await queryRunner.query(`CREATE TRIGGER klear_settlement_detail_summary_update AFTER UPDATE ON "klear_settlement_detail" REFERENCING OLD TABLE AS old_details NEW TABLE AS new_details FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_apply()`);
-    await queryRunner.query(`CREATE TRIGGER klear_settlement_detail_summary_delete AFTER DELETE ON "klear_settlement_detail" REFERENCING OLD TABLE AS old_details FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_apply()`);
-    await queryRunner.query(`CREATE FUNCTION klear_settlement_summary_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN DELETE FROM klear_settlement_summary; RETURN NULL; END $fn$`);
-    await queryRunner.query(`CREATE TRIGGER klear_settlement_detail_summary_truncate AFTER TRUNCATE ON "klear_settlement_detail" FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_truncate()`);
+    await queryRunner.query(
+      `CREATE TRIGGER klear_settlement_detail_summary_insert AFTER INSERT ON "klear_settlement_detail" REFERENCING NEW TABLE AS new_details FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_apply()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER klear_settlement_detail_summary_update AFTER UPDATE ON "klear_settlement_detail" REFERENCING OLD TABLE AS old_details NEW TABLE AS new_details FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_apply()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER klear_settlement_detail_summary_delete AFTER DELETE ON "klear_settlement_detail" REFERENCING OLD TABLE AS old_details FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_apply()`,
+    );
+    await queryRunner.query(
+      `CREATE FUNCTION klear_settlement_summary_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN DELETE FROM klear_settlement_summary; RETURN NULL; END $fn$`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER klear_settlement_detail_summary_truncate AFTER TRUNCATE ON "klear_settlement_detail" FOR EACH STATEMENT EXECUTE FUNCTION klear_settlement_summary_truncate()`,
+    );
     // Postings are insert-only (UPDATE, DELETE and TRUNCATE are refused): one trigger suffices.
     await queryRunner.query(`CREATE FUNCTION ledger_trading_summary_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$
       BEGIN
@@ -84,7 +102,9 @@ export class ReconciliationSummaries1795262514328 implements MigrationInterface 
           fingerprint_2 = mod(s.fingerprint_2 + excluded.fingerprint_2, 2147483629);
         RETURN NULL;
       END $fn$`);
-    await queryRunner.query(`CREATE TRIGGER journal_posting_trading_summary AFTER INSERT ON "journal_posting" REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_trading_summary_apply()`);
+    await queryRunner.query(
+      `CREATE TRIGGER journal_posting_trading_summary AFTER INSERT ON "journal_posting" REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_trading_summary_apply()`,
+    );
     // Existing rows.
     await queryRunner.query(`INSERT INTO klear_settlement_summary SELECT * FROM klear_settlement_summary_recomputed`);
     await queryRunner.query(`INSERT INTO ledger_trading_summary SELECT * FROM ledger_trading_summary_recomputed`);

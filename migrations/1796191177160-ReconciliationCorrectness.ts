@@ -11,7 +11,10 @@ export const FINGERPRINTS = (sign: string, k1: string, k2: string, d = 'd') => `
 
 /** The ON CONFLICT assignments that add a statement's per-subtrader sums to a summary row `s`. */
 export const ADD_UP = (sums: string[]) =>
-  [...sums.map((c) => `${c} = s.${c} + excluded.${c}`), ...['1', '2'].map((n) => `fingerprint_${n} = recon_fingerprint_${n}_mod(s.fingerprint_${n} + excluded.fingerprint_${n})`)].join(',\n            ');
+  [
+    ...sums.map((c) => `${c} = s.${c} + excluded.${c}`),
+    ...['1', '2'].map((n) => `fingerprint_${n} = recon_fingerprint_${n}_mod(s.fingerprint_${n} + excluded.fingerprint_${n})`),
+  ].join(',\n            ');
 
 /** A ledger posting's figures with Klear's sign for fees ('' for postings without a subtrader or market). */
 const LEDGER_TRADING_ROWS = (source: string) => `
@@ -38,20 +41,29 @@ export class ReconciliationCorrectness1796191177160 implements MigrationInterfac
     await queryRunner.query(`ALTER TABLE "recon_subtrader_rollup" ADD "tolerated_count" integer NOT NULL DEFAULT '0'`);
     await queryRunner.query(`ALTER TABLE "klear_settlement_summary" ADD "inconsistent_rows" bigint NOT NULL DEFAULT '0'`);
 
-    await queryRunner.query(`CREATE FUNCTION recon_key_part(part text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT replace(replace(coalesce(part, ''), '%', '%25'), '/', '%2F') $$`);
+    await queryRunner.query(
+      `CREATE FUNCTION recon_key_part(part text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT replace(replace(coalesce(part, ''), '%', '%25'), '/', '%2F') $$`,
+    );
 
     // The key: two 64-bit halves of a SHA-256 of two random UUIDs (pg_strong_random), drawn once per installation.
-    await queryRunner.query(`CREATE TABLE recon_fingerprint_key (id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1), key_1 bigint NOT NULL, key_2 bigint NOT NULL)`);
+    await queryRunner.query(
+      `CREATE TABLE recon_fingerprint_key (id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1), key_1 bigint NOT NULL, key_2 bigint NOT NULL)`,
+    );
     await queryRunner.query(`REVOKE ALL ON recon_fingerprint_key FROM PUBLIC`);
     await queryRunner.query(`INSERT INTO recon_fingerprint_key (key_1, key_2)
       SELECT ('x' || substr(h, 1, 16))::bit(64)::bigint, ('x' || substr(h, 17, 16))::bit(64)::bigint
         FROM (SELECT encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')), 'hex') AS h) x`);
 
     // The pair of fingerprints: prime built in, key passed by the (security-definer) caller. Inlined by the planner.
-    for (const [n, p] of [['1', P1], ['2', P2]]) {
+    for (const [n, p] of [
+      ['1', P1],
+      ['2', P2],
+    ]) {
       await queryRunner.query(`CREATE FUNCTION recon_fingerprint_${n}(fingerprint_key bigint, market text, pnl bigint, fees bigint) RETURNS bigint
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT recon_fingerprint_term(hashtextextended(market, fingerprint_key), pnl, fees, ${p}) $$`);
-      await queryRunner.query(`CREATE FUNCTION recon_fingerprint_${n}_mod(x numeric) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT recon_fingerprint_reduce(x, ${p}) $$`);
+      await queryRunner.query(
+        `CREATE FUNCTION recon_fingerprint_${n}_mod(x numeric) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT recon_fingerprint_reduce(x, ${p}) $$`,
+      );
     }
 
     await queryRunner.query(`DROP VIEW klear_settlement_summary_recomputed`);
@@ -113,7 +125,13 @@ export class ReconciliationCorrectness1796191177160 implements MigrationInterfac
           ${ADD_UP(['posting_count', 'pnl_centicents', 'fees_centicents'])};
         RETURN NULL;
       END $fn$`);
-    for (const f of ['recon_klear_settlement_summary_recomputed()', 'recon_ledger_trading_summary_recomputed()', 'klear_settlement_summary_apply()', 'klear_settlement_summary_truncate()', 'ledger_trading_summary_apply()']) {
+    for (const f of [
+      'recon_klear_settlement_summary_recomputed()',
+      'recon_ledger_trading_summary_recomputed()',
+      'klear_settlement_summary_apply()',
+      'klear_settlement_summary_truncate()',
+      'ledger_trading_summary_apply()',
+    ]) {
       await queryRunner.query(`REVOKE ALL ON FUNCTION ${f} FROM PUBLIC`);
     }
     // Every existing summary again, under the new key (and with the inconsistent-row counts).

@@ -39,7 +39,9 @@ export class Notifications1796203304065 implements MigrationInterface {
         "last_error" text,
         CONSTRAINT "notification_delivery_once" UNIQUE ("outbox_id", "channel", "recipient")
       )`);
-    await queryRunner.query(`CREATE INDEX "notification_delivery_due" ON "notification_delivery" ("next_attempt_at", "id") WHERE "status" IN ('pending', 'sending')`);
+    await queryRunner.query(
+      `CREATE INDEX "notification_delivery_due" ON "notification_delivery" ("next_attempt_at", "id") WHERE "status" IN ('pending', 'sending')`,
+    );
     await queryRunner.query(`
       CREATE TABLE "notification_attempt" (
         "id" bigserial PRIMARY KEY,

@@ -23,7 +23,9 @@ export class KlearLiveApi1796209289599 implements MigrationInterface {
         "funding_time" TIMESTAMP WITH TIME ZONE NOT NULL, "position_quantity_fp" numeric NOT NULL, "notional_value_centicents" bigint NOT NULL,
         "funding_amount_centicents" bigint NOT NULL, CONSTRAINT "PK_klear_funding_payment" PRIMARY KEY ("obligation_id", "id"))`,
     );
-    await queryRunner.query(`CREATE INDEX "IDX_klear_funding_payment_subtrader" ON "klear_funding_payment" ("obligation_id", "subtrader_id")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_klear_funding_payment_subtrader" ON "klear_funding_payment" ("obligation_id", "subtrader_id")`,
+    );
     await queryRunner.query(`ALTER TABLE "klear_estimate_line" ADD "next_runtime" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(
       `CREATE TABLE "klear_settlement_price" ("asset_class" text NOT NULL, "settlement_time" TIMESTAMP WITH TIME ZONE NOT NULL, "market_ticker" text NOT NULL,
@@ -41,8 +43,12 @@ export class KlearLiveApi1796209289599 implements MigrationInterface {
         "valid_from" TIMESTAMP WITH TIME ZONE NOT NULL, "valid_to" TIMESTAMP WITH TIME ZONE, "archive_id" bigint NOT NULL, "ended_archive_id" bigint,
         CONSTRAINT "PK_klear_subtrader_group_membership" PRIMARY KEY ("id"))`,
     );
-    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_klear_subtrader_group_membership_open" ON "klear_subtrader_group_membership" ("group_id", "subtrader_id") WHERE "valid_to" IS NULL`);
-    await queryRunner.query(`CREATE INDEX "IDX_klear_subtrader_group_membership_subtrader" ON "klear_subtrader_group_membership" ("subtrader_id", "valid_from")`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "UQ_klear_subtrader_group_membership_open" ON "klear_subtrader_group_membership" ("group_id", "subtrader_id") WHERE "valid_to" IS NULL`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_klear_subtrader_group_membership_subtrader" ON "klear_subtrader_group_membership" ("subtrader_id", "valid_from")`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

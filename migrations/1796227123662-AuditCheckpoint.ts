@@ -11,9 +11,15 @@ export class AuditCheckpoint1796227123662 implements MigrationInterface {
     await q.query(
       `CREATE TABLE "audit_checkpoint" ("id" BIGSERIAL NOT NULL, "seq" bigint NOT NULL, "hash" text NOT NULL, "kind" text NOT NULL, "verified_at" TIMESTAMP WITH TIME ZONE NOT NULL, "walk_state" jsonb NOT NULL, "mac" text, "mac_key_id" text, CONSTRAINT "PK_audit_checkpoint" PRIMARY KEY ("id"))`,
     );
-    await q.query(`CREATE FUNCTION audit_checkpoint_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_checkpoint is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege'; END $$`);
-    await q.query(`CREATE TRIGGER audit_checkpoint_no_update_delete BEFORE UPDATE OR DELETE ON "audit_checkpoint" FOR EACH ROW EXECUTE FUNCTION audit_checkpoint_refuse_change()`);
-    await q.query(`CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON "audit_checkpoint" FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoint_refuse_change()`);
+    await q.query(
+      `CREATE FUNCTION audit_checkpoint_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_checkpoint is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege'; END $$`,
+    );
+    await q.query(
+      `CREATE TRIGGER audit_checkpoint_no_update_delete BEFORE UPDATE OR DELETE ON "audit_checkpoint" FOR EACH ROW EXECUTE FUNCTION audit_checkpoint_refuse_change()`,
+    );
+    await q.query(
+      `CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON "audit_checkpoint" FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoint_refuse_change()`,
+    );
   }
 
   public async down(q: QueryRunner): Promise<void> {

@@ -25,13 +25,17 @@ export class AssetClassRuns1796228000000 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE "recon_run" ADD "asset_class" text`);
     await queryRunner.query(`ALTER TABLE "recon_break" ADD "asset_class" text`);
     await queryRunner.query(`UPDATE "recon_run" SET asset_class = 'Crypto', scope_key = scope_key || '/Crypto' WHERE scope = 'cycle'`);
-    await queryRunner.query(`UPDATE "recon_break" SET asset_class = 'Crypto', scope_key = scope_key || '/Crypto' WHERE scope_key LIKE 'cycle/%'`);
+    await queryRunner.query(
+      `UPDATE "recon_break" SET asset_class = 'Crypto', scope_key = scope_key || '/Crypto' WHERE scope_key LIKE 'cycle/%'`,
+    );
     await queryRunner.query(`CREATE INDEX "IDX_recon_break_asset_class" ON "recon_break" ("asset_class", "status")`);
 
     await queryRunner.query(`LOCK TABLE journal_posting IN SHARE MODE`);
     await queryRunner.query(`ALTER TABLE "ledger_trading_summary" ADD "asset_class" text NOT NULL DEFAULT 'Crypto'`);
     await queryRunner.query(`ALTER TABLE "ledger_trading_summary" DROP CONSTRAINT "PK_fbcd16161b5fb160c547e5cfb83"`);
-    await queryRunner.query(`ALTER TABLE "ledger_trading_summary" ADD CONSTRAINT "PK_ledger_trading_summary" PRIMARY KEY ("cycle", "asset_class", "subtrader_id")`);
+    await queryRunner.query(
+      `ALTER TABLE "ledger_trading_summary" ADD CONSTRAINT "PK_ledger_trading_summary" PRIMARY KEY ("cycle", "asset_class", "subtrader_id")`,
+    );
     await this.summaryFunctions(queryRunner, true);
   }
 
@@ -40,7 +44,9 @@ export class AssetClassRuns1796228000000 implements MigrationInterface {
     await queryRunner.query(`DELETE FROM ledger_trading_summary`);
     await queryRunner.query(`ALTER TABLE "ledger_trading_summary" DROP CONSTRAINT "PK_ledger_trading_summary"`);
     await queryRunner.query(`ALTER TABLE "ledger_trading_summary" DROP COLUMN "asset_class"`);
-    await queryRunner.query(`ALTER TABLE "ledger_trading_summary" ADD CONSTRAINT "PK_fbcd16161b5fb160c547e5cfb83" PRIMARY KEY ("cycle", "subtrader_id")`);
+    await queryRunner.query(
+      `ALTER TABLE "ledger_trading_summary" ADD CONSTRAINT "PK_fbcd16161b5fb160c547e5cfb83" PRIMARY KEY ("cycle", "subtrader_id")`,
+    );
     await this.summaryFunctions(queryRunner, false);
     await queryRunner.query(`DROP INDEX "public"."IDX_recon_break_asset_class"`);
     await queryRunner.query(`DELETE FROM "recon_break" WHERE asset_class IS NOT NULL AND asset_class <> 'Crypto'`);
@@ -55,9 +61,7 @@ export class AssetClassRuns1796228000000 implements MigrationInterface {
   /** The trigger and the recomputation per (cycle, asset class, subtrader) (or per (cycle, subtrader) going down), then every summary again. */
   private async summaryFunctions(queryRunner: QueryRunner, perAssetClass: boolean): Promise<void> {
     const key = perAssetClass ? 't.cycle, t.asset_class, t.subtrader_id' : 't.cycle, t.subtrader_id';
-    const rows = perAssetClass
-      ? LEDGER_TRADING_ROWS('%s')
-      : LEDGER_TRADING_ROWS('%s').replace('p.asset_class, ', '');
+    const rows = perAssetClass ? LEDGER_TRADING_ROWS('%s') : LEDGER_TRADING_ROWS('%s').replace('p.asset_class, ', '');
     await queryRunner.query(`CREATE OR REPLACE FUNCTION recon_ledger_trading_summary_recomputed() RETURNS SETOF ledger_trading_summary
       LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
       SELECT t.cycle, t.subtrader_id, count(*)::bigint, sum(t.pnl_centicents)::bigint, sum(t.fees_centicents)::bigint,

@@ -11,7 +11,9 @@ export class ProjectedRunsPerAssetClass1796229000000 implements MigrationInterfa
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`UPDATE "recon_run" SET asset_class = 'Crypto', scope_key = 'projected/Crypto' WHERE scope = 'projected'`);
-    await queryRunner.query(`UPDATE "recon_break" SET asset_class = 'Crypto', scope_key = 'projected/Crypto' WHERE scope_key = 'projected'`);
+    await queryRunner.query(
+      `UPDATE "recon_break" SET asset_class = 'Crypto', scope_key = 'projected/Crypto' WHERE scope_key = 'projected'`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {

@@ -87,14 +87,30 @@ export class FundingSummaries1796230000000 implements MigrationInterface {
           ${ADD_UP(['posting_count', 'funding_centicents'])};
         RETURN NULL;
       END $fn$`);
-    for (const f of ['recon_klear_funding_summary_recomputed()', 'recon_ledger_funding_summary_recomputed()', 'klear_funding_summary_apply()', 'klear_funding_summary_truncate()', 'ledger_funding_summary_apply()']) {
+    for (const f of [
+      'recon_klear_funding_summary_recomputed()',
+      'recon_ledger_funding_summary_recomputed()',
+      'klear_funding_summary_apply()',
+      'klear_funding_summary_truncate()',
+      'ledger_funding_summary_apply()',
+    ]) {
       await queryRunner.query(`REVOKE ALL ON FUNCTION ${f} FROM PUBLIC`);
     }
-    await queryRunner.query(`CREATE TRIGGER klear_funding_payment_summary_insert AFTER INSERT ON "klear_funding_payment" REFERENCING NEW TABLE AS new_payments FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_apply()`);
-    await queryRunner.query(`CREATE TRIGGER klear_funding_payment_summary_update AFTER UPDATE ON "klear_funding_payment" REFERENCING OLD TABLE AS old_payments NEW TABLE AS new_payments FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_apply()`);
-    await queryRunner.query(`CREATE TRIGGER klear_funding_payment_summary_delete AFTER DELETE ON "klear_funding_payment" REFERENCING OLD TABLE AS old_payments FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_apply()`);
-    await queryRunner.query(`CREATE TRIGGER klear_funding_payment_summary_truncate AFTER TRUNCATE ON "klear_funding_payment" FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_truncate()`);
-    await queryRunner.query(`CREATE TRIGGER journal_posting_funding_summary AFTER INSERT ON "journal_posting" REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_funding_summary_apply()`);
+    await queryRunner.query(
+      `CREATE TRIGGER klear_funding_payment_summary_insert AFTER INSERT ON "klear_funding_payment" REFERENCING NEW TABLE AS new_payments FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_apply()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER klear_funding_payment_summary_update AFTER UPDATE ON "klear_funding_payment" REFERENCING OLD TABLE AS old_payments NEW TABLE AS new_payments FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_apply()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER klear_funding_payment_summary_delete AFTER DELETE ON "klear_funding_payment" REFERENCING OLD TABLE AS old_payments FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_apply()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER klear_funding_payment_summary_truncate AFTER TRUNCATE ON "klear_funding_payment" FOR EACH STATEMENT EXECUTE FUNCTION klear_funding_summary_truncate()`,
+    );
+    await queryRunner.query(
+      `CREATE TRIGGER journal_posting_funding_summary AFTER INSERT ON "journal_posting" REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_funding_summary_apply()`,
+    );
 
     // The rows already held, writers held off meanwhile.
     await queryRunner.query(`LOCK TABLE klear_funding_payment, journal_posting IN SHARE MODE`);

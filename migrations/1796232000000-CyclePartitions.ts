@@ -96,10 +96,21 @@ export class CyclePartitions1796232000000 implements MigrationInterface {
     const carried: string[] = [];
     const triggersToReplay: string[] = [];
     for (const t of PARTITIONED_TABLES) {
-      const indexes = (await q.query(`SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary ORDER BY i.indexrelid`, [t.table])) as Array<{ def: string }>;
-      const foreign = (await q.query(`SELECT format('ALTER TABLE %I ADD CONSTRAINT %I %s', $1::text, conname, pg_get_constraintdef(oid)) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname`, [t.table])) as Array<{ def: string }>;
-      const triggers = (await q.query(`SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY tgname`, [t.table])) as Array<{ def: string }>;
-      for (const d of [...indexes, ...foreign]) if (/^CREATE UNIQUE/.test(d.def)) throw new Error(`${t.table}: a unique index besides the primary key must include the partition key: ${d.def}`);
+      const indexes = (await q.query(
+        `SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary ORDER BY i.indexrelid`,
+        [t.table],
+      )) as Array<{ def: string }>;
+      const foreign = (await q.query(
+        `SELECT format('ALTER TABLE %I ADD CONSTRAINT %I %s', $1::text, conname, pg_get_constraintdef(oid)) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname`,
+        [t.table],
+      )) as Array<{ def: string }>;
+      const triggers = (await q.query(
+        `SELECT pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY tgname`,
+        [t.table],
+      )) as Array<{ def: string }>;
+      for (const d of [...indexes, ...foreign])
+        if (/^CREATE UNIQUE/.test(d.def))
+          throw new Error(`${t.table}: a unique index besides the primary key must include the partition key: ${d.def}`);
       carried.push(...[...indexes, ...foreign].map((d) => d.def));
       triggersToReplay.push(...triggers.map((d) => d.def));
     }
@@ -110,21 +121,32 @@ export class CyclePartitions1796232000000 implements MigrationInterface {
   /** The partitioned tables: the old columns (LIKE), the key column, the partitions, the rows, keys, indexes and triggers. */
   private async recreateWithKeys(q: QueryRunner, carried: string[], triggers: string[]): Promise<void> {
     const like = (table: string) => `LIKE "${table}_unpartitioned" INCLUDING DEFAULTS`;
-    await q.query(`CREATE TABLE "klear_settlement_detail" (${like('klear_settlement_detail')}, "cycle" TIMESTAMP WITH TIME ZONE NOT NULL) PARTITION BY RANGE ("cycle")`);
-    await q.query(`CREATE TABLE "klear_margin_detail" (${like('klear_margin_detail')}, "cycle" TIMESTAMP WITH TIME ZONE NOT NULL) PARTITION BY RANGE ("cycle")`);
+    await q.query(
+      `CREATE TABLE "klear_settlement_detail" (${like('klear_settlement_detail')}, "cycle" TIMESTAMP WITH TIME ZONE NOT NULL) PARTITION BY RANGE ("cycle")`,
+    );
+    await q.query(
+      `CREATE TABLE "klear_margin_detail" (${like('klear_margin_detail')}, "cycle" TIMESTAMP WITH TIME ZONE NOT NULL) PARTITION BY RANGE ("cycle")`,
+    );
     await q.query(`CREATE TABLE "journal_posting" (${like('journal_posting')}, "cycle_key" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT '-infinity',
                      CONSTRAINT "journal_posting_cycle_key" CHECK ("cycle_key" = coalesce("cycle", '-infinity'))) PARTITION BY RANGE ("cycle_key")`);
-    await q.query(`CREATE TABLE "recon_break_observation" (${like('recon_break_observation')}, "cycle_key" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT '-infinity') PARTITION BY RANGE ("cycle_key")`);
+    await q.query(
+      `CREATE TABLE "recon_break_observation" (${like('recon_break_observation')}, "cycle_key" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT '-infinity') PARTITION BY RANGE ("cycle_key")`,
+    );
     await q.query(`CREATE TABLE "klear_response_archive" (${like('klear_response_archive')}) PARTITION BY RANGE ("received_at")`);
     await q.query(`ALTER SEQUENCE "klear_response_archive_id_seq" OWNED BY "klear_response_archive"."id"`);
 
     for (const t of PARTITIONED_TABLES) {
       await q.query(`CREATE TABLE "${t.table}_default" PARTITION OF "${t.table}" DEFAULT`);
-      if (t.noCycle) await q.query(`CREATE TABLE "${t.table}_no_cycle" PARTITION OF "${t.table}" FOR VALUES FROM ('-infinity') TO ('1900-01-01 00:00:00+00')`);
+      if (t.noCycle)
+        await q.query(
+          `CREATE TABLE "${t.table}_no_cycle" PARTITION OF "${t.table}" FOR VALUES FROM ('-infinity') TO ('1900-01-01 00:00:00+00')`,
+        );
     }
     for (const t of PARTITIONED_TABLES.filter((x) => x.appendOnly)) {
       for (const p of [`${t.table}_default`, ...(t.noCycle ? [`${t.table}_no_cycle`] : [])]) {
-        await q.query(`CREATE TRIGGER "${p}_no_truncate" BEFORE TRUNCATE ON "${p}" FOR EACH STATEMENT EXECUTE FUNCTION partition_refuse_truncate()`);
+        await q.query(
+          `CREATE TRIGGER "${p}_no_truncate" BEFORE TRUNCATE ON "${p}" FOR EACH STATEMENT EXECUTE FUNCTION partition_refuse_truncate()`,
+        );
       }
     }
 
@@ -137,17 +159,25 @@ export class CyclePartitions1796232000000 implements MigrationInterface {
         UNION SELECT now()) months`);
     // Every column the old table had (read from the catalogue), and the key.
     const keyOf: Record<string, { join: string; expr: string } | null> = {
-      klear_settlement_detail: { join: 'LEFT JOIN klear_obligation k ON k.id = o.obligation_id', expr: `coalesce(k.execution_time, '-infinity')` },
-      klear_margin_detail: { join: 'LEFT JOIN klear_obligation k ON k.id = o.obligation_id', expr: `coalesce(k.execution_time, '-infinity')` },
+      klear_settlement_detail: {
+        join: 'LEFT JOIN klear_obligation k ON k.id = o.obligation_id',
+        expr: `coalesce(k.execution_time, '-infinity')`,
+      },
+      klear_margin_detail: {
+        join: 'LEFT JOIN klear_obligation k ON k.id = o.obligation_id',
+        expr: `coalesce(k.execution_time, '-infinity')`,
+      },
       journal_posting: { join: '', expr: `coalesce(o.cycle, '-infinity')` },
       recon_break_observation: { join: 'LEFT JOIN recon_run k ON k.id = o.run_id', expr: `coalesce(k.cycle, '-infinity')` },
       klear_response_archive: null,
     };
     for (const t of PARTITIONED_TABLES) {
-      const columns = ((await q.query(
-        `SELECT quote_ident(column_name) AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
-        [`${t.table}_unpartitioned`],
-      )) as Array<{ c: string }>).map((r) => r.c);
+      const columns = (
+        (await q.query(
+          `SELECT quote_ident(column_name) AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+          [`${t.table}_unpartitioned`],
+        )) as Array<{ c: string }>
+      ).map((r) => r.c);
       const key = keyOf[t.table];
       await q.query(
         `INSERT INTO "${t.table}" (${columns.join(', ')}${key ? `, "${t.key}"` : ''})
@@ -157,10 +187,18 @@ export class CyclePartitions1796232000000 implements MigrationInterface {
     for (const t of PARTITIONED_TABLES) await q.query(`DROP TABLE "${t.table}_unpartitioned"`);
 
     // Keys carry the partition key; the indexes are per partition (a cycle's queries touch its month only).
-    await q.query(`ALTER TABLE "klear_settlement_detail" ADD CONSTRAINT "PK_889d5ee7c55cfd46091ed8ca7b1" PRIMARY KEY ("obligation_id", "id", "cycle")`);
-    await q.query(`ALTER TABLE "klear_margin_detail" ADD CONSTRAINT "PK_72c9aab809e37386b52c1103de1" PRIMARY KEY ("obligation_id", "id", "cycle")`);
-    await q.query(`ALTER TABLE "journal_posting" ADD CONSTRAINT "PK_a996fec8bc5a6f2f5a1f1065db1" PRIMARY KEY ("entry_seq", "line_no", "cycle_key")`);
-    await q.query(`ALTER TABLE "recon_break_observation" ADD CONSTRAINT "PK_c4664f79b1c40be43c7703a669c" PRIMARY KEY ("run_id", "ordinal", "cycle_key")`);
+    await q.query(
+      `ALTER TABLE "klear_settlement_detail" ADD CONSTRAINT "PK_889d5ee7c55cfd46091ed8ca7b1" PRIMARY KEY ("obligation_id", "id", "cycle")`,
+    );
+    await q.query(
+      `ALTER TABLE "klear_margin_detail" ADD CONSTRAINT "PK_72c9aab809e37386b52c1103de1" PRIMARY KEY ("obligation_id", "id", "cycle")`,
+    );
+    await q.query(
+      `ALTER TABLE "journal_posting" ADD CONSTRAINT "PK_a996fec8bc5a6f2f5a1f1065db1" PRIMARY KEY ("entry_seq", "line_no", "cycle_key")`,
+    );
+    await q.query(
+      `ALTER TABLE "recon_break_observation" ADD CONSTRAINT "PK_c4664f79b1c40be43c7703a669c" PRIMARY KEY ("run_id", "ordinal", "cycle_key")`,
+    );
     await q.query(`ALTER TABLE "klear_response_archive" ADD CONSTRAINT "PK_0b5048fb074e38c67d3d647a744" PRIMARY KEY ("id", "received_at")`);
     // The indexes and foreign keys the tables had (journal_posting -> journal_entry: PostgreSQL 15 lets a
     // partitioned table reference a plain one), then the new "this cycle" indexes of the details.
@@ -176,10 +214,20 @@ export class CyclePartitions1796232000000 implements MigrationInterface {
 
     // Double entry checks read an entry's postings in the entry's own partition (pruned by cycle_key).
     // A posting filed under another cycle than its entry's fails its own check as mislabelled.
-    await q.query(`CREATE OR REPLACE FUNCTION journal_entry_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE n integer; total numeric; mislabelled integer; BEGIN SELECT count(*), coalesce(sum(amount_centicents), 0), count(*) FILTER (WHERE cycle IS DISTINCT FROM NEW.cycle OR subtrader_id IS DISTINCT FROM NEW.subtrader_id) INTO n, total, mislabelled FROM "journal_posting" WHERE entry_seq = NEW.ledger_seq AND cycle_key = coalesce(NEW.cycle, '-infinity'); IF n < 2 OR total <> 0 OR mislabelled > 0 THEN RAISE EXCEPTION 'journal entry % is not balanced double entry (% postings, sum %, % mislabelled)', NEW.external_id, n, total, mislabelled USING ERRCODE = 'check_violation'; END IF; RETURN NULL; END $$`);
-    await q.query(`CREATE OR REPLACE FUNCTION journal_posting_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE n integer; total numeric; mislabelled integer; ext text; BEGIN SELECT count(*), coalesce(sum(p.amount_centicents), 0), count(*) FILTER (WHERE p.cycle IS DISTINCT FROM e.cycle OR p.subtrader_id IS DISTINCT FROM e.subtrader_id), min(e.external_id) INTO n, total, mislabelled, ext FROM "journal_posting" p JOIN "journal_entry" e ON e.ledger_seq = p.entry_seq WHERE p.entry_seq = NEW.entry_seq AND p.cycle_key = NEW.cycle_key; IF n < 2 OR total <> 0 OR mislabelled > 0 THEN RAISE EXCEPTION 'journal entry % is not balanced double entry (% postings, sum %, % mislabelled)', ext, n, total, mislabelled USING ERRCODE = 'check_violation'; END IF; RETURN NULL; END $$`);
+    await q.query(
+      `CREATE OR REPLACE FUNCTION journal_entry_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE n integer; total numeric; mislabelled integer; BEGIN SELECT count(*), coalesce(sum(amount_centicents), 0), count(*) FILTER (WHERE cycle IS DISTINCT FROM NEW.cycle OR subtrader_id IS DISTINCT FROM NEW.subtrader_id) INTO n, total, mislabelled FROM "journal_posting" WHERE entry_seq = NEW.ledger_seq AND cycle_key = coalesce(NEW.cycle, '-infinity'); IF n < 2 OR total <> 0 OR mislabelled > 0 THEN RAISE EXCEPTION 'journal entry % is not balanced double entry (% postings, sum %, % mislabelled)', NEW.external_id, n, total, mislabelled USING ERRCODE = 'check_violation'; END IF; RETURN NULL; END $$`,
+    );
+    await q.query(
+      `CREATE OR REPLACE FUNCTION journal_posting_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE n integer; total numeric; mislabelled integer; ext text; BEGIN SELECT count(*), coalesce(sum(p.amount_centicents), 0), count(*) FILTER (WHERE p.cycle IS DISTINCT FROM e.cycle OR p.subtrader_id IS DISTINCT FROM e.subtrader_id), min(e.external_id) INTO n, total, mislabelled, ext FROM "journal_posting" p JOIN "journal_entry" e ON e.ledger_seq = p.entry_seq WHERE p.entry_seq = NEW.entry_seq AND p.cycle_key = NEW.cycle_key; IF n < 2 OR total <> 0 OR mislabelled > 0 THEN RAISE EXCEPTION 'journal entry % is not balanced double entry (% postings, sum %, % mislabelled)', ext, n, total, mislabelled USING ERRCODE = 'check_violation'; END IF; RETURN NULL; END $$`,
+    );
     await this.retentionFunctions(q);
-    for (const f of ['partition_ensure_month(timestamptz)', 'partition_default_rows()', 'partition_archive_month(timestamptz)', 'partition_drop_archived(timestamptz)', 'partition_restore_month(timestamptz)']) {
+    for (const f of [
+      'partition_ensure_month(timestamptz)',
+      'partition_default_rows()',
+      'partition_archive_month(timestamptz)',
+      'partition_drop_archived(timestamptz)',
+      'partition_restore_month(timestamptz)',
+    ]) {
       await q.query(`REVOKE ALL ON FUNCTION ${f} FROM PUBLIC`);
     }
   }
@@ -193,10 +241,11 @@ export class CyclePartitions1796232000000 implements MigrationInterface {
     await q.query(`CREATE SCHEMA IF NOT EXISTS archive`);
     await q.query(`CREATE FUNCTION archive.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
       BEGIN RAISE EXCEPTION 'archive.% is an archived partition, read-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege'; END $fn$`);
-    const readOnly = (table: string) => [
-      `EXECUTE format('CREATE TRIGGER archived_read_only BEFORE INSERT OR UPDATE OR DELETE ON archive.%I FOR EACH ROW EXECUTE FUNCTION archive.refuse_change()', ${table})`,
-      `EXECUTE format('CREATE TRIGGER archived_no_truncate BEFORE TRUNCATE ON archive.%I FOR EACH STATEMENT EXECUTE FUNCTION archive.refuse_change()', ${table})`,
-    ].join(';\n');
+    const readOnly = (table: string) =>
+      [
+        `EXECUTE format('CREATE TRIGGER archived_read_only BEFORE INSERT OR UPDATE OR DELETE ON archive.%I FOR EACH ROW EXECUTE FUNCTION archive.refuse_change()', ${table})`,
+        `EXECUTE format('CREATE TRIGGER archived_no_truncate BEFORE TRUNCATE ON archive.%I FOR EACH STATEMENT EXECUTE FUNCTION archive.refuse_change()', ${table})`,
+      ].join(';\n');
     await q.query(`CREATE FUNCTION partition_archive_month(month timestamptz) RETURNS TABLE (table_name text, archived_as text, row_count bigint)
       LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
       DECLARE

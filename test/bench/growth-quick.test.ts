@@ -22,14 +22,23 @@ describe('npm run bench -- --growth --quick', () => {
     const cycles = new Set(days.map((d) => d.cycle));
     expect(cycles.size).toBe(MEASURED_DAYS.length);
     const routes = Object.keys(days[0].apiP99);
-    expect(routes).toEqual(expect.arrayContaining(['GET /subtraders', 'GET /ledger/entries', 'GET /reconciliations', 'GET /audit', 'GET /obligations']));
+    expect(routes).toEqual(
+      expect.arrayContaining(['GET /subtraders', 'GET /ledger/entries', 'GET /reconciliations', 'GET /audit', 'GET /obligations']),
+    );
     expect(routes.some((r) => r.startsWith('GET /reconciliations/') && r.includes('/breaks'))).toBe(true);
     for (const d of days) {
       expect(d.rows).toBe(10_000);
       expect(d.workbookDetailRows).toBe(10_000);
       // 1 subtrader in 200 carries a broken market: 100 subtraders hold no or one such break per check run.
       expect(d.reconciliationBreaks).toBeGreaterThanOrEqual(0);
-      for (const figure of [d.ingestRowsPerSecond, d.copyRowsPerSecond, d.reconciliationSeconds, d.workbookSeconds, d.healthP99, d.databaseBytes]) {
+      for (const figure of [
+        d.ingestRowsPerSecond,
+        d.copyRowsPerSecond,
+        d.reconciliationSeconds,
+        d.workbookSeconds,
+        d.healthP99,
+        d.databaseBytes,
+      ]) {
         expect(Number.isFinite(figure) && figure > 0).toBe(true);
       }
       expect(Object.keys(d.apiP99).sort()).toEqual([...routes].sort());
@@ -47,7 +56,13 @@ describe('npm run bench -- --growth --quick', () => {
     }
     const names = rows.map((r) => r.name);
     for (const day of [10, GROWTH_CYCLES]) {
-      for (const figure of ['ingestion rows/s', 'reconciliation run', 'workbook of the day', 'database size on disk', 'api p99 GET /subtraders']) {
+      for (const figure of [
+        'ingestion rows/s',
+        'reconciliation run',
+        'workbook of the day',
+        'database size on disk',
+        'api p99 GET /subtraders',
+      ]) {
         expect(names.some((n) => n.startsWith(`growth day ${day} vs day 1: ${figure}`))).toBe(true);
       }
     }

@@ -63,7 +63,8 @@ export function seedAt(base: number, index: number): number {
 }
 
 function parseSeed(name: string, raw: string): number {
-  if (!/^[0-9]{1,10}$/.test(raw) || Number(raw) > 0xffff_ffff) throw new Error(`${name} must be an integer in [0, 4294967295], got "${raw}"`);
+  if (!/^[0-9]{1,10}$/.test(raw) || Number(raw) > 0xffff_ffff)
+    throw new Error(`${name} must be an integer in [0, 4294967295], got "${raw}"`);
   return Number(raw);
 }
 
@@ -74,7 +75,8 @@ function parseSeed(name: string, raw: string): number {
 export function chaosSeedsFromEnv(env: NodeJS.ProcessEnv = process.env): number[] {
   if (env.CHAOS_SEED) return [parseSeed('CHAOS_SEED', env.CHAOS_SEED)];
   const count = Number(env.CHAOS_SEEDS ?? '1');
-  if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error(`CHAOS_SEEDS must be a count from 1 to 10000, got "${env.CHAOS_SEEDS}"`);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000)
+    throw new Error(`CHAOS_SEEDS must be a count from 1 to 10000, got "${env.CHAOS_SEEDS}"`);
   const base = env.CHAOS_BASE_SEED ? parseSeed('CHAOS_BASE_SEED', env.CHAOS_BASE_SEED) : FIXED_CHAOS_SEED;
   return Array.from({ length: count }, (_, i) => seedAt(base, i));
 }
@@ -98,7 +100,12 @@ const planText = (plan: unknown) => JSON.stringify(plan, (_k, v: unknown) => (ty
  * Runs one seed of one scenario: prints a PASS line, or a FAIL line with the replay command, appends
  * the outcome to CHAOS_REPORT_FILE (the runner's summary), and rethrows the failure for Jest.
  */
-export async function runChaosCase<P>(scenario: ChaosScenario, seed: number, planFor: (seed: number) => P, run: (plan: P) => Promise<void>): Promise<void> {
+export async function runChaosCase<P>(
+  scenario: ChaosScenario,
+  seed: number,
+  planFor: (seed: number) => P,
+  run: (plan: P) => Promise<void>,
+): Promise<void> {
   const started = Date.now();
   const plan = planFor(seed);
   let failure: unknown;

@@ -1,5 +1,12 @@
 import { expect } from '@jest/globals';
-import { expectDatabaseEqualsTruth, expectMidWalkChangesVersioned, type FaultMix, faultRules, ingestUntilSettled, HEAVY_FAULT_MIX as MAX } from '../ingestion/fault-scenario';
+import {
+  expectDatabaseEqualsTruth,
+  expectMidWalkChangesVersioned,
+  type FaultMix,
+  faultRules,
+  ingestUntilSettled,
+  HEAVY_FAULT_MIX as MAX,
+} from '../ingestion/fault-scenario';
 import { IngestionWorld } from '../ingestion/ingestion-world';
 import { ChaosRandom } from './chaos-seeds';
 

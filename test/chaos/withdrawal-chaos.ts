@@ -21,11 +21,25 @@ export const LOCK_LOSS_POINTS = ['none', ...STEPS, 'rate_limit_wait'] as const;
  */
 export const PERSON_ACTIONS = ['none', 'revoke', 'reject', 'klear_id_conflict'] as const;
 /** The executor steps at which a revoke or reject is made (the executor held there until it is answered). */
-export const DECISION_STEPS = ['lease_acquired', 'recovered', 'resolved', 'after_submitting_committed', 'before_posting_record', 'after_posting_record'] as const;
+export const DECISION_STEPS = [
+  'lease_acquired',
+  'recovered',
+  'resolved',
+  'after_submitting_committed',
+  'before_posting_record',
+  'after_posting_record',
+] as const;
 /** Steps at which the request is still approved and not yet being executed: a revoke or reject made there wins. */
 const BEFORE_EXECUTION: ReadonlySet<string> = new Set(['lease_acquired', 'recovered', 'resolved']);
 /** A one-shot fault on the first POST when nothing crashes: before Klear acts, or after it created the withdrawal; or a 429 with a Retry-After. */
-export const POST_FAULTS = ['none', 'status_503_before', 'status_503_after', 'timeout_after', 'connection_reset_after', 'rate_limit_429'] as const;
+export const POST_FAULTS = [
+  'none',
+  'status_503_before',
+  'status_503_after',
+  'timeout_after',
+  'connection_reset_after',
+  'rate_limit_429',
+] as const;
 
 /** Everything random about one withdrawal run, derived from its seed. */
 export interface WithdrawalChaosPlan {
@@ -104,7 +118,8 @@ export function withdrawalChaosPlan(seed: number): WithdrawalChaosPlan {
 }
 
 /** Whether a revoke or reject of the plan wins (made before execution) rather than being refused. */
-export const decisionWins = (plan: WithdrawalChaosPlan) => (plan.person === 'revoke' || plan.person === 'reject') && BEFORE_EXECUTION.has(plan.decisionAt);
+export const decisionWins = (plan: WithdrawalChaosPlan) =>
+  (plan.person === 'revoke' || plan.person === 'reject') && BEFORE_EXECUTION.has(plan.decisionAt);
 
 /** How many attempts the request must end with, and how many POSTs must reach Klear's door, for a plan. */
 export function expectedAttempts(plan: WithdrawalChaosPlan): { min: number; max: number } {
@@ -147,7 +162,6 @@ function lockLossHooks(w: WithdrawalWorld, step: ExecutorCrashPoint, requestId: 
   };
 }
 
-
 /** The issue's scenario: the first executor loses its lock while our POST waits out another request's 429; a second executor runs meanwhile (awaited through `second`). */
 function lockLossInWaitHooks(w: WithdrawalWorld, requestId: string, second: { run?: Promise<unknown> }): ExecutorHooks {
   return {
@@ -169,9 +183,15 @@ function decisionHooks(w: WithdrawalWorld, plan: WithdrawalChaosPlan, requestId:
       const token = await approverInForce(w, requestId);
       const answer =
         plan.person === 'revoke'
-          ? await w.api.http().post(`/withdrawals/${requestId}/revoke-approval`).set('Authorization', `Bearer ${token}`).send({ reason: 'chaos: second thoughts' })
+          ? await w.api
+              .http()
+              .post(`/withdrawals/${requestId}/revoke-approval`)
+              .set('Authorization', `Bearer ${token}`)
+              .send({ reason: 'chaos: second thoughts' })
           : await w.reject(requestId, token, 'chaos: not in the plan after all');
-      const expected = decisionWins(plan) ? { status: 200, state: plan.person === 'revoke' ? 'pending_approval' : 'rejected' } : { status: 409, state: 'WITHDRAWAL_NOT_PENDING' };
+      const expected = decisionWins(plan)
+        ? { status: 200, state: plan.person === 'revoke' ? 'pending_approval' : 'rejected' }
+        : { status: 409, state: 'WITHDRAWAL_NOT_PENDING' };
       expect({ status: answer.status, state: answer.status === 200 ? answer.body.state : answer.body.code }).toEqual(expected);
     },
   };
@@ -184,8 +204,13 @@ function klearIdConflictHooks(w: WithdrawalWorld, requestId: string, bystander: 
     at: async (reached, context) => {
       if (done || reached !== 'after_answer_recorded' || context.requestId !== requestId) return;
       done = true;
-      const [answer] = (await w.api.db.dataSource.query('SELECT klear_withdrawal_id FROM withdrawal_klear_answer WHERE attempt_id = $1', [context.attemptId])) as Array<{ klear_withdrawal_id: string }>;
-      await w.api.db.dataSource.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2 WHERE id = $1', [bystander, answer.klear_withdrawal_id]);
+      const [answer] = (await w.api.db.dataSource.query('SELECT klear_withdrawal_id FROM withdrawal_klear_answer WHERE attempt_id = $1', [
+        context.attemptId,
+      ])) as Array<{ klear_withdrawal_id: string }>;
+      await w.api.db.dataSource.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2 WHERE id = $1', [
+        bystander,
+        answer.klear_withdrawal_id,
+      ]);
     },
   };
 }
@@ -197,7 +222,9 @@ const approversOf = (w: WithdrawalWorld) => [w.people.adminApprover, w.api.token
 async function approverInForce(w: WithdrawalWorld, id: string): Promise<string> {
   const detail = await w.get(id);
   const approved = new Set(
-    (detail.approvals as Array<{ round: number; decision: string; approver: { id: string } }>).filter((a) => a.round === detail.approval_round && a.decision === 'approve').map((a) => a.approver.id),
+    (detail.approvals as Array<{ round: number; decision: string; approver: { id: string } }>)
+      .filter((a) => a.round === detail.approval_round && a.decision === 'approve')
+      .map((a) => a.approver.id),
   );
   for (const token of approversOf(w)) {
     const me = await w.api.http().get('/me').set('Authorization', `Bearer ${token}`);
@@ -210,14 +237,28 @@ async function approveAtOnce(w: WithdrawalWorld, id: string, count: number): Pro
   const approvers = approversOf(w);
   const answers = await Promise.all(Array.from({ length: count }, (_, i) => w.approve(id, approvers[i % approvers.length])));
   // Late approvers get 409 once the request has moved on; nobody gets a 5xx.
-  for (const a of answers) expect(a.status === 200 || (a.status === 409 && a.body.code === 'WITHDRAWAL_NOT_PENDING') ? 'ok' : `${a.status} ${JSON.stringify(a.body)}`).toBe('ok');
+  for (const a of answers)
+    expect(
+      a.status === 200 || (a.status === 409 && a.body.code === 'WITHDRAWAL_NOT_PENDING') ? 'ok' : `${a.status} ${JSON.stringify(a.body)}`,
+    ).toBe('ok');
 }
 
 /** The first execution: the executor process killed at the plan's crash point, or in-process executors racing the approvals. */
-async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalChaosPlan, script: string, others: { decoy?: string; bystander?: string }): Promise<void> {
+async function firstExecution(
+  w: WithdrawalWorld,
+  id: string,
+  plan: WithdrawalChaosPlan,
+  script: string,
+  others: { decoy?: string; bystander?: string },
+): Promise<void> {
   if (plan.crash === 'none') {
     await w.simAdmin('PUT', '/faults', {
-      rules: POST_FAULT_RULES[plan.postFault].map((rule) => ({ ...rule, endpoint: WITHDRAWAL_POST_PATH, times: 1, retry_after_seconds: plan.retryAfterSeconds })),
+      rules: POST_FAULT_RULES[plan.postFault].map((rule) => ({
+        ...rule,
+        endpoint: WITHDRAWAL_POST_PATH,
+        times: 1,
+        retry_after_seconds: plan.retryAfterSeconds,
+      })),
     });
     if (plan.lockLossAt === 'rate_limit_wait') {
       // The other request is older: the executor sends it first, Klear answers 429 with Retry-After.
@@ -231,7 +272,9 @@ async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalCh
       // Normally the wait outlasts the lock: the first executor, fenced, sends nothing and the second sends it
       // (abandoned, submitted). Only if the wait ended before the lock was gone did the first one send it.
       const attempts = ((await w.get(id)).attempts as Array<{ state: string }>).map((a) => a.state);
-      expect(first.fenced !== null || attempts.length === 1 ? 'consistent' : `first executor not fenced, attempts ${attempts.join(',')}`).toBe('consistent');
+      expect(
+        first.fenced !== null || attempts.length === 1 ? 'consistent' : `first executor not fenced, attempts ${attempts.join(',')}`,
+      ).toBe('consistent');
       // Klear refused the other request's POST: a person must approve it again; it is cancelled instead.
       expect((await w.get(decoy)).state).toBe('pending_approval');
       expect((await w.cancel(decoy, w.api.tokens.operator)).status).toBe(200);
@@ -248,9 +291,16 @@ async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalCh
       const summary = await w.executor().runOnce({ hooks: klearIdConflictHooks(w, id, bystander) });
       expect(summary).toMatchObject({ outcomeUnknown: 1, submitted: 0 });
       const flagged = await w.get(id);
-      expect(flagged).toMatchObject({ state: 'outcome_unknown', klear_withdrawal_id: null, needs_attention: true, attention: { reason: 'klear_id_conflict', details: { held_by: bystander } } });
+      expect(flagged).toMatchObject({
+        state: 'outcome_unknown',
+        klear_withdrawal_id: null,
+        needs_attention: true,
+        attention: { reason: 'klear_id_conflict', details: { held_by: bystander } },
+      });
       // Klear's answer is kept; the resolver confirms the id at Klear but will not take it from its holder.
-      expect(flagged.klear_answers).toEqual([expect.objectContaining({ outcome: 'created', klear_withdrawal_id: flagged.attention.details.klear_withdrawal_id })]);
+      expect(flagged.klear_answers).toEqual([
+        expect.objectContaining({ outcome: 'created', klear_withdrawal_id: flagged.attention.details.klear_withdrawal_id }),
+      ]);
       expect(await w.executor().runOnce()).toMatchObject({ resolved: { submitted: 0, not_submitted: 0, still_unknown: 1 } });
       // A person finds the other request's id was a mistake and clears it; from then on the id is free.
       await w.api.db.dataSource.query('UPDATE withdrawal_request SET klear_withdrawal_id = NULL WHERE id = $1', [bystander]);
@@ -272,7 +322,9 @@ async function firstExecution(w: WithdrawalWorld, id: string, plan: WithdrawalCh
   await approveAtOnce(w, id, plan.concurrentApprovals);
   expect((await w.get(id)).state).toBe('approved');
   if (plan.crash === 'during_post') {
-    await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'latency', endpoint: WITHDRAWAL_POST_PATH, latency_ms: plan.postLatencyMs, times: 1 }] });
+    await w.simAdmin('PUT', '/faults', {
+      rules: [{ kind: 'latency', endpoint: WITHDRAWAL_POST_PATH, latency_ms: plan.postLatencyMs, times: 1 }],
+    });
     const crashed = await runExecutorDrill(w, {
       script,
       onLine: (line, kill) => {
@@ -301,16 +353,33 @@ async function settleByHand(w: WithdrawalWorld, id: string): Promise<void> {
   const amount = BigInt(detail.amount_centicents);
   const seen = w.simWithdrawals().filter((x) => x.amount === amount);
   expect(seen.length <= 1 ? 'ok' : `${seen.length} withdrawals of the amount at Klear`).toBe('ok');
-  const body = seen.length === 1 ? { conclusion: 'submitted', klear_withdrawal_id: seen[0].id, reason: 'chaos: in Klear history and status' } : { conclusion: 'not_submitted', reason: 'chaos: absent from Klear after the grace period' };
-  const proposed = await w.api.http().post(`/withdrawals/${id}/resolutions`).set('Authorization', `Bearer ${w.api.tokens.approver}`).send(body);
+  const body =
+    seen.length === 1
+      ? { conclusion: 'submitted', klear_withdrawal_id: seen[0].id, reason: 'chaos: in Klear history and status' }
+      : { conclusion: 'not_submitted', reason: 'chaos: absent from Klear after the grace period' };
+  const proposed = await w.api
+    .http()
+    .post(`/withdrawals/${id}/resolutions`)
+    .set('Authorization', `Bearer ${w.api.tokens.approver}`)
+    .send(body);
   expect({ status: proposed.status, state: proposed.body.state }).toEqual({ status: 201, state: 'pending' });
-  const confirm = (token: string) => w.api.http().post(`/withdrawals/${id}/resolutions/confirm`).set('Authorization', `Bearer ${token}`).send({});
+  const confirm = (token: string) =>
+    w.api.http().post(`/withdrawals/${id}/resolutions/confirm`).set('Authorization', `Bearer ${token}`).send({});
   const [a, b] = await Promise.all([confirm(w.api.tokens.approver2), confirm(w.people.adminApprover), w.executor().runOnce()]);
   const answers = [a, b].map((r) => (r.status === 200 ? 200 : `${r.status} ${r.body.code}`));
   // One confirmation wins unless the resolver settled it first; the losers are told why, never a 5xx.
   const confirmed = answers.filter((x) => x === 200).length;
   const refusals = answers.filter((x) => x !== 200);
-  expect(confirmed <= 1 && refusals.every((x) => ['409 WITHDRAWAL_NOT_OUTCOME_UNKNOWN', '409 WITHDRAWAL_NO_PENDING_RESOLUTION', '409 WITHDRAWAL_RESOLUTION_STALE'].includes(String(x))) ? 'ok' : `confirmations answered ${answers.join(', ')}`).toBe('ok');
+  expect(
+    confirmed <= 1 &&
+      refusals.every((x) =>
+        ['409 WITHDRAWAL_NOT_OUTCOME_UNKNOWN', '409 WITHDRAWAL_NO_PENDING_RESOLUTION', '409 WITHDRAWAL_RESOLUTION_STALE'].includes(
+          String(x),
+        ),
+      )
+      ? 'ok'
+      : `confirmations answered ${answers.join(', ')}`,
+  ).toBe('ok');
   const after = await w.get(id);
   if (confirmed === 1) {
     // The people's conclusion took effect: submitted with the id, or a fresh approval round (never sent without it).
@@ -318,9 +387,13 @@ async function settleByHand(w: WithdrawalWorld, id: string): Promise<void> {
   }
   if (seen.length === 1 && after.state === 'submitted') expect(after.klear_withdrawal_id).toBe(seen[0].id);
   // Confirmed by people, or void because the resolver settled it first: never left pending on the request.
-  const proposals = (await w.api.http().get(`/withdrawals/${id}/resolutions`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body.data as Array<{ id: string; state: string }>;
+  const proposals = (await w.api.http().get(`/withdrawals/${id}/resolutions`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body
+    .data as Array<{ id: string; state: string }>;
   const ours = proposals.find((r) => r.id === proposed.body.id);
-  expect({ state: ours?.state, pending: proposals.filter((r) => r.state === 'pending').length }).toEqual({ state: confirmed === 1 ? 'confirmed' : 'void', pending: 0 });
+  expect({ state: ours?.state, pending: proposals.filter((r) => r.state === 'pending').length }).toEqual({
+    state: confirmed === 1 ? 'confirmed' : 'void',
+    pending: 0,
+  });
 }
 
 /**
@@ -328,7 +401,12 @@ async function settleByHand(w: WithdrawalWorld, id: string): Promise<void> {
  * the restart after the crash: executor processes and in-process executors together; later rounds
  * (the scheduler's next ticks) race in-process executors only, which keeps a seed to a few seconds.
  */
-async function recover(w: WithdrawalWorld, id: string, plan: WithdrawalChaosPlan, script: string): Promise<{ settledByHand: number; startedIn: string }> {
+async function recover(
+  w: WithdrawalWorld,
+  id: string,
+  plan: WithdrawalChaosPlan,
+  script: string,
+): Promise<{ settledByHand: number; startedIn: string }> {
   await w.simAdmin('DELETE', '/faults');
   let settledByHand = 0;
   const startedIn = (await w.get(id)).state as string;
@@ -402,14 +480,19 @@ export async function runWithdrawalChaos(plan: WithdrawalChaosPlan, drillScript:
     const { min, max } = expectedAttempts(plan);
     expect(attempts.length >= min && attempts.length <= max ? 'ok' : `attempts ${attempts.join(',')}, expected ${min}-${max}`).toBe('ok');
     expect(attempts.at(-1)).toBe('submitted');
-    expect(attempts.slice(0, -1).every((a) => a === 'not_submitted' || a === 'abandoned') ? 'ok' : `attempts ${attempts.join(',')}`).toBe('ok');
+    expect(attempts.slice(0, -1).every((a) => a === 'not_submitted' || a === 'abandoned') ? 'ok' : `attempts ${attempts.join(',')}`).toBe(
+      'ok',
+    );
     // Each attempt knocked on Klear's door at most once; an abandoned one (never recorded as leaving) not at all.
     // (The other request of the issue's scenario knocked once, answered 429.)
     const knocks = (await postRequestsReceived(w)) - (decoy ? 1 : 0);
     const mayKnock = attempts.filter((a) => a !== 'abandoned').length;
     expect(knocks >= 1 && knocks <= mayKnock ? 'ok' : `${knocks} POST requests for ${attempts.join(',')}`).toBe('ok');
     const inFlight = await w.app.get(WithdrawalRepository, { strict: false }).inFlightAtKlear();
-    expect({ total: inFlight.totalCenticents.toString(), unknown: inFlight.unknownCount }).toEqual({ total: (await w.simAdmin('GET', '/state')).locked_balance_centicents, unknown: 0 });
+    expect({ total: inFlight.totalCenticents.toString(), unknown: inFlight.unknownCount }).toEqual({
+      total: (await w.simAdmin('GET', '/state')).locked_balance_centicents,
+      unknown: 0,
+    });
 
     await w.simAdmin('POST', '/clock/advance', { seconds: 60 });
     await w.tracking().pollOnce();

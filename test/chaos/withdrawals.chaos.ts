@@ -11,6 +11,9 @@ beforeAll(() => {
 afterAll(() => drill?.remove());
 
 describe('chaos: one withdrawal through a seeded crash, fault and concurrency', () => {
-  it.each(chaosSeedsFromEnv())('is sent to Klear exactly once and ends processed with seed %i', (seed) =>
-    runChaosCase('withdrawals', seed, withdrawalChaosPlan, (plan) => runWithdrawalChaos(plan, drill!.script)), 240_000);
+  it.each(chaosSeedsFromEnv())(
+    'is sent to Klear exactly once and ends processed with seed %i',
+    (seed) => runChaosCase('withdrawals', seed, withdrawalChaosPlan, (plan) => runWithdrawalChaos(plan, drill!.script)),
+    240_000,
+  );
 });

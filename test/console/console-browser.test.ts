@@ -122,8 +122,11 @@ describe('console in the browser', () => {
     const after = await w.get(id);
     expect(after.state).toBe('submitted');
     expect((await w.postCount()) - postsBefore).toBe(1);
-    const stepUps = (await w.api.http().get(`/withdrawals/${id}/step-ups`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body.data as Array<Record<string, unknown>>;
-    expect(stepUps.map((s) => [s.method, (s.approver as { name: string }).name, (s.binding as { amount_centicents: string }).amount_centicents])).toEqual([
+    const stepUps = (await w.api.http().get(`/withdrawals/${id}/step-ups`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body
+      .data as Array<Record<string, unknown>>;
+    expect(
+      stepUps.map((s) => [s.method, (s.approver as { name: string }).name, (s.binding as { amount_centicents: string }).amount_centicents]),
+    ).toEqual([
       ['totp', 'ops-approver-a', '2500000000'],
       ['totp', 'ops-approver-b', '2500000000'],
     ]);
@@ -138,7 +141,14 @@ describe('console in the browser', () => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
     await page.getByRole('link', { name: 'Administration' }).click();
     await page.getByRole('button', { name: 'Enrol a passkey' }).click();
@@ -150,11 +160,24 @@ describe('console in the browser', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Approve with passkey' }).click();
     await card.waitFor({ state: 'detached' }); // approved: no longer pending
     expect((await w.get(id)).state).toBe('approved');
-    const [evidence] = (await w.api.http().get(`/withdrawals/${id}/step-ups`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body.data as Array<Record<string, any>>;
+    const [evidence] = (await w.api.http().get(`/withdrawals/${id}/step-ups`).set('Authorization', `Bearer ${w.api.tokens.viewer}`)).body
+      .data as Array<Record<string, any>>;
     expect(evidence.method).toBe('passkey');
     expect(evidence.signature_verified).toBe(true);
-    expect(evidence.binding).toMatchObject({ action: 'approve', request_id: id, amount_centicents: '500000000', purpose: 'passkey approved transfer' });
-    const binding = { action: 'approve' as const, requestId: id, amountCenticents: '500000000', purpose: 'passkey approved transfer', version: evidence.binding.version, nonce: evidence.binding.nonce };
+    expect(evidence.binding).toMatchObject({
+      action: 'approve',
+      request_id: id,
+      amount_centicents: '500000000',
+      purpose: 'passkey approved transfer',
+    });
+    const binding = {
+      action: 'approve' as const,
+      requestId: id,
+      amountCenticents: '500000000',
+      purpose: 'passkey approved transfer',
+      version: evidence.binding.version,
+      nonce: evidence.binding.nonce,
+    };
     const stored = {
       binding,
       credentialId: evidence.credential_id,
@@ -175,7 +198,11 @@ describe('console in the browser', () => {
     const id = await requestWithdrawal('1000.00', 'csrf probe');
     const page = await signIn(await browser.newContext(), 'ops-approver-a');
     const answer = await page.evaluate(async (target) => {
-      const res = await fetch(`/withdrawals/${target}/approve`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ step_up: { method: 'totp', code: '123456' } }) });
+      const res = await fetch(`/withdrawals/${target}/approve`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ step_up: { method: 'totp', code: '123456' } }),
+      });
       return { status: res.status, body: (await res.json()) as { code: string } };
     }, id);
     expect([answer.status, answer.body.code]).toEqual([403, 'CSRF_REFUSED']);
@@ -198,10 +225,14 @@ describe('console in the browser', () => {
     expect(await cell(/^− Reserve/)).toBe(formatCenticents(f.reserve_centicents));
     expect(await cell(/^reserve floor/)).toBe(formatCenticents(f.reserve_floor_centicents));
     expect(await cell(/^= Headroom now/)).toBe(formatCenticents(api.headroom_centicents));
-    expect(await cell(`− Waiting for approval (${api.pending_approval.count}) ${formatCenticents(api.pending_approval.total_centicents)}`)).toBe(formatCenticents(api.pending_approval.total_centicents));
+    expect(
+      await cell(`− Waiting for approval (${api.pending_approval.count}) ${formatCenticents(api.pending_approval.total_centicents)}`),
+    ).toBe(formatCenticents(api.pending_approval.total_centicents));
     expect(await cell(/^= Headroom after those/)).toBe(formatCenticents(api.headroom_after_pending_approval_centicents));
     // The terms add up: available − not yet locked − reserve = headroom (in centicents, exactly).
-    expect(BigInt(f.available_centicents) - BigInt(f.not_yet_locked_withdrawals_centicents) - BigInt(f.reserve_centicents)).toBe(BigInt(api.headroom_centicents));
+    expect(BigInt(f.available_centicents) - BigInt(f.not_yet_locked_withdrawals_centicents) - BigInt(f.reserve_centicents)).toBe(
+      BigInt(api.headroom_centicents),
+    );
     await context.close();
   }, 120_000);
 

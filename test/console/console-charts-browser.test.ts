@@ -33,19 +33,24 @@ async function seedMonth(): Promise<void> {
     const pnl = (i % 3 === 0 ? -1n : 1n) * (3_000_000_000n + BigInt(i) * 123_456_789n);
     const margin = 20_000_000_000n + BigInt(i % 7) * 2_500_000_000n;
     const id = `ob-month-${date}`;
-    await ctx.db.dataSource.query(`INSERT INTO klear_balance_snapshot (pulled_at, user_id, available_centicents, locked_centicents, archive_id) VALUES (${at('12:00').sql}, 'scm', $2, $3, 1)`, [
-      date,
-      balance.toString(),
-      '25000000000',
-    ]);
+    await ctx.db.dataSource.query(
+      `INSERT INTO klear_balance_snapshot (pulled_at, user_id, available_centicents, locked_centicents, archive_id) VALUES (${at('12:00').sql}, 'scm', $2, $3, 1)`,
+      [date, balance.toString(), '25000000000'],
+    );
     await ctx.db.dataSource.query(
       `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, execution_time, last_updated_ts,
                                      content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id)
        VALUES ($2, 'scm', $3, 0, $4, $3, ${at('16:00').sql}, ${at('16:00').sql}, md5($2), 1, now(), now(), 1)`,
       [date, id, pnl.toString(), margin.toString()],
     );
-    await ctx.db.dataSource.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $2, 'MKT-X', 'ST-A', $3, 0, $3, (SELECT execution_time FROM klear_obligation WHERE id = $1))`, [id, `${id}-d`, pnl.toString()]);
-    await ctx.db.dataSource.query(`INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $2, 'ST-A', $3, 0, (SELECT execution_time FROM klear_obligation WHERE id = $1))`, [id, `${id}-m`, margin.toString()]);
+    await ctx.db.dataSource.query(
+      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $2, 'MKT-X', 'ST-A', $3, 0, $3, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
+      [id, `${id}-d`, pnl.toString()],
+    );
+    await ctx.db.dataSource.query(
+      `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $2, 'ST-A', $3, 0, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
+      [id, `${id}-m`, margin.toString()],
+    );
   }
 }
 
@@ -64,7 +69,8 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-const signedIn = async (): Promise<Page> => signInOnPage(await (await browser.newContext()).newPage(), base, 'test-viewer', nextTotpCode(clock, viewer));
+const signedIn = async (): Promise<Page> =>
+  signInOnPage(await (await browser.newContext()).newPage(), base, 'test-viewer', nextTotpCode(clock, viewer));
 const api = async (path: string) => (await ctx.http().get(path).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
 
 /** The chart's figures table, opened from its "as a table" disclosure, as rows of cell texts. */
@@ -94,7 +100,14 @@ it('Today: a 30-day chart of the buffer against obligations, drawn (SVG) and des
   const series = await api('/settlement/buffer-by-day?days=30');
   const rows = await figures(chart);
   expect(series.days.filter((d: { payable_centicents: string }) => d.payable_centicents !== '0').length).toBeGreaterThan(5);
-  expect(rows).toEqual(series.days.map((d: Record<string, string | null>) => [d.date, formatCenticents(d.balance_centicents), formatCenticents(d.payable_centicents), formatCenticents(d.receivable_centicents)]));
+  expect(rows).toEqual(
+    series.days.map((d: Record<string, string | null>) => [
+      d.date,
+      formatCenticents(d.balance_centicents),
+      formatCenticents(d.payable_centicents),
+      formatCenticents(d.receivable_centicents),
+    ]),
+  );
   await checkBothWidths(page, 'today-chart');
 }, 120_000);
 
@@ -105,7 +118,9 @@ it('Subtrader: PnL and margin over cycles, the table exact to the centicent even
   await chart.getByRole('img').locator('svg path').first().waitFor({ state: 'attached' });
   const rows = await figures(chart);
   const cycles = (await api('/subtraders/ST-H/cycles?limit=30')).cycles as Array<Record<string, string | null>>;
-  expect(rows.map((r) => r.slice(1))).toEqual(cycles.map((c) => [formatCenticents(c.pnl_centicents), formatCenticents(c.maintenance_margin_centicents)]));
+  expect(rows.map((r) => r.slice(1))).toEqual(
+    cycles.map((c) => [formatCenticents(c.pnl_centicents), formatCenticents(c.maintenance_margin_centicents)]),
+  );
   // 2^53 + 1 centicents: a double would show ...0992 or ...0994; the table shows the string's digits.
   const huge = rows.find((r) => r[0] === '2026-03-11 03:30Z')!;
   expect(huge[1]).toBe(formatCenticents(HUGE_PNL.toString()));

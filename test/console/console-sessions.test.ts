@@ -12,7 +12,12 @@ const STEP = 30_000;
 
 beforeAll(async () => {
   ctx = await createApiTestContext(
-    { CONSOLE_SESSION_IDLE_SECONDS: '900', CONSOLE_SESSION_ABSOLUTE_SECONDS: '3600', CONSOLE_SIGNIN_MAX_FAILURES: '3', CONSOLE_SIGNIN_LOCKOUT_SECONDS: '600' },
+    {
+      CONSOLE_SESSION_IDLE_SECONDS: '900',
+      CONSOLE_SESSION_ABSOLUTE_SECONDS: '3600',
+      CONSOLE_SIGNIN_MAX_FAILURES: '3',
+      CONSOLE_SIGNIN_LOCKOUT_SECONDS: '600',
+    },
     { clock },
   );
   secret = await enrol(ctx.app, ctx.userIds.approver);
@@ -42,7 +47,9 @@ describe('console sign-in', () => {
     expect(res.body.user).toEqual({ id: ctx.userIds.approver, name: 'test-approver', roles: ['approver'] });
     expect(res.body.csrf_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(JSON.stringify(res.body)).not.toContain(sessionCookie(res.headers['set-cookie']).split('=')[1]);
-    const stored = (await ctx.db.dataSource.query(`SELECT token_hash FROM console_session WHERE user_id = $1`, [ctx.userIds.approver])) as Array<{ token_hash: string }>;
+    const stored = (await ctx.db.dataSource.query(`SELECT token_hash FROM console_session WHERE user_id = $1`, [
+      ctx.userIds.approver,
+    ])) as Array<{ token_hash: string }>;
     expect(stored.every((s) => /^[0-9a-f]{64}$/.test(s.token_hash))).toBe(true);
     const me = await ctx.http().get('/session').set('Cookie', sessionCookie(res.headers['set-cookie']));
     expect(me.status).toBe(200);
@@ -68,7 +75,11 @@ describe('console sign-in', () => {
     const victimSecret = await enrol(ctx.app, ctx.userIds.approver2);
     clock.advance(STEP);
     for (let i = 0; i < 3; i++) {
-      const res = await signIn({ username: 'test-approver2', password: `wrong-${i}-xxxxxxxx`, totp: totpCode(victimSecret, clock.nowMs()) });
+      const res = await signIn({
+        username: 'test-approver2',
+        password: `wrong-${i}-xxxxxxxx`,
+        totp: totpCode(victimSecret, clock.nowMs()),
+      });
       expect(res.status).toBe(401);
     }
     clock.advance(STEP);
@@ -78,8 +89,16 @@ describe('console sign-in', () => {
     clock.advance(600_000);
     const after = await signIn({ username: 'test-approver2', password: PASSWORD, totp: totpCode(victimSecret, clock.nowMs()) });
     expect(after.status).toBe(200);
-    const audit = (await ctx.db.dataSource.query(`SELECT action FROM audit_log WHERE entity_id = $1 AND action LIKE 'console.%' ORDER BY seq`, [ctx.userIds.approver2])) as Array<{ action: string }>;
-    expect(audit.map((a) => a.action)).toEqual(['console.credentials_set', 'console.sign_in_failed', 'console.sign_in_failed', 'console.locked_out']);
+    const audit = (await ctx.db.dataSource.query(
+      `SELECT action FROM audit_log WHERE entity_id = $1 AND action LIKE 'console.%' ORDER BY seq`,
+      [ctx.userIds.approver2],
+    )) as Array<{ action: string }>;
+    expect(audit.map((a) => a.action)).toEqual([
+      'console.credentials_set',
+      'console.sign_in_failed',
+      'console.sign_in_failed',
+      'console.locked_out',
+    ]);
   });
 
   it('ends a session after 900 s idle, and after 3600 s whatever the activity', async () => {
@@ -116,29 +135,56 @@ describe('console sign-in', () => {
   it('keeps API tokens working beside sessions (no CSRF token needed without the cookie)', async () => {
     const res = await ctx.http().get('/withdrawal-policy').set('Authorization', `Bearer ${ctx.tokens.viewer}`);
     expect(res.status).toBe(200);
-    const asAdmin = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ name: 'script-made', roles: ['viewer'] });
+    const asAdmin = await ctx
+      .http()
+      .post('/users')
+      .set('Authorization', `Bearer ${ctx.tokens.admin}`)
+      .send({ name: 'script-made', roles: ['viewer'] });
     expect(asAdmin.status).toBe(201);
   });
 
   it('an invitee sets their own console password and gets their TOTP secret once, by redeeming the invitation; a short password spends nothing', async () => {
-    const created = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ name: 'invited-viewer', roles: ['viewer'] });
+    const created = await ctx
+      .http()
+      .post('/users')
+      .set('Authorization', `Bearer ${ctx.tokens.admin}`)
+      .send({ name: 'invited-viewer', roles: ['viewer'] });
     expect(created.status).toBe(201);
     const invitation = created.body.invitation.code as string;
     // Too short: refused before the code is spent.
     const short = await ctx.http().post('/invitations/redeem').send({ code: invitation, label: 'console', password: 'short' });
     expect(short.status).toBe(400);
-    const credentialsOf = async () => ((await ctx.db.dataSource.query(`SELECT 1 FROM console_credential c JOIN app_user u ON u.id = c.user_id WHERE u.name = 'invited-viewer'`)) as unknown[]).length;
+    const credentialsOf = async () =>
+      (
+        (await ctx.db.dataSource.query(
+          `SELECT 1 FROM console_credential c JOIN app_user u ON u.id = c.user_id WHERE u.name = 'invited-viewer'`,
+        )) as unknown[]
+      ).length;
     expect(await credentialsOf()).toBe(0);
-    const redeemed = await ctx.http().post('/invitations/redeem').send({ code: invitation, label: 'console', password: 'a long enough passphrase' });
+    const redeemed = await ctx
+      .http()
+      .post('/invitations/redeem')
+      .send({ code: invitation, label: 'console', password: 'a long enough passphrase' });
     expect(redeemed.status).toBe(201);
-    expect(redeemed.body.console).toEqual({ username: 'invited-viewer', totp_secret: expect.stringMatching(/^[A-Z2-7]{32}$/), otpauth_uri: expect.stringMatching(/^otpauth:\/\/totp\/Klear%20ops:invited-viewer\?/) });
+    expect(redeemed.body.console).toEqual({
+      username: 'invited-viewer',
+      totp_secret: expect.stringMatching(/^[A-Z2-7]{32}$/),
+      otpauth_uri: expect.stringMatching(/^otpauth:\/\/totp\/Klear%20ops:invited-viewer\?/),
+    });
     // Their own password and a code of their new secret sign them in.
     clock.advance(STEP);
-    const session = await signIn({ username: 'invited-viewer', password: 'a long enough passphrase', totp: totpCode(redeemed.body.console.totp_secret, clock.nowMs()) });
+    const session = await signIn({
+      username: 'invited-viewer',
+      password: 'a long enough passphrase',
+      totp: totpCode(redeemed.body.console.totp_secret, clock.nowMs()),
+    });
     expect({ status: session.status, name: session.body.user?.name }).toEqual({ status: 200, name: 'invited-viewer' });
     expect(await credentialsOf()).toBe(1);
     // The code works once: the secret is never shown again.
-    const again = await ctx.http().post('/invitations/redeem').send({ code: invitation, label: 'console', password: 'another long passphrase' });
+    const again = await ctx
+      .http()
+      .post('/invitations/redeem')
+      .send({ code: invitation, label: 'console', password: 'another long passphrase' });
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(JSON.stringify(again.body)).not.toContain(redeemed.body.console.totp_secret);
   });

@@ -22,7 +22,10 @@ const clock = new SteppedClock();
 const operator = { secret: '', lastStep: 0 };
 
 beforeAll(async () => {
-  ctx = await createApiTestContext({ EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() }, { clock });
+  ctx = await createApiTestContext(
+    { EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() },
+    { clock },
+  );
   seeded = await seedReconciledDay(ctx.db.dataSource);
   await ctx.app.listen(0, '127.0.0.1');
   base = `http://localhost:${(ctx.app.getHttpServer().address() as AddressInfo).port}`;
@@ -36,7 +39,12 @@ afterAll(async () => {
 });
 
 async function signedInOperator(): Promise<Page> {
-  return signInOnPage(await (await browser.newContext({ acceptDownloads: true })).newPage(), base, 'test-operator', nextTotpCode(clock, operator));
+  return signInOnPage(
+    await (await browser.newContext({ acceptDownloads: true })).newPage(),
+    base,
+    'test-operator',
+    nextTotpCode(clock, operator),
+  );
 }
 
 it('works a break to resolution: open it from the worklist, acknowledge, assign, comment, resolve as timing', async () => {
@@ -60,11 +68,16 @@ it('works a break to resolution: open it from the worklist, acknowledge, assign,
   await page.getByText('resolved', { exact: true }).waitFor();
   await page.screenshot({ path: join(artefactDir(), 'break-resolved-1280.png'), fullPage: true });
   const after = (await ctx.http().get(`/breaks/${id}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
-  expect([after.status, after.assignee, after.resolution.reason, after.resolution.resolved_by]).toEqual(['resolved', 'test-operator', 'timing', 'test-operator']);
+  expect([after.status, after.assignee, after.resolution.reason, after.resolution.resolved_by]).toEqual([
+    'resolved',
+    'test-operator',
+    'timing',
+    'test-operator',
+  ]);
   expect(after.comments.map((c: { body: string }) => c.body)).toEqual(['Klear booked the fee a cycle late']);
 }, 120_000);
 
-it('builds the day\'s workbook from the console and downloads it (an .xlsx: a zip file)', async () => {
+it("builds the day's workbook from the console and downloads it (an .xlsx: a zip file)", async () => {
   const page = await signedInOperator();
   await page.getByRole('link', { name: 'Workbooks' }).click();
   await page.getByLabel('Settlement day').fill(DAY);
@@ -76,7 +89,10 @@ it('builds the day\'s workbook from the console and downloads it (an .xlsx: a zi
   const bytes = readFileSync(path);
   expect(download.suggestedFilename()).toBe(`klear-recon-${DAY}.xlsx`);
   expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
-  const listed = (await ctx.http().get('/exports').set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body.data as Array<{ date: string; size_bytes: number | string }>;
+  const listed = (await ctx.http().get('/exports').set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body.data as Array<{
+    date: string;
+    size_bytes: number | string;
+  }>;
   expect(Number(listed.find((e) => e.date === DAY)!.size_bytes)).toBe(bytes.length);
 }, 120_000);
 
@@ -108,7 +124,13 @@ it('runs a reconciliation of a chosen day and cycle from the Runs page and sees 
   const id = /^Run #(\d+)/.exec(line)![1];
   expect(line).toContain(`(${CYCLE_1}, Crypto): succeeded`);
   const stored = (await ctx.http().get(`/reconciliations/${id}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`)).body;
-  expect([stored.scope, stored.cycle, stored.asset_class, stored.status, stored.created_by]).toEqual(['cycle', CYCLE_1, 'Crypto', 'succeeded', 'test-operator']);
+  expect([stored.scope, stored.cycle, stored.asset_class, stored.status, stored.created_by]).toEqual([
+    'cycle',
+    CYCLE_1,
+    'Crypto',
+    'succeeded',
+    'test-operator',
+  ]);
   const table = page.getByRole('table', { name: 'Reconciliation runs' });
   const top = table.getByRole('row').nth(1);
   await top.getByRole('cell', { name: `#${id}`, exact: true }).waitFor();
@@ -145,7 +167,10 @@ it('compares two runs on the Runs page: the breaks new, gone and changed are tho
   expect(await rowsOf(/^Changed between/)).toBe(api.changed.length);
   // Each new break links to it, its difference shown from the decimal string.
   for (const o of api.only_in_other.slice(0, 3)) {
-    const row = page.getByRole('table', { name: /^New in run/ }).getByRole('row').filter({ has: page.getByRole('link', { name: `#${o.break_id}`, exact: true }) });
+    const row = page
+      .getByRole('table', { name: /^New in run/ })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: `#${o.break_id}`, exact: true }) });
     expect(await row.getByRole('cell').last().innerText()).toBe(formatCenticents(o.difference_centicents));
   }
   // The pair is in the URL: a reload shows the same comparison.

@@ -47,10 +47,18 @@ function startDemo(env: Record<string, string>): DemoRun {
 }
 
 /** Waits for the printed summary (or the demo's end), then reads the printed URLs and ids from it. */
-async function summaryOf(run: DemoRun): Promise<{ mailbox: string; metrics: string[]; withdrawalId: string; approvalLine: string; text: string }> {
+async function summaryOf(
+  run: DemoRun,
+): Promise<{ mailbox: string; metrics: string[]; withdrawalId: string; approvalLine: string; text: string }> {
   let ended = false;
   void run.exited.then(() => (ended = true));
-  const text = await until('the demo summary', async () => run.output(), (o) => o.includes(STARTED) || ended, 600_000, 250);
+  const text = await until(
+    'the demo summary',
+    async () => run.output(),
+    (o) => o.includes(STARTED) || ended,
+    600_000,
+    250,
+  );
   if (!text.includes(STARTED)) throw new Error(`the demo ended before its summary:\n${text}`);
   const field = (re: RegExp) => {
     const m = re.exec(text);
@@ -59,7 +67,9 @@ async function summaryOf(run: DemoRun): Promise<{ mailbox: string; metrics: stri
   };
   return {
     mailbox: field(/^Mailbox\s+(\S+)/m),
-    metrics: field(/^Metrics\s+(.+)$/m).trim().split(/\s+/),
+    metrics: field(/^Metrics\s+(.+)$/m)
+      .trim()
+      .split(/\s+/),
     withdrawalId: field(/^Withdrawal waiting .*\(([0-9a-f-]{36})\)$/m),
     approvalLine: field(/^Approval email\s+(.+)$/m),
     text,
@@ -85,7 +95,14 @@ describe('npm run demo: the approval email and /metrics', () => {
   beforeAll(async () => {
     dataRoot = mkdtempSync(join(tmpdir(), 'klear-demo-test-'));
     database = await createEmptyDatabase();
-    const [api, sim, smtp, web, metrics, workerMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [api, sim, smtp, web, metrics, workerMetrics] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     env = {
       DATABASE_URL: database.url,
       EMBEDDED_PG_DATA_DIR: join(dataRoot, 'pg'), // the demo keeps its files beside it (users, keys, simulator state)
@@ -112,7 +129,9 @@ describe('npm run demo: the approval email and /metrics', () => {
     const summary = await summaryOf(running);
     expect(summary.mailbox).toBe(`http://127.0.0.1:${env.DEMO_MAILBOX_WEB_PORT}/`);
     const messages = (await (await fetch(`${summary.mailbox}messages.json`)).json()) as ReceivedMail[];
-    const approval = messages.filter((m) => m.subject.startsWith('[Klear SCM] Approval needed: ') && m.text.includes(`Withdrawal: ${summary.withdrawalId}`));
+    const approval = messages.filter(
+      (m) => m.subject.startsWith('[Klear SCM] Approval needed: ') && m.text.includes(`Withdrawal: ${summary.withdrawalId}`),
+    );
     const approvalTo = approval.flatMap((m) => m.to).sort();
     expect(summary.approvalLine).toBe(`sent to ${approvalTo.join(', ')} (see the mailbox; never to the requester)`);
     for (const m of approval) {
@@ -125,7 +144,10 @@ describe('npm run demo: the approval email and /metrics', () => {
     expect(page).toContain('Please approve the withdrawal of $250,000.00');
 
     // The API's /metrics: the pending withdrawal (this run's, plus any an earlier run left waiting) and the jobs' last-success ages.
-    expect(summary.metrics).toEqual([`http://127.0.0.1:${env.METRICS_PORT}/metrics`, `http://127.0.0.1:${env.METRICS_WORKER_PORT}/metrics`]);
+    expect(summary.metrics).toEqual([
+      `http://127.0.0.1:${env.METRICS_PORT}/metrics`,
+      `http://127.0.0.1:${env.METRICS_WORKER_PORT}/metrics`,
+    ]);
     const scrape = await (await fetch(summary.metrics[0])).text();
     expect(metric(scrape, 'klear_withdrawals', 'state="pending_approval"')).toBeGreaterThanOrEqual(1);
     expect(metric(scrape, 'klear_withdrawal_oldest_pending_approval_age_seconds')).toBeGreaterThan(0);
@@ -133,7 +155,16 @@ describe('npm run demo: the approval email and /metrics', () => {
       expect(metric(scrape, 'klear_job_last_success_age_seconds', `job="${job}"`)).toBeGreaterThanOrEqual(0);
     }
     // The worker serves its own.
-    const worker = await until('the worker metrics', async () => fetch(summary.metrics[1]).then((r) => r.status).catch(() => 0), (s) => s === 200, 120_000, 250);
+    const worker = await until(
+      'the worker metrics',
+      async () =>
+        fetch(summary.metrics[1])
+          .then((r) => r.status)
+          .catch(() => 0),
+      (s) => s === 200,
+      120_000,
+      250,
+    );
     expect(worker).toBe(200);
 
     const ended = await stop(running);
@@ -152,14 +183,19 @@ describe('npm run demo: the approval email and /metrics', () => {
   it('shows the live API world: two asset classes, funding, a netted group, obligations completed from their pages, a funding break', () => {
     const text = running!.output();
     expect(text).toMatch(/^Obligations ingested\s+\d+ \(\d+ cycles reconciled\), asset classes Crypto, Equity$/m);
-    const truncated = /^Truncated obligations\s+(\d+) completed from their pages, e\.g\. (\S+) \((Crypto|Equity)\): 1040 settlement details, (.+) cut at 1,000 inline and read in full$/m.exec(text);
+    const truncated =
+      /^Truncated obligations\s+(\d+) completed from their pages, e\.g\. (\S+) \((Crypto|Equity)\): 1040 settlement details, (.+) cut at 1,000 inline and read in full$/m.exec(
+        text,
+      );
     expect(truncated).not.toBeNull();
     expect(Number(truncated![1])).toBeGreaterThan(0);
     expect(truncated![4]).toContain('settlement_details');
     const funding = /^Funding payments\s+(\d+) over (\d+) obligations; latest \S+: (\d+) payments, net (-?\$[\d,]+\.\d{4})$/m.exec(text);
     expect(funding).not.toBeNull();
     expect(Number(funding![1])).toBeGreaterThan(1_000);
-    expect(text).toMatch(/^Netted group\s+GRP-0001: ST-00001, ST-00004, ST-00007, ST-00010, margin \$[\d,]+\.\d{4} \(GET \/subtrader-groups\)$/m);
+    expect(text).toMatch(
+      /^Netted group\s+GRP-0001: ST-00001, ST-00004, ST-00007, ST-00010, margin \$[\d,]+\.\d{4} \(GET \/subtrader-groups\)$/m,
+    );
     expect(text).toMatch(/^Open breaks\s+\d+ \(.*funding \d+.*\)$/m);
   });
 

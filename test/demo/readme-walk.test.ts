@@ -38,11 +38,20 @@ describe("the README's morning walk", () => {
     await ctx.app.listen(0, '127.0.0.1');
     api = `http://127.0.0.1:${(ctx.app.getHttpServer().address() as { port: number }).port}`;
     // What the demo's worker has done by the morning: every pull, the reconciliation of each cycle, the day's workbook.
-    for (const job of ['obligation_history', 'active_obligation', 'settlement_estimate', 'settlement_balance', 'balance_history', 'reconcile_cycles']) {
+    for (const job of [
+      'obligation_history',
+      'active_obligation',
+      'settlement_estimate',
+      'settlement_balance',
+      'balance_history',
+      'reconcile_cycles',
+    ]) {
       const res = await ctx.http().post(`/jobs/${job}/run?wait=true`).set('authorization', as('operator'));
       expect({ job, run: res.body.run?.status }).toEqual({ job, run: 'succeeded' });
     }
-    const [latest] = (await ctx.http().get('/obligations?limit=1').set('authorization', as('viewer'))).body.data as Array<{ execution_time: string }>;
+    const [latest] = (await ctx.http().get('/obligations?limit=1').set('authorization', as('viewer'))).body.data as Array<{
+      execution_time: string;
+    }>;
     const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(latest.execution_time));
     const built = await ctx.http().post('/exports').set('authorization', as('operator')).send({ date: day });
     expect(built.status).toBe(201);
@@ -57,7 +66,9 @@ describe("the README's morning walk", () => {
     const doc = (await ctx.http().get('/docs-json')).body as { paths: Record<string, unknown> };
     const documented = Object.keys(doc.paths).map((p) => new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`));
     // "$API$EXPORT": a path the API answered itself (a download_url) is not written in the README.
-    const called = [...morningWalk().matchAll(/"\$API([^"?]*)[?"]/g)].map((m) => m[1].replace(/\$\w+/g, 'x')).filter((path) => path !== 'x');
+    const called = [...morningWalk().matchAll(/"\$API([^"?]*)[?"]/g)]
+      .map((m) => m[1].replace(/\$\w+/g, 'x'))
+      .filter((path) => path !== 'x');
     expect(called.length).toBeGreaterThan(15);
     expect(called.filter((path) => !documented.some((re) => re.test(path)))).toEqual([]);
   });
@@ -89,6 +100,8 @@ describe("the README's morning walk", () => {
     expect(lines).toContain('pending_approval');
     expect(lines).toContain('approved');
     expect(stdout).toContain('["approved",["test-approver: ok per treasury sweep plan","test-approver2: second approval"]]');
-    expect(stdout).toMatch(/ test-approver2 withdrawal\.approved\n.* test-approver withdrawal\.approval\n.* test-operator withdrawal\.requested/);
+    expect(stdout).toMatch(
+      / test-approver2 withdrawal\.approved\n.* test-approver withdrawal\.approval\n.* test-operator withdrawal\.requested/,
+    );
   }, 300_000);
 });

@@ -29,9 +29,15 @@ afterAll(async () => {
 });
 
 describe('exports API', () => {
-  it('lets an operator build a day\'s workbook and answers with its row', async () => {
+  it("lets an operator build a day's workbook and answers with its row", async () => {
     const res = await ctx.http().post('/exports').set('Authorization', `Bearer ${ctx.tokens.operator}`).send({ date: DAY }).expect(201);
-    expect(res.body).toMatchObject({ date: DAY, version: 1, file_name: `klear-recon-${DAY}.xlsx`, created_by: 'test-operator', download_url: `/exports/${res.body.id}/file` });
+    expect(res.body).toMatchObject({
+      date: DAY,
+      version: 1,
+      file_name: `klear-recon-${DAY}.xlsx`,
+      created_by: 'test-operator',
+      download_url: `/exports/${res.body.id}/file`,
+    });
     expect(res.body.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(res.body.row_counts).toMatchObject({ 'Settlement details': 8, Breaks: 2 });
   });
@@ -47,7 +53,12 @@ describe('exports API', () => {
   });
 
   it('refuses a malformed date, an impossible date and a future date, naming the field', async () => {
-    const post = (body: unknown) => ctx.http().post('/exports').set('Authorization', `Bearer ${ctx.tokens.operator}`).send(body as object);
+    const post = (body: unknown) =>
+      ctx
+        .http()
+        .post('/exports')
+        .set('Authorization', `Bearer ${ctx.tokens.operator}`)
+        .send(body as object);
     const bad = await post({ date: '10/03/2026' }).expect(400);
     expect(JSON.stringify(bad.body.details)).toContain('date');
     await post({ date: '2026-02-30' }).expect(400);
@@ -62,16 +73,26 @@ describe('exports API', () => {
     expect([res.body.version, res.body.file_name]).toEqual([2, `klear-recon-${DAY}-v2.xlsx`]);
     const page1 = await ctx.http().get('/exports?limit=1').set('Authorization', `Bearer ${ctx.tokens.viewer}`).expect(200);
     expect(page1.body.data.map((e: { version: number }) => e.version)).toEqual([2]);
-    const page2 = await ctx.http().get(`/exports?limit=1&cursor=${page1.body.next_cursor}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`).expect(200);
+    const page2 = await ctx
+      .http()
+      .get(`/exports?limit=1&cursor=${page1.body.next_cursor}`)
+      .set('Authorization', `Bearer ${ctx.tokens.viewer}`)
+      .expect(200);
     expect([page2.body.data.map((e: { version: number }) => e.version), page2.body.next_cursor]).toEqual([[1], null]);
     const forged = Buffer.from(JSON.stringify(["x'); DROP TABLE export_file; --", 1])).toString('base64url');
     await ctx.http().get(`/exports?cursor=${forged}`).set('Authorization', `Bearer ${ctx.tokens.viewer}`).expect(400);
   });
 
-  it('streams the file to a viewer with the xlsx content type and the day\'s file name, byte for byte what was recorded', async () => {
+  it("streams the file to a viewer with the xlsx content type and the day's file name, byte for byte what was recorded", async () => {
     const list = await ctx.http().get('/exports').set('Authorization', `Bearer ${ctx.tokens.viewer}`).expect(200);
     for (const entry of list.body.data as Array<{ id: string; file_name: string; size_bytes: string; sha256: string }>) {
-      const res = await ctx.http().get(`/exports/${entry.id}/file`).set('Authorization', `Bearer ${ctx.tokens.viewer}`).buffer(true).parse(binary as never).expect(200);
+      const res = await ctx
+        .http()
+        .get(`/exports/${entry.id}/file`)
+        .set('Authorization', `Bearer ${ctx.tokens.viewer}`)
+        .buffer(true)
+        .parse(binary as never)
+        .expect(200);
       expect(res.headers['content-type']).toBe(XLSX);
       expect(res.headers['content-disposition']).toBe(`attachment; filename="${entry.file_name}"`);
       const body = res.body as Buffer;
@@ -85,7 +106,11 @@ describe('exports API', () => {
   });
 
   it('answers 404 for an unknown export and 400 for an id that is not a uuid', async () => {
-    await ctx.http().get('/exports/00000000-0000-4000-8000-000000000000/file').set('Authorization', `Bearer ${ctx.tokens.viewer}`).expect(404);
+    await ctx
+      .http()
+      .get('/exports/00000000-0000-4000-8000-000000000000/file')
+      .set('Authorization', `Bearer ${ctx.tokens.viewer}`)
+      .expect(404);
     await ctx.http().get('/exports/..%2F..%2Fetc%2Fpasswd/file').set('Authorization', `Bearer ${ctx.tokens.viewer}`).expect(400);
   });
 

@@ -25,17 +25,31 @@ describe('the daily workbook of a day with funding, groups and two asset classes
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'klear-funding-workbook-'));
-    fixture = await SimulatedReconWorld.start({ seed: 17, subtraders: 9, markets: 6, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' }, { env: { EXPORTS_DIR: dir } });
+    fixture = await SimulatedReconWorld.start(
+      { seed: 17, subtraders: 9, markets: 6, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' },
+      { env: { EXPORTS_DIR: dir } },
+    );
     await fixture.ingestKlear();
     feed = await fixture.feed({});
     cycle = feed.cycles.at(-1)!;
-    feed = await fixture.feed({ discrepancies: [{ kind: 'missing_funding', cycle, subtrader_id: 'ST-00002' }, { kind: 'wrong_funding', cycle, subtrader_id: 'ST-00003' }] });
+    feed = await fixture.feed({
+      discrepancies: [
+        { kind: 'missing_funding', cycle, subtrader_id: 'ST-00002' },
+        { kind: 'wrong_funding', cycle, subtrader_id: 'ST-00003' },
+      ],
+    });
     await fixture.postLedger(feed.entries);
     for (const assetClass of ['Crypto', 'Equity']) await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test');
-    const res = await fixture.api.http().post('/exports').set('Authorization', `Bearer ${fixture.api.tokens.operator}`).send({ date: etDate(cycle) });
+    const res = await fixture.api
+      .http()
+      .post('/exports')
+      .set('Authorization', `Bearer ${fixture.api.tokens.operator}`)
+      .send({ date: etDate(cycle) });
     expect(res.status).toBe(201);
     rowCounts = res.body.row_counts;
-    const [stored] = (await fixture.api.db.dataSource.query(`SELECT file_path FROM export_file WHERE id = $1`, [res.body.id])) as Array<{ file_path: string }>;
+    const [stored] = (await fixture.api.db.dataSource.query(`SELECT file_path FROM export_file WHERE id = $1`, [res.body.id])) as Array<{
+      file_path: string;
+    }>;
     workbook = await readWorkbook(join(dir, stored.file_path));
   });
   afterAll(async () => {
@@ -44,7 +58,15 @@ describe('the daily workbook of a day with funding, groups and two asset classes
   });
 
   it('has a Funding sheet: one row per (subtrader, market) Klear paid funding for, Klear against the ledger', async () => {
-    expect(workbook.worksheets.map((s) => s.name)).toEqual(['Summary', 'Subtraders', 'Breaks', 'Settlement details', 'Funding', 'Buffer movements', 'Withdrawals']);
+    expect(workbook.worksheets.map((s) => s.name)).toEqual([
+      'Summary',
+      'Subtraders',
+      'Breaks',
+      'Settlement details',
+      'Funding',
+      'Buffer movements',
+      'Withdrawals',
+    ]);
     const rows = records(workbook, 'Funding');
     const klear = (await fixture.api.db.dataSource.query(
       `SELECT f.subtrader_id, f.market_ticker, o.asset_class, count(*)::int AS n, sum(f.funding_amount_centicents)::text AS amount
@@ -54,9 +76,9 @@ describe('the daily workbook of a day with funding, groups and two asset classes
     )) as Array<{ subtrader_id: string; market_ticker: string; asset_class: string; n: number; amount: string }>;
     expect(klear.length).toBeGreaterThan(0);
     expect(rowCounts.Funding).toBe(klear.length);
-    expect(rows.map((r) => [r.Subtrader, r.Market, r['Asset class'], r['Funding payments'], centicents(r['Klear funding (centicents)'])])).toEqual(
-      klear.map((k) => [k.subtrader_id, k.market_ticker, k.asset_class, k.n, BigInt(k.amount)]),
-    );
+    expect(
+      rows.map((r) => [r.Subtrader, r.Market, r['Asset class'], r['Funding payments'], centicents(r['Klear funding (centicents)'])]),
+    ).toEqual(klear.map((k) => [k.subtrader_id, k.market_ticker, k.asset_class, k.n, BigInt(k.amount)]));
     expect(new Set(rows.map((r) => r['Asset class']))).toEqual(new Set(['Crypto', 'Equity']));
     expect(rows.filter((r) => r.Subtrader === 'ST-00001').every((r) => r.Group === 'GRP-0001')).toBe(true);
   });
@@ -67,12 +89,16 @@ describe('the daily workbook of a day with funding, groups and two asset classes
       .map((r) => [`funding/${cycle}/${r.Subtrader}/${r.Market}`, r.Match, centicents(r['Difference (centicents)'])]);
     const expected = feed.answer_key.breaks.filter((b) => b.check === 'funding' && b.cycle === cycle);
     expect(expected).toHaveLength(2);
-    expect(differing).toEqual(expected.map((b) => [b.key, b.reason_code === 'missing_internal' ? 'missing_internal' : 'mismatch', BigInt(b.difference)]));
+    expect(differing).toEqual(
+      expected.map((b) => [b.key, b.reason_code === 'missing_internal' ? 'missing_internal' : 'mismatch', BigInt(b.difference)]),
+    );
     const breaks = records(workbook, 'Breaks').filter((b) => b.Check === 'funding');
-    expect(breaks.map((b) => [b.Key, centicents(b['Difference (centicents)'])]).sort()).toEqual(expected.map((b) => [b.key, BigInt(b.difference)]).sort());
+    expect(breaks.map((b) => [b.Key, centicents(b['Difference (centicents)'])]).sort()).toEqual(
+      expected.map((b) => [b.key, BigInt(b.difference)]).sort(),
+    );
   });
 
-  it('names each subtrader\'s netted group and each Klear settlement row\'s asset class', () => {
+  it("names each subtrader's netted group and each Klear settlement row's asset class", () => {
     const groups = Object.fromEntries(records(workbook, 'Subtraders').map((r) => [r.Subtrader, r.Group]));
     expect(groups).toMatchObject({ 'ST-00001': 'GRP-0001', 'ST-00004': 'GRP-0001', 'ST-00007': 'GRP-0001', 'ST-00002': null });
     const details = records(workbook, 'Settlement details');

@@ -92,7 +92,13 @@ export class SettlementWorld {
     const ds = db.dataSource;
     this.clock = new ManualClock(start);
     const audit = new AuditService(ds, null, this.clock);
-    this.exports = new ExportsService(new ExportFileRepository(ds), new WorkbookBuilder(new WorkbookReadRepository(ds)), audit, config, this.clock);
+    this.exports = new ExportsService(
+      new ExportFileRepository(ds),
+      new WorkbookBuilder(new WorkbookReadRepository(ds)),
+      audit,
+      config,
+      this.clock,
+    );
     this.runs = new ReconciliationRunRepository(ds, audit, this.clock);
     this.workflow = new BreakWorkflowService(ds, audit, this.clock);
   }
@@ -130,7 +136,13 @@ export class SettlementWorld {
   }
 
   /** A movement of Klear's balance history. */
-  async klearMovement(businessTransactionId: string, at: Date, delta: bigint, lockedDelta = 0n, reason = 'settlement_payment'): Promise<void> {
+  async klearMovement(
+    businessTransactionId: string,
+    at: Date,
+    delta: bigint,
+    lockedDelta = 0n,
+    reason = 'settlement_payment',
+  ): Promise<void> {
     await this.query(
       `INSERT INTO klear_balance_history (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, first_pulled_at, archive_id)
        VALUES ($1, $2, $3, $4, $5, $2, 1)`,
@@ -140,59 +152,132 @@ export class SettlementWorld {
 
   private async entry(e: JournalEntryRow): Promise<void> {
     await this.db.dataSource.transaction(async (m: EntityManager) => {
-      if (e.subtrader) await m.query(`INSERT INTO subtrader (subtrader_id, first_seen_in_ledger_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [e.subtrader, e.at]);
+      if (e.subtrader)
+        await m.query(`INSERT INTO subtrader (subtrader_id, first_seen_in_ledger_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+          e.subtrader,
+          e.at,
+        ]);
       await postJournalEntry(m, e);
     });
   }
 
   /** A cycle's ledger: one trade_settlement per subtrader and one margin_requirement per subtrader with a requirement. */
-  async ledgerCycle(cycle: Date, trades: Record<string, Array<[market: string, pnl: bigint, fees: bigint]>>, margins: Record<string, bigint>): Promise<void> {
+  async ledgerCycle(
+    cycle: Date,
+    trades: Record<string, Array<[market: string, pnl: bigint, fees: bigint]>>,
+    margins: Record<string, bigint>,
+  ): Promise<void> {
     const tag = cycle.toISOString();
-    for (const [subtrader, markets] of Object.entries(trades)) await this.tradeSettlement(`ts-${tag}-${subtrader}`, cycle, subtrader, markets);
-    for (const [subtrader, requirement] of Object.entries(margins)) await this.marginRequirement(`mm-${tag}-${subtrader}`, cycle, subtrader, requirement);
+    for (const [subtrader, markets] of Object.entries(trades))
+      await this.tradeSettlement(`ts-${tag}-${subtrader}`, cycle, subtrader, markets);
+    for (const [subtrader, requirement] of Object.entries(margins))
+      await this.marginRequirement(`mm-${tag}-${subtrader}`, cycle, subtrader, requirement);
   }
 
   /** The ledger's trade_settlement of one subtrader and cycle: per market pnl and -fees, balanced against klear_settlement. */
-  async tradeSettlement(id: string, cycle: Date, subtrader: string, markets: Array<[market: string, pnl: bigint, fees: bigint]>): Promise<void> {
+  async tradeSettlement(
+    id: string,
+    cycle: Date,
+    subtrader: string,
+    markets: Array<[market: string, pnl: bigint, fees: bigint]>,
+  ): Promise<void> {
     await this.entry({ id, type: 'trade_settlement', at: cycle, cycle, subtrader, postings: settlementPostings(markets) });
   }
 
   async marginRequirement(id: string, cycle: Date, subtrader: string, requirement: bigint): Promise<void> {
-    await this.entry({ id, type: 'margin_requirement', at: cycle, cycle, subtrader, postings: [['maintenance_margin', null, requirement], ['maintenance_margin_contra', null, -requirement]] });
+    await this.entry({
+      id,
+      type: 'margin_requirement',
+      at: cycle,
+      cycle,
+      subtrader,
+      postings: [
+        ['maintenance_margin', null, requirement],
+        ['maintenance_margin_contra', null, -requirement],
+      ],
+    });
   }
 
   /** A correction of one market's pnl for a (cycle, subtrader), booked as an adjustment. */
   async pnlAdjustment(id: string, cycle: Date, subtrader: string, market: string, pnl: bigint, at: Date): Promise<void> {
-    await this.entry({ id, type: 'adjustment', at, cycle, subtrader, postings: [['trading_pnl', market, pnl], ['klear_settlement', null, -pnl]] });
+    await this.entry({
+      id,
+      type: 'adjustment',
+      at,
+      cycle,
+      subtrader,
+      postings: [
+        ['trading_pnl', market, pnl],
+        ['klear_settlement', null, -pnl],
+      ],
+    });
   }
 
   /** A cash movement of the settlement buffer in the ledger (against Klear settlement, or the bank for deposits and withdrawals). */
-  async bufferMovement(id: string, at: Date, reference: string, amount: bigint, against: 'bank' | 'klear_settlement' = 'klear_settlement'): Promise<void> {
-    await this.entry({ id, type: 'buffer_movement', at, reference, postings: [['settlement_buffer', null, amount], [against, null, -amount]] });
+  async bufferMovement(
+    id: string,
+    at: Date,
+    reference: string,
+    amount: bigint,
+    against: 'bank' | 'klear_settlement' = 'klear_settlement',
+  ): Promise<void> {
+    await this.entry({
+      id,
+      type: 'buffer_movement',
+      at,
+      reference,
+      postings: [
+        ['settlement_buffer', null, amount],
+        [against, null, -amount],
+      ],
+    });
   }
 
   /** A withdrawal request made at `at`, approved and submitted to Klear ten minutes later (rows as the withdrawal service writes them). */
   async submittedWithdrawal(amount: bigint, at: Date, klearId: string): Promise<string> {
     const minutes = (n: number) => new Date(at.getTime() + n * 60_000);
-    const [{ id: userId }] = await this.query<{ id: string }>(`INSERT INTO app_user (name, roles) VALUES ('world-requester', '{operator}') RETURNING id`);
-    const [{ id: approverId }] = await this.query<{ id: string }>(`INSERT INTO app_user (name, roles) VALUES ('world-approver', '{approver}') RETURNING id`);
+    const [{ id: userId }] = await this.query<{ id: string }>(
+      `INSERT INTO app_user (name, roles) VALUES ('world-requester', '{operator}') RETURNING id`,
+    );
+    const [{ id: approverId }] = await this.query<{ id: string }>(
+      `INSERT INTO app_user (name, roles) VALUES ('world-approver', '{approver}') RETURNING id`,
+    );
     const [{ id }] = await this.query<{ id: string }>(
       `INSERT INTO withdrawal_request (amount_centicents, purpose, requester_id, requester_name, idempotency_key, request_hash, state, policy_version, policy_snapshot,
                                        approvals_required, roles_required, expires_at, headroom_at_request, klear_withdrawal_id, submitted_at, klear_status, created_at, updated_at, version)
        VALUES ($1, 'sweep to the operating account', $2, 'world-requester', $3, 'h', 'submitted', 1, '{}', 1, '{approver}', $4, '{}', $5, $6, 'pending', $7, $6, 1) RETURNING id`,
       [amount.toString(), userId, `k-${klearId}`, minutes(24 * 60), klearId, minutes(10), at],
     );
-    await this.query(`INSERT INTO withdrawal_approval (request_id, round, approver_id, approver_name, approver_roles, decision, decided_at) VALUES ($1, 1, $2, 'world-approver', '{approver}', 'approve', $3)`, [id, approverId, minutes(5)]);
-    for (const [i, [from, to, t]] of ([[null, 'pending_approval', 0], ['pending_approval', 'approved', 5], ['approved', 'submitting', 9], ['submitting', 'submitted', 10]] as const).entries()) {
-      await this.query(`INSERT INTO withdrawal_state_change (request_id, from_state, to_state, actor, at, audit_seq) VALUES ($1, $2, $3, 'world', $4, $5)`, [id, from, to, minutes(t), 1000 + i]);
+    await this.query(
+      `INSERT INTO withdrawal_approval (request_id, round, approver_id, approver_name, approver_roles, decision, decided_at) VALUES ($1, 1, $2, 'world-approver', '{approver}', 'approve', $3)`,
+      [id, approverId, minutes(5)],
+    );
+    for (const [i, [from, to, t]] of (
+      [
+        [null, 'pending_approval', 0],
+        ['pending_approval', 'approved', 5],
+        ['approved', 'submitting', 9],
+        ['submitting', 'submitted', 10],
+      ] as const
+    ).entries()) {
+      await this.query(
+        `INSERT INTO withdrawal_state_change (request_id, from_state, to_state, actor, at, audit_seq) VALUES ($1, $2, $3, 'world', $4, $5)`,
+        [id, from, to, minutes(t), 1000 + i],
+      );
     }
     return id;
   }
 
   /** Reconciles a cycle with the real run repository, as if the run had finished at `at`. */
   async reconcile(cycle: Date, at: Date): Promise<string> {
-    const outcome = await this.runs.run({ scope: 'cycle', cycle, actor: 'world', settings: this.config.reconciliation }, () => new Error(`no obligation at ${cycle.toISOString()}`));
-    await this.query(`UPDATE recon_run SET started_at = $2::timestamptz - interval '1 minute', finished_at = $2 WHERE id = $1`, [outcome.runId, at]);
+    const outcome = await this.runs.run(
+      { scope: 'cycle', cycle, actor: 'world', settings: this.config.reconciliation },
+      () => new Error(`no obligation at ${cycle.toISOString()}`),
+    );
+    await this.query(`UPDATE recon_run SET started_at = $2::timestamptz - interval '1 minute', finished_at = $2 WHERE id = $1`, [
+      outcome.runId,
+      at,
+    ]);
     await this.query(`UPDATE recon_break SET created_at = $2 WHERE first_seen_run = $1`, [outcome.runId, at]);
     await this.query(`UPDATE recon_break SET updated_at = $2 WHERE last_seen_run = $1 OR closed_by_run = $1`, [outcome.runId, at]);
     return outcome.runId;

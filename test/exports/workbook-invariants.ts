@@ -19,7 +19,16 @@ const DAY_SCOPE = `
 
 /** An ET wall-clock time as exceljs reads back an Excel date (the sheet writes ET wall time as a zone-less date). */
 function sheetTimeOfCycle(cycle: Date): number {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(cycle);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'America/New_York',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(cycle);
   const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
   return Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
 }
@@ -55,12 +64,16 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     const c = counted.get(key) ?? { count: 0, difference: 0n };
     counted.set(key, { count: c.count + 1, difference: c.difference + money(b, 'Difference')! });
   }
-  const table = summary.filter((r) => (r.Section === 'Breaks' || r.Section === 'Closed on the day') && /^[a-z_]+ [a-z_]+$/.test(String(r.Item)));
+  const table = summary.filter(
+    (r) => (r.Section === 'Breaks' || r.Section === 'Closed on the day') && /^[a-z_]+ [a-z_]+$/.test(String(r.Item)),
+  );
   expect(sorted(table.map((r) => [`${r.Section}|${r.Item}`, r.Count, money(r, "Breaks' difference")]))).toEqual(
     sorted([...counted].map(([k, c]) => [k, c.count, c.difference])),
   );
   expect(line('Breaks', "all found by the day's runs").Count).toBe(found.length);
-  expect(line('Breaks', 'to work on (open, acknowledged, pending_write_off)').Count).toBe(found.filter((b) => OPEN.includes(String(b.Status))).length);
+  expect(line('Breaks', 'to work on (open, acknowledged, pending_write_off)').Count).toBe(
+    found.filter((b) => OPEN.includes(String(b.Status))).length,
+  );
   expect(line('Closed on the day', 'all closed on the day').Count).toBe(closed.length);
 
   // 2. Every break counted on the Subtraders sheet is a row of the Breaks sheet, and every found break of a subtrader is counted there.
@@ -77,16 +90,26 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     // Per subtrader too, the breaks explain the differences exactly (tolerances are zero here).
     expect([s.Subtrader, money(s, 'Total difference'), money(s, 'Maintenance margin difference')]).toEqual([
       s.Subtrader,
-      sum(mine.filter((b) => b.Check === 'settlement_details'), 'Difference'),
-      sum(mine.filter((b) => b.Check === 'maintenance_margin'), 'Difference'),
+      sum(
+        mine.filter((b) => b.Check === 'settlement_details'),
+        'Difference',
+      ),
+      sum(
+        mine.filter((b) => b.Check === 'maintenance_margin'),
+        'Difference',
+      ),
     ]);
   }
   const withSubtrader = found.filter((b) => b.Subtrader !== null && (b.Check === 'settlement_details' || b.Check === 'maintenance_margin'));
   expect(subtraders.reduce((n, s) => n + Number(s.Breaks), 0)).toBe(withSubtrader.length);
-  expect(subtraders.reduce((n, s) => n + Number(s['Open breaks']), 0)).toBe(withSubtrader.filter((b) => OPEN.includes(String(b.Status))).length);
+  expect(subtraders.reduce((n, s) => n + Number(s['Open breaks']), 0)).toBe(
+    withSubtrader.filter((b) => OPEN.includes(String(b.Status))).length,
+  );
 
   // 3. Explainability in the file: each Klear-vs-internal difference is the sum of the found breaks behind it.
-  const dayCycles = await q<{ cycle: Date; run_id: string | null }>(`${DAY_SCOPE} SELECT cycle, run_id::text FROM scope ORDER BY cycle`, [date]);
+  const dayCycles = await q<{ cycle: Date; run_id: string | null }>(`${DAY_SCOPE} SELECT cycle, run_id::text FROM scope ORDER BY cycle`, [
+    date,
+  ]);
   const contribution: Record<string, [string, string]> = {
     pnl: ['settlement_details', 'Pnl difference'],
     fees: ['settlement_details', 'Fees difference'],
@@ -116,50 +139,75 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     ]);
     expect(total).toBe(money(line('Klear vs internal', `${at} total`), 'Klear / amount'));
     expect(computed).toBe(total + margin);
-    const consistency = found.filter((b) => b.Check === 'klear_consistency' && b.Reference === 'amount' && cycleMs(b) === sheetTimeOfCycle(c.cycle));
+    const consistency = found.filter(
+      (b) => b.Check === 'klear_consistency' && b.Reference === 'amount' && cycleMs(b) === sheetTimeOfCycle(c.cycle),
+    );
     expect(money(terms[3], 'Difference')).toBe(amount - computed);
     expect(amount - computed).toBe(sum(consistency, 'Difference'));
   }
 
   // 4. Totals against the database, to the centicent.
-  const [k] = await q<Record<string, string>>(`${DAY_SCOPE}
+  const [k] = await q<Record<string, string>>(
+    `${DAY_SCOPE}
     SELECT coalesce(sum(d.pnl_centicents), 0)::text AS pnl, coalesce(sum(d.fees_centicents), 0)::text AS fees, coalesce(sum(d.total_centicents), 0)::text AS reported_total,
            coalesce(sum(d.pnl_centicents - d.fees_centicents), 0)::text AS total,
            (SELECT coalesce(sum(m.maintenance_margin_centicents), 0) FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id WHERE o.execution_time IN (SELECT cycle FROM scope))::text AS mm
-      FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id WHERE o.execution_time IN (SELECT cycle FROM scope)`, [date]);
-  const [i] = await q<Record<string, string>>(`${DAY_SCOPE}
+      FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id WHERE o.execution_time IN (SELECT cycle FROM scope)`,
+    [date],
+  );
+  const [i] = await q<Record<string, string>>(
+    `${DAY_SCOPE}
     SELECT coalesce(sum(p.amount_centicents) FILTER (WHERE account = 'trading_pnl'), 0)::text AS pnl,
            (-coalesce(sum(p.amount_centicents) FILTER (WHERE account = 'trading_fees'), 0))::text AS fees,
            coalesce(sum(p.amount_centicents) FILTER (WHERE account IN ('trading_pnl', 'trading_fees')), 0)::text AS total,
            coalesce(sum(p.amount_centicents) FILTER (WHERE account = 'maintenance_margin'), 0)::text AS mm
-      FROM scope s JOIN journal_posting p ON p.cycle = s.cycle AND p.entry_seq <= s.hwm`, [date]);
-  for (const [figure, key] of [['pnl', 'pnl'], ['fees', 'fees'], ['total', 'total'], ['maintenance margin', 'mm']]) {
+      FROM scope s JOIN journal_posting p ON p.cycle = s.cycle AND p.entry_seq <= s.hwm`,
+    [date],
+  );
+  for (const [figure, key] of [
+    ['pnl', 'pnl'],
+    ['fees', 'fees'],
+    ['total', 'total'],
+    ['maintenance margin', 'mm'],
+  ]) {
     const row = line('Klear vs internal', `day ${figure}`);
     expect([figure, money(row, 'Klear / amount'), money(row, 'Internal')]).toEqual([figure, BigInt(k[key]), BigInt(i[key])]);
   }
   const details = records(workbook, 'Settlement details');
   // The detail sheet shows Klear's totals as reported; the Summary compares pnl - fees (equal when Klear is consistent, as here).
-  expect([sum(details, 'Klear total'), sum(details, 'Internal total'), sum(details, 'Total difference')]).toEqual([BigInt(k.reported_total), BigInt(i.total), BigInt(k.reported_total) - BigInt(i.total)]);
-  expect([sum(subtraders, 'Klear pnl'), sum(subtraders, 'Internal fees'), sum(subtraders, 'Klear maintenance margin'), sum(subtraders, 'Internal maintenance margin')]).toEqual([
-    BigInt(k.pnl),
-    BigInt(i.fees),
-    BigInt(k.mm),
-    BigInt(i.mm),
+  expect([sum(details, 'Klear total'), sum(details, 'Internal total'), sum(details, 'Total difference')]).toEqual([
+    BigInt(k.reported_total),
+    BigInt(i.total),
+    BigInt(k.reported_total) - BigInt(i.total),
   ]);
+  expect([
+    sum(subtraders, 'Klear pnl'),
+    sum(subtraders, 'Internal fees'),
+    sum(subtraders, 'Klear maintenance margin'),
+    sum(subtraders, 'Internal maintenance margin'),
+  ]).toEqual([BigInt(k.pnl), BigInt(i.fees), BigInt(k.mm), BigInt(i.mm)]);
 
-  const dbFound = await q<Record<string, string | null>>(`${DAY_SCOPE}
+  const dbFound = await q<Record<string, string | null>>(
+    `${DAY_SCOPE}
     SELECT b.id::text AS id, o."check", o.difference_centicents::text AS difference, o.pnl_difference_centicents::text AS pnl, o.fees_difference_centicents::text AS fees, b.status
       FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
-     WHERE o.run_id IN (SELECT run_id FROM scope) AND o."check" <> 'projected'`, [date]);
-  const asBig = (v: string | null) => (v === null ? null : BigInt(v));
-  expect(sorted(found.map((b) => [b['Break id'], b.Check, money(b, 'Difference'), money(b, 'Pnl difference'), money(b, 'Fees difference'), b.Status]))).toEqual(
-    sorted(dbFound.map((b) => [b.id, b.check, asBig(b.difference), asBig(b.pnl), asBig(b.fees), b.status])),
+     WHERE o.run_id IN (SELECT run_id FROM scope) AND o."check" <> 'projected'`,
+    [date],
   );
-  const dbClosed = await q<{ id: string; status: string }>(`${DAY_SCOPE}
+  const asBig = (v: string | null) => (v === null ? null : BigInt(v));
+  expect(
+    sorted(
+      found.map((b) => [b['Break id'], b.Check, money(b, 'Difference'), money(b, 'Pnl difference'), money(b, 'Fees difference'), b.Status]),
+    ),
+  ).toEqual(sorted(dbFound.map((b) => [b.id, b.check, asBig(b.difference), asBig(b.pnl), asBig(b.fees), b.status])));
+  const dbClosed = await q<{ id: string; status: string }>(
+    `${DAY_SCOPE}
     SELECT b.id::text AS id, b.status FROM recon_break b LEFT JOIN recon_run r ON r.id = b.closed_by_run
      WHERE b."check" <> 'projected'
        AND ((CASE WHEN b.status = 'closed' THEN r.finished_at WHEN b.status = 'resolved' THEN b.resolved_at END) AT TIME ZONE 'America/New_York')::date = $1::date
-       AND b.id NOT IN (SELECT o.break_id FROM recon_break_observation o WHERE o.run_id IN (SELECT run_id FROM scope))`, [date]);
+       AND b.id NOT IN (SELECT o.break_id FROM recon_break_observation o WHERE o.run_id IN (SELECT run_id FROM scope))`,
+    [date],
+  );
   expect(sorted(closed.map((b) => [b['Break id'], b.Status]))).toEqual(sorted(dbClosed.map((b) => [b.id, b.status])));
 
   const [buffer] = await q<Record<string, string>>(
@@ -172,14 +220,20 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     [date],
   );
   const bufferLine = (item: string) => money(line('Buffer', item), 'Klear / amount');
-  expect([bufferLine('available at start of day'), bufferLine('locked at start of day'), bufferLine('available at end of day'), bufferLine('locked at end of day')]).toEqual(
-    [buffer.start_available, buffer.start_locked, buffer.end_available, buffer.end_locked].map(BigInt),
-  );
+  expect([
+    bufferLine('available at start of day'),
+    bufferLine('locked at start of day'),
+    bufferLine('available at end of day'),
+    bufferLine('locked at end of day'),
+  ]).toEqual([buffer.start_available, buffer.start_locked, buffer.end_available, buffer.end_locked].map(BigInt));
   const movements = line('Buffer', 'movements of the day (Klear history vs ledger)');
   expect(bufferLine('available at start of day')! + money(movements, 'Klear / amount')!).toBe(bufferLine('available at end of day'));
   expect(money(movements, 'Internal')).toBe(BigInt(buffer.ledger_day));
   const movementRows = records(workbook, 'Buffer movements');
-  expect([sum(movementRows, 'Klear balance delta'), sum(movementRows, 'Ledger amount')]).toEqual([money(movements, 'Klear / amount'), BigInt(buffer.ledger_day)]);
+  expect([sum(movementRows, 'Klear balance delta'), sum(movementRows, 'Ledger amount')]).toEqual([
+    money(movements, 'Klear / amount'),
+    BigInt(buffer.ledger_day),
+  ]);
 
   const [w] = await q<{ n: number; amount: string }>(
     `SELECT count(*)::int AS n, coalesce(sum(amount_centicents), 0)::text AS amount FROM withdrawal_request WHERE (created_at AT TIME ZONE 'America/New_York')::date = $1::date`,
@@ -195,7 +249,11 @@ export async function expectWorkbookInvariants(q: Query, workbook: ExcelJS.Workb
     const note = String(line('Cycle', `${etText(c.cycle)} reconciliation run`).Note);
     expect(note).toMatch(c.run_id ? new RegExp(`^run ${c.run_id}, finished `) : /^not reconciled/);
   }
-  return { foundBreaks: found.length, closedOnTheDay: closed.length, runIds: dayCycles.map((c) => c.run_id).filter((r): r is string => r !== null) };
+  return {
+    foundBreaks: found.length,
+    closedOnTheDay: closed.length,
+    runIds: dayCycles.map((c) => c.run_id).filter((r): r is string => r !== null),
+  };
 }
 
 function etText(at: Date): string {

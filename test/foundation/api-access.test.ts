@@ -10,7 +10,8 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.close());
 
-const toExpressPath = (path: string) => path.replace(/:(\w+)/g, (_m, name: string) => (name === 'name' ? 'settlement_balance' : '00000000-0000-4000-8000-000000000000'));
+const toExpressPath = (path: string) =>
+  path.replace(/:(\w+)/g, (_m, name: string) => (name === 'name' ? 'settlement_balance' : '00000000-0000-4000-8000-000000000000'));
 
 function call(method: string, path: string, token?: string) {
   const req = (ctx.http() as unknown as Record<string, (p: string) => SupertestCall>)[method.toLowerCase()](toExpressPath(path));
@@ -20,7 +21,9 @@ function call(method: string, path: string, token?: string) {
 
 describe('access control over every registered route', () => {
   it('the router serves exactly the routes Nest declares, each public or with roles', () => {
-    const declared = nestRoutes(ctx.app).map((r) => `${r.method} ${r.path}`).sort();
+    const declared = nestRoutes(ctx.app)
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
     // The OpenAPI UI and document are served outside Nest's controllers and hold no data: public.
     const served = routerRoutes(ctx.app)
       .filter((r) => !/^\/docs(-json|-yaml|\/|$)/.test(r.path))
@@ -30,7 +33,10 @@ describe('access control over every registered route', () => {
     for (const route of nestRoutes(ctx.app)) {
       expect(route.public || route.roles.length > 0).toBe(true);
     }
-    const publicRoutes = nestRoutes(ctx.app).filter((r) => r.public).map((r) => r.path).sort();
+    const publicRoutes = nestRoutes(ctx.app)
+      .filter((r) => r.public)
+      .map((r) => r.path)
+      .sort();
     // POST /session is the console's sign-in (password + TOTP, throttled): public by nature. Redeeming an
     // invitation: the person has no token yet; the code is the credential (counted by the failed-authentication limiter).
     expect(publicRoutes).toEqual(['/health/live', '/health/ready', '/invitations/redeem', '/session']);
@@ -115,7 +121,12 @@ describe('validation and errors', () => {
   });
 
   it('answers malformed JSON with a 400 in the error shape', async () => {
-    const res = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).set('Content-Type', 'application/json').send('{"name": ');
+    const res = await ctx
+      .http()
+      .post('/users')
+      .set('Authorization', `Bearer ${ctx.tokens.admin}`)
+      .set('Content-Type', 'application/json')
+      .send('{"name": ');
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ code: 'MALFORMED_JSON', message: 'the request body is not valid JSON' });
   });
@@ -124,12 +135,20 @@ describe('validation and errors', () => {
     const created = await call('POST', '/users', ctx.tokens.admin).send({ name: 'carol', roles: ['operator', 'viewer'], kind: 'service' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'carol', roles: ['operator', 'viewer'] });
-    const issued = await ctx.http().post(`/users/${created.body.id}/tokens`).set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ label: 'script' });
+    const issued = await ctx
+      .http()
+      .post(`/users/${created.body.id}/tokens`)
+      .set('Authorization', `Bearer ${ctx.tokens.admin}`)
+      .send({ label: 'script' });
     expect(issued.status).toBe(201);
     expect(issued.body.token).toMatch(/^kso_/);
     const listed = await call('GET', '/users', ctx.tokens.admin);
     expect(JSON.stringify(listed.body)).not.toContain(issued.body.token);
-    const duplicate = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ name: 'carol', roles: ['viewer'] });
+    const duplicate = await ctx
+      .http()
+      .post('/users')
+      .set('Authorization', `Bearer ${ctx.tokens.admin}`)
+      .send({ name: 'carol', roles: ['viewer'] });
     expect(duplicate.status).toBe(409);
     const audit = await ctx.http().get('/audit?entity=user').set('Authorization', `Bearer ${ctx.tokens.viewer}`);
     expect(audit.body.chain.ok).toBe(true);

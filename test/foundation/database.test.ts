@@ -52,7 +52,16 @@ describe('audit log', () => {
     db = await createTestDatabase();
     audit = new AuditService(db.dataSource, null, systemClock);
     for (let i = 0; i < 5; i++) {
-      await audit.record({ actor: 'alice', action: 'thing.move', entityType: 'thing', entityId: `t${i}`, fromState: 'a', toState: 'b', details: { amount_centicents: 10n ** 15n + BigInt(i), z: 1, a: [1, 2] }, requestBody: { i } });
+      await audit.record({
+        actor: 'alice',
+        action: 'thing.move',
+        entityType: 'thing',
+        entityId: `t${i}`,
+        fromState: 'a',
+        toState: 'b',
+        details: { amount_centicents: 10n ** 15n + BigInt(i), z: 1, a: [1, 2] },
+        requestBody: { i },
+      });
     }
   });
   afterAll(async () => db.drop());
@@ -67,7 +76,9 @@ describe('audit log', () => {
   });
 
   it('keeps a gapless chain under concurrent appends', async () => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => audit.record({ actor: 'bob', action: 'x', entityType: 'thing', entityId: `c${i}` })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => audit.record({ actor: 'bob', action: 'x', entityType: 'thing', entityId: `c${i}` })),
+    );
     const result = await audit.verify({ pageSize: 7 });
     expect(result.ok).toBe(true);
     expect(result.checked).toBe(25);
@@ -76,13 +87,17 @@ describe('audit log', () => {
   it('refuses to append inside a repeatable-read transaction, whose snapshot may not hold the latest row of the chain', async () => {
     const before = await db.count('audit_log');
     await expect(
-      db.dataSource.transaction('REPEATABLE READ', (tx) => audit.record({ actor: 'carol', action: 'x', entityType: 'thing', entityId: 'rr' }, tx)),
+      db.dataSource.transaction('REPEATABLE READ', (tx) =>
+        audit.record({ actor: 'carol', action: 'x', entityType: 'thing', entityId: 'rr' }, tx),
+      ),
     ).rejects.toThrow(/READ COMMITTED/);
     expect(await db.count('audit_log')).toBe(before);
   });
 
   it('is refused UPDATE, DELETE and TRUNCATE by the database itself', async () => {
-    await expect(db.dataSource.query(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`)).rejects.toThrow(/append-only: UPDATE refused/);
+    await expect(db.dataSource.query(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 2`)).rejects.toThrow(
+      /append-only: UPDATE refused/,
+    );
     await expect(db.dataSource.query(`DELETE FROM audit_log WHERE seq = 2`)).rejects.toThrow(/append-only: DELETE refused/);
     await expect(db.dataSource.query(`TRUNCATE audit_log`)).rejects.toThrow(/append-only: TRUNCATE refused/);
     expect(await db.count('audit_log')).toBe(25);

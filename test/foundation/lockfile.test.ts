@@ -7,7 +7,9 @@ interface LockPackage {
 
 describe('package-lock.json', () => {
   it('lists every optional platform build, so that npm ci accepts it on any machine', () => {
-    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as { packages: Record<string, LockPackage> };
+    const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as {
+      packages: Record<string, LockPackage>;
+    };
     const missing: string[] = [];
     for (const [path, meta] of Object.entries(lock.packages)) {
       for (const dep of Object.keys(meta.optionalDependencies ?? {})) {

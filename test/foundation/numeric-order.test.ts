@@ -46,7 +46,9 @@ describe('numeric ordering', () => {
   it('finds the defect it guards against (an id answered as text and ordered by that name)', () => {
     const COLUMNS = 'const COLUMNS = `id::text, amount_centicents::text, created_at`;\n';
     expect(textOrderedColumns(COLUMNS + 'q(`SELECT ${COLUMNS} FROM recon_break ORDER BY id LIMIT $1`)')).toHaveLength(1);
-    expect(textOrderedColumns('q(`SELECT amount_centicents::text FROM t ORDER BY amount_centicents DESC, id`)')[0].columns).toEqual(['amount_centicents']);
+    expect(textOrderedColumns('q(`SELECT amount_centicents::text FROM t ORDER BY amount_centicents DESC, id`)')[0].columns).toEqual([
+      'amount_centicents',
+    ]);
     expect(textOrderedColumns(COLUMNS + 'q(`SELECT ${COLUMNS} FROM recon_break ORDER BY recon_break.id`)')).toEqual([]);
     expect(textOrderedColumns('q(`SELECT id::text AS id_text FROM t ORDER BY id`)')).toEqual([]);
   });
@@ -55,7 +57,8 @@ describe('numeric ordering', () => {
     const offenders: string[] = [];
     for (const dir of SCOPE) {
       for (const file of productSources(join(ROOT, dir), /\.ts$/)) {
-        for (const hit of textOrderedColumns(readFileSync(file, 'utf8'))) offenders.push(`${relative(ROOT, file)}: ORDER BY ${hit.columns.join(', ')} in "${hit.sql}"`);
+        for (const hit of textOrderedColumns(readFileSync(file, 'utf8')))
+          offenders.push(`${relative(ROOT, file)}: ORDER BY ${hit.columns.join(', ')} in "${hit.sql}"`);
       }
     }
     expect(offenders).toEqual([]);

@@ -27,8 +27,14 @@ function code(text: string): string {
 
 describe('one clock', () => {
   it('finds the forbidden patterns where they are (the grep itself works)', () => {
-    const sample = 'a = Date.now(); b = new Date(); c = Date(); d = DateTime.now(); e = DateTime.local(); f = [1].map(Date.now); g = new Date(0);';
-    expect(READINGS.filter(([, re]) => re.test(sample)).map(([name]) => name)).toEqual(['Date.now', 'new Date()', 'Date()', 'luxon DateTime.now/local/utc()']);
+    const sample =
+      'a = Date.now(); b = new Date(); c = Date(); d = DateTime.now(); e = DateTime.local(); f = [1].map(Date.now); g = new Date(0);';
+    expect(READINGS.filter(([, re]) => re.test(sample)).map(([name]) => name)).toEqual([
+      'Date.now',
+      'new Date()',
+      'Date()',
+      'luxon DateTime.now/local/utc()',
+    ]);
     expect(READINGS.some(([, re]) => re.test('new Date(ms); DateTime.local(2026, 3, 8); clock.now(); performance.now()'))).toBe(false);
   });
 

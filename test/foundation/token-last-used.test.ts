@@ -21,7 +21,8 @@ describe('API token last use', () => {
     return rows[0].at;
   };
   const use = async (times: number) => {
-    for (let i = 0; i < times; i++) expect((await ctx.http().get('/reconciliations').set('authorization', `Bearer ${ctx.tokens.viewer}`)).status).toBe(200);
+    for (let i = 0; i < times; i++)
+      expect((await ctx.http().get('/reconciliations').set('authorization', `Bearer ${ctx.tokens.viewer}`)).status).toBe(200);
     // The write is not awaited by the request: give it a moment to land.
     await new Promise((resolve) => setTimeout(resolve, 200));
   };

@@ -69,7 +69,10 @@ beforeAll(async () => {
   const operator = await users.createUser('dbloss-operator', ['operator', 'viewer'], 'test');
   operatorToken = (await users.issueToken(operator.id, 'test', 'test')).token;
   try {
-    worker = await createWorkerApplication(config, { silent: true, klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 20, maxRetries: 0 } });
+    worker = await createWorkerApplication(config, {
+      silent: true,
+      klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 20, maxRetries: 0 },
+    });
   } catch (error) {
     // The worker is optional for the API half of this file; say why it is missing.
     process.stderr.write(`database-loss: worker not started: ${(error as Error).message}\n`);
@@ -146,7 +149,11 @@ describe('losing PostgreSQL while the API and the worker run', () => {
     await admin.connect();
     try {
       // A withdrawal waiting for approval: nothing in the outage may move it.
-      const created = await http().post('/withdrawals').set('Authorization', `Bearer ${operatorToken}`).set('Idempotency-Key', 'dbloss-1').send({ amount: '12.34', purpose: 'outage check' });
+      const created = await http()
+        .post('/withdrawals')
+        .set('Authorization', `Bearer ${operatorToken}`)
+        .set('Idempotency-Key', 'dbloss-1')
+        .send({ amount: '12.34', purpose: 'outage check' });
       expect(created.status).toBe(201);
       const before = (await http().get(`/withdrawals/${created.body.id}`).set('Authorization', `Bearer ${viewerToken}`)).body;
       expect(before.state).toBe('pending_approval');
@@ -154,23 +161,35 @@ describe('losing PostgreSQL while the API and the worker run', () => {
       // A job in the middle of its run: its lock connection open, Klear's answer held.
       await simAdmin(sim, 'PUT', '/faults', { rules: [{ kind: 'hold', endpoint: '/margin/settlement_balance', times: 1 }] });
       const inFlight = worker.get(JobRunner).runToEnd('settlement_balance', { trigger: 'manual', requestedBy: 'database-loss-test' });
-      await until('held Klear call', async () => (await simAdmin(sim, 'GET', '/holds')).held.length, (n) => n === 1);
+      await until(
+        'held Klear call',
+        async () => (await simAdmin(sim, 'GET', '/holds')).held.length,
+        (n) => n === 1,
+      );
       // A pooled connection checked out mid-transaction in each process (a request or a job in the middle of its work).
-      const busy = await Promise.all([api.get(DataSource), worker.get(DataSource)].map(async (ds) => {
-        const runner = ds.createQueryRunner();
-        await runner.startTransaction();
-        await runner.query('SELECT 1');
-        return runner;
-      }));
+      const busy = await Promise.all(
+        [api.get(DataSource), worker.get(DataSource)].map(async (ds) => {
+          const runner = ds.createQueryRunner();
+          await runner.startTransaction();
+          await runner.query('SELECT 1');
+          return runner;
+        }),
+      );
 
       // Nobody may connect meanwhile; then every backend of both processes is terminated.
       await admin.query('ALTER DATABASE postgres WITH ALLOW_CONNECTIONS false');
-      const terminated = (await admin.query(
-        `SELECT application_name AS app, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = 'postgres' AND pid <> pg_backend_pid() ORDER BY 1`,
-      )).rows as Array<{ app: string; ok: boolean }>;
+      const terminated = (
+        await admin.query(
+          `SELECT application_name AS app, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = 'postgres' AND pid <> pg_backend_pid() ORDER BY 1`,
+        )
+      ).rows as Array<{ app: string; ok: boolean }>;
       const apps = new Set(terminated.filter((t) => t.ok).map((t) => t.app));
       expect([...apps].sort()).toEqual(expect.arrayContaining(['klear-api', 'klear-job-lock:settlement_balance', 'klear-worker']));
-      await until('backends gone', async () => Number((await admin.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = 'postgres'`)).rows[0].n), (n) => n === 0);
+      await until(
+        'backends gone',
+        async () => Number((await admin.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = 'postgres'`)).rows[0].n),
+        (n) => n === 0,
+      );
 
       // Both processes are up: the API answers, routes say the database is unavailable.
       for (const path of ['/audit', '/withdrawals', '/jobs']) {

@@ -17,12 +17,46 @@ export function toJsonText(value: unknown): string {
   return JSON.stringify(value).replace(/"\\u0000RAW:([^"\\]+)\\u0000"/g, '$1');
 }
 
-const FORMULAS = ['=HYPERLINK("http://evil.test","x")', '=1+1', '+cmd|\' /C calc\'!A0', '-2+3', '@SUM(A1)', '\t=1'];
+const FORMULAS = ['=HYPERLINK("http://evil.test","x")', '=1+1', "+cmd|' /C calc'!A0", '-2+3', '@SUM(A1)', '\t=1'];
 const SQLISH = ["' OR 1=1 --", "'; DROP TABLE app_user; --", '1; SELECT pg_sleep(5)', '%', '_', '\\', "O'Brien"];
 const NANISH = ['NaN', 'Infinity', '-Infinity', '1e309', '-1e309', '0x10', '1_000', '1,000.00', '1.2.3', '', ' ', '  12  ', '+5', '--1'];
-const NUMERIC_STRINGS = ['0', '-0', '-1', '-0.01', '0.001', '0.00', '00012', '1234567890123456789012345678901234567890', '-1234567890123456789012345678901234567890', '9223372036854775807', '9223372036854775808', '-9223372036854775809', '1e21', '1.5e3', '0.1', '100.00', '12.345'];
+const NUMERIC_STRINGS = [
+  '0',
+  '-0',
+  '-1',
+  '-0.01',
+  '0.001',
+  '0.00',
+  '00012',
+  '1234567890123456789012345678901234567890',
+  '-1234567890123456789012345678901234567890',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775809',
+  '1e21',
+  '1.5e3',
+  '0.1',
+  '100.00',
+  '12.345',
+];
 const UNICODE = ['\u0000', '\u202e\u0041\u0042', 'ℌ𝔢𝔩𝔩𝔬', '١٢٣', '１２３', '\ud800', 'e\u0301', '🚀💸', 'ǅ', '\uFEFF1'];
-const NOT_UUIDS = ['not-a-uuid', '1', '0', '-1', '00000000-0000-0000-0000-00000000000', '00000000-0000-4000-8000-0000000000000', "1' OR '1'='1", '..%2f..%2fetc%2fpasswd', '%00', 'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ', '9'.repeat(40), 'null', 'undefined', '__proto__', 'constructor'];
+const NOT_UUIDS = [
+  'not-a-uuid',
+  '1',
+  '0',
+  '-1',
+  '00000000-0000-0000-0000-00000000000',
+  '00000000-0000-4000-8000-0000000000000',
+  "1' OR '1'='1",
+  '..%2f..%2fetc%2fpasswd',
+  '%00',
+  'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ',
+  '9'.repeat(40),
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+];
 const DATES = ['2026-02-30', '2026-13-01', '0000-00-00', '9999-12-31', '2026-11-19T25:00:00Z', 'yesterday', '20261119', '1e309'];
 
 export const hostileString = fc.oneof(
@@ -35,15 +69,40 @@ export const hostileString = fc.oneof(
 );
 
 const hostileNumber = fc.oneof(
-  fc.constantFrom(0, -0, -1, 1, -0.01, 0.001, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, -Number.MAX_SAFE_INTEGER, 1e21, 1.7976931348623157e308, 5e-324),
-  fc.constantFrom('1e309', '-1e309', '1234567890123456789012345678901234567890', '-1234567890123456789012345678901234567890', '0.000000000000000000001', '1E400').map((t) => new RawJson(t)),
+  fc.constantFrom(
+    0,
+    -0,
+    -1,
+    1,
+    -0.01,
+    0.001,
+    Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER + 2,
+    -Number.MAX_SAFE_INTEGER,
+    1e21,
+    1.7976931348623157e308,
+    5e-324,
+  ),
+  fc
+    .constantFrom(
+      '1e309',
+      '-1e309',
+      '1234567890123456789012345678901234567890',
+      '-1234567890123456789012345678901234567890',
+      '0.000000000000000000001',
+      '1E400',
+    )
+    .map((t) => new RawJson(t)),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
 );
 
 /** Objects whose own keys are prototype-pollution bait. */
 const pollutingObject = fc
-  .tuple(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'), fc.oneof(fc.constant({ polluted: true }), fc.constant({ prototype: { polluted: true } }), hostileString))
+  .tuple(
+    fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'),
+    fc.oneof(fc.constant({ polluted: true }), fc.constant({ prototype: { polluted: true } }), hostileString),
+  )
   .map(([key, value]) => Object.fromEntries([[key, value]]));
 
 // Deep values: objects up to 40 levels, arrays up to 1,000 (deeper ones are a known 500: see the
@@ -93,7 +152,11 @@ export function schemaResolver(components: Record<string, OpenApiSchema>): Schem
     if (schema.$ref) return resolve(components[schema.$ref.split('/').pop() as string] ?? {});
     if (schema.allOf?.length) {
       const parts = schema.allOf.map(resolve);
-      return { ...parts.reduce((a, b) => ({ ...a, ...b, properties: { ...a.properties, ...b.properties } }), {}), ...schema, allOf: undefined };
+      return {
+        ...parts.reduce((a, b) => ({ ...a, ...b, properties: { ...a.properties, ...b.properties } }), {}),
+        ...schema,
+        allOf: undefined,
+      };
     }
     return schema;
   };
@@ -108,7 +171,8 @@ function plausibleValue(schema: OpenApiSchema, resolve: SchemaResolver, depth: n
   switch (s.type) {
     case 'string':
       if (s.format === 'uuid') return fc.oneof(fc.uuid(), fc.constantFrom(...NOT_UUIDS));
-      if (s.format === 'date' || s.format === 'date-time') return fc.oneof(fc.constantFrom('2026-11-19', '2026-11-19T12:00:00Z'), fc.constantFrom(...DATES));
+      if (s.format === 'date' || s.format === 'date-time')
+        return fc.oneof(fc.constantFrom('2026-11-19', '2026-11-19T12:00:00Z'), fc.constantFrom(...DATES));
       return fc.oneof(...fromExample, fc.constantFrom(...NUMERIC_STRINGS, ...FORMULAS, ...SQLISH), fc.string({ maxLength: 20 }));
     case 'integer':
     case 'number':
@@ -138,7 +202,11 @@ function schemaBody(schema: OpenApiSchema, resolve: SchemaResolver, depth = 0): 
       .map((choice) => [name, choice] as const),
   );
   return fc
-    .tuple(fc.tuple(...fieldArbs), fc.option(pollutingObject, { nil: undefined }), fc.option(fc.dictionary(fc.string({ maxLength: 8 }), hostileValue, { maxKeys: 2 }), { nil: undefined }))
+    .tuple(
+      fc.tuple(...fieldArbs),
+      fc.option(pollutingObject, { nil: undefined }),
+      fc.option(fc.dictionary(fc.string({ maxLength: 8 }), hostileValue, { maxKeys: 2 }), { nil: undefined }),
+    )
     .map(([chosen, polluting, extra]) => {
       const entries: Array<[string, unknown]> = chosen.filter(([, c]) => c.keep).map(([name, c]) => [name, c.v]);
       if (polluting) entries.push(...Object.entries(polluting));
@@ -150,7 +218,11 @@ function schemaBody(schema: OpenApiSchema, resolve: SchemaResolver, depth = 0): 
 /** A request body for the schema: usually shaped like it, sometimes the wrong kind of JSON entirely. */
 export function bodyFor(schema: OpenApiSchema | undefined, resolve: SchemaResolver): fc.Arbitrary<unknown> {
   const shaped = schema ? schemaBody(schema, resolve) : fc.constant({});
-  return fc.oneof({ weight: 6, arbitrary: shaped }, { weight: 2, arbitrary: hostileValue }, { weight: 1, arbitrary: shaped.map((b) => [b]) });
+  return fc.oneof(
+    { weight: 6, arbitrary: shaped },
+    { weight: 2, arbitrary: hostileValue },
+    { weight: 1, arbitrary: shaped.map((b) => [b]) },
+  );
 }
 
 /** A query-string value: one hostile string, or the parameter repeated (an array on the server). */

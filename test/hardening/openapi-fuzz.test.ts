@@ -2,7 +2,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { type ApiTestContext, createApiTestContext } from '../support/api-world';
-import { MAX_FUZZ_DEPTH, bodyFor, hostilePathParam, hostileQueryValue, type OpenApiSchema, schemaResolver, type SchemaResolver, toJsonText } from './hostile-value-factory';
+import {
+  MAX_FUZZ_DEPTH,
+  bodyFor,
+  hostilePathParam,
+  hostileQueryValue,
+  type OpenApiSchema,
+  schemaResolver,
+  type SchemaResolver,
+  toJsonText,
+} from './hostile-value-factory';
 import type { Test as SupertestCall } from 'supertest';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261119);
@@ -75,13 +84,16 @@ async function snapshot(): Promise<{ counts: Record<string, number>; auditMax: s
 async function persistedChanges(before: Awaited<ReturnType<typeof snapshot>>): Promise<Record<string, number>> {
   const after = await snapshot();
   const changed: Record<string, number> = {};
-  for (const [table, n] of Object.entries(after.counts)) if (n !== (before.counts[table] ?? 0)) changed[table] = n - (before.counts[table] ?? 0);
+  for (const [table, n] of Object.entries(after.counts))
+    if (n !== (before.counts[table] ?? 0)) changed[table] = n - (before.counts[table] ?? 0);
   if (changed.ledger_import && after.refusedImports - before.refusedImports === changed.ledger_import) {
     delete changed.ledger_import;
     delete changed.ledger_import_rejection;
   }
   if (changed.audit_log) {
-    const added = (await ctx.db.dataSource.query(`SELECT row_to_json(a)::text AS j FROM audit_log a WHERE seq > $1`, [before.auditMax])) as Array<{ j: string }>;
+    const added = (await ctx.db.dataSource.query(`SELECT row_to_json(a)::text AS j FROM audit_log a WHERE seq > $1`, [
+      before.auditMax,
+    ])) as Array<{ j: string }>;
     if (added.every((r) => /reject|refus|denied|fail/i.test(r.j))) delete changed.audit_log;
   }
   return changed;
@@ -92,7 +104,9 @@ function fillPath(path: string, params: Record<string, string>): string {
 }
 
 function queryString(query: Record<string, string | string[]>): string {
-  const parts = Object.entries(query).flatMap(([k, v]) => ([] as string[]).concat(v).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`));
+  const parts = Object.entries(query).flatMap(([k, v]) =>
+    ([] as string[]).concat(v).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`),
+  );
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
@@ -124,7 +138,9 @@ async function tokenForOperation(op: Operation): Promise<string> {
 function pathParamArb(op: Operation): fc.Arbitrary<Record<string, string>> {
   const names = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const known = Object.values(ctx.userIds);
-  return fc.tuple(...names.map((n) => fc.oneof(fc.constantFrom(...known), hostilePathParam).map((v) => [n, v] as const))).map((e) => Object.fromEntries(e));
+  return fc
+    .tuple(...names.map((n) => fc.oneof(fc.constantFrom(...known), hostilePathParam).map((v) => [n, v] as const)))
+    .map((e) => Object.fromEntries(e));
 }
 
 function assertSafeAnswer(label: string, result: CallResult, changed: Record<string, number>): void {
@@ -133,7 +149,8 @@ function assertSafeAnswer(label: string, result: CallResult, changed: Record<str
   if (STACK_TRACE.test(result.text)) problems.push(`stack trace or source path in body: ${result.text.slice(0, 300)}`);
   if (result.status >= 400) {
     const body = result.body as { code?: unknown; message?: unknown } | null;
-    if (typeof body?.code !== 'string' || typeof body?.message !== 'string') problems.push(`error body is not { code, message }: ${result.text.slice(0, 300)}`);
+    if (typeof body?.code !== 'string' || typeof body?.message !== 'string')
+      problems.push(`error body is not { code, message }: ${result.text.slice(0, 300)}`);
     if (Object.keys(changed).length) problems.push(`rejected with ${result.status} but persisted rows: ${JSON.stringify(changed)}`);
   }
   if (problems.length) throw new Error(`${label}\n${problems.join('\n')}`);
@@ -149,26 +166,32 @@ describe('fuzzing every documented operation with hostile input (seed printed on
     expect(operations.some((op) => op.parameters.some((p) => p.in === 'query'))).toBe(true);
   });
 
-  it('answers every malformed POST/PUT body with a 4xx { code, message } or a success, never a 5xx, and persists nothing it rejects', async () => {
-    const targets = operations.filter((op) => (op.method === 'POST' || op.method === 'PUT') && !isMultipart(op) && !op.path.startsWith('/health'));
-    let calls = 0;
-    for (const op of targets) {
-      const token = await tokenForOperation(op);
-      const schema = op.requestBody?.content?.['application/json']?.schema;
-      const label = `${op.method} ${op.path} (FUZZ_SEED=${SEED})`;
-      await fc.assert(
-        fc.asyncProperty(pathParamArb(op), bodyFor(schema, resolve), async (params, body) => {
-          const before = await snapshot();
-          const text = toJsonText(body);
-          const result = await call(op.method, fillPath(op.path, params), token, text);
-          calls++;
-          assertSafeAnswer(`${label} body=${text.slice(0, 300)}`, result, result.status >= 400 ? await persistedChanges(before) : {});
-        }),
-        { seed: SEED, numRuns: BODY_RUNS, endOnFailure: true },
+  it(
+    'answers every malformed POST/PUT body with a 4xx { code, message } or a success, never a 5xx, and persists nothing it rejects',
+    async () => {
+      const targets = operations.filter(
+        (op) => (op.method === 'POST' || op.method === 'PUT') && !isMultipart(op) && !op.path.startsWith('/health'),
       );
-    }
-    expect(calls).toBe(targets.length * BODY_RUNS);
-  }, FUZZ_DEADLINE_MS);
+      let calls = 0;
+      for (const op of targets) {
+        const token = await tokenForOperation(op);
+        const schema = op.requestBody?.content?.['application/json']?.schema;
+        const label = `${op.method} ${op.path} (FUZZ_SEED=${SEED})`;
+        await fc.assert(
+          fc.asyncProperty(pathParamArb(op), bodyFor(schema, resolve), async (params, body) => {
+            const before = await snapshot();
+            const text = toJsonText(body);
+            const result = await call(op.method, fillPath(op.path, params), token, text);
+            calls++;
+            assertSafeAnswer(`${label} body=${text.slice(0, 300)}`, result, result.status >= 400 ? await persistedChanges(before) : {});
+          }),
+          { seed: SEED, numRuns: BODY_RUNS, endOnFailure: true },
+        );
+      }
+      expect(calls).toBe(targets.length * BODY_RUNS);
+    },
+    FUZZ_DEADLINE_MS,
+  );
 
   it('rejects bodies that are not JSON at all (truncated, wrong content type) with { code, message }', async () => {
     const targets = operations.filter((op) => (op.method === 'POST' || op.method === 'PUT') && !isMultipart(op));
@@ -203,33 +226,42 @@ describe('fuzzing every documented operation with hostile input (seed printed on
     }
   });
 
-  it('answers hostile values in every query parameter (and unknown ones) without a 5xx or a leak', async () => {
-    const targets = operations.filter((op) => op.parameters.some((p) => p.in === 'query'));
-    let calls = 0;
-    for (const op of targets) {
-      const token = await tokenForOperation(op);
-      const names = op.parameters.filter((p) => p.in === 'query').map((p) => p.name);
-      const label = `${op.method} ${op.path} (FUZZ_SEED=${SEED})`;
-      const queryArb = fc
-        .tuple(...names.map((n) => fc.option(hostileQueryValue, { nil: undefined, freq: 4 }).map((v) => [n, v] as const)), fc.option(fc.tuple(fc.constantFrom('__proto__', 'constructor[prototype]', 'x'), hostileQueryValue), { nil: undefined }))
-        .map((parts) => {
-          const extra = parts.pop() as [string, string | string[]] | undefined;
-          const entries = (parts as Array<readonly [string, string | string[] | undefined]>).filter((e): e is readonly [string, string | string[]] => e[1] !== undefined);
-          return Object.fromEntries(extra ? [...entries, extra] : entries) as Record<string, string | string[]>;
-        });
-      // Multipart routes are only fuzzed through their query; the body stays empty JSON.
-      const body = op.method === 'GET' || op.method === 'DELETE' ? undefined : '{}';
-      await fc.assert(
-        fc.asyncProperty(pathParamArb(op), queryArb, async (params, query) => {
-          const before = await snapshot();
-          const url = `${fillPath(op.path, params)}${queryString(query)}`;
-          const result = await call(op.method, url, token, body);
-          calls++;
-          assertSafeAnswer(`${label} url=${url.slice(0, 300)}`, result, result.status >= 400 ? await persistedChanges(before) : {});
-        }),
-        { seed: SEED, numRuns: QUERY_RUNS, endOnFailure: true },
-      );
-    }
-    expect(calls).toBe(targets.length * QUERY_RUNS);
-  }, FUZZ_DEADLINE_MS);
+  it(
+    'answers hostile values in every query parameter (and unknown ones) without a 5xx or a leak',
+    async () => {
+      const targets = operations.filter((op) => op.parameters.some((p) => p.in === 'query'));
+      let calls = 0;
+      for (const op of targets) {
+        const token = await tokenForOperation(op);
+        const names = op.parameters.filter((p) => p.in === 'query').map((p) => p.name);
+        const label = `${op.method} ${op.path} (FUZZ_SEED=${SEED})`;
+        const queryArb = fc
+          .tuple(
+            ...names.map((n) => fc.option(hostileQueryValue, { nil: undefined, freq: 4 }).map((v) => [n, v] as const)),
+            fc.option(fc.tuple(fc.constantFrom('__proto__', 'constructor[prototype]', 'x'), hostileQueryValue), { nil: undefined }),
+          )
+          .map((parts) => {
+            const extra = parts.pop() as [string, string | string[]] | undefined;
+            const entries = (parts as Array<readonly [string, string | string[] | undefined]>).filter(
+              (e): e is readonly [string, string | string[]] => e[1] !== undefined,
+            );
+            return Object.fromEntries(extra ? [...entries, extra] : entries) as Record<string, string | string[]>;
+          });
+        // Multipart routes are only fuzzed through their query; the body stays empty JSON.
+        const body = op.method === 'GET' || op.method === 'DELETE' ? undefined : '{}';
+        await fc.assert(
+          fc.asyncProperty(pathParamArb(op), queryArb, async (params, query) => {
+            const before = await snapshot();
+            const url = `${fillPath(op.path, params)}${queryString(query)}`;
+            const result = await call(op.method, url, token, body);
+            calls++;
+            assertSafeAnswer(`${label} url=${url.slice(0, 300)}`, result, result.status >= 400 ? await persistedChanges(before) : {});
+          }),
+          { seed: SEED, numRuns: QUERY_RUNS, endOnFailure: true },
+        );
+      }
+      expect(calls).toBe(targets.length * QUERY_RUNS);
+    },
+    FUZZ_DEADLINE_MS,
+  );
 });

@@ -22,7 +22,8 @@ import type * as NodeFs from 'node:fs';
 const fs = createRequire(import.meta.url)('node:fs') as typeof NodeFs;
 const captured: string[] = [];
 const originals = { write: fs.write, writeSync: fs.writeSync, out: process.stdout.write, err: process.stderr.write };
-const text = (data: unknown) => (typeof data === 'string' ? data : Buffer.isBuffer(data) || data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : String(data));
+const text = (data: unknown) =>
+  typeof data === 'string' ? data : Buffer.isBuffer(data) || data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : String(data);
 
 function startCapture(): void {
   (fs as { writeSync: unknown }).writeSync = (fd: number, data: unknown, ...rest: unknown[]) => {
@@ -57,7 +58,12 @@ function stopCapture(): void {
 const WORLD_START = '2026-11-20T21:00:00Z';
 const clock = new ManualClock(WORLD_START);
 
-const KLEAR = { email: 'treasury@member.test', password: 'Correct-Horse-Battery-7', mfaCode: '864209', accessToken: 'klear-at-9f8e7d6c5b4a39281706' };
+const KLEAR = {
+  email: 'treasury@member.test',
+  password: 'Correct-Horse-Battery-7',
+  mfaCode: '864209',
+  accessToken: 'klear-at-9f8e7d6c5b4a39281706',
+};
 
 let db: TestDatabase;
 let sim: RunningKlearSimulator;
@@ -70,14 +76,38 @@ const signatures: string[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   startCapture();
-  sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 7, startAt: WORLD_START, subtraders: 5, markets: 4, days: 12, withdrawalFailureRate: 0, ...KLEAR, legacySessionLogin: true });
-  const base = { DATABASE_URL: db.url, LOG_LEVEL: 'debug', KLEAR_BASE_URL: sim.url, KLEAR_ADMIN_USER_ID: sim.options.adminUserId, KLEAR_TIER: 'prime', WORKER_JOBS_ENABLED: 'false' };
+  sim = await startKlearSimulator({
+    port: 0,
+    rateLimit: false,
+    seed: 7,
+    startAt: WORLD_START,
+    subtraders: 5,
+    markets: 4,
+    days: 12,
+    withdrawalFailureRate: 0,
+    ...KLEAR,
+    legacySessionLogin: true,
+  });
+  const base = {
+    DATABASE_URL: db.url,
+    LOG_LEVEL: 'debug',
+    KLEAR_BASE_URL: sim.url,
+    KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
+    KLEAR_TIER: 'prime',
+    WORKER_JOBS_ENABLED: 'false',
+  };
   api = await createApiApplication(testConfig({ ...base, KLEAR_ACCESS_TOKEN: KLEAR.accessToken }), { clock });
   await api.init();
   // The worker logs in with a session (email, password, MFA; the legacy mode the simulator serves only when
   // asked, as the live API removed it): its jobs download presigned reports.
   worker = await createWorkerApplication(
-    testConfig({ ...base, KLEAR_AUTH_MODE: 'session', KLEAR_EMAIL: KLEAR.email, KLEAR_PASSWORD: KLEAR.password, KLEAR_MFA_CODE: KLEAR.mfaCode }),
+    testConfig({
+      ...base,
+      KLEAR_AUTH_MODE: 'session',
+      KLEAR_EMAIL: KLEAR.email,
+      KLEAR_PASSWORD: KLEAR.password,
+      KLEAR_MFA_CODE: KLEAR.mfaCode,
+    }),
     { klearClient: { retryInitialDelayMs: 10, retryMaxDelayMs: 50 }, clock },
   );
 }, 120_000);
@@ -119,7 +149,10 @@ describe('no secret reaches a log line during a demo-sized run', () => {
     apiTokens.push(adminToken);
     const http = () => request(api.getHttpServer());
     // A person arrives with a one-time invitation and makes their own token: neither may reach a log.
-    const created = await http().post('/users').set('Authorization', `Bearer ${adminToken}`).send({ name: 'secrets-viewer', roles: ['viewer'] });
+    const created = await http()
+      .post('/users')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ name: 'secrets-viewer', roles: ['viewer'] });
     expect(created.status).toBe(201);
     const code = created.body.invitation.code as string;
     expect(code).toMatch(/^ksi_/);
@@ -133,12 +166,23 @@ describe('no secret reaches a log line during a demo-sized run', () => {
     expect((await http().get('/audit').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(200);
     expect((await http().get('/users').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(403);
     expect((await http().get('/withdrawals/not-a-uuid').set('Authorization', `Bearer ${viewerToken}`)).status).toBe(400);
-    expect((await http().post('/users').set('Authorization', `Bearer ${adminToken}`).set('content-type', 'application/json').send(`{"token":"${viewerToken}",`)).status).toBe(400);
+    expect(
+      (
+        await http()
+          .post('/users')
+          .set('Authorization', `Bearer ${adminToken}`)
+          .set('content-type', 'application/json')
+          .send(`{"token":"${viewerToken}",`)
+      ).status,
+    ).toBe(400);
     const wrong = `kso_${'Z'.repeat(43)}`;
     apiTokens.push(wrong);
     expect((await http().get('/audit').set('Authorization', `Bearer ${wrong}`)).status).toBe(401);
     // Tokens pasted into query strings (a common mistake) must not be logged either.
-    expect((await http().get(`/audit?token=${viewerToken}&access_token=${KLEAR.accessToken}`).set('Authorization', `Bearer ${viewerToken}`)).status).toBeLessThan(500);
+    expect(
+      (await http().get(`/audit?token=${viewerToken}&access_token=${KLEAR.accessToken}`).set('Authorization', `Bearer ${viewerToken}`))
+        .status,
+    ).toBeLessThan(500);
     expect((await http().get(`/no-such-route?api_token=${adminToken}`).set('Authorization', `Bearer ${adminToken}`)).status).toBe(404);
   });
 
@@ -190,7 +234,9 @@ describe('no secret reaches a log line during a demo-sized run', () => {
       ...cookies.filter((c) => c.length >= 8).map((c) => ['session cookie', c] as [string, string]),
       ...signatures.map((s) => ['presigned URL signature', s] as [string, string]),
     ];
-    const leaks = secrets.filter(([, value]) => logs.includes(value)).map(([kind, value]) => `${kind} ${value.slice(0, 6)}...: ${around(logs, value)}`);
+    const leaks = secrets
+      .filter(([, value]) => logs.includes(value))
+      .map(([kind, value]) => `${kind} ${value.slice(0, 6)}...: ${around(logs, value)}`);
     // Six digits can occur by chance inside a timestamp: only a standalone MFA code counts.
     if (new RegExp(`(?<![0-9])${KLEAR.mfaCode}(?![0-9])`).test(logs)) leaks.push(`MFA code: ${around(logs, KLEAR.mfaCode)}`);
     expect(leaks).toEqual([]);

@@ -30,9 +30,16 @@ describe('The Klear response archive', () => {
     )) as Array<{ endpoint: string; params: Record<string, string>; sha256: string; actual: string; job_run_id: string | null }>;
     expect(new Set(rows.map((r) => r.endpoint))).toEqual(
       new Set([
-        'GET /margin/active_obligations', 'GET /margin/obligation_history', 'GET /margin/settlement_estimate_by_asset_class',
-        'GET /fcm/margin/subtrader_groups', 'GET /margin/settlement_prices',
-        'GET /margin/settlement_balance', 'GET /margin/settlement_balance_history', 'GET /margin/reports', 'GET /margin/guaranty_fund_balance', 'GET /margin/large_trader_positions',
+        'GET /margin/active_obligations',
+        'GET /margin/obligation_history',
+        'GET /margin/settlement_estimate_by_asset_class',
+        'GET /fcm/margin/subtrader_groups',
+        'GET /margin/settlement_prices',
+        'GET /margin/settlement_balance',
+        'GET /margin/settlement_balance_history',
+        'GET /margin/reports',
+        'GET /margin/guaranty_fund_balance',
+        'GET /margin/large_trader_positions',
       ]),
     );
     for (const r of rows) {

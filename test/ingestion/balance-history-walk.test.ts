@@ -11,7 +11,11 @@ afterEach(async () => {
 });
 
 const stored = async () =>
-  (await world!.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`))[0];
+  (
+    await world!.query<{ n: number; sum: string }>(
+      `SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`,
+    )
+  )[0];
 const klearSum = () => String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n));
 
 /**
@@ -33,7 +37,9 @@ describe('Balance history walk', () => {
     const run = await world.run('balance_history');
     expect(run).toMatchObject({ status: 'succeeded', details: { mode: 'incremental' } });
     expect(await stored()).toEqual({ n: 1_202, sum: klearSum() });
-    const [adjustment] = await world.query<{ delta: string }>(`SELECT balance_delta_centicents::text AS delta FROM klear_balance_history WHERE business_transaction_id = 'bt-backdated-adjustment'`);
+    const [adjustment] = await world.query<{ delta: string }>(
+      `SELECT balance_delta_centicents::text AS delta FROM klear_balance_history WHERE business_transaction_id = 'bt-backdated-adjustment'`,
+    );
     expect(adjustment?.delta).toBe('-123456');
   });
 
@@ -78,7 +84,12 @@ describe('Balance history: identical entries apart or split by a page boundary',
   it('keeps two identical entries of one transaction with another entry of it between them at the same instant (A, B, A)', async () => {
     world = await ContractWorld.start();
     const at = Date.now() - 2 * HOUR;
-    world.klear.balanceHistory = [...history(20, 3 * HOUR), entry(at, -50_000n, 'bt-fee-1', 'fee'), entry(at, -7_000n, 'bt-fee-1', 'fee'), entry(at, -50_000n, 'bt-fee-1', 'fee')];
+    world.klear.balanceHistory = [
+      ...history(20, 3 * HOUR),
+      entry(at, -50_000n, 'bt-fee-1', 'fee'),
+      entry(at, -7_000n, 'bt-fee-1', 'fee'),
+      entry(at, -50_000n, 'bt-fee-1', 'fee'),
+    ];
     expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
     expect(await stored()).toEqual(truth());
     // Read again, whole and incrementally, and in another order among the equal times: nothing doubles.
@@ -93,7 +104,11 @@ describe('Balance history: identical entries apart or split by a page boundary',
     // 998 distinct entries a minute apart; the identical pair falls between the 499th and 500th newest.
     const distinct = history(998, 10 * MINUTE);
     const pairAt = Date.parse(distinct[997 - 499].created_ts) + 30_000;
-    world.klear.balanceHistory = [...distinct, entry(pairAt, -50_000n, 'bt-fee-split', 'fee'), entry(pairAt, -50_000n, 'bt-fee-split', 'fee')];
+    world.klear.balanceHistory = [
+      ...distinct,
+      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
+      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
+    ];
     // The split block is read again from its start: the 499 entries before it, then a page from there.
     expect(await world.run('balance_history', 'startup')).toMatchObject({ status: 'succeeded', details: { pages: 2, block_rereads: 2 } });
     expect(await stored()).toEqual(truth());
@@ -121,7 +136,11 @@ describe('Balance history: identical entries apart or split by a page boundary',
     const distinct = history(1_300, 10 * MINUTE);
     // An identical pair split by the first page boundary, and a lone entry repeated by the second page's overlap.
     const pairAt = Date.parse(distinct[1_299 - 499].created_ts) + 30_000;
-    world.klear.balanceHistory = [...distinct, entry(pairAt, -50_000n, 'bt-fee-split', 'fee'), entry(pairAt, -50_000n, 'bt-fee-split', 'fee')];
+    world.klear.balanceHistory = [
+      ...distinct,
+      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
+      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
+    ];
     expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
     expect(await stored()).toEqual(truth());
     expect((await world.run('balance_history'))?.status).toBe('succeeded');
@@ -157,12 +176,16 @@ describe('A NUL character in a string Klear sends', () => {
     expect((obligations?.details as { contract_errors: string[] }).contract_errors).toEqual([
       'GET /margin/obligation_history: obligations[0].asset_class held U+0000, stored as \\u0000',
     ]);
-    expect(await world.query(`SELECT asset_class FROM klear_obligation WHERE id = $1`, [world.klear.obligations[0].id])).toEqual([{ asset_class: 'Crypto\\u0000X' }]);
+    expect(await world.query(`SELECT asset_class FROM klear_obligation WHERE id = $1`, [world.klear.obligations[0].id])).toEqual([
+      { asset_class: 'Crypto\\u0000X' },
+    ]);
     expect((await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation`))[0].n).toBe(30);
 
     const balance = await world.run('balance_history', 'startup');
     expect(balance?.status).toBe('succeeded');
-    expect((balance?.details as { contract_errors: string[] }).contract_errors).toEqual(['GET /margin/settlement_balance_history: entries[10].reason held U+0000, stored as \\u0000']);
+    expect((balance?.details as { contract_errors: string[] }).contract_errors).toEqual([
+      'GET /margin/settlement_balance_history: entries[10].reason held U+0000, stored as \\u0000',
+    ]);
     expect(await stored()).toEqual({ n: 11, sum: klearSum() });
   });
 });

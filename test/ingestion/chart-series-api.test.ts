@@ -23,7 +23,15 @@ describe('GET /settlement/buffer-by-day', () => {
     const res = await get('/settlement/buffer-by-day?days=4');
     expect(res.status).toBe(200);
     expect([res.body.from, res.body.to]).toEqual(['2026-03-08', '2026-03-11']);
-    const pick = (d: Record<string, unknown>) => [d.date, d.available_centicents, d.locked_centicents, d.balance_centicents, d.payable_centicents, d.receivable_centicents, d.cycles];
+    const pick = (d: Record<string, unknown>) => [
+      d.date,
+      d.available_centicents,
+      d.locked_centicents,
+      d.balance_centicents,
+      d.payable_centicents,
+      d.receivable_centicents,
+      d.cycles,
+    ];
     expect(res.body.days.map(pick)).toEqual([
       ['2026-03-08', null, null, null, '0', '0', 0],
       // 22:59 ET pull; the cycle of 22:00 ET (03:00Z next day) is this day's.

@@ -22,7 +22,9 @@ describe('Ingestion of a clean simulated world', () => {
   it('a second pass changes nothing: obligations stay at one version each and history has no duplicates', async () => {
     await world.runAll('manual');
     expect(await databaseFacts(world.db.dataSource)).toEqual(truthFacts(await world.truth()));
-    const [versions] = await world.db.dataSource.query(`SELECT count(*)::int AS n, count(DISTINCT obligation_id)::int AS o FROM klear_obligation_version`);
+    const [versions] = await world.db.dataSource.query(
+      `SELECT count(*)::int AS n, count(DISTINCT obligation_id)::int AS o FROM klear_obligation_version`,
+    );
     expect(versions).toEqual({ n: 5, o: 5 });
   });
 });

@@ -64,11 +64,13 @@ export class ContractKlear {
     let klear: ContractKlear | undefined;
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://klear');
-      void Promise.resolve(klear!.beforeAnswer(`${url.pathname.replace(/^\/klear-api\/v1/, '')}${url.search}`, ++klear!.arrived)).then(() => {
-        const answer = klear!.answer(url);
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(answer.body);
-      });
+      void Promise.resolve(klear!.beforeAnswer(`${url.pathname.replace(/^\/klear-api\/v1/, '')}${url.search}`, ++klear!.arrived)).then(
+        () => {
+          const answer = klear!.answer(url);
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(answer.body);
+        },
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
@@ -87,7 +89,8 @@ export class ContractKlear {
   private answer(url: URL): { status: number; body: string } {
     const path = url.pathname.replace(/^\/klear-api\/v1/, '');
     this.requests.push(`${path}${url.search}`);
-    if (this.requests.length > this.requestBudget) return { status: 400, body: '{"code":"budget","message":"the test server request budget is spent"}' };
+    if (this.requests.length > this.requestBudget)
+      return { status: 400, body: '{"code":"budget","message":"the test server request budget is spent"}' };
     const limit = Number(url.searchParams.get('limit') ?? '20');
     const cursor = url.searchParams.get('cursor') ?? undefined;
     if (path === '/margin/obligation_history') return { status: 200, body: this.obligationPage(limit, cursor) };
@@ -97,9 +100,16 @@ export class ContractKlear {
 
   /** Most recent first; ties in a stable order (asset class); the cursor is the page's oldest execution_time. */
   private obligationPage(limit: number, cursor: string | undefined): string {
-    const ordered = [...this.obligations].sort((a, b) => Date.parse(b.execution_time) - Date.parse(a.execution_time) || (a.asset_class < b.asset_class ? -1 : a.asset_class > b.asset_class ? 1 : 0));
+    const ordered = [...this.obligations].sort(
+      (a, b) =>
+        Date.parse(b.execution_time) - Date.parse(a.execution_time) ||
+        (a.asset_class < b.asset_class ? -1 : a.asset_class > b.asset_class ? 1 : 0),
+    );
     const bound = cursor === undefined ? undefined : Date.parse(cursor);
-    const remaining = bound === undefined ? ordered : ordered.filter((o) => (this.tieRule === 'strict' ? Date.parse(o.execution_time) < bound : Date.parse(o.execution_time) <= bound));
+    const remaining =
+      bound === undefined
+        ? ordered
+        : ordered.filter((o) => (this.tieRule === 'strict' ? Date.parse(o.execution_time) < bound : Date.parse(o.execution_time) <= bound));
     const page = remaining.slice(0, limit);
     const next = remaining.length > limit ? page[page.length - 1].execution_time : undefined;
     return `{"obligations":[${page.map(obligationJson).join(',')}]${next === undefined ? '' : `,"cursor":${JSON.stringify(next)}`}}`;
@@ -107,7 +117,9 @@ export class ContractKlear {
 
   /** Most recent first by created_ts (later-created first among equal times); an opaque keyset cursor. */
   private balancePage(limit: number, cursor: string | undefined): string {
-    const ordered = this.balanceHistory.map((entry, seq) => ({ entry, seq })).sort((a, b) => Date.parse(b.entry.created_ts) - Date.parse(a.entry.created_ts) || b.seq - a.seq);
+    const ordered = this.balanceHistory
+      .map((entry, seq) => ({ entry, seq }))
+      .sort((a, b) => Date.parse(b.entry.created_ts) - Date.parse(a.entry.created_ts) || b.seq - a.seq);
     let start = 0;
     if (cursor !== undefined) {
       const [ms, seq] = Buffer.from(cursor, 'base64url').toString().split('/').map(Number);
@@ -117,9 +129,11 @@ export class ContractKlear {
     }
     const page = ordered.slice(start, start + limit);
     const last = page[page.length - 1];
-    const next = start + limit < ordered.length ? Buffer.from(`${Date.parse(last.entry.created_ts)}/${last.seq}`).toString('base64url') : undefined;
-    const entries = page.map(({ entry: e }) =>
-      `{"balance_delta_centicents":${e.balance_delta_centicents},"locked_balance_delta_centicents":${e.locked_balance_delta_centicents},"reason":${JSON.stringify(e.reason)},"business_transaction_id":${JSON.stringify(e.business_transaction_id)},"created_ts":${JSON.stringify(e.created_ts)}}`,
+    const next =
+      start + limit < ordered.length ? Buffer.from(`${Date.parse(last.entry.created_ts)}/${last.seq}`).toString('base64url') : undefined;
+    const entries = page.map(
+      ({ entry: e }) =>
+        `{"balance_delta_centicents":${e.balance_delta_centicents},"locked_balance_delta_centicents":${e.locked_balance_delta_centicents},"reason":${JSON.stringify(e.reason)},"business_transaction_id":${JSON.stringify(e.business_transaction_id)},"created_ts":${JSON.stringify(e.created_ts)}}`,
     );
     return `{"entries":[${entries.join(',')}]${next === undefined ? '' : `,"cursor":"${next}"`}}`;
   }
@@ -141,7 +155,14 @@ export function obligationsAt(newestMs: number, instants: number, classes: strin
   for (let i = 0; i < instants; i++) {
     const at = new Date(newestMs - i * 3_600_000).toISOString();
     for (const assetClass of classes) {
-      out.push({ id: `${prefix}-${i}-${assetClass}`, asset_class: assetClass, execution_time: at, last_updated_ts: at, fees_centicents: BigInt(100 + i), pnl_centicents: BigInt(10_000 * (i + 1)) });
+      out.push({
+        id: `${prefix}-${i}-${assetClass}`,
+        asset_class: assetClass,
+        execution_time: at,
+        last_updated_ts: at,
+        fees_centicents: BigInt(100 + i),
+        pnl_centicents: BigInt(10_000 * (i + 1)),
+      });
     }
   }
   return out;

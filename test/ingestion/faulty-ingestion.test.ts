@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { expectDatabaseEqualsTruth, expectMidWalkChangesVersioned, faultRules, firedFaults, ingestUntilSettled, HEAVY_FAULT_MIX } from './fault-scenario';
+import {
+  expectDatabaseEqualsTruth,
+  expectMidWalkChangesVersioned,
+  faultRules,
+  firedFaults,
+  ingestUntilSettled,
+  HEAVY_FAULT_MIX,
+} from './fault-scenario';
 import { IngestionWorld } from './ingestion-world';
 
 describe('Ingestion under faults', () => {
@@ -15,7 +22,8 @@ describe('Ingestion under faults', () => {
     await world.admin('PUT', '/faults', { seed, rules: faultRules(HEAVY_FAULT_MIX) });
     await ingestUntilSettled(world);
     const kinds = new Set((await firedFaults(world)).fired.map((f) => f.kind));
-    for (const kind of ['status', 'rate_limit_burst', 'duplicate_items', 'reorder_items', 'obligation_changed']) expect(kinds).toContain(kind);
+    for (const kind of ['status', 'rate_limit_burst', 'duplicate_items', 'reorder_items', 'obligation_changed'])
+      expect(kinds).toContain(kind);
     const rawTruth = await expectDatabaseEqualsTruth(world);
     expect(await expectMidWalkChangesVersioned(world, rawTruth)).toBeGreaterThanOrEqual(1);
   });

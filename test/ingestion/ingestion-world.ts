@@ -32,7 +32,11 @@ export function smallWorld(overrides: Partial<SimulatorOptions> = {}): Partial<S
 }
 
 /** A real API whose Klear client points at the simulator (tier Prime), its reports stored in `reportsDir`. */
-export function apiOverSimulator(sim: RunningKlearSimulator, reportsDir: string, env: Record<string, string> = {}): Promise<ApiTestContext> {
+export function apiOverSimulator(
+  sim: RunningKlearSimulator,
+  reportsDir: string,
+  env: Record<string, string> = {},
+): Promise<ApiTestContext> {
   return createApiTestContext({
     KLEAR_BASE_URL: sim.url,
     KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
@@ -43,7 +47,12 @@ export function apiOverSimulator(sim: RunningKlearSimulator, reportsDir: string,
   });
 }
 
-export function workerConfig(sim: RunningKlearSimulator, databaseUrl: string, reportsDir: string, env: Record<string, string> = {}): AppConfig {
+export function workerConfig(
+  sim: RunningKlearSimulator,
+  databaseUrl: string,
+  reportsDir: string,
+  env: Record<string, string> = {},
+): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',

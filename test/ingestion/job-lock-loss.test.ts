@@ -32,7 +32,9 @@ describe('Job lock loss', () => {
     const first = await runner.start('obligation_history', { trigger: 'startup' });
     expect(first.run?.status).toBe('running');
     await atSecondPage;
-    const archivedByFirst = async () => (await world!.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_response_archive WHERE job_run_id = $1`, [first.run!.id]))[0].n;
+    const archivedByFirst = async () =>
+      (await world!.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_response_archive WHERE job_run_id = $1`, [first.run!.id]))[0]
+        .n;
     const writtenBefore = await archivedByFirst();
     expect(writtenBefore).toBe(1);
     expect((await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation`))[0].n).toBe(20);

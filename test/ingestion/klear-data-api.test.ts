@@ -28,12 +28,21 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
     expect((await ctx.http().post('/jobs/active_obligation/run').set('authorization', `Bearer ${ctx.tokens.viewer}`)).status).toBe(403);
     for (const name of INGESTION_JOB_NAMES) {
       const answer = await ctx.http().post(`/jobs/${name}/run?wait=true`).set('authorization', `Bearer ${ctx.tokens.operator}`);
-      expect({ name, status: answer.status, outcome: answer.body.outcome, run: answer.body.run.status }).toEqual({ name, status: 200, outcome: 'finished', run: 'succeeded' });
+      expect({ name, status: answer.status, outcome: answer.body.outcome, run: answer.body.run.status }).toEqual({
+        name,
+        status: 200,
+        outcome: 'finished',
+        run: 'succeeded',
+      });
     }
     const jobs = await get('/jobs');
     expect(jobs.body.data.map((j: { name: string }) => j.name)).toEqual(expect.arrayContaining(INGESTION_JOB_NAMES));
     const history = jobs.body.data.find((j: { name: string }) => j.name === 'obligation_history');
-    expect(history).toMatchObject({ schedule: '*/15 * * * *', enabled: true, last_run: { status: 'succeeded', trigger: 'manual', requested_by: 'test-operator' } });
+    expect(history).toMatchObject({
+      schedule: '*/15 * * * *',
+      enabled: true,
+      last_run: { status: 'succeeded', trigger: 'manual', requested_by: 'test-operator' },
+    });
     expect(history.last_success.id).toBe(history.last_run.id);
     const runs = await get('/jobs/obligation_history/runs?limit=1');
     expect(runs.body.data).toHaveLength(1);
@@ -56,7 +65,10 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
     const one = await get(`/obligations/${list.body.data[0].id}`);
     expect(one.body.settlement_details).toHaveLength(20);
     const sum = one.body.settlement_details.reduce((s: bigint, d: { total_centicents: string }) => s + BigInt(d.total_centicents), 0n);
-    const margin = one.body.maintenance_margin_details.reduce((s: bigint, m: { maintenance_margin_delta_centicents: string }) => s + BigInt(m.maintenance_margin_delta_centicents), 0n);
+    const margin = one.body.maintenance_margin_details.reduce(
+      (s: bigint, m: { maintenance_margin_delta_centicents: string }) => s + BigInt(m.maintenance_margin_delta_centicents),
+      0n,
+    );
     expect((sum - margin).toString()).toBe(one.body.amount_centicents);
     const sub = one.body.settlement_details[0].subtrader_id;
     const page = await get(`/obligations/${one.body.id}/details?subtrader=${sub}&limit=3`);
@@ -74,12 +86,18 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
     expect(active.body.pulled_at).toEqual(expect.any(String));
     const estimate = await get('/settlement/estimate');
     expect(estimate.body.subtrader_breakdowns).toHaveLength(5);
-    const subtotal = estimate.body.subtrader_breakdowns.reduce((s: bigint, l: { total_amount_centicents: string }) => s + BigInt(l.total_amount_centicents), 0n);
+    const subtotal = estimate.body.subtrader_breakdowns.reduce(
+      (s: bigint, l: { total_amount_centicents: string }) => s + BigInt(l.total_amount_centicents),
+      0n,
+    );
     expect(subtotal.toString()).toBe(estimate.body.user_breakdown.total_amount_centicents);
     const balance = await get('/settlement/balance');
     expect(balance.body.available_centicents).toMatch(/^-?\d+$/);
     const history = await get('/settlement/balance/history?limit=500');
-    const net = history.body.data.reduce((s: bigint, e: { balance_delta_centicents: string }) => s + BigInt(e.balance_delta_centicents), 0n);
+    const net = history.body.data.reduce(
+      (s: bigint, e: { balance_delta_centicents: string }) => s + BigInt(e.balance_delta_centicents),
+      0n,
+    );
     expect(net.toString()).toBe(balance.body.available_centicents);
   });
 
@@ -88,13 +106,19 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
     expect(reports.body.data.length).toBeGreaterThanOrEqual(5);
     const report = reports.body.data[0];
     expect(report.file.sha256).toMatch(/^[0-9a-f]{64}$/);
-    const file = await get(`/reports/${report.id}/file`).buffer(true).parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+    const file = await get(`/reports/${report.id}/file`)
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
     expect(file.status).toBe(200);
-    expect(createHash('sha256').update(file.body as Buffer).digest('hex')).toBe(report.file.sha256);
+    expect(
+      createHash('sha256')
+        .update(file.body as Buffer)
+        .digest('hex'),
+    ).toBe(report.file.sha256);
     const [{ file_path }] = await ctx.db.dataSource.query(`SELECT file_path FROM klear_margin_report WHERE id = $1`, [report.id]);
     writeFileSync(join(reportsDir, file_path), 'tampered');
     expect((await get(`/reports/${report.id}/file`)).status).toBe(503);
@@ -115,7 +139,11 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
         WHERE subtrader_id = $1 AND obligation_id = (SELECT id FROM klear_obligation ORDER BY execution_time DESC LIMIT 1)`,
       [one.body.subtrader_id],
     );
-    expect(one.body.latest_obligation).toMatchObject({ pnl_centicents: sums.pnl, fees_centicents: sums.fees, total_centicents: sums.total });
+    expect(one.body.latest_obligation).toMatchObject({
+      pnl_centicents: sums.pnl,
+      fees_centicents: sums.fees,
+      total_centicents: sums.total,
+    });
     expect((await get('/subtraders/nobody')).status).toBe(404);
   });
 });

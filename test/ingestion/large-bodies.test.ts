@@ -29,7 +29,9 @@ describe('Answer bodies larger than the in-memory cap', () => {
     const before = spoolFiles();
     expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
 
-    const [stored] = await world.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, sum(balance_delta_centicents)::text AS sum FROM klear_balance_history`);
+    const [stored] = await world.query<{ n: number; sum: string }>(
+      `SELECT count(*)::int AS n, sum(balance_delta_centicents)::text AS sum FROM klear_balance_history`,
+    );
     expect(stored).toEqual({ n: 1_200, sum: String(world.klear.balanceHistory.reduce((s, e) => s + e.balance_delta_centicents, 0n)) });
     const archived = await world.query<{ size: number; ok: boolean; entries: number }>(
       `SELECT octet_length(body) AS size, encode(sha256(body), 'hex') = sha256 AS ok, jsonb_array_length(convert_from(body, 'UTF8')::jsonb -> 'entries') AS entries
@@ -61,7 +63,10 @@ describe('Answer bodies larger than the in-memory cap', () => {
     );
     expect(spooled).toBeGreaterThan(0);
 
-    const versions = async () => (await world!.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation_version WHERE obligation_id = $1`, [target.id]))[0].n;
+    const versions = async () =>
+      (
+        await world!.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation_version WHERE obligation_id = $1`, [target.id])
+      )[0].n;
     expect(await versions()).toBe(1);
     target.extra = `,"settlement_venue":"venue-b"`;
     expect((await world.run('obligation_history', 'startup'))?.status).toBe('succeeded');

@@ -29,7 +29,8 @@ describe('Ingestion of the live Klear API', () => {
   });
   afterAll(() => world?.close());
 
-  const count = async (sql: string, params: unknown[] = []) => ((await world.db.dataSource.query(sql, params)) as Array<{ n: number }>)[0].n;
+  const count = async (sql: string, params: unknown[] = []) =>
+    ((await world.db.dataSource.query(sql, params)) as Array<{ n: number }>)[0].n;
 
   it('stores every obligation of both asset classes whole: truncated lists completed from their pages, funding kept', async () => {
     const run = await world.runner.runToEnd('obligation_history', { trigger: 'startup' });
@@ -45,20 +46,29 @@ describe('Ingestion of the live Klear API', () => {
     )) as Row[];
     expect(held.map((o) => o.asset_class).sort()).toEqual(['Crypto', 'Crypto', 'Crypto', 'Equity', 'Equity', 'Equity']);
     for (const o of held) {
-      const t = truth.obligations.find((candidate) => candidate.id === o.id) as unknown as Row & { settlement_details: Row[]; funding_payments: Row[] };
+      const t = truth.obligations.find((candidate) => candidate.id === o.id) as unknown as Row & {
+        settlement_details: Row[];
+        funding_payments: Row[];
+      };
       expect(t).toBeDefined();
       expect({ id: o.id, details: o.details }).toEqual({ id: o.id, details: 1_200 });
       expect(o.settlement_detail_count).toBe(1_200);
       expect(o.completed_lists).toEqual(expect.arrayContaining(['settlement_details', 'funding_payments']));
       expect(o.funding_rows).toBe(t.funding_payments.length);
       expect(t.funding_payments.length).toBeGreaterThan(1_000);
-      expect(BigInt(o.funding as string)).toBe(t.funding_payments.reduce((sum: bigint, f) => sum + (f.funding_amount_centicents as bigint), 0n));
+      expect(BigInt(o.funding as string)).toBe(
+        t.funding_payments.reduce((sum: bigint, f) => sum + (f.funding_amount_centicents as bigint), 0n),
+      );
       // 20 grouped subtraders in 5 netted groups: one margin row per group.
       expect(o.group_rows).toBe(5);
     }
     // Every page read was archived with the run, as it came.
-    expect(await count(`SELECT count(*)::int AS n FROM klear_response_archive WHERE endpoint = $1 AND job_run_id = $2`, [PAGED, run?.id])).toBe(6 * 2);
-    expect(await count(`SELECT count(*)::int AS n FROM klear_response_archive WHERE endpoint = $1`, [FUNDING_PAGED])).toBeGreaterThanOrEqual(6 * 2);
+    expect(
+      await count(`SELECT count(*)::int AS n FROM klear_response_archive WHERE endpoint = $1 AND job_run_id = $2`, [PAGED, run?.id]),
+    ).toBe(6 * 2);
+    expect(
+      await count(`SELECT count(*)::int AS n FROM klear_response_archive WHERE endpoint = $1`, [FUNDING_PAGED]),
+    ).toBeGreaterThanOrEqual(6 * 2);
 
     // One obligation completed and stored at a time (only its complete lists in memory): its details are
     // written (transaction ids, xmin) after its own pages were read and before the next one's first page.
@@ -72,8 +82,15 @@ describe('Ingestion of the live Klear API', () => {
     )) as Array<{ id: string; first_page: string; last_page: string; stored: string }>;
     expect(spans).toHaveLength(6);
     spans.forEach((span, i) => {
-      expect({ id: span.id, storedAfterItsPages: BigInt(span.stored) > BigInt(span.last_page) }).toEqual({ id: span.id, storedAfterItsPages: true });
-      if (i > 0) expect({ id: span.id, pagedAfterThePreviousWasStored: BigInt(span.first_page) > BigInt(spans[i - 1].stored) }).toEqual({ id: span.id, pagedAfterThePreviousWasStored: true });
+      expect({ id: span.id, storedAfterItsPages: BigInt(span.stored) > BigInt(span.last_page) }).toEqual({
+        id: span.id,
+        storedAfterItsPages: true,
+      });
+      if (i > 0)
+        expect({ id: span.id, pagedAfterThePreviousWasStored: BigInt(span.first_page) > BigInt(spans[i - 1].stored) }).toEqual({
+          id: span.id,
+          pagedAfterThePreviousWasStored: true,
+        });
     });
   });
 
@@ -87,10 +104,15 @@ describe('Ingestion of the live Klear API', () => {
   it('never stores an obligation from a cut list: a failing page fails the run, saying which obligation', async () => {
     await world.admin('POST', '/clock/settle-open-cycle');
     const [newest] = (await world.truth()).obligations;
-    await world.admin('PUT', '/faults', { seed: 1, rules: [{ kind: 'status', status: 500, endpoint: `/margin/obligations/${newest.id}/settlement_details`, times: 1 }] });
+    await world.admin('PUT', '/faults', {
+      seed: 1,
+      rules: [{ kind: 'status', status: 500, endpoint: `/margin/obligations/${newest.id}/settlement_details`, times: 1 }],
+    });
     const failed = await world.runner.runToEnd('obligation_history', { trigger: 'manual' });
     expect(failed?.status).toBe('failed');
-    expect(failed?.error).toContain(`obligation ${newest.id} not stored: its settlement_details (cut at 1,000 inline) could not be read in full`);
+    expect(failed?.error).toContain(
+      `obligation ${newest.id} not stored: its settlement_details (cut at 1,000 inline) could not be read in full`,
+    );
     expect(await count(`SELECT count(*)::int AS n FROM klear_obligation WHERE id = $1`, [newest.id])).toBe(0);
     await world.admin('PUT', '/faults', { seed: 1, rules: [] });
     expect((await world.runner.runToEnd('obligation_history', { trigger: 'manual' }))?.status).toBe('succeeded');
@@ -140,13 +162,18 @@ describe('Ingestion of the live Klear API', () => {
     const klear = (method: string, path: string, body?: unknown) =>
       fetch(`${world.sim.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${world.sim.options.adminUserId}:${world.sim.options.accessToken}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${world.sim.options.adminUserId}:${world.sim.options.accessToken}`,
+          'content-type': 'application/json',
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       }).then(async (r) => ({ status: r.status, json: parseKlearJson(await r.text()) as Row }));
     const created = await klear('POST', '/fcm/margin/subtrader_groups', { subtrader_ids: ['ST-00002', 'ST-00003'] });
     expect(created.status).toBe(200);
     // Moving ST-00001 out of its group.
-    expect((await klear('PUT', '/fcm/margin/subtrader_groups/GRP-0001', { subtrader_ids: ['ST-00004', 'ST-00007', 'ST-00010'] })).status).toBe(200);
+    expect(
+      (await klear('PUT', '/fcm/margin/subtrader_groups/GRP-0001', { subtrader_ids: ['ST-00004', 'ST-00007', 'ST-00010'] })).status,
+    ).toBe(200);
     expect((await world.runner.runToEnd('subtrader_groups', { trigger: 'manual' }))?.status).toBe('succeeded');
     const history = (await world.db.dataSource.query(
       `SELECT group_id, subtrader_id, valid_to IS NULL AS open FROM klear_subtrader_group_membership

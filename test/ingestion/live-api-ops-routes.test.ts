@@ -8,7 +8,9 @@ import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } f
 import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 type Json = Record<string, unknown>;
-type Truth = { obligations: Array<Json & { execution_time: string; asset_class: string; maintenance_margin_details: Json[]; funding_payments: Json[] }> };
+type Truth = {
+  obligations: Array<Json & { execution_time: string; asset_class: string; maintenance_margin_details: Json[]; funding_payments: Json[] }>;
+};
 
 /**
  * The ops routes over the live API's data: `GET /subtrader-groups` (members, membership history, the
@@ -20,7 +22,9 @@ describe('Ops routes: subtrader groups and subtrader funding', () => {
   let ctx: ApiTestContext;
   let reportsDir: string;
   beforeAll(async () => {
-    sim = await startKlearSimulator(smallWorld({ seed: 9, subtraders: 8, markets: 4, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' }));
+    sim = await startKlearSimulator(
+      smallWorld({ seed: 9, subtraders: 8, markets: 4, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' }),
+    );
     reportsDir = mkdtempSync(join(tmpdir(), 'klear-ops-groups-'));
     ctx = await apiOverSimulator(sim, reportsDir);
     for (const job of ['obligation_history', 'subtrader_groups']) await runJob(job);
@@ -40,7 +44,11 @@ describe('Ops routes: subtrader groups and subtrader funding', () => {
     const answer = await fetch(`${sim.adminUrl}/truth`, { headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken } });
     return parseKlearJson(await answer.text()) as Truth;
   }
-  const latestCycle = (t: Truth) => t.obligations.map((o) => o.execution_time).sort().at(-1)!;
+  const latestCycle = (t: Truth) =>
+    t.obligations
+      .map((o) => o.execution_time)
+      .sort()
+      .at(-1)!;
 
   it('lists each netted group with its members, their history and its latest requirement over every asset class', async () => {
     const t = await truth();
@@ -87,7 +95,10 @@ describe('Ops routes: subtrader groups and subtrader funding', () => {
   it('shows a subtrader its funding payments of the latest cycle over both asset classes, and its group', async () => {
     const t = await truth();
     const cycle = latestCycle(t);
-    const payments = t.obligations.filter((o) => o.execution_time === cycle).flatMap((o) => o.funding_payments).filter((f) => f.subtrader_id === 'ST-00002');
+    const payments = t.obligations
+      .filter((o) => o.execution_time === cycle)
+      .flatMap((o) => o.funding_payments)
+      .filter((f) => f.subtrader_id === 'ST-00002');
     expect(payments.length).toBeGreaterThan(0);
     const answer = await get('/subtraders/ST-00002');
     expect(answer.status).toBe(200);

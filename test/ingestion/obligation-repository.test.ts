@@ -10,16 +10,35 @@ function obligation(id: string, subtraders: number, markets: number, feeBump = 0
     for (let m = 0; m < markets; m++) {
       const pnl = BigInt((s * 7919 + m * 104729) % 2_000_001) - 1_000_000n;
       const fees = BigInt((s + m) % 97) + (s === 0 && m === 0 ? feeBump : 0n);
-      details.push({ id: `sd-${s}-${m}`, market_ticker: `MKT-${m}`, subtrader_id: `ST-${s}`, position_quantity_fp: `${s - m}.5`, pnl_centicents: pnl, total_fees_centicents: fees, total_amount_centicents: pnl - fees });
+      details.push({
+        id: `sd-${s}-${m}`,
+        market_ticker: `MKT-${m}`,
+        subtrader_id: `ST-${s}`,
+        position_quantity_fp: `${s - m}.5`,
+        pnl_centicents: pnl,
+        total_fees_centicents: fees,
+        total_amount_centicents: pnl - fees,
+      });
     }
   }
   const pnl = details.reduce((a, d) => a + d.pnl_centicents, 0n);
   const fees = details.reduce((a, d) => a + d.total_fees_centicents, 0n);
   return {
-    id, user_id: 'member', amount_centicents: pnl - fees, fees_centicents: fees, maintenance_margin_centicents: 0n, pnl_centicents: pnl,
-    execution_time: '2026-11-20T22:00:00Z', last_updated_ts: lastUpdated, asset_class: 'Crypto',
-    receives: [], settlement_details: details, funding_payments: [],
-    maintenance_margin_details: [{ id: 'mm-x', subtrader_id: '', maintenance_margin_centicents: 5n, maintenance_margin_delta_centicents: 5n }],
+    id,
+    user_id: 'member',
+    amount_centicents: pnl - fees,
+    fees_centicents: fees,
+    maintenance_margin_centicents: 0n,
+    pnl_centicents: pnl,
+    execution_time: '2026-11-20T22:00:00Z',
+    last_updated_ts: lastUpdated,
+    asset_class: 'Crypto',
+    receives: [],
+    settlement_details: details,
+    funding_payments: [],
+    maintenance_margin_details: [
+      { id: 'mm-x', subtrader_id: '', maintenance_margin_centicents: 5n, maintenance_margin_delta_centicents: 5n },
+    ],
   };
 }
 
@@ -36,7 +55,12 @@ describe('Obligation upsert', () => {
 
   const upsert = (entry: ObligationEntry) => inTransaction(db.dataSource, (tx) => upsertObligation(tx, entry, archiveId, new Date()));
   const detailSums = async (id: string) =>
-    (await db.dataSource.query(`SELECT count(*)::int AS n, sum(fees_centicents)::text AS fees, sum(total_centicents)::text AS total FROM klear_settlement_detail WHERE obligation_id = $1`, [id]))[0];
+    (
+      await db.dataSource.query(
+        `SELECT count(*)::int AS n, sum(fees_centicents)::text AS fees, sum(total_centicents)::text AS total FROM klear_settlement_detail WHERE obligation_id = $1`,
+        [id],
+      )
+    )[0];
 
   it('hashes the same content the same whatever the order of its lists', () => {
     const a = obligation('o-1', 3, 3);
@@ -48,9 +72,18 @@ describe('Obligation upsert', () => {
   it('writes 20,000 details of a new obligation through COPY, and an unchanged re-read writes nothing', async () => {
     const entry = obligation('big-1', 200, 100);
     expect(await upsert(entry)).toEqual({ outcome: 'new', rowsWritten: 1 + 1 + 20_000 + 1 });
-    expect(await detailSums('big-1')).toEqual({ n: 20_000, fees: entry.fees_centicents.toString(), total: entry.amount_centicents.toString() });
-    expect(await upsert({ ...entry, settlement_details: [...entry.settlement_details].reverse() })).toEqual({ outcome: 'unchanged', rowsWritten: 0 });
-    const [sub] = await db.dataSource.query(`SELECT count(*)::int AS n FROM subtrader WHERE subtrader_id LIKE 'ST-%' AND first_seen_in_klear_at IS NOT NULL`);
+    expect(await detailSums('big-1')).toEqual({
+      n: 20_000,
+      fees: entry.fees_centicents.toString(),
+      total: entry.amount_centicents.toString(),
+    });
+    expect(await upsert({ ...entry, settlement_details: [...entry.settlement_details].reverse() })).toEqual({
+      outcome: 'unchanged',
+      rowsWritten: 0,
+    });
+    const [sub] = await db.dataSource.query(
+      `SELECT count(*)::int AS n FROM subtrader WHERE subtrader_id LIKE 'ST-%' AND first_seen_in_klear_at IS NOT NULL`,
+    );
     expect(sub.n).toBe(200);
   });
 
@@ -64,8 +97,13 @@ describe('Obligation upsert', () => {
     const sums = await detailSums('big-1');
     expect(sums.n).toBe(19_999);
     expect(sums.fees).toBe(changed.settlement_details.reduce((a, d) => a + d.total_fees_centicents, 0n).toString());
-    const versions = await db.dataSource.query(`SELECT last_updated_ts, fees_centicents FROM klear_obligation_version WHERE obligation_id = 'big-1' ORDER BY last_updated_ts`);
-    expect(versions.map((v: { fees_centicents: string }) => v.fees_centicents)).toEqual([obligation('big-1', 200, 100).fees_centicents.toString(), changed.fees_centicents.toString()]);
+    const versions = await db.dataSource.query(
+      `SELECT last_updated_ts, fees_centicents FROM klear_obligation_version WHERE obligation_id = 'big-1' ORDER BY last_updated_ts`,
+    );
+    expect(versions.map((v: { fees_centicents: string }) => v.fees_centicents)).toEqual([
+      obligation('big-1', 200, 100).fees_centicents.toString(),
+      changed.fees_centicents.toString(),
+    ]);
   });
 
   it('keeps a stale version read late as a version only, never overwriting the newer current one', async () => {
@@ -98,13 +136,22 @@ describe('Obligation upsert', () => {
     releaseNewer();
     expect((await newerTx).outcome).toBe('new');
     expect((await olderTx).outcome).toBe('older_version');
-    const [current] = await db.dataSource.query(`SELECT last_updated_ts, fees_centicents::text AS fees FROM klear_obligation WHERE id = 'race-1'`);
-    expect({ at: current.last_updated_ts.toISOString(), fees: current.fees }).toEqual({ at: '2026-11-21T05:00:00.000Z', fees: newer.fees_centicents.toString() });
+    const [current] = await db.dataSource.query(
+      `SELECT last_updated_ts, fees_centicents::text AS fees FROM klear_obligation WHERE id = 'race-1'`,
+    );
+    expect({ at: current.last_updated_ts.toISOString(), fees: current.fees }).toEqual({
+      at: '2026-11-21T05:00:00.000Z',
+      fees: newer.fees_centicents.toString(),
+    });
     expect(await detailSums('race-1')).toMatchObject({ fees: newer.fees_centicents.toString() });
   });
 
   it("keeps Klear's last_updated_ts beyond the millisecond; execution_time, the cycle key, to the millisecond", async () => {
-    const entry = { ...obligation('micro-1', 1, 1), execution_time: '2026-11-20T22:00:00.123456Z', last_updated_ts: '2026-11-20T22:05:00.654321Z' };
+    const entry = {
+      ...obligation('micro-1', 1, 1),
+      execution_time: '2026-11-20T22:00:00.123456Z',
+      last_updated_ts: '2026-11-20T22:05:00.654321Z',
+    };
     expect((await upsert(entry)).outcome).toBe('new');
     const [row] = await db.dataSource.query(
       `SELECT to_char(execution_time AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS executed, to_char(last_updated_ts AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS updated FROM klear_obligation WHERE id = 'micro-1'`,
@@ -112,14 +159,32 @@ describe('Obligation upsert', () => {
     // execution_time is the cycle key every reader carries as a JS Date: truncated to the millisecond.
     expect(row).toEqual({ executed: '22:00:00.123000', updated: '22:05:00.654321' });
     // A version a microsecond newer is newer.
-    expect((await upsert({ ...obligation('micro-1', 1, 1, 3n), execution_time: entry.execution_time, last_updated_ts: '2026-11-20T22:05:00.654322Z' })).outcome).toBe('changed');
-    expect((await upsert({ ...obligation('micro-1', 1, 1, 4n), execution_time: entry.execution_time, last_updated_ts: '2026-11-20T22:05:00.654321Z' })).outcome).toBe('older_version');
+    expect(
+      (
+        await upsert({
+          ...obligation('micro-1', 1, 1, 3n),
+          execution_time: entry.execution_time,
+          last_updated_ts: '2026-11-20T22:05:00.654322Z',
+        })
+      ).outcome,
+    ).toBe('changed');
+    expect(
+      (
+        await upsert({
+          ...obligation('micro-1', 1, 1, 4n),
+          execution_time: entry.execution_time,
+          last_updated_ts: '2026-11-20T22:05:00.654321Z',
+        })
+      ).outcome,
+    ).toBe('older_version');
   });
 
   /** Polls PostgreSQL until a session of this database waits on a lock (a condition, not a sleep). */
   async function waitUntilBlockedOnALock(): Promise<void> {
     for (let i = 0; i < 10_000; i++) {
-      const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      const [{ n }] = await db.dataSource.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
       if (n > 0) return;
     }
     throw new Error('no transaction ever waited on the lock');

@@ -38,7 +38,14 @@ describe('GET /obligations/active in words', () => {
     for (const job of ['obligation_history', 'active_obligation', 'settlement_estimate', 'balance_history']) await run(job);
     const history = await get('/obligations?limit=50');
     expect(history.body.data.length).toBeGreaterThan(1);
-    for (const o of history.body.data as Array<{ amount_centicents: string; amount_usd: string; direction: string; in_words: string; asset_class: string; execution_time: string }>) {
+    for (const o of history.body.data as Array<{
+      amount_centicents: string;
+      amount_usd: string;
+      direction: string;
+      in_words: string;
+      asset_class: string;
+      execution_time: string;
+    }>) {
       const amount = BigInt(o.amount_centicents);
       const usd = o.amount_usd.replace('-', '');
       const expected =
@@ -65,7 +72,9 @@ describe('GET /obligations/active in words', () => {
       expect(active.body.summary).toBe(active.body.obligations.map((o: { in_words: string }) => o.in_words).join('; '));
     } else {
       expect(active.body.state).toBe('between_cycles');
-      expect(active.body.summary).toBe(`no obligation is due: between cycles; the last settled cycle: ${lastSettled.in_words}; the next cycle runs at ${estimate.body.next_runtime}`);
+      expect(active.body.summary).toBe(
+        `no obligation is due: between cycles; the last settled cycle: ${lastSettled.in_words}; the next cycle runs at ${estimate.body.next_runtime}`,
+      );
     }
   });
 
@@ -102,14 +111,23 @@ describe('GET /obligations/active in words', () => {
       expect(o.in_words).toContain(`, due at ${o.due_at}; paid: buffer movement ${o.buffer_movement!.business_transaction_id} of `);
     }
     // Receipts are linked by Klear's own receive reference.
-    for (const o of settled.filter((x) => x.direction === 'member_receives')) expect(o.buffer_movement!.matched_by).toBe('receive_reference');
+    for (const o of settled.filter((x) => x.direction === 'member_receives'))
+      expect(o.buffer_movement!.matched_by).toBe('receive_reference');
     // The active obligation (executed, its payment pending) is not paid yet, and says so.
     for (const o of history.filter((x) => activeIds.has(x.id) && x.direction !== 'nothing_due')) {
-      expect({ paid: o.paid, status: o.payment_status, buffer_movement: o.buffer_movement }).toEqual({ paid: false, status: 'awaiting_payment', buffer_movement: null });
+      expect({ paid: o.paid, status: o.payment_status, buffer_movement: o.buffer_movement }).toEqual({
+        paid: false,
+        status: 'awaiting_payment',
+        buffer_movement: null,
+      });
       expect(o.in_words).toContain(`, due at ${o.due_at}; not paid yet (no buffer movement settles it)`);
     }
     // Between cycles, the last settled cycle carries its payment and the movement.
     const active = (await get('/obligations/active')).body;
-    if (active.last_settled && active.last_settled.direction !== 'nothing_due') expect(active.last_settled).toMatchObject({ paid: true, buffer_movement: expect.objectContaining({ business_transaction_id: expect.any(String) }) });
+    if (active.last_settled && active.last_settled.direction !== 'nothing_due')
+      expect(active.last_settled).toMatchObject({
+        paid: true,
+        buffer_movement: expect.objectContaining({ business_transaction_id: expect.any(String) }),
+      });
   });
 });

@@ -5,14 +5,21 @@ import { startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withd
 describe('guaranty fund and large-trader positions', () => {
   let w: WithdrawalWorld;
   const klear = async (path: string) => {
-    const res = await fetch(`${w.sim.url}${path}`, { headers: { authorization: `Bearer ${w.sim.options.adminUserId}:${w.sim.options.accessToken}` } });
+    const res = await fetch(`${w.sim.url}${path}`, {
+      headers: { authorization: `Bearer ${w.sim.options.adminUserId}:${w.sim.options.accessToken}` },
+    });
     expect(res.status).toBe(200);
     // Klear's JSON carries amounts and positions as big integers: keep them as text.
     return JSON.parse((await res.text()).replace(/("(?:amount_centicents|position)":\s*)(-?\d+)/g, '$1"$2"')) as Record<string, any>;
   };
   const run = async (job: string) => {
     const res = await w.api.http().post(`/jobs/${job}/run?wait=true`).set('Authorization', `Bearer ${w.api.tokens.operator}`);
-    expect({ job, status: res.status, outcome: res.body.outcome, run: res.body.run?.status }).toEqual({ job, status: 200, outcome: 'finished', run: 'succeeded' });
+    expect({ job, status: res.status, outcome: res.body.outcome, run: res.body.run?.status }).toEqual({
+      job,
+      status: 200,
+      outcome: 'finished',
+      run: 'succeeded',
+    });
   };
   const get = (path: string) => w.api.http().get(path).set('Authorization', `Bearer ${w.api.tokens.viewer}`);
 
@@ -21,7 +28,7 @@ describe('guaranty fund and large-trader positions', () => {
   });
   afterAll(async () => w?.close());
 
-  it("answers the guaranty fund Klear reports, newest pull first, after the job pulled it; nothing before", async () => {
+  it('answers the guaranty fund Klear reports, newest pull first, after the job pulled it; nothing before', async () => {
     expect((await get('/guaranty-fund')).body).toEqual({ data: [], next_cursor: null });
     await run('guaranty_fund');
     await run('guaranty_fund');
@@ -29,7 +36,11 @@ describe('guaranty fund and large-trader positions', () => {
     const res = await get('/guaranty-fund?limit=1');
     expect(res.status).toBe(200);
     expect(res.body.data).toHaveLength(1);
-    expect(res.body.data[0]).toMatchObject({ amount_centicents: fund.amount_centicents, user_id: fund.user_id, updated_ts: new Date(fund.updated_ts).toISOString() });
+    expect(res.body.data[0]).toMatchObject({
+      amount_centicents: fund.amount_centicents,
+      user_id: fund.user_id,
+      updated_ts: new Date(fund.updated_ts).toISOString(),
+    });
     expect(res.body.data[0].amount_usd).toMatch(/^-?\$[\d,]+\.\d{4}$/);
     const next = await get(`/guaranty-fund?limit=1&cursor=${res.body.next_cursor}`);
     expect(next.body.data).toHaveLength(1);
@@ -46,7 +57,10 @@ describe('guaranty fund and large-trader positions', () => {
     const expected = ((report.positions ?? []) as Array<{ market_ticker: string; position: string }>)
       .map((p) => ({ market_ticker: p.market_ticker, position: p.position }))
       .sort((a, b) => {
-        const [x, y] = [BigInt(a.position) < 0n ? -BigInt(a.position) : BigInt(a.position), BigInt(b.position) < 0n ? -BigInt(b.position) : BigInt(b.position)];
+        const [x, y] = [
+          BigInt(a.position) < 0n ? -BigInt(a.position) : BigInt(a.position),
+          BigInt(b.position) < 0n ? -BigInt(b.position) : BigInt(b.position),
+        ];
         return x > y ? -1 : x < y ? 1 : a.market_ticker < b.market_ticker ? -1 : 1;
       });
     expect(expected.length).toBeGreaterThan(1);
@@ -62,7 +76,9 @@ describe('guaranty fund and large-trader positions', () => {
     const answer = await klear('/margin/settlement_estimate_by_asset_class');
     const expected = Object.entries(answer.estimates as Record<string, { next_runtime: string }>)
       .map(([assetClass, e]) => ({ asset_class: assetClass, next_runtime: new Date(e.next_runtime).toISOString() }))
-      .sort((a, b) => (a.next_runtime < b.next_runtime ? -1 : a.next_runtime > b.next_runtime ? 1 : a.asset_class < b.asset_class ? -1 : 1));
+      .sort((a, b) =>
+        a.next_runtime < b.next_runtime ? -1 : a.next_runtime > b.next_runtime ? 1 : a.asset_class < b.asset_class ? -1 : 1,
+      );
     expect(expected.length).toBeGreaterThan(0);
     const res = await get('/settlement/estimate');
     expect(res.body.for_cycles).toEqual(expected);

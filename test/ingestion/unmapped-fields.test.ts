@@ -12,7 +12,8 @@ describe('Unmapped fields', () => {
     world = undefined;
   });
 
-  const versions = async (id: string) => (await world!.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation_version WHERE obligation_id = $1`, [id]))[0].n;
+  const versions = async (id: string) =>
+    (await world!.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation_version WHERE obligation_id = $1`, [id]))[0].n;
 
   it('lists the unmapped field paths on the run, and a change to an unmapped field alone makes a new version', async () => {
     world = await ContractWorld.start();

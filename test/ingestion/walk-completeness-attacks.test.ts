@@ -23,8 +23,15 @@ afterEach(async () => {
 });
 
 const stored = async () =>
-  (await world!.query<{ n: number; sum: string }>(`SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`))[0];
-const klearTruth = () => ({ n: world!.klear.balanceHistory.length, sum: String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n)) });
+  (
+    await world!.query<{ n: number; sum: string }>(
+      `SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`,
+    )
+  )[0];
+const klearTruth = () => ({
+  n: world!.klear.balanceHistory.length,
+  sum: String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n)),
+});
 
 describe('an empty page that carries a cursor is not the last page (contract: the last page has no cursor)', () => {
   jest.setTimeout(120_000);
@@ -46,7 +53,10 @@ describe('an empty page that carries a cursor is not the last page (contract: th
     };
     const run = await world.run('balance_history', 'startup');
     // Either every entry is stored, or the run says it is not complete.
-    expect({ status: run?.status, stored: run?.status === 'succeeded' ? await stored() : klearTruth() }).toEqual({ status: run?.status, stored: klearTruth() });
+    expect({ status: run?.status, stored: run?.status === 'succeeded' ? await stored() : klearTruth() }).toEqual({
+      status: run?.status,
+      stored: klearTruth(),
+    });
   });
 
   it('obligation history: the walk goes on past an empty page with a cursor, or the run does not succeed', async () => {
@@ -75,13 +85,18 @@ describe('execution_time with sub-millisecond digits meets code that reads it th
   it.each(['', '250'])('reconciles every cycle whose execution_time Klear sends with sub-millisecond digits "%s"', async (micros) => {
     world = await ContractWorld.start();
     // Three cycles, one obligation each.
-    world.klear.obligations = obligationsAt(Date.now() - 2 * HOUR, 3, ['Crypto']).map((o) => ({ ...o, execution_time: o.execution_time.replace(/Z$/, `${micros}Z`) }));
+    world.klear.obligations = obligationsAt(Date.now() - 2 * HOUR, 3, ['Crypto']).map((o) => ({
+      ...o,
+      execution_time: o.execution_time.replace(/Z$/, `${micros}Z`),
+    }));
     expect((await world.run('obligation_history', 'startup'))?.status).toBe('succeeded');
     expect((await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_obligation`))[0].n).toBe(3);
     const run = await world.run('reconcile_cycles');
     expect(run?.status).toBe('succeeded');
     // Every ingested cycle gets a reconciliation run.
-    expect({ reconciled: (run?.details as { reconciled: string[] }).reconciled.length, runs: (await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM recon_run`))[0].n }).toEqual({ reconciled: 3, runs: 3 });
+    expect({
+      reconciled: (run?.details as { reconciled: string[] }).reconciled.length,
+      runs: (await world.query<{ n: number }>(`SELECT count(*)::int AS n FROM recon_run`))[0].n,
+    }).toEqual({ reconciled: 3, runs: 3 });
   });
 });
-

@@ -42,7 +42,14 @@ describe('A week of corrections, ties and back-dated entries, scheduled incremen
 
   beforeAll(async () => {
     sim = await startKlearSimulator(
-      smallWorld({ seed: 21, days: 30, assetClasses: 'Crypto,Equity,Rates', settlementTimeEt: '04:00,12:00,20:00', obligationPaging: 'strict', startAt: '2026-10-05T18:00:00Z' }),
+      smallWorld({
+        seed: 21,
+        days: 30,
+        assetClasses: 'Crypto,Equity,Rates',
+        settlementTimeEt: '04:00,12:00,20:00',
+        obligationPaging: 'strict',
+        startAt: '2026-10-05T18:00:00Z',
+      }),
     );
     db = await createTestDatabase();
     reportsDir = mkdtempSync(join(tmpdir(), 'klear-week-'));
@@ -73,12 +80,19 @@ describe('A week of corrections, ties and back-dated entries, scheduled incremen
   });
 
   const admin = async (path: string, body: unknown = {}) => {
-    const answer = await fetch(`${sim.adminUrl}${path}`, { method: 'POST', headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = await fetch(`${sim.adminUrl}${path}`, {
+      method: 'POST',
+      headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await answer.text();
     if (!answer.ok) throw new Error(`sim admin ${path}: ${answer.status} ${text}`);
     return parseKlearJson(text) as Record<string, unknown>;
   };
-  const truth = async () => parseKlearJson(await (await fetch(`${sim.adminUrl}/truth`, { headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken } })).text()) as Truth;
+  const truth = async () =>
+    parseKlearJson(
+      await (await fetch(`${sim.adminUrl}/truth`, { headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken } })).text(),
+    ) as Truth;
   const run = (job: string, trigger: 'startup' | 'schedule') => worker.get(JobRunner).runToEnd(job, { trigger });
   const walked = async () => {
     const [klear, ours] = [truthFacts(await truth()), await databaseFacts(db.dataSource)];
@@ -92,13 +106,23 @@ describe('A week of corrections, ties and back-dated entries, scheduled incremen
       const state = await admin('/clock/settle-open-cycle', { pay: true });
       if (step % 2 === 0) {
         // Fifteen cycles back: 45 obligations newer than it, so it sits on page 3.
-        const cycles = (await truth()).obligations.map((o) => String(o.execution_time)).filter((t, i, all) => all.indexOf(t) === i).sort().reverse();
+        const cycles = (await truth()).obligations
+          .map((o) => String(o.execution_time))
+          .filter((t, i, all) => all.indexOf(t) === i)
+          .sort()
+          .reverse();
         await admin('/corrections', { cycle: cycles[15], entry_back_seconds: 18 * HOUR_SECONDS });
         corrections++;
       }
       for (const job of ['obligation_history', 'balance_history']) {
         const result = await run(job, 'schedule');
-        expect({ step, job, status: result?.status, mode: (result?.details as { mode?: string })?.mode, at: state.now }).toEqual({ step, job, status: 'succeeded', mode: 'incremental', at: state.now });
+        expect({ step, job, status: result?.status, mode: (result?.details as { mode?: string })?.mode, at: state.now }).toEqual({
+          step,
+          job,
+          status: 'succeeded',
+          mode: 'incremental',
+          at: state.now,
+        });
       }
     }
     expect(corrections).toBe(11);

@@ -28,7 +28,9 @@ class GatedCountJob implements JobHandler {
 class LeakyFailureJob implements JobHandler {
   async run(context: JobContext): Promise<void> {
     context.read(1);
-    throw new Error('Klear refused: Authorization: Bearer member-1:s3cr3t-token at postgres://ops:hunter2@db:5432/x?X-Amz-Signature=abcdef');
+    throw new Error(
+      'Klear refused: Authorization: Bearer member-1:s3cr3t-token at postgres://ops:hunter2@db:5432/x?X-Amz-Signature=abcdef',
+    );
   }
 }
 
@@ -40,11 +42,24 @@ describe('Job runner', () => {
   let app: INestApplicationContext;
   let runner: JobRunner;
   const build = async () => {
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: db.url, JOB_GATED_COUNT_CRON: '*/5 * * * *', JOB_LEAKY_FAILURE_ENABLED: 'false' });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: db.url,
+      JOB_GATED_COUNT_CRON: '*/5 * * * *',
+      JOB_LEAKY_FAILURE_ENABLED: 'false',
+    });
     const context = await NestFactory.createApplicationContext(
       {
         module: class TestRoot {},
-        imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'jobs-test', migrate: false }), AuditModule, JobsModule.forRoot({ schedule: false }), TestJobsModule],
+        imports: [
+          ConfigModule.forRoot(config),
+          ClockModule.forRoot(),
+          DbModule.forRoot({ applicationName: 'jobs-test', migrate: false }),
+          AuditModule,
+          JobsModule.forRoot({ schedule: false }),
+          TestJobsModule,
+        ],
       },
       { logger: false, abortOnError: false },
     );
@@ -68,7 +83,17 @@ describe('Job runner', () => {
 
   it('records a successful run with its counts, trigger, instance and details', async () => {
     const run = await runner.runToEnd('gated_count', { trigger: 'manual', requestedBy: 'alice' });
-    expect(run).toMatchObject({ job: 'gated_count', trigger: 'manual', status: 'succeeded', itemsRead: 3, itemsWritten: 2, requestedBy: 'alice', workerInstance: runner.instanceId, details: { mode: 'full' }, error: null });
+    expect(run).toMatchObject({
+      job: 'gated_count',
+      trigger: 'manual',
+      status: 'succeeded',
+      itemsRead: 3,
+      itemsWritten: 2,
+      requestedBy: 'alice',
+      workerInstance: runner.instanceId,
+      details: { mode: 'full' },
+      error: null,
+    });
     expect(run!.finishedAt!.getTime()).toBeGreaterThanOrEqual(run!.startedAt.getTime());
     expect(await app.get(JobRunRepository).lastSuccessWith('gated_count', { mode: 'full' })).toMatchObject({ id: run!.id });
   });
@@ -89,7 +114,10 @@ describe('Job runner', () => {
     expect(job.started - startedBefore).toBe(1);
     // The same tick again (another worker late for it) is skipped by the per-tick index.
     const late = await other.get(JobRunner).start('gated_count', { trigger: 'schedule', scheduledFor: new Date('2026-01-01T00:00:00Z') });
-    expect({ status: late.run?.status, reason: late.reason }).toEqual({ status: 'skipped', reason: 'this tick already ran on another instance' });
+    expect({ status: late.run?.status, reason: late.reason }).toEqual({
+      status: 'skipped',
+      reason: 'this tick already ran on another instance',
+    });
     await other.close();
   });
 
@@ -105,14 +133,20 @@ describe('Job runner', () => {
       `INSERT INTO job_run (job, trigger, status, started_at, worker_instance) VALUES ('gated_count', 'schedule', 'running', now() - interval '1 hour', 'dead-host:1') RETURNING id`,
     )) as Array<{ id: string }>;
     await runner.abandonStaleRuns();
-    const [row] = (await db.dataSource.query(`SELECT status, finished_at FROM job_run WHERE id = $1`, [id])) as Array<{ status: string; finished_at: Date | null }>;
+    const [row] = (await db.dataSource.query(`SELECT status, finished_at FROM job_run WHERE id = $1`, [id])) as Array<{
+      status: string;
+      finished_at: Date | null;
+    }>;
     expect(row.status).toBe('abandoned');
     expect(row.finished_at).not.toBeNull();
   });
 
   it('fails and records the run, without throwing, when the database cannot be reached for the lock', async () => {
     const config = app.get<AppConfig>(APP_CONFIG);
-    const broken = new JobRunner(app.get(JobRegistry), app.get(JobRunRepository), { ...config, database: { ...config.database, url: 'postgres://postgres:x@127.0.0.1:9/nowhere' } });
+    const broken = new JobRunner(app.get(JobRegistry), app.get(JobRunRepository), {
+      ...config,
+      database: { ...config.database, url: 'postgres://postgres:x@127.0.0.1:9/nowhere' },
+    });
     const started = await broken.start('gated_count', { trigger: 'manual' });
     expect(started.run?.status).toBe('failed');
     expect(started.run?.error).toMatch(/^lock: /);

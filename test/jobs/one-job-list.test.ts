@@ -22,7 +22,11 @@ describe('one list of jobs', () => {
   });
 
   it('GET /jobs lists exactly the jobs the worker schedules, the withdrawal executor, poller and expiry included, and each has its runs route', async () => {
-    const scheduled = worker.get(JobRegistry).all().map((j) => j.definition.name).sort();
+    const scheduled = worker
+      .get(JobRegistry)
+      .all()
+      .map((j) => j.definition.name)
+      .sort();
     const listed = await ctx.http().get('/jobs').set('Authorization', `Bearer ${ctx.tokens.viewer}`);
     expect(listed.status).toBe(200);
     expect(listed.body.data.map((j: { name: string }) => j.name).sort()).toEqual(scheduled);
@@ -38,6 +42,12 @@ describe('one list of jobs', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const paragraph = readme.slice(readme.indexOf('Jobs (defaults, UTC):'), readme.indexOf('`POST /jobs/{name}/run` (operator)'));
     const named = [...paragraph.matchAll(/`([a-z][a-z0-9_]+)`/g)].map((m) => m[1]).sort();
-    expect(named).toEqual(worker.get(JobRegistry).all().map((j) => j.definition.name).sort());
+    expect(named).toEqual(
+      worker
+        .get(JobRegistry)
+        .all()
+        .map((j) => j.definition.name)
+        .sort(),
+    );
   });
 });

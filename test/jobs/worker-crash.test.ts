@@ -48,7 +48,11 @@ describe('The worker process killed mid-run', () => {
   });
 
   const admin = async (method: string, path: string, body?: unknown) => {
-    const answer = await fetch(`${sim.adminUrl}${path}`, { method, headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const answer = await fetch(`${sim.adminUrl}${path}`, {
+      method,
+      headers: { [ADMIN_TOKEN_HEADER]: sim.options.adminToken, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return parseKlearJson(await answer.text());
   };
   const startWorker = (instance: string) => {
@@ -75,57 +79,73 @@ describe('The worker process killed mid-run', () => {
     children.push(child);
     return child;
   };
-  const exited = (child: ChildProcess) => new Promise<number | string | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code, signal) => r(code ?? signal))));
-
-  it('converges to the simulator truth after SIGKILL and a restart, with no duplicates', async () => {
-    // Slow obligation pages, so the first worker is surely inside that run when it is killed.
-    await admin('PUT', '/faults', { rules: [{ kind: 'latency', endpoint: '/margin/obligation_history', latency_ms: 1500 }] });
-    const first = startWorker('crash-1');
-    const killedRun = await until(
-      'obligation_history to be running',
-      async () => {
-        const [row] = (await db.dataSource.query(`SELECT id FROM job_run WHERE job = 'obligation_history' AND status = 'running'`).catch(() => [])) as Array<{ id: string }>;
-        return row?.id;
-      },
-      HANG_MS,
+  const exited = (child: ChildProcess) =>
+    new Promise<number | string | null>((r) =>
+      child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code, signal) => r(code ?? signal)),
     );
-    first.kill('SIGKILL');
-    expect(await exited(first)).toBe('SIGKILL');
-    await admin('DELETE', '/faults');
 
-    const second = startWorker('crash-2');
-    await until(
-      'the restarted worker to finish its catch-up',
-      async () => {
-        const [{ n }] = (await db.dataSource.query(
-          `SELECT count(DISTINCT job)::int AS n FROM job_run WHERE worker_instance = 'crash-2' AND trigger = 'startup' AND status IN ('succeeded', 'failed') AND job = ANY($1)`,
-          [INGESTION_JOB_NAMES],
-        )) as Array<{ n: number }>;
-        return n === INGESTION_JOB_NAMES.length ? n : undefined;
-      },
-      HANG_MS,
-    );
-    second.kill('SIGTERM');
-    expect(await exited(second)).toBe(0);
+  it(
+    'converges to the simulator truth after SIGKILL and a restart, with no duplicates',
+    async () => {
+      // Slow obligation pages, so the first worker is surely inside that run when it is killed.
+      await admin('PUT', '/faults', { rules: [{ kind: 'latency', endpoint: '/margin/obligation_history', latency_ms: 1500 }] });
+      const first = startWorker('crash-1');
+      const killedRun = await until(
+        'obligation_history to be running',
+        async () => {
+          const [row] = (await db.dataSource
+            .query(`SELECT id FROM job_run WHERE job = 'obligation_history' AND status = 'running'`)
+            .catch(() => [])) as Array<{ id: string }>;
+          return row?.id;
+        },
+        HANG_MS,
+      );
+      first.kill('SIGKILL');
+      expect(await exited(first)).toBe('SIGKILL');
+      await admin('DELETE', '/faults');
 
-    const [killed] = (await db.dataSource.query(`SELECT status FROM job_run WHERE id = $1`, [killedRun])) as Array<{ status: string }>;
-    expect(killed.status).toBe('abandoned');
-    const failed = (await db.dataSource.query(`SELECT job, error FROM job_run WHERE worker_instance = 'crash-2' AND status = 'failed'`)) as unknown[];
-    expect(failed).toEqual([]);
-    const truth = (await admin('GET', '/truth')) as Truth;
-    expect(await databaseFacts(db.dataSource)).toEqual(truthFacts(truth));
-    const [dupes] = (await db.dataSource.query(
-      `SELECT (SELECT count(*) FROM klear_obligation_version)::int AS versions, (SELECT count(*) FROM klear_obligation)::int AS obligations`,
-    )) as Array<{ versions: number; obligations: number }>;
-    expect(dupes.versions).toBe(dupes.obligations);
-  }, 3 * HANG_MS);
+      const second = startWorker('crash-2');
+      await until(
+        'the restarted worker to finish its catch-up',
+        async () => {
+          const [{ n }] = (await db.dataSource.query(
+            `SELECT count(DISTINCT job)::int AS n FROM job_run WHERE worker_instance = 'crash-2' AND trigger = 'startup' AND status IN ('succeeded', 'failed') AND job = ANY($1)`,
+            [INGESTION_JOB_NAMES],
+          )) as Array<{ n: number }>;
+          return n === INGESTION_JOB_NAMES.length ? n : undefined;
+        },
+        HANG_MS,
+      );
+      second.kill('SIGTERM');
+      expect(await exited(second)).toBe(0);
+
+      const [killed] = (await db.dataSource.query(`SELECT status FROM job_run WHERE id = $1`, [killedRun])) as Array<{ status: string }>;
+      expect(killed.status).toBe('abandoned');
+      const failed = (await db.dataSource.query(
+        `SELECT job, error FROM job_run WHERE worker_instance = 'crash-2' AND status = 'failed'`,
+      )) as unknown[];
+      expect(failed).toEqual([]);
+      const truth = (await admin('GET', '/truth')) as Truth;
+      expect(await databaseFacts(db.dataSource)).toEqual(truthFacts(truth));
+      const [dupes] = (await db.dataSource.query(
+        `SELECT (SELECT count(*) FROM klear_obligation_version)::int AS versions, (SELECT count(*) FROM klear_obligation)::int AS obligations`,
+      )) as Array<{ versions: number; obligations: number }>;
+      expect(dupes.versions).toBe(dupes.obligations);
+    },
+    3 * HANG_MS,
+  );
 
   it('never writes credentials or presigned URLs to its logs', () => {
     expect(logs).toMatch(/catch-up \d+\/\d+/);
     expect(logs).toContain('abandoned');
     const databasePassword = new URL(db.url).password;
     // A trust-auth server (DATABASE_URL without a password) has no database password to leak.
-    for (const secret of [sim.options.accessToken, sim.options.password, sim.options.reportSigningKey, ...(databasePassword ? [databasePassword] : [])]) {
+    for (const secret of [
+      sim.options.accessToken,
+      sim.options.password,
+      sim.options.reportSigningKey,
+      ...(databasePassword ? [databasePassword] : []),
+    ]) {
       expect(secret.length).toBeGreaterThan(3);
       expect(logs).not.toContain(secret);
     }

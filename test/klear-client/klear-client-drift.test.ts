@@ -61,22 +61,58 @@ describe('KlearClient facing answers that drift from the contract', () => {
 
   it('points at a mistyped field deep in a page and at a number that would lose precision', async () => {
     const obligation = {
-      id: 'ob-1', user_id: 'admin-7', amount_centicents: '12', fees_centicents: 0, maintenance_margin_centicents: 0, pnl_centicents: 0,
-      execution_time: '2026-11-19T22:00:00Z', last_updated_ts: '2026-11-19T22:00:00Z', asset_class: 'Crypto', receives: [], settlement_details: [], maintenance_margin_details: [],
+      id: 'ob-1',
+      user_id: 'admin-7',
+      amount_centicents: '12',
+      fees_centicents: 0,
+      maintenance_margin_centicents: 0,
+      pnl_centicents: 0,
+      execution_time: '2026-11-19T22:00:00Z',
+      last_updated_ts: '2026-11-19T22:00:00Z',
+      asset_class: 'Crypto',
+      receives: [],
+      settlement_details: [],
+      maintenance_margin_details: [],
       funding_payments: [],
     };
     klear.script('/margin/obligation_history', { status: 200, body: JSON.stringify({ obligations: [obligation] }) });
     const error = (await rejectionOf(bearerClient(sim()).getObligationHistory())) as KlearSchemaError;
     expect(error.issues.map((i) => i.path)).toEqual(['obligations[0].amount_centicents']);
-    klear.script('/margin/guaranty_fund_balance', { status: 200, body: '{"user_id":"admin-7","amount_centicents":1e3,"updated_ts":"2026-11-19T22:00:00Z"}' });
-    expect(((await rejectionOf(bearerClient(sim()).getGuarantyFundBalance())) as KlearSchemaError).issues[0].path).toBe('amount_centicents');
+    klear.script('/margin/guaranty_fund_balance', {
+      status: 200,
+      body: '{"user_id":"admin-7","amount_centicents":1e3,"updated_ts":"2026-11-19T22:00:00Z"}',
+    });
+    expect(((await rejectionOf(bearerClient(sim()).getGuarantyFundBalance())) as KlearSchemaError).issues[0].path).toBe(
+      'amount_centicents',
+    );
   });
 
   it('accepts fields Klear added and reports them as unmapped; refuses a missing required field', async () => {
     const obligation = {
-      id: 'ob-2', user_id: 'admin-7', asset_class: 'Crypto', amount_centicents: -5, fees_centicents: 5, maintenance_margin_centicents: 0, pnl_centicents: 0,
-      execution_time: '2026-11-19T22:00:00Z', last_updated_ts: '2026-11-19T22:00:00Z', receives: null, maintenance_margin_details: null, funding_payments: null,
-      settlement_details: [{ id: 'sd-1', market_ticker: 'BTC-PERP', subtrader_id: 'S1', position_quantity_fp: '2.5', pnl_centicents: 0, total_fees_centicents: 5, total_amount_centicents: -5, venue: 'X' }],
+      id: 'ob-2',
+      user_id: 'admin-7',
+      asset_class: 'Crypto',
+      amount_centicents: -5,
+      fees_centicents: 5,
+      maintenance_margin_centicents: 0,
+      pnl_centicents: 0,
+      execution_time: '2026-11-19T22:00:00Z',
+      last_updated_ts: '2026-11-19T22:00:00Z',
+      receives: null,
+      maintenance_margin_details: null,
+      funding_payments: null,
+      settlement_details: [
+        {
+          id: 'sd-1',
+          market_ticker: 'BTC-PERP',
+          subtrader_id: 'S1',
+          position_quantity_fp: '2.5',
+          pnl_centicents: 0,
+          total_fees_centicents: 5,
+          total_amount_centicents: -5,
+          venue: 'X',
+        },
+      ],
       settlement_currency: 'USD',
     };
     klear.script('/margin/active_obligations', { status: 200, body: JSON.stringify({ obligations: [obligation], served_by: 'klear-7' }) });
@@ -102,19 +138,42 @@ describe('KlearClient facing answers that drift from the contract', () => {
 
   it('sends the maintenance margin estimate (a POST) once unless retries are asked for explicitly', async () => {
     const request = { asset_class: 'Crypto', positions: [{ market_ticker: 'BTC-PERP', quantity: -2n, price: '6.80' }] };
-    klear.script('/margin/estimate_maintenance_margin', { status: 503, body: '{"code":"unavailable","message":"busy"}' }, { status: 200, body: '{"maintenance_margin_fp":"1234.5600"}' });
+    klear.script(
+      '/margin/estimate_maintenance_margin',
+      { status: 503, body: '{"code":"unavailable","message":"busy"}' },
+      { status: 200, body: '{"maintenance_margin_fp":"1234.5600"}' },
+    );
     const once = await rejectionOf(bearerClient(sim(), { maxRetries: 3 }).estimateMaintenanceMargin(request));
     expect(once).toMatchObject({ status: 503 });
     expect(klear.counts.get('/margin/estimate_maintenance_margin')).toBe(1);
-    klear.script('/margin/estimate_maintenance_margin', { status: 503, body: '{"code":"unavailable","message":"busy"}' }, { status: 200, body: '{"maintenance_margin_fp":"1234.5600"}' });
+    klear.script(
+      '/margin/estimate_maintenance_margin',
+      { status: 503, body: '{"code":"unavailable","message":"busy"}' },
+      { status: 200, body: '{"maintenance_margin_fp":"1234.5600"}' },
+    );
     const retried = await bearerClient(sim(), { maxRetries: 3 }).estimateMaintenanceMargin(request, { retry: true });
     expect(retried.data.maintenance_margin_fp).toBe('1234.5600');
     expect(klear.counts.get('/margin/estimate_maintenance_margin')).toBe(3);
-    await expect(bearerClient(sim()).estimateMaintenanceMargin({ asset_class: 'Crypto', positions: [{ market_ticker: 'X', quantity: 0n, price: '1' }] })).rejects.toThrow(RangeError);
+    await expect(
+      bearerClient(sim()).estimateMaintenanceMargin({
+        asset_class: 'Crypto',
+        positions: [{ market_ticker: 'X', quantity: 0n, price: '1' }],
+      }),
+    ).rejects.toThrow(RangeError);
   });
 
   it('keeps a presigned URL out of the message of a report-list drift while the raw body keeps it', async () => {
-    const body = JSON.stringify({ reports: [{ report_type: 'trade_audit', url: 'https://files.test/r.csv?X-Amz-Signature=deadbeef', date: 'yesterday', created_ts: '2026-11-19T22:00:00Z', is_end_of_day: true }] });
+    const body = JSON.stringify({
+      reports: [
+        {
+          report_type: 'trade_audit',
+          url: 'https://files.test/r.csv?X-Amz-Signature=deadbeef',
+          date: 'yesterday',
+          created_ts: '2026-11-19T22:00:00Z',
+          is_end_of_day: true,
+        },
+      ],
+    });
     klear.script('/margin/reports', { status: 200, body });
     const error = (await rejectionOf(bearerClient(sim()).getMarginReports('2026-11-01', '2026-11-19'))) as KlearSchemaError;
     expect(error.issues.map((i) => i.path)).toEqual(['reports[0].date']);
@@ -124,9 +183,11 @@ describe('KlearClient facing answers that drift from the contract', () => {
 
   it('honours a Retry-After given as an HTTP date', async () => {
     const at = new Date(Date.now() + 2000).toUTCString();
-    klear.script('/margin/guaranty_fund_balance',
+    klear.script(
+      '/margin/guaranty_fund_balance',
       { status: 429, body: '{"code":"rate_limited","message":"slow down"}', headers: { 'retry-after': at } },
-      { status: 200, body: '{"user_id":"admin-7","amount_centicents":5,"updated_ts":"2026-11-19T22:00:00Z"}' });
+      { status: 200, body: '{"user_id":"admin-7","amount_centicents":5,"updated_ts":"2026-11-19T22:00:00Z"}' },
+    );
     const started = Date.now();
     const answer = await bearerClient(sim()).getGuarantyFundBalance();
     expect(answer.data.amount_centicents).toBe(5n);
@@ -144,7 +205,10 @@ describe('KlearClient facing answers that drift from the contract', () => {
   });
 
   it('scrubs a credential that Klear echoes in an error message', async () => {
-    klear.script('/margin/active_obligations', { status: 400, body: '{"code":"bad_request","message":"token admin-7:tok-drift-secret is not valid here"}' });
+    klear.script('/margin/active_obligations', {
+      status: 400,
+      body: '{"code":"bad_request","message":"token admin-7:tok-drift-secret is not valid here"}',
+    });
     const error = (await rejectionOf(bearerClient(sim()).getActiveObligations())) as KlearHttpError;
     expect(error.klearMessage).toBe('token [REDACTED] is not valid here');
     expect(error.message).not.toContain('tok-drift-secret');

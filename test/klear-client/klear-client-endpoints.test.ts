@@ -145,7 +145,9 @@ describe('KlearClient against the simulator', () => {
       expect(await requestCount(mfaSim, '/log_in')).toBe(2);
       expect(await requestCount(mfaSim, '/margin/settlement_balance')).toBe(3);
 
-      const wrongCode = sessionClient(mfaSim, { credentials: { mode: 'session', email: mfaSim.options.email, password: mfaSim.options.password, mfaCode: '111111' } });
+      const wrongCode = sessionClient(mfaSim, {
+        credentials: { mode: 'session', email: mfaSim.options.email, password: mfaSim.options.password, mfaCode: '111111' },
+      });
       const error = await rejectionOf(wrongCode.getSettlementBalance());
       expect(error).toBeInstanceOf(KlearAuthError);
       expect(error).toMatchObject({ status: 401, endpoint: 'POST /log_in' });
@@ -157,7 +159,9 @@ describe('KlearClient against the simulator', () => {
 
   it('throws a typed auth error for a bad token (401) and a non-member (403), without retrying', async () => {
     const before = await requestCount(sim, '/margin/settlement_balance');
-    const bad = bearerClient(sim, { credentials: { mode: 'bearer', adminUserId: sim.options.adminUserId, accessToken: 'wrong-token-value' } });
+    const bad = bearerClient(sim, {
+      credentials: { mode: 'bearer', adminUserId: sim.options.adminUserId, accessToken: 'wrong-token-value' },
+    });
     const unauthorized = await rejectionOf(bad.getSettlementBalance());
     expect(unauthorized).toBeInstanceOf(KlearAuthError);
     expect(unauthorized).toMatchObject({ status: 401, klearCode: 'unauthorized' });

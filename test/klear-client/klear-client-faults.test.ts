@@ -1,10 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  KlearCircuitOpenError,
-  KlearHttpError,
-  KlearOutcomeUnknownError,
-  KlearTimeoutError,
-} from '@app/klear-client';
+import { KlearCircuitOpenError, KlearHttpError, KlearOutcomeUnknownError, KlearTimeoutError } from '@app/klear-client';
 import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
 import { bearerClient, injectFaults, rejectionOf, requestCount, simAdmin, startSmallSimulator } from './klear-client-world';
 
@@ -55,7 +50,9 @@ describe('KlearClient under Klear faults', () => {
     const reset = await countDuring(BALANCE, () => bearerClient(sim, { timeoutMs: 60_000 }).getSettlementBalance());
     expect(reset.requests).toBe(3);
     const started = Date.now();
-    const timedOut = await countDuring('/margin/guaranty_fund_balance', () => bearerClient(sim, { timeoutMs: 300 }).getGuarantyFundBalance());
+    const timedOut = await countDuring('/margin/guaranty_fund_balance', () =>
+      bearerClient(sim, { timeoutMs: 300 }).getGuarantyFundBalance(),
+    );
     expect(timedOut.requests).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(timedOut.result.data.user_id).toBe(sim.options.adminUserId);
@@ -72,7 +69,9 @@ describe('KlearClient under Klear faults', () => {
   it('sends the withdrawal exactly once when Klear answers 500 after creating it, and says the outcome is unknown', async () => {
     await injectFaults(sim, [{ kind: 'status', endpoint: WITHDRAW, status: 500, phase: 'after', times: 1 }]);
     const postsBefore = (await simAdmin(sim, 'GET', '/counters')).withdrawal_post_count as number;
-    const { result, requests } = await countDuring(WITHDRAW, () => rejectionOf(bearerClient(sim, { maxRetries: 5 }).withdrawSettlementBalance(1_250_000n)));
+    const { result, requests } = await countDuring(WITHDRAW, () =>
+      rejectionOf(bearerClient(sim, { maxRetries: 5 }).withdrawSettlementBalance(1_250_000n)),
+    );
     expect(result).toBeInstanceOf(KlearOutcomeUnknownError);
     expect(result).toMatchObject({ reason: 'server_error', endpoint: `POST ${WITHDRAW}` });
     expect(result.message).toContain('125.00 USD');
@@ -87,13 +86,17 @@ describe('KlearClient under Klear faults', () => {
       { kind: 'timeout', endpoint: WITHDRAW, phase: 'after', times: 1 },
       { kind: 'connection_reset', endpoint: WITHDRAW, phase: 'after', skip: 1, times: 1 },
     ]);
-    const timedOut = await countDuring(WITHDRAW, () => rejectionOf(bearerClient(sim, { timeoutMs: 300, maxRetries: 5 }).withdrawSettlementBalance(10_000n)));
+    const timedOut = await countDuring(WITHDRAW, () =>
+      rejectionOf(bearerClient(sim, { timeoutMs: 300, maxRetries: 5 }).withdrawSettlementBalance(10_000n)),
+    );
     expect(timedOut.result).toBeInstanceOf(KlearOutcomeUnknownError);
     expect(timedOut.result).toMatchObject({ reason: 'timeout' });
     expect((timedOut.result as KlearOutcomeUnknownError).cause).toBeInstanceOf(KlearTimeoutError);
     expect(timedOut.requests).toBe(1);
     // The reset must reach the client before its timeout, however loaded the machine: a generous timeout.
-    const reset = await countDuring(WITHDRAW, () => rejectionOf(bearerClient(sim, { timeoutMs: 60_000, maxRetries: 5 }).withdrawSettlementBalance(20_000n)));
+    const reset = await countDuring(WITHDRAW, () =>
+      rejectionOf(bearerClient(sim, { timeoutMs: 60_000, maxRetries: 5 }).withdrawSettlementBalance(20_000n)),
+    );
     expect(reset.result).toMatchObject({ reason: 'network' });
     expect(reset.requests).toBe(1);
   });

@@ -61,7 +61,11 @@ describe('pipelined paging of obligation details', () => {
     const client = bearerClient(sim);
     const answer = await client.getObligationHistory({ limit: 1 });
     const kept: Array<Record<string, string>> = [];
-    const completion = await completeObligations(answer.data.obligations, klearDetailPager(client, async (page) => void kept.push(page.raw.params)), async () => false);
+    const completion = await completeObligations(
+      answer.data.obligations,
+      klearDetailPager(client, async (page) => void kept.push(page.raw.params)),
+      async () => false,
+    );
     const [entry] = answer.data.obligations;
     expect(completion.entries.get(entry.id)!.settlement_details).toHaveLength(1_200);
     expect(kept.filter((p) => p.cursor === undefined)).toHaveLength(completion.completed.get(entry.id)!.length);
@@ -71,7 +75,11 @@ describe('pipelined paging of obligation details', () => {
     let sent = 0;
     const counting = bearerClient(sim, { fetch: (input, init) => ((sent += 1), fetch(input, init)) });
     await expect(
-      completeObligations(answer.data.obligations, klearDetailPager(counting, async () => Promise.reject(new Error('archive down'))), async () => false),
+      completeObligations(
+        answer.data.obligations,
+        klearDetailPager(counting, async () => Promise.reject(new Error('archive down'))),
+        async () => false,
+      ),
     ).rejects.toThrow(/not stored: its settlement_details .* archive down/);
     // The first page and at most the one asked for ahead of it.
     expect(sent).toBeLessThanOrEqual(2);

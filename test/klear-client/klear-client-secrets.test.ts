@@ -11,7 +11,13 @@ describe('KlearClient keeps secrets out of errors and logs', () => {
   let client: KlearClient;
 
   beforeAll(async () => {
-    sim = await startSmallSimulator({ mfaCode: '864209', email: 'treasury@member.test', password: 'correct horse battery', accessToken: 'tok-unused-secret', legacySessionLogin: true });
+    sim = await startSmallSimulator({
+      mfaCode: '864209',
+      email: 'treasury@member.test',
+      password: 'correct horse battery',
+      accessToken: 'tok-unused-secret',
+      legacySessionLogin: true,
+    });
     client = sessionClient(sim, {
       logger: logs.logger,
       // Generous: only the injected timeout may hit it, never a slow answer on a busy machine.
@@ -61,10 +67,19 @@ describe('KlearClient keeps secrets out of errors and logs', () => {
     expect(logs.text).toContain('klear session expired, logging in again');
     expect(logs.text).toContain('klear call failed, retrying');
 
-    const secrets = ['treasury@member.test', 'correct horse battery', 'wrong horse battery', '864209', 'tok-unused-secret', ...cookies, ...signatures];
+    const secrets = [
+      'treasury@member.test',
+      'correct horse battery',
+      'wrong horse battery',
+      '864209',
+      'tok-unused-secret',
+      ...cookies,
+      ...signatures,
+    ];
     const surfaces = [logs.text, ...errors.flatMap((e) => [e.message, String(e.stack), inspect(e, { depth: 5 }), JSON.stringify(e)])];
     for (const secret of secrets) {
-      for (const surface of surfaces) expect(surface.includes(secret) ? `${secret} leaked in: ${surface.slice(0, 200)}` : 'clean').toBe('clean');
+      for (const surface of surfaces)
+        expect(surface.includes(secret) ? `${secret} leaked in: ${surface.slice(0, 200)}` : 'clean').toBe('clean');
     }
   });
 });

@@ -25,7 +25,16 @@ export class CapturedLogs {
 
 /** A small, deterministic simulator world on a free port, rate limit off unless asked. */
 export function startSmallSimulator(options: Partial<SimulatorOptions> = {}): Promise<RunningKlearSimulator> {
-  return startKlearSimulator({ port: 0, rateLimit: false, seed: 7, subtraders: 5, markets: 4, days: 12, withdrawalFailureRate: 0, ...options });
+  return startKlearSimulator({
+    port: 0,
+    rateLimit: false,
+    seed: 7,
+    subtraders: 5,
+    markets: 4,
+    days: 12,
+    withdrawalFailureRate: 0,
+    ...options,
+  });
 }
 
 export function bearerClient(sim: RunningKlearSimulator, options: Partial<KlearClientOptions> = {}): KlearClient {

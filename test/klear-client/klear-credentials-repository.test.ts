@@ -23,17 +23,27 @@ describe('Klear credentials stored encrypted in the database', () => {
   });
 
   const storeWith = (secretBox: SecretBox) =>
-    new KlearCredentialsRepository(db.dataSource, new StoredSecretRepository(db.dataSource, secretBox), new AuditService(db.dataSource, null, systemClock));
+    new KlearCredentialsRepository(
+      db.dataSource,
+      new StoredSecretRepository(db.dataSource, secretBox),
+      new AuditService(db.dataSource, null, systemClock),
+    );
 
   it('saves credentials sealed, audits the change without the secret, and loads them back', async () => {
     const credentials = { mode: 'bearer' as const, adminUserId: sim.options.adminUserId, accessToken: 'tok-stored-7f3a9c' };
     await storeWith(box).save(credentials, 'user:ops-1');
-    const rows = (await db.dataSource.query('SELECT name, key_id, sealed FROM stored_secret')) as Array<{ name: string; key_id: string; sealed: string }>;
+    const rows = (await db.dataSource.query('SELECT name, key_id, sealed FROM stored_secret')) as Array<{
+      name: string;
+      key_id: string;
+      sealed: string;
+    }>;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ name: KLEAR_CREDENTIALS_SECRET, key_id: box.currentKeyId });
     expect(rows[0].sealed).not.toContain('tok-stored-7f3a9c');
     expect(rows[0].sealed.startsWith(`sb1.${box.currentKeyId}.`)).toBe(true);
-    const audit = (await db.dataSource.query(`SELECT actor, action, details FROM audit_log WHERE entity_id = $1`, [KLEAR_CREDENTIALS_SECRET])) as Array<{ actor: string; action: string; details: unknown }>;
+    const audit = (await db.dataSource.query(`SELECT actor, action, details FROM audit_log WHERE entity_id = $1`, [
+      KLEAR_CREDENTIALS_SECRET,
+    ])) as Array<{ actor: string; action: string; details: unknown }>;
     expect(audit).toEqual([{ actor: 'user:ops-1', action: 'klear.credentials.stored', details: { mode: 'bearer' } }]);
     expect(await storeWith(box).load()).toEqual(credentials);
   });

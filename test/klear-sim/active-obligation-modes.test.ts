@@ -13,7 +13,13 @@ async function activeAt(sim: RunningKlearSimulator, iso: string) {
   const seconds = (Date.parse(iso) - now) / 1000;
   if (seconds > 0) await simAdmin(sim, 'POST', '/clock/advance', { seconds });
   const answer = await bearerClient(sim).getActiveObligations();
-  return (answer.data.obligations ?? []).map((o) => ({ id: o.id, asset_class: o.asset_class, execution_time: o.execution_time, amount: o.amount_centicents, last_updated_ts: o.last_updated_ts }));
+  return (answer.data.obligations ?? []).map((o) => ({
+    id: o.id,
+    asset_class: o.asset_class,
+    execution_time: o.execution_time,
+    amount: o.amount_centicents,
+    last_updated_ts: o.last_updated_ts,
+  }));
 }
 
 describe('GET /margin/active_obligations', () => {
@@ -34,7 +40,7 @@ describe('GET /margin/active_obligations', () => {
     expect(await activeAt(sim, '2026-11-20T23:30:00Z')).toEqual([]);
   });
 
-  it('open_cycle: always one per asset class, of today\'s cycle or the next; the id seen before execution is the one settled', async () => {
+  it("open_cycle: always one per asset class, of today's cycle or the next; the id seen before execution is the one settled", async () => {
     sim = await startSmallSimulator({ startAt: START, assetClasses: 'Crypto,Equity', activeObligations: 'open_cycle' });
     const before = await activeAt(sim, START);
     expect(before.map((o) => [o.asset_class, o.execution_time, o.last_updated_ts])).toEqual([
@@ -59,9 +65,12 @@ describe('GET /margin/active_obligations', () => {
     const pending = await activeAt(sim, '2026-11-20T22:30:00Z');
     expect(pending.map((o) => [o.id, o.amount, o.last_updated_ts])).toEqual(before.map((o) => [o.id, o.amount, '2026-11-20T22:00:00Z']));
     const history = await bearerClient(sim).getObligationHistory({ limit: 2 });
-    expect(history.data.obligations.filter((o) => o.execution_time === '2026-11-20T22:00:00Z').map((o) => [o.id, o.amount_centicents]).sort()).toEqual(
-      before.map((o) => [o.id, o.amount]).sort(),
-    );
+    expect(
+      history.data.obligations
+        .filter((o) => o.execution_time === '2026-11-20T22:00:00Z')
+        .map((o) => [o.id, o.amount_centicents])
+        .sort(),
+    ).toEqual(before.map((o) => [o.id, o.amount]).sort());
     // Paid: the next cycle (tomorrow's) is the active one.
     const after = await activeAt(sim, '2026-11-20T23:30:00Z');
     expect(after.map((o) => [o.asset_class, o.execution_time])).toEqual([

@@ -24,8 +24,18 @@ function expectConsistent(obligation: ObligationEntry): void {
 }
 
 /** Reads a detail list in full through its paged endpoint. */
-async function pagedList<T>(harness: SimulatorWorld, obligationId: string, list: 'settlement_details' | 'maintenance_margin_details' | 'funding_payments', limit: number): Promise<{ rows: T[]; pages: number }> {
-  const name = list === 'settlement_details' ? 'obligationSettlementDetails' : list === 'maintenance_margin_details' ? 'obligationMaintenanceMarginDetails' : 'obligationFundingPayments';
+async function pagedList<T>(
+  harness: SimulatorWorld,
+  obligationId: string,
+  list: 'settlement_details' | 'maintenance_margin_details' | 'funding_payments',
+  limit: number,
+): Promise<{ rows: T[]; pages: number }> {
+  const name =
+    list === 'settlement_details'
+      ? 'obligationSettlementDetails'
+      : list === 'maintenance_margin_details'
+        ? 'obligationMaintenanceMarginDetails'
+        : 'obligationFundingPayments';
   const rows: T[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -95,7 +105,9 @@ describe('Klear simulator answers match the contract', () => {
     const state = await harness.admin('POST', '/clock/advance', { to: (await harness.admin('GET', '/state')).next_payment_at });
     expect(state.active_obligation_id).toBeNull();
     const after = ENDPOINTS.settlementBalance.responseSchema.parse((await harness.get('/margin/settlement_balance')).json);
-    const history = ENDPOINTS.settlementBalanceHistory.responseSchema.parse((await harness.get('/margin/settlement_balance_history?limit=1')).json);
+    const history = ENDPOINTS.settlementBalanceHistory.responseSchema.parse(
+      (await harness.get('/margin/settlement_balance_history?limit=1')).json,
+    );
     expect(history.entries[0].balance_delta_centicents).toBe(active.obligations[0].amount_centicents);
     const none = await harness.get('/margin/active_obligations');
     expect(ENDPOINTS.activeObligations.responseSchema.parse(none.json).obligations).toEqual([]);
@@ -124,14 +136,18 @@ describe('Klear simulator answers match the contract', () => {
       expect(obligation.amount_centicents).toBe(earlier.amount_centicents - (obligation.fees_centicents - earlier.fees_centicents));
       expectConsistent(obligation);
     }
-    const history = ENDPOINTS.settlementBalanceHistory.responseSchema.parse((await harness.get('/margin/settlement_balance_history?limit=500')).json);
+    const history = ENDPOINTS.settlementBalanceHistory.responseSchema.parse(
+      (await harness.get('/margin/settlement_balance_history?limit=500')).json,
+    );
     expect(history.entries.some((entry) => entry.reason === 'obligation_adjustment')).toBe(true);
   });
 
   it('answers the withdrawal endpoints with an id and a fixed-point USD amount', async () => {
     const created = await harness.post('/margin/withdraw_settlement_balance', { amount: '1234.5' });
     const { id } = ENDPOINTS.withdrawSettlementBalance.responseSchema.parse(created.json);
-    const status = ENDPOINTS.settlementBalanceWithdrawal.responseSchema.parse((await harness.get(`/margin/settlement_balance_withdrawal?id=${id}`)).json);
+    const status = ENDPOINTS.settlementBalanceWithdrawal.responseSchema.parse(
+      (await harness.get(`/margin/settlement_balance_withdrawal?id=${id}`)).json,
+    );
     expect(status).toMatchObject({ id, amount: '1234.50', status: 'pending' });
   });
 
@@ -145,7 +161,9 @@ describe('Klear simulator answers match the contract', () => {
   it('caps the by-asset-class breakdowns at 1,000 subtraders and groups together and counts what it left out', async () => {
     const big = await SimulatorWorld.start({ seed: 3, subtraders: 1_500, markets: 4, days: 2, marginGroups: true });
     try {
-      const parsed = ENDPOINTS.settlementEstimateByAssetClass.responseSchema.parse((await big.get('/margin/settlement_estimate_by_asset_class')).json);
+      const parsed = ENDPOINTS.settlementEstimateByAssetClass.responseSchema.parse(
+        (await big.get('/margin/settlement_estimate_by_asset_class')).json,
+      );
       expect(Object.keys(parsed.estimates)).toEqual(['Crypto']);
       const estimate = parsed.estimates.Crypto;
       const kept = Object.keys(estimate.subtrader_breakdowns ?? {}).length + Object.keys(estimate.group_breakdowns ?? {}).length;
@@ -165,7 +183,9 @@ describe('Klear simulator answers match the contract', () => {
     // 60 subtraders x 25 markets = 1,500 settlement details; funding 3 times a cycle.
     const big = await SimulatorWorld.start({ seed: 5, subtraders: 60, markets: 25, days: 3, fundingPerCycle: 3, marginGroups: true });
     try {
-      const [entry] = ENDPOINTS.obligationHistory.responseSchema.parse((await big.get('/margin/obligation_history?limit=1')).json).obligations;
+      const [entry] = ENDPOINTS.obligationHistory.responseSchema.parse(
+        (await big.get('/margin/obligation_history?limit=1')).json,
+      ).obligations;
       expect(entry.settlement_details).toHaveLength(1_000);
       expect(entry.settlement_details_truncated).toBe(true);
       expect(entry.funding_payments_truncated).toBe(true);
@@ -188,10 +208,14 @@ describe('Klear simulator answers match the contract', () => {
       expect(entry.maintenance_margin_details.filter((m) => m.margin_group_id === undefined)).toHaveLength(40);
       // The member-level funding payments of one funding time add up to the obligation's payments at that time.
       const fundingTime = entry.execution_time;
-      const member = ENDPOINTS.memberFundingPayments.responseSchema.parse((await big.get(`/margin/funding_payments?funding_time=${fundingTime}&limit=10000`)).json);
+      const member = ENDPOINTS.memberFundingPayments.responseSchema.parse(
+        (await big.get(`/margin/funding_payments?funding_time=${fundingTime}&limit=10000`)).json,
+      );
       const atTime = funding.rows.filter((f) => f.funding_time === fundingTime);
       expect(member.payments.length).toBe(atTime.length);
-      expect(member.payments.reduce((sum, p) => sum + p.funding_amount_centicents, 0n)).toBe(atTime.reduce((sum, f) => sum + f.funding_amount_centicents, 0n));
+      expect(member.payments.reduce((sum, p) => sum + p.funding_amount_centicents, 0n)).toBe(
+        atTime.reduce((sum, f) => sum + f.funding_amount_centicents, 0n),
+      );
       expect((await big.get('/margin/obligations/obl-00000000-00000000/settlement_details')).status).toBe(404);
       expect((await big.get(`/margin/obligations/${entry.id}/settlement_details?cursor=nonsense`)).status).toBe(400);
     } finally {
@@ -212,9 +236,13 @@ describe('Klear simulator answers match the contract', () => {
         const prefix = obligation.asset_class === 'Crypto' ? 'CRY-' : 'EQU-';
         for (const detail of obligation.settlement_details) expect(detail.market_ticker.startsWith(prefix)).toBe(true);
       }
-      const history = ENDPOINTS.obligationHistory.responseSchema.parse((await two.get('/margin/obligation_history?limit=2')).json).obligations;
+      const history = ENDPOINTS.obligationHistory.responseSchema.parse(
+        (await two.get('/margin/obligation_history?limit=2')).json,
+      ).obligations;
       expect(history).toHaveLength(4);
-      const estimates = ENDPOINTS.settlementEstimateByAssetClass.responseSchema.parse((await two.get('/margin/settlement_estimate_by_asset_class')).json).estimates;
+      const estimates = ENDPOINTS.settlementEstimateByAssetClass.responseSchema.parse(
+        (await two.get('/margin/settlement_estimate_by_asset_class')).json,
+      ).estimates;
       expect(Object.keys(estimates).sort()).toEqual(['Crypto', 'Equity']);
       const prices = ENDPOINTS.settlementPrices.responseSchema.parse(
         (await two.get(`/margin/settlement_prices?asset_class=Equity&settlement_time=${active[0].execution_time}`)).json,

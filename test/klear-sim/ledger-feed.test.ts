@@ -24,7 +24,10 @@ interface ExpectedBreak {
 interface Feed {
   cycles: string[];
   entries: FeedEntry[];
-  answer_key: { discrepancies: { kind: string; cycle: string; subtrader_id?: string; market_ticker?: string; business_reference?: string }[]; breaks: ExpectedBreak[] };
+  answer_key: {
+    discrepancies: { kind: string; cycle: string; subtrader_id?: string; market_ticker?: string; business_reference?: string }[];
+    breaks: ExpectedBreak[];
+  };
 }
 
 const ALL_KINDS = [
@@ -72,14 +75,21 @@ describe('Klear simulator ledger feed and answer key', () => {
     }
     const csv: string = await harness.admin('POST', '/ledger-feed', { format: 'csv' });
     const lines = csv.trim().split('\n');
-    expect(lines[0]).toBe('external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents');
+    expect(lines[0]).toBe(
+      'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents',
+    );
     expect(lines).toHaveLength(1 + clean.entries.reduce((n, e) => n + e.postings.length, 0));
   });
 
   it('injects every discrepancy kind and lists exactly the settlement-detail differences a client can recompute', async () => {
     const from = obligations[2].execution_time;
     const result = await feed({ from, discrepancies: ALL_KINDS.map((kind) => ({ kind })) });
-    expect(result.cycles).toEqual(obligations.slice(0, 3).map((o) => o.execution_time).reverse());
+    expect(result.cycles).toEqual(
+      obligations
+        .slice(0, 3)
+        .map((o) => o.execution_time)
+        .reverse(),
+    );
 
     const internal = internalTotals(result.entries);
     const observed = new Map<string, bigint>();
@@ -118,7 +128,10 @@ describe('Klear simulator ledger feed and answer key', () => {
     expect(BigInt(missingFee.fees_difference!) > 0n).toBe(true);
     expect(BigInt(missingFee.difference)).toBe(-BigInt(missingFee.fees_difference!));
     expect(breaks.find((b) => b.key === detailKey('pnl_off_by_one'))).toMatchObject({ reason_code: 'amount_mismatch', difference: '-1' });
-    expect(breaks.find((b) => b.key === detailKey('missing_market_row'))).toMatchObject({ reason_code: 'missing_internal', internal_value: null });
+    expect(breaks.find((b) => b.key === detailKey('missing_market_row'))).toMatchObject({
+      reason_code: 'missing_internal',
+      internal_value: null,
+    });
     expect(breaks.find((b) => b.key === detailKey('extra_market_row'))).toMatchObject({ reason_code: 'missing_klear', klear_value: null });
     const unknown = byKind.get('unknown_subtrader')!;
     expect(reasonsFor(`settlement_details/${unknown.cycle}/${unknown.subtrader_id}/`)).toEqual(new Set(['unknown_subtrader']));
@@ -135,7 +148,12 @@ describe('Klear simulator ledger feed and answer key', () => {
   it('turns a missing buffer movement into a missing_internal break and a running-balance break on that day and every later one', async () => {
     const result = await feed({ discrepancies: [{ kind: 'missing_buffer_movement', cycle: obligations[3].execution_time }] });
     const movement = result.answer_key.discrepancies[0];
-    const { items: history } = await walkPages<SettlementBalanceHistoryEntry>(harness, '/margin/settlement_balance_history', 'entries', 500);
+    const { items: history } = await walkPages<SettlementBalanceHistoryEntry>(
+      harness,
+      '/margin/settlement_balance_history',
+      'entries',
+      500,
+    );
     const klearMovement = history.find((e) => e.business_transaction_id === movement.business_reference)!;
     expect(result.entries.some((e) => e.business_reference === movement.business_reference)).toBe(false);
     const buffer = result.answer_key.breaks.filter((b) => b.check === 'settlement_buffer');
@@ -145,7 +163,12 @@ describe('Klear simulator ledger feed and answer key', () => {
       difference: klearMovement.balance_delta_centicents.toString(),
     });
     const running = buffer.filter((b) => b.reason_code === 'balance_mismatch');
-    expect(running.map((b) => b.cycle)).toEqual(obligations.slice(0, 4).map((o) => o.execution_time).reverse());
+    expect(running.map((b) => b.cycle)).toEqual(
+      obligations
+        .slice(0, 4)
+        .map((o) => o.execution_time)
+        .reverse(),
+    );
     expect(new Set(running.map((b) => b.difference))).toEqual(new Set([klearMovement.balance_delta_centicents.toString()]));
   });
 

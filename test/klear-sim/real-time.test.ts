@@ -44,7 +44,13 @@ describe('the simulator without --start-at follows real time', () => {
 
   it('moves its clock with the wall clock', async () => {
     const first = Date.parse((await simAdmin(sim, 'GET', '/state')).now);
-    await until('the simulated clock to move', async () => Date.parse((await simAdmin(sim, 'GET', '/state')).now), (now) => now > first, 30_000, 20);
+    await until(
+      'the simulated clock to move',
+      async () => Date.parse((await simAdmin(sim, 'GET', '/state')).now),
+      (now) => now > first,
+      30_000,
+      20,
+    );
   });
 });
 
@@ -63,7 +69,7 @@ describe('the simulator with --start-at keeps a fixed world', () => {
   });
 });
 
-describe('the simulator with a state file keeps Klear\'s memory across restarts', () => {
+describe("the simulator with a state file keeps Klear's memory across restarts", () => {
   it('restores the anchor, the deposits and the withdrawals: ids carry on, none is reused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'klear-sim-state-'));
     const stateFile = join(dir, 'klear-sim-state.json');
@@ -85,7 +91,8 @@ describe('the simulator with a state file keeps Klear\'s memory across restarts'
         expect(w2.id).toMatch(/-000002$/);
         const after = await simAdmin(second, 'GET', '/state');
         // Same cycle numbering: the obligation of the same cycle has the same id.
-        if (after.last_settled_cycle === before.last_settled_cycle) expect(after.active_obligation_id ?? null).toBe(before.active_obligation_id ?? null);
+        if (after.last_settled_cycle === before.last_settled_cycle)
+          expect(after.active_obligation_id ?? null).toBe(before.active_obligation_id ?? null);
       } finally {
         await second.close();
       }

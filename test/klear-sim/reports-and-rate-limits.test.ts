@@ -23,9 +23,13 @@ describe('Klear simulator margin reports', () => {
       const response = await fetch(report.url);
       expect(response.status).toBe(200);
       const body = await response.text();
-      const expected = truth.reports.find((r: { date: string; report_type: string }) => r.date === report.date && r.report_type === report.report_type);
+      const expected = truth.reports.find(
+        (r: { date: string; report_type: string }) => r.date === report.date && r.report_type === report.report_type,
+      );
       expect(createHash('sha256').update(body).digest('hex')).toBe(expected.sha256);
-      expect(body.split('\n')[0]).toMatch(report.report_type === 'market_price_snapshot' ? /^report_date,execution_time,market_ticker/ : /^report_date,/);
+      expect(body.split('\n')[0]).toMatch(
+        report.report_type === 'market_price_snapshot' ? /^report_date,execution_time,market_ticker/ : /^report_date,/,
+      );
     }
     const prices = await (await fetch(reports.find((r) => r.report_type === 'market_price_snapshot')!.url)).text();
     expect(prices.trim().split('\n')).toHaveLength(1 + 8);

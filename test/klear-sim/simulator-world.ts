@@ -22,7 +22,11 @@ export class SimulatorWorld {
     return `Bearer ${this.sim.options.adminUserId}:${this.sim.options.accessToken}`;
   }
 
-  async request(method: string, path: string, init: { body?: string; headers?: Record<string, string>; auth?: boolean } = {}): Promise<SimAnswer> {
+  async request(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string>; auth?: boolean } = {},
+  ): Promise<SimAnswer> {
     const headers: Record<string, string> = { ...(init.auth === false ? {} : { authorization: this.bearer }), ...init.headers };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${this.sim.url}${path}`, { method, headers, body: init.body });
@@ -61,7 +65,12 @@ export class SimulatorWorld {
   }
 }
 
-export async function walkPages<T>(harness: SimulatorWorld, path: string, listKey: string, limit: number): Promise<{ items: T[]; pages: number }> {
+export async function walkPages<T>(
+  harness: SimulatorWorld,
+  path: string,
+  listKey: string,
+  limit: number,
+): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
   let cursor: string | undefined;
   let pages = 0;

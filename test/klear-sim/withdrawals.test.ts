@@ -5,7 +5,8 @@ import { SimulatorWorld } from './simulator-world';
 const balanceOf = async (harness: SimulatorWorld) =>
   ENDPOINTS.settlementBalance.responseSchema.parse((await harness.get('/margin/settlement_balance')).json);
 const statusOf = async (harness: SimulatorWorld, id: string) =>
-  ENDPOINTS.settlementBalanceWithdrawal.responseSchema.parse((await harness.get(`/margin/settlement_balance_withdrawal?id=${id}`)).json).status;
+  ENDPOINTS.settlementBalanceWithdrawal.responseSchema.parse((await harness.get(`/margin/settlement_balance_withdrawal?id=${id}`)).json)
+    .status;
 const historyOf = async (harness: SimulatorWorld, id: string) =>
   ENDPOINTS.settlementBalanceHistory.responseSchema
     .parse((await harness.get('/margin/settlement_balance_history?limit=500')).json)
@@ -26,7 +27,11 @@ describe('Klear simulator withdrawals', () => {
     expect(locked.balance_available_centicents).toBe(before.balance_available_centicents - 5_000_000n);
     expect(locked.locked_balance_centicents).toBe(5_000_000n);
     expect(await historyOf(harness, id)).toEqual([
-      expect.objectContaining({ balance_delta_centicents: -5_000_000n, locked_balance_delta_centicents: 5_000_000n, reason: 'withdrawal_locked' }),
+      expect.objectContaining({
+        balance_delta_centicents: -5_000_000n,
+        locked_balance_delta_centicents: 5_000_000n,
+        reason: 'withdrawal_locked',
+      }),
     ]);
     expect(await statusOf(harness, id)).toBe('pending');
     await harness.admin('POST', '/clock/advance', { seconds: 60 });

@@ -16,8 +16,12 @@ const xlsx = ledgerXlsx;
 
 describe('funding entries imported from CSV and XLSX files', () => {
   let world: ReconWorld;
-  const upload = (file: Buffer, name: string) => world.api.http().post('/ledger/imports').set('authorization', world.as('operator')).attach('file', file, name);
-  const written = async () => ({ entries: await world.api.db.count('journal_entry'), postings: await world.api.db.count('journal_posting') });
+  const upload = (file: Buffer, name: string) =>
+    world.api.http().post('/ledger/imports').set('authorization', world.as('operator')).attach('file', file, name);
+  const written = async () => ({
+    entries: await world.api.db.count('journal_entry'),
+    postings: await world.api.db.count('journal_posting'),
+  });
 
   beforeAll(async () => {
     world = await ReconWorld.start();
@@ -64,7 +68,9 @@ describe('funding entries imported from CSV and XLSX files', () => {
     );
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('LEDGER_IMPORT_REJECTED');
-    const rejected = (res.body.details.rejected_rows as Array<{ line: number; external_id: string; code: string; reason: string }>).map((r) => [r.line, r.external_id, r.code, r.reason]);
+    const rejected = (res.body.details.rejected_rows as Array<{ line: number; external_id: string; code: string; reason: string }>).map(
+      (r) => [r.line, r.external_id, r.code, r.reason],
+    );
     expect(rejected).toEqual([
       [4, 'FP-NOMARKET', 'MISSING_FIELD', expect.stringMatching(/^market_ticker: .*funding/)],
       [7, 'FP-TWICE', 'NOT_ALLOWED', expect.stringMatching(/ETH-PERP-002/)],
@@ -92,9 +98,21 @@ describe('funding entries imported from CSV and XLSX files', () => {
       'funding-bad.xlsx',
     );
     expect(res.status).toBe(400);
-    expect((res.body.details.rejected_rows as Array<{ line: number; external_id: string; code: string; reason: string }>).map((r) => [r.line, r.external_id, r.code, r.reason])).toEqual([
+    expect(
+      (res.body.details.rejected_rows as Array<{ line: number; external_id: string; code: string; reason: string }>).map((r) => [
+        r.line,
+        r.external_id,
+        r.code,
+        r.reason,
+      ]),
+    ).toEqual([
       [4, 'FX-FRACTION', 'INVALID_VALUE', expect.stringMatching(/^amount_centicents: /)],
-      [7, 'FX-MARKET', 'NOT_ALLOWED', 'market_ticker: only trading_pnl, trading_fees and funding postings carry a market_ticker, not klear_settlement'],
+      [
+        7,
+        'FX-MARKET',
+        'NOT_ALLOWED',
+        'market_ticker: only trading_pnl, trading_fees and funding postings carry a market_ticker, not klear_settlement',
+      ],
     ]);
     expect(res.body.details).toMatchObject({ status: 'rejected', created: 0, rejected_entries: 2 });
     expect(await written()).toEqual(before);
@@ -102,7 +120,11 @@ describe('funding entries imported from CSV and XLSX files', () => {
 
   it('books funding from a CSV (ST-1) and an XLSX (ST-2), and the funding check compares exactly those with Klear', async () => {
     const fromCsv = await upload(
-      csv(row('FP-ST-1', 'ST-1', 'funding', 'BTC-PERP-001', '-1200'), row('FP-ST-1', 'ST-1', 'funding', 'ETH-PERP-002', '300'), row('FP-ST-1', 'ST-1', 'klear_settlement', '', '900')),
+      csv(
+        row('FP-ST-1', 'ST-1', 'funding', 'BTC-PERP-001', '-1200'),
+        row('FP-ST-1', 'ST-1', 'funding', 'ETH-PERP-002', '300'),
+        row('FP-ST-1', 'ST-1', 'klear_settlement', '', '900'),
+      ),
       'funding.csv',
     );
     expect(fromCsv.status).toBe(200);
@@ -121,7 +143,9 @@ describe('funding entries imported from CSV and XLSX files', () => {
     expect(entry.body.data[0]).toMatchObject({ entry_type: 'funding_payment', subtrader_id: 'ST-2', import_id: fromXlsx.body.import_id });
 
     const run = await world.run(CYCLE);
-    expect(await world.brief(run.runId, ['funding'])).toEqual([[`funding/${CYCLE}/ST-2/BTC-PERP-001`, 'amount_mismatch', '500', '450', '50']]);
+    expect(await world.brief(run.runId, ['funding'])).toEqual([
+      [`funding/${CYCLE}/ST-2/BTC-PERP-001`, 'amount_mismatch', '500', '450', '50'],
+    ]);
     const [b] = await world.breaks(run.runId, ['funding']);
     expect(b.internal_rows).toEqual(['FP-ST-2']);
     const summary = (await world.queries.getRun(run.runId)).summary as { funding_totals: Record<string, string> };

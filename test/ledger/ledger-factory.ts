@@ -42,7 +42,12 @@ export function marginRequirement(externalId: string, subtrader: string, require
   };
 }
 
-export function bufferMovement(externalId: string, amount: bigint, reference: string, effectiveAt = '2026-11-03T14:30:00-05:00'): LedgerEntryInput {
+export function bufferMovement(
+  externalId: string,
+  amount: bigint,
+  reference: string,
+  effectiveAt = '2026-11-03T14:30:00-05:00',
+): LedgerEntryInput {
   return {
     external_id: externalId,
     entry_type: 'buffer_movement',
@@ -69,7 +74,8 @@ export function reversalOf(original: LedgerEntryInput, externalId: string): Ledg
 export const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /** The import format's header (docs/ledger-and-breaks.md, "CSV / XLSX import"), without the optional asset_class. */
-export const LEDGER_FILE_HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+export const LEDGER_FILE_HEADER =
+  'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 
 /** A CSV import file: the header, then one line per posting. */
 export const ledgerCsv = (...rows: string[]): Buffer => Buffer.from([LEDGER_FILE_HEADER, ...rows].join('\n') + '\n');

@@ -3,7 +3,8 @@ import { type ApiTestContext, createApiTestContext } from '../support/api-world'
 import { auth } from './ledger-factory';
 
 /** Issue 22: what an import answers about a bad file, and the list of past imports. */
-const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+const HEADER =
+  'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 const CYCLE = '2026-11-05T21:00:00Z';
 const margin = (id: string, amount: string, contra = `-${amount}`) => [
   `${id},margin_requirement,${CYCLE},${CYCLE},ST-1,,,,maintenance_margin,,${amount}`,

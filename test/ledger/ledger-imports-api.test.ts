@@ -27,13 +27,24 @@ describe('POST /ledger/imports', () => {
     const file = readFileSync(new URL('../../docs/ledger-import-example.csv', import.meta.url));
     const res = await upload(file, 'ledger-import-example.csv');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'imported', format: 'csv', rows: 12, entries: 4, created: 4, unchanged: 0, rejected_entries: 0, rejected_rows: [] });
+    expect(res.body).toMatchObject({
+      status: 'imported',
+      format: 'csv',
+      rows: 12,
+      entries: 4,
+      created: 4,
+      unchanged: 0,
+      rejected_entries: 0,
+      rejected_rows: [],
+    });
     expect(res.body.sha256).toBe(createHash('sha256').update(file).digest('hex'));
     expect(await written()).toEqual({ entries: 4, postings: 12 });
     const again = await upload(file, 'copy.csv');
     expect(again.body).toMatchObject({ status: 'imported', created: 0, unchanged: 4 });
     expect(await written()).toEqual({ entries: 4, postings: 12 });
-    const imports = (await ctx.db.dataSource.query(`SELECT status, created_count, unchanged_count, size_bytes FROM ledger_import ORDER BY created_at`)) as Array<Record<string, unknown>>;
+    const imports = (await ctx.db.dataSource.query(
+      `SELECT status, created_count, unchanged_count, size_bytes FROM ledger_import ORDER BY created_at`,
+    )) as Array<Record<string, unknown>>;
     expect(imports).toEqual([
       { status: 'imported', created_count: 4, unchanged_count: 0, size_bytes: String(file.length) },
       { status: 'imported', created_count: 0, unchanged_count: 4, size_bytes: String(file.length) },
@@ -59,7 +70,9 @@ describe('POST /ledger/imports', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('LEDGER_IMPORT_REJECTED');
     expect(res.body.details).toMatchObject({ status: 'rejected', created: 0, rows: 8 });
-    expect(res.body.details.rejected_rows.map((r: { line: number; code: string; external_id: string }) => [r.line, r.external_id, r.code])).toEqual([
+    expect(
+      res.body.details.rejected_rows.map((r: { line: number; code: string; external_id: string }) => [r.line, r.external_id, r.code]),
+    ).toEqual([
       [4, 'MM-B', 'INVALID_VALUE'],
       [6, 'MM-C', 'UNBALANCED_ENTRY'],
       [8, 'MM-D', 'INVALID_VALUE'],
@@ -71,11 +84,24 @@ describe('POST /ledger/imports', () => {
 
   it('refuses formula-injection cells such as =HYPERLINK(...), but not a plain negative amount', async () => {
     const before = await written();
-    const res = await upload(csv(...margin('MM-F', 'ST-5', '100', '-100', '"=HYPERLINK(""http://evil.example"",""click"")"')), 'formula.csv');
+    const res = await upload(
+      csv(...margin('MM-F', 'ST-5', '100', '-100', '"=HYPERLINK(""http://evil.example"",""click"")"')),
+      'formula.csv',
+    );
     expect(res.status).toBe(400);
     expect(res.body.details.rejected_rows).toEqual([
-      { line: 2, external_id: 'MM-F', code: 'FORMULA_INJECTION', reason: 'description: starts with "=": refused as a possible spreadsheet formula' },
-      { line: 3, external_id: 'MM-F', code: 'FORMULA_INJECTION', reason: 'description: starts with "=": refused as a possible spreadsheet formula' },
+      {
+        line: 2,
+        external_id: 'MM-F',
+        code: 'FORMULA_INJECTION',
+        reason: 'description: starts with "=": refused as a possible spreadsheet formula',
+      },
+      {
+        line: 3,
+        external_id: 'MM-F',
+        code: 'FORMULA_INJECTION',
+        reason: 'description: starts with "=": refused as a possible spreadsheet formula',
+      },
     ]);
     const others = await upload(csv(`X-1,margin_requirement,${CYCLE},${CYCLE},@ST,,,,maintenance_margin,,+5`), 'others.csv');
     expect(others.body.details.rejected_rows.map((r: { reason: string }) => r.reason)).toEqual([
@@ -86,9 +112,13 @@ describe('POST /ledger/imports', () => {
   });
 
   it('with partial=true imports the valid entries and rejects whole every entry having an invalid row', async () => {
-    const res = await upload(csv(...margin('MM-P1', 'ST-6', '300'), ...margin('MM-P2', 'ST-7', '200', '-200', '@SUM(A1)'), ...margin('MM-P3', 'ST-8', '9')), 'partial.csv', {
-      partial: 'true',
-    });
+    const res = await upload(
+      csv(...margin('MM-P1', 'ST-6', '300'), ...margin('MM-P2', 'ST-7', '200', '-200', '@SUM(A1)'), ...margin('MM-P3', 'ST-8', '9')),
+      'partial.csv',
+      {
+        partial: 'true',
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'partially_imported', entries: 3, created: 2, rejected_entries: 1, rejected_row_count: 2 });
     expect(res.body.rejected_rows.map((r: { line: number; code: string }) => [r.line, r.code])).toEqual([
@@ -100,7 +130,11 @@ describe('POST /ledger/imports', () => {
   });
 
   it('rows of an entry rejected only in part are all reported in a partial import', async () => {
-    const res = await upload(csv(...margin('MM-Q1', 'ST-9', '40'), `MM-Q1,margin_requirement,${CYCLE},${CYCLE},ST-9,,,,bank,,0`), 'rows.csv', { partial: 'true' });
+    const res = await upload(
+      csv(...margin('MM-Q1', 'ST-9', '40'), `MM-Q1,margin_requirement,${CYCLE},${CYCLE},ST-9,,,,bank,,0`),
+      'rows.csv',
+      { partial: 'true' },
+    );
     expect(res.status).toBe(400);
     expect(res.body.details.rejected_rows.map((r: { line: number; code: string }) => [r.line, r.code])).toEqual([
       [2, 'ENTRY_REJECTED'],
@@ -118,18 +152,47 @@ describe('POST /ledger/imports', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ format: 'xlsx', status: 'imported', created: 1, rows: 2 });
     const listed = await ctx.http().get('/ledger/entries').query({ external_id: 'MM-X1' }).set(auth(ctx.tokens.viewer));
-    expect(listed.body.data[0].postings.map((p: { amount_centicents: string }) => p.amount_centicents)).toEqual(['123456789', '-123456789']);
+    expect(listed.body.data[0].postings.map((p: { amount_centicents: string }) => p.amount_centicents)).toEqual([
+      '123456789',
+      '-123456789',
+    ]);
   });
 
   it('refuses XLSX formula, date and fractional cells with their row numbers', async () => {
     const before = await written();
     const file = await xlsx([
-      ['MM-X2', 'margin_requirement', CYCLE, CYCLE, 'ST-11', null, { formula: 'HYPERLINK("http://evil.example","click")', result: 'click' }, null, 'maintenance_margin', null, '5'],
-      ['MM-X2', 'margin_requirement', new Date('2026-11-05T21:00:00Z'), CYCLE, 'ST-11', null, null, null, 'maintenance_margin_contra', null, -4.5],
+      [
+        'MM-X2',
+        'margin_requirement',
+        CYCLE,
+        CYCLE,
+        'ST-11',
+        null,
+        { formula: 'HYPERLINK("http://evil.example","click")', result: 'click' },
+        null,
+        'maintenance_margin',
+        null,
+        '5',
+      ],
+      [
+        'MM-X2',
+        'margin_requirement',
+        new Date('2026-11-05T21:00:00Z'),
+        CYCLE,
+        'ST-11',
+        null,
+        null,
+        null,
+        'maintenance_margin_contra',
+        null,
+        -4.5,
+      ],
     ]);
     const res = await upload(file, 'bad.xlsx');
     expect(res.status).toBe(400);
-    expect(res.body.details.rejected_rows.map((r: { line: number; code: string; reason: string }) => [r.line, r.code, r.reason.split(':')[0]])).toEqual([
+    expect(
+      res.body.details.rejected_rows.map((r: { line: number; code: string; reason: string }) => [r.line, r.code, r.reason.split(':')[0]]),
+    ).toEqual([
       [2, 'FORMULA_INJECTION', 'description'],
       [3, 'INVALID_VALUE', 'effective_at'],
       [3, 'INVALID_VALUE', 'amount_centicents'],
@@ -139,10 +202,18 @@ describe('POST /ledger/imports', () => {
   });
 
   it('refuses unknown and missing columns before reading any row', async () => {
-    const res = await upload(Buffer.from('external_id,entry_type,effective_at,account,colour\nA,adjustment,2026-11-05T21:00:00Z,bank,red\n'), 'header.csv');
+    const res = await upload(
+      Buffer.from('external_id,entry_type,effective_at,account,colour\nA,adjustment,2026-11-05T21:00:00Z,bank,red\n'),
+      'header.csv',
+    );
     expect(res.status).toBe(400);
     expect(res.body.details.rejected_rows).toEqual([
-      { line: 1, external_id: null, code: 'INVALID_HEADER', reason: expect.stringContaining('unknown column(s): "colour"; missing required column(s): amount_centicents') },
+      {
+        line: 1,
+        external_id: null,
+        code: 'INVALID_HEADER',
+        reason: expect.stringContaining('unknown column(s): "colour"; missing required column(s): amount_centicents'),
+      },
     ]);
   });
 
@@ -177,7 +248,12 @@ describe('POST /ledger/imports with a small size limit', () => {
 
   it('answers 413 from the declared Content-Length without reading the body', async () => {
     const file = bigCsv(600); // ~110 KB
-    const res = await ctx.http().post('/ledger/imports').set(auth(ctx.tokens.operator)).attach('file', file, 'huge.csv').catch((e: { response?: unknown }) => e.response);
+    const res = await ctx
+      .http()
+      .post('/ledger/imports')
+      .set(auth(ctx.tokens.operator))
+      .attach('file', file, 'huge.csv')
+      .catch((e: { response?: unknown }) => e.response);
     expect(res).toMatchObject({ status: 413, body: { code: 'LEDGER_IMPORT_TOO_LARGE' } });
     expect(await ctx.db.count('journal_entry')).toBe(0);
   });

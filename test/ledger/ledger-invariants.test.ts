@@ -2,7 +2,14 @@ import { systemClock } from '@app/clock';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { AuditService } from '@app/audit';
-import { LedgerEntryConflict, type LedgerEntryInput, LedgerFiguresRepository, LedgerRepository, LedgerService, LedgerValidationFailed } from '@app/ledger';
+import {
+  LedgerEntryConflict,
+  type LedgerEntryInput,
+  LedgerFiguresRepository,
+  LedgerRepository,
+  LedgerService,
+  LedgerValidationFailed,
+} from '@app/ledger';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { bufferMovement, marginRequirement, reversalOf, tradeSettlement } from './ledger-factory';
 
@@ -22,11 +29,18 @@ const newEntry: fc.Arbitrary<NewEntry> = fc.oneof(
   fc.record({
     kind: fc.constant('trade' as const),
     subtrader,
-    markets: fc.uniqueArray(fc.record({ m: fc.integer({ min: 1, max: 3 }), pnl: fc.bigInt({ min: -10_000_000n, max: 10_000_000n }), fee: fc.bigInt({ min: 0n, max: 50_000n }) }), {
-      minLength: 1,
-      maxLength: 3,
-      selector: (x) => x.m,
-    }),
+    markets: fc.uniqueArray(
+      fc.record({
+        m: fc.integer({ min: 1, max: 3 }),
+        pnl: fc.bigInt({ min: -10_000_000n, max: 10_000_000n }),
+        fee: fc.bigInt({ min: 0n, max: 50_000n }),
+      }),
+      {
+        minLength: 1,
+        maxLength: 3,
+        selector: (x) => x.m,
+      },
+    ),
   }),
   fc.record({ kind: fc.constant('margin' as const), subtrader, requirement: fc.bigInt({ min: 0n, max: 10n ** 12n }) }),
   fc.record({ kind: fc.constant('buffer' as const), amount: fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }) }),
@@ -36,7 +50,11 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   fc.record({ op: fc.constant('repost' as const), pick: fc.nat() }),
   fc.record({ op: fc.constant('conflict' as const), pick: fc.nat() }),
   { arbitrary: fc.record({ op: fc.constant('reverse' as const), pick: fc.nat() }), weight: 2 },
-  fc.record({ op: fc.constant('invalid' as const), entry: newEntry, flaw: fc.constantFrom('unbalanced' as const, 'unknown_target' as const, 'conflict_in_batch' as const) }),
+  fc.record({
+    op: fc.constant('invalid' as const),
+    entry: newEntry,
+    flaw: fc.constantFrom('unbalanced' as const, 'unknown_target' as const, 'conflict_in_batch' as const),
+  }),
 );
 
 /** What the ledger must hold: every accepted entry, and which ones are reversed. */
@@ -77,7 +95,13 @@ describe('ledger invariants under random operation sequences', () => {
 
   function build(e: NewEntry, cycle: string): LedgerEntryInput {
     const id = `R${run}-E${++serial}`;
-    if (e.kind === 'trade') return tradeSettlement(id, `ST-${e.subtrader}`, e.markets.map((m) => ({ ticker: `M-${m.m}`, pnl: m.pnl, fee: m.fee })), cycle);
+    if (e.kind === 'trade')
+      return tradeSettlement(
+        id,
+        `ST-${e.subtrader}`,
+        e.markets.map((m) => ({ ticker: `M-${m.m}`, pnl: m.pnl, fee: m.fee })),
+        cycle,
+      );
     if (e.kind === 'margin') return marginRequirement(id, `ST-${e.subtrader}`, e.requirement, cycle);
     return bufferMovement(id, e.amount, `REF-${serial}`);
   }
@@ -148,8 +172,13 @@ describe('ledger invariants under random operation sequences', () => {
           } else if (o.op === 'invalid') {
             const valid = build(o.entry, cycle);
             const flawed = build(o.entry, cycle);
-            if (o.flaw === 'unbalanced') flawed.postings[0] = { ...flawed.postings[0], amount_centicents: (BigInt(flawed.postings[0].amount_centicents) + 1n).toString() };
-            if (o.flaw === 'unknown_target') Object.assign(flawed, reversalOf(valid, flawed.external_id), { reverses_external_id: `R${run}-MISSING` });
+            if (o.flaw === 'unbalanced')
+              flawed.postings[0] = {
+                ...flawed.postings[0],
+                amount_centicents: (BigInt(flawed.postings[0].amount_centicents) + 1n).toString(),
+              };
+            if (o.flaw === 'unknown_target')
+              Object.assign(flawed, reversalOf(valid, flawed.external_id), { reverses_external_id: `R${run}-MISSING` });
             if (o.flaw === 'conflict_in_batch') Object.assign(flawed, { external_id: valid.external_id, description: 'other content' });
             await expectRejectedChangesNothing(() => ledger.post([valid, flawed], 'property-test'), LedgerValidationFailed);
           }
@@ -165,19 +194,32 @@ describe('ledger invariants under random operation sequences', () => {
         expect(totals[0]).toEqual({ total: '0', unbalanced: 0, entries: model.entries.size });
         // Balances equal the sum of their postings, account by account and per (cycle, subtrader, market).
         const expectedAccounts = new Map<string, bigint>();
-        for (const e of model.entries.values()) for (const p of e.postings) expectedAccounts.set(p.account, (expectedAccounts.get(p.account) ?? 0n) + BigInt(p.amount_centicents));
+        for (const e of model.entries.values())
+          for (const p of e.postings)
+            expectedAccounts.set(p.account, (expectedAccounts.get(p.account) ?? 0n) + BigInt(p.amount_centicents));
         expect(await figures.accountBalances(highWater)).toEqual(expectedAccounts);
         for (const c of touchedCycles) {
           const actual = await figures.marketFigures(c, highWater);
           const expected = expectedMarketFigures(c);
-          expect(new Map(actual.map((f) => [`${f.subtraderId}/${f.marketTicker}`, { pnl: f.pnlCenticents, fees: f.feesCenticents, count: f.postingCount }]))).toEqual(expected);
+          expect(
+            new Map(
+              actual.map((f) => [
+                `${f.subtraderId}/${f.marketTicker}`,
+                { pnl: f.pnlCenticents, fees: f.feesCenticents, count: f.postingCount },
+              ]),
+            ),
+          ).toEqual(expected);
           for (const f of actual) expect(f.totalCenticents).toBe(f.pnlCenticents - f.feesCenticents);
         }
         // No entry or posting booked before this run changed, and the database refuses to change one.
         expect(await fingerprint(highWaterBefore)).toEqual(historyBefore);
         if (highWater !== '0') {
-          await expect(db.dataSource.query(`UPDATE journal_entry SET description = 'edited' WHERE ledger_seq = $1`, [highWater])).rejects.toThrow(/immutable: UPDATE refused/);
-          await expect(db.dataSource.query(`DELETE FROM journal_posting WHERE entry_seq = $1`, [highWater])).rejects.toThrow(/immutable: DELETE refused/);
+          await expect(
+            db.dataSource.query(`UPDATE journal_entry SET description = 'edited' WHERE ledger_seq = $1`, [highWater]),
+          ).rejects.toThrow(/immutable: UPDATE refused/);
+          await expect(db.dataSource.query(`DELETE FROM journal_posting WHERE entry_seq = $1`, [highWater])).rejects.toThrow(
+            /immutable: DELETE refused/,
+          );
         }
       }),
       { numRuns: 25 },
@@ -186,34 +228,48 @@ describe('ledger invariants under random operation sequences', () => {
 
   it('refuses, in the database itself, unbalanced entries, postings added to a committed entry, and TRUNCATE', async () => {
     await ledger.post([marginRequirement('DB-1', 'ST-1', 10n)], 'property-test');
-    const seq = ((await db.dataSource.query(`SELECT ledger_seq::text AS s FROM journal_entry WHERE external_id = 'DB-1'`)) as Array<{ s: string }>)[0].s;
+    const seq = (
+      (await db.dataSource.query(`SELECT ledger_seq::text AS s FROM journal_entry WHERE external_id = 'DB-1'`)) as Array<{ s: string }>
+    )[0].s;
     const before = await snapshot();
     await expect(
-      db.dataSource.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'bank', 5), ($1, 4, 'bank', -5)`, [seq]),
+      db.dataSource.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'bank', 5), ($1, 4, 'bank', -5)`,
+        [seq],
+      ),
     ).rejects.toThrow(/only be added in the transaction that creates their entry/);
     await expect(
       db.dataSource.transaction(async (m) => {
         const [row] = (await m.query(
           `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ('DB-2', 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
         )) as Array<{ ledger_seq: string }>;
-        await m.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -4)`, [row.ledger_seq]);
+        await m.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -4)`,
+          [row.ledger_seq],
+        );
       }),
     ).rejects.toThrow(/DB-2 is not balanced double entry/);
     await expect(db.dataSource.query('TRUNCATE journal_posting')).rejects.toThrow(/immutable: TRUNCATE refused/);
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses a posting added to a balanced entry later in its transaction, after SET CONSTRAINTS ALL IMMEDIATE ran the entry\'s check', async () => {
+  it("refuses a posting added to a balanced entry later in its transaction, after SET CONSTRAINTS ALL IMMEDIATE ran the entry's check", async () => {
     const before = await snapshot();
     await expect(
       db.dataSource.transaction(async (m) => {
         const [row] = (await m.query(
           `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ('DB-3', 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
         )) as Array<{ ledger_seq: string }>;
-        await m.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -5)`, [row.ledger_seq]);
+        await m.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -5)`,
+          [row.ledger_seq],
+        );
         await m.query('SET CONSTRAINTS ALL IMMEDIATE');
         await m.query('SET CONSTRAINTS ALL DEFERRED');
-        await m.query(`INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'klear_settlement', 7)`, [row.ledger_seq]);
+        await m.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'klear_settlement', 7)`,
+          [row.ledger_seq],
+        );
       }),
     ).rejects.toThrow(/DB-3 is not balanced double entry \(3 postings, sum 7/);
     expect(await snapshot()).toEqual(before);

@@ -10,7 +10,22 @@ const RULES = `${ROOT}docker/prometheus/alerts.yml`;
 const DASHBOARD = `${ROOT}docker/grafana/dashboards/klear-ops.json`;
 
 /** PromQL words that are not metric names. */
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'or', 'and', 'unless', 'bool', 'offset', 'le', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'or',
+  'and',
+  'unless',
+  'bool',
+  'offset',
+  'le',
+  'inf',
+  'nan',
+]);
 
 /** The metric names a PromQL expression reads: identifiers outside strings, label matchers, groupings and function calls. */
 export function metricNames(expr: string): string[] {
@@ -62,14 +77,33 @@ describe('docker/ alert rules and dashboard', () => {
   });
 
   it('the extraction finds the names of a known expression', () => {
-    expect(metricNames('sum(rate(klear_api_rate_limited_total[10m])) / clamp_min(sum by (endpoint) (rate(klear_api_requests_total{status="429"}[10m])), 0.001) > 0.05').sort()).toEqual(['klear_api_rate_limited_total', 'klear_api_requests_total']);
-    expect(metricNames('klear_job_last_success_age_seconds > on (job) group_left klear_job_stale_after_seconds')).toEqual(['klear_job_last_success_age_seconds', 'klear_job_stale_after_seconds']);
+    expect(
+      metricNames(
+        'sum(rate(klear_api_rate_limited_total[10m])) / clamp_min(sum by (endpoint) (rate(klear_api_requests_total{status="429"}[10m])), 0.001) > 0.05',
+      ).sort(),
+    ).toEqual(['klear_api_rate_limited_total', 'klear_api_requests_total']);
+    expect(metricNames('klear_job_last_success_age_seconds > on (job) group_left klear_job_stale_after_seconds')).toEqual([
+      'klear_job_last_success_age_seconds',
+      'klear_job_stale_after_seconds',
+    ]);
   });
 
   it('covers the conditions of the issue and names only metrics /metrics exposes', () => {
     const rules = ruleExpressions();
-    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['KlearJobStale', 'KlearWithdrawalWaitingForApproval', 'KlearWithdrawalOutcomeUnknown', 'KlearAuditChainFailed', 'KlearRateLimited']));
-    const missing = rules.flatMap((r) => metricNames(r.expr).filter((n) => !exposed.has(n)).map((n) => `${r.alert}: ${n}`));
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'KlearJobStale',
+        'KlearWithdrawalWaitingForApproval',
+        'KlearWithdrawalOutcomeUnknown',
+        'KlearAuditChainFailed',
+        'KlearRateLimited',
+      ]),
+    );
+    const missing = rules.flatMap((r) =>
+      metricNames(r.expr)
+        .filter((n) => !exposed.has(n))
+        .map((n) => `${r.alert}: ${n}`),
+    );
     expect(missing).toEqual([]);
     expect(rules.every((r) => metricNames(r.expr).length > 0)).toBe(true);
   });
@@ -77,7 +111,13 @@ describe('docker/ alert rules and dashboard', () => {
   it('the Grafana dashboard names only exposed metrics', () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
     expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
-    const missing = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => metricNames(t.expr).filter((n) => !exposed.has(n)).map((n) => `${p.title}: ${n}`)));
+    const missing = dashboard.panels.flatMap((p) =>
+      p.targets.flatMap((t) =>
+        metricNames(t.expr)
+          .filter((n) => !exposed.has(n))
+          .map((n) => `${p.title}: ${n}`),
+      ),
+    );
     expect(missing).toEqual([]);
   });
 

@@ -45,14 +45,28 @@ describe('break notifications: new breaks above the amount, the daily digest of 
     mailbox = await startMailbox();
     fixture = await SimulatedReconWorld.start(
       { seed: 31, subtraders: 6, markets: 4, days: 1 },
-      { env: { NOTIFY_SMTP_URL: mailbox.smtpUrl, NOTIFY_CONSOLE_URL: CONSOLE, NOTIFY_BREAK_MIN_CENTICENTS: MIN_CENTICENTS.toString(), NOTIFY_BREAK_DIGEST_AGE_HOURS: String(DIGEST_AGE_HOURS) }, app: { clock } },
+      {
+        env: {
+          NOTIFY_SMTP_URL: mailbox.smtpUrl,
+          NOTIFY_CONSOLE_URL: CONSOLE,
+          NOTIFY_BREAK_MIN_CENTICENTS: MIN_CENTICENTS.toString(),
+          NOTIFY_BREAK_DIGEST_AGE_HOURS: String(DIGEST_AGE_HOURS),
+        },
+        app: { clock },
+      },
     );
     for (const role of ['operator', 'viewer', 'approver', 'admin'] as const) {
-      const res = await fixture.api.http().put('/notifications/preferences/me').set('authorization', as(role)).send({ email: `${role}@ops.test` });
+      const res = await fixture.api
+        .http()
+        .put('/notifications/preferences/me')
+        .set('authorization', as(role))
+        .send({ email: `${role}@ops.test` });
       expect(res.status).toBe(200);
     }
     await fixture.ingestKlear();
-    feed = await fixture.feed({ discrepancies: [{ kind: 'pnl_off_by_one' }, { kind: 'missing_fee' }, { kind: 'wrong_margin' }, { kind: 'extra_market_row' }] });
+    feed = await fixture.feed({
+      discrepancies: [{ kind: 'pnl_off_by_one' }, { kind: 'missing_fee' }, { kind: 'wrong_margin' }, { kind: 'extra_market_row' }],
+    });
     cycle = feed.answer_key.discrepancies[0].cycle;
     await fixture.postLedger(feed.entries);
   });
@@ -87,8 +101,12 @@ describe('break notifications: new breaks above the amount, the daily digest of 
     for (const b of above) {
       const mail = mails.find((m) => m.to.includes('operator@ops.test') && m.text.includes(`Break: ${b.break_id}\n`))!;
       const difference = BigInt(b.difference_centicents);
-      expect(mail.subject).toBe(`[Klear SCM] New reconciliation break: ${b.check} break of ${formatUsdExact(abs(difference))}${b.subtrader_id ? ` (${b.subtrader_id})` : ''}`);
-      expect(mail.text).toContain(`Check: ${b.check}\nReason: ${b.reason_code}\nDifference: ${formatUsdExact(difference)}\nSubtrader: ${b.subtrader_id ?? '-'}`);
+      expect(mail.subject).toBe(
+        `[Klear SCM] New reconciliation break: ${b.check} break of ${formatUsdExact(abs(difference))}${b.subtrader_id ? ` (${b.subtrader_id})` : ''}`,
+      );
+      expect(mail.text).toContain(
+        `Check: ${b.check}\nReason: ${b.reason_code}\nDifference: ${formatUsdExact(difference)}\nSubtrader: ${b.subtrader_id ?? '-'}`,
+      );
       expect(mail.text).toContain(`Open in the console: ${CONSOLE}/breaks/${b.break_id}`);
     }
     expect(mailbox.for('viewer@ops.test')).toHaveLength(0);
@@ -109,7 +127,11 @@ describe('break notifications: new breaks above the amount, the daily digest of 
     // Nothing is old enough yet.
     expect(await watch().breaksDigest()).toBe(0);
     const resolvedOne = breaks.find((b) => b.check === 'maintenance_margin') ?? breaks[0];
-    const resolved = await fixture.api.http().post(`/breaks/${resolvedOne.break_id}/resolve`).set('authorization', as('operator')).send({ reason: 'klear_error', reference: 'KLEAR-77' });
+    const resolved = await fixture.api
+      .http()
+      .post(`/breaks/${resolvedOne.break_id}/resolve`)
+      .set('authorization', as('operator'))
+      .send({ reason: 'klear_error', reference: 'KLEAR-77' });
     expect(resolved.status).toBe(200);
     const stillOpen = breaks.filter((b) => b.break_id !== resolvedOne.break_id);
 
@@ -121,13 +143,20 @@ describe('break notifications: new breaks above the amount, the daily digest of 
     const digests = mailbox.messages.slice(before);
     expect(digests.map((m) => m.to.join(',')).sort()).toEqual(BREAK_AUDIENCE);
     const [digest] = digests;
-    expect(digest.subject).toBe(`[Klear SCM] Reconciliation breaks still open: ${stillOpen.length} break(s) open for more than ${DIGEST_AGE_HOURS} h`);
+    expect(digest.subject).toBe(
+      `[Klear SCM] Reconciliation breaks still open: ${stillOpen.length} break(s) open for more than ${DIGEST_AGE_HOURS} h`,
+    );
     // One line per check: how many, and the sum of their absolute differences.
     const checks = [...new Set(stillOpen.map((b) => b.check))].sort();
     for (const check of checks) {
       const ofCheck = stillOpen.filter((b) => b.check === check);
       const total = ofCheck.reduce((sum, b) => sum + abs(BigInt(b.difference_centicents)), 0n);
-      expect(digest.text).toMatch(new RegExp(`^${check}: ${ofCheck.length} open, oldest since \\S+, ${formatUsdExact(total).replace(/[$.]/g, '\\$&')} in absolute differences$`, 'm'));
+      expect(digest.text).toMatch(
+        new RegExp(
+          `^${check}: ${ofCheck.length} open, oldest since \\S+, ${formatUsdExact(total).replace(/[$.]/g, '\\$&')} in absolute differences$`,
+          'm',
+        ),
+      );
     }
     expect(digest.text).toContain(`Open in the console: ${CONSOLE}/breaks?status=open`);
 
@@ -136,6 +165,11 @@ describe('break notifications: new breaks above the amount, the daily digest of 
     expect(await watch().breaksDigest()).toBe(stillOpen.length);
     const nextDay = mailbox.messages.length;
     await send();
-    expect(mailbox.messages.slice(nextDay).map((m) => m.to.join(',')).sort()).toEqual(BREAK_AUDIENCE);
+    expect(
+      mailbox.messages
+        .slice(nextDay)
+        .map((m) => m.to.join(','))
+        .sort(),
+    ).toEqual(BREAK_AUDIENCE);
   });
 });

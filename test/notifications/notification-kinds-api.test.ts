@@ -19,7 +19,11 @@ describe('GET /notifications/kinds', () => {
     expect(res.status).toBe(200);
     expect(res.body.channels).toEqual(['email', 'slack']);
     const kinds = res.body.kinds as Array<{ kind: string; title: string; default_roles: string[] }>;
-    expect(kinds.find((k) => k.kind === 'withdrawal.approval_requested')).toEqual({ kind: 'withdrawal.approval_requested', title: 'Approval needed', default_roles: ['approver'] });
+    expect(kinds.find((k) => k.kind === 'withdrawal.approval_requested')).toEqual({
+      kind: 'withdrawal.approval_requested',
+      title: 'Approval needed',
+      default_roles: ['approver'],
+    });
     // The same kinds, in the same order, as a person's preferences name.
     const mine = await ctx.http().get('/notifications/preferences/me').set('Authorization', `Bearer ${ctx.tokens.viewer}`);
     expect(kinds.map((k) => k.kind)).toEqual(Object.keys(mine.body.events));

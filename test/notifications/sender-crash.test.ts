@@ -10,11 +10,22 @@ import { clockEnvironment } from '../support/child-env';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** One sender run in its own process, killed with SIGKILL by itself at `crashAt` (<step>:<n>). */
-function runSender(script: string, env: Record<string, string>, crashAt?: string): Promise<{ signal: NodeJS.Signals | null; code: number | null; lines: string[]; stderr: string }> {
+function runSender(
+  script: string,
+  env: Record<string, string>,
+  crashAt?: string,
+): Promise<{ signal: NodeJS.Signals | null; code: number | null; lines: string[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], {
       cwd: ROOT,
-      env: { ...clockEnvironment(), PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env, ...(crashAt ? { NOTIFY_DRILL_CRASH_AT: crashAt } : {}) },
+      env: {
+        ...clockEnvironment(),
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        ...env,
+        ...(crashAt ? { NOTIFY_DRILL_CRASH_AT: crashAt } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -48,7 +59,9 @@ describe('notification sender killed mid-batch', () => {
       [api.tokens.approver2, 'a2@ops.test'],
       [api.tokens.admin, 'admin@ops.test'],
     ] as const) {
-      expect((await api.http().put('/notifications/preferences/me').set('Authorization', `Bearer ${token}`).send({ email })).status).toBe(200);
+      expect((await api.http().put('/notifications/preferences/me').set('Authorization', `Bearer ${token}`).send({ email })).status).toBe(
+        200,
+      );
     }
     // Four events, each for approvers and admins: 3 recipients x 4 = 12 deliveries.
     await api.db.dataSource.transaction(async (m) => {
@@ -79,11 +92,17 @@ describe('notification sender killed mid-batch', () => {
     const second = await runSender(drill.script, env, 'claimed:2');
     expect(second.signal).toBe('SIGKILL');
     expect(mailbox.messages).toHaveLength(4);
-    const claimedKilled = second.lines.filter((l) => l.startsWith('REACHED claimed')).at(-1)!.split(' ')[2];
+    const claimedKilled = second.lines
+      .filter((l) => l.startsWith('REACHED claimed'))
+      .at(-1)!
+      .split(' ')[2];
 
     const third = await runSender(drill.script, env, 'sent:2');
     expect(third.signal).toBe('SIGKILL');
-    const sentKilled = third.lines.filter((l) => l.startsWith('REACHED sent')).at(-1)!.split(' ')[2];
+    const sentKilled = third.lines
+      .filter((l) => l.startsWith('REACHED sent'))
+      .at(-1)!
+      .split(' ')[2];
     // The delivery cut off after its claim was sent first in this run, then one more; the second was accepted, not recorded.
     expect(third.lines.filter((l) => l.startsWith('REACHED claimed'))[0]).toBe(`REACHED claimed ${claimedKilled}`);
     expect(mailbox.messages).toHaveLength(6);
@@ -93,7 +112,11 @@ describe('notification sender killed mid-batch', () => {
     const summary = JSON.parse(last.lines.find((l) => l.startsWith('SUMMARY '))!.slice(8));
     expect(summary).toMatchObject({ interrupted: 1, delivered: 7, retrying: 0, failed: 0 });
 
-    const deliveries = (await api.db.dataSource.query(`SELECT id::text, status, address FROM notification_delivery ORDER BY id`)) as Array<{ id: string; status: string; address: string }>;
+    const deliveries = (await api.db.dataSource.query(`SELECT id::text, status, address FROM notification_delivery ORDER BY id`)) as Array<{
+      id: string;
+      status: string;
+      address: string;
+    }>;
     expect(deliveries).toHaveLength(12);
     expect(deliveries.every((d) => d.status === 'delivered')).toBe(true);
 
@@ -108,12 +131,18 @@ describe('notification sender killed mid-batch', () => {
     }
     expect(byKey.size).toBe(12);
     expect([...byKey.values()].every((ids) => ids.size === 1)).toBe(true);
-    for (const r of ['a1@ops.test', 'a2@ops.test', 'admin@ops.test']) expect(new Set(mailbox.for(r).map((m) => m.headers['x-klear-notification-id'])).size).toBe(4);
+    for (const r of ['a1@ops.test', 'a2@ops.test', 'admin@ops.test'])
+      expect(new Set(mailbox.for(r).map((m) => m.headers['x-klear-notification-id'])).size).toBe(4);
     expect([...copies.entries()].filter(([, n]) => n > 1)).toEqual([[`<notification-${sentKilled}@klear-scm.invalid>`, 2]]);
     expect(mailbox.messages).toHaveLength(13);
 
     // The attempt log says what happened to each of the two cut-off deliveries.
-    const attempts = async (id: string) => ((await api.db.dataSource.query(`SELECT outcome FROM notification_attempt WHERE delivery_id = $1 ORDER BY attempt`, [id])) as Array<{ outcome: string }>).map((a) => a.outcome);
+    const attempts = async (id: string) =>
+      (
+        (await api.db.dataSource.query(`SELECT outcome FROM notification_attempt WHERE delivery_id = $1 ORDER BY attempt`, [id])) as Array<{
+          outcome: string;
+        }>
+      ).map((a) => a.outcome);
     expect(await attempts(claimedKilled)).toEqual(['interrupted', 'delivered']);
     expect(await attempts(sentKilled)).toEqual(['interrupted', 'delivered']);
     expect(mailbox.messages.filter((m) => m.headers['x-klear-notification-id'] === claimedKilled)).toHaveLength(1);

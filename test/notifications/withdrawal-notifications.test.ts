@@ -28,7 +28,12 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     mailbox = await startMailbox();
     slack = await startHttpReceiver(() => slackStatus);
     world = await startWithdrawalWorld({
-      env: { NOTIFY_SMTP_URL: mailbox.smtpUrl, NOTIFY_SLACK_WEBHOOK_URL: slack.url, NOTIFY_SLACK_WEBHOOK_SECRET: SLACK_SECRET, NOTIFY_CONSOLE_URL: CONSOLE },
+      env: {
+        NOTIFY_SMTP_URL: mailbox.smtpUrl,
+        NOTIFY_SLACK_WEBHOOK_URL: slack.url,
+        NOTIFY_SLACK_WEBHOOK_SECRET: SLACK_SECRET,
+        NOTIFY_CONSOLE_URL: CONSOLE,
+      },
     });
     const http = world.api.http;
     const t = world.api.tokens;
@@ -44,7 +49,9 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     }
     // An operator who is also an approver: requests a withdrawal, must not be asked to approve it.
     opApprover = await world.api.newUser('op-approver', ['operator', 'approver']);
-    expect((await http().put('/notifications/preferences/me').set(auth(opApprover.token)).send({ email: 'op-approver@ops.test' })).status).toBe(200);
+    expect(
+      (await http().put('/notifications/preferences/me').set(auth(opApprover.token)).send({ email: 'op-approver@ops.test' })).status,
+    ).toBe(200);
   });
 
   afterAll(async () => {
@@ -81,13 +88,20 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     expect(body.text).toContain('For: test-approver2');
     expect(body.link).toBe(`https://console.example.test/ops/withdrawals/${id}`);
     const ts = String(post.headers['x-klear-webhook-timestamp']);
-    expect(post.headers['x-klear-webhook-signature']).toBe(`v1=${createHmac('sha256', SLACK_SECRET).update(`${ts}.${post.body}`).digest('hex')}`);
+    expect(post.headers['x-klear-webhook-signature']).toBe(
+      `v1=${createHmac('sha256', SLACK_SECRET).update(`${ts}.${post.body}`).digest('hex')}`,
+    );
 
     // The delivery log (admins): people without an address are listed as failed, never silently skipped.
     const log = await world.api.http().get('/notifications/deliveries').set(auth(world.api.tokens.admin));
     expect(log.status).toBe(200);
     const forThis = (log.body.data as Array<Record<string, any>>).filter((d) => d.subject_id === id);
-    expect(forThis.filter((d) => d.status === 'delivered').map((d) => `${d.channel}:${d.recipient_name ?? d.recipient}`).sort()).toEqual(['email:test-approver', 'email:test-approver2', 'slack:channel']);
+    expect(
+      forThis
+        .filter((d) => d.status === 'delivered')
+        .map((d) => `${d.channel}:${d.recipient_name ?? d.recipient}`)
+        .sort(),
+    ).toEqual(['email:test-approver', 'email:test-approver2', 'slack:channel']);
     const noAddress = forThis.filter((d) => d.status === 'failed');
     expect(noAddress.length).toBe(2); // world.people.adminApprover and approver3
     for (const d of noAddress) expect(d.last_error).toBe('no email address on file (notification preferences)');
@@ -112,14 +126,29 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     const before = mailbox.messages.length;
     await send();
     const approved = mailbox.messages.slice(before).filter((m) => m.subject.startsWith('[Klear SCM] Withdrawal approved'));
-    expect(approved.map((m) => m.to[0]).sort()).toEqual(['approver1@ops.test', 'approver2@ops.test', 'op-approver@ops.test', 'operator@ops.test']);
+    expect(approved.map((m) => m.to[0]).sort()).toEqual([
+      'approver1@ops.test',
+      'approver2@ops.test',
+      'op-approver@ops.test',
+      'operator@ops.test',
+    ]);
     expect(approved[0].text).toContain(`/withdrawals/${id}`);
   });
 
   it('a person who switches a kind off gets none of it; a failing webhook is retried later with backoff and recorded', async () => {
     const http = world.api.http;
-    expect((await http().put('/notifications/preferences/me').set(auth(world.api.tokens.approver)).send({ events: { 'withdrawal.approval_requested': [] } })).status).toBe(200);
-    const bad = await http().put('/notifications/preferences/me').set(auth(world.api.tokens.approver)).send({ events: { 'withdrawal.nope': ['email'], 'withdrawal.approved': ['pager'] } });
+    expect(
+      (
+        await http()
+          .put('/notifications/preferences/me')
+          .set(auth(world.api.tokens.approver))
+          .send({ events: { 'withdrawal.approval_requested': [] } })
+      ).status,
+    ).toBe(200);
+    const bad = await http()
+      .put('/notifications/preferences/me')
+      .set(auth(world.api.tokens.approver))
+      .send({ events: { 'withdrawal.nope': ['email'], 'withdrawal.approved': ['pager'] } });
     expect(bad.status).toBe(400);
     slackStatus = 503;
     const before = mailbox.messages.length;
@@ -140,7 +169,8 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
   });
 
   /** The mails of one kind (by its title) about one withdrawal that arrived after `since`. */
-  const mailsAbout = (since: number, title: string, id: string) => mailbox.messages.slice(since).filter((m) => m.subject.startsWith(`[Klear SCM] ${title}: `) && m.text.includes(`Withdrawal: ${id}`));
+  const mailsAbout = (since: number, title: string, id: string) =>
+    mailbox.messages.slice(since).filter((m) => m.subject.startsWith(`[Klear SCM] ${title}: `) && m.text.includes(`Withdrawal: ${id}`));
   const recipients = (mails: Array<{ to: string[] }>) => mails.map((m) => m.to.join(',')).sort();
   const expectPlainMessage = (text: string, id: string) => {
     expect(text).toContain(`Open in the console: ${CONSOLE}/withdrawals/${id}`);
@@ -213,14 +243,18 @@ describe('withdrawal notifications (SMTP on loopback, Slack-compatible receiver)
     await send();
     const before = mailbox.messages.length;
     // Klear acts on the POST but answers 503: the executor cannot know whether the wire exists.
-    await world.simAdmin('PUT', '/faults', { rules: [{ kind: 'status', endpoint: '/margin/withdraw_settlement_balance', status: 503, phase: 'after', times: 1 }] });
+    await world.simAdmin('PUT', '/faults', {
+      rules: [{ kind: 'status', endpoint: '/margin/withdraw_settlement_balance', status: 503, phase: 'after', times: 1 }],
+    });
     expect(await world.executor().runOnce()).toMatchObject({ outcomeUnknown: 1 });
     await world.simAdmin('PUT', '/faults', { rules: [] });
     expect((await world.get(id)).state).toBe('outcome_unknown');
     await send();
     const unknown = mailsAbout(before, 'Withdrawal outcome UNKNOWN', id);
     expect(recipients(unknown)).toEqual(OUTCOME_AUDIENCE);
-    expect(unknown[0].subject).toBe('[Klear SCM] Withdrawal outcome UNKNOWN: Outcome UNKNOWN (nothing is re-sent until resolved): $900.00 (requested by test-operator)');
+    expect(unknown[0].subject).toBe(
+      '[Klear SCM] Withdrawal outcome UNKNOWN: Outcome UNKNOWN (nothing is re-sent until resolved): $900.00 (requested by test-operator)',
+    );
     expect(unknown[0].text).toContain('State: outcome_unknown');
     expectPlainMessage(unknown[0].text, id);
     expect(mailbox.messages.slice(before).filter((m) => m.text.includes(`Withdrawal: ${id}`))).toHaveLength(4);

@@ -3,7 +3,16 @@ import type { JobContext } from '@app/jobs';
 import { ReconcileCyclesJob } from '@app/reconciliation';
 import { expectedFor, SimulatedReconWorld, type LedgerFeed } from './simulated-recon-world';
 
-const ALL_KINDS = ['missing_fee', 'pnl_off_by_one', 'unknown_subtrader', 'duplicated_entry', 'missing_buffer_movement', 'wrong_margin', 'missing_market_row', 'extra_market_row'];
+const ALL_KINDS = [
+  'missing_fee',
+  'pnl_off_by_one',
+  'unknown_subtrader',
+  'duplicated_entry',
+  'missing_buffer_movement',
+  'wrong_margin',
+  'missing_market_row',
+  'extra_market_row',
+];
 
 async function reconcileEveryCycle(fixture: SimulatedReconWorld, feed: LedgerFeed): Promise<Map<string, string>> {
   const runs = new Map<string, string>();
@@ -67,7 +76,9 @@ describe.each([
          FROM recon_subtrader_rollup r WHERE r.run_id = ANY($1::bigint[])`,
       [[...runs.values()]],
     )) as Array<{ k: string; i: string; breaks: string }>;
-    const subtradersWithBreaks = new Set(feed.answer_key.breaks.filter((b) => b.check === 'settlement_details').map((b) => `${b.cycle}/${b.key.split('/')[2]}`));
+    const subtradersWithBreaks = new Set(
+      feed.answer_key.breaks.filter((b) => b.check === 'settlement_details').map((b) => `${b.cycle}/${b.key.split('/')[2]}`),
+    );
     expect(rows).toHaveLength(subtradersWithBreaks.size);
     for (const row of rows) expect(BigInt(row.k) - BigInt(row.i)).toBe(BigInt(row.breaks));
   });
@@ -83,7 +94,13 @@ describe.each([
       const after = (await fixture.queries.runBreaks(rerun.runId, { limit: 100_000 })).map(({ run_id: _, ...rest }) => rest);
       expect(after).toEqual(before);
       const comparison = await fixture.queries.compare(rerun.runId, runId);
-      expect(comparison).toMatchObject({ same_inputs: true, only_in_run: [], only_in_other: [], changed: [], unchanged_count: before.length });
+      expect(comparison).toMatchObject({
+        same_inputs: true,
+        only_in_run: [],
+        only_in_other: [],
+        changed: [],
+        unchanged_count: before.length,
+      });
     }
   });
 });
@@ -113,7 +130,16 @@ describe('a clean ledger feed', () => {
 
   it('lets the reconcile_cycles job run only the cycles whose inputs changed since their last run', async () => {
     const details: Array<Record<string, unknown>> = [];
-    const context = { runId: '1', job: 'reconcile_cycles', trigger: 'manual', signal: new AbortController().signal, read() {}, wrote() {}, progress() {}, setDetails: (d: Record<string, unknown>) => details.push(d) } as unknown as JobContext;
+    const context = {
+      runId: '1',
+      job: 'reconcile_cycles',
+      trigger: 'manual',
+      signal: new AbortController().signal,
+      read() {},
+      wrote() {},
+      progress() {},
+      setDetails: (d: Record<string, unknown>) => details.push(d),
+    } as unknown as JobContext;
     const job = fixture.api.app.get(ReconcileCyclesJob);
     await job.run(context);
     expect(details.at(-1)).toEqual({ reconciled: [] });
@@ -138,60 +164,75 @@ describe('a clean ledger feed', () => {
     expect(details.at(-1)).toEqual({ reconciled: [`${cycle}/Crypto`] });
     const [run] = await fixture.queries.listRuns({ limit: 1 });
     expect(await fixture.breaksOf(run.id)).toEqual([
-      { key: `settlement_details/${cycle}/${subtrader}/LATE-FEE`, check: 'settlement_details', cycle, asset_class: 'Crypto', reason_code: 'missing_klear', klear_value: null, internal_value: '-700', difference: '700', pnl_difference: '0', fees_difference: '-700' },
+      {
+        key: `settlement_details/${cycle}/${subtrader}/LATE-FEE`,
+        check: 'settlement_details',
+        cycle,
+        asset_class: 'Crypto',
+        reason_code: 'missing_klear',
+        klear_value: null,
+        internal_value: '-700',
+        difference: '700',
+        pnl_difference: '0',
+        fees_difference: '-700',
+      },
     ]);
   });
 });
 
-describe.each([{ seed: 20 }, { seed: 2027 }])('reconciliation against the answer key: reversals, windows, Klear errors, keys with /, two cycles a day (seed $seed)', ({ seed }) => {
-  let fixture: SimulatedReconWorld;
-  let feed: LedgerFeed;
-  let runs: Map<string, string>;
+describe.each([{ seed: 20 }, { seed: 2027 }])(
+  'reconciliation against the answer key: reversals, windows, Klear errors, keys with /, two cycles a day (seed $seed)',
+  ({ seed }) => {
+    let fixture: SimulatedReconWorld;
+    let feed: LedgerFeed;
+    let runs: Map<string, string>;
 
-  beforeAll(async () => {
-    // Two cycles a day (12:00 and 17:00 ET): six cycles over four ET days.
-    fixture = await SimulatedReconWorld.start({ seed, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
-    const { cycles } = await fixture.feed({});
-    const evenings = cycles.filter((c) => new Date(c).getUTCHours() === 22); // 17:00 EST
-    await fixture.klearErrors([
-      { kind: 'wrong_margin_delta', cycle: cycles[3] },
-      { kind: 'wrong_detail_total', cycle: cycles[1] },
-    ]);
-    await fixture.ingestKlear();
-    feed = await fixture.feed({
-      discrepancies: [
-        ...ALL_KINDS.filter((kind) => kind !== 'missing_buffer_movement').map((kind) => ({ kind })),
-        { kind: 'missing_buffer_movement', cycle: cycles[3] },
-        // The 17:00 payment booked without its reference at 01:00 the next ET day: matched by amount.
-        { kind: 'late_buffer_booking', cycle: evenings[1] },
-        { kind: 'split_buffer_booking', cycle: cycles[4] },
-        { kind: 'reversed_buffer_movement', cycle: cycles[5] },
-        { kind: 'slashed_ids', cycle: cycles[5] },
-      ],
+    beforeAll(async () => {
+      // Two cycles a day (12:00 and 17:00 ET): six cycles over four ET days.
+      fixture = await SimulatedReconWorld.start({ seed, subtraders: 6, markets: 4, days: 6, settlementTimeEt: '12:00,17:00' });
+      const { cycles } = await fixture.feed({});
+      const evenings = cycles.filter((c) => new Date(c).getUTCHours() === 22); // 17:00 EST
+      await fixture.klearErrors([
+        { kind: 'wrong_margin_delta', cycle: cycles[3] },
+        { kind: 'wrong_detail_total', cycle: cycles[1] },
+      ]);
+      await fixture.ingestKlear();
+      feed = await fixture.feed({
+        discrepancies: [
+          ...ALL_KINDS.filter((kind) => kind !== 'missing_buffer_movement').map((kind) => ({ kind })),
+          { kind: 'missing_buffer_movement', cycle: cycles[3] },
+          // The 17:00 payment booked without its reference at 01:00 the next ET day: matched by amount.
+          { kind: 'late_buffer_booking', cycle: evenings[1] },
+          { kind: 'split_buffer_booking', cycle: cycles[4] },
+          { kind: 'reversed_buffer_movement', cycle: cycles[5] },
+          { kind: 'slashed_ids', cycle: cycles[5] },
+        ],
+      });
+      await fixture.postLedger(feed.entries);
+      runs = await reconcileEveryCycle(fixture, feed);
     });
-    await fixture.postLedger(feed.entries);
-    runs = await reconcileEveryCycle(fixture, feed);
-  });
-  afterAll(() => fixture.close());
+    afterAll(() => fixture.close());
 
-  it('reports exactly the answer key breaks of every cycle, Klear consistency included', async () => {
-    const kinds = new Set(feed.answer_key.breaks.map((b) => b.check));
-    expect(kinds).toEqual(new Set(['settlement_details', 'maintenance_margin', 'settlement_buffer', 'klear_consistency']));
-    expect(feed.answer_key.breaks.some((b) => b.key.includes('%2F'))).toBe(true);
-    for (const cycle of feed.cycles) {
-      expect({ cycle, breaks: await fixture.breaksOf(runs.get(cycle)!) }).toEqual({ cycle, breaks: expectedFor(feed, cycle) });
-    }
-  });
+    it('reports exactly the answer key breaks of every cycle, Klear consistency included', async () => {
+      const kinds = new Set(feed.answer_key.breaks.map((b) => b.check));
+      expect(kinds).toEqual(new Set(['settlement_details', 'maintenance_margin', 'settlement_buffer', 'klear_consistency']));
+      expect(feed.answer_key.breaks.some((b) => b.key.includes('%2F'))).toBe(true);
+      for (const cycle of feed.cycles) {
+        expect({ cycle, breaks: await fixture.breaksOf(runs.get(cycle)!) }).toEqual({ cycle, breaks: expectedFor(feed, cycle) });
+      }
+    });
 
-  it('reports buffer breaks only in the scope of the first cycle of each ET day', async () => {
-    const days = new Map<string, string[]>();
-    for (const cycle of feed.cycles) {
-      const day = new Date(new Date(cycle).getTime() - 5 * 3600_000).toISOString().slice(0, 10);
-      days.set(day, [...(days.get(day) ?? []), cycle]);
-    }
-    for (const cycles of days.values()) {
-      for (const later of cycles.slice(1)) expect({ later, buffer: await fixture.breaksOf(runs.get(later)!, ['settlement_buffer']) }).toEqual({ later, buffer: [] });
-    }
-    expect(feed.answer_key.breaks.filter((b) => b.check === 'settlement_buffer').length).toBeGreaterThan(0);
-  });
-});
+    it('reports buffer breaks only in the scope of the first cycle of each ET day', async () => {
+      const days = new Map<string, string[]>();
+      for (const cycle of feed.cycles) {
+        const day = new Date(new Date(cycle).getTime() - 5 * 3600_000).toISOString().slice(0, 10);
+        days.set(day, [...(days.get(day) ?? []), cycle]);
+      }
+      for (const cycles of days.values()) {
+        for (const later of cycles.slice(1))
+          expect({ later, buffer: await fixture.breaksOf(runs.get(later)!, ['settlement_buffer']) }).toEqual({ later, buffer: [] });
+      }
+      expect(feed.answer_key.breaks.filter((b) => b.check === 'settlement_buffer').length).toBeGreaterThan(0);
+    });
+  },
+);

@@ -32,7 +32,8 @@ describe('reconciliation runs per asset class', () => {
   const runAll = async () => {
     const runs = new Map<string, string>();
     for (const cycle of feed.cycles) {
-      for (const assetClass of CLASSES) runs.set(`${cycle} ${assetClass}`, (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId);
+      for (const assetClass of CLASSES)
+        runs.set(`${cycle} ${assetClass}`, (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId);
     }
     return runs;
   };
@@ -53,7 +54,9 @@ describe('reconciliation runs per asset class', () => {
     const cycle = feed.answer_key.discrepancies.find((d) => d.kind === 'wrong_margin')!.cycle;
     expect(feed.answer_key.discrepancies.find((d) => d.kind === 'pnl_off_by_one')!.cycle).toBe(cycle);
     // What the Crypto run reports: the ledger's PnL one centicent over Klear's, the margin 10,000 over.
-    const before = await fixture.breaksOf((await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass: 'Crypto' }, 'test')).runId);
+    const before = await fixture.breaksOf(
+      (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass: 'Crypto' }, 'test')).runId,
+    );
     const pnlKey = `settlement_details/${cycle}/${SUBTRADER}/${CRYPTO_MARKET}`;
     const marginKey = `maintenance_margin/${cycle}/${SUBTRADER}`;
     expect(before.find((b) => b.key === pnlKey)).toMatchObject({ difference: '-1', reason_code: 'amount_mismatch' });
@@ -90,14 +93,24 @@ describe('reconciliation runs per asset class', () => {
     ];
     await fixture.postLedger(crafted);
 
-    const crypto = await fixture.breaksOf((await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass: 'Crypto' }, 'test')).runId);
+    const crypto = await fixture.breaksOf(
+      (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass: 'Crypto' }, 'test')).runId,
+    );
     expect(crypto).toEqual(before);
     const equityRun = await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass: 'Equity' }, 'test');
     const equity = await fixture.breaksOf(equityRun.runId);
     // The same keys, in Equity's scope: two other breaks, never one break explained away.
-    expect(equity.find((b) => b.key === pnlKey)).toMatchObject({ asset_class: 'Equity', reason_code: 'missing_klear', klear_value: null, difference: '1' });
+    expect(equity.find((b) => b.key === pnlKey)).toMatchObject({
+      asset_class: 'Equity',
+      reason_code: 'missing_klear',
+      klear_value: null,
+      difference: '1',
+    });
     expect(equity.find((b) => b.key === marginKey)).toMatchObject({ asset_class: 'Equity', difference: '10000' });
-    const stored = await fixture.api.db.dataSource.query(`SELECT scope_key, asset_class FROM recon_break WHERE break_key = $1 ORDER BY asset_class`, [pnlKey]);
+    const stored = await fixture.api.db.dataSource.query(
+      `SELECT scope_key, asset_class FROM recon_break WHERE break_key = $1 ORDER BY asset_class`,
+      [pnlKey],
+    );
     expect(stored).toEqual([
       { scope_key: `cycle/${cycle}/Crypto`, asset_class: 'Crypto' },
       { scope_key: `cycle/${cycle}/Equity`, asset_class: 'Equity' },

@@ -16,7 +16,11 @@ interface BreakBody {
   difference_centicents: string;
   klear_transaction_ids: string[];
   root_cause_break_id: string | null;
-  derived_from: null | { breaks: Array<{ break_id: string; key: string; klear_transaction_ids: string[]; difference_centicents: string }>; difference_centicents: string; explains_difference: boolean };
+  derived_from: null | {
+    breaks: Array<{ break_id: string; key: string; klear_transaction_ids: string[]; difference_centicents: string }>;
+    difference_centicents: string;
+    explains_difference: boolean;
+  };
 }
 
 describe('what a break derives from', () => {
@@ -47,13 +51,30 @@ describe('what a break derives from', () => {
   it("four running-balance breaks caused by one missing receipt all name it as their root cause, with Klear's transaction id", async () => {
     const buffers = await list('check=settlement_buffer');
     const receipt = buffers.find((b) => b.key === 'settlement_buffer/RCPT-20261103-1')!;
-    expect(receipt).toMatchObject({ reason_code: 'missing_internal', difference_centicents: '5000', klear_transaction_ids: ['RCPT-20261103-1'], root_cause_break_id: null, derived_from: null });
+    expect(receipt).toMatchObject({
+      reason_code: 'missing_internal',
+      difference_centicents: '5000',
+      klear_transaction_ids: ['RCPT-20261103-1'],
+      root_cause_break_id: null,
+      derived_from: null,
+    });
     const running = buffers.filter((b) => b.reason_code === 'balance_mismatch');
     expect(running.map((b) => b.key)).toEqual(CYCLES.map((c) => `settlement_buffer/${c}/running_balance`));
     for (const b of running) {
-      expect(b).toMatchObject({ difference_centicents: '5000', root_cause_break_id: receipt.id, klear_transaction_ids: ['RCPT-20261103-1'] });
+      expect(b).toMatchObject({
+        difference_centicents: '5000',
+        root_cause_break_id: receipt.id,
+        klear_transaction_ids: ['RCPT-20261103-1'],
+      });
       expect(b.derived_from).toEqual({
-        breaks: [expect.objectContaining({ break_id: receipt.id, key: receipt.key, klear_transaction_ids: ['RCPT-20261103-1'], difference_centicents: '5000' })],
+        breaks: [
+          expect.objectContaining({
+            break_id: receipt.id,
+            key: receipt.key,
+            klear_transaction_ids: ['RCPT-20261103-1'],
+            difference_centicents: '5000',
+          }),
+        ],
         difference_centicents: '5000',
         difference_usd: '$0.5000',
         explains_difference: true,
@@ -61,12 +82,21 @@ describe('what a break derives from', () => {
     }
     // One break in full says the same.
     const one = await http().get(`/breaks/${running[3].id}`).set('authorization', world.as('viewer'));
-    expect(one.body).toMatchObject({ root_cause_break_id: receipt.id, klear_transaction_ids: ['RCPT-20261103-1'], derived_from: { explains_difference: true } });
+    expect(one.body).toMatchObject({
+      root_cause_break_id: receipt.id,
+      klear_transaction_ids: ['RCPT-20261103-1'],
+      derived_from: { explains_difference: true },
+    });
   });
 
   it("an obligation break names Klear's settlement detail, not a row of ours", async () => {
     const [detail] = await list('check=settlement_details');
-    expect(detail).toMatchObject({ key: `settlement_details/${CYCLES[0]}/S1/M1`, klear_transaction_ids: ['sd-1-S1-M1'], root_cause_break_id: null, derived_from: null });
+    expect(detail).toMatchObject({
+      key: `settlement_details/${CYCLES[0]}/S1/M1`,
+      klear_transaction_ids: ['sd-1-S1-M1'],
+      root_cause_break_id: null,
+      derived_from: null,
+    });
   });
 
   it('once the receipt is booked, the reruns close the movement break and the running balances it caused', async () => {

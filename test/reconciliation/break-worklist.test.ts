@@ -32,7 +32,10 @@ describe('the breaks worklist', () => {
     fixture = await SimulatedReconWorld.start({ seed: 22, subtraders: 8, markets: 4, days: 1 });
     await fixture.ingestKlear();
     const cycles = await fixture.queries.ingestedCycles(new Date());
-    const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });
+    const res = await http()
+      .post('/reconciliations')
+      .set('authorization', as('operator'))
+      .send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });
     expect(res.status).toBe(201);
     runId = res.body.id;
   });
@@ -56,13 +59,22 @@ describe('the breaks worklist', () => {
     const largest = byAge.map((b) => abs(b.difference_centicents)).reduce((a, b) => (a > b ? a : b));
     expect(abs(byDifference[0].difference_centicents)).toBe(largest);
     expect((await http().get('/breaks?sort=amount').set('authorization', as('viewer'))).status).toBe(400);
-    expect((await http().get(`/breaks?sort=difference&cursor=${Buffer.from('["x",1]').toString('base64url')}`).set('authorization', as('viewer'))).status).toBe(400);
+    expect(
+      (
+        await http()
+          .get(`/breaks?sort=difference&cursor=${Buffer.from('["x",1]').toString('base64url')}`)
+          .set('authorization', as('viewer'))
+      ).status,
+    ).toBe(400);
   });
 
   it('lists runs newest first in numeric order (11 and 10 before 2)', async () => {
     const cycles = await fixture.queries.ingestedCycles(new Date());
     for (let i = 0; i < 11; i++) {
-      const res = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });
+      const res = await http()
+        .post('/reconciliations')
+        .set('authorization', as('operator'))
+        .send({ cycle: cycles[cycles.length - 1].cycle.toISOString() });
       expect(res.status).toBe(201);
     }
     const runs = await http().get('/reconciliations?limit=500').set('authorization', as('viewer'));
@@ -73,14 +85,22 @@ describe('the breaks worklist', () => {
 
   it('keeps acknowledged and pending write-off breaks in ?status=unresolved, while ?status=open shows only the untouched ones', async () => {
     const [first, second, third] = await walk('status=open');
-    await http().post(`/breaks/${first.id}/acknowledge`).set('authorization', as('operator')).send({ note: 'looking at it with the desk' }).expect(200);
+    await http()
+      .post(`/breaks/${first.id}/acknowledge`)
+      .set('authorization', as('operator'))
+      .send({ note: 'looking at it with the desk' })
+      .expect(200);
     const dual = await fixture.api.newUser('worklist-dual', ['operator', 'approver']);
     await http()
       .post(`/breaks/${second.id}/resolve`)
       .set('authorization', `Bearer ${dual.token}`)
       .send({ reason: 'write_off', difference_centicents: second.difference_centicents })
       .expect(200);
-    await http().post(`/breaks/${third.id}/resolve`).set('authorization', as('operator')).send({ reason: 'klear_error', reference: 'KLEAR-22' }).expect(200);
+    await http()
+      .post(`/breaks/${third.id}/resolve`)
+      .set('authorization', as('operator'))
+      .send({ reason: 'klear_error', reference: 'KLEAR-22' })
+      .expect(200);
 
     const open = (await walk('status=open', 500)).map((b) => b.id);
     const unresolved = await walk('status=unresolved', 500);
@@ -95,15 +115,25 @@ describe('the breaks worklist', () => {
 
   it('shows the acknowledgement note, who and when on the break, and puts a comment text in the audit trail', async () => {
     const [target] = await walk('status=open');
-    const acked = await http().post(`/breaks/${target.id}/acknowledge`).set('authorization', as('operator')).send({ note: 'timing, Klear books it tomorrow' });
-    expect(acked.body).toMatchObject({ status: 'acknowledged', acknowledgement: { acknowledged_by: 'test-operator', note: 'timing, Klear books it tomorrow' } });
+    const acked = await http()
+      .post(`/breaks/${target.id}/acknowledge`)
+      .set('authorization', as('operator'))
+      .send({ note: 'timing, Klear books it tomorrow' });
+    expect(acked.body).toMatchObject({
+      status: 'acknowledged',
+      acknowledgement: { acknowledged_by: 'test-operator', note: 'timing, Klear books it tomorrow' },
+    });
     expect(Number.isNaN(Date.parse(acked.body.acknowledgement.acknowledged_at))).toBe(false);
     const shown = await http().get(`/breaks/${target.id}`).set('authorization', as('viewer'));
     expect(shown.body.acknowledgement.note).toBe('timing, Klear books it tomorrow');
     const [untouched] = await walk('status=open');
     expect((await http().get(`/breaks/${untouched.id}`).set('authorization', as('viewer'))).body.acknowledgement).toBeNull();
 
-    await http().post(`/breaks/${target.id}/comments`).set('authorization', as('operator')).send({ body: 'desk confirms the fee' }).expect(201);
+    await http()
+      .post(`/breaks/${target.id}/comments`)
+      .set('authorization', as('operator'))
+      .send({ body: 'desk confirms the fee' })
+      .expect(201);
     const audit = await http().get(`/audit?entity=recon_break&entity_id=${target.id}`).set('authorization', as('viewer'));
     const comment = audit.body.data.find((r: { action: string }) => r.action === 'break.comment');
     expect(comment.details).toMatchObject({ body: 'desk confirms the fee', comment_id: expect.stringMatching(/^\d+$/) });

@@ -22,7 +22,13 @@ describe('reconciliation runs beside other writers', () => {
   let blocker: pg.Client;
   beforeAll(async () => {
     world = await ReconWorld.start();
-    await world.obligation({ cycle: C1, details: [{ subtrader: 'S1', market: 'M1', pnl: 1_000n }, { subtrader: 'S2', market: 'M1', pnl: 2_000n }] });
+    await world.obligation({
+      cycle: C1,
+      details: [
+        { subtrader: 'S1', market: 'M1', pnl: 1_000n },
+        { subtrader: 'S2', market: 'M1', pnl: 2_000n },
+      ],
+    });
     await world.post([trade('t/S1', C1, 'S1', [{ market: 'M1', pnl: 999n }]), trade('t/S2', C1, 'S2', [{ market: 'M1', pnl: 2_000n }])]);
     blocker = new pg.Client({ connectionString: world.api.db.url });
     await blocker.connect();
@@ -58,7 +64,9 @@ describe('reconciliation runs beside other writers', () => {
   });
 
   it('makes a second run of the same cycle wait for the first instead of failing, and see its breaks', async () => {
-    const [{ key }] = await world.sql<{ key: string }>(`SELECT hashtextextended('reconciliation:' || $1, 0)::text AS key`, [`cycle/${C1}/Crypto`]);
+    const [{ key }] = await world.sql<{ key: string }>(`SELECT hashtextextended('reconciliation:' || $1, 0)::text AS key`, [
+      `cycle/${C1}/Crypto`,
+    ]);
     await blocker.query('SELECT pg_advisory_lock($1)', [key]);
     await world.post([trade('t/S4', C1, 'S4', [{ market: 'M1', pnl: 40n }])]);
     const runs = [world.run(C1), world.run(C1)];

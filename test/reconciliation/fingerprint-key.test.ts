@@ -20,7 +20,15 @@ describe('the reconciliation fingerprint key', () => {
     world = await ReconWorld.start();
     const details = MARKETS.map((market, i) => ({ subtrader: 'S1', market, pnl: 10_000n * BigInt(i + 1), fees: 100n }));
     await world.obligation({ cycle: C1, details, margins: [{ subtrader: 'S1', requirement: 5_000n }] });
-    await world.post([trade('t/S1', C1, 'S1', details.map((d) => ({ market: d.market, pnl: d.pnl, fees: d.fees }))), margin('m/S1', C1, 'S1', 5_000n)]);
+    await world.post([
+      trade(
+        't/S1',
+        C1,
+        'S1',
+        details.map((d) => ({ market: d.market, pnl: d.pnl, fees: d.fees })),
+      ),
+      margin('m/S1', C1, 'S1', 5_000n),
+    ]);
   });
   afterAll(() => world.close());
 
@@ -49,7 +57,12 @@ describe('the reconciliation fingerprint key', () => {
 
     await world.post([adjustment('adj/crafted', C1, 'S1', changed)]);
     const run = await world.run(C1);
-    const found = (await world.breaks(run.runId)).map((b) => [b.break_key, b.reason_code, b.pnl_difference_centicents, b.fees_difference_centicents]);
+    const found = (await world.breaks(run.runId)).map((b) => [
+      b.break_key,
+      b.reason_code,
+      b.pnl_difference_centicents,
+      b.fees_difference_centicents,
+    ]);
     expect(found).toEqual(
       changed
         .map((l) => [`settlement_details/${C1}/S1/${l.market}`, 'amount_mismatch', (-l.pnl).toString(), (-l.fees).toString()])

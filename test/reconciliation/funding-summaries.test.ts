@@ -14,12 +14,20 @@ describe('funding summaries', () => {
   let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let summaries: ReconciliationSummaries;
-  const sql = (text: string, params: unknown[] = []) => fixture.api.db.dataSource.query(text, params) as Promise<Array<Record<string, string>>>;
+  const sql = (text: string, params: unknown[] = []) =>
+    fixture.api.db.dataSource.query(text, params) as Promise<Array<Record<string, string>>>;
   const fundingBreaks = async (cycle: string, assetClass: string) =>
     fixture.breaksOf((await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId, ['funding']);
 
   beforeAll(async () => {
-    fixture = await SimulatedReconWorld.start({ seed: 23, subtraders: 8, markets: 6, days: 2, fundingPerCycle: 3, assetClasses: 'Crypto,Equity' });
+    fixture = await SimulatedReconWorld.start({
+      seed: 23,
+      subtraders: 8,
+      markets: 6,
+      days: 2,
+      fundingPerCycle: 3,
+      assetClasses: 'Crypto,Equity',
+    });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies: [{ kind: 'wrong_funding', subtrader_id: 'ST-00003' }] });
     await fixture.postLedger(feed.entries);
@@ -51,9 +59,18 @@ describe('funding summaries', () => {
   it('follows Klear funding payments through update (amount and subtrader), delete and insert', async () => {
     const [{ obligation_id: id }] = await sql(`SELECT obligation_id FROM klear_funding_payment ORDER BY obligation_id LIMIT 1`);
     await fixture.api.db.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE klear_funding_payment SET funding_amount_centicents = funding_amount_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_funding_payment WHERE obligation_id = $1 ORDER BY id LIMIT 2)`, [id]);
-      await tx.query(`UPDATE klear_funding_payment SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_funding_payment WHERE obligation_id = $1)`, [id]);
-      await tx.query(`DELETE FROM klear_funding_payment WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_funding_payment WHERE obligation_id = $1)`, [id]);
+      await tx.query(
+        `UPDATE klear_funding_payment SET funding_amount_centicents = funding_amount_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_funding_payment WHERE obligation_id = $1 ORDER BY id LIMIT 2)`,
+        [id],
+      );
+      await tx.query(
+        `UPDATE klear_funding_payment SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_funding_payment WHERE obligation_id = $1)`,
+        [id],
+      );
+      await tx.query(
+        `DELETE FROM klear_funding_payment WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_funding_payment WHERE obligation_id = $1)`,
+        [id],
+      );
       await tx.query(
         `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
          VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', now(), 1, 0, -5)`,
@@ -61,12 +78,18 @@ describe('funding summaries', () => {
       );
     });
     expect(await summaries.verify()).toEqual([]);
-    const [moved] = await sql(`SELECT payment_count::text, funding_centicents::text FROM klear_funding_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);
+    const [moved] = await sql(
+      `SELECT payment_count::text, funding_centicents::text FROM klear_funding_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`,
+      [id],
+    );
     expect(moved.payment_count).toBe('2');
     await sql(`DELETE FROM klear_funding_payment WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);
     expect(await sql(`SELECT 1 FROM klear_funding_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id])).toEqual([]);
     // Put the simulator's version back through ingestion (a changed obligation).
-    await sql(`UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`, [id]);
+    await sql(
+      `UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`,
+      [id],
+    );
     await fixture.ingestKlear();
     expect(await summaries.verify()).toEqual([]);
   });
@@ -76,7 +99,12 @@ describe('funding summaries', () => {
     const markets = (e: FeedEntry) => [...new Set(e.postings.filter((p) => p.account === 'funding').map((p) => p.market_ticker!))];
     // A subtrader funded on two markets or more of the cycle, with no funding break of its own.
     const entry = feed.entries.find(
-      (e) => e.cycle === cycle && e.entry_type === 'funding_payment' && e.subtrader_id !== 'ST-00003' && (e.asset_class ?? 'Crypto') === 'Crypto' && markets(e).length >= 2,
+      (e) =>
+        e.cycle === cycle &&
+        e.entry_type === 'funding_payment' &&
+        e.subtrader_id !== 'ST-00003' &&
+        (e.asset_class ?? 'Crypto') === 'Crypto' &&
+        markets(e).length >= 2,
     )!;
     expect(entry).toBeDefined();
     const [a, b] = markets(entry);
@@ -107,12 +135,22 @@ describe('funding summaries', () => {
 
   it('reports a funding summary that drifted from its source rows, fails the run on the explainability check, and rebuilds', async () => {
     const cycle = feed.cycles[0];
-    const [row] = await sql(`SELECT subtrader_id FROM ledger_funding_summary WHERE cycle = $1 AND asset_class = 'Equity' ORDER BY subtrader_id LIMIT 1`, [new Date(cycle)]);
+    const [row] = await sql(
+      `SELECT subtrader_id FROM ledger_funding_summary WHERE cycle = $1 AND asset_class = 'Equity' ORDER BY subtrader_id LIMIT 1`,
+      [new Date(cycle)],
+    );
     // As a restore that bypassed the triggers could leave it.
-    await sql(`UPDATE ledger_funding_summary SET funding_centicents = funding_centicents + 7 WHERE cycle = $1 AND asset_class = 'Equity' AND subtrader_id = $2`, [new Date(cycle), row.subtrader_id]);
+    await sql(
+      `UPDATE ledger_funding_summary SET funding_centicents = funding_centicents + 7 WHERE cycle = $1 AND asset_class = 'Equity' AND subtrader_id = $2`,
+      [new Date(cycle), row.subtrader_id],
+    );
     const differences = await summaries.verify();
     expect(differences).toHaveLength(1);
-    expect(differences[0]).toMatchObject({ table: 'ledger_funding_summary', scope: `${cycle.replace('Z', '.000Z')}/Equity`, subtrader_id: row.subtrader_id });
+    expect(differences[0]).toMatchObject({
+      table: 'ledger_funding_summary',
+      scope: `${cycle.replace('Z', '.000Z')}/Equity`,
+      subtrader_id: row.subtrader_id,
+    });
     expect(BigInt(differences[0].stored![1]) - BigInt(differences[0].recomputed![1])).toBe(7n);
     await expect(fixture.reconciliation.start({ cycle: new Date(cycle), assetClass: 'Equity' }, 'test')).rejects.toThrow(/explain/i);
 

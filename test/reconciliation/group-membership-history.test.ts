@@ -39,7 +39,11 @@ describe('maintenance margin of netted groups whose membership changes between c
       [C2]: { 'ST-1': 500n, 'ST-2': 450n, 'ST-3': 300n },
       [C3]: { 'ST-1': 500n, 'ST-2': 400n, 'ST-3': 300n },
     };
-    await world.post(Object.entries(booked).flatMap(([cycle, bySubtrader]) => Object.entries(bySubtrader).map(([s, v]) => margin(`mm/${cycle}/${s}`, cycle, s, v))));
+    await world.post(
+      Object.entries(booked).flatMap(([cycle, bySubtrader]) =>
+        Object.entries(bySubtrader).map(([s, v]) => margin(`mm/${cycle}/${s}`, cycle, s, v)),
+      ),
+    );
   });
   afterAll(() => world?.close());
 
@@ -47,7 +51,14 @@ describe('maintenance margin of netted groups whose membership changes between c
     const rows = await world.sql(
       `SELECT group_id, subtrader_id, valid_from, valid_to FROM klear_subtrader_group_membership ORDER BY subtrader_id, valid_from`,
     );
-    expect(rows.map((r) => [r.group_id, r.subtrader_id, (r.valid_from as unknown as Date).toISOString(), (r.valid_to as unknown as Date | null)?.toISOString() ?? null])).toEqual([
+    expect(
+      rows.map((r) => [
+        r.group_id,
+        r.subtrader_id,
+        (r.valid_from as unknown as Date).toISOString(),
+        (r.valid_to as unknown as Date | null)?.toISOString() ?? null,
+      ]),
+    ).toEqual([
       ['GRP-A', 'ST-1', '2026-11-03T12:00:00.000Z', '2026-11-05T12:00:00.000Z'],
       ['GRP-A', 'ST-2', '2026-11-03T12:00:00.000Z', '2026-11-04T12:00:00.000Z'],
       ['GRP-B', 'ST-2', '2026-11-04T12:00:00.000Z', null],

@@ -25,12 +25,21 @@ describe('reconciliation of the live API world against the simulator answer key'
   ];
 
   beforeAll(async () => {
-    fixture = await SimulatedReconWorld.start({ seed: 31, subtraders: 60, markets: 40, days: 3, fundingPerCycle: 3, marginGroups: true, assetClasses: 'Crypto,Equity' });
+    fixture = await SimulatedReconWorld.start({
+      seed: 31,
+      subtraders: 60,
+      markets: 40,
+      days: 3,
+      fundingPerCycle: 3,
+      marginGroups: true,
+      assetClasses: 'Crypto,Equity',
+    });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies });
     await fixture.postLedger(feed.entries);
     for (const cycle of feed.cycles) {
-      for (const assetClass of ASSET_CLASSES) runs.set(`${cycle} ${assetClass}`, (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId);
+      for (const assetClass of ASSET_CLASSES)
+        runs.set(`${cycle} ${assetClass}`, (await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId);
     }
   });
   afterAll(() => fixture?.close());
@@ -70,8 +79,12 @@ describe('reconciliation of the live API world against the simulator answer key'
   });
 
   it('refuses a run of a two-class cycle that names no asset class, and keeps one scope per class', async () => {
-    await expect(fixture.reconciliation.start({ cycle: new Date(feed.cycles[0]) }, 'test')).rejects.toMatchObject({ code: 'SEVERAL_ASSET_CLASSES' });
-    const scopes = await fixture.api.db.dataSource.query(`SELECT DISTINCT scope_key, asset_class FROM recon_run WHERE scope = 'cycle' ORDER BY 1`);
+    await expect(fixture.reconciliation.start({ cycle: new Date(feed.cycles[0]) }, 'test')).rejects.toMatchObject({
+      code: 'SEVERAL_ASSET_CLASSES',
+    });
+    const scopes = await fixture.api.db.dataSource.query(
+      `SELECT DISTINCT scope_key, asset_class FROM recon_run WHERE scope = 'cycle' ORDER BY 1`,
+    );
     expect(scopes).toHaveLength(feed.cycles.length * 2);
     for (const s of scopes) expect(s.scope_key.endsWith(`/${s.asset_class}`)).toBe(true);
   });
@@ -83,11 +96,18 @@ describe('reconciliation of the live API world against the simulator answer key'
   });
 
   it('filters breaks by asset class: those its runs found; a malformed class is a 400', async () => {
-    const get = (query: string) => fixture.api.http().get(`/breaks?limit=500&${query}`).set('authorization', `Bearer ${fixture.api.tokens.viewer}`);
-    for (const [assetClass, prefix] of [['Equity', '/EQU-PERP-'], ['Crypto', '/CRY-PERP-']]) {
+    const get = (query: string) =>
+      fixture.api.http().get(`/breaks?limit=500&${query}`).set('authorization', `Bearer ${fixture.api.tokens.viewer}`);
+    for (const [assetClass, prefix] of [
+      ['Equity', '/EQU-PERP-'],
+      ['Crypto', '/CRY-PERP-'],
+    ]) {
       const answer = await get(`asset_class=${assetClass}`);
       expect(answer.status).toBe(200);
-      const expected = feed.answer_key.breaks.filter((b) => b.asset_class === assetClass).map((b) => b.key).sort();
+      const expected = feed.answer_key.breaks
+        .filter((b) => b.asset_class === assetClass)
+        .map((b) => b.key)
+        .sort();
       expect(expected.some((key) => key.includes(prefix))).toBe(true);
       expect(expected.length).toBeGreaterThan(0);
       expect(answer.body.data.map((b: { key: string }) => b.key).sort()).toEqual(expected);

@@ -41,9 +41,11 @@ describe('an active obligation of a cycle that has not executed yet', () => {
 
   const run = async (name: string) => (await worker.get(JobRunner).runToEnd(name, { trigger: 'manual' }))?.status;
   const cyclesRun = async () =>
-    ((await db.dataSource.query(`SELECT DISTINCT cycle FROM recon_run WHERE scope = 'cycle' AND status = 'succeeded' ORDER BY cycle`)) as Array<{ cycle: Date }>).map((r) =>
-      r.cycle.toISOString(),
-    );
+    (
+      (await db.dataSource.query(
+        `SELECT DISTINCT cycle FROM recon_run WHERE scope = 'cycle' AND status = 'succeeded' ORDER BY cycle`,
+      )) as Array<{ cycle: Date }>
+    ).map((r) => r.cycle.toISOString());
 
   it('is held as active, is not reconciled by the job, and a run request for it is refused until it executes', async () => {
     expect(await run('obligation_history')).toBe('succeeded');

@@ -69,7 +69,14 @@ function answerKey(assetClass: string, bookings: Booking[]): ExpectedProjected[]
   const found: ExpectedProjected[] = [];
   const finding = (key: string, subtrader: string | null, klear: bigint, internal: bigint | undefined, reason: string) => {
     if (klear !== (internal ?? 0n)) {
-      found.push({ key, reason_code: reason, subtrader_id: subtrader, klear_value: klear.toString(), internal_value: internal?.toString() ?? null, difference: (klear - (internal ?? 0n)).toString() });
+      found.push({
+        key,
+        reason_code: reason,
+        subtrader_id: subtrader,
+        klear_value: klear.toString(),
+        internal_value: internal?.toString() ?? null,
+        difference: (klear - (internal ?? 0n)).toString(),
+      });
     }
   };
   let listed = 0n;
@@ -77,15 +84,30 @@ function answerKey(assetClass: string, bookings: Booking[]): ExpectedProjected[]
     const klear = line.variationMargin - line.fees;
     listed += klear;
     const internal = booked.get(subtrader);
-    finding(`projected/${spec.nextRuntime}/subtrader/${subtrader}`, subtrader, klear, internal, internal === undefined ? 'missing_internal' : 'projected_mismatch');
+    finding(
+      `projected/${spec.nextRuntime}/subtrader/${subtrader}`,
+      subtrader,
+      klear,
+      internal,
+      internal === undefined ? 'missing_internal' : 'projected_mismatch',
+    );
   }
   const unlisted = [...booked].filter(([s]) => !(s in spec.subtraders)).map(([, v]) => v);
   const internal = unlisted.length ? unlisted.reduce((a, b) => a + b, 0n) : undefined;
-  finding(`projected/${spec.nextRuntime}/omitted`, null, spec.user.variationMargin - spec.user.fees - listed, internal, 'projected_mismatch');
+  finding(
+    `projected/${spec.nextRuntime}/omitted`,
+    null,
+    spec.user.variationMargin - spec.user.fees - listed,
+    internal,
+    'projected_mismatch',
+  );
   return found.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
-const entry = (b: Booking): LedgerEntryInput => ({ ...trade(`t/${b.id}`, b.cycle, b.subtrader, [{ market: `${b.assetClass.slice(0, 3).toUpperCase()}-1`, pnl: b.pnl, fees: b.fees }]), asset_class: b.assetClass });
+const entry = (b: Booking): LedgerEntryInput => ({
+  ...trade(`t/${b.id}`, b.cycle, b.subtrader, [{ market: `${b.assetClass.slice(0, 3).toUpperCase()}-1`, pnl: b.pnl, fees: b.fees }]),
+  asset_class: b.assetClass,
+});
 
 describe('projected runs per asset class', () => {
   jest.setTimeout(120_000);
@@ -115,7 +137,9 @@ describe('projected runs per asset class', () => {
       }))
       .sort((a, b) => (a.key < b.key ? -1 : 1));
 
-  const totalsOf = async (runId: string) => ((await world.queries.getRun(runId)).summary as { projected_totals: { klear_total: string; internal_total: string; found: string } }).projected_totals;
+  const totalsOf = async (runId: string) =>
+    ((await world.queries.getRun(runId)).summary as { projected_totals: { klear_total: string; internal_total: string; found: string } })
+      .projected_totals;
 
   it('finds in each asset class projected run exactly the answer key breaks of that class, explained by that class alone', async () => {
     // The key is not trivial: each class has breaks of its own, and S1 (in both) has none in either.
@@ -125,7 +149,10 @@ describe('projected runs per asset class', () => {
       const run = await world.runProjected(assetClass);
       expect({ assetClass, breaks: await found(run.runId) }).toEqual({ assetClass, breaks: answerKey(assetClass, bookings) });
       const stored = await world.queries.getRun(run.runId);
-      expect({ scope_key: stored.scope_key, asset_class: stored.asset_class }).toEqual({ scope_key: `projected/${assetClass}`, asset_class: assetClass });
+      expect({ scope_key: stored.scope_key, asset_class: stored.asset_class }).toEqual({
+        scope_key: `projected/${assetClass}`,
+        asset_class: assetClass,
+      });
       // Explainability per class: the class's user line minus the class's bookings for the projected cycle is what was found.
       const spec = ESTIMATE[assetClass];
       const classBooked = bookings.filter((b) => b.assetClass === assetClass && b.cycle === C2).reduce((s, b) => s + b.pnl - b.fees, 0n);
@@ -151,7 +178,9 @@ describe('projected runs per asset class', () => {
     expect(equityBreaks).toEqual(answerKey('Equity', bookings));
     // S2 is not listed in Equity: its booking joins the omitted aggregate there (400 + 10 against 495).
     expect(equityBreaks.find((b) => b.key === `projected/${C2}/omitted`)).toMatchObject({ internal_value: '410', difference: '85' });
-    const stored = await world.sql(`SELECT scope_key, asset_class, break_key FROM recon_break WHERE "check" = 'projected' AND status = 'open' ORDER BY scope_key, break_key`);
+    const stored = await world.sql(
+      `SELECT scope_key, asset_class, break_key FROM recon_break WHERE "check" = 'projected' AND status = 'open' ORDER BY scope_key, break_key`,
+    );
     expect(stored).toEqual([
       { scope_key: 'projected/Crypto', asset_class: 'Crypto', break_key: `projected/${C2}/subtrader/S2` },
       { scope_key: 'projected/Equity', asset_class: 'Equity', break_key: `projected/${C2}/omitted` },
@@ -161,20 +190,42 @@ describe('projected runs per asset class', () => {
 
   it('asks which class when the latest estimate projects several, runs and filters one over HTTP, and the job projects each stale class', async () => {
     const several = await http().post('/reconciliations').set('authorization', world.as('operator')).send({ projected: true });
-    expect({ status: several.status, code: several.body.code, classes: several.body.details?.asset_classes }).toEqual({ status: 422, code: 'SEVERAL_ASSET_CLASSES', classes: ['Crypto', 'Equity'] });
-    const missing = await http().post('/reconciliations').set('authorization', world.as('operator')).send({ projected: true, asset_class: 'Rates' });
+    expect({ status: several.status, code: several.body.code, classes: several.body.details?.asset_classes }).toEqual({
+      status: 422,
+      code: 'SEVERAL_ASSET_CLASSES',
+      classes: ['Crypto', 'Equity'],
+    });
+    const missing = await http()
+      .post('/reconciliations')
+      .set('authorization', world.as('operator'))
+      .send({ projected: true, asset_class: 'Rates' });
     expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 422, code: 'NO_ESTIMATE_SNAPSHOT' });
 
-    const equity = await http().post('/reconciliations').set('authorization', world.as('operator')).send({ projected: true, asset_class: 'Equity' });
+    const equity = await http()
+      .post('/reconciliations')
+      .set('authorization', world.as('operator'))
+      .send({ projected: true, asset_class: 'Equity' });
     expect(equity.status).toBe(201);
-    expect(equity.body).toMatchObject({ scope: 'projected', asset_class: 'Equity', cycle: null, break_count: answerKey('Equity', bookings).length });
+    expect(equity.body).toMatchObject({
+      scope: 'projected',
+      asset_class: 'Equity',
+      cycle: null,
+      break_count: answerKey('Equity', bookings).length,
+    });
     const listed = await http().get('/breaks?asset_class=Equity&check=projected').set('authorization', world.as('viewer'));
-    expect(listed.body.data.map((b: { key: string; asset_class: string }) => [b.key, b.asset_class]).sort()).toEqual(answerKey('Equity', bookings).map((b) => [b.key, 'Equity']));
+    expect(listed.body.data.map((b: { key: string; asset_class: string }) => [b.key, b.asset_class]).sort()).toEqual(
+      answerKey('Equity', bookings).map((b) => [b.key, 'Equity']),
+    );
 
     // The job: nothing changed since each class's last run, so nothing to project; a Crypto booking makes Crypto alone stale.
     const job = world.api.app.get(ReconcileProjectedJob);
     const details: Array<Record<string, unknown>> = [];
-    const context = { signal: new AbortController().signal, read: () => undefined, wrote: () => undefined, setDetails: (d: Record<string, unknown>) => void details.push(d) };
+    const context = {
+      signal: new AbortController().signal,
+      read: () => undefined,
+      wrote: () => undefined,
+      setDetails: (d: Record<string, unknown>) => void details.push(d),
+    };
     await job.run(context as never);
     expect(details.pop()).toEqual({ skipped: 'inputs unchanged' });
     const late: Booking = { id: 'late/S4', assetClass: 'Crypto', cycle: C2, subtrader: 'S4', pnl: 1n, fees: 0n };

@@ -142,15 +142,23 @@ export class ReconWorld {
           [id, f.id, f.market, f.subtrader, f.fundingTime, f.amount.toString()],
         );
       }
-      await tx.query(`UPDATE klear_obligation SET funding_centicents = $2, funding_payment_count = $3 WHERE id = $1`, [id, fundingTotal.toString(), funding.length]);
+      await tx.query(`UPDATE klear_obligation SET funding_centicents = $2, funding_payment_count = $3 WHERE id = $1`, [
+        id,
+        fundingTotal.toString(),
+        funding.length,
+      ]);
     });
     return id;
   }
 
   /** A pull of Klear's subtrader groups at `pulledAt`, through ingestion's interpreter (membership kept with its history). */
   async groups(pulledAt: string, groups: Record<string, string[]>): Promise<void> {
-    const answer = JSON.stringify({ groups: Object.entries(groups).map(([group_id, member_subtrader_ids]) => ({ group_id, member_subtrader_ids })) });
-    await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, 'subtraderGroups', parseKlearAnswer('subtraderGroups', answer), '0', new Date(pulledAt)));
+    const answer = JSON.stringify({
+      groups: Object.entries(groups).map(([group_id, member_subtrader_ids]) => ({ group_id, member_subtrader_ids })),
+    });
+    await inTransaction(this.api.db.dataSource, (tx) =>
+      interpretAnswer(tx, 'subtraderGroups', parseKlearAnswer('subtraderGroups', answer), '0', new Date(pulledAt)),
+    );
   }
 
   /** Klear settlement-balance history rows, as ingestion stores them. */
@@ -168,7 +176,13 @@ export class ReconWorld {
    * An estimate snapshot of one asset class (Crypto unless named): its user line (naming the cycle it
    * projects with `nextRuntime`, the live API's) and its listed subtraders.
    */
-  estimate(pulledAt: string, user: EstimateLineSpec, subtraders: Record<string, EstimateLineSpec>, nextRuntime?: string, assetClass = 'Crypto'): Promise<string> {
+  estimate(
+    pulledAt: string,
+    user: EstimateLineSpec,
+    subtraders: Record<string, EstimateLineSpec>,
+    nextRuntime?: string,
+    assetClass = 'Crypto',
+  ): Promise<string> {
     return this.estimateByClass(pulledAt, { [assetClass]: { user, subtraders, nextRuntime } });
   }
 
@@ -184,7 +198,10 @@ export class ReconWorld {
     const all = new Map<string, EstimateLineSpec>();
     const lines: Array<[string, string, string, EstimateLineSpec, string | null]> = [];
     for (const [assetClass, spec] of Object.entries(classes)) {
-      for (const [scope, key, line] of [['user', '', spec.user] as const, ...Object.entries(spec.subtraders).map(([k, l]) => ['subtrader', k, l] as const)]) {
+      for (const [scope, key, line] of [
+        ['user', '', spec.user] as const,
+        ...Object.entries(spec.subtraders).map(([k, l]) => ['subtrader', k, l] as const),
+      ]) {
         lines.push([assetClass, scope, key, line, scope === 'user' ? (spec.nextRuntime ?? null) : null]);
         const sum = all.get(`${scope}/${key}`) ?? { variationMargin: 0n, fees: 0n };
         all.set(`${scope}/${key}`, { variationMargin: sum.variationMargin + line.variationMargin, fees: sum.fees + line.fees });
@@ -196,7 +213,16 @@ export class ReconWorld {
         `INSERT INTO klear_estimate_line (snapshot_id, asset_class, scope, key, variation_margin_centicents, total_fees_centicents,
                                           maintenance_margin_delta_centicents, maintenance_margin_required_centicents, total_amount_centicents, next_runtime)
          VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8)`,
-        [snapshot.id, assetClass, scope, key, line.variationMargin.toString(), line.fees.toString(), (line.variationMargin - line.fees).toString(), nextRuntime],
+        [
+          snapshot.id,
+          assetClass,
+          scope,
+          key,
+          line.variationMargin.toString(),
+          line.fees.toString(),
+          (line.variationMargin - line.fees).toString(),
+          nextRuntime,
+        ],
       );
     }
     return snapshot.id;
@@ -222,7 +248,13 @@ export class ReconWorld {
 
   /** Compact view of a run's breaks: key, reason, klear, internal, difference. */
   async brief(runId: string, checks?: string[]): Promise<Array<[string, string, string | null, string | null, string]>> {
-    return (await this.breaks(runId, checks)).map((b) => [b.break_key, b.reason_code, b.klear_value_centicents, b.internal_value_centicents, b.difference_centicents]);
+    return (await this.breaks(runId, checks)).map((b) => [
+      b.break_key,
+      b.reason_code,
+      b.klear_value_centicents,
+      b.internal_value_centicents,
+      b.difference_centicents,
+    ]);
   }
 
   as(role: 'operator' | 'approver' | 'approver2' | 'viewer' | 'admin'): string {
@@ -235,11 +267,26 @@ export class ReconWorld {
 }
 
 /** A trade settlement of one subtrader's cycle (the ledger tests' factory, cycle first). */
-export const trade = (externalId: string, cycle: string, subtrader: string, markets: Array<{ market: string; pnl: bigint; fees?: bigint }>): LedgerEntryInput =>
-  tradeSettlement(externalId, subtrader, markets.map((m) => ({ ticker: m.market, pnl: m.pnl, fee: m.fees ?? 0n })), cycle);
+export const trade = (
+  externalId: string,
+  cycle: string,
+  subtrader: string,
+  markets: Array<{ market: string; pnl: bigint; fees?: bigint }>,
+): LedgerEntryInput =>
+  tradeSettlement(
+    externalId,
+    subtrader,
+    markets.map((m) => ({ ticker: m.market, pnl: m.pnl, fee: m.fees ?? 0n })),
+    cycle,
+  );
 
 /** A PnL (and fees) correction of one subtrader's cycle, balanced on klear_settlement when it does not net to zero. */
-export function adjustment(externalId: string, cycle: string, subtrader: string, lines: Array<{ market: string; pnl?: bigint; fees?: bigint }>): LedgerEntryInput {
+export function adjustment(
+  externalId: string,
+  cycle: string,
+  subtrader: string,
+  lines: Array<{ market: string; pnl?: bigint; fees?: bigint }>,
+): LedgerEntryInput {
   const postings = lines.flatMap((l) => [
     ...(l.pnl === undefined ? [] : [{ account: 'trading_pnl', market_ticker: l.market, amount_centicents: l.pnl.toString() }]),
     ...(l.fees === undefined ? [] : [{ account: 'trading_fees', market_ticker: l.market, amount_centicents: (-l.fees).toString() }]),
@@ -256,9 +303,15 @@ export function adjustment(externalId: string, cycle: string, subtrader: string,
 }
 
 /** A margin requirement of one subtrader's cycle (the ledger tests' factory, cycle first). */
-export const margin = (externalId: string, cycle: string, subtrader: string, requirement: bigint): LedgerEntryInput => marginRequirement(externalId, subtrader, requirement, cycle);
+export const margin = (externalId: string, cycle: string, subtrader: string, requirement: bigint): LedgerEntryInput =>
+  marginRequirement(externalId, subtrader, requirement, cycle);
 
-export function buffer(externalId: string, effectiveAt: string, amount: bigint, options: { reference?: string; cycle?: string } = {}): LedgerEntryInput {
+export function buffer(
+  externalId: string,
+  effectiveAt: string,
+  amount: bigint,
+  options: { reference?: string; cycle?: string } = {},
+): LedgerEntryInput {
   return {
     external_id: externalId,
     entry_type: 'buffer_movement',

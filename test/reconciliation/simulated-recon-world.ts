@@ -50,7 +50,10 @@ export class SimulatedReconWorld {
   ) {}
 
   /** `api`: the API's environment and wiring (a clock, say), as createApiTestContext takes them. */
-  static async start(options: Partial<SimulatorOptions>, api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {}): Promise<SimulatedReconWorld> {
+  static async start(
+    options: Partial<SimulatorOptions>,
+    api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {},
+  ): Promise<SimulatedReconWorld> {
     const [sim, context] = await Promise.all([SimulatorWorld.start(options), createApiTestContext(api.env, api.app)]);
     return new SimulatedReconWorld(sim, context);
   }
@@ -72,13 +75,22 @@ export class SimulatedReconWorld {
     await this.walk('/margin/settlement_balance_history', 500, 'settlementBalanceHistory');
     const groups = await this.sim.get('/fcm/margin/subtrader_groups');
     if (groups.status !== 200) throw new Error(`subtrader_groups: ${groups.status} ${groups.text}`);
-    await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, 'subtraderGroups', parseKlearAnswer('subtraderGroups', groups.text), '0', new Date()));
+    await inTransaction(this.api.db.dataSource, (tx) =>
+      interpretAnswer(tx, 'subtraderGroups', parseKlearAnswer('subtraderGroups', groups.text), '0', new Date()),
+    );
   }
 
   /** Obligation detail pages read from the simulator over HTTP, 1,000 rows a page (the ingestion's page size). */
   private readonly detailPages: DetailPageFetcher = async (obligationId, list, cursor) => {
-    const name = list === 'settlement_details' ? 'obligationSettlementDetails' : list === 'maintenance_margin_details' ? 'obligationMaintenanceMarginDetails' : 'obligationFundingPayments';
-    const answer = await this.sim.get(`/margin/obligations/${encodeURIComponent(obligationId)}/${list}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const name =
+      list === 'settlement_details'
+        ? 'obligationSettlementDetails'
+        : list === 'maintenance_margin_details'
+          ? 'obligationMaintenanceMarginDetails'
+          : 'obligationFundingPayments';
+    const answer = await this.sim.get(
+      `/margin/obligations/${encodeURIComponent(obligationId)}/${list}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     if (answer.status !== 200) throw new Error(`${list} of ${obligationId}: ${answer.status} ${answer.text}`);
     const data = parseKlearAnswer(name, answer.text) as unknown as Record<string, unknown> & { cursor?: string | null };
     this.pagesRead += 1;
@@ -92,7 +104,13 @@ export class SimulatedReconWorld {
     const answer = await this.sim.get('/margin/settlement_estimate_by_asset_class');
     if (answer.status !== 200) throw new Error(`settlement_estimate_by_asset_class: ${answer.status} ${answer.text}`);
     await inTransaction(this.api.db.dataSource, (tx) =>
-      interpretAnswer(tx, 'settlementEstimateByAssetClass', parseKlearAnswer('settlementEstimateByAssetClass', answer.text), '0', new Date()),
+      interpretAnswer(
+        tx,
+        'settlementEstimateByAssetClass',
+        parseKlearAnswer('settlementEstimateByAssetClass', answer.text),
+        '0',
+        new Date(),
+      ),
     );
   }
 
@@ -103,7 +121,13 @@ export class SimulatedReconWorld {
       if (answer.status !== 200) throw new Error(`${path}: ${answer.status} ${answer.text}`);
       const data = parseKlearAnswer(name, answer.text);
       const completion =
-        name === 'obligationHistory' ? await completeObligations((data as { obligations: ObligationEntry[] }).obligations, pageByPage(this.detailPages), async () => false) : undefined;
+        name === 'obligationHistory'
+          ? await completeObligations(
+              (data as { obligations: ObligationEntry[] }).obligations,
+              pageByPage(this.detailPages),
+              async () => false,
+            )
+          : undefined;
       await inTransaction(this.api.db.dataSource, (tx) => interpretAnswer(tx, name, data as never, '0', new Date(), completion));
       cursor = (data as { cursor?: string }).cursor ?? undefined;
     } while (cursor !== undefined);
@@ -135,7 +159,10 @@ export class SimulatedReconWorld {
   }
 
   /** The run's breaks in the answer key's shape and order. */
-  async breaksOf(runId: string, checks = ['settlement_details', 'maintenance_margin', 'funding', 'settlement_buffer', 'klear_consistency']): Promise<ExpectedBreak[]> {
+  async breaksOf(
+    runId: string,
+    checks = ['settlement_details', 'maintenance_margin', 'funding', 'settlement_buffer', 'klear_consistency'],
+  ): Promise<ExpectedBreak[]> {
     const rows = await this.queries.runBreaks(runId, { limit: 100_000 });
     const run = await this.queries.getRun(runId);
     const cycle = run.cycle!.toISOString().replace('.000Z', 'Z');
@@ -150,7 +177,9 @@ export class SimulatedReconWorld {
         klear_value: r.klear_value_centicents,
         internal_value: r.internal_value_centicents,
         difference: r.difference_centicents,
-        ...(r.check === 'settlement_details' ? { pnl_difference: r.pnl_difference_centicents!, fees_difference: r.fees_difference_centicents! } : {}),
+        ...(r.check === 'settlement_details'
+          ? { pnl_difference: r.pnl_difference_centicents!, fees_difference: r.fees_difference_centicents! }
+          : {}),
       }));
   }
 

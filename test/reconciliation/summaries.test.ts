@@ -11,7 +11,8 @@ describe('reconciliation summaries', () => {
   let fixture: SimulatedReconWorld;
   let feed: LedgerFeed;
   let summaries: ReconciliationSummaries;
-  const sql = (text: string, params: unknown[] = []) => fixture.api.db.dataSource.query(text, params) as Promise<Array<Record<string, string>>>;
+  const sql = (text: string, params: unknown[] = []) =>
+    fixture.api.db.dataSource.query(text, params) as Promise<Array<Record<string, string>>>;
 
   beforeAll(async () => {
     fixture = await SimulatedReconWorld.start({ seed: 31, subtraders: 6, markets: 5, days: 3 });
@@ -23,7 +24,12 @@ describe('reconciliation summaries', () => {
   afterAll(() => fixture.close());
 
   /** A balanced adjustment of one subtrader's cycle: PnL (and fees) per market, cash on klear_settlement. */
-  function adjustment(id: string, cycle: string, subtrader: string, lines: Array<{ account: 'trading_pnl' | 'trading_fees'; market: string; amount: bigint }>): FeedEntry {
+  function adjustment(
+    id: string,
+    cycle: string,
+    subtrader: string,
+    lines: Array<{ account: 'trading_pnl' | 'trading_fees'; market: string; amount: bigint }>,
+  ): FeedEntry {
     const total = lines.reduce((sum, l) => sum + l.amount, 0n);
     return {
       external_id: id,
@@ -39,7 +45,9 @@ describe('reconciliation summaries', () => {
   }
 
   it('holds exactly the figures recomputed from the ingested details and the posted ledger', async () => {
-    const [counts] = await sql(`SELECT (SELECT count(*) FROM klear_settlement_summary)::int AS k, (SELECT count(*) FROM ledger_trading_summary)::int AS l`);
+    const [counts] = await sql(
+      `SELECT (SELECT count(*) FROM klear_settlement_summary)::int AS k, (SELECT count(*) FROM ledger_trading_summary)::int AS l`,
+    );
     expect(counts).toEqual({ k: 6 * 3, l: 6 * 3 });
     expect(await summaries.verify()).toEqual([]);
   });
@@ -47,19 +55,37 @@ describe('reconciliation summaries', () => {
   it('follows Klear details through insert, update (value and subtrader), delete and a whole obligation replaced', async () => {
     const [{ id }] = await sql(`SELECT id FROM klear_obligation ORDER BY execution_time LIMIT 1`);
     await fixture.api.db.dataSource.transaction(async (tx) => {
-      await tx.query(`UPDATE klear_settlement_detail SET pnl_centicents = pnl_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_settlement_detail WHERE obligation_id = $1 ORDER BY id LIMIT 2)`, [id]);
-      await tx.query(`UPDATE klear_settlement_detail SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_settlement_detail WHERE obligation_id = $1)`, [id]);
-      await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_settlement_detail WHERE obligation_id = $1)`, [id]);
-      await tx.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
-                      VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', -5, 3, -8, (SELECT execution_time FROM klear_obligation WHERE id = $1))`, [id]);
+      await tx.query(
+        `UPDATE klear_settlement_detail SET pnl_centicents = pnl_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_settlement_detail WHERE obligation_id = $1 ORDER BY id LIMIT 2)`,
+        [id],
+      );
+      await tx.query(
+        `UPDATE klear_settlement_detail SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_settlement_detail WHERE obligation_id = $1)`,
+        [id],
+      );
+      await tx.query(
+        `DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_settlement_detail WHERE obligation_id = $1)`,
+        [id],
+      );
+      await tx.query(
+        `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+                      VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', -5, 3, -8, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
+        [id],
+      );
     });
     expect(await summaries.verify()).toEqual([]);
-    const [moved] = await sql(`SELECT detail_rows::text, pnl_centicents::text, fees_centicents::text FROM klear_settlement_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);
+    const [moved] = await sql(
+      `SELECT detail_rows::text, pnl_centicents::text, fees_centicents::text FROM klear_settlement_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`,
+      [id],
+    );
     expect(moved.detail_rows).toBe('2');
     await sql(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);
     expect(await sql(`SELECT 1 FROM klear_settlement_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id])).toEqual([]);
     // Put the simulator's version back through ingestion (a changed obligation: update + delete + insert).
-    await sql(`UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`, [id]);
+    await sql(
+      `UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`,
+      [id],
+    );
     await fixture.ingestKlear();
     expect(await summaries.verify()).toEqual([]);
     const cycle = feed.cycles[0];
@@ -80,13 +106,20 @@ describe('reconciliation summaries', () => {
     ]);
     const run = await fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test');
     const breaks = await fixture.breaksOf(run.runId);
-    expect(breaks.map((x) => ({ key: x.key, reason: x.reason_code, difference: x.difference, pnl: x.pnl_difference, fees: x.fees_difference })).sort((x, y) => x.key.localeCompare(y.key))).toEqual(
+    expect(
+      breaks
+        .map((x) => ({ key: x.key, reason: x.reason_code, difference: x.difference, pnl: x.pnl_difference, fees: x.fees_difference }))
+        .sort((x, y) => x.key.localeCompare(y.key)),
+    ).toEqual(
       [
         { key: `settlement_details/${cycle}/${subtrader}/${a}`, reason: 'amount_mismatch', difference: '-1', pnl: '-1', fees: '0' },
         { key: `settlement_details/${cycle}/${subtrader}/${b}`, reason: 'amount_mismatch', difference: '1', pnl: '1', fees: '0' },
       ].sort((x, y) => x.key.localeCompare(y.key)),
     );
-    const [rollup] = await sql(`SELECT klear_total_centicents::text AS k, internal_total_centicents::text AS i, break_count FROM recon_subtrader_rollup WHERE run_id = $1`, [run.runId]);
+    const [rollup] = await sql(
+      `SELECT klear_total_centicents::text AS k, internal_total_centicents::text AS i, break_count FROM recon_subtrader_rollup WHERE run_id = $1`,
+      [run.runId],
+    );
     expect(rollup.k).toBe(rollup.i);
     expect(Number(rollup.break_count)).toBe(2);
   });
@@ -110,25 +143,46 @@ describe('reconciliation summaries', () => {
     ]);
     const run = await fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test');
     expect(await fixture.breaksOf(run.runId)).toEqual([
-      expect.objectContaining({ key: `settlement_details/${cycle}/${subtrader}/${market}`, reason_code: 'amount_mismatch', difference: '0', pnl_difference: '250', fees_difference: '250' }),
+      expect.objectContaining({
+        key: `settlement_details/${cycle}/${subtrader}/${market}`,
+        reason_code: 'amount_mismatch',
+        difference: '0',
+        pnl_difference: '250',
+        fees_difference: '250',
+      }),
     ]);
   });
 
   it('reports a summary that drifted from its source rows, fails the run on the explainability check, and rebuilds', async () => {
     const cycle = feed.cycles[0];
-    const [row] = await sql(`SELECT subtrader_id FROM ledger_trading_summary WHERE cycle = $1 ORDER BY subtrader_id LIMIT 1`, [new Date(cycle)]);
+    const [row] = await sql(`SELECT subtrader_id FROM ledger_trading_summary WHERE cycle = $1 ORDER BY subtrader_id LIMIT 1`, [
+      new Date(cycle),
+    ]);
     // As a restore that bypassed the triggers could leave it.
-    await sql(`UPDATE ledger_trading_summary SET pnl_centicents = pnl_centicents + 7 WHERE cycle = $1 AND subtrader_id = $2`, [new Date(cycle), row.subtrader_id]);
+    await sql(`UPDATE ledger_trading_summary SET pnl_centicents = pnl_centicents + 7 WHERE cycle = $1 AND subtrader_id = $2`, [
+      new Date(cycle),
+      row.subtrader_id,
+    ]);
     const differences = await summaries.verify();
     expect(differences).toHaveLength(1);
-    expect(differences[0]).toMatchObject({ table: 'ledger_trading_summary', scope: cycle.replace('Z', '.000Z'), subtrader_id: row.subtrader_id });
+    expect(differences[0]).toMatchObject({
+      table: 'ledger_trading_summary',
+      scope: cycle.replace('Z', '.000Z'),
+      subtrader_id: row.subtrader_id,
+    });
     expect(BigInt(differences[0].stored![1]) - BigInt(differences[0].recomputed![1])).toBe(7n);
     await expect(fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test')).rejects.toThrow(/explain/i);
     const [failed] = await fixture.queries.listRuns({ limit: 1 });
     expect(failed.status).toBe('failed');
 
     const rebuilt = await summaries.rebuild('test');
-    expect(rebuilt).toEqual({ klear_rows: 6 * 3, ledger_rows: 6 * 3, klear_funding_rows: 0, ledger_funding_rows: 0, differences_before: 1 });
+    expect(rebuilt).toEqual({
+      klear_rows: 6 * 3,
+      ledger_rows: 6 * 3,
+      klear_funding_rows: 0,
+      ledger_funding_rows: 0,
+      differences_before: 1,
+    });
     expect(await summaries.verify()).toEqual([]);
     const [audit] = await sql(`SELECT action, actor FROM audit_log WHERE action = 'reconciliation.summaries_rebuilt'`);
     expect(audit).toEqual({ action: 'reconciliation.summaries_rebuilt', actor: 'test' });

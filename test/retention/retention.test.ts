@@ -46,9 +46,22 @@ async function oldCycle(m: EntityManager, id: string, cycle: string, pnl: bigint
      VALUES ($1, 'scm', $2, 0, 100, $2, $3, $3, md5($1), 1, $3, $3, 1)`,
     [id, pnl.toString(), cycle],
   );
-  await m.query(`INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $1 || '-d', 'MKT-X', 'ST-A', $2, 0, $2, $3)`, [id, pnl.toString(), cycle]);
-  await m.query(`INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $1 || '-m', 'ST-A', 100, 0, $2)`, [id, cycle]);
-  await postJournalEntry(m, { id: `ts-${id}`, type: 'trade_settlement', at: cycle, cycle, subtrader: 'ST-A', postings: settlementPostings([['MKT-X', ledgerPnl, 0n]]) });
+  await m.query(
+    `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) VALUES ($1, $1 || '-d', 'MKT-X', 'ST-A', $2, 0, $2, $3)`,
+    [id, pnl.toString(), cycle],
+  );
+  await m.query(
+    `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $1 || '-m', 'ST-A', 100, 0, $2)`,
+    [id, cycle],
+  );
+  await postJournalEntry(m, {
+    id: `ts-${id}`,
+    type: 'trade_settlement',
+    at: cycle,
+    cycle,
+    subtrader: 'ST-A',
+    postings: settlementPostings([['MKT-X', ledgerPnl, 0n]]),
+  });
   await m.query(
     `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body) VALUES ('GET /margin/obligation_history', '{}', $1::timestamptz + interval '1 hour', 200, md5($2), convert_to($2, 'UTF8'))`,
     [cycle, `{"obligation":"${id}"}`],
@@ -63,7 +76,13 @@ async function oldCycle(m: EntityManager, id: string, cycle: string, pnl: bigint
 function contentOf(workbook: ExcelJS.Workbook): string[][][] {
   return workbook.worksheets.map((sheet) => {
     const rows: string[][] = [];
-    sheet.eachRow((row) => rows.push((row.values as ExcelJS.CellValue[]).slice(1).map((v) => JSON.stringify(v ?? null).replace(/\b\d+:[0-9a-f]{64}\b/g, '<newest audit row>'))));
+    sheet.eachRow((row) =>
+      rows.push(
+        (row.values as ExcelJS.CellValue[])
+          .slice(1)
+          .map((v) => JSON.stringify(v ?? null).replace(/\b\d+:[0-9a-f]{64}\b/g, '<newest audit row>')),
+      ),
+    );
     return rows;
   });
 }
@@ -74,7 +93,10 @@ async function workbookOfDay(): Promise<string[][][]> {
 }
 
 async function reconcileCycle1(): Promise<{ breakCount: number; observations: unknown[] }> {
-  const outcome = await runs.run({ scope: 'cycle', cycle: new Date(CYCLE_1), actor: 'retention-test', settings }, () => new Error('cycle 1 missing'));
+  const outcome = await runs.run(
+    { scope: 'cycle', cycle: new Date(CYCLE_1), actor: 'retention-test', settings },
+    () => new Error('cycle 1 missing'),
+  );
   const [run] = await q<{ id: string }>(`SELECT max(id)::text AS id FROM recon_run WHERE cycle = $1`, [CYCLE_1]);
   const observations = await q(
     `SELECT ordinal, break_key, "check", subtrader_id, reason_code, klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, klear_rows, internal_rows
@@ -94,7 +116,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'klear-retention-'));
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, EXPORTS_DIR: join(dir, 'exports') });
   audit = new AuditService(db.dataSource, null, clock);
-  exportsService = new ExportsService(new ExportFileRepository(db.dataSource), new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)), audit, config, clock);
+  exportsService = new ExportsService(
+    new ExportFileRepository(db.dataSource),
+    new WorkbookBuilder(new WorkbookReadRepository(db.dataSource)),
+    audit,
+    config,
+    clock,
+  );
   runs = new ReconciliationRunRepository(db.dataSource, audit, clock);
   retention = new RetentionService(new RetentionRepository(db.dataSource), audit, clock);
   await ensureCyclePartitions(db.dataSource, [NOVEMBER_CYCLE, JANUARY_CYCLE, FEBRUARY_CYCLE, CYCLE_1]);
@@ -118,14 +146,26 @@ afterAll(async () => {
 
 describe('partitions', () => {
   it('file each month of every large table in its own partition, nothing in the default ones', async () => {
-    const parts = await q<{ relname: string }>(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'journal_posting'::regclass ORDER BY 1`);
-    expect(parts.map((p) => p.relname)).toEqual(expect.arrayContaining(['journal_posting_default', 'journal_posting_no_cycle', 'journal_posting_p202511', 'journal_posting_p202601', 'journal_posting_p202603']));
+    const parts = await q<{ relname: string }>(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'journal_posting'::regclass ORDER BY 1`,
+    );
+    expect(parts.map((p) => p.relname)).toEqual(
+      expect.arrayContaining([
+        'journal_posting_default',
+        'journal_posting_no_cycle',
+        'journal_posting_p202511',
+        'journal_posting_p202601',
+        'journal_posting_p202603',
+      ]),
+    );
     expect((await defaultPartitionRows(db.dataSource)).filter((r) => r.rows > 0)).toEqual([]);
     expect(await held('klear_settlement_detail', '2026-01-01', '2026-02-01')).toBe(1);
     const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM journal_posting_p202601`);
     expect(n).toBe(3);
     // A "this cycle" query reads its month only.
-    const plan = (await q<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM klear_settlement_detail WHERE cycle = $1`, [CYCLE_1])).map((r) => r['QUERY PLAN']).join('\n');
+    const plan = (await q<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM klear_settlement_detail WHERE cycle = $1`, [CYCLE_1]))
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     expect(plan).toMatch(/klear_settlement_detail_p202603/);
     expect(plan).not.toMatch(/p202601|p202511|_default/);
   });
@@ -147,7 +187,9 @@ describe('partitions', () => {
     // The summaries still agree with the rows (moving rows between partitions is not a change).
     expect(await new ReconciliationSummaries(db.dataSource, audit).verify()).toEqual([]);
     // Triggers of the partitioned tables fire for the new month: postings stay immutable.
-    await expect(q(`DELETE FROM journal_posting WHERE cycle_key >= '2025-06-01' AND cycle_key < '2025-07-01'`)).rejects.toThrow(/immutable/);
+    await expect(q(`DELETE FROM journal_posting WHERE cycle_key >= '2025-06-01' AND cycle_key < '2025-07-01'`)).rejects.toThrow(
+      /immutable/,
+    );
     await expect(q(`TRUNCATE journal_posting_p202506`)).rejects.toThrow(/append-only: TRUNCATE refused/);
     await expect(q(`UPDATE klear_response_archive SET http_status = 500 WHERE received_at < '2025-07-01'`)).rejects.toThrow(/append-only/);
   });
@@ -166,7 +208,13 @@ describe('retention', () => {
   });
 
   it('in a dry run, says what would move and what is refused, and changes nothing', async () => {
-    const dry = await retention.run({ olderThanDays: 30, dryRun: true, outDir: join(dir, 'dry'), dropAfterExport: false, actor: 'retention-test' });
+    const dry = await retention.run({
+      olderThanDays: 30,
+      dryRun: true,
+      outDir: join(dir, 'dry'),
+      dropAfterExport: false,
+      actor: 'retention-test',
+    });
     expect(dry.cutoff).toBe('2026-02-09T19:00:00.000Z');
     expect(dry.months.map((m) => [m.month, m.action])).toEqual([
       ['2025-06', 'would_archive'],
@@ -178,10 +226,18 @@ describe('retention', () => {
   });
 
   it('moves the months older than the configured age out of the hot tables, refusing the one an open break needs and saying why', async () => {
-    outcome = await retention.run({ olderThanDays: 30, dryRun: false, outDir: join(dir, 'out'), dropAfterExport: false, actor: 'retention-test' });
+    outcome = await retention.run({
+      olderThanDays: 30,
+      dryRun: false,
+      outDir: join(dir, 'out'),
+      dropAfterExport: false,
+      actor: 'retention-test',
+    });
     const november = outcome.months.find((m) => m.month === '2025-11')!;
     expect(november.action).toBe('refused');
-    expect(november.reasons.join('\n')).toMatch(/open break \d+ \(settlement_details\/.*ST-A.*\) of cycle 2025-11-20T21:00:00.000Z needs its rows/);
+    expect(november.reasons.join('\n')).toMatch(
+      /open break \d+ \(settlement_details\/.*ST-A.*\) of cycle 2025-11-20T21:00:00.000Z needs its rows/,
+    );
     for (const table of ['klear_settlement_detail', 'klear_margin_detail', 'journal_posting', 'klear_response_archive']) {
       expect(await held(table, '2025-11-01', '2025-12-01')).toBe(table === 'journal_posting' ? 3 : 1);
     }
@@ -198,7 +254,13 @@ describe('retention', () => {
       ]),
     );
     expect(january.tables.find((t) => t.table === 'recon_break_observation')?.rows).toBeGreaterThan(0);
-    for (const table of ['klear_settlement_detail', 'klear_margin_detail', 'journal_posting', 'klear_response_archive', 'recon_break_observation']) {
+    for (const table of [
+      'klear_settlement_detail',
+      'klear_margin_detail',
+      'journal_posting',
+      'klear_response_archive',
+      'recon_break_observation',
+    ]) {
       expect(await held(table, '2026-01-01', '2026-02-01')).toBe(0);
     }
     // February holds the previous cycle of the oldest kept one, March the recent day: untouched.
@@ -209,17 +271,29 @@ describe('retention', () => {
   it('keeps an archived month readable (read-only) in the archive schema', async () => {
     const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM archive.journal_posting_p202601`);
     expect(n).toBe(3);
-    await expect(q(`INSERT INTO archive.klear_margin_detail_p202601 SELECT * FROM archive.klear_margin_detail_p202601`)).rejects.toThrow(/read-only/);
+    await expect(q(`INSERT INTO archive.klear_margin_detail_p202601 SELECT * FROM archive.klear_margin_detail_p202601`)).rejects.toThrow(
+      /read-only/,
+    );
     await expect(q(`DELETE FROM archive.klear_response_archive_p202601`)).rejects.toThrow(/read-only/);
   });
 
   it('exports each archived table to a gzip COPY file with a SHA-256 manifest that checks out', async () => {
     const january = outcome.months.find((m) => m.month === '2026-01')!;
     const folder = join(dir, 'out', '2026-01');
-    const sums = readFileSync(join(folder, 'SHA256SUMS'), 'utf8').trim().split('\n').map((l) => l.split('  '));
+    const sums = readFileSync(join(folder, 'SHA256SUMS'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('  '));
     expect(sums.map(([, f]) => f)).toEqual([...january.manifest!.files.map((f) => f.file), 'manifest.json']);
-    for (const [sha, file] of sums) expect(createHash('sha256').update(readFileSync(join(folder, file))).digest('hex')).toBe(sha);
-    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as { files: Array<{ file: string; rows: number; table: string }> };
+    for (const [sha, file] of sums)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(folder, file)))
+          .digest('hex'),
+      ).toBe(sha);
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as {
+      files: Array<{ file: string; rows: number; table: string }>;
+    };
     for (const f of manifest.files) {
       const text = gunzipSync(readFileSync(join(folder, f.file))).toString('utf8');
       expect(text.split('\n').filter(Boolean)).toHaveLength(f.rows);
@@ -237,7 +311,9 @@ describe('retention', () => {
   });
 
   it('records every action in the audit trail', async () => {
-    const rows = await q<{ action: string; entity_id: string }>(`SELECT action, entity_id FROM audit_log WHERE action LIKE 'retention.%' ORDER BY seq`);
+    const rows = await q<{ action: string; entity_id: string }>(
+      `SELECT action, entity_id FROM audit_log WHERE action LIKE 'retention.%' ORDER BY seq`,
+    );
     expect(rows).toEqual(
       expect.arrayContaining([
         { action: 'retention.refuse', entity_id: '2025-11' },
@@ -258,9 +334,19 @@ describe('retention', () => {
     expect(await held('journal_posting', '2026-01-01', '2026-02-01')).toBe(3);
     expect(await new ReconciliationSummaries(db.dataSource, audit).verify()).toEqual([]);
     expect(await reconcileCycle1()).toEqual(before.recon);
-    const again = await retention.run({ olderThanDays: 30, dryRun: false, outDir: join(dir, 'again'), dropAfterExport: true, actor: 'retention-test' });
+    const again = await retention.run({
+      olderThanDays: 30,
+      dryRun: false,
+      outDir: join(dir, 'again'),
+      dropAfterExport: true,
+      actor: 'retention-test',
+    });
     expect(again.months.find((m) => m.month === '2026-01')).toMatchObject({ action: 'archived', dropped: true });
-    expect(await q(`SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'archive' AND relname LIKE '%p202601'`)).toEqual([]);
+    expect(
+      await q(
+        `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'archive' AND relname LIKE '%p202601'`,
+      ),
+    ).toEqual([]);
     expect(existsSync(join(dir, 'again', '2026-01', 'manifest.json'))).toBe(true);
     expect((await audit.verify()).ok).toBe(true);
   });

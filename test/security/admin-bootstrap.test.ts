@@ -47,14 +47,25 @@ describe('admins:bootstrap', () => {
     expect(third.stderr).toMatch(/only creates admins up to two/);
 
     const http = () => request(app.getHttpServer());
-    const [ada, grace] = await Promise.all(codes.map(async (code) => (await http().post('/invitations/redeem').send({ code, label: 'laptop' })).body));
+    const [ada, grace] = await Promise.all(
+      codes.map(async (code) => (await http().post('/invitations/redeem').send({ code, label: 'laptop' })).body),
+    );
     expect([ada.user.name, grace.user.name].sort()).toEqual(['ada', 'grace']);
     expect(ada.invitation.issued_by).toBe('cli');
     // Ada alone cannot make an approver; Grace approving makes it so.
-    const approver = await http().post('/users').set('Authorization', `Bearer ${ada.token}`).send({ name: 'alan', roles: ['approver'] });
+    const approver = await http()
+      .post('/users')
+      .set('Authorization', `Bearer ${ada.token}`)
+      .send({ name: 'alan', roles: ['approver'] });
     expect(approver.status).toBe(202);
-    expect((await http().post(`/admin-proposals/${approver.body.proposals[0].id}/approve`).set('Authorization', `Bearer ${ada.token}`).send({})).status).toBe(403);
-    const approved = await http().post(`/admin-proposals/${approver.body.proposals[0].id}/approve`).set('Authorization', `Bearer ${grace.token}`).send({});
+    expect(
+      (await http().post(`/admin-proposals/${approver.body.proposals[0].id}/approve`).set('Authorization', `Bearer ${ada.token}`).send({}))
+        .status,
+    ).toBe(403);
+    const approved = await http()
+      .post(`/admin-proposals/${approver.body.proposals[0].id}/approve`)
+      .set('Authorization', `Bearer ${grace.token}`)
+      .send({});
     expect(approved.status).toBe(200);
     const alan = await http().post('/invitations/redeem').send({ code: approver.body.invitation.code, label: 'laptop' });
     expect(alan.body.user).toMatchObject({ name: 'alan', roles: ['approver'] });

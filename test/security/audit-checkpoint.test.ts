@@ -19,7 +19,8 @@ beforeEach(async () => {
 afterEach(async () => db?.drop());
 
 async function recordRows(audit: AuditService, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++) await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
+  for (let i = from; i < from + n; i++)
+    await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
 }
 
 /** Edits rows behind the database's back, as someone with superuser rights and no key would. */
@@ -62,7 +63,12 @@ describe('verification from a checkpoint', () => {
     expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 11, checkpoint: null });
     expect(await db.count('audit_checkpoint')).toBe(1);
     await recordRows(audit, 2, 11);
-    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 2, checkpoint: { seq: '11', kind: 'incremental' }, anchor: { seq: '13' } });
+    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({
+      ok: true,
+      checked: 2,
+      checkpoint: { seq: '11', kind: 'incremental' },
+      anchor: { seq: '13' },
+    });
   });
 
   it('reports an edit after the checkpoint at the edited row', async () => {
@@ -71,7 +77,12 @@ describe('verification from a checkpoint', () => {
     await audit.verify();
     await recordRows(audit, 5, 10);
     await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 13`, []);
-    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '13', problem: expect.stringContaining('edited'), checkpoint: { seq: '10' } });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '13',
+      problem: expect.stringContaining('edited'),
+      checkpoint: { seq: '10' },
+    });
   });
 
   it('reports the checkpointed row rewritten or cut away instead of going on from it', async () => {
@@ -80,9 +91,17 @@ describe('verification from a checkpoint', () => {
     await audit.verify();
     await recordRows(audit, 2, 10);
     await tamper(`UPDATE audit_log SET hash = repeat('a', 64) WHERE seq = 10`, []);
-    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '10', problem: expect.stringContaining('no longer matches checkpoint') });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '10',
+      problem: expect.stringContaining('no longer matches checkpoint'),
+    });
     await tamper(`DELETE FROM audit_log WHERE seq >= 10`, []);
-    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '10', problem: expect.stringContaining('cut back') });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '10',
+      problem: expect.stringContaining('cut back'),
+    });
   });
 });
 
@@ -97,7 +116,13 @@ async function rowEditedBehindACheckpoint() {
   await recordRows(audit, 4, 8);
   await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 10`, []);
   const [{ hash }] = (await db.dataSource.query('SELECT hash FROM audit_log WHERE seq = 12')) as Array<{ hash: string }>;
-  const forged = { seq: '12', hash, kind: 'full' as const, verifiedAt: new Date(), walkState: { signedSeen: true, pendingRetired: 0, valid: 12, unsignedPrefix: 0, retiredKey: 0 } };
+  const forged = {
+    seq: '12',
+    hash,
+    kind: 'full' as const,
+    verifiedAt: new Date(),
+    walkState: { signedSeen: true, pendingRetired: 0, valid: 12, unsignedPrefix: 0, retiredKey: 0 },
+  };
   return { audit, forged };
 }
 
@@ -107,7 +132,11 @@ describe('a checkpoint written without the key', () => {
     const otherKey = new Keyring(randomBytes(32)).sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(forged));
     await db.dataSource.getRepository(AuditCheckpoint).insert({ ...forged, mac: otherKey.mac, macKeyId: new Keyring(key).currentKeyId });
 
-    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, problem: expect.stringContaining('does not verify (written without the key)'), checkpoint: { seq: '12' } });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('does not verify (written without the key)'),
+      checkpoint: { seq: '12' },
+    });
   });
 
   it('without a MAC is passed over for the newest signed one, from which the edit is found', async () => {

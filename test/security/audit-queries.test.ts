@@ -24,7 +24,11 @@ describe('reading the audit log', () => {
     for (const name of ['audit-svc-1', 'audit-svc-2', 'audit-svc-3', 'audit-svc-4']) {
       clock.jump(HOUR);
       made.push({ name, at: clock.now().toISOString() });
-      const res = await ctx.http().post('/users').set('Authorization', `Bearer ${ctx.tokens.admin}`).send({ name, roles: ['viewer'], kind: 'service' });
+      const res = await ctx
+        .http()
+        .post('/users')
+        .set('Authorization', `Bearer ${ctx.tokens.admin}`)
+        .send({ name, roles: ['viewer'], kind: 'service' });
       expect(res.status).toBe(201);
     }
   });

@@ -27,7 +27,11 @@ async function rows(): Promise<AuditLogEntry[]> {
 }
 
 /** What an attacker with superuser rights and no key does: edit a row, recompute every hash after it. */
-async function rewriteConsistently(fromSeq: string, edit: (row: AuditLogEntry) => void, options: { stripMacs?: boolean } = {}): Promise<void> {
+async function rewriteConsistently(
+  fromSeq: string,
+  edit: (row: AuditLogEntry) => void,
+  options: { stripMacs?: boolean } = {},
+): Promise<void> {
   const all = await rows();
   let prev = GENESIS_HASH;
   await db.dataSource.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete');
@@ -41,15 +45,10 @@ async function rewriteConsistently(fromSeq: string, edit: (row: AuditLogEntry) =
           row.mac = null;
           row.macKeyId = null;
         }
-        await db.dataSource.query(`UPDATE audit_log SET actor = $2, reason = $3, prev_hash = $4, hash = $5, mac = $6, mac_key_id = $7 WHERE seq = $1`, [
-          row.seq,
-          row.actor,
-          row.reason,
-          row.prevHash,
-          row.hash,
-          row.mac,
-          row.macKeyId,
-        ]);
+        await db.dataSource.query(
+          `UPDATE audit_log SET actor = $2, reason = $3, prev_hash = $4, hash = $5, mac = $6, mac_key_id = $7 WHERE seq = $1`,
+          [row.seq, row.actor, row.reason, row.prevHash, row.hash, row.mac, row.macKeyId],
+        );
       }
       prev = row.hash;
     }
@@ -87,7 +86,11 @@ describe('audit rows signed with the keyring', () => {
       const audit = new AuditService(fresh.dataSource, new Keyring(keyA), systemClock);
       for (let i = 0; i < 4; i++) await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
       await rewriteConsistently('3', (row) => (row.reason = 'backdated'), { stripMacs: true });
-      expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '3', problem: expect.stringContaining('no MAC after signed rows') });
+      expect(await audit.verify()).toMatchObject({
+        ok: false,
+        firstBrokenSeq: '3',
+        problem: expect.stringContaining('no MAC after signed rows'),
+      });
     } finally {
       db = previous;
       await fresh.drop();
@@ -105,7 +108,11 @@ describe('audit rows signed with the keyring', () => {
       await fresh.dataSource.query(`DELETE FROM audit_log WHERE seq = 4`);
       await fresh.dataSource.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete');
       expect(await audit.verify({ anchor })).toMatchObject({ ok: false, problem: expect.stringContaining('no longer in the chain') });
-      expect(await audit.verify({ anchor: { seq: '2', hash: 'f'.repeat(64) } })).toMatchObject({ ok: false, firstBrokenSeq: '2', problem: expect.stringContaining('anchor') });
+      expect(await audit.verify({ anchor: { seq: '2', hash: 'f'.repeat(64) } })).toMatchObject({
+        ok: false,
+        firstBrokenSeq: '2',
+        problem: expect.stringContaining('anchor'),
+      });
     } finally {
       await fresh.drop();
     }
@@ -114,13 +121,24 @@ describe('audit rows signed with the keyring', () => {
   it('survive a key rotation: old MACs verify with the previous key, and are covered by newer rows once the old key is retired', async () => {
     const fresh = await createTestDatabase();
     try {
-      await new AuditService(fresh.dataSource, new Keyring(keyA), systemClock).record({ actor: 'a', action: 'x', entityType: 't', entityId: '1' });
+      await new AuditService(fresh.dataSource, new Keyring(keyA), systemClock).record({
+        actor: 'a',
+        action: 'x',
+        entityType: 't',
+        entityId: '1',
+      });
       const rotated = new AuditService(fresh.dataSource, new Keyring(keyB, [keyA]), systemClock);
       expect(await rotated.verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 0 } });
       // Only the old key's rows and no newer signed row: the retired key is still needed.
-      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({ ok: false, problem: expect.stringContaining('SECRETS_KEY_PREVIOUS') });
+      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({
+        ok: false,
+        problem: expect.stringContaining('SECRETS_KEY_PREVIOUS'),
+      });
       await rotated.record({ actor: 'a', action: 'secrets.rotate', entityType: 'keyring', entityId: 'k' });
-      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 1 } });
+      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({
+        ok: true,
+        macs: { valid: 1, retiredKey: 1 },
+      });
     } finally {
       await fresh.drop();
     }
@@ -156,12 +174,17 @@ describe('the CLI', () => {
   });
 
   it('secrets:rotate re-seals every stored secret with the new key, so the old key can leave the ring', async () => {
-    await new StoredSecretRepository(fresh.dataSource, SecretBox.fromKeys(keyA)).put('klear.credentials', '{"mode":"bearer","adminUserId":"u","accessToken":"t"}');
+    await new StoredSecretRepository(fresh.dataSource, SecretBox.fromKeys(keyA)).put(
+      'klear.credentials',
+      '{"mode":"bearer","adminUserId":"u","accessToken":"t"}',
+    );
     const rotate = cli(['secrets:rotate'], { SECRETS_KEY: keyB.toString('hex'), SECRETS_KEY_PREVIOUS: keyA.toString('hex') });
     expect(rotate.status).toBe(0);
     expect(rotate.stdout).toContain('re-sealed 1 stored secret(s)');
     const [row] = await fresh.dataSource.getRepository(StoredSecret).find();
     expect(row.keyId).toBe(new Keyring(keyB).currentKeyId);
-    expect(await new StoredSecretRepository(fresh.dataSource, SecretBox.fromKeys(keyB)).get('klear.credentials')).toContain('"accessToken":"t"');
+    expect(await new StoredSecretRepository(fresh.dataSource, SecretBox.fromKeys(keyB)).get('klear.credentials')).toContain(
+      '"accessToken":"t"',
+    );
   });
 });

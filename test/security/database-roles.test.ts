@@ -71,7 +71,10 @@ async function refusal(sql: string): Promise<string | null> {
 describe('the application role', () => {
   it('runs the product: the API migrated through the owner and works as the application role', async () => {
     const http = () => request(api.getHttpServer());
-    const created = await http().post('/users').set('Authorization', `Bearer ${adminToken}`).send({ name: 'roles-viewer', roles: ['viewer'] });
+    const created = await http()
+      .post('/users')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ name: 'roles-viewer', roles: ['viewer'] });
     expect(created.status).toBe(201);
     const posted = await http()
       .post('/ledger/entries')

@@ -46,7 +46,7 @@ const POLICY_ONE_APPROVER_NO_CAP = {
   cap_centicents: '900000000000000000',
 };
 
-describe('the issue\'s scenario: one admin alone', () => {
+describe("the issue's scenario: one admin alone", () => {
   it('cannot mint a token for another person, nor give anyone approver/admin, nor change the policy, nor get a wire sent', async () => {
     const admin = w.api.tokens.admin;
     const postsBefore = await w.postCount();
@@ -54,7 +54,11 @@ describe('the issue\'s scenario: one admin alone', () => {
 
     // An operator: created at once, but the admin receives only an invitation, never a token.
     const operator = await post('/users', admin, { name: uniq('lone-operator'), roles: ['operator'] });
-    expect({ status: operator.status, token: operator.body.token, code: typeof operator.body.invitation.code }).toEqual({ status: 201, token: undefined, code: 'string' });
+    expect({ status: operator.status, token: operator.body.token, code: typeof operator.body.invitation.code }).toEqual({
+      status: 201,
+      token: undefined,
+      code: 'string',
+    });
     // Minting a token for a person (that operator, an existing approver, oneself) is refused.
     for (const target of [operator.body.id, w.api.userIds.approver, w.api.userIds.admin]) {
       const minted = await post(`/users/${target}/tokens`, admin, { label: 'x' });
@@ -64,7 +68,11 @@ describe('the issue\'s scenario: one admin alone', () => {
     const both = await post('/users', admin, { name: uniq('lone-approver-admin'), roles: ['approver', 'admin'] });
     const approver = await post('/users', admin, { name: uniq('lone-approver'), roles: ['approver'] });
     for (const created of [both, approver]) {
-      expect({ status: created.status, id: created.body.id, proposals: created.body.proposals.length }).toEqual({ status: 202, id: null, proposals: 1 });
+      expect({ status: created.status, id: created.body.id, proposals: created.body.proposals.length }).toEqual({
+        status: 202,
+        id: null,
+        proposals: 1,
+      });
       const early = await redeem(created.body.invitation.code);
       expect({ status: early.status, code: early.body.code }).toEqual({ status: 409, code: 'INVITATION_AWAITING_APPROVAL' });
       const selfApproved = await post(`/admin-proposals/${created.body.proposals[0].id}/approve`, admin);
@@ -72,7 +80,10 @@ describe('the issue\'s scenario: one admin alone', () => {
     }
     // A service account with approver is refused; with operator it is a script the admin holds: it can request, never approve.
     const serviceApprover = await post('/users', admin, { name: uniq('svc'), roles: ['approver'], kind: 'service' });
-    expect({ status: serviceApprover.status, code: serviceApprover.body.code }).toEqual({ status: 422, code: 'SERVICE_ACCOUNT_PRIVILEGED' });
+    expect({ status: serviceApprover.status, code: serviceApprover.body.code }).toEqual({
+      status: 422,
+      code: 'SERVICE_ACCOUNT_PRIVILEGED',
+    });
     const script = await post('/users', admin, { name: uniq('svc'), roles: ['operator'], kind: 'service' });
     const scriptToken = (await post(`/users/${script.body.id}/tokens`, admin, { label: 'script' })).body.token as string;
     const grantToScript = await patch(`/users/${script.body.id}`, admin, { roles: ['operator', 'approver'] });
@@ -94,7 +105,8 @@ describe('the issue\'s scenario: one admin alone', () => {
     expect(await policyVersion()).toBe(versionBefore);
     // Clean up what a second admin would refuse.
     await w.cancel(request.body.id, admin);
-    for (const p of [proposed.body.id, both.body.proposals[0].id, approver.body.proposals[0].id]) expect((await post(`/admin-proposals/${p}/reject`, admin, { reason: 'withdrawn' })).status).toBe(200);
+    for (const p of [proposed.body.id, both.body.proposals[0].id, approver.body.proposals[0].id])
+      expect((await post(`/admin-proposals/${p}/reject`, admin, { reason: 'withdrawn' })).status).toBe(200);
   });
 });
 
@@ -102,9 +114,14 @@ describe('invitations', () => {
   it('are one-time, stored hashed, say when and by whom they were issued, and tell a late redeemer it was used', async () => {
     const created = await post('/users', w.api.tokens.admin, { name: uniq('invitee'), roles: ['viewer'] });
     const code = created.body.invitation.code as string;
-    const stored = (await w.api.db.dataSource.query('SELECT code_hash FROM user_invitation WHERE id = $1', [created.body.invitation.id])) as Array<{ code_hash: string }>;
+    const stored = (await w.api.db.dataSource.query('SELECT code_hash FROM user_invitation WHERE id = $1', [
+      created.body.invitation.id,
+    ])) as Array<{ code_hash: string }>;
     expect(stored[0].code_hash).toMatch(/^[0-9a-f]{64}$/);
-    const leaked = (await w.api.db.dataSource.query(`SELECT count(*)::int AS n FROM user_invitation WHERE code_hash LIKE '%' || $1 || '%'`, [code.slice(4, 20)])) as Array<{ n: number }>;
+    const leaked = (await w.api.db.dataSource.query(
+      `SELECT count(*)::int AS n FROM user_invitation WHERE code_hash LIKE '%' || $1 || '%'`,
+      [code.slice(4, 20)],
+    )) as Array<{ n: number }>;
     expect(leaked[0].n).toBe(0);
     // Two concurrent redemptions: exactly one token.
     const answers = await Promise.all([redeem(code, 'a'), redeem(code, 'b')]);
@@ -114,8 +131,13 @@ describe('invitations', () => {
     expect(won.body.user).toMatchObject({ id: created.body.id, roles: ['viewer'] });
     const late = await redeem(code, 'c');
     expect(late.status).toBe(409);
-    expect(late.body).toMatchObject({ code: 'INVITATION_ALREADY_REDEEMED', details: { issued_at: created.body.invitation.issued_at, redeemed_at: expect.any(String) } });
-    const tokens = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM api_token WHERE user_id = $1', [created.body.id])) as Array<{ n: number }>;
+    expect(late.body).toMatchObject({
+      code: 'INVITATION_ALREADY_REDEEMED',
+      details: { issued_at: created.body.invitation.issued_at, redeemed_at: expect.any(String) },
+    });
+    const tokens = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM api_token WHERE user_id = $1', [
+      created.body.id,
+    ])) as Array<{ n: number }>;
     expect(tokens[0].n).toBe(1);
     // A re-invitation for someone who already made their credential is refused.
     const again = await post(`/users/${created.body.id}/invitations`, w.api.tokens.admin);
@@ -168,7 +190,10 @@ describe('proposals', () => {
     const other = await personArrives(['viewer']);
     const otherAdminGrant = await patch(`/users/${other.id}`, w.api.tokens.admin, { roles: ['viewer', 'admin'] });
     expect((await post(`/admin-proposals/${otherAdminGrant.body.proposals[0].id}/approve`, w.people.adminApprover)).status).toBe(200);
-    const both = await Promise.all([post(`/admin-proposals/${proposalId}/approve`, w.people.adminApprover), post(`/admin-proposals/${proposalId}/approve`, other.token)]);
+    const both = await Promise.all([
+      post(`/admin-proposals/${proposalId}/approve`, w.people.adminApprover),
+      post(`/admin-proposals/${proposalId}/approve`, other.token),
+    ]);
     expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
     expect((await get('/me', person.token)).body.roles).toEqual(['operator', 'approver']);
     const audit = await get(`/audit?entity=admin_proposal&entity_id=${proposalId}`, w.api.tokens.viewer);
@@ -181,7 +206,9 @@ describe('proposals', () => {
     const selfApproval = await post(`/admin-proposals/${selfGrant.body.proposals[0].id}/approve`, other.token);
     expect({ status: selfApproval.status, code: selfApproval.body.code }).toEqual({ status: 403, code: 'PROPOSAL_SELF_APPROVAL' });
     // The database itself refuses a decision recorded in the proposer's name.
-    await expect(w.api.db.dataSource.query(`UPDATE admin_proposal SET decided_by = proposed_by WHERE id = $1`, [selfGrant.body.proposals[0].id])).rejects.toThrow(/admin_proposal_not_by_proposer/);
+    await expect(
+      w.api.db.dataSource.query(`UPDATE admin_proposal SET decided_by = proposed_by WHERE id = $1`, [selfGrant.body.proposals[0].id]),
+    ).rejects.toThrow(/admin_proposal_not_by_proposer/);
     // A proposer who is no longer an admin: the proposal dies with their rights.
     await patch(`/users/${other.id}`, w.api.tokens.admin, { roles: ['viewer'] });
     const orphan = await patch(`/users/${person.id}`, other.token, { roles: ['operator', 'approver'] });
@@ -197,7 +224,11 @@ describe('proposals', () => {
     expect(pending.body.proposals).toHaveLength(1);
     await patch(`/users/${proposer.id}`, w.api.tokens.admin, { disabled: true });
     const late = await post(`/admin-proposals/${pending.body.proposals[0].id}/approve`, w.api.tokens.admin);
-    expect({ status: late.status, code: late.body.code, state: late.body.details.state }).toEqual({ status: 409, code: 'PROPOSAL_NOT_PENDING', state: 'void' });
+    expect({ status: late.status, code: late.body.code, state: late.body.details.state }).toEqual({
+      status: 409,
+      code: 'PROPOSAL_NOT_PENDING',
+      state: 'void',
+    });
     expect((await get('/me', target.token)).body.roles).toEqual(['operator']);
   });
 
@@ -247,7 +278,10 @@ describe('approvals of a withdrawal', () => {
     expect(request.status).toBe(201);
     for (const token of [puppetToken, other.token]) {
       const approved = await w.approve(request.body.id, token);
-      expect({ status: approved.status, code: approved.body.code }).toEqual({ status: 403, code: 'WITHDRAWAL_APPROVER_GRANTED_BY_REQUESTER' });
+      expect({ status: approved.status, code: approved.body.code }).toEqual({
+        status: 403,
+        code: 'WITHDRAWAL_APPROVER_GRANTED_BY_REQUESTER',
+      });
     }
     await w.executor().runOnce();
     expect((await w.get(request.body.id)).state).toBe('pending_approval');
@@ -257,7 +291,7 @@ describe('approvals of a withdrawal', () => {
     await w.cancel(request.body.id, dual.token);
   });
 
-  it('never count an approver who was handed the requester\'s credential (invited them, or minted their script\'s token)', async () => {
+  it("never count an approver who was handed the requester's credential (invited them, or minted their script's token)", async () => {
     // One person holding approver and admin: invites an operator and redeems the code themselves,
     // makes an operator script and mints its token; requests as either, approves as themselves.
     const one = w.people.adminApprover;
@@ -269,7 +303,10 @@ describe('approvals of a withdrawal', () => {
       const request = await w.request('30.00', { token });
       expect(request.status).toBe(201);
       const approved = await w.approve(request.body.id, one);
-      expect({ status: approved.status, code: approved.body.code }).toEqual({ status: 403, code: 'WITHDRAWAL_APPROVER_GRANTED_BY_REQUESTER' });
+      expect({ status: approved.status, code: approved.body.code }).toEqual({
+        status: 403,
+        code: 'WITHDRAWAL_APPROVER_GRANTED_BY_REQUESTER',
+      });
       await w.executor().runOnce();
       expect((await w.get(request.body.id)).state).toBe('pending_approval');
       await w.cancel(request.body.id, token);
@@ -280,7 +317,11 @@ describe('approvals of a withdrawal', () => {
   it('come from distinct people: one approver with several tokens approving concurrently is counted once', async () => {
     const extra = (await post('/me/tokens', w.api.tokens.approver2, { label: 'second laptop' })).body.token as string;
     const request = await w.request(usdOf(150_000n * USD));
-    const answers = await Promise.all([w.approve(request.body.id, w.api.tokens.approver2), w.approve(request.body.id, extra), w.approve(request.body.id, w.api.tokens.approver2)]);
+    const answers = await Promise.all([
+      w.approve(request.body.id, w.api.tokens.approver2),
+      w.approve(request.body.id, extra),
+      w.approve(request.body.id, w.api.tokens.approver2),
+    ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     expect(answers.filter((a) => a.body.counted === true)).toHaveLength(1);
     expect((await w.get(request.body.id)).state).toBe('pending_approval');
@@ -295,7 +336,11 @@ describe('approvals of a withdrawal', () => {
 
     const revokeAfterApprove = await w.approvedRequest(21n * USD);
     const revoked = await post(`/withdrawals/${revokeAfterApprove}/revoke-approval`, w.api.tokens.approver, { reason: 'second thoughts' });
-    expect({ status: revoked.status, state: revoked.body.state, approvals: revoked.body.approvals_so_far }).toEqual({ status: 200, state: 'pending_approval', approvals: 0 });
+    expect({ status: revoked.status, state: revoked.body.state, approvals: revoked.body.approvals_so_far }).toEqual({
+      status: 200,
+      state: 'pending_approval',
+      approvals: 0,
+    });
     const twice = await post(`/withdrawals/${revokeAfterApprove}/revoke-approval`, w.api.tokens.approver);
     expect({ status: twice.status, code: twice.body.code }).toEqual({ status: 409, code: 'WITHDRAWAL_NOTHING_TO_REVOKE' });
     await w.executor().runOnce();

@@ -25,9 +25,18 @@ afterAll(async () => ctx?.close());
  * Sends headers announcing a 40 MB JSON body but only its first kilobyte, and waits for the answer:
  * an API that reads bodies before authenticating never answers (it waits for the other 40 MB).
  */
-function answerToAnnouncedBody(headers: Record<string, string>, path = '/ledger/entries'): Promise<{ status: number; connection: string | undefined; body: string }> {
+function answerToAnnouncedBody(
+  headers: Record<string, string>,
+  path = '/ledger/entries',
+): Promise<{ status: number; connection: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(40 * 1024 * 1024), ...headers } });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(40 * 1024 * 1024), ...headers },
+    });
     const deadline = setTimeout(() => {
       req.destroy();
       reject(new Error('no answer within 20 s: the API is waiting for the body before authenticating'));
@@ -77,11 +86,19 @@ describe('bodies are read only after authentication, up to the route limit', () 
     expect(batch.status).toBe(400);
     expect(batch.body.code).toBe('VALIDATION_FAILED');
     // A multipart upload with a declared length far above the JSON limit is the import route's business.
-    const header = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
-    const rows = Array.from({ length: 3000 }, (_, i) => `UP-${i},margin_requirement,2026-11-05T21:00:00Z,2026-11-05T21:00:00Z,ST-1,,,,maintenance_margin,,${i % 2 ? -1 : 1}`);
+    const header =
+      'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+    const rows = Array.from(
+      { length: 3000 },
+      (_, i) => `UP-${i},margin_requirement,2026-11-05T21:00:00Z,2026-11-05T21:00:00Z,ST-1,,,,maintenance_margin,,${i % 2 ? -1 : 1}`,
+    );
     const form = new FormData();
     form.append('file', new Blob([`${header}\n${rows.join('\n')}\n`]), 'declared.csv');
-    const upload = await fetch(`http://127.0.0.1:${port}/ledger/imports`, { method: 'POST', headers: bearer(ctx.tokens.operator), body: form });
+    const upload = await fetch(`http://127.0.0.1:${port}/ledger/imports`, {
+      method: 'POST',
+      headers: bearer(ctx.tokens.operator),
+      body: form,
+    });
     expect(upload.status).toBe(400);
     expect(((await upload.json()) as { code: string }).code).toBe('LEDGER_IMPORT_REJECTED');
   });
@@ -90,7 +107,11 @@ describe('bodies are read only after authentication, up to the route limit', () 
 describe('failed authentications', () => {
   let guarded: ApiTestContext;
   beforeAll(async () => {
-    guarded = await createApiTestContext({ API_AUTH_FAILURE_LIMIT: '5', API_AUTH_FAILURE_WINDOW_SECONDS: '3600', API_AUTH_FAILURE_BLOCK_SECONDS: '600' });
+    guarded = await createApiTestContext({
+      API_AUTH_FAILURE_LIMIT: '5',
+      API_AUTH_FAILURE_WINDOW_SECONDS: '3600',
+      API_AUTH_FAILURE_BLOCK_SECONDS: '600',
+    });
   }, 60_000);
   afterAll(async () => guarded?.close());
 
@@ -110,7 +131,9 @@ describe('failed authentications', () => {
     const valid = await guarded.http().get('/withdrawal-policy').set(bearer(guarded.tokens.viewer));
     expect(valid.status).toBe(429);
     // X-Forwarded-For is not believed without API_TRUST_PROXY: a blocked client cannot claim another address.
-    expect((await guarded.http().get('/withdrawal-policy').set('X-Forwarded-For', '203.0.113.9').set(bearer(guarded.tokens.viewer))).status).toBe(429);
+    expect(
+      (await guarded.http().get('/withdrawal-policy').set('X-Forwarded-For', '203.0.113.9').set(bearer(guarded.tokens.viewer))).status,
+    ).toBe(429);
     // Public routes stay open.
     expect((await guarded.http().get('/health/live')).status).toBe(200);
   });
@@ -136,7 +159,13 @@ describe('expensive routes', () => {
   });
 
   it('forged cursors are a 400 naming the cursor parameter on every list route, never a 500', async () => {
-    const forged = [encodeCursor(['x']), encodeCursor(['x', 'y']), encodeCursor([1, 2, 3]), encodeCursor(['2026-13-45T00:00:00.000Z', '00000000-0000-4000-8000-000000000000']), 'bm90IGpzb24'];
+    const forged = [
+      encodeCursor(['x']),
+      encodeCursor(['x', 'y']),
+      encodeCursor([1, 2, 3]),
+      encodeCursor(['2026-13-45T00:00:00.000Z', '00000000-0000-4000-8000-000000000000']),
+      'bm90IGpzb24',
+    ];
     const routes = [
       '/settlement/balance/history',
       '/reports',
@@ -162,7 +191,11 @@ describe('expensive routes', () => {
         expect({ label, status: res.status, field: res.body.details?.[0]?.field }).toEqual({ label, status: 400, field: 'cursor' });
       }
     }
-    const audit = await ctx.http().get('/audit').query({ cursor: encodeCursor(['x']) }).set(bearer(ctx.tokens.admin));
+    const audit = await ctx
+      .http()
+      .get('/audit')
+      .query({ cursor: encodeCursor(['x']) })
+      .set(bearer(ctx.tokens.admin));
     expect(audit.status).toBe(400);
     expect(audit.body.details).toEqual([{ field: 'cursor', problems: ['not a cursor returned by this API'] }]);
   });
@@ -170,7 +203,11 @@ describe('expensive routes', () => {
 
 describe('response headers', () => {
   it('sends helmet headers, a deny-all CSP and Cache-Control: no-store, above all on the answer that shows a new token', async () => {
-    const created = await ctx.http().post('/users').set(bearer(ctx.tokens.admin)).send({ name: 'header-check', roles: ['viewer'], kind: 'service' });
+    const created = await ctx
+      .http()
+      .post('/users')
+      .set(bearer(ctx.tokens.admin))
+      .send({ name: 'header-check', roles: ['viewer'], kind: 'service' });
     const issued = await ctx.http().post(`/users/${created.body.id}/tokens`).set(bearer(ctx.tokens.admin)).send({ label: 'x' });
     expect(issued.status).toBe(201);
     expect(issued.headers['cache-control']).toBe('no-store');

@@ -12,7 +12,8 @@ import { type ApiTestContext, createApiTestContext, testConfig } from '../suppor
 import { auth } from '../ledger/ledger-factory';
 import { writeXlsxBomb } from '@app/testing';
 
-const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+const HEADER =
+  'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 const CYCLE = '2026-11-05T21:00:00Z';
 
 let ctx: ApiTestContext;
@@ -20,12 +21,24 @@ let ctx: ApiTestContext;
 let small: ApiTestContext;
 let dir: string;
 const uploadTo = (c: ApiTestContext, file: Buffer | string, name: string) =>
-  c.http().post('/ledger/imports').set(auth(c.tokens.operator)).attach('file', typeof file === 'string' ? Buffer.from(file) : file, name);
+  c
+    .http()
+    .post('/ledger/imports')
+    .set(auth(c.tokens.operator))
+    .attach('file', typeof file === 'string' ? Buffer.from(file) : file, name);
 const upload = (file: Buffer | string, name: string) => uploadTo(ctx, file, name);
 const importsOf = async (c: ApiTestContext) =>
-  (await c.db.dataSource.query(`SELECT status, refusal_code, file_name FROM ledger_import ORDER BY created_at, id`)) as Array<{ status: string; refusal_code: string | null; file_name: string }>;
+  (await c.db.dataSource.query(`SELECT status, refusal_code, file_name FROM ledger_import ORDER BY created_at, id`)) as Array<{
+    status: string;
+    refusal_code: string | null;
+    file_name: string;
+  }>;
 const auditActionsOf = async (c: ApiTestContext) =>
-  ((await c.db.dataSource.query(`SELECT action FROM audit_log WHERE entity_type = 'ledger_import' ORDER BY seq`)) as Array<{ action: string }>).map((r) => r.action);
+  (
+    (await c.db.dataSource.query(`SELECT action FROM audit_log WHERE entity_type = 'ledger_import' ORDER BY seq`)) as Array<{
+      action: string;
+    }>
+  ).map((r) => r.action);
 const imports = () => importsOf(ctx);
 const auditActions = () => auditActionsOf(ctx);
 
@@ -59,9 +72,16 @@ describe('an XLSX zip bomb', () => {
     const before = await ctx.db.count('journal_entry');
     const res = await upload(readFileSync(path), 'bomb.xlsx');
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ code: 'LEDGER_IMPORT_UNCOMPRESSED_TOO_LARGE', details: { limit: 'LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES', max: 200 * 1024 * 1024 } });
+    expect(res.body).toMatchObject({
+      code: 'LEDGER_IMPORT_UNCOMPRESSED_TOO_LARGE',
+      details: { limit: 'LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES', max: 200 * 1024 * 1024 },
+    });
     expect(await ctx.db.count('journal_entry')).toBe(before);
-    expect((await imports()).at(-1)).toEqual({ status: 'refused', refusal_code: 'LEDGER_IMPORT_UNCOMPRESSED_TOO_LARGE', file_name: 'bomb.xlsx' });
+    expect((await imports()).at(-1)).toEqual({
+      status: 'refused',
+      refusal_code: 'LEDGER_IMPORT_UNCOMPRESSED_TOO_LARGE',
+      file_name: 'bomb.xlsx',
+    });
     expect((await auditActions()).at(-1)).toBe('ledger.import.refused');
   }, 600_000);
 
@@ -92,7 +112,10 @@ describe('an XLSX zip bomb', () => {
 
 describe('a large CSV import', () => {
   it('of 200,000 invalid rows answers 400 with the first 1,000 rejected rows and a complete downloadable report, recorded and audited', async () => {
-    const rows = Array.from({ length: 200_000 }, (_, i) => `BAD-${i},margin_requirement,${CYCLE},${CYCLE},ST-1,,,,maintenance_margin,,12.5`);
+    const rows = Array.from(
+      { length: 200_000 },
+      (_, i) => `BAD-${i},margin_requirement,${CYCLE},${CYCLE},ST-1,,,,maintenance_margin,,12.5`,
+    );
     const res = await upload(`${HEADER}\n${rows.join('\n')}\n`, 'bad-200k.csv');
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('LEDGER_IMPORT_REJECTED');
@@ -102,12 +125,17 @@ describe('a large CSV import', () => {
     expect(report.rejected_rows[0]).toMatchObject({ line: 2, external_id: 'BAD-0', code: 'INVALID_VALUE' });
     expect(report.rejections_report).toBe(`/ledger/imports/${report.import_id}/rejections`);
 
-    const csv = await ctx.http().get(report.rejections_report).set(auth(ctx.tokens.viewer)).buffer(true).parse((r, done) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (text += c));
-      r.on('end', () => done(null, text));
-    });
+    const csv = await ctx
+      .http()
+      .get(report.rejections_report)
+      .set(auth(ctx.tokens.viewer))
+      .buffer(true)
+      .parse((r, done) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (text += c));
+        r.on('end', () => done(null, text));
+      });
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = (csv.body as string).trimEnd().split('\r\n');
@@ -126,7 +154,11 @@ describe('a large CSV import', () => {
     const res = await uploadTo(small, `${HEADER}\n${rows.join('\n')}\n`, 'too-many.csv');
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'LEDGER_IMPORT_TOO_MANY_ROWS', details: { limit: 'LEDGER_IMPORT_MAX_ROWS', max: 1000 } });
-    expect((await importsOf(small)).at(-1)).toMatchObject({ status: 'refused', refusal_code: 'LEDGER_IMPORT_TOO_MANY_ROWS', file_name: 'too-many.csv' });
+    expect((await importsOf(small)).at(-1)).toMatchObject({
+      status: 'refused',
+      refusal_code: 'LEDGER_IMPORT_TOO_MANY_ROWS',
+      file_name: 'too-many.csv',
+    });
   });
 
   it('over LEDGER_IMPORT_MAX_BYTES is refused with 413 while streaming, recorded and audited as refused', async () => {
@@ -144,7 +176,11 @@ describe('a large CSV import', () => {
     const res = await uploadTo(small, Buffer.from([0x00, 0x01, 0x02, 0x03]), 'binary.bin');
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('LEDGER_IMPORT_UNSUPPORTED_FILE');
-    expect((await importsOf(small)).at(-1)).toMatchObject({ status: 'refused', refusal_code: 'LEDGER_IMPORT_UNSUPPORTED_FILE', file_name: 'binary.bin' });
+    expect((await importsOf(small)).at(-1)).toMatchObject({
+      status: 'refused',
+      refusal_code: 'LEDGER_IMPORT_UNSUPPORTED_FILE',
+      file_name: 'binary.bin',
+    });
   });
 });
 
@@ -163,7 +199,11 @@ describe('uploads on disk', () => {
     expect(readdirSync(uploads).sort()).toEqual([`klear-upload-${process.pid}-0123456789abcdef01234567`, 'unrelated.txt']);
 
     const stored = await new Promise<{ path?: string; size?: number }>((resolve, reject) =>
-      directory.storage()._handleFile({} as never, { stream: Readable.from([Buffer.from('a,b\n')]) } as never, (error, info) => (error ? reject(error) : resolve(info ?? {}))),
+      directory
+        .storage()
+        ._handleFile({} as never, { stream: Readable.from([Buffer.from('a,b\n')]) } as never, (error, info) =>
+          error ? reject(error) : resolve(info ?? {}),
+        ),
     );
     expect(stored.size).toBe(4);
     expect(statSync(stored.path!).mode & 0o777).toBe(0o600);

@@ -34,15 +34,53 @@ const roleSet = fc.subarray(['viewer', 'operator', 'approver', 'admin'], { minLe
 // made and approved with whichever credential the attacker holds, the executor run.
 const someRoles: fc.Arbitrary<string[]> = fc.oneof(fc.constant<string[]>(['operator']), fc.constant<string[]>(['approver']), roleSet);
 const command: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('create_user' as const), roles: someRoles, kind: fc.constantFrom('person' as const, 'service' as const), t: idx }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('patch_user' as const), u: idx, roles: fc.option(fc.subarray(['viewer', 'operator', 'approver', 'admin'])), disabled: fc.option(fc.boolean()), t: idx }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('create_user' as const),
+      roles: someRoles,
+      kind: fc.constantFrom('person' as const, 'service' as const),
+      t: idx,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('patch_user' as const),
+      u: idx,
+      roles: fc.option(fc.subarray(['viewer', 'operator', 'approver', 'admin'])),
+      disabled: fc.option(fc.boolean()),
+      t: idx,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('approve_proposal' as const, 'reject_proposal' as const), p: idx, t: idx }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('redeem' as const), c: idx }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('reinvite' as const, 'mint_token' as const), u: idx, t: idx }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('me_token' as const), t: idx }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('propose_policy' as const), approvals: fc.integer({ min: 1, max: 3 }), t: idx }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('request' as const), amount: fc.constantFrom('10.00', '10.00', '99999.99', '150000.00', '1500000.00'), t: idx }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('approve' as const, 'approve' as const, 'approve' as const, 'reject' as const, 'revoke' as const, 'cancel' as const), w: idx, t: idx }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('request' as const),
+      amount: fc.constantFrom('10.00', '10.00', '99999.99', '150000.00', '1500000.00'),
+      t: idx,
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constantFrom(
+        'approve' as const,
+        'approve' as const,
+        'approve' as const,
+        'reject' as const,
+        'revoke' as const,
+        'cancel' as const,
+      ),
+      w: idx,
+      t: idx,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('propose_resolution' as const), w: idx, submitted: fc.boolean(), t: idx }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('confirm_resolution' as const), w: idx, t: idx }) },
   { weight: 1, arbitrary: fc.constant({ op: 'run_executor' as const }) },
@@ -56,7 +94,11 @@ beforeAll(async () => {
   // The issue's world: admins test-admin and admin-approver; approvers test-approver, approver3 and
   // admin-approver; operators test-operator and operator2; a viewer. The fixture's second approver retires.
   const users = w.app.get(UsersService);
-  await users.changeNow(w.api.userIds.approver2, { removeRoles: [], addRoles: [], disable: true }, { userId: w.api.userIds.admin, name: 'setup', roles: ['admin'], tokenId: '' });
+  await users.changeNow(
+    w.api.userIds.approver2,
+    { removeRoles: [], addRoles: [], disable: true },
+    { userId: w.api.userIds.admin, name: 'setup', roles: ['admin'], tokenId: '' },
+  );
   people = {
     admin: w.api.tokens.admin,
     adminApprover: w.people.adminApprover,
@@ -89,7 +131,8 @@ describe('one person alone, whatever they call', () => {
       const before = await invariants();
       const tokens = [people[attacker]];
       const rolesOf = new Map<string, string[]>();
-      const learn = async (token: string) => rolesOf.set(token, (await w.api.http().get('/me').set('Authorization', `Bearer ${token}`)).body.roles ?? []);
+      const learn = async (token: string) =>
+        rolesOf.set(token, (await w.api.http().get('/me').set('Authorization', `Bearer ${token}`)).body.roles ?? []);
       await learn(people[attacker]);
       const gain = async (token: string | undefined) => {
         if (!token) return;
@@ -105,8 +148,20 @@ describe('one person alone, whatever they call', () => {
       let seq = 0;
       // The attacker knows which of their credentials holds which role, and uses a fitting one when they have it.
       const ROLE_OF: Partial<Record<Cmd['op'], string>> = {
-        create_user: 'admin', patch_user: 'admin', approve_proposal: 'admin', reject_proposal: 'admin', reinvite: 'admin', mint_token: 'admin', propose_policy: 'admin',
-        request: 'operator', cancel: 'operator', approve: 'approver', reject: 'approver', revoke: 'approver', propose_resolution: 'approver', confirm_resolution: 'approver',
+        create_user: 'admin',
+        patch_user: 'admin',
+        approve_proposal: 'admin',
+        reject_proposal: 'admin',
+        reinvite: 'admin',
+        mint_token: 'admin',
+        propose_policy: 'admin',
+        request: 'operator',
+        cancel: 'operator',
+        approve: 'approver',
+        reject: 'approver',
+        revoke: 'approver',
+        propose_resolution: 'approver',
+        confirm_resolution: 'approver',
       };
       let current: Cmd['op'] = 'run_executor';
       const as = (t: Test, i: number) => {
@@ -133,7 +188,15 @@ describe('one person alone, whatever they call', () => {
                 if (c.roles) body.roles = c.roles;
                 if (c.disabled !== null) body.disabled = c.disabled;
                 // Demoting or disabling oneself only ends the attack: the attacker changes others.
-                res = await as(http().patch(`/users/${pick(userIds.filter((id) => id !== self), c.u)}`), c.t).send(body);
+                res = await as(
+                  http().patch(
+                    `/users/${pick(
+                      userIds.filter((id) => id !== self),
+                      c.u,
+                    )}`,
+                  ),
+                  c.t,
+                ).send(body);
                 for (const p of res.body?.proposals ?? []) proposals.push(p.id);
                 break;
               }
@@ -141,7 +204,9 @@ describe('one person alone, whatever they call', () => {
               case 'reject_proposal': {
                 const p = pick(proposals, c.p);
                 if (!p) continue;
-                res = await as(http().post(`/admin-proposals/${p}/${c.op === 'approve_proposal' ? 'approve' : 'reject'}`), c.t).send(c.op === 'reject_proposal' ? { reason: 'x' } : {});
+                res = await as(http().post(`/admin-proposals/${p}/${c.op === 'approve_proposal' ? 'approve' : 'reject'}`), c.t).send(
+                  c.op === 'reject_proposal' ? { reason: 'x' } : {},
+                );
                 break;
               }
               case 'redeem': {
@@ -173,7 +238,9 @@ describe('one person alone, whatever they call', () => {
                 if (res.body?.id) proposals.push(res.body.id);
                 break;
               case 'request':
-                res = await as(http().post('/withdrawals'), c.t).set('Idempotency-Key', `${attacker}-${++seq}`).send({ amount: c.amount, purpose: 'attack' });
+                res = await as(http().post('/withdrawals'), c.t)
+                  .set('Idempotency-Key', `${attacker}-${++seq}`)
+                  .send({ amount: c.amount, purpose: 'attack' });
                 if (res.body?.id) withdrawals.push(res.body.id);
                 break;
               case 'approve':
@@ -190,7 +257,9 @@ describe('one person alone, whatever they call', () => {
                 const id = pick(withdrawals, c.w);
                 if (!id) continue;
                 res = await as(http().post(`/withdrawals/${id}/resolutions`), c.t).send(
-                  c.submitted ? { conclusion: 'submitted', klear_withdrawal_id: `wd-${seq}`, reason: 'seen at Klear' } : { conclusion: 'not_submitted', reason: 'not at Klear' },
+                  c.submitted
+                    ? { conclusion: 'submitted', klear_withdrawal_id: `wd-${seq}`, reason: 'seen at Klear' }
+                    : { conclusion: 'not_submitted', reason: 'not at Klear' },
                 );
                 break;
               }
@@ -207,7 +276,11 @@ describe('one person alone, whatever they call', () => {
             if (res) {
               statuses[res.status] = (statuses[res.status] ?? 0) + 1;
               if (process.env.ONE_PERSON_DEBUG) process.stderr.write(`${c.op} ${res.status} ${res.body?.code ?? ''}\n`);
-              expect({ op: c.op, serverError: res.status >= 500, body: res.status >= 500 ? res.body : null }).toEqual({ op: c.op, serverError: false, body: null });
+              expect({ op: c.op, serverError: res.status >= 500, body: res.status >= 500 ? res.body : null }).toEqual({
+                op: c.op,
+                serverError: false,
+                body: null,
+              });
             }
           }
           await w.executor().runOnce();

@@ -51,7 +51,9 @@ const client = (options: { reportHosts?: string[]; reportMaxBytes?: number } = {
 describe('margin report downloads', () => {
   it('stream a file to disk with mode 0600 and its SHA-256, from the Klear host', async () => {
     const files = new MarginReportFiles(join(dir, 'ok'));
-    const got = await files.download('2026-11-05/trade_audit-1.csv', (open) => client().downloadReportTo(`http://127.0.0.1:${port}/files/a.csv?signature=s3cr3t`, open));
+    const got = await files.download('2026-11-05/trade_audit-1.csv', (open) =>
+      client().downloadReportTo(`http://127.0.0.1:${port}/files/a.csv?signature=s3cr3t`, open),
+    );
     const path = files.absolute('2026-11-05/trade_audit-1.csv');
     expect(got).toMatchObject({ size: FILE.length, sha256: createHash('sha256').update(FILE).digest('hex') });
     expect(readFileSync(path).equals(FILE)).toBe(true);
@@ -61,7 +63,9 @@ describe('margin report downloads', () => {
 
   it('refuse a URL on a host that is not allowed, without calling it; KLEAR_REPORT_HOSTS allows it', async () => {
     requests = [];
-    await expect(client().downloadReport(`http://localhost:${port}/files/a.csv?signature=s3cr3t`)).rejects.toThrow(/allowed host \(KLEAR_REPORT_HOSTS\), not localhost/);
+    await expect(client().downloadReport(`http://localhost:${port}/files/a.csv?signature=s3cr3t`)).rejects.toThrow(
+      /allowed host \(KLEAR_REPORT_HOSTS\), not localhost/,
+    );
     await expect(client().downloadReport(`http://169.254.169.254/latest/meta-data/`)).rejects.toThrow(/allowed host/);
     expect(requests).toEqual([]);
     const allowed = await client({ reportHosts: ['localhost'] }).downloadReport(`http://localhost:${port}/files/a.csv`);
@@ -71,15 +75,27 @@ describe('margin report downloads', () => {
   it('refuse a file over the size cap, declared or streamed, and leave no file behind', async () => {
     const files = new MarginReportFiles(join(dir, 'capped'));
     const small = client({ reportMaxBytes: FILE.length - 1 });
-    await expect(files.download('d/declared.csv', (open) => small.downloadReportTo(`http://127.0.0.1:${port}/files/a.csv`, open))).rejects.toBeInstanceOf(KlearBodyTooLargeError);
-    await expect(files.download('d/streamed.csv', (open) => client({ reportMaxBytes: FILE.length + 10 }).downloadReportTo(`http://127.0.0.1:${port}/files/chunked.csv`, open))).rejects.toBeInstanceOf(KlearBodyTooLargeError);
+    await expect(
+      files.download('d/declared.csv', (open) => small.downloadReportTo(`http://127.0.0.1:${port}/files/a.csv`, open)),
+    ).rejects.toBeInstanceOf(KlearBodyTooLargeError);
+    await expect(
+      files.download('d/streamed.csv', (open) =>
+        client({ reportMaxBytes: FILE.length + 10 }).downloadReportTo(`http://127.0.0.1:${port}/files/chunked.csv`, open),
+      ),
+    ).rejects.toBeInstanceOf(KlearBodyTooLargeError);
     const left = existsSync(join(dir, 'capped', 'd')) ? readdirSync(join(dir, 'capped', 'd')) : [];
     expect(left).toEqual([]);
     await expect(small.downloadReport(`http://127.0.0.1:${port}/files/chunked.csv`)).rejects.toThrow(/answered more than/);
   });
 
   it('refuse plain http when Klear itself is reached over https', async () => {
-    const https = new KlearClient({ baseUrl: 'https://api.klear.example/klear-api/v1', credentials: { mode: 'bearer', adminUserId: 'u', accessToken: 't' }, tier: 'prime', timeoutMs: 1000, maxRetries: 0 });
+    const https = new KlearClient({
+      baseUrl: 'https://api.klear.example/klear-api/v1',
+      credentials: { mode: 'bearer', adminUserId: 'u', accessToken: 't' },
+      tier: 'prime',
+      timeoutMs: 1000,
+      maxRetries: 0,
+    });
     await expect(https.downloadReport('http://api.klear.example/files/a.csv')).rejects.toThrow(/must be https/);
   });
 });

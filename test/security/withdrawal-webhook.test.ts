@@ -10,7 +10,14 @@ import { WebhookWithdrawalAlerts } from '@app/withdrawals';
 import { testConfig } from '../support/api-world';
 
 const SECRET = 'whsec-7c2f9a41d3b84e6f9a0b1c2d3e4f5a6b';
-const alert = { event: 'withdrawal.failed', withdrawal_id: 'w-1', amount_centicents: '6000000', amount_usd: '$600.0000', klear_withdrawal_id: 'k-1', reason: 'failed' };
+const alert = {
+  event: 'withdrawal.failed',
+  withdrawal_id: 'w-1',
+  amount_centicents: '6000000',
+  amount_usd: '$600.0000',
+  klear_withdrawal_id: 'k-1',
+  reason: 'failed',
+};
 let server: Server;
 let base: string;
 let answers: number[] = [];
@@ -36,7 +43,10 @@ beforeAll(async () => {
 afterAll(async () => new Promise((resolve) => server.close(resolve)));
 
 const sink = (path: string, env: Record<string, string> = {}) =>
-  new WebhookWithdrawalAlerts(testConfig({ WITHDRAWAL_WEBHOOK_URL: `${base}${path}`, WITHDRAWAL_WEBHOOK_SECRET: SECRET, ...env }), new ManualClock('2026-11-05T21:00:00Z'));
+  new WebhookWithdrawalAlerts(
+    testConfig({ WITHDRAWAL_WEBHOOK_URL: `${base}${path}`, WITHDRAWAL_WEBHOOK_SECRET: SECRET, ...env }),
+    new ManualClock('2026-11-05T21:00:00Z'),
+  );
 
 /** What a receiver does (docs/security.md): recompute the HMAC over "<timestamp>.<raw body>", compare in constant time. */
 function receiverAccepts(headers: IncomingHttpHeaders, body: string, nowSeconds: number): boolean {
@@ -81,10 +91,22 @@ describe('the withdrawal webhook', () => {
 
   it('must be https and signed in production', () => {
     const production = { NODE_ENV: 'production', SECRETS_KEY: 'a'.repeat(64), KLEAR_BASE_URL: 'https://api.klear.example/klear-api/v1' };
-    expect(() => loadConfig({ ...production, WITHDRAWAL_WEBHOOK_URL: 'http://hooks.example/alerts', WITHDRAWAL_WEBHOOK_SECRET: SECRET })).toThrow(/WITHDRAWAL_WEBHOOK_URL: must be https in production/);
-    expect(() => loadConfig({ ...production, WITHDRAWAL_WEBHOOK_URL: 'https://hooks.example/alerts' })).toThrow(/WITHDRAWAL_WEBHOOK_SECRET: required in production/);
-    expect(() => loadConfig({ ...production, KLEAR_BASE_URL: 'http://api.klear.example/klear-api/v1' })).toThrow(/KLEAR_BASE_URL: must be https in production/);
-    expect(loadConfig({ ...production, KLEAR_BASE_URL: 'http://klear-sim:4010/klear-api/v1', ALLOW_PLAIN_HTTP_HOSTS: 'klear-sim' }).klear.baseUrl).toBe('http://klear-sim:4010/klear-api/v1');
-    expect(loadConfig({ ...production, WITHDRAWAL_WEBHOOK_URL: 'https://hooks.example/alerts', WITHDRAWAL_WEBHOOK_SECRET: SECRET }).withdrawals.webhookUrl).toBe('https://hooks.example/alerts');
+    expect(() =>
+      loadConfig({ ...production, WITHDRAWAL_WEBHOOK_URL: 'http://hooks.example/alerts', WITHDRAWAL_WEBHOOK_SECRET: SECRET }),
+    ).toThrow(/WITHDRAWAL_WEBHOOK_URL: must be https in production/);
+    expect(() => loadConfig({ ...production, WITHDRAWAL_WEBHOOK_URL: 'https://hooks.example/alerts' })).toThrow(
+      /WITHDRAWAL_WEBHOOK_SECRET: required in production/,
+    );
+    expect(() => loadConfig({ ...production, KLEAR_BASE_URL: 'http://api.klear.example/klear-api/v1' })).toThrow(
+      /KLEAR_BASE_URL: must be https in production/,
+    );
+    expect(
+      loadConfig({ ...production, KLEAR_BASE_URL: 'http://klear-sim:4010/klear-api/v1', ALLOW_PLAIN_HTTP_HOSTS: 'klear-sim' }).klear
+        .baseUrl,
+    ).toBe('http://klear-sim:4010/klear-api/v1');
+    expect(
+      loadConfig({ ...production, WITHDRAWAL_WEBHOOK_URL: 'https://hooks.example/alerts', WITHDRAWAL_WEBHOOK_SECRET: SECRET }).withdrawals
+        .webhookUrl,
+    ).toBe('https://hooks.example/alerts');
   });
 });

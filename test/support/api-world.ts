@@ -39,7 +39,10 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
  * A real API on a fresh database, with users for every role (factories, not fixtures). `clock` and
  * `klearClient` (a limiter clock, say) reach the application as in production wiring.
  */
-export async function createApiTestContext(env: Record<string, string> = {}, options: { clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {}): Promise<ApiTestContext> {
+export async function createApiTestContext(
+  env: Record<string, string> = {},
+  options: { clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {},
+): Promise<ApiTestContext> {
   const db = await createTestDatabase();
   const config = testConfig({ DATABASE_URL: db.url, ...env });
   const app = await createApiApplication(config, { silent: true, ...options });

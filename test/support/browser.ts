@@ -29,11 +29,15 @@ export function builtConsole(): string {
   if (existsSync(join(dir, 'index.html'))) return dir;
   mkdirSync(cache, { recursive: true });
   const tmp = `${dir}.tmp-${process.pid}`;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--bypass-lock', '--config', join(ROOT, 'apps/console/vite.config.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', CONSOLE_OUT_DIR: tmp },
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--bypass-lock', '--config', join(ROOT, 'apps/console/vite.config.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', CONSOLE_OUT_DIR: tmp },
+      stdio: 'pipe',
+    },
+  );
   try {
     renameSync(tmp, dir);
   } catch {
@@ -56,7 +60,9 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(axeSource);
   return page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
   });
 }

@@ -7,7 +7,8 @@
 export function clockEnvironment(): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && (name === 'LD_PRELOAD' || name === 'TZ' || name.startsWith('FAKETIME') || name === 'DONT_FAKE_MONOTONIC')) kept[name] = value;
+    if (value !== undefined && (name === 'LD_PRELOAD' || name === 'TZ' || name.startsWith('FAKETIME') || name === 'DONT_FAKE_MONOTONIC'))
+      kept[name] = value;
   }
   return kept;
 }

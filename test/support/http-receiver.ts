@@ -8,7 +8,9 @@ export interface ReceivedPost {
 }
 
 /** A local HTTP receiver (a Slack-compatible incoming webhook): keeps every POST; answers `status()` (200 by default). */
-export async function startHttpReceiver(status: () => number = () => 200): Promise<{ url: string; posts: ReceivedPost[]; close(): Promise<void> }> {
+export async function startHttpReceiver(
+  status: () => number = () => 200,
+): Promise<{ url: string; posts: ReceivedPost[]; close(): Promise<void> }> {
   const posts: ReceivedPost[] = [];
   const server = createServer((req, res) => {
     let body = '';

@@ -57,7 +57,15 @@ export function schemaFindings(doc: OpenApiDocument, schema: ResponseSchema, val
   const s = resolve(schema);
   if (value === null) return s.nullable || s.type === undefined ? [] : [`${path}: null, not declared nullable`];
   if (s.allOf) {
-    const merged = s.allOf.map(resolve).reduce<ResponseSchema>((a, b) => ({ ...a, ...b, properties: { ...a.properties, ...b.properties }, required: [...(a.required ?? []), ...(b.required ?? [])] }), {});
+    const merged = s.allOf.map(resolve).reduce<ResponseSchema>(
+      (a, b) => ({
+        ...a,
+        ...b,
+        properties: { ...a.properties, ...b.properties },
+        required: [...(a.required ?? []), ...(b.required ?? [])],
+      }),
+      {},
+    );
     return schemaFindings(doc, { ...merged, nullable: s.nullable }, value, path);
   }
   const alternatives = s.oneOf ?? s.anyOf;
@@ -78,7 +86,9 @@ export function schemaFindings(doc: OpenApiDocument, schema: ResponseSchema, val
     case 'boolean':
       return typeof value === 'boolean' ? [] : [`${path}: ${typeof value}, not a boolean`];
     case 'array':
-      return Array.isArray(value) ? value.flatMap((item, i) => schemaFindings(doc, s.items ?? {}, item, `${path}[${i}]`)) : [`${path}: not an array`];
+      return Array.isArray(value)
+        ? value.flatMap((item, i) => schemaFindings(doc, s.items ?? {}, item, `${path}[${i}]`))
+        : [`${path}: not an array`];
     case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: not an object`];
       const record = value as Record<string, unknown>;
@@ -88,7 +98,8 @@ export function schemaFindings(doc: OpenApiDocument, schema: ResponseSchema, val
       for (const key of Object.keys(record)) {
         if (key in declared) findings.push(...schemaFindings(doc, declared[key], record[key], `${path}.${key}`));
         else if (!open) findings.push(`${path}.${key}: answered but not declared by the schema`);
-        else if (typeof s.additionalProperties === 'object') findings.push(...schemaFindings(doc, s.additionalProperties, record[key], `${path}.${key}`));
+        else if (typeof s.additionalProperties === 'object')
+          findings.push(...schemaFindings(doc, s.additionalProperties, record[key], `${path}.${key}`));
       }
       for (const key of s.required ?? []) if (!(key in record)) findings.push(`${path}.${key}: required by the schema, not answered`);
       return findings;

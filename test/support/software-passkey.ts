@@ -22,8 +22,22 @@ export function softwarePasskeyRegistration(options: { challenge: string; rp: { 
   const length = Buffer.alloc(2);
   length.writeUInt16BE(credentialId.length);
   // rpIdHash | flags (user present, attested credential data) | sign count | AAGUID | id length | id | COSE key
-  const authData = Buffer.concat([createHash('sha256').update(rpId).digest(), Buffer.from([0x41]), Buffer.alloc(4), Buffer.alloc(16), length, credentialId, Buffer.from(cose)]);
-  const attestationObject = isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', new Uint8Array(authData)]]) as never);
+  const authData = Buffer.concat([
+    createHash('sha256').update(rpId).digest(),
+    Buffer.from([0x41]),
+    Buffer.alloc(4),
+    Buffer.alloc(16),
+    length,
+    credentialId,
+    Buffer.from(cose),
+  ]);
+  const attestationObject = isoCBOR.encode(
+    new Map<string, unknown>([
+      ['fmt', 'none'],
+      ['attStmt', new Map()],
+      ['authData', new Uint8Array(authData)],
+    ]) as never,
+  );
   const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin, crossOrigin: false }));
   const id = credentialId.toString('base64url');
   return {
@@ -31,6 +45,10 @@ export function softwarePasskeyRegistration(options: { challenge: string; rp: { 
     rawId: id,
     type: 'public-key',
     clientExtensionResults: {},
-    response: { clientDataJSON: clientDataJSON.toString('base64url'), attestationObject: Buffer.from(attestationObject).toString('base64url'), transports: ['internal'] },
+    response: {
+      clientDataJSON: clientDataJSON.toString('base64url'),
+      attestationObject: Buffer.from(attestationObject).toString('base64url'),
+      transports: ['internal'],
+    },
   };
 }

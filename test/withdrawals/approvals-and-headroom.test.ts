@@ -25,7 +25,13 @@ describe('approval comments', () => {
     expect(approved.body.state).toBe('pending_approval');
 
     const detail = await w.get(id);
-    expect(detail.approvals).toEqual([expect.objectContaining({ decision: 'approve', reason: 'ok per treasury sweep plan', approver: expect.objectContaining({ name: 'test-approver' }) })]);
+    expect(detail.approvals).toEqual([
+      expect.objectContaining({
+        decision: 'approve',
+        reason: 'ok per treasury sweep plan',
+        approver: expect.objectContaining({ name: 'test-approver' }),
+      }),
+    ]);
     const queue = await w.api.http().get('/withdrawals/pending').set(bearer(w.api.tokens.approver2));
     const mine = queue.body.data.find((r: { id: string }) => r.id === id);
     expect(mine.approvals).toEqual([expect.objectContaining({ name: 'test-approver', comment: 'ok per treasury sweep plan' })]);
@@ -37,7 +43,11 @@ describe('approval comments', () => {
     await w.api.http().post(`/withdrawals/${id}/approve`).set(bearer(w.api.tokens.approver2)).send({}).expect(200);
     const second = (await w.get(id)).approvals.find((a: { approver: { name: string } }) => a.approver.name === 'test-approver2');
     expect(second.reason).toBeNull();
-    const tooLong = await w.api.http().post(`/withdrawals/${id}/approve`).set(bearer(w.people.approver3)).send({ comment: 'x'.repeat(501) });
+    const tooLong = await w.api
+      .http()
+      .post(`/withdrawals/${id}/approve`)
+      .set(bearer(w.people.approver3))
+      .send({ comment: 'x'.repeat(501) });
     expect(tooLong.status).toBe(400);
   });
 });
@@ -64,9 +74,15 @@ describe('GET /headroom', () => {
     const before = await read(w.api.tokens.viewer);
     const f = before.figures;
     expect(f.reserve_floor_centicents).toBe('12345678');
-    expect(big(f.reserve_centicents)).toBe(big(f.reserve_active_obligation_payable_centicents) + big(f.reserve_estimate_payable_centicents) + big(f.reserve_floor_centicents));
-    expect(big(before.headroom_centicents)).toBe(big(f.available_centicents) - big(f.not_yet_locked_withdrawals_centicents) - big(f.reserve_centicents));
-    expect(big(before.headroom_after_pending_approval_centicents)).toBe(big(before.headroom_centicents) - big(before.pending_approval.total_centicents));
+    expect(big(f.reserve_centicents)).toBe(
+      big(f.reserve_active_obligation_payable_centicents) + big(f.reserve_estimate_payable_centicents) + big(f.reserve_floor_centicents),
+    );
+    expect(big(before.headroom_centicents)).toBe(
+      big(f.available_centicents) - big(f.not_yet_locked_withdrawals_centicents) - big(f.reserve_centicents),
+    );
+    expect(big(before.headroom_after_pending_approval_centicents)).toBe(
+      big(before.headroom_centicents) - big(before.pending_approval.total_centicents),
+    );
     expect(before.headroom_usd).toMatch(/^-?\$[\d,]+\.\d{4}$/);
 
     const created = await w.request('150000.00');

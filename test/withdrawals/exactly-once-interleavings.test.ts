@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EXECUTOR_STEPS, type ExecutorCrashPoint, type ExecutorHooks, type ExecutorRunSummary, type ExecutorStepContext } from '@app/withdrawals';
+import {
+  EXECUTOR_STEPS,
+  type ExecutorCrashPoint,
+  type ExecutorHooks,
+  type ExecutorRunSummary,
+  type ExecutorStepContext,
+} from '@app/withdrawals';
 import { until } from '../support/poll';
 import { SteppedClock } from '../support/stepped-clock';
 import { WITHDRAWAL_POST_PATH as POST_PATH } from './executor-drill-process';
@@ -38,7 +44,11 @@ function deferred<T = void>() {
 }
 
 /** Hooks that run `action` the first time the executor reaches `point` (for `requestId` when given), holding it meanwhile. */
-function onceAt(point: ExecutorCrashPoint, action: (context: ExecutorStepContext) => Promise<void> | void, requestId?: string): ExecutorHooks {
+function onceAt(
+  point: ExecutorCrashPoint,
+  action: (context: ExecutorStepContext) => Promise<void> | void,
+  requestId?: string,
+): ExecutorHooks {
   let done = false;
   return {
     at: async (reached, context) => {
@@ -65,7 +75,7 @@ async function settle(id: string): Promise<void> {
   expect((await w.get(id)).state).toBe('submitted');
 }
 
-describe('the issue\'s scenario: a 429 with Retry-After, a lock lost during the wait, a second executor', () => {
+describe("the issue's scenario: a 429 with Retry-After, a lock lost during the wait, a second executor", () => {
   it('sends R2 exactly once: the wait happens before the fenced record, and the first executor, having lost its lock, never sends', async () => {
     const [a1, a2] = [nextAmount(), nextAmount()];
     const r1 = await approvedRequest(a1);
@@ -93,7 +103,10 @@ describe('the issue\'s scenario: a 429 with Retry-After, a lock lost during the 
     expect(summaryA.fenced).toEqual(expect.any(String));
     expect(summaryB).toMatchObject({ ran: true, abandoned: 1, submitted: 1, fenced: null });
     const final = await w.get(r2);
-    expect({ state: final.state, attempts: final.attempts.map((a: { state: string }) => a.state) }).toEqual({ state: 'submitted', attempts: ['abandoned', 'submitted'] });
+    expect({ state: final.state, attempts: final.attempts.map((a: { state: string }) => a.state) }).toEqual({
+      state: 'submitted',
+      attempts: ['abandoned', 'submitted'],
+    });
     expect(atKlear(a2)).toEqual([{ id: final.klear_withdrawal_id, amount: a2 }]);
     expect(await postsFor(a2)).toBe(1);
     expect(await postsFor(a1)).toBe(0);
@@ -115,7 +128,13 @@ describe('the issue\'s scenario: a 429 with Retry-After, a lock lost during the 
     const runA = run({ at: (point, context) => void (point === 'rate_limit_wait' && context.requestId === id && aWaits.resolve(context)) });
     const waiting = await aWaits.promise;
     clock.jump((GRACE_SECONDS + 6) * 1000); // the long client-side wait
-    await until('Klear holding the POST', async () => (await w.simAdmin('GET', '/holds')).held.length, (n) => n > 0, 120_000, 25);
+    await until(
+      'Klear holding the POST',
+      async () => (await w.simAdmin('GET', '/holds')).held.length,
+      (n) => n > 0,
+      120_000,
+      25,
+    );
     expect((await w.simAdmin('GET', '/holds')).held).toHaveLength(1);
 
     // The POST is at Klear, unanswered; A loses its lock; B finds R posted moments ago (the grace period
@@ -142,26 +161,30 @@ describe('the issue\'s scenario: a 429 with Retry-After, a lock lost during the 
 describe('the lock lost at every step, a second executor running meanwhile', () => {
   const steps = EXECUTOR_STEPS.filter((s) => s !== 'rate_limit_wait');
 
-  it.each(steps)('lost at %s: at most one POST for the request, which ends submitted with its id', async (step) => {
-    const amount = nextAmount();
-    const id = await approvedRequest(amount);
-    let summaryB: ExecutorRunSummary | null = null;
-    const summaryA = await run(
-      onceAt(step, async (context) => {
-        await loseLock(context.lockBackendPid);
-        summaryB = await run();
-      }),
-    );
-    expect(summaryB).toMatchObject({ ran: true, fenced: null });
-    // Whatever A had not recorded before losing its lock, it did not send.
-    expect(await postsFor(amount)).toBeLessThanOrEqual(1);
-    await settle(id);
-    const final = await w.get(id);
-    expect(final.state).toBe('submitted');
-    expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
-    expect(await postsFor(amount)).toBe(1);
-    if (step === 'after_posting_record') expect(summaryA.fenced).toEqual(expect.any(String));
-  }, 60_000);
+  it.each(steps)(
+    'lost at %s: at most one POST for the request, which ends submitted with its id',
+    async (step) => {
+      const amount = nextAmount();
+      const id = await approvedRequest(amount);
+      let summaryB: ExecutorRunSummary | null = null;
+      const summaryA = await run(
+        onceAt(step, async (context) => {
+          await loseLock(context.lockBackendPid);
+          summaryB = await run();
+        }),
+      );
+      expect(summaryB).toMatchObject({ ran: true, fenced: null });
+      // Whatever A had not recorded before losing its lock, it did not send.
+      expect(await postsFor(amount)).toBeLessThanOrEqual(1);
+      await settle(id);
+      const final = await w.get(id);
+      expect(final.state).toBe('submitted');
+      expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
+      expect(await postsFor(amount)).toBe(1);
+      if (step === 'after_posting_record') expect(summaryA.fenced).toEqual(expect.any(String));
+    },
+    60_000,
+  );
 
   it('three executors, each taking over from the last at a barrier, send one POST', async () => {
     const amount = nextAmount();
@@ -221,7 +244,7 @@ describe('waits and stalls around the POST', () => {
   }, 60_000);
 });
 
-describe('Klear\'s answer is written first, always', () => {
+describe("Klear's answer is written first, always", () => {
   it('an id Klear answered that another request already holds is kept, flagged for a person, never claimed or re-sent', async () => {
     const bystander = (await w.request('12.00')).body.id as string;
     await w.cancel(bystander, w.api.tokens.operator);
@@ -231,9 +254,15 @@ describe('Klear\'s answer is written first, always', () => {
       onceAt(
         'after_answer_recorded',
         async (context) => {
-          const [answer] = (await w.api.db.dataSource.query('SELECT klear_withdrawal_id FROM withdrawal_klear_answer WHERE attempt_id = $1', [context.attemptId])) as Array<{ klear_withdrawal_id: string }>;
+          const [answer] = (await w.api.db.dataSource.query(
+            'SELECT klear_withdrawal_id FROM withdrawal_klear_answer WHERE attempt_id = $1',
+            [context.attemptId],
+          )) as Array<{ klear_withdrawal_id: string }>;
           // Another request holds that id before this one can record it.
-          await w.api.db.dataSource.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2 WHERE id = $1', [bystander, answer.klear_withdrawal_id]);
+          await w.api.db.dataSource.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2 WHERE id = $1', [
+            bystander,
+            answer.klear_withdrawal_id,
+          ]);
         },
         id,
       ),
@@ -241,7 +270,12 @@ describe('Klear\'s answer is written first, always', () => {
     expect(summary).toMatchObject({ outcomeUnknown: 1, submitted: 0 });
     const detail = await w.get(id);
     const klearId = atKlear(amount)[0].id;
-    expect(detail).toMatchObject({ state: 'outcome_unknown', klear_withdrawal_id: null, needs_attention: true, attention: { reason: 'klear_id_conflict', details: { klear_withdrawal_id: klearId, held_by: bystander } } });
+    expect(detail).toMatchObject({
+      state: 'outcome_unknown',
+      klear_withdrawal_id: null,
+      needs_attention: true,
+      attention: { reason: 'klear_id_conflict', details: { klear_withdrawal_id: klearId, held_by: bystander } },
+    });
     expect(detail.klear_answers).toEqual([expect.objectContaining({ outcome: 'created', klear_withdrawal_id: klearId, http_status: 200 })]);
     // The resolver confirms the id on Klear's status endpoint but will not take it from its holder.
     expect(await run()).toMatchObject({ resolved: { submitted: 0, not_submitted: 0, still_unknown: 1 } });
@@ -261,7 +295,7 @@ describe('Klear\'s answer is written first, always', () => {
   }, 60_000);
 });
 
-describe('the outcome resolver: Klear\'s ids and status endpoint first; portal withdrawals never claimed', () => {
+describe("the outcome resolver: Klear's ids and status endpoint first; portal withdrawals never claimed", () => {
   it('a withdrawal made in the Klear portal (another amount) is recognised as external; ours, absent, is not submitted after the grace period', async () => {
     const amount = nextAmount();
     const id = await approvedRequest(amount);
@@ -274,7 +308,11 @@ describe('the outcome resolver: Klear\'s ids and status endpoint first; portal w
     expect(await run()).toMatchObject({ resolved: { not_submitted: 1 } });
     const detail = await w.get(id);
     expect(detail.state).toBe('pending_approval');
-    expect(detail.attempts[0].resolution).toMatchObject({ conclusion: 'not_submitted', candidates: [], external_withdrawals: [expect.objectContaining({ id: portal.id })] });
+    expect(detail.attempts[0].resolution).toMatchObject({
+      conclusion: 'not_submitted',
+      candidates: [],
+      external_withdrawals: [expect.objectContaining({ id: portal.id })],
+    });
     await w.cancel(id, w.api.tokens.operator);
   }, 60_000);
 
@@ -294,7 +332,7 @@ describe('the outcome resolver: Klear\'s ids and status endpoint first; portal w
     expect(await postsFor(amount)).toBe(1);
   }, 60_000);
 
-  it('a request submitted without a Klear id is resolved to its id from Klear\'s status endpoint, or flagged for a person', async () => {
+  it("a request submitted without a Klear id is resolved to its id from Klear's status endpoint, or flagged for a person", async () => {
     const amount = nextAmount();
     const id = await approvedRequest(amount);
     expect(await run()).toMatchObject({ submitted: 1 });
@@ -303,16 +341,26 @@ describe('the outcome resolver: Klear\'s ids and status endpoint first; portal w
     expect(await run()).toMatchObject({ submitted: 1 });
     // As older versions left them: submitted, no id on the request or the attempt, a reference in the resolution.
     const ds = w.api.db.dataSource;
-    for (const [request, reference] of [[id, klearId], [broken, 'bt-not-a-withdrawal']] as const) {
+    for (const [request, reference] of [
+      [id, klearId],
+      [broken, 'bt-not-a-withdrawal'],
+    ] as const) {
       await ds.query('UPDATE withdrawal_request SET klear_withdrawal_id = NULL WHERE id = $1', [request]);
-      await ds.query(`UPDATE withdrawal_attempt SET klear_withdrawal_id = NULL, resolution = jsonb_build_object('business_transaction_id', $2::text) WHERE request_id = $1`, [request, reference]);
+      await ds.query(
+        `UPDATE withdrawal_attempt SET klear_withdrawal_id = NULL, resolution = jsonb_build_object('business_transaction_id', $2::text) WHERE request_id = $1`,
+        [request, reference],
+      );
     }
     await ds.query('ALTER TABLE withdrawal_klear_answer DISABLE TRIGGER withdrawal_klear_answer_no_update_delete');
     await ds.query('DELETE FROM withdrawal_klear_answer WHERE request_id = ANY($1::uuid[])', [[id, broken]]);
     await ds.query('ALTER TABLE withdrawal_klear_answer ENABLE TRIGGER withdrawal_klear_answer_no_update_delete');
     expect(await w.tracking().pollOnce()).toMatchObject({ idsConfirmed: 1 });
     expect(await w.get(id)).toMatchObject({ klear_withdrawal_id: klearId, needs_attention: false });
-    expect(await w.get(broken)).toMatchObject({ klear_withdrawal_id: null, needs_attention: true, attention: { reason: 'klear_id_unconfirmed' } });
+    expect(await w.get(broken)).toMatchObject({
+      klear_withdrawal_id: null,
+      needs_attention: true,
+      attention: { reason: 'klear_id_unconfirmed' },
+    });
   }, 60_000);
 });
 

@@ -15,7 +15,10 @@ const GRACE_SECONDS = 600;
 const clock = new SteppedClock();
 let w: WithdrawalWorld;
 beforeAll(async () => {
-  w = await startWithdrawalWorld({ env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: String(GRACE_SECONDS) }, app: { clock, klearClient: { clock: clock.limiter } } });
+  w = await startWithdrawalWorld({
+    env: { WITHDRAWAL_OUTCOME_GRACE_SECONDS: String(GRACE_SECONDS) },
+    app: { clock, klearClient: { clock: clock.limiter } },
+  });
 }, 120_000);
 afterAll(async () => w?.close());
 
@@ -46,8 +49,12 @@ describe('submission', () => {
     const atKlear = w.simWithdrawals().find((x) => x.id === detail.klear_withdrawal_id);
     expect(atKlear).toEqual({ id: detail.klear_withdrawal_id, amount: 10_000_000n });
     expect(await w.postCount()).toBe(postsBefore + 1);
-    expect(detail.attempts).toEqual([expect.objectContaining({ attempt_no: 1, state: 'submitted', klear_withdrawal_id: detail.klear_withdrawal_id })]);
-    const [registered] = (await w.api.db.dataSource.query('SELECT amount_centicents::text AS amount FROM klear_withdrawal WHERE id = $1', [detail.klear_withdrawal_id])) as Array<{ amount: string }>;
+    expect(detail.attempts).toEqual([
+      expect.objectContaining({ attempt_no: 1, state: 'submitted', klear_withdrawal_id: detail.klear_withdrawal_id }),
+    ]);
+    const [registered] = (await w.api.db.dataSource.query('SELECT amount_centicents::text AS amount FROM klear_withdrawal WHERE id = $1', [
+      detail.klear_withdrawal_id,
+    ])) as Array<{ amount: string }>;
     expect(registered.amount).toBe('10000000');
     const cancel = await w.cancel(id, w.api.tokens.operator);
     expect({ status: cancel.status, code: cancel.body.code }).toEqual({ status: 409, code: 'WITHDRAWAL_TRANSITION_NOT_ALLOWED' });
@@ -59,7 +66,14 @@ describe('submission', () => {
     await w.tracking().pollOnce();
     const done = await w.get(id);
     expect(done.state).toBe('processed');
-    expect(done.history.map((h: { to: string }) => h.to)).toEqual(['pending_approval', 'approved', 'submitting', 'submitted', 'processing', 'processed']);
+    expect(done.history.map((h: { to: string }) => h.to)).toEqual([
+      'pending_approval',
+      'approved',
+      'submitting',
+      'submitted',
+      'processing',
+      'processed',
+    ]);
   });
 
   it('gives exactly one POST for 50 concurrent approvals racing 3 executors, over 5 runs', async () => {
@@ -70,16 +84,20 @@ describe('submission', () => {
       const postsBefore = await postsReceived();
       const simBefore = w.simWithdrawals().length;
       const approvals = Promise.all(Array.from({ length: 50 }, (_, i) => w.approve(id, approvers[i % approvers.length])));
-      const executors = Promise.all([0, 1, 2].map(async () => {
-        for (let i = 0; i < 4; i++) await w.executor().runOnce();
-      }));
+      const executors = Promise.all(
+        [0, 1, 2].map(async () => {
+          for (let i = 0; i < 4; i++) await w.executor().runOnce();
+        }),
+      );
       const answers = await approvals;
       await executors;
       await Promise.all([0, 1, 2].map(() => w.executor().runOnce()));
       // Approvers who had not approved yet get 409 once the request has moved on; nobody gets a 5xx.
       expect(answers.every((a) => a.status === 200 || (a.status === 409 && a.body.code === 'WITHDRAWAL_NOT_PENDING'))).toBe(true);
       const counted = answers.filter((a) => a.body.counted === true).length;
-      const rows = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM withdrawal_approval WHERE request_id = $1', [id])) as Array<{ n: number }>;
+      const rows = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM withdrawal_approval WHERE request_id = $1', [
+        id,
+      ])) as Array<{ n: number }>;
       expect(rows[0].n).toBe(counted);
       expect(counted >= 2 && counted <= approvers.length).toBe(true);
       const detail = await w.get(id);
@@ -104,7 +122,11 @@ describe('unknown outcomes are resolved from Klear records, never by sending aga
     const created = w.simWithdrawals().at(-1)!;
     expect(detail).toMatchObject({ state: 'submitted', klear_withdrawal_id: created.id });
     expect(created.amount).toBe(20_000_000n);
-    expect(detail.attempts[0]).toMatchObject({ state: 'submitted', klear_withdrawal_id: created.id, resolution: { conclusion: 'submitted', business_transaction_id: created.id, history_complete: true } });
+    expect(detail.attempts[0]).toMatchObject({
+      state: 'submitted',
+      klear_withdrawal_id: created.id,
+      resolution: { conclusion: 'submitted', business_transaction_id: created.id, history_complete: true },
+    });
     expect(await postsReceived()).toBe(postsBefore + 1);
   });
 
@@ -151,7 +173,7 @@ describe('re-checks at execution', () => {
   it('holds an approved request whose headroom is gone by the time it would be sent, with the figures', async () => {
     const probe = await w.request('900000000.00');
     const headroom = BigInt(probe.body.details.headroom_centicents);
-    const big = (headroom * 6n) / 10n / 100n * 100n;
+    const big = ((headroom * 6n) / 10n / 100n) * 100n;
     const usd = `${big / 10_000n}.${((big % 10_000n) / 100n).toString().padStart(2, '0')}`;
     // Both fit when requested (pending requests reserve nothing); together they do not.
     const firstRes = await w.request(usd);
@@ -185,7 +207,7 @@ describe('re-checks at execution', () => {
     expect(await postsReceived()).toBe(postsBefore);
   });
 
-  it('reports the product\'s withdrawals in flight at Klear, equal to Klear\'s locked balance', async () => {
+  it("reports the product's withdrawals in flight at Klear, equal to Klear's locked balance", async () => {
     const inFlight = await w.app.get(WithdrawalRepository, { strict: false }).inFlightAtKlear();
     const state = await w.simAdmin('GET', '/state');
     expect(inFlight.totalCenticents.toString()).toBe(state.locked_balance_centicents);
@@ -210,7 +232,10 @@ describe('tracking failures', () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const port = (hook.address() as AddressInfo).port;
-    failing = await startWithdrawalWorld({ sim: { withdrawalFailureRate: 1 }, env: { WITHDRAWAL_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts`, WITHDRAWAL_WEBHOOK_MAX_ATTEMPTS: '1' } });
+    failing = await startWithdrawalWorld({
+      sim: { withdrawalFailureRate: 1 },
+      env: { WITHDRAWAL_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts`, WITHDRAWAL_WEBHOOK_MAX_ATTEMPTS: '1' },
+    });
   });
   afterAll(async () => {
     await failing?.close();
@@ -241,10 +266,18 @@ describe('tracking failures', () => {
       attention_reason: 'wire_failed',
       details: { klear_withdrawal_id: klearId, klear_status: 'failed' },
     });
-    const flagged = await failing.api.http().get('/withdrawals?needs_attention=true').set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
-    expect(flagged.body.data.map((r: { id: string; attention: { reason: string } }) => [r.id, r.attention.reason])).toEqual([[id, 'wire_failed']]);
+    const flagged = await failing.api
+      .http()
+      .get('/withdrawals?needs_attention=true')
+      .set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
+    expect(flagged.body.data.map((r: { id: string; attention: { reason: string } }) => [r.id, r.attention.reason])).toEqual([
+      [id, 'wire_failed'],
+    ]);
     expect(received[1].body).not.toContain(failing.sim.options.accessToken);
-    const audit = await failing.api.http().get(`/audit?entity=withdrawal&entity_id=${id}&order=asc`).set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
+    const audit = await failing.api
+      .http()
+      .get(`/audit?entity=withdrawal&entity_id=${id}&order=asc`)
+      .set('Authorization', `Bearer ${failing.api.tokens.viewer}`);
     expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual([
       'withdrawal.requested',
       'withdrawal.approved',

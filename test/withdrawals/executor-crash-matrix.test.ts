@@ -61,63 +61,93 @@ describe('the executor killed with SIGKILL at every step, then restarted', () =>
     expect(Object.keys(EXPECTED).sort()).toEqual([...steps].sort());
   });
 
-  it.each(steps.map((step, i) => [step, i] as const))('killed at %s: at most one POST reaches Klear, and the request ends submitted with its id', async (step, i) => {
-    const amount = 1_110_000n + BigInt(i) * 100n;
-    const id = await approvedRequest(amount);
-    const crashed = await drill({ crashAt: step });
-    expect(crashed.signal).toBe('SIGKILL');
-    expect(crashed.lines.at(-1)).toBe(`REACHED ${step}`);
-    expect((await w.get(id)).state).toBe(EXPECTED[step].stateAfterCrash);
+  it.each(steps.map((step, i) => [step, i] as const))(
+    'killed at %s: at most one POST reaches Klear, and the request ends submitted with its id',
+    async (step, i) => {
+      const amount = 1_110_000n + BigInt(i) * 100n;
+      const id = await approvedRequest(amount);
+      const crashed = await drill({ crashAt: step });
+      expect(crashed.signal).toBe('SIGKILL');
+      expect(crashed.lines.at(-1)).toBe(`REACHED ${step}`);
+      expect((await w.get(id)).state).toBe(EXPECTED[step].stateAfterCrash);
 
-    await settle(id);
-    const final = await w.get(id);
-    expect({ state: final.state, attempts: final.attempts.map((a: { state: string }) => a.state) }).toEqual({ state: 'submitted', attempts: EXPECTED[step].attempts });
-    expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
-    expect(await postsFor(amount)).toBe(1);
-    expect((await drill()).summary).toMatchObject({ submitted: 0, resolved: { submitted: 0, not_submitted: 0 } });
-    expect(await postsFor(amount)).toBe(1);
-  }, DRILL_TEST_MS);
+      await settle(id);
+      const final = await w.get(id);
+      expect({ state: final.state, attempts: final.attempts.map((a: { state: string }) => a.state) }).toEqual({
+        state: 'submitted',
+        attempts: EXPECTED[step].attempts,
+      });
+      expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
+      expect(await postsFor(amount)).toBe(1);
+      expect((await drill()).summary).toMatchObject({ submitted: 0, resolved: { submitted: 0, not_submitted: 0 } });
+      expect(await postsFor(amount)).toBe(1);
+    },
+    DRILL_TEST_MS,
+  );
 
-  it('killed while Klear holds its answer (Klear acted, the answer never arrives): resolved from Klear records, one withdrawal', async () => {
-    const amount = 2_222_200n;
-    const id = await approvedRequest(amount);
-    await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'hold', endpoint: POST_PATH, phase: 'after', times: 1 }] });
-    const crashed = await drill({
-      onLine: (line, kill) => {
-        if (line !== 'REACHED after_posting_record') return;
-        // Kill once Klear has acted and holds its answer.
-        void (async () => {
-          await until('Klear holding its answer', async () => (await w.simAdmin('GET', '/holds')).held.length, (n) => n > 0, 120_000, 25);
-          kill();
-        })();
-      },
-    });
-    expect(crashed.signal).toBe('SIGKILL');
-    expect((await w.simAdmin('POST', '/holds/release', {})).released).toBe(1);
-    await w.simAdmin('DELETE', '/faults');
-    expect((await w.get(id)).state).toBe('submitting');
-    await settle(id);
-    const final = await w.get(id);
-    expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
-    expect(final.attempts).toEqual([expect.objectContaining({ state: 'submitted', resolution: expect.objectContaining({ source: 'klear_records', klear_id_confirmed: true, history_lock: true }) })]);
-    expect(await postsFor(amount)).toBe(1);
-  }, DRILL_TEST_MS);
+  it(
+    'killed while Klear holds its answer (Klear acted, the answer never arrives): resolved from Klear records, one withdrawal',
+    async () => {
+      const amount = 2_222_200n;
+      const id = await approvedRequest(amount);
+      await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'hold', endpoint: POST_PATH, phase: 'after', times: 1 }] });
+      const crashed = await drill({
+        onLine: (line, kill) => {
+          if (line !== 'REACHED after_posting_record') return;
+          // Kill once Klear has acted and holds its answer.
+          void (async () => {
+            await until(
+              'Klear holding its answer',
+              async () => (await w.simAdmin('GET', '/holds')).held.length,
+              (n) => n > 0,
+              120_000,
+              25,
+            );
+            kill();
+          })();
+        },
+      });
+      expect(crashed.signal).toBe('SIGKILL');
+      expect((await w.simAdmin('POST', '/holds/release', {})).released).toBe(1);
+      await w.simAdmin('DELETE', '/faults');
+      expect((await w.get(id)).state).toBe('submitting');
+      await settle(id);
+      const final = await w.get(id);
+      expect(atKlear(amount)).toEqual([{ id: final.klear_withdrawal_id, amount }]);
+      expect(final.attempts).toEqual([
+        expect.objectContaining({
+          state: 'submitted',
+          resolution: expect.objectContaining({ source: 'klear_records', klear_id_confirmed: true, history_lock: true }),
+        }),
+      ]);
+      expect(await postsFor(amount)).toBe(1);
+    },
+    DRILL_TEST_MS,
+  );
 });
 
 describe('executors in separate processes', () => {
-  it('two, then three executor processes started together on one approved request send exactly one POST', async () => {
-    for (const [round, count] of [[0, 2], [1, 3], [2, 3]] as const) {
-      const amount = 4_440_000n + BigInt(round) * 100n;
-      const id = await approvedRequest(amount);
-      const postsBefore = await postsReceived();
-      const runs = await Promise.all(Array.from({ length: count }, () => drill()));
-      expect(runs.filter((r) => r.summary?.ran).length).toBeGreaterThanOrEqual(1);
-      await settle(id);
-      expect({ round, state: (await w.get(id)).state }).toEqual({ round, state: 'submitted' });
-      expect(atKlear(amount)).toHaveLength(1);
-      expect(await postsReceived()).toBe(postsBefore + 1);
-    }
-  }, DRILL_TEST_MS);
+  it(
+    'two, then three executor processes started together on one approved request send exactly one POST',
+    async () => {
+      for (const [round, count] of [
+        [0, 2],
+        [1, 3],
+        [2, 3],
+      ] as const) {
+        const amount = 4_440_000n + BigInt(round) * 100n;
+        const id = await approvedRequest(amount);
+        const postsBefore = await postsReceived();
+        const runs = await Promise.all(Array.from({ length: count }, () => drill()));
+        expect(runs.filter((r) => r.summary?.ran).length).toBeGreaterThanOrEqual(1);
+        await settle(id);
+        expect({ round, state: (await w.get(id)).state }).toEqual({ round, state: 'submitted' });
+        expect(atKlear(amount)).toHaveLength(1);
+        expect(await postsReceived()).toBe(postsBefore + 1);
+      }
+    },
+    DRILL_TEST_MS,
+  );
 
   it('leaves a verifiable audit chain after the crashes', async () => {
     const res = await w.api.http().get('/audit?limit=1').set('Authorization', `Bearer ${w.api.tokens.viewer}`);

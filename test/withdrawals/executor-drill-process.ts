@@ -25,7 +25,10 @@ export interface DrillRun {
 export function buildPrivateExecutorDrill(parentDir: string): { script: string; remove: () => void } {
   const outDir = join(ROOT, parentDir, `${process.pid}-${Date.now()}`);
   mkdirSync(outDir, { recursive: true });
-  execFileSync(join(ROOT, 'node_modules/.bin/swc'), ['apps/drills', 'libs', 'migrations', '-d', outDir, '--quiet'], { cwd: ROOT, stdio: 'ignore' });
+  execFileSync(join(ROOT, 'node_modules/.bin/swc'), ['apps/drills', 'libs', 'migrations', '-d', outDir, '--quiet'], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
   return { script: join(outDir, DRILL_FROM_BUILD), remove: () => rmSync(outDir, { recursive: true, force: true }) };
 }
 
@@ -37,7 +40,15 @@ export function runExecutorDrill(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [options.script ?? DRILL], {
       cwd: ROOT,
-      env: { ...clockEnvironment(), PATH: process.env.PATH, ...world.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}), ...(options.clockOffsetMs ? { WITHDRAWAL_DRILL_CLOCK_OFFSET_MS: String(options.clockOffsetMs) } : {}) },
+      env: {
+        ...clockEnvironment(),
+        PATH: process.env.PATH,
+        ...world.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        ...(options.crashAt ? { WITHDRAWAL_DRILL_CRASH_AT: options.crashAt } : {}),
+        ...(options.clockOffsetMs ? { WITHDRAWAL_DRILL_CLOCK_OFFSET_MS: String(options.clockOffsetMs) } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];

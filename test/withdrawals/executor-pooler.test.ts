@@ -26,9 +26,17 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const fenceToken = async () => ((await db.dataSource.query('SELECT token::text AS token FROM withdrawal_executor_fence WHERE id = 1')) as Array<{ token: string }>)[0].token;
+const fenceToken = async () =>
+  ((await db.dataSource.query('SELECT token::text AS token FROM withdrawal_executor_fence WHERE id = 1')) as Array<{ token: string }>)[0]
+    .token;
 const lockHolders = async () =>
-  Number(((await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = $1`, [(ADVISORY_LOCK_KEYS.withdrawalExecutor & 0xffff_ffffn).toString()])) as Array<{ n: number }>)[0].n);
+  Number(
+    (
+      (await db.dataSource.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = $1`, [
+        (ADVISORY_LOCK_KEYS.withdrawalExecutor & 0xffff_ffffn).toString(),
+      ])) as Array<{ n: number }>
+    )[0].n,
+  );
 
 describe('the withdrawal executor and connection poolers', () => {
   it('the test pooler in transaction mode does run consecutive statements on different server sessions', async () => {
@@ -41,7 +49,10 @@ describe('the withdrawal executor and connection poolers', () => {
       expect(first).not.toBe(second);
       // A transaction stays on one session.
       await client.query('BEGIN');
-      const inside = [(await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid];
+      const inside = [
+        (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid,
+        (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid,
+      ];
       await client.query('COMMIT');
       expect(inside[0]).toBe(inside[1]);
     } finally {
@@ -52,10 +63,13 @@ describe('the withdrawal executor and connection poolers', () => {
   it('refuses to start behind a transaction-mode pooler: no lease, no new fencing token', async () => {
     const before = await fenceToken();
     await expect(leases(transactionMode.url).acquire('behind-transaction-pooler', AT)).rejects.toBeInstanceOf(ExecutorNeedsSessionPooling);
-    await expect(leases(transactionMode.url).acquire('behind-transaction-pooler', AT)).rejects.toMatchObject({ code: 'WITHDRAWAL_EXECUTOR_NEEDS_SESSION_POOLING', message: expect.stringContaining('session-mode pooler') });
+    await expect(leases(transactionMode.url).acquire('behind-transaction-pooler', AT)).rejects.toMatchObject({
+      code: 'WITHDRAWAL_EXECUTOR_NEEDS_SESSION_POOLING',
+      message: expect.stringContaining('session-mode pooler'),
+    });
     expect(await fenceToken()).toBe(before);
     // The refused executor leaves no lock behind (its pooler sessions closed with it).
-    await until('the refused executor\'s lock released', lockHolders, (n) => n === 0, 10_000, 25);
+    await until("the refused executor's lock released", lockHolders, (n) => n === 0, 10_000, 25);
   });
 
   it('starts behind a session-mode pooler and directly, each lease with a newer fencing token', async () => {

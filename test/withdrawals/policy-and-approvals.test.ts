@@ -16,7 +16,9 @@ async function pending(amount: string, token?: string): Promise<string> {
 }
 
 async function approvalRows(id: string): Promise<number> {
-  const rows = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM withdrawal_approval WHERE request_id = $1', [id])) as Array<{ n: number }>;
+  const rows = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM withdrawal_approval WHERE request_id = $1', [
+    id,
+  ])) as Array<{ n: number }>;
   return rows[0].n;
 }
 
@@ -99,7 +101,11 @@ describe('who may decide', () => {
     expect({ status: late.status, code: late.body.code }).toEqual({ status: 409, code: 'WITHDRAWAL_NOT_PENDING' });
     const detail = await w.get(id);
     expect(detail.history.map((h: { to: string }) => h.to)).toEqual(['pending_approval', 'rejected']);
-    expect(detail.history[1]).toMatchObject({ from: 'pending_approval', actor: expect.stringContaining('test-approver2'), reason: 'counterparty not verified' });
+    expect(detail.history[1]).toMatchObject({
+      from: 'pending_approval',
+      actor: expect.stringContaining('test-approver2'),
+      reason: 'counterparty not verified',
+    });
     expect(detail.approvals.map((a: { decision: string }) => a.decision)).toEqual(['approve', 'reject']);
   });
 
@@ -134,7 +140,9 @@ describe('expiry', () => {
     const approvedId = await pending('400.00');
     await w.approve(approvedId, tokens.approver);
     const fresh = await pending('500.00');
-    await w.api.db.dataSource.query(`UPDATE withdrawal_request SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [[pendingId, approvedId]]);
+    await w.api.db.dataSource.query(`UPDATE withdrawal_request SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [
+      [pendingId, approvedId],
+    ]);
     expect(await w.expiry().expireDue()).toBe(2);
     expect((await w.get(pendingId)).state).toBe('expired');
     expect((await w.get(approvedId)).history.at(-1)).toMatchObject({ from: 'approved', to: 'expired', actor: 'withdrawal_expiry' });
@@ -147,12 +155,16 @@ describe('policy changes', () => {
   it('refuse non-admins and incoherent policies, and version every accepted change in the audit log', async () => {
     const asOperator = await w.api.http().put('/withdrawal-policy').set('Authorization', `Bearer ${tokens.operator}`).send({});
     expect(asOperator.status).toBe(403);
-    const bad = await w.api.http().put('/withdrawal-policy').set('Authorization', `Bearer ${tokens.admin}`).send({
-      tiers: [{ min_amount_centicents: '100', approvals_required: 1, roles_required: [] }],
-      expiry_seconds: 3600,
-      reserve_floor_centicents: '0',
-      cap_centicents: '1000',
-    });
+    const bad = await w.api
+      .http()
+      .put('/withdrawal-policy')
+      .set('Authorization', `Bearer ${tokens.admin}`)
+      .send({
+        tiers: [{ min_amount_centicents: '100', approvals_required: 1, roles_required: [] }],
+        expiry_seconds: 3600,
+        reserve_floor_centicents: '0',
+        cap_centicents: '1000',
+      });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('first tier must start at 0');
     const audit = await w.api.http().get('/audit?entity=withdrawal_policy').set('Authorization', `Bearer ${tokens.viewer}`);
@@ -173,7 +185,10 @@ describe('policy changes', () => {
     const approvedAfter = await w.approve(after, tokens.approver);
     expect(approvedAfter.body).toMatchObject({ state: 'approved', policy_version: 2, approvals_required: 1 });
     const audit = await w.api.http().get('/audit?entity=withdrawal_policy&order=asc').set('Authorization', `Bearer ${tokens.viewer}`);
-    expect(audit.body.data.map((a: { to: string; actor: string }) => `${a.to}:${a.actor}`)).toEqual(['v1:system', expect.stringMatching(/^v2:test-admin\+admin-approver-\d+$/)]);
+    expect(audit.body.data.map((a: { to: string; actor: string }) => `${a.to}:${a.actor}`)).toEqual([
+      'v1:system',
+      expect.stringMatching(/^v2:test-admin\+admin-approver-\d+$/),
+    ]);
   });
 });
 
@@ -193,7 +208,11 @@ describe('the approval queue', () => {
     const ids = res.body.data.map((r: { id: string }) => r.id);
     expect(ids.indexOf(older)).toBeLessThan(ids.indexOf(newer));
     expect(ids.indexOf(older)).toBeGreaterThanOrEqual(0);
-    expect(res.body.data.find((r: { id: string }) => r.id === older)).toMatchObject({ approvals_so_far: 1, amount_centicents: '1200000000', requester: { name: 'test-operator' } });
+    expect(res.body.data.find((r: { id: string }) => r.id === older)).toMatchObject({
+      approvals_so_far: 1,
+      amount_centicents: '1200000000',
+      requester: { name: 'test-operator' },
+    });
     expect(res.body.headroom.headroom_centicents).toMatch(/^-?[0-9]+$/);
     const forApprover2 = await w.api.http().get('/withdrawals/queue').set('Authorization', `Bearer ${tokens.approver2}`);
     expect(forApprover2.body.data.map((r: { id: string }) => r.id)).not.toContain(older);

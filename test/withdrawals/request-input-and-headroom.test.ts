@@ -46,9 +46,22 @@ describe('bad input', () => {
 
   it('refuses unknown fields, a missing purpose, a missing Idempotency-Key and wrong roles, and writes nothing', async () => {
     const before = await counts();
-    const extra = await w.api.http().post('/withdrawals').set('Authorization', `Bearer ${w.api.tokens.operator}`).set('Idempotency-Key', newKey()).send({ amount: '5.00', purpose: 'x', destination: 'elsewhere' });
-    expect({ status: extra.status, details: extra.body.details }).toEqual({ status: 400, details: [{ field: 'destination', problems: ['unknown field'] }] });
-    const noPurpose = await w.api.http().post('/withdrawals').set('Authorization', `Bearer ${w.api.tokens.operator}`).set('Idempotency-Key', newKey()).send({ amount: '5.00' });
+    const extra = await w.api
+      .http()
+      .post('/withdrawals')
+      .set('Authorization', `Bearer ${w.api.tokens.operator}`)
+      .set('Idempotency-Key', newKey())
+      .send({ amount: '5.00', purpose: 'x', destination: 'elsewhere' });
+    expect({ status: extra.status, details: extra.body.details }).toEqual({
+      status: 400,
+      details: [{ field: 'destination', problems: ['unknown field'] }],
+    });
+    const noPurpose = await w.api
+      .http()
+      .post('/withdrawals')
+      .set('Authorization', `Bearer ${w.api.tokens.operator}`)
+      .set('Idempotency-Key', newKey())
+      .send({ amount: '5.00' });
     expect(noPurpose.status).toBe(400);
     expect(noPurpose.body.details.map((d: { field: string }) => d.field)).toEqual(['purpose']);
     const noKey = await w.request('5.00', { key: '' });
@@ -65,7 +78,10 @@ describe('bad input', () => {
     const before = await counts();
     const res = await w.request('1000000.01');
     expect(res.status).toBe(422);
-    expect(res.body).toMatchObject({ code: 'WITHDRAWAL_ABOVE_CAP', details: { amount_centicents: '10000000100', cap_centicents: '10000000000' } });
+    expect(res.body).toMatchObject({
+      code: 'WITHDRAWAL_ABOVE_CAP',
+      details: { amount_centicents: '10000000100', cap_centicents: '10000000000' },
+    });
     expect(await counts()).toEqual(before);
     await putPolicy(w, policy(0n));
   });
@@ -82,7 +98,11 @@ describe('idempotency', () => {
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toEqual(first.body);
     const other = await w.request('1234.57', { key });
-    expect({ status: other.status, code: other.body.code, id: other.body.details?.withdrawal_id }).toEqual({ status: 409, code: 'IDEMPOTENCY_KEY_REUSED', id: first.body.id });
+    expect({ status: other.status, code: other.body.code, id: other.body.details?.withdrawal_id }).toEqual({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      id: first.body.id,
+    });
     const otherPurpose = await w.request('1234.56', { key, purpose: 'something else' });
     expect(otherPurpose.status).toBe(409);
     expect(await counts()).toEqual(before);
@@ -93,7 +113,9 @@ describe('idempotency', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => w.request('77.00', { key })));
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
-    const rows = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM withdrawal_request WHERE idempotency_key = $1', [key])) as Array<{ n: number }>;
+    const rows = (await w.api.db.dataSource.query('SELECT count(*)::int AS n FROM withdrawal_request WHERE idempotency_key = $1', [
+      key,
+    ])) as Array<{ n: number }>;
     expect(rows[0].n).toBe(1);
   });
 
@@ -119,7 +141,11 @@ describe('headroom', () => {
     await putPolicy(w, policy(floor));
     const exact = await w.request(usdOf(target));
     expect(exact.status).toBe(201);
-    expect(exact.body.headroom_at_request).toMatchObject({ headroom_centicents: target.toString(), shortfall_centicents: '0', reserve_floor_centicents: floor.toString() });
+    expect(exact.body.headroom_at_request).toMatchObject({
+      headroom_centicents: target.toString(),
+      shortfall_centicents: '0',
+      reserve_floor_centicents: floor.toString(),
+    });
 
     await putPolicy(w, policy(floor + 1n));
     const before = await counts();
@@ -127,9 +153,16 @@ describe('headroom', () => {
     expect(over.status).toBe(422);
     expect(over.body.code).toBe('WITHDRAWAL_INSUFFICIENT_HEADROOM');
     const d = over.body.details;
-    expect(d).toMatchObject({ amount_centicents: target.toString(), headroom_centicents: (target - 1n).toString(), shortfall_centicents: '1', reserve_floor_centicents: (floor + 1n).toString() });
+    expect(d).toMatchObject({
+      amount_centicents: target.toString(),
+      headroom_centicents: (target - 1n).toString(),
+      shortfall_centicents: '1',
+      reserve_floor_centicents: (floor + 1n).toString(),
+    });
     const n = (k: string) => BigInt(d[k]);
-    expect(n('reserve_centicents')).toBe(n('reserve_active_obligation_payable_centicents') + n('reserve_estimate_payable_centicents') + n('reserve_floor_centicents'));
+    expect(n('reserve_centicents')).toBe(
+      n('reserve_active_obligation_payable_centicents') + n('reserve_estimate_payable_centicents') + n('reserve_floor_centicents'),
+    );
     expect(n('headroom_centicents')).toBe(n('available_centicents') - n('not_yet_locked_withdrawals_centicents') - n('reserve_centicents'));
     expect(await counts()).toEqual(before);
   });
@@ -156,7 +189,9 @@ describe('headroom', () => {
     await putPolicy(w, policy(0n));
     const real = await w.request('900000000.00');
     const realAvailable = real.body.details.available_centicents as string;
-    const [{ archive }] = (await w.api.db.dataSource.query('SELECT max(id)::text AS archive FROM klear_response_archive')) as Array<{ archive: string }>;
+    const [{ archive }] = (await w.api.db.dataSource.query('SELECT max(id)::text AS archive FROM klear_response_archive')) as Array<{
+      archive: string;
+    }>;
     const insertSnapshot = (ageSeconds: number) =>
       w.api.db.dataSource.query(
         `INSERT INTO klear_balance_snapshot (pulled_at, user_id, available_centicents, locked_centicents, archive_id)

@@ -30,14 +30,30 @@ it('a 429 with Retry-After, the lock lost during the wait, a second executor: R2
   const ds = w.api.db.dataSource;
   await approved('1111.00');
   const r2 = await approved('2222.00');
-  await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'rate_limit_burst', endpoint: POST_PATH, phase: 'before', times: 1, retry_after_seconds: 8 }] });
+  await w.simAdmin('PUT', '/faults', {
+    rules: [{ kind: 'rate_limit_burst', endpoint: POST_PATH, phase: 'before', times: 1, retry_after_seconds: 8 }],
+  });
   const runA = w.executor().runOnce();
   // A is waiting for the Retry-After with R2 in submitting.
-  await until('R2 submitting', async () => (await w.get(r2)).state, (s) => s === 'submitting', 120_000, 25);
+  await until(
+    'R2 submitting',
+    async () => (await w.get(r2)).state,
+    (s) => s === 'submitting',
+    120_000,
+    25,
+  );
   expect((await w.get(r2)).state).toBe('submitting');
-  const [lock] = (await ds.query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = 1801676134 AND granted`)) as Array<{ pid: number }>;
+  const [lock] = (await ds.query(
+    `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = 1801676134 AND granted`,
+  )) as Array<{ pid: number }>;
   await ds.query('SELECT pg_terminate_backend($1)', [lock.pid]);
-  await until('the lock backend gone', async () => ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [lock.pid])) as unknown[]).length, (n) => n === 0, 120_000, 25);
+  await until(
+    'the lock backend gone',
+    async () => ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [lock.pid])) as unknown[]).length,
+    (n) => n === 0,
+    120_000,
+    25,
+  );
   // Second executor(s) until R2 is submitted, re-approving when asked, waiting out the grace period when unknown.
   for (let round = 0; round < 8 && (await w.get(r2)).state !== 'submitted'; round++) {
     const state = (await w.get(r2)).state;
@@ -64,7 +80,12 @@ it('a portal withdrawal of the same amount beside ours is not claimed: the reque
 
 it('an unknown outcome resolved while the status endpoint fails never ends submitted without its Klear id', async () => {
   const id = await approved('4444.00');
-  await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'status', endpoint: POST_PATH, status: 503, phase: 'after', times: 1 }, { kind: 'status', endpoint: STATUS_PATH, status: 503 }] });
+  await w.simAdmin('PUT', '/faults', {
+    rules: [
+      { kind: 'status', endpoint: POST_PATH, status: 503, phase: 'after', times: 1 },
+      { kind: 'status', endpoint: STATUS_PATH, status: 503 },
+    ],
+  });
   await w.executor().runOnce();
   await w.executor().runOnce();
   await w.simAdmin('DELETE', '/faults');
@@ -73,5 +94,8 @@ it('an unknown outcome resolved while the status endpoint fails never ends submi
   await w.tracking().pollOnce();
   const detail = await w.get(id);
   // Either still unknown (Klear's circuit may still be open) or submitted with its id: never submitted with none.
-  expect({ state: detail.state, id: detail.state === 'submitted' ? detail.klear_withdrawal_id : 'n/a' }).not.toEqual({ state: 'submitted', id: null });
+  expect({ state: detail.state, id: detail.state === 'submitted' ? detail.klear_withdrawal_id : 'n/a' }).not.toEqual({
+    state: 'submitted',
+    id: null,
+  });
 }, 60_000);

@@ -39,7 +39,9 @@ export interface WithdrawalWorld {
 let keySeq = 0;
 export const newKey = (label = 'k') => `${label}-${process.pid}-${Date.now()}-${++keySeq}`;
 
-export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {}): Promise<WithdrawalWorld> {
+export async function startWithdrawalWorld(
+  options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {},
+): Promise<WithdrawalWorld> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: false, withdrawalFailureRate: 0, ...options.sim });
   const env = {
     KLEAR_BASE_URL: sim.url,
@@ -51,7 +53,11 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
   };
   const api = await createApiTestContext(env, options.app);
   const mk = async (name: string, roles: Role[]) => (await api.newUser(`${name}-${keySeq++}`, roles)).token;
-  const people = { operator2: await mk('operator2', ['operator']), adminApprover: await mk('admin-approver', ['approver', 'admin']), approver3: await mk('approver3', ['approver']) };
+  const people = {
+    operator2: await mk('operator2', ['operator']),
+    adminApprover: await mk('admin-approver', ['approver', 'admin']),
+    approver3: await mk('approver3', ['approver']),
+  };
   const http = () => api.http();
   const auth = (t: Test, token: string) => t.set('Authorization', `Bearer ${token}`);
   const world: WithdrawalWorld = {
@@ -90,11 +96,19 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
       if (state !== 'approved') throw new Error(`request ${res.body.id} is ${state}, not approved`);
       return res.body.id as string;
     },
-    klearPostsFor: async (amount) => ((await world.simAdmin('GET', '/counters')).withdrawal_posts as Array<{ amount: string }>).filter((p) => p.amount === usdOf(amount)).length,
+    klearPostsFor: async (amount) =>
+      ((await world.simAdmin('GET', '/counters')).withdrawal_posts as Array<{ amount: string }>).filter((p) => p.amount === usdOf(amount))
+        .length,
     terminateBackend: async (pid) => {
       const ds = api.db.dataSource;
       await ds.query('SELECT pg_terminate_backend($1)', [pid]);
-      await until(`backend ${pid} gone`, async () => ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length, (n) => n === 0, 120_000, 25);
+      await until(
+        `backend ${pid} gone`,
+        async () => ((await ds.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])) as unknown[]).length,
+        (n) => n === 0,
+        120_000,
+        25,
+      );
     },
     close: async () => {
       await api.close();
@@ -108,7 +122,11 @@ export async function startWithdrawalWorld(options: { sim?: Partial<SimulatorOpt
 export async function putPolicy(world: WithdrawalWorld, policy: Record<string, unknown>): Promise<Record<string, any>> {
   const res = await world.api.http().put('/withdrawal-policy').set('Authorization', `Bearer ${world.api.tokens.admin}`).send(policy);
   if (res.status !== 202) throw new Error(`policy not proposed: ${res.status} ${JSON.stringify(res.body)}`);
-  const approved = await world.api.http().post(`/admin-proposals/${res.body.id}/approve`).set('Authorization', `Bearer ${world.people.adminApprover}`).send({});
+  const approved = await world.api
+    .http()
+    .post(`/admin-proposals/${res.body.id}/approve`)
+    .set('Authorization', `Bearer ${world.people.adminApprover}`)
+    .send({});
   if (approved.status !== 200) throw new Error(`policy proposal not approved: ${approved.status} ${JSON.stringify(approved.body)}`);
   return (await world.api.http().get('/withdrawal-policy').set('Authorization', `Bearer ${world.api.tokens.viewer}`)).body;
 }

@@ -17,7 +17,17 @@ beforeAll(async () => {
   w = await startWithdrawalWorld();
   const config = testConfig(w.env);
   // What the worker needs to run these jobs: the job framework (unscheduled here) and WithdrawalJobsModule.
-  @Module({ imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'withdrawal-jobs-test', migrate: false }), AuditModule, KlearClientModule.forRoot(), JobsModule.forRoot({ schedule: false }), WithdrawalJobsModule] })
+  @Module({
+    imports: [
+      ConfigModule.forRoot(config),
+      ClockModule.forRoot(),
+      DbModule.forRoot({ applicationName: 'withdrawal-jobs-test', migrate: false }),
+      AuditModule,
+      KlearClientModule.forRoot(),
+      JobsModule.forRoot({ schedule: false }),
+      WithdrawalJobsModule,
+    ],
+  })
   class WorkerLike {}
   worker = await NestFactory.createApplicationContext(WorkerLike, { logger: false });
 });
@@ -28,7 +38,10 @@ afterAll(async () => {
 
 describe('the withdrawal jobs in the job framework', () => {
   it('registers withdrawal_executor, withdrawal_poller and withdrawal_expiry', () => {
-    const names = worker.get(JobRegistry).all().map((j) => j.definition.name);
+    const names = worker
+      .get(JobRegistry)
+      .all()
+      .map((j) => j.definition.name);
     expect(names).toEqual(expect.arrayContaining(['withdrawal_executor', 'withdrawal_expiry', 'withdrawal_poller']));
   });
 

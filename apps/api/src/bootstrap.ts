@@ -17,13 +17,16 @@ export async function createApiApplication(
   /** `shutdownHooks: false`: the caller closes the application on SIGINT/SIGTERM itself (the demo, which stops more than the API). */
   options: { silent?: boolean; clock?: Clock; klearClient?: Partial<KlearClientOptions>; shutdownHooks?: boolean } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, { clock: options.clock, klearClient: options.klearClient }), {
-    // Bodies are read after authentication, with each route's limit (JsonBodyInterceptor).
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-    logger: options.silent ? false : undefined,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    ApiModule.forRoot(config, { clock: options.clock, klearClient: options.klearClient }),
+    {
+      // Bodies are read after authentication, with each route's limit (JsonBodyInterceptor).
+      bodyParser: false,
+      bufferLogs: true,
+      abortOnError: false,
+      logger: options.silent ? false : undefined,
+    },
+  );
   if (!options.silent) app.useLogger(app.get(Logger));
   app.set('query parser', 'simple');
   app.set('x-powered-by', false);

@@ -11,7 +11,10 @@ async function main(): Promise<void> {
   log.info({ database: redactDatabaseUrl(db.url), embedded: db.embedded }, 'database resolved');
   const app = await createApiApplication({ ...config, database: { ...config.database, url: db.url } });
   await app.listen(config.api.port, config.api.host);
-  log.info({ address: await app.getUrl(), docs: config.api.docsEnabled ? `${await app.getUrl()}/docs` : 'off (API_DOCS_ENABLED)' }, 'clearing-ops API listening');
+  log.info(
+    { address: await app.getUrl(), docs: config.api.docsEnabled ? `${await app.getUrl()}/docs` : 'off (API_DOCS_ENABLED)' },
+    'clearing-ops API listening',
+  );
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     await app.close();

@@ -29,7 +29,11 @@ export function setupOpenApi(app: INestApplication, version: string): void {
         'Money: `<name>_centicents` are decimal strings (1 USD = 10,000 centicents). Lists: `?limit=&cursor=`, answer `{ data, next_cursor }`. Errors: `{ code, message, details?, error_id? }`.',
       )
       .setVersion(version)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API token (kso_...), created with the CLI or POST /users/{id}/tokens' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'API token (kso_...), created with the CLI or POST /users/{id}/tokens',
+      })
       .build(),
     { extraModels: [ErrorBody] },
   );

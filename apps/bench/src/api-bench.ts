@@ -26,9 +26,18 @@ export const P99_RATIO_TARGET = 3;
  * p99 latency of each main read route under the same fixed load as `GET /health/live` (the floor:
  * the framework, auth-free and database-free), the API running in-process on the bench database.
  */
-export async function benchApiLatency(databaseUrl: string, options: { connections: number; durationSeconds: number }): Promise<{ rows: Measurement[]; absent: string[] }> {
+export async function benchApiLatency(
+  databaseUrl: string,
+  options: { connections: number; durationSeconds: number },
+): Promise<{ rows: Measurement[]; absent: string[] }> {
   // Latency, not the per-user limit of expensive routes (GET /audit is one), is measured here.
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1', API_EXPENSIVE_ROUTE_LIMIT: '100000000' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1',
+    API_EXPENSIVE_ROUTE_LIMIT: '100000000',
+  });
   const app = await createApiApplication(config, { silent: true });
   await app.listen(0, '127.0.0.1');
   try {
@@ -50,8 +59,14 @@ export async function benchApiLatency(databaseUrl: string, options: { connection
     else absent.push('/reconciliations/{id}/breaks');
 
     const load = async (path: string) => {
-      const result = await loadInChildProcess({ url: origin + path, connections: options.connections, duration: options.durationSeconds, headers });
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`GET ${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors under load`);
+      const result = await loadInChildProcess({
+        url: origin + path,
+        connections: options.connections,
+        duration: options.durationSeconds,
+        headers,
+      });
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(`GET ${path}: ${result.non2xx} non-2xx answers, ${result.errors} errors under load`);
       return result.latency.p99;
     };
     await load('/health/live'); // warm-up: JIT and connection pool
@@ -102,15 +117,25 @@ require(module)(options, (e, r) => process.stdout.write(JSON.stringify(
 )));
 `;
 
-function loadInChildProcess(options: { url: string; connections: number; duration: number; headers: Record<string, string> }): Promise<LoadResult> {
+function loadInChildProcess(options: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers: Record<string, string>;
+}): Promise<LoadResult> {
   const module = createRequire(import.meta.url).resolve('autocannon');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', LOAD_SCRIPT, JSON.stringify({ module, options })], { timeout: (options.duration + 30) * 1000 }, (error, stdout) => {
-      if (error) return reject(error);
-      const message = JSON.parse(stdout) as LoadResult & { error?: string };
-      if (message.error) reject(new Error(message.error));
-      else if (typeof message.latency?.p99 !== 'number') reject(new Error('autocannon answered no p99'));
-      else resolve(message);
-    });
+    execFile(
+      process.execPath,
+      ['-e', LOAD_SCRIPT, JSON.stringify({ module, options })],
+      { timeout: (options.duration + 30) * 1000 },
+      (error, stdout) => {
+        if (error) return reject(error);
+        const message = JSON.parse(stdout) as LoadResult & { error?: string };
+        if (message.error) reject(new Error(message.error));
+        else if (typeof message.latency?.p99 !== 'number') reject(new Error('autocannon answered no p99'));
+        else resolve(message);
+      },
+    );
   });
 }

@@ -45,7 +45,14 @@ export function largestBundleGzipKb(consoleDir: string): { file: string; kb: num
 export async function benchConsole(input: ConsoleBenchInput): Promise<Measurement[]> {
   const bundle = largestBundleGzipKb(input.consoleDir);
   const rows: Measurement[] = [
-    { name: `console: largest JS bundle, gzip (${bundle.file})`, value: round(bundle.kb), unit: 'kB', floor: null, ratio: null, target: { on: 'value', op: '<', limit: BUNDLE_TARGET_KB } },
+    {
+      name: `console: largest JS bundle, gzip (${bundle.file})`,
+      value: round(bundle.kb),
+      unit: 'kB',
+      floor: null,
+      ratio: null,
+      target: { on: 'value', op: '<', limit: BUNDLE_TARGET_KB },
+    },
   ];
   await seedBreaks(input.dataSource);
   const config = loadConfig({
@@ -101,19 +108,41 @@ export async function benchConsole(input: ConsoleBenchInput): Promise<Measuremen
         const at = await page.evaluate(() => performance.now());
         if (i > 0) samples.push(at);
         if (process.env.BENCH_CONSOLE_TRACE && i === RUNS) {
-          const entries = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)} ${e.name}`));
+          const entries = await page.evaluate(() =>
+            performance.getEntriesByType('resource').map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)} ${e.name}`),
+          );
           input.log(`  ${hash} ${Math.round(at)} ms:\n    ${entries.join('\n    ')}`);
         }
       }
       return round(samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]);
     };
-    input.log(`  load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (${cpus().length} cores)`);
-    const [open] = (await input.dataSource.query(`SELECT count(*)::int AS n FROM recon_break WHERE status = 'open'`)) as Array<{ n: number }>;
+    input.log(
+      `  load average while measuring: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(', ')} (${cpus().length} cores)`,
+    );
+    const [open] = (await input.dataSource.query(`SELECT count(*)::int AS n FROM recon_break WHERE status = 'open'`)) as Array<{
+      n: number;
+    }>;
     const queue = await tti('#/queue', pending > 0 ? 'button:has-text("Approve…"):enabled' : 'h1:has-text("Approval queue")');
     const breaks = await tti('#/breaks?status=open', '[role="table"] [role="row"] a[href^="#/breaks/"]');
     rows.push(
-      { name: `console TTI: approval queue (${pending} pending)`, value: queue, unit: 'ms', floor: null, ratio: null, target: { on: 'value', op: '<', limit: TTI_TARGET_MS } },
-      { name: `console TTI: breaks worklist (${open.n} open, server-paged)`, value: breaks, unit: 'ms', floor: null, ratio: null, target: { on: 'value', op: '<', limit: TTI_TARGET_MS } },
+      {
+        name: `console TTI: approval queue (${pending} pending)`,
+        value: queue,
+        unit: 'ms',
+        floor: null,
+        ratio: null,
+        target: { on: 'value', op: '<', limit: TTI_TARGET_MS },
+      },
+      {
+        name: `console TTI: breaks worklist (${open.n} open, server-paged)`,
+        value: breaks,
+        unit: 'ms',
+        floor: null,
+        ratio: null,
+        target: { on: 'value', op: '<', limit: TTI_TARGET_MS },
+      },
     );
     await context.close();
     return rows;

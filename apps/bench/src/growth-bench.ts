@@ -86,10 +86,20 @@ export async function runGrowthBench(options: GrowthOptions): Promise<{ rows: Be
   const log = options.log ?? (() => undefined);
   const shared = { machine: machineFacts(), date: systemClock.now().toISOString(), mode };
   const perCycle = plan.subtraders * plan.markets;
-  log(`bench (${mode}): ${GROWTH_CYCLES} cycles of ${plan.subtraders} subtraders x ${plan.markets} markets = ${perCycle} detail rows each; measured days ${MEASURED_DAYS.join(', ')}`);
+  log(
+    `bench (${mode}): ${GROWTH_CYCLES} cycles of ${plan.subtraders} subtraders x ${plan.markets} markets = ${perCycle} detail rows each; measured days ${MEASURED_DAYS.join(', ')}`,
+  );
   const database = await openBenchDatabase(options.databaseUrl);
   log(`database: ${database.origin}`);
-  const sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 18, subtraders: plan.subtraders, markets: plan.markets, days: GROWTH_CYCLES, withdrawalFailureRate: 0 });
+  const sim = await startKlearSimulator({
+    port: 0,
+    rateLimit: false,
+    seed: 18,
+    subtraders: plan.subtraders,
+    markets: plan.markets,
+    days: GROWTH_CYCLES,
+    withdrawalFailureRate: 0,
+  });
   const days: DayFigures[] = [];
   try {
     const client = simulatorClient(sim);
@@ -101,7 +111,9 @@ export async function runGrowthBench(options: GrowthOptions): Promise<{ rows: Be
     for (let day = 1; day <= GROWTH_CYCLES; day++) {
       const cycle = cycles[day - 1];
       if ((MEASURED_DAYS as readonly number[]).includes(day)) {
-        log(`day ${day} (${cycle.executionTime.toISOString()}): measured, ${((performance.now() - started) / 1000).toFixed(0)} s into the run`);
+        log(
+          `day ${day} (${cycle.executionTime.toISOString()}): measured, ${((performance.now() - started) / 1000).toFixed(0)} s into the run`,
+        );
         const figures = await measureDay(day, cycle, client, database, world, plan, log);
         days.push(figures.day);
         template = { obligationId: cycle.id, executionTime: cycle.executionTime, archive: figures.archive };
@@ -159,7 +171,11 @@ async function measureDay(
   const apiP99: Record<string, number> = {};
   for (const r of latency) apiP99[routeOf(r.name)] = r.value;
   const healthP99 = latency[0]?.floor ?? Number.NaN;
-  log(`  api p99 (ms): ${Object.entries(apiP99).map(([k, v]) => `${k} ${v}`).join(', ')}; /health/live ${healthP99}`);
+  log(
+    `  api p99 (ms): ${Object.entries(apiP99)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}; /health/live ${healthP99}`,
+  );
 
   const workbook = await buildWorkbook(dataSource, cycle.executionTime);
   log(`  workbook: ${workbook.seconds.toFixed(2)} s, ${workbook.detailRows} detail rows`);
@@ -171,7 +187,9 @@ async function measureDay(
       GROUP BY 1 HAVING sum(pg_total_relation_size(c.oid)) > 1048576 ORDER BY sum(pg_total_relation_size(c.oid)) DESC`,
   )) as Array<{ name: string; bytes: string }>;
   const tableBytes = Object.fromEntries(tables.map((t) => [t.name, Number(t.bytes)]));
-  log(`  database: ${(Number(bytes) / 1_048_576).toFixed(0)} MB (${tables.map((t) => `${t.name} ${(Number(t.bytes) / 1_048_576).toFixed(0)} MB`).join(', ')})`);
+  log(
+    `  database: ${(Number(bytes) / 1_048_576).toFixed(0)} MB (${tables.map((t) => `${t.name} ${(Number(t.bytes) / 1_048_576).toFixed(0)} MB`).join(', ')})`,
+  );
   return {
     day: {
       day,
@@ -213,7 +231,12 @@ async function buildWorkbook(dataSource: DataSource, cycle: Date): Promise<{ sec
   const filePath = join(tmpdir(), `klear-growth-workbook-${process.pid}.xlsx`);
   try {
     const started = performance.now();
-    const built = await builder.build({ day: settlementDay(settlementDateOf(cycle)), filePath, madeBy: 'bench', madeAt: systemClock.now() });
+    const built = await builder.build({
+      day: settlementDay(settlementDateOf(cycle)),
+      filePath,
+      madeBy: 'bench',
+      madeAt: systemClock.now(),
+    });
     return { seconds: (performance.now() - started) / 1000, detailRows: built.rowCounts['Settlement details'] ?? 0 };
   } finally {
     rmSync(filePath, { force: true });
@@ -228,38 +251,116 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
   const growth = { on: 'ratio', op: '<=', limit: GROWTH_RATIO_TARGET } as const;
   for (const d of days) {
     const at = `growth day ${d.day}`;
-    out.push({ name: `${at}: ingestion of the day's cycle (${d.rows} rows) vs plain COPY`, value: d.ingestRowsPerSecond, unit: 'rows/s', floor: d.copyRowsPerSecond, ratio: d.copyRowsPerSecond / d.ingestRowsPerSecond, target: { on: 'ratio', op: '<=', limit: 3 } });
+    out.push({
+      name: `${at}: ingestion of the day's cycle (${d.rows} rows) vs plain COPY`,
+      value: d.ingestRowsPerSecond,
+      unit: 'rows/s',
+      floor: d.copyRowsPerSecond,
+      ratio: d.copyRowsPerSecond / d.ingestRowsPerSecond,
+      target: { on: 'ratio', op: '<=', limit: 3 },
+    });
     for (const [route, p99] of Object.entries(d.apiP99)) {
-      out.push({ name: `${at}: api p99 ${route} vs GET /health/live (10 conn)`, value: p99, unit: 'ms', floor: d.healthP99, ratio: p99 / Math.max(d.healthP99, 1), target: { on: 'ratio', op: '<=', limit: 3 } });
+      out.push({
+        name: `${at}: api p99 ${route} vs GET /health/live (10 conn)`,
+        value: p99,
+        unit: 'ms',
+        floor: d.healthP99,
+        ratio: p99 / Math.max(d.healthP99, 1),
+        target: { on: 'ratio', op: '<=', limit: 3 },
+      });
     }
-    out.push({ name: `${at}: database size on disk`, value: d.databaseBytes / 1_048_576, unit: 'MB', floor: null, ratio: null, target: null });
+    out.push({
+      name: `${at}: database size on disk`,
+      value: d.databaseBytes / 1_048_576,
+      unit: 'MB',
+      floor: null,
+      ratio: null,
+      target: null,
+    });
     if (d.day === 1) {
-      out.push({ name: `${at}: reconciliation run (${d.reconciliationBreaks} breaks)`, value: d.reconciliationSeconds, unit: 's', floor: null, ratio: null, target: null });
-      out.push({ name: `${at}: workbook of the day (${d.workbookDetailRows} detail rows)`, value: d.workbookSeconds, unit: 's', floor: null, ratio: null, target: null });
+      out.push({
+        name: `${at}: reconciliation run (${d.reconciliationBreaks} breaks)`,
+        value: d.reconciliationSeconds,
+        unit: 's',
+        floor: null,
+        ratio: null,
+        target: null,
+      });
+      out.push({
+        name: `${at}: workbook of the day (${d.workbookDetailRows} detail rows)`,
+        value: d.workbookSeconds,
+        unit: 's',
+        floor: null,
+        ratio: null,
+        target: null,
+      });
       continue;
     }
-    out.push({ name: `${at} vs day 1: ingestion rows/s`, value: d.ingestRowsPerSecond, unit: 'rows/s', floor: first.ingestRowsPerSecond, ratio: first.ingestRowsPerSecond / d.ingestRowsPerSecond, target: growth });
-    out.push({ name: `${at} vs day 1: reconciliation run (${d.reconciliationBreaks} breaks)`, value: d.reconciliationSeconds, unit: 's', floor: first.reconciliationSeconds, ratio: d.reconciliationSeconds / first.reconciliationSeconds, target: growth });
+    out.push({
+      name: `${at} vs day 1: ingestion rows/s`,
+      value: d.ingestRowsPerSecond,
+      unit: 'rows/s',
+      floor: first.ingestRowsPerSecond,
+      ratio: first.ingestRowsPerSecond / d.ingestRowsPerSecond,
+      target: growth,
+    });
+    out.push({
+      name: `${at} vs day 1: reconciliation run (${d.reconciliationBreaks} breaks)`,
+      value: d.reconciliationSeconds,
+      unit: 's',
+      floor: first.reconciliationSeconds,
+      ratio: d.reconciliationSeconds / first.reconciliationSeconds,
+      target: growth,
+    });
     for (const [route, p99] of Object.entries(d.apiP99)) {
       const base = first.apiP99[route];
       if (base === undefined) continue;
-      out.push({ name: `${at} vs day 1: api p99 ${route}`, value: p99, unit: 'ms', floor: base, ratio: p99 / Math.max(base, 1), target: growth });
+      out.push({
+        name: `${at} vs day 1: api p99 ${route}`,
+        value: p99,
+        unit: 'ms',
+        floor: base,
+        ratio: p99 / Math.max(base, 1),
+        target: growth,
+      });
     }
-    out.push({ name: `${at} vs day 1: workbook of the day (${d.workbookDetailRows} detail rows)`, value: d.workbookSeconds, unit: 's', floor: first.workbookSeconds, ratio: d.workbookSeconds / first.workbookSeconds, target: growth });
-    out.push({ name: `${at} vs day 1: database size on disk`, value: d.databaseBytes / 1_048_576, unit: 'MB', floor: first.databaseBytes / 1_048_576, ratio: d.databaseBytes / first.databaseBytes, target: null });
+    out.push({
+      name: `${at} vs day 1: workbook of the day (${d.workbookDetailRows} detail rows)`,
+      value: d.workbookSeconds,
+      unit: 's',
+      floor: first.workbookSeconds,
+      ratio: d.workbookSeconds / first.workbookSeconds,
+      target: growth,
+    });
+    out.push({
+      name: `${at} vs day 1: database size on disk`,
+      value: d.databaseBytes / 1_048_576,
+      unit: 'MB',
+      floor: first.databaseBytes / 1_048_576,
+      ratio: d.databaseBytes / first.databaseBytes,
+      target: null,
+    });
   }
   const tenth = days.find((d) => d.day === 10);
   const last = days.find((d) => d.day === GROWTH_CYCLES);
   if (tenth && last) {
     // Between day 10 and day 30: 20 whole cycles, free of the fixed cost of an empty database.
     const perCycleMb = (last.databaseBytes - tenth.databaseBytes) / (last.day - tenth.day) / 1_048_576;
-    out.push({ name: `growth: disk per cycle of ${perCycle} detail rows (days 10 to 30)`, value: perCycleMb, unit: 'MB', floor: null, ratio: null, target: null });
+    out.push({
+      name: `growth: disk per cycle of ${perCycle} detail rows (days 10 to 30)`,
+      value: perCycleMb,
+      unit: 'MB',
+      floor: null,
+      ratio: null,
+      target: null,
+    });
     // Where it goes: each table's growth per cycle over the same 20 cycles (partitions count under their parent's name).
     const grown = Object.entries(last.tableBytes)
       .map(([table, size]) => [table, (size - (tenth.tableBytes[table] ?? 0)) / (last.day - tenth.day) / 1_048_576] as const)
       .filter(([, mb]) => mb >= 0.01 * perCycleMb)
       .sort((a, b) => b[1] - a[1]);
-    for (const [table, mb] of grown) out.push({ name: `growth: disk per cycle, ${table}`, value: mb, unit: 'MB', floor: null, ratio: null, target: null });
+    for (const [table, mb] of grown)
+      out.push({ name: `growth: disk per cycle, ${table}`, value: mb, unit: 'MB', floor: null, ratio: null, target: null });
   }
   return out;
 }
@@ -279,7 +380,10 @@ class GrowthWorld {
 
   /** One reconciliation run of the cycle through the product's repository; answers its break count. */
   async reconcile(cycle: Date): Promise<number> {
-    const outcome = await this.runs.run({ scope: 'cycle', cycle, actor: 'bench', settings: this.settings }, () => new Error(`cycle ${cycle.toISOString()} has no inputs`));
+    const outcome = await this.runs.run(
+      { scope: 'cycle', cycle, actor: 'bench', settings: this.settings },
+      () => new Error(`cycle ${cycle.toISOString()} has no inputs`),
+    );
     return outcome.breakCount;
   }
 
@@ -288,25 +392,51 @@ class GrowthWorld {
    * simulator's listing; PnL shifted by the day number so no two cycles are equal), its archived
    * answers, then books its ledger. One transaction; the summary triggers run as on any insert.
    */
-  async copyCycle(template: { obligationId: string; executionTime: Date; archive: [string, string] }, target: Listed, day: number): Promise<void> {
+  async copyCycle(
+    template: { obligationId: string; executionTime: Date; archive: [string, string] },
+    target: Listed,
+    day: number,
+  ): Promise<void> {
     // The cycle's month (and the next, where its copied answers may fall) are partitions before its rows arrive.
     await ensureCyclePartitionsAhead(this.dataSource, target.executionTime);
     await this.dataSource.transaction(async (tx) => {
       const shift = target.executionTime.getTime() - template.executionTime.getTime();
-      const archive = await this.copySql(tx, 'klear_response_archive', { id: null, received_at: 'received_at + make_interval(secs => $3::double precision / 1000)' }, 'id BETWEEN $1::bigint AND $2::bigint');
-      const [{ first }] = (await tx.query(`WITH c AS (${archive} RETURNING id) SELECT min(id)::text AS first FROM c`, [template.archive[0], template.archive[1], shift])) as Array<{ first: string }>;
+      const archive = await this.copySql(
+        tx,
+        'klear_response_archive',
+        { id: null, received_at: 'received_at + make_interval(secs => $3::double precision / 1000)' },
+        'id BETWEEN $1::bigint AND $2::bigint',
+      );
+      const [{ first }] = (await tx.query(`WITH c AS (${archive} RETURNING id) SELECT min(id)::text AS first FROM c`, [
+        template.archive[0],
+        template.archive[1],
+        shift,
+      ])) as Array<{ first: string }>;
       // $1 template obligation, $2 new id, $3 its execution time, $4 its first archived answer, $5 the day (PnL shift).
       const params = [template.obligationId, target.id, target.executionTime, first, day];
       const all = '$2::text IS NOT NULL AND $3::timestamptz IS NOT NULL AND $4::bigint IS NOT NULL AND $5::int IS NOT NULL';
       const cycleColumns = { obligation_id: '$2', execution_time: '$3::timestamptz', cycle: '$3::timestamptz', archive_id: '$4::bigint' };
       const copies: Array<[string, Record<string, string | null>, string]> = [
-        ['klear_obligation', { ...cycleColumns, id: '$2', last_updated_ts: '$3::timestamptz', content_sha256: `content_sha256 || '-' || $5::int` }, 'id = $1'],
-        ['klear_obligation_version', { ...cycleColumns, id: null, last_updated_ts: '$3::timestamptz', content_sha256: `content_sha256 || '-' || $5::int` }, 'obligation_id = $1'],
-        ['klear_settlement_detail', { ...cycleColumns, pnl_centicents: 'pnl_centicents + $5::int', total_centicents: 'total_centicents + $5::int' }, 'obligation_id = $1'],
+        [
+          'klear_obligation',
+          { ...cycleColumns, id: '$2', last_updated_ts: '$3::timestamptz', content_sha256: `content_sha256 || '-' || $5::int` },
+          'id = $1',
+        ],
+        [
+          'klear_obligation_version',
+          { ...cycleColumns, id: null, last_updated_ts: '$3::timestamptz', content_sha256: `content_sha256 || '-' || $5::int` },
+          'obligation_id = $1',
+        ],
+        [
+          'klear_settlement_detail',
+          { ...cycleColumns, pnl_centicents: 'pnl_centicents + $5::int', total_centicents: 'total_centicents + $5::int' },
+          'obligation_id = $1',
+        ],
         ['klear_margin_detail', cycleColumns, 'obligation_id = $1'],
         ['klear_funding_payment', cycleColumns, 'obligation_id = $1'],
       ];
-      for (const [table, overrides, where] of copies) await tx.query(await this.copySql(tx, table, overrides, `${where} AND ${all}`), params);
+      for (const [table, overrides, where] of copies)
+        await tx.query(await this.copySql(tx, table, overrides, `${where} AND ${all}`), params);
       // Klear's totals follow its shifted details (no klear_consistency break).
       await tx.query(
         `UPDATE klear_obligation o SET amount_centicents = o.amount_centicents + (s.pnl - o.pnl_centicents), pnl_centicents = s.pnl
@@ -315,7 +445,9 @@ class GrowthWorld {
       );
       await this.book(tx, target.id, target.executionTime);
     });
-    await this.dataSource.query('ANALYZE klear_settlement_detail, journal_posting, journal_entry, klear_obligation, klear_settlement_summary, ledger_trading_summary');
+    await this.dataSource.query(
+      'ANALYZE klear_settlement_detail, journal_posting, journal_entry, klear_obligation, klear_settlement_summary, ledger_trading_summary',
+    );
   }
 
   /** The ledger side of an ingested cycle (what the member's own books say), booked set-based. */
@@ -384,10 +516,12 @@ class GrowthWorld {
   private async copySql(tx: EntityManager, table: string, overrides: Record<string, string | null>, where: string): Promise<string> {
     let columns = this.columns.get(table);
     if (!columns) {
-      columns = ((await tx.query(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' AND is_identity = 'NO' ORDER BY ordinal_position`,
-        [table],
-      )) as Array<{ column_name: string }>).map((c) => c.column_name);
+      columns = (
+        (await tx.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' AND is_identity = 'NO' ORDER BY ordinal_position`,
+          [table],
+        )) as Array<{ column_name: string }>
+      ).map((c) => c.column_name);
       this.columns.set(table, columns);
     }
     const kept = columns.filter((c) => overrides[c] !== null);

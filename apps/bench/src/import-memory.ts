@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { freeLoopbackPort, startThrowawayPostgres } from '@app/db';
 import { writeXlsxBomb } from '@app/testing';
 
-const HEADER = 'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
+const HEADER =
+  'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 const CYCLE = '2026-11-05T21:00:00Z';
 
 function peakRssMb(pid: number): { peak: number; now: number } {
@@ -37,11 +38,26 @@ async function main(): Promise<void> {
   try {
     const databaseUrl = pg.adminUrl;
     const port = await freeLoopbackPort();
-    const env = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, API_PORT: String(port), UPLOADS_DIR: join(dir, 'uploads'), API_EXPENSIVE_ROUTE_LIMIT: '1000' };
-    api = spawn(process.execPath, [...(process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean), 'dist/apps/api/src/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl,
+      API_PORT: String(port),
+      UPLOADS_DIR: join(dir, 'uploads'),
+      API_EXPENSIVE_ROUTE_LIMIT: '1000',
+    };
+    api = spawn(process.execPath, [...(process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean), 'dist/apps/api/src/main.js'], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(`${base}/health/ready`, 120_000);
-    const created = execFileSync(process.execPath, ['dist/apps/cli/src/main.js', 'users:create', '--name', 'bench-operator', '--roles', 'operator'], { env, encoding: 'utf8' });
+    const created = execFileSync(
+      process.execPath,
+      ['dist/apps/cli/src/main.js', 'users:create', '--name', 'bench-operator', '--roles', 'operator'],
+      { env, encoding: 'utf8' },
+    );
     const token = created.trim().split('\n').at(-1)!;
     const pid = api.pid!;
     process.stdout.write(`API pid ${pid} started: RSS ${peakRssMb(pid).now} MB (peak ${peakRssMb(pid).peak} MB)\n`);
@@ -80,7 +96,12 @@ async function main(): Promise<void> {
     await upload('XLSX, 200,000 valid rows', xlsx, 'max.xlsx');
 
     const bad = join(dir, 'bad.csv');
-    writeFileSync(bad, `${HEADER}\n${rows('BAD', 200_000).map((r) => r.replace(/,(-?\d+)$/, ',$1.5')).join('\n')}\n`);
+    writeFileSync(
+      bad,
+      `${HEADER}\n${rows('BAD', 200_000)
+        .map((r) => r.replace(/,(-?\d+)$/, ',$1.5'))
+        .join('\n')}\n`,
+    );
     await upload('CSV, 200,000 invalid rows', bad, 'bad.csv');
     process.stdout.write(`peak RSS of the API over the whole run: ${peakRssMb(pid).peak} MB\n`);
   } finally {

@@ -3,7 +3,15 @@ import { pipeline } from 'node:stream/promises';
 import { dedicatedPgClient } from '@app/db';
 import { from as copyFrom } from 'pg-copy-streams';
 import { startKlearSimulator } from '../../klear-sim/src/index';
-import { completeObligations, copyText, inTransaction, interpretAnswer, klearDetailPager, type ObligationCompletion, ResponseArchiveRepository } from '@app/ingestion';
+import {
+  completeObligations,
+  copyText,
+  inTransaction,
+  interpretAnswer,
+  klearDetailPager,
+  type ObligationCompletion,
+  ResponseArchiveRepository,
+} from '@app/ingestion';
 import type { KlearClient, KlearRawAnswer } from '@app/klear-client';
 import { type ObligationEntry, RATE_LIMIT_TIERS } from '@app/klear-contract';
 import type { DataSource } from 'typeorm';
@@ -54,13 +62,18 @@ export interface Fetched {
  * page) and interpreting the completed obligation into the derived tables in one transaction.
  * Answers the wall time and the archive ids written (first and last).
  */
-export async function ingestFetched(dataSource: DataSource, fetched: Fetched): Promise<{ seconds: number; written: number; firstArchiveId: string; lastArchiveId: string }> {
+export async function ingestFetched(
+  dataSource: DataSource,
+  fetched: Fetched,
+): Promise<{ seconds: number; written: number; firstArchiveId: string; lastArchiveId: string }> {
   const archive = new ResponseArchiveRepository(dataSource);
   const started = process.hrtime.bigint();
   const firstArchiveId = await archive.append(fetched.answer.raw, null);
   let lastArchiveId = firstArchiveId;
   for (const page of fetched.pages) lastArchiveId = await archive.append(page, null);
-  const result = await inTransaction(dataSource, (tx) => interpretAnswer(tx, 'obligationHistory', fetched.answer.data, firstArchiveId, fetched.answer.raw.receivedAt, fetched.completion));
+  const result = await inTransaction(dataSource, (tx) =>
+    interpretAnswer(tx, 'obligationHistory', fetched.answer.data, firstArchiveId, fetched.answer.raw.receivedAt, fetched.completion),
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rows = fetched.entry.settlement_details.length;
   if (result.written < rows) throw new Error(`ingestion wrote ${result.written} rows for ${rows} details`);
@@ -73,7 +86,11 @@ export async function fetchWhole(client: KlearClient, cursor: string | undefined
   const [first] = answer.data.obligations;
   if (!first) throw new Error('the simulator returned fewer than two settled obligations');
   const pages: KlearRawAnswer[] = [];
-  const completion = await completeObligations(answer.data.obligations, klearDetailPager(client, async (page) => void pages.push(page.raw)), async () => false);
+  const completion = await completeObligations(
+    answer.data.obligations,
+    klearDetailPager(client, async (page) => void pages.push(page.raw)),
+    async () => false,
+  );
   return { answer, pages, completion, entry: completion.entries.get(first.id) ?? first };
 }
 
@@ -110,7 +127,14 @@ export async function benchPagingAtBasic(world: { subtraders: number; markets: n
         ratio: pages / seconds / limit,
         target: { on: 'ratio', op: '>=', limit: 0.9 },
       },
-      { name: `ingestion paging: 429 answers in ${wire.sent} requests`, value: wire.rejected, unit: 'responses', floor: null, ratio: null, target: { on: 'value', op: '<=', limit: 0 } },
+      {
+        name: `ingestion paging: 429 answers in ${wire.sent} requests`,
+        value: wire.rejected,
+        unit: 'responses',
+        floor: null,
+        ratio: null,
+        target: { on: 'value', op: '<=', limit: 0 },
+      },
     ];
   } finally {
     await sim.close();
@@ -125,7 +149,11 @@ export async function plainCopy(databaseUrl: string, obligation: ObligationEntry
     await client.query(`CREATE TABLE bench_copy_floor (LIKE klear_settlement_detail INCLUDING ALL)`);
     const start = process.hrtime.bigint();
     await client.query('BEGIN');
-    const stream = client.query(copyFrom(`COPY bench_copy_floor (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) FROM STDIN`));
+    const stream = client.query(
+      copyFrom(
+        `COPY bench_copy_floor (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle) FROM STDIN`,
+      ),
+    );
     await pipeline(Readable.from(copyChunks(obligation)), stream);
     await client.query('COMMIT');
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -15,7 +15,11 @@ import type { Measurement } from './results';
  * and the peak RSS of this process while it ran (sampled every 100 ms; the simulator answers from
  * this same process, so its share is included).
  */
-export async function benchIngestionJob(sim: RunningKlearSimulator, adminUrl: string | undefined, log: (line: string) => void): Promise<Measurement[]> {
+export async function benchIngestionJob(
+  sim: RunningKlearSimulator,
+  adminUrl: string | undefined,
+  log: (line: string) => void,
+): Promise<Measurement[]> {
   const database = await openBenchDatabase(adminUrl);
   const reportsDir = mkdtempSync(join(tmpdir(), 'klear-bench-reports-'));
   const config = loadConfig({
@@ -39,14 +43,17 @@ export async function benchIngestionJob(sim: RunningKlearSimulator, adminUrl: st
     const run = await worker.get(JobRunner).runToEnd('obligation_history', { trigger: 'startup' });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     peak = Math.max(peak, process.memoryUsage().rss);
-    if (run?.status !== 'succeeded') throw new Error(`the obligation_history run ended ${run?.status}: ${String(run?.error ?? '').slice(0, 300)}`);
+    if (run?.status !== 'succeeded')
+      throw new Error(`the obligation_history run ended ${run?.status}: ${String(run?.error ?? '').slice(0, 300)}`);
     const [counts] = await database.dataSource.query<Array<{ obligations: number; details: number; margin: number; funding: number }>>(
       `SELECT (SELECT count(*) FROM klear_obligation)::int AS obligations, (SELECT count(*) FROM klear_settlement_detail)::int AS details,
               (SELECT count(*) FROM klear_margin_detail)::int AS margin, (SELECT count(*) FROM klear_funding_payment)::int AS funding`,
     );
     const rows = counts.details + counts.margin + counts.funding;
     const details = run.details as { pages?: number; detail_pages?: number };
-    log(`  job run: ${counts.obligations} obligations, ${counts.details} settlement details, ${counts.margin} margin rows, ${counts.funding} funding payments in ${seconds.toFixed(1)} s`);
+    log(
+      `  job run: ${counts.obligations} obligations, ${counts.details} settlement details, ${counts.margin} margin rows, ${counts.funding} funding payments in ${seconds.toFixed(1)} s`,
+    );
     const peakMb = peak / 1_048_576;
     return [
       {

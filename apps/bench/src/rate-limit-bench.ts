@@ -30,7 +30,16 @@ export function basicTierClient(sim: RunningKlearSimulator, timeoutMs: number, w
  * Good use of the limit is close to it without a single 429 (counted on the wire).
  */
 export async function benchRateLimitUse(pages: number): Promise<Measurement[]> {
-  const sim = await startKlearSimulator({ port: 0, rateLimit: true, tier: 'basic', seed: 11, subtraders: 3, markets: 2, days: 20, withdrawalFailureRate: 0 });
+  const sim = await startKlearSimulator({
+    port: 0,
+    rateLimit: true,
+    tier: 'basic',
+    seed: 11,
+    subtraders: 3,
+    markets: 2,
+    days: 20,
+    withdrawalFailureRate: 0,
+  });
   const wire = { sent: 0, rejected: 0 };
   try {
     const client = basicTierClient(sim, 10_000, wire);

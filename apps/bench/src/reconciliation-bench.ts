@@ -73,7 +73,10 @@ export const RECONCILIATION_MARKET_FLOOR_SQL = `
  * `brokenShare` of the subtraders. Set-based, in one transaction (the ledger's commit trigger
  * checks every entry balances).
  */
-export async function loadBenchCycle(dataSource: DataSource, shape: BenchShape): Promise<{ obligationId: string; loadMs: number; extras: BenchExtras }> {
+export async function loadBenchCycle(
+  dataSource: DataSource,
+  shape: BenchShape,
+): Promise<{ obligationId: string; loadMs: number; extras: BenchExtras }> {
   await ensureCyclePartitions(dataSource, [shape.cycle]);
   const obligationId = `bench-${shape.cycle.toISOString()}`;
   const every = Math.max(1, Math.round(1 / shape.brokenShare));
@@ -214,7 +217,11 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
 }
 
 /** Times the bare SQL floor, then one full reconciliation run of the cycle, on warm caches. */
-export async function benchReconciliationRun(dataSource: DataSource, shape: BenchShape, settings: ReconSettings): Promise<ReconciliationBenchResult> {
+export async function benchReconciliationRun(
+  dataSource: DataSource,
+  shape: BenchShape,
+  settings: ReconSettings,
+): Promise<ReconciliationBenchResult> {
   const { obligationId, loadMs, extras } = await loadBenchCycle(dataSource, shape);
   await dataSource.query(RECONCILIATION_FLOOR_SQL, [shape.cycle, obligationId]); // warm-up
   let started = performance.now();
@@ -247,8 +254,17 @@ export async function benchReconciliationRun(dataSource: DataSource, shape: Benc
  * The `npm run bench` reconciliation benchmark: one cycle of `subtraders x markets` with 0.5% of
  * subtraders broken, the run against the bare SQL floor.
  */
-export async function benchReconciliation(context: { dataSource: DataSource; subtraders: number; markets: number }): Promise<Measurement[]> {
-  const shape: BenchShape = { subtraders: context.subtraders, markets: context.markets, brokenShare: 0.005, cycle: new Date('2031-06-10T21:00:00Z') };
+export async function benchReconciliation(context: {
+  dataSource: DataSource;
+  subtraders: number;
+  markets: number;
+}): Promise<Measurement[]> {
+  const shape: BenchShape = {
+    subtraders: context.subtraders,
+    markets: context.markets,
+    brokenShare: 0.005,
+    cycle: new Date('2031-06-10T21:00:00Z'),
+  };
   const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
   const result = await benchReconciliationRun(context.dataSource, shape, { tolerances: zero, bufferMatchWindowHours: 24 });
   return [

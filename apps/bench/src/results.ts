@@ -66,20 +66,56 @@ const round = (n: number | null): number | null => (n === null ? null : Math.rou
 
 export function measuredRow(m: Measurement, shared: Pick<BenchRow, 'machine' | 'date' | 'mode'>): BenchRow {
   if (m.target === null) {
-    return { name: m.name, status: 'measured', value: round(m.value), unit: m.unit, floor: round(m.floor), ratio: round(m.ratio), target: 'reported', pass: null, ...shared };
+    return {
+      name: m.name,
+      status: 'measured',
+      value: round(m.value),
+      unit: m.unit,
+      floor: round(m.floor),
+      ratio: round(m.ratio),
+      target: 'reported',
+      pass: null,
+      ...shared,
+    };
   }
   const subject = m.target.on === 'ratio' ? m.ratio : m.value;
   const { op, limit } = m.target;
-  const pass = subject === null || !Number.isFinite(subject) ? false
-    : op === '<=' ? subject <= limit : op === '<' ? subject < limit : op === '>=' ? subject >= limit : subject > limit;
+  const pass =
+    subject === null || !Number.isFinite(subject)
+      ? false
+      : op === '<='
+        ? subject <= limit
+        : op === '<'
+          ? subject < limit
+          : op === '>='
+            ? subject >= limit
+            : subject > limit;
   return {
-    name: m.name, status: 'measured', value: round(m.value), unit: m.unit, floor: round(m.floor), ratio: round(m.ratio),
-    target: `${m.target.on} ${op} ${limit}`, pass, ...shared,
+    name: m.name,
+    status: 'measured',
+    value: round(m.value),
+    unit: m.unit,
+    floor: round(m.floor),
+    ratio: round(m.ratio),
+    target: `${m.target.on} ${op} ${limit}`,
+    pass,
+    ...shared,
   };
 }
 
 export function skippedRow(s: Skip, shared: Pick<BenchRow, 'machine' | 'date' | 'mode'>): BenchRow {
-  return { name: s.name, status: 'skipped', value: null, unit: s.unit, floor: null, ratio: null, target: s.target, pass: null, reason: s.reason, ...shared };
+  return {
+    name: s.name,
+    status: 'skipped',
+    value: null,
+    unit: s.unit,
+    floor: null,
+    ratio: null,
+    target: s.target,
+    pass: null,
+    reason: s.reason,
+    ...shared,
+  };
 }
 
 /** The table printed at the end of a run (also pasted into the README's benchmark section). */

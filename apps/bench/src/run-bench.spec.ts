@@ -8,7 +8,9 @@ describe('npm run bench -- --only', () => {
   });
 
   it('refuses an unknown or empty list, naming the benchmarks', () => {
-    expect(() => selectBenchmarks('workbook,copy')).toThrow('--only takes a comma-separated list of workbook, reconciliation, ingestion, api, console, rate-limit (got "workbook,copy")');
+    expect(() => selectBenchmarks('workbook,copy')).toThrow(
+      '--only takes a comma-separated list of workbook, reconciliation, ingestion, api, console, rate-limit (got "workbook,copy")',
+    );
     expect(() => selectBenchmarks(' , ')).toThrow(/--only takes/);
   });
 });

@@ -18,9 +18,13 @@ export type BenchmarkName = (typeof BENCHMARKS)[number];
 /** `--only` as given (comma-separated names) to the benchmarks it selects; every one when absent. */
 export function selectBenchmarks(only: string | undefined): Set<BenchmarkName> {
   if (only === undefined) return new Set(BENCHMARKS);
-  const names = only.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = only
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(BENCHMARKS as readonly string[]).includes(n));
-  if (unknown.length || names.length === 0) throw new Error(`--only takes a comma-separated list of ${BENCHMARKS.join(', ')} (got "${only}")`);
+  if (unknown.length || names.length === 0)
+    throw new Error(`--only takes a comma-separated list of ${BENCHMARKS.join(', ')} (got "${only}")`);
   return new Set(names as BenchmarkName[]);
 }
 
@@ -69,21 +73,33 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   };
 
-  log(`bench (${mode}): world ${plan.subtraders} subtraders x ${plan.markets} markets = ${plan.subtraders * plan.markets} detail rows per cycle`);
+  log(
+    `bench (${mode}): world ${plan.subtraders} subtraders x ${plan.markets} markets = ${plan.subtraders * plan.markets} detail rows per cycle`,
+  );
   const database = await openBenchDatabase(options.databaseUrl);
   log(`database: ${database.origin}`);
-  const sim = await startKlearSimulator({ port: 0, rateLimit: false, seed: 8, subtraders: plan.subtraders, markets: plan.markets, days: 2, withdrawalFailureRate: 0 });
+  const sim = await startKlearSimulator({
+    port: 0,
+    rateLimit: false,
+    seed: 8,
+    subtraders: plan.subtraders,
+    markets: plan.markets,
+    days: 2,
+    withdrawalFailureRate: 0,
+  });
   try {
     const client = simulatorClient(sim);
     const world = { dataSource: database.dataSource, subtraders: plan.subtraders, markets: plan.markets, quick: options.quick };
     // The workbook goes first: its peak RSS is read from this process, which must not yet hold the
     // million parsed rows of the ingestion benchmark (V8 keeps freed heap pages for a while).
-    if (selected.has('workbook')) await guarded({ name: 'workbook vs bare exceljs (+ peak RSS)', unit: 's', target: 'ratio <= 1.3; peak RSS < 300 MB' }, async () => {
-      measured(await benchDailyWorkbook(world));
-    });
-    if (selected.has('reconciliation')) await guarded({ name: 'reconciliation vs bare SQL join', unit: 's', target: 'ratio <= 1.5' }, async () => {
-      measured(await benchReconciliation(world));
-    });
+    if (selected.has('workbook'))
+      await guarded({ name: 'workbook vs bare exceljs (+ peak RSS)', unit: 's', target: 'ratio <= 1.3; peak RSS < 300 MB' }, async () => {
+        measured(await benchDailyWorkbook(world));
+      });
+    if (selected.has('reconciliation'))
+      await guarded({ name: 'reconciliation vs bare SQL join', unit: 's', target: 'ratio <= 1.5' }, async () => {
+        measured(await benchReconciliation(world));
+      });
 
     if (selected.has('ingestion')) {
       await guarded({ name: 'ingestion: settlement details', unit: 'rows/s', target: 'ratio <= 3' }, async () => {
@@ -99,28 +115,31 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       });
     }
 
-    if (selected.has('api')) await guarded({ name: 'api p99', unit: 'ms', target: 'ratio <= 3' }, async () => {
-      const { rows: latency, absent } = await benchApiLatency(database.url, plan.api);
-      if (absent.length) log(`  routes not (yet) answering 200, left out: ${absent.join(', ')}`);
-      if (latency.length === 0) skipped({ name: 'api p99', unit: 'ms', target: 'ratio <= 3', reason: 'no main read route answered 200' });
-      measured(latency);
-    });
+    if (selected.has('api'))
+      await guarded({ name: 'api p99', unit: 'ms', target: 'ratio <= 3' }, async () => {
+        const { rows: latency, absent } = await benchApiLatency(database.url, plan.api);
+        if (absent.length) log(`  routes not (yet) answering 200, left out: ${absent.join(', ')}`);
+        if (latency.length === 0) skipped({ name: 'api p99', unit: 'ms', target: 'ratio <= 3', reason: 'no main read route answered 200' });
+        measured(latency);
+      });
 
-    if (selected.has('console')) await guarded({ name: 'console TTI and bundle', unit: 'ms', target: 'value < 1500; bundle < 350 kB gzip' }, async () => {
-      measured(
-        await benchConsole({
-          dataSource: database.dataSource,
-          databaseUrl: database.url,
-          consoleDir: process.env.CONSOLE_DIR ?? 'dist/console',
-          klear: { baseUrl: sim.url, adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
-          log,
-        }),
-      );
-    });
+    if (selected.has('console'))
+      await guarded({ name: 'console TTI and bundle', unit: 'ms', target: 'value < 1500; bundle < 350 kB gzip' }, async () => {
+        measured(
+          await benchConsole({
+            dataSource: database.dataSource,
+            databaseUrl: database.url,
+            consoleDir: process.env.CONSOLE_DIR ?? 'dist/console',
+            klear: { baseUrl: sim.url, adminUserId: sim.options.adminUserId, accessToken: sim.options.accessToken },
+            log,
+          }),
+        );
+      });
 
-    if (selected.has('rate-limit')) await guarded({ name: 'klear rate-limit use', unit: 'reads/s', target: 'ratio >= 0.9' }, async () => {
-      measured(await benchRateLimitUse(plan.rateLimitPages));
-    });
+    if (selected.has('rate-limit'))
+      await guarded({ name: 'klear rate-limit use', unit: 'reads/s', target: 'ratio >= 0.9' }, async () => {
+        measured(await benchRateLimitUse(plan.rateLimitPages));
+      });
   } finally {
     await sim.close();
     await database.close();

@@ -64,8 +64,22 @@ export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise
     const floor = await measure(() => bareWrite(bare, subtraders * markets, markets));
     const n = subtraders * markets;
     return [
-      { name: `workbook: settlement details sheet, ${n} rows, vs bare exceljs`, value: built.seconds, unit: 's', floor: floor.seconds, ratio: built.seconds / floor.seconds, target: { on: 'ratio', op: '<=', limit: 1.3 } },
-      { name: `workbook: peak RSS building ${n} rows`, value: built.peakRssMb, unit: 'MB', floor: null, ratio: null, target: { on: 'value', op: '<', limit: 300 } },
+      {
+        name: `workbook: settlement details sheet, ${n} rows, vs bare exceljs`,
+        value: built.seconds,
+        unit: 's',
+        floor: floor.seconds,
+        ratio: built.seconds / floor.seconds,
+        target: { on: 'ratio', op: '<=', limit: 1.3 },
+      },
+      {
+        name: `workbook: peak RSS building ${n} rows`,
+        value: built.peakRssMb,
+        unit: 'MB',
+        floor: null,
+        ratio: null,
+        target: { on: 'value', op: '<', limit: 300 },
+      },
     ];
   } finally {
     rmSync(ours, { force: true });
@@ -101,10 +115,25 @@ async function bareWrite(path: string, rows: number, markets: number): Promise<n
     const internalPnl = pnl + brokenOf(s, m);
     const difference = pnl - internalPnl;
     sheet.add([
-      cycle, sid(s), mid(m), `bd-${i}`,
-      pnl / 10000, pnl, fees / 10000, fees, (pnl - fees) / 10000, pnl - fees,
-      internalPnl / 10000, internalPnl, fees / 10000, fees, (internalPnl - fees) / 10000, internalPnl - fees,
-      difference / 10000, difference, difference === 0 ? 'matched' : 'mismatch',
+      cycle,
+      sid(s),
+      mid(m),
+      `bd-${i}`,
+      pnl / 10000,
+      pnl,
+      fees / 10000,
+      fees,
+      (pnl - fees) / 10000,
+      pnl - fees,
+      internalPnl / 10000,
+      internalPnl,
+      fees / 10000,
+      fees,
+      (internalPnl - fees) / 10000,
+      internalPnl - fees,
+      difference / 10000,
+      difference,
+      difference === 0 ? 'matched' : 'mismatch',
     ]);
   }
   await sheet.close();
@@ -120,7 +149,10 @@ async function seedBenchDay(dataSource: DataSource, subtraders: number, markets:
   if (existing.length) return;
   const n = subtraders * markets;
   await dataSource.transaction(async (m) => {
-    await m.query(`DELETE FROM klear_settlement_detail WHERE obligation_id IN (SELECT id FROM klear_obligation WHERE execution_time = $1)`, [BENCH_CYCLE]);
+    await m.query(
+      `DELETE FROM klear_settlement_detail WHERE obligation_id IN (SELECT id FROM klear_obligation WHERE execution_time = $1)`,
+      [BENCH_CYCLE],
+    );
     await m.query(`DELETE FROM klear_obligation WHERE execution_time = $1`, [BENCH_CYCLE]);
     await m.query(
       `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, execution_time, last_updated_ts,

@@ -10,7 +10,13 @@ export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'klear-cli' }), AuditModule, UsersModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(),
+        DbModule.forRoot({ applicationName: 'klear-cli' }),
+        AuditModule,
+        UsersModule,
+      ],
     };
   }
 }

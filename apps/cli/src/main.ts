@@ -18,7 +18,14 @@ import { RetentionRepository, RetentionService } from '@app/retention';
  * The command-line entry for administrators and scripts. It reads the same configuration as the
  * API (DATABASE_URL included). Commands that create a token print it alone on the last line.
  */
-async function withContext<T>(fn: (ctx: { users: UsersService; audit: AuditService; dataSource: DataSource; app: { get: <S>(type: new (...args: never[]) => S) => S } }) => Promise<T>): Promise<T> {
+async function withContext<T>(
+  fn: (ctx: {
+    users: UsersService;
+    audit: AuditService;
+    dataSource: DataSource;
+    app: { get: <S>(type: new (...args: never[]) => S) => S };
+  }) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
   const db = await resolveDatabase(config);
   const resolved: AppConfig = { ...config, database: { ...config.database, url: db.url } };
@@ -38,19 +45,32 @@ program
   .description('create the first two admins (each gets a one-time invitation, printed one per line); refused once two active admins exist')
   .requiredOption('--names <names>', 'comma-separated user names (two on a fresh installation; one to replace a missing second admin)')
   .action(async (opts: { names: string }) => {
-    const names = [...new Set(opts.names.split(',').map((n) => n.trim()).filter(Boolean))];
+    const names = [
+      ...new Set(
+        opts.names
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      ),
+    ];
     await withContext(async ({ users }) => {
       const created = await users.bootstrapAdmins(names);
       for (const { user, invitation } of created) {
-        process.stdout.write(`admin ${user.name} (${user.id}): invitation expires ${invitation.record.expiresAt.toISOString()}; hand this code to ${user.name} only:\n${invitation.code}\n`);
+        process.stdout.write(
+          `admin ${user.name} (${user.id}): invitation expires ${invitation.record.expiresAt.toISOString()}; hand this code to ${user.name} only:\n${invitation.code}\n`,
+        );
       }
-      process.stdout.write('each admin redeems their code: POST /invitations/redeem {"code": "...", "label": "..."} (answers their own token, shown once)\n');
+      process.stdout.write(
+        'each admin redeems their code: POST /invitations/redeem {"code": "...", "label": "..."} (answers their own token, shown once)\n',
+      );
     });
   });
 
 program
   .command('users:create')
-  .description('create a service account (a script: no approver, no admin) and its first API token (printed alone on the last line); people arrive by invitation')
+  .description(
+    'create a service account (a script: no approver, no admin) and its first API token (printed alone on the last line); people arrive by invitation',
+  )
   .requiredOption('--name <name>', 'user name')
   .requiredOption('--roles <roles>', 'comma-separated: viewer, operator')
   .option('--label <label>', 'token label', 'cli')
@@ -60,7 +80,9 @@ program
       const user = await users.createUser(opts.name, roles, 'cli', 'service');
       const issued = await users.issueToken(user.id, opts.label, 'cli');
       process.stdout.write(`created service account ${user.name} (${user.id}) with roles ${roles.join(',')}\n`);
-      process.stdout.write(`token ${issued.record.id} (${issued.record.tokenPrefix}...), expires ${issued.record.expiresAt.toISOString()}: shown once, store it now\n`);
+      process.stdout.write(
+        `token ${issued.record.id} (${issued.record.tokenPrefix}...), expires ${issued.record.expiresAt.toISOString()}: shown once, store it now\n`,
+      );
       process.stdout.write(`${issued.token}\n`);
     });
   });
@@ -74,7 +96,8 @@ program
     await withContext(async ({ users }) => {
       const user = await users.findUserByName(opts.name);
       if (!user) throw new Error(`no active user named ${opts.name}`);
-      if (user.kind !== 'service') throw new Error(`${opts.name} is a person: nobody makes a token for another person (they use POST /me/tokens)`);
+      if (user.kind !== 'service')
+        throw new Error(`${opts.name} is a person: nobody makes a token for another person (they use POST /me/tokens)`);
       const issued = await users.issueToken(user.id, opts.label, 'cli');
       process.stdout.write(`token ${issued.record.id} for ${user.name}: shown once, store it now\n${issued.token}\n`);
     });
@@ -84,12 +107,16 @@ program
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 program
   .command('console:credentials')
-  .description('set a person\'s console password (read from standard input) and enrol a new TOTP secret (printed once: add it to an authenticator app)')
+  .description(
+    "set a person's console password (read from standard input) and enrol a new TOTP secret (printed once: add it to an authenticator app)",
+  )
   .requiredOption('--name <name>', 'user name')
   .action(async (opts: { name: string }) => {
     const password = await readStdin();
@@ -97,7 +124,9 @@ program
       const user = await users.findUserByName(opts.name);
       if (!user) throw new Error(`no active user named ${opts.name}`);
       const enrolled = await app.get(ConsoleAuthService).setCredentials(user.id, password, 'cli');
-      process.stdout.write(`console credentials set for ${user.name}; open sessions ended.\nTOTP secret (shown once): ${enrolled.secret}\n${enrolled.uri}\n`);
+      process.stdout.write(
+        `console credentials set for ${user.name}; open sessions ended.\nTOTP secret (shown once): ${enrolled.secret}\n${enrolled.uri}\n`,
+      );
     });
   });
 
@@ -130,7 +159,10 @@ program
   .command('audit:verify')
   .description('verify the audit log: hash chain, and the keyed MAC of every row when SECRETS_KEY is set; exit 1 when broken')
   .option('--anchor <seq:hash>', 'an anchor printed by an earlier verification: that row must still be in the chain, unchanged')
-  .addHelpText('after', '\nThe JSON answer ends with `anchor` (last seq, hash, MAC): keep it outside the database (a ticket, the ops log) and pass it back with --anchor.')
+  .addHelpText(
+    'after',
+    '\nThe JSON answer ends with `anchor` (last seq, hash, MAC): keep it outside the database (a ticket, the ops log) and pass it back with --anchor.',
+  )
   .action(async (opts: { anchor?: string }) => {
     let anchor: { seq: string; hash: string } | undefined;
     if (opts.anchor) {
@@ -141,7 +173,8 @@ program
     await withContext(async ({ audit }) => {
       const result = await audit.verify({ anchor });
       process.stdout.write(`${JSON.stringify(result)}\n`);
-      if (!result.macs.checked) process.stderr.write('warning: SECRETS_KEY is not set: the rows\' MACs were not checked (hash chain only)\n');
+      if (!result.macs.checked)
+        process.stderr.write("warning: SECRETS_KEY is not set: the rows' MACs were not checked (hash chain only)\n");
       if (!result.ok) process.exitCode = 1;
     });
   });
@@ -157,7 +190,13 @@ program
       const resealed = await new StoredSecretRepository(dataSource, keyring.secretBox()).resealWithCurrentKey();
       // TOTP secrets: also re-sealed at every start of the API; here at once.
       const totp = await app.get(ConsoleAuthService).sealStoredTotpSecrets();
-      await audit.record({ actor: 'cli', action: 'secrets.rotate', entityType: 'keyring', entityId: keyring.currentKeyId, details: { resealed, totp_resealed: totp, key_ids: keyring.keyIds } });
+      await audit.record({
+        actor: 'cli',
+        action: 'secrets.rotate',
+        entityType: 'keyring',
+        entityId: keyring.currentKeyId,
+        details: { resealed, totp_resealed: totp, key_ids: keyring.keyIds },
+      });
       const stillNeeded = (await dataSource.query(
         `SELECT DISTINCT mac_key_id AS id FROM audit_log WHERE mac_key_id IS NOT NULL AND mac_key_id <> $1`,
         [keyring.currentKeyId],
@@ -173,15 +212,30 @@ program
 
 program
   .command('retention:run')
-  .description('move the months whose every cycle is older than N days out of the hot tables: detach into the archive schema, export (gzip COPY + SHA-256 manifest), audited; months an open break, an unresolved withdrawal or the buffer balance needs are refused with the reason')
+  .description(
+    'move the months whose every cycle is older than N days out of the hot tables: detach into the archive schema, export (gzip COPY + SHA-256 manifest), audited; months an open break, an unresolved withdrawal or the buffer balance needs are refused with the reason',
+  )
   .option('--older-than-days <n>', 'the configured age (default: RETENTION_OLDER_THAN_DAYS)', process.env.RETENTION_OLDER_THAN_DAYS)
-  .option('--out <dir>', 'export directory, one folder per month (default: RETENTION_ARCHIVE_DIR or ./retention-archive)', process.env.RETENTION_ARCHIVE_DIR ?? './retention-archive')
+  .option(
+    '--out <dir>',
+    'export directory, one folder per month (default: RETENTION_ARCHIVE_DIR or ./retention-archive)',
+    process.env.RETENTION_ARCHIVE_DIR ?? './retention-archive',
+  )
   .option('--dry-run', 'say what would move and what is refused; change nothing', false)
-  .option('--drop-after-export', 'drop the archived tables once their export is verified (default: keep them readable in the archive schema)', false)
+  .option(
+    '--drop-after-export',
+    'drop the archived tables once their export is verified (default: keep them readable in the archive schema)',
+    false,
+  )
   .action(async (opts: { olderThanDays?: string; out: string; dryRun: boolean; dropAfterExport: boolean }) => {
-    if (!opts.olderThanDays || !/^\d+$/.test(opts.olderThanDays)) throw new Error('--older-than-days <n> (or RETENTION_OLDER_THAN_DAYS) is required: a whole number of days');
+    if (!opts.olderThanDays || !/^\d+$/.test(opts.olderThanDays))
+      throw new Error('--older-than-days <n> (or RETENTION_OLDER_THAN_DAYS) is required: a whole number of days');
     await withContext(async ({ audit, dataSource, app }) => {
-      const outcome = await new RetentionService(new RetentionRepository(dataSource), audit, app.get(Clock as unknown as new () => Clock)).run({
+      const outcome = await new RetentionService(
+        new RetentionRepository(dataSource),
+        audit,
+        app.get(Clock as unknown as new () => Clock),
+      ).run({
         olderThanDays: Number(opts.olderThanDays),
         dryRun: opts.dryRun,
         outDir: opts.out,
@@ -199,7 +253,11 @@ program
   .action(async (opts: { month: string }) => {
     if (!/^\d{4}-\d{2}$/.test(opts.month)) throw new Error('--month expects YYYY-MM');
     await withContext(async ({ audit, dataSource, app }) => {
-      const n = await new RetentionService(new RetentionRepository(dataSource), audit, app.get(Clock as unknown as new () => Clock)).restore(opts.month, 'cli');
+      const n = await new RetentionService(
+        new RetentionRepository(dataSource),
+        audit,
+        app.get(Clock as unknown as new () => Clock),
+      ).restore(opts.month, 'cli');
       process.stdout.write(`restored ${n} partition(s) of ${opts.month}\n`);
     });
   });
@@ -210,7 +268,11 @@ program
   .action(async () => {
     await withContext(async ({ audit, dataSource, app }) => {
       const strays = (await defaultPartitionRows(dataSource)).filter((r) => r.rows > 0);
-      const months = await new RetentionService(new RetentionRepository(dataSource), audit, app.get(Clock as unknown as new () => Clock)).heldMonths();
+      const months = await new RetentionService(
+        new RetentionRepository(dataSource),
+        audit,
+        app.get(Clock as unknown as new () => Clock),
+      ).heldMonths();
       process.stdout.write(`${JSON.stringify({ months, default_partition_rows: strays })}\n`);
       if (strays.length > 0) {
         process.stderr.write('rows landed in a default partition: run partitions:ensure for their month (it moves them)\n');
@@ -242,7 +304,11 @@ program
     await withContext(async ({ audit, dataSource }) => {
       const differences = await new ReconciliationSummaries(dataSource, audit).verify();
       for (const d of differences) process.stdout.write(`${JSON.stringify(d)}\n`);
-      process.stdout.write(differences.length === 0 ? 'summaries agree with the source rows\n' : `${differences.length} summary rows differ: run recon:rebuild-summaries\n`);
+      process.stdout.write(
+        differences.length === 0
+          ? 'summaries agree with the source rows\n'
+          : `${differences.length} summary rows differ: run recon:rebuild-summaries\n`,
+      );
       if (differences.length > 0) process.exitCode = 1;
     });
   });
@@ -289,7 +355,9 @@ program
 
 program
   .command('db:migrate')
-  .description('apply pending migrations (under the advisory lock) as DATABASE_MIGRATION_URL (else DATABASE_URL), then grant DATABASE_URL\'s role its rights')
+  .description(
+    "apply pending migrations (under the advisory lock) as DATABASE_MIGRATION_URL (else DATABASE_URL), then grant DATABASE_URL's role its rights",
+  )
   .action(async () => {
     const config = loadConfig();
     const db = await resolveDatabase(config);

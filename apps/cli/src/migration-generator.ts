@@ -31,7 +31,10 @@ export async function generateMigration(serverUrl: string, name: string, migrati
     const className = `${name}${timestamp}`;
     const file = `${timestamp}-${name}`;
     const up = drift.up.map((q) => `    await queryRunner.query(\`${escapeTemplate(q)}\`);`).join('\n');
-    const down = [...drift.down].reverse().map((q) => `    await queryRunner.query(\`${escapeTemplate(q)}\`);`).join('\n');
+    const down = [...drift.down]
+      .reverse()
+      .map((q) => `    await queryRunner.query(\`${escapeTemplate(q)}\`);`)
+      .join('\n');
     writeFileSync(
       join(migrationsDir, `${file}.ts`),
       `import type { MigrationInterface, QueryRunner } from 'typeorm';\n\nexport class ${className} implements MigrationInterface {\n  name = '${className}';\n\n  public async up(queryRunner: QueryRunner): Promise<void> {\n${up}\n  }\n\n  public async down(queryRunner: QueryRunner): Promise<void> {\n${down}\n  }\n}\n`,
@@ -40,14 +43,18 @@ export async function generateMigration(serverUrl: string, name: string, migrati
     let index = readFileSync(indexFile, 'utf8');
     const importLine = `import { ${className} } from './${file}';\n`;
     const lastImport = index.lastIndexOf('\nimport ');
-    index = lastImport === -1 && !index.startsWith('import ')
-      ? importLine + '\n' + index
-      : (() => {
-          const at = index.indexOf('\n', lastImport === -1 ? 0 : lastImport + 1) + 1;
-          return index.slice(0, at) + importLine + index.slice(at);
-        })();
+    index =
+      lastImport === -1 && !index.startsWith('import ')
+        ? importLine + '\n' + index
+        : (() => {
+            const at = index.indexOf('\n', lastImport === -1 ? 0 : lastImport + 1) + 1;
+            return index.slice(0, at) + importLine + index.slice(at);
+          })();
     index = index.replace(/export const ALL_MIGRATIONS: Function\[\] = \[([^\]]*)\];/, (_m, list: string) => {
-      const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       items.push(className);
       return `export const ALL_MIGRATIONS: Function[] = [\n${items.map((i) => `  ${i},`).join('\n')}\n];`;
     });

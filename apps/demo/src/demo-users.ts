@@ -39,7 +39,12 @@ const DEMO_ACTOR: Principal = { userId: '00000000-0000-0000-0000-000000000000', 
  * `<data>/demo-users.json` and reused while they work. When they do not (file lost, tokens expired),
  * the earlier demo users are disabled and a new generation is made.
  */
-export async function ensureDemoUsers(users: UsersService, consoleAuth: ConsoleAuthService, api: ApiCaller, dataRoot: string): Promise<DemoUser[]> {
+export async function ensureDemoUsers(
+  users: UsersService,
+  consoleAuth: ConsoleAuthService,
+  api: ApiCaller,
+  dataRoot: string,
+): Promise<DemoUser[]> {
   const people = await ensureDemoPeople(users, api, dataRoot);
   // Console credentials are set once (password `<name>-password`, a TOTP secret) and kept across runs.
   const out: DemoUser[] = [];
@@ -65,7 +70,8 @@ async function ensureDemoPeople(users: UsersService, api: ApiCaller, dataRoot: s
   }
   // Retire every earlier demo user (disabling is immediate and revokes their tokens).
   const existing = (await users.listUsers()).filter((u) => u.name.startsWith('demo-'));
-  for (const u of existing.filter((x) => !x.disabledAt)) await users.changeNow(u.id, { removeRoles: [], addRoles: [], disable: true }, DEMO_ACTOR);
+  for (const u of existing.filter((x) => !x.disabledAt))
+    await users.changeNow(u.id, { removeRoles: [], addRoles: [], disable: true }, DEMO_ACTOR);
   const generation = existing.length === 0 ? '' : `-g${Math.floor(existing.length / DEMO_USERS.length) + 1}`;
   const nameOf = (base: string) => `${base}${generation}`;
 
@@ -81,8 +87,12 @@ async function ensureDemoPeople(users: UsersService, api: ApiCaller, dataRoot: s
   out.push({ name: 'demo-admin', userName: first.user.name, roles: ['admin'], token: adminToken });
   out.push({ name: 'demo-admin-2', userName: second.user.name, roles: ['admin'], token: admin2Token });
   for (const spec of DEMO_USERS.slice(2)) {
-    const created = await api.call<{ proposals: Array<{ id: string }>; invitation: { code: string } }>(adminToken, 'POST', '/users', { name: nameOf(spec.name), roles: spec.roles });
-    if (created.status !== 201 && created.status !== 202) throw new Error(`POST /users for ${spec.name} answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const created = await api.call<{ proposals: Array<{ id: string }>; invitation: { code: string } }>(adminToken, 'POST', '/users', {
+      name: nameOf(spec.name),
+      roles: spec.roles,
+    });
+    if (created.status !== 201 && created.status !== 202)
+      throw new Error(`POST /users for ${spec.name} answered ${created.status}: ${JSON.stringify(created.body)}`);
     // Approver and admin: a proposal, approved by the second admin.
     for (const p of created.body.proposals) await api.expectOk(admin2Token, 'POST', `/admin-proposals/${p.id}/approve`, {});
     out.push({ name: spec.name, userName: nameOf(spec.name), roles: spec.roles, token: await redeem(created.body.invitation.code) });
@@ -97,7 +107,10 @@ async function ensureDemoPeople(users: UsersService, api: ApiCaller, dataRoot: s
  * in every generation), set on the user of this generation: after a reset the users are
  * `demo-approver-1-g2` and so on, and the retired ones (disabled) keep the bare names.
  */
-export async function setDemoAddresses(preferences: NotificationPreferencesService, users: Array<Pick<DemoUser, 'name' | 'userName'>>): Promise<void> {
+export async function setDemoAddresses(
+  preferences: NotificationPreferencesService,
+  users: Array<Pick<DemoUser, 'name' | 'userName'>>,
+): Promise<void> {
   for (const u of users) {
     const id = await preferences.userIdByName(u.userName);
     if (!id) throw new Error(`demo user ${u.userName} (${u.name}) not found among the enabled users`);

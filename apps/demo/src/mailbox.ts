@@ -63,7 +63,7 @@ export async function startMailbox(options: { host?: string; smtpPort?: number; 
     smtp.once('error', reject);
     smtp.listen(options.smtpPort ?? 0, host, () => resolve());
   });
-  const smtpPort = ((smtp as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+  const smtpPort = (smtp as unknown as { server: { address(): AddressInfo } }).server.address().port;
   const web: Server = createServer((req, res) => {
     if (req.url === '/messages.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -73,9 +73,14 @@ export async function startMailbox(options: { host?: string; smtpPort?: number; 
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     const rows = [...messages]
       .reverse()
-      .map((m) => `<article><h3>${escape(m.subject)}</h3><p><b>To:</b> ${escape(m.to.join(', '))} &nbsp; <b>Message-ID:</b> ${escape(m.messageId)}</p><pre>${escape(m.text)}</pre></article>`)
+      .map(
+        (m) =>
+          `<article><h3>${escape(m.subject)}</h3><p><b>To:</b> ${escape(m.to.join(', '))} &nbsp; <b>Message-ID:</b> ${escape(m.messageId)}</p><pre>${escape(m.text)}</pre></article>`,
+      )
       .join('<hr>');
-    res.end(`<!doctype html><meta charset="utf-8"><title>Klear demo mailbox</title><h1>Klear demo mailbox (${messages.length})</h1>${rows || '<p>No mail yet.</p>'}`);
+    res.end(
+      `<!doctype html><meta charset="utf-8"><title>Klear demo mailbox</title><h1>Klear demo mailbox (${messages.length})</h1>${rows || '<p>No mail yet.</p>'}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     web.once('error', reject);

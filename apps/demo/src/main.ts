@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   env.METRICS_PORT ??= '9464';
   env.METRICS_WORKER_PORT ??= '9465';
   const claim = claimDataDirectory(dataRoot);
-  if (!claim.ok) return refuse(`another demo (pid ${claim.pid}) is running on the data directory ${dataRoot}: stop it first (Ctrl-C in its terminal), or give this one its own EMBEDDED_PG_DATA_DIR`);
+  if (!claim.ok)
+    return refuse(
+      `another demo (pid ${claim.pid}) is running on the data directory ${dataRoot}: stop it first (Ctrl-C in its terminal), or give this one its own EMBEDDED_PG_DATA_DIR`,
+    );
   const busy = await busyPorts([
     [base.api.port, base.api.host, 'API (API_PORT)'],
     [simPort, '127.0.0.1', 'Klear simulator (KLEAR_SIM_PORT)'],
@@ -47,7 +50,9 @@ async function main(): Promise<void> {
   ]);
   if (busy.length) {
     claim.release();
-    return refuse(`port${busy.length > 1 ? 's' : ''} in use: ${busy.join(', ')}; another demo or program is listening there: stop it or choose other ports`);
+    return refuse(
+      `port${busy.length > 1 ? 's' : ''} in use: ${busy.join(', ')}; another demo or program is listening there: stop it or choose other ports`,
+    );
   }
 
   const db = await resolveDatabase(base);
@@ -105,7 +110,14 @@ async function main(): Promise<void> {
 
   await setDemoAddresses(api.get(NotificationPreferencesService), users);
 
-  const story = await runDemoStory(new ApiCaller(apiUrl), sim, { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') }, api.get(DataSource), step, randomBytes(6).toString('hex'));
+  const story = await runDemoStory(
+    new ApiCaller(apiUrl),
+    sim,
+    { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') },
+    api.get(DataSource),
+    step,
+    randomBytes(6).toString('hex'),
+  );
 
   const workerLog = resolve(dataRoot, 'worker.log');
   const worker = await startWorkerProcess(config, env, workerLog);
@@ -113,11 +125,28 @@ async function main(): Promise<void> {
 
   // The API process delivers the outbox once now (the worker's notification_sender does it every 10 s).
   await api.get(NotificationSender).runOnce();
-  const approvalMail = mailbox.messages.filter((m) => m.subject.includes('Approval needed') && m.text.includes(story.withdrawal.id)).flatMap((m) => m.to);
-  step(`approval email for the withdrawal delivered to: ${approvalMail.sort().join(', ') || 'nobody'} (the requester, demo-operator, gets none)`);
+  const approvalMail = mailbox.messages
+    .filter((m) => m.subject.includes('Approval needed') && m.text.includes(story.withdrawal.id))
+    .flatMap((m) => m.to);
+  step(
+    `approval email for the withdrawal delivered to: ${approvalMail.sort().join(', ') || 'nobody'} (the requester, demo-operator, gets none)`,
+  );
 
   if (story.workbook) story.workbook.path = resolve(config.exports.dir, story.workbook.path);
-  printSummary({ apiUrl, simUrl: sim.url, dataDir: resolve(base.database.embedded.dataDir), users, story, mailboxUrl: mailbox.webUrl, approvalMail, metricsUrls: [`http://${config.metrics.host}:${config.metrics.apiPort}/metrics`, `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`], cli: demoCliCommand(env, resolve(dataRoot, 'demo-secrets.key')) });
+  printSummary({
+    apiUrl,
+    simUrl: sim.url,
+    dataDir: resolve(base.database.embedded.dataDir),
+    users,
+    story,
+    mailboxUrl: mailbox.webUrl,
+    approvalMail,
+    metricsUrls: [
+      `http://${config.metrics.host}:${config.metrics.apiPort}/metrics`,
+      `http://${config.metrics.host}:${config.metrics.workerPort}/metrics`,
+    ],
+    cli: demoCliCommand(env, resolve(dataRoot, 'demo-secrets.key')),
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -199,4 +228,3 @@ main().catch((error: unknown) => {
   process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
-

@@ -19,7 +19,14 @@ const INGESTION_JOBS = [
 ];
 
 /** The discrepancies the demo's ledger feed carries: the breaks a newcomer should find. */
-const DEMO_DISCREPANCIES = ['missing_fee', 'pnl_off_by_one', 'unknown_subtrader', 'missing_buffer_movement', 'wrong_margin', 'missing_funding'];
+const DEMO_DISCREPANCIES = [
+  'missing_fee',
+  'pnl_off_by_one',
+  'unknown_subtrader',
+  'missing_buffer_movement',
+  'wrong_margin',
+  'missing_funding',
+];
 
 interface ObligationListed {
   id: string;
@@ -78,11 +85,19 @@ async function readAll<T>(api: ApiCaller, token: string, path: string): Promise<
 
 /** One line naming Klear's active obligations as the product holds them (GET /obligations/active). */
 async function activeObligationsText(api: ApiCaller, token: string, nowMs: number): Promise<string> {
-  const active = await api.expectOk<{ obligations: Array<{ id: string; asset_class: string | null; execution_time: string; amount_usd: string | null }> }>(token, 'GET', '/obligations/active');
+  const active = await api.expectOk<{
+    obligations: Array<{ id: string; asset_class: string | null; execution_time: string; amount_usd: string | null }>;
+  }>(token, 'GET', '/obligations/active');
   if (active.obligations.length === 0) return 'none pending';
-  const et = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(iso));
+  const et = (iso: string) =>
+    new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(
+      new Date(iso),
+    );
   return active.obligations
-    .map((o) => `${o.asset_class ?? 'all'} ${o.id}: cycle ${et(o.execution_time)} ET${Date.parse(o.execution_time) > nowMs ? ' (open: executes then)' : ' (executed, payment pending)'}, amount ${o.amount_usd ?? '?'}`)
+    .map(
+      (o) =>
+        `${o.asset_class ?? 'all'} ${o.id}: cycle ${et(o.execution_time)} ET${Date.parse(o.execution_time) > nowMs ? ' (open: executes then)' : ' (executed, payment pending)'}, amount ${o.amount_usd ?? '?'}`,
+    )
     .join('; ');
 }
 
@@ -102,7 +117,11 @@ export async function runDemoStory(
   runId: string,
 ): Promise<StoryOutcome> {
   for (const job of INGESTION_JOBS) {
-    const run = await api.expectOk<{ outcome?: string; run?: { status?: string; items_written?: number } }>(tokens.operator, 'POST', `/jobs/${job}/run?wait=true`);
+    const run = await api.expectOk<{ outcome?: string; run?: { status?: string; items_written?: number } }>(
+      tokens.operator,
+      'POST',
+      `/jobs/${job}/run?wait=true`,
+    );
     step(`ingested ${job}: ${run.run?.status ?? run.outcome ?? 'done'}`);
   }
   const obligations = await readAll<ObligationListed>(api, tokens.viewer, '/obligations');
@@ -120,18 +139,20 @@ export async function runDemoStory(
   const csv = await feed.text();
   const form = new FormData();
   form.append('file', new Blob([csv], { type: 'text/csv' }), 'demo-ledger.csv');
-  const imported = await api.expectOk<{ counts?: { entries?: number; created?: number; unchanged?: number }; created?: number; unchanged?: number; entries?: number }>(
-    tokens.operator,
-    'POST',
-    '/ledger/imports',
-    form,
-  );
+  const imported = await api.expectOk<{
+    counts?: { entries?: number; created?: number; unchanged?: number };
+    created?: number;
+    unchanged?: number;
+    entries?: number;
+  }>(tokens.operator, 'POST', '/ledger/imports', form);
   const counts = imported.counts ?? imported;
   const ledger = { entries: Number(counts.entries ?? 0), created: Number(counts.created ?? 0), unchanged: Number(counts.unchanged ?? 0) };
   step(`ledger imported: ${ledger.created} new entries, ${ledger.unchanged} already held`);
 
   // Executed cycles only (by Klear's clock): the open cycle's active obligation is not final yet (the projected run covers it).
-  const cycles = [...new Set(obligations.map((o) => o.execution_time))].filter((cycle) => Date.parse(cycle) <= sim.context.state.now()).sort();
+  const cycles = [...new Set(obligations.map((o) => o.execution_time))]
+    .filter((cycle) => Date.parse(cycle) <= sim.context.state.now())
+    .sort();
   // One run per asset class of each cycle (each class settles on its own obligation).
   for (const cycle of cycles) {
     for (const assetClass of [...new Set(obligations.filter((o) => o.execution_time === cycle).map((o) => o.asset_class))].sort()) {
@@ -150,7 +171,12 @@ export async function runDemoStory(
   const held = new Set((await readAll<{ date: string }>(api, tokens.viewer, '/exports')).map((e) => e.date));
   for (const date of dates) {
     if (held.has(date) && date !== dates[dates.length - 1]) continue;
-    const built = await api.expectOk<{ id: string; version: number; row_counts: Record<string, number> }>(tokens.operator, 'POST', '/exports', { date });
+    const built = await api.expectOk<{ id: string; version: number; row_counts: Record<string, number> }>(
+      tokens.operator,
+      'POST',
+      '/exports',
+      { date },
+    );
     workbooks.push({ date, version: built.version, breakRows: built.row_counts.Breaks ?? 0 });
     if (date === dates[dates.length - 1]) {
       const [row] = (await dataSource.query('SELECT file_path FROM export_file WHERE id = $1', [built.id])) as Array<{ file_path: string }>;
@@ -177,7 +203,12 @@ export async function runDemoStory(
     openBreaks: open.length,
     workbook,
     workbooks,
-    withdrawal: { id: request.id, amount, state: request.state, approvalsRequired: Number(request.approvals_required ?? request.required_approvals ?? 2) },
+    withdrawal: {
+      id: request.id,
+      amount,
+      state: request.state,
+      approvalsRequired: Number(request.approvals_required ?? request.required_approvals ?? 2),
+    },
     live,
     activeObligation: active,
   };
@@ -189,7 +220,11 @@ async function liveApiFacts(api: ApiCaller, viewer: string, obligations: Obligat
   const latest = [...withFunding].sort((a, b) => b.execution_time.localeCompare(a.execution_time) || a.id.localeCompare(b.id))[0];
   const completed = obligations.filter((o) => o.completed_from_paged_endpoints.length > 0);
   const truncated = [...completed].sort((a, b) => b.execution_time.localeCompare(a.execution_time) || a.id.localeCompare(b.id))[0];
-  const groups = await readAll<{ group_id: string; member_subtrader_ids: string[]; latest_margin: { maintenance_margin_usd?: string } | null }>(api, viewer, '/subtrader-groups');
+  const groups = await readAll<{
+    group_id: string;
+    member_subtrader_ids: string[];
+    latest_margin: { maintenance_margin_usd?: string } | null;
+  }>(api, viewer, '/subtrader-groups');
   return {
     assetClasses: [...new Set(obligations.map((o) => o.asset_class))].sort(),
     funding: {
@@ -197,8 +232,21 @@ async function liveApiFacts(api: ApiCaller, viewer: string, obligations: Obligat
       obligations: withFunding.length,
       latest: latest ? { id: latest.id, usd: latest.funding_usd, payments: latest.funding_payment_count } : null,
     },
-    group: groups[0] ? { id: groups[0].group_id, members: groups[0].member_subtrader_ids, marginUsd: groups[0].latest_margin?.maintenance_margin_usd ?? null } : null,
-    truncated: truncated ? { id: truncated.id, assetClass: truncated.asset_class, details: truncated.settlement_detail_count, lists: truncated.completed_from_paged_endpoints } : null,
+    group: groups[0]
+      ? {
+          id: groups[0].group_id,
+          members: groups[0].member_subtrader_ids,
+          marginUsd: groups[0].latest_margin?.maintenance_margin_usd ?? null,
+        }
+      : null,
+    truncated: truncated
+      ? {
+          id: truncated.id,
+          assetClass: truncated.asset_class,
+          details: truncated.settlement_detail_count,
+          lists: truncated.completed_from_paged_endpoints,
+        }
+      : null,
     truncatedCount: completed.length,
   };
 }

@@ -55,7 +55,9 @@ export function printSummary(s: DemoSummary): void {
         : ''
     }`,
     `Funding payments       ${s.story.live.funding.payments} over ${s.story.live.funding.obligations} obligations${
-      s.story.live.funding.latest ? `; latest ${s.story.live.funding.latest.id}: ${s.story.live.funding.latest.payments} payments, net ${s.story.live.funding.latest.usd}` : ''
+      s.story.live.funding.latest
+        ? `; latest ${s.story.live.funding.latest.id}: ${s.story.live.funding.latest.payments} payments, net ${s.story.live.funding.latest.usd}`
+        : ''
     }`,
     `Netted group           ${s.story.live.group ? `${s.story.live.group.id}: ${s.story.live.group.members.join(', ')}${s.story.live.group.marginUsd ? `, margin ${s.story.live.group.marginUsd}` : ''} (GET /subtrader-groups)` : 'none'}`,
     `Active obligation      ${s.story.activeObligation}`,
@@ -63,13 +65,15 @@ export function printSummary(s: DemoSummary): void {
     `Open breaks            ${s.story.openBreaks}${checks ? ` (${checks})` : ''}`,
     `Workbook               ${s.story.workbook ? `${s.story.workbook.path} (${s.story.workbook.date}, version ${s.story.workbook.version})` : 'none (no settled cycle yet)'}`,
     ...(s.story.workbooks.length
-      ? [`Workbooks built now    ${s.story.workbooks.map((w) => `${w.date} (${w.breakRows} on its Breaks sheet)`).join(', ')}; all: GET /exports`]
+      ? [
+          `Workbooks built now    ${s.story.workbooks.map((w) => `${w.date} (${w.breakRows} on its Breaks sheet)`).join(', ')}; all: GET /exports`,
+        ]
       : []),
     `Withdrawal waiting     $${s.story.withdrawal.amount}, ${s.story.withdrawal.state}, needs ${s.story.withdrawal.approvalsRequired} approvers (${s.story.withdrawal.id})`,
     `Approval email         sent to ${s.approvalMail.join(', ') || 'nobody'} (see the mailbox; never to the requester)`,
     '',
     'Try:',
-    '  # the pending withdrawal and the jobs\' last-success ages in the metrics',
+    "  # the pending withdrawal and the jobs' last-success ages in the metrics",
     `  curl -s ${s.metricsUrls[0]} | grep -E "^klear_(withdrawals|withdrawal_oldest|job_last_success_age)"`,
     '  # the open breaks',
     `  curl -s -H "Authorization: Bearer ${token('demo-viewer')}" "${s.apiUrl}/breaks?status=open"`,

@@ -12,7 +12,11 @@ export interface WorkerProcess {
  * The worker runs as its own process, as in production (`npm run start:worker`), configured through
  * the same environment variables; its JSON log lines go to `logFile`.
  */
-export async function startWorkerProcess(config: AppConfig, env: Record<string, string | undefined>, logFile: string): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  config: AppConfig,
+  env: Record<string, string | undefined>,
+  logFile: string,
+): Promise<WorkerProcess> {
   const log = openSync(logFile, 'a');
   const entry = fileURLToPath(new URL('../../worker/src/main.js', import.meta.url));
   const child: ChildProcess = spawn(process.execPath, [entry], {

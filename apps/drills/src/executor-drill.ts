@@ -6,14 +6,24 @@ import { ClockModule, OffsetClock } from '@app/clock';
 import { type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
 import { KlearClientModule } from '@app/klear-client';
-import { EXECUTOR_HOOKS, type ExecutorCrashPoint, type ExecutorHooks, type ExecutorRunSummary, WithdrawalExecutor, WithdrawalsModule } from '@app/withdrawals';
+import {
+  EXECUTOR_HOOKS,
+  type ExecutorCrashPoint,
+  type ExecutorHooks,
+  type ExecutorRunSummary,
+  WithdrawalExecutor,
+  WithdrawalsModule,
+} from '@app/withdrawals';
 
 /**
  * A fault drill: one executor run in this process, which announces each crash point on stdout and,
  * when WITHDRAWAL_DRILL_CRASH_AT names that point, kills itself with SIGKILL there (no cleanup, no
  * rollback of what was committed, the connection simply drops), like a crashed worker.
  */
-export function drillHooks(crashAt: string | undefined, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): ExecutorHooks {
+export function drillHooks(
+  crashAt: string | undefined,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): ExecutorHooks {
   return {
     at(point: ExecutorCrashPoint) {
       write(`REACHED ${point}`);
@@ -33,11 +43,22 @@ function drillClock(offsetMs: string | undefined): OffsetClock | undefined {
 class DrillModule {
   static forRoot(config: AppConfig): DynamicModule {
     @Global()
-    @Module({ providers: [{ provide: EXECUTOR_HOOKS, useValue: drillHooks(process.env.WITHDRAWAL_DRILL_CRASH_AT) }], exports: [EXECUTOR_HOOKS] })
+    @Module({
+      providers: [{ provide: EXECUTOR_HOOKS, useValue: drillHooks(process.env.WITHDRAWAL_DRILL_CRASH_AT) }],
+      exports: [EXECUTOR_HOOKS],
+    })
     class DrillHooksModule {}
     return {
       module: DrillModule,
-      imports: [ConfigModule.forRoot(config), ClockModule.forRoot(drillClock(process.env.WITHDRAWAL_DRILL_CLOCK_OFFSET_MS)), DbModule.forRoot({ applicationName: 'withdrawal-drill', migrate: false }), AuditModule, KlearClientModule.forRoot(), DrillHooksModule, WithdrawalsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(drillClock(process.env.WITHDRAWAL_DRILL_CLOCK_OFFSET_MS)),
+        DbModule.forRoot({ applicationName: 'withdrawal-drill', migrate: false }),
+        AuditModule,
+        KlearClientModule.forRoot(),
+        DrillHooksModule,
+        WithdrawalsModule,
+      ],
     };
   }
 }

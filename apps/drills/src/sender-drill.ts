@@ -5,14 +5,25 @@ import { AuditModule } from '@app/audit';
 import { ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule, loadConfig } from '@app/config';
 import { DbModule } from '@app/db';
-import { EmailChannel, NOTIFICATION_SENDER_HOOKS, NotificationSender, NotificationsModule, type SenderHooks, type SenderStep, type SenderSummary } from '@app/notifications';
+import {
+  EmailChannel,
+  NOTIFICATION_SENDER_HOOKS,
+  NotificationSender,
+  NotificationsModule,
+  type SenderHooks,
+  type SenderStep,
+  type SenderSummary,
+} from '@app/notifications';
 
 /**
  * A fault drill: one sender run in this process that kills itself with SIGKILL (no cleanup, the
  * connections simply drop) at the n-th time it reaches a step, NOTIFY_DRILL_CRASH_AT=<step>:<n>
  * (claimed, sent or recorded), like a worker dying mid-batch.
  */
-export function senderDrillHooks(crashAt: string | undefined, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): SenderHooks {
+export function senderDrillHooks(
+  crashAt: string | undefined,
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): SenderHooks {
   const [step, nth] = (crashAt ?? '').split(':');
   let seen = 0;
   return {
@@ -27,11 +38,21 @@ export function senderDrillHooks(crashAt: string | undefined, write: (line: stri
 class SenderDrillModule {
   static forRoot(config: AppConfig): DynamicModule {
     @Global()
-    @Module({ providers: [{ provide: NOTIFICATION_SENDER_HOOKS, useValue: senderDrillHooks(process.env.NOTIFY_DRILL_CRASH_AT) }], exports: [NOTIFICATION_SENDER_HOOKS] })
+    @Module({
+      providers: [{ provide: NOTIFICATION_SENDER_HOOKS, useValue: senderDrillHooks(process.env.NOTIFY_DRILL_CRASH_AT) }],
+      exports: [NOTIFICATION_SENDER_HOOKS],
+    })
     class SenderDrillHooksModule {}
     return {
       module: SenderDrillModule,
-      imports: [ConfigModule.forRoot(config), ClockModule.forRoot(), DbModule.forRoot({ applicationName: 'notification-drill', migrate: false }), AuditModule, SenderDrillHooksModule, NotificationsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(),
+        DbModule.forRoot({ applicationName: 'notification-drill', migrate: false }),
+        AuditModule,
+        SenderDrillHooksModule,
+        NotificationsModule,
+      ],
     };
   }
 }

@@ -24,7 +24,9 @@ async function streamed(path: string): Promise<void> {
     carry = text.slice(-12);
     if (carry.includes('"id":"sd-')) carry = '';
   }
-  console.log(`${path}: status ${response.status}, ${mb(bytes)}, ${detailRows} settlement-detail rows, ${Math.round(performance.now() - started)} ms`);
+  console.log(
+    `${path}: status ${response.status}, ${mb(bytes)}, ${detailRows} settlement-detail rows, ${Math.round(performance.now() - started)} ms`,
+  );
 }
 
 await streamed('/margin/active_obligation');

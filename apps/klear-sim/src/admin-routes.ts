@@ -14,18 +14,34 @@ import { truthExportChunks } from './truth-export';
 
 export const ADMIN_TOKEN_HEADER = 'x-sim-admin-token';
 
-const advanceSchema = z.union([
-  z.object({ seconds: z.number().int().min(0) }),
-  z.object({ to: z.iso.datetime({ offset: true }) }),
-]);
+const advanceSchema = z.union([z.object({ seconds: z.number().int().min(0) }), z.object({ to: z.iso.datetime({ offset: true }) })]);
 const settleSchema = z.object({ pay: z.boolean().default(false) });
 const depositSchema = z.object({
-  amount_centicents: z.union([z.bigint(), z.string().regex(/^[0-9]{1,19}$/).transform(BigInt)]).refine((v) => v > 0n, 'must be positive'),
-  business_transaction_id: z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/).optional(),
+  amount_centicents: z
+    .union([
+      z.bigint(),
+      z
+        .string()
+        .regex(/^[0-9]{1,19}$/)
+        .transform(BigInt),
+    ])
+    .refine((v) => v > 0n, 'must be positive'),
+  business_transaction_id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:/-]{1,128}$/)
+    .optional(),
 });
 
 const portalWithdrawalSchema = z.object({
-  amount_centicents: z.union([z.bigint(), z.string().regex(/^[0-9]{1,19}$/).transform(BigInt)]).refine((v) => v > 0n && v % 100n === 0n, 'must be a positive number of whole cents'),
+  amount_centicents: z
+    .union([
+      z.bigint(),
+      z
+        .string()
+        .regex(/^[0-9]{1,19}$/)
+        .transform(BigInt),
+    ])
+    .refine((v) => v > 0n && v % 100n === 0n, 'must be a positive number of whole cents'),
 });
 const releaseSchema = z.object({ count: z.number().int().min(1).optional() });
 const correctionSchema = z.object({ cycle: z.iso.datetime({ offset: true }), entry_back_seconds: z.number().int().min(0).optional() });
@@ -107,9 +123,15 @@ export async function handleAdminRequest(ctx: SimulatorContext, req: IncomingMes
         // A withdrawal made by a person in the Klear portal: Klear holds it like any other, but it
         // never came through the API (not counted in withdrawal_posts).
         const request = parseWith(portalWithdrawalSchema, body, true);
-        if (request.amount_centicents > bufferBalance(state).available) throw new BadRequest('insufficient_balance', 'amount exceeds the available settlement balance');
+        if (request.amount_centicents > bufferBalance(state).available)
+          throw new BadRequest('insufficient_balance', 'amount exceeds the available settlement balance');
         const withdrawal = state.addWithdrawal(request.amount_centicents, 'portal');
-        return jsonResponse(200, { id: withdrawal.id, amount_centicents: withdrawal.amount.toString(), source: withdrawal.source, created_ts: formatTimestamp(withdrawal.createdMs) });
+        return jsonResponse(200, {
+          id: withdrawal.id,
+          amount_centicents: withdrawal.amount.toString(),
+          source: withdrawal.source,
+          created_ts: formatTimestamp(withdrawal.createdMs),
+        });
       }
       case 'GET /holds':
         return jsonResponse(200, { held: ctx.holds.list() });

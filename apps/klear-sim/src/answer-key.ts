@@ -49,17 +49,28 @@ const SEP = '\u0000';
  * (subtrader, market), netted groups' margin against the sum of their members'; the buffer in the
  * run of the first class by name. Breaks are sorted by key, then asset class.
  */
-export function expectedBreaksForCycle(state: SimulatorState, cycle: number, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ExpectedBreak[] {
+export function expectedBreaksForCycle(
+  state: SimulatorState,
+  cycle: number,
+  entries: JournalEntry[],
+  now: number,
+  options: AnswerKeyOptions,
+): ExpectedBreak[] {
   const { world } = state;
   const cycleText = formatTimestamp(state.schedule.timeOf(cycle));
   const bufferClass = [...world.assetClasses].sort()[0];
   const breaks = world.assetClasses.flatMap((assetClass, classIndex) => {
     const inClass = entries.filter((entry) => entryAssetClass(entry) === assetClass);
-    const found = [...classBreaks(state, cycle, classIndex, inClass, now), ...klearConsistencyBreaks(state, cycle, classIndex, cycleText, now)];
+    const found = [
+      ...classBreaks(state, cycle, classIndex, inClass, now),
+      ...klearConsistencyBreaks(state, cycle, classIndex, cycleText, now),
+    ];
     if (assetClass === bufferClass) found.push(...bufferBreaks(state, cycle, cycleText, entries, now, options));
     return found.map((b) => ({ ...b, asset_class: assetClass }));
   });
-  return breaks.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.asset_class < b.asset_class ? -1 : a.asset_class > b.asset_class ? 1 : 0));
+  return breaks.sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.asset_class < b.asset_class ? -1 : a.asset_class > b.asset_class ? 1 : 0,
+  );
 }
 
 type ClassFreeBreak = Omit<ExpectedBreak, 'asset_class'>;
@@ -114,7 +125,8 @@ function classBreaks(state: SimulatorState, cycle: number, classIndex: number, e
         if (group >= 0) internalGroupMargins.set(group, (internalGroupMargins.get(group) ?? 0n) + posting.amount_centicents);
         else add(internalMargins, entry.subtrader_id, posting.amount_centicents);
       }
-      if (posting.account === 'funding') add(internalFunding, `${entry.subtrader_id}${SEP}${posting.market_ticker}`, posting.amount_centicents);
+      if (posting.account === 'funding')
+        add(internalFunding, `${entry.subtrader_id}${SEP}${posting.market_ticker}`, posting.amount_centicents);
       if (posting.account !== 'trading_pnl' && posting.account !== 'trading_fees') continue;
       const key = `${entry.subtrader_id}${SEP}${posting.market_ticker}`;
       const row = internalRows.get(key) ?? { pnl: 0n, fees: 0n };
@@ -203,7 +215,13 @@ function classBreaks(state: SimulatorState, cycle: number, classIndex: number, e
       key: breakKey('funding', cycleText, subtrader, market),
       check: 'funding',
       cycle: cycleText,
-      reason_code: oneSided(subtrader) ? 'unknown_subtrader' : internal === undefined ? 'missing_internal' : klear === undefined ? 'missing_klear' : 'amount_mismatch',
+      reason_code: oneSided(subtrader)
+        ? 'unknown_subtrader'
+        : internal === undefined
+          ? 'missing_internal'
+          : klear === undefined
+            ? 'missing_klear'
+            : 'amount_mismatch',
       klear_value: klear ?? null,
       internal_value: internal ?? null,
       difference: (klear ?? 0n) - (internal ?? 0n),
@@ -214,7 +232,13 @@ function classBreaks(state: SimulatorState, cycle: number, classIndex: number, e
 }
 
 /** Klear's published figures that contradict its others in one asset class's obligation (injected errors; the simulator is otherwise consistent). */
-function klearConsistencyBreaks(state: SimulatorState, cycle: number, classIndex: number, cycleText: string, now: number): ClassFreeBreak[] {
+function klearConsistencyBreaks(
+  state: SimulatorState,
+  cycle: number,
+  classIndex: number,
+  cycleText: string,
+  now: number,
+): ClassFreeBreak[] {
   const { world } = state;
   const view = state.obligation(cycle, now, classIndex);
   const { feeAdjustments } = cycleCellChanges(state, cycle, now);
@@ -293,16 +317,35 @@ interface Group {
  * through time; the period's unpaired groups and reference groups with other nets are breaks; then
  * the running balance at the period's end.
  */
-function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, entries: JournalEntry[], now: number, options: AnswerKeyOptions): ClassFreeBreak[] {
+function bufferBreaks(
+  state: SimulatorState,
+  cycle: number,
+  cycleText: string,
+  entries: JournalEntry[],
+  now: number,
+  options: AnswerKeyOptions,
+): ClassFreeBreak[] {
   const period = bufferPeriod(state, cycle, now);
   if (period === undefined) return [];
-  const movements: Movement[] = balanceEvents(state, now).map((e) => ({ side: 'klear', ref: e.businessTransactionId, root: '', atMs: e.atMs, amount: e.balanceDelta }));
+  const movements: Movement[] = balanceEvents(state, now).map((e) => ({
+    side: 'klear',
+    ref: e.businessTransactionId,
+    root: '',
+    atMs: e.atMs,
+    amount: e.balanceDelta,
+  }));
   const byId = new Map(entries.map((entry) => [entry.external_id, entry]));
   for (const entry of entries) {
     const buffer = entry.postings.filter((p) => p.account === 'settlement_buffer');
     if (buffer.length === 0) continue;
     const root = entry.reverses_external_id ? byId.get(entry.reverses_external_id)! : entry;
-    movements.push({ side: 'ledger', ref: root.business_reference ?? null, root: root.external_id, atMs: Date.parse(entry.effective_at), amount: buffer.reduce((s, p) => s + p.amount_centicents, 0n) });
+    movements.push({
+      side: 'ledger',
+      ref: root.business_reference ?? null,
+      root: root.external_id,
+      atMs: Date.parse(entry.effective_at),
+      amount: buffer.reduce((s, p) => s + p.amount_centicents, 0n),
+    });
   }
   const groups = new Map<string, Group>();
   for (const m of movements) {
@@ -321,7 +364,13 @@ function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, e
   const leftovers = inHorizon
     .filter((g) => (g.klear === undefined) !== (g.ledger === undefined) && (g.klear ?? g.ledger) !== 0n)
     .map((g) => ({ group: g, side: g.klear === undefined ? 'ledger' : 'klear', amount: (g.klear ?? g.ledger)! }))
-    .sort((a, b) => a.group.atMs - b.group.atMs || cmp(a.side, b.side) || Number(a.group.internalOnly) - Number(b.group.internalOnly) || cmp(a.group.ident, b.group.ident));
+    .sort(
+      (a, b) =>
+        a.group.atMs - b.group.atMs ||
+        cmp(a.side, b.side) ||
+        Number(a.group.internalOnly) - Number(b.group.internalOnly) ||
+        cmp(a.group.ident, b.group.ident),
+    );
   const matched = new Set<Group>();
   const waiting = new Map<string, Array<(typeof leftovers)[number]>>();
   for (const item of leftovers) {
@@ -349,7 +398,8 @@ function bufferBreaks(state: SimulatorState, cycle: number, cycleText: string, e
       difference: (g.klear ?? 0n) - (g.ledger ?? 0n),
     });
   }
-  const balance = (side: Movement['side']) => movements.filter((m) => m.side === side && m.atMs < period.end).reduce((s, m) => s + m.amount, 0n);
+  const balance = (side: Movement['side']) =>
+    movements.filter((m) => m.side === side && m.atMs < period.end).reduce((s, m) => s + m.amount, 0n);
   const [klearBalance, internalBalance] = [balance('klear'), balance('ledger')];
   if (klearBalance !== internalBalance) {
     breaks.push({

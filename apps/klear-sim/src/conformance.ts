@@ -68,7 +68,10 @@ export class ConformanceRecorder {
       violations = [{ path: '', message: `not JSON: ${(error as Error).message.slice(0, 80)}` }];
     }
     if (violations.length > 0) {
-      appendFileSync(this.violationsFile, `${JSON.stringify({ method, path, status, violations: violations.slice(0, 10), body: text.slice(0, 500) })}\n`);
+      appendFileSync(
+        this.violationsFile,
+        `${JSON.stringify({ method, path, status, violations: violations.slice(0, 10), body: text.slice(0, 500) })}\n`,
+      );
     }
   }
 

@@ -62,7 +62,11 @@ function sumEstimates(estimates: Iterable<SettlementEstimate>): SettlementEstima
  * The open cycle's final figures per margin row of one asset class: each ungrouped subtrader, each
  * netted group (pnl and fees summed over its members, margin of the netted portfolio).
  */
-function accumulate(state: SimulatorState, open: number, classIndex: number): { subtraders: Map<number, Accumulator>; groups: Map<number, Accumulator> } {
+function accumulate(
+  state: SimulatorState,
+  open: number,
+  classIndex: number,
+): { subtraders: Map<number, Accumulator>; groups: Map<number, Accumulator> } {
   const { world } = state;
   const prices = world.prices(open);
   const previousPrices = world.prices(open - 1);

@@ -87,7 +87,8 @@ export class FaultInjector {
       if (counters.matched <= rule.skip) return;
       if (rule.times !== undefined && counters.fired >= rule.times) return;
       if (unitInterval(hashInts(this.seed, Salt.fault, request, index)) >= rule.rate) return;
-      const terminal = rule.kind === 'status' || rule.kind === 'rate_limit_burst' || rule.kind === 'timeout' || rule.kind === 'connection_reset';
+      const terminal =
+        rule.kind === 'status' || rule.kind === 'rate_limit_burst' || rule.kind === 'timeout' || rule.kind === 'connection_reset';
       if (terminal && decision.terminal !== undefined) return; // one terminal fault per request
       counters.fired++;
       this.firedLog.push({ request, endpoint, kind: rule.kind });

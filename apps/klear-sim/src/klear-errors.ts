@@ -39,7 +39,8 @@ export function applyKlearErrors(state: SimulatorState, request: KlearErrorsRequ
     if (wanted.cycle !== undefined && (cycle < 0 || cycle > last || state.schedule.timeOf(cycle) !== Date.parse(wanted.cycle))) {
       throw new BadRequest('invalid_parameter', `errors[${k}].cycle: ${wanted.cycle} is not the execution time of a settled cycle`);
     }
-    if (wanted.kind === 'wrong_margin_delta' && cycle === 0) throw new BadRequest('invalid_parameter', `errors[${k}]: the first cycle has no previous requirement to contradict`);
+    if (wanted.kind === 'wrong_margin_delta' && cycle === 0)
+      throw new BadRequest('invalid_parameter', `errors[${k}]: the first cycle has no previous requirement to contradict`);
     const subtrader = wanted.subtrader_id === undefined ? k % world.subtraderCount : world.subtraderIds.indexOf(wanted.subtrader_id);
     const market = wanted.market_ticker === undefined ? k % world.marketCount : world.tickers.indexOf(wanted.market_ticker);
     if (subtrader < 0 || market < 0) throw new BadRequest('invalid_parameter', `errors[${k}]: unknown subtrader or market`);

@@ -12,14 +12,7 @@ import { type DetailList, decodeSlotCursor, detailPageChunks, obligationPageChun
 import { guarantyFundBalance, largeTraderPositions } from './positions';
 import { listMarginReports } from './reports';
 import { encodeSlotCursor } from './obligation-json';
-import {
-  dateTimeCursor,
-  decodeEventCursor,
-  encodeEventCursor,
-  optionalDate,
-  pageLimit,
-  requiredDate,
-} from './request-params';
+import { dateTimeCursor, decodeEventCursor, encodeEventCursor, optionalDate, pageLimit, requiredDate } from './request-params';
 import type { SimulatorContext } from './simulator-context';
 import { systemClock } from '@app/clock';
 
@@ -77,7 +70,14 @@ function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearReques
   }
   if (faults.paging.has('reorder_items')) cycles.reverse();
   // One obligation per asset class and cycle; a page holds `limit` cycles' obligations.
-  return { status: 200, body: obligationPageChunks(ctx.state, cycles.flatMap((cycle) => ctx.state.obligations(cycle, now)), cursor) };
+  return {
+    status: 200,
+    body: obligationPageChunks(
+      ctx.state,
+      cycles.flatMap((cycle) => ctx.state.obligations(cycle, now)),
+      cursor,
+    ),
+  };
 }
 
 /**
@@ -85,11 +85,17 @@ function obligationHistory(ctx: SimulatorContext, { query, faults }: KlearReques
  * may be split by the page boundary); the cursor is the execution time of the page's last one, and the
  * next page starts strictly before it or at it (re-serving the tied obligations already sent).
  */
-function obligationHistoryByObligation(ctx: SimulatorContext, limit: number, cursorMs: number | undefined, faults: FaultDecision): SimResponse {
+function obligationHistoryByObligation(
+  ctx: SimulatorContext,
+  limit: number,
+  cursorMs: number | undefined,
+  faults: FaultDecision,
+): SimResponse {
   const now = ctx.state.now();
   const last = ctx.state.lastSettledCycle(now);
   const inclusive = ctx.state.options.obligationPaging === 'inclusive';
-  const newest = cursorMs === undefined ? last : Math.min(last, ctx.state.schedule.lastIndexAtOrBefore(inclusive ? cursorMs : cursorMs - 1));
+  const newest =
+    cursorMs === undefined ? last : Math.min(last, ctx.state.schedule.lastIndexAtOrBefore(inclusive ? cursorMs : cursorMs - 1));
   const views = [];
   let cycle = newest;
   for (; cycle >= 0 && views.length <= limit; cycle--) views.push(...ctx.state.obligations(cycle, now));
@@ -168,9 +174,10 @@ function memberFundingPayments(ctx: SimulatorContext, { query }: KlearRequest): 
   const now = state.now();
   // The funding time belongs to the cycle that closes at or after it.
   const cycle = state.schedule.lastIndexAtOrBefore(atMs - 1) + 1;
-  const k = cycle >= 0 && cycle <= state.lastSettledCycle(now)
-    ? world.fundingTimes(state.schedule.timeOf(cycle - 1), state.schedule.timeOf(cycle)).indexOf(atMs)
-    : -1;
+  const k =
+    cycle >= 0 && cycle <= state.lastSettledCycle(now)
+      ? world.fundingTimes(state.schedule.timeOf(cycle - 1), state.schedule.timeOf(cycle)).indexOf(atMs)
+      : -1;
   const payments: unknown[] = [];
   let next: number | undefined;
   if (k >= 0) {
@@ -226,7 +233,11 @@ function groupChange<T>(change: () => T): T {
     return change();
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    throw new BadRequest(error.message.startsWith('unknown group') ? 'not_found' : 'invalid_parameter', error.message, error.message.startsWith('unknown group') ? 404 : 400);
+    throw new BadRequest(
+      error.message.startsWith('unknown group') ? 'not_found' : 'invalid_parameter',
+      error.message,
+      error.message.startsWith('unknown group') ? 404 : 400,
+    );
   }
 }
 
@@ -258,12 +269,14 @@ function estimateMaintenanceMargin(ctx: SimulatorContext, { body }: KlearRequest
     throw new BadRequest('invalid_parameter', 'body must be JSON');
   }
   const request = estimateMaintenanceMarginRequestSchema.safeParse(parsed);
-  if (!request.success) throw new BadRequest('invalid_parameter', 'asset_class and positions[{ market_ticker, quantity, price }] are required');
+  if (!request.success)
+    throw new BadRequest('invalid_parameter', 'asset_class and positions[{ market_ticker, quantity, price }] are required');
   const { world } = ctx.state;
   let margin = 0n;
   for (const position of request.data.positions) {
     const m = world.tickers.indexOf(position.market_ticker);
-    if (m < 0 || world.assetClassOfMarket[m] !== request.data.asset_class) throw new BadRequest('invalid_parameter', `unknown market ${position.market_ticker} in ${request.data.asset_class}`);
+    if (m < 0 || world.assetClassOfMarket[m] !== request.data.asset_class)
+      throw new BadRequest('invalid_parameter', `unknown market ${position.market_ticker} in ${request.data.asset_class}`);
     const quantity = position.quantity < 0n ? -position.quantity : position.quantity;
     margin += BigInt(world.positionMargin(m, 1)) * quantity;
   }
@@ -315,7 +328,12 @@ function withdrawSettlementBalance(ctx: SimulatorContext, { body }: KlearRequest
   } catch {
     amountText = undefined;
   }
-  const post = { ...received, amount: typeof amountText === 'string' ? amountText : String(amountText), outcome: 'rejected', id: undefined as string | undefined };
+  const post = {
+    ...received,
+    amount: typeof amountText === 'string' ? amountText : String(amountText),
+    outcome: 'rejected',
+    id: undefined as string | undefined,
+  };
   ctx.counters.withdrawalPosts.push(post);
   if (typeof amountText !== 'string') throw new BadRequest('invalid_parameter', 'amount must be a USD string such as "500.00"');
   let amount: bigint;

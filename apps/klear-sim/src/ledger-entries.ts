@@ -50,7 +50,12 @@ export function tradeSettlementEntry(cycleText: string, subtraderId: string, pos
 /** The funding payments of one subtrader's cycle, per market (Klear's sign), balanced on `klear_settlement`. */
 export function fundingPaymentEntry(cycleText: string, subtraderId: string, postings: Posting[]): JournalEntry {
   const balanced = tradeSettlementEntry(cycleText, subtraderId, postings);
-  return { ...balanced, external_id: `funding/${cycleText}/${subtraderId}`, entry_type: 'funding_payment', description: 'funding payments' };
+  return {
+    ...balanced,
+    external_id: `funding/${cycleText}/${subtraderId}`,
+    entry_type: 'funding_payment',
+    description: 'funding payments',
+  };
 }
 
 /**
@@ -100,7 +105,11 @@ export function cellFunding(state: SimulatorState, s: number, m: number, cycle: 
 }
 
 /** Fee corrections and Klear's published inconsistencies of a cycle over every asset class's obligation, per cell. */
-export function cycleCellChanges(state: SimulatorState, cycle: number, now: number): { feeAdjustments: Map<number, bigint>; detailTotalErrors: Map<number, bigint> } {
+export function cycleCellChanges(
+  state: SimulatorState,
+  cycle: number,
+  now: number,
+): { feeAdjustments: Map<number, bigint>; detailTotalErrors: Map<number, bigint> } {
   const feeAdjustments = new Map<number, bigint>();
   const detailTotalErrors = new Map<number, bigint>();
   for (const view of state.obligations(cycle, now)) {

@@ -4,7 +4,15 @@ import { expectedBreaksForCycle } from './answer-key';
 import { formatTimestamp } from './clock';
 import { BadRequest } from './http-io';
 import type { JournalEntry } from './ledger-entries';
-import { bufferEntries, cycleDayEnd, cycleEntries, inAssetClass, marginRequirementEntry, rebalanceTradeEntry, tradeSettlementEntry } from './ledger-entries';
+import {
+  bufferEntries,
+  cycleDayEnd,
+  cycleEntries,
+  inAssetClass,
+  marginRequirementEntry,
+  rebalanceTradeEntry,
+  tradeSettlementEntry,
+} from './ledger-entries';
 import type { SimulatorState } from './state';
 
 export const DISCREPANCY_KINDS = [
@@ -50,7 +58,12 @@ export const ledgerFeedRequestSchema = z.object({
     .default([]),
   format: z.enum(['json', 'csv']).default('json'),
   /** The product's RECON_BUFFER_MATCH_WINDOW_HOURS the answer key assumes (default 24, as the product's). */
-  buffer_match_window_hours: z.number().int().min(0).max(24 * 31).default(24),
+  buffer_match_window_hours: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 31)
+    .default(24),
 });
 export type LedgerFeedRequest = z.infer<typeof ledgerFeedRequestSchema>;
 
@@ -116,7 +129,9 @@ export function buildLedgerFeed(state: SimulatorState, request: LedgerFeedReques
     cycles: cycles.map((cycle) => formatTimestamp(state.schedule.timeOf(cycle))),
     entries,
     discrepancies,
-    breaks: cycles.flatMap((cycle) => expectedBreaksForCycle(state, cycle, entries, now, { bufferMatchWindowMs: request.buffer_match_window_hours * 3_600_000 })),
+    breaks: cycles.flatMap((cycle) =>
+      expectedBreaksForCycle(state, cycle, entries, now, { bufferMatchWindowMs: request.buffer_match_window_hours * 3_600_000 }),
+    ),
   };
 }
 
@@ -136,7 +151,8 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
   // The asset class whose entries change: the market's, the one asked for, else the first (in order) where the kind applies.
   const market = target.market_ticker === undefined ? -1 : world.tickers.indexOf(target.market_ticker);
   const asked = market >= 0 ? world.assetClassOfMarket[market] : target.asset_class;
-  if (asked !== undefined && !world.assetClasses.includes(asked)) throw new BadRequest('invalid_parameter', `no asset class ${asked} in this world`);
+  if (asked !== undefined && !world.assetClasses.includes(asked))
+    throw new BadRequest('invalid_parameter', `no asset class ${asked} in this world`);
   const candidates = asked === undefined ? world.assetClasses.map((_, i) => i) : [world.assetClasses.indexOf(asked)];
   const entryOf = (prefix: string, classIndex: number) => {
     const id = inAssetClass(state, classIndex, { external_id: `${prefix}/${cycleText}/${target.subtraderId}` } as JournalEntry).external_id;
@@ -153,13 +169,19 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
         return entry;
       }
     }
-    throw new BadRequest('invalid_parameter', `no ${prefix} entry for ${target.subtraderId} in ${cycleText} that this discrepancy applies to`);
+    throw new BadRequest(
+      'invalid_parameter',
+      `no ${prefix} entry for ${target.subtraderId} in ${cycleText} that this discrepancy applies to`,
+    );
   };
   const defaultTicker = world.tickers[target.index % world.marketCount];
   switch (target.kind) {
     case 'missing_fee': {
       const feeOf = (entry: JournalEntry) =>
-        entry.postings.find((p) => p.account === 'trading_fees' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker);
+        entry.postings.find(
+          (p) =>
+            p.account === 'trading_fees' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker,
+        );
       const trade = find('trade', (entry) => feeOf(entry) !== undefined);
       const fee = feeOf(trade)!;
       trade.postings = trade.postings.filter((p) => p !== fee);
@@ -195,7 +217,11 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
     }
     case 'duplicated_entry': {
       const trade = find('trade');
-      const copy: JournalEntry = { ...trade, external_id: `${trade.external_id}/rebooked`, postings: trade.postings.map((p) => ({ ...p })) };
+      const copy: JournalEntry = {
+        ...trade,
+        external_id: `${trade.external_id}/rebooked`,
+        postings: trade.postings.map((p) => ({ ...p })),
+      };
       entries.splice(entries.indexOf(trade) + 1, 0, copy);
       applied.external_id = copy.external_id;
       break;
@@ -204,7 +230,9 @@ function injectDiscrepancy(state: SimulatorState, entries: JournalEntry[], targe
     case 'wrong_funding': {
       // One market's funding left out of the subtrader's funding entry, or booked one centicent off.
       const paymentOf = (entry: JournalEntry) =>
-        entry.postings.find((p) => p.account === 'funding' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker);
+        entry.postings.find(
+          (p) => p.account === 'funding' && p.amount_centicents !== 0n && (target.market_ticker ?? p.market_ticker) === p.market_ticker,
+        );
       const funding = find('funding', (entry) => paymentOf(entry) !== undefined);
       const posting = paymentOf(funding)!;
       if (target.kind === 'missing_funding') funding.postings = funding.postings.filter((p) => p !== posting);

@@ -14,7 +14,10 @@ export function parseCommandLine(argv: string[]): Partial<SimulatorOptions> {
     const fallback = DEFAULT_OPTIONS[spec.key];
     const shown = spec.key === 'startAt' ? START_NOW : Array.isArray(fallback) ? fallback.join(',') : String(fallback);
     program.addOption(
-      new Option(`${spec.flag} <value>`, `${spec.description} (default: ${spec.key === 'rateLimit' ? (fallback ? 'on' : 'off') : JSON.stringify(shown)})`)
+      new Option(
+        `${spec.flag} <value>`,
+        `${spec.description} (default: ${spec.key === 'rateLimit' ? (fallback ? 'on' : 'off') : JSON.stringify(shown)})`,
+      )
         .env(spec.env)
         .argParser((raw: string) => spec.parse(raw)),
     );

@@ -111,7 +111,12 @@ const AS_SERVED: EntryForm = { cap: INLINE_DETAIL_CAP, quirks: true };
 export const WHOLE: EntryForm = { cap: Number.MAX_SAFE_INTEGER, quirks: false };
 
 /** Writes up to `limit` rows from `startSlot`; answers the slot to resume at (undefined: the list ended). */
-function* rowChunks(source: RowSource, startSlot: number, limit: number, out: { next: number | undefined; count: number }): Generator<string> {
+function* rowChunks(
+  source: RowSource,
+  startSlot: number,
+  limit: number,
+  out: { next: number | undefined; count: number },
+): Generator<string> {
   let rows: string[] = [];
   let slot = startSlot;
   out.count = 0;
@@ -136,7 +141,13 @@ function* rowChunks(source: RowSource, startSlot: number, limit: number, out: { 
   out.next = undefined;
 }
 
-function* inlineList(state: SimulatorState, view: ObligationView, list: DetailList, flags: Record<string, boolean>, form: EntryForm): Generator<string> {
+function* inlineList(
+  state: SimulatorState,
+  view: ObligationView,
+  list: DetailList,
+  flags: Record<string, boolean>,
+  form: EntryForm,
+): Generator<string> {
   const out = { next: undefined as number | undefined, count: 0 };
   if (form.cap !== INLINE_DETAIL_CAP) {
     yield `"${list}":[`;
@@ -163,14 +174,18 @@ function* inlineList(state: SimulatorState, view: ObligationView, list: DetailLi
  */
 export function* obligationEntryChunks(state: SimulatorState, view: ObligationView, form: EntryForm = AS_SERVED): Generator<string> {
   const userId = JSON.stringify(state.options.adminUserId);
-  yield `{"id":${JSON.stringify(view.id)},"user_id":${userId},"asset_class":${JSON.stringify(view.assetClass)},"amount_centicents":${view.amount},` +
+  yield (
+    `{"id":${JSON.stringify(view.id)},"user_id":${userId},"asset_class":${JSON.stringify(view.assetClass)},"amount_centicents":${view.amount},` +
     `"fees_centicents":${view.totals.fees},"maintenance_margin_centicents":${view.totals.maintenanceMargin},` +
     `"pnl_centicents":${view.totals.pnl},"execution_time":"${formatTimestamp(view.executionMs)}",` +
-    `"last_updated_ts":"${formatTimestamp(view.lastUpdatedMs)}",`;
+    `"last_updated_ts":"${formatTimestamp(view.lastUpdatedMs)}",`
+  );
   if (view.receive !== undefined) {
     const receive = view.receive;
-    yield `"receives":[{"id":"${receive.id}","type":"settlement_receipt","amount_centicents":${receive.amount},` +
-      `"external_reference":${JSON.stringify(receive.externalReference)},"created_ts":"${formatTimestamp(receive.createdMs)}"}],`;
+    yield (
+      `"receives":[{"id":"${receive.id}","type":"settlement_receipt","amount_centicents":${receive.amount},` +
+      `"external_reference":${JSON.stringify(receive.externalReference)},"created_ts":"${formatTimestamp(receive.createdMs)}"}],`
+    );
   } else {
     yield form.quirks && quirk(state, view.cycle, 1) ? '"receives":null,' : '"receives":[],';
   }
@@ -180,7 +195,9 @@ export function* obligationEntryChunks(state: SimulatorState, view: ObligationVi
   yield* inlineList(state, view, 'maintenance_margin_details', flags, form);
   yield ',';
   yield* inlineList(state, view, 'funding_payments', flags, form);
-  const flagText = Object.entries(flags).map(([name, value]) => `,"${name}":${value}`).join('');
+  const flagText = Object.entries(flags)
+    .map(([name, value]) => `,"${name}":${value}`)
+    .join('');
   yield `${flagText}}`;
 }
 
@@ -206,7 +223,13 @@ export function decodeSlotCursor(raw: string): number | undefined {
 }
 
 /** One page of a paged detail endpoint: `{ <list>: [...], cursor? }`. */
-export function* detailPageChunks(state: SimulatorState, view: ObligationView, list: DetailList, startSlot: number, limit: number): Generator<string> {
+export function* detailPageChunks(
+  state: SimulatorState,
+  view: ObligationView,
+  list: DetailList,
+  startSlot: number,
+  limit: number,
+): Generator<string> {
   const out = { next: undefined as number | undefined, count: 0 };
   yield `{"${list}":[`;
   yield* rowChunks(detailSource(state, view, list), startSlot, limit, out);

@@ -33,7 +33,10 @@ export function loadSimState(file: string): RestoredSimState | null {
 }
 
 /** Written whole after each change, through a temporary file and a rename: a crash leaves the old or the new state, never half. */
-export function saveSimState(file: string, state: { anchorMs: number; deposits: readonly DepositRecord[]; withdrawals: readonly WithdrawalRecord[] }): void {
+export function saveSimState(
+  file: string,
+  state: { anchorMs: number; deposits: readonly DepositRecord[]; withdrawals: readonly WithdrawalRecord[] },
+): void {
   const body: PersistedSimState = {
     version: 1,
     anchorAt: new Date(state.anchorMs).toISOString(),

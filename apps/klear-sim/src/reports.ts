@@ -97,7 +97,9 @@ export function* reportCsvChunks(state: SimulatorState, date: string, type: Marg
         for (let m = 0; m < world.marketCount; m++) {
           const position = world.position(s, m, cycle);
           if (position === 0) continue;
-          rows.push(`${date},${execution},${world.subtraderIds[s]},${world.tickers[m]},${position},${prices[m]},${world.positionMargin(m, position)}\n`);
+          rows.push(
+            `${date},${execution},${world.subtraderIds[s]},${world.tickers[m]},${position},${prices[m]},${world.positionMargin(m, position)}\n`,
+          );
         }
         yield* flush(false);
       }

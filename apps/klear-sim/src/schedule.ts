@@ -50,7 +50,11 @@ export function dailySchedule(startMs: number, historyCycles: number, settlement
   const times = parseEtTimes(settlementTimesEt);
   const perDay = times.length;
   const epoch = DateTime.fromMillis(startMs, { zone: ET_ZONE }).startOf('day');
-  const settlementOn = (dayOffset: number, slot: number) => epoch.plus({ days: dayOffset }).set({ ...times[slot], second: 0, millisecond: 0 }).toMillis();
+  const settlementOn = (dayOffset: number, slot: number) =>
+    epoch
+      .plus({ days: dayOffset })
+      .set({ ...times[slot], second: 0, millisecond: 0 })
+      .toMillis();
   /** Absolute number (days from the start's ET day x times per day + slot) of the last cycle at or before `ms`. */
   const lastAbsolute = (ms: number): number => {
     const day = Math.round(DateTime.fromMillis(ms, { zone: ET_ZONE }).startOf('day').diff(epoch, 'days').days);

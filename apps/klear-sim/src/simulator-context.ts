@@ -27,7 +27,9 @@ export class HeldRequests {
   private readonly waiting: Array<HeldRequest & { release: () => void }> = [];
 
   hold(endpoint: string, phase: 'before' | 'after'): Promise<void> {
-    return new Promise((resolve) => this.waiting.push({ seq: ++this.seq, endpoint, phase, held_at: systemClock.now().toISOString(), release: resolve }));
+    return new Promise((resolve) =>
+      this.waiting.push({ seq: ++this.seq, endpoint, phase, held_at: systemClock.now().toISOString(), release: resolve }),
+    );
   }
 
   list(): HeldRequest[] {

@@ -83,7 +83,8 @@ async function handleKlear(ctx: SimulatorContext, req: IncomingMessage, res: Ser
   const teed = recorder.tee(response.body);
   await sendResponse(res, { ...response, body: teed.body }, terminal?.kind === 'connection_reset');
   // Validated after the answer is out, so that a large body's check never delays the client.
-  if (terminal?.kind !== 'connection_reset' && res.writableFinished) setImmediate(() => recorder.check(req.method ?? 'GET', path, response.status, teed.text()));
+  if (terminal?.kind !== 'connection_reset' && res.writableFinished)
+    setImmediate(() => recorder.check(req.method ?? 'GET', path, response.status, teed.text()));
 }
 
 function answerKlear(
@@ -129,7 +130,11 @@ async function handleReportFile(ctx: SimulatorContext, res: ServerResponse, url:
     await sendResponse(res, errorResponse(404, 'not_found', 'no report for that date'));
     return;
   }
-  await sendResponse(res, { status: 200, contentType: 'text/csv; charset=utf-8', body: reportCsvChunks(ctx.state, match[1], match[2], cycle) });
+  await sendResponse(res, {
+    status: 200,
+    contentType: 'text/csv; charset=utf-8',
+    body: reportCsvChunks(ctx.state, match[1], match[2], cycle),
+  });
 }
 
 async function route(ctx: SimulatorContext, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -44,7 +44,9 @@ describe('simulated world', () => {
 
 describe('seconds cadence', () => {
   it('settles new cycles as real time passes', async () => {
-    const state = new SimulatorState(resolveOptions({ seed: 1, subtraders: 2, markets: 2, days: 3, cadence: 'seconds', cadenceSeconds: 1 }));
+    const state = new SimulatorState(
+      resolveOptions({ seed: 1, subtraders: 2, markets: 2, days: 3, cadence: 'seconds', cadenceSeconds: 1 }),
+    );
     expect(state.options.paymentDelaySeconds).toBe(0);
     const first = state.lastSettledCycle();
     await new Promise((resolve) => setTimeout(resolve, 1_100));

@@ -104,7 +104,14 @@ export class SimulatorState {
     // a world that follows real time then carries on from now.
     const restored = options.stateFile ? loadSimState(options.stateFile) : null;
     this.anchorMs = restored && followsRealTime ? Math.min(restored.anchorMs, startMs) : startMs;
-    this.world = new TradingWorld(options.seed, options.subtraders, options.markets, options.assetClasses.split(','), options.marginGroups, options.fundingPerCycle);
+    this.world = new TradingWorld(
+      options.seed,
+      options.subtraders,
+      options.markets,
+      options.assetClasses.split(','),
+      options.marginGroups,
+      options.fundingPerCycle,
+    );
     this.schedule =
       options.cadence === 'daily'
         ? dailySchedule(this.anchorMs, options.days, options.settlementTimeEt)
@@ -116,7 +123,12 @@ export class SimulatorState {
       this.withdrawalsById.set(withdrawal.id, withdrawal);
     }
     this.persist();
-    this.world.groupIds.forEach((groupId, g) => this.groups.set(groupId, this.world.groupMembers[g].map((s) => this.world.subtraderIds[s])));
+    this.world.groupIds.forEach((groupId, g) =>
+      this.groups.set(
+        groupId,
+        this.world.groupMembers[g].map((s) => this.world.subtraderIds[s]),
+      ),
+    );
   }
 
   groupList(): Array<{ group_id: string; member_subtrader_ids: string[] }> {
@@ -127,7 +139,8 @@ export class SimulatorState {
     const known = new Set(this.world.subtraderIds);
     for (const id of members) {
       if (!known.has(id)) throw new RangeError(`unknown subtrader ${id}`);
-      for (const [groupId, others] of this.groups) if (groupId !== except && others.includes(id)) throw new RangeError(`${id} already belongs to ${groupId}`);
+      for (const [groupId, others] of this.groups)
+        if (groupId !== except && others.includes(id)) throw new RangeError(`${id} already belongs to ${groupId}`);
     }
   }
 

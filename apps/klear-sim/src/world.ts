@@ -6,7 +6,13 @@ export const DEFAULT_ASSET_CLASS = 'Crypto';
 
 /** Ticker prefix of an asset class: CRY for Crypto, else its first three letters. */
 export function assetClassCode(assetClass: AssetClass): string {
-  return assetClass === DEFAULT_ASSET_CLASS ? 'CRY' : assetClass.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase().padEnd(3, 'X');
+  return assetClass === DEFAULT_ASSET_CLASS
+    ? 'CRY'
+    : assetClass
+        .replace(/[^A-Za-z]/g, '')
+        .slice(0, 3)
+        .toUpperCase()
+        .padEnd(3, 'X');
 }
 
 /** Subtraders per netted margin group (a group gathers every third subtrader, GROUP_SIZE at a time). */
@@ -82,7 +88,9 @@ export class TradingWorld {
     readonly fundingPerCycle = 0,
   ) {
     this.assetClassOfMarket = Array.from({ length: marketCount }, (_, m) => assetClasses[m % assetClasses.length]);
-    this.marketsOfClass = assetClasses.map((_, c) => Array.from({ length: marketCount }, (__, m) => m).filter((m) => m % assetClasses.length === c));
+    this.marketsOfClass = assetClasses.map((_, c) =>
+      Array.from({ length: marketCount }, (__, m) => m).filter((m) => m % assetClasses.length === c),
+    );
     this.tickers = this.assetClassOfMarket.map((assetClass, m) => `${assetClassCode(assetClass)}-PERP-${String(m + 1).padStart(3, '0')}`);
     this.subtraderIds = Array.from({ length: subtraderCount }, (_, s) => `ST-${String(s + 1).padStart(5, '0')}`);
     const grouped = marginGroups ? Array.from({ length: subtraderCount }, (_, s) => s).filter((s) => s % 3 === 0) : [];
@@ -185,7 +193,10 @@ export class TradingWorld {
 
   /** The funding times of a cycle: fundingPerCycle evenly spaced instants after the previous cycle, the last at the cycle. */
   fundingTimes(previousCycleMs: number, cycleMs: number): number[] {
-    return Array.from({ length: this.fundingPerCycle }, (_, k) => previousCycleMs + Math.round(((k + 1) * (cycleMs - previousCycleMs)) / this.fundingPerCycle));
+    return Array.from(
+      { length: this.fundingPerCycle },
+      (_, k) => previousCycleMs + Math.round(((k + 1) * (cycleMs - previousCycleMs)) / this.fundingPerCycle),
+    );
   }
 
   /** Funding rate (basis points, signed) of a market at funding time k of a cycle. */

@@ -121,7 +121,13 @@ export class ChainWalk {
   }
 
   state(): WalkState {
-    return { signedSeen: this.signedSeen, pendingRetired: this.pendingRetired, valid: this.macs.valid, unsignedPrefix: this.macs.unsignedPrefix, retiredKey: this.macs.retiredKey };
+    return {
+      signedSeen: this.signedSeen,
+      pendingRetired: this.pendingRetired,
+      valid: this.macs.valid,
+      unsignedPrefix: this.macs.unsignedPrefix,
+      retiredKey: this.macs.retiredKey,
+    };
   }
 
   /** Checks the next row; returns the problem, or null. */
@@ -142,7 +148,8 @@ export class ChainWalk {
 
   /** The end of the chain: rows signed only with retired keys and not covered by a later MAC fail. */
   finish(): string | null {
-    if (this.pendingRetired > 0) return `the last ${this.pendingRetired} row(s) are signed with a key the keyring no longer holds: put it back in SECRETS_KEY_PREVIOUS`;
+    if (this.pendingRetired > 0)
+      return `the last ${this.pendingRetired} row(s) are signed with a key the keyring no longer holds: put it back in SECRETS_KEY_PREVIOUS`;
     return null;
   }
 
@@ -174,9 +181,14 @@ export function verifyChainRows(rows: Iterable<AuditChainRow>, keyring: Keyring 
     if (problem) return walkResult(walk, row.seq, problem);
   }
   const problem = walk.finish();
-  return walkResult(walk, problem ? walk.anchor?.seq ?? null : null, problem);
+  return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem);
 }
 
-export function walkResult(walk: ChainWalk, firstBrokenSeq: string | null, problem: string | null, checkpoint: CheckpointRef | null = null): ChainVerification {
+export function walkResult(
+  walk: ChainWalk,
+  firstBrokenSeq: string | null,
+  problem: string | null,
+  checkpoint: CheckpointRef | null = null,
+): ChainVerification {
   return { ok: problem === null, checked: walk.checked, firstBrokenSeq, problem, macs: walk.macs, anchor: walk.anchor, checkpoint };
 }

@@ -6,7 +6,10 @@ import { AUDIT_KEYRING, AuditService } from './audit.service';
 /** The audit log; its rows are signed with the keyring of the configuration (SECRETS_KEY) when there is one. */
 @Global()
 @Module({
-  providers: [{ provide: AUDIT_KEYRING, inject: [APP_CONFIG], useFactory: (config: AppConfig) => Keyring.fromConfig(config) }, AuditService],
+  providers: [
+    { provide: AUDIT_KEYRING, inject: [APP_CONFIG], useFactory: (config: AppConfig) => Keyring.fromConfig(config) },
+    AuditService,
+  ],
   exports: [AuditService, AUDIT_KEYRING],
 })
 export class AuditModule {}

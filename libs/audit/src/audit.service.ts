@@ -42,7 +42,9 @@ export interface AuditEvent {
 }
 
 export function requestBodyHash(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(body ?? null))
+    .digest('hex');
 }
 
 /** The keyring that signs audit rows (null without SECRETS_KEY): provided by AuditModule from the configuration. */
@@ -71,12 +73,17 @@ export class AuditService {
     if (!manager.queryRunner?.isTransactionActive) {
       return manager.transaction((m) => this.append(m, event));
     }
-    const [{ isolation }] = (await manager.query(`SELECT ${AUDIT_CHAIN_LOCK.sql}, current_setting('transaction_isolation') AS isolation`, AUDIT_CHAIN_LOCK.params)) as Array<{
+    const [{ isolation }] = (await manager.query(
+      `SELECT ${AUDIT_CHAIN_LOCK.sql}, current_setting('transaction_isolation') AS isolation`,
+      AUDIT_CHAIN_LOCK.params,
+    )) as Array<{
       isolation: string;
     }>;
     // A snapshot taken before the lock may not see the chain's latest row: the append would collide on seq.
     if (isolation !== 'read committed') {
-      throw new Error(`audit rows are appended in READ COMMITTED transactions (this one is ${isolation}): record the audit row after the snapshot work`);
+      throw new Error(
+        `audit rows are appended in READ COMMITTED transactions (this one is ${isolation}): record the audit row after the snapshot work`,
+      );
     }
     const last = (await manager.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string; hash: string }>;
     const seq = last.length ? (BigInt(last[0].seq) + 1n).toString() : '1';
@@ -129,11 +136,28 @@ export class AuditService {
     const found = await this.trustedCheckpoint();
     if (found && 'problem' in found) return walkResult(walk, found.seq, found.problem, found.ref);
     const checkpoint = found?.checkpoint ?? null;
-    const ref: CheckpointRef | null = checkpoint ? { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() } : null;
+    const ref: CheckpointRef | null = checkpoint
+      ? { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() }
+      : null;
     if (checkpoint) {
-      const [row] = (await this.dataSource.query('SELECT hash, mac FROM audit_log WHERE seq = $1', [checkpoint.seq])) as Array<{ hash: string; mac: string | null }>;
-      if (!row) return walkResult(walk, checkpoint.seq, `row ${checkpoint.seq}, verified at checkpoint ${checkpoint.id}, is no longer in the chain (the chain was cut back)`, ref);
-      if (row.hash !== checkpoint.hash) return walkResult(walk, checkpoint.seq, `row ${checkpoint.seq} no longer matches checkpoint ${checkpoint.id} (the chain was rewritten)`, ref);
+      const [row] = (await this.dataSource.query('SELECT hash, mac FROM audit_log WHERE seq = $1', [checkpoint.seq])) as Array<{
+        hash: string;
+        mac: string | null;
+      }>;
+      if (!row)
+        return walkResult(
+          walk,
+          checkpoint.seq,
+          `row ${checkpoint.seq}, verified at checkpoint ${checkpoint.id}, is no longer in the chain (the chain was cut back)`,
+          ref,
+        );
+      if (row.hash !== checkpoint.hash)
+        return walkResult(
+          walk,
+          checkpoint.seq,
+          `row ${checkpoint.seq} no longer matches checkpoint ${checkpoint.id} (the chain was rewritten)`,
+          ref,
+        );
       walk.resume(checkpoint.seq, checkpoint.hash, row.mac, checkpoint.walkState);
     }
     const result = await this.walkRows(walk, ref, options);
@@ -142,7 +166,9 @@ export class AuditService {
   }
 
   /** The newest checkpoint to go on from; a forged one (MAC invalid) is a problem to report. */
-  private async trustedCheckpoint(): Promise<{ checkpoint: AuditCheckpoint } | { problem: string; seq: string; ref: CheckpointRef } | null> {
+  private async trustedCheckpoint(): Promise<
+    { checkpoint: AuditCheckpoint } | { problem: string; seq: string; ref: CheckpointRef } | null
+  > {
     const recent = await this.dataSource.getRepository(AuditCheckpoint).find({ order: { id: 'DESC' }, take: CHECKPOINTS_CONSIDERED });
     for (const checkpoint of recent) {
       if (!this.keyring) return { checkpoint };
@@ -151,7 +177,12 @@ export class AuditService {
       const check = this.keyring.verify(AUDIT_CHECKPOINT_MAC, checkpoint.macKeyId, checkpointMacData(checkpoint), checkpoint.mac);
       if (check === 'valid') return { checkpoint };
       if (check === 'invalid') {
-        const ref: CheckpointRef = { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() };
+        const ref: CheckpointRef = {
+          id: checkpoint.id,
+          seq: checkpoint.seq,
+          kind: checkpoint.kind,
+          verifiedAt: checkpoint.verifiedAt.toISOString(),
+        };
         return { problem: `checkpoint ${checkpoint.id} does not verify (written without the key)`, seq: checkpoint.seq, ref };
       }
     }
@@ -159,7 +190,11 @@ export class AuditService {
   }
 
   /** Walks the rows after the walk's position, in pages, to the end of the chain. */
-  private async walkRows(walk: ChainWalk, checkpoint: CheckpointRef | null, options: { pageSize?: number; anchor?: { seq: string; hash: string } }): Promise<ChainVerification> {
+  private async walkRows(
+    walk: ChainWalk,
+    checkpoint: CheckpointRef | null,
+    options: { pageSize?: number; anchor?: { seq: string; hash: string } },
+  ): Promise<ChainVerification> {
     const pageSize = options.pageSize ?? 5000;
     let anchorSeen = false;
     for (;;) {
@@ -175,12 +210,14 @@ export class AuditService {
         const problem = walk.step(row);
         if (problem) return walkResult(walk, row.seq, problem, checkpoint);
         if (options.anchor && row.seq === options.anchor.seq) {
-          if (row.hash !== options.anchor.hash) return walkResult(walk, row.seq, 'the row does not match the anchor recorded for it (the chain was rewritten)', checkpoint);
+          if (row.hash !== options.anchor.hash)
+            return walkResult(walk, row.seq, 'the row does not match the anchor recorded for it (the chain was rewritten)', checkpoint);
           anchorSeen = true;
         }
       }
     }
-    if (options.anchor && !anchorSeen) return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)', checkpoint);
+    if (options.anchor && !anchorSeen)
+      return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)', checkpoint);
     const problem = walk.finish();
     return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem, checkpoint);
   }
@@ -208,7 +245,11 @@ export class AuditService {
     limit: number;
   }): Promise<AuditLogEntry[]> {
     const desc = filter.order !== 'asc';
-    const qb = this.dataSource.getRepository(AuditLogEntry).createQueryBuilder('a').orderBy('a.seq', desc ? 'DESC' : 'ASC').limit(filter.limit);
+    const qb = this.dataSource
+      .getRepository(AuditLogEntry)
+      .createQueryBuilder('a')
+      .orderBy('a.seq', desc ? 'DESC' : 'ASC')
+      .limit(filter.limit);
     if (filter.entityType) qb.andWhere('a.entity_type = :t', { t: filter.entityType });
     if (filter.entityId) qb.andWhere('a.entity_id = :i', { i: filter.entityId });
     if (filter.actor) qb.andWhere('a.actor = :actor', { actor: filter.actor });
@@ -220,12 +261,16 @@ export class AuditService {
 
   /** The entity types the log holds, with their row counts (what `GET /audit?entity=` takes). */
   async entityTypes(): Promise<Array<{ entity: string; rows: number }>> {
-    const rows = (await this.dataSource.query(`SELECT entity_type AS entity, count(*)::int AS rows FROM audit_log GROUP BY entity_type ORDER BY entity_type`)) as Array<{ entity: string; rows: number }>;
+    const rows = (await this.dataSource.query(
+      `SELECT entity_type AS entity, count(*)::int AS rows FROM audit_log GROUP BY entity_type ORDER BY entity_type`,
+    )) as Array<{ entity: string; rows: number }>;
     return rows;
   }
 
   async hasEntityType(entityType: string): Promise<boolean> {
-    const [row] = (await this.dataSource.query(`SELECT EXISTS (SELECT 1 FROM audit_log WHERE entity_type = $1) AS found`, [entityType])) as Array<{ found: boolean }>;
+    const [row] = (await this.dataSource.query(`SELECT EXISTS (SELECT 1 FROM audit_log WHERE entity_type = $1) AS found`, [
+      entityType,
+    ])) as Array<{ found: boolean }>;
     return row.found;
   }
 }

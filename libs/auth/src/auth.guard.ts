@@ -6,7 +6,13 @@ import type { Principal } from './principal';
 import { PUBLIC_KEY, ROLES_KEY, rolesAllow, type Role } from './roles';
 import { UsersService } from './users.service';
 
-type GuardedRequest = { method: string; headers: Record<string, string | undefined>; ip?: string; principal?: Principal; consoleSession?: ConsoleSession };
+type GuardedRequest = {
+  method: string;
+  headers: Record<string, string | undefined>;
+  ip?: string;
+  principal?: Principal;
+  consoleSession?: ConsoleSession;
+};
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -59,7 +65,8 @@ export class AuthGuard implements CanActivate {
     const cookie = cookieValue(request.headers['cookie'], SESSION_COOKIE);
     if (!header && cookie) return this.sessionPrincipal(request, cookie, client);
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new UnauthorizedException({ code: 'UNAUTHENTICATED', message: 'an API token is required (Authorization: Bearer <token>)' });
+    if (!match)
+      throw new UnauthorizedException({ code: 'UNAUTHENTICATED', message: 'an API token is required (Authorization: Bearer <token>)' });
     const principal = await this.users.authenticate(match[1]);
     if (!principal) {
       await this.failures.recordFailure(client);
@@ -77,7 +84,10 @@ export class AuthGuard implements CanActivate {
     if (!SAFE_METHODS.has(request.method.toUpperCase())) {
       const sent = request.headers['x-csrf-token'] ?? '';
       if (!sent || !sameSecret(sent, found.session.csrfToken)) {
-        throw new ForbiddenException({ code: 'CSRF_REFUSED', message: 'a state-changing request with the session cookie needs the session\'s X-CSRF-Token header' });
+        throw new ForbiddenException({
+          code: 'CSRF_REFUSED',
+          message: "a state-changing request with the session cookie needs the session's X-CSRF-Token header",
+        });
       }
     }
     request.consoleSession = found.session;

@@ -56,7 +56,14 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 export function totpOf(secretBase32: string, label: string): TOTP {
-  return new TOTP({ issuer: TOTP_ISSUER, label, secret: Secret.fromBase32(secretBase32), algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD });
+  return new TOTP({
+    issuer: TOTP_ISSUER,
+    label,
+    secret: Secret.fromBase32(secretBase32),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: TOTP_PERIOD,
+  });
 }
 
 /** The code an authenticator app shows at `atMs` (the CLI's totp:code, the demo and tests). */
@@ -114,11 +121,17 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
           secret = this.openTotp(row.user_id, row.totp_secret, row.totp_key_id);
         } catch (error) {
           // One envelope that does not open (tampered, a key no longer held) must not stop the others or the start.
-          this.logger.error(`the TOTP secret of user ${row.user_id} does not open (${(error as Error).message}): left as it is; that person needs new credentials`);
+          this.logger.error(
+            `the TOTP secret of user ${row.user_id} does not open (${(error as Error).message}): left as it is; that person needs new credentials`,
+          );
           continue;
         }
         const stored = this.sealTotp(row.user_id, secret);
-        await m.query(`UPDATE console_credential SET totp_secret = $2, totp_key_id = $3 WHERE user_id = $1`, [row.user_id, stored.secret, stored.keyId]);
+        await m.query(`UPDATE console_credential SET totp_secret = $2, totp_key_id = $3 WHERE user_id = $1`, [
+          row.user_id,
+          stored.secret,
+          stored.keyId,
+        ]);
         sealed++;
       }
       return sealed;
@@ -127,13 +140,17 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
 
   /** The TOTP secret of a person, in clear (the CLI's totp:code and the demo), or null when none is enrolled. */
   async totpSecretOf(userId: string): Promise<string | null> {
-    const rows = (await this.dataSource.query(`SELECT totp_secret, totp_key_id FROM console_credential WHERE user_id = $1`, [userId])) as Array<{ totp_secret: string; totp_key_id: string | null }>;
+    const rows = (await this.dataSource.query(`SELECT totp_secret, totp_key_id FROM console_credential WHERE user_id = $1`, [
+      userId,
+    ])) as Array<{ totp_secret: string; totp_key_id: string | null }>;
     return rows[0] ? this.openTotp(userId, rows[0].totp_secret, rows[0].totp_key_id) : null;
   }
 
   /** The row's context binds an envelope to its person: a sealed secret copied to another user's row does not open. */
   private sealTotp(userId: string, secret: string): { secret: string; keyId: string | null } {
-    return this.box ? { secret: this.box.seal(secret, `console_credential.totp_secret:${userId}`), keyId: this.box.currentKeyId } : { secret, keyId: null };
+    return this.box
+      ? { secret: this.box.seal(secret, `console_credential.totp_secret:${userId}`), keyId: this.box.currentKeyId }
+      : { secret, keyId: null };
   }
 
   private openTotp(userId: string, stored: string, keyId: string | null): string {
@@ -145,7 +162,9 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   /** Sets (or replaces) a person's password and a new TOTP secret; returns the secret and its otpauth:// URI. */
   async setCredentials(userId: string, password: string, actor: string): Promise<{ secret: string; uri: string }> {
     if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidInput(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-    const users = (await this.dataSource.query(`SELECT name FROM app_user WHERE id = $1 AND disabled_at IS NULL`, [userId])) as Array<{ name: string }>;
+    const users = (await this.dataSource.query(`SELECT name FROM app_user WHERE id = $1 AND disabled_at IS NULL`, [userId])) as Array<{
+      name: string;
+    }>;
     if (users.length === 0) throw new NotFound('user', userId);
     const secret = new Secret({ size: 20 }).base32;
     const passwordHash = await argon2Hash(password, ARGON2);
@@ -161,7 +180,10 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
       );
       // New credentials end every open session of that person.
       await m.query(`UPDATE console_session SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, now]);
-      await this.audit.record({ actor, action: 'console.credentials_set', entityType: 'user', entityId: userId, details: { totp: 'enrolled' } }, m);
+      await this.audit.record(
+        { actor, action: 'console.credentials_set', entityType: 'user', entityId: userId, details: { totp: 'enrolled' } },
+        m,
+      );
     });
     return { secret, uri: totpOf(secret, users[0].name).toString() };
   }
@@ -177,7 +199,15 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
          FROM app_user u JOIN console_credential c ON c.user_id = u.id
         WHERE u.name = $1 AND u.disabled_at IS NULL`,
       [username],
-    )) as Array<{ id: string; name: string; roles: Role[]; password_hash: string; totp_secret: string; totp_key_id: string | null; locked_until: Date | null }>;
+    )) as Array<{
+      id: string;
+      name: string;
+      roles: Role[];
+      password_hash: string;
+      totp_secret: string;
+      totp_key_id: string | null;
+      locked_until: Date | null;
+    }>;
     const now = this.clock.now();
     const row = rows[0];
     if (!row) {
@@ -204,12 +234,29 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
          VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING id`,
         [sha256(token), row.id, csrfToken, now, absolute, client],
       )) as Array<{ id: string }>;
-      await this.audit.record({ actor: row.name, action: 'console.sign_in', entityType: 'console_session', entityId: s.id, toState: 'active', details: { client } }, m);
+      await this.audit.record(
+        {
+          actor: row.name,
+          action: 'console.sign_in',
+          entityType: 'console_session',
+          entityId: s.id,
+          toState: 'active',
+          details: { client },
+        },
+        m,
+      );
       return s;
     });
     return {
       token,
-      session: this.sessionOf({ id: session.id, user_id: row.id, csrf_token: csrfToken, created_at: now, last_seen_at: now, absolute_expires_at: absolute }),
+      session: this.sessionOf({
+        id: session.id,
+        user_id: row.id,
+        csrf_token: csrfToken,
+        created_at: now,
+        last_seen_at: now,
+        absolute_expires_at: absolute,
+      }),
       principal: { userId: row.id, name: row.name, roles: row.roles, tokenId: null, sessionId: session.id },
     };
   }
@@ -222,7 +269,16 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
          FROM console_session s JOIN app_user u ON u.id = s.user_id
         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.disabled_at IS NULL`,
       [sha256(token)],
-    )) as Array<{ id: string; user_id: string; csrf_token: string; created_at: Date; last_seen_at: Date; absolute_expires_at: Date; name: string; roles: Role[] }>;
+    )) as Array<{
+      id: string;
+      user_id: string;
+      csrf_token: string;
+      created_at: Date;
+      last_seen_at: Date;
+      absolute_expires_at: Date;
+      name: string;
+      roles: Role[];
+    }>;
     const row = rows[0];
     if (!row) return null;
     const now = this.clock.now();
@@ -240,7 +296,10 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   async signOut(sessionId: string, actor: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       await m.query(`UPDATE console_session SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, [sessionId, this.clock.now()]);
-      await this.audit.record({ actor, action: 'console.sign_out', entityType: 'console_session', entityId: sessionId, toState: 'revoked' }, m);
+      await this.audit.record(
+        { actor, action: 'console.sign_out', entityType: 'console_session', entityId: sessionId, toState: 'revoked' },
+        m,
+      );
     });
   }
 
@@ -251,7 +310,15 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   async consumeTotp(userId: string, secret: string, code: string, m?: EntityManager): Promise<number | null> {
     if (!/^\d{6}$/.test(code)) return null;
     const nowMs = this.clock.nowMs();
-    const delta = TOTP.validate({ token: code, secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD, timestamp: nowMs, window: 1 });
+    const delta = TOTP.validate({
+      token: code,
+      secret: Secret.fromBase32(secret),
+      algorithm: 'SHA1',
+      digits: 6,
+      period: TOTP_PERIOD,
+      timestamp: nowMs,
+      window: 1,
+    });
     if (delta === null) return null;
     const step = Math.floor(nowMs / 1000 / TOTP_PERIOD) + delta;
     const updated = (await (m ?? this.dataSource).query(
@@ -264,10 +331,15 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
 
   /** A step-up TOTP check (approval dialogs): the person's own secret, one use per code. Counts failures like sign-in. */
   async verifyStepUpTotp(userId: string, code: string, m?: EntityManager): Promise<number> {
-    const rows = (await (m ?? this.dataSource).query(`SELECT totp_secret, totp_key_id, locked_until FROM console_credential WHERE user_id = $1`, [userId])) as Array<{ totp_secret: string; totp_key_id: string | null; locked_until: Date | null }>;
-    if (rows.length === 0) throw new StepUpRefused('no authenticator is enrolled for you: set one up (npm run cli -- console:credentials) before deciding');
+    const rows = (await (m ?? this.dataSource).query(
+      `SELECT totp_secret, totp_key_id, locked_until FROM console_credential WHERE user_id = $1`,
+      [userId],
+    )) as Array<{ totp_secret: string; totp_key_id: string | null; locked_until: Date | null }>;
+    if (rows.length === 0)
+      throw new StepUpRefused('no authenticator is enrolled for you: set one up (npm run cli -- console:credentials) before deciding');
     const now = this.clock.now();
-    if (rows[0].locked_until && rows[0].locked_until.getTime() > now.getTime()) throw new StepUpRefused('too many wrong codes: your account is locked for now');
+    if (rows[0].locked_until && rows[0].locked_until.getTime() > now.getTime())
+      throw new StepUpRefused('too many wrong codes: your account is locked for now');
     const step = await this.consumeTotp(userId, this.openTotp(userId, rows[0].totp_secret, rows[0].totp_key_id), code, m);
     if (step === null) {
       await this.recordFailure(userId, userId, now);
@@ -288,11 +360,27 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
         [userId, maxFailures, until],
       )) as [Array<{ failed_count: number; locked_until: Date | null }>, number];
       const locked = row?.[0]?.locked_until?.getTime() === until.getTime();
-      await this.audit.record({ actor: name, action: locked ? 'console.locked_out' : 'console.sign_in_failed', entityType: 'user', entityId: userId, details: locked ? { locked_until: until.toISOString() } : {} }, m);
+      await this.audit.record(
+        {
+          actor: name,
+          action: locked ? 'console.locked_out' : 'console.sign_in_failed',
+          entityType: 'user',
+          entityId: userId,
+          details: locked ? { locked_until: until.toISOString() } : {},
+        },
+        m,
+      );
     });
   }
 
-  private sessionOf(row: { id: string; user_id: string; csrf_token: string; created_at: Date; last_seen_at: Date; absolute_expires_at: Date }): ConsoleSession {
+  private sessionOf(row: {
+    id: string;
+    user_id: string;
+    csrf_token: string;
+    created_at: Date;
+    last_seen_at: Date;
+    absolute_expires_at: Date;
+  }): ConsoleSession {
     return {
       id: row.id,
       userId: row.user_id,

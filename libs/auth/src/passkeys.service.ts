@@ -40,7 +40,9 @@ export interface DecisionBinding {
  * exactly this request (id, amount, purpose) in exactly this version.
  */
 export function decisionChallenge(b: DecisionBinding): string {
-  const text = ['klear/withdrawal-decision/v1', b.action, b.requestId, b.amountCenticents, b.purpose, String(b.version), b.nonce].join('\n');
+  const text = ['klear/withdrawal-decision/v1', b.action, b.requestId, b.amountCenticents, b.purpose, String(b.version), b.nonce].join(
+    '\n',
+  );
   return createHash('sha256').update(text, 'utf8').digest('base64url');
 }
 
@@ -60,7 +62,9 @@ export class PasskeysService {
   ) {}
 
   async count(userId: string): Promise<number> {
-    const [row] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM webauthn_credential WHERE user_id = $1`, [userId])) as Array<{ n: number }>;
+    const [row] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM webauthn_credential WHERE user_id = $1`, [
+      userId,
+    ])) as Array<{ n: number }>;
     return row.n;
   }
 
@@ -83,20 +87,31 @@ export class PasskeysService {
     const challenge = clientChallenge(response.response?.clientDataJSON);
     return this.dataSource.transaction(async (m) => {
       await this.takeChallenge(m, challenge, who.userId, 'passkey.register', null);
-      const verification = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpId, requireUserVerification: false }).catch((e: unknown) => {
+      const verification = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.rpId,
+        requireUserVerification: false,
+      }).catch((e: unknown) => {
         throw new InvalidInput(`the passkey could not be verified: ${e instanceof Error ? e.message : String(e)}`);
       });
       if (!verification.verified || !verification.registrationInfo) throw new InvalidInput('the passkey could not be verified');
       const { credential } = verification.registrationInfo;
-      await m.query(`INSERT INTO webauthn_credential (user_id, credential_id, public_key, counter, transports, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
-        who.userId,
-        credential.id,
-        Buffer.from(credential.publicKey),
-        credential.counter,
-        credential.transports ?? [],
-        this.clock.now(),
-      ]);
-      await this.audit.record({ actor: who.name, action: 'console.passkey_enrolled', entityType: 'user', entityId: who.userId, details: { credential_id: credential.id } }, m);
+      await m.query(
+        `INSERT INTO webauthn_credential (user_id, credential_id, public_key, counter, transports, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [who.userId, credential.id, Buffer.from(credential.publicKey), credential.counter, credential.transports ?? [], this.clock.now()],
+      );
+      await this.audit.record(
+        {
+          actor: who.name,
+          action: 'console.passkey_enrolled',
+          entityType: 'user',
+          entityId: who.userId,
+          details: { credential_id: credential.id },
+        },
+        m,
+      );
       return { credentialId: credential.id };
     });
   }
@@ -104,10 +119,19 @@ export class PasskeysService {
   /** A decision challenge bound to the request as it is now: returns the nonce and the browser's options. */
   async decisionOptions(who: Principal, binding: Omit<DecisionBinding, 'nonce'>, rp: RelyingParty) {
     const credentials = await this.credentialsOf(who.userId);
-    if (credentials.length === 0) throw new StepUpRefused('you have no passkey: enrol one on the Administration page, or use your authenticator code');
+    if (credentials.length === 0)
+      throw new StepUpRefused('you have no passkey: enrol one on the Administration page, or use your authenticator code');
     const nonce = randomBytes(16).toString('base64url');
     const challenge = decisionChallenge({ ...binding, nonce });
-    await this.storeChallenge(this.dataSource.manager, nonce, who.userId, `withdrawal.${binding.action}`, binding.requestId, binding.version, challenge);
+    await this.storeChallenge(
+      this.dataSource.manager,
+      nonce,
+      who.userId,
+      `withdrawal.${binding.action}`,
+      binding.requestId,
+      binding.version,
+      challenge,
+    );
     const options = await generateAuthenticationOptions({
       rpID: rp.rpId,
       challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
@@ -122,14 +146,23 @@ export class PasskeysService {
    * the request's current fields: a request that changed since the challenge is refused. Consumes the
    * challenge and advances the credential's counter. Returns what is stored as evidence.
    */
-  async verifyDecision(m: EntityManager, who: Principal, binding: DecisionBinding, assertion: AuthenticationResponseJSON, rp: RelyingParty) {
+  async verifyDecision(
+    m: EntityManager,
+    who: Principal,
+    binding: DecisionBinding,
+    assertion: AuthenticationResponseJSON,
+    rp: RelyingParty,
+  ) {
     const challenge = decisionChallenge(binding);
     const stored = await this.takeChallenge(m, binding.nonce, who.userId, `withdrawal.${binding.action}`, binding.requestId);
-    if (stored.challenge !== challenge) throw new StepUpRefused('the request changed since your passkey was asked (amount, purpose or version): look at it again and decide again');
-    const [credential] = (await m.query(`SELECT credential_id, public_key, counter FROM webauthn_credential WHERE user_id = $1 AND credential_id = $2 FOR UPDATE`, [
-      who.userId,
-      assertion?.id ?? '',
-    ])) as Array<{ credential_id: string; public_key: Buffer; counter: string }>;
+    if (stored.challenge !== challenge)
+      throw new StepUpRefused(
+        'the request changed since your passkey was asked (amount, purpose or version): look at it again and decide again',
+      );
+    const [credential] = (await m.query(
+      `SELECT credential_id, public_key, counter FROM webauthn_credential WHERE user_id = $1 AND credential_id = $2 FOR UPDATE`,
+      [who.userId, assertion?.id ?? ''],
+    )) as Array<{ credential_id: string; public_key: Buffer; counter: string }>;
     if (!credential) throw new StepUpRefused('this passkey is not one of yours');
     const result = await verifyAuthenticationResponse({
       response: assertion,
@@ -142,12 +175,18 @@ export class PasskeysService {
       throw new StepUpRefused(`the passkey signature does not verify: ${e instanceof Error ? e.message : String(e)}`);
     });
     if (!result.verified) throw new StepUpRefused('the passkey signature does not verify');
-    await m.query(`UPDATE webauthn_credential SET counter = $2 WHERE credential_id = $1`, [credential.credential_id, result.authenticationInfo.newCounter]);
+    await m.query(`UPDATE webauthn_credential SET counter = $2 WHERE credential_id = $1`, [
+      credential.credential_id,
+      result.authenticationInfo.newCounter,
+    ]);
     return { challenge, credentialId: credential.credential_id, publicKey: credential.public_key };
   }
 
   private async credentialsOf(userId: string): Promise<StoredPasskey[]> {
-    const rows = (await this.dataSource.query(`SELECT credential_id, public_key, counter FROM webauthn_credential WHERE user_id = $1 ORDER BY created_at`, [userId])) as Array<{
+    const rows = (await this.dataSource.query(
+      `SELECT credential_id, public_key, counter FROM webauthn_credential WHERE user_id = $1 ORDER BY created_at`,
+      [userId],
+    )) as Array<{
       credential_id: string;
       public_key: Buffer;
       counter: string;
@@ -155,7 +194,15 @@ export class PasskeysService {
     return rows.map((r) => ({ credentialId: r.credential_id, publicKey: new Uint8Array(r.public_key), counter: Number(r.counter) }));
   }
 
-  private async storeChallenge(m: EntityManager, nonce: string, userId: string, purpose: string, requestId: string | null, version: number | null, challenge: string) {
+  private async storeChallenge(
+    m: EntityManager,
+    nonce: string,
+    userId: string,
+    purpose: string,
+    requestId: string | null,
+    version: number | null,
+    challenge: string,
+  ) {
     const now = this.clock.now();
     await m.query(
       `INSERT INTO console_challenge (nonce, user_id, purpose, request_id, request_version, challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -163,7 +210,13 @@ export class PasskeysService {
     );
   }
 
-  private async takeChallenge(m: EntityManager, nonce: string, userId: string, purpose: string, requestId: string | null): Promise<{ challenge: string }> {
+  private async takeChallenge(
+    m: EntityManager,
+    nonce: string,
+    userId: string,
+    purpose: string,
+    requestId: string | null,
+  ): Promise<{ challenge: string }> {
     const now = this.clock.now();
     const rows = (await m.query(
       `UPDATE console_challenge SET used_at = $5
@@ -191,7 +244,14 @@ function clientChallenge(clientDataJSON: string | undefined): string {
  * Re-verifies a stored decision assertion from its stored fields alone (public key, binding, origin):
  * what an auditor runs later to see who approved exactly what.
  */
-export async function verifyStoredDecision(evidence: { binding: DecisionBinding; credentialId: string; publicKey: Uint8Array; assertion: AuthenticationResponseJSON; origin: string; rpId: string }): Promise<boolean> {
+export async function verifyStoredDecision(evidence: {
+  binding: DecisionBinding;
+  credentialId: string;
+  publicKey: Uint8Array;
+  assertion: AuthenticationResponseJSON;
+  origin: string;
+  rpId: string;
+}): Promise<boolean> {
   try {
     const result = await verifyAuthenticationResponse({
       response: evidence.assertion,

@@ -29,7 +29,9 @@ export function parseRoles(text: string): Role[] {
     .filter(Boolean);
   const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
   if (roles.length === 0 || unknown.length > 0) {
-    throw new Error(`roles must be a comma-separated list of ${ROLES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    throw new Error(
+      `roles must be a comma-separated list of ${ROLES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+    );
   }
   return [...new Set(roles)] as Role[];
 }

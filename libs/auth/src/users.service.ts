@@ -80,7 +80,6 @@ export class UsersService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-
   /** Creates a user at once (the CLI, an admin's unprivileged person or service account, an approved proposal). */
   async createUser(name: string, roles: Role[], actor: string, kind: UserKind = 'person', m?: EntityManager): Promise<AppUser> {
     if (kind === 'service' && isPrivileged(roles)) throw new ServiceAccountPrivileged(roles);
@@ -88,7 +87,10 @@ export class UsersService {
       const existing = await tx.findOneBy(AppUser, { name });
       if (existing) throw new UserNameTakenError(name);
       const user = await tx.save(tx.create(AppUser, { name, roles, kind, disabledAt: null }));
-      await this.audit.record({ actor, action: 'user.create', entityType: 'user', entityId: user.id, toState: 'active', details: { name, roles, kind } }, tx);
+      await this.audit.record(
+        { actor, action: 'user.create', entityType: 'user', entityId: user.id, toState: 'active', details: { name, roles, kind } },
+        tx,
+      );
       return user;
     };
     return m ? work(m) : this.dataSource.transaction(work);
@@ -120,7 +122,14 @@ export class UsersService {
         }),
       );
       await this.audit.record(
-        { actor, action: 'token.issue', entityType: 'api_token', entityId: record.id, toState: 'active', details: { user_id: userId, label, issued_by: issuedBy, expires_at: record.expiresAt.toISOString() } },
+        {
+          actor,
+          action: 'token.issue',
+          entityType: 'api_token',
+          entityId: record.id,
+          toState: 'active',
+          details: { user_id: userId, label, issued_by: issuedBy, expires_at: record.expiresAt.toISOString() },
+        },
         tx,
       );
       return { token, record };
@@ -151,7 +160,18 @@ export class UsersService {
       if (record.revokedAt) return record;
       record.revokedAt = this.clock.now();
       await m.save(record);
-      await this.audit.record({ actor, action: 'token.revoke', entityType: 'api_token', entityId: tokenId, fromState: 'active', toState: 'revoked', details: { user_id: record.userId } }, m);
+      await this.audit.record(
+        {
+          actor,
+          action: 'token.revoke',
+          entityType: 'api_token',
+          entityId: tokenId,
+          fromState: 'active',
+          toState: 'revoked',
+          details: { user_id: record.userId },
+        },
+        m,
+      );
       return record;
     });
   }
@@ -160,7 +180,11 @@ export class UsersService {
    * A one-time invitation: the code is returned once, only its hash is kept. `userId` null: the user
    * is a proposal not approved yet (the code is redeemable once the user exists).
    */
-  async issueInvitation(m: EntityManager, target: { userId: string | null; proposalId: string | null }, issuer: Principal | 'cli'): Promise<IssuedInvitation> {
+  async issueInvitation(
+    m: EntityManager,
+    target: { userId: string | null; proposalId: string | null },
+    issuer: Principal | 'cli',
+  ): Promise<IssuedInvitation> {
     const issuedBy = issuer === 'cli' ? 'cli' : issuer.name;
     const code = generateInvitationCode();
     const now = this.clock.now();
@@ -203,11 +227,18 @@ export class UsersService {
       const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw new NotFound('user', userId);
       if (user.disabledAt) throw new UserDisabled(userId);
-      if (user.kind !== 'person') throw new BusinessRuleViolation('NOT_A_PERSON', `user ${userId} is a service account: an admin issues its tokens`, { user_id: userId });
+      if (user.kind !== 'person')
+        throw new BusinessRuleViolation('NOT_A_PERSON', `user ${userId} is a service account: an admin issues its tokens`, {
+          user_id: userId,
+        });
       const redeemed = await m.count(UserInvitation, { where: { userId, redeemedAt: Not(IsNull()) } });
       const tokens = await m.count(ApiToken, { where: { userId } });
       if (redeemed > 0 || tokens > 0) {
-        throw new Conflict('PERSON_ALREADY_ARRIVED', `user ${userId} already made their own credential: nobody else gets one for them (they make new tokens themselves)`, { user_id: userId });
+        throw new Conflict(
+          'PERSON_ALREADY_ARRIVED',
+          `user ${userId} already made their own credential: nobody else gets one for them (they make new tokens themselves)`,
+          { user_id: userId },
+        );
       }
       await m.update(UserInvitation, { userId, redeemedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: this.clock.now() });
       return this.issueInvitation(m, { userId, proposalId: null }, who);
@@ -219,32 +250,57 @@ export class UsersService {
    * concurrent redemptions: one wins). The answer says when and by whom the invitation was issued.
    */
   async redeemInvitation(code: string, label: string): Promise<RedeemedInvitation> {
-    if (!looksLikeInvitationCode(code)) throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
+    if (!looksLikeInvitationCode(code))
+      throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
     const hash = hashApiToken(code);
     return this.dataSource.transaction(async (m) => {
       const invitation = await m.findOne(UserInvitation, { where: { codeHash: hash }, lock: { mode: 'pessimistic_write' } });
       if (!invitation) throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
-      const facts = { issued_at: invitation.issuedAt.toISOString(), issued_by: invitation.issuedBy, expires_at: invitation.expiresAt.toISOString() };
+      const facts = {
+        issued_at: invitation.issuedAt.toISOString(),
+        issued_by: invitation.issuedBy,
+        expires_at: invitation.expiresAt.toISOString(),
+      };
       if (invitation.redeemedAt) {
         // Whoever holds the code now learns that someone redeemed it before them: report it.
-        throw new InvitationRefused('INVITATION_ALREADY_REDEEMED', 'conflict', `this invitation was already redeemed at ${invitation.redeemedAt.toISOString()}: if that was not you, tell an admin now`, {
-          ...facts,
-          redeemed_at: invitation.redeemedAt.toISOString(),
-        });
+        throw new InvitationRefused(
+          'INVITATION_ALREADY_REDEEMED',
+          'conflict',
+          `this invitation was already redeemed at ${invitation.redeemedAt.toISOString()}: if that was not you, tell an admin now`,
+          {
+            ...facts,
+            redeemed_at: invitation.redeemedAt.toISOString(),
+          },
+        );
       }
       if (invitation.revokedAt) throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'this invitation was withdrawn', facts);
-      if (invitation.expiresAt.getTime() <= this.clock.nowMs()) throw new InvitationRefused('INVITATION_EXPIRED', 'conflict', `this invitation expired at ${facts.expires_at}`, facts);
+      if (invitation.expiresAt.getTime() <= this.clock.nowMs())
+        throw new InvitationRefused('INVITATION_EXPIRED', 'conflict', `this invitation expired at ${facts.expires_at}`, facts);
       if (!invitation.userId) {
-        throw new InvitationRefused('INVITATION_AWAITING_APPROVAL', 'conflict', 'the user this invitation is for is a proposal a second admin has not approved yet', { ...facts, proposal_id: invitation.proposalId });
+        throw new InvitationRefused(
+          'INVITATION_AWAITING_APPROVAL',
+          'conflict',
+          'the user this invitation is for is a proposal a second admin has not approved yet',
+          { ...facts, proposal_id: invitation.proposalId },
+        );
       }
       const user = await m.findOneBy(AppUser, { id: invitation.userId });
-      if (!user || user.disabledAt) throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'the user this invitation is for is disabled', facts);
+      if (!user || user.disabledAt)
+        throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'the user this invitation is for is disabled', facts);
       const issued = await this.issueToken(user.id, label, user.name, 'invitation', m);
       invitation.redeemedAt = this.clock.now();
       invitation.tokenId = issued.record.id;
       await m.save(invitation);
       await this.audit.record(
-        { actor: user.name, action: 'invitation.redeem', entityType: 'invitation', entityId: invitation.id, fromState: 'redeemable', toState: 'redeemed', details: { user_id: user.id, token_id: issued.record.id, ...facts } },
+        {
+          actor: user.name,
+          action: 'invitation.redeem',
+          entityType: 'invitation',
+          entityId: invitation.id,
+          fromState: 'redeemable',
+          toState: 'redeemed',
+          details: { user_id: user.id, token_id: issued.record.id, ...facts },
+        },
         m,
       );
       return { user, invitation, issued };
@@ -262,7 +318,18 @@ export class UsersService {
       if (roles.join(',') !== before.join(',')) {
         user.roles = roles;
         await m.save(user);
-        await this.audit.record({ actor: who.name, action: 'user.roles', entityType: 'user', entityId: userId, fromState: before.join(','), toState: roles.join(','), details: { removed: change.removeRoles, added: change.addRoles } }, m);
+        await this.audit.record(
+          {
+            actor: who.name,
+            action: 'user.roles',
+            entityType: 'user',
+            entityId: userId,
+            fromState: before.join(','),
+            toState: roles.join(','),
+            details: { removed: change.removeRoles, added: change.addRoles },
+          },
+          m,
+        );
       }
       if (change.disable && !user.disabledAt) await this.disableIn(m, user, who.name);
       return user;
@@ -276,7 +343,18 @@ export class UsersService {
     await m.save(user);
     const revoked = await m.update(ApiToken, { userId: user.id, revokedAt: IsNull() }, { revokedAt: now });
     await m.update(UserInvitation, { userId: user.id, redeemedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
-    await this.audit.record({ actor, action: 'user.disable', entityType: 'user', entityId: user.id, fromState: 'active', toState: 'disabled', details: { tokens_revoked: revoked.affected ?? 0 } }, m);
+    await this.audit.record(
+      {
+        actor,
+        action: 'user.disable',
+        entityType: 'user',
+        entityId: user.id,
+        fromState: 'active',
+        toState: 'disabled',
+        details: { tokens_revoked: revoked.affected ?? 0 },
+      },
+      m,
+    );
   }
 
   /** An approved proposal's grant of roles. */
@@ -288,18 +366,45 @@ export class UsersService {
     const before = [...user.roles];
     user.roles = [...new Set([...user.roles, ...roles])] as Role[];
     await m.save(user);
-    await this.audit.record({ actor, action: 'user.roles', entityType: 'user', entityId: userId, fromState: before.join(','), toState: user.roles.join(','), details: { added: roles, proposal_id: proposalId } }, m);
+    await this.audit.record(
+      {
+        actor,
+        action: 'user.roles',
+        entityType: 'user',
+        entityId: userId,
+        fromState: before.join(','),
+        toState: user.roles.join(','),
+        details: { added: roles, proposal_id: proposalId },
+      },
+      m,
+    );
     return user;
   }
 
   /** An approved proposal's re-enabling (the user's old tokens stay revoked: they make new ones, or get a new invitation). */
-  async applyEnable(m: EntityManager, userId: string, actor: string, proposalId: string): Promise<{ user: AppUser; invitation: IssuedInvitation | null }> {
+  async applyEnable(
+    m: EntityManager,
+    userId: string,
+    actor: string,
+    proposalId: string,
+  ): Promise<{ user: AppUser; invitation: IssuedInvitation | null }> {
     const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
     if (!user) throw new NotFound('user', userId);
     if (!user.disabledAt) return { user, invitation: null };
     user.disabledAt = null;
     await m.save(user);
-    await this.audit.record({ actor, action: 'user.enable', entityType: 'user', entityId: userId, fromState: 'disabled', toState: 'active', details: { proposal_id: proposalId } }, m);
+    await this.audit.record(
+      {
+        actor,
+        action: 'user.enable',
+        entityType: 'user',
+        entityId: userId,
+        fromState: 'disabled',
+        toState: 'active',
+        details: { proposal_id: proposalId },
+      },
+      m,
+    );
     return { user, invitation: null };
   }
 
@@ -367,7 +472,10 @@ export class UsersService {
       if (this.lastUsedWritten.size >= 10_000) this.lastUsedWritten.clear();
       this.lastUsedWritten.set(row.token_id, now.getTime());
       void this.dataSource
-        .query(`UPDATE api_token SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`, [row.token_id, now])
+        .query(
+          `UPDATE api_token SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`,
+          [row.token_id, now],
+        )
         .catch(() => this.lastUsedWritten.delete(row.token_id));
     }
     return { userId: row.user_id, name: row.name, roles: row.roles, tokenId: row.token_id };

@@ -38,10 +38,18 @@ describe('loadConfig', () => {
 
   it('serves the API docs by default except in production, and builds the keyring and the upload limits', () => {
     expect(loadConfig({}).api.docsEnabled).toBe(true);
-    const production = loadConfig({ NODE_ENV: 'production', SECRETS_KEY: 'a'.repeat(64), KLEAR_BASE_URL: 'https://k.example/v1', SECRETS_KEY_PREVIOUS: `${'b'.repeat(64)}, ${'c'.repeat(64)}` });
+    const production = loadConfig({
+      NODE_ENV: 'production',
+      SECRETS_KEY: 'a'.repeat(64),
+      KLEAR_BASE_URL: 'https://k.example/v1',
+      SECRETS_KEY_PREVIOUS: `${'b'.repeat(64)}, ${'c'.repeat(64)}`,
+    });
     expect(production.api.docsEnabled).toBe(false);
     expect(production.secretsKeysPrevious.map((k) => k.toString('hex'))).toEqual(['b'.repeat(64), 'c'.repeat(64)]);
-    expect(loadConfig({ NODE_ENV: 'production', SECRETS_KEY: 'a'.repeat(64), KLEAR_BASE_URL: 'https://k.example/v1', API_DOCS_ENABLED: 'true' }).api.docsEnabled).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', SECRETS_KEY: 'a'.repeat(64), KLEAR_BASE_URL: 'https://k.example/v1', API_DOCS_ENABLED: 'true' })
+        .api.docsEnabled,
+    ).toBe(true);
     expect(loadConfig({}).ledger).toMatchObject({ importMaxRows: 200_000, importMaxUncompressedBytes: 256 * 1024 * 1024 });
     expect(() => loadConfig({ SECRETS_KEY_PREVIOUS: 'b'.repeat(64) })).toThrow(/SECRETS_KEY_PREVIOUS: needs SECRETS_KEY/);
   });

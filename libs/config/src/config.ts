@@ -25,9 +25,14 @@ const schema = z.object({
   API_DEFAULT_BODY_LIMIT_KB: envInt(256, 1, 1024 * 1024),
   API_TRUST_PROXY: z
     .string()
-    .regex(/^(false|true|\d{1,2}|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/, 'expected false, true, a hop count, or comma-separated proxy addresses/subnets')
+    .regex(
+      /^(false|true|\d{1,2}|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/,
+      'expected false, true, a hop count, or comma-separated proxy addresses/subnets',
+    )
     .default('false'),
-  API_DOCS_ENABLED: envOptionalString().pipe(z.union([z.undefined(), z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })])),
+  API_DOCS_ENABLED: envOptionalString().pipe(
+    z.union([z.undefined(), z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })]),
+  ),
   API_AUTH_FAILURE_LIMIT: envInt(10, 1, 1_000_000_000),
   API_AUTH_FAILURE_WINDOW_SECONDS: envInt(300, 1, 86400),
   API_AUTH_FAILURE_BLOCK_SECONDS: envInt(900, 1, 86400),
@@ -51,7 +56,10 @@ const schema = z.object({
     z.union([z.undefined(), z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex characters (a 256-bit AES key)')]),
   ),
   SECRETS_KEY_PREVIOUS: envOptionalString().pipe(
-    z.union([z.undefined(), z.string().regex(/^[0-9a-fA-F]{64}(\s*,\s*[0-9a-fA-F]{64})*$/, 'expected comma-separated keys of 64 hex characters')]),
+    z.union([
+      z.undefined(),
+      z.string().regex(/^[0-9a-fA-F]{64}(\s*,\s*[0-9a-fA-F]{64})*$/, 'expected comma-separated keys of 64 hex characters'),
+    ]),
   ),
 
   KLEAR_BASE_URL: envUrl(['http', 'https']).default('http://127.0.0.1:4010/klear-api/v1'),
@@ -257,7 +265,14 @@ export interface AppConfig {
   /** Readiness is `degraded` (not failing) when a key pull is older than this (seconds). */
   health: { staleSeconds: { balance: number; obligations: number; estimate: number } };
   reconciliation: {
-    tolerances: { settlementDetails: bigint; maintenanceMargin: bigint; funding: bigint; klearConsistency: bigint; settlementBuffer: bigint; projected: bigint };
+    tolerances: {
+      settlementDetails: bigint;
+      maintenanceMargin: bigint;
+      funding: bigint;
+      klearConsistency: bigint;
+      settlementBuffer: bigint;
+      projected: bigint;
+    };
     bufferMatchWindowHours: number;
   };
 }
@@ -309,11 +324,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const jobOverrides = readJobOverrides(env, problems);
   // Session credentials may instead be stored encrypted in the database (needs SECRETS_KEY).
   if (c.KLEAR_AUTH_MODE === 'session' && (!c.KLEAR_EMAIL || !c.KLEAR_PASSWORD) && !c.SECRETS_KEY) {
-    problems.push('KLEAR_EMAIL, KLEAR_PASSWORD: required when KLEAR_AUTH_MODE=session (or store them encrypted: SECRETS_KEY + cli klear:credentials:set)');
+    problems.push(
+      'KLEAR_EMAIL, KLEAR_PASSWORD: required when KLEAR_AUTH_MODE=session (or store them encrypted: SECRETS_KEY + cli klear:credentials:set)',
+    );
   }
   // An unanswered withdrawal POST may still land at Klear until well after our timeout.
   if (c.WITHDRAWAL_OUTCOME_GRACE_SECONDS * 1000 <= c.KLEAR_TIMEOUT_MS) {
-    problems.push('WITHDRAWAL_OUTCOME_GRACE_SECONDS: must exceed KLEAR_TIMEOUT_MS (a POST still in flight must not be declared not submitted)');
+    problems.push(
+      'WITHDRAWAL_OUTCOME_GRACE_SECONDS: must exceed KLEAR_TIMEOUT_MS (a POST still in flight must not be declared not submitted)',
+    );
   }
   if (c.NODE_ENV === 'production' && !c.SECRETS_KEY) {
     problems.push('SECRETS_KEY: required in production (64 hex characters)');
@@ -321,11 +340,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.SECRETS_KEY_PREVIOUS && !c.SECRETS_KEY) problems.push('SECRETS_KEY_PREVIOUS: needs SECRETS_KEY (the current key)');
   if (c.NODE_ENV === 'production') {
     // Credentials and presigned URLs travel to Klear, alerts to the webhook: never in clear text.
-    for (const [name, url] of [['KLEAR_BASE_URL', c.KLEAR_BASE_URL], ['WITHDRAWAL_WEBHOOK_URL', c.WITHDRAWAL_WEBHOOK_URL], ['NOTIFY_SLACK_WEBHOOK_URL', c.NOTIFY_SLACK_WEBHOOK_URL]] as const) {
-      if (url && plainHttpRefused(url, c.ALLOW_PLAIN_HTTP_HOSTS)) problems.push(`${name}: must be https in production (plain http only to a host named in ALLOW_PLAIN_HTTP_HOSTS)`);
+    for (const [name, url] of [
+      ['KLEAR_BASE_URL', c.KLEAR_BASE_URL],
+      ['WITHDRAWAL_WEBHOOK_URL', c.WITHDRAWAL_WEBHOOK_URL],
+      ['NOTIFY_SLACK_WEBHOOK_URL', c.NOTIFY_SLACK_WEBHOOK_URL],
+    ] as const) {
+      if (url && plainHttpRefused(url, c.ALLOW_PLAIN_HTTP_HOSTS))
+        problems.push(`${name}: must be https in production (plain http only to a host named in ALLOW_PLAIN_HTTP_HOSTS)`);
     }
-    if (c.NOTIFY_SLACK_WEBHOOK_URL && !c.NOTIFY_SLACK_WEBHOOK_SECRET) problems.push('NOTIFY_SLACK_WEBHOOK_SECRET: required in production when NOTIFY_SLACK_WEBHOOK_URL is set (the webhook is signed)');
-    if (c.WITHDRAWAL_WEBHOOK_URL && !c.WITHDRAWAL_WEBHOOK_SECRET) problems.push('WITHDRAWAL_WEBHOOK_SECRET: required in production when WITHDRAWAL_WEBHOOK_URL is set (the webhook is signed)');
+    if (c.NOTIFY_SLACK_WEBHOOK_URL && !c.NOTIFY_SLACK_WEBHOOK_SECRET)
+      problems.push('NOTIFY_SLACK_WEBHOOK_SECRET: required in production when NOTIFY_SLACK_WEBHOOK_URL is set (the webhook is signed)');
+    if (c.WITHDRAWAL_WEBHOOK_URL && !c.WITHDRAWAL_WEBHOOK_SECRET)
+      problems.push('WITHDRAWAL_WEBHOOK_SECRET: required in production when WITHDRAWAL_WEBHOOK_URL is set (the webhook is signed)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -345,7 +371,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultBodyLimitKb: c.API_DEFAULT_BODY_LIMIT_KB,
       trustProxy: trustProxyValue(c.API_TRUST_PROXY),
       docsEnabled: c.API_DOCS_ENABLED === undefined ? c.NODE_ENV !== 'production' : ['true', '1', 'yes'].includes(c.API_DOCS_ENABLED),
-      authFailures: { limit: c.API_AUTH_FAILURE_LIMIT, windowSeconds: c.API_AUTH_FAILURE_WINDOW_SECONDS, blockSeconds: c.API_AUTH_FAILURE_BLOCK_SECONDS },
+      authFailures: {
+        limit: c.API_AUTH_FAILURE_LIMIT,
+        windowSeconds: c.API_AUTH_FAILURE_WINDOW_SECONDS,
+        blockSeconds: c.API_AUTH_FAILURE_BLOCK_SECONDS,
+      },
       expensiveRoutes: { limit: c.API_EXPENSIVE_ROUTE_LIMIT, windowSeconds: c.API_EXPENSIVE_ROUTE_WINDOW_SECONDS },
     },
     console: {
@@ -419,7 +449,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       expiryWarningMinutes: c.NOTIFY_EXPIRY_WARNING_MINUTES,
     },
     metrics: { host: c.METRICS_HOST, apiPort: c.METRICS_PORT, workerPort: c.METRICS_WORKER_PORT, token: c.METRICS_TOKEN },
-    health: { staleSeconds: { balance: c.HEALTH_STALE_BALANCE_SECONDS, obligations: c.HEALTH_STALE_OBLIGATIONS_SECONDS, estimate: c.HEALTH_STALE_ESTIMATE_SECONDS } },
+    health: {
+      staleSeconds: {
+        balance: c.HEALTH_STALE_BALANCE_SECONDS,
+        obligations: c.HEALTH_STALE_OBLIGATIONS_SECONDS,
+        estimate: c.HEALTH_STALE_ESTIMATE_SECONDS,
+      },
+    },
     reconciliation: {
       tolerances: {
         settlementDetails: c.RECON_TOLERANCE_SETTLEMENT_DETAILS_CENTICENTS,
@@ -462,7 +498,8 @@ function readJobOverrides(env: Record<string, string | undefined>, problems: str
       if (/^[1-9]\d{0,8}$/.test(value)) entry.staleSeconds = Number(value);
       else problems.push(`${key}: expected a whole number of seconds`);
     } else if (m[2] === 'CRON') {
-      if (value.trim().split(/\s+/).length < 5 || value.trim().split(/\s+/).length > 6) problems.push(`${key}: expected a cron expression of 5 or 6 fields`);
+      if (value.trim().split(/\s+/).length < 5 || value.trim().split(/\s+/).length > 6)
+        problems.push(`${key}: expected a cron expression of 5 or 6 fields`);
       else entry.cron = value.trim();
     } else if (['true', '1', 'yes', 'false', '0', 'no'].includes(value)) {
       entry.enabled = value === 'true' || value === '1' || value === 'yes';

@@ -19,13 +19,16 @@ export const envBool = (def: boolean) =>
     .transform((s) => s === 'true' || s === '1' || s === 'yes');
 
 export const envUrl = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol.replace(':', ''));
-    } catch {
-      return false;
-    }
-  }, `expected a ${protocols.join(' or ')} URL`);
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol.replace(':', ''));
+      } catch {
+        return false;
+      }
+    },
+    `expected a ${protocols.join(' or ')} URL`,
+  );
 
 /** A centicents amount given as a decimal integer string (money never passes through a JS number). */
 export const envCenticents = (def: bigint) =>
@@ -45,7 +48,10 @@ export const envOptionalString = () =>
 export const envHostList = () =>
   z
     .string()
-    .regex(/^\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(\s*,\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]))*\s*$|^$/, 'expected comma-separated host names')
+    .regex(
+      /^\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(\s*,\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]))*\s*$|^$/,
+      'expected comma-separated host names',
+    )
     .default('')
     .transform((s) =>
       s

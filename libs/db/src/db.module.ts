@@ -22,7 +22,8 @@ class MigrationsOnStart implements OnModuleInit {
     const { url, migrationUrl, migrateOnStart } = this.config.database;
     if (!migrateOnStart) {
       const pending = await pendingMigrations(this.dataSource);
-      if (pending.length) this.logger.error(`${pending.length} migration(s) pending (${pending.join(', ')}): run db:migrate as the schema owner`);
+      if (pending.length)
+        this.logger.error(`${pending.length} migration(s) pending (${pending.join(', ')}): run db:migrate as the schema owner`);
       return;
     }
     const applied = migrationUrl ? await migrateAs(migrationUrl, url) : await runMigrationsLocked(this.dataSource);

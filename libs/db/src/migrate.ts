@@ -27,9 +27,9 @@ export async function runMigrationsLocked(dataSource: DataSource, options: { app
 /** Names of migrations known to the code but not applied to the database. */
 export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
   const executed = new Set<string>(
-    (await dataSource
-      .query(`SELECT name FROM schema_migrations`)
-      .catch(() => [] as Array<{ name: string }>)).map((r: { name: string }) => r.name),
+    (await dataSource.query(`SELECT name FROM schema_migrations`).catch(() => [] as Array<{ name: string }>)).map(
+      (r: { name: string }) => r.name,
+    ),
   );
   return dataSource.migrations.map((m) => m.name ?? m.constructor.name).filter((n) => !executed.has(n));
 }

@@ -19,19 +19,29 @@ export const CYCLE_PARTITIONED_TABLES = [
 
 /** Makes sure the month of each given time has its partitions (null, '-infinity' and duplicates ignored). */
 export async function ensureCyclePartitions(q: PartitionQueryable, times: ReadonlyArray<Date | string | null | undefined>): Promise<void> {
-  const distinct = [...new Set(times.filter((t): t is Date | string => t !== null && t !== undefined).map((t) => (t instanceof Date ? t.toISOString() : t)))];
+  const distinct = [
+    ...new Set(
+      times.filter((t): t is Date | string => t !== null && t !== undefined).map((t) => (t instanceof Date ? t.toISOString() : t)),
+    ),
+  ];
   if (distinct.length === 0) return;
   await q.query(`SELECT partition_ensure_month(t) FROM unnest($1::timestamptz[]) t`, [distinct]);
 }
 
 /** The month of `now` and the next one: called on every archived answer, so months exist before their rows. */
 export async function ensureCyclePartitionsAhead(q: PartitionQueryable, now: Date): Promise<void> {
-  await q.query(`SELECT partition_ensure_month($1::timestamptz), partition_ensure_month($1::timestamptz + interval '1 month')`, [now.toISOString()]);
+  await q.query(`SELECT partition_ensure_month($1::timestamptz), partition_ensure_month($1::timestamptz + interval '1 month')`, [
+    now.toISOString(),
+  ]);
 }
 
 /** Rows that landed in the safety-net default partitions (a healthy database has none). */
-export async function defaultPartitionRows(q: PartitionQueryable): Promise<Array<{ table: string; rows: number; firstKey: Date | null; lastKey: Date | null }>> {
-  const rows = (await q.query(`SELECT table_name, row_count::int AS row_count, first_key, last_key FROM partition_default_rows()`)) as Array<{
+export async function defaultPartitionRows(
+  q: PartitionQueryable,
+): Promise<Array<{ table: string; rows: number; firstKey: Date | null; lastKey: Date | null }>> {
+  const rows = (await q.query(
+    `SELECT table_name, row_count::int AS row_count, first_key, last_key FROM partition_default_rows()`,
+  )) as Array<{
     table_name: string;
     row_count: number;
     first_key: Date | null;

@@ -12,7 +12,12 @@ export const DAILY_WORKBOOK_JOB = 'daily_workbook';
  * not rebuilt by the job (rebuilds are `POST /exports`); one that gained a cycle since gets a new version.
  */
 @Injectable()
-@ScheduledJob({ name: DAILY_WORKBOOK_JOB, description: 'Daily reconciliation workbook, once the day is reconciled', defaultCron: '*/15 * * * *', runAtStartup: true })
+@ScheduledJob({
+  name: DAILY_WORKBOOK_JOB,
+  description: 'Daily reconciliation workbook, once the day is reconciled',
+  defaultCron: '*/15 * * * *',
+  runAtStartup: true,
+})
 export class DailyWorkbookJob implements JobHandler {
   constructor(
     private readonly exports: ExportsService,

@@ -15,7 +15,9 @@ export class ExportFileRepository {
   async withNextVersion<T>(date: string, work: (version: number, manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
       await lockForTransaction(manager, AdvisoryLocks.exportFile(date));
-      const rows = (await manager.query(`SELECT coalesce(max(version), 0)::int AS v FROM export_file WHERE settlement_date = $1`, [date])) as Array<{ v: number }>;
+      const rows = (await manager.query(`SELECT coalesce(max(version), 0)::int AS v FROM export_file WHERE settlement_date = $1`, [
+        date,
+      ])) as Array<{ v: number }>;
       return work(rows[0].v + 1, manager);
     });
   }
@@ -27,7 +29,12 @@ export class ExportFileRepository {
 
   /** Newest first: by day, then version. */
   async list(limit: number, after?: { date: string; version: number }): Promise<ExportFile[]> {
-    const qb = this.dataSource.getRepository(ExportFile).createQueryBuilder('f').orderBy('f.settlementDate', 'DESC').addOrderBy('f.version', 'DESC').limit(limit);
+    const qb = this.dataSource
+      .getRepository(ExportFile)
+      .createQueryBuilder('f')
+      .orderBy('f.settlementDate', 'DESC')
+      .addOrderBy('f.version', 'DESC')
+      .limit(limit);
     if (after) qb.where('(f.settlement_date, f.version) < (CAST(:date AS date), CAST(:version AS integer))', after);
     return qb.getMany();
   }

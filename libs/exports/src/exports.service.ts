@@ -46,12 +46,17 @@ export class ExportsService {
     try {
       day = settlementDay(date);
     } catch (error) {
-      if (error instanceof InvalidSettlementDate) throw new InvalidInput(`date: ${error.message}`, [{ field: 'date', problems: [error.message] }]);
+      if (error instanceof InvalidSettlementDate)
+        throw new InvalidInput(`date: ${error.message}`, [{ field: 'date', problems: [error.message] }]);
       throw error;
     }
     const madeAt = this.clock.now();
     const today = DateTime.fromJSDate(madeAt, { zone: SETTLEMENT_ZONE }).toISODate()!;
-    if (date > today) throw new BusinessRuleViolation('EXPORT_DATE_IN_FUTURE', `${date} is after today (${today}, America/New_York): there is nothing to reconcile yet`);
+    if (date > today)
+      throw new BusinessRuleViolation(
+        'EXPORT_DATE_IN_FUTURE',
+        `${date} is after today (${today}, America/New_York): there is nothing to reconcile yet`,
+      );
 
     const dir = this.directory;
     await mkdir(join(dir, date), { recursive: true });
@@ -85,7 +90,14 @@ export class ExportsService {
               entityType: 'export_file',
               entityId: saved.id,
               toState: 'created',
-              details: { settlement_date: date, version, file_name: fileName, size_bytes: String(size), sha256, reconciliation_run_ids: built.runIds },
+              details: {
+                settlement_date: date,
+                version,
+                file_name: fileName,
+                size_bytes: String(size),
+                sha256,
+                reconciliation_run_ids: built.runIds,
+              },
             },
             manager,
           );
@@ -96,7 +108,9 @@ export class ExportsService {
         }
       });
       const anchor = built.auditAnchor ? `audit anchor ${built.auditAnchor.seq}:${built.auditAnchor.hash}` : 'audit log empty';
-      this.logger.log(`workbook ${row.fileName} (${size} bytes, ${built.rowCounts['Settlement details'] ?? 0} detail rows) in ${Math.round(performance.now() - started)} ms; ${anchor}`);
+      this.logger.log(
+        `workbook ${row.fileName} (${size} bytes, ${built.rowCounts['Settlement details'] ?? 0} detail rows) in ${Math.round(performance.now() - started)} ms; ${anchor}`,
+      );
       return row;
     } finally {
       await rm(temporary, { force: true });

@@ -42,7 +42,12 @@ export function moneyPair<Row>(name: string, get: (row: Row) => bigint | null, d
 }
 
 /** Writes a whole table sheet from its column specs; returns the number of rows written. */
-export async function writeTable<Row>(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: string, columns: Column<Row>[], rows: Iterable<Row>): Promise<number> {
+export async function writeTable<Row>(
+  workbook: ExcelJS.stream.xlsx.WorkbookWriter,
+  name: string,
+  columns: Column<Row>[],
+  rows: Iterable<Row>,
+): Promise<number> {
   const table = TableSheet.open(workbook, name, columns);
   for (const row of rows) table.add(columns.map((c) => c.value(row)));
   const count = table.rowCount;
@@ -83,7 +88,10 @@ export class TableSheet {
       views: [{ state: 'frozen', ySplit: 1, xSplit: 0 }],
       autoFilter: `A1:${last}1`,
     } as Partial<ExcelJS.AddWorksheetOptions>);
-    sheet.columns = columns.map((c) => ({ width: c.width ?? DEFAULT_WIDTH[c.kind], style: FORMAT[c.kind] ? { numFmt: FORMAT[c.kind] } : {} }));
+    sheet.columns = columns.map((c) => ({
+      width: c.width ?? DEFAULT_WIDTH[c.kind],
+      style: FORMAT[c.kind] ? { numFmt: FORMAT[c.kind] } : {},
+    }));
     const table = new TableSheet(sheet, columns);
     table.header();
     return table;
@@ -134,7 +142,14 @@ export class TableSheet {
         // Built from cell references only, never from data. Text (an amount beyond Excel's exact range) <> 0 is TRUE too.
         this.sheet.addConditionalFormatting({
           ref: `${col}${first}:${col}${last}`,
-          rules: [{ type: 'expression', priority: 1, formulae: [`AND(${col}${first}<>"",${col}${first}<>0)`], style: { fill: DIFFERENCE_FILL, font: { bold: true } } }],
+          rules: [
+            {
+              type: 'expression',
+              priority: 1,
+              formulae: [`AND(${col}${first}<>"",${col}${first}<>0)`],
+              style: { fill: DIFFERENCE_FILL, font: { bold: true } },
+            },
+          ],
         });
       });
     }

@@ -57,7 +57,10 @@ export class WorkbookBuilder {
       const runs = await r.latestRuns([...new Set(cycles.map((c) => c.executionTime.getTime()))].map((t) => new Date(t)));
       const scope = cycleScope(cycles, runs);
       const found = await r.foundBreaks(runs.map((run) => run.runId));
-      const closed = await r.breaksClosedDuring(day, found.map((b) => b.breakId));
+      const closed = await r.breaksClosedDuring(
+        day,
+        found.map((b) => b.breakId),
+      );
       const breaks = [...found, ...closed];
       const withBreaks = [...new Set(found.map((b) => b.subtraderId).filter((s): s is string => s !== null))];
       const subtraders = withBreakCounts(await r.subtraders(scope, withBreaks), found);
@@ -113,8 +116,14 @@ export class WorkbookBuilder {
 
 function sumComparisons(rows: FigureComparison[]): FigureComparison {
   const total: FigureComparison = {
-    klearPnl: 0n, klearFees: 0n, klearTotal: 0n, klearMaintenanceMargin: 0n,
-    internalPnl: 0n, internalFees: 0n, internalTotal: 0n, internalMaintenanceMargin: 0n,
+    klearPnl: 0n,
+    klearFees: 0n,
+    klearTotal: 0n,
+    klearMaintenanceMargin: 0n,
+    internalPnl: 0n,
+    internalFees: 0n,
+    internalTotal: 0n,
+    internalMaintenanceMargin: 0n,
   };
   for (const r of rows) for (const k of Object.keys(total) as Array<keyof FigureComparison>) total[k] += r[k];
   return total;

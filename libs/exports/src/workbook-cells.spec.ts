@@ -17,13 +17,16 @@ describe('money cells', () => {
 
   it('show every centicent: the dollar cell prints back to the exact 4-decimal amount over the whole int64 range', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })), (c) => {
-        const cell = usdCell(c)!;
-        const printed = typeof cell === 'number' ? cell.toFixed(4) : cell;
-        const sign = c < 0n ? '-' : '';
-        const m = c < 0n ? -c : c;
-        expect(printed).toBe(`${sign}${m / 10000n}.${(m % 10000n).toString().padStart(4, '0')}`.replace(/^-0\.0000$/, '0.0000'));
-      }),
+      fc.property(
+        fc.oneof(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
+        (c) => {
+          const cell = usdCell(c)!;
+          const printed = typeof cell === 'number' ? cell.toFixed(4) : cell;
+          const sign = c < 0n ? '-' : '';
+          const m = c < 0n ? -c : c;
+          expect(printed).toBe(`${sign}${m / 10000n}.${(m % 10000n).toString().padStart(4, '0')}`.replace(/^-0\.0000$/, '0.0000'));
+        },
+      ),
     );
   });
 
@@ -38,11 +41,18 @@ describe('money cells', () => {
 describe('money cells from PostgreSQL decimal text', () => {
   it('equal the cells built from the same amount as a bigint, over the whole int64 range', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.bigInt({ min: -(10n ** 16n), max: 10n ** 16n }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })), (c) => {
-        expect([usdCellFromDecimal(c.toString()), centicentsCellFromDecimal(c.toString())]).toEqual([usdCell(c), centicentsCell(c)]);
-      }),
+      fc.property(
+        fc.oneof(fc.bigInt({ min: -(10n ** 16n), max: 10n ** 16n }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
+        (c) => {
+          expect([usdCellFromDecimal(c.toString()), centicentsCellFromDecimal(c.toString())]).toEqual([usdCell(c), centicentsCell(c)]);
+        },
+      ),
     );
-    expect([usdCellFromDecimal('-999999999999999'), usdCellFromDecimal('-1000000000000000'), usdCellFromDecimal(null)]).toEqual([-99_999_999_999.9999, '-100000000000.0000', null]);
+    expect([usdCellFromDecimal('-999999999999999'), usdCellFromDecimal('-1000000000000000'), usdCellFromDecimal(null)]).toEqual([
+      -99_999_999_999.9999,
+      '-100000000000.0000',
+      null,
+    ]);
   });
 });
 
@@ -71,7 +81,10 @@ describe('settlement days', () => {
   });
 
   it('name the first build of a day plainly and rebuilds with a version suffix', () => {
-    expect([workbookFileName('2026-03-10', 1), workbookFileName('2026-03-10', 3)]).toEqual(['klear-recon-2026-03-10.xlsx', 'klear-recon-2026-03-10-v3.xlsx']);
+    expect([workbookFileName('2026-03-10', 1), workbookFileName('2026-03-10', 3)]).toEqual([
+      'klear-recon-2026-03-10.xlsx',
+      'klear-recon-2026-03-10-v3.xlsx',
+    ]);
   });
 
   it('show instants at their ET wall-clock time in date cells', () => {

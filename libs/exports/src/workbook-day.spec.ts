@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { settlementDay } from './settlement-day';
-import { breaksBehind, builtRelativeToDay, countBreaks, nextWorkbookNote, obligationBridge, runNote, subtraderStatus, unexplainedNote } from './workbook-day';
+import {
+  breaksBehind,
+  builtRelativeToDay,
+  countBreaks,
+  nextWorkbookNote,
+  obligationBridge,
+  runNote,
+  subtraderStatus,
+  unexplainedNote,
+} from './workbook-day';
 import type { BreakRow, CycleRow, RunRow, SubtraderRow } from './workbook-rows';
 
 const C1 = new Date('2026-03-16T21:00:00Z');
@@ -8,18 +17,45 @@ const C2 = new Date('2026-03-16T23:00:00Z');
 
 function brk(over: Partial<BreakRow>): BreakRow {
   return {
-    breakId: '1', key: 'k', check: 'settlement_details', reasonCode: 'amount_mismatch', cycle: C1, subtraderId: 'ST-1', marketTicker: 'M', reference: null,
-    klearCenticents: 0n, internalCenticents: 0n, differenceCenticents: 0n, pnlDifferenceCenticents: 0n, feesDifferenceCenticents: 0n,
-    status: 'open', listing: 'found', foundByRun: '9', firstSeenAt: C1, closedAt: null, closedBy: null, assignee: null, lastComment: null, resolution: null,
+    breakId: '1',
+    key: 'k',
+    check: 'settlement_details',
+    reasonCode: 'amount_mismatch',
+    cycle: C1,
+    subtraderId: 'ST-1',
+    marketTicker: 'M',
+    reference: null,
+    klearCenticents: 0n,
+    internalCenticents: 0n,
+    differenceCenticents: 0n,
+    pnlDifferenceCenticents: 0n,
+    feesDifferenceCenticents: 0n,
+    status: 'open',
+    listing: 'found',
+    foundByRun: '9',
+    firstSeenAt: C1,
+    closedAt: null,
+    closedBy: null,
+    assignee: null,
+    lastComment: null,
+    resolution: null,
     ...over,
   };
 }
 
 const run = (over: Partial<RunRow> = {}): RunRow => ({
-  runId: '12', cycle: C1, ledgerHighWaterMark: '340', finishedAt: new Date('2026-03-16T21:30:00Z'), tolerances: {}, tolerated: [], laterLedgerEntries: 0, klearChangedSince: false, ...over,
+  runId: '12',
+  cycle: C1,
+  ledgerHighWaterMark: '340',
+  finishedAt: new Date('2026-03-16T21:30:00Z'),
+  tolerances: {},
+  tolerated: [],
+  laterLedgerEntries: 0,
+  klearChangedSince: false,
+  ...over,
 });
 
-describe('the day\'s breaks as the sheets count them', () => {
+describe("the day's breaks as the sheets count them", () => {
   it('count found breaks before those closed on the day, by check then status, with the sum of their differences', () => {
     const counts = countBreaks([
       brk({ check: 'settlement_details', status: 'open', differenceCenticents: 5n }),
@@ -51,8 +87,21 @@ describe('the day\'s breaks as the sheets count them', () => {
 
   it('give a subtrader the status its breaks and differences call for', () => {
     const row = (over: Partial<SubtraderRow>): SubtraderRow => ({
-      subtraderId: 'ST-1', knownToKlear: true, knownToLedger: true, klearPnl: 0n, klearFees: 0n, klearTotal: 0n, klearMaintenanceMargin: 0n,
-      internalPnl: 0n, internalFees: 0n, internalTotal: 0n, internalMaintenanceMargin: 0n, breakCount: 0, openBreakCount: 0, resolvedBreakCount: 0, ...over,
+      subtraderId: 'ST-1',
+      knownToKlear: true,
+      knownToLedger: true,
+      klearPnl: 0n,
+      klearFees: 0n,
+      klearTotal: 0n,
+      klearMaintenanceMargin: 0n,
+      internalPnl: 0n,
+      internalFees: 0n,
+      internalTotal: 0n,
+      internalMaintenanceMargin: 0n,
+      breakCount: 0,
+      openBreakCount: 0,
+      resolvedBreakCount: 0,
+      ...over,
     });
     expect(subtraderStatus(row({}))).toBe('ok');
     expect(subtraderStatus(row({ klearTotal: 1n, breakCount: 1, openBreakCount: 1 }))).toBe('open breaks');
@@ -61,11 +110,19 @@ describe('the day\'s breaks as the sheets count them', () => {
   });
 });
 
-describe('the Summary\'s explanations', () => {
+describe("the Summary's explanations", () => {
   it('rebuild the obligation amount from the settlement total and the margin delta (an increase is paid)', () => {
     const cycle: CycleRow = {
-      obligationId: 'o', executionTime: C1, amountCenticents: -2_166_323n, pnlCenticents: 0n, feesCenticents: 0n, maintenanceMarginCenticents: 0n, lastUpdatedTs: C1,
-      detailsTotalCenticents: -2_317_158n, detailsPnlLessFeesCenticents: -2_317_158n, marginDeltaCenticents: -150_835n,
+      obligationId: 'o',
+      executionTime: C1,
+      amountCenticents: -2_166_323n,
+      pnlCenticents: 0n,
+      feesCenticents: 0n,
+      maintenanceMarginCenticents: 0n,
+      lastUpdatedTs: C1,
+      detailsTotalCenticents: -2_317_158n,
+      detailsPnlLessFeesCenticents: -2_317_158n,
+      marginDeltaCenticents: -150_835n,
     };
     const terms = obligationBridge(cycle);
     expect(terms.map((t) => t.amountCenticents)).toEqual([-2_317_158n, 150_835n]);
@@ -82,7 +139,9 @@ describe('the Summary\'s explanations', () => {
 
   it('say when the workbook was built relative to its day, counting ET calendar days across a DST change', () => {
     const day = settlementDay('2026-03-07');
-    expect(builtRelativeToDay(day, new Date('2026-03-07T23:00:00Z'))).toMatch(/^on the day, before it ended: statuses are those at 2026-03-07 18:00:00 ET;/);
+    expect(builtRelativeToDay(day, new Date('2026-03-07T23:00:00Z'))).toMatch(
+      /^on the day, before it ended: statuses are those at 2026-03-07 18:00:00 ET;/,
+    );
     expect(builtRelativeToDay(day, new Date('2026-03-08T05:00:00Z'))).toMatch(/^after the day, 1 day later: /);
     expect(builtRelativeToDay(day, new Date('2026-03-09T04:30:00Z'))).toMatch(/^after the day, 2 days later: /);
   });
@@ -97,20 +156,32 @@ describe('the Summary\'s explanations', () => {
 
   it('say why a difference is left unexplained: tolerance, a stale run, or no run', () => {
     expect(unexplainedNote(run(), 'settlement_details', 0n)).toBeNull();
-    expect(unexplainedNote(run({ tolerances: { settlement_details: '5' } }), 'settlement_details', 3n)).toBe('3 centicents within the settlement_details tolerance (5 centicents) of run 12');
-    expect(unexplainedNote(run({ klearChangedSince: true }), 'maintenance_margin', 3n)).toBe('Klear changed the obligation after run 12: reconcile again');
+    expect(unexplainedNote(run({ tolerances: { settlement_details: '5' } }), 'settlement_details', 3n)).toBe(
+      '3 centicents within the settlement_details tolerance (5 centicents) of run 12',
+    );
+    expect(unexplainedNote(run({ klearChangedSince: true }), 'maintenance_margin', 3n)).toBe(
+      'Klear changed the obligation after run 12: reconcile again',
+    );
     expect(unexplainedNote(undefined, 'settlement_details', 3n)).toBe('not reconciled: no break explains this difference yet');
   });
 
   it('say when the next workbook is due from what is known of the next day', () => {
     const next = { date: '2026-03-17', cycles: [], reconciledCycles: 0, latestWorkbook: null, previousCycle: C1 };
-    expect(nextWorkbookNote(next)).toBe('2026-03-17: due by the daily_workbook job as soon as its cycle (expected 17:00 ET, the time of the last cycle) is ingested and reconciled');
+    expect(nextWorkbookNote(next)).toBe(
+      '2026-03-17: due by the daily_workbook job as soon as its cycle (expected 17:00 ET, the time of the last cycle) is ingested and reconciled',
+    );
     const cycle = new Date('2026-03-17T21:00:00Z');
-    expect(nextWorkbookNote({ ...next, cycles: [cycle] })).toBe('2026-03-17: due by the daily_workbook job as soon as its cycle (17:00 ET) is reconciled');
+    expect(nextWorkbookNote({ ...next, cycles: [cycle] })).toBe(
+      '2026-03-17: due by the daily_workbook job as soon as its cycle (17:00 ET) is reconciled',
+    );
     expect(nextWorkbookNote({ ...next, cycles: [cycle, new Date('2026-03-18T00:00:00Z')], reconciledCycles: 1 })).toBe(
       '2026-03-17: due by the daily_workbook job as soon as its cycles (17:00, 20:00 ET) are reconciled',
     );
-    expect(nextWorkbookNote({ ...next, cycles: [cycle], reconciledCycles: 1 })).toBe('2026-03-17: due now, its cycle (17:00 ET) is reconciled; built by the daily_workbook job as soon as it runs next');
-    expect(nextWorkbookNote({ ...next, latestWorkbook: { version: 2, createdAt: new Date('2026-03-18T14:00:00Z') } })).toBe('2026-03-17: already built (version 2, 2026-03-18 10:00:00 ET)');
+    expect(nextWorkbookNote({ ...next, cycles: [cycle], reconciledCycles: 1 })).toBe(
+      '2026-03-17: due now, its cycle (17:00 ET) is reconciled; built by the daily_workbook job as soon as it runs next',
+    );
+    expect(nextWorkbookNote({ ...next, latestWorkbook: { version: 2, createdAt: new Date('2026-03-18T14:00:00Z') } })).toBe(
+      '2026-03-17: already built (version 2, 2026-03-18 10:00:00 ET)',
+    );
   });
 });

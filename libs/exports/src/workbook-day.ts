@@ -1,7 +1,17 @@
 import { DateTime } from 'luxon';
 import { SETTLEMENT_ZONE, type SettlementDay } from './settlement-day';
 import { etDateTimeText } from './workbook-cells';
-import { type BreakCount, type BreakListing, type BreakRow, type CycleRow, type NextDayStatus, OPEN_BREAK_STATUSES, type RunRow, type SubtraderFigures, type SubtraderRow } from './workbook-rows';
+import {
+  type BreakCount,
+  type BreakListing,
+  type BreakRow,
+  type CycleRow,
+  type NextDayStatus,
+  OPEN_BREAK_STATUSES,
+  type RunRow,
+  type SubtraderFigures,
+  type SubtraderRow,
+} from './workbook-rows';
 
 /*
  * What the sheets of one day's workbook mean, derived from the rows the read model returns
@@ -21,7 +31,9 @@ export function countBreaks(breaks: BreakRow[]): BreakCount[] {
     c.differenceCenticents += b.differenceCenticents;
     counts.set(key, c);
   }
-  return [...counts.values()].sort((a, b) => LISTING_ORDER[a.listing] - LISTING_ORDER[b.listing] || a.check.localeCompare(b.check) || a.status.localeCompare(b.status));
+  return [...counts.values()].sort(
+    (a, b) => LISTING_ORDER[a.listing] - LISTING_ORDER[b.listing] || a.check.localeCompare(b.check) || a.status.localeCompare(b.status),
+  );
 }
 
 export const isOpen = (b: BreakRow): boolean => OPEN_BREAK_STATUSES.includes(b.status);
@@ -49,7 +61,11 @@ export function withBreakCounts(figures: SubtraderFigures[], found: BreakRow[]):
  * difference no break explains (`difference, no break`: within tolerance, or a cycle not reconciled).
  */
 export function subtraderStatus(r: SubtraderRow): string {
-  const differs = r.klearTotal !== r.internalTotal || r.klearPnl !== r.internalPnl || r.klearFees !== r.internalFees || r.klearMaintenanceMargin !== r.internalMaintenanceMargin;
+  const differs =
+    r.klearTotal !== r.internalTotal ||
+    r.klearPnl !== r.internalPnl ||
+    r.klearFees !== r.internalFees ||
+    r.klearMaintenanceMargin !== r.internalMaintenanceMargin;
   if (r.openBreakCount > 0) return 'open breaks';
   if (r.breakCount === 0) return differs ? 'difference, no break' : 'ok';
   // A run's findings are open or resolved: a break it found is closed only by a later run, whose findings the sheet would show instead.
@@ -102,12 +118,26 @@ export interface BridgeTerm {
  * Funding payments (the live API) will be one more term here.
  */
 export function obligationBridge(c: CycleRow): BridgeTerm[] {
-  const terms: BridgeTerm[] = [{ label: 'settlement total (details: pnl - fees)', amountCenticents: c.detailsPnlLessFeesCenticents, source: 'sum of the settlement details\' pnl - fees' }];
+  const terms: BridgeTerm[] = [
+    {
+      label: 'settlement total (details: pnl - fees)',
+      amountCenticents: c.detailsPnlLessFeesCenticents,
+      source: "sum of the settlement details' pnl - fees",
+    },
+  ];
   const reported = c.detailsTotalCenticents - c.detailsPnlLessFeesCenticents;
   if (reported !== 0n) {
-    terms.push({ label: "details' own totals beyond pnl - fees", amountCenticents: reported, source: "sum of the details' total_amount minus their pnl - fees: Klear's inconsistency" });
+    terms.push({
+      label: "details' own totals beyond pnl - fees",
+      amountCenticents: reported,
+      source: "sum of the details' total_amount minus their pnl - fees: Klear's inconsistency",
+    });
   }
-  terms.push({ label: 'maintenance margin delta (paid when it rises)', amountCenticents: -c.marginDeltaCenticents, source: "minus the sum of the margin details' delta" });
+  terms.push({
+    label: 'maintenance margin delta (paid when it rises)',
+    amountCenticents: -c.marginDeltaCenticents,
+    source: "minus the sum of the margin details' delta",
+  });
   return terms;
 }
 
@@ -127,10 +157,16 @@ export function builtRelativeToDay(day: SettlementDay, madeAt: Date): string {
 /** The run a cycle's figures and breaks come from, and what changed since. */
 export function runNote(run: RunRow | undefined, foundCount: number): string {
   if (!run) return 'not reconciled: no successful run; the ledger side is the whole ledger and no break explains a difference';
-  const finished = run.finishedAt ? `finished ${etDateTimeText(run.finishedAt)} (${relativeToCycle(run.cycle, run.finishedAt)})` : 'finished (time unknown)';
-  const parts = [`run ${run.runId}, ${finished}, ledger up to entry ${run.ledgerHighWaterMark ?? 'all'}, ${plural(foundCount, 'break')} found`];
+  const finished = run.finishedAt
+    ? `finished ${etDateTimeText(run.finishedAt)} (${relativeToCycle(run.cycle, run.finishedAt)})`
+    : 'finished (time unknown)';
+  const parts = [
+    `run ${run.runId}, ${finished}, ledger up to entry ${run.ledgerHighWaterMark ?? 'all'}, ${plural(foundCount, 'break')} found`,
+  ];
   if (run.laterLedgerEntries > 0) {
-    parts.push(`${plural(run.laterLedgerEntries, 'ledger entry', 'ledger entries')} of this cycle booked after the run ${run.laterLedgerEntries === 1 ? 'is' : 'are'} not in these figures`);
+    parts.push(
+      `${plural(run.laterLedgerEntries, 'ledger entry', 'ledger entries')} of this cycle booked after the run ${run.laterLedgerEntries === 1 ? 'is' : 'are'} not in these figures`,
+    );
   }
   if (run.klearChangedSince) parts.push('Klear changed the obligation after this run: reconcile the cycle again');
   return parts.join('; ');
@@ -142,18 +178,24 @@ function relativeToCycle(cycle: Date, at: Date): string {
 }
 
 /** Why a Klear-vs-internal difference is not (fully) explained by breaks, when it is not. */
-export function unexplainedNote(run: RunRow | undefined, check: 'settlement_details' | 'maintenance_margin', unexplained: bigint): string | null {
+export function unexplainedNote(
+  run: RunRow | undefined,
+  check: 'settlement_details' | 'maintenance_margin',
+  unexplained: bigint,
+): string | null {
   if (unexplained === 0n) return null;
   if (!run) return 'not reconciled: no break explains this difference yet';
   if (run.klearChangedSince) return `Klear changed the obligation after run ${run.runId}: reconcile again`;
   const tolerance = run.tolerances[check] ?? '0';
-  if (tolerance !== '0') return `${unexplained.toString()} centicents within the ${check} tolerance (${tolerance} centicents) of run ${run.runId}`;
+  if (tolerance !== '0')
+    return `${unexplained.toString()} centicents within the ${check} tolerance (${tolerance} centicents) of run ${run.runId}`;
   return `${unexplained.toString()} centicents not explained by run ${run.runId}'s breaks`;
 }
 
 /** When the next day's workbook is due, from what the database knows at the build. */
 export function nextWorkbookNote(next: NextDayStatus): string {
-  if (next.latestWorkbook) return `${next.date}: already built (version ${next.latestWorkbook.version}, ${etDateTimeText(next.latestWorkbook.createdAt)})`;
+  if (next.latestWorkbook)
+    return `${next.date}: already built (version ${next.latestWorkbook.version}, ${etDateTimeText(next.latestWorkbook.createdAt)})`;
   const job = 'by the daily_workbook job as soon as';
   if (next.cycles.length > 0) {
     const at = next.cycles.map((c) => DateTime.fromJSDate(c, { zone: SETTLEMENT_ZONE }).toFormat('HH:mm')).join(', ');
@@ -161,7 +203,9 @@ export function nextWorkbookNote(next: NextDayStatus): string {
     if (next.reconciledCycles === next.cycles.length) return `${next.date}: due now, ${cycles} reconciled; built ${job} it runs next`;
     return `${next.date}: due ${job} ${cycles} reconciled`;
   }
-  const expected = next.previousCycle ? ` (expected ${DateTime.fromJSDate(next.previousCycle, { zone: SETTLEMENT_ZONE }).toFormat('HH:mm')} ET, the time of the last cycle)` : '';
+  const expected = next.previousCycle
+    ? ` (expected ${DateTime.fromJSDate(next.previousCycle, { zone: SETTLEMENT_ZONE }).toFormat('HH:mm')} ET, the time of the last cycle)`
+    : '';
   return `${next.date}: due ${job} its cycle${expected} is ingested and reconciled`;
 }
 

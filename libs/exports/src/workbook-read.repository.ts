@@ -125,10 +125,16 @@ export class WorkbookReader {
   /** Per cycle, the latest successful (non-projected) reconciliation run. */
   async latestRuns(cycles: Date[]): Promise<RunRow[]> {
     if (cycles.length === 0) return [];
-    const rows = await this.rows<{ id: string; cycle: Date; hwm: string | null; finished_at: Date | null; tolerances: Record<string, string>; tolerated: Array<{ check: string; count: number; difference: string }>; later_entries: number; klear_changed: boolean }>(
-      LATEST_RUNS_SQL,
-      [cycles],
-    );
+    const rows = await this.rows<{
+      id: string;
+      cycle: Date;
+      hwm: string | null;
+      finished_at: Date | null;
+      tolerances: Record<string, string>;
+      tolerated: Array<{ check: string; count: number; difference: string }>;
+      later_entries: number;
+      klear_changed: boolean;
+    }>(LATEST_RUNS_SQL, [cycles]);
     return rows.map((r) => ({
       runId: r.id,
       cycle: r.cycle,
@@ -148,10 +154,20 @@ export class WorkbookReader {
 
   /** Figures per subtrader over the day's cycles, plus a row for each of `alsoWithBreaks` that has none. */
   async subtraders(scope: CycleScope, alsoWithBreaks: string[]): Promise<SubtraderFigures[]> {
-    const rows = await this.rows<Row & { in_klear: boolean; in_ledger: boolean }>(SUBTRADERS_SQL, [scope.cycles, scope.highWaterMarks, alsoWithBreaks]);
+    const rows = await this.rows<Row & { in_klear: boolean; in_ledger: boolean }>(SUBTRADERS_SQL, [
+      scope.cycles,
+      scope.highWaterMarks,
+      alsoWithBreaks,
+    ]);
     const ids = rows.map((r) => r.subtrader_id!);
     const groups = new Map((await this.rows<Row>(SUBTRADER_GROUPS_SQL, [scope.cycles, ids])).map((g) => [g.subtrader_id!, g.group_id]));
-    return rows.map((r) => ({ subtraderId: r.subtrader_id!, groupId: groups.get(r.subtrader_id!) ?? null, knownToKlear: r.in_klear, knownToLedger: r.in_ledger, ...comparison(r) }));
+    return rows.map((r) => ({
+      subtraderId: r.subtrader_id!,
+      groupId: groups.get(r.subtrader_id!) ?? null,
+      knownToKlear: r.in_klear,
+      knownToLedger: r.in_ledger,
+      ...comparison(r),
+    }));
   }
 
   /** Funding per (cycle, subtrader, market) of the day's cycles: Klear's payments vs the ledger's `funding` postings. */
@@ -179,7 +195,9 @@ export class WorkbookReader {
 
   /** Breaks closed or resolved during the day, except `listed` (break ids already on the sheet). */
   async breaksClosedDuring(day: SettlementDay, listed: string[]): Promise<BreakRow[]> {
-    return (await this.rows<BreakSqlRow>(BREAKS_CLOSED_DURING_SQL, [day.start, day.end, listed])).map((r) => breakRow(r, 'closed on the day'));
+    return (await this.rows<BreakSqlRow>(BREAKS_CLOSED_DURING_SQL, [day.start, day.end, listed])).map((r) =>
+      breakRow(r, 'closed on the day'),
+    );
   }
 
   async openBreaksBefore(at: Date): Promise<{ count: number; differenceCenticents: bigint }> {
@@ -194,7 +212,12 @@ export class WorkbookReader {
 
   async bufferTotals(day: SettlementDay): Promise<BufferTotals> {
     const [r] = await this.rows<{ k_n: number; k_sum: string; i_n: number; i_sum: string }>(BUFFER_TOTALS_SQL, [day.start, day.end]);
-    return { klearMovementCount: r.k_n, klearMovementsCenticents: BigInt(r.k_sum), internalMovementCount: r.i_n, internalMovementsCenticents: BigInt(r.i_sum) };
+    return {
+      klearMovementCount: r.k_n,
+      klearMovementsCenticents: BigInt(r.k_sum),
+      internalMovementCount: r.i_n,
+      internalMovementsCenticents: BigInt(r.i_sum),
+    };
   }
 
   async bufferMovements(day: SettlementDay): Promise<BufferMovementRow[]> {
@@ -238,7 +261,9 @@ export class WorkbookReader {
   }
 
   async jobHealth(): Promise<JobHealthRow[]> {
-    const rows = await this.rows<{ job: string; last_success: Date | null; last_status: string | null; last_run: Date | null }>(JOB_HEALTH_SQL);
+    const rows = await this.rows<{ job: string; last_success: Date | null; last_status: string | null; last_run: Date | null }>(
+      JOB_HEALTH_SQL,
+    );
     return rows.map((r) => ({ job: r.job, lastSuccessAt: r.last_success, lastRunStatus: r.last_status, lastRunAt: r.last_run }));
   }
 
@@ -249,7 +274,10 @@ export class WorkbookReader {
 
   async nextDay(next: SettlementDay): Promise<NextDayStatus> {
     const cycles = await this.rows<{ cycle: Date; reconciled: boolean }>(NEXT_DAY_CYCLES_SQL, [next.start, next.end]);
-    const [w] = await this.rows<{ previous_cycle: Date | null; version: number | null; created_at: Date | null }>(NEXT_DAY_WORKBOOK_SQL, [next.start, next.date]);
+    const [w] = await this.rows<{ previous_cycle: Date | null; version: number | null; created_at: Date | null }>(NEXT_DAY_WORKBOOK_SQL, [
+      next.start,
+      next.date,
+    ]);
     return {
       date: next.date,
       cycles: cycles.map((c) => c.cycle),
@@ -270,7 +298,10 @@ export class WorkbookReader {
     let pending: ReturnType<typeof fetch> | undefined;
     // The whole result is read: plan for all rows (hash joins), not the first 10%.
     await this.client.query('SET LOCAL cursor_tuple_fraction = 1');
-    await this.client.query({ text: `DECLARE settlement_details NO SCROLL CURSOR FOR ${SETTLEMENT_DETAILS_SQL}`, values: [scope.cycles, scope.highWaterMarks] });
+    await this.client.query({
+      text: `DECLARE settlement_details NO SCROLL CURSOR FOR ${SETTLEMENT_DETAILS_SQL}`,
+      values: [scope.cycles, scope.highWaterMarks],
+    });
     try {
       pending = fetch();
       for (;;) {

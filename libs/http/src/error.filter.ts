@@ -13,7 +13,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = e.code ?? e.driverError?.code;
   if (code && DB_DOWN_CODES.has(code)) return true;
   // 55000 with this text: the database refuses connections for now (ALLOW_CONNECTIONS false, maintenance).
-  return /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(e.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(
+    e.message ?? '',
+  );
 }
 
 /** The HTTP status of each kind of domain error: the one place a domain failure becomes a status. */
@@ -69,7 +71,10 @@ export class ErrorFilter implements ExceptionFilter {
 
   toBody(exception: unknown): { status: number; body: ErrorBody } {
     if (exception instanceof DomainError) {
-      return { status: KIND_STATUS[exception.kind], body: { code: exception.code, message: exception.message, details: exception.details } };
+      return {
+        status: KIND_STATUS[exception.kind],
+        body: { code: exception.code, message: exception.message, details: exception.details },
+      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -88,15 +93,25 @@ export class ErrorFilter implements ExceptionFilter {
     const bodyParser = exception as { type?: string; status?: number; expose?: boolean; message?: string };
     if (typeof bodyParser?.status === 'number' && bodyParser.expose && bodyParser.status < 500) {
       const code = bodyParser.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : (STATUS_CODES[bodyParser.status] ?? 'BAD_REQUEST');
-      const message = bodyParser.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (bodyParser.message ?? 'bad request');
+      const message =
+        bodyParser.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (bodyParser.message ?? 'bad request');
       return { status: bodyParser.status, body: { code, message } };
     }
     if (isDatabaseUnavailable(exception)) {
-      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable; try again shortly' } };
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        body: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable; try again shortly' },
+      };
     }
     const errorId = randomUUID();
     const err = exception as Error;
-    this.logger.error({ error_id: errorId, err: { name: err?.name, message: scrubSecrets(String(err?.message)), stack: scrubSecrets(String(err?.stack)) } }, 'unhandled error');
-    return { status: 500, body: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; quote the error_id to support', error_id: errorId } };
+    this.logger.error(
+      { error_id: errorId, err: { name: err?.name, message: scrubSecrets(String(err?.message)), stack: scrubSecrets(String(err?.stack)) } },
+      'unhandled error',
+    );
+    return {
+      status: 500,
+      body: { code: 'INTERNAL_ERROR', message: 'an unexpected error occurred; quote the error_id to support', error_id: errorId },
+    };
   }
 }

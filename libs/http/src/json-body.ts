@@ -45,7 +45,10 @@ export class JsonBodyInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
     limits: JsonBodyLimits,
   ) {
-    const parser = (limit: number) => ({ limit, parse: bodyParser.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }) as Parser });
+    const parser = (limit: number) => ({
+      limit,
+      parse: bodyParser.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }) as Parser,
+    });
     this.parsers = { default: parser(limits.defaultBytes), large: parser(limits.largeBytes) };
   }
 
@@ -53,11 +56,13 @@ export class JsonBodyInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<IncomingMessage & { body?: unknown }>();
     const res = context.switchToHttp().getResponse<ServerResponse>();
-    const size = this.reflector.getAllAndOverride<'large' | undefined>(BODY_LIMIT_KEY, [context.getHandler(), context.getClass()]) ?? 'default';
+    const size =
+      this.reflector.getAllAndOverride<'large' | undefined>(BODY_LIMIT_KEY, [context.getHandler(), context.getClass()]) ?? 'default';
     const { parse, limit } = this.parsers[size];
     // body-parser would read (and discard) a whole oversized body before answering: refuse a
     // declared one at once, unread (the error filter then closes the connection).
-    if (JSON_TYPE.test(req.headers['content-type'] ?? '') && Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(limit);
+    if (JSON_TYPE.test(req.headers['content-type'] ?? '') && Number(req.headers['content-length'] ?? 0) > limit)
+      throw new BodyTooLarge(limit);
     await new Promise<void>((resolve, reject) => {
       parse(req, res, (error?: unknown) => {
         if (!error) return resolve();

@@ -41,7 +41,8 @@ export type CursorField = 'int' | 'timestamp' | 'uuid' | 'date' | 'text';
 
 const CURSOR_FIELD_CHECKS: Record<CursorField, (value: string) => boolean> = {
   int: (v) => /^\d{1,18}$/.test(v),
-  timestamp: (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/.test(v) && realDate(v.slice(0, 10)) && Number.isFinite(Date.parse(v)),
+  timestamp: (v) =>
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/.test(v) && realDate(v.slice(0, 10)) && Number.isFinite(Date.parse(v)),
   uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
   date: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && realDate(v),
   // eslint-disable-next-line no-control-regex
@@ -57,7 +58,11 @@ function realDate(text: string): boolean {
 /** The 400 of a cursor this API did not make, naming the query parameter. */
 export class InvalidCursor extends InvalidInput {
   constructor(parameter = 'cursor') {
-    super(`${parameter}: not a cursor returned by this API`, [{ field: parameter, problems: ['not a cursor returned by this API'] }], 'INVALID_CURSOR');
+    super(
+      `${parameter}: not a cursor returned by this API`,
+      [{ field: parameter, problems: ['not a cursor returned by this API'] }],
+      'INVALID_CURSOR',
+    );
   }
 }
 

@@ -24,7 +24,12 @@ export class RateLimit {
     name: string,
     private readonly settings: RateLimitSettings,
   ) {
-    this.limiter = new RateLimiterMemory({ keyPrefix: name, points: settings.limit, duration: settings.windowSeconds, blockDuration: settings.blockSeconds });
+    this.limiter = new RateLimiterMemory({
+      keyPrefix: name,
+      points: settings.limit,
+      duration: settings.windowSeconds,
+      blockDuration: settings.blockSeconds,
+    });
   }
 
   /** Seconds the key stays refused (0 when it is not), without counting a hit. */
@@ -76,7 +81,10 @@ export class ExpensiveRouteGuard implements CanActivate {
     const seconds = await this.limits.expensiveRoutes.hit(`${context.getClass().name}.${context.getHandler().name}:${who}`);
     if (seconds > 0) {
       const { limit, windowSeconds } = this.limits.expensiveLimit;
-      throw new TooManyRequests(`this route is limited to ${limit} calls per ${windowSeconds} s per user; retry after ${seconds} s`, seconds);
+      throw new TooManyRequests(
+        `this route is limited to ${limit} calls per ${windowSeconds} s per user; retry after ${seconds} s`,
+        seconds,
+      );
     }
     return true;
   }

@@ -15,7 +15,10 @@ export function securityHeaders(docsPrefix = '/docs'): (req: Request, res: Respo
   };
   const api = helmet({
     ...common,
-    contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], 'base-uri': ["'none'"], 'form-action': ["'none'"] } },
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], 'base-uri': ["'none'"], 'form-action': ["'none'"] },
+    },
   });
   // A page served from this origin: its own scripts and same-origin calls, never framed.
   const page = (extra: Record<string, string[]>) =>

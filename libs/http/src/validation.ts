@@ -6,7 +6,10 @@ function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {
   for (const e of errors) {
     const field = parent ? (/^\d+$/.test(e.property) ? `${parent}[${e.property}]` : `${parent}.${e.property}`) : e.property;
     if (e.constraints) {
-      out.push({ field, problems: Object.values(e.constraints).map((m) => m.replace(/^property (\S+) should not exist$/, 'unknown field')) });
+      out.push({
+        field,
+        problems: Object.values(e.constraints).map((m) => m.replace(/^property (\S+) should not exist$/, 'unknown field')),
+      });
     }
     if (e.children?.length) out.push(...flatten(e.children, field));
   }
@@ -25,7 +28,10 @@ export function createValidationPipe(): ValidationPipe {
       const details = flatten(errors);
       return new BadRequestException({
         code: 'VALIDATION_FAILED',
-        message: details.map((d) => `${d.field}: ${d.problems.join('; ')}`).join(' | ').slice(0, 2000),
+        message: details
+          .map((d) => `${d.field}: ${d.problems.join('; ')}`)
+          .join(' | ')
+          .slice(0, 2000),
         details,
       });
     },

@@ -8,7 +8,10 @@ import { IngestionTransactionRepository } from './ingestion-transaction.reposito
 import { ObligationRepository } from './obligation.repository';
 import { type ArchivedAnswer, ResponseArchiveRepository } from './response-archive.repository';
 
-const PAGED_ENDPOINT: Record<DetailListName, 'obligationSettlementDetails' | 'obligationMaintenanceMarginDetails' | 'obligationFundingPayments'> = {
+const PAGED_ENDPOINT: Record<
+  DetailListName,
+  'obligationSettlementDetails' | 'obligationMaintenanceMarginDetails' | 'obligationFundingPayments'
+> = {
   settlement_details: 'obligationSettlementDetails',
   maintenance_margin_details: 'obligationMaintenanceMarginDetails',
   funding_payments: 'obligationFundingPayments',
@@ -47,8 +50,11 @@ export class ArchiveRebuild {
         continue;
       }
       try {
-        const completion = name === 'obligationHistory' || name === 'activeObligations' ? await this.completeFromArchive(name, answer) : undefined;
-        const done = await this.transactions.run((tx) => interpretArchivedBody(tx, name, answer.body, answer.id, answer.receivedAt, completion, answer.params));
+        const completion =
+          name === 'obligationHistory' || name === 'activeObligations' ? await this.completeFromArchive(name, answer) : undefined;
+        const done = await this.transactions.run((tx) =>
+          interpretArchivedBody(tx, name, answer.body, answer.id, answer.receivedAt, completion, answer.params),
+        );
         result.answers++;
         result.written += done.written;
       } catch (error) {
@@ -66,15 +72,25 @@ export class ArchiveRebuild {
    * Completes an archived answer's truncated obligations from the detail pages the same job run
    * archived after it (the cursor chain from the first page to the last), as live ingestion did.
    */
-  private async completeFromArchive(name: 'obligationHistory' | 'activeObligations', answer: ArchivedAnswer): Promise<ObligationCompletion> {
+  private async completeFromArchive(
+    name: 'obligationHistory' | 'activeObligations',
+    answer: ArchivedAnswer,
+  ): Promise<ObligationCompletion> {
     const entries = (parseKlearAnswer(name, answer.body) as { obligations: ObligationEntry[] }).obligations;
     return completeObligations(
       entries,
       pageByPage(async (obligationId, list, cursor) => {
         const endpoint = PAGED_ENDPOINT[list];
-        const page = await this.archive.detailPageAfter(answer, `${ENDPOINTS[endpoint].method} ${ENDPOINTS[endpoint].path}`, obligationId, cursor);
+        const page = await this.archive.detailPageAfter(
+          answer,
+          `${ENDPOINTS[endpoint].method} ${ENDPOINTS[endpoint].path}`,
+          obligationId,
+          cursor,
+        );
         if (page === undefined) throw new Error(`obligation ${obligationId}: no archived ${list} page${cursor ? ' for its cursor' : ''}`);
-        const data = parseKlearAnswer(endpoint, page) as unknown as Record<DetailListName, ObligationEntry[DetailListName]> & { cursor?: string };
+        const data = parseKlearAnswer(endpoint, page) as unknown as Record<DetailListName, ObligationEntry[DetailListName]> & {
+          cursor?: string;
+        };
         return { rows: data[list], cursor: data.cursor };
       }),
       (entry) => this.obligations.isHeldComplete(entry),

@@ -5,7 +5,13 @@ import { IngestionTransactionRepository } from './ingestion-transaction.reposito
 import { MarginReportsJob } from './jobs/margin-reports.job';
 import { ActiveObligationJob, ObligationHistoryJob } from './jobs/obligation.job';
 import { GuarantyFundJob, LargeTraderPositionsJob, WithdrawalStatusJob } from './jobs/position.job';
-import { BalanceHistoryJob, MemberFundingJob, SettlementBalanceJob, SettlementEstimateJob, SettlementPricesJob } from './jobs/settlement.job';
+import {
+  BalanceHistoryJob,
+  MemberFundingJob,
+  SettlementBalanceJob,
+  SettlementEstimateJob,
+  SettlementPricesJob,
+} from './jobs/settlement.job';
 import { SubtraderGroupsJob } from './jobs/subtrader.job';
 import { KlearIngestion } from './klear-ingestion.service';
 import { KlearWithdrawalRepository } from './klear-withdrawal.repository';

@@ -32,10 +32,22 @@ export interface Interpretation {
 
 export type InterpretableName = Exclude<
   KlearEndpointName,
-  'logIn' | 'withdrawSettlementBalance' | 'estimateMaintenanceMargin' | 'createSubtraderGroup' | 'updateSubtraderGroup' | 'deleteSubtraderGroup'
+  | 'logIn'
+  | 'withdrawSettlementBalance'
+  | 'estimateMaintenanceMargin'
+  | 'createSubtraderGroup'
+  | 'updateSubtraderGroup'
+  | 'deleteSubtraderGroup'
 >;
 
-const NOT_INTERPRETED = new Set<KlearEndpointName>(['logIn', 'withdrawSettlementBalance', 'estimateMaintenanceMargin', 'createSubtraderGroup', 'updateSubtraderGroup', 'deleteSubtraderGroup']);
+const NOT_INTERPRETED = new Set<KlearEndpointName>([
+  'logIn',
+  'withdrawSettlementBalance',
+  'estimateMaintenanceMargin',
+  'createSubtraderGroup',
+  'updateSubtraderGroup',
+  'deleteSubtraderGroup',
+]);
 
 /** The endpoint name of an archived `GET /margin/...` answer. */
 export function endpointNameOf(endpoint: string): InterpretableName | undefined {
@@ -62,7 +74,13 @@ export function interpretArchivedBody(
 }
 
 /** Notes the unmapped fields of an obligation answer's entries (from the body) for their content hash. */
-export function noteUnmappedContent(name: InterpretableName, data: unknown, unmapped: readonly string[] | undefined, body: string, itemBodies?: ReadonlyMap<number, string>): void {
+export function noteUnmappedContent(
+  name: InterpretableName,
+  data: unknown,
+  unmapped: readonly string[] | undefined,
+  body: string,
+  itemBodies?: ReadonlyMap<number, string>,
+): void {
   if ((name !== 'obligationHistory' && name !== 'activeObligations') || !unmapped?.some((path) => path.startsWith('obligations[]'))) return;
   const obligations = (data as { obligations: ObligationEntry[] }).obligations;
   // A spooled body: each obligation with unmapped fields comes alone in its envelope.
@@ -71,12 +89,25 @@ export function noteUnmappedContent(name: InterpretableName, data: unknown, unma
 }
 
 /** Upserts the obligations of an answer, each in its completed form when its lists were cut. */
-async function upsertObligations(tx: SqlTransaction, entries: ObligationEntry[], archiveId: string, pulledAt: Date, completion: ObligationCompletion | undefined) {
+async function upsertObligations(
+  tx: SqlTransaction,
+  entries: ObligationEntry[],
+  archiveId: string,
+  pulledAt: Date,
+  completion: ObligationCompletion | undefined,
+) {
   let written = 0;
   let allKnown = true;
   for (const entry of entries) {
     const complete = completion?.entries.get(entry.id) ?? entry;
-    const result = await upsertObligation(tx, complete, archiveId, pulledAt, completion?.completed.get(entry.id) ?? [], unmappedContentOf(entry));
+    const result = await upsertObligation(
+      tx,
+      complete,
+      archiveId,
+      pulledAt,
+      completion?.completed.get(entry.id) ?? [],
+      unmappedContentOf(entry),
+    );
     written += result.rowsWritten;
     if (result.outcome !== 'unchanged') allKnown = false;
   }
@@ -104,7 +135,12 @@ export async function interpretAnswer<N extends InterpretableName>(
     case 'activeObligations': {
       const answer = data as KlearAnswerData<'activeObligations'>;
       const { written } = await upsertObligations(tx, answer.obligations, archiveId, pulledAt, completion);
-      await insertActiveObligationPull(tx, answer.obligations.map((o) => o.id), archiveId, pulledAt);
+      await insertActiveObligationPull(
+        tx,
+        answer.obligations.map((o) => o.id),
+        archiveId,
+        pulledAt,
+      );
       return { written: written + 1, read: answer.obligations.length, allKnown: false };
     }
     case 'obligationSettlementDetails':
@@ -125,7 +161,16 @@ export async function interpretAnswer<N extends InterpretableName>(
     case 'subtraderGroups':
       return { ...none, written: await recordSubtraderGroups(tx, data as KlearAnswerData<'subtraderGroups'>, archiveId, pulledAt) };
     case 'settlementEstimateByAssetClass':
-      return { ...none, written: await insertEstimateSnapshot(tx, 'settlement_estimate_by_asset_class', data as KlearAnswerData<'settlementEstimateByAssetClass'>, archiveId, pulledAt) };
+      return {
+        ...none,
+        written: await insertEstimateSnapshot(
+          tx,
+          'settlement_estimate_by_asset_class',
+          data as KlearAnswerData<'settlementEstimateByAssetClass'>,
+          archiveId,
+          pulledAt,
+        ),
+      };
     case 'settlementBalance':
       return { ...none, written: await insertBalanceSnapshot(tx, data as KlearAnswerData<'settlementBalance'>, archiveId, pulledAt) };
     case 'settlementBalanceHistory': {
@@ -134,13 +179,22 @@ export async function interpretAnswer<N extends InterpretableName>(
       return { written, read: page.entries.length, allKnown: written === 0 };
     }
     case 'guarantyFundBalance':
-      return { ...none, written: await insertGuarantyFundSnapshot(tx, data as KlearAnswerData<'guarantyFundBalance'>, archiveId, pulledAt) };
+      return {
+        ...none,
+        written: await insertGuarantyFundSnapshot(tx, data as KlearAnswerData<'guarantyFundBalance'>, archiveId, pulledAt),
+      };
     case 'largeTraderPositions':
-      return { ...none, written: await insertLargeTraderSnapshot(tx, data as KlearAnswerData<'largeTraderPositions'>, archiveId, pulledAt) };
+      return {
+        ...none,
+        written: await insertLargeTraderSnapshot(tx, data as KlearAnswerData<'largeTraderPositions'>, archiveId, pulledAt),
+      };
     case 'marginReports':
       return upsertMarginReports(tx, data as KlearAnswerData<'marginReports'>, archiveId, pulledAt);
     case 'settlementBalanceWithdrawal':
-      return { ...none, written: await recordWithdrawalStatus(tx, data as KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId, pulledAt) };
+      return {
+        ...none,
+        written: await recordWithdrawalStatus(tx, data as KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId, pulledAt),
+      };
     default:
       throw new Error(`no interpretation for ${String(name)}`);
   }

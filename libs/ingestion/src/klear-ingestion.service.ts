@@ -30,7 +30,12 @@ export class KlearIngestion {
    * `klear`: for obligation answers, the client that completes truncated inline lists from the paged
    * endpoints (each page archived) before anything is stored.
    */
-  async ingest<N extends InterpretableName>(context: JobContext, name: N, fetch: () => Promise<KlearResponse<KlearAnswerData<N>>>, klear?: KlearClient): Promise<Interpretation> {
+  async ingest<N extends InterpretableName>(
+    context: JobContext,
+    name: N,
+    fetch: () => Promise<KlearResponse<KlearAnswerData<N>>>,
+    klear?: KlearClient,
+  ): Promise<Interpretation> {
     let answer: KlearResponse<KlearAnswerData<N>>;
     try {
       answer = await fetch();
@@ -39,7 +44,15 @@ export class KlearIngestion {
       if (error instanceof KlearSchemaError) {
         const spooled = error.rawBodyFile === undefined ? {} : { body: '', bodyFile: error.rawBodyFile, sha256: error.rawBodySha256 ?? '' };
         await this.archive.append(
-          { body: error.rawBody, status: error.status, endpoint: error.endpoint, params: {}, receivedAt: this.clock.now(), sha256: sha256Hex(error.rawBody), ...spooled },
+          {
+            body: error.rawBody,
+            status: error.status,
+            endpoint: error.endpoint,
+            params: {},
+            receivedAt: this.clock.now(),
+            sha256: sha256Hex(error.rawBody),
+            ...spooled,
+          },
           context.runId,
         );
       }
@@ -53,7 +66,12 @@ export class KlearIngestion {
     }
   }
 
-  private async archiveAndStore<N extends InterpretableName>(context: JobContext, name: N, answer: KlearResponse<KlearAnswerData<N>>, klear: KlearClient | undefined): Promise<Interpretation> {
+  private async archiveAndStore<N extends InterpretableName>(
+    context: JobContext,
+    name: N,
+    answer: KlearResponse<KlearAnswerData<N>>,
+    klear: KlearClient | undefined,
+  ): Promise<Interpretation> {
     // Every write batch is fenced by the job lock: a run that lost it stops before writing.
     await context.confirmLockHeld();
     const archiveId = await this.archive.append(answer.raw, context.runId);
@@ -86,7 +104,13 @@ export class KlearIngestion {
    * (a page of 1,000,000-row obligations would hold them all). An obligation held complete at the same
    * version is not paged again. A failure stores nothing more (those stored stay: upserts by id).
    */
-  private async completeAndStoreEach(context: JobContext, entries: readonly ObligationEntry[], klear: KlearClient, archiveId: string, pulledAt: Date) {
+  private async completeAndStoreEach(
+    context: JobContext,
+    entries: readonly ObligationEntry[],
+    klear: KlearClient,
+    archiveId: string,
+    pulledAt: Date,
+  ) {
     const totals = { written: 0, read: 0, completed: 0, pages: 0, rows: 0 };
     const held = (entry: ObligationEntry) => this.obligations.isHeldComplete(entry);
     for (const entry of entries) {
@@ -95,7 +119,14 @@ export class KlearIngestion {
       const complete = completion.entries.get(entry.id);
       if (complete === undefined) continue;
       totals.written += await this.transactions.run(async (tx) => {
-        const { rowsWritten } = await upsertObligation(tx, complete, archiveId, pulledAt, completion.completed.get(entry.id) ?? [], unmappedContentOf(entry));
+        const { rowsWritten } = await upsertObligation(
+          tx,
+          complete,
+          archiveId,
+          pulledAt,
+          completion.completed.get(entry.id) ?? [],
+          unmappedContentOf(entry),
+        );
         await context.confirmLockHeld();
         return rowsWritten;
       });
@@ -103,7 +134,8 @@ export class KlearIngestion {
       totals.pages += completion.pages;
       totals.rows += completion.rows;
     }
-    if (totals.pages > 0) context.setDetails({ completed_obligations: totals.completed, detail_pages: totals.pages, detail_rows: totals.rows });
+    if (totals.pages > 0)
+      context.setDetails({ completed_obligations: totals.completed, detail_pages: totals.pages, detail_rows: totals.rows });
     return totals;
   }
 
@@ -112,13 +144,21 @@ export class KlearIngestion {
 
   /** Fields Klear sent that the contract does not name: recorded on the job run (the archive keeps them). */
   private noteUnmapped(context: JobContext, endpoint: string, unmapped: string[] | undefined): void {
-    this.note(context, 'unmapped_fields', (unmapped ?? []).map((field) => `${endpoint}: ${field}`));
+    this.note(
+      context,
+      'unmapped_fields',
+      (unmapped ?? []).map((field) => `${endpoint}: ${field}`),
+    );
   }
 
   /** A NUL character PostgreSQL cannot store is escaped, never failing the page: a contract error on the run. */
   private escapeNul(context: JobContext, endpoint: string, data: unknown): void {
     const paths = escapeNulCharacters(data);
-    this.note(context, 'contract_errors', paths.map((path) => `${endpoint}: ${path} held U+0000, stored as ${ESCAPED_NUL}`));
+    this.note(
+      context,
+      'contract_errors',
+      paths.map((path) => `${endpoint}: ${path} held U+0000, stored as ${ESCAPED_NUL}`),
+    );
   }
 
   private note(context: JobContext, key: 'unmapped_fields' | 'contract_errors', lines: string[]): void {

@@ -22,7 +22,12 @@ export function klearWithdrawalStatuses(manager: EntityManager, id: string): Pro
 }
 
 /** A polled withdrawal: its current status, and the status history (one row per status seen). */
-export async function recordWithdrawalStatus(tx: SqlTransaction, w: KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId: string, pulledAt: Date): Promise<number> {
+export async function recordWithdrawalStatus(
+  tx: SqlTransaction,
+  w: KlearAnswerData<'settlementBalanceWithdrawal'>,
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   await tx.query(
     `INSERT INTO klear_withdrawal (id, amount_centicents, status, klear_created_ts, registered_at, last_polled_at)
      VALUES ($1, $2, $3, $4, $5, $5)

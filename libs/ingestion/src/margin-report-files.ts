@@ -16,7 +16,10 @@ export class MarginReportFiles {
   }
 
   relativePath(report: { date: string; reportType: string; createdTs: string; url: string }): string {
-    const ext = extname(new URL(report.url).pathname).replace(/[^.a-z0-9]/gi, '').slice(0, 8) || '.bin';
+    const ext =
+      extname(new URL(report.url).pathname)
+        .replace(/[^.a-z0-9]/gi, '')
+        .slice(0, 8) || '.bin';
     const created = report.createdTs.replace(/[^0-9TZ]/g, '');
     return join(report.date.replace(/[^0-9-]/g, ''), `${report.reportType.replace(/[^a-z_]/g, '')}-${created}${ext}`);
   }

@@ -33,7 +33,10 @@ export function pageByPage(fetchPage: DetailPageFetcher): DetailPageWalker {
  * at a rate-limited tier the next request leaves as soon as its token is due. `keep` archives each
  * answer before its rows are used.
  */
-export function klearDetailPager(klear: KlearClient, keep: (answer: KlearResponse<unknown>, rows: number) => Promise<void>): DetailPageWalker {
+export function klearDetailPager(
+  klear: KlearClient,
+  keep: (answer: KlearResponse<unknown>, rows: number) => Promise<void>,
+): DetailPageWalker {
   return async function* (obligationId, list) {
     for await (const answer of klear.walkObligationDetails(obligationId, list)) {
       const rows = (answer.data as unknown as Record<DetailListName, ObligationEntry[DetailListName]>)[list];
@@ -81,7 +84,10 @@ export async function completeObligations(
             step = await pages.next();
           } catch (error) {
             // The obligation is not stored from its cut inline list: the run fails saying which one waits.
-            throw new Error(`obligation ${entry.id} not stored: its ${list} (cut at 1,000 inline) could not be read in full: ${(error as Error).message}`, { cause: error });
+            throw new Error(
+              `obligation ${entry.id} not stored: its ${list} (cut at 1,000 inline) could not be read in full: ${(error as Error).message}`,
+              { cause: error },
+            );
           }
           if (step.done) break;
           const page = step.value;

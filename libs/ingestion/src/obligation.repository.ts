@@ -22,7 +22,15 @@ export async function heldComplete(tx: Pick<SqlTransaction, 'query'>, entry: Obl
     `SELECT (last_updated_ts = $2 AND amount_centicents = $3 AND fees_centicents = $4 AND pnl_centicents = $5
              AND maintenance_margin_centicents = $6 AND completed_lists @> $7::text[]) AS ok
        FROM klear_obligation WHERE id = $1`,
-    [entry.id, entry.last_updated_ts, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.pnl_centicents.toString(), entry.maintenance_margin_centicents.toString(), lists],
+    [
+      entry.id,
+      entry.last_updated_ts,
+      entry.amount_centicents.toString(),
+      entry.fees_centicents.toString(),
+      entry.pnl_centicents.toString(),
+      entry.maintenance_margin_centicents.toString(),
+      lists,
+    ],
   );
   return rows[0]?.ok === true;
 }
@@ -67,7 +75,18 @@ export async function upsertObligation(
     `INSERT INTO klear_obligation_version (obligation_id, last_updated_ts, content_sha256, amount_centicents, fees_centicents,
        maintenance_margin_centicents, pnl_centicents, first_pulled_at, archive_id, asset_class)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id`,
-    [entry.id, lastUpdated, sha, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(), entry.pnl_centicents.toString(), pulledAt, archiveId, entry.asset_class],
+    [
+      entry.id,
+      lastUpdated,
+      sha,
+      entry.amount_centicents.toString(),
+      entry.fees_centicents.toString(),
+      entry.maintenance_margin_centicents.toString(),
+      entry.pnl_centicents.toString(),
+      pulledAt,
+      archiveId,
+      entry.asset_class,
+    ],
   );
   if (current?.newer_held) return { outcome: 'older_version', rowsWritten: versionRows.length };
   // execution_time is the cycle key every reader carries as a JS Date and looks up with `=`: it is
@@ -88,9 +107,22 @@ export async function upsertObligation(
      WHERE klear_obligation.last_updated_ts <= EXCLUDED.last_updated_ts
      RETURNING (xmax = 0) AS inserted, to_json(execution_time) #>> '{}' AS cycle`,
     [
-      entry.id, entry.user_id, entry.amount_centicents.toString(), entry.fees_centicents.toString(), entry.maintenance_margin_centicents.toString(),
-      entry.pnl_centicents.toString(), entry.execution_time, lastUpdated, sha, entry.settlement_details.length, pulledAt, archiveId,
-      entry.asset_class, entry.funding_payments.reduce((sum, f) => sum + f.funding_amount_centicents, 0n).toString(), entry.funding_payments.length, [...completedLists],
+      entry.id,
+      entry.user_id,
+      entry.amount_centicents.toString(),
+      entry.fees_centicents.toString(),
+      entry.maintenance_margin_centicents.toString(),
+      entry.pnl_centicents.toString(),
+      entry.execution_time,
+      lastUpdated,
+      sha,
+      entry.settlement_details.length,
+      pulledAt,
+      archiveId,
+      entry.asset_class,
+      entry.funding_payments.reduce((sum, f) => sum + f.funding_amount_centicents, 0n).toString(),
+      entry.funding_payments.length,
+      [...completedLists],
     ],
   );
   if (applied.length === 0) return { outcome: 'older_version', rowsWritten: versionRows.length };
@@ -108,7 +140,11 @@ export async function upsertObligation(
   const funding = await replaceFundingPayments(tx, entry);
   await recordSubtradersSeenInKlear(
     tx,
-    [...entry.settlement_details.map((d) => d.subtrader_id), ...entry.maintenance_margin_details.map((m) => m.subtrader_id), ...entry.funding_payments.map((f) => f.subtrader_id)],
+    [
+      ...entry.settlement_details.map((d) => d.subtrader_id),
+      ...entry.maintenance_margin_details.map((m) => m.subtrader_id),
+      ...entry.funding_payments.map((f) => f.subtrader_id),
+    ],
     pulledAt,
   );
   return { outcome: existed ? 'changed' : 'new', rowsWritten: 1 + versionRows.length + details + others + funding };
@@ -118,7 +154,8 @@ async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry
   await tx.query(`DELETE FROM klear_funding_payment WHERE obligation_id = $1`, [entry.id]);
   const rows = dedupeById(entry.funding_payments);
   if (rows.length === 0) return 0;
-  const columns = 'obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents';
+  const columns =
+    'obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents';
   if (rows.length >= COPY_THRESHOLD) {
     const obligation = copyText(entry.id);
     await tx.copyIn(
@@ -159,7 +196,8 @@ const UPDATE_CHANGED_DETAILS = `ON CONFLICT (obligation_id, id, cycle) DO UPDATE
 
 async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean, cycle: string): Promise<number> {
   const rows = dedupeById(entry.settlement_details);
-  const columns = 'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp, cycle';
+  const columns =
+    'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp, cycle';
   if (!existed && rows.length >= COPY_THRESHOLD) {
     // A new obligation: nothing to merge with, COPY straight into the table.
     await tx.copyIn(`COPY klear_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows, cycle));
@@ -168,7 +206,10 @@ async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEnt
   if (rows.length >= COPY_THRESHOLD) {
     await tx.query(`CREATE TEMP TABLE tmp_settlement_detail (LIKE klear_settlement_detail INCLUDING DEFAULTS) ON COMMIT DROP`);
     await tx.copyIn(`COPY tmp_settlement_detail (${columns}) FROM STDIN`, detailLines(entry.id, rows, cycle));
-    await tx.query(`DELETE FROM klear_settlement_detail d WHERE d.obligation_id = $1 AND NOT EXISTS (SELECT 1 FROM tmp_settlement_detail t WHERE t.id = d.id)`, [entry.id]);
+    await tx.query(
+      `DELETE FROM klear_settlement_detail d WHERE d.obligation_id = $1 AND NOT EXISTS (SELECT 1 FROM tmp_settlement_detail t WHERE t.id = d.id)`,
+      [entry.id],
+    );
     const changed = await tx.query(
       `INSERT INTO klear_settlement_detail (${columns}) SELECT ${columns} FROM tmp_settlement_detail ${UPDATE_CHANGED_DETAILS}`,
     );
@@ -198,7 +239,11 @@ async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEnt
 }
 
 /** COPY lines of already de-duplicated details (de-duplicating 1,000,000 rows a second time cost a second). */
-function* detailLines(obligationId: string, rows: readonly ObligationEntry['settlement_details'][number][], cycle: string): Generator<string> {
+function* detailLines(
+  obligationId: string,
+  rows: readonly ObligationEntry['settlement_details'][number][],
+  cycle: string,
+): Generator<string> {
   const obligation = copyText(obligationId);
   for (const d of rows) {
     yield `${obligation}\t${copyText(d.id)}\t${copyText(d.market_ticker)}\t${copyText(d.subtrader_id)}\t${d.pnl_centicents}\t${d.total_fees_centicents}\t${d.total_amount_centicents}\t${d.position_quantity_fp}\t${cycle}\n`;
@@ -236,16 +281,31 @@ async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: Obliga
     await tx.query(
       `INSERT INTO klear_receive (obligation_id, id, type, amount_centicents, external_reference, created_ts)
        SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])`,
-      [entry.id, receives.map((r) => r.id), receives.map((r) => r.type), bigints(receives.map((r) => r.amount_centicents)), receives.map((r) => r.external_reference), receives.map((r) => r.created_ts)],
+      [
+        entry.id,
+        receives.map((r) => r.id),
+        receives.map((r) => r.type),
+        bigints(receives.map((r) => r.amount_centicents)),
+        receives.map((r) => r.external_reference),
+        receives.map((r) => r.created_ts),
+      ],
     );
   }
   return margin.length + receives.length;
 }
 
 /** One row per active obligation of a pull (one row with no obligation when none is active). */
-export async function insertActiveObligationPull(tx: SqlTransaction, obligationIds: string[], archiveId: string, pulledAt: Date): Promise<void> {
+export async function insertActiveObligationPull(
+  tx: SqlTransaction,
+  obligationIds: string[],
+  archiveId: string,
+  pulledAt: Date,
+): Promise<void> {
   const ids = obligationIds.length > 0 ? obligationIds : [null];
-  await tx.query(`INSERT INTO klear_active_obligation_pull (pulled_at, obligation_id, archive_id) SELECT $1, id, $3 FROM unnest($2::text[]) AS id`, [pulledAt, ids, archiveId]);
+  await tx.query(
+    `INSERT INTO klear_active_obligation_pull (pulled_at, obligation_id, archive_id) SELECT $1, id, $3 FROM unnest($2::text[]) AS id`,
+    [pulledAt, ids, archiveId],
+  );
 }
 
 export interface ObligationRow {
@@ -343,7 +403,9 @@ export class ObligationRepository {
 
   /** The oldest execution time held (where a deep walk of the obligation history may stop). */
   async oldestExecutionTime(): Promise<Date | null> {
-    const [held] = (await this.dataSource.query(`SELECT min(execution_time) AS oldest FROM klear_obligation`)) as Array<{ oldest: Date | null }>;
+    const [held] = (await this.dataSource.query(`SELECT min(execution_time) AS oldest FROM klear_obligation`)) as Array<{
+      oldest: Date | null;
+    }>;
     return held?.oldest ?? null;
   }
 
@@ -360,7 +422,9 @@ export class ObligationRepository {
 
   /** The latest pull of the active obligations: every obligation it listed (one per asset class). */
   async active(): Promise<{ pulledAt: Date; obligations: ObligationRow[] } | null> {
-    const [pull] = (await this.dataSource.query(`SELECT pulled_at, archive_id FROM klear_active_obligation_pull ORDER BY pulled_at DESC, id DESC LIMIT 1`)) as Array<{ pulled_at: Date; archive_id: string }>;
+    const [pull] = (await this.dataSource.query(
+      `SELECT pulled_at, archive_id FROM klear_active_obligation_pull ORDER BY pulled_at DESC, id DESC LIMIT 1`,
+    )) as Array<{ pulled_at: Date; archive_id: string }>;
     if (!pull) return null;
     const obligations = (await this.dataSource.query(
       `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o
@@ -372,13 +436,20 @@ export class ObligationRepository {
   }
 
   /** Newest cycle first; `from`/`to` are ET dates bounding the execution time (inclusive). */
-  list(filter: { from?: string; to?: string; assetClass?: string; limit: number; after?: { executionTime: string; id: string } }): Promise<ObligationRow[]> {
+  list(filter: {
+    from?: string;
+    to?: string;
+    assetClass?: string;
+    limit: number;
+    after?: { executionTime: string; id: string };
+  }): Promise<ObligationRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.assetClass) where.push(`o.asset_class = $${params.push(filter.assetClass)}`);
     if (filter.from) where.push(`o.execution_time >= ($${params.push(filter.from)}::date::timestamp AT TIME ZONE 'America/New_York')`);
     if (filter.to) where.push(`o.execution_time < (($${params.push(filter.to)}::date + 1)::timestamp AT TIME ZONE 'America/New_York')`);
-    if (filter.after) where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);
+    if (filter.after)
+      where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);
     return this.dataSource.query(
       `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY o.execution_time DESC, o.id DESC LIMIT $${params.push(filter.limit)}`,
@@ -387,21 +458,26 @@ export class ObligationRepository {
   }
 
   async get(id: string): Promise<ObligationRow | null> {
-    const [row] = (await this.dataSource.query(`SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o WHERE o.id = $1`, [id])) as ObligationRow[];
+    const [row] = (await this.dataSource.query(`SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o WHERE o.id = $1`, [
+      id,
+    ])) as ObligationRow[];
     return row ?? null;
   }
 
   receives(id: string) {
-    return this.dataSource.query(`SELECT id, type, amount_centicents, external_reference, created_ts FROM klear_receive WHERE obligation_id = $1 ORDER BY created_ts, id`, [id]) as Promise<
-      Array<{ id: string; type: string; amount_centicents: string; external_reference: string; created_ts: Date }>
-    >;
+    return this.dataSource.query(
+      `SELECT id, type, amount_centicents, external_reference, created_ts FROM klear_receive WHERE obligation_id = $1 ORDER BY created_ts, id`,
+      [id],
+    ) as Promise<Array<{ id: string; type: string; amount_centicents: string; external_reference: string; created_ts: Date }>>;
   }
 
   marginDetails(id: string) {
     return this.dataSource.query(
       `SELECT id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents FROM klear_margin_detail WHERE obligation_id = $1 ORDER BY subtrader_id, id`,
       [id],
-    ) as Promise<Array<{ id: string; subtrader_id: string; maintenance_margin_centicents: string; maintenance_margin_delta_centicents: string }>>;
+    ) as Promise<
+      Array<{ id: string; subtrader_id: string; maintenance_margin_centicents: string; maintenance_margin_delta_centicents: string }>
+    >;
   }
 
   versions(id: string) {
@@ -409,11 +485,25 @@ export class ObligationRepository {
       `SELECT id, last_updated_ts, content_sha256, amount_centicents, fees_centicents, maintenance_margin_centicents, pnl_centicents, first_pulled_at
          FROM klear_obligation_version WHERE obligation_id = $1 ORDER BY last_updated_ts, id`,
       [id],
-    ) as Promise<Array<{ id: string; last_updated_ts: Date; content_sha256: string; amount_centicents: string; fees_centicents: string; maintenance_margin_centicents: string; pnl_centicents: string; first_pulled_at: Date }>>;
+    ) as Promise<
+      Array<{
+        id: string;
+        last_updated_ts: Date;
+        content_sha256: string;
+        amount_centicents: string;
+        fees_centicents: string;
+        maintenance_margin_centicents: string;
+        pnl_centicents: string;
+        first_pulled_at: Date;
+      }>
+    >;
   }
 
   /** Settlement details a page at a time, ordered by (subtrader, id); optionally one subtrader's. */
-  details(id: string, filter: { subtrader?: string; limit: number; after?: { subtraderId: string; id: string } }): Promise<SettlementDetailRow[]> {
+  details(
+    id: string,
+    filter: { subtrader?: string; limit: number; after?: { subtraderId: string; id: string } },
+  ): Promise<SettlementDetailRow[]> {
     const params: unknown[] = [id];
     const where = ['obligation_id = $1'];
     if (filter.subtrader !== undefined) where.push(`subtrader_id = $${params.push(filter.subtrader)}`);

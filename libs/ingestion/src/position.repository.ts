@@ -21,7 +21,12 @@ export interface LargeTraderReport {
   positions: Array<{ market_ticker: string; position: string }>;
 }
 
-export async function insertGuarantyFundSnapshot(tx: SqlTransaction, answer: GuarantyFundBalanceResponse, archiveId: string, pulledAt: Date): Promise<number> {
+export async function insertGuarantyFundSnapshot(
+  tx: SqlTransaction,
+  answer: GuarantyFundBalanceResponse,
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   await tx.query(
     `INSERT INTO klear_guaranty_fund_snapshot (pulled_at, user_id, amount_centicents, updated_ts, archive_id) VALUES ($1, $2, $3, $4, $5)`,
     [pulledAt, answer.user_id, answer.amount_centicents.toString(), new Date(answer.updated_ts), archiveId],
@@ -29,7 +34,12 @@ export async function insertGuarantyFundSnapshot(tx: SqlTransaction, answer: Gua
   return 1;
 }
 
-export async function insertLargeTraderSnapshot(tx: SqlTransaction, answer: LargeTraderPositionsResponse, archiveId: string, pulledAt: Date): Promise<number> {
+export async function insertLargeTraderSnapshot(
+  tx: SqlTransaction,
+  answer: LargeTraderPositionsResponse,
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   const [snapshot] = await tx.query<{ id: string }>(
     `INSERT INTO klear_large_trader_snapshot (pulled_at, user_id, report_date, archive_id) VALUES ($1, $2, $3, $4) RETURNING id`,
     [pulledAt, answer.user_id, answer.report_date, archiveId],
@@ -77,7 +87,9 @@ export class PositionRepository {
 
   /** The settlement days that have a large-trader report, newest first. */
   async largeTraderDates(): Promise<string[]> {
-    const rows = (await this.dataSource.query(`SELECT DISTINCT report_date::text AS d FROM klear_large_trader_snapshot ORDER BY d DESC`)) as Array<{ d: string }>;
+    const rows = (await this.dataSource.query(
+      `SELECT DISTINCT report_date::text AS d FROM klear_large_trader_snapshot ORDER BY d DESC`,
+    )) as Array<{ d: string }>;
     return rows.map((r) => r.d);
   }
 }

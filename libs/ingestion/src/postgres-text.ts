@@ -22,6 +22,7 @@ export function escapeNulCharacters(value: unknown, path = ''): string[] {
     }
   };
   if (Array.isArray(value)) value.forEach((_, i) => visit(value as unknown as Record<number, unknown>, i, `${path}[${i}]`));
-  else if (value !== null && typeof value === 'object') for (const key of Object.keys(value)) visit(value as Record<string, unknown>, key, path ? `${path}.${key}` : key);
+  else if (value !== null && typeof value === 'object')
+    for (const key of Object.keys(value)) visit(value as Record<string, unknown>, key, path ? `${path}.${key}` : key);
   return changed;
 }

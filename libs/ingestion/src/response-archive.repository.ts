@@ -51,7 +51,15 @@ export class ResponseArchiveRepository {
     const rows = (await this.dataSource.query(
       `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body, job_run_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [raw.endpoint.replace(/[?#].*$/, ''), JSON.stringify(storableParams(raw.params)), raw.receivedAt, raw.status, raw.sha256, Buffer.from(raw.body, 'utf8'), jobRunId],
+      [
+        raw.endpoint.replace(/[?#].*$/, ''),
+        JSON.stringify(storableParams(raw.params)),
+        raw.receivedAt,
+        raw.status,
+        raw.sha256,
+        Buffer.from(raw.body, 'utf8'),
+        jobRunId,
+      ],
     )) as Array<{ id: string }>;
     return rows[0].id;
   }
@@ -65,8 +73,19 @@ export class ResponseArchiveRepository {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as pg.PoolClient;
     try {
-      const [{ id }] = (await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence('klear_response_archive', 'id'))::text AS id`)).rows;
-      const head = [id, raw.endpoint.replace(/[?#].*$/, ''), JSON.stringify(storableParams(raw.params)), raw.receivedAt.toISOString(), String(raw.status), raw.sha256].map(copyText).join('\t');
+      const [{ id }] = (
+        await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence('klear_response_archive', 'id'))::text AS id`)
+      ).rows;
+      const head = [
+        id,
+        raw.endpoint.replace(/[?#].*$/, ''),
+        JSON.stringify(storableParams(raw.params)),
+        raw.receivedAt.toISOString(),
+        String(raw.status),
+        raw.sha256,
+      ]
+        .map(copyText)
+        .join('\t');
       async function* row() {
         yield `${head}\t\\\\x`;
         for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) yield (chunk as Buffer).toString('hex');
@@ -74,7 +93,9 @@ export class ResponseArchiveRepository {
       }
       await pipeline(
         Readable.from(row()),
-        client.query(copyFrom(`COPY klear_response_archive (id, endpoint, params, received_at, http_status, sha256, body, job_run_id) FROM STDIN`)),
+        client.query(
+          copyFrom(`COPY klear_response_archive (id, endpoint, params, received_at, http_status, sha256, body, job_run_id) FROM STDIN`),
+        ),
       );
       await rm(file, { force: true });
       return id;
@@ -87,7 +108,12 @@ export class ResponseArchiveRepository {
    * The body of the archived detail page `endpoint` that the same job run archived after `answer`, for
    * one obligation and the cursor it was asked with (none: the first page); undefined when not archived.
    */
-  async detailPageAfter(answer: ArchivedAnswer, endpoint: string, obligationId: string, cursor: string | undefined): Promise<string | undefined> {
+  async detailPageAfter(
+    answer: ArchivedAnswer,
+    endpoint: string,
+    obligationId: string,
+    cursor: string | undefined,
+  ): Promise<string | undefined> {
     const [page] = (await this.dataSource.query(
       `SELECT convert_from(body, 'UTF8') AS body FROM klear_response_archive
         WHERE endpoint = $1 AND id > $2 AND job_run_id IS NOT DISTINCT FROM $3 AND params->>'obligation_id' = $4
@@ -106,9 +132,17 @@ export class ResponseArchiveRepository {
         `SELECT id, endpoint, params, received_at, convert_from(body, 'UTF8') AS body, job_run_id
            FROM klear_response_archive WHERE id > $1 ORDER BY id LIMIT $2`,
         [after, batchSize],
-      )) as Array<{ id: string; endpoint: string; params: Record<string, string>; received_at: Date; body: string; job_run_id: string | null }>;
+      )) as Array<{
+        id: string;
+        endpoint: string;
+        params: Record<string, string>;
+        received_at: Date;
+        body: string;
+        job_run_id: string | null;
+      }>;
       if (rows.length === 0) return;
-      for (const r of rows) yield { id: r.id, endpoint: r.endpoint, params: r.params, receivedAt: r.received_at, body: r.body, jobRunId: r.job_run_id };
+      for (const r of rows)
+        yield { id: r.id, endpoint: r.endpoint, params: r.params, receivedAt: r.received_at, body: r.body, jobRunId: r.job_run_id };
       after = rows[rows.length - 1].id;
     }
   }

@@ -57,7 +57,13 @@ export async function insertEstimateSnapshot(
 ): Promise<number> {
   const lines: EstimateLine[] = [];
   const all = new Map<string, EstimateLine>();
-  const addAll = (scope: EstimateLine['scope'], key: string, figures: SettlementEstimate, omittedSubtraders?: number, omittedGroups?: number) => {
+  const addAll = (
+    scope: EstimateLine['scope'],
+    key: string,
+    figures: SettlementEstimate,
+    omittedSubtraders?: number,
+    omittedGroups?: number,
+  ) => {
     const id = `${scope}/${key}`;
     const line = all.get(id) ?? { assetClass: '', scope, key, figures: ZERO_ESTIMATE };
     line.figures = addEstimate(line.figures, figures);
@@ -67,7 +73,15 @@ export async function insertEstimateSnapshot(
   };
   for (const [assetClass, estimate] of Object.entries(answer.estimates)) {
     const user = estimate.user_breakdown ?? ZERO_ESTIMATE;
-    lines.push({ assetClass, scope: 'user', key: '', figures: user, omittedSubtraders: estimate.omitted_subtrader_count, omittedGroups: estimate.omitted_group_count, nextRuntime: estimate.next_runtime });
+    lines.push({
+      assetClass,
+      scope: 'user',
+      key: '',
+      figures: user,
+      omittedSubtraders: estimate.omitted_subtrader_count,
+      omittedGroups: estimate.omitted_group_count,
+      nextRuntime: estimate.next_runtime,
+    });
     addAll('user', '', user, estimate.omitted_subtrader_count, estimate.omitted_group_count);
     for (const [key, figures] of Object.entries(estimate.subtrader_breakdowns ?? {})) {
       lines.push({ assetClass, scope: 'subtrader', key, figures });
@@ -102,14 +116,29 @@ export async function insertEstimateSnapshot(
       lines.map((l) => l.nextRuntime ?? null),
     ],
   );
-  await recordSubtradersSeenInKlear(tx, lines.filter((l) => l.scope === 'subtrader').map((l) => l.key), pulledAt);
+  await recordSubtradersSeenInKlear(
+    tx,
+    lines.filter((l) => l.scope === 'subtrader').map((l) => l.key),
+    pulledAt,
+  );
   return 1 + lines.length;
 }
 
-export async function insertBalanceSnapshot(tx: SqlTransaction, answer: SettlementBalanceResponse, archiveId: string, pulledAt: Date): Promise<number> {
+export async function insertBalanceSnapshot(
+  tx: SqlTransaction,
+  answer: SettlementBalanceResponse,
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   await tx.query(
     `INSERT INTO klear_balance_snapshot (pulled_at, user_id, available_centicents, locked_centicents, archive_id) VALUES ($1, $2, $3, $4, $5)`,
-    [pulledAt, answer.user_id, answer.balance_available_centicents.toString(), answer.locked_balance_centicents?.toString() ?? null, archiveId],
+    [
+      pulledAt,
+      answer.user_id,
+      answer.balance_available_centicents.toString(),
+      answer.locked_balance_centicents?.toString() ?? null,
+      archiveId,
+    ],
   );
   return 1;
 }
@@ -126,7 +155,8 @@ export async function insertBalanceSnapshot(tx: SqlTransaction, answer: Settleme
  */
 export function balanceEntryOccurrences(entries: readonly SettlementBalanceHistoryEntry[]): number[] {
   const instants = entries.map((e) => storedInstantUs(e.created_ts));
-  const identity = (e: SettlementBalanceHistoryEntry) => [e.business_transaction_id, e.balance_delta_centicents, e.locked_balance_delta_centicents, e.reason].join('\u0001');
+  const identity = (e: SettlementBalanceHistoryEntry) =>
+    [e.business_transaction_id, e.balance_delta_centicents, e.locked_balance_delta_centicents, e.reason].join('\u0001');
   const occurrences: number[] = [];
   let seenInBlock = new Map<string, number>();
   entries.forEach((entry, i) => {
@@ -140,7 +170,12 @@ export function balanceEntryOccurrences(entries: readonly SettlementBalanceHisto
 }
 
 /** Inserts the entries not held yet (identity: transaction id, time, deltas, reason, occurrence); answers how many were new. */
-export async function insertBalanceHistory(tx: SqlTransaction, entries: SettlementBalanceHistoryEntry[], archiveId: string, pulledAt: Date): Promise<number> {
+export async function insertBalanceHistory(
+  tx: SqlTransaction,
+  entries: SettlementBalanceHistoryEntry[],
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   if (entries.length === 0) return 0;
   const rows = await tx.query(
     `INSERT INTO klear_balance_history (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, occurrence, first_pulled_at, archive_id)
@@ -163,7 +198,14 @@ export async function insertBalanceHistory(tx: SqlTransaction, entries: Settleme
 }
 
 /** Stores the settlement prices an answer gave for (asset class, settlement time); first seen wins. */
-export async function storeSettlementPrices(tx: SqlTransaction, assetClass: string, settlementTime: string, prices: Record<string, bigint>, archiveId: string, pulledAt: Date): Promise<number> {
+export async function storeSettlementPrices(
+  tx: SqlTransaction,
+  assetClass: string,
+  settlementTime: string,
+  prices: Record<string, bigint>,
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   const tickers = Object.keys(prices);
   if (tickers.length === 0) return 0;
   const rows = await tx.query(
@@ -176,7 +218,12 @@ export async function storeSettlementPrices(tx: SqlTransaction, assetClass: stri
 }
 
 /** The member's funding payments at one funding time; a payment already held is not repeated. */
-export async function insertMemberFundingPayments(tx: SqlTransaction, payments: MemberFundingPayment[], archiveId: string, pulledAt: Date): Promise<number> {
+export async function insertMemberFundingPayments(
+  tx: SqlTransaction,
+  payments: MemberFundingPayment[],
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   if (payments.length === 0) return 0;
   const rows = await tx.query(
     `INSERT INTO klear_member_funding_payment (funding_time, market_ticker, subtrader_id, position_quantity_fp, notional_value_centicents, funding_amount_centicents, first_pulled_at, archive_id)
@@ -260,7 +307,9 @@ export class SettlementRepository {
 
   /** The oldest buffer movement held (where a deep walk of the balance history may stop). */
   async oldestBalanceHistoryEntry(): Promise<Date | null> {
-    const [held] = (await this.dataSource.query(`SELECT min(created_ts) AS oldest FROM klear_balance_history`)) as Array<{ oldest: Date | null }>;
+    const [held] = (await this.dataSource.query(`SELECT min(created_ts) AS oldest FROM klear_balance_history`)) as Array<{
+      oldest: Date | null;
+    }>;
     return held?.oldest ?? null;
   }
 
@@ -294,10 +343,12 @@ export class SettlementRepository {
   }
 
   /** The stored file columns of the given reports. */
-  reportFiles(ids: string[]): Promise<Array<{ id: string; file_path: string | null; file_size: string | null; file_sha256: string | null }>> {
-    return this.dataSource.query(`SELECT id, file_path, file_size, file_sha256 FROM klear_margin_report WHERE id = ANY($1::bigint[])`, [ids]) as Promise<
-      Array<{ id: string; file_path: string | null; file_size: string | null; file_sha256: string | null }>
-    >;
+  reportFiles(
+    ids: string[],
+  ): Promise<Array<{ id: string; file_path: string | null; file_size: string | null; file_sha256: string | null }>> {
+    return this.dataSource.query(`SELECT id, file_path, file_size, file_sha256 FROM klear_margin_report WHERE id = ANY($1::bigint[])`, [
+      ids,
+    ]) as Promise<Array<{ id: string; file_path: string | null; file_size: string | null; file_sha256: string | null }>>;
   }
 
   async recordReportFile(id: string, file: { path: string; size: number; sha256: string; receivedAt: Date }): Promise<void> {
@@ -336,12 +387,24 @@ export class SettlementRepository {
   /** Most recent first, like Klear. */
   balanceHistory(limit: number, after?: { createdTs: string; id: string }) {
     const params: unknown[] = [];
-    const where = after ? `WHERE (created_ts, id) < ($${params.push(after.createdTs)}::timestamptz, $${params.push(after.id)}::bigint)` : '';
+    const where = after
+      ? `WHERE (created_ts, id) < ($${params.push(after.createdTs)}::timestamptz, $${params.push(after.id)}::bigint)`
+      : '';
     return this.dataSource.query(
       `SELECT id, business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents, reason, first_pulled_at
          FROM klear_balance_history ${where} ORDER BY created_ts DESC, id DESC LIMIT $${params.push(limit)}`,
       params,
-    ) as Promise<Array<{ id: string; business_transaction_id: string; created_ts: Date; balance_delta_centicents: string; locked_balance_delta_centicents: string; reason: string; first_pulled_at: Date }>>;
+    ) as Promise<
+      Array<{
+        id: string;
+        business_transaction_id: string;
+        created_ts: Date;
+        balance_delta_centicents: string;
+        locked_balance_delta_centicents: string;
+        reason: string;
+        first_pulled_at: Date;
+      }>
+    >;
   }
 
   /**
@@ -362,7 +425,16 @@ export class SettlementRepository {
                                AND execution_time < ((d + interval '1 day')::timestamp AT TIME ZONE 'America/New_York')) o ON true
         ORDER BY d`,
       [from, to],
-    ) as Promise<Array<{ date: string; available_centicents: string | null; locked_centicents: string | null; payable_centicents: string | null; receivable_centicents: string | null; cycles: number }>>;
+    ) as Promise<
+      Array<{
+        date: string;
+        available_centicents: string | null;
+        locked_centicents: string | null;
+        payable_centicents: string | null;
+        receivable_centicents: string | null;
+        cycles: number;
+      }>
+    >;
   }
 
   reports(limit: number, after?: { reportDate: string; id: string }): Promise<MarginReportRow[]> {

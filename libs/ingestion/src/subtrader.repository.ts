@@ -26,7 +26,12 @@ export async function recordSubtradersSeenInKlear(tx: SqlTransaction, ids: Itera
  * Subtrader group membership with history: a (group, subtrader) pair listed and not held opens a
  * membership at the pull time; one held and no longer listed is closed at the pull time.
  */
-export async function recordSubtraderGroups(tx: SqlTransaction, answer: { groups: MarginSubtraderGroup[] }, archiveId: string, pulledAt: Date): Promise<number> {
+export async function recordSubtraderGroups(
+  tx: SqlTransaction,
+  answer: { groups: MarginSubtraderGroup[] },
+  archiveId: string,
+  pulledAt: Date,
+): Promise<number> {
   const pairs = answer.groups.flatMap((g) => g.member_subtrader_ids.map((subtrader) => [g.group_id, subtrader] as const));
   const closed = await tx.query(
     `UPDATE klear_subtrader_group_membership m SET valid_to = $3, ended_archive_id = $4
@@ -140,6 +145,14 @@ export class SubtraderRepository {
                               FROM klear_margin_detail WHERE obligation_id = ANY(c.ids) AND subtrader_id = $1 HAVING count(*) > 0) m ON true
         ORDER BY c.execution_time`,
       [subtraderId, limit],
-    ) as Promise<Array<{ execution_time: Date; asset_classes: string[]; pnl_centicents: string | null; fees_centicents: string | null; maintenance_margin_centicents: string | null }>>;
+    ) as Promise<
+      Array<{
+        execution_time: Date;
+        asset_classes: string[];
+        pnl_centicents: string | null;
+        fees_centicents: string | null;
+        maintenance_margin_centicents: string | null;
+      }>
+    >;
   }
 }

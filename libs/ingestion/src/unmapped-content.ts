@@ -12,7 +12,10 @@ const unmappedByEntry = new WeakMap<object, string>();
 export function droppedFields(raw: unknown, parsed: unknown, path = '', out: Array<[string, unknown]> = []): Array<[string, unknown]> {
   if (Array.isArray(raw) && Array.isArray(parsed)) {
     raw.forEach((item, i) => {
-      const id = item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(i);
+      const id =
+        item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string'
+          ? (item as { id: string }).id
+          : String(i);
       droppedFields(item, parsed[i], `${path}[${id}]`, out);
     });
     return out;

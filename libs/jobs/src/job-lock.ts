@@ -64,7 +64,11 @@ export class JobAdvisoryLock {
   async confirmHeld(): Promise<void> {
     const client = this.client;
     if (!this.lostReason && client) {
-      await client.query('SELECT 1').catch((error: unknown) => this.markLost(`the job lock's connection was lost (${error instanceof Error ? error.message : String(error)})`));
+      await client
+        .query('SELECT 1')
+        .catch((error: unknown) =>
+          this.markLost(`the job lock's connection was lost (${error instanceof Error ? error.message : String(error)})`),
+        );
     }
     if (!client && !this.lostReason) throw new JobLockLostError('the job lock is not held');
     if (this.lostReason) throw new JobLockLostError(this.lostReason);

@@ -38,15 +38,41 @@ export class JobRunRepository {
     const rows = (await this.dataSource.query(
       `INSERT INTO job_run (job, trigger, status, started_at, finished_at, worker_instance, requested_by, scheduled_for, error)
        VALUES ($1, $2, $3, $8, $8, $4, $5, $6, $7) RETURNING id`,
-      [run.job, run.trigger, run.status, run.workerInstance, run.requestedBy ?? null, run.scheduledFor ?? null, run.error ?? null, this.clock.now()],
+      [
+        run.job,
+        run.trigger,
+        run.status,
+        run.workerInstance,
+        run.requestedBy ?? null,
+        run.scheduledFor ?? null,
+        run.error ?? null,
+        this.clock.now(),
+      ],
     )) as Array<{ id: string }>;
     return (await this.get(rows[0].id))!;
   }
 
-  async finish(id: string, outcome: { status: JobRunStatus; itemsRead: number; itemsWritten: number; error: string | null; details: Record<string, unknown> | null }): Promise<JobRun> {
+  async finish(
+    id: string,
+    outcome: {
+      status: JobRunStatus;
+      itemsRead: number;
+      itemsWritten: number;
+      error: string | null;
+      details: Record<string, unknown> | null;
+    },
+  ): Promise<JobRun> {
     await this.dataSource.query(
       `UPDATE job_run SET status = $2, finished_at = $7, items_read = $3, items_written = $4, error = $5, details = $6 WHERE id = $1`,
-      [id, outcome.status, outcome.itemsRead, outcome.itemsWritten, outcome.error, outcome.details === null ? null : JSON.stringify(outcome.details), this.clock.now()],
+      [
+        id,
+        outcome.status,
+        outcome.itemsRead,
+        outcome.itemsWritten,
+        outcome.error,
+        outcome.details === null ? null : JSON.stringify(outcome.details),
+        this.clock.now(),
+      ],
     );
     return (await this.get(id))!;
   }
@@ -81,7 +107,13 @@ export class JobRunRepository {
   /** The latest run and the latest successful run of every job. */
   async latest(): Promise<Map<string, { last: JobRun | null; lastSuccess: JobRun | null }>> {
     const repo = this.dataSource.getRepository(JobRun);
-    const last = await repo.createQueryBuilder('r').distinctOn(['r.job']).orderBy('r.job').addOrderBy('r.started_at', 'DESC').addOrderBy('r.id', 'DESC').getMany();
+    const last = await repo
+      .createQueryBuilder('r')
+      .distinctOn(['r.job'])
+      .orderBy('r.job')
+      .addOrderBy('r.started_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .getMany();
     const ok = await repo
       .createQueryBuilder('r')
       .distinctOn(['r.job'])

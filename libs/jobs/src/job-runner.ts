@@ -57,7 +57,13 @@ export class JobRunner implements OnApplicationShutdown {
   /** Decides the lock and returns; the run continues in the background (see `finished`). */
   async start(name: string, request: StartRequest): Promise<StartedRun> {
     const job = this.registry.get(name);
-    const base = { job: name, trigger: request.trigger, workerInstance: this.instanceId, requestedBy: request.requestedBy ?? null, scheduledFor: request.scheduledFor ?? null };
+    const base = {
+      job: name,
+      trigger: request.trigger,
+      workerInstance: this.instanceId,
+      requestedBy: request.requestedBy ?? null,
+      scheduledFor: request.scheduledFor ?? null,
+    };
     if (this.shutdown.signal.aborted) return { run: null, reason: 'shutting down', finished: Promise.resolve(null) };
     const lock = new JobAdvisoryLock(this.databaseUrl(), name);
     let acquired: boolean;
@@ -142,7 +148,8 @@ export class JobRunner implements OnApplicationShutdown {
       read: (n = 1) => void (itemsRead += n),
       wrote: (n = 1) => void (itemsWritten += n),
       setDetails: (d) => void (details = { ...(details ?? {}), ...d }),
-      progress: (message, fields) => this.logger.log(scrubSecrets(`${run.job} #${run.id}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`)),
+      progress: (message, fields) =>
+        this.logger.log(scrubSecrets(`${run.job} #${run.id}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`)),
     };
     this.logger.log(`${run.job} #${run.id}: started (${run.trigger})`);
     let status: 'succeeded' | 'failed' = 'succeeded';
@@ -165,7 +172,9 @@ export class JobRunner implements OnApplicationShutdown {
       else this.logger.log(line);
       return finished;
     } catch (recordError) {
-      this.logger.error(`${run.job} #${run.id}: ${status}${error ? ` (${error})` : ''}; could not record it: ${describeError(recordError)}`);
+      this.logger.error(
+        `${run.job} #${run.id}: ${status}${error ? ` (${error})` : ''}; could not record it: ${describeError(recordError)}`,
+      );
       return null;
     } finally {
       await lock.release();

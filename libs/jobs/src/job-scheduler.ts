@@ -43,7 +43,9 @@ export class JobScheduler implements OnApplicationBootstrap, OnApplicationShutdo
     for (const [i, job] of catchUp.entries()) {
       if (this.stopped) return;
       const run = await this.runner.runToEnd(job.definition.name, { trigger: 'startup' });
-      this.logger.log(`catch-up ${i + 1}/${catchUp.length}: ${job.definition.name} ${run?.status ?? 'not recorded'} (read ${run?.itemsRead ?? 0}, written ${run?.itemsWritten ?? 0})`);
+      this.logger.log(
+        `catch-up ${i + 1}/${catchUp.length}: ${job.definition.name} ${run?.status ?? 'not recorded'} (read ${run?.itemsRead ?? 0}, written ${run?.itemsWritten ?? 0})`,
+      );
     }
     if (this.stopped) return;
     for (const job of this.registry.all()) {

@@ -54,7 +54,11 @@ export function parseKlearAnswer<N extends KlearEndpointName>(name: N, body: str
 }
 
 /** parseKlearAnswer, plus the fields of the body the contract does not name. */
-export function parseKlearAnswerWithUnmapped<N extends KlearEndpointName>(name: N, body: string, status = 200): { data: KlearAnswerData<N>; unmapped: string[] } {
+export function parseKlearAnswerWithUnmapped<N extends KlearEndpointName>(
+  name: N,
+  body: string,
+  status = 200,
+): { data: KlearAnswerData<N>; unmapped: string[] } {
   const endpoint = `${ENDPOINTS[name].method} ${ENDPOINTS[name].path}`;
   let json: unknown;
   try {
@@ -65,7 +69,10 @@ export function parseKlearAnswerWithUnmapped<N extends KlearEndpointName>(name: 
   const parsed = (ENDPOINTS[name].responseSchema as z.ZodType).safeParse(json);
   if (!parsed.success) {
     const issues: SchemaIssue[] = parsed.error.issues.map((issue) => ({
-      path: issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '['),
+      path: issue.path
+        .map((part) => (typeof part === 'number' ? `[${part}]` : String(part)))
+        .join('.')
+        .replace(/\.\[/g, '['),
       message: issue.message,
     }));
     throw new KlearSchemaError(endpoint, status, issues, body);

@@ -19,12 +19,18 @@ export function klearCredentialsFromConfig(config: AppConfig, dataSource?: DataS
   }
   return async (): Promise<KlearCredentials> => {
     if (!dataSource || !config.secretsKey) {
-      throw new Error('no Klear credentials: set KLEAR_ADMIN_USER_ID and KLEAR_ACCESS_TOKEN (or session credentials), or store them encrypted (needs SECRETS_KEY)');
+      throw new Error(
+        'no Klear credentials: set KLEAR_ADMIN_USER_ID and KLEAR_ACCESS_TOKEN (or session credentials), or store them encrypted (needs SECRETS_KEY)',
+      );
     }
-    const repository = new KlearCredentialsRepository(dataSource, new StoredSecretRepository(dataSource, SecretBox.fromKeys(config.secretsKey, config.secretsKeysPrevious)));
+    const repository = new KlearCredentialsRepository(
+      dataSource,
+      new StoredSecretRepository(dataSource, SecretBox.fromKeys(config.secretsKey, config.secretsKeysPrevious)),
+    );
     const stored = await repository.load();
     if (!stored) throw new Error('no Klear credentials in configuration or in the database');
-    if (stored.mode !== k.authMode) throw new Error(`stored Klear credentials are for ${stored.mode} mode, KLEAR_AUTH_MODE is ${k.authMode}`);
+    if (stored.mode !== k.authMode)
+      throw new Error(`stored Klear credentials are for ${stored.mode} mode, KLEAR_AUTH_MODE is ${k.authMode}`);
     return stored;
   };
 }

@@ -92,17 +92,26 @@ export class KlearClient {
   }
 
   /** One page (at most 1,000) of an obligation's complete settlement details. */
-  getObligationSettlementDetails(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationSettlementDetails'>>> {
+  getObligationSettlementDetails(
+    obligationId: string,
+    page: PageRequest = {},
+  ): Promise<KlearResponse<KlearAnswerData<'obligationSettlementDetails'>>> {
     return this.read('obligationSettlementDetails', pageParams(page), { obligation_id: obligationId });
   }
 
   /** One page (at most 1,000) of an obligation's complete maintenance margin details. */
-  getObligationMaintenanceMarginDetails(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationMaintenanceMarginDetails'>>> {
+  getObligationMaintenanceMarginDetails(
+    obligationId: string,
+    page: PageRequest = {},
+  ): Promise<KlearResponse<KlearAnswerData<'obligationMaintenanceMarginDetails'>>> {
     return this.read('obligationMaintenanceMarginDetails', pageParams(page), { obligation_id: obligationId });
   }
 
   /** One page (at most 1,000) of an obligation's complete funding payments. */
-  getObligationFundingPayments(obligationId: string, page: PageRequest = {}): Promise<KlearResponse<KlearAnswerData<'obligationFundingPayments'>>> {
+  getObligationFundingPayments(
+    obligationId: string,
+    page: PageRequest = {},
+  ): Promise<KlearResponse<KlearAnswerData<'obligationFundingPayments'>>> {
     return this.read('obligationFundingPayments', pageParams(page), { obligation_id: obligationId });
   }
 
@@ -137,7 +146,12 @@ export class KlearClient {
       next = cursor === undefined ? undefined : ask(cursor);
       const response = this.interpret(name, call, { ...pathParams, ...params }, exchange);
       if ((response.data.cursor || undefined) !== cursor) {
-        throw new KlearSchemaError(call.endpoint, exchange.status, [{ path: 'cursor', message: 'the cursor read ahead is not the one interpreted' }], response.raw.body);
+        throw new KlearSchemaError(
+          call.endpoint,
+          exchange.status,
+          [{ path: 'cursor', message: 'the cursor read ahead is not the one interpreted' }],
+          response.raw.body,
+        );
       }
       yield response as KlearResponse<KlearAnswerData<(typeof DETAIL_LIST_ENDPOINTS)[L]>>;
     }
@@ -149,7 +163,10 @@ export class KlearClient {
   }
 
   /** The member's funding payments at one funding time (limit at most 10,000). */
-  getMemberFundingPayments(fundingTime: string, page: PageRequest & { marketTicker?: string } = {}): Promise<KlearResponse<KlearAnswerData<'memberFundingPayments'>>> {
+  getMemberFundingPayments(
+    fundingTime: string,
+    page: PageRequest & { marketTicker?: string } = {},
+  ): Promise<KlearResponse<KlearAnswerData<'memberFundingPayments'>>> {
     const params = { funding_time: fundingTime, ...pageParams(page) };
     return this.read('memberFundingPayments', page.marketTicker === undefined ? params : { ...params, market_ticker: page.marketTicker });
   }
@@ -176,7 +193,10 @@ export class KlearClient {
    * A what-if maintenance margin. Without side effects, but a POST: sent once unless the caller
    * explicitly allows retries (`{ retry: true }`), then retried like a read.
    */
-  async estimateMaintenanceMargin(request: EstimateMaintenanceMarginRequest, options: { retry?: boolean } = {}): Promise<KlearResponse<KlearAnswerData<'estimateMaintenanceMargin'>>> {
+  async estimateMaintenanceMargin(
+    request: EstimateMaintenanceMarginRequest,
+    options: { retry?: boolean } = {},
+  ): Promise<KlearResponse<KlearAnswerData<'estimateMaintenanceMargin'>>> {
     if (request.positions.some((p) => p.quantity === 0n)) throw new RangeError('a position quantity must not be zero');
     const body = stringifyKlearJson(request);
     const call = this.callFor('estimateMaintenanceMargin', {}, body);
@@ -217,7 +237,10 @@ export class KlearClient {
    * once that has run the POST leaves at once (SendGuard). A wait longer than accepted, or a
    * refusing `beforeSend`, throws KlearWriteNotSentError: nothing was sent.
    */
-  async withdrawSettlementBalance(amountCenticents: bigint, guard?: SendGuard): Promise<KlearResponse<KlearAnswerData<'withdrawSettlementBalance'>>> {
+  async withdrawSettlementBalance(
+    amountCenticents: bigint,
+    guard?: SendGuard,
+  ): Promise<KlearResponse<KlearAnswerData<'withdrawSettlementBalance'>>> {
     if (amountCenticents <= 0n) throw new RangeError('a withdrawal amount must be positive');
     const amount = centicentsToUsdAmount(amountCenticents);
     const params = { amount };
@@ -231,7 +254,9 @@ export class KlearClient {
     try {
       return this.interpret('withdrawSettlementBalance', call, params, answer);
     } catch (error) {
-      throw new KlearOutcomeUnknownError(call.endpoint, 'unreadable_answer', `${amount} USD, answer ${answer.status} not readable`, { cause: error });
+      throw new KlearOutcomeUnknownError(call.endpoint, 'unreadable_answer', `${amount} USD, answer ${answer.status} not readable`, {
+        cause: error,
+      });
     }
   }
 
@@ -245,7 +270,14 @@ export class KlearClient {
     const answer = await this.pipeline.sendIdempotent(call);
     return {
       data: { bytes: answer.body, sha256: answer.sha256, size: answer.size },
-      raw: { body: answer.body, status: answer.status, endpoint: call.endpoint, params: {}, receivedAt: answer.receivedAt, sha256: answer.sha256 },
+      raw: {
+        body: answer.body,
+        status: answer.status,
+        endpoint: call.endpoint,
+        params: {},
+        receivedAt: answer.receivedAt,
+        sha256: answer.sha256,
+      },
     };
   }
 
@@ -272,9 +304,11 @@ export class KlearClient {
       throw new RangeError('a report URL is not a valid URL');
     }
     const base = new URL(this.baseUrl);
-    if (target.protocol !== 'https:' && !(target.protocol === 'http:' && base.protocol === 'http:')) throw new RangeError('a report URL must be https');
+    if (target.protocol !== 'https:' && !(target.protocol === 'http:' && base.protocol === 'http:'))
+      throw new RangeError('a report URL must be https');
     const allowed = new Set([base.hostname.toLowerCase(), ...(this.options.reportHosts ?? []).map((h) => h.toLowerCase())]);
-    if (!allowed.has(target.hostname.toLowerCase())) throw new RangeError(`a report URL must point at an allowed host (KLEAR_REPORT_HOSTS), not ${target.hostname}`);
+    if (!allowed.has(target.hostname.toLowerCase()))
+      throw new RangeError(`a report URL must point at an allowed host (KLEAR_REPORT_HOSTS), not ${target.hostname}`);
     return {
       kind: undefined,
       method: 'GET',
@@ -285,7 +319,11 @@ export class KlearClient {
     };
   }
 
-  private async read<N extends KlearEndpointName>(name: N, params: Record<string, string>, pathParams: Record<string, string> = {}): Promise<KlearResponse<KlearAnswerData<N>>> {
+  private async read<N extends KlearEndpointName>(
+    name: N,
+    params: Record<string, string>,
+    pathParams: Record<string, string> = {},
+  ): Promise<KlearResponse<KlearAnswerData<N>>> {
     const call = this.callFor(name, params, undefined, pathParams);
     const answer = await this.pipeline.sendIdempotent(call);
     if (answer.bodyFile !== undefined) return this.interpretSpooled(name, call, { ...pathParams, ...params }, answer, answer.bodyFile);
@@ -305,7 +343,16 @@ export class KlearClient {
     answer: KlearExchange,
     file: string,
   ): Promise<KlearResponse<KlearAnswerData<N>>> {
-    const raw = { body: '', bodyFile: file, size: answer.size, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: answer.sha256 };
+    const raw = {
+      body: '',
+      bodyFile: file,
+      size: answer.size,
+      status: answer.status,
+      endpoint: call.endpoint,
+      params,
+      receivedAt: answer.receivedAt,
+      sha256: answer.sha256,
+    };
     try {
       const envelope = await scanSpooledObject(file);
       const base = parseKlearAnswerWithUnmapped(name, envelope.text, answer.status);
@@ -334,19 +381,27 @@ export class KlearClient {
       if (error instanceof KlearSchemaError) {
         Object.defineProperty(error, 'rawBodyFile', { value: file, enumerable: false });
         Object.defineProperty(error, 'rawBodySha256', { value: answer.sha256, enumerable: false });
-      }
-      else await rm(file, { force: true });
+      } else await rm(file, { force: true });
       throw error;
     }
   }
 
-  private async writeOnce<N extends KlearEndpointName>(name: N, body: object | undefined, pathParams: Record<string, string> = {}): Promise<KlearResponse<KlearAnswerData<N>>> {
+  private async writeOnce<N extends KlearEndpointName>(
+    name: N,
+    body: object | undefined,
+    pathParams: Record<string, string> = {},
+  ): Promise<KlearResponse<KlearAnswerData<N>>> {
     const call = this.callFor(name, {}, body === undefined ? undefined : stringifyKlearJson(body), pathParams);
     const answer = await this.pipeline.sendOnce(call);
     return this.interpret(name, call, pathParams, answer);
   }
 
-  private callFor(name: KlearEndpointName, query: Record<string, string>, body?: string, pathParams: Record<string, string> = {}): KlearCall {
+  private callFor(
+    name: KlearEndpointName,
+    query: Record<string, string>,
+    body?: string,
+    pathParams: Record<string, string> = {},
+  ): KlearCall {
     const { method, path, kind } = ENDPOINTS[name];
     const search = new URLSearchParams(query).toString();
     return {
@@ -367,7 +422,15 @@ export class KlearClient {
     answer: KlearExchange,
   ): KlearResponse<KlearAnswerData<N>> {
     const body = answer.body.toString('utf8');
-    const raw = { body, size: answer.size, status: answer.status, endpoint: call.endpoint, params, receivedAt: answer.receivedAt, sha256: sha256Hex(answer.body) };
+    const raw = {
+      body,
+      size: answer.size,
+      status: answer.status,
+      endpoint: call.endpoint,
+      params,
+      receivedAt: answer.receivedAt,
+      sha256: sha256Hex(answer.body),
+    };
     const { data, unmapped } = parseKlearAnswerWithUnmapped(name, body, answer.status);
     return { data, raw, unmapped };
   }

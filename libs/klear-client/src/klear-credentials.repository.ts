@@ -48,7 +48,8 @@ export class KlearCredentialsRepository {
     if (text === undefined) return undefined;
     const parsed = storedCredentialsSchema.safeParse(JSON.parse(text));
     // Say what is wrong by field name only: the values are secrets.
-    if (!parsed.success) throw new Error(`stored Klear credentials are invalid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    if (!parsed.success)
+      throw new Error(`stored Klear credentials are invalid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
     return parsed.data;
   }
 }

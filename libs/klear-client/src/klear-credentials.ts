@@ -1,7 +1,6 @@
 /** How the client proves who it is to Klear. Every field but `mode` and `adminUserId` is a secret. */
 export type KlearCredentials =
-  | { mode: 'bearer'; adminUserId: string; accessToken: string }
-  | { mode: 'session'; email: string; password: string; mfaCode?: string };
+  { mode: 'bearer'; adminUserId: string; accessToken: string } | { mode: 'session'; email: string; password: string; mfaCode?: string };
 
 /** Credentials given directly, or loaded (for example decrypted from the database) on first use. */
 export type KlearCredentialsSource = KlearCredentials | (() => Promise<KlearCredentials>);

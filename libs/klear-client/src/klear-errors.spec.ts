@@ -39,7 +39,8 @@ describe('parseKlearAnswer', () => {
   });
 
   it('refuses a fractional amount instead of rounding it, with an indexed path', () => {
-    const body = '{"entries":[{"balance_delta_centicents":1.5,"locked_balance_delta_centicents":0,"reason":"x","business_transaction_id":"b","created_ts":"2026-11-20T21:00:00Z"}]}';
+    const body =
+      '{"entries":[{"balance_delta_centicents":1.5,"locked_balance_delta_centicents":0,"reason":"x","business_transaction_id":"b","created_ts":"2026-11-20T21:00:00Z"}]}';
     expect(() => parseKlearAnswer('settlementBalanceHistory', body)).toThrow(/entries\[0\]\.balance_delta_centicents/);
   });
 
@@ -69,23 +70,35 @@ describe('error classification', () => {
 });
 
 describe('exchange', () => {
-  const request = { method: 'GET' as const, url: 'http://klear.test/margin/reports?x=1', headers: {}, endpoint: 'GET /margin/reports', timeoutMs: 30 };
+  const request = {
+    method: 'GET' as const,
+    url: 'http://klear.test/margin/reports?x=1',
+    headers: {},
+    endpoint: 'GET /margin/reports',
+    timeoutMs: 30,
+  };
 
   it('maps a connection reset to a network error that may have reached Klear', async () => {
-    const reset = (() => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read'), { code: 'ECONNRESET' }) }))) as typeof fetch;
+    const reset = (() =>
+      Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read'), { code: 'ECONNRESET' }) }))) as typeof fetch;
     const error = await exchange(request, reset).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KlearNetworkError);
     expect(error).toMatchObject({ networkCode: 'ECONNRESET', requestSent: true, endpoint: 'GET /margin/reports' });
   });
 
   it('maps a refused connection to a network error that never reached Klear', async () => {
-    const refused = (() => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }))) as typeof fetch;
+    const refused = (() =>
+      Promise.reject(
+        new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }),
+      )) as typeof fetch;
     expect(await exchange(request, refused).catch((e: unknown) => e)).toMatchObject({ requestSent: false });
   });
 
   it('aborts a request that outlives its timeout and says so without the URL', async () => {
     const hang = ((_url: string, init: RequestInit) =>
-      new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))))) as unknown as typeof fetch;
+      new Promise((_resolve, reject) =>
+        init.signal!.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+      )) as unknown as typeof fetch;
     const error = (await exchange(request, hang).catch((e: unknown) => e)) as KlearTimeoutError;
     expect(error).toBeInstanceOf(KlearTimeoutError);
     expect(error.message).toBe('Klear GET /margin/reports did not answer within 30 ms');

@@ -42,14 +42,20 @@ export class KlearAuthError extends KlearHttpError {
 /** An answer larger than the caller allows (report files: KLEAR_REPORT_MAX_BYTES); reading stopped there. */
 export class KlearBodyTooLargeError extends KlearClientError {
   readonly code = 'klear_body_too_large';
-  constructor(endpoint: string, readonly maxBytes: number) {
+  constructor(
+    endpoint: string,
+    readonly maxBytes: number,
+  ) {
     super(endpoint, `Klear ${endpoint} answered more than ${maxBytes} bytes; reading stopped`);
   }
 }
 
 export class KlearTimeoutError extends KlearClientError {
   readonly code = 'klear_timeout';
-  constructor(endpoint: string, readonly timeoutMs: number) {
+  constructor(
+    endpoint: string,
+    readonly timeoutMs: number,
+  ) {
     super(endpoint, `Klear ${endpoint} did not answer within ${timeoutMs} ms`);
   }
 }
@@ -57,7 +63,11 @@ export class KlearTimeoutError extends KlearClientError {
 /** The connection failed or was reset. `requestSent` is false only when no connection was made. */
 export class KlearNetworkError extends KlearClientError {
   readonly code = 'klear_network_error';
-  constructor(endpoint: string, readonly networkCode: string, readonly requestSent: boolean) {
+  constructor(
+    endpoint: string,
+    readonly networkCode: string,
+    readonly requestSent: boolean,
+  ) {
     super(endpoint, `Klear ${endpoint} failed on the network (${networkCode})`);
   }
 }
@@ -77,7 +87,12 @@ export class KlearCircuitOpenError extends KlearClientError {
  */
 export class KlearWriteNotSentError extends KlearClientError {
   readonly code = 'klear_write_not_sent';
-  constructor(endpoint: string, readonly reason: 'rate_limit_wait' | 'before_send_refused', detail: string, options?: { cause?: unknown }) {
+  constructor(
+    endpoint: string,
+    readonly reason: 'rate_limit_wait' | 'before_send_refused',
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(endpoint, `Klear ${endpoint} not sent (${reason}): ${detail}`, options);
   }
 }
@@ -98,7 +113,12 @@ export class KlearSchemaError extends KlearClientError {
   /** A body spooled past the buffer cap: the whole body is in this file (`rawBody` holds the failing item). */
   declare readonly rawBodyFile?: string;
   declare readonly rawBodySha256?: string;
-  constructor(endpoint: string, readonly status: number, readonly issues: SchemaIssue[], rawBody: string) {
+  constructor(
+    endpoint: string,
+    readonly status: number,
+    readonly issues: SchemaIssue[],
+    rawBody: string,
+  ) {
     super(
       endpoint,
       `Klear ${endpoint} answered ${status} with a body that does not match the contract: ${issues
@@ -119,7 +139,12 @@ export type OutcomeUnknownReason = 'timeout' | 'network' | 'server_error' | 'unr
  */
 export class KlearOutcomeUnknownError extends KlearClientError {
   readonly code = 'klear_outcome_unknown';
-  constructor(endpoint: string, readonly reason: OutcomeUnknownReason, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    endpoint: string,
+    readonly reason: OutcomeUnknownReason,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       endpoint,
       `Klear ${endpoint}: outcome unknown (${detail}); it may or may not have been applied, check before sending it again`,

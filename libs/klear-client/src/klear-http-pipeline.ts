@@ -158,7 +158,13 @@ export class KlearHttpPipeline {
     this.readRetry.onRetry((event) => {
       const error = 'error' in event ? event.error : undefined;
       this.logger.warn(
-        { endpoint: (error as { endpoint?: string })?.endpoint, attempt: event.attempt, delayMs: Math.round(event.delay), reason: (error as { code?: string })?.code, status: (error as { status?: number })?.status },
+        {
+          endpoint: (error as { endpoint?: string })?.endpoint,
+          attempt: event.attempt,
+          delayMs: Math.round(event.delay),
+          reason: (error as { code?: string })?.code,
+          status: (error as { status?: number })?.status,
+        },
         'klear call failed, retrying',
       );
     });
@@ -185,7 +191,8 @@ export class KlearHttpPipeline {
 
   /** One guarded write (see SendGuard): nothing may delay it once `beforeSend` has recorded it. */
   async sendGuarded(call: KlearCall, guard: SendGuard): Promise<KlearExchange> {
-    if (this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated) throw new KlearCircuitOpenError(call.endpoint);
+    if (this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated)
+      throw new KlearCircuitOpenError(call.endpoint);
     const headers = call.authenticated ? await this.authHeaders() : {};
     if (call.kind) {
       try {
@@ -198,7 +205,9 @@ export class KlearHttpPipeline {
     try {
       await guard.beforeSend();
     } catch (error) {
-      throw new KlearWriteNotSentError(call.endpoint, 'before_send_refused', error instanceof Error ? error.message : String(error), { cause: error });
+      throw new KlearWriteNotSentError(call.endpoint, 'before_send_refused', error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
     }
     try {
       return await this.breaker.execute(async () => this.checkStatus(call, await this.exchangeOnce(call, headers, false)));
@@ -251,10 +260,20 @@ export class KlearHttpPipeline {
       this.options.fetch,
       () => this.clock.now(),
     ).catch((error: unknown) => {
-      observeKlearRequest({ endpoint: metricEndpoint(call), method: call.method, status: 'error', seconds: (performance.now() - started) / 1000 });
+      observeKlearRequest({
+        endpoint: metricEndpoint(call),
+        method: call.method,
+        status: 'error',
+        seconds: (performance.now() - started) / 1000,
+      });
       throw error;
     });
-    observeKlearRequest({ endpoint: metricEndpoint(call), method: call.method, status: answer.status, seconds: (performance.now() - started) / 1000 });
+    observeKlearRequest({
+      endpoint: metricEndpoint(call),
+      method: call.method,
+      status: answer.status,
+      seconds: (performance.now() - started) / 1000,
+    });
     if (answer.status === 429) {
       const waitMs = parseRetryAfterMs(answer.headers.get('retry-after'), this.clock.now());
       if (waitMs !== undefined && call.kind) this.limiter.pause(call.kind, this.clock.now() + waitMs);

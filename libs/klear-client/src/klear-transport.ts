@@ -81,7 +81,11 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
  * One HTTP exchange with a deadline covering the whole answer (headers and body). Maps failures to
  * KlearTimeoutError / KlearNetworkError without quoting the URL or headers.
  */
-export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof fetch = fetch, nowMs: () => number = () => systemClock.nowMs()): Promise<KlearExchange> {
+export async function exchange(
+  request: KlearExchangeRequest,
+  fetchImpl: typeof fetch = fetch,
+  nowMs: () => number = () => systemClock.nowMs(),
+): Promise<KlearExchange> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -96,7 +100,9 @@ export async function exchange(request: KlearExchangeRequest, fetchImpl: typeof 
       signal: controller.signal,
       redirect: 'error',
     });
-    const limit = response.ok ? (request.maxBodyBytes ?? Number.MAX_SAFE_INTEGER) : Math.min(request.maxBodyBytes ?? MAX_ERROR_BODY_BYTES, MAX_ERROR_BODY_BYTES);
+    const limit = response.ok
+      ? (request.maxBodyBytes ?? Number.MAX_SAFE_INTEGER)
+      : Math.min(request.maxBodyBytes ?? MAX_ERROR_BODY_BYTES, MAX_ERROR_BODY_BYTES);
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (response.ok && Number.isFinite(declared) && declared > limit) {
       controller.abort();

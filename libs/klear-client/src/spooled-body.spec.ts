@@ -38,7 +38,10 @@ function streamingFetch(total: number, chunk: number): typeof fetch {
 describe('a Klear answer body larger than the buffer cap', () => {
   it('is never held in memory past the cap: it streams into a spool file, hashed and sized as it came', async () => {
     const cap = 256 * 1024;
-    const answer = await exchange({ method: 'GET', url: 'http://klear/x', headers: {}, endpoint: 'GET /x', timeoutMs: 60_000, maxBufferBytes: cap }, streamingFetch(20 * 1024 * 1024, 64 * 1024));
+    const answer = await exchange(
+      { method: 'GET', url: 'http://klear/x', headers: {}, endpoint: 'GET /x', timeoutMs: 60_000, maxBufferBytes: cap },
+      streamingFetch(20 * 1024 * 1024, 64 * 1024),
+    );
     try {
       expect(answer.bodyFile).toBeDefined();
       expect(answer.body.length).toBe(0);
@@ -53,7 +56,10 @@ describe('a Klear answer body larger than the buffer cap', () => {
   });
 
   it('stays in memory when it fits under the cap', async () => {
-    const answer = await exchange({ method: 'GET', url: 'http://klear/x', headers: {}, endpoint: 'GET /x', timeoutMs: 60_000, maxBufferBytes: 1024 * 1024 }, streamingFetch(100 * 1024, 16 * 1024));
+    const answer = await exchange(
+      { method: 'GET', url: 'http://klear/x', headers: {}, endpoint: 'GET /x', timeoutMs: 60_000, maxBufferBytes: 1024 * 1024 },
+      streamingFetch(100 * 1024, 16 * 1024),
+    );
     expect(answer.bodyFile).toBeUndefined();
     expect(answer.body.length).toBe(answer.size);
   });

@@ -19,7 +19,11 @@ export interface SpooledEnvelope {
  * order). Throws on text that is not one JSON object (what is malformed inside an item or the
  * envelope is left to the JSON parser).
  */
-export async function scanSpooledObject(path: string, onItem?: (text: string, index: number) => void, chunkBytes = 256 * 1024): Promise<SpooledEnvelope> {
+export async function scanSpooledObject(
+  path: string,
+  onItem?: (text: string, index: number) => void,
+  chunkBytes = 256 * 1024,
+): Promise<SpooledEnvelope> {
   const decoder = new StringDecoder('utf8');
   const envelope: string[] = [];
   let envelopeLength = 0;

@@ -90,7 +90,12 @@ describe('TokenBucket late tolerance', () => {
     const interval = 1000 / 19;
     const bucket = new TokenBucket(19, 1, clock, { lateToleranceMs: interval / 2 });
     // Pages alternately slow (70 ms, past the interval) and fast (20 ms): 45 ms on average, below the interval.
-    const sent = await drive(clock, () => bucket.take(), 10_000, (i) => (i % 2 === 0 ? 70 : 20));
+    const sent = await drive(
+      clock,
+      () => bucket.take(),
+      10_000,
+      (i) => (i % 2 === 0 ? 70 : 20),
+    );
     expect(sent.length).toBeGreaterThanOrEqual(189);
     expect(maxInOneSecond(sent)).toBeLessThanOrEqual(20);
     const gaps = sent.slice(1).map((t, i) => t - sent[i]);

@@ -24,7 +24,10 @@ export interface TakeOptions {
 
 /** The token would come later than the caller accepted to wait: nothing was consumed. */
 export class RateLimitWaitExceeded extends Error {
-  constructor(readonly neededMs: number, readonly maxWaitMs: number) {
+  constructor(
+    readonly neededMs: number,
+    readonly maxWaitMs: number,
+  ) {
     super(`the rate limit asks to wait ${Math.ceil(neededMs)} ms, more than the ${maxWaitMs} ms accepted`);
     this.name = 'RateLimitWaitExceeded';
   }
@@ -61,7 +64,8 @@ export class TokenBucket {
     if (!(ratePerSecond > 0)) throw new RangeError('ratePerSecond must be positive');
     if (!(burst >= 1)) throw new RangeError('burst must be at least 1');
     const tolerance = options.lateToleranceMs ?? 0;
-    if (!(tolerance >= 0 && tolerance < 1000 / ratePerSecond)) throw new RangeError('lateToleranceMs must be at least 0 and below one interval');
+    if (!(tolerance >= 0 && tolerance < 1000 / ratePerSecond))
+      throw new RangeError('lateToleranceMs must be at least 0 and below one interval');
     this.capacity = burst + (tolerance * ratePerSecond) / 1000;
     this.tokens = burst;
     this.refilledAt = clock.now();
@@ -90,7 +94,8 @@ export class TokenBucket {
         this.tokens = Math.max(0, this.tokens - 1);
         return;
       } else waitMs = ((1 - this.tokens) / this.ratePerSecond) * 1000;
-      if (now + waitMs > deadline) throw new RateLimitWaitExceeded(now + waitMs - (deadline - (options.maxWaitMs ?? 0)), options.maxWaitMs ?? 0);
+      if (now + waitMs > deadline)
+        throw new RateLimitWaitExceeded(now + waitMs - (deadline - (options.maxWaitMs ?? 0)), options.maxWaitMs ?? 0);
       options.onWait?.(waitMs);
       await this.clock.sleep(waitMs);
     }

@@ -69,7 +69,12 @@ export const ENDPOINTS = {
     responseSchema: settlementEstimateByAssetClassResponseSchema,
   },
   settlementPrices: { method: 'GET', path: '/margin/settlement_prices', kind: 'read', responseSchema: settlementPricesResponseSchema },
-  memberFundingPayments: { method: 'GET', path: '/margin/funding_payments', kind: 'read', responseSchema: memberFundingPaymentsResponseSchema },
+  memberFundingPayments: {
+    method: 'GET',
+    path: '/margin/funding_payments',
+    kind: 'read',
+    responseSchema: memberFundingPaymentsResponseSchema,
+  },
   settlementBalance: { method: 'GET', path: '/margin/settlement_balance', kind: 'read', responseSchema: settlementBalanceResponseSchema },
   settlementBalanceHistory: {
     method: 'GET',
@@ -83,9 +88,24 @@ export const ENDPOINTS = {
     kind: 'write',
     responseSchema: withdrawalCreatedResponseSchema,
   },
-  settlementBalanceWithdrawal: { method: 'GET', path: '/margin/settlement_balance_withdrawal', kind: 'read', responseSchema: withdrawalSchema },
-  guarantyFundBalance: { method: 'GET', path: '/margin/guaranty_fund_balance', kind: 'read', responseSchema: guarantyFundBalanceResponseSchema },
-  largeTraderPositions: { method: 'GET', path: '/margin/large_trader_positions', kind: 'read', responseSchema: largeTraderPositionsResponseSchema },
+  settlementBalanceWithdrawal: {
+    method: 'GET',
+    path: '/margin/settlement_balance_withdrawal',
+    kind: 'read',
+    responseSchema: withdrawalSchema,
+  },
+  guarantyFundBalance: {
+    method: 'GET',
+    path: '/margin/guaranty_fund_balance',
+    kind: 'read',
+    responseSchema: guarantyFundBalanceResponseSchema,
+  },
+  largeTraderPositions: {
+    method: 'GET',
+    path: '/margin/large_trader_positions',
+    kind: 'read',
+    responseSchema: largeTraderPositionsResponseSchema,
+  },
   estimateMaintenanceMargin: {
     method: 'POST',
     path: '/margin/estimate_maintenance_margin',
@@ -93,10 +113,30 @@ export const ENDPOINTS = {
     kind: 'write',
     responseSchema: estimateMaintenanceMarginResponseSchema,
   },
-  subtraderGroups: { method: 'GET', path: '/fcm/margin/subtrader_groups', kind: 'read', responseSchema: marginSubtraderGroupsResponseSchema },
-  createSubtraderGroup: { method: 'POST', path: '/fcm/margin/subtrader_groups', kind: 'write', responseSchema: createMarginSubtraderGroupResponseSchema },
-  updateSubtraderGroup: { method: 'PUT', path: '/fcm/margin/subtrader_groups/{group_id}', kind: 'write', responseSchema: emptyResponseSchema },
-  deleteSubtraderGroup: { method: 'DELETE', path: '/fcm/margin/subtrader_groups/{group_id}', kind: 'write', responseSchema: emptyResponseSchema },
+  subtraderGroups: {
+    method: 'GET',
+    path: '/fcm/margin/subtrader_groups',
+    kind: 'read',
+    responseSchema: marginSubtraderGroupsResponseSchema,
+  },
+  createSubtraderGroup: {
+    method: 'POST',
+    path: '/fcm/margin/subtrader_groups',
+    kind: 'write',
+    responseSchema: createMarginSubtraderGroupResponseSchema,
+  },
+  updateSubtraderGroup: {
+    method: 'PUT',
+    path: '/fcm/margin/subtrader_groups/{group_id}',
+    kind: 'write',
+    responseSchema: emptyResponseSchema,
+  },
+  deleteSubtraderGroup: {
+    method: 'DELETE',
+    path: '/fcm/margin/subtrader_groups/{group_id}',
+    kind: 'write',
+    responseSchema: emptyResponseSchema,
+  },
 } as const satisfies Record<string, KlearEndpoint>;
 
 export type KlearEndpointName = keyof typeof ENDPOINTS;
@@ -128,7 +168,10 @@ export function endpointPath(name: KlearEndpointName, pathParams: Record<string,
  * Finds the endpoint a method and concrete path (relative to the base URL) belong to, with its
  * path parameters decoded.
  */
-export function findEndpoint(method: string, path: string): { name: KlearEndpointName; endpoint: KlearEndpoint; pathParams: Record<string, string> } | undefined {
+export function findEndpoint(
+  method: string,
+  path: string,
+): { name: KlearEndpointName; endpoint: KlearEndpoint; pathParams: Record<string, string> } | undefined {
   for (const [name, endpoint] of Object.entries(ENDPOINTS) as [KlearEndpointName, KlearEndpoint][]) {
     if (endpoint.method !== method) continue;
     if (!endpoint.path.includes('{')) {

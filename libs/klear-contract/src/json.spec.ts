@@ -29,7 +29,22 @@ describe('Klear JSON', () => {
   });
 
   it('writes strings and keys exactly as JSON.stringify would, whether plain or needing escapes', () => {
-    const texts = ['', 'ST-00001', 'CRY-PERP-001', 'a"b', 'back\\slash', 'tab\there', 'line\nbreak', '\u0000\u001f\u007f', 'caf\u00e9', '\u2028\u2029', '\ud800 lone', '\ud83d\ude00', '</script>', "it's ~ fine {}[]"];
+    const texts = [
+      '',
+      'ST-00001',
+      'CRY-PERP-001',
+      'a"b',
+      'back\\slash',
+      'tab\there',
+      'line\nbreak',
+      '\u0000\u001f\u007f',
+      'caf\u00e9',
+      '\u2028\u2029',
+      '\ud800 lone',
+      '\ud83d\ude00',
+      '</script>',
+      "it's ~ fine {}[]",
+    ];
     for (const text of texts) {
       expect(stringifyKlearJson(text)).toBe(JSON.stringify(text));
       expect(stringifyKlearJson({ [text]: text, n: 1n, [`k${text}`]: [text, null, true] })).toBe(

@@ -74,13 +74,18 @@ function mutations(schema: Schema, value: unknown, set: (v: unknown) => unknown,
   }
 }
 
-const live = (Object.entries(ENDPOINTS) as [KlearEndpointName, (typeof ENDPOINTS)[KlearEndpointName]][]).filter(([, e]) => !('legacy' in e));
+const live = (Object.entries(ENDPOINTS) as [KlearEndpointName, (typeof ENDPOINTS)[KlearEndpointName]][]).filter(
+  ([, e]) => !('legacy' in e),
+);
 
 describe('the zod schemas and the OpenAPI document agree', () => {
   it('documents exactly the live endpoints, and not the removed ones', () => {
-    const documented = Object.entries(KLEAR_OPENAPI.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    const documented = Object.entries(KLEAR_OPENAPI.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(documented.sort()).toEqual(live.map(([, e]) => `${e.method} ${e.path}`).sort());
-    for (const removed of ['/margin/active_obligation', '/margin/settlement_estimate', '/log_in']) expect(Object.keys(KLEAR_OPENAPI.paths)).not.toContain(removed);
+    for (const removed of ['/margin/active_obligation', '/margin/settlement_estimate', '/log_in'])
+      expect(Object.keys(KLEAR_OPENAPI.paths)).not.toContain(removed);
   });
 
   it.each(live.map(([name]) => name))('%s: every sample and mutation is accepted or refused by both', (name) => {
@@ -93,7 +98,11 @@ describe('the zod schemas and the OpenAPI document agree', () => {
     mutations(schema, complete, (v) => v, '$', all);
     expect(all.length).toBeGreaterThan(0);
     const disagreements = all
-      .map((m) => ({ mutation: m.description, openapi: validateSchema(schema, m.value).length === 0, zod: (endpoint.responseSchema as z.ZodType).safeParse(m.value).success }))
+      .map((m) => ({
+        mutation: m.description,
+        openapi: validateSchema(schema, m.value).length === 0,
+        zod: (endpoint.responseSchema as z.ZodType).safeParse(m.value).success,
+      }))
       .filter((r) => r.openapi !== r.zod);
     expect(disagreements).toEqual([]);
   });
@@ -101,10 +110,15 @@ describe('the zod schemas and the OpenAPI document agree', () => {
   it('refuses a broken required field and accepts an unknown extra one, reporting it as unmapped', () => {
     const entry = sample(schemas.ObligationEntry) as Record<string, unknown>;
     const { amount_centicents: _amount, ...broken } = entry;
-    expect(validateAnswer('GET', '/margin/active_obligations', 200, { obligations: [broken] })).toEqual([{ path: '$.obligations[0].amount_centicents', message: 'required field missing' }]);
+    expect(validateAnswer('GET', '/margin/active_obligations', 200, { obligations: [broken] })).toEqual([
+      { path: '$.obligations[0].amount_centicents', message: 'required field missing' },
+    ]);
     const extended = { obligations: [{ ...entry, clearing_venue: 'K' }], future_field: true };
     expect(validateAnswer('GET', '/margin/active_obligations', 200, extended)).toEqual([]);
-    expect([...unmappedFields(responseSchemaOf('GET', '/margin/active_obligations', 200) as Schema, extended)].sort()).toEqual(['future_field', 'obligations[].clearing_venue']);
+    expect([...unmappedFields(responseSchemaOf('GET', '/margin/active_obligations', 200) as Schema, extended)].sort()).toEqual([
+      'future_field',
+      'obligations[].clearing_venue',
+    ]);
   });
 
   it('checks int64 as integers: a fraction, an exponent and 2^63 all fail', () => {

@@ -84,7 +84,8 @@ export function validateSchema(schema: Schema, value: unknown, path = '$', out: 
       const text = value as string;
       if (typeof s.minLength === 'number' && text.length < s.minLength) out.push({ path, message: `shorter than ${s.minLength}` });
       if (typeof s.pattern === 'string' && !pattern(s.pattern).test(text)) out.push({ path, message: `does not match ${s.pattern}` });
-      if (s.format === 'date-time' && (!DATE_TIME.test(text) || Number.isNaN(Date.parse(text)))) out.push({ path, message: 'not an RFC 3339 date-time' });
+      if (s.format === 'date-time' && (!DATE_TIME.test(text) || Number.isNaN(Date.parse(text))))
+        out.push({ path, message: 'not an RFC 3339 date-time' });
       if (s.format === 'date' && !DATE.test(text)) out.push({ path, message: 'not a YYYY-MM-DD date' });
       break;
     }
@@ -126,7 +127,12 @@ export function openApiPathOf(path: string): string | undefined {
 
 /** The response schema of an operation for a status, or undefined when the document has none. */
 export function responseSchemaOf(method: string, template: string, status: number): Schema | undefined {
-  const operation = (KLEAR_OPENAPI.paths as Record<string, Record<string, { responses: Record<string, { content: { 'application/json': { schema: Schema } } }> }>>)[template]?.[method.toLowerCase()];
+  const operation = (
+    KLEAR_OPENAPI.paths as Record<
+      string,
+      Record<string, { responses: Record<string, { content: { 'application/json': { schema: Schema } } }> }>
+    >
+  )[template]?.[method.toLowerCase()];
   return operation?.responses[String(status)]?.content['application/json'].schema;
 }
 

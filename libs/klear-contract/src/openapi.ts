@@ -16,7 +16,11 @@ const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` })
 const int64 = (description?: string): Schema => ({ type: 'integer', format: 'int64', ...(description ? { description } : {}) });
 const centicents = (description?: string): Schema => int64(description ?? 'Integer centicents (1 USD = 10,000).');
 const dateTime: Schema = { type: 'string', format: 'date-time' };
-const fixedPointCount: Schema = { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]+)?$', description: 'Fixed-point count string ("1.25", may be negative).' };
+const fixedPointCount: Schema = {
+  type: 'string',
+  pattern: '^-?[0-9]+(\\.[0-9]+)?$',
+  description: 'Fixed-point count string ("1.25", may be negative).',
+};
 /** A list Klear may send as `null` (treated as empty). */
 const nullableList = (items: Schema): Schema => ({ type: ['array', 'null'], items });
 /** A page cursor: absent, null or "" on the last page. */
@@ -32,7 +36,13 @@ const object = (required: string[], properties: Record<string, Schema>, extra: S
 const mapOf = (values: Schema): Schema => ({ type: 'object', additionalProperties: values });
 
 const settlementEstimate = object(
-  ['variation_margin_centicents', 'total_fees_centicents', 'maintenance_margin_delta_centicents', 'maintenance_margin_required_centicents', 'total_amount_centicents'],
+  [
+    'variation_margin_centicents',
+    'total_fees_centicents',
+    'maintenance_margin_delta_centicents',
+    'maintenance_margin_required_centicents',
+    'total_amount_centicents',
+  ],
   {
     variation_margin_centicents: centicents(),
     total_fees_centicents: centicents(),
@@ -67,7 +77,8 @@ export const KLEAR_OPENAPI = {
   info: {
     title: 'Kalshi Clearing Member API (Klear), as the project speaks it',
     version: 'rev-2 (2026-12)',
-    description: 'Revision 2 of docs/klear-api-contract.md. Bearer authentication only: `Authorization: Bearer <admin_user_id>:<access_token>`.',
+    description:
+      'Revision 2 of docs/klear-api-contract.md. Bearer authentication only: `Authorization: Bearer <admin_user_id>:<access_token>`.',
   },
   servers: [
     { url: 'https://api.klear.kalshi.com/klear-api/v1', description: 'Production' },
@@ -81,10 +92,25 @@ export const KLEAR_OPENAPI = {
     ]),
     '/margin/active_obligations': get('getActiveMarginObligations', ref('GetActiveMarginObligationsResponse')),
     '/margin/obligation_history': get('getObligationHistory', ref('GetObligationHistoryResponse'), pageParams(100)),
-    '/margin/obligations/{obligation_id}/settlement_details': get('getObligationSettlementDetails', ref('GetObligationSettlementDetailsResponse'), [obligationIdParam, ...pageParams(1000)]),
-    '/margin/obligations/{obligation_id}/maintenance_margin_details': get('getObligationMaintenanceMarginDetails', ref('GetObligationMaintenanceMarginDetailsResponse'), [obligationIdParam, ...pageParams(1000)]),
-    '/margin/obligations/{obligation_id}/funding_payments': get('getObligationFundingPayments', ref('GetObligationFundingPaymentsResponse'), [obligationIdParam, ...pageParams(1000)]),
-    '/margin/settlement_estimate_by_asset_class': get('getSettlementEstimateByAssetClass', ref('GetSettlementEstimateByAssetClassResponse')),
+    '/margin/obligations/{obligation_id}/settlement_details': get(
+      'getObligationSettlementDetails',
+      ref('GetObligationSettlementDetailsResponse'),
+      [obligationIdParam, ...pageParams(1000)],
+    ),
+    '/margin/obligations/{obligation_id}/maintenance_margin_details': get(
+      'getObligationMaintenanceMarginDetails',
+      ref('GetObligationMaintenanceMarginDetailsResponse'),
+      [obligationIdParam, ...pageParams(1000)],
+    ),
+    '/margin/obligations/{obligation_id}/funding_payments': get(
+      'getObligationFundingPayments',
+      ref('GetObligationFundingPaymentsResponse'),
+      [obligationIdParam, ...pageParams(1000)],
+    ),
+    '/margin/settlement_estimate_by_asset_class': get(
+      'getSettlementEstimateByAssetClass',
+      ref('GetSettlementEstimateByAssetClassResponse'),
+    ),
     '/margin/settlement_prices': get('getSettlementPrices', ref('GetSettlementPricesResponse'), [
       { name: 'asset_class', in: 'query', required: true, schema: { type: 'string' } },
       { name: 'settlement_time', in: 'query', required: true, schema: dateTime },
@@ -143,11 +169,23 @@ export const KLEAR_OPENAPI = {
   components: {
     securitySchemes: { kalshiBearer: { type: 'http', scheme: 'bearer', description: '<admin_user_id>:<access_token>' } },
     schemas: {
-      Error: object(['code', 'message'], { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'string' }, service: { type: 'string' } }),
+      Error: object(['code', 'message'], {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'string' },
+        service: { type: 'string' },
+      }),
       EmptyResponse: object([], {}),
-      AssetClass: { type: 'string', minLength: 1, description: '"Crypto" is the only value today; more will come (not an enum on purpose).' },
+      AssetClass: {
+        type: 'string',
+        minLength: 1,
+        description: '"Crypto" is the only value today; more will come (not an enum on purpose).',
+      },
       MarginReport: object(['report_type', 'url', 'date', 'created_ts', 'is_end_of_day'], {
-        report_type: { type: 'string', enum: ['trade_audit', 'position_snapshot', 'market_price_snapshot', 'funding_periods', 'settlement_periods'] },
+        report_type: {
+          type: 'string',
+          enum: ['trade_audit', 'position_snapshot', 'market_price_snapshot', 'funding_periods', 'settlement_periods'],
+        },
         url: { type: 'string', minLength: 1, description: 'Presigned: a secret, never logged.' },
         date: { type: 'string', format: 'date' },
         created_ts: dateTime,
@@ -161,15 +199,26 @@ export const KLEAR_OPENAPI = {
         external_reference: { type: 'string' },
         created_ts: dateTime,
       }),
-      SettlementDetail: object(['id', 'market_ticker', 'subtrader_id', 'position_quantity_fp', 'pnl_centicents', 'total_fees_centicents', 'total_amount_centicents'], {
-        id: { type: 'string', minLength: 1 },
-        market_ticker: { type: 'string' },
-        subtrader_id: { type: 'string' },
-        position_quantity_fp: fixedPointCount,
-        pnl_centicents: centicents(),
-        total_fees_centicents: centicents(),
-        total_amount_centicents: centicents(),
-      }),
+      SettlementDetail: object(
+        [
+          'id',
+          'market_ticker',
+          'subtrader_id',
+          'position_quantity_fp',
+          'pnl_centicents',
+          'total_fees_centicents',
+          'total_amount_centicents',
+        ],
+        {
+          id: { type: 'string', minLength: 1 },
+          market_ticker: { type: 'string' },
+          subtrader_id: { type: 'string' },
+          position_quantity_fp: fixedPointCount,
+          pnl_centicents: centicents(),
+          total_fees_centicents: centicents(),
+          total_amount_centicents: centicents(),
+        },
+      ),
       MaintenanceMarginDetail: object(['id', 'subtrader_id', 'maintenance_margin_centicents', 'maintenance_margin_delta_centicents'], {
         id: { type: 'string', minLength: 1 },
         subtrader_id: { type: 'string', description: 'May be empty (a netted group row carries margin_group_id instead).' },
@@ -177,17 +226,42 @@ export const KLEAR_OPENAPI = {
         maintenance_margin_delta_centicents: centicents(),
         margin_group_id: { type: 'string', description: 'Set when the margin belongs to a netted subtrader group.' },
       }),
-      FundingPaymentDetail: object(['id', 'market_ticker', 'subtrader_id', 'funding_time', 'position_quantity_fp', 'notional_value_centicents', 'funding_amount_centicents'], {
-        id: { type: 'string', minLength: 1 },
-        market_ticker: { type: 'string' },
-        subtrader_id: { type: 'string' },
-        funding_time: dateTime,
-        position_quantity_fp: fixedPointCount,
-        notional_value_centicents: centicents(),
-        funding_amount_centicents: centicents('Signed: negative = the subtrader pays.'),
-      }),
+      FundingPaymentDetail: object(
+        [
+          'id',
+          'market_ticker',
+          'subtrader_id',
+          'funding_time',
+          'position_quantity_fp',
+          'notional_value_centicents',
+          'funding_amount_centicents',
+        ],
+        {
+          id: { type: 'string', minLength: 1 },
+          market_ticker: { type: 'string' },
+          subtrader_id: { type: 'string' },
+          funding_time: dateTime,
+          position_quantity_fp: fixedPointCount,
+          notional_value_centicents: centicents(),
+          funding_amount_centicents: centicents('Signed: negative = the subtrader pays.'),
+        },
+      ),
       ObligationEntry: object(
-        ['id', 'user_id', 'amount_centicents', 'fees_centicents', 'maintenance_margin_centicents', 'pnl_centicents', 'execution_time', 'last_updated_ts', 'asset_class', 'receives', 'settlement_details', 'maintenance_margin_details', 'funding_payments'],
+        [
+          'id',
+          'user_id',
+          'amount_centicents',
+          'fees_centicents',
+          'maintenance_margin_centicents',
+          'pnl_centicents',
+          'execution_time',
+          'last_updated_ts',
+          'asset_class',
+          'receives',
+          'settlement_details',
+          'maintenance_margin_details',
+          'funding_payments',
+        ],
         {
           id: { type: 'string', minLength: 1 },
           user_id: { type: 'string' },
@@ -210,9 +284,18 @@ export const KLEAR_OPENAPI = {
       ),
       GetActiveMarginObligationsResponse: object(['obligations'], { obligations: nullableList(ref('ObligationEntry')) }),
       GetObligationHistoryResponse: object(['obligations'], { obligations: nullableList(ref('ObligationEntry')), cursor }),
-      GetObligationSettlementDetailsResponse: object(['settlement_details'], { settlement_details: nullableList(ref('SettlementDetail')), cursor }),
-      GetObligationMaintenanceMarginDetailsResponse: object(['maintenance_margin_details'], { maintenance_margin_details: nullableList(ref('MaintenanceMarginDetail')), cursor }),
-      GetObligationFundingPaymentsResponse: object(['funding_payments'], { funding_payments: nullableList(ref('FundingPaymentDetail')), cursor }),
+      GetObligationSettlementDetailsResponse: object(['settlement_details'], {
+        settlement_details: nullableList(ref('SettlementDetail')),
+        cursor,
+      }),
+      GetObligationMaintenanceMarginDetailsResponse: object(['maintenance_margin_details'], {
+        maintenance_margin_details: nullableList(ref('MaintenanceMarginDetail')),
+        cursor,
+      }),
+      GetObligationFundingPaymentsResponse: object(['funding_payments'], {
+        funding_payments: nullableList(ref('FundingPaymentDetail')),
+        cursor,
+      }),
       MarketSettlementEstimate: object(['quantity_centicount', 'variation_margin_centicents', 'notional_value_centicents'], {
         quantity_centicount: int64(),
         variation_margin_centicents: centicents(),
@@ -233,29 +316,38 @@ export const KLEAR_OPENAPI = {
         settlement_balance_centicents: centicents(),
       }),
       GetSettlementPricesResponse: object(['settlement_prices'], {
-        settlement_prices: { ...mapOf(centicents()), description: 'market_ticker -> settlement (mark) price; empty when no settlement ran then.' },
+        settlement_prices: {
+          ...mapOf(centicents()),
+          description: 'market_ticker -> settlement (mark) price; empty when no settlement ran then.',
+        },
       }),
-      MemberFundingPayment: object(['market_ticker', 'subtrader_id', 'funding_time', 'position_quantity_fp', 'notional_value_centicents', 'funding_amount_centicents'], {
-        market_ticker: { type: 'string' },
-        subtrader_id: { type: 'string' },
-        funding_time: dateTime,
-        position_quantity_fp: fixedPointCount,
-        notional_value_centicents: centicents(),
-        funding_amount_centicents: centicents(),
-      }),
+      MemberFundingPayment: object(
+        ['market_ticker', 'subtrader_id', 'funding_time', 'position_quantity_fp', 'notional_value_centicents', 'funding_amount_centicents'],
+        {
+          market_ticker: { type: 'string' },
+          subtrader_id: { type: 'string' },
+          funding_time: dateTime,
+          position_quantity_fp: fixedPointCount,
+          notional_value_centicents: centicents(),
+          funding_amount_centicents: centicents(),
+        },
+      ),
       GetMemberFundingPaymentsResponse: object(['payments'], { payments: nullableList(ref('MemberFundingPayment')), cursor }),
       GetSettlementBalanceResponse: object(['user_id', 'balance_available_centicents'], {
         user_id: { type: 'string' },
         balance_available_centicents: centicents(),
         locked_balance_centicents: centicents(),
       }),
-      SettlementBalanceHistoryEntry: object(['balance_delta_centicents', 'locked_balance_delta_centicents', 'reason', 'business_transaction_id', 'created_ts'], {
-        balance_delta_centicents: centicents(),
-        locked_balance_delta_centicents: centicents(),
-        reason: { type: 'string' },
-        business_transaction_id: { type: 'string' },
-        created_ts: dateTime,
-      }),
+      SettlementBalanceHistoryEntry: object(
+        ['balance_delta_centicents', 'locked_balance_delta_centicents', 'reason', 'business_transaction_id', 'created_ts'],
+        {
+          balance_delta_centicents: centicents(),
+          locked_balance_delta_centicents: centicents(),
+          reason: { type: 'string' },
+          business_transaction_id: { type: 'string' },
+          created_ts: dateTime,
+        },
+      ),
       GetSettlementBalanceHistoryResponse: object(['entries'], { entries: nullableList(ref('SettlementBalanceHistoryEntry')), cursor }),
       WithdrawSettlementBalanceRequest: object(['amount'], { amount: { type: 'string', pattern: '^[0-9]+\\.[0-9]{2}$' } }),
       WithdrawSettlementBalanceResponse: object(['id'], { id: { type: 'string', minLength: 1 } }),
@@ -270,7 +362,10 @@ export const KLEAR_OPENAPI = {
         amount_centicents: centicents(),
         updated_ts: dateTime,
       }),
-      LargeTraderPosition: object(['market_ticker', 'position'], { market_ticker: { type: 'string' }, position: int64('Signed contract count.') }),
+      LargeTraderPosition: object(['market_ticker', 'position'], {
+        market_ticker: { type: 'string' },
+        position: int64('Signed contract count.'),
+      }),
       GetLargeTraderPositionsResponse: object(['user_id', 'report_date', 'positions'], {
         user_id: { type: 'string' },
         report_date: { type: 'string', format: 'date' },
@@ -281,7 +376,9 @@ export const KLEAR_OPENAPI = {
         member_subtrader_ids: nullableList({ type: 'string' }),
       }),
       GetMarginSubtraderGroupsResponse: object(['groups'], { groups: nullableList(ref('MarginSubtraderGroup')) }),
-      MarginSubtraderGroupRequest: object(['subtrader_ids'], { subtrader_ids: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } }),
+      MarginSubtraderGroupRequest: object(['subtrader_ids'], {
+        subtrader_ids: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+      }),
       CreateMarginSubtraderGroupResponse: object(['group_id'], { group_id: { type: 'string', minLength: 1 } }),
       EstimatePortfolioMaintenanceMarginPosition: object(['market_ticker', 'quantity', 'price'], {
         market_ticker: { type: 'string', minLength: 1 },

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseKlearJson } from './json';
-import { obligationEntrySchema, obligationHistoryResponseSchema, settlementEstimateByAssetClassResponseSchema, withdrawalSchema } from './schemas';
+import {
+  obligationEntrySchema,
+  obligationHistoryResponseSchema,
+  settlementEstimateByAssetClassResponseSchema,
+  withdrawalSchema,
+} from './schemas';
 
 const obligation = {
   id: 'obl-1',
@@ -14,7 +19,15 @@ const obligation = {
   asset_class: 'Crypto',
   receives: [],
   settlement_details: [
-    { id: 'sd', market_ticker: 'M', subtrader_id: 'S', position_quantity_fp: '-1.25', pnl_centicents: 0n, total_fees_centicents: 5n, total_amount_centicents: -5n },
+    {
+      id: 'sd',
+      market_ticker: 'M',
+      subtrader_id: 'S',
+      position_quantity_fp: '-1.25',
+      pnl_centicents: 0n,
+      total_fees_centicents: 5n,
+      total_amount_centicents: -5n,
+    },
   ],
   maintenance_margin_details: [{ id: 'mm', subtrader_id: '', maintenance_margin_centicents: 10n, maintenance_margin_delta_centicents: 1n }],
   funding_payments: null,
@@ -41,14 +54,23 @@ describe('Klear contract schemas', () => {
   });
 
   it('exposes the omitted counts of the by-asset-class estimate as numbers, with next_runtime required', () => {
-    const estimate = '{"variation_margin_centicents":1,"total_fees_centicents":0,"maintenance_margin_delta_centicents":0,"maintenance_margin_required_centicents":3,"total_amount_centicents":1}';
+    const estimate =
+      '{"variation_margin_centicents":1,"total_fees_centicents":0,"maintenance_margin_delta_centicents":0,"maintenance_margin_required_centicents":3,"total_amount_centicents":1}';
     const body = `{"estimates":{"Crypto":{"next_runtime":"2026-12-02T22:00:00Z","user_breakdown":${estimate},"omitted_subtrader_count":7,"omitted_group_count":0}},"settlement_balance_centicents":10}`;
     const parsed = settlementEstimateByAssetClassResponseSchema.parse(parseKlearJson(body));
     expect(parsed.estimates.Crypto.omitted_subtrader_count).toBe(7);
     expect(parsed.estimates.Crypto.next_runtime).toBe('2026-12-02T22:00:00Z');
     // Only next_runtime is required; the counts and breakdowns may be left out.
-    expect(settlementEstimateByAssetClassResponseSchema.parse(parseKlearJson('{"estimates":{"Crypto":{"next_runtime":"2026-12-02T22:00:00Z"}},"settlement_balance_centicents":0}')).estimates.Crypto.omitted_subtrader_count).toBeUndefined();
-    expect(settlementEstimateByAssetClassResponseSchema.safeParse(parseKlearJson(`{"estimates":{"Crypto":{"user_breakdown":${estimate}}},"settlement_balance_centicents":0}`)).success).toBe(false);
+    expect(
+      settlementEstimateByAssetClassResponseSchema.parse(
+        parseKlearJson('{"estimates":{"Crypto":{"next_runtime":"2026-12-02T22:00:00Z"}},"settlement_balance_centicents":0}'),
+      ).estimates.Crypto.omitted_subtrader_count,
+    ).toBeUndefined();
+    expect(
+      settlementEstimateByAssetClassResponseSchema.safeParse(
+        parseKlearJson(`{"estimates":{"Crypto":{"user_breakdown":${estimate}}},"settlement_balance_centicents":0}`),
+      ).success,
+    ).toBe(false);
   });
 
   it('reads null lists as empty and an empty last cursor as absent', () => {

@@ -19,7 +19,11 @@ export const dateTimeSchema = z.iso.datetime({ offset: true });
 /** A fixed-point count string (`"1.25"`, may be negative): kept exact as text, never a float. */
 export const fixedPointCountSchema = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/);
 /** Klear may send a list as `null`: treated as empty everywhere. */
-export const nullableList = <T extends z.ZodType>(item: T) => z.array(item).nullable().transform((list): z.output<T>[] => list ?? []);
+export const nullableList = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .nullable()
+    .transform((list): z.output<T>[] => list ?? []);
 /** The last page has no cursor, a `null` one or `""`: all three read as absent. */
 export const pageCursorSchema = z
   .string()
@@ -30,7 +34,10 @@ export const pageCursorSchema = z
 export const assetClassSchema = z.string().min(1);
 export const reportDateSchema = z.iso.date();
 /** Withdrawal amount as Klear answers it: a positive USD string with exactly two decimals. */
-export const usdAmountWireSchema = z.string().regex(USD_AMOUNT_WIRE).refine((text) => /[1-9]/.test(text), 'must be positive');
+export const usdAmountWireSchema = z
+  .string()
+  .regex(USD_AMOUNT_WIRE)
+  .refine((text) => /[1-9]/.test(text), 'must be positive');
 
 export const klearErrorSchema = z.object({
   code: z.string(),
@@ -149,7 +156,11 @@ export const settlementEstimateSchema = z.object({
   positions: z
     .record(
       z.string(),
-      z.object({ quantity_centicount: z.bigint(), variation_margin_centicents: centicentsSchema, notional_value_centicents: centicentsSchema }),
+      z.object({
+        quantity_centicount: z.bigint(),
+        variation_margin_centicents: centicentsSchema,
+        notional_value_centicents: centicentsSchema,
+      }),
     )
     .optional(),
 });
@@ -185,7 +196,10 @@ export const memberFundingPaymentSchema = z.object({
   notional_value_centicents: centicentsSchema,
   funding_amount_centicents: centicentsSchema,
 });
-export const memberFundingPaymentsResponseSchema = z.object({ payments: nullableList(memberFundingPaymentSchema), cursor: pageCursorSchema });
+export const memberFundingPaymentsResponseSchema = z.object({
+  payments: nullableList(memberFundingPaymentSchema),
+  cursor: pageCursorSchema,
+});
 
 export const marginSubtraderGroupSchema = z.object({ group_id: z.string().min(1), member_subtrader_ids: nullableList(z.string()) });
 export const marginSubtraderGroupsResponseSchema = z.object({ groups: nullableList(marginSubtraderGroupSchema) });
@@ -204,7 +218,12 @@ export const estimateMaintenanceMarginRequestSchema = z.object({
   date: reportDateSchema.optional(),
   clearing_type: z.string().optional(),
 });
-export const estimateMaintenanceMarginResponseSchema = z.object({ maintenance_margin_fp: z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).optional() });
+export const estimateMaintenanceMarginResponseSchema = z.object({
+  maintenance_margin_fp: z
+    .string()
+    .regex(/^-?[0-9]+(\.[0-9]+)?$/)
+    .optional(),
+});
 
 export const settlementBalanceResponseSchema = z.object({
   user_id: z.string(),

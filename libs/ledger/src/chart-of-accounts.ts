@@ -1,5 +1,12 @@
 /** Entry types and the chart of accounts of docs/ledger-and-breaks.md ("Journal entries"). */
-export const ENTRY_TYPES = ['trade_settlement', 'margin_requirement', 'buffer_movement', 'funding_payment', 'adjustment', 'reversal'] as const;
+export const ENTRY_TYPES = [
+  'trade_settlement',
+  'margin_requirement',
+  'buffer_movement',
+  'funding_payment',
+  'adjustment',
+  'reversal',
+] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 export const ACCOUNTS = [

@@ -13,7 +13,10 @@ function postingKey(p: JournalPostingDraft): string {
  */
 export function journalEntryContentHash(d: JournalEntryDraft): string {
   const postings = d.postings
-    .map((p) => ({ key: postingKey(p), posting: { account: p.account, market_ticker: p.marketTicker, amount_centicents: p.amount.toString() } }))
+    .map((p) => ({
+      key: postingKey(p),
+      posting: { account: p.account, market_ticker: p.marketTicker, amount_centicents: p.amount.toString() },
+    }))
     .sort((a, b) => compare(a.key, b.key))
     .map((p) => p.posting);
   const content = {

@@ -53,7 +53,11 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
       return null;
     }
     if (pattern && !pattern.test(value)) {
-      add('INVALID_VALUE', field, `must be 1-128 characters (letters, digits, . _ : / -${field === 'subtrader_id' ? ' @' : ''}) starting with a letter or digit`);
+      add(
+        'INVALID_VALUE',
+        field,
+        `must be 1-128 characters (letters, digits, . _ : / -${field === 'subtrader_id' ? ' @' : ''}) starting with a letter or digit`,
+      );
       return null;
     }
     const problem = pattern ? null : freeTextProblem(value, maxLength);
@@ -86,7 +90,12 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
   const cycle = timestamp('cycle', perSubtraderCycle);
   const subtraderId = text('subtrader_id', SUBTRADER_ID_PATTERN, 128, perSubtraderCycle);
   const assetClassText = text('asset_class', null, 64, false);
-  if (assetClassText !== null && !ASSET_CLASS_PATTERN.test(assetClassText)) add('INVALID_VALUE', 'asset_class', 'must be an asset class name such as Crypto or Equity (a letter, then letters, digits or _; at most 64)');
+  if (assetClassText !== null && !ASSET_CLASS_PATTERN.test(assetClassText))
+    add(
+      'INVALID_VALUE',
+      'asset_class',
+      'must be an asset class name such as Crypto or Equity (a letter, then letters, digits or _; at most 64)',
+    );
   const assetClass = assetClassText ?? DEFAULT_ASSET_CLASS;
   const businessReference = text('business_reference', null, MAX_REFERENCE_LENGTH, false);
   const description = text('description', null, MAX_DESCRIPTION_LENGTH, false);
@@ -99,7 +108,11 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
   }
 
   const postings = validatePostings(input, entryType, add);
-  if (entryType === 'adjustment' && postings.some((p) => TRADING_ACCOUNTS.includes(p.account)) && (cycle === null || subtraderId === null)) {
+  if (
+    entryType === 'adjustment' &&
+    postings.some((p) => TRADING_ACCOUNTS.includes(p.account)) &&
+    (cycle === null || subtraderId === null)
+  ) {
     for (const field of ['cycle', 'subtrader_id'] as const) {
       if ((field === 'cycle' ? cycle : subtraderId) === null && !problems.some((p) => p.field === field)) {
         add('MISSING_FIELD', field, 'is required for an adjustment that posts to trading_pnl, trading_fees or funding');
@@ -109,7 +122,18 @@ export function validateJournalEntry(input: LedgerEntryInput): Result {
 
   if (problems.length > 0 || externalId === null || entryType === null || effectiveAt === null) return { draft: null, problems };
   return {
-    draft: { externalId, entryType, effectiveAt, cycle, subtraderId, assetClass, businessReference, description, reversesExternalId, postings },
+    draft: {
+      externalId,
+      entryType,
+      effectiveAt,
+      cycle,
+      subtraderId,
+      assetClass,
+      businessReference,
+      description,
+      reversesExternalId,
+      postings,
+    },
     problems: [],
   };
 }
@@ -192,10 +216,12 @@ function shapeRules(
     postings.forEach((p, i) => {
       if (!TRADING_ACCOUNTS.includes(p.account)) return;
       const key = `${p.account}/${p.marketTicker}`;
-      if (seen.has(key)) add('NOT_ALLOWED', 'market_ticker', `a ${what} has one ${p.account} posting per market; ${p.marketTicker} repeats`, i);
+      if (seen.has(key))
+        add('NOT_ALLOWED', 'market_ticker', `a ${what} has one ${p.account} posting per market; ${p.marketTicker} repeats`, i);
       seen.add(key);
     });
-    if (count('klear_settlement') !== 1) add('NOT_ALLOWED', 'postings', `a ${what} has exactly one klear_settlement posting (the balancing leg)`);
+    if (count('klear_settlement') !== 1)
+      add('NOT_ALLOWED', 'postings', `a ${what} has exactly one klear_settlement posting (the balancing leg)`);
   }
   if (entryType === 'margin_requirement' && (count('maintenance_margin') !== 1 || count('maintenance_margin_contra') !== 1)) {
     add('NOT_ALLOWED', 'postings', 'a margin requirement has exactly one maintenance_margin and one maintenance_margin_contra posting');

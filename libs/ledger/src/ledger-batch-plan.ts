@@ -48,13 +48,17 @@ interface BatchTarget {
  * booked), or a problem (conflict, duplicate, bad reversal). A draft with a problem is left out,
  * so an entry reversing it fails too; callers that want all-or-nothing refuse any problem.
  */
-export function planJournalBatch(items: Array<{ position: number; draft: JournalEntryDraft }>, existing: Map<string, ExistingJournalEntry>): BatchPlan {
+export function planJournalBatch(
+  items: Array<{ position: number; draft: JournalEntryDraft }>,
+  existing: Map<string, ExistingJournalEntry>,
+): BatchPlan {
   const plan: BatchPlan = { toCreate: [], outcomes: [], problems: [] };
   const accepted = new Map<string, { hash: string; position: number; target: BatchTarget; ledgerSeq: string | null }>();
   const reversedInBatch = new Map<string, string>();
 
   for (const { position, draft: submitted } of items) {
-    const fail = (code: EntryProblem['code'], field: string, message: string) => plan.problems.push({ position, problem: { code, field, message } });
+    const fail = (code: EntryProblem['code'], field: string, message: string) =>
+      plan.problems.push({ position, problem: { code, field, message } });
     let draft = submitted;
     let target: BatchTarget | null = null;
     if (draft.entryType === 'reversal' && draft.reversesExternalId) {
@@ -81,7 +85,8 @@ export function planJournalBatch(items: Array<{ position: number; draft: Journal
     const hash = journalEntryContentHash(draft);
     const earlier = accepted.get(draft.externalId);
     if (earlier) {
-      if (earlier.hash === hash) plan.outcomes.push({ position, externalId: draft.externalId, status: 'unchanged', ledgerSeq: earlier.ledgerSeq });
+      if (earlier.hash === hash)
+        plan.outcomes.push({ position, externalId: draft.externalId, status: 'unchanged', ledgerSeq: earlier.ledgerSeq });
       else fail('DUPLICATE_ENTRY', 'external_id', `${draft.externalId} appears earlier in this batch with different content`);
       continue;
     }
@@ -89,7 +94,12 @@ export function planJournalBatch(items: Array<{ position: number; draft: Journal
     if (stored) {
       if (stored.contentHash === hash) {
         plan.outcomes.push({ position, externalId: draft.externalId, status: 'unchanged', ledgerSeq: stored.ledgerSeq });
-        accepted.set(draft.externalId, { hash, position, target: { ...stored, postings: stored.postings ?? [] }, ledgerSeq: stored.ledgerSeq });
+        accepted.set(draft.externalId, {
+          hash,
+          position,
+          target: { ...stored, postings: stored.postings ?? [] },
+          ledgerSeq: stored.ledgerSeq,
+        });
       } else {
         fail('LEDGER_ENTRY_CONFLICT', 'external_id', `${draft.externalId} is already booked with different content`);
       }
@@ -98,7 +108,11 @@ export function planJournalBatch(items: Array<{ position: number; draft: Journal
     if (target && draft.reversesExternalId) {
       const reversedBy = existing.get(draft.reversesExternalId)?.reversedBy ?? reversedInBatch.get(draft.reversesExternalId);
       if (target.entryType === 'reversal') {
-        fail('NOT_ALLOWED', 'reverses_external_id', `${draft.reversesExternalId} is itself a reversal; book a new entry instead of reversing it`);
+        fail(
+          'NOT_ALLOWED',
+          'reverses_external_id',
+          `${draft.reversesExternalId} is itself a reversal; book a new entry instead of reversing it`,
+        );
         continue;
       }
       if (reversedBy) {
@@ -114,7 +128,13 @@ export function planJournalBatch(items: Array<{ position: number; draft: Journal
     accepted.set(draft.externalId, {
       hash,
       position,
-      target: { entryType: draft.entryType, cycle: draft.cycle, subtraderId: draft.subtraderId, assetClass: draft.assetClass, postings: draft.postings },
+      target: {
+        entryType: draft.entryType,
+        cycle: draft.cycle,
+        subtraderId: draft.subtraderId,
+        assetClass: draft.assetClass,
+        postings: draft.postings,
+      },
       ledgerSeq: null,
     });
     plan.toCreate.push({ position, draft, contentHash: hash });

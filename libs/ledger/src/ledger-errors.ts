@@ -18,7 +18,10 @@ export class LedgerEntryConflict extends Conflict {
   constructor(conflicts: Array<{ field: string; externalId: string }>) {
     super(
       'LEDGER_ENTRY_CONFLICT',
-      `external_id ${conflicts.map((c) => c.externalId).slice(0, 10).join(', ')} already booked with different content; nothing was posted (book a reversal to correct an entry)`,
+      `external_id ${conflicts
+        .map((c) => c.externalId)
+        .slice(0, 10)
+        .join(', ')} already booked with different content; nothing was posted (book a reversal to correct an entry)`,
       conflicts.map((c) => ({ field: c.field, external_id: c.externalId, problems: ['already booked with different content'] })),
     );
   }
@@ -41,7 +44,12 @@ export class LedgerImportUnsupported extends DomainError {
 /** 413: the upload is larger than LEDGER_IMPORT_MAX_BYTES. */
 export class LedgerImportTooLarge extends DomainError {
   constructor(maxBytes: number) {
-    super('LEDGER_IMPORT_TOO_LARGE', 'too_large', `the file exceeds the import limit of ${maxBytes} bytes (LEDGER_IMPORT_MAX_BYTES); split it`, { max_bytes: maxBytes });
+    super(
+      'LEDGER_IMPORT_TOO_LARGE',
+      'too_large',
+      `the file exceeds the import limit of ${maxBytes} bytes (LEDGER_IMPORT_MAX_BYTES); split it`,
+      { max_bytes: maxBytes },
+    );
   }
 }
 

@@ -18,7 +18,13 @@ export const LEDGER_FILE_COLUMNS = [
   'asset_class',
 ] as const;
 type Column = (typeof LEDGER_FILE_COLUMNS)[number];
-export const REQUIRED_LEDGER_FILE_COLUMNS: readonly Column[] = ['external_id', 'entry_type', 'effective_at', 'account', 'amount_centicents'];
+export const REQUIRED_LEDGER_FILE_COLUMNS: readonly Column[] = [
+  'external_id',
+  'entry_type',
+  'effective_at',
+  'account',
+  'amount_centicents',
+];
 const ENTRY_COLUMNS: readonly Column[] = [...LEDGER_FILE_COLUMNS.slice(0, 8), 'asset_class'];
 
 export interface RejectedRow {
@@ -65,7 +71,8 @@ export class LedgerFileAssembler {
     if (repeated.length) problems.push(`repeated column(s): ${[...new Set(repeated)].join(', ')}`);
     const missing = REQUIRED_LEDGER_FILE_COLUMNS.filter((c) => !names.includes(c));
     if (missing.length) problems.push(`missing required column(s): ${missing.join(', ')}`);
-    if (problems.length) throw new Error(`header (line ${row.line}): ${problems.join('; ')}; expected columns ${LEDGER_FILE_COLUMNS.join(',')}`);
+    if (problems.length)
+      throw new Error(`header (line ${row.line}): ${problems.join('; ')}; expected columns ${LEDGER_FILE_COLUMNS.join(',')}`);
     return new LedgerFileAssembler(names as Column[]);
   }
 
@@ -77,7 +84,11 @@ export class LedgerFileAssembler {
     row.cells.forEach((cell, i) => {
       const column = this.columns[i];
       if (column === undefined) {
-        if (cell !== null) problems.push({ code: 'INVALID_ROW', reason: `has a value in column ${i + 1}, beyond the ${this.columns.length} header columns` });
+        if (cell !== null)
+          problems.push({
+            code: 'INVALID_ROW',
+            reason: `has a value in column ${i + 1}, beyond the ${this.columns.length} header columns`,
+          });
         return;
       }
       const text = cellText(column, cell, problems);
@@ -86,7 +97,10 @@ export class LedgerFileAssembler {
     const externalId = values.get('external_id') ?? null;
     const idUsable = externalId !== null && LEDGER_ID_PATTERN.test(externalId);
     if (externalId !== null && !idUsable && !problems.some((p) => p.reason.startsWith('external_id'))) {
-      problems.push({ code: 'INVALID_VALUE', reason: 'external_id: must be 1-128 characters (letters, digits, . _ : / -) starting with a letter or digit' });
+      problems.push({
+        code: 'INVALID_VALUE',
+        reason: 'external_id: must be 1-128 characters (letters, digits, . _ : / -) starting with a letter or digit',
+      });
     }
     if (externalId === null && !problems.some((p) => p.reason.startsWith('external_id'))) {
       problems.push({ code: 'MISSING_FIELD', reason: 'external_id: is required' });
@@ -103,7 +117,10 @@ export class LedgerFileAssembler {
     } else {
       for (const [i, column] of ENTRY_COLUMNS.entries()) {
         if ((values.get(column) ?? null) !== group.first[i]) {
-          problems.push({ code: 'INCONSISTENT_ROWS', reason: `${column}: differs from line ${group.lines[0]} of the same entry (entry columns must be equal on every row)` });
+          problems.push({
+            code: 'INCONSISTENT_ROWS',
+            reason: `${column}: differs from line ${group.lines[0]} of the same entry (entry columns must be equal on every row)`,
+          });
         }
       }
     }

@@ -37,7 +37,8 @@ export async function fingerprintLedgerFile(path: string): Promise<{ sha256: str
     size += buf.length;
   }
   if (head === null || size === 0) throw new LedgerImportUnsupported('the file is empty');
-  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return { sha256: hash.digest('hex'), format: 'xlsx', sizeBytes: size };
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])))
+    return { sha256: hash.digest('hex'), format: 'xlsx', sizeBytes: size };
   if (head.includes(0)) throw new LedgerImportUnsupported('the file is neither CSV text nor an XLSX workbook');
   return { sha256: hash.digest('hex'), format: 'csv', sizeBytes: size };
 }
@@ -66,12 +67,16 @@ export async function* readLedgerFile(path: string, format: LedgerFileFormat, li
   for await (const row of source) {
     // The header does not count.
     if (rows++ > limits.maxRows) throw new LedgerImportLimitExceeded('rows', limits.maxRows);
-    yield row.cells.length > MAX_CELLS_PER_ROW ? { line: row.line, cells: [...row.cells.slice(0, MAX_CELLS_PER_ROW), 'beyond the last column'] } : row;
+    yield row.cells.length > MAX_CELLS_PER_ROW
+      ? { line: row.line, cells: [...row.cells.slice(0, MAX_CELLS_PER_ROW), 'beyond the last column'] }
+      : row;
   }
 }
 
 async function* readCsv(path: string): AsyncGenerator<LedgerFileRow> {
-  const parser = createReadStream(path).pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, max_record_size: MAX_CSV_RECORD_BYTES }));
+  const parser = createReadStream(path).pipe(
+    parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, max_record_size: MAX_CSV_RECORD_BYTES }),
+  );
   let lastLine = 0;
   let lastEmpty = 0;
   try {
@@ -84,7 +89,8 @@ async function* readCsv(path: string): AsyncGenerator<LedgerFileRow> {
     }
   } catch (error) {
     const e = error as { code?: string; lines?: number; message?: string };
-    if (typeof e.code === 'string' && e.code.startsWith('CSV_')) throw new LedgerFileUnreadable(e.lines ?? null, `not readable as CSV: ${e.message}`);
+    if (typeof e.code === 'string' && e.code.startsWith('CSV_'))
+      throw new LedgerFileUnreadable(e.lines ?? null, `not readable as CSV: ${e.message}`);
     throw error;
   }
 }
@@ -116,11 +122,15 @@ function xlsxCell(cell: XlsxCell): LedgerFileCell {
     case 'error':
       return { refused: `the cell holds the spreadsheet error ${cell.text}`, code: 'INVALID_VALUE' };
     case 'number': {
-      if (cell.dateFormatted) return { refused: 'date cells carry no time zone; write an RFC 3339 text like 2026-11-03T21:00:00Z', code: 'INVALID_VALUE' };
+      if (cell.dateFormatted)
+        return { refused: 'date cells carry no time zone; write an RFC 3339 text like 2026-11-03T21:00:00Z', code: 'INVALID_VALUE' };
       const value = Number(cell.text);
       // Doubles are exact only up to 2^53: larger amounts must be text cells.
       if (Number.isSafeInteger(value)) return String(value);
-      return { refused: `the number ${Number.isFinite(value) ? value : cell.text} is not a whole number within +/-2^53; write it as a text cell`, code: 'INVALID_VALUE' };
+      return {
+        refused: `the number ${Number.isFinite(value) ? value : cell.text} is not a whole number within +/-2^53; write it as a text cell`,
+        code: 'INVALID_VALUE',
+      };
     }
   }
 }

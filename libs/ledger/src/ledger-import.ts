@@ -4,7 +4,13 @@ import { validateJournalEntry } from './journal-entry-rules';
 import { planJournalBatch, seqRange } from './ledger-batch-plan';
 import { LedgerImportLimitExceeded, LedgerImportRejected, LedgerImportUnsupported } from './ledger-errors';
 import { LedgerFileAssembler, problemLine, type RejectedRow } from './ledger-file-entries';
-import { fingerprintLedgerFile, type LedgerFileLimits, LedgerFileUnreadable, readLedgerFile, type LedgerFileFormat } from './ledger-file-reader';
+import {
+  fingerprintLedgerFile,
+  type LedgerFileLimits,
+  LedgerFileUnreadable,
+  readLedgerFile,
+  type LedgerFileFormat,
+} from './ledger-file-reader';
 import type { LedgerRepository, NewLedgerImport } from './ledger.repository';
 
 export interface LedgerImportRequest {
@@ -60,7 +66,12 @@ export const REPORTED_REJECTIONS = 1000;
  * row means nothing is booked; with it, entries having any rejected row are left out whole.
  * The import itself is recorded (and audited) either way.
  */
-export async function importLedgerFile(request: LedgerImportRequest, repository: LedgerRepository, audit: AuditService, importId: string): Promise<LedgerImportReport> {
+export async function importLedgerFile(
+  request: LedgerImportRequest,
+  repository: LedgerRepository,
+  audit: AuditService,
+  importId: string,
+): Promise<LedgerImportReport> {
   let file: Awaited<ReturnType<typeof fingerprintLedgerFile>>;
   try {
     file = await fingerprintLedgerFile(request.path);
@@ -99,17 +110,28 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
     }
   } catch (error) {
     if (error instanceof LedgerImportLimitExceeded) {
-      await recordRefusedImport({ ...request, sizeBytes: file.sizeBytes, sha256: file.sha256, format: file.format, error }, repository, audit, importId);
+      await recordRefusedImport(
+        { ...request, sizeBytes: file.sizeBytes, sha256: file.sha256, format: file.format, error },
+        repository,
+        audit,
+        importId,
+      );
       throw error;
     }
     if (!(error instanceof LedgerFileUnreadable) && !(error instanceof Error && error.message.startsWith('header'))) throw error;
     const line = error instanceof LedgerFileUnreadable ? (error.line ?? 1) : 1;
-    rejected.push({ line, external_id: null, code: error instanceof LedgerFileUnreadable ? 'UNREADABLE_FILE' : 'INVALID_HEADER', reason: error.message });
+    rejected.push({
+      line,
+      external_id: null,
+      code: error instanceof LedgerFileUnreadable ? 'UNREADABLE_FILE' : 'INVALID_HEADER',
+      reason: error.message,
+    });
   }
 
   function reject(externalId: string, lines: number[], problems: EntryProblem[]): void {
     broken.add(externalId);
-    for (const p of problems) rejected.push({ line: problemLine(p, lines), external_id: externalId, code: p.code, reason: `${p.field}: ${p.message}` });
+    for (const p of problems)
+      rejected.push({ line: problemLine(p, lines), external_id: externalId, code: p.code, reason: `${p.field}: ${p.message}` });
   }
 
   const report = await repository.write(async (tx) => {
@@ -118,9 +140,11 @@ export async function importLedgerFile(request: LedgerImportRequest, repository:
       drafts.map((d) => d.draft.reversesExternalId).filter((id): id is string => id !== null),
     );
     const plan = planJournalBatch(drafts, existing);
-    for (const { position, problem } of plan.problems) reject(drafts.find((d) => d.position === position)!.draft.externalId, linesOf[position], [problem]);
+    for (const { position, problem } of plan.problems)
+      reject(drafts.find((d) => d.position === position)!.draft.externalId, linesOf[position], [problem]);
     const accepted = plan.outcomes.length;
-    const status: NewLedgerImport['status'] = rejected.length === 0 ? 'imported' : request.partial && accepted > 0 ? 'partially_imported' : 'rejected';
+    const status: NewLedgerImport['status'] =
+      rejected.length === 0 ? 'imported' : request.partial && accepted > 0 ? 'partially_imported' : 'rejected';
     if (request.partial && status !== 'imported') rejectRestOfBrokenEntries(rejected, broken, linesById);
     rejected.sort((a, b) => a.line - b.line);
     const toCreate = status === 'rejected' ? [] : plan.toCreate;
@@ -208,7 +232,13 @@ function rejectRestOfBrokenEntries(rejected: RejectedRow[], broken: Set<string>,
   for (const r of rejected) if (r.external_id && !firstReported.has(r.external_id)) firstReported.set(r.external_id, r.line);
   for (const id of broken) {
     for (const line of linesById.get(id) ?? []) {
-      if (!reported.has(line)) rejected.push({ line, external_id: id, code: 'ENTRY_REJECTED', reason: `rejected with its entry ${id} (see line ${firstReported.get(id)})` });
+      if (!reported.has(line))
+        rejected.push({
+          line,
+          external_id: id,
+          code: 'ENTRY_REJECTED',
+          reason: `rejected with its entry ${id} (see line ${firstReported.get(id)})`,
+        });
     }
   }
 }
@@ -216,7 +246,12 @@ function rejectRestOfBrokenEntries(rejected: RejectedRow[], broken: Set<string>,
 export const rejectionsReportPath = (importId: string) => `/ledger/imports/${importId}/rejections`;
 
 /** Records (and audits) an import attempt that was refused: nothing of it is booked. */
-export async function recordRefusedImport(refused: RefusedLedgerImport, repository: LedgerRepository, audit: AuditService, importId: string): Promise<void> {
+export async function recordRefusedImport(
+  refused: RefusedLedgerImport,
+  repository: LedgerRepository,
+  audit: AuditService,
+  importId: string,
+): Promise<void> {
   await repository.write(async (tx) => {
     await tx.recordImport({
       id: importId,
@@ -244,7 +279,13 @@ export async function recordRefusedImport(refused: RefusedLedgerImport, reposito
         entityId: importId,
         toState: 'refused',
         reason: refused.error.message.slice(0, 500),
-        details: { file_name: refused.fileName, size_bytes: refused.sizeBytes, format: refused.format ?? null, partial: refused.partial, code: refused.error.code },
+        details: {
+          file_name: refused.fileName,
+          size_bytes: refused.sizeBytes,
+          format: refused.format ?? null,
+          partial: refused.partial,
+          code: refused.error.code,
+        },
         requestBody: { sha256: refused.sha256 ?? null, file_name: refused.fileName, partial: refused.partial },
       },
       tx.manager,

@@ -106,7 +106,10 @@ describe('journal entry rules', () => {
       ['MISSING_FIELD', 'market_ticker', 0],
       ['NOT_ALLOWED', 'account', 2],
     ]);
-    const twice = validateJournalEntry({ ...funding, postings: [...funding.postings, { account: 'funding', market_ticker: 'BTC-1', amount_centicents: '0' }] });
+    const twice = validateJournalEntry({
+      ...funding,
+      postings: [...funding.postings, { account: 'funding', market_ticker: 'BTC-1', amount_centicents: '0' }],
+    });
     expect(twice.problems.map((p) => p.message)).toEqual(['a funding payment has one funding posting per market; BTC-1 repeats']);
   });
 

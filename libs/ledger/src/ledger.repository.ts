@@ -135,19 +135,45 @@ export class LedgerWriteTransaction {
       `INSERT INTO ledger_import (id, file_name, sha256, size_bytes, format, partial, status, row_count, entry_count, created_count,
                                   unchanged_count, rejected_entry_count, rejected_row_count, rejections, refusal_code, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [i.id, i.fileName, i.sha256, String(i.sizeBytes), i.format, i.partial, i.status, i.rowCount, i.entryCount, i.createdCount,
-        i.unchangedCount, i.rejectedEntryCount, i.rejectedRowCount, i.rejections === null ? null : JSON.stringify(i.rejections), i.refusalCode, i.createdBy],
+      [
+        i.id,
+        i.fileName,
+        i.sha256,
+        String(i.sizeBytes),
+        i.format,
+        i.partial,
+        i.status,
+        i.rowCount,
+        i.entryCount,
+        i.createdCount,
+        i.unchangedCount,
+        i.rejectedEntryCount,
+        i.rejectedRowCount,
+        i.rejections === null ? null : JSON.stringify(i.rejections),
+        i.refusalCode,
+        i.createdBy,
+      ],
     );
   }
 
   /** Every rejected row of an import, in order (the downloadable report), in chunks of 5,000. */
-  async recordRejections(importId: string, rejected: Array<{ line: number; external_id: string | null; code: string; reason: string }>): Promise<void> {
+  async recordRejections(
+    importId: string,
+    rejected: Array<{ line: number; external_id: string | null; code: string; reason: string }>,
+  ): Promise<void> {
     for (let start = 0; start < rejected.length; start += 5000) {
       const chunk = rejected.slice(start, start + 5000);
       await this.manager.query(
         `INSERT INTO ledger_import_rejection (import_id, ordinal, line, external_id, code, reason)
          SELECT $1, o, l, e, c, r FROM unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[]) AS t(o, l, e, c, r)`,
-        [importId, chunk.map((_, i) => start + i + 1), chunk.map((r) => r.line), chunk.map((r) => r.external_id), chunk.map((r) => r.code), chunk.map((r) => r.reason)],
+        [
+          importId,
+          chunk.map((_, i) => start + i + 1),
+          chunk.map((r) => r.line),
+          chunk.map((r) => r.external_id),
+          chunk.map((r) => r.code),
+          chunk.map((r) => r.reason),
+        ],
       );
     }
   }
@@ -194,12 +220,22 @@ export class LedgerWriteTransaction {
         ],
       )) as Array<{ ledger_seq: string; external_id: string }>;
       for (const r of inserted) seqs.set(r.external_id, r.ledger_seq);
-      await this.insertPostings(chunk.map((d) => ({ seq: seqs.get(d.externalId) as string, cycle: d.cycle, subtraderId: d.subtraderId, assetClass: d.assetClass, postings: d.postings })));
+      await this.insertPostings(
+        chunk.map((d) => ({
+          seq: seqs.get(d.externalId) as string,
+          cycle: d.cycle,
+          subtraderId: d.subtraderId,
+          assetClass: d.assetClass,
+          postings: d.postings,
+        })),
+      );
     }
     return seqs;
   }
 
-  private async insertPostings(entries: Array<{ seq: string; cycle: string | null; subtraderId: string | null; assetClass: string; postings: JournalPostingDraft[] }>): Promise<void> {
+  private async insertPostings(
+    entries: Array<{ seq: string; cycle: string | null; subtraderId: string | null; assetClass: string; postings: JournalPostingDraft[] }>,
+  ): Promise<void> {
     const seq: string[] = [];
     const lineNo: number[] = [];
     const account: string[] = [];
@@ -339,7 +375,11 @@ export class LedgerRepository {
   }
 
   /** A page of an import's rejected rows after `afterOrdinal`, in order. */
-  async rejectionsPage(importId: string, afterOrdinal: number, limit: number): Promise<Array<{ ordinal: number; line: number; external_id: string | null; code: string; reason: string }>> {
+  async rejectionsPage(
+    importId: string,
+    afterOrdinal: number,
+    limit: number,
+  ): Promise<Array<{ ordinal: number; line: number; external_id: string | null; code: string; reason: string }>> {
     return (await this.dataSource.query(
       `SELECT ordinal, line, external_id, code, reason FROM ledger_import_rejection WHERE import_id = $1 AND ordinal > $2 ORDER BY ordinal LIMIT $3`,
       [importId, afterOrdinal, limit],
@@ -347,7 +387,9 @@ export class LedgerRepository {
   }
 
   async highWaterMark(): Promise<string> {
-    const rows = (await this.dataSource.query('SELECT coalesce(max(ledger_seq), 0)::text AS seq FROM journal_entry')) as Array<{ seq: string }>;
+    const rows = (await this.dataSource.query('SELECT coalesce(max(ledger_seq), 0)::text AS seq FROM journal_entry')) as Array<{
+      seq: string;
+    }>;
     return rows[0].seq;
   }
 }

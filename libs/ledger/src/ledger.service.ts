@@ -9,7 +9,13 @@ import { validateJournalEntry } from './journal-entry-rules';
 import { planJournalBatch, seqRange, type EntryOutcome } from './ledger-batch-plan';
 import { LedgerEntryConflict, LedgerValidationFailed } from './ledger-errors';
 import { type JournalEntryFilter, LedgerRepository, type LedgerImportRow, type StoredJournalEntry } from './ledger.repository';
-import { importLedgerFile, type LedgerImportReport, type LedgerImportRequest, recordRefusedImport, type RefusedLedgerImport } from './ledger-import';
+import {
+  importLedgerFile,
+  type LedgerImportReport,
+  type LedgerImportRequest,
+  recordRefusedImport,
+  type RefusedLedgerImport,
+} from './ledger-import';
 import { csvLine } from './ledger-text';
 
 export interface PostedBatch {
@@ -50,9 +56,12 @@ export class LedgerService {
       );
       const plan = planJournalBatch(drafts, existing);
       const conflicts = plan.problems.filter((p) => p.problem.code === 'LEDGER_ENTRY_CONFLICT');
-      if (plan.problems.length > conflicts.length) throw new LedgerValidationFailed(plan.problems.map((p) => fieldProblem(p.position, p.problem)));
+      if (plan.problems.length > conflicts.length)
+        throw new LedgerValidationFailed(plan.problems.map((p) => fieldProblem(p.position, p.problem)));
       if (conflicts.length > 0) {
-        throw new LedgerEntryConflict(conflicts.map((c) => ({ field: `entries[${c.position}].external_id`, externalId: entries[c.position].external_id })));
+        throw new LedgerEntryConflict(
+          conflicts.map((c) => ({ field: `entries[${c.position}].external_id`, externalId: entries[c.position].external_id })),
+        );
       }
       const seqs = await tx.insertEntries(plan.toCreate, actor, null);
       const batch = summarise(plan.outcomes, seqs);
@@ -131,6 +140,15 @@ function fieldProblem(position: number, p: EntryProblem): FieldProblem {
 export function summarise(outcomes: EntryOutcome[], seqs: Map<string, string>): PostedBatch {
   const entries = outcomes
     .sort((a, b) => a.position - b.position)
-    .map((o) => ({ index: o.position, external_id: o.externalId, ledger_seq: o.ledgerSeq ?? (seqs.get(o.externalId) as string), status: o.status }));
-  return { created: entries.filter((e) => e.status === 'created').length, unchanged: entries.filter((e) => e.status === 'unchanged').length, entries };
+    .map((o) => ({
+      index: o.position,
+      external_id: o.externalId,
+      ledger_seq: o.ledgerSeq ?? (seqs.get(o.externalId) as string),
+      status: o.status,
+    }));
+  return {
+    created: entries.filter((e) => e.status === 'created').length,
+    unchanged: entries.filter((e) => e.status === 'unchanged').length,
+    entries,
+  };
 }

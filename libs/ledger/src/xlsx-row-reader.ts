@@ -64,14 +64,23 @@ class InflateBudget {
   }
 
   private exceeded(): XlsxLimitExceeded {
-    return new XlsxLimitExceeded('uncompressed_bytes', `the workbook unpacks to more than ${this.max} bytes (LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES)`);
+    return new XlsxLimitExceeded(
+      'uncompressed_bytes',
+      `the workbook unpacks to more than ${this.max} bytes (LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES)`,
+    );
   }
 }
 
 export async function* readXlsxRows(path: string, limits: XlsxLimits): AsyncGenerator<XlsxRow> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(path, { lazyEntries: true, validateEntrySizes: true, autoClose: false, strictFileNames: false, decodeStrings: true });
+    zip = await yauzl.openPromise(path, {
+      lazyEntries: true,
+      validateEntrySizes: true,
+      autoClose: false,
+      strictFileNames: false,
+      decodeStrings: true,
+    });
   } catch (error) {
     throw new XlsxUnreadable(`not a zip archive: ${(error as Error).message}`);
   }
@@ -80,7 +89,9 @@ export async function* readXlsxRows(path: string, limits: XlsxLimits): AsyncGene
     const budget = new InflateBudget(limits.maxUncompressedBytes);
     const sheetPath = await firstSheetPath(zip, entries, budget);
     const dateStyles = entries.has('xl/styles.xml') ? await readDateStyles(zip, entries.get('xl/styles.xml')!, budget) : [];
-    const shared = entries.has('xl/sharedStrings.xml') ? await readSharedStrings(zip, entries.get('xl/sharedStrings.xml')!, budget, limits.maxSharedStrings) : [];
+    const shared = entries.has('xl/sharedStrings.xml')
+      ? await readSharedStrings(zip, entries.get('xl/sharedStrings.xml')!, budget, limits.maxSharedStrings)
+      : [];
     const sheet = entries.get(sheetPath);
     if (!sheet) throw new XlsxUnreadable(`the workbook names ${sheetPath}, which the archive does not hold`);
     yield* readSheet(zip, sheet, budget, shared, dateStyles);
@@ -105,7 +116,13 @@ async function listEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>
 }
 
 /** Streams one part through the SAX parser, counting inflated bytes; stops at once over budget. */
-async function parsePart(zip: yauzl.ZipFile, entry: yauzl.Entry, budget: InflateBudget, onParser: (parser: SaxesParser) => void, onChunk?: () => void): Promise<void> {
+async function parsePart(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  budget: InflateBudget,
+  onParser: (parser: SaxesParser) => void,
+  onChunk?: () => void,
+): Promise<void> {
   budget.precheck(entry);
   let stream: Readable;
   try {
@@ -187,7 +204,11 @@ async function readSharedStrings(zip: yauzl.ZipFile, entry: yauzl.Entry, budget:
     p.on('opentag', (tag) => {
       const name = localName(tag.name);
       if (name === 'si') {
-        if (strings.length >= max) throw new XlsxLimitExceeded('shared_strings', `the workbook holds more than ${max} shared strings (LEDGER_IMPORT_MAX_ROWS x columns)`);
+        if (strings.length >= max)
+          throw new XlsxLimitExceeded(
+            'shared_strings',
+            `the workbook holds more than ${max} shared strings (LEDGER_IMPORT_MAX_ROWS x columns)`,
+          );
         current = [];
       } else if (name === 'rPh') inPhonetic = true;
       else if (name === 't' && !inPhonetic) inText = true;
@@ -208,7 +229,13 @@ async function readSharedStrings(zip: yauzl.ZipFile, entry: yauzl.Entry, budget:
   return strings;
 }
 
-async function* readSheet(zip: yauzl.ZipFile, entry: yauzl.Entry, budget: InflateBudget, shared: string[], dateStyles: boolean[]): AsyncGenerator<XlsxRow> {
+async function* readSheet(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  budget: InflateBudget,
+  shared: string[],
+  dateStyles: boolean[],
+): AsyncGenerator<XlsxRow> {
   const ready: XlsxRow[] = [];
   let row: XlsxRow | null = null;
   let lastRow = 0;
@@ -288,13 +315,18 @@ async function* readSheet(zip: yauzl.ZipFile, entry: yauzl.Entry, budget: Inflat
   }
 }
 
-function cellOf(cell: { type: string; style: number; value: string[]; formula: boolean; inline: string[] }, shared: string[], dateStyles: boolean[]): XlsxCell {
+function cellOf(
+  cell: { type: string; style: number; value: string[]; formula: boolean; inline: string[] },
+  shared: string[],
+  dateStyles: boolean[],
+): XlsxCell {
   if (cell.formula) return { kind: 'formula' };
   const value = cell.value.join('');
   switch (cell.type) {
     case 's': {
       const index = Number(value);
-      if (!Number.isInteger(index) || index < 0 || index >= shared.length) throw new XlsxUnreadable(`a cell refers to shared string ${value}, which does not exist`);
+      if (!Number.isInteger(index) || index < 0 || index >= shared.length)
+        throw new XlsxUnreadable(`a cell refers to shared string ${value}, which does not exist`);
       return { kind: 'text', text: shared[index] };
     }
     case 'inlineStr':

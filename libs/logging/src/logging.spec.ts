@@ -5,7 +5,10 @@ import { loggableTarget } from './redaction';
 
 describe('request logs', () => {
   it('keep the path and ordinary query parameters, and redact only secret ones', () => {
-    expect(loggableTarget('/ledger/entries?limit=50&cursor=WyIxMiJd')).toEqual({ path: '/ledger/entries', query: 'limit=50&cursor=WyIxMiJd' });
+    expect(loggableTarget('/ledger/entries?limit=50&cursor=WyIxMiJd')).toEqual({
+      path: '/ledger/entries',
+      query: 'limit=50&cursor=WyIxMiJd',
+    });
     expect(loggableTarget('/reports/7/file?token=kso_abc&X-Amz-Signature=deadbeef&expires=1&sig=x')).toEqual({
       path: '/reports/7/file',
       query: 'token=[REDACTED]&X-Amz-Signature=[REDACTED]&expires=1&sig=[REDACTED]',

@@ -36,7 +36,8 @@ export function scrubSecrets(text: string): string {
 }
 
 /** Query parameters whose values are secrets (tokens, presigned URL signatures, one-time codes). */
-const SECRET_QUERY_KEY = /^(?:token|access_token|id_token|refresh_token|api_key|apikey|key|secret|password|passwd|code|mfa_code|otp|signature|sig|credential|session|x-amz-[a-z-]+|x-goog-[a-z-]+)$/i;
+const SECRET_QUERY_KEY =
+  /^(?:token|access_token|id_token|refresh_token|api_key|apikey|key|secret|password|passwd|code|mfa_code|otp|signature|sig|credential|session|x-amz-[a-z-]+|x-goog-[a-z-]+)$/i;
 
 /**
  * A request target safe to log: the path as is, the query with the values of secret-looking

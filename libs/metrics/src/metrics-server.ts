@@ -7,7 +7,10 @@ import type { MetricsService } from './metrics.service';
  * `GET /metrics` on its own port (never the API's): Prometheus text format. With a token, a scrape
  * without `Authorization: Bearer <token>` is refused 401. Nothing else is served.
  */
-export async function startMetricsServer(metrics: MetricsService, options: { host: string; port: number; token?: string }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startMetricsServer(
+  metrics: MetricsService,
+  options: { host: string; port: number; token?: string },
+): Promise<{ url: string; close(): Promise<void> }> {
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {

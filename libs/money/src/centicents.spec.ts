@@ -1,13 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  CENTICENTS_PER_USD,
-  INT64_MAX,
-  INT64_MIN,
-  centicentsToDecimalString,
-  parseCenticents,
-  sumCenticents,
-} from './centicents';
+import { CENTICENTS_PER_USD, INT64_MAX, INT64_MIN, centicentsToDecimalString, parseCenticents, sumCenticents } from './centicents';
 import { MoneyError } from './money-error';
 
 function errorCode(run: () => unknown): string {
@@ -73,10 +66,7 @@ describe('parseCenticents', () => {
   });
 
   it('refuses every integer outside int64', () => {
-    const beyond = fc.oneof(
-      fc.bigInt({ min: INT64_MAX + 1n, max: 10n ** 40n }),
-      fc.bigInt({ min: -(10n ** 40n), max: INT64_MIN - 1n }),
-    );
+    const beyond = fc.oneof(fc.bigInt({ min: INT64_MAX + 1n, max: 10n ** 40n }), fc.bigInt({ min: -(10n ** 40n), max: INT64_MIN - 1n }));
     fc.assert(
       fc.property(beyond, (centicents) => {
         expect(errorCode(() => parseCenticents(centicents.toString()))).toBe('MONEY_OUT_OF_RANGE');

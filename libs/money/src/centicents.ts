@@ -17,16 +17,10 @@ export function isInt64(value: bigint): boolean {
  */
 export function assertCenticents(value: unknown, what = 'amount'): asserts value is bigint {
   if (typeof value !== 'bigint') {
-    throw new MoneyError(
-      'MONEY_INVALID_TYPE',
-      `The ${what} must be a bigint number of centicents, got ${describeInput(value)}.`,
-    );
+    throw new MoneyError('MONEY_INVALID_TYPE', `The ${what} must be a bigint number of centicents, got ${describeInput(value)}.`);
   }
   if (!isInt64(value)) {
-    throw new MoneyError(
-      'MONEY_OVERFLOW',
-      `The ${what} ${describeInput(value)} is outside the int64 range of centicents.`,
-    );
+    throw new MoneyError('MONEY_OVERFLOW', `The ${what} ${describeInput(value)} is outside the int64 range of centicents.`);
   }
 }
 

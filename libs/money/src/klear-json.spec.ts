@@ -50,9 +50,7 @@ describe('klearCentsFromJsonValue', () => {
 
   it('refuses integers outside int64, however they arrive', () => {
     expect(rejection(() => klearCentsFromJsonValue(INT64_MAX + 1n)).code).toBe('MONEY_OUT_OF_RANGE');
-    expect(rejection(() => klearCentsFromJsonValue(new LosslessNumber('-9223372036854775809'))).code).toBe(
-      'MONEY_OUT_OF_RANGE',
-    );
+    expect(rejection(() => klearCentsFromJsonValue(new LosslessNumber('-9223372036854775809'))).code).toBe('MONEY_OUT_OF_RANGE');
     const huge = new LosslessNumber('9'.repeat(400));
     expect(rejection(() => klearCentsFromJsonValue(huge)).code).toBe('MONEY_OUT_OF_RANGE');
   });

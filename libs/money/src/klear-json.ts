@@ -31,10 +31,7 @@ export function klearCentsFromJsonValue(value: unknown): bigint {
     }
   } else if (isLosslessNumber(value)) {
     if (!JSON_INTEGER.test(value.value)) {
-      throw new MoneyParseError(
-        'MONEY_INVALID_FORMAT',
-        `Klear centicents must be an integer, got ${describeInput(value.value)}.`,
-      );
+      throw new MoneyParseError('MONEY_INVALID_FORMAT', `Klear centicents must be an integer, got ${describeInput(value.value)}.`);
     }
     // Longer than "-9223372036854775808" is out of range: no need to build a huge bigint.
     if (value.value.length > 20) throw outOfRange(value.value);

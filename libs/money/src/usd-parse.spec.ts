@@ -90,9 +90,7 @@ describe('parseUsd', () => {
 
   it('refuses zero when a positive amount is required, and accepts one centicent above it', () => {
     expect(rejectionCode(() => parseUsd('0.00', { requirePositive: true }))).toBe('MONEY_NOT_POSITIVE');
-    expect(rejectionCode(() => parseUsd('-1.00', { requirePositive: true, allowNegative: true }))).toBe(
-      'MONEY_NOT_POSITIVE',
-    );
+    expect(rejectionCode(() => parseUsd('-1.00', { requirePositive: true, allowNegative: true }))).toBe('MONEY_NOT_POSITIVE');
     expect(parseUsd('0.0001', { requirePositive: true, maxDecimals: 4 })).toBe(1n);
   });
 
@@ -144,9 +142,7 @@ describe('parseUsd', () => {
     });
 
     it('refuses every valid string once a character outside the grammar is injected anywhere', () => {
-      const badCharacter = fc.constantFrom(
-        ...[' ', '\t', '\n', '\u00a0', '\u200b', ',', '_', "'", '+', 'e', 'E', '$', 'x', '٠', '０'],
-      );
+      const badCharacter = fc.constantFrom(...[' ', '\t', '\n', '\u00a0', '\u200b', ',', '_', "'", '+', 'e', 'E', '$', 'x', '٠', '０']);
       fc.assert(
         fc.property(validUsdText, badCharacter, fc.nat(), (parts, bad, at) => {
           const text = render(parts);
@@ -158,10 +154,7 @@ describe('parseUsd', () => {
     });
 
     it('refuses every amount just outside int64 rather than wrapping or clamping it', () => {
-      const beyond = fc.oneof(
-        fc.bigInt({ min: INT64_MAX + 1n, max: 10n ** 40n }),
-        fc.bigInt({ min: -(10n ** 40n), max: INT64_MIN - 1n }),
-      );
+      const beyond = fc.oneof(fc.bigInt({ min: INT64_MAX + 1n, max: 10n ** 40n }), fc.bigInt({ min: -(10n ** 40n), max: INT64_MIN - 1n }));
       fc.assert(
         fc.property(beyond, (centicents) => {
           const magnitude = centicents < 0n ? -centicents : centicents;

@@ -24,10 +24,7 @@ const MAX_WHOLE_DIGITS = 15;
 export function parseUsd(text: unknown, options: ParseUsdOptions = {}): bigint {
   const { maxDecimals = 2, allowNegative = false, requirePositive = false } = options;
   if (typeof text !== 'string') {
-    throw new MoneyParseError(
-      'MONEY_INVALID_TYPE',
-      `A USD amount must be a string such as "500.00", got ${describeInput(text)}.`,
-    );
+    throw new MoneyParseError('MONEY_INVALID_TYPE', `A USD amount must be a string such as "500.00", got ${describeInput(text)}.`);
   }
   const match = USD_AMOUNT.exec(text);
   if (match === null) {
@@ -49,10 +46,7 @@ export function parseUsd(text: unknown, options: ParseUsdOptions = {}): bigint {
     throw new MoneyParseError('MONEY_NEGATIVE_ZERO', `${describeInput(text)} is a negative zero; write "0".`);
   }
   if (negative && !allowNegative) {
-    throw new MoneyParseError(
-      'MONEY_NEGATIVE_NOT_ALLOWED',
-      `${describeInput(text)} is negative; a positive amount is required.`,
-    );
+    throw new MoneyParseError('MONEY_NEGATIVE_NOT_ALLOWED', `${describeInput(text)} is negative; a positive amount is required.`);
   }
   if (whole.length > MAX_WHOLE_DIGITS) {
     throw outOfRange(text);

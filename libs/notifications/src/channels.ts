@@ -28,7 +28,15 @@ export interface RenderedMessage {
 export function renderNotification(kind: NotificationKind, payload: NotificationPayload, consoleUrl: string): RenderedMessage {
   const link = `${consoleUrl}${payload.link.startsWith('/') ? '' : '/'}${payload.link}`;
   const subject = `[Klear SCM] ${NOTIFICATION_KINDS[kind].title}: ${payload.summary}`;
-  const text = [payload.summary, '', ...payload.facts.map(([k, v]) => `${k}: ${v}`), '', `Open in the console: ${link}`, '', `(${kind}; change what you receive in your notification preferences)`].join('\n');
+  const text = [
+    payload.summary,
+    '',
+    ...payload.facts.map(([k, v]) => `${k}: ${v}`),
+    '',
+    `Open in the console: ${link}`,
+    '',
+    `(${kind}; change what you receive in your notification preferences)`,
+  ].join('\n');
   return { subject, text, link };
 }
 
@@ -61,7 +69,11 @@ export class EmailChannel {
       const e = error as { responseCode?: number; code?: string; message?: string };
       // 5xx from the server: the address or the message is refused (permanent); anything else may pass later.
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
-      return { ok: false, problem: `SMTP ${e.responseCode ?? e.code ?? 'error'}: ${String(e.message ?? error).slice(0, 300)}`, retryable: !permanent };
+      return {
+        ok: false,
+        problem: `SMTP ${e.responseCode ?? e.code ?? 'error'}: ${String(e.message ?? error).slice(0, 300)}`,
+        retryable: !permanent,
+      };
     }
   }
 
@@ -89,7 +101,13 @@ export class SlackChannel {
     const forLine = message.forPeople.length ? `\nFor: ${message.forPeople.join(', ')}` : '';
     const text = `*${rendered.subject}*\n${message.payload.facts.map(([k, v]) => `${k}: ${v}`).join('\n')}${forLine}\n<${rendered.link}|Open in the console>`;
     const body = JSON.stringify({ text, notification_id: message.deliveryId, kind: message.kind, link: rendered.link });
-    return postSignedWebhook({ url, secret: slackWebhookSecret, body, deliveryId: `notification-${message.deliveryId}`, nowMs: this.clock.nowMs() });
+    return postSignedWebhook({
+      url,
+      secret: slackWebhookSecret,
+      body,
+      deliveryId: `notification-${message.deliveryId}`,
+      nowMs: this.clock.nowMs(),
+    });
   }
 }
 

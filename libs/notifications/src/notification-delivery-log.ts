@@ -27,7 +27,11 @@ export interface NotificationDeliveryRow {
 export class NotificationDeliveryLog {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async list(filter: { status?: string; before?: string; limit: number }): Promise<{ data: NotificationDeliveryRow[]; next_before: string | null }> {
+  async list(filter: {
+    status?: string;
+    before?: string;
+    limit: number;
+  }): Promise<{ data: NotificationDeliveryRow[]; next_before: string | null }> {
     const before = filter.before && /^\d{1,18}$/.test(filter.before) ? filter.before : null;
     const rows = (await this.dataSource.query(
       `SELECT d.id::text, d.outbox_id::text AS notification_id, o.kind, o.subject_type, o.subject_id, d.channel, d.recipient,

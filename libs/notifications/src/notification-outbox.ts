@@ -53,13 +53,26 @@ export const BREAKS_OPENED_OUTBOX_SQL = `
  * A dual-control proposal waits for a second admin: AdminProposals writes it in the transaction that
  * opens the proposal, for every admin but the proposer.
  */
-export function proposalWaitingEvent(proposal: { id: string; action: string; proposerId: string; proposerName: string }): NotificationEvent {
+export function proposalWaitingEvent(proposal: {
+  id: string;
+  action: string;
+  proposerId: string;
+  proposerName: string;
+}): NotificationEvent {
   return {
     kind: 'admin.proposal_waiting',
     subjectType: 'admin_proposal',
     subjectId: proposal.id,
     dedupeKey: `admin.proposal_waiting:${proposal.id}`,
-    payload: { summary: `${proposal.action} proposed by ${proposal.proposerName} waits for a second admin`, facts: [['Proposal', proposal.id], ['Action', proposal.action], ['Proposed by', proposal.proposerName]], link: `/admin/proposals/${proposal.id}` },
+    payload: {
+      summary: `${proposal.action} proposed by ${proposal.proposerName} waits for a second admin`,
+      facts: [
+        ['Proposal', proposal.id],
+        ['Action', proposal.action],
+        ['Proposed by', proposal.proposerName],
+      ],
+      link: `/admin/proposals/${proposal.id}`,
+    },
     audience: { roles: ['admin'], exclude: [proposal.proposerId] },
   };
 }

@@ -68,7 +68,15 @@ export class NotificationSender {
   }
 
   async runOnce(): Promise<SenderSummary> {
-    const summary: SenderSummary = { skipped: false, fannedOut: 0, deliveriesCreated: 0, interrupted: 0, delivered: 0, retrying: 0, failed: 0 };
+    const summary: SenderSummary = {
+      skipped: false,
+      fannedOut: 0,
+      deliveriesCreated: 0,
+      interrupted: 0,
+      delivered: 0,
+      retrying: 0,
+      failed: 0,
+    };
     if (!this.config.database.url) throw new Error('database url not resolved before bootstrap');
     const lock = new JobAdvisoryLock(this.config.database.url, 'notification_sender.batch');
     if (!(await lock.tryAcquire())) return { ...summary, skipped: true };
@@ -128,7 +136,14 @@ export class NotificationSender {
           const inserted = (await m.query(
             `INSERT INTO notification_delivery (outbox_id, channel, recipient, user_id, address, status, next_attempt_at, created_at, last_error)
              VALUES ($1, 'email', $2::text, $2::uuid, $3, $4, $5, $5, $6) ON CONFLICT (outbox_id, channel, recipient) DO NOTHING RETURNING id`,
-            [row.id, person.id, person.email, noAddress ? 'failed' : 'pending', now, noAddress ? 'no email address on file (notification preferences)' : null],
+            [
+              row.id,
+              person.id,
+              person.email,
+              noAddress ? 'failed' : 'pending',
+              now,
+              noAddress ? 'no email address on file (notification preferences)' : null,
+            ],
           )) as unknown[];
           deliveries += inserted.length;
         }
@@ -163,7 +178,11 @@ export class NotificationSender {
       )) as [Array<{ attempts: number }>, number];
       const attempt = rows[0][0]?.attempts;
       if (attempt === undefined) return null;
-      await m.query(`INSERT INTO notification_attempt (delivery_id, attempt, started_at, outcome) VALUES ($1, $2, $3, 'started')`, [delivery.id, attempt, this.clock.now()]);
+      await m.query(`INSERT INTO notification_attempt (delivery_id, attempt, started_at, outcome) VALUES ($1, $2, $3, 'started')`, [
+        delivery.id,
+        attempt,
+        this.clock.now(),
+      ]);
       return attempt;
     });
     if (claimed === null) return 'retrying';
@@ -195,10 +214,19 @@ export class NotificationSender {
       ]);
       await m.query(
         `UPDATE notification_delivery SET status = $2, delivered_at = $3, last_error = $4, next_attempt_at = $5 WHERE id = $1`,
-        [delivery.id, outcome === 'retrying' ? 'pending' : outcome, result.ok ? now : null, result.ok ? null : result.problem, new Date(now.getTime() + (outcome === 'retrying' ? backoffSeconds * 1000 : 0))],
+        [
+          delivery.id,
+          outcome === 'retrying' ? 'pending' : outcome,
+          result.ok ? now : null,
+          result.ok ? null : result.problem,
+          new Date(now.getTime() + (outcome === 'retrying' ? backoffSeconds * 1000 : 0)),
+        ],
       );
     });
-    if (!result.ok) this.logger.warn(`notification delivery ${delivery.id} (${delivery.channel}, ${delivery.kind}) attempt ${claimed}: ${result.problem}${outcome === 'retrying' ? `; retried in ${backoffSeconds} s` : '; given up'}`);
+    if (!result.ok)
+      this.logger.warn(
+        `notification delivery ${delivery.id} (${delivery.channel}, ${delivery.kind}) attempt ${claimed}: ${result.problem}${outcome === 'retrying' ? `; retried in ${backoffSeconds} s` : '; given up'}`,
+      );
     await this.hooks?.at?.('recorded', delivery.id);
     return outcome;
   }

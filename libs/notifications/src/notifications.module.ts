@@ -7,7 +7,15 @@ import { NotificationPreferencesService } from './notification-preferences';
 import { NotificationSender } from './notification-sender';
 import { OperationsWatch } from './operations-watch';
 
-const SERVICES = [NotificationOutbox, NotificationPreferencesService, NotificationSender, NotificationDeliveryLog, OperationsWatch, EmailChannel, SlackChannel];
+const SERVICES = [
+  NotificationOutbox,
+  NotificationPreferencesService,
+  NotificationSender,
+  NotificationDeliveryLog,
+  OperationsWatch,
+  EmailChannel,
+  SlackChannel,
+];
 
 /** Outbox, preferences and the sender. Needs the database, AuditModule, APP_CONFIG and ClockModule in the importing application. */
 @Module({ providers: SERVICES, exports: SERVICES })

@@ -32,7 +32,15 @@ export class OperationsWatch {
       `SELECT id::text, amount_centicents::text AS amount, requester_id::text, requester_name, state, approval_round, expires_at FROM withdrawal_request
         WHERE state IN ('pending_approval', 'approved') AND expires_at > $1 AND expires_at <= $2 ORDER BY withdrawal_request.id`,
       [now, until],
-    )) as Array<{ id: string; amount: string; requester_id: string; requester_name: string; state: string; approval_round: number; expires_at: Date }>;
+    )) as Array<{
+      id: string;
+      amount: string;
+      requester_id: string;
+      requester_name: string;
+      state: string;
+      approval_round: number;
+      expires_at: Date;
+    }>;
     let written = 0;
     for (const r of rows) {
       const amount = formatUsd(BigInt(r.amount));
@@ -43,7 +51,16 @@ export class OperationsWatch {
           subjectType: 'withdrawal',
           subjectId: r.id,
           dedupeKey: `withdrawal.expiring:${r.id}:${r.approval_round}`,
-          payload: { summary: `withdrawal of ${amount} (requested by ${r.requester_name}) expires in ${minutes} min`, facts: [['Withdrawal', r.id], ['Amount', amount], ['State', r.state], ['Expires', new Date(r.expires_at).toISOString()]], link: `/withdrawals/${r.id}` },
+          payload: {
+            summary: `withdrawal of ${amount} (requested by ${r.requester_name}) expires in ${minutes} min`,
+            facts: [
+              ['Withdrawal', r.id],
+              ['Amount', amount],
+              ['State', r.state],
+              ['Expires', new Date(r.expires_at).toISOString()],
+            ],
+            link: `/withdrawals/${r.id}`,
+          },
           audience: { roles: ['approver'], users: [r.requester_id] },
         }),
       );
@@ -70,7 +87,15 @@ export class OperationsWatch {
         subjectType: 'job',
         subjectId: job,
         dedupeKey: `job.stale:${job}:${success.id}`,
-        payload: { summary: `${job} last succeeded ${hours(age)} ago (stale after ${hours(seconds)})`, facts: [['Job', job], ['Last success', new Date(success.finished_at).toISOString()], ['Stale after', `${seconds} s`]], link: `/jobs/${job}` },
+        payload: {
+          summary: `${job} last succeeded ${hours(age)} ago (stale after ${hours(seconds)})`,
+          facts: [
+            ['Job', job],
+            ['Last success', new Date(success.finished_at).toISOString()],
+            ['Stale after', `${seconds} s`],
+          ],
+          link: `/jobs/${job}`,
+        },
       });
     }
     return stale;
@@ -85,7 +110,15 @@ export class OperationsWatch {
       subjectType: 'audit',
       subjectId: result.firstBrokenSeq ?? 'unknown',
       dedupeKey: `audit.verification_failed:${result.firstBrokenSeq ?? 'unknown'}`,
-      payload: { summary: `the audit chain does not verify from row ${result.firstBrokenSeq}`, facts: [['First broken row', String(result.firstBrokenSeq)], ['Problem', String(result.problem).slice(0, 300)], ['Rows checked', String(result.checked)]], link: '/audit' },
+      payload: {
+        summary: `the audit chain does not verify from row ${result.firstBrokenSeq}`,
+        facts: [
+          ['First broken row', String(result.firstBrokenSeq)],
+          ['Problem', String(result.problem).slice(0, 300)],
+          ['Rows checked', String(result.checked)],
+        ],
+        link: '/audit',
+      },
     });
     throw new Error(`audit chain verification failed at row ${result.firstBrokenSeq}: ${result.problem}`);
   }
@@ -108,7 +141,10 @@ export class OperationsWatch {
       dedupeKey: `breaks.digest:${day}`,
       payload: {
         summary: `${count} break(s) open for more than ${this.config.notifications.breakDigestAgeHours} h`,
-        facts: rows.map((r) => [r.check, `${r.n} open, oldest since ${new Date(r.oldest).toISOString()}, ${formatUsdExact(BigInt(r.total))} in absolute differences`]),
+        facts: rows.map((r) => [
+          r.check,
+          `${r.n} open, oldest since ${new Date(r.oldest).toISOString()}, ${formatUsdExact(BigInt(r.total))} in absolute differences`,
+        ]),
         link: '/breaks?status=open',
       },
     });

@@ -20,15 +20,42 @@ export type WebhookPostResult = { ok: true } | { ok: false; problem: string; ret
  * timeouts and network errors are retryable; any other non-2xx answer is not. `deliveryId` goes in
  * `X-Klear-Webhook-Id` (the same on every retry of one delivery, so a receiver can drop repeats).
  */
-export async function postSignedWebhook(options: { url: string; secret: string | undefined; body: string; deliveryId: string; nowMs: number; timeoutMs?: number }): Promise<WebhookPostResult> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-klear-webhook-id': options.deliveryId, ...signWebhook(options.secret, options.body, options.nowMs) };
+export async function postSignedWebhook(options: {
+  url: string;
+  secret: string | undefined;
+  body: string;
+  deliveryId: string;
+  nowMs: number;
+  timeoutMs?: number;
+}): Promise<WebhookPostResult> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-klear-webhook-id': options.deliveryId,
+    ...signWebhook(options.secret, options.body, options.nowMs),
+  };
   try {
-    const response = await fetch(options.url, { method: 'POST', headers, body: options.body, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
+    const response = await fetch(options.url, {
+      method: 'POST',
+      headers,
+      body: options.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    });
     await response.body?.cancel();
     if (response.ok) return { ok: true };
-    const problem = response.status >= 300 && response.status < 400 ? `answered a redirect (${response.status}), which is not followed` : `answered ${response.status}`;
+    const problem =
+      response.status >= 300 && response.status < 400
+        ? `answered a redirect (${response.status}), which is not followed`
+        : `answered ${response.status}`;
     return { ok: false, problem, retryable: response.status === 429 || response.status >= 500 };
   } catch (error) {
-    return { ok: false, problem: (error as Error).name === 'TimeoutError' ? `did not answer within ${(options.timeoutMs ?? 10_000) / 1000} s` : 'could not be reached', retryable: true };
+    return {
+      ok: false,
+      problem:
+        (error as Error).name === 'TimeoutError'
+          ? `did not answer within ${(options.timeoutMs ?? 10_000) / 1000} s`
+          : 'could not be reached',
+      retryable: true,
+    };
   }
 }

@@ -63,7 +63,9 @@ export class BreakWorkflowService {
   /** `assignee` names an enabled user by id or name; the break keeps the user's name (what `?assignee=` filters on). */
   assign(breakId: string, assignee: string, actor: BreakActor): Promise<void> {
     return this.transition(breakId, 'assign', actor, async (tx, current) => {
-      const [user] = (await tx.query(`SELECT id::text, name FROM app_user WHERE (id::text = $1 OR name = $1) AND disabled_at IS NULL`, [assignee.trim()])) as Array<{ id: string; name: string }>;
+      const [user] = (await tx.query(`SELECT id::text, name FROM app_user WHERE (id::text = $1 OR name = $1) AND disabled_at IS NULL`, [
+        assignee.trim(),
+      ])) as Array<{ id: string; name: string }>;
       if (!user) throw new UnknownAssignee(assignee);
       await tx.query(`UPDATE recon_break SET assignee = $2, updated_at = $3 WHERE id = $1`, [breakId, user.name, this.clock.now()]);
       return { toState: current.status, details: { from_assignee: current.assignee, assignee: user.name, assignee_user_id: user.id } };
@@ -72,7 +74,10 @@ export class BreakWorkflowService {
 
   comment(breakId: string, body: string, actor: BreakActor): Promise<void> {
     return this.transition(breakId, 'comment', actor, async (tx, current) => {
-      const [row] = (await tx.query(`INSERT INTO recon_break_comment (break_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id::text`, [breakId, actor.name, body, this.clock.now()])) as Array<{ id: string }>;
+      const [row] = (await tx.query(
+        `INSERT INTO recon_break_comment (break_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id::text`,
+        [breakId, actor.name, body, this.clock.now()],
+      )) as Array<{ id: string }>;
       return { toState: current.status, details: { comment_id: row.id, body } };
     });
   }
@@ -85,7 +90,8 @@ export class BreakWorkflowService {
     if (writeOff && resolution.differenceCenticents === undefined) throw new DifferenceRequired('propose a write-off');
     return this.transition(breakId, 'resolve', actor, async (tx, current) => {
       const named = resolution.differenceCenticents;
-      if (named !== undefined && named.toString() !== current.difference_centicents) throw new BreakFiguresChanged(named.toString(), current.difference_centicents, null);
+      if (named !== undefined && named.toString() !== current.difference_centicents)
+        throw new BreakFiguresChanged(named.toString(), current.difference_centicents, null);
       if (resolution.reason === 'adjustment_booked') {
         const found = (await tx.query(`SELECT 1 FROM journal_entry WHERE external_id = $1`, [reference])) as unknown[];
         if (found.length === 0) throw new UnknownLedgerEntry(reference!);
@@ -97,9 +103,23 @@ export class BreakWorkflowService {
                 resolved_by = $6, resolved_by_user_id = $7, cosigned_by = NULL, resolved_at = CASE WHEN $2 = 'resolved' THEN $8::timestamptz END,
                 write_off_difference_centicents = $9, updated_at = $8
           WHERE id = $1`,
-        [breakId, to, resolution.reason, reference, resolution.note ?? null, actor.name, actor.userId, now, writeOff ? current.difference_centicents : null],
+        [
+          breakId,
+          to,
+          resolution.reason,
+          reference,
+          resolution.note ?? null,
+          actor.name,
+          actor.userId,
+          now,
+          writeOff ? current.difference_centicents : null,
+        ],
       );
-      return { toState: to, reason: resolution.reason, details: { reference, note: resolution.note ?? null, difference_centicents: current.difference_centicents } };
+      return {
+        toState: to,
+        reason: resolution.reason,
+        details: { reference, note: resolution.note ?? null, difference_centicents: current.difference_centicents },
+      };
     });
   }
 
@@ -116,7 +136,11 @@ export class BreakWorkflowService {
         throw new BreakFiguresChanged(named, current.difference_centicents, current.write_off_difference_centicents);
       }
       const now = this.clock.now();
-      await tx.query(`UPDATE recon_break SET status = 'resolved', cosigned_by = $2, resolved_at = $3, updated_at = $3 WHERE id = $1`, [breakId, actor.name, now]);
+      await tx.query(`UPDATE recon_break SET status = 'resolved', cosigned_by = $2, resolved_at = $3, updated_at = $3 WHERE id = $1`, [
+        breakId,
+        actor.name,
+        now,
+      ]);
       return { toState: 'resolved', reason: 'write_off', details: { note: note ?? null, difference_centicents: named } };
     });
   }
@@ -125,7 +149,10 @@ export class BreakWorkflowService {
     breakId: string,
     action: BreakAction,
     actor: BreakActor,
-    apply: (tx: EntityManager, current: LockedBreak) => Promise<{ toState: string; reason?: string | null; details?: Record<string, unknown> }>,
+    apply: (
+      tx: EntityManager,
+      current: LockedBreak,
+    ) => Promise<{ toState: string; reason?: string | null; details?: Record<string, unknown> }>,
   ): Promise<void> {
     if (!/^\d{1,18}$/.test(breakId)) throw new NotFound('break', breakId);
     await this.dataSource.transaction(async (tx) => {

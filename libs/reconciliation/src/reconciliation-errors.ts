@@ -9,7 +9,9 @@ export class CycleNotIngested extends BusinessRuleViolation {
 /** An active obligation of the open cycle is held, but the cycle has not executed: nothing is final to reconcile yet. */
 export class CycleNotExecuted extends BusinessRuleViolation {
   constructor(cycle: string) {
-    super('CYCLE_NOT_EXECUTED', `the cycle at ${cycle} has not executed yet: its obligation is still open (the projected run covers it)`, { cycle });
+    super('CYCLE_NOT_EXECUTED', `the cycle at ${cycle} has not executed yet: its obligation is still open (the projected run covers it)`, {
+      cycle,
+    });
   }
 }
 
@@ -73,13 +75,19 @@ export class BreakFiguresChanged extends Conflict {
 
 export class DifferenceRequired extends InvalidInput {
   constructor(what: string) {
-    super(`difference_centicents: ${what} names the difference it signs for`, [{ field: 'difference_centicents', problems: [`required to ${what}`] }]);
+    super(`difference_centicents: ${what} names the difference it signs for`, [
+      { field: 'difference_centicents', problems: [`required to ${what}`] },
+    ]);
   }
 }
 
 /** An assignee must be a real, enabled user, named by id or name: free text ("me") would be lost work. */
 export class UnknownAssignee extends InvalidInput {
   constructor(assignee: string) {
-    super(`assignee: no enabled user has the id or name ${JSON.stringify(assignee)}`, [{ field: 'assignee', problems: ['must be the id or name of an enabled user (GET /users)'] }], 'UNKNOWN_ASSIGNEE');
+    super(
+      `assignee: no enabled user has the id or name ${JSON.stringify(assignee)}`,
+      [{ field: 'assignee', problems: ['must be the id or name of an enabled user (GET /users)'] }],
+      'UNKNOWN_ASSIGNEE',
+    );
   }
 }

@@ -9,8 +9,23 @@ import { BREAKS_OPENED_OUTBOX_SQL } from '@app/notifications';
 
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { CYCLE_CHECKS, type CycleContext, type PreparedCheck, PROJECTED_CHECKS, type ProjectedContext, type ReconCheck } from './checks';
-import { cycleKeyText, cycleScopeKey, DEFAULT_ASSET_CLASS, inputsSha256, LATEST_ESTIMATE_SNAPSHOT_SQL, projectedScopeKey, type ReconSettings, tolerancesJson } from './recon-inputs';
-import { CLOSE_UNSEEN_BREAKS_SQL, INSERT_OBSERVATIONS_SQL, LOCK_AND_READ_DISCARDED_SQL, TO_REOPEN_SQL, UPSERT_BREAKS_SQL } from './sql/break-lifecycle.sql';
+import {
+  cycleKeyText,
+  cycleScopeKey,
+  DEFAULT_ASSET_CLASS,
+  inputsSha256,
+  LATEST_ESTIMATE_SNAPSHOT_SQL,
+  projectedScopeKey,
+  type ReconSettings,
+  tolerancesJson,
+} from './recon-inputs';
+import {
+  CLOSE_UNSEEN_BREAKS_SQL,
+  INSERT_OBSERVATIONS_SQL,
+  LOCK_AND_READ_DISCARDED_SQL,
+  TO_REOPEN_SQL,
+  UPSERT_BREAKS_SQL,
+} from './sql/break-lifecycle.sql';
 import { CREATE_FOUND_TABLE_SQL, FOUND_SUMMARY_SQL, TOLERANCE_AGGREGATES_SQL } from './sql/found-table.sql';
 
 /** NOTIFY_BREAK_MIN_CENTICENTS's default ($100). */
@@ -89,7 +104,8 @@ export class ReconciliationRunRepository {
 
   async run(asked: RunRequest, onMissingInputs: () => Error): Promise<RunOutcome> {
     const request = withAssetClass(asked);
-    const scopeKey = request.scope === 'cycle' ? cycleScopeKey(request.cycle!, request.assetClass!) : projectedScopeKey(request.assetClass!);
+    const scopeKey =
+      request.scope === 'cycle' ? cycleScopeKey(request.cycle!, request.assetClass!) : projectedScopeKey(request.assetClass!);
     const startedAt = this.clock.now();
     let prepared: PreparedRun | undefined;
     const runner = this.dataSource.createQueryRunner();
@@ -124,7 +140,11 @@ export class ReconciliationRunRepository {
     return this.dataSource.transaction('REPEATABLE READ', async (tx) => (await this.prepare(tx, withAssetClass(request)))?.sha);
   }
 
-  private async inTransaction<T>(runner: QueryRunner, isolation: 'REPEATABLE READ' | 'READ COMMITTED', work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(
+    runner: QueryRunner,
+    isolation: 'REPEATABLE READ' | 'READ COMMITTED',
+    work: (tx: EntityManager) => Promise<T>,
+  ): Promise<T> {
     await runner.startTransaction(isolation);
     try {
       const result = await work(runner.manager);
@@ -154,7 +174,12 @@ export class ReconciliationRunRepository {
     return { prepared, inputs };
   }
 
-  private async prepareCycle(tx: EntityManager, cycle: Date, assetClass: string, settings: ReconSettings): Promise<PreparedRun | undefined> {
+  private async prepareCycle(
+    tx: EntityManager,
+    cycle: Date,
+    assetClass: string,
+    settings: ReconSettings,
+  ): Promise<PreparedRun | undefined> {
     const obligations = (await tx.query(
       `SELECT id, last_updated_ts, content_sha256 FROM klear_obligation WHERE execution_time = $1 AND asset_class = $2 ORDER BY id`,
       [cycle, assetClass],
@@ -182,7 +207,11 @@ export class ReconciliationRunRepository {
       scope: 'cycle',
       cycle: keyText,
       asset_class: assetClass,
-      obligations: obligations.map((o) => ({ id: o.id, last_updated_ts: o.last_updated_ts.toISOString(), content_sha256: o.content_sha256 })),
+      obligations: obligations.map((o) => ({
+        id: o.id,
+        last_updated_ts: o.last_updated_ts.toISOString(),
+        content_sha256: o.content_sha256,
+      })),
       tolerances: tolerancesJson(settings.tolerances),
       buffer_match_window_hours: settings.bufferMatchWindowHours,
       checks: inputs,
@@ -237,7 +266,12 @@ export class ReconciliationRunRepository {
       tolerances: tolerancesJson(settings.tolerances),
       checks: inputs,
     };
-    return { scopeKey: projectedScopeKey(assetClass), inputs: { ...fingerprint, ledger_seq: marks.ledger_seq }, sha: inputsSha256(fingerprint), checks: prepared };
+    return {
+      scopeKey: projectedScopeKey(assetClass),
+      inputs: { ...fingerprint, ledger_seq: marks.ledger_seq },
+      sha: inputsSha256(fingerprint),
+      checks: prepared,
+    };
   }
 
   /** Runs the checks into recon_found, holds the tolerated differences to the tolerances together, finishes each check. */
@@ -252,23 +286,54 @@ export class ReconciliationRunRepository {
     return { ...(await this.summarise(tx)), ...totals };
   }
 
-  private async record(tx: EntityManager, request: RunRequest, prepared: PreparedRun, summary: Record<string, unknown>, startedAt: Date): Promise<RunOutcome> {
+  private async record(
+    tx: EntityManager,
+    request: RunRequest,
+    prepared: PreparedRun,
+    summary: Record<string, unknown>,
+    startedAt: Date,
+  ): Promise<RunOutcome> {
     const [run] = (await tx.query(
       `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, created_by, asset_class)
        VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id::text`,
-      [request.scope, prepared.scopeKey, request.cycle ?? null, prepared.inputs, prepared.sha, startedAt, request.actor, request.assetClass ?? null],
+      [
+        request.scope,
+        prepared.scopeKey,
+        request.cycle ?? null,
+        prepared.inputs,
+        prepared.sha,
+        startedAt,
+        request.actor,
+        request.assetClass ?? null,
+      ],
     )) as Array<{ id: string }>;
     for (const { prepared: check } of prepared.checks) await check.store?.(tx, run.id);
     const now = this.clock.now();
     const discarded = (await tx.query(LOCK_AND_READ_DISCARDED_SQL, [prepared.scopeKey])) as DiscardedDecision[];
     const reopened = ((await tx.query(TO_REOPEN_SQL, [prepared.scopeKey])) as Array<{ id: string }>).map((r) => r.id);
-    const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null, now, request.assetClass ?? null])) as Array<{ opened: number; found: number }>;
+    const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [
+      run.id,
+      prepared.scopeKey,
+      request.cycle ?? null,
+      now,
+      request.assetClass ?? null,
+    ])) as Array<{ opened: number; found: number }>;
     const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [run.id, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
     await ensureCyclePartitions(tx, [request.cycle ?? null]);
     await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null]);
-    await tx.query(BREAKS_OPENED_OUTBOX_SQL, [run.id, (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(), now, reopened]);
+    await tx.query(BREAKS_OPENED_OUTBOX_SQL, [
+      run.id,
+      (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(),
+      now,
+      reopened,
+    ]);
     const outcome = { breakCount: upserted.found, opened: upserted.opened, reopened, closed };
-    await tx.query(`UPDATE recon_run SET status = 'succeeded', finished_at = $2, break_count = $3, summary = $4 WHERE id = $1`, [run.id, this.clock.now(), outcome.breakCount, summary]);
+    await tx.query(`UPDATE recon_run SET status = 'succeeded', finished_at = $2, break_count = $3, summary = $4 WHERE id = $1`, [
+      run.id,
+      this.clock.now(),
+      outcome.breakCount,
+      summary,
+    ]);
     for (const d of discarded) await this.auditDiscarded(tx, request.actor, run.id, d);
     await this.audit.record(
       {
@@ -277,7 +342,15 @@ export class ReconciliationRunRepository {
         entityType: 'recon_run',
         entityId: run.id,
         toState: 'succeeded',
-        details: { scope: prepared.scopeKey, asset_class: request.assetClass ?? null, inputs_sha256: prepared.sha, breaks: outcome.breakCount, opened: outcome.opened, reopened, closed },
+        details: {
+          scope: prepared.scopeKey,
+          asset_class: request.assetClass ?? null,
+          inputs_sha256: prepared.sha,
+          breaks: outcome.breakCount,
+          opened: outcome.opened,
+          reopened,
+          closed,
+        },
       },
       tx,
     );
@@ -295,7 +368,9 @@ export class ReconciliationRunRepository {
         entityId: d.id,
         fromState: d.status,
         toState: 'open',
-        reason: voided ? 'the figures of the break changed since the write-off was proposed' : 'found again with other figures, or after it was closed',
+        reason: voided
+          ? 'the figures of the break changed since the write-off was proposed'
+          : 'found again with other figures, or after it was closed',
         details: {
           run_id: runId,
           [voided ? 'proposed' : 'previous']: {
@@ -307,7 +382,11 @@ export class ReconciliationRunRepository {
             klear_value_centicents: d.klear_value_centicents,
             internal_value_centicents: d.internal_value_centicents,
           },
-          found: { difference_centicents: d.found_difference, klear_value_centicents: d.found_klear, internal_value_centicents: d.found_internal },
+          found: {
+            difference_centicents: d.found_difference,
+            klear_value_centicents: d.found_klear,
+            internal_value_centicents: d.found_internal,
+          },
         },
       },
       tx,
@@ -320,18 +399,66 @@ export class ReconciliationRunRepository {
       const [run] = (await tx.query(
         `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by, asset_class)
          VALUES ($1, $2, $3, $4, $5, 'failed', $6, $7, $8, $9, $10) RETURNING id::text`,
-        [request.scope, prepared.scopeKey, request.cycle ?? null, prepared.inputs, prepared.sha, startedAt, this.clock.now(), message, request.actor, request.assetClass ?? null],
+        [
+          request.scope,
+          prepared.scopeKey,
+          request.cycle ?? null,
+          prepared.inputs,
+          prepared.sha,
+          startedAt,
+          this.clock.now(),
+          message,
+          request.actor,
+          request.assetClass ?? null,
+        ],
       )) as Array<{ id: string }>;
-      await this.audit.record({ actor: request.actor, action: 'reconciliation.run', entityType: 'recon_run', entityId: run.id, toState: 'failed', reason: message.slice(0, 500) }, tx);
+      await this.audit.record(
+        {
+          actor: request.actor,
+          action: 'reconciliation.run',
+          entityType: 'recon_run',
+          entityId: run.id,
+          toState: 'failed',
+          reason: message.slice(0, 500),
+        },
+        tx,
+      );
     });
   }
 
   private async summarise(tx: EntityManager): Promise<Record<string, unknown>> {
-    const rows = (await tx.query(FOUND_SUMMARY_SQL)) as Array<{ check: string; reason_code: string; tolerated: boolean; n: number; difference: string; klear_value: string; internal_value: string }>;
-    const checks: Record<string, { breaks: number; by_reason: Record<string, number>; klear_total: string; internal_total: string; difference: string; tolerated: number; tolerated_difference: string }> = {};
+    const rows = (await tx.query(FOUND_SUMMARY_SQL)) as Array<{
+      check: string;
+      reason_code: string;
+      tolerated: boolean;
+      n: number;
+      difference: string;
+      klear_value: string;
+      internal_value: string;
+    }>;
+    const checks: Record<
+      string,
+      {
+        breaks: number;
+        by_reason: Record<string, number>;
+        klear_total: string;
+        internal_total: string;
+        difference: string;
+        tolerated: number;
+        tolerated_difference: string;
+      }
+    > = {};
     const add = (a: string, b: string) => (BigInt(a) + BigInt(b)).toString();
     for (const r of rows) {
-      const c = (checks[r.check] ??= { breaks: 0, by_reason: {}, klear_total: '0', internal_total: '0', difference: '0', tolerated: 0, tolerated_difference: '0' });
+      const c = (checks[r.check] ??= {
+        breaks: 0,
+        by_reason: {},
+        klear_total: '0',
+        internal_total: '0',
+        difference: '0',
+        tolerated: 0,
+        tolerated_difference: '0',
+      });
       if (r.tolerated) {
         c.tolerated += r.n;
         c.tolerated_difference = add(c.tolerated_difference, r.difference);

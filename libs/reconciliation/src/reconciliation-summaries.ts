@@ -23,7 +23,8 @@ const FIGURES = (t: string, rows: string, extra = '') =>
 const FUNDING_FIGURES = (t: string, rows: string) =>
   `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.${rows}, ${t}.funding_centicents, ${t}.fingerprint_1, ${t}.fingerprint_2]::text[] END`;
 
-const CYCLE_TEXT = (t: string, u: string) => `to_char(coalesce(${t}.cycle, ${u}.cycle) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const CYCLE_TEXT = (t: string, u: string) =>
+  `to_char(coalesce(${t}.cycle, ${u}.cycle) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const DIFFERENCES_SQL = `
   SELECT 'klear_settlement_summary' AS "table", coalesce(s.obligation_id, r.obligation_id) AS scope, coalesce(s.subtrader_id, r.subtrader_id) AS subtrader_id,
@@ -77,13 +78,21 @@ export class ReconciliationSummaries {
    * Recomputes every summary from the source rows in one transaction, writers held off meanwhile
    * (after a restore that bypassed triggers, or a PostgreSQL major upgrade that changed the hash).
    */
-  async rebuild(actor: string): Promise<{ klear_rows: number; ledger_rows: number; klear_funding_rows: number; ledger_funding_rows: number; differences_before: number }> {
+  async rebuild(actor: string): Promise<{
+    klear_rows: number;
+    ledger_rows: number;
+    klear_funding_rows: number;
+    ledger_funding_rows: number;
+    differences_before: number;
+  }> {
     return this.dataSource.transaction(async (tx) => {
       await tx.query('LOCK TABLE klear_settlement_detail, klear_funding_payment, journal_posting IN SHARE MODE');
       const before = ((await tx.query(DIFFERENCES_SQL)) as unknown[]).length;
       const again = async (table: string) => {
         await tx.query(`DELETE FROM ${table}`);
-        const [{ n }] = (await tx.query(`WITH w AS (INSERT INTO ${table} SELECT * FROM recon_${table}_recomputed() RETURNING 1) SELECT count(*)::int AS n FROM w`)) as Array<{ n: number }>;
+        const [{ n }] = (await tx.query(
+          `WITH w AS (INSERT INTO ${table} SELECT * FROM recon_${table}_recomputed() RETURNING 1) SELECT count(*)::int AS n FROM w`,
+        )) as Array<{ n: number }>;
         return n;
       };
       const outcome = {
@@ -93,7 +102,10 @@ export class ReconciliationSummaries {
         ledger_funding_rows: await again('ledger_funding_summary'),
         differences_before: before,
       };
-      await this.audit.record({ actor, action: 'reconciliation.summaries_rebuilt', entityType: 'recon_summary', entityId: 'all', details: outcome }, tx);
+      await this.audit.record(
+        { actor, action: 'reconciliation.summaries_rebuilt', entityType: 'recon_summary', entityId: 'all', details: outcome },
+        tx,
+      );
       return outcome;
     });
   }

@@ -9,7 +9,12 @@ const JOB_ACTOR = 'job';
 
 /** Reconciles every ingested cycle, one run per asset class with an obligation in it, whose inputs changed since its last successful run (new ones included). */
 @Injectable()
-@ScheduledJob({ name: 'reconcile_cycles', description: 'Reconcile each ingested cycle not yet reconciled at its current inputs', defaultCron: '*/10 * * * *', runAtStartup: true })
+@ScheduledJob({
+  name: 'reconcile_cycles',
+  description: 'Reconcile each ingested cycle not yet reconciled at its current inputs',
+  defaultCron: '*/10 * * * *',
+  runAtStartup: true,
+})
 export class ReconcileCyclesJob implements JobHandler {
   constructor(
     private readonly reconciliation: ReconciliationService,
@@ -26,7 +31,12 @@ export class ReconcileCyclesJob implements JobHandler {
       if (!outcome) continue;
       reconciled.push(`${cycleKeyText(cycle)}/${assetClass}`);
       context.wrote(outcome.breakCount);
-      context.progress('reconciled cycle', { cycle: cycleKeyText(cycle), asset_class: assetClass, run_id: outcome.runId, breaks: outcome.breakCount });
+      context.progress('reconciled cycle', {
+        cycle: cycleKeyText(cycle),
+        asset_class: assetClass,
+        run_id: outcome.runId,
+        breaks: outcome.breakCount,
+      });
     }
     context.setDetails({ reconciled });
   }
@@ -34,7 +44,11 @@ export class ReconcileCyclesJob implements JobHandler {
 
 /** Projected breaks from the latest settlement estimate, intraday: one run per asset class it projects, whose inputs changed. */
 @Injectable()
-@ScheduledJob({ name: 'reconcile_projected', description: 'Projected breaks: latest settlement estimate vs the open cycle in the ledger, per asset class', defaultCron: '*/15 * * * *' })
+@ScheduledJob({
+  name: 'reconcile_projected',
+  description: 'Projected breaks: latest settlement estimate vs the open cycle in the ledger, per asset class',
+  defaultCron: '*/15 * * * *',
+})
 export class ReconcileProjectedJob implements JobHandler {
   constructor(
     private readonly reconciliation: ReconciliationService,

@@ -13,7 +13,14 @@ export const RECONCILIATION_JOBS = [ReconcileCyclesJob, ReconcileProjectedJob];
  * the config. The jobs register with libs/jobs wherever JobsModule is present (worker or API).
  */
 @Module({
-  providers: [ReconciliationRunRepository, ReconciliationRepository, ReconciliationService, ReconciliationSummaries, BreakWorkflowService, ...RECONCILIATION_JOBS],
+  providers: [
+    ReconciliationRunRepository,
+    ReconciliationRepository,
+    ReconciliationService,
+    ReconciliationSummaries,
+    BreakWorkflowService,
+    ...RECONCILIATION_JOBS,
+  ],
   exports: [ReconciliationRepository, ReconciliationService, ReconciliationSummaries, BreakWorkflowService],
 })
 export class ReconciliationModule {}

@@ -164,7 +164,10 @@ export class ReconciliationRepository {
   }
 
   /** A run's breaks in the run's order; `?subtrader=` uses the (run_id, subtrader_id, ordinal) index. */
-  async runBreaks(runId: string, filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number }): Promise<ObservationRow[]> {
+  async runBreaks(
+    runId: string,
+    filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number },
+  ): Promise<ObservationRow[]> {
     await this.getRun(runId);
     return this.dataSource.query(
       `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
@@ -210,7 +213,13 @@ export class ReconciliationRepository {
     );
   }
 
-  async getBreak(id: string): Promise<{ row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null; sources: BreakSources }> {
+  async getBreak(id: string): Promise<{
+    row: BreakRow;
+    observations: ObservationRow[];
+    comments: CommentRow[];
+    acknowledgement: AcknowledgementRow | null;
+    sources: BreakSources;
+  }> {
     const [row] = (await this.dataSource.query(`SELECT ${BREAK_COLUMNS} FROM recon_break WHERE id = $1`, [id])) as BreakRow[];
     if (!row) throw new NotFound('break', id);
     const observations = (await this.dataSource.query(
@@ -237,10 +246,14 @@ export class ReconciliationRepository {
     const sources = new Map<string, BreakSources>();
     const breakIds = breaks.map((b) => b.id);
     if (breakIds.length === 0) return sources;
-    const causes = (await this.dataSource.query(RUNNING_BALANCE_CAUSES_SQL, [breakIds])) as Array<Omit<BreakCause, 'klear_transaction_ids'> & { cause_id: string }>;
+    const causes = (await this.dataSource.query(RUNNING_BALANCE_CAUSES_SQL, [breakIds])) as Array<
+      Omit<BreakCause, 'klear_transaction_ids'> & { cause_id: string }
+    >;
     const ids = [...new Set([...breakIds, ...causes.map((c) => c.cause_id)])];
     const klearIds = new Map(
-      ((await this.dataSource.query(KLEAR_TRANSACTION_IDS_SQL, [ids])) as Array<{ break_id: string; klear_transaction_ids: string[] }>).map((r) => [r.break_id, r.klear_transaction_ids]),
+      ((await this.dataSource.query(KLEAR_TRANSACTION_IDS_SQL, [ids])) as Array<{ break_id: string; klear_transaction_ids: string[] }>).map(
+        (r) => [r.break_id, r.klear_transaction_ids],
+      ),
     );
     const derived = new Map<string, BreakCause[]>();
     for (const { break_id, cause_id, ...cause } of causes) {
@@ -250,7 +263,10 @@ export class ReconciliationRepository {
     }
     for (const { id, check, reason_code } of breaks) {
       const from = check === 'settlement_buffer' && reason_code === 'balance_mismatch' ? (derived.get(id) ?? []) : null;
-      sources.set(id, { klear_transaction_ids: from ? [...new Set(from.flatMap((c) => c.klear_transaction_ids))].sort() : (klearIds.get(id) ?? []), derived_from: from });
+      sources.set(id, {
+        klear_transaction_ids: from ? [...new Set(from.flatMap((c) => c.klear_transaction_ids))].sort() : (klearIds.get(id) ?? []),
+        derived_from: from,
+      });
     }
     return sources;
   }
@@ -267,8 +283,19 @@ export class ReconciliationRepository {
       [runId, otherId],
     )) as Array<{ a: ObservationRow | null; z: ObservationRow | null }>;
     const same = (x: ObservationRow, y: ObservationRow) =>
-      x.reason_code === y.reason_code && x.klear_value_centicents === y.klear_value_centicents && x.internal_value_centicents === y.internal_value_centicents && x.difference_centicents === y.difference_centicents;
-    const result: RunComparison = { run_id: run.id, other_run_id: other.id, same_inputs: run.inputs_sha256 === other.inputs_sha256, only_in_run: [], only_in_other: [], changed: [], unchanged_count: 0 };
+      x.reason_code === y.reason_code &&
+      x.klear_value_centicents === y.klear_value_centicents &&
+      x.internal_value_centicents === y.internal_value_centicents &&
+      x.difference_centicents === y.difference_centicents;
+    const result: RunComparison = {
+      run_id: run.id,
+      other_run_id: other.id,
+      same_inputs: run.inputs_sha256 === other.inputs_sha256,
+      only_in_run: [],
+      only_in_other: [],
+      changed: [],
+      unchanged_count: 0,
+    };
     for (const { a, z } of rows) {
       if (a && !z) result.only_in_run.push(a);
       else if (!a && z) result.only_in_other.push(z);
@@ -292,9 +319,10 @@ export class ReconciliationRepository {
 
   /** The asset classes with an obligation of the cycle, in name order. */
   async assetClassesOfCycle(cycle: Date): Promise<string[]> {
-    const rows = (await this.dataSource.query(`SELECT asset_class FROM klear_obligation WHERE execution_time = $1 GROUP BY 1 ORDER BY asset_class COLLATE "C"`, [
-      cycle,
-    ])) as Array<{ asset_class: string }>;
+    const rows = (await this.dataSource.query(
+      `SELECT asset_class FROM klear_obligation WHERE execution_time = $1 GROUP BY 1 ORDER BY asset_class COLLATE "C"`,
+      [cycle],
+    )) as Array<{ asset_class: string }>;
     return rows.map((r) => r.asset_class);
   }
 

@@ -11,7 +11,8 @@ import { cycleKeyText, cycleScopeKey, projectedScopeKey, type ReconSettings } fr
  * A cycle (by its execution time or its ET date) or the projection of the open cycle, and the asset
  * class (needed when the cycle, or the latest estimate, has several).
  */
-export type RunTarget = { cycle: Date; assetClass?: string } | { date: string; assetClass?: string } | { projected: true; assetClass?: string };
+export type RunTarget =
+  { cycle: Date; assetClass?: string } | { date: string; assetClass?: string } | { projected: true; assetClass?: string };
 
 /** Starting runs (on request or from the jobs) with the configured tolerances. */
 @Injectable()
@@ -41,7 +42,10 @@ export class ReconciliationService {
     // Klear can show the open cycle's obligation as active before it executes (docs/klear-api.md).
     if (cycle.getTime() > this.clock.nowMs()) throw new CycleNotExecuted(cycleKeyText(cycle));
     const assetClass = await this.assetClassOf(cycle, target.assetClass);
-    return this.runs.run({ scope: 'cycle', cycle, assetClass, actor, settings: this.settings }, () => new CycleNotIngested(`${cycleKeyText(cycle)} (${assetClass})`));
+    return this.runs.run(
+      { scope: 'cycle', cycle, assetClass, actor, settings: this.settings },
+      () => new CycleNotIngested(`${cycleKeyText(cycle)} (${assetClass})`),
+    );
   }
 
   /** Runs a cycle's asset class only when its inputs changed since its last successful run; undefined when skipped. */
@@ -78,9 +82,13 @@ export class ReconciliationService {
     const cycles = await this.repository.cyclesOnEtDate(date);
     if (cycles.length === 0) throw new CycleNotIngested(date);
     if (cycles.length > 1) {
-      throw new BusinessRuleViolation('SEVERAL_CYCLES_ON_DATE', `${date} has ${cycles.length} cycles: reconcile one by its execution time`, {
-        cycles: cycles.map(cycleKeyText),
-      });
+      throw new BusinessRuleViolation(
+        'SEVERAL_CYCLES_ON_DATE',
+        `${date} has ${cycles.length} cycles: reconcile one by its execution time`,
+        {
+          cycles: cycles.map(cycleKeyText),
+        },
+      );
     }
     return cycles[0];
   }
@@ -89,7 +97,9 @@ export class ReconciliationService {
 /** The one asset class of a list, or 422 SEVERAL_ASSET_CLASSES naming them. */
 function onlyAssetClass(classes: string[], what: string): string {
   if (classes.length > 1) {
-    throw new BusinessRuleViolation('SEVERAL_ASSET_CLASSES', `${what} ${classes.join(', ')}: reconcile one asset class at a time`, { asset_classes: classes });
+    throw new BusinessRuleViolation('SEVERAL_ASSET_CLASSES', `${what} ${classes.join(', ')}: reconcile one asset class at a time`, {
+      asset_classes: classes,
+    });
   }
   return classes[0];
 }

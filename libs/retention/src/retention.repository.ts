@@ -56,13 +56,18 @@ export class RetentionRepository {
       `SELECT id::text, state, created_at FROM withdrawal_request WHERE NOT (state = ANY($2)) AND created_at < $1 ORDER BY created_at LIMIT 5`,
       [hi, FINAL_WITHDRAWAL_STATES],
     )) as Array<{ id: string; state: string; created_at: Date }>;
-    for (const w of withdrawals) reasons.push(`unresolved withdrawal ${w.id} (${w.state}, created ${w.created_at.toISOString()}) may need Klear answers archived from then on`);
+    for (const w of withdrawals)
+      reasons.push(
+        `unresolved withdrawal ${w.id} (${w.state}, created ${w.created_at.toISOString()}) may need Klear answers archived from then on`,
+      );
     const [buffer] = (await m.query(
       `SELECT count(*)::int AS n FROM journal_posting WHERE cycle_key >= $1 AND cycle_key < $2 AND account = 'settlement_buffer'`,
       [lo, hi],
     )) as Array<{ n: number }>;
     if (buffer.n > 0) reasons.push(`${buffer.n} settlement_buffer posting(s): the buffer's running balance sums every one of them`);
-    const [previous] = (await m.query(`SELECT max(execution_time) AS at FROM klear_obligation WHERE execution_time < $1`, [cutoff])) as Array<{ at: Date | null }>;
+    const [previous] = (await m.query(`SELECT max(execution_time) AS at FROM klear_obligation WHERE execution_time < $1`, [
+      cutoff,
+    ])) as Array<{ at: Date | null }>;
     if (previous.at && previous.at >= lo && previous.at < hi) {
       reasons.push(`cycle ${previous.at.toISOString()} is the previous cycle of the oldest kept cycle (its margin deltas read it)`);
     }
@@ -74,7 +79,9 @@ export class RetentionRepository {
     const suffix = `_p${month.replace('-', '')}`;
     const out: Array<{ table: string; rows: number }> = [];
     for (const t of CYCLE_PARTITIONED_TABLES) {
-      const [{ exists }] = (await m.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [`${t.table}${suffix}`])) as Array<{ exists: boolean }>;
+      const [{ exists }] = (await m.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [`${t.table}${suffix}`])) as Array<{
+        exists: boolean;
+      }>;
       if (!exists) continue;
       const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM "${t.table}${suffix}"`)) as Array<{ n: number }>;
       out.push({ table: t.table, rows: n });
@@ -84,7 +91,9 @@ export class RetentionRepository {
 
   /** Detaches the month into the archive schema (read-only there), its summaries with it. */
   async archiveMonth(m: EntityManager, month: string): Promise<Array<{ table: string; archivedAs: string; rows: number }>> {
-    const rows = (await m.query(`SELECT table_name, archived_as, row_count::int AS rows FROM partition_archive_month($1)`, [monthStart(month)])) as Array<{
+    const rows = (await m.query(`SELECT table_name, archived_as, row_count::int AS rows FROM partition_archive_month($1)`, [
+      monthStart(month),
+    ])) as Array<{
       table_name: string;
       archived_as: string;
       rows: number;

@@ -68,7 +68,8 @@ export class RetentionService {
   }
 
   async run(options: RetentionOptions): Promise<RetentionOutcome> {
-    if (!Number.isInteger(options.olderThanDays) || options.olderThanDays < 1) throw new InvalidInput('--older-than-days must be a whole number of days, at least 1');
+    if (!Number.isInteger(options.olderThanDays) || options.olderThanDays < 1)
+      throw new InvalidInput('--older-than-days must be a whole number of days, at least 1');
     const cutoff = new Date(this.clock.now().getTime() - options.olderThanDays * DAY_MS);
     const months: MonthOutcome[] = [];
     for (const month of await this.repository.heldMonths()) {
@@ -85,7 +86,14 @@ export class RetentionService {
       const tables = await this.repository.rowCounts(m, month);
       if (reasons.length > 0) {
         await this.audit.record(
-          { actor: options.actor, action: 'retention.refuse', entityType: 'partition_month', entityId: month, reason: reasons.join('; '), details: { cutoff: cutoff.toISOString(), reasons, tables } },
+          {
+            actor: options.actor,
+            action: 'retention.refuse',
+            entityType: 'partition_month',
+            entityId: month,
+            reason: reasons.join('; '),
+            details: { cutoff: cutoff.toISOString(), reasons, tables },
+          },
           m,
         );
         return { month, action: 'refused' as const, reasons, tables, archived: [] };
@@ -93,7 +101,13 @@ export class RetentionService {
       if (options.dryRun) return { month, action: 'would_archive' as const, reasons, tables, archived: [] };
       const archived = await this.repository.archiveMonth(m, month);
       await this.audit.record(
-        { actor: options.actor, action: 'retention.detach', entityType: 'partition_month', entityId: month, details: { cutoff: cutoff.toISOString(), archived } },
+        {
+          actor: options.actor,
+          action: 'retention.detach',
+          entityType: 'partition_month',
+          entityId: month,
+          details: { cutoff: cutoff.toISOString(), archived },
+        },
         m,
       );
       return { month, action: 'archived' as const, reasons, tables: archived.map((a) => ({ table: a.table, rows: a.rows })), archived };
@@ -105,13 +119,26 @@ export class RetentionService {
       action: 'retention.export',
       entityType: 'partition_month',
       entityId: month,
-      details: { manifest: manifest.path, manifest_sha256: manifest.sha256, files: manifest.files.map((f) => ({ table: f.table, file: f.file, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })) },
+      details: {
+        manifest: manifest.path,
+        manifest_sha256: manifest.sha256,
+        files: manifest.files.map((f) => ({ table: f.table, file: f.file, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+      },
     });
     let dropped = false;
     if (options.dropAfterExport) {
       await this.repository.transaction(async (m) => {
         const n = await this.repository.dropArchived(m, month);
-        await this.audit.record({ actor: options.actor, action: 'retention.drop', entityType: 'partition_month', entityId: month, details: { tables_dropped: n, manifest_sha256: manifest.sha256 } }, m);
+        await this.audit.record(
+          {
+            actor: options.actor,
+            action: 'retention.drop',
+            entityType: 'partition_month',
+            entityId: month,
+            details: { tables_dropped: n, manifest_sha256: manifest.sha256 },
+          },
+          m,
+        );
       });
       dropped = true;
     }
@@ -123,7 +150,11 @@ export class RetentionService {
    * and SHA256SUMS (`sha256sum -c` format) over the files and the manifest. Each file is read back:
    * its row count must match the table's, or the export fails (and nothing is dropped).
    */
-  private async exportMonth(month: string, tables: Array<{ table: string; archivedAs: string; rows: number }>, outDir: string): Promise<{ path: string; sha256: string; files: ExportedFile[] }> {
+  private async exportMonth(
+    month: string,
+    tables: Array<{ table: string; archivedAs: string; rows: number }>,
+    outDir: string,
+  ): Promise<{ path: string; sha256: string; files: ExportedFile[] }> {
     const dir = join(outDir, month);
     mkdirSync(dir, { recursive: true });
     const planned = tables.map((t) => ({ ...t, file: `${t.archivedAs.replace(/^archive\./, '')}.copy.gz` }));
@@ -134,11 +165,21 @@ export class RetentionService {
       if (check.lines !== t.rows) throw new Error(`${t.file}: ${check.lines} rows written, ${t.rows} archived`);
       files.push({ table: t.table, archivedAs: t.archivedAs, rows: t.rows, file: t.file, bytes: check.bytes, sha256: check.sha256 });
     }
-    const manifest = { month, from: monthStart(month).toISOString(), to: nextMonth(month).toISOString(), exported_at: this.clock.now().toISOString(), format: 'PostgreSQL COPY text, gzip', files };
+    const manifest = {
+      month,
+      from: monthStart(month).toISOString(),
+      to: nextMonth(month).toISOString(),
+      exported_at: this.clock.now().toISOString(),
+      format: 'PostgreSQL COPY text, gzip',
+      files,
+    };
     const manifestPath = join(dir, 'manifest.json');
     writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     const manifestSha = createHash('sha256').update(readFileSync(manifestPath)).digest('hex');
-    writeFileSync(join(dir, 'SHA256SUMS'), [...files.map((f) => `${f.sha256}  ${f.file}`), `${manifestSha}  manifest.json`].join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'SHA256SUMS'),
+      [...files.map((f) => `${f.sha256}  ${f.file}`), `${manifestSha}  manifest.json`].join('\n') + '\n',
+    );
     return { path: manifestPath, sha256: manifestSha, files };
   }
 
@@ -148,7 +189,10 @@ export class RetentionService {
       const n = await this.repository.restoreMonth(m, month);
       // An exported and dropped month is loaded back from its files instead (docs/partitioning-and-retention.md).
       if (n === 0) throw new NotFound('archived month (in the archive schema)', month);
-      await this.audit.record({ actor, action: 'retention.restore', entityType: 'partition_month', entityId: month, details: { tables_restored: n } }, m);
+      await this.audit.record(
+        { actor, action: 'retention.restore', entityType: 'partition_month', entityId: month, details: { tables_restored: n } },
+        m,
+      );
       return n;
     });
   }

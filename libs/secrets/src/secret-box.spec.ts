@@ -37,7 +37,9 @@ describe('SecretBox', () => {
     const parts = sealed.split('.');
     const cipher = Buffer.from(parts[3], 'base64url');
     cipher[0] ^= 1;
-    expect(openError(box, [parts[0], parts[1], parts[2], cipher.toString('base64url'), parts[4]].join('.'), 'ctx').code).toBe('authentication_failed');
+    expect(openError(box, [parts[0], parts[1], parts[2], cipher.toString('base64url'), parts[4]].join('.'), 'ctx').code).toBe(
+      'authentication_failed',
+    );
     const tag = Buffer.from(parts[4], 'base64url');
     tag[15] ^= 0x80;
     expect(openError(box, [...parts.slice(0, 4), tag.toString('base64url')].join('.'), 'ctx').code).toBe('authentication_failed');

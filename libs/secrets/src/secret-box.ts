@@ -67,7 +67,13 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(aad(this.current.id, context));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [FORMAT, this.current.id, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+    return [
+      FORMAT,
+      this.current.id,
+      iv.toString('base64url'),
+      ciphertext.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+    ].join('.');
   }
 
   open(sealed: string, context: string): string {
@@ -78,7 +84,8 @@ export class SecretBox {
     if (!key) throw new SecretBoxError('unknown_key', `sealed with key ${keyId}, which this box does not hold`);
     const iv = Buffer.from(ivText, 'base64url');
     const tag = Buffer.from(tagText, 'base64url');
-    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SecretBoxError('malformed', 'sealed secret has a bad IV or tag length');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES)
+      throw new SecretBoxError('malformed', 'sealed secret has a bad IV or tag length');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(aad(keyId, context));

@@ -6,8 +6,13 @@ export const CHROMIUM_INSTALL = 'apt-get update && apt-get install -y chromium';
 
 /** Debian's Chromium (or CHROMIUM_PATH); without one, an error that says exactly how to install it. */
 export function chromiumPath(): string {
-  const found = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p): p is string => Boolean(p) && existsSync(p as string));
-  if (!found) throw new Error(`No Chromium for the console tests. Install it with:\n  ${CHROMIUM_INSTALL}\n(or set CHROMIUM_PATH to a Chromium/Chrome binary)`);
+  const found = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(
+    (p): p is string => Boolean(p) && existsSync(p as string),
+  );
+  if (!found)
+    throw new Error(
+      `No Chromium for the console tests. Install it with:\n  ${CHROMIUM_INSTALL}\n(or set CHROMIUM_PATH to a Chromium/Chrome binary)`,
+    );
   return found;
 }
 

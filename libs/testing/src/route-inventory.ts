@@ -12,7 +12,10 @@ export interface RouteInfo {
 }
 
 function joinPath(a: string, b: string): string {
-  const p = `/${[a, b].map((s) => s.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
+  const p = `/${[a, b]
+    .map((s) => s.replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean)
+    .join('/')}`;
   return p;
 }
 

@@ -9,7 +9,10 @@ import { constants, crc32, createDeflateRaw } from 'node:zlib';
  * to ~550 MB of XML and pack to about 1 MB: the zip bomb of issue #14. `lieAboutSizes` writes small
  * sizes in the zip's headers.
  */
-export async function writeXlsxBomb(path: string, options: { rows: number; lieAboutSizes?: boolean; constant?: boolean }): Promise<{ uncompressedBytes: number; compressedBytes: number }> {
+export async function writeXlsxBomb(
+  path: string,
+  options: { rows: number; lieAboutSizes?: boolean; constant?: boolean },
+): Promise<{ uncompressedBytes: number; compressedBytes: number }> {
   const out = createWriteStream(path);
   const central: Buffer[] = [];
   let offset = 0;
@@ -100,7 +103,19 @@ export async function writeXlsxBomb(path: string, options: { rows: number; lieAb
   return { uncompressedBytes: uncompressedTotal, compressedBytes: offset };
 }
 
-const HEADER = ['external_id', 'entry_type', 'effective_at', 'cycle', 'subtrader_id', 'business_reference', 'description', 'reverses_external_id', 'account', 'market_ticker', 'amount_centicents'];
+const HEADER = [
+  'external_id',
+  'entry_type',
+  'effective_at',
+  'cycle',
+  'subtrader_id',
+  'business_reference',
+  'description',
+  'reverses_external_id',
+  'account',
+  'market_ticker',
+  'amount_centicents',
+];
 const COLUMNS = 'ABCDEFGHIJK';
 
 function* sheetXml(rows: number, constant: boolean): Generator<string> {
@@ -115,8 +130,22 @@ function* sheetXml(rows: number, constant: boolean): Generator<string> {
     const id = constant ? 'MM-BOMB' : `MM-${Math.floor(n / 2)}`;
     const account = n % 2 === 0 ? 'maintenance_margin' : 'maintenance_margin_contra';
     const amount = n % 2 === 0 ? '100' : '-100';
-    const values = [id, 'margin_requirement', '2026-11-05T21:00:00Z', '2026-11-05T21:00:00Z', constant ? 'ST-1' : `ST-${Math.floor(n / 2) % 1000}`, '', '', '', account, '', amount];
-    batch.push(`${constant ? '<row>' : `<row r="${r}">`}${values.map((v, i) => (v === '' ? (constant ? '<c/>' : '') : cell(i, r, v))).join('')}</row>`);
+    const values = [
+      id,
+      'margin_requirement',
+      '2026-11-05T21:00:00Z',
+      '2026-11-05T21:00:00Z',
+      constant ? 'ST-1' : `ST-${Math.floor(n / 2) % 1000}`,
+      '',
+      '',
+      '',
+      account,
+      '',
+      amount,
+    ];
+    batch.push(
+      `${constant ? '<row>' : `<row r="${r}">`}${values.map((v, i) => (v === '' ? (constant ? '<c/>' : '') : cell(i, r, v))).join('')}</row>`,
+    );
     if (batch.length === 1000) {
       yield batch.join('');
       batch = [];

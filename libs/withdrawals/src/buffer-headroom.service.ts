@@ -74,9 +74,18 @@ export class BufferHeadroomService {
       // a receivable one never offsets another class's payment. The same for each class's estimate.
       activeObligationPayable: sumCenticents(obligations.map((o) => payableOf(o.amountCenticents))),
       activeObligationId: obligations.map((o) => o.id).join(',') || null,
-      activeObligations: obligations.map((o) => ({ assetClass: o.assetClass, id: o.id, amount: o.amountCenticents, payable: payableOf(o.amountCenticents) })),
+      activeObligations: obligations.map((o) => ({
+        assetClass: o.assetClass,
+        id: o.id,
+        amount: o.amountCenticents,
+        payable: payableOf(o.amountCenticents),
+      })),
       estimatePayable: sumCenticents((estimate?.byAssetClass ?? []).map((e) => payableOf(e.totalAmountCenticents))),
-      estimates: (estimate?.byAssetClass ?? []).map((e) => ({ assetClass: e.assetClass, amount: e.totalAmountCenticents, payable: payableOf(e.totalAmountCenticents) })),
+      estimates: (estimate?.byAssetClass ?? []).map((e) => ({
+        assetClass: e.assetClass,
+        amount: e.totalAmountCenticents,
+        payable: payableOf(e.totalAmountCenticents),
+      })),
       estimatePulledAt: estimate?.pulledAt ?? null,
       reserveFloor,
     });

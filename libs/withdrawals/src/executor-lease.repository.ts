@@ -64,7 +64,7 @@ export class ExecutorLease {
       throw new ExecutorFenced(this.token, this.lostReason!);
     }
     if (rows.length !== 1) {
-      this.markLost('the fencing token or the lock is no longer this executor\'s (another executor took over)');
+      this.markLost("the fencing token or the lock is no longer this executor's (another executor took over)");
       throw new ExecutorFenced(this.token, this.lostReason!);
     }
   }
@@ -90,7 +90,10 @@ export class ExecutorLeaseRepository {
   async acquire(holder: string, at: Date): Promise<ExecutorLease | null> {
     if (!this.config.database.url) throw new Error('database url not resolved before bootstrap');
     // A dropped connection must not crash the process: the lease notices (see ExecutorLease).
-    const client = dedicatedPgClient({ connectionString: this.config.database.url, application_name: 'klear-withdrawal-executor', connectionTimeoutMillis: 10_000 }, 'withdrawal executor lock');
+    const client = dedicatedPgClient(
+      { connectionString: this.config.database.url, application_name: 'klear-withdrawal-executor', connectionTimeoutMillis: 10_000 },
+      'withdrawal executor lock',
+    );
     await client.connect();
     try {
       if (!(await tryLockForSession(client, AdvisoryLocks.withdrawalExecutor))) {

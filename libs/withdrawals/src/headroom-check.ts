@@ -68,7 +68,11 @@ export function checkHeadroom(input: HeadroomInputs): HeadroomResult {
         amount_centicents: s(o.amount),
         payable_centicents: s(o.payable),
       })),
-      estimates_by_asset_class: (input.estimates ?? []).map((e) => ({ asset_class: e.assetClass, total_amount_centicents: s(e.amount), payable_centicents: s(e.payable) })),
+      estimates_by_asset_class: (input.estimates ?? []).map((e) => ({
+        asset_class: e.assetClass,
+        total_amount_centicents: s(e.amount),
+        payable_centicents: s(e.payable),
+      })),
       balance_pulled_at: input.balancePulledAt.toISOString(),
       balance_source: input.balanceSource,
       estimate_pulled_at: input.estimatePulledAt?.toISOString() ?? null,

@@ -51,7 +51,8 @@ export function classifySubmissionError(error: unknown): SubmissionOutcome {
     const cause = (error as { cause?: unknown }).cause;
     return { kind: 'unknown', message: error.message, status: cause instanceof KlearHttpError ? cause.status : null };
   }
-  if (error instanceof KlearCircuitOpenError || error instanceof KlearWriteNotSentError) return { kind: 'not_sent', message: error.message };
+  if (error instanceof KlearCircuitOpenError || error instanceof KlearWriteNotSentError)
+    return { kind: 'not_sent', message: error.message };
   if (error instanceof KlearNetworkError && !error.requestSent) return { kind: 'not_sent', message: error.message };
   if (error instanceof KlearHttpError && error.status < 500) {
     return { kind: 'refused', status: error.status, code: error.klearCode ?? null, message: error.klearMessage ?? error.message };
@@ -68,7 +69,11 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
 
   async readBalance(): Promise<BufferBalanceReading> {
     const answer = await this.client.getSettlementBalance();
-    return { available: answer.data.balance_available_centicents, locked: answer.data.locked_balance_centicents ?? 0n, pulledAt: answer.raw.receivedAt };
+    return {
+      available: answer.data.balance_available_centicents,
+      locked: answer.data.locked_balance_centicents ?? 0n,
+      pulledAt: answer.raw.receivedAt,
+    };
   }
 
   async submitWithdrawal(amount: bigint, guard: SubmissionGuard): Promise<SubmissionOutcome> {
@@ -85,7 +90,14 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
       return { found: true, view: await this.getWithdrawal(id) };
     } catch (error) {
       // Klear answers a 4xx for an id it does not know as a withdrawal (400 today, 404 would mean the same).
-      if (error instanceof KlearHttpError && error.status >= 400 && error.status < 500 && error.status !== 429 && error.status !== 401 && error.status !== 403) {
+      if (
+        error instanceof KlearHttpError &&
+        error.status >= 400 &&
+        error.status < 500 &&
+        error.status !== 429 &&
+        error.status !== 401 &&
+        error.status !== 403
+      ) {
         return { found: false, status: error.status, message: error.klearMessage ?? error.message };
       }
       throw error;
@@ -137,13 +149,21 @@ export class IngestedBufferPosition implements BufferPositionSource {
   async latestBalance(): Promise<BufferBalanceReading | null> {
     const row = await this.settlement.latestBalance();
     if (!row) return null;
-    return { available: parseCenticents(row.available_centicents), locked: row.locked_centicents === null ? 0n : parseCenticents(row.locked_centicents), pulledAt: row.pulled_at };
+    return {
+      available: parseCenticents(row.available_centicents),
+      locked: row.locked_centicents === null ? 0n : parseCenticents(row.locked_centicents),
+      pulledAt: row.pulled_at,
+    };
   }
 
   async refreshBalance(): Promise<BufferBalanceReading> {
     const answer = await this.client.getSettlementBalance();
     await this.keep('settlementBalance', answer);
-    return { available: answer.data.balance_available_centicents, locked: answer.data.locked_balance_centicents ?? 0n, pulledAt: answer.raw.receivedAt };
+    return {
+      available: answer.data.balance_available_centicents,
+      locked: answer.data.locked_balance_centicents ?? 0n,
+      pulledAt: answer.raw.receivedAt,
+    };
   }
 
   async activeObligations(): Promise<ObligationReading[]> {
@@ -152,7 +172,11 @@ export class IngestedBufferPosition implements BufferPositionSource {
       await this.keepObligations(await this.client.getActiveObligations());
       active = await this.obligations.active();
     }
-    return (active?.obligations ?? []).map((o) => ({ id: o.id, assetClass: o.asset_class, amountCenticents: parseCenticents(o.amount_centicents) }));
+    return (active?.obligations ?? []).map((o) => ({
+      id: o.id,
+      assetClass: o.asset_class,
+      amountCenticents: parseCenticents(o.amount_centicents),
+    }));
   }
 
   async latestEstimate(): Promise<EstimateReading | null> {
@@ -178,7 +202,9 @@ export class IngestedBufferPosition implements BufferPositionSource {
       klearDetailPager(this.client, async (page) => void (await this.archive.append(page.raw, null))),
       (entry) => heldComplete({ query: (sql, params) => this.dataSource.query(sql, params) }, entry),
     );
-    await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, 'activeObligations', answer.data, archiveId, answer.raw.receivedAt, completion));
+    await inTransaction(this.dataSource, (tx) =>
+      interpretAnswer(tx, 'activeObligations', answer.data, archiveId, answer.raw.receivedAt, completion),
+    );
   }
 
   private stale(pulledAt: Date): boolean {
@@ -211,7 +237,9 @@ export class WebhookWithdrawalAlerts implements WithdrawalAlertSink {
   async send(alert: Parameters<WithdrawalAlertSink['send']>[0]): Promise<void> {
     const { webhookUrl: url, webhookSecret, webhookMaxAttempts } = this.config.withdrawals;
     if (!url) {
-      this.logger.error(`withdrawal ${alert.withdrawal_id} needs attention (${alert.event}: ${alert.reason}); no WITHDRAWAL_WEBHOOK_URL configured: raised in the API and the audit log only`);
+      this.logger.error(
+        `withdrawal ${alert.withdrawal_id} needs attention (${alert.event}: ${alert.reason}); no WITHDRAWAL_WEBHOOK_URL configured: raised in the API and the audit log only`,
+      );
       return;
     }
     const body = JSON.stringify(alert);

@@ -12,8 +12,8 @@ import { WithdrawalRepository } from './withdrawal.repository';
 export const ATTENTION_REASONS = {
   wire_failed: 'Klear reports the withdrawal wire failed',
   klear_id_conflict: 'Klear answered with a withdrawal id that another request already holds: the answer is kept, nothing was claimed',
-  klear_id_unconfirmed: 'submitted, but Klear\'s status endpoint does not confirm a withdrawal id for it',
-  outcome_ambiguous: 'Klear\'s records fit more than one conclusion: a person must decide from them, nothing is sent meanwhile',
+  klear_id_unconfirmed: "submitted, but Klear's status endpoint does not confirm a withdrawal id for it",
+  outcome_ambiguous: "Klear's records fit more than one conclusion: a person must decide from them, nothing is sent meanwhile",
 } as const;
 export type AttentionReason = keyof typeof ATTENTION_REASONS;
 
@@ -35,11 +35,26 @@ export class WithdrawalAttention {
   ) {}
 
   /** Flags the request (in the caller's transaction, which holds its row lock); the same reason twice is one flag. */
-  async raise(m: EntityManager, request: WithdrawalRequest, reason: AttentionReason, actor: string, details: Record<string, unknown> = {}): Promise<void> {
+  async raise(
+    m: EntityManager,
+    request: WithdrawalRequest,
+    reason: AttentionReason,
+    actor: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
     if (request.attentionReason === reason) return;
     const at = this.clock.now();
-    await this.repository.setAttention(m, request.id, { attentionReason: reason, attentionDetails: details, attentionRaisedAt: at, attentionNotifiedAt: null });
-    await this.transitions.note(m, request, 'attention_raised', { actor, reason: ATTENTION_REASONS[reason], details: { attention_reason: reason, ...details } });
+    await this.repository.setAttention(m, request.id, {
+      attentionReason: reason,
+      attentionDetails: details,
+      attentionRaisedAt: at,
+      attentionNotifiedAt: null,
+    });
+    await this.transitions.note(m, request, 'attention_raised', {
+      actor,
+      reason: ATTENTION_REASONS[reason],
+      details: { attention_reason: reason, ...details },
+    });
     Object.assign(request, { attentionReason: reason, attentionDetails: details, attentionRaisedAt: at, attentionNotifiedAt: null });
     this.logger.warn(`withdrawal ${request.id} needs attention: ${reason}`);
   }
@@ -48,7 +63,12 @@ export class WithdrawalAttention {
   async clear(m: EntityManager, request: WithdrawalRequest, actor: string, why: string): Promise<void> {
     if (request.attentionReason === null) return;
     const was = request.attentionReason;
-    await this.repository.setAttention(m, request.id, { attentionReason: null, attentionDetails: null, attentionRaisedAt: null, attentionNotifiedAt: null });
+    await this.repository.setAttention(m, request.id, {
+      attentionReason: null,
+      attentionDetails: null,
+      attentionRaisedAt: null,
+      attentionNotifiedAt: null,
+    });
     await this.transitions.note(m, request, 'attention_cleared', { actor, reason: why, details: { attention_reason: was } });
     Object.assign(request, { attentionReason: null, attentionDetails: null, attentionRaisedAt: null, attentionNotifiedAt: null });
   }
@@ -57,7 +77,10 @@ export class WithdrawalAttention {
   async deliverPending(actor: string): Promise<{ sent: number; pending: number }> {
     let sent = 0;
     let pending = 0;
-    for (const id of await this.repository.idsInStates(WITHDRAWAL_STATES, 'attention_reason IS NOT NULL AND attention_notified_at IS NULL')) {
+    for (const id of await this.repository.idsInStates(
+      WITHDRAWAL_STATES,
+      'attention_reason IS NOT NULL AND attention_notified_at IS NULL',
+    )) {
       if (await this.deliver(id, actor)) sent += 1;
       else pending += 1;
     }
@@ -88,7 +111,11 @@ export class WithdrawalAttention {
       const locked = await this.repository.lockRequest(m, id);
       if (!locked || locked.attentionReason !== reason || locked.attentionNotifiedAt) return;
       await this.repository.markAttentionNotified(m, id, this.clock.now());
-      await this.transitions.note(m, locked, 'attention_notified', { actor, reason: 'alert delivered to the withdrawal webhook', details: { ...alert } });
+      await this.transitions.note(m, locked, 'attention_notified', {
+        actor,
+        reason: 'alert delivered to the withdrawal webhook',
+        details: { ...alert },
+      });
     });
     return true;
   }

@@ -6,7 +6,14 @@ import { NotFound } from '@app/errors';
 import type { EntityManager } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import type { HeadroomResult } from './headroom-check';
-import { ApproverGrantedByRequester, CancelForbidden, NothingToRevoke, SelfApprovalForbidden, WithdrawalExpired, WithdrawalNotPending } from './withdrawal-errors';
+import {
+  ApproverGrantedByRequester,
+  CancelForbidden,
+  NothingToRevoke,
+  SelfApprovalForbidden,
+  WithdrawalExpired,
+  WithdrawalNotPending,
+} from './withdrawal-errors';
 import { approvalProgress, policyFromSnapshot, tierFor, type ApprovalProgress, type PolicySnapshotJson } from './withdrawal-policy';
 import type { WithdrawalState } from './withdrawal-states';
 import { WithdrawalTransitions } from './withdrawal-transitions';
@@ -35,7 +42,9 @@ export function progressOf(request: WithdrawalRequest, approvals: ApprovalWithCu
   const tier = tierFor(policyFromSnapshot(request.policySnapshot as unknown as PolicySnapshotJson), request.amountCenticents);
   return approvalProgress(
     tier,
-    approvals.filter((a) => a.decision === 'approve' && !a.grantedByRequester).map((a) => ({ approverId: a.approverId, roles: a.currentRoles })),
+    approvals
+      .filter((a) => a.decision === 'approve' && !a.grantedByRequester)
+      .map((a) => ({ approverId: a.approverId, roles: a.currentRoles })),
   );
 }
 
@@ -70,11 +79,23 @@ export class WithdrawalDecisionService {
       });
       const all = [...decisions, { approverId: who.userId, approverName: who.name, decision: 'approve' as const, currentRoles: who.roles }];
       const progress = progressOf(request, all);
-      const details = { round: request.approvalRound, approvals: progress.approvals, required: progress.required, roles_missing: progress.rolesMissing, approver: who.name, comment: note };
+      const details = {
+        round: request.approvalRound,
+        approvals: progress.approvals,
+        required: progress.required,
+        roles_missing: progress.rolesMissing,
+        approver: who.name,
+        comment: note,
+      };
       if (progress.satisfied) {
         await this.transitions.apply(m, request, 'approved', { actor: who.name, reason: 'approvals complete', details, requestBody });
       } else {
-        await this.transitions.note(m, request, 'approval', { actor: who.name, reason: 'approved; more approvals needed', details, requestBody });
+        await this.transitions.note(m, request, 'approval', {
+          actor: who.name,
+          reason: 'approved; more approvals needed',
+          details,
+          requestBody,
+        });
       }
       return { request, changed: true, progress };
     });
@@ -86,7 +107,12 @@ export class WithdrawalDecisionService {
       this.assertBeforeExecution(request);
       await bind?.(m, request);
       await this.repository.insertDecision(m, this.decisionRow(request, who, 'reject', reason));
-      await this.transitions.apply(m, request, 'rejected', { actor: who.name, reason, details: { round: request.approvalRound }, requestBody });
+      await this.transitions.apply(m, request, 'rejected', {
+        actor: who.name,
+        reason,
+        details: { round: request.approvalRound },
+        requestBody,
+      });
       return { request, changed: true, progress: progressOf(request, decisions) };
     });
   }
@@ -102,12 +128,25 @@ export class WithdrawalDecisionService {
       const mine = decisions.find((d) => d.approverId === who.userId);
       if (mine?.decision !== 'approve') throw new NothingToRevoke(id);
       await this.repository.insertDecision(m, this.decisionRow(request, who, 'revoke', reason ?? null));
-      const progress = progressOf(request, decisions.filter((d) => d.approverId !== who.userId));
+      const progress = progressOf(
+        request,
+        decisions.filter((d) => d.approverId !== who.userId),
+      );
       const details = { round: request.approvalRound, approvals: progress.approvals, required: progress.required, approver: who.name };
       if (request.state === 'approved' && !progress.satisfied) {
-        await this.transitions.apply(m, request, 'pending_approval', { actor: who.name, reason: reason ?? 'approval revoked', details, requestBody });
+        await this.transitions.apply(m, request, 'pending_approval', {
+          actor: who.name,
+          reason: reason ?? 'approval revoked',
+          details,
+          requestBody,
+        });
       } else {
-        await this.transitions.note(m, request, 'approval_revoked', { actor: who.name, reason: reason ?? 'approval revoked', details, requestBody });
+        await this.transitions.note(m, request, 'approval_revoked', {
+          actor: who.name,
+          reason: reason ?? 'approval revoked',
+          details,
+          requestBody,
+        });
       }
       return { request, changed: true, progress };
     });
@@ -127,7 +166,8 @@ export class WithdrawalDecisionService {
   }
 
   private assertBeforeExecution(request: WithdrawalRequest): void {
-    if (request.state !== 'pending_approval' && request.state !== 'approved') throw new WithdrawalNotPending(request.id, request.state as WithdrawalState);
+    if (request.state !== 'pending_approval' && request.state !== 'approved')
+      throw new WithdrawalNotPending(request.id, request.state as WithdrawalState);
   }
 
   /** The requester or an admin, before anything was sent to Klear. */
@@ -144,7 +184,11 @@ export class WithdrawalDecisionService {
   async expireIfDue(m: EntityManager, request: WithdrawalRequest, actor: string): Promise<boolean> {
     const state = request.state as WithdrawalState;
     if ((state !== 'pending_approval' && state !== 'approved') || request.expiresAt.getTime() > this.clock.nowMs()) return false;
-    await this.transitions.apply(m, request, 'expired', { actor, reason: `not executed by ${request.expiresAt.toISOString()}`, details: { expires_at: request.expiresAt.toISOString() } });
+    await this.transitions.apply(m, request, 'expired', {
+      actor,
+      reason: `not executed by ${request.expiresAt.toISOString()}`,
+      details: { expires_at: request.expiresAt.toISOString() },
+    });
     return true;
   }
 

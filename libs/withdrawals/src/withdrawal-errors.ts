@@ -44,11 +44,10 @@ export class CancelForbidden extends DomainError {
 
 export class IdempotencyKeyReused extends Conflict {
   constructor(key: string, existingId: string) {
-    super(
-      'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key '${key}' was already used for withdrawal ${existingId} with another body`,
-      { idempotency_key: key, withdrawal_id: existingId },
-    );
+    super('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key '${key}' was already used for withdrawal ${existingId} with another body`, {
+      idempotency_key: key,
+      withdrawal_id: existingId,
+    });
   }
 }
 
@@ -93,7 +92,10 @@ export class BufferBalanceUnavailable extends DomainError {
  */
 export class ExecutorFenced extends Error {
   readonly code = 'WITHDRAWAL_EXECUTOR_FENCED';
-  constructor(readonly token: string, readonly why: string) {
+  constructor(
+    readonly token: string,
+    readonly why: string,
+  ) {
     super(`withdrawal executor (fencing token ${token}) stopped: ${why}`);
     this.name = 'ExecutorFenced';
   }

@@ -154,13 +154,17 @@ export class WithdrawalExecutor {
           }
           await this.transitions.apply(m, request, 'approved', {
             actor: EXECUTOR_ACTOR,
-            reason: 'the previous executor stopped before its POST was recorded as leaving: provably nothing was sent; the approvals still count',
+            reason:
+              'the previous executor stopped before its POST was recorded as leaving: provably nothing was sent; the approvals still count',
             details: { attempt_no: attempt?.attemptNo ?? null },
           });
           counts.abandoned += 1;
           return;
         }
-        await this.repository.updateAttempt(m, attempt.id, { state: 'outcome_unknown', error: 'the executor stopped after recording its POST as leaving and before recording Klear\'s answer' });
+        await this.repository.updateAttempt(m, attempt.id, {
+          state: 'outcome_unknown',
+          error: "the executor stopped after recording its POST as leaving and before recording Klear's answer",
+        });
         await this.transitions.apply(m, request, 'outcome_unknown', {
           actor: EXECUTOR_ACTOR,
           reason: 'found submitting with its POST recorded as leaving: the previous executor stopped mid-submission',
@@ -172,18 +176,27 @@ export class WithdrawalExecutor {
     return counts;
   }
 
-  private async execute(id: string, lease: ExecutorLease, step: (point: ExecutorCrashPoint, extra?: Partial<ExecutorStepContext>) => Promise<void>): Promise<string> {
+  private async execute(
+    id: string,
+    lease: ExecutorLease,
+    step: (point: ExecutorCrashPoint, extra?: Partial<ExecutorStepContext>) => Promise<void>,
+  ): Promise<string> {
     const request = await this.repository.findRequest(id);
     if (!request || request.state !== 'approved') return 'skipped';
     const policy = policyFromSnapshot(request.policySnapshot as unknown as PolicySnapshotJson);
     let check: HeadroomResult;
     let head;
     try {
-      check = await this.headroom.assess(request.amountCenticents, policy.reserveFloorCenticents, { executing: { id, createdAt: request.createdAt }, forceRefresh: true });
+      check = await this.headroom.assess(request.amountCenticents, policy.reserveFloorCenticents, {
+        executing: { id, createdAt: request.createdAt },
+        forceRefresh: true,
+      });
       head = await readHistoryHead(this.klear);
     } catch (error) {
       // Klear cannot be read: nothing is sent without fresh figures; the next run tries again.
-      this.logger.warn(`withdrawal ${id}: not submitted this run, Klear figures unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `withdrawal ${id}: not submitted this run, Klear figures unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return 'skipped';
     }
 
@@ -203,7 +216,11 @@ export class WithdrawalExecutor {
       if (!check.ok) {
         if (locked.executionHold === null) {
           await this.repository.setExecutionHold(m, id, check.figures);
-          await this.transitions.note(m, locked, 'held', { actor: EXECUTOR_ACTOR, reason: 'not enough headroom to submit now; retried on later runs until it expires', details: check.figures });
+          await this.transitions.note(m, locked, 'held', {
+            actor: EXECUTOR_ACTOR,
+            reason: 'not enough headroom to submit now; retried on later runs until it expires',
+            details: check.figures,
+          });
         }
         return 'held';
       }
@@ -266,7 +283,8 @@ export class WithdrawalExecutor {
       attemptId: attempt.id,
       receivedAt: this.clock.now(),
       outcome: outcome.kind,
-      httpStatus: outcome.kind === 'created' || outcome.kind === 'refused' ? outcome.status : outcome.kind === 'unknown' ? outcome.status : null,
+      httpStatus:
+        outcome.kind === 'created' || outcome.kind === 'refused' ? outcome.status : outcome.kind === 'unknown' ? outcome.status : null,
       klearWithdrawalId: outcome.kind === 'created' ? outcome.klearId : null,
       klearCode: outcome.kind === 'refused' ? outcome.code : null,
       message: outcome.kind === 'created' ? null : outcome.message,
@@ -277,23 +295,42 @@ export class WithdrawalExecutor {
       await this.repository.appendKlearAnswer(fields);
     } catch (error) {
       // The resolver still finds a created withdrawal in Klear's records; the log keeps the id meanwhile.
-      this.logger.error(`withdrawal ${attempt.requestId}: Klear's answer (${outcome.kind}${fields.klearWithdrawalId ? ` ${fields.klearWithdrawalId}` : ''}) could not be recorded: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.error(
+        `withdrawal ${attempt.requestId}: Klear's answer (${outcome.kind}${fields.klearWithdrawalId ? ` ${fields.klearWithdrawalId}` : ''}) could not be recorded: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
-  private async recordOutcome(id: string, attempt: WithdrawalAttempt, outcome: SubmissionOutcome, postedAt: Date | null, lease: ExecutorLease): Promise<string> {
+  private async recordOutcome(
+    id: string,
+    attempt: WithdrawalAttempt,
+    outcome: SubmissionOutcome,
+    postedAt: Date | null,
+    lease: ExecutorLease,
+  ): Promise<string> {
     try {
       return await this.repository.fencedTransaction(lease, (m) => this.applyOutcome(m, id, attempt, outcome, postedAt));
     } catch (error) {
       // Two requests cannot hold one Klear id: a race past the check below ends here, as an alert.
-      if (outcome.kind === 'created' && error instanceof QueryFailedError && (error as { driverError?: { code?: string } }).driverError?.code === '23505') {
+      if (
+        outcome.kind === 'created' &&
+        error instanceof QueryFailedError &&
+        (error as { driverError?: { code?: string } }).driverError?.code === '23505'
+      ) {
         return this.repository.fencedTransaction(lease, (m) => this.applyOutcome(m, id, attempt, outcome, postedAt, true));
       }
       throw error;
     }
   }
 
-  private async applyOutcome(m: EntityManager, id: string, attempt: WithdrawalAttempt, outcome: SubmissionOutcome, postedAt: Date | null, conflictSeen = false): Promise<string> {
+  private async applyOutcome(
+    m: EntityManager,
+    id: string,
+    attempt: WithdrawalAttempt,
+    outcome: SubmissionOutcome,
+    postedAt: Date | null,
+    conflictSeen = false,
+  ): Promise<string> {
     const request = await this.repository.lockRequest(m, id);
     if (!request) throw new Error(`withdrawal ${id} vanished during submission`);
     if (request.state !== 'submitting') return 'skipped';
@@ -313,15 +350,30 @@ export class WithdrawalExecutor {
       return 'not_sent';
     }
     if (outcome.kind === 'created') {
-      const heldBy = (await this.repository.requestHoldingKlearId(m, outcome.klearId, id)) ?? (conflictSeen ? 'another request (refused by the unique index)' : null);
+      const heldBy =
+        (await this.repository.requestHoldingKlearId(m, outcome.klearId, id)) ??
+        (conflictSeen ? 'another request (refused by the unique index)' : null);
       if (heldBy !== null) {
         const why = `Klear answered with withdrawal id ${outcome.klearId}, already held by withdrawal request ${heldBy}`;
         await this.repository.updateAttempt(m, attempt.id, { state: 'outcome_unknown', error: why });
-        await this.transitions.apply(m, request, 'outcome_unknown', { actor: EXECUTOR_ACTOR, reason: why, details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: outcome.klearId, held_by: heldBy } });
-        await this.attention.raise(m, request, 'klear_id_conflict', EXECUTOR_ACTOR, { klear_withdrawal_id: outcome.klearId, held_by: heldBy, attempt_no: attempt.attemptNo });
+        await this.transitions.apply(m, request, 'outcome_unknown', {
+          actor: EXECUTOR_ACTOR,
+          reason: why,
+          details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: outcome.klearId, held_by: heldBy },
+        });
+        await this.attention.raise(m, request, 'klear_id_conflict', EXECUTOR_ACTOR, {
+          klear_withdrawal_id: outcome.klearId,
+          held_by: heldBy,
+          attempt_no: attempt.attemptNo,
+        });
         return 'outcome_unknown';
       }
-      await this.repository.updateAttempt(m, attempt.id, { state: 'submitted', finishedAt, klearWithdrawalId: outcome.klearId, resolution: { conclusion: 'submitted', source: 'klear_answer' } });
+      await this.repository.updateAttempt(m, attempt.id, {
+        state: 'submitted',
+        finishedAt,
+        klearWithdrawalId: outcome.klearId,
+        resolution: { conclusion: 'submitted', source: 'klear_answer' },
+      });
       await this.transitions.apply(m, request, 'submitted', {
         actor: EXECUTOR_ACTOR,
         reason: 'Klear accepted the withdrawal',
@@ -333,14 +385,27 @@ export class WithdrawalExecutor {
     }
     if (outcome.kind === 'unknown') {
       await this.repository.updateAttempt(m, attempt.id, { state: 'outcome_unknown', error: outcome.message });
-      await this.transitions.apply(m, request, 'outcome_unknown', { actor: EXECUTOR_ACTOR, reason: outcome.message, details: { attempt_no: attempt.attemptNo } });
+      await this.transitions.apply(m, request, 'outcome_unknown', {
+        actor: EXECUTOR_ACTOR,
+        reason: outcome.message,
+        details: { attempt_no: attempt.attemptNo },
+      });
       return 'outcome_unknown';
     }
     // Klear answered the POST with a refusal: it did not act. Sending again is a second POST, which
     // only a fresh approval round (people who see this attempt and Klear's answer) may allow.
     const why = `Klear refused it (${outcome.status}${outcome.code ? ` ${outcome.code}` : ''}): ${outcome.message}`;
-    await this.repository.updateAttempt(m, attempt.id, { state: 'not_submitted', finishedAt, error: why, resolution: { conclusion: 'not_submitted', source: 'refused' } });
-    await this.transitions.apply(m, request, 'not_submitted', { actor: EXECUTOR_ACTOR, reason: why, details: { attempt_no: attempt.attemptNo } });
+    await this.repository.updateAttempt(m, attempt.id, {
+      state: 'not_submitted',
+      finishedAt,
+      error: why,
+      resolution: { conclusion: 'not_submitted', source: 'refused' },
+    });
+    await this.transitions.apply(m, request, 'not_submitted', {
+      actor: EXECUTOR_ACTOR,
+      reason: why,
+      details: { attempt_no: attempt.attemptNo },
+    });
     await this.resolver.startNewRound(m, request, 'Klear refused the POST: a fresh approval round is needed to send it again');
     return 'not_submitted';
   }

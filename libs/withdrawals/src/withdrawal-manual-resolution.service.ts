@@ -46,7 +46,12 @@ export class WithdrawalManualResolutions {
       const { request, attemptId } = await this.lockUnknown(m, id, who);
       if (input.conclusion === 'submitted') await this.assertIdFree(m, request, input.klearWithdrawalId as string);
       const pending = await m.findOneBy(WithdrawalManualResolution, { requestId: id, state: 'pending' });
-      if (pending) throw new Conflict('WITHDRAWAL_RESOLUTION_PENDING', `withdrawal ${id} already has a resolution waiting for confirmation (${pending.id}): confirm or reject it first`, { resolution_id: pending.id });
+      if (pending)
+        throw new Conflict(
+          'WITHDRAWAL_RESOLUTION_PENDING',
+          `withdrawal ${id} already has a resolution waiting for confirmation (${pending.id}): confirm or reject it first`,
+          { resolution_id: pending.id },
+        );
       const row = await m.save(
         m.create(WithdrawalManualResolution, {
           requestId: id,
@@ -74,7 +79,11 @@ export class WithdrawalManualResolutions {
     });
   }
 
-  async confirm(id: string, who: Principal, requestBody: unknown): Promise<{ resolution: WithdrawalManualResolution; request: WithdrawalRequest }> {
+  async confirm(
+    id: string,
+    who: Principal,
+    requestBody: unknown,
+  ): Promise<{ resolution: WithdrawalManualResolution; request: WithdrawalRequest }> {
     // "Submitted with Klear id X": Klear's status endpoint must know X, for this request's amount.
     const pending = await this.repository.dataSource.manager.findOneBy(WithdrawalManualResolution, { requestId: id, state: 'pending' });
     const request = await this.repository.findRequest(id);
@@ -84,14 +93,22 @@ export class WithdrawalManualResolutions {
       try {
         lookup = await this.klear.lookupWithdrawal(pending.klearWithdrawalId);
       } catch (error) {
-        throw new DomainError('KLEAR_UNAVAILABLE', 'unavailable', `Klear's status endpoint could not confirm withdrawal ${pending.klearWithdrawalId} now: ${error instanceof Error ? error.message : String(error)}`);
+        throw new DomainError(
+          'KLEAR_UNAVAILABLE',
+          'unavailable',
+          `Klear's status endpoint could not confirm withdrawal ${pending.klearWithdrawalId} now: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       const found = lookup.found ? lookup.view : null;
       if (!found || found.amount !== request.amountCenticents) {
         throw new BusinessRuleViolation(
           'KLEAR_ID_NOT_CONFIRMED',
           `Klear's status endpoint ${found ? `shows withdrawal ${pending.klearWithdrawalId} for another amount (${found.amount} centicents)` : `does not know withdrawal ${pending.klearWithdrawalId}`}: reject this resolution and propose the right id`,
-          { klear_withdrawal_id: pending.klearWithdrawalId, klear_amount_centicents: found ? found.amount.toString() : null, amount_centicents: request.amountCenticents.toString() },
+          {
+            klear_withdrawal_id: pending.klearWithdrawalId,
+            klear_amount_centicents: found ? found.amount.toString() : null,
+            amount_centicents: request.amountCenticents.toString(),
+          },
         );
       }
     }
@@ -99,18 +116,31 @@ export class WithdrawalManualResolutions {
       return await this.confirmOnce(id, who, requestBody, pending);
     } catch (error) {
       // Two requests settled with one Klear id at the same moment: the unique index lets one win.
-      if ((error as { code?: string }).code === '23505') throw new Conflict('KLEAR_ID_HELD', `that Klear withdrawal id was just given to another request: one Klear withdrawal settles one request`, { id });
+      if ((error as { code?: string }).code === '23505')
+        throw new Conflict(
+          'KLEAR_ID_HELD',
+          `that Klear withdrawal id was just given to another request: one Klear withdrawal settles one request`,
+          { id },
+        );
       throw error;
     }
   }
 
-  private async confirmOnce(id: string, who: Principal, requestBody: unknown, pending: WithdrawalManualResolution | null): Promise<{ resolution: WithdrawalManualResolution; request: WithdrawalRequest }> {
+  private async confirmOnce(
+    id: string,
+    who: Principal,
+    requestBody: unknown,
+    pending: WithdrawalManualResolution | null,
+  ): Promise<{ resolution: WithdrawalManualResolution; request: WithdrawalRequest }> {
     return this.repository.transaction(async (m) => {
       const { request, attemptId } = await this.lockUnknown(m, id, who);
       const row = await this.lockPending(m, id);
-      if (row.id !== pending?.id) throw new Conflict('WITHDRAWAL_RESOLUTION_STALE', `the pending resolution of withdrawal ${id} changed meanwhile: look again`);
-      if (row.proposedBy === who.userId) throw new ResolutionNotAllowed(id, 'the person who proposed a resolution cannot confirm it; another approver or admin must');
-      if (row.attemptId !== attemptId) throw new Conflict('WITHDRAWAL_RESOLUTION_STALE', `the resolution was proposed for another attempt of withdrawal ${id}`);
+      if (row.id !== pending?.id)
+        throw new Conflict('WITHDRAWAL_RESOLUTION_STALE', `the pending resolution of withdrawal ${id} changed meanwhile: look again`);
+      if (row.proposedBy === who.userId)
+        throw new ResolutionNotAllowed(id, 'the person who proposed a resolution cannot confirm it; another approver or admin must');
+      if (row.attemptId !== attemptId)
+        throw new Conflict('WITHDRAWAL_RESOLUTION_STALE', `the resolution was proposed for another attempt of withdrawal ${id}`);
       const now = this.clock.now();
       const details = { resolution_id: row.id, proposed_by: row.proposedByName, confirmed_by: who.name, reason: row.reason };
       if (row.conclusion === 'submitted') {
@@ -130,8 +160,17 @@ export class WithdrawalManualResolutions {
       } else {
         const resolution = { conclusion: 'not_submitted', source: 'manual', ...details };
         await this.repository.updateAttempt(m, attemptId, { state: 'not_submitted', finishedAt: now, resolution });
-        await this.transitions.apply(m, request, 'not_submitted', { actor: `${row.proposedByName}+${who.name}`, reason: `settled by people from Klear's records: never arrived`, details: resolution, requestBody });
-        await this.resolver.startNewRound(m, request, 'people found it never arrived at Klear: a fresh approval round decides whether to send it again');
+        await this.transitions.apply(m, request, 'not_submitted', {
+          actor: `${row.proposedByName}+${who.name}`,
+          reason: `settled by people from Klear's records: never arrived`,
+          details: resolution,
+          requestBody,
+        });
+        await this.resolver.startNewRound(
+          m,
+          request,
+          'people found it never arrived at Klear: a fresh approval round decides whether to send it again',
+        );
       }
       await this.attention.clear(m, request, who.name, `settled by ${row.proposedByName} and ${who.name}`);
       row.state = 'confirmed';
@@ -155,13 +194,21 @@ export class WithdrawalManualResolutions {
       row.decidedAt = this.clock.now();
       row.decisionReason = reason;
       await m.save(row);
-      await this.transitions.note(m, request, 'resolution_rejected', { actor: who.name, reason, details: { resolution_id: row.id }, requestBody });
+      await this.transitions.note(m, request, 'resolution_rejected', {
+        actor: who.name,
+        reason,
+        details: { resolution_id: row.id },
+        requestBody,
+      });
       return row;
     });
   }
 
   list(requestId: string): Promise<WithdrawalManualResolution[]> {
-    return this.repository.dataSource.manager.find(WithdrawalManualResolution, { where: { requestId }, order: { proposedAt: 'ASC', id: 'ASC' } });
+    return this.repository.dataSource.manager.find(WithdrawalManualResolution, {
+      where: { requestId },
+      order: { proposedAt: 'ASC', id: 'ASC' },
+    });
   }
 
   private async lockUnknown(m: EntityManager, id: string, who: Principal): Promise<{ request: WithdrawalRequest; attemptId: string }> {
@@ -169,7 +216,11 @@ export class WithdrawalManualResolutions {
     if (!request) throw new NotFound('withdrawal', id);
     if (request.requesterId === who.userId) throw new ResolutionNotAllowed(id, 'the requester never settles their own request');
     if (request.state !== 'outcome_unknown') {
-      throw new Conflict('WITHDRAWAL_NOT_OUTCOME_UNKNOWN', `withdrawal ${id} is ${request.state as WithdrawalState}: only a request whose outcome is unknown is settled by people`, { id, state: request.state });
+      throw new Conflict(
+        'WITHDRAWAL_NOT_OUTCOME_UNKNOWN',
+        `withdrawal ${id} is ${request.state as WithdrawalState}: only a request whose outcome is unknown is settled by people`,
+        { id, state: request.state },
+      );
     }
     const attempt = await this.repository.openAttempt(m, id);
     if (!attempt) throw new Conflict('WITHDRAWAL_NOT_OUTCOME_UNKNOWN', `withdrawal ${id} has no open attempt`, { id });
@@ -177,7 +228,10 @@ export class WithdrawalManualResolutions {
   }
 
   private async lockPending(m: EntityManager, id: string): Promise<WithdrawalManualResolution> {
-    const row = await m.findOne(WithdrawalManualResolution, { where: { requestId: id, state: 'pending' }, lock: { mode: 'pessimistic_write' } });
+    const row = await m.findOne(WithdrawalManualResolution, {
+      where: { requestId: id, state: 'pending' },
+      lock: { mode: 'pessimistic_write' },
+    });
     if (!row) throw new Conflict('WITHDRAWAL_NO_PENDING_RESOLUTION', `withdrawal ${id} has no resolution waiting for confirmation`, { id });
     return row;
   }
@@ -185,7 +239,11 @@ export class WithdrawalManualResolutions {
   private async assertIdFree(m: EntityManager, request: WithdrawalRequest, klearId: string): Promise<void> {
     const heldBy = await this.repository.requestHoldingKlearId(m, klearId, request.id);
     if (heldBy) {
-      throw new Conflict('KLEAR_ID_HELD', `Klear withdrawal ${klearId} already belongs to withdrawal request ${heldBy}: one Klear withdrawal settles one request`, { klear_withdrawal_id: klearId, held_by: heldBy });
+      throw new Conflict(
+        'KLEAR_ID_HELD',
+        `Klear withdrawal ${klearId} already belongs to withdrawal request ${heldBy}: one Klear withdrawal settles one request`,
+        { klear_withdrawal_id: klearId, held_by: heldBy },
+      );
     }
   }
 }

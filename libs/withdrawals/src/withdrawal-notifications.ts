@@ -16,7 +16,12 @@ const ON_STATE: Partial<Record<WithdrawalState, NotificationKind>> = {
 };
 
 /** What a withdrawal notification says: id, amount, state, requester, purpose. Nothing else. */
-export function withdrawalEvent(request: WithdrawalRequest, kind: NotificationKind, summary: string, extra: Array<[string, string]> = []): Omit<NotificationEvent, 'dedupeKey'> {
+export function withdrawalEvent(
+  request: WithdrawalRequest,
+  kind: NotificationKind,
+  summary: string,
+  extra: Array<[string, string]> = [],
+): Omit<NotificationEvent, 'dedupeKey'> {
   const amount = formatUsd(request.amountCenticents);
   return {
     kind,
@@ -24,7 +29,14 @@ export function withdrawalEvent(request: WithdrawalRequest, kind: NotificationKi
     subjectId: request.id,
     payload: {
       summary: `${summary} ${amount} (requested by ${request.requesterName})`,
-      facts: [['Withdrawal', request.id], ['Amount', amount], ['State', request.state], ['Requested by', request.requesterName], ['Purpose', request.purpose.slice(0, 200)], ...extra],
+      facts: [
+        ['Withdrawal', request.id],
+        ['Amount', amount],
+        ['State', request.state],
+        ['Requested by', request.requesterName],
+        ['Purpose', request.purpose.slice(0, 200)],
+        ...extra,
+      ],
       link: `/withdrawals/${request.id}`,
     },
   };
@@ -46,7 +58,10 @@ export class WithdrawalNotifications {
     if (kind === 'withdrawal.approval_requested') {
       const approvals = `${request.approvalsRequired} approval(s)${request.rolesRequired.length ? `, one of them ${request.rolesRequired.join(' and ')}` : ''}`;
       await this.outbox.enqueue(m, {
-        ...withdrawalEvent(request, kind, 'Please approve the withdrawal of', [['Needs', approvals], ['Expires', request.expiresAt.toISOString()]]),
+        ...withdrawalEvent(request, kind, 'Please approve the withdrawal of', [
+          ['Needs', approvals],
+          ['Expires', request.expiresAt.toISOString()],
+        ]),
         dedupeKey: `${kind}:${request.id}:${round}`,
         audience: { roles: ['approver'], exclude: [request.requesterId] },
       });

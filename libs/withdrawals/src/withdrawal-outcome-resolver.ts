@@ -66,7 +66,9 @@ export class WithdrawalOutcomeResolver {
       } catch (error) {
         if (error instanceof ExecutorFenced) throw error;
         counts.still_unknown += 1;
-        this.logger.warn(`withdrawal ${id}: outcome still unknown, Klear records not readable: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(
+          `withdrawal ${id}: outcome still unknown, Klear records not readable: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
     return counts;
@@ -80,14 +82,25 @@ export class WithdrawalOutcomeResolver {
     const amount = before.amountCenticents;
 
     // 1. The ids Klear answered this attempt's POST with.
-    const answered = [...new Set((await this.repository.answersOfAttempt(attempt.id)).map((a) => a.klearWithdrawalId).filter((k): k is string => k !== null))];
+    const answered = [
+      ...new Set(
+        (await this.repository.answersOfAttempt(attempt.id)).map((a) => a.klearWithdrawalId).filter((k): k is string => k !== null),
+      ),
+    ];
     if (answered.length > 0) {
       const lookups = await Promise.all(answered.map(async (klearId) => ({ klearId, lookup: await this.klear.lookupWithdrawal(klearId) })));
-      const confirmed = lookups.filter((l) => l.lookup.found && l.lookup.view.amount === amount).map((l) => (l.lookup as { view: KlearWithdrawalView }).view);
+      const confirmed = lookups
+        .filter((l) => l.lookup.found && l.lookup.view.amount === amount)
+        .map((l) => (l.lookup as { view: KlearWithdrawalView }).view);
       return this.repository.fencedTransaction(lease, async (m) => {
         const request = await this.repository.lockRequest(m, id);
         if (!request || request.state !== 'outcome_unknown') return 'still_unknown';
-        const evidence = { source: 'klear_answer', answered_ids: answered, confirmed_ids: confirmed.map((v) => v.id), checked_at: this.clock.now().toISOString() };
+        const evidence = {
+          source: 'klear_answer',
+          answered_ids: answered,
+          confirmed_ids: confirmed.map((v) => v.id),
+          checked_at: this.clock.now().toISOString(),
+        };
         if (confirmed.length !== 1) {
           await this.repository.updateAttempt(m, attempt.id, { resolution: { ...evidence, conclusion: 'still_unknown' } });
           await this.attention.raise(m, request, 'klear_id_unconfirmed', EXECUTOR_ACTOR, { attempt_no: attempt.attemptNo, ...evidence });
@@ -106,7 +119,13 @@ export class WithdrawalOutcomeResolver {
     for (const ref of references.slice(0, MAX_LOOKUPS)) {
       const lookup = await this.klear.lookupWithdrawal(ref);
       if (!lookup.found) continue;
-      seen.push({ id: lookup.view.id, amount: lookup.view.amount.toString(), status: lookup.view.status, created_ts: lookup.view.createdTs, history_lock: showsLock(walk.entries, lookup.view.id, lookup.view.amount) });
+      seen.push({
+        id: lookup.view.id,
+        amount: lookup.view.amount.toString(),
+        status: lookup.view.status,
+        created_ts: lookup.view.createdTs,
+        history_lock: showsLock(walk.entries, lookup.view.id, lookup.view.amount),
+      });
     }
 
     return this.repository.fencedTransaction(lease, async (m) => {
@@ -136,7 +155,11 @@ export class WithdrawalOutcomeResolver {
       }
       if (candidates.length > 0 || evidence.references_not_looked_up > 0) {
         await this.repository.updateAttempt(m, attempt.id, { resolution: { ...evidence, conclusion: 'ambiguous' } });
-        await this.attention.raise(m, request, 'outcome_ambiguous', EXECUTOR_ACTOR, { attempt_no: attempt.attemptNo, candidates: evidence.candidates, competing_attempts: competing });
+        await this.attention.raise(m, request, 'outcome_ambiguous', EXECUTOR_ACTOR, {
+          attempt_no: attempt.attemptNo,
+          candidates: evidence.candidates,
+          competing_attempts: competing,
+        });
         return 'still_unknown';
       }
       // The locked balance moved by exactly our amount more than history explains: Klear's records
@@ -145,13 +168,25 @@ export class WithdrawalOutcomeResolver {
       const postedAt = attempt.postedAt ?? attempt.startedAt;
       const ageMs = this.clock.nowMs() - postedAt.getTime();
       if (!walk.complete || unexplained === request.amountCenticents || ageMs < this.config.withdrawals.outcomeGraceSeconds * 1000) {
-        await this.repository.updateAttempt(m, attempt.id, { resolution: { ...evidence, conclusion: 'still_unknown', unexplained_locked_centicents: unexplained.toString(), ms_since_posted: ageMs } });
+        await this.repository.updateAttempt(m, attempt.id, {
+          resolution: {
+            ...evidence,
+            conclusion: 'still_unknown',
+            unexplained_locked_centicents: unexplained.toString(),
+            ms_since_posted: ageMs,
+          },
+        });
         return 'still_unknown';
       }
       await this.repository.updateAttempt(m, attempt.id, {
         state: 'not_submitted',
         finishedAt: this.clock.now(),
-        resolution: { ...evidence, conclusion: 'not_submitted', reason: 'no withdrawal of this amount in Klear\'s records after the grace period, counted from the record that the POST was leaving' },
+        resolution: {
+          ...evidence,
+          conclusion: 'not_submitted',
+          reason:
+            "no withdrawal of this amount in Klear's records after the grace period, counted from the record that the POST was leaving",
+        },
       });
       await this.transitions.apply(m, request, 'not_submitted', {
         actor: EXECUTOR_ACTOR,
@@ -159,7 +194,7 @@ export class WithdrawalOutcomeResolver {
         details: { attempt_no: attempt.attemptNo, evidence },
       });
       await this.startNewRound(m, request, 'not submitted: a fresh approval round is needed to send it');
-      await this.voidOvertakenResolutions(m, request, 'Klear\'s records settled it first: not submitted, a fresh approval round decides');
+      await this.voidOvertakenResolutions(m, request, "Klear's records settled it first: not submitted, a fresh approval round decides");
       return 'not_submitted';
     });
   }
@@ -171,7 +206,11 @@ export class WithdrawalOutcomeResolver {
       actor: EXECUTOR_ACTOR,
       reason,
       details: { approval_round: request.approvalRound + 1 },
-      set: { approvalRound: request.approvalRound + 1, expiresAt: new Date(this.clock.nowMs() + expirySeconds * 1000), executionHold: null },
+      set: {
+        approvalRound: request.approvalRound + 1,
+        expiresAt: new Date(this.clock.nowMs() + expirySeconds * 1000),
+        executionHold: null,
+      },
     });
   }
 
@@ -185,16 +224,31 @@ export class WithdrawalOutcomeResolver {
   ): Promise<Resolution> {
     const heldBy = await this.repository.requestHoldingKlearId(m, found.id, request.id);
     if (heldBy !== null) {
-      await this.repository.updateAttempt(m, attempt.id, { resolution: { ...evidence, conclusion: 'still_unknown', conflict: { klear_withdrawal_id: found.id, held_by: heldBy } } });
-      await this.attention.raise(m, request, 'klear_id_conflict', EXECUTOR_ACTOR, { klear_withdrawal_id: found.id, held_by: heldBy, attempt_no: attempt.attemptNo });
+      await this.repository.updateAttempt(m, attempt.id, {
+        resolution: { ...evidence, conclusion: 'still_unknown', conflict: { klear_withdrawal_id: found.id, held_by: heldBy } },
+      });
+      await this.attention.raise(m, request, 'klear_id_conflict', EXECUTOR_ACTOR, {
+        klear_withdrawal_id: found.id,
+        held_by: heldBy,
+        attempt_no: attempt.attemptNo,
+      });
       return 'still_unknown';
     }
-    const resolution = { ...evidence, conclusion: 'submitted', business_transaction_id: found.id, klear_id_confirmed: true, history_lock: found.history_lock ?? null };
+    const resolution = {
+      ...evidence,
+      conclusion: 'submitted',
+      business_transaction_id: found.id,
+      klear_id_confirmed: true,
+      history_lock: found.history_lock ?? null,
+    };
     const at = this.clock.now();
     await this.repository.updateAttempt(m, attempt.id, { state: 'submitted', finishedAt: at, klearWithdrawalId: found.id, resolution });
     await this.transitions.apply(m, request, 'submitted', {
       actor: EXECUTOR_ACTOR,
-      reason: evidence.source === 'klear_answer' ? 'Klear\'s recorded answer, confirmed by its status endpoint' : 'found in Klear\'s records, confirmed by its status endpoint',
+      reason:
+        evidence.source === 'klear_answer'
+          ? "Klear's recorded answer, confirmed by its status endpoint"
+          : "found in Klear's records, confirmed by its status endpoint",
       details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: found.id, evidence: resolution },
       set: { klearWithdrawalId: found.id, submittedAt: at, klearStatus: null },
     });

@@ -50,7 +50,14 @@ export class WithdrawalPolicyService {
       await lockForTransaction(tx, AdvisoryLocks.withdrawalPolicy);
       const again = await tx.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
       if (again) return fromRow(again);
-      return this.insertVersion(tx, 1, defaultPolicyTerms(this.config.withdrawals.defaultCapCenticents), 'system', 'default policy seeded at first use', undefined);
+      return this.insertVersion(
+        tx,
+        1,
+        defaultPolicyTerms(this.config.withdrawals.defaultCapCenticents),
+        'system',
+        'default policy seeded at first use',
+        undefined,
+      );
     });
   }
 
@@ -58,7 +65,10 @@ export class WithdrawalPolicyService {
   validate(terms: WithdrawalPolicyTerms): void {
     const problems = policyProblems(terms);
     if (problems.length > 0) {
-      throw new InvalidInput(problems.join(' | '), problems.map((p) => ({ field: p.split(':')[0], problems: [p.slice(p.indexOf(':') + 2)] })));
+      throw new InvalidInput(
+        problems.join(' | '),
+        problems.map((p) => ({ field: p.split(':')[0], problems: [p.slice(p.indexOf(':') + 2)] })),
+      );
     }
   }
 
@@ -67,15 +77,26 @@ export class WithdrawalPolicyService {
    * (AdminProposals). `basedOnVersion`: the version the proposal was made against; a policy changed
    * since then refuses it (the approver approved a change to what they saw).
    */
-  async replaceWithin(m: EntityManager, terms: WithdrawalPolicyTerms, actor: string, reason: string, requestBody: unknown, basedOnVersion: number): Promise<StoredPolicy> {
+  async replaceWithin(
+    m: EntityManager,
+    terms: WithdrawalPolicyTerms,
+    actor: string,
+    reason: string,
+    requestBody: unknown,
+    basedOnVersion: number,
+  ): Promise<StoredPolicy> {
     this.validate(terms);
     await lockForTransaction(m, AdvisoryLocks.withdrawalPolicy);
     const last = await m.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
     if ((last?.version ?? 0) !== basedOnVersion) {
-      throw new Conflict('POLICY_CHANGED_SINCE_PROPOSAL', `the policy is at version ${last?.version ?? 0}, the proposal was made against version ${basedOnVersion}: propose again`, {
-        current_version: last?.version ?? 0,
-        based_on_version: basedOnVersion,
-      });
+      throw new Conflict(
+        'POLICY_CHANGED_SINCE_PROPOSAL',
+        `the policy is at version ${last?.version ?? 0}, the proposal was made against version ${basedOnVersion}: propose again`,
+        {
+          current_version: last?.version ?? 0,
+          based_on_version: basedOnVersion,
+        },
+      );
     }
     return this.insertVersion(m, (last?.version ?? 0) + 1, terms, actor, reason, requestBody, last ? fromRow(last) : undefined);
   }

@@ -46,7 +46,11 @@ export class WithdrawalRequestService {
     const amount = parseUsd(body.amount, { maxDecimals: 2, requirePositive: true });
     const policy = await this.policies.current();
     if (amount > policy.capCenticents) {
-      throw new AmountAboveCap({ amount_centicents: centicentsToDecimalString(amount), cap_centicents: centicentsToDecimalString(policy.capCenticents), policy_version: policy.version });
+      throw new AmountAboveCap({
+        amount_centicents: centicentsToDecimalString(amount),
+        cap_centicents: centicentsToDecimalString(policy.capCenticents),
+        policy_version: policy.version,
+      });
     }
     const tier = tierFor(policy, amount);
     const check = await this.headroom.assess(amount, policy.reserveFloorCenticents);
@@ -81,7 +85,13 @@ export class WithdrawalRequestService {
         await this.transitions.created(m, request, {
           actor: who.name,
           reason: body.purpose,
-          details: { amount_centicents: amount.toString(), policy_version: policy.version, approvals_required: tier.approvalsRequired, roles_required: tier.rolesRequired, headroom: check.figures },
+          details: {
+            amount_centicents: amount.toString(),
+            policy_version: policy.version,
+            approvals_required: tier.approvalsRequired,
+            roles_required: tier.rolesRequired,
+            headroom: check.figures,
+          },
           requestBody: body,
         });
         return { request, replayed: false };

@@ -14,7 +14,9 @@ describe('the transition table', () => {
     }
     // Back to approved only from submitting, which the executor takes only when the attempt has no
     // fenced posting record (it provably never left); never once the outcome may be at Klear.
-    expect(['submitting', 'outcome_unknown', 'submitted', 'processing'].map((from) => canTransition(from as 'submitting', 'approved'))).toEqual([true, false, false, false]);
+    expect(
+      ['submitting', 'outcome_unknown', 'submitted', 'processing'].map((from) => canTransition(from as 'submitting', 'approved')),
+    ).toEqual([true, false, false, false]);
     expect(ALLOWED_TRANSITIONS.outcome_unknown).toEqual(['submitted', 'not_submitted']);
     expect(ALLOWED_TRANSITIONS.not_submitted).toEqual(['pending_approval']);
     expect(canTransition('approved', 'submitting')).toBe(true);
@@ -48,7 +50,14 @@ describe('policy tiers', () => {
 
   it('names what is wrong with an incoherent policy', () => {
     expect(policyProblems(terms)).toEqual([]);
-    const bad = { ...terms, tiers: [{ minAmountCenticents: 5n, approvalsRequired: 2, rolesRequired: [] }, { minAmountCenticents: 5n, approvalsRequired: 1, rolesRequired: [] }], capCenticents: 0n };
+    const bad = {
+      ...terms,
+      tiers: [
+        { minAmountCenticents: 5n, approvalsRequired: 2, rolesRequired: [] },
+        { minAmountCenticents: 5n, approvalsRequired: 1, rolesRequired: [] },
+      ],
+      capCenticents: 0n,
+    };
     expect(policyProblems(bad).map((p) => p.split(':')[0])).toEqual([
       'tiers[0].min_amount_centicents',
       'tiers[1].min_amount_centicents',
@@ -77,13 +86,26 @@ describe('headroom', () => {
   });
 
   it('passes at exactly the headroom and fails one centicent above it', () => {
-    expect(checkHeadroom({ ...base, amount: 699_999n })).toMatchObject({ ok: true, headroom: 699_999n, figures: { shortfall_centicents: '0' } });
-    expect(checkHeadroom({ ...base, amount: 700_000n })).toMatchObject({ ok: false, figures: { shortfall_centicents: '1', reserve_centicents: '200001' } });
+    expect(checkHeadroom({ ...base, amount: 699_999n })).toMatchObject({
+      ok: true,
+      headroom: 699_999n,
+      figures: { shortfall_centicents: '0' },
+    });
+    expect(checkHeadroom({ ...base, amount: 700_000n })).toMatchObject({
+      ok: false,
+      figures: { shortfall_centicents: '1', reserve_centicents: '200001' },
+    });
   });
 });
 
 describe('reading balance history after a POST', () => {
-  const entry = (ts: string, id: string, locked = 0n): KlearBalanceMovement => ({ balanceDelta: -locked, lockedDelta: locked, reason: locked ? 'withdrawal_locked' : 'deposit', businessTransactionId: id, createdTs: ts });
+  const entry = (ts: string, id: string, locked = 0n): KlearBalanceMovement => ({
+    balanceDelta: -locked,
+    lockedDelta: locked,
+    reason: locked ? 'withdrawal_locked' : 'deposit',
+    businessTransactionId: id,
+    createdTs: ts,
+  });
   const port = (pages: KlearBalanceMovement[][]): WithdrawalKlearPort =>
     ({
       balanceHistoryPage: async (cursor?: string) => {
@@ -93,12 +115,22 @@ describe('reading balance history after a POST', () => {
     }) as unknown as WithdrawalKlearPort;
 
   it('finds entries at the same instant as the head that were not there before, across reordered pages, once each', async () => {
-    const before = [entry('2026-11-20T21:00:00Z', 'old-b', 5n), entry('2026-11-20T21:00:00Z', 'old-a', 5n), entry('2026-11-20T20:00:00Z', 'older')];
+    const before = [
+      entry('2026-11-20T21:00:00Z', 'old-b', 5n),
+      entry('2026-11-20T21:00:00Z', 'old-a', 5n),
+      entry('2026-11-20T20:00:00Z', 'older'),
+    ];
     const head = headOf(before);
     expect(head.entries_at_head).toHaveLength(2);
     const newLock = entry('2026-11-20T21:00:00Z', 'new-1', 7n);
     const later = entry('2026-11-20T22:00:00Z', 'new-2', 9n);
-    const walk = await movementsSince(port([[newLock, later, before[0]], [later, before[1], before[2]]]), head);
+    const walk = await movementsSince(
+      port([
+        [newLock, later, before[0]],
+        [later, before[1], before[2]],
+      ]),
+      head,
+    );
     expect(walk).toEqual({ complete: true, entries: [newLock, later] });
   });
 
@@ -112,7 +144,11 @@ describe('reading balance history after a POST', () => {
 describe('classifying a failed POST', () => {
   const endpoint = 'POST /margin/withdraw_settlement_balance';
   it('treats only a 4xx answer or a request that never left as proof that nothing was created', () => {
-    expect(classifySubmissionError(new KlearHttpError(endpoint, 400, 'insufficient_balance', 'too much', undefined))).toMatchObject({ kind: 'refused', status: 400, code: 'insufficient_balance' });
+    expect(classifySubmissionError(new KlearHttpError(endpoint, 400, 'insufficient_balance', 'too much', undefined))).toMatchObject({
+      kind: 'refused',
+      status: 400,
+      code: 'insufficient_balance',
+    });
     expect(classifySubmissionError(new KlearCircuitOpenError(endpoint)).kind).toBe('not_sent');
     expect(classifySubmissionError(new KlearNetworkError(endpoint, 'ECONNREFUSED', false)).kind).toBe('not_sent');
     expect(classifySubmissionError(new KlearOutcomeUnknownError(endpoint, 'timeout', '500.00 USD')).kind).toBe('unknown');

@@ -77,7 +77,9 @@ export class WithdrawalTracking {
     const detail = await this.repository.detail(id);
     if (!detail) return false;
     const attempt = detail.attempts.filter((a) => a.state === 'submitted').at(-1);
-    const answered = detail.klearAnswers.filter((a) => a.attemptId === attempt?.id && a.klearWithdrawalId).map((a) => a.klearWithdrawalId as string);
+    const answered = detail.klearAnswers
+      .filter((a) => a.attemptId === attempt?.id && a.klearWithdrawalId)
+      .map((a) => a.klearWithdrawalId as string);
     const reference = answered[0] ?? (attempt?.resolution?.business_transaction_id as string | undefined) ?? null;
     const lookup = reference ? await this.klear.lookupWithdrawal(reference) : null;
     const confirmed = lookup?.found && lookup.view.amount === detail.request.amountCenticents ? lookup.view : null;
@@ -88,15 +90,28 @@ export class WithdrawalTracking {
       if (!confirmed || holder !== null) {
         await this.attention.raise(m, request, holder !== null ? 'klear_id_conflict' : 'klear_id_unconfirmed', POLLER_ACTOR, {
           reference,
-          status_endpoint: lookup === null ? 'no reference to look up' : lookup.found ? { id: lookup.view.id, amount_centicents: lookup.view.amount.toString() } : { not_found: lookup.status },
+          status_endpoint:
+            lookup === null
+              ? 'no reference to look up'
+              : lookup.found
+                ? { id: lookup.view.id, amount_centicents: lookup.view.amount.toString() }
+                : { not_found: lookup.status },
           ...(holder !== null ? { held_by: holder } : {}),
         });
         return false;
       }
-      await m.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2, klear_status = $3 WHERE id = $1', [id, confirmed.id, confirmed.status]);
+      await m.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2, klear_status = $3 WHERE id = $1', [
+        id,
+        confirmed.id,
+        confirmed.status,
+      ]);
       if (attempt) await this.repository.updateAttempt(m, attempt.id, { klearWithdrawalId: confirmed.id });
       await registerKlearWithdrawal(m, { id: confirmed.id, amountCenticents: request.amountCenticents });
-      await this.transitions.note(m, request, 'klear_id_confirmed', { actor: POLLER_ACTOR, reason: 'Klear\'s status endpoint confirms the withdrawal id', details: { klear_withdrawal_id: confirmed.id, reference } });
+      await this.transitions.note(m, request, 'klear_id_confirmed', {
+        actor: POLLER_ACTOR,
+        reason: "Klear's status endpoint confirms the withdrawal id",
+        details: { klear_withdrawal_id: confirmed.id, reference },
+      });
       await this.attention.clear(m, request, POLLER_ACTOR, `Klear withdrawal ${confirmed.id} confirmed`);
       return true;
     });
@@ -108,19 +123,35 @@ export class WithdrawalTracking {
       if (!request || (request.state !== 'submitted' && request.state !== 'processing')) return null;
       const details = { klear_withdrawal_id: view.id, klear_status: view.status };
       if (view.status === 'pending') {
-        if (request.klearStatus !== 'pending') await m.query('UPDATE withdrawal_request SET klear_status = $2 WHERE id = $1', [id, 'pending']);
+        if (request.klearStatus !== 'pending')
+          await m.query('UPDATE withdrawal_request SET klear_status = $2 WHERE id = $1', [id, 'pending']);
         return null;
       }
       if (view.status === 'processing') {
         if (request.state === 'processing') return null;
-        await this.transitions.apply(m, request, 'processing', { actor: POLLER_ACTOR, reason: 'Klear is processing the wire', details, set: { klearStatus: 'processing' } });
+        await this.transitions.apply(m, request, 'processing', {
+          actor: POLLER_ACTOR,
+          reason: 'Klear is processing the wire',
+          details,
+          set: { klearStatus: 'processing' },
+        });
         return 'processing';
       }
       if (view.status === 'processed') {
-        await this.transitions.apply(m, request, 'processed', { actor: POLLER_ACTOR, reason: 'Klear processed the wire', details, set: { klearStatus: 'processed' } });
+        await this.transitions.apply(m, request, 'processed', {
+          actor: POLLER_ACTOR,
+          reason: 'Klear processed the wire',
+          details,
+          set: { klearStatus: 'processed' },
+        });
         return 'processed';
       }
-      await this.transitions.apply(m, request, 'failed', { actor: POLLER_ACTOR, reason: 'Klear reports the wire failed; the amount returns to the buffer', details, set: { klearStatus: 'failed' } });
+      await this.transitions.apply(m, request, 'failed', {
+        actor: POLLER_ACTOR,
+        reason: 'Klear reports the wire failed; the amount returns to the buffer',
+        details,
+        set: { klearStatus: 'failed' },
+      });
       await this.attention.raise(m, request, 'wire_failed', POLLER_ACTOR, details);
       return 'failed';
     });

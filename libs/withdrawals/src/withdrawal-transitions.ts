@@ -15,7 +15,9 @@ export interface TransitionEvent {
   /** The API body behind the transition (its SHA-256 goes to the audit row). */
   requestBody?: unknown;
   /** Other columns that change with the state (klear id, expiry of a new round, ...). */
-  set?: Partial<Pick<WithdrawalRequest, 'klearWithdrawalId' | 'submittedAt' | 'klearStatus' | 'approvalRound' | 'expiresAt' | 'executionHold'>>;
+  set?: Partial<
+    Pick<WithdrawalRequest, 'klearWithdrawalId' | 'submittedAt' | 'klearStatus' | 'approvalRound' | 'expiresAt' | 'executionHold'>
+  >;
 }
 
 /**
@@ -41,7 +43,8 @@ export class WithdrawalTransitions {
       .where('id = :id AND version = :version AND state = :from', { id: request.id, version: request.version, from })
       .execute();
     // The row lock makes this impossible unless a caller forgot to lock: fail loudly, change nothing.
-    if (result.affected !== 1) throw new Error(`withdrawal ${request.id}: lost an update race (state ${from}, version ${request.version}); was the row locked?`);
+    if (result.affected !== 1)
+      throw new Error(`withdrawal ${request.id}: lost an update race (state ${from}, version ${request.version}); was the row locked?`);
     await this.record(m, request, `withdrawal.${to}`, from, to, event, true);
     Object.assign(request, event.set ?? {}, { state: to, version: request.version + 1 });
     await this.notifications.stateReached(m, request);

@@ -15,7 +15,9 @@ export class WithdrawalExecutorJob implements JobHandler {
 
   async run(context: JobContext): Promise<void> {
     const summary = await this.executor.runOnce();
-    context.wrote(summary.submitted + summary.outcomeUnknown + summary.notSubmitted + summary.resolved.submitted + summary.resolved.not_submitted);
+    context.wrote(
+      summary.submitted + summary.outcomeUnknown + summary.notSubmitted + summary.resolved.submitted + summary.resolved.not_submitted,
+    );
     context.setDetails({ ...summary });
   }
 }
@@ -34,7 +36,8 @@ export class WithdrawalPollerJob implements JobHandler {
     context.read(summary.polled);
     context.wrote(summary.moved);
     context.setDetails({ ...summary });
-    if (summary.alertsPending > 0) throw new Error(`${summary.alertsPending} withdrawal failure alert(s) could not be delivered; retried next run`);
+    if (summary.alertsPending > 0)
+      throw new Error(`${summary.alertsPending} withdrawal failure alert(s) could not be delivered; retried next run`);
   }
 }
 

@@ -62,8 +62,11 @@ export class WithdrawalRepository {
   fencedTransaction<T>(lease: ExecutorLease, work: (m: EntityManager) => Promise<T>): Promise<T> {
     lease.assertHeld();
     return this.transaction(async (m) => {
-      const rows = (await m.query('SELECT token::text AS token FROM withdrawal_executor_fence WHERE id = 1 FOR SHARE')) as Array<{ token: string }>;
-      if (rows[0]?.token !== lease.token) throw new ExecutorFenced(lease.token, `another executor holds fencing token ${rows[0]?.token ?? '(none)'}`);
+      const rows = (await m.query('SELECT token::text AS token FROM withdrawal_executor_fence WHERE id = 1 FOR SHARE')) as Array<{
+        token: string;
+      }>;
+      if (rows[0]?.token !== lease.token)
+        throw new ExecutorFenced(lease.token, `another executor holds fencing token ${rows[0]?.token ?? '(none)'}`);
       return work(m);
     });
   }
@@ -103,7 +106,11 @@ export class WithdrawalRepository {
   }
 
   /** Sets or clears why a person must look at a request (WithdrawalAttention is the only caller). */
-  async setAttention(m: EntityManager, id: string, fields: Pick<WithdrawalRequest, 'attentionReason' | 'attentionDetails' | 'attentionRaisedAt' | 'attentionNotifiedAt'>): Promise<void> {
+  async setAttention(
+    m: EntityManager,
+    id: string,
+    fields: Pick<WithdrawalRequest, 'attentionReason' | 'attentionDetails' | 'attentionRaisedAt' | 'attentionNotifiedAt'>,
+  ): Promise<void> {
     await m.update(WithdrawalRequest, { id }, fields as never);
   }
 
@@ -124,7 +131,10 @@ export class WithdrawalRepository {
     return (m ?? this.dataSource.manager).findOneBy(WithdrawalRequest, { requesterId, idempotencyKey: key });
   }
 
-  async insertRequest(m: EntityManager, fields: Omit<WithdrawalRequest, 'id' | 'createdAt' | 'updatedAt' | 'version'>): Promise<WithdrawalRequest> {
+  async insertRequest(
+    m: EntityManager,
+    fields: Omit<WithdrawalRequest, 'id' | 'createdAt' | 'updatedAt' | 'version'>,
+  ): Promise<WithdrawalRequest> {
     return m.save(m.create(WithdrawalRequest, fields));
   }
 
@@ -144,13 +154,28 @@ export class WithdrawalRepository {
           ORDER BY a.approver_id, a.id DESC) latest
         ORDER BY id`,
       [requestId, round],
-    )) as Array<{ approver_id: string; approver_name: string; decision: 'approve' | 'reject' | 'revoke'; roles: Role[]; granted_by_requester: boolean }>;
-    return rows.map((r) => ({ approverId: r.approver_id, approverName: r.approver_name, decision: r.decision, currentRoles: r.roles, grantedByRequester: r.granted_by_requester }));
+    )) as Array<{
+      approver_id: string;
+      approver_name: string;
+      decision: 'approve' | 'reject' | 'revoke';
+      roles: Role[];
+      granted_by_requester: boolean;
+    }>;
+    return rows.map((r) => ({
+      approverId: r.approver_id,
+      approverName: r.approver_name,
+      decision: r.decision,
+      currentRoles: r.roles,
+      grantedByRequester: r.granted_by_requester,
+    }));
   }
 
   /** Was `approverId` given the approver role by a proposal `requesterId` made or approved? */
   async approverGrantedBy(m: EntityManager, approverId: string, requesterId: string): Promise<boolean> {
-    const rows = (await m.query(`SELECT ${GRANTED_BY_REQUESTER_SQL('$1::uuid', '$2::uuid')} AS tainted`, [approverId, requesterId])) as Array<{ tainted: boolean }>;
+    const rows = (await m.query(`SELECT ${GRANTED_BY_REQUESTER_SQL('$1::uuid', '$2::uuid')} AS tainted`, [
+      approverId,
+      requesterId,
+    ])) as Array<{ tainted: boolean }>;
     return rows[0].tainted;
   }
 
@@ -159,7 +184,9 @@ export class WithdrawalRepository {
   }
 
   async nextAttemptNo(m: EntityManager, requestId: string): Promise<number> {
-    const rows = (await m.query('SELECT COALESCE(MAX(attempt_no), 0) + 1 AS n FROM withdrawal_attempt WHERE request_id = $1', [requestId])) as Array<{ n: number }>;
+    const rows = (await m.query('SELECT COALESCE(MAX(attempt_no), 0) + 1 AS n FROM withdrawal_attempt WHERE request_id = $1', [
+      requestId,
+    ])) as Array<{ n: number }>;
     return Number(rows[0].n);
   }
 
@@ -167,7 +194,11 @@ export class WithdrawalRepository {
     return m.save(m.create(WithdrawalAttempt, fields));
   }
 
-  async updateAttempt(m: EntityManager, id: string, fields: Partial<Pick<WithdrawalAttempt, 'state' | 'finishedAt' | 'klearWithdrawalId' | 'error' | 'resolution' | 'postedAt'>>): Promise<void> {
+  async updateAttempt(
+    m: EntityManager,
+    id: string,
+    fields: Partial<Pick<WithdrawalAttempt, 'state' | 'finishedAt' | 'klearWithdrawalId' | 'error' | 'resolution' | 'postedAt'>>,
+  ): Promise<void> {
     await m.update(WithdrawalAttempt, { id }, fields as never);
   }
 
@@ -178,7 +209,10 @@ export class WithdrawalRepository {
 
   /** The attempt still open for a request (submitting or outcome_unknown), if any. */
   openAttempt(m: EntityManager, requestId: string): Promise<WithdrawalAttempt | null> {
-    return m.findOne(WithdrawalAttempt, { where: { requestId, state: In(['submitting', 'outcome_unknown']) }, order: { attemptNo: 'DESC' } });
+    return m.findOne(WithdrawalAttempt, {
+      where: { requestId, state: In(['submitting', 'outcome_unknown']) },
+      order: { attemptNo: 'DESC' },
+    });
   }
 
   /**
@@ -228,15 +262,23 @@ export class WithdrawalRepository {
       .orderBy('r.created_at', 'ASC')
       .addOrderBy('r.id', 'ASC')
       .getRawAndEntities();
-    return rows.entities.map((e, i) => Object.assign(e, { approvalsSoFar: Number((rows.raw[i] as { approvals_so_far: string }).approvals_so_far) }));
+    return rows.entities.map((e, i) =>
+      Object.assign(e, { approvalsSoFar: Number((rows.raw[i] as { approvals_so_far: string }).approvals_so_far) }),
+    );
   }
 
   list(filter: ListFilter): Promise<WithdrawalRequest[]> {
-    const qb = this.dataSource.getRepository(WithdrawalRequest).createQueryBuilder('r').orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(filter.limit);
+    const qb = this.dataSource
+      .getRepository(WithdrawalRequest)
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(filter.limit);
     if (filter.state) qb.andWhere('r.state = :state', { state: filter.state });
     if (filter.needsAttention === true) qb.andWhere('r.attention_reason IS NOT NULL');
     if (filter.needsAttention === false) qb.andWhere('r.attention_reason IS NULL');
-    if (filter.after) qb.andWhere('(r.created_at, r.id) < (:at::timestamptz, :id::uuid)', { at: filter.after.createdAt, id: filter.after.id });
+    if (filter.after)
+      qb.andWhere('(r.created_at, r.id) < (:at::timestamptz, :id::uuid)', { at: filter.after.createdAt, id: filter.after.id });
     return qb.getMany();
   }
 
@@ -281,6 +323,11 @@ export class WithdrawalRepository {
          FROM withdrawal_request`,
       [LOCKED_AT_KLEAR_STATES],
     )) as Array<{ n: number; total: string; u: number; utotal: string }>;
-    return { count: rows[0].n, totalCenticents: parseCenticents(rows[0].total), unknownCount: rows[0].u, unknownCenticents: parseCenticents(rows[0].utotal) };
+    return {
+      count: rows[0].n,
+      totalCenticents: parseCenticents(rows[0].total),
+      unknownCount: rows[0].u,
+      unknownCenticents: parseCenticents(rows[0].utotal),
+    };
   }
 }

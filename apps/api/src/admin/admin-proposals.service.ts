@@ -1,13 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
-import { isPrivileged, type IssuedInvitation, type Principal, type Role, ServiceAccountPrivileged, UserDisabled, UsersService } from '@app/auth';
+import {
+  isPrivileged,
+  type IssuedInvitation,
+  type Principal,
+  type Role,
+  ServiceAccountPrivileged,
+  UserDisabled,
+  UsersService,
+} from '@app/auth';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { AdminProposal, type AdminProposalKind, AppUser, PRIVILEGED_ROLES, type UserKind } from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
 import { enqueueNotification, proposalWaitingEvent } from '@app/notifications';
-import { policyFromSnapshot, policyToSnapshot, type PolicySnapshotJson, WithdrawalPolicyService, type WithdrawalPolicyTerms } from '@app/withdrawals';
+import {
+  policyFromSnapshot,
+  policyToSnapshot,
+  type PolicySnapshotJson,
+  WithdrawalPolicyService,
+  type WithdrawalPolicyTerms,
+} from '@app/withdrawals';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export class ProposalSelfApproval extends DomainError {
@@ -62,8 +76,12 @@ export class AdminProposals {
         const user = await this.users.createUser(body.name, body.roles, who.name, 'person', m);
         return { user, proposals: [], invitation: await this.users.issueInvitation(m, { userId: user.id, proposalId: null }, who) };
       }
-      const pending = await m.query(`SELECT 1 FROM admin_proposal WHERE kind = 'user.create' AND state = 'pending' AND payload->>'name' = $1`, [body.name]);
-      if ((pending as unknown[]).length > 0) throw new Conflict('USER_NAME_TAKEN', `a proposal to create '${body.name}' is already waiting`);
+      const pending = await m.query(
+        `SELECT 1 FROM admin_proposal WHERE kind = 'user.create' AND state = 'pending' AND payload->>'name' = $1`,
+        [body.name],
+      );
+      if ((pending as unknown[]).length > 0)
+        throw new Conflict('USER_NAME_TAKEN', `a proposal to create '${body.name}' is already waiting`);
       const proposal = await this.open(m, 'user.create', null, { name: body.name, roles: body.roles }, privilegedOf(body.roles), who);
       // The code is handed to the new person now; it works once a second admin has approved the user.
       const invitation = await this.users.issueInvitation(m, { userId: null, proposalId: proposal.id }, who);
@@ -101,10 +119,17 @@ export class AdminProposals {
     this.policies.validate(terms);
     const current = await this.policies.current();
     const snapshot = policyToSnapshot({ ...terms, version: current.version + 1 });
-    return this.dataSource.transaction((m) => this.open(m, 'withdrawal_policy.change', null, { policy: snapshot, based_on_version: current.version }, [], who, requestBody));
+    return this.dataSource.transaction((m) =>
+      this.open(m, 'withdrawal_policy.change', null, { policy: snapshot, based_on_version: current.version }, [], who, requestBody),
+    );
   }
 
-  async approve(id: string, who: Principal, reason: string | undefined, requestBody: unknown): Promise<{ proposal: AdminProposal; effect: Record<string, unknown> }> {
+  async approve(
+    id: string,
+    who: Principal,
+    reason: string | undefined,
+    requestBody: unknown,
+  ): Promise<{ proposal: AdminProposal; effect: Record<string, unknown> }> {
     const outcome = await this.dataSource.transaction(async (m) => {
       const p = await this.lockPending(m, id);
       if (p === 'void') return 'void' as const;
@@ -148,13 +173,26 @@ export class AdminProposals {
   }
 
   list(state: string | undefined, limit: number, after?: { at: string; id: string }): Promise<AdminProposal[]> {
-    const qb = this.dataSource.getRepository(AdminProposal).createQueryBuilder('p').orderBy('p.proposed_at', 'DESC').addOrderBy('p.id', 'DESC').limit(limit);
+    const qb = this.dataSource
+      .getRepository(AdminProposal)
+      .createQueryBuilder('p')
+      .orderBy('p.proposed_at', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .limit(limit);
     if (state) qb.andWhere('p.state = :state', { state });
     if (after) qb.andWhere('(p.proposed_at, p.id) < (:at::timestamptz, :id::uuid)', after);
     return qb.getMany();
   }
 
-  private async open(m: EntityManager, kind: AdminProposalKind, target: string | null, payload: Record<string, unknown>, grants: Role[], who: Principal, requestBody?: unknown): Promise<AdminProposal> {
+  private async open(
+    m: EntityManager,
+    kind: AdminProposalKind,
+    target: string | null,
+    payload: Record<string, unknown>,
+    grants: Role[],
+    who: Principal,
+    requestBody?: unknown,
+  ): Promise<AdminProposal> {
     const now = this.clock.now();
     const p = await m.save(
       m.create(AdminProposal, {
@@ -174,7 +212,15 @@ export class AdminProposals {
       }),
     );
     await this.audit.record(
-      { actor: who.name, action: 'admin_proposal.open', entityType: 'admin_proposal', entityId: p.id, toState: 'pending', details: { kind, target_user_id: target, payload, grants }, requestBody },
+      {
+        actor: who.name,
+        action: 'admin_proposal.open',
+        entityType: 'admin_proposal',
+        entityId: p.id,
+        toState: 'pending',
+        details: { kind, target_user_id: target, payload, grants },
+        requestBody,
+      },
       m,
     );
     // Every other admin is told it waits for them, in the transaction that opens it (the outbox).
@@ -212,7 +258,17 @@ export class AdminProposals {
     await m.save(p);
     const action = state === 'applied' ? 'admin_proposal.approve' : state === 'rejected' ? 'admin_proposal.reject' : 'admin_proposal.void';
     await this.audit.record(
-      { actor: who?.name ?? actorName ?? 'system', action, entityType: 'admin_proposal', entityId: p.id, fromState: 'pending', toState: state, reason, details: { kind: p.kind, proposed_by: p.proposedByName, effect: effect ?? null }, requestBody },
+      {
+        actor: who?.name ?? actorName ?? 'system',
+        action,
+        entityType: 'admin_proposal',
+        entityId: p.id,
+        fromState: 'pending',
+        toState: state,
+        reason,
+        details: { kind: p.kind, proposed_by: p.proposedByName, effect: effect ?? null },
+        requestBody,
+      },
       m,
     );
   }
@@ -238,7 +294,14 @@ export class AdminProposals {
       case 'withdrawal_policy.change': {
         const payload = p.payload as { policy: PolicySnapshotJson; based_on_version: number };
         const terms = policyFromSnapshot(payload.policy);
-        const stored = await this.policies.replaceWithin(m, terms, actor, `proposal ${p.id} approved`, requestBody, payload.based_on_version);
+        const stored = await this.policies.replaceWithin(
+          m,
+          terms,
+          actor,
+          `proposal ${p.id} approved`,
+          requestBody,
+          payload.based_on_version,
+        );
         return { policy_version: stored.version };
       }
       default:

@@ -46,7 +46,9 @@ const AUDIT_ENTITY_ALIASES: Record<string, string> = {
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({
     example: 'withdrawal',
-    description: `entity type: ${AUDIT_ENTITIES.join(', ')}; aliases ${Object.entries(AUDIT_ENTITY_ALIASES).map(([a, t]) => `${a} = ${t}`).join(', ')}. A name the log does not know is a 400 listing the known ones (GET /audit/entities)`,
+    description: `entity type: ${AUDIT_ENTITIES.join(', ')}; aliases ${Object.entries(AUDIT_ENTITY_ALIASES)
+      .map(([a, t]) => `${a} = ${t}`)
+      .join(', ')}. A name the log does not know is a 400 listing the known ones (GET /audit/entities)`,
   })
   @IsOptional()
   @IsString()
@@ -92,35 +94,54 @@ export class AuditController {
   @Roles('viewer')
   @Expensive()
   @ApiOkResponse({ type: AuditPageView })
-  @ApiOperation({ summary: 'The audit log, newest first (?order=asc: oldest first), filtered by entity, actor and time range, with the chain verified from the newest trusted checkpoint (`chain.checkpoint`; `chain.checked` counts the rows after it)' })
+  @ApiOperation({
+    summary:
+      'The audit log, newest first (?order=asc: oldest first), filtered by entity, actor and time range, with the chain verified from the newest trusted checkpoint (`chain.checkpoint`; `chain.checked` counts the rows after it)',
+  })
   async list(@Query() q: AuditQuery): Promise<AuditPageView> {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['int'])?.[0];
     const entityType = q.entity === undefined ? undefined : await this.entityType(q.entity);
     const [from, to] = [q.from === undefined ? undefined : new Date(q.from), q.to === undefined ? undefined : new Date(q.to)];
     if (from && to && from > to) throw new InvalidInput('from must not be after to', [{ field: 'from', problems: ['after to'] }]);
-    const rows = await this.audit.list({ entityType, entityId: q.entity_id, actor: q.actor, from, to, order: q.order ?? 'desc', afterSeq: after, limit: limit + 1 });
-    const page = toPage(rows, limit, (r) => [r.seq], (r) => ({
-      seq: r.seq,
-      occurred_at: r.occurredAt.toISOString(),
-      actor: r.actor,
-      action: r.action,
-      entity: r.entityType,
-      entity_id: r.entityId,
-      from: r.fromState,
-      to: r.toState,
-      reason: r.reason,
-      details: r.details,
-      request_hash: r.requestHash,
-      hash: r.hash,
-    }));
+    const rows = await this.audit.list({
+      entityType,
+      entityId: q.entity_id,
+      actor: q.actor,
+      from,
+      to,
+      order: q.order ?? 'desc',
+      afterSeq: after,
+      limit: limit + 1,
+    });
+    const page = toPage(
+      rows,
+      limit,
+      (r) => [r.seq],
+      (r) => ({
+        seq: r.seq,
+        occurred_at: r.occurredAt.toISOString(),
+        actor: r.actor,
+        action: r.action,
+        entity: r.entityType,
+        entity_id: r.entityId,
+        from: r.fromState,
+        to: r.toState,
+        reason: r.reason,
+        details: r.details,
+        request_hash: r.requestHash,
+        hash: r.hash,
+      }),
+    );
     return { ...page, chain: await this.audit.verifyFromCheckpoint() };
   }
 
   @Get('entities')
   @Roles('viewer')
   @ApiOkResponse({ type: AuditEntitiesView })
-  @ApiOperation({ summary: 'The entity types ?entity= takes: those the product audits and those in the log, with row counts, and the aliases' })
+  @ApiOperation({
+    summary: 'The entity types ?entity= takes: those the product audits and those in the log, with row counts, and the aliases',
+  })
   async entities(): Promise<AuditEntitiesView> {
     const inLog = new Map((await this.audit.entityTypes()).map((e) => [e.entity, e.rows]));
     const names = [...new Set([...AUDIT_ENTITIES, ...inLog.keys()])].sort();
@@ -132,6 +153,10 @@ export class AuditController {
     const type = AUDIT_ENTITY_ALIASES[name] ?? name;
     if ((AUDIT_ENTITIES as readonly string[]).includes(type) || (await this.audit.hasEntityType(type))) return type;
     const known = [...new Set([...AUDIT_ENTITIES, ...(await this.audit.entityTypes()).map((e) => e.entity)])].sort();
-    throw new InvalidInput(`entity: no audited entity is called ${JSON.stringify(name)}; known: ${known.join(', ')}`, [{ field: 'entity', problems: [`one of ${known.join(', ')} (or an alias: ${Object.keys(AUDIT_ENTITY_ALIASES).join(', ')})`] }], 'UNKNOWN_AUDIT_ENTITY');
+    throw new InvalidInput(
+      `entity: no audited entity is called ${JSON.stringify(name)}; known: ${known.join(', ')}`,
+      [{ field: 'entity', problems: [`one of ${known.join(', ')} (or an alias: ${Object.keys(AUDIT_ENTITY_ALIASES).join(', ')})`] }],
+      'UNKNOWN_AUDIT_ENTITY',
+    );
   }
 }

@@ -20,7 +20,11 @@ export class AuditRowView {
 export class AuditPageView {
   @ApiProperty({ type: [AuditRowView] }) data: AuditRowView[];
   @ApiProperty({ type: String, nullable: true }) next_cursor: string | null;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'the chain verified from the newest trusted checkpoint: ok, checked, first_broken_seq, problem, macs, anchor, checkpoint' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'the chain verified from the newest trusted checkpoint: ok, checked, first_broken_seq, problem, macs, anchor, checkpoint',
+  })
   chain: object;
 }
 
@@ -31,5 +35,8 @@ export class AuditEntityView {
 
 export class AuditEntitiesView {
   @ApiProperty({ type: [AuditEntityView] }) data: AuditEntityView[];
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { break: 'recon_break' } }) aliases: Record<string, string>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { break: 'recon_break' } }) aliases: Record<
+    string,
+    string
+  >;
 }

@@ -1,7 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { AuthFailureLimiter, type ConsoleSession, ConsoleAuthService, CurrentPrincipal, PasskeysService, type Principal, Public, Roles, SESSION_COOKIE } from '@app/auth';
+import {
+  AuthFailureLimiter,
+  type ConsoleSession,
+  ConsoleAuthService,
+  CurrentPrincipal,
+  PasskeysService,
+  type Principal,
+  Public,
+  Roles,
+  SESSION_COOKIE,
+} from '@app/auth';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { DomainError } from '@app/errors';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
@@ -37,7 +47,10 @@ export class SessionController {
   @Post()
   @Public()
   @HttpCode(200)
-  @ApiOkResponse({ type: SessionView, description: 'the person, the CSRF token and the session\'s ends (the session itself is the HttpOnly cookie, never in the body)' })
+  @ApiOkResponse({
+    type: SessionView,
+    description: "the person, the CSRF token and the session's ends (the session itself is the HttpOnly cookie, never in the body)",
+  })
   @ApiOperation({ summary: 'Sign in (username, password, TOTP code): sets the session cookie, answers the person and the CSRF token' })
   async signIn(@Body() body: SignInBody, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const client = req.ip ?? 'unknown';
@@ -62,11 +75,19 @@ export class SessionController {
   @Get()
   @Roles('viewer')
   @ApiOkResponse({ type: SessionView })
-  @ApiOperation({ summary: 'Who is signed in, the CSRF token and when the session ends (idle and absolute); with an API token: whose it is' })
+  @ApiOperation({
+    summary: 'Who is signed in, the CSRF token and when the session ends (idle and absolute); with an API token: whose it is',
+  })
   async current(@CurrentPrincipal() who: Principal, @Req() req: SessionRequest): Promise<SessionView> {
     if (!req.consoleSession) {
       // An API token: who it belongs to; there is no session, so no CSRF token or expiry.
-      return { user: { id: who.userId, name: who.name, roles: who.roles }, csrf_token: null, idle_expires_at: null, absolute_expires_at: null, passkeys: await this.passkeys.count(who.userId) };
+      return {
+        user: { id: who.userId, name: who.name, roles: who.roles },
+        csrf_token: null,
+        idle_expires_at: null,
+        absolute_expires_at: null,
+        passkeys: await this.passkeys.count(who.userId),
+      };
     }
     return this.view(who, req.consoleSession);
   }
@@ -85,7 +106,8 @@ export class SessionController {
   @Roles('viewer')
   @HttpCode(200)
   @ApiOkResponse({
-    description: "WebAuthn PublicKeyCredentialCreationOptionsJSON, as @simplewebauthn/browser's startRegistration takes it (the standard's fields; open to its additions)",
+    description:
+      "WebAuthn PublicKeyCredentialCreationOptionsJSON, as @simplewebauthn/browser's startRegistration takes it (the standard's fields; open to its additions)",
     schema: {
       type: 'object',
       additionalProperties: true,
@@ -94,7 +116,11 @@ export class SessionController {
         challenge: { type: 'string', example: 'Xq3...' },
         rp: { type: 'object', additionalProperties: true, example: { name: 'Klear back office', id: 'localhost' } },
         user: { type: 'object', additionalProperties: true, example: { id: 'dXNlcg', name: 'dana.ops', displayName: 'dana.ops' } },
-        pubKeyCredParams: { type: 'array', items: { type: 'object', additionalProperties: true }, example: [{ alg: -7, type: 'public-key' }] },
+        pubKeyCredParams: {
+          type: 'array',
+          items: { type: 'object', additionalProperties: true },
+          example: [{ alg: -7, type: 'public-key' }],
+        },
       },
     },
   })
@@ -109,9 +135,17 @@ export class SessionController {
   @HttpCode(201)
   @ApiCreatedResponse({ type: PasskeyRegisteredView })
   @ApiOperation({ summary: 'Verify and store the new passkey' })
-  async passkeyRegister(@Body() body: PasskeyRegistrationBody, @CurrentPrincipal() who: Principal, @Req() req: SessionRequest): Promise<PasskeyRegisteredView> {
+  async passkeyRegister(
+    @Body() body: PasskeyRegistrationBody,
+    @CurrentPrincipal() who: Principal,
+    @Req() req: SessionRequest,
+  ): Promise<PasskeyRegisteredView> {
     if (!req.consoleSession) throw new ConsoleSessionOnly();
-    const { credentialId } = await this.passkeys.register(who, body.response as unknown as RegistrationResponseJSON, relyingPartyOf(this.config, req));
+    const { credentialId } = await this.passkeys.register(
+      who,
+      body.response as unknown as RegistrationResponseJSON,
+      relyingPartyOf(this.config, req),
+    );
     return { credential_id: credentialId, passkeys: await this.passkeys.count(who.userId) };
   }
 

@@ -21,7 +21,7 @@ export class SignInBody {
 }
 
 export class PasskeyRegistrationBody {
-  @ApiProperty({ description: 'the browser\'s navigator.credentials.create() answer, as JSON (RegistrationResponseJSON)' })
+  @ApiProperty({ description: "the browser's navigator.credentials.create() answer, as JSON (RegistrationResponseJSON)" })
   @IsObject()
   response: Record<string, unknown>;
 }

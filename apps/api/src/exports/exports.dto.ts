@@ -16,7 +16,8 @@ export class ExportFileView {
   @ApiProperty({ example: 'klear-recon-2026-11-03.xlsx' }) file_name: string;
   @ApiProperty({ example: '48213', description: 'bytes, decimal string' }) size_bytes: string;
   @ApiProperty({ example: 'e3b0c442...' }) sha256: string;
-  @ApiProperty({ type: [String], description: 'reconciliation runs the breaks came from, one per reconciled cycle' }) reconciliation_run_ids: string[];
+  @ApiProperty({ type: [String], description: 'reconciliation runs the breaks came from, one per reconciled cycle' })
+  reconciliation_run_ids: string[];
   @ApiProperty({ example: { Summary: 40, 'Settlement details': 1000000 } }) row_counts: Record<string, number>;
   @ApiProperty({ example: 'alice' }) created_by: string;
   @ApiProperty({ format: 'date-time' }) created_at: string;

@@ -21,8 +21,13 @@ class CheckView {
 class ChecksView {
   @ApiProperty({ type: CheckView }) database: CheckView;
   @ApiProperty({ type: CheckView, description: 'down while a migration is pending (named)' }) migrations: CheckView;
-  @ApiProperty({ type: CheckView, description: 'reported, not required: the API serves what was ingested while Klear is away' }) klear: CheckView;
-  @ApiProperty({ type: CheckView, description: 'reported, not required: down while rows sit in a default (safety-net) partition, naming the tables and key range' }) partitions: CheckView;
+  @ApiProperty({ type: CheckView, description: 'reported, not required: the API serves what was ingested while Klear is away' })
+  klear: CheckView;
+  @ApiProperty({
+    type: CheckView,
+    description: 'reported, not required: down while rows sit in a default (safety-net) partition, naming the tables and key range',
+  })
+  partitions: CheckView;
 }
 
 class PullCheckView {
@@ -42,7 +47,8 @@ class ReadinessDetailsView {
   @ApiProperty({ enum: ['ok', 'degraded', 'unavailable'] }) status: string;
   @ApiProperty({ type: [String], example: ['estimate'], description: 'the key pulls older than their limit' }) stale: string[];
   @ApiProperty({ type: ChecksView }) checks: ChecksView;
-  @ApiProperty({ type: PullChecksView, nullable: true, description: 'null while the database is unavailable' }) pulls: PullChecksView | null;
+  @ApiProperty({ type: PullChecksView, nullable: true, description: 'null while the database is unavailable' })
+  pulls: PullChecksView | null;
 }
 
 @ApiTags('health')
@@ -78,7 +84,10 @@ export class HealthController {
   @ApiOkResponse({ type: ReadinessDetailsView })
   @ApiBearerAuth()
   @ApiErrors()
-  @ApiOperation({ summary: 'Readiness with each check (database, migrations with pending names, Klear reachability, rows in default partitions) and each key pull\'s age; `degraded` names the stale pulls; 503 when not ready' })
+  @ApiOperation({
+    summary:
+      "Readiness with each check (database, migrations with pending names, Klear reachability, rows in default partitions) and each key pull's age; `degraded` names the stale pulls; 503 when not ready",
+  })
   async details(@Res({ passthrough: true }) res: Response) {
     const report = await this.health.readiness();
     res.status(report.status === 'unavailable' ? 503 : 200);

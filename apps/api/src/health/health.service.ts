@@ -44,28 +44,48 @@ export class HealthService {
     return pulls && Object.values(pulls).some((p) => p.status === 'stale') ? 'degraded' : 'ready';
   }
 
-  async readiness(): Promise<{ status: 'ok' | 'degraded' | 'unavailable'; stale: string[]; checks: Record<string, Check>; pulls: Record<string, PullCheck> | null }> {
+  async readiness(): Promise<{
+    status: 'ok' | 'degraded' | 'unavailable';
+    stale: string[];
+    checks: Record<string, Check>;
+    pulls: Record<string, PullCheck> | null;
+  }> {
     const database = await this.database();
-    const migrations: Check =
-      database.status === 'up' ? await this.migrations() : { status: 'down', detail: 'database unavailable' };
+    const migrations: Check = database.status === 'up' ? await this.migrations() : { status: 'down', detail: 'database unavailable' };
     const klear = await this.klear();
     const ready = database.status === 'up' && migrations.status === 'up';
     const partitions: Check = ready ? await this.partitions() : { status: 'down', detail: 'database unavailable' };
     const pulls = ready ? await this.pulls().catch(() => null) : null;
-    const stale = Object.entries(pulls ?? {}).filter(([, p]) => p.status === 'stale').map(([name]) => name);
-    return { status: !ready ? 'unavailable' : stale.length ? 'degraded' : 'ok', stale, checks: { database, migrations, klear, partitions }, pulls };
+    const stale = Object.entries(pulls ?? {})
+      .filter(([, p]) => p.status === 'stale')
+      .map(([name]) => name);
+    return {
+      status: !ready ? 'unavailable' : stale.length ? 'degraded' : 'ok',
+      stale,
+      checks: { database, migrations, klear, partitions },
+      pulls,
+    };
   }
 
   /** The key pulls (balance, active obligations, estimate) against their configured maximum age. */
   private async pulls(): Promise<Record<KeyPull, PullCheck>> {
     const now = this.clock.nowMs();
-    const limits: Record<KeyPull, number> = { balance: this.config.health.staleSeconds.balance, active_obligations: this.config.health.staleSeconds.obligations, estimate: this.config.health.staleSeconds.estimate };
+    const limits: Record<KeyPull, number> = {
+      balance: this.config.health.staleSeconds.balance,
+      active_obligations: this.config.health.staleSeconds.obligations,
+      estimate: this.config.health.staleSeconds.estimate,
+    };
     const out = {} as Record<KeyPull, PullCheck>;
     for (const [pull, sql] of Object.entries(KEY_PULLS) as Array<[KeyPull, string]>) {
       const [row] = (await withTimeout(this.dataSource.query(sql), 2000)) as Array<{ at: Date | null }>;
       const at = row?.at ? new Date(row.at) : null;
       const age = at ? Math.max(0, Math.round((now - at.getTime()) / 1000)) : null;
-      out[pull] = { status: age !== null && age <= limits[pull] ? 'fresh' : 'stale', pulled_at: at?.toISOString() ?? null, age_seconds: age, max_age_seconds: limits[pull] };
+      out[pull] = {
+        status: age !== null && age <= limits[pull] ? 'fresh' : 'stale',
+        pulled_at: at?.toISOString() ?? null,
+        age_seconds: age,
+        max_age_seconds: limits[pull],
+      };
     }
     return out;
   }
@@ -78,8 +98,13 @@ export class HealthService {
     try {
       const strays = (await withTimeout(defaultPartitionRows(this.dataSource), 2000)).filter((r) => r.rows > 0);
       if (strays.length === 0) return { status: 'up' };
-      const named = strays.map((r) => `${r.table}: ${r.rows} row(s), ${r.firstKey?.toISOString() ?? '?'} to ${r.lastKey?.toISOString() ?? '?'}`);
-      return { status: 'down', detail: `rows in default partitions (npm run cli -- partitions:ensure --month YYYY-MM files them): ${named.join('; ')}` };
+      const named = strays.map(
+        (r) => `${r.table}: ${r.rows} row(s), ${r.firstKey?.toISOString() ?? '?'} to ${r.lastKey?.toISOString() ?? '?'}`,
+      );
+      return {
+        status: 'down',
+        detail: `rows in default partitions (npm run cli -- partitions:ensure --month YYYY-MM files them): ${named.join('; ')}`,
+      };
     } catch (e) {
       return { status: 'down', detail: (e as Error).message.slice(0, 200) };
     }

@@ -45,11 +45,20 @@ export class JobsController {
       '`outcome` says what happened: `started` (202, the run continues; poll GET /jobs/{name}/runs), `skipped` ' +
       '(200, another instance is running it; recorded as a skipped run), `finished` (200, with ?wait=true), or `not_started` (503).',
   })
-  async run(@Param('name') name: string, @Query() q: RunJobQuery, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) res: Response): Promise<JobRunOutcomeView> {
+  async run(
+    @Param('name') name: string,
+    @Query() q: RunJobQuery,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobRunOutcomeView> {
     const started = await this.jobs.runNow(name, principal.name);
     if (!started.run || started.run.status === 'failed') {
       res.status(503);
-      return { outcome: 'not_started', reason: started.reason ?? 'the run could not be recorded', run: started.run ? jobRunView(started.run) : null };
+      return {
+        outcome: 'not_started',
+        reason: started.reason ?? 'the run could not be recorded',
+        run: started.run ? jobRunView(started.run) : null,
+      };
     }
     if (started.run.status === 'skipped') {
       res.status(200);

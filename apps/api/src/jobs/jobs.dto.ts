@@ -27,7 +27,12 @@ export class JobRunView {
   @ApiProperty(nullableText()) error: string | null;
   @ApiProperty({ example: 'worker-1', description: 'the process that ran it' }) worker_instance: string;
   @ApiProperty(nullableText('demo-operator')) requested_by: string | null;
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: "the job's own account of the run (pages, cursors, unmapped fields, ...)" })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: "the job's own account of the run (pages, cursors, unmapped fields, ...)",
+  })
   details: Record<string, unknown> | null;
 }
 

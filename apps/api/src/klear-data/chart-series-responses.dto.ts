@@ -10,7 +10,8 @@ const usd = (example: string) => ({ type: String, nullable: true, example });
 
 export class BufferDayView {
   @ApiProperty({ example: '2026-11-03', description: 'settlement day (America/New_York)' }) date: string;
-  @ApiProperty(cc('500000000000', "available at the day's last balance pull; null before the first pull")) available_centicents: string | null;
+  @ApiProperty(cc('500000000000', "available at the day's last balance pull; null before the first pull")) available_centicents:
+    string | null;
   @ApiProperty(usd('$50,000,000.0000')) available_usd: string | null;
   @ApiProperty(cc('2500000000')) locked_centicents: string | null;
   @ApiProperty(usd('$250,000.0000')) locked_usd: string | null;

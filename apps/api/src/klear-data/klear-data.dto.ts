@@ -63,15 +63,29 @@ const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : nul
  * Who pays whom, in words (negative amount = the member pays Klear), when it is due (the cycle's
  * execution time) and whether it was paid: the buffer movement that settled it, or why there is none.
  */
-export function obligationDirection(o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time' | 'settled_by'>, now: Date) {
+export function obligationDirection(
+  o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time' | 'settled_by'>,
+  now: Date,
+) {
   const amount = BigInt(o.amount_centicents);
   const direction = amount < 0n ? 'member_pays' : amount > 0n ? 'member_receives' : 'nothing_due';
   const usd = formatUsdExact(amount < 0n ? -amount : amount);
   const due = iso(o.execution_time);
   const cycle = `the ${o.asset_class} cycle of ${due}`;
   const movement = o.settled_by;
-  const payment_status = movement ? 'paid' : direction === 'nothing_due' ? 'nothing_due' : new Date(o.execution_time) > now ? 'not_yet_due' : 'awaiting_payment';
-  const what = direction === 'member_pays' ? `the member pays Klear ${usd} for ${cycle}` : direction === 'member_receives' ? `Klear pays the member ${usd} for ${cycle}` : `nothing is due for ${cycle}`;
+  const payment_status = movement
+    ? 'paid'
+    : direction === 'nothing_due'
+      ? 'nothing_due'
+      : new Date(o.execution_time) > now
+        ? 'not_yet_due'
+        : 'awaiting_payment';
+  const what =
+    direction === 'member_pays'
+      ? `the member pays Klear ${usd} for ${cycle}`
+      : direction === 'member_receives'
+        ? `Klear pays the member ${usd} for ${cycle}`
+        : `nothing is due for ${cycle}`;
   const paid = movement
     ? `paid: buffer movement ${movement.business_transaction_id} of ${formatUsdExact(BigInt(movement.balance_delta_centicents))} at ${iso(new Date(movement.created_ts))}`
     : payment_status === 'not_yet_due'
@@ -140,7 +154,9 @@ export function estimateLineView(l: EstimateLineRow): EstimateLineView {
     ...money('maintenance_margin_delta', l.maintenance_margin_delta_centicents),
     ...money('maintenance_margin_required', l.maintenance_margin_required_centicents),
     ...money('total_amount', l.total_amount_centicents),
-    ...(l.omitted_subtrader_count !== null ? { omitted_subtrader_count: l.omitted_subtrader_count, omitted_group_count: l.omitted_group_count } : {}),
+    ...(l.omitted_subtrader_count !== null
+      ? { omitted_subtrader_count: l.omitted_subtrader_count, omitted_group_count: l.omitted_group_count }
+      : {}),
     ...(l.next_runtime ? { next_runtime: iso(l.next_runtime) } : {}),
   };
 }
@@ -161,8 +177,14 @@ export function subtraderGroupView(g: SubtraderGroupRow): SubtraderGroupView {
   return {
     group_id: g.group_id,
     member_subtrader_ids: g.members,
-    membership_history: g.history.map((h) => ({ subtrader_id: h.subtrader_id, valid_from: iso(new Date(h.valid_from)), valid_to: h.valid_to === null ? null : iso(new Date(h.valid_to)) })),
-    latest_margin: g.execution_time ? { execution_time: iso(g.execution_time), ...money('maintenance_margin', g.maintenance_margin_centicents) } : null,
+    membership_history: g.history.map((h) => ({
+      subtrader_id: h.subtrader_id,
+      valid_from: iso(new Date(h.valid_from)),
+      valid_to: h.valid_to === null ? null : iso(new Date(h.valid_to)),
+    })),
+    latest_margin: g.execution_time
+      ? { execution_time: iso(g.execution_time), ...money('maintenance_margin', g.maintenance_margin_centicents) }
+      : null,
   };
 }
 
@@ -189,6 +211,8 @@ export function subtraderView(r: Record<string, string | Date | null>): Subtrade
         }
       : null,
     margin_group: r.margin_group_id ? { group_id: s('margin_group_id') as string, member_since: iso(r.margin_group_since as Date) } : null,
-    latest_estimate: r.estimate_pulled_at ? { pulled_at: iso(r.estimate_pulled_at as Date), ...money('total_amount', s('estimate_total_amount_centicents')) } : null,
+    latest_estimate: r.estimate_pulled_at
+      ? { pulled_at: iso(r.estimate_pulled_at as Date), ...money('total_amount', s('estimate_total_amount_centicents')) }
+      : null,
   };
 }

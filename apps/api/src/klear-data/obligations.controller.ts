@@ -69,9 +69,20 @@ export class ObligationsController {
   async list(@Query() q: ObligationListQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['timestamp', 'text']);
-    const rows = await this.obligations.list({ from: q.from, to: q.to, assetClass: q.asset_class, limit: limit + 1, after: after ? { executionTime: after[0], id: after[1] } : undefined });
+    const rows = await this.obligations.list({
+      from: q.from,
+      to: q.to,
+      assetClass: q.asset_class,
+      limit: limit + 1,
+      after: after ? { executionTime: after[0], id: after[1] } : undefined,
+    });
     const now = this.clock.now();
-    return toPage(rows, limit, (o) => [o.execution_time.toISOString(), o.id], (o) => obligationView(o, now));
+    return toPage(
+      rows,
+      limit,
+      (o) => [o.execution_time.toISOString(), o.id],
+      (o) => obligationView(o, now),
+    );
   }
 
   @Get(':id')
@@ -90,7 +101,13 @@ export class ObligationsController {
     const page = toPage(details, INLINE_DETAILS, (d) => [d.subtrader_id, d.id], settlementDetailView);
     return {
       ...obligationView(obligation, this.clock.now()),
-      receives: receives.map((r) => ({ id: r.id, type: r.type, ...money('amount', r.amount_centicents), external_reference: r.external_reference, created_ts: r.created_ts.toISOString() })),
+      receives: receives.map((r) => ({
+        id: r.id,
+        type: r.type,
+        ...money('amount', r.amount_centicents),
+        external_reference: r.external_reference,
+        created_ts: r.created_ts.toISOString(),
+      })),
       maintenance_margin_details: margins.map((m) => ({
         id: m.id,
         subtrader_id: m.subtrader_id,
@@ -117,7 +134,11 @@ export class ObligationsController {
     if (!(await this.obligations.get(id))) throw new NotFound('obligation', id);
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['text', 'text']);
-    const rows = await this.obligations.details(id, { subtrader: q.subtrader, limit: limit + 1, after: after ? { subtraderId: after[0], id: after[1] } : undefined });
+    const rows = await this.obligations.details(id, {
+      subtrader: q.subtrader,
+      limit: limit + 1,
+      after: after ? { subtraderId: after[0], id: after[1] } : undefined,
+    });
     return toPage(rows, limit, (d) => [d.subtrader_id, d.id], settlementDetailView);
   }
 }

@@ -3,7 +3,8 @@ import { ApiProperty } from '@nestjs/swagger';
 /* The answers of GET /guaranty-fund and GET /large-trader-positions, as documented in /docs-json. */
 
 export class GuarantyFundPullView {
-  @ApiProperty({ type: String, nullable: true, example: '500000000', description: 'centicents, decimal string' }) amount_centicents: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '500000000', description: 'centicents, decimal string' }) amount_centicents:
+    string | null;
   @ApiProperty({ type: String, nullable: true, example: '$50,000.0000' }) amount_usd: string | null;
   @ApiProperty({ format: 'date-time', description: "Klear's update time" }) updated_ts: string;
   @ApiProperty({ format: 'date-time' }) pulled_at: string;

@@ -27,24 +27,32 @@ export class PositionsController {
   @Get('guaranty-fund')
   @Roles('viewer')
   @ApiPageResponse(GuarantyFundPullView)
-  @ApiOperation({ summary: 'Guaranty fund balance as pulled from Klear (job guaranty_fund), newest pull first: amount, Klear update time, pull time' })
+  @ApiOperation({
+    summary: 'Guaranty fund balance as pulled from Klear (job guaranty_fund), newest pull first: amount, Klear update time, pull time',
+  })
   async guarantyFund(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
     const before = decodeCursor(q.cursor, ['int'])?.[0];
     const rows = await this.positions.guarantyFund(limit + 1, before);
-    return toPage(rows, limit, (r) => [r.id], (r): GuarantyFundPullView => ({
-      ...money('amount', r.amount_centicents),
-      updated_ts: r.updated_ts.toISOString(),
-      pulled_at: r.pulled_at.toISOString(),
-      user_id: r.user_id,
-    }));
+    return toPage(
+      rows,
+      limit,
+      (r) => [r.id],
+      (r): GuarantyFundPullView => ({
+        ...money('amount', r.amount_centicents),
+        updated_ts: r.updated_ts.toISOString(),
+        pulled_at: r.pulled_at.toISOString(),
+        user_id: r.user_id,
+      }),
+    );
   }
 
   @Get('large-trader-positions')
   @Roles('viewer')
   @ApiOkResponse({ type: LargeTraderReportView })
   @ApiOperation({
-    summary: "A settlement day's large-trader (CFTC reportable) positions as last pulled from Klear (job large_trader_positions): signed contract counts, largest absolute position first; the days that have a report",
+    summary:
+      "A settlement day's large-trader (CFTC reportable) positions as last pulled from Klear (job large_trader_positions): signed contract counts, largest absolute position first; the days that have a report",
   })
   async largeTrader(@Query() q: LargeTraderQuery): Promise<LargeTraderReportView> {
     const report = await this.positions.largeTraderReport(q.report_date);

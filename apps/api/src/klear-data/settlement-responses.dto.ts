@@ -24,9 +24,11 @@ export class EstimateLineView {
   @ApiProperty(usd('$35.0000')) maintenance_margin_required_usd: string | null;
   @ApiProperty(cc('-125300')) total_amount_centicents: string | null;
   @ApiProperty(usd('-$12.5300')) total_amount_usd: string | null;
-  @ApiPropertyOptional({ example: 0, description: 'user lines: subtraders Klear left out of the breakdowns' }) omitted_subtrader_count?: number;
+  @ApiPropertyOptional({ example: 0, description: 'user lines: subtraders Klear left out of the breakdowns' })
+  omitted_subtrader_count?: number;
   @ApiPropertyOptional({ type: Number, nullable: true, example: 0 }) omitted_group_count?: number | null;
-  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'the cycle this asset class projects' }) next_runtime?: string | null;
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'the cycle this asset class projects' }) next_runtime?:
+    string | null;
 }
 
 export class EstimateCycleView {
@@ -45,7 +47,8 @@ export class SettlementEstimateView {
   @ApiProperty({ type: [EstimateCycleView] }) for_cycles: EstimateCycleView[];
   @ApiProperty(cc('99997842808')) settlement_balance_centicents: string | null;
   @ApiProperty(usd('$9,999,784.2808')) settlement_balance_usd: string | null;
-  @ApiProperty({ type: EstimateLineView, nullable: true, description: 'all asset classes added up' }) user_breakdown: EstimateLineView | null;
+  @ApiProperty({ type: EstimateLineView, nullable: true, description: 'all asset classes added up' })
+  user_breakdown: EstimateLineView | null;
   @ApiProperty({ type: [EstimateLineView] }) subtrader_breakdowns: EstimateLineView[];
   @ApiProperty({ type: EstimateByAssetClassView, nullable: true }) by_asset_class: EstimateByAssetClassView | null;
 }
@@ -82,7 +85,8 @@ export class MarginReportView {
   @ApiProperty({ ...at, description: "Klear's creation time" }) created_ts: string | null;
   @ApiProperty() is_end_of_day: boolean;
   @ApiProperty(at) pulled_at: string | null;
-  @ApiProperty({ type: ReportFileView, nullable: true, description: 'null until the margin_reports job has stored the file' }) file: ReportFileView | null;
+  @ApiProperty({ type: ReportFileView, nullable: true, description: 'null until the margin_reports job has stored the file' })
+  file: ReportFileView | null;
 }
 
 export class SubtraderLatestObligationView {
@@ -121,8 +125,10 @@ export class SubtraderView {
   @ApiProperty({ example: 'ST-00001' }) subtrader_id: string;
   @ApiProperty({ ...at, description: 'first seen in a Klear obligation' }) seen_in_klear_at: string | null;
   @ApiProperty({ ...at, description: 'first seen in the internal ledger' }) seen_in_ledger_at: string | null;
-  @ApiProperty({ type: SubtraderLatestObligationView, nullable: true, description: 'the latest cycle, every asset class added up' }) latest_obligation: SubtraderLatestObligationView | null;
-  @ApiProperty({ type: SubtraderMarginGroupView, nullable: true, description: 'the netted group it belongs to now' }) margin_group: SubtraderMarginGroupView | null;
+  @ApiProperty({ type: SubtraderLatestObligationView, nullable: true, description: 'the latest cycle, every asset class added up' })
+  latest_obligation: SubtraderLatestObligationView | null;
+  @ApiProperty({ type: SubtraderMarginGroupView, nullable: true, description: 'the netted group it belongs to now' })
+  margin_group: SubtraderMarginGroupView | null;
   @ApiProperty({ type: SubtraderEstimateView, nullable: true }) latest_estimate: SubtraderEstimateView | null;
 }
 
@@ -141,6 +147,8 @@ export class GroupMarginView {
 export class SubtraderGroupView {
   @ApiProperty({ example: 'GRP-0001' }) group_id: string;
   @ApiProperty({ type: [String] }) member_subtrader_ids: string[];
-  @ApiProperty({ type: [GroupMembershipView], description: 'each join and leave at the pull that saw it' }) membership_history: GroupMembershipView[];
-  @ApiProperty({ type: GroupMarginView, nullable: true, description: "the group's requirement in its latest cycle" }) latest_margin: GroupMarginView | null;
+  @ApiProperty({ type: [GroupMembershipView], description: 'each join and leave at the pull that saw it' })
+  membership_history: GroupMembershipView[];
+  @ApiProperty({ type: GroupMarginView, nullable: true, description: "the group's requirement in its latest cycle" })
+  latest_margin: GroupMarginView | null;
 }

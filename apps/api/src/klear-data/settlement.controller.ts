@@ -9,8 +9,23 @@ import { Clock } from '@app/clock';
 import { etDate, etDateDaysBefore, MarginReportFiles, SettlementRepository, SubtraderRepository } from '@app/ingestion';
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { BufferByDayView, SubtraderCyclesView } from './chart-series-responses.dto';
-import { BufferMovementView, MarginReportView, SettlementBalanceView, SettlementEstimateView, SubtraderGroupView, SubtraderView } from './settlement-responses.dto';
-import { BufferHistoryQuery, estimateLineView, money, reportView, SubtraderCyclesQuery, subtraderGroupView, subtraderView } from './klear-data.dto';
+import {
+  BufferMovementView,
+  MarginReportView,
+  SettlementBalanceView,
+  SettlementEstimateView,
+  SubtraderGroupView,
+  SubtraderView,
+} from './settlement-responses.dto';
+import {
+  BufferHistoryQuery,
+  estimateLineView,
+  money,
+  reportView,
+  SubtraderCyclesQuery,
+  subtraderGroupView,
+  subtraderView,
+} from './klear-data.dto';
 
 @ApiTags('settlement')
 @ApiBearerAuth()
@@ -43,7 +58,9 @@ export class SettlementController {
     const cycles = (latest?.lines ?? [])
       .filter((l) => l.asset_class !== '' && l.scope === 'user' && l.next_runtime)
       .map((l) => ({ asset_class: l.asset_class, next_runtime: l.next_runtime!.toISOString() }))
-      .sort((a, b) => (a.next_runtime < b.next_runtime ? -1 : a.next_runtime > b.next_runtime ? 1 : a.asset_class < b.asset_class ? -1 : 1));
+      .sort((a, b) =>
+        a.next_runtime < b.next_runtime ? -1 : a.next_runtime > b.next_runtime ? 1 : a.asset_class < b.asset_class ? -1 : 1,
+      );
     return {
       pulled_at: latest?.pulled_at.toISOString() ?? null,
       next_runtime: cycles[0]?.next_runtime ?? null,
@@ -51,7 +68,9 @@ export class SettlementController {
       ...money('settlement_balance', latest?.settlement_balance_centicents),
       user_breakdown: user ? estimateLineView(user) : null,
       subtrader_breakdowns: all.filter((l) => l.scope === 'subtrader').map(estimateLineView),
-      by_asset_class: latest ? { pulled_at: latest.pulled_at.toISOString(), lines: latest.lines.filter((l) => l.asset_class !== '').map(estimateLineView) } : null,
+      by_asset_class: latest
+        ? { pulled_at: latest.pulled_at.toISOString(), lines: latest.lines.filter((l) => l.asset_class !== '').map(estimateLineView) }
+        : null,
     };
   }
 
@@ -61,7 +80,11 @@ export class SettlementController {
   @ApiOperation({ summary: 'Latest settlement buffer balance (available, locked) with its pull time' })
   async balance(): Promise<SettlementBalanceView> {
     const b = await this.settlement.latestBalance();
-    return { pulled_at: b?.pulled_at.toISOString() ?? null, ...money('available', b?.available_centicents), ...money('locked', b?.locked_centicents) };
+    return {
+      pulled_at: b?.pulled_at.toISOString() ?? null,
+      ...money('available', b?.available_centicents),
+      ...money('locked', b?.locked_centicents),
+    };
   }
 
   @Get('settlement/buffer-by-day')
@@ -82,7 +105,10 @@ export class SettlementController {
         date: d.date,
         ...money('available', d.available_centicents),
         ...money('locked', d.locked_centicents),
-        ...money('balance', d.available_centicents === null ? null : (BigInt(d.available_centicents) + BigInt(d.locked_centicents ?? '0')).toString()),
+        ...money(
+          'balance',
+          d.available_centicents === null ? null : (BigInt(d.available_centicents) + BigInt(d.locked_centicents ?? '0')).toString(),
+        ),
         ...money('payable', d.payable_centicents ?? '0'),
         ...money('receivable', d.receivable_centicents ?? '0'),
         cycles: d.cycles,
@@ -98,14 +124,19 @@ export class SettlementController {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['timestamp', 'int']);
     const rows = await this.settlement.balanceHistory(limit + 1, after ? { createdTs: after[0], id: after[1] } : undefined);
-    return toPage(rows, limit, (r) => [r.created_ts.toISOString(), r.id], (r): BufferMovementView => ({
-      business_transaction_id: r.business_transaction_id,
-      created_ts: r.created_ts.toISOString(),
-      reason: r.reason,
-      ...money('balance_delta', r.balance_delta_centicents),
-      ...money('locked_balance_delta', r.locked_balance_delta_centicents),
-      pulled_at: r.first_pulled_at.toISOString(),
-    }));
+    return toPage(
+      rows,
+      limit,
+      (r) => [r.created_ts.toISOString(), r.id],
+      (r): BufferMovementView => ({
+        business_transaction_id: r.business_transaction_id,
+        created_ts: r.created_ts.toISOString(),
+        reason: r.reason,
+        ...money('balance_delta', r.balance_delta_centicents),
+        ...money('locked_balance_delta', r.locked_balance_delta_centicents),
+        pulled_at: r.first_pulled_at.toISOString(),
+      }),
+    );
   }
 
   @Get('reports')
@@ -123,14 +154,21 @@ export class SettlementController {
   @Roles('viewer')
   @ApiOkResponse({
     description: 'the file as Klear served it (CSV or other bytes)',
-    content: { 'text/csv': { schema: { type: 'string', format: 'binary' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+    content: {
+      'text/csv': { schema: { type: 'string', format: 'binary' } },
+      'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+    },
   })
   @ApiOperation({ summary: 'The stored report file, byte for byte as Klear served it (checked against its SHA-256 header)' })
   async file(@Param('id') id: string) {
     const report = await this.settlement.report(id);
     if (!report) throw new NotFound('report', id);
     if (!report.file_path || !(await this.files.intact(report.file_path, report.file_size, report.file_sha256))) {
-      throw new DomainError('REPORT_FILE_UNAVAILABLE', 'unavailable', `the file of report ${id} is not stored yet or failed its checksum; the margin_reports job fetches it again`);
+      throw new DomainError(
+        'REPORT_FILE_UNAVAILABLE',
+        'unavailable',
+        `the file of report ${id} is not stored yet or failed its checksum; the margin_reports job fetches it again`,
+      );
     }
     return new StreamableFile(createReadStream(this.files.absolute(report.file_path)), {
       type: report.file_path.endsWith('.csv') ? 'text/csv' : 'application/octet-stream',
@@ -154,7 +192,8 @@ export class SettlementController {
   @Roles('viewer')
   @ApiPageResponse(SubtraderGroupView)
   @ApiOperation({
-    summary: "Netted subtrader groups from Klear, by group id: current members, membership history (each join and leave at the pull that saw it), the group's latest requirement",
+    summary:
+      "Netted subtrader groups from Klear, by group id: current members, membership history (each join and leave at the pull that saw it), the group's latest requirement",
   })
   async subtraderGroups(@Query() q: PageQuery) {
     const limit = q.limit ?? 50;
@@ -166,7 +205,10 @@ export class SettlementController {
   @Get('subtraders/:id/cycles')
   @Roles('viewer')
   @ApiOkResponse({ type: SubtraderCyclesView })
-  @ApiOperation({ summary: "One subtrader's Klear PnL, fees and maintenance margin in each of the latest cycles (every asset class added up), oldest first; null where it had none" })
+  @ApiOperation({
+    summary:
+      "One subtrader's Klear PnL, fees and maintenance margin in each of the latest cycles (every asset class added up), oldest first; null where it had none",
+  })
   async subtraderCycles(@Param('id') id: string, @Query() q: SubtraderCyclesQuery) {
     const [known] = await this.subtraderRecords.page({ id, limit: 1 });
     if (!known) throw new NotFound('subtrader', id);
@@ -186,7 +228,9 @@ export class SettlementController {
   @Get('subtraders/:id')
   @Roles('viewer')
   @ApiOkResponse({ type: SubtraderView })
-  @ApiOperation({ summary: 'One subtrader with its latest Klear figures: the latest cycle over every asset class, its funding payments, its netted group' })
+  @ApiOperation({
+    summary: 'One subtrader with its latest Klear figures: the latest cycle over every asset class, its funding payments, its netted group',
+  })
   async subtrader(@Param('id') id: string) {
     const [row] = await this.subtraderRecords.page({ id, limit: 1 });
     if (!row) throw new NotFound('subtrader', id);

@@ -63,7 +63,9 @@ export class LedgerUploadInterceptor implements NestInterceptor {
             return;
           }
           void refuse(
-            new InvalidInput(`upload: ${error.message}; send one file in the multipart field "file"`, [{ field: error.field ?? 'file', problems: [error.message] }]),
+            new InvalidInput(`upload: ${error.message}; send one file in the multipart field "file"`, [
+              { field: error.field ?? 'file', problems: [error.message] },
+            ]),
             0,
           ).catch(reject);
           return;
@@ -81,5 +83,5 @@ export class LedgerUploadInterceptor implements NestInterceptor {
   }
 }
 
-const missingFile = () => new InvalidInput('file: send the CSV or XLSX in the multipart field "file"', [{ field: 'file', problems: ['is required'] }]);
-
+const missingFile = () =>
+  new InvalidInput('file: send the CSV or XLSX in the multipart field "file"', [{ field: 'file', problems: ['is required'] }]);

@@ -1,4 +1,17 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, StreamableFile, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  StreamableFile,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
@@ -6,9 +19,18 @@ import { InvalidInput } from '@app/errors';
 import { decodeCursor, Expensive, LargeJsonBody, PageQuery, toPage } from '@app/http';
 import { LedgerService } from '@app/ledger';
 import { ApiErrors, ApiPageResponse } from '../openapi';
-import { JournalEntryView, journalEntryView, LedgerEntriesQuery, LedgerImportRecordView, ledgerImportRecordView, LedgerImportQuery, LedgerImportView, PostedLedgerBatchView, PostLedgerEntriesBody } from './ledger.dto';
+import {
+  JournalEntryView,
+  journalEntryView,
+  LedgerEntriesQuery,
+  LedgerImportRecordView,
+  ledgerImportRecordView,
+  LedgerImportQuery,
+  LedgerImportView,
+  PostedLedgerBatchView,
+  PostLedgerEntriesBody,
+} from './ledger.dto';
 import { LedgerUploadInterceptor } from './ledger-upload.interceptor';
-
 
 /** Entries are as large as their postings (a trade settlement has two per market): pages are bounded by both. */
 export const MAX_PAGE_POSTINGS = 400;
@@ -30,7 +52,8 @@ export class LedgerController {
   @Expensive()
   @ApiOperation({
     summary: 'Post journal entries: up to 10,000 in one transaction, idempotent by external_id',
-    description: 'Same external_id and content: unchanged. Different content: 409 LEDGER_ENTRY_CONFLICT. Any invalid entry: 400 naming each field; nothing is written.',
+    description:
+      'Same external_id and content: unchanged. Different content: 409 LEDGER_ENTRY_CONFLICT. Any invalid entry: 400 naming each field; nothing is written.',
   })
   @ApiOkResponse({ type: PostedLedgerBatchView })
   post(@Body() body: PostLedgerEntriesBody, @CurrentPrincipal() who: Principal) {
@@ -47,7 +70,15 @@ export class LedgerController {
   async list(@Query() q: LedgerEntriesQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['int'])?.[0];
-    const rows = await this.ledger.list({ subtraderId: q.subtrader, cycle: q.cycle, entryType: q.entry_type, externalId: q.external_id, afterSeq: after, limit: limit + 1, maxPostings: MAX_PAGE_POSTINGS });
+    const rows = await this.ledger.list({
+      subtraderId: q.subtrader,
+      cycle: q.cycle,
+      entryType: q.entry_type,
+      externalId: q.external_id,
+      afterSeq: after,
+      limit: limit + 1,
+      maxPostings: MAX_PAGE_POSTINGS,
+    });
     return toPage(rows, entriesWithinPostingBudget(rows, limit), (r) => [r.ledgerSeq], journalEntryView);
   }
 
@@ -64,9 +95,18 @@ export class LedgerController {
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
   @ApiOkResponse({ type: LedgerImportView })
-  @ApiResponse({ status: 413, description: 'the file passes LEDGER_IMPORT_MAX_BYTES, LEDGER_IMPORT_MAX_ROWS or LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES (details.limit names it)' })
-  async import(@UploadedFile() file: { path: string; originalname: string } | undefined, @Query() q: LedgerImportQuery, @CurrentPrincipal() who: Principal) {
-    if (!file) throw new InvalidInput('file: send the CSV or XLSX in the multipart field "file"', [{ field: 'file', problems: ['is required'] }]);
+  @ApiResponse({
+    status: 413,
+    description:
+      'the file passes LEDGER_IMPORT_MAX_BYTES, LEDGER_IMPORT_MAX_ROWS or LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES (details.limit names it)',
+  })
+  async import(
+    @UploadedFile() file: { path: string; originalname: string } | undefined,
+    @Query() q: LedgerImportQuery,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    if (!file)
+      throw new InvalidInput('file: send the CSV or XLSX in the multipart field "file"', [{ field: 'file', problems: ['is required'] }]);
     const { importMaxRows, importMaxUncompressedBytes } = this.config.ledger;
     return this.ledger.importFile({
       path: file.path,
@@ -91,7 +131,10 @@ export class LedgerController {
   @Get('imports/:id')
   @Roles('viewer')
   @ApiOkResponse({ type: LedgerImportRecordView })
-  @ApiOperation({ summary: 'One import attempt as recorded: file, SHA-256, status (imported, partially_imported, rejected, refused), counts, refusal code' })
+  @ApiOperation({
+    summary:
+      'One import attempt as recorded: file, SHA-256, status (imported, partially_imported, rejected, refused), counts, refusal code',
+  })
   async importRecord(@Param('id', new ParseUUIDPipe()) id: string) {
     return ledgerImportRecordView(await this.ledger.getImport(id));
   }
@@ -99,11 +142,20 @@ export class LedgerController {
   @Get('imports/:id/rejections')
   @Roles('viewer')
   @ApiProduces('text/csv')
-  @ApiOkResponse({ description: 'CSV: line, external_id, code, reason', content: { 'text/csv': { schema: { type: 'string', format: 'binary' } } } })
-  @ApiOperation({ summary: "Every rejected row of an import as CSV (line, external_id, code, reason), however many; cells that start like a formula are prefixed with '" })
+  @ApiOkResponse({
+    description: 'CSV: line, external_id, code, reason',
+    content: { 'text/csv': { schema: { type: 'string', format: 'binary' } } },
+  })
+  @ApiOperation({
+    summary:
+      "Every rejected row of an import as CSV (line, external_id, code, reason), however many; cells that start like a formula are prefixed with '",
+  })
   async rejections(@Param('id', new ParseUUIDPipe()) id: string): Promise<StreamableFile> {
     const { stream } = await this.ledger.rejectionsCsv(id);
-    return new StreamableFile(stream, { type: 'text/csv; charset=utf-8', disposition: `attachment; filename="ledger-import-${id}-rejections.csv"` });
+    return new StreamableFile(stream, {
+      type: 'text/csv; charset=utf-8',
+      disposition: `attachment; filename="ledger-import-${id}-rejections.csv"`,
+    });
   }
 }
 

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsRFC3339, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsRFC3339,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import { PageQuery } from '@app/http';
 import {
   ACCOUNTS,
@@ -28,7 +39,10 @@ export class LedgerPostingBody implements LedgerPostingInput {
   @IsIn(ACCOUNTS)
   account: string;
 
-  @ApiPropertyOptional({ example: 'BTC-PERP-001', description: 'required on trading_pnl, trading_fees and funding, absent on other accounts' })
+  @ApiPropertyOptional({
+    example: 'BTC-PERP-001',
+    description: 'required on trading_pnl, trading_fees and funding, absent on other accounts',
+  })
   @IsOptional()
   @IsString()
   @Matches(LEDGER_ID_PATTERN, { message: `market_ticker must be ${ID_MESSAGE}` })
@@ -63,7 +77,9 @@ export class LedgerEntryBody implements LedgerEntryInput {
   @ApiPropertyOptional({ example: 'ST-00001' })
   @IsOptional()
   @IsString()
-  @Matches(SUBTRADER_ID_PATTERN, { message: 'subtrader_id must be 1-128 characters (letters, digits, . _ : / - @) starting with a letter or digit' })
+  @Matches(SUBTRADER_ID_PATTERN, {
+    message: 'subtrader_id must be 1-128 characters (letters, digits, . _ : / - @) starting with a letter or digit',
+  })
   subtrader_id?: string | null;
 
   @ApiPropertyOptional({ example: 'Equity', description: 'the asset class the entry books (each reconciles on its own); absent is Crypto' })
@@ -100,7 +116,10 @@ export class LedgerEntryBody implements LedgerEntryInput {
 }
 
 export class PostLedgerEntriesBody {
-  @ApiProperty({ type: [LedgerEntryBody], description: `1 to ${MAX_ENTRIES_PER_BATCH} entries, posted in one transaction (all or nothing)` })
+  @ApiProperty({
+    type: [LedgerEntryBody],
+    description: `1 to ${MAX_ENTRIES_PER_BATCH} entries, posted in one transaction (all or nothing)`,
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ENTRIES_PER_BATCH)
@@ -174,15 +193,19 @@ export class LedgerImportView {
   @ApiProperty() unchanged: number;
   @ApiProperty() rejected_entries: number;
   @ApiProperty() rejected_row_count: number;
-  @ApiProperty({ type: [RejectedRowView], description: 'the first 1,000 rejected rows' }) rejected_rows: LedgerImportReport['rejected_rows'];
-  @ApiProperty({ description: 'true when rejected_rows holds only the first 1,000: the report has them all' }) rejected_rows_truncated: boolean;
-  @ApiProperty({ nullable: true, type: String, description: 'GET this path for every rejected row as CSV' }) rejections_report: string | null;
+  @ApiProperty({ type: [RejectedRowView], description: 'the first 1,000 rejected rows' })
+  rejected_rows: LedgerImportReport['rejected_rows'];
+  @ApiProperty({ description: 'true when rejected_rows holds only the first 1,000: the report has them all' })
+  rejected_rows_truncated: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'GET this path for every rejected row as CSV' }) rejections_report:
+    string | null;
 }
 
 export class LedgerImportRecordView {
   @ApiProperty({ format: 'uuid' }) import_id: string;
   @ApiProperty({ example: 'entries-2026-11-03.csv' }) file_name: string;
-  @ApiProperty({ type: String, nullable: true, description: "the file's SHA-256 (null when it was refused before being read)" }) sha256: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "the file's SHA-256 (null when it was refused before being read)" }) sha256:
+    string | null;
   @ApiProperty({ example: 48213 }) size_bytes: number;
   @ApiProperty({ type: String, nullable: true, enum: ['csv', 'xlsx'] }) format: string | null;
   @ApiProperty() partial: boolean;
@@ -194,7 +217,8 @@ export class LedgerImportRecordView {
   @ApiProperty({ example: 0 }) unchanged: number;
   @ApiProperty({ example: 0 }) rejected_entries: number;
   @ApiProperty({ example: 0 }) rejected_row_count: number;
-  @ApiProperty({ type: String, nullable: true, description: 'GET this path for every rejected row as CSV' }) rejections_report: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'GET this path for every rejected row as CSV' }) rejections_report:
+    string | null;
   @ApiProperty({ example: 'demo-operator' }) created_by: string;
   @ApiProperty({ format: 'date-time' }) created_at: string;
 }
@@ -233,7 +257,8 @@ export class JournalEntryView {
   @ApiProperty({ example: 'trade/2026-11-03/ST-00001' }) external_id: string;
   @ApiProperty({ example: 'trade' }) entry_type: string;
   @ApiProperty({ format: 'date-time' }) effective_at: string;
-  @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'the settlement cycle it books into' }) cycle: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'the settlement cycle it books into' }) cycle:
+    string | null;
   @ApiProperty({ type: String, nullable: true, example: 'ST-00001' }) subtrader_id: string | null;
   @ApiProperty({ example: 'Crypto' }) asset_class: string;
   @ApiProperty({ type: String, nullable: true }) business_reference: string | null;

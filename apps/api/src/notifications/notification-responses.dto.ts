@@ -6,8 +6,18 @@ import { CHANNELS, NOTIFICATION_KIND_NAMES } from '@app/notifications';
  * (test/foundation/openapi-responses.test.ts holds every answer to them, an undeclared field failing).
  */
 
-const nullableText = (example?: string, description?: string) => ({ type: String, nullable: true, ...(example ? { example } : {}), ...(description ? { description } : {}) });
-const nullableTime = (description?: string) => ({ type: String, nullable: true, format: 'date-time', ...(description ? { description } : {}) });
+const nullableText = (example?: string, description?: string) => ({
+  type: String,
+  nullable: true,
+  ...(example ? { example } : {}),
+  ...(description ? { description } : {}),
+});
+const nullableTime = (description?: string) => ({
+  type: String,
+  nullable: true,
+  format: 'date-time',
+  ...(description ? { description } : {}),
+});
 const DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'failed'];
 
 export class NotificationPreferencesView {
@@ -41,7 +51,8 @@ export class NotificationDeliveryView {
   @ApiProperty({ enum: [...CHANNELS] }) channel: string;
   @ApiProperty({ example: 'user:6f1c2d4e-0b8a-4d55-9a7e-2f3b5c7d9e01', description: 'who it is for' }) recipient: string;
   @ApiProperty(nullableText('test-approver')) recipient_name: string | null;
-  @ApiProperty(nullableText('alice@example.com', 'where it is sent (null: the channel has no address for the person)')) address: string | null;
+  @ApiProperty(nullableText('alice@example.com', 'where it is sent (null: the channel has no address for the person)')) address:
+    string | null;
   @ApiProperty({ enum: DELIVERY_STATUSES }) status: string;
   @ApiProperty({ example: 1 }) attempts: number;
   @ApiProperty(nullableText()) last_error: string | null;

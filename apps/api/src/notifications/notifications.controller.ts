@@ -2,7 +2,15 @@ import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
-import { CHANNELS, NOTIFICATION_KIND_NAMES, NOTIFICATION_KINDS, NotificationDeliveryLog, type NotificationDeliveryRow, NotificationPreferencesService, type NotificationPreferences } from '@app/notifications';
+import {
+  CHANNELS,
+  NOTIFICATION_KIND_NAMES,
+  NOTIFICATION_KINDS,
+  NotificationDeliveryLog,
+  type NotificationDeliveryRow,
+  NotificationPreferencesService,
+  type NotificationPreferences,
+} from '@app/notifications';
 import { ApiErrors } from '../openapi';
 import { NotificationDeliveriesView, NotificationDeliveryView, NotificationPreferencesView } from './notification-responses.dto';
 
@@ -37,7 +45,12 @@ export class DeliveriesQuery {
 export class NotificationKindView {
   @ApiProperty({ example: 'withdrawal.approval_requested' }) kind: string;
   @ApiProperty({ example: 'Approval needed' }) title: string;
-  @ApiProperty({ type: [String], example: ['approver'], description: 'who is told by default, by role (the API decides the audience; a person chooses channels)' }) default_roles: string[];
+  @ApiProperty({
+    type: [String],
+    example: ['approver'],
+    description: 'who is told by default, by role (the API decides the audience; a person chooses channels)',
+  })
+  default_roles: string[];
 }
 
 export class NotificationKindsView {
@@ -69,7 +82,11 @@ export class NotificationsController {
   @ApiOperation({ summary: 'The kinds of notification a person can choose (name, title, default audience by role) and the channels' })
   kinds() {
     return {
-      kinds: NOTIFICATION_KIND_NAMES.map((kind) => ({ kind, title: NOTIFICATION_KINDS[kind].title, default_roles: [...NOTIFICATION_KINDS[kind].roles] })),
+      kinds: NOTIFICATION_KIND_NAMES.map((kind) => ({
+        kind,
+        title: NOTIFICATION_KINDS[kind].title,
+        default_roles: [...NOTIFICATION_KINDS[kind].roles],
+      })),
       channels: [...CHANNELS],
     };
   }

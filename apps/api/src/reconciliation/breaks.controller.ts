@@ -6,7 +6,16 @@ import { BreakWorkflowService, ReconciliationRepository } from '@app/reconciliat
 import { ApiErrors, ApiPageResponse } from '../openapi';
 import { BreakDetailView, BreakView } from './reconciliation-responses.dto';
 import { idParam } from './reconciliations.controller';
-import { AssignBody, BreakNoteBody, breakDetailView, BreaksQuery, breakView, CommentBody, CosignBody, ResolveBreakBody } from './reconciliation.dto';
+import {
+  AssignBody,
+  BreakNoteBody,
+  breakDetailView,
+  BreaksQuery,
+  breakView,
+  CommentBody,
+  CosignBody,
+  ResolveBreakBody,
+} from './reconciliation.dto';
 
 @ApiTags('reconciliation')
 @ApiBearerAuth()
@@ -23,16 +32,31 @@ export class BreaksController {
   @ApiPageResponse(BreakView)
   @ApiOperation({
     summary: 'Breaks across runs (?status=open|unresolved|...&check=&subtrader=&assignee=&sort=age|difference)',
-    description: 'Default order `age`: oldest first (numeric id). `sort=difference`: largest absolute difference first. `status=unresolved`: open, acknowledged and pending_write_off.',
+    description:
+      'Default order `age`: oldest first (numeric id). `sort=difference`: largest absolute difference first. `status=unresolved`: open, acknowledged and pending_write_off.',
   })
   async list(@Query() q: BreaksQuery) {
     const limit = q.limit ?? 50;
     const order = q.sort ?? 'age';
     const cursor = order === 'difference' ? decodeCursor(q.cursor, ['int', 'int']) : decodeCursor(q.cursor, ['int']);
     const after = cursor ? (order === 'difference' ? { absDifference: cursor[0], id: cursor[1] } : { id: cursor[0] }) : undefined;
-    const rows = await this.repository.listBreaks({ status: q.status, check: q.check, subtrader: q.subtrader, assignee: q.assignee, assetClass: q.asset_class, order, after, limit: limit + 1 });
+    const rows = await this.repository.listBreaks({
+      status: q.status,
+      check: q.check,
+      subtrader: q.subtrader,
+      assignee: q.assignee,
+      assetClass: q.asset_class,
+      order,
+      after,
+      limit: limit + 1,
+    });
     const sources = await this.repository.sourcesOf(rows.slice(0, limit));
-    return toPage(rows, limit, (r) => (order === 'difference' ? [r.abs_difference_centicents, r.id] : [r.id]), (r) => breakView(r, sources.get(r.id)));
+    return toPage(
+      rows,
+      limit,
+      (r) => (order === 'difference' ? [r.abs_difference_centicents, r.id] : [r.id]),
+      (r) => breakView(r, sources.get(r.id)),
+    );
   }
 
   @Get(':id')
@@ -83,7 +107,11 @@ export class BreaksController {
   })
   async resolve(@Param('id') id: string, @Body() body: ResolveBreakBody, @CurrentPrincipal() who: Principal) {
     const difference = body.difference_centicents === undefined ? undefined : BigInt(body.difference_centicents);
-    await this.workflow.resolve(idParam(id, 'break'), { reason: body.reason, reference: body.reference, note: body.note, differenceCenticents: difference }, { userId: who.userId, name: who.name });
+    await this.workflow.resolve(
+      idParam(id, 'break'),
+      { reason: body.reason, reference: body.reference, note: body.note, differenceCenticents: difference },
+      { userId: who.userId, name: who.name },
+    );
     return this.get(id);
   }
 
@@ -91,7 +119,10 @@ export class BreaksController {
   @HttpCode(200)
   @Roles('approver')
   @ApiOkResponse({ type: BreakDetailView, description: 'the break in full, after the co-sign' })
-  @ApiOperation({ summary: 'Co-sign a proposed write-off, naming the difference it approves (an approver other than the proposer): pending_write_off -> resolved' })
+  @ApiOperation({
+    summary:
+      'Co-sign a proposed write-off, naming the difference it approves (an approver other than the proposer): pending_write_off -> resolved',
+  })
   async cosign(@Param('id') id: string, @Body() body: CosignBody, @CurrentPrincipal() who: Principal) {
     await this.workflow.cosign(idParam(id, 'break'), { userId: who.userId, name: who.name }, BigInt(body.difference_centicents), body.note);
     return this.get(id);

@@ -8,22 +8,44 @@ import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS } from '@app/db';
  */
 
 const cc = (example: string, description?: string) => ({ example, description: description ?? 'centicents, decimal string' });
-const nullableCc = (description?: string) => ({ type: String, nullable: true, example: '-1250', description: description ?? 'centicents, decimal string (null: no value on that side)' });
+const nullableCc = (description?: string) => ({
+  type: String,
+  nullable: true,
+  example: '-1250',
+  description: description ?? 'centicents, decimal string (null: no value on that side)',
+});
 const usd = { example: '-$0.1250', description: 'dollars with every centicent' };
 const nullableUsd = { type: String, nullable: true, example: '-$0.1250' };
-const nullableText = (example?: string, description?: string) => ({ type: String, nullable: true, ...(example ? { example } : {}), ...(description ? { description } : {}) });
-const rows = { type: 'array' as const, items: { oneOf: [{ type: 'string' }, { type: 'integer' }] }, description: 'the rows behind the side (Klear detail ids or balance-history row numbers; ledger external ids, withdrawal ids)' };
+const nullableText = (example?: string, description?: string) => ({
+  type: String,
+  nullable: true,
+  ...(example ? { example } : {}),
+  ...(description ? { description } : {}),
+});
+const rows = {
+  type: 'array' as const,
+  items: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
+  description: 'the rows behind the side (Klear detail ids or balance-history row numbers; ledger external ids, withdrawal ids)',
+};
 
 export class RunView {
   @ApiProperty({ example: '12' }) id: string;
   @ApiProperty({ enum: ['cycle', 'projected'] }) scope: string;
   @ApiProperty(nullableText('2026-11-03T22:00:00.000Z', 'the cycle (null for a projected run)')) cycle: string | null;
-  @ApiProperty(nullableText('Crypto', 'the asset class the run reconciles (a cycle\'s or a projected run)')) asset_class: string | null;
+  @ApiProperty(nullableText('Crypto', "the asset class the run reconciles (a cycle's or a projected run)")) asset_class: string | null;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'what the run read: snapshots, high-water marks, tolerances, each check’s inputs' }) inputs: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'what the run read: snapshots, high-water marks, tolerances, each check’s inputs',
+  })
+  inputs: Record<string, unknown>;
   @ApiProperty({ example: '9f86d081...' }) inputs_sha256: string;
   @ApiProperty({ example: 3 }) break_count: number;
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'counts and totals per check' }) summary: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'counts and totals per check' }) summary: Record<
+    string,
+    unknown
+  > | null;
   @ApiProperty(nullableText()) error: string | null;
   @ApiProperty({ format: 'date-time' }) started_at: string;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) finished_at: string | null;
@@ -77,7 +99,8 @@ export class DerivedFromView {
 
 export class BreakResolutionView {
   @ApiProperty({ enum: RESOLUTION_REASONS }) reason: string;
-  @ApiProperty(nullableText('adj-2026-11-03-1', 'the ledger entry (adjustment_booked) or Klear ticket (klear_error)')) reference: string | null;
+  @ApiProperty(nullableText('adj-2026-11-03-1', 'the ledger entry (adjustment_booked) or Klear ticket (klear_error)')) reference:
+    string | null;
   @ApiProperty(nullableText()) note: string | null;
   @ApiProperty(nullableText('demo-operator', 'who resolved it, or proposed the write-off')) resolved_by: string | null;
   @ApiProperty(nullableText('demo-approver-1')) cosigned_by: string | null;
@@ -94,12 +117,18 @@ export class BreakView extends BreakFiguresView {
   @ApiProperty(nullableText('Equity', 'the asset class of the run that found it')) asset_class: string | null;
   @ApiProperty(nullableText('ST-00001')) subtrader_id: string | null;
   @ApiProperty(nullableText('BTC-PERP')) market_ticker: string | null;
-  @ApiProperty(nullableText('running_balance', "buffer: Klear's transaction id or the ledger reference; consistency: the field")) reference: string | null;
+  @ApiProperty(nullableText('running_balance', "buffer: Klear's transaction id or the ledger reference; consistency: the field"))
+  reference: string | null;
   @ApiProperty({ example: 'balance_mismatch' }) reason_code: string;
-  @ApiProperty({ type: [String], example: ['RCPT-20261103-1'], description: "Klear's own ids of the rows behind the Klear side (a running balance: its causes')" })
+  @ApiProperty({
+    type: [String],
+    example: ['RCPT-20261103-1'],
+    description: "Klear's own ids of the rows behind the Klear side (a running balance: its causes')",
+  })
   klear_transaction_ids: string[];
   @ApiProperty(nullableText('7', 'the movement break that alone explains a running balance')) root_cause_break_id: string | null;
-  @ApiProperty({ type: DerivedFromView, nullable: true, description: 'running-balance breaks: the movement breaks they carry' }) derived_from: DerivedFromView | null;
+  @ApiProperty({ type: DerivedFromView, nullable: true, description: 'running-balance breaks: the movement breaks they carry' })
+  derived_from: DerivedFromView | null;
   @ApiProperty({ enum: BREAK_STATUSES }) status: string;
   @ApiProperty({ example: '12' }) first_seen_run: string;
   @ApiProperty({ example: '15' }) last_seen_run: string;
@@ -123,7 +152,8 @@ export class BreakCommentView {
 
 export class BreakDetailView extends BreakView {
   @ApiProperty({ type: AcknowledgementView, nullable: true }) acknowledgement: AcknowledgementView | null;
-  @ApiProperty({ type: [ObservationView], description: 'what each run observed, newest first (50 at most)' }) observations: ObservationView[];
+  @ApiProperty({ type: [ObservationView], description: 'what each run observed, newest first (50 at most)' })
+  observations: ObservationView[];
   @ApiProperty({ type: [BreakCommentView] }) comments: BreakCommentView[];
 }
 

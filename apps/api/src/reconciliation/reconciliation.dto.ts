@@ -17,7 +17,11 @@ export class StartReconciliationBody {
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'date must be YYYY-MM-DD' })
   date?: string;
 
-  @ApiPropertyOptional({ example: 'Equity', description: 'the asset class to reconcile (each runs on its own); required when the cycle has obligations in several, or, with projected, when the latest estimate projects several' })
+  @ApiPropertyOptional({
+    example: 'Equity',
+    description:
+      'the asset class to reconcile (each runs on its own); required when the cycle has obligations in several, or, with projected, when the latest estimate projects several',
+  })
   @IsOptional()
   @Matches(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, { message: 'asset_class must be an asset class name such as Crypto' })
   asset_class?: string;
@@ -55,7 +59,10 @@ export class RunBreaksQuery extends PageQuery {
   @IsIn(RECON_CHECKS)
   check?: string;
 
-  @ApiPropertyOptional({ enum: BREAK_STATUS_FILTERS, description: '`unresolved`: open, acknowledged and pending_write_off together (what is still to work)' })
+  @ApiPropertyOptional({
+    enum: BREAK_STATUS_FILTERS,
+    description: '`unresolved`: open, acknowledged and pending_write_off together (what is still to work)',
+  })
   @IsOptional()
   @IsIn(BREAK_STATUS_FILTERS)
   status?: string;
@@ -71,7 +78,8 @@ export class BreaksQuery extends RunBreaksQuery {
   @ApiPropertyOptional({
     enum: ['age', 'difference'],
     default: 'age',
-    description: '`age` (default): oldest first (first seen, numeric id order); `difference`: largest absolute difference first, ties oldest first',
+    description:
+      '`age` (default): oldest first (first seen, numeric id order); `difference`: largest absolute difference first, ties oldest first',
   })
   @IsOptional()
   @IsIn(['age', 'difference'])
@@ -95,7 +103,11 @@ export class BreakNoteBody {
 }
 
 export class CosignBody extends BreakNoteBody {
-  @ApiProperty({ example: '-1250', description: "the break's difference (klear - internal, centicents) this co-sign approves: must be the one proposed, and still the break's" })
+  @ApiProperty({
+    example: '-1250',
+    description:
+      "the break's difference (klear - internal, centicents) this co-sign approves: must be the one proposed, and still the break's",
+  })
   @IsCenticentsString()
   difference_centicents: string;
 }
@@ -117,7 +129,10 @@ export class ResolveBreakBody {
   @MaxLength(2000)
   note?: string;
 
-  @ApiPropertyOptional({ example: '-1250', description: "the break's difference as you saw it (centicents); required for write_off, checked when given" })
+  @ApiPropertyOptional({
+    example: '-1250',
+    description: "the break's difference as you saw it (centicents); required for write_off, checked when given",
+  })
   @IsOptional()
   @IsCenticentsString()
   difference_centicents?: string;
@@ -132,7 +147,10 @@ export class CommentBody {
 }
 
 export class AssignBody {
-  @ApiProperty({ description: 'who works the break: the id or name of an enabled user (GET /users); the break shows the name', maxLength: 200 })
+  @ApiProperty({
+    description: 'who works the break: the id or name of an enabled user (GET /users); the break shows the name',
+    maxLength: 200,
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -183,7 +201,10 @@ export function observationView(o: ObservationRow): ObservationView {
  * What the break derives from: Klear's transaction ids behind it and, for a running balance, the
  * movement breaks it carries, with the one root cause when a single break explains it to the centicent.
  */
-function sourcesView(b: BreakRow, sources: BreakSources | undefined): Pick<BreakView, 'klear_transaction_ids' | 'root_cause_break_id' | 'derived_from'> {
+function sourcesView(
+  b: BreakRow,
+  sources: BreakSources | undefined,
+): Pick<BreakView, 'klear_transaction_ids' | 'root_cause_break_id' | 'derived_from'> {
   const from = sources?.derived_from ?? null;
   const carried = from?.reduce((sum, c) => sum + BigInt(c.difference_centicents), 0n) ?? null;
   const explains = carried !== null && carried === BigInt(b.difference_centicents);
@@ -245,11 +266,19 @@ export function breakView(b: BreakRow, sources?: BreakSources): BreakView {
   };
 }
 
-export function breakDetailView(detail: { row: BreakRow; observations: ObservationRow[]; comments: CommentRow[]; acknowledgement: AcknowledgementRow | null; sources: BreakSources }): BreakDetailView {
+export function breakDetailView(detail: {
+  row: BreakRow;
+  observations: ObservationRow[];
+  comments: CommentRow[];
+  acknowledgement: AcknowledgementRow | null;
+  sources: BreakSources;
+}): BreakDetailView {
   const ack = detail.acknowledgement;
   return {
     ...breakView(detail.row, detail.sources),
-    acknowledgement: ack ? { acknowledged_by: ack.acknowledged_by, acknowledged_at: ack.acknowledged_at.toISOString(), note: ack.note } : null,
+    acknowledgement: ack
+      ? { acknowledged_by: ack.acknowledged_by, acknowledged_at: ack.acknowledged_at.toISOString(), note: ack.note }
+      : null,
     observations: detail.observations.map(observationView),
     comments: detail.comments.map((c) => ({ id: c.id, author: c.author, body: c.body, created_at: c.created_at.toISOString() })),
   };

@@ -34,13 +34,21 @@ export class ReconciliationsController {
   @Expensive()
   @ApiCreatedResponse({ type: RunView })
   @ApiOperation({
-    summary: 'Run a reconciliation of one asset class: { cycle } or { date } (with asset_class when the cycle has several) or { projected: true } (with asset_class when the latest estimate projects several); answers with the stored run',
+    summary:
+      'Run a reconciliation of one asset class: { cycle } or { date } (with asset_class when the cycle has several) or { projected: true } (with asset_class when the latest estimate projects several); answers with the stored run',
   })
   async start(@Body() body: StartReconciliationBody, @CurrentPrincipal() who: Principal) {
     const chosen = [body.cycle !== undefined, body.date !== undefined, body.projected === true].filter(Boolean).length;
-    if (chosen !== 1) throw new InvalidInput('give exactly one of cycle, date or projected: true', [{ field: 'cycle', problems: ['exactly one of cycle, date, projected'] }]);
+    if (chosen !== 1)
+      throw new InvalidInput('give exactly one of cycle, date or projected: true', [
+        { field: 'cycle', problems: ['exactly one of cycle, date, projected'] },
+      ]);
     const assetClass = body.asset_class;
-    const target: RunTarget = body.cycle ? { cycle: new Date(body.cycle), assetClass } : body.date ? { date: body.date, assetClass } : { projected: true, assetClass };
+    const target: RunTarget = body.cycle
+      ? { cycle: new Date(body.cycle), assetClass }
+      : body.date
+        ? { date: body.date, assetClass }
+        : { projected: true, assetClass };
     return runView(await this.reconciliation.run(target, who.name));
   }
 

@@ -21,7 +21,11 @@ export class ApiSecurityModule {
           provide: ApiRateLimits,
           useValue: new ApiRateLimits({
             authFailures: { limit: authFailures.limit, windowSeconds: authFailures.windowSeconds, blockSeconds: authFailures.blockSeconds },
-            expensiveRoutes: { limit: expensiveRoutes.limit, windowSeconds: expensiveRoutes.windowSeconds, blockSeconds: expensiveRoutes.windowSeconds },
+            expensiveRoutes: {
+              limit: expensiveRoutes.limit,
+              windowSeconds: expensiveRoutes.windowSeconds,
+              blockSeconds: expensiveRoutes.windowSeconds,
+            },
           }),
         },
         // The auth library counts failed authentications in the API's rate limit store.
@@ -31,7 +35,10 @@ export class ApiSecurityModule {
           provide: APP_INTERCEPTOR,
           inject: [Reflector],
           useFactory: (reflector: Reflector) =>
-            new JsonBodyInterceptor(reflector, { defaultBytes: config.api.defaultBodyLimitKb * 1024, largeBytes: config.api.bodyLimitMb * 1024 * 1024 }),
+            new JsonBodyInterceptor(reflector, {
+              defaultBytes: config.api.defaultBodyLimitKb * 1024,
+              largeBytes: config.api.bodyLimitMb * 1024 * 1024,
+            }),
         },
       ],
       exports: [ApiRateLimits, AuthFailureCounter, ExpensiveRouteGuard],

@@ -1,7 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Ip, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuthFailureLimiter, ConsoleAuthService, CurrentPrincipal, InvitationRefused, type Principal, Public, Roles, UsersService } from '@app/auth';
+import {
+  AuthFailureLimiter,
+  ConsoleAuthService,
+  CurrentPrincipal,
+  InvitationRefused,
+  type Principal,
+  Public,
+  Roles,
+  UsersService,
+} from '@app/auth';
 import { NotFound } from '@app/errors';
 import { decodeCursor, toPage } from '@app/http';
 import { AdminProposals } from '../admin/admin-proposals.service';
@@ -55,13 +64,23 @@ export class UsersController {
 
   @Post('users')
   @Roles('admin')
-  @ApiCreatedResponse({ type: CreatedUserView, description: 'created at once (a service account, or a person without approver/admin): the user and, for a person, the invitation' })
-  @ApiAcceptedResponse({ type: CreatedUserView, description: 'a proposal a second admin approves: id null, the proposals, and the invitation (redeemable once approved)' })
+  @ApiCreatedResponse({
+    type: CreatedUserView,
+    description: 'created at once (a service account, or a person without approver/admin): the user and, for a person, the invitation',
+  })
+  @ApiAcceptedResponse({
+    type: CreatedUserView,
+    description: 'a proposal a second admin approves: id null, the proposals, and the invitation (redeemable once approved)',
+  })
   @ApiOperation({
     summary:
       'Create a user. A person gets a one-time invitation (in this answer only); with approver or admin the creation is a proposal a second admin approves (202), and the invitation works once it is approved. A service account (no approver/admin) is created at once, without invitation.',
   })
-  async create(@Body() body: CreateUserBody, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response): Promise<CreatedUserView> {
+  async create(
+    @Body() body: CreateUserBody,
+    @CurrentPrincipal() who: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CreatedUserView> {
     const result = await this.proposals.createUser({ name: body.name, roles: body.roles, kind: body.kind ?? 'person' }, who);
     res.status(result.user ? 201 : 202);
     return {
@@ -74,7 +93,10 @@ export class UsersController {
   @Patch('users/:id')
   @Roles('admin')
   @ApiOkResponse({ type: PatchedUserView })
-  @ApiOperation({ summary: 'Change roles or disable: removing roles and disabling take effect at once (tokens revoked); granting approver/admin and re-enabling become proposals' })
+  @ApiOperation({
+    summary:
+      'Change roles or disable: removing roles and disabling take effect at once (tokens revoked); granting approver/admin and re-enabling become proposals',
+  })
   async patch(@Param('id', uuid) id: string, @Body() body: PatchUserBody, @CurrentPrincipal() who: Principal): Promise<PatchedUserView> {
     const result = await this.proposals.patchUser(id, body, who);
     return { ...userView(result.user!), proposals: result.proposals.map(proposalView) };
@@ -83,7 +105,10 @@ export class UsersController {
   @Post('users/:id/invitations')
   @Roles('admin')
   @ApiCreatedResponse({ type: InvitationView })
-  @ApiOperation({ summary: 'A new one-time invitation for a person who never redeemed one (the earlier one expired); refused once they made their own credential' })
+  @ApiOperation({
+    summary:
+      'A new one-time invitation for a person who never redeemed one (the earlier one expired); refused once they made their own credential',
+  })
   async reinvite(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
     return invitationView(await this.users.reinvite(id, who));
   }
@@ -91,7 +116,10 @@ export class UsersController {
   @Post('users/:id/tokens')
   @Roles('admin')
   @ApiCreatedResponse({ type: IssuedTokenView, description: 'the token record and the secret token itself, in this answer only' })
-  @ApiOperation({ summary: 'Issue a token for a service account (no approver/admin role): shown once. Refused (403) for a person: people make their own (POST /me/tokens)' })
+  @ApiOperation({
+    summary:
+      'Issue a token for a service account (no approver/admin role): shown once. Refused (403) for a person: people make their own (POST /me/tokens)',
+  })
   async issue(@Param('id', uuid) id: string, @Body() body: IssueTokenBody, @CurrentPrincipal() who: Principal): Promise<IssuedTokenView> {
     const issued = await this.users.issueServiceToken(id, body.label, who);
     return { ...tokenView(issued.record), token: issued.token };
@@ -100,7 +128,7 @@ export class UsersController {
   @Delete('tokens/:id')
   @Roles('viewer')
   @ApiOkResponse({ type: TokenView, description: 'the token, revoked' })
-  @ApiOperation({ summary: 'Revoke a token, effective at once: one of the caller\'s own, or any token for an admin' })
+  @ApiOperation({ summary: "Revoke a token, effective at once: one of the caller's own, or any token for an admin" })
   async revoke(@Param('id', uuid) id: string, @CurrentPrincipal() who: Principal) {
     return tokenView(await this.users.revokeToken(id, who.name, who));
   }
@@ -118,7 +146,7 @@ export class UsersController {
   @Get('me/tokens')
   @Roles('viewer')
   @ApiOkResponse({ type: TokenListView })
-  @ApiOperation({ summary: 'The caller\'s own tokens (never the token itself), with their expiry' })
+  @ApiOperation({ summary: "The caller's own tokens (never the token itself), with their expiry" })
   async myTokens(@CurrentPrincipal() who: Principal): Promise<TokenListView> {
     return { data: (await this.users.listOwnTokens(who.userId)).map(tokenView), next_cursor: null };
   }
@@ -147,10 +175,14 @@ export class InvitationsController {
   @Post('redeem')
   @Public()
   @HttpCode(201)
-  @ApiCreatedResponse({ type: RedeemedInvitationView, description: 'the person, their first token (the secret, in this answer only) and, with a password, their console sign-in (the TOTP secret, in this answer only)' })
+  @ApiCreatedResponse({
+    type: RedeemedInvitationView,
+    description:
+      'the person, their first token (the secret, in this answer only) and, with a password, their console sign-in (the TOTP secret, in this answer only)',
+  })
   @ApiOperation({
     summary:
-      'Redeem a one-time invitation: makes the person\'s own first token (shown once) and says when and by whom the invitation was issued. With `password`, also their console sign-in: the answer\'s `console` carries the new TOTP secret and its otpauth:// URI (shown once)',
+      "Redeem a one-time invitation: makes the person's own first token (shown once) and says when and by whom the invitation was issued. With `password`, also their console sign-in: the answer's `console` carries the new TOTP secret and its otpauth:// URI (shown once)",
   })
   async redeem(@Body() body: RedeemInvitationBody, @Ip() ip: string): Promise<RedeemedInvitationView> {
     await this.failures.assertNotBlocked(ip ?? 'unknown');
@@ -161,7 +193,12 @@ export class InvitationsController {
       return {
         user: userView(r.user),
         console: enrolled ? { username: r.user.name, totp_secret: enrolled.secret, otpauth_uri: enrolled.uri } : null,
-        invitation: { id: r.invitation.id, issued_at: r.invitation.issuedAt.toISOString(), issued_by: r.invitation.issuedBy, redeemed_at: r.invitation.redeemedAt!.toISOString() },
+        invitation: {
+          id: r.invitation.id,
+          issued_at: r.invitation.issuedAt.toISOString(),
+          issued_by: r.invitation.issuedBy,
+          redeemed_at: r.invitation.redeemedAt!.toISOString(),
+        },
         ...tokenView(r.issued.record),
         token: r.issued.token,
       };
@@ -203,7 +240,11 @@ export class AdminProposalsController {
   @HttpCode(200)
   @ApiOkResponse({ type: AppliedProposalView, description: 'the proposal, applied, with what it did' })
   @ApiOperation({ summary: 'Approve: the change takes effect now. Never the proposer, never the user the change concerns (403)' })
-  async approve(@Param('id', uuid) id: string, @Body() body: ProposalApproveBody, @CurrentPrincipal() who: Principal): Promise<AppliedProposalView> {
+  async approve(
+    @Param('id', uuid) id: string,
+    @Body() body: ProposalApproveBody,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<AppliedProposalView> {
     const outcome = await this.proposals.approve(id, who, body.comment, body);
     return { ...proposalView(outcome.proposal), effect: outcome.effect };
   }

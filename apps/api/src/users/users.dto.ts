@@ -1,6 +1,17 @@
 import type { AdminProposalView, InvitationView, TokenView, UserView, UserWithTokensView } from './user-responses.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { type IssuedInvitation, ROLES, type Role } from '@app/auth';
 import { type AdminProposal, type ApiToken, type AppUser, USER_KINDS, type UserKind } from '@app/db';
 import { PageQuery } from '@app/http';
@@ -23,7 +34,8 @@ export class CreateUserBody {
   @ApiPropertyOptional({
     enum: USER_KINDS,
     default: 'person',
-    description: 'person: arrives with a one-time invitation and makes their own tokens; service: a script (never approver/admin) whose tokens an admin issues',
+    description:
+      'person: arrives with a one-time invitation and makes their own tokens; service: a script (never approver/admin) whose tokens an admin issues',
   })
   @IsOptional()
   @IsIn(USER_KINDS)
@@ -31,7 +43,11 @@ export class CreateUserBody {
 }
 
 export class PatchUserBody {
-  @ApiPropertyOptional({ enum: ROLES, isArray: true, description: 'the roles wanted: removals take effect at once; approver/admin added become a proposal' })
+  @ApiPropertyOptional({
+    enum: ROLES,
+    isArray: true,
+    description: 'the roles wanted: removals take effect at once; approver/admin added become a proposal',
+  })
   @IsOptional()
   @ArrayMaxSize(4)
   @ArrayUnique()
@@ -66,7 +82,8 @@ export class RedeemInvitationBody {
 
   @ApiPropertyOptional({
     example: 'correct horse battery staple',
-    description: 'the person\'s own console password (at least 12 characters): the redemption then also enrols them in the console and answers their new TOTP secret (shown once)',
+    description:
+      "the person's own console password (at least 12 characters): the redemption then also enrols them in the console and answers their new TOTP secret (shown once)",
   })
   @IsOptional()
   @IsString()
@@ -145,5 +162,11 @@ export function proposalView(p: AdminProposal): AdminProposalView {
 
 /** The invitation code is in this answer only (stored as a hash): hand it to the person. */
 export function invitationView(i: IssuedInvitation): InvitationView {
-  return { id: i.record.id, code: i.code, issued_at: i.record.issuedAt.toISOString(), expires_at: i.record.expiresAt.toISOString(), redeemable: i.record.userId !== null };
+  return {
+    id: i.record.id,
+    code: i.code,
+    issued_at: i.record.issuedAt.toISOString(),
+    expires_at: i.record.expiresAt.toISOString(),
+    redeemable: i.record.userId !== null,
+  };
 }

@@ -23,8 +23,10 @@ export class HeadroomController {
   @Roles('viewer')
   @ApiOkResponse({ type: HeadroomNowView })
   @ApiOperation({
-    summary: 'How much could be withdrawn now: available - not yet locked withdrawals - reserve (active obligation + estimate + policy floor), every term; requests waiting for approval as a separate term',
-    description: 'The balance is refreshed from Klear when older than WITHDRAWAL_BALANCE_MAX_AGE_SECONDS (503 BUFFER_BALANCE_UNAVAILABLE when Klear cannot be read).',
+    summary:
+      'How much could be withdrawn now: available - not yet locked withdrawals - reserve (active obligation + estimate + policy floor), every term; requests waiting for approval as a separate term',
+    description:
+      'The balance is refreshed from Klear when older than WITHDRAWAL_BALANCE_MAX_AGE_SECONDS (503 BUFFER_BALANCE_UNAVAILABLE when Klear cannot be read).',
   })
   async get(): Promise<HeadroomNowView> {
     const policy = await this.policies.current();

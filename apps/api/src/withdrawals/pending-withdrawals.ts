@@ -49,7 +49,12 @@ export class PendingWithdrawals {
               : null;
       return {
         request,
-        approvals: mine.map((a) => ({ approver_id: a.approver_id, name: a.approver_name, decided_at: a.decided_at.toISOString(), comment: a.reason })),
+        approvals: mine.map((a) => ({
+          approver_id: a.approver_id,
+          name: a.approver_name,
+          decided_at: a.decided_at.toISOString(),
+          comment: a.reason,
+        })),
         you: { can_decide: whyNot === null, why_not: whyNot },
       };
     });

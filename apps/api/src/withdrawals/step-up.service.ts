@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { DataSource, EntityManager } from 'typeorm';
-import { ConsoleAuthService, type DecisionBinding, PasskeysService, type Principal, type RelyingParty, StepUpRefused, verifyStoredDecision } from '@app/auth';
+import {
+  ConsoleAuthService,
+  type DecisionBinding,
+  PasskeysService,
+  type Principal,
+  type RelyingParty,
+  StepUpRefused,
+  verifyStoredDecision,
+} from '@app/auth';
 import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { DomainError, NotFound } from '@app/errors';
@@ -19,7 +27,11 @@ export interface StepUpInput {
 
 export class StepUpRequired extends DomainError {
   constructor() {
-    super('STEP_UP_REQUIRED', 'forbidden', 'deciding on a withdrawal needs a fresh second factor bound to this request: step_up with your authenticator code or a passkey assertion');
+    super(
+      'STEP_UP_REQUIRED',
+      'forbidden',
+      'deciding on a withdrawal needs a fresh second factor bound to this request: step_up with your authenticator code or a passkey assertion',
+    );
   }
 }
 
@@ -43,28 +55,47 @@ export class WithdrawalStepUpService {
   }
 
   async challenge(id: string, action: 'approve' | 'reject', who: Principal, rp: RelyingParty): Promise<StepUpChallengeView> {
-    const [row] = (await this.dataSource.query(`SELECT id, amount_centicents, purpose, version, state FROM withdrawal_request WHERE id = $1`, [id])) as Array<{
+    const [row] = (await this.dataSource.query(
+      `SELECT id, amount_centicents, purpose, version, state FROM withdrawal_request WHERE id = $1`,
+      [id],
+    )) as Array<{
       id: string;
       amount_centicents: string;
       purpose: string;
       version: number;
     }>;
     if (!row) throw new NotFound('withdrawal', id);
-    const out = await this.passkeys.decisionOptions(who, { action, requestId: row.id, amountCenticents: String(row.amount_centicents), purpose: row.purpose, version: row.version }, rp);
+    const out = await this.passkeys.decisionOptions(
+      who,
+      { action, requestId: row.id, amountCenticents: String(row.amount_centicents), purpose: row.purpose, version: row.version },
+      rp,
+    );
     return { nonce: out.nonce, options: out.options, binding: bindingView(out.binding), challenge: out.challenge };
   }
 
   /** The hook run inside the decision's transaction: checks the second factor against the locked request and stores the evidence. */
-  async hook(who: Principal, action: 'approve' | 'reject', input: StepUpInput | undefined, rp: RelyingParty): Promise<DecisionHook | undefined> {
+  async hook(
+    who: Principal,
+    action: 'approve' | 'reject',
+    input: StepUpInput | undefined,
+    rp: RelyingParty,
+  ): Promise<DecisionHook | undefined> {
     if (!input) {
       if (await this.required(who)) throw new StepUpRequired();
       return undefined;
     }
     return async (m: EntityManager, request: WithdrawalRequest) => {
       if (input.version !== undefined && input.version !== request.version) {
-        throw new StepUpRefused(`the request changed since you looked at it (version ${input.version}, now ${request.version}): look at it again and decide again`);
+        throw new StepUpRefused(
+          `the request changed since you looked at it (version ${input.version}, now ${request.version}): look at it again and decide again`,
+        );
       }
-      const base = { requestId: request.id, amountCenticents: request.amountCenticents.toString(), purpose: request.purpose, version: request.version };
+      const base = {
+        requestId: request.id,
+        amountCenticents: request.amountCenticents.toString(),
+        purpose: request.purpose,
+        version: request.version,
+      };
       const now = this.clock.now();
       if (input.method === 'totp') {
         const step = await this.auth.verifyStepUpTotp(who.userId, input.code ?? '', m);
@@ -123,10 +154,24 @@ export class WithdrawalStepUpService {
     }>;
     const out: StepUpEvidenceView[] = [];
     for (const r of rows) {
-      const binding: DecisionBinding = { action: r.decision, requestId: id, amountCenticents: String(r.amount_centicents), purpose: r.purpose, version: r.request_version, nonce: r.nonce ?? '' };
+      const binding: DecisionBinding = {
+        action: r.decision,
+        requestId: id,
+        amountCenticents: String(r.amount_centicents),
+        purpose: r.purpose,
+        version: r.request_version,
+        nonce: r.nonce ?? '',
+      };
       const verified =
         r.method === 'passkey' && r.assertion && r.public_key && r.credential_id
-          ? await verifyStoredDecision({ binding, credentialId: r.credential_id, publicKey: new Uint8Array(r.public_key), assertion: r.assertion.response, origin: r.assertion.origin, rpId: r.assertion.rp_id })
+          ? await verifyStoredDecision({
+              binding,
+              credentialId: r.credential_id,
+              publicKey: new Uint8Array(r.public_key),
+              assertion: r.assertion.response,
+              origin: r.assertion.origin,
+              rpId: r.assertion.rp_id,
+            })
           : null;
       out.push({
         round: r.round,
@@ -150,5 +195,12 @@ export class WithdrawalStepUpService {
 }
 
 function bindingView(b: DecisionBinding): DecisionBindingView {
-  return { action: b.action, request_id: b.requestId, amount_centicents: b.amountCenticents, purpose: b.purpose, version: b.version, nonce: b.nonce };
+  return {
+    action: b.action,
+    request_id: b.requestId,
+    amount_centicents: b.amountCenticents,
+    purpose: b.purpose,
+    version: b.version,
+    nonce: b.nonce,
+  };
 }

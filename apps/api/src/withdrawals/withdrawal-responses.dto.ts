@@ -10,9 +10,20 @@ import { WITHDRAWAL_STATES } from '@app/withdrawals';
 
 const cc = (example: string, description = 'centicents, decimal string') => ({ example, description });
 const usd = (example: string) => ({ example, description: 'dollars with every centicent' });
-const nullableText = (example?: string, description?: string) => ({ type: String, nullable: true, ...(example ? { example } : {}), ...(description ? { description } : {}) });
-const nullableTime = (description?: string) => ({ type: String, nullable: true, format: 'date-time', ...(description ? { description } : {}) });
-const freeForm = (description: string, nullable = false) => ({ type: 'object', additionalProperties: true, nullable, description }) as const;
+const nullableText = (example?: string, description?: string) => ({
+  type: String,
+  nullable: true,
+  ...(example ? { example } : {}),
+  ...(description ? { description } : {}),
+});
+const nullableTime = (description?: string) => ({
+  type: String,
+  nullable: true,
+  format: 'date-time',
+  ...(description ? { description } : {}),
+});
+const freeForm = (description: string, nullable = false) =>
+  ({ type: 'object', additionalProperties: true, nullable, description }) as const;
 const roles = { enum: ROLES, isArray: true, example: ['approver'] } as const;
 
 export class PersonView {
@@ -41,15 +52,22 @@ export class WithdrawalView {
   @ApiProperty(freeForm('the policy version the request was made under, as it was')) policy_snapshot: Record<string, unknown>;
   @ApiProperty({ example: 2 }) approvals_required: number;
   @ApiProperty(roles) roles_required: string[];
-  @ApiProperty({ example: 1, description: 'a fresh round starts when a manual resolution finds the POST never arrived' }) approval_round: number;
+  @ApiProperty({ example: 1, description: 'a fresh round starts when a manual resolution finds the POST never arrived' })
+  approval_round: number;
   @ApiProperty(nullableText('wd_01HXYZ', "Klear's withdrawal id once known")) klear_withdrawal_id: string | null;
   @ApiProperty(nullableText('locked', "Klear's status of the withdrawal, as last read")) klear_status: string | null;
   @ApiProperty(nullableTime()) submitted_at: string | null;
-  @ApiProperty(freeForm('the headroom check made when it was requested (every figure, centicents as decimal strings)', true)) headroom_at_request: Record<string, unknown> | null;
-  @ApiProperty(freeForm('why execution waits (e.g. headroom short at execution), null: not held', true)) execution_hold: Record<string, unknown> | null;
-  @ApiProperty({ description: 'a person must look at it (failed wire, unconfirmed or conflicting Klear id, ambiguous outcome)' }) needs_attention: boolean;
+  @ApiProperty(freeForm('the headroom check made when it was requested (every figure, centicents as decimal strings)', true))
+  headroom_at_request: Record<string, unknown> | null;
+  @ApiProperty(freeForm('why execution waits (e.g. headroom short at execution), null: not held', true)) execution_hold: Record<
+    string,
+    unknown
+  > | null;
+  @ApiProperty({ description: 'a person must look at it (failed wire, unconfirmed or conflicting Klear id, ambiguous outcome)' })
+  needs_attention: boolean;
   @ApiProperty({ type: WithdrawalAttentionView, nullable: true }) attention: WithdrawalAttentionView | null;
-  @ApiProperty({ example: 3, description: 'changes with every change of the request (a step-up names the version it decides on)' }) version: number;
+  @ApiProperty({ example: 3, description: 'changes with every change of the request (a step-up names the version it decides on)' })
+  version: number;
 }
 
 export class ApprovalView {
@@ -57,7 +75,8 @@ export class ApprovalView {
   @ApiProperty({ type: PersonView }) approver: PersonView;
   @ApiProperty(roles) approver_roles: string[];
   @ApiProperty({ enum: ['approve', 'reject', 'revoke'] }) decision: string;
-  @ApiProperty(nullableText('ok per treasury sweep plan', "the approver's comment, the rejection or revocation reason")) reason: string | null;
+  @ApiProperty(nullableText('ok per treasury sweep plan', "the approver's comment, the rejection or revocation reason")) reason:
+    string | null;
   @ApiProperty({ format: 'date-time' }) decided_at: string;
 }
 
@@ -106,17 +125,24 @@ export class WithdrawalDetailView extends WithdrawalView {
 export class HeadroomView {
   @ApiProperty(cc('4999000000')) headroom_centicents: string;
   @ApiProperty(usd('$499,900.0000')) headroom_usd: string;
-  @ApiProperty(freeForm('every term of the headroom (available, locked, payable obligations, estimate, reserve floor, ...), centicents as decimal strings')) figures: Record<string, unknown>;
+  @ApiProperty(
+    freeForm(
+      'every term of the headroom (available, locked, payable obligations, estimate, reserve floor, ...), centicents as decimal strings',
+    ),
+  )
+  figures: Record<string, unknown>;
 }
 
 export class QueuedWithdrawalView extends WithdrawalView {
   @ApiProperty({ example: 360 }) age_seconds: number;
   @ApiProperty({ example: 1, description: 'approvals counted in the current round' }) approvals_so_far: number;
-  @ApiProperty({ type: Boolean, nullable: true, description: 'null: the headroom could not be read' }) fits_current_headroom: boolean | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'null: the headroom could not be read' }) fits_current_headroom:
+    boolean | null;
 }
 
 export class WithdrawalQueueView {
-  @ApiProperty({ type: [QueuedWithdrawalView], description: "waiting for the caller's decision, oldest first" }) data: QueuedWithdrawalView[];
+  @ApiProperty({ type: [QueuedWithdrawalView], description: "waiting for the caller's decision, oldest first" })
+  data: QueuedWithdrawalView[];
   @ApiProperty({ type: String, nullable: true, description: 'always null: the queue is one page' }) next_cursor: string | null;
   @ApiProperty({ type: HeadroomView, nullable: true }) headroom: HeadroomView | null;
   @ApiProperty(nullableText(undefined, 'why the headroom could not be read')) headroom_error: string | null;
@@ -143,8 +169,15 @@ export class PendingWithdrawalView extends WithdrawalView {
   @ApiProperty({ example: 360 }) age_seconds: number;
   @ApiProperty({ type: TierView }) tier: TierView;
   @ApiProperty({ type: [PendingApprovalView], description: 'approvals of the current round' }) approvals: PendingApprovalView[];
-  @ApiProperty({ type: String, nullable: true, example: '4999000000', description: 'centicents, decimal string: the headroom when it was requested' }) headroom_at_request_centicents: string | null;
-  @ApiProperty({ type: Boolean, nullable: true, description: 'null: the headroom could not be read' }) fits_current_headroom: boolean | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '4999000000',
+    description: 'centicents, decimal string: the headroom when it was requested',
+  })
+  headroom_at_request_centicents: string | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'null: the headroom could not be read' }) fits_current_headroom:
+    boolean | null;
   @ApiProperty({ type: CallerMayDecideView }) you: CallerMayDecideView;
 }
 
@@ -220,7 +253,12 @@ export class StepUpEvidenceView {
   @ApiProperty(nullableText('https://backoffice.example')) origin: string | null;
   @ApiProperty(nullableText('backoffice.example')) rp_id: string | null;
   @ApiProperty(freeForm('passkey: the WebAuthn assertion as given', true)) assertion: object | null;
-  @ApiProperty({ type: Boolean, nullable: true, description: 'passkey: the assertion verified again from the stored public key and binding; null for totp' }) signature_verified: boolean | null;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: 'passkey: the assertion verified again from the stored public key and binding; null for totp',
+  })
+  signature_verified: boolean | null;
 }
 
 export class StepUpEvidenceListView {

@@ -6,7 +6,14 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
 import { InvalidInput, NotFound } from '@app/errors';
 import { decodeCursor, toPage } from '@app/http';
-import { BufferHeadroomService, WithdrawalDecisionService, WithdrawalManualResolutions, WithdrawalPolicyService, WithdrawalRepository, WithdrawalRequestService } from '@app/withdrawals';
+import {
+  BufferHeadroomService,
+  WithdrawalDecisionService,
+  WithdrawalManualResolutions,
+  WithdrawalPolicyService,
+  WithdrawalRepository,
+  WithdrawalRequestService,
+} from '@app/withdrawals';
 import { relyingPartyOf } from '../console/relying-party';
 import { PendingWithdrawals } from './pending-withdrawals';
 import { WithdrawalStepUpService } from './step-up.service';
@@ -69,10 +76,22 @@ export class WithdrawalsController {
 
   @Post()
   @Roles('operator')
-  @ApiCreatedResponse({ type: WithdrawalView, description: 'the new request (200 with the same answer on a replay of the same key and body)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'the same key and body give the same request (200 on a replay); another body is a 409' })
+  @ApiCreatedResponse({
+    type: WithdrawalView,
+    description: 'the new request (200 with the same answer on a replay of the same key and body)',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: true,
+    description: 'the same key and body give the same request (200 on a replay); another body is a 409',
+  })
   @ApiOperation({ summary: 'Request a withdrawal from the settlement buffer (201; 422 with every figure when headroom is short)' })
-  async create(@Body() body: CreateWithdrawalBody, @Headers('idempotency-key') key: string | undefined, @CurrentPrincipal() who: Principal, @Res({ passthrough: true }) res: Response) {
+  async create(
+    @Body() body: CreateWithdrawalBody,
+    @Headers('idempotency-key') key: string | undefined,
+    @CurrentPrincipal() who: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const outcome = await this.requests.request(who, key, { amount: body.amount, purpose: body.purpose });
     res.status(outcome.replayed ? 200 : 201);
     if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -86,14 +105,19 @@ export class WithdrawalsController {
   async list(@Query() q: WithdrawalListQuery) {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['timestamp', 'uuid']);
-    const rows = await this.repository.list({ state: q.state, needsAttention: q.needs_attention, limit: limit + 1, after: after ? { createdAt: after[0], id: after[1] } : undefined });
+    const rows = await this.repository.list({
+      state: q.state,
+      needsAttention: q.needs_attention,
+      limit: limit + 1,
+      after: after ? { createdAt: after[0], id: after[1] } : undefined,
+    });
     return toPage(rows, limit, (r) => [r.createdAt.toISOString(), r.id], withdrawalView);
   }
 
   @Get('queue')
   @Roles('approver')
   @ApiOkResponse({ type: WithdrawalQueueView })
-  @ApiOperation({ summary: 'Requests waiting for the caller\'s decision, oldest first, with the current headroom' })
+  @ApiOperation({ summary: "Requests waiting for the caller's decision, oldest first, with the current headroom" })
   async queue(@CurrentPrincipal() who: Principal): Promise<WithdrawalQueueView> {
     const { items, headroom, headroomError } = await this.decisions.queue(who);
     const now = this.clock.nowMs();
@@ -114,7 +138,8 @@ export class WithdrawalsController {
   @Roles('viewer')
   @ApiOkResponse({ type: PendingWithdrawalsView })
   @ApiOperation({
-    summary: 'Every request waiting for approval (the console\'s queue), oldest first: approvals so far and by whom, the tier, the headroom now, and whether the caller may decide (and why not)',
+    summary:
+      "Every request waiting for approval (the console's queue), oldest first: approvals so far and by whom, the tier, the headroom now, and whether the caller may decide (and why not)",
   })
   async pending(@CurrentPrincipal() who: Principal): Promise<PendingWithdrawalsView> {
     const now = this.clock.now();
@@ -133,7 +158,8 @@ export class WithdrawalsController {
         age_seconds: Math.floor((now.getTime() - item.request.createdAt.getTime()) / 1000),
         tier: { approvals_required: item.request.approvalsRequired, roles_required: item.request.rolesRequired },
         approvals: item.approvals,
-        headroom_at_request_centicents: (item.request.headroomAtRequest as { headroom_centicents?: string } | null)?.headroom_centicents ?? null,
+        headroom_at_request_centicents:
+          (item.request.headroomAtRequest as { headroom_centicents?: string } | null)?.headroom_centicents ?? null,
         fits_current_headroom: headroom ? headroom.headroom >= item.request.amountCenticents : null,
         you: item.you,
       })),
@@ -150,14 +176,22 @@ export class WithdrawalsController {
     summary:
       'A single-use WebAuthn challenge for deciding on this request: derived from its id, amount, purpose and version (and a nonce); answer with the passkey assertion in step_up of approve / reject',
   })
-  async stepUpChallenge(@Param('id', uuid) id: string, @Body() body: StepUpChallengeBody, @CurrentPrincipal() who: Principal, @Req() req: Request): Promise<StepUpChallengeView> {
+  async stepUpChallenge(
+    @Param('id', uuid) id: string,
+    @Body() body: StepUpChallengeBody,
+    @CurrentPrincipal() who: Principal,
+    @Req() req: Request,
+  ): Promise<StepUpChallengeView> {
     return this.stepUp.challenge(id, body.action, who, relyingPartyOf(this.config, req));
   }
 
   @Get(':id/step-ups')
   @Roles('viewer')
   @ApiOkResponse({ type: StepUpEvidenceListView })
-  @ApiOperation({ summary: 'The second factor given with each decision; passkey assertions are verified again from the stored public key and binding alone' })
+  @ApiOperation({
+    summary:
+      'The second factor given with each decision; passkey assertions are verified again from the stored public key and binding alone',
+  })
   async stepUps(@Param('id', uuid) id: string): Promise<StepUpEvidenceListView> {
     return { data: await this.stepUp.evidence(id) };
   }
@@ -165,7 +199,9 @@ export class WithdrawalsController {
   @Get(':id')
   @Roles('viewer')
   @ApiOkResponse({ type: WithdrawalDetailView })
-  @ApiOperation({ summary: 'One request with its approvals, Klear id, attempts, every answer Klear gave to its POSTs, and full state history' })
+  @ApiOperation({
+    summary: 'One request with its approvals, Klear id, attempts, every answer Klear gave to its POSTs, and full state history',
+  })
   async get(@Param('id', uuid) id: string): Promise<WithdrawalDetailView> {
     const detail = await this.repository.detail(id);
     if (!detail) throw new NotFound('withdrawal', id);
@@ -182,8 +218,15 @@ export class WithdrawalsController {
   @Roles('approver')
   @HttpCode(200)
   @ApiOkResponse({ type: ApprovalOutcomeView, description: 'the request after the approval, with the progress of its round' })
-  @ApiOperation({ summary: 'Approve (never one\'s own request; a second approval by the same person is a no-op answered 200 with the unchanged request)' })
-  async approve(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal, @Req() req: Request): Promise<ApprovalOutcomeView> {
+  @ApiOperation({
+    summary: "Approve (never one's own request; a second approval by the same person is a no-op answered 200 with the unchanged request)",
+  })
+  async approve(
+    @Param('id', uuid) id: string,
+    @Body() body: ApproveWithdrawalBody,
+    @CurrentPrincipal() who: Principal,
+    @Req() req: Request,
+  ): Promise<ApprovalOutcomeView> {
     const bind = await this.stepUp.hook(who, 'approve', body.step_up, relyingPartyOf(this.config, req));
     const outcome = await this.decisions.approve(id, who, redactStepUp(body), bind, body.comment);
     return {
@@ -208,10 +251,21 @@ export class WithdrawalsController {
   @Roles('approver')
   @HttpCode(200)
   @ApiOkResponse({ type: RevocationOutcomeView, description: 'the request after the revocation, with the progress of its round' })
-  @ApiOperation({ summary: 'Withdraw one\'s own approval before execution (an approved request whose approvals no longer suffice goes back to pending_approval)' })
-  async revokeApproval(@Param('id', uuid) id: string, @Body() body: CancelWithdrawalBody, @CurrentPrincipal() who: Principal): Promise<RevocationOutcomeView> {
+  @ApiOperation({
+    summary:
+      "Withdraw one's own approval before execution (an approved request whose approvals no longer suffice goes back to pending_approval)",
+  })
+  async revokeApproval(
+    @Param('id', uuid) id: string,
+    @Body() body: CancelWithdrawalBody,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<RevocationOutcomeView> {
     const outcome = await this.decisions.revoke(id, who, body.reason, body);
-    return { ...withdrawalView(outcome.request), approvals_so_far: outcome.progress.approvals, roles_missing: outcome.progress.rolesMissing };
+    return {
+      ...withdrawalView(outcome.request),
+      approvals_so_far: outcome.progress.approvals,
+      roles_missing: outcome.progress.rolesMissing,
+    };
   }
 
   @Get(':id/resolutions')
@@ -235,15 +289,28 @@ export class WithdrawalsController {
         { field: 'klear_withdrawal_id', problems: ['required with conclusion submitted, refused with not_submitted'] },
       ]);
     }
-    return resolutionView(await this.manual.propose(id, who, { conclusion: body.conclusion, klearWithdrawalId: body.klear_withdrawal_id, reason: body.reason }, body));
+    return resolutionView(
+      await this.manual.propose(
+        id,
+        who,
+        { conclusion: body.conclusion, klearWithdrawalId: body.klear_withdrawal_id, reason: body.reason },
+        body,
+      ),
+    );
   }
 
   @Post(':id/resolutions/confirm')
   @Roles('approver', 'admin')
   @HttpCode(200)
   @ApiOkResponse({ type: ResolvedWithdrawalView, description: 'the request after the resolution took effect, with the resolution' })
-  @ApiOperation({ summary: 'Confirm the pending resolution (a second person: never its proposer, never the requester); it takes effect now' })
-  async confirmResolution(@Param('id', uuid) id: string, @Body() body: ApproveWithdrawalBody, @CurrentPrincipal() who: Principal): Promise<ResolvedWithdrawalView> {
+  @ApiOperation({
+    summary: 'Confirm the pending resolution (a second person: never its proposer, never the requester); it takes effect now',
+  })
+  async confirmResolution(
+    @Param('id', uuid) id: string,
+    @Body() body: ApproveWithdrawalBody,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<ResolvedWithdrawalView> {
     const outcome = await this.manual.confirm(id, who, body);
     return { ...withdrawalView(outcome.request), resolution: resolutionView(outcome.resolution) };
   }

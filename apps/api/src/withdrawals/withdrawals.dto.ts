@@ -1,15 +1,60 @@
 import type { HeadroomFiguresView, HeadroomNowView } from './headroom-responses.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import { PageQuery } from '@app/http';
-import { ROLES, type Role, type WithdrawalApproval, type WithdrawalAttempt, type WithdrawalKlearAnswer, type WithdrawalManualResolution, type WithdrawalRequest, type WithdrawalStateChange } from '@app/db';
+import {
+  ROLES,
+  type Role,
+  type WithdrawalApproval,
+  type WithdrawalAttempt,
+  type WithdrawalKlearAnswer,
+  type WithdrawalManualResolution,
+  type WithdrawalRequest,
+  type WithdrawalStateChange,
+} from '@app/db';
 import { centicentsToDecimalString, formatUsdExact, IsCenticentsString, IsUsdAmount, moneyFields, parseCenticents } from '@app/money';
-import type { ApprovalView, AttemptView, HeadroomView, HistoryView, KlearAnswerView, ManualResolutionView, WithdrawalPolicyView, WithdrawalView } from './withdrawal-responses.dto';
-import { type HeadroomNow, type HeadroomResult, type StoredPolicy, WITHDRAWAL_STATES, type WithdrawalPolicyTerms, type WithdrawalState } from '@app/withdrawals';
+import type {
+  ApprovalView,
+  AttemptView,
+  HeadroomView,
+  HistoryView,
+  KlearAnswerView,
+  ManualResolutionView,
+  WithdrawalPolicyView,
+  WithdrawalView,
+} from './withdrawal-responses.dto';
+import {
+  type HeadroomNow,
+  type HeadroomResult,
+  type StoredPolicy,
+  WITHDRAWAL_STATES,
+  type WithdrawalPolicyTerms,
+  type WithdrawalState,
+} from '@app/withdrawals';
 
 export class CreateWithdrawalBody {
-  @ApiProperty({ example: '250000.00', description: 'USD as a string: positive, at most 2 decimals, no separators or exponent (a JSON number is refused)' })
+  @ApiProperty({
+    example: '250000.00',
+    description: 'USD as a string: positive, at most 2 decimals, no separators or exponent (a JSON number is refused)',
+  })
   @IsUsdAmount()
   amount: string;
 
@@ -50,7 +95,11 @@ export class StepUpBody {
 }
 
 export class ApproveWithdrawalBody {
-  @ApiPropertyOptional({ description: "optional comment: kept on the approval (`approvals[].reason` of GET /withdrawals/{id}, the approver queue) and in the audit row's details", maxLength: 500 })
+  @ApiPropertyOptional({
+    description:
+      "optional comment: kept on the approval (`approvals[].reason` of GET /withdrawals/{id}, the approver queue) and in the audit row's details",
+    maxLength: 500,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(500)
@@ -84,7 +133,10 @@ export class RejectWithdrawalBody {
 }
 
 export class ProposeResolutionBody {
-  @ApiProperty({ enum: ['submitted', 'not_submitted'], description: "what Klear's records show: the POST created Klear withdrawal `klear_withdrawal_id`, or it never arrived" })
+  @ApiProperty({
+    enum: ['submitted', 'not_submitted'],
+    description: "what Klear's records show: the POST created Klear withdrawal `klear_withdrawal_id`, or it never arrived",
+  })
   @IsIn(['submitted', 'not_submitted'])
   conclusion: 'submitted' | 'not_submitted';
 
@@ -134,7 +186,11 @@ export class WithdrawalListQuery extends PageQuery {
   @IsIn(WITHDRAWAL_STATES)
   state?: WithdrawalState;
 
-  @ApiPropertyOptional({ type: Boolean, description: 'true: only requests a person must look at (failed wire, unconfirmed or conflicting Klear id, ambiguous outcome); false: only the others' })
+  @ApiPropertyOptional({
+    type: Boolean,
+    description:
+      'true: only requests a person must look at (failed wire, unconfirmed or conflicting Klear id, ambiguous outcome); false: only the others',
+  })
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
@@ -142,7 +198,10 @@ export class WithdrawalListQuery extends PageQuery {
 }
 
 export class PolicyTierBody {
-  @ApiProperty({ example: '1000000000', description: 'the tier applies from this amount (centicents, decimal string); the first tier starts at "0"' })
+  @ApiProperty({
+    example: '1000000000',
+    description: 'the tier applies from this amount (centicents, decimal string); the first tier starts at "0"',
+  })
   @IsCenticentsString()
   min_amount_centicents: string;
 
@@ -186,7 +245,11 @@ export class WithdrawalPolicyBody {
 
 export function policyTermsOf(body: WithdrawalPolicyBody): WithdrawalPolicyTerms {
   return {
-    tiers: body.tiers.map((t) => ({ minAmountCenticents: parseCenticents(t.min_amount_centicents), approvalsRequired: t.approvals_required, rolesRequired: t.roles_required })),
+    tiers: body.tiers.map((t) => ({
+      minAmountCenticents: parseCenticents(t.min_amount_centicents),
+      approvalsRequired: t.approvals_required,
+      rolesRequired: t.roles_required,
+    })),
     expirySeconds: body.expiry_seconds,
     reserveFloorCenticents: parseCenticents(body.reserve_floor_centicents),
     capCenticents: parseCenticents(body.cap_centicents),
@@ -198,7 +261,11 @@ const money = moneyFields;
 export function policyView(p: StoredPolicy): WithdrawalPolicyView {
   return {
     version: p.version,
-    tiers: p.tiers.map((t) => ({ ...money('min_amount', t.minAmountCenticents), approvals_required: t.approvalsRequired, roles_required: t.rolesRequired })),
+    tiers: p.tiers.map((t) => ({
+      ...money('min_amount', t.minAmountCenticents),
+      approvals_required: t.approvalsRequired,
+      roles_required: t.rolesRequired,
+    })),
     expiry_seconds: p.expirySeconds,
     ...money('reserve_floor', p.reserveFloorCenticents),
     ...money('cap', p.capCenticents),
@@ -228,15 +295,28 @@ export function withdrawalView(r: WithdrawalRequest): WithdrawalView {
     headroom_at_request: r.headroomAtRequest,
     execution_hold: r.executionHold,
     needs_attention: r.attentionReason !== null,
-    attention: r.attentionReason === null
-      ? null
-      : { reason: r.attentionReason, details: r.attentionDetails, raised_at: r.attentionRaisedAt?.toISOString() ?? null, notified_at: r.attentionNotifiedAt?.toISOString() ?? null },
+    attention:
+      r.attentionReason === null
+        ? null
+        : {
+            reason: r.attentionReason,
+            details: r.attentionDetails,
+            raised_at: r.attentionRaisedAt?.toISOString() ?? null,
+            notified_at: r.attentionNotifiedAt?.toISOString() ?? null,
+          },
     version: r.version,
   };
 }
 
 export function approvalView(a: WithdrawalApproval): ApprovalView {
-  return { round: a.round, approver: { id: a.approverId, name: a.approverName }, approver_roles: a.approverRoles, decision: a.decision, reason: a.reason, decided_at: a.decidedAt.toISOString() };
+  return {
+    round: a.round,
+    approver: { id: a.approverId, name: a.approverName },
+    approver_roles: a.approverRoles,
+    decision: a.decision,
+    reason: a.reason,
+    decided_at: a.decidedAt.toISOString(),
+  };
 }
 
 export function attemptView(a: WithdrawalAttempt): AttemptView {
@@ -269,11 +349,21 @@ export function klearAnswerView(a: WithdrawalKlearAnswer): KlearAnswerView {
 }
 
 export function historyView(h: WithdrawalStateChange): HistoryView {
-  return { from: h.fromState, to: h.toState, actor: h.actor, reason: h.reason, details: h.details, at: h.at.toISOString(), audit_seq: h.auditSeq };
+  return {
+    from: h.fromState,
+    to: h.toState,
+    actor: h.actor,
+    reason: h.reason,
+    details: h.details,
+    at: h.at.toISOString(),
+    audit_seq: h.auditSeq,
+  };
 }
 
 export function headroomView(h: HeadroomResult | null): HeadroomView | null {
-  return h ? { headroom_centicents: centicentsToDecimalString(h.headroom), headroom_usd: formatUsdExact(h.headroom), figures: h.figures } : null;
+  return h
+    ? { headroom_centicents: centicentsToDecimalString(h.headroom), headroom_usd: formatUsdExact(h.headroom), figures: h.figures }
+    : null;
 }
 
 export function headroomNowView(h: HeadroomNow, policyVersion: number, at: Date): HeadroomNowView {

@@ -27,4 +27,18 @@ export * from './user-invitation.entity';
 export * from './withdrawals/index';
 
 /** Every entity of the schema. A new entity is added here and gets a migration. */
-export const ALL_ENTITIES = [AppUser, ApiToken, UserInvitation, AdminProposal, AuditLogEntry, AuditCheckpoint, ...JOBS_ENTITIES, ...KLEAR_ENTITIES, ...LEDGER_ENTITIES, ...SECRETS_ENTITIES, ...EXPORTS_ENTITIES, ...WITHDRAWALS_ENTITIES, ...RECONCILIATION_ENTITIES];
+export const ALL_ENTITIES = [
+  AppUser,
+  ApiToken,
+  UserInvitation,
+  AdminProposal,
+  AuditLogEntry,
+  AuditCheckpoint,
+  ...JOBS_ENTITIES,
+  ...KLEAR_ENTITIES,
+  ...LEDGER_ENTITIES,
+  ...SECRETS_ENTITIES,
+  ...EXPORTS_ENTITIES,
+  ...WITHDRAWALS_ENTITIES,
+  ...RECONCILIATION_ENTITIES,
+];

@@ -26,7 +26,10 @@ export const SETTLEMENT_DETAIL_COLUMNS: SheetColumn[] = [
  * stream to take what was written: exceljs ignores back-pressure, and without the wait a fast
  * producer buffers the whole compressed-to-be sheet in memory.
  */
-export async function writeSettlementDetailsSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, batches: AsyncIterable<SettlementDetailRow[]>): Promise<number> {
+export async function writeSettlementDetailsSheet(
+  workbook: ExcelJS.stream.xlsx.WorkbookWriter,
+  batches: AsyncIterable<SettlementDetailRow[]>,
+): Promise<number> {
   const t = TableSheet.open(workbook, SETTLEMENT_DETAILS_SHEET, SETTLEMENT_DETAIL_COLUMNS);
   let cycleKey = '';
   let cycleCell: Date | null = null;
@@ -41,13 +44,20 @@ export async function writeSettlementDetailsSheet(workbook: ExcelJS.stream.xlsx.
         textCell(r.subtraderId),
         textCell(r.marketTicker),
         textCell(r.detailId),
-        usdCellFromDecimal(r.klearPnl), centicentsCellFromDecimal(r.klearPnl),
-        usdCellFromDecimal(r.klearFees), centicentsCellFromDecimal(r.klearFees),
-        usdCellFromDecimal(r.klearTotal), centicentsCellFromDecimal(r.klearTotal),
-        usdCellFromDecimal(r.internalPnl), centicentsCellFromDecimal(r.internalPnl),
-        usdCellFromDecimal(r.internalFees), centicentsCellFromDecimal(r.internalFees),
-        usdCellFromDecimal(r.internalTotal), centicentsCellFromDecimal(r.internalTotal),
-        usdCellFromDecimal(r.totalDifference), centicentsCellFromDecimal(r.totalDifference),
+        usdCellFromDecimal(r.klearPnl),
+        centicentsCellFromDecimal(r.klearPnl),
+        usdCellFromDecimal(r.klearFees),
+        centicentsCellFromDecimal(r.klearFees),
+        usdCellFromDecimal(r.klearTotal),
+        centicentsCellFromDecimal(r.klearTotal),
+        usdCellFromDecimal(r.internalPnl),
+        centicentsCellFromDecimal(r.internalPnl),
+        usdCellFromDecimal(r.internalFees),
+        centicentsCellFromDecimal(r.internalFees),
+        usdCellFromDecimal(r.internalTotal),
+        centicentsCellFromDecimal(r.internalTotal),
+        usdCellFromDecimal(r.totalDifference),
+        centicentsCellFromDecimal(r.totalDifference),
         r.match,
         textCell(r.assetClass),
       ]);

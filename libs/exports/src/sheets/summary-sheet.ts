@@ -13,7 +13,19 @@ import {
   runNote,
   unexplainedNote,
 } from '../workbook-day';
-import type { AuditAnchor, BreakRow, BufferPoint, BufferTotals, CycleRow, CycleTotals, FigureComparison, JobHealthRow, NextDayStatus, RunRow, WithdrawalDayTotal } from '../workbook-rows';
+import type {
+  AuditAnchor,
+  BreakRow,
+  BufferPoint,
+  BufferTotals,
+  CycleRow,
+  CycleTotals,
+  FigureComparison,
+  JobHealthRow,
+  NextDayStatus,
+  RunRow,
+  WithdrawalDayTotal,
+} from '../workbook-rows';
 
 export const SUMMARY_SHEET = 'Summary';
 
@@ -35,7 +47,8 @@ export interface SummaryLine {
   note?: string | null;
 }
 
-const differenceOf = (l: SummaryLine) => (l.difference !== undefined ? l.difference : l.amount != null && l.internal != null ? l.amount - l.internal : null);
+const differenceOf = (l: SummaryLine) =>
+  l.difference !== undefined ? l.difference : l.amount != null && l.internal != null ? l.amount - l.internal : null;
 
 export const SUMMARY_COLUMNS: Column<SummaryLine>[] = [
   { header: 'Section', kind: 'text', width: 20, value: (l) => l.section },
@@ -101,14 +114,23 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     item: 'what the sheets hold',
     note: "each cycle's figures and breaks come from its run below; the Breaks sheet lists the breaks those runs found (status as of the build) and the breaks closed during the day (docs/daily-workbook.md)",
   });
-  add({ section: 'Workbook', item: 'cycles', count: new Set(d.cycles.map((c) => c.executionTime.getTime())).size, note: d.cycles.length ? null : 'no Klear obligation executed on this day' });
+  add({
+    section: 'Workbook',
+    item: 'cycles',
+    count: new Set(d.cycles.map((c) => c.executionTime.getTime())).size,
+    note: d.cycles.length ? null : 'no Klear obligation executed on this day',
+  });
   add({ section: 'Workbook', item: 'next workbook', note: nextWorkbookNote(d.next) });
 
   for (const c of d.cycles) {
     const at = etDateTimeText(c.executionTime);
     const run = runs.get(c.executionTime.getTime());
     const foundHere = found.filter((b) => b.cycle?.getTime() === c.executionTime.getTime()).length;
-    add({ section: 'Cycle', item: `${at} obligation`, note: `obligation ${c.obligationId}, last updated ${etDateTimeText(c.lastUpdatedTs)}` });
+    add({
+      section: 'Cycle',
+      item: `${at} obligation`,
+      note: `obligation ${c.obligationId}, last updated ${etDateTimeText(c.lastUpdatedTs)}`,
+    });
     add({ section: 'Cycle', item: `${at} reconciliation run`, note: runNote(run, foundHere) });
     add({ section: 'Cycle', item: `${at} amount (${c.amountCenticents < 0n ? 'payable' : 'receivable'})`, amount: c.amountCenticents });
     add({ section: 'Cycle', item: `${at} pnl`, amount: c.pnlCenticents });
@@ -122,8 +144,15 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     const terms = obligationBridge(c);
     for (const t of terms) add({ section: 'Obligation bridge', item: `${at} ${t.label}`, amount: t.amountCenticents, note: t.source });
     const computed = terms.reduce((s, t) => s + t.amountCenticents, 0n);
-    add({ section: 'Obligation bridge', item: `${at} amount from the details`, amount: computed, note: terms.map((t) => t.label).join(' + ') });
-    const consistency = found.filter((b) => b.check === 'klear_consistency' && b.reference === 'amount' && b.cycle?.getTime() === c.executionTime.getTime());
+    add({
+      section: 'Obligation bridge',
+      item: `${at} amount from the details`,
+      amount: computed,
+      note: terms.map((t) => t.label).join(' + '),
+    });
+    const consistency = found.filter(
+      (b) => b.check === 'klear_consistency' && b.reference === 'amount' && b.cycle?.getTime() === c.executionTime.getTime(),
+    );
     add({
       section: 'Obligation bridge',
       item: `${at} obligation amount (Klear)`,
@@ -131,17 +160,32 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
       difference: c.amountCenticents - computed,
       breaks: consistency.length ? consistency.reduce((s, b) => s + b.differenceCenticents, 0n) : null,
       count: consistency.length,
-      note: c.amountCenticents === computed ? 'equals the amount from the details' : "Klear's amount differs from its own details: a klear_consistency break",
+      note:
+        c.amountCenticents === computed
+          ? 'equals the amount from the details'
+          : "Klear's amount differs from its own details: a klear_consistency break",
     });
   }
 
   // Per cycle, why a difference is not fully explained by the run's breaks (none when it is).
   const cycleNote = (c: CycleTotals, spec: FigureSpec) =>
-    unexplainedNote(runs.get(c.cycle.getTime()), spec.check, c[spec.klear] - c[spec.internal] - breaksBehind(found, spec.figure, c.cycle).differenceCenticents);
+    unexplainedNote(
+      runs.get(c.cycle.getTime()),
+      spec.check,
+      c[spec.klear] - c[spec.internal] - breaksBehind(found, spec.figure, c.cycle).differenceCenticents,
+    );
   const compare = (scope: string, cycle: Date | null, f: FigureComparison, note: (spec: FigureSpec) => string | null) => {
     for (const spec of FIGURES) {
       const behind = breaksBehind(found, spec.figure, cycle);
-      add({ section: 'Klear vs internal', item: `${scope} ${spec.figure}`, amount: f[spec.klear], internal: f[spec.internal], breaks: behind.differenceCenticents, count: behind.count, note: note(spec) });
+      add({
+        section: 'Klear vs internal',
+        item: `${scope} ${spec.figure}`,
+        amount: f[spec.klear],
+        internal: f[spec.internal],
+        breaks: behind.differenceCenticents,
+        count: behind.count,
+        note: note(spec),
+      });
     }
   };
   for (const c of d.cycleTotals) compare(etDateTimeText(c.cycle) ?? '', c.cycle, c, (spec) => cycleNote(c, spec));
@@ -153,7 +197,12 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
 
   const history = (p: BufferPoint) =>
     `derived from Klear's balance history: the sum of its ${p.movementCount} movement(s) before ${etDateTimeText(p.at)}`;
-  add({ section: 'Buffer', item: 'available at start of day', amount: d.bufferAtStart.availableCenticents, note: history(d.bufferAtStart) });
+  add({
+    section: 'Buffer',
+    item: 'available at start of day',
+    amount: d.bufferAtStart.availableCenticents,
+    note: history(d.bufferAtStart),
+  });
   add({ section: 'Buffer', item: 'locked at start of day', amount: d.bufferAtStart.lockedCenticents, note: history(d.bufferAtStart) });
   add({
     section: 'Buffer',
@@ -163,7 +212,8 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     count: d.buffer.klearMovementCount,
     note: `${d.buffer.internalMovementCount} ledger movement(s); matches and breaks on the Buffer movements and Breaks sheets`,
   });
-  const endNote = history(d.bufferAtEnd) + (d.madeAt < d.day.end ? ` (built before the day ended: movements up to ${etDateTimeText(d.madeAt)})` : '');
+  const endNote =
+    history(d.bufferAtEnd) + (d.madeAt < d.day.end ? ` (built before the day ended: movements up to ${etDateTimeText(d.madeAt)})` : '');
   add({ section: 'Buffer', item: 'available at end of day', amount: d.bufferAtEnd.availableCenticents, note: endNote });
   add({ section: 'Buffer', item: 'locked at end of day', amount: d.bufferAtEnd.lockedCenticents, note: endNote });
 
@@ -172,17 +222,33 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     const run = runs.get(c.executionTime.getTime());
     for (const t of run?.tolerated ?? []) {
       const tolerance = run!.tolerances[t.check] ?? '0';
-      add({ section: 'Tolerated', item: `${etDateTimeText(c.executionTime)} ${t.check}`, difference: t.differenceCenticents, count: t.count, note: `within the ${t.check} tolerance (${tolerance} centicents) of run ${run!.runId}` });
+      add({
+        section: 'Tolerated',
+        item: `${etDateTimeText(c.executionTime)} ${t.check}`,
+        difference: t.differenceCenticents,
+        count: t.count,
+        note: `within the ${t.check} tolerance (${tolerance} centicents) of run ${run!.runId}`,
+      });
     }
   }
 
-    // A break count's "Breaks' difference" is the sum of its breaks' differences (klear - internal).
+  // A break count's "Breaks' difference" is the sum of its breaks' differences (klear - internal).
   for (const b of countBreaks(d.breaks)) {
-    add({ section: b.listing === 'found' ? 'Breaks' : 'Closed on the day', item: `${b.check} ${b.status}`, breaks: b.differenceCenticents, count: b.count });
+    add({
+      section: b.listing === 'found' ? 'Breaks' : 'Closed on the day',
+      item: `${b.check} ${b.status}`,
+      breaks: b.differenceCenticents,
+      count: b.count,
+    });
   }
   add({ section: 'Breaks', item: 'to work on (open, acknowledged, pending_write_off)', count: found.filter(isOpen).length });
   add({ section: 'Breaks', item: "all found by the day's runs", count: found.length });
-  add({ section: 'Closed on the day', item: 'all closed on the day', count: d.breaks.length - found.length, note: 'closed by a run or resolved during the day, any cycle; not found by the runs above' });
+  add({
+    section: 'Closed on the day',
+    item: 'all closed on the day',
+    count: d.breaks.length - found.length,
+    note: 'closed by a run or resolved during the day, any cycle; not found by the runs above',
+  });
   add({
     section: 'Earlier days',
     item: 'breaks of earlier cycles still being worked',
@@ -191,7 +257,8 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     note: "at the build; each is on its own day's workbook, all of them on GET /breaks?status=open",
   });
 
-  for (const w of d.withdrawals) add({ section: 'Withdrawals', item: `requested on the day, now ${w.state}`, amount: w.amountCenticents, count: w.count });
+  for (const w of d.withdrawals)
+    add({ section: 'Withdrawals', item: `requested on the day, now ${w.state}`, amount: w.amountCenticents, count: w.count });
   add({
     section: 'Withdrawals',
     item: 'requested on the day',
@@ -200,7 +267,11 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
   });
 
   for (const j of d.jobs) {
-    add({ section: 'Jobs', item: j.job, note: `last success ${etDateTimeText(j.lastSuccessAt) ?? 'never'}; last run ${j.lastRunStatus ?? '-'} at ${etDateTimeText(j.lastRunAt) ?? '-'}` });
+    add({
+      section: 'Jobs',
+      item: j.job,
+      note: `last success ${etDateTimeText(j.lastSuccessAt) ?? 'never'}; last run ${j.lastRunStatus ?? '-'} at ${etDateTimeText(j.lastRunAt) ?? '-'}`,
+    });
   }
   // Published outside the database: whoever keeps this file can later catch the chain cut back or rebuilt.
   const a = d.auditAnchor;
@@ -210,7 +281,11 @@ export function summaryLines(d: SummaryData): SummaryLine[] {
     note: a ? `${a.seq}:${a.hash}` : 'the audit log is empty',
   });
   if (a) {
-    add({ section: 'Audit trail', item: 'anchor MAC', note: a.mac ? `${a.mac} (key ${a.macKeyId})` : 'unsigned (SECRETS_KEY not set when the row was written)' });
+    add({
+      section: 'Audit trail',
+      item: 'anchor MAC',
+      note: a.mac ? `${a.mac} (key ${a.macKeyId})` : 'unsigned (SECRETS_KEY not set when the row was written)',
+    });
     add({
       section: 'Audit trail',
       item: 'check it',

@@ -9,7 +9,13 @@ type Workbook = ExcelJS.stream.xlsx.WorkbookWriter;
 export const SUBTRADERS_SHEET = 'Subtraders';
 export const SUBTRADER_COLUMNS: Column<SubtraderRow>[] = [
   { header: 'Subtrader', kind: 'text', width: 24, value: (r) => textCell(r.subtraderId === '' ? '(empty)' : r.subtraderId) },
-  { header: 'Known to', kind: 'text', width: 14, value: (r) => (r.knownToKlear && r.knownToLedger ? 'both' : r.knownToKlear ? 'Klear only' : r.knownToLedger ? 'ledger only' : 'breaks only') },
+  {
+    header: 'Known to',
+    kind: 'text',
+    width: 14,
+    value: (r) =>
+      r.knownToKlear && r.knownToLedger ? 'both' : r.knownToKlear ? 'Klear only' : r.knownToLedger ? 'ledger only' : 'breaks only',
+  },
   ...moneyPair<SubtraderRow>('Klear pnl', (r) => r.klearPnl),
   ...moneyPair<SubtraderRow>('Internal pnl', (r) => r.internalPnl),
   ...moneyPair<SubtraderRow>('Pnl difference', (r) => r.klearPnl - r.internalPnl, true),

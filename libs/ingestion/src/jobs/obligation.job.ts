@@ -13,7 +13,12 @@ export const OBLIGATION_PAGE_SIZE = 20;
 export const OBLIGATION_MAX_PAGE_SIZE = 100;
 
 @Injectable()
-@ScheduledJob({ name: 'active_obligation', description: "The current cycle's outstanding obligations, one per asset class", defaultCron: '*/5 * * * *', runAtStartup: true })
+@ScheduledJob({
+  name: 'active_obligation',
+  description: "The current cycle's outstanding obligations, one per asset class",
+  defaultCron: '*/5 * * * *',
+  runAtStartup: true,
+})
 export class ActiveObligationJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -34,7 +39,13 @@ export class ActiveObligationJob implements JobHandler {
  * INGEST_OBLIGATION_FULL_REWALK_HOURS, deep to the oldest obligation held every INGEST_DEEP_REWALK_HOURS).
  */
 @Injectable()
-@ScheduledJob({ name: 'obligation_history', description: 'Settled obligations with their details, versions kept', defaultCron: '*/15 * * * *', runAtStartup: true, startupOrder: 10 })
+@ScheduledJob({
+  name: 'obligation_history',
+  description: 'Settled obligations with their details, versions kept',
+  defaultCron: '*/15 * * * *',
+  runAtStartup: true,
+  startupOrder: 10,
+})
 export class ObligationHistoryJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -45,27 +56,41 @@ export class ObligationHistoryJob implements JobHandler {
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const { mode, outcome: walk } = await walkNewestFirst(context, { ingestion: this.ingestion, depth: this.depth }, {
-      name: 'obligationHistory',
-      fetch: (request) => this.klear.getObligationHistory(request),
-      page: (answer): ExecutionTimePage => ({ executionTimes: answer.data.obligations.map((o) => o.execution_time), cursor: answer.data.cursor, bodyBytes: answer.raw.size }),
-      klear: this.klear,
-      oldestHeld: () => this.obligations.oldestExecutionTime(),
-      fullEveryHours: this.config.ingestion.obligationFullRewalkHours,
-      walk: (read, stopBefore) =>
-        walkByExecutionTime(read, {
-          pageSize: OBLIGATION_PAGE_SIZE,
-          maxPageSize: OBLIGATION_MAX_PAGE_SIZE,
-          // Pages whose bodies outgrow the client's in-memory buffer get smaller, and grow back after.
-          targetPageBytes: this.config.klear.maxBufferBytes,
-          stopBefore: (newestNs) => {
-            const ms = stopBefore(Number(newestNs / 1_000_000n));
-            return ms === undefined ? undefined : BigInt(ms) * 1_000_000n;
-          },
-          signal: context.signal,
+    const { mode, outcome: walk } = await walkNewestFirst(
+      context,
+      { ingestion: this.ingestion, depth: this.depth },
+      {
+        name: 'obligationHistory',
+        fetch: (request) => this.klear.getObligationHistory(request),
+        page: (answer): ExecutionTimePage => ({
+          executionTimes: answer.data.obligations.map((o) => o.execution_time),
+          cursor: answer.data.cursor,
+          bodyBytes: answer.raw.size,
         }),
+        klear: this.klear,
+        oldestHeld: () => this.obligations.oldestExecutionTime(),
+        fullEveryHours: this.config.ingestion.obligationFullRewalkHours,
+        walk: (read, stopBefore) =>
+          walkByExecutionTime(read, {
+            pageSize: OBLIGATION_PAGE_SIZE,
+            maxPageSize: OBLIGATION_MAX_PAGE_SIZE,
+            // Pages whose bodies outgrow the client's in-memory buffer get smaller, and grow back after.
+            targetPageBytes: this.config.klear.maxBufferBytes,
+            stopBefore: (newestNs) => {
+              const ms = stopBefore(Number(newestNs / 1_000_000n));
+              return ms === undefined ? undefined : BigInt(ms) * 1_000_000n;
+            },
+            signal: context.signal,
+          }),
+      },
+    );
+    context.setDetails({
+      mode,
+      pages: walk.pages,
+      ...(walk.smallestPageSize !== undefined && walk.smallestPageSize < OBLIGATION_PAGE_SIZE
+        ? { smallest_page_size: walk.smallestPageSize }
+        : {}),
     });
-    context.setDetails({ mode, pages: walk.pages, ...(walk.smallestPageSize !== undefined && walk.smallestPageSize < OBLIGATION_PAGE_SIZE ? { smallest_page_size: walk.smallestPageSize } : {}) });
     if (walk.emptyPageCursor !== undefined) {
       context.setDetails({ empty_page_cursor: walk.emptyPageCursor });
       throw new Error(

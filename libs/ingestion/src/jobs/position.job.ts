@@ -29,7 +29,13 @@ export class GuarantyFundJob implements JobHandler {
  * within the backfill window that have no snapshot yet.
  */
 @Injectable()
-@ScheduledJob({ name: 'large_trader_positions', description: 'Large-trader reportable positions per settlement day', defaultCron: '30 23 * * *', runAtStartup: true, startupOrder: 200 })
+@ScheduledJob({
+  name: 'large_trader_positions',
+  description: 'Large-trader reportable positions per settlement day',
+  defaultCron: '30 23 * * *',
+  runAtStartup: true,
+  startupOrder: 200,
+})
 export class LargeTraderPositionsJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -43,7 +49,9 @@ export class LargeTraderPositionsJob implements JobHandler {
     await this.ingestion.ingest(context, 'largeTraderPositions', () => this.klear.getLargeTraderPositions());
     const held = await this.obligations.executionTimesWithinDays(this.config.worker.backfillDays);
     const known = new Set(await this.positions.largeTraderDates());
-    const missing = [...new Set(held.map((executionTime) => etDate(executionTime)))].filter((d) => !known.has(d)).slice(0, LARGE_TRADER_DATES_PER_RUN);
+    const missing = [...new Set(held.map((executionTime) => etDate(executionTime)))]
+      .filter((d) => !known.has(d))
+      .slice(0, LARGE_TRADER_DATES_PER_RUN);
     for (const date of missing) {
       if (context.signal.aborted) throw new Error('stopped by shutdown');
       await this.ingestion.ingest(context, 'largeTraderPositions', () => this.klear.getLargeTraderPositions(date));
@@ -54,7 +62,12 @@ export class LargeTraderPositionsJob implements JobHandler {
 
 /** Polls Klear for withdrawals this product submitted that are not final yet. */
 @Injectable()
-@ScheduledJob({ name: 'withdrawal_status', description: 'Status of submitted withdrawals until processed or failed', defaultCron: '* * * * *', runAtStartup: true })
+@ScheduledJob({
+  name: 'withdrawal_status',
+  description: 'Status of submitted withdrawals until processed or failed',
+  defaultCron: '* * * * *',
+  runAtStartup: true,
+})
 export class WithdrawalStatusJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,

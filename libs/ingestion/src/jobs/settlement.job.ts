@@ -14,7 +14,12 @@ const TIMES_PER_RUN = 50;
 const MEMBER_FUNDING_PAGE = 10_000;
 
 @Injectable()
-@ScheduledJob({ name: 'settlement_estimate', description: 'Intraday settlement estimate by asset class (with next runtime), as snapshots', defaultCron: '*/5 * * * *', runAtStartup: true })
+@ScheduledJob({
+  name: 'settlement_estimate',
+  description: 'Intraday settlement estimate by asset class (with next runtime), as snapshots',
+  defaultCron: '*/5 * * * *',
+  runAtStartup: true,
+})
 export class SettlementEstimateJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -28,7 +33,12 @@ export class SettlementEstimateJob implements JobHandler {
 }
 
 @Injectable()
-@ScheduledJob({ name: 'settlement_balance', description: 'Settlement buffer balance (available, locked) as snapshots', defaultCron: '*/5 * * * *', runAtStartup: true })
+@ScheduledJob({
+  name: 'settlement_balance',
+  description: 'Settlement buffer balance (available, locked) as snapshots',
+  defaultCron: '*/5 * * * *',
+  runAtStartup: true,
+})
 export class SettlementBalanceJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -60,13 +70,17 @@ export class BalanceHistoryJob implements JobHandler {
   ) {}
 
   async run(context: JobContext): Promise<void> {
-    const { mode, outcome: walk } = await walkNewestFirst(context, { ingestion: this.ingestion, depth: this.depth }, {
-      name: 'settlementBalanceHistory',
-      fetch: (request) => this.klear.getSettlementBalanceHistory(request),
-      page: (answer): BalanceHistoryPage => ({ createdTs: answer.data.entries.map((e) => e.created_ts), cursor: answer.data.cursor }),
-      oldestHeld: () => this.settlement.oldestBalanceHistoryEntry(),
-      walk: (read, stopBefore) => walkBalanceHistory(read, { pageSize: BALANCE_HISTORY_PAGE_SIZE, stopBefore, signal: context.signal }),
-    });
+    const { mode, outcome: walk } = await walkNewestFirst(
+      context,
+      { ingestion: this.ingestion, depth: this.depth },
+      {
+        name: 'settlementBalanceHistory',
+        fetch: (request) => this.klear.getSettlementBalanceHistory(request),
+        page: (answer): BalanceHistoryPage => ({ createdTs: answer.data.entries.map((e) => e.created_ts), cursor: answer.data.cursor }),
+        oldestHeld: () => this.settlement.oldestBalanceHistoryEntry(),
+        walk: (read, stopBefore) => walkBalanceHistory(read, { pageSize: BALANCE_HISTORY_PAGE_SIZE, stopBefore, signal: context.signal }),
+      },
+    );
     context.setDetails({ mode, pages: walk.pages, ...(walk.rereads > 0 ? { block_rereads: walk.rereads } : {}) });
     if (walk.unreadableInstants.length > 0) {
       context.setDetails({ unreadable_instants: walk.unreadableInstants });
@@ -80,7 +94,13 @@ export class BalanceHistoryJob implements JobHandler {
 
 /** The settlement (mark) prices of each settled cycle and asset class held, once each. */
 @Injectable()
-@ScheduledJob({ name: 'settlement_prices', description: 'Settlement prices per asset class and cycle', defaultCron: '20 * * * *', runAtStartup: true, startupOrder: 150 })
+@ScheduledJob({
+  name: 'settlement_prices',
+  description: 'Settlement prices per asset class and cycle',
+  defaultCron: '20 * * * *',
+  runAtStartup: true,
+  startupOrder: 150,
+})
 export class SettlementPricesJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,
@@ -103,7 +123,13 @@ export class SettlementPricesJob implements JobHandler {
  * time the obligations held carry and the member-level table does not have yet.
  */
 @Injectable()
-@ScheduledJob({ name: 'member_funding', description: "The member's funding payments per funding time", defaultCron: '25 * * * *', runAtStartup: true, startupOrder: 160 })
+@ScheduledJob({
+  name: 'member_funding',
+  description: "The member's funding payments per funding time",
+  defaultCron: '25 * * * *',
+  runAtStartup: true,
+  startupOrder: 160,
+})
 export class MemberFundingJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,

@@ -8,7 +8,13 @@ import { KlearIngestion } from '../klear-ingestion.service';
  * is kept from one pull to the next (klear_subtrader_group_membership).
  */
 @Injectable()
-@ScheduledJob({ name: 'subtrader_groups', description: 'Netted subtrader groups and their membership history', defaultCron: '*/15 * * * *', runAtStartup: true, startupOrder: 5 })
+@ScheduledJob({
+  name: 'subtrader_groups',
+  description: 'Netted subtrader groups and their membership history',
+  defaultCron: '*/15 * * * *',
+  runAtStartup: true,
+  startupOrder: 5,
+})
 export class SubtraderGroupsJob implements JobHandler {
   constructor(
     private readonly klear: KlearClient,

@@ -34,7 +34,12 @@ describe('walkBalanceHistory', () => {
     const walk = await walkBalanceHistory(k.read, plan);
     expect(walk).toEqual({ pages: 2, rereads: 2, unreadableInstants: [] });
     // The three entries before the block, then a page from the block's start.
-    expect(k.requests).toEqual([{ limit: 5, cursor: undefined }, { limit: 5, cursor: '5' }, { limit: 3, cursor: undefined }, { limit: 5, cursor: '3' }]);
+    expect(k.requests).toEqual([
+      { limit: 5, cursor: undefined },
+      { limit: 5, cursor: '5' },
+      { limit: 3, cursor: undefined },
+      { limit: 5, cursor: '3' },
+    ]);
   });
 
   it('places the cursor at the block start even when a page repeats the entry before its cursor', async () => {

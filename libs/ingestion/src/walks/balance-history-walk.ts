@@ -55,7 +55,11 @@ export async function walkBalanceHistory(read: Read, plan: BalanceHistoryWalkPla
     const page = await read({ limit: plan.pageSize, cursor });
     outcome.pages++;
     const instants = page.createdTs.map(storedInstantUs);
-    if (open !== undefined && instants.includes(open.instant) && !(await readBlockWhole(read, plan.pageSize, open.instant, open.start, outcome))) {
+    if (
+      open !== undefined &&
+      instants.includes(open.instant) &&
+      !(await readBlockWhole(read, plan.pageSize, open.instant, open.start, outcome))
+    ) {
       if (!outcome.unreadableInstants.includes(open.text)) outcome.unreadableInstants.push(open.text);
     }
     // Only a page without a cursor is the last: an empty page with one is followed like any other.
@@ -73,7 +77,8 @@ export async function walkBalanceHistory(read: Read, plan: BalanceHistoryWalkPla
       }
       if (stopMs !== undefined && Math.min(...times) < stopMs) return outcome;
     }
-    if (followed.has(page.cursor)) throw new Error(`Klear answered the balance history cursor ${page.cursor} twice in one walk: stopped rather than loop`);
+    if (followed.has(page.cursor))
+      throw new Error(`Klear answered the balance history cursor ${page.cursor} twice in one walk: stopped rather than loop`);
     followed.add(page.cursor);
     cursor = page.cursor;
   }
@@ -85,7 +90,13 @@ export async function walkBalanceHistory(read: Read, plan: BalanceHistoryWalkPla
  * makes that count too large, which shows as block entries in that answer: asked again with fewer.
  * Answers whether the block was read whole (the answer reaches past it, or is the last).
  */
-async function readBlockWhole(read: Read, pageSize: number, instant: bigint, start: BlockStart, outcome: BalanceHistoryWalkOutcome): Promise<boolean> {
+async function readBlockWhole(
+  read: Read,
+  pageSize: number,
+  instant: bigint,
+  start: BlockStart,
+  outcome: BalanceHistoryWalkOutcome,
+): Promise<boolean> {
   let from = start.cursor;
   for (let limit = start.before, attempts = 0; limit > 0; attempts++) {
     if (attempts === 3) return false;

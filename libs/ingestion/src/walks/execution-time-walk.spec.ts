@@ -39,7 +39,10 @@ describe('walk by execution time', () => {
   });
 
   it('re-reads an instant larger than a page at the largest page, then reports one larger than that and never loops', async () => {
-    const items = [...Array.from({ length: 120 }, (_, n) => ({ id: `a-${n}`, at: at(12) })), ...Array.from({ length: 5 }, (_, n) => ({ id: `b-${n}`, at: at(11) }))];
+    const items = [
+      ...Array.from({ length: 120 }, (_, n) => ({ id: `a-${n}`, at: at(12) })),
+      ...Array.from({ length: 5 }, (_, n) => ({ id: `b-${n}`, at: at(11) })),
+    ];
     const strict = pagedHistory(items, 'strict');
     const strictOutcome = await walkByExecutionTime(strict.read, plan);
     expect(strictOutcome.unreadableInstants).toEqual([at(12)]);
@@ -65,13 +68,19 @@ describe('walk by execution time', () => {
     expect({ seen: fresh.seen.size, empty: followed.emptyPageCursor }).toEqual({ seen: 30, empty: undefined });
     // Always an empty page with the cursor just asked for: reported, never looped.
     const stuck = pagedHistory(items, 'strict');
-    const outcome = await walkByExecutionTime(async (request) => (request.cursor === undefined ? stuck.read(request) : { executionTimes: [], cursor: request.cursor }), plan);
+    const outcome = await walkByExecutionTime(
+      async (request) => (request.cursor === undefined ? stuck.read(request) : { executionTimes: [], cursor: request.cursor }),
+      plan,
+    );
     expect(outcome.emptyPageCursor).toBeDefined();
     expect(stuck.requests.length).toBe(1);
   });
 
   it('stops at the first page reaching before the plan bound', async () => {
-    const items = Array.from({ length: 100 }, (_, n) => ({ id: `o-${n}`, at: new Date(Date.UTC(2026, 10, 20) - n * 3_600_000).toISOString() }));
+    const items = Array.from({ length: 100 }, (_, n) => ({
+      id: `o-${n}`,
+      at: new Date(Date.UTC(2026, 10, 20) - n * 3_600_000).toISOString(),
+    }));
     const history = pagedHistory(items, 'strict');
     const bound = instantNs(items[30].at);
     const outcome = await walkByExecutionTime(history.read, { ...plan, stopBefore: () => bound });
@@ -88,7 +97,11 @@ describe('walk by execution time', () => {
 
   it('makes pages smaller when their bodies outgrow the target, and lets them grow back, reading everything under both tie rules', async () => {
     // 30 instants of 3 obligations: those of the 10 newest are huge (100 KB each), the older ones small (1 KB).
-    const items = Array.from({ length: 90 }, (_, n) => ({ id: `o-${n}`, at: at(10, 900_000 - 10_000 * Math.floor(n / 3)), bytes: n < 30 ? 100_000 : 1_000 }));
+    const items = Array.from({ length: 90 }, (_, n) => ({
+      id: `o-${n}`,
+      at: at(10, 900_000 - 10_000 * Math.floor(n / 3)),
+      bytes: n < 30 ? 100_000 : 1_000,
+    }));
     for (const rule of ['strict', 'inclusive'] as const) {
       const history = pagedHistory(items, rule);
       const sized = async (request: { limit: number; cursor?: string }): Promise<ExecutionTimePage> => {
@@ -102,9 +115,12 @@ describe('walk by execution time', () => {
       const limits = history.requests.map((r) => r.limit);
       expect(limits[0]).toBe(20);
       expect(limits[1]).toBe(5);
-      expect(Math.max(...history.requests.filter((r) => r.cursor !== undefined && instantNs(r.cursor) < instantNs(at(10, 800_000))).map((r) => r.limit))).toBe(20);
+      expect(
+        Math.max(
+          ...history.requests.filter((r) => r.cursor !== undefined && instantNs(r.cursor) < instantNs(at(10, 800_000))).map((r) => r.limit),
+        ),
+      ).toBe(20);
       expect(outcome.smallestPageSize).toBe(5);
     }
   });
 });
-

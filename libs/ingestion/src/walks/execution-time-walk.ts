@@ -51,7 +51,10 @@ export interface ExecutionTimeWalkOutcome {
  * Klear's cursor, unless that cursor was already asked for in this walk (it would loop), in which case
  * the walk stops and reports it (`emptyPageCursor`).
  */
-export async function walkByExecutionTime(read: (request: { limit: number; cursor?: string }) => Promise<ExecutionTimePage>, plan: ExecutionTimeWalkPlan): Promise<ExecutionTimeWalkOutcome> {
+export async function walkByExecutionTime(
+  read: (request: { limit: number; cursor?: string }) => Promise<ExecutionTimePage>,
+  plan: ExecutionTimeWalkPlan,
+): Promise<ExecutionTimeWalkOutcome> {
   const outcome: ExecutionTimeWalkOutcome = { pages: 0, unreadableInstants: [] };
   let cursor: string | undefined;
   let limit = plan.pageSize;

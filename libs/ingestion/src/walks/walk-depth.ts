@@ -38,7 +38,10 @@ export class HistoryWalkDepth {
   async decide(context: JobContext, fullEveryHours?: number): Promise<WalkDepth> {
     const backfillMs = this.config.worker.backfillDays * DAY_MS;
     const window = (newestMs: number) => newestMs - backfillMs;
-    const deep: WalkDepth = { mode: 'deep', stopBefore: (newest, oldestHeld) => Math.min(window(newest), oldestHeld ?? Number.POSITIVE_INFINITY) };
+    const deep: WalkDepth = {
+      mode: 'deep',
+      stopBefore: (newest, oldestHeld) => Math.min(window(newest), oldestHeld ?? Number.POSITIVE_INFINITY),
+    };
     const full: WalkDepth = { mode: 'full', stopBefore: window };
     const { deepRewalkHours, correctionHorizonHours } = this.config.ingestion;
     if (await this.due(context.job, 'deep', deepRewalkHours)) return deep;

@@ -2,12 +2,21 @@ import { describe, expect, it } from '@jest/globals';
 import { type BufferLeftover, matchLeftoversByAmount } from './buffer-matching';
 
 const HOUR = 3_600_000;
-const item = (side: 'klear' | 'ledger', ident: string, hour: number, amount: bigint): BufferLeftover => ({ side, internalOnly: false, ident, atMs: hour * HOUR, amount });
+const item = (side: 'klear' | 'ledger', ident: string, hour: number, amount: bigint): BufferLeftover => ({
+  side,
+  internalOnly: false,
+  ident,
+  atMs: hour * HOUR,
+  amount,
+});
 const names = (pairs: Array<[BufferLeftover, BufferLeftover]>) => pairs.map(([k, l]) => `${k.ident}~${l.ident}`);
 
 describe('matching buffer leftovers by amount', () => {
   it('pairs a movement with the closest one of the same amount inside the window, not the first one', () => {
-    const pairs = matchLeftoversByAmount([item('klear', 'K1', 9, 100n), item('klear', 'K2', 15, 100n), item('ledger', 'L1', 15.08, 100n)], HOUR);
+    const pairs = matchLeftoversByAmount(
+      [item('klear', 'K1', 9, 100n), item('klear', 'K2', 15, 100n), item('ledger', 'L1', 15.08, 100n)],
+      HOUR,
+    );
     expect(names(pairs)).toEqual(['K2~L1']);
   });
 
@@ -17,7 +26,10 @@ describe('matching buffer leftovers by amount', () => {
   });
 
   it('never pairs different amounts or movements further apart than the window', () => {
-    const pairs = matchLeftoversByAmount([item('klear', 'K1', 0, 5n), item('ledger', 'L1', 0.5, 6n), item('ledger', 'L2', 30, 5n)], 24 * HOUR);
+    const pairs = matchLeftoversByAmount(
+      [item('klear', 'K1', 0, 5n), item('ledger', 'L1', 0.5, 6n), item('ledger', 'L2', 30, 5n)],
+      24 * HOUR,
+    );
     expect(pairs).toEqual([]);
   });
 

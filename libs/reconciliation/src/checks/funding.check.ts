@@ -92,7 +92,13 @@ export const fundingCheck: ReconCheck<CycleContext> = {
         const violations = rows.filter((r) => r.subtrader_id !== null) as Array<Record<string, string>>;
         if (violations.length > 0) throw new ExplainabilityViolated(violations.map((v) => ({ check: 'funding', ...v })));
         const cycleTotals = rows.find((r) => r.subtrader_id === null)!;
-        return { funding_totals: { klear_total: cycleTotals.klear_total ?? '0', internal_total: cycleTotals.internal_total ?? '0', difference: cycleTotals.found ?? '0' } };
+        return {
+          funding_totals: {
+            klear_total: cycleTotals.klear_total ?? '0',
+            internal_total: cycleTotals.internal_total ?? '0',
+            difference: cycleTotals.found ?? '0',
+          },
+        };
       },
     };
   },

@@ -81,13 +81,22 @@ export const klearConsistencyCheck: ReconCheck<CycleContext> = {
   name: 'klear_consistency',
   tolerance: (settings) => settings.tolerances.klearConsistency,
   async prepare(q, c) {
-    const previous = (await q.query(PREVIOUS_CYCLE_SQL, [c.cycle, c.assetClass])) as Array<{ id: string; execution_time: Date; last_updated_ts: Date; content_sha256: string }>;
+    const previous = (await q.query(PREVIOUS_CYCLE_SQL, [c.cycle, c.assetClass])) as Array<{
+      id: string;
+      execution_time: Date;
+      last_updated_ts: Date;
+      content_sha256: string;
+    }>;
     const tolerance = c.settings.tolerances.klearConsistency.toString();
     const previousIds = previous.map((o) => o.id);
     return {
       inputs: {
         previous_cycle: previous[0]?.execution_time.toISOString() ?? null,
-        previous_obligations: previous.map((o) => ({ id: o.id, last_updated_ts: o.last_updated_ts.toISOString(), content_sha256: o.content_sha256 })),
+        previous_obligations: previous.map((o) => ({
+          id: o.id,
+          last_updated_ts: o.last_updated_ts.toISOString(),
+          content_sha256: o.content_sha256,
+        })),
       },
       async execute(tx) {
         await tx.query(FIELDS_SQL, [c.obligationIds, c.keyText, tolerance]);

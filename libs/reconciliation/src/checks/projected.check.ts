@@ -82,9 +82,21 @@ export const projectedCheck: ReconCheck<ProjectedContext> = {
         await tx.query(PROJECTED_SQL, [...params, keyCycle ? cycleKeyText(keyCycle) : 'none', tolerance, until, c.assetClass]);
       },
       async finish(tx) {
-        const [totals] = (await tx.query(EXPLAINABILITY_SQL, [...params, until, c.assetClass])) as Array<{ klear_total: string | null; internal_total: string; found: string }>;
+        const [totals] = (await tx.query(EXPLAINABILITY_SQL, [...params, until, c.assetClass])) as Array<{
+          klear_total: string | null;
+          internal_total: string;
+          found: string;
+        }>;
         if (totals.klear_total !== null && BigInt(totals.klear_total) - BigInt(totals.internal_total) !== BigInt(totals.found)) {
-          throw new ExplainabilityViolated([{ subtrader_id: '(projected)', asset_class: c.assetClass, klear_total: totals.klear_total, internal_total: totals.internal_total, found: totals.found }]);
+          throw new ExplainabilityViolated([
+            {
+              subtrader_id: '(projected)',
+              asset_class: c.assetClass,
+              klear_total: totals.klear_total,
+              internal_total: totals.internal_total,
+              found: totals.found,
+            },
+          ]);
         }
         return { projected_totals: totals };
       },

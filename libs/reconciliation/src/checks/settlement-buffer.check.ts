@@ -139,7 +139,12 @@ export const settlementBufferCheck: ReconCheck<CycleContext> = {
   name: 'settlement_buffer',
   tolerance: (settings) => settings.tolerances.settlementBuffer,
   async prepare(q, c) {
-    const [scope] = (await q.query(SCOPE_SQL, [c.cycle])) as Array<{ owner_cycle: Date; owner_asset_class: string; period_start: Date | null; period_end: Date }>;
+    const [scope] = (await q.query(SCOPE_SQL, [c.cycle])) as Array<{
+      owner_cycle: Date;
+      owner_asset_class: string;
+      period_start: Date | null;
+      period_end: Date;
+    }>;
     if (scope.owner_cycle.getTime() !== c.cycle.getTime() || scope.owner_asset_class !== c.assetClass) {
       // Another cycle of the same ET day came first, or another asset class of this cycle: the day's movements are reconciled in its scope.
       const owner = { owner: iso(scope.owner_cycle), owner_asset_class: scope.owner_asset_class };
@@ -148,14 +153,27 @@ export const settlementBufferCheck: ReconCheck<CycleContext> = {
     const windowMs = c.settings.bufferMatchWindowHours * 3_600_000;
     const horizon = new Date(scope.period_end.getTime() + windowMs);
     const tolerance = c.settings.tolerances.settlementBuffer.toString();
-    const [read] = (await q.query(INPUTS_SQL, [c.ledgerSeq, c.balanceHistoryId, horizon, c.withdrawalStateChangeId, scope.period_end])) as Array<Record<string, unknown>>;
+    const [read] = (await q.query(INPUTS_SQL, [
+      c.ledgerSeq,
+      c.balanceHistoryId,
+      horizon,
+      c.withdrawalStateChangeId,
+      scope.period_end,
+    ])) as Array<Record<string, unknown>>;
     const period = { start: iso(scope.period_start), end: iso(scope.period_end), horizon: iso(horizon) };
     return {
       inputs: { period, ...read },
       async execute(tx: EntityManager) {
         for (const statement of CREATE_GROUP_TABLES_SQL) await tx.query(statement);
         await tx.query(GROUPS_SQL, [c.ledgerSeq, c.balanceHistoryId, horizon, scope.period_start, scope.period_end]);
-        const rows = (await tx.query(LEFTOVERS_SQL)) as Array<{ side: 'klear' | 'ledger'; internal_only: boolean; ident: string; at_ms: number; amount: string; owned: boolean }>;
+        const rows = (await tx.query(LEFTOVERS_SQL)) as Array<{
+          side: 'klear' | 'ledger';
+          internal_only: boolean;
+          ident: string;
+          at_ms: number;
+          amount: string;
+          owned: boolean;
+        }>;
         const owned = new Set(rows.filter((r) => r.owned).map((r) => `${r.internal_only}|${r.ident}`));
         const pairs = matchLeftoversByAmount(
           rows.map((r) => ({ side: r.side, internalOnly: r.internal_only, ident: r.ident, atMs: r.at_ms, amount: BigInt(r.amount) })),

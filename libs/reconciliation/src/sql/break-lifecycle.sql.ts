@@ -10,10 +10,25 @@
  */
 
 /** The figures a decision on a break was made on. */
-const FIGURES = ['klear_value_centicents', 'internal_value_centicents', 'difference_centicents', 'pnl_difference_centicents', 'fees_difference_centicents'];
+const FIGURES = [
+  'klear_value_centicents',
+  'internal_value_centicents',
+  'difference_centicents',
+  'pnl_difference_centicents',
+  'fees_difference_centicents',
+];
 const FIGURES_CHANGED = `(${FIGURES.map((f) => `b.${f}`).join(', ')}) IS DISTINCT FROM (${FIGURES.map((f) => `EXCLUDED.${f}`).join(', ')})`;
 const REOPENS = `(b.status = 'closed' OR (b.status IN ('resolved', 'pending_write_off') AND ${FIGURES_CHANGED}))`;
-const RESOLUTION = ['resolution_reason', 'resolution_reference', 'resolution_note', 'resolved_by', 'resolved_by_user_id', 'cosigned_by', 'resolved_at', 'write_off_difference_centicents'];
+const RESOLUTION = [
+  'resolution_reason',
+  'resolution_reference',
+  'resolution_note',
+  'resolved_by',
+  'resolved_by_user_id',
+  'cosigned_by',
+  'resolved_at',
+  'write_off_difference_centicents',
+];
 
 /**
  * Locks the scope's breaks this run may change (people working them wait, and the run waits for

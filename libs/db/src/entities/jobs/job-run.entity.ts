@@ -12,7 +12,10 @@ export type JobRunStatus = (typeof JOB_RUN_STATUSES)[number];
 @Index(['job', 'startedAt'])
 @Index(['job', 'status'])
 // A scheduled tick runs once across all workers: the second worker's insert for the same tick conflicts.
-@Index('UQ_job_run_tick', ['job', 'scheduledFor'], { unique: true, where: `"trigger" = 'schedule' AND "status" IN ('running', 'succeeded', 'failed')` })
+@Index('UQ_job_run_tick', ['job', 'scheduledFor'], {
+  unique: true,
+  where: `"trigger" = 'schedule' AND "status" IN ('running', 'succeeded', 'failed')`,
+})
 export class JobRun {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;

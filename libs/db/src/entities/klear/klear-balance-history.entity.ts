@@ -10,7 +10,11 @@ const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
  * duplicated or re-ordered page items collapse onto one.
  */
 @Entity({ name: 'klear_balance_history' })
-@Index('UQ_klear_balance_history_identity', ['businessTransactionId', 'createdTs', 'balanceDeltaCenticents', 'lockedBalanceDeltaCenticents', 'reason', 'occurrence'], { unique: true })
+@Index(
+  'UQ_klear_balance_history_identity',
+  ['businessTransactionId', 'createdTs', 'balanceDeltaCenticents', 'lockedBalanceDeltaCenticents', 'reason', 'occurrence'],
+  { unique: true },
+)
 @Index(['createdTs'])
 export class KlearBalanceHistoryEntry {
   @PrimaryGeneratedColumn({ type: 'bigint' })

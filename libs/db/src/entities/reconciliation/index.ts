@@ -6,4 +6,14 @@ export * from './recon-break.entity';
 export * from './recon-run.entity';
 export * from './recon-summary.entity';
 
-export const RECONCILIATION_ENTITIES = [ReconRun, ReconSubtraderRollup, ReconBreak, ReconBreakObservation, ReconBreakComment, KlearSettlementSummary, LedgerTradingSummary, KlearFundingSummary, LedgerFundingSummary];
+export const RECONCILIATION_ENTITIES = [
+  ReconRun,
+  ReconSubtraderRollup,
+  ReconBreak,
+  ReconBreakObservation,
+  ReconBreakComment,
+  KlearSettlementSummary,
+  LedgerTradingSummary,
+  KlearFundingSummary,
+  LedgerFundingSummary,
+];

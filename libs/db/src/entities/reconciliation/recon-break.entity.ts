@@ -4,7 +4,14 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Update
 const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
 const optionalMoney = { ...money, nullable: true };
 
-export const RECON_CHECKS = ['settlement_details', 'maintenance_margin', 'funding', 'klear_consistency', 'settlement_buffer', 'projected'] as const;
+export const RECON_CHECKS = [
+  'settlement_details',
+  'maintenance_margin',
+  'funding',
+  'klear_consistency',
+  'settlement_buffer',
+  'projected',
+] as const;
 export type ReconCheck = (typeof RECON_CHECKS)[number];
 export const BREAK_STATUSES = ['open', 'acknowledged', 'pending_write_off', 'resolved', 'closed'] as const;
 export type BreakStatus = (typeof BREAK_STATUSES)[number];

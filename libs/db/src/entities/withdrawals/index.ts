@@ -16,4 +16,13 @@ export * from './withdrawal-policy.entity';
 export * from './withdrawal-request.entity';
 export * from './withdrawal-state-change.entity';
 
-export const WITHDRAWALS_ENTITIES = [WithdrawalPolicy, WithdrawalRequest, WithdrawalApproval, WithdrawalAttempt, WithdrawalStateChange, WithdrawalExecutorFence, WithdrawalKlearAnswer, WithdrawalManualResolution];
+export const WITHDRAWALS_ENTITIES = [
+  WithdrawalPolicy,
+  WithdrawalRequest,
+  WithdrawalApproval,
+  WithdrawalAttempt,
+  WithdrawalStateChange,
+  WithdrawalExecutorFence,
+  WithdrawalKlearAnswer,
+  WithdrawalManualResolution,
+];
