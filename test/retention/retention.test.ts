@@ -200,6 +200,9 @@ describe('retention', () => {
   let outcome: Awaited<ReturnType<RetentionService['run']>>;
 
   beforeAll(async () => {
+    // New sessions of this database default to New York time, as a server configured there would:
+    // the export must still write its files in UTC (the same bytes, the same checksums, wherever made).
+    await q(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone TO %L', current_database(), 'America/New_York'); END $$`);
     const verified = await audit.verify();
     expect(verified.ok).toBe(true);
     // The recent cycle reconciled first (a run changes what the workbook shows), then its day's workbook.

@@ -111,12 +111,17 @@ export class RetentionRepository {
     return n;
   }
 
-  /** Writes each archived table as gzip'd COPY text to its path, all from one snapshot. */
+  /** Writes each archived table as gzip'd COPY text to its path, all from one snapshot, timestamps in UTC. */
   async copyOut(tables: Array<{ archivedAs: string; path: string }>): Promise<void> {
     const client = dedicatedPgClient({ connectionString: (this.dataSource.options as { url?: string }).url }, 'retention export');
     await client.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The files are the same bytes whatever the server's or the session's time zone and date style:
+      // timestamps in UTC (+00), ISO dates. A checksum of an archive must not depend on where it was made.
+      await client.query(`SET LOCAL TimeZone = 'UTC'`);
+      await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
+      await client.query(`SET LOCAL IntervalStyle = 'postgres'`);
       for (const t of tables) {
         const [schema, name] = t.archivedAs.split('.');
         const { rows } = await client.query<{ q: string }>(`SELECT format('%I.%I', $1::text, $2::text) AS q`, [schema, name]);
