@@ -42,7 +42,8 @@ async function signIn(context: BrowserContext, name: string): Promise<Page> {
 
 async function requestWithdrawal(amount: string, purpose: string): Promise<string> {
   const res = await w.request(amount, { token: people['ops-operator'].token, key: newKey('console'), purpose });
-  expect(res.status).toBe(201);
+  // The body rides along so that a refusal says why (its code and message), not only its status.
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
   return res.body.id as string;
 }
 

@@ -47,7 +47,10 @@ export async function startWithdrawalWorld(
     KLEAR_BASE_URL: sim.url,
     KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
     KLEAR_ACCESS_TOKEN: sim.options.accessToken,
-    KLEAR_TIMEOUT_MS: '2000',
+    // A timeout that must not fire is generous: the simulator answers in the test's own process, so a
+    // busy machine delays its answers and this process's timers alike. A test that wants a timeout
+    // (a 'timeout' fault) waits this long once; one that needs it shorter says so itself.
+    KLEAR_TIMEOUT_MS: '15000',
     KLEAR_TIER: 'prime',
     ...options.env,
   };

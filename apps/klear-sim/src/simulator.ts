@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { KlearEndpointKind, KlearEndpointName } from '@app/klear-contract';
 import { KLEAR_API_BASE_PATH, findEndpoint, logInRequestSchema, parseKlearJson } from '@app/klear-contract';
 import { handleAdminRequest } from './admin-routes';
+import { bufferBalance } from './buffer';
 import type { FaultDecision } from './faults';
 import type { SimResponse } from './http-io';
 import { BadRequest, errorResponse, jsonResponse, readBody, sendResponse } from './http-io';
@@ -149,6 +150,11 @@ async function route(ctx: SimulatorContext, req: IncomingMessage, res: ServerRes
 export async function startKlearSimulator(partial: Partial<SimulatorOptions> = {}): Promise<RunningKlearSimulator> {
   const options = resolveOptions(partial);
   const ctx = new SimulatorContext(options);
+  // Every settled cycle's totals, computed once before the first request: the buffer balance sums them
+  // all, and computing them inside a request blocks the event loop for seconds on a busy machine (a
+  // client in the same process, as in the tests, then sees its own timers fire late: a Klear timeout,
+  // a database connect timeout). After this, a request computes at most the cycles settled since.
+  bufferBalance(ctx.state, ctx.state.now());
   const server = createServer((req, res) => {
     route(ctx, req, res).catch((error: unknown) => {
       if (!res.headersSent) {

@@ -249,7 +249,9 @@ export class TradingWorld {
       previousMargin += row.previousMargin;
     }
     const totals = { pnl, fees, maintenanceMargin: margin, maintenanceMarginDelta: margin - previousMargin, funding };
-    if (this.totalsCache.size > 256) this.totalsCache.clear();
+    // Five bigints a cycle and asset class: a long world (a year of cycles, several classes) stays cached,
+    // so the buffer balance (the sum over every settled cycle) never recomputes the whole history.
+    if (this.totalsCache.size > 65_536) this.totalsCache.clear();
     this.totalsCache.set(key, totals);
     return totals;
   }
