@@ -12,6 +12,11 @@ const COPY_THRESHOLD = 5_000;
 
 export type ObligationOutcome = 'new' | 'changed' | 'unchanged' | 'older_version';
 
+/** The header figures as decimal text, in the order of their columns: amount, fees, maintenance margin, pnl. */
+function headerFigures(entry: ObligationEntry): string[] {
+  return [entry.amount_centicents, entry.fees_centicents, entry.maintenance_margin_centicents, entry.pnl_centicents].map(String);
+}
+
 /**
  * The same version (last_updated_ts, amount, header figures) is already held with every truncated
  * list completed: a re-read needs no paging.
@@ -19,18 +24,10 @@ export type ObligationOutcome = 'new' | 'changed' | 'unchanged' | 'older_version
 export async function heldComplete(tx: Pick<SqlTransaction, 'query'>, entry: ObligationEntry): Promise<boolean> {
   const lists = truncatedLists(entry);
   const rows = await tx.query<{ ok: boolean }>(
-    `SELECT (last_updated_ts = $2 AND amount_centicents = $3 AND fees_centicents = $4 AND pnl_centicents = $5
-             AND maintenance_margin_centicents = $6 AND completed_lists @> $7::text[]) AS ok
+    `SELECT (last_updated_ts = $2 AND amount_centicents = $3 AND fees_centicents = $4 AND maintenance_margin_centicents = $5
+             AND pnl_centicents = $6 AND completed_lists @> $7::text[]) AS ok
        FROM klear_obligation WHERE id = $1`,
-    [
-      entry.id,
-      entry.last_updated_ts,
-      entry.amount_centicents.toString(),
-      entry.fees_centicents.toString(),
-      entry.pnl_centicents.toString(),
-      entry.maintenance_margin_centicents.toString(),
-      lists,
-    ],
+    [entry.id, entry.last_updated_ts, ...headerFigures(entry), lists],
   );
   return rows[0]?.ok === true;
 }
@@ -75,18 +72,7 @@ export async function upsertObligation(
     `INSERT INTO klear_obligation_version (obligation_id, last_updated_ts, content_sha256, amount_centicents, fees_centicents,
        maintenance_margin_centicents, pnl_centicents, first_pulled_at, archive_id, asset_class)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id`,
-    [
-      entry.id,
-      lastUpdated,
-      sha,
-      entry.amount_centicents.toString(),
-      entry.fees_centicents.toString(),
-      entry.maintenance_margin_centicents.toString(),
-      entry.pnl_centicents.toString(),
-      pulledAt,
-      archiveId,
-      entry.asset_class,
-    ],
+    [entry.id, lastUpdated, sha, ...headerFigures(entry), pulledAt, archiveId, entry.asset_class],
   );
   if (current?.newer_held) return { outcome: 'older_version', rowsWritten: versionRows.length };
   // execution_time is the cycle key every reader carries as a JS Date and looks up with `=`: it is
@@ -109,10 +95,7 @@ export async function upsertObligation(
     [
       entry.id,
       entry.user_id,
-      entry.amount_centicents.toString(),
-      entry.fees_centicents.toString(),
-      entry.maintenance_margin_centicents.toString(),
-      entry.pnl_centicents.toString(),
+      ...headerFigures(entry),
       entry.execution_time,
       lastUpdated,
       sha,

@@ -8,21 +8,8 @@ export type { KlearCredentials, KlearCredentialsSource } from './klear-credentia
 export { KLEAR_CREDENTIALS_SECRET, KlearCredentialsRepository } from './klear-credentials.repository';
 export type { AuditRecorder } from './klear-credentials.repository';
 export { KlearClientModule, createKlearClient, klearCredentialsFromConfig } from './klear-client.module';
-export {
-  KlearBodyTooLargeError,
-  KlearAuthError,
-  KlearCircuitOpenError,
-  KlearClientError,
-  KlearHttpError,
-  KlearNetworkError,
-  KlearOutcomeUnknownError,
-  KlearSchemaError,
-  KlearTimeoutError,
-  KlearWriteNotSentError,
-  isKlearOutageError,
-  isRetryableKlearError,
-} from './klear-errors';
-export type { OutcomeUnknownReason, SchemaIssue } from './klear-errors';
+/** Every error the client throws, its reasons, and how to classify one (retryable, outage). */
+export * from './klear-errors';
 export { KlearRateLimiter } from './klear-rate-limiter';
 export type { KlearRateLimiterOptions } from './klear-rate-limiter';
 export { RateLimitWaitExceeded, TokenBucket, systemClock } from './token-bucket';

@@ -33,6 +33,13 @@ const object = (required: string[], properties: Record<string, Schema>, extra: S
   additionalProperties: true,
   ...extra,
 });
+/** The fields that name a per-market row of a subtrader (settlement details, funding payments). */
+const subtraderMarketRow: Record<string, Schema> = {
+  id: { type: 'string', minLength: 1 },
+  market_ticker: { type: 'string' },
+  subtrader_id: { type: 'string' },
+};
+const SUBTRADER_MARKET_ROW_REQUIRED = Object.keys(subtraderMarketRow);
 const mapOf = (values: Schema): Schema => ({ type: 'object', additionalProperties: values });
 
 const settlementEstimate = object(
@@ -200,19 +207,9 @@ export const KLEAR_OPENAPI = {
         created_ts: dateTime,
       }),
       SettlementDetail: object(
-        [
-          'id',
-          'market_ticker',
-          'subtrader_id',
-          'position_quantity_fp',
-          'pnl_centicents',
-          'total_fees_centicents',
-          'total_amount_centicents',
-        ],
+        [...SUBTRADER_MARKET_ROW_REQUIRED, 'position_quantity_fp', 'pnl_centicents', 'total_fees_centicents', 'total_amount_centicents'],
         {
-          id: { type: 'string', minLength: 1 },
-          market_ticker: { type: 'string' },
-          subtrader_id: { type: 'string' },
+          ...subtraderMarketRow,
           position_quantity_fp: fixedPointCount,
           pnl_centicents: centicents(),
           total_fees_centicents: centicents(),
@@ -228,18 +225,14 @@ export const KLEAR_OPENAPI = {
       }),
       FundingPaymentDetail: object(
         [
-          'id',
-          'market_ticker',
-          'subtrader_id',
+          ...SUBTRADER_MARKET_ROW_REQUIRED,
           'funding_time',
           'position_quantity_fp',
           'notional_value_centicents',
           'funding_amount_centicents',
         ],
         {
-          id: { type: 'string', minLength: 1 },
-          market_ticker: { type: 'string' },
-          subtrader_id: { type: 'string' },
+          ...subtraderMarketRow,
           funding_time: dateTime,
           position_quantity_fp: fixedPointCount,
           notional_value_centicents: centicents(),

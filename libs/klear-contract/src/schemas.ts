@@ -84,10 +84,15 @@ export const obligationReceiveSchema = z.object({
   created_ts: dateTimeSchema,
 });
 
-export const settlementDetailSchema = z.object({
+/** The fields that name a per-market row of a subtrader (settlement details, funding payments). */
+const subtraderMarketRowShape = {
   id: z.string().min(1),
   market_ticker: z.string(),
   subtrader_id: z.string(),
+};
+
+export const settlementDetailSchema = z.object({
+  ...subtraderMarketRowShape,
   position_quantity_fp: fixedPointCountSchema,
   pnl_centicents: centicentsSchema,
   total_fees_centicents: centicentsSchema,
@@ -105,9 +110,7 @@ export const maintenanceMarginDetailSchema = z.object({
 });
 
 export const fundingPaymentDetailSchema = z.object({
-  id: z.string().min(1),
-  market_ticker: z.string(),
-  subtrader_id: z.string(),
+  ...subtraderMarketRowShape,
   funding_time: dateTimeSchema,
   position_quantity_fp: fixedPointCountSchema,
   notional_value_centicents: centicentsSchema,

@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { TwoPersonDecision } from './two-person-decision';
 
 export const ADMIN_PROPOSAL_KINDS = ['user.create', 'user.grant_roles', 'user.enable', 'withdrawal_policy.change'] as const;
 export type AdminProposalKind = (typeof ADMIN_PROPOSAL_KINDS)[number];
@@ -18,7 +19,7 @@ export type AdminProposalState = (typeof ADMIN_PROPOSAL_STATES)[number];
 @Check('admin_proposal_state_known', `"state" IN ('pending','applied','rejected','void')`)
 @Check('admin_proposal_not_by_proposer', `"decided_by" IS NULL OR "decided_by" <> "proposed_by"`)
 @Check('admin_proposal_not_by_target', `"decided_by" IS NULL OR "target_user_id" IS NULL OR "decided_by" <> "target_user_id"`)
-export class AdminProposal {
+export class AdminProposal extends TwoPersonDecision {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
@@ -37,27 +38,6 @@ export class AdminProposal {
   @Column({ type: 'text', default: 'pending' })
   state: AdminProposalState;
 
-  @Column({ type: 'uuid', name: 'proposed_by' })
-  proposedBy: string;
-
-  @Column({ type: 'text', name: 'proposed_by_name' })
-  proposedByName: string;
-
-  @Column({ type: 'timestamptz', name: 'proposed_at' })
-  proposedAt: Date;
-
   @Column({ type: 'timestamptz', name: 'expires_at' })
   expiresAt: Date;
-
-  @Column({ type: 'uuid', name: 'decided_by', nullable: true })
-  decidedBy: string | null;
-
-  @Column({ type: 'text', name: 'decided_by_name', nullable: true })
-  decidedByName: string | null;
-
-  @Column({ type: 'timestamptz', name: 'decided_at', nullable: true })
-  decidedAt: Date | null;
-
-  @Column({ type: 'text', name: 'decision_reason', nullable: true })
-  decisionReason: string | null;
 }

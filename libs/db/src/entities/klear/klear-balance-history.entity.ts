@@ -1,7 +1,5 @@
-import { bigintColumnTransformer } from '@app/money';
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-
-const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+import { money } from '../columns';
 
 /**
  * Settlement buffer movements as Klear lists them. Klear gives them no id: an entry is identified by

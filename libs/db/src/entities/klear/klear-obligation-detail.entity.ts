@@ -1,7 +1,5 @@
-import { bigintColumnTransformer } from '@app/money';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-
-const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+import { money } from '../columns';
 
 /** Current settlement details of each obligation: one row per market per subtrader. */
 @Entity({ name: 'klear_settlement_detail' })

@@ -1,7 +1,21 @@
-import { bigintColumnTransformer } from '@app/money';
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { money } from '../columns';
+import { KlearPull } from './klear-pull';
 
-const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+/** An obligation's header figures, embedded (same column names, no prefix) in the current row and in every version. */
+export class ObligationFigures {
+  @Column({ ...money, name: 'amount_centicents' })
+  amountCenticents: bigint;
+
+  @Column({ ...money, name: 'fees_centicents' })
+  feesCenticents: bigint;
+
+  @Column({ ...money, name: 'maintenance_margin_centicents' })
+  maintenanceMarginCenticents: bigint;
+
+  @Column({ ...money, name: 'pnl_centicents' })
+  pnlCenticents: bigint;
+}
 
 /** The current version of each Klear obligation, upserted by Klear id. */
 @Entity({ name: 'klear_obligation' })
@@ -14,17 +28,8 @@ export class KlearObligation {
   @Column({ type: 'text', name: 'user_id' })
   userId: string;
 
-  @Column({ ...money, name: 'amount_centicents' })
-  amountCenticents: bigint;
-
-  @Column({ ...money, name: 'fees_centicents' })
-  feesCenticents: bigint;
-
-  @Column({ ...money, name: 'maintenance_margin_centicents' })
-  maintenanceMarginCenticents: bigint;
-
-  @Column({ ...money, name: 'pnl_centicents' })
-  pnlCenticents: bigint;
+  @Column(() => ObligationFigures, { prefix: false })
+  figures: ObligationFigures;
 
   @Column({ type: 'timestamptz', name: 'execution_time' })
   executionTime: Date;
@@ -83,17 +88,8 @@ export class KlearObligationVersion {
   @Column({ type: 'text', name: 'content_sha256' })
   contentSha256: string;
 
-  @Column({ ...money, name: 'amount_centicents' })
-  amountCenticents: bigint;
-
-  @Column({ ...money, name: 'fees_centicents' })
-  feesCenticents: bigint;
-
-  @Column({ ...money, name: 'maintenance_margin_centicents' })
-  maintenanceMarginCenticents: bigint;
-
-  @Column({ ...money, name: 'pnl_centicents' })
-  pnlCenticents: bigint;
+  @Column(() => ObligationFigures, { prefix: false })
+  figures: ObligationFigures;
 
   @Column({ type: 'timestamptz', name: 'first_pulled_at' })
   firstPulledAt: Date;
@@ -108,16 +104,7 @@ export class KlearObligationVersion {
 /** Each pull of `GET /margin/active_obligation`: which obligation was active (or none). */
 @Entity({ name: 'klear_active_obligation_pull' })
 @Index(['pulledAt'])
-export class KlearActiveObligationPull {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ type: 'timestamptz', name: 'pulled_at' })
-  pulledAt: Date;
-
+export class KlearActiveObligationPull extends KlearPull {
   @Column({ type: 'text', name: 'obligation_id', nullable: true })
   obligationId: string | null;
-
-  @Column({ type: 'bigint', name: 'archive_id' })
-  archiveId: string;
 }

@@ -1,28 +1,18 @@
-import { bigintColumnTransformer } from '@app/money';
-import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-
-const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintColumn, money } from '../columns';
+import { KlearPull, KlearUserPull } from './klear-pull';
 
 export type EstimateSource = 'settlement_estimate' | 'settlement_estimate_by_asset_class';
 
 /** One pull of the (moving) settlement estimate. */
 @Entity({ name: 'klear_estimate_snapshot' })
 @Index(['source', 'pulledAt'])
-export class KlearEstimateSnapshot {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
+export class KlearEstimateSnapshot extends KlearPull {
   @Column({ type: 'text' })
   source: EstimateSource;
 
-  @Column({ type: 'timestamptz', name: 'pulled_at' })
-  pulledAt: Date;
-
   @Column({ ...money, name: 'settlement_balance_centicents' })
   settlementBalanceCenticents: bigint;
-
-  @Column({ type: 'bigint', name: 'archive_id' })
-  archiveId: string;
 }
 
 /**
@@ -73,65 +63,29 @@ export class KlearEstimateLine {
 /** One pull of the settlement buffer balance. */
 @Entity({ name: 'klear_balance_snapshot' })
 @Index(['pulledAt'])
-export class KlearBalanceSnapshot {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ type: 'timestamptz', name: 'pulled_at' })
-  pulledAt: Date;
-
-  @Column({ type: 'text', name: 'user_id' })
-  userId: string;
-
+export class KlearBalanceSnapshot extends KlearUserPull {
   @Column({ ...money, name: 'available_centicents' })
   availableCenticents: bigint;
 
   @Column({ ...money, name: 'locked_centicents', nullable: true })
   lockedCenticents: bigint | null;
-
-  @Column({ type: 'bigint', name: 'archive_id' })
-  archiveId: string;
 }
 
 @Entity({ name: 'klear_guaranty_fund_snapshot' })
 @Index(['pulledAt'])
-export class KlearGuarantyFundSnapshot {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ type: 'timestamptz', name: 'pulled_at' })
-  pulledAt: Date;
-
-  @Column({ type: 'text', name: 'user_id' })
-  userId: string;
-
+export class KlearGuarantyFundSnapshot extends KlearUserPull {
   @Column({ ...money, name: 'amount_centicents' })
   amountCenticents: bigint;
 
   @Column({ type: 'timestamptz', name: 'updated_ts' })
   updatedTs: Date;
-
-  @Column({ type: 'bigint', name: 'archive_id' })
-  archiveId: string;
 }
 
 @Entity({ name: 'klear_large_trader_snapshot' })
 @Index(['reportDate', 'pulledAt'])
-export class KlearLargeTraderSnapshot {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ type: 'timestamptz', name: 'pulled_at' })
-  pulledAt: Date;
-
-  @Column({ type: 'text', name: 'user_id' })
-  userId: string;
-
+export class KlearLargeTraderSnapshot extends KlearUserPull {
   @Column({ type: 'date', name: 'report_date' })
   reportDate: string;
-
-  @Column({ type: 'bigint', name: 'archive_id' })
-  archiveId: string;
 }
 
 /** Signed contract counts (not money). */
@@ -143,6 +97,6 @@ export class KlearLargeTraderPosition {
   @PrimaryColumn({ type: 'text', name: 'market_ticker' })
   marketTicker: string;
 
-  @Column({ type: 'bigint', transformer: bigintColumnTransformer })
+  @Column(bigintColumn)
   position: bigint;
 }

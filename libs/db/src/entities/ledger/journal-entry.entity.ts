@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { LedgerBookingScope } from './ledger-booking-scope';
 import { LedgerImport } from './ledger-import.entity';
 import { Subtrader } from './subtrader.entity';
 
@@ -10,7 +11,7 @@ import { Subtrader } from './subtrader.entity';
 @Entity({ name: 'journal_entry' })
 @Index(['cycle', 'subtraderId'])
 @Index(['subtraderId', 'ledgerSeq'])
-export class JournalEntry {
+export class JournalEntry extends LedgerBookingScope {
   /**
    * Commit-ordered position in the ledger (writers are serialised by an advisory lock), so
    * `ledger_seq <= N` is a reproducible snapshot: reconciliation records N as its high-water mark.
@@ -27,17 +28,6 @@ export class JournalEntry {
 
   @Column({ type: 'timestamptz', name: 'effective_at' })
   effectiveAt: Date;
-
-  /** The settlement cycle (Klear's execution_time). */
-  @Column({ type: 'timestamptz', nullable: true })
-  cycle: Date | null;
-
-  @Column({ type: 'text', name: 'subtrader_id', nullable: true })
-  subtraderId: string | null;
-
-  /** The asset class the entry books (Klear settles each on its own obligation); Crypto when the entry names none. */
-  @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
-  assetClass: string;
 
   @ManyToOne(() => Subtrader, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'subtrader_id' })

@@ -1,6 +1,7 @@
 import { bigintColumnTransformer } from '@app/money';
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { JournalEntry } from './journal-entry.entity';
+import { LedgerBookingScope } from './ledger-booking-scope';
 
 /**
  * One leg of a journal entry. `cycle` and `subtrader_id` are copied from the entry (the commit
@@ -12,7 +13,7 @@ import { JournalEntry } from './journal-entry.entity';
 @Index(['cycle', 'subtraderId', 'account', 'marketTicker'])
 // Buffer movements (no cycle) and margin requirements are found by account first.
 @Index(['account', 'cycle'])
-export class JournalPosting {
+export class JournalPosting extends LedgerBookingScope {
   @PrimaryColumn({ type: 'bigint', name: 'entry_seq' })
   entrySeq: string;
 
@@ -32,16 +33,6 @@ export class JournalPosting {
 
   @Column({ type: 'bigint', name: 'amount_centicents', transformer: bigintColumnTransformer })
   amountCenticents: bigint;
-
-  @Column({ type: 'timestamptz', nullable: true })
-  cycle: Date | null;
-
-  @Column({ type: 'text', name: 'subtrader_id', nullable: true })
-  subtraderId: string | null;
-
-  /** Copied from the entry, like cycle and subtrader_id. */
-  @Column({ type: 'text', name: 'asset_class', default: 'Crypto' })
-  assetClass: string;
 
   /**
    * The partition key: `cycle`, or '-infinity' for postings without one (a CHECK holds it so).

@@ -1,8 +1,5 @@
-import { bigintColumnTransformer } from '@app/money';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-const money = { type: 'bigint' as const, transformer: bigintColumnTransformer };
-const optionalMoney = { ...money, nullable: true };
+import { money, optionalMoney } from '../columns';
 
 export const RECON_CHECKS = [
   'settlement_details',
@@ -17,6 +14,31 @@ export const BREAK_STATUSES = ['open', 'acknowledged', 'pending_write_off', 'res
 export type BreakStatus = (typeof BREAK_STATUSES)[number];
 export const RESOLUTION_REASONS = ['timing', 'adjustment_booked', 'klear_error', 'write_off'] as const;
 export type ResolutionReason = (typeof RESOLUTION_REASONS)[number];
+
+/**
+ * What a run found for a break: its reason and the two sides' figures. Embedded (same column names,
+ * no prefix) in recon_break (the last run's) and recon_break_observation (each run's).
+ */
+export class BreakFigures {
+  @Column({ type: 'text', name: 'reason_code' })
+  reasonCode: string;
+
+  @Column({ ...optionalMoney, name: 'klear_value_centicents' })
+  klearValueCenticents: bigint | null;
+
+  @Column({ ...optionalMoney, name: 'internal_value_centicents' })
+  internalValueCenticents: bigint | null;
+
+  /** klear - internal (an absent side counts as zero). */
+  @Column({ ...money, name: 'difference_centicents' })
+  differenceCenticents: bigint;
+
+  @Column({ ...optionalMoney, name: 'pnl_difference_centicents' })
+  pnlDifferenceCenticents: bigint | null;
+
+  @Column({ ...optionalMoney, name: 'fees_difference_centicents' })
+  feesDifferenceCenticents: bigint | null;
+}
 
 /**
  * A break's stable identity and lifecycle across runs: one row per (scope, key), the scope naming its asset class. The figures are
@@ -58,24 +80,8 @@ export class ReconBreak {
   @Column({ type: 'text', nullable: true })
   reference: string | null;
 
-  @Column({ type: 'text', name: 'reason_code' })
-  reasonCode: string;
-
-  @Column({ ...optionalMoney, name: 'klear_value_centicents' })
-  klearValueCenticents: bigint | null;
-
-  @Column({ ...optionalMoney, name: 'internal_value_centicents' })
-  internalValueCenticents: bigint | null;
-
-  /** klear - internal (an absent side counts as zero). */
-  @Column({ ...money, name: 'difference_centicents' })
-  differenceCenticents: bigint;
-
-  @Column({ ...optionalMoney, name: 'pnl_difference_centicents' })
-  pnlDifferenceCenticents: bigint | null;
-
-  @Column({ ...optionalMoney, name: 'fees_difference_centicents' })
-  feesDifferenceCenticents: bigint | null;
+  @Column(() => BreakFigures, { prefix: false })
+  figures: BreakFigures;
 
   @Column({ type: 'text' })
   status: BreakStatus;
@@ -154,23 +160,8 @@ export class ReconBreakObservation {
   @Column({ type: 'text', name: 'subtrader_id', nullable: true })
   subtraderId: string | null;
 
-  @Column({ type: 'text', name: 'reason_code' })
-  reasonCode: string;
-
-  @Column({ ...optionalMoney, name: 'klear_value_centicents' })
-  klearValueCenticents: bigint | null;
-
-  @Column({ ...optionalMoney, name: 'internal_value_centicents' })
-  internalValueCenticents: bigint | null;
-
-  @Column({ ...money, name: 'difference_centicents' })
-  differenceCenticents: bigint;
-
-  @Column({ ...optionalMoney, name: 'pnl_difference_centicents' })
-  pnlDifferenceCenticents: bigint | null;
-
-  @Column({ ...optionalMoney, name: 'fees_difference_centicents' })
-  feesDifferenceCenticents: bigint | null;
+  @Column(() => BreakFigures, { prefix: false })
+  figures: BreakFigures;
 
   /** Klear rows behind the Klear value (detail ids, balance-history ids, ...). */
   @Column({ type: 'jsonb', name: 'klear_rows' })

@@ -1,5 +1,5 @@
-import { bigintColumnTransformer } from '@app/money';
 import { Column, Entity } from 'typeorm';
+import { bigintColumn } from '../columns';
 
 /*
  * Per-(cycle, subtrader) summaries of the two sides of the settlement-details check, maintained
@@ -15,35 +15,56 @@ import { Column, Entity } from 'typeorm';
  * docs/ledger-and-breaks.md, "How the settlement-details check runs").
  */
 
-/** Klear's settlement details of one obligation, per subtrader. */
-@Entity({ name: 'klear_settlement_summary' })
-export class KlearSettlementSummary {
+/** The two keyed fingerprints of a summary's rows, embedded (same column names, no prefix) in each summary. */
+export class SummaryFingerprints {
+  @Column({ ...bigintColumn, name: 'fingerprint_1' })
+  fingerprint1: bigint;
+
+  @Column({ ...bigintColumn, name: 'fingerprint_2' })
+  fingerprint2: bigint;
+}
+
+/** Klear's side: one obligation's rows, per subtrader. */
+export abstract class KlearObligationSummary {
   @Column({ type: 'text', name: 'obligation_id', primary: true })
   obligationId: string;
 
   @Column({ type: 'text', name: 'subtrader_id', primary: true })
   subtraderId: string;
+}
 
-  @Column({ type: 'bigint', name: 'detail_rows', transformer: bigintColumnTransformer })
+/** The ledger's side: one cycle's postings, per subtrader. */
+export abstract class LedgerCycleSummary {
+  @Column({ type: 'timestamptz', name: 'cycle', primary: true })
+  cycle: Date;
+
+  @Column({ type: 'text', name: 'subtrader_id', primary: true })
+  subtraderId: string;
+
+  @Column({ ...bigintColumn, name: 'posting_count' })
+  postingCount: bigint;
+}
+
+/** Klear's settlement details of one obligation, per subtrader. */
+@Entity({ name: 'klear_settlement_summary' })
+export class KlearSettlementSummary extends KlearObligationSummary {
+  @Column({ ...bigintColumn, name: 'detail_rows' })
   detailRows: bigint;
 
-  @Column({ type: 'bigint', name: 'pnl_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'pnl_centicents' })
   pnlCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'fees_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'fees_centicents' })
   feesCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'total_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'total_centicents' })
   totalCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'fingerprint_1', transformer: bigintColumnTransformer })
-  fingerprint1: bigint;
-
-  @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
-  fingerprint2: bigint;
+  @Column(() => SummaryFingerprints, { prefix: false })
+  fingerprints: SummaryFingerprints;
 
   /** Details whose total_amount is not pnl - fees (Klear inconsistent with itself): examined one by one. */
-  @Column({ type: 'bigint', name: 'inconsistent_rows', default: 0, transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'inconsistent_rows', default: 0 })
   inconsistentRows: bigint;
 }
 
@@ -52,30 +73,18 @@ export class KlearSettlementSummary {
  * without one). Fees carry Klear's sign (minus the trading_fees postings), so both sides compare.
  */
 @Entity({ name: 'ledger_trading_summary' })
-export class LedgerTradingSummary {
-  @Column({ type: 'timestamptz', name: 'cycle', primary: true })
-  cycle: Date;
-
-  @Column({ type: 'text', name: 'subtrader_id', primary: true })
-  subtraderId: string;
-
+export class LedgerTradingSummary extends LedgerCycleSummary {
   @Column({ type: 'text', name: 'asset_class', primary: true, default: 'Crypto' })
   assetClass: string;
 
-  @Column({ type: 'bigint', name: 'posting_count', transformer: bigintColumnTransformer })
-  postingCount: bigint;
-
-  @Column({ type: 'bigint', name: 'pnl_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'pnl_centicents' })
   pnlCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'fees_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'fees_centicents' })
   feesCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'fingerprint_1', transformer: bigintColumnTransformer })
-  fingerprint1: bigint;
-
-  @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
-  fingerprint2: bigint;
+  @Column(() => SummaryFingerprints, { prefix: false })
+  fingerprints: SummaryFingerprints;
 }
 
 /*
@@ -85,47 +94,26 @@ export class LedgerTradingSummary {
 
 /** Klear's funding payments of one obligation, per subtrader (every funding time together). */
 @Entity({ name: 'klear_funding_summary' })
-export class KlearFundingSummary {
-  @Column({ type: 'text', name: 'obligation_id', primary: true })
-  obligationId: string;
-
-  @Column({ type: 'text', name: 'subtrader_id', primary: true })
-  subtraderId: string;
-
-  @Column({ type: 'bigint', name: 'payment_count', transformer: bigintColumnTransformer })
+export class KlearFundingSummary extends KlearObligationSummary {
+  @Column({ ...bigintColumn, name: 'payment_count' })
   paymentCount: bigint;
 
-  @Column({ type: 'bigint', name: 'funding_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'funding_centicents' })
   fundingCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'fingerprint_1', transformer: bigintColumnTransformer })
-  fingerprint1: bigint;
-
-  @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
-  fingerprint2: bigint;
+  @Column(() => SummaryFingerprints, { prefix: false })
+  fingerprints: SummaryFingerprints;
 }
 
 /** The ledger's funding postings of one cycle and asset class, per subtrader (postings without one are not read). */
 @Entity({ name: 'ledger_funding_summary' })
-export class LedgerFundingSummary {
-  @Column({ type: 'timestamptz', name: 'cycle', primary: true })
-  cycle: Date;
-
+export class LedgerFundingSummary extends LedgerCycleSummary {
   @Column({ type: 'text', name: 'asset_class', primary: true })
   assetClass: string;
 
-  @Column({ type: 'text', name: 'subtrader_id', primary: true })
-  subtraderId: string;
-
-  @Column({ type: 'bigint', name: 'posting_count', transformer: bigintColumnTransformer })
-  postingCount: bigint;
-
-  @Column({ type: 'bigint', name: 'funding_centicents', transformer: bigintColumnTransformer })
+  @Column({ ...bigintColumn, name: 'funding_centicents' })
   fundingCenticents: bigint;
 
-  @Column({ type: 'bigint', name: 'fingerprint_1', transformer: bigintColumnTransformer })
-  fingerprint1: bigint;
-
-  @Column({ type: 'bigint', name: 'fingerprint_2', transformer: bigintColumnTransformer })
-  fingerprint2: bigint;
+  @Column(() => SummaryFingerprints, { prefix: false })
+  fingerprints: SummaryFingerprints;
 }

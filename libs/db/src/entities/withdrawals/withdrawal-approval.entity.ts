@@ -1,6 +1,6 @@
 import { JoinColumn, ManyToOne, Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { AppUser } from '../app-user.entity';
-import { WithdrawalRequest } from './withdrawal-request.entity';
+import { WithdrawalRequestRow } from './withdrawal-request-row';
 
 /**
  * One approver's decision on one approval round of a withdrawal request (append-only). An approver's
@@ -9,16 +9,9 @@ import { WithdrawalRequest } from './withdrawal-request.entity';
 @Entity({ name: 'withdrawal_approval' })
 @Index(['requestId', 'round', 'approverId'])
 @Check('withdrawal_approval_decision_known', `"decision" IN ('approve','reject','revoke')`)
-export class WithdrawalApproval {
+export class WithdrawalApproval extends WithdrawalRequestRow {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
-
-  @Column({ type: 'uuid', name: 'request_id' })
-  requestId: string;
-
-  @ManyToOne(() => WithdrawalRequest, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'request_id' })
-  request?: WithdrawalRequest;
 
   @Column({ type: 'integer' })
   round: number;

@@ -1,5 +1,5 @@
-import { JoinColumn, ManyToOne, Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { WithdrawalRequest } from './withdrawal-request.entity';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { WithdrawalRequestRow } from './withdrawal-request-row';
 import { bigintColumnTransformer } from '@app/money';
 
 /**
@@ -12,16 +12,9 @@ import { bigintColumnTransformer } from '@app/money';
 @Index(['requestId', 'attemptNo'], { unique: true })
 @Index(['state'])
 @Check('withdrawal_attempt_state_known', `"state" IN ('submitting','submitted','outcome_unknown','not_submitted','abandoned')`)
-export class WithdrawalAttempt {
+export class WithdrawalAttempt extends WithdrawalRequestRow {
   @PrimaryGeneratedColumn('uuid')
   id: string;
-
-  @Column({ type: 'uuid', name: 'request_id' })
-  requestId: string;
-
-  @ManyToOne(() => WithdrawalRequest, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'request_id' })
-  request?: WithdrawalRequest;
 
   @Column({ type: 'integer', name: 'attempt_no' })
   attemptNo: number;

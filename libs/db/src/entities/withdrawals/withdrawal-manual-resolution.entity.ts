@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { TwoPersonDecision } from '../two-person-decision';
 
 /**
  * A person's settlement of a withdrawal whose outcome is unknown, after reading Klear's records:
@@ -12,7 +13,7 @@ import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Check('withdrawal_manual_resolution_state_known', `"state" IN ('pending','confirmed','rejected','void')`)
 @Check('withdrawal_manual_resolution_id_iff_submitted', `("conclusion" = 'submitted') = ("klear_withdrawal_id" IS NOT NULL)`)
 @Check('withdrawal_manual_resolution_two_people', `"decided_by" IS NULL OR "decided_by" <> "proposed_by"`)
-export class WithdrawalManualResolution {
+export class WithdrawalManualResolution extends TwoPersonDecision {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
@@ -33,25 +34,4 @@ export class WithdrawalManualResolution {
 
   @Column({ type: 'text', default: 'pending' })
   state: 'pending' | 'confirmed' | 'rejected' | 'void';
-
-  @Column({ type: 'uuid', name: 'proposed_by' })
-  proposedBy: string;
-
-  @Column({ type: 'text', name: 'proposed_by_name' })
-  proposedByName: string;
-
-  @Column({ type: 'timestamptz', name: 'proposed_at' })
-  proposedAt: Date;
-
-  @Column({ type: 'uuid', name: 'decided_by', nullable: true })
-  decidedBy: string | null;
-
-  @Column({ type: 'text', name: 'decided_by_name', nullable: true })
-  decidedByName: string | null;
-
-  @Column({ type: 'timestamptz', name: 'decided_at', nullable: true })
-  decidedAt: Date | null;
-
-  @Column({ type: 'text', name: 'decision_reason', nullable: true })
-  decisionReason: string | null;
 }

@@ -1,5 +1,5 @@
-import { JoinColumn, ManyToOne, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { WithdrawalRequest } from './withdrawal-request.entity';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { WithdrawalRequestRow } from './withdrawal-request-row';
 
 /**
  * The state history of a request, for fast reads of `GET /withdrawals/{id}`. The hash-chained
@@ -7,16 +7,9 @@ import { WithdrawalRequest } from './withdrawal-request.entity';
  */
 @Entity({ name: 'withdrawal_state_change' })
 @Index(['requestId', 'id'])
-export class WithdrawalStateChange {
+export class WithdrawalStateChange extends WithdrawalRequestRow {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
-
-  @Column({ type: 'uuid', name: 'request_id' })
-  requestId: string;
-
-  @ManyToOne(() => WithdrawalRequest, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'request_id' })
-  request?: WithdrawalRequest;
 
   @Column({ type: 'text', name: 'from_state', nullable: true })
   fromState: string | null;
