@@ -201,9 +201,8 @@ export class ReconciliationRunRepository {
       withdrawalStateChangeId: marks.withdrawal_state_change_id,
       settings,
     };
-    const { prepared, inputs } = await this.prepareChecks(tx, CYCLE_CHECKS, context);
     // Only what can change this cycle's result: activity that no check reads does not make it stale.
-    const fingerprint = {
+    const fingerprintOf = (checks: Record<string, unknown>) => ({
       scope: 'cycle',
       cycle: keyText,
       asset_class: assetClass,
@@ -214,19 +213,13 @@ export class ReconciliationRunRepository {
       })),
       tolerances: tolerancesJson(settings.tolerances),
       buffer_match_window_hours: settings.bufferMatchWindowHours,
-      checks: inputs,
-    };
-    return {
-      scopeKey: cycleScopeKey(cycle, assetClass),
-      inputs: {
-        ...fingerprint,
-        ledger_seq: marks.ledger_seq,
-        balance_history_high_water_mark: marks.balance_history_id,
-        withdrawal_state_change_high_water_mark: marks.withdrawal_state_change_id,
-      },
-      sha: inputsSha256(fingerprint),
-      checks: prepared,
-    };
+      checks,
+    });
+    return this.preparedRun(tx, CYCLE_CHECKS, context, cycleScopeKey(cycle, assetClass), fingerprintOf, {
+      ledger_seq: marks.ledger_seq,
+      balance_history_high_water_mark: marks.balance_history_id,
+      withdrawal_state_change_high_water_mark: marks.withdrawal_state_change_id,
+    });
   }
 
   /**
@@ -255,8 +248,7 @@ export class ReconciliationRunRepository {
       ledgerSeq: marks.ledger_seq,
       settings,
     };
-    const { prepared, inputs } = await this.prepareChecks(tx, PROJECTED_CHECKS, context);
-    const fingerprint = {
+    const fingerprintOf = (checks: Record<string, unknown>) => ({
       scope: 'projected',
       asset_class: assetClass,
       estimate_snapshot_id: snapshot.id,
@@ -264,14 +256,26 @@ export class ReconciliationRunRepository {
       last_settled_cycle: marks.last_settled ? cycleKeyText(marks.last_settled) : null,
       next_runtime: context.nextRuntime ? cycleKeyText(context.nextRuntime) : undefined,
       tolerances: tolerancesJson(settings.tolerances),
-      checks: inputs,
-    };
-    return {
-      scopeKey: projectedScopeKey(assetClass),
-      inputs: { ...fingerprint, ledger_seq: marks.ledger_seq },
-      sha: inputsSha256(fingerprint),
-      checks: prepared,
-    };
+      checks,
+    });
+    return this.preparedRun(tx, PROJECTED_CHECKS, context, projectedScopeKey(assetClass), fingerprintOf, { ledger_seq: marks.ledger_seq });
+  }
+
+  /**
+   * Prepares the checks in the snapshot; the run's fingerprint is `fingerprintOf` what they read,
+   * its recorded inputs that and the high-water marks it read at.
+   */
+  private async preparedRun<C>(
+    tx: EntityManager,
+    checks: ReadonlyArray<ReconCheck<C>>,
+    context: C,
+    scopeKey: string,
+    fingerprintOf: (checks: Record<string, unknown>) => Record<string, unknown>,
+    marks: Record<string, string>,
+  ): Promise<PreparedRun> {
+    const { prepared, inputs } = await this.prepareChecks(tx, checks, context);
+    const fingerprint = fingerprintOf(inputs);
+    return { scopeKey, inputs: { ...fingerprint, ...marks }, sha: inputsSha256(fingerprint), checks: prepared };
   }
 
   /** Runs the checks into recon_found, holds the tolerated differences to the tolerances together, finishes each check. */
