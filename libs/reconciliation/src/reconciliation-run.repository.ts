@@ -297,54 +297,41 @@ export class ReconciliationRunRepository {
     summary: Record<string, unknown>,
     startedAt: Date,
   ): Promise<RunOutcome> {
-    const [run] = (await tx.query(
-      `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, created_by, asset_class)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id::text`,
-      [
-        request.scope,
-        prepared.scopeKey,
-        request.cycle ?? null,
-        prepared.inputs,
-        prepared.sha,
-        startedAt,
-        request.actor,
-        request.assetClass ?? null,
-      ],
-    )) as Array<{ id: string }>;
-    for (const { prepared: check } of prepared.checks) await check.store?.(tx, run.id);
+    const runId = await this.insertRun(tx, request, prepared, startedAt);
+    for (const { prepared: check } of prepared.checks) await check.store?.(tx, runId);
     const now = this.clock.now();
     const discarded = (await tx.query(LOCK_AND_READ_DISCARDED_SQL, [prepared.scopeKey])) as DiscardedDecision[];
     const reopened = ((await tx.query(TO_REOPEN_SQL, [prepared.scopeKey])) as Array<{ id: string }>).map((r) => r.id);
     const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [
-      run.id,
+      runId,
       prepared.scopeKey,
       request.cycle ?? null,
       now,
       request.assetClass ?? null,
     ])) as Array<{ opened: number; found: number }>;
-    const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [run.id, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
+    const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [runId, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
     await ensureCyclePartitions(tx, [request.cycle ?? null]);
-    await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null]);
+    await tx.query(INSERT_OBSERVATIONS_SQL, [runId, prepared.scopeKey, request.cycle ?? null]);
     await tx.query(BREAKS_OPENED_OUTBOX_SQL, [
-      run.id,
+      runId,
       (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(),
       now,
       reopened,
     ]);
     const outcome = { breakCount: upserted.found, opened: upserted.opened, reopened, closed };
     await tx.query(`UPDATE recon_run SET status = 'succeeded', finished_at = $2, break_count = $3, summary = $4 WHERE id = $1`, [
-      run.id,
+      runId,
       this.clock.now(),
       outcome.breakCount,
       summary,
     ]);
-    for (const d of discarded) await this.auditDiscarded(tx, request.actor, run.id, d);
+    for (const d of discarded) await this.auditDiscarded(tx, request.actor, runId, d);
     await this.audit.record(
       {
         actor: request.actor,
         action: 'reconciliation.run',
         entityType: 'recon_run',
-        entityId: run.id,
+        entityId: runId,
         toState: 'succeeded',
         details: {
           scope: prepared.scopeKey,
@@ -358,7 +345,7 @@ export class ReconciliationRunRepository {
       },
       tx,
     );
-    return { runId: run.id, inputsSha256: prepared.sha, ...outcome };
+    return { runId, inputsSha256: prepared.sha, ...outcome };
   }
 
   /** A resolution or write-off proposal the run discarded because the break's figures are no longer those it was made on. */
@@ -397,31 +384,44 @@ export class ReconciliationRunRepository {
     );
   }
 
+  /** The run's row, with its inputs: `running` until its breaks are recorded, or `failed` with its error. */
+  private async insertRun(
+    tx: EntityManager,
+    request: RunRequest,
+    prepared: PreparedRun,
+    startedAt: Date,
+    failed?: { finishedAt: Date; error: string },
+  ): Promise<string> {
+    const [run] = (await tx.query(
+      `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by, asset_class)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id::text`,
+      [
+        request.scope,
+        prepared.scopeKey,
+        request.cycle ?? null,
+        prepared.inputs,
+        prepared.sha,
+        failed ? 'failed' : 'running',
+        startedAt,
+        failed?.finishedAt ?? null,
+        failed?.error ?? null,
+        request.actor,
+        request.assetClass ?? null,
+      ],
+    )) as Array<{ id: string }>;
+    return run.id;
+  }
+
   private async recordFailure(request: RunRequest, prepared: PreparedRun, error: unknown, startedAt: Date): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     await this.dataSource.transaction(async (tx) => {
-      const [run] = (await tx.query(
-        `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by, asset_class)
-         VALUES ($1, $2, $3, $4, $5, 'failed', $6, $7, $8, $9, $10) RETURNING id::text`,
-        [
-          request.scope,
-          prepared.scopeKey,
-          request.cycle ?? null,
-          prepared.inputs,
-          prepared.sha,
-          startedAt,
-          this.clock.now(),
-          message,
-          request.actor,
-          request.assetClass ?? null,
-        ],
-      )) as Array<{ id: string }>;
+      const runId = await this.insertRun(tx, request, prepared, startedAt, { finishedAt: this.clock.now(), error: message });
       await this.audit.record(
         {
           actor: request.actor,
           action: 'reconciliation.run',
           entityType: 'recon_run',
-          entityId: run.id,
+          entityId: runId,
           toState: 'failed',
           reason: message.slice(0, 500),
         },
