@@ -4,7 +4,8 @@ import { ManualClock } from '@app/clock';
 import type { AppConfig } from '@app/config';
 import type { ExportFile } from '@app/db';
 import { ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
-import { BreakWorkflowService, ReconciliationRunRepository } from '@app/reconciliation';
+import { LedgerRepository } from '@app/ledger';
+import { BreakRepository, BreakWorkflowService, ReconciliationRunRepository } from '@app/reconciliation';
 import type { TestDatabase } from '@app/testing';
 import type ExcelJS from 'exceljs';
 import { DateTime } from 'luxon';
@@ -100,7 +101,7 @@ export class SettlementWorld {
       this.clock,
     );
     this.runs = new ReconciliationRunRepository(ds, audit, this.clock);
-    this.workflow = new BreakWorkflowService(ds, audit, this.clock);
+    this.workflow = new BreakWorkflowService(new BreakRepository(ds, audit), new LedgerRepository(ds), this.clock);
   }
 
   query<T>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ObligationEntry } from '@app/klear-contract';
 import { ENDPOINTS } from '@app/klear-contract';
+import { DETAIL_LIST_ENDPOINTS } from '@app/klear-client';
 import { SimulatorWorld } from './simulator-world';
 
 function expectConsistent(obligation: ObligationEntry): void {
@@ -30,12 +31,7 @@ async function pagedList<T>(
   list: 'settlement_details' | 'maintenance_margin_details' | 'funding_payments',
   limit: number,
 ): Promise<{ rows: T[]; pages: number }> {
-  const name =
-    list === 'settlement_details'
-      ? 'obligationSettlementDetails'
-      : list === 'maintenance_margin_details'
-        ? 'obligationMaintenanceMarginDetails'
-        : 'obligationFundingPayments';
+  const name = DETAIL_LIST_ENDPOINTS[list];
   const rows: T[] = [];
   let cursor: string | undefined;
   let pages = 0;

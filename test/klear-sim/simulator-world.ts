@@ -2,6 +2,9 @@ import { parseKlearJson } from '@app/klear-contract';
 import type { RunningKlearSimulator, SimulatorOptions } from '../../apps/klear-sim/src/index';
 import { ADMIN_TOKEN_HEADER, startKlearSimulator } from '../../apps/klear-sim/src/index';
 
+/** The simulator's first discrepancy kinds: what a test asking for every kind at once feeds. */
+export { FIRST_DISCREPANCY_KINDS } from '../../apps/klear-sim/src/index';
+
 export interface SimAnswer {
   status: number;
   headers: Headers;

@@ -22,14 +22,7 @@ describe('reconciliation runs beside other writers', () => {
   let blocker: pg.Client;
   beforeAll(async () => {
     world = await ReconWorld.start();
-    await world.obligation({
-      cycle: C1,
-      details: [
-        { subtrader: 'S1', market: 'M1', pnl: 1_000n },
-        { subtrader: 'S2', market: 'M1', pnl: 2_000n },
-      ],
-    });
-    await world.post([trade('t/S1', C1, 'S1', [{ market: 'M1', pnl: 999n }]), trade('t/S2', C1, 'S2', [{ market: 'M1', pnl: 2_000n }])]);
+    await world.twoSubtraders(C1, [999n, 2_000n]);
     blocker = new pg.Client({ connectionString: world.api.db.url });
     await blocker.connect();
   }, 300_000); // a database and an API app: the deadline only catches a hang (60 s was passed at load 25)

@@ -16,14 +16,7 @@ describe('write-off co-sign', () => {
   let breakId: (key: string) => Promise<string>;
   beforeAll(async () => {
     world = await ReconWorld.start();
-    await world.obligation({
-      cycle: C1,
-      details: [
-        { subtrader: 'S1', market: 'M1', pnl: 1_000n },
-        { subtrader: 'S2', market: 'M1', pnl: 2_000n },
-      ],
-    });
-    await world.post([trade('t/S1', C1, 'S1', [{ market: 'M1', pnl: 999n }]), trade('t/S2', C1, 'S2', [{ market: 'M1', pnl: 1_993n }])]);
+    await world.twoSubtraders(C1, [999n, 1_993n]);
     await world.run(C1);
     breakId = async (key) => (await world.sql<{ id: string }>(`SELECT id::text FROM recon_break WHERE break_key = $1`, [key]))[0].id;
   });
@@ -110,9 +103,7 @@ describe('write-off co-sign', () => {
 describe('the inputs fingerprint', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
-    await world.obligation({ cycle: C1 });
-    await world.obligation({ cycle: C2 });
+    world = await ReconWorld.withCycles([C1, C2]);
   });
   afterAll(() => world.close());
 
@@ -166,28 +157,22 @@ describe("Klear's own cash figures", () => {
   afterAll(() => world.close());
 
   it('reports a detail whose total is not its pnl minus its fees', async () => {
-    const run = await world.run(C1);
-    expect(await world.brief(run.runId)).toEqual([
-      [`klear_consistency/${C1}/detail_total/sd-c1-1`, 'klear_inconsistent', '950', '900', '50'],
-    ]);
+    expect(await world.runBrief(C1)).toEqual([[`klear_consistency/${C1}/detail_total/sd-c1-1`, 'klear_inconsistent', '950', '900', '50']]);
   });
 
   it("reports a subtrader's margin delta that is not its requirement minus the previous cycle's", async () => {
-    const run = await world.run(C2);
-    expect(await world.brief(run.runId)).toEqual([[`klear_consistency/${C2}/margin_delta/S1`, 'klear_inconsistent', '900', '500', '400']]);
+    expect(await world.runBrief(C2)).toEqual([[`klear_consistency/${C2}/margin_delta/S1`, 'klear_inconsistent', '900', '500', '400']]);
   });
 
   it("reports an obligation amount that is not the sum of its details' totals minus the sum of its margin deltas", async () => {
-    const run = await world.run(C3);
-    expect(await world.brief(run.runId)).toEqual([[`klear_consistency/${C3}/amount`, 'klear_inconsistent', '370', '300', '70']]);
+    expect(await world.runBrief(C3)).toEqual([[`klear_consistency/${C3}/amount`, 'klear_inconsistent', '370', '300', '70']]);
   });
 });
 
 describe('buffer movements reversed, netted and keyed by reference', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
-    await world.obligation({ cycle: C1 });
+    world = await ReconWorld.withCycles([C1]);
   });
   afterAll(() => world.close());
 
@@ -200,8 +185,7 @@ describe('buffer movements reversed, netted and keyed by reference', () => {
       bare,
       reversal('buf-B-1-rev', bare, et('2026-11-03', '11:30')),
     ]);
-    const run = await world.run(C1);
-    expect(await world.brief(run.runId)).toEqual([]);
+    expect(await world.runBrief(C1)).toEqual([]);
   });
 
   it('keeps the key (and the break being worked) when another entry is booked under the same reference', async () => {
@@ -225,8 +209,7 @@ describe('buffer movements reversed, netted and keyed by reference', () => {
 describe('buffer amount matching within a one-hour window', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start({ RECON_BUFFER_MATCH_WINDOW_HOURS: '1' });
-    await world.obligation({ cycle: C1 });
+    world = await ReconWorld.withCycles([C1], { RECON_BUFFER_MATCH_WINDOW_HOURS: '1' });
   });
   afterAll(() => world.close());
 
@@ -236,8 +219,7 @@ describe('buffer amount matching within a one-hour window', () => {
       { ref: 'K2', at: et('2026-11-03', '15:00'), delta: 100n },
     ]);
     await world.post([buffer('buf-L1', et('2026-11-03', '15:05'), 100n, { reference: 'L1' })]);
-    const run = await world.run(C1);
-    expect(await world.brief(run.runId)).toEqual([
+    expect(await world.runBrief(C1)).toEqual([
       [`settlement_buffer/${C1}/running_balance`, 'balance_mismatch', '200', '100', '100'],
       ['settlement_buffer/K1', 'missing_internal', '100', null, '100'],
     ]);
@@ -247,9 +229,7 @@ describe('buffer amount matching within a one-hour window', () => {
 describe('buffer amount matching across midnight ET', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start({ RECON_BUFFER_MATCH_WINDOW_HOURS: '48' });
-    await world.obligation({ cycle: C1 });
-    await world.obligation({ cycle: C2 });
+    world = await ReconWorld.withCycles([C1, C2], { RECON_BUFFER_MATCH_WINDOW_HOURS: '48' });
   });
   afterAll(() => world.close());
 
@@ -269,9 +249,7 @@ describe('two cycles on one ET day', () => {
   const noon = '2026-11-03T17:00:00Z';
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
-    await world.obligation({ cycle: noon });
-    await world.obligation({ cycle: C1 });
+    world = await ReconWorld.withCycles([noon, C1]);
   });
   afterAll(() => world.close());
 
@@ -292,8 +270,7 @@ describe('two cycles on one ET day', () => {
 describe('projected breaks', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
-    await world.obligation({ cycle: C1 });
+    world = await ReconWorld.withCycles([C1]);
     // The open cycle (C2) as the books have it: S2 is 5 short of what Klear projects.
     await world.post([
       trade('t/c2/S1', C2, 'S1', [{ market: 'M1', pnl: 1_000n, fees: 10n }]),
@@ -357,8 +334,7 @@ describe('what a run records about the breaks it works', () => {
   afterAll(() => world.close());
 
   it('finds no break in a zero margin row of a subtrader the ledger never booked a margin for', async () => {
-    const run = await world.run(C1);
-    expect(await world.brief(run.runId)).toEqual([
+    expect(await world.runBrief(C1)).toEqual([
       [`settlement_details/${C1}/S1/M1`, 'amount_mismatch', '500', '499', '1'],
       [`settlement_details/${C1}/S2/M1`, 'amount_mismatch', '800', '797', '3'],
     ]);
@@ -433,8 +409,7 @@ describe('break keys', () => {
   afterAll(() => world.close());
 
   it("encode each part, so that subtrader A/B's market C and subtrader A's market B/C are two breaks", async () => {
-    const run = await world.run(C1);
-    expect(await world.brief(run.runId)).toEqual([
+    expect(await world.runBrief(C1)).toEqual([
       [`settlement_details/${C1}/100%25/M`, 'unknown_subtrader', '30', null, '30'],
       [`settlement_details/${C1}/A%2FB/C`, 'unknown_subtrader', '10', null, '10'],
       [`settlement_details/${C1}/A/B%2FC`, 'unknown_subtrader', '20', null, '20'],
@@ -496,8 +471,7 @@ describe('tolerances per row and per aggregate', () => {
   });
 
   it('reports every tolerated difference of a cycle whose tolerated differences add up beyond the tolerance', async () => {
-    const run = await world.run(C2);
-    expect(await world.brief(run.runId)).toEqual(
+    expect(await world.runBrief(C2)).toEqual(
       ['S3', 'S4', 'S5'].map((s) => [`settlement_details/${C2}/${s}/M01`, 'amount_mismatch', '100', '94', '6']),
     );
   });

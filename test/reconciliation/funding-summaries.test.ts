@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ReconciliationSummaries } from '@app/reconciliation';
-import { expectedFor, SimulatedReconWorld, type FeedEntry, type LedgerFeed } from './simulated-recon-world';
+import { expectedFor, SimulatedReconWorld, TWO_FUNDED_ASSET_CLASSES, type FeedEntry, type LedgerFeed } from './simulated-recon-world';
 
 /*
  * The funding check reads per-(obligation, subtrader) and per-(cycle, asset class, subtrader)
@@ -20,14 +20,7 @@ describe('funding summaries', () => {
     fixture.breaksOf((await fixture.reconciliation.start({ cycle: new Date(cycle), assetClass }, 'test')).runId, ['funding']);
 
   beforeAll(async () => {
-    fixture = await SimulatedReconWorld.start({
-      seed: 23,
-      subtraders: 8,
-      markets: 6,
-      days: 2,
-      fundingPerCycle: 3,
-      assetClasses: 'Crypto,Equity',
-    });
+    fixture = await SimulatedReconWorld.start({ seed: 23, subtraders: 8, markets: 6, days: 2, ...TWO_FUNDED_ASSET_CLASSES });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies: [{ kind: 'wrong_funding', subtrader_id: 'ST-00003' }] });
     await fixture.postLedger(feed.entries);
@@ -58,25 +51,13 @@ describe('funding summaries', () => {
 
   it('follows Klear funding payments through update (amount and subtrader), delete and insert', async () => {
     const [{ obligation_id: id }] = await sql(`SELECT obligation_id FROM klear_funding_payment ORDER BY obligation_id LIMIT 1`);
-    await fixture.api.db.dataSource.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE klear_funding_payment SET funding_amount_centicents = funding_amount_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_funding_payment WHERE obligation_id = $1 ORDER BY id LIMIT 2)`,
-        [id],
-      );
-      await tx.query(
-        `UPDATE klear_funding_payment SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_funding_payment WHERE obligation_id = $1)`,
-        [id],
-      );
-      await tx.query(
-        `DELETE FROM klear_funding_payment WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_funding_payment WHERE obligation_id = $1)`,
-        [id],
-      );
-      await tx.query(
-        `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
-         VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', now(), 1, 0, -5)`,
-        [id],
-      );
-    });
+    await fixture.churnDetails(
+      'klear_funding_payment',
+      'funding_amount_centicents',
+      id,
+      `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
+       VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', now(), 1, 0, -5)`,
+    );
     expect(await summaries.verify()).toEqual([]);
     const [moved] = await sql(
       `SELECT payment_count::text, funding_centicents::text FROM klear_funding_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`,
@@ -86,11 +67,7 @@ describe('funding summaries', () => {
     await sql(`DELETE FROM klear_funding_payment WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);
     expect(await sql(`SELECT 1 FROM klear_funding_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id])).toEqual([]);
     // Put the simulator's version back through ingestion (a changed obligation).
-    await sql(
-      `UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`,
-      [id],
-    );
-    await fixture.ingestKlear();
+    await fixture.reingestObligation(id);
     expect(await summaries.verify()).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { expectedFor, SimulatedReconWorld, type LedgerFeed } from './simulated-recon-world';
+import { expectedFor, SimulatedReconWorld, TWO_FUNDED_ASSET_CLASSES, type LedgerFeed } from './simulated-recon-world';
 
 /*
  * Answer-key equality on the live API's world: two asset classes, inline lists cut at 1,000 rows
@@ -30,9 +30,8 @@ describe('reconciliation of the live API world against the simulator answer key'
       subtraders: 60,
       markets: 40,
       days: 3,
-      fundingPerCycle: 3,
       marginGroups: true,
-      assetClasses: 'Crypto,Equity',
+      ...TWO_FUNDED_ASSET_CLASSES,
     });
     await fixture.ingestKlear();
     feed = await fixture.feed({ discrepancies });

@@ -81,6 +81,13 @@ export class ReconWorld {
     return new ReconWorld(await createApiTestContext(env));
   }
 
+  /** A world with an obligation of no details for each cycle: cycles to run, nothing of Klear's to find. */
+  static async withCycles(cycles: string[], env: Record<string, string> = {}): Promise<ReconWorld> {
+    const world = await ReconWorld.start(env);
+    for (const cycle of cycles) await world.obligation({ cycle });
+    return world;
+  }
+
   get reconciliation(): ReconciliationService {
     return this.api.app.get(ReconciliationService);
   }
@@ -91,6 +98,21 @@ export class ReconWorld {
 
   sql<T = Record<string, string>>(text: string, params: unknown[] = []): Promise<T[]> {
     return this.api.db.dataSource.query(text, params) as Promise<T[]>;
+  }
+
+  /** Klear's details of `cycle`: S1 and S2 on market M1, PnL 1,000 and 2,000; the ledger's trades book `booked` (S1's, S2's). */
+  async twoSubtraders(cycle: string, booked: [bigint, bigint]): Promise<void> {
+    await this.obligation({
+      cycle,
+      details: [
+        { subtrader: 'S1', market: 'M1', pnl: 1_000n },
+        { subtrader: 'S2', market: 'M1', pnl: 2_000n },
+      ],
+    });
+    await this.post([
+      trade('t/S1', cycle, 'S1', [{ market: 'M1', pnl: booked[0] }]),
+      trade('t/S2', cycle, 'S2', [{ market: 'M1', pnl: booked[1] }]),
+    ]);
   }
 
   /** Writes (or replaces) one obligation with its settlement and margin details. */
@@ -255,6 +277,11 @@ export class ReconWorld {
       b.internal_value_centicents,
       b.difference_centicents,
     ]);
+  }
+
+  /** Runs the cycle and answers the brief of the breaks that run found. */
+  async runBrief(cycle: string): Promise<Array<[string, string, string | null, string | null, string]>> {
+    return this.brief((await this.run(cycle)).runId);
   }
 
   as(role: 'operator' | 'approver' | 'approver2' | 'viewer' | 'admin'): string {

@@ -1,10 +1,12 @@
 import { completeObligations, type DetailPageFetcher, inTransaction, interpretAnswer, pageByPage } from '@app/ingestion';
 import type { ObligationEntry } from '@app/klear-contract';
-import { parseKlearAnswer } from '@app/klear-client';
+import { DETAIL_LIST_ENDPOINTS, parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationRepository, ReconciliationService } from '@app/reconciliation';
 import { createApiTestContext, type ApiTestContext } from '../support/api-world';
 import { SimulatorWorld } from '../klear-sim/simulator-world';
 import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
+
+export { FIRST_DISCREPANCY_KINDS } from '../klear-sim/simulator-world';
 
 export interface FeedEntry {
   external_id: string;
@@ -43,6 +45,9 @@ export interface LedgerFeed {
  * ingestion library's own interpretation (the code path of the ingestion jobs) from the
  * simulator's HTTP answers; the ledger goes in through `POST /ledger/entries`.
  */
+/** A simulator shaped as the live API: Crypto and Equity, three funding payments a cycle. */
+export const TWO_FUNDED_ASSET_CLASSES: Partial<SimulatorOptions> = { fundingPerCycle: 3, assetClasses: 'Crypto,Equity' };
+
 export class SimulatedReconWorld {
   private constructor(
     readonly sim: SimulatorWorld,
@@ -67,6 +72,42 @@ export class SimulatedReconWorld {
   }
 
   /**
+   * Changes one obligation's rows of a detail table in one transaction, as the summaries' triggers
+   * must follow: two rows' `amountColumn` raised by 9,223,372,036, the last row moved to subtrader
+   * MOVED, the first row deleted, and `insertSql` ($1 the obligation id) adding a row of MOVED.
+   */
+  async churnDetails(
+    table: 'klear_settlement_detail' | 'klear_funding_payment',
+    amountColumn: string,
+    obligationId: string,
+    insertSql: string,
+  ): Promise<void> {
+    await this.api.db.dataSource.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE ${table} SET ${amountColumn} = ${amountColumn} + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM ${table} WHERE obligation_id = $1 ORDER BY id LIMIT 2)`,
+        [obligationId],
+      );
+      await tx.query(
+        `UPDATE ${table} SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM ${table} WHERE obligation_id = $1)`,
+        [obligationId],
+      );
+      await tx.query(`DELETE FROM ${table} WHERE obligation_id = $1 AND id = (SELECT min(id) FROM ${table} WHERE obligation_id = $1)`, [
+        obligationId,
+      ]);
+      await tx.query(insertSql, [obligationId]);
+    });
+  }
+
+  /** Puts the simulator's version of an obligation back through ingestion: it looks changed (older, another hash), so ingestion rewrites it. */
+  async reingestObligation(obligationId: string): Promise<void> {
+    await this.api.db.dataSource.query(
+      `UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`,
+      [obligationId],
+    );
+    await this.ingestKlear();
+  }
+
+  /**
    * Every obligation page and balance-history page the simulator serves now, as ingestion stores
    * them (truncated inline lists completed from the paged endpoints first), and the subtrader groups.
    */
@@ -82,12 +123,7 @@ export class SimulatedReconWorld {
 
   /** Obligation detail pages read from the simulator over HTTP, 1,000 rows a page (the ingestion's page size). */
   private readonly detailPages: DetailPageFetcher = async (obligationId, list, cursor) => {
-    const name =
-      list === 'settlement_details'
-        ? 'obligationSettlementDetails'
-        : list === 'maintenance_margin_details'
-          ? 'obligationMaintenanceMarginDetails'
-          : 'obligationFundingPayments';
+    const name = DETAIL_LIST_ENDPOINTS[list];
     const answer = await this.sim.get(
       `/margin/obligations/${encodeURIComponent(obligationId)}/${list}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );

@@ -54,25 +54,13 @@ describe('reconciliation summaries', () => {
 
   it('follows Klear details through insert, update (value and subtrader), delete and a whole obligation replaced', async () => {
     const [{ id }] = await sql(`SELECT id FROM klear_obligation ORDER BY execution_time LIMIT 1`);
-    await fixture.api.db.dataSource.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE klear_settlement_detail SET pnl_centicents = pnl_centicents + 9223372036 WHERE obligation_id = $1 AND id IN (SELECT id FROM klear_settlement_detail WHERE obligation_id = $1 ORDER BY id LIMIT 2)`,
-        [id],
-      );
-      await tx.query(
-        `UPDATE klear_settlement_detail SET subtrader_id = 'MOVED' WHERE obligation_id = $1 AND id = (SELECT max(id) FROM klear_settlement_detail WHERE obligation_id = $1)`,
-        [id],
-      );
-      await tx.query(
-        `DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND id = (SELECT min(id) FROM klear_settlement_detail WHERE obligation_id = $1)`,
-        [id],
-      );
-      await tx.query(
-        `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
-                      VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', -5, 3, -8, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
-        [id],
-      );
-    });
+    await fixture.churnDetails(
+      'klear_settlement_detail',
+      'pnl_centicents',
+      id,
+      `INSERT INTO klear_settlement_detail (obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, cycle)
+                    VALUES ($1, 'extra-1', 'NEW-MKT', 'MOVED', -5, 3, -8, (SELECT execution_time FROM klear_obligation WHERE id = $1))`,
+    );
     expect(await summaries.verify()).toEqual([]);
     const [moved] = await sql(
       `SELECT detail_rows::text, pnl_centicents::text, fees_centicents::text FROM klear_settlement_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`,
@@ -82,11 +70,7 @@ describe('reconciliation summaries', () => {
     await sql(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id]);
     expect(await sql(`SELECT 1 FROM klear_settlement_summary WHERE obligation_id = $1 AND subtrader_id = 'MOVED'`, [id])).toEqual([]);
     // Put the simulator's version back through ingestion (a changed obligation: update + delete + insert).
-    await sql(
-      `UPDATE klear_obligation SET last_updated_ts = last_updated_ts - interval '1 second', content_sha256 = 'stale' WHERE id = $1`,
-      [id],
-    );
-    await fixture.ingestKlear();
+    await fixture.reingestObligation(id);
     expect(await summaries.verify()).toEqual([]);
     const cycle = feed.cycles[0];
     const run = await fixture.reconciliation.start({ cycle: new Date(cycle) }, 'test');

@@ -9,7 +9,7 @@ import { ManualClock } from '@app/clock';
 import { loadConfig } from '@app/config';
 import { CYCLE_PARTITIONED_TABLES, defaultPartitionRows, ensureCyclePartitions } from '@app/db';
 import { ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
-import { ReconciliationRunRepository, ReconciliationSummaries } from '@app/reconciliation';
+import { ReconciliationRunRepository, ReconciliationSummaries, ReconciliationSummariesRepository } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type ExcelJS from 'exceljs';
 import type { EntityManager } from 'typeorm';
@@ -185,7 +185,7 @@ describe('partitions', () => {
     expect((await defaultPartitionRows(db.dataSource)).filter((r) => r.rows > 0)).toEqual([]);
     expect((await q<{ n: number }>(`SELECT count(*)::int AS n FROM journal_posting_p202506`))[0].n).toBe(3);
     // The summaries still agree with the rows (moving rows between partitions is not a change).
-    expect(await new ReconciliationSummaries(db.dataSource, audit).verify()).toEqual([]);
+    expect(await new ReconciliationSummaries(new ReconciliationSummariesRepository(db.dataSource, audit)).verify()).toEqual([]);
     // Triggers of the partitioned tables fire for the new month: postings stay immutable.
     await expect(q(`DELETE FROM journal_posting WHERE cycle_key >= '2025-06-01' AND cycle_key < '2025-07-01'`)).rejects.toThrow(
       /immutable/,
@@ -268,7 +268,7 @@ describe('retention', () => {
     }
     // February holds the previous cycle of the oldest kept one, March the recent day: untouched.
     expect(await held('klear_settlement_detail', '2026-02-01', '2026-03-01')).toBe(1);
-    expect(await new ReconciliationSummaries(db.dataSource, audit).verify()).toEqual([]);
+    expect(await new ReconciliationSummaries(new ReconciliationSummariesRepository(db.dataSource, audit)).verify()).toEqual([]);
   });
 
   it('keeps an archived month readable (read-only) in the archive schema', async () => {
@@ -335,7 +335,7 @@ describe('retention', () => {
   it('puts an archived month back into the hot tables with its summaries, and drops exported months when asked', async () => {
     expect(await retention.restore('2026-01', 'retention-test')).toBe(5);
     expect(await held('journal_posting', '2026-01-01', '2026-02-01')).toBe(3);
-    expect(await new ReconciliationSummaries(db.dataSource, audit).verify()).toEqual([]);
+    expect(await new ReconciliationSummaries(new ReconciliationSummariesRepository(db.dataSource, audit)).verify()).toEqual([]);
     expect(await reconcileCycle1()).toEqual(before.recon);
     const again = await retention.run({
       olderThanDays: 30,

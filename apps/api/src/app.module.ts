@@ -12,6 +12,7 @@ import { AdminApiModule } from './admin/admin-api.module';
 import { AuditController } from './audit/audit.controller';
 import { ExportsApiModule } from './exports/exports-api.module';
 import { HealthController } from './health/health.controller';
+import { HealthRepository } from './health/health.repository';
 import { HealthService } from './health/health.service';
 import { JobsApiModule } from './jobs/jobs-api.module';
 import { KlearDataApiModule } from './klear-data/klear-data-api.module';
@@ -51,7 +52,7 @@ export class ApiModule {
         MetricsModule.forRoot('api'),
       ],
       controllers: [HealthController, AuditController, SessionController],
-      providers: [HealthService],
+      providers: [HealthRepository, HealthService],
     };
   }
 }

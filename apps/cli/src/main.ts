@@ -7,7 +7,7 @@ import { Clock, systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
 import { defaultPartitionRows, ensureCyclePartitions, ensureCyclePartitionsAhead, migrateAs, resolveDatabase } from '@app/db';
 import { KlearCredentialsRepository, type KlearCredentials } from '@app/klear-client';
-import { ReconciliationSummaries } from '@app/reconciliation';
+import { ReconciliationSummaries, ReconciliationSummariesRepository } from '@app/reconciliation';
 import { Keyring, StoredSecretRepository } from '@app/secrets';
 import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
@@ -302,7 +302,7 @@ program
   .description('check the per-subtrader summaries reconciliation reads against the source rows; exit 1 on a difference')
   .action(async () => {
     await withContext(async ({ audit, dataSource }) => {
-      const differences = await new ReconciliationSummaries(dataSource, audit).verify();
+      const differences = await new ReconciliationSummaries(new ReconciliationSummariesRepository(dataSource, audit)).verify();
       for (const d of differences) process.stdout.write(`${JSON.stringify(d)}\n`);
       process.stdout.write(
         differences.length === 0
@@ -318,7 +318,7 @@ program
   .description('recompute the per-subtrader summaries from the source rows (audited; holds off ledger and Klear writers meanwhile)')
   .action(async () => {
     await withContext(async ({ audit, dataSource }) => {
-      const outcome = await new ReconciliationSummaries(dataSource, audit).rebuild('cli');
+      const outcome = await new ReconciliationSummaries(new ReconciliationSummariesRepository(dataSource, audit)).rebuild('cli');
       process.stdout.write(`${JSON.stringify(outcome)}\n`);
     });
   });

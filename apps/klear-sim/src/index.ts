@@ -3,7 +3,7 @@ export type { RunningKlearSimulator } from './simulator';
 export { DEFAULT_OPTIONS, OPTION_SPECS, resolveOptions, START_NOW } from './options';
 export type { Cadence, SimulatorOptions } from './options';
 export { ADMIN_TOKEN_HEADER } from './admin-routes';
-export { DISCREPANCY_KINDS } from './ledger-feed';
+export { DISCREPANCY_KINDS, FIRST_DISCREPANCY_KINDS } from './ledger-feed';
 export type { DiscrepancyKind } from './ledger-feed';
 export { FAULT_KINDS } from './faults';
 export type { FaultKind, FaultRule } from './faults';

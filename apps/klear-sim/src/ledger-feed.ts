@@ -15,7 +15,12 @@ import {
 } from './ledger-entries';
 import type { SimulatorState } from './state';
 
-export const DISCREPANCY_KINDS = [
+/**
+ * The feed's first kinds (settlement details, margin, an unknown subtrader, a duplicate, a missing
+ * buffer movement): the ones a feed asked for "every kind" of is built with; the buffer timing, key
+ * and funding kinds after them have cases of their own.
+ */
+export const FIRST_DISCREPANCY_KINDS = [
   'missing_fee',
   'pnl_off_by_one',
   'unknown_subtrader',
@@ -24,6 +29,10 @@ export const DISCREPANCY_KINDS = [
   'wrong_margin',
   'missing_market_row',
   'extra_market_row',
+] as const;
+
+export const DISCREPANCY_KINDS = [
+  ...FIRST_DISCREPANCY_KINDS,
   'late_buffer_booking',
   'split_buffer_booking',
   'reversed_buffer_movement',

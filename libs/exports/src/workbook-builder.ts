@@ -19,7 +19,7 @@ import {
 import { etDateTimeText } from './workbook-cells';
 import { nextSettlementDate, withBreakCounts } from './workbook-day';
 import { cycleScope, WorkbookReadRepository } from './workbook-read.repository';
-import type { AuditAnchor, FigureComparison } from './workbook-rows';
+import { type AuditAnchor, type FigureComparison, zeroComparison } from './workbook-rows';
 
 export interface BuiltWorkbook {
   rowCounts: Record<string, number>;
@@ -115,16 +115,7 @@ export class WorkbookBuilder {
 }
 
 function sumComparisons(rows: FigureComparison[]): FigureComparison {
-  const total: FigureComparison = {
-    klearPnl: 0n,
-    klearFees: 0n,
-    klearTotal: 0n,
-    klearMaintenanceMargin: 0n,
-    internalPnl: 0n,
-    internalFees: 0n,
-    internalTotal: 0n,
-    internalMaintenanceMargin: 0n,
-  };
+  const total = zeroComparison();
   for (const r of rows) for (const k of Object.keys(total) as Array<keyof FigureComparison>) total[k] += r[k];
   return total;
 }

@@ -10,7 +10,7 @@ import {
   subtraderStatus,
   unexplainedNote,
 } from './workbook-day';
-import type { BreakRow, CycleRow, RunRow, SubtraderRow } from './workbook-rows';
+import { type BreakRow, type CycleRow, type RunRow, type SubtraderRow, zeroComparison } from './workbook-rows';
 
 const C1 = new Date('2026-03-16T21:00:00Z');
 const C2 = new Date('2026-03-16T23:00:00Z');
@@ -90,14 +90,7 @@ describe("the day's breaks as the sheets count them", () => {
       subtraderId: 'ST-1',
       knownToKlear: true,
       knownToLedger: true,
-      klearPnl: 0n,
-      klearFees: 0n,
-      klearTotal: 0n,
-      klearMaintenanceMargin: 0n,
-      internalPnl: 0n,
-      internalFees: 0n,
-      internalTotal: 0n,
-      internalMaintenanceMargin: 0n,
+      ...zeroComparison(),
       breakCount: 0,
       openBreakCount: 0,
       resolvedBreakCount: 0,

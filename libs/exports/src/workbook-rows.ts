@@ -46,6 +46,20 @@ export interface FigureComparison {
   internalMaintenanceMargin: bigint;
 }
 
+/** Every figure zero: where sums start, and a scope with nothing on either side. */
+export function zeroComparison(): FigureComparison {
+  return {
+    klearPnl: 0n,
+    klearFees: 0n,
+    klearTotal: 0n,
+    klearMaintenanceMargin: 0n,
+    internalPnl: 0n,
+    internalFees: 0n,
+    internalTotal: 0n,
+    internalMaintenanceMargin: 0n,
+  };
+}
+
 export interface CycleTotals extends FigureComparison {
   cycle: Date;
 }

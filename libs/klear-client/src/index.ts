@@ -1,4 +1,4 @@
-export { DEFAULT_REPORT_MAX_BYTES, KlearClient } from './klear-client';
+export { DEFAULT_REPORT_MAX_BYTES, DETAIL_LIST_ENDPOINTS, KlearClient } from './klear-client';
 export type { KlearBodySink } from './klear-transport';
 export type { DownloadedReport, PageRequest, WithdrawalWithCenticents } from './klear-client';
 export { parseKlearAnswer, parseKlearAnswerWithUnmapped, sha256Hex } from './klear-answer';

@@ -28,7 +28,7 @@ export interface PageRequest {
 }
 
 /** An obligation's paged detail lists and their endpoints. */
-const DETAIL_LIST_ENDPOINTS = {
+export const DETAIL_LIST_ENDPOINTS = {
   settlement_details: 'obligationSettlementDetails',
   maintenance_margin_details: 'obligationMaintenanceMarginDetails',
   funding_payments: 'obligationFundingPayments',

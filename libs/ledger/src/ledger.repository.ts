@@ -386,6 +386,12 @@ export class LedgerRepository {
     )) as Array<{ ordinal: number; line: number; external_id: string | null; code: string; reason: string }>;
   }
 
+  /** Whether the ledger holds an entry of this external_id (a reversal counts: it is an entry too). */
+  async entryExists(externalId: string): Promise<boolean> {
+    const found = (await this.dataSource.query(`SELECT 1 FROM journal_entry WHERE external_id = $1`, [externalId])) as unknown[];
+    return found.length > 0;
+  }
+
   async highWaterMark(): Promise<string> {
     const rows = (await this.dataSource.query('SELECT coalesce(max(ledger_seq), 0)::text AS seq FROM journal_entry')) as Array<{
       seq: string;

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
-import type { BreakStatus, ResolutionReason } from '@app/db';
+import type { ResolutionReason } from '@app/db';
 import { NotFound } from '@app/errors';
-import { DataSource, type EntityManager } from 'typeorm';
+import { LedgerRepository } from '@app/ledger';
 import { type BreakAction, actionAllowed, requiredReference, statusAfter } from './break-transitions';
+import { BreakRepository, type BreakTransaction, type LockedBreak } from './break.repository';
 import {
   BreakFiguresChanged,
   BreakTransitionNotAllowed,
@@ -29,16 +28,6 @@ export interface Resolution {
   differenceCenticents?: bigint;
 }
 
-interface LockedBreak {
-  id: string;
-  status: BreakStatus;
-  assignee: string | null;
-  resolved_by_user_id: string | null;
-  resolution_reason: string | null;
-  difference_centicents: string;
-  write_off_difference_centicents: string | null;
-}
-
 /**
  * People working breaks: every change under a row lock, with its audit row in the same transaction.
  * A write-off names the difference it writes off, and its co-sign names it again: both must equal
@@ -48,14 +37,14 @@ interface LockedBreak {
 @Injectable()
 export class BreakWorkflowService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly audit: AuditService,
+    private readonly breaks: BreakRepository,
+    private readonly ledger: LedgerRepository,
     private readonly clock: Clock,
   ) {}
 
   acknowledge(breakId: string, actor: BreakActor, note?: string): Promise<void> {
     return this.transition(breakId, 'acknowledge', actor, async (tx) => {
-      await tx.query(`UPDATE recon_break SET status = 'acknowledged', updated_at = $2 WHERE id = $1`, [breakId, this.clock.now()]);
+      await tx.acknowledge(breakId, this.clock.now());
       return { toState: 'acknowledged', reason: note ?? null };
     });
   }
@@ -63,22 +52,17 @@ export class BreakWorkflowService {
   /** `assignee` names an enabled user by id or name; the break keeps the user's name (what `?assignee=` filters on). */
   assign(breakId: string, assignee: string, actor: BreakActor): Promise<void> {
     return this.transition(breakId, 'assign', actor, async (tx, current) => {
-      const [user] = (await tx.query(`SELECT id::text, name FROM app_user WHERE (id::text = $1 OR name = $1) AND disabled_at IS NULL`, [
-        assignee.trim(),
-      ])) as Array<{ id: string; name: string }>;
+      const user = await tx.findEnabledUser(assignee.trim());
       if (!user) throw new UnknownAssignee(assignee);
-      await tx.query(`UPDATE recon_break SET assignee = $2, updated_at = $3 WHERE id = $1`, [breakId, user.name, this.clock.now()]);
+      await tx.assign(breakId, user.name, this.clock.now());
       return { toState: current.status, details: { from_assignee: current.assignee, assignee: user.name, assignee_user_id: user.id } };
     });
   }
 
   comment(breakId: string, body: string, actor: BreakActor): Promise<void> {
     return this.transition(breakId, 'comment', actor, async (tx, current) => {
-      const [row] = (await tx.query(
-        `INSERT INTO recon_break_comment (break_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id::text`,
-        [breakId, actor.name, body, this.clock.now()],
-      )) as Array<{ id: string }>;
-      return { toState: current.status, details: { comment_id: row.id, body } };
+      const commentId = await tx.addComment(breakId, actor.name, body, this.clock.now());
+      return { toState: current.status, details: { comment_id: commentId, body } };
     });
   }
 
@@ -88,39 +72,32 @@ export class BreakWorkflowService {
     if (needed && !reference) throw new ResolutionReferenceRequired(resolution.reason, needed);
     const writeOff = resolution.reason === 'write_off';
     if (writeOff && resolution.differenceCenticents === undefined) throw new DifferenceRequired('propose a write-off');
-    return this.transition(breakId, 'resolve', actor, async (tx, current) => {
-      const named = resolution.differenceCenticents;
-      if (named !== undefined && named.toString() !== current.difference_centicents)
-        throw new BreakFiguresChanged(named.toString(), current.difference_centicents, null);
-      if (resolution.reason === 'adjustment_booked') {
-        const found = (await tx.query(`SELECT 1 FROM journal_entry WHERE external_id = $1`, [reference])) as unknown[];
-        if (found.length === 0) throw new UnknownLedgerEntry(reference!);
-      }
-      const to = statusAfter('resolve', 'open', resolution.reason);
-      const now = this.clock.now();
-      await tx.query(
-        `UPDATE recon_break SET status = $2, resolution_reason = $3, resolution_reference = $4, resolution_note = $5,
-                resolved_by = $6, resolved_by_user_id = $7, cosigned_by = NULL, resolved_at = CASE WHEN $2 = 'resolved' THEN $8::timestamptz END,
-                write_off_difference_centicents = $9, updated_at = $8
-          WHERE id = $1`,
-        [
-          breakId,
-          to,
-          resolution.reason,
+    // The ledger is asked before the break's transaction; an unknown entry is refused inside it, after the break's own refusals.
+    const booked = resolution.reason === 'adjustment_booked' ? this.ledger.entryExists(reference!) : Promise.resolve(true);
+    return booked.then((entryBooked) =>
+      this.transition(breakId, 'resolve', actor, async (tx, current) => {
+        const named = resolution.differenceCenticents;
+        if (named !== undefined && named.toString() !== current.difference_centicents)
+          throw new BreakFiguresChanged(named.toString(), current.difference_centicents, null);
+        if (!entryBooked) throw new UnknownLedgerEntry(reference!);
+        const to = statusAfter('resolve', 'open', resolution.reason);
+        await tx.resolve(breakId, {
+          status: to,
+          reason: resolution.reason,
           reference,
-          resolution.note ?? null,
-          actor.name,
-          actor.userId,
-          now,
-          writeOff ? current.difference_centicents : null,
-        ],
-      );
-      return {
-        toState: to,
-        reason: resolution.reason,
-        details: { reference, note: resolution.note ?? null, difference_centicents: current.difference_centicents },
-      };
-    });
+          note: resolution.note ?? null,
+          resolvedBy: actor.name,
+          resolvedByUserId: actor.userId,
+          now: this.clock.now(),
+          writeOffDifferenceCenticents: writeOff ? current.difference_centicents : null,
+        });
+        return {
+          toState: to,
+          reason: resolution.reason,
+          details: { reference, note: resolution.note ?? null, difference_centicents: current.difference_centicents },
+        };
+      }),
+    );
   }
 
   /**
@@ -135,12 +112,7 @@ export class BreakWorkflowService {
       if (named !== current.difference_centicents || named !== current.write_off_difference_centicents) {
         throw new BreakFiguresChanged(named, current.difference_centicents, current.write_off_difference_centicents);
       }
-      const now = this.clock.now();
-      await tx.query(`UPDATE recon_break SET status = 'resolved', cosigned_by = $2, resolved_at = $3, updated_at = $3 WHERE id = $1`, [
-        breakId,
-        actor.name,
-        now,
-      ]);
+      await tx.cosign(breakId, actor.name, this.clock.now());
       return { toState: 'resolved', reason: 'write_off', details: { note: note ?? null, difference_centicents: named } };
     });
   }
@@ -150,33 +122,26 @@ export class BreakWorkflowService {
     action: BreakAction,
     actor: BreakActor,
     apply: (
-      tx: EntityManager,
+      tx: BreakTransaction,
       current: LockedBreak,
     ) => Promise<{ toState: string; reason?: string | null; details?: Record<string, unknown> }>,
   ): Promise<void> {
     if (!/^\d{1,18}$/.test(breakId)) throw new NotFound('break', breakId);
-    await this.dataSource.transaction(async (tx) => {
-      const [current] = (await tx.query(
-        `SELECT id::text, status, assignee, resolved_by_user_id, resolution_reason, difference_centicents::text,
-                write_off_difference_centicents::text FROM recon_break WHERE id = $1 FOR UPDATE`,
-        [breakId],
-      )) as LockedBreak[];
+    await this.breaks.run(async (tx) => {
+      const current = await tx.lock(breakId);
       if (!current) throw new NotFound('break', breakId);
       if (!actionAllowed(action, current.status)) throw new BreakTransitionNotAllowed(action, current.status);
       const change = await apply(tx, current);
-      await this.audit.record(
-        {
-          actor: actor.name,
-          action: `break.${action}`,
-          entityType: 'recon_break',
-          entityId: breakId,
-          fromState: current.status,
-          toState: change.toState,
-          reason: change.reason ?? null,
-          details: change.details ?? null,
-        },
-        tx,
-      );
+      await tx.record({
+        actor: actor.name,
+        action: `break.${action}`,
+        entityType: 'recon_break',
+        entityId: breakId,
+        fromState: current.status,
+        toState: change.toState,
+        reason: change.reason ?? null,
+        details: change.details ?? null,
+      });
     });
   }
 }

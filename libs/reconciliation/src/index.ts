@@ -1,5 +1,6 @@
 export * from './break-transitions';
 export * from './break-workflow.service';
+export * from './break.repository';
 export * from './recon-inputs';
 export * from './reconciliation-errors';
 export * from './reconciliation.job';
@@ -8,7 +9,8 @@ export * from './reconciliation.repository';
 export * from './reconciliation-run.repository';
 export * from './reconciliation.service';
 export * from './reconciliation-summaries';
+export * from './reconciliation-summaries.repository';
 export { breakKey, breakKeySql } from './sql/keys';
 export { CYCLE_CHECKS, PROJECTED_CHECKS } from './checks';
-export type { CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './checks';
+export type { CheckSql, CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './checks';
 export { matchLeftoversByAmount, type BufferLeftover } from './checks/buffer-matching';

@@ -1,19 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { AppConfig } from '@app/config';
+
+/** What a run is configured with: the configuration's `reconciliation` (RECON_* settings). */
+export type ReconSettings = AppConfig['reconciliation'];
 
 /** Tolerances per check, absolute, in centicents (docs/ledger-and-breaks.md; default zero). */
-export interface ReconTolerances {
-  settlementDetails: bigint;
-  maintenanceMargin: bigint;
-  funding: bigint;
-  klearConsistency: bigint;
-  settlementBuffer: bigint;
-  projected: bigint;
-}
-
-export interface ReconSettings {
-  tolerances: ReconTolerances;
-  bufferMatchWindowHours: number;
-}
+export type ReconTolerances = ReconSettings['tolerances'];
 
 /** A cycle as written in break keys: the Klear/simulator form, whole seconds without `.000`. */
 export function cycleKeyText(cycle: Date): string {

@@ -201,9 +201,8 @@ export class ReconciliationRunRepository {
       withdrawalStateChangeId: marks.withdrawal_state_change_id,
       settings,
     };
-    const { prepared, inputs } = await this.prepareChecks(tx, CYCLE_CHECKS, context);
     // Only what can change this cycle's result: activity that no check reads does not make it stale.
-    const fingerprint = {
+    const fingerprintOf = (checks: Record<string, unknown>) => ({
       scope: 'cycle',
       cycle: keyText,
       asset_class: assetClass,
@@ -214,19 +213,13 @@ export class ReconciliationRunRepository {
       })),
       tolerances: tolerancesJson(settings.tolerances),
       buffer_match_window_hours: settings.bufferMatchWindowHours,
-      checks: inputs,
-    };
-    return {
-      scopeKey: cycleScopeKey(cycle, assetClass),
-      inputs: {
-        ...fingerprint,
-        ledger_seq: marks.ledger_seq,
-        balance_history_high_water_mark: marks.balance_history_id,
-        withdrawal_state_change_high_water_mark: marks.withdrawal_state_change_id,
-      },
-      sha: inputsSha256(fingerprint),
-      checks: prepared,
-    };
+      checks,
+    });
+    return this.preparedRun(tx, CYCLE_CHECKS, context, cycleScopeKey(cycle, assetClass), fingerprintOf, {
+      ledger_seq: marks.ledger_seq,
+      balance_history_high_water_mark: marks.balance_history_id,
+      withdrawal_state_change_high_water_mark: marks.withdrawal_state_change_id,
+    });
   }
 
   /**
@@ -255,8 +248,7 @@ export class ReconciliationRunRepository {
       ledgerSeq: marks.ledger_seq,
       settings,
     };
-    const { prepared, inputs } = await this.prepareChecks(tx, PROJECTED_CHECKS, context);
-    const fingerprint = {
+    const fingerprintOf = (checks: Record<string, unknown>) => ({
       scope: 'projected',
       asset_class: assetClass,
       estimate_snapshot_id: snapshot.id,
@@ -264,14 +256,26 @@ export class ReconciliationRunRepository {
       last_settled_cycle: marks.last_settled ? cycleKeyText(marks.last_settled) : null,
       next_runtime: context.nextRuntime ? cycleKeyText(context.nextRuntime) : undefined,
       tolerances: tolerancesJson(settings.tolerances),
-      checks: inputs,
-    };
-    return {
-      scopeKey: projectedScopeKey(assetClass),
-      inputs: { ...fingerprint, ledger_seq: marks.ledger_seq },
-      sha: inputsSha256(fingerprint),
-      checks: prepared,
-    };
+      checks,
+    });
+    return this.preparedRun(tx, PROJECTED_CHECKS, context, projectedScopeKey(assetClass), fingerprintOf, { ledger_seq: marks.ledger_seq });
+  }
+
+  /**
+   * Prepares the checks in the snapshot; the run's fingerprint is `fingerprintOf` what they read,
+   * its recorded inputs that and the high-water marks it read at.
+   */
+  private async preparedRun<C>(
+    tx: EntityManager,
+    checks: ReadonlyArray<ReconCheck<C>>,
+    context: C,
+    scopeKey: string,
+    fingerprintOf: (checks: Record<string, unknown>) => Record<string, unknown>,
+    marks: Record<string, string>,
+  ): Promise<PreparedRun> {
+    const { prepared, inputs } = await this.prepareChecks(tx, checks, context);
+    const fingerprint = fingerprintOf(inputs);
+    return { scopeKey, inputs: { ...fingerprint, ...marks }, sha: inputsSha256(fingerprint), checks: prepared };
   }
 
   /** Runs the checks into recon_found, holds the tolerated differences to the tolerances together, finishes each check. */
@@ -293,54 +297,41 @@ export class ReconciliationRunRepository {
     summary: Record<string, unknown>,
     startedAt: Date,
   ): Promise<RunOutcome> {
-    const [run] = (await tx.query(
-      `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, created_by, asset_class)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8) RETURNING id::text`,
-      [
-        request.scope,
-        prepared.scopeKey,
-        request.cycle ?? null,
-        prepared.inputs,
-        prepared.sha,
-        startedAt,
-        request.actor,
-        request.assetClass ?? null,
-      ],
-    )) as Array<{ id: string }>;
-    for (const { prepared: check } of prepared.checks) await check.store?.(tx, run.id);
+    const runId = await this.insertRun(tx, request, prepared, startedAt);
+    for (const { prepared: check } of prepared.checks) await check.store?.(tx, runId);
     const now = this.clock.now();
     const discarded = (await tx.query(LOCK_AND_READ_DISCARDED_SQL, [prepared.scopeKey])) as DiscardedDecision[];
     const reopened = ((await tx.query(TO_REOPEN_SQL, [prepared.scopeKey])) as Array<{ id: string }>).map((r) => r.id);
     const [upserted] = (await tx.query(UPSERT_BREAKS_SQL, [
-      run.id,
+      runId,
       prepared.scopeKey,
       request.cycle ?? null,
       now,
       request.assetClass ?? null,
     ])) as Array<{ opened: number; found: number }>;
-    const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [run.id, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
+    const closed = ((await tx.query(CLOSE_UNSEEN_BREAKS_SQL, [runId, prepared.scopeKey, now])) as Array<{ id: string }>).map((r) => r.id);
     await ensureCyclePartitions(tx, [request.cycle ?? null]);
-    await tx.query(INSERT_OBSERVATIONS_SQL, [run.id, prepared.scopeKey, request.cycle ?? null]);
+    await tx.query(INSERT_OBSERVATIONS_SQL, [runId, prepared.scopeKey, request.cycle ?? null]);
     await tx.query(BREAKS_OPENED_OUTBOX_SQL, [
-      run.id,
+      runId,
       (this.config?.notifications.breakMinCenticents ?? DEFAULT_BREAK_NOTIFY_MIN_CENTICENTS).toString(),
       now,
       reopened,
     ]);
     const outcome = { breakCount: upserted.found, opened: upserted.opened, reopened, closed };
     await tx.query(`UPDATE recon_run SET status = 'succeeded', finished_at = $2, break_count = $3, summary = $4 WHERE id = $1`, [
-      run.id,
+      runId,
       this.clock.now(),
       outcome.breakCount,
       summary,
     ]);
-    for (const d of discarded) await this.auditDiscarded(tx, request.actor, run.id, d);
+    for (const d of discarded) await this.auditDiscarded(tx, request.actor, runId, d);
     await this.audit.record(
       {
         actor: request.actor,
         action: 'reconciliation.run',
         entityType: 'recon_run',
-        entityId: run.id,
+        entityId: runId,
         toState: 'succeeded',
         details: {
           scope: prepared.scopeKey,
@@ -354,7 +345,7 @@ export class ReconciliationRunRepository {
       },
       tx,
     );
-    return { runId: run.id, inputsSha256: prepared.sha, ...outcome };
+    return { runId, inputsSha256: prepared.sha, ...outcome };
   }
 
   /** A resolution or write-off proposal the run discarded because the break's figures are no longer those it was made on. */
@@ -393,31 +384,44 @@ export class ReconciliationRunRepository {
     );
   }
 
+  /** The run's row, with its inputs: `running` until its breaks are recorded, or `failed` with its error. */
+  private async insertRun(
+    tx: EntityManager,
+    request: RunRequest,
+    prepared: PreparedRun,
+    startedAt: Date,
+    failed?: { finishedAt: Date; error: string },
+  ): Promise<string> {
+    const [run] = (await tx.query(
+      `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by, asset_class)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id::text`,
+      [
+        request.scope,
+        prepared.scopeKey,
+        request.cycle ?? null,
+        prepared.inputs,
+        prepared.sha,
+        failed ? 'failed' : 'running',
+        startedAt,
+        failed?.finishedAt ?? null,
+        failed?.error ?? null,
+        request.actor,
+        request.assetClass ?? null,
+      ],
+    )) as Array<{ id: string }>;
+    return run.id;
+  }
+
   private async recordFailure(request: RunRequest, prepared: PreparedRun, error: unknown, startedAt: Date): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     await this.dataSource.transaction(async (tx) => {
-      const [run] = (await tx.query(
-        `INSERT INTO recon_run (scope, scope_key, cycle, inputs, inputs_sha256, status, started_at, finished_at, error, created_by, asset_class)
-         VALUES ($1, $2, $3, $4, $5, 'failed', $6, $7, $8, $9, $10) RETURNING id::text`,
-        [
-          request.scope,
-          prepared.scopeKey,
-          request.cycle ?? null,
-          prepared.inputs,
-          prepared.sha,
-          startedAt,
-          this.clock.now(),
-          message,
-          request.actor,
-          request.assetClass ?? null,
-        ],
-      )) as Array<{ id: string }>;
+      const runId = await this.insertRun(tx, request, prepared, startedAt, { finishedAt: this.clock.now(), error: message });
       await this.audit.record(
         {
           actor: request.actor,
           action: 'reconciliation.run',
           entityType: 'recon_run',
-          entityId: run.id,
+          entityId: runId,
           toState: 'failed',
           reason: message.slice(0, 500),
         },

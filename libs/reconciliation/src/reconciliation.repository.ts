@@ -22,7 +22,17 @@ export interface RunRow {
   created_by: string;
 }
 
-export interface BreakRow {
+/** A break's figures as found (on the break: as last found; on an observation: as that run found them). */
+export interface BreakFigures {
+  reason_code: string;
+  klear_value_centicents: string | null;
+  internal_value_centicents: string | null;
+  difference_centicents: string;
+  pnl_difference_centicents: string | null;
+  fees_difference_centicents: string | null;
+}
+
+export interface BreakRow extends BreakFigures {
   id: string;
   break_key: string;
   check: string;
@@ -31,12 +41,6 @@ export interface BreakRow {
   subtrader_id: string | null;
   market_ticker: string | null;
   reference: string | null;
-  reason_code: string;
-  klear_value_centicents: string | null;
-  internal_value_centicents: string | null;
-  difference_centicents: string;
-  pnl_difference_centicents: string | null;
-  fees_difference_centicents: string | null;
   status: string;
   first_seen_run: string;
   last_seen_run: string;
@@ -52,19 +56,13 @@ export interface BreakRow {
   write_off_difference_centicents: string | null;
 }
 
-export interface ObservationRow {
+export interface ObservationRow extends BreakFigures {
   run_id: string;
   ordinal: number;
   break_id: string;
   break_key: string;
   check: string;
   subtrader_id: string | null;
-  reason_code: string;
-  klear_value_centicents: string | null;
-  internal_value_centicents: string | null;
-  difference_centicents: string;
-  pnl_difference_centicents: string | null;
-  fees_difference_centicents: string | null;
   klear_rows: unknown[];
   internal_rows: unknown[];
   status: string;

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { defaultPartitionRows, pendingMigrations } from '@app/db';
 import { KEY_PULLS, type KeyPull } from '@app/metrics';
-import { DataSource } from 'typeorm';
+import { HealthRepository } from './health.repository';
 
 interface Check {
   status: 'up' | 'down';
@@ -28,7 +26,7 @@ export class HealthService {
   private klearCache: { at: number; check: Check } | null = null;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: HealthRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -76,9 +74,8 @@ export class HealthService {
       estimate: this.config.health.staleSeconds.estimate,
     };
     const out = {} as Record<KeyPull, PullCheck>;
-    for (const [pull, sql] of Object.entries(KEY_PULLS) as Array<[KeyPull, string]>) {
-      const [row] = (await withTimeout(this.dataSource.query(sql), 2000)) as Array<{ at: Date | null }>;
-      const at = row?.at ? new Date(row.at) : null;
+    for (const pull of Object.keys(KEY_PULLS) as KeyPull[]) {
+      const at = await withTimeout(this.repository.lastPulledAt(pull), 2000);
       const age = at ? Math.max(0, Math.round((now - at.getTime()) / 1000)) : null;
       out[pull] = {
         status: age !== null && age <= limits[pull] ? 'fresh' : 'stale',
@@ -96,7 +93,7 @@ export class HealthService {
    */
   private async partitions(): Promise<Check> {
     try {
-      const strays = (await withTimeout(defaultPartitionRows(this.dataSource), 2000)).filter((r) => r.rows > 0);
+      const strays = (await withTimeout(this.repository.defaultPartitionRows(), 2000)).filter((r) => r.rows > 0);
       if (strays.length === 0) return { status: 'up' };
       const named = strays.map(
         (r) => `${r.table}: ${r.rows} row(s), ${r.firstKey?.toISOString() ?? '?'} to ${r.lastKey?.toISOString() ?? '?'}`,
@@ -112,7 +109,7 @@ export class HealthService {
 
   private async database(): Promise<Check> {
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), 2000);
+      await withTimeout(this.repository.ping(), 2000);
       return { status: 'up' };
     } catch (e) {
       return { status: 'down', detail: (e as Error).message.slice(0, 200).replace(/postgres(ql)?:\/\/\S+/g, '[url]') };
@@ -121,7 +118,7 @@ export class HealthService {
 
   private async migrations(): Promise<Check> {
     try {
-      const pending = await withTimeout(pendingMigrations(this.dataSource), 2000);
+      const pending = await withTimeout(this.repository.pendingMigrations(), 2000);
       return pending.length ? { status: 'down', detail: `pending: ${pending.join(', ')}` } : { status: 'up' };
     } catch (e) {
       return { status: 'down', detail: (e as Error).message.slice(0, 200) };

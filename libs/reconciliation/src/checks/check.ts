@@ -1,5 +1,13 @@
-import type { EntityManager } from 'typeorm';
 import type { ReconSettings } from '../recon-inputs';
+
+/**
+ * The run's connection as ReconciliationRunRepository hands it to the checks: their statements run
+ * in the transaction it opened (the snapshot, then the one that records the run), rows come back.
+ * Checks never get the DataSource: the run's repository decides the connection and the transaction.
+ */
+export interface CheckSql {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
 
 /** What every check of one cycle's run starts from, read in the run's snapshot. */
 export interface CycleContext {
@@ -38,11 +46,11 @@ export interface PreparedCheck {
   /** Exactly what the check reads beyond the run's shared inputs: part of the run's inputs fingerprint. */
   inputs: Record<string, unknown>;
   /** Writes the findings into recon_found (row tolerance applied); may answer a part of the run summary. */
-  execute(q: EntityManager): Promise<Record<string, unknown> | void>;
+  execute(q: CheckSql): Promise<Record<string, unknown> | void>;
   /** After the aggregate tolerances: reason codes, rows behind each side, assertions. */
-  finish?(q: EntityManager): Promise<Record<string, unknown> | void>;
+  finish?(q: CheckSql): Promise<Record<string, unknown> | void>;
   /** In the transaction that records the run (outside the snapshot): anything kept besides the breaks. */
-  store?(q: EntityManager, runId: string): Promise<void>;
+  store?(q: CheckSql, runId: string): Promise<void>;
 }
 
 /**
@@ -54,5 +62,5 @@ export interface ReconCheck<C> {
   readonly name: string;
   tolerance(settings: ReconSettings): bigint;
   /** Read-only, in the run's snapshot (also used to decide whether a cycle is stale). */
-  prepare(q: EntityManager, context: C): Promise<PreparedCheck>;
+  prepare(q: CheckSql, context: C): Promise<PreparedCheck>;
 }

@@ -6,7 +6,7 @@ import { projectedCheck } from './projected.check';
 import { settlementBufferCheck } from './settlement-buffer.check';
 import { settlementDetailsCheck } from './settlement-details.check';
 
-export type { CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './check';
+export type { CheckSql, CycleContext, PreparedCheck, ProjectedContext, ReconCheck } from './check';
 
 /** The checks of a cycle's run, in the order they run (and of docs/ledger-and-breaks.md). */
 export const CYCLE_CHECKS: ReadonlyArray<ReconCheck<CycleContext>> = [

@@ -1,7 +1,6 @@
-import type { EntityManager } from 'typeorm';
 import { breakKeySql } from '../sql/keys';
 import { type BufferLeftover, matchLeftoversByAmount } from './buffer-matching';
-import type { CycleContext, ReconCheck } from './check';
+import type { CheckSql, CycleContext, ReconCheck } from './check';
 
 /*
  * Settlement buffer (docs/ledger-and-breaks.md, "Settlement buffer"). Klear's balance history
@@ -163,7 +162,7 @@ export const settlementBufferCheck: ReconCheck<CycleContext> = {
     const period = { start: iso(scope.period_start), end: iso(scope.period_end), horizon: iso(horizon) };
     return {
       inputs: { period, ...read },
-      async execute(tx: EntityManager) {
+      async execute(tx: CheckSql) {
         for (const statement of CREATE_GROUP_TABLES_SQL) await tx.query(statement);
         await tx.query(GROUPS_SQL, [c.ledgerSeq, c.balanceHistoryId, horizon, scope.period_start, scope.period_end]);
         const rows = (await tx.query(LEFTOVERS_SQL)) as Array<{

@@ -1,8 +1,7 @@
-import type { EntityManager } from 'typeorm';
 import { ExplainabilityViolated } from '../reconciliation-errors';
 import { CREATE_SETTLEMENT_SUBTRADER_TABLE_SQL } from '../sql/found-table.sql';
 import { breakKeySql } from '../sql/keys';
-import type { CycleContext, ReconCheck } from './check';
+import type { CheckSql, CycleContext, ReconCheck } from './check';
 
 /*
  * Settlement details of one cycle (docs/ledger-and-breaks.md): Klear's per-(subtrader, market) PnL
@@ -156,7 +155,7 @@ const STORE_ROLLUP_SQL = `
   SELECT $1::bigint, subtrader_id, klear_total, internal_total, breaks, tolerated, n, tn FROM recon_rollup`;
 
 /** The ledger entries of the cycle and asset class (trade settlements, adjustments, margins, funding, reversals): what the cycle's checks read of the ledger. */
-export async function cycleLedgerInputs(q: EntityManager, context: CycleContext): Promise<Record<string, string>> {
+export async function cycleLedgerInputs(q: CheckSql, context: CycleContext): Promise<Record<string, string>> {
   const [row] = (await q.query(
     `SELECT count(*)::text AS entries, coalesce(max(ledger_seq), 0)::text AS last_seq FROM journal_entry WHERE cycle = $1 AND asset_class = $3 AND ledger_seq <= $2`,
     [context.cycle, context.ledgerSeq, context.assetClass],
