@@ -5,12 +5,14 @@ import { APP_CONFIG, type AppConfig } from '@app/config';
 import { postSignedWebhook } from '@app/notifications';
 import { BufferPositionReader } from '@app/ingestion';
 import {
+  type KlearAnswerData,
   KlearCircuitOpenError,
   KlearClient,
   KlearClientError,
   KlearHttpError,
   KlearNetworkError,
   KlearOutcomeUnknownError,
+  type KlearResponse,
   KlearWriteNotSentError,
 } from '@app/klear-client';
 import { parseCenticents } from '@app/money';
@@ -47,18 +49,22 @@ export function classifySubmissionError(error: unknown): SubmissionOutcome {
   return { kind: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error), status: null };
 }
 
+/** Klear's settlement balance answer as the workflow reads it (no locked figure: nothing locked). */
+function balanceReading(answer: KlearResponse<KlearAnswerData<'settlementBalance'>>): BufferBalanceReading {
+  return {
+    available: answer.data.balance_available_centicents,
+    locked: answer.data.locked_balance_centicents ?? 0n,
+    pulledAt: answer.raw.receivedAt,
+  };
+}
+
 /** The withdrawal workflow's view of Klear, through the product's one KlearClient. */
 @Injectable()
 export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
   constructor(@Inject(KlearClient) private readonly client: KlearClient) {}
 
   async readBalance(): Promise<BufferBalanceReading> {
-    const answer = await this.client.getSettlementBalance();
-    return {
-      available: answer.data.balance_available_centicents,
-      locked: answer.data.locked_balance_centicents ?? 0n,
-      pulledAt: answer.raw.receivedAt,
-    };
+    return balanceReading(await this.client.getSettlementBalance());
   }
 
   async submitWithdrawal(amount: bigint, guard: SubmissionGuard): Promise<SubmissionOutcome> {
@@ -133,12 +139,7 @@ export class IngestedBufferPosition implements BufferPositionSource {
   }
 
   async refreshBalance(): Promise<BufferBalanceReading> {
-    const answer = await this.ingested.refreshBalance();
-    return {
-      available: answer.data.balance_available_centicents,
-      locked: answer.data.locked_balance_centicents ?? 0n,
-      pulledAt: answer.raw.receivedAt,
-    };
+    return balanceReading(await this.ingested.refreshBalance());
   }
 
   async activeObligations(): Promise<ObligationReading[]> {

@@ -9,6 +9,13 @@ import { WithdrawalDecisionService } from './withdrawal-decision.service';
 
 const POLLER_ACTOR = 'withdrawal_poller';
 
+/** What each status Klear reports for a submitted withdrawal means for it (the reason of its state change). */
+const KLEAR_STATUS_MEANS = {
+  processing: 'Klear is processing the wire',
+  processed: 'Klear processed the wire',
+  failed: 'Klear reports the wire failed; the amount returns to the buffer',
+} as const;
+
 export interface PollSummary {
   polled: number;
   moved: number;
@@ -123,33 +130,17 @@ export class WithdrawalTracking {
         if (request.klearStatus !== 'pending') await this.repository.setKlearStatus(m, id, 'pending');
         return null;
       }
-      if (view.status === 'processing') {
-        if (request.state === 'processing') return null;
-        await this.transitions.apply(m, request, 'processing', {
-          actor: POLLER_ACTOR,
-          reason: 'Klear is processing the wire',
-          details,
-          set: { klearStatus: 'processing' },
-        });
-        return 'processing';
-      }
-      if (view.status === 'processed') {
-        await this.transitions.apply(m, request, 'processed', {
-          actor: POLLER_ACTOR,
-          reason: 'Klear processed the wire',
-          details,
-          set: { klearStatus: 'processed' },
-        });
-        return 'processed';
-      }
-      await this.transitions.apply(m, request, 'failed', {
+      if (view.status === 'processing' && request.state === 'processing') return null;
+      // Any other status Klear reports is a failed wire.
+      const to = view.status === 'processing' || view.status === 'processed' ? view.status : 'failed';
+      await this.transitions.apply(m, request, to, {
         actor: POLLER_ACTOR,
-        reason: 'Klear reports the wire failed; the amount returns to the buffer',
+        reason: KLEAR_STATUS_MEANS[to],
         details,
-        set: { klearStatus: 'failed' },
+        set: { klearStatus: to },
       });
-      await this.attention.raise(m, request, 'wire_failed', POLLER_ACTOR, details);
-      return 'failed';
+      if (to === 'failed') await this.attention.raise(m, request, 'wire_failed', POLLER_ACTOR, details);
+      return to;
     });
   }
 }
