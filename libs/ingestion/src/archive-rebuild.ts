@@ -4,6 +4,7 @@ import { ENDPOINTS, type ObligationEntry } from '@app/klear-contract';
 import { endpointNameOf, interpretArchivedBody } from './klear-answer-interpreter';
 import { type DetailListName, type ObligationCompletion, completeObligations, pageByPage } from './obligation-completion';
 import { DerivedTablesRepository } from './derived-tables.repository';
+import { KlearWithdrawalRepository } from './klear-withdrawal.repository';
 import { IngestionTransactionRepository } from './ingestion-transaction.repository';
 import { ObligationRepository } from './obligation.repository';
 import { type ArchivedAnswer, ResponseArchiveRepository } from './response-archive.repository';
@@ -37,11 +38,13 @@ export class ArchiveRebuild {
     private readonly derived: DerivedTablesRepository,
     private readonly transactions: IngestionTransactionRepository,
     private readonly obligations: ObligationRepository,
+    private readonly klearWithdrawals: KlearWithdrawalRepository,
   ) {}
 
   async rebuildFromArchive(): Promise<RebuildResult> {
     const files = await this.derived.downloadedReportFiles();
     await this.derived.empty();
+    await this.klearWithdrawals.clearPolledStatus();
     const result: RebuildResult = { answers: 0, skipped: 0, written: 0 };
     for await (const answer of this.archive.inOrder()) {
       const name = endpointNameOf(answer.endpoint);

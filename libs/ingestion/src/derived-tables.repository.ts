@@ -47,10 +47,9 @@ export class DerivedTablesRepository {
     ) as Promise<DownloadedReportFile[]>;
   }
 
-  /** Empties every derived table and the report rows; withdrawals the workflow registered stay, their polled status cleared. */
+  /** Empties every derived table and the report rows (klear_withdrawal is KlearWithdrawalRepository's: its rows stay). */
   async empty(): Promise<void> {
     await this.dataSource.query(`TRUNCATE ${[...DERIVED_TABLES, 'klear_margin_report'].join(', ')}`);
-    await this.dataSource.query(`UPDATE klear_withdrawal SET status = NULL, klear_created_ts = NULL, last_polled_at = NULL`);
   }
 
   /** Puts the kept file columns back on the report rows the listing re-created. */

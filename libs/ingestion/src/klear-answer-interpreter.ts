@@ -2,7 +2,7 @@ import { findEndpoint, type KlearEndpointName } from '@app/klear-contract';
 import { type KlearAnswerData, parseKlearAnswerWithUnmapped } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
 import type { SqlTransaction } from './ingestion-transaction.repository';
-import { recordWithdrawalStatus } from './klear-withdrawal.repository';
+import { KlearWithdrawalRepository } from './klear-withdrawal.repository';
 import type { ObligationCompletion } from './obligation-completion';
 import { insertActiveObligationPull, upsertObligation } from './obligation.repository';
 import { insertGuarantyFundSnapshot, insertLargeTraderSnapshot } from './position.repository';
@@ -193,7 +193,12 @@ export async function interpretAnswer<N extends InterpretableName>(
     case 'settlementBalanceWithdrawal':
       return {
         ...none,
-        written: await recordWithdrawalStatus(tx, data as KlearAnswerData<'settlementBalanceWithdrawal'>, archiveId, pulledAt),
+        written: await KlearWithdrawalRepository.recordStatus(
+          tx,
+          data as KlearAnswerData<'settlementBalanceWithdrawal'>,
+          archiveId,
+          pulledAt,
+        ),
       };
     default:
       throw new Error(`no interpretation for ${String(name)}`);

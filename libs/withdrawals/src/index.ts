@@ -11,6 +11,7 @@ export * from './withdrawal-executor';
 export * from './withdrawal.job';
 export * from './withdrawal-outcome-resolver';
 export * from './withdrawal-policy';
+export * from './withdrawal-policy.repository';
 export * from './withdrawal-policy.service';
 export * from './withdrawal-ports';
 export * from './withdrawal-request.service';

@@ -1,21 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@app/clock';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { postSignedWebhook } from '@app/notifications';
-import {
-  ObligationRepository,
-  ResponseArchiveRepository,
-  SettlementRepository,
-  completeObligations,
-  heldComplete,
-  inTransaction,
-  interpretAnswer,
-  type InterpretableName,
-  klearDetailPager,
-  noteUnmappedContent,
-} from '@app/ingestion';
+import { BufferPositionReader } from '@app/ingestion';
 import {
   type KlearAnswerData,
   KlearCircuitOpenError,
@@ -28,7 +16,6 @@ import {
   KlearWriteNotSentError,
 } from '@app/klear-client';
 import { parseCenticents } from '@app/money';
-import { DataSource } from 'typeorm';
 import type {
   BufferBalanceReading,
   BufferPositionSource,
@@ -62,18 +49,22 @@ export function classifySubmissionError(error: unknown): SubmissionOutcome {
   return { kind: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error), status: null };
 }
 
+/** Klear's settlement balance answer as the workflow reads it (no locked figure: nothing locked). */
+function balanceReading(answer: KlearResponse<KlearAnswerData<'settlementBalance'>>): BufferBalanceReading {
+  return {
+    available: answer.data.balance_available_centicents,
+    locked: answer.data.locked_balance_centicents ?? 0n,
+    pulledAt: answer.raw.receivedAt,
+  };
+}
+
 /** The withdrawal workflow's view of Klear, through the product's one KlearClient. */
 @Injectable()
 export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
   constructor(@Inject(KlearClient) private readonly client: KlearClient) {}
 
   async readBalance(): Promise<BufferBalanceReading> {
-    const answer = await this.client.getSettlementBalance();
-    return {
-      available: answer.data.balance_available_centicents,
-      locked: answer.data.locked_balance_centicents ?? 0n,
-      pulledAt: answer.raw.receivedAt,
-    };
+    return balanceReading(await this.client.getSettlementBalance());
   }
 
   async submitWithdrawal(amount: bigint, guard: SubmissionGuard): Promise<SubmissionOutcome> {
@@ -131,23 +122,14 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
  */
 @Injectable()
 export class IngestedBufferPosition implements BufferPositionSource {
-  private readonly settlement: SettlementRepository;
-  private readonly obligations: ObligationRepository;
-  private readonly archive: ResponseArchiveRepository;
-
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(KlearClient) private readonly client: KlearClient,
+    private readonly ingested: BufferPositionReader,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
-  ) {
-    this.settlement = new SettlementRepository(dataSource);
-    this.obligations = new ObligationRepository(dataSource);
-    this.archive = new ResponseArchiveRepository(dataSource);
-  }
+  ) {}
 
   async latestBalance(): Promise<BufferBalanceReading | null> {
-    const row = await this.settlement.latestBalance();
+    const row = await this.ingested.latestBalance();
     if (!row) return null;
     return {
       available: parseCenticents(row.available_centicents),
@@ -157,20 +139,14 @@ export class IngestedBufferPosition implements BufferPositionSource {
   }
 
   async refreshBalance(): Promise<BufferBalanceReading> {
-    const answer = await this.client.getSettlementBalance();
-    await this.keep('settlementBalance', answer);
-    return {
-      available: answer.data.balance_available_centicents,
-      locked: answer.data.locked_balance_centicents ?? 0n,
-      pulledAt: answer.raw.receivedAt,
-    };
+    return balanceReading(await this.ingested.refreshBalance());
   }
 
   async activeObligations(): Promise<ObligationReading[]> {
-    let active = await this.obligations.active();
+    let active = await this.ingested.activeObligations();
     if (!active || this.stale(active.pulledAt)) {
-      await this.keepObligations(await this.client.getActiveObligations());
-      active = await this.obligations.active();
+      await this.ingested.refreshActiveObligations();
+      active = await this.ingested.activeObligations();
     }
     return (active?.obligations ?? []).map((o) => ({
       id: o.id,
@@ -180,10 +156,10 @@ export class IngestedBufferPosition implements BufferPositionSource {
   }
 
   async latestEstimate(): Promise<EstimateReading | null> {
-    let latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
+    let latest = await this.ingested.latestEstimateByAssetClass();
     if (!latest || this.stale(latest.pulled_at)) {
-      await this.keep('settlementEstimateByAssetClass', await this.client.getSettlementEstimateByAssetClass());
-      latest = await this.settlement.latestEstimate('settlement_estimate_by_asset_class');
+      await this.ingested.refreshEstimateByAssetClass();
+      latest = await this.ingested.latestEstimateByAssetClass();
     }
     if (!latest) return null;
     const byAssetClass = latest.lines
@@ -192,29 +168,8 @@ export class IngestedBufferPosition implements BufferPositionSource {
     return { byAssetClass, pulledAt: latest.pulled_at };
   }
 
-  /** Active obligations with truncated lists are completed from the paged endpoints before they are kept. */
-  private async keepObligations(answer: KlearResponse<KlearAnswerData<'activeObligations'>>): Promise<void> {
-    const archiveId = await this.archive.append(answer.raw, null);
-    // Hashed as the ingestion job hashes it (unmapped fields included), so the two never flip versions.
-    noteUnmappedContent('activeObligations', answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
-    const completion = await completeObligations(
-      answer.data.obligations,
-      klearDetailPager(this.client, async (page) => void (await this.archive.append(page.raw, null))),
-      (entry) => heldComplete({ query: (sql, params) => this.dataSource.query(sql, params) }, entry),
-    );
-    await inTransaction(this.dataSource, (tx) =>
-      interpretAnswer(tx, 'activeObligations', answer.data, archiveId, answer.raw.receivedAt, completion),
-    );
-  }
-
   private stale(pulledAt: Date): boolean {
     return this.clock.nowMs() - pulledAt.getTime() > this.config.withdrawals.balanceMaxAgeSeconds * 1000;
-  }
-
-  private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
-    const archiveId = await this.archive.append(answer.raw, null);
-    noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
-    await inTransaction(this.dataSource, (tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
   }
 }
 

@@ -2,11 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { formatUsdExact } from '@app/money';
-import type { EntityManager } from 'typeorm';
 import { WITHDRAWAL_ALERT_SINK, type WithdrawalAlert, type WithdrawalAlertSink } from './withdrawal-ports';
-import { WITHDRAWAL_STATES } from './withdrawal-states';
 import { WithdrawalTransitions } from './withdrawal-transitions';
-import { WithdrawalRepository } from './withdrawal.repository';
+import { WithdrawalRepository, type WithdrawalTx } from './withdrawal.repository';
 
 /** Why a person must look at a withdrawal. */
 export const ATTENTION_REASONS = {
@@ -36,7 +34,7 @@ export class WithdrawalAttention {
 
   /** Flags the request (in the caller's transaction, which holds its row lock); the same reason twice is one flag. */
   async raise(
-    m: EntityManager,
+    m: WithdrawalTx,
     request: WithdrawalRequest,
     reason: AttentionReason,
     actor: string,
@@ -60,7 +58,7 @@ export class WithdrawalAttention {
   }
 
   /** Lowers the flag when what it asked about was settled (audited with why). */
-  async clear(m: EntityManager, request: WithdrawalRequest, actor: string, why: string): Promise<void> {
+  async clear(m: WithdrawalTx, request: WithdrawalRequest, actor: string, why: string): Promise<void> {
     if (request.attentionReason === null) return;
     const was = request.attentionReason;
     await this.repository.setAttention(m, request.id, {
@@ -77,10 +75,7 @@ export class WithdrawalAttention {
   async deliverPending(actor: string): Promise<{ sent: number; pending: number }> {
     let sent = 0;
     let pending = 0;
-    for (const id of await this.repository.idsInStates(
-      WITHDRAWAL_STATES,
-      'attention_reason IS NOT NULL AND attention_notified_at IS NULL',
-    )) {
+    for (const id of await this.repository.attentionNotNotifiedIds()) {
       if (await this.deliver(id, actor)) sent += 1;
       else pending += 1;
     }

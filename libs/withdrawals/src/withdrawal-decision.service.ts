@@ -3,7 +3,6 @@ import type { Principal } from '@app/auth';
 import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { NotFound } from '@app/errors';
-import type { EntityManager } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import type { HeadroomResult } from './headroom-check';
 import {
@@ -17,7 +16,7 @@ import {
 import { approvalProgress, policyFromSnapshot, tierFor, type ApprovalProgress, type PolicySnapshotJson } from './withdrawal-policy';
 import type { WithdrawalState } from './withdrawal-states';
 import { WithdrawalTransitions } from './withdrawal-transitions';
-import { type ApprovalWithCurrentRoles, WithdrawalRepository } from './withdrawal.repository';
+import { type ApprovalWithCurrentRoles, WithdrawalRepository, type WithdrawalTx } from './withdrawal.repository';
 
 export interface DecisionOutcome {
   request: WithdrawalRequest;
@@ -31,7 +30,7 @@ export interface DecisionOutcome {
  * the decision is written: the console's step-up (a second factor bound to this request) checks and
  * records its evidence here, so that a refused step-up writes nothing.
  */
-export type DecisionBinding = (m: EntityManager, request: WithdrawalRequest) => Promise<void>;
+export type DecisionBinding = (m: WithdrawalTx, request: WithdrawalRequest) => Promise<void>;
 
 export interface QueueItem {
   request: WithdrawalRequest;
@@ -181,7 +180,7 @@ export class WithdrawalDecisionService {
   }
 
   /** Ends a request whose time ran out (the expiry job, and deciders who come too late). */
-  async expireIfDue(m: EntityManager, request: WithdrawalRequest, actor: string): Promise<boolean> {
+  async expireIfDue(m: WithdrawalTx, request: WithdrawalRequest, actor: string): Promise<boolean> {
     const state = request.state as WithdrawalState;
     if ((state !== 'pending_approval' && state !== 'approved') || request.expiresAt.getTime() > this.clock.nowMs()) return false;
     await this.transitions.apply(m, request, 'expired', {
@@ -212,7 +211,7 @@ export class WithdrawalDecisionService {
   private async decide(
     id: string,
     who: Principal,
-    work: (m: EntityManager, request: WithdrawalRequest, decisions: ApprovalWithCurrentRoles[]) => Promise<DecisionOutcome>,
+    work: (m: WithdrawalTx, request: WithdrawalRequest, decisions: ApprovalWithCurrentRoles[]) => Promise<DecisionOutcome>,
   ): Promise<DecisionOutcome> {
     const result = await this.repository.transaction(async (m) => {
       const request = await this.repository.lockRequest(m, id);

@@ -51,6 +51,22 @@ export class IdempotencyKeyReused extends Conflict {
   }
 }
 
+/** The requester's Idempotency-Key was taken by another request meanwhile (the unique index refused this one). */
+export class IdempotencyKeyTaken extends Conflict {
+  constructor(key: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key '${key}' was just used for another withdrawal`, { idempotency_key: key });
+  }
+}
+
+/** A Klear withdrawal id already held by another request or attempt (the unique index refused the write). */
+export class KlearIdTaken extends Conflict {
+  constructor(klearId: string | null) {
+    super('KLEAR_ID_HELD', `Klear withdrawal id ${klearId ?? '(unknown)'} is already held: one Klear withdrawal settles one request`, {
+      klear_withdrawal_id: klearId,
+    });
+  }
+}
+
 export class IdempotencyKeyMissing extends InvalidInput {
   constructor(problem: string) {
     super(`Idempotency-Key: ${problem}`, [{ field: 'Idempotency-Key', problems: [problem] }]);

@@ -3,15 +3,14 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalAttempt } from '@app/db';
-import { registerKlearWithdrawal } from '@app/ingestion';
-import { type EntityManager, QueryFailedError } from 'typeorm';
+import { KlearWithdrawalRepository } from '@app/ingestion';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import { readHistoryHead } from './balance-history-walk';
 import { type ExecutorLease, ExecutorLeaseRepository } from './executor-lease.repository';
 import type { HeadroomResult } from './headroom-check';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WithdrawalDecisionService, progressOf } from './withdrawal-decision.service';
-import { ExecutorFenced } from './withdrawal-errors';
+import { ExecutorFenced, KlearIdTaken } from './withdrawal-errors';
 import { EXECUTOR_ACTOR, type ResolutionCounts, WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
 import { policyFromSnapshot, type PolicySnapshotJson } from './withdrawal-policy';
 import {
@@ -24,7 +23,7 @@ import {
   type WithdrawalKlearPort,
 } from './withdrawal-ports';
 import { WithdrawalTransitions } from './withdrawal-transitions';
-import { WithdrawalRepository } from './withdrawal.repository';
+import { WithdrawalRepository, type WithdrawalTx } from './withdrawal.repository';
 
 export interface ExecutorRunSummary {
   ran: boolean;
@@ -70,6 +69,7 @@ export class WithdrawalExecutor {
   constructor(
     private readonly repository: WithdrawalRepository,
     private readonly leases: ExecutorLeaseRepository,
+    private readonly klearWithdrawals: KlearWithdrawalRepository,
     private readonly transitions: WithdrawalTransitions,
     private readonly headroom: BufferHeadroomService,
     private readonly decisions: WithdrawalDecisionService,
@@ -111,7 +111,7 @@ export class WithdrawalExecutor {
       await step('recovered');
       summary.resolved = await this.resolver.resolveAll(lease);
       await step('resolved');
-      for (const id of await this.repository.idsInStates(['approved'])) {
+      for (const id of await this.repository.approvedIds()) {
         const result = await this.execute(id, lease, step);
         if (result === 'submitted') summary.submitted += 1;
         else if (result === 'outcome_unknown') summary.outcomeUnknown += 1;
@@ -138,7 +138,7 @@ export class WithdrawalExecutor {
    */
   private async recoverInterrupted(lease: ExecutorLease): Promise<{ abandoned: number; unknown: number }> {
     const counts = { abandoned: 0, unknown: 0 };
-    for (const id of await this.repository.idsInStates(['submitting'])) {
+    for (const id of await this.repository.submittingIds()) {
       await this.repository.fencedTransaction(lease, async (m) => {
         const request = await this.repository.lockRequest(m, id);
         if (!request || request.state !== 'submitting') return;
@@ -312,11 +312,7 @@ export class WithdrawalExecutor {
       return await this.repository.fencedTransaction(lease, (m) => this.applyOutcome(m, id, attempt, outcome, postedAt));
     } catch (error) {
       // Two requests cannot hold one Klear id: a race past the check below ends here, as an alert.
-      if (
-        outcome.kind === 'created' &&
-        error instanceof QueryFailedError &&
-        (error as { driverError?: { code?: string } }).driverError?.code === '23505'
-      ) {
+      if (outcome.kind === 'created' && error instanceof KlearIdTaken) {
         return this.repository.fencedTransaction(lease, (m) => this.applyOutcome(m, id, attempt, outcome, postedAt, true));
       }
       throw error;
@@ -324,7 +320,7 @@ export class WithdrawalExecutor {
   }
 
   private async applyOutcome(
-    m: EntityManager,
+    m: WithdrawalTx,
     id: string,
     attempt: WithdrawalAttempt,
     outcome: SubmissionOutcome,
@@ -380,7 +376,7 @@ export class WithdrawalExecutor {
         details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: outcome.klearId },
         set: { klearWithdrawalId: outcome.klearId, submittedAt: finishedAt, klearStatus: 'pending' },
       });
-      await registerKlearWithdrawal(m, { id: outcome.klearId, amountCenticents: request.amountCenticents });
+      await this.klearWithdrawals.register(m, { id: outcome.klearId, amountCenticents: request.amountCenticents });
       return 'submitted';
     }
     if (outcome.kind === 'unknown') {

@@ -1,16 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@app/auth';
 import { Clock } from '@app/clock';
-import { WithdrawalManualResolution, type WithdrawalRequest } from '@app/db';
+import type { WithdrawalManualResolution, WithdrawalRequest } from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
-import { registerKlearWithdrawal } from '@app/ingestion';
-import type { EntityManager } from 'typeorm';
+import { KlearWithdrawalRepository } from '@app/ingestion';
 import { WithdrawalAttention } from './withdrawal-attention.service';
+import { KlearIdTaken } from './withdrawal-errors';
 import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
 import { WITHDRAWAL_KLEAR_PORT, type WithdrawalKlearPort } from './withdrawal-ports';
 import type { WithdrawalState } from './withdrawal-states';
 import { WithdrawalTransitions } from './withdrawal-transitions';
-import { WithdrawalRepository } from './withdrawal.repository';
+import { WithdrawalRepository, type WithdrawalTx } from './withdrawal.repository';
 
 export class ResolutionNotAllowed extends DomainError {
   constructor(id: string, why: string) {
@@ -35,6 +35,7 @@ export class WithdrawalManualResolutions {
   constructor(
     private readonly repository: WithdrawalRepository,
     private readonly transitions: WithdrawalTransitions,
+    private readonly klearWithdrawals: KlearWithdrawalRepository,
     private readonly resolver: WithdrawalOutcomeResolver,
     private readonly attention: WithdrawalAttention,
     private readonly clock: Clock,
@@ -45,30 +46,28 @@ export class WithdrawalManualResolutions {
     return this.repository.transaction(async (m) => {
       const { request, attemptId } = await this.lockUnknown(m, id, who);
       if (input.conclusion === 'submitted') await this.assertIdFree(m, request, input.klearWithdrawalId as string);
-      const pending = await m.findOneBy(WithdrawalManualResolution, { requestId: id, state: 'pending' });
+      const pending = await this.repository.pendingResolution(m, id);
       if (pending)
         throw new Conflict(
           'WITHDRAWAL_RESOLUTION_PENDING',
           `withdrawal ${id} already has a resolution waiting for confirmation (${pending.id}): confirm or reject it first`,
           { resolution_id: pending.id },
         );
-      const row = await m.save(
-        m.create(WithdrawalManualResolution, {
-          requestId: id,
-          attemptId,
-          conclusion: input.conclusion,
-          klearWithdrawalId: input.conclusion === 'submitted' ? (input.klearWithdrawalId as string) : null,
-          reason: input.reason,
-          state: 'pending',
-          proposedBy: who.userId,
-          proposedByName: who.name,
-          proposedAt: this.clock.now(),
-          decidedBy: null,
-          decidedByName: null,
-          decidedAt: null,
-          decisionReason: null,
-        }),
-      );
+      const row = await this.repository.insertResolution(m, {
+        requestId: id,
+        attemptId,
+        conclusion: input.conclusion,
+        klearWithdrawalId: input.conclusion === 'submitted' ? (input.klearWithdrawalId as string) : null,
+        reason: input.reason,
+        state: 'pending',
+        proposedBy: who.userId,
+        proposedByName: who.name,
+        proposedAt: this.clock.now(),
+        decidedBy: null,
+        decidedByName: null,
+        decidedAt: null,
+        decisionReason: null,
+      });
       await this.transitions.note(m, request, 'resolution_proposed', {
         actor: who.name,
         reason: input.reason,
@@ -85,10 +84,10 @@ export class WithdrawalManualResolutions {
     requestBody: unknown,
   ): Promise<{ resolution: WithdrawalManualResolution; request: WithdrawalRequest }> {
     // "Submitted with Klear id X": Klear's status endpoint must know X, for this request's amount.
-    const pending = await this.repository.dataSource.manager.findOneBy(WithdrawalManualResolution, { requestId: id, state: 'pending' });
+    const pending = await this.repository.pendingResolution(null, id);
     const request = await this.repository.findRequest(id);
     if (pending?.klearWithdrawalId && request) {
-      await this.assertIdFree(this.repository.dataSource.manager, request, pending.klearWithdrawalId);
+      await this.assertIdFree(null, request, pending.klearWithdrawalId);
       let lookup: Awaited<ReturnType<WithdrawalKlearPort['lookupWithdrawal']>>;
       try {
         lookup = await this.klear.lookupWithdrawal(pending.klearWithdrawalId);
@@ -116,7 +115,7 @@ export class WithdrawalManualResolutions {
       return await this.confirmOnce(id, who, requestBody, pending);
     } catch (error) {
       // Two requests settled with one Klear id at the same moment: the unique index lets one win.
-      if ((error as { code?: string }).code === '23505')
+      if (error instanceof KlearIdTaken)
         throw new Conflict(
           'KLEAR_ID_HELD',
           `that Klear withdrawal id was just given to another request: one Klear withdrawal settles one request`,
@@ -156,7 +155,7 @@ export class WithdrawalManualResolutions {
           set: { klearWithdrawalId: klearId, submittedAt: now, klearStatus: null },
         });
         // From now on the poller follows it at Klear (an id Klear does not know is flagged by tracking).
-        await registerKlearWithdrawal(m, { id: klearId, amountCenticents: request.amountCenticents });
+        await this.klearWithdrawals.register(m, { id: klearId, amountCenticents: request.amountCenticents });
       } else {
         const resolution = { conclusion: 'not_submitted', source: 'manual', ...details };
         await this.repository.updateAttempt(m, attemptId, { state: 'not_submitted', finishedAt: now, resolution });
@@ -177,7 +176,7 @@ export class WithdrawalManualResolutions {
       row.decidedBy = who.userId;
       row.decidedByName = who.name;
       row.decidedAt = now;
-      await m.save(row);
+      await this.repository.saveResolution(m, row);
       return { resolution: row, request };
     });
   }
@@ -193,7 +192,7 @@ export class WithdrawalManualResolutions {
       row.decidedByName = who.name;
       row.decidedAt = this.clock.now();
       row.decisionReason = reason;
-      await m.save(row);
+      await this.repository.saveResolution(m, row);
       await this.transitions.note(m, request, 'resolution_rejected', {
         actor: who.name,
         reason,
@@ -205,13 +204,10 @@ export class WithdrawalManualResolutions {
   }
 
   list(requestId: string): Promise<WithdrawalManualResolution[]> {
-    return this.repository.dataSource.manager.find(WithdrawalManualResolution, {
-      where: { requestId },
-      order: { proposedAt: 'ASC', id: 'ASC' },
-    });
+    return this.repository.resolutionsOf(requestId);
   }
 
-  private async lockUnknown(m: EntityManager, id: string, who: Principal): Promise<{ request: WithdrawalRequest; attemptId: string }> {
+  private async lockUnknown(m: WithdrawalTx, id: string, who: Principal): Promise<{ request: WithdrawalRequest; attemptId: string }> {
     const request = await this.repository.lockRequest(m, id);
     if (!request) throw new NotFound('withdrawal', id);
     if (request.requesterId === who.userId) throw new ResolutionNotAllowed(id, 'the requester never settles their own request');
@@ -227,16 +223,13 @@ export class WithdrawalManualResolutions {
     return { request, attemptId: attempt.id };
   }
 
-  private async lockPending(m: EntityManager, id: string): Promise<WithdrawalManualResolution> {
-    const row = await m.findOne(WithdrawalManualResolution, {
-      where: { requestId: id, state: 'pending' },
-      lock: { mode: 'pessimistic_write' },
-    });
+  private async lockPending(m: WithdrawalTx, id: string): Promise<WithdrawalManualResolution> {
+    const row = await this.repository.lockPendingResolution(m, id);
     if (!row) throw new Conflict('WITHDRAWAL_NO_PENDING_RESOLUTION', `withdrawal ${id} has no resolution waiting for confirmation`, { id });
     return row;
   }
 
-  private async assertIdFree(m: EntityManager, request: WithdrawalRequest, klearId: string): Promise<void> {
+  private async assertIdFree(m: WithdrawalTx | null, request: WithdrawalRequest, klearId: string): Promise<void> {
     const heldBy = await this.repository.requestHoldingKlearId(m, klearId, request.id);
     if (heldBy) {
       throw new Conflict(

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { WithdrawalRequest } from '@app/db';
 import { formatUsd } from '@app/money';
 import { NotificationOutbox, type NotificationEvent, type NotificationKind } from '@app/notifications';
-import type { EntityManager } from 'typeorm';
 import type { WithdrawalState } from './withdrawal-states';
+import type { WithdrawalTx } from './withdrawal.repository';
 
 /** The states whose arrival people are told about, and the notification each is. */
 const ON_STATE: Partial<Record<WithdrawalState, NotificationKind>> = {
@@ -51,7 +51,7 @@ export function withdrawalEvent(
 export class WithdrawalNotifications {
   constructor(private readonly outbox: NotificationOutbox) {}
 
-  async stateReached(m: EntityManager, request: WithdrawalRequest): Promise<void> {
+  async stateReached(m: WithdrawalTx, request: WithdrawalRequest): Promise<void> {
     const kind = ON_STATE[request.state as WithdrawalState];
     if (!kind) return;
     const round = request.approvalRound;

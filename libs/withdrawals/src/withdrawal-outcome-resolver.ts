@@ -2,15 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import type { WithdrawalAttempt, WithdrawalRequest } from '@app/db';
-import { registerKlearWithdrawal } from '@app/ingestion';
-import type { EntityManager } from 'typeorm';
+import { KlearWithdrawalRepository } from '@app/ingestion';
 import { type HistoryHead, movementsSince } from './balance-history-walk';
 import type { ExecutorLease } from './executor-lease.repository';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { ExecutorFenced } from './withdrawal-errors';
 import { type KlearBalanceMovement, type KlearWithdrawalView, WITHDRAWAL_KLEAR_PORT, type WithdrawalKlearPort } from './withdrawal-ports';
 import { WithdrawalTransitions } from './withdrawal-transitions';
-import { WithdrawalRepository } from './withdrawal.repository';
+import { WithdrawalRepository, type WithdrawalTx } from './withdrawal.repository';
 
 export const EXECUTOR_ACTOR = 'withdrawal_executor';
 
@@ -52,6 +51,7 @@ export class WithdrawalOutcomeResolver {
   constructor(
     private readonly repository: WithdrawalRepository,
     private readonly transitions: WithdrawalTransitions,
+    private readonly klearWithdrawals: KlearWithdrawalRepository,
     private readonly attention: WithdrawalAttention,
     private readonly clock: Clock,
     @Inject(WITHDRAWAL_KLEAR_PORT) private readonly klear: WithdrawalKlearPort,
@@ -60,7 +60,7 @@ export class WithdrawalOutcomeResolver {
 
   async resolveAll(lease: ExecutorLease): Promise<ResolutionCounts> {
     const counts = { submitted: 0, not_submitted: 0, still_unknown: 0 };
-    for (const id of await this.repository.idsInStates(['outcome_unknown'])) {
+    for (const id of await this.repository.outcomeUnknownIds()) {
       try {
         counts[await this.resolve(id, lease)] += 1;
       } catch (error) {
@@ -77,7 +77,7 @@ export class WithdrawalOutcomeResolver {
   async resolve(id: string, lease: ExecutorLease): Promise<Resolution> {
     const before = await this.repository.findRequest(id);
     if (!before || before.state !== 'outcome_unknown') return 'still_unknown';
-    const attempt = await this.repository.openAttempt(this.repository.dataSource.manager, id);
+    const attempt = await this.repository.openAttempt(null, id);
     if (!attempt) throw new Error(`withdrawal ${id} is outcome_unknown without an open attempt`);
     const amount = before.amountCenticents;
 
@@ -113,7 +113,7 @@ export class WithdrawalOutcomeResolver {
     // 2. Klear's records since just before the POST. Read before the transaction: no row lock is held across Klear calls.
     const balance = await this.klear.readBalance();
     const walk = await movementsSince(this.klear, attempt.historyHeadBefore as unknown as HistoryHead);
-    const claimedBefore = await this.repository.claimedKlearReferences(this.repository.dataSource.manager);
+    const claimedBefore = await this.repository.claimedKlearReferences(null);
     const references = [...new Set(walk.entries.map((e) => e.businessTransactionId))].filter((ref) => !claimedBefore.has(ref));
     const seen: SeenWithdrawal[] = [];
     for (const ref of references.slice(0, MAX_LOOKUPS)) {
@@ -200,7 +200,7 @@ export class WithdrawalOutcomeResolver {
   }
 
   /** After a proven non-submission: approvals of the old round no longer count; a new expiry runs. */
-  async startNewRound(m: EntityManager, request: WithdrawalRequest, reason: string): Promise<void> {
+  async startNewRound(m: WithdrawalTx, request: WithdrawalRequest, reason: string): Promise<void> {
     const expirySeconds = Number((request.policySnapshot as { expiry_seconds: number }).expiry_seconds);
     await this.transitions.apply(m, request, 'pending_approval', {
       actor: EXECUTOR_ACTOR,
@@ -216,7 +216,7 @@ export class WithdrawalOutcomeResolver {
 
   /** The attempt is Klear withdrawal `found` (confirmed by the status endpoint), unless another request holds that id. */
   private async claim(
-    m: EntityManager,
+    m: WithdrawalTx,
     request: WithdrawalRequest,
     attempt: WithdrawalAttempt,
     found: { id: string; status: string; history_lock?: boolean },
@@ -252,7 +252,7 @@ export class WithdrawalOutcomeResolver {
       details: { attempt_no: attempt.attemptNo, klear_withdrawal_id: found.id, evidence: resolution },
       set: { klearWithdrawalId: found.id, submittedAt: at, klearStatus: null },
     });
-    await registerKlearWithdrawal(m, { id: found.id, amountCenticents: request.amountCenticents });
+    await this.klearWithdrawals.register(m, { id: found.id, amountCenticents: request.amountCenticents });
     await this.attention.clear(m, request, EXECUTOR_ACTOR, `resolved: Klear withdrawal ${found.id}`);
     await this.voidOvertakenResolutions(m, request, `Klear's records settled it first: submitted as Klear withdrawal ${found.id}`);
     return 'submitted';
@@ -263,13 +263,8 @@ export class WithdrawalOutcomeResolver {
    * void (never left pending on a request that is no longer outcome_unknown, where it would block the
    * next proposal); the request's history and the audit log say so.
    */
-  private async voidOvertakenResolutions(m: EntityManager, request: WithdrawalRequest, why: string): Promise<void> {
-    const voided = (await m.query(
-      `UPDATE withdrawal_manual_resolution SET state = 'void', decided_by_name = $2, decided_at = $3, decision_reason = $4
-        WHERE request_id = $1 AND state = 'pending' RETURNING id, conclusion, klear_withdrawal_id`,
-      [request.id, EXECUTOR_ACTOR, this.clock.now(), why],
-    )) as [Array<{ id: string; conclusion: string; klear_withdrawal_id: string | null }>, number];
-    for (const row of voided[0]) {
+  private async voidOvertakenResolutions(m: WithdrawalTx, request: WithdrawalRequest, why: string): Promise<void> {
+    for (const row of await this.repository.voidPendingResolutions(m, request.id, EXECUTOR_ACTOR, this.clock.now(), why)) {
       await this.transitions.note(m, request, 'resolution_void', {
         actor: EXECUTOR_ACTOR,
         reason: why,

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { AdvisoryLocks, lockForTransaction, WithdrawalPolicy } from '@app/db';
+import type { WithdrawalPolicy } from '@app/db';
 import { Conflict, InvalidInput } from '@app/errors';
-import { DataSource, type EntityManager } from 'typeorm';
 import {
   defaultPolicyTerms,
   policyFromSnapshot,
@@ -14,6 +12,8 @@ import {
   type WithdrawalPolicyTerms,
   type WithdrawalPolicyVersion,
 } from './withdrawal-policy';
+import { WithdrawalPolicyRepository } from './withdrawal-policy.repository';
+import type { WithdrawalTx } from './withdrawal.repository';
 
 export interface StoredPolicy extends WithdrawalPolicyVersion {
   createdAt: Date;
@@ -35,20 +35,19 @@ function fromRow(row: WithdrawalPolicy): StoredPolicy {
 @Injectable()
 export class WithdrawalPolicyService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: WithdrawalPolicyRepository,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
   /** The policy in force; the default one is created (and audited) at the first read. */
-  async current(m?: EntityManager): Promise<StoredPolicy> {
-    const manager = m ?? this.dataSource.manager;
-    const row = await manager.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+  async current(m?: WithdrawalTx): Promise<StoredPolicy> {
+    const row = await this.repository.latest(m);
     if (row) return fromRow(row);
-    return this.dataSource.transaction(async (tx) => {
-      await lockForTransaction(tx, AdvisoryLocks.withdrawalPolicy);
-      const again = await tx.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+    return this.repository.transaction(async (tx) => {
+      await this.repository.lockForWriting(tx);
+      const again = await this.repository.latest(tx);
       if (again) return fromRow(again);
       return this.insertVersion(
         tx,
@@ -78,7 +77,7 @@ export class WithdrawalPolicyService {
    * since then refuses it (the approver approved a change to what they saw).
    */
   async replaceWithin(
-    m: EntityManager,
+    m: WithdrawalTx,
     terms: WithdrawalPolicyTerms,
     actor: string,
     reason: string,
@@ -86,8 +85,8 @@ export class WithdrawalPolicyService {
     basedOnVersion: number,
   ): Promise<StoredPolicy> {
     this.validate(terms);
-    await lockForTransaction(m, AdvisoryLocks.withdrawalPolicy);
-    const last = await m.findOne(WithdrawalPolicy, { where: {}, order: { version: 'DESC' } });
+    await this.repository.lockForWriting(m);
+    const last = await this.repository.latest(m);
     if ((last?.version ?? 0) !== basedOnVersion) {
       throw new Conflict(
         'POLICY_CHANGED_SINCE_PROPOSAL',
@@ -102,7 +101,7 @@ export class WithdrawalPolicyService {
   }
 
   private async insertVersion(
-    m: EntityManager,
+    m: WithdrawalTx,
     version: number,
     terms: WithdrawalPolicyTerms,
     actor: string,
@@ -111,7 +110,7 @@ export class WithdrawalPolicyService {
     previous?: StoredPolicy,
   ): Promise<StoredPolicy> {
     const snapshot = policyToSnapshot({ ...terms, version });
-    const row = m.create(WithdrawalPolicy, {
+    const row = await this.repository.insert(m, {
       version,
       tiers: snapshot.tiers,
       expirySeconds: terms.expirySeconds,
@@ -120,7 +119,6 @@ export class WithdrawalPolicyService {
       createdAt: this.clock.now(),
       createdBy: actor,
     });
-    await m.insert(WithdrawalPolicy, row as never);
     await this.audit.record(
       {
         actor,

@@ -4,9 +4,14 @@ import type { Principal } from '@app/auth';
 import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { centicentsToDecimalString, parseUsd } from '@app/money';
-import { QueryFailedError } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
-import { AmountAboveCap, IdempotencyKeyMissing, IdempotencyKeyReused, InsufficientHeadroom } from './withdrawal-errors';
+import {
+  AmountAboveCap,
+  IdempotencyKeyMissing,
+  IdempotencyKeyReused,
+  IdempotencyKeyTaken,
+  InsufficientHeadroom,
+} from './withdrawal-errors';
 import { policyToSnapshot, tierFor } from './withdrawal-policy';
 import { WithdrawalPolicyService } from './withdrawal-policy.service';
 import { WithdrawalTransitions } from './withdrawal-transitions';
@@ -98,7 +103,7 @@ export class WithdrawalRequestService {
       });
     } catch (error) {
       // Two identical requests raced on the unique (requester, key): the loser answers like a replay.
-      if (error instanceof QueryFailedError && (error as QueryFailedError & { code?: string }).code === '23505') {
+      if (error instanceof IdempotencyKeyTaken) {
         const again = await this.replayOf(who.userId, idempotencyKey, hash);
         if (again) return again;
       }

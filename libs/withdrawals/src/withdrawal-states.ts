@@ -3,13 +3,11 @@
  * the product goes through `assertTransition` (see WithdrawalTransitions), so this table is the
  * whole state machine.
  */
+/** The states a withdrawal passes through when nothing goes wrong, in order. */
+export const WITHDRAWAL_HAPPY_PATH = ['pending_approval', 'approved', 'submitting', 'submitted', 'processing', 'processed'] as const;
+
 export const WITHDRAWAL_STATES = [
-  'pending_approval',
-  'approved',
-  'submitting',
-  'submitted',
-  'processing',
-  'processed',
+  ...WITHDRAWAL_HAPPY_PATH,
   'rejected',
   'cancelled',
   'expired',

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@app/clock';
-import { registerKlearWithdrawal } from '@app/ingestion';
+import { KlearWithdrawalRepository } from '@app/ingestion';
 import { WithdrawalAttention } from './withdrawal-attention.service';
 import { WITHDRAWAL_KLEAR_PORT, type WithdrawalKlearPort, type KlearWithdrawalView } from './withdrawal-ports';
 import { WithdrawalTransitions } from './withdrawal-transitions';
@@ -8,6 +8,13 @@ import { WithdrawalRepository } from './withdrawal.repository';
 import { WithdrawalDecisionService } from './withdrawal-decision.service';
 
 const POLLER_ACTOR = 'withdrawal_poller';
+
+/** What each status Klear reports for a submitted withdrawal means for it (the reason of its state change). */
+const KLEAR_STATUS_MEANS = {
+  processing: 'Klear is processing the wire',
+  processed: 'Klear processed the wire',
+  failed: 'Klear reports the wire failed; the amount returns to the buffer',
+} as const;
 
 export interface PollSummary {
   polled: number;
@@ -33,12 +40,13 @@ export class WithdrawalTracking {
     private readonly repository: WithdrawalRepository,
     private readonly transitions: WithdrawalTransitions,
     private readonly attention: WithdrawalAttention,
+    private readonly klearWithdrawals: KlearWithdrawalRepository,
     @Inject(WITHDRAWAL_KLEAR_PORT) private readonly klear: WithdrawalKlearPort,
   ) {}
 
   async pollOnce(): Promise<PollSummary> {
     const summary: PollSummary = { polled: 0, moved: 0, failed: 0, unreadable: 0, idsConfirmed: 0, alertsSent: 0, alertsPending: 0 };
-    for (const id of await this.repository.idsInStates(['submitted', 'processing'], 'klear_withdrawal_id IS NULL')) {
+    for (const id of await this.repository.submittedWithoutKlearId()) {
       try {
         if (await this.confirmMissingId(id)) summary.idsConfirmed += 1;
       } catch (error) {
@@ -46,7 +54,7 @@ export class WithdrawalTracking {
         this.logger.warn(`withdrawal ${id}: Klear id not confirmable now: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    for (const id of await this.repository.idsInStates(['submitted', 'processing'], 'klear_withdrawal_id IS NOT NULL')) {
+    for (const id of await this.repository.submittedWithKlearId()) {
       const request = await this.repository.findRequest(id);
       if (!request?.klearWithdrawalId) continue;
       let view: KlearWithdrawalView;
@@ -100,13 +108,9 @@ export class WithdrawalTracking {
         });
         return false;
       }
-      await m.query('UPDATE withdrawal_request SET klear_withdrawal_id = $2, klear_status = $3 WHERE id = $1', [
-        id,
-        confirmed.id,
-        confirmed.status,
-      ]);
+      await this.repository.setConfirmedKlearId(m, id, confirmed.id, confirmed.status);
       if (attempt) await this.repository.updateAttempt(m, attempt.id, { klearWithdrawalId: confirmed.id });
-      await registerKlearWithdrawal(m, { id: confirmed.id, amountCenticents: request.amountCenticents });
+      await this.klearWithdrawals.register(m, { id: confirmed.id, amountCenticents: request.amountCenticents });
       await this.transitions.note(m, request, 'klear_id_confirmed', {
         actor: POLLER_ACTOR,
         reason: "Klear's status endpoint confirms the withdrawal id",
@@ -123,37 +127,20 @@ export class WithdrawalTracking {
       if (!request || (request.state !== 'submitted' && request.state !== 'processing')) return null;
       const details = { klear_withdrawal_id: view.id, klear_status: view.status };
       if (view.status === 'pending') {
-        if (request.klearStatus !== 'pending')
-          await m.query('UPDATE withdrawal_request SET klear_status = $2 WHERE id = $1', [id, 'pending']);
+        if (request.klearStatus !== 'pending') await this.repository.setKlearStatus(m, id, 'pending');
         return null;
       }
-      if (view.status === 'processing') {
-        if (request.state === 'processing') return null;
-        await this.transitions.apply(m, request, 'processing', {
-          actor: POLLER_ACTOR,
-          reason: 'Klear is processing the wire',
-          details,
-          set: { klearStatus: 'processing' },
-        });
-        return 'processing';
-      }
-      if (view.status === 'processed') {
-        await this.transitions.apply(m, request, 'processed', {
-          actor: POLLER_ACTOR,
-          reason: 'Klear processed the wire',
-          details,
-          set: { klearStatus: 'processed' },
-        });
-        return 'processed';
-      }
-      await this.transitions.apply(m, request, 'failed', {
+      if (view.status === 'processing' && request.state === 'processing') return null;
+      // Any other status Klear reports is a failed wire.
+      const to = view.status === 'processing' || view.status === 'processed' ? view.status : 'failed';
+      await this.transitions.apply(m, request, to, {
         actor: POLLER_ACTOR,
-        reason: 'Klear reports the wire failed; the amount returns to the buffer',
+        reason: KLEAR_STATUS_MEANS[to],
         details,
-        set: { klearStatus: 'failed' },
+        set: { klearStatus: to },
       });
-      await this.attention.raise(m, request, 'wire_failed', POLLER_ACTOR, details);
-      return 'failed';
+      if (to === 'failed') await this.attention.raise(m, request, 'wire_failed', POLLER_ACTOR, details);
+      return to;
     });
   }
 }
@@ -169,7 +156,7 @@ export class WithdrawalExpiry {
 
   async expireDue(): Promise<number> {
     let expired = 0;
-    for (const id of await this.repository.idsInStates(['pending_approval', 'approved'], 'expires_at <= $2', [this.clock.now()])) {
+    for (const id of await this.repository.expiredOpenIds(this.clock.now())) {
       const done = await this.repository.transaction(async (m) => {
         const request = await this.repository.lockRequest(m, id);
         return request ? this.decisions.expireIfDue(m, request, 'withdrawal_expiry') : false;

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '@app/audit';
-import { WithdrawalRequest, WithdrawalStateChange } from '@app/db';
-import type { EntityManager } from 'typeorm';
+import type { WithdrawalRequest } from '@app/db';
 import { TransitionNotAllowed } from './withdrawal-errors';
 import { WithdrawalNotifications } from './withdrawal-notifications';
 import { canTransition, type WithdrawalState } from './withdrawal-states';
+import { type StateColumns, WithdrawalRepository, type WithdrawalTx } from './withdrawal.repository';
 
 export const WITHDRAWAL_ENTITY = 'withdrawal';
 
@@ -15,9 +15,7 @@ export interface TransitionEvent {
   /** The API body behind the transition (its SHA-256 goes to the audit row). */
   requestBody?: unknown;
   /** Other columns that change with the state (klear id, expiry of a new round, ...). */
-  set?: Partial<
-    Pick<WithdrawalRequest, 'klearWithdrawalId' | 'submittedAt' | 'klearStatus' | 'approvalRound' | 'expiresAt' | 'executionHold'>
-  >;
+  set?: StateColumns;
 }
 
 /**
@@ -29,21 +27,17 @@ export interface TransitionEvent {
 @Injectable()
 export class WithdrawalTransitions {
   constructor(
+    private readonly repository: WithdrawalRepository,
     private readonly audit: AuditService,
     private readonly notifications: WithdrawalNotifications,
   ) {}
 
-  async apply(m: EntityManager, request: WithdrawalRequest, to: WithdrawalState, event: TransitionEvent): Promise<WithdrawalRequest> {
+  async apply(m: WithdrawalTx, request: WithdrawalRequest, to: WithdrawalState, event: TransitionEvent): Promise<WithdrawalRequest> {
     const from = request.state as WithdrawalState;
     if (!canTransition(from, to)) throw new TransitionNotAllowed(request.id, from, to);
-    const result = await m
-      .createQueryBuilder()
-      .update(WithdrawalRequest)
-      .set({ ...(event.set ?? {}), state: to, version: () => 'version + 1', updatedAt: () => 'now()' } as never)
-      .where('id = :id AND version = :version AND state = :from', { id: request.id, version: request.version, from })
-      .execute();
+    const updated = await this.repository.updateState(m, request, to, event.set ?? {});
     // The row lock makes this impossible unless a caller forgot to lock: fail loudly, change nothing.
-    if (result.affected !== 1)
+    if (!updated)
       throw new Error(`withdrawal ${request.id}: lost an update race (state ${from}, version ${request.version}); was the row locked?`);
     await this.record(m, request, `withdrawal.${to}`, from, to, event, true);
     Object.assign(request, event.set ?? {}, { state: to, version: request.version + 1 });
@@ -52,19 +46,19 @@ export class WithdrawalTransitions {
   }
 
   /** The creation row of the history (no from-state). */
-  async created(m: EntityManager, request: WithdrawalRequest, event: TransitionEvent): Promise<void> {
+  async created(m: WithdrawalTx, request: WithdrawalRequest, event: TransitionEvent): Promise<void> {
     await this.record(m, request, 'withdrawal.requested', null, request.state, event, true);
     await this.notifications.stateReached(m, request);
   }
 
   /** An audited event that is not a state change (an approval that does not complete the set, a hold). */
-  async note(m: EntityManager, request: WithdrawalRequest, action: string, event: Omit<TransitionEvent, 'set'>): Promise<void> {
+  async note(m: WithdrawalTx, request: WithdrawalRequest, action: string, event: Omit<TransitionEvent, 'set'>): Promise<void> {
     await this.record(m, request, `withdrawal.${action}`, request.state, request.state, event, false);
   }
 
   /** The hash-chained audit row, and for state changes the local history row pointing at it. */
   private async record(
-    m: EntityManager,
+    m: WithdrawalTx,
     request: WithdrawalRequest,
     action: string,
     from: string | null,
@@ -87,7 +81,7 @@ export class WithdrawalTransitions {
       m,
     );
     if (!history) return;
-    await m.insert(WithdrawalStateChange, {
+    await this.repository.insertStateChange(m, {
       requestId: request.id,
       fromState: from,
       toState: to,
@@ -96,6 +90,6 @@ export class WithdrawalTransitions {
       details: event.details ?? null,
       at: entry.occurredAt,
       auditSeq: entry.seq,
-    } as never);
+    });
   }
 }

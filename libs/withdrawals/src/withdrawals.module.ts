@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IngestionSharedModule } from '@app/ingestion';
 import { NotificationOutbox } from '@app/notifications';
 import { BufferHeadroomService } from './buffer-headroom.service';
 import { IngestedBufferPosition, KlearClientWithdrawalPort, WebhookWithdrawalAlerts } from './klear-adapters';
@@ -9,6 +10,7 @@ import { WithdrawalExecutor } from './withdrawal-executor';
 import { WithdrawalExecutorJob, WithdrawalExpiryJob, WithdrawalPollerJob } from './withdrawal.job';
 import { WithdrawalManualResolutions } from './withdrawal-manual-resolution.service';
 import { WithdrawalOutcomeResolver } from './withdrawal-outcome-resolver';
+import { WithdrawalPolicyRepository } from './withdrawal-policy.repository';
 import { WithdrawalPolicyService } from './withdrawal-policy.service';
 import { BUFFER_POSITION_SOURCE, WITHDRAWAL_ALERT_SINK, WITHDRAWAL_KLEAR_PORT } from './withdrawal-ports';
 import { WithdrawalRequestService } from './withdrawal-request.service';
@@ -24,6 +26,7 @@ const WORKFLOW = [
   WithdrawalNotifications,
   WithdrawalTransitions,
   WithdrawalAttention,
+  WithdrawalPolicyRepository,
   WithdrawalPolicyService,
   BufferHeadroomService,
   WithdrawalRequestService,
@@ -42,7 +45,7 @@ const WORKFLOW = [
  * The withdrawal workflow (request, policy, decisions, execution, tracking). Needs the database,
  * AuditModule, APP_CONFIG, ClockModule and KlearClientModule.forRoot() in the importing application.
  */
-@Module({ providers: WORKFLOW, exports: WORKFLOW })
+@Module({ imports: [IngestionSharedModule], providers: WORKFLOW, exports: WORKFLOW })
 export class WithdrawalsModule {}
 
 /** The worker's withdrawal jobs: withdrawal_executor, withdrawal_poller, withdrawal_expiry (needs JobsModule too). */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import type { Principal } from '@app/auth';
-import { WithdrawalRequest } from '@app/db';
+import type { WithdrawalRequest } from '@app/db';
+import { WithdrawalRepository } from '@app/withdrawals';
 
 export interface PendingItem {
   request: WithdrawalRequest;
@@ -17,25 +16,12 @@ export interface PendingItem {
  */
 @Injectable()
 export class PendingWithdrawals {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly repository: WithdrawalRepository) {}
 
   async list(who: Principal, now: Date): Promise<PendingItem[]> {
-    const requests = await this.dataSource
-      .getRepository(WithdrawalRequest)
-      .createQueryBuilder('r')
-      .where(`r.state = 'pending_approval'`)
-      .andWhere('r.expires_at > :now', { now })
-      .orderBy('r.created_at', 'ASC')
-      .addOrderBy('r.id', 'ASC')
-      .limit(500)
-      .getMany();
+    const requests = await this.repository.pendingNotExpired(now);
     if (requests.length === 0) return [];
-    const approvals = (await this.dataSource.query(
-      `SELECT a.request_id, a.approver_id, a.approver_name, a.decided_at, a.reason
-         FROM withdrawal_approval a JOIN withdrawal_request r ON r.id = a.request_id AND r.approval_round = a.round
-        WHERE a.request_id = ANY($1::uuid[]) AND a.decision = 'approve' ORDER BY a.decided_at`,
-      [requests.map((r) => r.id)],
-    )) as Array<{ request_id: string; approver_id: string; approver_name: string; decided_at: Date; reason: string | null }>;
+    const approvals = await this.repository.currentRoundApprovals(requests.map((r) => r.id));
     return requests.map((request) => {
       const mine = approvals.filter((a) => a.request_id === request.id);
       const approvedByMe = mine.find((a) => a.approver_id === who.userId);

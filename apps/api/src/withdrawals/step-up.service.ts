@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
-import type { DataSource, EntityManager } from 'typeorm';
 import {
   ConsoleAuthService,
   type DecisionBinding,
@@ -14,7 +12,8 @@ import {
 import { Clock } from '@app/clock';
 import type { WithdrawalRequest } from '@app/db';
 import { DomainError, NotFound } from '@app/errors';
-import type { DecisionBinding as DecisionHook } from '@app/withdrawals';
+import type { DecisionBinding as DecisionHook, WithdrawalTx } from '@app/withdrawals';
+import { WithdrawalStepUpRepository } from './step-up.repository';
 import type { DecisionBindingView, StepUpChallengeView, StepUpEvidenceView } from './withdrawal-responses.dto';
 
 export interface StepUpInput {
@@ -44,7 +43,7 @@ export class StepUpRequired extends DomainError {
 @Injectable()
 export class WithdrawalStepUpService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: WithdrawalStepUpRepository,
     private readonly auth: ConsoleAuthService,
     private readonly passkeys: PasskeysService,
     private readonly clock: Clock,
@@ -55,15 +54,7 @@ export class WithdrawalStepUpService {
   }
 
   async challenge(id: string, action: 'approve' | 'reject', who: Principal, rp: RelyingParty): Promise<StepUpChallengeView> {
-    const [row] = (await this.dataSource.query(
-      `SELECT id, amount_centicents, purpose, version, state FROM withdrawal_request WHERE id = $1`,
-      [id],
-    )) as Array<{
-      id: string;
-      amount_centicents: string;
-      purpose: string;
-      version: number;
-    }>;
+    const row = await this.repository.requestToBind(id);
     if (!row) throw new NotFound('withdrawal', id);
     const out = await this.passkeys.decisionOptions(
       who,
@@ -84,7 +75,7 @@ export class WithdrawalStepUpService {
       if (await this.required(who)) throw new StepUpRequired();
       return undefined;
     }
-    return async (m: EntityManager, request: WithdrawalRequest) => {
+    return async (m: WithdrawalTx, request: WithdrawalRequest) => {
       if (input.version !== undefined && input.version !== request.version) {
         throw new StepUpRefused(
           `the request changed since you looked at it (version ${input.version}, now ${request.version}): look at it again and decide again`,
@@ -96,62 +87,36 @@ export class WithdrawalStepUpService {
         purpose: request.purpose,
         version: request.version,
       };
-      const now = this.clock.now();
+      const decision = {
+        requestId: request.id,
+        round: request.approvalRound,
+        approverId: who.userId,
+        decision: action,
+        requestVersion: request.version,
+        amountCenticents: base.amountCenticents,
+        purpose: request.purpose,
+        createdAt: this.clock.now(),
+      };
       if (input.method === 'totp') {
         const step = await this.auth.verifyStepUpTotp(who.userId, input.code ?? '', m);
-        await m.query(
-          `INSERT INTO withdrawal_decision_step_up (request_id, round, approver_id, decision, method, request_version, amount_centicents, purpose, totp_step, created_at)
-           VALUES ($1, $2, $3, $4, 'totp', $5, $6, $7, $8, $9)`,
-          [request.id, request.approvalRound, who.userId, action, request.version, base.amountCenticents, request.purpose, step, now],
-        );
+        await this.repository.insertTotp(m, decision, step);
         return;
       }
       const binding: DecisionBinding = { action, ...base, nonce: input.nonce ?? '' };
       const verified = await this.passkeys.verifyDecision(m, who, binding, input.assertion as unknown as AuthenticationResponseJSON, rp);
-      await m.query(
-        `INSERT INTO withdrawal_decision_step_up (request_id, round, approver_id, decision, method, request_version, amount_centicents, purpose, nonce, challenge, credential_id, public_key, assertion, created_at)
-         VALUES ($1, $2, $3, $4, 'passkey', $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          request.id,
-          request.approvalRound,
-          who.userId,
-          action,
-          request.version,
-          base.amountCenticents,
-          request.purpose,
-          binding.nonce,
-          verified.challenge,
-          verified.credentialId,
-          verified.publicKey,
-          JSON.stringify({ response: input.assertion, origin: rp.origin, rp_id: rp.rpId }),
-          now,
-        ],
-      );
+      await this.repository.insertPasskey(m, decision, {
+        nonce: binding.nonce,
+        challenge: verified.challenge,
+        credentialId: verified.credentialId,
+        publicKey: verified.publicKey,
+        assertion: JSON.stringify({ response: input.assertion, origin: rp.origin, rp_id: rp.rpId }),
+      });
     };
   }
 
   /** Every second factor given on this request, each passkey assertion verified again from the stored fields alone. */
   async evidence(id: string): Promise<StepUpEvidenceView[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT s.*, u.name AS approver_name FROM withdrawal_decision_step_up s JOIN app_user u ON u.id = s.approver_id WHERE s.request_id = $1 ORDER BY s.id`,
-      [id],
-    )) as Array<{
-      round: number;
-      approver_id: string;
-      approver_name: string;
-      decision: 'approve' | 'reject';
-      method: 'totp' | 'passkey';
-      request_version: number;
-      amount_centicents: string;
-      purpose: string;
-      nonce: string | null;
-      challenge: string | null;
-      credential_id: string | null;
-      public_key: Buffer | null;
-      totp_step: string | null;
-      assertion: { response: AuthenticationResponseJSON; origin: string; rp_id: string } | null;
-      created_at: Date;
-    }>;
+    const rows = await this.repository.evidenceOf(id);
     const out: StepUpEvidenceView[] = [];
     for (const r of rows) {
       const binding: DecisionBinding = {

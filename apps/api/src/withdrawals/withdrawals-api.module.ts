@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
 import { WithdrawalsModule } from '@app/withdrawals';
 import { PendingWithdrawals } from './pending-withdrawals';
+import { WithdrawalStepUpRepository } from './step-up.repository';
 import { WithdrawalStepUpService } from './step-up.service';
 import { AdminApiModule } from '../admin/admin-api.module';
 import { HeadroomController } from './headroom.controller';
@@ -11,6 +12,6 @@ import { WithdrawalPolicyController, WithdrawalsController } from './withdrawals
 @Module({
   imports: [WithdrawalsModule, AuthModule, AdminApiModule],
   controllers: [WithdrawalsController, WithdrawalPolicyController, HeadroomController],
-  providers: [WithdrawalStepUpService, PendingWithdrawals],
+  providers: [WithdrawalStepUpRepository, WithdrawalStepUpService, PendingWithdrawals],
 })
 export class WithdrawalsApiModule {}
