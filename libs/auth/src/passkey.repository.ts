@@ -27,11 +27,6 @@ export interface NewChallenge {
 export class PasskeyRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Runs `work` in one transaction (an enrolment: its challenge, the credential and the audit row). */
-  run<T>(work: (tx: DbTransaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   async count(userId: string): Promise<number> {
     const [row] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM webauthn_credential WHERE user_id = $1`, [
       userId,

@@ -10,7 +10,7 @@ import {
 } from '@simplewebauthn/server';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
-import { type DbTransaction } from '@app/db';
+import { type DbTransaction, DbTransactions } from '@app/db';
 import { InvalidInput } from '@app/errors';
 import { StepUpRefused } from './console-auth.service';
 import { PasskeyRepository } from './passkey.repository';
@@ -56,6 +56,7 @@ export interface StoredPasskey {
 @Injectable()
 export class PasskeysService {
   constructor(
+    private readonly transactions: DbTransactions,
     private readonly passkeys: PasskeyRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
@@ -82,7 +83,7 @@ export class PasskeysService {
 
   async register(who: Principal, response: RegistrationResponseJSON, rp: RelyingParty): Promise<{ credentialId: string }> {
     const challenge = clientChallenge(response.response?.clientDataJSON);
-    return this.passkeys.run(async (tx) => {
+    return this.transactions.run(async (tx) => {
       await this.takeChallenge(tx, challenge, who.userId, 'passkey.register', null);
       const verification = await verifyRegistrationResponse({
         response,

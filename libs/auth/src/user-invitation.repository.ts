@@ -9,7 +9,10 @@ export class UserInvitationRepository {
     return tx.save(tx.create(UserInvitation, invitation));
   }
 
-  save(tx: DbTransaction, invitation: UserInvitation): Promise<UserInvitation> {
+  /** The invitation is redeemed: at `at`, for the token `tokenId` made with it. */
+  markRedeemed(tx: DbTransaction, invitation: UserInvitation, at: Date, tokenId: string): Promise<UserInvitation> {
+    invitation.redeemedAt = at;
+    invitation.tokenId = tokenId;
     return tx.save(invitation);
   }
 

@@ -310,9 +310,7 @@ export class UsersService {
       if (!user || user.disabledAt)
         throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'the user this invitation is for is disabled', facts);
       const issued = await this.issueToken(user.id, label, user.name, 'invitation', tx);
-      invitation.redeemedAt = this.clock.now();
-      invitation.tokenId = issued.record.id;
-      await this.invitations.save(tx, invitation);
+      await this.invitations.markRedeemed(tx, invitation, this.clock.now(), issued.record.id);
       await this.audit.record(
         {
           actor: user.name,

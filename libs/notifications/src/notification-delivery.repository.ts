@@ -66,11 +66,6 @@ const returnedCount = (rows: [unknown[], number] | unknown[]) => (Array.isArray(
 export class NotificationDeliveryRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Runs `work` in one transaction (the sender's fan-out). */
-  run<T>(work: (tx: DbTransaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   /** Closes as `interrupted` every attempt still `started` and puts its delivery back to pending; answers how many deliveries. */
   closeInterrupted(now: Date): Promise<number> {
     return this.dataSource.transaction(async (m) => {

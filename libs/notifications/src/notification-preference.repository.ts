@@ -17,11 +17,6 @@ export interface StoredPreferences {
 export class NotificationPreferenceRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Runs `work` in one transaction: the change and its audit row. */
-  run<T>(work: (tx: DbTransaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   async find(userId: string): Promise<StoredPreferences | undefined> {
     const [row] = (await this.dataSource.query(
       `SELECT email, events, updated_at, updated_by FROM notification_preference WHERE user_id = $1`,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
-import { type DbTransaction } from '@app/db';
+import { type DbTransaction, DbTransactions } from '@app/db';
 import { InvalidInput, NotFound } from '@app/errors';
 import { CHANNELS, type Channel, NOTIFICATION_KIND_NAMES, type NotificationKind, isNotificationKind } from './notification-kinds';
 import { NotificationPreferenceRepository } from './notification-preference.repository';
@@ -29,6 +29,7 @@ export function channelsFor(events: Partial<Record<string, Channel[]>> | null | 
 @Injectable()
 export class NotificationPreferencesService {
   constructor(
+    private readonly transactions: DbTransactions,
     private readonly preferences: NotificationPreferenceRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
@@ -61,7 +62,7 @@ export class NotificationPreferencesService {
       else events[kind] = [...new Set(channels as Channel[])];
     }
     if (problems.length) throw new InvalidInput(problems.join('; '), { problems });
-    await this.preferences.run(async (tx) => {
+    await this.transactions.run(async (tx) => {
       await this.requireUser(userId, tx);
       const before = await this.preferences.lockFor(tx, userId);
       const email = change.email === undefined ? (before?.email ?? null) : change.email;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { DbTransactions } from '@app/db';
 import { JobAdvisoryLock } from '@app/jobs';
 import { EmailChannel, SlackChannel, type ChannelSenders, type SendResult } from './channels';
 import { type DueDelivery, NotificationDeliveryRepository } from './notification-delivery.repository';
@@ -47,6 +48,7 @@ export class NotificationSender {
   private readonly channels: ChannelSenders;
 
   constructor(
+    private readonly transactions: DbTransactions,
     private readonly deliveries: NotificationDeliveryRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
@@ -93,7 +95,7 @@ export class NotificationSender {
     let outbox = 0;
     let deliveries = 0;
     const now = this.clock.now();
-    await this.deliveries.run(async (tx) => {
+    await this.transactions.run(async (tx) => {
       const pending = await this.deliveries.lockUnfannedOutbox(tx, this.config.notifications.batchSize);
       for (const row of pending) {
         const people = await this.deliveries.audienceOf(tx, row.audience);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DbTransactions } from '@app/db';
 import { EmailChannel, SlackChannel } from './channels';
 import { NotificationDeliveryLog } from './notification-delivery-log';
 import { NotificationDeliveryRepository } from './notification-delivery.repository';
@@ -19,6 +20,7 @@ const SERVICES = [
   OperationsWatch,
   EmailChannel,
   SlackChannel,
+  DbTransactions,
   NotificationOutboxRepository,
   NotificationDeliveryRepository,
   NotificationPreferenceRepository,

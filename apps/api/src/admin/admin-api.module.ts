@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
+import { DbTransactions } from '@app/db';
 import { WithdrawalsModule } from '@app/withdrawals';
 import { AdminProposalsController, InvitationsController, UsersController } from '../users/users.controller';
 import { AdminProposalRepository } from './admin-proposal.repository';
@@ -8,7 +9,7 @@ import { AdminProposals } from './admin-proposals.service';
 /** Users, tokens, invitations and the dual-control proposals (the withdrawal policy's too). */
 @Module({
   imports: [AuthModule, WithdrawalsModule],
-  providers: [AdminProposalRepository, AdminProposals],
+  providers: [DbTransactions, AdminProposalRepository, AdminProposals],
   controllers: [UsersController, InvitationsController, AdminProposalsController],
   exports: [AdminProposals],
 })

@@ -8,11 +8,6 @@ import { DataSource } from 'typeorm';
 export class AdminProposalRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Runs `work` in one transaction: a proposal's opening or decision, its effect and their audit rows. */
-  run<T>(work: (tx: DbTransaction) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   /** Whether a proposal to create a user of that name is waiting. */
   async userCreationPending(tx: DbTransaction, name: string): Promise<boolean> {
     const pending = (await tx.query(

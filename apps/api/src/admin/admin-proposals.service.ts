@@ -11,7 +11,15 @@ import {
 } from '@app/auth';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { type AdminProposal, type AdminProposalKind, type AppUser, type DbTransaction, PRIVILEGED_ROLES, type UserKind } from '@app/db';
+import {
+  type AdminProposal,
+  type AdminProposalKind,
+  type AppUser,
+  type DbTransaction,
+  DbTransactions,
+  PRIVILEGED_ROLES,
+  type UserKind,
+} from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
 import { enqueueNotification, proposalWaitingEvent } from '@app/notifications';
 import {
@@ -55,6 +63,7 @@ const privilegedOf = (roles: readonly Role[]) => roles.filter((r) => (PRIVILEGED
 @Injectable()
 export class AdminProposals {
   constructor(
+    private readonly transactions: DbTransactions,
     private readonly proposals: AdminProposalRepository,
     private readonly users: UsersService,
     private readonly policies: WithdrawalPolicyService,
@@ -69,7 +78,7 @@ export class AdminProposals {
       if (isPrivileged(body.roles)) throw new ServiceAccountPrivileged(body.roles);
       return { user: await this.users.createUser(body.name, body.roles, who.name, 'service'), proposals: [], invitation: null };
     }
-    return this.proposals.run(async (m) => {
+    return this.transactions.run(async (m) => {
       await this.users.assertNameFree(body.name, m);
       if (!isPrivileged(body.roles)) {
         const user = await this.users.createUser(body.name, body.roles, who.name, 'person', m);
@@ -102,7 +111,7 @@ export class AdminProposals {
     }
     if (disable) return { user: current, proposals: [], invitation: null };
     const proposals: AdminProposal[] = [];
-    await this.proposals.run(async (m) => {
+    await this.transactions.run(async (m) => {
       if (enable) proposals.push(await this.open(m, 'user.enable', id, {}, privilegedOf(current.roles), who));
       if (grant.length > 0) proposals.push(await this.open(m, 'user.grant_roles', id, { roles: grant }, grant, who));
     });
@@ -114,7 +123,7 @@ export class AdminProposals {
     this.policies.validate(terms);
     const current = await this.policies.current();
     const snapshot = policyToSnapshot({ ...terms, version: current.version + 1 });
-    return this.proposals.run((m) =>
+    return this.transactions.run((m) =>
       this.open(m, 'withdrawal_policy.change', null, { policy: snapshot, based_on_version: current.version }, [], who, requestBody),
     );
   }
@@ -125,7 +134,7 @@ export class AdminProposals {
     reason: string | undefined,
     requestBody: unknown,
   ): Promise<{ proposal: AdminProposal; effect: Record<string, unknown> }> {
-    const outcome = await this.proposals.run(async (m) => {
+    const outcome = await this.transactions.run(async (m) => {
       const p = await this.lockPending(m, id);
       if (p === 'void') return 'void' as const;
       if (p.proposedBy === who.userId) throw new ProposalSelfApproval(id, 'the proposer cannot approve their own proposal');
@@ -150,7 +159,7 @@ export class AdminProposals {
 
   /** Any admin may reject (the proposer withdraws their own this way); a rejection ends the proposal. */
   async reject(id: string, who: Principal, reason: string, requestBody: unknown): Promise<AdminProposal> {
-    const result = await this.proposals.run(async (m) => {
+    const result = await this.transactions.run(async (m) => {
       const p = await this.lockPending(m, id);
       if (p === 'void') return null;
       // The CHECK refuses decided_by = proposed_by: the proposer's withdrawal is recorded without a decider.
