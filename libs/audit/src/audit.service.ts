@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
-import { advisoryLockCall, AdvisoryLocks, AuditCheckpoint, AuditLogEntry } from '@app/db';
+import { type AuditCheckpoint, type AuditLogEntry, type DbTransaction } from '@app/db';
 import type { Keyring } from '@app/secrets';
-import { DataSource, EntityManager } from 'typeorm';
 import {
   AUDIT_CHECKPOINT_MAC,
   AUDIT_ROW_MAC,
@@ -17,10 +15,8 @@ import {
   GENESIS_HASH,
   walkResult,
 } from './audit-chain';
+import { type AuditChainEnd, type AuditListFilter, AuditRepository } from './audit.repository';
 import { canonicalJson } from './canonical-json';
-
-/** Transaction-scoped advisory lock serialising appends to the chain, taken with the isolation check in one round trip. */
-const AUDIT_CHAIN_LOCK = advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.auditChain);
 
 /** An incremental verification records a checkpoint once it has walked this many rows past the last one. */
 export const AUDIT_CHECKPOINT_EVERY = 1000;
@@ -50,43 +46,34 @@ export function requestBodyHash(body: unknown): string {
 /** The keyring that signs audit rows (null without SECRETS_KEY): provided by AuditModule from the configuration. */
 export const AUDIT_KEYRING = Symbol('AUDIT_KEYRING');
 
+/** The database an AuditService built by hand (tests, benches, scripts) reads and appends to: its AuditRepository is made from it. */
+export type AuditDatabase = ConstructorParameters<typeof AuditRepository>[0];
+
 @Injectable()
 export class AuditService {
+  private readonly repository: AuditRepository;
+
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(AuditRepository) source: AuditRepository | AuditDatabase,
     @Optional() @Inject(AUDIT_KEYRING) private readonly keyring: Keyring | null,
     private readonly clock: Clock,
-  ) {}
-
-  /**
-   * Appends one event. Pass the EntityManager of the transaction that makes the state change so
-   * the change and its audit row commit (or roll back) together. That transaction must be READ
-   * COMMITTED: the chain's last row is read after its lock is taken, which a REPEATABLE READ
-   * snapshot taken earlier would not see (the append is refused rather than colliding on seq).
-   */
-  async record(event: AuditEvent, manager?: EntityManager): Promise<AuditLogEntry> {
-    if (manager) return this.append(manager, event);
-    return this.dataSource.transaction((m) => this.append(m, event));
+  ) {
+    this.repository = source instanceof AuditRepository ? source : new AuditRepository(source);
   }
 
-  private async append(manager: EntityManager, event: AuditEvent): Promise<AuditLogEntry> {
-    if (!manager.queryRunner?.isTransactionActive) {
-      return manager.transaction((m) => this.append(m, event));
-    }
-    const [{ isolation }] = (await manager.query(
-      `SELECT ${AUDIT_CHAIN_LOCK.sql}, current_setting('transaction_isolation') AS isolation`,
-      AUDIT_CHAIN_LOCK.params,
-    )) as Array<{
-      isolation: string;
-    }>;
-    // A snapshot taken before the lock may not see the chain's latest row: the append would collide on seq.
-    if (isolation !== 'read committed') {
-      throw new Error(
-        `audit rows are appended in READ COMMITTED transactions (this one is ${isolation}): record the audit row after the snapshot work`,
-      );
-    }
-    const last = (await manager.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string; hash: string }>;
-    const seq = last.length ? (BigInt(last[0].seq) + 1n).toString() : '1';
+  /**
+   * Appends one event. Pass the transaction that makes the state change so the change and its audit
+   * row commit (or roll back) together. That transaction must be READ COMMITTED: the chain's last row
+   * is read after its lock is taken, which a REPEATABLE READ snapshot taken earlier would not see (the
+   * append is refused rather than colliding on seq).
+   */
+  record(event: AuditEvent, tx?: DbTransaction): Promise<AuditLogEntry> {
+    return this.repository.append(tx, (end) => this.compose(event, end));
+  }
+
+  /** The row that follows `end` in the chain, hashed and (with a keyring) signed. */
+  private compose(event: AuditEvent, end: AuditChainEnd): AuditLogEntry {
+    const seq = end ? (BigInt(end.seq) + 1n).toString() : '1';
     const details = event.details ? (JSON.parse(canonicalJson(event.details)) as Record<string, unknown>) : null;
     const row: Omit<AuditLogEntry, 'hash' | 'mac' | 'macKeyId'> = {
       seq,
@@ -100,15 +87,12 @@ export class AuditService {
       reason: event.reason ?? null,
       details,
       requestHash: event.requestBody === undefined ? null : requestBodyHash(event.requestBody),
-      prevHash: last.length ? last[0].hash : GENESIS_HASH,
+      prevHash: end ? end.hash : GENESIS_HASH,
     };
     const hash = auditRowHash(row);
     // The MAC's key is outside the database: whoever can rewrite rows cannot re-sign them.
     const signed = this.keyring ? this.keyring.sign(AUDIT_ROW_MAC, auditMacData(seq, hash)) : null;
-    const entry = manager.create(AuditLogEntry, { ...row, hash, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null });
-    // jsonb details make TypeORM's deep-partial type balk; the entity is complete.
-    await manager.insert(AuditLogEntry, entry as unknown as Parameters<EntityManager['insert']>[1]);
-    return entry;
+    return { ...row, hash, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null };
   }
 
   /**
@@ -140,10 +124,7 @@ export class AuditService {
       ? { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() }
       : null;
     if (checkpoint) {
-      const [row] = (await this.dataSource.query('SELECT hash, mac FROM audit_log WHERE seq = $1', [checkpoint.seq])) as Array<{
-        hash: string;
-        mac: string | null;
-      }>;
+      const row = await this.repository.rowAt(checkpoint.seq);
       if (!row)
         return walkResult(
           walk,
@@ -169,7 +150,7 @@ export class AuditService {
   private async trustedCheckpoint(): Promise<
     { checkpoint: AuditCheckpoint } | { problem: string; seq: string; ref: CheckpointRef } | null
   > {
-    const recent = await this.dataSource.getRepository(AuditCheckpoint).find({ order: { id: 'DESC' }, take: CHECKPOINTS_CONSIDERED });
+    const recent = await this.repository.newestCheckpoints(CHECKPOINTS_CONSIDERED);
     for (const checkpoint of recent) {
       if (!this.keyring) return { checkpoint };
       // Written without a keyring (development, before SECRETS_KEY) or with a retired key: not evidence either way.
@@ -198,13 +179,7 @@ export class AuditService {
     const pageSize = options.pageSize ?? 5000;
     let anchorSeen = false;
     for (;;) {
-      const rows = await this.dataSource
-        .getRepository(AuditLogEntry)
-        .createQueryBuilder('a')
-        .where('a.seq >= :from', { from: walk.expectedSeq.toString() })
-        .orderBy('a.seq', 'ASC')
-        .limit(pageSize)
-        .getMany();
+      const rows = await this.repository.pageFrom(walk.expectedSeq.toString(), pageSize);
       if (rows.length === 0) break;
       for (const row of rows) {
         const problem = walk.step(row);
@@ -227,50 +202,23 @@ export class AuditService {
     if (!walk.anchor) return;
     const content = { seq: walk.anchor.seq, hash: walk.anchor.hash, kind, verifiedAt: this.clock.now(), walkState: walk.state() };
     const signed = this.keyring ? this.keyring.sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(content)) : null;
-    await this.dataSource.getRepository(AuditCheckpoint).insert({ ...content, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null });
+    await this.repository.insertCheckpoint({ ...content, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null });
   }
 
   /**
    * Rows newest first by default (`order: 'asc'`: oldest first); `after` is the last seq of the previous
    * page in that order. Filters: entity type and id, actor, and a time range (`from` inclusive, `to` exclusive).
    */
-  async list(filter: {
-    entityType?: string;
-    entityId?: string;
-    actor?: string;
-    from?: Date;
-    to?: Date;
-    order?: 'asc' | 'desc';
-    afterSeq?: string;
-    limit: number;
-  }): Promise<AuditLogEntry[]> {
-    const desc = filter.order !== 'asc';
-    const qb = this.dataSource
-      .getRepository(AuditLogEntry)
-      .createQueryBuilder('a')
-      .orderBy('a.seq', desc ? 'DESC' : 'ASC')
-      .limit(filter.limit);
-    if (filter.entityType) qb.andWhere('a.entity_type = :t', { t: filter.entityType });
-    if (filter.entityId) qb.andWhere('a.entity_id = :i', { i: filter.entityId });
-    if (filter.actor) qb.andWhere('a.actor = :actor', { actor: filter.actor });
-    if (filter.from) qb.andWhere('a.occurred_at >= :from', { from: filter.from });
-    if (filter.to) qb.andWhere('a.occurred_at < :to', { to: filter.to });
-    if (filter.afterSeq) qb.andWhere(desc ? 'a.seq < :s' : 'a.seq > :s', { s: filter.afterSeq });
-    return qb.getMany();
+  list(filter: AuditListFilter): Promise<AuditLogEntry[]> {
+    return this.repository.list(filter);
   }
 
   /** The entity types the log holds, with their row counts (what `GET /audit?entity=` takes). */
-  async entityTypes(): Promise<Array<{ entity: string; rows: number }>> {
-    const rows = (await this.dataSource.query(
-      `SELECT entity_type AS entity, count(*)::int AS rows FROM audit_log GROUP BY entity_type ORDER BY entity_type`,
-    )) as Array<{ entity: string; rows: number }>;
-    return rows;
+  entityTypes(): Promise<Array<{ entity: string; rows: number }>> {
+    return this.repository.entityTypes();
   }
 
-  async hasEntityType(entityType: string): Promise<boolean> {
-    const [row] = (await this.dataSource.query(`SELECT EXISTS (SELECT 1 FROM audit_log WHERE entity_type = $1) AS found`, [
-      entityType,
-    ])) as Array<{ found: boolean }>;
-    return row.found;
+  hasEntityType(entityType: string): Promise<boolean> {
+    return this.repository.hasEntityType(entityType);
   }
 }

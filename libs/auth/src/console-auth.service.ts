@@ -1,16 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { Secret, TOTP } from 'otpauth';
-import type { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { type DbTransaction, DbTransactions } from '@app/db';
 import { DomainError, InvalidInput, NotFound, TooManyRequests } from '@app/errors';
 import { Keyring, SecretBox } from '@app/secrets';
+import { ConsoleCredentialRepository } from './console-credential.repository';
+import { type ConsoleSessionRow, ConsoleSessionRepository } from './console-session.repository';
 import type { Principal } from './principal';
-import type { Role } from './roles';
+import { UserRepository } from './user.repository';
 
 /** argon2id (RFC 9106 second recommended profile, OWASP minimum: 19 MiB, 2 passes, 1 lane). `2` is Algorithm.Argon2id. */
 const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -86,7 +87,10 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ConsoleAuth');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: DbTransactions,
+    private readonly credentials: ConsoleCredentialRepository,
+    private readonly sessions: ConsoleSessionRepository,
+    private readonly users: UserRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -109,11 +113,8 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   async sealStoredTotpSecrets(): Promise<number> {
     const box = this.box;
     if (!box) return 0;
-    return this.dataSource.transaction(async (m) => {
-      const rows = (await m.query(
-        `SELECT user_id, totp_secret, totp_key_id FROM console_credential WHERE totp_key_id IS DISTINCT FROM $1 FOR UPDATE`,
-        [box.currentKeyId],
-      )) as Array<{ user_id: string; totp_secret: string; totp_key_id: string | null }>;
+    return this.transactions.run(async (tx) => {
+      const rows = await this.credentials.lockNotSealedWith(tx, box.currentKeyId);
       let sealed = 0;
       for (const row of rows) {
         let secret: string;
@@ -127,11 +128,7 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
           continue;
         }
         const stored = this.sealTotp(row.user_id, secret);
-        await m.query(`UPDATE console_credential SET totp_secret = $2, totp_key_id = $3 WHERE user_id = $1`, [
-          row.user_id,
-          stored.secret,
-          stored.keyId,
-        ]);
+        await this.credentials.replaceTotpSecret(tx, row.user_id, stored.secret, stored.keyId);
         sealed++;
       }
       return sealed;
@@ -140,10 +137,8 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
 
   /** The TOTP secret of a person, in clear (the CLI's totp:code and the demo), or null when none is enrolled. */
   async totpSecretOf(userId: string): Promise<string | null> {
-    const rows = (await this.dataSource.query(`SELECT totp_secret, totp_key_id FROM console_credential WHERE user_id = $1`, [
-      userId,
-    ])) as Array<{ totp_secret: string; totp_key_id: string | null }>;
-    return rows[0] ? this.openTotp(userId, rows[0].totp_secret, rows[0].totp_key_id) : null;
+    const stored = await this.credentials.findTotp(userId);
+    return stored ? this.openTotp(userId, stored.totp_secret, stored.totp_key_id) : null;
   }
 
   /** The row's context binds an envelope to its person: a sealed secret copied to another user's row does not open. */
@@ -162,54 +157,31 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   /** Sets (or replaces) a person's password and a new TOTP secret; returns the secret and its otpauth:// URI. */
   async setCredentials(userId: string, password: string, actor: string): Promise<{ secret: string; uri: string }> {
     if (password.length < MIN_PASSWORD_LENGTH) throw new InvalidInput(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
-    const users = (await this.dataSource.query(`SELECT name FROM app_user WHERE id = $1 AND disabled_at IS NULL`, [userId])) as Array<{
-      name: string;
-    }>;
-    if (users.length === 0) throw new NotFound('user', userId);
+    const user = await this.users.findById(userId);
+    if (!user || user.disabledAt) throw new NotFound('user', userId);
     const secret = new Secret({ size: 20 }).base32;
     const passwordHash = await argon2Hash(password, ARGON2);
     const sealed = this.sealTotp(userId, secret);
     const now = this.clock.now();
-    await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO console_credential (user_id, password_hash, totp_secret, totp_key_id, totp_enrolled_at, last_totp_step, failed_count, locked_until, updated_at)
-         VALUES ($1, $2, $3, $5, $4, NULL, 0, NULL, $4)
-         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, totp_secret = excluded.totp_secret, totp_key_id = excluded.totp_key_id,
-           totp_enrolled_at = excluded.totp_enrolled_at, last_totp_step = NULL, failed_count = 0, locked_until = NULL, updated_at = excluded.updated_at`,
-        [userId, passwordHash, sealed.secret, now, sealed.keyId],
-      );
+    await this.transactions.run(async (tx) => {
+      await this.credentials.enrol(tx, { userId, passwordHash, secret: sealed.secret, keyId: sealed.keyId, at: now });
       // New credentials end every open session of that person.
-      await m.query(`UPDATE console_session SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, [userId, now]);
+      await this.sessions.revokeAllOf(tx, userId, now);
       await this.audit.record(
         { actor, action: 'console.credentials_set', entityType: 'user', entityId: userId, details: { totp: 'enrolled' } },
-        m,
+        tx,
       );
     });
-    return { secret, uri: totpOf(secret, users[0].name).toString() };
+    return { secret, uri: totpOf(secret, user.name).toString() };
   }
 
   async hasSecondFactor(userId: string): Promise<boolean> {
-    const rows = (await this.dataSource.query(`SELECT 1 FROM console_credential WHERE user_id = $1`, [userId])) as unknown[];
-    return rows.length > 0;
+    return this.credentials.exists(userId);
   }
 
   async signIn(username: string, password: string, code: string, client: string | null): Promise<SignedIn> {
-    const rows = (await this.dataSource.query(
-      `SELECT u.id, u.name, u.roles, c.password_hash, c.totp_secret, c.totp_key_id, c.locked_until
-         FROM app_user u JOIN console_credential c ON c.user_id = u.id
-        WHERE u.name = $1 AND u.disabled_at IS NULL`,
-      [username],
-    )) as Array<{
-      id: string;
-      name: string;
-      roles: Role[];
-      password_hash: string;
-      totp_secret: string;
-      totp_key_id: string | null;
-      locked_until: Date | null;
-    }>;
+    const row = await this.credentials.findForSignIn(username);
     const now = this.clock.now();
-    const row = rows[0];
     if (!row) {
       await argon2Verify(await this.dummyHash, password).catch(() => false);
       throw new SignInRefused();
@@ -227,25 +199,28 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
     const absolute = new Date(now.getTime() + this.config.console.absoluteSeconds * 1000);
-    const session = await this.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE console_credential SET failed_count = 0, locked_until = NULL WHERE user_id = $1`, [row.id]);
-      const [s] = (await m.query(
-        `INSERT INTO console_session (token_hash, user_id, csrf_token, created_at, last_seen_at, absolute_expires_at, client)
-         VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING id`,
-        [sha256(token), row.id, csrfToken, now, absolute, client],
-      )) as Array<{ id: string }>;
+    const session = await this.transactions.run(async (tx) => {
+      await this.credentials.clearFailures(tx, row.id);
+      const id = await this.sessions.insert(tx, {
+        tokenHash: sha256(token),
+        userId: row.id,
+        csrfToken,
+        at: now,
+        absoluteExpiresAt: absolute,
+        client,
+      });
       await this.audit.record(
         {
           actor: row.name,
           action: 'console.sign_in',
           entityType: 'console_session',
-          entityId: s.id,
+          entityId: id,
           toState: 'active',
           details: { client },
         },
-        m,
+        tx,
       );
-      return s;
+      return { id };
     });
     return {
       token,
@@ -264,29 +239,14 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   /** The session behind a cookie value, or null (unknown, revoked, idle too long, past its absolute end). Touches it. */
   async authenticate(token: string): Promise<{ principal: Principal; session: ConsoleSession } | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-    const rows = (await this.dataSource.query(
-      `SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.absolute_expires_at, u.name, u.roles
-         FROM console_session s JOIN app_user u ON u.id = s.user_id
-        WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND u.disabled_at IS NULL`,
-      [sha256(token)],
-    )) as Array<{
-      id: string;
-      user_id: string;
-      csrf_token: string;
-      created_at: Date;
-      last_seen_at: Date;
-      absolute_expires_at: Date;
-      name: string;
-      roles: Role[];
-    }>;
-    const row = rows[0];
+    const row = await this.sessions.findOpen(sha256(token));
     if (!row) return null;
     const now = this.clock.now();
     const session = this.sessionOf(row);
     if (now.getTime() >= session.idleExpiresAt.getTime() || now.getTime() >= session.absoluteExpiresAt.getTime()) return null;
     // Idle timer: touched at most every 10 s (one write per burst of requests).
     if (now.getTime() - row.last_seen_at.getTime() >= 10_000) {
-      await this.dataSource.query(`UPDATE console_session SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`, [row.id, now]);
+      await this.sessions.touch(row.id, now);
       session.lastSeenAt = now;
       session.idleExpiresAt = new Date(now.getTime() + this.config.console.idleSeconds * 1000);
     }
@@ -294,20 +254,20 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   }
 
   async signOut(sessionId: string, actor: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE console_session SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, [sessionId, this.clock.now()]);
+    await this.transactions.run(async (tx) => {
+      await this.sessions.revoke(tx, sessionId, this.clock.now());
       await this.audit.record(
         { actor, action: 'console.sign_out', entityType: 'console_session', entityId: sessionId, toState: 'revoked' },
-        m,
+        tx,
       );
     });
   }
 
   /**
    * Checks a TOTP code of this person and consumes its time step (a code works once). Returns the
-   * step, or null when wrong or already used. `m`: inside the caller's transaction.
+   * step, or null when wrong or already used. `tx`: inside the caller's transaction.
    */
-  async consumeTotp(userId: string, secret: string, code: string, m?: EntityManager): Promise<number | null> {
+  async consumeTotp(userId: string, secret: string, code: string, tx?: DbTransaction): Promise<number | null> {
     if (!/^\d{6}$/.test(code)) return null;
     const nowMs = this.clock.nowMs();
     const delta = TOTP.validate({
@@ -321,26 +281,18 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
     });
     if (delta === null) return null;
     const step = Math.floor(nowMs / 1000 / TOTP_PERIOD) + delta;
-    const updated = (await (m ?? this.dataSource).query(
-      `UPDATE console_credential SET last_totp_step = $2 WHERE user_id = $1 AND (last_totp_step IS NULL OR last_totp_step < $2) RETURNING user_id`,
-      [userId, step],
-    )) as [unknown[], number] | unknown[];
-    const count = Array.isArray(updated[0]) ? (updated as [unknown[], number])[1] : updated.length;
-    return count > 0 ? step : null;
+    return (await this.credentials.consumeStep(userId, step, tx)) ? step : null;
   }
 
   /** A step-up TOTP check (approval dialogs): the person's own secret, one use per code. Counts failures like sign-in. */
-  async verifyStepUpTotp(userId: string, code: string, m?: EntityManager): Promise<number> {
-    const rows = (await (m ?? this.dataSource).query(
-      `SELECT totp_secret, totp_key_id, locked_until FROM console_credential WHERE user_id = $1`,
-      [userId],
-    )) as Array<{ totp_secret: string; totp_key_id: string | null; locked_until: Date | null }>;
-    if (rows.length === 0)
+  async verifyStepUpTotp(userId: string, code: string, tx?: DbTransaction): Promise<number> {
+    const stored = await this.credentials.findForStepUp(userId, tx);
+    if (!stored)
       throw new StepUpRefused('no authenticator is enrolled for you: set one up (npm run cli -- console:credentials) before deciding');
     const now = this.clock.now();
-    if (rows[0].locked_until && rows[0].locked_until.getTime() > now.getTime())
+    if (stored.locked_until && stored.locked_until.getTime() > now.getTime())
       throw new StepUpRefused('too many wrong codes: your account is locked for now');
-    const step = await this.consumeTotp(userId, this.openTotp(userId, rows[0].totp_secret, rows[0].totp_key_id), code, m);
+    const step = await this.consumeTotp(userId, this.openTotp(userId, stored.totp_secret, stored.totp_key_id), code, tx);
     if (step === null) {
       await this.recordFailure(userId, userId, now);
       throw new StepUpRefused('the authenticator code is wrong or was already used');
@@ -351,15 +303,9 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
   private async recordFailure(userId: string, name: string, now: Date): Promise<void> {
     const { maxFailures, lockoutSeconds } = this.config.console;
     const until = new Date(now.getTime() + lockoutSeconds * 1000);
-    await this.dataSource.transaction(async (m) => {
-      const [row] = (await m.query(
-        `UPDATE console_credential
-            SET failed_count = CASE WHEN failed_count + 1 >= $2 THEN 0 ELSE failed_count + 1 END,
-                locked_until = CASE WHEN failed_count + 1 >= $2 THEN $3::timestamptz ELSE locked_until END
-          WHERE user_id = $1 RETURNING failed_count, locked_until`,
-        [userId, maxFailures, until],
-      )) as [Array<{ failed_count: number; locked_until: Date | null }>, number];
-      const locked = row?.[0]?.locked_until?.getTime() === until.getTime();
+    await this.transactions.run(async (tx) => {
+      const lockedUntil = await this.credentials.countFailure(tx, userId, maxFailures, until);
+      const locked = lockedUntil?.getTime() === until.getTime();
       await this.audit.record(
         {
           actor: name,
@@ -368,19 +314,12 @@ export class ConsoleAuthService implements OnApplicationBootstrap {
           entityId: userId,
           details: locked ? { locked_until: until.toISOString() } : {},
         },
-        m,
+        tx,
       );
     });
   }
 
-  private sessionOf(row: {
-    id: string;
-    user_id: string;
-    csrf_token: string;
-    created_at: Date;
-    last_seen_at: Date;
-    absolute_expires_at: Date;
-  }): ConsoleSession {
+  private sessionOf(row: ConsoleSessionRow): ConsoleSession {
     return {
       id: row.id,
       userId: row.user_id,

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -9,11 +8,12 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import type { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
+import { type DbTransaction, DbTransactions } from '@app/db';
 import { InvalidInput } from '@app/errors';
 import { StepUpRefused } from './console-auth.service';
+import { PasskeyRepository } from './passkey.repository';
 import type { Principal } from './principal';
 
 const CHALLENGE_SECONDS = 300;
@@ -56,16 +56,14 @@ export interface StoredPasskey {
 @Injectable()
 export class PasskeysService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: DbTransactions,
+    private readonly passkeys: PasskeyRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
 
-  async count(userId: string): Promise<number> {
-    const [row] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM webauthn_credential WHERE user_id = $1`, [
-      userId,
-    ])) as Array<{ n: number }>;
-    return row.n;
+  count(userId: string): Promise<number> {
+    return this.passkeys.count(userId);
   }
 
   async registrationOptions(who: Principal, rp: RelyingParty) {
@@ -79,14 +77,14 @@ export class PasskeysService {
       excludeCredentials: existing.map((c) => ({ id: c.credentialId })),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
     });
-    await this.storeChallenge(this.dataSource.manager, options.challenge, who.userId, 'passkey.register', null, null, options.challenge);
+    await this.storeChallenge(options.challenge, who.userId, 'passkey.register', null, null, options.challenge);
     return options;
   }
 
   async register(who: Principal, response: RegistrationResponseJSON, rp: RelyingParty): Promise<{ credentialId: string }> {
     const challenge = clientChallenge(response.response?.clientDataJSON);
-    return this.dataSource.transaction(async (m) => {
-      await this.takeChallenge(m, challenge, who.userId, 'passkey.register', null);
+    return this.transactions.run(async (tx) => {
+      await this.takeChallenge(tx, challenge, who.userId, 'passkey.register', null);
       const verification = await verifyRegistrationResponse({
         response,
         expectedChallenge: challenge,
@@ -98,10 +96,14 @@ export class PasskeysService {
       });
       if (!verification.verified || !verification.registrationInfo) throw new InvalidInput('the passkey could not be verified');
       const { credential } = verification.registrationInfo;
-      await m.query(
-        `INSERT INTO webauthn_credential (user_id, credential_id, public_key, counter, transports, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [who.userId, credential.id, Buffer.from(credential.publicKey), credential.counter, credential.transports ?? [], this.clock.now()],
-      );
+      await this.passkeys.insert(tx, {
+        userId: who.userId,
+        credentialId: credential.id,
+        publicKey: credential.publicKey,
+        counter: credential.counter,
+        transports: credential.transports ?? [],
+        createdAt: this.clock.now(),
+      });
       await this.audit.record(
         {
           actor: who.name,
@@ -110,7 +112,7 @@ export class PasskeysService {
           entityId: who.userId,
           details: { credential_id: credential.id },
         },
-        m,
+        tx,
       );
       return { credentialId: credential.id };
     });
@@ -123,15 +125,7 @@ export class PasskeysService {
       throw new StepUpRefused('you have no passkey: enrol one on the Administration page, or use your authenticator code');
     const nonce = randomBytes(16).toString('base64url');
     const challenge = decisionChallenge({ ...binding, nonce });
-    await this.storeChallenge(
-      this.dataSource.manager,
-      nonce,
-      who.userId,
-      `withdrawal.${binding.action}`,
-      binding.requestId,
-      binding.version,
-      challenge,
-    );
+    await this.storeChallenge(nonce, who.userId, `withdrawal.${binding.action}`, binding.requestId, binding.version, challenge);
     const options = await generateAuthenticationOptions({
       rpID: rp.rpId,
       challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
@@ -147,22 +141,19 @@ export class PasskeysService {
    * challenge and advances the credential's counter. Returns what is stored as evidence.
    */
   async verifyDecision(
-    m: EntityManager,
+    tx: DbTransaction,
     who: Principal,
     binding: DecisionBinding,
     assertion: AuthenticationResponseJSON,
     rp: RelyingParty,
   ) {
     const challenge = decisionChallenge(binding);
-    const stored = await this.takeChallenge(m, binding.nonce, who.userId, `withdrawal.${binding.action}`, binding.requestId);
+    const stored = await this.takeChallenge(tx, binding.nonce, who.userId, `withdrawal.${binding.action}`, binding.requestId);
     if (stored.challenge !== challenge)
       throw new StepUpRefused(
         'the request changed since your passkey was asked (amount, purpose or version): look at it again and decide again',
       );
-    const [credential] = (await m.query(
-      `SELECT credential_id, public_key, counter FROM webauthn_credential WHERE user_id = $1 AND credential_id = $2 FOR UPDATE`,
-      [who.userId, assertion?.id ?? ''],
-    )) as Array<{ credential_id: string; public_key: Buffer; counter: string }>;
+    const credential = await this.passkeys.lock(tx, who.userId, assertion?.id ?? '');
     if (!credential) throw new StepUpRefused('this passkey is not one of yours');
     const result = await verifyAuthenticationResponse({
       response: assertion,
@@ -175,27 +166,16 @@ export class PasskeysService {
       throw new StepUpRefused(`the passkey signature does not verify: ${e instanceof Error ? e.message : String(e)}`);
     });
     if (!result.verified) throw new StepUpRefused('the passkey signature does not verify');
-    await m.query(`UPDATE webauthn_credential SET counter = $2 WHERE credential_id = $1`, [
-      credential.credential_id,
-      result.authenticationInfo.newCounter,
-    ]);
+    await this.passkeys.setCounter(tx, credential.credential_id, result.authenticationInfo.newCounter);
     return { challenge, credentialId: credential.credential_id, publicKey: credential.public_key };
   }
 
   private async credentialsOf(userId: string): Promise<StoredPasskey[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT credential_id, public_key, counter FROM webauthn_credential WHERE user_id = $1 ORDER BY created_at`,
-      [userId],
-    )) as Array<{
-      credential_id: string;
-      public_key: Buffer;
-      counter: string;
-    }>;
+    const rows = await this.passkeys.listOf(userId);
     return rows.map((r) => ({ credentialId: r.credential_id, publicKey: new Uint8Array(r.public_key), counter: Number(r.counter) }));
   }
 
   private async storeChallenge(
-    m: EntityManager,
     nonce: string,
     userId: string,
     purpose: string,
@@ -204,27 +184,26 @@ export class PasskeysService {
     challenge: string,
   ) {
     const now = this.clock.now();
-    await m.query(
-      `INSERT INTO console_challenge (nonce, user_id, purpose, request_id, request_version, challenge, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [nonce, userId, purpose, requestId, version, challenge, now, new Date(now.getTime() + CHALLENGE_SECONDS * 1000)],
-    );
+    await this.passkeys.storeChallenge({
+      nonce,
+      userId,
+      purpose,
+      requestId,
+      version,
+      challenge,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + CHALLENGE_SECONDS * 1000),
+    });
   }
 
   private async takeChallenge(
-    m: EntityManager,
+    tx: DbTransaction,
     nonce: string,
     userId: string,
     purpose: string,
     requestId: string | null,
   ): Promise<{ challenge: string }> {
-    const now = this.clock.now();
-    const rows = (await m.query(
-      `UPDATE console_challenge SET used_at = $5
-        WHERE nonce = $1 AND user_id = $2 AND purpose = $3 AND request_id IS NOT DISTINCT FROM $4::uuid AND used_at IS NULL AND expires_at > $5
-        RETURNING challenge`,
-      [nonce, userId, purpose, requestId, now],
-    )) as [Array<{ challenge: string }>, number];
-    const row = rows[0]?.[0];
+    const row = await this.passkeys.take(tx, { nonce, userId, purpose, requestId, now: this.clock.now() });
     if (!row) throw new StepUpRefused('this challenge is unknown, expired or already used: ask for a new one');
     return row;
   }

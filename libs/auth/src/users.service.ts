@@ -1,14 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AuditService } from '@app/audit';
+import { type AuditEvent, AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { AdvisoryLocks, ApiToken, AppUser, lockForTransaction, PRIVILEGED_ROLES, UserInvitation, type UserKind } from '@app/db';
+import {
+  type ApiToken,
+  type AppUser,
+  type DbTransaction,
+  DbTransactions,
+  PRIVILEGED_ROLES,
+  type UserInvitation,
+  type UserKind,
+} from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
-import { DataSource, type EntityManager, In, IsNull, Not } from 'typeorm';
+import { ApiTokenRepository } from './api-token.repository';
 import type { Principal } from './principal';
 import type { Role } from './roles';
 import { generateApiToken, generateInvitationCode, hashApiToken, looksLikeApiToken, looksLikeInvitationCode } from './token-hash';
+import { UserInvitationRepository } from './user-invitation.repository';
+import { UserRepository } from './user.repository';
 
 export class UserNameTakenError extends Conflict {
   constructor(name: string) {
@@ -61,12 +70,24 @@ export interface RedeemedInvitation {
   issued: IssuedToken;
 }
 
+/** The audit event of a change of a user's state (roles, disabled or not), `from` -> `to`. */
+function userTransition(
+  actor: string,
+  action: string,
+  userId: string,
+  [from, to]: [string, string],
+  details: Record<string, unknown>,
+): AuditEvent {
+  return { actor, action, entityType: 'user', entityId: userId, fromState: from, toState: to, details };
+}
+
 export const isPrivileged = (roles: readonly string[]) => roles.some((r) => (PRIVILEGED_ROLES as readonly string[]).includes(r));
 
 /**
  * Users, their tokens and invitations. Every change is audited. The API's rules of dual control
  * (AdminProposals in the API) sit on top: this service applies a change once it is allowed. The
  * low-level `createUser` / `issueToken` are the CLI's (whoever runs it holds the database anyway).
+ * A method taking a transaction (`tx`) writes in it, so the caller's change commits with this one.
  */
 @Injectable()
 export class UsersService {
@@ -74,53 +95,57 @@ export class UsersService {
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: DbTransactions,
+    private readonly users: UserRepository,
+    private readonly tokens: ApiTokenRepository,
+    private readonly invitations: UserInvitationRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Creates a user at once (the CLI, an admin's unprivileged person or service account, an approved proposal). */
-  async createUser(name: string, roles: Role[], actor: string, kind: UserKind = 'person', m?: EntityManager): Promise<AppUser> {
-    if (kind === 'service' && isPrivileged(roles)) throw new ServiceAccountPrivileged(roles);
-    const work = async (tx: EntityManager) => {
-      const existing = await tx.findOneBy(AppUser, { name });
-      if (existing) throw new UserNameTakenError(name);
-      const user = await tx.save(tx.create(AppUser, { name, roles, kind, disabledAt: null }));
-      await this.audit.record(
-        { actor, action: 'user.create', entityType: 'user', entityId: user.id, toState: 'active', details: { name, roles, kind } },
-        tx,
-      );
-      return user;
-    };
-    return m ? work(m) : this.dataSource.transaction(work);
+  /** Runs `work` in the caller's transaction when there is one, else in a new one. */
+  private within<T>(tx: DbTransaction | undefined, work: (tx: DbTransaction) => Promise<T>): Promise<T> {
+    return tx ? work(tx) : this.transactions.run(work);
   }
 
-  async assertNameFree(name: string, m?: EntityManager): Promise<void> {
-    if (await (m ?? this.dataSource.manager).findOneBy(AppUser, { name })) throw new UserNameTakenError(name);
+  /** Creates a user at once (the CLI, an admin's unprivileged person or service account, an approved proposal). */
+  async createUser(name: string, roles: Role[], actor: string, kind: UserKind = 'person', tx?: DbTransaction): Promise<AppUser> {
+    if (kind === 'service' && isPrivileged(roles)) throw new ServiceAccountPrivileged(roles);
+    return this.within(tx, async (t) => {
+      await this.assertNameFree(name, t);
+      const user = await this.users.create(t, { name, roles, kind });
+      await this.audit.record(
+        { actor, action: 'user.create', entityType: 'user', entityId: user.id, toState: 'active', details: { name, roles, kind } },
+        t,
+      );
+      return user;
+    });
+  }
+
+  async assertNameFree(name: string, tx?: DbTransaction): Promise<void> {
+    if (await this.users.findByName(name, tx)) throw new UserNameTakenError(name);
   }
 
   /** The CLI's token issuance (service accounts; tests' factories). The API never calls this for a person. */
-  async issueToken(userId: string, label: string, actor: string, issuedBy = 'cli', m?: EntityManager): Promise<IssuedToken> {
-    const work = async (tx: EntityManager) => {
-      const user = await tx.findOneBy(AppUser, { id: userId });
+  async issueToken(userId: string, label: string, actor: string, issuedBy = 'cli', tx?: DbTransaction): Promise<IssuedToken> {
+    return this.within(tx, async (t) => {
+      const user = await this.users.findById(userId, t);
       if (!user) throw new NotFound('user', userId);
       if (user.disabledAt) throw new UserDisabled(userId);
       const token = generateApiToken();
       const now = this.clock.now();
-      const record = await tx.save(
-        tx.create(ApiToken, {
-          createdAt: now,
-          userId,
-          label,
-          tokenPrefix: token.slice(0, 8),
-          tokenHash: hashApiToken(token),
-          lastUsedAt: null,
-          revokedAt: null,
-          expiresAt: new Date(now.getTime() + this.config.auth.tokenTtlDays * 86_400_000),
-          issuedBy,
-        }),
-      );
+      const record = await this.tokens.insert(t, {
+        createdAt: now,
+        userId,
+        label,
+        tokenPrefix: token.slice(0, 8),
+        tokenHash: hashApiToken(token),
+        lastUsedAt: null,
+        revokedAt: null,
+        expiresAt: new Date(now.getTime() + this.config.auth.tokenTtlDays * 86_400_000),
+        issuedBy,
+      });
       await this.audit.record(
         {
           actor,
@@ -130,11 +155,10 @@ export class UsersService {
           toState: 'active',
           details: { user_id: userId, label, issued_by: issuedBy, expires_at: record.expiresAt.toISOString() },
         },
-        tx,
+        t,
       );
       return { token, record };
-    };
-    return m ? work(m) : this.dataSource.transaction(work);
+    });
   }
 
   /** A token for the caller themselves (POST /me/tokens). */
@@ -144,22 +168,22 @@ export class UsersService {
 
   /** An admin's token for a service account (no approver, no admin role, never a person, never oneself). */
   async issueServiceToken(userId: string, label: string, who: Principal): Promise<IssuedToken> {
-    return this.dataSource.transaction(async (m) => {
-      const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (tx) => {
+      const user = await this.users.lock(tx, userId);
       if (!user) throw new NotFound('user', userId);
       if (user.kind !== 'service' || isPrivileged(user.roles) || user.id === who.userId) throw new TokenForAnotherPerson(userId);
-      return this.issueToken(userId, label, who.name, `admin:${who.userId}`, m);
+      return this.issueToken(userId, label, who.name, `admin:${who.userId}`, tx);
     });
   }
 
   /** The owner revokes their own token; an admin may revoke anyone's (removing access is never dual-controlled). */
   async revokeToken(tokenId: string, actor: string, who?: Principal): Promise<ApiToken> {
-    return this.dataSource.transaction(async (m) => {
-      const record = await m.findOne(ApiToken, { where: { id: tokenId }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (tx) => {
+      const record = await this.tokens.lock(tx, tokenId);
       if (!record || (who && record.userId !== who.userId && !who.roles.includes('admin'))) throw new NotFound('token', tokenId);
       if (record.revokedAt) return record;
       record.revokedAt = this.clock.now();
-      await m.save(record);
+      await this.tokens.save(tx, record);
       await this.audit.record(
         {
           actor,
@@ -170,7 +194,7 @@ export class UsersService {
           toState: 'revoked',
           details: { user_id: record.userId },
         },
-        m,
+        tx,
       );
       return record;
     });
@@ -181,27 +205,25 @@ export class UsersService {
    * is a proposal not approved yet (the code is redeemable once the user exists).
    */
   async issueInvitation(
-    m: EntityManager,
+    tx: DbTransaction,
     target: { userId: string | null; proposalId: string | null },
     issuer: Principal | 'cli',
   ): Promise<IssuedInvitation> {
     const issuedBy = issuer === 'cli' ? 'cli' : issuer.name;
     const code = generateInvitationCode();
     const now = this.clock.now();
-    const record = await m.save(
-      m.create(UserInvitation, {
-        userId: target.userId,
-        proposalId: target.proposalId,
-        codeHash: hashApiToken(code),
-        issuedAt: now,
-        issuedBy,
-        issuedToUserId: issuer === 'cli' ? null : issuer.userId,
-        expiresAt: new Date(now.getTime() + this.config.auth.invitationTtlHours * 3_600_000),
-        redeemedAt: null,
-        revokedAt: null,
-        tokenId: null,
-      }),
-    );
+    const record = await this.invitations.insert(tx, {
+      userId: target.userId,
+      proposalId: target.proposalId,
+      codeHash: hashApiToken(code),
+      issuedAt: now,
+      issuedBy,
+      issuedToUserId: issuer === 'cli' ? null : issuer.userId,
+      expiresAt: new Date(now.getTime() + this.config.auth.invitationTtlHours * 3_600_000),
+      redeemedAt: null,
+      revokedAt: null,
+      tokenId: null,
+    });
     await this.audit.record(
       {
         actor: issuedBy,
@@ -211,28 +233,28 @@ export class UsersService {
         toState: target.userId ? 'redeemable' : 'awaiting_approval',
         details: { user_id: target.userId, proposal_id: target.proposalId, expires_at: record.expiresAt.toISOString() },
       },
-      m,
+      tx,
     );
     return { code, record };
   }
 
   /** The user a proposal created takes over the invitation issued with the proposal. */
-  async attachInvitations(m: EntityManager, proposalId: string, userId: string): Promise<void> {
-    await m.update(UserInvitation, { proposalId, userId: IsNull() }, { userId });
+  async attachInvitations(tx: DbTransaction, proposalId: string, userId: string): Promise<void> {
+    await this.invitations.attachToUser(tx, proposalId, userId);
   }
 
   /** A new invitation for a person who never redeemed one (the previous expired); never for someone who already has their credential. */
   async reinvite(userId: string, who: Principal): Promise<IssuedInvitation> {
-    return this.dataSource.transaction(async (m) => {
-      const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (tx) => {
+      const user = await this.users.lock(tx, userId);
       if (!user) throw new NotFound('user', userId);
       if (user.disabledAt) throw new UserDisabled(userId);
       if (user.kind !== 'person')
         throw new BusinessRuleViolation('NOT_A_PERSON', `user ${userId} is a service account: an admin issues its tokens`, {
           user_id: userId,
         });
-      const redeemed = await m.count(UserInvitation, { where: { userId, redeemedAt: Not(IsNull()) } });
-      const tokens = await m.count(ApiToken, { where: { userId } });
+      const redeemed = await this.invitations.countRedeemedBy(tx, userId);
+      const tokens = await this.tokens.countOf(tx, userId);
       if (redeemed > 0 || tokens > 0) {
         throw new Conflict(
           'PERSON_ALREADY_ARRIVED',
@@ -240,8 +262,8 @@ export class UsersService {
           { user_id: userId },
         );
       }
-      await m.update(UserInvitation, { userId, redeemedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: this.clock.now() });
-      return this.issueInvitation(m, { userId, proposalId: null }, who);
+      await this.invitations.revokeOpen(tx, userId, this.clock.now());
+      return this.issueInvitation(tx, { userId, proposalId: null }, who);
     });
   }
 
@@ -253,8 +275,8 @@ export class UsersService {
     if (!looksLikeInvitationCode(code))
       throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
     const hash = hashApiToken(code);
-    return this.dataSource.transaction(async (m) => {
-      const invitation = await m.findOne(UserInvitation, { where: { codeHash: hash }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (tx) => {
+      const invitation = await this.invitations.lockByCodeHash(tx, hash);
       if (!invitation) throw new InvitationRefused('INVITATION_UNKNOWN', 'unauthenticated', 'this invitation code is unknown');
       const facts = {
         issued_at: invitation.issuedAt.toISOString(),
@@ -284,13 +306,11 @@ export class UsersService {
           { ...facts, proposal_id: invitation.proposalId },
         );
       }
-      const user = await m.findOneBy(AppUser, { id: invitation.userId });
+      const user = await this.users.findById(invitation.userId, tx);
       if (!user || user.disabledAt)
         throw new InvitationRefused('INVITATION_REVOKED', 'conflict', 'the user this invitation is for is disabled', facts);
-      const issued = await this.issueToken(user.id, label, user.name, 'invitation', m);
-      invitation.redeemedAt = this.clock.now();
-      invitation.tokenId = issued.record.id;
-      await m.save(invitation);
+      const issued = await this.issueToken(user.id, label, user.name, 'invitation', tx);
+      await this.invitations.markRedeemed(tx, invitation, this.clock.now(), issued.record.id);
       await this.audit.record(
         {
           actor: user.name,
@@ -301,7 +321,7 @@ export class UsersService {
           toState: 'redeemed',
           details: { user_id: user.id, token_id: issued.record.id, ...facts },
         },
-        m,
+        tx,
       );
       return { user, invitation, issued };
     });
@@ -310,116 +330,81 @@ export class UsersService {
   /** Immediate changes (safety first): roles removed, unprivileged roles added, disabling. Privileged grants and re-enabling go through a proposal. */
   async changeNow(userId: string, change: { removeRoles: Role[]; addRoles: Role[]; disable: boolean }, who: Principal): Promise<AppUser> {
     if (isPrivileged(change.addRoles)) throw new Error('privileged roles are granted only by an approved proposal');
-    return this.dataSource.transaction(async (m) => {
-      const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    return this.transactions.run(async (tx) => {
+      const user = await this.users.lock(tx, userId);
       if (!user) throw new NotFound('user', userId);
       const before = [...user.roles];
       const roles = [...new Set([...user.roles.filter((r) => !change.removeRoles.includes(r)), ...change.addRoles])] as Role[];
       if (roles.join(',') !== before.join(',')) {
         user.roles = roles;
-        await m.save(user);
+        await this.users.save(tx, user);
         await this.audit.record(
-          {
-            actor: who.name,
-            action: 'user.roles',
-            entityType: 'user',
-            entityId: userId,
-            fromState: before.join(','),
-            toState: roles.join(','),
-            details: { removed: change.removeRoles, added: change.addRoles },
-          },
-          m,
+          userTransition(who.name, 'user.roles', userId, [before.join(','), roles.join(',')], {
+            removed: change.removeRoles,
+            added: change.addRoles,
+          }),
+          tx,
         );
       }
-      if (change.disable && !user.disabledAt) await this.disableIn(m, user, who.name);
+      if (change.disable && !user.disabledAt) await this.disableIn(tx, user, who.name);
       return user;
     });
   }
 
   /** Disabling revokes every token and open invitation of the user in the same transaction. */
-  private async disableIn(m: EntityManager, user: AppUser, actor: string): Promise<void> {
+  private async disableIn(tx: DbTransaction, user: AppUser, actor: string): Promise<void> {
     const now = this.clock.now();
     user.disabledAt = now;
-    await m.save(user);
-    const revoked = await m.update(ApiToken, { userId: user.id, revokedAt: IsNull() }, { revokedAt: now });
-    await m.update(UserInvitation, { userId: user.id, redeemedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now });
-    await this.audit.record(
-      {
-        actor,
-        action: 'user.disable',
-        entityType: 'user',
-        entityId: user.id,
-        fromState: 'active',
-        toState: 'disabled',
-        details: { tokens_revoked: revoked.affected ?? 0 },
-      },
-      m,
-    );
+    await this.users.save(tx, user);
+    const revoked = await this.tokens.revokeAllOf(tx, user.id, now);
+    await this.invitations.revokeOpen(tx, user.id, now);
+    await this.audit.record(userTransition(actor, 'user.disable', user.id, ['active', 'disabled'], { tokens_revoked: revoked }), tx);
   }
 
   /** An approved proposal's grant of roles. */
-  async applyGrant(m: EntityManager, userId: string, roles: Role[], actor: string, proposalId: string): Promise<AppUser> {
-    const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+  async applyGrant(tx: DbTransaction, userId: string, roles: Role[], actor: string, proposalId: string): Promise<AppUser> {
+    const user = await this.users.lock(tx, userId);
     if (!user) throw new NotFound('user', userId);
     if (user.disabledAt) throw new UserDisabled(userId);
     if (user.kind === 'service' && isPrivileged(roles)) throw new ServiceAccountPrivileged(roles);
     const before = [...user.roles];
     user.roles = [...new Set([...user.roles, ...roles])] as Role[];
-    await m.save(user);
+    await this.users.save(tx, user);
     await this.audit.record(
-      {
-        actor,
-        action: 'user.roles',
-        entityType: 'user',
-        entityId: userId,
-        fromState: before.join(','),
-        toState: user.roles.join(','),
-        details: { added: roles, proposal_id: proposalId },
-      },
-      m,
+      userTransition(actor, 'user.roles', userId, [before.join(','), user.roles.join(',')], { added: roles, proposal_id: proposalId }),
+      tx,
     );
     return user;
   }
 
   /** An approved proposal's re-enabling (the user's old tokens stay revoked: they make new ones, or get a new invitation). */
   async applyEnable(
-    m: EntityManager,
+    tx: DbTransaction,
     userId: string,
     actor: string,
     proposalId: string,
   ): Promise<{ user: AppUser; invitation: IssuedInvitation | null }> {
-    const user = await m.findOne(AppUser, { where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    const user = await this.users.lock(tx, userId);
     if (!user) throw new NotFound('user', userId);
     if (!user.disabledAt) return { user, invitation: null };
     user.disabledAt = null;
-    await m.save(user);
-    await this.audit.record(
-      {
-        actor,
-        action: 'user.enable',
-        entityType: 'user',
-        entityId: userId,
-        fromState: 'disabled',
-        toState: 'active',
-        details: { proposal_id: proposalId },
-      },
-      m,
-    );
+    await this.users.save(tx, user);
+    await this.audit.record(userTransition(actor, 'user.enable', userId, ['disabled', 'active'], { proposal_id: proposalId }), tx);
     return { user, invitation: null };
   }
 
-  async findUser(id: string, m?: EntityManager): Promise<AppUser | null> {
-    return (m ?? this.dataSource.manager).findOneBy(AppUser, { id });
+  findUser(id: string, tx?: DbTransaction): Promise<AppUser | null> {
+    return this.users.findById(id, tx);
   }
 
   async listUsers(): Promise<Array<AppUser & { tokens: ApiToken[] }>> {
-    const users = await this.dataSource.getRepository(AppUser).find({ order: { createdAt: 'ASC', id: 'ASC' } });
-    const tokens = await this.dataSource.getRepository(ApiToken).find({ order: { createdAt: 'ASC' } });
+    const users = await this.users.list();
+    const tokens = await this.tokens.list();
     return users.map((u) => Object.assign(u, { tokens: tokens.filter((t) => t.userId === u.id) }));
   }
 
   listOwnTokens(userId: string): Promise<ApiToken[]> {
-    return this.dataSource.getRepository(ApiToken).find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.tokens.listOf(userId);
   }
 
   /**
@@ -428,9 +413,9 @@ export class UsersService {
    * once two active admins exist: from then on, admins come from approved proposals only.
    */
   async bootstrapAdmins(names: string[]): Promise<Array<{ user: AppUser; invitation: IssuedInvitation }>> {
-    return this.dataSource.transaction(async (m) => {
-      await lockForTransaction(m, AdvisoryLocks.adminBootstrap);
-      const active = await this.activeAdmins(m);
+    return this.transactions.run(async (tx) => {
+      await this.users.lockAdminBootstrap(tx);
+      const active = await this.activeAdmins(tx);
       if (active.length + names.length > 2 || names.length === 0) {
         throw new Conflict(
           'ADMINS_ALREADY_BOOTSTRAPPED',
@@ -439,16 +424,16 @@ export class UsersService {
       }
       const out: Array<{ user: AppUser; invitation: IssuedInvitation }> = [];
       for (const name of names) {
-        const user = await this.createUser(name, ['admin'], 'cli', 'person', m);
-        out.push({ user, invitation: await this.issueInvitation(m, { userId: user.id, proposalId: null }, 'cli') });
+        const user = await this.createUser(name, ['admin'], 'cli', 'person', tx);
+        out.push({ user, invitation: await this.issueInvitation(tx, { userId: user.id, proposalId: null }, 'cli') });
       }
       return out;
     });
   }
 
   /** Active admins (for the CLI's bootstrap). */
-  async activeAdmins(m?: EntityManager): Promise<AppUser[]> {
-    const rows = await (m ?? this.dataSource.manager).find(AppUser, { where: { disabledAt: IsNull(), kind: In(['person']) } });
+  async activeAdmins(tx?: DbTransaction): Promise<AppUser[]> {
+    const rows = await this.users.activePeople(tx);
     return rows.filter((u) => u.roles.includes('admin'));
   }
 
@@ -456,14 +441,8 @@ export class UsersService {
   async authenticate(token: string): Promise<Principal | null> {
     if (!looksLikeApiToken(token)) return null;
     const now = this.clock.now();
-    const rows = (await this.dataSource.query(
-      `SELECT t.id AS token_id, u.id AS user_id, u.name, u.roles
-         FROM api_token t JOIN app_user u ON u.id = t.user_id
-        WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.disabled_at IS NULL`,
-      [hashApiToken(token), now],
-    )) as Array<{ token_id: string; user_id: string; name: string; roles: Role[] }>;
-    if (rows.length === 0) return null;
-    const row = rows[0];
+    const row = await this.tokens.findValid(hashApiToken(token), now);
+    if (!row) return null;
     // Last-used is kept to the minute: one write per token per minute, not one per request. This
     // process remembers when it last wrote a token's time, so a request within the minute sends no
     // statement at all (the UPDATE's own condition still keeps several processes to one write a minute).
@@ -471,17 +450,12 @@ export class UsersService {
     if (written === undefined || now.getTime() - written >= 60_000 || now.getTime() < written) {
       if (this.lastUsedWritten.size >= 10_000) this.lastUsedWritten.clear();
       this.lastUsedWritten.set(row.token_id, now.getTime());
-      void this.dataSource
-        .query(
-          `UPDATE api_token SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`,
-          [row.token_id, now],
-        )
-        .catch(() => this.lastUsedWritten.delete(row.token_id));
+      void this.tokens.touchLastUsed(row.token_id, now).catch(() => this.lastUsedWritten.delete(row.token_id));
     }
     return { userId: row.user_id, name: row.name, roles: row.roles, tokenId: row.token_id };
   }
 
-  async findUserByName(name: string): Promise<AppUser | null> {
-    return this.dataSource.getRepository(AppUser).findOneBy({ name, disabledAt: IsNull() });
+  findUserByName(name: string): Promise<AppUser | null> {
+    return this.users.findActiveByName(name);
   }
 }

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { startMetricsServer } from './metrics-server';
+import { MetricsRepository } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 
 const METRICS_PROCESS = Symbol('METRICS_PROCESS');
@@ -43,7 +44,7 @@ export class MetricsModule {
   static forRoot(process: 'api' | 'worker'): DynamicModule {
     return {
       module: MetricsModule,
-      providers: [MetricsService, MetricsEndpoint, { provide: METRICS_PROCESS, useValue: process }],
+      providers: [MetricsRepository, MetricsService, MetricsEndpoint, { provide: METRICS_PROCESS, useValue: process }],
       exports: [MetricsService],
     };
   }

@@ -1,21 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig, jobStaleness } from '@app/config';
 import { type KlearRequestObservation, klearRequestObservers } from '@app/klear-client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DataSource } from 'typeorm';
+import { KEY_PULLS, type KeyPull, MetricsRepository } from './metrics.repository';
 
-/** The age buckets of open breaks (label `age`). */
-const BREAK_AGE_BUCKETS = `CASE WHEN age < interval '1 day' THEN 'lt_1d' WHEN age < interval '7 days' THEN '1d_to_7d' ELSE 'ge_7d' END`;
-
-/** The key pulls readiness watches and their tables. */
-export const KEY_PULLS = {
-  balance: 'SELECT max(pulled_at) AS at FROM klear_balance_snapshot',
-  active_obligations: 'SELECT max(pulled_at) AS at FROM klear_active_obligation_pull',
-  estimate: 'SELECT max(pulled_at) AS at FROM klear_estimate_snapshot',
-} as const;
-export type KeyPull = keyof typeof KEY_PULLS;
+export { KEY_PULLS, type KeyPull } from './metrics.repository';
 
 /**
  * Every metric of the product (docs/notifications.md, "Metrics"), in one prom-client registry per
@@ -33,7 +23,7 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
   private readonly klear429: Counter<'endpoint'>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: MetricsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {
@@ -76,52 +66,33 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
       });
     const now = () => this.clock.now();
     dbGauge('klear_job_last_success_age_seconds', 'Seconds since each job last succeeded', ['job'], async (g) => {
-      for (const r of await this.q<{ job: string; at: Date }>(
-        `SELECT job, max(finished_at) AS at FROM job_run WHERE status = 'succeeded' GROUP BY job`,
-      ))
-        g.set({ job: r.job }, secondsSince(now(), r.at));
+      for (const r of await this.repository.lastSuccesses()) g.set({ job: r.job }, secondsSince(now(), r.at));
     });
     dbGauge('klear_job_stale_after_seconds', 'Configured staleness of each job (JOB_<NAME>_STALE_SECONDS)', ['job'], async (g) => {
       for (const [job, seconds] of Object.entries(jobStaleness(this.config))) g.set({ job }, seconds);
     });
     dbGauge('klear_job_last_run_duration_seconds', "Duration of each job's last finished run", ['job', 'status'], async (g) => {
-      const rows = await this.q<{ job: string; status: string; seconds: number }>(
-        `SELECT DISTINCT ON (job) job, status, extract(epoch FROM finished_at - started_at)::float8 AS seconds FROM job_run WHERE finished_at IS NOT NULL ORDER BY job, finished_at DESC, id DESC`,
-      );
-      for (const r of rows) g.set({ job: r.job, status: r.status }, Number(r.seconds));
+      for (const r of await this.repository.lastRunDurations()) g.set({ job: r.job, status: r.status }, Number(r.seconds));
     });
     dbGauge('klear_job_runs', 'Recorded runs of each job by outcome (all time)', ['job', 'status'], async (g) => {
-      for (const r of await this.q<{ job: string; status: string; n: number }>(
-        `SELECT job, status, count(*)::int AS n FROM job_run GROUP BY job, status`,
-      ))
-        g.set({ job: r.job, status: r.status }, r.n);
+      for (const r of await this.repository.runCounts()) g.set({ job: r.job, status: r.status }, r.n);
     });
     dbGauge('klear_breaks_open', 'Open reconciliation breaks by check and age bucket', ['check', 'age'], async (g) => {
-      const rows = await this.q<{ check: string; age: string; n: number }>(
-        `SELECT "check", ${BREAK_AGE_BUCKETS} AS age, count(*)::int AS n FROM (SELECT "check", $1::timestamptz - created_at AS age FROM recon_break WHERE status = 'open') b GROUP BY 1, 2`,
-        [now()],
-      );
-      for (const r of rows) g.set({ check: r.check, age: r.age }, r.n);
+      for (const r of await this.repository.openBreaksByAge(now())) g.set({ check: r.check, age: r.age }, r.n);
     });
     dbGauge('klear_breaks_open_oldest_age_seconds', 'Age of the oldest open break per check', ['check'], async (g) => {
-      for (const r of await this.q<{ check: string; at: Date }>(
-        `SELECT "check", min(created_at) AS at FROM recon_break WHERE status = 'open' GROUP BY 1`,
-      ))
-        g.set({ check: r.check }, secondsSince(now(), r.at));
+      for (const r of await this.repository.oldestOpenBreaks()) g.set({ check: r.check }, secondsSince(now(), r.at));
     });
     dbGauge('klear_withdrawals', 'Withdrawal requests by state', ['state'], async (g) => {
-      for (const r of await this.q<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM withdrawal_request GROUP BY state`))
-        g.set({ state: r.state }, r.n);
+      for (const r of await this.repository.withdrawalsByState()) g.set({ state: r.state }, r.n);
     });
     dbGauge(
       'klear_withdrawal_oldest_pending_approval_age_seconds',
       'Age of the oldest withdrawal waiting for approval (0: none)',
       [],
       async (g) => {
-        const [r] = await this.q<{ at: Date | null }>(
-          `SELECT min(created_at) AS at FROM withdrawal_request WHERE state = 'pending_approval'`,
-        );
-        g.set(r?.at ? secondsSince(now(), r.at) : 0);
+        const at = await this.repository.oldestPendingApproval();
+        g.set(at ? secondsSince(now(), at) : 0);
       },
     );
     dbGauge(
@@ -129,29 +100,22 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
       'Notifications not yet delivered: outbox rows not fanned out, deliveries pending or being sent',
       ['stage'],
       async (g) => {
-        const [r] = await this.q<{ unfanned: number; pending: number; sending: number }>(
-          `SELECT (SELECT count(*)::int FROM notification_outbox WHERE fanned_out_at IS NULL) AS unfanned,
-                (SELECT count(*)::int FROM notification_delivery WHERE status = 'pending') AS pending,
-                (SELECT count(*)::int FROM notification_delivery WHERE status = 'sending') AS sending`,
-        );
+        const r = await this.repository.outboxBacklog();
         g.set({ stage: 'outbox' }, r.unfanned);
         g.set({ stage: 'pending' }, r.pending);
         g.set({ stage: 'sending' }, r.sending);
       },
     );
     dbGauge('klear_notification_deliveries_failed', 'Notification deliveries given up (failed)', [], async (g) => {
-      const [r] = await this.q<{ n: number }>(`SELECT count(*)::int AS n FROM notification_delivery WHERE status = 'failed'`);
-      g.set(r.n);
+      g.set(await this.repository.failedDeliveries());
     });
     dbGauge(
       'klear_audit_chain_ok',
       'Last audit chain verification (audit_chain_check job): 1 verified, 0 failed, -1 not run yet',
       [],
       async (g) => {
-        const [r] = await this.q<{ status: string }>(
-          `SELECT status FROM job_run WHERE job = 'audit_chain_check' AND status IN ('succeeded', 'failed') ORDER BY finished_at DESC, id DESC LIMIT 1`,
-        );
-        g.set(r ? (r.status === 'succeeded' ? 1 : 0) : -1);
+        const status = await this.repository.lastAuditChainCheck();
+        g.set(status ? (status === 'succeeded' ? 1 : 0) : -1);
       },
     );
     dbGauge(
@@ -159,15 +123,14 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
       'Seconds since each key Klear pull (balance, active obligations, estimate); absent: never pulled',
       ['pull'],
       async (g) => {
-        for (const [pull, sql] of Object.entries(KEY_PULLS)) {
-          const [r] = await this.q<{ at: Date | null }>(sql);
-          if (r?.at) g.set({ pull }, secondsSince(now(), r.at));
+        for (const pull of Object.keys(KEY_PULLS) as KeyPull[]) {
+          const at = await this.repository.lastPull(pull);
+          if (at) g.set({ pull }, secondsSince(now(), at));
         }
       },
     );
     dbGauge('klear_db_pool_connections', 'Database pool of this process: total, idle and waiting clients', ['state'], async (g) => {
-      const pool = (this.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } })
-        .master;
+      const pool = this.repository.poolStats();
       if (!pool) return;
       g.set({ state: 'total' }, pool.totalCount);
       g.set({ state: 'idle' }, pool.idleCount);
@@ -192,10 +155,6 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
     this.klearRequests.inc({ endpoint: o.endpoint, status: String(o.status) });
     this.klearLatency.observe({ endpoint: o.endpoint }, o.seconds);
     if (o.status === 429) this.klear429.inc({ endpoint: o.endpoint });
-  }
-
-  private async q<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.dataSource.query(sql, params)) as T[];
   }
 }
 

@@ -3,6 +3,7 @@ export * from './notification-delivery-log';
 export * from './notification.job';
 export * from './notification-kinds';
 export * from './notification-outbox';
+export * from './notification-outbox.repository';
 export * from './notification-preferences';
 export * from './notification-sender';
 export * from './notifications.module';

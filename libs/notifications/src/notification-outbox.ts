@@ -1,18 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
-import type { EntityManager } from 'typeorm';
-import { NOTIFICATION_KINDS, type NotificationEvent } from './notification-kinds';
-
-/** Inserts the outbox row in the caller's transaction; a dedupe key already there writes nothing. Answers whether a row was written. */
-export async function enqueueNotification(m: EntityManager, at: Date, event: NotificationEvent): Promise<boolean> {
-  const audience = event.audience ?? { roles: [...NOTIFICATION_KINDS[event.kind].roles] };
-  const rows = (await m.query(
-    `INSERT INTO notification_outbox (kind, subject_type, subject_id, dedupe_key, payload, audience, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id::text`,
-    [event.kind, event.subjectType, event.subjectId, event.dedupeKey, JSON.stringify(event.payload), JSON.stringify(audience), at],
-  )) as Array<{ id: string }>;
-  return rows.length === 1;
-}
+import { type DbTransaction } from '@app/db';
+import { type NotificationEvent } from './notification-kinds';
+import { enqueueNotification } from './notification-outbox.repository';
 
 /**
  * The outbox: an event is announced by a row written in the same transaction as the event itself
@@ -23,8 +13,8 @@ export async function enqueueNotification(m: EntityManager, at: Date, event: Not
 export class NotificationOutbox {
   constructor(private readonly clock: Clock) {}
 
-  enqueue(m: EntityManager, event: NotificationEvent): Promise<boolean> {
-    return enqueueNotification(m, this.clock.now(), event);
+  enqueue(tx: DbTransaction, event: NotificationEvent): Promise<boolean> {
+    return enqueueNotification(tx, this.clock.now(), event);
   }
 }
 

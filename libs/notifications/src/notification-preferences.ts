@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
+import { type DbTransaction, DbTransactions } from '@app/db';
 import { InvalidInput, NotFound } from '@app/errors';
-import { DataSource } from 'typeorm';
 import { CHANNELS, type Channel, NOTIFICATION_KIND_NAMES, type NotificationKind, isNotificationKind } from './notification-kinds';
+import { NotificationPreferenceRepository } from './notification-preference.repository';
 
 /** What a person receives: an address, and per kind the channels (empty = nothing of that kind). */
 export interface NotificationPreferences {
@@ -29,17 +29,15 @@ export function channelsFor(events: Partial<Record<string, Channel[]>> | null | 
 @Injectable()
 export class NotificationPreferencesService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: DbTransactions,
+    private readonly preferences: NotificationPreferenceRepository,
     private readonly audit: AuditService,
     private readonly clock: Clock,
   ) {}
 
   async get(userId: string): Promise<NotificationPreferences> {
     await this.requireUser(userId);
-    const [row] = (await this.dataSource.query(
-      `SELECT email, events, updated_at, updated_by FROM notification_preference WHERE user_id = $1`,
-      [userId],
-    )) as Array<{ email: string | null; events: Record<string, Channel[]>; updated_at: Date; updated_by: string }>;
+    const row = await this.preferences.find(userId);
     const events = Object.fromEntries(NOTIFICATION_KIND_NAMES.map((k) => [k, channelsFor(row?.events, k)])) as Record<
       NotificationKind,
       Channel[]
@@ -64,18 +62,12 @@ export class NotificationPreferencesService {
       else events[kind] = [...new Set(channels as Channel[])];
     }
     if (problems.length) throw new InvalidInput(problems.join('; '), { problems });
-    await this.dataSource.transaction(async (m) => {
-      await this.requireUser(userId, m.query.bind(m));
-      const [before] = (await m.query(`SELECT email, events FROM notification_preference WHERE user_id = $1 FOR UPDATE`, [
-        userId,
-      ])) as Array<{ email: string | null; events: Record<string, Channel[]> }>;
+    await this.transactions.run(async (tx) => {
+      await this.requireUser(userId, tx);
+      const before = await this.preferences.lockFor(tx, userId);
       const email = change.email === undefined ? (before?.email ?? null) : change.email;
       const merged = { ...(before?.events ?? {}), ...events };
-      await m.query(
-        `INSERT INTO notification_preference (user_id, email, events, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, events = EXCLUDED.events, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
-        [userId, email, JSON.stringify(merged), this.clock.now(), actor],
-      );
+      await this.preferences.save(tx, userId, email, merged, this.clock.now(), actor);
       // The address is personal data: the audit says it changed, not what it is.
       await this.audit.record(
         {
@@ -85,25 +77,18 @@ export class NotificationPreferencesService {
           entityId: userId,
           details: { email_changed: change.email !== undefined, events },
         },
-        m,
+        tx,
       );
     });
     return this.get(userId);
   }
 
   /** An active user's id by name (the demo and scripts address people by name). */
-  async userIdByName(name: string): Promise<string | null> {
-    const [row] = (await this.dataSource.query(`SELECT id FROM app_user WHERE name = $1 AND disabled_at IS NULL`, [name])) as Array<{
-      id: string;
-    }>;
-    return row?.id ?? null;
+  userIdByName(name: string): Promise<string | null> {
+    return this.preferences.activeUserIdByName(name);
   }
 
-  private async requireUser(
-    userId: string,
-    query: (sql: string, params: unknown[]) => Promise<unknown> = (s, p) => this.dataSource.query(s, p),
-  ): Promise<void> {
-    const rows = (await query(`SELECT 1 FROM app_user WHERE id = $1`, [userId])) as unknown[];
-    if (rows.length === 0) throw new NotFound('user', userId);
+  private async requireUser(userId: string, tx?: DbTransaction): Promise<void> {
+    if (!(await this.preferences.userExists(userId, tx))) throw new NotFound('user', userId);
   }
 }

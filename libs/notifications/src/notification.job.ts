@@ -21,15 +21,21 @@ export class NotificationSenderJob implements JobHandler {
   }
 }
 
+/** A job that runs one of OperationsWatch's checks. */
+@Injectable()
+abstract class OperationsWatchCheck implements JobHandler {
+  constructor(protected readonly watch: OperationsWatch) {}
+
+  abstract run(context: JobContext): Promise<void>;
+}
+
 @ScheduledJob({
   name: 'operations_watch',
   description: 'announces withdrawals about to expire and jobs whose last success is older than their staleness',
   defaultCron: '30 * * * * *',
 })
 @Injectable()
-export class OperationsWatchJob implements JobHandler {
-  constructor(private readonly watch: OperationsWatch) {}
-
+export class OperationsWatchJob extends OperationsWatchCheck {
   async run(context: JobContext): Promise<void> {
     const expiring = await this.watch.expiringWithdrawals();
     const stale = await this.watch.staleJobs();
@@ -44,9 +50,7 @@ export class OperationsWatchJob implements JobHandler {
   defaultCron: '0 5 * * * *',
 })
 @Injectable()
-export class AuditChainCheckJob implements JobHandler {
-  constructor(private readonly watch: OperationsWatch) {}
-
+export class AuditChainCheckJob extends OperationsWatchCheck {
   async run(context: JobContext): Promise<void> {
     const result = await this.watch.auditChain();
     context.read(result.checked);
@@ -59,9 +63,7 @@ export class AuditChainCheckJob implements JobHandler {
   defaultCron: '0 0 7 * * *',
 })
 @Injectable()
-export class BreaksDigestJob implements JobHandler {
-  constructor(private readonly watch: OperationsWatch) {}
-
+export class BreaksDigestJob extends OperationsWatchCheck {
   async run(context: JobContext): Promise<void> {
     context.read(await this.watch.breaksDigest());
   }

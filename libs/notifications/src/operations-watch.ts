@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig, jobStaleness } from '@app/config';
 import { formatUsd, formatUsdExact } from '@app/money';
-import { DataSource } from 'typeorm';
-import { enqueueNotification } from './notification-outbox';
 import type { NotificationEvent } from './notification-kinds';
+import { NotificationOutboxRepository } from './notification-outbox.repository';
+import { OperationsWatchRepository } from './operations-watch.repository';
 
 const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`;
 
@@ -18,7 +17,8 @@ const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`;
 @Injectable()
 export class OperationsWatch {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: OperationsWatchRepository,
+    private readonly outbox: NotificationOutboxRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
@@ -28,19 +28,7 @@ export class OperationsWatch {
   async expiringWithdrawals(): Promise<number> {
     const now = this.clock.now();
     const until = new Date(now.getTime() + this.config.notifications.expiryWarningMinutes * 60_000);
-    const rows = (await this.dataSource.query(
-      `SELECT id::text, amount_centicents::text AS amount, requester_id::text, requester_name, state, approval_round, expires_at FROM withdrawal_request
-        WHERE state IN ('pending_approval', 'approved') AND expires_at > $1 AND expires_at <= $2 ORDER BY withdrawal_request.id`,
-      [now, until],
-    )) as Array<{
-      id: string;
-      amount: string;
-      requester_id: string;
-      requester_name: string;
-      state: string;
-      approval_round: number;
-      expires_at: Date;
-    }>;
+    const rows = await this.repository.expiringWithdrawals(now, until);
     let written = 0;
     for (const r of rows) {
       const amount = formatUsd(BigInt(r.amount));
@@ -72,9 +60,7 @@ export class OperationsWatch {
   async staleJobs(): Promise<string[]> {
     const now = this.clock.now();
     const stale: string[] = [];
-    const last = (await this.dataSource.query(
-      `SELECT DISTINCT ON (job) job, id::text, finished_at FROM job_run WHERE status = 'succeeded' ORDER BY job, finished_at DESC, job_run.id DESC`,
-    )) as Array<{ job: string; id: string; finished_at: Date }>;
+    const last = await this.repository.lastSuccesses();
     const byJob = new Map(last.map((r) => [r.job, r]));
     for (const [job, seconds] of Object.entries(jobStaleness(this.config))) {
       const success = byJob.get(job);
@@ -127,10 +113,7 @@ export class OperationsWatch {
   async breaksDigest(): Promise<number> {
     const now = this.clock.now();
     const cutoff = new Date(now.getTime() - this.config.notifications.breakDigestAgeHours * 3_600_000);
-    const rows = (await this.dataSource.query(
-      `SELECT "check", count(*)::int AS n, min(created_at) AS oldest, sum(abs(difference_centicents))::text AS total FROM recon_break WHERE status = 'open' AND created_at <= $1 GROUP BY 1 ORDER BY 1`,
-      [cutoff],
-    )) as Array<{ check: string; n: number; oldest: Date; total: string }>;
+    const rows = await this.repository.openBreaksSince(cutoff);
     const count = rows.reduce((a, r) => a + r.n, 0);
     if (count === 0) return 0;
     const day = now.toISOString().slice(0, 10);
@@ -152,6 +135,6 @@ export class OperationsWatch {
   }
 
   private write(event: NotificationEvent): Promise<boolean> {
-    return this.dataSource.transaction((m) => enqueueNotification(m, this.clock.now(), event));
+    return this.outbox.enqueueAlone(this.clock.now(), event);
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@app/audit';
 import {
   isPrivileged,
@@ -12,7 +11,15 @@ import {
 } from '@app/auth';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
-import { AdminProposal, type AdminProposalKind, AppUser, PRIVILEGED_ROLES, type UserKind } from '@app/db';
+import {
+  type AdminProposal,
+  type AdminProposalKind,
+  type AppUser,
+  type DbTransaction,
+  DbTransactions,
+  PRIVILEGED_ROLES,
+  type UserKind,
+} from '@app/db';
 import { BusinessRuleViolation, Conflict, DomainError, NotFound } from '@app/errors';
 import { enqueueNotification, proposalWaitingEvent } from '@app/notifications';
 import {
@@ -22,7 +29,7 @@ import {
   WithdrawalPolicyService,
   type WithdrawalPolicyTerms,
 } from '@app/withdrawals';
-import { DataSource, type EntityManager } from 'typeorm';
+import { AdminProposalRepository } from './admin-proposal.repository';
 
 export class ProposalSelfApproval extends DomainError {
   constructor(id: string, why: string) {
@@ -56,7 +63,8 @@ const privilegedOf = (roles: readonly Role[]) => roles.filter((r) => (PRIVILEGED
 @Injectable()
 export class AdminProposals {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: DbTransactions,
+    private readonly proposals: AdminProposalRepository,
     private readonly users: UsersService,
     private readonly policies: WithdrawalPolicyService,
     private readonly audit: AuditService,
@@ -70,17 +78,13 @@ export class AdminProposals {
       if (isPrivileged(body.roles)) throw new ServiceAccountPrivileged(body.roles);
       return { user: await this.users.createUser(body.name, body.roles, who.name, 'service'), proposals: [], invitation: null };
     }
-    return this.dataSource.transaction(async (m) => {
+    return this.transactions.run(async (m) => {
       await this.users.assertNameFree(body.name, m);
       if (!isPrivileged(body.roles)) {
         const user = await this.users.createUser(body.name, body.roles, who.name, 'person', m);
         return { user, proposals: [], invitation: await this.users.issueInvitation(m, { userId: user.id, proposalId: null }, who) };
       }
-      const pending = await m.query(
-        `SELECT 1 FROM admin_proposal WHERE kind = 'user.create' AND state = 'pending' AND payload->>'name' = $1`,
-        [body.name],
-      );
-      if ((pending as unknown[]).length > 0)
+      if (await this.proposals.userCreationPending(m, body.name))
         throw new Conflict('USER_NAME_TAKEN', `a proposal to create '${body.name}' is already waiting`);
       const proposal = await this.open(m, 'user.create', null, { name: body.name, roles: body.roles }, privilegedOf(body.roles), who);
       // The code is handed to the new person now; it works once a second admin has approved the user.
@@ -107,7 +111,7 @@ export class AdminProposals {
     }
     if (disable) return { user: current, proposals: [], invitation: null };
     const proposals: AdminProposal[] = [];
-    await this.dataSource.transaction(async (m) => {
+    await this.transactions.run(async (m) => {
       if (enable) proposals.push(await this.open(m, 'user.enable', id, {}, privilegedOf(current.roles), who));
       if (grant.length > 0) proposals.push(await this.open(m, 'user.grant_roles', id, { roles: grant }, grant, who));
     });
@@ -119,7 +123,7 @@ export class AdminProposals {
     this.policies.validate(terms);
     const current = await this.policies.current();
     const snapshot = policyToSnapshot({ ...terms, version: current.version + 1 });
-    return this.dataSource.transaction((m) =>
+    return this.transactions.run((m) =>
       this.open(m, 'withdrawal_policy.change', null, { policy: snapshot, based_on_version: current.version }, [], who, requestBody),
     );
   }
@@ -130,13 +134,13 @@ export class AdminProposals {
     reason: string | undefined,
     requestBody: unknown,
   ): Promise<{ proposal: AdminProposal; effect: Record<string, unknown> }> {
-    const outcome = await this.dataSource.transaction(async (m) => {
+    const outcome = await this.transactions.run(async (m) => {
       const p = await this.lockPending(m, id);
       if (p === 'void') return 'void' as const;
       if (p.proposedBy === who.userId) throw new ProposalSelfApproval(id, 'the proposer cannot approve their own proposal');
       if (p.targetUserId === who.userId) throw new ProposalSelfApproval(id, 'nobody approves a change to their own rights');
       // The proposal stands only while its proposer is still an active admin.
-      const proposer = await m.findOneBy(AppUser, { id: p.proposedBy });
+      const proposer = await this.users.findUser(p.proposedBy, m);
       if (!proposer || proposer.disabledAt || !proposer.roles.includes('admin')) {
         await this.close(m, p, 'void', null, 'the proposer is no longer an active admin');
         return 'void' as const;
@@ -155,7 +159,7 @@ export class AdminProposals {
 
   /** Any admin may reject (the proposer withdraws their own this way); a rejection ends the proposal. */
   async reject(id: string, who: Principal, reason: string, requestBody: unknown): Promise<AdminProposal> {
-    const result = await this.dataSource.transaction(async (m) => {
+    const result = await this.transactions.run(async (m) => {
       const p = await this.lockPending(m, id);
       if (p === 'void') return null;
       // The CHECK refuses decided_by = proposed_by: the proposer's withdrawal is recorded without a decider.
@@ -167,25 +171,17 @@ export class AdminProposals {
   }
 
   async get(id: string): Promise<AdminProposal> {
-    const p = await this.dataSource.manager.findOneBy(AdminProposal, { id });
+    const p = await this.proposals.findById(id);
     if (!p) throw new NotFound('proposal', id);
     return p;
   }
 
   list(state: string | undefined, limit: number, after?: { at: string; id: string }): Promise<AdminProposal[]> {
-    const qb = this.dataSource
-      .getRepository(AdminProposal)
-      .createQueryBuilder('p')
-      .orderBy('p.proposed_at', 'DESC')
-      .addOrderBy('p.id', 'DESC')
-      .limit(limit);
-    if (state) qb.andWhere('p.state = :state', { state });
-    if (after) qb.andWhere('(p.proposed_at, p.id) < (:at::timestamptz, :id::uuid)', after);
-    return qb.getMany();
+    return this.proposals.list(state, limit, after);
   }
 
   private async open(
-    m: EntityManager,
+    m: DbTransaction,
     kind: AdminProposalKind,
     target: string | null,
     payload: Record<string, unknown>,
@@ -194,23 +190,21 @@ export class AdminProposals {
     requestBody?: unknown,
   ): Promise<AdminProposal> {
     const now = this.clock.now();
-    const p = await m.save(
-      m.create(AdminProposal, {
-        kind,
-        targetUserId: target,
-        payload,
-        grants,
-        state: 'pending',
-        proposedBy: who.userId,
-        proposedByName: who.name,
-        proposedAt: now,
-        expiresAt: new Date(now.getTime() + this.config.auth.proposalTtlHours * 3_600_000),
-        decidedBy: null,
-        decidedByName: null,
-        decidedAt: null,
-        decisionReason: null,
-      }),
-    );
+    const p = await this.proposals.insert(m, {
+      kind,
+      targetUserId: target,
+      payload,
+      grants,
+      state: 'pending',
+      proposedBy: who.userId,
+      proposedByName: who.name,
+      proposedAt: now,
+      expiresAt: new Date(now.getTime() + this.config.auth.proposalTtlHours * 3_600_000),
+      decidedBy: null,
+      decidedByName: null,
+      decidedAt: null,
+      decisionReason: null,
+    });
     await this.audit.record(
       {
         actor: who.name,
@@ -229,8 +223,8 @@ export class AdminProposals {
   }
 
   /** Locks a pending proposal; an expired one is voided (committed) and answered 'void'. */
-  private async lockPending(m: EntityManager, id: string): Promise<AdminProposal | 'void'> {
-    const p = await m.findOne(AdminProposal, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  private async lockPending(m: DbTransaction, id: string): Promise<AdminProposal | 'void'> {
+    const p = await this.proposals.lock(m, id);
     if (!p) throw new NotFound('proposal', id);
     if (p.state !== 'pending') throw new ProposalNotPending(p);
     if (p.expiresAt.getTime() <= this.clock.nowMs()) {
@@ -241,7 +235,7 @@ export class AdminProposals {
   }
 
   private async close(
-    m: EntityManager,
+    m: DbTransaction,
     p: AdminProposal,
     state: 'applied' | 'rejected' | 'void',
     who: Principal | null,
@@ -255,7 +249,7 @@ export class AdminProposals {
     p.decidedByName = who?.name ?? actorName ?? null;
     p.decidedAt = this.clock.now();
     p.decisionReason = reason;
-    await m.save(p);
+    await this.proposals.save(m, p);
     const action = state === 'applied' ? 'admin_proposal.approve' : state === 'rejected' ? 'admin_proposal.reject' : 'admin_proposal.void';
     await this.audit.record(
       {
@@ -273,7 +267,7 @@ export class AdminProposals {
     );
   }
 
-  private async apply(m: EntityManager, p: AdminProposal, actor: string, requestBody: unknown): Promise<Record<string, unknown>> {
+  private async apply(m: DbTransaction, p: AdminProposal, actor: string, requestBody: unknown): Promise<Record<string, unknown>> {
     switch (p.kind) {
       case 'user.create': {
         const payload = p.payload as { name: string; roles: Role[] };

@@ -1,23 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { CHANNELS, NOTIFICATION_KIND_NAMES } from '@app/notifications';
+import { nullableText, nullableTime } from '../openapi-properties';
 
 /*
  * The answers of the notification preference and delivery-log routes, as documented in /docs-json
  * (test/foundation/openapi-responses.test.ts holds every answer to them, an undeclared field failing).
  */
 
-const nullableText = (example?: string, description?: string) => ({
-  type: String,
-  nullable: true,
-  ...(example ? { example } : {}),
-  ...(description ? { description } : {}),
-});
-const nullableTime = (description?: string) => ({
-  type: String,
-  nullable: true,
-  format: 'date-time',
-  ...(description ? { description } : {}),
-});
 const DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'failed'];
 
 export class NotificationPreferencesView {

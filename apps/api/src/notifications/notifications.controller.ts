@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
+import { Body, Controller, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { CurrentPrincipal, type Principal, Roles } from '@app/auth';
@@ -12,6 +12,7 @@ import {
   type NotificationPreferences,
 } from '@app/notifications';
 import { ApiErrors } from '../openapi';
+import { ReadRoute } from '../read-route';
 import { NotificationDeliveriesView, NotificationDeliveryView, NotificationPreferencesView } from './notification-responses.dto';
 
 export class PreferencesBody {
@@ -76,10 +77,12 @@ export class NotificationsController {
     private readonly log: NotificationDeliveryLog,
   ) {}
 
-  @Get('kinds')
-  @Roles('viewer')
-  @ApiOkResponse({ type: NotificationKindsView })
-  @ApiOperation({ summary: 'The kinds of notification a person can choose (name, title, default audience by role) and the channels' })
+  @ReadRoute(
+    'kinds',
+    'viewer',
+    NotificationKindsView,
+    'The kinds of notification a person can choose (name, title, default audience by role) and the channels',
+  )
   kinds() {
     return {
       kinds: NOTIFICATION_KIND_NAMES.map((kind) => ({
@@ -91,10 +94,12 @@ export class NotificationsController {
     };
   }
 
-  @Get('preferences/me')
-  @Roles('viewer')
-  @ApiOkResponse({ type: NotificationPreferencesView })
-  @ApiOperation({ summary: 'My notification preferences: address, and per kind the channels (default: email)' })
+  @ReadRoute(
+    'preferences/me',
+    'viewer',
+    NotificationPreferencesView,
+    'My notification preferences: address, and per kind the channels (default: email)',
+  )
   async mine(@CurrentPrincipal() who: Principal) {
     return view(await this.preferences.get(who.userId));
   }
@@ -107,10 +112,7 @@ export class NotificationsController {
     return view(await this.preferences.set(who.userId, body, who.name));
   }
 
-  @Get('preferences/:userId')
-  @Roles('admin')
-  @ApiOkResponse({ type: NotificationPreferencesView })
-  @ApiOperation({ summary: "A person's notification preferences (admin)" })
+  @ReadRoute('preferences/:userId', 'admin', NotificationPreferencesView, "A person's notification preferences (admin)")
   async of(@Param('userId', new ParseUUIDPipe()) userId: string) {
     return view(await this.preferences.get(userId));
   }
@@ -123,30 +125,22 @@ export class NotificationsController {
     return view(await this.preferences.set(userId, body, who.name));
   }
 
-  @Get('deliveries')
-  @Roles('admin')
-  @ApiOkResponse({ type: NotificationDeliveriesView })
-  @ApiOperation({ summary: 'The delivery log (admin): every notification delivery with its attempts, newest first' })
+  @ReadRoute(
+    'deliveries',
+    'admin',
+    NotificationDeliveriesView,
+    'The delivery log (admin): every notification delivery with its attempts, newest first',
+  )
   async deliveries(@Query() q: DeliveriesQuery): Promise<NotificationDeliveriesView> {
     const page = await this.log.list({ status: q.status, before: q.before, limit: 100 });
     return { data: page.data.map(deliveryView), next_before: page.next_before };
   }
 }
 
+/** The row has the view's fields (the log's query names them so); its times become ISO text. */
 function deliveryView(d: NotificationDeliveryRow): NotificationDeliveryView {
   return {
-    id: d.id,
-    notification_id: d.notification_id,
-    kind: d.kind,
-    subject_type: d.subject_type,
-    subject_id: d.subject_id,
-    channel: d.channel,
-    recipient: d.recipient,
-    recipient_name: d.recipient_name,
-    address: d.address,
-    status: d.status,
-    attempts: d.attempts,
-    last_error: d.last_error,
+    ...d,
     created_at: d.created_at.toISOString(),
     next_attempt_at: d.next_attempt_at.toISOString(),
     delivered_at: d.delivered_at?.toISOString() ?? null,

@@ -1,24 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ADMIN_PROPOSAL_KINDS, ADMIN_PROPOSAL_STATES, ROLES, USER_KINDS } from '@app/db';
+import { nullableText, nullableTime } from '../openapi-properties';
 
 /*
  * The answers of the admin-proposal, user, token, invitation and session routes, as documented in
  * /docs-json (test/foundation/openapi-responses.test.ts holds every answer to them). A secret (a token,
  * an invitation code) is in the one answer that creates it, and documented there as such.
  */
-
-const nullableText = (example?: string, description?: string) => ({
-  type: String,
-  nullable: true,
-  ...(example ? { example } : {}),
-  ...(description ? { description } : {}),
-});
-const nullableTime = (description?: string) => ({
-  type: String,
-  nullable: true,
-  format: 'date-time',
-  ...(description ? { description } : {}),
-});
 
 export class AdminProposalView {
   @ApiProperty({ format: 'uuid' }) id: string;

@@ -15,6 +15,7 @@ import { NotFound } from '@app/errors';
 import { decodeCursor, toPage } from '@app/http';
 import { AdminProposals } from '../admin/admin-proposals.service';
 import { ApiErrors, ApiPageResponse } from '../openapi';
+import { ReadRoute } from '../read-route';
 import {
   AdminProposalView,
   AppliedProposalView,
@@ -54,10 +55,7 @@ export class UsersController {
     private readonly proposals: AdminProposals,
   ) {}
 
-  @Get('users')
-  @Roles('admin')
-  @ApiOkResponse({ type: UserListView })
-  @ApiOperation({ summary: 'People and scripts with their tokens (never the token itself)' })
+  @ReadRoute('users', 'admin', UserListView, 'People and scripts with their tokens (never the token itself)')
   async list(): Promise<UserListView> {
     return { data: (await this.users.listUsers()).map(userView) as UserListView['data'], next_cursor: null };
   }
@@ -133,20 +131,14 @@ export class UsersController {
     return tokenView(await this.users.revokeToken(id, who.name, who));
   }
 
-  @Get('me')
-  @Roles('viewer')
-  @ApiOkResponse({ type: MeView })
-  @ApiOperation({ summary: 'Who the caller is' })
+  @ReadRoute('me', 'viewer', MeView, 'Who the caller is')
   async me(@CurrentPrincipal() who: Principal): Promise<MeView> {
     const user = await this.users.findUser(who.userId);
     if (!user) throw new NotFound('user', who.userId);
     return { ...userView(user), token_id: who.tokenId };
   }
 
-  @Get('me/tokens')
-  @Roles('viewer')
-  @ApiOkResponse({ type: TokenListView })
-  @ApiOperation({ summary: "The caller's own tokens (never the token itself), with their expiry" })
+  @ReadRoute('me/tokens', 'viewer', TokenListView, "The caller's own tokens (never the token itself), with their expiry")
   async myTokens(@CurrentPrincipal() who: Principal): Promise<TokenListView> {
     return { data: (await this.users.listOwnTokens(who.userId)).map(tokenView), next_cursor: null };
   }
@@ -227,10 +219,7 @@ export class AdminProposalsController {
     return toPage(rows, limit, (p) => [p.proposedAt.toISOString(), p.id], proposalView);
   }
 
-  @Get(':id')
-  @Roles('admin')
-  @ApiOkResponse({ type: AdminProposalView })
-  @ApiOperation({ summary: 'One proposal' })
+  @ReadRoute(':id', 'admin', AdminProposalView, 'One proposal')
   async get(@Param('id', uuid) id: string) {
     return proposalView(await this.proposals.get(id));
   }

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ROLES } from '@app/db';
 import { WITHDRAWAL_STATES } from '@app/withdrawals';
+import { nullableText, nullableTime } from '../openapi-properties';
 
 /*
  * The answers of the withdrawal and withdrawal-policy routes, as documented in /docs-json: the views of
@@ -10,18 +11,6 @@ import { WITHDRAWAL_STATES } from '@app/withdrawals';
 
 const cc = (example: string, description = 'centicents, decimal string') => ({ example, description });
 const usd = (example: string) => ({ example, description: 'dollars with every centicent' });
-const nullableText = (example?: string, description?: string) => ({
-  type: String,
-  nullable: true,
-  ...(example ? { example } : {}),
-  ...(description ? { description } : {}),
-});
-const nullableTime = (description?: string) => ({
-  type: String,
-  nullable: true,
-  format: 'date-time',
-  ...(description ? { description } : {}),
-});
 const freeForm = (description: string, nullable = false) =>
   ({ type: 'object', additionalProperties: true, nullable, description }) as const;
 const roles = { enum: ROLES, isArray: true, example: ['approver'] } as const;
