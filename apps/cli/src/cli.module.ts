@@ -4,6 +4,7 @@ import { UsersModule } from '@app/auth';
 import { ClockModule } from '@app/clock';
 import { type AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
+import { CliRepository } from './cli.repository';
 
 @Module({})
 export class CliModule {
@@ -17,6 +18,7 @@ export class CliModule {
         AuditModule,
         UsersModule,
       ],
+      providers: [CliRepository],
     };
   }
 }

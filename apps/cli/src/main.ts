@@ -1,18 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
-import { AuditService } from '@app/audit';
+import { AuditRepository, AuditService } from '@app/audit';
 import { ConsoleAuthService, parseRoles, totpCode, UsersService } from '@app/auth';
 import { Clock, systemClock } from '@app/clock';
 import { type AppConfig, loadConfig } from '@app/config';
-import { defaultPartitionRows, ensureCyclePartitions, ensureCyclePartitionsAhead, migrateAs, resolveDatabase } from '@app/db';
-import { KlearCredentialsRepository, type KlearCredentials } from '@app/klear-client';
-import { ReconciliationSummaries, ReconciliationSummariesRepository } from '@app/reconciliation';
-import { Keyring, StoredSecretRepository } from '@app/secrets';
-import { DataSource } from 'typeorm';
+import { migrateAs, resolveDatabase } from '@app/db';
+import { type KlearCredentials } from '@app/klear-client';
+import { Keyring } from '@app/secrets';
 import { CliModule } from './cli.module';
+import { CliRepository } from './cli.repository';
 import { generateMigration } from './migration-generator';
-import { RetentionRepository, RetentionService } from '@app/retention';
+import { RetentionService } from '@app/retention';
 
 /**
  * The command-line entry for administrators and scripts. It reads the same configuration as the
@@ -22,7 +21,7 @@ async function withContext<T>(
   fn: (ctx: {
     users: UsersService;
     audit: AuditService;
-    dataSource: DataSource;
+    db: CliRepository;
     app: { get: <S>(type: new (...args: never[]) => S) => S };
   }) => Promise<T>,
 ): Promise<T> {
@@ -31,7 +30,7 @@ async function withContext<T>(
   const resolved: AppConfig = { ...config, database: { ...config.database, url: db.url } };
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(resolved), { logger: false });
   try {
-    return await fn({ users: app.get(UsersService), audit: app.get(AuditService), dataSource: app.get(DataSource), app });
+    return await fn({ users: app.get(UsersService), audit: app.get(AuditService), db: app.get(CliRepository), app });
   } finally {
     await app.close();
     await db.stop();
@@ -186,8 +185,8 @@ program
     const config = loadConfig();
     const keyring = Keyring.fromConfig(config);
     if (!keyring) throw new Error('SECRETS_KEY is required');
-    await withContext(async ({ audit, dataSource, app }) => {
-      const resealed = await new StoredSecretRepository(dataSource, keyring.secretBox()).resealWithCurrentKey();
+    await withContext(async ({ audit, db, app }) => {
+      const resealed = await db.storedSecrets(keyring.secretBox()).resealWithCurrentKey();
       // TOTP secrets: also re-sealed at every start of the API; here at once.
       const totp = await app.get(ConsoleAuthService).sealStoredTotpSecrets();
       await audit.record({
@@ -197,14 +196,11 @@ program
         entityId: keyring.currentKeyId,
         details: { resealed, totp_resealed: totp, key_ids: keyring.keyIds },
       });
-      const stillNeeded = (await dataSource.query(
-        `SELECT DISTINCT mac_key_id AS id FROM audit_log WHERE mac_key_id IS NOT NULL AND mac_key_id <> $1`,
-        [keyring.currentKeyId],
-      )) as Array<{ id: string }>;
+      const stillNeeded = await app.get(AuditRepository).macKeyIdsOtherThan(keyring.currentKeyId);
       process.stdout.write(`re-sealed ${resealed} stored secret(s) and ${totp} TOTP secret(s) with key ${keyring.currentKeyId}\n`);
       process.stdout.write(
         stillNeeded.length
-          ? `audit rows are signed with older key(s) ${stillNeeded.map((r) => r.id).join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs (the chain stays verifiable through the latest rows either way)\n`
+          ? `audit rows are signed with older key(s) ${stillNeeded.join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs (the chain stays verifiable through the latest rows either way)\n`
           : 'no stored secret or audit MAC needs an older key: SECRETS_KEY_PREVIOUS may be emptied\n',
       );
     });
@@ -230,12 +226,8 @@ program
   .action(async (opts: { olderThanDays?: string; out: string; dryRun: boolean; dropAfterExport: boolean }) => {
     if (!opts.olderThanDays || !/^\d+$/.test(opts.olderThanDays))
       throw new Error('--older-than-days <n> (or RETENTION_OLDER_THAN_DAYS) is required: a whole number of days');
-    await withContext(async ({ audit, dataSource, app }) => {
-      const outcome = await new RetentionService(
-        new RetentionRepository(dataSource),
-        audit,
-        app.get(Clock as unknown as new () => Clock),
-      ).run({
+    await withContext(async ({ audit, db, app }) => {
+      const outcome = await new RetentionService(db.retention(), audit, app.get(Clock as unknown as new () => Clock)).run({
         olderThanDays: Number(opts.olderThanDays),
         dryRun: opts.dryRun,
         outDir: opts.out,
@@ -252,12 +244,8 @@ program
   .requiredOption('--month <YYYY-MM>', 'the month')
   .action(async (opts: { month: string }) => {
     if (!/^\d{4}-\d{2}$/.test(opts.month)) throw new Error('--month expects YYYY-MM');
-    await withContext(async ({ audit, dataSource, app }) => {
-      const n = await new RetentionService(
-        new RetentionRepository(dataSource),
-        audit,
-        app.get(Clock as unknown as new () => Clock),
-      ).restore(opts.month, 'cli');
+    await withContext(async ({ audit, db, app }) => {
+      const n = await new RetentionService(db.retention(), audit, app.get(Clock as unknown as new () => Clock)).restore(opts.month, 'cli');
       process.stdout.write(`restored ${n} partition(s) of ${opts.month}\n`);
     });
   });
@@ -266,13 +254,9 @@ program
   .command('partitions:check')
   .description('rows in the safety-net default partitions (none in a healthy database; exit 1 otherwise) and the months held')
   .action(async () => {
-    await withContext(async ({ audit, dataSource, app }) => {
-      const strays = (await defaultPartitionRows(dataSource)).filter((r) => r.rows > 0);
-      const months = await new RetentionService(
-        new RetentionRepository(dataSource),
-        audit,
-        app.get(Clock as unknown as new () => Clock),
-      ).heldMonths();
+    await withContext(async ({ audit, db, app }) => {
+      const strays = (await db.defaultPartitionRows()).filter((r) => r.rows > 0);
+      const months = await new RetentionService(db.retention(), audit, app.get(Clock as unknown as new () => Clock)).heldMonths();
       process.stdout.write(`${JSON.stringify({ months, default_partition_rows: strays })}\n`);
       if (strays.length > 0) {
         process.stderr.write('rows landed in a default partition: run partitions:ensure for their month (it moves them)\n');
@@ -286,12 +270,12 @@ program
   .description('create the partitions of a month (default: this month and the next), moving any of its rows out of the default partitions')
   .option('--month <YYYY-MM>', 'the month')
   .action(async (opts: { month?: string }) => {
-    await withContext(async ({ dataSource, app }) => {
+    await withContext(async ({ db, app }) => {
       if (opts.month) {
         if (!/^\d{4}-\d{2}$/.test(opts.month)) throw new Error('--month expects YYYY-MM');
-        await ensureCyclePartitions(dataSource, [`${opts.month}-01T00:00:00Z`]);
+        await db.ensureMonth(opts.month);
       } else {
-        await ensureCyclePartitionsAhead(dataSource, app.get(Clock as unknown as new () => Clock).now());
+        await db.ensureAhead(app.get(Clock as unknown as new () => Clock).now());
       }
       process.stdout.write('partitions ensured\n');
     });
@@ -301,8 +285,8 @@ program
   .command('recon:verify-summaries')
   .description('check the per-subtrader summaries reconciliation reads against the source rows; exit 1 on a difference')
   .action(async () => {
-    await withContext(async ({ audit, dataSource }) => {
-      const differences = await new ReconciliationSummaries(new ReconciliationSummariesRepository(dataSource, audit)).verify();
+    await withContext(async ({ audit, db }) => {
+      const differences = await db.reconciliationSummaries(audit).verify();
       for (const d of differences) process.stdout.write(`${JSON.stringify(d)}\n`);
       process.stdout.write(
         differences.length === 0
@@ -317,8 +301,8 @@ program
   .command('recon:rebuild-summaries')
   .description('recompute the per-subtrader summaries from the source rows (audited; holds off ledger and Klear writers meanwhile)')
   .action(async () => {
-    await withContext(async ({ audit, dataSource }) => {
-      const outcome = await new ReconciliationSummaries(new ReconciliationSummariesRepository(dataSource, audit)).rebuild('cli');
+    await withContext(async ({ audit, db }) => {
+      const outcome = await db.reconciliationSummaries(audit).rebuild('cli');
       process.stdout.write(`${JSON.stringify(outcome)}\n`);
     });
   });
@@ -346,8 +330,8 @@ program
       throw new Error('stdin is not a JSON object');
     }
     const keyring = Keyring.fromConfig(config)!;
-    await withContext(async ({ audit, dataSource }) => {
-      const repository = new KlearCredentialsRepository(dataSource, new StoredSecretRepository(dataSource, keyring.secretBox()), audit);
+    await withContext(async ({ audit, db }) => {
+      const repository = db.klearCredentials(keyring.secretBox(), audit);
       await repository.save(credentials, 'cli');
       process.stdout.write(`stored Klear ${credentials.mode} credentials (encrypted)\n`);
     });

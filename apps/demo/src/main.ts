@@ -6,9 +6,9 @@ import { resolve } from 'node:path';
 import { ConsoleAuthService, UsersService } from '@app/auth';
 import { type AppConfig, loadConfig } from '@app/config';
 import { redactDatabaseUrl, resolveDatabase } from '@app/db';
+import { ExportFileRepository } from '@app/exports';
 import { START_NOW, startKlearSimulator } from '@apps/klear-sim';
 import { createApiApplication } from '@apps/api';
-import { DataSource } from 'typeorm';
 import { startWorkerProcess } from './worker-process';
 import { startMailbox } from './mailbox';
 import { NotificationPreferencesService, NotificationSender } from '@app/notifications';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     new ApiCaller(apiUrl),
     sim,
     { operator: tokenOf('demo-operator'), viewer: tokenOf('demo-viewer') },
-    api.get(DataSource),
+    api.get(ExportFileRepository),
     step,
     randomBytes(6).toString('hex'),
   );

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { ExportFileRepository } from '@app/exports';
 import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator } from '@apps/klear-sim';
 import type { ApiCaller } from './api-caller';
 
@@ -112,7 +112,7 @@ export async function runDemoStory(
   api: ApiCaller,
   sim: RunningKlearSimulator,
   tokens: StoryTokens,
-  dataSource: DataSource,
+  exportFiles: ExportFileRepository,
   step: (text: string) => void,
   runId: string,
 ): Promise<StoryOutcome> {
@@ -179,8 +179,9 @@ export async function runDemoStory(
     );
     workbooks.push({ date, version: built.version, breakRows: built.row_counts.Breaks ?? 0 });
     if (date === dates[dates.length - 1]) {
-      const [row] = (await dataSource.query('SELECT file_path FROM export_file WHERE id = $1', [built.id])) as Array<{ file_path: string }>;
-      workbook = { date, path: row.file_path, version: built.version };
+      const file = await exportFiles.find(built.id);
+      if (!file) throw new Error(`workbook ${built.id} was built but has no export_file row`);
+      workbook = { date, path: file.filePath, version: built.version };
     }
   }
   if (workbooks.length) step(`workbooks built: ${workbooks.map((w) => `${w.date} v${w.version} (${w.breakRows} breaks)`).join(', ')}`);

@@ -111,6 +111,15 @@ export class AuditRepository {
     )) as Array<{ entity: string; rows: number }>;
   }
 
+  /** The MAC keys that signed audit rows, other than `currentKeyId` (rows a rotated-out key still verifies). */
+  async macKeyIdsOtherThan(currentKeyId: string): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT DISTINCT mac_key_id AS id FROM audit_log WHERE mac_key_id IS NOT NULL AND mac_key_id <> $1 ORDER BY 1`,
+      [currentKeyId],
+    )) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
   async hasEntityType(entityType: string): Promise<boolean> {
     const [row] = (await this.dataSource.query(`SELECT EXISTS (SELECT 1 FROM audit_log WHERE entity_type = $1) AS found`, [
       entityType,
