@@ -2,7 +2,7 @@ import { completeObligations, type DetailPageFetcher, inTransaction, interpretAn
 import type { ObligationEntry } from '@app/klear-contract';
 import { parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationRepository, ReconciliationService } from '@app/reconciliation';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { SimulatorWorld } from '../klear-sim/simulator-world';
 import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
 
@@ -46,15 +46,15 @@ export interface LedgerFeed {
 export class SimulatedReconWorld {
   private constructor(
     readonly sim: SimulatorWorld,
-    readonly api: ApiTestContext,
+    readonly api: ApiWorld,
   ) {}
 
-  /** `api`: the API's environment and wiring (a clock, say), as createApiTestContext takes them. */
+  /** `api`: the API's environment and wiring (a clock, say), as startApiWorld takes them. */
   static async start(
     options: Partial<SimulatorOptions>,
-    api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {},
+    api: { env?: Record<string, string>; app?: Parameters<typeof startApiWorld>[1] } = {},
   ): Promise<SimulatedReconWorld> {
-    const [sim, context] = await Promise.all([SimulatorWorld.start(options), createApiTestContext(api.env, api.app)]);
+    const [sim, context] = await Promise.all([SimulatorWorld.start(options), startApiWorld(api.env, api.app)]);
     return new SimulatedReconWorld(sim, context);
   }
 
