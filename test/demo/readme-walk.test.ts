@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApiWorld } from '../support/api-world';
 import { clockEnvironment } from '../support/child-env';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, smallWorld } from '../ingestion/ingestion-world';
 
 /**

@@ -7,7 +7,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@app/config';
 import { JobRunner } from '@app/jobs';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { createWorkerApplication } from '@apps/worker';
 import { FAST_CLIENT } from './ingestion-world';
 
 /**

@@ -7,9 +7,8 @@ import { INGESTION_JOBS } from '@app/ingestion';
 import { JobRunner, SCHEDULED_JOB, type JobDefinition } from '@app/jobs';
 import { parseKlearJson } from '@app/klear-contract';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { ADMIN_TOKEN_HEADER, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
+import { createWorkerApplication } from '@apps/worker';
 import { startApiWorld, type ApiWorld } from '../support/api-world';
 
 export const INGESTION_JOB_NAMES = INGESTION_JOBS.map((job) => (Reflect.getMetadata(SCHEDULED_JOB, job) as JobDefinition).name);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApiWorld } from '../support/api-world';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, INGESTION_JOB_NAMES, smallWorld } from './ingestion-world';
 
 describe('Clearing-ops read routes over ingested Klear data', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseKlearJson } from '@app/klear-contract';
 import type { ApiWorld } from '../support/api-world';
-import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 type Json = Record<string, unknown>;

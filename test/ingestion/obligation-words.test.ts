@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ApiWorld } from '../support/api-world';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 /** Issue 22: the active obligation in words, with the last settled cycle and the next cycle's time. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobRegistry } from '@app/jobs';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { createWorkerApplication } from '@apps/worker';
 import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 import { ROOT } from '../support/product-sources';
 

@@ -1,6 +1,5 @@
 import { parseKlearJson } from '@app/klear-contract';
-import type { RunningKlearSimulator, SimulatorOptions } from '../../apps/klear-sim/src/index';
-import { ADMIN_TOKEN_HEADER, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
 
 export interface SimAnswer {
   status: number;

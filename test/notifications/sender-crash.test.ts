@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { enqueueNotification } from '@app/notifications';
-import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
+import { type Mailbox, startMailbox } from '@apps/demo';
 import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
 import { clockEnvironment } from '../support/child-env';

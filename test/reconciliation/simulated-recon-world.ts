@@ -4,7 +4,7 @@ import { parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationRepository, ReconciliationService } from '@app/reconciliation';
 import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { SimulatorWorld } from '../klear-sim/simulator-world';
-import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
+import type { SimulatorOptions } from '@apps/klear-sim';
 
 export interface FeedEntry {
   external_id: string;

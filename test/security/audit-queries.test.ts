@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AUDIT_ENTITIES } from '../../apps/api/src/audit/audit.controller';
+import { AUDIT_ENTITIES } from '@apps/api';
 import { productSources, ROOT } from '../support/product-sources';
 import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';

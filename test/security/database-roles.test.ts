@@ -7,7 +7,7 @@ import pg from 'pg';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
 import { testAdminUrl } from '@app/testing';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 import { testConfig } from '../support/api-world';
 
 const suffix = randomBytes(4).toString('hex');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { UploadsDirectory } from '../../apps/api/src/ledger/uploads-directory';
+import { UploadsDirectory } from '@apps/api';
 import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 import { auth } from '../ledger/ledger-factory';
 import { writeXlsxBomb } from '@app/testing';

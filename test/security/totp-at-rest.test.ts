@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { ConsoleAuthService, totpCode, TOTP_PERIOD } from '@app/auth';
 import { ManualClock } from '@app/clock';
 import { secretKeyId } from '@app/secrets';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 
 const KEY = 'a1'.repeat(32);

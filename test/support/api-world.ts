@@ -6,7 +6,7 @@ import type { KlearClientOptions } from '@app/klear-client';
 import { type AppConfig, loadConfig } from '@app/config';
 import type { Role } from '@app/db';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 
 export interface ApiWorld {
   db: TestDatabase;

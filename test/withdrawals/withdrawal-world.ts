@@ -3,7 +3,7 @@ import { until } from '../support/poll';
 import { type Role } from '@app/db';
 import { WithdrawalExecutor, WithdrawalExpiry, WithdrawalTracking } from '@app/withdrawals';
 import type { Test } from 'supertest';
-import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
 import { type ApiWorld, startApiWorld } from '../support/api-world';
 
 /** The real API on a fresh database, talking over HTTP to an in-process Klear simulator. */
