@@ -40,8 +40,8 @@ export interface ReconciliationBenchResult {
 }
 
 /**
- * The floor of stack-notes.md: per-(subtrader, cycle) sums of both sides, FULL OUTER JOIN,
- * mismatching groups only. $1 cycle, $2 obligation id.
+ * The reconciliation floor (bench/README.md, where its reference timings are): per-(subtrader,
+ * cycle) sums of both sides, FULL OUTER JOIN, mismatching groups only. $1 cycle, $2 obligation id.
  */
 export const RECONCILIATION_FLOOR_SQL = `
   WITH k AS (SELECT subtrader_id, sum(pnl_centicents - fees_centicents) AS total FROM klear_settlement_detail WHERE obligation_id = $2 GROUP BY subtrader_id),
