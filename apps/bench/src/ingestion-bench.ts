@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dedicatedPgClient } from '@app/db';
 import { from as copyFrom } from 'pg-copy-streams';
-import { startKlearSimulator } from '../../klear-sim/src/index';
+import { startKlearSimulator } from '@apps/klear-sim';
 import {
   completeObligations,
   copyText,

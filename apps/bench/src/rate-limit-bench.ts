@@ -1,4 +1,4 @@
-import { type RunningKlearSimulator, startKlearSimulator } from '../../klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { KlearClient } from '@app/klear-client';
 import { RATE_LIMIT_TIERS } from '@app/klear-contract';
 import type { Measurement } from './results';
