@@ -1,6 +1,6 @@
 import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ensureCyclePartitions } from '@app/db';
 import { ReconciliationRunRepository, type ReconSettings } from '@app/reconciliation';
 import type { Measurement } from './results';
@@ -146,22 +146,22 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
   const fundingAmount = `((s * 31 + m * 17 + k * 7) % 2001 - 1000)`;
   const requirement = `((s * 13) % 100000)`;
   const subtrader = `'B' || lpad(s::text, 6, '0')`;
-  /** One journal entry `<prefix>/<obligation>/<n>` per subtrader n (none when there are no markets). */
-  const entryPerSubtrader = (tx: EntityManager, prefix: string, entryType: string) =>
-    tx.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
-       SELECT '${prefix}/' || $2 || '/' || s, '${entryType}', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
-         FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
-      params,
-    );
   await dataSource.transaction(async (tx) => {
+    /** One journal entry `<prefix>/<obligation>/<n>` per subtrader n (none when there are no markets). */
+    const entryPerSubtrader = (prefix: string, entryType: string) =>
+      tx.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
+         SELECT '${prefix}/' || $2 || '/' || s, '${entryType}', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
+           FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
+        params,
+      );
     await tx.query(
       `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
        SELECT $2, 'f' || s || '-' || m || '-' || k, 'M' || lpad(m::text, 4, '0'), ${subtrader}, $1::timestamptz - make_interval(hours => 8 * k), 1, 0, ${fundingAmount}
          FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k WHERE ${funded}`,
       params,
     );
-    await entryPerSubtrader(tx, 'bench-f', 'funding_payment');
+    await entryPerSubtrader('bench-f', 'funding_payment');
     await tx.query(
       `WITH cell AS (SELECT s, m, sum(${fundingAmount}) AS amount FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k
                       WHERE ${funded} GROUP BY s, m)
@@ -186,7 +186,7 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
          FROM generate_series(1, $4::int) s GROUP BY (s - 1) / 4 + 1`,
       [shape.cycle, obligationId, shape.subtraders, grouped],
     );
-    await entryPerSubtrader(tx, 'bench-mm', 'margin_requirement');
+    await entryPerSubtrader('bench-mm', 'margin_requirement');
     await tx.query(
       `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
        SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * ${requirement}, $1::timestamptz, e.subtrader_id, $1::timestamptz
