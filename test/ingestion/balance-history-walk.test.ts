@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear-world';
+import {
+  balanceEntry as entry,
+  balanceHistory as history,
+  type ContractBalanceEntry,
+  ContractWorld,
+  obligationsAt,
+} from './contract-klear-world';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -22,6 +28,22 @@ async function startWithFees(older: number, fees: bigint[]): Promise<void> {
   const at = Date.now() - 2 * HOUR;
   world.klear.balanceHistory = [...history(older, 3 * HOUR), ...fees.map((fee) => entry(at, fee, 'bt-fee-1', 'fee'))];
   expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+}
+
+/** Reads the balance history again, incrementally and then whole: both runs succeed. */
+async function walkAgainIncrementallyThenWhole(): Promise<void> {
+  expect((await world!.run('balance_history'))?.status).toBe('succeeded');
+  expect((await world!.run('balance_history', 'manual'))?.status).toBe('succeeded');
+}
+
+/**
+ * `count` distinct entries a minute apart (the newest ten minutes ago), then an identical pair
+ * (bt-fee-split) 30 s after the 500th newest of them: a page of 500 splits the pair.
+ */
+function historyWithSplitPair(count: number): ContractBalanceEntry[] {
+  const distinct = history(count, 10 * MINUTE);
+  const pairAt = Date.parse(distinct[count - 1 - 499].created_ts) + 30_000;
+  return [...distinct, entry(pairAt, -50_000n, 'bt-fee-split', 'fee'), entry(pairAt, -50_000n, 'bt-fee-split', 'fee')];
 }
 
 /** Reads the balance history again, whole and then incrementally: both runs succeed. */
@@ -95,19 +117,12 @@ describe('Balance history: identical entries apart or split by a page boundary',
 
   it('keeps two identical entries that a page boundary splits (the 500th and 501st of the walk), run after run', async () => {
     world = await ContractWorld.start();
-    // 998 distinct entries a minute apart; the identical pair falls between the 499th and 500th newest.
-    const distinct = history(998, 10 * MINUTE);
-    const pairAt = Date.parse(distinct[997 - 499].created_ts) + 30_000;
-    world.klear.balanceHistory = [
-      ...distinct,
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-    ];
+    // 998 distinct entries; the identical pair falls between the 499th and 500th newest.
+    world.klear.balanceHistory = historyWithSplitPair(998);
     // The split block is read again from its start: the 499 entries before it, then a page from there.
     expect(await world.run('balance_history', 'startup')).toMatchObject({ status: 'succeeded', details: { pages: 2, block_rereads: 2 } });
     expect(await stored()).toEqual(truth());
-    expect((await world.run('balance_history'))?.status).toBe('succeeded');
-    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    await walkAgainIncrementallyThenWhole();
     expect(await stored()).toEqual(truth());
   });
 
@@ -127,18 +142,11 @@ describe('Balance history: identical entries apart or split by a page boundary',
   it('stores nothing twice from overlapping pages (each repeats the entries before its cursor), identical pairs at the boundaries still kept', async () => {
     world = await ContractWorld.start();
     world.klear.balancePageOverlap = 2;
-    const distinct = history(1_300, 10 * MINUTE);
     // An identical pair split by the first page boundary, and a lone entry repeated by the second page's overlap.
-    const pairAt = Date.parse(distinct[1_299 - 499].created_ts) + 30_000;
-    world.klear.balanceHistory = [
-      ...distinct,
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-    ];
+    world.klear.balanceHistory = historyWithSplitPair(1_300);
     expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
     expect(await stored()).toEqual(truth());
-    expect((await world.run('balance_history'))?.status).toBe('succeeded');
-    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    await walkAgainIncrementallyThenWhole();
     expect(await stored()).toEqual(truth());
   });
 
