@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The live Klear API (shared/klear-api.md revision 2): obligations per asset class (rows already
+ * The live Klear API (docs/klear-api-contract.md, revision 2): obligations per asset class (rows already
  * held are Crypto, the only class before), position quantities, netted margin groups, funding
  * payments, settlement prices, member funding payments, subtrader group membership history and the
  * estimate's next runtime.

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { testAdminUrl } from '@app/testing';
-import { runBench } from '../../apps/bench/src/run-bench';
-import type { BenchRow } from '../../apps/bench/src/results';
+import { type BenchRow, runBench } from '@apps/bench';
 
 describe('npm run bench --quick', () => {
   const dir = mkdtempSync(join(tmpdir(), 'klear-bench-test-'));

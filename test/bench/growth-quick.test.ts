@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { testAdminUrl } from '@app/testing';
-import { GROWTH_CYCLES, MEASURED_DAYS, runGrowthBench } from '../../apps/bench/src/growth-bench';
-import type { BenchRow } from '../../apps/bench/src/results';
+import { type BenchRow, GROWTH_CYCLES, MEASURED_DAYS, runGrowthBench } from '@apps/bench';
 
 // The growth benchmark's quick mode (30 cycles of the 100 x 100 world) so its code cannot rot. It
 // asserts that the run completes and produces every figure, never how fast: speed targets live in

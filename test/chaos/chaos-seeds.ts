@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { mix32 } from '../../apps/klear-sim/src/index';
+import { mix32 } from '@apps/klear-sim';
 
 /** The chaos scenarios; a failing (seed, scenario) pair replays with `--seed S --scenario X`. */
 export const CHAOS_SCENARIOS = ['ingestion', 'withdrawals'] as const;

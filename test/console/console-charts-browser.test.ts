@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { HUGE_PNL, seedReconciledDay } from '../exports/reconciled-day-factory';
@@ -12,7 +12,7 @@ import { etDate, etDateDaysBefore } from '@app/ingestion';
 
 // The console's charts (ECharts) on a seeded reconciled day: each is an image with a description and
 // the same figures in a table, read here against the API's decimal strings (exact beyond 2^53).
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let browser: Browser;
 let base: string;
 const clock = new SteppedClock();
@@ -55,7 +55,7 @@ async function seedMonth(): Promise<void> {
 }
 
 beforeAll(async () => {
-  ctx = await createApiTestContext({ CONSOLE_DIR: builtConsole() }, { clock });
+  ctx = await startApiWorld({ CONSOLE_DIR: builtConsole() }, { clock });
   await seedReconciledDay(ctx.db.dataSource);
   await seedMonth();
   await ctx.app.listen(0, '127.0.0.1');

@@ -2,21 +2,21 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { enrol, nextTotpCode, signInOnPage } from './console-people-factory';
 
 // A person sets their own notification preferences in the console (keyboard only), and the API stored
 // exactly that; the page is axe-clean at 1280 px and 390 px.
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let browser: Browser;
 let base: string;
 const clock = new SteppedClock();
 const approver = { secret: '', lastStep: 0 };
 
 beforeAll(async () => {
-  ctx = await createApiTestContext({ CONSOLE_DIR: builtConsole() }, { clock });
+  ctx = await startApiWorld({ CONSOLE_DIR: builtConsole() }, { clock });
   await ctx.app.listen(0, '127.0.0.1');
   base = `http://localhost:${(ctx.app.getHttpServer().address() as AddressInfo).port}`;
   approver.secret = await enrol(ctx.app, ctx.userIds.approver);

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { enrol, PASSWORD, sessionCookie, totpCode } from './console-people-factory';
 
 // Console sign-in against a real API and PostgreSQL, on a manual clock: TOTP steps, idle and
 // absolute timeouts and the lockout all move only when the test moves the clock.
 const clock = new ManualClock('2031-05-06T07:00:00Z');
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let secret: string;
 const STEP = 30_000;
 
 beforeAll(async () => {
-  ctx = await createApiTestContext(
+  ctx = await startApiWorld(
     {
       CONSOLE_SESSION_IDLE_SECONDS: '900',
       CONSOLE_SESSION_ABSOLUTE_SECONDS: '3600',

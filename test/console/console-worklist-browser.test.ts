@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 import { artefactDir, axeViolations, builtConsole, launchChromium } from '../support/browser';
 import { CYCLE_1, DAY, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
@@ -13,7 +13,7 @@ import { formatCenticents } from '../../apps/console/src/money';
 
 // The breaks worklist, the runs page and the workbooks page in Chromium, on a seeded reconciled day (runs and breaks
 // as rows, the real workbook builder): a break worked to resolution, a workbook built and downloaded.
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let browser: Browser;
 let base: string;
 let seeded: SeededDay;
@@ -22,10 +22,7 @@ const clock = new SteppedClock();
 const operator = { secret: '', lastStep: 0 };
 
 beforeAll(async () => {
-  ctx = await createApiTestContext(
-    { EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() },
-    { clock },
-  );
+  ctx = await startApiWorld({ EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() }, { clock });
   seeded = await seedReconciledDay(ctx.db.dataSource);
   await ctx.app.listen(0, '127.0.0.1');
   base = `http://localhost:${(ctx.app.getHttpServer().address() as AddressInfo).port}`;

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmptyDatabase } from '@app/testing';
-import type { ReceivedMail } from '../../apps/demo/src/mailbox';
+import type { ReceivedMail } from '@apps/demo';
 import { until } from '../support/poll';
 
 /**

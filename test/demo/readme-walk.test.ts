@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ApiTestContext } from '../support/api-world';
+import type { ApiWorld } from '../support/api-world';
 import { clockEnvironment } from '../support/child-env';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, smallWorld } from '../ingestion/ingestion-world';
 
 /**
@@ -26,10 +26,10 @@ function morningWalk(): string {
 
 describe("the README's morning walk", () => {
   let sim: RunningKlearSimulator;
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   let dir: string;
   let api: string;
-  const as = (role: keyof ApiTestContext['tokens']) => `Bearer ${ctx.tokens[role]}`;
+  const as = (role: keyof ApiWorld['tokens']) => `Bearer ${ctx.tokens[role]}`;
 
   beforeAll(async () => {
     sim = await startKlearSimulator(smallWorld({ seed: 22 }));

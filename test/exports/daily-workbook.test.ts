@@ -29,7 +29,7 @@ import {
   seedReconciledDay,
   type SeededDay,
 } from './reconciled-day-factory';
-import { centicents, columnOf, readWorkbook, records, type SheetRecord } from './workbook-reader';
+import { centicents, columnOf, DAILY_WORKBOOK_SHEETS, readWorkbook, records, type SheetRecord } from './workbook-reader';
 
 let db: TestDatabase;
 let dir: string;
@@ -72,15 +72,7 @@ afterAll(async () => {
 
 describe('the daily workbook read back', () => {
   it('has the six sheets in order, each with a frozen, filterable header row', () => {
-    expect(workbook.worksheets.map((s) => s.name)).toEqual([
-      'Summary',
-      'Subtraders',
-      'Breaks',
-      'Settlement details',
-      'Funding',
-      'Buffer movements',
-      'Withdrawals',
-    ]);
+    expect(workbook.worksheets.map((s) => s.name)).toEqual(DAILY_WORKBOOK_SHEETS);
     for (const sheet of workbook.worksheets) {
       expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
       expect(sheet.autoFilter).toMatch(/^A1:[A-Z]+1$/);

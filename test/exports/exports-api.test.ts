@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ExcelJS from 'exceljs';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { DAY, seedReconciledDay } from './reconciled-day-factory';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let dir: string;
 
 /** supertest buffers a binary body only when asked. */
@@ -19,7 +19,7 @@ const binary = (res: NodeJS.ReadableStream & { setEncoding(e: string): void }, d
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'klear-exports-api-'));
-  ctx = await createApiTestContext({ EXPORTS_DIR: dir });
+  ctx = await startApiWorld({ EXPORTS_DIR: dir });
   await seedReconciledDay(ctx.db.dataSource);
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type ExcelJS from 'exceljs';
 import { SimulatedReconWorld, type LedgerFeed } from '../reconciliation/simulated-recon-world';
-import { centicents, readWorkbook, records } from './workbook-reader';
+import { centicents, DAILY_WORKBOOK_SHEETS, readWorkbook, records } from './workbook-reader';
 
 const etDate = (iso: string) => new Date(iso).toLocaleDateString('en-CA', { timeZone: 'America/New_York' });
 
@@ -58,15 +58,7 @@ describe('the daily workbook of a day with funding, groups and two asset classes
   });
 
   it('has a Funding sheet: one row per (subtrader, market) Klear paid funding for, Klear against the ledger', async () => {
-    expect(workbook.worksheets.map((s) => s.name)).toEqual([
-      'Summary',
-      'Subtraders',
-      'Breaks',
-      'Settlement details',
-      'Funding',
-      'Buffer movements',
-      'Withdrawals',
-    ]);
+    expect(workbook.worksheets.map((s) => s.name)).toEqual(DAILY_WORKBOOK_SHEETS);
     const rows = records(workbook, 'Funding');
     const klear = (await fixture.api.db.dataSource.query(
       `SELECT f.subtrader_id, f.market_ticker, o.asset_class, count(*)::int AS n, sum(f.funding_amount_centicents)::text AS amount

@@ -2,6 +2,17 @@ import ExcelJS from 'exceljs';
 
 export type SheetRecord = Record<string, ExcelJS.CellValue> & { __row: ExcelJS.Row };
 
+/** The daily workbook's sheets, in order (docs/daily-workbook.md), as a test expects to read them back. */
+export const DAILY_WORKBOOK_SHEETS = [
+  'Summary',
+  'Subtraders',
+  'Breaks',
+  'Settlement details',
+  'Funding',
+  'Buffer movements',
+  'Withdrawals',
+];
+
 /** Reads a workbook back with exceljs' (non-streaming) reader, as ops' spreadsheet would. */
 export async function readWorkbook(path: string): Promise<ExcelJS.Workbook> {
   const workbook = new ExcelJS.Workbook();

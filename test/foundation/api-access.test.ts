@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ROLES, type Role } from '@app/auth';
 import { nestRoutes, routerRoutes } from '@app/testing';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import type { Test as SupertestCall } from 'supertest';
 
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 beforeAll(async () => {
-  ctx = await createApiTestContext();
+  ctx = await startApiWorld();
 });
 afterAll(async () => ctx?.close());
 

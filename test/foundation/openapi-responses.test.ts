@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buffer, ReconWorld, trade } from '../reconciliation/recon-world';
 import { Clock } from '@app/clock';
 import { totpCode } from '@app/auth';
-import type { ApiTestContext } from '../support/api-world';
+import type { ApiWorld } from '../support/api-world';
 import { softwarePasskeyRegistration } from '../support/software-passkey';
 import { type OpenApiDocument, operationsOf, schemaFindings, successSchema } from '../support/openapi-responses';
 import { newKey, startWithdrawalWorld, USD, usdOf, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
@@ -21,7 +21,7 @@ const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'UPLOAD';
 /** Whose API is called (default: the reconciliation world's), with which bearer tokens tried in order until one is not 403 (default: viewer, operator, approver, admin), and extra headers. */
 interface Call {
-  api?: ApiTestContext;
+  api?: ApiWorld;
   /** Bearer tokens; an empty string sends none (a public route, or a console session's cookie in `headers`). */
   as?: string[];
   headers?: Record<string, string>;

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 
 // A token's last_used_at is kept to the minute (docs/security.md): one write per token per minute
 // however many requests it makes, and none at all from this process within the minute (a hot read
 // route pays no statement for it).
 describe('API token last use', () => {
   const clock = new ManualClock('2026-11-20T15:00:00Z');
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   beforeAll(async () => {
-    ctx = await createApiTestContext({}, { clock });
+    ctx = await startApiWorld({}, { clock });
   });
   afterAll(() => ctx.close());
 

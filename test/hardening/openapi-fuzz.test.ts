@@ -1,7 +1,7 @@
 // Fuzzes every POST/PUT body and every query parameter the running API documents in /docs-json.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import {
   MAX_FUZZ_DEPTH,
   bodyFor,
@@ -37,7 +37,7 @@ interface CallResult {
   body: unknown;
 }
 
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let operations: Operation[];
 let resolve: SchemaResolver;
 const tokenFor = new Map<string, string>();
@@ -46,7 +46,7 @@ const tokenFor = new Map<string, string>();
 const STACK_TRACE = /\n\s+at |\bat [\w$.<>]+ \(|\/work\/|node_modules|\.(ts|js|mjs):\d+/;
 
 beforeAll(async () => {
-  ctx = await createApiTestContext();
+  ctx = await startApiWorld();
   const doc = (await ctx.http().get('/docs-json')).body as {
     paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>>;
     components: { schemas: Record<string, OpenApiSchema> };

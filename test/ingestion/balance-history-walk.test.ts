@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { balanceEntry as entry, balanceHistory as history, ContractWorld, obligationsAt } from './contract-klear-world';
+import {
+  balanceEntry as entry,
+  balanceHistory as history,
+  type ContractBalanceEntry,
+  ContractWorld,
+  obligationsAt,
+} from './contract-klear-world';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -10,13 +16,41 @@ afterEach(async () => {
   world = undefined;
 });
 
-const stored = async () =>
-  (
-    await world!.query<{ n: number; sum: string }>(
-      `SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`,
-    )
-  )[0];
-const klearSum = () => String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n));
+const stored = () => world!.storedBalanceTotals();
+const klearSum = () => world!.klearBalanceTotals().sum;
+
+/**
+ * A world whose Klear holds `older` entries and then, at one instant 2 h ago, fees of one transaction
+ * (bt-fee-1) in the order given; the start-up walk succeeds.
+ */
+async function startWithFees(older: number, fees: bigint[]): Promise<void> {
+  world = await ContractWorld.start();
+  const at = Date.now() - 2 * HOUR;
+  world.klear.balanceHistory = [...history(older, 3 * HOUR), ...fees.map((fee) => entry(at, fee, 'bt-fee-1', 'fee'))];
+  expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+}
+
+/** Reads the balance history again, incrementally and then whole: both runs succeed. */
+async function walkAgainIncrementallyThenWhole(): Promise<void> {
+  expect((await world!.run('balance_history'))?.status).toBe('succeeded');
+  expect((await world!.run('balance_history', 'manual'))?.status).toBe('succeeded');
+}
+
+/**
+ * `count` distinct entries a minute apart (the newest ten minutes ago), then an identical pair
+ * (bt-fee-split) 30 s after the 500th newest of them: a page of 500 splits the pair.
+ */
+function historyWithSplitPair(count: number): ContractBalanceEntry[] {
+  const distinct = history(count, 10 * MINUTE);
+  const pairAt = Date.parse(distinct[count - 1 - 499].created_ts) + 30_000;
+  return [...distinct, entry(pairAt, -50_000n, 'bt-fee-split', 'fee'), entry(pairAt, -50_000n, 'bt-fee-split', 'fee')];
+}
+
+/** Reads the balance history again, whole and then incrementally: both runs succeed. */
+async function walkAgainWholeThenIncrementally(): Promise<void> {
+  expect((await world!.run('balance_history', 'manual'))?.status).toBe('succeeded');
+  expect((await world!.run('balance_history'))?.status).toBe('succeeded');
+}
 
 /**
  * The balance history walk (pages of 500, an opaque cursor) against a Klear of the test's own, with the
@@ -44,22 +78,13 @@ describe('Balance history walk', () => {
   });
 
   it('keeps entries Klear holds twice (no id tells them apart) and drops what a repeated walk reads again: stored movements sum to Klear balance change', async () => {
-    world = await ContractWorld.start();
-    const at = Date.now() - 2 * HOUR;
     // 600 entries (two pages); on the first page three entries of one transaction, two of them identical.
-    world.klear.balanceHistory = [
-      ...history(600, 3 * HOUR),
-      entry(at, -50_000n, 'bt-fee-1', 'fee'),
-      entry(at, -50_000n, 'bt-fee-1', 'fee'),
-      entry(at, -7_000n, 'bt-fee-1', 'fee'),
-    ];
-    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    await startWithFees(600, [-50_000n, -50_000n, -7_000n]);
     expect(await stored()).toEqual({ n: 603, sum: klearSum() });
     // Read again, whole and incrementally: nothing doubles.
-    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
-    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    await walkAgainWholeThenIncrementally();
     expect(await stored()).toEqual({ n: 603, sum: klearSum() });
-    const fees = await world.query<{ delta: string; occurrence: number }>(
+    const fees = await world!.query<{ delta: string; occurrence: number }>(
       `SELECT balance_delta_centicents::text AS delta, occurrence FROM klear_balance_history WHERE business_transaction_id = 'bt-fee-1' ORDER BY balance_delta_centicents, occurrence`,
     );
     expect(fees).toEqual([
@@ -79,41 +104,25 @@ describe('Balance history walk', () => {
 describe('Balance history: identical entries apart or split by a page boundary', () => {
   jest.setTimeout(180_000);
 
-  const truth = () => ({ n: world!.klear.balanceHistory.length, sum: klearSum() });
+  const truth = () => world!.klearBalanceTotals();
 
   it('keeps two identical entries of one transaction with another entry of it between them at the same instant (A, B, A)', async () => {
-    world = await ContractWorld.start();
-    const at = Date.now() - 2 * HOUR;
-    world.klear.balanceHistory = [
-      ...history(20, 3 * HOUR),
-      entry(at, -50_000n, 'bt-fee-1', 'fee'),
-      entry(at, -7_000n, 'bt-fee-1', 'fee'),
-      entry(at, -50_000n, 'bt-fee-1', 'fee'),
-    ];
-    expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
+    await startWithFees(20, [-50_000n, -7_000n, -50_000n]);
     expect(await stored()).toEqual(truth());
     // Read again, whole and incrementally, and in another order among the equal times: nothing doubles.
-    world.klear.balanceHistory.reverse();
-    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
-    expect((await world.run('balance_history'))?.status).toBe('succeeded');
+    world!.klear.balanceHistory.reverse();
+    await walkAgainWholeThenIncrementally();
     expect(await stored()).toEqual(truth());
   });
 
   it('keeps two identical entries that a page boundary splits (the 500th and 501st of the walk), run after run', async () => {
     world = await ContractWorld.start();
-    // 998 distinct entries a minute apart; the identical pair falls between the 499th and 500th newest.
-    const distinct = history(998, 10 * MINUTE);
-    const pairAt = Date.parse(distinct[997 - 499].created_ts) + 30_000;
-    world.klear.balanceHistory = [
-      ...distinct,
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-    ];
+    // 998 distinct entries; the identical pair falls between the 499th and 500th newest.
+    world.klear.balanceHistory = historyWithSplitPair(998);
     // The split block is read again from its start: the 499 entries before it, then a page from there.
     expect(await world.run('balance_history', 'startup')).toMatchObject({ status: 'succeeded', details: { pages: 2, block_rereads: 2 } });
     expect(await stored()).toEqual(truth());
-    expect((await world.run('balance_history'))?.status).toBe('succeeded');
-    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    await walkAgainIncrementallyThenWhole();
     expect(await stored()).toEqual(truth());
   });
 
@@ -133,18 +142,11 @@ describe('Balance history: identical entries apart or split by a page boundary',
   it('stores nothing twice from overlapping pages (each repeats the entries before its cursor), identical pairs at the boundaries still kept', async () => {
     world = await ContractWorld.start();
     world.klear.balancePageOverlap = 2;
-    const distinct = history(1_300, 10 * MINUTE);
     // An identical pair split by the first page boundary, and a lone entry repeated by the second page's overlap.
-    const pairAt = Date.parse(distinct[1_299 - 499].created_ts) + 30_000;
-    world.klear.balanceHistory = [
-      ...distinct,
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-      entry(pairAt, -50_000n, 'bt-fee-split', 'fee'),
-    ];
+    world.klear.balanceHistory = historyWithSplitPair(1_300);
     expect((await world.run('balance_history', 'startup'))?.status).toBe('succeeded');
     expect(await stored()).toEqual(truth());
-    expect((await world.run('balance_history'))?.status).toBe('succeeded');
-    expect((await world.run('balance_history', 'manual'))?.status).toBe('succeeded');
+    await walkAgainIncrementallyThenWhole();
     expect(await stored()).toEqual(truth());
   });
 

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { CYCLE_1, CYCLE_2, CYCLE_PREVIOUS_DAY, HUGE_PNL, seedReconciledDay } from '../exports/reconciled-day-factory';
 
 // The series behind the console's charts, on the seeded day (2026-03-10 ET: two cycles, three balance
 // pulls): the buffer per settlement day against that day's obligations, and a subtrader's figures per cycle.
 // Every amount is a decimal string of centicents, exact beyond 2^53.
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 const get = (path: string) => ctx.http().get(path).set('Authorization', `Bearer ${ctx.tokens.viewer}`);
 
 beforeAll(async () => {
-  ctx = await createApiTestContext({}, { clock: new ManualClock('2026-03-11T12:00:00Z') });
+  ctx = await startApiWorld({}, { clock: new ManualClock('2026-03-11T12:00:00Z') });
   await seedReconciledDay(ctx.db.dataSource);
 }, 120_000);
 

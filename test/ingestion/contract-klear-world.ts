@@ -7,7 +7,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@app/config';
 import { JobRunner } from '@app/jobs';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { createWorkerApplication } from '@apps/worker';
 import { FAST_CLIENT } from './ingestion-world';
 
 /**
@@ -222,6 +222,22 @@ export class ContractWorld {
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.db.dataSource.query(sql, params) as Promise<T[]>;
+  }
+
+  /** How many balance history entries are stored, and the sum of their movements (a decimal string). */
+  async storedBalanceTotals(): Promise<{ n: number; sum: string }> {
+    const [totals] = await this.query<{ n: number; sum: string }>(
+      `SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`,
+    );
+    return totals;
+  }
+
+  /** The same totals over what this Klear holds. */
+  klearBalanceTotals(): { n: number; sum: string } {
+    return {
+      n: this.klear.balanceHistory.length,
+      sum: String(this.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n)),
+    };
   }
 
   async close(): Promise<void> {

@@ -7,10 +7,9 @@ import { INGESTION_JOBS } from '@app/ingestion';
 import { JobRunner, SCHEDULED_JOB, type JobDefinition } from '@app/jobs';
 import { parseKlearJson } from '@app/klear-contract';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { ADMIN_TOKEN_HEADER, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
+import { createWorkerApplication } from '@apps/worker';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 
 export const INGESTION_JOB_NAMES = INGESTION_JOBS.map((job) => (Reflect.getMetadata(SCHEDULED_JOB, job) as JobDefinition).name);
 
@@ -32,12 +31,8 @@ export function smallWorld(overrides: Partial<SimulatorOptions> = {}): Partial<S
 }
 
 /** A real API whose Klear client points at the simulator (tier Prime), its reports stored in `reportsDir`. */
-export function apiOverSimulator(
-  sim: RunningKlearSimulator,
-  reportsDir: string,
-  env: Record<string, string> = {},
-): Promise<ApiTestContext> {
-  return createApiTestContext({
+export function apiOverSimulator(sim: RunningKlearSimulator, reportsDir: string, env: Record<string, string> = {}): Promise<ApiWorld> {
+  return startApiWorld({
     KLEAR_BASE_URL: sim.url,
     KLEAR_ADMIN_USER_ID: sim.options.adminUserId,
     KLEAR_ACCESS_TOKEN: sim.options.accessToken,

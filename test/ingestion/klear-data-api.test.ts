@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ApiTestContext } from '../support/api-world';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { ApiWorld } from '../support/api-world';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, INGESTION_JOB_NAMES, smallWorld } from './ingestion-world';
 
 describe('Clearing-ops read routes over ingested Klear data', () => {
   let sim: RunningKlearSimulator;
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   let reportsDir: string;
   beforeAll(async () => {
     sim = await startKlearSimulator(smallWorld({ seed: 5 }));

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseKlearJson } from '@app/klear-contract';
-import type { ApiTestContext } from '../support/api-world';
-import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { ApiWorld } from '../support/api-world';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 type Json = Record<string, unknown>;
@@ -19,7 +19,7 @@ type Truth = {
  */
 describe('Ops routes: subtrader groups and subtrader funding', () => {
   let sim: RunningKlearSimulator;
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   let reportsDir: string;
   beforeAll(async () => {
     sim = await startKlearSimulator(

@@ -159,24 +159,11 @@ describe('Obligation upsert', () => {
     // execution_time is the cycle key every reader carries as a JS Date: truncated to the millisecond.
     expect(row).toEqual({ executed: '22:00:00.123000', updated: '22:05:00.654321' });
     // A version a microsecond newer is newer.
-    expect(
-      (
-        await upsert({
-          ...obligation('micro-1', 1, 1, 3n),
-          execution_time: entry.execution_time,
-          last_updated_ts: '2026-11-20T22:05:00.654322Z',
-        })
-      ).outcome,
-    ).toBe('changed');
-    expect(
-      (
-        await upsert({
-          ...obligation('micro-1', 1, 1, 4n),
-          execution_time: entry.execution_time,
-          last_updated_ts: '2026-11-20T22:05:00.654321Z',
-        })
-      ).outcome,
-    ).toBe('older_version');
+    const version = async (amount: bigint, lastUpdated: string) =>
+      (await upsert({ ...obligation('micro-1', 1, 1, amount), execution_time: entry.execution_time, last_updated_ts: lastUpdated }))
+        .outcome;
+    expect(await version(3n, '2026-11-20T22:05:00.654322Z')).toBe('changed');
+    expect(await version(4n, '2026-11-20T22:05:00.654321Z')).toBe('older_version');
   });
 
   /** Polls PostgreSQL until a session of this database waits on a lock (a condition, not a sleep). */

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ApiTestContext } from '../support/api-world';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { ApiWorld } from '../support/api-world';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { apiOverSimulator, smallWorld } from './ingestion-world';
 
 /** Issue 22: the active obligation in words, with the last settled cycle and the next cycle's time. */
 describe('GET /obligations/active in words', () => {
   let sim: RunningKlearSimulator;
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   let reportsDir: string;
   const get = (path: string) => ctx.http().get(path).set('authorization', `Bearer ${ctx.tokens.viewer}`);
   const run = async (job: string) => {

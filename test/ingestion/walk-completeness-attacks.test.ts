@@ -22,16 +22,8 @@ afterEach(async () => {
   world = undefined;
 });
 
-const stored = async () =>
-  (
-    await world!.query<{ n: number; sum: string }>(
-      `SELECT count(*)::int AS n, coalesce(sum(balance_delta_centicents), 0)::text AS sum FROM klear_balance_history`,
-    )
-  )[0];
-const klearTruth = () => ({
-  n: world!.klear.balanceHistory.length,
-  sum: String(world!.klear.balanceHistory.reduce((sum, e) => sum + e.balance_delta_centicents, 0n)),
-});
+const stored = () => world!.storedBalanceTotals();
+const klearTruth = () => world!.klearBalanceTotals();
 
 describe('an empty page that carries a cursor is not the last page (contract: the last page has no cursor)', () => {
   jest.setTimeout(120_000);

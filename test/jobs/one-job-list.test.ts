@@ -3,17 +3,17 @@ import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobRegistry } from '@app/jobs';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
-import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-world';
+import { createWorkerApplication } from '@apps/worker';
+import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 import { ROOT } from '../support/product-sources';
 
 /** Issue 22: the jobs the worker schedules, `GET /jobs` and the README's list are one list. */
 describe('one list of jobs', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   let worker: INestApplicationContext;
 
   beforeAll(async () => {
-    ctx = await createApiTestContext();
+    ctx = await startApiWorld();
     worker = await createWorkerApplication(testConfig({ DATABASE_URL: ctx.db.url, WORKER_JOBS_ENABLED: 'false' }), { silent: true });
   });
   afterAll(async () => {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { JobScheduler } from '@app/jobs';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
+import { createWorkerApplication } from '@apps/worker';
 import { FAST_CLIENT, INGESTION_JOB_NAMES, smallWorld, workerConfig } from '../ingestion/ingestion-world';
 import { until } from '../support/poll';
 

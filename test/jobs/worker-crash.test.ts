@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { type RunningKlearSimulator, startKlearSimulator, ADMIN_TOKEN_HEADER } from '../../apps/klear-sim/src/index';
+import { type RunningKlearSimulator, startKlearSimulator, ADMIN_TOKEN_HEADER } from '@apps/klear-sim';
 import { INGESTION_JOB_NAMES, smallWorld, type Truth } from '../ingestion/ingestion-world';
 import { databaseFacts, truthFacts } from '../ingestion/truth-comparison';
 import { parseKlearJson } from '@app/klear-contract';

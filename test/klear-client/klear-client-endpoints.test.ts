@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@app/config';
 import { KlearAuthError, KlearClient, KlearClientModule } from '@app/klear-client';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { bearerClient, rejectionOf, requestCount, sessionClient, simAdmin, startSmallSimulator } from './klear-client-world';
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { KlearCircuitOpenError, KlearHttpError, KlearOutcomeUnknownError, KlearTimeoutError } from '@app/klear-client';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { bearerClient, injectFaults, rejectionOf, requestCount, simAdmin, startSmallSimulator } from './klear-client-world';
 
 const BALANCE = '/margin/settlement_balance';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { completeObligations, klearDetailPager } from '@app/ingestion';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { bearerClient, startSmallSimulator } from './klear-client-world';
 
 /*

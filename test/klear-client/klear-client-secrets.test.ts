@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KlearClient } from '@app/klear-client';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { CapturedLogs, injectFaults, rejectionOf, sessionClient, simAdmin, startSmallSimulator } from './klear-client-world';
 
 describe('KlearClient keeps secrets out of errors and logs', () => {

@@ -1,8 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@app/logging';
 import { KlearClient, type KlearClientOptions } from '@app/klear-client';
-import type { RunningKlearSimulator, SimulatorOptions } from '../../apps/klear-sim/src/index';
-import { ADMIN_TOKEN_HEADER, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
 
 /** Every line the client logged, as written (after the logger's redaction). */
 export class CapturedLogs {

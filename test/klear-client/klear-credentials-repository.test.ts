@@ -6,7 +6,7 @@ import { loadConfig } from '@app/config';
 import { KLEAR_CREDENTIALS_SECRET, KlearCredentialsRepository, createKlearClient } from '@app/klear-client';
 import { SecretBox, SecretBoxError, StoredSecretRepository } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { rejectionOf, startSmallSimulator } from './klear-client-world';
 
 describe('Klear credentials stored encrypted in the database', () => {

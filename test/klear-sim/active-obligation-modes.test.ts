@@ -2,7 +2,7 @@
 // when an obligation becomes active. The simulator serves both readings (docs/klear-api.md); the demo
 // uses `open_cycle`, so that it always shows an active obligation of today's cycle or the next one.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { RunningKlearSimulator } from '../../apps/klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { bearerClient, simAdmin, startSmallSimulator } from '../klear-client/klear-client-world';
 
 // 2026-11-20T21:00Z is 16:00 in New York: one hour before that day's 17:00 ET cycle (22:00Z), paid at 23:00Z.
@@ -81,8 +81,7 @@ describe('GET /margin/active_obligations', () => {
   });
 
   it('the command line and the environment choose the reading; anything else is refused', async () => {
-    const { parseCommandLine } = await import('../../apps/klear-sim/src/main');
-    const { resolveOptions } = await import('../../apps/klear-sim/src/options');
+    const { parseCommandLine, resolveOptions } = await import('@apps/klear-sim');
     expect(parseCommandLine(['node', 'klear-sim']).activeObligations).toBeUndefined();
     expect(resolveOptions(parseCommandLine(['node', 'klear-sim'])).activeObligations).toBe('pending_payment');
     expect(parseCommandLine(['node', 'klear-sim', '--active-obligations', 'open_cycle']).activeObligations).toBe('open_cycle');

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DateTime } from 'luxon';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { parseCommandLine } from '../../apps/klear-sim/src/main';
+import { parseCommandLine, type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
 import { simAdmin } from '../klear-client/klear-client-world';
 import { until } from '../support/poll';
 

@@ -1,6 +1,5 @@
 import { parseKlearJson } from '@app/klear-contract';
-import type { RunningKlearSimulator, SimulatorOptions } from '../../apps/klear-sim/src/index';
-import { ADMIN_TOKEN_HEADER, startKlearSimulator } from '../../apps/klear-sim/src/index';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
 
 /** The simulator's first discrepancy kinds: what a test asking for every kind at once feeds. */
 export { FIRST_DISCREPANCY_KINDS } from '../../apps/klear-sim/src/index';

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LedgerFiguresRepository } from '@app/ledger';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { auth, bufferMovement, CYCLE, marginRequirement, reversalOf, tradeSettlement } from './ledger-factory';
 
 describe('POST /ledger/entries and GET /ledger/entries', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   const ledgerRows = async () => ({ entries: await ctx.db.count('journal_entry'), postings: await ctx.db.count('journal_posting') });
 
   beforeAll(async () => {
-    ctx = await createApiTestContext();
+    ctx = await startApiWorld();
   });
   afterAll(async () => ctx.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { auth } from './ledger-factory';
 
 /** Issue 22: what an import answers about a bad file, and the list of past imports. */
@@ -13,12 +13,12 @@ const margin = (id: string, amount: string, contra = `-${amount}`) => [
 const csv = (...rows: string[]) => Buffer.from([HEADER, ...rows].join('\n') + '\n');
 
 describe('ledger import answers', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   const upload = (file: Buffer, name: string, query: Record<string, string> = {}) =>
     ctx.http().post('/ledger/imports').query(query).set(auth(ctx.tokens.operator)).attach('file', file, name);
 
   beforeAll(async () => {
-    ctx = await createApiTestContext();
+    ctx = await startApiWorld();
   });
   afterAll(async () => ctx.close());
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { auth, ledgerCsv, ledgerXlsx } from './ledger-factory';
 
 const CYCLE = '2026-11-05T21:00:00Z';
@@ -13,13 +13,13 @@ const csv = ledgerCsv;
 const xlsx = ledgerXlsx;
 
 describe('POST /ledger/imports', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   const upload = (file: Buffer, name: string, query: Record<string, string> = {}, token = ctx.tokens.operator) =>
     ctx.http().post('/ledger/imports').query(query).set(auth(token)).attach('file', file, name);
   const written = async () => ({ entries: await ctx.db.count('journal_entry'), postings: await ctx.db.count('journal_posting') });
 
   beforeAll(async () => {
-    ctx = await createApiTestContext();
+    ctx = await startApiWorld();
   });
   afterAll(async () => ctx.close());
 
@@ -228,9 +228,9 @@ describe('POST /ledger/imports', () => {
 });
 
 describe('POST /ledger/imports with a small size limit', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   beforeAll(async () => {
-    ctx = await createApiTestContext({ LEDGER_IMPORT_MAX_BYTES: '4096' });
+    ctx = await startApiWorld({ LEDGER_IMPORT_MAX_BYTES: '4096' });
   });
   afterAll(async () => ctx.close());
 

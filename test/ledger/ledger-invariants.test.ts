@@ -1,6 +1,7 @@
 import { systemClock } from '@app/clock';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '@app/audit';
 import {
   LedgerEntryConflict,
@@ -23,6 +24,22 @@ type Operation =
   | { op: 'conflict'; pick: number }
   | { op: 'reverse'; pick: number }
   | { op: 'invalid'; entry: NewEntry; flaw: 'unbalanced' | 'unknown_target' | 'conflict_in_batch' };
+
+/**
+ * Writes an adjustment entry straight into the tables in `m`'s transaction, past the ledger's code:
+ * two klear_settlement postings of `first` and `second` centicents. Returns its ledger_seq.
+ */
+async function insertEntryBehindTheLedger(m: EntityManager, externalId: string, first: bigint, second: bigint): Promise<string> {
+  const [row] = (await m.query(
+    `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ($1, 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
+    [externalId],
+  )) as Array<{ ledger_seq: string }>;
+  await m.query(
+    `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', $2), ($1, 2, 'klear_settlement', $3)`,
+    [row.ledger_seq, first.toString(), second.toString()],
+  );
+  return row.ledger_seq;
+}
 
 const subtrader = fc.integer({ min: 1, max: 3 });
 const newEntry: fc.Arbitrary<NewEntry> = fc.oneof(
@@ -240,13 +257,7 @@ describe('ledger invariants under random operation sequences', () => {
     ).rejects.toThrow(/only be added in the transaction that creates their entry/);
     await expect(
       db.dataSource.transaction(async (m) => {
-        const [row] = (await m.query(
-          `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ('DB-2', 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
-        )) as Array<{ ledger_seq: string }>;
-        await m.query(
-          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -4)`,
-          [row.ledger_seq],
-        );
+        await insertEntryBehindTheLedger(m, 'DB-2', 5n, -4n);
       }),
     ).rejects.toThrow(/DB-2 is not balanced double entry/);
     await expect(db.dataSource.query('TRUNCATE journal_posting')).rejects.toThrow(/immutable: TRUNCATE refused/);
@@ -257,18 +268,12 @@ describe('ledger invariants under random operation sequences', () => {
     const before = await snapshot();
     await expect(
       db.dataSource.transaction(async (m) => {
-        const [row] = (await m.query(
-          `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ('DB-3', 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
-        )) as Array<{ ledger_seq: string }>;
-        await m.query(
-          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', 5), ($1, 2, 'klear_settlement', -5)`,
-          [row.ledger_seq],
-        );
+        const seq = await insertEntryBehindTheLedger(m, 'DB-3', 5n, -5n);
         await m.query('SET CONSTRAINTS ALL IMMEDIATE');
         await m.query('SET CONSTRAINTS ALL DEFERRED');
         await m.query(
           `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'klear_settlement', 7)`,
-          [row.ledger_seq],
+          [seq],
         );
       }),
     ).rejects.toThrow(/DB-3 is not balanced double entry \(3 postings, sum 7/);

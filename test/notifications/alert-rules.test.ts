@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MetricsService } from '@app/metrics';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RULES = `${ROOT}docker/prometheus/alerts.yml`;
@@ -59,11 +59,11 @@ function ruleExpressions(): Array<{ alert: string; expr: string }> {
  * would leave an alert that can never fire), and promtool accepts the rules where it is installed.
  */
 describe('docker/ alert rules and dashboard', () => {
-  let api: ApiTestContext;
+  let api: ApiWorld;
   let exposed: Set<string>;
 
   beforeAll(async () => {
-    api = await createApiTestContext();
+    api = await startApiWorld();
     const text = await api.app.get(MetricsService, { strict: false }).text();
     exposed = new Set<string>(['up']); // made by Prometheus for every target
     for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {

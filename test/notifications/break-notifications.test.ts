@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
 import { formatUsdExact } from '@app/money';
 import { NotificationSender, OperationsWatch } from '@app/notifications';
-import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
+import { type Mailbox, startMailbox } from '@apps/demo';
 import { SimulatedReconWorld, type LedgerFeed } from '../reconciliation/simulated-recon-world';
 
 const CONSOLE = 'https://console.example.test/ops';

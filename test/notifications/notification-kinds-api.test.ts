@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 
 // What the console's notification preferences page reads: the kinds a person can choose and the channels,
 // documented in OpenAPI like every route.
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 
 beforeAll(async () => {
-  ctx = await createApiTestContext();
+  ctx = await startApiWorld();
 }, 120_000);
 
 afterAll(async () => {

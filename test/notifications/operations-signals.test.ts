@@ -3,7 +3,7 @@ import { ManualClock } from '@app/clock';
 import { ensureCyclePartitions } from '@app/db';
 import { MetricsService, startMetricsServer } from '@app/metrics';
 import { NotificationSender, OperationsWatch } from '@app/notifications';
-import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
+import { type Mailbox, startMailbox } from '@apps/demo';
 import { startWithdrawalWorld, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 
 const TOKEN = 'metrics-token-0123456789';

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { enqueueNotification } from '@app/notifications';
-import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type Mailbox, startMailbox } from '@apps/demo';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { buildPrivateExecutorDrill } from '../withdrawals/executor-drill-process';
 import { clockEnvironment } from '../support/child-env';
 
@@ -43,7 +43,7 @@ function runSender(
  * server are counted per recipient.
  */
 describe('notification sender killed mid-batch', () => {
-  let api: ApiTestContext;
+  let api: ApiWorld;
   let mailbox: Mailbox;
   let drill: { script: string; remove: () => void };
   let env: Record<string, string>;
@@ -52,7 +52,7 @@ describe('notification sender killed mid-batch', () => {
     const build = buildPrivateExecutorDrill('test/chaos/.drill-dist');
     drill = { script: build.script.replace('executor-drill.main.js', 'sender-drill.main.js'), remove: build.remove };
     mailbox = await startMailbox();
-    api = await createApiTestContext();
+    api = await startApiWorld();
     env = { DATABASE_URL: api.db.url, NOTIFY_SMTP_URL: mailbox.smtpUrl };
     for (const [token, email] of [
       [api.tokens.approver, 'a1@ops.test'],

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { NotificationSender } from '@app/notifications';
-import { type Mailbox, startMailbox } from '../../apps/demo/src/mailbox';
+import { type Mailbox, startMailbox } from '@apps/demo';
 import { startHttpReceiver } from '../support/http-receiver';
 import { startWithdrawalWorld, USD, type WithdrawalWorld } from '../withdrawals/withdrawal-world';
 

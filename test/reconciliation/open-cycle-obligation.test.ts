@@ -10,8 +10,8 @@ import { ManualClock } from '@app/clock';
 import { JobRunner } from '@app/jobs';
 import { ReconciliationService } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { type RunningKlearSimulator, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { createWorkerApplication } from '../../apps/worker/src/bootstrap';
+import { type RunningKlearSimulator, startKlearSimulator } from '@apps/klear-sim';
+import { createWorkerApplication } from '@apps/worker';
 import { FAST_CLIENT, smallWorld, workerConfig } from '../ingestion/ingestion-world';
 import { simAdmin } from '../klear-client/klear-client-world';
 

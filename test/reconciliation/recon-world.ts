@@ -5,7 +5,7 @@ import { ReconciliationRepository, ReconciliationService, type ObservationRow, t
 import { inTransaction, interpretAnswer } from '@app/ingestion';
 import { parseKlearAnswer } from '@app/klear-client';
 import { marginRequirement, reversalOf, tradeSettlement } from '../ledger/ledger-factory';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 
 /*
  * A hand-written world for one reconciliation rule at a time: Klear rows written into the ingestion
@@ -75,10 +75,10 @@ export interface EstimateClassSpec {
 export class ReconWorld {
   private obligationVersion = 0;
 
-  private constructor(readonly api: ApiTestContext) {}
+  private constructor(readonly api: ApiWorld) {}
 
   static async start(env: Record<string, string> = {}): Promise<ReconWorld> {
-    return new ReconWorld(await createApiTestContext(env));
+    return new ReconWorld(await startApiWorld(env));
   }
 
   /** A world with an obligation of no details for each cycle: cycles to run, nothing of Klear's to find. */

@@ -2,9 +2,9 @@ import { completeObligations, type DetailPageFetcher, inTransaction, interpretAn
 import type { ObligationEntry } from '@app/klear-contract';
 import { DETAIL_LIST_ENDPOINTS, parseKlearAnswer } from '@app/klear-client';
 import { ReconciliationRepository, ReconciliationService } from '@app/reconciliation';
-import { createApiTestContext, type ApiTestContext } from '../support/api-world';
+import { startApiWorld, type ApiWorld } from '../support/api-world';
 import { SimulatorWorld } from '../klear-sim/simulator-world';
-import type { SimulatorOptions } from '../../apps/klear-sim/src/index';
+import type { SimulatorOptions } from '@apps/klear-sim';
 
 export { FIRST_DISCREPANCY_KINDS } from '../klear-sim/simulator-world';
 
@@ -51,15 +51,15 @@ export const TWO_FUNDED_ASSET_CLASSES: Partial<SimulatorOptions> = { fundingPerC
 export class SimulatedReconWorld {
   private constructor(
     readonly sim: SimulatorWorld,
-    readonly api: ApiTestContext,
+    readonly api: ApiWorld,
   ) {}
 
-  /** `api`: the API's environment and wiring (a clock, say), as createApiTestContext takes them. */
+  /** `api`: the API's environment and wiring (a clock, say), as startApiWorld takes them. */
   static async start(
     options: Partial<SimulatorOptions>,
-    api: { env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {},
+    api: { env?: Record<string, string>; app?: Parameters<typeof startApiWorld>[1] } = {},
   ): Promise<SimulatedReconWorld> {
-    const [sim, context] = await Promise.all([SimulatorWorld.start(options), createApiTestContext(api.env, api.app)]);
+    const [sim, context] = await Promise.all([SimulatorWorld.start(options), startApiWorld(api.env, api.app)]);
     return new SimulatedReconWorld(sim, context);
   }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 import { testConfig } from '../support/api-world';
 import { clockEnvironment } from '../support/child-env';
 

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AUDIT_ENTITIES } from '../../apps/api/src/audit/audit.controller';
+import { AUDIT_ENTITIES } from '@apps/api';
 import { productSources, ROOT } from '../support/product-sources';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 import { SteppedClock } from '../support/stepped-clock';
 
 /** Issue 22: the audit log newest first, by actor and time range, entity names that answer (no silent empty page). */
 describe('reading the audit log', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   const clock = new SteppedClock();
   const HOUR = 3_600_000;
   /** Each service account and the instant just before it was made (the clock jumps an hour between them). */
@@ -20,7 +20,7 @@ describe('reading the audit log', () => {
   };
 
   beforeAll(async () => {
-    ctx = await createApiTestContext({}, { clock });
+    ctx = await startApiWorld({}, { clock });
     for (const name of ['audit-svc-1', 'audit-svc-2', 'audit-svc-3', 'audit-svc-4']) {
       clock.jump(HOUR);
       made.push({ name, at: clock.now().toISOString() });

@@ -7,8 +7,9 @@ import pg from 'pg';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
 import { testAdminUrl } from '@app/testing';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 import { testConfig } from '../support/api-world';
+import { marginRequirement } from '../ledger/ledger-factory';
 
 const suffix = randomBytes(4).toString('hex');
 const owner = { name: `klear_owner_${suffix}`, password: randomBytes(12).toString('hex') };
@@ -79,21 +80,7 @@ describe('the application role', () => {
     const posted = await http()
       .post('/ledger/entries')
       .set('Authorization', `Bearer ${adminToken}`)
-      .send({
-        entries: [
-          {
-            external_id: 'ROLES-1',
-            entry_type: 'margin_requirement',
-            effective_at: '2026-11-05T21:00:00Z',
-            cycle: '2026-11-05T21:00:00Z',
-            subtrader_id: 'ST-1',
-            postings: [
-              { account: 'maintenance_margin', amount_centicents: '100' },
-              { account: 'maintenance_margin_contra', amount_centicents: '-100' },
-            ],
-          },
-        ],
-      });
+      .send({ entries: [marginRequirement('ROLES-1', 'ST-1', 100n, '2026-11-05T21:00:00Z')] });
     expect(posted.status).toBe(200);
     const audit = await http().get('/audit').set('Authorization', `Bearer ${adminToken}`);
     expect(audit.body.chain.ok).toBe(true);

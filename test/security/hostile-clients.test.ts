@@ -6,14 +6,14 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { encodeCursor } from '@app/http';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 let port: number;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 beforeAll(async () => {
-  ctx = await createApiTestContext({ API_DEFAULT_BODY_LIMIT_KB: '64' });
+  ctx = await startApiWorld({ API_DEFAULT_BODY_LIMIT_KB: '64' });
   const server = ctx.app.getHttpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -105,9 +105,9 @@ describe('bodies are read only after authentication, up to the route limit', () 
 });
 
 describe('failed authentications', () => {
-  let guarded: ApiTestContext;
+  let guarded: ApiWorld;
   beforeAll(async () => {
-    guarded = await createApiTestContext({
+    guarded = await startApiWorld({
       API_AUTH_FAILURE_LIMIT: '5',
       API_AUTH_FAILURE_WINDOW_SECONDS: '3600',
       API_AUTH_FAILURE_BLOCK_SECONDS: '600',
@@ -140,9 +140,9 @@ describe('failed authentications', () => {
 });
 
 describe('expensive routes', () => {
-  let fresh: ApiTestContext;
+  let fresh: ApiWorld;
   beforeAll(async () => {
-    fresh = await createApiTestContext({ API_EXPENSIVE_ROUTE_LIMIT: '3', API_EXPENSIVE_ROUTE_WINDOW_SECONDS: '3600' });
+    fresh = await startApiWorld({ API_EXPENSIVE_ROUTE_LIMIT: '3', API_EXPENSIVE_ROUTE_WINDOW_SECONDS: '3600' });
   }, 60_000);
   afterAll(async () => fresh?.close());
 
@@ -224,7 +224,7 @@ describe('response headers', () => {
     expect(docs.status).toBe(200);
     expect(docs.headers['content-security-policy']).toMatch(/script-src 'self'/);
     expect(docs.headers['content-security-policy']).not.toMatch(/script-src[^;]*unsafe-inline/);
-    const off = await createApiTestContext({ API_DOCS_ENABLED: 'false' });
+    const off = await startApiWorld({ API_DOCS_ENABLED: 'false' });
     try {
       expect((await off.http().get('/docs-json')).status).toBe(404);
       expect((await off.http().get('/docs/')).status).toBe(404);

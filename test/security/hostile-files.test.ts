@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { UploadsDirectory } from '../../apps/api/src/ledger/uploads-directory';
-import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-world';
+import { UploadsDirectory } from '@apps/api';
+import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 import { auth } from '../ledger/ledger-factory';
 import { writeXlsxBomb } from '@app/testing';
 
@@ -16,24 +16,24 @@ const HEADER =
   'external_id,entry_type,effective_at,cycle,subtrader_id,business_reference,description,reverses_external_id,account,market_ticker,amount_centicents';
 const CYCLE = '2026-11-05T21:00:00Z';
 
-let ctx: ApiTestContext;
+let ctx: ApiWorld;
 /** The same API with small limits, so that files just over them stay small. */
-let small: ApiTestContext;
+let small: ApiWorld;
 let dir: string;
-const uploadTo = (c: ApiTestContext, file: Buffer | string, name: string) =>
+const uploadTo = (c: ApiWorld, file: Buffer | string, name: string) =>
   c
     .http()
     .post('/ledger/imports')
     .set(auth(c.tokens.operator))
     .attach('file', typeof file === 'string' ? Buffer.from(file) : file, name);
 const upload = (file: Buffer | string, name: string) => uploadTo(ctx, file, name);
-const importsOf = async (c: ApiTestContext) =>
+const importsOf = async (c: ApiWorld) =>
   (await c.db.dataSource.query(`SELECT status, refusal_code, file_name FROM ledger_import ORDER BY created_at, id`)) as Array<{
     status: string;
     refusal_code: string | null;
     file_name: string;
   }>;
-const auditActionsOf = async (c: ApiTestContext) =>
+const auditActionsOf = async (c: ApiWorld) =>
   (
     (await c.db.dataSource.query(`SELECT action FROM audit_log WHERE entity_type = 'ledger_import' ORDER BY seq`)) as Array<{
       action: string;
@@ -44,12 +44,12 @@ const auditActions = () => auditActionsOf(ctx);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'klear-hostile-files-'));
-  ctx = await createApiTestContext({
+  ctx = await startApiWorld({
     LEDGER_IMPORT_MAX_ROWS: '250000',
     LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES: String(200 * 1024 * 1024),
     UPLOADS_DIR: join(dir, 'uploads'),
   });
-  small = await createApiTestContext({
+  small = await startApiWorld({
     LEDGER_IMPORT_MAX_ROWS: '1000',
     LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES: String(4 * 1024 * 1024),
     LEDGER_IMPORT_MAX_BYTES: String(1024 * 1024),

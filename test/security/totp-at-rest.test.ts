@@ -3,8 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { ConsoleAuthService, totpCode, TOTP_PERIOD } from '@app/auth';
 import { ManualClock } from '@app/clock';
 import { secretKeyId } from '@app/secrets';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
-import { type ApiTestContext, createApiTestContext, testConfig } from '../support/api-world';
+import { createApiApplication } from '@apps/api';
+import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 
 const KEY = 'a1'.repeat(32);
 const NEW_KEY = 'b2'.repeat(32);
@@ -17,7 +17,7 @@ const PASSWORD = 'correct horse battery staple';
  * a rotated key (re-sealed at start, old envelopes still open with the previous key).
  */
 describe('TOTP secrets sealed at rest', () => {
-  let ctx: ApiTestContext;
+  let ctx: ApiWorld;
   // Each sign-in uses a new time step (a code works once): the clock moves a step at a time.
   const clock = new ManualClock(Date.now());
   const auth = () => ctx.app.get(ConsoleAuthService);
@@ -34,7 +34,7 @@ describe('TOTP secrets sealed at rest', () => {
   };
 
   beforeAll(async () => {
-    ctx = await createApiTestContext({ SECRETS_KEY: KEY }, { clock });
+    ctx = await startApiWorld({ SECRETS_KEY: KEY }, { clock });
   });
   afterAll(async () => ctx?.close());
 

@@ -6,9 +6,9 @@ import type { KlearClientOptions } from '@app/klear-client';
 import { type AppConfig, loadConfig } from '@app/config';
 import type { Role } from '@app/db';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { createApiApplication } from '../../apps/api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 
-export interface ApiTestContext {
+export interface ApiWorld {
   db: TestDatabase;
   app: INestApplication;
   config: AppConfig;
@@ -39,10 +39,10 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
  * A real API on a fresh database, with users for every role (factories, not fixtures). `clock` and
  * `klearClient` (a limiter clock, say) reach the application as in production wiring.
  */
-export async function createApiTestContext(
+export async function startApiWorld(
   env: Record<string, string> = {},
   options: { clock?: Clock; klearClient?: Partial<KlearClientOptions> } = {},
-): Promise<ApiTestContext> {
+): Promise<ApiWorld> {
   const db = await createTestDatabase();
   const config = testConfig({ DATABASE_URL: db.url, ...env });
   const app = await createApiApplication(config, { silent: true, ...options });
@@ -53,8 +53,8 @@ export async function createApiTestContext(
     const issued = await users.issueToken(user.id, 'test', 'test');
     return { id: user.id, token: issued.token };
   };
-  const tokens = {} as ApiTestContext['tokens'];
-  const userIds = {} as ApiTestContext['userIds'];
+  const tokens = {} as ApiWorld['tokens'];
+  const userIds = {} as ApiWorld['userIds'];
   for (const [key, roles] of [
     ['viewer', ['viewer']],
     ['operator', ['operator']],

@@ -3,12 +3,12 @@ import { until } from '../support/poll';
 import { type Role } from '@app/db';
 import { WithdrawalExecutor, WithdrawalExpiry, WithdrawalTracking } from '@app/withdrawals';
 import type { Test } from 'supertest';
-import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '../../apps/klear-sim/src/index';
-import { type ApiTestContext, createApiTestContext } from '../support/api-world';
+import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
+import { type ApiWorld, startApiWorld } from '../support/api-world';
 
 /** The real API on a fresh database, talking over HTTP to an in-process Klear simulator. */
 export interface WithdrawalWorld {
-  api: ApiTestContext;
+  api: ApiWorld;
   sim: RunningKlearSimulator;
   /** Extra people: a second operator, an approver who is also an admin, a third approver. */
   people: { operator2: string; adminApprover: string; approver3: string };
@@ -40,7 +40,7 @@ let keySeq = 0;
 export const newKey = (label = 'k') => `${label}-${process.pid}-${Date.now()}-${++keySeq}`;
 
 export async function startWithdrawalWorld(
-  options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string>; app?: Parameters<typeof createApiTestContext>[1] } = {},
+  options: { sim?: Partial<SimulatorOptions>; env?: Record<string, string>; app?: Parameters<typeof startApiWorld>[1] } = {},
 ): Promise<WithdrawalWorld> {
   const sim = await startKlearSimulator({ port: 0, rateLimit: false, withdrawalFailureRate: 0, ...options.sim });
   const env = {
@@ -54,7 +54,7 @@ export async function startWithdrawalWorld(
     KLEAR_TIER: 'prime',
     ...options.env,
   };
-  const api = await createApiTestContext(env, options.app);
+  const api = await startApiWorld(env, options.app);
   const mk = async (name: string, roles: Role[]) => (await api.newUser(`${name}-${keySeq++}`, roles)).token;
   const people = {
     operator2: await mk('operator2', ['operator']),

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { UsersService } from '@app/auth';
 import { loadConfig } from '@app/config';
-import { createApiApplication } from '../../api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 import type { Measurement } from './results';
 import { systemClock } from '@app/clock';
 

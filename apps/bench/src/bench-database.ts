@@ -1,7 +1,7 @@
 import { createDataSource, runMigrationsLocked, startThrowawayPostgres, dedicatedPgClient } from '@app/db';
 import { KlearClient } from '@app/klear-client';
 import type { DataSource } from 'typeorm';
-import type { RunningKlearSimulator } from '../../klear-sim/src/index';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
 import { systemClock } from '@app/clock';
 
 export interface BenchDatabase {

@@ -8,7 +8,7 @@ import { systemClock } from '@app/clock';
 import { loadConfig } from '@app/config';
 import { launchChromium } from '@app/testing';
 import type { DataSource } from 'typeorm';
-import { createApiApplication } from '../../api/src/bootstrap';
+import { createApiApplication } from '@apps/api';
 import type { Measurement } from './results';
 
 const TTI_TARGET_MS = 1500;

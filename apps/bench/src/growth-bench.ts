@@ -8,7 +8,7 @@ import { settlementDateOf, settlementDay, WorkbookBuilder, WorkbookReadRepositor
 import type { KlearClient } from '@app/klear-client';
 import { ReconciliationRunRepository, type ReconSettings } from '@app/reconciliation';
 import type { DataSource, EntityManager } from 'typeorm';
-import { startKlearSimulator } from '../../klear-sim/src/index';
+import { startKlearSimulator } from '@apps/klear-sim';
 import { benchApiLatency } from './api-bench';
 import { simulatorClient } from './bench-database';
 import { openBenchDatabase } from './bench-database';

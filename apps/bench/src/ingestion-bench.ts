@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dedicatedPgClient } from '@app/db';
 import { from as copyFrom } from 'pg-copy-streams';
-import { startKlearSimulator } from '../../klear-sim/src/index';
+import { startKlearSimulator } from '@apps/klear-sim';
 import {
   completeObligations,
   copyText,
@@ -13,9 +13,9 @@ import {
   ResponseArchiveRepository,
 } from '@app/ingestion';
 import type { KlearClient, KlearRawAnswer } from '@app/klear-client';
-import { type ObligationEntry, RATE_LIMIT_TIERS } from '@app/klear-contract';
+import type { ObligationEntry } from '@app/klear-contract';
 import type { DataSource } from 'typeorm';
-import { basicTierClient } from './rate-limit-bench';
+import { basicTierClient, basicTierUse } from './rate-limit-bench';
 import type { Measurement } from './results';
 
 /**
@@ -117,25 +117,15 @@ export async function benchPagingAtBasic(world: { subtraders: number; markets: n
       pages++;
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const limit = RATE_LIMIT_TIERS.basic.read;
-    return [
+    return basicTierUse(
       {
-        name: `ingestion paging at tier basic: ${rows} rows in ${pages} pages of ${pageLimit}`,
-        value: pages / seconds,
-        unit: 'pages/s',
-        floor: limit,
-        ratio: pages / seconds / limit,
-        target: { on: 'ratio', op: '>=', limit: 0.9 },
+        rate: `ingestion paging at tier basic: ${rows} rows in ${pages} pages of ${pageLimit}`,
+        rejected: `ingestion paging: 429 answers in ${wire.sent} requests`,
       },
-      {
-        name: `ingestion paging: 429 answers in ${wire.sent} requests`,
-        value: wire.rejected,
-        unit: 'responses',
-        floor: null,
-        ratio: null,
-        target: { on: 'value', op: '<=', limit: 0 },
-      },
-    ];
+      pages / seconds,
+      'pages/s',
+      wire,
+    );
   } finally {
     await sim.close();
   }

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@app/config';
 import { JobRunner } from '@app/jobs';
-import type { RunningKlearSimulator } from '../../klear-sim/src/index';
-import { createWorkerApplication } from '../../worker/src/bootstrap';
+import type { RunningKlearSimulator } from '@apps/klear-sim';
+import { createWorkerApplication } from '@apps/worker';
 import { openBenchDatabase } from './bench-database';
 import type { Measurement } from './results';
 

@@ -40,8 +40,8 @@ export interface ReconciliationBenchResult {
 }
 
 /**
- * The floor of stack-notes.md: per-(subtrader, cycle) sums of both sides, FULL OUTER JOIN,
- * mismatching groups only. $1 cycle, $2 obligation id.
+ * The reconciliation floor (bench/README.md, where its reference timings are): per-(subtrader,
+ * cycle) sums of both sides, FULL OUTER JOIN, mismatching groups only. $1 cycle, $2 obligation id.
  */
 export const RECONCILIATION_FLOOR_SQL = `
   WITH k AS (SELECT subtrader_id, sum(pnl_centicents - fees_centicents) AS total FROM klear_settlement_detail WHERE obligation_id = $2 GROUP BY subtrader_id),
@@ -147,18 +147,21 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
   const requirement = `((s * 13) % 100000)`;
   const subtrader = `'B' || lpad(s::text, 6, '0')`;
   await dataSource.transaction(async (tx) => {
+    /** One journal entry `<prefix>/<obligation>/<n>` per subtrader n (none when there are no markets). */
+    const entryPerSubtrader = (prefix: string, entryType: string) =>
+      tx.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
+         SELECT '${prefix}/' || $2 || '/' || s, '${entryType}', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
+           FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
+        params,
+      );
     await tx.query(
       `INSERT INTO klear_funding_payment (obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents)
        SELECT $2, 'f' || s || '-' || m || '-' || k, 'M' || lpad(m::text, 4, '0'), ${subtrader}, $1::timestamptz - make_interval(hours => 8 * k), 1, 0, ${fundingAmount}
          FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k WHERE ${funded}`,
       params,
     );
-    await tx.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
-       SELECT 'bench-f/' || $2 || '/' || s, 'funding_payment', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
-         FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
-      params,
-    );
+    await entryPerSubtrader('bench-f', 'funding_payment');
     await tx.query(
       `WITH cell AS (SELECT s, m, sum(${fundingAmount}) AS amount FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k
                       WHERE ${funded} GROUP BY s, m)
@@ -183,12 +186,7 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
          FROM generate_series(1, $4::int) s GROUP BY (s - 1) / 4 + 1`,
       [shape.cycle, obligationId, shape.subtraders, grouped],
     );
-    await tx.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
-       SELECT 'bench-mm/' || $2 || '/' || s, 'margin_requirement', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
-         FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
-      params,
-    );
+    await entryPerSubtrader('bench-mm', 'margin_requirement');
     await tx.query(
       `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
        SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * ${requirement}, $1::timestamptz, e.subtrader_id, $1::timestamptz

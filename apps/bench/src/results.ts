@@ -65,19 +65,18 @@ export function machineFacts(): MachineFacts {
 const round = (n: number | null): number | null => (n === null ? null : Math.round(n * 1000) / 1000);
 
 export function measuredRow(m: Measurement, shared: Pick<BenchRow, 'machine' | 'date' | 'mode'>): BenchRow {
-  if (m.target === null) {
-    return {
-      name: m.name,
-      status: 'measured',
-      value: round(m.value),
-      unit: m.unit,
-      floor: round(m.floor),
-      ratio: round(m.ratio),
-      target: 'reported',
-      pass: null,
-      ...shared,
-    };
-  }
+  const row = (target: string, pass: boolean | null): BenchRow => ({
+    name: m.name,
+    status: 'measured',
+    value: round(m.value),
+    unit: m.unit,
+    floor: round(m.floor),
+    ratio: round(m.ratio),
+    target,
+    pass,
+    ...shared,
+  });
+  if (m.target === null) return row('reported', null);
   const subject = m.target.on === 'ratio' ? m.ratio : m.value;
   const { op, limit } = m.target;
   const pass =
@@ -90,17 +89,7 @@ export function measuredRow(m: Measurement, shared: Pick<BenchRow, 'machine' | '
           : op === '>='
             ? subject >= limit
             : subject > limit;
-  return {
-    name: m.name,
-    status: 'measured',
-    value: round(m.value),
-    unit: m.unit,
-    floor: round(m.floor),
-    ratio: round(m.ratio),
-    target: `${m.target.on} ${op} ${limit}`,
-    pass,
-    ...shared,
-  };
+  return row(`${m.target.on} ${op} ${limit}`, pass);
 }
 
 export function skippedRow(s: Skip, shared: Pick<BenchRow, 'machine' | 'date' | 'mode'>): BenchRow {

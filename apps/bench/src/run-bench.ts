@@ -1,4 +1,4 @@
-import { startKlearSimulator } from '../../klear-sim/src/index';
+import { startKlearSimulator } from '@apps/klear-sim';
 import { benchApiLatency } from './api-bench';
 import { simulatorClient } from './bench-database';
 import { benchConsole } from './console-bench';

@@ -16,16 +16,16 @@ export const ADMIN_TOKEN_HEADER = 'x-sim-admin-token';
 
 const advanceSchema = z.union([z.object({ seconds: z.number().int().min(0) }), z.object({ to: z.iso.datetime({ offset: true }) })]);
 const settleSchema = z.object({ pay: z.boolean().default(false) });
+/** An amount in centicents: a bigint (lossless JSON) or a string of up to 19 digits. */
+const centicentsInput = z.union([
+  z.bigint(),
+  z
+    .string()
+    .regex(/^[0-9]{1,19}$/)
+    .transform(BigInt),
+]);
 const depositSchema = z.object({
-  amount_centicents: z
-    .union([
-      z.bigint(),
-      z
-        .string()
-        .regex(/^[0-9]{1,19}$/)
-        .transform(BigInt),
-    ])
-    .refine((v) => v > 0n, 'must be positive'),
+  amount_centicents: centicentsInput.refine((v) => v > 0n, 'must be positive'),
   business_transaction_id: z
     .string()
     .regex(/^[A-Za-z0-9._:/-]{1,128}$/)
@@ -33,15 +33,7 @@ const depositSchema = z.object({
 });
 
 const portalWithdrawalSchema = z.object({
-  amount_centicents: z
-    .union([
-      z.bigint(),
-      z
-        .string()
-        .regex(/^[0-9]{1,19}$/)
-        .transform(BigInt),
-    ])
-    .refine((v) => v > 0n && v % 100n === 0n, 'must be a positive number of whole cents'),
+  amount_centicents: centicentsInput.refine((v) => v > 0n && v % 100n === 0n, 'must be a positive number of whole cents'),
 });
 const releaseSchema = z.object({ count: z.number().int().min(1).optional() });
 const correctionSchema = z.object({ cycle: z.iso.datetime({ offset: true }), entry_back_seconds: z.number().int().min(0).optional() });

@@ -8,3 +8,4 @@ export type { DiscrepancyKind } from './ledger-feed';
 export { FAULT_KINDS } from './faults';
 export type { FaultKind, FaultRule } from './faults';
 export { mix32 } from './prng';
+export { parseCommandLine } from './command-line';

@@ -28,10 +28,9 @@ export interface JournalPostingDraft {
   amount: bigint;
 }
 
-/** A validated entry, timestamps canonical, empty optional text as null. */
-export interface JournalEntryDraft {
+/** What an entry says about itself, the same in a draft and in a stored entry. */
+export interface JournalEntryFields {
   externalId: string;
-  entryType: EntryType;
   effectiveAt: string;
   cycle: string | null;
   subtraderId: string | null;
@@ -39,6 +38,11 @@ export interface JournalEntryDraft {
   businessReference: string | null;
   description: string | null;
   reversesExternalId: string | null;
+}
+
+/** A validated entry, timestamps canonical, empty optional text as null. */
+export interface JournalEntryDraft extends JournalEntryFields {
+  entryType: EntryType;
   postings: JournalPostingDraft[];
 }
 

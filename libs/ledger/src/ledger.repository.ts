@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AdvisoryLocks, ensureCyclePartitions, type LedgerImportStatus, lockForTransaction } from '@app/db';
 import type { Account } from './chart-of-accounts';
 import type { ExistingJournalEntry, PlannedEntry } from './ledger-batch-plan';
-import type { JournalPostingDraft } from './journal-entry-input';
+import type { JournalEntryFields, JournalPostingDraft } from './journal-entry-input';
 import { canonicalFromDatabase } from './ledger-text';
 
 /** Rows per INSERT statement: keeps parameter arrays a few MB while staying set-based. */
@@ -65,17 +65,9 @@ export interface JournalEntryFilter {
   maxPostings?: number;
 }
 
-export interface StoredJournalEntry {
+export interface StoredJournalEntry extends JournalEntryFields {
   ledgerSeq: string;
-  externalId: string;
   entryType: string;
-  effectiveAt: string;
-  cycle: string | null;
-  subtraderId: string | null;
-  assetClass: string;
-  businessReference: string | null;
-  description: string | null;
-  reversesExternalId: string | null;
   reversedBy: string | null;
   importId: string | null;
   createdBy: string;

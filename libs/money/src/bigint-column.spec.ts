@@ -3,17 +3,7 @@ import fc from 'fast-check';
 import { In, IsNull, MoreThan } from 'typeorm';
 import { bigintColumnTransformer } from './bigint-column';
 import { INT64_MAX, INT64_MIN } from './centicents';
-import { MoneyError } from './money-error';
-
-function errorCode(run: () => unknown): string {
-  try {
-    run();
-    return 'no error';
-  } catch (error) {
-    if (error instanceof MoneyError) return error.code;
-    throw error;
-  }
-}
+import { errorCode } from './money-error-code.test-helper';
 
 describe('bigintColumnTransformer', () => {
   it('writes centicents as the decimal string PostgreSQL takes for a bigint', () => {

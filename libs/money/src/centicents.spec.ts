@@ -1,17 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CENTICENTS_PER_USD, INT64_MAX, INT64_MIN, centicentsToDecimalString, parseCenticents, sumCenticents } from './centicents';
-import { MoneyError } from './money-error';
-
-function errorCode(run: () => unknown): string {
-  try {
-    run();
-    return 'no error';
-  } catch (error) {
-    if (error instanceof MoneyError) return error.code;
-    throw error;
-  }
-}
+import { errorCode } from './money-error-code.test-helper';
 
 const int64 = fc.bigInt({ min: INT64_MIN, max: INT64_MAX });
 

@@ -1,32 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { INT64_MAX, INT64_MIN } from './centicents';
-import { MoneyError } from './money-error';
-import { formatKlearUsd, formatUsd, formatUsdExact, usdDecimalString } from './usd-format';
+import { errorCode } from './money-error-code.test-helper';
+import { type FormatUsdOptions, formatKlearUsd, formatUsd, formatUsdExact, usdDecimalString } from './usd-format';
 import { parseUsd } from './usd-parse';
 
-function errorCode(run: () => unknown): string {
-  try {
-    run();
-    return 'no error';
-  } catch (error) {
-    if (error instanceof MoneyError) return error.code;
-    throw error;
-  }
-}
-
 describe('formatUsd', () => {
+  /** One body for both tables below: `formatUsd(centicents, options)` shows `text`. */
+  const showsAs = (options: FormatUsdOptions) => (centicents: bigint, text: string) => {
+    expect(formatUsd(centicents, options)).toBe(text);
+  };
+
+  // prettier-ignore
   it.each([
-    [12_500_000_000n, '$1,250,000.00'],
-    [0n, '$0.00'],
-    [100n, '$0.01'],
-    [9_990_000n, '$999.00'],
-    [10_000_000n, '$1,000.00'],
-    [-50_000n, '-$5.00'],
-    [-12_345_678_900n, '-$1,234,567.89'],
-  ])('shows %s centicents to people as %s', (centicents, text) => {
-    expect(formatUsd(centicents)).toBe(text);
-  });
+    [12_500_000_000n, '$1,250,000.00'], [0n, '$0.00'], [100n, '$0.01'], [9_990_000n, '$999.00'], [10_000_000n, '$1,000.00'],
+    [-50_000n, '-$5.00'], [-12_345_678_900n, '-$1,234,567.89'],
+  ])('shows %s centicents to people as %s', showsAs({}));
 
   it('shows every centicent with 4 decimals', () => {
     expect(formatUsdExact(12_500_000_050n)).toBe('$1,250,000.0050');
@@ -41,20 +30,11 @@ describe('formatUsd', () => {
     expect(errorCode(() => usdDecimalString(-1n))).toBe('MONEY_SUB_CENT_PRECISION');
   });
 
+  // prettier-ignore
   it.each([
-    [12_349n, '$1.23'],
-    [12_350n, '$1.24'],
-    [12_450n, '$1.24'],
-    [12_451n, '$1.25'],
-    [-12_350n, '-$1.24'],
-    [-12_250n, '-$1.22'],
-    [-49n, '$0.00'],
-    [-50n, '$0.00'],
-    [-150n, '-$0.02'],
-    [999_950n, '$100.00'],
-  ])('rounds %s centicents half-to-even to %s when asked to', (centicents, text) => {
-    expect(formatUsd(centicents, { round: 'half-even' })).toBe(text);
-  });
+    [12_349n, '$1.23'], [12_350n, '$1.24'], [12_450n, '$1.24'], [12_451n, '$1.25'], [-12_350n, '-$1.24'],
+    [-12_250n, '-$1.22'], [-49n, '$0.00'], [-50n, '$0.00'], [-150n, '-$0.02'], [999_950n, '$100.00'],
+  ])('rounds %s centicents half-to-even to %s when asked to', showsAs({ round: 'half-even' }));
 
   it('refuses a JS number instead of a bigint', () => {
     expect(errorCode(() => formatUsd(5 as unknown as bigint))).toBe('MONEY_INVALID_TYPE');

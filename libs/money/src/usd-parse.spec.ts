@@ -2,19 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { INT64_MAX, INT64_MIN } from './centicents';
 import { MoneyParseError } from './money-error';
+import { errorCode } from './money-error-code.test-helper';
 import { parseUsd } from './usd-parse';
 import { usdDecimalString } from './usd-format';
 
 /** The code of the MoneyParseError `parse` throws, or 'accepted'. Any other error fails the test. */
-function rejectionCode(parse: () => unknown): string {
-  try {
-    parse();
-    return 'accepted';
-  } catch (error) {
-    if (error instanceof MoneyParseError) return error.code;
-    throw error;
-  }
-}
+const rejectionCode = (parse: () => unknown): string => errorCode(parse, MoneyParseError, 'accepted');
 
 describe('parseUsd', () => {
   it.each([

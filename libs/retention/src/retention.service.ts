@@ -85,40 +85,23 @@ export class RetentionService {
       const reasons = await this.repository.reasonsToKeep(m, month, cutoff);
       const tables = await this.repository.rowCounts(m, month);
       if (reasons.length > 0) {
-        await this.audit.record(
-          {
-            actor: options.actor,
-            action: 'retention.refuse',
-            entityType: 'partition_month',
-            entityId: month,
-            reason: reasons.join('; '),
-            details: { cutoff: cutoff.toISOString(), reasons, tables },
-          },
+        await this.recordStep(
+          options,
+          'retention.refuse',
+          month,
+          { reason: reasons.join('; '), details: { cutoff: cutoff.toISOString(), reasons, tables } },
           m,
         );
         return { month, action: 'refused' as const, reasons, tables, archived: [] };
       }
       if (options.dryRun) return { month, action: 'would_archive' as const, reasons, tables, archived: [] };
       const archived = await this.repository.archiveMonth(m, month);
-      await this.audit.record(
-        {
-          actor: options.actor,
-          action: 'retention.detach',
-          entityType: 'partition_month',
-          entityId: month,
-          details: { cutoff: cutoff.toISOString(), archived },
-        },
-        m,
-      );
+      await this.recordStep(options, 'retention.detach', month, { details: { cutoff: cutoff.toISOString(), archived } }, m);
       return { month, action: 'archived' as const, reasons, tables: archived.map((a) => ({ table: a.table, rows: a.rows })), archived };
     });
     if (decided.action !== 'archived') return { month, action: decided.action, reasons: decided.reasons, tables: decided.tables };
     const manifest = await this.exportMonth(month, decided.archived, options.outDir);
-    await this.audit.record({
-      actor: options.actor,
-      action: 'retention.export',
-      entityType: 'partition_month',
-      entityId: month,
+    await this.recordStep(options, 'retention.export', month, {
       details: {
         manifest: manifest.path,
         manifest_sha256: manifest.sha256,
@@ -129,20 +112,22 @@ export class RetentionService {
     if (options.dropAfterExport) {
       await this.repository.transaction(async (m) => {
         const n = await this.repository.dropArchived(m, month);
-        await this.audit.record(
-          {
-            actor: options.actor,
-            action: 'retention.drop',
-            entityType: 'partition_month',
-            entityId: month,
-            details: { tables_dropped: n, manifest_sha256: manifest.sha256 },
-          },
-          m,
-        );
+        await this.recordStep(options, 'retention.drop', month, { details: { tables_dropped: n, manifest_sha256: manifest.sha256 } }, m);
       });
       dropped = true;
     }
     return { month, action: 'archived', reasons: [], tables: decided.tables, manifest, dropped };
+  }
+
+  /** Audits one step of retiring `month` (in the transaction `m` when given, as its own otherwise). */
+  private recordStep(
+    options: RetentionOptions,
+    action: string,
+    month: string,
+    fields: { reason?: string; details: Record<string, unknown> },
+    m?: Parameters<AuditService['record']>[1],
+  ): Promise<unknown> {
+    return this.audit.record({ actor: options.actor, action, entityType: 'partition_month', entityId: month, ...fields }, m);
   }
 
   /**

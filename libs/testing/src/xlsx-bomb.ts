@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { constants, crc32, createDeflateRaw } from 'node:zlib';
+import { LEDGER_FILE_COLUMNS } from '@app/ledger';
 
 /**
  * Writes a minimal XLSX (a zip of [Content_Types].xml, the workbook, its relationships and one
@@ -103,19 +104,8 @@ export async function writeXlsxBomb(
   return { uncompressedBytes: uncompressedTotal, compressedBytes: offset };
 }
 
-const HEADER = [
-  'external_id',
-  'entry_type',
-  'effective_at',
-  'cycle',
-  'subtrader_id',
-  'business_reference',
-  'description',
-  'reverses_external_id',
-  'account',
-  'market_ticker',
-  'amount_centicents',
-];
+/** The import format's columns but the optional asset class: one letter each, A to K. */
+const HEADER = LEDGER_FILE_COLUMNS.filter((column) => column !== 'asset_class');
 const COLUMNS = 'ABCDEFGHIJK';
 
 function* sheetXml(rows: number, constant: boolean): Generator<string> {

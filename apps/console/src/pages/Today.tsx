@@ -51,21 +51,9 @@ export default function TodayPage() {
   return (
     <Page title="Today">
       <div className="grid">
-        <section className="card" aria-labelledby="t-obl">
-          <h2 id="t-obl">Active obligation</h2>
-          <ErrorNote error={obligation.error} />
-          <Figures data={obligation.data} />
-        </section>
-        <section className="card" aria-labelledby="t-est">
-          <h2 id="t-est">Settlement estimate</h2>
-          <ErrorNote error={estimate.error} />
-          <Figures data={estimate.data} />
-        </section>
-        <section className="card" aria-labelledby="t-buf">
-          <h2 id="t-buf">Settlement buffer</h2>
-          <ErrorNote error={balance.error} />
-          <Figures data={balance.data} />
-        </section>
+        <FiguresCard id="t-obl" title="Active obligation" answer={obligation} />
+        <FiguresCard id="t-est" title="Settlement estimate" answer={estimate} />
+        <FiguresCard id="t-buf" title="Settlement buffer" answer={balance} />
         <section className="card" aria-labelledby="t-head">
           <h2 id="t-head">Headroom now</h2>
           <ErrorNote error={headroom.error} />
@@ -175,6 +163,17 @@ function HeadroomTerms({ h }: { h: HeadroomNow }) {
 }
 
 /** Top-level figures of an API answer: centicents fields as money, times as times, the rest as text. */
+/** A card of one answer's figures under its title (the error instead when the request failed). */
+function FiguresCard({ id, title, answer }: { id: string; title: string; answer: { error: unknown; data: Record<string, unknown> | undefined } }) {
+  return (
+    <section className="card" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <ErrorNote error={answer.error} />
+      <Figures data={answer.data} />
+    </section>
+  );
+}
+
 function Figures({ data }: { data: Record<string, unknown> | undefined }) {
   if (!data) return null;
   const entries = Object.entries(data).filter(([, v]) => v === null || typeof v !== 'object');

@@ -12,13 +12,7 @@ interface Approval {
   step_up: { method: string; verified: boolean | null; credential_id?: string; challenge?: string } | null;
 }
 
-interface Detail {
-  id: string;
-  state: string;
-  amount_centicents: string;
-  purpose: string;
-  requester: { name: string };
-  created_at: string;
+interface Detail extends WithdrawalRow {
   expires_at: string;
   version: number;
   klear_withdrawal_id: string | null;
