@@ -2,7 +2,7 @@ import { parseKlearJson } from '@app/klear-contract';
 import { ADMIN_TOKEN_HEADER, type RunningKlearSimulator, type SimulatorOptions, startKlearSimulator } from '@apps/klear-sim';
 
 /** The simulator's first discrepancy kinds: what a test asking for every kind at once feeds. */
-export { FIRST_DISCREPANCY_KINDS } from '../../apps/klear-sim/src/index';
+export { FIRST_DISCREPANCY_KINDS } from '@apps/klear-sim';
 
 export interface SimAnswer {
   status: number;
