@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { JOB_RUN_STATUSES, JOB_TRIGGERS, type JobRun } from '@app/db';
 import type { JobOverview } from '@app/jobs';
+import { nullableText } from '../openapi-properties';
 
 export class RunJobQuery {
   @ApiPropertyOptional({ description: 'wait for the run to finish and answer its final state', default: false })
@@ -11,8 +12,6 @@ export class RunJobQuery {
   @IsBoolean()
   wait?: boolean;
 }
-
-const nullableText = (example?: string) => ({ type: String, nullable: true, ...(example ? { example } : {}) });
 
 export class JobRunView {
   @ApiProperty({ example: '812' }) id: string;

@@ -1,16 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { nullableText } from '../openapi-properties';
 
 /*
  * The answers of the obligation routes, as documented in /docs-json: the views of klear-data.dto.ts
  * return these shapes (test/foundation/openapi-responses.test.ts holds the answers to them).
  */
 
-const nullableText = (example?: string, description?: string) => ({
-  type: String,
-  nullable: true,
-  ...(example ? { example } : {}),
-  ...(description ? { description } : {}),
-});
 const cc = (example: string) => ({ type: String, nullable: true, example, description: 'centicents, decimal string' });
 const usd = (example: string) => ({ type: String, nullable: true, example });
 

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS } from '@app/db';
+import { nullableText } from '../openapi-properties';
 
 /*
  * The answers of the reconciliation routes, as documented in /docs-json: the views of
@@ -16,12 +17,6 @@ const nullableCc = (description?: string) => ({
 });
 const usd = { example: '-$0.1250', description: 'dollars with every centicent' };
 const nullableUsd = { type: String, nullable: true, example: '-$0.1250' };
-const nullableText = (example?: string, description?: string) => ({
-  type: String,
-  nullable: true,
-  ...(example ? { example } : {}),
-  ...(description ? { description } : {}),
-});
 const rows = {
   type: 'array' as const,
   items: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
