@@ -125,9 +125,8 @@ describe('the inputs fingerprint', () => {
 describe("Klear's own cash figures", () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
     // C1: a detail whose total (950) is not pnl - fees (900); the obligation amount agrees with 950.
-    await world.obligation({
+    world = await ReconWorld.withObligation({
       cycle: C1,
       details: [{ subtrader: 'S1', market: 'M1', pnl: 1_000n, fees: 100n, total: 950n, id: 'sd-c1-1' }],
       margins: [{ subtrader: 'S1', requirement: 1_000n }],
@@ -312,8 +311,7 @@ describe('projected breaks', () => {
 describe('what a run records about the breaks it works', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
-    await world.obligation({
+    world = await ReconWorld.withObligation({
       cycle: C1,
       details: [
         { subtrader: 'S1', market: 'M1', pnl: 500n },
@@ -396,8 +394,7 @@ describe('what a run records about the breaks it works', () => {
 describe('break keys', () => {
   let world: ReconWorld;
   beforeAll(async () => {
-    world = await ReconWorld.start();
-    await world.obligation({
+    world = await ReconWorld.withObligation({
       cycle: C1,
       details: [
         { subtrader: 'A/B', market: 'C', pnl: 10n },

@@ -88,6 +88,13 @@ export class ReconWorld {
     return world;
   }
 
+  /** A world holding one obligation (`spec`): the usual start of a describe block. */
+  static async withObligation(spec: ObligationSpec, env: Record<string, string> = {}): Promise<ReconWorld> {
+    const world = await ReconWorld.start(env);
+    await world.obligation(spec);
+    return world;
+  }
+
   get reconciliation(): ReconciliationService {
     return this.api.app.get(ReconciliationService);
   }
