@@ -378,9 +378,12 @@ export class LedgerRepository {
     )) as Array<{ ordinal: number; line: number; external_id: string | null; code: string; reason: string }>;
   }
 
-  /** Whether the ledger holds an entry of this external_id (a reversal counts: it is an entry too). */
-  async entryExists(externalId: string): Promise<boolean> {
-    const found = (await this.dataSource.query(`SELECT 1 FROM journal_entry WHERE external_id = $1`, [externalId])) as unknown[];
+  /**
+   * Whether the ledger holds an entry of this external_id (a reversal counts: it is an entry too); in `tx`
+   * when given, so the answer belongs to the caller's transaction.
+   */
+  async entryExists(externalId: string, tx?: EntityManager): Promise<boolean> {
+    const found = (await (tx ?? this.dataSource).query(`SELECT 1 FROM journal_entry WHERE external_id = $1`, [externalId])) as unknown[];
     return found.length > 0;
   }
 

@@ -72,32 +72,30 @@ export class BreakWorkflowService {
     if (needed && !reference) throw new ResolutionReferenceRequired(resolution.reason, needed);
     const writeOff = resolution.reason === 'write_off';
     if (writeOff && resolution.differenceCenticents === undefined) throw new DifferenceRequired('propose a write-off');
-    // The ledger is asked before the break's transaction; an unknown entry is refused inside it, after the break's own refusals.
-    const booked = resolution.reason === 'adjustment_booked' ? this.ledger.entryExists(reference!) : Promise.resolve(true);
-    return booked.then((entryBooked) =>
-      this.transition(breakId, 'resolve', actor, async (tx, current) => {
-        const named = resolution.differenceCenticents;
-        if (named !== undefined && named.toString() !== current.difference_centicents)
-          throw new BreakFiguresChanged(named.toString(), current.difference_centicents, null);
-        if (!entryBooked) throw new UnknownLedgerEntry(reference!);
-        const to = statusAfter('resolve', 'open', resolution.reason);
-        await tx.resolve(breakId, {
-          status: to,
-          reason: resolution.reason,
-          reference,
-          note: resolution.note ?? null,
-          resolvedBy: actor.name,
-          resolvedByUserId: actor.userId,
-          now: this.clock.now(),
-          writeOffDifferenceCenticents: writeOff ? current.difference_centicents : null,
-        });
-        return {
-          toState: to,
-          reason: resolution.reason,
-          details: { reference, note: resolution.note ?? null, difference_centicents: current.difference_centicents },
-        };
-      }),
-    );
+    return this.transition(breakId, 'resolve', actor, async (tx, current) => {
+      const named = resolution.differenceCenticents;
+      if (named !== undefined && named.toString() !== current.difference_centicents)
+        throw new BreakFiguresChanged(named.toString(), current.difference_centicents, null);
+      // The ledger is asked inside the break's transaction, after the break's own refusals.
+      if (resolution.reason === 'adjustment_booked' && !(await this.ledger.entryExists(reference!, tx.handle)))
+        throw new UnknownLedgerEntry(reference!);
+      const to = statusAfter('resolve', 'open', resolution.reason);
+      await tx.resolve(breakId, {
+        status: to,
+        reason: resolution.reason,
+        reference,
+        note: resolution.note ?? null,
+        resolvedBy: actor.name,
+        resolvedByUserId: actor.userId,
+        now: this.clock.now(),
+        writeOffDifferenceCenticents: writeOff ? current.difference_centicents : null,
+      });
+      return {
+        toState: to,
+        reason: resolution.reason,
+        details: { reference, note: resolution.note ?? null, difference_centicents: current.difference_centicents },
+      };
+    });
   }
 
   /**

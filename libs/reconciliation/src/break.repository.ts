@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type AuditEvent, AuditService } from '@app/audit';
-import type { BreakStatus } from '@app/db';
+import type { BreakStatus, DbTransaction } from '@app/db';
 import { DataSource, type EntityManager } from 'typeorm';
 
 /** A break as a person's action finds it, under its row lock. */
@@ -35,6 +35,11 @@ export class BreakTransaction {
     private readonly tx: EntityManager,
     private readonly audit: AuditService,
   ) {}
+
+  /** The transaction's handle, for another capability's repository to read in the same transaction. */
+  get handle(): DbTransaction {
+    return this.tx;
+  }
 
   /** The break under a row lock held until the transaction ends (undefined when there is none). */
   async lock(breakId: string): Promise<LockedBreak | undefined> {
