@@ -209,6 +209,17 @@ describe('npm run demo: the approval email and /metrics', () => {
     for (const [, day] of cycles) expect([etDay(now), etDay(now + 86_400_000)]).toContain(day);
   });
 
+  it('holds margin reports dated this week (the last seven days, America/New_York)', () => {
+    const reports = /^Margin reports\s+(\d+) held, dated (\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2}) \(GET \/reports\)$/m.exec(
+      running!.output(),
+    );
+    expect(reports).not.toBeNull();
+    expect(Number(reports![1])).toBeGreaterThan(0);
+    const etDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
+    const week = Array.from({ length: 7 }, (_, i) => etDay(Date.now() - i * 86_400_000));
+    expect(week).toContain(reports![3]);
+  });
+
   it('after the demo users are reset (a new generation of users), the approval email still reaches both approvers', async () => {
     // The kept tokens are lost: the demo retires the earlier users and makes `demo-*-g2`.
     rmSync(join(dataRoot, 'demo-users.json'));

@@ -64,6 +64,8 @@ export interface StoryOutcome {
   };
   /** Klear's active obligation(s) as the product holds them, one line. */
   activeObligation: string;
+  /** The margin reports held (GET /reports): how many, and the days of the oldest and newest. */
+  marginReports: { count: number; oldest: string | null; newest: string | null };
 }
 
 interface Page<T> {
@@ -129,6 +131,8 @@ export async function runDemoStory(
   const live = await liveApiFacts(api, tokens.viewer, obligations);
   const active = await activeObligationsText(api, tokens.viewer, sim.context.state.now());
   step(`active obligation: ${active}`);
+  const reports = (await readAll<{ date: string }>(api, tokens.viewer, '/reports')).map((r) => r.date).sort();
+  const marginReports = { count: reports.length, oldest: reports[0] ?? null, newest: reports[reports.length - 1] ?? null };
 
   const feed = await fetch(`${sim.adminUrl}/ledger-feed`, {
     method: 'POST',
@@ -212,6 +216,7 @@ export async function runDemoStory(
     },
     live,
     activeObligation: active,
+    marginReports,
   };
 }
 

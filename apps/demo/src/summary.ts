@@ -61,6 +61,11 @@ export function printSummary(s: DemoSummary): void {
     }`,
     `Netted group           ${s.story.live.group ? `${s.story.live.group.id}: ${s.story.live.group.members.join(', ')}${s.story.live.group.marginUsd ? `, margin ${s.story.live.group.marginUsd}` : ''} (GET /subtrader-groups)` : 'none'}`,
     `Active obligation      ${s.story.activeObligation}`,
+    `Margin reports         ${
+      s.story.marginReports.newest
+        ? `${s.story.marginReports.count} held, dated ${s.story.marginReports.oldest} to ${s.story.marginReports.newest} (GET /reports)`
+        : 'none held yet'
+    }`,
     `Ledger entries         ${s.story.ledger.created} new, ${s.story.ledger.unchanged} already held`,
     `Open breaks            ${s.story.openBreaks}${checks ? ` (${checks})` : ''}`,
     `Workbook               ${s.story.workbook ? `${s.story.workbook.path} (${s.story.workbook.date}, version ${s.story.workbook.version})` : 'none (no settled cycle yet)'}`,
