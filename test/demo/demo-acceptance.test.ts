@@ -86,6 +86,9 @@ const metric = (text: string, name: string, labels = '') => {
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 };
 
+/** The America/New_York calendar day of an instant, YYYY-MM-DD. */
+const etDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
+
 describe('npm run demo: the approval email and /metrics', () => {
   let dataRoot: string;
   let database: { url: string; drop(): Promise<void> };
@@ -201,7 +204,6 @@ describe('npm run demo: the approval email and /metrics', () => {
 
   it("names an active obligation per asset class, of today's cycle or the next (America/New_York)", () => {
     const line = /^Active obligation\s+(.+)$/m.exec(running!.output())?.[1] ?? '';
-    const etDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
     const now = Date.now();
     const cycles = [...line.matchAll(/(Crypto|Equity) obl-\d{8}-\S+: cycle (\d{4}-\d{2}-\d{2}), 17:00 ET/g)].map((m) => [m[1], m[2]]);
     expect(cycles.map(([assetClass]) => assetClass)).toEqual(['Crypto', 'Equity']);
@@ -215,7 +217,6 @@ describe('npm run demo: the approval email and /metrics', () => {
     );
     expect(reports).not.toBeNull();
     expect(Number(reports![1])).toBeGreaterThan(0);
-    const etDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
     const week = Array.from({ length: 7 }, (_, i) => etDay(Date.now() - i * 86_400_000));
     expect(week).toContain(reports![3]);
   });
