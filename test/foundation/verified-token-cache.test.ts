@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { AuthChangesRepository, VerifiedTokenCache } from '@app/auth';
 import { ManualClock } from '@app/clock';
 import { ApiTokenRepository } from '../../libs/auth/src/api-token.repository';
-import { type ApiWorld, startApiWorld } from '../support/api-world';
+import { type ApiWorld, startApiWorld, testConfig } from '../support/api-world';
 import { countStatements, type StatementCounter } from '../support/statement-counter';
+import { startTestPooler } from '../support/transaction-pooler';
 
 /** The token lookup (ApiTokenRepository.findValid): the one statement the cache saves. */
 const LOOKUP = /FROM api_token t JOIN app_user u/;
@@ -160,6 +161,28 @@ describe('verified-token cache', () => {
     expect(cache.enabled).toBe(true);
     expect(await lookupsOf(user.token)).toEqual({ status: 200, lookups: 1 });
     expect(await lookupsOf(user.token)).toEqual({ status: 200, lookups: 0 });
+  });
+
+  it('stays off behind a transaction-mode pooler, where no notification would ever arrive; goes live on a direct connection', async () => {
+    const liveThrough = async (url: string) => {
+      const config = testConfig({ DATABASE_URL: url, API_TOKEN_CACHE_SECONDS: '10' });
+      const own = new VerifiedTokenCache(clock, config);
+      const listener = new AuthChangesRepository(own, config, ctx.db.dataSource);
+      try {
+        await listener.onApplicationBootstrap();
+        return own.enabled;
+      } finally {
+        await listener.onModuleDestroy();
+      }
+    };
+    // (The test pooler relays only query answers, so it cannot stand for a session-mode pooler here.)
+    const pooler = await startTestPooler(ctx.db.url, { backends: 2 });
+    try {
+      expect(await liveThrough(pooler.url)).toBe(false);
+    } finally {
+      await pooler.close();
+    }
+    expect(await liveThrough(ctx.db.url)).toBe(true);
   });
 });
 

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { CONNECT_TIMEOUT_MS, dedicatedPgClient } from '@app/db';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -10,12 +13,19 @@ export const AUTH_CHANGES_APPLICATION_NAME = 'klear-auth-changes';
 
 const FIRST_RETRY_MS = 250;
 const LAST_RETRY_MS = 30_000;
+/** How long the probe notification may take to come back before the channel counts as not working. */
+const PROBE_TIMEOUT_MS = 5_000;
+const PROBE_PREFIX = 'probe ';
 
 /**
  * One dedicated connection that LISTENs for changes of tokens and users and empties the verified-token
  * cache on each. The cache is used only while this connection is live: when it errors or ends, the
  * cache is emptied and switched off (every request asks the database again) and the connection is
  * reopened with a growing delay. A lost connection never stops the process (every 'error' is handled).
+ *
+ * The channel goes live only once a probe notification sent from another connection (the pool) came
+ * back to it: behind a transaction-mode pooler the LISTEN stays on a server session nobody reads, no
+ * change would ever arrive, and the cache must stay off.
  */
 @Injectable()
 export class AuthChangesRepository implements OnApplicationBootstrap, OnModuleDestroy {
@@ -29,6 +39,7 @@ export class AuthChangesRepository implements OnApplicationBootstrap, OnModuleDe
   constructor(
     private readonly cache: VerifiedTokenCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -78,15 +89,26 @@ export class AuthChangesRepository implements OnApplicationBootstrap, OnModuleDe
       (error) => lost(error.message),
     );
     client.on('end', () => lost('connection ended'));
+    const probe = `${PROBE_PREFIX}${randomUUID()}`;
+    let probeCameBack: (came: boolean) => void = () => undefined;
+    const cameBack = new Promise<boolean>((resolve) => (probeCameBack = resolve));
     client.on('notification', (message) => {
-      if (this.client === client) this.cache.invalidate(`notified: ${message.payload ?? ''}`);
+      const payload = message.payload ?? '';
+      if (payload === probe) probeCameBack(true);
+      else if (this.client === client && !payload.startsWith(PROBE_PREFIX)) this.cache.invalidate(`notified: ${payload}`);
     });
+    const timeout = setTimeout(() => probeCameBack(false), PROBE_TIMEOUT_MS);
+    timeout.unref();
     try {
       await client.connect();
       await client.query(`LISTEN ${AUTH_CHANGED_CHANNEL}`);
+      await this.dataSource.query(`SELECT pg_notify($1, $2)`, [AUTH_CHANGED_CHANNEL, probe]);
+      if (!(await cameBack)) throw new Error('the probe notification never came back (a transaction-mode pooler?)');
     } catch (error) {
       lost(error instanceof Error ? error.message : String(error));
       return;
+    } finally {
+      clearTimeout(timeout);
     }
     if (done) return;
     if (this.stopped) {
