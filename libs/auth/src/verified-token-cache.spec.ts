@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ManualClock } from '@app/clock';
+import { Clock, ManualClock } from '@app/clock';
 import { loadConfig } from '@app/config';
 import type { Principal } from './principal';
 import { VERIFIED_TOKEN_CACHE_MAX_ENTRIES, VerifiedTokenCache } from './verified-token-cache';
@@ -44,6 +44,21 @@ describe('VerifiedTokenCache', () => {
     expect([cache.get('long')?.userId, cache.get('short')]).toEqual(['u1', undefined]);
     clock.advance(7_000);
     expect(cache.get('long')).toBeUndefined();
+  });
+
+  it('forgets an entry when the clock went back (it never lives longer than the TTL from now)', () => {
+    class SettableClock extends Clock {
+      ms = Date.parse('2026-11-20T15:00:00Z');
+      now(): Date {
+        return new Date(this.ms);
+      }
+    }
+    const clock = new SettableClock();
+    const cache = new VerifiedTokenCache(clock, loadConfig({}));
+    cache.setLive(true, 'listening');
+    cache.remember('h', principal(1), cache.generation, FAR);
+    clock.ms -= 1;
+    expect(cache.get('h')).toBeUndefined();
   });
 
   it('keeps nothing read before an invalidation, nothing while not live, nothing when configured off', () => {

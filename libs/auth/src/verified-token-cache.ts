@@ -63,7 +63,9 @@ export class VerifiedTokenCache {
     if (!this.enabled) return undefined;
     const entry = this.entries.get(tokenHash);
     if (!entry) return undefined;
-    if (this.clock.nowMs() >= entry.expiresAtMs) {
+    const now = this.clock.nowMs();
+    // Expired, or the clock went back (an entry never lives longer than the TTL from now).
+    if (now >= entry.expiresAtMs || entry.expiresAtMs - now > this.ttlMs) {
       this.entries.delete(tokenHash);
       return undefined;
     }
