@@ -10,6 +10,8 @@ export interface ValidTokenRow {
   user_id: string;
   name: string;
   roles: Role[];
+  /** The token's own end (a cached verification never outlives it). */
+  expires_at: Date;
 }
 
 /** API tokens (`api_token`; only their hashes). */
@@ -53,7 +55,7 @@ export class ApiTokenRepository {
   /** The token of that hash when it is neither revoked nor expired at `now` and its user is active. */
   async findValid(tokenHash: string, now: Date): Promise<ValidTokenRow | undefined> {
     const rows = (await this.dataSource.query(
-      `SELECT t.id AS token_id, u.id AS user_id, u.name, u.roles
+      `SELECT t.id AS token_id, u.id AS user_id, u.name, u.roles, t.expires_at
          FROM api_token t JOIN app_user u ON u.id = t.user_id
         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.disabled_at IS NULL`,
       [tokenHash, now],

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DbTransactions } from '@app/db';
 import { ApiTokenRepository } from './api-token.repository';
+import { AuthChangesRepository } from './auth-changes.repository';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthGuard } from './auth.guard';
 import { ConsoleAuthService } from './console-auth.service';
@@ -12,6 +13,7 @@ import { PasskeysService } from './passkeys.service';
 import { UserInvitationRepository } from './user-invitation.repository';
 import { UserRepository } from './user.repository';
 import { UsersService } from './users.service';
+import { VerifiedTokenCache } from './verified-token-cache';
 
 /** The repositories of users, tokens, invitations and console credentials and sessions, and the transactions that span them. */
 const USER_REPOSITORIES = [
@@ -28,12 +30,14 @@ const USER_REPOSITORIES = [
     ...USER_REPOSITORIES,
     PasskeyRepository,
     UsersService,
+    VerifiedTokenCache,
+    AuthChangesRepository,
     ConsoleAuthService,
     PasskeysService,
     AuthFailureLimiter,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [UsersService, ConsoleAuthService, PasskeysService, AuthFailureLimiter],
+  exports: [UsersService, ConsoleAuthService, PasskeysService, AuthFailureLimiter, VerifiedTokenCache, AuthChangesRepository],
 })
 export class AuthModule {}
 

@@ -7,3 +7,5 @@ export * from './token-hash';
 export * from './users.service';
 export * from './console-auth.service';
 export * from './passkeys.service';
+export * from './verified-token-cache';
+export * from './auth-changes.repository';

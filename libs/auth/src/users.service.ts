@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type AuditEvent, AuditService } from '@app/audit';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
@@ -18,6 +18,7 @@ import type { Role } from './roles';
 import { generateApiToken, generateInvitationCode, hashApiToken, looksLikeApiToken, looksLikeInvitationCode } from './token-hash';
 import { UserInvitationRepository } from './user-invitation.repository';
 import { UserRepository } from './user.repository';
+import { VerifiedTokenCache } from './verified-token-cache';
 
 export class UserNameTakenError extends Conflict {
   constructor(name: string) {
@@ -102,7 +103,15 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // The API's (AuthModule); the CLI has none and asks the database every time.
+    @Optional() private readonly verifiedTokens?: VerifiedTokenCache,
   ) {}
+
+  /** After a change of tokens or users committed here: this process forgets at once, without waiting for its NOTIFY. */
+  private forgetVerifiedTokens<T>(result: T): T {
+    this.verifiedTokens?.invalidate('changed by this process');
+    return result;
+  }
 
   /** Runs `work` in the caller's transaction when there is one, else in a new one. */
   private within<T>(tx: DbTransaction | undefined, work: (tx: DbTransaction) => Promise<T>): Promise<T> {
@@ -178,7 +187,7 @@ export class UsersService {
 
   /** The owner revokes their own token; an admin may revoke anyone's (removing access is never dual-controlled). */
   async revokeToken(tokenId: string, actor: string, who?: Principal): Promise<ApiToken> {
-    return this.transactions.run(async (tx) => {
+    const revoked = await this.transactions.run(async (tx) => {
       const record = await this.tokens.lock(tx, tokenId);
       if (!record || (who && record.userId !== who.userId && !who.roles.includes('admin'))) throw new NotFound('token', tokenId);
       if (record.revokedAt) return record;
@@ -198,6 +207,7 @@ export class UsersService {
       );
       return record;
     });
+    return this.forgetVerifiedTokens(revoked);
   }
 
   /**
@@ -330,7 +340,7 @@ export class UsersService {
   /** Immediate changes (safety first): roles removed, unprivileged roles added, disabling. Privileged grants and re-enabling go through a proposal. */
   async changeNow(userId: string, change: { removeRoles: Role[]; addRoles: Role[]; disable: boolean }, who: Principal): Promise<AppUser> {
     if (isPrivileged(change.addRoles)) throw new Error('privileged roles are granted only by an approved proposal');
-    return this.transactions.run(async (tx) => {
+    const changed = await this.transactions.run(async (tx) => {
       const user = await this.users.lock(tx, userId);
       if (!user) throw new NotFound('user', userId);
       const before = [...user.roles];
@@ -349,6 +359,7 @@ export class UsersService {
       if (change.disable && !user.disabledAt) await this.disableIn(tx, user, who.name);
       return user;
     });
+    return this.forgetVerifiedTokens(changed);
   }
 
   /** Disabling revokes every token and open invitation of the user in the same transaction. */
@@ -441,18 +452,31 @@ export class UsersService {
   async authenticate(token: string): Promise<Principal | null> {
     if (!looksLikeApiToken(token)) return null;
     const now = this.clock.now();
-    const row = await this.tokens.findValid(hashApiToken(token), now);
+    const hash = hashApiToken(token);
+    const cached = this.verifiedTokens?.get(hash);
+    if (cached?.tokenId) {
+      this.noteUse(cached.tokenId, now);
+      return cached;
+    }
+    const generation = this.verifiedTokens?.generation ?? 0;
+    const row = await this.tokens.findValid(hash, now);
     if (!row) return null;
+    this.noteUse(row.token_id, now);
+    const principal: Principal = { userId: row.user_id, name: row.name, roles: row.roles, tokenId: row.token_id };
+    this.verifiedTokens?.remember(hash, principal, generation, row.expires_at);
+    return principal;
+  }
+
+  private noteUse(tokenId: string, now: Date): void {
     // Last-used is kept to the minute: one write per token per minute, not one per request. This
     // process remembers when it last wrote a token's time, so a request within the minute sends no
     // statement at all (the UPDATE's own condition still keeps several processes to one write a minute).
-    const written = this.lastUsedWritten.get(row.token_id);
+    const written = this.lastUsedWritten.get(tokenId);
     if (written === undefined || now.getTime() - written >= 60_000 || now.getTime() < written) {
       if (this.lastUsedWritten.size >= 10_000) this.lastUsedWritten.clear();
-      this.lastUsedWritten.set(row.token_id, now.getTime());
-      void this.tokens.touchLastUsed(row.token_id, now).catch(() => this.lastUsedWritten.delete(row.token_id));
+      this.lastUsedWritten.set(tokenId, now.getTime());
+      void this.tokens.touchLastUsed(tokenId, now).catch(() => this.lastUsedWritten.delete(tokenId));
     }
-    return { userId: row.user_id, name: row.name, roles: row.roles, tokenId: row.token_id };
   }
 
   findUserByName(name: string): Promise<AppUser | null> {

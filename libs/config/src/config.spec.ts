@@ -53,4 +53,13 @@ describe('loadConfig', () => {
     expect(loadConfig({}).ledger).toMatchObject({ importMaxRows: 200_000, importMaxUncompressedBytes: 256 * 1024 * 1024 });
     expect(() => loadConfig({ SECRETS_KEY_PREVIOUS: 'b'.repeat(64) })).toThrow(/SECRETS_KEY_PREVIOUS: needs SECRETS_KEY/);
   });
+
+  it('caches verified tokens 10 s by default, 0 to 60 s when set, and refuses anything else at start-up', () => {
+    expect(loadConfig({}).auth.tokenCacheSeconds).toBe(10);
+    expect(loadConfig({ API_TOKEN_CACHE_SECONDS: '0' }).auth.tokenCacheSeconds).toBe(0);
+    expect(loadConfig({ API_TOKEN_CACHE_SECONDS: '60' }).auth.tokenCacheSeconds).toBe(60);
+    expect(() => loadConfig({ API_TOKEN_CACHE_SECONDS: '61' })).toThrow(/API_TOKEN_CACHE_SECONDS: expected at most 60/);
+    expect(() => loadConfig({ API_TOKEN_CACHE_SECONDS: '-1' })).toThrow(/API_TOKEN_CACHE_SECONDS: expected a whole number/);
+    expect(() => loadConfig({ API_TOKEN_CACHE_SECONDS: '2.5' })).toThrow(/API_TOKEN_CACHE_SECONDS: expected a whole number/);
+  });
 });

@@ -45,6 +45,7 @@ const schema = z.object({
   CONSOLE_SIGNIN_MAX_FAILURES: envInt(5, 1, 100),
   CONSOLE_SIGNIN_LOCKOUT_SECONDS: envInt(900, 1, 7 * 86400),
   API_TOKEN_TTL_DAYS: envInt(90, 1, 3650),
+  API_TOKEN_CACHE_SECONDS: envInt(10, 0, 60),
   INVITATION_TTL_HOURS: envInt(72, 1, 24 * 30),
   ADMIN_PROPOSAL_TTL_HOURS: envInt(168, 1, 24 * 90),
   LEDGER_IMPORT_MAX_BYTES: envInt(100 * 1024 * 1024, 1024, 2 ** 31 - 1),
@@ -164,8 +165,11 @@ export interface AppConfig {
     /** Calls per user (per client address before authentication) to each expensive route. */
     expensiveRoutes: { limit: number; windowSeconds: number };
   };
-  /** Credentials and dual control: token lifetime, invitation lifetime, how long a proposal waits for its second admin. */
-  auth: { tokenTtlDays: number; invitationTtlHours: number; proposalTtlHours: number };
+  /**
+   * Credentials and dual control: token lifetime, invitation lifetime, how long a proposal waits for its
+   * second admin, and how long the API may reuse a verified token without asking the database (0: never).
+   */
+  auth: { tokenTtlDays: number; invitationTtlHours: number; proposalTtlHours: number; tokenCacheSeconds: number };
   /**
    * The ops console: its built files (`npm run build`), the origin people open it at (WebAuthn's
    * expected origin and relying-party id; unset: the request's own Host, for loopback use), session
@@ -386,7 +390,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailures: c.CONSOLE_SIGNIN_MAX_FAILURES,
       lockoutSeconds: c.CONSOLE_SIGNIN_LOCKOUT_SECONDS,
     },
-    auth: { tokenTtlDays: c.API_TOKEN_TTL_DAYS, invitationTtlHours: c.INVITATION_TTL_HOURS, proposalTtlHours: c.ADMIN_PROPOSAL_TTL_HOURS },
+    auth: {
+      tokenTtlDays: c.API_TOKEN_TTL_DAYS,
+      invitationTtlHours: c.INVITATION_TTL_HOURS,
+      proposalTtlHours: c.ADMIN_PROPOSAL_TTL_HOURS,
+      tokenCacheSeconds: c.API_TOKEN_CACHE_SECONDS,
+    },
     ledger: {
       importMaxBytes: c.LEDGER_IMPORT_MAX_BYTES,
       importMaxUncompressedBytes: c.LEDGER_IMPORT_MAX_UNCOMPRESSED_BYTES,
