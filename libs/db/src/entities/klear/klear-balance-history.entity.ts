@@ -13,7 +13,7 @@ import { money } from '../columns';
   ['businessTransactionId', 'createdTs', 'balanceDeltaCenticents', 'lockedBalanceDeltaCenticents', 'reason', 'occurrence'],
   { unique: true },
 )
-@Index(['createdTs'])
+@Index('IDX_klear_balance_history_created_ts_id', ['createdTs', 'id'])
 export class KlearBalanceHistoryEntry {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
