@@ -23,6 +23,7 @@ import { ProjectedRunsPerAssetClass1796229000000 } from './1796229000000-Project
 import { FundingSummaries1796230000000 } from './1796230000000-FundingSummaries';
 import { ReceiveReferenceIndex1796231000000 } from './1796231000000-ReceiveReferenceIndex';
 import { CyclePartitions1796232000000 } from './1796232000000-CyclePartitions';
+import { ReadRouteIndexes1796233000000 } from './1796233000000-ReadRouteIndexes';
 import { AuthChangeNotify1796234000000 } from './1796234000000-AuthChangeNotify';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
@@ -52,5 +53,6 @@ export const ALL_MIGRATIONS: Function[] = [
   FundingSummaries1796230000000,
   ReceiveReferenceIndex1796231000000,
   CyclePartitions1796232000000,
+  ReadRouteIndexes1796233000000,
   AuthChangeNotify1796234000000,
 ];

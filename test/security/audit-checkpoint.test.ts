@@ -155,3 +155,78 @@ describe('a checkpoint written without the key', () => {
     await expect(db.dataSource.query(`TRUNCATE audit_checkpoint`)).rejects.toThrow(/append-only: TRUNCATE refused/);
   });
 });
+
+/**
+ * The re-check window (AUDIT_RECHECK_WINDOW): every read re-walks the rows just before the checkpoint it
+ * goes on from, so a row a read passed (and checkpointed) stays checked by later reads for a while; a
+ * read's cost stays bounded (at most the window, the rows to the next checkpoint and the new rows).
+ */
+describe('the re-check window before the checkpoint', () => {
+  it('finds an edit of a row an earlier read passed and checkpointed, while it is within the window', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 250);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 250, checkpoint: null });
+    expect(await db.count('audit_checkpoint')).toBe(1);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 0, checkpoint: { seq: '250', kind: 'incremental' } });
+
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 200`, []);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '200',
+      problem: expect.stringContaining('edited'),
+      checkpoint: { seq: '250' },
+    });
+  });
+
+  it('leaves rows older than the window to the full walk (audit:verify, the hourly job), which finds them', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 250);
+    await audit.verifyFromCheckpoint();
+    // The window is rows 151-250; row 150 is its base (its stored hash is where the re-walk starts, its content is not re-read).
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 150`, []);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 0 });
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '150', problem: expect.stringContaining('edited') });
+  });
+
+  it('never records a checkpoint past a row whose MAC fails or whose key is unknown', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 120);
+    await audit.verifyFromCheckpoint();
+    expect(await db.count('audit_checkpoint')).toBe(1);
+    await recordRows(audit, 110, 120);
+    // Appended by someone holding another key: a key id the ring does not know.
+    await new AuditService(db.dataSource, new Keyring(randomBytes(32)), systemClock).record({
+      actor: 'mallory',
+      action: 'thing.done',
+      entityType: 'thing',
+      entityId: 'forged',
+    });
+    const unknownKey = await audit.verifyFromCheckpoint();
+    expect(unknownKey).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '231',
+      problem: expect.stringContaining('key the keyring no longer holds'),
+    });
+    expect(await db.count('audit_checkpoint')).toBe(1);
+
+    // The same row claiming the current key: its MAC does not verify.
+    await tamper(`UPDATE audit_log SET mac_key_id = $1 WHERE seq = 231`, [new Keyring(key).currentKeyId]);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '231',
+      problem: expect.stringContaining('MAC does not verify'),
+    });
+    expect(await db.count('audit_checkpoint')).toBe(1);
+  });
+
+  it('records one checkpoint however many readers walk the same rows at once', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 150);
+    const first = await Promise.all(Array.from({ length: 50 }, () => audit.verifyFromCheckpoint()));
+    expect(first.every((r) => r.ok)).toBe(true);
+    expect(await db.count('audit_checkpoint')).toBe(1);
+    const again = await Promise.all(Array.from({ length: 50 }, () => audit.verifyFromCheckpoint()));
+    expect(again.every((r) => r.ok && r.checked === 0)).toBe(true);
+    expect(await db.count('audit_checkpoint')).toBe(1);
+  });
+});

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { advisoryLockCall, AdvisoryLocks, AuditCheckpoint, AuditLogEntry, type DbTransaction } from '@app/db';
+import { advisoryLockCall, AdvisoryLocks, AuditCheckpoint, AuditLogEntry, type DbTransaction, lockForTransaction } from '@app/db';
 import { DataSource, type EntityManager } from 'typeorm';
 
 /** Transaction-scoped advisory lock serialising appends to the chain, taken with the isolation check in one round trip. */
@@ -85,8 +85,22 @@ export class AuditRepository {
     return this.dataSource.getRepository(AuditCheckpoint).find({ order: { id: 'DESC' }, take: count });
   }
 
-  async insertCheckpoint(checkpoint: Omit<AuditCheckpoint, 'id'>): Promise<void> {
-    await this.dataSource.getRepository(AuditCheckpoint).insert(checkpoint);
+  /**
+   * Records a checkpoint. `onlyIfNewest`: skipped when a checkpoint at or past its row exists already, under
+   * a transaction lock, so concurrent readers that walked the same rows record it once.
+   */
+  async insertCheckpoint(checkpoint: Omit<AuditCheckpoint, 'id'>, onlyIfNewest = false): Promise<void> {
+    if (!onlyIfNewest) {
+      await this.dataSource.getRepository(AuditCheckpoint).insert(checkpoint);
+      return;
+    }
+    await this.dataSource.transaction(async (manager) => {
+      await lockForTransaction(manager, AdvisoryLocks.auditCheckpoint);
+      const [past] = (await manager.query(`SELECT EXISTS (SELECT 1 FROM audit_checkpoint WHERE seq >= $1::bigint) AS found`, [
+        checkpoint.seq,
+      ])) as Array<{ found: boolean }>;
+      if (!past.found) await manager.getRepository(AuditCheckpoint).insert(checkpoint);
+    });
   }
 
   list(filter: AuditListFilter): Promise<AuditLogEntry[]> {

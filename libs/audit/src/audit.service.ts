@@ -14,12 +14,23 @@ import {
   type CheckpointRef,
   GENESIS_HASH,
   walkResult,
+  type WalkState,
 } from './audit-chain';
 import { type AuditChainEnd, type AuditListFilter, AuditRepository } from './audit.repository';
 import { canonicalJson } from './canonical-json';
 
 /** An incremental verification records a checkpoint once it has walked this many rows past the last one. */
-export const AUDIT_CHECKPOINT_EVERY = 1000;
+export const AUDIT_CHECKPOINT_EVERY = 100;
+
+/**
+ * Every incremental verification (GET /audit) also re-walks this many rows before the checkpoint it goes
+ * on from: a row a read passed stays re-checked by every later read until a checkpoint is recorded this
+ * many rows after it (docs/security.md, "Audit trail"). A read walks at most about
+ * AUDIT_RECHECK_WINDOW + AUDIT_CHECKPOINT_EVERY rows, plus the rows appended since the last read.
+ */
+export const AUDIT_RECHECK_WINDOW = 100;
+
+const EMPTY_WALK_STATE: WalkState = { signedSeen: false, pendingRetired: 0, valid: 0, unsignedPrefix: 0, retiredKey: 0 };
 
 /** How many of the newest checkpoints are looked at for one that can be trusted before walking from the first row. */
 const CHECKPOINTS_CONSIDERED = 50;
@@ -109,40 +120,70 @@ export class AuditService {
   }
 
   /**
-   * What `GET /audit` reports in constant time: verifies only the rows after the newest checkpoint it
-   * can trust (its MAC verifies with the keyring; without a keyring, the newest), after checking that
-   * the checkpointed row is still in the chain with the hash recorded. A checkpoint whose MAC does not
-   * verify was written without the key: the answer is a failure, never a silent fallback. Rows before
-   * the checkpoint are re-verified by the hourly `audit_chain_check` job and `npm run cli -- audit:verify`.
+   * What `GET /audit` reports in bounded time (two statements): verifies the rows after the newest
+   * checkpoint it can trust (its MAC verifies with the keyring; without a keyring, the newest), after
+   * checking that the checkpointed row is still in the chain with the hash recorded, and re-walks the
+   * `recheckWindow` rows before that checkpoint (links, hashes, MACs), so an edit of a row an earlier read
+   * passed is still found for a while. A checkpoint whose MAC does not verify was written without the key:
+   * the answer is a failure, never a silent fallback. Older rows are re-verified by the hourly
+   * `audit_chain_check` job and `npm run cli -- audit:verify`.
    */
-  async verifyFromCheckpoint(options: { pageSize?: number; checkpointEvery?: number } = {}): Promise<ChainVerification> {
+  async verifyFromCheckpoint(
+    options: { pageSize?: number; checkpointEvery?: number; recheckWindow?: number } = {},
+  ): Promise<ChainVerification> {
     const walk = new ChainWalk(this.keyring);
     const found = await this.trustedCheckpoint();
     if (found && 'problem' in found) return walkResult(walk, found.seq, found.problem, found.ref);
     const checkpoint = found?.checkpoint ?? null;
-    const ref: CheckpointRef | null = checkpoint
-      ? { id: checkpoint.id, seq: checkpoint.seq, kind: checkpoint.kind, verifiedAt: checkpoint.verifiedAt.toISOString() }
-      : null;
-    if (checkpoint) {
-      const row = await this.repository.rowAt(checkpoint.seq);
-      if (!row)
-        return walkResult(
-          walk,
-          checkpoint.seq,
-          `row ${checkpoint.seq}, verified at checkpoint ${checkpoint.id}, is no longer in the chain (the chain was cut back)`,
-          ref,
-        );
-      if (row.hash !== checkpoint.hash)
-        return walkResult(
-          walk,
-          checkpoint.seq,
-          `row ${checkpoint.seq} no longer matches checkpoint ${checkpoint.id} (the chain was rewritten)`,
-          ref,
-        );
-      walk.resume(checkpoint.seq, checkpoint.hash, row.mac, checkpoint.walkState);
+    if (!checkpoint) return this.checkpointed(walk, await this.walkRows(walk, null, options), options.checkpointEvery);
+    const ref: CheckpointRef = {
+      id: checkpoint.id,
+      seq: checkpoint.seq,
+      kind: checkpoint.kind,
+      verifiedAt: checkpoint.verifiedAt.toISOString(),
+    };
+    const window = BigInt(options.recheckWindow ?? AUDIT_RECHECK_WINDOW);
+    // One read: the row before the window (its stored hash is where the re-walk starts), the window, the
+    // checkpointed row and the rows after it.
+    const base = BigInt(checkpoint.seq) - window;
+    const rows = await this.repository.pageFrom((base < 1n ? 1n : base).toString(), Number(window) + (options.pageSize ?? 5000));
+    const at = rows.findIndex((r) => r.seq === checkpoint.seq);
+    if (at === -1)
+      return walkResult(
+        walk,
+        checkpoint.seq,
+        `row ${checkpoint.seq}, verified at checkpoint ${checkpoint.id}, is no longer in the chain (the chain was cut back)`,
+        ref,
+      );
+    if (rows[at].hash !== checkpoint.hash)
+      return walkResult(
+        walk,
+        checkpoint.seq,
+        `row ${checkpoint.seq} no longer matches checkpoint ${checkpoint.id} (the chain was rewritten)`,
+        ref,
+      );
+    const recheck = new ChainWalk(this.keyring);
+    const first = rows[0];
+    if (base >= 1n && first.seq === base.toString())
+      recheck.resume(first.seq, first.hash, first.mac ?? null, { ...EMPTY_WALK_STATE, signedSeen: !!first.mac });
+    for (const row of rows.slice(base >= 1n ? 1 : 0, at + 1)) {
+      const problem = recheck.step(row);
+      if (problem) return walkResult(walk, row.seq, problem, ref);
     }
-    const result = await this.walkRows(walk, ref, options);
-    if (result.ok && walk.checked >= (options.checkpointEvery ?? AUDIT_CHECKPOINT_EVERY)) await this.recordCheckpoint(walk, 'incremental');
+    walk.resume(checkpoint.seq, checkpoint.hash, rows[at].mac ?? null, checkpoint.walkState);
+    const after = rows.slice(at + 1);
+    for (const row of after) {
+      const problem = walk.step(row);
+      if (problem) return walkResult(walk, row.seq, problem, ref);
+    }
+    const result =
+      rows.length < Number(window) + (options.pageSize ?? 5000) ? this.finished(walk, ref) : await this.walkRows(walk, ref, options);
+    return this.checkpointed(walk, result, options.checkpointEvery);
+  }
+
+  /** An incremental walk that passed `every` rows or more records where it ended; the answer is unchanged. */
+  private async checkpointed(walk: ChainWalk, result: ChainVerification, every = AUDIT_CHECKPOINT_EVERY): Promise<ChainVerification> {
+    if (result.ok && walk.checked >= every) await this.recordCheckpoint(walk, 'incremental');
     return result;
   }
 
@@ -180,7 +221,6 @@ export class AuditService {
     let anchorSeen = false;
     for (;;) {
       const rows = await this.repository.pageFrom(walk.expectedSeq.toString(), pageSize);
-      if (rows.length === 0) break;
       for (const row of rows) {
         const problem = walk.step(row);
         if (problem) return walkResult(walk, row.seq, problem, checkpoint);
@@ -190,9 +230,15 @@ export class AuditService {
           anchorSeen = true;
         }
       }
+      if (rows.length < pageSize) break; // the chain's end: no empty page read to find it
     }
     if (options.anchor && !anchorSeen)
       return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)', checkpoint);
+    return this.finished(walk, checkpoint);
+  }
+
+  /** The answer of a walk that reached the chain's end. */
+  private finished(walk: ChainWalk, checkpoint: CheckpointRef | null): ChainVerification {
     const problem = walk.finish();
     return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem, checkpoint);
   }
@@ -202,7 +248,10 @@ export class AuditService {
     if (!walk.anchor) return;
     const content = { seq: walk.anchor.seq, hash: walk.anchor.hash, kind, verifiedAt: this.clock.now(), walkState: walk.state() };
     const signed = this.keyring ? this.keyring.sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(content)) : null;
-    await this.repository.insertCheckpoint({ ...content, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null });
+    await this.repository.insertCheckpoint(
+      { ...content, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null },
+      kind === 'incremental',
+    );
   }
 
   /**

@@ -61,6 +61,8 @@ export const AdvisoryLocks = {
   ledgerWrites: AdvisoryLock.fixed('ledger writes', ADVISORY_LOCK_KEYS.ledgerWrites),
   /** The CLI's admin bootstrap: two concurrent bootstraps never make more than two admins (transaction). */
   adminBootstrap: AdvisoryLock.derived('admin bootstrap', `hashtext('klear-admin-bootstrap')`),
+  /** Incremental audit checkpoints: concurrent GET /audit readers record one checkpoint, not one each (transaction). */
+  auditCheckpoint: AdvisoryLock.derived('audit checkpoint', `hashtext('klear-audit-checkpoint')`),
   /** One scheduled job (or the notification sender's batch): one run at a time across processes (session). */
   job: (name: string) => AdvisoryLock.fixed(`job ${name}`, jobLockKey(name)),
   /** One day's export files: concurrent builds get distinct versions (transaction). */

@@ -66,7 +66,8 @@ export class SubtraderRepository {
    * Subtraders with their latest Klear figures: totals of the latest cycle's obligations (every asset
    * class; from the per-subtrader summary the details' triggers maintain), their maintenance margin
    * and funding payments, the netted group the subtrader belongs to now (whose margin is the group's),
-   * and the latest estimate line.
+   * and the latest estimate line. One statement; the margin lookup names the latest cycle, so only
+   * that month's partition of klear_margin_detail is read (run-time pruning, issue 18).
    */
   page(filter: { id?: string; limit: number; after?: string }) {
     const params: unknown[] = [];
@@ -95,7 +96,8 @@ export class SubtraderRepository {
          LEFT JOIN LATERAL (SELECT sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
                               FROM klear_settlement_summary WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id HAVING count(*) > 0) d ON true
          LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
-                              FROM klear_margin_detail WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) m ON true
+                              FROM klear_margin_detail WHERE cycle = (SELECT execution_time FROM latest)
+                               AND obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) m ON true
          LEFT JOIN LATERAL (SELECT coalesce(sum(funding_amount_centicents), 0)::text AS funding_centicents, count(*)::int AS funding_payment_count
                               FROM klear_funding_payment WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) f ON true
          LEFT JOIN LATERAL (SELECT group_id, valid_from FROM klear_subtrader_group_membership

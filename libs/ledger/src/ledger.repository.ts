@@ -280,58 +280,65 @@ export class LedgerRepository {
   }
 
   /**
-   * Entries in ledger order with their postings. With `maxPostings`, the list stops before the entry
-   * that would take it past that many postings (always at least one entry) and then holds that entry
-   * alone, postings unread, marked `pastBudget`. The postings are read in one index range stopping at
-   * the budget: no entry's postings are counted beforehand (a count per entry read every posting of
-   * every listed entry, 10,000 for a page of trade settlements of 200 markets).
+   * Entries in ledger order with their postings, in one statement. With `maxPostings`, the list stops
+   * before the entry that would take it past that many postings (always at least one entry) and then
+   * holds that entry alone, postings unread, marked `pastBudget`. The postings are read in one index
+   * range stopping at the budget (`budget_read`): no entry's postings are counted beforehand (a count
+   * per entry read every posting of every listed entry, 10,000 for a page of trade settlements of 200
+   * markets); only a first entry alone past the budget has all its postings read (`first_whole`).
    */
   async listEntries(f: JournalEntryFilter): Promise<StoredJournalEntry[]> {
     const rows = (await this.dataSource.query(
-      `SELECT e.ledger_seq::text AS ledger_seq, e.external_id, e.entry_type, ${utcText('e.effective_at')} AS effective_at,
-              ${utcText('e.cycle')} AS cycle, e.subtrader_id, e.asset_class, e.business_reference, e.description, e.reverses_external_id,
-              r.external_id AS reversed_by, e.import_id, e.created_by, ${utcText('e.created_at')} AS created_at
-         FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
-        WHERE ($1::text IS NULL OR e.subtrader_id = $1)
-          AND ($2::timestamptz IS NULL OR e.cycle = $2)
-          AND ($3::text IS NULL OR e.entry_type = $3)
-          AND ($4::text IS NULL OR e.external_id = $4)
-          AND e.ledger_seq > $5::bigint
-        ORDER BY e.ledger_seq
-        LIMIT $6`,
-      [f.subtraderId ?? null, f.cycle ?? null, f.entryType ?? null, f.externalId ?? null, f.afterSeq ?? '0', f.limit],
-    )) as Array<Record<string, string | null>>;
-    if (rows.length === 0) return [];
-    const postingsOf = (seqs: Array<string | null>, limit: number | null) =>
-      this.dataSource.query(
-        `SELECT p.entry_seq::text AS seq, p.account, p.market_ticker, p.amount_centicents::text AS amount
-           FROM journal_posting p WHERE p.entry_seq = ANY($1::bigint[]) ORDER BY p.entry_seq, p.line_no LIMIT $2`,
-        [seqs, limit],
-      ) as Promise<Array<{ seq: string; account: string; market_ticker: string | null; amount: string }>>;
-    let postings = await postingsOf(
-      rows.map((r) => r.ledger_seq),
-      f.maxPostings === undefined ? null : f.maxPostings + 1,
-    );
-    let fitting = rows.length;
-    if (f.maxPostings !== undefined && postings.length > f.maxPostings) {
-      // The budget ran out inside the entry of the last posting read: the entries before it are whole.
-      const cutSeq = postings[postings.length - 1].seq;
-      fitting = rows.findIndex((r) => r.ledger_seq === cutSeq);
-      if (fitting === 0) {
-        fitting = 1; // a first entry alone past the budget is listed whole
-        postings = await postingsOf([cutSeq], null);
-      } else {
-        postings = postings.filter((p) => p.seq !== cutSeq);
-      }
-    }
-    const bySeq = new Map<string, StoredJournalEntry['postings']>();
-    for (const p of postings) {
-      const list = bySeq.get(p.seq) ?? [];
-      list.push({ account: p.account, marketTicker: p.market_ticker, amount: BigInt(p.amount) });
-      bySeq.set(p.seq, list);
-    }
-    return rows.slice(0, Math.min(rows.length, fitting + 1)).map((r, i) => ({
-      ...(i >= fitting ? { pastBudget: true } : {}),
+      `WITH page AS MATERIALIZED (
+         SELECT e.ledger_seq, e.external_id, e.entry_type, e.effective_at, e.cycle, e.subtrader_id, e.asset_class, e.business_reference,
+                e.description, e.reverses_external_id, r.external_id AS reversed_by, e.import_id, e.created_by, e.created_at
+           FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
+          WHERE ($1::text IS NULL OR e.subtrader_id = $1)
+            AND ($2::timestamptz IS NULL OR e.cycle = $2)
+            AND ($3::text IS NULL OR e.entry_type = $3)
+            AND ($4::text IS NULL OR e.external_id = $4)
+            AND e.ledger_seq > $5::bigint
+          ORDER BY e.ledger_seq
+          LIMIT $6),
+       budget_read AS MATERIALIZED (
+         SELECT p.entry_seq, p.line_no, p.account, p.market_ticker, p.amount_centicents
+           FROM journal_posting p WHERE p.entry_seq = ANY (ARRAY(SELECT ledger_seq FROM page))
+          ORDER BY p.entry_seq, p.line_no LIMIT $7::bigint + 1),
+       -- The entry of the first posting past the budget (NULL when the budget holds every posting read).
+       cut AS (SELECT CASE WHEN $7::bigint IS NOT NULL AND count(*) > $7::bigint THEN max(entry_seq) END AS seq,
+                      (SELECT min(ledger_seq) FROM page) AS first_seq FROM budget_read),
+       -- The entry listed without postings: the cut one, or the second one when the first alone is past the budget.
+       past AS (SELECT CASE WHEN cut.seq IS NULL THEN NULL
+                            WHEN cut.seq = cut.first_seq THEN (SELECT min(ledger_seq) FROM page WHERE ledger_seq > cut.first_seq)
+                            ELSE cut.seq END AS seq, cut.seq AS cut_seq, cut.first_seq FROM cut),
+       listed AS (
+         SELECT b.entry_seq, b.line_no, b.account, b.market_ticker, b.amount_centicents FROM budget_read b, past
+          WHERE past.cut_seq IS NULL OR b.entry_seq < past.cut_seq
+         UNION ALL
+         SELECT p.entry_seq, p.line_no, p.account, p.market_ticker, p.amount_centicents
+           FROM journal_posting p, past WHERE past.cut_seq = past.first_seq AND p.entry_seq = past.cut_seq),
+       grouped AS (
+         SELECT entry_seq, json_agg(json_build_array(account, market_ticker, amount_centicents::text) ORDER BY line_no) AS postings
+           FROM listed GROUP BY entry_seq)
+       SELECT pg.ledger_seq::text AS ledger_seq, pg.external_id, pg.entry_type, ${utcText('pg.effective_at')} AS effective_at,
+              ${utcText('pg.cycle')} AS cycle, pg.subtrader_id, pg.asset_class, pg.business_reference, pg.description, pg.reverses_external_id,
+              pg.reversed_by, pg.import_id, pg.created_by, ${utcText('pg.created_at')} AS created_at,
+              (pg.ledger_seq = past.seq) AS past_budget, coalesce(g.postings, '[]'::json) AS postings
+         FROM page pg CROSS JOIN past LEFT JOIN grouped g ON g.entry_seq = pg.ledger_seq
+        WHERE past.seq IS NULL OR pg.ledger_seq <= past.seq
+        ORDER BY pg.ledger_seq`,
+      [
+        f.subtraderId ?? null,
+        f.cycle ?? null,
+        f.entryType ?? null,
+        f.externalId ?? null,
+        f.afterSeq ?? '0',
+        f.limit,
+        f.maxPostings === undefined ? null : String(f.maxPostings),
+      ],
+    )) as Array<Record<string, string | null> & { past_budget: boolean; postings: Array<[string, string | null, string]> }>;
+    return rows.map((r) => ({
+      ...(r.past_budget ? { pastBudget: true } : {}),
       ledgerSeq: r.ledger_seq as string,
       externalId: r.external_id as string,
       entryType: r.entry_type as string,
@@ -346,7 +353,9 @@ export class LedgerRepository {
       importId: r.import_id,
       createdBy: r.created_by as string,
       createdAt: canonicalFromDatabase(r.created_at) as string,
-      postings: i >= fitting ? [] : (bySeq.get(r.ledger_seq as string) ?? []),
+      postings: r.past_budget
+        ? []
+        : r.postings.map(([account, marketTicker, amount]) => ({ account, marketTicker, amount: BigInt(amount) })),
     }));
   }
 

@@ -161,19 +161,28 @@ export class ReconciliationRepository {
     return row;
   }
 
-  /** A run's breaks in the run's order; `?subtrader=` uses the (run_id, subtrader_id, ordinal) index. */
+  /**
+   * A run's breaks in the run's order, in one statement: the run is looked up (404 when unknown) and
+   * its observations read from its cycle's partition only (cycle_key is the partition key, run-time
+   * pruning); `?subtrader=` uses the (run_id, subtrader_id, ordinal) index.
+   */
   async runBreaks(
     runId: string,
     filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number },
   ): Promise<ObservationRow[]> {
-    await this.getRun(runId);
-    return this.dataSource.query(
-      `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
-        WHERE o.run_id = $1 AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
-          AND ($4::text[] IS NULL OR b.status = ANY($4)) AND o.ordinal > $5
-        ORDER BY o.ordinal LIMIT $6`,
+    const rows = (await this.dataSource.query(
+      `SELECT k.id AS known_run, x.* FROM recon_run k
+         LEFT JOIN LATERAL (
+           SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
+            WHERE o.cycle_key = coalesce(k.cycle, '-infinity') AND o.run_id = k.id
+              AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
+              AND ($4::text[] IS NULL OR b.status = ANY($4)) AND o.ordinal > $5
+            ORDER BY o.ordinal LIMIT $6) x ON true
+        WHERE k.id = $1`,
       [runId, filter.subtrader ?? null, filter.check ?? null, statusList(filter.status), filter.afterOrdinal ?? 0, filter.limit],
-    );
+    )) as Array<ObservationRow & { known_run?: string; run_id: string | null }>;
+    if (rows.length === 0) throw new NotFound('reconciliation run', runId);
+    return rows.filter((r) => r.run_id !== null).map(({ known_run: _, ...r }) => r);
   }
 
   /** `after` is the cursor: the last row's id (`age`), or its absolute difference and id (`difference`). */

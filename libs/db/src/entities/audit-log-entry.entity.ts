@@ -6,7 +6,9 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  * trigger), so an edit made behind the database's back is found by the chain verification.
  */
 @Entity({ name: 'audit_log' })
-@Index(['entityType', 'entityId'])
+@Index('IDX_audit_log_entity_seq', ['entityType', 'entityId', 'seq'])
+@Index('IDX_audit_log_entity_type_seq', ['entityType', 'seq'])
+@Index('IDX_audit_log_actor_seq', ['actor', 'seq'])
 export class AuditLogEntry {
   /** Gapless position in the chain, assigned under a transaction-scoped advisory lock. */
   @PrimaryColumn({ type: 'bigint' })

@@ -13,7 +13,8 @@ import { money } from '../columns';
   ['businessTransactionId', 'createdTs', 'balanceDeltaCenticents', 'lockedBalanceDeltaCenticents', 'reason', 'occurrence'],
   { unique: true },
 )
-@Index(['createdTs'])
+@Index('IDX_klear_balance_history_created_ts_id', ['createdTs', 'id'])
+@Index('IDX_klear_balance_history_settlement', ['createdTs'], { where: `"reason" IN ('settlement_payment', 'settlement_receipt')` })
 export class KlearBalanceHistoryEntry {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;

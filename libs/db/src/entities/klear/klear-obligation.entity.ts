@@ -19,7 +19,7 @@ export class ObligationFigures {
 
 /** The current version of each Klear obligation, upserted by Klear id. */
 @Entity({ name: 'klear_obligation' })
-@Index(['executionTime'])
+@Index('IDX_klear_obligation_execution_time_id', ['executionTime', 'id'])
 @Index('IDX_klear_obligation_asset_class', ['assetClass', 'executionTime'])
 export class KlearObligation {
   @PrimaryColumn({ type: 'text' })

@@ -21,6 +21,7 @@ import { AppUser } from '../app-user.entity';
 @Entity({ name: 'withdrawal_request' })
 @Index(['requesterId', 'idempotencyKey'], { unique: true })
 @Index(['state', 'createdAt'])
+@Index('IDX_withdrawal_request_created_at_id', ['createdAt', 'id'])
 @Check('withdrawal_request_amount_positive', '"amount_centicents" > 0')
 @Check(
   'withdrawal_request_state_known',
