@@ -1,32 +1,21 @@
 // Issue 18: the cost of a read route is its SQL round trips. Each main read route issues a fixed,
 // small number of statements per request, whatever the history behind it: more reconciliation runs,
 // more audit rows, more ledger entries (one past the 400-posting page budget among them). Statements
-// are counted at the query runner of the API's own DataSource, for the measured request only (a
-// warm-up authenticated request before it pays whatever a cold token costs).
+// are counted as the API's own DataSource sends them (test/support/statement-counter.ts), for the
+// measured request only (a warm-up authenticated request before it pays whatever a cold token costs).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
 import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
 import { tradeSettlement } from '../ledger/ledger-factory';
+import { countStatements } from '../support/statement-counter';
 import { SimulatedReconWorld } from './simulated-recon-world';
 
 /** Counts the statements the API's DataSource sends while `work` runs. */
 async function statementsOf(fixture: SimulatedReconWorld, work: () => Promise<unknown>): Promise<number> {
-  const runner = fixture.api.app.get(DataSource).createQueryRunner();
-  const proto = Object.getPrototypeOf(runner) as { query: (...args: unknown[]) => Promise<unknown> };
-  await runner.release();
-  const original = proto.query;
-  let count = 0;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    count += 1;
-    return original.apply(this, args);
-  };
-  try {
-    await work();
-  } finally {
-    proto.query = original;
-  }
-  return count;
+  const counter = countStatements(fixture.api.app);
+  counter.reset();
+  await work();
+  return counter.statements.length;
 }
 
 describe('read routes: statements per request independent of history', () => {
