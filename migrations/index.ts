@@ -23,6 +23,7 @@ import { ProjectedRunsPerAssetClass1796229000000 } from './1796229000000-Project
 import { FundingSummaries1796230000000 } from './1796230000000-FundingSummaries';
 import { ReceiveReferenceIndex1796231000000 } from './1796231000000-ReceiveReferenceIndex';
 import { CyclePartitions1796232000000 } from './1796232000000-CyclePartitions';
+import { BreakFirstSeenRunIndex1796234100000 } from './1796234100000-BreakFirstSeenRunIndex';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -51,4 +52,5 @@ export const ALL_MIGRATIONS: Function[] = [
   FundingSummaries1796230000000,
   ReceiveReferenceIndex1796231000000,
   CyclePartitions1796232000000,
+  BreakFirstSeenRunIndex1796234100000,
 ];
