@@ -25,6 +25,7 @@ import { ReceiveReferenceIndex1796231000000 } from './1796231000000-ReceiveRefer
 import { CyclePartitions1796232000000 } from './1796232000000-CyclePartitions';
 import { ReadRouteIndexes1796233000000 } from './1796233000000-ReadRouteIndexes';
 import { AuthChangeNotify1796234000000 } from './1796234000000-AuthChangeNotify';
+import { BreakFirstSeenRunIndex1796234100000 } from './1796234100000-BreakFirstSeenRunIndex';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -55,4 +56,5 @@ export const ALL_MIGRATIONS: Function[] = [
   CyclePartitions1796232000000,
   ReadRouteIndexes1796233000000,
   AuthChangeNotify1796234000000,
+  BreakFirstSeenRunIndex1796234100000,
 ];

@@ -40,6 +40,9 @@ describe('npm run bench -- --growth --quick', () => {
       ]) {
         expect(Number.isFinite(figure) && figure > 0).toBe(true);
       }
+      // The load-independent figure: shared buffers each phase touched (pg_stat_database), never zero.
+      expect(Object.keys(d.buffers).sort()).toEqual(['ingestion', 'reconciliation', 'workbook']);
+      for (const buffers of Object.values(d.buffers)) expect(Number.isInteger(buffers) && buffers > 0).toBe(true);
       expect(Object.keys(d.apiP99).sort()).toEqual([...routes].sort());
       for (const p99 of Object.values(d.apiP99)) expect(Number.isFinite(p99)).toBe(true);
     }
@@ -61,11 +64,20 @@ describe('npm run bench -- --growth --quick', () => {
         'workbook of the day',
         'database size on disk',
         'api p99 GET /subtraders',
+        'shared buffers touched, ingestion',
+        'shared buffers touched, reconciliation',
+        'shared buffers touched, workbook',
       ]) {
         expect(names.some((n) => n.startsWith(`growth day ${day} vs day 1: ${figure}`))).toBe(true);
       }
     }
     for (const day of MEASURED_DAYS) expect(names.some((n) => n.startsWith(`growth day ${day}: ingestion of the day's cycle`))).toBe(true);
+    // The buffer ratios carry the flatness target; the wall-time ratios beside them are reported only.
+    const buffersRatio = rows.find((r) => r.name === `growth day ${GROWTH_CYCLES} vs day 1: shared buffers touched, reconciliation`);
+    expect(buffersRatio).toMatchObject({ target: 'ratio <= 1.2' });
+    expect(buffersRatio!.ratio! > 0).toBe(true);
+    const wallRatio = rows.find((r) => r.name.startsWith(`growth day ${GROWTH_CYCLES} vs day 1: reconciliation run`));
+    expect(wallRatio).toMatchObject({ target: 'reported', pass: null });
     const perCycle = rows.find((r) => r.name.startsWith('growth: disk per cycle'));
     expect(perCycle!.value! > 0).toBe(true);
   }, 1_200_000); // the deadline only catches a hang

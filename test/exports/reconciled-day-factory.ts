@@ -20,7 +20,7 @@ export const INJECTION_DESCRIPTION = '+cmd|/C calc!A0';
 /** 2^53 + 1 centicents: not exactly representable as a double. */
 export const HUGE_PNL = 9_007_199_254_740_993n;
 
-async function klearCycle(
+export async function klearCycle(
   m: EntityManager,
   id: string,
   cycle: string,

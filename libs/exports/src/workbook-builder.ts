@@ -56,7 +56,7 @@ export class WorkbookBuilder {
       const cycles = await r.cyclesOf(day);
       const runs = await r.latestRuns([...new Set(cycles.map((c) => c.executionTime.getTime()))].map((t) => new Date(t)));
       const scope = cycleScope(cycles, runs);
-      const found = await r.foundBreaks(runs.map((run) => run.runId));
+      const found = await r.foundBreaks(runs);
       const closed = await r.breaksClosedDuring(
         day,
         found.map((b) => b.breakId),

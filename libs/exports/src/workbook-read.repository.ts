@@ -187,10 +187,15 @@ export class WorkbookReader {
     }));
   }
 
-  /** The breaks the runs found, as each run observed them, with each break's state now. */
-  async foundBreaks(runIds: string[]): Promise<BreakRow[]> {
-    if (runIds.length === 0) return [];
-    return (await this.rows<BreakSqlRow>(FOUND_BREAKS_SQL, [runIds])).map((r) => breakRow(r, 'found'));
+  /**
+   * The breaks the runs found, as each run observed them, with each break's state now. The runs'
+   * cycles are the observations' partition key: the read stays in the day's month.
+   */
+  async foundBreaks(runs: Array<Pick<RunRow, 'runId' | 'cycle'>>): Promise<BreakRow[]> {
+    if (runs.length === 0) return [];
+    return (await this.rows<BreakSqlRow>(FOUND_BREAKS_SQL, [runs.map((r) => r.runId), runs.map((r) => r.cycle)])).map((r) =>
+      breakRow(r, 'found'),
+    );
   }
 
   /** Breaks closed or resolved during the day, except `listed` (break ids already on the sheet). */

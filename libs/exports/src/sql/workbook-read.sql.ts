@@ -4,7 +4,11 @@
  * export-file.repository.ts, so a rename there is an edit here.
  *
  * Per-cycle statements take `$1` cycles and `$2` ledger high-water marks (one per cycle, the run's):
- * `unnest($1, $2)` is the scope every ledger sum is bounded by.
+ * `unnest($1, $2)` is the scope every ledger sum is bounded by. Every read of a table partitioned by
+ * cycle (migrations/1796232000000-CyclePartitions.ts) also names its partition key as a constant of the
+ * statement (`d.cycle = ANY($1)`, `p.cycle_key = ANY($1)`, a day's bounds), so the planner prunes to the
+ * day's month and a workbook costs the same whatever history the tables hold
+ * (test/reconciliation/cycle-partition-reads.test.ts).
  */
 
 const SCOPE = `scope AS (SELECT * FROM unnest($1::timestamptz[], $2::bigint[]) AS s(cycle, hwm))`;
@@ -14,10 +18,12 @@ export const CYCLES_SQL = `
   SELECT o.id, o.execution_time, o.amount_centicents::text AS amount, o.pnl_centicents::text AS pnl, o.fees_centicents::text AS fees,
          o.maintenance_margin_centicents::text AS mm, o.last_updated_ts,
          d.total::text AS details_total, d.pnl_less_fees::text AS details_pnl_less_fees,
-         (SELECT coalesce(sum(m.maintenance_margin_delta_centicents), 0) FROM klear_margin_detail m WHERE m.obligation_id = o.id)::text AS margin_delta
+         (SELECT coalesce(sum(m.maintenance_margin_delta_centicents), 0) FROM klear_margin_detail m
+           WHERE m.obligation_id = o.id AND m.cycle = o.execution_time AND m.cycle >= $1 AND m.cycle < $2)::text AS margin_delta
     FROM klear_obligation o,
          LATERAL (SELECT coalesce(sum(total_centicents), 0) AS total, coalesce(sum(pnl_centicents - fees_centicents), 0) AS pnl_less_fees
-                    FROM klear_settlement_detail WHERE obligation_id = o.id) d
+                    FROM klear_settlement_detail
+                   WHERE obligation_id = o.id AND cycle = o.execution_time AND cycle >= $1 AND cycle < $2) d
    WHERE o.execution_time >= $1 AND o.execution_time < $2
    ORDER BY o.execution_time, o.id`;
 
@@ -51,7 +57,7 @@ const INTERNAL_SUMS = (groupBy: string) => `
          -coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_fees'), 0) AS fees,
          coalesce(sum(p.amount_centicents) FILTER (WHERE p.account IN ('trading_pnl', 'trading_fees')), 0) AS total,
          coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'maintenance_margin'), 0) AS mm
-    FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm
+    FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm AND p.cycle_key = ANY($1::timestamptz[])
    WHERE p.account IN ('trading_pnl', 'trading_fees', 'maintenance_margin')
    GROUP BY 1`;
 
@@ -59,10 +65,10 @@ const INTERNAL_SUMS = (groupBy: string) => `
 export const CYCLE_TOTALS_SQL = `
   WITH ${SCOPE},
   k AS (SELECT o.execution_time AS cycle, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.pnl_centicents - d.fees_centicents) AS total
-          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
+          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id AND d.cycle = ANY($1::timestamptz[])
          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
   km AS (SELECT o.execution_time AS cycle, sum(m.maintenance_margin_centicents) AS mm
-           FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id
+           FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id AND m.cycle = ANY($1::timestamptz[])
           WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
   i AS (${INTERNAL_SUMS('p.cycle')})
   SELECT s.cycle, k.pnl::text AS k_pnl, k.fees::text AS k_fees, k.total::text AS k_total, km.mm::text AS k_mm,
@@ -74,10 +80,10 @@ export const CYCLE_TOTALS_SQL = `
 export const SUBTRADERS_SQL = `
   WITH ${SCOPE},
   k AS (SELECT d.subtrader_id, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees, sum(d.pnl_centicents - d.fees_centicents) AS total
-          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
+          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id AND d.cycle = ANY($1::timestamptz[])
          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
   km AS (SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS mm
-           FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id
+           FROM klear_obligation o JOIN klear_margin_detail m ON m.obligation_id = o.id AND m.cycle = ANY($1::timestamptz[])
           WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1),
   i AS (${INTERNAL_SUMS('p.subtrader_id')}),
   ids AS (SELECT subtrader_id FROM k UNION SELECT subtrader_id FROM km UNION SELECT subtrader_id FROM i WHERE subtrader_id IS NOT NULL
@@ -107,17 +113,18 @@ const BREAK_COLUMNS = `
   (SELECT c.body FROM recon_break_comment c WHERE c.break_id = b.id ORDER BY c.created_at DESC, c.id DESC LIMIT 1) AS last_comment`;
 
 /**
- * The breaks the given runs found, with the figures each run observed and the break's state now.
+ * The breaks the given runs ($1) of the given cycles ($2, the observations' partition key) found, with
+ * the figures each run observed and the break's state now.
  * Klear's margin rows without a subtrader id are listed under '' as on the Subtraders sheet.
  */
 export const FOUND_BREAKS_SQL = `
-  WITH b AS (${BREAK_TIMES} WHERE b.id IN (SELECT break_id FROM recon_break_observation WHERE run_id = ANY($1::bigint[])))
+  WITH b AS (${BREAK_TIMES} WHERE b.id IN (SELECT break_id FROM recon_break_observation WHERE run_id = ANY($1::bigint[]) AND cycle_key = ANY($2::timestamptz[])))
   SELECT ${BREAK_COLUMNS}, o.break_key AS key, o."check", o.reason_code, o.run_id::text AS found_by_run,
          CASE WHEN o.reason_code = 'missing_subtrader_id' THEN coalesce(o.subtrader_id, '') ELSE o.subtrader_id END AS subtrader_id,
          o.klear_value_centicents::text AS klear, o.internal_value_centicents::text AS internal, o.difference_centicents::text AS difference,
          o.pnl_difference_centicents::text AS pnl_difference, o.fees_difference_centicents::text AS fees_difference
     FROM recon_break_observation o JOIN b ON b.id = o.break_id
-   WHERE o.run_id = ANY($1::bigint[]) AND o."check" <> 'projected'
+   WHERE o.run_id = ANY($1::bigint[]) AND o.cycle_key = ANY($2::timestamptz[]) AND o."check" <> 'projected'
    ORDER BY o."check", o.break_key, b.id`;
 
 /** Breaks closed (by a run) or resolved in [$1, $2), except those in $3 (already listed as found). */
@@ -217,13 +224,13 @@ export const NEXT_DAY_WORKBOOK_SQL = `
 export const SETTLEMENT_DETAILS_SQL = `
   WITH ${SCOPE},
   k AS (SELECT o.execution_time AS cycle, o.asset_class, d.subtrader_id, d.market_ticker, d.id, d.pnl_centicents, d.fees_centicents, d.total_centicents
-          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id
+          FROM klear_obligation o JOIN klear_settlement_detail d ON d.obligation_id = o.id AND d.cycle = ANY($1::timestamptz[])
          WHERE o.execution_time IN (SELECT cycle FROM scope)),
   i AS (SELECT p.cycle, p.subtrader_id, p.market_ticker,
                coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_pnl'), 0) AS pnl,
                -coalesce(sum(p.amount_centicents) FILTER (WHERE p.account = 'trading_fees'), 0) AS fees,
                sum(p.amount_centicents) AS total
-          FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm
+          FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm AND p.cycle_key = ANY($1::timestamptz[])
          WHERE p.account IN ('trading_pnl', 'trading_fees')
          GROUP BY 1, 2, 3)
   SELECT (extract(epoch FROM coalesce(k.cycle, i.cycle)) * 1000)::bigint::text, coalesce(k.subtrader_id, i.subtrader_id), coalesce(k.market_ticker, i.market_ticker), k.id,
@@ -258,7 +265,7 @@ export const FUNDING_SQL = `
           FROM klear_obligation o JOIN klear_funding_payment f ON f.obligation_id = o.id
          WHERE o.execution_time IN (SELECT cycle FROM scope) GROUP BY 1, 2, 3, 4),
   i AS (SELECT p.cycle, p.subtrader_id, p.market_ticker, sum(p.amount_centicents) AS amount
-          FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm
+          FROM journal_posting p JOIN scope s ON s.cycle = p.cycle AND p.entry_seq <= s.hwm AND p.cycle_key = ANY($1::timestamptz[])
          WHERE p.account = 'funding' AND p.subtrader_id IS NOT NULL GROUP BY 1, 2, 3),
   j AS (SELECT coalesce(k.cycle, i.cycle) AS cycle, k.asset_class, coalesce(k.subtrader_id, i.subtrader_id) AS subtrader_id,
                coalesce(k.market_ticker, i.market_ticker) AS market_ticker, coalesce(k.payments, 0) AS payments, k.amount AS k_amount, i.amount AS i_amount

@@ -44,7 +44,7 @@ const FUNDING_SQL = `
   i AS (
     SELECT p.subtrader_id AS subtrader_id, coalesce(p.market_ticker, '') AS market_ticker, sum(p.amount_centicents) AS v
       FROM recon_funding_subtrader t JOIN journal_posting p ON p.subtrader_id = t.subtrader_id
-     WHERE t.examined AND p.cycle = $1 AND p.asset_class = $4 AND p.account = 'funding' AND p.entry_seq <= $2
+     WHERE t.examined AND p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.account = 'funding' AND p.entry_seq <= $2
      GROUP BY p.subtrader_id, coalesce(p.market_ticker, ''))
   INSERT INTO recon_found ("check", break_key, subtrader_id, market_ticker, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
   SELECT 'funding', ${breakKeySql(`'funding'`, '$5::text', 'coalesce(k.subtrader_id, i.subtrader_id)', 'coalesce(k.market_ticker, i.market_ticker)')},

@@ -3,7 +3,7 @@ import type { CycleContext, ReconCheck } from './check';
 
 /*
  * Klear's figures against each other (docs/ledger-and-breaks.md, "Klear consistency"): a difference
- * here is Klear's. $1 obligation ids, $2 cycle as in keys, $3 tolerance.
+ * here is Klear's. $1 obligation ids, $2 cycle as in keys, $3 tolerance, $4 the cycle (the details' partition key).
  */
 
 /**
@@ -20,7 +20,7 @@ const FIELDS_SQL = `
       FROM klear_settlement_summary WHERE obligation_id = ANY($1::text[])),
   m AS (
     SELECT coalesce(sum(maintenance_margin_centicents), 0) AS mm, coalesce(sum(maintenance_margin_delta_centicents), 0) AS delta
-      FROM klear_margin_detail WHERE obligation_id = ANY($1::text[])),
+      FROM klear_margin_detail WHERE cycle = $4 AND obligation_id = ANY($1::text[])),
   fu AS (
     SELECT coalesce(sum(funding_amount_centicents), 0) AS funding FROM klear_funding_payment WHERE obligation_id = ANY($1::text[])),
   fields AS (
@@ -46,12 +46,13 @@ const DETAIL_TOTALS_SQL = `
          'klear_inconsistent', abs(d.total_centicents - (d.pnl_centicents - d.fees_centicents)) <= $3::bigint, 'detail_total',
          d.total_centicents, d.pnl_centicents - d.fees_centicents, d.total_centicents - (d.pnl_centicents - d.fees_centicents), jsonb_build_array(d.id)
     FROM klear_settlement_summary s
-    JOIN klear_settlement_detail d ON d.obligation_id = s.obligation_id AND d.subtrader_id = s.subtrader_id
+    JOIN klear_settlement_detail d ON d.cycle = $4 AND d.obligation_id = s.obligation_id AND d.subtrader_id = s.subtrader_id
    WHERE s.obligation_id = ANY($1::text[]) AND s.inconsistent_rows <> 0 AND d.total_centicents <> d.pnl_centicents - d.fees_centicents`;
 
 /**
  * Per subtrader (or netted group: its rows carry margin_group_id) the cycle lists, Klear's margin delta against its requirement minus its requirement
- * in the previous cycle ($4: that cycle's obligation ids; a subtrader it did not list had none).
+ * in the previous cycle ($5: that cycle's obligation ids, $6 its execution time; a subtrader it did not list had none).
+ * $4 the cycle: the partition key, so that each read of the margin details touches one month's partition.
  * Only when a previous cycle is ingested. A subtrader the previous cycle listed and this one does not
  * has no published delta to check (what its release did to the amount is not a figure Klear states).
  */
@@ -59,10 +60,10 @@ const MARGIN_DELTAS_SQL = `
   WITH cur AS (
     SELECT coalesce(m.margin_group_id, m.subtrader_id) AS subtrader_id, sum(m.maintenance_margin_centicents) AS requirement,
            sum(m.maintenance_margin_delta_centicents) AS delta, jsonb_agg(m.id ORDER BY m.id) AS ids
-      FROM klear_margin_detail m WHERE m.obligation_id = ANY($1::text[]) GROUP BY coalesce(m.margin_group_id, m.subtrader_id)),
+      FROM klear_margin_detail m WHERE m.cycle = $4 AND m.obligation_id = ANY($1::text[]) GROUP BY coalesce(m.margin_group_id, m.subtrader_id)),
   prev AS (
     SELECT coalesce(m.margin_group_id, m.subtrader_id) AS subtrader_id, sum(m.maintenance_margin_centicents) AS requirement, jsonb_agg(m.id ORDER BY m.id) AS ids
-      FROM klear_margin_detail m WHERE m.obligation_id = ANY($4::text[]) GROUP BY coalesce(m.margin_group_id, m.subtrader_id)),
+      FROM klear_margin_detail m WHERE m.cycle = $6 AND m.obligation_id = ANY($5::text[]) GROUP BY coalesce(m.margin_group_id, m.subtrader_id)),
   j AS (
     SELECT cur.subtrader_id, cur.delta, cur.requirement - coalesce(prev.requirement, 0) AS from_requirements, cur.ids || coalesce(prev.ids, '[]') AS ids
       FROM cur LEFT JOIN prev ON prev.subtrader_id = cur.subtrader_id)
@@ -70,7 +71,7 @@ const MARGIN_DELTAS_SQL = `
   SELECT 'klear_consistency', ${breakKeySql(`'klear_consistency'`, '$2::text', `'margin_delta'`, 'j.subtrader_id')}, j.subtrader_id, 'margin_delta',
          'klear_inconsistent', abs(j.delta - j.from_requirements) <= $3::bigint, 'margin_delta',
          j.delta, j.from_requirements, j.delta - j.from_requirements, j.ids
-    FROM j WHERE j.delta <> j.from_requirements AND cardinality($4::text[]) > 0`;
+    FROM j WHERE j.delta <> j.from_requirements AND cardinality($5::text[]) > 0`;
 
 /** The previous ingested cycle's obligation of the same asset class. $1 cycle, $2 asset class. */
 const PREVIOUS_CYCLE_SQL = `
@@ -99,9 +100,17 @@ export const klearConsistencyCheck: ReconCheck<CycleContext> = {
         })),
       },
       async execute(tx) {
-        await tx.query(FIELDS_SQL, [c.obligationIds, c.keyText, tolerance]);
-        await tx.query(DETAIL_TOTALS_SQL, [c.obligationIds, c.keyText, tolerance]);
-        await tx.query(MARGIN_DELTAS_SQL, [c.obligationIds, c.keyText, tolerance, previousIds]);
+        // $4, the cycle, is the details' partition key: each read prunes to the cycle's month.
+        await tx.query(FIELDS_SQL, [c.obligationIds, c.keyText, tolerance, c.cycle]);
+        await tx.query(DETAIL_TOTALS_SQL, [c.obligationIds, c.keyText, tolerance, c.cycle]);
+        await tx.query(MARGIN_DELTAS_SQL, [
+          c.obligationIds,
+          c.keyText,
+          tolerance,
+          c.cycle,
+          previousIds,
+          previous[0]?.execution_time ?? new Date(0),
+        ]);
       },
     };
   },

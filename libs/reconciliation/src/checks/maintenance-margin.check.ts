@@ -19,7 +19,7 @@ import { accountReasonsSql, cycleLedgerInputs } from './settlement-details.check
 const CREATE_MEMBERS_SQL = `
   CREATE TEMPORARY TABLE recon_margin_member AS
   WITH kg AS (SELECT DISTINCT m.margin_group_id AS group_id FROM klear_margin_detail m
-               WHERE m.obligation_id = ANY($2::text[]) AND m.margin_group_id IS NOT NULL),
+               WHERE m.cycle = $1 AND m.obligation_id = ANY($2::text[]) AND m.margin_group_id IS NOT NULL),
   at_cycle AS (
     SELECT g.group_id, s.subtrader_id FROM kg g JOIN klear_subtrader_group_membership s ON s.group_id = g.group_id
      WHERE s.valid_from <= $1::timestamptz AND (s.valid_to IS NULL OR s.valid_to > $1::timestamptz)),
@@ -34,13 +34,13 @@ const MARGIN_SQL = `
   WITH k AS (
     SELECT m.subtrader_id, sum(m.maintenance_margin_centicents) AS v, jsonb_agg(m.id ORDER BY m.id) AS ids
       FROM klear_margin_detail m
-     WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id <> '' AND m.margin_group_id IS NULL
+     WHERE m.cycle = $1 AND m.obligation_id = ANY($3::text[]) AND m.subtrader_id <> '' AND m.margin_group_id IS NULL
        AND NOT EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.subtrader_id = m.subtrader_id)
      GROUP BY m.subtrader_id),
   i AS (
     SELECT p.subtrader_id, sum(p.amount_centicents) AS v
       FROM journal_posting p
-     WHERE p.cycle = $1 AND p.asset_class = $4 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
+     WHERE p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2 AND p.subtrader_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM recon_margin_member g WHERE g.subtrader_id = p.subtrader_id)
      GROUP BY p.subtrader_id)
   INSERT INTO recon_found ("check", break_key, subtrader_id, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
@@ -52,7 +52,7 @@ const MARGIN_SQL = `
   UNION ALL
   SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$5::text', `'(empty)'`, 'm.id')}, NULL, 'missing_subtrader_id', false, NULL,
          m.maintenance_margin_centicents, NULL, m.maintenance_margin_centicents, jsonb_build_array(m.id)
-    FROM klear_margin_detail m WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id = '' AND m.margin_group_id IS NULL`;
+    FROM klear_margin_detail m WHERE m.cycle = $1 AND m.obligation_id = ANY($3::text[]) AND m.subtrader_id = '' AND m.margin_group_id IS NULL`;
 
 /**
  * Per group: Klear's group rows (and any row of a member) against the members' postings. A group
@@ -62,12 +62,12 @@ const GROUP_MARGIN_SQL = `
   WITH k AS (
     SELECT coalesce(m.margin_group_id, g.group_id) AS group_id, sum(m.maintenance_margin_centicents) AS v, jsonb_agg(m.id ORDER BY m.id) AS ids
       FROM klear_margin_detail m LEFT JOIN recon_margin_member g ON g.subtrader_id = m.subtrader_id AND m.subtrader_id <> ''
-     WHERE m.obligation_id = ANY($3::text[]) AND (m.margin_group_id IS NOT NULL OR g.group_id IS NOT NULL)
+     WHERE m.cycle = $1 AND m.obligation_id = ANY($3::text[]) AND (m.margin_group_id IS NOT NULL OR g.group_id IS NOT NULL)
      GROUP BY coalesce(m.margin_group_id, g.group_id)),
   i AS (
     SELECT g.group_id, sum(p.amount_centicents) AS v
       FROM recon_margin_member g JOIN journal_posting p ON p.subtrader_id = g.subtrader_id
-     WHERE p.cycle = $1 AND p.asset_class = $4 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2
+     WHERE p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2
      GROUP BY g.group_id)
   INSERT INTO recon_found ("check", break_key, reference, reason_code, tolerated, rollup, klear_value, internal_value, difference, klear_rows)
   SELECT 'maintenance_margin', ${breakKeySql(`'maintenance_margin'`, '$5::text', `'group'`, 'k.group_id')}, k.group_id,
@@ -85,7 +85,7 @@ const GROUP_ROWS_SQL = `
     internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
                                 FROM recon_margin_member g JOIN journal_posting p ON p.subtrader_id = g.subtrader_id
                                 JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-                               WHERE g.group_id = f.reference AND p.cycle = $1 AND p.asset_class = $3 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2), '[]')
+                               WHERE g.group_id = f.reference AND p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $3 AND p.account = 'maintenance_margin' AND p.entry_seq <= $2), '[]')
    WHERE f."check" = 'maintenance_margin' AND f.rollup = 'groups' AND NOT f.tolerated`;
 
 /** Group memberships the check read: part of the run's inputs (a membership change reruns the cycle). */

@@ -42,16 +42,16 @@ const DETAILS_SQL = `
   WITH k AS (
     SELECT d.subtrader_id, d.market_ticker, sum(d.pnl_centicents) AS pnl, sum(d.fees_centicents) AS fees
       FROM recon_settlement_subtrader t JOIN klear_settlement_detail d ON d.subtrader_id = t.subtrader_id
-     WHERE t.examined AND d.obligation_id = ANY($3::text[])
+     WHERE t.examined AND d.cycle = $1 AND d.obligation_id = ANY($3::text[])
      GROUP BY d.subtrader_id, d.market_ticker),
   i_rows AS (
     SELECT p.subtrader_id, p.market_ticker, p.account, p.amount_centicents
       FROM recon_settlement_subtrader t JOIN journal_posting p ON p.subtrader_id = t.subtrader_id
-     WHERE t.examined AND p.cycle = $1 AND p.asset_class = $4 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+     WHERE t.examined AND p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
     UNION ALL
     SELECT '', p.market_ticker, p.account, p.amount_centicents
       FROM journal_posting p
-     WHERE p.subtrader_id IS NULL AND p.cycle = $1 AND p.asset_class = $4 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
+     WHERE p.subtrader_id IS NULL AND p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2
        AND EXISTS (SELECT 1 FROM recon_settlement_subtrader t WHERE t.examined AND t.subtrader_id = '')),
   i AS (
     SELECT r.subtrader_id, r.market_ticker,
@@ -73,8 +73,8 @@ const DETAILS_SQL = `
 
 /** The subtrader is on one side only in the whole cycle (no Klear row of any list, or no ledger entry at all). */
 export const ONE_SIDED = `(
-       NOT EXISTS (SELECT 1 FROM klear_settlement_detail d WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id)
-   AND NOT EXISTS (SELECT 1 FROM klear_margin_detail m WHERE m.obligation_id = ANY($3::text[]) AND m.subtrader_id = f.subtrader_id)
+       NOT EXISTS (SELECT 1 FROM klear_settlement_detail d WHERE d.cycle = $1 AND d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id)
+   AND NOT EXISTS (SELECT 1 FROM klear_margin_detail m WHERE m.cycle = $1 AND m.obligation_id = ANY($3::text[]) AND m.subtrader_id = f.subtrader_id)
    AND NOT EXISTS (SELECT 1 FROM klear_funding_payment p WHERE p.obligation_id = ANY($3::text[]) AND p.subtrader_id = f.subtrader_id)
     OR NOT EXISTS (SELECT 1 FROM journal_entry e WHERE e.cycle = $1 AND e.asset_class = $4 AND e.subtrader_id = f.subtrader_id AND e.ledger_seq <= $2))`;
 
@@ -93,7 +93,7 @@ export function accountReasonsSql(check: string, account: string, perMarket: boo
       ELSE 'amount_mismatch' END,
     internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
                                 FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-                               WHERE p.cycle = $1 AND p.asset_class = $4 AND p.subtrader_id = f.subtrader_id${perMarket ? ' AND p.market_ticker = f.market_ticker' : ''}
+                               WHERE p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.subtrader_id = f.subtrader_id${perMarket ? ' AND p.market_ticker = f.market_ticker' : ''}
                                  AND p.account = '${account}' AND p.entry_seq <= $2), '[]')
    WHERE f."check" = '${check}' AND f.reason_code = 'pending' AND NOT f.tolerated`;
 }
@@ -111,10 +111,10 @@ const REASONS_SQL = `
       WHEN f.klear_value IS NULL THEN 'missing_klear'
       ELSE 'amount_mismatch' END,
     klear_rows = coalesce((SELECT jsonb_agg(d.id ORDER BY d.id) FROM klear_settlement_detail d
-                            WHERE d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id AND d.market_ticker = f.market_ticker), '[]'),
+                            WHERE d.cycle = $1 AND d.obligation_id = ANY($3::text[]) AND d.subtrader_id = f.subtrader_id AND d.market_ticker = f.market_ticker), '[]'),
     internal_rows = coalesce((SELECT jsonb_agg(DISTINCT e.external_id ORDER BY e.external_id)
                                 FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq
-                               WHERE p.cycle = $1 AND p.asset_class = $4 AND p.subtrader_id = f.subtrader_id AND p.market_ticker = f.market_ticker
+                               WHERE p.cycle_key = $1 AND p.cycle = $1 AND p.asset_class = $4 AND p.subtrader_id = f.subtrader_id AND p.market_ticker = f.market_ticker
                                  AND p.account IN ('trading_pnl', 'trading_fees') AND p.entry_seq <= $2), '[]')
    WHERE f."check" = 'settlement_details' AND NOT f.tolerated`;
 

@@ -49,6 +49,7 @@ export class BreakFigures {
 @Index(['status', 'id'])
 @Index(['scopeKey', 'status'])
 @Index('IDX_recon_break_asset_class', ['assetClass', 'status'])
+@Index('IDX_recon_break_first_seen_run', ['firstSeenRun'])
 export class ReconBreak {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;
