@@ -139,9 +139,9 @@ export class AuditService {
   /**
    * Verifies the whole chain from its first row, reading it in pages: every link and hash, and with a
    * keyring every MAC (docs/security.md, "Audit trail"). `anchor` (a seq and the hash recorded for it
-   * outside the database, from an earlier verification) must still be in the chain, unchanged, and so
-   * must the row of the highest trusted checkpoint, with a keyring (a chain cut back below it fails). A chain that verifies
-   * leaves a `full` checkpoint that `verifyFromCheckpoint` goes on from.
+   * outside the database, from an earlier verification) must still be in the chain, unchanged; so must,
+   * with a keyring, the row of the highest trusted checkpoint (a chain cut back below it fails). A chain
+   * that verifies leaves a `full` checkpoint that `verifyFromCheckpoint` goes on from.
    */
   async verify(options: { pageSize?: number; anchor?: { seq: string; hash: string } } = {}): Promise<ChainVerification> {
     const walk = new ChainWalk(this.keyring);
