@@ -9,6 +9,7 @@ import { AUDIT_CHECKPOINT_MAC, AUDIT_ROW_MAC, auditMacData, AuditService, checkp
 import { AuditCheckpoint } from '@app/db';
 import { Keyring } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { recordRows, tamper as tamperWith } from '../support/audit-chain';
 
 const key = randomBytes(32);
 let db: TestDatabase;
@@ -18,20 +19,7 @@ beforeEach(async () => {
 }, 60_000);
 afterEach(async () => db?.drop());
 
-async function recordRows(audit: AuditService, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++)
-    await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
-}
-
-/** Edits rows behind the database's back, as someone with superuser rights and no key would. */
-async function tamper(sql: string, params: unknown[]): Promise<void> {
-  await db.dataSource.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete');
-  try {
-    await db.dataSource.query(sql, params);
-  } finally {
-    await db.dataSource.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete');
-  }
-}
+const tamper = (sql: string, params: unknown[] = []) => tamperWith(db, sql, params);
 
 describe('verification from a checkpoint', () => {
   it('walks only the rows after the newest checkpoint, with the MAC counts carried over', async () => {
