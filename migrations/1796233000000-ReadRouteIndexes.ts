@@ -15,6 +15,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * | GET /audit?actor=                  | seq DESC                                      | audit_log (actor, seq)                 |
  *
  * The single-column indexes these extend are dropped: every query that used them uses the new ones.
+ *
+ * Plain CREATE INDEX (migrations run in one transaction, where CONCURRENTLY is not allowed): writes to each
+ * table wait while its index builds (README, "Running in production, several instances").
  */
 export class ReadRouteIndexes1796233000000 implements MigrationInterface {
   name = 'ReadRouteIndexes1796233000000';

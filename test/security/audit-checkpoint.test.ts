@@ -5,10 +5,11 @@
 import { systemClock } from '@app/clock';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { AUDIT_CHECKPOINT_MAC, AuditService, checkpointMacData } from '@app/audit';
+import { AUDIT_CHECKPOINT_MAC, AUDIT_ROW_MAC, auditMacData, AuditService, checkpointMacData } from '@app/audit';
 import { AuditCheckpoint } from '@app/db';
 import { Keyring } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { recordRows, tamper as tamperWith } from '../support/audit-chain';
 
 const key = randomBytes(32);
 let db: TestDatabase;
@@ -18,20 +19,7 @@ beforeEach(async () => {
 }, 60_000);
 afterEach(async () => db?.drop());
 
-async function recordRows(audit: AuditService, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i++)
-    await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}` });
-}
-
-/** Edits rows behind the database's back, as someone with superuser rights and no key would. */
-async function tamper(sql: string, params: unknown[]): Promise<void> {
-  await db.dataSource.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete');
-  try {
-    await db.dataSource.query(sql, params);
-  } finally {
-    await db.dataSource.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_delete');
-  }
-}
+const tamper = (sql: string, params: unknown[] = []) => tamperWith(db, sql, params);
 
 describe('verification from a checkpoint', () => {
   it('walks only the rows after the newest checkpoint, with the MAC counts carried over', async () => {
@@ -54,20 +42,22 @@ describe('verification from a checkpoint', () => {
     expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 0, checkpoint: { seq: '43' }, anchor: { seq: '43' } });
   });
 
-  it('records an incremental checkpoint once it has walked enough rows, so the next read starts after them', async () => {
+  it('records an incremental checkpoint the re-check window behind its end once that is enough rows on, so the next read starts there', async () => {
     const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
-    await recordRows(audit, 5);
-    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 5, checkpoint: null });
+    const options = { checkpointEvery: 10, recheckWindow: 3 };
+    await recordRows(audit, 11);
+    // The row 3 behind the end (8) is not 10 rows on yet.
+    expect(await audit.verifyFromCheckpoint(options)).toMatchObject({ ok: true, checked: 11, checkpoint: null });
     expect(await db.count('audit_checkpoint')).toBe(0);
-    await recordRows(audit, 6, 5);
-    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({ ok: true, checked: 11, checkpoint: null });
-    expect(await db.count('audit_checkpoint')).toBe(1);
     await recordRows(audit, 2, 11);
-    expect(await audit.verifyFromCheckpoint({ checkpointEvery: 10 })).toMatchObject({
+    expect(await audit.verifyFromCheckpoint(options)).toMatchObject({ ok: true, checked: 13, checkpoint: null });
+    expect(await db.count('audit_checkpoint')).toBe(1);
+    await recordRows(audit, 2, 13);
+    expect(await audit.verifyFromCheckpoint(options)).toMatchObject({
       ok: true,
-      checked: 2,
-      checkpoint: { seq: '11', kind: 'incremental' },
-      anchor: { seq: '13' },
+      checked: 5,
+      checkpoint: { seq: '10', kind: 'incremental' },
+      anchor: { seq: '15' },
     });
   });
 
@@ -167,14 +157,15 @@ describe('the re-check window before the checkpoint', () => {
     await recordRows(audit, 250);
     expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 250, checkpoint: null });
     expect(await db.count('audit_checkpoint')).toBe(1);
-    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 0, checkpoint: { seq: '250', kind: 'incremental' } });
+    // Recorded 100 rows behind the end: the next read re-walks rows 51-150 and walks 151-250 again.
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100, checkpoint: { seq: '150', kind: 'incremental' } });
 
-    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 200`, []);
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 100`, []);
     expect(await audit.verifyFromCheckpoint()).toMatchObject({
       ok: false,
-      firstBrokenSeq: '200',
+      firstBrokenSeq: '100',
       problem: expect.stringContaining('edited'),
-      checkpoint: { seq: '250' },
+      checkpoint: { seq: '150' },
     });
   });
 
@@ -182,30 +173,33 @@ describe('the re-check window before the checkpoint', () => {
     const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
     await recordRows(audit, 250);
     await audit.verifyFromCheckpoint();
-    // The window is rows 151-250; row 150 is its base (its stored hash is where the re-walk starts, its content is not re-read).
-    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 150`, []);
-    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 0 });
-    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '150', problem: expect.stringContaining('edited') });
+    // The checkpoint is at 150, the window rows 51-150; row 50 is its base (checked on its own), row 49 is not read.
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 49`, []);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100 });
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '49', problem: expect.stringContaining('edited') });
   });
 
   it('never records a checkpoint past a row whose MAC fails or whose key is unknown', async () => {
     const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
-    await recordRows(audit, 120);
+    await recordRows(audit, 230);
     await audit.verifyFromCheckpoint();
     expect(await db.count('audit_checkpoint')).toBe(1);
-    await recordRows(audit, 110, 120);
     // Appended by someone holding another key: a key id the ring does not know.
-    await new AuditService(db.dataSource, new Keyring(randomBytes(32)), systemClock).record({
+    await new AuditService(db.dataSource, null, systemClock).record({
       actor: 'mallory',
       action: 'thing.done',
       entityType: 'thing',
       entityId: 'forged',
     });
+    const other = new Keyring(randomBytes(32));
+    const [{ hash }] = (await db.dataSource.query('SELECT hash FROM audit_log WHERE seq = 231')) as Array<{ hash: string }>;
+    const signed = other.sign(AUDIT_ROW_MAC, auditMacData('231', hash));
+    await tamper(`UPDATE audit_log SET mac = $1, mac_key_id = $2 WHERE seq = 231`, [signed.mac, signed.keyId]);
     const unknownKey = await audit.verifyFromCheckpoint();
     expect(unknownKey).toMatchObject({
       ok: false,
       firstBrokenSeq: '231',
-      problem: expect.stringContaining('key the keyring no longer holds'),
+      problem: expect.stringContaining('neither in the keyring nor retired'),
     });
     expect(await db.count('audit_checkpoint')).toBe(1);
 
@@ -221,12 +215,13 @@ describe('the re-check window before the checkpoint', () => {
 
   it('records one checkpoint however many readers walk the same rows at once', async () => {
     const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
-    await recordRows(audit, 150);
+    await recordRows(audit, 300);
     const first = await Promise.all(Array.from({ length: 50 }, () => audit.verifyFromCheckpoint()));
     expect(first.every((r) => r.ok)).toBe(true);
     expect(await db.count('audit_checkpoint')).toBe(1);
     const again = await Promise.all(Array.from({ length: 50 }, () => audit.verifyFromCheckpoint()));
-    expect(again.every((r) => r.ok && r.checked === 0)).toBe(true);
+    // From the checkpoint at 200: rows 201-300 again, and no new checkpoint (100 rows behind the end is 200).
+    expect(again.every((r) => r.ok && r.checked === 100)).toBe(true);
     expect(await db.count('audit_checkpoint')).toBe(1);
   });
 });

@@ -118,7 +118,7 @@ describe('audit rows signed with the keyring', () => {
     }
   });
 
-  it('survive a key rotation: old MACs verify with the previous key, and are covered by newer rows once the old key is retired', async () => {
+  it('survive a key rotation: old MACs verify with the previous key, and are covered by newer rows once the old key is retired (its id listed)', async () => {
     const fresh = await createTestDatabase();
     try {
       await new AuditService(fresh.dataSource, new Keyring(keyA), systemClock).record({
@@ -129,15 +129,22 @@ describe('audit rows signed with the keyring', () => {
       });
       const rotated = new AuditService(fresh.dataSource, new Keyring(keyB, [keyA]), systemClock);
       expect(await rotated.verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 0 } });
-      // Only the old key's rows and no newer signed row: the retired key is still needed.
-      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({
+      // Retired from the ring (its id listed in SECRETS_KEY_RETIRED_IDS), with no newer signed row: the old key is still needed.
+      const retired = new Keyring(keyB, [], [new Keyring(keyA).currentKeyId]);
+      expect(await new AuditService(fresh.dataSource, retired, systemClock).verify()).toMatchObject({
         ok: false,
         problem: expect.stringContaining('SECRETS_KEY_PREVIOUS'),
       });
       await rotated.record({ actor: 'a', action: 'secrets.rotate', entityType: 'keyring', entityId: 'k' });
-      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({
+      expect(await new AuditService(fresh.dataSource, retired, systemClock).verify()).toMatchObject({
         ok: true,
         macs: { valid: 1, retiredKey: 1 },
+      });
+      // An id the ring has never known is a forgery, covered by a later row or not.
+      expect(await new AuditService(fresh.dataSource, new Keyring(keyB), systemClock).verify()).toMatchObject({
+        ok: false,
+        firstBrokenSeq: '1',
+        problem: expect.stringContaining('neither in the keyring nor retired'),
       });
     } finally {
       await fresh.drop();

@@ -200,7 +200,7 @@ program
       process.stdout.write(`re-sealed ${resealed} stored secret(s) and ${totp} TOTP secret(s) with key ${keyring.currentKeyId}\n`);
       process.stdout.write(
         stillNeeded.length
-          ? `audit rows are signed with older key(s) ${stillNeeded.join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs (the chain stays verifiable through the latest rows either way)\n`
+          ? `audit rows are signed with older key(s) ${stillNeeded.join(', ')}: keep them in SECRETS_KEY_PREVIOUS to verify those MACs; when removing one, list its id in SECRETS_KEY_RETIRED_IDS (an unlisted unknown id fails audit:verify as a forgery)\n`
           : 'no stored secret or audit MAC needs an older key: SECRETS_KEY_PREVIOUS may be emptied\n',
       );
     });

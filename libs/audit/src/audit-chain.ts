@@ -130,6 +130,22 @@ export class ChainWalk {
     };
   }
 
+  /**
+   * Starts the walk at `row`, checked on its own (content against its hash, and its MAC), without the link
+   * before it: the base of a re-check window. Returns the problem, or null.
+   */
+  startAt(row: AuditChainRow): string | null {
+    if (auditRowHash(row) !== row.hash) return 'row content does not match its hash (edited)';
+    if (this.keyring) {
+      const problem = this.checkMac(this.keyring, row);
+      if (problem) return problem;
+    }
+    this.prev = row.hash;
+    this.expectedSeq = BigInt(row.seq) + 1n;
+    this.anchor = { seq: row.seq, hash: row.hash, mac: row.mac ?? null };
+    return null;
+  }
+
   /** Checks the next row; returns the problem, or null. */
   step(row: AuditChainRow): string | null {
     if (BigInt(row.seq) !== this.expectedSeq) return `expected seq ${this.expectedSeq}, found ${row.seq} (a row is missing)`;
@@ -143,7 +159,25 @@ export class ChainWalk {
     this.expectedSeq += 1n;
     this.checked += 1;
     this.anchor = { seq: row.seq, hash: row.hash, mac: row.mac ?? null };
+    if (this.trailLength >= 0) {
+      this.trail.push({ anchor: this.anchor, state: this.state() });
+      if (this.trail.length > this.trailLength + 1) this.trail.shift();
+    }
     return null;
+  }
+
+  private trailLength = -1;
+  private trail: Array<{ anchor: NonNullable<ChainVerification['anchor']>; state: WalkState }> = [];
+
+  /** Keeps the position and state after each of the last `rows` rows walked, for `behind`. */
+  keepTrail(rows: number): void {
+    this.trailLength = rows;
+  }
+
+  /** The position and state `rows` rows before the walk's end (kept by `keepTrail`), or null when the walk passed fewer. */
+  behind(rows: number): { anchor: NonNullable<ChainVerification['anchor']>; state: WalkState } | null {
+    const at = this.trail.length - 1 - rows;
+    return at >= 0 ? this.trail[at] : null;
   }
 
   /** The end of the chain: rows signed only with retired keys and not covered by a later MAC fail. */
@@ -161,8 +195,10 @@ export class ChainWalk {
     }
     const check = keyring.verify(AUDIT_ROW_MAC, row.macKeyId, auditMacData(row.seq, row.hash), row.mac);
     if (check === 'invalid') return 'row MAC does not verify (rewritten without the key)';
+    if (check === 'unknown_key')
+      return `row is signed with key ${row.macKeyId}, which is neither in the keyring nor retired (SECRETS_KEY_RETIRED_IDS): a forgery`;
     this.signedSeen = true;
-    if (check === 'unknown_key') {
+    if (check === 'retired_key') {
       this.macs.retiredKey += 1;
       this.pendingRetired += 1;
     } else {

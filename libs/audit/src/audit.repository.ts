@@ -6,8 +6,11 @@ import { DataSource, type EntityManager } from 'typeorm';
 /** Transaction-scoped advisory lock serialising appends to the chain, taken with the isolation check in one round trip. */
 const AUDIT_CHAIN_LOCK = advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.auditChain);
 
-/** The chain's last row, which the next row links to (null: the chain is empty). */
-export type AuditChainEnd = { seq: string; hash: string } | null;
+/** The chain's last row, which the next row links to and whose MAC is checked first (null: the chain is empty). */
+export type AuditChainEnd = AuditLogEntry | null;
+
+/** How many checkpoints at or past a new one's row are looked at for a trusted one before recording it. */
+const CHECKPOINTS_LOOKED_AT = 50;
 
 /** The filters of the audit log's listing (`GET /audit`). */
 export interface AuditListFilter {
@@ -53,8 +56,8 @@ export class AuditRepository {
         `audit rows are appended in READ COMMITTED transactions (this one is ${isolation}): record the audit row after the snapshot work`,
       );
     }
-    const last = (await manager.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as Array<{ seq: string; hash: string }>;
-    const entry = manager.create(AuditLogEntry, compose(last.length ? last[0] : null));
+    const [last] = await manager.getRepository(AuditLogEntry).find({ order: { seq: 'DESC' }, take: 1 });
+    const entry = manager.create(AuditLogEntry, compose(last ?? null));
     // jsonb details make TypeORM's deep-partial type balk; the entity is complete.
     await manager.insert(AuditLogEntry, entry as unknown as Parameters<EntityManager['insert']>[1]);
     return entry;
@@ -80,26 +83,48 @@ export class AuditRepository {
       .getMany();
   }
 
-  /** The newest `count` verification checkpoints, newest first. */
-  newestCheckpoints(count: number): Promise<AuditCheckpoint[]> {
-    return this.dataSource.getRepository(AuditCheckpoint).find({ order: { id: 'DESC' }, take: count });
+  /**
+   * Up to `count` verification checkpoints, highest seq first (newest first among equal seqs). `signed`:
+   * only those with a MAC whose key id is not one of `retiredKeyIds` (the others cannot be evidence).
+   */
+  highestCheckpoints(count: number, signed?: { retiredKeyIds: readonly string[] }): Promise<AuditCheckpoint[]> {
+    const qb = this.dataSource
+      .getRepository(AuditCheckpoint)
+      .createQueryBuilder('c')
+      .orderBy('c.seq', 'DESC')
+      .addOrderBy('c.id', 'DESC')
+      .limit(count);
+    if (signed) {
+      qb.where('c.mac IS NOT NULL AND c.mac_key_id IS NOT NULL');
+      if (signed.retiredKeyIds.length) qb.andWhere('c.mac_key_id <> ALL(:retired)', { retired: [...signed.retiredKeyIds] });
+    }
+    return qb.getMany();
   }
 
   /**
-   * Records a checkpoint. `onlyIfNewest`: skipped when a checkpoint at or past its row exists already, under
-   * a transaction lock, so concurrent readers that walked the same rows record it once.
+   * Records a checkpoint. `onlyIfNewest`: skipped when a trusted checkpoint (`trusted`: its MAC verifies)
+   * at or past its row exists already, under a transaction lock, so concurrent readers that walked the same
+   * rows record it once; untrusted ones (a forged checkpoint far ahead) never stop it.
    */
-  async insertCheckpoint(checkpoint: Omit<AuditCheckpoint, 'id'>, onlyIfNewest = false): Promise<void> {
+  async insertCheckpoint(
+    checkpoint: Omit<AuditCheckpoint, 'id'>,
+    onlyIfNewest?: { trusted: (c: AuditCheckpoint) => boolean },
+  ): Promise<void> {
     if (!onlyIfNewest) {
       await this.dataSource.getRepository(AuditCheckpoint).insert(checkpoint);
       return;
     }
     await this.dataSource.transaction(async (manager) => {
       await lockForTransaction(manager, AdvisoryLocks.auditCheckpoint);
-      const [past] = (await manager.query(`SELECT EXISTS (SELECT 1 FROM audit_checkpoint WHERE seq >= $1::bigint) AS found`, [
-        checkpoint.seq,
-      ])) as Array<{ found: boolean }>;
-      if (!past.found) await manager.getRepository(AuditCheckpoint).insert(checkpoint);
+      const past = await manager
+        .getRepository(AuditCheckpoint)
+        .createQueryBuilder('c')
+        .where('c.seq >= :seq', { seq: checkpoint.seq })
+        .orderBy('c.seq', 'ASC')
+        .addOrderBy('c.id', 'ASC')
+        .limit(CHECKPOINTS_LOOKED_AT)
+        .getMany();
+      if (!past.some(onlyIfNewest.trusted)) await manager.getRepository(AuditCheckpoint).insert(checkpoint);
     });
   }
 

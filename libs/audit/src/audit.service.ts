@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { type AuditCheckpoint, type AuditLogEntry, type DbTransaction } from '@app/db';
-import type { Keyring } from '@app/secrets';
+import type { Keyring, MacCheck } from '@app/secrets';
 import {
   AUDIT_CHECKPOINT_MAC,
   AUDIT_ROW_MAC,
@@ -23,14 +23,36 @@ import { canonicalJson } from './canonical-json';
 export const AUDIT_CHECKPOINT_EVERY = 100;
 
 /**
- * Every incremental verification (GET /audit) also re-walks this many rows before the checkpoint it goes
- * on from: a row a read passed stays re-checked by every later read until a checkpoint is recorded this
- * many rows after it (docs/security.md, "Audit trail"). A read walks at most about
- * AUDIT_RECHECK_WINDOW + AUDIT_CHECKPOINT_EVERY rows, plus the rows appended since the last read.
+ * Every incremental verification (GET /audit) re-walks this many rows before the checkpoint it goes on
+ * from, and records its own checkpoint this many rows behind the end of its walk: every row a verification
+ * passed is re-walked by every later read until at least this many newer rows exist (docs/security.md,
+ * "Audit trail"). A read walks at most about 2 × AUDIT_RECHECK_WINDOW + AUDIT_CHECKPOINT_EVERY rows, plus
+ * the rows appended since the last read.
  */
 export const AUDIT_RECHECK_WINDOW = 100;
 
-const EMPTY_WALK_STATE: WalkState = { signedSeen: false, pendingRetired: 0, valid: 0, unsignedPrefix: 0, retiredKey: 0 };
+/** A row a walk must find unchanged: `changed` and `missing` are the problems reported otherwise. */
+interface RowAnchor {
+  seq: string;
+  hash: string;
+  changed: string;
+  missing: string;
+}
+
+const checkpointRef = (c: AuditCheckpoint): CheckpointRef => ({
+  id: c.id,
+  seq: c.seq,
+  kind: c.kind,
+  verifiedAt: c.verifiedAt.toISOString(),
+});
+
+/** The row of a trusted checkpoint: a full walk must still find it (a chain cut back or rewritten below it fails). */
+const checkpointAnchor = (c: AuditCheckpoint): RowAnchor => ({
+  seq: c.seq,
+  hash: c.hash,
+  changed: `row ${c.seq} no longer matches checkpoint ${c.id} (the chain was rewritten)`,
+  missing: `row ${c.seq}, verified at checkpoint ${c.id}, is no longer in the chain (the chain was cut back)`,
+});
 
 /** How many of the newest checkpoints are looked at for one that can be trusted before walking from the first row. */
 const CHECKPOINTS_CONSIDERED = 50;
@@ -84,6 +106,14 @@ export class AuditService {
 
   /** The row that follows `end` in the chain, hashed and (with a keyring) signed. */
   private compose(event: AuditEvent, end: AuditChainEnd): AuditLogEntry {
+    if (end) {
+      // Signing over a forged tail would vouch for it: the append is refused until the chain is repaired.
+      const problem = new ChainWalk(this.keyring).startAt(end);
+      if (problem)
+        throw new Error(
+          `audit chain: the last row (seq ${end.seq}) does not verify (${problem}); appends are refused until it is repaired: run \`npm run cli -- audit:verify\` (the hourly audit_chain_check raises audit.verification_failed)`,
+        );
+    }
     const seq = end ? (BigInt(end.seq) + 1n).toString() : '1';
     const details = event.details ? (JSON.parse(canonicalJson(event.details)) as Record<string, unknown>) : null;
     const row: Omit<AuditLogEntry, 'hash' | 'mac' | 'macKeyId'> = {
@@ -109,13 +139,25 @@ export class AuditService {
   /**
    * Verifies the whole chain from its first row, reading it in pages: every link and hash, and with a
    * keyring every MAC (docs/security.md, "Audit trail"). `anchor` (a seq and the hash recorded for it
-   * outside the database, from an earlier verification) must still be in the chain, unchanged. A
-   * chain that verifies leaves a `full` checkpoint that `verifyFromCheckpoint` goes on from.
+   * outside the database, from an earlier verification) must still be in the chain, unchanged; so must,
+   * with a keyring, the row of the highest trusted checkpoint (a chain cut back below it fails). A chain
+   * that verifies leaves a `full` checkpoint that `verifyFromCheckpoint` goes on from.
    */
   async verify(options: { pageSize?: number; anchor?: { seq: string; hash: string } } = {}): Promise<ChainVerification> {
     const walk = new ChainWalk(this.keyring);
-    const result = await this.walkRows(walk, null, options);
-    if (result.ok) await this.recordCheckpoint(walk, 'full');
+    // Without a keyring no checkpoint is evidence (anyone who writes rows writes checkpoints): the bare chain only.
+    const found = this.keyring ? await this.trustedCheckpoint() : null;
+    if (found && 'problem' in found) return walkResult(walk, found.seq, found.problem, found.ref);
+    const anchors: RowAnchor[] = [];
+    if (options.anchor)
+      anchors.push({
+        ...options.anchor,
+        changed: 'the row does not match the anchor recorded for it (the chain was rewritten)',
+        missing: 'the anchored row is no longer in the chain (the chain was cut back)',
+      });
+    if (found) anchors.push(checkpointAnchor(found.checkpoint));
+    const result = await this.walkRows(walk, null, { pageSize: options.pageSize, anchors });
+    if (result.ok && walk.anchor) await this.recordCheckpoint(walk.anchor, walk.state(), 'full');
     return result;
   }
 
@@ -132,17 +174,14 @@ export class AuditService {
     options: { pageSize?: number; checkpointEvery?: number; recheckWindow?: number } = {},
   ): Promise<ChainVerification> {
     const walk = new ChainWalk(this.keyring);
+    const window = BigInt(options.recheckWindow ?? AUDIT_RECHECK_WINDOW);
+    walk.keepTrail(Number(window));
     const found = await this.trustedCheckpoint();
     if (found && 'problem' in found) return walkResult(walk, found.seq, found.problem, found.ref);
     const checkpoint = found?.checkpoint ?? null;
-    if (!checkpoint) return this.checkpointed(walk, await this.walkRows(walk, null, options), options.checkpointEvery);
-    const ref: CheckpointRef = {
-      id: checkpoint.id,
-      seq: checkpoint.seq,
-      kind: checkpoint.kind,
-      verifiedAt: checkpoint.verifiedAt.toISOString(),
-    };
-    const window = BigInt(options.recheckWindow ?? AUDIT_RECHECK_WINDOW);
+    const every = options.checkpointEvery ?? AUDIT_CHECKPOINT_EVERY;
+    if (!checkpoint) return this.checkpointed(walk, await this.walkRows(walk, null, options), 0n, every, window);
+    const ref = checkpointRef(checkpoint);
     // One read: the row before the window (its stored hash is where the re-walk starts), the window, the
     // checkpointed row and the rows after it.
     const base = BigInt(checkpoint.seq) - window;
@@ -163,9 +202,12 @@ export class AuditService {
         ref,
       );
     const recheck = new ChainWalk(this.keyring);
-    const first = rows[0];
-    if (base >= 1n && first.seq === base.toString())
-      recheck.resume(first.seq, first.hash, first.mac ?? null, { ...EMPTY_WALK_STATE, signedSeen: !!first.mac });
+    if (base >= 1n) {
+      // The base row is checked on its own (content and MAC): the re-walk starts from its hash.
+      if (rows[0].seq !== base.toString()) return walkResult(walk, base.toString(), `row ${base} is missing (deleted)`, ref);
+      const problem = recheck.startAt(rows[0]);
+      if (problem) return walkResult(walk, base.toString(), problem, ref);
+    }
     for (const row of rows.slice(base >= 1n ? 1 : 0, at + 1)) {
       const problem = recheck.step(row);
       if (problem) return walkResult(walk, row.seq, problem, ref);
@@ -178,62 +220,82 @@ export class AuditService {
     }
     const result =
       rows.length < Number(window) + (options.pageSize ?? 5000) ? this.finished(walk, ref) : await this.walkRows(walk, ref, options);
-    return this.checkpointed(walk, result, options.checkpointEvery);
+    return this.checkpointed(walk, result, BigInt(checkpoint.seq), every, window);
   }
 
-  /** An incremental walk that passed `every` rows or more records where it ended; the answer is unchanged. */
-  private async checkpointed(walk: ChainWalk, result: ChainVerification, every = AUDIT_CHECKPOINT_EVERY): Promise<ChainVerification> {
-    if (result.ok && walk.checked >= every) await this.recordCheckpoint(walk, 'incremental');
+  /**
+   * A successful incremental walk records a checkpoint `window` rows behind where it ended (so the rows it
+   * passed last are re-walked by the next reads), once that is `every` rows or more past `from` (the seq of
+   * the checkpoint it went on from, 0 for none); the answer is unchanged.
+   */
+  private async checkpointed(
+    walk: ChainWalk,
+    result: ChainVerification,
+    from: bigint,
+    every: number,
+    window: bigint,
+  ): Promise<ChainVerification> {
+    const at = result.ok ? walk.behind(Number(window)) : null;
+    if (at && BigInt(at.anchor.seq) - from >= BigInt(every)) await this.recordCheckpoint(at.anchor, at.state, 'incremental');
     return result;
   }
 
-  /** The newest checkpoint to go on from; a forged one (MAC invalid) is a problem to report. */
+  /**
+   * The checkpoint with the highest seq to go on from: with a keyring, only signed ones whose key is not
+   * retired are looked at, and one whose MAC does not verify or whose key the ring does not know is a problem
+   * to report, never passed over.
+   */
   private async trustedCheckpoint(): Promise<
     { checkpoint: AuditCheckpoint } | { problem: string; seq: string; ref: CheckpointRef } | null
   > {
-    const recent = await this.repository.newestCheckpoints(CHECKPOINTS_CONSIDERED);
-    for (const checkpoint of recent) {
-      if (!this.keyring) return { checkpoint };
-      // Written without a keyring (development, before SECRETS_KEY) or with a retired key: not evidence either way.
-      if (!checkpoint.mac || !checkpoint.macKeyId) continue;
-      const check = this.keyring.verify(AUDIT_CHECKPOINT_MAC, checkpoint.macKeyId, checkpointMacData(checkpoint), checkpoint.mac);
+    const keyring = this.keyring;
+    if (!keyring) {
+      const [highest] = await this.repository.highestCheckpoints(1);
+      return highest ? { checkpoint: highest } : null;
+    }
+    // Unsigned ones (development, before SECRETS_KEY) and those of a retired key are not evidence either way.
+    const candidates = await this.repository.highestCheckpoints(CHECKPOINTS_CONSIDERED, { retiredKeyIds: keyring.retiredKeyIds });
+    for (const checkpoint of candidates) {
+      const check = this.checkpointMac(checkpoint);
       if (check === 'valid') return { checkpoint };
-      if (check === 'invalid') {
-        const ref: CheckpointRef = {
-          id: checkpoint.id,
-          seq: checkpoint.seq,
-          kind: checkpoint.kind,
-          verifiedAt: checkpoint.verifiedAt.toISOString(),
-        };
-        return { problem: `checkpoint ${checkpoint.id} does not verify (written without the key)`, seq: checkpoint.seq, ref };
-      }
+      if (check === 'retired_key') continue;
+      const why =
+        check === 'invalid' ? 'written without the key' : `signed with key ${checkpoint.macKeyId}, which the keyring does not know`;
+      return { problem: `checkpoint ${checkpoint.id} does not verify (${why})`, seq: checkpoint.seq, ref: checkpointRef(checkpoint) };
     }
     return null;
+  }
+
+  private checkpointMac(checkpoint: AuditCheckpoint): MacCheck {
+    if (!this.keyring) return 'valid';
+    if (!checkpoint.mac || !checkpoint.macKeyId) return 'unknown_key';
+    return this.keyring.verify(AUDIT_CHECKPOINT_MAC, checkpoint.macKeyId, checkpointMacData(checkpoint), checkpoint.mac);
   }
 
   /** Walks the rows after the walk's position, in pages, to the end of the chain. */
   private async walkRows(
     walk: ChainWalk,
     checkpoint: CheckpointRef | null,
-    options: { pageSize?: number; anchor?: { seq: string; hash: string } },
+    options: { pageSize?: number; anchors?: RowAnchor[] },
   ): Promise<ChainVerification> {
     const pageSize = options.pageSize ?? 5000;
-    let anchorSeen = false;
+    const anchors = options.anchors ?? [];
+    const seen = new Set<RowAnchor>();
     for (;;) {
       const rows = await this.repository.pageFrom(walk.expectedSeq.toString(), pageSize);
       for (const row of rows) {
         const problem = walk.step(row);
         if (problem) return walkResult(walk, row.seq, problem, checkpoint);
-        if (options.anchor && row.seq === options.anchor.seq) {
-          if (row.hash !== options.anchor.hash)
-            return walkResult(walk, row.seq, 'the row does not match the anchor recorded for it (the chain was rewritten)', checkpoint);
-          anchorSeen = true;
+        for (const anchor of anchors) {
+          if (row.seq !== anchor.seq) continue;
+          if (row.hash !== anchor.hash) return walkResult(walk, row.seq, anchor.changed, checkpoint);
+          seen.add(anchor);
         }
       }
       if (rows.length < pageSize) break; // the chain's end: no empty page read to find it
     }
-    if (options.anchor && !anchorSeen)
-      return walkResult(walk, options.anchor.seq, 'the anchored row is no longer in the chain (the chain was cut back)', checkpoint);
+    const missing = anchors.find((a) => !seen.has(a));
+    if (missing) return walkResult(walk, missing.seq, missing.missing, checkpoint);
     return this.finished(walk, checkpoint);
   }
 
@@ -243,14 +305,13 @@ export class AuditService {
     return walkResult(walk, problem ? (walk.anchor?.seq ?? null) : null, problem, checkpoint);
   }
 
-  /** Records where a successful walk ended, signed with the keyring when there is one. */
-  private async recordCheckpoint(walk: ChainWalk, kind: 'full' | 'incremental'): Promise<void> {
-    if (!walk.anchor) return;
-    const content = { seq: walk.anchor.seq, hash: walk.anchor.hash, kind, verifiedAt: this.clock.now(), walkState: walk.state() };
+  /** Records a row a successful walk passed, and the walk's state there, signed with the keyring when there is one. */
+  private async recordCheckpoint(at: { seq: string; hash: string }, walkState: WalkState, kind: 'full' | 'incremental'): Promise<void> {
+    const content = { seq: at.seq, hash: at.hash, kind, verifiedAt: this.clock.now(), walkState };
     const signed = this.keyring ? this.keyring.sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(content)) : null;
     await this.repository.insertCheckpoint(
       { ...content, mac: signed?.mac ?? null, macKeyId: signed?.keyId ?? null },
-      kind === 'incremental',
+      kind === 'incremental' ? { trusted: (c) => this.checkpointMac(c) === 'valid' } : undefined,
     );
   }
 

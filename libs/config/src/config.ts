@@ -62,6 +62,8 @@ const schema = z.object({
       z.string().regex(/^[0-9a-fA-F]{64}(\s*,\s*[0-9a-fA-F]{64})*$/, 'expected comma-separated keys of 64 hex characters'),
     ]),
   ),
+  /** Ids (not keys) of keys removed from the ring: audit rows signed with them are accepted unchecked, any other id fails. */
+  SECRETS_KEY_RETIRED_IDS: envOptionalString(),
 
   KLEAR_BASE_URL: envUrl(['http', 'https']).default('http://127.0.0.1:4010/klear-api/v1'),
   KLEAR_AUTH_MODE: z.enum(['bearer', 'session'], { error: 'expected bearer or session' }).default('bearer'),
@@ -192,6 +194,8 @@ export interface AppConfig {
   /** SECRETS_KEY (seals, signs) and SECRETS_KEY_PREVIOUS (still opened and verified): the keyring. */
   secretsKey: Buffer | undefined;
   secretsKeysPrevious: Buffer[];
+  /** SECRETS_KEY_RETIRED_IDS: ids of keys retired from the ring (docs/security.md, "Audit trail"). */
+  secretsRetiredKeyIds: string[];
   /** Hosts that may be reached over plain http even in production (the bundled simulator in compose). */
   allowPlainHttpHosts: string[];
   klear: {
@@ -408,6 +412,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((k) => k.trim())
       .filter(Boolean)
       .map((k) => Buffer.from(k, 'hex')),
+    secretsRetiredKeyIds: (c.SECRETS_KEY_RETIRED_IDS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
     allowPlainHttpHosts: c.ALLOW_PLAIN_HTTP_HOSTS,
     klear: {
       baseUrl: c.KLEAR_BASE_URL.replace(/\/+$/, ''),

@@ -1,7 +1,11 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { SecretBox, secretKeyId } from './secret-box';
 
-export type MacCheck = 'valid' | 'invalid' | 'unknown_key';
+/**
+ * `retired_key`: the key id is one of the ring's retired ids (SECRETS_KEY_RETIRED_IDS: keys removed from the
+ * ring, ids only), so the MAC cannot be checked; `unknown_key`: an id the ring has never known (a forgery).
+ */
+export type MacCheck = 'valid' | 'invalid' | 'retired_key' | 'unknown_key';
 
 /**
  * The product's keys, all outside the database: SECRETS_KEY (current: seals secrets, signs MACs)
@@ -19,6 +23,8 @@ export class Keyring {
   constructor(
     private readonly current: Buffer,
     private readonly previous: Buffer[] = [],
+    /** The ids of keys retired from the ring (SECRETS_KEY_RETIRED_IDS): MACs made with them are no longer checked. */
+    readonly retiredKeyIds: readonly string[] = [],
   ) {
     for (const key of [current, ...previous]) {
       if (key.length !== 32) throw new RangeError('a keyring key must be 32 bytes');
@@ -28,8 +34,12 @@ export class Keyring {
   }
 
   /** The keyring of a configuration, or null when no SECRETS_KEY is set (development). */
-  static fromConfig(config: { secretsKey: Buffer | undefined; secretsKeysPrevious: Buffer[] }): Keyring | null {
-    return config.secretsKey ? new Keyring(config.secretsKey, config.secretsKeysPrevious) : null;
+  static fromConfig(config: {
+    secretsKey: Buffer | undefined;
+    secretsKeysPrevious: Buffer[];
+    secretsRetiredKeyIds?: string[];
+  }): Keyring | null {
+    return config.secretsKey ? new Keyring(config.secretsKey, config.secretsKeysPrevious, config.secretsRetiredKeyIds ?? []) : null;
   }
 
   get keyIds(): string[] {
@@ -49,7 +59,7 @@ export class Keyring {
   /** Checks a MAC made by `sign` with the key `keyId` (current or previous). */
   verify(purpose: string, keyId: string, data: string, mac: string): MacCheck {
     const key = this.keys.get(keyId);
-    if (!key) return 'unknown_key';
+    if (!key) return this.retiredKeyIds.includes(keyId) ? 'retired_key' : 'unknown_key';
     const expected = Buffer.from(macWith(key, purpose, data), 'hex');
     const given = Buffer.from(/^[0-9a-f]{64}$/.test(mac) ? mac : '', 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected) ? 'valid' : 'invalid';

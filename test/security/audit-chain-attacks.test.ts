@@ -1,0 +1,199 @@
+// Attacks on the bounded audit verification (GET /audit from checkpoints, the hourly full walk) found in
+// review: a row forged under a key id the ring does not know, rows a burst read passed, a chain cut back
+// below a checkpoint, the re-check window's base row, and a forged checkpoint far ahead. Each is reported.
+import { systemClock } from '@app/clock';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { AUDIT_CHECKPOINT_MAC, AUDIT_ROW_MAC, auditMacData, auditRowHash, AuditService, checkpointMacData } from '@app/audit';
+import { AuditCheckpoint, AuditLogEntry } from '@app/db';
+import { Keyring } from '@app/secrets';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { recordRows, tamper as tamperWith } from '../support/audit-chain';
+
+const key = randomBytes(32);
+let db: TestDatabase;
+
+beforeEach(async () => {
+  db = await createTestDatabase();
+}, 60_000);
+afterEach(async () => db?.drop());
+
+const tamper = (sql: string, params: unknown[] = []) => tamperWith(db, sql, params);
+
+/** Appends a well-linked row signed with `keyring` (not the product's): database write access, no key. */
+async function forgeRow(keyring: Keyring, entityId: string): Promise<string> {
+  const [tail] = await db.dataSource.getRepository(AuditLogEntry).find({ order: { seq: 'DESC' }, take: 1 });
+  const row = {
+    seq: (BigInt(tail.seq) + 1n).toString(),
+    occurredAt: new Date(),
+    actor: 'mallory',
+    action: 'withdrawal.approve',
+    entityType: 'withdrawal',
+    entityId,
+    fromState: 'pending',
+    toState: 'approved',
+    reason: null,
+    details: null,
+    requestHash: null,
+    prevHash: tail.hash,
+  };
+  const hash = auditRowHash(row);
+  const signed = keyring.sign(AUDIT_ROW_MAC, auditMacData(row.seq, hash));
+  await db.dataSource.getRepository(AuditLogEntry).insert({ ...row, hash, mac: signed.mac, macKeyId: signed.keyId });
+  return row.seq;
+}
+
+const checkpointSeqs = async () =>
+  ((await db.dataSource.query('SELECT seq FROM audit_checkpoint ORDER BY seq')) as Array<{ seq: string }>).map((r) => r.seq);
+
+describe('a row forged under a key id the keyring does not know', () => {
+  it('fails both verifications, is never signed over by the next append, and is never checkpointed', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 5);
+    expect(await audit.verify()).toMatchObject({ ok: true, checked: 5 });
+    const forged = await forgeRow(new Keyring(randomBytes(32)), 'w-evil');
+    expect(forged).toBe('6');
+
+    // The next ordinary append would sign over the forged tail: refused, with the way out.
+    await expect(audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: 'after' })).rejects.toThrow(
+      /last row \(seq 6\) does not verify .*appends are refused.*audit:verify/,
+    );
+    expect(await db.count('audit_log')).toBe(6);
+
+    const unknown = { ok: false, firstBrokenSeq: '6', problem: expect.stringContaining('neither in the keyring nor retired') };
+    expect(await audit.verifyFromCheckpoint()).toMatchObject(unknown);
+    expect(await audit.verify()).toMatchObject(unknown);
+    expect(await checkpointSeqs()).toEqual(['5']);
+  });
+
+  it('even when a well-signed row follows it (appended bypassing the service), the walk stops at it', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 3);
+    await forgeRow(new Keyring(randomBytes(32)), 'w-evil');
+    // A row signed with the product's key after the forged one (as the old append did).
+    await forgeRow(new Keyring(key), 'w-next');
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '4', problem: expect.stringContaining('a forgery') });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '4' });
+    expect(await db.count('audit_checkpoint')).toBe(0);
+  });
+
+  it('a key listed as retired (SECRETS_KEY_RETIRED_IDS) is accepted and covered by a later row of the ring', async () => {
+    const old = randomBytes(32);
+    await recordRows(new AuditService(db.dataSource, new Keyring(old), systemClock), 2);
+    await recordRows(new AuditService(db.dataSource, new Keyring(key, [old]), systemClock), 1, 2);
+    const retiredId = new Keyring(old).currentKeyId;
+    const audit = new AuditService(db.dataSource, new Keyring(key, [], [retiredId]), systemClock);
+    expect(await audit.verify()).toMatchObject({ ok: true, macs: { valid: 1, retiredKey: 2 } });
+    // Without the id listed, the same rows are a forgery.
+    expect(await new AuditService(db.dataSource, new Keyring(key), systemClock).verify()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '1',
+      problem: expect.stringContaining('neither in the keyring nor retired'),
+    });
+  });
+});
+
+describe('rows a burst read passed', () => {
+  it('are re-walked by the next reads: the checkpoint is recorded the re-check window behind the walk end', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 400);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 400, checkpoint: null });
+    expect(await checkpointSeqs()).toEqual(['300']);
+    // 150 rows back from the end: passed once by the burst read, still re-walked (window 201-300).
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 250`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '250',
+      problem: expect.stringContaining('edited'),
+      checkpoint: { seq: '300' },
+    });
+  });
+});
+
+describe('a chain cut back below a checkpoint', () => {
+  it('fails the full walk too, which then writes no checkpoint hiding it', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 250);
+    await audit.verifyFromCheckpoint();
+    expect(await checkpointSeqs()).toEqual(['150']);
+    await tamper(`DELETE FROM audit_log WHERE seq > 120`);
+    const cutBack = { ok: false, firstBrokenSeq: '150', problem: expect.stringContaining('cut back') };
+    expect(await audit.verifyFromCheckpoint()).toMatchObject(cutBack);
+    expect(await audit.verify()).toMatchObject(cutBack);
+    expect(await checkpointSeqs()).toEqual(['150']);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject(cutBack);
+  });
+
+  it('goes on from the highest checkpoint, not the newest: a later full checkpoint lower down hides nothing', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 250);
+    await audit.verifyFromCheckpoint(); // incremental at 150
+    // A full checkpoint at a lower seq recorded afterwards (an older full walk finishing late).
+    const [{ hash }] = (await db.dataSource.query('SELECT hash FROM audit_log WHERE seq = 100')) as Array<{ hash: string }>;
+    const content = {
+      seq: '100',
+      hash,
+      kind: 'full' as const,
+      verifiedAt: new Date(),
+      walkState: { signedSeen: true, pendingRetired: 0, valid: 100, unsignedPrefix: 0, retiredKey: 0 },
+    };
+    const signed = new Keyring(key).sign(AUDIT_CHECKPOINT_MAC, checkpointMacData(content));
+    await db.dataSource.getRepository(AuditCheckpoint).insert({ ...content, mac: signed.mac, macKeyId: signed.keyId });
+    await tamper(`DELETE FROM audit_log WHERE seq > 120`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '150',
+      problem: expect.stringContaining('cut back'),
+    });
+    expect(await audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: '150', problem: expect.stringContaining('cut back') });
+  });
+});
+
+describe("the re-check window's base row", () => {
+  it('is checked on its own: content and MAC', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 250);
+    await audit.verifyFromCheckpoint(); // checkpoint at 150: window 51-150, base row 50
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 50`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '50',
+      problem: expect.stringContaining('edited'),
+    });
+    await tamper(`UPDATE audit_log SET actor = 'alice' WHERE seq = 50`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true });
+    await tamper(`UPDATE audit_log SET mac = repeat('0', 64) WHERE seq = 50`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({
+      ok: false,
+      firstBrokenSeq: '50',
+      problem: expect.stringContaining('MAC does not verify'),
+    });
+  });
+
+  it('deleted is reported as missing', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 250);
+    await audit.verifyFromCheckpoint();
+    await tamper(`DELETE FROM audit_log WHERE seq = 50`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '50', problem: 'row 50 is missing (deleted)' });
+  });
+});
+
+describe('a checkpoint forged far ahead', () => {
+  it('does not stop incremental checkpoints: only trusted checkpoints count as already recorded', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await db.dataSource.getRepository(AuditCheckpoint).insert({
+      seq: '1000000000000000',
+      hash: 'f'.repeat(64),
+      kind: 'incremental',
+      verifiedAt: new Date(),
+      walkState: { signedSeen: true, pendingRetired: 0, valid: 0, unsignedPrefix: 0, retiredKey: 0 },
+      mac: null,
+      macKeyId: null,
+    });
+    await recordRows(audit, 250);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 250, checkpoint: null });
+    expect(await checkpointSeqs()).toEqual(['150', '1000000000000000']);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100, checkpoint: { seq: '150' } });
+  });
+});
