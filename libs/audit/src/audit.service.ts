@@ -187,20 +187,9 @@ export class AuditService {
     const base = BigInt(checkpoint.seq) - window;
     const rows = await this.repository.pageFrom((base < 1n ? 1n : base).toString(), Number(window) + (options.pageSize ?? 5000));
     const at = rows.findIndex((r) => r.seq === checkpoint.seq);
-    if (at === -1)
-      return walkResult(
-        walk,
-        checkpoint.seq,
-        `row ${checkpoint.seq}, verified at checkpoint ${checkpoint.id}, is no longer in the chain (the chain was cut back)`,
-        ref,
-      );
-    if (rows[at].hash !== checkpoint.hash)
-      return walkResult(
-        walk,
-        checkpoint.seq,
-        `row ${checkpoint.seq} no longer matches checkpoint ${checkpoint.id} (the chain was rewritten)`,
-        ref,
-      );
+    const anchor = checkpointAnchor(checkpoint);
+    if (at === -1) return walkResult(walk, checkpoint.seq, anchor.missing, ref);
+    if (rows[at].hash !== checkpoint.hash) return walkResult(walk, checkpoint.seq, anchor.changed, ref);
     const recheck = new ChainWalk(this.keyring);
     if (base >= 1n) {
       // The base row is checked on its own (content and MAC): the re-walk starts from its hash.
