@@ -23,7 +23,14 @@ import { postJournalEntry, settlementPostings } from '../exports/settlement-worl
  * just before it runs) and each scan of a partitioned table in its plan must be of one partition.
  */
 const clock = new ManualClock('2026-03-11T19:00:00Z');
-const HISTORY = ['2025-12-09T21:00:00.000Z', '2026-01-14T21:00:00.000Z', '2026-02-05T21:00:00.000Z', '2026-04-07T20:00:00.000Z'];
+// 2026-03-03: a cycle of the day's own month, so "the day's partition" holds more than the day.
+const HISTORY = [
+  '2025-12-09T21:00:00.000Z',
+  '2026-01-14T21:00:00.000Z',
+  '2026-02-05T21:00:00.000Z',
+  '2026-03-03T22:00:00.000Z',
+  '2026-04-07T20:00:00.000Z',
+];
 const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
 const settings = { tolerances: zero, bufferMatchWindowHours: 24 };
 const PARTITIONED: readonly string[] = CYCLE_PARTITIONED_TABLES.map((t) => t.table);
@@ -35,30 +42,41 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** One explained statement: its text and, per scan of a partitioned table, the partitions the plan keeps. */
+/** One scan of a partitioned table: the partitions the plan keeps, and how each is read (its plan node type). */
+interface Scan {
+  table: string;
+  partitions: string[];
+  kinds: string[];
+}
+
+/** One explained statement: its text and its scans of partitioned tables. */
 interface Explained {
   sql: string;
-  scans: Array<{ table: string; partitions: string[] }>;
+  scans: Scan[];
 }
 
 /** Each Append (or Merge Append) over partitions of one table is one scan; a partition scanned on its own is one scan of one. */
-function scansOf(node: PlanNode, underAppend = false): Array<{ table: string; partitions: string[] }> {
-  const out: Array<{ table: string; partitions: string[] }> = [];
+function scansOf(node: PlanNode, underAppend = false): Scan[] {
+  const out: Scan[] = [];
   const children = node.Plans ?? [];
   if (node['Node Type'] === 'Append' || node['Node Type'] === 'Merge Append') {
-    const byTable = new Map<string, string[]>();
+    const byTable = new Map<string, Scan>();
     for (const child of children) {
       const name = child['Relation Name'];
       const match = name ? PARTITION.exec(name) : null;
-      if (match) byTable.set(match[1], [...(byTable.get(match[1]) ?? []), name!]);
+      if (!match) continue;
+      const scan = byTable.get(match[1]) ?? { table: match[1], partitions: [], kinds: [] };
+      scan.partitions.push(name!);
+      scan.kinds.push(child['Node Type']);
+      byTable.set(match[1], scan);
     }
-    for (const [table, partitions] of byTable) out.push({ table, partitions });
+    out.push(...byTable.values());
     for (const child of children) out.push(...scansOf(child, true));
     return out;
   }
   const name = node['Relation Name'];
   const match = name ? PARTITION.exec(name) : null;
-  if (match && !underAppend) out.push({ table: match[1], partitions: [name!] });
+  if (match && !underAppend) out.push({ table: match[1], partitions: [name!], kinds: [node['Node Type']] });
   for (const child of children) out.push(...scansOf(child, false));
   return out;
 }
@@ -220,5 +238,22 @@ describe('per-cycle reads with several months of history', () => {
       expect(scanned.some((s) => s.scans.some((scan) => scan.table === table))).toBe(true);
     expect(wide(scanned)).toEqual([]);
     for (const s of scanned) for (const scan of s.scans) expect(scan.partitions).toEqual([expect.stringMatching(/_p202603$/)]);
+  });
+
+  it("a day's workbook reads its cycles out of their month by bitmap scans, never a sequential scan of the month", async () => {
+    // March holds the day's cycles and 2026-03-03's: a sequential scan of p202603 reads that cycle too,
+    // which at a month's size is what made the full growth world's workbook grow with the month.
+    const builder = new WorkbookBuilder(new WorkbookReadRepository(db.dataSource));
+    const statements = await recorded(() =>
+      builder.build({ day: settlementDay(DAY), filePath: join(dir, 'bitmap.xlsx'), madeBy: 'test', madeAt: clock.now() }),
+    );
+    // The statements over the day's cycles and their ledger high-water marks (cycle totals, subtraders,
+    // funding, settlement details).
+    const wholeCycleReads = statements.filter((s) => s.sql.includes('unnest($1::timestamptz[], $2::bigint[])'));
+    expect(wholeCycleReads.length).toBe(4);
+    const reads = wholeCycleReads.flatMap((s) => s.scans.map((scan) => ({ table: scan.table, kinds: scan.kinds })));
+    for (const table of ['klear_settlement_detail', 'klear_margin_detail', 'journal_posting'])
+      expect(reads.some((r) => r.table === table)).toBe(true);
+    expect(reads.filter((r) => r.kinds.some((k) => k !== 'Bitmap Heap Scan'))).toEqual([]);
   });
 });

@@ -106,6 +106,28 @@ export class WorkbookReader {
     return (await this.client.query(text, values)).rows as T[];
   }
 
+  /**
+   * A statement reading whole cycles out of their month partitions, planned with bitmap scans only
+   * (`planned`): each page of the cycle once, in physical order, and no other cycle's page. A cycle's rows
+   * are inserted together, but the planner costs a bitmap scan as if they were spread over the month:
+   * from a few cycles into the month it prefers a sequential scan of the whole month, or an index walk
+   * that revisits pages (day-10 workbook of the 10,000-subtrader growth world: 480,856 shared buffers with
+   * the planner's choice, 178,513 with bitmap scans, day 1 186,256; docs/daily-workbook.md).
+   */
+  private async cycleRows<T>(text: string, values: unknown[] = []): Promise<T[]> {
+    return this.planned(async () => (await this.client.query(text, values)).rows as T[]);
+  }
+
+  /** Runs `work` (one statement, or a cursor's DECLARE) with sequential and plain index scans off, then restores them. */
+  private async planned<T>(work: () => Promise<T>): Promise<T> {
+    await this.client.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off');
+    try {
+      return await work();
+    } finally {
+      await this.client.query('SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = on');
+    }
+  }
+
   async cyclesOf(day: SettlementDay): Promise<CycleRow[]> {
     const rows = await this.rows<Row & { execution_time: Date; last_updated_ts: Date }>(CYCLES_SQL, [day.start, day.end]);
     return rows.map((r) => ({
@@ -148,13 +170,13 @@ export class WorkbookReader {
   }
 
   async cycleTotals(scope: CycleScope): Promise<CycleTotals[]> {
-    const rows = await this.rows<Row & { cycle: Date }>(CYCLE_TOTALS_SQL, [scope.cycles, scope.highWaterMarks]);
+    const rows = await this.cycleRows<Row & { cycle: Date }>(CYCLE_TOTALS_SQL, [scope.cycles, scope.highWaterMarks]);
     return rows.map((r) => ({ cycle: r.cycle as unknown as Date, ...comparison(r) }));
   }
 
   /** Figures per subtrader over the day's cycles, plus a row for each of `alsoWithBreaks` that has none. */
   async subtraders(scope: CycleScope, alsoWithBreaks: string[]): Promise<SubtraderFigures[]> {
-    const rows = await this.rows<Row & { in_klear: boolean; in_ledger: boolean }>(SUBTRADERS_SQL, [
+    const rows = await this.cycleRows<Row & { in_klear: boolean; in_ledger: boolean }>(SUBTRADERS_SQL, [
       scope.cycles,
       scope.highWaterMarks,
       alsoWithBreaks,
@@ -172,7 +194,7 @@ export class WorkbookReader {
 
   /** Funding per (cycle, subtrader, market) of the day's cycles: Klear's payments vs the ledger's `funding` postings. */
   async funding(scope: CycleScope): Promise<FundingRow[]> {
-    const rows = await this.rows<Row & { cycle: Date; payments: number }>(FUNDING_SQL, [scope.cycles, scope.highWaterMarks]);
+    const rows = await this.cycleRows<Row & { cycle: Date; payments: number }>(FUNDING_SQL, [scope.cycles, scope.highWaterMarks]);
     return rows.map((r) => ({
       cycle: r.cycle,
       assetClass: r.asset_class,
@@ -303,10 +325,13 @@ export class WorkbookReader {
     let pending: ReturnType<typeof fetch> | undefined;
     // The whole result is read: plan for all rows (hash joins), not the first 10%.
     await this.client.query('SET LOCAL cursor_tuple_fraction = 1');
-    await this.client.query({
-      text: `DECLARE settlement_details NO SCROLL CURSOR FOR ${SETTLEMENT_DETAILS_SQL}`,
-      values: [scope.cycles, scope.highWaterMarks],
-    });
+    // The plan is made at DECLARE: bitmap scans of the cycle only, as cycleRows.
+    await this.planned(() =>
+      this.client.query({
+        text: `DECLARE settlement_details NO SCROLL CURSOR FOR ${SETTLEMENT_DETAILS_SQL}`,
+        values: [scope.cycles, scope.highWaterMarks],
+      }),
+    );
     try {
       pending = fetch();
       for (;;) {
