@@ -7,4 +7,5 @@ export * from './embedded-postgres';
 export * from './entities/index';
 export * from './migrate';
 export * from './pg-connection';
+export * from './prepared-read';
 export * from './partitions';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { preparedRows } from '@app/db';
 import { DataSource } from 'typeorm';
 import type { MarginSubtraderGroup } from '@app/klear-contract';
 import type { SqlTransaction } from './ingestion-transaction.repository';
@@ -78,7 +79,9 @@ export class SubtraderRepository {
     // plan the statistics of a fresh or freshly grown database suggest, the latest figures are read
     // for `limit` subtraders, never for the whole registry before sorting.
     const limit = `$${params.push(filter.limit)}`;
-    return this.dataSource.query(
+    // Prepared (issue 18): planning this statement cost more than running it.
+    return preparedRows<Record<string, string | Date | null>>(
+      this.dataSource,
       `WITH page AS MATERIALIZED (SELECT s.subtrader_id, s.first_seen_in_klear_at, s.first_seen_in_ledger_at FROM subtrader s
                                    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.subtrader_id LIMIT ${limit}),
             latest AS (SELECT min(id) AS id, array_agg(id ORDER BY asset_class, id) AS ids, array_agg(DISTINCT asset_class ORDER BY asset_class) AS asset_classes,
@@ -105,7 +108,7 @@ export class SubtraderRepository {
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
         ORDER BY s.subtrader_id`,
       params,
-    ) as Promise<Array<Record<string, string | Date | null>>>;
+    );
   }
 
   /**
