@@ -9,6 +9,8 @@ export interface BenchDatabase {
   dataSource: DataSource;
   /** Where it runs: "DATABASE_URL" or "embedded (fsync off)". */
   origin: string;
+  /** Whether the database records per-statement figures (pg_stat_statements): the embedded server does. */
+  statementStats: boolean;
   close(): Promise<void>;
 }
 
@@ -17,7 +19,9 @@ export interface BenchDatabase {
  * every migration applied; dropped again on close.
  */
 export async function openBenchDatabase(adminUrl: string | undefined): Promise<BenchDatabase> {
-  const embedded = adminUrl ? undefined : await startThrowawayPostgres({ prefix: 'klear-bench-pg' });
+  const embedded = adminUrl
+    ? undefined
+    : await startThrowawayPostgres({ prefix: 'klear-bench-pg', preloadLibraries: ['pg_stat_statements'] });
   const serverUrl = adminUrl ?? embedded!.adminUrl;
   const name = `klear_bench_${process.pid}_${systemClock.nowMs()}`;
   const admin = dedicatedPgClient({ connectionString: serverUrl }, 'bench database admin');
@@ -29,7 +33,16 @@ export async function openBenchDatabase(adminUrl: string | undefined): Promise<B
   const dataSource = createDataSource({ url: url.toString(), poolSize: 20, applicationName: 'klear-bench' });
   await dataSource.initialize();
   await runMigrationsLocked(dataSource);
+  // Where the server has it loaded (ours; a DATABASE_URL server may not): which statements a phase's buffers went to.
+  const statementStats = await dataSource
+    .query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+    .then(() => dataSource.query('SELECT count(*) FROM pg_stat_statements'))
+    .then(
+      () => true,
+      () => false,
+    );
   return {
+    statementStats,
     url: url.toString(),
     dataSource,
     origin: embedded ? 'embedded PostgreSQL (temp dir, fsync off)' : 'DATABASE_URL server (fresh database)',

@@ -41,12 +41,51 @@ export function buffersTouched(before: BufferCounts, after: BufferCounts): numbe
   return after.hit - before.hit + (after.read - before.read);
 }
 
-/** Runs `phase` and answers its result with the shared buffers touched meanwhile in the database. */
-export async function countingBuffers<T>(dataSource: DataSource, phase: () => Promise<T>): Promise<{ result: T; buffers: number }> {
+/** One statement's share of a phase (pg_stat_statements): shared buffers touched, executions, its text's opening. */
+export interface StatementBuffers {
+  buffers: number;
+  calls: number;
+  query: string;
+}
+
+/**
+ * Runs `phase` and answers its result with the shared buffers touched meanwhile in the database and,
+ * when `heaviest` is given and the server records statements (pg_stat_statements, loaded by the bench's
+ * embedded server), the `heaviest` statements of the phase by buffers: where a phase's growth went.
+ */
+export async function countingBuffers<T>(
+  dataSource: DataSource,
+  phase: () => Promise<T>,
+  heaviest?: number,
+): Promise<{ result: T; buffers: number; statements?: StatementBuffers[] }> {
+  const statementStats = heaviest !== undefined && (await resetStatementStats(dataSource));
   const before = await readBufferCounts(dataSource);
   const result = await phase();
   const after = await readBufferCounts(dataSource);
-  return { result, buffers: buffersTouched(before, after) };
+  const statements = statementStats ? await heaviestStatements(dataSource, heaviest) : undefined;
+  return { result, buffers: buffersTouched(before, after), ...(statements ? { statements } : {}) };
+}
+
+async function resetStatementStats(dataSource: DataSource): Promise<boolean> {
+  return dataSource.query('SELECT pg_stat_statements_reset()').then(
+    () => true,
+    () => false,
+  );
+}
+
+async function heaviestStatements(dataSource: DataSource, limit: number): Promise<StatementBuffers[]> {
+  const rows = (await dataSource.query(
+    `SELECT (shared_blks_hit + shared_blks_read)::text AS buffers, calls::text AS calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
+       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      ORDER BY shared_blks_hit + shared_blks_read DESC LIMIT $1`,
+    [limit],
+  )) as Array<{ buffers: string; calls: string; query: string }>;
+  return rows.map((r) => ({ buffers: Number(r.buffers), calls: Number(r.calls), query: r.query }));
+}
+
+/** Log lines of a phase's heaviest statements. */
+export function statementLines(statements: StatementBuffers[] | undefined): string[] {
+  return (statements ?? []).map((s) => `    ${s.buffers} buffers, ${s.calls} call(s): ${s.query}`);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { startKlearSimulator } from '@apps/klear-sim';
 import { benchApiLatency } from './api-bench';
 import { simulatorClient } from './bench-database';
-import { countingBuffers, quietAutovacuum } from './database-counters';
+import { countingBuffers, quietAutovacuum, statementLines } from './database-counters';
 import { openBenchDatabase } from './bench-database';
 import { fetchWhole, ingestFetched, plainCopy } from './ingestion-bench';
 import { type BenchMode, type BenchRow, machineFacts, type Measurement, measuredRow, writeResults } from './results';
@@ -33,6 +33,8 @@ export const GROWTH_CYCLES = 30;
 export const MEASURED_DAYS = [1, 10, 30] as const;
 /** The growth target of issue 18: every day-30 figure within 1.2x of day 1. */
 export const GROWTH_RATIO_TARGET = 1.2;
+/** Statements of each measured phase logged with their buffers (where the embedded server records them). */
+const HEAVIEST_STATEMENTS = 6;
 /** Subtraders with one market's PnL off by a centicent in the ledger (as in the default bench): 1 in 200. */
 const BROKEN_EVERY = 200;
 
@@ -171,19 +173,26 @@ async function measureDay(
   // Partitions made since the last measured day included: no autovacuum worker counts against a phase.
   await quietAutovacuum(dataSource);
   // In a function of its own: the million parsed rows are garbage before the API is measured in this process.
-  const { rows, ingested, copySeconds, buffers: ingestionBuffers } = await ingestDay(day, cycle, client, database);
+  const { rows, ingested, copySeconds, buffers: ingestionBuffers, statements } = await ingestDay(day, cycle, client, database);
   log(`  ingestion: ${rows} rows in ${ingested.seconds.toFixed(2)} s (COPY ${copySeconds.toFixed(2)} s), ${ingestionBuffers} buffers`);
+  for (const line of statementLines(statements)) log(line);
 
   await world.bookLedger(cycle.id, cycle.executionTime);
   const {
     result: { breaks, reconciliationSeconds },
     buffers: reconciliationBuffers,
-  } = await countingBuffers(dataSource, async () => {
-    const reconStarted = performance.now();
-    const found = await world.reconcile(cycle.executionTime);
-    return { breaks: found, reconciliationSeconds: (performance.now() - reconStarted) / 1000 };
-  });
+    statements: reconciliationStatements,
+  } = await countingBuffers(
+    dataSource,
+    async () => {
+      const reconStarted = performance.now();
+      const found = await world.reconcile(cycle.executionTime);
+      return { breaks: found, reconciliationSeconds: (performance.now() - reconStarted) / 1000 };
+    },
+    HEAVIEST_STATEMENTS,
+  );
   log(`  reconciliation: ${reconciliationSeconds.toFixed(2)} s, ${breaks} breaks, ${reconciliationBuffers} buffers`);
+  for (const line of statementLines(reconciliationStatements)) log(line);
 
   const { rows: latency, absent } = await benchApiLatency(url, plan.api);
   if (absent.length) log(`  routes not answering 200, left out: ${absent.join(', ')}`);
@@ -196,10 +205,13 @@ async function measureDay(
       .join(', ')}; /health/live ${healthP99}`,
   );
 
-  const { result: workbook, buffers: workbookBuffers } = await countingBuffers(dataSource, () =>
-    buildWorkbook(dataSource, cycle.executionTime),
-  );
+  const {
+    result: workbook,
+    buffers: workbookBuffers,
+    statements: workbookStatements,
+  } = await countingBuffers(dataSource, () => buildWorkbook(dataSource, cycle.executionTime), HEAVIEST_STATEMENTS);
   log(`  workbook: ${workbook.seconds.toFixed(2)} s, ${workbook.detailRows} detail rows, ${workbookBuffers} buffers`);
+  for (const line of statementLines(workbookStatements)) log(line);
   const [{ bytes }] = (await dataSource.query(`SELECT pg_database_size(current_database())::text AS bytes`)) as Array<{ bytes: string }>;
   const tables = (await dataSource.query(
     `SELECT coalesce(pg_partition_root(c.oid), c.oid)::regclass::text AS name, sum(pg_total_relation_size(c.oid))::text AS bytes
@@ -237,9 +249,13 @@ async function ingestDay(day: number, cycle: Listed, client: KlearClient, databa
   const fetched = await fetchWhole(client, cycle.cursor);
   if (fetched.entry.id !== cycle.id) throw new Error(`cursor answered ${fetched.entry.id}, expected ${cycle.id}`);
   if (day === 1) await plainCopy(database.url, fetched.entry); // warms the connection and COPY path before the first figure
-  const { result: ingested, buffers } = await countingBuffers(database.dataSource, () => ingestFetched(database.dataSource, fetched));
+  const {
+    result: ingested,
+    buffers,
+    statements,
+  } = await countingBuffers(database.dataSource, () => ingestFetched(database.dataSource, fetched), HEAVIEST_STATEMENTS);
   const copySeconds = await plainCopy(database.url, fetched.entry);
-  return { rows: fetched.entry.settlement_details.length, ingested, copySeconds, buffers };
+  return { rows: fetched.entry.settlement_details.length, ingested, copySeconds, buffers, statements };
 }
 
 /** Klear's margin rows of a cycle as the simulator states them (one per subtrader or group): history's margins. */

