@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDataSource } from '@app/db';
 import { ObligationRepository, SubtraderRepository } from '@app/ingestion';
+import { LedgerRepository } from '@app/ledger';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { DataSource } from 'typeorm';
 
@@ -49,5 +50,17 @@ describe('prepared read-route statements', () => {
     // The server keeps planning it with each call's parameters (its generic plan, costed for an unknown
     // LIMIT, is the dearer one); what it no longer does is parse and analyse the text again.
     expect(page.map((s) => s.custom + s.generic)).toEqual([8]);
+  });
+
+  it('GET /ledger/entries: each filter shape is a prepared statement of its own, naming only its filters', async () => {
+    const ledger = new LedgerRepository(single);
+    for (let i = 0; i < 6; i++) await ledger.listEntries({ limit: 51, maxPostings: 400 });
+    for (let i = 0; i < 2; i++) await ledger.listEntries({ limit: 51, maxPostings: 400, subtraderId: 'ST-1', afterSeq: '10' });
+    const entries = (await prepared()).filter((s) => s.statement.includes('FROM journal_entry e LEFT JOIN journal_entry r'));
+    expect(entries.map((s) => s.custom + s.generic).sort()).toEqual([2, 6]);
+    const filtered = entries.find((s) => s.custom + s.generic === 2)!;
+    // No "$1 IS NULL OR ...": the subtrader's plan can use the subtrader index, whatever plan is cached.
+    expect(filtered.statement).toContain('e.subtrader_id = $1');
+    expect(entries.every((s) => !/\$\d+(::\w+)? IS NULL OR/.test(s.statement))).toBe(true);
   });
 });
