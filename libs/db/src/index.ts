@@ -2,6 +2,7 @@ export * from './advisory-locks';
 export * from './data-source';
 export * from './database-url';
 export * from './db.module';
+export * from './cycle-scans';
 export * from './db-transaction';
 export * from './embedded-postgres';
 export * from './entities/index';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { withCycleScans } from '@app/db';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { SettlementDay } from './settlement-day';
@@ -118,14 +119,9 @@ export class WorkbookReader {
     return this.planned(async () => (await this.client.query(text, values)).rows as T[]);
   }
 
-  /** Runs `work` (one statement, or a cursor's DECLARE) with sequential and plain index scans off, then restores them. */
-  private async planned<T>(work: () => Promise<T>): Promise<T> {
-    await this.client.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off');
-    try {
-      return await work();
-    } finally {
-      await this.client.query('SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = on');
-    }
+  /** Runs `work` (one statement, or a cursor's DECLARE) planned with bitmap scans only (withCycleScans). */
+  private planned<T>(work: () => Promise<T>): Promise<T> {
+    return withCycleScans(this.client, work);
   }
 
   async cyclesOf(day: SettlementDay): Promise<CycleRow[]> {

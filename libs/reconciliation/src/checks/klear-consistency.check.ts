@@ -1,3 +1,4 @@
+import { withCycleScans } from '@app/db';
 import { breakKeySql } from '../sql/keys';
 import type { CycleContext, ReconCheck } from './check';
 
@@ -101,16 +102,19 @@ export const klearConsistencyCheck: ReconCheck<CycleContext> = {
       },
       async execute(tx) {
         // $4, the cycle, is the details' partition key: each read prunes to the cycle's month.
-        await tx.query(FIELDS_SQL, [c.obligationIds, c.keyText, tolerance, c.cycle]);
-        await tx.query(DETAIL_TOTALS_SQL, [c.obligationIds, c.keyText, tolerance, c.cycle]);
-        await tx.query(MARGIN_DELTAS_SQL, [
-          c.obligationIds,
-          c.keyText,
-          tolerance,
-          c.cycle,
-          previousIds,
-          previous[0]?.execution_time ?? new Date(0),
-        ]);
+        // Whole cycles' rows by bitmap scans, never their whole month (withCycleScans).
+        await withCycleScans(tx, async () => {
+          await tx.query(FIELDS_SQL, [c.obligationIds, c.keyText, tolerance, c.cycle]);
+          await tx.query(DETAIL_TOTALS_SQL, [c.obligationIds, c.keyText, tolerance, c.cycle]);
+          await tx.query(MARGIN_DELTAS_SQL, [
+            c.obligationIds,
+            c.keyText,
+            tolerance,
+            c.cycle,
+            previousIds,
+            previous[0]?.execution_time ?? new Date(0),
+          ]);
+        });
       },
     };
   },

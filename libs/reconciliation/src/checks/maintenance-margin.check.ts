@@ -1,3 +1,4 @@
+import { withCycleScans } from '@app/db';
 import { breakKeySql } from '../sql/keys';
 import type { CycleContext, ReconCheck } from './check';
 import { accountReasonsSql, cycleLedgerInputs } from './settlement-details.check';
@@ -103,9 +104,12 @@ export const maintenanceMarginCheck: ReconCheck<CycleContext> = {
       inputs: { cycle_ledger: await cycleLedgerInputs(q, c), group_memberships: memberships },
       async execute(tx) {
         await tx.query('DROP TABLE IF EXISTS recon_margin_member');
-        await tx.query(CREATE_MEMBERS_SQL, [c.cycle, c.obligationIds]);
-        await tx.query(MARGIN_SQL, [...base, c.keyText, tolerance]);
-        await tx.query(GROUP_MARGIN_SQL, [...base, c.keyText, tolerance]);
+        // The cycle's margin rows by bitmap scans, never its whole month (withCycleScans).
+        await withCycleScans(tx, async () => {
+          await tx.query(CREATE_MEMBERS_SQL, [c.cycle, c.obligationIds]);
+          await tx.query(MARGIN_SQL, [...base, c.keyText, tolerance]);
+          await tx.query(GROUP_MARGIN_SQL, [...base, c.keyText, tolerance]);
+        });
       },
       async finish(tx) {
         await tx.query(REASONS_SQL, base);
