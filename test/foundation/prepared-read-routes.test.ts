@@ -4,6 +4,7 @@ import { ObligationRepository, SubtraderRepository } from '@app/ingestion';
 import { LedgerRepository } from '@app/ledger';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { DataSource } from 'typeorm';
+import { startTestPooler } from '../support/transaction-pooler';
 
 // Issue 18: GET /obligations and GET /subtraders spent more time having their statement planned than
 // running it (6.3 ms of planning for 2.3 ms of execution, 10-cycle growth world). Their statements are
@@ -62,5 +63,24 @@ describe('prepared read-route statements', () => {
     // No "$1 IS NULL OR ...": the subtrader's plan can use the subtrader index, whatever plan is cached.
     expect(filtered.statement).toContain('e.subtrader_id = $1');
     expect(entries.every((s) => !/\$\d+(::\w+)? IS NULL OR/.test(s.statement))).toBe(true);
+  });
+
+  it('behind a transaction-mode pooler (each statement on any of two server sessions) every read answers, unnamed after the first mismatch', async () => {
+    const pooler = await startTestPooler(db.url, { backends: 2 });
+    const pooled = createDataSource({ url: pooler.url, poolSize: 1, applicationName: 'klear-test-prepared-pooler' });
+    await pooled.initialize();
+    try {
+      const direct = { obligations: new ObligationRepository(single), ledger: new LedgerRepository(single) };
+      const through = { obligations: new ObligationRepository(pooled), ledger: new LedgerRepository(pooled) };
+      const expected = [await direct.obligations.list({ limit: 5 }), await direct.ledger.listEntries({ limit: 5, maxPostings: 400 })];
+      // Named statements alternate between two server sessions: without the fallback every other call
+      // failed with 26000 "prepared statement ... does not exist" (a 500 on the route).
+      // (Each statement several times in a row: the test pooler hands statements to its sessions in turn.)
+      for (let i = 0; i < 4; i++) expect(await through.obligations.list({ limit: 5 })).toEqual(expected[0]);
+      for (let i = 0; i < 4; i++) expect(await through.ledger.listEntries({ limit: 5, maxPostings: 400 })).toEqual(expected[1]);
+    } finally {
+      await pooled.destroy();
+      await pooler.close();
+    }
   });
 });

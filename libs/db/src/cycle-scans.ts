@@ -5,7 +5,8 @@
  * its rows were spread over the month (they are contiguous), so from some cycles into a month it read
  * the whole month instead (docs/partitioning-and-retention.md: the full growth world's day-10 workbook
  * and day-30 reconciliation). `q` must be in a transaction (the workbook's snapshot, a reconciliation
- * run's): SET LOCAL ends with it whatever happens.
+ * run's): SET LOCAL ends with it whatever happens. Afterwards both are at the server's defaults, not at
+ * what they were before the call: not for callers that set either themselves (none does), nor nested.
  */
 export async function withCycleScans<T>(q: { query(sql: string): Promise<unknown> }, work: () => Promise<T>): Promise<T> {
   await q.query('SET LOCAL enable_seqscan = off');
