@@ -109,19 +109,10 @@ export class WorkbookReader {
 
   /**
    * A statement reading whole cycles out of their month partitions, planned with bitmap scans only
-   * (`planned`): each page of the cycle once, in physical order, and no other cycle's page. A cycle's rows
-   * are inserted together, but the planner costs a bitmap scan as if they were spread over the month:
-   * from a few cycles into the month it prefers a sequential scan of the whole month, or an index walk
-   * that revisits pages (day-10 workbook of the 10,000-subtrader growth world: 480,856 shared buffers with
-   * the planner's choice, 178,513 with bitmap scans, day 1 186,256; docs/daily-workbook.md).
+   * (withCycleScans, libs/db/src/cycle-scans.ts; why and the figures: docs/partitioning-and-retention.md).
    */
-  private async cycleRows<T>(text: string, values: unknown[] = []): Promise<T[]> {
-    return this.planned(async () => (await this.client.query(text, values)).rows as T[]);
-  }
-
-  /** Runs `work` (one statement, or a cursor's DECLARE) planned with bitmap scans only (withCycleScans). */
-  private planned<T>(work: () => Promise<T>): Promise<T> {
-    return withCycleScans(this.client, work);
+  private cycleRows<T>(text: string, values: unknown[] = []): Promise<T[]> {
+    return withCycleScans(this.client, async () => (await this.client.query(text, values)).rows as T[]);
   }
 
   async cyclesOf(day: SettlementDay): Promise<CycleRow[]> {
@@ -322,7 +313,7 @@ export class WorkbookReader {
     // The whole result is read: plan for all rows (hash joins), not the first 10%.
     await this.client.query('SET LOCAL cursor_tuple_fraction = 1');
     // The plan is made at DECLARE: bitmap scans of the cycle only, as cycleRows.
-    await this.planned(() =>
+    await withCycleScans(this.client, () =>
       this.client.query({
         text: `DECLARE settlement_details NO SCROLL CURSOR FOR ${SETTLEMENT_DETAILS_SQL}`,
         values: [scope.cycles, scope.highWaterMarks],
