@@ -37,20 +37,43 @@ describe('prepared read-route statements', () => {
     const statements = await prepared();
     expect(statements.map((s) => s.statement.trim().slice(0, 13))).toEqual(['SELECT o.id, ', 'SELECT o.id, ']);
     const [plain, filtered] = statements.sort((a, b) => a.statement.length - b.statement.length);
-    // Five custom plans, then the cached generic one for the other three calls.
-    expect([plain.custom, plain.generic]).toEqual([5, 3]);
+    // Its limit a constant, the unfiltered list has no parameter: the cached generic plan from the first call.
+    expect([plain.custom, plain.generic]).toEqual([0, 8]);
+    expect(plain.statement).toContain('LIMIT 51');
     expect(plain.custom + plain.generic).toBe(8);
     expect(filtered.custom + filtered.generic).toBe(3);
     expect(filtered.name).not.toBe(plain.name);
   });
 
-  it('GET /subtraders: the page statement is parsed once and executed as one prepared statement', async () => {
+  it('GET /subtraders: the page statement, its limit a constant, runs on the cached generic plan', async () => {
     const subtraders = new SubtraderRepository(single);
     for (let i = 0; i < 8; i++) await subtraders.page({ limit: 51 });
+    for (let i = 0; i < 8; i++) await subtraders.page({ limit: 51, after: 'ST-00050' });
     const page = (await prepared()).filter((s) => s.statement.trim().startsWith('WITH page AS MATERIALIZED'));
-    // The server keeps planning it with each call's parameters (its generic plan, costed for an unknown
-    // LIMIT, is the dearer one); what it no longer does is parse and analyse the text again.
-    expect(page.map((s) => s.custom + s.generic)).toEqual([8]);
+    const [first, next] = page.sort((a, b) => a.statement.length - b.statement.length);
+    // With the limit a parameter the server planned every call afresh ([8 custom, 0 generic]): its generic
+    // plan, costed for an unknown LIMIT, was the dearer one. The first page has no parameter left.
+    expect([first.custom, first.generic]).toEqual([0, 8]);
+    expect(first.statement).toContain('LIMIT 51)');
+    // The next pages: five custom plans, then the cached generic one.
+    expect([next.custom, next.generic]).toEqual([5, 3]);
+  });
+
+  it('any limit a client may send (1 to 500, plus the next-page probe) is one of seven statements a filter shape', async () => {
+    const subtraders = new SubtraderRepository(single);
+    for (let limit = 1; limit <= 501; limit++) await subtraders.page({ limit });
+    const page = (await prepared()).filter(
+      (s) => s.statement.trim().startsWith('WITH page AS MATERIALIZED') && !s.statement.includes('s.subtrader_id >'),
+    );
+    expect(page.map((s) => /LIMIT (\d+)\)/.exec(s.statement)![1]).sort((a, b) => Number(a) - Number(b))).toEqual([
+      '2',
+      '11',
+      '26',
+      '51',
+      '101',
+      '201',
+      '501',
+    ]);
   });
 
   it('GET /ledger/entries: each filter shape is a prepared statement of its own, naming only its filters', async () => {

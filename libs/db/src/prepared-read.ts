@@ -9,6 +9,19 @@ import type { DataSource } from 'typeorm';
  */
 const unpinnedSessions = new WeakSet<DataSource>();
 
+/** Statement names by text (a bounded set: see preparedRows), so a hot route hashes its text once. */
+const names = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `klear_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    if (names.size >= 10_000) names.clear();
+    names.set(text, name);
+  }
+  return name;
+}
+
 /** The server answered that a named statement is not where this connection left it (a pooler in between). */
 const SESSION_MISMATCH = new Set(['26000', '42P05']);
 
@@ -34,7 +47,7 @@ const SESSION_MISMATCH = new Set(['26000', '42P05']);
 export async function preparedRows<T>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
   if (unpinnedSessions.has(dataSource)) return (await dataSource.query(text, values)) as T[];
   const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
-  const name = `klear_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  const name = statementName(text);
   dataSource.logger.logQuery(text, values);
   const client = await pool.connect();
   let rows: T[];
@@ -53,4 +66,30 @@ export async function preparedRows<T>(dataSource: DataSource, text: string, valu
   }
   client.release();
   return rows;
+}
+
+/**
+ * A timestamptz column as the text `Date.prototype.toISOString()` gives for it ("2026-11-19T22:00:00.000Z",
+ * milliseconds truncated as the driver's own parsing does): a hot read route formats its timestamps in
+ * the server, instead of parsing each row's into a Date and formatting it again.
+ */
+export const isoTimestampText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The LIMITs a prepared page read is written with: an API page of 1, 10, 25, 50, 100, 200 or 500 rows, plus the next-page probe. */
+const PAGE_SIZES = [2, 11, 26, 51, 101, 201, 501];
+
+/**
+ * The LIMIT of a prepared page read, written into its text as a constant, and the cut back to the rows
+ * asked for. With the limit as a parameter PostgreSQL costs the generic plan for an unknown LIMIT (a
+ * tenth of the table), finds it dearer than the custom plans and so plans the statement again on every
+ * call: `GET /subtraders` planned for 0.6 ms and ran for 0.5 ms on the 10,000-subtrader world. Written
+ * as a constant, it runs on one cached generic plan. The constant is the limit rounded up to the next
+ * page size above, so a route has a handful of texts (prepared statements per connection), whatever
+ * limits clients send; the few extra rows are read and dropped. The statement's LIMIT must take the
+ * first rows of its result order (a page, then its details).
+ */
+export function pageLimit(limit: number): { sql: string; take<T>(rows: T[]): T[] } {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a page limit is a positive integer (got ${limit})`);
+  const size = PAGE_SIZES.find((s) => s >= limit) ?? 2 ** Math.ceil(Math.log2(limit));
+  return { sql: String(size), take: (rows) => (rows.length > limit ? rows.slice(0, limit) : rows) };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { preparedRows } from '@app/db';
+import { pageLimit, preparedRows } from '@app/db';
 import type { ObligationEntry } from '@app/klear-contract';
 import { DataSource } from 'typeorm';
 import { bigints, copyText, type SqlTransaction } from './ingestion-transaction.repository';
@@ -420,7 +420,7 @@ export class ObligationRepository {
   }
 
   /** Newest cycle first; `from`/`to` are ET dates bounding the execution time (inclusive). */
-  list(filter: {
+  async list(filter: {
     from?: string;
     to?: string;
     assetClass?: string;
@@ -434,13 +434,15 @@ export class ObligationRepository {
     if (filter.to) where.push(`o.execution_time < (($${params.push(filter.to)}::date + 1)::timestamp AT TIME ZONE 'America/New_York')`);
     if (filter.after)
       where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);
-    // Prepared (issue 18): the settled_by subquery costs more to plan than to run.
-    return preparedRows<ObligationRow>(
+    // Prepared, its limit a constant (issue 18): the settled_by subquery costs more to plan than to run.
+    const limit = pageLimit(filter.limit);
+    const rows = await preparedRows<ObligationRow>(
       this.dataSource,
       `SELECT ${OBLIGATION_COLUMNS} FROM klear_obligation o ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY o.execution_time DESC, o.id DESC LIMIT $${params.push(filter.limit)}`,
+        ORDER BY o.execution_time DESC, o.id DESC LIMIT ${limit.sql}`,
       params,
     );
+    return limit.take(rows);
   }
 
   async get(id: string): Promise<ObligationRow | null> {

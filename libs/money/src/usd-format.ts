@@ -1,4 +1,4 @@
-import { CENTICENTS_PER_USD, assertCenticents } from './centicents';
+import { assertCenticents } from './centicents';
 import { MoneyError } from './money-error';
 
 export interface FormatUsdOptions {
@@ -17,7 +17,8 @@ const CENTICENTS_PER_CENT = 100n;
 
 interface UsdParts {
   negative: boolean;
-  whole: bigint;
+  /** The whole dollars' digits. */
+  whole: string;
   fraction: string;
 }
 
@@ -26,8 +27,10 @@ function toUsdParts(centicents: bigint, options: FormatUsdOptions): UsdParts {
   const { decimals = 2, round } = options;
   const magnitude = centicents < 0n ? -centicents : centicents;
   if (decimals === 4) {
-    const fraction = (magnitude % CENTICENTS_PER_USD).toString().padStart(4, '0');
-    return { negative: centicents < 0n, whole: magnitude / CENTICENTS_PER_USD, fraction };
+    // Every centicent shown: the digits of the magnitude, split four from the right (the API formats
+    // every amount of every row this way; one string split, not a division and a remainder).
+    const digits = magnitude.toString().padStart(5, '0');
+    return { negative: centicents < 0n, whole: digits.slice(0, -4), fraction: digits.slice(-4) };
   }
   let cents = magnitude / CENTICENTS_PER_CENT;
   const subCent = magnitude % CENTICENTS_PER_CENT;
@@ -44,13 +47,16 @@ function toUsdParts(centicents: bigint, options: FormatUsdOptions): UsdParts {
   // A negative amount that rounds to zero is shown as zero: "-$0.00" would claim a sign it lost.
   return {
     negative: centicents < 0n && cents !== 0n,
-    whole: cents / 100n,
+    whole: (cents / 100n).toString(),
     fraction: (cents % 100n).toString().padStart(2, '0'),
   };
 }
 
-function groupThousands(whole: bigint): string {
-  return whole.toString().replace(/\B(?=(\d{3})+$)/g, ',');
+function groupThousands(digits: string): string {
+  const head = digits.length % 3 || 3;
+  let grouped = digits.slice(0, head);
+  for (let i = head; i < digits.length; i += 3) grouped += `,${digits.slice(i, i + 3)}`;
+  return grouped;
 }
 
 /** For people (UI, workbooks' text, messages): "$1,250,000.00", "-$5.00". */

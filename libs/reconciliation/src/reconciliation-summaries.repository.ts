@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type AuditEvent, AuditService } from '@app/audit';
 import { DataSource } from 'typeorm';
+import { isoTimestampText } from '@app/db';
 
 /** One summary row whose stored figures differ from the figures recomputed from its source rows. */
 export interface SummaryDifference {
@@ -23,8 +24,7 @@ const FIGURES = (t: string, rows: string, extra = '') =>
 const FUNDING_FIGURES = (t: string, rows: string) =>
   `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.${rows}, ${t}.funding_centicents, ${t}.fingerprint_1, ${t}.fingerprint_2]::text[] END`;
 
-const CYCLE_TEXT = (t: string, u: string) =>
-  `to_char(coalesce(${t}.cycle, ${u}.cycle) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const CYCLE_TEXT = (t: string, u: string) => isoTimestampText(`coalesce(${t}.cycle, ${u}.cycle)`);
 
 const DIFFERENCES_SQL = `
   SELECT 'klear_settlement_summary' AS "table", coalesce(s.obligation_id, r.obligation_id) AS scope, coalesce(s.subtrader_id, r.subtrader_id) AS subtrader_id,

@@ -5,7 +5,7 @@ import { formatUsdExact, moneyFields } from '@app/money';
 import { PageQuery } from '@app/http';
 import type { ObligationView, SettlementDetailView } from './obligation-responses.dto';
 import type { EstimateLineView, MarginReportView, SubtraderGroupView, SubtraderView } from './settlement-responses.dto';
-import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow } from '@app/ingestion';
+import type { EstimateLineRow, MarginReportRow, ObligationRow, SettlementDetailRow, SubtraderGroupRow, SubtraderRow } from '@app/ingestion';
 
 export class ObligationListQuery extends PageQuery {
   @ApiPropertyOptional({ example: '2026-11-01', description: 'first settlement day (America/New_York), inclusive' })
@@ -188,31 +188,30 @@ export function subtraderGroupView(g: SubtraderGroupRow): SubtraderGroupView {
   };
 }
 
-export function subtraderView(r: Record<string, string | Date | null>): SubtraderView {
-  const s = (k: string) => r[k] as string | null;
+export function subtraderView(r: SubtraderRow): SubtraderView {
   return {
-    subtrader_id: s('subtrader_id') as string,
-    seen_in_klear_at: iso(r.first_seen_in_klear_at as Date | null),
-    seen_in_ledger_at: iso(r.first_seen_in_ledger_at as Date | null),
+    subtrader_id: r.subtrader_id,
+    seen_in_klear_at: r.first_seen_in_klear_at,
+    seen_in_ledger_at: r.first_seen_in_ledger_at,
     latest_obligation: r.obligation_id
       ? {
-          obligation_id: s('obligation_id') as string,
-          obligation_ids: r.obligation_ids as unknown as string[],
-          asset_classes: r.asset_classes as unknown as string[],
-          execution_time: iso(r.execution_time as Date),
-          pulled_at: iso(r.obligation_pulled_at as Date),
-          ...money('pnl', s('pnl_centicents') ?? '0'),
-          ...money('fees', s('fees_centicents') ?? '0'),
-          ...money('total', s('total_centicents') ?? '0'),
-          ...money('maintenance_margin', s('maintenance_margin_centicents')),
-          ...money('maintenance_margin_delta', s('maintenance_margin_delta_centicents')),
-          ...money('funding', s('funding_centicents') ?? '0'),
+          obligation_id: r.obligation_id,
+          obligation_ids: r.obligation_ids ?? [],
+          asset_classes: r.asset_classes ?? [],
+          execution_time: r.execution_time as string,
+          pulled_at: r.obligation_pulled_at as string,
+          ...money('pnl', r.pnl_centicents ?? '0'),
+          ...money('fees', r.fees_centicents ?? '0'),
+          ...money('total', r.total_centicents ?? '0'),
+          ...money('maintenance_margin', r.maintenance_margin_centicents),
+          ...money('maintenance_margin_delta', r.maintenance_margin_delta_centicents),
+          ...money('funding', r.funding_centicents ?? '0'),
           funding_payment_count: Number(r.funding_payment_count ?? 0),
         }
       : null,
-    margin_group: r.margin_group_id ? { group_id: s('margin_group_id') as string, member_since: iso(r.margin_group_since as Date) } : null,
+    margin_group: r.margin_group_id ? { group_id: r.margin_group_id, member_since: r.margin_group_since as string } : null,
     latest_estimate: r.estimate_pulled_at
-      ? { pulled_at: iso(r.estimate_pulled_at as Date), ...money('total_amount', s('estimate_total_amount_centicents')) }
+      ? { pulled_at: r.estimate_pulled_at, ...money('total_amount', r.estimate_total_amount_centicents) }
       : null,
   };
 }

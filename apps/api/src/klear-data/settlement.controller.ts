@@ -185,7 +185,7 @@ export class SettlementController {
     const limit = q.limit ?? 50;
     const after = decodeCursor(q.cursor, ['text'])?.[0];
     const rows = await this.subtraderRecords.page({ limit: limit + 1, after });
-    return toPage(rows, limit, (r) => [r.subtrader_id as string], subtraderView);
+    return toPage(rows, limit, (r) => [r.subtrader_id], subtraderView);
   }
 
   @Get('subtrader-groups')
