@@ -27,6 +27,8 @@ describe('pageLimit', () => {
 
   it('beyond the largest page size, rounds up to a power of two (a bounded set of texts still)', () => {
     expect([502, 1000, 1024, 1025].map((n) => pageLimit(n).sql)).toEqual(['512', '1024', '1024', '2048']);
+    // Never below the limit, where floating-point log2 would round 2^49 + 1 down to 2^49.
+    expect(pageLimit(2 ** 49 + 1).sql).toBe(String(2 ** 50));
   });
 
   it('refuses a limit that is not a positive integer (it is written into SQL text)', () => {

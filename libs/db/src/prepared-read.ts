@@ -90,6 +90,7 @@ const PAGE_SIZES = [2, 11, 26, 51, 101, 201, 501];
  */
 export function pageLimit(limit: number): { sql: string; take<T>(rows: T[]): T[] } {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`a page limit is a positive integer (got ${limit})`);
-  const size = PAGE_SIZES.find((s) => s >= limit) ?? 2 ** Math.ceil(Math.log2(limit));
+  let size = PAGE_SIZES.find((s) => s >= limit) ?? 512;
+  while (size < limit) size *= 2; // exact in integers (Math.log2 rounds 2^49 + 1 down)
   return { sql: String(size), take: (rows) => (rows.length > limit ? rows.slice(0, limit) : rows) };
 }
