@@ -29,7 +29,7 @@ export const P99_RATIO_TARGET = 3;
 export async function benchApiLatency(
   databaseUrl: string,
   options: { connections: number; durationSeconds: number },
-): Promise<{ rows: Measurement[]; absent: string[] }> {
+): Promise<{ rows: Measurement[]; absent: string[]; bytes: Record<string, number> }> {
   // Latency, not the per-user limit of expensive routes (GET /audit is one), is measured here.
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -49,9 +49,11 @@ export async function benchApiLatency(
 
     const routes: string[] = [];
     const absent: string[] = [];
+    // The size of each route's answer (what a page carries grows with history until the page is full).
+    const bytes: Record<string, number> = {};
     for (const path of CANDIDATE_ROUTES) {
       const response = await fetch(origin + path, { headers });
-      await response.arrayBuffer();
+      bytes[path] = (await response.arrayBuffer()).byteLength;
       (response.status === 200 ? routes : absent).push(path);
     }
     const breaks = await breaksRoute(origin, headers);
@@ -83,7 +85,7 @@ export async function benchApiLatency(
         target: { on: 'ratio', op: '<=', limit: P99_RATIO_TARGET },
       });
     }
-    return { rows, absent };
+    return { rows, absent, bytes };
   } finally {
     await app.close();
   }

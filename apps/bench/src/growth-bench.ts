@@ -194,8 +194,13 @@ async function measureDay(
   log(`  reconciliation: ${reconciliationSeconds.toFixed(2)} s, ${breaks} breaks, ${reconciliationBuffers} buffers`);
   for (const line of statementLines(reconciliationStatements)) log(line);
 
-  const { rows: latency, absent } = await benchApiLatency(url, plan.api);
+  const { rows: latency, absent, bytes: answerBytes } = await benchApiLatency(url, plan.api);
   if (absent.length) log(`  routes not answering 200, left out: ${absent.join(', ')}`);
+  log(
+    `  api answer sizes (bytes): ${Object.entries(answerBytes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   const apiP99: Record<string, number> = {};
   for (const r of latency) apiP99[routeOf(r.name)] = r.value;
   const healthP99 = latency[0]?.floor ?? Number.NaN;
