@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { testAdminUrl } from '@app/testing';
 import { type BenchRow, GROWTH_CYCLES, MEASURED_DAYS, runGrowthBench } from '@apps/bench';
 
@@ -15,6 +16,7 @@ describe('npm run bench -- --growth --quick', () => {
   it('builds 30 settled cycles and reports every day-1, day-10 and day-30 figure, each against day 1', async () => {
     const output = join(dir, 'results.json');
     const { rows, days } = await runGrowthBench({ quick: true, output, databaseUrl: testAdminUrl() });
+    const statementsRecorded = await serverRecordsStatements(testAdminUrl());
     expect(JSON.parse(readFileSync(output, 'utf8')) as BenchRow[]).toEqual(rows);
 
     expect(days.map((d) => d.day)).toEqual([...MEASURED_DAYS]);
@@ -45,6 +47,13 @@ describe('npm run bench -- --growth --quick', () => {
       for (const buffers of Object.values(d.buffers)) expect(Number.isInteger(buffers) && buffers > 0).toBe(true);
       expect(Object.keys(d.apiP99).sort()).toEqual([...routes].sort());
       for (const p99 of Object.values(d.apiP99)) expect(Number.isFinite(p99)).toBe(true);
+      // Each route's buffers a request on a one-row page, where the server records statements (the test
+      // suite's embedded server loads pg_stat_statements; a DATABASE_URL server may not): every route
+      // reads the database (its page's statement at least), so never zero.
+      if (statementsRecorded) {
+        expect(Object.keys(d.apiBuffers).sort()).toEqual([...routes].sort());
+        for (const buffers of Object.values(d.apiBuffers)) expect(buffers > 0).toBe(true);
+      } else expect(d.apiBuffers).toEqual({});
     }
     // 27 cycles of history between the measured days: the database holds all 30.
     expect(days[2].databaseBytes).toBeGreaterThan(days[1].databaseBytes);
@@ -78,7 +87,29 @@ describe('npm run bench -- --growth --quick', () => {
     expect(buffersRatio!.ratio! > 0).toBe(true);
     const wallRatio = rows.find((r) => r.name.startsWith(`growth day ${GROWTH_CYCLES} vs day 1: reconciliation run`));
     expect(wallRatio).toMatchObject({ target: 'reported', pass: null });
+    // The same for the API: buffers a request carry the target, p99 against day 1 is reported.
+    if (statementsRecorded)
+      expect(
+        rows.find((r) => r.name === `growth day ${GROWTH_CYCLES} vs day 1: api GET /subtraders, shared buffers a request (one-row page)`),
+      ).toMatchObject({
+        target: 'ratio <= 1.2',
+      });
+    expect(rows.find((r) => r.name === `growth day ${GROWTH_CYCLES} vs day 1: api p99 GET /subtraders`)).toMatchObject({
+      target: 'reported',
+      pass: null,
+    });
     const perCycle = rows.find((r) => r.name.startsWith('growth: disk per cycle'));
     expect(perCycle!.value! > 0).toBe(true);
   }, 1_200_000); // the deadline only catches a hang
 });
+
+async function serverRecordsStatements(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ libraries: string }>('SELECT current_setting($1) AS libraries', ['shared_preload_libraries']);
+    return rows[0].libraries.split(',').some((l) => l.trim() === 'pg_stat_statements');
+  } finally {
+    await client.end();
+  }
+}

