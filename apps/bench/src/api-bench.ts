@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { UsersService } from '@app/auth';
 import { loadConfig } from '@app/config';
 import { createApiApplication } from '@apps/api';
+import type { StatementBuffers } from './database-counters';
 import type { Measurement } from './results';
 import { systemClock } from '@app/clock';
 
@@ -39,12 +40,20 @@ export async function benchApiLatency(
     durationSeconds: number;
     /**
      * Counts the database's shared buffers touched while `work` runs (undefined: not countable here).
-     * Given, each route's buffers a request are measured on a one-row page (`?limit=1`): what the
-     * route reads besides its page, the figure that grows if it reads history (issue 18).
+     * Given, each route's buffers a request are measured on a one-row page (`?limit=1`), per row the
+     * request read (the page's row and its next-page probe): the figure that grows if the route reads
+     * history, and not as its pages fill up (issue 18).
      */
-    countBuffers?: (work: () => Promise<void>) => Promise<number | undefined>;
+    countBuffers?: (work: () => Promise<void>) => Promise<{ buffers: number; statements: StatementBuffers[] } | undefined>;
   },
-): Promise<{ rows: Measurement[]; absent: string[]; bytes: Record<string, number>; buffers: Record<string, number> }> {
+): Promise<{
+  rows: Measurement[];
+  absent: string[];
+  bytes: Record<string, number>;
+  buffers: Record<string, number>;
+  /** Each route's statements with their buffers over the counted requests (the heaviest first). */
+  statements: Record<string, StatementBuffers[]>;
+}> {
   // Latency, not the per-user limit of expensive routes (GET /audit is one), is measured here.
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -76,19 +85,30 @@ export async function benchApiLatency(
     else absent.push('/reconciliations/{id}/breaks');
 
     const buffers: Record<string, number> = {};
+    const statements: Record<string, StatementBuffers[]> = {};
     if (options.countBuffers) {
       for (const path of routes) {
         const probe = UNPAGED_ROUTES.has(path) ? path : `${path}${path.includes('?') ? '&' : '?'}limit=1`;
+        // Rows the route read for its answer: the page's rows and, when there is a next page, the probe row
+        // that told it so (a one-row page asks for two); a single object is one row.
+        let rowsRead = 0;
         const ask = async () => {
           const response = await fetch(origin + probe, { headers });
-          await response.arrayBuffer();
           if (response.status !== 200) throw new Error(`GET ${probe} answered ${response.status}`);
+          const body = (await response.json()) as { data?: unknown; next_cursor?: unknown };
+          rowsRead += Array.isArray(body.data) ? body.data.length + (body.next_cursor ? 1 : 0) : 1;
         };
         await ask();
+        rowsRead = 0;
         const counted = await options.countBuffers(async () => {
           for (let i = 0; i < BUFFER_REQUESTS; i++) await ask();
         });
-        if (counted !== undefined) buffers[routeLabel(path)] = counted / BUFFER_REQUESTS;
+        if (counted !== undefined) {
+          // Per row read (at least one: an empty page still looks): on day 1 a route may have one row where
+          // later days have the page and its probe, which is the page filling, not the route reading history.
+          buffers[routeLabel(path)] = counted.buffers / Math.max(rowsRead, BUFFER_REQUESTS);
+          statements[routeLabel(path)] = counted.statements;
+        }
       }
     }
 
@@ -117,7 +137,7 @@ export async function benchApiLatency(
         target: { on: 'ratio', op: '<=', limit: P99_RATIO_TARGET },
       });
     }
-    return { rows, absent, bytes, buffers };
+    return { rows, absent, bytes, buffers, statements };
   } finally {
     await app.close();
   }

@@ -89,14 +89,20 @@ async function heaviestStatements(dataSource: DataSource, limit: number): Promis
  * request served by another pool (the API's) counts without a flush. Undefined where the server does
  * not record statements (a DATABASE_URL server without the extension).
  */
-export async function statementBuffers(dataSource: DataSource, work: () => Promise<void>): Promise<number | undefined> {
+export async function statementBuffers(
+  dataSource: DataSource,
+  work: () => Promise<void>,
+): Promise<{ buffers: number; statements: StatementBuffers[] } | undefined> {
   if (!(await resetStatementStats(dataSource))) return undefined;
   await work();
-  const [row] = (await dataSource.query(
-    `SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::text AS buffers FROM pg_stat_statements
-      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'`,
-  )) as Array<{ buffers: string }>;
-  return Number(row.buffers);
+  const rows = (await dataSource.query(
+    `SELECT (shared_blks_hit + shared_blks_read)::text AS buffers, calls::text AS calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
+       FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+      ORDER BY shared_blks_hit + shared_blks_read DESC`,
+  )) as Array<{ buffers: string; calls: string; query: string }>;
+  const statements = rows.map((r) => ({ buffers: Number(r.buffers), calls: Number(r.calls), query: r.query }));
+  return { buffers: statements.reduce((sum, s) => sum + s.buffers, 0), statements };
 }
 
 /** Log lines of a phase's heaviest statements. */

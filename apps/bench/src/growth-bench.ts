@@ -69,8 +69,9 @@ export interface DayFigures {
   /** p99 (ms) of each main read route, and of GET /health/live in the same run. */
   apiP99: Record<string, number>;
   /**
-   * Shared buffers a request of each main read route touches, asked for a one-row page (pg_stat_statements;
-   * empty where the server does not record statements): the load-independent figure of the route's cost.
+   * Shared buffers each main read route touches per row it reads, asked for a one-row page (the row and
+   * its next-page probe; pg_stat_statements; empty where the server does not record statements): the
+   * load-independent figure of the route's cost.
    */
   apiBuffers: Record<string, number>;
   healthP99: number;
@@ -204,6 +205,7 @@ async function measureDay(
     absent,
     bytes: answerBytes,
     buffers: apiBuffers,
+    statements: apiStatements,
   } = await benchApiLatency(url, { ...plan.api, countBuffers: (work) => statementBuffers(dataSource, work) });
   if (absent.length) log(`  routes not answering 200, left out: ${absent.join(', ')}`);
   log(
@@ -214,11 +216,11 @@ async function measureDay(
   const apiP99: Record<string, number> = {};
   for (const r of latency) apiP99[routeOf(r.name)] = r.value;
   const healthP99 = latency[0]?.floor ?? Number.NaN;
-  log(
-    `  api shared buffers a request (one-row page): ${Object.entries(apiBuffers)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-  );
+  log('  api shared buffers a row read (one-row page and its next-page probe; 10 requests counted):');
+  for (const [route, buffers] of Object.entries(apiBuffers)) {
+    log(`    ${route}: ${buffers}`);
+    for (const line of statementLines(apiStatements[route]?.slice(0, 3))) log(`  ${line}`);
+  }
   log(
     `  api p99 (ms): ${Object.entries(apiP99)
       .map(([k, v]) => `${k} ${v}`)
@@ -362,7 +364,7 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
     });
     for (const [route, buffers] of Object.entries(d.apiBuffers)) {
       out.push({
-        name: `${at}: api ${route}, shared buffers a request (one-row page)`,
+        name: `${at}: api ${route}, shared buffers a row read (one-row page)`,
         value: buffers,
         unit: 'buffers',
         floor: null,
@@ -427,13 +429,13 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
       ratio: d.reconciliationSeconds / first.reconciliationSeconds,
       target: null,
     });
-    // A route's flatness is its buffers a request on a one-row page (what it reads besides the page
-    // itself, which fills up as days pass); its p99 against day 1's is wall time, reported beside it.
+    // A route's flatness is its buffers per row read on a one-row page (so a page that fills up as days
+    // pass does not count as growth); its p99 against day 1's is wall time, reported beside it.
     for (const [route, buffers] of Object.entries(d.apiBuffers)) {
       const base = first.apiBuffers[route];
       if (base === undefined) continue;
       out.push({
-        name: `${at} vs day 1: api ${route}, shared buffers a request (one-row page)`,
+        name: `${at} vs day 1: api ${route}, shared buffers a row read (one-row page)`,
         value: buffers,
         unit: 'buffers',
         floor: base,
@@ -637,12 +639,16 @@ class GrowthWorld {
                             FROM klear_settlement_detail d WHERE d.obligation_id = $1) d),
             e AS (SELECT ledger_seq, subtrader_id, asset_class FROM journal_entry WHERE cycle = $2 AND external_id LIKE 'growth/' || $1 || '/%')
        INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, asset_class, cycle_key)
-       SELECT e.ledger_seq, 2 * d.n - 1, 'trading_pnl', d.market_ticker, d.pnl, $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id)
-       UNION ALL
-       SELECT e.ledger_seq, 2 * d.n, 'trading_fees', d.market_ticker, -d.fees, $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id) WHERE d.fees <> 0
-       UNION ALL
-       SELECT e.ledger_seq, 2 * max(d.n) + 1, 'klear_settlement', NULL, -sum(d.pnl - d.fees), $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id)
-        GROUP BY e.ledger_seq, e.subtrader_id, e.asset_class`,
+       SELECT * FROM (
+         SELECT e.ledger_seq, 2 * d.n - 1, 'trading_pnl', d.market_ticker, d.pnl, $2::timestamptz, e.subtrader_id, e.asset_class, $2::timestamptz FROM d JOIN e USING (subtrader_id)
+         UNION ALL
+         SELECT e.ledger_seq, 2 * d.n, 'trading_fees', d.market_ticker, -d.fees, $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id) WHERE d.fees <> 0
+         UNION ALL
+         SELECT e.ledger_seq, 2 * max(d.n) + 1, 'klear_settlement', NULL, -sum(d.pnl - d.fees), $2, e.subtrader_id, e.asset_class, $2 FROM d JOIN e USING (subtrader_id)
+          GROUP BY e.ledger_seq, e.subtrader_id, e.asset_class) p
+       -- Each entry's postings together, in line order, as the product writes them (LedgerRepository.insertEntries):
+       -- not the pnl lines of every entry, then the fees lines, then the settlement legs.
+       ORDER BY 1, 2`,
       [obligationId, cycle],
     );
     const requirement = `(SELECT subtrader_id, sum(maintenance_margin_centicents) AS v FROM klear_margin_detail
@@ -658,7 +664,8 @@ class GrowthWorld {
        SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * m.v, $2, e.subtrader_id, e.asset_class, $2
          FROM journal_entry e JOIN ${requirement} m ON m.subtrader_id = e.subtrader_id,
               (VALUES (1, 'maintenance_margin', 1), (2, 'maintenance_margin_contra', -1)) AS x(line, account, sign)
-        WHERE e.cycle = $2 AND e.external_id LIKE 'growth-mm/' || $1 || '/%'`,
+        WHERE e.cycle = $2 AND e.external_id LIKE 'growth-mm/' || $1 || '/%'
+        ORDER BY 1, 2`,
       [obligationId, cycle],
     );
     await tx.query(`ALTER TABLE journal_posting ENABLE TRIGGER journal_posting_balanced`);
