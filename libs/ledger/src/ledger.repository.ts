@@ -311,23 +311,31 @@ export class LedgerRepository {
           WHERE ${where.join(' AND ')}
           ORDER BY e.ledger_seq
           LIMIT ${limit}),
+       -- Entry by entry in ledger order, each entry's postings from its own cycle's month partition (a
+       -- posting's cycle is its entry's: journal_posting_check_balanced), the others pruned as the entry
+       -- is looked up: the cost of a page does not grow with the months the ledger holds (issue 18).
+       -- (The LIMIT inside keeps the lookup a loop over the page's entries, each with its entry's partition
+       -- as a parameter; no entry needs more than the budget's rows for the cut to be found.)
        budget_read AS MATERIALIZED (
-         SELECT p.entry_seq, p.line_no, p.account, p.market_ticker, p.amount_centicents
-           FROM journal_posting p WHERE p.entry_seq = ANY (ARRAY(SELECT ledger_seq FROM page))
-          ORDER BY p.entry_seq, p.line_no LIMIT ${budget} + 1),
+         SELECT pe.ledger_seq AS entry_seq, x.line_no, x.account, x.market_ticker, x.amount_centicents
+           FROM (SELECT ledger_seq, coalesce(cycle, '-infinity'::timestamptz) AS cycle_key FROM page ORDER BY ledger_seq) pe
+          CROSS JOIN LATERAL (SELECT p.line_no, p.account, p.market_ticker, p.amount_centicents FROM journal_posting p
+                               WHERE p.cycle_key = pe.cycle_key AND p.entry_seq = pe.ledger_seq ORDER BY p.line_no LIMIT ${budget} + 1) x
+          ORDER BY pe.ledger_seq, x.line_no LIMIT ${budget} + 1),
        -- The entry of the first posting past the budget (NULL when the budget holds every posting read).
        cut AS (SELECT CASE WHEN ${budget} IS NOT NULL AND count(*) > ${budget} THEN max(entry_seq) END AS seq,
                       (SELECT min(ledger_seq) FROM page) AS first_seq FROM budget_read),
        -- The entry listed without postings: the cut one, or the second one when the first alone is past the budget.
        past AS (SELECT CASE WHEN cut.seq IS NULL THEN NULL
                             WHEN cut.seq = cut.first_seq THEN (SELECT min(ledger_seq) FROM page WHERE ledger_seq > cut.first_seq)
-                            ELSE cut.seq END AS seq, cut.seq AS cut_seq, cut.first_seq FROM cut),
+                            ELSE cut.seq END AS seq, cut.seq AS cut_seq, cut.first_seq,
+                       (SELECT coalesce(cycle, '-infinity'::timestamptz) FROM page WHERE ledger_seq = cut.seq) AS cut_cycle_key FROM cut),
        listed AS (
          SELECT b.entry_seq, b.line_no, b.account, b.market_ticker, b.amount_centicents FROM budget_read b, past
           WHERE past.cut_seq IS NULL OR b.entry_seq < past.cut_seq
          UNION ALL
          SELECT p.entry_seq, p.line_no, p.account, p.market_ticker, p.amount_centicents
-           FROM journal_posting p, past WHERE past.cut_seq = past.first_seq AND p.entry_seq = past.cut_seq),
+           FROM journal_posting p, past WHERE past.cut_seq = past.first_seq AND p.cycle_key = past.cut_cycle_key AND p.entry_seq = past.cut_seq),
        grouped AS (
          SELECT entry_seq, json_agg(json_build_array(account, market_ticker, amount_centicents::text) ORDER BY line_no) AS postings
            FROM listed GROUP BY entry_seq)
