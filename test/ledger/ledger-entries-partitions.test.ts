@@ -13,7 +13,7 @@ import { auth, tradeSettlement } from './ledger-factory';
 describe("GET /ledger/entries: postings read from the page's month partitions only", () => {
   let ctx: ApiWorld;
   let reader: DataSource;
-  const sent: Array<[string, unknown[] | undefined]> = [];
+  const sent: Array<[string, unknown]> = [];
   const months = ['2026-03-03T21:00:00.000Z', '2026-06-03T20:00:00.000Z', '2026-09-03T20:00:00.000Z'];
 
   beforeAll(async () => {
@@ -41,7 +41,7 @@ describe("GET /ledger/entries: postings read from the page's month partitions on
   /** The journal_posting partitions the last listEntries statement scanned (executed, not pruned) when run again. */
   async function partitionsScanned(): Promise<string[]> {
     const [text, values] = sent.filter(([q]) => q.includes('FROM journal_posting p')).at(-1)!;
-    const plan = (await reader.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${text}`, values)) as Array<{
+    const plan = (await reader.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${text}`, values as unknown[])) as Array<{
       'QUERY PLAN': string;
     }>;
     const names = plan
