@@ -47,7 +47,7 @@ describe('npm run bench -- --growth --quick', () => {
       for (const buffers of Object.values(d.buffers)) expect(Number.isInteger(buffers) && buffers > 0).toBe(true);
       expect(Object.keys(d.apiP99).sort()).toEqual([...routes].sort());
       for (const p99 of Object.values(d.apiP99)) expect(Number.isFinite(p99)).toBe(true);
-      // Each route's buffers per row read on a one-row page, where the server records statements (the test
+      // Each route's buffers per row read on its default page, where the server records statements (the test
       // suite's embedded server loads pg_stat_statements; a DATABASE_URL server may not): every route
       // reads the database (its page's statement at least), so never zero.
       if (statementsRecorded) {
@@ -90,7 +90,7 @@ describe('npm run bench -- --growth --quick', () => {
     // The same for the API: buffers per row read carry the target, p99 against day 1 is reported.
     if (statementsRecorded)
       expect(
-        rows.find((r) => r.name === `growth day ${GROWTH_CYCLES} vs day 1: api GET /subtraders, shared buffers a row read (one-row page)`),
+        rows.find((r) => r.name === `growth day ${GROWTH_CYCLES} vs day 1: api GET /subtraders, shared buffers a row read (default page)`),
       ).toMatchObject({
         target: 'ratio <= 1.2',
       });

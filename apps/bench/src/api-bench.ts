@@ -20,9 +20,6 @@ const CANDIDATE_ROUTES = [
   '/audit',
 ];
 
-/** Routes that take no page parameters: asked as they are when a one-row page is wanted. */
-const UNPAGED_ROUTES = new Set(['/settlement/balance']);
-
 /** Requests a route's buffers are counted over (after one uncounted request that prepares its statements). */
 const BUFFER_REQUESTS = 10;
 
@@ -40,9 +37,9 @@ export async function benchApiLatency(
     durationSeconds: number;
     /**
      * Counts the database's shared buffers touched while `work` runs (undefined: not countable here).
-     * Given, each route's buffers a request are measured on a one-row page (`?limit=1`), per row the
-     * request read (the page's row and its next-page probe): the figure that grows if the route reads
-     * history, and not as its pages fill up (issue 18).
+     * Given, each route's buffers are measured on the page the latency is measured on (its default
+     * page), per row the request read (the page's rows and its next-page probe): the figure that grows
+     * if the route reads history, and not as its pages fill up (issue 18).
      */
     countBuffers?: (work: () => Promise<void>) => Promise<{ buffers: number; statements: StatementBuffers[] } | undefined>;
   },
@@ -88,13 +85,12 @@ export async function benchApiLatency(
     const statements: Record<string, StatementBuffers[]> = {};
     if (options.countBuffers) {
       for (const path of routes) {
-        const probe = UNPAGED_ROUTES.has(path) ? path : `${path}${path.includes('?') ? '&' : '?'}limit=1`;
         // Rows the route read for its answer: the page's rows and, when there is a next page, the probe row
-        // that told it so (a one-row page asks for two); a single object is one row.
+        // that told it so (a page of 50 asks for 51); a single object is one row.
         let rowsRead = 0;
         const ask = async () => {
-          const response = await fetch(origin + probe, { headers });
-          if (response.status !== 200) throw new Error(`GET ${probe} answered ${response.status}`);
+          const response = await fetch(origin + path, { headers });
+          if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
           const body = (await response.json()) as { data?: unknown; next_cursor?: unknown };
           rowsRead += Array.isArray(body.data) ? body.data.length + (body.next_cursor ? 1 : 0) : 1;
         };
@@ -105,7 +101,8 @@ export async function benchApiLatency(
         });
         if (counted !== undefined) {
           // Per row read (at least one: an empty page still looks): on day 1 a route may have one row where
-          // later days have the page and its probe, which is the page filling, not the route reading history.
+          // later days have a full page and its probe, which is the page filling, not the route reading
+          // history. A page's fixed cost (an index descent per table it reads) is spread over its rows.
           buffers[routeLabel(path)] = counted.buffers / Math.max(rowsRead, BUFFER_REQUESTS);
           statements[routeLabel(path)] = counted.statements;
         }

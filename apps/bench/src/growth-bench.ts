@@ -69,8 +69,8 @@ export interface DayFigures {
   /** p99 (ms) of each main read route, and of GET /health/live in the same run. */
   apiP99: Record<string, number>;
   /**
-   * Shared buffers each main read route touches per row it reads, asked for a one-row page (the row and
-   * its next-page probe; pg_stat_statements; empty where the server does not record statements): the
+   * Shared buffers each main read route touches per row it reads, on its default page (the rows and the
+   * next-page probe; pg_stat_statements; empty where the server does not record statements): the
    * load-independent figure of the route's cost.
    */
   apiBuffers: Record<string, number>;
@@ -216,7 +216,7 @@ async function measureDay(
   const apiP99: Record<string, number> = {};
   for (const r of latency) apiP99[routeOf(r.name)] = r.value;
   const healthP99 = latency[0]?.floor ?? Number.NaN;
-  log('  api shared buffers a row read (one-row page and its next-page probe; 10 requests counted):');
+  log('  api shared buffers a row read (default page and its next-page probe; 10 requests counted):');
   for (const [route, buffers] of Object.entries(apiBuffers)) {
     log(`    ${route}: ${buffers}`);
     for (const line of statementLines(apiStatements[route]?.slice(0, 3))) log(`  ${line}`);
@@ -364,7 +364,7 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
     });
     for (const [route, buffers] of Object.entries(d.apiBuffers)) {
       out.push({
-        name: `${at}: api ${route}, shared buffers a row read (one-row page)`,
+        name: `${at}: api ${route}, shared buffers a row read (default page)`,
         value: buffers,
         unit: 'buffers',
         floor: null,
@@ -429,13 +429,13 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
       ratio: d.reconciliationSeconds / first.reconciliationSeconds,
       target: null,
     });
-    // A route's flatness is its buffers per row read on a one-row page (so a page that fills up as days
+    // A route's flatness is its buffers per row read on its default page (so a page that fills up as days
     // pass does not count as growth); its p99 against day 1's is wall time, reported beside it.
     for (const [route, buffers] of Object.entries(d.apiBuffers)) {
       const base = first.apiBuffers[route];
       if (base === undefined) continue;
       out.push({
-        name: `${at} vs day 1: api ${route}, shared buffers a row read (one-row page)`,
+        name: `${at} vs day 1: api ${route}, shared buffers a row read (default page)`,
         value: buffers,
         unit: 'buffers',
         floor: base,

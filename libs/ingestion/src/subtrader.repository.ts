@@ -115,7 +115,26 @@ export class SubtraderRepository {
             latest AS (SELECT min(id) AS id, array_agg(id ORDER BY asset_class, id) AS ids, array_agg(DISTINCT asset_class ORDER BY asset_class) AS asset_classes,
                               max(execution_time) AS execution_time, max(pulled_at) AS pulled_at
                          FROM klear_obligation WHERE execution_time = (SELECT max(execution_time) FROM klear_obligation) HAVING count(*) > 0),
-            est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1)
+            est AS (SELECT id, pulled_at FROM klear_estimate_snapshot WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1),
+            -- Each table read once for the whole page (its subtraders as one array: one index descent, then
+            -- the page's neighbouring keys), not looked up subtrader by subtrader (issue 18).
+            d AS (SELECT subtrader_id, sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
+                    FROM klear_settlement_summary
+                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page))
+                   GROUP BY subtrader_id),
+            m AS (SELECT subtrader_id, sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents,
+                         sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
+                    FROM klear_margin_detail
+                   WHERE cycle = (SELECT execution_time FROM latest) AND obligation_id = ANY((SELECT ids FROM latest)::text[])
+                     AND subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page))
+                   GROUP BY subtrader_id),
+            f AS (SELECT subtrader_id, sum(funding_amount_centicents)::text AS funding_centicents, count(*)::int AS funding_payment_count
+                    FROM klear_funding_payment
+                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page))
+                   GROUP BY subtrader_id),
+            g AS (SELECT DISTINCT ON (subtrader_id) subtrader_id, group_id, valid_from FROM klear_subtrader_group_membership
+                   WHERE subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page)) AND valid_to IS NULL
+                   ORDER BY subtrader_id, valid_from DESC, group_id)
        SELECT s.subtrader_id, ${isoTimestampText('s.first_seen_in_klear_at')} AS first_seen_in_klear_at,
               ${isoTimestampText('s.first_seen_in_ledger_at')} AS first_seen_in_ledger_at,
               (SELECT id FROM latest) AS obligation_id, (SELECT ids FROM latest) AS obligation_ids, (SELECT asset_classes FROM latest) AS asset_classes,
@@ -123,18 +142,14 @@ export class SubtraderRepository {
               ${isoTimestampText('(SELECT pulled_at FROM latest)')} AS obligation_pulled_at,
               d.pnl_centicents::text AS pnl_centicents, d.fees_centicents::text AS fees_centicents, d.total_centicents::text AS total_centicents,
               m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
-              f.funding_centicents, f.funding_payment_count, g.group_id AS margin_group_id, ${isoTimestampText('g.valid_from')} AS margin_group_since,
+              coalesce(f.funding_centicents, '0') AS funding_centicents, coalesce(f.funding_payment_count, 0) AS funding_payment_count,
+              g.group_id AS margin_group_id, ${isoTimestampText('g.valid_from')} AS margin_group_since,
               ${isoTimestampText('(SELECT pulled_at FROM est)')} AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
          FROM page s
-         LEFT JOIN LATERAL (SELECT sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
-                              FROM klear_settlement_summary WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id HAVING count(*) > 0) d ON true
-         LEFT JOIN LATERAL (SELECT sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents, sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
-                              FROM klear_margin_detail WHERE cycle = (SELECT execution_time FROM latest)
-                               AND obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) m ON true
-         LEFT JOIN LATERAL (SELECT coalesce(sum(funding_amount_centicents), 0)::text AS funding_centicents, count(*)::int AS funding_payment_count
-                              FROM klear_funding_payment WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = s.subtrader_id) f ON true
-         LEFT JOIN LATERAL (SELECT group_id, valid_from FROM klear_subtrader_group_membership
-                             WHERE subtrader_id = s.subtrader_id AND valid_to IS NULL ORDER BY valid_from DESC, group_id LIMIT 1) g ON true
+         LEFT JOIN d ON d.subtrader_id = s.subtrader_id
+         LEFT JOIN m ON m.subtrader_id = s.subtrader_id
+         LEFT JOIN f ON f.subtrader_id = s.subtrader_id
+         LEFT JOIN g ON g.subtrader_id = s.subtrader_id
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
         ORDER BY s.subtrader_id`,
       params,
