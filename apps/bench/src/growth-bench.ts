@@ -439,7 +439,9 @@ export function growthRows(days: DayFigures[], perCycle: number): Measurement[] 
         value: buffers,
         unit: 'buffers',
         floor: base,
-        ratio: buffers / Math.max(base, 1),
+        // Per row read, fractions of a buffer are figures (a page of 51 rows reads 16): no floor of 1 here.
+        // A route that read nothing on day 1 (an empty table) and nothing since is flat; something since is not.
+        ratio: base > 0 ? buffers / base : buffers > 0 ? Number.MAX_VALUE : 1,
         target: growth,
       });
     }
