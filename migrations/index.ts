@@ -26,6 +26,7 @@ import { CyclePartitions1796232000000 } from './1796232000000-CyclePartitions';
 import { ReadRouteIndexes1796233000000 } from './1796233000000-ReadRouteIndexes';
 import { AuthChangeNotify1796234000000 } from './1796234000000-AuthChangeNotify';
 import { BreakFirstSeenRunIndex1796234100000 } from './1796234100000-BreakFirstSeenRunIndex';
+import { ReversalIndexPartial1796234200000 } from './1796234200000-ReversalIndexPartial';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -57,4 +58,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ReadRouteIndexes1796233000000,
   AuthChangeNotify1796234000000,
   BreakFirstSeenRunIndex1796234100000,
+  ReversalIndexPartial1796234200000,
 ];

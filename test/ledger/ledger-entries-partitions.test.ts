@@ -85,4 +85,40 @@ describe("GET /ledger/entries: postings read from the page's month partitions on
       ['TS-0-2', 0, true],
     ]);
   });
+
+  it("the page's reversal lookups read an index of reversals only, and one entry still cannot be reversed twice", async () => {
+    const [index] = (await reader.query(
+      `SELECT indexdef FROM pg_indexes WHERE tablename = 'journal_entry' AND indexdef LIKE '%(reverses_external_id)%'`,
+    )) as Array<{ indexdef: string }>;
+    // Before: a unique index holding a NULL for every entry that reverses nothing (nearly the whole ledger).
+    expect(index.indexdef).toContain('WHERE (reverses_external_id IS NOT NULL)');
+    await new LedgerRepository(reader).listEntries({ limit: 51, maxPostings: 400 });
+    const [text, values] = sent.filter(([q]) => q.includes('FROM journal_posting p')).at(-1)!;
+    // The index serves the lookup (a join clause on the column proves it non-null); on these few rows the
+    // planner would rather scan, so scans and other joins are priced out for this one plan.
+    const plan = (await reader.transaction(async (tx) => {
+      for (const off of ['enable_seqscan', 'enable_hashjoin', 'enable_mergejoin', 'enable_bitmapscan'])
+        await tx.query(`SET LOCAL ${off} = off`);
+      return tx.query(`EXPLAIN (COSTS OFF) ${text}`, values as unknown[]);
+    })) as Array<{ 'QUERY PLAN': string }>;
+    expect(plan.some((r) => r['QUERY PLAN'].includes('"IDX_journal_entry_reversal" on journal_entry r'))).toBe(true);
+
+    const runner = reader.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      await runner.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, reverses_external_id, content_hash, created_by, asset_class)
+         VALUES ('REV-A', 'reversal', now(), 'TS-0-0', md5('a'), 'test', 'Crypto')`,
+      );
+      await expect(
+        runner.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, reverses_external_id, content_hash, created_by, asset_class)
+           VALUES ('REV-B', 'reversal', now(), 'TS-0-0', md5('b'), 'test', 'Crypto')`,
+        ),
+      ).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  });
 });

@@ -39,8 +39,11 @@ export class JournalEntry extends LedgerBookingScope {
   @Column({ type: 'text', nullable: true })
   description: string | null;
 
-  /** Unique: an entry is reversed at most once. */
-  @Index({ unique: true })
+  /**
+   * Unique: an entry is reversed at most once. Indexed for reversals only (migration
+   * ReversalIndexPartial1796234200000): the index grows with the reversals, not with the ledger.
+   */
+  @Index('IDX_journal_entry_reversal', { unique: true, where: '"reverses_external_id" IS NOT NULL' })
   @Column({ type: 'text', name: 'reverses_external_id', nullable: true })
   reversesExternalId: string | null;
 
