@@ -34,7 +34,8 @@ const SESSION_MISMATCH = new Set(['26000', '42P05']);
  * ones (`plan_cache_mode` auto); partitions are still pruned, at execution.
  *
  * The name is the hash of the text: the same text is one statement on every connection, a changed text
- * a new one. Callers build a bounded set of texts (filters as parameters, never values in the text).
+ * a new one. Callers build a bounded set of texts (filters as parameters, never values in the text;
+ * a page limit only as one of the sizes `pageLimit` writes).
  * Directly or behind a session-mode pooler, or PgBouncer 1.21+ with `max_prepared_statements`, that is
  * all. Behind a transaction-mode pooler that does not carry prepared statements, the first read that
  * meets another server session fails with 26000 or 42P05: it is sent again unnamed, the connection whose
