@@ -315,7 +315,8 @@ export class LedgerRepository {
        -- posting's cycle is its entry's: journal_posting_check_balanced), the others pruned as the entry
        -- is looked up: the cost of a page does not grow with the months the ledger holds (issue 18).
        -- (The LIMIT inside keeps the lookup a loop over the page's entries, each with its entry's partition
-       -- as a parameter; no entry needs more than the budget's rows for the cut to be found.)
+       -- as a parameter; no entry needs more than the budget's rows for the cut to be found. One page row an
+       -- entry: an entry is reversed at most once, IDX_journal_entry_reversal.)
        budget_read AS MATERIALIZED (
          SELECT pe.ledger_seq AS entry_seq, x.line_no, x.account, x.market_ticker, x.amount_centicents
            FROM (SELECT ledger_seq, coalesce(cycle, '-infinity'::timestamptz) AS cycle_key FROM page ORDER BY ledger_seq) pe

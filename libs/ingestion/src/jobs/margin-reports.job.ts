@@ -2,16 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { KlearClient } from '@app/klear-client';
-import { describeError, type JobContext, type JobHandler, ScheduledJob } from '@app/jobs';
+import { describeError, type JobContext, type JobHandler, JobRunRepository, ScheduledJob } from '@app/jobs';
 import { etDate, etDateDaysBefore } from '../et-date';
 import { KlearIngestion } from '../klear-ingestion.service';
 import { MarginReportFiles } from '../margin-report-files';
 import { SettlementRepository } from '../settlement.repository';
 
 /**
- * Lists margin reports for a date range (the backfill window at start-up, INGEST_REPORTS_LOOKBACK_DAYS
- * otherwise, stretched back to the oldest report whose file is missing), then downloads every listed
- * report whose stored file is missing or does not match its recorded size and SHA-256.
+ * Lists margin reports for a date range (the backfill window at start-up, and until a run over that
+ * window has succeeded; INGEST_REPORTS_LOOKBACK_DAYS otherwise, stretched back to the oldest report whose
+ * file is missing), then downloads every listed report whose stored file is missing or does not match
+ * its recorded size and SHA-256.
  */
 @Injectable()
 @ScheduledJob({ name: 'margin_reports', description: 'Margin reports and their files', defaultCron: '20 * * * *', runAtStartup: true })
@@ -22,6 +23,7 @@ export class MarginReportsJob implements JobHandler {
     private readonly klear: KlearClient,
     private readonly ingestion: KlearIngestion,
     private readonly settlement: SettlementRepository,
+    private readonly runs: JobRunRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {
@@ -30,7 +32,10 @@ export class MarginReportsJob implements JobHandler {
 
   async run(context: JobContext): Promise<void> {
     const today = etDate(this.clock.now());
-    const days = context.trigger === 'startup' ? this.config.worker.backfillDays : this.config.ingestion.reportsLookbackDays;
+    // A start-up run whose listing failed (Klear down at start-up) left the older reports unlisted, so
+    // unknown to the "file missing" stretch below: the backfill window holds until a run over it succeeds.
+    const backfill = context.trigger === 'startup' || !(await this.runs.lastSuccessWith(context.job, { window: 'backfill' }));
+    const days = backfill ? this.config.worker.backfillDays : this.config.ingestion.reportsLookbackDays;
     let start = etDateDaysBefore(today, days);
     const oldestMissing = await this.settlement.oldestReportDateWithoutFile();
     if (oldestMissing && oldestMissing < start) start = oldestMissing;
@@ -55,7 +60,13 @@ export class MarginReportsJob implements JobHandler {
         await this.settlement.recordReportDownloadError(report.id, message);
       }
     }
-    context.setDetails({ start_date: start, end_date: today, downloaded, failed: failures.length });
+    context.setDetails({
+      window: backfill ? 'backfill' : 'lookback',
+      start_date: start,
+      end_date: today,
+      downloaded,
+      failed: failures.length,
+    });
     if (failures.length) throw new Error(`${failures.length} report file(s) not downloaded: ${failures.slice(0, 3).join('; ')}`);
   }
 }
