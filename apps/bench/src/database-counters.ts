@@ -73,10 +73,12 @@ async function resetStatementStats(dataSource: DataSource): Promise<boolean> {
   );
 }
 
-async function heaviestStatements(dataSource: DataSource, limit: number): Promise<StatementBuffers[]> {
+/** The statements recorded in this database since the last reset, heaviest first (`limit` null: all), leaving out the readings' own. */
+async function heaviestStatements(dataSource: DataSource, limit: number | null): Promise<StatementBuffers[]> {
   const rows = (await dataSource.query(
     `SELECT (shared_blks_hit + shared_blks_read)::text AS buffers, calls::text AS calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
-       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
       ORDER BY shared_blks_hit + shared_blks_read DESC LIMIT $1`,
     [limit],
   )) as Array<{ buffers: string; calls: string; query: string }>;
@@ -95,13 +97,7 @@ export async function statementBuffers(
 ): Promise<{ buffers: number; statements: StatementBuffers[] } | undefined> {
   if (!(await resetStatementStats(dataSource))) return undefined;
   await work();
-  const rows = (await dataSource.query(
-    `SELECT (shared_blks_hit + shared_blks_read)::text AS buffers, calls::text AS calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 140) AS query
-       FROM pg_stat_statements
-      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
-      ORDER BY shared_blks_hit + shared_blks_read DESC`,
-  )) as Array<{ buffers: string; calls: string; query: string }>;
-  const statements = rows.map((r) => ({ buffers: Number(r.buffers), calls: Number(r.calls), query: r.query }));
+  const statements = await heaviestStatements(dataSource, null);
   return { buffers: statements.reduce((sum, s) => sum + s.buffers, 0), statements };
 }
 
