@@ -217,6 +217,11 @@ describe('response headers', () => {
     expect(issued.headers['x-powered-by']).toBeUndefined();
     const unauthenticated = await ctx.http().get('/users');
     expect(unauthenticated.headers['cache-control']).toBe('no-store');
+    // no-store answers carry no ETag (none is hashed over their bodies); JSON stays application/json
+    const listed = await ctx.http().get('/users').set(bearer(ctx.tokens.admin));
+    expect(listed.status).toBe(200);
+    expect(listed.headers['etag']).toBeUndefined();
+    expect(listed.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
   it('serves /docs with a CSP that lets Swagger UI run its own scripts only, and not at all when API_DOCS_ENABLED=false', async () => {

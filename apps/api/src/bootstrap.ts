@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import type { Clock } from '@app/clock';
 import { type AppConfig, productVersion } from '@app/config';
 import type { KlearClientOptions } from '@app/klear-client';
-import { createValidationPipe, ErrorFilter, securityHeaders } from '@app/http';
+import { createValidationPipe, ErrorFilter, securityHeaders, useJsonText } from '@app/http';
 import { ApiModule } from './app.module';
 import { serveConsole } from './console-static';
 import { setupOpenApi } from './openapi';
@@ -33,8 +33,12 @@ export async function createApiApplication(
   // The client address that failed-authentication limits count by: X-Forwarded-For only from trusted proxies.
   app.set('trust proxy', config.api.trustProxy);
   app.use(securityHeaders('/docs'));
-  // Safety net: a bigint that reaches the JSON writer becomes a decimal string, never a throw.
-  app.set('json replacer', (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  // Safety net: a bigint that reaches the JSON writer becomes a decimal string, never a throw (and the
+  // answers without one, all of them by design, are written on JSON.stringify's fast path).
+  useJsonText(app.getHttpAdapter().getInstance());
+  // Every API answer is Cache-Control: no-store (securityHeaders): no ETag to hash over each body. The
+  // console's static files keep theirs (serve-static and sendFile make their own).
+  app.set('etag', false);
   serveConsole(app, config.console.dir);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());

@@ -1,11 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { UsersService } from '@app/auth';
-import { loadConfig } from '@app/config';
-import { createApiApplication } from '@apps/api';
 import type { StatementBuffers } from './database-counters';
 import type { Measurement } from './results';
+import { startApiProcess } from './api-process';
 import { systemClock } from '@app/clock';
 
 /** Main read routes, tried in this order; those the API does not answer with 200 are left out. */
@@ -28,7 +25,7 @@ export const P99_RATIO_TARGET = 3;
 
 /**
  * p99 latency of each main read route under the same fixed load as `GET /health/live` (the floor:
- * the framework, auth-free and database-free), the API running in-process on the bench database.
+ * the framework, auth-free and database-free), the API running as its own process on the bench database.
  */
 export async function benchApiLatency(
   databaseUrl: string,
@@ -51,21 +48,12 @@ export async function benchApiLatency(
   /** Each route's statements with their buffers over the counted requests (the heaviest first). */
   statements: Record<string, StatementBuffers[]>;
 }> {
-  // Latency, not the per-user limit of expensive routes (GET /audit is one), is measured here.
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
-    KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1',
-    API_EXPENSIVE_ROUTE_LIMIT: '100000000',
-  });
-  const app = await createApiApplication(config, { silent: true });
-  await app.listen(0, '127.0.0.1');
+  // The API as deployed, its own process (api-process.ts). Latency, not the per-user limit of expensive
+  // routes (GET /audit is one), is measured here.
+  const api = await startApiProcess({ databaseUrl, env: { API_EXPENSIVE_ROUTE_LIMIT: '100000000' } });
   try {
-    const users = app.get(UsersService);
-    const user = await users.createUser(`bench-viewer-${systemClock.nowMs()}`, ['viewer', 'operator'], 'bench');
-    const { token } = await users.issueToken(user.id, 'bench', 'bench');
-    const origin = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    const token = await api.serviceToken(`bench-reader-${systemClock.nowMs()}`, ['viewer', 'operator']);
+    const origin = api.origin;
     const headers = { authorization: `Bearer ${token}` };
 
     const routes: string[] = [];
@@ -136,7 +124,7 @@ export async function benchApiLatency(
     }
     return { rows, absent, bytes, buffers, statements };
   } finally {
-    await app.close();
+    await api.stop();
   }
 }
 

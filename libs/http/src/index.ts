@@ -6,3 +6,4 @@ export * from './body-shape';
 export * from './json-body';
 export * from './rate-limit';
 export * from './security-headers';
+export * from './json-writer';
