@@ -171,9 +171,14 @@ export class ReconciliationRepository {
     filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number },
   ): Promise<ObservationRow[]> {
     const rows = (await this.dataSource.query(
+      // Each observation's break is looked up by its key (the LATERAL's LIMIT keeps it a loop over the
+      // run's observations, in ordinal order, up to the page): a join the planner may choose to hash read
+      // every break ever found, and recon_break grows with history (issue 18: at day 10 of the growth world
+      // one subtrader's page read all 810 breaks, 6 -> 25 buffers).
       `SELECT k.id AS known_run, x.* FROM recon_run k
          LEFT JOIN LATERAL (
-           SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
+           SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o
+            CROSS JOIN LATERAL (SELECT b.status FROM recon_break b WHERE b.id = o.break_id LIMIT 1) b
             WHERE o.cycle_key = coalesce(k.cycle, '-infinity') AND o.run_id = k.id
               AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
               AND ($4::text[] IS NULL OR b.status = ANY($4)) AND o.ordinal > $5
