@@ -47,6 +47,13 @@ describe('npm run bench -- --growth --quick', () => {
       for (const buffers of Object.values(d.buffers)) expect(Number.isInteger(buffers) && buffers > 0).toBe(true);
       expect(Object.keys(d.apiP99).sort()).toEqual([...routes].sort());
       for (const p99 of Object.values(d.apiP99)) expect(Number.isFinite(p99)).toBe(true);
+      // Each route against the floor measured just before it: the row's floor and ratio are that pair's.
+      expect(Object.keys(d.apiFloorP99).sort()).toEqual([...routes].sort());
+      for (const route of routes) {
+        const row = rows.find((r) => r.name === `growth day ${d.day}: api p99 ${route} vs GET /health/live (10 conn)`)!;
+        expect(row).toMatchObject({ value: d.apiP99[route], floor: d.apiFloorP99[route] });
+        expect(row.ratio).toBeCloseTo(d.apiP99[route] / Math.max(d.apiFloorP99[route], 1), 2);
+      }
       // Each route's buffers per row read on its default page, where the server records statements (the test
       // suite's embedded server loads pg_stat_statements; a DATABASE_URL server may not): every route
       // reads the database for the rows it answers.

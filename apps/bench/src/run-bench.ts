@@ -43,13 +43,13 @@ export interface BenchPlan {
   subtraders: number;
   markets: number;
   rateLimitPages: number;
-  api: { connections: number; durationSeconds: number };
+  api: { connections: number; durationSeconds: number; rounds: number };
 }
 
 export function benchPlan(mode: BenchMode): BenchPlan {
   return mode === 'quick'
-    ? { subtraders: 100, markets: 100, rateLimitPages: 40, api: { connections: 10, durationSeconds: 2 } }
-    : { subtraders: 10_000, markets: 100, rateLimitPages: 2_000, api: { connections: 10, durationSeconds: 10 } };
+    ? { subtraders: 100, markets: 100, rateLimitPages: 40, api: { connections: 10, durationSeconds: 1, rounds: 1 } }
+    : { subtraders: 10_000, markets: 100, rateLimitPages: 2_000, api: { connections: 10, durationSeconds: 5, rounds: 3 } };
 }
 
 /** Builds the benchmark world, runs every benchmark beside its floor, and answers the rows. */
