@@ -34,9 +34,9 @@ export async function benchApiLatency(
     durationSeconds: number;
     /**
      * Times each route is measured, each time right after a measurement of the floor: the route's
-     * figure is the pair with the median ratio (see below). 1 when not given.
+     * figure is the pair with the median ratio (see below).
      */
-    rounds?: number;
+    rounds: number;
     /**
      * Counts the database's shared buffers touched while `work` runs (undefined: not countable here).
      * Given, each route's buffers are measured on the page the latency is measured on (its default
@@ -119,7 +119,7 @@ export async function benchApiLatency(
     // made every later route look slow, or the reverse). Over several rounds the reported pair is the one
     // with the median ratio: one disturbed pair, on either side, does not make the figure.
     const pairs = new Map<string, PairedP99[]>(routes.map((path) => [path, []]));
-    for (let round = 0; round < (options.rounds ?? 1); round++) {
+    for (let round = 0; round < options.rounds; round++) {
       for (const path of routes) {
         const floor = await load('/health/live');
         pairs.get(path)!.push({ p99: await load(path), floor });
