@@ -269,7 +269,7 @@ describe('POST /ledger/entries and GET /ledger/entries', () => {
         .set(auth(ctx.tokens.viewer));
       expect(page.status).toBe(200);
       const postings = page.body.data.reduce((n: number, e: { postings: unknown[] }) => n + e.postings.length, 0);
-      // 601 postings per entry, over the 400-posting page budget: each page holds exactly one entry.
+      // 601 postings per entry, over the 200-posting page budget: each page holds exactly one entry.
       expect(page.body.data).toHaveLength(1);
       expect(postings).toBe(601);
       seen.push(...page.body.data.map((e: { external_id: string }) => e.external_id));
@@ -281,8 +281,8 @@ describe('POST /ledger/entries and GET /ledger/entries', () => {
   });
 
   it('fills a page with the whole entries that fit the posting budget, never part of one, and says when none follow', async () => {
-    // 74 markets: 149 postings an entry; two fit in 400 (298), a third would not (447).
-    const markets = Array.from({ length: 74 }, (_, m) => ({ ticker: `MID-${m}`, pnl: BigInt(m + 3), fee: 2n }));
+    // 49 markets: 99 postings an entry; two fit in the budget of 200 (198), a third would not (297).
+    const markets = Array.from({ length: 49 }, (_, m) => ({ ticker: `MID-${m}`, pnl: BigInt(m + 3), fee: 2n }));
     const entries = Array.from({ length: 7 }, (_, i) => tradeSettlement(`MID-${i}`, `ST-M${i}`, markets, '2026-11-06T21:00:00Z'));
     expect((await ctx.http().post('/ledger/entries').set(auth(ctx.tokens.operator)).send({ entries })).status).toBe(200);
     const walk = async (limit: number) => {
@@ -295,7 +295,7 @@ describe('POST /ledger/entries and GET /ledger/entries', () => {
           .query({ cycle: '2026-11-06T21:00:00Z', limit, ...(cursor ? { cursor } : {}) })
           .set(auth(ctx.tokens.viewer));
         expect(page.status).toBe(200);
-        for (const e of page.body.data as Array<{ postings: unknown[] }>) expect(e.postings).toHaveLength(149);
+        for (const e of page.body.data as Array<{ postings: unknown[] }>) expect(e.postings).toHaveLength(99);
         pages.push(page.body.data.map((e: { external_id: string }) => e.external_id));
         cursor = page.body.next_cursor ?? undefined;
       } while (cursor);

@@ -32,8 +32,12 @@ import {
 } from './ledger.dto';
 import { LedgerUploadInterceptor } from './ledger-upload.interceptor';
 
-/** Entries are as large as their postings (a trade settlement has two per market): pages are bounded by both. */
-export const MAX_PAGE_POSTINGS = 400;
+/**
+ * Entries are as large as their postings (a trade settlement has two per market): pages are bounded by both.
+ * 200: one trade settlement of the growth world (~140 postings, 15 KB) a page; at 400 a page of two of them
+ * cost 3.6-3.8x the p99 of GET /health/live under load (issue 18, growth run I).
+ */
+export const MAX_PAGE_POSTINGS = 200;
 
 @ApiTags('ledger')
 @ApiBearerAuth()
