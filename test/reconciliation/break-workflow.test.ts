@@ -165,6 +165,20 @@ describe('working breaks through the API', () => {
     expect(open.body.data.map((b: { id: string }) => b.id)).toEqual([target.break_id]);
   });
 
+  it('lists runs without their inputs, and with them exactly as the run answers them on ?include=inputs', async () => {
+    const one = await http().get(`/reconciliations/${runId}`).set('authorization', as('viewer'));
+    const listed = await http().get('/reconciliations?limit=500').set('authorization', as('viewer'));
+    const lean = listed.body.data.find((r: { id: string }) => r.id === runId);
+    expect(lean).not.toHaveProperty('inputs');
+    const { inputs, ...rest } = one.body;
+    expect(lean).toEqual(rest);
+    const full = await http().get('/reconciliations?limit=500&include=inputs').set('authorization', as('viewer'));
+    expect(full.body.data.find((r: { id: string }) => r.id === runId)).toEqual({ ...rest, inputs });
+    expect(inputs).toMatchObject({ cycle, ledger_seq: expect.stringMatching(/^\d+$/) });
+    const bad = await http().get('/reconciliations?include=everything').set('authorization', as('viewer'));
+    expect(bad.status).toBe(400);
+  });
+
   it('refuses a run request naming no target or a cycle that was never ingested', async () => {
     expect((await http().post('/reconciliations').set('authorization', as('operator')).send({})).status).toBe(400);
     const missing = await http().post('/reconciliations').set('authorization', as('operator')).send({ cycle: '2001-01-01T00:00:00Z' });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { pageLimit, preparedRows } from '@app/db';
 import { NotFound } from '@app/errors';
 import { DataSource } from 'typeorm';
 import { KLEAR_TRANSACTION_IDS_SQL, RUNNING_BALANCE_CAUSES_SQL } from './sql/break-sources.sql';
@@ -11,7 +12,8 @@ export interface RunRow {
   scope_key: string;
   cycle: Date | null;
   asset_class: string | null;
-  inputs: Record<string, unknown>;
+  /** Undefined where the run was listed without them (listRuns). */
+  inputs?: Record<string, unknown>;
   inputs_sha256: string;
   status: string;
   started_at: Date;
@@ -127,7 +129,8 @@ export interface RunComparison {
 
 // Ids are answered as text; ORDER BY names the table's column (`recon_run.id`), since a bare `id` would be
 // this text output column and sort 1, 10, 11, 2.
-const RUN_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
+const RUN_LIST_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
+const RUN_COLUMNS = `${RUN_LIST_COLUMNS}, inputs`;
 const BREAK_COLUMNS = `id::text, break_key, "check", cycle, asset_class, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
   fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
@@ -146,12 +149,27 @@ const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.brea
 export class ReconciliationRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async listRuns(filter: { scope?: string; status?: string; beforeId?: string; limit: number }): Promise<RunRow[]> {
-    return this.dataSource.query(
-      `SELECT ${RUN_COLUMNS} FROM recon_run
-        WHERE ($1::text IS NULL OR scope = $1) AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR id < $3)
-        ORDER BY recon_run.id DESC LIMIT $4`,
-      [filter.scope ?? null, filter.status ?? null, filter.beforeId ?? null, filter.limit],
+  /**
+   * Runs newest first. Without `withInputs` each run's `inputs` (the larger half of a run: every check's
+   * snapshots and high-water marks) is not read and is undefined: a list page of runs is for choosing
+   * one, and carrying them made a page of 30 runs 65 KB (issue 18).
+   */
+  async listRuns(filter: { scope?: string; status?: string; beforeId?: string; limit: number; withInputs?: boolean }): Promise<RunRow[]> {
+    // A prepared statement per filter shape (only the filters given are in its text: a generic plan of
+    // "$3 IS NULL OR id < $3" could not start the index scan at the cursor).
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (filter.scope !== undefined) where.push(`scope = $${params.push(filter.scope)}`);
+    if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`);
+    if (filter.beforeId !== undefined) where.push(`id < $${params.push(filter.beforeId)}::bigint`);
+    const limit = pageLimit(filter.limit);
+    return limit.take(
+      await preparedRows<RunRow>(
+        this.dataSource,
+        `SELECT ${filter.withInputs ? RUN_COLUMNS : RUN_LIST_COLUMNS} FROM recon_run ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY recon_run.id DESC LIMIT ${limit.sql}`,
+        params,
+      ),
     );
   }
 

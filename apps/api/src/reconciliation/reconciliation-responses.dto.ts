@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS } from '@app/db';
 import { nullableText } from '../openapi-properties';
 
@@ -29,12 +29,13 @@ export class RunView {
   @ApiProperty(nullableText('2026-11-03T22:00:00.000Z', 'the cycle (null for a projected run)')) cycle: string | null;
   @ApiProperty(nullableText('Crypto', "the asset class the run reconciles (a cycle's or a projected run)")) asset_class: string | null;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
-  @ApiProperty({
+  @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
-    description: 'what the run read: snapshots, high-water marks, tolerances, each check’s inputs',
+    description:
+      'what the run read: snapshots, high-water marks, tolerances, each check’s inputs (GET /reconciliations lists runs without it unless ?include=inputs)',
   })
-  inputs: Record<string, unknown>;
+  inputs?: Record<string, unknown>;
   @ApiProperty({ example: '9f86d081...' }) inputs_sha256: string;
   @ApiProperty({ example: 3 }) break_count: number;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'counts and totals per check' }) summary: Record<

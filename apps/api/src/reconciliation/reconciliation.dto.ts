@@ -42,6 +42,14 @@ export class RunsQuery extends PageQuery {
   @IsOptional()
   @IsIn(['running', 'succeeded', 'failed'])
   status?: string;
+
+  @ApiPropertyOptional({
+    enum: ['inputs'],
+    description: '`inputs`: each run with its inputs, as GET /reconciliations/{id} answers it (without: the list leaves them out)',
+  })
+  @IsOptional()
+  @IsIn(['inputs'])
+  include?: string;
 }
 
 /** A break status, or `unresolved`: open, acknowledged or pending_write_off (assigned or not). */
@@ -166,7 +174,7 @@ export function runView(r: RunRow): RunView {
     cycle: r.cycle?.toISOString() ?? null,
     asset_class: r.asset_class,
     status: r.status,
-    inputs: r.inputs,
+    ...(r.inputs === undefined ? {} : { inputs: r.inputs }),
     inputs_sha256: r.inputs_sha256,
     break_count: r.break_count,
     summary: r.summary,

@@ -55,10 +55,19 @@ export class ReconciliationsController {
   @Get()
   @Roles('viewer')
   @ApiPageResponse(RunView)
-  @ApiOperation({ summary: 'Runs, newest first, with summary counts and totals' })
+  @ApiOperation({
+    summary: 'Runs, newest first, with summary counts and totals',
+    description: 'Each run without its inputs (GET /reconciliations/{id} has them), unless ?include=inputs.',
+  })
   async list(@Query() q: RunsQuery) {
     const limit = q.limit ?? 50;
-    const rows = await this.repository.listRuns({ scope: q.scope, status: q.status, beforeId: numericCursor(q.cursor), limit: limit + 1 });
+    const rows = await this.repository.listRuns({
+      scope: q.scope,
+      status: q.status,
+      beforeId: numericCursor(q.cursor),
+      limit: limit + 1,
+      withInputs: q.include === 'inputs',
+    });
     return toPage(rows, limit, (r) => [r.id], runView);
   }
 
