@@ -197,3 +197,54 @@ describe('a checkpoint forged far ahead', () => {
     expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100, checkpoint: { seq: '150' } });
   });
 });
+
+describe('a row inserted below the chain’s first seq', () => {
+  it('is walked and reported by both verifications, and listed on the first page, never skipped by their reads', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 5);
+    // A copy of row 1 at seq 0 (plain SQL: the append-only triggers refuse changes, not inserts).
+    await db.dataSource.query(
+      `INSERT INTO audit_log (seq, occurred_at, actor, action, entity_type, entity_id, from_state, to_state, reason, details, request_hash, prev_hash, hash, mac, mac_key_id)
+       SELECT 0, occurred_at, actor, action, entity_type, 'planted', from_state, to_state, reason, details, request_hash, prev_hash, hash, mac, mac_key_id
+         FROM audit_log WHERE seq = 1`,
+    );
+    for (const result of [await audit.verify(), await audit.verifyFromCheckpoint()])
+      expect(result).toMatchObject({ ok: false, firstBrokenSeq: '0', problem: expect.stringContaining('expected seq 1, found 0') });
+    const { rows, chain } = await audit.newestWithChain(51);
+    expect(rows.map((r) => r.seq)).toEqual(['5', '4', '3', '2', '1', '0']);
+    expect(chain.ok).toBe(false);
+  });
+});
+
+describe('the first page read with the verification (GET /audit without filters)', () => {
+  const listed = async (audit: AuditService, count: number) => (await audit.list({ order: 'desc', limit: count })).map((r) => r.seq);
+
+  it('is the newest rows exactly as the page statement lists them: a whole chain, a long one past a checkpoint, one shorter than the page', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 7);
+    let answer = await audit.newestWithChain(51);
+    expect(answer.rows.map((r) => r.seq)).toEqual(await listed(audit, 51));
+    expect(answer.rows).toHaveLength(7);
+    await recordRows(audit, 230, 7);
+    await audit.verifyFromCheckpoint(); // records a checkpoint: the next read starts a window before it
+    expect(await checkpointSeqs()).not.toEqual([]);
+    for (const count of [1, 11, 51, 201]) {
+      answer = await audit.newestWithChain(count);
+      expect(answer.chain).toMatchObject({ ok: true, checkpoint: expect.objectContaining({ seq: expect.any(String) }) });
+      expect(answer.rows.map((r) => r.seq)).toEqual(await listed(audit, count));
+      expect(answer.rows.map((r) => [r.actor, r.entityId, r.hash])).toEqual(
+        (await audit.list({ order: 'desc', limit: count })).map((r) => [r.actor, r.entityId, r.hash]),
+      );
+    }
+  });
+
+  it('still lists every newest row when the walk stops early at an edited row', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 12);
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`);
+    const { rows, chain } = await audit.newestWithChain(51);
+    expect(chain).toMatchObject({ ok: false, firstBrokenSeq: '3' });
+    expect(rows.map((r) => r.seq)).toEqual(await listed(audit, 51));
+    expect(rows.find((r) => r.seq === '3')?.actor).toBe('mallory');
+  });
+});

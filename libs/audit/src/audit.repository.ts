@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { advisoryLockCall, AdvisoryLocks, AuditCheckpoint, AuditLogEntry, type DbTransaction, lockForTransaction } from '@app/db';
+import {
+  advisoryLockCall,
+  AdvisoryLocks,
+  AuditCheckpoint,
+  AuditLogEntry,
+  type DbTransaction,
+  lockForTransaction,
+  pageLimit,
+  preparedRows,
+} from '@app/db';
 import { DataSource, type EntityManager } from 'typeorm';
 
 /** Transaction-scoped advisory lock serialising appends to the chain, taken with the isolation check in one round trip. */
@@ -11,6 +20,21 @@ export type AuditChainEnd = AuditLogEntry | null;
 
 /** How many checkpoints at or past a new one's row are looked at for a trusted one before recording it. */
 const CHECKPOINTS_LOOKED_AT = 50;
+
+/**
+ * An audit row's columns under its entity's property names (seq as text, occurred_at a Date, details
+ * parsed): the reads of every `GET /audit` select them in plain SQL, the query builder and its entity
+ * mapping cost the route more than the statements (issue 18).
+ */
+const AUDIT_ROW_COLUMNS = `seq::text AS seq, occurred_at AS "occurredAt", actor, action, entity_type AS "entityType", entity_id AS "entityId",
+  from_state AS "fromState", to_state AS "toState", reason, details, request_hash AS "requestHash", prev_hash AS "prevHash", hash, mac,
+  mac_key_id AS "macKeyId"`;
+
+/** A row count the code chose (never a client's), written into a prepared statement's text as its LIMIT. */
+function countConstant(count: number): string {
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`a row count is a positive integer (got ${count})`);
+  return String(count);
+}
 
 /** The filters of the audit log's listing (`GET /audit`). */
 export interface AuditListFilter {
@@ -73,32 +97,28 @@ export class AuditRepository {
   }
 
   /** Up to `count` rows from `fromSeq` on, in seq order. */
-  pageFrom(fromSeq: string, count: number): Promise<AuditLogEntry[]> {
-    return this.dataSource
-      .getRepository(AuditLogEntry)
-      .createQueryBuilder('a')
-      .where('a.seq >= :from', { from: fromSeq })
-      .orderBy('a.seq', 'ASC')
-      .limit(count)
-      .getMany();
+  async pageFrom(fromSeq: string, count: number): Promise<AuditLogEntry[]> {
+    return preparedRows<AuditLogEntry>(
+      this.dataSource,
+      `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${countConstant(count)}`,
+      [fromSeq],
+    );
   }
 
   /**
    * Up to `count` verification checkpoints, highest seq first (newest first among equal seqs). `signed`:
    * only those with a MAC whose key id is not one of `retiredKeyIds` (the others cannot be evidence).
    */
-  highestCheckpoints(count: number, signed?: { retiredKeyIds: readonly string[] }): Promise<AuditCheckpoint[]> {
-    const qb = this.dataSource
-      .getRepository(AuditCheckpoint)
-      .createQueryBuilder('c')
-      .orderBy('c.seq', 'DESC')
-      .addOrderBy('c.id', 'DESC')
-      .limit(count);
-    if (signed) {
-      qb.where('c.mac IS NOT NULL AND c.mac_key_id IS NOT NULL');
-      if (signed.retiredKeyIds.length) qb.andWhere('c.mac_key_id <> ALL(:retired)', { retired: [...signed.retiredKeyIds] });
-    }
-    return qb.getMany();
+  async highestCheckpoints(count: number, signed?: { retiredKeyIds: readonly string[] }): Promise<AuditCheckpoint[]> {
+    const where = signed
+      ? `WHERE c.mac IS NOT NULL AND c.mac_key_id IS NOT NULL${signed.retiredKeyIds.length ? ' AND c.mac_key_id <> ALL($1::text[])' : ''}`
+      : '';
+    return preparedRows<AuditCheckpoint>(
+      this.dataSource,
+      `SELECT id::text AS id, seq::text AS seq, hash, kind, verified_at AS "verifiedAt", walk_state AS "walkState", mac, mac_key_id AS "macKeyId"
+         FROM audit_checkpoint c ${where} ORDER BY c.seq DESC, c.id DESC LIMIT ${countConstant(count)}`,
+      signed?.retiredKeyIds.length ? [[...signed.retiredKeyIds]] : [],
+    );
   }
 
   /**
@@ -128,20 +148,29 @@ export class AuditRepository {
     });
   }
 
-  list(filter: AuditListFilter): Promise<AuditLogEntry[]> {
+  /**
+   * A page of the log, each filter shape one prepared statement (libs/db/src/prepared-read.ts): every
+   * `GET /audit` reads one, and its two verification reads (highestCheckpoints, pageFrom) are prepared too.
+   */
+  async list(filter: AuditListFilter): Promise<AuditLogEntry[]> {
     const desc = filter.order !== 'asc';
-    const qb = this.dataSource
-      .getRepository(AuditLogEntry)
-      .createQueryBuilder('a')
-      .orderBy('a.seq', desc ? 'DESC' : 'ASC')
-      .limit(filter.limit);
-    if (filter.entityType) qb.andWhere('a.entity_type = :t', { t: filter.entityType });
-    if (filter.entityId) qb.andWhere('a.entity_id = :i', { i: filter.entityId });
-    if (filter.actor) qb.andWhere('a.actor = :actor', { actor: filter.actor });
-    if (filter.from) qb.andWhere('a.occurred_at >= :from', { from: filter.from });
-    if (filter.to) qb.andWhere('a.occurred_at < :to', { to: filter.to });
-    if (filter.afterSeq) qb.andWhere(desc ? 'a.seq < :s' : 'a.seq > :s', { s: filter.afterSeq });
-    return qb.getMany();
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (filter.entityType) where.push(`entity_type = $${params.push(filter.entityType)}`);
+    if (filter.entityId) where.push(`entity_id = $${params.push(filter.entityId)}`);
+    if (filter.actor) where.push(`actor = $${params.push(filter.actor)}`);
+    if (filter.from) where.push(`occurred_at >= $${params.push(filter.from)}`);
+    if (filter.to) where.push(`occurred_at < $${params.push(filter.to)}`);
+    if (filter.afterSeq) where.push(`a.seq ${desc ? '<' : '>'} $${params.push(filter.afterSeq)}::bigint`);
+    const limit = pageLimit(filter.limit);
+    return limit.take(
+      await preparedRows<AuditLogEntry>(
+        this.dataSource,
+        `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_log a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+          ORDER BY a.seq ${desc ? 'DESC' : 'ASC'} LIMIT ${limit.sql}`,
+        params,
+      ),
+    );
   }
 
   async entityTypes(): Promise<Array<{ entity: string; rows: number }>> {

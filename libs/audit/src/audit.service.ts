@@ -31,6 +31,16 @@ export const AUDIT_CHECKPOINT_EVERY = 100;
  */
 export const AUDIT_RECHECK_WINDOW = 100;
 
+/** The lowest bigint: a read of the chain from its start takes rows below seq 1 too (readFrom). */
+const BEFORE_ANY_SEQ = '-9223372036854775808';
+
+/** One read of the chain by a verification: its rows in seq order, whether it reached the chain's end, whether it began at the start. */
+export interface ChainRead {
+  rows: AuditLogEntry[];
+  toEnd: boolean;
+  fromStart: boolean;
+}
+
 /** A row a walk must find unchanged: `changed` and `missing` are the problems reported otherwise. */
 interface RowAnchor {
   seq: string;
@@ -171,7 +181,7 @@ export class AuditService {
    * `audit_chain_check` job and `npm run cli -- audit:verify`.
    */
   async verifyFromCheckpoint(
-    options: { pageSize?: number; checkpointEvery?: number; recheckWindow?: number } = {},
+    options: { pageSize?: number; checkpointEvery?: number; recheckWindow?: number; onRead?: (read: ChainRead) => void } = {},
   ): Promise<ChainVerification> {
     const walk = new ChainWalk(this.keyring);
     const window = BigInt(options.recheckWindow ?? AUDIT_RECHECK_WINDOW);
@@ -185,7 +195,7 @@ export class AuditService {
     // One read: the row before the window (its stored hash is where the re-walk starts), the window, the
     // checkpointed row and the rows after it.
     const base = BigInt(checkpoint.seq) - window;
-    const rows = await this.repository.pageFrom((base < 1n ? 1n : base).toString(), Number(window) + (options.pageSize ?? 5000));
+    const rows = await this.readFrom(base < 1n ? 'start' : base, Number(window) + (options.pageSize ?? 5000), options.onRead);
     const at = rows.findIndex((r) => r.seq === checkpoint.seq);
     const anchor = checkpointAnchor(checkpoint);
     if (at === -1) return walkResult(walk, checkpoint.seq, anchor.missing, ref);
@@ -265,13 +275,17 @@ export class AuditService {
   private async walkRows(
     walk: ChainWalk,
     checkpoint: CheckpointRef | null,
-    options: { pageSize?: number; anchors?: RowAnchor[] },
+    options: { pageSize?: number; anchors?: RowAnchor[]; onRead?: (read: ChainRead) => void },
   ): Promise<ChainVerification> {
     const pageSize = options.pageSize ?? 5000;
     const anchors = options.anchors ?? [];
     const seen = new Set<RowAnchor>();
     for (;;) {
-      const rows = await this.repository.pageFrom(walk.expectedSeq.toString(), pageSize);
+      const rows = await this.readFrom(
+        checkpoint === null && walk.expectedSeq === 1n ? 'start' : walk.expectedSeq,
+        pageSize,
+        options.onRead,
+      );
       for (const row of rows) {
         const problem = walk.step(row);
         if (problem) return walkResult(walk, row.seq, problem, checkpoint);
@@ -286,6 +300,30 @@ export class AuditService {
     const missing = anchors.find((a) => !seen.has(a));
     if (missing) return walkResult(walk, missing.seq, missing.missing, checkpoint);
     return this.finished(walk, checkpoint);
+  }
+
+  /**
+   * Up to `count` rows of the chain in seq order from `from`. From the chain's `start`, every row is read,
+   * those below seq 1 too: a row inserted before the first is walked (and fails it, "expected seq 1"),
+   * never skipped by the read.
+   */
+  private async readFrom(from: bigint | 'start', count: number, onRead?: (read: ChainRead) => void): Promise<AuditLogEntry[]> {
+    const rows = await this.repository.pageFrom(from === 'start' ? BEFORE_ANY_SEQ : from.toString(), count);
+    onRead?.({ rows, toEnd: rows.length < count, fromStart: from === 'start' });
+    return rows;
+  }
+
+  /**
+   * `GET /audit`'s first page without filters, newest first, with the chain verified from the checkpoint
+   * (verifyFromCheckpoint). The page is the end of the verification's last read whenever that read reached
+   * the chain's end holding `count` rows or the whole chain: one statement fewer, and the page and the
+   * verdict read together. Otherwise (a walk stopped early, a shorter last read) the page is read on its own.
+   */
+  async newestWithChain(count: number): Promise<{ rows: AuditLogEntry[]; chain: ChainVerification }> {
+    let last: ChainRead | undefined;
+    const chain = await this.verifyFromCheckpoint({ onRead: (read) => (last = read) });
+    const tail = last?.toEnd && (last.rows.length >= count || last.fromStart) ? last.rows.slice(-count).reverse() : undefined;
+    return { rows: tail ?? (await this.list({ order: 'desc', limit: count })), chain };
   }
 
   /** The answer of a walk that reached the chain's end. */

@@ -104,7 +104,7 @@ export class AuditController {
     const entityType = q.entity === undefined ? undefined : await this.entityType(q.entity);
     const [from, to] = [q.from === undefined ? undefined : new Date(q.from), q.to === undefined ? undefined : new Date(q.to)];
     if (from && to && from > to) throw new InvalidInput('from must not be after to', [{ field: 'from', problems: ['after to'] }]);
-    const rows = await this.audit.list({
+    const filter = {
       entityType,
       entityId: q.entity_id,
       actor: q.actor,
@@ -113,7 +113,14 @@ export class AuditController {
       order: q.order ?? 'desc',
       afterSeq: after,
       limit: limit + 1,
-    });
+    } as const;
+    // The first page of the whole log, newest first (the console's view), comes with the verification's
+    // own read of the chain's end (AuditService.newestWithChain); any other page is read by itself.
+    const firstPageOfAll =
+      filter.order === 'desc' && after === undefined && [entityType, q.entity_id, q.actor, from, to].every((v) => v === undefined);
+    const { rows, chain } = firstPageOfAll
+      ? await this.audit.newestWithChain(filter.limit)
+      : { rows: await this.audit.list(filter), chain: undefined };
     const page = toPage(
       rows,
       limit,
@@ -133,7 +140,7 @@ export class AuditController {
         hash: r.hash,
       }),
     );
-    return { ...page, chain: await this.audit.verifyFromCheckpoint() };
+    return { ...page, chain: chain ?? (await this.audit.verifyFromCheckpoint()) };
   }
 
   @Get('entities')
