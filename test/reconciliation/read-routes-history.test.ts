@@ -1,6 +1,6 @@
 // Issue 18: the cost of a read route is its SQL round trips. Each main read route issues a fixed,
 // small number of statements per request, whatever the history behind it: more reconciliation runs,
-// more audit rows, more ledger entries (one past the 400-posting page budget among them). Statements
+// more audit rows, more ledger entries (one past the page's posting budget among them). Statements
 // are counted as the API's own DataSource sends them (test/support/statement-counter.ts), for the
 // measured request only (a warm-up authenticated request before it pays whatever a cold token costs).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

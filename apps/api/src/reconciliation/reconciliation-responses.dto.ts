@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS } from '@app/db';
 import { nullableText } from '../openapi-properties';
 
@@ -29,13 +29,12 @@ export class RunView {
   @ApiProperty(nullableText('2026-11-03T22:00:00.000Z', 'the cycle (null for a projected run)')) cycle: string | null;
   @ApiProperty(nullableText('Crypto', "the asset class the run reconciles (a cycle's or a projected run)")) asset_class: string | null;
   @ApiProperty({ enum: ['running', 'succeeded', 'failed'] }) status: string;
-  @ApiPropertyOptional({
+  @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    description:
-      'what the run read: snapshots, high-water marks, tolerances, each check’s inputs (GET /reconciliations lists runs without it unless ?include=inputs)',
+    description: 'what the run read: snapshots, high-water marks, tolerances, each check’s inputs',
   })
-  inputs?: Record<string, unknown>;
+  inputs: Record<string, unknown>;
   @ApiProperty({ example: '9f86d081...' }) inputs_sha256: string;
   @ApiProperty({ example: 3 }) break_count: number;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'counts and totals per check' }) summary: Record<
@@ -46,6 +45,16 @@ export class RunView {
   @ApiProperty({ format: 'date-time' }) started_at: string;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) finished_at: string | null;
   @ApiProperty({ example: 'demo-operator' }) created_by: string;
+}
+
+/** A run as GET /reconciliations lists it: its inputs only with ?include=inputs. */
+export class RunListView extends OmitType(RunView, ['inputs'] as const) {
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'what the run read, as GET /reconciliations/{id} answers it: only with ?include=inputs',
+  })
+  inputs?: Record<string, unknown>;
 }
 
 /** A break's figures (as one run found them, or as last found). */

@@ -3,7 +3,7 @@ import { IsBoolean, IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, M
 import { BREAK_STATUSES, RECON_CHECKS, RESOLUTION_REASONS, type ResolutionReason } from '@app/db';
 import { PageQuery } from '@app/http';
 import { IsCenticentsString, moneyFields } from '@app/money';
-import type { BreakDetailView, BreakView, ObservationView, RunComparisonView, RunView } from './reconciliation-responses.dto';
+import type { BreakDetailView, BreakView, ObservationView, RunComparisonView, RunListView, RunView } from './reconciliation-responses.dto';
 import type { AcknowledgementRow, BreakRow, BreakSources, CommentRow, ObservationRow, RunComparison, RunRow } from '@app/reconciliation';
 
 export class StartReconciliationBody {
@@ -167,7 +167,14 @@ export class AssignBody {
 
 const money = moneyFields;
 
+/** A run with its inputs (the one-run routes: they always read them). */
 export function runView(r: RunRow): RunView {
+  if (r.inputs === undefined) throw new Error(`run ${r.id} was read without its inputs`);
+  return { ...runListView(r), inputs: r.inputs };
+}
+
+/** A run as the list answers it: its inputs when they were read (?include=inputs). */
+export function runListView(r: RunRow): RunListView {
   return {
     id: r.id,
     scope: r.scope,

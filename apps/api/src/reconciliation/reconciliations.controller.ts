@@ -5,8 +5,16 @@ import { InvalidInput, NotFound } from '@app/errors';
 import { decodeCursor, Expensive, toPage } from '@app/http';
 import { ReconciliationRepository, ReconciliationService, type RunTarget } from '@app/reconciliation';
 import { ApiErrors, ApiPageResponse } from '../openapi';
-import { ObservationView, RunComparisonView, RunView } from './reconciliation-responses.dto';
-import { comparisonView, observationView, RunBreaksQuery, RunsQuery, runView, StartReconciliationBody } from './reconciliation.dto';
+import { ObservationView, RunComparisonView, RunListView, RunView } from './reconciliation-responses.dto';
+import {
+  comparisonView,
+  observationView,
+  RunBreaksQuery,
+  runListView,
+  RunsQuery,
+  runView,
+  StartReconciliationBody,
+} from './reconciliation.dto';
 
 /** Path ids are bigint identities: anything else is simply not found. */
 export function idParam(id: string, what: string): string {
@@ -54,7 +62,7 @@ export class ReconciliationsController {
 
   @Get()
   @Roles('viewer')
-  @ApiPageResponse(RunView)
+  @ApiPageResponse(RunListView)
   @ApiOperation({
     summary: 'Runs, newest first, with summary counts and totals',
     description: 'Each run without its inputs (GET /reconciliations/{id} has them), unless ?include=inputs.',
@@ -68,7 +76,7 @@ export class ReconciliationsController {
       limit: limit + 1,
       withInputs: q.include === 'inputs',
     });
-    return toPage(rows, limit, (r) => [r.id], runView);
+    return toPage(rows, limit, (r) => [r.id], runListView);
   }
 
   @Get(':id')
