@@ -27,6 +27,7 @@ import { ReadRouteIndexes1796233000000 } from './1796233000000-ReadRouteIndexes'
 import { AuthChangeNotify1796234000000 } from './1796234000000-AuthChangeNotify';
 import { BreakFirstSeenRunIndex1796234100000 } from './1796234100000-BreakFirstSeenRunIndex';
 import { ReversalIndexPartial1796234200000 } from './1796234200000-ReversalIndexPartial';
+import { EntryPostingCount1796234300000 } from './1796234300000-EntryPostingCount';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -59,4 +60,5 @@ export const ALL_MIGRATIONS: Function[] = [
   AuthChangeNotify1796234000000,
   BreakFirstSeenRunIndex1796234100000,
   ReversalIndexPartial1796234200000,
+  EntryPostingCount1796234300000,
 ];

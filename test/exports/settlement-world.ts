@@ -49,9 +49,9 @@ export interface JournalEntryRow {
 /** One journal entry and its postings as the ledger writes them (in the caller's transaction); answers its ledger_seq. */
 export async function postJournalEntry(m: EntityManager, e: JournalEntryRow): Promise<string> {
   const [{ seq }] = (await m.query(
-    `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description, content_hash, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, md5($1), 'factory') RETURNING ledger_seq::text AS seq`,
-    [e.id, e.type, e.at, e.cycle ?? null, e.subtrader ?? null, e.reference ?? null, e.description ?? null],
+    `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description, content_hash, created_by, posting_count)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, md5($1), 'factory', $8) RETURNING ledger_seq::text AS seq`,
+    [e.id, e.type, e.at, e.cycle ?? null, e.subtrader ?? null, e.reference ?? null, e.description ?? null, e.postings.length],
   )) as Array<{ seq: string }>;
   for (const [i, [account, market, amount]] of e.postings.entries()) {
     await m.query(

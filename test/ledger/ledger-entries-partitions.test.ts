@@ -38,14 +38,18 @@ describe("GET /ledger/entries: postings read from the page's month partitions on
     await ctx?.close();
   });
 
-  /** The journal_posting partitions the last listEntries statement scanned (executed, not pruned) when run again. */
-  async function partitionsScanned(): Promise<string[]> {
+  /** The executed plan's lines (EXPLAIN ANALYZE) of the last listEntries statement, run again with its parameters. */
+  async function lastPlan(): Promise<string[]> {
     const [text, values] = sent.filter(([q]) => q.includes('FROM journal_posting p')).at(-1)!;
     const plan = (await reader.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${text}`, values as unknown[])) as Array<{
       'QUERY PLAN': string;
     }>;
-    const names = plan
-      .map((r) => r['QUERY PLAN'])
+    return plan.map((r) => r['QUERY PLAN']);
+  }
+
+  /** The journal_posting partitions the last listEntries statement scanned (executed, not pruned) when run again. */
+  async function partitionsScanned(): Promise<string[]> {
+    const names = (await lastPlan())
       .filter((line) => !line.includes('never executed'))
       .flatMap((line) => [...line.matchAll(/ on (journal_posting_\w+)/g)].map((m) => m[1]));
     return [...new Set(names)].sort();
@@ -86,6 +90,19 @@ describe("GET /ledger/entries: postings read from the page's month partitions on
     ]);
   });
 
+  it('a page reads only the postings of the entries it answers (each entry states its posting_count), not one past the budget', async () => {
+    const ledger = new LedgerRepository(reader);
+    const page = await ledger.listEntries({ limit: 9, maxPostings: 7 });
+    expect(page.map((e) => e.postings.length)).toEqual([3, 3, 0]);
+    // Rows each executed scan of a journal_posting partition returned, times its loops.
+    const read = (await lastPlan())
+      .filter((line) => / on journal_posting_\w+/.test(line) && !line.includes('never executed'))
+      .map((line) => /rows=([\d.]+) loops=(\d+)/.exec(line)!)
+      .reduce((n, m) => n + Number(m[1]) * Number(m[2]), 0);
+    // Before: the page read its postings in one range up to the budget and one more (8) to find where 7 stop.
+    expect(read).toBe(6);
+  });
+
   it("the page's reversal lookups read an index of reversals only, and one entry still cannot be reversed twice", async () => {
     const [index] = (await reader.query(
       `SELECT indexdef FROM pg_indexes WHERE tablename = 'journal_entry' AND indexdef LIKE '%(reverses_external_id)%'`,
@@ -107,13 +124,13 @@ describe("GET /ledger/entries: postings read from the page's month partitions on
     await runner.startTransaction();
     try {
       await runner.query(
-        `INSERT INTO journal_entry (external_id, entry_type, effective_at, reverses_external_id, content_hash, created_by, asset_class)
-         VALUES ('REV-A', 'reversal', now(), 'TS-0-0', md5('a'), 'test', 'Crypto')`,
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, reverses_external_id, content_hash, created_by, asset_class, posting_count)
+         VALUES ('REV-A', 'reversal', now(), 'TS-0-0', md5('a'), 'test', 'Crypto', 2)`,
       );
       await expect(
         runner.query(
-          `INSERT INTO journal_entry (external_id, entry_type, effective_at, reverses_external_id, content_hash, created_by, asset_class)
-           VALUES ('REV-B', 'reversal', now(), 'TS-0-0', md5('b'), 'test', 'Crypto')`,
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, reverses_external_id, content_hash, created_by, asset_class, posting_count)
+           VALUES ('REV-B', 'reversal', now(), 'TS-0-0', md5('b'), 'test', 'Crypto', 2)`,
         ),
       ).rejects.toMatchObject({ code: '23505' });
     } finally {

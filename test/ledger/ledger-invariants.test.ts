@@ -27,12 +27,19 @@ type Operation =
 
 /**
  * Writes an adjustment entry straight into the tables in `m`'s transaction, past the ledger's code:
- * two klear_settlement postings of `first` and `second` centicents. Returns its ledger_seq.
+ * two klear_settlement postings of `first` and `second` centicents, the entry declaring `declared`
+ * postings (posting_count; null: none). Returns its ledger_seq.
  */
-async function insertEntryBehindTheLedger(m: EntityManager, externalId: string, first: bigint, second: bigint): Promise<string> {
+async function insertEntryBehindTheLedger(
+  m: EntityManager,
+  externalId: string,
+  first: bigint,
+  second: bigint,
+  declared: number | null = 2,
+): Promise<string> {
   const [row] = (await m.query(
-    `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by) VALUES ($1, 'adjustment', now(), 'x', 't') RETURNING ledger_seq`,
-    [externalId],
+    `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by, posting_count) VALUES ($1, 'adjustment', now(), 'x', 't', $2) RETURNING ledger_seq`,
+    [externalId, declared],
   )) as Array<{ ledger_seq: string }>;
   await m.query(
     `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'klear_settlement', $2), ($1, 2, 'klear_settlement', $3)`,
@@ -264,19 +271,50 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  /**
+   * One transaction: a balanced entry of two postings behind the ledger, its deferred check run (SET
+   * CONSTRAINTS ALL IMMEDIATE), then more klear_settlement postings of these amounts added to it.
+   */
+  function addedAfterTheEntrysCheck(externalId: string, amounts: bigint[]): Promise<void> {
+    return db.dataSource.transaction(async (m) => {
+      const seq = await insertEntryBehindTheLedger(m, externalId, 5n, -5n);
+      await m.query('SET CONSTRAINTS ALL IMMEDIATE');
+      await m.query('SET CONSTRAINTS ALL DEFERRED');
+      await m.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents)
+         SELECT $1, 2 + n, 'klear_settlement', a FROM unnest($2::bigint[]) WITH ORDINALITY AS u(a, n)`,
+        [seq, amounts.map(String)],
+      );
+    });
+  }
+
   it("refuses a posting added to a balanced entry later in its transaction, after SET CONSTRAINTS ALL IMMEDIATE ran the entry's check", async () => {
     const before = await snapshot();
-    await expect(
-      db.dataSource.transaction(async (m) => {
-        const seq = await insertEntryBehindTheLedger(m, 'DB-3', 5n, -5n);
-        await m.query('SET CONSTRAINTS ALL IMMEDIATE');
-        await m.query('SET CONSTRAINTS ALL DEFERRED');
-        await m.query(
-          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 3, 'klear_settlement', 7)`,
-          [seq],
-        );
-      }),
-    ).rejects.toThrow(/DB-3 is not balanced double entry \(3 postings, sum 7/);
+    await expect(addedAfterTheEntrysCheck('DB-3', [7n])).rejects.toThrow(/DB-3 is not balanced double entry \(3 postings, sum 7/);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses an entry whose posting_count is not the number of its postings: more, fewer, none, or a balanced pair added later in its transaction', async () => {
+    const before = await snapshot();
+    // A page of GET /ledger/entries is chosen by posting_count: a count that lies would let a page pass its posting budget or hide postings.
+    await expect(db.dataSource.transaction((m) => insertEntryBehindTheLedger(m, 'DB-4', 5n, -5n, 3))).rejects.toThrow(
+      /DB-4 is not balanced double entry \(2 postings, sum 0, 0 mislabelled, 3 declared\)/,
+    );
+    await expect(db.dataSource.transaction((m) => insertEntryBehindTheLedger(m, 'DB-5', 5n, -5n, null))).rejects.toThrow(
+      /DB-5 is not balanced double entry \(2 postings, sum 0, 0 mislabelled, none declared\)/,
+    );
+    await expect(addedAfterTheEntrysCheck('DB-6', [7n, -7n])).rejects.toThrow(
+      /DB-6 is not balanced double entry \(4 postings, sum 0, 0 mislabelled, 2 declared\)/,
+    );
+    await expect(db.dataSource.transaction((m) => insertEntryBehindTheLedger(m, 'DB-7', 5n, -5n, 1))).rejects.toThrow(
+      /CHK_journal_entry_posting_count/,
+    );
+    expect(await snapshot()).toEqual(before);
+    // The ledger's own writer states the count it writes.
+    await ledger.post([marginRequirement('DB-8', 'ST-1', 10n)], 'property-test');
+    const [row] = (await db.dataSource.query(
+      `SELECT e.posting_count, (SELECT count(*)::int FROM journal_posting p WHERE p.entry_seq = e.ledger_seq) AS postings FROM journal_entry e WHERE external_id = 'DB-8'`,
+    )) as Array<{ posting_count: number; postings: number }>;
+    expect(row).toEqual({ posting_count: 2, postings: 2 });
   });
 });

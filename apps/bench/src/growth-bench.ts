@@ -637,9 +637,14 @@ class GrowthWorld {
     // went from 30 s to over ten minutes at full size). The joins below are hash joins by nature.
     await tx.query(`SET LOCAL enable_nestloop = off`);
     await tx.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, asset_class)
-       SELECT 'growth/' || o.id || '/' || s.subtrader_id, 'trade_settlement', o.execution_time, o.execution_time, s.subtrader_id, md5(o.id || s.subtrader_id), 'bench', o.asset_class
-         FROM klear_obligation o JOIN klear_settlement_summary s ON s.obligation_id = o.id WHERE o.id = $1`,
+      // An entry states its postings (posting_count): a pnl line per detail, a fees line per detail with
+      // fees, the settlement leg; as the postings below are written.
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, asset_class, posting_count)
+       SELECT 'growth/' || o.id || '/' || s.subtrader_id, 'trade_settlement', o.execution_time, o.execution_time, s.subtrader_id, md5(o.id || s.subtrader_id), 'bench', o.asset_class, c.n
+         FROM klear_obligation o JOIN klear_settlement_summary s ON s.obligation_id = o.id
+         JOIN (SELECT subtrader_id, (count(*) + count(*) FILTER (WHERE fees_centicents <> 0) + 1)::int AS n
+                 FROM klear_settlement_detail WHERE obligation_id = $1 GROUP BY subtrader_id) c ON c.subtrader_id = s.subtrader_id
+        WHERE o.id = $1`,
       [obligationId],
     );
     await tx.query(
@@ -664,8 +669,8 @@ class GrowthWorld {
     const requirement = `(SELECT subtrader_id, sum(maintenance_margin_centicents) AS v FROM klear_margin_detail
                            WHERE obligation_id = $1 AND subtrader_id <> '' AND margin_group_id IS NULL GROUP BY subtrader_id HAVING sum(maintenance_margin_centicents) <> 0)`;
     await tx.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, asset_class)
-       SELECT 'growth-mm/' || o.id || '/' || m.subtrader_id, 'margin_requirement', o.execution_time, o.execution_time, m.subtrader_id, md5(o.id || m.subtrader_id), 'bench', o.asset_class
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, asset_class, posting_count)
+       SELECT 'growth-mm/' || o.id || '/' || m.subtrader_id, 'margin_requirement', o.execution_time, o.execution_time, m.subtrader_id, md5(o.id || m.subtrader_id), 'bench', o.asset_class, 2
          FROM klear_obligation o, ${requirement} m WHERE o.id = $1`,
       [obligationId],
     );

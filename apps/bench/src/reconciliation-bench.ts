@@ -108,8 +108,8 @@ export async function loadBenchCycle(
       [obligationId],
     );
     await tx.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
-       SELECT 'bench/' || $2 || '/' || s, 'trade_settlement', $1::timestamptz, $1::timestamptz, 'B' || lpad(s::text, 6, '0'), 'bench', 'bench'
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, posting_count)
+       SELECT 'bench/' || $2 || '/' || s, 'trade_settlement', $1::timestamptz, $1::timestamptz, 'B' || lpad(s::text, 6, '0'), 'bench', 'bench', $4::int + 1
          FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
       params,
     );
@@ -147,11 +147,11 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
   const requirement = `((s * 13) % 100000)`;
   const subtrader = `'B' || lpad(s::text, 6, '0')`;
   await dataSource.transaction(async (tx) => {
-    /** One journal entry `<prefix>/<obligation>/<n>` per subtrader n (none when there are no markets). */
-    const entryPerSubtrader = (prefix: string, entryType: string) =>
+    /** One journal entry `<prefix>/<obligation>/<n>` per subtrader n (none when there are no markets), of `postings` postings. */
+    const entryPerSubtrader = (prefix: string, entryType: string, postings: string) =>
       tx.query(
-        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
-         SELECT '${prefix}/' || $2 || '/' || s, '${entryType}', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench'
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, posting_count)
+         SELECT '${prefix}/' || $2 || '/' || s, '${entryType}', $1::timestamptz, $1::timestamptz, ${subtrader}, 'bench', 'bench', ${postings}
            FROM generate_series(1, $3::int) s WHERE $4::int > 0`,
         params,
       );
@@ -161,7 +161,8 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
          FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k WHERE ${funded}`,
       params,
     );
-    await entryPerSubtrader('bench-f', 'funding_payment');
+    // A funded cell a posting, and the settlement leg.
+    await entryPerSubtrader('bench-f', 'funding_payment', `(SELECT count(*) FROM generate_series(1, $4::int) m WHERE ${funded})::int + 1`);
     await tx.query(
       `WITH cell AS (SELECT s, m, sum(${fundingAmount}) AS amount FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k
                       WHERE ${funded} GROUP BY s, m)
@@ -186,7 +187,7 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
          FROM generate_series(1, $4::int) s GROUP BY (s - 1) / 4 + 1`,
       [shape.cycle, obligationId, shape.subtraders, grouped],
     );
-    await entryPerSubtrader('bench-mm', 'margin_requirement');
+    await entryPerSubtrader('bench-mm', 'margin_requirement', '2');
     await tx.query(
       `INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
        SELECT e.ledger_seq, x.line, x.account, NULL, x.sign * ${requirement}, $1::timestamptz, e.subtrader_id, $1::timestamptz

@@ -173,9 +173,9 @@ async function seedBenchDay(dataSource: DataSource, subtraders: number, markets:
       [subtraders],
     );
     await m.query(
-      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by)
-       SELECT 'bench-wb-ts-' || s, 'trade_settlement', $1, $1, 'BS-' || lpad(s::text, 5, '0'), md5(s::text), 'bench' FROM generate_series(0, $2 - 1) s`,
-      [BENCH_CYCLE, subtraders],
+      `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, content_hash, created_by, posting_count)
+       SELECT 'bench-wb-ts-' || s, 'trade_settlement', $1, $1, 'BS-' || lpad(s::text, 5, '0'), md5(s::text), 'bench', 2 * $3::int + 1 FROM generate_series(0, $2 - 1) s`,
+      [BENCH_CYCLE, subtraders, markets],
     );
     await m.query(
       `WITH r AS (SELECT i, i / $2 AS s, i % $2 AS mk, ((i * 7919) % 2000001) - 1000000 + CASE WHEN (i / $2) % 200 = 0 AND i % $2 = 0 THEN 1 ELSE 0 END AS pnl, (i * 31) % 5000 AS fees

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AdvisoryLocks, ensureCyclePartitions, type LedgerImportStatus, lockForTransaction, preparedRows } from '@app/db';
+import { AdvisoryLocks, ensureCyclePartitions, type LedgerImportStatus, lockForTransaction, pageLimit, preparedRows } from '@app/db';
 import type { Account } from './chart-of-accounts';
 import type { ExistingJournalEntry, PlannedEntry } from './ledger-batch-plan';
 import type { JournalEntryFields, JournalPostingDraft } from './journal-entry-input';
@@ -188,12 +188,12 @@ export class LedgerWriteTransaction {
       const column = <T>(pick: (d: (typeof chunk)[number]) => T) => chunk.map(pick);
       const inserted = (await this.manager.query(
         `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description,
-                                    reverses_external_id, content_hash, created_by, import_id, asset_class)
+                                    reverses_external_id, content_hash, created_by, import_id, asset_class, posting_count)
          SELECT u.external_id, u.entry_type, u.effective_at, u.cycle, u.subtrader_id, u.business_reference, u.description,
-                u.reverses_external_id, u.content_hash, $10, $11, u.asset_class
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $12::text[])
+                u.reverses_external_id, u.content_hash, $10, $11, u.asset_class, u.posting_count
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $12::text[], $13::int[])
                 WITH ORDINALITY AS u(external_id, entry_type, effective_at, cycle, subtrader_id, business_reference, description,
-                                     reverses_external_id, content_hash, asset_class, ord)
+                                     reverses_external_id, content_hash, asset_class, posting_count, ord)
           ORDER BY u.ord
          RETURNING ledger_seq::text AS ledger_seq, external_id`,
         [
@@ -209,6 +209,7 @@ export class LedgerWriteTransaction {
           createdBy,
           importId,
           column((d) => d.assetClass),
+          column((d) => d.postings.length),
         ],
       )) as Array<{ ledger_seq: string; external_id: string }>;
       for (const r of inserted) seqs.set(r.external_id, r.ledger_seq);
@@ -282,15 +283,17 @@ export class LedgerRepository {
   /**
    * Entries in ledger order with their postings, in one statement. With `maxPostings`, the list stops
    * before the entry that would take it past that many postings (always at least one entry) and then
-   * holds that entry alone, postings unread, marked `pastBudget`. The postings are read in one index
-   * range stopping at the budget (`budget_read`): no entry's postings are counted beforehand (a count
-   * per entry read every posting of every listed entry, 10,000 for a page of trade settlements of 200
-   * markets); only a first entry alone past the budget has all its postings read (`first_whole`).
+   * holds that entry alone, postings unread, marked `pastBudget`. Each entry states how many postings it
+   * has (`posting_count`, checked at commit against its postings): the page is chosen from journal_entry
+   * alone, and only the postings of the entries it answers are read (issue 18: until the count was stored,
+   * a page of one trade settlement read 201 postings and looked up 51 entries to find where 200 stop).
    */
   async listEntries(f: JournalEntryFilter): Promise<StoredJournalEntry[]> {
     // Only the filters given are in the text: each filter shape is its own prepared statement with a
     // plan of its own (a generic plan of "$1 IS NULL OR subtrader_id = $1" could not use the subtrader
-    // index). Prepared (issue 18): this statement cost more to plan than to run.
+    // index). Prepared (issue 18): this statement cost more to plan than to run. Its LIMIT is a constant
+    // (pageLimit): with a parameter there, the generic plan was priced for a tenth of the ledger and the
+    // statement was planned again on every call.
     const params: unknown[] = [];
     const where: string[] = [];
     if (f.subtraderId !== undefined) where.push(`e.subtrader_id = $${params.push(f.subtraderId)}`);
@@ -298,55 +301,38 @@ export class LedgerRepository {
     if (f.entryType !== undefined) where.push(`e.entry_type = $${params.push(f.entryType)}`);
     if (f.externalId !== undefined) where.push(`e.external_id = $${params.push(f.externalId)}`);
     where.push(`e.ledger_seq > $${params.push(f.afterSeq ?? '0')}::bigint`);
-    const limit = `$${params.push(f.limit)}`;
+    const scan = pageLimit(f.limit);
+    const limit = `$${params.push(f.limit)}::bigint`;
     const budget = `$${params.push(f.maxPostings === undefined ? null : String(f.maxPostings))}::bigint`;
     const rows = await preparedRows<
-      Record<string, string | null> & { past_budget: boolean; postings: Array<[string, string | null, string]> }
+      Record<string, string | null> & { past_budget: boolean; postings: Array<[string, string | null, string]> | null }
     >(
       this.dataSource,
+      // `past`: the entry's postings would take the page past the budget (never the first entry). The
+      // running sum only grows, so the entries not past are a prefix; the page is that prefix and the
+      // first entry past it. (posting_count is NULL only for entries migrated after retention exported
+      // their postings: none to read.)
       `WITH page AS MATERIALIZED (
          SELECT e.ledger_seq, e.external_id, e.entry_type, e.effective_at, e.cycle, e.subtrader_id, e.asset_class, e.business_reference,
-                e.description, e.reverses_external_id, r.external_id AS reversed_by, e.import_id, e.created_by, e.created_at
-           FROM journal_entry e LEFT JOIN journal_entry r ON r.reverses_external_id = e.external_id
+                e.description, e.reverses_external_id, e.import_id, e.created_by, e.created_at,
+                row_number() OVER w AS k,
+                coalesce(sum(coalesce(e.posting_count, 0)) OVER w > ${budget}, false) AND row_number() OVER w > 1 AS past
+           FROM journal_entry e
           WHERE ${where.join(' AND ')}
+         WINDOW w AS (ORDER BY e.ledger_seq ROWS UNBOUNDED PRECEDING)
           ORDER BY e.ledger_seq
-          LIMIT ${limit}),
-       -- Entry by entry in ledger order, each entry's postings from its own cycle's month partition (a
-       -- posting's cycle is its entry's: journal_posting_check_balanced), the others pruned as the entry
-       -- is looked up: the cost of a page does not grow with the months the ledger holds (issue 18).
-       -- (The LIMIT inside keeps the lookup a loop over the page's entries, each with its entry's partition
-       -- as a parameter; no entry needs more than the budget's rows for the cut to be found. One page row an
-       -- entry: an entry is reversed at most once, IDX_journal_entry_reversal.)
-       budget_read AS MATERIALIZED (
-         SELECT pe.ledger_seq AS entry_seq, x.line_no, x.account, x.market_ticker, x.amount_centicents
-           FROM (SELECT ledger_seq, coalesce(cycle, '-infinity'::timestamptz) AS cycle_key FROM page ORDER BY ledger_seq) pe
-          CROSS JOIN LATERAL (SELECT p.line_no, p.account, p.market_ticker, p.amount_centicents FROM journal_posting p
-                               WHERE p.cycle_key = pe.cycle_key AND p.entry_seq = pe.ledger_seq ORDER BY p.line_no LIMIT ${budget} + 1) x
-          ORDER BY pe.ledger_seq, x.line_no LIMIT ${budget} + 1),
-       -- The entry of the first posting past the budget (NULL when the budget holds every posting read).
-       cut AS (SELECT CASE WHEN ${budget} IS NOT NULL AND count(*) > ${budget} THEN max(entry_seq) END AS seq,
-                      (SELECT min(ledger_seq) FROM page) AS first_seq FROM budget_read),
-       -- The entry listed without postings: the cut one, or the second one when the first alone is past the budget.
-       past AS (SELECT CASE WHEN cut.seq IS NULL THEN NULL
-                            WHEN cut.seq = cut.first_seq THEN (SELECT min(ledger_seq) FROM page WHERE ledger_seq > cut.first_seq)
-                            ELSE cut.seq END AS seq, cut.seq AS cut_seq, cut.first_seq,
-                       (SELECT coalesce(cycle, '-infinity'::timestamptz) FROM page WHERE ledger_seq = cut.seq) AS cut_cycle_key FROM cut),
-       listed AS (
-         SELECT b.entry_seq, b.line_no, b.account, b.market_ticker, b.amount_centicents FROM budget_read b, past
-          WHERE past.cut_seq IS NULL OR b.entry_seq < past.cut_seq
-         UNION ALL
-         SELECT p.entry_seq, p.line_no, p.account, p.market_ticker, p.amount_centicents
-           FROM journal_posting p, past WHERE past.cut_seq = past.first_seq AND p.cycle_key = past.cut_cycle_key AND p.entry_seq = past.cut_seq),
-       grouped AS (
-         SELECT entry_seq, json_agg(json_build_array(account, market_ticker, amount_centicents::text) ORDER BY line_no) AS postings
-           FROM listed GROUP BY entry_seq)
-       SELECT pg.ledger_seq::text AS ledger_seq, pg.external_id, pg.entry_type, ${utcText('pg.effective_at')} AS effective_at,
-              ${utcText('pg.cycle')} AS cycle, pg.subtrader_id, pg.asset_class, pg.business_reference, pg.description, pg.reverses_external_id,
-              pg.reversed_by, pg.import_id, pg.created_by, ${utcText('pg.created_at')} AS created_at,
-              (pg.ledger_seq = past.seq) AS past_budget, coalesce(g.postings, '[]'::json) AS postings
-         FROM page pg CROSS JOIN past LEFT JOIN grouped g ON g.entry_seq = pg.ledger_seq
-        WHERE past.seq IS NULL OR pg.ledger_seq <= past.seq
-        ORDER BY pg.ledger_seq`,
+          LIMIT ${scan.sql}),
+       listed AS (SELECT * FROM page WHERE k <= ${limit} AND (NOT past OR k = (SELECT min(k) FROM page WHERE past)))
+       -- Each listed entry's postings from its own cycle's month partition (a posting's cycle is its
+       -- entry's: journal_posting_check_balanced), the other months pruned as the entry is looked up.
+       SELECT l.ledger_seq::text AS ledger_seq, l.external_id, l.entry_type, ${utcText('l.effective_at')} AS effective_at,
+              ${utcText('l.cycle')} AS cycle, l.subtrader_id, l.asset_class, l.business_reference, l.description, l.reverses_external_id,
+              r.external_id AS reversed_by, l.import_id, l.created_by, ${utcText('l.created_at')} AS created_at, l.past AS past_budget,
+              CASE WHEN NOT l.past THEN
+                (SELECT json_agg(json_build_array(p.account, p.market_ticker, p.amount_centicents::text) ORDER BY p.line_no)
+                   FROM journal_posting p WHERE p.cycle_key = coalesce(l.cycle, '-infinity'::timestamptz) AND p.entry_seq = l.ledger_seq) END AS postings
+         FROM listed l LEFT JOIN journal_entry r ON r.reverses_external_id = l.external_id
+        ORDER BY l.ledger_seq`,
       params,
     );
 
@@ -366,9 +352,7 @@ export class LedgerRepository {
       importId: r.import_id,
       createdBy: r.created_by as string,
       createdAt: canonicalFromDatabase(r.created_at) as string,
-      postings: r.past_budget
-        ? []
-        : r.postings.map(([account, marketTicker, amount]) => ({ account, marketTicker, amount: BigInt(amount) })),
+      postings: (r.postings ?? []).map(([account, marketTicker, amount]) => ({ account, marketTicker, amount: BigInt(amount) })),
     }));
   }
 

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { LedgerBookingScope } from './ledger-booking-scope';
 import { LedgerImport } from './ledger-import.entity';
 import { Subtrader } from './subtrader.entity';
@@ -9,6 +9,7 @@ import { Subtrader } from './subtrader.entity';
  * triggers). Corrections are new entries of type `reversal`.
  */
 @Entity({ name: 'journal_entry' })
+@Check('CHK_journal_entry_posting_count', '"posting_count" >= 2')
 @Index(['cycle', 'subtraderId'])
 @Index(['subtraderId', 'ledgerSeq'])
 export class JournalEntry extends LedgerBookingScope {
@@ -50,6 +51,15 @@ export class JournalEntry extends LedgerBookingScope {
   @ManyToOne(() => JournalEntry, { onDelete: 'RESTRICT' })
   @JoinColumn({ name: 'reverses_external_id', referencedColumnName: 'externalId' })
   reverses?: JournalEntry;
+
+  /**
+   * How many postings the entry has: checked at commit (and whenever a posting is added) against its
+   * postings, so a page of entries bounded by postings is chosen without reading them (migration
+   * EntryPostingCount1796234300000). NULL only for entries older than the column whose postings
+   * retention had already exported.
+   */
+  @Column({ type: 'integer', name: 'posting_count', nullable: true })
+  postingCount: number | null;
 
   /** SHA-256 of the canonical content: the idempotency check of a re-posted external_id. */
   @Column({ type: 'text', name: 'content_hash' })
