@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { LedgerRepository } from '@app/ledger';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { EntityManager } from 'typeorm';
 import { EntryPostingCount1796234300000 } from '../../migrations/1796234300000-EntryPostingCount';
@@ -27,6 +28,15 @@ describe('migration EntryPostingCount: existing entries are counted', () => {
          FROM generate_series(1, $3::int) n`,
       [seq, cycle, postings],
     );
+  }
+
+  async function seqOf(externalId: string): Promise<string> {
+    const [{ seq }] = (await db.dataSource.query(`SELECT ledger_seq::text AS seq FROM journal_entry WHERE external_id = $1`, [
+      externalId,
+    ])) as Array<{
+      seq: string;
+    }>;
+    return seq;
   }
 
   beforeAll(async () => {
@@ -67,6 +77,40 @@ describe('migration EntryPostingCount: existing entries are counted', () => {
       { external_id: 'ARCHIVED-4', posting_count: 4 },
       { external_id: 'EXPORTED-5', posting_count: null },
     ]);
+  });
+
+  it("a ledger page counts only postings it can read: entries of archived or dropped months list with none and do not use the page's budget", async () => {
+    const seq = await seqOf('NO-CYCLE-2');
+    const ledger = new LedgerRepository(db.dataSource);
+    const page = await ledger.listEntries({ afterSeq: seq, limit: 10, maxPostings: 1 });
+    // ARCHIVED-4 states 4 postings, all in the archive schema: counted, they would end the page after it.
+    expect(page.map((e) => [e.externalId, e.postings.length, e.pastBudget ?? false])).toEqual([
+      ['ARCHIVED-4', 0, false],
+      ['EXPORTED-5', 0, false],
+    ]);
+    const all = await ledger.listEntries({ limit: 10, maxPostings: 4 });
+    expect(all.map((e) => [e.externalId, e.postings.length, e.pastBudget ?? false])).toEqual([
+      ['HOT-3', 3, false],
+      ['NO-CYCLE-2', 0, true],
+    ]);
+  });
+
+  it("loads back from its export the postings of an entry older than the migration, though the entry has no count; a new entry's still need one", async () => {
+    const seq = await seqOf('EXPORTED-5');
+    // As docs/partitioning-and-retention.md restores a dropped month: the month again, then its rows into the partition itself.
+    await db.dataSource.transaction(async (m) => {
+      await m.query(`SELECT partition_ensure_month('2026-04-03T20:00:00Z')`);
+      await m.query(
+        `INSERT INTO journal_posting_p202604 (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
+         SELECT $1, n, 'klear_settlement', CASE WHEN n = 5 THEN -4 ELSE 1 END, '2026-04-03T20:00:00Z', '2026-04-03T20:00:00Z' FROM generate_series(1, 5) n`,
+        [seq],
+      );
+    });
+    const [restored] = await new LedgerRepository(db.dataSource).listEntries({ externalId: 'EXPORTED-5', limit: 2, maxPostings: 200 });
+    expect(restored.postings.map((p) => p.amount)).toEqual([1n, 1n, 1n, 1n, -4n]);
+    await expect(db.dataSource.transaction((m) => oldEntry(m, 'NEW-NO-COUNT', '2026-06-03T20:00:00.000Z', 2))).rejects.toThrow(
+      /NEW-NO-COUNT is not balanced double entry \(2 postings, sum 0, 0 mislabelled, none declared\)/,
+    );
   });
 
   it('leaves journal_entry append-only again after its backfill', async () => {

@@ -310,14 +310,20 @@ export class LedgerRepository {
       this.dataSource,
       // `past`: the entry's postings would take the page past the budget (never the first entry). The
       // running sum only grows, so the entries not past are a prefix; the page is that prefix and the
-      // first entry past it. (posting_count is NULL only for entries migrated after retention exported
-      // their postings: none to read.)
-      `WITH page AS MATERIALIZED (
+      // first entry past it. Only postings that can be read count: an entry of a month retention moved
+      // out of journal_posting (detached into the archive schema, or exported and dropped) lists with
+      // none, as does an entry older than posting_count whose postings had been dropped (NULL).
+      `WITH attached AS MATERIALIZED (
+         SELECT coalesce(array_agg(c.relname::text), '{}') AS months FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = 'journal_posting'::regclass),
+       page AS MATERIALIZED (
          SELECT e.ledger_seq, e.external_id, e.entry_type, e.effective_at, e.cycle, e.subtrader_id, e.asset_class, e.business_reference,
                 e.description, e.reverses_external_id, e.import_id, e.created_by, e.created_at,
                 row_number() OVER w AS k,
-                coalesce(sum(coalesce(e.posting_count, 0)) OVER w > ${budget}, false) AND row_number() OVER w > 1 AS past
-           FROM journal_entry e
+                coalesce(sum(CASE WHEN e.cycle IS NULL OR 'journal_posting_p' || to_char(e.cycle AT TIME ZONE 'UTC', 'YYYYMM') = ANY(a.months)
+                                  THEN coalesce(e.posting_count, 0) ELSE 0 END) OVER w > ${budget}, false)
+                  AND row_number() OVER w > 1 AS past
+           FROM journal_entry e CROSS JOIN attached a
           WHERE ${where.join(' AND ')}
          WINDOW w AS (ORDER BY e.ledger_seq ROWS UNBOUNDED PRECEDING)
           ORDER BY e.ledger_seq
