@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
-import { CONNECT_TIMEOUT_MS, createDataSource, dataSourceOptions, POOL_WAIT_MS } from '@app/db';
-import { isDatabaseUnavailable } from '@app/http';
+import { CONNECT_TIMEOUT_MS, createDataSource, dataSourceOptions, isDatabaseUnavailable, POOL_WAIT_MS } from '@app/db';
 import { createEmptyDatabase } from '@app/testing';
 
 /**

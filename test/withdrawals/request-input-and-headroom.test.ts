@@ -214,6 +214,27 @@ describe('headroom', () => {
     await w.cancel(fresh.body.id, w.api.tokens.operator);
   });
 
+  it('refuses with 503 KLEAR_UNAVAILABLE, and creates nothing, when the balance must be refreshed and Klear cannot be read', async () => {
+    await putPolicy(w, policy(0n));
+    // Every snapshot is older than the maximum age: the request must read Klear, and Klear answers 500 (every retry too).
+    await w.api.db.dataSource.query(`UPDATE klear_balance_snapshot SET pulled_at = pulled_at - interval '1 hour'`);
+    await w.simAdmin('PUT', '/faults', { rules: [{ kind: 'status', endpoint: '/margin/settlement_balance', status: 500, times: 1000 }] });
+    try {
+      const before = await counts();
+      const snapshotsBefore = await w.api.db.count('klear_balance_snapshot');
+      const res = await w.request('1.00');
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 503, code: 'KLEAR_UNAVAILABLE' });
+      // Klear's reason rides along: its 500, or the client's circuit opened by the retries of those 500s.
+      expect(res.body.message).toMatch(
+        /could not be refreshed from Klear \(Klear GET \/margin\/settlement_balance (answered 500|not sent: the circuit is open after consecutive Klear failures)/,
+      );
+      expect(await counts()).toEqual(before);
+      expect(await w.api.db.count('klear_balance_snapshot')).toBe(snapshotsBefore);
+    } finally {
+      await w.simAdmin('DELETE', '/faults');
+    }
+  });
+
   it('keeps the audit chain intact', async () => {
     const res = await w.api.http().get('/audit?limit=1').set('Authorization', `Bearer ${w.api.tokens.viewer}`);
     expect(res.body.chain).toMatchObject({ ok: true });

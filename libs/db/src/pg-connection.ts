@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
-import type { DataSource } from 'typeorm';
+import { type DataSource, QueryFailedError } from 'typeorm';
 
 const logger = new Logger('Database');
 
@@ -44,4 +44,26 @@ export function guardDataSourcePool(dataSource: DataSource, what: string): void 
 /** The pool-level handler TypeORM installs on its pool (idle connections that die). */
 export function poolErrorHandler(what: string): (error: Error) => void {
   return (error) => logger.warn(`${what}: idle pool connection lost: ${error.message}`);
+}
+
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003', '53300']);
+
+/**
+ * An error that means the database cannot be reached or refuses work now (a lost or refused
+ * connection, a connect or pool timeout, too many connections): the API answers 503 DATABASE_UNAVAILABLE.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; driverError?: { code?: string } } | null;
+  if (!e) return false;
+  const code = e.code ?? e.driverError?.code;
+  if (code && DB_DOWN_CODES.has(code)) return true;
+  // 55000 with this text: the database refuses connections for now (ALLOW_CONNECTIONS false, maintenance).
+  return /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(
+    e.message ?? '',
+  );
+}
+
+/** An error of the database itself: unavailable (above), or a statement it refused (TypeORM's or node-postgres's). */
+export function isDatabaseError(error: unknown): boolean {
+  return isDatabaseUnavailable(error) || error instanceof QueryFailedError || error instanceof pg.DatabaseError;
 }

@@ -2,21 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError, type ErrorKind, TooManyRequests } from '@app/errors';
+import { isDatabaseUnavailable } from '@app/db';
 import { scrubSecrets } from '@app/logging';
 import type { ErrorBody } from './error-body';
-
-const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003', '53300']);
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; driverError?: { code?: string } } | null;
-  if (!e) return false;
-  const code = e.code ?? e.driverError?.code;
-  if (code && DB_DOWN_CODES.has(code)) return true;
-  // 55000 with this text: the database refuses connections for now (ALLOW_CONNECTIONS false, maintenance).
-  return /Connection terminated|timeout exceeded when trying to connect|^timeout expired$|Client has encountered a connection error|connect ECONNREFUSED|is not currently accepting connections/i.test(
-    e.message ?? '',
-  );
-}
 
 /** The HTTP status of each kind of domain error: the one place a domain failure becomes a status. */
 export const KIND_STATUS: Record<ErrorKind, number> = {

@@ -1,7 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { ManualClock } from '@app/clock';
 import type { AppConfig } from '@app/config';
+import { KlearHttpError, KlearTimeoutError } from '@app/klear-client';
+import pg from 'pg';
+import { QueryFailedError } from 'typeorm';
 import { BufferHeadroomService } from './buffer-headroom.service';
+import { BufferBalanceUnavailable } from './withdrawal-errors';
 import type { BufferPositionSource } from './withdrawal-ports';
 import type { WithdrawalRepository } from './withdrawal.repository';
 
@@ -50,5 +54,50 @@ describe('withdrawal headroom across asset classes', () => {
     });
     expect((await service.assess(5_999_900n, 100n)).ok).toBe(true);
     expect((await service.assess(5_999_901n, 100n)).ok).toBe(false);
+  });
+});
+
+describe('withdrawal headroom when a figure cannot be refreshed', () => {
+  const repository = { notYetLocked: async () => ({ total: 0n, ids: [] }) } as unknown as WithdrawalRepository;
+  // Every snapshot is stale: each figure is read from Klear first.
+  const config = { withdrawals: { balanceMaxAgeSeconds: 0 } } as unknown as AppConfig;
+  const clock = new ManualClock(Date.parse('2026-12-02T12:00:00Z'));
+  const failing = (step: 'balance' | 'obligations', error: Error): BufferPositionSource => {
+    const p = position();
+    return step === 'balance'
+      ? { ...p, refreshBalance: async () => Promise.reject(error) }
+      : { ...p, activeObligations: async () => Promise.reject(error) };
+  };
+  const refusal = async (source: BufferPositionSource) => {
+    const service = new BufferHeadroomService(source, repository, config, clock);
+    return service.assess(1n, 0n).then(
+      () => null,
+      (error: unknown) => error,
+    );
+  };
+
+  it("a Klear failure is KLEAR_UNAVAILABLE with Klear's reason, for the balance and for the reserve figures", async () => {
+    const timeout = await refusal(failing('balance', new KlearTimeoutError('GET /margin/settlement_balance', 15000)));
+    expect(timeout).toBeInstanceOf(BufferBalanceUnavailable);
+    expect((timeout as BufferBalanceUnavailable).message).toContain('did not answer within 15000 ms');
+    const status = await refusal(
+      failing('obligations', new KlearHttpError('GET /margin/active_obligations', 502, undefined, 'bad gateway', undefined)),
+    );
+    expect(status).toBeInstanceOf(BufferBalanceUnavailable);
+    expect((status as BufferBalanceUnavailable).message).toMatch(
+      /^the settlement buffer balance could not be refreshed from Klear \(reserve figures: /,
+    );
+    // Klear answered, but paging its answer did not end: still Klear's figures missing, still KLEAR_UNAVAILABLE.
+    const paging = await refusal(failing('obligations', new Error('obligation o-1: settlements paging repeated a cursor')));
+    expect((paging as BufferBalanceUnavailable).code).toBe('KLEAR_UNAVAILABLE');
+  });
+
+  it('a database failure while keeping the answer stays a database failure, not a report that Klear was down', async () => {
+    const connect = new Error('timeout exceeded when trying to connect');
+    expect(await refusal(failing('balance', connect))).toBe(connect);
+    const refused = new pg.DatabaseError('duplicate key value violates unique constraint', 0, 'error');
+    expect(await refusal(failing('obligations', refused))).toBe(refused);
+    const typeorm = new QueryFailedError('INSERT INTO klear_response_archive ...', [], new Error('permission denied'));
+    expect(await refusal(failing('balance', typeorm))).toBe(typeorm);
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
+import { isDatabaseError } from '@app/db';
 import { sumCenticents } from '@app/money';
 import { checkHeadroom, payableOf, type HeadroomResult } from './headroom-check';
 import { BufferBalanceUnavailable } from './withdrawal-errors';
@@ -22,6 +23,17 @@ export interface HeadroomOptions {
   forceRefresh?: boolean;
 }
 
+/**
+ * A failure to read Klear or to make sense of its answer becomes KLEAR_UNAVAILABLE (503, with the
+ * reason); a database failure while keeping the answer (a lost connection, a connect timeout, a
+ * refused statement) keeps its own error and answer (503 DATABASE_UNAVAILABLE, or 500 logged with an
+ * error id): it is not a report that Klear was down.
+ */
+function klearUnavailable(error: unknown, what: string): unknown {
+  if (isDatabaseError(error)) return error;
+  return new BufferBalanceUnavailable(`${what}${error instanceof Error ? error.message : String(error)}`);
+}
+
 /** `available - not yet locked - reserve >= amount`, on a balance no older than the configured age. */
 @Injectable()
 export class BufferHeadroomService {
@@ -41,7 +53,7 @@ export class BufferHeadroomService {
     try {
       return { reading: await this.position.refreshBalance(), source: 'klear' };
     } catch (error) {
-      throw new BufferBalanceUnavailable(error instanceof Error ? error.message : String(error));
+      throw klearUnavailable(error, '');
     }
   }
 
@@ -59,7 +71,7 @@ export class BufferHeadroomService {
     try {
       [obligations, estimate] = await Promise.all([this.position.activeObligations(), this.position.latestEstimate()]);
     } catch (error) {
-      throw new BufferBalanceUnavailable(`reserve figures: ${error instanceof Error ? error.message : String(error)}`);
+      throw klearUnavailable(error, 'reserve figures: ');
     }
     const pending = await this.repository.notYetLocked(reading.pulledAt, options.executing);
     return checkHeadroom({

@@ -193,9 +193,9 @@ export class WithdrawalExecutor {
       });
       head = await readHistoryHead(this.klear);
     } catch (error) {
-      // Klear cannot be read: nothing is sent without fresh figures; the next run tries again.
+      // Klear (or the database keeping its answer) cannot be read: nothing is sent without fresh figures; the next run tries again.
       this.logger.warn(
-        `withdrawal ${id}: not submitted this run, Klear figures unavailable: ${error instanceof Error ? error.message : String(error)}`,
+        `withdrawal ${id}: not submitted this run, fresh figures unavailable: ${error instanceof Error ? error.message : String(error)}`,
       );
       return 'skipped';
     }
