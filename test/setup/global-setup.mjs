@@ -65,5 +65,6 @@ export default async function globalSetup() {
   await server.initialise();
   await server.start();
   globalThis.__KLEAR_TEST_PG__ = server;
+  globalThis.__KLEAR_TEST_PG_BASE__ = base;
   process.env.KLEAR_TEST_ADMIN_URL = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
 }

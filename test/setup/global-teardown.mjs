@@ -30,5 +30,8 @@ function conformanceReport() {
 export default async function globalTeardown() {
   const server = globalThis.__KLEAR_TEST_PG__;
   if (server) await server.stop();
+  // The server removes its data directory (persistent: false); the temp directory that held it goes too.
+  const base = globalThis.__KLEAR_TEST_PG_BASE__;
+  if (base) rmSync(base, { recursive: true, force: true });
   conformanceReport();
 }
