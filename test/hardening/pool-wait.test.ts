@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
-import { CONNECT_TIMEOUT_MS, createDataSource, dataSourceOptions, isDatabaseUnavailable, POOL_WAIT_MS } from '@app/db';
+import {
+  CONNECT_TIMEOUT_MS,
+  connectTimeout,
+  createDataSource,
+  dataSourceOptions,
+  dedicatedPgClient,
+  isDatabaseUnavailable,
+  POOL_WAIT_MS,
+} from '@app/db';
 import { createEmptyDatabase } from '@app/testing';
 
 /**
@@ -85,6 +93,52 @@ describe('database pool waits', () => {
       for (const s of sockets) s.destroy();
       await pool.end();
       await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it('a stall of the process longer than the connect timeout does not expire it (a one-timer timeout does); running time still does', async () => {
+    // The product's connect timeout against node-postgres's kind (one timer of the same length), both
+    // started together; then the process does not run for 2.5 s, two and a half times the limit (a synchronous
+    // block, as a long GC or a starved machine gives).
+    const limitMs = 1_000;
+    let expired = false;
+    const ended = new Promise<void>((resolve) => {
+      connectTimeout(limitMs, () => {
+        expired = true;
+        resolve();
+      });
+    });
+    const oneTimer = new Promise<boolean>((resolve) => setTimeout(() => resolve(expired), limitMs));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_500);
+    // The one timer fires as soon as the process runs again; the connect timeout had its look first
+    // (its interval was due earlier) and counted the stall as two intervals, not 2.5 s.
+    await expect(oneTimer).resolves.toBe(false);
+    // A server that still does not answer: the timeout ends the attempt after enough running time.
+    await ended;
+    expect(expired).toBe(true);
+  });
+
+  it("a healthy database reached across a stall of the process connects (node-postgres's own timeout reports it unavailable)", async () => {
+    const empty = await createEmptyDatabase();
+    // Longer than the limit below; the stall counts as two looks (500 ms), leaving 1 s of running time for the handshake.
+    const stall = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_000);
+    const attempt = async (client: pg.Client) => {
+      client.on('error', () => undefined);
+      const connecting = client.connect().then(
+        () => 'connected',
+        (error: Error) => error.message,
+      );
+      stall(); // the socket is opening; the server answers while this process does not run
+      const outcome = await connecting;
+      await client.end().catch(() => undefined);
+      return outcome;
+    };
+    try {
+      const limits = { connectionString: empty.url, connectionTimeoutMillis: 1_500 };
+      expect(await attempt(new pg.Client(limits))).toBe('timeout expired');
+      expect(await attempt(dedicatedPgClient(limits, 'stall test'))).toBe('connected');
+    } finally {
+      await empty.drop();
     }
   });
 });

@@ -1,9 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../../migrations/index';
 import { ALL_ENTITIES } from './entities/index';
-import { poolErrorHandler } from './pg-connection';
+import { poolErrorHandler, StallTolerantClient } from './pg-connection';
 
 /**
  * How long opening a new connection may take before the database counts as unavailable (503
@@ -17,8 +17,11 @@ export const CONNECT_TIMEOUT_MS = 5_000;
  */
 export const POOL_WAIT_MS = 60_000;
 
-/** pg-pool uses one `connectionTimeoutMillis` for both waits; each new client gets the short connect timeout. */
-class BoundedConnectClient extends pg.Client {
+/**
+ * pg-pool uses one `connectionTimeoutMillis` for both waits; each new client gets the short connect
+ * timeout, counted in the process's running time (StallTolerantClient).
+ */
+class BoundedConnectClient extends StallTolerantClient {
   constructor(config?: string | pg.ClientConfig) {
     super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   }

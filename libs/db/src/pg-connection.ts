@@ -24,9 +24,77 @@ export function survivesConnectionLoss<T extends ErrorEmitter>(target: T, what: 
   return target;
 }
 
+/** How often a connect timeout looks at the clock (see connectTimeout). */
+export const CONNECT_WATCH_INTERVAL_MS = 250;
+
+/**
+ * A connect timeout that counts only the time this process was running. node-postgres's own
+ * (`connectionTimeoutMillis`) is one timer; when the process was not scheduled for longer than the
+ * timeout (a loaded machine, a long garbage collection, a synchronous block), Node runs due timers
+ * before it reads the sockets, so that timer fires while the server's answer waits unread, and a
+ * healthy database is reported unavailable (503 DATABASE_UNAVAILABLE). This one looks every
+ * CONNECT_WATCH_INTERVAL_MS and counts at most twice that per look: a longer gap was the process not
+ * running, not the server not answering. A server that never answers still times out after `limitMs`
+ * of running time.
+ */
+export function connectTimeout(limitMs: number, onTimeout: () => void): { stop(): void } {
+  let counted = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    counted += Math.min(now - last, 2 * CONNECT_WATCH_INTERVAL_MS);
+    last = now;
+    if (counted >= limitMs) {
+      clearInterval(timer);
+      onTimeout();
+    }
+  }, CONNECT_WATCH_INTERVAL_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+type ConnectCallback = Parameters<pg.Client['connect']>[0] & object;
+
+/**
+ * A node-postgres client whose `connectionTimeoutMillis` is a connectTimeout (running time, not wall
+ * time); on expiry it ends the attempt as node-postgres's own timeout does ('timeout expired').
+ */
+export class StallTolerantClient extends pg.Client {
+  private readonly connectLimitMs: number;
+
+  constructor(config?: string | pg.ClientConfig) {
+    const options = typeof config === 'string' ? { connectionString: config } : (config ?? {});
+    super({ ...options, connectionTimeoutMillis: 0 });
+    this.connectLimitMs = options.connectionTimeoutMillis ?? 0;
+  }
+
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.Client> | void {
+    const watch =
+      this.connectLimitMs > 0
+        ? connectTimeout(this.connectLimitMs, () => {
+            // node-postgres's own expiry, as it does it: mark the end as ours, then cut the socket.
+            const connection = (this as unknown as { connection: { _ending: boolean; stream: { destroy(error: Error): void } } })
+              .connection;
+            connection._ending = true;
+            connection.stream.destroy(new Error('timeout expired'));
+          })
+        : { stop: () => undefined };
+    if (callback) {
+      super.connect(((...answer: unknown[]) => {
+        watch.stop();
+        (callback as (...answer: unknown[]) => void)(...answer);
+      }) as ConnectCallback);
+      return;
+    }
+    return super.connect().finally(() => watch.stop());
+  }
+}
+
 /** A dedicated connection (an advisory lock, an admin task) that survives the loss of its server. */
 export function dedicatedPgClient(config: pg.ClientConfig, what: string, onError?: (error: Error) => void): pg.Client {
-  return survivesConnectionLoss(new pg.Client(config), what, onError);
+  return survivesConnectionLoss(new StallTolerantClient(config), what, onError);
 }
 
 /**
