@@ -9,6 +9,7 @@ import {
   dedicatedPgClient,
   isDatabaseUnavailable,
   POOL_WAIT_MS,
+  StallTolerantClient,
 } from '@app/db';
 import { createEmptyDatabase } from '@app/testing';
 
@@ -120,24 +121,60 @@ describe('database pool waits', () => {
 
   it("a healthy database reached across a stall of the process connects (node-postgres's own timeout reports it unavailable)", async () => {
     const empty = await createEmptyDatabase();
-    // Longer than the limit below; the stall counts as two looks (500 ms), leaving 1 s of running time for the handshake.
-    const stall = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_000);
+    // The stall comes right after node-postgres sent its startup message on the open socket: the server
+    // answers while this process does not run, and the answer waits unread. 2.5 s, longer than the 2 s
+    // limit; the product's timeout counts it as two looks (500 ms), leaving 1.5 s of running time for
+    // the rest of the handshake (two more round trips).
+    const stall = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_500);
     const attempt = async (client: pg.Client) => {
       client.on('error', () => undefined);
       const connecting = client.connect().then(
         () => 'connected',
         (error: Error) => error.message,
       );
-      stall(); // the socket is opening; the server answers while this process does not run
+      // Added after connect(): node-postgres's own 'connect' listener (it sends the startup message) runs first.
+      (client as unknown as { connection: { once(event: 'connect', listener: () => void): void } }).connection.once('connect', stall);
       const outcome = await connecting;
       await client.end().catch(() => undefined);
       return outcome;
     };
     try {
-      const limits = { connectionString: empty.url, connectionTimeoutMillis: 1_500 };
+      const limits = { connectionString: empty.url, connectionTimeoutMillis: 2_000 };
       expect(await attempt(new pg.Client(limits))).toBe('timeout expired');
       expect(await attempt(dedicatedPgClient(limits, 'stall test'))).toBe('connected');
     } finally {
+      await empty.drop();
+    }
+  });
+
+  it("the pool's connections and every dedicated one use the stall-tolerant connect timeout", () => {
+    const { extra } = dataSourceOptions({ url: 'postgres://nobody@127.0.0.1:9/nothing' }) as { extra: { Client: typeof pg.Client } };
+    expect(extra.Client.prototype).toBeInstanceOf(StallTolerantClient);
+    expect(dedicatedPgClient({ connectionTimeoutMillis: 1 }, 'class check')).toBeInstanceOf(StallTolerantClient);
+  });
+
+  it('a second connect() of one client leaves one watch: the first never cuts the connection that came up', async () => {
+    const empty = await createEmptyDatabase();
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const client = dedicatedPgClient({ connectionString: empty.url, connectionTimeoutMillis: 5_000 }, 'connect twice');
+    try {
+      const first = settle(client.connect());
+      // node-postgres refuses the second call and hands the first attempt's completion to its callback.
+      const second = settle(client.connect());
+      const [{ one }] = (await client.query('SELECT 1 AS one')).rows as Array<{ one: number }>;
+      expect(one).toBe(1);
+      // Far past the limit: a watch left running from the first call would cut the socket now.
+      jest.advanceTimersByTime(60_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      const [{ two }] = (await client.query('SELECT 2 AS two')).rows as Array<{ two: number }>;
+      expect({ two, first: first.done, second: (second.error as Error | undefined)?.message }).toEqual({
+        two: 2,
+        first: false,
+        second: 'Client has already been connected. You cannot reuse a client.',
+      });
+    } finally {
+      jest.useRealTimers();
+      await client.end().catch(() => undefined);
       await empty.drop();
     }
   });

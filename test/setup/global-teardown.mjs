@@ -21,17 +21,25 @@ function conformanceReport() {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  if (checked + skipped > 0) process.stderr.write(`\n[conformance] ${checked} simulator answers validated against the OpenAPI contract, ${skipped} too large to hold\n`);
+  if (checked + skipped > 0)
+    process.stderr.write(
+      `\n[conformance] ${checked} simulator answers validated against the OpenAPI contract, ${skipped} too large to hold\n`,
+    );
   if (violations.length > 0) {
-    throw new Error(`[conformance] ${violations.length} simulator answers break the OpenAPI contract:\n${violations.slice(0, 20).join('\n')}`);
+    throw new Error(
+      `[conformance] ${violations.length} simulator answers break the OpenAPI contract:\n${violations.slice(0, 20).join('\n')}`,
+    );
   }
 }
 
 export default async function globalTeardown() {
   const server = globalThis.__KLEAR_TEST_PG__;
-  if (server) await server.stop();
-  // The server removes its data directory (persistent: false); the temp directory that held it goes too.
-  const base = globalThis.__KLEAR_TEST_PG_BASE__;
-  if (base) rmSync(base, { recursive: true, force: true });
+  try {
+    if (server) await server.stop();
+  } finally {
+    // The server removes its data directory (persistent: false); the temp directory that held it goes too.
+    const base = globalThis.__KLEAR_TEST_PG_BASE__;
+    if (base) rmSync(base, { recursive: true, force: true });
+  }
   conformanceReport();
 }

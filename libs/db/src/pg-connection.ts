@@ -35,7 +35,8 @@ export const CONNECT_WATCH_INTERVAL_MS = 250;
  * healthy database is reported unavailable (503 DATABASE_UNAVAILABLE). This one looks every
  * CONNECT_WATCH_INTERVAL_MS and counts at most twice that per look: a longer gap was the process not
  * running, not the server not answering. A server that never answers still times out after `limitMs`
- * of running time.
+ * of running time. A process that runs, only slowly (looks 300 ms apart on a starved machine), counts
+ * its wall time: only a gap longer than two intervals is discounted.
  */
 export function connectTimeout(limitMs: number, onTimeout: () => void): { stop(): void } {
   let counted = 0;
@@ -53,6 +54,8 @@ export function connectTimeout(limitMs: number, onTimeout: () => void): { stop()
   return { stop: () => clearInterval(timer) };
 }
 
+const NO_WATCH = { stop: () => undefined };
+
 type ConnectCallback = Parameters<pg.Client['connect']>[0] & object;
 
 /**
@@ -61,6 +64,7 @@ type ConnectCallback = Parameters<pg.Client['connect']>[0] & object;
  */
 export class StallTolerantClient extends pg.Client {
   private readonly connectLimitMs: number;
+  private watch: { stop(): void } = NO_WATCH;
 
   constructor(config?: string | pg.ClientConfig) {
     const options = typeof config === 'string' ? { connectionString: config } : (config ?? {});
@@ -71,6 +75,9 @@ export class StallTolerantClient extends pg.Client {
   override connect(): Promise<pg.Client>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.Client> | void {
+    // One watch per client: a second connect() replaces the first's callback inside node-postgres, so
+    // the first watch would never be stopped and would later cut a connection that had succeeded.
+    this.watch.stop();
     const watch =
       this.connectLimitMs > 0
         ? connectTimeout(this.connectLimitMs, () => {
@@ -80,7 +87,8 @@ export class StallTolerantClient extends pg.Client {
             connection._ending = true;
             connection.stream.destroy(new Error('timeout expired'));
           })
-        : { stop: () => undefined };
+        : NO_WATCH;
+    this.watch = watch;
     if (callback) {
       super.connect(((...answer: unknown[]) => {
         watch.stop();

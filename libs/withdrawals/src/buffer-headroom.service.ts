@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { APP_CONFIG, type AppConfig } from '@app/config';
 import { isDatabaseError } from '@app/db';
+import { KlearClientError } from '@app/klear-client';
 import { sumCenticents } from '@app/money';
 import { checkHeadroom, payableOf, type HeadroomResult } from './headroom-check';
 import { BufferBalanceUnavailable } from './withdrawal-errors';
@@ -30,7 +31,8 @@ export interface HeadroomOptions {
  * error id): it is not a report that Klear was down.
  */
 function klearUnavailable(error: unknown, what: string): unknown {
-  if (isDatabaseError(error)) return error;
+  // Klear's own errors first: their text may carry Klear's message, which can read like a database's.
+  if (!(error instanceof KlearClientError) && isDatabaseError(error)) return error;
   return new BufferBalanceUnavailable(`${what}${error instanceof Error ? error.message : String(error)}`);
 }
 
