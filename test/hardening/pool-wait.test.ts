@@ -20,6 +20,9 @@ import { createEmptyDatabase } from '@app/testing';
  * never answers a new connection still counts as unavailable after the short connect timeout.
  * The pool's timers run on Jest's fake clock, so nothing here depends on how fast the machine is.
  */
+/** The process does not run for `ms` (a synchronous block: what a long GC or a starved machine does to it). */
+const blockProcess = (ms: number) => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 describe('database pool waits', () => {
   afterEach(() => {
     jest.useRealTimers();
@@ -110,7 +113,7 @@ describe('database pool waits', () => {
       });
     });
     const oneTimer = new Promise<boolean>((resolve) => setTimeout(() => resolve(expired), limitMs));
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_500);
+    blockProcess(2_500);
     // The one timer fires as soon as the process runs again; the connect timeout had its look first
     // (its interval was due earlier) and counted the stall as two intervals, not 2.5 s.
     await expect(oneTimer).resolves.toBe(false);
@@ -125,7 +128,7 @@ describe('database pool waits', () => {
     // answers while this process does not run, and the answer waits unread. 2.5 s, longer than the 2 s
     // limit; the product's timeout counts it as two looks (500 ms), leaving 1.5 s of running time for
     // the rest of the handshake (two more round trips).
-    const stall = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2_500);
+    const stall = () => blockProcess(2_500);
     const attempt = async (client: pg.Client) => {
       client.on('error', () => undefined);
       const connecting = client.connect().then(

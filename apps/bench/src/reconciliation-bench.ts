@@ -196,11 +196,12 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
         WHERE $4::int > 0`,
       params,
     );
-    // Klear's own totals include the funding and the margin delta (amount = total - delta + funding). Each delta is the whole requirement: no earlier
-    // cycle lists these subtraders or groups (the workbook benchmark's earlier cycle, in the same database
-    // in a full run, has other subtraders and no margin rows), so Klear's delta from nothing is the requirement.
-    // With deltas of zero, the margin-delta consistency check (it runs once an earlier cycle is ingested)
-    // found every one of them inconsistent: 9,250 breaks beside the 50 of the world (full run, 2026-12-05).
+    // Klear's own totals include the funding and the margin delta (amount = total - delta + funding).
+    // Each delta is the whole requirement: no earlier cycle lists these subtraders or groups (the workbook
+    // benchmark's earlier cycle, in the same database in a full run, has other subtraders and no margin
+    // rows), so Klear's delta from nothing is the requirement. With deltas of zero, the margin-delta
+    // consistency check (it runs once an earlier cycle is ingested) found every one of them inconsistent:
+    // 9,250 breaks beside the 50 of the world (full run, 2026-12-05).
     await tx.query(
       `UPDATE klear_obligation o SET amount_centicents = o.pnl_centicents + f.funding - mm.delta, funding_centicents = f.funding, funding_payment_count = f.n,
               maintenance_margin_centicents = mm.requirement

@@ -87,7 +87,6 @@ describe('withdrawal headroom when a figure cannot be refreshed', () => {
     expect((status as BufferBalanceUnavailable).message).toMatch(
       /^the settlement buffer balance could not be refreshed from Klear \(reserve figures: /,
     );
-    // Klear answered, but paging its answer did not end: still Klear's figures missing, still KLEAR_UNAVAILABLE.
     // Klear's own 503 whose message reads like a database outage (Klear's database is down) is still Klear's.
     const klearDb = new KlearHttpError(
       'GET /margin/settlement_balance',
@@ -97,6 +96,7 @@ describe('withdrawal headroom when a figure cannot be refreshed', () => {
       undefined,
     );
     expect(((await refusal(failing('balance', klearDb))) as BufferBalanceUnavailable).code).toBe('KLEAR_UNAVAILABLE');
+    // Klear answered, but paging its answer did not end: still Klear's figures missing, still KLEAR_UNAVAILABLE.
     const paging = await refusal(failing('obligations', new Error('obligation o-1: settlements paging repeated a cursor')));
     expect((paging as BufferBalanceUnavailable).code).toBe('KLEAR_UNAVAILABLE');
   });
