@@ -146,4 +146,23 @@ describe('Clearing-ops read routes over ingested Klear data', () => {
     });
     expect((await get('/subtraders/nobody')).status).toBe(404);
   });
+
+  it("gives every row of every page the latest cycle's figures: each row is the subtrader's own answer", async () => {
+    // The statement sends what every row shares (the latest obligations, their times, the estimate's
+    // pull time) on a page's first row only; a page's later rows, and a later page whose first row is
+    // not the registry's first, must still carry them.
+    const rows: Array<{ subtrader_id: string; latest_obligation: unknown }> = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/subtraders?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(page.status).toBe(200);
+      rows.push(...page.body.data);
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(rows).toHaveLength(5);
+    for (const row of rows) {
+      expect(row.latest_obligation).toMatchObject({ execution_time: expect.any(String), obligation_ids: [expect.any(String)] });
+      expect(row).toEqual((await get(`/subtraders/${row.subtrader_id}`)).body);
+    }
+  });
 });
