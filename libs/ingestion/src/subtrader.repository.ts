@@ -109,7 +109,8 @@ export class SubtraderRepository {
   /**
    * Subtraders with their latest Klear figures: totals of the latest cycle's obligations (every asset
    * class; from the per-subtrader summary the details' triggers maintain), their maintenance margin
-   * and funding payments, the netted group the subtrader belongs to now (whose margin is the group's),
+   * and funding payments (from the funding summary its payments' triggers maintain, which the funding
+   * check reads too: a page of 50 sums 50 rows, not the 1,500 payments of the bench world), the netted group the subtrader belongs to now (whose margin is the group's),
    * and the latest estimate line. One statement; the margin lookup names the latest cycle, so only
    * that month's partition of klear_margin_detail is read (run-time pruning, issue 18). Its timestamps
    * come as ISO text (issue 18: parsing each into a Date and formatting it again was a tenth of the
@@ -140,25 +141,28 @@ export class SubtraderRepository {
                          FROM klear_obligation WHERE execution_time = (SELECT max(execution_time) FROM klear_obligation) HAVING count(*) > 0),
             est AS (SELECT id, ${isoTimestampText('pulled_at')} AS pulled_at_text FROM klear_estimate_snapshot
                      WHERE source = 'settlement_estimate_by_asset_class' ORDER BY pulled_at DESC, id DESC LIMIT 1),
-            page_start AS (SELECT min(subtrader_id) AS subtrader_id FROM page),
-            -- Each table read once for the whole page (its subtraders as one array: one index descent, then
-            -- the page's neighbouring keys), not looked up subtrader by subtrader (issue 18).
+            page_start AS (SELECT min(subtrader_id) AS subtrader_id, max(subtrader_id) AS last_id FROM page),
+            -- Each table read once for the whole page, as the key range from its first subtrader to its last
+            -- (every registered id in that range is on the page, and the page's rows take only their own),
+            -- not looked up subtrader by subtrader nor as an array of 51 keys (issue 18: 5% less of the
+            -- statement's CPU than the array). The estimate lines likewise: a later page does not walk the
+            -- snapshot's lines from its first subtrader.
             d AS (SELECT subtrader_id, sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
                     FROM klear_settlement_summary
-                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page))
+                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
                    GROUP BY subtrader_id),
             m AS (SELECT subtrader_id, sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents,
                          sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
                     FROM klear_margin_detail
                    WHERE cycle = (SELECT execution_time FROM latest) AND obligation_id = ANY((SELECT ids FROM latest)::text[])
-                     AND subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page))
+                     AND subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
                    GROUP BY subtrader_id),
-            f AS (SELECT subtrader_id, sum(funding_amount_centicents)::text AS funding_centicents, count(*)::int AS funding_payment_count
-                    FROM klear_funding_payment
-                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page))
+            f AS (SELECT subtrader_id, sum(funding_centicents)::text AS funding_centicents, sum(payment_count)::int AS funding_payment_count
+                    FROM klear_funding_summary
+                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
                    GROUP BY subtrader_id),
             g AS (SELECT DISTINCT ON (subtrader_id) subtrader_id, group_id, valid_from FROM klear_subtrader_group_membership
-                   WHERE subtrader_id = ANY(ARRAY(SELECT subtrader_id FROM page)) AND valid_to IS NULL
+                   WHERE subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start) AND valid_to IS NULL
                    ORDER BY subtrader_id, valid_from DESC, group_id)
        SELECT s.subtrader_id, ${isoTimestampText('s.first_seen_in_klear_at')} AS first_seen_in_klear_at,
               ${isoTimestampText('s.first_seen_in_ledger_at')} AS first_seen_in_ledger_at,
@@ -174,6 +178,7 @@ export class SubtraderRepository {
          LEFT JOIN f ON f.subtrader_id = s.subtrader_id
          LEFT JOIN g ON g.subtrader_id = s.subtrader_id
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
+               AND e.key BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
          LEFT JOIN latest l ON s.subtrader_id = (SELECT subtrader_id FROM page_start)
          LEFT JOIN est est_first ON s.subtrader_id = (SELECT subtrader_id FROM page_start)
         ORDER BY s.subtrader_id`,
