@@ -110,8 +110,8 @@ export class SubtraderRepository {
    * Subtraders with their latest Klear figures: totals of the latest cycle's obligations (every asset
    * class; from the per-subtrader summary the details' triggers maintain), their maintenance margin
    * and funding payments (from the funding summary its payments' triggers maintain, which the funding
-   * check reads too: a page of 50 sums 50 rows, not the 1,500 payments of the bench world), the netted group the subtrader belongs to now (whose margin is the group's),
-   * and the latest estimate line. One statement; the margin lookup names the latest cycle, so only
+   * check reads too: a page of 50 sums 50 rows, not the 1,500 payments of the bench world), the netted
+   * group the subtrader belongs to now (whose margin is the group's), and the latest estimate line. One statement; the margin lookup names the latest cycle, so only
    * that month's partition of klear_margin_detail is read (run-time pruning, issue 18). Its timestamps
    * come as ISO text (issue 18: parsing each into a Date and formatting it again was a tenth of the
    * route's time).
@@ -130,6 +130,8 @@ export class SubtraderRepository {
     // plan the statistics of a fresh or freshly grown database suggest, the latest figures are read
     // for `limit` subtraders, never for the whole registry before sorting.
     const limit = pageLimit(filter.limit);
+    // The page's subtraders as a key range, first to last (the \`page_start\` CTE).
+    const pageRange = '(SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)';
     // Prepared, its limit a constant (issue 18): planning this statement cost more than running it.
     const rows = await preparedRows<SubtraderRow>(
       this.dataSource,
@@ -149,20 +151,20 @@ export class SubtraderRepository {
             -- snapshot's lines from its first subtrader.
             d AS (SELECT subtrader_id, sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
                     FROM klear_settlement_summary
-                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
+                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN ${pageRange}
                    GROUP BY subtrader_id),
             m AS (SELECT subtrader_id, sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents,
                          sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
                     FROM klear_margin_detail
                    WHERE cycle = (SELECT execution_time FROM latest) AND obligation_id = ANY((SELECT ids FROM latest)::text[])
-                     AND subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
+                     AND subtrader_id BETWEEN ${pageRange}
                    GROUP BY subtrader_id),
             f AS (SELECT subtrader_id, sum(funding_centicents)::text AS funding_centicents, sum(payment_count)::int AS funding_payment_count
                     FROM klear_funding_summary
-                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
+                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN ${pageRange}
                    GROUP BY subtrader_id),
             g AS (SELECT DISTINCT ON (subtrader_id) subtrader_id, group_id, valid_from FROM klear_subtrader_group_membership
-                   WHERE subtrader_id BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start) AND valid_to IS NULL
+                   WHERE subtrader_id BETWEEN ${pageRange} AND valid_to IS NULL
                    ORDER BY subtrader_id, valid_from DESC, group_id)
        SELECT s.subtrader_id, ${isoTimestampText('s.first_seen_in_klear_at')} AS first_seen_in_klear_at,
               ${isoTimestampText('s.first_seen_in_ledger_at')} AS first_seen_in_ledger_at,
@@ -178,7 +180,7 @@ export class SubtraderRepository {
          LEFT JOIN f ON f.subtrader_id = s.subtrader_id
          LEFT JOIN g ON g.subtrader_id = s.subtrader_id
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
-               AND e.key BETWEEN (SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)
+               AND e.key BETWEEN ${pageRange}
          LEFT JOIN latest l ON s.subtrader_id = (SELECT subtrader_id FROM page_start)
          LEFT JOIN est est_first ON s.subtrader_id = (SELECT subtrader_id FROM page_start)
         ORDER BY s.subtrader_id`,
