@@ -111,10 +111,10 @@ export class SubtraderRepository {
    * class; from the per-subtrader summary the details' triggers maintain), their maintenance margin
    * and funding payments (from the funding summary its payments' triggers maintain, which the funding
    * check reads too: a page of 50 sums 50 rows, not the 1,500 payments of the bench world), the netted
-   * group the subtrader belongs to now (whose margin is the group's), and the latest estimate line. One statement; the margin lookup names the latest cycle, so only
-   * that month's partition of klear_margin_detail is read (run-time pruning, issue 18). Its timestamps
-   * come as ISO text (issue 18: parsing each into a Date and formatting it again was a tenth of the
-   * route's time).
+   * group the subtrader belongs to now (whose margin is the group's), and the latest estimate line. One
+   * statement; the margin lookup names the latest cycle, so only that month's partition of
+   * klear_margin_detail is read (run-time pruning, issue 18). Its timestamps come as ISO text (issue 18:
+   * parsing each into a Date and formatting it again was a tenth of the route's time).
    *
    * What is the same for every row of a page (the latest cycle's obligations, asset classes, times, and
    * the latest estimate's pull time) is formatted once and sent on the page's first row only, then shared
@@ -130,7 +130,7 @@ export class SubtraderRepository {
     // plan the statistics of a fresh or freshly grown database suggest, the latest figures are read
     // for `limit` subtraders, never for the whole registry before sorting.
     const limit = pageLimit(filter.limit);
-    // The page's subtraders as a key range, first to last (the \`page_start\` CTE).
+    // The page's subtraders as a key range, first to last (the `page_start` CTE).
     const pageRange = '(SELECT subtrader_id FROM page_start) AND (SELECT last_id FROM page_start)';
     // Prepared, its limit a constant (issue 18): planning this statement cost more than running it.
     const rows = await preparedRows<SubtraderRow>(
