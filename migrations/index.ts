@@ -28,6 +28,7 @@ import { AuthChangeNotify1796234000000 } from './1796234000000-AuthChangeNotify'
 import { BreakFirstSeenRunIndex1796234100000 } from './1796234100000-BreakFirstSeenRunIndex';
 import { ReversalIndexPartial1796234200000 } from './1796234200000-ReversalIndexPartial';
 import { EntryPostingCount1796234300000 } from './1796234300000-EntryPostingCount';
+import { LatestSubtraderFigures1796234400000 } from './1796234400000-LatestSubtraderFigures';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -61,4 +62,5 @@ export const ALL_MIGRATIONS: Function[] = [
   BreakFirstSeenRunIndex1796234100000,
   ReversalIndexPartial1796234200000,
   EntryPostingCount1796234300000,
+  LatestSubtraderFigures1796234400000,
 ];

@@ -1,3 +1,4 @@
+import { refreshLatestFigures } from '@app/ingestion';
 import type { DataSource, EntityManager } from 'typeorm';
 import { postJournalEntry, settlementPostings } from './settlement-world';
 
@@ -48,6 +49,8 @@ export async function klearCycle(
       [id, `${id}-m${i}`, subtrader, margin.toString()],
     );
   }
+  // As ingestion leaves it (upsertObligation): the latest cycle's figures of GET /subtraders.
+  await refreshLatestFigures(m, null);
 }
 
 export interface SeededDay {

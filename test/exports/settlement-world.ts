@@ -4,6 +4,7 @@ import { ManualClock } from '@app/clock';
 import type { AppConfig } from '@app/config';
 import type { ExportFile } from '@app/db';
 import { ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
+import { refreshLatestFigures } from '@app/ingestion';
 import { LedgerRepository } from '@app/ledger';
 import { BreakRepository, BreakWorkflowService, ReconciliationRunRepository } from '@app/reconciliation';
 import type { TestDatabase } from '@app/testing';
@@ -133,6 +134,8 @@ export class SettlementWorld {
           [id, `${id}-m${i}`, subtrader, requirement.toString(), d.toString()],
         );
       }
+      // As ingestion leaves it (upsertObligation): the latest cycle's figures of GET /subtraders.
+      await refreshLatestFigures(m, null);
     });
   }
 

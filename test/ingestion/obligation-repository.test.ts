@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { inTransaction, obligationContentHash, upsertObligation } from '@app/ingestion';
 import type { ObligationEntry } from '@app/klear-contract';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { waitUntilBlockedOnALock } from '../support/lock-wait';
 
 /** A synthetic obligation of `subtraders x markets` details (ids like Klear's: unique per cell). */
 function obligation(id: string, subtraders: number, markets: number, feeBump = 0n, lastUpdated = '2026-11-20T22:00:00Z'): ObligationEntry {
@@ -129,10 +130,10 @@ describe('Obligation upsert', () => {
       return result;
     });
     await inserted;
-    // The older version's transaction starts while the newer row is inserted but not committed: it sees
-    // no row to lock and its insert waits on the newer one's.
+    // The older version's transaction starts while the newer row is inserted but not committed: it waits
+    // for the newer one (obligation writers take turns, AdvisoryLocks.obligationWrites), then finds its row.
     const olderTx = inTransaction(db.dataSource, (tx) => upsertObligation(tx, older, archiveId, new Date()));
-    await waitUntilBlockedOnALock();
+    await waitUntilBlockedOnALock(db.dataSource);
     releaseNewer();
     expect((await newerTx).outcome).toBe('new');
     expect((await olderTx).outcome).toBe('older_version');
@@ -165,15 +166,4 @@ describe('Obligation upsert', () => {
     expect(await version(3n, '2026-11-20T22:05:00.654322Z')).toBe('changed');
     expect(await version(4n, '2026-11-20T22:05:00.654321Z')).toBe('older_version');
   });
-
-  /** Polls PostgreSQL until a session of this database waits on a lock (a condition, not a sleep). */
-  async function waitUntilBlockedOnALock(): Promise<void> {
-    for (let i = 0; i < 10_000; i++) {
-      const [{ n }] = await db.dataSource.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (n > 0) return;
-    }
-    throw new Error('no transaction ever waited on the lock');
-  }
 });

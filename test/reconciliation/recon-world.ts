@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LedgerEntryInput } from '@app/ledger';
 import { LedgerService } from '@app/ledger';
 import { ReconciliationRepository, ReconciliationService, type ObservationRow, type RunOutcome } from '@app/reconciliation';
-import { inTransaction, interpretAnswer } from '@app/ingestion';
+import { inTransaction, interpretAnswer, refreshLatestFigures } from '@app/ingestion';
 import { parseKlearAnswer } from '@app/klear-client';
 import { marginRequirement, reversalOf, tradeSettlement } from '../ledger/ledger-factory';
 import { startApiWorld, type ApiWorld } from '../support/api-world';
@@ -176,6 +176,8 @@ export class ReconWorld {
         fundingTotal.toString(),
         funding.length,
       ]);
+      // As ingestion leaves it (upsertObligation): the latest cycle's figures of GET /subtraders.
+      await refreshLatestFigures(tx, null);
     });
     return id;
   }

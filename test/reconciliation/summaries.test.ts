@@ -165,6 +165,7 @@ describe('reconciliation summaries', () => {
       ledger_rows: 6 * 3,
       klear_funding_rows: 0,
       ledger_funding_rows: 0,
+      latest_figures_rows_changed: 0,
       differences_before: 1,
     });
     expect(await summaries.verify()).toEqual([]);

@@ -13,6 +13,7 @@ import { ReconciliationRunRepository, ReconciliationSummaries, ReconciliationSum
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type ExcelJS from 'exceljs';
 import type { EntityManager } from 'typeorm';
+import { refreshLatestFigures } from '@app/ingestion';
 import { RetentionRepository, RetentionService } from '@app/retention';
 import { CYCLE_1, DAY, seedReconciledDay } from '../exports/reconciled-day-factory';
 import { postJournalEntry, settlementPostings } from '../exports/settlement-world';
@@ -54,6 +55,8 @@ async function oldCycle(m: EntityManager, id: string, cycle: string, pnl: bigint
     `INSERT INTO klear_margin_detail (obligation_id, id, subtrader_id, maintenance_margin_centicents, maintenance_margin_delta_centicents, cycle) VALUES ($1, $1 || '-m', 'ST-A', 100, 0, $2)`,
     [id, cycle],
   );
+  // As ingestion leaves it (upsertObligation): the latest cycle's figures of GET /subtraders.
+  await refreshLatestFigures(m, null);
   await postJournalEntry(m, {
     id: `ts-${id}`,
     type: 'trade_settlement',

@@ -14,6 +14,7 @@ import { simulatorClient } from './bench-database';
 import { countingBuffers, quietAutovacuum, statementBuffers, statementLines } from './database-counters';
 import { openBenchDatabase } from './bench-database';
 import { fetchWhole, ingestFetched, plainCopy } from './ingestion-bench';
+import { refreshLatestFigures } from '@app/ingestion';
 import { type BenchMode, type BenchRow, machineFacts, type Measurement, measuredRow, writeResults } from './results';
 
 /**
@@ -619,6 +620,8 @@ class GrowthWorld {
         [target.id, template.obligationId, target.executionTime, template.executionTime],
       );
       await this.book(tx, target.id, target.executionTime);
+      // The latest cycle's subtrader figures, as storing the obligation through ingestion refreshes them.
+      await refreshLatestFigures(tx, null);
     });
     await this.dataSource.query(`ANALYZE ${LOADED_TABLES}`);
   }

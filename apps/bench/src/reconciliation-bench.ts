@@ -2,6 +2,7 @@ import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
 import type { DataSource } from 'typeorm';
 import { ensureCyclePartitions } from '@app/db';
+import { refreshLatestFigures } from '@app/ingestion';
 import { ReconciliationRunRepository, type ReconSettings } from '@app/reconciliation';
 import type { Measurement } from './results';
 
@@ -126,6 +127,8 @@ export async function loadBenchCycle(
     );
   });
   const extras = await loadFundingAndGroups(dataSource, shape, obligationId);
+  // GET /subtraders reads the latest cycle's figures as ingestion leaves them (upsertObligation refreshes them).
+  await refreshLatestFigures(dataSource, null);
   await dataSource.query(
     'ANALYZE klear_settlement_detail; ANALYZE journal_posting; ANALYZE journal_entry; ANALYZE klear_funding_payment; ANALYZE klear_margin_detail; ANALYZE klear_subtrader_group_membership',
   );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { DataSource } from 'typeorm';
 import { ensureCyclePartitions } from '@app/db';
+import { refreshLatestFigures } from '@app/ingestion';
 import {
   cycleScope,
   etDateTimeCell,
@@ -190,5 +191,7 @@ async function seedBenchDay(dataSource: DataSource, subtraders: number, markets:
       [BENCH_CYCLE, markets, n],
     );
   });
+  // As ingestion leaves them (upsertObligation refreshes them): the latest cycle's figures GET /subtraders reads.
+  await refreshLatestFigures(dataSource, null);
   await dataSource.query('ANALYZE klear_settlement_detail, journal_posting, journal_entry, klear_obligation');
 }

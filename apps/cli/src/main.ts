@@ -283,7 +283,9 @@ program
 
 program
   .command('recon:verify-summaries')
-  .description('check the per-subtrader summaries reconciliation reads against the source rows; exit 1 on a difference')
+  .description(
+    'check the per-subtrader summaries reconciliation reads, and the latest figures GET /subtraders reads, against the source rows; exit 1 on a difference',
+  )
   .action(async () => {
     await withContext(async ({ audit, db }) => {
       const differences = await db.reconciliationSummaries(audit).verify();
@@ -299,7 +301,9 @@ program
 
 program
   .command('recon:rebuild-summaries')
-  .description('recompute the per-subtrader summaries from the source rows (audited; holds off ledger and Klear writers meanwhile)')
+  .description(
+    'recompute the per-subtrader summaries and the latest figures from the source rows (audited; holds off ledger and Klear writers meanwhile)',
+  )
   .action(async () => {
     await withContext(async ({ audit, db }) => {
       const outcome = await db.reconciliationSummaries(audit).rebuild('cli');

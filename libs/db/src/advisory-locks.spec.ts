@@ -20,7 +20,7 @@ describe('advisory lock keys', () => {
     expect(AdvisoryLocks.job('withdrawal_executor').params).toEqual(['-5661441413288579077']);
   });
 
-  it('let PostgreSQL derive the keys of the admin bootstrap, an export day and a reconciliation scope, as before', () => {
+  it('let PostgreSQL derive the keys of the admin bootstrap, obligation writes, an export day and a reconciliation scope, as before', () => {
     expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.adminBootstrap)).toEqual({
       sql: `pg_advisory_xact_lock(hashtext('klear-admin-bootstrap'))`,
       params: [],
@@ -28,6 +28,10 @@ describe('advisory lock keys', () => {
     expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.exportFile('2026-03-16'))).toEqual({
       sql: `pg_advisory_xact_lock(hashtext('export_file:' || $1))`,
       params: ['2026-03-16'],
+    });
+    expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.obligationWrites)).toEqual({
+      sql: `pg_advisory_xact_lock(hashtext('klear-obligation-writes'))`,
+      params: [],
     });
     expect(advisoryLockCall('pg_advisory_lock', AdvisoryLocks.reconciliationScope('cycle/x/Crypto'))).toEqual({
       sql: `pg_advisory_lock(hashtextextended('reconciliation:' || $1, 0))`,

@@ -63,6 +63,11 @@ export const AdvisoryLocks = {
   adminBootstrap: AdvisoryLock.derived('admin bootstrap', `hashtext('klear-admin-bootstrap')`),
   /** Incremental audit checkpoints: concurrent GET /audit readers record one checkpoint, not one each (transaction). */
   auditCheckpoint: AdvisoryLock.derived('audit checkpoint', `hashtext('klear-audit-checkpoint')`),
+  /**
+   * Klear obligation writers (upsertObligation, from its first statement to commit): the latest cycle's
+   * subtrader figures are refreshed by one such transaction after another, the later seeing the earlier's rows (transaction).
+   */
+  obligationWrites: AdvisoryLock.derived('obligation writes', `hashtext('klear-obligation-writes')`),
   /** One scheduled job (or the notification sender's batch): one run at a time across processes (session). */
   job: (name: string) => AdvisoryLock.fixed(`job ${name}`, jobLockKey(name)),
   /** One day's export files: concurrent builds get distinct versions (transaction). */

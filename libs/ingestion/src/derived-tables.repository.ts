@@ -22,6 +22,7 @@ const DERIVED_TABLES = [
   'klear_settlement_price',
   'klear_member_funding_payment',
   'klear_subtrader_group_membership',
+  'klear_subtrader_latest_figures',
 ];
 
 /** The file columns of a downloaded margin report, by the report's identity (its row id changes in a rebuild). */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { pageLimit, preparedRows } from '@app/db';
+import { AdvisoryLocks, lockForTransaction, pageLimit, preparedRows, type SqlRunner } from '@app/db';
 import type { ObligationEntry } from '@app/klear-contract';
 import { DataSource } from 'typeorm';
 import { bigints, copyText, type SqlTransaction } from './ingestion-transaction.repository';
@@ -48,6 +48,8 @@ export async function upsertObligation(
   /** The entry's fields the contract does not name, in canonical text: part of its content. */
   unmapped?: string,
 ): Promise<{ outcome: ObligationOutcome; rowsWritten: number }> {
+  // First, before any row lock: obligation writers take turns to commit (see refreshLatestFigures).
+  await lockForTransaction(tx, AdvisoryLocks.obligationWrites);
   const incomplete = truncatedLists(entry).filter((list) => !completedLists.includes(list));
   if (incomplete.length > 0) {
     // Never stored from a cut list. The same version already held complete is simply seen again;
@@ -131,7 +133,23 @@ export async function upsertObligation(
     ],
     pulledAt,
   );
+  await refreshLatestFigures(tx, existed ? null : cycle);
   return { outcome: existed ? 'changed' : 'new', rowsWritten: 1 + versionRows.length + details + others + funding };
+}
+
+/**
+ * Brings `klear_subtrader_latest_figures` (what GET /subtraders reads; migration LatestSubtraderFigures)
+ * up to this transaction's writes. `written`: the cycle of an obligation this transaction added; a new
+ * obligation of an older cycle than the latest leaves the latest cycle's figures as they are. A changed
+ * obligation (null) always refreshes: it may have left the latest cycle. Two transactions refresh in
+ * turn (upsertObligation takes the obligation writers' lock first and holds it to commit), so the second
+ * reads the first's committed rows: figures never miss an asset class stored beside them.
+ */
+export async function refreshLatestFigures(tx: SqlRunner, written: string | null): Promise<void> {
+  await tx.query(
+    `SELECT klear_subtrader_latest_figures_refresh() WHERE $1::timestamptz IS NULL OR $1::timestamptz >= (SELECT max(execution_time) FROM klear_obligation)`,
+    [written],
+  );
 }
 
 async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry): Promise<number> {

@@ -108,13 +108,13 @@ export class SubtraderRepository {
 
   /**
    * Subtraders with their latest Klear figures: totals of the latest cycle's obligations (every asset
-   * class; from the per-subtrader summary the details' triggers maintain), their maintenance margin
-   * and funding payments (from the funding summary its payments' triggers maintain, which the funding
-   * check reads too: a page of 50 sums 50 rows, not the 1,500 payments of the bench world), the netted
-   * group the subtrader belongs to now (whose margin is the group's), and the latest estimate line. One
-   * statement; the margin lookup names the latest cycle, so only that month's partition of
-   * klear_margin_detail is read (run-time pruning, issue 18). Its timestamps come as ISO text (issue 18:
-   * parsing each into a Date and formatting it again was a tenth of the route's time).
+   * class), their maintenance margin and funding payments, all from `klear_subtrader_latest_figures`
+   * (one row per subtrader, refreshed in the transaction that stores an obligation of the latest cycle;
+   * migration LatestSubtraderFigures: issue 18, the page read three tables that grow with every cycle
+   * before), the netted group the subtrader belongs to now (whose margin is the group's), and the latest
+   * estimate line. Only figures of the cycle latest now are used (a row left from another cycle reads
+   * as none). One statement; its timestamps come as ISO text (issue 18: parsing each into a Date and
+   * formatting it again was a tenth of the route's time).
    *
    * What is the same for every row of a page (the latest cycle's obligations, asset classes, times, and
    * the latest estimate's pull time) is formatted once and sent on the page's first row only, then shared
@@ -149,35 +149,22 @@ export class SubtraderRepository {
             -- not looked up subtrader by subtrader nor as an array of 51 keys (issue 18: 5% less of the
             -- statement's CPU than the array). The estimate lines likewise: a later page does not walk the
             -- snapshot's lines from its first subtrader.
-            d AS (SELECT subtrader_id, sum(pnl_centicents) AS pnl_centicents, sum(fees_centicents) AS fees_centicents, sum(total_centicents) AS total_centicents
-                    FROM klear_settlement_summary
-                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN ${pageRange}
-                   GROUP BY subtrader_id),
-            m AS (SELECT subtrader_id, sum(maintenance_margin_centicents)::text AS maintenance_margin_centicents,
-                         sum(maintenance_margin_delta_centicents)::text AS maintenance_margin_delta_centicents
-                    FROM klear_margin_detail
-                   WHERE cycle = (SELECT execution_time FROM latest) AND obligation_id = ANY((SELECT ids FROM latest)::text[])
-                     AND subtrader_id BETWEEN ${pageRange}
-                   GROUP BY subtrader_id),
-            f AS (SELECT subtrader_id, sum(funding_centicents)::text AS funding_centicents, sum(payment_count)::int AS funding_payment_count
-                    FROM klear_funding_summary
-                   WHERE obligation_id = ANY((SELECT ids FROM latest)::text[]) AND subtrader_id BETWEEN ${pageRange}
-                   GROUP BY subtrader_id),
+            x AS (SELECT * FROM klear_subtrader_latest_figures
+                   WHERE subtrader_id BETWEEN ${pageRange} AND cycle = (SELECT execution_time FROM latest)),
             g AS (SELECT DISTINCT ON (subtrader_id) subtrader_id, group_id, valid_from FROM klear_subtrader_group_membership
                    WHERE subtrader_id BETWEEN ${pageRange} AND valid_to IS NULL
                    ORDER BY subtrader_id, valid_from DESC, group_id)
        SELECT s.subtrader_id, ${isoTimestampText('s.first_seen_in_klear_at')} AS first_seen_in_klear_at,
               ${isoTimestampText('s.first_seen_in_ledger_at')} AS first_seen_in_ledger_at,
               l.id AS obligation_id, l.ids AS obligation_ids, l.asset_classes, l.execution_time_text AS execution_time, l.pulled_at_text AS obligation_pulled_at,
-              d.pnl_centicents::text AS pnl_centicents, d.fees_centicents::text AS fees_centicents, d.total_centicents::text AS total_centicents,
-              m.maintenance_margin_centicents, m.maintenance_margin_delta_centicents,
-              coalesce(f.funding_centicents, '0') AS funding_centicents, coalesce(f.funding_payment_count, 0) AS funding_payment_count,
+              x.pnl_centicents::text AS pnl_centicents, x.fees_centicents::text AS fees_centicents, x.total_centicents::text AS total_centicents,
+              x.maintenance_margin_centicents::text AS maintenance_margin_centicents,
+              x.maintenance_margin_delta_centicents::text AS maintenance_margin_delta_centicents,
+              coalesce(x.funding_centicents::text, '0') AS funding_centicents, coalesce(x.funding_payment_count, 0)::int AS funding_payment_count,
               g.group_id AS margin_group_id, ${isoTimestampText('g.valid_from')} AS margin_group_since,
               est_first.pulled_at_text AS estimate_pulled_at, e.total_amount_centicents AS estimate_total_amount_centicents
          FROM page s
-         LEFT JOIN d ON d.subtrader_id = s.subtrader_id
-         LEFT JOIN m ON m.subtrader_id = s.subtrader_id
-         LEFT JOIN f ON f.subtrader_id = s.subtrader_id
+         LEFT JOIN x ON x.subtrader_id = s.subtrader_id
          LEFT JOIN g ON g.subtrader_id = s.subtrader_id
          LEFT JOIN klear_estimate_line e ON e.snapshot_id = (SELECT id FROM est) AND e.asset_class = '' AND e.scope = 'subtrader' AND e.key = s.subtrader_id
                AND e.key BETWEEN ${pageRange}

@@ -6,13 +6,20 @@ import { isoTimestampText } from '@app/db';
 
 /** One summary row whose stored figures differ from the figures recomputed from its source rows. */
 export interface SummaryDifference {
-  table: 'klear_settlement_summary' | 'ledger_trading_summary' | 'klear_funding_summary' | 'ledger_funding_summary';
+  table:
+    | 'klear_settlement_summary'
+    | 'ledger_trading_summary'
+    | 'klear_funding_summary'
+    | 'ledger_funding_summary'
+    | 'klear_subtrader_latest_figures';
   /** obligation id, or the cycle as an ISO timestamp (a ledger funding summary's followed by `/` and its asset class). */
   scope: string;
   subtrader_id: string;
   /**
    * [rows, pnl, fees, fingerprint_1, fingerprint_2, inconsistent rows (Klear only)] as decimal
-   * strings, [rows, funding, fingerprint_1, fingerprint_2] for the funding summaries; null when the row is absent.
+   * strings, [rows, funding, fingerprint_1, fingerprint_2] for the funding summaries, [pnl, fees, total,
+   * maintenance margin, its delta, funding, funding payments] for a subtrader's latest figures (derived
+   * from the summaries and the margin rows); null when the row is absent.
    */
   stored: string[] | null;
   recomputed: string[] | null;
@@ -23,6 +30,10 @@ const FIGURES = (t: string, rows: string, extra = '') =>
 
 const FUNDING_FIGURES = (t: string, rows: string) =>
   `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.${rows}, ${t}.funding_centicents, ${t}.fingerprint_1, ${t}.fingerprint_2]::text[] END`;
+
+const LATEST_FIGURES = (t: string) =>
+  `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.pnl_centicents, ${t}.fees_centicents, ${t}.total_centicents, ${t}.maintenance_margin_centicents,
+     ${t}.maintenance_margin_delta_centicents, ${t}.funding_centicents, ${t}.funding_payment_count]::text[] END`;
 
 const CYCLE_TEXT = (t: string, u: string) => isoTimestampText(`coalesce(${t}.cycle, ${u}.cycle)`);
 
@@ -52,6 +63,14 @@ const DIFFERENCES_SQL = `
     FROM ledger_funding_summary s
     FULL OUTER JOIN recon_ledger_funding_summary_recomputed() r ON r.cycle = s.cycle AND r.asset_class = s.asset_class AND r.subtrader_id = s.subtrader_id
    WHERE (s.posting_count, s.funding_centicents, s.fingerprint_1, s.fingerprint_2) IS DISTINCT FROM (r.posting_count, r.funding_centicents, r.fingerprint_1, r.fingerprint_2)
+  UNION ALL
+  SELECT 'klear_subtrader_latest_figures', ${CYCLE_TEXT('s', 'r')}, coalesce(s.subtrader_id, r.subtrader_id), ${LATEST_FIGURES('s')}, ${LATEST_FIGURES('r')}
+    FROM klear_subtrader_latest_figures s
+    FULL OUTER JOIN klear_subtrader_latest_figures_recomputed() r ON r.subtrader_id = s.subtrader_id
+   WHERE (s.cycle, s.pnl_centicents, s.fees_centicents, s.total_centicents, s.maintenance_margin_centicents, s.maintenance_margin_delta_centicents,
+          s.funding_centicents, s.funding_payment_count)
+         IS DISTINCT FROM (r.cycle, r.pnl_centicents, r.fees_centicents, r.total_centicents, r.maintenance_margin_centicents,
+          r.maintenance_margin_delta_centicents, r.funding_centicents, r.funding_payment_count)
   ORDER BY 1, 2, 3`;
 
 /** What a rebuild wrote: the rows of each summary, and how many differed before. */
@@ -60,6 +79,8 @@ export interface SummariesRebuilt {
   ledger_rows: number;
   klear_funding_rows: number;
   ledger_funding_rows: number;
+  /** Rows of klear_subtrader_latest_figures the refresh wrote or removed (none when they agreed). */
+  latest_figures_rows_changed: number;
   differences_before: number;
 }
 
@@ -82,7 +103,9 @@ export class ReconciliationSummariesRepository {
    */
   rebuild(audited: (outcome: SummariesRebuilt) => AuditEvent): Promise<SummariesRebuilt> {
     return this.dataSource.transaction(async (tx) => {
-      await tx.query('LOCK TABLE klear_settlement_detail, klear_funding_payment, journal_posting IN SHARE MODE');
+      await tx.query(
+        'LOCK TABLE klear_obligation, klear_settlement_detail, klear_margin_detail, klear_funding_payment, journal_posting IN SHARE MODE',
+      );
       const before = ((await tx.query(DIFFERENCES_SQL)) as unknown[]).length;
       const again = async (table: string) => {
         await tx.query(`DELETE FROM ${table}`);
@@ -96,6 +119,9 @@ export class ReconciliationSummariesRepository {
         ledger_rows: await again('ledger_trading_summary'),
         klear_funding_rows: await again('klear_funding_summary'),
         ledger_funding_rows: await again('ledger_funding_summary'),
+        // Derived from the Klear summaries just rebuilt: refreshed after them.
+        latest_figures_rows_changed: ((await tx.query(`SELECT klear_subtrader_latest_figures_refresh() AS n`)) as Array<{ n: number }>)[0]
+          .n,
         differences_before: before,
       };
       await this.audit.record(audited(outcome), tx);

@@ -11,6 +11,7 @@ import {
   KlearLargeTraderPosition,
   KlearLargeTraderSnapshot,
 } from './klear-snapshots.entity';
+import { KlearSubtraderLatestFigures } from './klear-subtrader-latest-figures.entity';
 import { KlearWithdrawal, KlearWithdrawalStatus } from './klear-withdrawal.entity';
 
 export * from './klear-balance-history.entity';
@@ -19,6 +20,7 @@ export * from './klear-obligation.entity';
 export * from './klear-obligation-detail.entity';
 export * from './klear-response-archive.entity';
 export * from './klear-snapshots.entity';
+export * from './klear-subtrader-latest-figures.entity';
 export * from './klear-withdrawal.entity';
 
 export const KLEAR_ENTITIES = [
@@ -39,4 +41,5 @@ export const KLEAR_ENTITIES = [
   KlearLargeTraderPosition,
   KlearWithdrawal,
   KlearWithdrawalStatus,
+  KlearSubtraderLatestFigures,
 ];
