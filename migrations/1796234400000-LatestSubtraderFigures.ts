@@ -14,19 +14,22 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * none), and of its funding summary (0 and 0 when none). `klear_subtrader_latest_figures_recomputed()`
  * states that from the source tables; `klear_subtrader_latest_figures_refresh()` makes the table equal
  * to it (rows of subtraders no longer in the latest cycle leave, changed rows are rewritten, the same
- * rows are left alone). Ingestion calls the refresh in the transaction that stores an obligation of the
+ * rows are not touched). Ingestion calls the refresh in the transaction that stores an obligation of the
  * latest cycle or changes a held one (upsertObligation, under an advisory lock so that two such
- * transactions refresh one after the other and the later sees the earlier's rows); an archive rebuild
- * empties it with the other derived tables and refills it through the same path;
+ * transactions refresh one after the other and the later sees the earlier's rows; READ COMMITTED, so the
+ * refresh after the lock sees what the earlier one committed); an archive rebuild empties it with the
+ * other derived tables and refills it through the same path; retention never moves the latest cycle's
+ * month (it keeps the month of the previous cycle of the oldest cycle it keeps, `reasonsToKeep`);
  * `recon:verify-summaries` compares it with the recomputed rows and `recon:rebuild-summaries` refreshes
  * it. Each row carries its cycle and a page uses only rows of the cycle that is latest when it reads:
  * a stale row shows as no figures, never as another cycle's.
  *
  * Every row is rewritten once a cycle. Half of each page is left free (fillfactor 50) and no indexed
  * column changes, so each rewrite is a heap-only tuple on the row's own page and the page prunes the
- * version it replaced when next read or written: the table and its index stay the registry's size
- * without waiting for VACUUM (in the growth bench, whose databases run without autovacuum, a page of
- * /subtraders read 9, 11 and 13 buffers on days 1, 10 and 30 of the quick world with the pages full).
+ * version it replaced when next read or written, once no snapshot still sees it: a page's rows stay on
+ * their pages between VACUUMs (in the growth bench, whose databases run without autovacuum, a page of
+ * /subtraders read 9, 11 and 13 buffers on days 1, 10 and 30 of the quick world with the pages full,
+ * 10, 10 and 12 with them half free). Rows removed and added again leave index entries to VACUUM.
  */
 export class LatestSubtraderFigures1796234400000 implements MigrationInterface {
   name = 'LatestSubtraderFigures1796234400000';
@@ -56,18 +59,16 @@ export class LatestSubtraderFigures1796234400000 implements MigrationInterface {
     await q.query(`CREATE FUNCTION klear_subtrader_latest_figures_refresh() RETURNS integer LANGUAGE sql VOLATILE AS $$
       WITH r AS MATERIALIZED (SELECT * FROM klear_subtrader_latest_figures_recomputed()),
            gone AS (DELETE FROM klear_subtrader_latest_figures x WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.subtrader_id = x.subtrader_id) RETURNING 1),
+           -- Only rows that differ are written: ON CONFLICT DO UPDATE locks (and so rewrites) every row it meets.
            written AS (
-             INSERT INTO klear_subtrader_latest_figures AS x SELECT * FROM r ORDER BY subtrader_id
+             INSERT INTO klear_subtrader_latest_figures AS x
+             SELECT r.* FROM r LEFT JOIN klear_subtrader_latest_figures f ON f.subtrader_id = r.subtrader_id
+              WHERE (f.*) IS DISTINCT FROM (r.*) ORDER BY r.subtrader_id
              ON CONFLICT (subtrader_id) DO UPDATE SET cycle = EXCLUDED.cycle,
                pnl_centicents = EXCLUDED.pnl_centicents, fees_centicents = EXCLUDED.fees_centicents, total_centicents = EXCLUDED.total_centicents,
                maintenance_margin_centicents = EXCLUDED.maintenance_margin_centicents,
                maintenance_margin_delta_centicents = EXCLUDED.maintenance_margin_delta_centicents,
                funding_centicents = EXCLUDED.funding_centicents, funding_payment_count = EXCLUDED.funding_payment_count
-             WHERE (x.cycle, x.pnl_centicents, x.fees_centicents, x.total_centicents, x.maintenance_margin_centicents,
-                    x.maintenance_margin_delta_centicents, x.funding_centicents, x.funding_payment_count)
-                   IS DISTINCT FROM (EXCLUDED.cycle, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents,
-                    EXCLUDED.total_centicents, EXCLUDED.maintenance_margin_centicents, EXCLUDED.maintenance_margin_delta_centicents,
-                    EXCLUDED.funding_centicents, EXCLUDED.funding_payment_count)
              RETURNING 1)
       SELECT ((SELECT count(*) FROM gone) + (SELECT count(*) FROM written))::int $$`);
     // The figures of what is held now, Klear's writers held off meanwhile.

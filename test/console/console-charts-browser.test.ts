@@ -8,7 +8,7 @@ import { artefactDir, axeViolations, builtConsole, launchChromium } from '../sup
 import { HUGE_PNL, seedReconciledDay } from '../exports/reconciled-day-factory';
 import { enrol, nextTotpCode, signInOnPage } from './console-people-factory';
 import { formatCenticents } from '../../apps/console/src/money';
-import { etDate, etDateDaysBefore } from '@app/ingestion';
+import { etDate, etDateDaysBefore, refreshLatestFigures } from '@app/ingestion';
 
 // The console's charts (ECharts) on a seeded reconciled day: each is an image with a description and
 // the same figures in a table, read here against the API's decimal strings (exact beyond 2^53).
@@ -52,6 +52,8 @@ async function seedMonth(): Promise<void> {
       [id, `${id}-m`, margin.toString()],
     );
   }
+  // As ingestion leaves it (upsertObligation): the latest cycle's figures of GET /subtraders.
+  await refreshLatestFigures(ctx.db.dataSource, null);
 }
 
 beforeAll(async () => {

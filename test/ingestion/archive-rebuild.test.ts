@@ -62,6 +62,10 @@ describe('The Klear response archive', () => {
     expect(before).toEqual(truthFacts(await world.truth()));
     const countsBefore = (await ds.query(DERIVED_COUNTS))[0];
     expect(countsBefore.versions).toBe(26);
+    // What GET /subtraders shows: the latest cycle's figures of each subtrader, refreshed by ingestion.
+    const latestFigures = () => ds.query(`SELECT * FROM klear_subtrader_latest_figures ORDER BY subtrader_id`);
+    const figuresBefore = await latestFigures();
+    expect(figuresBefore).toHaveLength(3);
     // Damage the derived side; only the archive is trusted.
     await ds.query(`DELETE FROM klear_settlement_detail WHERE id IN (SELECT id FROM klear_settlement_detail LIMIT 7)`);
     await ds.query(`UPDATE klear_obligation SET amount_centicents = 0`);
@@ -70,5 +74,6 @@ describe('The Klear response archive', () => {
     expect(result.answers).toBe(Number((await ds.query(`SELECT count(*) AS n FROM klear_response_archive`))[0].n));
     expect(await databaseFacts(ds)).toEqual(before);
     expect((await ds.query(DERIVED_COUNTS))[0]).toEqual(countsBefore);
+    expect(await latestFigures()).toEqual(figuresBefore);
   });
 });

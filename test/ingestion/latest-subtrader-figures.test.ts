@@ -2,7 +2,8 @@
 // which storing an obligation refreshes (migration LatestSubtraderFigures). These tests try to make the
 // table say something the source rows do not: a second asset class stored beside the first in another
 // transaction, an amended obligation, one moved out of the latest cycle, an older cycle arriving late,
-// funding changed alone, a newer cycle written around the refresh, an archive rebuild, a drifted row.
+// funding changed alone, a newer cycle written around the refresh, a drifted row. The archive rebuild
+// refilling it: test/ingestion/archive-rebuild.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
@@ -167,6 +168,20 @@ describe('the latest cycle figures GET /subtraders reads', () => {
     await agrees();
   });
 
+  it('follows an amendment that changes only funding payments', async () => {
+    await upsert(
+      obligation(
+        'c2-crypto',
+        DAY_2,
+        'Crypto',
+        { 'ST-A': { pnl: 1_000n, fees: 10n, margin: 600n, funding: [11n, 4n] } },
+        '2026-11-22T03:00:00Z',
+      ),
+    );
+    expect((await listed())['ST-A']).toEqual(['1000', '10', '990', '600', '15', 2]);
+    await agrees();
+  });
+
   it('includes an asset class stored at the same time in another transaction (the refreshes take turns)', async () => {
     // Two transactions each store one asset class of a new latest cycle, for different subtraders (so
     // the subtrader registry's row locks do not order them); the first holds off its commit until the
@@ -229,8 +244,8 @@ describe('the latest cycle figures GET /subtraders reads', () => {
       table: 'klear_subtrader_latest_figures',
       scope: '2026-11-22T22:00:00.000Z',
       subtrader_id: 'ST-E',
-      stored: ['9', '0', '8', null, null, '4', '1'],
-      recomputed: ['8', '0', '8', null, null, '4', '1'],
+      stored: ['2026-11-22T22:00:00.000Z', '9', '0', '8', null, null, '4', '1'],
+      recomputed: ['2026-11-22T22:00:00.000Z', '8', '0', '8', null, null, '4', '1'],
     });
     expect((await summaries.rebuild('test')).latest_figures_rows_changed).toBe(1);
     await agrees();

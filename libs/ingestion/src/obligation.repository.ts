@@ -141,11 +141,14 @@ export async function upsertObligation(
  * Brings `klear_subtrader_latest_figures` (what GET /subtraders reads; migration LatestSubtraderFigures)
  * up to this transaction's writes. `written`: the cycle of an obligation this transaction added; a new
  * obligation of an older cycle than the latest leaves the latest cycle's figures as they are. A changed
- * obligation (null) always refreshes: it may have left the latest cycle. Two transactions refresh in
- * turn (upsertObligation takes the obligation writers' lock first and holds it to commit), so the second
- * reads the first's committed rows: figures never miss an asset class stored beside them.
+ * obligation (null) always refreshes: it may have left the latest cycle. Call it inside a READ COMMITTED
+ * transaction: it takes the obligation writers' lock (upsertObligation took it already, first, and holds
+ * it to commit), so two transactions refresh in turn and the second reads the first's committed rows:
+ * figures never miss an asset class stored beside them, and the later refresh never removes a row the
+ * earlier one wrote.
  */
 export async function refreshLatestFigures(tx: SqlRunner, written: string | null): Promise<void> {
+  await lockForTransaction(tx, AdvisoryLocks.obligationWrites);
   await tx.query(
     `SELECT klear_subtrader_latest_figures_refresh() WHERE $1::timestamptz IS NULL OR $1::timestamptz >= (SELECT max(execution_time) FROM klear_obligation)`,
     [written],

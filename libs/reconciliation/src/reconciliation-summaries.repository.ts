@@ -17,7 +17,7 @@ export interface SummaryDifference {
   subtrader_id: string;
   /**
    * [rows, pnl, fees, fingerprint_1, fingerprint_2, inconsistent rows (Klear only)] as decimal
-   * strings, [rows, funding, fingerprint_1, fingerprint_2] for the funding summaries, [pnl, fees, total,
+   * strings, [rows, funding, fingerprint_1, fingerprint_2] for the funding summaries, [cycle, pnl, fees, total,
    * maintenance margin, its delta, funding, funding payments] for a subtrader's latest figures (derived
    * from the summaries and the margin rows); null when the row is absent.
    */
@@ -31,9 +31,20 @@ const FIGURES = (t: string, rows: string, extra = '') =>
 const FUNDING_FIGURES = (t: string, rows: string) =>
   `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.${rows}, ${t}.funding_centicents, ${t}.fingerprint_1, ${t}.fingerprint_2]::text[] END`;
 
+/** A subtrader's latest figures, after its cycle: what GET /subtraders shows. */
+const LATEST_FIGURE_COLUMNS = [
+  'pnl_centicents',
+  'fees_centicents',
+  'total_centicents',
+  'maintenance_margin_centicents',
+  'maintenance_margin_delta_centicents',
+  'funding_centicents',
+  'funding_payment_count',
+];
+
 const LATEST_FIGURES = (t: string) =>
-  `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL ELSE ARRAY[${t}.pnl_centicents, ${t}.fees_centicents, ${t}.total_centicents, ${t}.maintenance_margin_centicents,
-     ${t}.maintenance_margin_delta_centicents, ${t}.funding_centicents, ${t}.funding_payment_count]::text[] END`;
+  `CASE WHEN ${t}.subtrader_id IS NULL THEN NULL
+        ELSE ARRAY[${[isoTimestampText(`${t}.cycle`), ...LATEST_FIGURE_COLUMNS.map((c) => `${t}.${c}::text`)].join(', ')}] END`;
 
 const CYCLE_TEXT = (t: string, u: string) => isoTimestampText(`coalesce(${t}.cycle, ${u}.cycle)`);
 
@@ -67,10 +78,7 @@ const DIFFERENCES_SQL = `
   SELECT 'klear_subtrader_latest_figures', ${CYCLE_TEXT('s', 'r')}, coalesce(s.subtrader_id, r.subtrader_id), ${LATEST_FIGURES('s')}, ${LATEST_FIGURES('r')}
     FROM klear_subtrader_latest_figures s
     FULL OUTER JOIN klear_subtrader_latest_figures_recomputed() r ON r.subtrader_id = s.subtrader_id
-   WHERE (s.cycle, s.pnl_centicents, s.fees_centicents, s.total_centicents, s.maintenance_margin_centicents, s.maintenance_margin_delta_centicents,
-          s.funding_centicents, s.funding_payment_count)
-         IS DISTINCT FROM (r.cycle, r.pnl_centicents, r.fees_centicents, r.total_centicents, r.maintenance_margin_centicents,
-          r.maintenance_margin_delta_centicents, r.funding_centicents, r.funding_payment_count)
+   WHERE (s.cycle, ${LATEST_FIGURE_COLUMNS.map((c) => `s.${c}`).join(', ')}) IS DISTINCT FROM (r.cycle, ${LATEST_FIGURE_COLUMNS.map((c) => `r.${c}`).join(', ')})
   ORDER BY 1, 2, 3`;
 
 /** What a rebuild wrote: the rows of each summary, and how many differed before. */

@@ -6,8 +6,8 @@ import { bigintColumn, money, optionalMoney } from '../columns';
  * GET /subtraders answers them: one row per subtrader with figures in that cycle, made equal to
  * `klear_subtrader_latest_figures_recomputed()` by `klear_subtrader_latest_figures_refresh()` in the
  * transaction that stores an obligation of the latest cycle (migration LatestSubtraderFigures; issue 18:
- * a page reads a table the registry's size, not three that grow with every cycle). Never written by
- * application code otherwise.
+ * a page reads a table the registry's size, not three that grow with every cycle). Written only by
+ * that function (ingestion, `recon:rebuild-summaries`) and emptied by an archive rebuild.
  */
 @Entity({ name: 'klear_subtrader_latest_figures' })
 export class KlearSubtraderLatestFigures {
