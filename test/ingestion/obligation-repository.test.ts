@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { inTransaction, obligationContentHash, upsertObligation } from '@app/ingestion';
+import { inTransaction, obligationContent, obligationContentHash, upsertObligation } from '@app/ingestion';
 import type { ObligationEntry } from '@app/klear-contract';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { waitUntilBlockedOnALock } from '../support/lock-wait';
@@ -43,6 +43,16 @@ function obligation(id: string, subtraders: number, markets: number, feeBump = 0
   };
 }
 
+const FUNDING: ObligationEntry['funding_payments'][number] = {
+  id: 'f-1',
+  market_ticker: 'MKT-1',
+  subtrader_id: 'ST-1',
+  funding_time: '2026-11-20T21:00:00Z',
+  position_quantity_fp: '1.00',
+  notional_value_centicents: 5n,
+  funding_amount_centicents: -5n,
+};
+
 describe('Obligation upsert', () => {
   let db: TestDatabase;
   let archiveId: string;
@@ -68,6 +78,79 @@ describe('Obligation upsert', () => {
     const b = { ...a, settlement_details: [...a.settlement_details].reverse() };
     expect(obligationContentHash(b)).toBe(obligationContentHash(a));
     expect(obligationContentHash(obligation('o-1', 3, 3, 1n))).not.toBe(obligationContentHash(a));
+  });
+
+  it('hashes exactly as before the one-pass walk: digests pinned from the per-row hash, and the lists with a repeated id named', () => {
+    // Held obligations carry the digest of the earlier code: a different one would store every one again as changed.
+    const entry = obligation('pinned', 70, 100);
+    const pinned: ObligationEntry = {
+      ...entry,
+      amount_centicents: 1n,
+      fees_centicents: 2n,
+      maintenance_margin_centicents: 3n,
+      pnl_centicents: 4n,
+      last_updated_ts: '2026-11-20T22:00:00.123456Z',
+      receives: [
+        { id: 'r-2', type: 'wire', amount_centicents: 10n, external_reference: 'ref "\u00e9"', created_ts: '2026-11-20T22:00:00Z' },
+        { id: 'r-1', type: 'wire', amount_centicents: -3n, external_reference: null, created_ts: '2026-11-20T22:00:00Z' },
+      ] as unknown as ObligationEntry['receives'],
+      settlement_details: [
+        ...entry.settlement_details.map((d, i) => {
+          const s = Math.floor(i / 100);
+          const m = i % 100;
+          const pnl = BigInt(s * 1000 - m);
+          const fees = BigInt(m % 7);
+          return { ...d, pnl_centicents: pnl, total_fees_centicents: fees, total_amount_centicents: pnl - fees };
+        }),
+      ],
+      settlement_details_truncated: false,
+      funding_payments: [FUNDING],
+      maintenance_margin_details: [
+        { id: 'mm-2', subtrader_id: 'ST-2', maintenance_margin_centicents: 5n, maintenance_margin_delta_centicents: 5n },
+        { id: 'mm-1', subtrader_id: 'ST-1', maintenance_margin_centicents: 7n, maintenance_margin_delta_centicents: -1n },
+      ],
+    };
+    pinned.settlement_details.push({ ...pinned.settlement_details[5], pnl_centicents: 1n, total_amount_centicents: 1n });
+    expect(obligationContentHash(pinned)).toBe('60d902bc909eeba3c0f1f32c8876c092a49430507ea6df78071ba173ae0f77e0');
+    expect(obligationContentHash(pinned, '{"x":1}')).toBe('d185f825db5e93713ca0ad977ef489d20921c18665f961163f9b4deddbd5c446');
+    expect([...obligationContent(pinned).repeatedIds]).toEqual(['settlement_details']);
+    expect([...obligationContent({ ...pinned, settlement_details: pinned.settlement_details.slice(0, -1) }).repeatedIds]).toEqual([]);
+  });
+
+  it('stores the last row of an id Klear repeats, through COPY and through the small insert, in every list', async () => {
+    for (const [id, subtraders] of [
+      ['repeat-copy', 70],
+      ['repeat-small', 2],
+    ] as const) {
+      const entry = obligation(id, subtraders, 100);
+      const first = entry.settlement_details[3];
+      const margin = entry.maintenance_margin_details[0];
+      const repeated: ObligationEntry = {
+        ...entry,
+        settlement_details: [...entry.settlement_details, { ...first, total_fees_centicents: 12_345n }],
+        maintenance_margin_details: [margin, { ...margin, maintenance_margin_centicents: 77n }],
+        funding_payments: [FUNDING, { ...FUNDING, funding_amount_centicents: -9n }],
+      };
+      expect([...obligationContent(repeated).repeatedIds].sort()).toEqual([
+        'funding_payments',
+        'maintenance_margin_details',
+        'settlement_details',
+      ]);
+      await upsert(repeated);
+      const [detail] = await db.dataSource.query(
+        `SELECT count(*) OVER ()::int AS n, fees_centicents::text AS fees FROM klear_settlement_detail WHERE obligation_id = $1 ORDER BY (id = $2) DESC LIMIT 1`,
+        [id, first.id],
+      );
+      expect(detail).toEqual({ n: subtraders * 100, fees: '12345' });
+      expect(
+        await db.dataSource.query(`SELECT maintenance_margin_centicents::text AS m FROM klear_margin_detail WHERE obligation_id = $1`, [
+          id,
+        ]),
+      ).toEqual([{ m: '77' }]);
+      expect(
+        await db.dataSource.query(`SELECT funding_amount_centicents::text AS f FROM klear_funding_payment WHERE obligation_id = $1`, [id]),
+      ).toEqual([{ f: '-9' }]);
+    }
   });
 
   it('writes 20,000 details of a new obligation through COPY, and an unchanged re-read writes nothing', async () => {

@@ -5,11 +5,29 @@ import { type ObligationEntry, stringifyKlearJson } from '@app/klear-contract';
 
 const byId = <T extends { id: string }>(rows: readonly T[]): T[] => [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
+/** The lists of an obligation whose rows carry ids. */
+export type ObligationList = 'receives' | 'settlement_details' | 'maintenance_margin_details' | 'funding_payments';
+
+/** What an obligation holds, computed in one pass over its lists. */
+export interface ObligationContent {
+  /** SHA-256 of the whole content in a canonical form (lists sorted by id). */
+  sha256: string;
+  /**
+   * The lists in which Klear gave some id more than once (the last row of an id is the one stored).
+   * Read from the sorted copies the hash walks anyway: a repeated id sits next to itself there, so the
+   * lists without one (all of them, normally) are stored as they came, with no map of a million ids.
+   */
+  repeatedIds: ReadonlySet<ObligationList>;
+}
+
+/** sha256.update() is called once per ~64 KiB, not once per row: same bytes, same digest. */
+const HASH_CHUNK_CHARS = 65_536;
+
 /**
- * SHA-256 of an obligation's whole content in a canonical form (lists sorted by id), so the same
- * obligation re-read, or served with its lists in another order, hashes the same.
+ * An obligation's content hash, so the same obligation re-read, or served with its lists in another
+ * order, hashes the same, and the lists holding a repeated id.
  */
-export function obligationContentHash(entry: ObligationEntry, unmapped?: string): string {
+export function obligationContent(entry: ObligationEntry, unmapped?: string): ObligationContent {
   // The *_truncated flags describe the transport, not the content: a completed list hashes alike.
   const {
     receives,
@@ -22,13 +40,33 @@ export function obligationContentHash(entry: ObligationEntry, unmapped?: string)
     ...info
   } = entry;
   const hash = createHash('sha256').update(stringifyKlearJson(info));
-  for (const r of byId(receives)) hash.update(`\nR${stringifyKlearJson(r)}`);
-  for (const d of byId(settlement_details)) hash.update(`\nD${stringifyKlearJson(d)}`);
-  for (const m of byId(maintenance_margin_details)) hash.update(`\nM${stringifyKlearJson(m)}`);
-  for (const f of byId(funding_payments)) hash.update(`\nF${stringifyKlearJson(f)}`);
+  const repeatedIds = new Set<ObligationList>();
+  let chunk = '';
+  const hashList = (list: ObligationList, prefix: string, rows: ReadonlyArray<{ id: string }>) => {
+    const sorted = byId(rows);
+    for (let i = 0; i < sorted.length; i++) {
+      if (i > 0 && sorted[i].id === sorted[i - 1].id) repeatedIds.add(list);
+      // Every piece starts with a newline: no character is split between two updates.
+      chunk += `${prefix}${stringifyKlearJson(sorted[i])}`;
+      if (chunk.length >= HASH_CHUNK_CHARS) {
+        hash.update(chunk);
+        chunk = '';
+      }
+    }
+  };
+  hashList('receives', '\nR', receives);
+  hashList('settlement_details', '\nD', settlement_details);
+  hashList('maintenance_margin_details', '\nM', maintenance_margin_details);
+  hashList('funding_payments', '\nF', funding_payments);
+  if (chunk) hash.update(chunk);
   // Fields the contract does not name (unmapped-content.ts); absent, the hash is as before them.
   if (unmapped !== undefined) hash.update(`\nU${unmapped}`);
-  return hash.digest('hex');
+  return { sha256: hash.digest('hex'), repeatedIds };
+}
+
+/** SHA-256 of an obligation's whole content (obligationContent). */
+export function obligationContentHash(entry: ObligationEntry, unmapped?: string): string {
+  return obligationContent(entry, unmapped).sha256;
 }
 
 /** An obligation whose inline lists were cut and not completed: never stored, the pull fails saying so. */

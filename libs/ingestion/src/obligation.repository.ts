@@ -5,7 +5,7 @@ import type { ObligationEntry } from '@app/klear-contract';
 import { DataSource } from 'typeorm';
 import { bigints, copyText, type SqlTransaction } from './ingestion-transaction.repository';
 import { ensureCyclePartition } from './cycle-partitions';
-import { ObligationIncompleteError, obligationContentHash, truncatedLists } from './obligation-content';
+import { ObligationIncompleteError, type ObligationList, obligationContent, truncatedLists } from './obligation-content';
 import { recordSubtradersSeenInKlear } from './subtrader.repository';
 
 /** Above this many settlement details, rows go through COPY instead of one unnest() insert. */
@@ -60,7 +60,7 @@ export async function upsertObligation(
     }
     throw new ObligationIncompleteError(entry.id, incomplete);
   }
-  const sha = obligationContentHash(entry, unmapped);
+  const { sha256: sha, repeatedIds } = obligationContent(entry, unmapped);
   // Klear's timestamps go to PostgreSQL as text: a JS Date would cut them to the millisecond.
   const lastUpdated = entry.last_updated_ts;
   const [current] = await tx.query<{ content_sha256: string; newer_held: boolean }>(
@@ -121,9 +121,9 @@ export async function upsertObligation(
   if (existed) {
     await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND cycle <> $2`, [entry.id, cycle]);
   }
-  const details = await replaceSettlementDetails(tx, entry, existed, cycle);
-  const others = await replaceMarginDetailsAndReceives(tx, entry, cycle);
-  const funding = await replaceFundingPayments(tx, entry);
+  const details = await replaceSettlementDetails(tx, entry, existed, cycle, repeatedIds);
+  const others = await replaceMarginDetailsAndReceives(tx, entry, cycle, repeatedIds);
+  const funding = await replaceFundingPayments(tx, entry, repeatedIds);
   await recordSubtradersSeenInKlear(
     tx,
     [
@@ -155,9 +155,9 @@ export async function refreshLatestFigures(tx: SqlRunner, written: string | null
   );
 }
 
-async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry): Promise<number> {
+async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry, repeatedIds: Repeated): Promise<number> {
   await tx.query(`DELETE FROM klear_funding_payment WHERE obligation_id = $1`, [entry.id]);
-  const rows = dedupeById(entry.funding_payments);
+  const rows = dedupeById(entry.funding_payments, repeatedIds.has('funding_payments'));
   if (rows.length === 0) return 0;
   const columns =
     'obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents';
@@ -199,8 +199,14 @@ const UPDATE_CHANGED_DETAILS = `ON CONFLICT (obligation_id, id, cycle) DO UPDATE
         IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents, EXCLUDED.position_quantity_fp)
      RETURNING 1`;
 
-async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean, cycle: string): Promise<number> {
-  const rows = dedupeById(entry.settlement_details);
+async function replaceSettlementDetails(
+  tx: SqlTransaction,
+  entry: ObligationEntry,
+  existed: boolean,
+  cycle: string,
+  repeatedIds: Repeated,
+): Promise<number> {
+  const rows = dedupeById(entry.settlement_details, repeatedIds.has('settlement_details'));
   const columns =
     'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp, cycle';
   if (!existed && rows.length >= COPY_THRESHOLD) {
@@ -255,16 +261,28 @@ function* detailLines(
   }
 }
 
-/** Klear repeating a detail id inside one obligation would break COPY's primary key: the last one wins. */
-function dedupeById<T extends { id: string }>(rows: readonly T[]): readonly T[] {
+/** The lists of the obligation holding an id more than once (obligationContent). */
+type Repeated = ReadonlySet<ObligationList>;
+
+/**
+ * Klear repeating a detail id inside one obligation would break COPY's primary key: the last one wins.
+ * `repeated` comes from the content hash's sorted walk; a list without a repeated id is stored as it came.
+ */
+function dedupeById<T extends { id: string }>(rows: readonly T[], repeated: boolean): readonly T[] {
+  if (!repeated) return rows;
   const seen = new Map<string, T>();
   for (const r of rows) seen.set(r.id, r);
   return seen.size === rows.length ? rows : [...seen.values()];
 }
 
-async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: ObligationEntry, cycle: string): Promise<number> {
-  const margin = dedupeById(entry.maintenance_margin_details);
-  const receives = dedupeById(entry.receives);
+async function replaceMarginDetailsAndReceives(
+  tx: SqlTransaction,
+  entry: ObligationEntry,
+  cycle: string,
+  repeatedIds: Repeated,
+): Promise<number> {
+  const margin = dedupeById(entry.maintenance_margin_details, repeatedIds.has('maintenance_margin_details'));
+  const receives = dedupeById(entry.receives, repeatedIds.has('receives'));
   await tx.query(`DELETE FROM klear_margin_detail WHERE obligation_id = $1`, [entry.id]);
   await tx.query(`DELETE FROM klear_receive WHERE obligation_id = $1`, [entry.id]);
   if (margin.length) {
