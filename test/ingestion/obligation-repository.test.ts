@@ -117,7 +117,7 @@ describe('Obligation upsert', () => {
     expect([...obligationContent({ ...pinned, settlement_details: pinned.settlement_details.slice(0, -1) }).repeatedIds]).toEqual([]);
   });
 
-  it('stores the last row of an id Klear repeats, through COPY and through the small insert, in every list', async () => {
+  it('stores and counts the last row of an id Klear repeats, through COPY and through the small insert, in every list', async () => {
     for (const [id, subtraders] of [
       ['repeat-copy', 70],
       ['repeat-small', 2],
@@ -150,6 +150,13 @@ describe('Obligation upsert', () => {
       expect(
         await db.dataSource.query(`SELECT funding_amount_centicents::text AS f FROM klear_funding_payment WHERE obligation_id = $1`, [id]),
       ).toEqual([{ f: '-9' }]);
+      // The obligation's totals count what is stored: the repeated row once.
+      expect(
+        await db.dataSource.query(
+          `SELECT settlement_detail_count AS details, funding_centicents::text AS funding, funding_payment_count AS payments FROM klear_obligation WHERE id = $1`,
+          [id],
+        ),
+      ).toEqual([{ details: subtraders * 100, funding: '-9', payments: 1 }]);
     }
   });
 

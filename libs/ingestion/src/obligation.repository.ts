@@ -61,6 +61,8 @@ export async function upsertObligation(
     throw new ObligationIncompleteError(entry.id, incomplete);
   }
   const { sha256: sha, repeatedIds } = obligationContent(entry, unmapped);
+  // What is stored and counted: the last row of an id Klear repeated (the hash covers every row it gave).
+  const stored = withoutRepeatedIds(entry, repeatedIds);
   // Klear's timestamps go to PostgreSQL as text: a JS Date would cut them to the millisecond.
   const lastUpdated = entry.last_updated_ts;
   const [current] = await tx.query<{ content_sha256: string; newer_held: boolean }>(
@@ -102,12 +104,12 @@ export async function upsertObligation(
       entry.execution_time,
       lastUpdated,
       sha,
-      entry.settlement_details.length,
+      stored.settlement_details.length,
       pulledAt,
       archiveId,
       entry.asset_class,
-      entry.funding_payments.reduce((sum, f) => sum + f.funding_amount_centicents, 0n).toString(),
-      entry.funding_payments.length,
+      stored.funding_payments.reduce((sum, f) => sum + f.funding_amount_centicents, 0n).toString(),
+      stored.funding_payments.length,
       [...completedLists],
     ],
   );
@@ -121,9 +123,9 @@ export async function upsertObligation(
   if (existed) {
     await tx.query(`DELETE FROM klear_settlement_detail WHERE obligation_id = $1 AND cycle <> $2`, [entry.id, cycle]);
   }
-  const details = await replaceSettlementDetails(tx, entry, existed, cycle, repeatedIds);
-  const others = await replaceMarginDetailsAndReceives(tx, entry, cycle, repeatedIds);
-  const funding = await replaceFundingPayments(tx, entry, repeatedIds);
+  const details = await replaceSettlementDetails(tx, stored, existed, cycle);
+  const others = await replaceMarginDetailsAndReceives(tx, stored, cycle);
+  const funding = await replaceFundingPayments(tx, stored);
   await recordSubtradersSeenInKlear(
     tx,
     [
@@ -155,9 +157,9 @@ export async function refreshLatestFigures(tx: SqlRunner, written: string | null
   );
 }
 
-async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry, repeatedIds: Repeated): Promise<number> {
+async function replaceFundingPayments(tx: SqlTransaction, entry: ObligationEntry): Promise<number> {
   await tx.query(`DELETE FROM klear_funding_payment WHERE obligation_id = $1`, [entry.id]);
-  const rows = dedupeById(entry.funding_payments, repeatedIds.has('funding_payments'));
+  const rows = entry.funding_payments;
   if (rows.length === 0) return 0;
   const columns =
     'obligation_id, id, market_ticker, subtrader_id, funding_time, position_quantity_fp, notional_value_centicents, funding_amount_centicents';
@@ -199,14 +201,8 @@ const UPDATE_CHANGED_DETAILS = `ON CONFLICT (obligation_id, id, cycle) DO UPDATE
         IS DISTINCT FROM (EXCLUDED.market_ticker, EXCLUDED.subtrader_id, EXCLUDED.pnl_centicents, EXCLUDED.fees_centicents, EXCLUDED.total_centicents, EXCLUDED.position_quantity_fp)
      RETURNING 1`;
 
-async function replaceSettlementDetails(
-  tx: SqlTransaction,
-  entry: ObligationEntry,
-  existed: boolean,
-  cycle: string,
-  repeatedIds: Repeated,
-): Promise<number> {
-  const rows = dedupeById(entry.settlement_details, repeatedIds.has('settlement_details'));
+async function replaceSettlementDetails(tx: SqlTransaction, entry: ObligationEntry, existed: boolean, cycle: string): Promise<number> {
+  const rows = entry.settlement_details;
   const columns =
     'obligation_id, id, market_ticker, subtrader_id, pnl_centicents, fees_centicents, total_centicents, position_quantity_fp, cycle';
   if (!existed && rows.length >= COPY_THRESHOLD) {
@@ -261,28 +257,28 @@ function* detailLines(
   }
 }
 
-/** The lists of the obligation holding an id more than once (obligationContent). */
-type Repeated = ReadonlySet<ObligationList>;
-
 /**
- * Klear repeating a detail id inside one obligation would break COPY's primary key: the last one wins.
- * `repeated` comes from the content hash's sorted walk; a list without a repeated id is stored as it came.
+ * The entry with each list holding an id once: Klear repeating a detail id inside one obligation would
+ * break COPY's primary key, and count twice in the obligation's totals; the last row of an id wins.
+ * `repeatedIds` comes from the content hash's sorted walk: a list without a repeated id is kept as it came.
  */
-function dedupeById<T extends { id: string }>(rows: readonly T[], repeated: boolean): readonly T[] {
-  if (!repeated) return rows;
-  const seen = new Map<string, T>();
-  for (const r of rows) seen.set(r.id, r);
-  return seen.size === rows.length ? rows : [...seen.values()];
+function withoutRepeatedIds(entry: ObligationEntry, repeatedIds: ReadonlySet<ObligationList>): ObligationEntry {
+  if (repeatedIds.size === 0) return entry;
+  const lastOfEachId = <T extends { id: string }>(rows: T[]): T[] => [...new Map(rows.map((r) => [r.id, r])).values()];
+  return {
+    ...entry,
+    settlement_details: repeatedIds.has('settlement_details') ? lastOfEachId(entry.settlement_details) : entry.settlement_details,
+    maintenance_margin_details: repeatedIds.has('maintenance_margin_details')
+      ? lastOfEachId(entry.maintenance_margin_details)
+      : entry.maintenance_margin_details,
+    funding_payments: repeatedIds.has('funding_payments') ? lastOfEachId(entry.funding_payments) : entry.funding_payments,
+    receives: repeatedIds.has('receives') ? lastOfEachId(entry.receives) : entry.receives,
+  };
 }
 
-async function replaceMarginDetailsAndReceives(
-  tx: SqlTransaction,
-  entry: ObligationEntry,
-  cycle: string,
-  repeatedIds: Repeated,
-): Promise<number> {
-  const margin = dedupeById(entry.maintenance_margin_details, repeatedIds.has('maintenance_margin_details'));
-  const receives = dedupeById(entry.receives, repeatedIds.has('receives'));
+async function replaceMarginDetailsAndReceives(tx: SqlTransaction, entry: ObligationEntry, cycle: string): Promise<number> {
+  const margin = entry.maintenance_margin_details;
+  const receives = entry.receives;
   await tx.query(`DELETE FROM klear_margin_detail WHERE obligation_id = $1`, [entry.id]);
   await tx.query(`DELETE FROM klear_receive WHERE obligation_id = $1`, [entry.id]);
   if (margin.length) {
