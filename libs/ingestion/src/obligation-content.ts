@@ -64,11 +64,6 @@ export function obligationContent(entry: ObligationEntry, unmapped?: string): Ob
   return { sha256: hash.digest('hex'), repeatedIds };
 }
 
-/** SHA-256 of an obligation's whole content (obligationContent). */
-export function obligationContentHash(entry: ObligationEntry, unmapped?: string): string {
-  return obligationContent(entry, unmapped).sha256;
-}
-
 /** An obligation whose inline lists were cut and not completed: never stored, the pull fails saying so. */
 export class ObligationIncompleteError extends Error {
   constructor(

@@ -264,15 +264,14 @@ function* detailLines(
  */
 function withoutRepeatedIds(entry: ObligationEntry, repeatedIds: ReadonlySet<ObligationList>): ObligationEntry {
   if (repeatedIds.size === 0) return entry;
-  const lastOfEachId = <T extends { id: string }>(rows: T[]): T[] => [...new Map(rows.map((r) => [r.id, r])).values()];
+  const once = <T extends { id: string }>(list: ObligationList, rows: T[]): T[] =>
+    repeatedIds.has(list) ? [...new Map(rows.map((r) => [r.id, r])).values()] : rows;
   return {
     ...entry,
-    settlement_details: repeatedIds.has('settlement_details') ? lastOfEachId(entry.settlement_details) : entry.settlement_details,
-    maintenance_margin_details: repeatedIds.has('maintenance_margin_details')
-      ? lastOfEachId(entry.maintenance_margin_details)
-      : entry.maintenance_margin_details,
-    funding_payments: repeatedIds.has('funding_payments') ? lastOfEachId(entry.funding_payments) : entry.funding_payments,
-    receives: repeatedIds.has('receives') ? lastOfEachId(entry.receives) : entry.receives,
+    settlement_details: once('settlement_details', entry.settlement_details),
+    maintenance_margin_details: once('maintenance_margin_details', entry.maintenance_margin_details),
+    funding_payments: once('funding_payments', entry.funding_payments),
+    receives: once('receives', entry.receives),
   };
 }
 
