@@ -29,6 +29,7 @@ import { BreakFirstSeenRunIndex1796234100000 } from './1796234100000-BreakFirstS
 import { ReversalIndexPartial1796234200000 } from './1796234200000-ReversalIndexPartial';
 import { EntryPostingCount1796234300000 } from './1796234300000-EntryPostingCount';
 import { LatestSubtraderFigures1796234400000 } from './1796234400000-LatestSubtraderFigures';
+import { PostingCheckedOncePerEntry1796234500000 } from './1796234500000-PostingCheckedOncePerEntry';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -63,4 +64,5 @@ export const ALL_MIGRATIONS: Function[] = [
   ReversalIndexPartial1796234200000,
   EntryPostingCount1796234300000,
   LatestSubtraderFigures1796234400000,
+  PostingCheckedOncePerEntry1796234500000,
 ];

@@ -294,6 +294,76 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  /**
+   * One transaction: a balanced entry of two postings behind the ledger (no cycle, no subtrader), then
+   * one more posting of 7 centicents added to it, before or after SET CONSTRAINTS ALL IMMEDIATE ran the
+   * entry's check. Each entry is checked in full once; the deferred per-posting check fires only for
+   * lines past 2 and asks whether the line is within its entry's count: these are the postings it
+   * would not see, which the check at the end of their statement must refuse.
+   */
+  function addedToTheEntry(externalId: string, line: number, labels: { cycle?: string; subtrader?: string }, afterCheck: boolean) {
+    return db.dataSource.transaction(async (m) => {
+      const seq = await insertEntryBehindTheLedger(m, externalId, 5n, -5n);
+      if (afterCheck) {
+        await m.query('SET CONSTRAINTS ALL IMMEDIATE');
+        await m.query('SET CONSTRAINTS ALL DEFERRED');
+      }
+      if (labels.cycle) await m.query(`SELECT partition_ensure_month($1::timestamptz)`, [labels.cycle]);
+      await m.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, subtrader_id, cycle_key)
+         VALUES ($1, $2, 'klear_settlement', 7, $3::timestamptz, $4, coalesce($3::timestamptz, '-infinity'))`,
+        [seq, line, labels.cycle ?? null, labels.subtrader ?? null],
+      );
+    });
+  }
+
+  it("refuses, as it is inserted, a posting numbered below 1 or labelled with another cycle or subtrader than its entry's, before or after the entry's check", async () => {
+    const before = await snapshot();
+    const refused = /posting line -?\d+ refused: postings are numbered from 1 and carry their entry's cycle and subtrader/;
+    for (const afterCheck of [true, false]) {
+      // Line 0 and a negative line: the numbers below the entry's first line.
+      await expect(addedToTheEntry(`DB-L0-${afterCheck}`, 0, {}, afterCheck)).rejects.toThrow(refused);
+      await expect(addedToTheEntry(`DB-LN-${afterCheck}`, -1, {}, afterCheck)).rejects.toThrow(refused);
+      // Line 1 again under another cycle: another month's partition, so the primary key does not stop it.
+      await expect(addedToTheEntry(`DB-C1-${afterCheck}`, 1, { cycle: '2026-11-05T21:00:00Z' }, afterCheck)).rejects.toThrow(refused);
+      await expect(
+        addedToTheEntry(`DB-C2-${afterCheck}`, 2, { cycle: '2026-11-05T21:00:00Z', subtrader: 'ST-1' }, afterCheck),
+      ).rejects.toThrow(refused);
+      // Another subtrader in the entry's own partition, numbered past its lines.
+      await expect(addedToTheEntry(`DB-S3-${afterCheck}`, 3, { subtrader: 'ST-1' }, afterCheck)).rejects.toThrow(refused);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses an entry whose postings are not numbered 1 to n, so that no line a later posting could take is left unchecked', async () => {
+    const before = await snapshot();
+    const entryWithLines = (externalId: string, lines: number[], addLineAfterCheck?: number) =>
+      db.dataSource.transaction(async (m) => {
+        const [row] = (await m.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, content_hash, created_by, posting_count) VALUES ($1, 'adjustment', now(), 'x', 't', $2) RETURNING ledger_seq`,
+          [externalId, lines.length],
+        )) as Array<{ ledger_seq: string }>;
+        await m.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents)
+           SELECT $1, l, 'klear_settlement', CASE WHEN o = 1 THEN 5 ELSE -5 END FROM unnest($2::int[]) WITH ORDINALITY AS u(l, o)`,
+          [row.ledger_seq, lines],
+        );
+        if (addLineAfterCheck !== undefined) {
+          await m.query('SET CONSTRAINTS ALL IMMEDIATE');
+          await m.query('SET CONSTRAINTS ALL DEFERRED');
+          await m.query(
+            `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, $2, 'klear_settlement', 7)`,
+            [row.ledger_seq, addLineAfterCheck],
+          );
+        }
+      });
+    await expect(entryWithLines('DB-GAP-1', [1, 3])).rejects.toThrow(/DB-GAP-1 numbers its 2 postings 1 to 3, not 1 to 2/);
+    await expect(entryWithLines('DB-GAP-2', [2, 3])).rejects.toThrow(/DB-GAP-2 numbers its 2 postings 2 to 3, not 1 to 2/);
+    // The attack the numbering stops: lines 1 and 3 pass a count of 2, then a line 2 (which no later check would see) is added.
+    await expect(entryWithLines('DB-GAP-3', [1, 3], 2)).rejects.toThrow(/DB-GAP-3 numbers its 2 postings 1 to 3, not 1 to 2/);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('refuses an entry whose posting_count is not the number of its postings: more, fewer, none, or a balanced pair added later in its transaction', async () => {
     const before = await snapshot();
     // A page of GET /ledger/entries is chosen by posting_count: a count that lies would let a page pass its posting budget or hide postings.

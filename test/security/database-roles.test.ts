@@ -120,6 +120,34 @@ describe('the application role', () => {
     expect(outcomes).toEqual(Object.fromEntries(Object.keys(attempts).map((k) => [k, '42501'])));
   });
 
+  it('cannot read or write a partition directly, made by the migrations or later, only through its partitioned table', async () => {
+    // A row written straight into a partition skips the partitioned table's statement triggers: the
+    // ledger's per-statement posting check and the summaries reconciliation reads.
+    await appClient.query(`SELECT partition_ensure_month('2031-03-04T21:00:00Z')`);
+    const { rows } = (await appClient.query(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relispartition AND c.relkind = 'r' AND c.relname ~ '^(journal_posting|klear_settlement_detail)_' ORDER BY 1`,
+    )) as { rows: Array<{ name: string }> };
+    const names = rows.map((r) => r.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'journal_posting_default',
+        'journal_posting_no_cycle',
+        'journal_posting_p203103',
+        'klear_settlement_detail_default',
+        'klear_settlement_detail_p203103',
+      ]),
+    );
+    const outcomes: Record<string, string | null> = {};
+    for (const name of names) {
+      outcomes[`insert ${name}`] = await refusal(`INSERT INTO ${name} DEFAULT VALUES`);
+      outcomes[`select ${name}`] = await refusal(`SELECT 1 FROM ${name} LIMIT 1`);
+    }
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(outcomes).map((k) => [k, '42501'])));
+    // Through the partitioned table the same role reads (and the ledger writes, first test) as before.
+    expect((await appClient.query(`SELECT count(*)::int AS n FROM journal_posting`)).rows[0].n).toBe(2);
+  });
+
   it('still reads and inserts where the product needs it, temporary tables included', async () => {
     expect((await appClient.query('SELECT count(*)::int AS n FROM journal_entry')).rows[0].n).toBe(1);
     await appClient.query('BEGIN');

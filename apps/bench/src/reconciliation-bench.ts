@@ -170,10 +170,10 @@ async function loadFundingAndGroups(dataSource: DataSource, shape: BenchShape, o
       `WITH cell AS (SELECT s, m, sum(${fundingAmount}) AS amount FROM generate_series(1, $3::int) s, generate_series(1, $4::int) m, generate_series(0, 2) k
                       WHERE ${funded} GROUP BY s, m)
        INSERT INTO journal_posting (entry_seq, line_no, account, market_ticker, amount_centicents, cycle, subtrader_id, cycle_key)
-       SELECT e.ledger_seq, c.m, 'funding', 'M' || lpad(c.m::text, 4, '0'), c.amount, $1::timestamptz, e.subtrader_id, $1::timestamptz
+       SELECT e.ledger_seq, row_number() OVER (PARTITION BY c.s ORDER BY c.m), 'funding', 'M' || lpad(c.m::text, 4, '0'), c.amount, $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM cell c JOIN journal_entry e ON e.external_id = 'bench-f/' || $2 || '/' || c.s
        UNION ALL
-       SELECT e.ledger_seq, $4::int + 1, 'klear_settlement', NULL, -sum(c.amount), $1::timestamptz, e.subtrader_id, $1::timestamptz
+       SELECT e.ledger_seq, count(*) + 1, 'klear_settlement', NULL, -sum(c.amount), $1::timestamptz, e.subtrader_id, $1::timestamptz
          FROM cell c JOIN journal_entry e ON e.external_id = 'bench-f/' || $2 || '/' || c.s GROUP BY e.ledger_seq, e.subtrader_id`,
       params,
     );

@@ -52,7 +52,8 @@ export const APPEND_ONLY_TABLES = ['audit_log', 'audit_checkpoint', 'klear_respo
 /**
  * Gives the application role (DATABASE_URL's user when migrations run as another, the schema
  * owner) exactly what the API, the worker and the CLI need: read and write rows, use sequences and
- * functions; never UPDATE or DELETE on append-only tables. It owns nothing, so it cannot ALTER,
+ * functions; never UPDATE or DELETE on append-only tables, nothing on a partition (rows go through
+ * the partitioned table). It owns nothing, so it cannot ALTER,
  * DROP, TRUNCATE or DISABLE TRIGGER, and as a non-superuser it cannot SET session_replication_role
  * (docs/security.md, "Database roles"). Run by the owner after every migration run.
  */
@@ -63,6 +64,14 @@ export async function grantApplicationRole(dataSource: DataSource, appRole: stri
     await m.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
     await m.query(`REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM ${role}`);
     await m.query(`REVOKE UPDATE, DELETE ON ${APPEND_ONLY_TABLES.join(', ')} FROM ${role}`);
+    // Rows go through the partitioned tables only: their statement triggers (the ledger's posting check,
+    // the summaries) do not fire for a partition written directly. Months made later by
+    // partition_ensure_month (run as the owner) are never granted.
+    const partitions = (await m.query(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relispartition AND c.relkind IN ('r', 'p') ORDER BY 1`,
+    )) as Array<{ name: string }>;
+    for (const p of partitions) await m.query(`REVOKE ALL ON ${p.name} FROM ${role}`);
     await m.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
     await m.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${role}`);
   });
