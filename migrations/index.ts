@@ -30,6 +30,7 @@ import { ReversalIndexPartial1796234200000 } from './1796234200000-ReversalIndex
 import { EntryPostingCount1796234300000 } from './1796234300000-EntryPostingCount';
 import { LatestSubtraderFigures1796234400000 } from './1796234400000-LatestSubtraderFigures';
 import { PostingCheckedOncePerEntry1796234500000 } from './1796234500000-PostingCheckedOncePerEntry';
+import { FunctionsResolveOwnTables1796234600000 } from './1796234600000-FunctionsResolveOwnTables';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -65,4 +66,5 @@ export const ALL_MIGRATIONS: Function[] = [
   EntryPostingCount1796234300000,
   LatestSubtraderFigures1796234400000,
   PostingCheckedOncePerEntry1796234500000,
+  FunctionsResolveOwnTables1796234600000,
 ];

@@ -364,6 +364,73 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('refuses an unbalanced entry, and a posting to an entry committed earlier, when temporary tables named journal_posting or journal_entry shadow the ledger', async () => {
+    await ledger.post([marginRequirement('DB-T-1', 'ST-1', 10n, '2026-11-05T21:00:00Z')], 'property-test');
+    const [{ seq }] = (await db.dataSource.query(
+      `SELECT ledger_seq::text AS seq FROM journal_entry WHERE external_id = 'DB-T-1'`,
+    )) as Array<{
+      seq: string;
+    }>;
+    const before = await snapshot();
+    // The checks would read the temporary table, first on an unqualified name: a balanced pair there, one real posting of 1,000,000.
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        await m.query(
+          `CREATE TEMP TABLE journal_posting (entry_seq bigint, line_no int, amount_centicents bigint, cycle timestamptz, subtrader_id text, cycle_key timestamptz) ON COMMIT DROP`,
+        );
+        const [row] = (await m.query(
+          `INSERT INTO public.journal_entry (external_id, entry_type, effective_at, content_hash, created_by, posting_count) VALUES ('DB-T-2', 'adjustment', now(), 'x', 't', 2) RETURNING ledger_seq`,
+        )) as Array<{ ledger_seq: string }>;
+        await m.query(
+          `INSERT INTO public.journal_posting (entry_seq, line_no, account, amount_centicents) VALUES ($1, 1, 'cash', 1000000)`,
+          [row.ledger_seq],
+        );
+        await m.query(
+          `INSERT INTO pg_temp.journal_posting VALUES ($1, 1, 5, NULL, NULL, '-infinity'), ($1, 2, -5, NULL, NULL, '-infinity')`,
+          [row.ledger_seq],
+        );
+      }),
+    ).rejects.toThrow(/DB-T-2 is not balanced double entry \(1 postings, sum 1000000/);
+    // A temporary journal_entry claiming the committed entry as this transaction's.
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        await m.query(
+          `CREATE TEMP TABLE journal_entry (ledger_seq bigint, external_id text, cycle timestamptz, subtrader_id text, posting_count int) ON COMMIT DROP`,
+        );
+        await m.query(`INSERT INTO pg_temp.journal_entry VALUES ($1, 'DB-T-1', '2026-11-05T21:00:00Z', 'ST-1', 2)`, [seq]);
+        await m.query(
+          `INSERT INTO public.journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 777, NULL, '-infinity')`,
+          [seq],
+        );
+      }),
+    ).rejects.toThrow(/only be added in the transaction that creates their entry/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses to archive a month holding entries its own transaction wrote, so lines 1 and 2 of a checked entry cannot be freed and taken again', async () => {
+    const before = await snapshot();
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        await m.query(`SELECT partition_ensure_month('2026-10-15T21:00:00Z')`);
+        const [row] = (await m.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-A-1', 'adjustment', now(), '2026-10-15T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
+        )) as Array<{ ledger_seq: string }>;
+        const pair = (first: bigint, second: bigint) =>
+          m.query(
+            `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
+             VALUES ($1, 1, 'cash', $2, '2026-10-15T21:00:00Z', '2026-10-15T21:00:00Z'), ($1, 2, 'cash', $3, '2026-10-15T21:00:00Z', '2026-10-15T21:00:00Z')`,
+            [row.ledger_seq, first.toString(), second.toString()],
+          );
+        await pair(100n, -100n);
+        await m.query('SET CONSTRAINTS ALL IMMEDIATE');
+        await m.query('SET CONSTRAINTS ALL DEFERRED');
+        await m.query(`SELECT * FROM partition_archive_month('2026-10-01T00:00:00Z')`);
+        await pair(5_000_000n, 1n);
+      }),
+    ).rejects.toThrow(/month 2026-10 holds journal entries written by this transaction/);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('refuses an entry whose posting_count is not the number of its postings: more, fewer, none, or a balanced pair added later in its transaction', async () => {
     const before = await snapshot();
     // A page of GET /ledger/entries is chosen by posting_count: a count that lies would let a page pass its posting budget or hide postings.

@@ -148,6 +148,21 @@ describe('the application role', () => {
     expect((await appClient.query(`SELECT count(*)::int AS n FROM journal_posting`)).rows[0].n).toBe(2);
   });
 
+  it("resolves tables, in every function of the schema, in public before the session's temporary tables", async () => {
+    // A temporary table named like a ledger table would otherwise be what a trigger or SECURITY DEFINER function reads.
+    const { rows } = (await appClient.query(
+      `SELECT p.oid::regprocedure::text AS fn, coalesce(array_to_string(p.proconfig, ';'), 'none') AS config
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('public', 'archive') AND p.prokind = 'f'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+          -- SQL functions inlined into their caller resolve names with the caller's path (migration FunctionsResolveOwnTables).
+          AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql') AND p.provolatile <> 'v' AND NOT p.prosecdef)
+        ORDER BY 1`,
+    )) as { rows: Array<{ fn: string; config: string }> };
+    expect(rows.length).toBeGreaterThan(20);
+    expect(rows.filter((r) => r.config !== 'search_path=public, pg_temp')).toEqual([]);
+  });
+
   it('still reads and inserts where the product needs it, temporary tables included', async () => {
     expect((await appClient.query('SELECT count(*)::int AS n FROM journal_entry')).rows[0].n).toBe(1);
     await appClient.query('BEGIN');
