@@ -60,7 +60,7 @@ export class FunctionsResolveOwnTables1796234600000 implements MigrationInterfac
     await q.query(`DROP FUNCTION partition_archive_month(timestamptz)`);
     await q.query(`ALTER FUNCTION archive.archive_month_detach(timestamptz) RENAME TO partition_archive_month`);
     await q.query(`ALTER FUNCTION archive.partition_archive_month(timestamptz) SET SCHEMA public`);
-    await q.query(`GRANT EXECUTE ON FUNCTION partition_archive_month(timestamptz) TO PUBLIC`);
+    await q.query(`REVOKE ALL ON FUNCTION partition_archive_month(timestamptz) FROM PUBLIC`);
     // The functions that had no search_path of their own get none again; the SECURITY DEFINER ones keep the fixed one.
     await q.query(`DO $$ DECLARE f record; BEGIN
       FOR f IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

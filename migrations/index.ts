@@ -31,6 +31,7 @@ import { EntryPostingCount1796234300000 } from './1796234300000-EntryPostingCoun
 import { LatestSubtraderFigures1796234400000 } from './1796234400000-LatestSubtraderFigures';
 import { PostingCheckedOncePerEntry1796234500000 } from './1796234500000-PostingCheckedOncePerEntry';
 import { FunctionsResolveOwnTables1796234600000 } from './1796234600000-FunctionsResolveOwnTables';
+import { MonthsMadeBeforeTheirRows1796234700000 } from './1796234700000-MonthsMadeBeforeTheirRows';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -67,4 +68,5 @@ export const ALL_MIGRATIONS: Function[] = [
   LatestSubtraderFigures1796234400000,
   PostingCheckedOncePerEntry1796234500000,
   FunctionsResolveOwnTables1796234600000,
+  MonthsMadeBeforeTheirRows1796234700000,
 ];

@@ -431,6 +431,36 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('refuses to make a month whose making would detach a default partition holding rows its own transaction wrote, which would drop the checks queued on them', async () => {
+    const before = await snapshot();
+    const entry = async (m: EntityManager, externalId: string, cycle: string, amounts: bigint[]) => {
+      const [row] = (await m.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ($1, 'adjustment', now(), $2, 'x', 't', 2) RETURNING ledger_seq`,
+        [externalId, cycle],
+      )) as Array<{ ledger_seq: string }>;
+      await m.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
+         SELECT $1, n, 'cash', a, $2, $2 FROM unnest($3::bigint[]) WITH ORDINALITY AS u(a, n)`,
+        [row.ledger_seq, cycle, amounts.map(String)],
+      );
+      return row.ledger_seq;
+    };
+    // Months 2033-03 and 2033-05 have no partition: their postings wait in journal_posting_default.
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        await entry(m, 'DB-D-STRAY', '2033-05-05T21:00:00Z', [1n, -1n]);
+        const seq = await entry(m, 'DB-D-1', '2033-03-05T21:00:00Z', [100n, -100n]);
+        await m.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
+        await m.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, '2033-03-05T21:00:00Z', '2033-03-05T21:00:00Z')`,
+          [seq],
+        );
+        await m.query(`SELECT partition_ensure_month('2033-05-05T21:00:00Z')`);
+      }),
+    ).rejects.toThrow(/making month 2033-05 would detach journal_posting_default, which holds rows this transaction wrote/);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('refuses an entry whose posting_count is not the number of its postings: more, fewer, none, or a balanced pair added later in its transaction', async () => {
     const before = await snapshot();
     // A page of GET /ledger/entries is chosen by posting_count: a count that lies would let a page pass its posting budget or hide postings.

@@ -6,6 +6,8 @@ import type { INestApplication } from '@nestjs/common';
 import pg from 'pg';
 import request from 'supertest';
 import { UsersService } from '@app/auth';
+import { RetentionRepository } from '@app/retention';
+import { DataSource } from 'typeorm';
 import { testAdminUrl } from '@app/testing';
 import { createApiApplication } from '@apps/api';
 import { testConfig } from '../support/api-world';
@@ -144,8 +146,12 @@ describe('the application role', () => {
       outcomes[`select ${name}`] = await refusal(`SELECT 1 FROM ${name} LIMIT 1`);
     }
     expect(outcomes).toEqual(Object.fromEntries(Object.keys(outcomes).map((k) => [k, '42501'])));
-    // Through the partitioned table the same role reads (and the ledger writes, first test) as before.
+    // Through the partitioned table the same role reads (and the ledger writes, first test) as before,
+    // retention's count of a month's rows included.
     expect((await appClient.query(`SELECT count(*)::int AS n FROM journal_posting`)).rows[0].n).toBe(2);
+    const dataSource = api.get(DataSource);
+    const counts = await dataSource.transaction((m) => new RetentionRepository(dataSource).rowCounts(m, '2026-11'));
+    expect(counts.find((c) => c.table === 'journal_posting')).toEqual({ table: 'journal_posting', rows: 2 });
   });
 
   it("resolves tables, in every function of the schema, in public before the session's temporary tables", async () => {

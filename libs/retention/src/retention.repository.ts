@@ -79,11 +79,16 @@ export class RetentionRepository {
     const suffix = `_p${month.replace('-', '')}`;
     const out: Array<{ table: string; rows: number }> = [];
     for (const t of CYCLE_PARTITIONED_TABLES) {
-      const [{ exists }] = (await m.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [`${t.table}${suffix}`])) as Array<{
+      const [{ exists }] = (await m.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [`public.${t.table}${suffix}`])) as Array<{
         exists: boolean;
       }>;
       if (!exists) continue;
-      const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM "${t.table}${suffix}"`)) as Array<{ n: number }>;
+      // Through the partitioned table (the application role holds nothing on a partition), its key
+      // bounding the month: the plan reads that partition only.
+      const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM "${t.table}" WHERE "${t.key}" >= $1 AND "${t.key}" < $2`, [
+        monthStart(month),
+        nextMonth(month),
+      ])) as Array<{ n: number }>;
       out.push({ table: t.table, rows: n });
     }
     return out;
