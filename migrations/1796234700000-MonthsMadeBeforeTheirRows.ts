@@ -8,8 +8,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *    in the calling transaction: an entry of a month without a partition, its check passed (SET
  *    CONSTRAINTS ALL IMMEDIATE), a third posting added, then another month made: the posting's deferred
  *    check never ran and the entry committed unbalanced (older than PostingCheckedOncePerEntry). A
- *    month whose making would detach a default partition holding rows the calling transaction wrote is
- *    now refused: the product makes months before their rows, in their own statements.
+ *    transaction that has written anything (it has a transaction id; a savepoint's rows count) may no
+ *    longer make a month whose rows wait in a default partition: only one that has written nothing, and
+ *    so has nothing queued, moves them (`partitions:ensure`, the response archive's look-ahead, each in
+ *    its own statement). The default is locked (SHARE) before it is looked at, so no stray arrives
+ *    between the look and the move. The product makes months before their rows: in a healthy database
+ *    the defaults are empty and this refuses nothing. (A third review found that checking only rows
+ *    this transaction wrote at top level missed a savepoint's rows, and a stray committed by another
+ *    session between the look and the move.)
  * 2. The archive wrapper of FunctionsResolveOwnTables was executable by PUBLIC (a new function is):
  *    revoked, as CyclePartitions revoked it from the function it wraps.
  */
@@ -32,18 +38,22 @@ export class MonthsMadeBeforeTheirRows1796234700000 implements MigrationInterfac
     const tables = TABLES.map(([t, k]) => `('${t}', '${k}')`).join(', ');
     await q.query(`CREATE FUNCTION partition_ensure_month(at timestamptz) RETURNS integer
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
-      DECLARE lo timestamptz; hi timestamptz; t record; strays boolean; ours boolean;
+      DECLARE lo timestamptz; hi timestamptz; t record; strays boolean;
       BEGIN
+        -- A transaction without an xid has written nothing, so nothing of it is queued: it may move strays.
         IF at IS NOT NULL AND isfinite(at) AND pg_current_xact_id_if_assigned() IS NOT NULL THEN
           lo := date_trunc('month', at, 'UTC');
           hi := (date_trunc('month', at AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
           FOR t IN SELECT * FROM (VALUES ${tables}) v(tab, key) LOOP
             CONTINUE WHEN to_regclass(format('public.%I', t.tab || '_p' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMM'))) IS NOT NULL;
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I WHERE %I >= $1 AND %I < $2), EXISTS (SELECT 1 FROM public.%I WHERE xmin = pg_current_xact_id()::xid)',
-                           t.tab || '_default', t.key, t.key, t.tab || '_default') INTO strays, ours USING lo, hi;
-            IF strays AND ours THEN
-              RAISE EXCEPTION 'making month % would detach %_default, which holds rows this transaction wrote (the checks queued on them would be lost): months are made before their rows, or in a transaction of their own',
-                to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM'), t.tab USING ERRCODE = 'object_in_use';
+            -- No stray may arrive between this look and the move (a healthy database writes no default
+            -- partition, so the lock, held to the end of the transaction, waits for nobody).
+            EXECUTE format('LOCK TABLE public.%I IN SHARE MODE', t.tab || '_default');
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I WHERE %I >= $1 AND %I < $2)', t.tab || '_default', t.key, t.key)
+              INTO strays USING lo, hi;
+            IF strays THEN
+              RAISE EXCEPTION 'making month % would move rows out of %_default by detaching it, which drops the checks queued in this transaction, which has written: make the month in a transaction of its own (npm run cli -- partitions:ensure --month %)',
+                to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM'), t.tab, to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM') USING ERRCODE = 'object_in_use';
             END IF;
           END LOOP;
         END IF;

@@ -431,7 +431,7 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses to make a month whose making would detach a default partition holding rows its own transaction wrote, which would drop the checks queued on them', async () => {
+  it('refuses to make a month whose rows wait in a default partition in a transaction that has written, whose checks queued there the move would drop', async () => {
     const before = await snapshot();
     const entry = async (m: EntityManager, externalId: string, cycle: string, amounts: bigint[]) => {
       const [row] = (await m.query(
@@ -445,20 +445,62 @@ describe('ledger invariants under random operation sequences', () => {
       );
       return row.ledger_seq;
     };
-    // Months 2033-03 and 2033-05 have no partition: their postings wait in journal_posting_default.
+    const thirdPosting = (m: EntityManager, seq: string, cycle: string) =>
+      m.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, $2, $2)`,
+        [seq, cycle],
+      );
+    const refused = (month: string) => new RegExp(`making month ${month} would move rows out of journal_posting_default by detaching it`);
+    // Months 2033-03 and 2033-05 have no partition: their postings wait in journal_posting_default. The
+    // third posting of a checked entry waits there with its deferred check queued; making 2033-05 moves
+    // that month's stray out by detaching the default, which drops the check.
     await expect(
       db.dataSource.transaction(async (m) => {
         await entry(m, 'DB-D-STRAY', '2033-05-05T21:00:00Z', [1n, -1n]);
         const seq = await entry(m, 'DB-D-1', '2033-03-05T21:00:00Z', [100n, -100n]);
         await m.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
-        await m.query(
-          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, '2033-03-05T21:00:00Z', '2033-03-05T21:00:00Z')`,
-          [seq],
-        );
+        await thirdPosting(m, seq, '2033-03-05T21:00:00Z');
         await m.query(`SELECT partition_ensure_month('2033-05-05T21:00:00Z')`);
       }),
-    ).rejects.toThrow(/making month 2033-05 would detach journal_posting_default, which holds rows this transaction wrote/);
+    ).rejects.toThrow(refused('2033-05'));
+    // The same with the postings written in savepoints (their rows carry the savepoint's transaction id).
+    await expect(
+      db.dataSource.transaction(async (m) => {
+        const entries = (await m.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count)
+           VALUES ('DB-S-STRAY', 'adjustment', now(), '2034-05-05T21:00:00Z', 'x', 't', 2), ('DB-S-1', 'adjustment', now(), '2034-04-05T21:00:00Z', 'x', 't', 2)
+           RETURNING ledger_seq, cycle`,
+        )) as Array<{ ledger_seq: string; cycle: Date }>;
+        await m.query('SAVEPOINT s1');
+        for (const e of entries)
+          await m.query(
+            `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 100, $2, $2), ($1, 2, 'cash', -100, $2, $2)`,
+            [e.ledger_seq, e.cycle],
+          );
+        await m.query('RELEASE s1');
+        await m.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
+        await m.query('SET CONSTRAINTS journal_entry_balanced DEFERRED');
+        await m.query('SAVEPOINT s2');
+        await thirdPosting(m, entries[1].ledger_seq, '2034-04-05T21:00:00Z');
+        await m.query('RELEASE s2');
+        await m.query(`SELECT partition_ensure_month('2034-05-05T21:00:00Z')`);
+      }),
+    ).rejects.toThrow(refused('2034-05'));
     expect(await snapshot()).toEqual(before);
+    // A transaction that has written nothing moves the strays (as partitions:ensure does); a written one
+    // still makes a month without strays.
+    await db.dataSource.transaction(async (m) => entry(m, 'DB-D-STRAY-2', '2035-05-05T21:00:00Z', [1n, -1n]));
+    expect((await db.dataSource.query(`SELECT partition_ensure_month('2035-05-05T21:00:00Z') AS made`)) as Array<{ made: number }>).toEqual(
+      [{ made: 5 }],
+    );
+    const [{ where }] = (await db.dataSource.query(
+      `SELECT p.tableoid::regclass::text AS where FROM journal_posting p JOIN journal_entry e ON e.ledger_seq = p.entry_seq WHERE e.external_id = 'DB-D-STRAY-2' LIMIT 1`,
+    )) as Array<{ where: string }>;
+    expect(where).toBe('journal_posting_p203505');
+    await db.dataSource.transaction(async (m) => {
+      await insertEntryBehindTheLedger(m, 'DB-D-3', 4n, -4n);
+      expect((await m.query(`SELECT partition_ensure_month('2035-09-05T21:00:00Z') AS made`)) as unknown[]).toEqual([{ made: 5 }]);
+    });
   });
 
   it('refuses an entry whose posting_count is not the number of its postings: more, fewer, none, or a balanced pair added later in its transaction', async () => {
