@@ -12,6 +12,7 @@ import {
   LedgerValidationFailed,
 } from '@app/ledger';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { until } from '../support/poll';
 import { bufferMovement, marginRequirement, reversalOf, tradeSettlement } from './ledger-factory';
 
 type NewEntry =
@@ -501,6 +502,88 @@ describe('ledger invariants under random operation sequences', () => {
       await insertEntryBehindTheLedger(m, 'DB-D-3', 4n, -4n);
       expect((await m.query(`SELECT partition_ensure_month('2035-09-05T21:00:00Z') AS made`)) as unknown[]).toEqual([{ made: 5 }]);
     });
+  });
+
+  it('refuses, with another session adding a stray while the month is being made, to detach a default partition holding a queued check', async () => {
+    // The race a third review found: the month's strays looked for (none), another session commits one
+    // before the month is made (its advisory lock keeps this session waiting meanwhile), the move then
+    // detaches the default, and this session's queued posting check is gone.
+    const month = '2036-06-05T21:00:00Z';
+    const before = await snapshot();
+    const other = db.dataSource.createQueryRunner();
+    const attacker = db.dataSource.createQueryRunner();
+    await other.connect();
+    await attacker.connect();
+    try {
+      await other.startTransaction();
+      await other.query(`SELECT pg_advisory_xact_lock(hashtextextended('partition:journal_posting_p203606', 0))`);
+      await attacker.startTransaction();
+      const [{ pid }] = (await attacker.query(`SELECT pg_backend_pid() AS pid`)) as Array<{ pid: number }>;
+      const [row] = (await attacker.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-R-1', 'adjustment', now(), '2036-03-05T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
+      )) as Array<{ ledger_seq: string }>;
+      await attacker.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
+         VALUES ($1, 1, 'cash', 100, '2036-03-05T21:00:00Z', '2036-03-05T21:00:00Z'), ($1, 2, 'cash', -100, '2036-03-05T21:00:00Z', '2036-03-05T21:00:00Z')`,
+        [row.ledger_seq],
+      );
+      await attacker.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
+      await attacker.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, '2036-03-05T21:00:00Z', '2036-03-05T21:00:00Z')`,
+        [row.ledger_seq],
+      );
+      const making = attacker.query(`SELECT partition_ensure_month($1)`, [month]).then(
+        () => attacker.commitTransaction(),
+        async (error: unknown) => {
+          await attacker.rollbackTransaction();
+          throw error;
+        },
+      );
+      const outcome = making.then(
+        () => 'committed',
+        (error: Error) => error.message,
+      );
+      await until(
+        'the attacker waiting for the month lock',
+        async () =>
+          (await db.dataSource.query(`SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1`, [pid])) as Array<{
+            wait_event_type: string | null;
+          }>,
+        (rows) => rows[0]?.wait_event_type === 'Lock',
+      );
+      // The stray: a balanced entry of the month being made, committed while the attacker waits.
+      const stray = (async () => {
+        const [e] = (await other.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-R-STRAY', 'adjustment', now(), $1, 'x', 't', 2) RETURNING ledger_seq`,
+          [month],
+        )) as Array<{ ledger_seq: string }>;
+        await other.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 1, $2, $2), ($1, 2, 'cash', -1, $2, $2)`,
+          [e.ledger_seq, month],
+        );
+        await other.commitTransaction();
+      })().then(
+        () => 'committed',
+        async (error: Error) => {
+          await other.rollbackTransaction();
+          return error.message;
+        },
+      );
+      const [attacked, strayed] = await Promise.all([outcome, stray]);
+      // One of the two is the deadlock's victim, or the attacker is refused: never an unbalanced commit.
+      expect(attacked).not.toBe('committed');
+      expect([attacked, strayed].some((m) => /deadlock detected|would move rows out of journal_posting_default|not balanced/.test(m))).toBe(
+        true,
+      );
+      expect((await db.dataSource.query(`SELECT count(*)::int AS n FROM journal_entry WHERE external_id = 'DB-R-1'`)) as unknown[]).toEqual(
+        [{ n: 0 }],
+      );
+      if (strayed === 'committed') expect(await snapshot()).not.toEqual(before);
+      else expect(await snapshot()).toEqual(before);
+    } finally {
+      await other.release();
+      await attacker.release();
+    }
   });
 
   it('refuses an entry whose posting_count is not the number of its postings: more, fewer, none, or a balanced pair added later in its transaction', async () => {
