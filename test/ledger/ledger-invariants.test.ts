@@ -506,6 +506,65 @@ describe('ledger invariants under random operation sequences', () => {
     });
   });
 
+  it('knows its own rows in a default partition whatever ids other sessions take meanwhile, even when age() was first asked before the transaction had an id', async () => {
+    // age() measures from an id it caches on first use: asked before this transaction had one, it
+    // measured from the next id, and after other sessions took ids this transaction's rows passed for
+    // another's (a fourth review committed this unbalanced entry so).
+    const before = await snapshot();
+    const other = db.dataSource.createQueryRunner();
+    const attacker = db.dataSource.createQueryRunner();
+    await other.connect();
+    await attacker.connect();
+    const takeIds = async (n: number) => {
+      for (let i = 0; i < n; i++) await other.query('SELECT pg_current_xact_id()');
+    };
+    try {
+      // A committed stray of 2037-05 waits in the default partition.
+      await db.dataSource.transaction(async (m) => {
+        const [e] = (await m.query(
+          `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-AGE-STRAY', 'adjustment', now(), '2037-05-05T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
+        )) as Array<{ ledger_seq: string }>;
+        await m.query(
+          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 1, '2037-05-05T21:00:00Z', '2037-05-05T21:00:00Z'), ($1, 2, 'cash', -1, '2037-05-05T21:00:00Z', '2037-05-05T21:00:00Z')`,
+          [e.ledger_seq],
+        );
+      });
+      const afterStray = await snapshot();
+      await attacker.startTransaction();
+      await attacker.query(`SELECT age('3'::xid)`);
+      await takeIds(5);
+      const [row] = (await attacker.query(
+        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-AGE-1', 'adjustment', now(), '2037-03-05T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
+      )) as Array<{ ledger_seq: string }>;
+      await attacker.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 100, '2037-03-05T21:00:00Z', '2037-03-05T21:00:00Z'), ($1, 2, 'cash', -100, '2037-03-05T21:00:00Z', '2037-03-05T21:00:00Z')`,
+        [row.ledger_seq],
+      );
+      await attacker.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
+      await attacker.query(
+        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, '2037-03-05T21:00:00Z', '2037-03-05T21:00:00Z')`,
+        [row.ledger_seq],
+      );
+      await takeIds(10);
+      const outcome = await attacker.query(`SELECT partition_ensure_month('2037-05-05T21:00:00Z')`).then(
+        async () => {
+          await attacker.commitTransaction();
+          return 'committed';
+        },
+        async (error: Error) => {
+          await attacker.rollbackTransaction();
+          return error.message;
+        },
+      );
+      expect(outcome).toMatch(/making month 2037-05 would move rows out of journal_posting_default by detaching it/);
+      expect(await snapshot()).toEqual(afterStray);
+      expect(afterStray).not.toEqual(before);
+    } finally {
+      await other.release();
+      await attacker.release();
+    }
+  });
+
   it('refuses, with another session adding a stray while the month is being made, to detach a default partition holding a queued check', async () => {
     // The race a third review found: the month's strays looked for (none), another session commits one
     // before the month is made (its advisory lock keeps this session waiting meanwhile), the move then
