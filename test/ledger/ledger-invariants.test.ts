@@ -49,6 +49,29 @@ async function insertEntryBehindTheLedger(
   return row.ledger_seq;
 }
 
+/**
+ * Writes, behind the ledger, an adjustment entry of `cycle` (in the session of `q`: a transaction's
+ * manager or a query runner) declaring as many postings as `amounts`, numbered from 1, each of
+ * `amounts` to 'cash'. Returns its ledger_seq.
+ */
+async function entryOfCycle(
+  q: { query(sql: string, params?: unknown[]): Promise<unknown> },
+  externalId: string,
+  cycle: string,
+  amounts: bigint[],
+): Promise<string> {
+  const [row] = (await q.query(
+    `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ($1, 'adjustment', now(), $2, 'x', 't', $3) RETURNING ledger_seq`,
+    [externalId, cycle, amounts.length],
+  )) as Array<{ ledger_seq: string }>;
+  await q.query(
+    `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
+     SELECT $1, n, 'cash', a, $2, $2 FROM unnest($3::bigint[]) WITH ORDINALITY AS u(a, n)`,
+    [row.ledger_seq, cycle, amounts.map(String)],
+  );
+  return row.ledger_seq;
+}
+
 const subtrader = fc.integer({ min: 1, max: 3 });
 const newEntry: fc.Arbitrary<NewEntry> = fc.oneof(
   fc.record({
@@ -434,18 +457,6 @@ describe('ledger invariants under random operation sequences', () => {
 
   it('refuses to make a month whose rows wait in a default partition in a transaction that wrote rows there, whose queued checks the move would drop', async () => {
     const before = await snapshot();
-    const entry = async (m: EntityManager, externalId: string, cycle: string, amounts: bigint[]) => {
-      const [row] = (await m.query(
-        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ($1, 'adjustment', now(), $2, 'x', 't', 2) RETURNING ledger_seq`,
-        [externalId, cycle],
-      )) as Array<{ ledger_seq: string }>;
-      await m.query(
-        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
-         SELECT $1, n, 'cash', a, $2, $2 FROM unnest($3::bigint[]) WITH ORDINALITY AS u(a, n)`,
-        [row.ledger_seq, cycle, amounts.map(String)],
-      );
-      return row.ledger_seq;
-    };
     const thirdPosting = (m: EntityManager, seq: string, cycle: string) =>
       m.query(
         `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, $2, $2)`,
@@ -458,8 +469,8 @@ describe('ledger invariants under random operation sequences', () => {
     // that month's stray out by detaching the default, which drops the check.
     await expect(
       db.dataSource.transaction(async (m) => {
-        await entry(m, 'DB-D-STRAY', '2033-05-05T21:00:00Z', [1n, -1n]);
-        const seq = await entry(m, 'DB-D-1', '2033-03-05T21:00:00Z', [100n, -100n]);
+        await entryOfCycle(m, 'DB-D-STRAY', '2033-05-05T21:00:00Z', [1n, -1n]);
+        const seq = await entryOfCycle(m, 'DB-D-1', '2033-03-05T21:00:00Z', [100n, -100n]);
         await m.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
         await thirdPosting(m, seq, '2033-03-05T21:00:00Z');
         await m.query(`SELECT partition_ensure_month('2033-05-05T21:00:00Z')`);
@@ -491,7 +502,7 @@ describe('ledger invariants under random operation sequences', () => {
     expect(await snapshot()).toEqual(before);
     // A transaction that wrote elsewhere (a ledger import's entries, say) still moves another's strays,
     // and makes a month without strays.
-    await db.dataSource.transaction(async (m) => entry(m, 'DB-D-STRAY-2', '2035-05-05T21:00:00Z', [1n, -1n]));
+    await db.dataSource.transaction(async (m) => entryOfCycle(m, 'DB-D-STRAY-2', '2035-05-05T21:00:00Z', [1n, -1n]));
     await db.dataSource.transaction(async (m) => {
       await insertEntryBehindTheLedger(m, 'DB-D-4', 6n, -6n);
       expect((await m.query(`SELECT partition_ensure_month('2035-05-05T21:00:00Z') AS made`)) as unknown[]).toEqual([{ made: 5 }]);
@@ -520,30 +531,16 @@ describe('ledger invariants under random operation sequences', () => {
     };
     try {
       // A committed stray of 2037-05 waits in the default partition.
-      await db.dataSource.transaction(async (m) => {
-        const [e] = (await m.query(
-          `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-AGE-STRAY', 'adjustment', now(), '2037-05-05T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
-        )) as Array<{ ledger_seq: string }>;
-        await m.query(
-          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 1, '2037-05-05T21:00:00Z', '2037-05-05T21:00:00Z'), ($1, 2, 'cash', -1, '2037-05-05T21:00:00Z', '2037-05-05T21:00:00Z')`,
-          [e.ledger_seq],
-        );
-      });
+      await db.dataSource.transaction((m) => entryOfCycle(m, 'DB-AGE-STRAY', '2037-05-05T21:00:00Z', [1n, -1n]));
       const afterStray = await snapshot();
       await attacker.startTransaction();
       await attacker.query(`SELECT age('3'::xid)`);
       await takeIds(5);
-      const [row] = (await attacker.query(
-        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-AGE-1', 'adjustment', now(), '2037-03-05T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
-      )) as Array<{ ledger_seq: string }>;
-      await attacker.query(
-        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 100, '2037-03-05T21:00:00Z', '2037-03-05T21:00:00Z'), ($1, 2, 'cash', -100, '2037-03-05T21:00:00Z', '2037-03-05T21:00:00Z')`,
-        [row.ledger_seq],
-      );
+      const seq = await entryOfCycle(attacker, 'DB-AGE-1', '2037-03-05T21:00:00Z', [100n, -100n]);
       await attacker.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
       await attacker.query(
         `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, '2037-03-05T21:00:00Z', '2037-03-05T21:00:00Z')`,
-        [row.ledger_seq],
+        [seq],
       );
       await takeIds(10);
       const outcome = await attacker.query(`SELECT partition_ensure_month('2037-05-05T21:00:00Z')`).then(
@@ -580,18 +577,11 @@ describe('ledger invariants under random operation sequences', () => {
       await other.query(`SELECT pg_advisory_xact_lock(hashtextextended('partition:journal_posting_p203606', 0))`);
       await attacker.startTransaction();
       const [{ pid }] = (await attacker.query(`SELECT pg_backend_pid() AS pid`)) as Array<{ pid: number }>;
-      const [row] = (await attacker.query(
-        `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-R-1', 'adjustment', now(), '2036-03-05T21:00:00Z', 'x', 't', 2) RETURNING ledger_seq`,
-      )) as Array<{ ledger_seq: string }>;
-      await attacker.query(
-        `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key)
-         VALUES ($1, 1, 'cash', 100, '2036-03-05T21:00:00Z', '2036-03-05T21:00:00Z'), ($1, 2, 'cash', -100, '2036-03-05T21:00:00Z', '2036-03-05T21:00:00Z')`,
-        [row.ledger_seq],
-      );
+      const seq = await entryOfCycle(attacker, 'DB-R-1', '2036-03-05T21:00:00Z', [100n, -100n]);
       await attacker.query('SET CONSTRAINTS journal_entry_balanced IMMEDIATE');
       await attacker.query(
         `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 3, 'cash', 1000000, '2036-03-05T21:00:00Z', '2036-03-05T21:00:00Z')`,
-        [row.ledger_seq],
+        [seq],
       );
       const making = attacker.query(`SELECT partition_ensure_month($1)`, [month]).then(
         () => attacker.commitTransaction(),
@@ -616,14 +606,7 @@ describe('ledger invariants under random operation sequences', () => {
       const [{ otherPid }] = (await other.query(`SELECT pg_backend_pid() AS "otherPid"`)) as Array<{ otherPid: number }>;
       let settled = false;
       const stray = (async () => {
-        const [e] = (await other.query(
-          `INSERT INTO journal_entry (external_id, entry_type, effective_at, cycle, content_hash, created_by, posting_count) VALUES ('DB-R-STRAY', 'adjustment', now(), $1, 'x', 't', 2) RETURNING ledger_seq`,
-          [month],
-        )) as Array<{ ledger_seq: string }>;
-        await other.query(
-          `INSERT INTO journal_posting (entry_seq, line_no, account, amount_centicents, cycle, cycle_key) VALUES ($1, 1, 'cash', 1, $2, $2), ($1, 2, 'cash', -1, $2, $2)`,
-          [e.ledger_seq, month],
-        );
+        await entryOfCycle(other, 'DB-R-STRAY', month, [1n, -1n]);
         await other.commitTransaction();
       })().then(
         () => 'committed',
