@@ -11,8 +11,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *    month whose rows wait in a default partition is no longer made by a transaction that wrote rows
  *    into that default (a savepoint's rows count: their xmin is in progress and they are visible, which
  *    no other transaction's in-progress row is). The default is locked (SHARE ROW EXCLUSIVE, after the
- *    month's advisory lock) before it is looked at, so no row arrives between the look and the move. The product makes months before their rows, so
- *    its transactions write no default partition; one that meets strays of another's still moves them
+ *    month's advisory lock) before it is looked at, so no row arrives between the look and the move.
+ *    The product makes months before their rows, so its transactions write no default partition; one that meets strays of another's still moves them
  *    (a ledger import's entries are written before the months of its postings are made). (A third
  *    review found that checking only rows of the top-level transaction id missed a savepoint's rows, and
  *    a stray committed by another session between the look and the move; a fourth, that age() measured
@@ -63,9 +63,9 @@ export class MonthsMadeBeforeTheirRows1796234700000 implements MigrationInterfac
             -- A row of this transaction, a savepoint's included: visible, its xmin in progress (another
             -- transaction's row in progress is not visible). Its 64-bit id: this transaction's epoch and
             -- the row's xmin (the next epoch when the xmin is below this transaction's: a savepoint's ids
-            -- come after it). Ids of rows older than this transaction are below its own and not asked
-            -- about; an id not assigned yet (an old frozen row's, taken for the next epoch) is refused by
-            -- pg_xact_status and is not ours. A healthy default partition has no rows to look at.
+            -- come after it). An older row's xmin, taken for the next epoch, is an id not assigned yet:
+            -- pg_xact_status refuses it and the row is not ours; another transaction's later row reads as
+            -- committed. A healthy default partition has no rows to look at.
             ours := false;
             cur := pg_current_xact_id()::text::bigint;
             FOR r IN EXECUTE format('SELECT xmin::text::bigint AS x FROM public.%I', t.tab || '_default') LOOP
