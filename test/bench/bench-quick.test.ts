@@ -39,8 +39,15 @@ describe('npm run bench --quick', () => {
     const [job, rss] = measured('ingestion job ');
     expect(job.name).toMatch(/obligation_history \(start-up walk\): [0-9]+ detail rows of [0-9]+ obligations stored/);
     expect(job.value!).toBeGreaterThan(0);
+    expect(rss.name).toMatch(/^ingestion job peak RSS \(the worker's process, its own; [0-9]+ history pages\)$/);
     expect(rss.unit).toBe('MB');
     expect(rss.value!).toBeGreaterThan(0);
+    // The workbook and its floor are built in Node processes of their own: the peak is that process's VmHWM, not the bench's.
+    const [sheet, sheetRss] = measured('workbook: ');
+    expect(sheet.name).toBe('workbook: settlement details sheet, 10000 rows, vs bare exceljs');
+    expect(sheet.value! > 0 && sheet.floor! > 0).toBe(true);
+    expect(sheetRss.name).toMatch(/^workbook: peak RSS of a process building 10000 rows \(the floor's process: [0-9]+ MB\)$/);
+    expect(sheetRss.value!).toBeGreaterThan(0);
     expect(measured('api p99: GET ').length).toBeGreaterThan(0);
     const [use, rejected] = measured('klear rate-limit');
     expect(use.floor).toBe(20);

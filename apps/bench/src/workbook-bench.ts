@@ -16,10 +16,13 @@ import {
   writeSettlementDetailsSheet,
 } from '@app/exports';
 import type { Measurement } from './results';
+import { runStepProcess } from './step-process';
 
 /** What the workbook benchmark needs of the bench world. */
 export interface WorkbookBenchContext {
   dataSource: DataSource;
+  /** The same database's URL, for the step processes. */
+  databaseUrl: string;
   subtraders: number;
   markets: number;
   quick?: boolean;
@@ -38,32 +41,21 @@ const brokenOf = (s: number, m: number) => (s % 200 === 0 && m === 0 ? 1 : 0);
 /**
  * Builds the Settlement details sheet of an N-row day (N = subtraders x markets, Klear details
  * against the ledger's per-market postings) and, in the same run, has bare exceljs stream the same
- * rows with the same columns and formats to a file. Answers both wall times (ratio, target <= 1.3)
- * and the peak RSS of the build (sampled every 50 ms, target < 300 MB).
+ * rows with the same columns and formats to a file. Each runs in a Node process of its own
+ * (`step-process.ts`: the bench's process holds the simulator's world). Answers both wall times (ratio,
+ * target <= 1.3) and the peak RSS of the process that built the sheet (VmHWM over its whole life,
+ * start-up included; target < 300 MB).
  */
 export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise<Measurement[]> {
-  const { dataSource, subtraders, markets } = context;
+  const { dataSource, databaseUrl, subtraders, markets } = context;
   await seedBenchDay(dataSource, subtraders, markets);
-  const read = new WorkbookReadRepository(dataSource);
-  const day = settlementDay(BENCH_DATE);
+  const n = subtraders * markets;
   const ours = join(tmpdir(), `klear-bench-workbook-${process.pid}.xlsx`);
   const bare = join(tmpdir(), `klear-bench-bare-${process.pid}.xlsx`);
+  const warmRows = Math.min(20_000, n);
   try {
-    // Warm both paths (JIT, exceljs modules) on a small slice so neither pays start-up alone.
-    await bareWrite(bare, Math.min(20_000, subtraders * markets), markets);
-    const built = await measure(() =>
-      read.snapshot(async (r) => {
-        const cycles = await r.cyclesOf(day);
-        const scope = cycleScope(cycles, await r.latestRuns(cycles.map((c) => c.executionTime)));
-        const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: ours, ...STREAMING_WRITER_OPTIONS });
-        const rows = await writeSettlementDetailsSheet(workbook, r.settlementDetails(scope));
-        await workbook.commit();
-        return rows;
-      }),
-    );
-    if (built.result !== subtraders * markets) throw new Error(`built ${built.result} rows, expected ${subtraders * markets}`);
-    const floor = await measure(() => bareWrite(bare, subtraders * markets, markets));
-    const n = subtraders * markets;
+    const built = await runStepProcess({ kind: 'workbook', databaseUrl, path: ours, expectedRows: n, warmRows, markets });
+    const floor = await runStepProcess({ kind: 'workbook-floor', path: bare, rows: n, warmRows, markets });
     return [
       {
         name: `workbook: settlement details sheet, ${n} rows, vs bare exceljs`,
@@ -74,7 +66,7 @@ export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise
         target: { on: 'ratio', op: '<=', limit: 1.3 },
       },
       {
-        name: `workbook: peak RSS building ${n} rows`,
+        name: `workbook: peak RSS of a process building ${n} rows (the floor's process: ${floor.peakRssMb} MB)`,
         value: built.peakRssMb,
         unit: 'MB',
         floor: null,
@@ -88,23 +80,22 @@ export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise
   }
 }
 
-async function measure<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; peakRssMb: number }> {
-  (globalThis as { gc?: () => void }).gc?.();
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  const started = process.hrtime.bigint();
-  try {
-    const result = await work();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { result, seconds, peakRssMb: peak / 1_048_576 };
-  } finally {
-    clearInterval(sampler);
-  }
+/** The product's Settlement details sheet of the bench day, read from `dataSource`, streamed into `path`: the rows written. */
+export async function buildSettlementDetailsSheet(dataSource: DataSource, path: string): Promise<number> {
+  const read = new WorkbookReadRepository(dataSource);
+  const day = settlementDay(BENCH_DATE);
+  return read.snapshot(async (r) => {
+    const cycles = await r.cyclesOf(day);
+    const scope = cycleScope(cycles, await r.latestRuns(cycles.map((c) => c.executionTime)));
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, ...STREAMING_WRITER_OPTIONS });
+    const rows = await writeSettlementDetailsSheet(workbook, r.settlementDetails(scope));
+    await workbook.commit();
+    return rows;
+  });
 }
 
 /** The floor: exceljs alone streaming the same cell values, columns, formats, frozen header and filter. */
-async function bareWrite(path: string, rows: number, markets: number): Promise<number> {
+export async function bareWrite(path: string, rows: number, markets: number): Promise<number> {
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, ...STREAMING_WRITER_OPTIONS });
   const sheet = TableSheet.open(workbook, 'Settlement details', SETTLEMENT_DETAIL_COLUMNS);
   const cycle = etDateTimeCell(new Date(BENCH_CYCLE));
