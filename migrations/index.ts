@@ -32,6 +32,7 @@ import { LatestSubtraderFigures1796234400000 } from './1796234400000-LatestSubtr
 import { PostingCheckedOncePerEntry1796234500000 } from './1796234500000-PostingCheckedOncePerEntry';
 import { FunctionsResolveOwnTables1796234600000 } from './1796234600000-FunctionsResolveOwnTables';
 import { MonthsMadeBeforeTheirRows1796234700000 } from './1796234700000-MonthsMadeBeforeTheirRows';
+import { PartitionNamesQualified1796234800000 } from './1796234800000-PartitionNamesQualified';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -69,4 +70,5 @@ export const ALL_MIGRATIONS: Function[] = [
   PostingCheckedOncePerEntry1796234500000,
   FunctionsResolveOwnTables1796234600000,
   MonthsMadeBeforeTheirRows1796234700000,
+  PartitionNamesQualified1796234800000,
 ];

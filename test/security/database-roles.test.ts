@@ -169,6 +169,34 @@ describe('the application role', () => {
     expect(rows.filter((r) => r.config !== 'search_path=public, pg_temp')).toEqual([]);
   });
 
+  it("finds a month's partitions and the latest figures' tables in public, whatever temporary tables the session holds", async () => {
+    // A name public does not hold (a month not made yet) or a function without a path of its own (the
+    // latest figures, inlined into their callers) would otherwise resolve to the session's temporary tables.
+    const figures = async () =>
+      (await appClient.query(`SELECT subtrader_id, cycle FROM klear_subtrader_latest_figures_recomputed() ORDER BY 1`)).rows as unknown[];
+    const before = await figures();
+    const temporary = ['klear_obligation', 'klear_settlement_summary', 'journal_posting_p203305', 'klear_settlement_detail_p203305'];
+    await appClient.query(`CREATE TEMP TABLE klear_obligation (id text, execution_time timestamptz)`);
+    await appClient.query(
+      `CREATE TEMP TABLE klear_settlement_summary (obligation_id text, subtrader_id text, pnl_centicents bigint, fees_centicents bigint, total_centicents bigint)`,
+    );
+    await appClient.query(`INSERT INTO klear_obligation VALUES ('forged', '2040-01-01T21:00:00Z')`);
+    await appClient.query(`INSERT INTO klear_settlement_summary VALUES ('forged', 'ST-FORGED', 1000000, 0, 1000000)`);
+    await appClient.query(`CREATE TEMP TABLE journal_posting_p203305 (x int)`);
+    await appClient.query(`CREATE TEMP TABLE klear_settlement_detail_p203305 (x int)`);
+    try {
+      expect(await figures()).toEqual(before);
+      // May 2033 has no partitions yet: all five are made, none taken to exist already.
+      expect((await appClient.query(`SELECT partition_ensure_month('2033-05-04T21:00:00Z') AS n`)).rows[0].n).toBe(5);
+      const made = await appClient.query(
+        `SELECT to_regclass('public.journal_posting_p203305') IS NOT NULL AS postings, to_regclass('public.klear_settlement_detail_p203305') IS NOT NULL AS details`,
+      );
+      expect(made.rows[0]).toEqual({ postings: true, details: true });
+    } finally {
+      for (const table of temporary) await appClient.query(`DROP TABLE IF EXISTS pg_temp.${table}`);
+    }
+  });
+
   it('still reads and inserts where the product needs it, temporary tables included', async () => {
     expect((await appClient.query('SELECT count(*)::int AS n FROM journal_entry')).rows[0].n).toBe(1);
     await appClient.query('BEGIN');
