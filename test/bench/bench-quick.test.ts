@@ -46,7 +46,7 @@ describe('npm run bench --quick', () => {
     const [sheet, sheetRss] = measured('workbook: ');
     expect(sheet.name).toBe('workbook: settlement details sheet, 10000 rows, vs bare exceljs');
     expect(sheet.value! > 0 && sheet.floor! > 0).toBe(true);
-    expect(sheetRss.name).toMatch(/^workbook: peak RSS of a process building 10000 rows \(the floor's process: [0-9]+ MB\)$/);
+    expect(sheetRss.name).toBe('workbook: peak RSS of a process building 10000 rows');
     expect(sheetRss.value!).toBeGreaterThan(0);
     expect(measured('api p99: GET ').length).toBeGreaterThan(0);
     const [use, rejected] = measured('klear rate-limit');

@@ -66,7 +66,7 @@ export async function benchDailyWorkbook(context: WorkbookBenchContext): Promise
         target: { on: 'ratio', op: '<=', limit: 1.3 },
       },
       {
-        name: `workbook: peak RSS of a process building ${n} rows (the floor's process: ${floor.peakRssMb} MB)`,
+        name: `workbook: peak RSS of a process building ${n} rows`,
         value: built.peakRssMb,
         unit: 'MB',
         floor: null,
