@@ -28,17 +28,13 @@ const LATEST_FIGURES_TABLES = 'klear_obligation|klear_settlement_summary|klear_m
 
 /** Rewrites `fn` with `pattern` replaced by `replacement` (PostgreSQL regexp, every match); refuses when nothing matches. */
 async function rewrite(q: QueryRunner, fn: string, pattern: string, replacement: string): Promise<void> {
-  await q.query(
-    `DO $do$ DECLARE def text := pg_get_functiondef(${quote(fn)}::regprocedure); changed text;
-     BEGIN
-       changed := regexp_replace(def, ${quote(pattern)}, ${quote(replacement)}, 'g');
-       IF changed = def THEN RAISE EXCEPTION 'PartitionNamesQualified: % holds no %', ${quote(fn)}, ${quote(pattern)}; END IF;
-       EXECUTE changed;
-     END $do$`,
-  );
+  const [{ def, changed }] = (await q.query(
+    `SELECT d AS def, regexp_replace(d, $2, $3, 'g') AS changed FROM pg_get_functiondef($1::regprocedure) d`,
+    [fn, pattern, replacement],
+  )) as Array<{ def: string; changed: string }>;
+  if (changed === def) throw new Error(`PartitionNamesQualified: ${fn} holds no ${pattern}`);
+  await q.query(changed);
 }
-
-const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 export class PartitionNamesQualified1796234800000 implements MigrationInterface {
   name = 'PartitionNamesQualified1796234800000';
