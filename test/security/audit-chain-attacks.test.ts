@@ -1,10 +1,19 @@
 // Attacks on the bounded audit verification (GET /audit from checkpoints, the hourly full walk) found in
 // review: a row forged under a key id the ring does not know, rows a burst read passed, a chain cut back
-// below a checkpoint, the re-check window's base row, and a forged checkpoint far ahead. Each is reported.
+// below a checkpoint, the re-check window's base row, a forged checkpoint far ahead, and rows edited after
+// a read verified them (which the next reads must not take from their memo). Each is reported.
 import { systemClock } from '@app/clock';
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { AUDIT_CHECKPOINT_MAC, AUDIT_ROW_MAC, auditMacData, auditRowHash, AuditService, checkpointMacData } from '@app/audit';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import {
+  AUDIT_CHECKPOINT_MAC,
+  AUDIT_ROW_MAC,
+  auditMacData,
+  auditRowHash,
+  AuditService,
+  checkpointMacData,
+  VerifiedRowMemo,
+} from '@app/audit';
 import { AuditCheckpoint, AuditLogEntry } from '@app/db';
 import { Keyring } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
@@ -246,5 +255,97 @@ describe('the first page read with the verification (GET /audit without filters)
     expect(chain).toMatchObject({ ok: false, firstBrokenSeq: '3' });
     expect(rows.map((r) => r.seq)).toEqual(await listed(audit, 51));
     expect(rows.find((r) => r.seq === '3')?.actor).toBe('mallory');
+  });
+});
+
+describe('rows a read verified, edited afterwards (the verified-row memo of GET /audit)', () => {
+  /** A service whose reads verified rows 1-250 and then 50-250 again (checkpoint at 150): every row is in its memo. */
+  async function warmed(): Promise<{ audit: AuditService; keyring: Keyring }> {
+    const keyring = new Keyring(key);
+    const audit = new AuditService(db.dataSource, keyring, systemClock);
+    await recordRows(audit, 250);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 250 });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100, checkpoint: { seq: '150' } });
+    return { audit, keyring };
+  }
+
+  /** The next read reports the chain broken at `seq`, with `problem` in its words. */
+  async function expectBrokenAt(audit: AuditService, seq: string, problem: string): Promise<void> {
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: seq, problem: expect.stringContaining(problem) });
+  }
+
+  /** Rewrites row `seq` with `change` applied and its hash computed again over the new content (the MAC kept). */
+  async function rewriteWithHash(seq: string, change: { actor: string }): Promise<void> {
+    const row = await db.dataSource.getRepository(AuditLogEntry).findOneByOrFail({ seq });
+    const hash = auditRowHash({ ...row, ...change });
+    await tamper(`UPDATE audit_log SET actor = $1, hash = $2 WHERE seq = $3`, [change.actor, hash, seq]);
+  }
+
+  it('an unchanged re-walk makes no row MAC check; each edit below makes the edited row checked in full again', async () => {
+    const { audit, keyring } = await warmed();
+    const verify = jest.spyOn(keyring, 'verify');
+    const rowChecks = () => verify.mock.calls.filter(([purpose]) => purpose === AUDIT_ROW_MAC).length;
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100, macs: { valid: 250 } });
+    expect(rowChecks()).toBe(0);
+    await tamper(`UPDATE audit_log SET mac = (SELECT mac FROM audit_log WHERE seq = 199) WHERE seq = 200`);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: false, firstBrokenSeq: '200' });
+    expect(rowChecks()).toBe(1);
+  });
+
+  it('content edited after it verified, its hash kept: reported as edited (in the window and after the checkpoint)', async () => {
+    const { audit } = await warmed();
+    for (const seq of ['120', '200']) {
+      await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = $1`, [seq]);
+      expect(await audit.verifyFromCheckpoint()).toMatchObject({
+        ok: false,
+        firstBrokenSeq: seq,
+        problem: expect.stringContaining('edited'),
+      });
+      await tamper(`UPDATE audit_log SET actor = 'alice' WHERE seq = $1`, [seq]);
+      expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true });
+    }
+  });
+
+  it('its stored hash changed alone: reported as edited at that row, the last one included', async () => {
+    const { audit } = await warmed();
+    for (const seq of ['250', '140']) {
+      await tamper(`UPDATE audit_log SET hash = repeat('e', 64) WHERE seq = $1`, [seq]);
+      expect(await audit.verifyFromCheckpoint()).toMatchObject({
+        ok: false,
+        firstBrokenSeq: seq,
+        problem: expect.stringContaining('edited'),
+      });
+    }
+  });
+
+  it('content edited and its hash computed again (no key): the MAC does not verify, for the last row and inside the window', async () => {
+    const { audit } = await warmed();
+    await rewriteWithHash('250', { actor: 'mallory' });
+    await expectBrokenAt(audit, '250', 'MAC does not verify');
+    await rewriteWithHash('120', { actor: 'mallory' });
+    await expectBrokenAt(audit, '120', 'MAC does not verify');
+  });
+
+  it("another row's MAC on a row of the window verified before: reported", async () => {
+    const { audit } = await warmed();
+    await tamper(`UPDATE audit_log SET mac = (SELECT mac FROM audit_log WHERE seq = 129) WHERE seq = 130`);
+    await expectBrokenAt(audit, '130', 'MAC does not verify');
+  });
+
+  it('a key id changed alone, on a row verified before: reported as a forgery', async () => {
+    const { audit } = await warmed();
+    await tamper(`UPDATE audit_log SET mac_key_id = 'k-unknown' WHERE seq = 210`);
+    await expectBrokenAt(audit, '210', 'neither in the keyring nor retired');
+  });
+
+  it('keeps at most its capacity, the oldest rows going first', () => {
+    const memo = new VerifiedRowMemo(3);
+    const row = (seq: string) => ({ seq, hash: `h${seq}`, mac: `m${seq}`, macKeyId: 'k' }) as Parameters<VerifiedRowMemo['match']>[0];
+    for (const seq of ['1', '2', '3', '4', '5']) memo.remember(row(seq), `content ${seq}`, 'valid');
+    expect(memo.size).toBe(3);
+    expect(memo.match(row('2'), 'content 2')).toBeUndefined();
+    expect(memo.match(row('5'), 'content 5')).toMatchObject({ hash: 'h5', macCheck: 'valid' });
+    expect(memo.match(row('5'), 'content 5 edited')).toBeUndefined();
+    expect(memo.match({ ...row('5'), mac: 'other' }, 'content 5')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Keyring } from '@app/secrets';
+import type { Keyring, MacCheck } from '@app/secrets';
 import { canonicalJson } from './canonical-json';
 
 /** The MAC purpose of audit rows (docs/security.md, "Audit trail"). */
@@ -29,8 +29,9 @@ export interface AuditRowContent {
   prevHash: string;
 }
 
-export function auditRowHash(row: AuditRowContent): string {
-  const material = canonicalJson([
+/** The canonical text a row's hash is taken over. */
+export function auditRowMaterial(row: AuditRowContent): string {
+  return canonicalJson([
     row.seq,
     row.occurredAt.toISOString(),
     row.actor,
@@ -44,7 +45,65 @@ export function auditRowHash(row: AuditRowContent): string {
     row.requestHash,
     row.prevHash,
   ]);
-  return createHash('sha256').update(material).digest('hex');
+}
+
+const sha256Hex = (material: string) => createHash('sha256').update(material).digest('hex');
+
+export function auditRowHash(row: AuditRowContent): string {
+  return sha256Hex(auditRowMaterial(row));
+}
+
+/** Rows a `VerifiedRowMemo` keeps: about three times what one `GET /audit` walks (docs/security.md). */
+export const VERIFIED_ROW_MEMO_ROWS = 1_000;
+
+/** A row as a walk verified it: its canonical content, stored hash, MAC and key id, and the MAC's verdict. */
+interface VerifiedRow {
+  material: string;
+  hash: string;
+  mac: string | null;
+  macKeyId: string | null;
+  /** The keyring's verdict on the MAC ('valid' or 'retired_key'), null for a row without one or a walk without a keyring. */
+  macCheck: MacCheck | null;
+}
+
+/**
+ * The rows one verifier (an `AuditService`, one keyring for its life) verified lately, by seq (issue 18:
+ * every `GET /audit` re-walks about 200 rows it walked before, and with a keyring their SHA-256 and HMAC
+ * were about a quarter of its CPU). A row found here with exactly the canonical content, stored hash, MAC and key id that verified is
+ * not hashed or MAC-checked again: both checks are functions of those four values and the keyring, so they
+ * would give the same answer. Anything else about the row (an edited field, another hash, MAC or key id)
+ * misses, and the row is checked in full. The walk's own checks (seq, link to the previous row, the MAC
+ * walk's state) run on every row either way. Only rows that passed are kept; the oldest go first.
+ */
+export class VerifiedRowMemo {
+  private readonly rows = new Map<string, VerifiedRow>();
+
+  constructor(readonly capacity = VERIFIED_ROW_MEMO_ROWS) {}
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** What was verified for this row, when it is byte for byte the row verified then. */
+  match(row: AuditChainRow, material: string): VerifiedRow | undefined {
+    const known = this.rows.get(row.seq);
+    return known &&
+      known.material === material &&
+      known.hash === row.hash &&
+      known.mac === (row.mac ?? null) &&
+      known.macKeyId === (row.macKeyId ?? null)
+      ? known
+      : undefined;
+  }
+
+  remember(row: AuditChainRow, material: string, macCheck: MacCheck | null): void {
+    this.rows.delete(row.seq);
+    this.rows.set(row.seq, { material, hash: row.hash, mac: row.mac ?? null, macKeyId: row.macKeyId ?? null, macCheck });
+    for (const seq of this.rows.keys()) {
+      if (this.rows.size <= this.capacity) break;
+      this.rows.delete(seq);
+    }
+  }
 }
 
 export interface ChainVerification {
@@ -106,7 +165,11 @@ export class ChainWalk {
   private pendingRetired = 0;
   anchor: ChainVerification['anchor'] = null;
 
-  constructor(private readonly keyring: Keyring | null) {
+  constructor(
+    private readonly keyring: Keyring | null,
+    /** Rows verified before by the same verifier (same keyring), not hashed or MAC-checked again when unchanged. */
+    private readonly memo: VerifiedRowMemo | null = null,
+  ) {
     this.macs = { checked: keyring !== null, valid: 0, unsignedPrefix: 0, retiredKey: 0 };
   }
 
@@ -135,11 +198,8 @@ export class ChainWalk {
    * before it: the base of a re-check window. Returns the problem, or null.
    */
   startAt(row: AuditChainRow): string | null {
-    if (auditRowHash(row) !== row.hash) return 'row content does not match its hash (edited)';
-    if (this.keyring) {
-      const problem = this.checkMac(this.keyring, row);
-      if (problem) return problem;
-    }
+    const problem = this.checkRow(row);
+    if (problem) return problem;
     this.prev = row.hash;
     this.expectedSeq = BigInt(row.seq) + 1n;
     this.anchor = { seq: row.seq, hash: row.hash, mac: row.mac ?? null };
@@ -150,11 +210,8 @@ export class ChainWalk {
   step(row: AuditChainRow): string | null {
     if (BigInt(row.seq) !== this.expectedSeq) return `expected seq ${this.expectedSeq}, found ${row.seq} (a row is missing)`;
     if (row.prevHash !== this.prev) return 'prev_hash does not match the previous row';
-    if (auditRowHash(row) !== row.hash) return 'row content does not match its hash (edited)';
-    if (this.keyring) {
-      const problem = this.checkMac(this.keyring, row);
-      if (problem) return problem;
-    }
+    const problem = this.checkRow(row);
+    if (problem) return problem;
     this.prev = row.hash;
     this.expectedSeq += 1n;
     this.checked += 1;
@@ -187,13 +244,29 @@ export class ChainWalk {
     return null;
   }
 
-  private checkMac(keyring: Keyring, row: AuditChainRow): string | null {
+  /** The row's content against its hash, and its MAC (the walk's MAC state moves with it); the problem, or null. */
+  private checkRow(row: AuditChainRow): string | null {
+    const material = auditRowMaterial(row);
+    const known = this.memo?.match(row, material);
+    if (!known && sha256Hex(material) !== row.hash) return 'row content does not match its hash (edited)';
+    let macCheck: MacCheck | null = null;
+    if (this.keyring) {
+      const checked = this.checkMac(this.keyring, row, known?.macCheck ?? undefined);
+      if (typeof checked === 'string') return checked;
+      macCheck = checked.check;
+    }
+    this.memo?.remember(row, material, macCheck);
+    return null;
+  }
+
+  /** The problem with the row's MAC, or the keyring's verdict on it (null: the row has none); `known`: the verdict a memo kept. */
+  private checkMac(keyring: Keyring, row: AuditChainRow, known: MacCheck | undefined): string | { check: MacCheck | null } {
     if (!row.mac || !row.macKeyId) {
       if (this.signedSeen) return 'row has no MAC after signed rows (written without the key: a rewrite)';
       this.macs.unsignedPrefix += 1;
-      return null;
+      return { check: null };
     }
-    const check = keyring.verify(AUDIT_ROW_MAC, row.macKeyId, auditMacData(row.seq, row.hash), row.mac);
+    const check = known ?? keyring.verify(AUDIT_ROW_MAC, row.macKeyId, auditMacData(row.seq, row.hash), row.mac);
     if (check === 'invalid') return 'row MAC does not verify (rewritten without the key)';
     if (check === 'unknown_key')
       return `row is signed with key ${row.macKeyId}, which is neither in the keyring nor retired (SECRETS_KEY_RETIRED_IDS): a forgery`;
@@ -205,7 +278,7 @@ export class ChainWalk {
       this.macs.valid += 1;
       this.pendingRetired = 0;
     }
-    return null;
+    return { check };
   }
 }
 

@@ -13,6 +13,7 @@ import {
   checkpointMacData,
   type CheckpointRef,
   GENESIS_HASH,
+  VerifiedRowMemo,
   walkResult,
   type WalkState,
 } from './audit-chain';
@@ -95,6 +96,12 @@ export type AuditDatabase = ConstructorParameters<typeof AuditRepository>[0];
 @Injectable()
 export class AuditService {
   private readonly repository: AuditRepository;
+  /**
+   * Rows the incremental verification (`verifyFromCheckpoint`, GET /audit) passed lately: unchanged, they
+   * are not hashed or MAC-checked again by the next reads (VerifiedRowMemo). The full walk (`verify`:
+   * `audit:verify`, the hourly job) checks every row itself.
+   */
+  readonly verifiedRows = new VerifiedRowMemo();
 
   constructor(
     @Inject(AuditRepository) source: AuditRepository | AuditDatabase,
@@ -183,7 +190,7 @@ export class AuditService {
   async verifyFromCheckpoint(
     options: { pageSize?: number; checkpointEvery?: number; recheckWindow?: number; onRead?: (read: ChainRead) => void } = {},
   ): Promise<ChainVerification> {
-    const walk = new ChainWalk(this.keyring);
+    const walk = new ChainWalk(this.keyring, this.verifiedRows);
     const window = BigInt(options.recheckWindow ?? AUDIT_RECHECK_WINDOW);
     walk.keepTrail(Number(window));
     const found = await this.trustedCheckpoint();
@@ -200,7 +207,7 @@ export class AuditService {
     const anchor = checkpointAnchor(checkpoint);
     if (at === -1) return walkResult(walk, checkpoint.seq, anchor.missing, ref);
     if (rows[at].hash !== checkpoint.hash) return walkResult(walk, checkpoint.seq, anchor.changed, ref);
-    const recheck = new ChainWalk(this.keyring);
+    const recheck = new ChainWalk(this.keyring, this.verifiedRows);
     if (base >= 1n) {
       // The base row is checked on its own (content and MAC): the re-walk starts from its hash.
       if (rows[0].seq !== base.toString()) return walkResult(walk, base.toString(), `row ${base} is missing (deleted)`, ref);
