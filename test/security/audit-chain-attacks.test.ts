@@ -11,6 +11,7 @@ import {
   auditMacData,
   auditRowHash,
   AuditService,
+  canonicalJson,
   checkpointMacData,
   VerifiedRowMemo,
 } from '@app/audit';
@@ -281,7 +282,7 @@ describe('rows a read verified, edited afterwards (the verified-row memo of GET 
     await tamper(`UPDATE audit_log SET actor = $1, hash = $2 WHERE seq = $3`, [change.actor, hash, seq]);
   }
 
-  it('an unchanged re-walk makes no row MAC check; each edit below makes the edited row checked in full again', async () => {
+  it('an unchanged re-walk makes no row MAC check; a row whose MAC was swapped is checked in full again', async () => {
     const { audit, keyring } = await warmed();
     const verify = jest.spyOn(keyring, 'verify');
     const rowChecks = () => verify.mock.calls.filter(([purpose]) => purpose === AUDIT_ROW_MAC).length;
@@ -338,6 +339,21 @@ describe('rows a read verified, edited afterwards (the verified-row memo of GET 
     await expectBrokenAt(audit, '210', 'neither in the keyring nor retired');
   });
 
+  it('its MAC and key id removed (an unsigned row after signed ones), on a row verified before: reported', async () => {
+    const { audit } = await warmed();
+    await tamper(`UPDATE audit_log SET mac = NULL, mac_key_id = NULL WHERE seq = 220`);
+    await expectBrokenAt(audit, '220', 'no MAC after signed rows');
+  });
+
+  it('without a keyring (hashes only): content edited after two reads verified it is reported', async () => {
+    const audit = new AuditService(db.dataSource, null, systemClock);
+    await recordRows(audit, 250);
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 250 });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 100 });
+    await tamper(`UPDATE audit_log SET entity_id = 'planted' WHERE seq = 90`);
+    await expectBrokenAt(audit, '90', 'edited');
+  });
+
   it('keeps at most its capacity, the oldest rows going first', () => {
     const memo = new VerifiedRowMemo(3);
     const row = (seq: string) => ({ seq, hash: `h${seq}`, mac: `m${seq}`, macKeyId: 'k' }) as Parameters<VerifiedRowMemo['match']>[0];
@@ -347,5 +363,25 @@ describe('rows a read verified, edited afterwards (the verified-row memo of GET 
     expect(memo.match(row('5'), 'content 5')).toMatchObject({ hash: 'h5', macCheck: 'valid' });
     expect(memo.match(row('5'), 'content 5 edited')).toBeUndefined();
     expect(memo.match({ ...row('5'), mac: 'other' }, 'content 5')).toBeUndefined();
+  });
+});
+
+describe('a details key named __proto__ (JSON.parse and jsonb keep it as an own key)', () => {
+  it('is part of the canonical text, so two contents differing by it never hash the same', () => {
+    const plain = JSON.parse('{"amount":1}') as unknown;
+    const planted = JSON.parse('{"amount":1,"__proto__":{"approved_by":"mallory"}}') as unknown;
+    expect(canonicalJson(planted)).toBe('{"__proto__":{"approved_by":"mallory"},"amount":1}');
+    expect(canonicalJson(planted)).not.toBe(canonicalJson(plain));
+  });
+
+  it("added to a stored row behind the database's back is reported by both verifications", async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    for (let i = 0; i < 3; i++)
+      await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}`, details: { amount: i } });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 3 });
+    await tamper(`UPDATE audit_log SET details = details || '{"__proto__":{"approved_by":"mallory"}}'::jsonb WHERE seq = 2`);
+    const edited = { ok: false, firstBrokenSeq: '2', problem: expect.stringContaining('edited') };
+    expect(await audit.verifyFromCheckpoint()).toMatchObject(edited);
+    expect(await audit.verify()).toMatchObject(edited);
   });
 });
