@@ -69,9 +69,9 @@ interface VerifiedRow {
 /**
  * The rows one verifier (an `AuditService`, one keyring for its life) verified lately, by seq (issue 18:
  * every `GET /audit` re-walks about 200 rows it walked before, and with a keyring their SHA-256 and HMAC
- * were about a quarter of its CPU). A row found here with exactly the canonical content, stored hash, MAC and key id that verified is
- * not hashed or MAC-checked again: both checks are functions of those four values and the keyring, so they
- * would give the same answer. Anything else about the row (an edited field, another hash, MAC or key id)
+ * were about a quarter of its CPU). A row found here with exactly the canonical content, stored hash, MAC
+ * and key id that verified is not hashed or MAC-checked again: both checks are functions of those four
+ * values and the keyring, so they would give the same answer. Anything else about the row (an edited field, another hash, MAC or key id)
  * misses, and the row is checked in full. The walk's own checks (seq, link to the previous row, the MAC
  * walk's state) run on every row either way. Only rows that passed are kept; the oldest go first.
  */

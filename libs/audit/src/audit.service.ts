@@ -101,7 +101,7 @@ export class AuditService {
    * are not hashed or MAC-checked again by the next reads (VerifiedRowMemo). The full walk (`verify`:
    * `audit:verify`, the hourly job) checks every row itself.
    */
-  readonly verifiedRows = new VerifiedRowMemo();
+  private readonly verifiedRows = new VerifiedRowMemo();
 
   constructor(
     @Inject(AuditRepository) source: AuditRepository | AuditDatabase,
