@@ -385,3 +385,101 @@ describe('a details key named __proto__ (JSON.parse and jsonb keep it as an own 
     expect(await audit.verify()).toMatchObject(edited);
   });
 });
+
+describe('GET /audit calls at the same time (one verification shared by the callers waiting together)', () => {
+  /** A gate a test opens when it chooses. */
+  function gate(): { opened: Promise<void>; open: () => void } {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { opened, open };
+  }
+
+  /**
+   * A service whose first verification has read the chain and then waits, unanswered, until `release`:
+   * what happens meanwhile happens after that read and before its callers are answered.
+   */
+  function heldAfterItsRead(audit: AuditService): { verifications: () => number; release: () => void; read: Promise<void> } {
+    const original = audit.verifyFromCheckpoint.bind(audit);
+    const hold = gate();
+    const read = gate();
+    let calls = 0;
+    jest.spyOn(audit, 'verifyFromCheckpoint').mockImplementation(async (options) => {
+      calls += 1;
+      const verdict = await original(options);
+      if (calls === 1) {
+        read.open();
+        await hold.opened;
+      }
+      return verdict;
+    });
+    return { verifications: () => calls, release: hold.open, read: read.opened };
+  }
+
+  it('ten callers at once cost at most two walks and are answered the same verdict and page', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 120);
+    const walks = jest.spyOn(audit, 'verifyFromCheckpoint');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => audit.newestWithChain(51)));
+    expect(walks.mock.calls.length).toBeGreaterThanOrEqual(1);
+    expect(walks.mock.calls.length).toBeLessThanOrEqual(2);
+    for (const answer of answers) {
+      expect(answer.chain).toMatchObject({ ok: true, macs: { valid: 120 } });
+      expect(answer.rows.map((r) => r.seq)).toEqual(answers[0].rows.map((r) => r.seq));
+    }
+    expect(answers[0].rows[0].seq).toBe('120');
+  });
+
+  it('a row edited after a running walk read it is reported to a caller who came after the edit, never the stale verdict', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 30);
+    const held = heldAfterItsRead(audit);
+    const early = audit.newestWithChain(51);
+    await held.read;
+    await tamper(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 25`);
+    const late = audit.newestWithChain(51);
+    const later = audit.sharedVerification();
+    held.release();
+    expect((await early).chain).toMatchObject({ ok: true }); // read before the edit: its read was clean
+    expect((await late).chain).toMatchObject({ ok: false, firstBrokenSeq: '25', problem: expect.stringContaining('edited') });
+    expect((await later).chain).toMatchObject({ ok: false, firstBrokenSeq: '25' });
+    expect(held.verifications()).toBe(2); // the late callers shared the second walk
+  });
+
+  it('a row appended while a walk is held is on the page of a caller who came after it (read-your-writes)', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 30);
+    const held = heldAfterItsRead(audit);
+    const early = audit.newestWithChain(51);
+    await held.read;
+    await audit.record({ actor: 'bob', action: 'withdrawal.approve', entityType: 'withdrawal', entityId: 'w-1' });
+    const late = audit.newestWithChain(51);
+    held.release();
+    expect((await early).rows[0].seq).toBe('30');
+    const { rows, chain } = await late;
+    expect(rows[0]).toMatchObject({ seq: '31', actor: 'bob', entityId: 'w-1' });
+    expect(chain).toMatchObject({ ok: true, anchor: { seq: '31' } });
+  });
+
+  it('a walk that fails (the database went away) fails its callers only: the queued callers and later ones walk again', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    await recordRows(audit, 5);
+    const original = audit.verifyFromCheckpoint.bind(audit);
+    const hold = gate();
+    let calls = 0;
+    jest.spyOn(audit, 'verifyFromCheckpoint').mockImplementation(async (options) => {
+      calls += 1;
+      if (calls === 1) {
+        await hold.opened;
+        throw new Error('connection terminated');
+      }
+      return original(options);
+    });
+    const first = audit.newestWithChain(51);
+    const queued = audit.newestWithChain(51);
+    hold.open();
+    await expect(first).rejects.toThrow('connection terminated');
+    expect((await queued).chain).toMatchObject({ ok: true, anchor: { seq: '5' } });
+    expect((await audit.sharedVerification()).chain).toMatchObject({ ok: true });
+    expect(calls).toBe(3);
+  });
+});

@@ -42,6 +42,12 @@ export interface ChainRead {
   fromStart: boolean;
 }
 
+/** A verification of `GET /audit` and the last read it made (the chain's end when it got there). */
+export interface SharedVerification {
+  chain: ChainVerification;
+  last: ChainRead | undefined;
+}
+
 /** A row a walk must find unchanged: `changed` and `missing` are the problems reported otherwise. */
 interface RowAnchor {
   seq: string;
@@ -102,6 +108,12 @@ export class AuditService {
    * `audit:verify`, the hourly job) checks every row itself.
    */
   private readonly verifiedRows = new VerifiedRowMemo();
+  /**
+   * The shared verification (`sharedVerification`) reading now, and the one queued to start when it
+   * ends: concurrent `GET /audit` calls run at most these two, however many callers there are.
+   */
+  private running: Promise<SharedVerification> | null = null;
+  private queued: Promise<SharedVerification> | null = null;
 
   constructor(
     @Inject(AuditRepository) source: AuditRepository | AuditDatabase,
@@ -322,15 +334,47 @@ export class AuditService {
 
   /**
    * `GET /audit`'s first page without filters, newest first, with the chain verified from the checkpoint
-   * (verifyFromCheckpoint). The page is the end of the verification's last read whenever that read reached
+   * (sharedVerification). The page is the end of the verification's last read whenever that read reached
    * the chain's end holding `count` rows or the whole chain: one statement fewer, and the page and the
    * verdict read together. Otherwise (a walk stopped early, a shorter last read) the page is read on its own.
    */
   async newestWithChain(count: number): Promise<{ rows: AuditLogEntry[]; chain: ChainVerification }> {
-    let last: ChainRead | undefined;
-    const chain = await this.verifyFromCheckpoint({ onRead: (read) => (last = read) });
+    const { chain, last } = await this.sharedVerification();
     const tail = last?.toEnd && (last.rows.length >= count || last.fromStart) ? last.rows.slice(-count).reverse() : undefined;
     return { rows: tail ?? (await this.list({ order: 'desc', limit: count })), chain };
+  }
+
+  /**
+   * The verdict `GET /audit` reports (verifyFromCheckpoint with its defaults), one verification shared by
+   * the callers that wait for it at the same time (issue 18: any viewer could make the API walk the chain's
+   * end on every call; with a keyring a walk costs about ten requests of `/health/live`). A caller never
+   * gets a verdict or rows from a read that began before it called: with no verification running it starts
+   * one; with one running it waits for the next, which starts when the running one ends (one queued for all
+   * who arrive meanwhile). So a row committed before the call is in what it is answered, an edit made before
+   * the call is found as a lone caller's would be, and concurrent callers cost at most two walks at a time.
+   * The verdict and the rows are shared: callers copy, never change them.
+   */
+  sharedVerification(): Promise<SharedVerification> {
+    // Queued: it has not begun (it is dropped from here as it begins), so it reads after this call.
+    if (this.queued) return this.queued;
+    if (!this.running) return this.startVerification();
+    const ended = () => undefined;
+    this.queued = this.running.then(ended, ended).then(() => {
+      this.queued = null;
+      return this.startVerification();
+    });
+    return this.queued;
+  }
+
+  private startVerification(): Promise<SharedVerification> {
+    let last: ChainRead | undefined;
+    const run = this.verifyFromCheckpoint({ onRead: (read) => (last = read) }).then((chain) => ({ chain, last }));
+    this.running = run;
+    const ended = () => {
+      if (this.running === run) this.running = null;
+    };
+    run.then(ended, ended);
+    return run;
   }
 
   /** The answer of a walk that reached the chain's end. */

@@ -140,7 +140,7 @@ export class AuditController {
         hash: r.hash,
       }),
     );
-    return { ...page, chain: chain ?? (await this.audit.verifyFromCheckpoint()) };
+    return { ...page, chain: chain ?? (await this.audit.sharedVerification()).chain };
   }
 
   @Get('entities')
