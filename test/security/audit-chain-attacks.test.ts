@@ -10,6 +10,7 @@ import {
   AUDIT_ROW_MAC,
   auditMacData,
   auditRowHash,
+  type AuditReadRow,
   AuditService,
   canonicalJson,
   checkpointMacData,
@@ -354,15 +355,63 @@ describe('rows a read verified, edited afterwards (the verified-row memo of GET 
     await expectBrokenAt(audit, '90', 'edited');
   });
 
+  it('any column its hash covers edited after it verified (each in turn, then put back): reported at that row, then passes again', async () => {
+    const { audit } = await warmed();
+    await tamper(`CREATE TABLE audit_row_kept AS SELECT * FROM audit_log WHERE seq = 180`);
+    const edits: Array<[column: string, value: string]> = [
+      ['occurred_at', `occurred_at + interval '1 second'`],
+      ['action', `'withdrawal.approve'`],
+      ['entity_type', `'withdrawal'`],
+      ['entity_id', `'planted'`],
+      ['from_state', `'pending'`],
+      ['to_state', `'approved'`],
+      ['reason', `'approved by phone'`],
+      ['details', `'{"approved_by":"mallory"}'::jsonb`],
+      ['details', `'{}'::jsonb`],
+      ['request_hash', `repeat('0', 64)`],
+    ];
+    for (const [column, value] of edits) {
+      await tamper(`UPDATE audit_log SET ${column} = ${value} WHERE seq = 180`);
+      expect({ column, verdict: await audit.verifyFromCheckpoint() }).toMatchObject({
+        column,
+        verdict: { ok: false, firstBrokenSeq: '180', problem: expect.stringContaining('edited') },
+      });
+      await tamper(`UPDATE audit_log a SET ${column} = k.${column} FROM audit_row_kept k WHERE a.seq = k.seq`);
+      expect({ column, verdict: await audit.verifyFromCheckpoint() }).toMatchObject({ column, verdict: { ok: true } });
+    }
+    // prev_hash: on a walked row the link to the row before catches it; on the window's base row (50,
+    // checked on its own, no link before it) only the row's hash does.
+    await tamper(`UPDATE audit_log SET prev_hash = repeat('0', 64) WHERE seq = 50`);
+    await expectBrokenAt(audit, '50', 'edited');
+  });
+
   it('keeps at most its capacity, the oldest rows going first', () => {
     const memo = new VerifiedRowMemo(3);
-    const row = (seq: string) => ({ seq, hash: `h${seq}`, mac: `m${seq}`, macKeyId: 'k' }) as Parameters<VerifiedRowMemo['match']>[0];
-    for (const seq of ['1', '2', '3', '4', '5']) memo.remember(row(seq), `content ${seq}`, 'valid');
+    const row = (seq: string): AuditReadRow => ({
+      seq,
+      occurredAtText: `2026-12-07 00:00:0${seq}+00`,
+      actor: 'alice',
+      action: 'thing.done',
+      entityType: 'thing',
+      entityId: `t${seq}`,
+      fromState: null,
+      toState: null,
+      reason: null,
+      detailsText: `{"n": ${seq}}`,
+      requestHash: null,
+      prevHash: `p${seq}`,
+      hash: `h${seq}`,
+      mac: `m${seq}`,
+      macKeyId: 'k',
+    });
+    for (const seq of ['1', '2', '3', '4', '5']) memo.remember(row(seq), 'valid');
     expect(memo.size).toBe(3);
-    expect(memo.match(row('2'), 'content 2')).toBeUndefined();
-    expect(memo.match(row('5'), 'content 5')).toMatchObject({ hash: 'h5', macCheck: 'valid' });
-    expect(memo.match(row('5'), 'content 5 edited')).toBeUndefined();
-    expect(memo.match({ ...row('5'), mac: 'other' }, 'content 5')).toBeUndefined();
+    expect(memo.match(row('2'))).toBeUndefined();
+    expect(memo.match(row('5'))).toMatchObject({ row: { hash: 'h5' }, macCheck: 'valid' });
+    expect(memo.match({ ...row('5'), detailsText: '{"n": 6}' })).toBeUndefined();
+    expect(memo.match({ ...row('5'), occurredAtText: '2026-12-07 00:00:05.000001+00' })).toBeUndefined();
+    expect(memo.match({ ...row('5'), mac: 'other' })).toBeUndefined();
+    expect(memo.match({ ...row('5'), reason: 'added' })).toBeUndefined();
   });
 });
 

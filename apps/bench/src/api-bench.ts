@@ -67,8 +67,10 @@ export async function benchApiLatency(
     const bytes: Record<string, number> = {};
     for (const path of CANDIDATE_ROUTES) {
       const response = await fetch(origin + path, { headers });
-      bytes[path] = (await response.arrayBuffer()).byteLength;
+      const body = await response.arrayBuffer();
+      bytes[path] = body.byteLength;
       (response.status === 200 ? routes : absent).push(path);
+      if (path === '/audit' && response.status === 200) assertSignedChainVerifies(body);
     }
     const breaks = await breaksRoute(origin, headers);
     if (breaks) routes.push(breaks);
@@ -189,6 +191,18 @@ require(module)(options, (e, r) => process.stdout.write(JSON.stringify(
   e ? { error: String((e && e.message) || e) } : { latency: { p99: r.latency.p99 }, non2xx: r.non2xx, errors: r.errors },
 )));
 `;
+
+/**
+ * `GET /audit` is measured walking a chain that verifies, every row's MAC checked, as in production: a
+ * chain broken by an unsigned writer would stop the walk early and time a cheaper request (bench-key.ts).
+ */
+function assertSignedChainVerifies(body: ArrayBuffer): void {
+  const { chain } = JSON.parse(Buffer.from(body).toString('utf8')) as {
+    chain: { ok: boolean; problem: string | null; macs: { checked: boolean; valid: number } };
+  };
+  if (!chain.ok || !chain.macs.checked || chain.macs.valid === 0)
+    throw new Error(`the bench's audit chain is not a signed chain that verifies: ${JSON.stringify(chain)}`);
+}
 
 function loadInChildProcess(options: {
   url: string;

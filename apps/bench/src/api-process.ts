@@ -1,3 +1,4 @@
+import { benchSecretsEnv } from './bench-key';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { freeLoopbackPort } from '@app/db';
@@ -39,6 +40,8 @@ export async function startApiProcess(options: {
     LOG_LEVEL: 'silent',
     // The API never calls Klear on a read: a closed port, so an unexpected call fails loudly.
     KLEAR_BASE_URL: 'http://127.0.0.1:9/klear-api/v1',
+    // Signed audit rows, as in production (bench-key.ts); the CLI below gets the same key.
+    ...benchSecretsEnv(),
     ...options.env,
     DATABASE_URL: options.databaseUrl,
     API_PORT: String(port),

@@ -1,3 +1,4 @@
+import { benchSecretsEnv } from './bench-key';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -66,6 +67,7 @@ export async function benchConsole(input: ConsoleBenchInput): Promise<Measuremen
     KLEAR_TIER: 'prime',
     API_EXPENSIVE_ROUTE_LIMIT: '100000000',
     API_AUTH_FAILURE_LIMIT: '100000000',
+    ...benchSecretsEnv(),
   });
   const app = await createApiApplication(config, { silent: true });
   await app.listen(0, '127.0.0.1');

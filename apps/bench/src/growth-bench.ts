@@ -1,3 +1,4 @@
+import { benchKeyring } from './bench-key';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -536,7 +537,7 @@ class GrowthWorld {
   };
 
   constructor(private readonly dataSource: DataSource) {
-    this.runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource, null, systemClock), systemClock);
+    this.runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource, benchKeyring(), systemClock), systemClock);
   }
 
   /** One reconciliation run of the cycle through the product's repository; answers its break count. */

@@ -1,3 +1,4 @@
+import { benchKeyring } from './bench-key';
 import { AuditService } from '@app/audit';
 import { systemClock } from '@app/clock';
 import type { DataSource } from 'typeorm';
@@ -239,7 +240,7 @@ export async function benchReconciliationRun(
   started = performance.now();
   const marketMismatches = (await dataSource.query(RECONCILIATION_MARKET_FLOOR_SQL, [shape.cycle, obligationId])) as unknown[];
   const marketFloorMs = performance.now() - started;
-  const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource, null, systemClock), systemClock);
+  const runs = new ReconciliationRunRepository(dataSource, new AuditService(dataSource, benchKeyring(), systemClock), systemClock);
   started = performance.now();
   const outcome = await runs.run({ scope: 'cycle', cycle: shape.cycle, actor: 'bench', settings }, () => new Error('bench cycle missing'));
   const runMs = performance.now() - started;

@@ -1,3 +1,4 @@
+import { benchSecretsEnv } from './bench-key';
 import { spawn } from 'node:child_process';
 
 /**
@@ -39,7 +40,7 @@ const STEP_MAIN = 'dist/apps/bench/src/step-main.js';
 export function runStepProcess(task: StepTask): Promise<StepResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [STEP_MAIN, JSON.stringify(task)], {
-      env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development', LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...benchSecretsEnv(), NODE_ENV: process.env.NODE_ENV ?? 'development', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

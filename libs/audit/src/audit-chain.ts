@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import type { Keyring, MacCheck } from '@app/secrets';
 import { canonicalJson } from './canonical-json';
 
@@ -53,27 +54,80 @@ export function auditRowHash(row: AuditRowContent): string {
   return sha256Hex(auditRowMaterial(row));
 }
 
-/** Rows a `VerifiedRowMemo` keeps: about three times what one `GET /audit` walks (docs/security.md). */
-export const VERIFIED_ROW_MEMO_ROWS = 1_000;
+export type AuditChainRow = AuditRowContent & { hash: string; mac?: string | null; macKeyId?: string | null };
 
-/** A row as a walk verified it: its canonical content, stored hash, MAC and key id, and the MAC's verdict. */
-interface VerifiedRow {
-  material: string;
+/**
+ * A row as the verification reads it (`AuditRepository.pageFrom`): `occurred_at` and `details` as the
+ * text PostgreSQL writes for them, parsed only when the row is hashed or listed (`parsedRow`).
+ */
+export type AuditReadRow = Omit<AuditRowContent, 'occurredAt' | 'details'> & {
+  occurredAtText: string;
+  detailsText: string | null;
   hash: string;
   mac: string | null;
   macKeyId: string | null;
+};
+
+const isReadRow = (row: AuditChainRow | AuditReadRow): row is AuditReadRow => 'detailsText' in row;
+
+/** The driver's own parser of a timestamptz's text (what a `Date` column of a row read the usual way is made by). */
+const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
+
+/** The row with `occurred_at` and `details` parsed as the driver parses those columns (a Date; `JSON.parse` of the jsonb's text). */
+export function parsedRow<R extends AuditReadRow>(
+  row: R,
+): Omit<R, 'occurredAtText' | 'detailsText'> & { occurredAt: Date; details: Record<string, unknown> | null } {
+  const { occurredAtText, detailsText, ...rest } = row;
+  return {
+    ...rest,
+    occurredAt: parseTimestamptz(occurredAtText),
+    details: detailsText === null ? null : (JSON.parse(detailsText) as Record<string, unknown>),
+  };
+}
+
+/**
+ * The columns of a read row that a memo compares: every column the hash covers, as text, and the hash,
+ * MAC and key id. The type makes a column added to the read row fail to compile until it is listed here.
+ */
+const MEMO_COLUMNS = {
+  seq: true,
+  occurredAtText: true,
+  actor: true,
+  action: true,
+  entityType: true,
+  entityId: true,
+  fromState: true,
+  toState: true,
+  reason: true,
+  detailsText: true,
+  requestHash: true,
+  prevHash: true,
+  hash: true,
+  mac: true,
+  macKeyId: true,
+} satisfies Record<keyof AuditReadRow, true>;
+const memoColumns = Object.keys(MEMO_COLUMNS) as Array<keyof typeof MEMO_COLUMNS>;
+
+/** Rows a `VerifiedRowMemo` keeps: about three times what one `GET /audit` walks (docs/security.md). */
+export const VERIFIED_ROW_MEMO_ROWS = 1_000;
+
+/** A row as a walk verified it, as it was read, and the MAC's verdict. */
+interface VerifiedRow {
+  row: AuditReadRow;
   /** The keyring's verdict on the MAC ('valid' or 'retired_key'), null for a row without one or a walk without a keyring. */
   macCheck: MacCheck | null;
 }
 
 /**
  * The rows one verifier (an `AuditService`, one keyring for its life) verified lately, by seq (issue 18:
- * every `GET /audit` re-walks about 200 rows it walked before, and with a keyring their SHA-256 and HMAC
- * were about a quarter of its CPU). A row found here with exactly the canonical content, stored hash, MAC
- * and key id that verified is not hashed or MAC-checked again: both checks are functions of those four
- * values and the keyring, so they would give the same answer. Anything else about the row (an edited field, another hash, MAC or key id)
- * misses, and the row is checked in full. The walk's own checks (seq, link to the previous row, the MAC
- * walk's state) run on every row either way. Only rows that passed are kept; the oldest go first.
+ * every `GET /audit` re-walks about 200 rows it walked before; with a keyring their SHA-256 and HMAC were
+ * about a quarter of its CPU, and their canonical JSON most of what remained). A row read again with
+ * exactly the text the server gave for every column its hash covers (`details` as the jsonb's text, the
+ * time as the same instant), the same stored hash, MAC and key id, is not parsed, canonicalised, hashed
+ * or MAC-checked again: the text of a row determines its parsed content, so both checks would give the
+ * same answer. Any difference in any of those columns misses, and the row is checked in full. The walk's
+ * own checks (seq, link to the previous row, the MAC walk's state) run on every row either way. Only rows
+ * that passed are kept; the oldest go first.
  */
 export class VerifiedRowMemo {
   private readonly rows = new Map<string, VerifiedRow>();
@@ -84,21 +138,17 @@ export class VerifiedRowMemo {
     return this.rows.size;
   }
 
-  /** What was verified for this row, when it is byte for byte the row verified then. */
-  match(row: AuditChainRow, material: string): VerifiedRow | undefined {
+  /** What was verified for this row, when it is column for column the row verified then. */
+  match(row: AuditReadRow): VerifiedRow | undefined {
     const known = this.rows.get(row.seq);
-    return known &&
-      known.material === material &&
-      known.hash === row.hash &&
-      known.mac === (row.mac ?? null) &&
-      known.macKeyId === (row.macKeyId ?? null)
-      ? known
-      : undefined;
+    if (!known) return undefined;
+    for (const column of memoColumns) if ((known.row[column] ?? null) !== (row[column] ?? null)) return undefined;
+    return known;
   }
 
-  remember(row: AuditChainRow, material: string, macCheck: MacCheck | null): void {
+  remember(row: AuditReadRow, macCheck: MacCheck | null): void {
     this.rows.delete(row.seq);
-    this.rows.set(row.seq, { material, hash: row.hash, mac: row.mac ?? null, macKeyId: row.macKeyId ?? null, macCheck });
+    this.rows.set(row.seq, { row, macCheck });
     for (const seq of this.rows.keys()) {
       if (this.rows.size <= this.capacity) break;
       this.rows.delete(seq);
@@ -153,8 +203,6 @@ export interface MacSummary {
   retiredKey: number;
 }
 
-export type AuditChainRow = AuditRowContent & { hash: string; mac?: string | null; macKeyId?: string | null };
-
 /** The state of a verification walk, carried from page to page. */
 export class ChainWalk {
   prev = GENESIS_HASH;
@@ -197,7 +245,7 @@ export class ChainWalk {
    * Starts the walk at `row`, checked on its own (content against its hash, and its MAC), without the link
    * before it: the base of a re-check window. Returns the problem, or null.
    */
-  startAt(row: AuditChainRow): string | null {
+  startAt(row: AuditChainRow | AuditReadRow): string | null {
     const problem = this.checkRow(row);
     if (problem) return problem;
     this.prev = row.hash;
@@ -207,7 +255,7 @@ export class ChainWalk {
   }
 
   /** Checks the next row; returns the problem, or null. */
-  step(row: AuditChainRow): string | null {
+  step(row: AuditChainRow | AuditReadRow): string | null {
     if (BigInt(row.seq) !== this.expectedSeq) return `expected seq ${this.expectedSeq}, found ${row.seq} (a row is missing)`;
     if (row.prevHash !== this.prev) return 'prev_hash does not match the previous row';
     const problem = this.checkRow(row);
@@ -245,22 +293,21 @@ export class ChainWalk {
   }
 
   /** The row's content against its hash, and its MAC (the walk's MAC state moves with it); the problem, or null. */
-  private checkRow(row: AuditChainRow): string | null {
-    const material = auditRowMaterial(row);
-    const known = this.memo?.match(row, material);
-    if (!known && sha256Hex(material) !== row.hash) return 'row content does not match its hash (edited)';
+  private checkRow(row: AuditChainRow | AuditReadRow): string | null {
+    const known = isReadRow(row) ? this.memo?.match(row) : undefined;
+    if (!known && auditRowHash(isReadRow(row) ? parsedRow(row) : row) !== row.hash) return 'row content does not match its hash (edited)';
     let macCheck: MacCheck | null = null;
     if (this.keyring) {
       const checked = this.checkMac(this.keyring, row, known?.macCheck ?? undefined);
       if (typeof checked === 'string') return checked;
       macCheck = checked.check;
     }
-    this.memo?.remember(row, material, macCheck);
+    if (isReadRow(row)) this.memo?.remember(row, macCheck);
     return null;
   }
 
   /** The problem with the row's MAC, or the keyring's verdict on it (null: the row has none); `known`: the verdict a memo kept. */
-  private checkMac(keyring: Keyring, row: AuditChainRow, known: MacCheck | undefined): string | { check: MacCheck | null } {
+  private checkMac(keyring: Keyring, row: AuditChainRow | AuditReadRow, known: MacCheck | undefined): string | { check: MacCheck | null } {
     if (!row.mac || !row.macKeyId) {
       if (this.signedSeen) return 'row has no MAC after signed rows (written without the key: a rewrite)';
       this.macs.unsignedPrefix += 1;

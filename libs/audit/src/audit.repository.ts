@@ -11,6 +11,7 @@ import {
   preparedRows,
 } from '@app/db';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { AuditReadRow } from './audit-chain';
 
 /** Transaction-scoped advisory lock serialising appends to the chain, taken with the isolation check in one round trip. */
 const AUDIT_CHAIN_LOCK = advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.auditChain);
@@ -26,9 +27,13 @@ const CHECKPOINTS_LOOKED_AT = 50;
  * parsed): the reads of every `GET /audit` select them in plain SQL, the query builder and its entity
  * mapping cost the route more than the statements (issue 18).
  */
-const AUDIT_ROW_COLUMNS = `seq::text AS seq, occurred_at AS "occurredAt", actor, action, entity_type AS "entityType", entity_id AS "entityId",
-  from_state AS "fromState", to_state AS "toState", reason, details, request_hash AS "requestHash", prev_hash AS "prevHash", hash, mac,
-  mac_key_id AS "macKeyId"`;
+const auditRowColumns = (occurredAt: string, details: string) => `seq::text AS seq, ${occurredAt}, actor, action,
+  entity_type AS "entityType", entity_id AS "entityId", from_state AS "fromState", to_state AS "toState", reason, ${details},
+  request_hash AS "requestHash", prev_hash AS "prevHash", hash, mac, mac_key_id AS "macKeyId"`;
+const AUDIT_ROW_COLUMNS = auditRowColumns('occurred_at AS "occurredAt"', 'details');
+
+/** The same with `occurred_at` and `details` as the text PostgreSQL writes for them (AuditReadRow): what a verification reads. */
+const AUDIT_READ_ROW_COLUMNS = auditRowColumns('occurred_at::text AS "occurredAtText"', 'details::text AS "detailsText"');
 
 /**
  * A row count the code chose (never a client's), written into a prepared statement's text as its LIMIT:
@@ -100,11 +105,14 @@ export class AuditRepository {
     return row;
   }
 
-  /** Up to `count` rows from `fromSeq` on, in seq order. */
-  async pageFrom(fromSeq: string, count: number): Promise<AuditLogEntry[]> {
-    return preparedRows<AuditLogEntry>(
+  /**
+   * Up to `count` rows from `fromSeq` on, in seq order, for a verification: `details` as the jsonb's text
+   * and `occurred_at` as text (AuditReadRow), which a walk parses only for the rows it hashes (VerifiedRowMemo).
+   */
+  async pageFrom(fromSeq: string, count: number): Promise<AuditReadRow[]> {
+    return preparedRows<AuditReadRow>(
       this.dataSource,
-      `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${countConstant(count)}`,
+      `SELECT ${AUDIT_READ_ROW_COLUMNS} FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${countConstant(count)}`,
       [fromSeq],
     );
   }

@@ -8,6 +8,7 @@ import {
   AUDIT_ROW_MAC,
   auditMacData,
   auditRowHash,
+  type AuditReadRow,
   ChainVerification,
   ChainWalk,
   checkpointMacData,
@@ -16,6 +17,7 @@ import {
   VerifiedRowMemo,
   walkResult,
   type WalkState,
+  parsedRow,
 } from './audit-chain';
 import { type AuditChainEnd, type AuditListFilter, AuditRepository } from './audit.repository';
 import { canonicalJson } from './canonical-json';
@@ -37,7 +39,7 @@ const BEFORE_ANY_SEQ = '-9223372036854775808';
 
 /** One read of the chain by a verification: its rows in seq order, whether it reached the chain's end, whether it began at the start. */
 export interface ChainRead {
-  rows: AuditLogEntry[];
+  rows: AuditReadRow[];
   toEnd: boolean;
   fromStart: boolean;
 }
@@ -326,7 +328,7 @@ export class AuditService {
    * those below seq 1 too: a row inserted before the first is walked (and fails it, "expected seq 1"),
    * never skipped by the read.
    */
-  private async readFrom(from: bigint | 'start', count: number, onRead?: (read: ChainRead) => void): Promise<AuditLogEntry[]> {
+  private async readFrom(from: bigint | 'start', count: number, onRead?: (read: ChainRead) => void): Promise<AuditReadRow[]> {
     const rows = await this.repository.pageFrom(from === 'start' ? BEFORE_ANY_SEQ : from.toString(), count);
     onRead?.({ rows, toEnd: rows.length < count, fromStart: from === 'start' });
     return rows;
@@ -340,7 +342,8 @@ export class AuditService {
    */
   async newestWithChain(count: number): Promise<{ rows: AuditLogEntry[]; chain: ChainVerification }> {
     const { chain, last } = await this.sharedVerification();
-    const tail = last?.toEnd && (last.rows.length >= count || last.fromStart) ? last.rows.slice(-count).reverse() : undefined;
+    const tail =
+      last?.toEnd && (last.rows.length >= count || last.fromStart) ? last.rows.slice(-count).reverse().map(parsedRow) : undefined;
     return { rows: tail ?? (await this.list({ order: 'desc', limit: count })), chain };
   }
 
