@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AuditService } from '@app/audit';
+import { systemClock } from '@app/clock';
 import { createDataSource } from '@app/db';
 import { ObligationRepository, SubtraderRepository } from '@app/ingestion';
 import { LedgerRepository } from '@app/ledger';
+import { Keyring } from '@app/secrets';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { DataSource } from 'typeorm';
+import { recordRows } from '../support/audit-chain';
 import { startTestPooler } from '../support/transaction-pooler';
 
 // Issue 18: GET /obligations and GET /subtraders spent more time having their statement planned than
@@ -101,6 +106,16 @@ describe('prepared read-route statements', () => {
       // (Each statement several times in a row: the test pooler hands statements to its sessions in turn.)
       for (let i = 0; i < 4; i++) expect(await through.obligations.list({ limit: 5 })).toEqual(expected[0]);
       for (let i = 0; i < 4; i++) expect(await through.ledger.listEntries({ limit: 5, maxPostings: 400 })).toEqual(expected[1]);
+      // GET /audit's verification reads every column as the server's text (wireText): unnamed, still text.
+      const keyring = new Keyring(randomBytes(32));
+      await recordRows(new AuditService(single, keyring, systemClock), 3);
+      const pooledAudit = new AuditService(pooled, keyring, systemClock);
+      for (let i = 0; i < 2; i++)
+        expect(await pooledAudit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 3, macs: { valid: 3 } });
+      expect((await pooledAudit.newestWithChain(2)).rows.map((r) => [r.seq, r.occurredAt instanceof Date, r.entityId])).toEqual([
+        ['3', true, 't2'],
+        ['2', true, 't1'],
+      ]);
     } finally {
       await pooled.destroy();
       await pooler.close();

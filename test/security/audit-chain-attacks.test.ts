@@ -415,6 +415,29 @@ describe('rows a read verified, edited afterwards (the verified-row memo of GET 
   });
 });
 
+describe('a cast planted in the catalog (a superuser, no key)', () => {
+  it('does not show the verification the row as it was: an edited details is reported by both verifications', async () => {
+    const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
+    for (let i = 0; i < 5; i++)
+      await audit.record({ actor: 'alice', action: 'thing.done', entityType: 'thing', entityId: `t${i}`, details: { amount: i } });
+    expect(await audit.verifyFromCheckpoint()).toMatchObject({ ok: true, checked: 5 });
+    // jsonb -> text through a function that shows row 3's edited details as they were: a statement that
+    // cast details to text would hash the original and pass.
+    await tamper(`UPDATE audit_log SET details = '{"amount": 3000000}' WHERE seq = 3`);
+    await tamper(
+      `CREATE FUNCTION as_it_was(j jsonb) RETURNS text LANGUAGE sql IMMUTABLE
+         AS $$ SELECT CASE WHEN j = '{"amount": 3000000}'::jsonb THEN '{"amount": 2}' ELSE textin(jsonb_out(j)) END $$`,
+    );
+    await tamper(`CREATE CAST (jsonb AS text) WITH FUNCTION as_it_was(jsonb)`);
+    expect(((await db.dataSource.query(`SELECT details::text AS t FROM audit_log WHERE seq = 3`)) as Array<{ t: string }>)[0].t).toBe(
+      '{"amount": 2}',
+    );
+    const edited = { ok: false, firstBrokenSeq: '3', problem: expect.stringContaining('edited') };
+    expect(await audit.verifyFromCheckpoint()).toMatchObject(edited);
+    expect(await audit.verify()).toMatchObject(edited);
+  });
+});
+
 describe('a details key named __proto__ (JSON.parse and jsonb keep it as an own key)', () => {
   it('is part of the canonical text, so two contents differing by it never hash the same', () => {
     const plain = JSON.parse('{"amount":1}') as unknown;

@@ -32,8 +32,11 @@ const auditRowColumns = (occurredAt: string, details: string) => `seq::text AS s
   request_hash AS "requestHash", prev_hash AS "prevHash", hash, mac, mac_key_id AS "macKeyId"`;
 const AUDIT_ROW_COLUMNS = auditRowColumns('occurred_at AS "occurredAt"', 'details');
 
-/** The same with `occurred_at` and `details` as the text PostgreSQL writes for them (AuditReadRow): what a verification reads. */
-const AUDIT_READ_ROW_COLUMNS = auditRowColumns('occurred_at::text AS "occurredAtText"', 'details::text AS "detailsText"');
+/**
+ * The same with `occurred_at` and `details` under the names of their text (AuditReadRow): what a
+ * verification reads, every value as the server sent it (`wireText`), no cast in the statement.
+ */
+const AUDIT_READ_ROW_COLUMNS = auditRowColumns('occurred_at AS "occurredAtText"', 'details AS "detailsText"');
 
 /**
  * A row count the code chose (never a client's), written into a prepared statement's text as its LIMIT:
@@ -106,15 +109,18 @@ export class AuditRepository {
   }
 
   /**
-   * Up to `count` rows from `fromSeq` on, in seq order, for a verification: `details` as the jsonb's text
-   * and `occurred_at` as text (AuditReadRow), which a walk parses only for the rows it hashes (VerifiedRowMemo).
+   * Up to `count` rows from `fromSeq` on, in seq order, for a verification: every column as the server's
+   * text (AuditReadRow), which a walk parses only for the rows it hashes (VerifiedRowMemo), frozen.
    */
   async pageFrom(fromSeq: string, count: number): Promise<AuditReadRow[]> {
-    return preparedRows<AuditReadRow>(
+    const rows = await preparedRows<AuditReadRow>(
       this.dataSource,
       `SELECT ${AUDIT_READ_ROW_COLUMNS} FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${countConstant(count)}`,
       [fromSeq],
+      { wireText: true },
     );
+    // Frozen: a walk's memo keeps these very rows as what it verified, and its readers share them.
+    return rows.map((row) => Object.freeze(row));
   }
 
   /**

@@ -45,28 +45,64 @@ const SESSION_MISMATCH = new Set(['26000', '42P05']);
  * Errors: a server error (SQLSTATE) leaves the connection in the pool, as TypeORM's own queries do; one
  * without (the connection failed) drops it. Both reach TypeORM's logger, as its own queries' do.
  */
-export async function preparedRows<T>(dataSource: DataSource, text: string, values: unknown[]): Promise<T[]> {
-  if (unpinnedSessions.has(dataSource)) return (await dataSource.query(text, values)) as T[];
+export async function preparedRows<T>(
+  dataSource: DataSource,
+  text: string,
+  values: unknown[],
+  options: PreparedReadOptions = {},
+): Promise<T[]> {
   const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
+  const types = options.wireText ? WIRE_TEXT : undefined;
+  if (unpinnedSessions.has(dataSource)) return unnamedRows<T>(dataSource, pool, text, values, types);
   const name = statementName(text);
   dataSource.logger.logQuery(text, values);
   const client = await pool.connect();
   let rows: T[];
   try {
-    rows = (await client.query({ name, text, values })).rows as T[];
+    rows = (await client.query({ name, text, values, types })).rows as T[];
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const mismatch = typeof code === 'string' && SESSION_MISMATCH.has(code);
     client.release(mismatch || typeof code !== 'string' ? (error as Error) : undefined);
     if (mismatch) {
       unpinnedSessions.add(dataSource);
-      return (await dataSource.query(text, values)) as T[];
+      return unnamedRows<T>(dataSource, pool, text, values, types);
     }
     dataSource.logger.logQueryError(error as Error, text, values);
     throw error;
   }
   client.release();
   return rows;
+}
+
+export interface PreparedReadOptions {
+  /**
+   * Every column's value as the text the server sent (its type's output function), never parsed by the
+   * driver: what a reader compares byte for byte and parses itself, with no cast in the statement that a
+   * changed catalog could redirect (AuditRepository.pageFrom).
+   */
+  wireText?: boolean;
+}
+
+/** Type parsers that keep each value as the server's text. */
+const WIRE_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+/** The same read unnamed (behind a pooler without prepared statements): TypeORM's query, or with `types` the pool's. */
+async function unnamedRows<T>(
+  dataSource: DataSource,
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+  types: pg.CustomTypesConfig | undefined,
+): Promise<T[]> {
+  if (!types) return (await dataSource.query(text, values)) as T[];
+  dataSource.logger.logQuery(text, values);
+  try {
+    return (await pool.query({ text, values, types })).rows as T[];
+  } catch (error) {
+    dataSource.logger.logQueryError(error as Error, text, values);
+    throw error;
+  }
 }
 
 /**
