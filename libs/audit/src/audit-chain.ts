@@ -57,8 +57,8 @@ export function auditRowHash(row: AuditRowContent): string {
 export type AuditChainRow = AuditRowContent & { hash: string; mac?: string | null; macKeyId?: string | null };
 
 /**
- * A row as the verification reads it (`AuditRepository.pageFrom`): `occurred_at` and `details` as the
- * text PostgreSQL writes for them, parsed only when the row is hashed or listed (`parsedRow`).
+ * A row as the verification reads it (`AuditRepository.pageFrom`): every column as the text the server
+ * sent, `occurred_at` and `details` parsed only when the row is hashed or listed (`parsedRow`).
  */
 export type AuditReadRow = Omit<AuditRowContent, 'occurredAt' | 'details'> & {
   occurredAtText: string;
@@ -122,8 +122,8 @@ interface VerifiedRow {
  * The rows one verifier (an `AuditService`, one keyring for its life) verified lately, by seq (issue 18:
  * every `GET /audit` re-walks about 200 rows it walked before; with a keyring their SHA-256 and HMAC were
  * about a quarter of its CPU, and their canonical JSON most of what remained). A row read again with
- * exactly the text the server gave for every column its hash covers (`details` as the jsonb's text, the
- * time as the same instant), the same stored hash, MAC and key id, is not parsed, canonicalised, hashed
+ * exactly the text the server sent for every column its hash covers (`occurred_at` and `details`
+ * included), the same stored hash, MAC and key id, is not parsed, canonicalised, hashed
  * or MAC-checked again: the text of a row determines its parsed content, so both checks would give the
  * same answer. Any difference in any of those columns misses, and the row is checked in full. The walk's
  * own checks (seq, link to the previous row, the MAC walk's state) run on every row either way. Only rows
