@@ -468,9 +468,13 @@ describe('GET /audit calls at the same time (one verification shared by the call
 
   /**
    * A service whose first verification has read the chain and then waits, unanswered, until `release`:
-   * what happens meanwhile happens after that read and before its callers are answered.
+   * what happens meanwhile happens after that read and before its callers are answered. `fails`: released,
+   * it fails as a walk whose connection dropped.
    */
-  function heldAfterItsRead(audit: AuditService): { verifications: () => number; release: () => void; read: Promise<void> } {
+  function heldAfterItsRead(
+    audit: AuditService,
+    { fails = false } = {},
+  ): { verifications: () => number; release: () => void; read: Promise<void> } {
     const original = audit.verifyFromCheckpoint.bind(audit);
     const hold = gate();
     const read = gate();
@@ -481,6 +485,7 @@ describe('GET /audit calls at the same time (one verification shared by the call
       if (calls === 1) {
         read.open();
         await hold.opened;
+        if (fails) throw new Error('connection terminated');
       }
       return verdict;
     });
@@ -535,23 +540,14 @@ describe('GET /audit calls at the same time (one verification shared by the call
   it('a walk that fails (the database went away) fails its callers only: the queued callers and later ones walk again', async () => {
     const audit = new AuditService(db.dataSource, new Keyring(key), systemClock);
     await recordRows(audit, 5);
-    const original = audit.verifyFromCheckpoint.bind(audit);
-    const hold = gate();
-    let calls = 0;
-    jest.spyOn(audit, 'verifyFromCheckpoint').mockImplementation(async (options) => {
-      calls += 1;
-      if (calls === 1) {
-        await hold.opened;
-        throw new Error('connection terminated');
-      }
-      return original(options);
-    });
+    const held = heldAfterItsRead(audit, { fails: true });
     const first = audit.newestWithChain(51);
+    await held.read;
     const queued = audit.newestWithChain(51);
-    hold.open();
+    held.release();
     await expect(first).rejects.toThrow('connection terminated');
     expect((await queued).chain).toMatchObject({ ok: true, anchor: { seq: '5' } });
     expect((await audit.sharedVerification()).chain).toMatchObject({ ok: true });
-    expect(calls).toBe(3);
+    expect(held.verifications()).toBe(3);
   });
 });
