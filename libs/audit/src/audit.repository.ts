@@ -27,16 +27,16 @@ const CHECKPOINTS_LOOKED_AT = 50;
  * parsed): the reads of every `GET /audit` select them in plain SQL, the query builder and its entity
  * mapping cost the route more than the statements (issue 18).
  */
-const auditRowColumns = (occurredAt: string, details: string) => `seq::text AS seq, ${occurredAt}, actor, action,
+const auditRowColumns = (seq: string, occurredAt: string, details: string) => `${seq}, ${occurredAt}, actor, action,
   entity_type AS "entityType", entity_id AS "entityId", from_state AS "fromState", to_state AS "toState", reason, ${details},
   request_hash AS "requestHash", prev_hash AS "prevHash", hash, mac, mac_key_id AS "macKeyId"`;
-const AUDIT_ROW_COLUMNS = auditRowColumns('occurred_at AS "occurredAt"', 'details');
+const AUDIT_ROW_COLUMNS = auditRowColumns('seq::text AS seq', 'occurred_at AS "occurredAt"', 'details');
 
 /**
  * The same with `occurred_at` and `details` under the names of their text (AuditReadRow): what a
- * verification reads, every value as the server sent it (`wireText`), no cast in the statement.
+ * verification reads, every value as the server sent it (`wireText`, `seq` too), no cast in the statement.
  */
-const AUDIT_READ_ROW_COLUMNS = auditRowColumns('occurred_at AS "occurredAtText"', 'details AS "detailsText"');
+const AUDIT_READ_ROW_COLUMNS = auditRowColumns('seq', 'occurred_at AS "occurredAtText"', 'details AS "detailsText"');
 
 /**
  * A row count the code chose (never a client's), written into a prepared statement's text as its LIMIT:
