@@ -78,6 +78,7 @@ const schema = z.object({
   KLEAR_REPORT_HOSTS: envHostList(),
   KLEAR_REPORT_MAX_BYTES: envInt(256 * 1024 * 1024, 1024, 2 ** 31 - 1),
   KLEAR_MAX_BUFFER_BYTES: envInt(16 * 1024 * 1024, 1024, 2 ** 31 - 1),
+  KLEAR_SPOOL_DIR: envOptionalString(),
   ALLOW_PLAIN_HTTP_HOSTS: envHostList(),
   KLEAR_RATE_SHARE: z
     .string()
@@ -216,6 +217,11 @@ export interface AppConfig {
     reportMaxBytes: number;
     /** An answer body past this many bytes is spooled to a temporary file and read as a stream. */
     maxBufferBytes: number;
+    /**
+     * Where those bodies are spooled: files without a name (unlinked at creation), so on a disk, not a
+     * tmpfs, or the memory bound is lost. Default the OS temp directory.
+     */
+    spoolDir: string;
   };
   worker: { jobsEnabled: boolean; backfillDays: number; instanceId: string | undefined };
   /**
@@ -432,6 +438,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reportHosts: c.KLEAR_REPORT_HOSTS,
       reportMaxBytes: c.KLEAR_REPORT_MAX_BYTES,
       maxBufferBytes: c.KLEAR_MAX_BUFFER_BYTES,
+      spoolDir: c.KLEAR_SPOOL_DIR ?? tmpdir(),
     },
     worker: { jobsEnabled: c.WORKER_JOBS_ENABLED, backfillDays: c.WORKER_BACKFILL_DAYS, instanceId: c.WORKER_INSTANCE_ID },
     jobs: jobOverrides,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type KlearAnswerData, KlearClient, type KlearResponse } from '@app/klear-client';
+import { type KlearAnswerData, KlearClient, type KlearResponse, closedIfRejected } from '@app/klear-client';
 import { IngestionTransactionRepository } from './ingestion-transaction.repository';
 import { type InterpretableName, interpretAnswer, noteUnmappedContent } from './klear-answer-interpreter';
 import { completeObligations, klearDetailPager } from './obligation-completion';
@@ -29,7 +29,7 @@ export class BufferPositionReader {
 
   /** Reads the settlement balance from Klear and keeps it; answers Klear's answer. */
   async refreshBalance(): Promise<KlearResponse<KlearAnswerData<'settlementBalance'>>> {
-    const answer = await this.client.getSettlementBalance();
+    const answer = await closedIfRejected(this.client.getSettlementBalance());
     await this.keep('settlementBalance', answer);
     return answer;
   }
@@ -40,8 +40,8 @@ export class BufferPositionReader {
 
   /** Reads the active obligations from Klear, completes truncated lists from the paged endpoints, and keeps them. */
   async refreshActiveObligations(): Promise<void> {
-    const answer = await this.client.getActiveObligations();
-    const archiveId = await this.archive.append(answer.raw, null);
+    const answer = await closedIfRejected(this.client.getActiveObligations());
+    const archiveId = await this.archive.append(answer.raw, null).finally(() => answer.raw.spooledBody?.close());
     // Hashed as the ingestion job hashes it (unmapped fields included), so the two never flip versions.
     noteUnmappedContent('activeObligations', answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     const completion = await completeObligations(
@@ -60,11 +60,11 @@ export class BufferPositionReader {
 
   /** Reads the settlement estimate by asset class from Klear and keeps it. */
   async refreshEstimateByAssetClass(): Promise<void> {
-    await this.keep('settlementEstimateByAssetClass', await this.client.getSettlementEstimateByAssetClass());
+    await this.keep('settlementEstimateByAssetClass', await closedIfRejected(this.client.getSettlementEstimateByAssetClass()));
   }
 
   private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
-    const archiveId = await this.archive.append(answer.raw, null);
+    const archiveId = await this.archive.append(answer.raw, null).finally(() => answer.raw.spooledBody?.close());
     noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     await this.transactions.run((tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
   }

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@app/clock';
 import { type KlearAnswerData, type KlearClient, KlearSchemaError, type KlearResponse, sha256Hex } from '@app/klear-client';
@@ -42,27 +41,32 @@ export class KlearIngestion {
     } catch (error) {
       // A body that breaks the contract is still archived: it is what Klear said.
       if (error instanceof KlearSchemaError) {
-        const spooled = error.rawBodyFile === undefined ? {} : { body: '', bodyFile: error.rawBodyFile, sha256: error.rawBodySha256 ?? '' };
-        await this.archive.append(
-          {
-            body: error.rawBody,
-            status: error.status,
-            endpoint: error.endpoint,
-            params: {},
-            receivedAt: this.clock.now(),
-            sha256: sha256Hex(error.rawBody),
-            ...spooled,
-          },
-          context.runId,
-        );
+        const body = error.rawSpooledBody;
+        const spooled = body === undefined ? {} : { body: '', spooledBody: body, sha256: error.rawBodySha256 ?? '' };
+        try {
+          await this.archive.append(
+            {
+              body: error.rawBody,
+              status: error.status,
+              endpoint: error.endpoint,
+              params: {},
+              receivedAt: this.clock.now(),
+              sha256: sha256Hex(error.rawBody),
+              ...spooled,
+            },
+            context.runId,
+          );
+        } finally {
+          await body?.close();
+        }
       }
       throw error;
     }
     try {
       return await this.archiveAndStore(context, name, answer, klear);
     } finally {
-      // A spooled body is removed once archived; still there when the run stopped before archiving it.
-      if (answer.raw.bodyFile !== undefined) await rm(answer.raw.bodyFile, { force: true });
+      // A spooled body is closed once archived; still open when the run stopped before archiving it.
+      await answer.raw.spooledBody?.close();
     }
   }
 

@@ -1,4 +1,4 @@
-import type { KlearClient, KlearResponse } from '@app/klear-client';
+import { type KlearClient, type KlearResponse, closeRejectedBody } from '@app/klear-client';
 import type { ObligationEntry } from '@app/klear-contract';
 import { truncatedLists } from './obligation-content';
 
@@ -31,17 +31,27 @@ export function pageByPage(fetchPage: DetailPageFetcher): DetailPageWalker {
  * Reads pages of an obligation's detail lists from Klear (1,000 rows a page, the maximum), pipelined
  * (KlearClient.walkObligationDetails): page N+1 is already asked for while `keep` archives page N, so
  * at a rate-limited tier the next request leaves as soon as its token is due. `keep` archives each
- * answer before its rows are used.
+ * answer before its rows are used; a page spooled to disk is closed once kept (or not).
  */
 export function klearDetailPager(
   klear: KlearClient,
   keep: (answer: KlearResponse<unknown>, rows: number) => Promise<void>,
 ): DetailPageWalker {
   return async function* (obligationId, list) {
-    for await (const answer of klear.walkObligationDetails(obligationId, list)) {
-      const rows = (answer.data as unknown as Record<DetailListName, ObligationEntry[DetailListName]>)[list];
-      await keep(answer, rows.length);
-      yield { rows, cursor: answer.data.cursor || undefined };
+    try {
+      for await (const answer of klear.walkObligationDetails(obligationId, list)) {
+        const rows = (answer.data as unknown as Record<DetailListName, ObligationEntry[DetailListName]>)[list];
+        try {
+          await keep(answer, rows.length);
+        } finally {
+          await answer.raw.spooledBody?.close();
+        }
+        yield { rows, cursor: answer.data.cursor || undefined };
+      }
+    } catch (error) {
+      // A page breaking the contract fails the walk (not archived, as for a page held in memory).
+      await closeRejectedBody(error);
+      throw error;
     }
   };
 }

@@ -1,11 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ensureCyclePartitionsAhead } from '@app/db';
-import type { KlearRawAnswer } from '@app/klear-client';
+import type { KlearRawAnswer, SpooledBody } from '@app/klear-client';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
@@ -41,13 +39,13 @@ export class ResponseArchiveRepository {
 
   /**
    * Writes the answer as it came and returns its archive id; committed before interpretation. A body
-   * spooled to a file (past KLEAR_MAX_BUFFER_BYTES) streams from it into the row and the file is removed.
+   * spooled to disk (past KLEAR_MAX_BUFFER_BYTES) streams from there into the row and is then closed.
    */
   async append(raw: KlearRawAnswer, jobRunId: string | null): Promise<string> {
     // The archive is partitioned by month received: this month and the next exist before the row
     // (and before any cycle of this month reaches the other partitioned tables), in a short statement of its own.
     await ensureCyclePartitionsAhead(this.dataSource, raw.receivedAt);
-    if (raw.bodyFile !== undefined) return this.appendSpooled(raw, raw.bodyFile, jobRunId);
+    if (raw.spooledBody !== undefined) return this.appendSpooled(raw, raw.spooledBody, jobRunId);
     const rows = (await this.dataSource.query(
       `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body, job_run_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -69,7 +67,7 @@ export class ResponseArchiveRepository {
    * never holds it whole. The row, its sha256 (of the bytes as received, hashed while they streamed in)
    * and what reads it back are as for any answer.
    */
-  private async appendSpooled(raw: KlearRawAnswer, file: string, jobRunId: string | null): Promise<string> {
+  private async appendSpooled(raw: KlearRawAnswer, file: SpooledBody, jobRunId: string | null): Promise<string> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as pg.PoolClient;
     try {
@@ -88,7 +86,7 @@ export class ResponseArchiveRepository {
         .join('\t');
       async function* row() {
         yield `${head}\t\\\\x`;
-        for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) yield (chunk as Buffer).toString('hex');
+        for await (const chunk of file.chunks(1024 * 1024)) yield chunk.toString('hex');
         yield `\t${jobRunId ?? '\\N'}\n`;
       }
       await pipeline(
@@ -97,7 +95,7 @@ export class ResponseArchiveRepository {
           copyFrom(`COPY klear_response_archive (id, endpoint, params, received_at, http_status, sha256, body, job_run_id) FROM STDIN`),
         ),
       );
-      await rm(file, { force: true });
+      await file.close();
       return id;
     } finally {
       await runner.release();

@@ -1,7 +1,8 @@
 export { DEFAULT_REPORT_MAX_BYTES, DETAIL_LIST_ENDPOINTS, KlearClient } from './klear-client';
 export type { KlearBodySink } from './klear-transport';
+export { SpooledBody } from './spooled-body';
 export type { DownloadedReport, PageRequest, WithdrawalWithCenticents } from './klear-client';
-export { parseKlearAnswer, parseKlearAnswerWithUnmapped, sha256Hex } from './klear-answer';
+export { closeRejectedBody, closedIfRejected, parseKlearAnswer, parseKlearAnswerWithUnmapped, released, sha256Hex } from './klear-answer';
 export type { KlearAnswerData, KlearRawAnswer, KlearResponse } from './klear-answer';
 export type { KlearCall, KlearClientLogger, KlearClientOptions, SendGuard } from './klear-http-pipeline';
 export type { KlearCredentials, KlearCredentialsSource } from './klear-credentials';

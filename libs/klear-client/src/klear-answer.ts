@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ENDPOINTS, type KlearEndpointName, parseKlearJson, responseSchemaOf, unmappedFields } from '@app/klear-contract';
 import { KlearSchemaError, type SchemaIssue } from './klear-errors';
+import type { SpooledBody } from './spooled-body';
 
 /** The answer as it came, for the archive, before interpretation. */
 export interface KlearRawAnswer<Body = string> {
@@ -15,10 +16,11 @@ export interface KlearRawAnswer<Body = string> {
   /** SHA-256 (hex) of the body bytes. */
   sha256: string;
   /**
-   * A body larger than the client's buffer cap (KLEAR_MAX_BUFFER_BYTES) is in this temporary file
-   * instead (`body` is then empty): the archive streams it from there, then it is removed.
+   * A body larger than the client's buffer cap (KLEAR_MAX_BUFFER_BYTES) is spooled here instead
+   * (`body` is then empty): the archive streams it from there. Whoever reads the answer closes it
+   * (the archive does once it has it); a dropped one is closed when garbage-collected.
    */
-  bodyFile?: string;
+  spooledBody?: SpooledBody;
   /** The body's size in bytes (spooled or not). */
   size?: number;
 }
@@ -32,13 +34,35 @@ export interface KlearResponse<Data, Body = string> {
    */
   unmapped?: string[];
   /**
-   * A spooled body (`raw.bodyFile`): for each list item with fields the contract does not name, the
+   * A spooled body (`raw.spooledBody`): for each list item with fields the contract does not name, the
    * item alone in its envelope (what reading those fields' values needs, without the whole body).
    */
   itemBodies?: Map<number, string>;
 }
 
 export type KlearAnswerData<N extends KlearEndpointName> = z.output<(typeof ENDPOINTS)[N]['responseSchema']>;
+
+/** Closes the spooled body a contract error keeps for its catcher (`KlearSchemaError.rawSpooledBody`); other errors: nothing. */
+export async function closeRejectedBody(error: unknown): Promise<void> {
+  if (error instanceof KlearSchemaError) await error.rawSpooledBody?.close();
+}
+
+/** A read whose caller archives the answer itself: a contract error's spooled body is closed (not archived). */
+export async function closedIfRejected<R>(read: Promise<R>): Promise<R> {
+  try {
+    return await read;
+  } catch (error) {
+    await closeRejectedBody(error);
+    throw error;
+  }
+}
+
+/** A read whose answer is not archived: its spooled body (if any) is closed once parsed, or on a contract error. */
+export async function released<R extends { raw: KlearRawAnswer }>(read: Promise<R>): Promise<R> {
+  const answer = await closedIfRejected(read);
+  await answer.raw.spooledBody?.close();
+  return answer;
+}
 
 export function sha256Hex(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');

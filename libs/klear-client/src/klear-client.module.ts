@@ -50,6 +50,7 @@ export function createKlearClient(
     reportHosts: config.klear.reportHosts,
     reportMaxBytes: config.klear.reportMaxBytes,
     maxBufferBytes: config.klear.maxBufferBytes,
+    spoolDir: config.klear.spoolDir,
     maxRetries: config.klear.maxRetries,
     logger: createLogger('klear-client', config.log.level),
     ...overrides,

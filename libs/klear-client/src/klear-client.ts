@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import {
   ENDPOINTS,
   type EstimateMaintenanceMarginRequest,
@@ -20,7 +19,7 @@ import {
 } from './klear-errors';
 import { type KlearCall, type KlearClientOptions, KlearHttpPipeline, type SendGuard } from './klear-http-pipeline';
 import type { KlearBodySink, KlearExchange } from './klear-transport';
-import { scanSpooledObject } from './spooled-body';
+import { type SpooledBody, scanSpooledObject } from './spooled-body';
 
 export interface PageRequest {
   limit?: number;
@@ -121,7 +120,8 @@ export class KlearClient {
    * N is interpreted and handed over, so the next request waits only for the rate limiter, never for
    * the interpretation of the page before nor for what the caller does with it (archiving, storing)
    * while this generator is suspended. At most one request is ahead. Each page is checked against the
-   * contract as any answer is (its cursor too: the one followed must be the one interpreted).
+   * contract as any answer is (its cursor too: the one followed must be the one interpreted). A page
+   * spooled past the buffer cap is parsed from disk before the next is asked for.
    */
   async *walkObligationDetails<L extends ObligationDetailList>(
     obligationId: string,
@@ -139,21 +139,35 @@ export class KlearClient {
       return { call, params, answer };
     };
     let next: ReturnType<typeof ask> | undefined = ask(page.cursor);
-    while (next) {
-      const { call, params, answer } = next;
-      const exchange = await answer;
-      const cursor = peekCursor(exchange.body);
-      next = cursor === undefined ? undefined : ask(cursor);
-      const response = this.interpret(name, call, { ...pathParams, ...params }, exchange);
-      if ((response.data.cursor || undefined) !== cursor) {
-        throw new KlearSchemaError(
-          call.endpoint,
-          exchange.status,
-          [{ path: 'cursor', message: 'the cursor read ahead is not the one interpreted' }],
-          response.raw.body,
-        );
+    try {
+      while (next) {
+        const { call, params, answer } = next;
+        const exchange = await answer;
+        next = undefined;
+        let response: KlearResponse<KlearAnswerData<typeof name>>;
+        if (exchange.spooledBody !== undefined) {
+          // A page past the buffer cap is parsed from disk first: its cursor comes from there (no read-ahead).
+          response = await this.interpretSpooled(name, call, { ...pathParams, ...params }, exchange, exchange.spooledBody);
+          const cursor = response.data.cursor || undefined;
+          if (cursor !== undefined) next = ask(cursor);
+        } else {
+          const cursor = peekCursor(exchange.body);
+          if (cursor !== undefined) next = ask(cursor);
+          response = this.interpret(name, call, { ...pathParams, ...params }, exchange);
+          if ((response.data.cursor || undefined) !== cursor) {
+            throw new KlearSchemaError(
+              call.endpoint,
+              exchange.status,
+              [{ path: 'cursor', message: 'the cursor read ahead is not the one interpreted' }],
+              response.raw.body,
+            );
+          }
+        }
+        yield response as KlearResponse<KlearAnswerData<(typeof DETAIL_LIST_ENDPOINTS)[L]>>;
       }
-      yield response as KlearResponse<KlearAnswerData<(typeof DETAIL_LIST_ENDPOINTS)[L]>>;
+    } finally {
+      // The walk stopped early (a failure, or its reader stopped): a page read ahead is not kept.
+      void next?.answer.then((exchange) => exchange.spooledBody?.close()).catch(() => undefined);
     }
   }
 
@@ -218,7 +232,12 @@ export class KlearClient {
 
   async getWithdrawal(id: string): Promise<KlearResponse<WithdrawalWithCenticents>> {
     const answer = await this.read('settlementBalanceWithdrawal', { id });
-    return { data: { ...answer.data, amount_centicents: usdAmountToCenticents(answer.data.amount) }, raw: answer.raw };
+    try {
+      return { data: { ...answer.data, amount_centicents: usdAmountToCenticents(answer.data.amount) }, raw: answer.raw };
+    } catch (error) {
+      await answer.raw.spooledBody?.close();
+      throw error;
+    }
   }
 
   getGuarantyFundBalance(): Promise<KlearResponse<KlearAnswerData<'guarantyFundBalance'>>> {
@@ -326,26 +345,27 @@ export class KlearClient {
   ): Promise<KlearResponse<KlearAnswerData<N>>> {
     const call = this.callFor(name, params, undefined, pathParams);
     const answer = await this.pipeline.sendIdempotent(call);
-    if (answer.bodyFile !== undefined) return this.interpretSpooled(name, call, { ...pathParams, ...params }, answer, answer.bodyFile);
+    if (answer.spooledBody !== undefined)
+      return this.interpretSpooled(name, call, { ...pathParams, ...params }, answer, answer.spooledBody);
     return this.interpret(name, call, { ...pathParams, ...params }, answer);
   }
 
   /**
    * A body spooled past the buffer cap, parsed as a stream: the envelope first, then each list item
    * validated as it is read, in its envelope (so the contract checks it as in a whole body). Memory:
-   * one item at a time besides the items kept. The file stays for the archive (removed on failure,
-   * except after a contract error, whose body is archived from it: `KlearSchemaError.rawBodyFile`).
+   * one item at a time besides the items kept. The body stays open for the archive (closed on failure,
+   * except after a contract error, whose body is archived from it: `KlearSchemaError.rawSpooledBody`).
    */
   private async interpretSpooled<N extends KlearEndpointName>(
     name: N,
     call: KlearCall,
     params: Record<string, string>,
     answer: KlearExchange,
-    file: string,
+    file: SpooledBody,
   ): Promise<KlearResponse<KlearAnswerData<N>>> {
     const raw = {
       body: '',
-      bodyFile: file,
+      spooledBody: file,
       size: answer.size,
       status: answer.status,
       endpoint: call.endpoint,
@@ -379,9 +399,9 @@ export class KlearClient {
       return { data, raw, unmapped: [...unmapped].sort(), ...(itemBodies.size > 0 ? { itemBodies } : {}) };
     } catch (error) {
       if (error instanceof KlearSchemaError) {
-        Object.defineProperty(error, 'rawBodyFile', { value: file, enumerable: false });
+        Object.defineProperty(error, 'rawSpooledBody', { value: file, enumerable: false });
         Object.defineProperty(error, 'rawBodySha256', { value: answer.sha256, enumerable: false });
-      } else await rm(file, { force: true });
+      } else await file.close();
       throw error;
     }
   }

@@ -1,3 +1,5 @@
+import type { SpooledBody } from './spooled-body';
+
 /**
  * Typed failures of the Klear client. Messages name the endpoint (method and path, never a query
  * string of a presigned URL), the status and Klear's error code; they never carry tokens, passwords,
@@ -38,7 +40,6 @@ export class KlearAuthError extends KlearHttpError {
   override readonly code = 'klear_auth_error';
 }
 
-/** No complete answer within the per-request timeout. */
 /** An answer larger than the caller allows (report files: KLEAR_REPORT_MAX_BYTES); reading stopped there. */
 export class KlearBodyTooLargeError extends KlearClientError {
   readonly code = 'klear_body_too_large';
@@ -50,6 +51,7 @@ export class KlearBodyTooLargeError extends KlearClientError {
   }
 }
 
+/** No complete answer within the per-request timeout. */
 export class KlearTimeoutError extends KlearClientError {
   readonly code = 'klear_timeout';
   constructor(
@@ -69,6 +71,20 @@ export class KlearNetworkError extends KlearClientError {
     readonly requestSent: boolean,
   ) {
     super(endpoint, `Klear ${endpoint} failed on the network (${networkCode})`);
+  }
+}
+
+/**
+ * This process could not keep an answer past the buffer cap on disk (KLEAR_SPOOL_DIR missing and not
+ * makeable, full, not writable): a fault here, not Klear's, so never retried nor counted as an outage.
+ */
+export class KlearSpoolError extends KlearClientError {
+  readonly code = 'klear_spool_error';
+  constructor(
+    endpoint: string,
+    readonly fsCode: string,
+  ) {
+    super(endpoint, `the answer of Klear ${endpoint} could not be spooled to KLEAR_SPOOL_DIR (${fsCode})`);
   }
 }
 
@@ -110,8 +126,8 @@ export interface SchemaIssue {
 export class KlearSchemaError extends KlearClientError {
   readonly code = 'klear_schema_error';
   declare readonly rawBody: string;
-  /** A body spooled past the buffer cap: the whole body is in this file (`rawBody` holds the failing item). */
-  declare readonly rawBodyFile?: string;
+  /** A body spooled past the buffer cap: the whole body is here (`rawBody` holds the failing item); the catcher closes it. */
+  declare readonly rawSpooledBody?: SpooledBody;
   declare readonly rawBodySha256?: string;
   constructor(
     endpoint: string,

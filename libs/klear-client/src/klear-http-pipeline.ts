@@ -69,6 +69,8 @@ export interface KlearClientOptions {
    * from there as a stream (KLEAR_MAX_BUFFER_BYTES). None: every body is held in memory.
    */
   maxBufferBytes?: number;
+  /** Where bodies past maxBufferBytes are spooled (KLEAR_SPOOL_DIR); default the OS temp directory. */
+  spoolDir?: string;
   fetch?: typeof fetch;
 }
 
@@ -255,6 +257,7 @@ export class KlearHttpPipeline {
         openSink: call.openSink,
         // Report files have their own cap and sink; API reads past the buffer cap go to a spool file.
         maxBufferBytes: call.authenticated && call.method === 'GET' ? this.options.maxBufferBytes : undefined,
+        spoolDir: this.options.spoolDir,
         headers: { accept: 'application/json', ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       },
       this.options.fetch,

@@ -1,9 +1,8 @@
 import { systemClock } from '@app/clock';
-import { createHash, randomUUID } from 'node:crypto';
-import { type FileHandle, open, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KlearBodyTooLargeError, KlearClientError, KlearNetworkError, KlearTimeoutError } from './klear-errors';
+import { KlearBodyTooLargeError, KlearClientError, KlearNetworkError, KlearSpoolError, KlearTimeoutError } from './klear-errors';
+import { SpooledBody } from './spooled-body';
 
 /** Where a streamed answer goes (a file): opened per attempt, discarded when the attempt fails. */
 export interface KlearBodySink {
@@ -26,9 +25,11 @@ export interface KlearExchangeRequest {
   openSink?: () => Promise<KlearBodySink>;
   /**
    * A 2xx body larger than this is not held in memory: past it, the body streams into a spool file
-   * (`bodyFile`), so at most this many bytes of it are ever buffered. None: held in memory.
+   * (`spooledBody`), so at most this many bytes of it are ever buffered. None: held in memory.
    */
   maxBufferBytes?: number;
+  /** Where spool files are made (KLEAR_SPOOL_DIR); default the OS temp directory. */
+  spoolDir?: string;
 }
 
 export interface KlearExchange {
@@ -39,36 +40,10 @@ export interface KlearExchange {
   /** Size and SHA-256 of the body as received (streamed or not). */
   size: number;
   sha256: string;
-  /** The body spooled to this file (`body` is then empty): the caller reads it and removes it. */
-  bodyFile?: string;
+  /** The body spooled to disk (`body` is then empty): the caller reads it and closes it. */
+  spooledBody?: SpooledBody;
   /** The most body bytes held in memory at once. */
   bufferedBytes: number;
-}
-
-/** Writes a body past the in-memory cap to a temporary file, removed if the attempt fails. */
-class SpoolFile {
-  private constructor(
-    readonly path: string,
-    private readonly handle: FileHandle,
-  ) {}
-
-  static async open(): Promise<SpoolFile> {
-    const path = join(tmpdir(), `klear-body-${randomUUID()}.json`);
-    return new SpoolFile(path, await open(path, 'wx', 0o600));
-  }
-
-  async write(chunk: Buffer): Promise<void> {
-    await this.handle.write(chunk);
-  }
-
-  close(): Promise<void> {
-    return this.handle.close();
-  }
-
-  async discard(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
-    await rm(this.path, { force: true });
-  }
 }
 
 /** Error bodies are read for their message only: never more than this. */
@@ -114,7 +89,7 @@ export async function exchange(
     let chunks: Buffer[] = [];
     let buffered = 0;
     let bufferedBytes = 0;
-    let spool: SpoolFile | undefined;
+    let spool: SpooledBody | undefined;
     let size = 0;
     try {
       for await (const part of response.body ?? []) {
@@ -132,12 +107,14 @@ export async function exchange(
         }
         if (spool === undefined && cap !== undefined && buffered + chunk.length > cap) {
           // Past the cap: what was buffered goes to the spool file first, then every chunk as it comes.
-          spool = await SpoolFile.open();
-          for (const held of chunks) await spool.write(held);
+          const opened = await spooling(request.endpoint, () => SpooledBody.create(request.spoolDir ?? tmpdir()));
+          spool = opened;
+          for (const held of chunks) await spooling(request.endpoint, () => opened.write(held));
           chunks = [];
           buffered = 0;
         }
-        if (spool) await spool.write(chunk);
+        const into = spool;
+        if (into) await spooling(request.endpoint, () => into.write(chunk));
         else {
           chunks.push(chunk);
           buffered += chunk.length;
@@ -145,10 +122,9 @@ export async function exchange(
         }
       }
       await sink?.close();
-      await spool?.close();
     } catch (error) {
       await sink?.discard();
-      await spool?.discard();
+      await spool?.close();
       throw error;
     }
     return {
@@ -159,7 +135,7 @@ export async function exchange(
       size,
       sha256: hash.digest('hex'),
       bufferedBytes,
-      ...(spool ? { bodyFile: spool.path } : {}),
+      ...(spool ? { spooledBody: spool } : {}),
     };
   } catch (error) {
     if (error instanceof KlearClientError) throw error;
@@ -168,6 +144,15 @@ export async function exchange(
     throw new KlearNetworkError(request.endpoint, code, !NOT_SENT_CODES.has(code));
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** A spool file operation; its failure is this host's (KlearSpoolError), not a network one. */
+async function spooling<T>(endpoint: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw new KlearSpoolError(endpoint, (error as NodeJS.ErrnoException).code ?? 'EIO');
   }
 }
 

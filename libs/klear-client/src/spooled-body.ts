@@ -1,5 +1,142 @@
-import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { close, constants, open, read, unlink, write } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { promisify } from 'node:util';
+
+const openFile = promisify(open);
+const readFile = promisify(read);
+const writeFile = promisify(write);
+const closeFile = promisify(close);
+const unlinkFile = promisify(unlink);
+
+/** Linux's O_TMPFILE (`__O_TMPFILE | O_DIRECTORY`): a file made without a name in the directory opened. */
+const O_TMPFILE = process.platform === 'linux' ? 0o20000000 | constants.O_DIRECTORY : undefined;
+/** What a filesystem without O_TMPFILE (or an older kernel) answers it. */
+const NO_TMPFILE = new Set(['EISDIR', 'EOPNOTSUPP', 'ENOTSUP', 'EINVAL']);
+
+/**
+ * An answer body on disk that has no name, written and read through its descriptor only: on Linux the
+ * file is made without one (O_TMPFILE, O_EXCL: it can never be given one); elsewhere, or on a
+ * filesystem without O_TMPFILE, it is created exclusively as `klear-body-<uuid>.json` and unlinked at
+ * once. Mode 0600 either way. So nothing of it stays on disk once it is closed, nor when the process
+ * ends however it ends (a crash, a kill -9), and no other process finds it by name. Read any number of
+ * times, each from the start. `close()` is idempotent, never fails, and waits for the reads and writes
+ * in flight (the descriptor's number is never closed under one of them). A body dropped without a
+ * close has its descriptor closed when it is garbage-collected (an operation in flight holds it).
+ */
+export class SpooledBody {
+  private static readonly dropped = new FinalizationRegistry<number>((fd) => close(fd, () => undefined));
+  /** Directories made (if missing, mode 0700) by this process. */
+  private static readonly made = new Map<string, Promise<unknown>>();
+  private fd: number | undefined;
+  private written = 0;
+  private busy = 0;
+  private idle: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(fd: number) {
+    this.fd = fd;
+    SpooledBody.dropped.register(this, fd, this);
+  }
+
+  /** A new empty body in `dir` (made if missing, mode 0700), already without a name. */
+  static async create(dir: string): Promise<SpooledBody> {
+    try {
+      return new SpooledBody(await SpooledBody.openNameless(dir));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The directory is missing (never made, or removed since): made, then asked once more.
+      SpooledBody.made.delete(dir);
+      return new SpooledBody(await SpooledBody.openNameless(dir));
+    }
+  }
+
+  private static async openNameless(dir: string): Promise<number> {
+    let made = SpooledBody.made.get(dir);
+    if (made === undefined) {
+      made = mkdir(dir, { recursive: true, mode: 0o700 });
+      made.catch(() => SpooledBody.made.delete(dir));
+      SpooledBody.made.set(dir, made);
+    }
+    await made;
+    if (O_TMPFILE !== undefined) {
+      try {
+        return await openFile(dir, O_TMPFILE | constants.O_RDWR | constants.O_EXCL, 0o600);
+      } catch (error) {
+        if (!NO_TMPFILE.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      }
+    }
+    const path = join(dir, `klear-body-${randomUUID()}.json`);
+    const fd = await openFile(path, 'wx+', 0o600);
+    try {
+      await unlinkFile(path);
+    } catch (error) {
+      await closeFile(fd).catch(() => undefined);
+      throw error;
+    }
+    return fd;
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.written;
+  }
+
+  get closed(): boolean {
+    return this.fd === undefined;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    await this.using(async (fd) => {
+      for (let done = 0; done < chunk.length;) {
+        const { bytesWritten } = await writeFile(fd, chunk, done, chunk.length - done, this.written);
+        if (bytesWritten === 0) throw new Error('the spool file took no bytes');
+        done += bytesWritten;
+        this.written += bytesWritten;
+      }
+    });
+  }
+
+  /** The whole body from its first byte, `chunkBytes` at a time. */
+  async *chunks(chunkBytes = 1024 * 1024): AsyncGenerator<Buffer> {
+    for (let position = 0; position < this.written;) {
+      const buffer = Buffer.allocUnsafe(Math.min(chunkBytes, this.written - position));
+      const { bytesRead } = await this.using((fd) => readFile(fd, buffer, 0, buffer.length, position));
+      if (bytesRead === 0) throw new Error('the spooled body ended before its size');
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  }
+
+  /** Frees the disk space (the file has no name: closing its descriptor is its removal). */
+  close(): Promise<void> {
+    this.closing ??= this.release();
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
+    const fd = this.fd;
+    if (fd === undefined) return;
+    this.fd = undefined; // no new operation starts
+    SpooledBody.dropped.unregister(this);
+    if (this.busy > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    // After close(2) the descriptor is released whatever it answers: nothing to retry.
+    await closeFile(fd).catch(() => undefined);
+  }
+
+  private async using<T>(operation: (fd: number) => Promise<T>): Promise<T> {
+    if (this.fd === undefined) throw new Error('the spooled body is closed');
+    this.busy += 1;
+    try {
+      return await operation(this.fd);
+    } finally {
+      this.busy -= 1;
+      if (this.busy === 0) this.idle?.();
+    }
+  }
+}
 
 /**
  * A JSON object read from a file as a stream, never whole: the first top-level member whose value is
@@ -15,12 +152,12 @@ export interface SpooledEnvelope {
 }
 
 /**
- * Scans the JSON object in `path`; calls `onItem` with each item of its first top-level list (in
+ * Scans the JSON object spooled in `body`; calls `onItem` with each item of its first top-level list (in
  * order). Throws on text that is not one JSON object (what is malformed inside an item or the
  * envelope is left to the JSON parser).
  */
 export async function scanSpooledObject(
-  path: string,
+  body: SpooledBody,
   onItem?: (text: string, index: number) => void,
   chunkBytes = 256 * 1024,
 ): Promise<SpooledEnvelope> {
@@ -104,7 +241,7 @@ export async function scanSpooledObject(
     else keep(chunk.slice(from));
   };
 
-  for await (const bytes of createReadStream(path, { highWaterMark: chunkBytes })) scan(decoder.write(bytes as Buffer));
+  for await (const bytes of body.chunks(chunkBytes)) scan(decoder.write(bytes));
   scan(decoder.end());
   if (depth !== 0 || inString || inList) throw new Error('the spooled body is not one complete JSON object');
   return { text: envelope.join(''), list };

@@ -13,6 +13,7 @@ import {
   KlearNetworkError,
   KlearOutcomeUnknownError,
   type KlearResponse,
+  released,
   KlearWriteNotSentError,
 } from '@app/klear-client';
 import { parseCenticents } from '@app/money';
@@ -64,7 +65,7 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
   constructor(@Inject(KlearClient) private readonly client: KlearClient) {}
 
   async readBalance(): Promise<BufferBalanceReading> {
-    return balanceReading(await this.client.getSettlementBalance());
+    return balanceReading(await released(this.client.getSettlementBalance()));
   }
 
   async submitWithdrawal(amount: bigint, guard: SubmissionGuard): Promise<SubmissionOutcome> {
@@ -96,12 +97,12 @@ export class KlearClientWithdrawalPort implements WithdrawalKlearPort {
   }
 
   async getWithdrawal(id: string): Promise<KlearWithdrawalView> {
-    const answer = await this.client.getWithdrawal(id);
+    const answer = await released(this.client.getWithdrawal(id));
     return { id: answer.data.id, amount: answer.data.amount_centicents, status: answer.data.status, createdTs: answer.data.created_ts };
   }
 
   async balanceHistoryPage(cursor?: string): Promise<{ entries: KlearBalanceMovement[]; cursor?: string }> {
-    const answer = await this.client.getSettlementBalanceHistory({ limit: 500, cursor });
+    const answer = await released(this.client.getSettlementBalanceHistory({ limit: 500, cursor }));
     return {
       entries: answer.data.entries.map((e) => ({
         balanceDelta: e.balance_delta_centicents,
