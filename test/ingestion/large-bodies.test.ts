@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { openFilesUnder } from '@app/testing';
 import { balanceHistory, ContractWorld, obligationsAt } from './contract-klear-world';
 import { IngestionWorld } from './ingestion-world';
 
@@ -24,15 +25,7 @@ afterEach(async () => {
  * creation) and this process's descriptors still open on them (Linux: /proc/self/fd).
  */
 function spoolLeft(): { files: string[]; open: string[] } {
-  const open = readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    })
-    .filter((target) => target.startsWith(`${spoolDir}/`));
+  const open = openFilesUnder(spoolDir).map((file) => file.target);
   return { files: readdirSync(spoolDir), open };
 }
 

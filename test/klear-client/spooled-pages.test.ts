@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KlearClient, KlearSchemaError, KlearSpoolError, isKlearOutageError, isRetryableKlearError } from '@app/klear-client';
 import { klearDetailPager } from '@app/ingestion';
+import { openFilesUnder } from '@app/testing';
 
 const CAP = 8 * 1024;
 const ROWS = 200;
@@ -70,18 +71,7 @@ const client = (url: string, dir = spoolDir) =>
     spoolDir: dir,
   });
 
-/** Descriptors of this process open on files of the spool directory (Linux: /proc/self/fd). */
-function openInSpool(): string[] {
-  return readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    })
-    .filter((target) => target.startsWith(`${spoolDir}/`));
-}
+const openInSpool = () => openFilesUnder(spoolDir).map((file) => file.target);
 
 /** Lets the closes queued on libuv's pool finish: event-loop turns, not time, bounded. */
 async function settled(): Promise<string[]> {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { openFilesUnder } from '@app/testing';
 import { KlearBodyTooLargeError } from './klear-errors';
 import { exchange } from './klear-transport';
 import { SpooledBody, scanSpooledObject } from './spooled-body';
@@ -13,22 +14,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(spoolDir, { recursive: true, force: true }));
 
-/** Descriptors this process holds open on files of the spool directory (Linux: /proc/self/fd). */
-function openInSpool(): string[] {
-  return spoolDescriptors().map((d) => d.target);
-}
-
-function spoolDescriptors(): Array<{ fd: string; target: string }> {
-  return readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return { fd, target: readlinkSync(`/proc/self/fd/${fd}`) };
-      } catch {
-        return { fd, target: '' }; // closed meanwhile (the directory's own descriptor)
-      }
-    })
-    .filter((d) => d.target.startsWith(`${spoolDir}/`));
-}
+const openInSpool = () => openFilesUnder(spoolDir).map((file) => file.target);
+const spoolDescriptors = () => openFilesUnder(spoolDir);
 
 async function readWhole(body: SpooledBody): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -2,3 +2,4 @@ export * from './route-inventory';
 export * from './test-database';
 export * from './xlsx-bomb';
 export * from './chromium';
+export * from './open-files';
