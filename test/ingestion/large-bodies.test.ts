@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { openFilesUnder } from '@app/testing';
 import { balanceHistory, ContractWorld, obligationsAt } from './contract-klear-world';
 import { IngestionWorld } from './ingestion-world';
+import { openFilesUnder } from '../support/open-files';
 
 const HOUR = 3_600_000;
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { KlearClient, KlearSchemaError, KlearSpoolError, isKlearOutageError, isRetryableKlearError } from '@app/klear-client';
 import { klearDetailPager } from '@app/ingestion';
-import { openFilesUnder } from '@app/testing';
+import { openFilesUnder } from '../support/open-files';
 
 const CAP = 8 * 1024;
 const ROWS = 200;
@@ -73,9 +73,15 @@ const client = (url: string, dir = spoolDir) =>
 
 const openInSpool = () => openFilesUnder(spoolDir).map((file) => file.target);
 
-/** Lets the closes queued on libuv's pool finish: event-loop turns, not time, bounded. */
+/** Waits, in event-loop turns (not time; bounded), until `count` spool files are open; answers how many are. */
+async function untilOpen(count: number): Promise<number> {
+  for (let turn = 0; turn < 100_000 && openInSpool().length !== count; turn++) await new Promise((resolve) => setImmediate(resolve));
+  return openInSpool().length;
+}
+
+/** Lets the closes queued on libuv's pool finish; answers what is still open. */
 async function settled(): Promise<string[]> {
-  for (let turn = 0; turn < 1_000 && openInSpool().length > 0; turn++) await new Promise((resolve) => setImmediate(resolve));
+  await untilOpen(0);
   return openInSpool();
 }
 
@@ -119,6 +125,9 @@ describe('Detail pages past the buffer cap', () => {
     const first = await walk.next();
     expect(first.done).toBe(false);
     await first.value?.raw.spooledBody?.close();
+    // Page 2, asked for before page 1 was handed over, is being (or has been) spooled: one file open.
+    expect(await untilOpen(1)).toBe(1);
+    expect(klear.asked).toEqual(['first', 'p2']);
     await walk.return(undefined);
     expect(await settled()).toEqual([]);
   });

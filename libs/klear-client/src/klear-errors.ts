@@ -83,8 +83,9 @@ export class KlearSpoolError extends KlearClientError {
   constructor(
     endpoint: string,
     readonly fsCode: string,
+    options?: { cause?: unknown },
   ) {
-    super(endpoint, `the answer of Klear ${endpoint} could not be spooled to KLEAR_SPOOL_DIR (${fsCode})`);
+    super(endpoint, `the answer of Klear ${endpoint} could not be spooled to KLEAR_SPOOL_DIR (${fsCode})`, options);
   }
 }
 

@@ -152,7 +152,7 @@ async function spooling<T>(endpoint: string, operation: () => Promise<T>): Promi
   try {
     return await operation();
   } catch (error) {
-    throw new KlearSpoolError(endpoint, (error as NodeJS.ErrnoException).code ?? 'EIO');
+    throw new KlearSpoolError(endpoint, (error as NodeJS.ErrnoException).code ?? 'EIO', { cause: error });
   }
 }
 

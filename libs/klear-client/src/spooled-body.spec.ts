@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { openFilesUnder } from '@app/testing';
 import { KlearBodyTooLargeError } from './klear-errors';
 import { exchange } from './klear-transport';
 import { SpooledBody, scanSpooledObject } from './spooled-body';
+import { openFilesUnder } from '../../../test/support/open-files';
 
 let spoolDir: string;
 beforeEach(() => {
@@ -132,20 +132,43 @@ describe('SpooledBody', () => {
 
 describe('SpooledBody.close', () => {
   it('waits for a read in flight: the read gets its bytes, then the descriptor is closed', async () => {
-    const body = await SpooledBody.create(spoolDir);
-    await body.write(Buffer.alloc(4 * 1024 * 1024, 7));
-    const reader = body.chunks(4 * 1024 * 1024);
-    const read = reader.next(); // the read is on the thread pool now
-    const closed = body.close();
-    expect(body.closed).toBe(true);
-    const order: string[] = [];
-    await Promise.all([read.then(() => order.push('read')), closed.then(() => order.push('closed'))]);
-    expect(order).toEqual(['read', 'closed']);
-    const chunk = (await read).value as Buffer;
-    expect({ length: chunk.length, sevens: chunk.every((b) => b === 7) }).toEqual({ length: 4 * 1024 * 1024, sevens: true });
+    // Twenty times: a close that did not wait would finish before the read about half the time.
+    const orders: string[][] = [];
+    const bodies: SpooledBody[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const body = await SpooledBody.create(spoolDir);
+      bodies.push(body);
+      await body.write(Buffer.alloc(1024 * 1024, 7));
+      const read = body.chunks(1024 * 1024).next(); // the read is on the thread pool now
+      const closed = body.close();
+      expect(body.closed).toBe(true);
+      const order: string[] = [];
+      await Promise.all([read.then(() => order.push('read')), closed.then(() => order.push('closed'))]);
+      orders.push(order);
+      const chunk = (await read).value as Buffer;
+      expect({ length: chunk.length, sevens: chunk.every((b) => b === 7) }).toEqual({ length: 1024 * 1024, sevens: true });
+    }
+    expect(orders).toEqual(Array(20).fill(['read', 'closed']));
     expect(openInSpool()).toEqual([]);
+    const body = bodies[19];
     await expect(body.chunks().next()).rejects.toThrow('the spooled body is closed');
     await expect(body.write(Buffer.from('x'))).rejects.toThrow('the spooled body is closed');
+  });
+});
+
+describe('SpooledBody.write', () => {
+  it('asked twice at once appends both, in the order asked', async () => {
+    const body = await SpooledBody.create(spoolDir);
+    await Promise.all([body.write(Buffer.alloc(1000, 1)), body.write(Buffer.alloc(1000, 2))]);
+    const whole = await readWhole(body);
+    await body.close();
+    expect({ size: body.size, length: whole.length, first: whole[0], last: whole[1999], cut: whole[999] * 10 + whole[1000] }).toEqual({
+      size: 2000,
+      length: 2000,
+      first: 1,
+      last: 2,
+      cut: 12,
+    });
   });
 });
 

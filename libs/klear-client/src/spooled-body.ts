@@ -35,6 +35,8 @@ export class SpooledBody {
   private busy = 0;
   private idle: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  /** The last write asked for (each starts when the one before has ended). */
+  private writes: Promise<void> = Promise.resolve();
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -88,7 +90,14 @@ export class SpooledBody {
     return this.fd === undefined;
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /** Appends `chunk`; writes made at once go one after the other, in the order they were asked. */
+  write(chunk: Buffer): Promise<void> {
+    const written = this.writes.then(() => this.append(chunk));
+    this.writes = written.catch(() => undefined);
+    return written;
+  }
+
+  private async append(chunk: Buffer): Promise<void> {
     await this.using(async (fd) => {
       for (let done = 0; done < chunk.length;) {
         const { bytesWritten } = await writeFile(fd, chunk, done, chunk.length - done, this.written);

@@ -2,4 +2,3 @@ export * from './route-inventory';
 export * from './test-database';
 export * from './xlsx-bomb';
 export * from './chromium';
-export * from './open-files';

@@ -1,10 +1,12 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 
 /**
  * Files under `dir` this process holds open, as their descriptors' targets (Linux: /proc/self/fd; a
  * file without a name shows as `<dir>/#<inode> (deleted)` or `<dir>/<name> (deleted)`).
  */
 export function openFilesUnder(dir: string): Array<{ fd: string; target: string }> {
+  // Descriptors name files by their real path: a directory reached through a symlink (TMPDIR) is resolved first.
+  const real = realpathSync(dir);
   return readdirSync('/proc/self/fd')
     .map((fd) => {
       try {
@@ -13,5 +15,5 @@ export function openFilesUnder(dir: string): Array<{ fd: string; target: string 
         return { fd, target: '' }; // closed meanwhile (the directory listing's own descriptor)
       }
     })
-    .filter((open) => open.target.startsWith(`${dir}/`));
+    .filter((open) => open.target.startsWith(`${real}/`));
 }
