@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +17,14 @@ let ctx: ApiWorld;
 let browser: Browser;
 let base: string;
 let seeded: SeededDay;
+let exportsDir: string;
 // The product's clock: real time, jumped by nextTotpCode so each sign-in has a fresh TOTP step.
 const clock = new SteppedClock();
 const operator = { secret: '', lastStep: 0 };
 
 beforeAll(async () => {
-  ctx = await startApiWorld({ EXPORTS_DIR: mkdtempSync(join(tmpdir(), 'console-exports-')), CONSOLE_DIR: builtConsole() }, { clock });
+  exportsDir = mkdtempSync(join(tmpdir(), 'console-exports-'));
+  ctx = await startApiWorld({ EXPORTS_DIR: exportsDir, CONSOLE_DIR: builtConsole() }, { clock });
   seeded = await seedReconciledDay(ctx.db.dataSource);
   await ctx.app.listen(0, '127.0.0.1');
   base = `http://localhost:${(ctx.app.getHttpServer().address() as AddressInfo).port}`;
@@ -33,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await ctx?.close();
+  if (exportsDir) rmSync(exportsDir, { recursive: true, force: true });
 });
 
 async function signedInOperator(): Promise<Page> {
