@@ -218,8 +218,8 @@ export interface AppConfig {
     /** An answer body past this many bytes is spooled to a temporary file and read as a stream. */
     maxBufferBytes: number;
     /**
-     * Where those bodies are spooled: files without a name (unlinked at creation), so on a disk, not a
-     * tmpfs, or the memory bound is lost. Default the OS temp directory.
+     * Where those bodies are spooled: files without a name (Linux O_TMPFILE, else unlinked at creation),
+     * so on a local disk, not a tmpfs, or the memory bound is lost. Default the OS temp directory.
      */
     spoolDir: string;
   };
