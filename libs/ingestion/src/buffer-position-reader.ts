@@ -41,7 +41,7 @@ export class BufferPositionReader {
   /** Reads the active obligations from Klear, completes truncated lists from the paged endpoints, and keeps them. */
   async refreshActiveObligations(): Promise<void> {
     const answer = await closedIfRejected(this.client.getActiveObligations());
-    const archiveId = await this.archive.append(answer.raw, null).finally(() => answer.raw.spooledBody?.close());
+    const archiveId = await this.archive.append(answer.raw, null);
     // Hashed as the ingestion job hashes it (unmapped fields included), so the two never flip versions.
     noteUnmappedContent('activeObligations', answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     const completion = await completeObligations(
@@ -64,7 +64,7 @@ export class BufferPositionReader {
   }
 
   private async keep<N extends InterpretableName>(name: N, answer: KlearResponse<KlearAnswerData<N>>): Promise<void> {
-    const archiveId = await this.archive.append(answer.raw, null).finally(() => answer.raw.spooledBody?.close());
+    const archiveId = await this.archive.append(answer.raw, null);
     noteUnmappedContent(name, answer.data, answer.unmapped, answer.raw.body, answer.itemBodies);
     await this.transactions.run((tx) => interpretAnswer(tx, name, answer.data, archiveId, answer.raw.receivedAt));
   }

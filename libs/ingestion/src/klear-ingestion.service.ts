@@ -43,22 +43,19 @@ export class KlearIngestion {
       if (error instanceof KlearSchemaError) {
         const body = error.rawSpooledBody;
         const spooled = body === undefined ? {} : { body: '', spooledBody: body, sha256: error.rawBodySha256 ?? '' };
-        try {
-          await this.archive.append(
-            {
-              body: error.rawBody,
-              status: error.status,
-              endpoint: error.endpoint,
-              params: {},
-              receivedAt: this.clock.now(),
-              sha256: sha256Hex(error.rawBody),
-              ...spooled,
-            },
-            context.runId,
-          );
-        } finally {
-          await body?.close();
-        }
+        // The archive closes a spooled body, written or not.
+        await this.archive.append(
+          {
+            body: error.rawBody,
+            status: error.status,
+            endpoint: error.endpoint,
+            params: {},
+            receivedAt: this.clock.now(),
+            sha256: sha256Hex(error.rawBody),
+            ...spooled,
+          },
+          context.runId,
+        );
       }
       throw error;
     }

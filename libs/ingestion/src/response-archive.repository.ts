@@ -39,9 +39,18 @@ export class ResponseArchiveRepository {
 
   /**
    * Writes the answer as it came and returns its archive id; committed before interpretation. A body
-   * spooled to disk (past KLEAR_MAX_BUFFER_BYTES) streams from there into the row and is then closed.
+   * spooled to disk (past KLEAR_MAX_BUFFER_BYTES) streams from there into the row; the archive owns it
+   * once given: it is closed when the append ends, written or not.
    */
   async append(raw: KlearRawAnswer, jobRunId: string | null): Promise<string> {
+    try {
+      return await this.write(raw, jobRunId);
+    } finally {
+      await raw.spooledBody?.close();
+    }
+  }
+
+  private async write(raw: KlearRawAnswer, jobRunId: string | null): Promise<string> {
     // The archive is partitioned by month received: this month and the next exist before the row
     // (and before any cycle of this month reaches the other partitioned tables), in a short statement of its own.
     await ensureCyclePartitionsAhead(this.dataSource, raw.receivedAt);
@@ -95,7 +104,6 @@ export class ResponseArchiveRepository {
           copyFrom(`COPY klear_response_archive (id, endpoint, params, received_at, http_status, sha256, body, job_run_id) FROM STDIN`),
         ),
       );
-      await file.close();
       return id;
     } finally {
       await runner.release();
