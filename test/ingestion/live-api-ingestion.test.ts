@@ -72,11 +72,13 @@ describe('Ingestion of the live Klear API', () => {
 
     // One obligation completed and stored at a time (only its complete lists in memory): its details are
     // written (transaction ids, xmin) after its own pages were read and before the next one's first page.
+    // `stored` stays bigint: ORDER BY an output column sorts by its type, and as text "10030" < "9850"
+    // (the ids are the cluster's, so where they cross a power of ten depends on what else runs on it).
     const spans = (await world.db.dataSource.query(
       `SELECT o.id,
               (SELECT min(a.xmin::text::bigint) FROM klear_response_archive a WHERE a.job_run_id = $1 AND a.params->>'obligation_id' = o.id)::text AS first_page,
               (SELECT max(a.xmin::text::bigint) FROM klear_response_archive a WHERE a.job_run_id = $1 AND a.params->>'obligation_id' = o.id)::text AS last_page,
-              (SELECT min(d.xmin::text::bigint) FROM klear_settlement_detail d WHERE d.obligation_id = o.id)::text AS stored
+              (SELECT min(d.xmin::text::bigint) FROM klear_settlement_detail d WHERE d.obligation_id = o.id) AS stored
          FROM klear_obligation o ORDER BY stored`,
       [run?.id],
     )) as Array<{ id: string; first_page: string; last_page: string; stored: string }>;
