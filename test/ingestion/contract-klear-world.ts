@@ -53,6 +53,8 @@ export class ContractKlear {
   requestBudget = 500;
   /** Awaited before answering the n-th request to arrive (1-based), so a test can hold a run at a known point. */
   beforeAnswer: (request: string, n: number) => Promise<void> | void = () => undefined;
+  /** What is sent for a path's answer (e.g. a body cut short): by default the answer as built. */
+  reshape: (path: string, body: string) => string = (_path, body) => body;
   private arrived = 0;
 
   private constructor(
@@ -68,7 +70,7 @@ export class ContractKlear {
         () => {
           const answer = klear!.answer(url);
           res.writeHead(answer.status, { 'content-type': 'application/json' });
-          res.end(answer.body);
+          res.end(klear!.reshape(url.pathname.replace(/^\/klear-api\/v1/, ''), answer.body));
         },
       );
     });

@@ -78,6 +78,27 @@ describe('Answer bodies larger than the in-memory cap', () => {
     expect(spoolLeft()).toEqual({ files: [], open: [] });
   });
 
+  it('cut short (not one JSON object) are archived whole from disk as sent, fail the run as a contract error, and leave nothing behind', async () => {
+    const contract = await ContractWorld.start({ KLEAR_MAX_BUFFER_BYTES: String(CAP), KLEAR_SPOOL_DIR: spoolDir });
+    world = contract;
+    contract.klear.balanceHistory = balanceHistory(1_200, HOUR);
+    // The first page stops inside its list, with a complete HTTP answer (its Content-Length is the cut body's).
+    let sent = '';
+    contract.klear.reshape = (path, body) =>
+      path === '/margin/settlement_balance_history' && sent === '' ? (sent = body.slice(0, Math.floor(body.length * 0.6))) : body;
+    const run = await contract.run('balance_history', 'startup');
+    expect(run?.status).toBe('failed');
+    expect(run?.error).toMatch(/does not match the contract: .*not JSON \(the spooled body is not one complete JSON object\)/);
+    expect((await contract.query<{ n: number }>(`SELECT count(*)::int AS n FROM klear_balance_history`))[0].n).toBe(0);
+    const archived = await contract.query<{ body: string; ok: boolean }>(
+      `SELECT convert_from(body, 'UTF8') AS body, encode(sha256(body), 'hex') = sha256 AS ok
+         FROM klear_response_archive WHERE endpoint = 'GET /margin/settlement_balance_history'`,
+    );
+    expect(archived).toEqual([{ body: sent, ok: true }]);
+    expect(sent.length).toBeGreaterThan(8 * CAP);
+    expect(spoolLeft()).toEqual({ files: [], open: [] });
+  });
+
   it('keep what the parser reports from a whole body: unmapped fields (and a change to one alone makes a version), NUL escaped, every obligation', async () => {
     const contract = await ContractWorld.start({ KLEAR_MAX_BUFFER_BYTES: String(CAP), KLEAR_SPOOL_DIR: spoolDir });
     world = contract;

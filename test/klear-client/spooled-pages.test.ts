@@ -18,7 +18,8 @@ const row = (page: number, i: number, total = '-1500') =>
 
 /**
  * A Klear serving one obligation's settlement details in `pages` pages (cursor "p2", "p3", ...), each
- * page past the client's buffer cap. `broken`: that page holds a row breaking the contract.
+ * page past the client's buffer cap. `broken`: that page holds a row breaking the contract; `cut`: that
+ * page stops inside its list (a complete HTTP answer whose body is not one JSON object).
  */
 class DetailPagesKlear {
   readonly asked: string[] = [];
@@ -27,7 +28,10 @@ class DetailPagesKlear {
     readonly url: string,
   ) {}
 
-  static async start(pages: number, broken?: number): Promise<DetailPagesKlear> {
+  /** Each answer's body as sent, in order. */
+  readonly sent: string[] = [];
+
+  static async start(pages: number, { broken, cut }: { broken?: number; cut?: number } = {}): Promise<DetailPagesKlear> {
     let klear: DetailPagesKlear | undefined;
     const server = createServer((request, response) => {
       const url = new URL(request.url ?? '/', 'http://klear');
@@ -35,8 +39,10 @@ class DetailPagesKlear {
       const page = Number((url.searchParams.get('cursor') ?? 'p1').slice(1));
       const rows = Array.from({ length: ROWS }, (_, i) => row(page, i, page === broken && i === 150 ? '"-1500"' : '-1500'));
       const cursor = page < pages ? `"p${page + 1}"` : 'null';
+      const body = `{"settlement_details":[${rows.join(',')}],"cursor":${cursor}}`;
+      klear?.sent.push(page === cut ? body.slice(0, Math.floor(body.length / 2)) : body);
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(`{"settlement_details":[${rows.join(',')}],"cursor":${cursor}}`);
+      response.end(klear?.sent.at(-1));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     klear = new DetailPagesKlear(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -60,13 +66,16 @@ afterEach(async () => {
   rmSync(spoolDir, { recursive: true, force: true });
 });
 
-const client = (url: string, dir = spoolDir) =>
+const client = (url: string, dir = spoolDir, faults: { maxRetries?: number; breakerThreshold?: number } = {}) =>
   new KlearClient({
     baseUrl: url,
     credentials: { mode: 'bearer', adminUserId: 'member-admin-1', accessToken: 'spool-test-token' },
     tier: 'prime',
     timeoutMs: 20_000,
-    maxRetries: 0,
+    maxRetries: faults.maxRetries ?? 0,
+    retryInitialDelayMs: 1,
+    retryMaxDelayMs: 1,
+    breakerThreshold: faults.breakerThreshold,
     maxBufferBytes: CAP,
     spoolDir: dir,
   });
@@ -83,6 +92,17 @@ async function untilOpen(count: number): Promise<number> {
 async function settled(): Promise<string[]> {
   await untilOpen(0);
   return openInSpool();
+}
+
+/** Walks three detail pages (one of them `broken` or `cut`) through the pager: the rows of each page handed over, and what failed the walk. */
+async function walkThreePages(fault: { broken?: number; cut?: number }): Promise<{ pages: number[]; failure: unknown }> {
+  klear = await DetailPagesKlear.start(3, fault);
+  const walk = klearDetailPager(client(klear.url), async () => undefined);
+  const pages: number[] = [];
+  const failure = await (async () => {
+    for await (const page of walk('obl-1', 'settlement_details')) pages.push(page.rows.length);
+  })().catch((error: unknown) => error);
+  return { pages, failure };
 }
 
 describe('Detail pages past the buffer cap', () => {
@@ -105,16 +125,39 @@ describe('Detail pages past the buffer cap', () => {
   });
 
   it('breaking the contract fail the walk naming the row, and are closed (not left to the garbage collector)', async () => {
-    klear = await DetailPagesKlear.start(3, 2);
-    const walk = klearDetailPager(client(klear.url), async () => undefined);
-    const pages: number[] = [];
-    const failure = await (async () => {
-      for await (const page of walk('obl-1', 'settlement_details')) pages.push(page.rows.length);
-    })().catch((error: unknown) => error);
+    const { pages, failure } = await walkThreePages({ broken: 2 });
     expect(pages).toEqual([ROWS]);
     expect(failure).toBeInstanceOf(KlearSchemaError);
     expect((failure as KlearSchemaError).message).toMatch(/settlement_details\[150\]\.total_amount_centicents/);
     expect((failure as KlearSchemaError).rawSpooledBody?.closed).toBe(true);
+    expect(await settled()).toEqual([]);
+  });
+
+  it('cut short fail the walk as a contract error (not JSON), and are closed', async () => {
+    const { pages, failure } = await walkThreePages({ cut: 2 });
+    expect(pages).toEqual([ROWS]);
+    expect(failure).toBeInstanceOf(KlearSchemaError);
+    expect((failure as KlearSchemaError).issues).toEqual([
+      { path: '', message: 'not JSON (the spooled body is not one complete JSON object)' },
+    ]);
+    expect((failure as KlearSchemaError).rawSpooledBody?.closed).toBe(true);
+    expect(await settled()).toEqual([]);
+  });
+
+  it('cut short, read alone, leave the caller a contract error holding the body as sent, to archive', async () => {
+    klear = await DetailPagesKlear.start(1, { cut: 1 });
+    const failure = await client(klear.url)
+      .getObligationSettlementDetails('obl-1')
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(KlearSchemaError);
+    expect((failure as KlearSchemaError).message).toMatch(/answered 200 with a body that does not match the contract: .*not JSON/);
+    const body = (failure as KlearSchemaError).rawSpooledBody!;
+    expect(body.closed).toBe(false);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body.chunks(4096)) chunks.push(chunk);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(klear.sent[0]);
+    expect(klear.sent[0].length).toBeGreaterThan(2 * CAP);
+    await body.close();
     expect(await settled()).toEqual([]);
   });
 
@@ -138,14 +181,17 @@ describe('A spool directory that cannot be written', () => {
     klear = await DetailPagesKlear.start(1);
     const notADirectory = join(spoolDir, 'a-file');
     writeFileSync(notADirectory, '');
-    const failure = await client(klear.url, join(notADirectory, 'spool'))
-      .getObligationSettlementDetails('obl-1')
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(KlearSpoolError);
+    // Retries allowed and a breaker that opens after two outages: a spool failure uses neither.
+    const reader = client(klear.url, join(notADirectory, 'spool'), { maxRetries: 2, breakerThreshold: 2 });
+    const failures: unknown[] = [];
+    for (let i = 0; i < 3; i++) failures.push(await reader.getObligationSettlementDetails('obl-1').catch((error: unknown) => error));
+    const [failure] = failures;
+    expect(failures.every((f) => f instanceof KlearSpoolError)).toBe(true);
     expect((failure as KlearSpoolError).message).toBe(
       'the answer of Klear GET /margin/obligations/{obligation_id}/settlement_details could not be spooled to KLEAR_SPOOL_DIR (ENOTDIR)',
     );
     expect({ retried: isRetryableKlearError(failure), outage: isKlearOutageError(failure) }).toEqual({ retried: false, outage: false });
-    expect(klear.asked).toEqual(['first']);
+    expect(klear.asked).toEqual(['first', 'first', 'first']);
+    expect(reader.circuitState).toBe('closed');
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
@@ -74,7 +75,9 @@ export class ResponseArchiveRepository {
   /**
    * The same row as `append`, the body fed to COPY from its file in chunks (bytea in hex): this process
    * never holds it whole. The row, its sha256 (of the bytes as received, hashed while they streamed in)
-   * and what reads it back are as for any answer.
+   * and what reads it back are as for any answer. The bytes read back from the file are hashed again
+   * on their way into the row: a file that does not give back what was received (a disk that lost or
+   * changed bytes) aborts the COPY, so no row holds a body its sha256 does not describe.
    */
   private async appendSpooled(raw: KlearRawAnswer, file: SpooledBody, jobRunId: string | null): Promise<string> {
     const runner = this.dataSource.createQueryRunner();
@@ -95,7 +98,19 @@ export class ResponseArchiveRepository {
         .join('\t');
       async function* row() {
         yield `${head}\t\\\\x`;
-        for await (const chunk of file.chunks(1024 * 1024)) yield chunk.toString('hex');
+        const readBack = createHash('sha256');
+        let bytes = 0;
+        for await (const chunk of file.chunks(1024 * 1024)) {
+          readBack.update(chunk);
+          bytes += chunk.length;
+          yield chunk.toString('hex');
+        }
+        const sha256 = readBack.digest('hex');
+        if (sha256 !== raw.sha256 || (raw.size !== undefined && bytes !== raw.size)) {
+          throw new Error(
+            `the spooled answer of ${raw.endpoint.replace(/[?#].*$/, '')} read back as ${bytes} bytes (sha256 ${sha256}), not the ${raw.size ?? '?'} received (sha256 ${raw.sha256}): not archived`,
+          );
+        }
         yield `\t${jobRunId ?? '\\N'}\n`;
       }
       await pipeline(

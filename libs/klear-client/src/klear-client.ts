@@ -19,7 +19,7 @@ import {
 } from './klear-errors';
 import { type KlearCall, type KlearClientOptions, KlearHttpPipeline, type SendGuard } from './klear-http-pipeline';
 import type { KlearBodySink, KlearExchange } from './klear-transport';
-import { type SpooledBody, scanSpooledObject } from './spooled-body';
+import { type SpooledBody, SpooledJsonError, scanSpooledObject } from './spooled-body';
 
 export interface PageRequest {
   limit?: number;
@@ -398,11 +398,17 @@ export class KlearClient {
       const data = { ...(base.data as object), [list.key]: items } as KlearAnswerData<N>;
       return { data, raw, unmapped: [...unmapped].sort(), ...(itemBodies.size > 0 ? { itemBodies } : {}) };
     } catch (error) {
-      if (error instanceof KlearSchemaError) {
-        Object.defineProperty(error, 'rawSpooledBody', { value: file, enumerable: false });
-        Object.defineProperty(error, 'rawBodySha256', { value: answer.sha256, enumerable: false });
+      // A body cut short or unbalanced breaks the contract as a body in memory that is not JSON does:
+      // archived from disk by the caller, not lost with a bare parse failure.
+      const failure =
+        error instanceof SpooledJsonError
+          ? new KlearSchemaError(call.endpoint, answer.status, [{ path: '', message: `not JSON (${error.message})` }], '')
+          : error;
+      if (failure instanceof KlearSchemaError) {
+        Object.defineProperty(failure, 'rawSpooledBody', { value: file, enumerable: false });
+        Object.defineProperty(failure, 'rawBodySha256', { value: answer.sha256, enumerable: false });
       } else await file.close();
-      throw error;
+      throw failure;
     }
   }
 

@@ -148,6 +148,17 @@ export class SpooledBody {
 }
 
 /**
+ * The spooled text is not one JSON object: cut short or unbalanced (an unclosed string, list or
+ * object). What Klear sent breaks the contract, as a body held in memory that `JSON.parse` refuses.
+ */
+export class SpooledJsonError extends Error {
+  constructor() {
+    super('the spooled body is not one complete JSON object');
+    this.name = 'SpooledJsonError';
+  }
+}
+
+/**
  * A JSON object read from a file as a stream, never whole: the first top-level member whose value is
  * an array (the answer's list: `obligations`, `entries`, `settlement_details`, ...) is handed over one
  * item at a time, as the item's text; the rest (the envelope: `cursor`, ...) is kept, with that list
@@ -162,8 +173,8 @@ export interface SpooledEnvelope {
 
 /**
  * Scans the JSON object spooled in `body`; calls `onItem` with each item of its first top-level list (in
- * order). Throws on text that is not one JSON object (what is malformed inside an item or the
- * envelope is left to the JSON parser).
+ * order). Throws SpooledJsonError on text that is not one JSON object (what is malformed inside an
+ * item or the envelope is left to the JSON parser).
  */
 export async function scanSpooledObject(
   body: SpooledBody,
@@ -252,6 +263,6 @@ export async function scanSpooledObject(
 
   for await (const bytes of body.chunks(chunkBytes)) scan(decoder.write(bytes));
   scan(decoder.end());
-  if (depth !== 0 || inString || inList) throw new Error('the spooled body is not one complete JSON object');
+  if (depth !== 0 || inString || inList) throw new SpooledJsonError();
   return { text: envelope.join(''), list };
 }
