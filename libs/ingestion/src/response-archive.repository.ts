@@ -80,20 +80,14 @@ export class ResponseArchiveRepository {
    * changed bytes) aborts the COPY, so no row holds a body its sha256 does not describe.
    */
   private async appendSpooled(raw: KlearRawAnswer, file: SpooledBody, jobRunId: string | null): Promise<string> {
+    const endpoint = raw.endpoint.replace(/[?#].*$/, '');
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as pg.PoolClient;
     try {
       const [{ id }] = (
         await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence('klear_response_archive', 'id'))::text AS id`)
       ).rows;
-      const head = [
-        id,
-        raw.endpoint.replace(/[?#].*$/, ''),
-        JSON.stringify(storableParams(raw.params)),
-        raw.receivedAt.toISOString(),
-        String(raw.status),
-        raw.sha256,
-      ]
+      const head = [id, endpoint, JSON.stringify(storableParams(raw.params)), raw.receivedAt.toISOString(), String(raw.status), raw.sha256]
         .map(copyText)
         .join('\t');
       async function* row() {
@@ -108,7 +102,7 @@ export class ResponseArchiveRepository {
         const sha256 = readBack.digest('hex');
         if (sha256 !== raw.sha256 || (raw.size !== undefined && bytes !== raw.size)) {
           throw new Error(
-            `the spooled answer of ${raw.endpoint.replace(/[?#].*$/, '')} read back as ${bytes} bytes (sha256 ${sha256}), not the ${raw.size ?? '?'} received (sha256 ${raw.sha256}): not archived`,
+            `the spooled answer of ${endpoint} read back as ${bytes} bytes (sha256 ${sha256}), not the ${raw.size ?? '?'} received (sha256 ${raw.sha256}): not archived`,
           );
         }
         yield `\t${jobRunId ?? '\\N'}\n`;
