@@ -77,6 +77,11 @@ export function parseKlearAnswer<N extends KlearEndpointName>(name: N, body: str
   return parseKlearAnswerWithUnmapped(name, body, status).data;
 }
 
+/** The contract error of a body that is not JSON (held in memory, or spooled: `body` is then empty). */
+export function notJsonError(endpoint: string, status: number, cause: unknown, body: string): KlearSchemaError {
+  return new KlearSchemaError(endpoint, status, [{ path: '', message: `not JSON (${(cause as Error).message.slice(0, 80)})` }], body);
+}
+
 /** parseKlearAnswer, plus the fields of the body the contract does not name. */
 export function parseKlearAnswerWithUnmapped<N extends KlearEndpointName>(
   name: N,
@@ -88,7 +93,7 @@ export function parseKlearAnswerWithUnmapped<N extends KlearEndpointName>(
   try {
     json = parseKlearJson(body);
   } catch (error) {
-    throw new KlearSchemaError(endpoint, status, [{ path: '', message: `not JSON (${(error as Error).message.slice(0, 80)})` }], body);
+    throw notJsonError(endpoint, status, error, body);
   }
   const parsed = (ENDPOINTS[name].responseSchema as z.ZodType).safeParse(json);
   if (!parsed.success) {

@@ -8,7 +8,7 @@ import {
   stringifyKlearJson,
   usdAmountToCenticents,
 } from '@app/klear-contract';
-import { type KlearAnswerData, type KlearResponse, parseKlearAnswerWithUnmapped, sha256Hex } from './klear-answer';
+import { type KlearAnswerData, type KlearResponse, notJsonError, parseKlearAnswerWithUnmapped, sha256Hex } from './klear-answer';
 import {
   KlearClientError,
   KlearHttpError,
@@ -400,10 +400,7 @@ export class KlearClient {
     } catch (error) {
       // A body cut short or unbalanced breaks the contract as a body in memory that is not JSON does:
       // archived from disk by the caller, not lost with a bare parse failure.
-      const failure =
-        error instanceof SpooledJsonError
-          ? new KlearSchemaError(call.endpoint, answer.status, [{ path: '', message: `not JSON (${error.message})` }], '')
-          : error;
+      const failure = error instanceof SpooledJsonError ? notJsonError(call.endpoint, answer.status, error, '') : error;
       if (failure instanceof KlearSchemaError) {
         Object.defineProperty(failure, 'rawSpooledBody', { value: file, enumerable: false });
         Object.defineProperty(failure, 'rawBodySha256', { value: answer.sha256, enumerable: false });
