@@ -20,6 +20,9 @@ export interface ArchivedAnswer {
   jobRunId: string | null;
 }
 
+/** A URL or an endpoint without its query and fragment (where a presigned URL carries its signature). */
+const withoutQuery = (text: string) => text.replace(/[?#].*$/, '');
+
 /** Query parameters that must never be stored (secrets, presigned URL parts). */
 const UNSTORABLE_PARAMS = /^(signature|sig|token|access_token|expires|x-amz-.*|password|code|email)$/i;
 
@@ -28,7 +31,7 @@ export function storableParams(params: Record<string, string>): Record<string, s
   for (const [key, value] of Object.entries(params)) {
     if (UNSTORABLE_PARAMS.test(key)) continue;
     // A value that is itself a URL keeps its path only.
-    out[key] = /^https?:\/\//i.test(value) ? value.replace(/[?#].*$/, '') : value;
+    out[key] = /^https?:\/\//i.test(value) ? withoutQuery(value) : value;
   }
   return out;
 }
@@ -60,7 +63,7 @@ export class ResponseArchiveRepository {
       `INSERT INTO klear_response_archive (endpoint, params, received_at, http_status, sha256, body, job_run_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
       [
-        raw.endpoint.replace(/[?#].*$/, ''),
+        withoutQuery(raw.endpoint),
         JSON.stringify(storableParams(raw.params)),
         raw.receivedAt,
         raw.status,
@@ -80,7 +83,7 @@ export class ResponseArchiveRepository {
    * changed bytes) aborts the COPY, so no row holds a body its sha256 does not describe.
    */
   private async appendSpooled(raw: KlearRawAnswer, file: SpooledBody, jobRunId: string | null): Promise<string> {
-    const endpoint = raw.endpoint.replace(/[?#].*$/, '');
+    const endpoint = withoutQuery(raw.endpoint);
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as pg.PoolClient;
     try {
