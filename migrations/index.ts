@@ -33,6 +33,7 @@ import { PostingCheckedOncePerEntry1796234500000 } from './1796234500000-Posting
 import { FunctionsResolveOwnTables1796234600000 } from './1796234600000-FunctionsResolveOwnTables';
 import { MonthsMadeBeforeTheirRows1796234700000 } from './1796234700000-MonthsMadeBeforeTheirRows';
 import { PartitionNamesQualified1796234800000 } from './1796234800000-PartitionNamesQualified';
+import { MonthMadeByOneOfTwo1796234900000 } from './1796234900000-MonthMadeByOneOfTwo';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -71,4 +72,5 @@ export const ALL_MIGRATIONS: Function[] = [
   FunctionsResolveOwnTables1796234600000,
   MonthsMadeBeforeTheirRows1796234700000,
   PartitionNamesQualified1796234800000,
+  MonthMadeByOneOfTwo1796234900000,
 ];

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService } from '@app/audit';
 import { ManualClock } from '@app/clock';
 import { loadConfig } from '@app/config';
-import { CYCLE_PARTITIONED_TABLES, defaultPartitionRows, ensureCyclePartitions } from '@app/db';
+import { CYCLE_PARTITIONED_TABLES, defaultPartitionRows, ensureCyclePartitions, ensureCyclePartitionsAhead } from '@app/db';
 import { ExportFileRepository, ExportsService, WorkbookBuilder, WorkbookReadRepository } from '@app/exports';
 import { ReconciliationRunRepository, ReconciliationSummaries, ReconciliationSummariesRepository } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
@@ -17,6 +17,7 @@ import { refreshLatestFigures } from '@app/ingestion';
 import { RetentionRepository, RetentionService } from '@app/retention';
 import { CYCLE_1, DAY, seedReconciledDay } from '../exports/reconciled-day-factory';
 import { postJournalEntry, settlementPostings } from '../exports/settlement-world';
+import { waitUntilBlockedOnALock } from '../support/lock-wait';
 import { readWorkbook } from '../exports/workbook-reader';
 
 /**
@@ -195,6 +196,36 @@ describe('partitions', () => {
     );
     await expect(q(`TRUNCATE journal_posting_p202506`)).rejects.toThrow(/append-only: TRUNCATE refused/);
     await expect(q(`UPDATE klear_response_archive SET http_status = 500 WHERE received_at < '2025-07-01'`)).rejects.toThrow(/append-only/);
+  });
+
+  it('make a month two sessions ask for at once: the one that waited for the other finds it made, and does not fail on "already exists"', async () => {
+    // The first Klear answers of a month are archived together (the worker's jobs; the console's queue and
+    // a withdrawal request), and each makes its month and the next before its rows go in. The session
+    // that waited for the other's month lock looked the partition up again in a catalogue it had not yet
+    // refreshed, found nothing, and its CREATE TABLE failed with 42P07 (a 500 on POST /withdrawals in CI).
+    const maker = db.dataSource.createQueryRunner();
+    await maker.connect();
+    try {
+      await maker.startTransaction();
+      expect(await maker.query(`SELECT partition_ensure_month('2029-07-15T21:00:00Z') AS made`)).toEqual([{ made: 5 }]);
+      // What every archived answer runs: this month (being made by the other session) and the next.
+      const waiting = ensureCyclePartitionsAhead(db.dataSource, new Date('2029-07-20T21:00:00Z')).then(
+        () => 'made',
+        (error: Error) => error.message,
+      );
+      await waitUntilBlockedOnALock(db.dataSource);
+      await maker.commitTransaction();
+      expect(await waiting).toBe('made');
+    } finally {
+      await maker.release();
+    }
+    const made = await q<{ relname: string }>(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname ~ '_p2029(07|08)$' ORDER BY 1`,
+    );
+    expect(made.map((r) => r.relname)).toEqual(
+      CYCLE_PARTITIONED_TABLES.flatMap((t) => [`${t.table}_p202907`, `${t.table}_p202908`]).sort(),
+    );
   });
 });
 

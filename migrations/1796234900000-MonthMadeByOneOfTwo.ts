@@ -1,0 +1,49 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Two sessions making the same month at once (docs/partitioning-and-retention.md): the first Klear
+ * answers of a month are archived together (the worker's jobs; the console's queue and a withdrawal
+ * request), and each makes its month and the next before its rows go in. The second waits on the
+ * month's advisory lock, then asks `to_regclass` again, but an advisory lock does not make a session
+ * read the catalogue changes committed meanwhile (a lock on a table does, unless the statement already
+ * holds one of that mode): it still found no partition, and its CREATE TABLE failed with 42P07
+ * "already exists" (a 500 on POST /withdrawals in CI; in production, a failed job or request on the
+ * first day of a month). The creation (with strays: the detach, move and attach) is now one block whose
+ * `duplicate_table` means the month was made meanwhile: the no-op the function promises. The function
+ * is rewritten from its own definition (CREATE OR REPLACE keeps owner and grants), each edit required
+ * to match once, so this records exactly what changed.
+ */
+const FN = 'archive.ensure_month_create(timestamptz)';
+const OPEN: [string, string] = [
+  'IF strays = 0 THEN',
+  'BEGIN -- a month made meanwhile by another session: duplicate_table\n          IF strays = 0 THEN',
+];
+const CLOSE: [string, string] = [
+  'END IF;\n          IF t.append_only THEN',
+  'END IF;\n          EXCEPTION WHEN duplicate_table THEN CONTINUE;\n          END;\n          IF t.append_only THEN',
+];
+
+async function edit(q: QueryRunner, edits: Array<[string, string]>): Promise<void> {
+  const [{ def }] = (await q.query(`SELECT pg_get_functiondef($1::regprocedure) AS def`, [FN])) as Array<{ def: string }>;
+  let changed = def;
+  for (const [from, to] of edits) {
+    if (changed.split(from).length !== 2) throw new Error(`MonthMadeByOneOfTwo: ${FN} does not hold ${JSON.stringify(from)} once`);
+    changed = changed.replace(from, to);
+  }
+  await q.query(changed);
+}
+
+export class MonthMadeByOneOfTwo1796234900000 implements MigrationInterface {
+  name = 'MonthMadeByOneOfTwo1796234900000';
+
+  public async up(q: QueryRunner): Promise<void> {
+    await edit(q, [OPEN, CLOSE]);
+  }
+
+  public async down(q: QueryRunner): Promise<void> {
+    await edit(q, [
+      [CLOSE[1], CLOSE[0]],
+      [OPEN[1], OPEN[0]],
+    ]);
+  }
+}
