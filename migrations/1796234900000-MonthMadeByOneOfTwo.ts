@@ -9,7 +9,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * holds one of that mode): it still found no partition, and its CREATE TABLE failed with 42P07
  * "already exists" (a 500 on POST /withdrawals in CI; in production, a failed job or request on the
  * first day of a month). The creation (with strays: the detach, move and attach) is now one block whose
- * `duplicate_table` means the month was made meanwhile: the no-op the function promises. The function
+ * `duplicate_table` means the month was made meanwhile (when the table of that name is a partition of
+ * this one): the no-op the function promises. The function
  * is rewritten from its own definition (CREATE OR REPLACE keeps owner and grants), each edit required
  * to match once, so this records exactly what changed.
  */
@@ -18,9 +19,18 @@ const OPEN: [string, string] = [
   'IF strays = 0 THEN',
   'BEGIN -- a month made meanwhile by another session: duplicate_table\n          IF strays = 0 THEN',
 ];
+// The table found is the month only when it is a partition of this table (the catalogue is fresh by
+// then: the failed CREATE locked the parent); anything else of that name is the error it was.
 const CLOSE: [string, string] = [
   'END IF;\n          IF t.append_only THEN',
-  'END IF;\n          EXCEPTION WHEN duplicate_table THEN CONTINUE;\n          END;\n          IF t.append_only THEN',
+  `END IF;
+          EXCEPTION WHEN duplicate_table THEN
+            IF NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = to_regclass(format('public.%I', part)) AND i.inhparent = format('public.%I', t.tab)::regclass) THEN
+              RAISE;
+            END IF;
+            CONTINUE;
+          END;
+          IF t.append_only THEN`,
 ];
 
 async function edit(q: QueryRunner, edits: Array<[string, string]>): Promise<void> {

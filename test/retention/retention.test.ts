@@ -227,6 +227,29 @@ describe('partitions', () => {
       CYCLE_PARTITIONED_TABLES.flatMap((t) => [`${t.table}_p202907`, `${t.table}_p202908`]).sort(),
     );
   });
+
+  it('still fails, with "already exists", on a table named like the month that another session made meanwhile and that is not its partition', async () => {
+    // Taking "already exists" as "made meanwhile" holds only for a partition of the same table: a plain
+    // table of that name would leave the month without a partition and its rows in the default one.
+    const other = db.dataSource.createQueryRunner();
+    await other.connect();
+    try {
+      await other.startTransaction();
+      await other.query(`SELECT pg_advisory_xact_lock(hashtextextended('partition:klear_settlement_detail_p203107', 0))`);
+      await other.query(`CREATE TABLE public.klear_settlement_detail_p203107 (x int)`);
+      const waiting = ensureCyclePartitions(db.dataSource, ['2031-07-15T21:00:00Z']).then(
+        () => 'made',
+        (error: Error) => error.message,
+      );
+      await waitUntilBlockedOnALock(db.dataSource);
+      await other.commitTransaction();
+      expect(await waiting).toBe('relation "klear_settlement_detail_p203107" already exists');
+    } finally {
+      await other.release();
+      await q(`DROP TABLE IF EXISTS public.klear_settlement_detail_p203107`);
+    }
+    expect(await q(`SELECT relname FROM pg_class WHERE relname ~ '_p203107$' AND relkind = 'r'`)).toEqual([]);
+  });
 });
 
 describe('retention', () => {
