@@ -410,4 +410,41 @@ describe('retention', () => {
     expect(existsSync(join(dir, 'again', '2026-01', 'manifest.json'))).toBe(true);
     expect((await audit.verify()).ok).toBe(true);
   });
+
+  it('makes a second run that waited on a month the first was archiving find it gone and say so, instead of failing', async () => {
+    // Two operators run retention at once: the second listed the month while the first was detaching it.
+    await ensureCyclePartitions(db.dataSource, ['2025-09-10T21:00:00Z']);
+    const first = db.dataSource.createQueryRunner();
+    await first.connect();
+    try {
+      await first.startTransaction();
+      await first.query(`SELECT pg_advisory_xact_lock(hashtextextended('retention:' || $1, 0))`, ['2025-09']);
+      await first.query(`SELECT * FROM partition_archive_month('2025-09-01T00:00:00Z')`);
+      const second = retention.run({
+        olderThanDays: 30,
+        dryRun: false,
+        outDir: join(dir, 'second'),
+        dropAfterExport: false,
+        actor: 'retention-test',
+      });
+      await waitUntilBlockedOnALock(db.dataSource);
+      await first.commitTransaction();
+      const september = (await second).months.find((m) => m.month === '2025-09');
+      expect(september).toMatchObject({
+        action: 'refused',
+        reasons: ['no longer in the hot tables: another retention run archived it meanwhile'],
+      });
+    } finally {
+      await first.release();
+    }
+    expect(existsSync(join(dir, 'second', '2025-09'))).toBe(false);
+    const archived = await q<{ relname: string }>(
+      `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'archive' AND relname ~ '_p202509$' ORDER BY 1`,
+    );
+    // Archived once, by the first: the month's rows and its summaries.
+    const summaries = ['klear_settlement_summary', 'ledger_funding_summary', 'ledger_trading_summary'];
+    expect(archived.map((r) => r.relname)).toEqual(
+      [...CYCLE_PARTITIONED_TABLES.map((t) => t.table), ...summaries].map((t) => `${t}_p202509`).sort(),
+    );
+  });
 });

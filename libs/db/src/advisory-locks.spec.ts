@@ -33,6 +33,10 @@ describe('advisory lock keys', () => {
       sql: `pg_advisory_xact_lock(hashtext('klear-obligation-writes'))`,
       params: [],
     });
+    expect(advisoryLockCall('pg_advisory_xact_lock', AdvisoryLocks.retentionMonth('2026-01'))).toEqual({
+      sql: `pg_advisory_xact_lock(hashtextextended('retention:' || $1, 0))`,
+      params: ['2026-01'],
+    });
     expect(advisoryLockCall('pg_advisory_lock', AdvisoryLocks.reconciliationScope('cycle/x/Crypto'))).toEqual({
       sql: `pg_advisory_lock(hashtextextended('reconciliation:' || $1, 0))`,
       params: ['cycle/x/Crypto'],

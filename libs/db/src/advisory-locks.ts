@@ -73,6 +73,11 @@ export const AdvisoryLocks = {
   /** One day's export files: concurrent builds get distinct versions (transaction). */
   exportFile: (settlementDate: string) =>
     AdvisoryLock.derived(`export file ${settlementDate}`, `hashtext('export_file:' || $1)`, [settlementDate]),
+  /**
+   * One month's retention step (archive, drop, restore): a second retention run waits for the first's
+   * and then finds the month where the first left it (transaction).
+   */
+  retentionMonth: (month: string) => AdvisoryLock.derived(`retention ${month}`, `hashtextextended('retention:' || $1, 0)`, [month]),
   /** One reconciliation scope: a second run waits for the first and sees its breaks (session). */
   reconciliationScope: (scopeKey: string) =>
     AdvisoryLock.derived(`reconciliation ${scopeKey}`, `hashtextextended('reconciliation:' || $1, 0)`, [scopeKey]),

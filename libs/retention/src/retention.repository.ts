@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { CYCLE_PARTITIONED_TABLES, dedicatedPgClient } from '@app/db';
+import { AdvisoryLocks, CYCLE_PARTITIONED_TABLES, dedicatedPgClient, lockForTransaction } from '@app/db';
 import { to as copyTo } from 'pg-copy-streams';
 import type { DataSource, EntityManager } from 'typeorm';
 
@@ -26,8 +26,8 @@ export class RetentionRepository {
   }
 
   /** Months held in the hot tables (a partition of any partitioned table), oldest first. */
-  async heldMonths(): Promise<string[]> {
-    const rows = (await this.dataSource.query(
+  async heldMonths(runner: DataSource | EntityManager = this.dataSource): Promise<string[]> {
+    const rows = (await runner.query(
       `SELECT DISTINCT substring(c.relname from '_p([0-9]{6})$') AS m
          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
          JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -35,6 +35,11 @@ export class RetentionRepository {
       [CYCLE_PARTITIONED_TABLES.map((t) => t.table)],
     )) as Array<{ m: string }>;
     return rows.map((r) => `${r.m.slice(0, 4)}-${r.m.slice(4)}`);
+  }
+
+  /** Another retention run's step on the same month waits until this transaction ends. */
+  async holdMonth(m: EntityManager, month: string): Promise<void> {
+    await lockForTransaction(m, AdvisoryLocks.retentionMonth(month));
   }
 
   /** New breaks and withdrawals wait until the month is decided. */

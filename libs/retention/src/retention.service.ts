@@ -81,8 +81,12 @@ export class RetentionService {
 
   private async retire(month: string, cutoff: Date, options: RetentionOptions): Promise<MonthOutcome> {
     const decided = await this.repository.transaction(async (m) => {
+      await this.repository.holdMonth(m, month);
       await this.repository.holdOffBreaksAndWithdrawals(m);
-      const reasons = await this.repository.reasonsToKeep(m, month, cutoff);
+      // Another retention run may have archived it while this one listed the months and waited.
+      const reasons = (await this.repository.heldMonths(m)).includes(month)
+        ? await this.repository.reasonsToKeep(m, month, cutoff)
+        : ['no longer in the hot tables: another retention run archived it meanwhile'];
       const tables = await this.repository.rowCounts(m, month);
       if (reasons.length > 0) {
         await this.recordStep(
@@ -111,6 +115,7 @@ export class RetentionService {
     let dropped = false;
     if (options.dropAfterExport) {
       await this.repository.transaction(async (m) => {
+        await this.repository.holdMonth(m, month);
         const n = await this.repository.dropArchived(m, month);
         await this.recordStep(options, 'retention.drop', month, { details: { tables_dropped: n, manifest_sha256: manifest.sha256 } }, m);
       });
@@ -171,6 +176,7 @@ export class RetentionService {
   /** Puts a month still held in the archive schema back into the hot tables (audited). */
   async restore(month: string, actor: string): Promise<number> {
     return this.repository.transaction(async (m) => {
+      await this.repository.holdMonth(m, month);
       const n = await this.repository.restoreMonth(m, month);
       // An exported and dropped month is loaded back from its files instead (docs/partitioning-and-retention.md).
       if (n === 0) throw new NotFound('archived month (in the archive schema)', month);
