@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { editFunction } from './function-edits';
 
 /**
  * Two sessions making the same month at once (docs/partitioning-and-retention.md): the first Klear
@@ -10,9 +11,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * "already exists" (a 500 on POST /withdrawals in CI; in production, a failed job or request on the
  * first day of a month). The creation (with strays: the detach, move and attach) is now one block whose
  * `duplicate_table` means the month was made meanwhile (when the table of that name is a partition of
- * this one): the no-op the function promises. The function
- * is rewritten from its own definition (CREATE OR REPLACE keeps owner and grants), each edit required
- * to match once, so this records exactly what changed.
+ * this one): the no-op the function promises.
  */
 const FN = 'archive.ensure_month_create(timestamptz)';
 const OPEN: [string, string] = [
@@ -33,25 +32,15 @@ const CLOSE: [string, string] = [
           IF t.append_only THEN`,
 ];
 
-async function edit(q: QueryRunner, edits: Array<[string, string]>): Promise<void> {
-  const [{ def }] = (await q.query(`SELECT pg_get_functiondef($1::regprocedure) AS def`, [FN])) as Array<{ def: string }>;
-  let changed = def;
-  for (const [from, to] of edits) {
-    if (changed.split(from).length !== 2) throw new Error(`MonthMadeByOneOfTwo: ${FN} does not hold ${JSON.stringify(from)} once`);
-    changed = changed.replace(from, to);
-  }
-  await q.query(changed);
-}
-
 export class MonthMadeByOneOfTwo1796234900000 implements MigrationInterface {
   name = 'MonthMadeByOneOfTwo1796234900000';
 
   public async up(q: QueryRunner): Promise<void> {
-    await edit(q, [OPEN, CLOSE]);
+    await editFunction(q, FN, [OPEN, CLOSE]);
   }
 
   public async down(q: QueryRunner): Promise<void> {
-    await edit(q, [
+    await editFunction(q, FN, [
       [CLOSE[1], CLOSE[0]],
       [OPEN[1], OPEN[0]],
     ]);

@@ -34,6 +34,7 @@ import { FunctionsResolveOwnTables1796234600000 } from './1796234600000-Function
 import { MonthsMadeBeforeTheirRows1796234700000 } from './1796234700000-MonthsMadeBeforeTheirRows';
 import { PartitionNamesQualified1796234800000 } from './1796234800000-PartitionNamesQualified';
 import { MonthMadeByOneOfTwo1796234900000 } from './1796234900000-MonthMadeByOneOfTwo';
+import { ObservationsByCycle1796235000000 } from './1796235000000-ObservationsByCycle';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -73,4 +74,5 @@ export const ALL_MIGRATIONS: Function[] = [
   MonthsMadeBeforeTheirRows1796234700000,
   PartitionNamesQualified1796234800000,
   MonthMadeByOneOfTwo1796234900000,
+  ObservationsByCycle1796235000000,
 ];

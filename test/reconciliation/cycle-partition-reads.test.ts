@@ -34,7 +34,7 @@ const HISTORY = [
 const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
 const settings = { tolerances: zero, bufferMatchWindowHours: 24 };
 const PARTITIONED: readonly string[] = CYCLE_PARTITIONED_TABLES.map((t) => t.table);
-const PARTITION = new RegExp(`^(${PARTITIONED.join('|')})_(p\\d{6}|no_cycle|default)$`);
+const PARTITION = new RegExp(`^(${PARTITIONED.join('|')})_(p\\d{6}(?:\\d{2})?|no_cycle|default)$`);
 
 interface PlanNode {
   'Node Type': string;
@@ -254,8 +254,16 @@ describe('per-cycle reads with several months of history', () => {
     const scanned = statements.filter((s) => s.scans.length > 0 && !bufferMovements(s));
     for (const table of ['klear_settlement_detail', 'klear_margin_detail', 'journal_posting', 'recon_break_observation'])
       expect(scanned.some((s) => s.scans.some((scan) => scan.table === table))).toBe(true);
-    expect(wide(scanned)).toEqual([]);
-    for (const s of scanned) for (const scan of s.scans) expect(scan.partitions).toEqual([expect.stringMatching(/_p202603$/)]);
+    // Observations are filed by day (migration ObservationsByCycle): the day's two cycles are on two UTC
+    // days (CYCLE_2 is 2026-03-11 in UTC), each read from its own; the other tables from their month.
+    const observations = (s: Explained) => s.scans.filter((scan) => scan.table === 'recon_break_observation');
+    expect(wide(scanned.map((s) => ({ ...s, scans: s.scans.filter((scan) => scan.table !== 'recon_break_observation') })))).toEqual([]);
+    for (const s of scanned)
+      for (const scan of s.scans.filter((x) => x.table !== 'recon_break_observation'))
+        expect(scan.partitions).toEqual([expect.stringMatching(/_p202603$/)]);
+    const days = scanned.flatMap(observations).map((scan) => scan.partitions);
+    expect(days.length).toBeGreaterThan(0);
+    for (const read of days) expect(read).toEqual(['recon_break_observation_p20260310', 'recon_break_observation_p20260311']);
   });
 
   it("a day's workbook reads its cycles out of their month by bitmap scans, never a sequential scan of the month", async () => {

@@ -221,7 +221,7 @@ describe('partitions', () => {
     }
     const made = await q<{ relname: string }>(
       `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname ~ '_p2029(07|08)$' ORDER BY 1`,
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname ~ '_p2029(07|08)$' ORDER BY 1`,
     );
     expect(made.map((r) => r.relname)).toEqual(
       CYCLE_PARTITIONED_TABLES.flatMap((t) => [`${t.table}_p202907`, `${t.table}_p202908`]).sort(),
@@ -248,7 +248,7 @@ describe('partitions', () => {
       await other.release();
       await q(`DROP TABLE IF EXISTS public.klear_settlement_detail_p203107`);
     }
-    expect(await q(`SELECT relname FROM pg_class WHERE relname ~ '_p203107$' AND relkind = 'r'`)).toEqual([]);
+    expect(await q(`SELECT relname FROM pg_class WHERE relname ~ '_p203107' AND relkind IN ('r', 'p')`)).toEqual([]);
   });
 });
 

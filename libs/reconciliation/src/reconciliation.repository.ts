@@ -11,6 +11,8 @@ export interface RunRow {
   scope: string;
   scope_key: string;
   cycle: Date | null;
+  /** Where its observations are filed (as BreakRow's). */
+  cycle_key: string;
   asset_class: string | null;
   /** Undefined where the run was listed without them (listRuns). */
   inputs?: Record<string, unknown>;
@@ -39,6 +41,11 @@ export interface BreakRow extends BreakFigures {
   break_key: string;
   check: string;
   cycle: Date | null;
+  /**
+   * Where its observations are filed (recon_break_observation.cycle_key: the cycle, '-infinity' without
+   * one), exact as text: a read of them names it, so that only its partition is planned and read.
+   */
+  cycle_key: string;
   asset_class: string | null;
   subtrader_id: string | null;
   market_ticker: string | null;
@@ -129,13 +136,14 @@ export interface RunComparison {
 
 // Ids are answered as text; ORDER BY names the table's column (`recon_run.id`), since a bare `id` would be
 // this text output column and sort 1, 10, 11, 2.
-const RUN_LIST_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by`;
+const RUN_LIST_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by,
+  coalesce(cycle, '-infinity')::text AS cycle_key`;
 const RUN_COLUMNS = `${RUN_LIST_COLUMNS}, inputs`;
 const BREAK_COLUMNS = `id::text, break_key, "check", cycle, asset_class, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
   fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
   resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at,
-  write_off_difference_centicents::text`;
+  write_off_difference_centicents::text, coalesce(cycle, '-infinity')::text AS cycle_key`;
 const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.break_key, o."check", o.subtrader_id, o.reason_code,
   o.klear_value_centicents::text, o.internal_value_centicents::text, o.difference_centicents::text,
   o.pnl_difference_centicents::text, o.fees_difference_centicents::text, o.klear_rows, o.internal_rows, b.status`;
@@ -180,32 +188,41 @@ export class ReconciliationRepository {
   }
 
   /**
-   * A run's breaks in the run's order, in one statement: the run is looked up (404 when unknown) and
-   * its observations read from its cycle's partition only (cycle_key is the partition key, run-time
-   * pruning); `?subtrader=` uses the (run_id, subtrader_id, ordinal) index.
+   * A run's breaks in the run's order: the run's cycle is looked up (404 when unknown), then its
+   * observations read from that cycle's partition only, named in the statement (cycle_key is the partition
+   * key: only that partition is planned, where a cycle taken from a join is pruned only as the statement
+   * runs, after every partition was planned: 81 ms of planning with a year of days); `?subtrader=` uses
+   * the (run_id, subtrader_id, ordinal) index.
    */
   async runBreaks(
     runId: string,
     filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number },
   ): Promise<ObservationRow[]> {
-    const rows = (await this.dataSource.query(
+    const [run] = (await this.dataSource.query(`SELECT coalesce(cycle, '-infinity')::text AS cycle_key FROM recon_run WHERE id = $1`, [
+      runId,
+    ])) as Array<{ cycle_key: string }>;
+    if (!run) throw new NotFound('reconciliation run', runId);
+    return (await this.dataSource.query(
       // Each observation's break is looked up by its key (the LATERAL's LIMIT keeps it a loop over the
       // run's observations, in ordinal order, up to the page): a join the planner may choose to hash read
       // every break ever found, and recon_break grows with history (issue 18: at day 10 of the growth world
       // one subtrader's page read all 810 breaks, 6 -> 25 buffers).
-      `SELECT k.id AS known_run, x.* FROM recon_run k
-         LEFT JOIN LATERAL (
-           SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o
-            CROSS JOIN LATERAL (SELECT b.status FROM recon_break b WHERE b.id = o.break_id LIMIT 1) b
-            WHERE o.cycle_key = coalesce(k.cycle, '-infinity') AND o.run_id = k.id
-              AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
-              AND ($4::text[] IS NULL OR b.status = ANY($4)) AND o.ordinal > $5
-            ORDER BY o.ordinal LIMIT $6) x ON true
-        WHERE k.id = $1`,
-      [runId, filter.subtrader ?? null, filter.check ?? null, statusList(filter.status), filter.afterOrdinal ?? 0, filter.limit],
-    )) as Array<ObservationRow & { known_run?: string; run_id: string | null }>;
-    if (rows.length === 0) throw new NotFound('reconciliation run', runId);
-    return rows.filter((r) => r.run_id !== null).map(({ known_run: _, ...r }) => r);
+      `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o
+         CROSS JOIN LATERAL (SELECT b.status FROM recon_break b WHERE b.id = o.break_id LIMIT 1) b
+        WHERE o.cycle_key = $7::timestamptz AND o.run_id = $1
+          AND ($2::text IS NULL OR o.subtrader_id = $2) AND ($3::text IS NULL OR o."check" = $3)
+          AND ($4::text[] IS NULL OR b.status = ANY($4)) AND o.ordinal > $5
+        ORDER BY o.ordinal LIMIT $6`,
+      [
+        runId,
+        filter.subtrader ?? null,
+        filter.check ?? null,
+        statusList(filter.status),
+        filter.afterOrdinal ?? 0,
+        filter.limit,
+        run.cycle_key,
+      ],
+    )) as ObservationRow[];
   }
 
   /** `after` is the cursor: the last row's id (`age`), or its absolute difference and id (`difference`). */
@@ -253,9 +270,10 @@ export class ReconciliationRepository {
     const [row] = (await this.dataSource.query(`SELECT ${BREAK_COLUMNS} FROM recon_break WHERE id = $1`, [id])) as BreakRow[];
     if (!row) throw new NotFound('break', id);
     const observations = (await this.dataSource.query(
+      // Filed under the break's cycle (a break belongs to one scope, so to one cycle): only that partition is read.
       `SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
-        WHERE o.break_id = $1 ORDER BY o.run_id DESC LIMIT 50`,
-      [id],
+        WHERE o.break_id = $1 AND o.cycle_key = $2::timestamptz ORDER BY o.run_id DESC LIMIT 50`,
+      [id, row.cycle_key],
     )) as ObservationRow[];
     const comments = (await this.dataSource.query(
       `SELECT id::text, author, body, created_at FROM recon_break_comment WHERE break_id = $1 ORDER BY recon_break_comment.id`,
@@ -272,21 +290,26 @@ export class ReconciliationRepository {
   }
 
   /** For each break id: Klear's ids behind it and, for a running-balance break, the movement breaks it derives from. */
-  async sourcesOf(breaks: Array<Pick<BreakRow, 'id' | 'check' | 'reason_code'>>): Promise<Map<string, BreakSources>> {
+  async sourcesOf(breaks: Array<Pick<BreakRow, 'id' | 'check' | 'reason_code' | 'cycle_key'>>): Promise<Map<string, BreakSources>> {
     const sources = new Map<string, BreakSources>();
     const breakIds = breaks.map((b) => b.id);
     if (breakIds.length === 0) return sources;
     const causes = (await this.dataSource.query(RUNNING_BALANCE_CAUSES_SQL, [breakIds])) as Array<
-      Omit<BreakCause, 'klear_transaction_ids'> & { cause_id: string }
+      Omit<BreakCause, 'klear_transaction_ids'> & { cause_id: string; cause_cycle_key: string }
     >;
     const ids = [...new Set([...breakIds, ...causes.map((c) => c.cause_id)])];
+    // Their observations' partitions, named: only those are planned and read.
+    const cycleKeys = [...new Set([...breaks.map((b) => b.cycle_key), ...causes.map((c) => c.cause_cycle_key)])];
     const klearIds = new Map(
-      ((await this.dataSource.query(KLEAR_TRANSACTION_IDS_SQL, [ids])) as Array<{ break_id: string; klear_transaction_ids: string[] }>).map(
-        (r) => [r.break_id, r.klear_transaction_ids],
-      ),
+      (
+        (await this.dataSource.query(KLEAR_TRANSACTION_IDS_SQL, [ids, cycleKeys])) as Array<{
+          break_id: string;
+          klear_transaction_ids: string[];
+        }>
+      ).map((r) => [r.break_id, r.klear_transaction_ids]),
     );
     const derived = new Map<string, BreakCause[]>();
-    for (const { break_id, cause_id, ...cause } of causes) {
+    for (const { break_id, cause_id, cause_cycle_key: _, ...cause } of causes) {
       const list = derived.get(break_id) ?? [];
       list.push({ ...cause, break_id: cause_id, klear_transaction_ids: klearIds.get(cause_id) ?? [] });
       derived.set(break_id, list);
@@ -305,12 +328,15 @@ export class ReconciliationRepository {
   async compare(runId: string, otherId: string): Promise<RunComparison> {
     const [run, other] = [await this.getRun(runId), await this.getRun(otherId)];
     const rows = (await this.dataSource.query(
-      `WITH a AS (SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id WHERE o.run_id = $1),
-            z AS (SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id WHERE o.run_id = $2)
+      // Each run's observations from its cycle's partition, named (only those are planned and read).
+      `WITH a AS (SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
+                   WHERE o.run_id = $1 AND o.cycle_key = $3::timestamptz),
+            z AS (SELECT ${OBSERVATION_COLUMNS} FROM recon_break_observation o JOIN recon_break b ON b.id = o.break_id
+                   WHERE o.run_id = $2 AND o.cycle_key = $4::timestamptz)
        SELECT to_jsonb(a) AS a, to_jsonb(z) AS z
          FROM a FULL OUTER JOIN z ON z.break_key = a.break_key
         ORDER BY coalesce(a.break_key, z.break_key) COLLATE "C"`,
-      [runId, otherId],
+      [runId, otherId, run.cycle_key, other.cycle_key],
     )) as Array<{ a: ObservationRow | null; z: ObservationRow | null }>;
     const same = (x: ObservationRow, y: ObservationRow) =>
       x.reason_code === y.reason_code &&

@@ -134,8 +134,13 @@ export class RetentionRepository {
       await client.query(`SET LOCAL IntervalStyle = 'postgres'`);
       for (const t of tables) {
         const [schema, name] = t.archivedAs.split('.');
-        const { rows } = await client.query<{ q: string }>(`SELECT format('%I.%I', $1::text, $2::text) AS q`, [schema, name]);
-        await pipeline(client.query(copyTo(`COPY ${rows[0].q} TO STDOUT`)), createGzip({ level: 6 }), createWriteStream(t.path));
+        const { rows } = await client.query<{ q: string; partitioned: boolean }>(
+          `SELECT format('%I.%I', $1::text, $2::text) AS q, to_regclass(format('%I.%I', $1::text, $2::text)) IN (SELECT oid FROM pg_class WHERE relkind = 'p') AS partitioned`,
+          [schema, name],
+        );
+        // A month of observations filed by day is a partitioned table, which COPY reads only through a query.
+        const source = rows[0].partitioned ? `(SELECT * FROM ${rows[0].q})` : rows[0].q;
+        await pipeline(client.query(copyTo(`COPY ${source} TO STDOUT`)), createGzip({ level: 6 }), createWriteStream(t.path));
       }
       await client.query('COMMIT');
     } finally {

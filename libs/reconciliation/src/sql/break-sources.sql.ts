@@ -8,7 +8,9 @@
 const MOVEMENT_REASONS = `('missing_internal', 'missing_klear', 'amount_mismatch')`;
 
 /**
- * Klear's ids behind each break ($1 break ids), from its latest observation: a buffer movement's
+ * Klear's ids behind each break ($1 break ids), from its latest observation (filed under the break's
+ * cycle: a break belongs to one scope, so to one cycle; $2 names those cycles, so only their partitions
+ * are planned and read): a buffer movement's
  * rows are balance-history row numbers, answered as their business_transaction_id; the obligation
  * checks' rows are already Klear's ids (settlement detail, margin detail, funding payment, obligation).
  * A projected break's rows name an estimate snapshot of ours, not a Klear transaction.
@@ -24,6 +26,7 @@ export const KLEAR_TRANSACTION_IDS_SQL = `
            AS klear_transaction_ids
     FROM recon_break b
     LEFT JOIN recon_break_observation o ON o.break_id = b.id AND o.run_id = b.last_seen_run
+                                        AND o.cycle_key = coalesce(b.cycle, '-infinity') AND o.cycle_key = ANY($2::timestamptz[])
    WHERE b.id = ANY($1::bigint[])`;
 
 /**
@@ -34,7 +37,7 @@ export const KLEAR_TRANSACTION_IDS_SQL = `
  */
 export const RUNNING_BALANCE_CAUSES_SQL = `
   SELECT rb.id::text AS break_id, m.id::text AS cause_id, m.break_key, m.reason_code, m.status, m.reference,
-         m.difference_centicents::text AS difference_centicents
+         m.difference_centicents::text AS difference_centicents, coalesce(m.cycle, '-infinity')::text AS cause_cycle_key
     FROM recon_break rb
     JOIN recon_break m ON m."check" = 'settlement_buffer' AND m.reason_code IN ${MOVEMENT_REASONS}
                       AND m.scope_key LIKE 'cycle/%' AND m.cycle <= rb.cycle

@@ -1,0 +1,101 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { editFunction } from './function-edits';
+
+/**
+ * Break observations filed by cycle (issue 18; docs/partitioning-and-retention.md). A month of
+ * `recon_break_observation` made from now on is itself partitioned by `cycle_key`, one partition a UTC
+ * day (`recon_break_observation_pYYYYMMDD`; a cycle is one instant, so a day holds its cycles' runs):
+ * a run's page of breaks reads the index of its own cycle, whatever the month holds, where a month's
+ * index grew a level in its first week. Every read of observations names the cycle (the run's or the
+ * break's: a break belongs to one scope, so to one cycle), so none probes the month's other days. The
+ * months made before stay one table each (nothing is moved).
+ *
+ * Retention keeps treating a month as one table: its days go to the `archive` schema with it (read-only
+ * there, TRUNCATE refused on each), come back with it on restore, are exported with it (`COPY (SELECT
+ * ...)`: COPY does not read a partitioned table) and dropped with it.
+ */
+const TABLE = 'recon_break_observation';
+
+const CREATE_MONTH = `EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', part, t.tab, lo, hi);`;
+const ENSURE: [string, string, number] = [CREATE_MONTH, 'PERFORM archive.month_partition_create(t.tab, part, lo, hi);', 2];
+const DETACH: [string, string] = [
+  `EXECUTE format('ALTER TABLE %I SET SCHEMA archive', part);`,
+  `EXECUTE format('ALTER TABLE %I SET SCHEMA archive', part);\n          PERFORM archive.month_leaves_move(part, 'archive');`,
+];
+const RESTORE: [string, string] = [
+  `EXECUTE format('ALTER TABLE archive.%I SET SCHEMA public', part);`,
+  `EXECUTE format('ALTER TABLE archive.%I SET SCHEMA public', part);\n          PERFORM archive.month_leaves_move(part, 'public');`,
+];
+// A month filed by day is one archived table (kind 'p'); its days go with it.
+const DROP: [string, string] = [`c.relkind = 'r' AND`, `c.relkind IN ('r', 'p') AND NOT c.relispartition AND`];
+
+const reverse = (edits: Array<[string, string, number?]>): Array<[string, string, number?]> => edits.map(([a, b, n]) => [b, a, n]);
+
+export class ObservationsByCycle1796235000000 implements MigrationInterface {
+  name = 'ObservationsByCycle1796235000000';
+
+  public async up(q: QueryRunner): Promise<void> {
+    // Makes one month partition of `tab`; the observations' month is partitioned by day, each day made.
+    // Days are UTC days whatever the session's time zone (adding '1 day' to a timestamptz follows it).
+    await q.query(`CREATE FUNCTION archive.month_partition_create(tab text, part text, lo timestamptz, hi timestamptz) RETURNS void
+      LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+      DECLARE d timestamptz := lo; nd timestamptz; leaf text; ix record; n integer;
+      BEGIN
+        IF tab <> '${TABLE}' THEN
+          EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', part, tab, lo, hi);
+          RETURN;
+        END IF;
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L) PARTITION BY RANGE (cycle_key)', part, tab, lo, hi);
+        WHILE d < hi LOOP
+          nd := ((d AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC';
+          leaf := part || to_char(d AT TIME ZONE 'UTC', 'DD');
+          EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', leaf, part, d, nd);
+          -- An index name PostgreSQL made longer than 63 bytes is cut to a prefix every month shares: one
+          -- made unique in public could meet another month's in the archive schema. Named after the day.
+          n := 0;
+          FOR ix IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                                     JOIN pg_inherits h ON h.inhrelid = i.indexrelid JOIN pg_class pc ON pc.oid = h.inhparent
+                     WHERE i.indrelid = format('public.%I', leaf)::regclass ORDER BY pc.relname LOOP
+            n := n + 1;
+            CONTINUE WHEN ix.relname LIKE leaf || '\_%';
+            EXECUTE format('ALTER INDEX %I RENAME TO %I', ix.relname, leaf || '_idx' || n);
+          END LOOP;
+          d := nd;
+        END LOOP;
+      END $fn$`);
+    // Moves the partitions of month partition \`part\` (already in schema \`dest\`) after it: into the
+    // archive (TRUNCATE refused on each: the parent's trigger does not fire for a partition) or back.
+    // The parent's row trigger reaches them by itself (a trigger of a partitioned table is cloned).
+    await q.query(`CREATE FUNCTION archive.month_leaves_move(part text, dest text) RETURNS void
+      LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+      DECLARE leaf record;
+      BEGIN
+        FOR leaf IN SELECT n.nspname AS ns, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE i.inhparent = to_regclass(format('%I.%I', dest, part)) ORDER BY c.relname LOOP
+          IF dest = 'public' THEN
+            EXECUTE format('DROP TRIGGER IF EXISTS archived_no_truncate ON %I.%I', leaf.ns, leaf.relname);
+          END IF;
+          EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', leaf.ns, leaf.relname, dest);
+          IF dest = 'archive' THEN
+            EXECUTE format('CREATE TRIGGER archived_no_truncate BEFORE TRUNCATE ON archive.%I FOR EACH STATEMENT EXECUTE FUNCTION archive.refuse_change()', leaf.relname);
+          END IF;
+        END LOOP;
+      END $fn$`);
+    await q.query(`REVOKE ALL ON FUNCTION archive.month_partition_create(text, text, timestamptz, timestamptz) FROM PUBLIC`);
+    await q.query(`REVOKE ALL ON FUNCTION archive.month_leaves_move(text, text) FROM PUBLIC`);
+    await editFunction(q, 'archive.ensure_month_create(timestamptz)', [ENSURE]);
+    await editFunction(q, 'archive.archive_month_detach(timestamptz)', [DETACH]);
+    await editFunction(q, 'partition_restore_month(timestamptz)', [RESTORE]);
+    await editFunction(q, 'partition_drop_archived(timestamptz)', [DROP]);
+  }
+
+  /** Months made by day meanwhile stay so (a partitioned month is still a month of the table). */
+  public async down(q: QueryRunner): Promise<void> {
+    await editFunction(q, 'partition_drop_archived(timestamptz)', reverse([DROP]));
+    await editFunction(q, 'partition_restore_month(timestamptz)', reverse([RESTORE]));
+    await editFunction(q, 'archive.archive_month_detach(timestamptz)', reverse([DETACH]));
+    await editFunction(q, 'archive.ensure_month_create(timestamptz)', reverse([ENSURE]));
+    await q.query(`DROP FUNCTION archive.month_leaves_move(text, text)`);
+    await q.query(`DROP FUNCTION archive.month_partition_create(text, text, timestamptz, timestamptz)`);
+  }
+}

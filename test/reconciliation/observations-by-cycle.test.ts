@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AuditService } from '@app/audit';
+import { ManualClock } from '@app/clock';
+import { ensureCyclePartitions } from '@app/db';
+import { ReconciliationRepository, ReconciliationRunRepository } from '@app/reconciliation';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import pg from 'pg';
+import { CYCLE_1, CYCLE_2, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
+
+/**
+ * Issue 18: a month of break observations is filed by UTC day (migration ObservationsByCycle), so a
+ * run's page of breaks reads the index of its own cycle's day, which does not grow as the month fills;
+ * and every read of observations names the cycle (the run's, or the break's: a break belongs to one
+ * scope, so to one cycle), so none of them plans or probes the month's other days. Each statement the
+ * repository sends is explained as it ran (EXPLAIN ANALYZE, same connection, same parameters): the
+ * partitions of recon_break_observation in its plan are the ones counted.
+ */
+const clock = new ManualClock('2026-03-11T19:00:00Z');
+const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
+const settings = { tolerances: zero, bufferMatchWindowHours: 24 };
+
+interface PlanNode {
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+let db: TestDatabase;
+let day: SeededDay;
+let repository: ReconciliationRepository;
+let recording = false;
+const executed: string[][] = [];
+let restore: () => void;
+
+/**
+ * The observation partitions in a plan. Only those pruned as the statement was planned are absent: one
+ * pruned as it runs (a cycle taken from a join or a subquery) is planned first, and a year of days made
+ * the planning of one page 81 ms; so a partition in the plan counts whether its scan ran or not.
+ */
+function observationPartitions(node: PlanNode): string[] {
+  const own = node['Relation Name']?.startsWith('recon_break_observation') ? [node['Relation Name']] : [];
+  return [...own, ...(node.Plans ?? []).flatMap(observationPartitions)];
+}
+
+function explainObservationReads(): () => void {
+  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = prototype.query;
+  prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [first, second] = args;
+    const sql = typeof first === 'string' ? first : undefined;
+    if (!recording || sql === undefined || !/^\s*(SELECT|WITH)\b/i.test(sql) || !sql.includes('recon_break_observation'))
+      return original.apply(this, args);
+    return (async () => {
+      const plan = (await original.call(this, `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, second)) as pg.QueryResult<{
+        'QUERY PLAN': Array<{ Plan: PlanNode }>;
+      }>;
+      executed.push([...new Set(observationPartitions(plan.rows[0]['QUERY PLAN'][0].Plan))].sort());
+      return original.apply(this, args);
+    })();
+  };
+  return () => {
+    prototype.query = original;
+  };
+}
+
+async function partitionsRead(work: () => Promise<unknown>): Promise<string[][]> {
+  executed.length = 0;
+  recording = true;
+  try {
+    await work();
+  } finally {
+    recording = false;
+  }
+  return [...executed];
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await ensureCyclePartitions(db.dataSource, ['2026-02-10T21:00:00Z', CYCLE_1]);
+  day = await seedReconciledDay(db.dataSource);
+  // The engine's own runs of both cycles: observations on two days of March.
+  const runs = new ReconciliationRunRepository(db.dataSource, new AuditService(db.dataSource, null, clock), clock);
+  for (const cycle of [CYCLE_1, CYCLE_2])
+    await runs.run({ scope: 'cycle', cycle: new Date(cycle), actor: 'observations-test', settings }, () => new Error(`${cycle} missing`));
+  repository = new ReconciliationRepository(db.dataSource);
+  restore = explainObservationReads();
+});
+
+afterAll(async () => {
+  restore?.();
+  await db?.drop();
+});
+
+describe('break observations filed by cycle', () => {
+  it('files a month made since the migration by UTC day, one partition a day, each cycle in its own day', async () => {
+    const days = (await db.dataSource.query(
+      `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'recon_break_observation_p202603'::regclass ORDER BY 1`,
+    )) as Array<{ relname: string; bound: string }>;
+    expect(days).toHaveLength(31);
+    expect(days[0]).toEqual({
+      relname: 'recon_break_observation_p20260301',
+      bound: "FOR VALUES FROM ('2026-03-01 00:00:00+00') TO ('2026-03-02 00:00:00+00')",
+    });
+    expect(days[30].relname).toBe('recon_break_observation_p20260331');
+    // Each observation in the partition of its cycle's UTC day (the engine's runs of the day found breaks of cycle 1).
+    const filed = (await db.dataSource.query(
+      `SELECT tableoid::regclass::text AS partition, 'recon_break_observation_p' || to_char(cycle_key AT TIME ZONE 'UTC', 'YYYYMMDD') AS day,
+              count(*)::int AS n
+         FROM recon_break_observation WHERE cycle_key >= '2026-03-01' GROUP BY 1, 2 ORDER BY 1, 2`,
+    )) as Array<{ partition: string; day: string; n: number }>;
+    expect(filed.length).toBeGreaterThan(0);
+    expect(filed.filter((f) => f.partition !== f.day)).toEqual([]);
+    expect(filed.map((f) => f.day)).toContain('recon_break_observation_p20260310');
+  });
+
+  it("reads a run's page of breaks, whole or one subtrader's, from its cycle's day only", async () => {
+    const reads = await partitionsRead(async () => {
+      await repository.runBreaks(day.runIds.cycle1, { limit: 51 });
+      await repository.runBreaks(day.runIds.cycle1, { subtrader: 'ST-B', limit: 51 });
+    });
+    expect(reads).toEqual([['recon_break_observation_p20260310'], ['recon_break_observation_p20260310']]);
+  });
+
+  it("reads a break's observations and its sources (the breaks list's) from the break's cycle's day only", async () => {
+    const [brk] = (await db.dataSource.query(
+      `SELECT id::text, "check", reason_code, coalesce(cycle, '-infinity')::text AS cycle_key FROM recon_break WHERE id = $1`,
+      [day.breakIds.new],
+    )) as Array<{ id: string; check: string; reason_code: string; cycle_key: string }>;
+    const reads = await partitionsRead(async () => {
+      const detail = await repository.getBreak(brk.id);
+      expect(detail.observations.length).toBeGreaterThan(0);
+      await repository.sourcesOf([brk]);
+    });
+    // The detail's observations and its sources, then the sources alone.
+    expect(reads).toEqual([
+      ['recon_break_observation_p20260310'],
+      ['recon_break_observation_p20260310'],
+      ['recon_break_observation_p20260310'],
+    ]);
+  });
+
+  it("compares two runs of a cycle reading that cycle's day only", async () => {
+    const [{ id: latest }] = (await db.dataSource.query(`SELECT max(id)::text AS id FROM recon_run WHERE cycle = $1`, [CYCLE_1])) as Array<{
+      id: string;
+    }>;
+    const reads = await partitionsRead(() => repository.compare(latest, day.runIds.cycle1));
+    expect(reads).toEqual([['recon_break_observation_p20260310']]);
+  });
+});
