@@ -57,7 +57,7 @@ export class ObservationsByCycle1796235000000 implements MigrationInterface {
                                      JOIN pg_inherits h ON h.inhrelid = i.indexrelid JOIN pg_class pc ON pc.oid = h.inhparent
                      WHERE i.indrelid = format('public.%I', leaf)::regclass ORDER BY pc.relname LOOP
             n := n + 1;
-            CONTINUE WHEN ix.relname LIKE leaf || '\_%';
+            CONTINUE WHEN left(ix.relname, length(leaf) + 1) = leaf || '_';
             EXECUTE format('ALTER INDEX %I RENAME TO %I', ix.relname, leaf || '_idx' || n);
           END LOOP;
           d := nd;
@@ -89,8 +89,16 @@ export class ObservationsByCycle1796235000000 implements MigrationInterface {
     await editFunction(q, 'partition_drop_archived(timestamptz)', [DROP]);
   }
 
-  /** Months made by day meanwhile stay so (a partitioned month is still a month of the table). */
+  /**
+   * Refused while a month filed by day exists: the functions it restores would archive such a month
+   * without its days, and never drop it. Archive and drop (or restore to plain tables) those months first.
+   */
   public async down(q: QueryRunner): Promise<void> {
+    const [{ n }] = (await q.query(
+      `SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent IN ('public.${TABLE}'::regclass) AND c.relkind = 'p'`,
+    )) as Array<{ n: number }>;
+    if (n > 0) throw new Error(`ObservationsByCycle: ${n} month(s) of ${TABLE} are filed by day; down() would strand their days`);
     await editFunction(q, 'partition_drop_archived(timestamptz)', reverse([DROP]));
     await editFunction(q, 'partition_restore_month(timestamptz)', reverse([RESTORE]));
     await editFunction(q, 'archive.archive_month_detach(timestamptz)', reverse([DETACH]));

@@ -5,6 +5,7 @@ import { ensureCyclePartitions } from '@app/db';
 import { ReconciliationRepository, ReconciliationRunRepository } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { CYCLE_1, CYCLE_2, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
 
 /**
@@ -145,5 +146,33 @@ describe('break observations filed by cycle', () => {
     }>;
     const reads = await partitionsRead(() => repository.compare(latest, day.runIds.cycle1));
     expect(reads).toEqual([['recon_break_observation_p20260310']]);
+  });
+
+  it("answers the same where the server writes times in another date style and time zone (the cycle's text reads back as the same instant)", async () => {
+    // In the SQL date style a timestamptz's ::text names its zone by abbreviation: Asia/Kolkata's 'IST'
+    // reads back as Israel's (+02) on PostgreSQL up to 17 (DATABASE_URL=... a 15 server: this failed with
+    // ::text), another instant and no rows; 18 reads an abbreviation in the session's own zone first.
+    const [brk] = (await db.dataSource.query(`SELECT id::text FROM recon_break WHERE id = $1`, [day.breakIds.new])) as Array<{
+      id: string;
+    }>;
+    const expected = {
+      page: await repository.runBreaks(day.runIds.cycle1, { limit: 51 }),
+      detail: (await repository.getBreak(brk.id)).observations,
+    };
+    expect(expected.page.length).toBeGreaterThan(0);
+    await db.dataSource.query(
+      `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET DateStyle TO %L', current_database(), 'SQL, DMY');
+                   EXECUTE format('ALTER DATABASE %I SET TimeZone TO %L', current_database(), 'Asia/Kolkata'); END $$`,
+    );
+    const elsewhere = new DataSource({ ...db.dataSource.options } as typeof db.dataSource.options);
+    await elsewhere.initialize();
+    try {
+      expect(((await elsewhere.query(`SHOW DateStyle`)) as Array<{ DateStyle: string }>)[0].DateStyle).toBe('SQL, DMY');
+      const there = new ReconciliationRepository(elsewhere);
+      expect(await there.runBreaks(day.runIds.cycle1, { limit: 51 })).toEqual(expected.page);
+      expect((await there.getBreak(brk.id)).observations).toEqual(expected.detail);
+    } finally {
+      await elsewhere.destroy();
+    }
   });
 });

@@ -43,7 +43,9 @@ export interface BreakRow extends BreakFigures {
   cycle: Date | null;
   /**
    * Where its observations are filed (recon_break_observation.cycle_key: the cycle, '-infinity' without
-   * one), exact as text: a read of them names it, so that only its partition is planned and read.
+   * one), exact as text: a read of them names it, so that only its partition is planned and read. JSON's
+   * text of a timestamptz is ISO 8601 with a numeric offset whatever the session's DateStyle and time
+   * zone (`::text` in the SQL style writes a zone abbreviation, which reads back as another zone).
    */
   cycle_key: string;
   asset_class: string | null;
@@ -137,13 +139,13 @@ export interface RunComparison {
 // Ids are answered as text; ORDER BY names the table's column (`recon_run.id`), since a bare `id` would be
 // this text output column and sort 1, 10, 11, 2.
 const RUN_LIST_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by,
-  coalesce(cycle, '-infinity')::text AS cycle_key`;
+  to_json(coalesce(cycle, '-infinity')) #>> '{}' AS cycle_key`;
 const RUN_COLUMNS = `${RUN_LIST_COLUMNS}, inputs`;
 const BREAK_COLUMNS = `id::text, break_key, "check", cycle, asset_class, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
   fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
   resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at,
-  write_off_difference_centicents::text, coalesce(cycle, '-infinity')::text AS cycle_key`;
+  write_off_difference_centicents::text, to_json(coalesce(cycle, '-infinity')) #>> '{}' AS cycle_key`;
 const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.break_key, o."check", o.subtrader_id, o.reason_code,
   o.klear_value_centicents::text, o.internal_value_centicents::text, o.difference_centicents::text,
   o.pnl_difference_centicents::text, o.fees_difference_centicents::text, o.klear_rows, o.internal_rows, b.status`;
@@ -198,9 +200,10 @@ export class ReconciliationRepository {
     runId: string,
     filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number },
   ): Promise<ObservationRow[]> {
-    const [run] = (await this.dataSource.query(`SELECT coalesce(cycle, '-infinity')::text AS cycle_key FROM recon_run WHERE id = $1`, [
-      runId,
-    ])) as Array<{ cycle_key: string }>;
+    const [run] = (await this.dataSource.query(
+      `SELECT to_json(coalesce(cycle, '-infinity')) #>> '{}' AS cycle_key FROM recon_run WHERE id = $1`,
+      [runId],
+    )) as Array<{ cycle_key: string }>;
     if (!run) throw new NotFound('reconciliation run', runId);
     return (await this.dataSource.query(
       // Each observation's break is looked up by its key (the LATERAL's LIMIT keeps it a loop over the
