@@ -10,6 +10,9 @@ import { editFunction } from './function-edits';
  * break's: a break belongs to one scope, so to one cycle), so none probes the month's other days. The
  * months made before stay one table each (nothing is moved).
  *
+ * Each observation is filed under its break's cycle, as the reads assume: refused otherwise (a statement
+ * trigger), and a break's cycle never changes.
+ *
  * Retention keeps treating a month as one table: its days go to the `archive` schema with it (read-only
  * there, TRUNCATE refused on each), come back with it on restore, are exported with it (`COPY (SELECT
  * ...)`: COPY does not read a partitioned table) and dropped with it.
@@ -85,6 +88,29 @@ export class ObservationsByCycle1796235000000 implements MigrationInterface {
     await q.query(`REVOKE ALL ON FUNCTION archive.month_leaves_move(text, text) FROM PUBLIC`);
     await editFunction(q, 'archive.ensure_month_create(timestamptz)', [ENSURE]);
     await editFunction(q, 'archive.archive_month_detach(timestamptz)', [DETACH]);
+    // The reads name the break's cycle to find its observations: an observation filed under another cycle
+    // would be missing from its break's detail and sources without an error. Refused as it is written, and
+    // a break's cycle never changes (it is part of its scope).
+    await q.query(`CREATE FUNCTION ${TABLE}_cycle_check() RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $fn$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM new_rows n JOIN public.recon_break b ON b.id = n.break_id WHERE n.cycle_key <> coalesce(b.cycle, '-infinity')) THEN
+          RAISE EXCEPTION '${TABLE}: an observation filed under another cycle than its break''s (each read of a break''s observations names its cycle)'
+            USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+      END $fn$`);
+    for (const event of ['INSERT', 'UPDATE'])
+      await q.query(
+        `CREATE TRIGGER ${TABLE}_cycle_check_${event.toLowerCase()} AFTER ${event} ON ${TABLE} REFERENCING NEW TABLE AS new_rows
+           FOR EACH STATEMENT EXECUTE FUNCTION ${TABLE}_cycle_check()`,
+      );
+    await q.query(`CREATE FUNCTION recon_break_cycle_fixed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        RAISE EXCEPTION 'recon_break %: its cycle is part of its scope and never changes (its observations are filed under it)', OLD.id
+          USING ERRCODE = 'check_violation';
+      END $fn$`);
+    await q.query(`CREATE TRIGGER recon_break_cycle_fixed BEFORE UPDATE OF cycle ON recon_break FOR EACH ROW
+      WHEN (OLD.cycle IS DISTINCT FROM NEW.cycle) EXECUTE FUNCTION recon_break_cycle_fixed()`);
     await editFunction(q, 'partition_restore_month(timestamptz)', [RESTORE]);
     await editFunction(q, 'partition_drop_archived(timestamptz)', [DROP]);
   }
@@ -103,6 +129,10 @@ export class ObservationsByCycle1796235000000 implements MigrationInterface {
     await editFunction(q, 'partition_restore_month(timestamptz)', reverse([RESTORE]));
     await editFunction(q, 'archive.archive_month_detach(timestamptz)', reverse([DETACH]));
     await editFunction(q, 'archive.ensure_month_create(timestamptz)', reverse([ENSURE]));
+    await q.query(`DROP TRIGGER recon_break_cycle_fixed ON recon_break`);
+    await q.query(`DROP FUNCTION recon_break_cycle_fixed()`);
+    for (const event of ['insert', 'update']) await q.query(`DROP TRIGGER ${TABLE}_cycle_check_${event} ON ${TABLE}`);
+    await q.query(`DROP FUNCTION ${TABLE}_cycle_check()`);
     await q.query(`DROP FUNCTION archive.month_leaves_move(text, text)`);
     await q.query(`DROP FUNCTION archive.month_partition_create(text, text, timestamptz, timestamptz)`);
   }

@@ -140,6 +140,34 @@ describe('break observations filed by cycle', () => {
     ]);
   });
 
+  it("refuses an observation filed under another cycle than its break's, and a change of a break's cycle", async () => {
+    // The reads above find a break's observations under its cycle: one filed elsewhere would be missing
+    // from its detail and sources, without an error.
+    const before = (await db.dataSource.query(`SELECT count(*)::int AS n FROM recon_break_observation`)) as Array<{ n: number }>;
+    await expect(
+      db.dataSource.query(
+        `INSERT INTO recon_break_observation (run_id, ordinal, break_id, break_key, "check", subtrader_id, reason_code, difference_centicents, klear_rows, internal_rows, cycle_key)
+         SELECT $1, 900, b.id, b.break_key, b."check", b.subtrader_id, b.reason_code, b.difference_centicents, '[]', '[]', $3::timestamptz
+           FROM recon_break b WHERE b.id = $2`,
+        [day.runIds.cycle2, day.breakIds.new, CYCLE_2],
+      ),
+    ).rejects.toThrow(/an observation filed under another cycle than its break's/);
+    await expect(
+      db.dataSource.query(`UPDATE recon_break_observation SET cycle_key = $2::timestamptz WHERE break_id = $1`, [
+        day.breakIds.new,
+        CYCLE_2,
+      ]),
+    ).rejects.toThrow(/an observation filed under another cycle than its break's/);
+    await expect(
+      db.dataSource.query(`UPDATE recon_break SET cycle = $2::timestamptz WHERE id = $1`, [day.breakIds.new, CYCLE_2]),
+    ).rejects.toThrow(/its cycle is part of its scope and never changes/);
+    expect(await db.dataSource.query(`SELECT count(*)::int AS n FROM recon_break_observation`)).toEqual(before);
+    const [{ cycle }] = (await db.dataSource.query(`SELECT cycle FROM recon_break WHERE id = $1`, [day.breakIds.new])) as Array<{
+      cycle: Date;
+    }>;
+    expect(cycle.toISOString()).toBe(CYCLE_1);
+  });
+
   it("compares two runs of a cycle reading that cycle's day only", async () => {
     const [{ id: latest }] = (await db.dataSource.query(`SELECT max(id)::text AS id FROM recon_run WHERE cycle = $1`, [CYCLE_1])) as Array<{
       id: string;

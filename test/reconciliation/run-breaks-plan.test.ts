@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ReconciliationRepository } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import pg from 'pg';
-import { seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
+import { CYCLE_1, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
 
 /**
  * Issue 18: a run's break page (`GET /reconciliations/{id}/breaks`) reads the run's observations and
@@ -96,13 +96,15 @@ async function joined(runId: string, where = 'true'): Promise<Array<{ ordinal: n
 beforeAll(async () => {
   db = await createTestDatabase();
   day = await seedReconciledDay(db.dataSource);
-  // History: breaks of other scopes, none observed by the day's runs.
+  // History: breaks of other scopes, none observed by the day's runs but the first 54, of the first run's
+  // cycle (an observation is filed under its break's cycle: the database refuses another).
   await db.dataSource.query(
     `INSERT INTO recon_break (scope_key, break_key, "check", cycle, subtrader_id, reason_code, difference_centicents, status, first_seen_run, last_seen_run)
-     SELECT 'history:' || (i / 54), 'settlement_details|ST-' || i, 'settlement_details', timestamptz '2025-01-01' + (i / 54) * interval '1 day',
+     SELECT 'history:' || (i / 54), 'settlement_details|ST-' || i, 'settlement_details',
+            CASE WHEN i <= 54 THEN $3::timestamptz ELSE timestamptz '2025-01-01' + (i / 54) * interval '1 day' END,
             'ST-' || i, 'UNEXPLAINED', i, CASE WHEN i % 3 = 0 THEN 'open' ELSE 'resolved' END, $1::bigint, $1::bigint
        FROM generate_series(1, $2::int) AS i`,
-    [day.runIds.previous, HISTORY_BREAKS],
+    [day.runIds.previous, HISTORY_BREAKS, CYCLE_1],
   );
   // 54 of them (every third is open) observed again by the day's first run, after its own observation (a
   // growth-world run: 54 breaks, at day 10 among 810).
