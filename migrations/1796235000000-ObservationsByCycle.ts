@@ -104,7 +104,7 @@ export class ObservationsByCycle1796235000000 implements MigrationInterface {
         `CREATE TRIGGER ${TABLE}_cycle_check_${event.toLowerCase()} AFTER ${event} ON ${TABLE} REFERENCING NEW TABLE AS new_rows
            FOR EACH STATEMENT EXECUTE FUNCTION ${TABLE}_cycle_check()`,
       );
-    await q.query(`CREATE FUNCTION recon_break_cycle_fixed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    await q.query(`CREATE FUNCTION recon_break_cycle_fixed() RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $fn$
       BEGIN
         RAISE EXCEPTION 'recon_break %: its cycle is part of its scope and never changes (its observations are filed under it)', OLD.id
           USING ERRCODE = 'check_violation';
