@@ -4,6 +4,7 @@ import { pageLimit, preparedRows } from '@app/db';
 import { NotFound } from '@app/errors';
 import { DataSource } from 'typeorm';
 import { KLEAR_TRANSACTION_IDS_SQL, RUNNING_BALANCE_CAUSES_SQL } from './sql/break-sources.sql';
+import { cycleKeyText } from './sql/cycle-key.sql';
 import { LATEST_ESTIMATE_SNAPSHOT_SQL } from './recon-inputs';
 
 export interface RunRow {
@@ -41,12 +42,7 @@ export interface BreakRow extends BreakFigures {
   break_key: string;
   check: string;
   cycle: Date | null;
-  /**
-   * Where its observations are filed (recon_break_observation.cycle_key: the cycle, '-infinity' without
-   * one), exact as text: a read of them names it, so that only its partition is planned and read. JSON's
-   * text of a timestamptz is ISO 8601 with a numeric offset whatever the session's DateStyle and time
-   * zone (`::text` in the SQL style writes a zone abbreviation, which reads back as another zone).
-   */
+  /** Where its observations are filed, exact as text (`cycleKeyText`): a read of them names it. */
   cycle_key: string;
   asset_class: string | null;
   subtrader_id: string | null;
@@ -139,13 +135,13 @@ export interface RunComparison {
 // Ids are answered as text; ORDER BY names the table's column (`recon_run.id`), since a bare `id` would be
 // this text output column and sort 1, 10, 11, 2.
 const RUN_LIST_COLUMNS = `id::text, scope, scope_key, cycle, asset_class, inputs_sha256, status, started_at, finished_at, break_count, summary, error, created_by,
-  to_json(coalesce(cycle, '-infinity')) #>> '{}' AS cycle_key`;
+  ${cycleKeyText('cycle')} AS cycle_key`;
 const RUN_COLUMNS = `${RUN_LIST_COLUMNS}, inputs`;
 const BREAK_COLUMNS = `id::text, break_key, "check", cycle, asset_class, subtrader_id, market_ticker, reference, reason_code,
   klear_value_centicents::text, internal_value_centicents::text, difference_centicents::text, pnl_difference_centicents::text,
   fees_difference_centicents::text, status, first_seen_run::text, last_seen_run::text, closed_by_run::text, assignee,
   resolution_reason, resolution_reference, resolution_note, resolved_by, resolved_by_user_id, cosigned_by, resolved_at,
-  write_off_difference_centicents::text, to_json(coalesce(cycle, '-infinity')) #>> '{}' AS cycle_key`;
+  write_off_difference_centicents::text, ${cycleKeyText('cycle')} AS cycle_key`;
 const OBSERVATION_COLUMNS = `o.run_id::text, o.ordinal, o.break_id::text, o.break_key, o."check", o.subtrader_id, o.reason_code,
   o.klear_value_centicents::text, o.internal_value_centicents::text, o.difference_centicents::text,
   o.pnl_difference_centicents::text, o.fees_difference_centicents::text, o.klear_rows, o.internal_rows, b.status`;
@@ -200,10 +196,9 @@ export class ReconciliationRepository {
     runId: string,
     filter: { subtrader?: string; check?: string; status?: string; afterOrdinal?: number; limit: number },
   ): Promise<ObservationRow[]> {
-    const [run] = (await this.dataSource.query(
-      `SELECT to_json(coalesce(cycle, '-infinity')) #>> '{}' AS cycle_key FROM recon_run WHERE id = $1`,
-      [runId],
-    )) as Array<{ cycle_key: string }>;
+    const [run] = (await this.dataSource.query(`SELECT ${cycleKeyText('cycle')} AS cycle_key FROM recon_run WHERE id = $1`, [
+      runId,
+    ])) as Array<{ cycle_key: string }>;
     if (!run) throw new NotFound('reconciliation run', runId);
     return (await this.dataSource.query(
       // Each observation's break is looked up by its key (the LATERAL's LIMIT keeps it a loop over the

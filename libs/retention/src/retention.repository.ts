@@ -135,7 +135,7 @@ export class RetentionRepository {
       for (const t of tables) {
         const [schema, name] = t.archivedAs.split('.');
         const { rows } = await client.query<{ q: string; partitioned: boolean }>(
-          `SELECT format('%I.%I', $1::text, $2::text) AS q, to_regclass(format('%I.%I', $1::text, $2::text)) IN (SELECT oid FROM pg_class WHERE relkind = 'p') AS partitioned`,
+          `SELECT f.q, c.relkind = 'p' AS partitioned FROM (SELECT format('%I.%I', $1::text, $2::text) AS q) f JOIN pg_class c ON c.oid = f.q::regclass`,
           [schema, name],
         );
         // A month of observations filed by day is a partitioned table, which COPY reads only through a query.

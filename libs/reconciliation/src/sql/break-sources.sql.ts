@@ -4,6 +4,8 @@
  * buffer movement breaks whose differences it carries.
  */
 
+import { cycleKeyText } from './cycle-key.sql';
+
 /** The reason codes of buffer movement breaks (a group by reference or by external id). */
 const MOVEMENT_REASONS = `('missing_internal', 'missing_klear', 'amount_mismatch')`;
 
@@ -37,7 +39,7 @@ export const KLEAR_TRANSACTION_IDS_SQL = `
  */
 export const RUNNING_BALANCE_CAUSES_SQL = `
   SELECT rb.id::text AS break_id, m.id::text AS cause_id, m.break_key, m.reason_code, m.status, m.reference,
-         m.difference_centicents::text AS difference_centicents, to_json(coalesce(m.cycle, '-infinity')) #>> '{}' AS cause_cycle_key
+         m.difference_centicents::text AS difference_centicents, ${cycleKeyText('m.cycle')} AS cause_cycle_key
     FROM recon_break rb
     JOIN recon_break m ON m."check" = 'settlement_buffer' AND m.reason_code IN ${MOVEMENT_REASONS}
                       AND m.scope_key LIKE 'cycle/%' AND m.cycle <= rb.cycle
