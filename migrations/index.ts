@@ -35,6 +35,7 @@ import { MonthsMadeBeforeTheirRows1796234700000 } from './1796234700000-MonthsMa
 import { PartitionNamesQualified1796234800000 } from './1796234800000-PartitionNamesQualified';
 import { MonthMadeByOneOfTwo1796234900000 } from './1796234900000-MonthMadeByOneOfTwo';
 import { ObservationsByCycle1796235000000 } from './1796235000000-ObservationsByCycle';
+import { ObligationSettledByStored1796235100000 } from './1796235100000-ObligationSettledByStored';
 
 /** Every migration, in order. `npm run cli -- db:migration:generate <Name>` appends here. */
 export const ALL_MIGRATIONS: Function[] = [
@@ -75,4 +76,5 @@ export const ALL_MIGRATIONS: Function[] = [
   PartitionNamesQualified1796234800000,
   MonthMadeByOneOfTwo1796234900000,
   ObservationsByCycle1796235000000,
+  ObligationSettledByStored1796235100000,
 ];

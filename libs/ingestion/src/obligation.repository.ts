@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AdvisoryLocks, lockForTransaction, pageLimit, preparedRows, type SqlRunner } from '@app/db';
+import { AdvisoryLocks, isoTimestampText, lockForTransaction, pageLimit, preparedRows, type SqlRunner } from '@app/db';
 import type { ObligationEntry } from '@app/klear-contract';
 import { DataSource } from 'typeorm';
 import { bigints, copyText, type SqlTransaction } from './ingestion-transaction.repository';
@@ -340,18 +340,26 @@ export interface ObligationRow {
   maintenance_margin_centicents: string;
   pnl_centicents: string;
   execution_time: Date;
-  last_updated_ts: Date;
+  /** The timestamps as `Date.prototype.toISOString()` writes them (isoTimestampText). */
+  execution_time_text: string;
+  last_updated_ts: string;
   settlement_detail_count: number;
-  first_pulled_at: Date;
-  pulled_at: Date;
+  first_pulled_at: string;
+  pulled_at: string;
+  /** Kept by the database as its versions arrive (migrations/1796235100000-ObligationSettledByStored.ts). */
   version_count: number;
-  /** The buffer movement that settled it (docs/klear-api.md, "Obligations: due and paid"), or null. */
+  /**
+   * The buffer movement that settled it (docs/klear-api.md, "Obligations: due and paid"), or null: kept by
+   * the database as balance entries, receives, versions and obligations are written
+   * (`klear_obligation_settled_by`, migrations/1796235100000-ObligationSettledByStored.ts).
+   */
   settled_by: SettlingMovement | null;
 }
 
 /** A Klear balance-history entry that settled an obligation, and how it was linked. */
 export interface SettlingMovement {
   business_transaction_id: string;
+  /** UTC, microseconds ("2026-11-19T22:00:01.123456Z"). */
   created_ts: string;
   balance_delta_centicents: string;
   reason: string;
@@ -368,42 +376,13 @@ export interface SettlementDetailRow {
   total_centicents: string;
 }
 
-/**
- * The Klear balance-history entry that settled obligation `o` (docs/klear-api.md, "Obligations: due
- * and paid"), in this order: the one its receive names (Klear's own link, receipts); a settlement
- * entry (reason settlement_payment or settlement_receipt) of its cycle's window (from its execution
- * time to the next cycle of its asset class) whose delta is its amount or the amount of one of its
- * versions; the window's only settlement entry in its direction (a later fee change alters the
- * amount, not the payment already made). Entries another obligation's receive names never count.
- */
-const SETTLED_BY_SQL = `
-  WITH candidates AS (
-    SELECT h.id, h.balance_delta_centicents AS delta, h.created_ts
-      FROM klear_balance_history h
-     WHERE h.reason IN ('settlement_payment', 'settlement_receipt') AND h.created_ts >= o.execution_time
-       AND h.created_ts < coalesce((SELECT min(n.execution_time) FROM klear_obligation n
-                                     WHERE n.asset_class = o.asset_class AND n.execution_time > o.execution_time), 'infinity')
-       AND NOT EXISTS (SELECT 1 FROM klear_receive r WHERE r.external_reference = h.business_transaction_id AND r.obligation_id <> o.id))
-  SELECT jsonb_build_object('business_transaction_id', h.business_transaction_id, 'created_ts', h.created_ts,
-                            'balance_delta_centicents', h.balance_delta_centicents::text, 'reason', h.reason, 'matched_by', m.matched_by)
-    FROM (SELECT h.id, 'receive_reference' AS matched_by, 0 AS rank
-            FROM klear_receive r JOIN klear_balance_history h ON h.business_transaction_id = r.external_reference
-           WHERE r.obligation_id = o.id
-          UNION ALL
-          SELECT c.id, 'amount', 1 FROM candidates c
-           WHERE c.delta = o.amount_centicents OR c.delta IN (SELECT v.amount_centicents FROM klear_obligation_version v WHERE v.obligation_id = o.id)
-          UNION ALL
-          SELECT min(c.id), 'only_settlement_of_its_cycle', 2 FROM candidates c
-           WHERE sign(c.delta) = sign(o.amount_centicents) AND o.amount_centicents <> 0
-          HAVING count(*) = 1) m
-    JOIN klear_balance_history h ON h.id = m.id
-   ORDER BY m.rank, h.created_ts, h.id LIMIT 1`;
-
+// Timestamps the API only prints are formatted by the server (isoTimestampText): a page of 50 parsed 200
+// Dates to format them again. execution_time stays a Date too: the cursor and the payment status use it.
 const OBLIGATION_COLUMNS = `o.id, o.user_id, o.asset_class, o.amount_centicents, o.fees_centicents, o.maintenance_margin_centicents, o.pnl_centicents,
-  o.funding_centicents, o.funding_payment_count, o.completed_lists,
-  o.execution_time, o.last_updated_ts, o.settlement_detail_count, o.first_pulled_at, o.pulled_at,
-  (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS version_count,
-  (${SETTLED_BY_SQL}) AS settled_by`;
+  o.funding_centicents, o.funding_payment_count, o.completed_lists, o.execution_time,
+  ${isoTimestampText('o.execution_time')} AS execution_time_text, ${isoTimestampText('o.last_updated_ts')} AS last_updated_ts,
+  o.settlement_detail_count, ${isoTimestampText('o.first_pulled_at')} AS first_pulled_at, ${isoTimestampText('o.pulled_at')} AS pulled_at,
+  o.version_count, o.settled_by`;
 
 /**
  * Ingested obligations as the API and the jobs read them (money stays decimal strings from
@@ -468,7 +447,7 @@ export class ObligationRepository {
     if (filter.to) where.push(`o.execution_time < (($${params.push(filter.to)}::date + 1)::timestamp AT TIME ZONE 'America/New_York')`);
     if (filter.after)
       where.push(`(o.execution_time, o.id) < ($${params.push(filter.after.executionTime)}::timestamptz, $${params.push(filter.after.id)})`);
-    // Prepared, its limit a constant (issue 18): the settled_by subquery costs more to plan than to run.
+    // Prepared, its limit a constant (issue 18).
     const limit = pageLimit(filter.limit);
     const rows = await preparedRows<ObligationRow>(
       this.dataSource,

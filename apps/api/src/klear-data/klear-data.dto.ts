@@ -64,20 +64,20 @@ const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : nul
  * execution time) and whether it was paid: the buffer movement that settled it, or why there is none.
  */
 export function obligationDirection(
-  o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time' | 'settled_by'>,
+  o: Pick<ObligationRow, 'amount_centicents' | 'asset_class' | 'execution_time' | 'execution_time_text' | 'settled_by'>,
   now: Date,
 ) {
   const amount = BigInt(o.amount_centicents);
   const direction = amount < 0n ? 'member_pays' : amount > 0n ? 'member_receives' : 'nothing_due';
   const usd = formatUsdExact(amount < 0n ? -amount : amount);
-  const due = iso(o.execution_time);
+  const due = o.execution_time_text;
   const cycle = `the ${o.asset_class} cycle of ${due}`;
   const movement = o.settled_by;
   const payment_status = movement
     ? 'paid'
     : direction === 'nothing_due'
       ? 'nothing_due'
-      : new Date(o.execution_time) > now
+      : o.execution_time > now
         ? 'not_yet_due'
         : 'awaiting_payment';
   const what =
@@ -117,8 +117,8 @@ export function obligationView(o: ObligationRow, now: Date): ObligationView {
     user_id: o.user_id,
     asset_class: o.asset_class,
     ...obligationDirection(o, now),
-    execution_time: iso(o.execution_time),
-    last_updated_ts: iso(o.last_updated_ts),
+    execution_time: o.execution_time_text,
+    last_updated_ts: o.last_updated_ts,
     ...money('amount', o.amount_centicents),
     ...money('pnl', o.pnl_centicents),
     ...money('fees', o.fees_centicents),
@@ -128,8 +128,8 @@ export function obligationView(o: ObligationRow, now: Date): ObligationView {
     completed_from_paged_endpoints: o.completed_lists,
     settlement_detail_count: o.settlement_detail_count,
     version_count: o.version_count,
-    first_pulled_at: iso(o.first_pulled_at),
-    pulled_at: iso(o.pulled_at),
+    first_pulled_at: o.first_pulled_at,
+    pulled_at: o.pulled_at,
   };
 }
 

@@ -67,6 +67,14 @@ export class KlearObligation {
   /** The truncated inline lists this obligation's stored rows were completed from their pages. */
   @Column({ type: 'text', array: true, name: 'completed_lists', default: () => "'{}'" })
   completedLists: string[];
+
+  /** Its versions (klear_obligation_version), kept by the database (migration ObligationSettledByStored). */
+  @Column({ type: 'integer', name: 'version_count', default: 0 })
+  versionCount: number;
+
+  /** The buffer movement that settled it, or null: kept by the database (klear_obligation_settled_by, migration ObligationSettledByStored). */
+  @Column({ type: 'jsonb', name: 'settled_by', nullable: true })
+  settledBy: unknown;
 }
 
 /**

@@ -1,0 +1,251 @@
+// Issue 18: an obligation keeps the buffer movement that settled it and its version count
+// (klear_obligation.settled_by / version_count, migration ObligationSettledByStored), and GET /obligations
+// reads them as columns. These tests try to make a kept value differ from what its sources say: every
+// kind of write to each source table in a random order (entries in and out of a cycle's window, a
+// receive naming an entry another obligation's window holds, an obligation moved, amended or removed,
+// the tables truncated), and pairs of writers in separate transactions whose rows meet. The rule itself
+// (which movement settles which obligation): test/ingestion/obligation-words.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import type { DataSource } from 'typeorm';
+import { waitUntilBlockedOnALock } from '../support/lock-wait';
+
+/** Each obligation's kept columns beside what its sources say now (the function the migration keeps them by). */
+async function keptBesideComputed(dataSource: DataSource) {
+  return (await dataSource.query(
+    `SELECT o.id, o.version_count AS kept_count, o.settled_by AS kept,
+            (SELECT count(*)::int FROM klear_obligation_version v WHERE v.obligation_id = o.id) AS count,
+            klear_obligation_settled_by(o.id) AS computed
+       FROM klear_obligation o ORDER BY o.id`,
+  )) as Array<{ id: string; kept_count: number; kept: unknown; count: number; computed: unknown }>;
+}
+
+function expectKeptCurrent(rows: Awaited<ReturnType<typeof keptBesideComputed>>, step: string) {
+  const stale = rows.filter((r) => r.kept_count !== r.count || JSON.stringify(r.kept) !== JSON.stringify(r.computed));
+  expect({ step, stale }).toEqual({ step, stale: [] });
+}
+
+/** A deterministic generator (mulberry32): the same sequence of writes on every run. */
+function random(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 10, 1, 21);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const INSERT_OBLIGATION = `INSERT INTO klear_obligation (id, user_id, amount_centicents, fees_centicents, maintenance_margin_centicents,
+  pnl_centicents, execution_time, last_updated_ts, content_sha256, settlement_detail_count, first_pulled_at, pulled_at, archive_id, asset_class)
+  VALUES ($1, 'member', $2, 0, 0, $2, $3, $3, 'sha', 0, $3, $3, 1, $4)`;
+const INSERT_ENTRY = `INSERT INTO klear_balance_history (business_transaction_id, created_ts, balance_delta_centicents, locked_balance_delta_centicents,
+  reason, first_pulled_at, archive_id) VALUES ($1, $2, $3, 0, $4, $2, 1)`;
+const INSERT_RECEIVE = `INSERT INTO klear_receive (obligation_id, id, type, amount_centicents, external_reference, created_ts)
+  VALUES ($1, $2, 'wire', 1, $3, now())`;
+const INSERT_VERSION = `INSERT INTO klear_obligation_version (obligation_id, last_updated_ts, content_sha256, amount_centicents, fees_centicents,
+  maintenance_margin_centicents, pnl_centicents, first_pulled_at, archive_id) VALUES ($1, now(), $2, $3, 0, 0, $3, now(), 1)`;
+
+const insertObligation = (q: DataSource, id: string, assetClass: string, at: string, amount: bigint) =>
+  q.query(INSERT_OBLIGATION, [id, amount.toString(), at, assetClass]);
+const insertEntry = (q: DataSource, transaction: string, at: string, delta: bigint, reason = 'settlement_payment') =>
+  q.query(INSERT_ENTRY, [transaction, at, delta.toString(), reason]);
+const insertReceive = (q: DataSource, obligation: string, id: string, reference: string) =>
+  q.query(INSERT_RECEIVE, [obligation, id, reference]);
+const insertVersion = (q: DataSource, obligation: string, amount: bigint, sha: string) =>
+  q.query(INSERT_VERSION, [obligation, sha, amount.toString()]);
+
+describe('an obligation keeps the buffer movement that settled it and its version count, whoever writes its sources', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+
+  it('matches what its sources say after each of 400 random writes to obligations, versions, receives and balance entries', async () => {
+    const q = db.dataSource;
+    await q.query(`TRUNCATE klear_obligation, klear_obligation_version, klear_receive, klear_balance_history`);
+    const next = random(18);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+    const amounts = [-500_000n, -250_000n, 0n, 250_000n, 500_000n];
+    const classes = ['Crypto', 'Sports'];
+    // A few cycles a day apart, so that entries fall into and between windows and obligations move between them.
+    const at = () => iso(START + Math.floor(next() * 6) * DAY + Math.floor(next() * 3) * 3_600_000);
+    let made = 0;
+    const kinds = new Map<string, number>();
+    const matchedBy = new Set<string>();
+    for (let step = 0; step < 400; step++) {
+      const obligations = (await q.query(`SELECT id FROM klear_obligation`)) as Array<{ id: string }>;
+      const entries = (await q.query(`SELECT id, business_transaction_id FROM klear_balance_history`)) as Array<{
+        id: string;
+        business_transaction_id: string;
+      }>;
+      const receives = (await q.query(`SELECT obligation_id, id FROM klear_receive`)) as Array<{ obligation_id: string; id: string }>;
+      const kind =
+        obligations.length < 3
+          ? 'obligation'
+          : pick([
+              'obligation',
+              'move',
+              'amend',
+              'remove',
+              'version',
+              'entry',
+              'entry',
+              'entry',
+              'entry moved',
+              'entry removed',
+              'receive',
+              'receive removed',
+            ]);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      switch (kind) {
+        case 'obligation':
+          await insertObligation(q, `ob-${made++}`, pick(classes), at(), pick(amounts));
+          break;
+        case 'move':
+          await q.query(`UPDATE klear_obligation SET execution_time = $2 WHERE id = $1`, [pick(obligations).id, at()]);
+          break;
+        case 'amend':
+          await q.query(`UPDATE klear_obligation SET amount_centicents = $2 WHERE id = $1`, [
+            pick(obligations).id,
+            pick(amounts).toString(),
+          ]);
+          break;
+        case 'remove':
+          await q.query(`DELETE FROM klear_obligation WHERE id = $1`, [pick(obligations).id]);
+          break;
+        case 'version':
+          await insertVersion(q, pick(obligations).id, pick(amounts), `sha-${step}`);
+          break;
+        case 'entry':
+          await insertEntry(q, `bt-${step}`, at(), pick(amounts), pick(['settlement_payment', 'settlement_receipt', 'deposit']));
+          break;
+        case 'entry moved':
+          if (entries.length) await q.query(`UPDATE klear_balance_history SET created_ts = $2 WHERE id = $1`, [pick(entries).id, at()]);
+          break;
+        case 'entry removed':
+          if (entries.length) await q.query(`DELETE FROM klear_balance_history WHERE id = $1`, [pick(entries).id]);
+          break;
+        case 'receive':
+          if (entries.length) await insertReceive(q, pick(obligations).id, `rc-${step}`, pick(entries).business_transaction_id);
+          break;
+        case 'receive removed':
+          if (receives.length) {
+            const r = pick(receives);
+            await q.query(`DELETE FROM klear_receive WHERE obligation_id = $1 AND id = $2`, [r.obligation_id, r.id]);
+          }
+          break;
+      }
+      const rows = await keptBesideComputed(q);
+      expectKeptCurrent(rows, `step ${step}: ${kind}`);
+      for (const r of rows) if (r.kept) matchedBy.add((r.kept as { matched_by: string }).matched_by);
+    }
+    // The walk reached every kind of write and every way a movement is matched.
+    expect([...kinds.keys()].sort()).toHaveLength(10);
+    expect([...matchedBy].sort()).toEqual(['amount', 'only_settlement_of_its_cycle', 'receive_reference']);
+
+    await q.query(`TRUNCATE klear_balance_history`);
+    expectKeptCurrent(await keptBesideComputed(q), 'balance history truncated');
+    expect((await q.query(`SELECT count(*)::int AS n FROM klear_obligation WHERE settled_by IS NOT NULL`))[0].n).toBe(0);
+    await q.query(`TRUNCATE klear_obligation_version`);
+    expect((await q.query(`SELECT count(*)::int AS n FROM klear_obligation WHERE version_count <> 0`))[0].n).toBe(0);
+  });
+
+  it('keeps the payment that settles a cycle: its window, its amount, and the entry its receive names', async () => {
+    const q = db.dataSource;
+    await q.query(`TRUNCATE klear_obligation, klear_obligation_version, klear_receive, klear_balance_history`);
+    await insertObligation(q, 'day-1', 'Crypto', iso(START), -500_000n);
+    await insertEntry(q, 'bt-pay-1', iso(START + 3_600_000), -500_000n);
+    const settledBy = async (id: string) =>
+      (
+        (await q.query(`SELECT settled_by FROM klear_obligation WHERE id = $1`, [id])) as Array<{
+          settled_by: Record<string, string> | null;
+        }>
+      )[0].settled_by;
+    expect(await settledBy('day-1')).toEqual({
+      business_transaction_id: 'bt-pay-1',
+      created_ts: '2026-11-01T22:00:00.000000Z',
+      balance_delta_centicents: '-500000',
+      reason: 'settlement_payment',
+      matched_by: 'amount',
+    });
+    // The next cycle ends day 1's window before the payment: it is day 2's now (and not its amount).
+    await insertObligation(q, 'day-2', 'Crypto', iso(START + 1_800_000), -100_000n);
+    expect(await settledBy('day-1')).toBeNull();
+    expect(await settledBy('day-2')).toMatchObject({ business_transaction_id: 'bt-pay-1', matched_by: 'only_settlement_of_its_cycle' });
+    // A receive of day 1 names the entry: it is day 1's, by reference, and no longer day 2's candidate.
+    await insertReceive(q, 'day-1', 'rc-1', 'bt-pay-1');
+    expect(await settledBy('day-1')).toMatchObject({ business_transaction_id: 'bt-pay-1', matched_by: 'receive_reference' });
+    expect(await settledBy('day-2')).toBeNull();
+    // Another asset class's cycle does not end Crypto's window.
+    await q.query(`DELETE FROM klear_receive`);
+    await q.query(`UPDATE klear_obligation SET asset_class = 'Sports' WHERE id = 'day-2'`);
+    expect(await settledBy('day-1')).toMatchObject({ business_transaction_id: 'bt-pay-1', matched_by: 'amount' });
+  });
+
+  describe('two writers in separate transactions whose rows meet: the second to commit refreshes after the first', () => {
+    const cases: Array<{ name: string; first: (q: TxQuery) => Promise<unknown>; second: (q: TxQuery) => Promise<unknown> }> = [
+      {
+        name: 'a settlement entry, then the receive that names it',
+        first: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-7', 'settlement_payment']),
+        second: (q) => q(INSERT_RECEIVE, ['day-1', 'rc-meet', 'bt-meet']),
+      },
+      {
+        name: 'the receive, then the entry it names',
+        first: (q) => q(INSERT_RECEIVE, ['day-1', 'rc-meet', 'bt-meet']),
+        second: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-7', 'settlement_payment']),
+      },
+      {
+        name: 'a settlement entry, then the next cycle that ends the window before it',
+        first: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-500000', 'settlement_payment']),
+        second: (q) => q(INSERT_OBLIGATION, ['day-2', '-500000', iso(START + 1_800_000), 'Crypto']),
+      },
+      {
+        name: 'the next cycle, then a settlement entry in its window',
+        first: (q) => q(INSERT_OBLIGATION, ['day-2', '-500000', iso(START + 1_800_000), 'Crypto']),
+        second: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-500000', 'settlement_payment']),
+      },
+      {
+        name: 'a version with the amount paid, then the entry',
+        first: (q) => q(INSERT_VERSION, ['day-1', 'sha-meet', '-42']),
+        second: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-42', 'settlement_payment']),
+      },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: kept as its sources say once both commit`, async () => {
+        const q = db.dataSource;
+        await q.query(`TRUNCATE klear_obligation, klear_obligation_version, klear_receive, klear_balance_history`);
+        await insertObligation(q, 'day-1', 'Crypto', iso(START), -500_000n);
+        await insertEntry(q, 'bt-other', iso(START + 7_200_000), -1n);
+        const first = q.createQueryRunner();
+        const second = q.createQueryRunner();
+        await first.connect();
+        await second.connect();
+        try {
+          await first.startTransaction('READ COMMITTED');
+          await second.startTransaction('READ COMMITTED');
+          await c.first((sql, params) => first.query(sql, params));
+          // The second writes while the first is open: its refresh waits for the first's commit.
+          const secondDone = c.second((sql, params) => second.query(sql, params));
+          await waitUntilBlockedOnALock(q);
+          await first.commitTransaction();
+          await secondDone;
+          await second.commitTransaction();
+        } finally {
+          await first.release();
+          await second.release();
+        }
+        const rows = await keptBesideComputed(q);
+        expectKeptCurrent(rows, c.name);
+        expect(rows.filter((r) => r.kept !== null).length).toBeGreaterThan(0);
+      });
+    }
+  });
+});
+
+type TxQuery = (sql: string, params: unknown[]) => Promise<unknown>;
