@@ -15,10 +15,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * | written                        | obligations refreshed                                                      |
  * |--------------------------------|----------------------------------------------------------------------------|
- * | klear_balance_history          | the one whose cycle window holds its time, per asset class; those whose receive names it |
- * | klear_receive                  | its obligation; those whose window holds the balance entry it names      |
+ * | klear_balance_history          | a settlement entry: per asset class, the one whose cycle window holds its time; any entry: those whose receive names it |
+ * | klear_receive                  | its obligation; when it names a settlement entry, those whose window holds that entry |
  * | klear_obligation_version       | its obligation (its count, the amounts it matches)                         |
- * | klear_obligation (new, gone, or its execution_time, amount or asset class changed) | itself; the one before it in its asset class (whose window it ends) |
+ * | klear_obligation (new, gone, or its id, execution_time, amount or asset class changed) | itself; the one before it in its asset class (whose window it ends) |
  * | TRUNCATE of any of the three   | every obligation                                                           |
  *
  * Concurrent writers: every refresh first takes the obligation writers' transaction lock (the one
@@ -27,10 +27,16 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * earlier holder committed, and no later holder can commit a change under it. Two writers whose rows
  * meet (a balance entry and the receive that names it, each in its own transaction) therefore refresh
  * one after the other, the second seeing the first's row (test/ingestion/obligation-settled-by-stored.test.ts
- * attacks each pair).
+ * attacks each pair). A snapshot taken before the lock would not see it: a write in a REPEATABLE READ or
+ * SERIALIZABLE transaction is refused (ingestion writes in READ COMMITTED; the snapshot readers, the
+ * workbook and reconciliation, write none of these tables). A writer that locks an obligation's row before
+ * taking the lock can deadlock with a holder refreshing it: upsertObligation and the archive rebuild's
+ * TRUNCATE take the lock first.
  */
 const SEARCH_PATH = 'SET search_path = public, pg_temp';
 const OBLIGATION_WRITES_LOCK = `pg_advisory_xact_lock(hashtext('klear-obligation-writes'))`;
+/** The balance entries a cycle's window offers as its payment (the receive a receipt names may be any entry). */
+const SETTLEMENT_REASONS = `'settlement_payment', 'settlement_receipt'`;
 
 /**
  * The balance-history entry that settled obligation `target` (docs/klear-api.md, "Obligations: due and
@@ -46,7 +52,7 @@ const SETTLED_BY = `CREATE FUNCTION klear_obligation_settled_by(target text) RET
     WITH candidates AS (
       SELECT h.id, h.balance_delta_centicents AS delta, h.created_ts
         FROM klear_balance_history h
-       WHERE h.reason IN ('settlement_payment', 'settlement_receipt') AND h.created_ts >= o.execution_time
+       WHERE h.reason IN (${SETTLEMENT_REASONS}) AND h.created_ts >= o.execution_time
          AND h.created_ts < coalesce((SELECT min(n.execution_time) FROM klear_obligation n
                                        WHERE n.asset_class = o.asset_class AND n.execution_time > o.execution_time), 'infinity')
          AND NOT EXISTS (SELECT 1 FROM klear_receive r WHERE r.external_reference = h.business_transaction_id AND r.obligation_id <> o.id))
@@ -104,6 +110,10 @@ const refreshTrigger = (name: string, ofRow: string) => `CREATE FUNCTION ${name}
   DECLARE ids text[];
   BEGIN
     PERFORM ${OBLIGATION_WRITES_LOCK};
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+      RAISE EXCEPTION '% is written in READ COMMITTED transactions (this one is %): the obligations it settles are refreshed from a snapshot taken after the obligation writers'' lock',
+        TG_TABLE_NAME, current_setting('transaction_isolation') USING ERRCODE = 'invalid_transaction_state';
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
       ids := ARRAY(SELECT id FROM klear_obligation);
     ELSE
@@ -116,14 +126,15 @@ const refreshTrigger = (name: string, ofRow: string) => `CREATE FUNCTION ${name}
 const TRIGGER_FUNCTIONS = [
   refreshTrigger(
     'klear_balance_history_refresh_settled_by',
-    `SELECT klear_obligation_window_owners(e.created_ts) FROM (SELECT NEW.created_ts UNION SELECT OLD.created_ts) e(created_ts) WHERE e.created_ts IS NOT NULL
+    `SELECT klear_obligation_window_owners(e.created_ts) FROM (SELECT NEW.created_ts, NEW.reason UNION SELECT OLD.created_ts, OLD.reason) e(created_ts, reason)
+             WHERE e.reason IN (${SETTLEMENT_REASONS})
      UNION SELECT r.obligation_id FROM klear_receive r WHERE r.external_reference IN (NEW.business_transaction_id, OLD.business_transaction_id)`,
   ),
   refreshTrigger(
     'klear_receive_refresh_settled_by',
     `SELECT NEW.obligation_id UNION SELECT OLD.obligation_id
      UNION SELECT klear_obligation_window_owners(h.created_ts) FROM klear_balance_history h
-            WHERE h.business_transaction_id IN (NEW.external_reference, OLD.external_reference)`,
+            WHERE h.business_transaction_id IN (NEW.external_reference, OLD.external_reference) AND h.reason IN (${SETTLEMENT_REASONS})`,
   ),
   refreshTrigger('klear_obligation_version_refresh_settled_by', `SELECT NEW.obligation_id UNION SELECT OLD.obligation_id`),
   // A TRUNCATE of klear_obligation leaves no obligation to refresh: no trigger for it.
@@ -149,7 +160,7 @@ const TRIGGERS = [
   `CREATE TRIGGER klear_obligation_version_truncate_settled_by AFTER TRUNCATE ON klear_obligation_version
      FOR EACH STATEMENT EXECUTE FUNCTION klear_obligation_version_refresh_settled_by()`,
   // Not on its own refresh's columns: the refresh does not fire it again.
-  `CREATE TRIGGER klear_obligation_refresh_settled_by AFTER INSERT OR DELETE OR UPDATE OF execution_time, amount_centicents, asset_class
+  `CREATE TRIGGER klear_obligation_refresh_settled_by AFTER INSERT OR DELETE OR UPDATE OF id, execution_time, amount_centicents, asset_class
      ON klear_obligation FOR EACH ROW EXECUTE FUNCTION klear_obligation_refresh_settled_by()`,
 ];
 
@@ -160,8 +171,11 @@ export class ObligationSettledByStored1796235100000 implements MigrationInterfac
     await q.query(`ALTER TABLE "klear_obligation" ADD "version_count" integer NOT NULL DEFAULT 0`);
     await q.query(`ALTER TABLE "klear_obligation" ADD "settled_by" jsonb`);
     for (const sql of [SETTLED_BY, WINDOW_OWNERS, WINDOW_BEFORE, REFRESH, ...TRIGGER_FUNCTIONS]) await q.query(sql);
-    await q.query(`SELECT klear_obligation_derived_refresh(ARRAY(SELECT id FROM klear_obligation))`);
+    // The triggers before the backfill (each waits for the table's writers in flight, and a writer after
+    // it fires them), then the lock: the backfill sees every row written before it, and none is written beside it.
     for (const sql of TRIGGERS) await q.query(sql);
+    await q.query(`SELECT ${OBLIGATION_WRITES_LOCK}`);
+    await q.query(`SELECT klear_obligation_derived_refresh(ARRAY(SELECT id FROM klear_obligation))`);
   }
 
   public async down(q: QueryRunner): Promise<void> {

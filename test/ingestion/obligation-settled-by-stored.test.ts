@@ -66,7 +66,7 @@ describe('an obligation keeps the buffer movement that settled it and its versio
   });
   afterAll(() => db?.drop());
 
-  it('matches what its sources say after each of 400 random writes to obligations, versions, receives and balance entries', async () => {
+  it('matches what its sources say after each of 600 random writes of 20 kinds to obligations, versions, receives and balance entries', async () => {
     const q = db.dataSource;
     await q.query(`TRUNCATE klear_obligation, klear_obligation_version, klear_receive, klear_balance_history`);
     const next = random(18);
@@ -76,79 +76,90 @@ describe('an obligation keeps the buffer movement that settled it and its versio
     // A few cycles a day apart, so that entries fall into and between windows and obligations move between them.
     const at = () => iso(START + Math.floor(next() * 6) * DAY + Math.floor(next() * 3) * 3_600_000);
     let made = 0;
+    const reasons = ['settlement_payment', 'settlement_receipt', 'deposit'];
     const kinds = new Map<string, number>();
     const matchedBy = new Set<string>();
-    for (let step = 0; step < 400; step++) {
+    for (let step = 0; step < 600; step++) {
       const obligations = (await q.query(`SELECT id FROM klear_obligation`)) as Array<{ id: string }>;
       const entries = (await q.query(`SELECT id, business_transaction_id FROM klear_balance_history`)) as Array<{
         id: string;
         business_transaction_id: string;
       }>;
       const receives = (await q.query(`SELECT obligation_id, id FROM klear_receive`)) as Array<{ obligation_id: string; id: string }>;
-      const kind =
-        obligations.length < 3
-          ? 'obligation'
-          : pick([
-              'obligation',
-              'move',
-              'amend',
-              'remove',
-              'version',
-              'entry',
-              'entry',
-              'entry',
-              'entry moved',
-              'entry removed',
-              'receive',
-              'receive removed',
-            ]);
+      const versions = (await q.query(`SELECT id FROM klear_obligation_version`)) as Array<{ id: string }>;
+      const ob = () => pick(obligations).id;
+      const entry = () => pick(entries).id;
+      const receive = () => pick(receives);
+      // Each kind of write, offered only when there is a row for it to write.
+      const writes: Record<string, () => Promise<unknown>> = {
+        obligation: () => insertObligation(q, `ob-${made++}`, pick(classes), at(), pick(amounts)),
+        ...(obligations.length >= 3 && {
+          'obligation moved': () => q.query(`UPDATE klear_obligation SET execution_time = $2 WHERE id = $1`, [ob(), at()]),
+          'obligation amended': () =>
+            q.query(`UPDATE klear_obligation SET amount_centicents = $2 WHERE id = $1`, [ob(), `${pick(amounts)}`]),
+          'obligation changes class': () => q.query(`UPDATE klear_obligation SET asset_class = $2 WHERE id = $1`, [ob(), pick(classes)]),
+          'obligation renamed': () => q.query(`UPDATE klear_obligation SET id = $2 WHERE id = $1`, [ob(), `ob-${made++}`]),
+          'obligation removed': () => q.query(`DELETE FROM klear_obligation WHERE id = $1`, [ob()]),
+          version: () => insertVersion(q, ob(), pick(amounts), `sha-${step}`),
+          entry: () => insertEntry(q, `bt-${step}`, at(), pick(amounts), pick(reasons)),
+          'entry with a named transaction': () =>
+            insertEntry(q, pick(entries.map((e) => e.business_transaction_id).concat('bt-x')), at(), pick(amounts)),
+        }),
+        ...(obligations.length >= 3 &&
+          versions.length > 0 && {
+            'version amended': () =>
+              q.query(`UPDATE klear_obligation_version SET amount_centicents = $2 WHERE id = $1`, [pick(versions).id, `${pick(amounts)}`]),
+            'version removed': () => q.query(`DELETE FROM klear_obligation_version WHERE id = $1`, [pick(versions).id]),
+          }),
+        ...(obligations.length >= 3 &&
+          entries.length > 0 && {
+            'entry moved': () => q.query(`UPDATE klear_balance_history SET created_ts = $2 WHERE id = $1`, [entry(), at()]),
+            'entry changes reason': () => q.query(`UPDATE klear_balance_history SET reason = $2 WHERE id = $1`, [entry(), pick(reasons)]),
+            'entry changes amount': () =>
+              q.query(`UPDATE klear_balance_history SET balance_delta_centicents = $2 WHERE id = $1`, [entry(), `${pick(amounts)}`]),
+            'entry changes transaction': () =>
+              q.query(`UPDATE klear_balance_history SET business_transaction_id = $2 WHERE id = $1`, [entry(), `bt-r${step}`]),
+            'entry removed': () => q.query(`DELETE FROM klear_balance_history WHERE id = $1`, [entry()]),
+            receive: () => insertReceive(q, ob(), `rc-${step}`, pick(entries).business_transaction_id),
+          }),
+        ...(obligations.length >= 3 &&
+          receives.length > 0 && {
+            'receive names another entry': () => {
+              const r = receive();
+              return q.query(`UPDATE klear_receive SET external_reference = $3 WHERE obligation_id = $1 AND id = $2`, [
+                r.obligation_id,
+                r.id,
+                pick(entries.map((e) => e.business_transaction_id).concat('bt-none')),
+              ]);
+            },
+            'receive moves to another obligation': () => {
+              const r = receive();
+              return q.query(`UPDATE klear_receive SET obligation_id = $3 WHERE obligation_id = $1 AND id = $2`, [
+                r.obligation_id,
+                r.id,
+                ob(),
+              ]);
+            },
+            'receive removed': () => {
+              const r = receive();
+              return q.query(`DELETE FROM klear_receive WHERE obligation_id = $1 AND id = $2`, [r.obligation_id, r.id]);
+            },
+          }),
+      };
+      const kind = pick(Object.keys(writes));
+      await writes[kind]();
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-      switch (kind) {
-        case 'obligation':
-          await insertObligation(q, `ob-${made++}`, pick(classes), at(), pick(amounts));
-          break;
-        case 'move':
-          await q.query(`UPDATE klear_obligation SET execution_time = $2 WHERE id = $1`, [pick(obligations).id, at()]);
-          break;
-        case 'amend':
-          await q.query(`UPDATE klear_obligation SET amount_centicents = $2 WHERE id = $1`, [
-            pick(obligations).id,
-            pick(amounts).toString(),
-          ]);
-          break;
-        case 'remove':
-          await q.query(`DELETE FROM klear_obligation WHERE id = $1`, [pick(obligations).id]);
-          break;
-        case 'version':
-          await insertVersion(q, pick(obligations).id, pick(amounts), `sha-${step}`);
-          break;
-        case 'entry':
-          await insertEntry(q, `bt-${step}`, at(), pick(amounts), pick(['settlement_payment', 'settlement_receipt', 'deposit']));
-          break;
-        case 'entry moved':
-          if (entries.length) await q.query(`UPDATE klear_balance_history SET created_ts = $2 WHERE id = $1`, [pick(entries).id, at()]);
-          break;
-        case 'entry removed':
-          if (entries.length) await q.query(`DELETE FROM klear_balance_history WHERE id = $1`, [pick(entries).id]);
-          break;
-        case 'receive':
-          if (entries.length) await insertReceive(q, pick(obligations).id, `rc-${step}`, pick(entries).business_transaction_id);
-          break;
-        case 'receive removed':
-          if (receives.length) {
-            const r = pick(receives);
-            await q.query(`DELETE FROM klear_receive WHERE obligation_id = $1 AND id = $2`, [r.obligation_id, r.id]);
-          }
-          break;
-      }
       const rows = await keptBesideComputed(q);
       expectKeptCurrent(rows, `step ${step}: ${kind}`);
       for (const r of rows) if (r.kept) matchedBy.add((r.kept as { matched_by: string }).matched_by);
     }
     // The walk reached every kind of write and every way a movement is matched.
-    expect([...kinds.keys()].sort()).toHaveLength(10);
+    expect(kinds.size).toBe(20);
+    expect(Math.min(...kinds.values())).toBeGreaterThanOrEqual(5);
     expect([...matchedBy].sort()).toEqual(['amount', 'only_settlement_of_its_cycle', 'receive_reference']);
 
+    await q.query(`TRUNCATE klear_receive`);
+    expectKeptCurrent(await keptBesideComputed(q), 'receives truncated');
     await q.query(`TRUNCATE klear_balance_history`);
     expectKeptCurrent(await keptBesideComputed(q), 'balance history truncated');
     expect((await q.query(`SELECT count(*)::int AS n FROM klear_obligation WHERE settled_by IS NOT NULL`))[0].n).toBe(0);
@@ -189,31 +200,42 @@ describe('an obligation keeps the buffer movement that settled it and its versio
   });
 
   describe('two writers in separate transactions whose rows meet: the second to commit refreshes after the first', () => {
-    const cases: Array<{ name: string; first: (q: TxQuery) => Promise<unknown>; second: (q: TxQuery) => Promise<unknown> }> = [
+    const cases: Array<{
+      name: string;
+      first: (q: TxQuery) => Promise<unknown>;
+      second: (q: TxQuery) => Promise<unknown>;
+      /** What each obligation is kept as having been settled by, once both committed. */
+      settled: Record<string, [string, string] | null>;
+    }> = [
       {
         name: 'a settlement entry, then the receive that names it',
         first: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-7', 'settlement_payment']),
         second: (q) => q(INSERT_RECEIVE, ['day-1', 'rc-meet', 'bt-meet']),
+        settled: { 'day-1': ['bt-meet', 'receive_reference'] },
       },
       {
         name: 'the receive, then the entry it names',
         first: (q) => q(INSERT_RECEIVE, ['day-1', 'rc-meet', 'bt-meet']),
         second: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-7', 'settlement_payment']),
+        settled: { 'day-1': ['bt-meet', 'receive_reference'] },
       },
       {
         name: 'a settlement entry, then the next cycle that ends the window before it',
         first: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-500000', 'settlement_payment']),
         second: (q) => q(INSERT_OBLIGATION, ['day-2', '-500000', iso(START + 1_800_000), 'Crypto']),
+        settled: { 'day-1': null, 'day-2': ['bt-meet', 'amount'] },
       },
       {
         name: 'the next cycle, then a settlement entry in its window',
         first: (q) => q(INSERT_OBLIGATION, ['day-2', '-500000', iso(START + 1_800_000), 'Crypto']),
         second: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-500000', 'settlement_payment']),
+        settled: { 'day-1': null, 'day-2': ['bt-meet', 'amount'] },
       },
       {
         name: 'a version with the amount paid, then the entry',
         first: (q) => q(INSERT_VERSION, ['day-1', 'sha-meet', '-42']),
         second: (q) => q(INSERT_ENTRY, ['bt-meet', iso(START + 3_600_000), '-42', 'settlement_payment']),
+        settled: { 'day-1': ['bt-meet', 'amount'] },
       },
     ];
     for (const c of cases) {
@@ -232,7 +254,7 @@ describe('an obligation keeps the buffer movement that settled it and its versio
           await c.first((sql, params) => first.query(sql, params));
           // The second writes while the first is open: its refresh waits for the first's commit.
           const secondDone = c.second((sql, params) => second.query(sql, params));
-          await waitUntilBlockedOnALock(q);
+          await waitUntilBlockedOnALock(q, 'advisory');
           await first.commitTransaction();
           await secondDone;
           await second.commitTransaction();
@@ -242,9 +264,28 @@ describe('an obligation keeps the buffer movement that settled it and its versio
         }
         const rows = await keptBesideComputed(q);
         expectKeptCurrent(rows, c.name);
-        expect(rows.filter((r) => r.kept !== null).length).toBeGreaterThan(0);
+        const kept = Object.fromEntries(
+          rows.map((r) => {
+            const m = r.kept as { business_transaction_id: string; matched_by: string } | null;
+            return [r.id, m && [m.business_transaction_id, m.matched_by]];
+          }),
+        );
+        expect(kept).toEqual(c.settled);
       });
     }
+  });
+
+  it('refuses a write to its sources in a REPEATABLE READ transaction (a snapshot from before the lock), writing nothing', async () => {
+    const q = db.dataSource;
+    await q.query(`TRUNCATE klear_obligation, klear_obligation_version, klear_receive, klear_balance_history`);
+    await insertObligation(q, 'day-1', 'Crypto', iso(START), -500_000n);
+    for (const isolation of ['REPEATABLE READ', 'SERIALIZABLE'] as const) {
+      await expect(
+        q.transaction(isolation, (tx) => tx.query(INSERT_ENTRY, ['bt-rr', iso(START + 3_600_000), '-500000', 'settlement_payment'])),
+      ).rejects.toThrow(/klear_balance_history is written in READ COMMITTED transactions \(this one is (repeatable read|serializable)\)/);
+    }
+    expect(await q.query(`SELECT count(*)::int AS n FROM klear_balance_history`)).toEqual([{ n: 0 }]);
+    expect(await q.query(`SELECT settled_by FROM klear_obligation`)).toEqual([{ settled_by: null }]);
   });
 });
 

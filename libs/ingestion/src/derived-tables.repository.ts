@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AdvisoryLocks, lockForTransaction } from '@app/db';
 
 /** Derived tables rebuilt from the archive. Report files and withdrawals registered by the workflow stay. */
 const DERIVED_TABLES = [
@@ -50,7 +51,12 @@ export class DerivedTablesRepository {
 
   /** Empties every derived table and the report rows (klear_withdrawal is KlearWithdrawalRepository's: its rows stay). */
   async empty(): Promise<void> {
-    await this.dataSource.query(`TRUNCATE ${[...DERIVED_TABLES, 'klear_margin_report'].join(', ')}`);
+    // The obligation writers' lock first: the TRUNCATE's triggers refresh the obligations' kept payment
+    // under it, and a writer holding it (its rows waiting on the TRUNCATE's table locks) would deadlock.
+    await this.dataSource.transaction(async (tx) => {
+      await lockForTransaction(tx, AdvisoryLocks.obligationWrites);
+      await tx.query(`TRUNCATE ${[...DERIVED_TABLES, 'klear_margin_report'].join(', ')}`);
+    });
   }
 
   /** Puts the kept file columns back on the report rows the listing re-created. */
