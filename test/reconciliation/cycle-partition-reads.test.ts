@@ -8,9 +8,9 @@ import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { CYCLE_1, DAY, klearCycle, seedReconciledDay } from '../exports/reconciled-day-factory';
 import { postJournalEntry, settlementPostings } from '../exports/settlement-world';
+import { type ExplainHook, hookExplain, type PlanNode } from '../support/explain-hook';
 
 /**
  * Issue 18: a cycle's reconciliation run and a day's workbook cost the same whatever history the
@@ -35,12 +35,6 @@ const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearC
 const settings = { tolerances: zero, bufferMatchWindowHours: 24 };
 const PARTITIONED: readonly string[] = CYCLE_PARTITIONED_TABLES.map((t) => t.table);
 const PARTITION = new RegExp(`^(${PARTITIONED.join('|')})_(p\\d{6}(?:\\d{2})?|no_cycle|default)$`);
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
 
 /** One scan of a partitioned table: the partitions the plan keeps, and how each is read (its plan node type). */
 interface Scan {
@@ -84,44 +78,11 @@ function scansOf(node: PlanNode, underAppend = false): Scan[] {
 let db: TestDatabase;
 let dir: string;
 let runs: ReconciliationRunRepository;
-const explained: Explained[] = [];
-let recording = false;
-let restore: () => void;
-
 /**
- * While `recording`, every statement a pg client sends (TypeORM's query runners and the workbook's own
- * client alike) that reads a partitioned table is first explained on the same connection (the run's
- * temporary tables exist there) with the same parameters.
+ * Every statement a pg client sends (TypeORM's query runners and the workbook's own client alike) that
+ * reads a partitioned table, explained on its connection just before it runs.
  */
-function explainEveryStatement(): () => void {
-  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = prototype.query;
-  prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const [first, second] = args;
-    const sql = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
-    const parameters = typeof first === 'string' ? second : (first as { values?: unknown[] }).values;
-    const callback = args.some((a) => typeof a === 'function');
-    if (
-      !recording ||
-      callback ||
-      sql === undefined ||
-      /^\s*(EXPLAIN|ANALYZE|LOCK|SET|DROP)\b/i.test(sql) ||
-      !PARTITIONED.some((t) => sql.includes(t))
-    )
-      return original.apply(this, args);
-    const statement = sql.replace(/^\s*DECLARE\s+\w+\s+NO\s+SCROLL\s+CURSOR\s+FOR\s+/i, '');
-    return (async () => {
-      const plan = (await original.call(this, `EXPLAIN (FORMAT JSON) ${statement}`, parameters)) as pg.QueryResult<{
-        'QUERY PLAN': Array<{ Plan: PlanNode }>;
-      }>;
-      explained.push({ sql: statement, scans: scansOf(plan.rows[0]['QUERY PLAN'][0].Plan) });
-      return original.apply(this, args);
-    })();
-  };
-  return () => {
-    prototype.query = original;
-  };
-}
+let hook: ExplainHook;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -159,24 +120,18 @@ beforeAll(async () => {
   });
   for (const cycle of HISTORY)
     await runs.run({ scope: 'cycle', cycle: new Date(cycle), actor: 'partition-test', settings }, () => new Error(`${cycle} missing`));
-  restore = explainEveryStatement();
+  hook = hookExplain({ explains: (sql) => PARTITIONED.some((t) => sql.includes(t)) });
 });
 
 afterAll(async () => {
-  restore?.();
+  hook?.restore();
   await db?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function recorded(work: () => Promise<unknown>): Promise<Explained[]> {
-  explained.length = 0;
-  recording = true;
-  try {
-    await work();
-  } finally {
-    recording = false;
-  }
-  return [...explained];
+  const { statements } = await hook.record(work);
+  return statements.map((s) => ({ sql: s.sql, scans: scansOf(s.plan) }));
 }
 
 /** Every scan of a partitioned table that keeps more than one partition, with its statement's opening. */

@@ -4,9 +4,9 @@ import { ManualClock } from '@app/clock';
 import { ensureCyclePartitions } from '@app/db';
 import { ReconciliationRepository, ReconciliationRunRepository } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { CYCLE_1, CYCLE_2, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
+import { type ExplainHook, hookExplain, type PlanNode } from '../support/explain-hook';
 
 /**
  * Issue 18: a month of break observations is filed by UTC day (migration ObservationsByCycle), so a
@@ -20,17 +20,11 @@ const clock = new ManualClock('2026-03-11T19:00:00Z');
 const zero = { settlementDetails: 0n, maintenanceMargin: 0n, funding: 0n, klearConsistency: 0n, settlementBuffer: 0n, projected: 0n };
 const settings = { tolerances: zero, bufferMatchWindowHours: 24 };
 
-interface PlanNode {
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
-
 let db: TestDatabase;
 let day: SeededDay;
 let repository: ReconciliationRepository;
-let recording = false;
-const executed: string[][] = [];
-let restore: () => void;
+/** Each statement the repository sends that reads observations, explained as it ran (EXPLAIN ANALYZE). */
+let hook: ExplainHook;
 
 /**
  * The observation partitions in a plan. Only those pruned as the statement was planned are absent: one
@@ -42,36 +36,9 @@ function observationPartitions(node: PlanNode): string[] {
   return [...own, ...(node.Plans ?? []).flatMap(observationPartitions)];
 }
 
-function explainObservationReads(): () => void {
-  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = prototype.query;
-  prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const [first, second] = args;
-    const sql = typeof first === 'string' ? first : undefined;
-    if (!recording || sql === undefined || !/^\s*(SELECT|WITH)\b/i.test(sql) || !sql.includes('recon_break_observation'))
-      return original.apply(this, args);
-    return (async () => {
-      const plan = (await original.call(this, `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, second)) as pg.QueryResult<{
-        'QUERY PLAN': Array<{ Plan: PlanNode }>;
-      }>;
-      executed.push([...new Set(observationPartitions(plan.rows[0]['QUERY PLAN'][0].Plan))].sort());
-      return original.apply(this, args);
-    })();
-  };
-  return () => {
-    prototype.query = original;
-  };
-}
-
 async function partitionsRead(work: () => Promise<unknown>): Promise<string[][]> {
-  executed.length = 0;
-  recording = true;
-  try {
-    await work();
-  } finally {
-    recording = false;
-  }
-  return [...executed];
+  const { statements } = await hook.record(work);
+  return statements.map((s) => [...new Set(observationPartitions(s.plan))].sort());
 }
 
 beforeAll(async () => {
@@ -83,11 +50,14 @@ beforeAll(async () => {
   for (const cycle of [CYCLE_1, CYCLE_2])
     await runs.run({ scope: 'cycle', cycle: new Date(cycle), actor: 'observations-test', settings }, () => new Error(`${cycle} missing`));
   repository = new ReconciliationRepository(db.dataSource);
-  restore = explainObservationReads();
+  hook = hookExplain({
+    analyze: true,
+    explains: (sql) => /^\s*(SELECT|WITH)\b/i.test(sql) && sql.includes('recon_break_observation'),
+  });
 });
 
 afterAll(async () => {
-  restore?.();
+  hook?.restore();
   await db?.drop();
 });
 

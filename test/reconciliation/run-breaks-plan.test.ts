@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ReconciliationRepository } from '@app/reconciliation';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import pg from 'pg';
 import { CYCLE_1, seedReconciledDay, type SeededDay } from '../exports/reconciled-day-factory';
+import { type ExplainHook, hookExplain, type PlanNode } from '../support/explain-hook';
 
 /**
  * Issue 18: a run's break page (`GET /reconciliations/{id}/breaks`) reads the run's observations and
@@ -16,50 +16,11 @@ import { CYCLE_1, seedReconciledDay, type SeededDay } from '../exports/reconcile
  */
 const HISTORY_BREAKS = 810;
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Loops'?: number;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
-
 let db: TestDatabase;
 let day: SeededDay;
 let breaks: ReconciliationRepository;
-const plans: PlanNode[] = [];
-let recording = false;
-/** While set, the statement is explained and run with nested loops priced out (a hash join looks cheapest). */
-let hashPreferred = false;
-let restore: () => void;
-
-/** While `recording`, each statement that reads recon_break is first explained (ANALYZE: what ran) on its own connection. */
-function explainReconBreakReads(): () => void {
-  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = prototype.query;
-  prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const [first, second] = args;
-    const sql = typeof first === 'string' ? first : undefined;
-    if (!recording || sql === undefined || !sql.includes('recon_break b') || args.some((a) => typeof a === 'function'))
-      return original.apply(this, args);
-    return (async () => {
-      if (hashPreferred) await original.call(this, 'SET enable_nestloop = off');
-      try {
-        const explained = (await original.call(this, `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, second)) as pg.QueryResult<{
-          'QUERY PLAN': Array<{ Plan: PlanNode }>;
-        }>;
-        plans.push(explained.rows[0]['QUERY PLAN'][0].Plan);
-        return await original.apply(this, args);
-      } finally {
-        if (hashPreferred) await original.call(this, 'RESET enable_nestloop');
-      }
-    })();
-  };
-  return () => {
-    prototype.query = original;
-  };
-}
+/** Each statement that reads recon_break, explained as it ran (EXPLAIN ANALYZE) on its own connection. */
+let hook: ExplainHook;
 
 /** Every executed scan of recon_break in a plan: its node type, index and rows a loop (EXPLAIN's Actual Rows is per loop). */
 function breakScans(node: PlanNode): Array<{ kind: string; index?: string; rowsPerLoop: number }> {
@@ -75,13 +36,8 @@ const notProbes = (plan: PlanNode) =>
   breakScans(plan).filter((s) => s.kind !== 'Index Scan' || !/^PK_/.test(s.index ?? '') || s.rowsPerLoop > 1);
 
 async function sent(work: () => Promise<unknown>): Promise<{ result: unknown; plans: PlanNode[] }> {
-  plans.length = 0;
-  recording = true;
-  try {
-    return { result: await work(), plans: [...plans] };
-  } finally {
-    recording = false;
-  }
+  const { result, statements } = await hook.record(work);
+  return { result, plans: statements.map((s) => s.plan) };
 }
 
 /** The run's observations joined to their breaks, plainly: what the page must answer. */
@@ -120,11 +76,11 @@ beforeAll(async () => {
   await db.dataSource.query('ANALYZE recon_break');
   await db.dataSource.query('ANALYZE recon_break_observation');
   breaks = new ReconciliationRepository(db.dataSource);
-  restore = explainReconBreakReads();
+  hook = hookExplain({ analyze: true, explains: (sql) => sql.includes('recon_break b') });
 });
 
 afterAll(async () => {
-  restore?.();
+  hook?.restore();
   await db?.drop();
 });
 
@@ -171,7 +127,8 @@ describe("a run's break page among a large history of breaks", () => {
   it('still probes by key when the statistics make a hash join over every break look cheapest (nested loops priced out)', async () => {
     // What the growth world's statistics did at day 10; a join the planner may hash cannot promise this.
     const runId = day.runIds.cycle1;
-    hashPreferred = true;
+    // With nested loops priced out, a hash join over every break looks cheapest.
+    hook.setPlanner({ enable_nestloop: 'off' });
     try {
       for (const filter of [{ subtrader: 'ST-B', limit: 51 }, { limit: 51 }, { status: 'open', limit: 51 }]) {
         const { result, plans: explained } = await sent(() => breaks.runBreaks(runId, filter));
@@ -180,7 +137,7 @@ describe("a run's break page among a large history of breaks", () => {
         expect((result as unknown[]).length).toBeGreaterThan(0);
       }
     } finally {
-      hashPreferred = false;
+      hook.setPlanner(undefined);
     }
   });
 
