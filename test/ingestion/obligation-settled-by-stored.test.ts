@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { DataSource } from 'typeorm';
+import { ChaosRandom } from '../chaos/chaos-seeds';
 import { waitUntilBlockedOnALock } from '../support/lock-wait';
 
 /** Each obligation's kept columns beside what its sources say now (the function the migration keeps them by). */
@@ -23,17 +24,6 @@ async function keptBesideComputed(dataSource: DataSource) {
 function expectKeptCurrent(rows: Awaited<ReturnType<typeof keptBesideComputed>>, step: string) {
   const stale = rows.filter((r) => r.kept_count !== r.count || JSON.stringify(r.kept) !== JSON.stringify(r.computed));
   expect({ step, stale }).toEqual({ step, stale: [] });
-}
-
-/** A deterministic generator (mulberry32): the same sequence of writes on every run. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DAY = 86_400_000;
@@ -69,8 +59,10 @@ describe('an obligation keeps the buffer movement that settled it and its versio
   it('matches what its sources say after each of 600 random writes of 20 kinds to obligations, versions, receives and balance entries', async () => {
     const q = db.dataSource;
     await q.query(`TRUNCATE klear_obligation, klear_obligation_version, klear_receive, klear_balance_history`);
-    const next = random(18);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+    // The same walk on every run.
+    const random = new ChaosRandom(18, 'obligation-settled-by');
+    const next = () => random.next();
+    const pick = <T>(items: readonly T[]): T => random.pick(items);
     const amounts = [-500_000n, -250_000n, 0n, 250_000n, 500_000n];
     const classes = ['Crypto', 'Sports'];
     // A few cycles a day apart, so that entries fall into and between windows and obligations move between them.
